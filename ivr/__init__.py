@@ -1,0 +1,127 @@
+"""Quietline: a discreet virtual receptionist for therapy practices."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import click
+from flask import Flask
+from redis import Redis
+
+from . import config as config_mod
+from .builtin_actions import Registry, default_registry
+from .calls import CallHandler
+from .exceptions import FlowError
+from .flowstore import FlowStore
+from .jobs import JobQueue
+from .privacy import MaskingFilter
+from .security import SignatureChecker
+from .sessions import SessionStore
+
+DEFAULT_GUIDANCE = ("If you are in danger or this is a medical emergency, hang up and dial 9 1 1. "
+                    "If you are in crisis, call or text 9 8 8, any time.")
+
+
+@dataclass
+class Quietline:
+    """The services one app instance wires together (``app.extensions['quietline']``)."""
+
+    settings: config_mod.Settings
+    redis: Redis
+    flows: FlowStore
+    registry: Registry
+    sessions: SessionStore
+    jobs: JobQueue
+    signatures: SignatureChecker
+    calls: CallHandler
+    clock: Callable[[], dt.datetime]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def public_url(self, name: str, turn: int | None = None) -> str:
+        """Absolute URL Twilio should use for one of our routes."""
+        from .webhooks import public_url
+
+        return public_url(self.settings.public_base_url, name, turn)
+
+    @property
+    def last_guidance(self) -> str:
+        """Emergency guidance without touching Redis or reloading flows (for the fallback URL)."""
+        flows = self.flows._current
+        return flows.practice.emergency_guidance if flows is not None else DEFAULT_GUIDANCE
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None = None,
+               registry: Registry | None = None, clock: Callable[[], dt.datetime] | None = None,
+               strict_flows: bool | None = None) -> Flask:
+    """Build the app: settings from the environment (then ``config``), flows checked, services wired.
+
+    ``strict_flows`` (default: true unless running a ``flask`` CLI command) makes
+    broken flows a startup error; the CLI must still start so ``flows check`` can
+    say what is wrong.
+    """
+    settings = config_mod.load_settings(overrides=config)
+    settings.validate()
+    app = Flask(__name__, instance_path=str(config_mod.INSTANCE_DIR))
+    app.config.update(SETTINGS=settings)
+    _configure_logging(settings.log_level)
+
+    registry = registry or default_registry()
+    redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    flows = FlowStore(settings.flows_dir, registry.outcomes(), settings.flows_reload_seconds)
+    if strict_flows is None:
+        strict_flows = click.get_current_context(silent=True) is None
+    try:
+        flows.load()
+    except FlowError:
+        if strict_flows:
+            raise
+        logging.getLogger(__name__).error("flows do not load; run `flask --app app flows check`")
+
+    clock = clock or _utcnow
+    signatures = SignatureChecker(settings.twilio_auth_token, settings.public_base_url)
+    sessions = SessionStore(redis, settings.session_ttl_seconds)
+    jobs = JobQueue(redis, settings.queue_name)
+    from . import cli, webhooks
+
+    calls = CallHandler(
+        sessions=sessions, jobs=jobs, flows=flows, registry=registry,
+        url_for=functools.partial(webhooks.public_url, settings.public_base_url), clock=clock,
+        max_steps=settings.max_steps_per_call, max_call_seconds=settings.max_call_seconds,
+    )
+    ql = Quietline(settings, redis, flows, registry, sessions, jobs, signatures, calls, clock)
+    app.extensions["quietline"] = ql
+    app.register_blueprint(webhooks.bp)
+    cli.init_app(app)
+
+    @app.get("/health")
+    def health() -> tuple[dict[str, Any], int]:
+        ok = True
+        try:
+            redis.ping()
+            redis_state = "ok"
+        except Exception:
+            ok, redis_state = False, "unreachable"
+        current = flows._current
+        return ({"redis": redis_state, "flows": current.version if current else "not loaded",
+                 "flow_problems": len([p for p in flows.problems if p.severity == "error"])},
+                200 if ok and current else 503)
+
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, MaskingFilter) for h in root.handlers for f in h.filters):
+        if not root.handlers:
+            logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for handler in root.handlers:
+            handler.addFilter(MaskingFilter())
+    # urllib3 logs full request URLs (with numbers in query strings) at DEBUG.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -1,0 +1,108 @@
+"""The registry of built-in actions a flow's ``action`` step may name.
+
+Flows refer to actions by name only; the names, their declared outcomes and
+their code live here.  The loader checks names and outcomes against
+:meth:`Registry.outcomes`; the webhook edge runs them through
+:meth:`Registry.run` with whatever services the app wired in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .exceptions import UnknownAction
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    outcome: str
+    updates: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action may read: the call, the flows and practice, the clock, and injected services."""
+
+    session: Any  # ivr.callstate.CallSession (a copy; actions return updates instead of mutating)
+    flows: Any  # ivr.flow.FlowSet
+    now: dt.datetime
+    services: Mapping[str, Any] = field(default_factory=dict)
+
+
+ActionFn = Callable[[ActionContext, Mapping[str, Any]], ActionResult]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    outcomes: tuple[str, ...]
+    run: ActionFn
+    description: str = ""
+
+
+class Registry:
+    """Names → declared outcomes and code.  Built once per app; never filled from YAML."""
+
+    def __init__(self, specs: list[ActionSpec] | None = None):
+        self._specs: dict[str, ActionSpec] = {}
+        for spec in specs or []:
+            self.register(spec)
+
+    def register(self, spec: ActionSpec) -> None:
+        """Add an action; a second action with the same name is a programming error."""
+        if spec.name in self._specs:
+            raise ValueError(f"action {spec.name!r} registered twice")
+        self._specs[spec.name] = spec
+
+    def outcomes(self) -> dict[str, tuple[str, ...]]:
+        """Every action name with its declared outcomes (what the loader checks against)."""
+        return {name: spec.outcomes for name, spec in self._specs.items()}
+
+    def describe(self) -> dict[str, str]:
+        """Action name → one-line description, for docs and ``flows actions``."""
+        return {name: spec.description for name, spec in self._specs.items()}
+
+    def run(self, name: str, ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+        """Run an action and check it answered with an outcome it declared."""
+        spec = self._specs.get(name)
+        if spec is None:
+            raise UnknownAction(name)
+        result = spec.run(ctx, params)
+        if result.outcome not in spec.outcomes:
+            raise UnknownAction(f"{name} returned undeclared outcome {result.outcome!r}")
+        return result
+
+
+def _hours_status(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    from .practice.settings import status_at
+
+    status = status_at(ctx.flows.practice, ctx.now)
+    outcome = "open" if status.open else ("holiday" if status.reason == "holiday" else "closed")
+    return ActionResult(outcome, {"next_open": status.next_open.isoformat() if status.next_open else None})
+
+
+def _caller_id(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    return ActionResult("present" if ctx.session.caller else "withheld")
+
+
+def _time_of_day(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    hour = ctx.now.astimezone(ctx.flows.practice.tz).hour
+    return ActionResult("morning" if hour < 12 else "afternoon" if hour < 17 else "evening")
+
+
+def builtin_specs() -> list[ActionSpec]:
+    """The actions every installation has."""
+    return [
+        ActionSpec("hours_status", ("open", "closed", "holiday"), _hours_status,
+                   "Is the practice open now? Sets vars.next_open to the next opening time."),
+        ActionSpec("caller_id", ("present", "withheld"), _caller_id,
+                   "Did the caller's number come through (not blocked, anonymous or invalid)?"),
+        ActionSpec("time_of_day", ("morning", "afternoon", "evening"), _time_of_day,
+                   "Part of the day at the practice, for greetings."),
+    ]
+
+
+def default_registry() -> Registry:
+    """A registry holding the built-in actions."""
+    return Registry(builtin_specs())

@@ -1,0 +1,60 @@
+"""The state of one call between webhooks, as a plain value that round-trips through JSON."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+HISTORY_LIMIT = 200
+
+
+class Waiting(str, Enum):
+    """What the call is waiting for from Twilio."""
+
+    NOTHING = "nothing"
+    INPUT = "input"
+    RECORDING = "recording"
+    DIAL = "dial"
+    ACTION = "action"
+
+
+@dataclass
+class CallSession:
+    call_sid: str
+    caller: str | None  # E.164, or None when withheld or invalid
+    started_at: str  # ISO 8601, aware
+    flow: str = ""
+    step: str = ""
+    waiting: Waiting = Waiting.NOTHING
+    attempts: int = 0
+    dial_index: int = 0
+    steps_taken: int = 0
+    turn: int = 0  # webhooks answered so far; action URLs carry it so retries are recognised
+    vars: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    ended: bool = False
+    end_reason: str = ""
+
+    def copy(self) -> "CallSession":
+        """A deep-enough copy: the engine never mutates its input."""
+        return dataclasses.replace(self, vars=dict(self.vars), history=list(self.history))
+
+    def note(self, entry: str) -> None:
+        """Add to the call's timeline (steps and choices, never what the caller said)."""
+        self.history.append(entry)
+        if len(self.history) > HISTORY_LIMIT:
+            del self.history[: len(self.history) - HISTORY_LIMIT]
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data["waiting"] = self.waiting.value
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "CallSession":
+        data = json.loads(text)
+        data["waiting"] = Waiting(data.get("waiting", "nothing"))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,74 @@
+"""Console commands: ``flask --app app flows check``, ``flask --app app call``, …"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .flowstore import check_dir
+
+flows_cli = AppGroup("flows", help="Check and inspect call flows.")
+
+
+@flows_cli.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def flows_check(path: Path | None) -> None:
+    """Load every flow in PATH (default: IVR_FLOWS_DIR) and report every problem at once."""
+    ql = current_app.extensions["quietline"]
+    directory = path or Path(ql.settings.flows_dir)
+    if directory.is_file():
+        directory = directory.parent
+    flows, problems = check_dir(directory, ql.registry.outcomes())
+    for problem in problems:
+        click.echo(str(problem), err=problem.severity == "error")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        click.echo(f"{len(errors)} problem(s) in {directory}", err=True)
+        sys.exit(1)
+    assert flows is not None
+    steps = sum(len(f.steps) for f in flows.flows.values())
+    click.echo(f"OK: {len(flows.flows)} flows, {steps} steps, version {flows.version} ({directory})")
+
+
+@flows_cli.command("actions")
+def flows_actions() -> None:
+    """List the built-in actions a flow may call, with their outcomes."""
+    ql = current_app.extensions["quietline"]
+    described = ql.registry.describe()
+    for name, outcomes in sorted(ql.registry.outcomes().items()):
+        click.echo(f"{name}: {', '.join(outcomes)}\n    {described[name]}")
+
+
+@click.command("call")
+@click.option("--from", "from_", default="+15551230001", show_default=True, help="Caller ID (or Anonymous).")
+@click.option("--to", default="+15550100000", show_default=True, help="The practice number called.")
+@click.option("--url", default=None, help="A running server's base URL; default: the app in this process.")
+@click.option("--script", default=None, help='Inputs, e.g. "1;wait;say:reschedule;04151985"; default: ask.')
+def call_command(from_: str, to: str, url: str | None, script: str | None) -> None:
+    """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears."""
+    from .simulator import CallSimulator, FlaskTransport, HttpTransport
+
+    ql = current_app.extensions["quietline"]
+    settings = ql.settings
+    if url:
+        transport = HttpTransport()
+        target = url.rstrip("/")
+    else:
+        transport = FlaskTransport(current_app.test_client())
+        target = None
+    sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
+                        target_base_url=target, account_sid=settings.twilio_account_sid,
+                        recording_url_base=settings.twilio_api_url, out=click.echo)
+    result = sim.call(from_=from_, to=to, script=script, interactive=script is None)
+    click.echo(f"— call ended ({result.ended_by}), {len(result.requests)} webhooks")
+    if result.application_error:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register the console commands on an app."""
+    app.cli.add_command(flows_cli)
+    app.cli.add_command(call_command)

@@ -1,0 +1,362 @@
+"""The flow engine: ``step(flows, session, event, env) -> (session, effects)``.
+
+Pure: no Flask, Redis, Twilio or clock inside.  Each call walks steps that need
+nothing from the caller (say, set, branch, sms, escalate, goto) until it reaches
+one that waits (menu or ask → Gather, voicemail → Record, transfer → Dial,
+action → Invoke, hangup).  The input session is never mutated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from . import effects as fx
+from . import spoken_input
+from .callstate import CallSession, Waiting
+from .events import (ActionDone, CallEnded, CallStarted, Digits, DialFinished, Event, NoInput, RecordingFinished,
+                     Speech)
+from .flow import (Action, Ask, AskType, Branch, DialMode, Escalate, Flow, FlowSet, Goto, Hangup, Menu, Play, Say,
+                   SetVars, Sms, Step, Transfer, Voicemail)
+from .templates import Template
+
+LIMIT_STEP = "__call_limit__"
+LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "
+                 "and someone will call you back.")
+LIMIT_THANKS = "Thank you. Someone will call you back. Goodbye."
+RESTART_APOLOGY = "Sorry, something changed on our side. Let's start again."
+_YES_NO_HINTS = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class StepEnv:
+    """The outside facts a step may depend on, passed in so the engine stays pure."""
+
+    now: dt.datetime  # aware
+    max_steps: int = 200
+    max_call_seconds: int = 3600
+
+
+def new_session(call_sid: str, caller: str | None, now: dt.datetime) -> CallSession:
+    """A session for a call that has just reached us."""
+    return CallSession(call_sid=call_sid, caller=caller, started_at=now.isoformat())
+
+
+def step(flows: FlowSet, session: CallSession, event: Event, env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
+    """Advance one call by one input event."""
+    return _Run(flows, session.copy(), env).handle(event)
+
+
+class _Run:
+    def __init__(self, flows: FlowSet, s: CallSession, env: StepEnv):
+        self.flows, self.s, self.env = flows, s, env
+        self.out: list[fx.Effect] = []
+        self._ctx: dict[str, Any] | None = None
+
+    # -- entry ------------------------------------------------------------
+    def handle(self, event: Event) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        if isinstance(event, CallEnded):
+            if not s.ended:
+                s.ended, s.end_reason, s.waiting = True, event.status, Waiting.NOTHING
+                s.note(f"ended:{event.status}")
+            return s, []
+        if s.ended or (s.waiting is Waiting.NOTHING and s.flow):
+            return s, [fx.Hangup()]
+        if isinstance(event, CallStarted) or not s.flow:
+            entry = self.flows.entry
+            s.flow = entry.name
+            return self.go(entry.start)
+        if s.step == LIMIT_STEP:
+            return self._finish_limit(event)
+        try:
+            current = self.flows.step(s.flow, s.step)
+        except KeyError:
+            # The flows were reloaded and this step is gone: start over rather than fail.
+            s.note("restart:flows-changed")
+            self.out.append(fx.Say(RESTART_APOLOGY, *self._voice(None)))
+            s.flow = self.flows.entry.name
+            return self.go(self.flows.entry.start)
+        if s.waiting is Waiting.INPUT and isinstance(event, (Digits, Speech, NoInput)):
+            return self._input(current, event)
+        if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
+            s.note(f"{current.id}:recorded" if event.recording_sid else f"{current.id}:no-recording")
+            if event.recording_sid:
+                s.vars["last_recording_sid"] = event.recording_sid
+            return self.go(current.next)
+        if s.waiting is Waiting.DIAL and isinstance(event, DialFinished):
+            return self._dialed(current, event)
+        if s.waiting is Waiting.ACTION and isinstance(event, ActionDone):
+            assert isinstance(current.body, Action)
+            s.note(f"{current.id}:{event.outcome}")
+            self._apply_updates(event.updates)
+            return self.go(current.body.outcomes[event.outcome])
+        # An event that does not fit what we wait for (a late or reordered request):
+        # repeat what the caller should be hearing instead of guessing.
+        return self._wait_at(current)
+
+    # -- walking ----------------------------------------------------------
+    def go(self, target: str | None) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        while True:
+            if self._over_limit():
+                return self._limit_exit()
+            s.steps_taken += 1
+            s.step, s.attempts, s.dial_index = target or "", 0, 0
+            flow = self.flows.flows[s.flow]
+            st = flow.steps[target]
+            s.note(f"{flow.name}.{st.id}")
+            body = st.body
+            if isinstance(body, Say):
+                self.out.append(fx.Say(self.render(body.text), *self._voice(st)))
+            elif isinstance(body, Play):
+                self.out.append(fx.Play(body.url))
+            elif isinstance(body, SetVars):
+                for name, value in body.values:
+                    s.vars[name] = self.render(value) if isinstance(value, Template) else value
+                    self._ctx = None
+            elif isinstance(body, Branch):
+                ctx = self.context()
+                target = next((c.next for c in body.cases if c.condition.evaluate(ctx)), body.otherwise)
+                continue
+            elif isinstance(body, Sms):
+                if s.caller:
+                    self.out.append(fx.SendSms(s.caller, self.render(body.body)))
+                else:
+                    s.note(f"{st.id}:no-number")
+            elif isinstance(body, Escalate):
+                if body.say:
+                    self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                self.out.append(fx.Escalate(body.reason, body.priority.value))
+            elif isinstance(body, Goto):
+                s.flow = body.flow
+                target = body.step or self.flows.flows[body.flow].start
+                continue
+            elif isinstance(body, Hangup):
+                if body.say:
+                    self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                self.out.append(fx.Hangup())
+                s.waiting = Waiting.NOTHING
+                return s, self.out
+            else:
+                return self._wait_at(st)
+            target = st.next
+
+    def _wait_at(self, st: Step, reprompt: Template | None = None) -> tuple[CallSession, list[fx.Effect]]:
+        """Emit what a waiting step needs (gather, record, dial, invoke) and stop."""
+        s, body = self.s, st.body
+        if isinstance(body, (Menu, Ask)):
+            s.waiting = Waiting.INPUT
+            self.out.append(self._gather(st, reprompt))
+        elif isinstance(body, Voicemail):
+            s.waiting = Waiting.RECORDING
+            if body.prompt:
+                self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
+            self.out.append(fx.Record(body.max_length))
+        elif isinstance(body, Transfer):
+            s.waiting = Waiting.DIAL
+            numbers = self._numbers(body)
+            if body.say and s.dial_index == 0:
+                self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+            if body.mode is DialMode.SEQUENTIAL:
+                numbers = numbers[s.dial_index:s.dial_index + 1]
+            self.out.append(fx.Dial(tuple(numbers), body.timeout))
+        elif isinstance(body, Action):
+            s.waiting = Waiting.ACTION
+            self.out.append(fx.Invoke(body.name, dict(body.params)))
+        else:  # a step that never waits: carry on from it
+            return self.go(st.id)
+        return s, self.out
+
+    # -- menus and asks ---------------------------------------------------
+    def _gather(self, st: Step, reprompt: Template | None) -> fx.Gather:
+        flow = self.flows.flows[self.s.flow]
+        body = st.body
+        voice = self._voice(st)
+        prompts: list[fx.Say | fx.Play] = []
+        if reprompt is not None:
+            prompts.append(fx.Say(self.render(reprompt), *voice))
+        prompts.append(fx.Say(self.render(body.prompt), *voice))
+        hints = [p for h in flow.handlers for p in h.phrases]
+        if isinstance(body, Menu):
+            hints = [p for o in body.options for p in o.phrases] + hints
+            return fx.Gather(tuple(prompts), num_digits=1, hints=tuple(hints), timeout=body.reprompts.timeout,
+                             language=voice[1])
+        if body.type is AskType.YES_NO:
+            return fx.Gather(tuple(prompts), num_digits=1, hints=_YES_NO_HINTS + tuple(hints),
+                             timeout=body.reprompts.timeout, language=voice[1])
+        fixed = body.length
+        return fx.Gather(tuple(prompts), num_digits=fixed, finish_on_key=None if fixed else "#",
+                         hints=tuple(hints), timeout=body.reprompts.timeout, language=voice[1])
+
+    def _input(self, st: Step, event: Event) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        flow = self.flows.flows[s.flow]
+        body = st.body
+        assert isinstance(body, (Menu, Ask))
+        said = ""
+        if isinstance(event, Digits):
+            said = event.digits.strip()
+        elif isinstance(event, Speech):
+            said = event.text.strip()
+        if not said:
+            return self._retry(st, body.reprompts.no_input, "no-input")
+        if isinstance(event, Speech) and event.confidence < flow.min_confidence:
+            return self._retry(st, body.reprompts.no_match, "low-confidence")
+        handler = self._global(flow, event)
+        if handler is not None:
+            s.note(f"{st.id}:{handler.name}")
+            return self.go(handler.next)
+        if isinstance(body, Menu):
+            chosen = self._choose(body, event)
+            if chosen is None:
+                return self._retry(st, body.reprompts.no_match, "no-match")
+            s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
+            return self.go(chosen.next)
+        value = self._value(body, event)
+        if value is None:
+            return self._retry(st, body.reprompts.no_match, "invalid")
+        s.vars[body.var] = value
+        s.note(f"{st.id}:ok")
+        return self.go(st.next)
+
+    def _retry(self, st: Step, message: Template, why: str) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        body = st.body
+        s.attempts += 1
+        s.note(f"{st.id}:{why}")
+        if s.attempts > body.reprompts.retries:
+            s.note(f"{st.id}:give-up")
+            return self.go(body.reprompts.give_up)
+        s.steps_taken += 1
+        if self._over_limit():
+            return self._limit_exit()
+        return self._wait_at(st, reprompt=message)
+
+    def _global(self, flow: Flow, event: Event):
+        for handler in flow.handlers:
+            if isinstance(event, Digits) and handler.key and event.digits.strip("#") == handler.key:
+                return handler
+            if isinstance(event, Speech) and spoken_input.match_phrase(event.text, [(handler.name, handler.phrases)]):
+                return handler
+        return None
+
+    def _choose(self, body: Menu, event: Event):
+        if isinstance(event, Digits):
+            key = event.digits.strip("#")
+        else:
+            name = spoken_input.match_phrase(event.text, [(str(i), o.phrases) for i, o in enumerate(body.options)])
+            if name is not None:
+                return body.options[int(name)]
+            key = spoken_input.spoken_key(event.text)
+        return next((o for o in body.options if key and o.key == key), None)
+
+    def _value(self, body: Ask, event: Event) -> Any:
+        text = event.digits if isinstance(event, Digits) else event.text
+        if body.type is AskType.YES_NO:
+            if isinstance(event, Digits):
+                return {"1": True, "2": False}.get(text.strip("#"))
+            return spoken_input.yes_no(text)
+        if body.type is AskType.DATE:
+            day = spoken_input.keypad_date(text.strip("#")) if isinstance(event, Digits) else spoken_input.spoken_date(text)
+            today = self.env.now.astimezone(self.flows.practice.tz).date()
+            if day is None or day.year < 1900 or (body.past_only and day > today):
+                return None
+            return day.isoformat()
+        digits = text.strip("#") if isinstance(event, Digits) else spoken_input.spoken_digits(text)
+        if not digits or not digits.isdigit():
+            return None
+        if body.length is not None and len(digits) != body.length:
+            return None
+        if body.min_length is not None and len(digits) < body.min_length:
+            return None
+        if body.max_length is not None and len(digits) > body.max_length:
+            return None
+        if body.pattern is not None and not re.fullmatch(body.pattern, digits):
+            return None
+        return digits
+
+    # -- transfers --------------------------------------------------------
+    def _numbers(self, body: Transfer) -> list[str]:
+        staff = {m.key: m.phone_e164 for m in self.flows.practice.staff}
+        return [staff.get(who, who) for who in body.to]
+
+    def _dialed(self, st: Step, event: DialFinished) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        body = st.body
+        assert isinstance(body, Transfer)
+        if event.answered:
+            s.note(f"{st.id}:answered")
+            s.waiting = Waiting.NOTHING
+            return s, [fx.Hangup()]
+        s.note(f"{st.id}:{event.status}")
+        if body.mode is DialMode.SEQUENTIAL and s.dial_index + 1 < len(body.to):
+            s.dial_index += 1
+            return self._wait_at(st)
+        return self.go(st.next)
+
+    # -- limits -----------------------------------------------------------
+    def _over_limit(self) -> bool:
+        s = self.s
+        if s.steps_taken >= self.env.max_steps:
+            return True
+        started = dt.datetime.fromisoformat(s.started_at)
+        return (self.env.now - started).total_seconds() > self.env.max_call_seconds
+
+    def _limit_exit(self) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        s.note("limit:exceeded")
+        s.step, s.waiting = LIMIT_STEP, Waiting.RECORDING
+        voice = self._voice(None)
+        self.out += [fx.Say(LIMIT_APOLOGY, *voice), fx.Escalate("call_limit", "normal"), fx.Record(120)]
+        return s, self.out
+
+    def _finish_limit(self, event: Event) -> tuple[CallSession, list[fx.Effect]]:
+        s = self.s
+        s.waiting = Waiting.NOTHING
+        s.note("limit:voicemail")
+        return s, [fx.Say(LIMIT_THANKS, *self._voice(None)), fx.Hangup()]
+
+    # -- helpers ----------------------------------------------------------
+    def _voice(self, st: Step | None) -> tuple[str | None, str | None]:
+        flow = self.flows.flows.get(self.s.flow)
+        practice = self.flows.practice
+        voice = (st and st.voice) or (flow and flow.voice) or practice.voice
+        language = (st and st.language) or (flow and flow.language) or practice.language
+        return voice, language
+
+    def _apply_updates(self, updates: Any) -> None:
+        for key, value in dict(updates).items():
+            self.s.vars[key] = value
+        self._ctx = None
+
+    def context(self) -> dict[str, Any]:
+        """What templates and conditions may read."""
+        if self._ctx is None:
+            from .practice.settings import status_at
+
+            practice = self.flows.practice
+            now = self.env.now.astimezone(practice.tz)
+            status = status_at(practice, now)
+            s = self.s
+            caller = dict(s.vars.get("caller") or {})
+            caller.setdefault("known", False)
+            caller.setdefault("verified", False)
+            caller["present"] = s.caller is not None
+            self._ctx = {
+                "now": now,
+                "vars": dict(s.vars),
+                "caller": caller,
+                "practice": {"name": practice.name},
+                "open_now": status.open,
+                "closed_reason": status.reason,
+                "holiday": status.holiday_name or False,
+                "next_open": status.next_open,
+                "emergency_guidance": practice.emergency_guidance,
+                "callback_promise": getattr(practice, "callback_promise", None) or "",
+            }
+        return self._ctx
+
+    def render(self, template: Template) -> str:
+        return template.render(self.context())

@@ -1,0 +1,238 @@
+"""The flow language as data: a closed vocabulary of step kinds.
+
+The loader turns YAML into these values once; the engine only ever reads them.
+Nothing here is ever built from a YAML string by import or call: an unknown
+kind is a load error, not a lookup.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping, Union
+
+from .templates import Expression, Template
+
+
+class StepKind(str, Enum):
+    SAY = "say"
+    PLAY = "play"
+    MENU = "menu"
+    ASK = "ask"
+    BRANCH = "branch"
+    SET = "set"
+    ACTION = "action"
+    TRANSFER = "transfer"
+    VOICEMAIL = "voicemail"
+    SMS = "sms"
+    ESCALATE = "escalate"
+    GOTO = "goto"
+    HANGUP = "hangup"
+
+
+class AskType(str, Enum):
+    DIGITS = "digits"
+    YES_NO = "yes_no"
+    DATE = "date"
+
+
+class DialMode(str, Enum):
+    SIMULTANEOUS = "simultaneous"
+    SEQUENTIAL = "sequential"
+
+
+class Priority(str, Enum):
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+DEFAULT_RETRIES = 2
+DEFAULT_GATHER_TIMEOUT = 6
+DEFAULT_MIN_CONFIDENCE = 0.4
+DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
+DEFAULT_NO_MATCH = "Sorry, I didn't catch that."
+
+
+@dataclass(frozen=True)
+class Say:
+    text: Template
+
+
+@dataclass(frozen=True)
+class Play:
+    url: str
+
+
+@dataclass(frozen=True)
+class MenuOption:
+    key: str | None
+    phrases: tuple[str, ...]
+    next: str
+
+
+@dataclass(frozen=True)
+class Reprompts:
+    """How a menu or ask handles silence and nonsense before giving up."""
+
+    no_input: Template
+    no_match: Template
+    retries: int
+    give_up: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class Menu:
+    prompt: Template
+    options: tuple[MenuOption, ...]
+    reprompts: Reprompts
+
+
+@dataclass(frozen=True)
+class Ask:
+    var: str
+    type: AskType
+    prompt: Template
+    reprompts: Reprompts
+    length: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    past_only: bool = False
+
+
+@dataclass(frozen=True)
+class BranchCase:
+    condition: Expression
+    next: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    cases: tuple[BranchCase, ...]
+    otherwise: str
+
+
+@dataclass(frozen=True)
+class SetVars:
+    # Values are literals or templates rendered at the time the step runs.
+    values: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    params: Mapping[str, Any]
+    outcomes: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    to: tuple[str, ...]
+    mode: DialMode
+    timeout: int
+    say: Template | None
+
+
+@dataclass(frozen=True)
+class Voicemail:
+    prompt: Template | None
+    max_length: int
+
+
+@dataclass(frozen=True)
+class Sms:
+    body: Template
+    to: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: str
+    priority: Priority
+    say: Template | None
+
+
+@dataclass(frozen=True)
+class Goto:
+    flow: str
+    step: str | None
+
+
+@dataclass(frozen=True)
+class Hangup:
+    say: Template | None
+
+
+StepBody = Union[Say, Play, Menu, Ask, Branch, SetVars, Action, Transfer, Voicemail, Sms, Escalate, Goto, Hangup]
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: StepKind
+    body: StepBody
+    next: str | None
+    line: int | None = None
+    voice: str | None = None
+    language: str | None = None
+
+    def targets(self) -> list[tuple[str, str]]:
+        """Every (label, step id) this step can continue to, inside its own flow."""
+        out: list[tuple[str, str]] = []
+        body = self.body
+        if isinstance(body, Menu):
+            out += [(f"option {o.key or '/'.join(o.phrases[:1])}", o.next) for o in body.options]
+            out.append(("give_up", body.reprompts.give_up))
+        elif isinstance(body, Ask):
+            out.append(("give_up", body.reprompts.give_up))
+        elif isinstance(body, Branch):
+            out += [(f"case {c.condition.source!r}", c.next) for c in body.cases]
+            out.append(("else", body.otherwise))
+        elif isinstance(body, Action):
+            out += [(f"outcome {k}", v) for k, v in body.outcomes.items()]
+        if self.next is not None and not isinstance(body, (Branch, Action, Goto, Hangup)):
+            out.append(("next", self.next))
+        return out
+
+
+@dataclass(frozen=True)
+class GlobalHandler:
+    """A key or phrase that works at every menu and ask of its flow."""
+
+    name: str
+    key: str | None
+    phrases: tuple[str, ...]
+    next: str
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    file: str
+    start: str
+    steps: Mapping[str, Step]
+    handlers: tuple[GlobalHandler, ...] = ()
+    voice: str | None = None
+    language: str | None = None
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    """Every flow the service runs plus the practice settings they read."""
+
+    flows: Mapping[str, Flow]
+    practice: Any  # ivr.practice.settings.PracticeSettings
+    version: str = ""
+    warnings: tuple[Any, ...] = field(default=(), compare=False)
+
+    @property
+    def entry(self) -> Flow:
+        """The flow an inbound call starts in."""
+        return self.flows[self.practice.entry_flow]
+
+    def step(self, flow: str, step_id: str) -> Step:
+        """Look up a step; KeyError when a reload removed it mid-call."""
+        return self.flows[flow].steps[step_id]

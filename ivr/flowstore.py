@@ -1,0 +1,110 @@
+"""The flows a running service serves, reloaded when the files change.
+
+Files are parsed once per change, never per request: a request only compares a
+cheap fingerprint (names, sizes, mtimes), and not more often than every few
+seconds.  A broken edit is logged with every problem and the last good flows
+keep serving until the files are fixed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+from . import loader
+from .exceptions import FlowError, FlowProblem
+from .flow import FlowSet
+
+log = logging.getLogger(__name__)
+
+
+def read_dir(path: str | Path) -> tuple[dict[str, bytes], bytes | None]:
+    """Flow files (``*.yaml`` / ``*.yml`` except practice.yaml) and the practice settings text."""
+    root = Path(path)
+    texts: dict[str, bytes] = {}
+    practice = None
+    for file in sorted(list(root.glob("*.yaml")) + list(root.glob("*.yml"))):
+        if file.name == loader.PRACTICE_FILE:
+            practice = file.read_bytes()
+        else:
+            texts[file.name] = file.read_bytes()
+    return texts, practice
+
+
+def check_dir(path: str | Path, actions: Mapping[str, tuple[str, ...]]) -> tuple[FlowSet | None, list[FlowProblem]]:
+    """Load and check every flow in a directory; returns the set (None when broken) and all problems."""
+    texts, practice = read_dir(path)
+    if not texts:
+        return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
+    return loader.load_texts(texts, practice, actions)
+
+
+def _fingerprint(path: Path) -> tuple:
+    entries = []
+    for file in sorted(list(path.glob("*.yaml")) + list(path.glob("*.yml"))):
+        try:
+            st = file.stat()
+        except FileNotFoundError:
+            continue
+        entries.append((file.name, st.st_size, st.st_mtime_ns))
+    return tuple(entries)
+
+
+class FlowStore:
+    """Holds the current good FlowSet and swaps in a new one only when it loads cleanly."""
+
+    def __init__(self, path: str | Path, actions: Mapping[str, tuple[str, ...]], reload_seconds: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.path = Path(path)
+        self.actions = dict(actions)
+        self.reload_seconds = reload_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: FlowSet | None = None
+        self.problems: list[FlowProblem] = []
+        self._fingerprint: tuple = ()
+        self._checked_at = 0.0
+
+    def load(self) -> FlowSet:
+        """First load: raise FlowError with every problem if the flows are broken."""
+        fingerprint = _fingerprint(self.path)
+        flows, problems = check_dir(self.path, self.actions)
+        self.problems = problems
+        self._fingerprint, self._checked_at = fingerprint, self._clock()
+        if flows is None:
+            raise FlowError(problems)
+        self._current = flows
+        return flows
+
+    @property
+    def loaded(self) -> bool:
+        return self._current is not None
+
+    def current(self) -> FlowSet:
+        """The flows to serve now (reloading first if the files changed)."""
+        if self._current is None:
+            return self.load()
+        if self.reload_seconds > 0 and self._clock() - self._checked_at >= self.reload_seconds:
+            self.maybe_reload()
+        return self._current
+
+    def maybe_reload(self) -> bool:
+        """Reload if the files changed; True when a new flow set went live."""
+        with self._lock:
+            self._checked_at = self._clock()
+            fingerprint = _fingerprint(self.path)
+            if fingerprint == self._fingerprint:
+                return False
+            self._fingerprint = fingerprint
+            flows, problems = check_dir(self.path, self.actions)
+            self.problems = problems
+            if flows is None:
+                log.error("flows changed but do not load; still serving version %s:\n%s",
+                          self._current.version if self._current else "-",
+                          "\n".join(str(p) for p in problems if p.severity == "error"))
+                return False
+            log.info("flows reloaded: version %s", flows.version)
+            self._current = flows
+            return True

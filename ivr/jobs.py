@@ -1,0 +1,77 @@
+"""Enqueueing the slow work of a call as RQ jobs: IDs in, never PHI.
+
+Job functions live in ``workers/`` and are named here by import path, so the
+web process never imports worker code.  Every job has a deterministic id, and
+an enqueue guard (SET NX) makes a second enqueue of the same id a no-op: a
+Twilio retry or a raced request never creates the same work twice.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from .flow import Priority
+
+GUARD_PREFIX = "ql:enqueued:"
+OUTBOX_PREFIX = "ql:outbox:"
+GUARD_TTL = 7 * 24 * 3600
+OUTBOX_TTL = 7 * 24 * 3600
+URGENT_QUEUE = "urgent"
+FAILURE_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job_id: str
+    created: bool  # False when the same job had already been enqueued
+
+
+class JobQueue:
+    """The queues of one installation, on an explicit Redis connection."""
+
+    def __init__(self, redis: Redis, queue_name: str = "calls"):
+        self.redis = redis
+        self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
+        self.urgent = Queue(URGENT_QUEUE, connection=redis, serializer=JSONSerializer)
+
+    def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry) -> Enqueued:
+        guard = GUARD_PREFIX + job_id
+        if not self.redis.set(guard, "1", nx=True, ex=GUARD_TTL):
+            return Enqueued(job_id, False)
+        try:
+            queue.enqueue(func, *args, job_id=job_id, retry=retry, failure_ttl=FAILURE_TTL,
+                          result_ttl=24 * 3600, job_timeout=120)
+        except BaseException:
+            self.redis.delete(guard)
+            raise
+        return Enqueued(job_id, True)
+
+    def escalate(self, call_sid: str, reason: str, priority: str = Priority.NORMAL.value) -> Enqueued:
+        """Hand the call to staff; one escalation per call and reason."""
+        queue = self.urgent if priority == Priority.URGENT.value else self.queue
+        return self._once(queue, "workers.escalations.escalate", (call_sid, reason, priority),
+                          f"escalate-{call_sid}-{reason}", Retry(max=5, interval=[5, 15, 60, 120, 300]))
+
+    def send_sms(self, message_key: str, to: str, body: str) -> Enqueued:
+        """Store a text in the outbox under a deterministic key, then enqueue sending it by id."""
+        outbox = OUTBOX_PREFIX + message_key
+        if self.redis.exists(GUARD_PREFIX + f"sms-{message_key}"):
+            return Enqueued(f"sms-{message_key}", False)
+        self.redis.hset(outbox, mapping={"to": to, "body": body})
+        self.redis.expire(outbox, OUTBOX_TTL)
+        return self._once(self.queue, "workers.sms.send_sms", (message_key,), f"sms-{message_key}",
+                          Retry(max=5, interval=[10, 30, 60, 300, 900]))
+
+    def fetch_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Copy a finished recording from Twilio into recordings/."""
+        return self._once(self.queue, "workers.recordings.fetch_recording", (call_sid, recording_sid),
+                          f"recording-{recording_sid}", Retry(max=5, interval=[10, 30, 60, 300, 900]))
+
+
+def new_message_key() -> str:
+    """A random key for a text that is not tied to a call turn."""
+    return secrets.token_hex(8)

@@ -1,0 +1,111 @@
+"""Turn dates, times and numbers into text that Twilio <Say> reads naturally.
+
+Pure functions meant as Jinja2 filters, e.g. ``{{ appointment | spoken_datetime(now) }}``.
+Nothing here reads the clock: ``now`` is always passed in, aware.
+
+Conventions: 12-hour clock, ":00" dropped ("9 AM"), noon is "12 PM" and
+midnight "12 AM".  Names of days and months are English and do not depend on
+the process locale.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Callable
+
+__all__ = [
+    "FILTERS",
+    "spoken_date",
+    "spoken_datetime",
+    "spoken_digits",
+    "spoken_phone_last4",
+    "spoken_time",
+]
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def _aware(value: datetime | str, what: str) -> datetime:
+    """An aware datetime from a datetime or an ISO 8601 string (as stored in session JSON)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value
+
+
+def spoken_time(dt: datetime | str) -> str:
+    """Clock time as spoken: "3:30 PM", "9 AM", "12 PM" (noon), "12 AM" (midnight)."""
+    if isinstance(dt, str):
+        dt = datetime.fromisoformat(dt)
+    hour = dt.hour % 12 or 12
+    suffix = "AM" if dt.hour < 12 else "PM"
+    return f"{hour} {suffix}" if dt.minute == 0 else f"{hour}:{dt.minute:02d} {suffix}"
+
+
+def spoken_date(d: date | datetime | str, now: datetime) -> str:
+    """A day relative to ``now``: "today", "tomorrow", "yesterday", "Thursday" (next 6 days),
+    else "Monday, December 7", with ", 2027" when not in ``now``'s year.
+
+    A datetime ``d`` is taken in its own time zone and ``now`` is converted to it;
+    a plain date is compared with ``now``'s own date.
+    """
+    now = _aware(now, "now")
+    if isinstance(d, str):
+        d = datetime.fromisoformat(d) if len(d.strip()) > 10 else date.fromisoformat(d.strip())
+    if isinstance(d, datetime):
+        d = _aware(d, "d")
+        today = now.astimezone(d.tzinfo).date()
+        day = d.date()
+    else:
+        today = now.date()
+        day = d
+    delta = (day - today).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "tomorrow"
+    if delta == -1:
+        return "yesterday"
+    if 2 <= delta <= 6:
+        return _DAYS[day.weekday()]
+    text = f"{_DAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}"
+    if day.year != today.year:
+        text += f", {day.year}"
+    return text
+
+
+def spoken_datetime(dt: datetime | str, now: datetime) -> str:
+    """A moment relative to ``now``, in ``dt``'s time zone: "today at 3:30 PM",
+    "tomorrow at 9 AM", "Thursday at 2 PM", "Monday, December 7 at 10:15 AM"."""
+    dt = _aware(dt, "dt")
+    return f"{spoken_date(dt, now)} at {spoken_time(dt)}"
+
+
+def spoken_digits(s: str | int) -> str:
+    """Letters and digits one by one, separated by spaces, so TTS reads them singly:
+    "415" -> "4 1 5", "(415) 555-01" -> "4 1 5 5 5 5 0 1".  Other characters are dropped."""
+    return " ".join(ch for ch in str(s) if ch.isascii() and ch.isalnum())
+
+
+def spoken_phone_last4(e164: str) -> str:
+    """The last four digits of a phone number: "+15550100001" -> "ending in 0 0 0 1"."""
+    digits = [ch for ch in str(e164) if ch.isascii() and ch.isdigit()]
+    if len(digits) < 4:
+        raise ValueError(f"{e164!r} has fewer than four digits")
+    return "ending in " + " ".join(digits[-4:])
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "spoken_datetime": spoken_datetime,
+    "spoken_date": spoken_date,
+    "spoken_time": spoken_time,
+    "spoken_digits": spoken_digits,
+    "spoken_phone_last4": spoken_phone_last4,
+}
+"""Name -> filter, for ``jinja_env.filters.update(FILTERS)``."""

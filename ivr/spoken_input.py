@@ -1,0 +1,163 @@
+"""Turning what a caller typed or said into values: digits, yes/no, dates, menu choices.
+
+Twilio's speech results arrive as text such as "zero four one five" or
+"April 15th, 1985."; these helpers make keypad and speech answers equivalent.
+Pure functions only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Iterable, Sequence
+
+from .privacy import normalise_speech
+
+_UNITS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9,
+    "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
+    "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+_MONTHS.update({k[:3]: v for k, v in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_YES = {"yes", "yeah", "yep", "yup", "correct", "right", "sure", "affirmative", "that is right", "thats right",
+        "that is correct", "thats correct", "ok", "okay"}
+_NO = {"no", "nope", "nah", "incorrect", "wrong", "negative", "not right", "thats wrong", "that is wrong"}
+_FILLER = {"um", "uh", "er", "press", "option", "number", "please", "its", "it", "is", "my", "the", "and", "dash"}
+
+
+def spoken_digits(text: str) -> str | None:
+    """"zero four one five" or "0 4 15" → "04115"-style digit strings; None if anything else was said."""
+    out = []
+    for word in normalise_speech(text).split():
+        if word.isdigit():
+            out.append(word)
+        elif word in _UNITS and _UNITS[word] < 10:
+            out.append(str(_UNITS[word]))
+        elif word in ("double", "triple") or word in _FILLER:
+            out.append(word)
+        else:
+            return None
+    digits, repeat = [], 1
+    for word in out:
+        if word == "double":
+            repeat = 2
+        elif word == "triple":
+            repeat = 3
+        elif word in _FILLER:
+            continue
+        else:
+            digits.append(word[0] * repeat + word[1:] if repeat > 1 else word)
+            repeat = 1
+    joined = "".join(digits)
+    return joined or None
+
+
+def yes_no(text: str) -> bool | None:
+    """True for yes-like answers, False for no-like, None when unclear."""
+    said = normalise_speech(text)
+    first = said.split()[0] if said else ""
+    if said in _YES or first in ("yes", "yeah", "yep"):
+        return True
+    if said in _NO or first in ("no", "nope"):
+        return False
+    return None
+
+
+def keypad_date(digits: str) -> dt.date | None:
+    """MMDDYYYY → date, or None when not a real calendar date."""
+    if not re.fullmatch(r"\d{8}", digits or ""):
+        return None
+    try:
+        return dt.date(int(digits[4:]), int(digits[:2]), int(digits[2:4]))
+    except ValueError:
+        return None
+
+
+def _number(words: Sequence[str]) -> int | None:
+    """A small cardinal/ordinal reader: 'fifteenth', 'twenty first', '1985', 'nineteen eighty five'."""
+    if not words:
+        return None
+    if len(words) == 1:
+        w = re.sub(r"(st|nd|rd|th)$", "", words[0]) if re.fullmatch(r"\d+(st|nd|rd|th)", words[0]) else words[0]
+        if w.isdigit():
+            return int(w)
+        return _UNITS.get(w, _TENS.get(w, _ORDINALS.get(w)))
+    if len(words) == 2 and words[0] in _TENS:
+        unit = _UNITS.get(words[1], _ORDINALS.get(words[1]))
+        return _TENS[words[0]] + unit if unit is not None and unit < 10 else None
+    return None
+
+
+def _year(words: Sequence[str]) -> int | None:
+    if len(words) == 1 and re.fullmatch(r"\d{4}", words[0]):
+        return int(words[0])
+    if words[:2] == ["two", "thousand"]:
+        rest = _number(words[2:]) if words[2:] else 0
+        return 2000 + rest if rest is not None else None
+    # "nineteen eighty five" = 19 | 85
+    for cut in (1, 2):
+        hi, lo = _number(words[:cut]), _number(words[cut:])
+        if hi is not None and lo is not None and 10 <= hi <= 20 and 0 <= lo <= 99:
+            return hi * 100 + lo
+    return None
+
+
+def spoken_date(text: str) -> dt.date | None:
+    """Read a date from speech: 'April 15th, 1985', '4/15/1985', 'april fifteenth nineteen eighty five'."""
+    raw = (text or "").strip()
+    m = re.search(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b", raw)
+    if m:
+        try:
+            return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        except ValueError:
+            return None
+    words = [w for w in normalise_speech(raw).split() if w not in ("of", "the", "on")]
+    digits = spoken_digits(" ".join(words)) if words else None
+    if digits and len(digits) == 8:
+        return keypad_date(digits)
+    if not words or words[0] not in _MONTHS:
+        return None
+    month = _MONTHS[words[0]]
+    rest = words[1:]
+    for cut in (1, 2):
+        day, year = _number(rest[:cut]), _year(rest[cut:])
+        if day is not None and year is not None:
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def match_phrase(text: str, options: Iterable[tuple[str, Sequence[str]]]) -> str | None:
+    """Pick the option whose phrase the caller said (longest phrase wins; a tie is no match).
+
+    ``options`` are (name, phrases) pairs; phrases are already normalised.
+    """
+    said = f" {normalise_speech(text)} "
+    best: list[tuple[int, str]] = []
+    for name, phrases in options:
+        for phrase in phrases:
+            if phrase and f" {phrase} " in said:
+                best.append((len(phrase), name))
+    if not best:
+        return None
+    best.sort(reverse=True)
+    top = best[0][0]
+    names = {name for length, name in best if length == top}
+    return names.pop() if len(names) == 1 else None
+
+
+def spoken_key(text: str) -> str | None:
+    """'one', 'press two', 'option 3', 'zero' → the key a caller meant."""
+    digits = spoken_digits(text)
+    return digits if digits is not None and len(digits) == 1 else None

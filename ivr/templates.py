@@ -1,0 +1,116 @@
+"""Prompt templates and branch conditions, compiled once in Jinja2's sandbox.
+
+Owners write ``{{ caller.first_name }}`` in prompts and ``open_now and not holiday``
+in branches.  Both run in :class:`jinja2.sandbox.ImmutableSandboxedEnvironment`, so a
+flow file can read the values we hand it but cannot reach Python internals or
+mutate anything.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError, pass_context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from . import speaking
+
+__all__ = ["Template", "Expression", "TemplateSyntaxError", "compile_template", "compile_expression", "SecurityError"]
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@pass_context
+def _spoken(ctx: Any, value: Any) -> str:
+    when = _as_datetime(value)
+    now = _as_datetime(ctx.get("now"))
+    if when is None or now is None:
+        return ""
+    return speaking.spoken_datetime(when, now)
+
+
+@pass_context
+def _spoken_date(ctx: Any, value: Any) -> str:
+    now = _as_datetime(ctx.get("now"))
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return ""
+    if not isinstance(value, dt.date) or now is None:
+        return ""
+    return speaking.spoken_date(value, now)
+
+
+def _spoken_time(value: Any) -> str:
+    when = _as_datetime(value)
+    return speaking.spoken_time(when) if when else ""
+
+
+def _digits(value: Any) -> str:
+    return speaking.spoken_digits(str(value or ""))
+
+
+def _make_env() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=False)
+    env.filters.update(spoken=_spoken, spoken_date=_spoken_date, spoken_time=_spoken_time, digits=_digits)
+    return env
+
+
+_ENV: list[ImmutableSandboxedEnvironment] = []
+
+
+def environment() -> ImmutableSandboxedEnvironment:
+    """The one sandboxed environment, created on first use (not at import)."""
+    if not _ENV:
+        _ENV.append(_make_env())
+    return _ENV[0]
+
+
+@dataclass(frozen=True)
+class Template:
+    """A prompt or message with ``{{ }}`` placeholders; plain text compiles to itself."""
+
+    source: str
+    _render: Callable[[Mapping[str, Any]], str] | None = field(default=None, compare=False, repr=False)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        """Fill the placeholders; whitespace is collapsed because it is spoken or texted."""
+        if self._render is None:
+            return self.source
+        return " ".join(self._render(context).split())
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A sandboxed boolean condition over variables and call context."""
+
+    source: str
+    _evaluate: Callable[..., Any] = field(compare=False, repr=False)
+
+    def evaluate(self, context: Mapping[str, Any]) -> bool:
+        """True when the condition holds; undefined names are falsy."""
+        return bool(self._evaluate(**context))
+
+
+def compile_template(source: str) -> Template:
+    """Compile a template, raising TemplateSyntaxError for broken syntax."""
+    if "{" not in source:
+        return Template(source)
+    compiled = environment().from_string(source)
+    return Template(source, compiled.render)
+
+
+def compile_expression(source: str) -> Expression:
+    """Compile a condition, raising TemplateSyntaxError for broken syntax."""
+    return Expression(source, environment().compile_expression(source, undefined_to_none=True))

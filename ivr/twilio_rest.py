@@ -1,0 +1,246 @@
+"""The official twilio client, pointed wherever ``Settings.twilio_api_url`` says.
+
+Production talks to https://api.twilio.com; tests and development talk to the
+local stand-in (``ivr.twilio_standin``).  Either way the code path is the real
+twilio-python client: the only seam is the HTTP client it is given, which swaps
+the scheme and host of every *.twilio.com URL for the configured base URL and
+keeps the path, so the stand-in sees exactly the requests Twilio would.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+REAL_API_URL = "https://api.twilio.com"
+# twilio-python waits forever by default; a receptionist must not hang on a dead socket.
+DEFAULT_TIMEOUT = 30.0
+DOWNLOAD_CHUNK = 64 * 1024
+_RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+
+
+def _mask_phone(number: Optional[str]) -> str:
+    """A phone number safe for logs: only its last two digits survive."""
+    digits = re.sub(r"\D", "", number or "")
+    return f"***{digits[-2:]}" if digits else "***"
+
+
+def _is_twilio_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == "twilio.com" or host.endswith(".twilio.com")
+
+
+def _normalise_base(api_url: str) -> Optional[str]:
+    """The base URL to rewrite to, or None when it is Twilio itself (no rewriting)."""
+    base = (api_url or REAL_API_URL).strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"twilio_api_url must be an absolute http(s) URL, got {api_url!r}")
+    if parts.scheme == "https" and parts.netloc.lower() == "api.twilio.com" and not parts.path:
+        return None
+    return base
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """TwilioHttpClient that sends every *.twilio.com request to ``base_url`` instead.
+
+    With ``base_url=None`` it rewrites nothing and behaves like the stock client.
+    Its request logs carry method and path only: twilio-python's own logging
+    would print query strings, and list filters put phone numbers there.
+    """
+
+    def __init__(self, base_url: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = _normalise_base(base_url) if base_url else None
+
+    def rewrite(self, url: str) -> str:
+        """``url`` with a twilio.com scheme+host replaced by the base URL (path and query kept)."""
+        if self.base_url is None:
+            return url
+        parts = urlsplit(url)
+        if not _is_twilio_host(parts.hostname or ""):
+            return url
+        base = urlsplit(self.base_url)
+        return urlunsplit((base.scheme, base.netloc, base.path + parts.path, parts.query, parts.fragment))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Optional[Dict[str, object]] = None,
+        data: Optional[Dict[str, object]] = None,
+        headers: Optional[Dict[str, str]] = None,
+        auth: Optional[Tuple[str, str]] = None,
+        timeout: Optional[float] = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Same as TwilioHttpClient.request, against the rewritten URL."""
+        return super().request(
+            method,
+            self.rewrite(url),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+
+    def log_request(self, kwargs: Dict[str, Any]) -> None:
+        self.logger.debug("twilio %s %s", kwargs["method"], urlsplit(kwargs["url"]).path)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        self.logger.debug("twilio response %s", status_code)
+
+
+def make_client(settings: Settings, *, timeout: Optional[float] = DEFAULT_TIMEOUT) -> Client:
+    """The official twilio Client for ``settings``, talking to ``settings.twilio_api_url``."""
+    http_client = RedirectingHttpClient(settings.twilio_api_url, timeout=timeout)
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+
+
+def send_sms(
+    client: Client,
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    status_callback: Optional[str] = None,
+) -> str:
+    """Queue one SMS and return its Message SID (raises TwilioRestException on refusal)."""
+    message = client.messages.create(
+        to=to,
+        from_=from_,
+        body=body,
+        status_callback=status_callback if status_callback is not None else values.unset,
+    )
+    if not message.sid:
+        raise TwilioException("Twilio accepted the message but returned no SID")
+    log.info("sms %s queued to %s", message.sid, _mask_phone(to))
+    return message.sid
+
+
+def delete_recording(client: Client, recording_sid: str) -> bool:
+    """Delete Twilio's copy of a recording; False if Twilio no longer had it."""
+    if not _RECORDING_SID.match(recording_sid or ""):
+        # The SID is formatted into the URL path unescaped by twilio-python.
+        raise ValueError(f"not a recording SID: {recording_sid!r}")
+    try:
+        client.recordings(recording_sid).delete()
+    except TwilioRestException as exc:
+        if exc.status == 404:
+            log.info("recording %s was already gone from Twilio", recording_sid)
+            return False
+        raise
+    log.info("recording %s deleted from Twilio", recording_sid)
+    return True
+
+
+def _download_context(
+    client_or_settings: Union[Client, Settings],
+) -> Tuple[Tuple[str, str], RedirectingHttpClient, Optional[requests.Session], Optional[float]]:
+    if isinstance(client_or_settings, Settings):
+        settings = client_or_settings
+        rewriter = RedirectingHttpClient(settings.twilio_api_url, pool_connections=False)
+        return (settings.twilio_account_sid, settings.twilio_auth_token), rewriter, None, DEFAULT_TIMEOUT
+    client = client_or_settings
+    http_client = client.http_client
+    if isinstance(http_client, RedirectingHttpClient):
+        rewriter = http_client
+    else:
+        rewriter = RedirectingHttpClient(None, pool_connections=False)
+    session = getattr(http_client, "session", None)
+    timeout = getattr(http_client, "timeout", None) or DEFAULT_TIMEOUT
+    return (client.username, client.password), rewriter, session, timeout
+
+
+def _media_url(recording_url: str) -> str:
+    parts = urlsplit(recording_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("recording URL must be an absolute http(s) URL")
+    path = parts.path.rstrip("/")
+    if not path.lower().endswith(".wav"):
+        path += ".wav"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def _error_from(response: requests.Response, url: str) -> TwilioRestException:
+    message = "Unable to fetch recording"
+    code: Optional[int] = response.status_code
+    try:
+        payload = response.json()
+        if isinstance(payload, dict):
+            message = f"{message}: {payload.get('message', '')}".rstrip(": ")
+            code = payload.get("code", code)
+    except ValueError:
+        pass
+    return TwilioRestException(response.status_code, url, message, code, "GET")
+
+
+def download_recording(
+    client_or_settings: Union[Client, Settings],
+    recording_url: str,
+    dest_path: Union[str, os.PathLike[str]],
+) -> int:
+    """Download ``recording_url + ".wav"`` to ``dest_path``; return the bytes written.
+
+    The audio lands under a temporary name in the destination directory and is
+    renamed only once complete, so a file at ``dest_path`` is never a partial
+    download.  Credentials are only ever sent to Twilio (or the configured stand-in).
+    """
+    auth, rewriter, session, timeout = _download_context(client_or_settings)
+    source = _media_url(recording_url)
+    host = urlsplit(source).hostname or ""
+    base_host = urlsplit(rewriter.base_url).hostname if rewriter.base_url else None
+    if not _is_twilio_host(host) and host != base_host:
+        # RecordingUrl arrives in a webhook; never hand our auth token to another host.
+        raise ValueError("refusing to send Twilio credentials to a non-Twilio host")
+    url = rewriter.rewrite(source)
+    recording = urlsplit(source).path.rsplit("/", 1)[-1]
+
+    dest = Path(dest_path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    getter = session.get if session is not None else requests.get
+    with getter(url, auth=auth, stream=True, timeout=timeout) as response:
+        if response.status_code != 200:
+            raise _error_from(response, url)
+        # With a Content-Encoding the length counts compressed bytes; we write decoded ones.
+        expected = None if response.headers.get("Content-Encoding") else response.headers.get("Content-Length")
+        # mkstemp creates the file 0600: these are patients' voicemails.
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        written = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+                    written += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if expected is not None and expected.isdigit() and int(expected) != written:
+                raise TwilioException(
+                    f"recording {recording} download truncated: {written} of {expected} bytes"
+                )
+            os.replace(tmp_name, dest)
+        except BaseException:
+            try:
+                os.unlink(tmp_name)
+            except FileNotFoundError:
+                pass
+            raise
+    log.info("recording %s downloaded (%d bytes)", recording, written)
+    return written

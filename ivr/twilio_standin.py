@@ -1,0 +1,747 @@
+"""A local stand-in for the part of the Twilio REST API that Quietline uses.
+
+Twilio cannot be reached from tests or offline development, so the official
+twilio client (see ``ivr.twilio_rest``) is pointed here instead.  It is a real
+HTTP server with Twilio's URL shapes, HTTP Basic auth and JSON bodies, so what
+passes against it exercises the same client code that production runs:
+
+    with TwilioStandin("AC" + "1" * 32, "secret") as standin:
+        settings = Settings(..., twilio_api_url=standin.url)
+
+Implemented (under ``/2010-04-01/Accounts/{AccountSid}``): Messages (create,
+fetch, list, delete), Calls (create, fetch, list, update), Recordings (fetch,
+list, delete, ``.wav`` media).  Like Twilio's test credentials, the recipient
+numbers +15005550001/2/3/4 (and 9 for SMS) fail with Twilio's error codes.
+
+Test control, not Twilio's: methods on ``TwilioStandin`` and the same under
+``/_standin/`` over HTTP (unauthenticated: bind it to localhost only).
+
+Run standalone with ``python -m ivr.twilio_standin --port 8010``; it takes the
+account SID and auth token from the usual settings unless given on the command line.
+
+Message bodies and phone numbers are never logged, here or by the HTTP server.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hmac
+import io
+import logging
+import re
+import threading
+import uuid
+import wave
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from typing import Any, Iterable, Optional
+from urllib.parse import urlencode, urlsplit
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .config import load_settings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2010-04-01"
+API_PREFIX = f"/{API_VERSION}/Accounts"
+CONTROL_PREFIX = "/_standin"
+# Resource URLs handed out (media_url, RecordingUrl) use Twilio's real host, as
+# Twilio's do; the client under test is expected to rewrite them to us.
+PUBLIC_API_URL = "https://api.twilio.com"
+MAX_BODY_CHARS = 1600
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_CALL_ENDPOINT = re.compile(r"^(client:[\w.@-]+|sip:\S+)$")
+
+# Twilio's test-credential "magic" recipients: number -> (code, message).
+_MAGIC_SMS_TO = {
+    "+15005550001": (21211, "The 'To' number is not a valid phone number."),
+    "+15005550002": (21612, "The 'To' phone number is not currently reachable via SMS."),
+    "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number is not a valid mobile number"),
+}
+_MAGIC_CALL_TO = {
+    "+15005550001": (21217, "Phone number does not appear to be valid"),
+    "+15005550002": (21214, "'To' phone number cannot be reached"),
+    "+15005550003": (21215, "Geographic permission to call the 'To' number has not been enabled"),
+    "+15005550004": (21216, "Call blocked by Twilio blocklist"),
+}
+
+_STD_ERRORS = {
+    400: (20001, "Bad Request"),
+    401: (20003, "Authenticate"),
+    403: (20403, "Forbidden"),
+    404: (20404, "The requested resource was not found"),
+    405: (20004, "Method not allowed"),
+    429: (20429, "Too Many Requests"),
+    500: (20500, "An internal server error has occurred"),
+    502: (20502, "Bad Gateway"),
+    503: (20503, "Service Unavailable"),
+}
+
+# Keys kept in our records for tests but absent from Twilio's JSON.
+_PRIVATE_MESSAGE_KEYS = ("status_callback", "media_url_list")
+_PRIVATE_CALL_KEYS = ("url", "method", "twiml", "status_callback", "status_callback_event", "machine_detection")
+
+
+class _TwilioError(Exception):
+    """A Twilio-shaped error response, raised from inside a view."""
+
+    def __init__(self, status: int, code: int, message: str, headers: Optional[dict[str, str]] = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def _error_response(status: int, code: int, message: str, headers: Optional[dict[str, str]] = None) -> Response:
+    response = jsonify(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        }
+    )
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _now() -> str:
+    return format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
+
+
+def _new_sid(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def _wav_seconds(wav_bytes: bytes) -> Optional[int]:
+    try:
+        with wave.open(io.BytesIO(wav_bytes)) as w:
+            return int(round(w.getnframes() / float(w.getframerate())))
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None
+
+
+def _public(record: dict[str, Any], private: Iterable[str]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in private}
+
+
+@dataclass
+class _Failure:
+    path_suffix: str
+    status: int
+    remaining: int
+    retry_after: Optional[int] = None
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Access log without query strings (list filters carry phone numbers)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = urlsplit(getattr(self, "path", "") or "").path
+        log.debug("%s %s %s", getattr(self, "command", "-"), path, code)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # args may hold the raw request line; the format alone says what went wrong.
+        log.warning("stand-in HTTP error: %s", format)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("stand-in HTTP: %s", format)
+
+
+class TwilioStandin:
+    """Twilio REST stand-in: in-memory, thread-safe, served from a background thread.
+
+    Records are plain dicts in Twilio's JSON shape; ``messages()`` and ``calls()``
+    return copies (oldest first) with a few extra keys Twilio keeps to itself
+    (``status_callback``, ``url``, ``twiml``, ...).
+    """
+
+    def __init__(self, account_sid: str, auth_token: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not auth_token:
+            raise ValueError("the stand-in needs an auth token to check requests against")
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.host = host
+        self.port = port
+        self._lock = threading.RLock()
+        self._messages: dict[str, dict[str, Any]] = {}
+        self._calls: dict[str, dict[str, Any]] = {}
+        self._recordings: dict[str, dict[str, Any]] = {}
+        self._audio: dict[str, bytes] = {}
+        self._failures: list[_Failure] = []
+        self._request_log: list[dict[str, Any]] = []
+        self._server: Optional[BaseWSGIServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self.app = self._build_app()
+
+    # ----- lifecycle -------------------------------------------------------
+
+    def start(self) -> "TwilioStandin":
+        """Serve in a daemon thread; ``port=0`` picks a free port (see ``url``)."""
+        if self._server is not None:
+            return self
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietRequestHandler)
+        self.port = self._server.port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="twilio-standin", daemon=True)
+        self._thread.start()
+        log.info("Twilio stand-in listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the standalone process)."""
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietRequestHandler)
+        self.port = self._server.port
+        log.info("Twilio stand-in listening on %s", self.url)
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server = None
+
+    def __enter__(self) -> "TwilioStandin":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL to use as ``twilio_api_url``, e.g. http://127.0.0.1:54321."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # ----- test control ------------------------------------------------------
+
+    def recording_url(self, sid: str) -> str:
+        """The RecordingUrl Twilio would put in a webhook for ``sid`` (no extension)."""
+        return f"{PUBLIC_API_URL}{API_PREFIX}/{self.account_sid}/Recordings/{sid}"
+
+    def add_recording(
+        self,
+        sid: str,
+        wav_bytes: bytes,
+        *,
+        call_sid: Optional[str] = None,
+        duration: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """Register a recording's audio; return its Twilio JSON (``media_url`` is the RecordingUrl)."""
+        if not re.fullmatch(r"RE[0-9a-fA-F]{32}", sid):
+            raise ValueError(f"not a recording SID: {sid!r}")
+        if duration is None:
+            duration = _wav_seconds(wav_bytes) or 0
+        now = _now()
+        uri = f"{API_PREFIX}/{self.account_sid}/Recordings/{sid}"
+        record = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "call_sid": call_sid or _new_sid("CA"),
+            "conference_sid": None,
+            "date_created": now,
+            "date_updated": now,
+            "start_time": now,
+            "duration": str(duration),
+            "sid": sid,
+            "price": None,
+            "price_unit": "USD",
+            "status": "completed",
+            "channels": 1,
+            "source": "RecordVerb",
+            "error_code": None,
+            "uri": f"{uri}.json",
+            "encryption_details": None,
+            "subresource_uris": {
+                "add_on_results": f"{uri}/AddOnResults.json",
+                "transcriptions": f"{uri}/Transcriptions.json",
+            },
+            "media_url": f"{PUBLIC_API_URL}{uri}",
+        }
+        with self._lock:
+            self._recordings[sid] = record
+            self._audio[sid] = bytes(wav_bytes)
+        return copy.deepcopy(record)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message created (oldest first): Twilio fields plus ``status_callback``."""
+        with self._lock:
+            return [copy.deepcopy(m) for m in self._messages.values()]
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Every call created (oldest first): Twilio fields plus url/twiml/callbacks."""
+        with self._lock:
+            return [copy.deepcopy(c) for c in self._calls.values()]
+
+    def recordings(self) -> list[dict[str, Any]]:
+        """Recordings still present (not deleted), Twilio JSON."""
+        with self._lock:
+            return [copy.deepcopy(r) for r in self._recordings.values()]
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Twilio API requests seen: method, path (no query string) and status answered."""
+        with self._lock:
+            return [dict(r) for r in self._request_log]
+
+    def fail_next(self, path_suffix: str, status: int, count: int = 1, *, retry_after: Optional[int] = None) -> None:
+        """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` fail.
+
+        The response is Twilio's error JSON with ``status`` (e.g. 500, 503, 429);
+        ``retry_after`` adds a Retry-After header.  Checked after authentication,
+        so a badly authenticated request does not use one up.
+        """
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._failures.append(_Failure(path_suffix, status, count, retry_after))
+
+    def reset(self) -> None:
+        """Forget every message, call, recording, pending failure and logged request."""
+        with self._lock:
+            self._messages.clear()
+            self._calls.clear()
+            self._recordings.clear()
+            self._audio.clear()
+            self._failures.clear()
+            self._request_log.clear()
+
+    # ----- request plumbing --------------------------------------------------
+
+    def _take_failure(self, path: str) -> Optional[_Failure]:
+        with self._lock:
+            for failure in self._failures:
+                if path.endswith(failure.path_suffix):
+                    failure.remaining -= 1
+                    if failure.remaining <= 0:
+                        self._failures.remove(failure)
+                    return failure
+        return None
+
+    def _authorised(self) -> bool:
+        auth = request.authorization
+        if auth is None or auth.type != "basic":
+            return False
+        user_ok = hmac.compare_digest((auth.username or "").encode(), self.account_sid.encode())
+        token_ok = hmac.compare_digest((auth.password or "").encode(), self.auth_token.encode())
+        return user_ok and token_ok
+
+    def _build_app(self) -> Flask:
+        app = Flask(__name__)
+        app.json.sort_keys = False  # type: ignore[attr-defined]
+
+        @app.before_request
+        def _guard() -> Optional[Response]:
+            if not request.path.startswith(API_PREFIX + "/"):
+                return None
+            if not self._authorised():
+                return _error_response(
+                    401,
+                    20003,
+                    "Authentication Error - invalid username or password",
+                    {"WWW-Authenticate": 'Basic realm="Twilio API"'},
+                )
+            path_account = (request.view_args or {}).get("account_sid")
+            if path_account is not None and path_account != self.account_sid:
+                return _error_response(404, 20404, f"The requested resource {request.path} was not found")
+            failure = self._take_failure(request.path)
+            if failure is not None:
+                code, message = _STD_ERRORS.get(failure.status, (20500, "Injected failure"))
+                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
+                return _error_response(failure.status, code, message, headers)
+            return None
+
+        @app.after_request
+        def _record(response: Response) -> Response:
+            if request.path.startswith(API_PREFIX + "/"):
+                with self._lock:
+                    self._request_log.append(
+                        {"method": request.method, "path": request.path, "status": response.status_code}
+                    )
+            return response
+
+        @app.errorhandler(_TwilioError)
+        def _twilio_error(exc: _TwilioError) -> Response:
+            return _error_response(exc.status, exc.code, exc.message, exc.headers)
+
+        @app.errorhandler(HTTPException)
+        def _http_error(exc: HTTPException) -> Response:
+            status = exc.code or 500
+            code, message = _STD_ERRORS.get(status, (20000 + status, exc.name))
+            if status == 404:
+                message = f"The requested resource {request.path} was not found"
+            return _error_response(status, code, message)
+
+        @app.errorhandler(Exception)
+        def _crash(exc: Exception) -> Response:
+            log.exception("stand-in failed on %s %s", request.method, request.path)
+            return _error_response(500, 20500, "An internal server error has occurred")
+
+        self._add_api_routes(app)
+        self._add_control_routes(app)
+        return app
+
+    # ----- Twilio API ----------------------------------------------------------
+
+    def _add_api_routes(self, app: Flask) -> None:
+        base = f"{API_PREFIX}/<account_sid>"
+
+        @app.post(f"{base}/Messages.json")
+        def create_message(account_sid: str) -> tuple[Response, int]:
+            return jsonify(_public(self._create_message(request.form), _PRIVATE_MESSAGE_KEYS)), 201
+
+        @app.get(f"{base}/Messages.json")
+        def list_messages(account_sid: str) -> Response:
+            filters = {"to": request.args.get("To"), "from": request.args.get("From")}
+            return self._page("messages", self._messages, filters, _PRIVATE_MESSAGE_KEYS)
+
+        @app.route(f"{base}/Messages/<name>", methods=["GET", "DELETE"])
+        def message(account_sid: str, name: str) -> Any:
+            sid = _json_sid(name)
+            with self._lock:
+                record = self._messages.get(sid)
+                if record is None:
+                    raise _not_found()
+                if request.method == "DELETE":
+                    del self._messages[sid]
+                    return Response(status=204)
+                return jsonify(_public(record, _PRIVATE_MESSAGE_KEYS))
+
+        @app.post(f"{base}/Calls.json")
+        def create_call(account_sid: str) -> tuple[Response, int]:
+            return jsonify(_public(self._create_call(request.form), _PRIVATE_CALL_KEYS)), 201
+
+        @app.get(f"{base}/Calls.json")
+        def list_calls(account_sid: str) -> Response:
+            filters = {
+                "to": request.args.get("To"),
+                "from": request.args.get("From"),
+                "status": request.args.get("Status"),
+            }
+            return self._page("calls", self._calls, filters, _PRIVATE_CALL_KEYS)
+
+        @app.route(f"{base}/Calls/<name>", methods=["GET", "POST"])
+        def call(account_sid: str, name: str) -> Any:
+            sid = _json_sid(name)
+            with self._lock:
+                record = self._calls.get(sid)
+                if record is None:
+                    raise _not_found()
+                if request.method == "POST":
+                    self._update_call(record, request.form)
+                return jsonify(_public(record, _PRIVATE_CALL_KEYS))
+
+        @app.get(f"{base}/Recordings.json")
+        def list_recordings(account_sid: str) -> Response:
+            return self._page("recordings", self._recordings, {"call_sid": request.args.get("CallSid")}, ())
+
+        @app.route(f"{base}/Recordings/<name>", methods=["GET", "DELETE"])
+        def recording(account_sid: str, name: str) -> Any:
+            sid, _, ext = name.partition(".")
+            ext = ext.lower()
+            with self._lock:
+                record = self._recordings.get(sid)
+                if record is None or ext not in ("", "json", "wav", "mp3"):
+                    raise _not_found()
+                if request.method == "DELETE":
+                    if ext != "json":
+                        raise _not_found()
+                    del self._recordings[sid]
+                    self._audio.pop(sid, None)
+                    return Response(status=204)
+                if ext == "json":
+                    return jsonify(record)
+                if ext == "mp3":
+                    # Twilio would transcode; the stand-in only holds what it was given.
+                    raise _TwilioError(404, 20404, "The stand-in only serves recordings as WAV")
+                audio = self._audio[sid]
+            return Response(audio, status=200, mimetype="audio/x-wav")
+
+    def _create_message(self, form: Any) -> dict[str, Any]:
+        to = (form.get("To") or "").strip()
+        from_ = (form.get("From") or "").strip()
+        body = form.get("Body") or ""
+        media = form.getlist("MediaUrl")
+        if not to:
+            raise _TwilioError(400, 21604, "A 'To' phone number is required.")
+        if not _E164.match(to):
+            raise _TwilioError(400, 21211, "The 'To' number is not a valid phone number.")
+        if not from_:
+            raise _TwilioError(400, 21603, "A 'From' phone number is required.")
+        if not _E164.match(from_):
+            raise _TwilioError(
+                400, 21212, "The 'From' number is not a valid phone number, shortcode, or alphanumeric sender ID."
+            )
+        if not body.strip() and not media:
+            raise _TwilioError(400, 21602, "Message body is required.")
+        if len(body) > MAX_BODY_CHARS:
+            raise _TwilioError(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+        if to in _MAGIC_SMS_TO:
+            code, message = _MAGIC_SMS_TO[to]
+            raise _TwilioError(400, code, message)
+        sid = _new_sid("SM")
+        now = _now()
+        uri = f"{API_PREFIX}/{self.account_sid}/Messages/{sid}"
+        record = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": None,
+            "num_media": str(len(media)),
+            # One GSM-7 segment holds 160 characters; concatenated ones 153 each.
+            "num_segments": "1" if len(body) <= 160 else str(-(-len(body) // 153)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": to,
+            "uri": f"{uri}.json",
+            "status_callback": form.get("StatusCallback"),
+            "media_url_list": media,
+        }
+        with self._lock:
+            self._messages[sid] = record
+        log.info("stand-in queued message %s", sid)
+        return record
+
+    def _create_call(self, form: Any) -> dict[str, Any]:
+        to = (form.get("To") or "").strip()
+        from_ = (form.get("From") or "").strip()
+        url = (form.get("Url") or "").strip()
+        twiml = form.get("Twiml")
+        if not to:
+            raise _TwilioError(400, 21201, "No 'To' number is specified")
+        if not (_E164.match(to) or _CALL_ENDPOINT.match(to)):
+            raise _TwilioError(400, 21217, "Phone number does not appear to be valid")
+        if not from_:
+            raise _TwilioError(400, 21213, "No 'From' number is specified")
+        if not _E164.match(from_):
+            raise _TwilioError(400, 21212, "Invalid Caller Id")
+        if not url and not twiml and not form.get("ApplicationSid"):
+            raise _TwilioError(400, 21205, "Url parameter is required.")
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            raise _TwilioError(400, 21205, "Url is not a valid URL.")
+        if to in _MAGIC_CALL_TO:
+            code, message = _MAGIC_CALL_TO[to]
+            raise _TwilioError(400, code, message)
+        sid = _new_sid("CA")
+        now = _now()
+        uri = f"{API_PREFIX}/{self.account_sid}/Calls/{sid}"
+        record = {
+            "account_sid": self.account_sid,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": from_,
+            "from_formatted": from_,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {
+                "notifications": f"{uri}/Notifications.json",
+                "recordings": f"{uri}/Recordings.json",
+                "payments": f"{uri}/Payments.json",
+                "events": f"{uri}/Events.json",
+                "siprec": f"{uri}/Siprec.json",
+                "streams": f"{uri}/Streams.json",
+                "user_defined_message_subscriptions": f"{uri}/UserDefinedMessageSubscriptions.json",
+                "user_defined_messages": f"{uri}/UserDefinedMessages.json",
+            },
+            "to": to,
+            "to_formatted": to,
+            "trunk_sid": None,
+            "uri": f"{uri}.json",
+            "url": url or None,
+            "method": form.get("Method") or "POST",
+            "twiml": twiml,
+            "status_callback": form.get("StatusCallback"),
+            "status_callback_event": form.getlist("StatusCallbackEvent"),
+            "machine_detection": form.get("MachineDetection"),
+        }
+        with self._lock:
+            self._calls[sid] = record
+        log.info("stand-in queued call %s", sid)
+        return record
+
+    def _update_call(self, record: dict[str, Any], form: Any) -> None:
+        status = form.get("Status")
+        if status is not None:
+            if status not in ("canceled", "completed"):
+                raise _TwilioError(400, 21220, "Invalid call state")
+            record["status"] = status
+            record["end_time"] = _now()
+        if form.get("Url"):
+            record["url"] = form["Url"]
+            record["twiml"] = None
+        if form.get("Twiml"):
+            record["twiml"] = form["Twiml"]
+            record["url"] = None
+        record["date_updated"] = _now()
+
+    def _page(
+        self,
+        key: str,
+        store: dict[str, dict[str, Any]],
+        filters: dict[str, Optional[str]],
+        private: Iterable[str],
+    ) -> Response:
+        try:
+            page_size = min(int(request.args.get("PageSize", DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
+            page = int(request.args.get("Page", 0))
+        except ValueError:
+            raise _TwilioError(400, 20001, "Invalid paging parameters") from None
+        if page_size < 1 or page < 0:
+            raise _TwilioError(400, 20001, "Invalid paging parameters")
+        private = tuple(private)
+        with self._lock:
+            # Twilio lists newest first.
+            matching = [
+                _public(r, private)
+                for r in reversed(list(store.values()))
+                if all(value is None or r.get(field) == value for field, value in filters.items())
+            ]
+        start = page * page_size
+        records = matching[start : start + page_size]
+        args = {k: v for k, v in request.args.items() if k not in ("Page", "PageToken", "PageSize")}
+
+        def page_uri(n: int) -> str:
+            return f"{request.path}?{urlencode({**args, 'PageSize': page_size, 'Page': n})}"
+
+        return jsonify(
+            {
+                key: records,
+                "end": start + len(records) - 1 if records else start,
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(page + 1) if start + page_size < len(matching) else None,
+                "page": page,
+                "page_size": page_size,
+                "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+                "start": start,
+                "uri": page_uri(page),
+            }
+        )
+
+    # ----- control API over HTTP -------------------------------------------------
+
+    def _add_control_routes(self, app: Flask) -> None:
+        @app.put(f"{CONTROL_PREFIX}/recordings/<sid>")
+        def put_recording(sid: str) -> tuple[Response, int]:
+            duration = request.args.get("duration")
+            try:
+                record = self.add_recording(
+                    sid,
+                    request.get_data(),
+                    call_sid=request.args.get("call_sid"),
+                    duration=int(duration) if duration else None,
+                )
+            except ValueError as exc:
+                raise _TwilioError(400, 20001, str(exc)) from None
+            return jsonify(record), 201
+
+        @app.get(f"{CONTROL_PREFIX}/recordings")
+        def get_recordings() -> Response:
+            return jsonify(self.recordings())
+
+        @app.get(f"{CONTROL_PREFIX}/messages")
+        def get_messages() -> Response:
+            return jsonify(self.messages())
+
+        @app.get(f"{CONTROL_PREFIX}/calls")
+        def get_calls() -> Response:
+            return jsonify(self.calls())
+
+        @app.get(f"{CONTROL_PREFIX}/requests")
+        def get_requests() -> Response:
+            return jsonify(self.requests())
+
+        @app.post(f"{CONTROL_PREFIX}/reset")
+        def post_reset() -> Response:
+            self.reset()
+            return Response(status=204)
+
+        @app.post(f"{CONTROL_PREFIX}/fail_next")
+        def post_fail_next() -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                retry_after = spec.get("retry_after")
+                self.fail_next(
+                    str(spec["path_suffix"]),
+                    int(spec["status"]),
+                    int(spec.get("count", 1)),
+                    retry_after=int(retry_after) if retry_after is not None else None,
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _TwilioError(400, 20001, f"fail_next needs path_suffix and status: {exc}") from None
+            return Response(status=204)
+
+
+def _json_sid(name: str) -> str:
+    if not name.endswith(".json"):
+        raise _not_found()
+    return name[: -len(".json")]
+
+
+def _not_found() -> _TwilioError:
+    return _TwilioError(404, 20404, f"The requested resource {request.path} was not found")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python -m ivr.twilio_standin``: serve the stand-in until interrupted."""
+    parser = argparse.ArgumentParser(description="Local stand-in for the Twilio REST API (tests and development).")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; the control API has no auth)")
+    parser.add_argument("--port", type=int, default=8010)
+    parser.add_argument("--account-sid", help="default: TWILIO_ACCOUNT_SID from the settings")
+    parser.add_argument("--auth-token", help="default: TWILIO_AUTH_TOKEN from the settings")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    account_sid = args.account_sid or settings.twilio_account_sid
+    auth_token = args.auth_token or settings.twilio_auth_token
+    if not auth_token:
+        parser.error("no auth token: set TWILIO_AUTH_TOKEN or pass --auth-token")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    TwilioStandin(account_sid, auth_token, host=args.host, port=args.port).serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Effects → TwiML.  The only module that builds TwiML, and only with twilio's builders.
+
+The builders escape every text node, so nothing a caller says (and nothing a
+template renders) can inject markup into a response.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from twilio.twiml.voice_response import Gather as GatherVerb
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import effects as fx
+
+APOLOGY = "We're sorry, something went wrong on our side."
+VOICEMAIL_OFFER = "Please leave your name, number and a short message after the tone, and we will call you back."
+THANKS = "Thank you. We will call you back. Goodbye."
+
+
+@dataclass(frozen=True)
+class CallUrls:
+    """Where Twilio should post the next request of this call (absolute URLs)."""
+
+    gather: str
+    no_input: str
+    recorded: str
+    recording_status: str
+    dialed: str
+
+
+def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
+    """Build the TwiML document for the voice effects of one engine step."""
+    response = VoiceResponse()
+    for effect in effects:
+        if isinstance(effect, fx.Say):
+            _say(response, effect)
+        elif isinstance(effect, fx.Play):
+            response.play(effect.url)
+        elif isinstance(effect, fx.Gather):
+            _gather(response, effect, urls)
+        elif isinstance(effect, fx.Record):
+            response.record(action=urls.recorded, method="POST", max_length=effect.max_length, play_beep=True,
+                            finish_on_key="#", timeout=5, recording_status_callback=urls.recording_status,
+                            recording_status_callback_method="POST")
+            # Twilio skips the action URL when nothing was recorded and falls through.
+            response.redirect(urls.recorded, method="POST")
+        elif isinstance(effect, fx.Dial):
+            dial = response.dial(action=urls.dialed, method="POST", timeout=effect.timeout)
+            for number in effect.numbers:
+                dial.number(number)
+        elif isinstance(effect, fx.Hangup):
+            response.hangup()
+    return str(response)
+
+
+def _say(parent: VoiceResponse | GatherVerb, effect: fx.Say) -> None:
+    kwargs = {}
+    if effect.voice:
+        kwargs["voice"] = effect.voice
+    if effect.language:
+        kwargs["language"] = effect.language
+    parent.say(effect.text, **kwargs)
+
+
+def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
+    kwargs = {
+        "action": urls.gather,
+        "method": "POST",
+        "input": "dtmf speech" if effect.speech else "dtmf",
+        "timeout": effect.timeout,
+    }
+    if effect.num_digits:
+        kwargs["num_digits"] = effect.num_digits
+    if effect.finish_on_key:
+        kwargs["finish_on_key"] = effect.finish_on_key
+    if effect.speech:
+        kwargs["speech_timeout"] = "auto"
+        if effect.hints:
+            kwargs["hints"] = ", ".join(dict.fromkeys(effect.hints))
+        if effect.language:
+            kwargs["language"] = effect.language
+    gather = response.gather(**kwargs)
+    for prompt in effect.prompts:
+        if isinstance(prompt, fx.Say):
+            _say(gather, prompt)
+        else:
+            gather.play(prompt.url)
+    # Twilio falls through to the next verb when the caller says nothing.
+    response.redirect(urls.no_input, method="POST")
+
+
+def apology(voicemail_action: str | None, transfer_to: Iterable[str] = (), guidance: str | None = None,
+            recording_status: str | None = None) -> str:
+    """The answer to any request we could not handle: apologise, then a person or voicemail."""
+    response = VoiceResponse()
+    response.say(APOLOGY)
+    if guidance:
+        response.say(guidance)
+    numbers = list(transfer_to)
+    if numbers:
+        response.say("Let me connect you with someone.")
+        dial = response.dial(timeout=20, action=voicemail_action and voicemail_action + "?after=dial", method="POST")
+        for number in numbers:
+            dial.number(number)
+        return str(response)
+    _voicemail(response, voicemail_action, recording_status)
+    return str(response)
+
+
+def voicemail_after_dial(voicemail_action: str, recording_status: str | None) -> str:
+    """Nobody answered the fallback transfer: take a message."""
+    response = VoiceResponse()
+    _voicemail(response, voicemail_action, recording_status)
+    return str(response)
+
+
+def _voicemail(response: VoiceResponse, action: str | None, recording_status: str | None) -> None:
+    response.say(VOICEMAIL_OFFER)
+    kwargs = {"max_length": 120, "play_beep": True, "finish_on_key": "#"}
+    if action:
+        kwargs.update(action=action, method="POST")
+    if recording_status:
+        kwargs.update(recording_status_callback=recording_status, recording_status_callback_method="POST")
+    response.record(**kwargs)
+    response.say(THANKS)
+    response.hangup()
+
+
+def thanks() -> str:
+    """After a fallback voicemail: thank and hang up."""
+    response = VoiceResponse()
+    response.say(THANKS)
+    response.hangup()
+    return str(response)
+
+
+def hangup() -> str:
+    """Just end the call."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)

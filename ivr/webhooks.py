@@ -1,0 +1,202 @@
+"""Twilio's voice webhooks.  Each route: verify, translate the form into an event, hand it on.
+
+Every failure after the signature check still answers with valid TwiML that
+apologises and takes a message, so no caller ever hears Twilio's "an
+application error has occurred".
+"""
+from __future__ import annotations
+
+import logging
+from functools import wraps
+from typing import Callable
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from . import callers, twiml
+from .events import Digits, DialFinished, Event, NoInput, RecordingFinished, Speech
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+# Stable, public paths: Twilio numbers and in-flight calls point at these.
+PATHS = {
+    "voice": "/twilio/voice",
+    "input": "/twilio/voice/input",
+    "timeout": "/twilio/voice/timeout",
+    "recorded": "/twilio/voice/recorded",
+    "dialed": "/twilio/voice/dialed",
+    "recording_status": "/twilio/voice/recording-status",
+    "status": "/twilio/status",
+    "fallback": "/twilio/fallback",
+    "fallback_voicemail": "/twilio/fallback/voicemail",
+}
+
+
+def public_url(base_url: str, name: str, turn: int | None = None) -> str:
+    """Absolute URL of one of our routes; ``turn`` marks which answer of the call it follows."""
+    url = base_url + PATHS[name]
+    return f"{url}?turn={turn}" if turn is not None else url
+
+
+def _ql():
+    return current_app.extensions["quietline"]
+
+
+def _xml(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/xml")
+
+
+@bp.before_request
+def verify_signature() -> None:
+    """Refuse anything Twilio did not sign; forged requests change nothing."""
+    ql = _ql()
+    query = request.query_string.decode("latin-1")
+    if not ql.signatures.valid(request.path, query, request.form, request.headers.get("X-Twilio-Signature")):
+        log.warning("refused unsigned or forged request to %s", request.path)
+        abort(403)
+
+
+def _apology(reason: str) -> str:
+    """TwiML for when we failed: apologise, read the emergency guidance, take a message."""
+    ql = _ql()
+    guidance = None
+    try:
+        guidance = ql.flows.current().practice.emergency_guidance
+    except Exception:  # the flows themselves may be what failed
+        guidance = ql.last_guidance
+    return twiml.apology(ql.public_url("fallback_voicemail"), guidance=guidance,
+                         recording_status=ql.public_url("recording_status"))
+
+
+def never_fails(view: Callable[..., str]) -> Callable[..., Response]:
+    """Turn any exception into an apology with voicemail, never a 500 or a redirect."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs) -> Response:
+        try:
+            return _xml(view(*args, **kwargs))
+        except Exception:
+            log.exception("webhook %s failed; answered with the apology", request.path)
+            call_sid = request.form.get("CallSid", "")
+            try:
+                if call_sid:
+                    _ql().jobs.escalate(call_sid, "system_error")
+            except Exception:
+                log.warning("could not enqueue the system_error escalation")
+            return _xml(_apology("error"))
+
+    return wrapper
+
+
+def _turn() -> int:
+    try:
+        return int(request.args.get("turn", "0"))
+    except ValueError:
+        return 0
+
+
+def _handle(event: Event) -> str:
+    ql = _ql()
+    form = request.form
+    call_sid = form.get("CallSid", "")
+    if not call_sid:
+        raise ValueError("request without CallSid")
+    region = ql.flows.current().practice.phone_region
+    caller = callers.normalise(form.get("From"), region)
+    return ql.calls.handle(call_sid, caller, _turn(), event)
+
+
+@bp.post("/voice")
+@never_fails
+def voice() -> str:
+    """The number's incoming-call URL."""
+    from .events import CallStarted
+
+    return _handle(CallStarted())
+
+
+@bp.post("/voice/input")
+@never_fails
+def gather_input() -> str:
+    """A <Gather> finished with keys or speech (or nothing)."""
+    form = request.form
+    event: Event
+    if form.get("SpeechResult"):
+        try:
+            confidence = float(form.get("Confidence", "0") or 0)
+        except ValueError:
+            confidence = 0.0
+        event = Speech(form["SpeechResult"][:500], confidence)
+    elif form.get("Digits"):
+        event = Digits(form["Digits"][:32])
+    else:
+        event = NoInput()
+    return _handle(event)
+
+
+@bp.post("/voice/timeout")
+@never_fails
+def gather_timeout() -> str:
+    """The caller said and pressed nothing; Twilio fell through to our <Redirect>."""
+    return _handle(NoInput())
+
+
+@bp.post("/voice/recorded")
+@never_fails
+def recorded() -> str:
+    """A <Record> finished."""
+    form = request.form
+    sid = form.get("RecordingSid") or None
+    try:
+        duration = int(form.get("RecordingDuration", "0") or 0)
+    except ValueError:
+        duration = 0
+    return _handle(RecordingFinished(sid if form.get("RecordingUrl") else None, duration))
+
+
+@bp.post("/voice/dialed")
+@never_fails
+def dialed() -> str:
+    """A <Dial> finished: answered and over, or nobody answered."""
+    return _handle(DialFinished(request.form.get("DialCallStatus", "failed")))
+
+
+@bp.post("/voice/recording-status")
+def recording_status() -> Response:
+    """A recording is ready at Twilio: fetch it in the background, once."""
+    form = request.form
+    if form.get("RecordingStatus", "completed") == "completed" and form.get("RecordingSid") and form.get("CallSid"):
+        try:
+            _ql().jobs.fetch_recording(form["CallSid"], form["RecordingSid"])
+        except Exception:
+            # Twilio keeps the recording and retries this callback; say so with a 5xx.
+            log.exception("could not enqueue recording fetch")
+            return Response("", status=503)
+    return Response("", status=204)
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Call status callback: the call ended."""
+    form = request.form
+    if form.get("CallSid") and form.get("CallStatus") in ("completed", "busy", "failed", "no-answer", "canceled"):
+        try:
+            _ql().calls.end(form["CallSid"], form["CallStatus"])
+        except Exception:
+            log.exception("status callback failed")
+            return Response("", status=503)
+    return Response("", status=204)
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """The number's fallback URL: Twilio calls it when the voice URL failed.  Works with Redis down."""
+    ql = _ql()
+    return _xml(twiml.apology(ql.public_url("fallback_voicemail"), guidance=ql.last_guidance,
+                              recording_status=ql.public_url("recording_status")))
+
+
+@bp.post("/fallback/voicemail")
+def fallback_voicemail() -> Response:
+    """After the apology's voicemail (or its transfer)."""
+    return _xml(twiml.thanks())

@@ -1,0 +1,140 @@
+"""Dates, times and digits as Twilio <Say> should read them."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.speaking import (
+    FILTERS,
+    spoken_date,
+    spoken_datetime,
+    spoken_digits,
+    spoken_phone_last4,
+    spoken_time,
+)
+
+NY = ZoneInfo("America/New_York")
+LA = ZoneInfo("America/Los_Angeles")
+UTC = timezone.utc
+
+
+def ny(*args: int) -> datetime:
+    return datetime(*args, tzinfo=NY)
+
+
+# Wednesday, December 2, 2026, mid-morning in New York.
+NOW = ny(2026, 12, 2, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("dt", "expected"),
+    [
+        (ny(2026, 12, 2, 15, 30), "today at 3:30 PM"),
+        (ny(2026, 12, 2, 9, 0), "today at 9 AM"),
+        (ny(2026, 12, 3, 9, 0), "tomorrow at 9 AM"),
+        (ny(2026, 12, 4, 14, 0), "Friday at 2 PM"),
+        (ny(2026, 12, 8, 8, 5), "Tuesday at 8:05 AM"),  # six days ahead
+        (ny(2026, 12, 9, 10, 15), "Wednesday, December 9 at 10:15 AM"),  # seven days ahead
+        (ny(2026, 12, 31, 17, 45), "Thursday, December 31 at 5:45 PM"),
+        (ny(2027, 1, 4, 10, 15), "Monday, January 4, 2027 at 10:15 AM"),
+        (ny(2026, 12, 1, 16, 0), "yesterday at 4 PM"),
+        (ny(2026, 11, 30, 16, 0), "Monday, November 30 at 4 PM"),  # past: never a bare weekday
+        (ny(2025, 12, 2, 16, 0), "Tuesday, December 2, 2025 at 4 PM"),
+    ],
+)
+def test_spoken_datetime(dt: datetime, expected: str) -> None:
+    assert spoken_datetime(dt, NOW) == expected
+
+
+def test_brief_example_monday_december_7() -> None:
+    assert spoken_datetime(ny(2026, 12, 7, 10, 15), ny(2026, 11, 23, 12, 0)) == "Monday, December 7 at 10:15 AM"
+
+
+def test_noon_and_midnight_read_as_12_pm_and_12_am() -> None:
+    assert spoken_time(ny(2026, 12, 2, 12, 0)) == "12 PM"
+    assert spoken_time(ny(2026, 12, 2, 0, 0)) == "12 AM"
+    assert spoken_time(ny(2026, 12, 2, 12, 30)) == "12:30 PM"
+    assert spoken_time(ny(2026, 12, 2, 0, 5)) == "12:05 AM"
+    assert spoken_time(ny(2026, 12, 2, 23, 59)) == "11:59 PM"
+    assert spoken_time(ny(2026, 12, 2, 1, 0)) == "1 AM"
+    assert spoken_datetime(ny(2026, 12, 3, 0, 0), NOW) == "tomorrow at 12 AM"
+    assert spoken_datetime(ny(2026, 12, 2, 12, 0), NOW) == "today at 12 PM"
+
+
+def test_rendered_in_the_appointments_zone() -> None:
+    # 02:00 UTC on Dec 3 is still Dec 2 (21:00) in New York: a 9 AM NY slot is "tomorrow".
+    assert spoken_datetime(ny(2026, 12, 3, 9, 0), datetime(2026, 12, 3, 2, 0, tzinfo=UTC)) == "tomorrow at 9 AM"
+    # The same instant spoken in Los Angeles time.
+    slot = ny(2026, 12, 3, 9, 0).astimezone(LA)
+    assert spoken_datetime(slot, NOW) == "tomorrow at 6 AM"
+    # A UTC datetime is read in UTC, not converted to anyone's local time.
+    assert spoken_datetime(datetime(2026, 12, 2, 20, 0, tzinfo=UTC), NOW) == "today at 8 PM"
+
+
+def test_dst_change_keeps_wall_clock_time() -> None:
+    now = ny(2026, 3, 6, 16, 0)  # Friday before spring-forward
+    assert spoken_datetime(ny(2026, 3, 9, 9, 0), now) == "Monday at 9 AM"
+    assert spoken_datetime(datetime(2026, 3, 9, 13, 0, tzinfo=UTC).astimezone(NY), now) == "Monday at 9 AM"
+
+
+def test_iso_strings_from_session_json_are_accepted() -> None:
+    assert spoken_datetime("2026-12-03T09:00:00-05:00", NOW) == "tomorrow at 9 AM"
+    assert spoken_time("2026-12-03T14:20:00-05:00") == "2:20 PM"
+    assert spoken_date("2026-12-04", NOW) == "Friday"
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError):
+        spoken_datetime(datetime(2026, 12, 3, 9, 0), NOW)
+    with pytest.raises(ValueError):
+        spoken_datetime(ny(2026, 12, 3, 9, 0), datetime(2026, 12, 2, 10, 0))
+
+
+@pytest.mark.parametrize(
+    ("d", "expected"),
+    [
+        (date(2026, 12, 2), "today"),
+        (date(2026, 12, 3), "tomorrow"),
+        (date(2026, 12, 1), "yesterday"),
+        (date(2026, 12, 5), "Saturday"),
+        (date(2026, 12, 25), "Friday, December 25"),
+        (date(2027, 1, 1), "Friday, January 1, 2027"),
+        (ny(2026, 12, 6, 23, 0), "Sunday"),
+    ],
+)
+def test_spoken_date(d: date, expected: str) -> None:
+    assert spoken_date(d, NOW) == expected
+
+
+def test_week_ahead_across_new_year_needs_no_year() -> None:
+    assert spoken_date(date(2027, 1, 2), ny(2026, 12, 30, 9, 0)) == "Saturday"
+    assert spoken_date(date(2027, 1, 6), ny(2026, 12, 30, 9, 0)) == "Wednesday, January 6, 2027"
+
+
+def test_spoken_digits() -> None:
+    assert spoken_digits("415") == "4 1 5"
+    assert spoken_digits("(415) 555-0100") == "4 1 5 5 5 5 0 1 0 0"
+    assert spoken_digits(2026) == "2 0 2 6"
+    assert spoken_digits("A7b") == "A 7 b"
+    assert spoken_digits("") == ""
+
+
+def test_spoken_phone_last4() -> None:
+    assert spoken_phone_last4("+15550100001") == "ending in 0 0 0 1"
+    assert spoken_phone_last4("+12125550142") == "ending in 0 1 4 2"
+    with pytest.raises(ValueError):
+        spoken_phone_last4("+12")
+
+
+def test_filters_work_in_jinja() -> None:
+    jinja2 = pytest.importorskip("jinja2")
+    env = jinja2.Environment(autoescape=False)
+    env.filters.update(FILTERS)
+    template = env.from_string(
+        "Your appointment is {{ appt | spoken_datetime(now) }}. "
+        "We will call the number {{ phone | spoken_phone_last4 }}. Code {{ code | spoken_digits }}."
+    )
+    text = template.render(appt=ny(2026, 12, 3, 9, 0), now=NOW, phone="+12125550100", code="482")
+    assert text == "Your appointment is tomorrow at 9 AM. We will call the number ending in 0 1 0 0. Code 4 8 2."
