@@ -10,6 +10,8 @@ from typing import Any, Callable, Mapping
 import click
 from flask import Flask
 from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from . import config as config_mod
 from .builtin_actions import Registry, default_registry
@@ -73,7 +75,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     _configure_logging(settings.log_level)
 
     registry = registry or default_registry()
-    redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    # Fail fast: a caller waiting on a dead Redis should hear the apology within a second or two.
+    redis = redis or Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1,
+                                    retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
     flows = FlowStore(settings.flows_dir, registry.outcomes(), settings.flows_reload_seconds)
     if strict_flows is None:
         strict_flows = click.get_current_context(silent=True) is None

@@ -8,6 +8,7 @@ Pure: text in, data out; reading the directory is the caller's job.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -103,23 +104,53 @@ def _schema_problems(ctx: _Ctx, data: dict[str, Any]) -> set[int]:
             bad.add(path[1])
             raw = steps[path[1]] if path[1] < len(steps) else None
             step_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{path[1] + 1}"
-        ctx.add(path, _explain(error, path, steps), step_id or None)
+        for where, message in _explain(error, path, steps):
+            ctx.add(where, message, step_id or None)
     return bad
 
 
-def _explain(error: jsonschema.ValidationError, path: tuple[Any, ...], steps: list[Any]) -> str:
+_IDENTIFIER = flow_schema()["$defs"]["identifier"]["pattern"]
+
+
+def _explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
+             steps: list[Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """(where, message) for one schema error, worded for people editing YAML by hand."""
     if error.validator == "oneOf" and len(path) == 2 and path[0] == "steps":
         raw = steps[path[1]] if isinstance(steps[path[1]], dict) else {}
         found = [k for k in _KINDS if k in raw]
         if not found:
-            return f"a step needs exactly one kind ({', '.join(_KINDS)}); found none"
-        return f"a step has exactly one kind; found {', '.join(found)}"
+            return [(path, f"a step needs exactly one kind ({', '.join(_KINDS)}); found none")]
+        return [(path, f"a step has exactly one kind; found {', '.join(found)}")]
+    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        out = []
+        for key in error.instance:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+                out.append((path + (key,), f"{_where(path)}unknown key {key!r}{hint}"))
+        return out
     if error.validator in ("oneOf", "anyOf") and error.context:
-        sub = best_match(error.context)
-        where = ".".join(str(p) for p in sub.absolute_path)
-        return f"{where}: {sub.message}" if where else sub.message
-    where = ".".join(str(p) for p in path)
-    return f"{where}: {error.message}" if where else error.message
+        error = best_match(error.context)
+        path = tuple(error.absolute_path)
+    message = error.message
+    if error.validator == "pattern" and error.validator_value == _IDENTIFIER:
+        message = f"{error.instance!r} is not a valid name: use lower_case_with_underscores, starting with a letter"
+    elif error.validator == "type" and isinstance(error.instance, bool) and "string" in str(error.validator_value):
+        message += " (YAML reads yes/no/on/off as true/false: put the word in quotes)"
+    elif error.validator == "type" and isinstance(error.instance, int) and path[-1:] == ("key",):
+        message += f' (put keys in quotes: key: "{error.instance}")'
+    return [(path, f"{_where(path)}{message}")]
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    """``menu.options[0].key: `` for a path inside a step (the step is named separately); ``""`` at the top."""
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        path = path[2:]
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return f"{out}: " if out else ""
 
 
 def _build_flow(ctx: _Ctx, data: dict[str, Any], bad_steps: set[int], actions: Mapping[str, tuple[str, ...]],

@@ -32,6 +32,10 @@ _YES = {"yes", "yeah", "yep", "yup", "correct", "right", "sure", "affirmative", 
         "that is correct", "thats correct", "ok", "okay"}
 _NO = {"no", "nope", "nah", "incorrect", "wrong", "negative", "not right", "thats wrong", "that is wrong"}
 _FILLER = {"um", "uh", "er", "press", "option", "number", "please", "its", "it", "is", "my", "the", "and", "dash"}
+# A yes or no may lead a longer answer ("yup, that's right", "nah thanks").
+_YES_FIRST = {"yes", "yeah", "yep", "yup", "sure"}
+_NO_FIRST = {"no", "nope", "nah"}
+_DATE_FILLER = {"of", "the", "on", "and"}
 
 
 def spoken_digits(text: str) -> str | None:
@@ -65,9 +69,9 @@ def yes_no(text: str) -> bool | None:
     """True for yes-like answers, False for no-like, None when unclear."""
     said = normalise_speech(text)
     first = said.split()[0] if said else ""
-    if said in _YES or first in ("yes", "yeah", "yep"):
+    if said in _YES or first in _YES_FIRST:
         return True
-    if said in _NO or first in ("no", "nope"):
+    if said in _NO or first in _NO_FIRST:
         return False
     return None
 
@@ -103,16 +107,20 @@ def _year(words: Sequence[str]) -> int | None:
     if words[:2] == ["two", "thousand"]:
         rest = _number(words[2:]) if words[2:] else 0
         return 2000 + rest if rest is not None else None
-    # "nineteen eighty five" = 19 | 85
+    # "nineteen eighty five" = 19 | 85; "nineteen oh five" = 19 | 05
     for cut in (1, 2):
-        hi, lo = _number(words[:cut]), _number(words[cut:])
+        low = words[cut:]
+        if len(low) == 2 and low[0] in ("oh", "o"):
+            low = low[1:]
+        hi, lo = _number(words[:cut]), _number(low)
         if hi is not None and lo is not None and 10 <= hi <= 20 and 0 <= lo <= 99:
             return hi * 100 + lo
     return None
 
 
 def spoken_date(text: str) -> dt.date | None:
-    """Read a date from speech: 'April 15th, 1985', '4/15/1985', 'april fifteenth nineteen eighty five'."""
+    """Read a date from speech: 'April 15th, 1985', '4/15/1985', 'april fifteenth nineteen eighty five',
+    'the fifteenth of April 1985'; words before the date ("it's", "my birthday is") are skipped."""
     raw = (text or "").strip()
     m = re.search(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b", raw)
     if m:
@@ -120,21 +128,25 @@ def spoken_date(text: str) -> dt.date | None:
             return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
         except ValueError:
             return None
-    words = [w for w in normalise_speech(raw).split() if w not in ("of", "the", "on")]
+    words = [w for w in normalise_speech(raw).split() if w not in _DATE_FILLER]
     digits = spoken_digits(" ".join(words)) if words else None
     if digits and len(digits) == 8:
         return keypad_date(digits)
-    if not words or words[0] not in _MONTHS:
+    at = next((i for i, w in enumerate(words) if w in _MONTHS), None)
+    if at is None:
         return None
-    month = _MONTHS[words[0]]
-    rest = words[1:]
-    for cut in (1, 2):
-        day, year = _number(rest[:cut]), _year(rest[cut:])
+    month, before, after = _MONTHS[words[at]], words[:at], words[at + 1:]
+    readings = [
+        (after[:1], after[1:]), (after[:2], after[2:]),  # April | 15th | 1985, April | twenty first | 1985
+        (before[-2:], after), (before[-1:], after),  # twenty first | of April | 1985, 15th | April | 1985
+    ]
+    for day_words, year_words in readings:
+        day, year = _number(day_words), _year(year_words)
         if day is not None and year is not None:
             try:
                 return dt.date(year, month, day)
             except ValueError:
-                return None
+                continue
     return None
 
 

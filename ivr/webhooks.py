@@ -10,6 +10,7 @@ import logging
 from functools import wraps
 from typing import Callable
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from flask import Blueprint, Response, abort, current_app, request
 
 from . import callers, twiml
@@ -75,11 +76,11 @@ def never_fails(view: Callable[..., str]) -> Callable[..., Response]:
     def wrapper(*args, **kwargs) -> Response:
         try:
             return _xml(view(*args, **kwargs))
-        except Exception:
+        except Exception as exc:
             log.exception("webhook %s failed; answered with the apology", request.path)
             call_sid = request.form.get("CallSid", "")
             try:
-                if call_sid:
+                if call_sid and not isinstance(exc, RedisConnectionError):
                     _ql().jobs.escalate(call_sid, "system_error")
             except Exception:
                 log.warning("could not enqueue the system_error escalation")

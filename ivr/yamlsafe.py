@@ -16,6 +16,7 @@ from .exceptions import UnsafeYamlError
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 50_000
+MAX_DEPTH = 32  # flows need about 8; deeper nesting would exhaust the stack while composing
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS = {
@@ -50,28 +51,47 @@ class Document:
             path = path[:-1]
 
 
-def load(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -> Document:
+def load(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES,
+         max_depth: int = MAX_DEPTH) -> Document:
     """Parse one YAML document safely; raise UnsafeYamlError with a line where we can."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if len(raw) > max_bytes:
         raise UnsafeYamlError(f"file is {len(raw)} bytes; the limit is {max_bytes}")
     try:
+        _check_depth(raw, max_depth)
         node = yaml.compose(raw, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise UnsafeYamlError(f"YAML syntax error: {exc.problem or exc}", line) from None
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark:
+            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        raise UnsafeYamlError(message, line) from None
     except yaml.YAMLError as exc:
         raise UnsafeYamlError(f"YAML error: {exc}") from None
     doc = Document(None)
     if node is None:
         return doc
     budget = [max_nodes]
-    doc.data = _build(node, (), doc.lines, budget, set())
+    doc.data = _build(node, (), doc.lines, budget, set(), max_depth)
     return doc
 
 
-def _build(node: yaml.Node, path: Path, lines: dict[Path, int], budget: list[int], active: set[int]) -> Any:
+def _check_depth(raw: bytes, max_depth: int) -> None:
+    """Refuse deep nesting from the event stream (the parser keeps its own stack; composing recurses)."""
+    depth = 0
+    for event in yaml.parse(raw, Loader=_Loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > max_depth:
+                raise UnsafeYamlError(f"values are nested more than {max_depth} levels deep",
+                                      event.start_mark.line + 1)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _build(node: yaml.Node, path: Path, lines: dict[Path, int], budget: list[int], active: set[int],
+           max_depth: int) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
         raise UnsafeYamlError(
@@ -79,23 +99,25 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], budget: list[int
             "may only be used sparingly",
             node.start_mark.line + 1,
         )
+    if len(path) > max_depth:  # aliases can nest deeper than the text does
+        raise UnsafeYamlError(f"values are nested more than {max_depth} levels deep", node.start_mark.line + 1)
     lines.setdefault(path, node.start_mark.line + 1)
     if id(node) in active:
         raise UnsafeYamlError("recursive alias", node.start_mark.line + 1)
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _SCALAR_TAGS:
-            raise UnsafeYamlError(f"tag {node.tag!r} is not allowed", node.start_mark.line + 1)
+            raise _tag_refused(node)
         value = _scalar(node)
         return value
     active.add(id(node))
     try:
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
-                raise UnsafeYamlError(f"tag {node.tag!r} is not allowed", node.start_mark.line + 1)
-            return [_build(child, path + (i,), lines, budget, active) for i, child in enumerate(node.value)]
+                raise _tag_refused(node)
+            return [_build(child, path + (i,), lines, budget, active, max_depth) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
-                raise UnsafeYamlError(f"tag {node.tag!r} is not allowed", node.start_mark.line + 1)
+                raise _tag_refused(node)
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
@@ -107,12 +129,18 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], budget: list[int
                     key = str(key)
                 if key in out:
                     raise UnsafeYamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
-                out[key] = _build(value_node, path + (key,), lines, budget, active)
+                out[key] = _build(value_node, path + (key,), lines, budget, active, max_depth)
                 lines[path + (key,)] = key_node.start_mark.line + 1
             return out
     finally:
         active.discard(id(node))
     raise UnsafeYamlError("unsupported YAML node", node.start_mark.line + 1)
+
+
+def _tag_refused(node: yaml.Node) -> UnsafeYamlError:
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!", 1)
+    return UnsafeYamlError(f"tag {tag!r} is not allowed (only plain text, numbers, true/false, lists and mappings)",
+                           node.start_mark.line + 1)
 
 
 _constructor = yaml.constructor.SafeConstructor()
@@ -122,8 +150,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if node.tag == "tag:yaml.org,2002:merge":
         return "<<"
     if node.tag not in _SCALAR_TAGS:
-        raise UnsafeYamlError(f"tag {node.tag!r} is not allowed", node.start_mark.line + 1)
-    value = _constructor.construct_object(node)
+        raise _tag_refused(node)
+    try:
+        value = _constructor.construct_object(node)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unquoted 2026-02-30, or !!bool maybe
+        reason = f": {exc}" if isinstance(exc, ValueError) else ""
+        raise UnsafeYamlError(f"{node.value!r} is not a valid value{reason}", node.start_mark.line + 1) from None
     # Dates and times stay text: the schemas describe them as ISO strings.
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()

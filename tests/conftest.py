@@ -1,0 +1,126 @@
+"""Fixture chain: redis_server → redis_conn → app → client → sim (and the Twilio REST stand-in).
+
+The Redis server is real (started once per test session); the clock is injected
+so business hours are deterministic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from ivr import create_app
+from ivr.redis_server import EmbeddedRedis
+from ivr.simulator import CallSimulator, FlaskTransport
+from ivr.twilio_standin import TwilioStandin
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT = "AC" + "a" * 32
+PUBLIC = "https://ql.example.org"
+# Monday 23 November 2026, 10:00 in New York: the demo practice is open.
+OPEN_NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
+# Monday 23 November 2026, 20:00 in New York: closed.
+CLOSED_NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone.utc)
+# Thanksgiving 2026, 11:00 in New York.
+HOLIDAY_NOW = dt.datetime(2026, 11, 26, 16, 0, tzinfo=dt.timezone.utc)
+
+
+class Clock:
+    """A clock tests can set and advance."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_conn(redis_server):
+    conn = Redis.from_url(redis_server.url)
+    conn.flushall()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def standin():
+    with TwilioStandin(ACCOUNT, TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def clock():
+    return Clock(OPEN_NOW)
+
+
+@pytest.fixture
+def flows_dir(tmp_path):
+    """A private copy of the shipped flows, so a test may edit them."""
+    target = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", target)
+    return target
+
+
+@pytest.fixture
+def settings_overrides(flows_dir, tmp_path, standin):
+    return {
+        "twilio_auth_token": TOKEN,
+        "twilio_account_sid": ACCOUNT,
+        "public_base_url": PUBLIC,
+        "flows_dir": str(flows_dir),
+        "recordings_dir": str(tmp_path / "recordings"),
+        "twilio_api_url": standin.url,
+        "flows_reload_seconds": 0,
+    }
+
+
+@pytest.fixture
+def app(settings_overrides, redis_conn, clock, standin):
+    standin.reset()
+    application = create_app(settings_overrides, redis=redis_conn, clock=clock, strict_flows=True)
+    application.config.update(TESTING=True)
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sim(client, standin):
+    """Places calls exactly as Twilio would, against the app in this process."""
+    return CallSimulator(FlaskTransport(client), auth_token=TOKEN, public_base_url=PUBLIC, account_sid=ACCOUNT,
+                         recording_url_base=standin.url)
+
+
+@pytest.fixture
+def run_jobs(app, redis_conn):
+    """Run every queued job now, in this process, with a real RQ worker in burst mode."""
+    from rq import Queue, SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    def run() -> int:
+        queues = [Queue(n, connection=redis_conn, serializer=JSONSerializer) for n in ("urgent", "calls")]
+        worker = SimpleWorker(queues, connection=redis_conn, serializer=JSONSerializer)
+        with app.app_context():
+            worker.work(burst=True)
+        return sum(len(q) for q in queues)
+
+    return run

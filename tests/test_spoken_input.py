@@ -1,0 +1,235 @@
+"""What callers type or say, read as values: digits, yes/no, dates, menu choices."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ivr.spoken_input import keypad_date, match_phrase, spoken_date, spoken_digits, spoken_key, yes_no
+
+
+# --------------------------------------------------------------------------- spoken_digits
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("zero four one five", "0415"),
+        ("0 4 15", "0415"),
+        ("04151985", "04151985"),
+        ("double five", "55"),
+        ("double five one", "551"),
+        ("five double five", "555"),
+        ("triple seven", "777"),
+        ("double 15", "115"),  # only the first digit of a numeral is doubled
+        ("oh four", "04"),
+        ("o four", "04"),
+        ("my number is five five five one two", "55512"),
+        ("um, it's 1 2 3 please", "123"),
+        ("press two", "2"),
+        ("option 3", "3"),
+        ("1-2-3", "123"),
+        ("Five. Five!", "55"),
+        ("one two and three", "123"),
+    ],
+)
+def test_spoken_digits(said: str, expected: str) -> None:
+    assert spoken_digits(said) == expected
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "",
+        "   ",
+        "press",  # only filler
+        "um uh please",
+        "one two buckle my shoe",  # anything that is not a digit spoils the answer
+        "twelve",  # numbers above nine are not digit strings
+        "fifteen",
+        "twenty one",
+        "double",
+        "billing",
+    ],
+)
+def test_spoken_digits_none(said: str) -> None:
+    assert spoken_digits(said) is None
+
+
+# --------------------------------------------------------------------------- yes_no
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["yes", "Yes.", "YES please", "yeah", "yep", "yup", "yup, that's right", "sure", "sure thing", "correct",
+     "that's right", "That is correct.", "right", "okay", "ok", "affirmative", "yes no"],
+)
+def test_yes(said: str) -> None:
+    assert yes_no(said) is True
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["no", "No.", "nope", "nope, not me", "nah", "nah thanks", "no thank you", "incorrect", "wrong", "negative",
+     "not right", "that's wrong", "No, that's wrong"],
+)
+def test_no(said: str) -> None:
+    assert yes_no(said) is False
+
+
+@pytest.mark.parametrize("said", ["", "maybe", "I don't know", "not sure", "one", "billing", "know", "yesterday"])
+def test_yes_no_unclear(said: str) -> None:
+    assert yes_no(said) is None
+
+
+# --------------------------------------------------------------------------- keypad_date
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("04151985", date(1985, 4, 15)),
+        ("12312000", date(2000, 12, 31)),
+        ("02292024", date(2024, 2, 29)),  # a leap day
+        ("01010001", date(1, 1, 1)),  # a real calendar date; the engine refuses years before 1900
+    ],
+)
+def test_keypad_date(typed: str, expected: date) -> None:
+    assert keypad_date(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["02302020", "02292023", "13011985", "00151985", "04001985", "04311985", "0415198", "041519850", "4151985",
+     "04-15-1985", "0415198a", "", "00000000"],
+)
+def test_keypad_date_invalid(typed: str) -> None:
+    assert keypad_date(typed) is None
+
+
+# --------------------------------------------------------------------------- spoken_date
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("April 15th, 1985", date(1985, 4, 15)),
+        ("April 15th, 1985.", date(1985, 4, 15)),
+        ("april fifteenth nineteen eighty five", date(1985, 4, 15)),
+        ("April the fifteenth, nineteen eighty-five", date(1985, 4, 15)),
+        ("4/15/1985", date(1985, 4, 15)),
+        ("04-15-1985", date(1985, 4, 15)),
+        ("4.15.1985", date(1985, 4, 15)),
+        ("zero four one five one nine eight five", date(1985, 4, 15)),
+        ("04151985", date(1985, 4, 15)),
+        ("April 15th two thousand three", date(2003, 4, 15)),
+        ("april fifteenth two thousand three", date(2003, 4, 15)),
+        ("april fifteenth two thousand and three", date(2003, 4, 15)),
+        ("january first two thousand", date(2000, 1, 1)),
+        ("jan 1 2000", date(2000, 1, 1)),
+        ("sept 3 1999", date(1999, 9, 3)),
+        ("September 3rd, 1999", date(1999, 9, 3)),
+        ("March 2nd 1990", date(1990, 3, 2)),
+        ("march second nineteen ninety", date(1990, 3, 2)),
+        ("April twenty first nineteen eighty five", date(1985, 4, 21)),
+        ("december thirty first nineteen ninety nine", date(1999, 12, 31)),
+        ("may fifth twenty twenty", date(2020, 5, 5)),
+        ("october tenth twenty ten", date(2010, 10, 10)),
+        ("march third twenty oh nine", date(2009, 3, 3)),
+        ("march first nineteen oh five", date(1905, 3, 1)),
+        # lead-in words before the month
+        ("It's April 15th, 1985", date(1985, 4, 15)),
+        ("my birthday is april fifteenth nineteen eighty five", date(1985, 4, 15)),
+        # the day before the month
+        ("the fifteenth of April, 1985", date(1985, 4, 15)),
+        ("15th April 1985", date(1985, 4, 15)),
+        ("the twenty first of april nineteen eighty five", date(1985, 4, 21)),
+    ],
+)
+def test_spoken_date(said: str, expected: date) -> None:
+    assert spoken_date(said) == expected
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "",
+        "I don't know",
+        "April 15th",  # no year
+        "april fifteenth",
+        "April 1985",  # no day
+        "April 31st, 1985",  # no such day
+        "February 29th 2023",
+        "2/30/2020",
+        "13/15/1985",  # month first, always
+        "4/15/85",  # two-digit years are ambiguous
+        "four fifteen nineteen eighty five",  # no month word and not eight digits
+        "0415198",
+        "smarch 15 1985",
+    ],
+)
+def test_spoken_date_none(said: str) -> None:
+    assert spoken_date(said) is None
+
+
+# --------------------------------------------------------------------------- match_phrase
+
+OPTIONS = [
+    ("billing", ("billing", "bill", "pay my bill")),
+    ("scheduling", ("appointment", "cancel", "cancel my appointment")),
+    ("links", ("link", "zoom")),
+    ("booking", ("booking",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("billing", "billing"),
+        ("Billing, please.", "billing"),
+        ("I want to pay my bill", "billing"),
+        ("cancel", "scheduling"),
+        ("I need to cancel my appointment", "scheduling"),
+        ("zoom link", "links"),  # two phrases of one option
+        ("my appointment bill", "scheduling"),  # longest phrase wins: appointment (11) beats bill (4)
+        ("cancel my appointment and pay my bill", "scheduling"),  # 22 beats 11
+        ("link to pay my bill", "billing"),
+        ("billing booking", None),  # the same length (7) for two options: a tie is no match
+        ("the zoomba class", None),  # whole words only
+        ("bills", None),
+        ("", None),
+        ("something else entirely", None),
+    ],
+)
+def test_match_phrase(said: str, expected: str | None) -> None:
+    assert match_phrase(said, OPTIONS) == expected
+
+
+def test_match_phrase_ignores_empty_phrases_and_options() -> None:
+    assert match_phrase("anything", [("a", ("",)), ("b", ())]) is None
+    assert match_phrase("front desk", [("operator", ("front desk",))]) == "operator"
+
+
+# --------------------------------------------------------------------------- spoken_key
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("one", "1"),
+        ("Two.", "2"),
+        ("press two", "2"),
+        ("option 3", "3"),
+        ("number four please", "4"),
+        ("zero", "0"),
+        ("oh", "0"),
+        ("9", "9"),
+        ("one two", None),
+        ("twelve", None),
+        ("double one", None),
+        ("billing", None),
+        ("", None),
+    ],
+)
+def test_spoken_key(said: str, expected: str | None) -> None:
+    assert spoken_key(said) == expected
