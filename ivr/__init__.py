@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from pathlib import Path
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import click
-from flask import Flask
+from flask import Flask, send_from_directory
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -103,6 +104,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.extensions["quietline"] = ql
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
+
+    @app.get("/audio/<path:name>")
+    def audio(name: str):
+        """Prompts recorded by the practice (flows/audio/), fetched by Twilio for play steps."""
+        return send_from_directory(Path(settings.flows_dir) / "audio", name, max_age=3600)
 
     @app.get("/health")
     def health() -> tuple[dict[str, Any], int]:

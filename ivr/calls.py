@@ -60,7 +60,7 @@ class CallHandler:
         return twiml.CallUrls(
             gather=self.url_for("input", turn), no_input=self.url_for("timeout", turn),
             recorded=self.url_for("recorded", turn), recording_status=self.url_for("recording_status", None),
-            dialed=self.url_for("dialed", turn),
+            dialed=self.url_for("dialed", turn), audio=self.url_for("audio", None),
         )
 
     def env(self) -> engine.StepEnv:

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any, Iterable, Mapping
 
 import jsonschema
+from jinja2 import meta
 from jsonschema.exceptions import best_match
 
 from . import privacy, yamlsafe
@@ -27,7 +28,7 @@ from .flow import (
     Action, Ask, AskType, Branch, BranchCase, DialMode, Escalate, Flow, FlowSet, GlobalHandler, Goto, Hangup,
     Menu, MenuOption, Play, Priority, Reprompts, Say, SetVars, Sms, Step, StepKind, Transfer, Voicemail,
 )
-from .templates import TemplateSyntaxError, compile_expression, compile_template
+from .templates import TemplateSyntaxError, compile_expression, compile_template, environment
 
 PRACTICE_FILE = "practice.yaml"
 _KINDS = [k.value for k in StepKind]
@@ -36,6 +37,8 @@ _FALLS_THROUGH = {StepKind.SAY, StepKind.PLAY, StepKind.SET, StepKind.SMS, StepK
                   StepKind.VOICEMAIL, StepKind.TRANSFER, StepKind.ASK}
 _DEFAULT_OPERATOR_PHRASES = ("operator", "representative", "receptionist", "a person", "someone", "front desk")
 _DEFAULT_CRISIS_PHRASES = ("crisis", "emergency", "hurt myself", "suicide", "suicidal", "kill myself")
+# Template values that would give the practice away in a text message.
+_INDISCREET_VARS = {"practice": "names the practice", "emergency_guidance": "speaks of crisis and emergencies"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -109,6 +112,10 @@ def _schema_problems(ctx: _Ctx, data: dict[str, Any]) -> set[int]:
     return bad
 
 
+_REQUIRED_HINTS = {
+    "give_up": "the step to go to when the caller never gives a valid answer",
+    "else": "the step to go to when no case holds",
+}
 _IDENTIFIER = flow_schema()["$defs"]["identifier"]["pattern"]
 
 
@@ -134,7 +141,12 @@ def _explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
         error = best_match(error.context)
         path = tuple(error.absolute_path)
     message = error.message
-    if error.validator == "pattern" and error.validator_value == _IDENTIFIER:
+    missing = re.fullmatch(r"'(.+)' is a required property", message) if error.validator == "required" else None
+    if missing:
+        message = f"missing required key {missing[1]!r}"
+        if missing[1] in _REQUIRED_HINTS:
+            message += f" ({_REQUIRED_HINTS[missing[1]]})"
+    elif error.validator == "pattern" and error.validator_value == _IDENTIFIER:
         message = f"{error.instance!r} is not a valid name: use lower_case_with_underscores, starting with a letter"
     elif error.validator == "type" and isinstance(error.instance, bool) and "string" in str(error.validator_value):
         message += " (YAML reads yes/no/on/off as true/false: put the word in quotes)"
@@ -215,6 +227,14 @@ def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[Globa
     if len(keys) != len(set(keys)):
         ctx.add(("globals",), "operator and crisis use the same key")
     return tuple(out)
+
+
+def _variables(source: str) -> set[str]:
+    """Names a template reads; empty when it does not parse (reported when it is compiled)."""
+    try:
+        return meta.find_undeclared_variables(environment().parse(source))
+    except TemplateSyntaxError:
+        return set()
 
 
 def _phrases(value: Any) -> list[str]:
@@ -329,7 +349,9 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
         spec = spec or {}
         body = Voicemail(_template(ctx, spec.get("prompt"), kpath + ("prompt",), sid), int(spec.get("max_length", 120)))
     elif kind is StepKind.SMS:
-        for problem in privacy.discretion_problems(spec["body"], getattr(practice, "name", None)):
+        told = privacy.discretion_problems(spec["body"], getattr(practice, "name", None))
+        told += [f"{{{{ {name} }}}} {why}" for name, why in _INDISCREET_VARS.items() if name in _variables(spec["body"])]
+        for problem in told:
             ctx.add(kpath + ("body",), f"text message is not discreet: {problem}", sid)
         body = Sms(_template(ctx, spec["body"], kpath + ("body",), sid), spec.get("to", "caller"))
     elif kind is StepKind.ESCALATE:
@@ -409,25 +431,31 @@ def _successors(flows: Mapping[str, Flow], flow: Flow, step: Step) -> list[tuple
     return out
 
 
-def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str, broken: set[str] = frozenset()) -> list[FlowProblem]:
+def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken: set[str] = frozenset(),
+                unreadable: bool = False) -> list[FlowProblem]:
     """Checks that need every flow: goto targets, the entry flow, and calls that can never end.
 
     ``broken`` names flows that failed their own checks: they are already
-    reported, so jumps into them are given the benefit of the doubt.
+    reported, so jumps into them are given the benefit of the doubt.  So are
+    jumps to any unknown flow when ``unreadable`` (a file too broken to name
+    its flow may define it).  ``entry_flow`` None skips the entry check.
     """
     problems: list[FlowProblem] = []
     flows = {name: p.flow for name, p in parsed.items()}
 
+    def excused(name: str) -> bool:
+        return name in broken or (unreadable and name not in flows)
+
     def add(p: ParsedFlow, sid: str, message: str, sub: tuple[Any, ...] = ()) -> None:
         problems.append(FlowProblem(p.flow.file, p.doc.line_of(p.step_paths[sid] + sub), message, p.flow.name, sid))
 
-    if entry_flow not in flows and entry_flow not in broken:
+    if entry_flow is not None and entry_flow not in flows and not excused(entry_flow):
         problems.append(FlowProblem(PRACTICE_FILE, None, f"entry_flow {entry_flow!r} is not a loaded flow"))
     for p in parsed.values():
         for sid, step in p.flow.steps.items():
             if isinstance(step.body, Goto):
                 other = flows.get(step.body.flow)
-                if other is None and step.body.flow in broken:
+                if other is None and excused(step.body.flow):
                     continue
                 if other is None:
                     add(p, sid, f"goto unknown flow {step.body.flow!r}", ("goto",))
@@ -436,7 +464,7 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str, broken: set[s
 
     can_end: set[tuple[str, str]] = {
         (f.name, sid) for f in flows.values() for sid, s in f.steps.items()
-        if s.kind in (StepKind.HANGUP, StepKind.TRANSFER) or (isinstance(s.body, Goto) and s.body.flow in broken)
+        if s.kind in (StepKind.HANGUP, StepKind.TRANSFER) or (isinstance(s.body, Goto) and excused(s.body.flow))
     }
     changed = True
     while changed:
@@ -471,19 +499,20 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
         except FlowError as exc:
             problems += exc.problems
     parsed: dict[str, ParsedFlow] = {}
+    unreadable = False  # a file so broken we do not even know its flow's name
     for file in sorted(texts):
         p, found = parse_flow(texts[file], file, actions, practice)
         problems += found
         if p is None:
+            unreadable = unreadable or not any(pr.flow for pr in found)
             continue
         if p.flow.name in parsed:
             problems.append(FlowProblem(file, p.doc.line_of(("flow",)),
                                         f"flow name {p.flow.name!r} is also used by {parsed[p.flow.name].flow.file}", p.flow.name))
             continue
         parsed[p.flow.name] = p
-    if practice is not None:
-        broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"}
-        problems += check_graph(parsed, practice.entry_flow, broken)
+    broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"}
+    problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable)
     errors = [pr for pr in problems if pr.severity == "error"]
     if errors or practice is None:
         return None, problems

@@ -27,6 +27,11 @@ class CallUrls:
     recorded: str
     recording_status: str
     dialed: str
+    audio: str = ""  # base URL for audio files shipped in flows/audio/
+
+    def audio_url(self, name: str) -> str:
+        """Absolute URL for a play step: https URLs as written, file names under our audio route."""
+        return name if name.startswith("https://") else f"{self.audio}/{name}"
 
 
 def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
@@ -36,7 +41,7 @@ def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
         if isinstance(effect, fx.Say):
             _say(response, effect)
         elif isinstance(effect, fx.Play):
-            response.play(effect.url)
+            response.play(urls.audio_url(effect.url))
         elif isinstance(effect, fx.Gather):
             _gather(response, effect, urls)
         elif isinstance(effect, fx.Record):
@@ -85,7 +90,7 @@ def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
         if isinstance(prompt, fx.Say):
             _say(gather, prompt)
         else:
-            gather.play(prompt.url)
+            gather.play(urls.audio_url(prompt.url))
     # Twilio falls through to the next verb when the caller says nothing.
     response.redirect(urls.no_input, method="POST")
 

@@ -30,6 +30,7 @@ PATHS = {
     "status": "/twilio/status",
     "fallback": "/twilio/fallback",
     "fallback_voicemail": "/twilio/fallback/voicemail",
+    "audio": "/audio",
 }
 
 

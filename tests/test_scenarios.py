@@ -36,7 +36,7 @@ class TestTour:
     def test_digits_ask_and_template_filter(self, sim, redis_conn):
         result = sim.call(script="1;1234")
         assert result.heard == TOUR_OPENING + ["Enter your four digit code.", "You entered 1 2 3 4.", "Goodbye."]
-        assert ("play", "chime.mp3") in result.transcript
+        assert ("play", "https://ql.example.org/audio/chime.wav") in result.transcript
         assert result.ended_by == "hangup-verb" and not result.application_error
         steps = history(redis_conn, result.call_sid)
         assert steps[:6] == ["tour.hello", "tour.jingle", "tour.remember", "tour.who", "who:present", "tour.pick"]
@@ -44,6 +44,13 @@ class TestTour:
         assert state["vars"]["pin"] == "1234"
         assert state["vars"]["label"] == "visitor True"
         assert state["ended"] is True
+
+    def test_play_audio_is_served_to_twilio_and_nothing_else(self, client, flows_dir):
+        response = client.get("/audio/chime.wav")
+        assert response.status_code == 200
+        assert response.data == (flows_dir / "audio" / "chime.wav").read_bytes()
+        assert client.get("/audio/../practice.yaml").status_code == 404
+        assert client.get("/audio/%2e%2e/practice.yaml").status_code == 404
 
     def test_date_ask_reprompts_then_branches(self, sim):
         result = sim.call(script="2;02302020;say:April 15th, 1985")
