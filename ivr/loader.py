@@ -74,6 +74,7 @@ class ParsedFlow:
     flow: Flow
     step_paths: Mapping[str, tuple[Any, ...]]
     doc: yamlsafe.Document
+    complete: bool = True  # every step was built, so the graph checks can trust the steps
 
 
 def parse_flow(text: str | bytes, file: str, actions: Mapping[str, tuple[str, ...]],
@@ -94,7 +95,7 @@ def parse_flow(text: str | bytes, file: str, actions: Mapping[str, tuple[str, ..
     if any(p.step is None for p in ctx.problems) or not isinstance(data.get("steps"), list):
         return None, ctx.problems
     flow, paths = _build_flow(ctx, data, bad_steps, actions, practice)
-    return (ParsedFlow(flow, paths, doc) if flow else None), ctx.problems
+    return (ParsedFlow(flow, paths, doc, len(flow.steps) == len(paths)) if flow else None), ctx.problems
 
 
 def _schema_problems(ctx: _Ctx, data: dict[str, Any]) -> set[int]:
@@ -204,8 +205,6 @@ def _build_flow(ctx: _Ctx, data: dict[str, Any], bad_steps: set[int], actions: M
         min_confidence=float((data.get("speech") or {}).get("min_confidence", DEFAULT_MIN_CONFIDENCE)),
         description=data.get("description", ""),
     )
-    if len(steps) == len(ids):
-        _check_reachable(ctx, flow, paths)
     return flow, paths
 
 
@@ -342,7 +341,8 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
         staff = {m.key for m in getattr(practice, "staff", ())} if practice is not None else None
         for j, who in enumerate(to):
             if not _E164.match(who) and staff is not None and who not in staff:
-                ctx.add(kpath + ("to",), f"transfer to {who!r}: not a staff key in practice.yaml nor an E.164 number", sid)
+                where = kpath + (("to", j) if isinstance(spec["to"], list) else ("to",))
+                ctx.add(where, f"transfer to {who!r}: not a staff key in practice.yaml nor an E.164 number", sid)
         body = Transfer(to, DialMode(spec.get("mode", "simultaneous")), int(spec.get("timeout", 20)),
                         _template(ctx, spec.get("say"), kpath + ("say",), sid))
     elif kind is StepKind.VOICEMAIL:
@@ -400,9 +400,10 @@ def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: 
                length, lo, hi, pattern, bool(spec.get("past_only", False)))
 
 
-def _check_reachable(ctx: _Ctx, flow: Flow, paths: Mapping[str, tuple[Any, ...]]) -> None:
-    seen = {flow.start}
-    todo = [flow.start]
+def _unreachable(flow: Flow, entries: Iterable[str]) -> list[str]:
+    """Steps no path reaches from ``entries`` (the start, and steps other flows jump to)."""
+    seen = set(entries)
+    todo = list(seen)
     waits = False
     while todo:
         step = flow.steps[todo.pop()]
@@ -416,9 +417,7 @@ def _check_reachable(ctx: _Ctx, flow: Flow, paths: Mapping[str, tuple[Any, ...]]
                 if h.next not in seen:
                     seen.add(h.next)
                     todo.append(h.next)
-    for sid in flow.steps:
-        if sid not in seen:
-            ctx.add(paths[sid], "unreachable: no path from the start leads here", sid)
+    return [sid for sid in flow.steps if sid not in seen]
 
 
 def _successors(flows: Mapping[str, Flow], flow: Flow, step: Step) -> list[tuple[str, str]]:
@@ -461,6 +460,16 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
                     add(p, sid, f"goto unknown flow {step.body.flow!r}", ("goto",))
                 elif step.body.step and step.body.step not in other.steps:
                     add(p, sid, f"goto unknown step {step.body.step!r} in flow {other.name!r}", ("goto",))
+
+    entries = {name: {f.start} for name, f in flows.items()}
+    for f in flows.values():
+        for s in f.steps.values():
+            if isinstance(s.body, Goto) and s.body.flow in flows and s.body.step in flows[s.body.flow].steps:
+                entries[s.body.flow].add(s.body.step)
+    for name, p in parsed.items():
+        if p.complete:
+            for sid in _unreachable(p.flow, entries[name]):
+                add(p, sid, "unreachable: no path from the start leads here")
 
     can_end: set[tuple[str, str]] = {
         (f.name, sid) for f in flows.values() for sid, s in f.steps.items()

@@ -336,18 +336,18 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
 
     standin_url = None
     if not os.environ.get("TWILIO_API_URL"):
+        # Token and SID reach it through the environment, not argv, where `ps` would show them.
         standin_url = f"http://127.0.0.1:{args.standin_port}"
         sup.standin = sup.spawn("Twilio stand-in", [sys.executable, "-m", "ivr.twilio_standin",
                                                     "--port", str(args.standin_port)])
-        _wait_for_port("127.0.0.1", args.standin_port, sup)
         os.environ["TWILIO_API_URL"] = standin_url
-    if _stop_requested:
-        return 0
 
     web_workers = args.workers or default_web_workers()
     sup.children.append(sup.spawn("gunicorn", [
         sys.executable, "-m", "gunicorn", "app:app", "--worker-class", "sync", "--workers", str(web_workers),
         "--bind", _bind(args.host, args.port), "--graceful-timeout", "10", "--timeout", "30",
+        # Its control socket is one fixed path per user: a second instance (tests) would take it over.
+        "--no-control-socket",
     ]))
     if not args.no_workers:
         # The urgent-only worker is never busy with routine jobs when a crisis escalation arrives.
@@ -356,6 +356,8 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         sup.children.append(sup.spawn("worker[urgent,calls]", [
             sys.executable, "-m", "workers.run", "--queues", "urgent,calls"]))
 
+    if standin_url:
+        _wait_for_port("127.0.0.1", args.standin_port, sup)
     local = _url(args.host, args.port)
     if not _wait_for_health(local + "/health", sup):
         return 0 if _stop_requested else 1

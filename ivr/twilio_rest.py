@@ -24,6 +24,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from .config import Settings
+from .privacy import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,6 @@ REAL_API_URL = "https://api.twilio.com"
 DEFAULT_TIMEOUT = 30.0
 DOWNLOAD_CHUNK = 64 * 1024
 _RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
-
-
-def _mask_phone(number: Optional[str]) -> str:
-    """A phone number safe for logs: only its last two digits survive."""
-    digits = re.sub(r"\D", "", number or "")
-    return f"***{digits[-2:]}" if digits else "***"
 
 
 def _is_twilio_host(host: str) -> bool:
@@ -131,7 +126,7 @@ def send_sms(
     )
     if not message.sid:
         raise TwilioException("Twilio accepted the message but returned no SID")
-    log.info("sms %s queued to %s", message.sid, _mask_phone(to))
+    log.info("sms %s queued to %s", message.sid, mask_phone(to))
     return message.sid
 
 
