@@ -39,7 +39,9 @@ def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Eve
         result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, services or {}),
                               invoke.params)
         event = ActionDone(result.outcome, dict(result.updates))
-    raise RuntimeError(f"more than {MAX_ACTIONS_PER_REQUEST} actions in one request")
+    # Actions calling actions without ever waiting for the caller: a loop in the flow.
+    session, out = engine.end_politely(flows, session, env)
+    return session, collected + out
 
 
 @dataclass

@@ -27,6 +27,10 @@ LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a me
 LIMIT_THANKS = "Thank you. Someone will call you back. Goodbye."
 RESTART_APOLOGY = "Sorry, something changed on our side. Let's start again."
 _YES_NO_HINTS = ("yes", "no")
+_YES_NO_KEYS = {"1": True, "2": False}
+# The step kinds a call can be waiting at, by what it waits for.
+_WAITS_AT = {Waiting.INPUT: (Menu, Ask), Waiting.RECORDING: (Voicemail,), Waiting.DIAL: (Transfer,),
+             Waiting.ACTION: (Action,)}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,11 @@ def new_session(call_sid: str, caller: str | None, now: dt.datetime) -> CallSess
 def step(flows: FlowSet, session: CallSession, event: Event, env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
     """Advance one call by one input event."""
     return _Run(flows, session.copy(), env).handle(event)
+
+
+def end_politely(flows: FlowSet, session: CallSession, env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
+    """Stop a call that is going nowhere: apology, escalation, a chance to leave a message."""
+    return _Run(flows, session.copy(), env)._limit_exit()
 
 
 class _Run:
@@ -70,14 +79,9 @@ class _Run:
             return self.go(entry.start)
         if s.step == LIMIT_STEP:
             return self._finish_limit(event)
-        try:
-            current = self.flows.step(s.flow, s.step)
-        except KeyError:
-            # The flows were reloaded and this step is gone: start over rather than fail.
-            s.note("restart:flows-changed")
-            self.out.append(fx.Say(RESTART_APOLOGY, *self._voice(None)))
-            s.flow = self.flows.entry.name
-            return self.go(self.flows.entry.start)
+        current = self._current()
+        if current is None:
+            return self._restart()
         if s.waiting is Waiting.INPUT and isinstance(event, (Digits, Speech, NoInput)):
             return self._input(current, event)
         if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
@@ -88,13 +92,31 @@ class _Run:
         if s.waiting is Waiting.DIAL and isinstance(event, DialFinished):
             return self._dialed(current, event)
         if s.waiting is Waiting.ACTION and isinstance(event, ActionDone):
-            assert isinstance(current.body, Action)
+            target = current.body.outcomes.get(event.outcome)
+            if target is None:  # the action was changed by a reload while it ran
+                return self._restart()
             s.note(f"{current.id}:{event.outcome}")
             self._apply_updates(event.updates)
-            return self.go(current.body.outcomes[event.outcome])
+            return self.go(target)
         # An event that does not fit what we wait for (a late or reordered request):
         # repeat what the caller should be hearing instead of guessing.
         return self._wait_at(current)
+
+    def _current(self) -> Step | None:
+        """The step the call waits at, or None when a flows reload removed it or made it another kind."""
+        try:
+            st = self.flows.step(self.s.flow, self.s.step)
+        except KeyError:
+            return None
+        return st if isinstance(st.body, _WAITS_AT.get(self.s.waiting, ())) else None
+
+    def _restart(self) -> tuple[CallSession, list[fx.Effect]]:
+        """The flows were reloaded under this call: start over rather than fail."""
+        s = self.s
+        s.note("restart:flows-changed")
+        self.out.append(fx.Say(RESTART_APOLOGY, *self._voice(None)))
+        s.flow = self.flows.entry.name
+        return self.go(self.flows.entry.start)
 
     # -- walking ----------------------------------------------------------
     def go(self, target: str | None) -> tuple[CallSession, list[fx.Effect]]:
@@ -235,12 +257,15 @@ class _Run:
         return self._wait_at(st, reprompt=message)
 
     def _global(self, flow: Flow, event: Event):
-        for handler in flow.handlers:
-            if isinstance(event, Digits) and handler.key and event.digits.strip("#") == handler.key:
-                return handler
-            if isinstance(event, Speech) and spoken_input.match_phrase(event.text, [(handler.name, handler.phrases)]):
-                return handler
-        return None
+        """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins)."""
+        if isinstance(event, Speech):
+            for handler in flow.handlers:
+                if spoken_input.match_phrase(event.text, [(handler.name, handler.phrases)]):
+                    return handler
+            key = spoken_input.spoken_key(event.text)  # "nine", "press zero"
+        else:
+            key = event.digits.strip("#")
+        return next((h for h in flow.handlers if h.key and h.key == key), None)
 
     def _choose(self, body: Menu, event: Event):
         if isinstance(event, Digits):
@@ -255,9 +280,12 @@ class _Run:
     def _value(self, body: Ask, event: Event) -> Any:
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
-            if isinstance(event, Digits):
-                return {"1": True, "2": False}.get(text.strip("#"))
-            return spoken_input.yes_no(text)
+            if isinstance(event, Speech):
+                answer = spoken_input.yes_no(text)
+                if answer is not None:
+                    return answer
+                text = spoken_input.spoken_key(text) or ""  # "press one" is the same as pressing 1
+            return _YES_NO_KEYS.get(text.strip("#"))
         if body.type is AskType.DATE:
             day = spoken_input.keypad_date(text.strip("#")) if isinstance(event, Digits) else spoken_input.spoken_date(text)
             today = self.env.now.astimezone(self.flows.practice.tz).date()
