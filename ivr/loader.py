@@ -87,7 +87,8 @@ def parse_flow(text: str | bytes, file: str, actions: Mapping[str, tuple[str, ..
     ctx = _Ctx(file, doc)
     data = doc.data
     if not isinstance(data, dict):
-        ctx.add((), "a flow file must be a mapping with `flow:` and `steps:`")
+        empty = "the file is empty; " if data is None else ""
+        ctx.add((), f"{empty}a flow file must be a mapping with `flow:` and `steps:`")
         return None, ctx.problems
     if isinstance(data.get("flow"), str):
         ctx.flow = data["flow"]
@@ -139,8 +140,11 @@ def _explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
                 out.append((path + (key,), f"{_where(path)}unknown key {key!r}{hint}"))
         return out
     if error.validator in ("oneOf", "anyOf") and error.context:
-        error = best_match(error.context)
-        path = tuple(error.absolute_path)
+        if all(e.validator == "required" for e in error.context):
+            names = " or ".join(repr(n) for e in error.context for n in e.validator_value)
+            return [(path, f"{_where(path)}missing required key: {names}")]
+        sub = _closest(error)
+        return _explain(sub, tuple(sub.absolute_path), steps)
     message = error.message
     missing = re.fullmatch(r"'(.+)' is a required property", message) if error.validator == "required" else None
     if missing:
@@ -154,6 +158,14 @@ def _explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
     elif error.validator == "type" and isinstance(error.instance, int) and path[-1:] == ("key",):
         message += f' (put keys in quotes: key: "{error.instance}")'
     return [(path, f"{_where(path)}{message}")]
+
+
+def _closest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """The most telling error among a oneOf's alternatives: prefer those whose type fits the value."""
+    misfits = {e.relative_schema_path[0] for e in error.context
+               if not e.relative_path and e.validator in ("type", "const")}
+    fitting = [e for e in error.context if e.relative_schema_path[0] not in misfits]
+    return best_match(fitting or error.context)
 
 
 def _where(path: tuple[Any, ...]) -> str:
@@ -381,8 +393,9 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
 def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: str, rp: Reprompts) -> Ask:
     kind = AskType(spec["type"])
     length, lo, hi = spec.get("length"), spec.get("min_length"), spec.get("max_length")
-    if kind is not AskType.DIGITS and any(v is not None for v in (length, lo, hi, spec.get("pattern"))):
-        ctx.add(kpath, "length, min_length, max_length and pattern only apply to type digits", sid)
+    digits_only = [k for k in ("length", "min_length", "max_length", "pattern") if spec.get(k) is not None]
+    if kind is not AskType.DIGITS and digits_only:
+        ctx.add(kpath + (digits_only[0],), "length, min_length, max_length and pattern only apply to type digits", sid)
     if length is not None and (lo is not None or hi is not None):
         ctx.add(kpath + ("length",), "use either length or min_length/max_length", sid)
     if lo is not None and hi is not None and lo > hi:
@@ -414,7 +427,7 @@ def _unreachable(flow: Flow, entries: Iterable[str]) -> list[str]:
                 todo.append(t)
         if waits:
             for h in flow.handlers:
-                if h.next not in seen:
+                if h.next in flow.steps and h.next not in seen:
                     seen.add(h.next)
                     todo.append(h.next)
     return [sid for sid in flow.steps if sid not in seen]
@@ -522,6 +535,7 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
         parsed[p.flow.name] = p
     broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"}
     problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable)
+    problems.sort(key=lambda pr: (pr.file, pr.line or 0))  # stable: same-line problems keep their order
     errors = [pr for pr in problems if pr.severity == "error"]
     if errors or practice is None:
         return None, problems

@@ -62,6 +62,8 @@ def load(text: str | bytes, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_
         node = yaml.compose(raw, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark and exc.context_mark and mark.line >= len(raw.splitlines()):  # past the end: say where it began
+            mark = exc.context_mark
         line = mark.line + 1 if mark else None
         message = f"YAML syntax error: {exc.problem or exc.context}"
         if exc.problem and exc.context and exc.context_mark:
@@ -128,7 +130,8 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], budget: list[int
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     key = str(key)
                 if key in out:
-                    raise UnsafeYamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
+                    raise UnsafeYamlError(f"duplicate key {key!r} (first on line {lines[path + (key,)]})",
+                                          key_node.start_mark.line + 1)
                 out[key] = _build(value_node, path + (key,), lines, budget, active, max_depth)
                 lines[path + (key,)] = key_node.start_mark.line + 1
             return out
