@@ -61,11 +61,33 @@ def call_command(from_: str, to: str, url: str | None, script: str | None) -> No
         target = None
     sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
                         target_base_url=target, account_sid=settings.twilio_account_sid,
-                        recording_url_base=settings.twilio_api_url, out=click.echo)
+                        recording_url_base=settings.twilio_api_url, out=click.echo,
+                        on_recording=_standin_uploader(settings.twilio_api_url))
     result = sim.call(from_=from_, to=to, script=script, interactive=script is None)
     click.echo(f"— call ended ({result.ended_by}), {len(result.requests)} webhooks")
     if result.application_error:
         sys.exit(1)
+
+
+def _standin_uploader(api_url: str):
+    """When REST calls go to the local stand-in, give it the simulated voicemail's audio."""
+    from urllib.parse import urlsplit
+
+    if urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+
+    def upload(call_sid: str, recording_sid: str, seconds: int) -> None:
+        import requests
+
+        from .simulator import tone_wav
+
+        try:
+            requests.put(f"{api_url.rstrip('/')}/_standin/recordings/{recording_sid}",
+                         params={"call_sid": call_sid, "duration": seconds}, data=tone_wav(seconds), timeout=5)
+        except requests.RequestException:
+            click.echo("(the local Twilio stand-in is not running; the voicemail audio is not stored)", err=True)
+
+    return upload
 
 
 def init_app(app: Flask) -> None:

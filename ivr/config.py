@@ -15,8 +15,8 @@ from typing import Any, Mapping
 from .exceptions import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
-EMBEDDED_REDIS_SOCKET = INSTANCE_DIR / "redis.sock"
+INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR") or PROJECT_ROOT / "instance")
+EMBEDDED_REDIS_SOCKET = INSTANCE_DIR / "redis" / "redis.sock"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ _TELLTALE = (
     "substance", "crisis", "suicide", "988",
 )
 _TELLTALE_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in _TELLTALE) + r")s?\b", re.IGNORECASE)
-_PHONE_RE = re.compile(r"(?<![\w/])\+?\d[\d\-(). ]{6,}\d(?![\w/])")
+# E.164, or North American formats: (555) 123-4567, 555-123-4567, 555.123.4567, 5551234567.
+_PHONE_RE = re.compile(r"(?<![\w/+])(\+\d{8,15}|(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}|\d{10,11})(?![\w/])")
 _DIGIT_RUN_RE = re.compile(r"\b\d{6,}\b")
 
 

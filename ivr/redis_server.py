@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 def server_binary() -> str:
@@ -85,7 +87,9 @@ class EmbeddedRedis:
             return
         if self.process.poll() is None:
             try:
-                Redis(unix_socket_path=str(self.socket), socket_timeout=timeout).shutdown(save=self.appendonly)
+                # No retries: SHUTDOWN closing the connection is the expected answer.
+                Redis(unix_socket_path=str(self.socket), socket_timeout=timeout,
+                      retry=Retry(NoBackoff(), 0)).shutdown(save=self.appendonly)
             except Exception:
                 pass  # SHUTDOWN closes the connection under us; that is success
             try:

@@ -29,7 +29,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, MutableMapping
 from urllib.parse import urlsplit
 
 from . import config as config_mod
@@ -58,13 +58,13 @@ def _request_stop(signum: int, frame: object) -> None:
 # --------------------------------------------------------------------------- setup steps
 
 
-def dotenv_enabled(environ: os._Environ | dict = os.environ) -> bool:
+def dotenv_enabled(environ: MutableMapping[str, str] = os.environ) -> bool:
     """Mirror flask's rule, so ``flask --app app call`` and this see the same settings."""
     value = environ.get("FLASK_SKIP_DOTENV")
     return not value or value.lower() in ("0", "false", "no")
 
 
-def ensure_dev_credentials(env_file: Path, environ: os._Environ | dict = os.environ) -> bool:
+def ensure_dev_credentials(env_file: Path, environ: MutableMapping[str, str] = os.environ) -> bool:
     """Give a checkout without a Twilio token a random development one in ``env_file``.
 
     Returns True when one was written (and sets it in ``environ``).  The token is
@@ -188,7 +188,7 @@ class Supervisor:
         return Child(name, proc)
 
     def _all(self) -> list[Child]:
-        return [c for c in ([self.standin] if self.standin else []) + self.children]
+        return ([self.standin] if self.standin else []) + self.children
 
     def dead_child(self) -> str | None:
         """Name and exit code of a process that stopped on its own, if any."""

