@@ -79,7 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     # Fail fast: a caller waiting on a dead Redis should hear the apology within a second or two.
     redis = redis or Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1,
                                     retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
-    flows = FlowStore(settings.flows_dir, registry.outcomes(), settings.flows_reload_seconds)
+    flows = FlowStore(settings.flows_dir, registry.signatures(), settings.flows_reload_seconds)
     if strict_flows is None:
         strict_flows = click.get_current_context(silent=True) is None
     try:

@@ -18,6 +18,17 @@ from .exceptions import UnknownAction
 class ActionResult:
     outcome: str
     updates: Mapping[str, Any] = field(default_factory=dict)
+    # Side effects (texts, escalations) carried out once the call's new state is stored.
+    effects: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionSignature:
+    """What the flow checker knows of an action."""
+
+    outcomes: tuple[str, ...]
+    discloses: bool = False  # reveals client information: only for verified callers
+    verified_outcome: str | None = None  # the outcome that proves the caller is who they say
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class ActionSpec:
     outcomes: tuple[str, ...]
     run: ActionFn
     description: str = ""
+    discloses: bool = False
+    verified_outcome: str | None = None
 
 
 class Registry:
@@ -56,8 +69,13 @@ class Registry:
         self._specs[spec.name] = spec
 
     def outcomes(self) -> dict[str, tuple[str, ...]]:
-        """Every action name with its declared outcomes (what the loader checks against)."""
+        """Every action name with its declared outcomes."""
         return {name: spec.outcomes for name, spec in self._specs.items()}
+
+    def signatures(self) -> dict[str, ActionSignature]:
+        """What the loader checks flows against: outcomes, disclosure and verification."""
+        return {name: ActionSignature(spec.outcomes, spec.discloses, spec.verified_outcome)
+                for name, spec in self._specs.items()}
 
     def describe(self) -> dict[str, str]:
         """Action name → one-line description, for docs and ``flows actions``."""

@@ -38,6 +38,7 @@ def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Eve
         invoke = out[-1]
         result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, services or {}),
                               invoke.params)
+        collected += list(result.effects)
         event = ActionDone(result.outcome, dict(result.updates))
     # Actions calling actions without ever waiting for the caller: a loop in the flow.
     session, out = engine.end_politely(flows, session, env)
@@ -62,7 +63,7 @@ class CallHandler:
         return twiml.CallUrls(
             gather=self.url_for("input", turn), no_input=self.url_for("timeout", turn),
             recorded=self.url_for("recorded", turn), recording_status=self.url_for("recording_status", None),
-            dialed=self.url_for("dialed", turn), audio=self.url_for("audio", None),
+            dialed=self.url_for("dialed", turn), paid=self.url_for("paid", turn), audio=self.url_for("audio", None),
         )
 
     def env(self) -> engine.StepEnv:

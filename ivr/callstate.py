@@ -18,6 +18,7 @@ class Waiting(str, Enum):
     RECORDING = "recording"
     DIAL = "dial"
     ACTION = "action"
+    PAYMENT = "payment"
 
 
 @dataclass

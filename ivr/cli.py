@@ -21,7 +21,7 @@ def flows_check(path: Path | None) -> None:
     directory = path or Path(ql.settings.flows_dir)
     if directory.is_file():
         directory = directory.parent
-    flows, problems = check_dir(directory, ql.registry.outcomes())
+    flows, problems = check_dir(directory, ql.registry.signatures())
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = [p for p in problems if p.severity == "error"]

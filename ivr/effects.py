@@ -51,6 +51,16 @@ class Hangup:
 
 
 @dataclass(frozen=True)
+class Pay:
+    """Collect a card with Twilio <Pay> and tokenise it (charge 0)."""
+
+    connector: str
+    description: str
+    timeout: int = 10
+    max_attempts: int = 2
+
+
+@dataclass(frozen=True)
 class Invoke:
     """Run a built-in action now and step the engine again with its outcome."""
 
@@ -70,6 +80,6 @@ class Escalate:
     priority: str
 
 
-VoiceEffect = Union[Say, Play, Gather, Record, Dial, Hangup]
-Effect = Union[Say, Play, Gather, Record, Dial, Hangup, Invoke, SendSms, Escalate]
-VOICE_TYPES = (Say, Play, Gather, Record, Dial, Hangup)
+VoiceEffect = Union[Say, Play, Gather, Record, Dial, Hangup, Pay]
+Effect = Union[Say, Play, Gather, Record, Dial, Hangup, Pay, Invoke, SendSms, Escalate]
+VOICE_TYPES = (Say, Play, Gather, Record, Dial, Hangup, Pay)

@@ -15,10 +15,10 @@ from typing import Any
 from . import effects as fx
 from . import spoken_input
 from .callstate import CallSession, Waiting
-from .events import (ActionDone, CallEnded, CallStarted, Digits, DialFinished, Event, NoInput, RecordingFinished,
-                     Speech)
-from .flow import (Action, Ask, AskType, Branch, DialMode, Escalate, Flow, FlowSet, Goto, Hangup, Menu, Play, Say,
-                   SetVars, Sms, Step, Transfer, Voicemail)
+from .events import (ActionDone, CallEnded, CallStarted, Digits, DialFinished, Event, NoInput, PaymentFinished,
+                     RecordingFinished, Speech)
+from .flow import (Action, Ask, AskType, Branch, DialMode, Escalate, Flow, FlowSet, Goto, Hangup, Menu, Pay, Play,
+                   Say, SetVars, Sms, Step, Transfer, Voicemail)
 from .templates import Template
 
 LIMIT_STEP = "__call_limit__"
@@ -30,7 +30,8 @@ _YES_NO_HINTS = ("yes", "no")
 _YES_NO_KEYS = {"1": True, "2": False}
 # The step kinds a call can be waiting at, by what it waits for.
 _WAITS_AT = {Waiting.INPUT: (Menu, Ask), Waiting.RECORDING: (Voicemail,), Waiting.DIAL: (Transfer,),
-             Waiting.ACTION: (Action,)}
+             Waiting.ACTION: (Action,), Waiting.PAYMENT: (Pay,)}
+NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,15 @@ class _Run:
             return self.go(current.next)
         if s.waiting is Waiting.DIAL and isinstance(event, DialFinished):
             return self._dialed(current, event)
+        if s.waiting is Waiting.PAYMENT and isinstance(event, PaymentFinished):
+            if not event.succeeded:
+                s.note(f"{current.id}:{event.result}")
+                return self.go(current.body.failed)
+            s.note(f"{current.id}:captured")
+            # Only the token and public card details; the digits never reach us.
+            s.vars["card"] = {"token": event.token, "brand": event.brand or "card", "last4": event.last4 or "",
+                              "expiry": event.expiry or ""}
+            return self.go(current.next)
         if s.waiting is Waiting.ACTION and isinstance(event, ActionDone):
             target = current.body.outcomes.get(event.outcome)
             if target is None:  # the action was changed by a reload while it ran
@@ -109,6 +119,17 @@ class _Run:
         except KeyError:
             return None
         return st if isinstance(st.body, _WAITS_AT.get(self.s.waiting, ())) else None
+
+    def _refuse(self, flow: Flow, st: Step) -> tuple[CallSession, list[fx.Effect]]:
+        """An unverified caller reached a disclosing step: say so and hand them to a person."""
+        self.s.note(f"{st.id}:refused-unverified")
+        self.out.append(fx.Say(NOT_VERIFIED, *self._voice(st)))
+        operator = next((h for h in flow.handlers if h.name == "operator"), None)
+        if operator is not None and operator.next != st.id:
+            return self.go(operator.next)
+        self.out.append(fx.Hangup())
+        self.s.waiting = Waiting.NOTHING
+        return self.s, self.out
 
     def _restart(self) -> tuple[CallSession, list[fx.Effect]]:
         """The flows were reloaded under this call: start over rather than fail."""
@@ -130,6 +151,9 @@ class _Run:
             st = flow.steps[target]
             s.note(f"{flow.name}.{st.id}")
             body = st.body
+            if st.needs_verified and not self.context()["caller"].get("verified"):
+                # flows check proves this cannot happen; refuse anyway rather than disclose.
+                return self._refuse(flow, st)
             if isinstance(body, Say):
                 self.out.append(fx.Say(self.render(body.text), *self._voice(st)))
             elif isinstance(body, Play):
@@ -143,8 +167,9 @@ class _Run:
                 target = next((c.next for c in body.cases if c.condition.evaluate(ctx)), body.otherwise)
                 continue
             elif isinstance(body, Sms):
-                if s.caller:
-                    self.out.append(fx.SendSms(s.caller, self.render(body.body)))
+                to = s.caller if body.to == "caller" else self.context()["caller"].get("sms_to")
+                if to:
+                    self.out.append(fx.SendSms(to, self.render(body.body)))
                 else:
                     s.note(f"{st.id}:no-number")
             elif isinstance(body, Escalate):
@@ -187,6 +212,13 @@ class _Run:
         elif isinstance(body, Action):
             s.waiting = Waiting.ACTION
             self.out.append(fx.Invoke(body.name, dict(body.params)))
+        elif isinstance(body, Pay):
+            connector = getattr(self.flows.practice, "payment_connector", None)
+            if not connector:
+                s.note(f"{st.id}:not-configured")
+                return self.go(body.failed)
+            s.waiting = Waiting.PAYMENT
+            self.out.append(fx.Pay(connector, body.description, body.timeout, body.max_attempts))
         else:  # a step that never waits: carry on from it
             return self.go(st.id)
         return s, self.out
@@ -287,6 +319,9 @@ class _Run:
                 text = spoken_input.spoken_key(text) or ""  # "press one" is the same as pressing 1
             return _YES_NO_KEYS.get(text.strip("#"))
         if body.type is AskType.DATE:
+            if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
+                pin = text.strip("*#")
+                return f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None
             day = spoken_input.keypad_date(text.strip("#")) if isinstance(event, Digits) else spoken_input.spoken_date(text)
             today = self.env.now.astimezone(self.flows.practice.tz).date()
             if day is None or day.year < 1900 or (body.past_only and day > today):
@@ -383,6 +418,7 @@ class _Run:
                 "next_open": status.next_open,
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
+                "payments_enabled": bool(getattr(practice, "payment_connector", None)),
             }
         return self._ctx
 

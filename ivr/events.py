@@ -42,6 +42,21 @@ class DialFinished:
 
 
 @dataclass(frozen=True)
+class PaymentFinished:
+    """Twilio <Pay> is done: a token and the card's public details, or a failure."""
+
+    result: str  # Twilio's Result: success, too-many-failed-attempts, caller-interrupted-with-star, …
+    token: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+    expiry: str | None = None  # MMYY
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result == "success" and bool(self.token)
+
+
+@dataclass(frozen=True)
 class ActionDone:
     outcome: str
     updates: Mapping[str, Any] = field(default_factory=dict)
@@ -52,4 +67,5 @@ class CallEnded:
     status: str = "completed"
 
 
-Event = Union[CallStarted, Digits, Speech, NoInput, RecordingFinished, DialFinished, ActionDone, CallEnded]
+Event = Union[CallStarted, Digits, Speech, NoInput, RecordingFinished, DialFinished, PaymentFinished, ActionDone,
+              CallEnded]

@@ -27,6 +27,7 @@ class StepKind(str, Enum):
     ESCALATE = "escalate"
     GOTO = "goto"
     HANGUP = "hangup"
+    PAY = "pay"
 
 
 class AskType(str, Enum):
@@ -99,6 +100,7 @@ class Ask:
     max_length: int | None = None
     pattern: str | None = None
     past_only: bool = False
+    allow_pin: bool = False  # dates only: "*" then digits is a PIN instead, stored as "pin:<digits>"
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,17 @@ class Hangup:
     say: Template | None
 
 
-StepBody = Union[Say, Play, Menu, Ask, Branch, SetVars, Action, Transfer, Voicemail, Sms, Escalate, Goto, Hangup]
+@dataclass(frozen=True)
+class Pay:
+    """Tokenise a card with Twilio <Pay> (charge 0): the digits go to the payment processor, never to us."""
+
+    description: str
+    failed: str  # where the call goes when no card was captured
+    timeout: int = 10
+    max_attempts: int = 2
+
+
+StepBody = Union[Say, Play, Menu, Ask, Branch, SetVars, Action, Transfer, Voicemail, Sms, Escalate, Goto, Hangup, Pay]
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,8 @@ class Step:
     line: int | None = None
     voice: str | None = None
     language: str | None = None
+    # Discloses something about a client: only a verified caller may reach it.
+    needs_verified: bool = False
 
     def targets(self) -> list[tuple[str, str]]:
         """Every (label, step id) this step can continue to, inside its own flow."""
@@ -191,6 +205,8 @@ class Step:
             out.append(("else", body.otherwise))
         elif isinstance(body, Action):
             out += [(f"outcome {k}", v) for k, v in body.outcomes.items()]
+        elif isinstance(body, Pay):
+            out.append(("failed", body.failed))
         if self.next is not None and not isinstance(body, (Branch, Action, Goto, Hangup)):
             out.append(("next", self.next))
         return out

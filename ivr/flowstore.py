@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from . import loader
 from .exceptions import FlowError, FlowProblem
@@ -33,7 +33,7 @@ def read_dir(path: str | Path) -> tuple[dict[str, bytes], bytes | None]:
     return texts, practice
 
 
-def check_dir(path: str | Path, actions: Mapping[str, tuple[str, ...]]) -> tuple[FlowSet | None, list[FlowProblem]]:
+def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load and check every flow in a directory; returns the set (None when broken) and all problems."""
     texts, practice = read_dir(path)
     if not texts:
@@ -55,7 +55,7 @@ def _fingerprint(path: Path) -> tuple:
 class FlowStore:
     """Holds the current good FlowSet and swaps in a new one only when it loads cleanly."""
 
-    def __init__(self, path: str | Path, actions: Mapping[str, tuple[str, ...]], reload_seconds: float = 5.0,
+    def __init__(self, path: str | Path, actions: Mapping[str, Any], reload_seconds: float = 5.0,
                  clock: Callable[[], float] = time.monotonic):
         self.path = Path(path)
         self.actions = dict(actions)

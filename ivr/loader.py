@@ -26,20 +26,35 @@ from .exceptions import FlowError, FlowProblem, UnsafeYamlError
 from .flow import (
     DEFAULT_GATHER_TIMEOUT, DEFAULT_MIN_CONFIDENCE, DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, DEFAULT_RETRIES,
     Action, Ask, AskType, Branch, BranchCase, DialMode, Escalate, Flow, FlowSet, GlobalHandler, Goto, Hangup,
-    Menu, MenuOption, Play, Priority, Reprompts, Say, SetVars, Sms, Step, StepKind, Transfer, Voicemail,
+    Menu, MenuOption, Pay, Play, Priority, Reprompts, Say, SetVars, Sms, Step, StepKind, Transfer, Voicemail,
 )
 from .templates import TemplateSyntaxError, compile_expression, compile_template, environment
 
 PRACTICE_FILE = "practice.yaml"
+# Action name → its signature (ivr.builtin_actions.ActionSignature) or just its outcomes tuple.
+Actions = Mapping[str, Any]
 _KINDS = [k.value for k in StepKind]
 # Kinds that continue to another step on their own; the rest end, wait or jump.
 _FALLS_THROUGH = {StepKind.SAY, StepKind.PLAY, StepKind.SET, StepKind.SMS, StepKind.ESCALATE,
-                  StepKind.VOICEMAIL, StepKind.TRANSFER, StepKind.ASK}
+                  StepKind.VOICEMAIL, StepKind.TRANSFER, StepKind.ASK, StepKind.PAY}
 _DEFAULT_OPERATOR_PHRASES = ("operator", "representative", "receptionist", "a person", "someone", "front desk")
 _DEFAULT_CRISIS_PHRASES = ("crisis", "emergency", "hurt myself", "suicide", "suicidal", "kill myself")
 # Template values that would give the practice away in a text message.
 _INDISCREET_VARS = {"practice": "names the practice", "emergency_guidance": "speaks of crisis and emergencies"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def _outcomes(signature: Any) -> tuple[str, ...]:
+    """Declared outcomes of an action: the registry gives signatures, tests may give bare tuples."""
+    return tuple(getattr(signature, "outcomes", signature))
+
+
+def _discloses(signature: Any) -> bool:
+    return bool(getattr(signature, "discloses", False))
+
+
+def _verified_outcome(signature: Any) -> str | None:
+    return getattr(signature, "verified_outcome", None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,7 +92,7 @@ class ParsedFlow:
     complete: bool = True  # every step was built, so the graph checks can trust the steps
 
 
-def parse_flow(text: str | bytes, file: str, actions: Mapping[str, tuple[str, ...]],
+def parse_flow(text: str | bytes, file: str, actions: Actions,
                practice: Any = None) -> tuple[ParsedFlow | None, list[FlowProblem]]:
     """Parse and check one flow file on its own (cross-flow checks come later)."""
     try:
@@ -178,7 +193,7 @@ def _where(path: tuple[Any, ...]) -> str:
     return f"{out}: " if out else ""
 
 
-def _build_flow(ctx: _Ctx, data: dict[str, Any], bad_steps: set[int], actions: Mapping[str, tuple[str, ...]],
+def _build_flow(ctx: _Ctx, data: dict[str, Any], bad_steps: set[int], actions: Actions,
                 practice: Any) -> tuple[Flow | None, dict[str, tuple[Any, ...]]]:
     raw_steps: list[dict[str, Any]] = data["steps"]
     ids: list[str] = []
@@ -264,7 +279,7 @@ def _template(ctx: _Ctx, source: Any, path: tuple[Any, ...], step: str | None):
 
 
 def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following: str | None, known: set[str],
-                actions: Mapping[str, tuple[str, ...]], global_keys: Mapping[str, str], practice: Any) -> Step | None:
+                actions: Actions, global_keys: Mapping[str, str], practice: Any) -> Step | None:
     sid: str = raw["id"]
     kind = StepKind(next(k for k in _KINDS if k in raw))
     spec = raw[kind.value]
@@ -335,7 +350,8 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
     elif kind is StepKind.ACTION:
         name = spec["name"]
         outcomes = dict(spec["outcomes"])
-        declared = actions.get(name)
+        signature = actions.get(name)
+        declared = None if signature is None else _outcomes(signature)
         if declared is None:
             ctx.add(kpath + ("name",), f"unknown action {name!r} (known: {', '.join(sorted(actions)) or 'none'})", sid)
         else:
@@ -371,6 +387,9 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
                         _template(ctx, spec.get("say"), kpath + ("say",), sid))
     elif kind is StepKind.GOTO:
         body = Goto(spec, None) if isinstance(spec, str) else Goto(spec["flow"], spec.get("step"))
+    elif kind is StepKind.PAY:
+        body = Pay(spec.get("description", "Card on file"), target(spec["failed"], kpath + ("failed",), "failed"),
+                   int(spec.get("timeout", 10)), int(spec.get("max_attempts", 2)))
     else:  # HANGUP
         say = spec.get("say") if isinstance(spec, dict) else spec if isinstance(spec, str) else None
         body = Hangup(_template(ctx, say, kpath, sid))
@@ -387,7 +406,9 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
         if nxt is None:
             ctx.add(path, f"dead end: the last step is a {kind.value} with no `next`; "
                           "add `next:` or end with a hangup, transfer or goto", sid)
-    return Step(sid, kind, body, nxt, ctx.doc.line_of(path), raw.get("voice"), raw.get("language"))
+    needs_verified = bool(raw.get("needs_verified")) or (
+        isinstance(body, Action) and body.name in actions and _discloses(actions[body.name]))
+    return Step(sid, kind, body, nxt, ctx.doc.line_of(path), raw.get("voice"), raw.get("language"), needs_verified)
 
 
 def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: str, rp: Reprompts) -> Ask:
@@ -407,10 +428,14 @@ def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: 
         except re.error as exc:
             ctx.add(kpath + ("pattern",), f"pattern is not a valid regular expression: {exc}", sid)
             pattern = None
+    allow_pin = bool(spec.get("allow_pin", False))
+    if allow_pin and kind is not AskType.DATE:
+        ctx.add(kpath + ("allow_pin",), "allow_pin only applies to type date", sid)
     if kind is AskType.DATE:
-        length = 8
+        # A PIN has no fixed length, so PIN-or-date entries end with # (or a pause).
+        length = None if allow_pin else 8
     return Ask(spec["var"], kind, _template(ctx, spec["prompt"], kpath + ("prompt",), sid), rp,
-               length, lo, hi, pattern, bool(spec.get("past_only", False)))
+               length, lo, hi, pattern, bool(spec.get("past_only", False)), allow_pin)
 
 
 def _unreachable(flow: Flow, entries: Iterable[str]) -> list[str]:
@@ -444,7 +469,7 @@ def _successors(flows: Mapping[str, Flow], flow: Flow, step: Step) -> list[tuple
 
 
 def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken: set[str] = frozenset(),
-                unreadable: bool = False) -> list[FlowProblem]:
+                unreadable: bool = False, actions: Mapping[str, Any] | None = None) -> list[FlowProblem]:
     """Checks that need every flow: goto targets, the entry flow, and calls that can never end.
 
     ``broken`` names flows that failed their own checks: they are already
@@ -503,11 +528,73 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
             if (name, sid) not in can_end:
                 add(p, sid, "the call can never end from here: every path loops back "
                             "(add a hangup, transfer or give_up that leaves the loop)")
+    if entry_flow in flows:
+        for (name, sid), path in _unverified_disclosures(flows, entry_flow, actions or {}).items():
+            add(parsed[name], sid, "discloses client information but an unverified caller can reach it: "
+                                   + " → ".join(f"{f}.{st}" for f, st in path))
     return problems
 
 
+def _verifying_edge(step: Step, target: str, actions: Mapping[str, Any]) -> bool:
+    """Does going from ``step`` to ``target`` prove the caller verified?"""
+    body = step.body
+    if isinstance(body, Action) and body.name in actions:
+        verified = _verified_outcome(actions[body.name])
+        routes = [outcome for outcome, t in body.outcomes.items() if t == target]
+        return verified is not None and routes == [verified]
+    if isinstance(body, Branch):
+        routes = [case for case in body.cases if case.next == target]
+        return body.otherwise != target and bool(routes) and all(_requires_verified(c.condition.source) for c in routes)
+    return False
+
+
+def _requires_verified(condition: str) -> bool:
+    """A condition that can only hold for a verified caller: ``caller.verified`` joined by ``and``."""
+    parts = [part.strip() for part in re.split(r"\band\b", condition)]
+    return "or" not in condition.split() and any(part == "caller.verified" for part in parts)
+
+
+def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
+                            actions: Mapping[str, Any]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Steps that need a verified caller yet are reachable without crossing a verification, with a path."""
+    everywhere: set[tuple[str, str]] = set()
+    todo = [(entry_flow, flows[entry_flow].start)]
+    while todo:
+        node = todo.pop()
+        if node in everywhere or node[1] not in flows[node[0]].steps:  # a step that failed its own checks
+            continue
+        everywhere.add(node)
+        f = flows[node[0]]
+        todo += _successors(flows, f, f.steps[node[1]])
+    # Flows nothing reaches (e.g. for outbound calls) are entries of their own.
+    starts = [(entry_flow, flows[entry_flow].start)] + [
+        (name, f.start) for name, f in flows.items() if not any(n[0] == name for n in everywhere)]
+    parent: dict[tuple[str, str], tuple[str, str] | None] = {node: None for node in starts}
+    queue = list(starts)
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    while queue:
+        node = queue.pop(0)
+        f = flows[node[0]]
+        step = f.steps.get(node[1])
+        if step is None:
+            continue
+        if step.needs_verified:
+            path, cur = [], node
+            while cur is not None:
+                path.append(cur)
+                cur = parent[cur]
+            found[node] = path[::-1]
+            continue  # report the first unguarded disclosure on each path only
+        for succ in _successors(flows, f, step):
+            if succ in parent or (succ[0] == node[0] and _verifying_edge(step, succ[1], actions)):
+                continue
+            parent[succ] = node
+            queue.append(succ)
+    return found
+
+
 def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,
-               actions: Mapping[str, tuple[str, ...]]) -> tuple[FlowSet | None, list[FlowProblem]]:
+               actions: Actions) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load a whole flow set from file name → text; returns the set (or None) and all problems."""
     from .practice.settings import parse_practice
 
@@ -534,7 +621,7 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
             continue
         parsed[p.flow.name] = p
     broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"}
-    problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable)
+    problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable, actions)
     problems.sort(key=lambda pr: (pr.file, pr.line or 0))  # stable: same-line problems keep their order
     errors = [pr for pr in problems if pr.severity == "error"]
     if errors or practice is None:
@@ -549,7 +636,7 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
 
 
 def load_set(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,
-             actions: Mapping[str, tuple[str, ...]]) -> FlowSet:
+             actions: Actions) -> FlowSet:
     """Like :func:`load_texts` but raise FlowError when anything is wrong."""
     flows, problems = load_texts(texts, practice_text, actions)
     if flows is None:

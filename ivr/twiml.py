@@ -27,6 +27,7 @@ class CallUrls:
     recorded: str
     recording_status: str
     dialed: str
+    paid: str = ""
     audio: str = ""  # base URL for audio files shipped in flows/audio/
 
     def audio_url(self, name: str) -> str:
@@ -54,6 +55,11 @@ def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
             dial = response.dial(action=urls.dialed, method="POST", timeout=effect.timeout)
             for number in effect.numbers:
                 dial.number(number)
+        elif isinstance(effect, fx.Pay):
+            # Tokenise only (charge 0): the processor keeps the card, we keep a token reference.
+            response.pay(action=urls.paid, payment_connector=effect.connector, token_type="reusable",
+                         charge_amount="0", description=effect.description, timeout=effect.timeout,
+                         max_attempts=effect.max_attempts, security_code=True, postal_code=False)
         elif isinstance(effect, fx.Hangup):
             response.hangup()
     return str(response)

@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from flask import Blueprint, Response, abort, current_app, request
 
 from . import callers, twiml
-from .events import Digits, DialFinished, Event, NoInput, RecordingFinished, Speech
+from .events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -26,6 +26,7 @@ PATHS = {
     "timeout": "/twilio/voice/timeout",
     "recorded": "/twilio/voice/recorded",
     "dialed": "/twilio/voice/dialed",
+    "paid": "/twilio/voice/paid",
     "recording_status": "/twilio/voice/recording-status",
     "status": "/twilio/status",
     "fallback": "/twilio/fallback",
@@ -161,6 +162,22 @@ def recorded() -> str:
 def dialed() -> str:
     """A <Dial> finished: answered and over, or nobody answered."""
     return _handle(DialFinished(request.form.get("DialCallStatus", "failed")))
+
+
+@bp.post("/voice/paid")
+@never_fails
+def paid() -> str:
+    """<Pay> finished.  Only the token and public card details are read; Twilio never sends the digits."""
+    form = request.form
+    masked = form.get("PaymentCardNumber", "")
+    last4 = "".join(c for c in masked if c.isdigit())[-4:] or None
+    return _handle(PaymentFinished(
+        result=form.get("Result", "failed")[:60],
+        token=(form.get("PaymentToken") or form.get("ProfileId") or None),
+        brand=(form.get("PaymentCardType") or None),
+        last4=last4,
+        expiry=(form.get("ExpirationDate") or None),
+    ))
 
 
 @bp.post("/voice/recording-status")

@@ -87,6 +87,15 @@ class PracticeSettings:
     entry_flow: str = DEFAULT_ENTRY_FLOW
     emergency_guidance: str = DEFAULT_EMERGENCY_GUIDANCE
     callback_promise: str | None = None
+    portal_url: str | None = None
+    portal_help: str | None = None
+    billing_url: str | None = None
+    payment_connector: str | None = None  # Twilio <Pay> connector name; None: text billing_url instead
+    late_change_hours: int = 24
+    late_change_fee: str | None = None  # e.g. "$75"; None: no fee
+    reschedule_window_days: int = 14
+    verification_max_failures: int = 3
+    verification_lock_minutes: int = 30
 
     def staff_member(self, key: str) -> StaffMember:
         """The staff member with ``key``; KeyError if there is none."""
@@ -298,6 +307,15 @@ class _Checker:
             entry_flow=d.get("entry_flow", DEFAULT_ENTRY_FLOW),
             emergency_guidance=d.get("emergency_guidance", DEFAULT_EMERGENCY_GUIDANCE),
             callback_promise=d.get("callback_promise"),
+            portal_url=d.get("portal_url"),
+            portal_help=d.get("portal_help"),
+            billing_url=d.get("billing_url"),
+            payment_connector=d.get("payment_connector"),
+            late_change_hours=int((d.get("cancellation_policy") or {}).get("late_change_hours", 24)),
+            late_change_fee=(d.get("cancellation_policy") or {}).get("late_change_fee"),
+            reschedule_window_days=int(d.get("reschedule_window_days", 14)),
+            verification_max_failures=int((d.get("verification") or {}).get("max_failures", 3)),
+            verification_lock_minutes=int((d.get("verification") or {}).get("lock_minutes", 30)),
         )
 
     def _timezone(self) -> ZoneInfo | None:

@@ -1,0 +1,173 @@
+"""The practice's data: clinicians, clients and their phones, appointments, cards, follow-ups.
+
+SQLAlchemy 2.0 declarative models, used with SQLite (the embedded default) or
+PostgreSQL.  Times are stored in UTC; the practice's timezone is applied when
+speaking.  Schema changes go through Alembic migrations (ivr/practice/migrations).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+                        TypeDecorator, UniqueConstraint, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class AppointmentStatus(str, Enum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"  # moved: a new appointment replaced it
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+ACTIVE = AppointmentStatus.SCHEDULED.value
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    # Named constraints: migrations can drop or alter them later by name, on SQLite (batch mode) too.
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+class Clinician(Base):
+    __tablename__ = "clinicians"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # {"monday": ["09:00-17:00"], ...} in the practice's timezone; missing day = not working.
+    working_hours: Mapped[dict] = mapped_column(JSON, default=dict)
+    session_minutes: Mapped[int] = mapped_column(Integer, default=50)
+
+    clients: Mapped[list["Client"]] = relationship(back_populates="clinician")
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    clinician_id: Mapped[str | None] = mapped_column(ForeignKey("clinicians.id"), nullable=True)
+    may_voicemail: Mapped[bool] = mapped_column(Boolean, default=False)
+    may_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Discreet mode: nothing identifying in any voicemail or text, whatever the other settings say.
+    discreet: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+
+    clinician: Mapped[Clinician | None] = relationship(back_populates="clients")
+    phones: Mapped[list["ClientPhone"]] = relationship(back_populates="client", cascade="all, delete-orphan",
+                                                       order_by="ClientPhone.position")
+    appointments: Mapped[list["Appointment"]] = relationship(back_populates="client")
+
+
+class ClientPhone(Base):
+    """A number a client can be recognised by; a family may share one."""
+
+    __tablename__ = "client_phones"
+    __table_args__ = (UniqueConstraint("client_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0 = the primary number (texts go here)
+
+    client: Mapped[Client] = relationship(back_populates="phones")
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # One active appointment per clinician and start: two callers racing for a slot, one wins.
+        Index("uq_active_slot", "clinician_id", "start", unique=True,
+              sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
+        Index("ix_appointments_client_start", "client_id", "start"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("clinicians.id"))
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
+    telehealth_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+
+    client: Mapped[Client] = relationship(back_populates="appointments")
+    clinician: Mapped[Clinician] = relationship()
+
+
+class CardOnFile(Base):
+    """What we keep of a card: the payment processor's token reference, never the digits."""
+
+    __tablename__ = "cards_on_file"
+
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    token_ref: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(40))
+    last4: Mapped[str] = mapped_column(String(4))
+    expiry: Mapped[str] = mapped_column(String(4))  # MMYY, as Twilio <Pay> reports it
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+
+
+class FollowUp(Base):
+    """A client to call back later (cancelled without rebooking, …); worked by a later job."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    appointment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class VerificationFailure(Base):
+    """A failed identity check, by calling number and (when known) client: three lock verification."""
+
+    __tablename__ = "verification_failures"
+    __table_args__ = (Index("ix_verification_phone_time", "phone_key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The caller's E.164 number, or "anonymous:<CallSid>" for withheld numbers.
+    phone_key: Mapped[str] = mapped_column(String(80))
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)

@@ -1,0 +1,310 @@
+"""Offline speech recognition: a small recogniser interface and its vosk implementation.
+
+Audio arrives in whatever shape Twilio (or a person) hands us: 8 kHz mono voicemails,
+mu-law WAVs, 44.1 kHz stereo uploads.  Everything is normalised here to mono 16-bit
+PCM at the model's rate before vosk sees it, because a vosk model only decodes well at
+the rate it was trained for.
+
+Transcripts are patient speech: this module never logs them.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import struct
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from .config import INSTANCE_DIR
+from .exceptions import IvrError
+
+with warnings.catch_warnings():
+    # audioop is deprecated in 3.11 and gone in 3.13 (the audioop-lts package restores it
+    # there).  It is still the only stdlib way to do these conversions at C speed.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import audioop
+    except ImportError:  # pragma: no cover - only on 3.13+ without audioop-lts
+        audioop = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "vosk-model-small-en-us-0.15"
+MODELS_DIR = INSTANCE_DIR / "models"
+DEFAULT_MODEL_DIR = MODELS_DIR / DEFAULT_MODEL_NAME
+MODEL_PATH_ENV = "VOSK_MODEL_PATH"
+DOWNLOAD_COMMAND = "flask --app app speech download-model"
+
+# A quarter of a second per AcceptWaveform call: small enough that vosk's endpointing
+# sees pauses promptly, large enough that Python call overhead doesn't matter.
+_CHUNK_SECONDS = 0.25
+
+_WAVE_FORMAT_PCM = 0x0001
+_WAVE_FORMAT_ALAW = 0x0006
+_WAVE_FORMAT_MULAW = 0x0007
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+
+
+class ModelNotFound(IvrError):
+    """No usable vosk model at the resolved path."""
+
+
+class AudioFormatError(IvrError):
+    """The audio could not be read as a WAV file we know how to decode."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its timing (seconds from the start) and vosk's confidence (0..1)."""
+
+    word: str
+    start: float
+    end: float
+    conf: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a recogniser heard in one recording."""
+
+    text: str
+    confidence: float
+    words: tuple[Word, ...]
+    duration_seconds: float
+
+    def __repr__(self) -> str:
+        # Keep transcripts out of tracebacks and accidental log lines.
+        return (
+            f"Transcript(<{len(self.words)} words>, confidence={self.confidence:.2f}, "
+            f"duration_seconds={self.duration_seconds:.2f})"
+        )
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Anything that can turn a WAV file into a Transcript."""
+
+    sample_rate: int
+
+    def transcribe(self, wav_path: str | os.PathLike[str]) -> Transcript:
+        ...
+
+
+@dataclass(frozen=True)
+class _Audio:
+    pcm: bytes  # mono, signed 16-bit little-endian
+    rate: int
+
+
+def find_model(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Resolve the vosk model directory: explicit path, else $VOSK_MODEL_PATH, else the default download location."""
+    if explicit:
+        path, source = Path(explicit), "the path given"
+    elif os.environ.get(MODEL_PATH_ENV):
+        path, source = Path(os.environ[MODEL_PATH_ENV]), MODEL_PATH_ENV
+    else:
+        path, source = DEFAULT_MODEL_DIR, "the default location"
+    path = path.expanduser()
+    if not path.is_dir():
+        raise ModelNotFound(_missing_model_message(path, f"no vosk model directory at {path} ({source})"))
+    return path
+
+
+def _missing_model_message(path: Path, problem: str) -> str:
+    return (
+        f"{problem}. Download the English model with `{DOWNLOAD_COMMAND}` "
+        f"(it installs into {DEFAULT_MODEL_DIR}), or set {MODEL_PATH_ENV} to an unpacked vosk model directory."
+    )
+
+
+class VoskRecognizer:
+    """A vosk model loaded once, transcribing WAV files or raw PCM at the model's sample rate."""
+
+    def __init__(self, model_path: str | os.PathLike[str], *, sample_rate: int = 16000) -> None:
+        import vosk  # imported here so importing ivr.speech stays cheap for the web process
+
+        path = Path(model_path)
+        if not path.is_dir():
+            raise ModelNotFound(_missing_model_message(path, f"no vosk model directory at {path}"))
+        if _audioop_missing():
+            raise RuntimeError("audioop is unavailable: on Python 3.13+ install the audioop-lts package")
+        vosk.SetLogLevel(-1)
+        try:
+            self._model = vosk.Model(str(path))
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+            raise ModelNotFound(_missing_model_message(path, f"{path} is not a loadable vosk model ({exc})")) from exc
+        self._vosk = vosk
+        self.model_path = path
+        self.sample_rate = int(sample_rate)
+
+    def transcribe(self, wav_path: str | os.PathLike[str]) -> Transcript:
+        """Transcribe a PCM (8/16/24/32-bit), mu-law or A-law WAV file, mono or stereo, at any rate."""
+        try:
+            data = Path(wav_path).read_bytes()
+        except OSError as exc:
+            raise AudioFormatError(f"cannot read audio file {wav_path}: {exc.strerror or exc}") from exc
+        audio = _decode_wav(data, str(wav_path))
+        return self._recognise(audio)
+
+    def transcribe_bytes(self, pcm: bytes, rate: int) -> Transcript:
+        """Transcribe raw mono signed 16-bit little-endian PCM sampled at `rate` Hz."""
+        if rate <= 0:
+            raise AudioFormatError(f"sample rate must be positive, got {rate}")
+        if len(pcm) % 2:
+            raise AudioFormatError("16-bit PCM must have an even number of bytes")
+        return self._recognise(_Audio(bytes(pcm), int(rate)))
+
+    def _recognise(self, audio: _Audio) -> Transcript:
+        duration = len(audio.pcm) / 2 / audio.rate
+        pcm = _resample(audio.pcm, audio.rate, self.sample_rate)
+        rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate)
+        rec.SetWords(True)
+        segments: list[dict] = []
+        step = max(2, int(self.sample_rate * _CHUNK_SECONDS) * 2)
+        for i in range(0, len(pcm), step):
+            if rec.AcceptWaveform(pcm[i : i + step]):
+                # An endpoint (a pause) closes an utterance; its words are only in Result().
+                segments.append(json.loads(rec.Result()))
+        segments.append(json.loads(rec.FinalResult()))
+        return _to_transcript(segments, duration)
+
+
+def _to_transcript(segments: list[dict], duration: float) -> Transcript:
+    words = tuple(
+        Word(word=str(w["word"]), start=float(w["start"]), end=float(w["end"]), conf=float(w.get("conf", 0.0)))
+        for seg in segments
+        for w in seg.get("result", ())
+    )
+    text = " ".join(t for t in (seg.get("text", "").strip() for seg in segments) if t)
+    confidence = sum(w.conf for w in words) / len(words) if words else 0.0
+    return Transcript(text=text, confidence=confidence, words=words, duration_seconds=duration)
+
+
+_load_lock = threading.Lock()
+
+
+def load_recognizer(model_path: str | os.PathLike[str]) -> VoskRecognizer:
+    """The process-wide VoskRecognizer for this model directory, loading it on first use."""
+    # Resolve first so "models/x" and "/abs/models/x" share one loaded model.
+    key = str(Path(model_path).expanduser().resolve())
+    with _load_lock:  # two threads asking at once must not load a few hundred MB twice
+        return _load_cached(key)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(resolved_path: str) -> VoskRecognizer:
+    return VoskRecognizer(resolved_path)
+
+
+load_recognizer.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]
+
+
+# --- audio decoding -------------------------------------------------------------------------
+
+
+def _audioop_missing() -> bool:
+    return audioop is None
+
+
+def _decode_wav(data: bytes, name: str) -> _Audio:
+    """Parse a RIFF/WAVE file by hand: the stdlib wave module rejects mu-law and extensible headers."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AudioFormatError(f"{name} is not a WAV file (no RIFF/WAVE header)")
+    fmt: bytes | None = None
+    payload: bytes | None = None
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk_id, size = struct.unpack_from("<4sI", data, pos)
+        body = data[pos + 8 : pos + 8 + size]  # streamed WAVs can claim more than the file has
+        if chunk_id == b"fmt ":
+            fmt = body
+        elif chunk_id == b"data":
+            payload = body
+            break
+        pos += 8 + size + (size & 1)  # chunks are word-aligned
+    if fmt is None or len(fmt) < 16:
+        raise AudioFormatError(f"{name} has no usable 'fmt ' chunk")
+    if payload is None:
+        raise AudioFormatError(f"{name} has no 'data' chunk")
+    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", fmt)
+    if tag == _WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
+        tag = struct.unpack_from("<H", fmt, 24)[0]  # first two bytes of the sub-format GUID
+    if channels not in (1, 2):
+        raise AudioFormatError(f"{name} has {channels} channels; only mono and stereo are supported")
+    if rate <= 0:
+        raise AudioFormatError(f"{name} has an invalid sample rate {rate}")
+
+    if tag == _WAVE_FORMAT_PCM and bits in (8, 16, 24, 32):
+        width = bits // 8
+    elif tag in (_WAVE_FORMAT_MULAW, _WAVE_FORMAT_ALAW) and bits == 8:
+        width = 1
+    else:
+        raise AudioFormatError(f"{name} uses WAV format tag {tag:#06x} with {bits}-bit samples, which is not supported")
+    frame = width * channels
+    if block_align and block_align != frame:
+        raise AudioFormatError(f"{name} has an inconsistent block alignment ({block_align} for {frame}-byte frames)")
+    payload = payload[: len(payload) - len(payload) % frame]
+
+    if tag == _WAVE_FORMAT_MULAW:
+        pcm = audioop.ulaw2lin(payload, 2)
+    elif tag == _WAVE_FORMAT_ALAW:
+        pcm = audioop.alaw2lin(payload, 2)
+    elif width == 1:
+        pcm = audioop.lin2lin(audioop.bias(payload, 1, -128), 1, 2)  # 8-bit WAV is unsigned
+    else:
+        pcm = audioop.lin2lin(payload, width, 2) if width != 2 else payload
+    if channels == 2:
+        # Average, not pick a side: Twilio's dual-channel recordings put each party on its own channel.
+        pcm = audioop.tomono(pcm, 2, 0.5, 0.5)
+    return _Audio(pcm, rate)
+
+
+def _resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
+    """Convert mono 16-bit PCM between rates.
+
+    audioop.ratecv interpolates linearly between neighbouring samples, which is plenty for
+    speech going up (8 kHz telephone audio to 16 kHz).  Going down it would fold everything
+    above the new Nyquist frequency back into the speech band, so a low-pass filter runs
+    first in that direction.
+    """
+    if src_rate == dst_rate or not pcm:
+        return pcm
+    if src_rate > dst_rate:
+        pcm = _lowpass(pcm, src_rate, cutoff_hz=0.45 * dst_rate)
+    out, _state = audioop.ratecv(pcm, 2, 1, src_rate, dst_rate, None)
+    return out
+
+
+def _lowpass(pcm: bytes, rate: int, *, cutoff_hz: float, taps: int = 63) -> bytes:
+    """Windowed-sinc FIR low-pass on mono 16-bit PCM.
+
+    Each tap is one audioop pass over the whole buffer (C speed), so a minute of 44.1 kHz
+    audio filters in well under a second without numpy.
+    """
+    fc = cutoff_hz / rate
+    mid = taps // 2
+    coefs = []
+    for n in range(taps):
+        k = n - mid
+        sinc = 2 * fc if k == 0 else math.sin(2 * math.pi * fc * k) / (math.pi * k)
+        blackman = 0.42 - 0.5 * math.cos(2 * math.pi * n / (taps - 1)) + 0.08 * math.cos(4 * math.pi * n / (taps - 1))
+        coefs.append(sinc * blackman)
+    gain = sum(coefs)
+    # Halved so the running sum of overshooting taps can't saturate the 32-bit accumulator;
+    # the final *2 restores the level (and clips exactly where the true output would).
+    coefs = [c / gain / 2 for c in coefs]
+
+    samples = len(pcm) // 2
+    wide = audioop.lin2lin(pcm, 2, 4)  # 16 bits of headroom for the products
+    pad = bytes(4 * mid)
+    padded = pad + wide + pad
+    acc = bytes(4 * samples)
+    for n, c in enumerate(coefs):
+        acc = audioop.add(acc, audioop.mul(padded[4 * n : 4 * (n + samples)], 4, c), 4)
+    return audioop.mul(audioop.lin2lin(acc, 4, 2), 2, 2.0)
