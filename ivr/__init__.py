@@ -62,7 +62,7 @@ def _utcnow() -> dt.datetime:
 
 def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None = None,
                registry: Registry | None = None, clock: Callable[[], dt.datetime] | None = None,
-               strict_flows: bool | None = None) -> Flask:
+               strict_flows: bool | None = None, database: Any = None) -> Flask:
     """Build the app: settings from the environment (then ``config``), flows checked, services wired.
 
     ``strict_flows`` (default: true unless running a ``flask`` CLI command) makes
@@ -75,7 +75,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.config.update(SETTINGS=settings)
     _configure_logging(settings.log_level)
 
+    from .practice.db import Database
+
     registry = registry or default_registry()
+    # Creating the engine opens no connection: a missing database shows up in /health and in calls.
+    database = database or Database.from_url(settings.database_url)
     # Fail fast: a caller waiting on a dead Redis should hear the apology within a second or two.
     redis = redis or Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1,
                                     retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
@@ -94,16 +98,19 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     sessions = SessionStore(redis, settings.session_ttl_seconds)
     jobs = JobQueue(redis, settings.queue_name)
     from . import cli, webhooks
+    from .practice import cli as practice_cli
 
     calls = CallHandler(
         sessions=sessions, jobs=jobs, flows=flows, registry=registry,
         url_for=functools.partial(webhooks.public_url, settings.public_base_url), clock=clock,
         max_steps=settings.max_steps_per_call, max_call_seconds=settings.max_call_seconds,
+        action_services={"db": database.sessions},
     )
-    ql = Quietline(settings, redis, flows, registry, sessions, jobs, signatures, calls, clock)
+    ql = Quietline(settings, redis, flows, registry, sessions, jobs, signatures, calls, clock, {"db": database})
     app.extensions["quietline"] = ql
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
+    practice_cli.init_app(app)
 
     @app.get("/audio/<path:name>")
     def audio(name: str):
@@ -135,3 +142,4 @@ def _configure_logging(level: str) -> None:
             handler.addFilter(MaskingFilter())
     # urllib3 logs full request URLs (with numbers in query strings) at DEBUG.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

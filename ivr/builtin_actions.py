@@ -122,5 +122,7 @@ def builtin_specs() -> list[ActionSpec]:
 
 
 def default_registry() -> Registry:
-    """A registry holding the built-in actions."""
-    return Registry(builtin_specs())
+    """Every action an installation has: the built-ins and the practice's."""
+    from .practice.actions import practice_specs  # the practice actions build on this module
+
+    return Registry(builtin_specs() + practice_specs())

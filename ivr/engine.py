@@ -419,6 +419,8 @@ class _Run:
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
                 "payments_enabled": bool(getattr(practice, "payment_connector", None)),
+                "policy": {"late_change_hours": getattr(practice, "late_change_hours", 24),
+                           "late_change_fee": getattr(practice, "late_change_fee", None)},
             }
         return self._ctx
 

@@ -528,7 +528,8 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
             if (name, sid) not in can_end:
                 add(p, sid, "the call can never end from here: every path loops back "
                             "(add a hangup, transfer or give_up that leaves the loop)")
-    if entry_flow in flows:
+    # With a broken flow in the graph, paths through it are unknown: judge verification once it loads.
+    if entry_flow in flows and not broken and not unreadable:
         for (name, sid), path in _unverified_disclosures(flows, entry_flow, actions or {}).items():
             add(parsed[name], sid, "discloses client information but an unverified caller can reach it: "
                                    + " → ".join(f"{f}.{st}" for f, st in path))

@@ -92,7 +92,7 @@ def check_flows(settings: config_mod.Settings) -> bool:
     from .builtin_actions import default_registry
     from .flowstore import check_dir
 
-    flows, problems = check_dir(settings.flows_dir, default_registry().outcomes())
+    flows, problems = check_dir(settings.flows_dir, default_registry().signatures())
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
         print(str(problem), file=sys.stderr if problem.severity == "error" else sys.stdout, flush=True)
@@ -258,6 +258,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def prepare_database(settings: config_mod.Settings) -> bool:
+    """Bring the practice database to the newest schema; seed the demo practice into the embedded default.
+
+    The embedded SQLite file is ours to migrate.  A database named by DATABASE_URL
+    belongs to the practice: we migrate it only when asked (`flask --app app db upgrade`).
+    """
+    import datetime as dt
+
+    from .practice import db as db_mod
+    from .practice.demo import seed_demo
+    from .practice.settings import load_practice
+
+    database = db_mod.Database.from_url(settings.database_url)
+    try:
+        embedded = not os.environ.get("DATABASE_URL")
+        if not db_mod.is_current(database.engine):
+            if not (embedded or database.is_sqlite):
+                print(f"The database ({db_mod.safe_url(database.engine.url)}) is not at the newest schema: "
+                      "run `.venv/bin/flask --app app db upgrade` first.", file=sys.stderr)
+                return False
+            db_mod.upgrade(database.engine)
+        if embedded:
+            practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
+            report = seed_demo(database.sessions, dt.datetime.now(dt.timezone.utc), practice.tz)
+            if report.seeded:
+                print(f"Seeded the demo practice ({report.clients} clients, {report.appointments} appointments) "
+                      "into the embedded database; see docs/import.md for who to call as.", flush=True)
+        return True
+    finally:
+        database.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -284,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check_only:
         return 0
+    if not prepare_database(settings):
+        return 1
     if created_token:
         print(f"\nNOTE: created {ENV_FILE} with a random DEVELOPMENT TWILIO_AUTH_TOKEN and TWILIO_ACCOUNT_SID.\n"
               "  Simulated calls (flask --app app call) sign with it, so they work as is.\n"

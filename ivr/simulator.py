@@ -53,6 +53,8 @@ TOKEN_ALIASES = {"no-answer": "noanswer"}
 
 _DIGITS_RE = re.compile(r"^[0-9*#]+$")
 _RECORD_RE = re.compile(r"^record:(\d+)$", re.IGNORECASE)
+_CARD_RE = re.compile(r"^card(?::(\d{12,19}))?(?::(\d{4}))?$", re.IGNORECASE)
+CARD_BRANDS = {"4": "visa", "5": "mastercard", "3": "amex", "6": "discover"}
 
 
 class SimulatorError(Exception):
@@ -114,9 +116,16 @@ def parse_token(text: str) -> Token:
         if not speech:
             raise ScriptError(f"'{raw}': say: needs the words the caller speaks")
         return Token("say", speech, confidence=confidence)
+    m = _CARD_RE.match(raw)
+    if m:
+        # The caller keys a card into Twilio <Pay>; only Twilio (and the processor) ever see the digits.
+        number, expiry = m.group(1) or "4111111111111111", m.group(2) or "1230"
+        return Token("card", f"{number}:{expiry}")
+    if low in ("card:fail", "card:decline"):
+        return Token("card", "fail")
     raise ScriptError(
         f"'{raw}' is not a script token (digits 0-9*#, wait, say:<text>[@conf], hangup, "
-        "record[:seconds], answer, noanswer, busy, failed)"
+        "record[:seconds], answer, noanswer, busy, failed, card[:number[:MMYY]], card:fail)"
     )
 
 
@@ -458,6 +467,10 @@ class _Call:
                 outcome = self.dial(verb, doc_url)
                 if outcome is not _CONTINUE:
                     return outcome
+            elif tag == "Pay":
+                outcome = self.pay(verb, doc_url)
+                if outcome is not _CONTINUE:
+                    return outcome
             elif tag in ("Hangup", "Reject"):
                 if tag == "Reject":
                     self.log("reject", verb.get("reason", "rejected"))
@@ -682,6 +695,34 @@ class _Call:
             self.end("dial-completed")
             return None
         return _CONTINUE
+
+    def pay(self, verb: ET.Element, doc_url: str) -> _Outcome:
+        """Twilio <Pay>: Twilio prompts for the card itself and tells the action URL only the result."""
+        self.log("pay", verb.get("chargeAmount", ""), verb.get("tokenType", ""))
+        self.show("💳 (Twilio asks for the card number, expiry and security code)")
+        tok = self.next_token("   card[:number[:MMYY]], card:fail, hangup")
+        if tok is None or tok.kind == "hangup":
+            return self.caller_hangs_up()
+        params: dict[str, str]
+        if tok.kind != "card" or tok.value == "fail":
+            self.show("💳 the card was not accepted")
+            params = {"Result": "too-many-failed-attempts", "PaymentError": "card declined"}
+        else:
+            number, expiry = tok.value.split(":")
+            self.show(f"💳 card ending {number[-4:]}")
+            params = {
+                "Result": "success",
+                "PaymentToken": "tok_" + uuid.uuid4().hex[:24],
+                "PaymentCardNumber": "x" * (len(number) - 4) + number[-4:],
+                "PaymentCardType": CARD_BRANDS.get(number[0], "unknown"),
+                "ExpirationDate": expiry,
+                "PaymentConfirmationCode": "",
+                "PaymentMethod": "credit-card",
+            }
+        action = verb.get("action")
+        if not action:
+            return _CONTINUE
+        return _Fetch(urljoin(doc_url, action), params, "action")
 
     def caller_hangs_up(self) -> None:
         self.log("caller-hangup")

@@ -87,6 +87,12 @@ def spoken_datetime(dt: datetime | str, now: datetime) -> str:
     return f"{spoken_date(dt, now)} at {spoken_time(dt)}"
 
 
+def written_datetime(dt: datetime | str) -> str:
+    """A moment that still reads right later (texts): "Mon, Nov 30 at 10:15 AM" in ``dt``'s time zone."""
+    dt = _aware(dt, "dt")
+    return f"{_DAYS[dt.weekday()][:3]}, {_MONTHS[dt.month - 1][:3]} {dt.day} at {spoken_time(dt)}"
+
+
 def spoken_digits(s: str | int) -> str:
     """Letters and digits one by one, separated by spaces, so TTS reads them singly:
     "415" -> "4 1 5", "(415) 555-01" -> "4 1 5 5 5 5 0 1".  Other characters are dropped."""

@@ -57,13 +57,19 @@ def _spoken_time(value: Any) -> str:
     return speaking.spoken_time(when) if when else ""
 
 
+def _written(value: Any) -> str:
+    when = _as_datetime(value)
+    return speaking.written_datetime(when) if when and when.tzinfo else ""
+
+
 def _digits(value: Any) -> str:
     return speaking.spoken_digits(str(value or ""))
 
 
 def _make_env() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=False)
-    env.filters.update(spoken=_spoken, spoken_date=_spoken_date, spoken_time=_spoken_time, digits=_digits)
+    env.filters.update(spoken=_spoken, spoken_date=_spoken_date, spoken_time=_spoken_time, digits=_digits,
+                       written=_written)
     return env
 
 

@@ -69,6 +69,34 @@ def clock():
     return Clock(OPEN_NOW)
 
 
+@pytest.fixture(scope="session")
+def migrated_db_file(tmp_path_factory):
+    """An empty practice database at the newest schema, migrated once and copied per test."""
+    from ivr.practice.db import Database, upgrade
+
+    path = tmp_path_factory.mktemp("db-template") / "practice.db"
+    database = Database.from_url(f"sqlite:///{path}")
+    upgrade(database.engine)
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def database(tmp_path, migrated_db_file, clock):
+    """A real SQLite practice database seeded with the demo practice around the test clock."""
+    from zoneinfo import ZoneInfo
+
+    from ivr.practice.db import Database
+    from ivr.practice.demo import seed_demo
+
+    path = tmp_path / "practice.db"
+    shutil.copyfile(migrated_db_file, path)
+    db = Database.from_url(f"sqlite:///{path}")
+    seed_demo(db.sessions, clock.now, ZoneInfo("America/New_York"))
+    yield db
+    db.dispose()
+
+
 @pytest.fixture
 def flows_dir(tmp_path):
     """A private copy of the shipped flows, so a test may edit them."""
@@ -91,9 +119,10 @@ def settings_overrides(flows_dir, tmp_path, standin):
 
 
 @pytest.fixture
-def app(settings_overrides, redis_conn, clock, standin):
+def app(settings_overrides, redis_conn, clock, standin, database):
     standin.reset()
-    application = create_app(settings_overrides, redis=redis_conn, clock=clock, strict_flows=True)
+    application = create_app(settings_overrides, redis=redis_conn, clock=clock, strict_flows=True,
+                             database=database)
     application.config.update(TESTING=True)
     return application
 

@@ -70,7 +70,7 @@ def flowset(*texts: str, practice: str = PRACTICE) -> FlowSet:
     for text in texts:
         text = textwrap.dedent(text)
         files[re.search(r"^flow: (\w+)", text, re.M).group(1) + ".yaml"] = text
-    return load_set(files, practice, default_registry().outcomes())
+    return load_set(files, practice, default_registry().signatures())
 
 
 def say(text: str, voice: str = VOICE, language: str = LANGUAGE) -> fx.Say:

@@ -28,7 +28,7 @@ from ivr.templates import Expression, Template
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "broken_flows"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
-ACTIONS = default_registry().outcomes()
+ACTIONS = default_registry().signatures()
 
 PRACTICE = """\
 name: Quiet Oak Wellness
@@ -185,7 +185,8 @@ def shipped() -> FlowSet:
 
 
 def test_shipped_flows_load_without_problems(shipped: FlowSet) -> None:
-    assert set(shipped.flows) == {"main", "operator", "callback", "crisis"}
+    assert set(shipped.flows) == {"main", "operator", "callback", "crisis", "identify", "appointments", "links",
+                                  "billing"}
     assert shipped.entry.name == "main" == shipped.practice.entry_flow
     assert re.fullmatch(r"[0-9a-f]{12}", shipped.version)
 
@@ -197,7 +198,7 @@ def test_shipped_main_flow_structure(shipped: FlowSet) -> None:
                                                                ("operator", "0", "to_person")]
     greeting = main.steps["greeting"]
     assert greeting.kind is StepKind.SAY and greeting.next == "hours_check"  # implicit next
-    assert greeting.line == 10
+    assert greeting.line == 12
     hours = main.steps["hours_check"]
     assert isinstance(hours.body, Action) and hours.next is None
     assert dict(hours.body.outcomes) == {"open": "main_menu", "closed": "after_hours", "holiday": "holiday"}

@@ -137,13 +137,17 @@ class TestShippedFlows:
 
     def test_after_hours_says_when_we_open_and_offers_a_message(self, sim, clock):
         clock.now = CLOSED_NOW
-        result = sim.call(script="1;record:3")
-        assert result.heard[1] == "Our office is closed right now, and we open again tomorrow at 9 AM."
+        result = sim.call(script="0;record:3")
+        assert result.heard[1] == (
+            "Our office is closed right now, and we open again tomorrow at 9 AM. You can still manage your "
+            "appointment, get a link or update your card with me, or press 0 to leave a message, and someone "
+            "will call you back within one business day.")
 
     def test_holiday_greeting(self, sim, clock):
         clock.now = HOLIDAY_NOW
         result = sim.call(script="wait;wait;wait;record")
-        assert result.heard[1] == "Our office is closed today for Thanksgiving, and we open again tomorrow at 9 AM."
+        assert result.heard[1].startswith(
+            "Our office is closed today for Thanksgiving, and we open again tomorrow at 9 AM. You can still manage")
 
     def test_crisis_key_goes_to_the_on_call_clinician_and_alerts_staff(self, sim, redis_conn):
         result = sim.call(script="9;answer")

@@ -32,10 +32,9 @@ CALLER = "+15551230001"
 GREETING = ("Thank you for calling Lakeside Counseling Collective. If you are in danger or this is a medical "
             "emergency, hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and "
             "Crisis Lifeline, any time. For urgent support right now, press 9 at any time.")
-OPEN_MENU = ("To reschedule or cancel an appointment, press 1 or say reschedule. For your video appointment link or "
-             "the client portal, press 2 or say link. For billing or to update your card, press 3 or say billing. "
-             "To speak with someone, press 0. For urgent support, press 9.")
-CLOSED_MENU = "To leave a message and have us call you back, press 1 or say message. For urgent support, press 9."
+MENU = ("To reschedule or cancel an appointment, press 1 or say appointment. For your video appointment link or "
+        "the client portal, press 2 or say link. For billing or to update your card, press 3 or say billing. "
+        "To speak with someone, press 0. For urgent support, press 9.")
 VOICEMAIL = ("Please leave your name, the best number to reach you, and a short message after the tone. "
              "Press the pound key when you are done.")
 GOODBYE = "Thank you. Someone will call you back within one business day. Goodbye."
@@ -210,13 +209,20 @@ def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp):
     assert heard[0] == GREETING
     # Business hours follow the real clock: the operator path rings the desk when open,
     # and goes straight to voicemail when closed.
-    if heard[1] == OPEN_MENU:
+    if heard[1] == MENU:
         assert heard[2:] == ["One moment while I connect you.", "Everyone is helping other callers right now.",
                              VOICEMAIL, GOODBYE]
         assert ("dial-status", "no-answer") in result.transcript
     else:
         assert heard[1].startswith("Our office is closed"), heard
-        assert heard[2:] == [CLOSED_MENU, VOICEMAIL, GOODBYE]
+        assert heard[2:] == [MENU, VOICEMAIL, GOODBYE]
+
+    # The demo practice was migrated and seeded: the demo client verifies and hears their appointment.
+    known = sim.call(from_=CALLER, script="1;04151985#;3")
+    assert not known.application_error, known.transcript
+    assert any(h.startswith("Thanks, Alex. Your next appointment is ") and h.endswith(" with Dr. Maya Chen.")
+               for h in known.heard), known.heard
+    assert known.heard[-2:] == ["Okay, your appointment stays as it is.", "Thank you for calling. Goodbye."]
     assert all(200 <= r.status < 300 for r in result.requests), [(r.purpose, r.status) for r in result.requests]
 
     # The escalation went through Redis to an RQ worker, which recorded it.

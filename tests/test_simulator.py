@@ -134,7 +134,7 @@ def make_app() -> Flask:
 
     @app.post("/twilio/unknown")
     def unknown() -> Response:
-        return twiml('<Pay chargeAmount="10"/>', "<Say>After pay.</Say>")
+        return twiml('<Enqueue>support</Enqueue>', "<Say>After pay.</Say>")
 
     @app.post("/twilio/boom")
     def boom() -> tuple[str, int]:
@@ -421,7 +421,7 @@ def test_end_of_document_and_listen_only_verbs(app: Flask) -> None:
 
 def test_unknown_verb_is_recorded_and_skipped(app: Flask) -> None:
     result = simulator(app, "/twilio/unknown").call()
-    assert result.transcript[0] == ("unsupported", "Pay")
+    assert result.transcript[0] == ("unsupported", "Enqueue")
     assert result.heard == ["After pay."]
 
 

@@ -7,7 +7,9 @@ programmatically (there is no ``alembic.ini``): ``upgrade(engine)``.
 """
 from __future__ import annotations
 
+import os
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +48,28 @@ def make_engine(url: str | URL) -> Engine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_on_connect)
-        return engine
-    # Connections dropped by a database restart or a proxy's idle timeout are replaced, not used.
-    return create_engine(parsed, pool_pre_ping=True)
+    else:
+        # Connections dropped by a database restart or a proxy's idle timeout are replaced, not used.
+        engine = create_engine(parsed, pool_pre_ping=True)
+    _forget_connections_after_fork(engine)
+    return engine
+
+
+def _forget_connections_after_fork(engine: Engine) -> None:
+    """A forked child (an RQ work horse, a preloaded gunicorn worker) opens its own connections.
+
+    Sharing the parent's pooled sockets or SQLite handles across processes corrupts
+    both sides' conversations; ``dispose(close=False)`` drops them without closing
+    the parent's (SQLAlchemy's documented recipe for os.fork()).
+    """
+    ref = weakref.ref(engine)
+
+    def after_fork_in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _sqlite_on_connect(dbapi_connection, connection_record) -> None:

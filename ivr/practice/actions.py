@@ -1,0 +1,326 @@
+"""Practice actions a flow may call: recognise and verify callers, read, move and cancel
+appointments, text links to numbers on file, keep a card token.
+
+Each takes the call's context and returns an outcome, variable updates and side
+effects (texts, escalations) for the edge to carry out once the call's state is
+stored.  Nothing here speaks: flows decide the words.  Variables never hold
+more than the call needs, and secrets the caller typed (date of birth, PIN)
+are cleared as soon as they have been checked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import effects as fx
+from ..builtin_actions import ActionContext, ActionResult, ActionSpec
+from ..callers import normalise
+from .models import (ACTIVE, Appointment, AppointmentStatus, CardOnFile, Client, ClientPhone, Clinician, FollowUp,
+                     VerificationFailure)
+from .pins import check_pin
+from .scheduling import open_slots
+
+
+def _db(ctx: ActionContext) -> sessionmaker[Session]:
+    return ctx.services["db"]
+
+
+def _caller(ctx: ActionContext) -> dict[str, Any]:
+    return dict(ctx.session.vars.get("caller") or {})
+
+
+def _client_id(ctx: ActionContext) -> str:
+    caller = _caller(ctx)
+    if not caller.get("verified") or not caller.get("client_id"):
+        # The flow checker makes this unreachable; refuse loudly if it ever is not.
+        raise PermissionError("practice action needs a verified caller")
+    return caller["client_id"]
+
+
+def _phone_key(ctx: ActionContext) -> str:
+    return ctx.session.caller or f"anonymous:{ctx.session.call_sid}"
+
+
+# -- recognising and verifying --------------------------------------------------------------------------
+
+def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Match the caller ID to clients (a family may share one number); nothing is disclosed."""
+    ids: list[str] = []
+    if ctx.session.caller:
+        with _db(ctx)() as db:
+            ids = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == ctx.session.caller)
+                                  .order_by(ClientPhone.client_id)))
+    caller = {**_caller(ctx), "known": bool(ids), "verified": False}
+    return ActionResult("known" if ids else "unknown", {"candidates": ids, "caller": caller})
+
+
+def find_by_number_on_file(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """For withheld or unknown caller IDs: the number the caller typed, matched like a caller ID.
+
+    Always answers ``done``: whether the number is on file is not for an unverified caller to learn.
+    """
+    typed = str(ctx.session.vars.get("number_on_file") or "")
+    e164 = normalise(typed, ctx.flows.practice.phone_region)
+    ids: list[str] = []
+    if e164:
+        with _db(ctx)() as db:
+            ids = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == e164)
+                                  .order_by(ClientPhone.client_id)))
+    return ActionResult("done", {"candidates": ids, "number_on_file": None})
+
+
+def _failures_since(db: Session, phone_key: str, client_ids: list[str], since: dt.datetime) -> int:
+    by_phone = db.scalar(select(func.count()).select_from(VerificationFailure).where(
+        VerificationFailure.phone_key == phone_key, VerificationFailure.failed_at >= since)) or 0
+    by_client = 0
+    if client_ids:
+        by_client = db.scalar(select(func.count()).select_from(VerificationFailure).where(
+            VerificationFailure.client_id.in_(client_ids), VerificationFailure.failed_at >= since)) or 0
+    return max(by_phone, by_client)
+
+
+def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Check the date of birth (or PIN) against the candidate clients.
+
+    Outcomes: ``verified`` (exactly one client matches), ``failed`` (try again;
+    the caller is never told which part was wrong), ``locked`` (too many
+    failures for this number or client within the lock period: an escalation is
+    created and verification refuses until the period ends).
+    """
+    practice = ctx.flows.practice
+    answer = str(ctx.session.vars.get(params.get("var", "dob")) or "")
+    candidates = list(ctx.session.vars.get("candidates") or [])
+    phone_key = _phone_key(ctx)
+    since = ctx.now - dt.timedelta(minutes=practice.verification_lock_minutes)
+    cleared = {params.get("var", "dob"): None}
+    with _db(ctx)() as db, db.begin():
+        if _failures_since(db, phone_key, candidates, since) >= practice.verification_max_failures:
+            return ActionResult("locked", cleared)
+        matches = []
+        if candidates and answer:
+            for client in db.scalars(select(Client).where(Client.id.in_(candidates))):
+                if answer.startswith("pin:"):
+                    if check_pin(answer[4:], client.pin_hash):
+                        matches.append(client)
+                elif client.date_of_birth.isoformat() == answer:
+                    matches.append(client)
+        if len(matches) == 1:
+            client = matches[0]
+            primary = client.phones[0].e164 if client.phones else None
+            caller = {**_caller(ctx), "known": True, "verified": True, "client_id": client.id,
+                      "first_name": client.first_name, "sms_to": primary if client.may_text else None,
+                      "may_text": client.may_text}
+            return ActionResult("verified", {**cleared, "caller": caller, "candidates": [client.id]})
+        blamed = candidates[0] if len(candidates) == 1 else None
+        db.add(VerificationFailure(phone_key=phone_key, client_id=blamed, call_sid=ctx.session.call_sid,
+                                   failed_at=ctx.now))
+        db.flush()
+        count = _failures_since(db, phone_key, candidates, since)
+    if count >= practice.verification_max_failures:
+        return ActionResult("locked", cleared, (fx.Escalate("verification_failed", "high"),))
+    return ActionResult("failed", cleared)
+
+
+# -- appointments ------------------------------------------------------------------------------------
+
+def _next_appointment(db: Session, client_id: str, now: dt.datetime) -> Appointment | None:
+    return db.scalars(select(Appointment).where(
+        Appointment.client_id == client_id, Appointment.status == ACTIVE, Appointment.start > now)
+        .order_by(Appointment.start).limit(1)).first()
+
+
+def _describe(appointment: Appointment, clinician: Clinician | None, practice: Any, now: dt.datetime) -> dict[str, Any]:
+    late = appointment.start - now < dt.timedelta(hours=practice.late_change_hours)
+    return {"id": appointment.id, "start": appointment.start.astimezone(practice.tz).isoformat(),
+            "clinician": clinician.name if clinician else "", "late_change": late,
+            "late_fee": practice.late_change_fee if late else None,
+            "has_link": bool(appointment.telehealth_url)}
+
+
+def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """The verified client's next scheduled appointment, as ``vars.appt``."""
+    client_id = _client_id(ctx)
+    with _db(ctx)() as db:
+        appointment = _next_appointment(db, client_id, ctx.now)
+        if appointment is None:
+            return ActionResult("none", {"appt": None})
+        return ActionResult("found", {"appt": _describe(appointment, appointment.clinician, ctx.flows.practice,
+                                                         ctx.now)})
+
+
+def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
+               exclude: tuple[dt.datetime, ...] = ()) -> list[dt.datetime]:
+    clinician = appointment.clinician
+    practice = ctx.flows.practice
+    horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
+    busy = [(a.start, a.end) for a in db.scalars(select(Appointment).where(
+        Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
+        Appointment.end > ctx.now, Appointment.start < horizon))]
+    return open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
+                      busy=busy, practice=practice, now=ctx.now, around=appointment.start,
+                      window_days=practice.reschedule_window_days, exclude=exclude)
+
+
+def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Up to three open slots with the same clinician near the current appointment, as ``vars.slots``."""
+    client_id = _client_id(ctx)
+    appt = ctx.session.vars.get("appt") or {}
+    with _db(ctx)() as db:
+        appointment = db.get(Appointment, appt.get("id") or "")
+        if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
+            return ActionResult("none", {"slots": []})
+        slots = _slots_for(db, appointment, ctx)
+    tz = ctx.flows.practice.tz
+    iso = [s.astimezone(tz).isoformat() for s in slots]
+    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None})
+
+
+def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Move the appointment to the chosen slot: book the new one and release the old in one transaction.
+
+    ``taken`` when someone else got the slot first (the unique index on active
+    slots decides): fresh slots are offered in ``vars.slots``.
+    """
+    client_id = _client_id(ctx)
+    slots = list(ctx.session.vars.get("slots") or [])
+    choice = ctx.session.vars.get("choice")
+    appt = ctx.session.vars.get("appt") or {}
+    try:
+        start = dt.datetime.fromisoformat(slots[int(choice) - 1])
+    except (TypeError, ValueError, IndexError):
+        return ActionResult("invalid")
+    practice = ctx.flows.practice
+    db_factory = _db(ctx)
+    try:
+        with db_factory() as db, db.begin():
+            old = db.get(Appointment, appt.get("id") or "")
+            if old is None or old.client_id != client_id or old.status != ACTIVE:
+                return ActionResult("invalid")
+            length = old.end - old.start
+            new = Appointment(id=f"ql-{uuid.uuid4().hex[:12]}", client_id=client_id, clinician_id=old.clinician_id,
+                              start=start, end=start + length, status=ACTIVE, telehealth_url=old.telehealth_url)
+            # Release first, then book: the unique index sees one active row at a time.
+            old.status = AppointmentStatus.RESCHEDULED.value
+            old.replaced_by = new.id
+            db.flush()
+            db.add(new)
+            db.flush()
+            described = _describe(new, old.clinician, practice, ctx.now)
+    except IntegrityError:
+        with db_factory() as db:
+            old = db.get(Appointment, appt.get("id") or "")
+            taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
+            fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
+        return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],
+                                      "choice": None})
+    return ActionResult("booked", {"appt": described, "previous_start": appt.get("start"), "slots": [],
+                                   "choice": None})
+
+
+def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Cancel the next appointment, keep the reason given, and mark the client for a follow-up call."""
+    client_id = _client_id(ctx)
+    appt = ctx.session.vars.get("appt") or {}
+    reason = str(ctx.session.vars.get("cancel_reason") or "not given")[:100]
+    with _db(ctx)() as db, db.begin():
+        appointment = db.get(Appointment, appt.get("id") or "")
+        if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
+            return ActionResult("none")
+        appointment.status = AppointmentStatus.CANCELLED.value
+        appointment.cancel_reason = reason
+        db.add(FollowUp(client_id=client_id, reason="cancelled_without_rebooking", appointment_id=appointment.id,
+                        created_at=ctx.now))
+    return ActionResult("cancelled", {"cancel_reason": None})
+
+
+# -- links by text, to numbers on file only --------------------------------------------------------------
+
+def _text_to_client(ctx: ActionContext, body: str) -> ActionResult:
+    to = _caller(ctx).get("sms_to")
+    if not to:
+        return ActionResult("no_number")
+    return ActionResult("sent", effects=(fx.SendSms(to, body),))
+
+
+def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Text the next appointment's video link to the client's number on file (never the calling number)."""
+    client_id = _client_id(ctx)
+    with _db(ctx)() as db:
+        appointment = _next_appointment(db, client_id, ctx.now)
+        url = appointment.telehealth_url if appointment else None
+        when = appointment.start if appointment else None
+    if not url:
+        return ActionResult("no_link")
+    from ..speaking import spoken_datetime
+
+    spoken = spoken_datetime(when.astimezone(ctx.flows.practice.tz), ctx.now.astimezone(ctx.flows.practice.tz))
+    return _text_to_client(ctx, f"Your video link for {spoken}: {url}")
+
+
+def text_portal_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Text the client portal's link with short sign-in help."""
+    _client_id(ctx)
+    practice = ctx.flows.practice
+    if not practice.portal_url:
+        return ActionResult("no_link")
+    help_text = f" {practice.portal_help}" if practice.portal_help else ""
+    return _text_to_client(ctx, f"Sign in here: {practice.portal_url}{help_text}")
+
+
+def text_billing_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Text the secure link to update the card on file (when <Pay> is not configured)."""
+    _client_id(ctx)
+    practice = ctx.flows.practice
+    if not practice.billing_url:
+        return ActionResult("no_link")
+    return _text_to_client(ctx, f"Secure link to update your card: {practice.billing_url}")
+
+
+def save_card(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Keep the <Pay> token reference, brand, last four and expiry; the digits never reached us."""
+    client_id = _client_id(ctx)
+    card = ctx.session.vars.get("card") or {}
+    if not card.get("token"):
+        return ActionResult("failed", {"card": None})
+    with _db(ctx)() as db, db.begin():
+        row = db.get(CardOnFile, client_id) or CardOnFile(client_id=client_id)
+        row.token_ref, row.brand = str(card["token"])[:200], str(card.get("brand") or "card")[:40]
+        row.last4, row.expiry = str(card.get("last4") or "")[-4:], str(card.get("expiry") or "")[:4]
+        db.add(row)
+    return ActionResult("saved", {"card": None, "card_last4": row.last4})
+
+
+def practice_specs() -> list[ActionSpec]:
+    """The practice actions, for the app's registry."""
+    return [
+        ActionSpec("identify_caller", ("known", "unknown"), identify_caller,
+                   "Match the caller ID to clients (sets vars.candidates); discloses nothing."),
+        ActionSpec("find_by_number_on_file", ("done",), find_by_number_on_file,
+                   "Match vars.number_on_file (typed by the caller) to clients; discloses nothing."),
+        ActionSpec("verify_identity", ("verified", "failed", "locked"), verify_identity,
+                   "Check vars.dob (a date, or pin:<digits>) against the candidates; locks after repeated failures.",
+                   verified_outcome="verified"),
+        ActionSpec("next_appointment", ("found", "none"), next_appointment,
+                   "The verified client's next appointment as vars.appt (start, clinician, late_fee).",
+                   discloses=True),
+        ActionSpec("offer_slots", ("offered", "none"), offer_slots,
+                   "Up to three open slots with the same clinician as vars.slots.", discloses=True),
+        ActionSpec("book_slot", ("booked", "taken", "invalid"), book_slot,
+                   "Move vars.appt to slot number vars.choice, in one transaction.", discloses=True),
+        ActionSpec("cancel_appointment", ("cancelled", "none"), cancel_appointment,
+                   "Cancel vars.appt, keep vars.cancel_reason, mark the client for a follow-up call.",
+                   discloses=True),
+        ActionSpec("text_session_link", ("sent", "no_link", "no_number"), text_session_link,
+                   "Text the next appointment's video link to the client's number on file.", discloses=True),
+        ActionSpec("text_portal_link", ("sent", "no_link", "no_number"), text_portal_link,
+                   "Text the portal link and sign-in help to the client's number on file.", discloses=True),
+        ActionSpec("text_billing_link", ("sent", "no_link", "no_number"), text_billing_link,
+                   "Text the secure card-update link to the client's number on file.", discloses=True),
+        ActionSpec("save_card", ("saved", "failed"), save_card,
+                   "Keep the token of the card captured by a pay step (vars.card).", discloses=True),
+    ]

@@ -1,0 +1,160 @@
+"""Console commands for the practice's data.
+
+``flask --app app practice import --clients clients.csv --appointments appointments.csv``
+``flask --app app practice export --clients out/clients.csv --appointments out/appointments.csv``
+``flask --app app practice seed-demo``
+``flask --app app db upgrade`` / ``db current`` / ``db revision -m "…"``
+
+The database is ``app.extensions["quietline"].extra["db"]`` (an object with ``engine``
+and ``sessions``) when the app provides one, else one built from ``DATABASE_URL``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import db as db_mod
+from .csv_io import ImportRejected, export_practice, import_practice, read_csv_text
+
+practice_cli = AppGroup("practice", help="Import, export and seed the practice's clients and appointments.")
+db_cli = AppGroup("db", help="The practice database's schema (Alembic migrations).")
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_DEFAULT_TZ = "America/New_York"
+
+
+def get_db() -> db_mod.Database:
+    """The app's database; built from its settings (and kept for the app) when it has none yet."""
+    ql = current_app.extensions["quietline"]
+    database = ql.extra.get("db")
+    if database is None:
+        database = db_mod.Database.from_url(ql.settings.database_url)
+        ql.extra["db"] = database
+    return database
+
+
+def _ready_db() -> db_mod.Database:
+    """The database, migrated: SQLite (embedded, ours) is upgraded here; a server must be upgraded on purpose."""
+    database = get_db()
+    if db_mod.is_current(database.engine):
+        return database
+    if database.engine.dialect.name == "sqlite":
+        db_mod.upgrade(database.engine)
+        return database
+    click.echo(f"the database ({db_mod.safe_url(database.engine.url)}) is not at the newest schema: "
+               "run `flask --app app db upgrade` first", err=True)
+    sys.exit(1)
+
+
+def _practice_settings():
+    """Timezone and phone region from flows/practice.yaml; defaults when it does not load (checked elsewhere)."""
+    from .settings import load_practice
+
+    ql = current_app.extensions["quietline"]
+    try:
+        return load_practice(Path(ql.settings.flows_dir) / "practice.yaml")
+    except Exception:  # a broken practice.yaml is `flows check`'s to report, not the import's
+        return None
+
+
+@practice_cli.command("import")
+@click.option("--clients", "clients", type=_FILE, help="clients.csv exported from your EHR.")
+@click.option("--appointments", "appointments", type=_FILE, help="appointments.csv exported from your EHR.")
+@click.option("--clinicians", "clinicians", type=_FILE,
+              help="Optional clinicians.csv (ids, names, session length, working hours).")
+def import_command(clients: Path | None, appointments: Path | None, clinicians: Path | None) -> None:
+    """Import (or update, by id) clients and appointments. One bad row anywhere and nothing is imported."""
+    if not (clients or appointments or clinicians):
+        raise click.UsageError("give at least one of --clients, --appointments, --clinicians")
+    practice = _practice_settings()
+    region = practice.phone_region if practice else "US"
+    texts = {kind: read_csv_text(path) if path else None
+             for kind, path in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians))}
+    names = {kind: str(path) for kind, path in
+             (("clients", clients), ("appointments", appointments), ("clinicians", clinicians)) if path}
+    database = _ready_db()
+    try:
+        report = import_practice(database.sessions, texts["clients"], texts["appointments"], texts["clinicians"],
+                                 region=region, names=names)
+    except ImportRejected as rejected:
+        for problem in rejected.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(rejected.problems)} problem(s): nothing was imported", err=True)
+        sys.exit(1)
+    for file, headers in report.ignored_columns.items():
+        click.echo(f"{file}: ignored column(s) {', '.join(repr(h) for h in headers)}")
+    for line in report.lines():
+        click.echo(line)
+
+
+@practice_cli.command("export")
+@click.option("--clients", "clients", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--appointments", "appointments", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--clinicians", "clinicians", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write clinicians.csv (ids, names, session length, working hours).")
+def export_command(clients: Path, appointments: Path, clinicians: Path | None) -> None:
+    """Write clients and appointments as CSV (the columns `practice import` reads); times in practice time."""
+    practice = _practice_settings()
+    tz = practice.tz if practice else ZoneInfo(_DEFAULT_TZ)
+    report = export_practice(_ready_db().sessions, clients, appointments, clinicians, tz=tz)
+    click.echo(f"{report.clients} client(s) → {clients}")
+    click.echo(f"{report.appointments} appointment(s) → {appointments}")
+    if clinicians:
+        click.echo(f"{report.clinicians} clinician(s) → {clinicians}")
+
+
+@practice_cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Add the fictional demo practice (docs/import.md says who to call as); nothing if clients exist."""
+    from .demo import seed_demo
+
+    practice = _practice_settings()
+    tz = practice.tz if practice else ZoneInfo(_DEFAULT_TZ)
+    ql = current_app.extensions["quietline"]
+    now = ql.clock() if callable(getattr(ql, "clock", None)) else dt.datetime.now(dt.timezone.utc)
+    report = seed_demo(_ready_db().sessions, now, tz)
+    if not report.seeded:
+        click.echo("the database already has clients: nothing seeded")
+        return
+    click.echo(f"demo practice seeded: {report.clinicians} clinicians, {report.clients} clients, "
+               f"{report.appointments} appointments")
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+def upgrade_command(revision: str) -> None:
+    """Apply the schema migrations (creates the database on first run)."""
+    database = get_db()
+    at = db_mod.upgrade(database.engine, revision)
+    click.echo(f"{db_mod.safe_url(database.engine.url)}: at revision {at}")
+
+
+@db_cli.command("current")
+def current_command() -> None:
+    """Show the schema revision the database is at; exit 1 when migrations are pending."""
+    database = get_db()
+    at, head = db_mod.current_revision(database.engine), db_mod.head_revision()
+    state = "up to date" if at == head else f"behind: newest is {head}, run `flask --app app db upgrade`"
+    click.echo(f"{db_mod.safe_url(database.engine.url)}: at revision {at or 'none (empty database)'} ({state})")
+    if at != head:
+        sys.exit(1)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def revision_command(message: str) -> None:
+    """For contributors: write a migration for model changes (autogenerated: review it)."""
+    path = db_mod.autogenerate_revision(message)
+    click.echo(f"wrote {path}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``practice`` and ``db`` command groups on an app."""
+    app.cli.add_command(practice_cli)
+    app.cli.add_command(db_cli)
