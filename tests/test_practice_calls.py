@@ -375,3 +375,34 @@ class TestHoursCrisisAndPeople:
         state = json.loads(redis_conn.hget("ql:call:" + result.call_sid, "state"))
         assert state["vars"]["dob"] is None
         assert state["vars"]["caller"]["verified"] is True
+
+
+@pytest.mark.parametrize("script, silent_at", [
+    ("wait;wait;wait", "main menu"),
+    ("1;wait;wait;wait", "date of birth"),
+    ("1;04151985#;wait;wait;wait", "appointment menu"),
+    ("1;04151985#;1;wait;wait;wait", "slot menu"),
+    ("1;04151985#;1;1;wait;wait;wait", "slot confirmation"),
+    ("1;04151985#;2;wait;wait;wait", "cancel confirmation"),
+    ("2;04151985#;wait;wait;wait", "links menu"),
+    ("3;04151985#;wait;wait;wait", "billing menu"),
+])
+def test_silence_at_every_prompt_reaches_a_person(sim, script, silent_at):
+    """Two reprompts, then the front desk rings (open hours); nobody is left in a loop or hung up on."""
+    result = sim.call(from_=ALEX, script=script + ";noanswer;record:3")
+    assert result.heard.count("Sorry, I didn't hear anything.") == 2, silent_at
+    assert "One moment while I connect you." in result.heard, silent_at
+    assert result.heard[-1] == "Thank you. Someone will call you back within one business day. Goodbye."
+
+
+def test_silence_at_the_number_on_file_reaches_a_person(sim):
+    result = sim.call(from_="Anonymous", script="1;wait;wait;wait;noanswer;record:3")
+    assert result.heard.count("Please enter the phone number we have on file for you, including the area code.") == 3
+    assert "One moment while I connect you." in result.heard
+
+
+def test_silence_at_the_cancel_reason_still_cancels(sim, database):
+    result = sim.call(from_=ALEX, script="1;04151985#;2;1;wait")
+    assert result.heard[-2:] == ["Your appointment is cancelled. Someone from our office may reach "
+                                 "out to see whether you'd like to book again.", GOODBYE]
+    assert appointment(database, "A-2001").cancel_reason == "not given"
