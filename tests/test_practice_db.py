@@ -253,7 +253,7 @@ def test_session_objects_stay_readable_after_commit(database: db_mod.Database) -
 def test_upgrade_creates_the_models_tables_at_head(database: db_mod.Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0001"
+    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0002"
     assert db_mod.is_current(database.engine)
 
 
@@ -277,7 +277,7 @@ def test_upgrade_twice_is_harmless_and_downgrade_empties(db_url: str) -> None:
         assert db_mod.current_revision(engine) is None
         db_mod.upgrade(engine)
         db_mod.upgrade(db_url)  # by URL, again: nothing to do
-        assert db_mod.current_revision(engine) == "0001"
+        assert db_mod.current_revision(engine) == "0002"
         config = db_mod.alembic_config()
         with engine.begin() as conn:
             config.attributes["connection"] = conn

@@ -21,6 +21,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+
+from ..escalations import models as _escalation_models  # noqa: F401  (their tables share Base.metadata)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # SQLite waits this long for another writer (a web worker, an RQ job) before "database is locked".
 SQLITE_BUSY_SECONDS = 15

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from ivr.practice import db as _db  # noqa: F401  (imports every model module onto Base.metadata)
 from ivr.practice.models import Base
 
 config = context.config

@@ -1,0 +1,143 @@
+"""Escalations, the staff who work them, their notifications, the on-call roster and the audit log.
+
+Same database and metadata as the practice data (``ivr.practice.models.Base``),
+so one Alembic history covers both.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..practice.models import Base, UTCDateTime, _now
+
+
+class EscalationStatus(str, Enum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class Category(str, Enum):
+    """Why a call needs a person; the flows' escalate reasons map onto these."""
+
+    CALLBACK = "callback_request"
+    BILLING = "billing"
+    PORTAL = "portal_tech"
+    RESCHEDULE_FAILED = "reschedule_failed"
+    VERIFICATION_FAILED = "verification_failed"
+    VOICEMAIL = "voicemail"
+    CRISIS = "crisis"
+    OTHER = "other"
+
+
+class Role(str, Enum):
+    STAFF = "staff"
+    OWNER = "owner"
+
+
+class Channel(str, Enum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class NotificationStatus(str, Enum):
+    PENDING = "pending"
+    SENDING = "sending"  # recorded before the provider is called: a crash here never sends twice
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)  # the login
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)  # E.164, for SMS notifications
+    role: Mapped[str] = mapped_column(String(10), default=Role.STAFF.value)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class RosterEntry(Base):
+    """Who is on call when: level 1 is told first, then 2 (backup), then 3 (owner) as deadlines near."""
+
+    __tablename__ = "roster_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    # Weekdays ("monday"…) and a local time range; empty days = every day.
+    days: Mapped[list] = mapped_column(JSON, default=list)
+    start: Mapped[str] = mapped_column(String(5), default="00:00")
+    end: Mapped[str] = mapped_column(String(5), default="23:59")
+    sms: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[StaffUser] = relationship()
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("call_sid", "reason"),
+                      Index("ix_escalations_queue", "status", "priority", "deadline_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(40))  # as the flow said it
+    category: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[int] = mapped_column(Integer, default=2)  # 0 urgent, 1 high, 2 normal
+    status: Mapped[str] = mapped_column(String(10), default=EscalationStatus.OPEN.value)
+    caller_masked: Mapped[str] = mapped_column(String(20), default="-")
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # only when verified
+    timeline: Mapped[list] = mapped_column(JSON, default=list)  # steps and choices, never what was said
+    recording_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=1)  # how far up the roster it has gone
+    breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    claimer: Mapped[StaffUser | None] = relationship(foreign_keys=[claimed_by])
+
+
+class Notification(Base):
+    """One message to one person about one escalation; the idempotency key makes it exactly one."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # escalation:kind:level:user:channel
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))  # new | reminder | breach
+    status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Append-only: every view of client information and every action (the database refuses edits)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(40))  # login, view_client, claim, resolve, …
+    target: Mapped[str | None] = mapped_column(String(80), nullable=True)  # "escalation:12", "client:C-1001"
+    detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)

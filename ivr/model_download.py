@@ -1,0 +1,251 @@
+"""Download and install a vosk model zip, safely and all-or-nothing.
+
+The zip is streamed to a hidden temporary file in the destination folder, checked (size,
+optional SHA-256, that it is a zip, that no member escapes the folder, that it holds a
+vosk model), unpacked into a hidden staging folder beside the destination and only then
+renamed into place.  A rename within one folder is atomic, so an interrupted or failed
+download never leaves a half-installed model where `ivr.speech.find_model` looks.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import stat
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Callable, Optional
+
+from .exceptions import IvrError
+from .speech import DEFAULT_MODEL_NAME, MODELS_DIR
+
+DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.zip"
+# Size and digest of the published vosk-model-small-en-us-0.15.zip (the archive has not
+# changed since its release; several independent projects pin these same values).
+DEFAULT_MODEL_SIZE = 41_205_931
+DEFAULT_MODEL_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
+
+# Refuse archives that claim to unpack to more than this: a zip bomb would otherwise fill
+# the disk the practice's recordings live on.  The largest vosk models are ~4 GB unpacked.
+MAX_UNPACKED_BYTES = 8 * 1024**3
+
+_READ_SIZE = 1 << 16
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+Progress = Callable[[int, Optional[int]], None]
+"""Called as progress(bytes_received, total_bytes_or_None) after each chunk."""
+
+
+class ModelDownloadError(IvrError):
+    """The model could not be downloaded or installed; nothing was installed."""
+
+
+def download_default_model(
+    dest_dir: str | os.PathLike[str] | None = None, *, progress: Progress | None = None, timeout: float = 60
+) -> Path:
+    """Download the small English model into instance/models (or dest_dir), checking its published SHA-256."""
+    return download_model(
+        DEFAULT_MODEL_URL,
+        MODELS_DIR if dest_dir is None else dest_dir,
+        sha256=DEFAULT_MODEL_SHA256,
+        progress=progress,
+        timeout=timeout,
+    )
+
+
+def download_model(
+    url: str,
+    dest_dir: str | os.PathLike[str],
+    *,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    timeout: float = 60,
+) -> Path:
+    """Download a vosk model zip from url and install it as dest_dir/<model-name>; returns that path.
+
+    `timeout` bounds each network wait (connect, each read), not the whole download.
+    An existing model of the same name is replaced only once the new one is complete.
+    """
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ModelDownloadError(f"refusing to download from {url!r}: only http and https URLs are supported")
+    dest = Path(dest_dir)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip.part", dir=dest)
+    except OSError as exc:
+        raise ModelDownloadError(f"cannot write to {dest}: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digest = _fetch(url, out, progress=progress, timeout=timeout)
+        if sha256 is not None and digest != sha256.strip().lower():
+            raise ModelDownloadError(
+                f"checksum mismatch for {url}: expected SHA-256 {sha256.strip().lower()}, got {digest}"
+            )
+        return install_model_zip(tmp, dest, name=None, name_hint=_name_from_url(url))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def install_model_zip(
+    zip_path: str | os.PathLike[str],
+    dest_dir: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    name_hint: str | None = None,
+) -> Path:
+    """Unpack a vosk model zip already on disk into dest_dir/<name> (all or nothing); returns that path.
+
+    Without `name`, the model keeps the name of its folder inside the zip, or `name_hint`
+    (else the zip's file name) when the zip holds the model files at its top level.
+    """
+    zip_path = Path(zip_path)
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    if name is not None and not _SAFE_NAME.match(name):
+        raise ModelDownloadError(f"invalid model name {name!r}")
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelDownloadError(f"{zip_path.name} is not a zip archive ({exc})") from exc
+    with archive:
+        members = archive.infolist()
+        for info in members:
+            _check_member(info)
+        unpacked = sum(info.file_size for info in members)
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise ModelDownloadError(
+                f"{zip_path.name} would unpack to {unpacked} bytes, more than the {MAX_UNPACKED_BYTES}-byte limit"
+            )
+        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
+        try:
+            try:
+                archive.extractall(staging)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise ModelDownloadError(f"{zip_path.name} is corrupt ({exc})") from exc
+            except OSError as exc:
+                raise ModelDownloadError(f"cannot unpack into {dest}: {exc.strerror or exc}") from exc
+            root = _find_model_root(staging)
+            if root is None:
+                raise ModelDownloadError(
+                    f"{zip_path.name} does not contain a vosk model (expected am/final.mdl or final.mdl next to a conf/ folder)"
+                )
+            if name is None:
+                name = root.name if root != staging else _safe_name(name_hint) or _safe_name(zip_path.stem)
+            if not name:
+                name = "vosk-model"
+            target = dest / name
+            try:
+                _move_into_place(root, target)
+            except OSError as exc:
+                raise ModelDownloadError(f"cannot install the model as {target}: {exc.strerror or exc}") from exc
+            return target
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fetch(url: str, out: BinaryIO, *, progress: Progress | None, timeout: float) -> str:
+    """Stream url into out; return the SHA-256 hex digest of what was received."""
+    request = urllib.request.Request(url, headers={"User-Agent": "quietline-model-download"})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise ModelDownloadError(f"download failed: {url} answered HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise ModelDownloadError(f"download failed: could not reach {url} ({exc.reason})") from exc
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets before any response
+        raise ModelDownloadError(f"download failed: could not reach {url} ({exc})") from exc
+
+    with response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        digest = hashlib.sha256()
+        received = 0
+        while True:
+            try:
+                chunk = response.read(_READ_SIZE)
+            except (OSError, http.client.HTTPException) as exc:
+                raise ModelDownloadError(
+                    f"download of {url} interrupted after {received} bytes ({exc or type(exc).__name__})"
+                ) from exc
+            if not chunk:
+                break
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise ModelDownloadError(f"cannot save the download: {exc.strerror or exc}") from exc
+            digest.update(chunk)
+            received += len(chunk)
+            if progress is not None:
+                progress(received, total)
+    # http.client returns a short body without complaint when the server hangs up early,
+    # so the length check has to be ours.
+    if total is not None and received != total:
+        raise ModelDownloadError(f"download of {url} incomplete: received {received} of {total} bytes")
+    return digest.hexdigest()
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    """Reject any member that could land outside the folder it is unpacked into."""
+    name = info.filename
+    path = PurePosixPath(name)
+    unsafe = (
+        not name
+        or "\\" in name  # a Windows separator would smuggle '..' past PurePosixPath
+        or "\x00" in name
+        or path.is_absolute()
+        or ".." in path.parts
+        or re.match(r"^[A-Za-z]:", name) is not None  # drive-qualified path
+        or stat.S_ISLNK(info.external_attr >> 16)  # a symlink could point anywhere
+    )
+    if unsafe:
+        raise ModelDownloadError(f"refusing to unpack unsafe archive member {name!r}")
+
+
+def _find_model_root(staging: Path) -> Path | None:
+    """The shallowest folder holding final.mdl (directly or in am/) next to a conf/ folder."""
+    for mdl in sorted(staging.rglob("final.mdl"), key=lambda p: len(p.parts)):
+        if not mdl.is_file():
+            continue
+        root = mdl.parent.parent if mdl.parent.name == "am" else mdl.parent
+        if (root / "conf").is_dir():
+            return root
+    return None
+
+
+def _move_into_place(new: Path, target: Path) -> None:
+    if not target.exists() and not target.is_symlink():
+        os.rename(new, target)
+        return
+    # Two renames leave a moment with no model, but never a mixed or half-written one,
+    # and the old model comes back if the second rename fails.
+    old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+    os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
+
+
+def _name_from_url(url: str) -> str | None:
+    base = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+    return _safe_name(base[:-4] if base.lower().endswith(".zip") else base)
+
+
+def _safe_name(candidate: str | None) -> str | None:
+    return candidate if candidate and _SAFE_NAME.match(candidate) else None
