@@ -69,6 +69,41 @@ def call_command(from_: str, to: str, url: str | None, script: str | None) -> No
         sys.exit(1)
 
 
+speech_cli = AppGroup("speech", help="Offline speech recognition (vosk).")
+
+
+@speech_cli.command("download-model")
+@click.option("--url", default=None, help="A vosk model zip (default: the small English model).")
+@click.option("--sha256", default=None, help="Expected SHA-256 of the zip (checked for the default model).")
+def speech_download_model(url: str | None, sha256: str | None) -> None:
+    """Download and install a vosk model into instance/models/ (what VOSK_MODEL_PATH defaults to)."""
+    from .model_download import ModelDownloadError, download_default_model, download_model
+    from .speech import MODELS_DIR
+
+    def progress(done: int, total: int | None) -> None:
+        if total:
+            click.echo(f"\r{done * 100 // total:3d}% of {total // 1_000_000} MB", nl=False)
+
+    try:
+        path = download_model(url, MODELS_DIR, sha256=sha256, progress=progress) if url else \
+            download_default_model(progress=progress)
+    except ModelDownloadError as exc:
+        click.echo(f"\ndownload failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"\ninstalled {path}")
+
+
+@speech_cli.command("transcribe")
+@click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", default=None, help="Model directory (default: VOSK_MODEL_PATH or the downloaded one).")
+def speech_transcribe(wav: Path, model: str | None) -> None:
+    """Print the transcript of a WAV file (to your terminal only; transcripts are never logged)."""
+    from .speech import find_model, load_recognizer
+
+    transcript = load_recognizer(find_model(model)).transcribe(wav)
+    click.echo(f"{transcript.text}\n(confidence {transcript.confidence:.2f}, {transcript.duration_seconds:.1f} s)")
+
+
 def _standin_uploader(api_url: str):
     """When REST calls go to the local stand-in, give it the simulated voicemail's audio."""
     from urllib.parse import urlsplit
@@ -94,3 +129,4 @@ def init_app(app: Flask) -> None:
     """Register the console commands on an app."""
     app.cli.add_command(flows_cli)
     app.cli.add_command(call_command)
+    app.cli.add_command(speech_cli)

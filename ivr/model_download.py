@@ -110,7 +110,10 @@ def install_model_zip(
     """
     zip_path = Path(zip_path)
     dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelDownloadError(f"cannot write to {dest}: {exc.strerror or exc}") from exc
     if name is not None and not _SAFE_NAME.match(name):
         raise ModelDownloadError(f"invalid model name {name!r}")
     try:
@@ -126,7 +129,10 @@ def install_model_zip(
             raise ModelDownloadError(
                 f"{zip_path.name} would unpack to {unpacked} bytes, more than the {MAX_UNPACKED_BYTES}-byte limit"
             )
-        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
+        except OSError as exc:
+            raise ModelDownloadError(f"cannot unpack into {dest}: {exc.strerror or exc}") from exc
         try:
             try:
                 archive.extractall(staging)

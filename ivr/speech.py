@@ -16,6 +16,7 @@ import math
 import os
 import struct
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,10 +136,12 @@ class VoskRecognizer:
         if _audioop_missing():
             raise RuntimeError("audioop is unavailable: on Python 3.13+ install the audioop-lts package")
         vosk.SetLogLevel(-1)
+        started = time.monotonic()
         try:
             self._model = vosk.Model(str(path))
         except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
             raise ModelNotFound(_missing_model_message(path, f"{path} is not a loadable vosk model ({exc})")) from exc
+        log.info("loaded vosk model %s in %.1f s", path, time.monotonic() - started)
         self._vosk = vosk
         self.model_path = path
         self.sample_rate = int(sample_rate)
@@ -226,6 +229,7 @@ def _decode_wav(data: bytes, name: str) -> _Audio:
             fmt = body
         elif chunk_id == b"data":
             payload = body
+        if fmt is not None and payload is not None:
             break
         pos += 8 + size + (size & 1)  # chunks are word-aligned
     if fmt is None or len(fmt) < 16:

@@ -89,6 +89,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pat
     for key, text in KOREAN_WORDS.items():
         src = out / f"{key}.espeak.wav"  # espeak writes 22.05 kHz mono
         _run(espeak, "-v", "ko", "-s", ESPEAK_WPM, "-w", str(src), text)
+        made[(key, "espeak")] = src
         variants = {
             "16k": ["-r", "16000", "-b", "16"],
             # Telephone band (300-3400 Hz) at 8 kHz, as a Twilio voicemail arrives.
@@ -191,6 +192,24 @@ def test_transcribe_bytes_matches_transcribe(recognizer: VoskRecognizer, clips, 
     assert [(w.word, w.start, w.end) for w in from_bytes.words] == [(w.word, w.start, w.end) for w in from_file.words]
     assert from_bytes.duration_seconds == from_file.duration_seconds
     assert "라디오" in from_bytes.text.split()
+
+
+def test_voicemail_with_pauses_keeps_every_utterance(recognizer: VoskRecognizer, clips, tmp_path: Path) -> None:
+    """Pauses make vosk close an utterance mid-stream; words from each must all reach the transcript."""
+    sox = _require_tool("sox")
+    gap = tmp_path / "gap.wav"
+    _run(sox, "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", "2.5")
+    voicemail = tmp_path / "voicemail.wav"
+    parts = [gap, clips[("o", "espeak")], gap, clips[("ne", "espeak")], gap, clips[("radio", "espeak")], gap]
+    _run(sox, *map(str, parts), "-r", "8000", "-b", "16", str(voicemail), "highpass", "300", "lowpass", "3400")
+
+    result = recognizer.transcribe(voicemail)
+
+    assert [w.word for w in result.words] == ["오", "네", "라디오"], f"heard {result.text!r}"
+    assert result.text == "오 네 라디오"
+    starts = [w.start for w in result.words]
+    # Timings count from the start of the recording, across utterances.
+    assert 2.0 < starts[0] < starts[1] - 2.0 < starts[2] - 4.0 < result.duration_seconds
 
 
 def test_silence_gives_empty_transcript(recognizer: VoskRecognizer, tmp_path: Path) -> None:
@@ -391,3 +410,41 @@ def test_downsampling_filters_what_would_alias() -> None:
     reference = audioop.rms(_sine(1000, 16000, 0.5), 2)
     assert audioop.rms(low, 2) == pytest.approx(reference, rel=0.05)
     assert audioop.rms(high, 2) < 0.02 * reference
+
+
+def test_utterances_are_joined_and_confidence_is_the_word_mean() -> None:
+    segments = [
+        {"result": [{"word": "a", "start": 0.1, "end": 0.2, "conf": 1.0}], "text": "a"},
+        {"text": ""},
+        {"result": [{"word": "b", "start": 3.0, "end": 3.5, "conf": 0.5}, {"word": "c", "start": 3.5, "end": 3.9, "conf": 0.3}], "text": "b c"},
+        {"text": ""},
+    ]
+    t = speech._to_transcript(segments, 4.0)
+    assert t.text == "a b c"
+    assert [w.word for w in t.words] == ["a", "b", "c"]
+    assert t.confidence == pytest.approx(0.6)
+    assert speech._to_transcript([{"text": ""}], 1.0).confidence == 0.0
+
+
+def test_unknown_chunks_and_odd_padding_are_skipped() -> None:
+    """ffmpeg and sox add LIST/fact chunks; chunks of odd size carry a pad byte."""
+    pcm = _sine(300, 8000, 0.05)
+    plain = _wav(1, 1, 8000, 16, pcm)
+    fmt_chunk = plain[12:36]
+    data_chunk = plain[36:]
+    odd = b"LIST" + struct.pack("<I", 3) + b"abc" + b"\x00"
+    body = b"WAVE" + odd + fmt_chunk + b"fact" + struct.pack("<I", 4) + b"\x00" * 4 + data_chunk
+    decoded = speech._decode_wav(b"RIFF" + struct.pack("<I", len(body)) + body, "list")
+    assert (decoded.pcm, decoded.rate) == (pcm, 8000)
+
+    # data before fmt is legal, if unusual
+    body = b"WAVE" + data_chunk + fmt_chunk
+    assert speech._decode_wav(b"RIFF" + struct.pack("<I", len(body)) + body, "late-fmt").pcm == pcm
+
+
+def test_streamed_wav_with_oversized_data_length_reads_what_is_there() -> None:
+    """Recorders that stream write a placeholder length; the samples that exist still count."""
+    pcm = _sine(300, 8000, 0.05)
+    wav = bytearray(_wav(1, 1, 8000, 16, pcm))
+    struct.pack_into("<I", wav, 40, 0xFFFFFFFF)
+    assert speech._decode_wav(bytes(wav), "streamed").pcm == pcm

@@ -1,11 +1,15 @@
-"""Recordings (voicemails) copied from Twilio into recordings/."""
+"""Recordings (voicemails) copied from Twilio into recordings/, and transcribed offline when a model is installed."""
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from ivr import twilio_rest
 
 from .runtime import services
+
+log = logging.getLogger(__name__)
 
 
 def recording_path(recordings_dir: str, call_sid: str, recording_sid: str) -> Path:
@@ -14,13 +18,41 @@ def recording_path(recordings_dir: str, call_sid: str, recording_sid: str) -> Pa
 
 
 def fetch_recording(call_sid: str, recording_sid: str) -> str:
-    """Download a finished recording once; returns the file path."""
+    """Download a finished recording once, then transcribe it; returns the file path."""
     ql = services()
     settings = ql.settings
     dest = recording_path(settings.recordings_dir, call_sid, recording_sid)
-    if dest.exists():
-        return str(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
-    twilio_rest.download_recording(settings, url, dest)
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
+        twilio_rest.download_recording(settings, url, dest)
+    transcribe_recording(dest)
     return str(dest)
+
+
+def transcribe_recording(wav: Path) -> Path | None:
+    """Write ``<recording>.txt`` beside the audio (owner-only); None when no model is installed.
+
+    The transcript is a client's words: it goes to a file staff open deliberately, never to a log.
+    """
+    from ivr.speech import AudioFormatError, ModelNotFound, find_model, load_recognizer
+
+    target = wav.with_suffix(".txt")
+    if target.exists():
+        return target
+    try:
+        recognizer = load_recognizer(find_model(None))
+    except ModelNotFound:
+        log.info("no speech model installed; recording kept without a transcript")
+        return None
+    try:
+        transcript = recognizer.transcribe(wav)
+    except AudioFormatError:
+        log.warning("recording could not be decoded for transcription")
+        return None
+    partial = target.with_suffix(".txt.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(transcript.text + "\n")
+    partial.replace(target)
+    return target
