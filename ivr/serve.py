@@ -455,6 +455,7 @@ def _print_banner(args: argparse.Namespace, settings: config_mod.Settings, local
         f"  A call comes in        Webhook, HTTP POST  {public}/twilio/voice",
         f"  Primary handler fails  HTTP POST           {public}/twilio/fallback",
         f"  Call status changes    HTTP POST           {public}/twilio/status",
+        f"  A message comes in     HTTP POST           {public}/twilio/sms",
     ]
     if (urlsplit(public).hostname or "") in LOOPBACK_HOSTS:
         lines += [f"  (PUBLIC_BASE_URL is {public}, which Twilio cannot reach: expose port {args.port} at a",

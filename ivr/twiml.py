@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather as GatherVerb
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import effects as fx
 
 APOLOGY = "We're sorry, something went wrong on our side."
+# Texts to the practice number get this; it names nothing, for whoever else reads the phone.
+SMS_AUTO_REPLY = "Thanks for your message. This number can't read texts; please call it instead."
 VOICEMAIL_OFFER = "Please leave your name, number and a short message after the tone, and we will call you back."
 THANKS = "Thank you. We will call you back. Goodbye."
 
@@ -150,4 +153,11 @@ def hangup() -> str:
     """Just end the call."""
     response = VoiceResponse()
     response.hangup()
+    return str(response)
+
+
+def sms_reply(text: str = SMS_AUTO_REPLY) -> str:
+    """TwiML answering an inbound text."""
+    response = MessagingResponse()
+    response.message(text)
     return str(response)

@@ -31,6 +31,7 @@ PATHS = {
     "status": "/twilio/status",
     "fallback": "/twilio/fallback",
     "fallback_voicemail": "/twilio/fallback/voicemail",
+    "sms": "/twilio/sms",
     "audio": "/audio",
 }
 
@@ -205,6 +206,16 @@ def status() -> Response:
             log.exception("status callback failed")
             return Response("", status=503)
     return Response("", status=204)
+
+
+@bp.post("/sms")
+def inbound_sms() -> Response:
+    """A text to the practice number: a neutral auto-reply (STOP/HELP are handled by Twilio itself).
+
+    The body is never read into logs: it may be anything a client wrote.
+    """
+    log.info("inbound text answered with the auto-reply")
+    return _xml(twiml.sms_reply())
 
 
 @bp.post("/fallback")

@@ -218,3 +218,15 @@ def test_health_reports_redis_and_flows(client):
     assert response.status_code == 200
     assert response.get_json()["redis"] == "ok"
     assert len(response.get_json()["flows"]) == 12
+
+
+def test_inbound_text_gets_a_neutral_auto_reply(client, caplog):
+    params = {"MessageSid": "SM" + "1" * 32, "AccountSid": ACCOUNT, "From": CALLER, "To": "+15550100000",
+              "Body": "I need to cancel my therapy session tomorrow"}
+    response = post(client, "/twilio/sms", params)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thanks for your message. This number can\'t '
+        'read texts; please call it instead.</Message></Response>')
+    assert "therapy" not in caplog.text and "5551230001" not in caplog.text
+    assert client.post("/twilio/sms", data=params).status_code == 403
