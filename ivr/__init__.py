@@ -111,6 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
     practice_cli.init_app(app)
+    from .dashboard import init_app as init_dashboard; init_dashboard(app)  # noqa: E702  (staff pages at /staff)
 
     @app.get("/audio/<path:name>")
     def audio(name: str):
@@ -119,16 +120,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
 
     @app.get("/health")
     def health() -> tuple[dict[str, Any], int]:
-        ok = True
-        try:
-            redis.ping()
-            redis_state = "ok"
-        except Exception:
-            ok, redis_state = False, "unreachable"
-        current = flows._current
-        return ({"redis": redis_state, "flows": current.version if current else "not loaded",
-                 "flow_problems": len([p for p in flows.problems if p.severity == "error"])},
-                200 if ok and current else 503)
+        """Redis, flows, RQ workers, scheduler and queue ages (ivr/health.py); ?scope=web: Redis and flows."""
+        from flask import request
+
+        from .health import service_health
+
+        ok, report = service_health(ql, web_only=request.args.get("scope") == "web")
+        return report, 200 if ok else 503
 
     return app
 

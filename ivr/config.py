@@ -41,6 +41,32 @@ class Settings:
     flows_reload_seconds: float = 5.0
     queue_name: str = "calls"
     log_level: str = "INFO"
+    # Email notifications to staff; off while SMTP_HOST is empty (texts still go out).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Quietline <quietline@localhost>"
+    smtp_starttls: bool = True
+    # Where staff notifications link to; default PUBLIC_BASE_URL + "/staff" (set by load_settings).
+    dashboard_url: str = ""
+    # RQ worker timing (workers/run.py explains each): an abandoned job is retried within
+    # monitoring + grace + maintenance (+ its first retry interval), about 65 s with these.
+    worker_maintenance_seconds: int = 30
+    worker_job_monitoring_seconds: int = 10
+    worker_abandon_grace_seconds: int = 20
+    # A worker silent for longer is dead (/health); idle workers heartbeat every maintenance interval.
+    worker_ttl_seconds: int = 60
+    # /health fails when the oldest queued job waited longer, or a scheduled job is this overdue.
+    health_max_queue_age_seconds: int = 120
+    health_scheduled_overdue_seconds: int = 60
+    # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
+    # (fine on one machine; set it when several machines serve the dashboard).
+    secret_key: str = ""
+    # Staff dashboard: signed out after this long without a request; locked after repeated bad passwords.
+    idle_logout_minutes: int = 15
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
 
     def validate(self) -> None:
         """Raise ConfigError for settings the service cannot run with."""
@@ -53,6 +79,16 @@ class Settings:
             raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
         if not Path(self.flows_dir).is_dir():
             raise ConfigError(f"IVR_FLOWS_DIR {self.flows_dir!r} is not a directory")
+        for name in ("worker_maintenance_seconds", "worker_job_monitoring_seconds", "worker_abandon_grace_seconds",
+                     "worker_ttl_seconds", "health_max_queue_age_seconds", "health_scheduled_overdue_seconds"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1 second")
+        if self.secret_key and len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters, e.g. the output of "
+                              "python3 -c 'import secrets; print(secrets.token_hex(32))'")
+        for name in ("idle_logout_minutes", "login_max_failures", "login_lock_minutes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
 
 
 _ENV_NAMES = {
@@ -71,6 +107,23 @@ _ENV_NAMES = {
     "flows_reload_seconds": "IVR_FLOWS_RELOAD_SECONDS",
     "queue_name": "IVR_QUEUE",
     "log_level": "LOG_LEVEL",
+    "worker_maintenance_seconds": "IVR_WORKER_MAINTENANCE_SECONDS",
+    "worker_job_monitoring_seconds": "IVR_WORKER_JOB_MONITORING_SECONDS",
+    "worker_abandon_grace_seconds": "IVR_WORKER_ABANDON_GRACE_SECONDS",
+    "worker_ttl_seconds": "IVR_WORKER_TTL_SECONDS",
+    "health_max_queue_age_seconds": "IVR_HEALTH_MAX_QUEUE_AGE_SECONDS",
+    "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
+    "secret_key": "SECRET_KEY",
+    "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
+    "login_max_failures": "LOGIN_MAX_FAILURES",
+    "login_lock_minutes": "LOGIN_LOCK_MINUTES",
+    "smtp_host": "SMTP_HOST",
+    "smtp_port": "SMTP_PORT",
+    "smtp_user": "SMTP_USER",
+    "smtp_password": "SMTP_PASSWORD",
+    "smtp_from": "SMTP_FROM",
+    "smtp_starttls": "SMTP_STARTTLS",
+    "dashboard_url": "DASHBOARD_URL",
 }
 
 
@@ -94,12 +147,62 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
             raise ConfigError(f"unknown setting {key!r}")
         values[key] = value
     settings = Settings(**values)
-    return dataclasses.replace(settings, public_base_url=settings.public_base_url.rstrip("/"))
+    public = settings.public_base_url.rstrip("/")
+    return dataclasses.replace(settings, public_base_url=public,
+                               dashboard_url=(settings.dashboard_url or public + "/staff").rstrip("/"))
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError(raw)
+    return word in _TRUE
 
 
 def _coerce(f: dataclasses.Field, raw: str) -> Any:
-    kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}.get(str(f.type), str)
+    kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str,
+                                                    "bool": _bool}.get(str(f.type), str)
     try:
         return kind(raw)
     except ValueError:
-        raise ConfigError(f"{_ENV_NAMES[f.name]} must be a {kind.__name__}, got {raw!r}") from None
+        what = "true or false" if kind is _bool else f"a {kind.__name__}"
+        raise ConfigError(f"{_ENV_NAMES[f.name]} must be {what}, got {raw!r}") from None
+
+
+def instance_secret_key(instance_dir: Path | None = None) -> str:
+    """The random key kept in ``instance/secret_key``, created (mode 0600) on first use.
+
+    Created under a temporary name and linked into place, so web workers starting
+    together all end up reading the same complete key.
+    """
+    import secrets
+    import tempfile
+
+    directory = Path(instance_dir or INSTANCE_DIR)
+    path = directory / "secret_key"
+    try:
+        key = path.read_text().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".secret_key.")  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another worker won the race: use its key
+        finally:
+            os.unlink(tmp)
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"SECRET_KEY is not set and {path} cannot be written ({exc.strerror}): "
+                          "set SECRET_KEY to at least 32 random characters") from None

@@ -175,6 +175,7 @@ class _Run:
             elif isinstance(body, Escalate):
                 if body.say:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                self._promise(body.reason)
                 self.out.append(fx.Escalate(body.reason, body.priority.value))
             elif isinstance(body, Goto):
                 s.flow = body.flow
@@ -372,6 +373,7 @@ class _Run:
         s.note("limit:exceeded")
         s.step, s.waiting = LIMIT_STEP, Waiting.RECORDING
         voice = self._voice(None)
+        self._promise("call_limit")
         self.out += [fx.Say(LIMIT_APOLOGY, *voice), fx.Escalate("call_limit", "normal"), fx.Record(120)]
         return s, self.out
 
@@ -393,6 +395,31 @@ class _Run:
         for key, value in dict(updates).items():
             self.s.vars[key] = value
         self._ctx = None
+
+    def _callback_by(self, reason: str) -> dt.datetime:
+        """When someone will call back about ``reason``: what this call was already promised, else due from now.
+
+        The escalation job reads the stored promise (``vars.promised``), so what the
+        caller hears and the deadline staff see are the same moment.
+        """
+        from .escalations.policy import promise
+
+        practice = self.flows.practice
+        stored = (self.s.vars.get("promised") or {}).get(str(reason))
+        if stored:
+            try:
+                return dt.datetime.fromisoformat(stored).astimezone(practice.tz)
+            except (TypeError, ValueError):
+                pass
+        return promise(practice, str(reason), self.env.now)
+
+    def _promise(self, reason: str) -> None:
+        """Record the callback deadline of an escalation being emitted (the first promise stands)."""
+        promised = dict(self.s.vars.get("promised") or {})
+        if reason not in promised:
+            promised[reason] = self._callback_by(reason).isoformat()
+            self.s.vars["promised"] = promised
+            self._ctx = None
 
     def context(self) -> dict[str, Any]:
         """What templates and conditions may read."""
@@ -418,6 +445,8 @@ class _Run:
                 "next_open": status.next_open,
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
+                # {{ callback_by('callback_request') | spoken }}: a plain function, so the sandbox shows no internals.
+                "callback_by": lambda reason: self._callback_by(reason),
                 "payments_enabled": bool(getattr(practice, "payment_connector", None)),
                 "policy": {"late_change_hours": getattr(practice, "late_change_hours", 24),
                            "late_change_fee": getattr(practice, "late_change_fee", None)},

@@ -30,6 +30,7 @@ import io
 import logging
 import re
 import threading
+import time
 import uuid
 import wave
 from dataclasses import dataclass
@@ -145,6 +146,13 @@ class _Failure:
     retry_after: Optional[int] = None
 
 
+@dataclass
+class _Delay:
+    path_suffix: str
+    seconds: float
+    remaining: int
+
+
 class _QuietRequestHandler(WSGIRequestHandler):
     """Access log without query strings (list filters carry phone numbers)."""
 
@@ -181,6 +189,7 @@ class TwilioStandin:
         self._recordings: dict[str, dict[str, Any]] = {}
         self._audio: dict[str, bytes] = {}
         self._failures: list[_Failure] = []
+        self._delays: list[_Delay] = []
         self._request_log: list[dict[str, Any]] = []
         self._server: Optional[BaseWSGIServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -315,9 +324,24 @@ class TwilioStandin:
         with self._lock:
             self._failures.append(_Failure(path_suffix, status, count, retry_after))
 
-    def reset(self) -> None:
-        """Forget every message, call, recording, pending failure and logged request."""
+    def delay_next(self, path_suffix: str, seconds: float, count: int = 1) -> None:
+        """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` wait.
+
+        The request waits ``seconds`` before it is handled (a slow Twilio), then is
+        handled as usual, even if the client has given up or died meanwhile: like
+        Twilio, the stand-in has the request by then.  Applies before ``fail_next``.
+        """
+        if not 0 < seconds <= 300:
+            raise ValueError("seconds must be between 0 and 300")
+        if count < 1:
+            raise ValueError("count must be at least 1")
         with self._lock:
+            self._delays.append(_Delay(path_suffix, float(seconds), count))
+
+    def reset(self) -> None:
+        """Forget every message, call, recording, pending failure and delay, and logged request."""
+        with self._lock:
+            self._delays.clear()
             self._messages.clear()
             self._calls.clear()
             self._recordings.clear()
@@ -326,6 +350,16 @@ class TwilioStandin:
             self._request_log.clear()
 
     # ----- request plumbing --------------------------------------------------
+
+    def _take_delay(self, path: str) -> float:
+        with self._lock:
+            for delay in self._delays:
+                if path.endswith(delay.path_suffix):
+                    delay.remaining -= 1
+                    if delay.remaining <= 0:
+                        self._delays.remove(delay)
+                    return delay.seconds
+        return 0.0
 
     def _take_failure(self, path: str) -> Optional[_Failure]:
         with self._lock:
@@ -363,6 +397,9 @@ class TwilioStandin:
             path_account = (request.view_args or {}).get("account_sid")
             if path_account is not None and path_account != self.account_sid:
                 return _error_response(404, 20404, f"The requested resource {request.path} was not found")
+            delay = self._take_delay(request.path)
+            if delay:
+                time.sleep(delay)  # threaded server: other requests go on meanwhile
             failure = self._take_failure(request.path)
             if failure is not None:
                 code, message = _STD_ERRORS.get(failure.status, (20500, "Injected failure"))
@@ -712,6 +749,15 @@ class TwilioStandin:
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise _TwilioError(400, 20001, f"fail_next needs path_suffix and status: {exc}") from None
+            return Response(status=204)
+
+        @app.post(f"{CONTROL_PREFIX}/delay_next")
+        def post_delay_next() -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                self.delay_next(str(spec["path_suffix"]), float(spec["seconds"]), int(spec.get("count", 1)))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _TwilioError(400, 20001, f"delay_next needs path_suffix and seconds: {exc}") from None
             return Response(status=204)
 
 

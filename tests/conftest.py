@@ -115,6 +115,7 @@ def settings_overrides(flows_dir, tmp_path, standin):
         "recordings_dir": str(tmp_path / "recordings"),
         "twilio_api_url": standin.url,
         "flows_reload_seconds": 0,
+        "secret_key": "test-secret-key-" + "0" * 32,
     }
 
 

@@ -79,7 +79,7 @@ class TestTour:
         assert standin.messages() == []
 
     def test_sequential_transfer_then_voicemail_then_escalation(self, sim, redis_conn, run_jobs, standin,
-                                                               settings_overrides):
+                                                               settings_overrides, database):
         result = sim.call(script="4;noanswer;busy;record:6")
         dials = [entry for entry in result.transcript if entry[0] == "dial"]
         assert dials == [("dial", ["+15550100100"]), ("dial", ["+15550100102"])]
@@ -92,9 +92,14 @@ class TestTour:
         rec_sid = jobs[1].removeprefix("recording-")
         standin.add_recording(rec_sid, b"RIFF fake voicemail")
         run_jobs()
-        escalation = {k.decode(): v.decode() for k, v in redis_conn.hgetall(f"ql:escalation:{sid}:callback_request").items()}
-        assert escalation["reason"] == "callback_request" and escalation["caller"] == "+1******0001"
-        assert "tour.message" in json.loads(escalation["timeline"])
+        from sqlalchemy import select
+
+        from ivr.escalations.models import Escalation
+
+        with database.sessions() as db:
+            escalation = db.scalars(select(Escalation).where(Escalation.call_sid == sid)).one()
+        assert escalation.reason == "callback_request" and escalation.caller_masked == "+1******0001"
+        assert "tour.message" in escalation.timeline
         saved = Path(settings_overrides["recordings_dir"]) / f"{sid}-{rec_sid}.wav"
         assert saved.read_bytes() == b"RIFF fake voicemail"
 

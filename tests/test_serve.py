@@ -19,7 +19,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from ivr.serve import ensure_dev_credentials
 from ivr.simulator import CallSimulator, HttpTransport
@@ -225,15 +224,23 @@ def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp):
     assert known.heard[-2:] == ["Okay, your appointment stays as it is.", "Thank you for calling. Goodbye."]
     assert all(200 <= r.status < 300 for r in result.requests), [(r.purpose, r.status) for r in result.requests]
 
-    # The escalation went through Redis to an RQ worker, which recorded it.
-    redis = Redis(unix_socket_path=str(serve.redis_socket))
-    key = f"ql:escalation:{result.call_sid}:callback_request"
+    # The escalation went through Redis to an RQ worker, which recorded it in the practice database.
+    import sqlite3
+
+    database = serve.instance / "quietline.db"
     deadline = time.monotonic() + 30
-    while not redis.exists(key):
+    while True:
+        conn = sqlite3.connect(database)
+        try:
+            row = conn.execute("SELECT reason, caller_masked FROM escalations WHERE call_sid = ?",
+                               (result.call_sid,)).fetchone()
+        finally:
+            conn.close()
+        if row is not None:
+            break
         assert time.monotonic() < deadline, f"no worker handled the escalation:\n{serve.output()}"
         time.sleep(0.2)
-    assert redis.hget(key, "reason") == b"callback_request"
-    redis.close()
+    assert row == ("callback_request", "+1******0001")
 
     with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/messages", timeout=5) as resp:
         assert isinstance(json.loads(resp.read()), list)

@@ -1,31 +1,61 @@
-"""Escalations: a call the flows could not resolve, handed to staff."""
+"""Escalation jobs: a call the flows could not resolve, handed to staff, and kept from being forgotten.
+
+``escalate`` (enqueued by the webhooks, ids only) creates the escalation once per
+call and reason, tells level 1 of the roster now, and schedules with RQ's
+scheduler, each under a deterministic job id:
+
+* ``deadline − lead``: re-send to level 2 (the backup) if still unclaimed;
+* ``deadline − lead/2``: re-send to level 3 (the owners) if still unclaimed;
+* the deadline: ``check_breach`` records ``breached_at`` if unresolved and tells the owners.
+
+(The lead is the category's ``reminder_lead_minutes``, capped at half the time to
+the deadline: ``ivr.escalations.policy.reminder_schedule``.)  Every job checks the
+escalation's state when it runs, so a claim or a resolution turns the rest into
+no-ops.  Every step is idempotent, so a retried ``escalate`` that got partway
+simply does the rest.
+"""
 from __future__ import annotations
 
-import datetime as dt
-import json
+import logging
 
-from ivr.privacy import mask_phone
+from ivr.escalations import notify as notify_mod
+from ivr.escalations.create import create_escalation
+from ivr.escalations.messages import BREACH, NEW, REMINDER
+from ivr.escalations.policy import policy_for, reminder_schedule
 
 from .runtime import services
 
-ESCALATION_PREFIX = "ql:escalation:"
-ESCALATION_LIST = "ql:escalations"
+log = logging.getLogger(__name__)
 
 
-def escalate(call_sid: str, reason: str, priority: str = "normal") -> str:
-    """Record an escalation for a call (once per call and reason); returns its key."""
+def escalate(call_sid: str, reason: str, priority: str = "normal") -> int:
+    """Create (or find) the escalation of a call, notify level 1 and schedule the reminders; returns its id."""
     ql = services()
-    key = f"{ESCALATION_PREFIX}{call_sid}:{reason}"
-    session = ql.sessions.load(call_sid)
-    created = dt.datetime.now(dt.timezone.utc).isoformat()
-    if not ql.redis.hsetnx(key, "created_at", created):
-        return key  # a retried job: the escalation exists already
-    ql.redis.hset(key, mapping={
-        "call_sid": call_sid,
-        "reason": reason,
-        "priority": priority,
-        "caller": mask_phone(session.caller) if session else "-",
-        "timeline": json.dumps(session.history if session else []),
-    })
-    ql.redis.lpush(ESCALATION_LIST, key)
-    return key
+    db = ql.extra["db"].sessions
+    practice = ql.flows.current().practice
+    now = ql.clock()
+    escalation_id, created = create_escalation(db, ql.sessions, call_sid, reason, priority, now, practice)
+    info = notify_mod.escalation_summary(db, escalation_id)
+    assert info is not None
+    urgent = info["priority"] == 0
+    # Also when not created: a retry after a crash half-way must still enqueue what the first run did not.
+    ql.jobs.notify(escalation_id, NEW, 1, urgent=urgent)
+    plan = reminder_schedule(info["created_at"], info["deadline_at"], policy_for(practice, reason).reminder_lead)
+    ql.jobs.notify(escalation_id, REMINDER, 2, urgent=urgent, at=plan.level2_at)
+    ql.jobs.notify(escalation_id, REMINDER, 3, urgent=urgent, at=plan.level3_at)
+    ql.jobs.check_breach(escalation_id, plan.breach_at, urgent=urgent)
+    if not created:
+        log.info("escalation %s already existed (a retried job or a replayed webhook)", escalation_id)
+    return escalation_id
+
+
+def check_breach(escalation_id: int) -> bool:
+    """At the deadline: record the breach of an unresolved escalation and tell the owners; True when recorded."""
+    ql = services()
+    db = ql.extra["db"].sessions
+    if not notify_mod.record_breach(db, escalation_id, ql.clock()):
+        return False
+    info = notify_mod.escalation_summary(db, escalation_id)
+    log.warning("escalation %s breached its deadline", escalation_id)
+    ql.jobs.notify(escalation_id, BREACH, notify_mod.TOP_LEVEL, urgent=bool(info and info["priority"] == 0))
+    return True

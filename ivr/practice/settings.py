@@ -12,11 +12,11 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
@@ -25,6 +25,9 @@ import yaml
 
 from .. import yamlsafe
 from ..exceptions import FlowError, FlowProblem, UnsafeYamlError
+
+if TYPE_CHECKING:
+    from ..escalations.deadlines import Within
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "practice.schema.json"
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -71,6 +74,24 @@ class Closure:
 
 
 @dataclass(frozen=True)
+class EscalationRule:
+    """The practice's overrides for one escalation category (``escalations:``); None keeps the default.
+
+    Defaults and their meaning: ``ivr.escalations.policy``.
+    """
+
+    within: "Within | None" = None  # how soon a callback is promised, e.g. 2 business hours
+    priority: str | None = None  # urgent | high | normal
+    reminder_lead_minutes: int | None = None  # re-send up the roster this long before the deadline
+
+
+ESCALATION_CATEGORIES: tuple[str, ...] = (
+    "callback_request", "billing", "portal_tech", "reschedule_failed", "verification_failed", "voicemail",
+    "crisis", "other",
+)
+
+
+@dataclass(frozen=True)
 class PracticeSettings:
     """The parsed, validated contents of ``practice.yaml``."""
 
@@ -96,6 +117,8 @@ class PracticeSettings:
     reschedule_window_days: int = 14
     verification_max_failures: int = 3
     verification_lock_minutes: int = 30
+    # Per escalation category (ESCALATION_CATEGORIES); categories left out keep the defaults.
+    escalations: Mapping[str, EscalationRule] = field(default_factory=lambda: MappingProxyType({}))
 
     def staff_member(self, key: str) -> StaffMember:
         """The staff member with ``key``; KeyError if there is none."""
@@ -291,6 +314,7 @@ class _Checker:
         holidays = self._holidays()
         closures = self._closures(tz)
         staff = self._staff(region if isinstance(region, str) and self.ok(("phone_region",)) else None)
+        escalations = self._escalations()
         if self.problems or tz is None:
             return None
         return PracticeSettings(
@@ -316,6 +340,7 @@ class _Checker:
             reschedule_window_days=int(d.get("reschedule_window_days", 14)),
             verification_max_failures=int((d.get("verification") or {}).get("max_failures", 3)),
             verification_lock_minutes=int((d.get("verification") or {}).get("lock_minutes", 30)),
+            escalations=MappingProxyType(escalations),
         )
 
     def _timezone(self) -> ZoneInfo | None:
@@ -424,6 +449,35 @@ class _Checker:
             reason = item.get("reason")
             if isinstance(reason, str):
                 out.append(Closure(start, end, reason))
+        return out
+
+    def _escalations(self) -> dict[str, EscalationRule]:
+        from ..escalations.deadlines import Within
+
+        out: dict[str, EscalationRule] = {}
+        table = self.data.get("escalations")
+        if not isinstance(table, dict):
+            return out
+        for category, rule in table.items():
+            if category not in ESCALATION_CATEGORIES or not isinstance(rule, dict):
+                continue
+            if not self.ok(("escalations", category)):
+                continue
+            within = None
+            path = ("escalations", category, "within")
+            raw = rule.get("within")
+            if isinstance(raw, str) and self.ok(path):
+                try:
+                    within = Within.parse(raw)
+                except ValueError as exc:
+                    self.problem(path, f"{_where(path)}: {exc}")
+            priority = rule.get("priority")
+            lead = rule.get("reminder_lead_minutes")
+            out[category] = EscalationRule(
+                within,
+                priority if isinstance(priority, str) and self.ok(("escalations", category, "priority")) else None,
+                lead if isinstance(lead, int) and not isinstance(lead, bool) else None,
+            )
         return out
 
     def _staff(self, region: str | None) -> dict[str, StaffMember]:

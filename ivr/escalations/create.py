@@ -1,0 +1,92 @@
+"""Turning a call the flows could not resolve into an escalation row, exactly once.
+
+``create_escalation`` is what the escalation job does first.  The unique
+(call_sid, reason) constraint makes it idempotent: a retried job, a replayed
+webhook or two workers racing all end up with the one row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..callstate import CallSession
+from ..privacy import mask_phone
+from . import policy as policy_mod
+from .models import Escalation, EscalationStatus
+
+log = logging.getLogger(__name__)
+
+
+def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_sid: str, reason: str,
+                      priority: str | int | None, now: dt.datetime, practice: Any) -> tuple[int, bool]:
+    """Create the escalation of ``call_sid`` for ``reason``, or find the one that exists.
+
+    Returns ``(escalation id, created)``.  What goes in comes from the call's
+    session in Redis (``sessions.load``): the timeline (steps and choices, never
+    what was said), the masked caller number, the client only if verified, the
+    voicemail's recording SID, and the deadline the caller was promised
+    (``vars.promised``, stored by the engine); without a promise (the session
+    expired, or an action escalated) the deadline is computed from ``now``.
+    """
+    existing = _find(db_sessions, call_sid, reason)
+    if existing is not None:
+        return existing, False
+    session: CallSession | None = sessions.load(call_sid) if sessions is not None else None
+    row = build_escalation(session, call_sid, reason, priority, now, practice)
+    try:
+        with db_sessions() as db, db.begin():
+            db.add(row)
+            db.flush()
+            escalation_id = row.id
+    except IntegrityError:
+        # Another worker created it between our look and our insert.
+        found = _find(db_sessions, call_sid, reason)
+        if found is None:
+            raise
+        return found, False
+    log.info("escalation %s created (%s, priority %s)", escalation_id, row.category, row.priority)
+    return escalation_id, True
+
+
+def build_escalation(session: CallSession | None, call_sid: str, reason: str, priority: str | int | None,
+                     now: dt.datetime, practice: Any) -> Escalation:
+    """The row for a new escalation (not added to any database session)."""
+    pol = policy_mod.policy_for(practice, reason)
+    vars_ = session.vars if session is not None else {}
+    caller = vars_.get("caller") or {}
+    verified = isinstance(caller, dict) and caller.get("verified") is True
+    return Escalation(
+        call_sid=call_sid,
+        reason=reason[:40],
+        category=pol.category,
+        priority=policy_mod.effective_priority(pol, priority),
+        status=EscalationStatus.OPEN.value,
+        caller_masked=mask_phone(session.caller) if session is not None else "-",
+        client_id=str(caller["client_id"]) if verified and caller.get("client_id") else None,
+        timeline=list(session.history) if session is not None else [],
+        recording_sid=vars_.get("last_recording_sid") or None,
+        created_at=now,
+        deadline_at=promised_deadline(vars_, reason) or policy_mod.promise(practice, reason, now),
+        escalation_level=1,
+    )
+
+
+def promised_deadline(vars_: dict[str, Any], reason: str) -> dt.datetime | None:
+    """The deadline the engine stored when the call reached the escalate step, if any."""
+    raw = (vars_.get("promised") or {}).get(reason)
+    try:
+        when = dt.datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return when if when is not None and when.tzinfo is not None else None
+
+
+def _find(db_sessions: sessionmaker[Session], call_sid: str, reason: str) -> int | None:
+    with db_sessions() as db:
+        return db.scalars(select(Escalation.id).where(Escalation.call_sid == call_sid,
+                                                      Escalation.reason == reason[:40])).first()

@@ -1,0 +1,115 @@
+"""Per-category escalation policy: how soon a callback is promised, how urgent, when to remind.
+
+Pure.  Defaults below; ``flows/practice.yaml`` may override any of them per
+category under ``escalations:`` (see ``ivr.practice.settings.EscalationRule``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .deadlines import Within, deadline
+from .models import Category
+
+if TYPE_CHECKING:
+    from ..practice.settings import PracticeSettings
+
+URGENT, HIGH, NORMAL = 0, 1, 2
+PRIORITY_NUMBERS = {"urgent": URGENT, "high": HIGH, "normal": NORMAL}
+PRIORITY_NAMES = {v: k for k, v in PRIORITY_NUMBERS.items()}
+DEFAULT_LEAD_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class Policy:
+    category: str
+    within: Within
+    priority: int  # 0 urgent, 1 high, 2 normal
+    reminder_lead: dt.timedelta  # re-send to the next level this long before the deadline
+
+
+def _default(category: Category, within: str, priority: int, lead: int = DEFAULT_LEAD_MINUTES) -> Policy:
+    return Policy(category.value, Within.parse(within), priority, dt.timedelta(minutes=lead))
+
+
+DEFAULTS: dict[str, Policy] = {p.category: p for p in (
+    _default(Category.CRISIS, "15 minutes", URGENT, 5),
+    _default(Category.VERIFICATION_FAILED, "2 business hours", HIGH),
+    _default(Category.CALLBACK, "2 business hours", NORMAL),
+    _default(Category.VOICEMAIL, "1 business day", NORMAL),
+    _default(Category.BILLING, "1 business day", NORMAL),
+    _default(Category.PORTAL, "1 business day", NORMAL),
+    _default(Category.RESCHEDULE_FAILED, "1 business day", NORMAL),
+    # A call the system itself could not finish (step cap, a crash): someone should look soon.
+    _default(Category.OTHER, "2 business hours", HIGH),
+)}
+
+# Reasons flows use that are not category names themselves.
+REASON_ALIASES = {
+    "callback": Category.CALLBACK.value,
+    "billing_question": Category.BILLING.value,
+    "portal": Category.PORTAL.value,
+    "tech": Category.PORTAL.value,
+    "call_limit": Category.OTHER.value,
+    "system_error": Category.OTHER.value,
+}
+
+
+def category_for(reason: str) -> str:
+    """The category of a flow's escalate reason; unknown reasons are "other"."""
+    if reason in DEFAULTS:
+        return reason
+    return REASON_ALIASES.get(reason, Category.OTHER.value)
+
+
+def policy_for(practice: "PracticeSettings | Any", reason: str) -> Policy:
+    """The policy for a reason (or category): the default, with the practice's overrides applied."""
+    base = DEFAULTS[category_for(reason)]
+    rule = (getattr(practice, "escalations", None) or {}).get(base.category)
+    if rule is None:
+        return base
+    return Policy(
+        base.category,
+        rule.within or base.within,
+        PRIORITY_NUMBERS[rule.priority] if rule.priority else base.priority,
+        dt.timedelta(minutes=rule.reminder_lead_minutes) if rule.reminder_lead_minutes else base.reminder_lead,
+    )
+
+
+def priority_number(name: str | int | None) -> int:
+    """"urgent"/"high"/"normal" (as flows say it) → 0/1/2; unknown → normal."""
+    if isinstance(name, int):
+        return name
+    return PRIORITY_NUMBERS.get(str(name or "").lower(), NORMAL)
+
+
+def effective_priority(policy: Policy, flow_priority: str | int | None) -> int:
+    """The more urgent of what the flow said and what the category's policy says."""
+    return min(policy.priority, priority_number(flow_priority))
+
+
+def promise(practice: "PracticeSettings", reason: str, now: dt.datetime) -> dt.datetime:
+    """The callback deadline for an escalation with ``reason`` created at ``now`` (practice time)."""
+    return deadline(practice, now, policy_for(practice, reason).within)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When an unclaimed escalation is re-sent up the roster, and when its breach is checked."""
+
+    level2_at: dt.datetime
+    level3_at: dt.datetime
+    breach_at: dt.datetime
+
+
+def reminder_schedule(created_at: dt.datetime, deadline_at: dt.datetime, lead: dt.timedelta) -> Schedule:
+    """Backup at ``deadline − lead``, owner at ``deadline − lead/2``, breach check at the deadline.
+
+    The lead is capped at half the time between creation and the deadline, so a
+    short promise (15 minutes with a 30-minute lead) still gives level 1 the first
+    half of the window before the backup is paged.
+    """
+    window = max(deadline_at - created_at, dt.timedelta(0))
+    lead = min(lead, window / 2)
+    return Schedule(deadline_at - lead, deadline_at - lead / 2, deadline_at)

@@ -1,0 +1,333 @@
+"""The staff queue: escalations by priority then deadline, claiming, resolving, and their details.
+
+Claiming is one conditional UPDATE (``… WHERE status = 'open'``): when two staff
+click at once the database lets exactly one row change, on SQLite and PostgreSQL
+alike, so exactly one of them gets it.  Each action and its audit entry commit in
+one transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..practice.models import ACTIVE, Appointment, Client, Clinician
+from . import audit
+from .audit import Action, DbLike, session_scope
+from .models import Category, Escalation, EscalationStatus, StaffUser
+
+OUTCOME_MAX = 2000
+PRIORITY_LABELS = {0: "Urgent", 1: "High", 2: "Normal"}
+CATEGORY_LABELS = {
+    Category.CALLBACK.value: "Callback request",
+    Category.BILLING.value: "Billing",
+    Category.PORTAL.value: "Portal / tech help",
+    Category.RESCHEDULE_FAILED.value: "Could not reschedule",
+    Category.VERIFICATION_FAILED.value: "Could not verify caller",
+    Category.VOICEMAIL.value: "Voicemail",
+    Category.CRISIS.value: "Crisis",
+    Category.OTHER.value: "Other",
+}
+# Inside this much of the deadline an item is shown as due soon.
+SOON = dt.timedelta(minutes=30)
+
+
+class QueueError(Exception):
+    """An action the queue refuses; ``str(exc)`` is a sentence for the person who tried."""
+
+
+class NotFound(QueueError):
+    pass
+
+
+class Conflict(QueueError):
+    """Someone else got there first (claimed, resolved)."""
+
+
+class Forbidden(QueueError):
+    pass
+
+
+class Invalid(QueueError):
+    pass
+
+
+# --------------------------------------------------------------------------- time left
+
+def _span(minutes: int) -> str:
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
+def time_left(deadline: dt.datetime, now: dt.datetime) -> str:
+    """``due in 1 h 20 min``, ``overdue 5 min``, or ``due now`` within a minute either side."""
+    seconds = (deadline - now).total_seconds()
+    minutes = int(abs(seconds) // 60)
+    if minutes == 0:
+        return "due now"
+    return f"due in {_span(minutes)}" if seconds > 0 else f"overdue {_span(minutes)}"
+
+
+def urgency(deadline: dt.datetime, now: dt.datetime) -> str:
+    """``overdue``, ``soon`` or ``ok``: how the queue colours the time left."""
+    if deadline <= now:
+        return "overdue"
+    return "soon" if deadline - now <= SOON else "ok"
+
+
+# --------------------------------------------------------------------------- listing
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    category: str
+    category_label: str
+    reason: str
+    priority: int
+    priority_label: str
+    status: str
+    caller_masked: str
+    created_at: dt.datetime
+    deadline_at: dt.datetime
+    claimed_by: int | None
+    claimer_name: str | None
+    resolved_at: dt.datetime | None
+    time_left: str
+    urgency: str
+
+
+def _item(e: Escalation, claimer_name: str | None, now: dt.datetime) -> QueueItem:
+    return QueueItem(
+        id=e.id, category=e.category, category_label=CATEGORY_LABELS.get(e.category, e.category.replace("_", " ")),
+        reason=e.reason, priority=e.priority, priority_label=PRIORITY_LABELS.get(e.priority, str(e.priority)),
+        status=e.status, caller_masked=e.caller_masked, created_at=e.created_at, deadline_at=e.deadline_at,
+        claimed_by=e.claimed_by, claimer_name=claimer_name, resolved_at=e.resolved_at,
+        time_left=time_left(e.deadline_at, now), urgency=urgency(e.deadline_at, now),
+    )
+
+
+VIEWS = ("active", "open", "mine", "resolved")
+
+
+def list_queue(db: DbLike, now: dt.datetime, *, view: str = "active", user_id: int | None = None,
+               limit: int = 200) -> list[QueueItem]:
+    """Escalations for one view of the queue.
+
+    ``active`` (open and claimed), ``open`` and ``mine`` (claimed by ``user_id``)
+    are sorted by priority (urgent first), then deadline (soonest first);
+    ``resolved`` shows the most recently resolved first.
+    """
+    query = select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+    if view == "resolved":
+        query = query.where(Escalation.status == EscalationStatus.RESOLVED.value).order_by(
+            Escalation.resolved_at.desc(), Escalation.id.desc())
+    else:
+        if view == "open":
+            statuses: Sequence[str] = (EscalationStatus.OPEN.value,)
+        elif view == "mine":
+            statuses = (EscalationStatus.CLAIMED.value,)
+            query = query.where(Escalation.claimed_by == user_id)
+        else:
+            statuses = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
+        query = query.where(Escalation.status.in_(statuses)).order_by(
+            Escalation.priority, Escalation.deadline_at, Escalation.id)
+    with session_scope(db) as session:
+        rows = session.execute(query.limit(limit)).all()
+        return [_item(e, name, now) for e, name in rows]
+
+
+def counts(db: DbLike, user_id: int | None = None) -> dict[str, int]:
+    """How many are open, claimed, and claimed by ``user_id``: the queue's tab badges."""
+    with session_scope(db) as session:
+        rows = session.execute(select(Escalation.status, Escalation.claimed_by).where(
+            Escalation.status != EscalationStatus.RESOLVED.value)).all()
+    return {
+        "open": sum(1 for status, _ in rows if status == EscalationStatus.OPEN.value),
+        "claimed": sum(1 for status, _ in rows if status == EscalationStatus.CLAIMED.value),
+        "mine": sum(1 for status, by in rows if status == EscalationStatus.CLAIMED.value and by == user_id),
+    }
+
+
+# --------------------------------------------------------------------------- claim and resolve
+
+def _target(escalation_id: int) -> str:
+    return f"escalation:{escalation_id}"
+
+
+def _why_not(session: Session, escalation_id: int) -> tuple[Escalation, str | None]:
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise NotFound("There is no such escalation.")
+    name = session.scalar(select(StaffUser.name).where(StaffUser.id == escalation.claimed_by)) \
+        if escalation.claimed_by is not None else None
+    return escalation, name
+
+
+def claim(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime, ip: str | None = None) -> None:
+    """Take an open escalation; Conflict if someone already has it (or it is resolved)."""
+    with session_scope(db) as session:
+        changed = session.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN.value)
+            .values(status=EscalationStatus.CLAIMED.value, claimed_by=user_id, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            escalation, name = _why_not(session, escalation_id)
+            if escalation.status == EscalationStatus.RESOLVED.value:
+                raise Conflict("This escalation is already resolved.")
+            if escalation.claimed_by == user_id:
+                raise Conflict("You have already claimed this escalation.")
+            raise Conflict(f"{name or 'Someone'} claimed this escalation first.")
+        audit.record(session, user_id, Action.CLAIM, _target(escalation_id), ip=ip, at=now)
+
+
+def resolve(db: DbLike, escalation_id: int, user_id: int, outcome: str, now: dt.datetime, *,
+            is_owner: bool = False, ip: str | None = None) -> None:
+    """Close a claimed escalation with what was done; only its claimer, or an owner, may."""
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise Invalid("Say what was done (the outcome) before resolving.")
+    if len(outcome) > OUTCOME_MAX:
+        raise Invalid(f"Keep the outcome under {OUTCOME_MAX} characters.")
+    with session_scope(db) as session:
+        conditions = [Escalation.id == escalation_id, Escalation.status == EscalationStatus.CLAIMED.value]
+        if not is_owner:
+            conditions.append(Escalation.claimed_by == user_id)
+        changed = session.execute(
+            update(Escalation).where(*conditions)
+            .values(status=EscalationStatus.RESOLVED.value, outcome=outcome, resolved_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            escalation, name = _why_not(session, escalation_id)
+            if escalation.status == EscalationStatus.RESOLVED.value:
+                raise Conflict("This escalation is already resolved.")
+            if escalation.status == EscalationStatus.OPEN.value:
+                raise Conflict("Claim this escalation before resolving it.")
+            raise Forbidden(f"{name or 'Someone else'} has claimed this escalation: "
+                            "only they or an owner can resolve it.")
+        # The outcome may name the client: the log says only that it was resolved, and by whom.
+        claimer = _claimer(session, escalation_id)
+        audit.record(session, user_id, Action.RESOLVE, _target(escalation_id),
+                     detail=f"claimed by user {claimer}; resolved by an owner" if claimer != user_id else None,
+                     ip=ip, at=now)
+
+
+def _claimer(session: Session, escalation_id: int) -> int | None:
+    return session.scalar(select(Escalation.claimed_by).where(Escalation.id == escalation_id))
+
+
+# --------------------------------------------------------------------------- detail
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: dt.datetime | None
+    text: str
+
+
+@dataclass(frozen=True)
+class EscalationDetail:
+    item: QueueItem
+    call_sid: str
+    has_client: bool  # the caller was verified as a client: details can be opened deliberately
+    timeline: list[TimelineRow]
+    recording_sid: str | None
+    claimed_at: dt.datetime | None
+    outcome: str | None
+    escalation_level: int
+    breached_at: dt.datetime | None
+
+
+def _timeline_row(entry: Any) -> TimelineRow:
+    """Timeline entries are strings ("menu:1") or small dicts ({"at": …, "step": …}); show either."""
+    if isinstance(entry, dict):
+        at = None
+        raw = entry.get("at")
+        if isinstance(raw, str):
+            try:
+                at = dt.datetime.fromisoformat(raw)
+                at = at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+            except ValueError:
+                at = None
+        text = entry.get("text") or ", ".join(f"{k}: {v}" for k, v in entry.items() if k != "at")
+        return TimelineRow(at, str(text))
+    return TimelineRow(None, str(entry))
+
+
+def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | None = None,
+           ip: str | None = None) -> EscalationDetail:
+    """One escalation as the detail page shows it (masked caller, no client details).
+
+    With ``user_id`` the view is audited (``view_escalation``): the timeline says
+    that someone called and why, which is itself the practice's to guard.
+    """
+    with session_scope(db) as session:
+        row = session.execute(
+            select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+            .where(Escalation.id == escalation_id)).first()
+        if row is None:
+            raise NotFound("There is no such escalation.")
+        e, name = row
+        if user_id is not None:
+            audit.record(session, user_id, Action.VIEW_ESCALATION, _target(escalation_id), ip=ip, at=now)
+        return EscalationDetail(
+            item=_item(e, name, now), call_sid=e.call_sid, has_client=e.client_id is not None,
+            timeline=[_timeline_row(t) for t in (e.timeline or [])], recording_sid=e.recording_sid,
+            claimed_at=e.claimed_at, outcome=e.outcome, escalation_level=e.escalation_level,
+            breached_at=e.breached_at,
+        )
+
+
+@dataclass(frozen=True)
+class NextAppointment:
+    start: dt.datetime
+    clinician: str
+    telehealth: bool
+
+
+@dataclass(frozen=True)
+class ClientDetails:
+    client_id: str
+    name: str
+    date_of_birth: dt.date
+    phones: list[str]
+    next_appointment: NextAppointment | None
+
+
+def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,
+                   ip: str | None = None) -> ClientDetails:
+    """The verified caller's name, birth date, numbers and next appointment; audited as ``view_client``.
+
+    Only ever called for a deliberate request (a POST from the detail page), so
+    the log shows exactly who looked at whose details and when.
+    """
+    with session_scope(db) as session:
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None:
+            raise NotFound("There is no such escalation.")
+        if escalation.client_id is None:
+            raise NotFound("The caller was not verified as a client: there are no details to show.")
+        client = session.get(Client, escalation.client_id)
+        if client is None:
+            raise NotFound("The client is no longer in the practice's records.")
+        appointment = session.execute(
+            select(Appointment, Clinician.name).join(Clinician, Clinician.id == Appointment.clinician_id)
+            .where(Appointment.client_id == client.id, Appointment.status == ACTIVE, Appointment.start >= now)
+            .order_by(Appointment.start).limit(1)).first()
+        audit.record(session, user_id, Action.VIEW_CLIENT, f"client:{client.id}",
+                     detail=_target(escalation_id), ip=ip, at=now)
+        return ClientDetails(
+            client_id=client.id, name=f"{client.first_name} {client.last_name}",
+            date_of_birth=client.date_of_birth, phones=[p.e164 for p in client.phones],
+            next_appointment=NextAppointment(appointment[0].start, appointment[1], bool(appointment[0].telehealth_url))
+            if appointment else None,
+        )

@@ -1,0 +1,94 @@
+"""Notification jobs: who to tell (``notify``) and telling one of them (``send_notification``).
+
+Arguments are ids, kinds and levels only.  The rules (rows keyed per person and
+channel, the ``sending`` record committed before the provider is called, at most
+one message per row, failing over to the next level) are in
+``ivr.escalations.notify``; these functions wire them to the app's services and
+to RQ (retries, the urgent queue).
+"""
+from __future__ import annotations
+
+import logging
+
+from rq import get_current_job
+
+from ivr.escalations import notify as notify_mod
+from ivr.mail import mail_config
+
+from .runtime import services
+
+log = logging.getLogger(__name__)
+
+
+class SendFailed(Exception):
+    """Raised so RQ retries a send with backoff; says only what failed, never to whom or what."""
+
+
+def notify(escalation_id: int, kind: str, level: int) -> list[int]:
+    """Create the notifications of one kind at one roster level and enqueue sending each; returns their ids.
+
+    A no-op once the escalation is claimed or resolved (a breach notice: once
+    resolved).  When nobody on call can be reached at all, the next level is paged.
+    """
+    ql = services()
+    db = ql.extra["db"].sessions
+    practice = ql.flows.current().practice
+    plan = notify_mod.plan(db, escalation_id, kind, level, ql.clock(), practice.tz,
+                           email_enabled=mail_config(ql.settings) is not None)
+    if plan.skipped:
+        if plan.skipped in ("nobody on call", "no level left"):
+            log.error("escalation %s: %s at level %s or above; nobody was told (%s)",
+                      escalation_id, plan.skipped, level, kind)
+        else:
+            log.info("escalation %s: %s notification at level %s skipped (%s)", escalation_id, kind, level,
+                     plan.skipped)
+        return []
+    for notification_id in plan.pending:
+        ql.jobs.send_notification(notification_id, urgent=plan.urgent)
+    if plan.rows == 0:
+        # People are on call but none has a channel we can use: do not wait for failures that cannot come.
+        log.warning("escalation %s: nobody at level %s has a usable channel", escalation_id, plan.level)
+        _fail_over(escalation_id, kind, plan.level, plan.urgent)
+    return list(plan.pending)
+
+
+def send_notification(notification_id: int) -> str:
+    """Send one notification at most once (see ``ivr.escalations.notify``); returns its outcome."""
+    ql = services()
+    db = ql.extra["db"].sessions
+    out = notify_mod.claim(db, notification_id)
+    if out is None:
+        # Sent already, in flight in a worker that may have died after sending, or failed: never send again.
+        return "not pending"
+    tz = ql.flows.current().practice.tz
+    try:
+        provider_id = notify_mod.deliver(out, ql.settings, mail_config(ql.settings), ql.clock(), tz)
+    except notify_mod.SendError as exc:
+        error = str(exc)
+        if exc.retryable and _retries_left() > 0:
+            notify_mod.mark_retry(db, notification_id, error)
+            log.warning("notification %s (%s) failed, will retry: %s", notification_id, out.channel, error)
+            raise SendFailed(f"notification {notification_id} ({out.channel}): {error}") from None
+        notify_mod.mark_failed(db, notification_id, error)
+        log.error("notification %s (%s) failed: %s", notification_id, out.channel, error)
+        failed_level = notify_mod.level_failed(db, notification_id)
+        if failed_level is not None:
+            escalation_id, kind, level = failed_level
+            _fail_over(escalation_id, kind, level, out.priority == 0)
+        return f"failed: {error}"
+    notify_mod.mark_sent(db, notification_id, provider_id, ql.clock())
+    return "sent"
+
+
+def _fail_over(escalation_id: int, kind: str, level: int, urgent: bool) -> None:
+    if level >= notify_mod.TOP_LEVEL:
+        log.error("escalation %s: every %s notification up to level %s failed", escalation_id, kind, level)
+        return
+    log.warning("escalation %s: level %s could not be reached; paging level %s", escalation_id, level, level + 1)
+    services().jobs.notify(escalation_id, kind, level + 1, urgent=urgent, failover=True)
+
+
+def _retries_left() -> int:
+    """How many more times RQ will run this job (0 on the last try, or when called outside RQ)."""
+    job = get_current_job()
+    return int(job.retries_left or 0) if job is not None else 0
