@@ -27,7 +27,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
@@ -194,7 +194,7 @@ class FlowCall:
     work whatever the practice hours are.
     """
 
-    __slots__ = ("signer", "key", "sid", "common", "silent_left", "pending", "sent", "done", "pressed", "started")
+    __slots__ = ("signer", "key", "sid", "common", "silent_left", "pending", "sent", "done", "pressed")
 
     def __init__(self, signer: Signer, key: str):
         self.signer = signer
@@ -207,7 +207,6 @@ class FlowCall:
         self.sent = 0
         self.done = False
         self.pressed = False
-        self.started = time.monotonic()
         self.pending: list[Request] = [
             signer.request(signer.public_base + "/twilio/voice", {**self.common, "CallStatus": "ringing"},
                            "voice", True)
@@ -217,6 +216,8 @@ class FlowCall:
         self.sent += 1
         if self.sent > MAX_WEBHOOKS_PER_CALL:
             raise WalkError("more webhooks than any script path has: the flow loops")
+        if not self.pending:
+            raise WalkError("nothing left to send on a call that has not ended")
         return self.pending.pop(0)
 
     def answer(self, req: Request, body: bytes) -> None:
@@ -346,8 +347,9 @@ class Recorder:
     def error(self, t: float, what: str, detail: str) -> None:
         # Errors count wherever they happen: a warm-up failure is still a failure.
         self.errors[what] += 1
-        if len(self.error_samples) < 8:
-            self.error_samples.append(f"{what}: {detail}"[:300])
+        sample = f"{what}: {detail}"[:300]
+        if len(self.error_samples) < 8 and sample not in self.error_samples:
+            self.error_samples.append(sample)
 
 
 def check_answer(req: Request, status: int, body: bytes) -> tuple[str, str] | None:
@@ -453,7 +455,3 @@ def percentile(sorted_values: list[float], q: float) -> float:
     k = math.ceil(q / 100 * len(sorted_values)) - 1
     return sorted_values[max(0, min(len(sorted_values) - 1, k))]
 
-
-def public_base_of(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or 80

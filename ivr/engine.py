@@ -397,29 +397,32 @@ class _Run:
         self._ctx = None
 
     def _callback_by(self, reason: str) -> dt.datetime:
-        """When someone will call back about ``reason``: what this call was already promised, else due from now.
+        """When someone will call back about ``reason``: the first time it is asked, the deadline due from
+        now is promised and kept in ``vars.promised``; after that the same moment every time.
 
-        The escalation job reads the stored promise (``vars.promised``), so what the
-        caller hears and the deadline staff see are the same moment.
+        Promised when first spoken (or when the escalation is emitted, whichever is first), so what
+        the caller hears and the deadline the escalation job gives staff are the same moment, even
+        when the escalation comes from an action rather than an escalate step.
         """
         from .escalations.policy import promise
 
         practice = self.flows.practice
-        stored = (self.s.vars.get("promised") or {}).get(str(reason))
+        promised = dict(self.s.vars.get("promised") or {})
+        stored = promised.get(str(reason))
         if stored:
             try:
                 return dt.datetime.fromisoformat(stored).astimezone(practice.tz)
             except (TypeError, ValueError):
                 pass
-        return promise(practice, str(reason), self.env.now)
+        deadline = promise(practice, str(reason), self.env.now)
+        promised[str(reason)] = deadline.isoformat()
+        self.s.vars["promised"] = promised
+        return deadline
 
     def _promise(self, reason: str) -> None:
         """Record the callback deadline of an escalation being emitted (the first promise stands)."""
-        promised = dict(self.s.vars.get("promised") or {})
-        if reason not in promised:
-            promised[reason] = self._callback_by(reason).isoformat()
-            self.s.vars["promised"] = promised
-            self._ctx = None
+        self._callback_by(reason)
+        self._ctx = None
 
     def context(self) -> dict[str, Any]:
         """What templates and conditions may read."""

@@ -280,11 +280,15 @@ def prepare_database(settings: config_mod.Settings) -> bool:
                 return False
             db_mod.upgrade(database.engine)
         if embedded:
+            from .escalations.demo import demo_password, logins_note, seed_demo_staff
+
             practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
             report = seed_demo(database.sessions, dt.datetime.now(dt.timezone.utc), practice.tz)
             if report.seeded:
                 print(f"Seeded the demo practice ({report.clients} clients, {report.appointments} appointments) "
                       "into the embedded database; see docs/import.md for who to call as.", flush=True)
+            seed_demo_staff(database.sessions, demo_password(instance_dir()))
+            print(logins_note(instance_dir()) + f" Sign in at {settings.public_base_url}/staff/", flush=True)
         return True
     finally:
         database.dispose()

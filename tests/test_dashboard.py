@@ -519,6 +519,22 @@ def test_an_unverified_caller_has_no_details_to_open(app, people, database, cloc
     assert response.status_code == 404 and audit_rows(database, "view_client") == []
 
 
+def test_the_number_to_call_back_an_unverified_caller_is_shown_on_purpose_and_audited(app, people, database,
+                                                                                      clock):
+    eid = add_escalation(database, clock.now, caller_number="+15557654321")
+    sam = signed_in(app, people["sam"])
+    page = sam.get(f"/staff/e/{eid}").get_data(as_text=True)
+    assert "+15557654321" not in page and "Show the number to call back" in page
+    assert sam.get(f"/staff/e/{eid}/number").status_code == 303
+    assert audit_rows(database, "view_caller_number") == []
+    shown = post(sam, f"/staff/e/{eid}/number", token_from=f"/staff/e/{eid}")
+    assert shown.status_code == 200 and 'href="tel:+15557654321"' in shown.get_data(as_text=True)
+    [entry] = audit_rows(database, "view_caller_number")
+    assert (entry.user_id, entry.target) == (people["sam"].id, f"escalation:{eid}")
+    withheld = add_escalation(database, clock.now, caller_number=None)
+    assert post(sam, f"/staff/e/{withheld}/number", token_from=f"/staff/e/{withheld}").status_code == 404
+
+
 def test_detail_page_shows_the_timeline_and_is_audited(app, people, database, clock):
     eid = add_escalation(database, clock.now, timeline=["main.welcome", {"at": clock.now.isoformat(),
                                                                           "text": "menu:0"}])

@@ -211,14 +211,18 @@ def test_shipped_main_flow_structure(shipped: FlowSet) -> None:
 
 
 def test_every_shipped_template_renders(shipped: FlowSet) -> None:
+    import datetime as dt
+
+    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     context = {"practice": {"name": "P"}, "emergency_guidance": "G", "callback_promise": "soon", "vars": {},
-               "caller": {"known": False}, "open_now": True, "holiday": False, "next_open": None, "now": None}
+               "caller": {"known": False}, "open_now": True, "holiday": False, "next_open": None, "now": now,
+               "callback_by": lambda reason: now + dt.timedelta(hours=2)}
     templates = [t for flow in shipped.flows.values() for step in flow.steps.values() for t in _templates(step.body)]
     assert len(templates) > 15
     for template in templates:
         assert isinstance(template.render(context), str)
     goodbye = shipped.flows["callback"].steps["goodbye"].body
-    assert goodbye.say.render(context) == "Thank you. Someone will call you back soon. Goodbye."
+    assert goodbye.say.render(context) == "Thank you. Someone will call you back by today at 12 PM. Goodbye."
 
 
 def _templates(body: Any) -> Iterator[Template]:

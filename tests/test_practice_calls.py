@@ -103,7 +103,7 @@ class TestRescheduling:
         result = sim.call(from_=ALEX, script="1;04151985#;1;4")
         assert result.heard[-2:] == [
             "I'm sorry I couldn't find a time that works. I'll ask our scheduling team to call you back "
-            "within one business day to find one.", GOODBYE]
+            "by tomorrow at 6 PM to find one.", GOODBYE]
         assert f"escalate-{result.call_sid}-reschedule_failed" in jobs(redis_conn)
         assert appointment(database, "A-2001").status == "scheduled"
 
@@ -216,7 +216,7 @@ class TestVerification:
         assert result.heard[3:8] == [
             NOT_CONFIRMED, ASK_DOB, NOT_CONFIRMED, ASK_DOB,
             "I'm sorry, I can't confirm your identity over the phone right now. Someone from our office will "
-            "call you back within one business day."]
+            "call you back by today at 12 PM."]
         assert f"escalate-{result.call_sid}-verification_failed" in jobs(redis_conn)
         with database.sessions() as db:
             failures = db.scalars(select(VerificationFailure)).all()
@@ -353,7 +353,7 @@ class TestHoursCrisisAndPeople:
     def test_operator_key_during_hours_rings_then_voicemail_and_escalation(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="1;0;noanswer;record:4")
         assert ("dial", ["+15550100100"]) in result.transcript
-        assert result.heard[-1] == "Thank you. Someone will call you back within one business day. Goodbye."
+        assert result.heard[-1] == "Thank you. Someone will call you back by today at 12 PM. Goodbye."
         assert f"escalate-{result.call_sid}-callback_request" in jobs(redis_conn)
 
     def test_operator_key_after_hours_takes_a_message(self, sim, clock, redis_conn):
@@ -392,7 +392,7 @@ def test_silence_at_every_prompt_reaches_a_person(sim, script, silent_at):
     result = sim.call(from_=ALEX, script=script + ";noanswer;record:3")
     assert result.heard.count("Sorry, I didn't hear anything.") == 2, silent_at
     assert "One moment while I connect you." in result.heard, silent_at
-    assert result.heard[-1] == "Thank you. Someone will call you back within one business day. Goodbye."
+    assert result.heard[-1] == "Thank you. Someone will call you back by today at 12 PM. Goodbye."
 
 
 def test_silence_at_the_number_on_file_reaches_a_person(sim):

@@ -136,7 +136,7 @@ class TestShippedFlows:
             "Everyone is helping other callers right now.",
             "Please leave your name, the best number to reach you, and a short message after the tone. "
             "Press the pound key when you are done.",
-            "Thank you. Someone will call you back within one business day. Goodbye.",
+            "Thank you. Someone will call you back by today at 12 PM. Goodbye.",
         ]
         assert f"escalate-{result.call_sid}-callback_request" in queued(redis_conn)
 

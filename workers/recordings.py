@@ -26,8 +26,22 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
         dest.parent.mkdir(parents=True, exist_ok=True)
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
         twilio_rest.download_recording(settings, url, dest)
+    link_to_escalations(call_sid, recording_sid)
     transcribe_recording(dest)
     return str(dest)
+
+
+def link_to_escalations(call_sid: str, recording_sid: str) -> int:
+    """Point the call's escalations at its voicemail (one left after the escalation was created, too)."""
+    from sqlalchemy import update
+
+    from ivr.escalations.models import Escalation
+
+    with services().extra["db"].sessions() as db, db.begin():
+        result = db.execute(update(Escalation).where(Escalation.call_sid == call_sid,
+                                                     Escalation.recording_sid.is_(None))
+                            .values(recording_sid=recording_sid))
+    return result.rowcount
 
 
 def transcribe_recording(wav: Path) -> Path | None:

@@ -85,7 +85,8 @@ def queue_page() -> Any:
 
 
 def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = None, form: ResolveForm | None = None,
-                 error: str | None = None, status: int = 200, audit_view: bool = True) -> Any:
+                 error: str | None = None, status: int = 200, audit_view: bool = True,
+                 number: str | None = None) -> Any:
     try:
         detail = queue.detail(auth.db(), escalation_id, auth.now(),
                               user_id=g.user.id if audit_view else None, ip=auth.client_ip())
@@ -93,7 +94,7 @@ def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = Non
         abort(404)
     item = detail.item
     can_resolve = item.status == "claimed" and (item.claimed_by == g.user.id or g.user.is_owner)
-    return render_template("dashboard/detail.html", d=detail, item=item, client=client,
+    return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            form=form or ResolveForm(), can_resolve=can_resolve, error=error,
                            title=f"#{item.id} {item.category_label}"), status
 
@@ -149,6 +150,18 @@ def client_details(escalation_id: int) -> Any:
     # Rendered here, not redirected to: the details never sit behind a URL that could be bookmarked or shared.
     # This view is already recorded as view_client.
     return _detail_page(escalation_id, client=details, audit_view=False)
+
+
+@bp.route("/e/<int:escalation_id>/number", methods=["GET", "POST"])
+def caller_number(escalation_id: int) -> Any:
+    """The calling number, for a callback, shown only in answer to the deliberate POST (audited)."""
+    if request.method == "GET":
+        return _redirect("dashboard.escalation", escalation_id=escalation_id)
+    try:
+        number = queue.caller_number(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
+    except queue.NotFound as exc:
+        return _detail_page(escalation_id, error=str(exc), status=404)
+    return _detail_page(escalation_id, number=number, audit_view=False)
 
 
 # --------------------------------------------------------------------------- own account

@@ -67,6 +67,7 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
         priority=policy_mod.effective_priority(pol, priority),
         status=EscalationStatus.OPEN.value,
         caller_masked=mask_phone(session.caller) if session is not None else "-",
+        caller_number=session.caller if session is not None else None,
         client_id=str(caller["client_id"]) if verified and caller.get("client_id") else None,
         timeline=list(session.history) if session is not None else [],
         recording_sid=vars_.get("last_recording_sid") or None,

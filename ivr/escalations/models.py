@@ -95,6 +95,9 @@ class Escalation(Base):
     priority: Mapped[int] = mapped_column(Integer, default=2)  # 0 urgent, 1 high, 2 normal
     status: Mapped[str] = mapped_column(String(10), default=EscalationStatus.OPEN.value)
     caller_masked: Mapped[str] = mapped_column(String(20), default="-")
+    # The full calling number, for calling back someone who did not verify; shown only on a
+    # deliberate, audited request (``view_caller_number``), never in lists, links or messages.
+    caller_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # only when verified
     timeline: Mapped[list] = mapped_column(JSON, default=list)  # steps and choices, never what was said
     recording_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)

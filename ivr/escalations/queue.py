@@ -303,6 +303,18 @@ class ClientDetails:
     next_appointment: NextAppointment | None
 
 
+def caller_number(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime, ip: str | None = None) -> str:
+    """The full number the call came from, to call back; audited as ``view_caller_number``."""
+    with session_scope(db) as session:
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None:
+            raise NotFound("There is no such escalation.")
+        if not escalation.caller_number:
+            raise NotFound("The caller's number was withheld: there is no number to show.")
+        audit.record(session, user_id, Action.VIEW_CALLER_NUMBER, _target(escalation_id), ip=ip, at=now)
+        return escalation.caller_number
+
+
 def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,
                    ip: str | None = None) -> ClientDetails:
     """The verified caller's name, birth date, numbers and next appointment; audited as ``view_client``.

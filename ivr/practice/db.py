@@ -49,11 +49,12 @@ def make_engine(url: str | URL) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        # hide_parameters: a database error (kept in a failed job, or logged) never carries column values.
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_on_connect)
     else:
         # Connections dropped by a database restart or a proxy's idle timeout are replaced, not used.
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     _forget_connections_after_fork(engine)
     return engine
 

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('caller_masked', sa.String(length=20), nullable=False),
+    sa.Column('caller_number', sa.String(length=20), nullable=True),
     sa.Column('client_id', sa.String(length=64), nullable=True),
     sa.Column('timeline', sa.JSON(), nullable=False),
     sa.Column('recording_sid', sa.String(length=64), nullable=True),

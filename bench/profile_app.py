@@ -1,0 +1,114 @@
+"""Where one webhook's CPU goes: the app and the floor in-process, under cProfile timed by CPU, not wall clock.
+
+    .venv/bin/python bench/profile_app.py                 # 300 calls through the shipped flows
+    .venv/bin/python bench/profile_app.py --calls 1000 --top 40 --sort tottime
+
+The same simulated callers as bench/webhooks.py (loadgen.FlowCall: silence at the first menu, then 9 or
+0, Dial no-answer, Record, hang-up, status callbacks) post through Flask's test client to
+``ivr.create_app`` on a real Redis (EmbeddedRedis, appendonly off).  No gunicorn, no sockets to the
+app: what is left is the app's own work per webhook (Flask + signature check + sessions + engine +
+TwiML + logging + Redis round trips), timed with ``time.process_time`` so that other processes on a
+shared machine do not inflate it.  The floor app (bench/floor_app.py) is measured the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import logging
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(ROOT))
+
+import loadgen  # noqa: E402
+from ivr.redis_server import EmbeddedRedis  # noqa: E402
+
+TOKEN = "bench-auth-token-0123456789abcdef"
+PUBLIC = "http://127.0.0.1:8000"
+
+
+def drive(client, factory, calls: int) -> int:
+    """Walk ``calls`` simulated calls through a Flask test client; returns the webhooks sent."""
+    sent = 0
+    for _ in range(calls):
+        call = factory()
+        while not call.done:
+            req = call.next_request()
+            resp = client.post(req.path, data=req.body, headers={
+                "X-Twilio-Signature": req.signature, "Content-Type": "application/x-www-form-urlencoded"})
+            body = resp.get_data()
+            problem = loadgen.check_answer(req, resp.status_code, body)
+            if problem:
+                raise SystemExit(f"{problem[0]}: {problem[1]}")
+            call.answer(req, body)
+            sent += 1
+    return sent
+
+
+def measure(name: str, client, factory, calls: int, profile: bool, sort: str, top: int) -> float:
+    drive(client, factory, max(5, calls // 20))  # warm caches, lazy imports, compiled templates
+    prof = cProfile.Profile(time.process_time) if profile else None
+    t0, w0 = time.process_time(), time.perf_counter()
+    if prof:
+        prof.enable()
+    sent = drive(client, factory, calls)
+    if prof:
+        prof.disable()
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    per = cpu / sent * 1000
+    print(f"{name}: {sent} webhooks, {per:.3f} ms CPU per webhook ({wall / sent * 1000:.3f} ms wall)"
+          + ("  [under cProfile: slower than real]" if prof else ""))
+    if prof:
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).strip_dirs().sort_stats(sort).print_stats(top)
+        print(out.getvalue())
+    return per
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--calls", type=int, default=300)
+    p.add_argument("--keys", default="9,0")
+    p.add_argument("--top", type=int, default=35)
+    p.add_argument("--sort", default="cumulative", help="pstats sort key: cumulative, tottime, …")
+    p.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL (INFO is the shipped default)")
+    p.add_argument("--no-profile", action="store_true", help="only the CPU per webhook, without cProfile")
+    args = p.parse_args()
+    keys = [k for k in args.keys.split(",") if k]
+
+    with tempfile.TemporaryDirectory(prefix="ql-profile-") as tmp:
+        redis = EmbeddedRedis(Path(tmp) / "redis", appendonly=False).start()
+        try:
+            os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC, REDIS_URL=redis.url,
+                              IVR_FLOWS_DIR=str(ROOT / "flows"), LOG_LEVEL=args.log_level)
+            # Log records go where gunicorn would send them: a file, not this terminal.
+            logging.basicConfig(level=args.log_level, filename=str(Path(tmp) / "app.log"),
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            import floor_app
+            from ivr import create_app
+
+            signer = loadgen.Signer(TOKEN, PUBLIC)
+            floor = measure("floor", floor_app.create_app().test_client(),
+                            loadgen.call_factory("floor", signer, keys), args.calls, False, args.sort, args.top)
+            app = create_app()
+            client = app.test_client()
+            factory = loadgen.call_factory("flow", signer, keys)
+            flow = measure("flow", client, factory, args.calls, False, args.sort, args.top)
+            print(f"flow / floor CPU per webhook: {flow / floor:.1f}x "
+                  "(test client overhead included in both; gunicorn's own share is not)")
+            if not args.no_profile:
+                measure("flow", client, factory, args.calls, True, args.sort, args.top)
+        finally:
+            redis.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
