@@ -93,9 +93,7 @@ class Registry:
 
 
 def _hours_status(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    from .practice.settings import status_at
-
-    status = status_at(ctx.flows.practice, ctx.now)
+    status = ctx.flows.status_at(ctx.now)
     outcome = "open" if status.open else ("holiday" if status.reason == "holiday" else "closed")
     return ActionResult(outcome, {"next_open": status.next_open.isoformat() if status.next_open else None})
 

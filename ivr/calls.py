@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import effects as fx
-from . import engine, twiml
+from . import callers, engine, twiml
 from .builtin_actions import ActionContext, Registry
 from .callstate import CallSession
 from .events import ActionDone, CallEnded, CallStarted, Event
@@ -69,11 +69,15 @@ class CallHandler:
     def env(self) -> engine.StepEnv:
         return engine.StepEnv(now=self.clock(), max_steps=self.max_steps, max_call_seconds=self.max_call_seconds)
 
-    def handle(self, call_sid: str, caller: str | None, turn: int, event: Event) -> str:
-        """Answer one voice webhook with TwiML; a retried turn gets the same answer, and no second side effect."""
+    def handle(self, call_sid: str, from_number: str | None, turn: int, event: Event) -> str:
+        """Answer one voice webhook with TwiML; a retried turn gets the same answer, and no second side effect.
+
+        ``from_number`` is Twilio's raw ``From``; it is normalised only when the call's session starts.
+        """
         session = self.sessions.load(call_sid)
         if session is None:
             # A call we have never seen (or whose session expired): start it from the top.
+            caller = callers.normalise(from_number, self.flows.current().practice.phone_region)
             session = engine.new_session(call_sid, caller, self.clock())
             expected, answered, event = -1, turn, CallStarted()
         elif isinstance(event, CallStarted) or turn < session.turn:

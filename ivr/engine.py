@@ -427,11 +427,9 @@ class _Run:
     def context(self) -> dict[str, Any]:
         """What templates and conditions may read."""
         if self._ctx is None:
-            from .practice.settings import status_at
-
             practice = self.flows.practice
             now = self.env.now.astimezone(practice.tz)
-            status = status_at(practice, now)
+            status = self.flows.status_at(now)
             s = self.s
             caller = dict(s.vars.get("caller") or {})
             caller.setdefault("known", False)

@@ -243,6 +243,20 @@ class FlowSet:
     practice: Any  # ivr.practice.settings.PracticeSettings
     version: str = ""
     warnings: tuple[Any, ...] = field(default=(), compare=False)
+    # Opening status by minute: every step of every call asks, and the answer changes only on the minute.
+    _status_cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def status_at(self, now: Any) -> Any:
+        """The practice's opening status at ``now`` (ivr.practice.settings.status_at), cached per minute."""
+        from .practice.settings import status_at
+
+        minute = int(now.timestamp() // 60)
+        cached = self._status_cache.get(minute)
+        if cached is None:
+            if len(self._status_cache) > 256:
+                self._status_cache.clear()
+            cached = self._status_cache[minute] = status_at(self.practice, now.replace(second=0, microsecond=0))
+        return cached
 
     @property
     def entry(self) -> Flow:

@@ -389,15 +389,17 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
     ]))
     if not args.no_workers:
         # The urgent-only worker is never busy with routine jobs when a crisis escalation arrives.
+        # Both run RQ's scheduler: its lock lets one schedule at a time, the other takes over if it dies.
         sup.children.append(sup.spawn("worker[urgent]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent", "--no-scheduler"]))
+            sys.executable, "-m", "workers.run", "--queues", "urgent"]))
         sup.children.append(sup.spawn("worker[urgent,calls]", [
             sys.executable, "-m", "workers.run", "--queues", "urgent,calls"]))
 
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)
     local = _url(args.host, args.port)
-    if not _wait_for_health(local + "/health", sup):
+    # Without job workers the full /health is red by design; the web part is what we wait for then.
+    if not _wait_for_health(local + ("/health?scope=web" if args.no_workers else "/health"), sup):
         return 0 if _stop_requested else 1
     _print_banner(args, settings, local, web_workers, redis_note, standin_url)
 

@@ -13,7 +13,7 @@ from typing import Callable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from flask import Blueprint, Response, abort, current_app, request
 
-from . import callers, twiml
+from . import twiml
 from .events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,7 @@ def _handle(event: Event) -> str:
     call_sid = form.get("CallSid", "")
     if not call_sid:
         raise ValueError("request without CallSid")
-    region = ql.flows.current().practice.phone_region
-    caller = callers.normalise(form.get("From"), region)
-    return ql.calls.handle(call_sid, caller, _turn(), event)
+    return ql.calls.handle(call_sid, form.get("From"), _turn(), event)
 
 
 @bp.post("/voice")

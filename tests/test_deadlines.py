@@ -291,7 +291,9 @@ def test_callback_by_is_what_the_escalation_stores() -> None:
     assert said == ["Someone will call you back by today at 12:05 PM.",
                     "Again: today at 12:05 PM; urgent today at 10:20 AM."]
     assert fx.Escalate("callback_request", "normal") in out
-    assert session.vars["promised"] == {"callback_request": "2026-11-23T12:05:00-05:00"}
+    # Everything spoken is a promise, kept: the urgent time was said too.
+    assert session.vars["promised"] == {"callback_request": "2026-11-23T12:05:00-05:00",
+                                        "crisis": "2026-11-23T10:20:00-05:00"}
 
 
 def test_callback_by_after_hours_and_before_a_weekend() -> None:
@@ -307,7 +309,7 @@ def test_the_first_promise_stands_when_the_call_escalates_again() -> None:
     session.vars["promised"] = {"callback_request": "2026-11-23T11:00:00-05:00"}
     session, out = step(flows, session, CallStarted(), StepEnv(now=ny(11, 23, 10, 30)))
     assert out[0].text == "Someone will call you back by today at 11 AM."
-    assert session.vars["promised"] == {"callback_request": "2026-11-23T11:00:00-05:00"}
+    assert session.vars["promised"]["callback_request"] == "2026-11-23T11:00:00-05:00"
 
 
 def test_categories_agree_between_model_settings_and_schema() -> None:

@@ -1,18 +1,99 @@
-"""Worker entry point: ``python -m workers.run [--queues urgent,calls] [--burst]``."""
+"""Worker entry point: ``python -m workers.run [--queues urgent,calls] [--burst]``.
+
+How a job survives its worker being killed (``kill -9``, the OOM killer, a lost machine)
+-------------------------------------------------------------------------------------
+Nothing in the dying worker can react, so recovery is left to another worker's periodic
+*maintenance* (RQ 3.0, ``rq/worker/base.py``: ``run_maintenance_tasks`` → ``clean_registries``
+→ ``rq/registry.py``: ``StartedJobRegistry.cleanup``).  While a job runs, its execution sits
+in the queue's StartedJobRegistry with an expiry score that the worker pushes forward every
+``job_monitoring_interval`` seconds (``monitor_work_horse`` → ``maintain_heartbeats``).  Once
+the score has passed, ``cleanup`` treats the job as abandoned: it calls the failure callback
+and the exception handlers with ``AbandonedJobError``, then, if the job has retries left,
+``job.retry()`` schedules it after its next retry interval (escalations: 5 s), otherwise
+records it as failed.  So RQ does retry abandoned jobs, but with its defaults only after:
+
+* the execution's expiry: ``get_heartbeat_ttl`` = min(job time left, 30 s) + a fixed 60 s;
+* a maintenance pass: ``maintenance_interval`` defaults to 600 s, and an *idle* worker only
+  looks at it between blocking dequeues of ``worker_ttl - 15`` = 405 s;
+* the queue's maintenance lock (``Queue.acquire_maintenance_lock``, 899 s) being free: a
+  worker killed during its own maintenance pass leaves it held for 15 minutes;
+* a live scheduler to move the retry from the ScheduledJobRegistry to the queue.
+
+That is 10-25 minutes.  ``QuietlineWorker`` below brings it under two minutes, each knob a
+setting (``ivr.config``) so tests can use a few seconds:
+
+* ``maintenance_interval`` = IVR_WORKER_MAINTENANCE_SECONDS (30), and the blocking dequeue
+  never waits longer than that, so idle workers really run maintenance that often;
+* the execution's expiry = IVR_WORKER_JOB_MONITORING_SECONDS (10, how often a busy worker
+  heartbeats) + IVR_WORKER_ABANDON_GRACE_SECONDS (20, how late a heartbeat may be before the
+  job counts as abandoned);
+* a maintenance lock left by a dead worker is cut to one maintenance interval;
+* ``worker_ttl`` = IVR_WORKER_TTL_SECONDS (60): a worker silent that long is dead (/health).
+
+Worst case after a kill: 30 s (expiry) + 30 s (next maintenance) + 5 s (retry interval) + 1 s
+(scheduler) ≈ 66 s.  If the killed worker was also running the scheduler, its scheduler lock
+(``rq:scheduler-lock:<queue>``, ``interval + 60`` = 61 s) must expire first; a surviving worker
+started *with* the scheduler takes it over at its next maintenance: ≈ 61 + 30 s.  Workers run
+with ``--no-scheduler`` never take over, so keep at least two workers that may schedule.
+
+A retried escalation may run a second time after a first run that got partway: the job itself
+is idempotent (one escalation per call and reason, one notification per person and channel).
+An abandon grace that is too short would only cause such a harmless re-run of a slow job.
+"""
 from __future__ import annotations
 
 import argparse
 
 from rq import Queue, Worker
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ivr import create_app
+from ivr.config import Settings
 from ivr.jobs import URGENT_QUEUE
+
+
+class QuietlineWorker(Worker):
+    """RQ's forking Worker with recovery timing from the settings (see the module docstring)."""
+
+    abandon_grace: int = 20
+
+    @classmethod
+    def from_settings(cls, queues: list[Queue], settings: Settings, **kwargs) -> "QuietlineWorker":
+        worker = cls(queues, maintenance_interval=settings.worker_maintenance_seconds,
+                     job_monitoring_interval=settings.worker_job_monitoring_seconds,
+                     worker_ttl=settings.worker_ttl_seconds, **kwargs)
+        worker.abandon_grace = settings.worker_abandon_grace_seconds
+        return worker
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks for worker_ttl - 15 s waiting for a job and runs maintenance only between
+        # waits: cap the wait so an idle worker's maintenance keeps its interval.
+        # (Read in Worker.__init__ after maintenance_interval is set: socket timeout = this + 10.)
+        return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        # How long a running job's execution stays in the StartedJobRegistry without a heartbeat.
+        # RQ: min(time left before the job's timeout, monitoring interval) + 60.  Ours: the
+        # monitoring interval (the job's own timeout is enforced in the work horse) + our grace.
+        return int(self.job_monitoring_interval) + int(self.abandon_grace)
+
+    def clean_registries(self) -> None:
+        # RQ's per-queue maintenance lock lives 899 s and is deleted when the pass ends; a
+        # worker killed mid-pass would stop every worker's maintenance for 15 minutes.  A pass
+        # takes milliseconds, so a lock older than one interval is cut down to one interval.
+        # (EXPIRE ... LT would be atomic but needs Redis 7; the embedded server is 6.2.)
+        limit = max(1, int(self.maintenance_interval))
+        for queue in self.queues:
+            if self.connection.ttl(queue.registry_cleaning_key) > limit:
+                self.connection.expire(queue.registry_cleaning_key, limit)
+        super().clean_registries()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run an RQ worker inside the app's context, urgent queue first."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queues", default=None, help="comma-separated queue names, highest priority first")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker")
@@ -22,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.queues.split(",") if args.queues else [URGENT_QUEUE, ql.settings.queue_name]
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
     with app.app_context():
-        worker = Worker(queues, connection=ql.redis, serializer=JSONSerializer)
+        worker = QuietlineWorker.from_settings(queues, ql.settings, connection=ql.redis, serializer=JSONSerializer)
         worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=ql.settings.log_level)
     return 0
 

@@ -1,0 +1,212 @@
+"""``/health``: can the service answer calls *and* get their follow-up work done?
+
+Checks, each naming itself in ``failures`` when it fails (HTTP 503):
+
+* ``redis``: reachable (nothing else can be checked without it);
+* ``flows``: loaded (the version is reported, with the count of flow errors);
+* ``workers``: at least one live RQ worker serves each queue (urgent, calls), and no
+  registered worker's heartbeat is older than the worker TTL (a worker that died without
+  deregistering, e.g. ``kill -9``, until RQ's key for it expires);
+* ``scheduler``: RQ's scheduler holds its lock for each queue (``rq:scheduler-lock:<queue>``,
+  ``rq/scheduler.py``) and its own heartbeat is fresh: without it no retry and no
+  scheduled job ever runs;
+* ``queues``: the oldest queued job of each queue has waited less than the limit;
+* ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit.
+
+``?scope=web`` checks only Redis and flows: whether this web process can answer calls
+(jobs wait in Redis), which is what a load balancer should ask; the full check is for
+monitoring.
+
+The report holds names, counts, ages and job ids (which carry CallSids, recording SIDs or
+random message keys, never a number or anything a caller said); no PHI.
+
+RQ's hashes are read directly rather than through ``Worker.all()``: building a Worker on a
+connection raises that connection's socket timeout to the worker's dequeue timeout
+(``BaseWorker._set_connection``), which would undo the web's fail-fast Redis timeouts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.job import Job
+from rq.queue import Queue
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.utils import utcparse
+from rq.worker import Worker
+from rq.worker_registration import REDIS_WORKER_KEYS
+
+# Jobs looked at from the head of each queue: normally the first is the oldest, but a job
+# enqueued at the front (retries may be) can hide an older one behind it.
+QUEUE_HEAD = 10
+LISTED = 5  # job ids listed per overdue registry
+
+
+@dataclass(frozen=True)
+class Limits:
+    heartbeat_max_age: float = 60.0  # seconds; the worker TTL
+    max_queue_age: float = 120.0
+    scheduled_overdue: float = 60.0
+
+
+def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent", "calls"),
+           limits: Limits = Limits(), flows: Any = None, jobs: bool = True) -> tuple[bool, dict[str, Any]]:
+    """Check the service; returns (ok, report).  ``now``: an aware UTC datetime (the real clock).
+
+    ``flows``: the app's FlowStore (or None to skip that check); ``jobs=False``: Redis and
+    flows only (``?scope=web``).
+    """
+    queues = list(queues)
+    failures: list[str] = []
+    problems: list[str] = []
+    report: dict[str, Any] = {}
+    try:
+        redis.ping()
+        report["redis"] = "ok"
+    except (RedisError, OSError):
+        report["redis"] = "unreachable"
+        failures.append("redis")
+        problems.append("Redis does not answer")
+    if flows is not None:
+        current = flows._current
+        report["flows"] = current.version if current else "not loaded"
+        report["flow_problems"] = len([p for p in flows.problems if p.severity == "error"])
+        if current is None:
+            failures.append("flows")
+            problems.append("flows are not loaded")
+    if jobs and "redis" not in failures:
+        try:
+            _check_jobs(redis, now.timestamp(), queues, limits, report, failures, problems)
+        except (RedisError, OSError):
+            report["redis"] = "unreachable"
+            failures.append("redis")
+            problems.append("Redis stopped answering during the check")
+    report["failures"] = failures
+    report["problems"] = problems
+    ok = not failures
+    report["ok"] = ok
+    return ok, report
+
+
+def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, Any]]:
+    """``health()`` for a running app (``app.extensions['quietline']``), limits from its settings."""
+    from .jobs import URGENT_QUEUE
+
+    s = ql.settings
+    limits = Limits(heartbeat_max_age=s.worker_ttl_seconds, max_queue_age=s.health_max_queue_age_seconds,
+                    scheduled_overdue=s.health_scheduled_overdue_seconds)
+    # The real clock: the app's clock may be a test's fixed one; RQ stamps with the real time.
+    return health(ql.redis, dt.datetime.now(dt.timezone.utc), queues=(URGENT_QUEUE, s.queue_name),
+                  limits=limits, flows=ql.flows, jobs=not web_only)
+
+
+def _age(now_ts: float, stamp: bytes | str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return round(now_ts - utcparse(stamp.decode() if isinstance(stamp, bytes) else stamp).timestamp(), 1)
+    except ValueError:
+        return None
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode() if value else ""
+
+
+def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, report: dict[str, Any],
+                failures: list[str], problems: list[str]) -> None:
+    # ---- workers: RQ keeps a set of worker keys and a hash per worker, with a TTL it renews.
+    keys = sorted(_text(k) for k in redis.smembers(REDIS_WORKER_KEYS))
+    with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hmget(key, "queues", "last_heartbeat", "state")
+        rows = pipe.execute()
+    workers = []
+    stale = []
+    for key, (queue_names, heartbeat, state) in zip(keys, rows):
+        if heartbeat is None and queue_names is None:
+            continue  # its hash expired: RQ drops the key from the set at the next cleanup
+        age = _age(now_ts, heartbeat)
+        fresh = age is not None and age <= limits.heartbeat_max_age
+        name = key[len(Worker.redis_worker_namespace_prefix):]
+        workers.append({"name": name, "queues": [q for q in _text(queue_names).split(",") if q],
+                        "state": _text(state) or "?", "heartbeat_age_seconds": age, "fresh": fresh})
+        if not fresh:
+            stale.append(name)
+            problems.append(f"worker {name} has not sent a heartbeat for {age} s")
+    covered = {q: any(w["fresh"] and q in w["queues"] for w in workers) for q in queues}
+    report["workers"] = {"count": len(workers), "queues_covered": covered,
+                         "heartbeat_max_age_seconds": limits.heartbeat_max_age, "list": workers}
+    if not workers:
+        problems.append("no RQ worker is running")
+    for q, ok in covered.items():
+        if not ok and workers:
+            problems.append(f"no live worker serves the {q} queue")
+    if not workers or stale or not all(covered.values()):
+        failures.append("workers")
+
+    # ---- scheduler: one RQ scheduler process holds a lock per queue and heartbeats every second.
+    scheduler: dict[str, Any] = {}
+    for q in queues:
+        owner = redis.get(RQScheduler.get_locking_key(q))
+        entry: dict[str, Any] = {"locked": owner is not None, "heartbeat_age_seconds": None}
+        if owner is not None:
+            entry["heartbeat_age_seconds"] = _age(
+                now_ts, redis.hget(SCHEDULER_KEY_TEMPLATE % _text(owner), "last_heartbeat"))
+        age = entry["heartbeat_age_seconds"]
+        # A lock without a metadata hash (older RQ) counts as alive: the lock itself expires.
+        entry["alive"] = owner is not None and (age is None or age <= limits.heartbeat_max_age)
+        scheduler[q] = entry
+        if not entry["alive"]:
+            problems.append(f"no scheduler for the {q} queue" if owner is None
+                            else f"the scheduler for the {q} queue has not sent a heartbeat for {age} s")
+    report["scheduler"] = {"alive": all(e["alive"] for e in scheduler.values()), "queues": scheduler}
+    if not report["scheduler"]["alive"]:
+        failures.append("scheduler")
+
+    # ---- queues: how long the jobs at the head have waited.
+    queue_report: dict[str, Any] = {}
+    too_old = False
+    for q in queues:
+        key = Queue.redis_queue_namespace_prefix + q
+        length = redis.llen(key)
+        head = [_text(j) for j in redis.lrange(key, 0, QUEUE_HEAD - 1)]
+        with redis.pipeline(transaction=False) as pipe:
+            for job_id in head:
+                pipe.hget(Job.key_for(job_id), "enqueued_at")
+            stamps = pipe.execute()
+        aged = [(a, j) for j, s in zip(head, stamps) if (a := _age(now_ts, s)) is not None]
+        oldest_age, oldest_id = max(aged) if aged else (None, None)
+        failed = redis.zcard(FailedJobRegistry(q, connection=redis).key)
+        queue_report[q] = {"length": length, "oldest_age_seconds": oldest_age, "oldest_job_id": oldest_id,
+                           "failed_jobs": failed}
+        if oldest_age is not None and oldest_age > limits.max_queue_age:
+            too_old = True
+            problems.append(f"the oldest job in the {q} queue has waited {oldest_age} s")
+    report["queues"] = {"max_age_seconds": limits.max_queue_age, **queue_report}
+    if too_old:
+        failures.append("queues")
+
+    # ---- scheduled jobs (retries, delayed work) whose time has long passed: no scheduler moved them.
+    cutoff = now_ts - limits.scheduled_overdue
+    scheduled: dict[str, Any] = {}
+    overdue_total = 0
+    for q in queues:
+        key = ScheduledJobRegistry(q, connection=redis).key
+        count = redis.zcount(key, "-inf", cutoff)
+        first = redis.zrangebyscore(key, "-inf", cutoff, start=0, num=LISTED, withscores=True)
+        scheduled[q] = {"overdue": count,
+                        "oldest_overdue_seconds": round(now_ts - first[0][1], 1) if first else None,
+                        "job_ids": [_text(j) for j, _ in first], "waiting": redis.zcard(key)}
+        overdue_total += count
+        if count:
+            problems.append(f"{count} scheduled job(s) in the {q} queue are overdue by more than "
+                            f"{limits.scheduled_overdue:g} s")
+    report["scheduled"] = {"overdue_after_seconds": limits.scheduled_overdue, "overdue": overdue_total,
+                           "queues": scheduled}
+    if overdue_total:
+        failures.append("scheduled")
