@@ -52,7 +52,7 @@ class Quietline:
     @property
     def last_guidance(self) -> str:
         """Emergency guidance without touching Redis or reloading flows (for the fallback URL)."""
-        flows = self.flows._current
+        flows = self.flows.last_good
         return flows.practice.emergency_guidance if flows is not None else DEFAULT_GUIDANCE
 
 

@@ -82,6 +82,11 @@ class FlowStore:
     def loaded(self) -> bool:
         return self._current is not None
 
+    @property
+    def last_good(self) -> FlowSet | None:
+        """What is being served, without looking at the files (for paths that must not fail)."""
+        return self._current
+
     def current(self) -> FlowSet:
         """The flows to serve now (reloading first if the files changed)."""
         if self._current is None:

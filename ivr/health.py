@@ -72,7 +72,7 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
         failures.append("redis")
         problems.append("Redis does not answer")
     if flows is not None:
-        current = flows._current
+        current = flows.last_good
         report["flows"] = current.version if current else "not loaded"
         report["flow_problems"] = len([p for p in flows.problems if p.severity == "error"])
         if current is None:
