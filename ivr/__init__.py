@@ -24,10 +24,6 @@ from .privacy import MaskingFilter
 from .security import SignatureChecker
 from .sessions import SessionStore
 
-DEFAULT_GUIDANCE = ("If you are in danger or this is a medical emergency, hang up and dial 9 1 1. "
-                    "If you are in crisis, call or text 9 8 8, any time.")
-
-
 @dataclass
 class Quietline:
     """The services one app instance wires together (``app.extensions['quietline']``)."""
@@ -53,7 +49,9 @@ class Quietline:
     def last_guidance(self) -> str:
         """Emergency guidance without touching Redis or reloading flows (for the fallback URL)."""
         flows = self.flows.last_good
-        return flows.practice.emergency_guidance if flows is not None else DEFAULT_GUIDANCE
+        from .practice.settings import DEFAULT_EMERGENCY_GUIDANCE
+
+        return flows.practice.emergency_guidance if flows is not None else DEFAULT_EMERGENCY_GUIDANCE
 
 
 def _utcnow() -> dt.datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
-from typing import Callable
+from typing import Callable, Mapping
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from flask import Blueprint, Response, abort, current_app, request
@@ -60,15 +60,13 @@ def verify_signature() -> None:
         abort(403)
 
 
-def _apology(reason: str) -> str:
-    """TwiML for when we failed: apologise, read the emergency guidance, take a message."""
+def _apology() -> str:
+    """TwiML for when we failed: apologise, read the emergency guidance, take a message.
+
+    Reads only what is already in memory: an error path must not touch the flow files or Redis.
+    """
     ql = _ql()
-    guidance = None
-    try:
-        guidance = ql.flows.current().practice.emergency_guidance
-    except Exception:  # the flows themselves may be what failed
-        guidance = ql.last_guidance
-    return twiml.apology(ql.public_url("fallback_voicemail"), guidance=guidance,
+    return twiml.apology(ql.public_url("fallback_voicemail"), guidance=ql.last_guidance,
                          recording_status=ql.public_url("recording_status"))
 
 
@@ -87,16 +85,21 @@ def never_fails(view: Callable[..., str]) -> Callable[..., Response]:
                     _ql().jobs.escalate(call_sid, "system_error")
             except Exception:
                 log.warning("could not enqueue the system_error escalation")
-            return _xml(_apology("error"))
+            return _xml(_apology())
 
     return wrapper
 
 
-def _turn() -> int:
+def _number(source: Mapping[str, str], name: str, kind: type[int] | type[float]) -> int | float:
+    """A numeric Twilio parameter; missing or malformed counts as 0 (a webhook never fails on it)."""
     try:
-        return int(request.args.get("turn", "0"))
+        return kind(source.get(name) or 0)
     except ValueError:
-        return 0
+        return kind(0)
+
+
+def _turn() -> int:
+    return int(_number(request.args, "turn", int))
 
 
 def _handle(event: Event) -> str:
@@ -124,11 +127,7 @@ def gather_input() -> str:
     form = request.form
     event: Event
     if form.get("SpeechResult"):
-        try:
-            confidence = float(form.get("Confidence", "0") or 0)
-        except ValueError:
-            confidence = 0.0
-        event = Speech(form["SpeechResult"][:500], confidence)
+        event = Speech(form["SpeechResult"][:500], float(_number(form, "Confidence", float)))
     elif form.get("Digits"):
         event = Digits(form["Digits"][:32])
     else:
@@ -149,10 +148,7 @@ def recorded() -> str:
     """A <Record> finished."""
     form = request.form
     sid = form.get("RecordingSid") or None
-    try:
-        duration = int(form.get("RecordingDuration", "0") or 0)
-    except ValueError:
-        duration = 0
+    duration = int(_number(form, "RecordingDuration", int))
     return _handle(RecordingFinished(sid if form.get("RecordingUrl") else None, duration))
 
 
@@ -219,9 +215,7 @@ def inbound_sms() -> Response:
 @bp.post("/fallback")
 def fallback() -> Response:
     """The number's fallback URL: Twilio calls it when the voice URL failed.  Works with Redis down."""
-    ql = _ql()
-    return _xml(twiml.apology(ql.public_url("fallback_voicemail"), guidance=ql.last_guidance,
-                              recording_status=ql.public_url("recording_status")))
+    return _xml(_apology())
 
 
 @bp.post("/fallback/voicemail")
