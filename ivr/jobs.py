@@ -100,8 +100,10 @@ class JobQueue:
         outbox = OUTBOX_PREFIX + message_key
         if self.redis.exists(GUARD_PREFIX + f"sms-{message_key}"):
             return Enqueued(f"sms-{message_key}", False)
-        self.redis.hset(outbox, mapping={"to": to, "body": body})
-        self.redis.expire(outbox, OUTBOX_TTL)
+        pipe = self.redis.pipeline(transaction=False)  # one round trip: this runs inside a webhook
+        pipe.hset(outbox, mapping={"to": to, "body": body})
+        pipe.expire(outbox, OUTBOX_TTL)
+        pipe.execute()
         return self._once(self.queue, "workers.sms.send_sms", (message_key,), f"sms-{message_key}",
                           Retry(max=5, interval=[10, 30, 60, 300, 900]))
 
