@@ -151,6 +151,7 @@ class _Delay:
     path_suffix: str
     seconds: float
     remaining: int
+    release: Optional[threading.Event] = None
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -324,19 +325,21 @@ class TwilioStandin:
         with self._lock:
             self._failures.append(_Failure(path_suffix, status, count, retry_after))
 
-    def delay_next(self, path_suffix: str, seconds: float, count: int = 1) -> None:
+    def delay_next(self, path_suffix: str, seconds: float, count: int = 1,
+                   release: Optional[threading.Event] = None) -> None:
         """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` wait.
 
-        The request waits ``seconds`` before it is handled (a slow Twilio), then is
-        handled as usual, even if the client has given up or died meanwhile: like
-        Twilio, the stand-in has the request by then.  Applies before ``fail_next``.
+        The request waits ``seconds`` (or until ``release`` is set, if sooner) before it is
+        handled (a slow Twilio), then is handled as usual, even if the client has given up
+        or died meanwhile: like Twilio, the stand-in has the request by then.  Applies
+        before ``fail_next``.
         """
         if not 0 < seconds <= 300:
             raise ValueError("seconds must be between 0 and 300")
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._delays.append(_Delay(path_suffix, float(seconds), count))
+            self._delays.append(_Delay(path_suffix, float(seconds), count, release))
 
     def reset(self) -> None:
         """Forget every message, call, recording, pending failure and delay, and logged request."""
@@ -351,15 +354,15 @@ class TwilioStandin:
 
     # ----- request plumbing --------------------------------------------------
 
-    def _take_delay(self, path: str) -> float:
+    def _take_delay(self, path: str) -> Optional[_Delay]:
         with self._lock:
             for delay in self._delays:
                 if path.endswith(delay.path_suffix):
                     delay.remaining -= 1
                     if delay.remaining <= 0:
                         self._delays.remove(delay)
-                    return delay.seconds
-        return 0.0
+                    return delay
+        return None
 
     def _take_failure(self, path: str) -> Optional[_Failure]:
         with self._lock:
@@ -398,8 +401,11 @@ class TwilioStandin:
             if path_account is not None and path_account != self.account_sid:
                 return _error_response(404, 20404, f"The requested resource {request.path} was not found")
             delay = self._take_delay(request.path)
-            if delay:
-                time.sleep(delay)  # threaded server: other requests go on meanwhile
+            # Threaded server: other requests go on while this one waits.
+            if delay is not None and delay.release is not None:
+                delay.release.wait(delay.seconds)
+            elif delay is not None:
+                time.sleep(delay.seconds)
             failure = self._take_failure(request.path)
             if failure is not None:
                 code, message = _STD_ERRORS.get(failure.status, (20500, "Injected failure"))

@@ -295,10 +295,11 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
         lock.execute("BEGIN IMMEDIATE")
         first_retry = 5  # ivr.jobs: escalate's first retry interval
     else:
-        # A crisis call; the first text to staff waits at "Twilio" long enough to kill the
-        # worker while it is on the wire.
+        # A crisis call; the first text to staff waits at "Twilio" until the worker has been
+        # killed while it is on the wire (released below; a slow machine cannot outrun it).
         reason, queue, script = CRISIS
-        rel_standin.delay_next("/Messages.json", 8)
+        on_the_wire = threading.Event()
+        rel_standin.delay_next("/Messages.json", 120, release=on_the_wire)
         call_sid = None
         first_retry = 3  # ivr.jobs: URGENT_NOTIFY_RETRY[0]
 
@@ -344,6 +345,8 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
     if lock is not None:
         lock.rollback()
         lock.close()
+    else:
+        on_the_wire.set()
     # Nobody handled it: still "started", still registered as running.
     assert job_status(redis, job_id) == "started"
     assert job_id in started_job_ids(redis, queue)
