@@ -49,7 +49,9 @@ class CallSession:
             del self.history[: len(self.history) - HISTORY_LIMIT]
 
     def to_json(self) -> str:
-        data = dataclasses.asdict(self)
+        # Field by field rather than dataclasses.asdict, which deep-copies every variable
+        # first: this runs on every webhook, and json.dumps only reads.
+        data = {f: getattr(self, f) for f in _FIELDS}
         data["waiting"] = self.waiting.value
         return json.dumps(data, separators=(",", ":"))
 
@@ -57,5 +59,7 @@ class CallSession:
     def from_json(cls, text: str | bytes) -> "CallSession":
         data = json.loads(text)
         data["waiting"] = Waiting(data.get("waiting", "nothing"))
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(CallSession))
