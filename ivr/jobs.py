@@ -53,11 +53,15 @@ class JobQueue:
         if not self.redis.set(guard, "1", nx=True, ex=GUARD_TTL):
             return Enqueued(job_id, False)
         try:
-            options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120)
+            # RQ writes the job on our pipeline (one MULTI/EXEC round trip) instead of two of its own.
+            pipe = self.redis.pipeline()
+            options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120,
+                           pipeline=pipe)
             if at is None:
                 queue.enqueue(func, *args, **options)
             else:
                 queue.enqueue_at(at, func, *args, **options)
+            pipe.execute()
         except BaseException:
             self.redis.delete(guard)
             raise
