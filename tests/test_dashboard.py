@@ -873,3 +873,92 @@ def test_a_real_escalated_call_reaches_the_queue(app, sim, run_jobs, database, p
     shown = post(sam, f"/staff/e/{row.id}/client").get_data(as_text=True)
     assert "Alex Rivera" in shown
     assert post(sam, f"/staff/e/{row.id}/resolve", {"outcome": "Booked by phone."}).status_code == 303
+
+
+# --------------------------------------------------------------------------- voicemail
+
+def leave_voicemail(app, database, clock, *, transcript: str | None) -> tuple[int, bytes]:
+    """An escalation whose caller left a message, with the files the recording job writes."""
+    from ivr.recording_files import recording_path, transcript_path
+
+    eid = add_escalation(database, clock.now, reason="voicemail", category="voicemail")
+    row = escalation_row(database, eid)
+    recording_sid = "RE" + "7" * 32
+    with database.sessions() as s, s.begin():
+        s.get(Escalation, eid).recording_sid = recording_sid
+    wav = recording_path(app.extensions["quietline"].settings.recordings_dir, row.call_sid, recording_sid)
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    audio = b"RIFF" + b"\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
+    wav.write_bytes(audio)
+    if transcript is not None:
+        transcript_path(wav).write_text(transcript + "\n", encoding="utf-8")
+    return eid, audio
+
+
+def test_a_voicemail_is_played_only_after_the_deliberate_post(app, people, database, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    words = "please call me about thursday"
+    eid, audio = leave_voicemail(app, database, clock, transcript=words)
+    sam = signed_in(app, people["sam"])
+    page = sam.get(f"/staff/e/{eid}").get_data(as_text=True)
+    assert "Play voicemail" in page and words not in page and "<audio" not in page
+    # Neither the audio nor the transcript is reachable by URL before the message is opened.
+    assert sam.get(f"/staff/e/{eid}/voicemail.wav").status_code == 403
+    back = sam.get(f"/staff/e/{eid}/voicemail")
+    assert back.status_code == 303 and back.location == f"/staff/e/{eid}"
+    assert audit_rows(database, "listen_voicemail") == []
+
+    shown = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}")
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert f'<audio controls preload="auto" src="/staff/e/{eid}/voicemail.wav"></audio>' in html
+    assert f'<blockquote class="transcript">{words}</blockquote>' in html
+    [entry] = audit_rows(database, "listen_voicemail")
+    assert (entry.user_id, entry.target) == (people["sam"].id, f"escalation:{eid}")
+
+    got = sam.get(f"/staff/e/{eid}/voicemail.wav")
+    assert got.status_code == 200 and got.mimetype == "audio/wav" and got.data == audio
+    assert got.headers["Cache-Control"] == "no-store"
+    ranged = sam.get(f"/staff/e/{eid}/voicemail.wav", headers={"Range": "bytes=4-11"})
+    assert ranged.status_code == 206 and ranged.data == audio[4:12]
+    # Fetching the audio is covered by the opening: one audit entry, not one per range request.
+    assert len(audit_rows(database, "listen_voicemail")) == 1
+    assert words not in caplog.text
+
+    # Another person (or this one after signing out and in again) has to open it themselves.
+    tess = signed_in(app, people["tess"])
+    assert tess.get(f"/staff/e/{eid}/voicemail.wav").status_code == 403
+    # The grant lapses: the player on a page left open does not keep access for good.
+    from ivr.dashboard import views
+
+    with sam.session_transaction() as s:
+        s[views._GRANTS] = {str(eid): 1.0}
+    assert sam.get(f"/staff/e/{eid}/voicemail.wav").status_code == 403
+
+
+def test_a_voicemail_without_transcript_or_not_yet_copied(app, people, database, clock):
+    eid, _ = leave_voicemail(app, database, clock, transcript=None)
+    sam = signed_in(app, people["sam"])
+    html = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}").get_data(as_text=True)
+    assert "No transcript: no speech model is installed on this server." in html and "<audio" in html
+
+    pending = add_escalation(database, clock.now, reason="voicemail", category="voicemail",
+                             recording_sid="RE" + "8" * 32)
+    response = post(sam, f"/staff/e/{pending}/voicemail", token_from=f"/staff/e/{pending}")
+    assert response.status_code == 404
+    assert "The voicemail is still being copied from Twilio. Try again in a minute." in response.get_data(as_text=True)
+    assert sam.get(f"/staff/e/{pending}/voicemail.wav").status_code == 403
+
+    none_left = add_escalation(database, clock.now)
+    assert "Play voicemail" not in sam.get(f"/staff/e/{none_left}").get_data(as_text=True)
+    assert post(sam, f"/staff/e/{none_left}/voicemail", token_from=f"/staff/e/{none_left}").status_code == 404
+    assert [e.target for e in audit_rows(database, "listen_voicemail")] == [f"escalation:{eid}"]
+
+
+def test_recording_paths_refuse_anything_but_sids(tmp_path):
+    from ivr.recording_files import recording_path
+
+    assert recording_path(tmp_path, "CA" + "1" * 32, "RE" + "2" * 32).name == f"CA{'1' * 32}-RE{'2' * 32}.wav"
+    for bad in ("../etc/passwd", "RE/../../x", "", "RE 1", "R"):
+        with pytest.raises(ValueError):
+            recording_path(tmp_path, "CA" + "1" * 32, bad)

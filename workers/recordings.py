@@ -6,15 +6,14 @@ import os
 from pathlib import Path
 
 from ivr import twilio_rest
+from ivr.recording_files import recording_path, transcript_path
 
 from .runtime import services
 
 log = logging.getLogger(__name__)
 
 
-def recording_path(recordings_dir: str, call_sid: str, recording_sid: str) -> Path:
-    """Where a call's recording is kept."""
-    return Path(recordings_dir) / f"{call_sid}-{recording_sid}.wav"
+__all__ = ["fetch_recording", "link_to_escalations", "recording_path", "transcribe_recording"]
 
 
 def fetch_recording(call_sid: str, recording_sid: str) -> str:
@@ -51,7 +50,7 @@ def transcribe_recording(wav: Path) -> Path | None:
     """
     from ivr.speech import AudioFormatError, ModelNotFound, find_model, load_recognizer
 
-    target = wav.with_suffix(".txt")
+    target = transcript_path(wav)
     if target.exists():
         return target
     try:

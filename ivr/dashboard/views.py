@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+import time
+
+from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -86,7 +88,7 @@ def queue_page() -> Any:
 
 def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = None, form: ResolveForm | None = None,
                  error: str | None = None, status: int = 200, audit_view: bool = True,
-                 number: str | None = None) -> Any:
+                 number: str | None = None, voicemail: queue.Voicemail | None = None) -> Any:
     try:
         detail = queue.detail(auth.db(), escalation_id, auth.now(),
                               user_id=g.user.id if audit_view else None, ip=auth.client_ip())
@@ -95,7 +97,7 @@ def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = Non
     item = detail.item
     can_resolve = item.status == "claimed" and (item.claimed_by == g.user.id or g.user.is_owner)
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
-                           form=form or ResolveForm(), can_resolve=can_resolve, error=error,
+                           voicemail=voicemail, form=form or ResolveForm(), can_resolve=can_resolve, error=error,
                            title=f"#{item.id} {item.category_label}"), status
 
 
@@ -162,6 +164,51 @@ def caller_number(escalation_id: int) -> Any:
     except queue.NotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     return _detail_page(escalation_id, number=number, audit_view=False)
+
+
+# Opening a voicemail lets this browser session fetch its audio for a while (the player
+# asks for it by GET, in ranges); the audit log has the deliberate opening.
+VOICEMAIL_GRANT_SECONDS = 15 * 60
+_GRANTS = "voicemail_grants"
+
+
+def _grant_voicemail(escalation_id: int) -> None:
+    now = time.time()
+    grants = {k: v for k, v in session.get(_GRANTS, {}).items() if v > now}
+    grants[str(escalation_id)] = now + VOICEMAIL_GRANT_SECONDS
+    session[_GRANTS] = grants
+
+
+def _voicemail_granted(escalation_id: int) -> bool:
+    return session.get(_GRANTS, {}).get(str(escalation_id), 0) > time.time()
+
+
+@bp.route("/e/<int:escalation_id>/voicemail", methods=["GET", "POST"])
+def voicemail(escalation_id: int) -> Any:
+    """The caller's message (player and transcript), shown only in answer to the deliberate POST (audited)."""
+    if request.method == "GET":
+        return _redirect("dashboard.escalation", escalation_id=escalation_id)
+    try:
+        message = queue.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir,
+                                  user_id=g.user.id, now=auth.now(), ip=auth.client_ip())
+    except queue.NotFound as exc:
+        return _detail_page(escalation_id, error=str(exc), status=404)
+    _grant_voicemail(escalation_id)
+    return _detail_page(escalation_id, voicemail=message, audit_view=False)
+
+
+@bp.get("/e/<int:escalation_id>/voicemail.wav")
+def voicemail_audio(escalation_id: int) -> Any:
+    """The audio itself, for the player on the page that opened it (and only for that session, for a while)."""
+    if not _voicemail_granted(escalation_id):
+        return render_template("dashboard/error.html", title="Open the voicemail first",
+                               message="Go to the call and choose \u201cPlay voicemail\u201d."), 403
+    try:
+        message = queue.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
+    except queue.NotFound:
+        abort(404)
+    return send_file(message.audio, mimetype="audio/wav", conditional=True, max_age=0,
+                     download_name=f"voicemail-{escalation_id}.wav")
 
 
 # --------------------------------------------------------------------------- own account

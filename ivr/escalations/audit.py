@@ -29,6 +29,7 @@ class Action(str, Enum):
     VIEW_ESCALATION = "view_escalation"
     VIEW_CLIENT = "view_client"
     VIEW_CALLER_NUMBER = "view_caller_number"
+    LISTEN_VOICEMAIL = "listen_voicemail"
     STAFF_CREATE = "staff_create"
     STAFF_UPDATE = "staff_update"
     STAFF_DEACTIVATE = "staff_deactivate"

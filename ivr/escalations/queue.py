@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..practice.models import ACTIVE, Appointment, Client, Clinician
+from ..recording_files import recording_path, transcript_path
 from . import audit
 from .audit import Action, DbLike, session_scope
 from .models import Category, Escalation, EscalationStatus, StaffUser
@@ -313,6 +315,38 @@ def caller_number(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime
             raise NotFound("The caller's number was withheld: there is no number to show.")
         audit.record(session, user_id, Action.VIEW_CALLER_NUMBER, _target(escalation_id), ip=ip, at=now)
         return escalation.caller_number
+
+
+@dataclass(frozen=True)
+class Voicemail:
+    recording_sid: str
+    audio: Path
+    transcript: str | None  # None when no speech model was installed to write one
+
+
+def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, user_id: int | None = None,
+              now: dt.datetime | None = None, ip: str | None = None) -> Voicemail:
+    """The message the caller left, and its transcript; with ``user_id`` audited as ``listen_voicemail``.
+
+    Raises NotFound when no message was left, or it has not been copied from Twilio yet.
+    """
+    with session_scope(db) as session:
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None:
+            raise NotFound("There is no such escalation.")
+        if not escalation.recording_sid:
+            raise NotFound("No voicemail was left on this call.")
+        try:
+            wav = recording_path(recordings_dir, escalation.call_sid, escalation.recording_sid)
+        except ValueError:
+            raise NotFound("This voicemail cannot be found.") from None
+        if not wav.is_file():
+            raise NotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
+        text_file = transcript_path(wav)
+        transcript = text_file.read_text(encoding="utf-8").strip() if text_file.is_file() else None
+        if user_id is not None:
+            audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
+        return Voicemail(escalation.recording_sid, wav, transcript)
 
 
 def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,
