@@ -962,3 +962,41 @@ def test_recording_paths_refuse_anything_but_sids(tmp_path):
     for bad in ("../etc/passwd", "RE/../../x", "", "RE 1", "R"):
         with pytest.raises(ValueError):
             recording_path(tmp_path, "CA" + "1" * 32, bad)
+
+
+def test_a_roster_entry_can_be_limited_to_some_categories(app, people, database, clock):
+    """An on-call clinician told of crises only, at any hour: the roster says so and the planner obeys."""
+    from ivr.escalations import roster
+
+    owner = signed_in(app, people["owner"])
+    bad = post(owner, "/staff/roster", {"user_id": people["tess"].id, "level": 1, "start": "00:00", "end": "23:59",
+                                        "sms": "y", "categories": ["crisis", "gossip"]})
+    assert bad.status_code == 200 and "is not a valid choice" in bad.get_data(as_text=True)
+    assert audit_rows(database, "roster_add") == []
+    ok = post(owner, "/staff/roster", {"user_id": people["tess"].id, "level": 1, "start": "00:00", "end": "23:59",
+                                       "sms": "y", "categories": ["crisis"]})
+    assert ok.status_code == 303
+    assert post(owner, "/staff/roster", {"user_id": people["sam"].id, "level": 1, "start": "00:00",
+                                         "end": "23:59", "sms": "y"}).status_code == 303
+    with database.sessions() as s:
+        tess, sam = (s.scalars(select(RosterEntry).where(RosterEntry.user_id == people[p].id)).one()
+                     for p in ("tess", "sam"))
+        assert (tess.categories, sam.categories) == (["crisis"], None)
+        entries, users = s.scalars(select(RosterEntry)).all(), s.scalars(select(StaffUser)).all()
+    tz = app.extensions["quietline"].flows.current().practice.tz
+    assert [r.user_id for r in roster.on_call(entries, users, 1, clock.now, tz, "billing")] == [people["sam"].id]
+    assert sorted(r.user_id for r in roster.on_call(entries, users, 1, clock.now, tz, "crisis")) == sorted(
+        [people["sam"].id, people["tess"].id])
+
+    page = owner.get("/staff/roster").get_data(as_text=True)
+    assert "<td class=\"block\">Crisis</td>" in page and "<td class=\"block\">everything</td>" in page
+    assert re.search(r"Level 1</span>\s*Sam Staff, Tess Staff \(Crisis only\)", page)
+    [added, _] = audit_rows(database, "roster_add")
+    assert added.detail.endswith("told about Crisis")
+
+    # Ticking nothing again lifts the limit.
+    edit = post(owner, f"/staff/roster/{tess.id}", {"user_id": people["tess"].id, "level": 1, "start": "00:00",
+                                                     "end": "23:59", "sms": "y"}, token_from=f"/staff/roster/{tess.id}")
+    assert edit.status_code == 303
+    with database.sessions() as s:
+        assert s.get(RosterEntry, tess.id).categories is None

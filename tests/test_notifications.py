@@ -392,6 +392,28 @@ def test_after_hours_only_the_on_call_person_is_told(app, database, jobs, staff,
     assert [to for to, _, _ in smtp.texts()] == ["oncall@example.com"]
 
 
+def test_an_on_call_clinician_limited_to_crises_is_not_told_of_billing(app, database, jobs, staff, standin, smtp):
+    """After hours with the on-call entry limited to crises: billing falls through to the backup."""
+    from sqlalchemy import update
+
+    from ivr.escalations.models import RosterEntry
+
+    with database.sessions() as db, db.begin():
+        db.execute(update(RosterEntry).where(RosterEntry.user_id == staff["oncall@example.com"])
+                   .values(categories=["crisis"]))
+    jobs.clock.now = CLOSED_NOW
+    billing = new_escalation(app, database, jobs.clock)
+    crisis = new_escalation(app, database, jobs.clock, reason="crisis", call_sid="CA" + "8" * 32)
+    for eid in (billing, crisis):
+        app.extensions["quietline"].jobs.notify(eid, "new", 1)
+    jobs.run()
+    told = sorted((n.escalation_id, n.key.split(":")[2], n.user_id) for n in notifications(database)
+                  if n.channel == "sms")
+    assert told == [(billing, "2", staff["backup@example.com"]), (crisis, "1", staff["oncall@example.com"])]
+    assert sorted(to for to, _ in texts(standin)) == sorted([PHONES["backup@example.com"],
+                                                             PHONES["oncall@example.com"]])
+
+
 def test_without_smtp_only_texts_are_made(app, database, jobs, staff, standin, smtp):
     import dataclasses
 

@@ -24,10 +24,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ivr.practice import db as db_mod
 from ivr.practice.demo import CLIENTS, DEMO_PIN, FAMILY_NUMBER, MAIN_CALLER, prepare_embedded, seed_demo
 from ivr.practice.pins import check_pin, hash_pin
+from ivr.escalations.models import RosterEntry
 from ivr.practice.models import Appointment, Base, Client, ClientPhone, Clinician
 
 NY = ZoneInfo("America/New_York")
@@ -253,7 +255,7 @@ def test_session_objects_stay_readable_after_commit(database: db_mod.Database) -
 def test_upgrade_creates_the_models_tables_at_head(database: db_mod.Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0002"
+    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0003"
     assert db_mod.is_current(database.engine)
 
 
@@ -277,7 +279,7 @@ def test_upgrade_twice_is_harmless_and_downgrade_empties(db_url: str) -> None:
         assert db_mod.current_revision(engine) is None
         db_mod.upgrade(engine)
         db_mod.upgrade(db_url)  # by URL, again: nothing to do
-        assert db_mod.current_revision(engine) == "0002"
+        assert db_mod.current_revision(engine) == "0003"
         config = db_mod.alembic_config()
         with engine.begin() as conn:
             config.attributes["connection"] = conn
@@ -431,3 +433,26 @@ def test_seed_demo_does_nothing_when_clients_were_imported(database: db_mod.Data
     assert not seed_demo(database.sessions, MONDAY_10AM, NY).seeded
     with database.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Client)) == 1
+
+
+def test_roster_entries_made_before_categories_keep_serving_every_category(db_url: str) -> None:
+    """0002 → 0003 on a database in use: existing entries get no limit (NULL), so nobody stops being told."""
+    engine = db_mod.make_engine(db_url)
+    try:
+        config = db_mod.alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO staff_users (email, name, role, password_hash, active, failed_logins, "
+                              "created_at) VALUES ('a@example.org', 'A', 'staff', '-', true, 0, :at)"),
+                         {"at": dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)})
+            conn.execute(text("INSERT INTO roster_entries (user_id, level, days, start, \"end\", sms, email) "
+                              "SELECT id, 1, '[]', '09:00', '17:00', true, false FROM staff_users"))
+        db_mod.upgrade(engine)
+        assert db_mod.current_revision(engine) == "0003"
+        with Session(engine) as s:
+            [entry] = s.scalars(select(RosterEntry)).all()
+            assert (entry.level, entry.start, entry.categories) == (1, "09:00", None)
+    finally:
+        engine.dispose()

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from .. import passwords
 from ..escalations.models import Role
-from ..escalations.queue import OUTCOME_MAX
+from ..escalations.queue import CATEGORY_LABELS, OUTCOME_MAX
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -113,12 +113,21 @@ class RosterForm(FlaskForm):
                         render_kw={"type": "time"})
     end = StringField("Until", default="17:00", validators=[DataRequired(), Regexp(_TIME_RE, message="Use HH:MM.")],
                       render_kw={"type": "time"})
+    categories = MultiCheckboxField("Told about (none ticked: everything)",
+                                    choices=choices(CATEGORY_LABELS.items()))
     sms = BooleanField("Text message", default=True)
     email = BooleanField("Email", default=True)
 
     def validate_email(self, field: Field) -> None:
         if not field.data and not self.sms.data:
             raise ValidationError("Tick text message, email or both: otherwise nobody is told.")
+
+
+def describe_categories(categories: Any) -> str:
+    """``everything``, or ``Crisis, Voicemail``: what a roster entry is told about."""
+    if not categories:
+        return "everything"
+    return ", ".join(CATEGORY_LABELS.get(c, c) for c in CATEGORY_LABELS if c in set(categories))
 
 
 def describe_window(days: Any, start: str, end: str) -> str:

@@ -15,7 +15,7 @@ from ..escalations.audit import Action
 from ..escalations.models import RosterEntry, Role, StaffUser
 from . import auth, bp, practice_settings, practice_tz
 from .forms import (LoginForm, OwnPasswordForm, PasswordResetForm, ResolveForm, RosterForm, StaffCreateForm,
-                    StaffEditForm, choices, describe_window)
+                    StaffEditForm, choices, describe_categories, describe_window)
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -414,19 +414,28 @@ def _roster_form(entry: RosterEntry | None = None) -> RosterForm:
 
 def _describe_entry(e: RosterEntry, name: str) -> str:
     channels = "+".join(c for c, on in (("text", e.sms), ("email", e.email)) if on) or "no channel"
-    return f"{name}, level {e.level}, {describe_window(e.days, e.start, e.end)}, {channels}"
+    told = f", told about {describe_categories(e.categories)}" if e.categories else ""
+    return f"{name}, level {e.level}, {describe_window(e.days, e.start, e.end)}, {channels}{told}"
 
 
 def _on_call_now() -> list[tuple[int, list[str]]]:
-    """Who would be told first at each level right now (the notification worker's rule)."""
-    from ..escalations.roster import on_call
+    """Who would be told first at each level right now (the notification worker's rule), and about what."""
+    from ..escalations.roster import covers, on_call
 
     with auth.db().sessions() as s:
         entries = s.scalars(select(RosterEntry)).all()
         staff = s.scalars(select(StaffUser)).all()
     names = {u.id: u.name for u in staff}
     moment = auth.now()
-    return [(level, [names[r.user_id] for r in on_call(entries, staff, level, moment, practice_tz())
+    local = moment.astimezone(practice_tz())
+
+    def told(user_id: int, level: int) -> str:
+        limits = [e.categories for e in entries if e.user_id == user_id and e.level == level and covers(e, local)]
+        if not limits or any(not c for c in limits):
+            return names[user_id]
+        return f"{names[user_id]} ({describe_categories(sorted({c for cs in limits for c in cs}))} only)"
+
+    return [(level, [told(r.user_id, level) for r in on_call(entries, staff, level, moment, practice_tz())
                      if r.level == level]) for level in (1, 2, 3)]
 
 
@@ -437,7 +446,8 @@ def roster() -> Any:
     if form.validate_on_submit():
         with auth.db().sessions() as s, s.begin():
             entry = RosterEntry(user_id=form.user_id.data, level=form.level.data, days=list(form.days.data or []),
-                                start=form.start.data, end=form.end.data, sms=form.sms.data, email=form.email.data)
+                                start=form.start.data, end=form.end.data, sms=form.sms.data, email=form.email.data,
+                                categories=list(form.categories.data or []) or None)
             s.add(entry)
             s.flush()
             name = s.get(StaffUser, entry.user_id).name
@@ -449,7 +459,8 @@ def roster() -> Any:
         rows = s.execute(select(RosterEntry, StaffUser.name, StaffUser.active)
                          .join(StaffUser, StaffUser.id == RosterEntry.user_id)
                          .order_by(RosterEntry.level, StaffUser.name, RosterEntry.id)).all()
-    entries = [(e, name, active, describe_window(e.days, e.start, e.end)) for e, name, active in rows]
+    entries = [(e, name, active, describe_window(e.days, e.start, e.end), describe_categories(e.categories))
+               for e, name, active in rows]
     return render_template("dashboard/roster.html", entries=entries, form=form, on_call=_on_call_now(),
                            title="On-call roster")
 
@@ -469,6 +480,7 @@ def roster_edit(entry_id: int) -> Any:
                 abort(404)
             row.user_id, row.level, row.days = form.user_id.data, form.level.data, list(form.days.data or [])
             row.start, row.end, row.sms, row.email = form.start.data, form.end.data, form.sms.data, form.email.data
+            row.categories = list(form.categories.data or []) or None
             name = s.get(StaffUser, row.user_id).name
             audit.record(s, g.user.id, Action.ROSTER_UPDATE, f"roster:{entry_id}", _describe_entry(row, name),
                          auth.client_ip(), at=auth.now())

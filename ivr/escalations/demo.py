@@ -36,13 +36,14 @@ BACKUP = DemoStaff("backup@example.com", "Taylor Kim", "+15550100122", Role.STAF
 ON_CALL = DemoStaff("oncall@example.com", "Sam Patel", "+15550100123", Role.STAFF.value)
 STAFF = (OWNER, FRONT_DESK, BACKUP, ON_CALL)
 
-# (who, level, days, start, end): the front desk in office hours, the on-call clinician at
-# every hour (for urgent calls), a backup at level 2 and the owner at level 3.
+# (who, level, days, start, end, categories): the front desk in office hours, the on-call
+# clinician at every hour (for urgent calls; a practice can limit that entry to crises in
+# the dashboard's roster page), a backup at level 2 and the owner at level 3.
 ROSTER = (
-    (FRONT_DESK, 1, WEEKDAYS, "09:00", "18:00"),
-    (ON_CALL, 1, [], "00:00", "23:59"),
-    (BACKUP, 2, [], "00:00", "23:59"),
-    (OWNER, 3, [], "00:00", "23:59"),
+    (FRONT_DESK, 1, WEEKDAYS, "09:00", "18:00", None),
+    (ON_CALL, 1, [], "00:00", "23:59", None),
+    (BACKUP, 2, [], "00:00", "23:59", None),
+    (OWNER, 3, [], "00:00", "23:59", None),
 )
 
 
@@ -72,9 +73,9 @@ def seed_demo_staff(db_sessions: sessionmaker[Session], password: str | None = N
             db.add(user)
             users[spec.email] = user
         db.flush()
-        for spec, level, days, start, end in ROSTER:
+        for spec, level, days, start, end, categories in ROSTER:
             db.add(RosterEntry(user_id=users[spec.email].id, level=level, days=list(days), start=start, end=end,
-                               sms=True, email=True))
+                               sms=True, email=True, categories=categories))
     return StaffSeedReport(True, len(STAFF), len(ROSTER))
 
 

@@ -79,6 +79,9 @@ class RosterEntry(Base):
     end: Mapped[str] = mapped_column(String(5), default="23:59")
     sms: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Escalation categories this entry is told about; empty or NULL = all (e.g. an on-call
+    # clinician who is paged for crises only, at any hour).
+    categories: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[StaffUser] = relationship()
 

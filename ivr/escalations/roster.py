@@ -12,9 +12,11 @@ and end mean the whole day).  A range whose
 start is after its end (``18:00-09:00``) runs past midnight into the next
 morning, and belongs to the day it starts on.
 
-Entries may carry ``categories`` (a list of escalation categories; empty or
-missing = all), which this honours when present: the ``roster_entries`` table has
-no such column yet (see the escalations report).
+An entry may list ``categories`` (escalation categories; empty or missing = all):
+it is then told only about those, so an on-call clinician can be paged for crises
+at any hour without hearing of billing questions at night.  For any other
+category that entry's level counts as uncovered and the request falls through
+to the next level, as it does outside the entry's hours.
 """
 from __future__ import annotations
 
