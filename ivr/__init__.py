@@ -106,6 +106,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     )
     ql = Quietline(settings, redis, flows, registry, sessions, jobs, signatures, calls, clock, {"db": database})
     app.extensions["quietline"] = ql
+    if settings.trusted_proxies:
+        # Signatures do not depend on this (they use PUBLIC_BASE_URL); the audit log's addresses do.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
     practice_cli.init_app(app)

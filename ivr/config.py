@@ -67,6 +67,10 @@ class Settings:
     idle_logout_minutes: int = 15
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: none). Only then is the
+    # client address in the audit log the person's, not the proxy's. Never more than really
+    # exist: anyone can send those headers.
+    trusted_proxies: int = 0
 
     def validate(self) -> None:
         """Raise ConfigError for settings the service cannot run with."""
@@ -89,6 +93,8 @@ class Settings:
         for name in ("idle_logout_minutes", "login_max_failures", "login_lock_minutes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
 
 
 _ENV_NAMES = {
@@ -117,6 +123,7 @@ _ENV_NAMES = {
     "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
     "login_max_failures": "LOGIN_MAX_FAILURES",
     "login_lock_minutes": "LOGIN_LOCK_MINUTES",
+    "trusted_proxies": "TRUSTED_PROXIES",
     "smtp_host": "SMTP_HOST",
     "smtp_port": "SMTP_PORT",
     "smtp_user": "SMTP_USER",

@@ -1000,3 +1000,29 @@ def test_a_roster_entry_can_be_limited_to_some_categories(app, people, database,
     assert edit.status_code == 303
     with database.sessions() as s:
         assert s.get(RosterEntry, tess.id).categories is None
+
+
+@pytest.mark.parametrize("proxies, expected", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_audit_log_records_the_persons_address_only_through_trusted_proxies(
+        proxies, expected, settings_overrides, redis_conn, clock, database, people):
+    app = create_app({**settings_overrides, "trusted_proxies": proxies}, redis=redis_conn, clock=clock,
+                     strict_flows=True, database=database)
+    app.config.update(TESTING=True)
+    client = app.test_client()
+    headers = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7", "X-Forwarded-Proto": "https",
+               "Referer": "https://localhost/staff/login"}  # a browser sends it; CSRF checks it over https
+    csrf = CSRF_RE.search(client.get("/staff/login", headers=headers).get_data(as_text=True)).group(1)
+    sam = people["sam"]
+    response = client.post("/staff/login", headers=headers,
+                           data={"email": sam.email, "password": sam.password, "csrf_token": csrf})
+    assert response.status_code == 303
+    [entry] = audit_rows(database, "login")
+    # One trusted proxy: its own entry (the last one) is believed, the one the client could forge is not.
+    assert entry.ip == expected
+
+
+def test_trusted_proxies_is_checked():
+    from ivr.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_settings({"TWILIO_AUTH_TOKEN": "x", "TRUSTED_PROXIES": "-1"}).validate()
