@@ -164,10 +164,15 @@ def _target(escalation_id: int) -> str:
     return f"escalation:{escalation_id}"
 
 
-def _why_not(session: Session, escalation_id: int) -> tuple[Escalation, str | None]:
+def _get(session: Session, escalation_id: int) -> Escalation:
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
         raise NotFound("There is no such escalation.")
+    return escalation
+
+
+def _why_not(session: Session, escalation_id: int) -> tuple[Escalation, str | None]:
+    escalation = _get(session, escalation_id)
     name = session.scalar(select(StaffUser.name).where(StaffUser.id == escalation.claimed_by)) \
         if escalation.claimed_by is not None else None
     return escalation, name
@@ -308,9 +313,7 @@ class ClientDetails:
 def caller_number(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime, ip: str | None = None) -> str:
     """The full number the call came from, to call back; audited as ``view_caller_number``."""
     with session_scope(db) as session:
-        escalation = session.get(Escalation, escalation_id)
-        if escalation is None:
-            raise NotFound("There is no such escalation.")
+        escalation = _get(session, escalation_id)
         if not escalation.caller_number:
             raise NotFound("The caller's number was withheld: there is no number to show.")
         audit.record(session, user_id, Action.VIEW_CALLER_NUMBER, _target(escalation_id), ip=ip, at=now)
@@ -331,9 +334,7 @@ def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, use
     Raises NotFound when no message was left, or it has not been copied from Twilio yet.
     """
     with session_scope(db) as session:
-        escalation = session.get(Escalation, escalation_id)
-        if escalation is None:
-            raise NotFound("There is no such escalation.")
+        escalation = _get(session, escalation_id)
         if not escalation.recording_sid:
             raise NotFound("No voicemail was left on this call.")
         try:
@@ -357,9 +358,7 @@ def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetim
     the log shows exactly who looked at whose details and when.
     """
     with session_scope(db) as session:
-        escalation = session.get(Escalation, escalation_id)
-        if escalation is None:
-            raise NotFound("There is no such escalation.")
+        escalation = _get(session, escalation_id)
         if escalation.client_id is None:
             raise NotFound("The caller was not verified as a client: there are no details to show.")
         client = session.get(Client, escalation.client_id)
