@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import time
-
 from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -173,14 +171,14 @@ _GRANTS = "voicemail_grants"
 
 
 def _grant_voicemail(escalation_id: int) -> None:
-    now = time.time()
+    now = auth.now().timestamp()
     grants = {k: v for k, v in session.get(_GRANTS, {}).items() if v > now}
     grants[str(escalation_id)] = now + VOICEMAIL_GRANT_SECONDS
     session[_GRANTS] = grants
 
 
 def _voicemail_granted(escalation_id: int) -> bool:
-    return session.get(_GRANTS, {}).get(str(escalation_id), 0) > time.time()
+    return session.get(_GRANTS, {}).get(str(escalation_id), 0) > auth.now().timestamp()
 
 
 @bp.route("/e/<int:escalation_id>/voicemail", methods=["GET", "POST"])
