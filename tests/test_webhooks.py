@@ -232,3 +232,21 @@ def test_inbound_text_gets_a_neutral_auto_reply(client, caplog):
         'read texts; please call it instead.</Message></Response>')
     assert "therapy" not in caplog.text and "5551230001" not in caplog.text
     assert client.post("/twilio/sms", data=params).status_code == 403
+
+
+def test_signature_checker_accepts_the_signed_url_and_its_port_variant_only():
+    from ivr.security import SignatureChecker
+
+    checker = SignatureChecker(TOKEN, "https://ql.example.org/")
+    signer = RequestValidator(TOKEN)
+    params = {"CallSid": "CA" + "1" * 32, "From": "+15551230001", "Digits": "1"}
+    exact = signer.compute_signature("https://ql.example.org/twilio/input?turn=2", params)
+    with_port = signer.compute_signature("https://ql.example.org:443/twilio/input?turn=2", params)
+    assert checker.valid("/twilio/input", "turn=2", params, exact)
+    assert checker.valid("/twilio/input", "turn=2", params, with_port)  # the library's fallback
+    assert not checker.valid("/twilio/input", "turn=3", params, exact)
+    assert not checker.valid("/twilio/input", "turn=2", {**params, "Digits": "2"}, exact)
+    assert not checker.valid("/twilio/input", "turn=2", params, None)
+    assert not checker.valid("/twilio/input", "turn=2", params,
+                             RequestValidator("another-token").compute_signature(
+                                 "https://ql.example.org/twilio/input?turn=2", params))
