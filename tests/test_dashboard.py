@@ -988,7 +988,7 @@ def test_a_roster_entry_can_be_limited_to_some_categories(app, people, database,
         [people["sam"].id, people["tess"].id])
 
     page = owner.get("/staff/roster").get_data(as_text=True)
-    assert "<td class=\"block\">Crisis</td>" in page and "<td class=\"block\">everything</td>" in page
+    assert "<td class=\"block\">Crisis only</td>" in page and "<td class=\"block\">Every kind of alert</td>" in page
     assert re.search(r"Level 1</span>\s*Sam Staff, Tess Staff \(Crisis only\)", page)
     [added, _] = audit_rows(database, "roster_add")
     assert added.detail.endswith("told about Crisis")

@@ -136,3 +136,46 @@ def test_staff_work_the_queue_in_a_real_browser(live_server, browser_page, datab
     page.reload()
     page.wait_for_url(f"{base}/staff/login**")
     assert "signed out after 15 minutes without activity" in page.inner_text("main")
+
+
+def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database, clock, settings_overrides,
+                                             tmp_path):
+    """The player loads the audio through the session's grant; before "Play voicemail" there is nothing to load."""
+    import wave
+
+    from ivr.escalations.models import Escalation
+    from ivr.recording_files import recording_path, transcript_path
+
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    eid = add_escalation(database, clock.now, reason="voicemail", category="voicemail")
+    recording_sid = "RE" + "5" * 32
+    with database.sessions() as s, s.begin():
+        row = s.get(Escalation, eid)
+        row.recording_sid = recording_sid
+        call_sid = row.call_sid
+    wav_path = recording_path(settings_overrides["recordings_dir"], call_sid, recording_sid)
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(wav_path), "wb") as wav:  # 1.5 s of telephone-rate silence
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * 12000)
+    transcript_path(wav_path).write_text("please call me back about friday\n", encoding="utf-8")
+
+    page.goto(f"{base}/staff/e/{eid}")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    page.goto(f"{base}/staff/e/{eid}")
+    assert page.locator("audio").count() == 0 and "about friday" not in page.content()
+    page.click("button:has-text('Play voicemail')")
+    page.wait_for_selector("audio")
+    duration = page.evaluate("""() => new Promise((resolve) => {
+        const a = document.querySelector('audio');
+        if (a.readyState >= 1) { resolve(a.duration); return; }
+        a.addEventListener('loadedmetadata', () => resolve(a.duration));
+        a.addEventListener('error', () => resolve(-1));
+    })""")
+    assert abs(duration - 1.5) < 0.01, duration
+    assert page.locator("blockquote.transcript").inner_text() == "please call me back about friday"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "voicemail-phone.png"), full_page=True)
