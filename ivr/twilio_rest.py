@@ -130,6 +130,14 @@ def send_sms(
     return message.sid
 
 
+def find_sms(client: Client, *, to: str, from_: str, body: str, limit: int = 50) -> str | None:
+    """The SID of a text with exactly this body that Twilio has from ``from_`` to ``to`` (newest first), if any."""
+    for message in client.messages.list(to=to, from_=from_, limit=limit):
+        if message.body == body:
+            return message.sid
+    return None
+
+
 def delete_recording(client: Client, recording_sid: str) -> bool:
     """Delete Twilio's copy of a recording; False if Twilio no longer had it."""
     if not _RECORDING_SID.match(recording_sid or ""):

@@ -283,13 +283,80 @@ def test_a_worker_killed_after_the_provider_took_the_message_never_sends_it_agai
     assert len(standin.messages()) == 1
     row = next(n for n in notifications(database) if n.id == sms_id)
     assert row.status == "sending" and row.attempts == 1  # recorded before the provider was called
-    # RQ retries the abandoned job: it finds the record and sends nothing.
+    [first] = standin.messages()
+    # RQ retries the abandoned job: it finds the text at Twilio, records it, and sends nothing.
     jobs.run()
     assert ids_ and len(standin.messages()) == 2  # the other person's text, not a second one for this row
-    assert sum(1 for m in standin.messages() if m["to"] == texts(standin)[0][0]) == 1
+    assert sum(1 for m in standin.messages() if m["to"] == first["to"]) == 1
     row = next(n for n in notifications(database) if n.id == sms_id)
-    assert row.status == "sending" and row.attempts == 1
+    assert (row.status, row.attempts, row.provider_id) == ("sent", 1, first["sid"])
     assert Job.fetch(f"notify-{sms_id}", connection=redis_conn, serializer=JSONSerializer).return_value() \
+        == "sent before the worker died"
+
+
+def test_a_worker_killed_before_the_text_left_sends_it_once_it_cannot_be_in_flight(app, database, redis_conn, jobs,
+                                                                                   staff, standin, monkeypatch):
+    """Killed between recording ``sending`` and calling Twilio: the text is not lost, and not sent twice."""
+    from ivr.escalations import notify as notify_mod
+    from workers.notifications import notify, send_notification
+
+    eid = new_escalation(app, database, jobs.clock)
+    with app.app_context():
+        notify(eid, "new", 1)
+    sms_row = next(n for n in notifications(database) if n.channel == "sms")
+    sms_id = sms_row.id
+    to = PHONES[next(email for email, uid in staff.items() if uid == sms_row.user_id)]
+
+    def die(*args, **kwargs):
+        raise WorkerDied()
+
+    real_send = notify_mod._send_sms
+    monkeypatch.setattr(notify_mod, "_send_sms", die)
+    with app.app_context(), pytest.raises(WorkerDied):
+        send_notification(sms_id)
+    monkeypatch.setattr(notify_mod, "_send_sms", real_send)
+    row = next(n for n in notifications(database) if n.id == sms_id)
+    assert (row.status, row.claimed_at) == ("sending", jobs.clock.now)
+    claimed = jobs.clock.now
+
+    # Soon after: the dead worker's request might still reach Twilio, so the retry waits (RQ backs off).
+    jobs.clock.now = claimed + dt.timedelta(seconds=10)
+    jobs.run()
+    assert [m for m in standin.messages() if m["to"] == to] == []
+    assert next(n for n in notifications(database) if n.id == sms_id).status == "sending"
+
+    # Past the client's timeout it cannot arrive any more: the retry sends it, once.
+    jobs.at(claimed + dt.timedelta(seconds=notify_mod.IN_FLIGHT_SECONDS + 60))
+    mine = [m for m in standin.messages() if m["to"] == to]
+    assert len(mine) == 1 and mine[0]["body"].startswith(f"New billing question #{eid}, due by")
+    row = next(n for n in notifications(database) if n.id == sms_id)
+    assert (row.status, row.attempts, row.provider_id) == ("sent", 2, mine[0]["sid"])
+    jobs.at(claimed + dt.timedelta(hours=1))
+    assert len([m for m in standin.messages() if m["to"] == to]) == 1
+
+
+def test_an_email_left_sending_by_a_dead_worker_is_never_sent_again(app, database, redis_conn, jobs, staff, standin,
+                                                                    smtp, monkeypatch):
+    """SMTP cannot be asked whether it took a message, so an e-mail stays at most once."""
+    from ivr.escalations import notify as notify_mod
+    from workers.notifications import notify, send_notification
+
+    eid = new_escalation(app, database, jobs.clock)
+    with app.app_context():
+        notify(eid, "new", 1)
+    email_id = next(n.id for n in notifications(database) if n.channel == "email")
+
+    def die(*args, **kwargs):
+        raise WorkerDied()
+
+    real_send = notify_mod.send_mail
+    monkeypatch.setattr(notify_mod, "send_mail", die)
+    with app.app_context(), pytest.raises(WorkerDied):
+        send_notification(email_id)
+    monkeypatch.setattr(notify_mod, "send_mail", real_send)
+    jobs.at(jobs.clock.now + dt.timedelta(minutes=5))
+    assert next(n for n in notifications(database) if n.id == email_id).status == "sending"
+    assert Job.fetch(f"notify-{email_id}", connection=redis_conn, serializer=JSONSerializer).return_value() \
         == "not pending"
 
 

@@ -295,11 +295,12 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
         lock.execute("BEGIN IMMEDIATE")
         first_retry = 5  # ivr.jobs: escalate's first retry interval
     else:
-        # A crisis call; the first text to staff waits at "Twilio" until the worker has been
-        # killed while it is on the wire (released below; a slow machine cannot outrun it).
+        # A crisis call; the texts to staff wait at "Twilio" until the worker has been killed
+        # while the first is on the wire (released below; a slow machine cannot outrun it).  The
+        # second person's text, which the second worker may send meanwhile, waits too.
         reason, queue, script = CRISIS
         on_the_wire = threading.Event()
-        rel_standin.delay_next("/Messages.json", 120, release=on_the_wire)
+        rel_standin.delay_next("/Messages.json", 120, count=len(STAFF_PHONES), release=on_the_wire)
         call_sid = None
         first_retry = 3  # ivr.jobs: URGENT_NOTIFY_RETRY[0]
 
@@ -362,13 +363,17 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
     assert recovered_in < first_retry + 10, recovered_in
 
     # The contract: one escalation, and each person on call texted exactly once (a text the
-    # killed worker had on the wire was delivered, after its delay, and is not sent again).
+    # killed worker had on the wire was delivered, after its delay, and is not sent again: the
+    # retried job finds it at Twilio and records it as sent).
     assert escalation_rows(database, call_sid, reason) == 1
     wait_for(lambda: {m["to"] for m in rel_standin.messages()} >= set(STAFF_PHONES), 20,
              "a text to each person on call", details=lambda: f"{rel_standin.messages()!r}\n{workers.logs()}")
     time.sleep(1)
     sent = [m["to"] for m in rel_standin.messages()]
     assert sorted(sent) == sorted(STAFF_PHONES), sent
+    with database.engine.connect() as c:
+        rows = c.execute(text("SELECT status, provider_id FROM notifications WHERE channel = 'sms'")).all()
+    assert sorted(rows) == sorted(("sent", m["sid"]) for m in rel_standin.messages())
     redis.close()
 
 

@@ -1,17 +1,21 @@
 """Notification jobs: who to tell (``notify``) and telling one of them (``send_notification``).
 
 Arguments are ids, kinds and levels only.  The rules (rows keyed per person and
-channel, the ``sending`` record committed before the provider is called, at most
-one message per row, failing over to the next level) are in
+channel, the ``sending`` record committed before the provider is called, one
+message per row, a text a dead worker left ``sending`` looked up at Twilio before
+anything is sent again, failing over to the next level) are in
 ``ivr.escalations.notify``; these functions wire them to the app's services and
 to RQ (retries, the urgent queue).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from rq import get_current_job
+from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.config import Settings
 from ivr.escalations import notify as notify_mod
 from ivr.mail import mail_config
 
@@ -53,16 +57,21 @@ def notify(escalation_id: int, kind: str, level: int) -> list[int]:
 
 
 def send_notification(notification_id: int) -> str:
-    """Send one notification at most once (see ``ivr.escalations.notify``); returns its outcome."""
+    """Send one notification once (see ``ivr.escalations.notify``); returns its outcome."""
     ql = services()
     db = ql.extra["db"].sessions
-    out = notify_mod.claim(db, notification_id)
+    now = ql.clock()
+    out = notify_mod.claim(db, notification_id, now)
     if out is None:
-        # Sent already, in flight in a worker that may have died after sending, or failed: never send again.
+        # Sent already, failed, or an e-mail a dead worker may have handed over: never send again.
         return "not pending"
     tz = ql.flows.current().practice.tz
+    if out.recovering:
+        recovered = _recover(db, out, ql.settings, now, tz)
+        if recovered is not None:
+            return recovered
     try:
-        provider_id = notify_mod.deliver(out, ql.settings, mail_config(ql.settings), ql.clock(), tz)
+        provider_id = notify_mod.deliver(out, ql.settings, mail_config(ql.settings), now, tz)
     except notify_mod.SendError as exc:
         error = str(exc)
         if exc.retryable and _retries_left() > 0:
@@ -86,6 +95,28 @@ def _fail_over(escalation_id: int, kind: str, level: int, urgent: bool) -> None:
         return
     log.warning("escalation %s: level %s could not be reached; paging level %s", escalation_id, level, level + 1)
     services().jobs.notify(escalation_id, kind, level + 1, urgent=urgent, failover=True)
+
+
+def _recover(db: sessionmaker[Session], out: notify_mod.Outgoing, settings: Settings, now: dt.datetime,
+             tz: dt.tzinfo) -> str | None:
+    """A worker died while sending this text: find it at Twilio, wait for it, or (None) send it again."""
+    try:
+        outcome, sid = notify_mod.recover_sms(out, settings, now, tz)
+    except notify_mod.SendError as exc:
+        outcome, sid = notify_mod.Recovery.IN_FLIGHT, None
+        log.warning("notification %s: could not ask Twilio about it: %s", out.notification_id, exc)
+    if outcome is notify_mod.Recovery.FOUND:
+        notify_mod.mark_sent(db, out.notification_id, sid, now)
+        log.info("notification %s: a worker died after Twilio took it; recorded as sent", out.notification_id)
+        return "sent before the worker died"
+    if outcome is notify_mod.Recovery.IN_FLIGHT:
+        if _retries_left() > 0:
+            raise SendFailed(f"notification {out.notification_id}: the last attempt may still reach Twilio")
+        log.error("notification %s: left unsent; it may still have reached Twilio", out.notification_id)
+        return "not pending"
+    notify_mod.reclaim(db, out.notification_id, now)
+    log.warning("notification %s: a worker died before Twilio took it; sending it again", out.notification_id)
+    return None
 
 
 def _retries_left() -> int:

@@ -9,12 +9,14 @@ The flow (jobs in ``workers/notifications.py`` call these):
    same rows instead of making more.
 2. ``claim`` moves one row from ``pending`` to ``sending`` with a conditional
    UPDATE and **commits before the provider is called**.  That commit is the
-   idempotency record: a job that finds the row ``sending`` or ``sent`` does not
-   send.  So if a worker dies after Twilio or the SMTP server took the message but
-   before we wrote ``sent``, the retried job sends nothing: delivery is
-   *at most once* per row, and a row stuck in ``sending`` is never re-sent.  The
-   safety net for that rare case is the reminder chain (backup, then owner,
-   before the deadline), not a second message.
+   idempotency record: a job that finds the row ``sent`` does not send, and one
+   that finds it ``sending`` (a worker died mid-send) does not send blindly.
+   For a text it asks Twilio's message list (``recover_sms``): if Twilio has the
+   text the row becomes ``sent`` (exactly once); if not, and the dead worker's
+   request can no longer be on its way (``IN_FLIGHT_SECONDS``), it is sent now;
+   until then the job retries later.  An e-mail left ``sending`` is never re-sent
+   (SMTP cannot be asked: at most once); the reminder chain (backup, then owner)
+   is the safety net there.
 3. ``deliver`` sends it.  A refusal that proves nothing was sent and may pass
    (Twilio 5xx/429, SMTP 4xx, no connection) puts the row back to ``pending`` and
    the job raises so RQ retries it with backoff; on its last retry, or at once
@@ -30,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import requests
@@ -47,6 +50,17 @@ from .models import (Channel, Escalation, EscalationStatus, Notification, Notifi
 log = logging.getLogger(__name__)
 TOP_LEVEL = roster.TOP_LEVEL
 ERROR_MAX = 200
+# A text claimed this long ago cannot still be travelling to Twilio (the client gives up after
+# its timeout), so Twilio's message list is final about whether it arrived.
+IN_FLIGHT_SECONDS = twilio_rest.DEFAULT_TIMEOUT + 5
+
+
+class Recovery(str, Enum):
+    """What Twilio's message list says about a text a dead worker had claimed."""
+
+    FOUND = "found"  # Twilio has it: record it as sent
+    IN_FLIGHT = "in_flight"  # not there yet, and the dead worker's request may still arrive: ask later
+    LOST = "lost"  # not there, and it can no longer arrive: send it now
 
 
 class SendError(Exception):
@@ -89,6 +103,8 @@ class Outgoing:
     category: str
     priority: int
     deadline: dt.datetime
+    claimed_at: dt.datetime | None = None
+    recovering: bool = False  # a dead worker left it ``sending``: see recover_sms
 
 
 def key_for(escalation_id: int, kind: str, level: int, user_id: int, channel: str) -> str:
@@ -161,22 +177,72 @@ def _plan(db_sessions: sessionmaker[Session], escalation_id: int, kind: str, lev
 
 # --------------------------------------------------------------------------- sending
 
-def claim(db_sessions: sessionmaker[Session], notification_id: int) -> Outgoing | None:
-    """Move a ``pending`` row to ``sending`` and commit; None when it is not pending (sent, in flight, failed)."""
+def claim(db_sessions: sessionmaker[Session], notification_id: int, now: dt.datetime) -> Outgoing | None:
+    """Move a ``pending`` row to ``sending`` and commit.
+
+    A text a dead worker left ``sending`` comes back with ``recovering`` set (ask
+    ``recover_sms`` before anything is sent); None for anything else not pending
+    (sent, failed, or an e-mail left ``sending``).
+    """
     with db_sessions() as db, db.begin():
         moved = db.execute(update(Notification)
                            .where(Notification.id == notification_id,
                                   Notification.status == NotificationStatus.PENDING.value)
-                           .values(status=NotificationStatus.SENDING.value, attempts=Notification.attempts + 1)
+                           .values(status=NotificationStatus.SENDING.value, attempts=Notification.attempts + 1,
+                                   claimed_at=now)
                            .execution_options(synchronize_session=False))
-        if moved.rowcount != 1:
-            return None
         n = db.get(Notification, notification_id)
-        esc = db.get(Escalation, n.escalation_id)
-        user = db.get(StaffUser, n.user_id)
-        to = (user.phone if n.channel == Channel.SMS.value else user.email) if user is not None else None
-        return Outgoing(n.id, n.key, n.channel, n.kind, _level_of(n.key), to, esc.id, esc.category, esc.priority,
-                        esc.deadline_at)
+        if moved.rowcount == 1:
+            return _outgoing(db, n)
+        if (n is not None and n.status == NotificationStatus.SENDING.value and n.channel == Channel.SMS.value
+                and n.claimed_at is not None):
+            return _outgoing(db, n, recovering=True)
+        return None
+
+
+def _outgoing(db: Session, n: Notification, *, recovering: bool = False) -> Outgoing:
+    esc = db.get(Escalation, n.escalation_id)
+    user = db.get(StaffUser, n.user_id)
+    to = (user.phone if n.channel == Channel.SMS.value else user.email) if user is not None else None
+    return Outgoing(n.id, n.key, n.channel, n.kind, _level_of(n.key), to, esc.id, esc.category, esc.priority,
+                    esc.deadline_at, n.claimed_at, recovering)
+
+
+def recover_sms(out: Outgoing, settings: Settings, now: dt.datetime, tz: dt.tzinfo) -> tuple[Recovery, str | None]:
+    """Did the text a dead worker was sending reach Twilio?  (Recovery, its SID when found.)  Raises SendError.
+
+    Looks for the exact text it would have sent (rendered as at its claim) to that
+    number from our number.  The text names the escalation and the kind of notice,
+    so no other text matches; no date filter, so clock skew with Twilio cannot hide it.
+    """
+    from twilio.base.exceptions import TwilioException
+
+    if out.claimed_at is None or not out.to:
+        return Recovery.LOST, None  # deliver says why it cannot be sent
+    body = _sms_body(out, settings, out.claimed_at, tz)
+    try:
+        sid = twilio_rest.find_sms(twilio_rest.make_client(settings), to=out.to, from_=settings.sms_from, body=body)
+    except (requests.RequestException, TwilioException) as exc:
+        raise SendError(f"sms lookup: {type(exc).__name__}") from None
+    if sid is not None:
+        return Recovery.FOUND, sid
+    if now - out.claimed_at < dt.timedelta(seconds=IN_FLIGHT_SECONDS):
+        return Recovery.IN_FLIGHT, None
+    return Recovery.LOST, None
+
+
+def reclaim(db_sessions: sessionmaker[Session], notification_id: int, now: dt.datetime) -> None:
+    """A lost text is about to be sent again: count the attempt and restart its clock."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Notification)
+                   .where(Notification.id == notification_id, Notification.status == NotificationStatus.SENDING.value)
+                   .values(attempts=Notification.attempts + 1, claimed_at=now)
+                   .execution_options(synchronize_session=False))
+
+
+def _sms_body(out: Outgoing, settings: Settings, now: dt.datetime, tz: dt.tzinfo) -> str:
+    link = messages.escalation_link(settings.dashboard_url or settings.public_base_url + "/staff", out.escalation_id)
+    return messages.sms_text(out.kind, out.escalation_id, out.category, out.priority, out.deadline, now, tz, link)
 
 
 def deliver(out: Outgoing, settings: Settings, mail: MailConfig | None, now: dt.datetime, tz: dt.tzinfo) -> str:
@@ -186,7 +252,7 @@ def deliver(out: Outgoing, settings: Settings, mail: MailConfig | None, now: dt.
     if out.channel == Channel.SMS.value:
         if not out.to:
             raise SendError("no phone number", permanent=True)
-        return _send_sms(settings, out.to, messages.sms_text(*args))
+        return _send_sms(settings, out.to, _sms_body(out, settings, now, tz))
     if out.channel == Channel.EMAIL.value:
         if mail is None:
             raise SendError("email is not configured (SMTP_HOST)", permanent=True)
