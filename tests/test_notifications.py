@@ -262,24 +262,30 @@ class WorkerDied(BaseException):
     """Stands for SIGKILL: nothing after it in the job runs."""
 
 
+def send_and_die_in(app, monkeypatch, name: str, notification_id: int) -> None:
+    """Run the send job by hand and kill its worker when it reaches ``ivr.escalations.notify.<name>``."""
+    from ivr.escalations import notify as notify_mod
+    from workers.notifications import send_notification
+
+    def die(*args, **kwargs):
+        raise WorkerDied()
+
+    real = getattr(notify_mod, name)
+    monkeypatch.setattr(notify_mod, name, die)
+    with app.app_context(), pytest.raises(WorkerDied):
+        send_notification(notification_id)
+    monkeypatch.setattr(notify_mod, name, real)  # not undo(): the jobs fixture's clock patches stay
+
+
 def test_a_worker_killed_after_the_provider_took_the_message_never_sends_it_again(app, database, redis_conn, jobs,
                                                                                   staff, standin, monkeypatch):
-    from ivr.escalations import notify as notify_mod
-    from workers.notifications import notify, send_notification
+    from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
     with app.app_context():
         ids_ = notify(eid, "new", 1)
     sms_id = next(n.id for n in notifications(database) if n.channel == "sms")
-    real_mark_sent = notify_mod.mark_sent
-
-    def die(*args, **kwargs):
-        raise WorkerDied()
-
-    monkeypatch.setattr(notify_mod, "mark_sent", die)
-    with app.app_context(), pytest.raises(WorkerDied):
-        send_notification(sms_id)
-    monkeypatch.setattr(notify_mod, "mark_sent", real_mark_sent)
+    send_and_die_in(app, monkeypatch, "mark_sent", sms_id)
     assert len(standin.messages()) == 1
     row = next(n for n in notifications(database) if n.id == sms_id)
     assert row.status == "sending" and row.attempts == 1  # recorded before the provider was called
@@ -298,7 +304,7 @@ def test_a_worker_killed_before_the_text_left_sends_it_once_it_cannot_be_in_flig
                                                                                    staff, standin, monkeypatch):
     """Killed between recording ``sending`` and calling Twilio: the text is not lost, and not sent twice."""
     from ivr.escalations import notify as notify_mod
-    from workers.notifications import notify, send_notification
+    from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
     with app.app_context():
@@ -306,15 +312,7 @@ def test_a_worker_killed_before_the_text_left_sends_it_once_it_cannot_be_in_flig
     sms_row = next(n for n in notifications(database) if n.channel == "sms")
     sms_id = sms_row.id
     to = PHONES[next(email for email, uid in staff.items() if uid == sms_row.user_id)]
-
-    def die(*args, **kwargs):
-        raise WorkerDied()
-
-    real_send = notify_mod._send_sms
-    monkeypatch.setattr(notify_mod, "_send_sms", die)
-    with app.app_context(), pytest.raises(WorkerDied):
-        send_notification(sms_id)
-    monkeypatch.setattr(notify_mod, "_send_sms", real_send)
+    send_and_die_in(app, monkeypatch, "_send_sms", sms_id)
     row = next(n for n in notifications(database) if n.id == sms_id)
     assert (row.status, row.claimed_at) == ("sending", jobs.clock.now)
     claimed = jobs.clock.now
@@ -338,22 +336,13 @@ def test_a_worker_killed_before_the_text_left_sends_it_once_it_cannot_be_in_flig
 def test_an_email_left_sending_by_a_dead_worker_is_never_sent_again(app, database, redis_conn, jobs, staff, standin,
                                                                     smtp, monkeypatch):
     """SMTP cannot be asked whether it took a message, so an e-mail stays at most once."""
-    from ivr.escalations import notify as notify_mod
-    from workers.notifications import notify, send_notification
+    from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
     with app.app_context():
         notify(eid, "new", 1)
     email_id = next(n.id for n in notifications(database) if n.channel == "email")
-
-    def die(*args, **kwargs):
-        raise WorkerDied()
-
-    real_send = notify_mod.send_mail
-    monkeypatch.setattr(notify_mod, "send_mail", die)
-    with app.app_context(), pytest.raises(WorkerDied):
-        send_notification(email_id)
-    monkeypatch.setattr(notify_mod, "send_mail", real_send)
+    send_and_die_in(app, monkeypatch, "send_mail", email_id)
     jobs.at(jobs.clock.now + dt.timedelta(minutes=5))
     assert next(n for n in notifications(database) if n.id == email_id).status == "sending"
     assert Job.fetch(f"notify-{email_id}", connection=redis_conn, serializer=JSONSerializer).return_value() \
