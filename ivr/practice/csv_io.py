@@ -537,6 +537,34 @@ class _Parsed:
     bad_keys: set[str] = field(default_factory=set)
 
 
+class _RowCheck:
+    """One row's problems, collected column by column and reported together."""
+
+    def __init__(self) -> None:
+        self.reasons: list[tuple[str, str]] = []
+
+    def __call__(self, column: str, reason: str | None) -> None:
+        if reason:
+            self.reasons.append((column, reason))
+
+    def report(self, table: _Table, line: int) -> bool:
+        """Hand the problems to the table; True when the row had none."""
+        for column, reason in self.reasons:
+            table.problem(line, column, reason)
+        return not self.reasons
+
+
+class _FirstSeen(dict):
+    """Id → the line it first appeared on, to name both lines of a duplicate."""
+
+    def duplicate(self, column: str, value: str, line: int) -> str | None:
+        if value in self:
+            return f"duplicate {column} '{value}' (also line {self[value]})"
+        if value:
+            self[value] = line
+        return None
+
+
 def parse_clients(text: str, region: str = "US", *, file: str = "clients.csv",
                   today: dt.date | None = None) -> tuple[list[ClientRow], list[RowProblem]]:
     """Valid rows and every problem of a clients.csv; phones as E.164 (``region`` for local numbers)."""
@@ -547,20 +575,12 @@ def parse_clients(text: str, region: str = "US", *, file: str = "clients.csv",
 def _parse_clients(text: str, region: str, file: str, today: dt.date | None) -> _Parsed:
     table = _read_table(text, "clients", file)
     rows: list[ClientRow] = []
-    first_seen: dict[str, int] = {}
+    first_seen = _FirstSeen()
     for line, cells in table.rows:
-        reasons: list[tuple[str, str]] = []
-
-        def check(column: str, reason: str | None) -> None:
-            if reason:
-                reasons.append((column, reason))
-
+        check = _RowCheck()
         client_id = str(cells["client_id"])
         check("client_id", _check_id("client_id", client_id))
-        if client_id in first_seen:
-            check("client_id", f"duplicate client_id '{client_id}' (also line {first_seen[client_id]})")
-        elif client_id:
-            first_seen[client_id] = line
+        check("client_id", first_seen.duplicate("client_id", client_id, line))
         first_name, last_name = str(cells["first_name"]), str(cells["last_name"])
         check("first_name", _check_text("first_name", first_name, _NAME_MAX))
         check("last_name", _check_text("last_name", last_name, _NAME_MAX))
@@ -580,9 +600,7 @@ def _parse_clients(text: str, region: str, file: str, today: dt.date | None) -> 
             flag, reason = parse_bool(column, str(cells.get(column, "")))
             check(column, reason)
             flags[column] = bool(flag)
-        for column, reason in reasons:
-            table.problem(line, column, reason)
-        if not reasons:
+        if check.report(table, line):
             assert birth is not None
             rows.append(ClientRow(line, client_id, first_name, last_name, birth, phones, email, clinician,
                                   flags["may_voicemail"], flags["may_text"], table.columns))
@@ -598,21 +616,12 @@ def parse_appointments(text: str, *, file: str = "appointments.csv") -> tuple[li
 def _parse_appointments(text: str, file: str) -> _Parsed:
     table = _read_table(text, "appointments", file)
     rows: list[AppointmentRow] = []
-    first_seen: dict[str, int] = {}
+    first_seen = _FirstSeen()
     for line, cells in table.rows:
-        reasons: list[tuple[str, str]] = []
-
-        def check(column: str, reason: str | None) -> None:
-            if reason:
-                reasons.append((column, reason))
-
+        check = _RowCheck()
         appointment_id = str(cells["appointment_id"])
         check("appointment_id", _check_id("appointment_id", appointment_id))
-        if appointment_id in first_seen:
-            check("appointment_id",
-                  f"duplicate appointment_id '{appointment_id}' (also line {first_seen[appointment_id]})")
-        elif appointment_id:
-            first_seen[appointment_id] = line
+        check("appointment_id", first_seen.duplicate("appointment_id", appointment_id, line))
         client_id = str(cells["client_id"])
         check("client_id", _check_id("client_id", client_id))
         clinician = str(cells.get("clinician", "")) or None
@@ -632,9 +641,7 @@ def _parse_appointments(text: str, file: str) -> _Parsed:
         url = str(cells.get("telehealth_url", "")) or None
         if url and (not re.match(r"https?://\S+$", url) or len(url) > _URL_MAX):
             check("telehealth_url", f"telehealth_url '{url}' is not a web address (https://…)")
-        for column, reason in reasons:
-            table.problem(line, column, reason)
-        if not reasons:
+        if check.report(table, line):
             assert start is not None and end is not None and status is not None
             rows.append(AppointmentRow(line, appointment_id, client_id, start, end, clinician, status, url,
                                        table.columns))
@@ -650,39 +657,27 @@ def parse_clinicians(text: str, *, file: str = "clinicians.csv") -> tuple[list[C
 def _parse_clinicians(text: str, file: str) -> _Parsed:
     table = _read_table(text, "clinicians", file)
     rows: list[ClinicianRow] = []
-    first_seen: dict[str, int] = {}
+    first_seen = _FirstSeen()
     bad_keys: set[str] = set()
     for line, cells in table.rows:
-        reasons: list[tuple[str, str]] = []
+        check = _RowCheck()
         name = str(cells["name"])
-        reason = _check_text("name", name, _CLINICIAN_NAME_MAX)
-        if reason:
-            reasons.append(("name", reason))
+        check("name", _check_text("name", name, _CLINICIAN_NAME_MAX))
         clinician_id = str(cells.get("clinician_id", "")) or slugify(name)
         reason = _check_id("clinician_id", clinician_id) if name or cells.get("clinician_id") else None
-        if reason:
-            reasons.append(("clinician_id", reason))
-        elif clinician_id in first_seen:
-            reasons.append(("clinician_id", f"duplicate clinician_id '{clinician_id}' "
-                                            f"(also line {first_seen[clinician_id]})"))
-        elif clinician_id:
-            first_seen[clinician_id] = line
+        check("clinician_id", reason or first_seen.duplicate("clinician_id", clinician_id, line))
         minutes: int | None = None
         raw_minutes = str(cells.get("session_minutes", ""))
         if raw_minutes:
             if not raw_minutes.isdigit() or not 5 <= int(raw_minutes) <= 600:
-                reasons.append(("session_minutes",
-                                f"session_minutes '{raw_minutes}' is not a number of minutes (5 to 600)"))
+                check("session_minutes", f"session_minutes '{raw_minutes}' is not a number of minutes (5 to 600)")
             else:
                 minutes = int(raw_minutes)
         hours: dict[str, list[str]] | None = None
         if "working_hours" in table.columns:
             hours, reason = parse_working_hours(str(cells["working_hours"]))
-            if reason:
-                reasons.append(("working_hours", reason))
-        for column, reason in reasons:
-            table.problem(line, column, reason)
-        if reasons:
+            check("working_hours", reason)
+        if not check.report(table, line):
             bad_keys.update(k for k in (name, clinician_id) if k)
         else:
             rows.append(ClinicianRow(line, clinician_id, name, minutes, hours, table.columns))
