@@ -202,10 +202,10 @@ def voicemail_audio(escalation_id: int) -> Any:
         return render_template("dashboard/error.html", title="Open the voicemail first",
                                message="Go to the call and choose \u201cPlay voicemail\u201d."), 403
     try:
-        message = queue.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
+        audio = queue.voicemail_audio(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
     except queue.NotFound:
         abort(404)
-    return send_file(message.audio, mimetype="audio/wav", conditional=True, max_age=0,
+    return send_file(audio, mimetype="audio/wav", conditional=True, max_age=0,
                      download_name=f"voicemail-{escalation_id}.wav")
 
 

@@ -240,15 +240,18 @@ def reclaim(db_sessions: sessionmaker[Session], notification_id: int, now: dt.da
                    .execution_options(synchronize_session=False))
 
 
-def _sms_body(out: Outgoing, settings: Settings, now: dt.datetime, tz: dt.tzinfo) -> str:
+def _message_args(out: Outgoing, settings: Settings, now: dt.datetime, tz: dt.tzinfo) -> tuple:
+    """What ``messages.sms_text`` and ``messages.email`` say about this notification."""
     link = messages.escalation_link(settings.dashboard_url or settings.public_base_url + "/staff", out.escalation_id)
-    return messages.sms_text(out.kind, out.escalation_id, out.category, out.priority, out.deadline, now, tz, link)
+    return (out.kind, out.escalation_id, out.category, out.priority, out.deadline, now, tz, link)
+
+
+def _sms_body(out: Outgoing, settings: Settings, now: dt.datetime, tz: dt.tzinfo) -> str:
+    return messages.sms_text(*_message_args(out, settings, now, tz))
 
 
 def deliver(out: Outgoing, settings: Settings, mail: MailConfig | None, now: dt.datetime, tz: dt.tzinfo) -> str:
     """Send one claimed notification; returns the provider's id.  Raises SendError."""
-    link = messages.escalation_link(settings.dashboard_url or settings.public_base_url + "/staff", out.escalation_id)
-    args = (out.kind, out.escalation_id, out.category, out.priority, out.deadline, now, tz, link)
     if out.channel == Channel.SMS.value:
         if not out.to:
             raise SendError("no phone number", permanent=True)
@@ -258,7 +261,7 @@ def deliver(out: Outgoing, settings: Settings, mail: MailConfig | None, now: dt.
             raise SendError("email is not configured (SMTP_HOST)", permanent=True)
         if not out.to:
             raise SendError("no email address", permanent=True)
-        mail_msg = messages.email(*args)
+        mail_msg = messages.email(*_message_args(out, settings, now, tz))
         try:
             return send_mail(mail, out.to, mail_msg.subject, mail_msg.body, _message_id(out, mail))
         except MailError as exc:

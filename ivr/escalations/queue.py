@@ -327,27 +327,37 @@ class Voicemail:
     transcript: str | None  # None when no speech model was installed to write one
 
 
-def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, user_id: int | None = None,
-              now: dt.datetime | None = None, ip: str | None = None) -> Voicemail:
-    """The message the caller left, and its transcript; with ``user_id`` audited as ``listen_voicemail``.
+def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, user_id: int,
+              now: dt.datetime, ip: str | None = None) -> Voicemail:
+    """The message the caller left, and its transcript; audited as ``listen_voicemail``.
 
     Raises NotFound when no message was left, or it has not been copied from Twilio yet.
     """
     with session_scope(db) as session:
         escalation = _get(session, escalation_id)
-        if not escalation.recording_sid:
-            raise NotFound("No voicemail was left on this call.")
-        try:
-            wav = recording_path(recordings_dir, escalation.call_sid, escalation.recording_sid)
-        except ValueError:
-            raise NotFound("This voicemail cannot be found.") from None
-        if not wav.is_file():
-            raise NotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
+        wav = _voicemail_wav(escalation, recordings_dir)
         text_file = transcript_path(wav)
         transcript = text_file.read_text(encoding="utf-8").strip() if text_file.is_file() else None
-        if user_id is not None:
-            audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
-        return Voicemail(escalation.recording_sid, wav, transcript)
+        audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
+        return Voicemail(escalation.recording_sid or "", wav, transcript)
+
+
+def voicemail_audio(db: DbLike, escalation_id: int, recordings_dir: str | Path) -> Path:
+    """The WAV file of the caller's message, for a player already granted it (not audited again)."""
+    with session_scope(db) as session:
+        return _voicemail_wav(_get(session, escalation_id), recordings_dir)
+
+
+def _voicemail_wav(escalation: Escalation, recordings_dir: str | Path) -> Path:
+    if not escalation.recording_sid:
+        raise NotFound("No voicemail was left on this call.")
+    try:
+        wav = recording_path(recordings_dir, escalation.call_sid, escalation.recording_sid)
+    except ValueError:
+        raise NotFound("This voicemail cannot be found.") from None
+    if not wav.is_file():
+        raise NotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
+    return wav
 
 
 def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,
