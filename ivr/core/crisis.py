@@ -1,0 +1,306 @@
+"""Crisis in any words: suicide, self-harm, harm to others, danger and medical emergencies.
+
+``assess(text)`` grades what a caller said at any prompt (or a voicemail transcript) as CRISIS (with
+its categories), UNSURE (near a crisis, or a crisis word denied with a hedge: the caller is offered
+"If you are in crisis, press 9 now") or NONE. The phrases are data, per language, in
+``crisis_phrases.toml`` beside this module, with their sources; docs/understanding.md explains how to
+maintain them. Pure: text in, a value out. Nothing here logs, and ``CrisisAssessment.matched`` repeats
+what the caller said, so it must never be logged or stored in clear either.
+
+The rules, in order:
+1. Each phrase list is matched on whole words after normalising ("I'm" → "i am", "don't" → "dont").
+   Where two matches overlap and one covers the other, the longer decides ("hurt her feelings" is
+   everyday speech; "cant go on like this" is UNSURE, not the CRISIS "cant go on").
+2. A crisis phrase right after a negator ("not", "never", "no thoughts of", ... with up to three
+   bridge words: "I'm not going to hurt myself") is a denial. Negation inside a phrase is part of it:
+   "I don't want to live anymore" is a crisis. A negation never reaches across punctuation or "but".
+3. Any crisis phrase not denied → CRISIS. Else any UNSURE phrase (not denied) → UNSURE.
+4. Else a denial with a hedge ("I don't think I'm suicidal") → UNSURE; a denial beside an ordinary
+   request ("I'm not suicidal, I need my link") → NONE; a bare denial ("I'm not suicidal.") → UNSURE.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..exceptions import IvrError
+from .text import canonical_words, clauses, language_key
+
+
+class UnsupportedLanguage(IvrError):
+    """No crisis phrase list exists for the language asked for."""
+
+
+class PhraseListError(IvrError):
+    """The crisis phrase list is malformed (a bad pattern, a missing section)."""
+
+
+class CrisisLevel(str, Enum):
+    NONE = "none"
+    UNSURE = "unsure"  # offer the crisis option ("If you are in crisis, press 9 now") and go on
+    CRISIS = "crisis"  # go to the crisis path now
+
+
+class CrisisCategory(str, Enum):
+    """What kind of crisis was heard (most urgent first)."""
+
+    SUICIDE_SELF_HARM = "suicide_self_harm"
+    HARM_TO_OTHERS = "harm_to_others"
+    IN_DANGER = "in_danger"  # the caller is threatened or hurt by someone
+    MEDICAL_EMERGENCY = "medical_emergency"
+    UNSPECIFIED = "unspecified"  # "crisis", "emergency" without saying which
+
+
+@dataclass(frozen=True)
+class CrisisAssessment:
+    """The grade of one utterance or transcript.
+
+    ``categories``: the CRISIS categories heard (empty unless CRISIS), most urgent first.
+    ``denied``: a crisis phrase was said and negated. ``matched``: the list's patterns that decided,
+    for tests and for staff reading the call in the dashboard: never log them.
+    """
+
+    level: CrisisLevel
+    categories: tuple[CrisisCategory, ...] = ()
+    denied: bool = False
+    matched: tuple[str, ...] = ()
+
+    @property
+    def is_crisis(self) -> bool:
+        return self.level is CrisisLevel.CRISIS
+
+    @property
+    def offer_crisis_option(self) -> bool:
+        """True when the caller should hear "If you are in crisis, press 9 now" before going on."""
+        return self.level is CrisisLevel.UNSURE
+
+
+# --------------------------------------------------------------------------- the phrase list
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    text: str  # as written in the list
+    regex: re.Pattern[str]
+    kind: str  # "crisis" | "unsure" | "everyday"
+    category: CrisisCategory | None = None
+
+
+@dataclass(frozen=True)
+class PhraseList:
+    """One language's compiled list: patterns plus negators, bridges, hedges and routine words."""
+
+    language: str
+    patterns: tuple[_Pattern, ...]
+    negators: tuple[tuple[str, ...], ...]
+    bridges: frozenset[str]
+    hedges: tuple[re.Pattern[str], ...]
+    routine: tuple[re.Pattern[str], ...]
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+
+_SLOT_ALT = re.compile(r"[a-z0-9_']+\*?")
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Turn a list pattern into a regex over ``" " + " ".join(words) + " "``.
+
+    Syntax: ``word``, ``a|b`` (one of), ``[a|b]`` (optional), ``word*`` (prefix), ``...`` (up to three
+    words), ``$`` (end of the text); ``_`` joins words inside one choice. Raises PhraseListError.
+    """
+    pieces: list[str] = []
+    slots = pattern.split()
+    if not slots:
+        raise PhraseListError(f"empty crisis phrase {pattern!r}")
+    for slot in slots:
+        if slot == "...":
+            pieces.append(r"(?:\S+ ){0,3}")
+            continue
+        if slot == "$":
+            pieces.append(r"$")
+            continue
+        optional = slot.startswith("[") and slot.endswith("]")
+        body = slot[1:-1] if optional else slot
+        choices = body.split("|")
+        alternatives = []
+        for choice in choices:
+            if not _SLOT_ALT.fullmatch(choice):
+                raise PhraseListError(f"bad word {choice!r} in crisis phrase {pattern!r}")
+            words = choice.replace("_", " ")
+            if words.endswith("*"):
+                alternatives.append(re.escape(words[:-1]) + r"\S*")
+            else:
+                alternatives.append(re.escape(words))
+        group = "(?:" + "|".join(alternatives) + ") "
+        pieces.append(f"(?:{group})?" if optional else group)
+    return re.compile(r"(?<= )" + "".join(pieces))
+
+
+def _phrase_regexes(phrases: Iterable[str]) -> tuple[re.Pattern[str], ...]:
+    return tuple(compile_pattern(p) for p in phrases)
+
+
+def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
+    """Compile one language's section of the phrase data (the parsed TOML). Raises PhraseListError."""
+    section = data.get(language)
+    if not isinstance(section, Mapping):
+        raise UnsupportedLanguage(f"no crisis phrases for language {language!r}")
+    try:
+        crisis = section["crisis"]
+        unsure = section["unsure"]["phrases"]
+        everyday = section["everyday"]["phrases"]
+        negators, bridges, hedges, routine = (section[k] for k in ("negators", "bridges", "hedges", "routine"))
+    except (KeyError, TypeError) as exc:
+        raise PhraseListError(f"crisis phrases for {language!r}: missing {exc}") from None
+    patterns: list[_Pattern] = []
+    for name, phrases in crisis.items():
+        try:
+            category = CrisisCategory(name)
+        except ValueError:
+            raise PhraseListError(f"unknown crisis category {name!r} ({language})") from None
+        patterns += [_Pattern(p, compile_pattern(p), "crisis", category) for p in phrases]
+    patterns += [_Pattern(p, compile_pattern(p), "unsure") for p in unsure]
+    patterns += [_Pattern(p, compile_pattern(p), "everyday") for p in everyday]
+    return PhraseList(
+        language=language,
+        patterns=tuple(patterns),
+        negators=tuple(sorted((tuple(n.split()) for n in negators), key=len, reverse=True)),
+        bridges=frozenset(bridges),
+        hedges=_phrase_regexes(hedges),
+        routine=_phrase_regexes(routine),
+    )
+
+
+@cache
+def _data() -> Mapping[str, Any]:
+    with resources.files(__package__).joinpath("crisis_phrases.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@cache
+def phrase_list(language: str = "en") -> PhraseList:
+    """The compiled list for ``language`` (BCP-47 or primary subtag). Raises UnsupportedLanguage."""
+    return load_phrase_list(_data(), language_key(language))
+
+
+def languages() -> tuple[str, ...]:
+    """The languages with a crisis phrase list."""
+    return tuple(k for k in _data() if k != "meta")
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True)
+class _Match:
+    pattern: _Pattern
+    start: int  # word index, inclusive
+    end: int  # exclusive
+    denied: bool = False
+
+
+_SEVERITY = {"everyday": 0, "unsure": 1, "crisis": 2}
+_URGENCY = list(CrisisCategory)
+
+
+def _matches(words: list[str], phrases: PhraseList) -> list[_Match]:
+    text = " " + " ".join(words) + " "
+    # character offset of each word start → word index
+    starts = {}
+    pos = 1
+    for i, word in enumerate(words):
+        starts[pos] = i
+        pos += len(word) + 1
+    found: list[_Match] = []
+    for pattern in phrases.patterns:
+        for m in pattern.regex.finditer(text):
+            if m.end() == m.start():
+                continue
+            first = starts.get(m.start())
+            if first is None:
+                continue
+            last = first + len(m.group(0).split())
+            found.append(_Match(pattern, first, last))
+    return found
+
+
+def _covers(a: _Match, b: _Match) -> bool:
+    """a's words include b's, and a is longer (or as long and more severe)."""
+    if not (a.start <= b.start and b.end <= a.end):
+        return False
+    longer = (a.end - a.start) > (b.end - b.start)
+    same = (a.end - a.start) == (b.end - b.start)
+    return longer or (same and _SEVERITY[a.pattern.kind] > _SEVERITY[b.pattern.kind])
+
+
+def _winners(found: list[_Match]) -> list[_Match]:
+    return [m for m in found if not any(o is not m and _covers(o, m) for o in found)]
+
+
+def _negated(words: list[str], start: int, phrases: PhraseList) -> bool:
+    """Whether a negator stands right before ``start``, with at most three bridge words between."""
+    end = start
+    for _ in range(4):
+        for negator in phrases.negators:
+            n = len(negator)
+            if end - n >= 0 and tuple(words[end - n:end]) == negator:
+                return True
+        if end == 0 or words[end - 1] not in phrases.bridges:
+            return False
+        end -= 1
+    return False
+
+
+def _any(regexes: Iterable[re.Pattern[str]], words: list[str]) -> bool:
+    text = " " + " ".join(words) + " "
+    return any(r.search(text) for r in regexes)
+
+
+def assess(text: str | None, language: str = "en") -> CrisisAssessment:
+    """Grade ``text`` (a speech result or a transcript) as CRISIS, UNSURE or NONE; see the module rules.
+
+    ``language``: BCP-47 ("en-US") or a primary subtag. Raises UnsupportedLanguage when the phrase
+    data has no list for it (check ``languages()`` when loading a flow, not per call).
+    """
+    phrases = phrase_list(language)
+    crisis: list[_Match] = []
+    unsure: list[_Match] = []
+    denials: list[_Match] = []
+    all_words: list[str] = []
+    for clause in clauses(text):
+        words = canonical_words(clause, phrases.language)
+        if not words:
+            continue
+        all_words += words + ["|"]
+        for match in _winners(_matches(words, phrases)):
+            kind = match.pattern.kind
+            if kind == "everyday":
+                continue
+            if _negated(words, match.start, phrases):
+                if kind == "crisis":
+                    denials.append(match)
+                continue  # a denied UNSURE phrase ("I'm not struggling") counts for nothing
+            (crisis if kind == "crisis" else unsure).append(match)
+    if crisis:
+        heard = {m.pattern.category for m in crisis if m.pattern.category is not None}
+        categories = tuple(c for c in _URGENCY if c in heard)
+        return CrisisAssessment(CrisisLevel.CRISIS, categories, bool(denials), _texts(crisis))
+    if unsure:
+        return CrisisAssessment(CrisisLevel.UNSURE, (), bool(denials), _texts(unsure + denials))
+    if denials:
+        if _any(phrases.hedges, all_words) or not _any(phrases.routine, all_words):
+            return CrisisAssessment(CrisisLevel.UNSURE, (), True, _texts(denials))
+        return CrisisAssessment(CrisisLevel.NONE, (), True, _texts(denials))
+    return CrisisAssessment(CrisisLevel.NONE)
+
+
+def _texts(matches: list[_Match]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.pattern.text for m in matches))

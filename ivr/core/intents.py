@@ -1,0 +1,276 @@
+"""Say what you want: a free sentence at a menu matched to the menu's intents, details kept.
+
+"I need to move my Thursday appointment to next week" → intent ``appointments``, action
+``reschedule``, details ``{"from_day": "thursday", "to_day": "next week"}``; "what time is my
+appointment" → ``appointments`` / ``hear``; "can you text me the zoom link" → ``links``;
+"I'm a new client" → ``new_client``. Nothing matched → no intent, and the options a shorter
+re-prompt should name. Pure, deterministic keyword and phrase scoring (no model); the day and time
+words come from ``spoken_values``.
+
+Scoring, in order (docs/understanding.md has the why):
+1. Every phrase of every option (the flow's own words plus the built-in vocabulary of its intent and
+   the intent's actions) is found as whole words; plurals fold ("appointments" = "appointment");
+   ``word*`` matches a prefix. A phrase right after a negation ("I don't want to cancel") is dropped.
+2. Longest phrases are taken first and may not overlap ("first appointment" is new_client, so its
+   "appointment" does not also count for appointments).
+3. The intent of the highest priority that matched wins (new_client over the topics, the topics over
+   asking for a person); within a priority, the most matched words; a tie matches nothing and names
+   the tied options.
+4. A sentence with no phrase that is only a key ("two", "press 2", "option two") picks that key.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .spoken_values import day_mentions, parse_digits, spoken_words, time_mentions
+from .text import canonical_words, clauses, language_key, normalise, stem
+
+
+@dataclass(frozen=True)
+class IntentWords:
+    """The built-in words of one intent: ``phrases`` that name it, ``actions`` (action → phrases) that
+    pick an action and also name the intent, and its ``priority`` (higher wins when two intents match).
+    An action phrase written ``~move`` is weak: it picks the action but names the intent only when no
+    phrase names any intent ("change my card" is billing, not a rescheduling)."""
+
+    phrases: tuple[str, ...] = ()
+    actions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    priority: int = 1
+
+
+# English vocabulary; another language adds a key. Phrases are written normalised ("dont", "i am").
+VOCABULARY: dict[str, dict[str, IntentWords]] = {
+    "en": {
+        "appointments": IntentWords(
+            phrases=("appointment", "session", "booking", "cant make it", "cant come", "wont make it",
+                     "change my appointment", "my next appointment"),
+            actions={
+                "reschedule": ("reschedul*", "resched*", "postpone", "~move", "~moving", "~change", "~changing",
+                               "~push back", "~push it back", "~different time", "~different day",
+                               "~another time", "~another day", "~switch", "~bump", "~later time",
+                               "~earlier time", "~move it", "~instead"),
+                "cancel": ("cancel*", "call off", "wont be coming", "not coming", "drop my appointment"),
+                "hear": ("~what time is my", "~what time do i", "~when is my", "~whens my", "~when do i",
+                         "~remind me", "~confirm", "~check on", "~check my", "~do i have", "~what day is my"),
+                "book": ("~book", "make an appointment", "schedule an appointment", "set up an appointment",
+                         "new appointment", "another appointment", "schedule a session"),
+            },
+        ),
+        "links": IntentWords(
+            phrases=("link", "zoom", "video", "portal", "client portal", "login", "log in", "sign in",
+                     "telehealth", "url", "meeting link", "video call", "join", "password", "web address",
+                     "online session", "virtual"),
+        ),
+        "billing": IntentWords(
+            phrases=("bill", "billing", "payment", "pay", "card", "credit card", "debit card", "invoice",
+                     "charge", "charged", "balance", "receipt", "insurance", "superbill", "copay", "co pay",
+                     "refund", "statement", "update my card", "change my card", "change my payment", "owe"),
+        ),
+        "new_client": IntentWords(
+            phrases=("new client", "new patient", "start therapy", "start counseling", "start counselling",
+                     "starting therapy", "begin therapy", "get started", "first appointment", "first session",
+                     "become a client", "looking for a therapist", "looking for a counselor",
+                     "find a therapist", "need a therapist", "intake", "accepting new clients",
+                     "taking new clients", "accept new clients", "take new clients", "referred by",
+                     "got a referral", "have a referral", "sign up", "never been", "first time calling",
+                     "i am new", "new here", "see a therapist", "start seeing", "get an appointment with a"),
+            priority=2,
+        ),
+        "operator": IntentWords(
+            phrases=("person", "someone", "somebody", "human", "real person", "receptionist", "front desk",
+                     "operator", "representative", "agent", "staff", "talk to", "speak to", "speak with",
+                     "talk with", "leave a message"),
+            priority=0,
+        ),
+    },
+}
+
+_NEGATORS = ("dont", "not", "never", "without", "isnt", "wont", "didnt")  # not "no": "no, I want to cancel"
+_NEGATION_BRIDGES = frozenset({"want", "to", "need", "going", "i", "am", "trying", "the", "my", "a", "about",
+                               "wanna", "have"})
+_TO_WORDS = frozenset({"to", "for", "till", "until", "into", "onto", "instead", "til"})
+_FROM_WORDS = frozenset({"from", "my", "our", "the"})
+_APPOINTMENT_WORDS = frozenset({"appointment", "appointments", "session", "sessions", "one"})
+
+
+@dataclass(frozen=True)
+class MenuOption:
+    """One option of a menu: the ``intent`` it serves, its keypad ``key`` and the flow's own
+    ``phrases`` (normalised words, e.g. the flow's ``say:`` list)."""
+
+    intent: str
+    key: str | None = None
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    """What the sentence asked for.
+
+    ``intent``/``key``: the chosen option (None when nothing, or a tie, matched). ``action``: the
+    intent's action when one was clear ("reschedule", "cancel", "hear", "book"). ``details``: day and
+    time words kept from the sentence, keys ``from_day``, ``to_day``, ``day``, ``from_time``,
+    ``to_time``, ``time`` (values are the words, e.g. ``"next week"``, resolved later with
+    ``spoken_values.parse_day``). ``tied``: intents that tied. ``name_options``: when no intent, the
+    intents a shorter re-prompt should name (the tied ones, else every option), in menu order.
+    """
+
+    intent: str | None
+    key: str | None = None
+    action: str | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+    tied: tuple[str, ...] = ()
+    name_options: tuple[str, ...] = ()
+    score: int = 0
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    words: tuple[str, ...]
+    option: int
+    action: str | None
+    priority: int
+    weak: bool = False
+
+
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    out = []
+    for word in phrase.lower().split():
+        if word.endswith("*"):
+            out.append(normalise(word[:-1]) + "*")
+        else:
+            out.extend(stem(w) for w in normalise(word).split())
+    return tuple(out)
+
+
+def _word_matches(pattern: str, word: str) -> bool:
+    return word.startswith(pattern[:-1]) if pattern.endswith("*") else pattern == word
+
+
+def _negated(words: Sequence[str], start: int) -> bool:
+    end = start
+    for _ in range(4):
+        if end > 0 and words[end - 1] in _NEGATORS:
+            return True
+        if end == 0 or words[end - 1] not in _NEGATION_BRIDGES:
+            return False
+        end -= 1
+    return False
+
+
+def _phrases(options: Sequence[MenuOption], vocabulary: Mapping[str, IntentWords]) -> list[_Phrase]:
+    out: list[_Phrase] = []
+    for i, option in enumerate(options):
+        words = vocabulary.get(option.intent, IntentWords())
+        for phrase in (*option.phrases, *words.phrases):
+            out.append(_Phrase(_phrase_words(phrase), i, None, words.priority))
+        for action, phrases in words.actions.items():
+            out += [_Phrase(_phrase_words(p.lstrip("~")), i, action, words.priority, p.startswith("~"))
+                    for p in phrases]
+    return [p for p in out if p.words]
+
+
+def match_intent(text: str | None, options: Sequence[MenuOption], *, language: str = "en",
+                 vocabulary: Mapping[str, IntentWords] | None = None) -> IntentMatch:
+    """Match ``text`` (a speech result) to one of ``options``; see the module docstring for the rules.
+
+    ``vocabulary`` defaults to the built-in words for ``language`` (an unknown language has none, so
+    only the options' own phrases count).
+    """
+    vocab = vocabulary if vocabulary is not None else VOCABULARY.get(language_key(language), {})
+    every = tuple(o.intent for o in options)
+    words: list[str] = []
+    for clause in clauses(text):  # a negation never reaches across a comma or "but"
+        words += [stem(w) for w in canonical_words(clause, language)] + ["|"]
+    if not any(w != "|" for w in words):
+        return IntentMatch(None, name_options=every)
+    found: list[tuple[int, int, _Phrase]] = []  # (start, end, phrase)
+    for phrase in _phrases(options, vocab):
+        n = len(phrase.words)
+        for start in range(len(words) - n + 1):
+            if all(_word_matches(p, w) for p, w in zip(phrase.words, words[start:start + n])) and not _negated(
+                    words, start):
+                found.append((start, start + n, phrase))
+    found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
+    spans: list[tuple[int, int]] = []
+    for start, end, _ in found:
+        if all(end <= s or start >= e for s, e in spans):
+            spans.append((start, end))
+    # every phrase on a chosen span counts: the flow's "cancel" and the vocabulary's "cancel*" together
+    taken = [f for f in found if (f[0], f[1]) in spans]
+    taken = list({(s, e, p.option, p.action, p.weak): (s, e, p) for s, e, p in taken}.values())
+    naming = [t for t in taken if not t[2].weak]
+    if not naming and len({p.option for _, _, p in taken}) == 1:
+        naming = taken  # only weak words, all for one intent ("can I move it to Friday")
+    if not naming:
+        return _by_key(text, options, every)
+    scores: dict[int, int] = {}
+    for option in {p.option for _, _, p in naming}:
+        counted = {(s, e) for s, e, p in naming if p.option == option}
+        scores[option] = sum(e - s for s, e in counted)
+    top_priority = max(p.priority for _, _, p in naming)
+    contenders = {p.option for _, _, p in naming if p.priority == top_priority}
+    best = max(scores[i] for i in contenders)
+    winners = sorted(i for i in contenders if scores[i] == best)
+    if len(winners) > 1:
+        tied = tuple(options[i].intent for i in winners)
+        return IntentMatch(None, tied=tied, name_options=tied, score=best)
+    chosen = winners[0]
+    actions: dict[str, int] = {}
+    for action in {p.action for _, _, p in taken if p.option == chosen and p.action}:
+        counted = {(s, e) for s, e, p in taken if p.option == chosen and p.action == action}
+        actions[action] = sum(e - s for s, e in counted)
+    action = None
+    if actions:
+        top = max(actions.values())
+        leaders = [a for a, s in actions.items() if s == top]
+        action = leaders[0] if len(leaders) == 1 else None
+    option = options[chosen]
+    return IntentMatch(option.intent, option.key, action, request_details(text), score=best)
+
+
+def _by_key(text: str | None, options: Sequence[MenuOption], every: tuple[str, ...]) -> IntentMatch:
+    digits = parse_digits(text)
+    if digits.ok and digits.value is not None and len(digits.value) == 1:
+        for option in options:
+            if option.key == digits.value:
+                return IntentMatch(option.intent, option.key)
+    return IntentMatch(None, name_options=every)
+
+
+def request_details(text: str | None) -> dict[str, str]:
+    """Day and time words in a request, by role: "move my Thursday appointment to next week" →
+    ``{"from_day": "thursday", "to_day": "next week"}``; "can I come at 3 pm" → ``{"time": "3 pm"}``.
+
+    A mention after "to/for/until/instead" is where the caller wants to go (``to_``); after
+    "from/my/the" or right before "appointment/session" it is the one they have (``from_``);
+    otherwise it is plain (``day``/``time``). A time right after a day ("next Tuesday at 3") takes that
+    day's role. The first mention of each role is kept.
+    """
+    words = spoken_words(text)
+    details: dict[str, str] = {}
+    days = day_mentions(text)
+    roles: list[tuple[int, int, str]] = []
+    for mention in days:
+        role = _role(words, mention.start, mention.end)
+        roles.append((mention.start, mention.end, role))
+        details.setdefault(f"{role}day" if role else "day", mention.words)
+    for mention in time_mentions(text):
+        role = _role(words, mention.start, mention.end)
+        if not role:
+            before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
+            role = before[0] if before else ""
+        details.setdefault(f"{role}time" if role else "time", mention.words)
+    return details
+
+
+def _role(words: Sequence[str], start: int, end: int) -> str:
+    before = words[start - 1] if start > 0 else ""
+    before2 = words[start - 2] if start > 1 else ""
+    after = words[end] if end < len(words) else ""
+    if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
+        return "to_"
+    if before in _FROM_WORDS or after in _APPOINTMENT_WORDS or before2 == "from":
+        return "from_"
+    return ""

@@ -1,0 +1,1323 @@
+"""What a caller said or typed, read as a typed value: dates, times, days, digit strings, yes/no.
+
+Speech results arrive as text ("4 15 1985", "four fifteen nineteen eighty five", "for fifteen",
+"April 15th, 1985.", "the fifteenth of April eighty five"); every parser here returns a
+``Reading``: a value, a refusal as AMBIGUOUS (the words fit more than one value, or need one more
+piece such as the year, so the flow should ask more precisely) or NOT_UNDERSTOOD (no value of that
+kind was said). Relative words ("tomorrow", "next Tuesday", a two-digit year) are resolved against a
+reference date or an aware datetime and the practice's time zone, always passed in: nothing here reads
+the wall clock. ``gather_hints`` gives the Twilio ``<Gather>`` hints and speech model for each kind of
+answer.
+
+The rules for the doubtful cases are in docs/understanding.md; each one is a row in
+tests/test_spoken_values.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Generic, TypeVar
+
+from .text import canonical_words, language_key, normalise
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- results
+
+
+class Outcome(str, Enum):
+    """How a reading ended."""
+
+    VALUE = "value"
+    AMBIGUOUS = "ambiguous"  # refused: more than one value fits, or a needed piece is missing
+    NOT_UNDERSTOOD = "not_understood"  # no value of this kind was said
+
+
+class Why(str, Enum):
+    """Why a reading was refused (``Reading.why``); the flow may pick its re-prompt by it."""
+
+    NOTHING_SAID = "nothing_said"
+    NOT_A_VALUE = "not_a_value"  # words that are not this kind of answer
+    NO_SUCH_DATE = "no_such_date"  # April 31st, February 29th 2023
+    OUT_OF_RANGE = "out_of_range"  # a real value the question rules out (a birth date in the future)
+    WRONG_LENGTH = "wrong_length"  # digits, but not as many as asked for
+    NO_YEAR = "no_year"  # "April 15th" for a date of birth
+    TWO_DIGIT_YEAR = "two_digit_year"  # "85" where more than one century (or none) fits
+    ORDER = "order"  # numbers that split into more than one date ("1 12 85": Jan 12 or Nov 2)
+    AM_PM = "am_pm"  # "seven" when the practice could mean 7 a.m. or 7 p.m.
+    WHICH_WEEK = "which_week"  # "next Friday" said on a Thursday; "Thursday" said on a Thursday
+    MIXED = "mixed"  # "yes ... no"
+    SEVERAL = "several"  # two different values, or a self-correction ("five five, no wait")
+    UNSURE = "unsure"  # "I don't know", "maybe"
+
+
+@dataclass(frozen=True)
+class Reading(Generic[T]):
+    """One parse: ``value`` when ``outcome`` is VALUE; ``candidates`` (possibly empty) and ``why`` otherwise."""
+
+    outcome: Outcome
+    value: T | None = None
+    candidates: tuple[T, ...] = ()
+    why: Why | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.VALUE
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.outcome is Outcome.AMBIGUOUS
+
+
+def _value(value: T) -> Reading[T]:
+    return Reading(Outcome.VALUE, value)
+
+
+def _ambiguous(why: Why, candidates: Iterable[T] = ()) -> Reading[T]:
+    return Reading(Outcome.AMBIGUOUS, None, tuple(candidates), why)
+
+
+def _not_understood(why: Why) -> Reading[T]:
+    return Reading(Outcome.NOT_UNDERSTOOD, None, (), why)
+
+
+# --------------------------------------------------------------------------- number words (English)
+
+_UNITS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
+    "twentieth": 20, "thirtieth": 30,
+}
+# Words a recogniser writes for a digit it heard, read as that digit only next to another number
+# (so "I need to" and "for my son" stay words). Each is a real recogniser output for a digit:
+#   for, fore -> 4     "for fifteen" is how Twilio writes "four fifteen" (issue 14)
+#   to, too   -> 2     "to" and "too" are how "two" is written before another number ("to fifteen")
+#   won       -> 1     "won" for "one" in digit runs
+#   ate       -> 8     "ate" for "eight" in digit runs ("ate twelve")
+#   tree      -> 3     how "three" is written for callers who drop the "th" (a common accent feature)
+#   niner     -> 9     the radio form some callers use for nine
+# Not included: "free" (a real word near numbers: "free on the 5th"), "sex"/"sick" (six: never seen),
+# "tin" (ten: never seen), "nein" (German "no").
+_HOMOPHONES = {"for": "four", "fore": "four", "to": "two", "too": "two", "won": "one", "ate": "eight",
+               "tree": "three", "niner": "nine"}
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+_MONTHS.update({"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+                "oct": 10, "nov": 11, "dec": 12})
+_ORDINAL_NUMERAL = re.compile(r"(\d{1,2})(st|nd|rd|th)")
+_NUMERAL = re.compile(r"\d+")
+
+
+def _is_numeric_word(word: str) -> bool:
+    return (bool(_NUMERAL.fullmatch(word)) or bool(_ORDINAL_NUMERAL.fullmatch(word)) or word in _UNITS
+            or word in _TENS or word in _ORDINALS or word in ("hundred", "thousand"))
+
+
+def _resolve_homophones(words: list[str]) -> list[str]:
+    """Read "for", "to", "won", "ate", "tree", "oh"... as digits where they touch another number.
+
+    Repeats until stable so "to won five" becomes "two one five" once "five" anchors the run.
+    """
+    out = list(words)
+    changed = True
+    while changed:
+        changed = False
+        for i, word in enumerate(out):
+            if word not in _HOMOPHONES:
+                continue
+            near = [out[j] for j in (i - 1, i + 1) if 0 <= j < len(out)]
+            if any(_is_numeric_word(n) and n not in ("o", "oh") for n in near):
+                out[i] = _HOMOPHONES[word]
+                changed = True
+    return out
+
+
+def _single_digit(word: str) -> int | None:
+    """'4', 'four', 'oh' → the digit; None for anything longer."""
+    if len(word) == 1 and word.isdigit():
+        return int(word)
+    value = _UNITS.get(word)
+    return value if value is not None and value < 10 else None
+
+
+def _digit_run(words: Sequence[str], length: int) -> int | None:
+    """Exactly ``length`` single digits ("oh four", "1 5") → their number."""
+    if len(words) != length:
+        return None
+    digits = [_single_digit(w) for w in words]
+    if any(d is None for d in digits):
+        return None
+    return int("".join(str(d) for d in digits))
+
+
+def _small_number(words: Sequence[str], *, ordinal_ok: bool) -> int | None:
+    """0–99 said one way or another: '15', '15th', 'fifteen', 'fifteenth', 'twenty one', 'twenty first',
+    'oh four', '1 5'. Ordinals only when ``ordinal_ok``."""
+    if len(words) == 1:
+        word = words[0]
+        if _NUMERAL.fullmatch(word) and len(word) <= 2:
+            return int(word)
+        m = _ORDINAL_NUMERAL.fullmatch(word)
+        if m:
+            return int(m.group(1)) if ordinal_ok else None
+        if word in ("oh", "o"):
+            return None
+        if word in _UNITS:
+            return _UNITS[word]
+        if word in _TENS:
+            return _TENS[word]
+        if word in _ORDINALS:
+            return _ORDINALS[word] if ordinal_ok else None
+        return None
+    if len(words) == 2:
+        first, second = words
+        if first in _TENS:
+            unit = _UNITS.get(second)
+            if unit is not None and 1 <= unit <= 9 and second not in ("oh", "o"):
+                return _TENS[first] + unit
+            unit = _ORDINALS.get(second)
+            if ordinal_ok and unit is not None and unit <= 9:
+                return _TENS[first] + unit
+            return None
+        return _digit_run(words, 2)
+    return None
+
+
+@dataclass(frozen=True)
+class _Year:
+    value: int
+    digits: int  # 4 for a full year, 2 for "85" / "eighty five", 1 for "6"
+
+
+def _year(words: Sequence[str]) -> _Year | None:
+    """A year as said: '1985', '85', 'nineteen eighty five', 'nineteen oh five', 'two thousand (and) three',
+    'twenty twenty five', 'one nine eight five', 'eighty five', 'oh five'."""
+    words = [w for w in words if w != "and"]
+    n = len(words)
+    if n == 0:
+        return None
+    if n == 1:
+        word = words[0]
+        if _NUMERAL.fullmatch(word) and len(word) in (1, 2, 4):
+            return _Year(int(word), len(word))
+        if word in _TENS:
+            return _Year(_TENS[word], 2)
+        if word in _UNITS and word not in ("oh", "o"):
+            value = _UNITS[word]
+            return _Year(value, 2 if value >= 10 else 1)
+        return None
+    if words[:2] == ["two", "thousand"]:
+        rest = _small_number(words[2:], ordinal_ok=False) if n > 2 else 0
+        return _Year(2000 + rest, 4) if rest is not None else None
+    if n >= 2 and words[1] == "hundred" and words[0] in _UNITS and 10 <= _UNITS[words[0]] <= 20:
+        rest = _small_number(words[2:], ordinal_ok=False) if n > 2 else 0
+        return _Year(_UNITS[words[0]] * 100 + rest, 4) if rest is not None else None
+    if n == 4:
+        run = _digit_run(words, 4)
+        if run is not None:
+            return _Year(run, 4)
+    if n == 2:
+        # "19 85" as two numerals
+        if all(_NUMERAL.fullmatch(w) and len(w) == 2 for w in words):
+            return _Year(int(words[0] + words[1]), 4)
+        # "eighty five", "oh five", "eight five": a two-digit year
+        if words[0] in ("oh", "o") or (_single_digit(words[0]) is not None and _single_digit(words[1]) is not None):
+            run = _digit_run(words, 2)
+            if run is not None:
+                return _Year(run, 2)
+        if words[0] in _TENS:
+            low = _small_number(words, ordinal_ok=False)
+            if low is not None:
+                return _Year(low, 2)
+    # hundreds then the rest: "nineteen eighty five", "nineteen oh five", "twenty twenty five", "twenty ten"
+    head = words[0]
+    high = _UNITS.get(head) if head in _UNITS else _TENS.get(head) if head == "twenty" else None
+    if high is not None and 10 <= high <= 20 and n in (2, 3):
+        rest = words[1:]
+        if rest[0] in ("oh", "o") and len(rest) == 2:
+            low = _single_digit(rest[1])
+            low = low if rest[1] not in ("oh", "o") else None
+        elif len(rest) == 1 and _NUMERAL.fullmatch(rest[0]) and len(rest[0]) == 2:
+            low = int(rest[0])
+        else:
+            low = _small_number(rest, ordinal_ok=False)
+            low = low if low is not None and low >= 10 and _digit_run(rest, len(rest)) is None else None
+        if low is not None:
+            return _Year(high * 100 + low, 4)
+    return None
+
+
+# --------------------------------------------------------------------------- dates
+
+
+class DatePurpose(str, Enum):
+    """What the date is for; it decides two-digit and missing years."""
+
+    BIRTH = "birth"  # in the past; a two-digit year must give an age from 0 to MAX_AGE
+    UPCOMING = "upcoming"  # today or later (an appointment); a missing year is the next such day
+    ANY = "any"  # no direction: two-digit and missing years are refused
+
+
+MAX_AGE = 110  # oldest age a two-digit birth year may give; both centuries fitting is ambiguous
+UPCOMING_YEARS = 2  # how far ahead an upcoming date may lie
+_DATE_FILLER = frozenset({"the", "of", "on", "and", "um", "uh", "er", "uhm", "erm", "in"})
+
+
+@dataclass(frozen=True)
+class _DateParts:
+    month: int
+    day: int
+    year: _Year | None
+
+
+def _date_words(text: str) -> list[str]:
+    return _resolve_homophones(normalise(text).split())
+
+
+def _is_date_word(word: str) -> bool:
+    return _is_numeric_word(word) or word in _MONTHS
+
+
+def _runs(words: Sequence[str], is_part, filler: frozenset[str]) -> list[list[str]]:
+    """Maximal runs of value words (fillers allowed inside, trimmed at the ends)."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for word in words + ["\0"]:
+        if is_part(word) or (word in filler and current):
+            current.append(word)
+            continue
+        while current and current[-1] in filler:
+            current.pop()
+        if current:
+            runs.append(current)
+        current = []
+    return runs
+
+
+def _split_numeral(word: str, last: bool) -> list[list[str]]:
+    """A numeral said or written in one piece ("415", "4151985") and the ways it can split into fields."""
+    if not _NUMERAL.fullmatch(word) or len(word) in (1, 2) or (len(word) == 4 and last):
+        return [[word]]
+    out: list[list[str]] = [[word]]
+    n = len(word)
+    if n in (3, 4):
+        for a in (1, 2):
+            if 1 <= n - a <= 2:
+                out.append([word[:a], word[a:]])
+        return out
+    for a, b, c in itertools.product((1, 2), (1, 2), (2, 4)):
+        if a + b + c == n:
+            out.append([word[:a], word[a:a + b], word[a + b:]])
+    return out
+
+
+def _month_number(words: Sequence[str]) -> int | None:
+    value = _small_number(words, ordinal_ok=False)
+    return value if value is not None and 1 <= value <= 12 else None
+
+
+def _day_number(words: Sequence[str]) -> int | None:
+    value = _small_number(words, ordinal_ok=True)
+    return value if value is not None and 1 <= value <= 31 else None
+
+
+def _readings_with_month(words: list[str]) -> list[_DateParts]:
+    at = [i for i, w in enumerate(words) if w in _MONTHS]
+    if len(at) != 1:
+        return []
+    i = at[0]
+    month, before, after = _MONTHS[words[i]], words[:i], words[i + 1:]
+    out: list[_DateParts] = []
+    if not before:
+        for k in range(1, len(after) + 1):
+            day = _day_number(after[:k])
+            if day is None:
+                continue
+            if k == len(after):
+                out.append(_DateParts(month, day, None))
+            else:
+                year = _year(after[k:])
+                if year is not None:
+                    out.append(_DateParts(month, day, year))
+    else:
+        day = _day_number(before)
+        if day is not None:
+            if not after:
+                out.append(_DateParts(month, day, None))
+            else:
+                year = _year(after)
+                if year is not None:
+                    out.append(_DateParts(month, day, year))
+        year = _year(before)  # "1985 April 15th"
+        if year is not None and year.digits == 4 and after:
+            day = _day_number(after)
+            if day is not None:
+                out.append(_DateParts(month, day, year))
+    return out
+
+
+def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
+    out: list[_DateParts] = []
+    pieces = [_split_numeral(w, i == len(words) - 1) for i, w in enumerate(words)]
+    for choice in itertools.product(*pieces):
+        tokens = [t for part in choice for t in part]
+        n = len(tokens)
+        if n > 10:
+            continue
+        # month day year
+        for i in range(1, n):
+            month = _month_number(tokens[:i])
+            if month is None:
+                continue
+            for j in range(i + 1, n + 1):
+                day = _day_number(tokens[i:j])
+                if day is None:
+                    continue
+                if j == n:
+                    out.append(_DateParts(month, day, None))
+                else:
+                    year = _year(tokens[j:])
+                    if year is not None:
+                        out.append(_DateParts(month, day, year))
+        # year month day, only with a four-digit year first ("1985 4 15")
+        if n >= 3 and _NUMERAL.fullmatch(tokens[0]) and len(tokens[0]) == 4:
+            for i in range(2, n):
+                month, day = _month_number(tokens[1:i]), _day_number(tokens[i:])
+                if month is not None and day is not None:
+                    out.append(_DateParts(month, day, _Year(int(tokens[0]), 4)))
+    # Day first is read only where month first is impossible: "15 4 1985" (15 is no month).
+    if not out and len(words) == 3:
+        day, month, year = _day_number(words[:1]), _month_number(words[1:2]), _year(words[2:])
+        if day is not None and day > 12 and month is not None and year is not None:
+            out.append(_DateParts(month, day, year))
+    return out
+
+
+def _real_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _years_ago(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    dates: tuple[dt.date, ...] = ()
+    pending: Why | None = None  # NO_YEAR / TWO_DIGIT_YEAR
+    failed: Why | None = None  # NO_SUCH_DATE / OUT_OF_RANGE
+
+
+def _in_range(day: dt.date, today: dt.date, purpose: DatePurpose) -> bool:
+    if purpose is DatePurpose.BIRTH:
+        return dt.date(1900, 1, 1) <= day <= today
+    if purpose is DatePurpose.UPCOMING:
+        return today <= day <= _years_ago(today, -UPCOMING_YEARS)
+    return 1900 <= day.year <= 2100
+
+
+def _resolve(parts: _DateParts, today: dt.date, purpose: DatePurpose) -> _Resolved:
+    month, day, year = parts.month, parts.day, parts.year
+    if year is None:
+        if purpose is not DatePurpose.UPCOMING:
+            exists = _real_date(2000, month, day) is not None  # a leap year: any real month/day exists
+            return _Resolved(pending=Why.NO_YEAR) if exists else _Resolved(failed=Why.NO_SUCH_DATE)
+        for ahead in range(5):
+            found = _real_date(today.year + ahead, month, day)
+            if found is not None and found >= today:
+                return _Resolved(dates=(found,)) if _in_range(found, today, purpose) else \
+                    _Resolved(failed=Why.OUT_OF_RANGE)
+        return _Resolved(failed=Why.NO_SUCH_DATE)
+    if year.digits == 4:
+        found = _real_date(year.value, month, day)
+        if found is None:
+            return _Resolved(failed=Why.NO_SUCH_DATE)
+        return _Resolved(dates=(found,)) if _in_range(found, today, purpose) else _Resolved(failed=Why.OUT_OF_RANGE)
+    if year.digits == 1 or purpose is DatePurpose.ANY:
+        return _Resolved(pending=Why.TWO_DIGIT_YEAR)
+    centuries = [c * 100 + year.value for c in (19, 20, 21)]
+    real = [d for d in (_real_date(y, month, day) for y in centuries) if d is not None]
+    if not real:
+        # no century has this day (29 February in a year that is never a leap year here)
+        return _Resolved(failed=Why.NO_SUCH_DATE)
+    if purpose is DatePurpose.BIRTH:
+        fits = [d for d in real if _years_ago(today, MAX_AGE) <= d <= today]
+    else:
+        fits = [d for d in real if _in_range(d, today, purpose)]
+    if len(fits) == 1:
+        return _Resolved(dates=(fits[0],))
+    return _Resolved(dates=tuple(fits), pending=Why.TWO_DIGIT_YEAR)
+
+
+def _decide(readings: list[_DateParts], today: dt.date, purpose: DatePurpose) -> Reading[dt.date]:
+    sure: set[dt.date] = set()
+    unsure: set[dt.date] = set()
+    pending: list[Why] = []
+    failed: list[Why] = []
+    for parts in readings:
+        resolved = _resolve(parts, today, purpose)
+        if resolved.pending is not None:
+            pending.append(resolved.pending)
+            unsure.update(resolved.dates)
+        elif resolved.failed is not None:
+            failed.append(resolved.failed)
+        else:
+            sure.update(resolved.dates)
+    if len(sure) == 1 and not pending:
+        return _value(next(iter(sure)))
+    if len(sure) > 1 or (sure and pending):
+        return _ambiguous(Why.ORDER, sorted(sure | unsure))
+    if pending:
+        why = Why.TWO_DIGIT_YEAR if Why.TWO_DIGIT_YEAR in pending else Why.NO_YEAR
+        return _ambiguous(why, sorted(unsure))
+    if failed:
+        return _not_understood(Why.NO_SUCH_DATE if Why.NO_SUCH_DATE in failed else Why.OUT_OF_RANGE)
+    return _not_understood(Why.NOT_A_VALUE)
+
+
+def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DatePurpose.ANY) -> Reading[dt.date]:
+    """A calendar date from speech or typed text, month first (US order).
+
+    ``today`` is the practice's local date (the reference for two-digit and missing years).
+    Examples (today 2025-06-05, BIRTH): "4 15 1985", "four fifteen nineteen eighty five",
+    "for fifteen eighty five", "April 15th, 1985", "04/15/1985", "the fifteenth of April eighty five",
+    "oh four one five eight five" → 1985-04-15. "4 5 6" → AMBIGUOUS(TWO_DIGIT_YEAR);
+    "one one two eighty five" → AMBIGUOUS(ORDER, candidates 1985-01-12 and 1985-11-02); "April 15th" → AMBIGUOUS(NO_YEAR).
+    Lead-in words ("my date of birth is") are skipped; two different dates are AMBIGUOUS(SEVERAL).
+    """
+    words = _date_words(text or "")
+    if not words:
+        return _not_understood(Why.NOTHING_SAID)
+    runs = [r for r in _runs(words, _is_date_word, _DATE_FILLER) if any(_is_date_word(w) for w in r)]
+    if not runs:
+        return _not_understood(Why.NOT_A_VALUE)
+    results = []
+    for run in runs:
+        core = [w for w in run if w not in _DATE_FILLER or w == "and"]
+        readings = _readings_with_month(core) if any(w in _MONTHS for w in core) else _readings_from_numbers(core)
+        results.append(_decide(readings, today, purpose))
+    useful = [r for r in results if r.outcome is not Outcome.NOT_UNDERSTOOD]
+    if not useful:
+        return next((r for r in results if r.why is not Why.NOT_A_VALUE), results[-1])
+    if len(useful) == 1:
+        return useful[0]
+    values = {r.value for r in useful if r.ok}
+    if len(values) == 1 and all(r.ok for r in useful):
+        return useful[0]
+    return _ambiguous(Why.SEVERAL, sorted({v for r in useful for v in ((r.value,) if r.ok else r.candidates)}))
+
+
+def parse_keyed_date(digits: str | None, *, today: dt.date,
+                     purpose: DatePurpose = DatePurpose.ANY) -> Reading[dt.date]:
+    """A date typed on the keypad: MMDDYYYY, or MMDDYY read by the two-digit-year rule of ``purpose``.
+
+    ``#`` and ``*`` are ignored; any other length or character is NOT_UNDERSTOOD.
+    """
+    keyed = (digits or "").strip().strip("#*")
+    if not keyed:
+        return _not_understood(Why.NOTHING_SAID)
+    if not keyed.isdigit() or len(keyed) not in (6, 8):
+        return _not_understood(Why.NOT_A_VALUE)
+    parts = _DateParts(int(keyed[:2]), int(keyed[2:4]), _Year(int(keyed[4:]), len(keyed) - 4))
+    if not (1 <= parts.month <= 12 and 1 <= parts.day <= 31):
+        return _not_understood(Why.NO_SUCH_DATE)
+    return _decide([parts], today, purpose)
+
+
+# --------------------------------------------------------------------------- times of day
+
+
+class PartOfDay(str, Enum):
+    """A stretch of the day said instead of (or beside) a clock time."""
+
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"
+    NIGHT = "night"
+    ANY = "any"  # "any time", "whenever"
+
+    @property
+    def window(self) -> tuple[dt.time, dt.time]:
+        """The clock times the part covers, start inclusive, end exclusive (ANY: the whole day)."""
+        return _PART_WINDOWS[self]
+
+
+_PART_WINDOWS = {
+    PartOfDay.MORNING: (dt.time(5), dt.time(12)),
+    PartOfDay.AFTERNOON: (dt.time(12), dt.time(17)),
+    PartOfDay.EVENING: (dt.time(17), dt.time(21)),
+    PartOfDay.NIGHT: (dt.time(21), dt.time(23, 59, 59)),
+    PartOfDay.ANY: (dt.time(0), dt.time(23, 59, 59)),
+}
+
+
+class Bound(str, Enum):
+    """How the time was meant: at it, after it, before it, around it."""
+
+    AT = "at"
+    AFTER = "after"
+    BEFORE = "before"
+    AROUND = "around"
+
+
+@dataclass(frozen=True)
+class SpokenTime:
+    """A time of day: a clock time (``at``), a part of the day, or both ("two in the afternoon")."""
+
+    at: dt.time | None = None
+    part: PartOfDay | None = None
+    bound: Bound = Bound.AT
+
+
+DEFAULT_HOURS = (dt.time(7), dt.time(21))  # when a time without a.m./p.m. is read as one or the other
+
+_PART_WORDS = {
+    ("morning",): PartOfDay.MORNING, ("mornings",): PartOfDay.MORNING,
+    ("afternoon",): PartOfDay.AFTERNOON, ("afternoons",): PartOfDay.AFTERNOON,
+    ("evening",): PartOfDay.EVENING, ("evenings",): PartOfDay.EVENING, ("tonight",): PartOfDay.EVENING,
+    ("night",): PartOfDay.NIGHT, ("nights",): PartOfDay.NIGHT,
+    ("any", "time"): PartOfDay.ANY, ("anytime",): PartOfDay.ANY, ("whenever",): PartOfDay.ANY,
+    ("any", "time", "of", "day"): PartOfDay.ANY,
+}
+_BOUND_FIRST = {"after": Bound.AFTER, "from": Bound.AFTER, "before": Bound.BEFORE, "by": Bound.BEFORE,
+                "around": Bound.AROUND, "about": Bound.AROUND, "approximately": Bound.AROUND,
+                "roughly": Bound.AROUND}
+_BOUND_LAST = {("or", "later"): Bound.AFTER, ("or", "after"): Bound.AFTER, ("or", "earlier"): Bound.BEFORE,
+               ("or", "before"): Bound.BEFORE, ("ish",): Bound.AROUND}
+_TIME_FILLER = frozenset({"at", "like", "um", "uh", "er", "maybe", "sharp", "please", "the", "in", "a", "its",
+                          "it", "is", "oclock", "say", "lets", "how", "about", "o", "clock", "time"})
+
+
+def _time_words(text: str) -> list[str]:
+    raw = normalise(text)
+    raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
+    raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
+    raw = re.sub(r"\bo clock\b", "oclock", raw)
+    return raw.split()
+
+
+def _hour_words(words: Sequence[str]) -> int | None:
+    if not words:
+        return None
+    value = _small_number(words, ordinal_ok=False)
+    if value is None or (len(words) == 2 and words[0] not in _TENS):
+        return None
+    return value if 0 <= value <= 23 else None
+
+
+def _minute_words(words: Sequence[str]) -> int | None:
+    if not words:
+        return None
+    if words[0] in ("oh", "o") and len(words) == 2:
+        value = _single_digit(words[1])
+        return value if value is not None and words[1] not in ("oh", "o") else None
+    if len(words) == 1 and _NUMERAL.fullmatch(words[0]) and len(words[0]) == 2:
+        return int(words[0])
+    value = _small_number(words, ordinal_ok=False)
+    if value is None or (len(words) == 2 and words[0] not in _TENS):
+        return None
+    return value if 10 <= value <= 59 else None  # "ten five" is not how 10:05 is said ("ten oh five" is)
+
+
+def _clock(words: list[str]) -> tuple[int, int, bool] | None:
+    """(hour, minute, fixed) from the time words left once parts, bounds and fillers are gone.
+
+    ``fixed`` is True for noon and midnight (no a.m./p.m. question).
+    """
+    if words in (["noon"], ["midday"], ["twelve", "noon"], ["12", "noon"], ["lunchtime"]):
+        return 12, 0, True
+    if words in (["midnight"], ["twelve", "midnight"], ["12", "midnight"]):
+        return 0, 0, True
+    for link, sign in (("past", 1), ("after", 1), ("to", -1), ("till", -1), ("til", -1), ("of", -1)):
+        if link in words:
+            k = words.index(link)
+            before, hour = words[:k], _hour_words(words[k + 1:])
+            before = [w for w in before if w not in ("minutes", "minute", "a")]
+            minutes = {"half": 30, "quarter": 15}.get(before[0]) if len(before) == 1 else None
+            if minutes is None:
+                minutes = _small_number(before, ordinal_ok=False)
+            if hour is None or minutes is None or not 1 <= minutes <= 59 or (sign < 0 and minutes == 30):
+                return None
+            if sign > 0:
+                return hour, minutes, False
+            return (hour - 1) % 24 if hour != 0 else 23, 60 - minutes, False
+    if len(words) == 1 and _NUMERAL.fullmatch(words[0]) and len(words[0]) in (3, 4):
+        hour, minute = int(words[0][:-2]), int(words[0][-2:])
+        return (hour, minute, False) if hour <= 23 and minute <= 59 else None
+    if len(words) >= 2 and words[-1] == "hundred":
+        hour = _hour_words(words[:-1])
+        return (hour, 0, False) if hour is not None else None
+    hour = _hour_words(words)
+    if hour is not None:
+        return hour, 0, False
+    for cut in (1, 2):
+        hour, minute = _hour_words(words[:cut]), _minute_words(words[cut:])
+        if hour is not None and minute is not None and (cut == 1 or words[0] in _TENS):
+            return hour, minute, False
+    return None
+
+
+def _meridiem_candidates(hour: int, minute: int, meridiem: str | None, part: PartOfDay | None,
+                         hours: tuple[dt.time, dt.time]) -> list[dt.time] | None:
+    if hour > 12:
+        return [dt.time(hour, minute)] if meridiem != "am" else None
+    if meridiem == "am" or part is PartOfDay.MORNING:
+        return [dt.time(0 if hour == 12 else hour, minute)]
+    if meridiem == "pm" or part in (PartOfDay.AFTERNOON, PartOfDay.EVENING):
+        return [dt.time(hour if hour == 12 else hour + 12, minute)]
+    if part is PartOfDay.NIGHT:  # "eleven at night" 23:00, "two at night" 02:00, "twelve at night" midnight
+        if hour == 12:
+            return [dt.time(0, minute)]
+        return [dt.time(hour + 12 if hour >= 6 else hour, minute)]
+    if hour == 0:
+        return [dt.time(0, minute)]
+    both = [dt.time(0 if hour == 12 else hour, minute), dt.time(hour if hour == 12 else hour + 12, minute)]
+    inside = [t for t in both if hours[0] <= t < hours[1]]
+    return inside if inside else both
+
+
+def parse_time(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOURS) -> Reading[SpokenTime]:
+    """A time of day: "ten thirty", "half past two", "quarter to three", "noon", "midnight", "2 pm",
+    "14:30", "in the afternoon", "after five", "around 3 o'clock", "I'm free after five".
+
+    Without a.m./p.m. or a part of the day, an hour from 1 to 12 is read as whichever of a.m. and p.m.
+    falls inside ``hours`` (default 07:00 to before 21:00, the practice's plausible day); when both do
+    ("seven", "eight thirty") the reading is AMBIGUOUS(AM_PM) with both candidates. Other words around
+    one time are skipped; two different times are AMBIGUOUS(SEVERAL).
+    """
+    words = _time_words(text or "")
+    if not words:
+        return _not_understood(Why.NOTHING_SAID)
+    strict = _parse_time_words(words, hours)
+    if strict.outcome is not Outcome.NOT_UNDERSTOOD:
+        return strict
+    mentions = time_mentions(" ".join(words), hours=hours)
+    inside = {i for m in mentions for i in range(m.start, m.end)}
+    found = _time_from(mentions, [w for i, w in enumerate(words) if i not in inside], hours)
+    return found if found is not None else strict
+
+
+def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime]:
+    """The whole of ``words`` read as one time (``parse_time`` without the skipping of other words)."""
+    bound = Bound.AT
+    for i, word in enumerate(words):
+        if _is_numeric_word(word) or word in _TIME_START:
+            break
+        if word in _BOUND_FIRST:
+            bound = _BOUND_FIRST[word]
+            words = words[:i] + words[i + 1:]
+            break
+    for tail, value in _BOUND_LAST.items():
+        if tuple(words[-len(tail):]) == tail:
+            bound, words = value, words[:-len(tail)]
+    meridiem = None
+    marks = [i for i, w in enumerate(words) if w in ("am", "pm") and i > 0
+             and (_is_numeric_word(words[i - 1]) or words[i - 1] == "oclock")]
+    if len({words[i] for i in marks}) > 1:
+        return _ambiguous(Why.MIXED)
+    if marks:
+        meridiem = words[marks[0]]
+        words = [w for i, w in enumerate(words) if i not in marks]
+    part = None
+    for phrase, value in sorted(_PART_WORDS.items(), key=lambda kv: -len(kv[0])):
+        n = len(phrase)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i:i + n]) == phrase:
+                if part is not None and part is not value:
+                    return _ambiguous(Why.SEVERAL)
+                part = value
+                words = words[:i] + words[i + n:]
+                break
+    words = [w for w in words if w not in _TIME_FILLER and w not in ("this", "the", "on")]
+    if not words:
+        return _value(SpokenTime(None, part, bound)) if part is not None else _not_understood(Why.NOT_A_VALUE)
+    clock = _clock(words)
+    if clock is None:
+        return _not_understood(Why.NOT_A_VALUE)
+    hour, minute, fixed = clock
+    if fixed:
+        return _value(SpokenTime(dt.time(hour, minute), part, bound))
+    candidates = _meridiem_candidates(hour, minute, meridiem, part, hours)
+    if not candidates:
+        return _not_understood(Why.NOT_A_VALUE)
+    if len(candidates) == 1:
+        return _value(SpokenTime(candidates[0], part, bound))
+    return _ambiguous(Why.AM_PM, [SpokenTime(t, part, bound) for t in candidates])
+
+
+# --------------------------------------------------------------------------- days
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """One day (``first == last``) or a stretch of days ("next week"), with a time if one was said."""
+
+    first: dt.date
+    last: dt.date
+    time: SpokenTime | None = None
+
+
+_WEEKDAYS = {name: i for i, name in enumerate(
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
+_WEEKDAYS.update({f"{name}s": i for name, i in list(_WEEKDAYS.items())})
+_WEEKDAYS.update({"mon": 0, "tues": 1, "tue": 1, "weds": 2, "wed": 2, "thurs": 3, "thur": 3, "thu": 3, "fri": 4})
+_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "a couple": 2,
+           "couple": 2, "a few": 3, "few": 3}
+
+
+@dataclass(frozen=True)
+class _DayExpr:
+    start: int
+    end: int  # exclusive, in words
+    kind: str
+    arg: int = 0
+
+
+def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
+    """Day expressions in a word list, left to right, without resolving them."""
+    out: list[_DayExpr] = []
+    i, n = 0, len(words)
+    while i < n:
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < n else ""
+        nxt2 = words[i + 2] if i + 2 < n else ""
+        if w in ("today", "tonight"):
+            out.append(_DayExpr(i, i + 1, "offset", 0))
+        elif w == "this" and nxt in ("morning", "afternoon", "evening"):
+            out.append(_DayExpr(i, i + 1, "offset", 0))  # the part word stays for the time reader
+        elif w == "day" and nxt == "after" and nxt2 in ("tomorrow", "tmrw"):
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            out.append(_DayExpr(start, i + 3, "offset", 2))
+            i += 3
+            continue
+        elif w in ("tomorrow", "tmrw", "tomorrows"):
+            out.append(_DayExpr(i, i + 1, "offset", 1))
+        elif w == "yesterday":
+            out.append(_DayExpr(i, i + 1, "offset", -1))
+        elif w in ("this", "next") and nxt in ("week", "weekend"):
+            out.append(_DayExpr(i, i + 2, f"{w}_{nxt}"))
+            i += 2
+            continue
+        elif w == "week" and nxt == "after" and nxt2 == "next":
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            out.append(_DayExpr(start, i + 3, "week_after_next"))
+            i += 3
+            continue
+        elif w == "in" and i + 2 < n:
+            count_words = (nxt, f"{nxt} {nxt2}")
+            for phrase in count_words:
+                size = len(phrase.split())
+                unit = words[i + 1 + size] if i + 1 + size < n else ""
+                if unit == "of" and i + 2 + size < n:  # "in a couple of days"
+                    unit, size = words[i + 2 + size], size + 1
+                count = _COUNTS.get(phrase) if phrase in _COUNTS else (
+                    int(phrase) if phrase.isdigit() else None)
+                if count is not None and unit in ("day", "days", "week", "weeks"):
+                    out.append(_DayExpr(i, i + 2 + size, "offset", count * (7 if unit.startswith("week") else 1)))
+                    i += 2 + size
+                    break
+            else:
+                i += 1
+                continue
+            continue
+        elif w in ("this", "next", "on", "coming") and nxt in _WEEKDAYS:
+            if w == "next" and nxt2 == "after" and i + 3 < n and words[i + 3] == "next":
+                out.append(_DayExpr(i, i + 4, "weekday_after_next", _WEEKDAYS[nxt]))
+                i += 4
+                continue
+            kind = {"this": "this_weekday", "coming": "this_weekday", "next": "next_weekday"}.get(w, "weekday")
+            out.append(_DayExpr(i + 1 if w == "on" else i, i + 2, kind, _WEEKDAYS[nxt]))
+            i += 2
+            continue
+        elif w in _WEEKDAYS:
+            if nxt == "after" and nxt2 == "next":
+                out.append(_DayExpr(i, i + 3, "weekday_after_next", _WEEKDAYS[w]))
+                i += 3
+                continue
+            out.append(_DayExpr(i, i + 1, "weekday", _WEEKDAYS[w]))
+        i += 1
+    return out
+
+
+def _week_start(day: dt.date, week_start: int) -> dt.date:
+    return day - dt.timedelta(days=(day.weekday() - week_start) % 7)
+
+
+def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int) -> Reading[tuple[dt.date, dt.date]]:
+    one = dt.timedelta(days=1)
+    if expr.kind == "offset":
+        day = today + dt.timedelta(days=expr.arg)
+        return _value((day, day))
+    if expr.kind in ("this_week", "next_week", "week_after_next"):
+        start = _week_start(today, week_start)
+        weeks = {"this_week": 0, "next_week": 1, "week_after_next": 2}[expr.kind]
+        first = start + dt.timedelta(weeks=weeks)
+        return _value((max(first, today), first + 6 * one))
+    if expr.kind in ("this_weekend", "next_weekend"):
+        ahead = (5 - today.weekday()) % 7
+        saturday = today + dt.timedelta(days=ahead) if today.weekday() != 6 else today - one
+        if expr.kind == "this_weekend":
+            return _value((max(saturday, today), saturday + one))
+        if today.weekday() >= 5:
+            following = saturday + dt.timedelta(weeks=1)
+            return _value((following, following + one))
+        return _ambiguous(Why.WHICH_WEEK, [(saturday, saturday + one),
+                                           (saturday + dt.timedelta(weeks=1), saturday + 8 * one)])
+    target = expr.arg
+    coming = today + dt.timedelta(days=(target - today.weekday()) % 7 or 7)  # 1..7 days ahead
+    if expr.kind == "this_weekday":
+        day = today if today.weekday() == target else coming
+        return _value((day, day))
+    if expr.kind == "weekday":
+        if today.weekday() == target:
+            return _ambiguous(Why.WHICH_WEEK, [(today, today), (coming, coming)])
+        return _value((coming, coming))
+    if expr.kind == "weekday_after_next":
+        day = coming + dt.timedelta(weeks=1)
+        return _value((day, day))
+    # "next Friday": the coming Friday if it falls in next week; if it falls in this week, it could be
+    # that one or the one a week later, so ask.
+    if _week_start(coming, week_start) != _week_start(today, week_start):
+        return _value((coming, coming))
+    later = coming + dt.timedelta(weeks=1)
+    return _ambiguous(Why.WHICH_WEEK, [(coming, coming), (later, later)])
+
+
+def _local_today(now: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime (the reference instant, with its offset)")
+    return now.astimezone(tz).date()
+
+
+_TIME_HINT_WORDS = frozenset({"am", "pm", "noon", "midnight", "midday", "oclock", "morning", "afternoon", "evening",
+                              "night", "tonight", "half", "quarter", "past", "at", "after", "before", "around"})
+
+
+def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: int = 0,
+              hours: tuple[dt.time, dt.time] = DEFAULT_HOURS) -> Reading[DaySpan]:
+    """A day or stretch of days said relative to ``now`` in the practice's zone ``tz``, with any time said.
+
+    "tomorrow afternoon", "the day after tomorrow", "this Friday", "next Tuesday at 3", "next week",
+    "in two weeks", "June 12th", "the 12th". ``now`` must be aware (ValueError otherwise). Weeks start
+    on ``week_start`` (0 = Monday). "next <weekday>" is the coming one when that falls in next week,
+    and AMBIGUOUS(WHICH_WEEK) when the coming one is still this week (said on a Thursday, "next Friday"
+    is tomorrow or 8 days out). A bare weekday that is today is AMBIGUOUS too (today, or a week today).
+    Two different days ("Tuesday or Wednesday") are AMBIGUOUS(SEVERAL).
+    """
+    today = _local_today(now, tz)
+    words = _time_words(text or "")
+    if not words:
+        return _not_understood(Why.NOTHING_SAID)
+    exprs = _scan_days(words)
+    day_words = {i for e in exprs for i in range(e.start, e.end)}
+    free = [i for i in range(len(words)) if i not in day_words]
+    free_words = [words[i] for i in free]
+    mentions = time_mentions(" ".join(free_words), hours=hours)
+    time_words = {free[i] for m in mentions for i in range(m.start, m.end)}
+    spans: list[Reading[tuple[dt.date, dt.date]]] = [_resolve_day(e, today, week_start) for e in exprs]
+    if not exprs:
+        rest = " ".join(w for i, w in enumerate(words) if i not in time_words)
+        dated = parse_date(rest, today=today, purpose=DatePurpose.UPCOMING)
+        if dated.outcome is Outcome.NOT_UNDERSTOOD:
+            day_only = _day_of_month(rest.split(), today)
+            if day_only is None:
+                return _not_understood(dated.why or Why.NOT_A_VALUE)
+            dated = day_only
+        if not dated.ok:
+            return _ambiguous(dated.why or Why.SEVERAL, [DaySpan(d, d) for d in dated.candidates])
+        assert dated.value is not None
+        spans.append(_value((dated.value, dated.value)))
+    time = _time_from(mentions, [w for i, w in enumerate(words) if i not in time_words], hours)
+    values = {s.value for s in spans if s.ok}
+    if len(spans) > 1 and (len(values) > 1 or any(not s.ok for s in spans)):
+        options = sorted({v for s in spans for v in ((s.value,) if s.ok else s.candidates)})
+        return _ambiguous(Why.SEVERAL, [DaySpan(a, b) for a, b in options])
+    span = spans[0]
+    times: list[SpokenTime | None] = [None]
+    if time is not None:
+        times = [time.value] if time.ok else list(time.candidates)
+    if span.ok and (time is None or time.ok):
+        assert span.value is not None
+        return _value(DaySpan(span.value[0], span.value[1], times[0]))
+    pairs = [span.value] if span.ok else list(span.candidates)
+    why = span.why if not span.ok else (time.why if time is not None else None)
+    return _ambiguous(why or Why.SEVERAL, [DaySpan(a, b, t) for (a, b) in pairs for t in times])
+
+
+_PART_ONLY = {"morning": PartOfDay.MORNING, "afternoon": PartOfDay.AFTERNOON, "evening": PartOfDay.EVENING,
+              "tonight": PartOfDay.EVENING, "night": PartOfDay.NIGHT}
+
+
+def _time_from(mentions: list[Mention], other_words: list[str],
+               hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime] | None:
+    """The time said beside a day: a clock time (with any part of the day next to it), else a part alone."""
+    readings = [_parse_time_words(m.words.split(), hours) for m in mentions]
+    parts = {_PART_ONLY[w] for w in other_words if w in _PART_ONLY}
+    if len(readings) > 1:
+        return _ambiguous(Why.SEVERAL, [t for r in readings for t in ((r.value,) if r.ok else r.candidates)])
+    if readings:
+        reading = readings[0]
+        if len(parts) == 1 and reading.outcome is Outcome.AMBIGUOUS and reading.why is Why.AM_PM:
+            part = next(iter(parts))
+            fitting = [t for t in reading.candidates if t.at is not None
+                       and part.window[0] <= t.at < part.window[1]]
+            if len(fitting) == 1:
+                return _value(SpokenTime(fitting[0].at, part, fitting[0].bound))
+        return reading
+    if len(parts) == 1:
+        return _value(SpokenTime(None, next(iter(parts))))
+    if len(parts) > 1:
+        return _ambiguous(Why.SEVERAL, [SpokenTime(None, p) for p in sorted(parts)])
+    return None
+
+
+def _day_of_month(words: list[str], today: dt.date) -> Reading[dt.date] | None:
+    """"the 12th", "on the twelfth": the next such day of a month, today included."""
+    core = [w for w in words if w not in _DATE_FILLER]
+    if not core or len(core) > 2:
+        return None
+    if not (_ORDINAL_NUMERAL.fullmatch(core[-1]) or core[-1] in _ORDINALS):
+        return None
+    day = _day_number(core)
+    if day is None:
+        return None
+    year, month = today.year, today.month
+    for _ in range(3):
+        found = _real_date(year, month, day)
+        if found is not None and found >= today:
+            return _value(found)
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    return None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where a day or time was said inside a longer sentence: word positions and the words."""
+
+    start: int
+    end: int
+    words: str
+
+
+def spoken_words(text: str | None) -> list[str]:
+    """The words the mention finders count positions in: normalised, "3pm" split to "3 pm"."""
+    return _time_words(text or "")
+
+
+def day_mentions(text: str | None) -> list[Mention]:
+    """Day expressions inside a sentence ("move my Thursday appointment to next week" →
+    "thursday" at 5–6, "next week" at 8–10), positions in ``spoken_words(text)``; unresolved."""
+    words = spoken_words(text)
+    return [Mention(e.start, e.end, " ".join(words[e.start:e.end])) for e in _scan_days(words)]
+
+
+_TIME_START = frozenset({"noon", "midnight", "midday", "half", "quarter"})
+
+
+def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOURS) -> list[Mention]:
+    """Clock times inside a sentence ("can I come at 3pm instead" → "3 pm" at 4–6, positions in
+    ``spoken_words(text)``); the longest parse wins."""
+    words = _time_words(text or "")
+    out: list[Mention] = []
+    i = 0
+    while i < len(words):
+        found = None
+        starts = _is_numeric_word(words[i]) or words[i] in _TIME_START or (
+            words[i] in _BOUND_FIRST and i + 1 < len(words)
+            and (_is_numeric_word(words[i + 1]) or words[i + 1] in _TIME_START))
+        if starts:
+            for end in range(min(len(words), i + 5), i, -1):
+                piece = words[i:end]
+                if piece[-1] in ("at", "the", "in", "a"):
+                    continue
+                reading = _parse_time_words(list(piece), hours)
+                if reading.outcome is not Outcome.NOT_UNDERSTOOD and (
+                        any(w in _TIME_HINT_WORDS or w in _TIME_START for w in piece) or end - i >= 2
+                        or (i > 0 and words[i - 1] in ("at", "around", "after", "before"))):
+                    found = Mention(i, end, " ".join(piece))
+                    break
+        if found:
+            out.append(found)
+            i = found.end
+        else:
+            i += 1
+    return out
+
+
+# --------------------------------------------------------------------------- digit strings
+
+_DIGIT_FILLER = frozenset({
+    "my", "number", "numbers", "is", "its", "it", "the", "area", "code", "phone", "cell", "mobile", "home",
+    "um", "uh", "er", "erm", "please", "and", "dash", "hyphen", "plus", "press", "option", "thats", "that",
+    "ok", "okay", "so", "pin", "digits",
+})
+_CORRECTIONS = ("no", "sorry", "wait", "actually", "correction", "mean", "scratch", "oops", "hold", "hang")
+
+
+def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]:
+    """A digit string from speech: "five five five, one two three, four five six seven" → "5551234567".
+
+    Understands "double five" / "triple seven", "oh" for zero, tens and teens ("five fifty five" → "555",
+    "nineteen eighty five" → "1985"), hundreds/thousands ("eight hundred" → "800", "two thousand five"
+    → "2005"), the digit homophones next to numbers ("for", "to", "won", "ate", "tree") and lead-ins
+    ("my number is", "area code"). A self-correction ("five five, no wait, five six") is AMBIGUOUS
+    (SEVERAL): ask again. ``length``, when given, must match (else NOT_UNDERSTOOD(WRONG_LENGTH)).
+    """
+    words = normalise(text or "").split()
+    if not words:
+        return _not_understood(Why.NOTHING_SAID)
+    words = _resolve_homophones(words)
+    if any(w in _CORRECTIONS for w in words) and any(_is_numeric_word(w) for w in words):
+        return _ambiguous(Why.SEVERAL)
+    out: list[str] = []
+    repeat = 1
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("double", "triple"):
+            if repeat != 1:
+                return _not_understood(Why.NOT_A_VALUE)
+            repeat = 2 if word == "double" else 3
+            i += 1
+            continue
+        if word in _DIGIT_FILLER:
+            i += 1
+            continue
+        if word in ("oh", "o") and not any(
+                _is_numeric_word(words[j]) and words[j] not in ("oh", "o") or words[j] in ("double", "triple")
+                for j in (i - 1, i + 1) if 0 <= j < len(words)) and not _oh_chain(words, i):
+            i += 1  # "oh, um, five five five": an interjection, not a zero
+            continue
+        group, used = _digit_group(words, i)
+        if group is None:
+            return _not_understood(Why.NOT_A_VALUE)
+        if repeat > 1:
+            group = group[0] * repeat + group[1:]
+            repeat = 1
+        out.append(group)
+        i += used
+    if repeat != 1:
+        return _not_understood(Why.NOT_A_VALUE)
+    digits = "".join(out)
+    if not digits:
+        return _not_understood(Why.NOT_A_VALUE)
+    if length is not None and len(digits) != length:
+        return _not_understood(Why.WRONG_LENGTH)
+    return _value(digits)
+
+
+def _digit_group(words: Sequence[str], i: int) -> tuple[str | None, int]:
+    """The digits one spoken number stands for, and how many words it used."""
+    word = words[i]
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if _NUMERAL.fullmatch(word):
+        return word, 1
+    if word in _UNITS and _UNITS[word] < 10:
+        value = _UNITS[word]
+        if nxt in ("hundred", "thousand"):
+            return _scaled(words, i, value)
+        return str(value), 1
+    if word in _UNITS:  # teens
+        if nxt == "hundred":
+            return _scaled(words, i, _UNITS[word])
+        return str(_UNITS[word]), 1
+    if word in _TENS:
+        unit = _UNITS.get(nxt)
+        if unit is not None and 1 <= unit <= 9 and nxt not in ("oh", "o"):
+            return str(_TENS[word] + unit), 2
+        return str(_TENS[word]), 1
+    return None, 1
+
+
+def _oh_chain(words: Sequence[str], i: int) -> bool:
+    """Whether the "oh" at ``i`` sits in a run of ohs that touches a number ("oh oh seven")."""
+    j = i
+    while j + 1 < len(words) and words[j + 1] in ("oh", "o"):
+        j += 1
+    k = i
+    while k > 0 and words[k - 1] in ("oh", "o"):
+        k -= 1
+    ends = [w for w in (words[k - 1] if k > 0 else "", words[j + 1] if j + 1 < len(words) else "") if w]
+    return (j > k) and any(_is_numeric_word(w) and w not in ("oh", "o") for w in ends)
+
+
+def _scaled(words: Sequence[str], i: int, value: int) -> tuple[str, int]:
+    """"eight hundred" → "800"; "five hundred and five" → "505"; "two thousand five" → "2005"."""
+    scale = 100 if words[i + 1] == "hundred" else 1000
+    used = 2
+    rest = 0
+    j = i + 2
+    if j < len(words) and words[j] == "and":
+        j += 1
+    tail = [w for w in words[j:j + 2]]
+    for size in (2, 1):
+        piece = tail[:size]
+        if len(piece) == size:
+            low = _small_number(piece, ordinal_ok=False)
+            if low is not None and low < scale and not (size == 2 and piece[0] not in _TENS):
+                rest, used = low, j - i + size
+                break
+    width = 3 if scale == 100 else 4
+    return str(value * scale + rest).zfill(width), used
+
+
+# --------------------------------------------------------------------------- yes / no
+
+# Longest phrase first wins at each position; a negated yes is listed as a no ("not right").
+_YES_PHRASES = (
+    "yes", "yeah", "yep", "yup", "ya", "yah", "yea", "yeh", "aye", "uh huh", "mm hmm", "mhm", "mmhmm", "mhmm",
+    "sure", "sure thing", "correct", "right", "thats right", "that is right", "thats correct", "that is correct",
+    "ok", "all right", "affirmative", "absolutely", "definitely", "certainly", "of course", "exactly",
+    "indeed", "you bet", "you got it", "please", "yes please", "please do", "go ahead", "do it", "sounds good",
+    "that works", "that would be great", "perfect", "fine", "thats fine", "thats me", "that is me", "its me",
+    "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
+    "i guess so", "no problem", "why not", "true", "thats it", "thats the one",
+)
+_NO_PHRASES = (
+    "no", "nope", "nah", "naw", "nay", "uh uh", "nuh uh", "negative", "incorrect", "wrong", "thats wrong",
+    "that is wrong", "not right", "thats not right", "that is not right", "isnt right", "not correct",
+    "thats not correct", "not me", "thats not me", "its not me", "wrong number", "wrong person",
+    "no thanks", "no thank you", "not really", "not at all", "absolutely not", "definitely not",
+    "certainly not", "of course not", "i dont think so", "dont", "i dont", "it isnt", "it is not",
+    "i am not", "never", "not now", "not that", "not that one", "yeah no", "please dont", "dont do that",
+    "no way", "not true", "thats not it", "not it",
+)
+_UNSURE_PHRASES = (
+    "maybe", "not sure", "i am not sure", "im not sure", "i dont know", "dont know", "dunno", "perhaps",
+    "i cant remember", "i forget", "possibly", "who knows", "hard to say", "not certain",
+)
+
+
+def _phrase_table() -> list[tuple[tuple[str, ...], str]]:
+    table = [(tuple(p.split()), "yes") for p in _YES_PHRASES]
+    table += [(tuple(p.split()), "no") for p in _NO_PHRASES]
+    table += [(tuple(p.split()), "unsure") for p in _UNSURE_PHRASES]
+    return sorted(table, key=lambda item: -len(item[0]))
+
+
+_YES_NO_TABLE = _phrase_table()
+
+
+def parse_yes_no(text: str | None) -> Reading[bool]:
+    """Yes or no in its many forms: "yeah that's me", "uh huh", "nope", "that's not right".
+
+    Phrases are matched longest first ("not right" beats "right", "no problem" is a yes). Both a yes
+    and a no ("yes no", "no, yes") → AMBIGUOUS(MIXED); "maybe", "not sure", "I don't know" →
+    NOT_UNDERSTOOD(UNSURE), or AMBIGUOUS(MIXED) beside a yes or no. Other words are ignored.
+    """
+    words = canonical_words(text)
+    words = [w for w in words if w not in ("um", "er", "erm", "well", "oh")]
+    if not words:
+        return _not_understood(Why.NOTHING_SAID)
+    found: set[str] = set()
+    i = 0
+    while i < len(words):
+        for phrase, polarity in _YES_NO_TABLE:
+            if tuple(words[i:i + len(phrase)]) == phrase:
+                found.add(polarity)
+                i += len(phrase)
+                break
+        else:
+            i += 1
+    if found == {"yes"}:
+        return _value(True)
+    if found == {"no"}:
+        return _value(False)
+    if found == {"unsure"}:
+        return _not_understood(Why.UNSURE)
+    if found:
+        return _ambiguous(Why.MIXED, [True, False])
+    return _not_understood(Why.NOT_A_VALUE)
+
+
+# --------------------------------------------------------------------------- <Gather> hints
+
+
+class AnswerKind(str, Enum):
+    """The kinds of answer a prompt can wait for."""
+
+    YES_NO = "yes_no"
+    DIGITS = "digits"
+    DATE = "date"
+    TIME = "time"
+    DAY = "day"
+    MENU = "menu"  # a key or a free sentence ("say what you want")
+    NAME = "name"
+    SPEECH = "speech"  # anything else said freely
+
+
+# Twilio <Gather speechModel> values, as Twilio documents them. Generic models let Twilio pick the
+# provider and fail over; the provider-specific ones pin one provider. Only generic ones are chosen here.
+GENERIC_SPEECH_MODELS = frozenset({
+    "default", "numbers_and_commands", "phone_call", "experimental_conversations", "experimental_utterances",
+})
+PROVIDER_SPEECH_MODELS = frozenset({
+    "googlev2_long", "googlev2_short", "googlev2_telephony", "googlev2_telephony_short",
+    "deepgram_nova-2", "deepgram_nova-3",
+})
+SPEECH_MODELS = GENERIC_SPEECH_MODELS | PROVIDER_SPEECH_MODELS
+
+
+@dataclass(frozen=True)
+class GatherHints:
+    """What helps Twilio hear one kind of answer: ``hints`` phrases (sent comma-separated),
+    ``speech_model`` (a ``speechModel`` value or None to let Twilio choose) and ``enhanced``
+    (Twilio's premium ``phone_call`` model; it has no effect with any other model)."""
+
+    hints: tuple[str, ...]
+    speech_model: str | None
+    enhanced: bool
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_HINTS_EN: dict[AnswerKind, GatherHints] = {
+    # Short answers: Twilio's model for "short queries such as specific words, numbers or commands".
+    AnswerKind.YES_NO: GatherHints(("yes", "no", "yeah", "nope", "that's right", "that's not right", "correct"),
+                                   "numbers_and_commands", False),
+    AnswerKind.DIGITS: GatherHints(("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                    "nine", "double", "triple"), "numbers_and_commands", False),
+    AnswerKind.DATE: GatherHints(_MONTH_NAMES + ("first", "second", "third", "nineteen", "two thousand", "oh"),
+                                 "numbers_and_commands", False),
+    AnswerKind.TIME: GatherHints(("a.m.", "p.m.", "noon", "midnight", "o'clock", "half past", "quarter past",
+                                  "quarter to", "morning", "afternoon", "evening"), "numbers_and_commands", False),
+    AnswerKind.DAY: GatherHints(_WEEKDAY_NAMES + ("today", "tomorrow", "next week", "this week",
+                                                  "day after tomorrow", "morning", "afternoon", "evening"),
+                                "numbers_and_commands", False),
+    # Sentences: Twilio's model for phone-call audio, in its enhanced (premium) form.
+    AnswerKind.MENU: GatherHints((), "phone_call", True),
+    AnswerKind.NAME: GatherHints((), "phone_call", True),
+    AnswerKind.SPEECH: GatherHints((), "phone_call", True),
+}
+
+
+def gather_hints(kind: AnswerKind, language: str = "en-US") -> GatherHints:
+    """The ``<Gather>`` hints, speech model and enhanced flag for ``kind`` in ``language`` (BCP-47).
+
+    Menus add their own option phrases to the (empty) hints given here. For a language other than
+    English there are no hints yet and the model is left to Twilio (None): the English-only phrases and
+    models would hurt more than help.
+    """
+    if language_key(language) != "en":
+        return GatherHints((), None, False)
+    return _HINTS_EN[kind]
