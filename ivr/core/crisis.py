@@ -264,13 +264,14 @@ def _any(regexes: Iterable[re.Pattern[str]], words: list[str]) -> bool:
     return any(r.search(text) for r in regexes)
 
 
-def assess(text: str | None, language: str = "en") -> CrisisAssessment:
+def assess(text: str | None, language: str = "en", *, phrases: PhraseList | None = None) -> CrisisAssessment:
     """Grade ``text`` (a speech result or a transcript) as CRISIS, UNSURE or NONE; see the module rules.
 
     ``language``: BCP-47 ("en-US") or a primary subtag. Raises UnsupportedLanguage when the phrase
-    data has no list for it (check ``languages()`` when loading a flow, not per call).
+    data has no list for it (check ``languages()`` when loading a flow, not per call). ``phrases``
+    replaces the built-in list (one made with ``load_phrase_list``).
     """
-    phrases = phrase_list(language)
+    phrases = phrases if phrases is not None else phrase_list(language)
     crisis: list[_Match] = []
     unsure: list[_Match] = []
     denials: list[_Match] = []

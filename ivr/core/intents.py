@@ -31,8 +31,9 @@ from .text import canonical_words, clauses, language_key, normalise, stem
 class IntentWords:
     """The built-in words of one intent: ``phrases`` that name it, ``actions`` (action → phrases) that
     pick an action and also name the intent, and its ``priority`` (higher wins when two intents match).
-    An action phrase written ``~move`` is weak: it picks the action but names the intent only when no
-    phrase names any intent ("change my card" is billing, not a rescheduling)."""
+    A phrase written ``~move`` is weak: it counts (and picks its action) but names the intent only when
+    no strong phrase names any intent ("change my card" is billing, not a rescheduling; "a receipt for
+    my session" is billing)."""
 
     phrases: tuple[str, ...] = ()
     actions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -43,7 +44,7 @@ class IntentWords:
 VOCABULARY: dict[str, dict[str, IntentWords]] = {
     "en": {
         "appointments": IntentWords(
-            phrases=("appointment", "session", "booking", "cant make it", "cant come", "wont make it",
+            phrases=("appointment", "~session", "booking", "cant make it", "cant come", "wont make it",
                      "change my appointment", "my next appointment"),
             actions={
                 "reschedule": ("reschedul*", "resched*", "postpone", "~move", "~moving", "~change", "~changing",
@@ -72,7 +73,8 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                      "starting therapy", "begin therapy", "get started", "first appointment", "first session",
                      "become a client", "looking for a therapist", "looking for a counselor",
                      "find a therapist", "need a therapist", "intake", "accepting new clients",
-                     "taking new clients", "accept new clients", "take new clients", "referred by",
+                     "taking new clients", "accept new clients", "take new clients", "referred by", "referred me",
+                     "referred to you",
                      "got a referral", "have a referral", "sign up", "never been", "first time calling",
                      "i am new", "new here", "see a therapist", "start seeing", "get an appointment with a"),
             priority=2,
@@ -164,7 +166,7 @@ def _phrases(options: Sequence[MenuOption], vocabulary: Mapping[str, IntentWords
     for i, option in enumerate(options):
         words = vocabulary.get(option.intent, IntentWords())
         for phrase in (*option.phrases, *words.phrases):
-            out.append(_Phrase(_phrase_words(phrase), i, None, words.priority))
+            out.append(_Phrase(_phrase_words(phrase.lstrip("~")), i, None, words.priority, phrase.startswith("~")))
         for action, phrases in words.actions.items():
             out += [_Phrase(_phrase_words(p.lstrip("~")), i, action, words.priority, p.startswith("~"))
                     for p in phrases]
@@ -227,7 +229,7 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
         leaders = [a for a, s in actions.items() if s == top]
         action = leaders[0] if len(leaders) == 1 else None
     option = options[chosen]
-    return IntentMatch(option.intent, option.key, action, request_details(text), score=best)
+    return IntentMatch(option.intent, option.key, action, request_details(text, action=action), score=best)
 
 
 def _by_key(text: str | None, options: Sequence[MenuOption], every: tuple[str, ...]) -> IntentMatch:
@@ -239,25 +241,29 @@ def _by_key(text: str | None, options: Sequence[MenuOption], every: tuple[str, .
     return IntentMatch(None, name_options=every)
 
 
-def request_details(text: str | None) -> dict[str, str]:
+def request_details(text: str | None, *, action: str | None = None) -> dict[str, str]:
     """Day and time words in a request, by role: "move my Thursday appointment to next week" →
     ``{"from_day": "thursday", "to_day": "next week"}``; "can I come at 3 pm" → ``{"time": "3 pm"}``.
 
     A mention after "to/for/until/instead" is where the caller wants to go (``to_``); after
-    "from/my/the" or right before "appointment/session" it is the one they have (``from_``);
-    otherwise it is plain (``day``/``time``). A time right after a day ("next Tuesday at 3") takes that
-    day's role. The first mention of each role is kept.
+    "from/my/the", right after or right before "appointment/session" it is the one they have
+    (``from_``); "appointment for X" is the target when booking and the one they have otherwise;
+    anything else is plain (``day``/``time``). A part of the day right after a day stays with it
+    ("tomorrow afternoon"); a time right after a day ("next Tuesday at 3") takes that day's role.
+    The first mention of each role is kept.
     """
     words = spoken_words(text)
     details: dict[str, str] = {}
-    days = day_mentions(text)
     roles: list[tuple[int, int, str]] = []
-    for mention in days:
-        role = _role(words, mention.start, mention.end)
+    for mention in day_mentions(text):
+        role = _role(words, mention.start, mention.end, action)
         roles.append((mention.start, mention.end, role))
-        details.setdefault(f"{role}day" if role else "day", mention.words)
+        value = mention.words
+        if mention.end < len(words) and words[mention.end] in _PARTS:
+            value = f"{value} {words[mention.end]}"
+        details.setdefault(f"{role}day" if role else "day", value)
     for mention in time_mentions(text):
-        role = _role(words, mention.start, mention.end)
+        role = _role(words, mention.start, mention.end, action)
         if not role:
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
             role = before[0] if before else ""
@@ -265,12 +271,17 @@ def request_details(text: str | None) -> dict[str, str]:
     return details
 
 
-def _role(words: Sequence[str], start: int, end: int) -> str:
+_PARTS = frozenset({"morning", "afternoon", "evening", "night"})
+
+
+def _role(words: Sequence[str], start: int, end: int, action: str | None) -> str:
     before = words[start - 1] if start > 0 else ""
     before2 = words[start - 2] if start > 1 else ""
     after = words[end] if end < len(words) else ""
+    if before == "for" and before2 in _APPOINTMENT_WORDS:  # "my appointment for tomorrow"
+        return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
         return "to_"
-    if before in _FROM_WORDS or after in _APPOINTMENT_WORDS or before2 == "from":
+    if before in _FROM_WORDS or before in _APPOINTMENT_WORDS or after in _APPOINTMENT_WORDS or before2 == "from":
         return "from_"
     return ""

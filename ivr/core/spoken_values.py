@@ -1047,8 +1047,8 @@ def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_
         if starts:
             for end in range(min(len(words), i + 5), i, -1):
                 piece = words[i:end]
-                if piece[-1] in ("at", "the", "in", "a"):
-                    continue
+                if piece[-1] in _TIME_FILLER and piece[-1] != "oclock" or piece[-1] in ("on", "this"):
+                    continue  # a mention ends on a time word, not on "at" or "on"
                 reading = _parse_time_words(list(piece), hours)
                 if reading.outcome is not Outcome.NOT_UNDERSTOOD and (
                         any(w in _TIME_HINT_WORDS or w in _TIME_START for w in piece) or end - i >= 2

@@ -17,6 +17,8 @@ _CONTRACTIONS: dict[str, dict[str, str]] = {
         "gotta": "got to",
         "im": "i am",
         "ive": "i have",
+        "ill": "i will",  # recognisers write "I'll"; "ill" meaning sick is rarer on this line
+        "id": "i would",
         "cannot": "cant",
         "dunno": "dont know",
         "okay": "ok",

@@ -1,0 +1,307 @@
+"""ivr.core.crisis: crisis heard in any words, tested both ways (heard when said, not heard when not).
+
+Each row is something a caller says at a prompt (or leaves in a voicemail) and the grade it must get.
+The decisions for everyday speech are documented in docs/understanding.md and crisis_phrases.toml.
+"""
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+
+import pytest
+
+from ivr.core.crisis import (
+    CrisisAssessment,
+    CrisisCategory,
+    CrisisLevel,
+    PhraseListError,
+    UnsupportedLanguage,
+    assess,
+    compile_pattern,
+    languages,
+    load_phrase_list,
+    phrase_list,
+)
+
+SUICIDE = CrisisCategory.SUICIDE_SELF_HARM
+OTHERS = CrisisCategory.HARM_TO_OTHERS
+DANGER = CrisisCategory.IN_DANGER
+MEDICAL = CrisisCategory.MEDICAL_EMERGENCY
+UNSPECIFIED = CrisisCategory.UNSPECIFIED
+
+CRISIS_ROWS = [
+    # suicide and self-harm: C-SSRS screener wording as callers say it, 988 warning signs
+    ("I don't want to live anymore", SUICIDE),  # issue 14: the negation is part of the phrase
+    ("I want to kill myself", SUICIDE),
+    ("I've been thinking about killing myself", SUICIDE),
+    ("I'm suicidal", SUICIDE),
+    ("I'm having suicidal thoughts", SUICIDE),
+    ("I wish I was dead", SUICIDE),
+    ("I wish I could go to sleep and not wake up", SUICIDE),
+    ("I want to die", SUICIDE),
+    ("I wanna die", SUICIDE),
+    ("I'm gonna kill myself", SUICIDE),
+    ("I'm going to end my life", SUICIDE),
+    ("I'm thinking about ending my life", SUICIDE),
+    ("I want to end it all", SUICIDE),
+    ("honestly I just want it all to end", SUICIDE),
+    ("there's no reason to live", SUICIDE),
+    ("I have nothing to live for", SUICIDE),
+    ("everyone would be better off without me", SUICIDE),
+    ("nobody would miss me if I was gone", SUICIDE),
+    ("I can't go on", SUICIDE),
+    ("I cannot go on anymore", SUICIDE),
+    ("I don't want to be here anymore", SUICIDE),
+    ("I've been saving up pills", SUICIDE),
+    ("I have a plan to end it", SUICIDE),
+    ("I'm going to hang myself", SUICIDE),
+    ("I keep thinking about jumping off a bridge", SUICIDE),
+    ("I cut myself again last night", SUICIDE),
+    ("I've been cutting again", SUICIDE),
+    ("I hurt myself", SUICIDE),
+    ("I want to hurt myself", SUICIDE),
+    ("I'm self-harming", SUICIDE),
+    ("I can't keep myself safe", SUICIDE),
+    ("I'm scared of what I might do", SUICIDE),
+    ("I tried to kill myself last week", SUICIDE),
+    ("life isn't worth living", SUICIDE),
+    ("I'm better off dead", SUICIDE),
+    ("I'd rather be dead", SUICIDE),
+    ("I wrote a suicide note", SUICIDE),
+    ("I'm not sure I want to live anymore", SUICIDE),
+    ("No, I want to die", SUICIDE),  # "no" before a comma is no negation
+    ("I'm not going to kill myself, I just want to die", SUICIDE),  # one denied, one not
+    ("my son is suicidal", SUICIDE),  # someone else at risk still goes to the crisis path
+    ("my son tried to kill himself", SUICIDE),
+    ("my daughter is cutting herself", SUICIDE),
+    ("I'm thinking of ending it", SUICIDE),
+    ("I took the whole bottle", SUICIDE),
+    ("I feel like dying", SUICIDE),
+    ("I don't see the point in living", SUICIDE),
+    ("I never want to wake up", SUICIDE),
+    ("thinking about driving my car into a tree", SUICIDE),
+    # harm to others
+    ("I'm going to kill him", OTHERS),
+    ("I want to hurt someone", OTHERS),
+    ("I'm afraid I'll hurt my baby", OTHERS),
+    ("I want to shoot up my office", OTHERS),
+    ("I'm thinking about hurting my kids", OTHERS),
+    ("I'm going to stab my roommate", OTHERS),
+    ("I have homicidal thoughts", OTHERS),
+    ("I want to kill my boss", OTHERS),
+    ("I might hurt somebody", OTHERS),
+    ("sometimes I beat my kids", OTHERS),
+    ("he's going to hurt the kids", OTHERS),
+    # the caller in danger
+    ("my husband is hitting me", DANGER),
+    ("he's threatening to kill me", DANGER),
+    ("someone is trying to hurt me", DANGER),
+    ("I'm not safe at home", DANGER),
+    ("I'm in danger", DANGER),
+    ("I fear for my life", DANGER),
+    ("my boyfriend hit me and he won't let me leave", DANGER),
+    ("someone broke in", DANGER),
+    ("someone's threatening me", DANGER),
+    ("I was raped", DANGER),
+    # medical emergencies
+    ("I took a bunch of pills", MEDICAL),
+    ("I overdosed", MEDICAL),
+    ("I can't breathe", MEDICAL),
+    ("I'm having chest pains", MEDICAL),
+    ("I think I'm having a heart attack", MEDICAL),
+    ("my friend is unconscious", MEDICAL),
+    ("he's not breathing", MEDICAL),
+    ("I'm bleeding a lot", MEDICAL),
+    ("I think I'm having a stroke", MEDICAL),
+    ("please call an ambulance", MEDICAL),
+    ("call 911", MEDICAL),
+    ("I'm having an allergic reaction and my throat is closing", MEDICAL),
+    ("I drank bleach", MEDICAL),
+    ("she's having a seizure", MEDICAL),
+    ("I fell and can't get up", MEDICAL),
+    # a crisis or emergency, not said which (the flows' old crisis words)
+    ("this is an emergency", UNSPECIFIED),
+    ("Emergency.", UNSPECIFIED),
+    ("I'm in crisis", UNSPECIFIED),
+    ("I need the crisis line", UNSPECIFIED),
+    ("can you give me the number for 988", UNSPECIFIED),
+    ("I need help right now", UNSPECIFIED),
+    ("I'm going to get my gun", UNSPECIFIED),
+]
+
+NONE_ROWS = [
+    "I'm not suicidal, I need my link",  # issue 14: a denial beside a request goes on to the request
+    "I'm not in crisis, I just need to reschedule",
+    "I have no thoughts of hurting myself, I just need my zoom link",
+    "I'd never hurt myself, I'm just calling to cancel",
+    "my appointment is killing my schedule",
+    "I'll die if I miss work",  # hyperbole about a consequence
+    "I have an overdue bill",  # whole words: overdue is not overdose
+    "can you shoot me a text with the link",
+    "I need to cancel, it's an emergency at work",  # an emergency at work is not a medical one
+    "my car broke down, it's a car emergency, I have to cancel",
+    "I need my emergency contact updated",
+    "I can't go on Tuesday, can we move it",
+    "I don't want to hurt her feelings but I need to switch therapists",
+    "my back is killing me so I need to cancel",
+    "that bill almost gave me a heart attack",
+    "I'm dying to know when my next appointment is",
+    "my phone died during the session",
+    "I need to kill some time before my appointment",
+    "my mom is going to kill me if I miss this appointment",
+    "I hurt my back at the gym, can I do video instead",
+    "we crushed the presentation, I'm killing it",
+    "can you hit me up with the portal link",
+    "my number is 555 911 4567",  # digits of a phone number are no call for 911
+    "my date of birth is April 15th, 1988",
+    "let's shoot for Tuesday at 3",
+    "I'm having a midlife crisis about my career, can I book a session",
+    "I'm struggling to log in to the portal",
+    "I was bored to death in the waiting room",
+    "I'm calling about my bill",
+    "I'd like to reschedule my Thursday appointment",
+    "what's the zoom link",
+    "I'm a new client",
+    "my deadline moved so I need to cancel",
+    "I cut my hair short",
+    "my insurance changed",
+    "I could kill for a coffee",
+    "I beat my son at chess",
+    "I haven't been suicidal in years, I need to cancel",
+    "I want to end it with my therapist, can I switch",
+    "my son hurt himself at soccer",
+    "I killed it at work today",
+    "",
+]
+
+UNSURE_ROWS = [
+    "I'm not going to hurt myself but I'm struggling",  # denied, but struggling
+    "this is killing me",  # distress idiom: offer, don't assume
+    "I'm not suicidal",  # a bare denial is offered the crisis option
+    "I don't think I'm suicidal",  # a hedged denial
+    "I have no plans to kill myself, probably not anyway, I need to reschedule",  # hedge beats the request
+    "I don't want to die",
+    "I'm having a panic attack",
+    "I feel hopeless",
+    "I can't take it anymore",
+    "I can't go on like this",  # longer than "can't go on", and less certain
+    "I feel like a burden to everyone",
+    "family emergency, I need to cancel",  # an emergency not said to be the caller's
+    "I had an emergency last night",
+    "my brother died by suicide last year and I want to start therapy",  # grief, not risk
+    "I'm in the hospital so I need to cancel",
+    "I'm in a really dark place",
+    "I'm falling apart",
+    "I relapsed",
+    "I just bought a gun",
+    "I need to talk to someone right now",
+    "my boss is going to kill me",  # a threat or a figure of speech: offer
+    "I hate my life",
+    "I'm really depressed",
+    "I haven't hurt myself in years",  # a bare denial
+    "I'm not okay",
+]
+
+
+@pytest.mark.parametrize(("said", "category"), CRISIS_ROWS, ids=[r[0] for r in CRISIS_ROWS])
+def test_crisis_is_heard(said: str, category: CrisisCategory) -> None:
+    result = assess(said)
+    assert result.level is CrisisLevel.CRISIS
+    assert result.is_crisis and not result.offer_crisis_option
+    assert result.categories == (category,)
+
+
+@pytest.mark.parametrize("said", NONE_ROWS, ids=[r or "(nothing)" for r in NONE_ROWS])
+def test_everyday_speech_is_not_a_crisis(said: str) -> None:
+    result = assess(said)
+    assert result.level is CrisisLevel.NONE
+    assert not result.is_crisis and not result.offer_crisis_option
+
+
+@pytest.mark.parametrize("said", UNSURE_ROWS)
+def test_near_a_crisis_offers_the_crisis_option(said: str) -> None:
+    result = assess(said)
+    assert result.level is CrisisLevel.UNSURE
+    assert result.offer_crisis_option and result.categories == ()
+
+
+def test_row_counts() -> None:
+    assert len(CRISIS_ROWS) >= 60
+    assert len([r for r in NONE_ROWS if r]) >= 30
+    assert {category for _, category in CRISIS_ROWS} == set(CrisisCategory)
+
+
+def test_the_whole_result_of_a_denial_beside_a_request() -> None:
+    assert assess("I'm not suicidal, I need my link") == CrisisAssessment(
+        CrisisLevel.NONE, (), True, ("suicid*",))
+
+
+def test_several_categories_most_urgent_first() -> None:
+    result = assess("I took a bunch of pills because I want to die")
+    assert result == CrisisAssessment(CrisisLevel.CRISIS, (SUICIDE, MEDICAL), False,
+                                      ("want to die", "took a bunch of pills"))
+
+
+def test_a_voicemail_transcript_is_read_whole() -> None:
+    routine = ("hi this is about my appointment on Thursday I need to move it to next week because of work "
+               "please call me back at five five five one two three four thanks")
+    assert assess(routine).level is CrisisLevel.NONE
+    worrying = (routine + " also honestly I have been thinking I don't want to be alive anymore and I don't "
+                "know who else to call")
+    assert assess(worrying) == CrisisAssessment(CrisisLevel.CRISIS, (SUICIDE,), False, ("dont want to be alive",))
+
+
+def test_languages_and_unknown_language() -> None:
+    assert languages() == ("en",)
+    assert assess("I want to die", "en-US").is_crisis
+    with pytest.raises(UnsupportedLanguage):
+        assess("quiero morir", "es-MX")
+
+
+def test_another_language_is_one_more_section() -> None:
+    data = {"es": {
+        "negators": ["no", "nunca"], "bridges": ["voy", "a"], "hedges": ["creo"], "routine": ["cita"],
+        "crisis": {"suicide_self_harm": ["quiero morir", "matarme"]},
+        "unsure": {"phrases": ["no puedo mas"]},
+        "everyday": {"phrases": ["me muero de risa"]},
+    }}
+    spanish = load_phrase_list(data, "es")
+    assert assess("quiero morir", "es", phrases=spanish).is_crisis
+    assert assess("no voy a matarme, necesito mi cita", "es", phrases=spanish).level is CrisisLevel.NONE
+    assert assess("me muero de risa", "es", phrases=spanish).level is CrisisLevel.NONE
+
+
+def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
+    with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    assert data["meta"]["sources"] == ["CSSRS", "988", "ACEP", "DV", "OPS"]
+    english = phrase_list("en")
+    shipped = sum(len(v) for v in data["en"]["crisis"].values()) + len(data["en"]["unsure"]["phrases"]) \
+        + len(data["en"]["everyday"]["phrases"])
+    assert len(english) == shipped
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("kill* myself", " i will kill myself ", "kill myself "),
+        ("kill* myself", " killing myself ", "killing myself "),
+        ("end* my [own] life", " ending my own life ", "ending my own life "),
+        ("end* my [own] life", " end my life ", "end my life "),
+        ("took ... pills", " took all of my pills ", "took all of my pills "),
+        ("cant go on $", " i cant go on ", "cant go on "),
+        ("cant go on $", " i cant go on tuesday ", None),
+        ("a_bunch_of|too_many pills", " too many pills ", "too many pills "),
+        ("suicid*", " suicidal ", "suicidal "),
+        ("kill* myself", " skill myself ", None),  # whole words only
+    ],
+)
+def test_pattern_syntax(pattern: str, text: str, found: str | None) -> None:
+    match = compile_pattern(pattern).search(text)
+    assert (match.group(0) if match else None) == found
+
+
+@pytest.mark.parametrize("bad", ["", "kill-myself", "hurt (him)", "a||b"])
+def test_bad_patterns_are_refused(bad: str) -> None:
+    with pytest.raises(PhraseListError):
+        compile_pattern(bad)

@@ -1,0 +1,144 @@
+"""ivr.core.intents: a free sentence at the main menu matched to the menu's intents, details kept.
+
+The menu is the demo main menu (flows/main.yaml: its keys and ``say`` words) plus the new-client and
+operator options the wiring step adds.
+"""
+from __future__ import annotations
+
+import pytest
+
+from ivr.core.intents import VOCABULARY, IntentMatch, IntentWords, MenuOption, match_intent, request_details
+
+MENU = (
+    MenuOption("appointments", "1", ("appointment", "reschedule", "cancel", "change my appointment",
+                                     "move my appointment")),
+    MenuOption("links", "2", ("link", "zoom", "video", "portal", "login", "log in", "telehealth")),
+    MenuOption("billing", "3", ("billing", "bill", "card", "payment", "credit card", "invoice")),
+    MenuOption("new_client", "4"),
+    MenuOption("operator", "0"),
+)
+EVERY = ("appointments", "links", "billing", "new_client", "operator")
+
+ROWS = [
+    # (said, intent, action, details)
+    ("I need to move my Thursday appointment to next week", "appointments", "reschedule",
+     {"from_day": "thursday", "to_day": "next week"}),  # issue 14
+    ("what time is my appointment", "appointments", "hear", {}),  # issue 14
+    ("can you text me the zoom link", "links", None, {}),
+    ("I want to cancel", "appointments", "cancel", {}),
+    ("I'd like to start therapy", "new_client", None, {}),
+    ("I'm a new client", "new_client", None, {}),
+    ("I need to reschedule", "appointments", "reschedule", {}),
+    ("Reschedule.", "appointments", "reschedule", {}),
+    ("cancel my appointment for tomorrow", "appointments", "cancel", {"from_day": "tomorrow"}),
+    ("hi, I'm calling to cancel my appointment tomorrow", "appointments", "cancel", {"from_day": "tomorrow"}),
+    ("when is my next appointment", "appointments", "hear", {}),
+    ("do I have an appointment this week", "appointments", "hear", {"from_day": "this week"}),
+    ("I can't make it Thursday", "appointments", None, {"day": "thursday"}),  # move or cancel: ask
+    ("I can't make it on Thursday, can we move it to Friday", "appointments", "reschedule",
+     {"day": "thursday", "to_day": "friday"}),
+    ("I don't want to cancel, I want to reschedule", "appointments", "reschedule", {}),
+    ("No, I want to cancel", "appointments", "cancel", {}),  # "no" before a comma negates nothing
+    ("I'm not a new client, I want to reschedule", "appointments", "reschedule", {}),
+    ("can I move it to Friday", "appointments", "reschedule", {"to_day": "friday"}),  # only weak words
+    ("can I come in on Friday instead", "appointments", "reschedule", {"to_day": "friday"}),
+    ("move my 3pm to next Tuesday at 4", "appointments", "reschedule",
+     {"from_time": "3 pm", "to_day": "next tuesday", "to_time": "4"}),
+    ("I want to make an appointment", "appointments", "book", {}),
+    ("I'd like to schedule an appointment for next Monday morning", "appointments", "book",
+     {"to_day": "next monday morning"}),
+    ("can I push my session back to tomorrow afternoon", "appointments", None, {"to_day": "tomorrow afternoon"}),
+    ("can I get the link for my video session", "links", None, {}),
+    ("I can't log in to the portal", "links", None, {}),
+    ("what's my password for the client portal", "links", None, {}),
+    ("I want to pay my bill", "billing", None, {}),
+    ("I need to update my credit card", "billing", None, {}),
+    ("change my card", "billing", None, {}),  # "change" alone does not make it a rescheduling
+    ("I have a question about a charge on my statement", "billing", None, {}),
+    ("do you take my insurance", "billing", None, {}),
+    ("I need a receipt for my last session", "billing", None, {}),
+    ("I'm looking for a therapist", "new_client", None, {}),
+    ("are you accepting new clients", "new_client", None, {}),
+    ("my doctor referred me to you", "new_client", None, {}),
+    ("I'm a new client and I want to book an appointment", "new_client", None, {}),  # new client first
+    ("I'd like to book my first session", "new_client", None, {}),
+    ("I want to talk to a person", "operator", None, {}),
+    ("can I speak with someone at the front desk", "operator", None, {}),
+    ("I want to talk to someone about my bill", "billing", None, {}),  # the topic beats "a person"
+    # keys said instead of pressed
+    ("two", "links", None, {}),
+    ("press three", "billing", None, {}),
+    ("option 1", "appointments", None, {}),
+    ("zero", "operator", None, {}),
+]
+
+NO_MATCH_ROWS = [
+    # (said, tied, name_options)
+    ("I want to pay my bill and get the zoom link", ("links", "billing"), ("links", "billing")),
+    ("blah blah", (), EVERY),
+    ("what time do you open", (), EVERY),
+    ("what's the address of your office", (), EVERY),
+    ("I don't want to talk to a machine", (), EVERY),
+    ("yes", (), EVERY),
+    ("um", (), EVERY),
+    ("", (), EVERY),
+    ("nine nine", (), EVERY),  # two keys are no key
+]
+
+
+@pytest.mark.parametrize(("said", "intent", "action", "details"), ROWS, ids=[r[0] for r in ROWS])
+def test_said_what_they_want(said: str, intent: str, action: str | None, details: dict) -> None:
+    match = match_intent(said, MENU)
+    assert (match.intent, match.action, dict(match.details)) == (intent, action, details)
+    assert match.key == next(o.key for o in MENU if o.intent == intent)
+    assert match.name_options == () and match.tied == ()
+
+
+@pytest.mark.parametrize(("said", "tied", "name_options"), NO_MATCH_ROWS, ids=[r[0] or "(nothing)" for r in NO_MATCH_ROWS])
+def test_nothing_matched_names_the_options(said: str, tied: tuple, name_options: tuple) -> None:
+    match = match_intent(said, MENU)
+    assert match.intent is None and match.key is None and match.action is None
+    assert (match.tied, match.name_options) == (tied, name_options)
+
+
+def test_row_count() -> None:
+    assert len(ROWS) + len(NO_MATCH_ROWS) >= 40
+
+
+def test_the_whole_match() -> None:
+    assert match_intent("I need to move my Thursday appointment to next week", MENU) == IntentMatch(
+        "appointments", "1", "reschedule", {"from_day": "thursday", "to_day": "next week"}, score=1)
+
+
+def test_an_option_outside_the_vocabulary_uses_its_own_words() -> None:
+    menu = (*MENU, MenuOption("hours", "5", ("hours", "open", "closed")))
+    assert match_intent("what are your hours", menu).intent == "hours"
+    assert match_intent("are you open on Saturday", menu).intent == "hours"
+
+
+def test_a_menu_only_matches_its_own_options() -> None:
+    short = (MENU[1], MENU[2])  # links and billing only
+    assert match_intent("I want to cancel my appointment", short).intent is None
+    assert match_intent("I want to cancel my appointment", short).name_options == ("links", "billing")
+
+
+def test_another_vocabulary() -> None:
+    vocab = {"appointments": IntentWords(("cita",), {"cancel": ("cancelar",)})}
+    menu = (MenuOption("appointments", "1"), MenuOption("billing", "3", ("factura",)))
+    assert match_intent("quiero cancelar mi cita", menu, language="es", vocabulary=vocab).action == "cancel"
+    assert match_intent("mi factura", menu, language="es").intent == "billing"  # no built-in Spanish words
+    assert "es" not in VOCABULARY
+
+
+@pytest.mark.parametrize(
+    ("said", "action", "details"),
+    [
+        ("move my appointment from Monday to Wednesday", None, {"from_day": "monday", "to_day": "wednesday"}),
+        ("book me in for Friday at 2pm", "book", {"to_day": "friday", "to_time": "2 pm"}),
+        ("my appointment for Friday", "cancel", {"from_day": "friday"}),
+        ("my appointment for Friday", "book", {"to_day": "friday"}),
+        ("anytime next week works", None, {"day": "next week"}),
+    ],
+)
+def test_request_details(said: str, action: str | None, details: dict) -> None:
+    assert request_details(said, action=action) == details

@@ -1,0 +1,390 @@
+"""ivr.core.spoken_values, driven by one table of what callers say and what it must read as.
+
+Every row is (kind, what was said or typed, options, expected Reading). The reference instant is
+fixed: Thursday 5 June 2025, 11:00 in New York (15:00 UTC); no row reads the wall clock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.core.spoken_values import (
+    GENERIC_SPEECH_MODELS,
+    SPEECH_MODELS,
+    AnswerKind,
+    Bound,
+    DatePurpose,
+    DaySpan,
+    GatherHints,
+    Outcome,
+    PartOfDay,
+    Reading,
+    SpokenTime,
+    Why,
+    day_mentions,
+    gather_hints,
+    parse_date,
+    parse_day,
+    parse_digits,
+    parse_keyed_date,
+    parse_time,
+    parse_yes_no,
+    time_mentions,
+)
+
+TODAY = dt.date(2025, 6, 5)  # a Thursday
+NY = ZoneInfo("America/New_York")
+NOW = dt.datetime(2025, 6, 5, 15, 0, tzinfo=dt.UTC)  # 11:00 in New York
+LATE = dt.datetime(2025, 6, 6, 2, 0, tzinfo=dt.UTC)  # 22:00 on the 5th in New York
+SUNDAY = dt.datetime(2025, 6, 8, 15, 0, tzinfo=dt.UTC)
+
+BIRTH, UPCOMING, ANY = DatePurpose.BIRTH, DatePurpose.UPCOMING, DatePurpose.ANY
+
+
+def V(value) -> Reading:
+    return Reading(Outcome.VALUE, value)
+
+
+def A(why: Why, *candidates) -> Reading:
+    return Reading(Outcome.AMBIGUOUS, None, tuple(candidates), why)
+
+
+def N(why: Why) -> Reading:
+    return Reading(Outcome.NOT_UNDERSTOOD, None, (), why)
+
+
+def d(month: int, day: int, year: int = 2025) -> dt.date:
+    return dt.date(year, month, day)
+
+
+def t(hour: int, minute: int = 0, part: PartOfDay | None = None, bound: Bound = Bound.AT) -> SpokenTime:
+    return SpokenTime(dt.time(hour, minute), part, bound)
+
+
+def part(p: PartOfDay) -> SpokenTime:
+    return SpokenTime(None, p)
+
+
+def span(first: dt.date, last: dt.date | None = None, time: SpokenTime | None = None) -> DaySpan:
+    return DaySpan(first, last or first, time)
+
+
+APRIL_15 = dt.date(1985, 4, 15)
+
+ROWS = [
+    # ------------------------------------------------------------------ dates of birth, every form
+    ("date", "4 15 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "four fifteen nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "for fifteen nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),  # issue 14
+    ("date", "for fifteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "April 15th, 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "April 15th, 1985.", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "04/15/1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "4-15-1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "4.15.1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "the fifteenth of April eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "the fifteenth of April, 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "15th April 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "April the fifteenth, nineteen eighty-five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "april fifteenth nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "oh four one five one nine eight five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "zero four one five eight five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "04151985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "041585", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "415 1985", {"purpose": BIRTH}, V(APRIL_15)),  # the recogniser glued month and day
+    ("date", "4151985", {"purpose": BIRTH}, V(APRIL_15)),  # 41/5 is no date: one reading left
+    ("date", "my date of birth is four fifteen nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "um it's April fifteenth, nineteen eighty five, thank you", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "1985-04-15", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "nineteen eighty five April fifteenth", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "It's for April 15th 1985", {"purpose": BIRTH}, V(APRIL_15)),  # "for" next to a month stays a word
+    ("date", "April twenty first nineteen eighty five", {"purpose": BIRTH}, V(d(4, 21, 1985))),
+    ("date", "december thirty first nineteen ninety nine", {"purpose": BIRTH}, V(d(12, 31, 1999))),
+    ("date", "march third twenty oh nine", {"purpose": BIRTH}, V(d(3, 3, 2009))),
+    ("date", "march first nineteen oh five", {"purpose": BIRTH}, V(d(3, 1, 1905))),
+    ("date", "january first two thousand", {"purpose": BIRTH}, V(d(1, 1, 2000))),
+    ("date", "april fifteenth two thousand and three", {"purpose": BIRTH}, V(d(4, 15, 2003))),
+    ("date", "may fifth twenty twenty", {"purpose": BIRTH}, V(d(5, 5, 2020))),
+    ("date", "october tenth twenty ten", {"purpose": BIRTH}, V(d(10, 10, 2010))),
+    ("date", "sept 3 1999", {"purpose": BIRTH}, V(d(9, 3, 1999))),
+    ("date", "twelve twenty one twenty twenty", {"purpose": BIRTH}, V(d(12, 21, 2020))),
+    # digit homophones, read as digits only next to another number
+    ("date", "to fifteen ninety", {"purpose": BIRTH}, V(d(2, 15, 1990))),
+    ("date", "ate twelve eighty", {"purpose": BIRTH}, V(d(8, 12, 1980))),
+    ("date", "won twenty won nineteen ninety", {"purpose": BIRTH}, V(d(1, 21, 1990))),
+    ("date", "tree four eighty", {"purpose": BIRTH}, V(d(3, 4, 1980))),
+    ("date", "twelve too eighty", {"purpose": BIRTH}, V(d(12, 2, 1980))),
+    ("date", "one twenty one ninety", {"purpose": BIRTH}, V(d(1, 21, 1990))),
+    ("date", "eleven twelve ninety", {"purpose": BIRTH}, V(d(11, 12, 1990))),
+    # two-digit birth years: an age from 0 to 110; both centuries fitting is ambiguous
+    ("date", "4 15 85", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "4 15 05", {"purpose": BIRTH}, V(d(4, 15, 2005))),  # 1905 would be 120 years old
+    ("date", "4 15 15", {"purpose": BIRTH}, V(d(4, 15, 2015))),  # 1915-04-15 is past 110 on 2025-06-05
+    ("date", "6 15 15", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(6, 15, 1915), d(6, 15, 2015))),
+    ("date", "4 15 25", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1925), d(4, 15, 2025))),
+    ("date", "4 15 20", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1920), d(4, 15, 2020))),
+    ("date", "12 25 24", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(12, 25, 1924), d(12, 25, 2024))),
+    # refused as ambiguous
+    ("date", "4 5 6", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR)),  # "6" is no year
+    ("date", "one one two eighty five", {"purpose": BIRTH}, A(Why.ORDER, d(1, 12, 1985), d(11, 2, 1985))),
+    ("date", "11285", {"purpose": BIRTH}, A(Why.ORDER, d(1, 12, 1985), d(11, 2, 1985))),
+    ("date", "121985", {"purpose": BIRTH}, A(Why.ORDER, d(1, 2, 1985), d(12, 19, 1985))),
+    ("date", "1121985", {"purpose": BIRTH}, A(Why.ORDER, d(1, 12, 1985), d(11, 2, 1985))),
+    ("date", "April 15th", {"purpose": BIRTH}, A(Why.NO_YEAR)),
+    ("date", "for fifteen", {"purpose": BIRTH}, A(Why.NO_YEAR)),
+    ("date", "4 15", {"purpose": BIRTH}, A(Why.NO_YEAR)),
+    ("date", "April 15 1985, no sorry, April 16 1985", {"purpose": BIRTH},
+     A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
+    ("date", "April 15th 1985, that's April 15th 1985", {"purpose": BIRTH}, V(APRIL_15)),  # said twice, same
+    # not understood
+    ("date", "April 31st 1985", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),
+    ("date", "February 29th 2023", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),
+    ("date", "2 30 2020", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),
+    ("date", "13 15 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "15 4 1985", {"purpose": BIRTH}, V(APRIL_15)),  # day first only where 15 cannot be a month
+    ("date", "4 15 2030", {"purpose": BIRTH}, N(Why.OUT_OF_RANGE)),  # a birth date in the future
+    ("date", "April 15th 1885", {"purpose": BIRTH}, N(Why.OUT_OF_RANGE)),
+    ("date", "", {"purpose": BIRTH}, N(Why.NOTHING_SAID)),
+    ("date", "I don't know", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "smarch 15 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "April 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "nineteen eighty five", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    # upcoming dates (an appointment): a missing year is the next such day; "05" fits no window
+    ("date", "June 12th", {"purpose": UPCOMING}, V(d(6, 12))),
+    ("date", "June 5th", {"purpose": UPCOMING}, V(d(6, 5))),  # today
+    ("date", "June 4th", {"purpose": UPCOMING}, V(d(6, 4, 2026))),
+    ("date", "April 15th", {"purpose": UPCOMING}, V(d(4, 15, 2026))),
+    ("date", "12 25 25", {"purpose": UPCOMING}, V(d(12, 25))),
+    ("date", "1 5 26", {"purpose": UPCOMING}, V(d(1, 5, 2026))),
+    ("date", "4 15 05", {"purpose": UPCOMING}, A(Why.TWO_DIGIT_YEAR)),  # ask for the full year
+    ("date", "February 29th", {"purpose": UPCOMING}, N(Why.OUT_OF_RANGE)),  # next one is 2028
+    ("date", "June 12th 2024", {"purpose": UPCOMING}, N(Why.OUT_OF_RANGE)),
+    ("date", "June 12th 2030", {"purpose": UPCOMING}, N(Why.OUT_OF_RANGE)),
+    # no purpose: neither a two-digit nor a missing year can be placed
+    ("date", "4 15 85", {"purpose": ANY}, A(Why.TWO_DIGIT_YEAR)),
+    ("date", "April 15th", {"purpose": ANY}, A(Why.NO_YEAR)),
+    ("date", "4 15 1985", {"purpose": ANY}, V(APRIL_15)),
+    # ------------------------------------------------------------------ keypad dates
+    ("keyed", "04151985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("keyed", "04151985#", {"purpose": BIRTH}, V(APRIL_15)),
+    ("keyed", "041585", {"purpose": BIRTH}, V(APRIL_15)),
+    ("keyed", "041525", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1925), d(4, 15, 2025))),
+    ("keyed", "02302020", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),
+    ("keyed", "13011985", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),
+    ("keyed", "4151985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("keyed", "", {"purpose": BIRTH}, N(Why.NOTHING_SAID)),
+    # ------------------------------------------------------------------ times of day
+    ("time", "ten thirty", {}, V(t(10, 30))),
+    ("time", "10:30", {}, V(t(10, 30))),
+    ("time", "half past two", {}, V(t(14, 30))),
+    ("time", "quarter to three", {}, V(t(14, 45))),
+    ("time", "a quarter past ten", {}, V(t(10, 15))),
+    ("time", "noon", {}, V(t(12))),
+    ("time", "12 noon", {}, V(t(12))),
+    ("time", "midday", {}, V(t(12))),
+    ("time", "midnight", {}, V(t(0))),
+    ("time", "2 pm", {}, V(t(14))),
+    ("time", "2 p.m.", {}, V(t(14))),
+    ("time", "2pm", {}, V(t(14))),
+    ("time", "10am", {}, V(t(10))),
+    ("time", "seven thirty a.m.", {}, V(t(7, 30))),
+    ("time", "2:30 p.m.", {}, V(t(14, 30))),
+    ("time", "14:30", {}, V(t(14, 30))),
+    ("time", "1430", {}, V(t(14, 30))),
+    ("time", "two o'clock", {}, V(t(14))),
+    ("time", "in the afternoon", {}, V(part(PartOfDay.AFTERNOON))),
+    ("time", "mornings", {}, V(part(PartOfDay.MORNING))),
+    ("time", "whenever", {}, V(part(PartOfDay.ANY))),
+    ("time", "any time", {}, V(part(PartOfDay.ANY))),
+    ("time", "two in the afternoon", {}, V(t(14, 0, PartOfDay.AFTERNOON))),
+    ("time", "seven in the evening", {}, V(t(19, 0, PartOfDay.EVENING))),
+    ("time", "eleven at night", {}, V(t(23, 0, PartOfDay.NIGHT))),
+    ("time", "three in the morning", {}, V(t(3, 0, PartOfDay.MORNING))),
+    ("time", "tonight at 8", {}, V(t(20, 0, PartOfDay.EVENING))),
+    ("time", "nine", {}, V(t(9))),  # 21:00 is past the practice's day
+    ("time", "twelve thirty", {}, V(t(12, 30))),
+    ("time", "ten to four", {}, V(t(15, 50))),
+    ("time", "ten of four", {}, V(t(15, 50))),
+    ("time", "twenty past six", {}, V(t(18, 20))),
+    ("time", "five after six", {}, V(t(18, 5))),
+    ("time", "ten oh five", {}, V(t(10, 5))),
+    ("time", "after five", {}, V(t(17, 0, None, Bound.AFTER))),
+    ("time", "before noon", {}, V(t(12, 0, None, Bound.BEFORE))),
+    ("time", "around 3 o'clock", {}, V(t(15, 0, None, Bound.AROUND))),
+    ("time", "5 or later", {}, V(t(17, 0, None, Bound.AFTER))),
+    ("time", "I'm usually free after five", {}, V(t(17, 0, None, Bound.AFTER))),
+    ("time", "seven", {}, A(Why.AM_PM, t(7), t(19))),
+    ("time", "eight thirty", {}, A(Why.AM_PM, t(8, 30), t(20, 30))),
+    ("time", "ten", {"hours": (dt.time(9), dt.time(23))}, A(Why.AM_PM, t(10), t(22))),
+    ("time", "ten five", {}, N(Why.NOT_A_VALUE)),  # 10:05 is said "ten oh five"
+    ("time", "half past", {}, N(Why.NOT_A_VALUE)),
+    ("time", "13 am", {}, N(Why.NOT_A_VALUE)),
+    ("time", "", {}, N(Why.NOTHING_SAID)),
+    # ------------------------------------------------------------------ days, from Thursday 5 June
+    ("day", "today", {}, V(span(d(6, 5)))),
+    ("day", "tomorrow", {}, V(span(d(6, 6)))),
+    ("day", "tomorrow", {"now": LATE}, V(span(d(6, 6)))),  # 22:00 in New York is still the 5th there
+    ("day", "yesterday", {}, V(span(d(6, 4)))),
+    ("day", "tomorrow afternoon", {}, V(span(d(6, 6), None, part(PartOfDay.AFTERNOON)))),
+    ("day", "the day after tomorrow", {}, V(span(d(6, 7)))),
+    ("day", "this Friday", {}, V(span(d(6, 6)))),
+    ("day", "Friday", {}, V(span(d(6, 6)))),
+    ("day", "on Friday", {}, V(span(d(6, 6)))),
+    ("day", "next Tuesday", {}, V(span(d(6, 10)))),  # the coming Tuesday is already next week
+    ("day", "next Thursday", {}, V(span(d(6, 12)))),
+    ("day", "next Friday", {}, A(Why.WHICH_WEEK, span(d(6, 6)), span(d(6, 13)))),  # tomorrow, or a week later?
+    ("day", "next Friday", {"now": SUNDAY}, V(span(d(6, 13)))),  # weeks start on Monday
+    ("day", "next Friday", {"now": SUNDAY, "week_start": 6}, A(Why.WHICH_WEEK, span(d(6, 13)), span(d(6, 20)))),
+    ("day", "Thursday", {}, A(Why.WHICH_WEEK, span(d(6, 5)), span(d(6, 12)))),  # today, or a week today?
+    ("day", "this Thursday", {}, V(span(d(6, 5)))),
+    ("day", "Tuesday after next", {}, V(span(d(6, 17)))),
+    ("day", "next week", {}, V(span(d(6, 9), d(6, 15)))),
+    ("day", "this week", {}, V(span(d(6, 5), d(6, 8)))),
+    ("day", "the week after next", {}, V(span(d(6, 16), d(6, 22)))),
+    ("day", "this weekend", {}, V(span(d(6, 7), d(6, 8)))),
+    ("day", "next weekend", {}, A(Why.WHICH_WEEK, span(d(6, 7), d(6, 8)), span(d(6, 14), d(6, 15)))),
+    ("day", "in two weeks", {}, V(span(d(6, 19)))),
+    ("day", "in 3 days", {}, V(span(d(6, 8)))),
+    ("day", "in a couple of days", {}, V(span(d(6, 7)))),
+    ("day", "June 12th", {}, V(span(d(6, 12)))),
+    ("day", "the 12th", {}, V(span(d(6, 12)))),
+    ("day", "on the third", {}, V(span(d(7, 3)))),
+    ("day", "next Tuesday at 3", {}, V(span(d(6, 10), None, t(15)))),
+    ("day", "June 12th at 3pm", {}, V(span(d(6, 12), None, t(15)))),
+    ("day", "tomorrow at seven", {}, A(Why.AM_PM, span(d(6, 6), None, t(7)), span(d(6, 6), None, t(19)))),
+    ("day", "tomorrow at seven in the evening", {}, V(span(d(6, 6), None, t(19, 0, PartOfDay.EVENING)))),
+    ("day", "Monday morning", {}, V(span(d(6, 9), None, part(PartOfDay.MORNING)))),
+    ("day", "tonight", {}, V(span(d(6, 5), None, part(PartOfDay.EVENING)))),
+    ("day", "this afternoon", {}, V(span(d(6, 5), None, part(PartOfDay.AFTERNOON)))),
+    ("day", "can we do Monday after 5 instead", {}, V(span(d(6, 9), None, t(17, 0, None, Bound.AFTER)))),
+    ("day", "Tuesday or Wednesday", {}, A(Why.SEVERAL, span(d(6, 10)), span(d(6, 11)))),
+    ("day", "whenever you have something", {}, N(Why.NOT_A_VALUE)),
+    ("day", "", {}, N(Why.NOTHING_SAID)),
+    # ------------------------------------------------------------------ digit strings
+    ("digits", "five five five, one two three, four five six seven", {}, V("5551234567")),
+    ("digits", "double five", {}, V("55")),
+    ("digits", "triple seven", {}, V("777")),
+    ("digits", "five double five", {}, V("555")),
+    ("digits", "oh four one five", {}, V("0415")),
+    ("digits", "five fifty five", {}, V("555")),
+    ("digits", "eight hundred", {}, V("800")),
+    ("digits", "five hundred and five", {}, V("505")),
+    ("digits", "two thousand five", {}, V("2005")),
+    ("digits", "nineteen eighty five", {}, V("1985")),
+    ("digits", "twelve", {}, V("12")),
+    ("digits", "my number is 555 123 4567", {}, V("5551234567")),
+    ("digits", "(555) 123-4567", {}, V("5551234567")),
+    ("digits", "area code five five five", {}, V("555")),
+    ("digits", "plus one five five five", {}, V("1555")),
+    ("digits", "oh, um, five five five", {}, V("555")),  # a leading "oh" that touches no number is a sigh
+    ("digits", "oh oh seven", {}, V("007")),
+    ("digits", "for to one", {}, V("421")),
+    ("digits", "one two three four", {"length": 4}, V("1234")),
+    ("digits", "one two three", {"length": 4}, N(Why.WRONG_LENGTH)),
+    ("digits", "five five five, no wait, five five six", {}, A(Why.SEVERAL)),
+    ("digits", "one two buckle my shoe", {}, N(Why.NOT_A_VALUE)),
+    ("digits", "double", {}, N(Why.NOT_A_VALUE)),
+    ("digits", "", {}, N(Why.NOTHING_SAID)),
+    # ------------------------------------------------------------------ yes / no
+    *[("yes_no", said, {}, V(True)) for said in (
+        "yes", "Yes.", "yeah", "yeah that's me", "yep", "yup", "uh huh", "uh-huh", "mm-hmm", "mhm", "sure",
+        "sure thing", "correct", "that's right", "That is correct.", "right", "okay", "ok", "alright",
+        "absolutely", "of course", "yes please", "please do", "go ahead", "sounds good", "speaking",
+        "this is she", "it's me", "I am", "yes I am", "I think so", "no problem", "you got it", "um, yes",
+    )],
+    *[("yes_no", said, {}, V(False)) for said in (
+        "no", "No.", "nope", "nah", "uh-uh", "that's not right", "not right", "that's wrong", "wrong number",
+        "not me", "no thanks", "no thank you", "I don't think so", "absolutely not", "of course not",
+        "not really", "yeah no", "I'm not", "please don't", "never",
+    )],
+    ("yes_no", "yes no", {}, A(Why.MIXED, True, False)),
+    ("yes_no", "no, yes", {}, A(Why.MIXED, True, False)),
+    ("yes_no", "yeah I'm not sure", {}, A(Why.MIXED, True, False)),
+    ("yes_no", "maybe", {}, N(Why.UNSURE)),
+    ("yes_no", "I don't know", {}, N(Why.UNSURE)),
+    ("yes_no", "not sure", {}, N(Why.UNSURE)),
+    ("yes_no", "billing", {}, N(Why.NOT_A_VALUE)),
+    ("yes_no", "yesterday", {}, N(Why.NOT_A_VALUE)),
+    ("yes_no", "", {}, N(Why.NOTHING_SAID)),
+]
+
+
+def _read(kind: str, said: str, options: dict) -> Reading:
+    options = dict(options)
+    if kind == "date":
+        return parse_date(said, today=TODAY, **options)
+    if kind == "keyed":
+        return parse_keyed_date(said, today=TODAY, **options)
+    if kind == "time":
+        return parse_time(said, **options)
+    if kind == "day":
+        return parse_day(said, now=options.pop("now", NOW), tz=NY, **options)
+    if kind == "digits":
+        return parse_digits(said, **options)
+    return parse_yes_no(said)
+
+
+@pytest.mark.parametrize(("kind", "said", "options", "expected"), ROWS,
+                         ids=[f"{r[0]}:{r[1] or '(nothing)'}:{r[2]}" if r[2] else f"{r[0]}:{r[1] or '(nothing)'}"
+                              for r in ROWS])
+def test_spoken_values(kind: str, said: str, options: dict, expected: Reading) -> None:
+    assert _read(kind, said, options) == expected
+
+
+def test_the_table_has_at_least_150_rows_with_refusals() -> None:
+    assert len(ROWS) >= 150
+    assert sum(1 for r in ROWS if r[3].outcome is Outcome.AMBIGUOUS) >= 20
+
+
+def test_reading_flags() -> None:
+    assert V(1).ok and not V(1).ambiguous
+    assert A(Why.ORDER).ambiguous and not A(Why.ORDER).ok
+    assert not N(Why.NOT_A_VALUE).ok and not N(Why.NOT_A_VALUE).ambiguous
+
+
+def test_relative_days_need_an_aware_reference() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        parse_day("tomorrow", now=dt.datetime(2025, 6, 5, 11, 0), tz=NY)
+
+
+@pytest.mark.parametrize(
+    ("said", "days", "times"),
+    [
+        ("I need to move my Thursday appointment to next week", ["thursday", "next week"], []),
+        ("can I come at 3pm instead", [], ["3 pm"]),
+        ("move my 3 pm on Friday to Tuesday at half past four", ["friday", "tuesday"], ["3 pm", "half past four"]),
+        ("what time is my appointment", [], []),
+    ],
+)
+def test_mentions_in_a_sentence(said: str, days: list[str], times: list[str]) -> None:
+    assert [m.words for m in day_mentions(said)] == days
+    assert [m.words for m in time_mentions(said)] == times
+
+
+# ---------------------------------------------------------------------- <Gather> hints
+
+
+def test_gather_hints_per_kind() -> None:
+    assert gather_hints(AnswerKind.YES_NO) == GatherHints(
+        ("yes", "no", "yeah", "nope", "that's right", "that's not right", "correct"), "numbers_and_commands", False)
+    assert gather_hints(AnswerKind.DATE).hints[:3] == ("January", "February", "March")
+    assert gather_hints(AnswerKind.DATE).speech_model == "numbers_and_commands"
+    assert gather_hints(AnswerKind.MENU) == GatherHints((), "phone_call", True)
+    assert gather_hints(AnswerKind.NAME) == GatherHints((), "phone_call", True)
+
+
+@pytest.mark.parametrize("kind", list(AnswerKind))
+def test_every_kind_uses_a_documented_generic_model(kind: AnswerKind) -> None:
+    hints = gather_hints(kind, "en-US")
+    assert hints.speech_model in GENERIC_SPEECH_MODELS
+    assert hints.speech_model in SPEECH_MODELS
+    # Twilio's enhanced flag only changes the phone_call model
+    assert hints.enhanced == (hints.speech_model == "phone_call")
+    assert all(0 < len(h) <= 100 for h in hints.hints)  # Twilio caps one hint at 100 characters
+
+
+def test_other_languages_leave_the_model_to_twilio() -> None:
+    assert gather_hints(AnswerKind.DATE, "es-MX") == GatherHints((), None, False)
