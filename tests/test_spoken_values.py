@@ -152,6 +152,11 @@ ROWS = [
     ("date", "April 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
     ("date", "nineteen eighty five", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
     ("date", "1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "4 slash 15 slash 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "zero four fifteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "for twenty for nineteen eighty for", {"purpose": BIRTH}, V(d(4, 24, 1984))),
+    ("date", "jan 1st 00", {"purpose": BIRTH}, V(d(1, 1, 2000))),
+    ("date", "my birthday is April 15th and my husband's is May 3rd", {"purpose": BIRTH}, A(Why.SEVERAL)),
     # upcoming dates (an appointment): a missing year is the next such day; "05" fits no window
     ("date", "June 12th", {"purpose": UPCOMING}, V(d(6, 12))),
     ("date", "June 5th", {"purpose": UPCOMING}, V(d(6, 5))),  # today
@@ -254,6 +259,9 @@ ROWS = [
     ("day", "on the third", {}, V(span(d(7, 3)))),
     ("day", "next Tuesday at 3", {}, V(span(d(6, 10), None, t(15)))),
     ("day", "June 12th at 3pm", {}, V(span(d(6, 12), None, t(15)))),
+    ("day", "6/12", {}, V(span(d(6, 12)))),
+    ("day", "6/12 at 10:30", {}, V(span(d(6, 12), None, t(10, 30)))),
+    ("day", "can we move it to 5", {}, N(Why.NOT_A_VALUE)),  # a time, not February 5th
     ("day", "tomorrow at seven", {}, A(Why.AM_PM, span(d(6, 6), None, t(7)), span(d(6, 6), None, t(19)))),
     ("day", "tomorrow at seven in the evening", {}, V(span(d(6, 6), None, t(19, 0, PartOfDay.EVENING)))),
     ("day", "Monday morning", {}, V(span(d(6, 9), None, part(PartOfDay.MORNING)))),
@@ -285,7 +293,10 @@ ROWS = [
     ("digits", "one two three four", {"length": 4}, V("1234")),
     ("digits", "one two three", {"length": 4}, N(Why.WRONG_LENGTH)),
     ("digits", "five five five, no wait, five five six", {}, A(Why.SEVERAL)),
-    ("digits", "one two buckle my shoe", {}, N(Why.NOT_A_VALUE)),
+    ("digits", "yeah sure, it's 555 1234, thanks", {}, V("5551234")),  # lead-in and tail skipped
+    ("digits", "no, it's five five five", {}, V("555")),  # a "no" before the number corrects nothing
+    ("digits", "one two, um, buckle three", {}, N(Why.NOT_A_VALUE)),  # a stray word inside the number
+    ("digits", "I don't have one", {}, N(Why.NOT_A_VALUE)),
     ("digits", "double", {}, N(Why.NOT_A_VALUE)),
     ("digits", "", {}, N(Why.NOTHING_SAID)),
     # ------------------------------------------------------------------ yes / no

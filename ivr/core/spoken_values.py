@@ -273,7 +273,8 @@ class DatePurpose(str, Enum):
 
 MAX_AGE = 110  # oldest age a two-digit birth year may give; both centuries fitting is ambiguous
 UPCOMING_YEARS = 2  # how far ahead an upcoming date may lie
-_DATE_FILLER = frozenset({"the", "of", "on", "and", "um", "uh", "er", "uhm", "erm", "in"})
+_DATE_FILLER = frozenset({"the", "of", "on", "and", "um", "uh", "er", "uhm", "erm", "in", "slash", "dash", "hyphen",
+                          "dot"})
 
 
 @dataclass(frozen=True)
@@ -927,6 +928,10 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     words = _time_words(text or "")
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    # A written date ("6/12") is a date, never a clock time: set it aside before looking for times.
+    written = re.search(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b", text or "")
+    if written is not None:
+        words = _time_words((text or "")[:written.start()] + " " + (text or "")[written.end():])
     exprs = _scan_days(words)
     day_words = {i for e in exprs for i in range(e.start, e.end)}
     free = [i for i in range(len(words)) if i not in day_words]
@@ -936,7 +941,14 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     spans: list[Reading[tuple[dt.date, dt.date]]] = [_resolve_day(e, today, week_start) for e in exprs]
     if not exprs:
         rest = " ".join(w for i, w in enumerate(words) if i not in time_words)
-        dated = parse_date(rest, today=today, purpose=DatePurpose.UPCOMING)
+        # A date needs a month name or a written date: read alone, "move it to 5" would become
+        # February 5th through the "to" homophone.
+        if written is not None:
+            dated = parse_date(written.group(0), today=today, purpose=DatePurpose.UPCOMING)
+        elif any(w in _MONTHS for w in rest.split()):
+            dated = parse_date(rest, today=today, purpose=DatePurpose.UPCOMING)
+        else:
+            dated = _not_understood(Why.NOT_A_VALUE)
         if dated.outcome is Outcome.NOT_UNDERSTOOD:
             day_only = _day_of_month(rest.split(), today)
             if day_only is None:
@@ -1078,15 +1090,27 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
 
     Understands "double five" / "triple seven", "oh" for zero, tens and teens ("five fifty five" → "555",
     "nineteen eighty five" → "1985"), hundreds/thousands ("eight hundred" → "800", "two thousand five"
-    → "2005"), the digit homophones next to numbers ("for", "to", "won", "ate", "tree") and lead-ins
-    ("my number is", "area code"). A self-correction ("five five, no wait, five six") is AMBIGUOUS
-    (SEVERAL): ask again. ``length``, when given, must match (else NOT_UNDERSTOOD(WRONG_LENGTH)).
+    → "2005"), the digit homophones next to numbers ("for", "to", "won", "ate", "tree"). Words before
+    the first number and after the last are skipped ("yeah sure, it's 555 1234, thanks"); any other
+    word between numbers spoils the answer. A self-correction ("five five, no wait, five six") is
+    AMBIGUOUS(SEVERAL): ask again. ``length``, when given, must match (else NOT_UNDERSTOOD(WRONG_LENGTH)).
     """
     words = normalise(text or "").split()
     if not words:
         return _not_understood(Why.NOTHING_SAID)
     words = _resolve_homophones(words)
-    if any(w in _CORRECTIONS for w in words) and any(_is_numeric_word(w) for w in words):
+    anchors = [i for i, w in enumerate(words)
+               if (_is_numeric_word(w) and w not in ("oh", "o")) or w in ("double", "triple")]
+    if not anchors:
+        return _not_understood(Why.NOT_A_VALUE)
+    start, end = anchors[0], anchors[-1] + 1
+    while start > 0 and words[start - 1] in ("oh", "o", "double", "triple"):
+        start -= 1  # "oh four": the zero before the first other number
+    while end < len(words) and words[end] in ("oh", "o"):
+        end += 1  # "five five oh oh"
+    skipped = any(w not in _DIGIT_FILLER for w in words[:start] + words[end:])
+    words = words[start:end]
+    if any(w in _CORRECTIONS for w in words):
         return _ambiguous(Why.SEVERAL)
     out: list[str] = []
     repeat = 1
@@ -1118,7 +1142,7 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
     if repeat != 1:
         return _not_understood(Why.NOT_A_VALUE)
     digits = "".join(out)
-    if not digits:
+    if not digits or (skipped and len(digits) < 2):  # "I don't have one" is no digit
         return _not_understood(Why.NOT_A_VALUE)
     if length is not None and len(digits) != length:
         return _not_understood(Why.WRONG_LENGTH)
