@@ -67,6 +67,10 @@ def part(p: PartOfDay) -> SpokenTime:
     return SpokenTime(None, p)
 
 
+def between(start: int, end: int) -> SpokenTime:
+    return SpokenTime(dt.time(start), None, Bound.AT, dt.time(end))
+
+
 def span(first: dt.date, last: dt.date | None = None, time: SpokenTime | None = None) -> DaySpan:
     return DaySpan(first, last or first, time)
 
@@ -221,6 +225,17 @@ ROWS = [
     ("time", "around 3 o'clock", {}, V(t(15, 0, None, Bound.AROUND))),
     ("time", "5 or later", {}, V(t(17, 0, None, Bound.AFTER))),
     ("time", "I'm usually free after five", {}, V(t(17, 0, None, Bound.AFTER))),
+    ("time", "around lunch", {}, V(t(12, 0, None, Bound.AROUND))),
+    ("time", "after work", {}, V(part(PartOfDay.EVENING))),
+    # ranges, for "the best time to call you back"
+    ("time", "between 2 and 4", {}, V(between(14, 16))),
+    ("time", "9 to 5", {}, V(between(9, 17))),
+    ("time", "nine to five", {}, V(between(9, 17))),  # nine minutes to five is not how a time is said
+    ("time", "from noon until 3", {}, V(between(12, 15))),
+    ("time", "2 to 4 pm", {}, V(between(14, 16))),
+    ("time", "three to four", {}, V(between(15, 16))),
+    ("time", "10 to 4", {}, A(Why.SEVERAL, t(15, 50), between(10, 16))),  # 3:50, or ten till four?
+    ("time", "7 to 8", {}, A(Why.AM_PM, between(7, 8), between(19, 20))),
     ("time", "seven", {}, A(Why.AM_PM, t(7), t(19))),
     ("time", "eight thirty", {}, A(Why.AM_PM, t(8, 30), t(20, 30))),
     ("time", "ten", {"hours": (dt.time(9), dt.time(23))}, A(Why.AM_PM, t(10), t(22))),
@@ -305,15 +320,18 @@ ROWS = [
         "sure thing", "correct", "that's right", "That is correct.", "right", "okay", "ok", "alright",
         "absolutely", "of course", "yes please", "please do", "go ahead", "sounds good", "speaking",
         "this is she", "it's me", "I am", "yes I am", "I think so", "no problem", "you got it", "um, yes",
+        "no worries", "all good",
     )],
     *[("yes_no", said, {}, V(False)) for said in (
         "no", "No.", "nope", "nah", "uh-uh", "that's not right", "not right", "that's wrong", "wrong number",
         "not me", "no thanks", "no thank you", "I don't think so", "absolutely not", "of course not",
-        "not really", "yeah no", "I'm not", "please don't", "never",
+        "not really", "yeah no", "I'm not", "please don't", "never", "I'm good", "nah I'm good", "it's not",
+        "not quite",
     )],
     ("yes_no", "yes no", {}, A(Why.MIXED, True, False)),
     ("yes_no", "no, yes", {}, A(Why.MIXED, True, False)),
     ("yes_no", "yeah I'm not sure", {}, A(Why.MIXED, True, False)),
+    ("yes_no", "yes, wrong number", {}, A(Why.MIXED, True, False)),
     ("yes_no", "maybe", {}, N(Why.UNSURE)),
     ("yes_no", "I don't know", {}, N(Why.UNSURE)),
     ("yes_no", "not sure", {}, N(Why.UNSURE)),

@@ -582,11 +582,13 @@ class Bound(str, Enum):
 
 @dataclass(frozen=True)
 class SpokenTime:
-    """A time of day: a clock time (``at``), a part of the day, or both ("two in the afternoon")."""
+    """A time of day: a clock time (``at``), a part of the day, or both ("two in the afternoon");
+    with ``until``, a range from ``at`` ("between 2 and 4", "9 to 5")."""
 
     at: dt.time | None = None
     part: PartOfDay | None = None
     bound: Bound = Bound.AT
+    until: dt.time | None = None
 
 
 DEFAULT_HOURS = (dt.time(7), dt.time(21))  # when a time without a.m./p.m. is read as one or the other
@@ -644,7 +646,7 @@ def _clock(words: list[str]) -> tuple[int, int, bool] | None:
 
     ``fixed`` is True for noon and midnight (no a.m./p.m. question).
     """
-    if words in (["noon"], ["midday"], ["twelve", "noon"], ["12", "noon"], ["lunchtime"]):
+    if words in (["noon"], ["midday"], ["twelve", "noon"], ["12", "noon"], ["lunchtime"], ["lunch"]):
         return 12, 0, True
     if words in (["midnight"], ["twelve", "midnight"], ["12", "midnight"]):
         return 0, 0, True
@@ -717,8 +719,16 @@ def parse_time(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOU
     return found if found is not None else strict
 
 
-def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime]:
+def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time], *,
+                      ranges: bool = True) -> Reading[SpokenTime]:
     """The whole of ``words`` read as one time (``parse_time`` without the skipping of other words)."""
+    for k in range(len(words) - 1):
+        if words[k:k + 2] == ["after", "work"]:
+            words = words[:k] + ["evening"] + words[k + 2:]
+            break
+    ranged = _time_range(words, hours) if ranges else None
+    if ranged is not None:
+        return ranged
     bound = Bound.AT
     for i, word in enumerate(words):
         if _is_numeric_word(word) or word in _TIME_START:
@@ -763,6 +773,75 @@ def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Readi
     if len(candidates) == 1:
         return _value(SpokenTime(candidates[0], part, bound))
     return _ambiguous(Why.AM_PM, [SpokenTime(t, part, bound) for t in candidates])
+
+
+_RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "and"})
+_MINUTES_BEFORE = frozenset({5, 10, 15, 20, 25})
+
+
+def _time_side(words: list[str]) -> tuple[int, int, bool, str | None] | None:
+    """One end of a range: (hour, minute, fixed, "am"/"pm"/None)."""
+    words = [w for w in words if w not in _TIME_FILLER]
+    mark = None
+    if words and words[-1] in ("am", "pm"):
+        mark, words = words[-1], words[:-1]
+    clock = _clock(words) if words else None
+    return (*clock, mark) if clock is not None else None
+
+
+def _time_range(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime] | None:
+    """ "between 2 and 4", "from 9 to 5", "2 to 4 pm", "9 am till noon" as one range, else None.
+
+    "quarter to three" and "ten to four" (words; a multiple of five minutes) are clock times, not
+    ranges; "10 to 4" in digits could be either, so it is AMBIGUOUS(SEVERAL) with both readings.
+    """
+    between = "between" in words
+    core = [w for w in words if w not in ("from", "between")]
+    for k, word in enumerate(core):
+        if word not in _RANGE_WORDS or not 0 < k < len(core) - 1 or (word == "and") != between:
+            continue
+        left, right = core[:k], core[k + 1:]
+        plain_left = [w for w in left if w not in ("a", "minutes", "minute")]
+        numeral_left = len(plain_left) == 1 and _NUMERAL.fullmatch(plain_left[0]) is not None
+        if word in ("to", "till", "til") and not between and "from" not in words:
+            minutes = 15 if plain_left in (["quarter"], ["half"]) else _small_number(plain_left, ordinal_ok=False)
+            if plain_left == ["quarter"] or (minutes in _MINUTES_BEFORE and not numeral_left):
+                return None  # "ten to four" is 3:50
+            if minutes in _MINUTES_BEFORE and numeral_left:
+                clock = _parse_time_words(core, hours, ranges=False)
+                ranged = _resolve_range(_time_side(left), _time_side(right), hours)
+                if clock.ok and ranged is not None and ranged.ok:
+                    return _ambiguous(Why.SEVERAL, [clock.value, ranged.value])
+                return None
+        reading = _resolve_range(_time_side(left), _time_side(right), hours)
+        if reading is not None:
+            return reading
+    return None
+
+
+def _resolve_range(left: tuple[int, int, bool, str | None] | None, right: tuple[int, int, bool, str | None] | None,
+                   hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime] | None:
+    if left is None or right is None:
+        return None
+    lh, lm, lfixed, lmark = left
+    rh, rm, rfixed, rmark = right
+    ends = [dt.time(rh, rm)] if rfixed else _meridiem_candidates(rh, rm, rmark, None, hours) or []
+    if lmark is None and rmark is not None and not lfixed and lh <= 12 and (lh % 12) <= (rh % 12):
+        lmark = rmark  # "2 to 4 pm": both afternoon
+    starts = [dt.time(lh, lm)] if lfixed else _meridiem_candidates(lh, lm, lmark, None, hours) or []
+    pairs = [(a, b) for a in starts for b in ends if a < b]
+    if not pairs:
+        return _not_understood(Why.NOT_A_VALUE)
+    span = min(_minutes(b) - _minutes(a) for a, b in pairs)
+    shortest = [(a, b) for a, b in pairs if _minutes(b) - _minutes(a) == span]
+    if len(shortest) == 1:
+        a, b = shortest[0]
+        return _value(SpokenTime(a, None, Bound.AT, b))
+    return _ambiguous(Why.AM_PM, [SpokenTime(a, None, Bound.AT, b) for a, b in shortest])
+
+
+def _minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
 
 
 # --------------------------------------------------------------------------- days
@@ -1214,7 +1293,8 @@ _YES_PHRASES = (
     "indeed", "you bet", "you got it", "please", "yes please", "please do", "go ahead", "do it", "sounds good",
     "that works", "that would be great", "perfect", "fine", "thats fine", "thats me", "that is me", "its me",
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
-    "i guess so", "no problem", "why not", "true", "thats it", "thats the one",
+    "i guess so", "i guess", "no problem", "no worries", "all good", "why not", "true", "thats it",
+    "thats the one",
 )
 _NO_PHRASES = (
     "no", "nope", "nah", "naw", "nay", "uh uh", "nuh uh", "negative", "incorrect", "wrong", "thats wrong",
@@ -1223,7 +1303,8 @@ _NO_PHRASES = (
     "no thanks", "no thank you", "not really", "not at all", "absolutely not", "definitely not",
     "certainly not", "of course not", "i dont think so", "dont", "i dont", "it isnt", "it is not",
     "i am not", "never", "not now", "not that", "not that one", "yeah no", "please dont", "dont do that",
-    "no way", "not true", "thats not it", "not it",
+    "no way", "not true", "thats not it", "not it", "its not", "not quite", "i am good", "i am ok",
+    "i am fine", "nah i am good",
 )
 _UNSURE_PHRASES = (
     "maybe", "not sure", "i am not sure", "im not sure", "i dont know", "dont know", "dunno", "perhaps",
