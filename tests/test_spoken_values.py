@@ -267,6 +267,9 @@ ROWS = [
     ("day", "this weekend", {}, V(span(d(6, 7), d(6, 8)))),
     ("day", "next weekend", {}, A(Why.WHICH_WEEK, span(d(6, 7), d(6, 8)), span(d(6, 14), d(6, 15)))),
     ("day", "in two weeks", {}, V(span(d(6, 19)))),
+    ("day", "a week from Friday", {}, V(span(d(6, 13)))),
+    ("day", "a week from today", {}, V(span(d(6, 12)))),
+    ("day", "two weeks from tomorrow", {}, V(span(d(6, 20)))),
     ("day", "in 3 days", {}, V(span(d(6, 8)))),
     ("day", "in a couple of days", {}, V(span(d(6, 7)))),
     ("day", "June 12th", {}, V(span(d(6, 12)))),
@@ -294,6 +297,7 @@ ROWS = [
     ("digits", "oh four one five", {}, V("0415")),
     ("digits", "five fifty five", {}, V("555")),
     ("digits", "eight hundred", {}, V("800")),
+    ("digits", "one eight hundred five five five one two one two", {}, V("18005551212")),  # 800, then 555
     ("digits", "five hundred and five", {}, V("505")),
     ("digits", "two thousand five", {}, V("2005")),
     ("digits", "nineteen eighty five", {}, V("1985")),

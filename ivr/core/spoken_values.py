@@ -870,6 +870,7 @@ class _DayExpr:
     end: int  # exclusive, in words
     kind: str
     arg: int = 0
+    shift: int = 0  # days added after resolving ("a week from Friday")
 
 
 def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
@@ -938,11 +939,31 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
     return out
 
 
+def _shifted(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
+    """"a week from Friday", "two weeks from today": the day expression after "<n> week(s) from"."""
+    out = []
+    for expr in exprs:
+        i = expr.start
+        if i >= 3 and words[i - 1] == "from" and words[i - 2] in ("week", "weeks") and words[i - 3] in _COUNTS:
+            expr = _DayExpr(i - 3, expr.end, expr.kind, expr.arg, 7 * _COUNTS[words[i - 3]])
+        elif i >= 3 and words[i - 1] == "from" and words[i - 2] in ("week", "weeks") and words[i - 3].isdigit():
+            expr = _DayExpr(i - 3, expr.end, expr.kind, expr.arg, 7 * int(words[i - 3]))
+        out.append(expr)
+    return out
+
+
 def _week_start(day: dt.date, week_start: int) -> dt.date:
     return day - dt.timedelta(days=(day.weekday() - week_start) % 7)
 
 
 def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int) -> Reading[tuple[dt.date, dt.date]]:
+    if expr.shift:
+        kind = "this_weekday" if expr.kind == "weekday" else expr.kind  # "a week from Thursday", said on one
+        base = _resolve_day(_DayExpr(expr.start, expr.end, kind, expr.arg), today, week_start)
+        step = dt.timedelta(days=expr.shift)
+        if base.ok and base.value is not None:
+            return _value((base.value[0] + step, base.value[1] + step))
+        return _ambiguous(base.why or Why.SEVERAL, [(a + step, b + step) for a, b in base.candidates])
     one = dt.timedelta(days=1)
     if expr.kind == "offset":
         day = today + dt.timedelta(days=expr.arg)
@@ -1011,7 +1032,7 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     written = re.search(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b", text or "")
     if written is not None:
         words = _time_words((text or "")[:written.start()] + " " + (text or "")[written.end():])
-    exprs = _scan_days(words)
+    exprs = _shifted(words, _scan_days(words))
     day_words = {i for e in exprs for i in range(e.start, e.end)}
     free = [i for i in range(len(words)) if i not in day_words]
     free_words = [words[i] for i in free]
@@ -1118,7 +1139,7 @@ def day_mentions(text: str | None) -> list[Mention]:
     """Day expressions inside a sentence ("move my Thursday appointment to next week" →
     "thursday" at 5–6, "next week" at 8–10), positions in ``spoken_words(text)``; unresolved."""
     words = spoken_words(text)
-    return [Mention(e.start, e.end, " ".join(words[e.start:e.end])) for e in _scan_days(words)]
+    return [Mention(e.start, e.end, " ".join(words[e.start:e.end])) for e in _shifted(words, _scan_days(words))]
 
 
 _TIME_START = frozenset({"noon", "midnight", "midday", "half", "quarter"})
@@ -1272,6 +1293,9 @@ def _scaled(words: Sequence[str], i: int, value: int) -> tuple[str, int]:
     if j < len(words) and words[j] == "and":
         j += 1
     tail = [w for w in words[j:j + 2]]
+    after = words[j + 1] if j + 1 < len(words) else ""
+    if tail and _single_digit(tail[0]) is not None and (_single_digit(after) is not None or after in ("double", "triple")):
+        tail = []  # "one eight hundred five five five": 800 then 555, not 805
     for size in (2, 1):
         piece = tail[:size]
         if len(piece) == size:
