@@ -45,6 +45,13 @@ ROWS = [
     ("move my 3pm to next Tuesday at 4", "appointments", "reschedule",
      {"from_time": "3 pm", "to_day": "next tuesday", "to_time": "4"}),
     ("I want to make an appointment", "appointments", "book", {}),
+    ("I need to change my appointment time", "appointments", "reschedule", {}),  # "change" under a longer phrase
+    ("can you move it, actually no, cancel it", "appointments", None, {}),  # a change of mind: ask
+    ("I need to cancel my session tomorrow and reschedule for next week", "appointments", None,
+     {"from_day": "tomorrow", "to_day": "next week"}),
+    ("I'm running late", "appointments", None, {}),
+    ("what's the cost of a session", "billing", None, {}),
+    ("I can't find my appointment link", "links", None, {}),
     ("I'd like to schedule an appointment for next Monday morning", "appointments", "book",
      {"to_day": "next monday morning"}),
     ("can I push my session back to tomorrow afternoon", "appointments", None, {"to_day": "tomorrow afternoon"}),

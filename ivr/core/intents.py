@@ -45,7 +45,7 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
     "en": {
         "appointments": IntentWords(
             phrases=("appointment", "~session", "booking", "cant make it", "cant come", "wont make it",
-                     "change my appointment", "my next appointment"),
+                     "change my appointment", "my next appointment", "running late", "be late"),
             actions={
                 "reschedule": ("reschedul*", "resched*", "postpone", "~move", "~moving", "~change", "~changing",
                                "~push back", "~push it back", "~different time", "~different day",
@@ -61,12 +61,13 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
         "links": IntentWords(
             phrases=("link", "zoom", "video", "portal", "client portal", "login", "log in", "sign in",
                      "telehealth", "url", "meeting link", "video call", "join", "password", "web address",
-                     "online session", "virtual"),
+                     "online session", "virtual", "appointment link", "session link", "video link"),
         ),
         "billing": IntentWords(
             phrases=("bill", "billing", "payment", "pay", "card", "credit card", "debit card", "invoice",
                      "charge", "charged", "balance", "receipt", "insurance", "superbill", "copay", "co pay",
-                     "refund", "statement", "update my card", "change my card", "change my payment", "owe"),
+                     "refund", "statement", "update my card", "change my card", "change my payment", "owe",
+                     "cost", "how much", "price", "fee", "rate", "sliding scale"),
         ),
         "new_client": IntentWords(
             phrases=("new client", "new patient", "start therapy", "start counseling", "start counselling",
@@ -219,10 +220,12 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
         tied = tuple(options[i].intent for i in winners)
         return IntentMatch(None, tied=tied, name_options=tied, score=best)
     chosen = winners[0]
+    # Actions are a second reading of the same words: an action phrase counts even where a longer
+    # phrase took its words ("change my appointment" names the intent, its "change" the action).
     actions: dict[str, int] = {}
-    for action in {p.action for _, _, p in taken if p.option == chosen and p.action}:
-        counted = {(s, e) for s, e, p in taken if p.option == chosen and p.action == action}
-        actions[action] = sum(e - s for s, e in counted)
+    for action in {p.action for _, _, p in found if p.option == chosen and p.action}:
+        counted = _outermost({(s, e) for s, e, p in found if p.option == chosen and p.action == action})
+        actions[action] = len(counted)  # phrases, not words: "move it ... no, cancel it" is a tie
     action = None
     if actions:
         top = max(actions.values())
@@ -230,6 +233,11 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
         action = leaders[0] if len(leaders) == 1 else None
     option = options[chosen]
     return IntentMatch(option.intent, option.key, action, request_details(text, action=action), score=best)
+
+
+def _outermost(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The spans not inside another one ("move it" and its "move" count once)."""
+    return {a for a in spans if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in spans)}
 
 
 def _by_key(text: str | None, options: Sequence[MenuOption], every: tuple[str, ...]) -> IntentMatch:
