@@ -1076,7 +1076,7 @@ steps:
   - id: bye
     hangup: true
 """
-LIMIT_EXIT = [say(LIMIT_APOLOGY), fx.Escalate("call_limit", "normal"), fx.Record(120)]
+LIMIT_EXIT = [say(LIMIT_APOLOGY), fx.Escalate("call_limit", "high"), fx.Record(120)]
 
 
 def test_step_cap_ends_a_loop_without_input() -> None:
