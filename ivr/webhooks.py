@@ -54,6 +54,11 @@ def _xml(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/xml")
 
 
+def _ack(status: int = 200) -> Response:
+    """What a status callback gets: an empty ``<Response/>`` (Twilio ignores it), never an empty body."""
+    return _xml(twiml.acknowledge(), status)
+
+
 @bp.before_request
 def verify_signature() -> None:
     """Refuse anything Twilio did not sign; forged requests change nothing."""
@@ -207,7 +212,7 @@ def recording_status() -> Response:
     call_sid, recording_sid = form.get("CallSid", ""), form.get("RecordingSid", "")
     status = form.get("RecordingStatus", "completed")
     if not (call_sid and recording_sid) or status not in ("completed", "failed"):
-        return Response("", status=204)
+        return _ack()
     ql = _ql()
     try:
         from .escalations import recordings
@@ -228,8 +233,8 @@ def recording_status() -> Response:
     except Exception:
         # Twilio keeps the recording and retries this callback; say so with a 5xx.
         log.exception("could not enqueue the recording's job")
-        return Response("", status=503)
-    return Response("", status=204)
+        return _ack(503)
+    return _ack()
 
 
 @bp.post("/status")
@@ -241,8 +246,8 @@ def status() -> Response:
             _ql().calls.end(form["CallSid"], form["CallStatus"])
         except Exception:
             log.exception("status callback failed")
-            return Response("", status=503)
-    return Response("", status=204)
+            return _ack(503)
+    return _ack()
 
 
 @bp.post("/sms")

@@ -168,6 +168,9 @@ def _recording_rows(ql: Any, now: dt.datetime, grace: dt.timedelta, counts: Coun
     for call_sid, sid in recordings.stuck(db, now - grace):
         _copy(ql, call_sid, sid, counts)
     for call_sid, sid in recordings.unescalated(db, now - LOOKBACK, now - grace):
+        session = ql.sessions.load(call_sid)
+        if session is not None and session.escalated:
+            continue  # its escalation is on its way (the calls pass above sees that its job exists)
         ql.calls.recording_ready(call_sid, sid)
         counts["messages handed on"] += 1
 
