@@ -20,6 +20,7 @@ those callbacks ends in the same escalation.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -251,7 +252,10 @@ class CallHandler:
         for _ in range(3):
             if session is None or not session.ended:
                 return
-            flows, env = self.flows.current(), self.env()
+            flows = self.flows.current()
+            # The call is over: how long ago it started no longer matters (a recording copied, or a
+            # reconciliation run, may come long after); the step cap still stops a looping flow.
+            env = dataclasses.replace(self.env(), max_call_seconds=10 ** 9)
             if session.waiting is Waiting.RECORDING:
                 # The caller hung up to finish the message: go on from the voicemail step as Twilio's
                 # action would have made us, keep what it hands to staff, and end the call again.
