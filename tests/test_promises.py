@@ -379,6 +379,24 @@ def test_reconciliation_enqueues_again_an_escalation_whose_job_was_lost(sim, app
     assert (esc.reason, esc.priority) == ("billing", 2)
 
 
+def test_reconciliation_keeps_the_promise_of_an_ended_call_that_has_no_escalation(sim, app, database, redis_conn,
+                                                                                   jobs):
+    """A call left by an older version (no record of what it escalated) whose escalation job was lost."""
+    result = sim.call(from_=ALEX, script="0;noanswer;record:4")
+    assert result.heard[-1] == "Thank you. Someone will call you back by today at 12 PM. Goodbye."
+    job_id = f"escalate-{result.call_sid}-callback_request"
+    Queue("calls", connection=redis_conn, serializer=JSONSerializer).remove(job_id)
+    redis_conn.delete(Job.key_for(job_id))
+    old = state(redis_conn, result.call_sid)
+    del old["escalated"]
+    redis_conn.hset("ql:call:" + result.call_sid, "state", json.dumps(old))
+    assert reconcile_now(app, jobs) == {"promises kept": 1}
+    jobs.run()
+    [esc] = of_call(database, result.call_sid)
+    assert (esc.reason, esc.deadline_at) == ("callback_request", ny(23, 12).astimezone(UTC))  # as promised
+    assert esc.recording_sid is not None
+
+
 def test_reconciliation_reschedules_itself_on_a_grid(app, jobs, redis_conn):
     from workers.reconcile import ensure_scheduled
 

@@ -12,7 +12,8 @@ names the same instant, enqueued with RQ's ``unique``), then reads the durable e
    callback ended (Redis was down, the callback was lost), once older than
    IVR_RECONCILE_GRACE_SECONDS, is looked up at Twilio and ended here if Twilio says
    it is over (or, if Twilio does not know it, once it is older than the longest call
-   allowed), which keeps its promises; an ended call still waiting at a voicemail
+   allowed), which keeps its promises (as it does again for every ended call: a promise
+   without an escalation gets one); an ended call still waiting at a voicemail
    step whose recording was copied is taken on past it; every reason an ended call
    escalated without an ``escalations`` row has its job requeued (failed) or
    enqueued again (lost).
@@ -116,10 +117,15 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
                 continue
             ql.calls.end(call_sid, status)
             counts["calls ended"] += 1
-            session = ql.sessions.load(call_sid)
-            if session is None or not session.ended:
-                continue
-        ended.append(session)
+        else:
+            # Ended already: its promises are kept again (a call recorded before they were, say).
+            ql.calls.end(call_sid, session.end_reason or "completed")
+        after = ql.sessions.load(call_sid)
+        if after is None or not after.ended:
+            continue
+        if set(after.escalated) - set(session.escalated) and session.ended:
+            counts["promises kept"] += 1
+        ended.append(after)
     if not ended:
         return
     db = ql.extra["db"].sessions
