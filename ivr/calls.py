@@ -3,10 +3,24 @@
 ``advance`` runs the pure engine and executes the built-in actions it asks for
 in-process (feeding their outcomes back); ``CallHandler.handle`` adds what
 needs I/O: the session load and compare-and-set save, TwiML rendering, and
-enqueueing the side effects once the new state is stored.
+the side effects.
+
+Side effects go through the call's **outbox**: the jobs a new state promises (an
+escalation, a text) are written into the call's Redis record by the same
+compare-and-set that stores the state, then drained (enqueued as RQ jobs with
+deterministic, unique ids).  A process that dies between the two leaves them in
+the outbox, and the next drain (a replayed request, the status callback, the
+reconciliation job) enqueues them; a second drain enqueues nothing twice.
+
+A call that ends while the caller is leaving a message (Twilio's status callback
+can come before the ``<Record>`` action and the recording) keeps waiting at the
+voicemail step; whichever comes later, the late action or the copied recording,
+takes the flow on past the step for what it hands to staff, so every order of
+those callbacks ends in the same escalation.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -15,11 +29,11 @@ from typing import Any, Callable, Mapping
 from . import effects as fx
 from . import callers, engine, twiml
 from .builtin_actions import ActionContext, Registry
-from .callstate import CallSession
-from .events import ActionDone, CallEnded, CallStarted, Event
-from .flow import FlowSet
+from .callstate import CallSession, Waiting
+from .events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
+from .flow import FlowSet, Priority
 from .flowstore import FlowStore
-from .jobs import JobQueue
+from .jobs import Enqueued, JobQueue
 from .sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -33,16 +47,49 @@ def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Eve
     for _ in range(MAX_ACTIONS_PER_REQUEST):
         session, out = engine.step(flows, session, event, env)
         if not out or not isinstance(out[-1], fx.Invoke):
-            return session, collected + out
+            return _keep_promises(flows, session, collected + out, env)
         collected += out[:-1]
         invoke = out[-1]
         result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, services or {}),
                               invoke.params)
-        collected += list(result.effects)
+        session, adopted = engine.adopt(flows, session, result.effects, env)
+        collected += adopted
         event = ActionDone(result.outcome, dict(result.updates))
     # Actions calling actions without ever waiting for the caller: a loop in the flow.
     session, out = engine.end_politely(flows, session, env)
-    return session, collected + out
+    return _keep_promises(flows, session, collected + out, env)
+
+
+def _keep_promises(flows: FlowSet, session: CallSession, effects: list[fx.Effect],
+                   env: engine.StepEnv) -> tuple[CallSession, list[fx.Effect]]:
+    """A callback promised during this webhook is escalated in this webhook's outbox."""
+    session, promised = engine.keep_promises(flows, session, env)
+    return session, effects + promised
+
+
+def outbox_entries(effects: list[fx.Effect], turn: int) -> dict[str, dict[str, Any]]:
+    """The jobs ``effects`` ask for, as outbox entries (id → entry) for ``SessionStore.save``.
+
+    Escalations are one per call and reason (``escalate-<reason>``); a text is one per
+    turn and position (``text-<turn>-<index>``), its number and body kept in the call's
+    record until the text job has sent it.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for index, effect in enumerate(effects):
+        if isinstance(effect, fx.Escalate):
+            entries[f"escalate-{effect.reason}"] = {"kind": "escalate", "reason": effect.reason,
+                                                    "priority": Priority.parse(effect.priority).value}
+        elif isinstance(effect, fx.SendSms):
+            entries[f"text-{turn}-{index}"] = {"kind": "sms", "to": effect.to, "body": effect.body}
+    return entries
+
+
+def _drain_order(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
+    """Urgent escalations first, then the others, then texts."""
+    entry = item[1]
+    if entry.get("kind") == "escalate":
+        return 0, Priority.parse(entry.get("priority")).rank
+    return 1, 0
 
 
 @dataclass
@@ -73,6 +120,7 @@ class CallHandler:
         """Answer one voice webhook with TwiML; a retried turn gets the same answer, and no second side effect.
 
         ``from_number`` is Twilio's raw ``From``; it is normalised only when the call's session starts.
+        A request for a call that has already ended is answered ``<Response><Hangup/></Response>``.
         """
         session = self.sessions.load(call_sid)
         if session is None:
@@ -82,39 +130,148 @@ class CallHandler:
             expected, answered, event = -1, turn, CallStarted()
         elif isinstance(event, CallStarted) or turn < session.turn:
             cached = self.sessions.answered(call_sid, turn)
-            if cached is not None:
+            if cached:
                 log.info("call %s: replay of turn %s answered from cache", call_sid, turn)
+                # The first answer's process may have died before enqueueing its jobs.
+                self._drain_quietly(call_sid)
                 return cached
+            if session.ended:
+                return self._after_end(session, event)
             expected, answered = session.turn, session.turn
+        elif session.ended:
+            return self._after_end(session, event)
         else:
             expected, answered = session.turn, session.turn
         flows = self.flows.current()
         new, out = advance(flows, self.registry, session, event, self.env(), self.action_services)
         new.turn = session.turn + 1 if expected >= 0 else 1
         xml = twiml.render(out, self.urls(new.turn))
-        if not self.sessions.save(new, expected, answered, xml):
+        outbox = outbox_entries(out, answered)
+        if not self.sessions.save(new, expected, answered, xml, outbox):
             cached = self.sessions.answered(call_sid, answered)
             log.info("call %s: lost a race for turn %s", call_sid, answered)
-            return cached if cached is not None else twiml.hangup()
-        self._side_effects(new, answered, out)
+            return cached or twiml.hangup()
+        self._drain_quietly(call_sid, outbox)
         log.info("call %s turn %s: %s → %s.%s", call_sid, answered, type(event).__name__, new.flow, new.step)
         return xml
 
     def end(self, call_sid: str, status: str) -> None:
-        """Twilio's status callback: the call is over."""
+        """Twilio's status callback (or the reconciliation job): the call is over.
+
+        Keeps the call's promises (an escalation for each), drains its outbox, and is
+        safe to repeat: a retried callback only drains what is left.
+        """
         for _ in range(3):
             session = self.sessions.load(call_sid)
-            if session is None or session.ended:
+            if session is None:
                 return
-            new, _ = engine.step(self.flows.current(), session, CallEnded(status), self.env())
+            new, out = engine.step(self.flows.current(), session, CallEnded(status), self.env())
+            if session.ended and new == session:
+                self._drain_quietly(call_sid)
+                return
             new.turn = session.turn + 1
-            if self.sessions.save(new, session.turn, session.turn, ""):
+            if self.sessions.save(new, session.turn, None, None, outbox_entries(out, new.turn)):
                 log.info("call %s ended: %s after %s steps", call_sid, status, new.steps_taken)
+                self._drain_quietly(call_sid)
                 return
 
-    def _side_effects(self, session: CallSession, turn: int, out: list[fx.Effect]) -> None:
-        for index, effect in enumerate(out):
-            if isinstance(effect, fx.Escalate):
-                self.jobs.escalate(session.call_sid, effect.reason, effect.priority)
-            elif isinstance(effect, fx.SendSms):
-                self.jobs.send_sms(f"{session.call_sid}-{turn}-{index}", effect.to, effect.body)
+    def recording_ready(self, call_sid: str, recording_sid: str) -> None:
+        """A recording of the call is copied (or could not be): see that it reaches staff.
+
+        * no record of the call (the fallback URL's voicemail, the apology given while
+          Redis was down, or a record that expired): a ``voicemail`` escalation;
+        * the call ended while the caller was leaving it: the flow goes on past the
+          voicemail step, as if the late ``<Record>`` action had come;
+        * the call ended: it joins the call's escalation, or is a ``voicemail`` one if the call has none;
+        * the call goes on: its own webhooks (and its end) hand it on.
+
+        The caller of this (a job) must first check the database: a call that already
+        has an escalation row needs only the link.
+        """
+        session = self.sessions.load(call_sid)
+        if session is None:
+            from .escalations.policy import VOICEMAIL
+
+            self.escalate_now(call_sid, VOICEMAIL)
+            return
+        if session.ended:
+            self._settle_recording(session, RecordingFinished(recording_sid, 0, hung_up=True))
+
+    def escalate_now(self, call_sid: str, reason: str, requested: Priority | str | None = None) -> Enqueued:
+        """Hand a call to staff from the edge, where no session carries it (the apology, a text Twilio
+        refused, a message Twilio would not give us), at the priority the core decides."""
+        from .escalations.policy import decide_priority
+
+        flows = self.flows.last_good
+        return self.jobs.escalate(call_sid, reason,
+                                  decide_priority(flows.practice if flows is not None else None, reason, requested))
+
+    def drain(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> int:
+        """Enqueue the jobs waiting in the call's outbox (``entries``, or what Redis holds); returns how many.
+
+        An escalation's entry is deleted once RQ has its job; a text's stays (number and
+        body) until its job has sent it.  Enqueueing is unique per job id, so draining
+        again is harmless.
+        """
+        if entries is None:
+            entries = self.sessions.outbox(call_sid)
+        for entry_id, entry in sorted(entries.items(), key=_drain_order):
+            if entry.get("kind") == "escalate":
+                self.jobs.escalate(call_sid, str(entry.get("reason")), entry.get("priority"))
+                self.sessions.outbox_done(call_sid, entry_id)
+            elif entry.get("kind") == "sms":
+                self.jobs.send_sms(call_sid, entry_id)
+        return len(entries)
+
+    def _drain_quietly(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> None:
+        """Drain after the state is stored: a failure here loses nothing (the outbox keeps it), so the
+        caller still gets the answer already stored."""
+        if entries is not None and not entries:
+            return
+        try:
+            self.drain(call_sid, entries)
+        except Exception:
+            log.warning("call %s: outbox kept for the next drain (enqueueing failed)", call_sid, exc_info=True)
+
+    def _after_end(self, session: CallSession, event: Event) -> str:
+        """A request after the call ended (a late ``<Record>`` action, a retry): ``<Hangup/>``.
+
+        A late message still counts: it takes the flow on past the voicemail step, or joins the call's escalation.
+        """
+        if isinstance(event, RecordingFinished):
+            late = RecordingFinished(event.recording_sid, event.duration, hung_up=True)
+            try:
+                self._settle_recording(session, late)
+            except Exception:
+                # The recording's own callback and the reconciliation job will still find it.
+                log.exception("call %s: a late recording could not be handed on now", session.call_sid)
+        return twiml.hangup()
+
+    def _settle_recording(self, session: CallSession | None, event: RecordingFinished) -> None:
+        """Hand a message that came after the call ended to the flow (or the call's escalation)."""
+        for _ in range(3):
+            if session is None or not session.ended:
+                return
+            flows = self.flows.current()
+            # The call is over: how long ago it started no longer matters (a recording copied, or a
+            # reconciliation run, may come long after); the step cap still stops a looping flow.
+            env = dataclasses.replace(self.env(), max_call_seconds=10 ** 9)
+            if session.waiting is Waiting.RECORDING:
+                # The caller hung up to finish the message: go on from the voicemail step as Twilio's
+                # action would have made us, keep what it hands to staff, and end the call again.
+                resumed = session.copy()
+                resumed.ended = False
+                new, out = advance(flows, self.registry, resumed, event, env, self.action_services)
+                new, more = engine.step(flows, new, CallEnded(session.end_reason or "completed"), env)
+                out = out + more
+            else:
+                new, out = engine.step(flows, session, event, env)
+            if new == session:
+                return
+            new.turn = session.turn + 1
+            entries = outbox_entries(out, new.turn)
+            if self.sessions.save(new, session.turn, None, None, entries):
+                log.info("call %s: a message left as the caller hung up was handed on", session.call_sid)
+                self._drain_quietly(session.call_sid, entries)
+                return
+            session = self.sessions.load(session.call_sid)

@@ -37,10 +37,14 @@ class CallSession:
     history: list[str] = field(default_factory=list)
     ended: bool = False
     end_reason: str = ""
+    # Reasons already handed to staff (each is one escalation) → the priority decided for it:
+    # a promise or a voicemail is escalated once, and the reconciliation job checks each has its row.
+    escalated: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> "CallSession":
         """A deep-enough copy: the engine never mutates its input."""
-        return dataclasses.replace(self, vars=dict(self.vars), history=list(self.history))
+        return dataclasses.replace(self, vars=dict(self.vars), history=list(self.history),
+                                   escalated=dict(self.escalated))
 
     def note(self, entry: str) -> None:
         """Add to the call's timeline (steps and choices, never what the caller said)."""

@@ -60,6 +60,10 @@ class Settings:
     # /health fails when the oldest queued job waited longer, or a scheduled job is this overdue.
     health_max_queue_age_seconds: int = 120
     health_scheduled_overdue_seconds: int = 60
+    # The reconciliation job (workers/reconcile.py): how often it runs, and how long a call,
+    # a recording or an outbox may stay unfinished before it steps in.
+    reconcile_seconds: int = 300
+    reconcile_grace_seconds: int = 120
     # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
     # (fine on one machine; set it when several machines serve the dashboard).
     secret_key: str = ""
@@ -84,7 +88,8 @@ class Settings:
         if not Path(self.flows_dir).is_dir():
             raise ConfigError(f"IVR_FLOWS_DIR {self.flows_dir!r} is not a directory")
         for name in ("worker_maintenance_seconds", "worker_job_monitoring_seconds", "worker_abandon_grace_seconds",
-                     "worker_ttl_seconds", "health_max_queue_age_seconds", "health_scheduled_overdue_seconds"):
+                     "worker_ttl_seconds", "health_max_queue_age_seconds", "health_scheduled_overdue_seconds",
+                     "reconcile_seconds", "reconcile_grace_seconds"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1 second")
         if self.secret_key and len(self.secret_key) < 32:
@@ -119,6 +124,8 @@ _ENV_NAMES = {
     "worker_ttl_seconds": "IVR_WORKER_TTL_SECONDS",
     "health_max_queue_age_seconds": "IVR_HEALTH_MAX_QUEUE_AGE_SECONDS",
     "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
+    "reconcile_seconds": "IVR_RECONCILE_SECONDS",
+    "reconcile_grace_seconds": "IVR_RECONCILE_GRACE_SECONDS",
     "secret_key": "SECRET_KEY",
     "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
     "login_max_failures": "LOGIN_MAX_FAILURES",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from . import effects as fx
 from . import spoken_input
@@ -58,6 +58,30 @@ def end_politely(flows: FlowSet, session: CallSession, env: StepEnv) -> tuple[Ca
     return _Run(flows, session.copy(), env)._limit_exit()
 
 
+def adopt(flows: FlowSet, session: CallSession, effects: Iterable[Any],
+          env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
+    """Take on the side effects an action returned: its escalations get their priority decided here,
+    like the flow's own, and a reason already handed to staff is not handed over again."""
+    run = _Run(flows, session.copy(), env)
+    for effect in effects:
+        if isinstance(effect, fx.Escalate):
+            run._escalate(effect.reason, effect.priority)
+        else:
+            run.out.append(effect)
+    return run.s, run.out
+
+
+def keep_promises(flows: FlowSet, session: CallSession, env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
+    """An escalation for every callback promised so far (``callback_by`` spoken or texted) that has none.
+
+    Run after every webhook's steps: a promise made is handed to staff in the same
+    answer, whatever the caller does next.
+    """
+    run = _Run(flows, session.copy(), env)
+    run._keep_promises()
+    return run.s, run.out
+
+
 class _Run:
     def __init__(self, flows: FlowSet, s: CallSession, env: StepEnv):
         self.flows, self.s, self.env = flows, s, env
@@ -69,10 +93,24 @@ class _Run:
         s = self.s
         if isinstance(event, CallEnded):
             if not s.ended:
-                s.ended, s.end_reason, s.waiting = True, event.status, Waiting.NOTHING
+                s.ended, s.end_reason = True, event.status
+                # Hung up at a voicemail step: the message may still arrive (the <Record> action or
+                # the recording itself comes after the status callback); the edge then takes the
+                # flow on past the step (ivr.calls.CallHandler).  Otherwise nothing is awaited.
+                if s.waiting is not Waiting.RECORDING:
+                    s.waiting = Waiting.NOTHING
                 s.note(f"ended:{event.status}")
-            return s, []
-        if s.ended or (s.waiting is Waiting.NOTHING and s.flow):
+            self._settle()
+            return s, self.out
+        if s.ended:
+            if isinstance(event, RecordingFinished) and event.recording_sid:
+                # A message that reached us only after the call ended (and after the flow moved on).
+                if not s.vars.get("last_recording_sid"):
+                    s.vars["last_recording_sid"] = event.recording_sid
+                    s.note("recorded-after-end")
+                self._settle()
+            return s, self.out + [fx.Hangup()]
+        if s.waiting is Waiting.NOTHING and s.flow:
             return s, [fx.Hangup()]
         if isinstance(event, CallStarted) or not s.flow:
             entry = self.flows.entry
@@ -87,6 +125,8 @@ class _Run:
             return self._input(current, event)
         if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
             s.note(f"{current.id}:recorded" if event.recording_sid else f"{current.id}:no-recording")
+            if event.hung_up:
+                s.note(f"{current.id}:hung-up")
             if event.recording_sid:
                 s.vars["last_recording_sid"] = event.recording_sid
             return self.go(current.next)
@@ -175,8 +215,7 @@ class _Run:
             elif isinstance(body, Escalate):
                 if body.say:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
-                self._promise(body.reason)
-                self.out.append(fx.Escalate(body.reason, body.priority.value))
+                self._escalate(body.reason, body.priority)
             elif isinstance(body, Goto):
                 s.flow = body.flow
                 target = body.step or self.flows.flows[body.flow].start
@@ -373,8 +412,9 @@ class _Run:
         s.note("limit:exceeded")
         s.step, s.waiting = LIMIT_STEP, Waiting.RECORDING
         voice = self._voice(None)
-        self._promise("call_limit")
-        self.out += [fx.Say(LIMIT_APOLOGY, *voice), fx.Escalate("call_limit", "normal"), fx.Record(120)]
+        self.out.append(fx.Say(LIMIT_APOLOGY, *voice))
+        self._escalate("call_limit")
+        self.out.append(fx.Record(120))
         return s, self.out
 
     def _finish_limit(self, event: Event) -> tuple[CallSession, list[fx.Effect]]:
@@ -423,6 +463,37 @@ class _Run:
         """Record the callback deadline of an escalation being emitted (the first promise stands)."""
         self._callback_by(reason)
         self._ctx = None
+
+    def _escalate(self, reason: str, requested: Any = None) -> None:
+        """Hand the call to staff for ``reason``, once per call, at the priority decided here.
+
+        The priority is the more urgent of ``requested`` (the step's) and the reason's policy
+        (``ivr.escalations.policy``, pure, with the practice's overrides), so the queue the
+        web picks and the row the worker writes agree.
+        """
+        from .escalations.policy import decide_priority
+
+        s = self.s
+        self._promise(reason)
+        if reason in s.escalated:
+            return
+        priority = decide_priority(self.flows.practice, reason, requested)
+        s.escalated[reason] = priority.value
+        self.out.append(fx.Escalate(reason, priority))
+
+    def _keep_promises(self) -> None:
+        """Every callback promised (``vars.promised``) becomes an escalation if it is not one yet."""
+        for reason in list((self.s.vars.get("promised") or {})):
+            if reason not in self.s.escalated:
+                self._escalate(str(reason))
+
+    def _settle(self) -> None:
+        """The call is over: keep its promises, and a message nobody else carries is a voicemail escalation."""
+        from .escalations.policy import VOICEMAIL
+
+        self._keep_promises()
+        if not self.s.escalated and self.s.vars.get("last_recording_sid"):
+            self._escalate(VOICEMAIL)
 
     def context(self) -> dict[str, Any]:
         """What templates and conditions may read."""

@@ -30,6 +30,8 @@ class NoInput:
 class RecordingFinished:
     recording_sid: str | None
     duration: int
+    # Known only after the call ended: the caller finished the message by hanging up.
+    hung_up: bool = False
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,11 @@ class UnknownAction(IvrError):
 
 class SignatureInvalid(IvrError):
     """A webhook request was not signed by Twilio with our auth token."""
+
+
+class RecordingUnavailable(IvrError):
+    """Twilio would not give us a caller's recording, for good (the call is escalated to be called back)."""
+
+
+class TextRefused(IvrError):
+    """A text to a client could not be sent, for good (Twilio refused it, or every retry failed)."""

@@ -11,7 +11,15 @@ Checks, each naming itself in ``failures`` when it fails (HTTP 503):
   ``rq/scheduler.py``) and its own heartbeat is fresh: without it no retry and no
   scheduled job ever runs;
 * ``queues``: the oldest queued job of each queue has waited less than the limit;
-* ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit.
+* ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit;
+* ``failed_jobs``: no job failed for good (RQ's FailedJobRegistry, after its last retry) in
+  the last 24 hours.  Such a job has already been turned into what staff need (a recording
+  Twilio never gave us is an escalation to call back, a refused text too), so the service
+  is only ``degraded``: ``status`` says ``degraded`` rather than ``failing``, and someone
+  should look at the job ids listed.
+
+``status`` is ``ok``, ``degraded`` (only ``failed_jobs``) or ``failing``; the HTTP status is
+503 whenever it is not ``ok``.
 
 ``?scope=web`` checks only Redis and flows: whether this web process can answer calls
 (jobs wait in Redis), which is what a load balancer should ask; the full check is for
@@ -44,6 +52,8 @@ from rq.worker_registration import REDIS_WORKER_KEYS
 # enqueued at the front (retries may be) can hide an older one behind it.
 QUEUE_HEAD = 10
 LISTED = 5  # job ids listed per overdue registry
+FAILED_WINDOW = 24 * 3600  # seconds: permanently failed jobs this recent make the service degraded
+DEGRADED_ONLY = ("failed_jobs",)
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
     report["problems"] = problems
     ok = not failures
     report["ok"] = ok
+    report["status"] = "ok" if ok else ("degraded" if all(f in DEGRADED_ONLY for f in failures) else "failing")
     return ok, report
 
 
@@ -210,3 +221,20 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
                            "queues": scheduled}
     if overdue_total:
         failures.append("scheduled")
+
+    # ---- jobs that failed for good (after their last retry) in the last day.
+    recent: list[tuple[float, str]] = []
+    for q in queues:
+        ids = [_text(j) for j in redis.zrange(FailedJobRegistry(q, connection=redis).key, 0, -1)]
+        with redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hget(Job.key_for(job_id), "ended_at")
+            ended = pipe.execute()
+        recent += [(age, j) for j, e in zip(ids, ended)
+                   if (age := _age(now_ts, e)) is not None and age <= FAILED_WINDOW]
+    recent.sort()
+    report["failed_jobs"] = {"window_seconds": FAILED_WINDOW, "count": len(recent),
+                             "job_ids": [j for _, j in recent[:LISTED]]}
+    if recent:
+        failures.append("failed_jobs")
+        problems.append(f"{len(recent)} job(s) failed for good in the last 24 h (newest: {recent[0][1]})")

@@ -1,26 +1,26 @@
 """Enqueueing the slow work of a call as RQ jobs: IDs in, never PHI.
 
 Job functions live in ``workers/`` and are named here by import path, so the
-web process never imports worker code.  Every job has a deterministic id, and
-an enqueue guard (SET NX) makes a second enqueue of the same id a no-op: a
-Twilio retry or a raced request never creates the same work twice.
+web process never imports worker code.  Every job has a deterministic id and is
+enqueued with RQ's own ``unique=True`` (an atomic check-and-save in Redis): a
+second enqueue of an id RQ still holds (queued, scheduled for a retry, finished
+or failed, for their result and failure TTLs) is a no-op, so a Twilio retry, a
+raced request or a second drain of a call's outbox never creates the same work twice.
 """
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from .flow import Priority
 
-GUARD_PREFIX = "ql:enqueued:"
-OUTBOX_PREFIX = "ql:outbox:"
-GUARD_TTL = 7 * 24 * 3600
-OUTBOX_TTL = 7 * 24 * 3600
 URGENT_QUEUE = "urgent"
 FAILURE_TTL = 7 * 24 * 3600
 # Escalation and notification jobs carry ids only; their failures are kept a day, long
@@ -30,6 +30,10 @@ ESCALATION_FAILURE_TTL = 24 * 3600
 # because only after the last retry is the next level of the roster paged.
 NOTIFY_RETRY = (30, 120, 600)
 URGENT_NOTIFY_RETRY = (3, 10, 30)
+# Copying a recording, texting a client: Twilio may be slow or briefly down.
+FETCH_RETRY = (10, 30, 60, 300, 900)
+SMS_RETRY = (10, 30, 60, 300, 900)
+RECONCILE_JOB = "workers.reconcile.reconcile"
 
 
 @dataclass(frozen=True)
@@ -46,32 +50,30 @@ class JobQueue:
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
         self.urgent = Queue(URGENT_QUEUE, connection=redis, serializer=JSONSerializer)
 
-    def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry, *,
+    def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry | None, *,
               at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL) -> Enqueued:
-        """Enqueue (or with ``at``, schedule through RQ's scheduler) once per job id."""
-        guard = GUARD_PREFIX + job_id
-        if not self.redis.set(guard, "1", nx=True, ex=GUARD_TTL):
-            return Enqueued(job_id, False)
+        """Enqueue (or with ``at``, schedule through RQ's scheduler) once per job id (RQ's ``unique``)."""
+        options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120,
+                       unique=True)
         try:
-            # RQ writes the job on our pipeline (one MULTI/EXEC round trip) instead of two of its own.
-            pipe = self.redis.pipeline()
-            options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120,
-                           pipeline=pipe)
             if at is None:
                 queue.enqueue(func, *args, **options)
             else:
                 queue.enqueue_at(at, func, *args, **options)
-            pipe.execute()
-        except BaseException:
-            self.redis.delete(guard)
-            raise
+        except DuplicateJobError:
+            return Enqueued(job_id, False)
         return Enqueued(job_id, True)
 
-    def escalate(self, call_sid: str, reason: str, priority: str = Priority.NORMAL.value) -> Enqueued:
-        """Hand the call to staff; one escalation per call and reason."""
-        queue = self.urgent if priority == Priority.URGENT.value else self.queue
-        return self._once(queue, "workers.escalations.escalate", (call_sid, reason, priority),
-                          f"escalate-{call_sid}-{reason}", Retry(max=5, interval=[5, 15, 60, 120, 300]),
+    def escalate(self, call_sid: str, reason: str, priority: Priority | str = Priority.NORMAL) -> Enqueued:
+        """Hand the call to staff; one escalation per call and reason.
+
+        ``priority`` is the one the core decided (``ivr.escalations.policy.decide_priority``):
+        urgent goes to the urgent queue and worker, and the worker stores it as it is.
+        """
+        priority = Priority.parse(priority)
+        queue = self.urgent if priority is Priority.URGENT else self.queue
+        return self._once(queue, "workers.escalations.escalate", (call_sid, reason, priority.value),
+                          escalate_job_id(call_sid, reason), Retry(max=5, interval=[5, 15, 60, 120, 300]),
                           failure_ttl=ESCALATION_FAILURE_TTL)
 
     def notify(self, escalation_id: int, kind: str, level: int, *, urgent: bool = False,
@@ -99,24 +101,48 @@ class JobQueue:
                           (escalation_id,), f"escalation-{escalation_id}-breach", Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
 
-    def send_sms(self, message_key: str, to: str, body: str) -> Enqueued:
-        """Store a text in the outbox under a deterministic key, then enqueue sending it by id."""
-        outbox = OUTBOX_PREFIX + message_key
-        if self.redis.exists(GUARD_PREFIX + f"sms-{message_key}"):
-            return Enqueued(f"sms-{message_key}", False)
-        pipe = self.redis.pipeline(transaction=False)  # one round trip: this runs inside a webhook
-        pipe.hset(outbox, mapping={"to": to, "body": body})
-        pipe.expire(outbox, OUTBOX_TTL)
-        pipe.execute()
-        return self._once(self.queue, "workers.sms.send_sms", (message_key,), f"sms-{message_key}",
-                          Retry(max=5, interval=[10, 30, 60, 300, 900]))
+    def send_sms(self, call_sid: str, message_id: str) -> Enqueued:
+        """Send the text waiting in the call's outbox as ``message_id`` (number and body stay in the call's
+        record, never in the job)."""
+        return self._once(self.queue, "workers.sms.send_sms", (call_sid, message_id), sms_job_id(call_sid, message_id),
+                          Retry(max=len(SMS_RETRY), interval=list(SMS_RETRY)))
 
     def fetch_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
         """Copy a finished recording from Twilio into recordings/."""
         return self._once(self.queue, "workers.recordings.fetch_recording", (call_sid, recording_sid),
-                          f"recording-{recording_sid}", Retry(max=5, interval=[10, 30, 60, 300, 900]))
+                          fetch_job_id(recording_sid), Retry(max=len(FETCH_RETRY), interval=list(FETCH_RETRY)))
+
+    def schedule_reconcile(self, at: dt.datetime) -> Enqueued:
+        """Run the reconciliation job at ``at`` (one job per instant: ``reconcile-<epoch seconds>``)."""
+        return self._once(self.queue, RECONCILE_JOB, (), f"reconcile-{int(at.timestamp())}", None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
+
+    def status(self, job_id: str) -> str | None:
+        """RQ's status of a job (queued, scheduled, started, finished, failed, …), None when RQ has no such job."""
+        try:
+            return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer).get_status(refresh=False)
+        except NoSuchJobError:
+            return None
+
+    def revive(self, job_id: str) -> str | None:
+        """Requeue a job that failed for good (one more attempt); returns its status before, None if RQ has none."""
+        status = self.status(job_id)
+        if status == "failed":
+            job = Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+            try:
+                FailedJobRegistry(job.origin, connection=self.redis, serializer=JSONSerializer).requeue(job)
+            except InvalidJobOperation:
+                pass  # requeued meanwhile by someone else
+        return status
 
 
-def new_message_key() -> str:
-    """A random key for a text that is not tied to a call turn."""
-    return secrets.token_hex(8)
+def escalate_job_id(call_sid: str, reason: str) -> str:
+    return f"escalate-{call_sid}-{reason}"
+
+
+def sms_job_id(call_sid: str, message_id: str) -> str:
+    return f"sms-{call_sid}-{message_id}"
+
+
+def fetch_job_id(recording_sid: str) -> str:
+    return f"recording-{recording_sid}"

@@ -130,6 +130,40 @@ def send_sms(
     return message.sid
 
 
+# Twilio's codes for a text it refuses for good (the HTTP status is 400): waiting will not change them.
+# https://www.twilio.com/docs/api/errors — any other 4xx but 429 is treated the same way.
+PERMANENT_SMS_CODES = {
+    21211: "invalid 'To' number",
+    21408: "region not enabled",
+    21610: "recipient opted out (STOP)",
+    21612: "'To' number cannot receive texts",
+    21614: "'To' number is not a mobile number",
+    21606: "'From' number cannot send texts",
+}
+
+
+def refused_for_good(exc: TwilioRestException) -> bool:
+    """Twilio answered and will answer the same again: a 4xx other than 429 (Too Many Requests)."""
+    return 400 <= int(exc.status or 0) < 500 and exc.status != 429
+
+
+def call_status(client: Client, call_sid: str) -> tuple[str, str | None] | None:
+    """Twilio's status of a call (queued, ringing, in-progress, completed, busy, failed, no-answer,
+    canceled) and its calling number; None when Twilio does not know the call (404)."""
+    try:
+        call = client.calls(call_sid).fetch()
+    except TwilioRestException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return str(call.status or ""), (call._from or None)
+
+
+def recent_recordings(client: Client, limit: int = 200) -> list[tuple[str, str, str]]:
+    """(recording SID, call SID, status) of the account's newest recordings, newest first."""
+    return [(r.sid, r.call_sid, str(r.status or "")) for r in client.recordings.list(limit=limit)]
+
+
 def find_sms(client: Client, *, to: str, from_: str, body: str, limit: int = 50) -> str | None:
     """The SID of a text with exactly this body that Twilio has from ``from_`` to ``to`` (newest first), if any."""
     for message in client.messages.list(to=to, from_=from_, limit=limit):

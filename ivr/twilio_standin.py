@@ -11,7 +11,11 @@ passes against it exercises the same client code that production runs:
 Implemented (under ``/2010-04-01/Accounts/{AccountSid}``): Messages (create,
 fetch, list, delete), Calls (create, fetch, list, update), Recordings (fetch,
 list, delete, ``.wav`` media).  Like Twilio's test credentials, the recipient
-numbers +15005550001/2/3/4 (and 9 for SMS) fail with Twilio's error codes.
+numbers +15005550001/2/3/4 (and 9 for SMS) fail with Twilio's error codes; any
+other number can be made to refuse texts with one of them (``refuse_sms_to``).
+Inbound calls, which Twilio lists but nobody creates through the API, are added
+with ``add_call``; a recording that was never added answers 404, as Twilio does
+for one it does not have.
 
 Test control, not Twilio's: methods on ``TwilioStandin`` and the same under
 ``/_standin/`` over HTTP (unauthenticated: bind it to localhost only).
@@ -67,6 +71,14 @@ _MAGIC_SMS_TO = {
     "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number."),
     "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
+}
+# What Twilio says for the codes a chosen number can be made to refuse texts with (refuse_sms_to).
+SMS_REFUSALS = {
+    21211: "The 'To' number is not a valid phone number.",
+    21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21612: "The 'To' phone number is not currently reachable via SMS.",
+    21614: "'To' number is not a valid mobile number",
 }
 _MAGIC_CALL_TO = {
     "+15005550001": (21217, "Phone number does not appear to be valid"),
@@ -191,6 +203,7 @@ class TwilioStandin:
         self._audio: dict[str, bytes] = {}
         self._failures: list[_Failure] = []
         self._delays: list[_Delay] = []
+        self._sms_refusals: dict[str, int] = {}
         self._request_log: list[dict[str, Any]] = []
         self._server: Optional[BaseWSGIServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -291,6 +304,35 @@ class TwilioStandin:
             self._audio[sid] = bytes(wav_bytes)
         return copy.deepcopy(record)
 
+    def refuse_sms_to(self, number: str, code: int) -> None:
+        """From now on, texts to ``number`` fail as Twilio refuses them for good: HTTP 400 with ``code``
+        (21211 invalid number, 21408 region, 21610 opted out, 21612 unreachable, 21614 not a mobile)."""
+        if code not in SMS_REFUSALS:
+            raise ValueError(f"no refusal known for code {code}; known: {sorted(SMS_REFUSALS)}")
+        with self._lock:
+            self._sms_refusals[number] = code
+
+    def add_call(self, sid: str, from_: str, to: str, *, status: str = "completed",
+                 direction: str = "inbound") -> dict[str, Any]:
+        """Register a call Twilio has but nobody created through the API (an inbound call); its Twilio JSON."""
+        if not re.fullmatch(r"CA[0-9a-fA-F]{32}", sid):
+            raise ValueError(f"not a call SID: {sid!r}")
+        now = _now()
+        uri = f"{API_PREFIX}/{self.account_sid}/Calls/{sid}"
+        record = {
+            "account_sid": self.account_sid, "annotation": None, "answered_by": None, "api_version": API_VERSION,
+            "caller_name": None, "date_created": now, "date_updated": now, "direction": direction,
+            "duration": None, "end_time": now if status in ("completed", "busy", "failed", "no-answer", "canceled")
+            else None, "forwarded_from": None, "from": from_, "from_formatted": from_, "group_sid": None,
+            "parent_call_sid": None, "phone_number_sid": None, "price": None, "price_unit": "USD",
+            "queue_time": "0", "sid": sid, "start_time": now, "status": status, "subresource_uris": {},
+            "to": to, "to_formatted": to, "trunk_sid": None, "uri": f"{uri}.json", "url": None, "method": None,
+            "twiml": None, "status_callback": None, "status_callback_event": [], "machine_detection": None,
+        }
+        with self._lock:
+            self._calls[sid] = record
+        return copy.deepcopy(record)
+
     def messages(self) -> list[dict[str, Any]]:
         """Every message created (oldest first): Twilio fields plus ``status_callback``."""
         with self._lock:
@@ -345,6 +387,7 @@ class TwilioStandin:
         """Forget every message, call, recording, pending failure and delay, and logged request."""
         with self._lock:
             self._delays.clear()
+            self._sms_refusals.clear()
             self._messages.clear()
             self._calls.clear()
             self._recordings.clear()
@@ -541,6 +584,10 @@ class TwilioStandin:
         if to in _MAGIC_SMS_TO:
             code, message = _MAGIC_SMS_TO[to]
             raise _TwilioError(400, code, message)
+        with self._lock:
+            refused = self._sms_refusals.get(to)
+        if refused is not None:
+            raise _TwilioError(400, refused, SMS_REFUSALS[refused])
         sid = _new_sid("SM")
         now = _now()
         uri = f"{API_PREFIX}/{self.account_sid}/Messages/{sid}"
@@ -756,6 +803,26 @@ class TwilioStandin:
             except (KeyError, TypeError, ValueError) as exc:
                 raise _TwilioError(400, 20001, f"fail_next needs path_suffix and status: {exc}") from None
             return Response(status=204)
+
+        @app.post(f"{CONTROL_PREFIX}/refuse_sms_to")
+        def post_refuse_sms_to() -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                self.refuse_sms_to(str(spec["number"]), int(spec["code"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _TwilioError(400, 20001, f"refuse_sms_to needs number and a known code: {exc}") from None
+            return Response(status=204)
+
+        @app.put(f"{CONTROL_PREFIX}/calls/<sid>")
+        def put_call(sid: str) -> tuple[Response, int]:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                record = self.add_call(sid, str(spec["from"]), str(spec["to"]),
+                                       status=str(spec.get("status", "completed")),
+                                       direction=str(spec.get("direction", "inbound")))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _TwilioError(400, 20001, f"a call needs from and to: {exc}") from None
+            return jsonify(record), 201
 
         @app.post(f"{CONTROL_PREFIX}/delay_next")
         def post_delay_next() -> Response:

@@ -156,6 +156,11 @@ def hangup() -> str:
     return str(response)
 
 
+def acknowledge() -> str:
+    """An empty ``<Response/>``: the answer to a status callback (Twilio runs nothing from it; never an empty body)."""
+    return str(VoiceResponse())
+
+
 def sms_reply(text: str = SMS_AUTO_REPLY) -> str:
     """TwiML answering an inbound text."""
     response = MessagingResponse()

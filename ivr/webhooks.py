@@ -2,7 +2,8 @@
 
 Every failure after the signature check still answers with valid TwiML that
 apologises and takes a message, so no caller ever hears Twilio's "an
-application error has occurred".
+application error has occurred"; and no voice route ever answers an empty or
+invalid body (a request after the call ended gets ``<Response><Hangup/></Response>``).
 """
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import logging
 from functools import wraps
 from typing import Callable, Mapping
 
+import xml.etree.ElementTree as ET
+
 from redis.exceptions import ConnectionError as RedisConnectionError
 from flask import Blueprint, Response, abort, current_app, request
 
 from . import twiml
+from .escalations.policy import RECORDING_FAILED, SYSTEM_ERROR
 from .events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,11 @@ def _xml(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/xml")
 
 
+def _ack(status: int = 200) -> Response:
+    """What a status callback gets: an empty ``<Response/>`` (Twilio ignores it), never an empty body."""
+    return _xml(twiml.acknowledge(), status)
+
+
 @bp.before_request
 def verify_signature() -> None:
     """Refuse anything Twilio did not sign; forged requests change nothing."""
@@ -70,19 +79,35 @@ def _apology() -> str:
                          recording_status=ql.public_url("recording_status"))
 
 
+def _is_twiml(body: str | None) -> bool:
+    """A voice answer Twilio can run: a ``<Response>`` document."""
+    if not body or not body.strip():
+        return False
+    try:
+        return ET.fromstring(body.strip()).tag == "Response"
+    except ET.ParseError:
+        return False
+
+
 def never_fails(view: Callable[..., str]) -> Callable[..., Response]:
-    """Turn any exception into an apology with voicemail, never a 500 or a redirect."""
+    """Turn any exception into an apology with voicemail, never a 500 or a redirect; and an empty or
+    invalid answer into ``<Hangup/>`` (Twilio would call it an application error)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs) -> Response:
         try:
-            return _xml(view(*args, **kwargs))
+            body = view(*args, **kwargs)
+            if not _is_twiml(body):
+                log.error("webhook %s produced no valid TwiML; answered with a hangup", request.path)
+                body = twiml.hangup()
+            return _xml(body)
         except Exception as exc:
             log.exception("webhook %s failed; answered with the apology", request.path)
             call_sid = request.form.get("CallSid", "")
             try:
                 if call_sid and not isinstance(exc, RedisConnectionError):
-                    _ql().jobs.escalate(call_sid, "system_error")
+                    # The apology promises a callback to whoever leaves a message: staff hear of it now.
+                    _ql().calls.escalate_now(call_sid, SYSTEM_ERROR)
             except Exception:
                 log.warning("could not enqueue the system_error escalation")
             return _xml(_apology())
@@ -177,16 +202,39 @@ def paid() -> str:
 
 @bp.post("/voice/recording-status")
 def recording_status() -> Response:
-    """A recording is ready at Twilio: fetch it in the background, once."""
+    """A recording is ready at Twilio (or could not be made): note it, and copy it in the background, once.
+
+    The note (a ``recordings`` row in the database) and the job (in Redis) each let the
+    message be found again if the other is lost; unless the job is enqueued we answer
+    503 so that Twilio tries this callback again.
+    """
     form = request.form
-    if form.get("RecordingStatus", "completed") == "completed" and form.get("RecordingSid") and form.get("CallSid"):
-        try:
-            _ql().jobs.fetch_recording(form["CallSid"], form["RecordingSid"])
-        except Exception:
-            # Twilio keeps the recording and retries this callback; say so with a 5xx.
-            log.exception("could not enqueue recording fetch")
-            return Response("", status=503)
-    return Response("", status=204)
+    call_sid, recording_sid = form.get("CallSid", ""), form.get("RecordingSid", "")
+    status = form.get("RecordingStatus", "completed")
+    if not (call_sid and recording_sid) or status not in ("completed", "failed"):
+        return _ack()
+    ql = _ql()
+    try:
+        from .escalations import recordings
+
+        db = ql.extra["db"].sessions
+        recordings.note(db, call_sid, recording_sid, ql.clock())
+        if status == "failed":
+            recordings.mark_failed(db, recording_sid, f"twilio: recording {status} ({form.get('ErrorCode', '-')})",
+                                   ql.clock())
+    except Exception:
+        log.warning("could not note recording %s in the database; the job will", recording_sid, exc_info=True)
+    try:
+        if status == "failed":
+            # Twilio could not make the recording: the caller's message is lost, so staff call back.
+            ql.calls.escalate_now(call_sid, RECORDING_FAILED)
+        else:
+            ql.jobs.fetch_recording(call_sid, recording_sid)
+    except Exception:
+        # Twilio keeps the recording and retries this callback; say so with a 5xx.
+        log.exception("could not enqueue the recording's job")
+        return _ack(503)
+    return _ack()
 
 
 @bp.post("/status")
@@ -198,8 +246,8 @@ def status() -> Response:
             _ql().calls.end(form["CallSid"], form["CallStatus"])
         except Exception:
             log.exception("status callback failed")
-            return Response("", status=503)
-    return Response("", status=204)
+            return _ack(503)
+    return _ack()
 
 
 @bp.post("/sms")

@@ -133,11 +133,21 @@ def client(app):
     return app.test_client()
 
 
+def twilio_keeps_recordings(standin: TwilioStandin):
+    """The simulator's ``on_recording``: Twilio keeps each message it records (a tone for its audio)."""
+    from ivr.simulator import tone_wav
+
+    def keep(call_sid: str, recording_sid: str, seconds: int) -> None:
+        standin.add_recording(recording_sid, tone_wav(min(seconds, 2)), call_sid=call_sid, duration=seconds)
+
+    return keep
+
+
 @pytest.fixture
 def sim(client, standin):
-    """Places calls exactly as Twilio would, against the app in this process."""
+    """Places calls exactly as Twilio would, against the app in this process (Twilio keeping the messages)."""
     return CallSimulator(FlaskTransport(client), auth_token=TOKEN, public_base_url=PUBLIC, account_sid=ACCOUNT,
-                         recording_url_base=standin.url)
+                         recording_url_base=standin.url, on_recording=twilio_keeps_recordings(standin))
 
 
 @pytest.fixture

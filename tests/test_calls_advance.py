@@ -278,11 +278,11 @@ steps:
 
 def test_an_action_loop_ends_politely_at_the_step_cap() -> None:
     session, out = start(flowset(ACTION_LOOP), OPEN, max_steps=10)
-    assert out == [say(LIMIT_APOLOGY), fx.Escalate("call_limit", "normal"), fx.Record(120)]
+    assert out == [say(LIMIT_APOLOGY), fx.Escalate("call_limit", "high"), fx.Record(120)]
     assert (session.step, session.waiting, session.steps_taken) == (LIMIT_STEP, Waiting.RECORDING, 10)
 
 
 def test_an_action_loop_ends_politely_with_the_default_step_cap() -> None:
     assert MAX_ACTIONS_PER_REQUEST < 200
     session, out = start(flowset(ACTION_LOOP), OPEN)
-    assert out == [say(LIMIT_APOLOGY), fx.Escalate("call_limit", "normal"), fx.Record(120)]
+    assert out == [say(LIMIT_APOLOGY), fx.Escalate("call_limit", "high"), fx.Record(120)]

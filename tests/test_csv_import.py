@@ -531,7 +531,7 @@ def test_cli_import_export_seed(cli_app, tmp_path: Path, monkeypatch) -> None:
     assert "appointments: 6 created, 0 updated, 0 unchanged" in result.output
     assert "clients.csv: ignored column(s) 'Address', 'Insurance'" in result.output
     current = run(cli_app, "db", "current")
-    assert current.exit_code == 0 and "at revision 0004 (up to date)" in current.output
+    assert current.exit_code == 0 and "at revision 0005 (up to date)" in current.output
     result = run(cli_app, "practice", "export", "--clients", str(tmp_path / "out" / "clients.csv"),
                  "--appointments", str(tmp_path / "out" / "appointments.csv"))
     assert result.exit_code == 0 and "4 client(s)" in result.output

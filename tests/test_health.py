@@ -157,3 +157,33 @@ def test_health_function_limits_and_redis_down(aof_redis):
     assert not ok and report["failures"] == ["redis"] and report["redis"] == "unreachable"
     assert "workers" not in report
     redis.close()
+
+
+def test_a_job_failed_for_good_makes_health_degraded_for_a_day(health_app, workers, aof_redis, standin):
+    """A text Twilio refuses for good fails its job at once (and is escalated): /health says degraded."""
+    from rq.registry import FailedJobRegistry
+
+    from ivr.simulator import CallSimulator, FlaskTransport
+
+    redis = Redis.from_url(aof_redis.url)
+    standin.reset()
+    standin.refuse_sms_to("+15551230001", 21610)  # the client opted out of texts
+    workers.start("--queues", "urgent,calls")
+    wait_for(lambda: get_health(health_app)[0] == 200, 20, "/health to pass", interval=0.2,
+             details=lambda: f"{get_health(health_app)}\n{workers.logs()}")
+    sim = CallSimulator(FlaskTransport(health_app.test_client()), auth_token=TOKEN, public_base_url=PUBLIC,
+                        account_sid=ACCOUNT, recording_url_base=standin.url)
+    result = sim.call(from_="+15551230001", script="2;04151985#;2")  # the portal link, by text
+    failed = FailedJobRegistry("calls", connection=redis, serializer=JSONSerializer)
+    [job_id] = wait_for(lambda: failed.get_job_ids(), 20, "the text's job to fail", details=workers.logs)
+    assert job_id.startswith(f"sms-{result.call_sid}-")
+    status, report = get_health(health_app)
+    assert status == 503 and report["ok"] is False
+    assert report["status"] == "degraded" and report["failures"] == ["failed_jobs"]
+    assert report["failed_jobs"] == {"window_seconds": 86400, "count": 1, "job_ids": [job_id]}
+    assert f"1 job(s) failed for good in the last 24 h (newest: {job_id})" in report["problems"]
+    assert "+1555" not in json.dumps(report)
+    # A day later it no longer counts.
+    ok, later = health(redis, dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=24, minutes=1))
+    assert "failed_jobs" not in later["failures"] and later["failed_jobs"]["count"] == 0
+    redis.close()

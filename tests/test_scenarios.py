@@ -70,7 +70,9 @@ class TestTour:
         assert [(m["to"], m["body"]) for m in messages] == [
             ("+15551230001", "Reminder: your appointment is coming up. Reply STOP to opt out.")]
         job_args = [a for a in Queue("calls", connection=redis_conn, serializer=JSONSerializer).finished_job_registry.get_job_ids()]
-        assert job_args == [f"sms-{result.call_sid}-2-0"]
+        assert job_args == [f"sms-{result.call_sid}-text-2-0"]
+        # Sent: the number and body left the call's record with it.
+        assert not [f for f in redis_conn.hkeys("ql:call:" + result.call_sid) if f.startswith(b"outbox:")]
 
     def test_no_text_to_a_withheld_number(self, sim, standin, run_jobs, redis_conn):
         sim.call(from_="Anonymous", script="3;1")

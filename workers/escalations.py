@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 
+from ivr import callers, twilio_rest
 from ivr.escalations import notify as notify_mod
+from ivr.escalations import recordings
 from ivr.escalations.create import create_escalation
 from ivr.escalations.messages import BREACH, NEW, REMINDER
 from ivr.escalations.policy import policy_for, reminder_schedule
@@ -29,12 +31,18 @@ log = logging.getLogger(__name__)
 
 
 def escalate(call_sid: str, reason: str, priority: str = "normal") -> int:
-    """Create (or find) the escalation of a call, notify level 1 and schedule the reminders; returns its id."""
+    """Create (or find) the escalation of a call, notify level 1 and schedule the reminders; returns its id.
+
+    ``priority`` is the one the core decided when the job was enqueued; it is stored as given.
+    """
     ql = services()
     db = ql.extra["db"].sessions
     practice = ql.flows.current().practice
     now = ql.clock()
-    escalation_id, created = create_escalation(db, ql.sessions, call_sid, reason, priority, now, practice)
+    escalation_id, created = create_escalation(db, ql.sessions, call_sid, reason, priority, now, practice,
+                                               caller_lookup=lambda: _caller_at_twilio(call_sid))
+    # A voicemail copied before this row existed is attached now (the copying job links it otherwise).
+    recordings.link(db, call_sid)
     info = notify_mod.escalation_summary(db, escalation_id)
     assert info is not None
     urgent = info["priority"] == 0
@@ -47,6 +55,15 @@ def escalate(call_sid: str, reason: str, priority: str = "normal") -> int:
     if not created:
         log.info("escalation %s already existed (a retried job or a replayed webhook)", escalation_id)
     return escalation_id
+
+
+def _caller_at_twilio(call_sid: str) -> str | None:
+    """Who made the call, from Twilio's record of it (for a voicemail with no session), in E.164."""
+    ql = services()
+    found = twilio_rest.call_status(twilio_rest.make_client(ql.settings), call_sid)
+    if found is None or not found[1]:
+        return None
+    return callers.normalise(found[1], ql.flows.current().practice.phone_region)
 
 
 def check_breach(escalation_id: int) -> bool:

@@ -1,4 +1,12 @@
-"""Recordings (voicemails) copied from Twilio into recordings/, and transcribed offline when a model is installed."""
+"""Recordings (voicemails) copied from Twilio into recordings/, and transcribed offline when a model is installed.
+
+Every recording reaches staff: once copied it joins the call's escalation, or the
+call is handed on (``ivr.calls.CallHandler.recording_ready``: a voicemail
+escalation when nothing else carries it).  One Twilio never lets us copy (it keeps
+answering 404, say) is marked ``failed`` after the last retry, becomes a
+``recording_failed`` escalation ("call the number back") and ends as a failed RQ
+job, which ``/health`` reports for a day.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,41 +14,77 @@ import os
 from pathlib import Path
 
 from ivr import twilio_rest
+from ivr.escalations import recordings
+from ivr.escalations.policy import RECORDING_FAILED
+from ivr.exceptions import RecordingUnavailable
 from ivr.recording_files import recording_path, transcript_path
 
-from .runtime import services
+from .runtime import retries_left, services
 
 log = logging.getLogger(__name__)
 
 
-__all__ = ["fetch_recording", "link_to_escalations", "recording_path", "transcribe_recording"]
+__all__ = ["fetch_recording", "hand_on", "link_to_escalations", "recording_path", "transcribe_recording"]
 
 
 def fetch_recording(call_sid: str, recording_sid: str) -> str:
-    """Download a finished recording once, then transcribe it; returns the file path."""
+    """Download a finished recording once, hand it on to staff, then transcribe it; returns the file path.
+
+    Raises (so RQ retries with backoff) while Twilio does not give it; on the last try
+    the recording is marked failed and escalated as ``recording_failed`` before raising
+    ``RecordingUnavailable``.
+    """
     ql = services()
     settings = ql.settings
+    db = ql.extra["db"].sessions
+    recordings.note(db, call_sid, recording_sid, ql.clock())
     dest = recording_path(settings.recordings_dir, call_sid, recording_sid)
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
-        twilio_rest.download_recording(settings, url, dest)
-    link_to_escalations(call_sid, recording_sid)
+        try:
+            twilio_rest.download_recording(settings, url, dest)
+        except Exception as exc:
+            error = _describe(exc)
+            if retries_left() > 0:
+                recordings.mark_attempt(db, recording_sid, error)
+                log.warning("recording %s not copied yet (%s); will retry", recording_sid, error)
+                raise
+            recordings.mark_failed(db, recording_sid, error, ql.clock())
+            ql.calls.escalate_now(call_sid, RECORDING_FAILED)
+            recordings.link(db, call_sid)
+            log.error("recording %s of call %s could not be copied from Twilio (%s); escalated for a callback",
+                      recording_sid, call_sid, error)
+            raise RecordingUnavailable(f"recording {recording_sid}: {error}") from None
+    recordings.mark_fetched(db, recording_sid, ql.clock())
+    hand_on(call_sid, recording_sid)
     transcribe_recording(dest)
     return str(dest)
 
 
+def hand_on(call_sid: str, recording_sid: str) -> None:
+    """Attach the recording to the call's escalation; with none, see that one comes (``recording_ready``)."""
+    ql = services()
+    db = ql.extra["db"].sessions
+    recordings.link(db, call_sid)
+    if not recordings.has_escalation(db, call_sid):
+        ql.calls.recording_ready(call_sid, recording_sid)
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, for the row and the log: Twilio's status and code, or the exception's kind."""
+    from twilio.base.exceptions import TwilioRestException
+
+    if isinstance(exc, TwilioRestException):
+        return f"twilio {exc.status} code {exc.code}"
+    return type(exc).__name__
+
+
 def link_to_escalations(call_sid: str, recording_sid: str) -> int:
     """Point the call's escalations at its voicemail (one left after the escalation was created, too)."""
-    from sqlalchemy import update
-
-    from ivr.escalations.models import Escalation
-
-    with services().extra["db"].sessions() as db, db.begin():
-        result = db.execute(update(Escalation).where(Escalation.call_sid == call_sid,
-                                                     Escalation.recording_sid.is_(None))
-                            .values(recording_sid=recording_sid))
-    return result.rowcount
+    ql = services()
+    recordings.note(ql.extra["db"].sessions, call_sid, recording_sid, ql.clock())
+    return recordings.link(ql.extra["db"].sessions, call_sid)
 
 
 def transcribe_recording(wav: Path) -> Path | None:

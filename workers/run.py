@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     names = args.queues.split(",") if args.queues else [URGENT_QUEUE, ql.settings.queue_name]
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
     with app.app_context():
+        if not args.no_scheduler:
+            # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
+            from .reconcile import ensure_scheduled
+
+            ensure_scheduled(ql)
         worker = QuietlineWorker.from_settings(queues, ql.settings, connection=ql.redis, serializer=JSONSerializer)
         worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=ql.settings.log_level)
     return 0

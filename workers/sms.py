@@ -1,22 +1,63 @@
-"""Outbound texts, sent from the outbox by id so no number or body travels in a job payload."""
+"""Texts to clients, sent from the call's outbox by id so no number or body travels in a job payload.
+
+The number and body wait in the call's Redis record (``ivr.sessions``: the outbox)
+only until the text is sent or given up; then the entry is deleted.  A text Twilio
+refuses for good (21610 opted out, 21211 invalid number, 21614 not a mobile, any
+4xx but 429: ``ivr.twilio_rest.refused_for_good``) is not retried: the job fails at
+once, and the call is escalated as ``text_failed`` so staff get the client what the
+text promised.  A text still failing after its last retry is escalated the same way.
+"""
 from __future__ import annotations
 
+import logging
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
 from ivr import twilio_rest
-from ivr.jobs import OUTBOX_PREFIX
+from ivr.escalations.policy import TEXT_FAILED
+from ivr.exceptions import TextRefused
 
-from .runtime import services
+from .runtime import fail_without_retry, retries_left, services
+
+log = logging.getLogger(__name__)
 
 
-def send_sms(message_key: str) -> str:
-    """Send one outbox message through Twilio; a retry after success sends nothing."""
+def send_sms(call_sid: str, message_id: str) -> str:
+    """Send one text of the call's outbox through Twilio; returns its Message SID.
+
+    A text already sent (or whose call record expired) is not sent again: "not pending".
+    """
     ql = services()
-    key = OUTBOX_PREFIX + message_key
-    message = {k.decode(): v.decode() for k, v in ql.redis.hgetall(key).items()}
-    if not message:
-        raise LookupError(f"outbox message {message_key} is gone (expired?)")
-    if message.get("sid"):
-        return message["sid"]
+    entry = ql.sessions.outbox_entry(call_sid, message_id)
+    if not entry or not entry.get("to"):
+        return "not pending"
     client = twilio_rest.make_client(ql.settings)
-    sid = twilio_rest.send_sms(client, to=message["to"], from_=ql.settings.sms_from, body=message["body"])
-    ql.redis.hset(key, "sid", sid)
+    try:
+        sid = twilio_rest.send_sms(client, to=entry["to"], from_=ql.settings.sms_from, body=entry["body"])
+    except TwilioRestException as exc:
+        why = f"twilio {exc.status} code {exc.code}"
+        if twilio_rest.refused_for_good(exc):
+            _give_up(call_sid, message_id, why)
+            fail_without_retry()
+            raise TextRefused(f"text {message_id} of call {call_sid}: refused for good ({why})") from None
+        if retries_left() == 0:
+            _give_up(call_sid, message_id, why)
+            raise TextRefused(f"text {message_id} of call {call_sid}: not sent after every retry ({why})") from None
+        raise
+    except (requests.RequestException, TwilioException) as exc:
+        if retries_left() == 0:
+            _give_up(call_sid, message_id, type(exc).__name__)
+            raise TextRefused(f"text {message_id} of call {call_sid}: not sent after every retry "
+                              f"({type(exc).__name__})") from None
+        raise
+    ql.sessions.outbox_done(call_sid, message_id)
     return sid
+
+
+def _give_up(call_sid: str, message_id: str, why: str) -> None:
+    """The text will never go: forget its number and body, and hand the call to staff."""
+    ql = services()
+    ql.calls.escalate_now(call_sid, TEXT_FAILED)
+    ql.sessions.outbox_done(call_sid, message_id)
+    log.warning("text %s of call %s was not sent (%s); escalated as %s", message_id, call_sid, why, TEXT_FAILED)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..callstate import CallSession
+from ..flow import Priority
 from ..privacy import mask_phone
 from . import policy as policy_mod
 from .models import Escalation, EscalationStatus
@@ -23,21 +24,33 @@ log = logging.getLogger(__name__)
 
 
 def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_sid: str, reason: str,
-                      priority: str | int | None, now: dt.datetime, practice: Any) -> tuple[int, bool]:
+                      priority: Priority | str | int | None, now: dt.datetime, practice: Any,
+                      caller_lookup: Callable[[], str | None] | None = None) -> tuple[int, bool]:
     """Create the escalation of ``call_sid`` for ``reason``, or find the one that exists.
 
-    Returns ``(escalation id, created)``.  What goes in comes from the call's
-    session in Redis (``sessions.load``): the timeline (steps and choices, never
-    what was said), the masked caller number, the client only if verified, the
-    voicemail's recording SID, and the deadline the caller was promised
-    (``vars.promised``, stored by the engine); without a promise (the session
-    expired, or an action escalated) the deadline is computed from ``now``.
+    Returns ``(escalation id, created)``.  ``priority`` is stored as given: the core
+    decided it (``policy.decide_priority``) before the job was enqueued.  What goes in
+    comes from the call's session in Redis (``sessions.load``): the timeline (steps and
+    choices, never what was said), the masked caller number, the client only if
+    verified, the voicemail's recording SID, and the deadline the caller was promised
+    (``vars.promised``, stored by the engine); without a promise (the session expired,
+    or an edge escalated) the deadline is computed from ``now``.  Without a session
+    (a voicemail left through the fallback URL), ``caller_lookup`` may say who called
+    (Twilio's record of the call), so staff can call back.
     """
     existing = _find(db_sessions, call_sid, reason)
     if existing is not None:
         return existing, False
     session: CallSession | None = sessions.load(call_sid) if sessions is not None else None
     row = build_escalation(session, call_sid, reason, priority, now, practice)
+    if session is None and caller_lookup is not None:
+        try:
+            number = caller_lookup()
+        except Exception:
+            log.warning("could not look up who made call %s", call_sid, exc_info=True)
+            number = None
+        if number:
+            row.caller_number, row.caller_masked = number[:20], mask_phone(number)
     try:
         with db_sessions() as db, db.begin():
             db.add(row)
@@ -64,7 +77,7 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
         call_sid=call_sid,
         reason=reason[:40],
         category=pol.category,
-        priority=policy_mod.effective_priority(pol, priority),
+        priority=Priority.parse(priority).rank,
         status=EscalationStatus.OPEN.value,
         caller_masked=mask_phone(session.caller) if session is not None else "-",
         caller_number=session.caller if session is not None else None,

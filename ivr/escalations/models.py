@@ -116,6 +116,32 @@ class Escalation(Base):
     claimer: Mapped[StaffUser | None] = relationship(foreign_keys=[claimed_by])
 
 
+class RecordingStatus(str, Enum):
+    PENDING = "pending"  # Twilio has it; not copied yet (a job is on it, or the reconciliation job will be)
+    FETCHED = "fetched"  # copied into recordings/
+    FAILED = "failed"  # Twilio would not give it to us, for good: the call is escalated as recording_failed
+
+
+class Recording(Base):
+    """A voicemail Twilio recorded, from the moment we hear of it until it is copied (or cannot be).
+
+    The durable evidence that a message exists: the recording jobs, the escalation job
+    and the reconciliation job all meet here, so whichever runs last links the message
+    to the call's escalation, and a message no job finished is found again.
+    """
+
+    __tablename__ = "recordings"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)  # Twilio's RecordingSid
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=RecordingStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # Twilio's status and code, no PHI
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Notification(Base):
     """One message to one person about one escalation; the idempotency key makes it exactly one."""
 

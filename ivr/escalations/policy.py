@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..flow import Priority
 from .deadlines import Within, deadline
 from .models import Category
 
@@ -45,6 +46,12 @@ DEFAULTS: dict[str, Policy] = {p.category: p for p in (
     _default(Category.OTHER, "2 business hours", HIGH),
 )}
 
+# Reasons the edges hand to staff when something the caller was promised went wrong.
+VOICEMAIL = "voicemail"  # a message nobody else carries (the fallback URL's, or a call that escalated nothing)
+RECORDING_FAILED = "recording_failed"  # a message Twilio never let us copy: call the number back
+TEXT_FAILED = "text_failed"  # a text Twilio refused for good (opted out, not a mobile, …)
+SYSTEM_ERROR = "system_error"  # a webhook failed and the caller heard the apology
+
 # Reasons flows use that are not category names themselves.
 REASON_ALIASES = {
     "callback": Category.CALLBACK.value,
@@ -52,8 +59,12 @@ REASON_ALIASES = {
     "portal": Category.PORTAL.value,
     "tech": Category.PORTAL.value,
     "call_limit": Category.OTHER.value,
-    "system_error": Category.OTHER.value,
+    SYSTEM_ERROR: Category.OTHER.value,
+    RECORDING_FAILED: Category.VOICEMAIL.value,
+    TEXT_FAILED: Category.OTHER.value,
 }
+# What those edge reasons ask for at least (the category's policy may say more).
+EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH}
 
 
 def category_for(reason: str) -> str:
@@ -85,8 +96,20 @@ def priority_number(name: str | int | None) -> int:
 
 
 def effective_priority(policy: Policy, flow_priority: str | int | None) -> int:
-    """The more urgent of what the flow said and what the category's policy says."""
+    """The more urgent of what the flow said and what the category's policy says (as a rank)."""
     return min(policy.priority, priority_number(flow_priority))
+
+
+def decide_priority(practice: "PracticeSettings | Any", reason: str,
+                    requested: Priority | str | int | None = None) -> Priority:
+    """The priority of an escalation for ``reason``, decided once for the web, the queues and the workers.
+
+    The more urgent of ``requested`` (a flow step's ``priority``, or an edge's) and the
+    reason's policy (defaults, then ``practice.yaml``): ``escalate: {reason: crisis}``
+    without a priority is urgent.  Pure: ``practice`` is data (None: the defaults).
+    """
+    return Priority.most_urgent(policy_for(practice, reason).priority, requested,
+                                EDGE_PRIORITIES.get(reason))
 
 
 def promise(practice: "PracticeSettings", reason: str, now: dt.datetime) -> dt.datetime:

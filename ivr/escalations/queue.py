@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..practice.models import ACTIVE, Appointment, Client, Clinician
 from ..recording_files import recording_path, transcript_path
 from . import audit
 from .audit import Action, DbLike, session_scope
-from .models import Category, Escalation, EscalationStatus, StaffUser
+from .models import Category, Escalation, EscalationStatus, Recording, RecordingStatus, StaffUser
 
 OUTCOME_MAX = 2000
 PRIORITY_LABELS = {0: "Urgent", 1: "High", 2: "Normal"}
@@ -33,6 +33,7 @@ CATEGORY_LABELS = {
     Category.CRISIS.value: "Crisis",
     Category.OTHER.value: "Other",
 }
+RECORDING_FAILED_TEXT = "The voicemail could not be retrieved from Twilio \u2014 call the number back."
 # Inside this much of the deadline an item is shown as due soon.
 SOON = dt.timedelta(minutes=30)
 
@@ -252,6 +253,8 @@ class EscalationDetail:
     outcome: str | None
     escalation_level: int
     breached_at: dt.datetime | None
+    # pending (still being copied), fetched, failed (Twilio never gave it: call back), or None (unknown)
+    recording_status: str | None = None
 
 
 def _timeline_row(entry: Any) -> TimelineRow:
@@ -291,6 +294,8 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
             timeline=[_timeline_row(t) for t in (e.timeline or [])], recording_sid=e.recording_sid,
             claimed_at=e.claimed_at, outcome=e.outcome, escalation_level=e.escalation_level,
             breached_at=e.breached_at,
+            recording_status=session.scalar(select(Recording.status).where(Recording.sid == e.recording_sid))
+            if e.recording_sid else None,
         )
 
 
@@ -356,6 +361,11 @@ def _voicemail_wav(escalation: Escalation, recordings_dir: str | Path) -> Path:
     except ValueError:
         raise NotFound("This voicemail cannot be found.") from None
     if not wav.is_file():
+        session = object_session(escalation)
+        status = session.scalar(select(Recording.status).where(Recording.sid == escalation.recording_sid)) \
+            if session is not None else None
+        if status == RecordingStatus.FAILED.value:
+            raise NotFound(RECORDING_FAILED_TEXT)
         raise NotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
     return wav
 

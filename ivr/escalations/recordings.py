@@ -1,0 +1,140 @@
+"""Voicemails on their way from Twilio to staff: the ``recordings`` rows and their link to escalations.
+
+A row is written as soon as we hear of a recording (Twilio's recording-status
+callback, the copying job, or the reconciliation job listing Twilio's recordings)
+and moves ``pending`` → ``fetched`` (copied into recordings/) or ``failed`` (Twilio
+would not give it to us, for good).  It is the durable evidence that a caller left
+a message, whatever happened to Redis or to a job:
+
+* the copying job and the escalation job both call ``link`` after their own commit,
+  so whichever of the two finishes last attaches the message to the escalation;
+* the reconciliation job finds rows still ``pending`` with no job working on them,
+  and rows whose call has no escalation at all.
+
+Rows hold SIDs, a status and Twilio's error code: nothing a caller said, no number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Escalation, Recording, RecordingStatus
+
+ERROR_MAX = 200
+
+
+def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
+    """Record that the call has this recording (``pending``); True when the row is new."""
+    with db_sessions() as db:
+        if db.get(Recording, recording_sid) is not None:
+            return False
+    try:
+        with db_sessions() as db, db.begin():
+            db.add(Recording(sid=recording_sid, call_sid=call_sid, status=RecordingStatus.PENDING.value, attempts=0,
+                             created_at=now))
+    except IntegrityError:
+        return False  # noted at the same moment by another process
+    return True
+
+
+def status_of(db_sessions: sessionmaker[Session], recording_sid: str) -> str | None:
+    """``pending``, ``fetched``, ``failed``, or None for a recording we never heard of."""
+    with db_sessions() as db:
+        return db.scalar(select(Recording.status).where(Recording.sid == recording_sid))
+
+
+def mark_attempt(db_sessions: sessionmaker[Session], recording_sid: str, error: str) -> None:
+    """A copy failed and will be tried again."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(attempts=Recording.attempts + 1, error=error[:ERROR_MAX])
+                   .execution_options(synchronize_session=False))
+
+
+def mark_fetched(db_sessions: sessionmaker[Session], recording_sid: str, now: dt.datetime) -> None:
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(status=RecordingStatus.FETCHED.value, fetched_at=now, error=None,
+                           attempts=Recording.attempts + 1)
+                   .execution_options(synchronize_session=False))
+
+
+def mark_failed(db_sessions: sessionmaker[Session], recording_sid: str, error: str, now: dt.datetime) -> None:
+    """Twilio will not give us this recording: the dashboard says so instead of "still being copied"."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid,
+                                           Recording.status != RecordingStatus.FETCHED.value)
+                   .values(status=RecordingStatus.FAILED.value, failed_at=now, error=error[:ERROR_MAX],
+                           attempts=Recording.attempts + 1)
+                   .execution_options(synchronize_session=False))
+
+
+def link(db_sessions: sessionmaker[Session], call_sid: str) -> int:
+    """Point the call's escalations that have no recording at its first one; returns how many changed."""
+    with db_sessions() as db, db.begin():
+        first = db.scalar(select(Recording.sid).where(Recording.call_sid == call_sid)
+                          .order_by(Recording.created_at, Recording.sid).limit(1))
+        if first is None:
+            return 0
+        result = db.execute(update(Escalation).where(Escalation.call_sid == call_sid,
+                                                     Escalation.recording_sid.is_(None))
+                            .values(recording_sid=first).execution_options(synchronize_session=False))
+        return result.rowcount
+
+
+def of_call(db_sessions: sessionmaker[Session], call_sid: str) -> list[tuple[str, str]]:
+    """(recording SID, status) of the call's recordings, oldest first."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(select(Recording.sid, Recording.status)
+                                             .where(Recording.call_sid == call_sid)
+                                             .order_by(Recording.created_at, Recording.sid))]
+
+
+def has_escalation(db_sessions: sessionmaker[Session], call_sid: str) -> bool:
+    with db_sessions() as db:
+        return db.scalar(select(exists().where(Escalation.call_sid == call_sid))) or False
+
+
+def escalated_reasons(db_sessions: sessionmaker[Session], call_sids: list[str]) -> dict[str, set[str]]:
+    """call SID → the reasons it has escalation rows for (only calls that have any)."""
+    found: dict[str, set[str]] = {}
+    with db_sessions() as db:
+        for start in range(0, len(call_sids), 500):
+            rows = db.execute(select(Escalation.call_sid, Escalation.reason)
+                              .where(Escalation.call_sid.in_(call_sids[start:start + 500])))
+            for call_sid, reason in rows:
+                found.setdefault(call_sid, set()).add(reason)
+    return found
+
+
+def known(db_sessions: sessionmaker[Session], recording_sids: list[str]) -> dict[str, str]:
+    """recording SID → status, for those we have a row for."""
+    with db_sessions() as db:
+        return dict(db.execute(select(Recording.sid, Recording.status).where(Recording.sid.in_(recording_sids))).all())
+
+
+def stuck(db_sessions: sessionmaker[Session], noted_before: dt.datetime, limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of rows still ``pending`` that were noted before ``noted_before``."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.PENDING.value, Recording.created_at < noted_before)
+            .order_by(Recording.created_at).limit(limit))]
+
+
+def unescalated(db_sessions: sessionmaker[Session], since: dt.datetime, settled_before: dt.datetime,
+                limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied (or failed) recordings noted since ``since`` whose call has no
+    escalation at all, settled before ``settled_before`` (so the normal path had its chance)."""
+    settled = (Recording.status != RecordingStatus.PENDING.value) & (
+        ((Recording.fetched_at.is_not(None)) & (Recording.fetched_at < settled_before))
+        | ((Recording.failed_at.is_not(None)) & (Recording.failed_at < settled_before)))
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.created_at >= since, settled,
+                   ~exists().where(Escalation.call_sid == Recording.call_sid))
+            .order_by(Recording.created_at).limit(limit))]
