@@ -156,6 +156,11 @@ def hangup() -> str:
     return str(response)
 
 
+def sms_nothing() -> str:
+    """An empty messaging answer: we send no reply (Twilio has already answered a keyword)."""
+    return str(MessagingResponse())
+
+
 def sms_reply(text: str = SMS_AUTO_REPLY) -> str:
     """TwiML answering an inbound text."""
     response = MessagingResponse()

@@ -52,6 +52,8 @@ REASON_ALIASES = {
     "portal": Category.PORTAL.value,
     "tech": Category.PORTAL.value,
     "call_limit": Category.OTHER.value,
+    # Verification locks (ivr.practice.verification): a client's lock is "verification_failed" itself.
+    "verification_ceiling": Category.VERIFICATION_FAILED.value,
     "system_error": Category.OTHER.value,
 }
 
