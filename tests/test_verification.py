@@ -115,7 +115,8 @@ def test_member_and_stranger_hear_identical_twiml_at_every_step(sim, database, m
         assert other.documents == first_member.documents
         assert other.heard == first_member.heard
     assert not heard_about(locked_member, *ALEX_SECRETS, "Riley", "Ortiz")
-    assert charged(database)["client:" + ("C-1004" if member == FAMILY else "C-1001")] == 3  # refusals not counted
+    # A refused right answer is a failure like any other (no record, timing or word sets it apart).
+    assert charged(database)["client:" + ("C-1004" if member == FAMILY else "C-1001")] == 6
 
 
 # --------------------------------------------------------------------------- the three bypasses

@@ -83,9 +83,10 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     has had its ``max_failures`` attempts).  Which of the last two comes depends
     only on this call's attempts (``vars.verify_attempts``), never on whether the
     number belongs to a client or anyone is locked: callers cannot tell a wrong
-    answer from a refused one.  Wrong and ambiguous answers are charged once per
-    call turn (``ivr.practice.verification``); the answer that locks a client or
-    the practice raises the one staff alert of that lock.
+    answer from a refused one.  Every answer that does not verify (wrong, right for
+    several clients, or refused by a lock) is charged once per call turn
+    (``ivr.practice.verification``); the answer that locks a client or the practice
+    raises the one staff alert of that lock.
     """
     practice = ctx.flows.practice
     limits = verification.Limits.of(practice)
@@ -96,7 +97,6 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     caller_key = verification.caller_subject(ctx.session.caller)
     kind = verification.PIN if answer.startswith("pin:") else verification.DATE
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
-    effects: tuple[fx.Effect, ...] = ()
     with _db(ctx)() as db, db.begin():
         allowed = verification.standing(db, caller_key, candidates, ctx.now, limits)
         clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id))) \
@@ -115,13 +115,12 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
                       "first_name": client.first_name, "sms_to": primary if may_text else None,
                       "may_text": may_text}
             return ActionResult("verified", {**updates, "caller": caller, "candidates": [client.id]})
-        if len(right) != 1:
-            # Wrong, or right for several clients at once (which verifies nobody): a failure.
-            # A right answer a lock refused is not one; the caller hears the same either way.
-            recorded = verification.record_failure(db, call_sid=ctx.session.call_sid, turn=ctx.session.turn,
-                                                   caller_key=caller_key, candidates=candidates, kind=kind,
-                                                   now=ctx.now, limits=limits)
-            effects = tuple(fx.Escalate(reason, "high") for reason in recorded.alerts())
+        # Wrong, right for several clients at once (which verifies nobody), or refused by a lock:
+        # all one failure, alike on the phone, in the records and in the work done to answer.
+        recorded = verification.record_failure(db, call_sid=ctx.session.call_sid, turn=ctx.session.turn,
+                                               caller_key=caller_key, candidates=candidates, kind=kind,
+                                               now=ctx.now, limits=limits)
+        effects = tuple(fx.Escalate(reason, "high") for reason in recorded.alerts())
     return ActionResult("locked" if attempt >= limits.max_failures else "failed", updates, effects)
 
 
