@@ -213,14 +213,21 @@ def test_staff_get_one_alert_per_lock_not_per_attempt(sim, database, jobs, staff
     assert [e.call_sid for e in escalations(database)] == [first.call_sid, again.call_sid]
 
 
+def front_desk(app):
+    """The front desk, signed in to the dashboard."""
+    web = app.test_client()
+    page = web.get("/staff/login")
+    signed = web.post("/staff/login", data={"email": "frontdesk@example.com", "password": DEMO_PASSWORD,
+                                            "csrf_token": CSRF_RE.search(page.get_data(as_text=True)).group(1)})
+    assert signed.status_code == 303
+    return web
+
+
 def test_staff_verify_the_client_and_clear_the_lock_from_the_dashboard(app, sim, database, jobs, staff, clock):
     sim.call(from_="Anonymous", script=answers(*WRONG, number=ALEX, withheld=True))
     jobs.run()
     [escalation] = escalations(database)
-    web = app.test_client()
-    page = web.get("/staff/login")
-    web.post("/staff/login", data={"email": "frontdesk@example.com", "password": DEMO_PASSWORD,
-                                   "csrf_token": CSRF_RE.search(page.get_data(as_text=True)).group(1)})
+    web = front_desk(app)
     page = web.get(f"/staff/e/{escalation.id}").get_data(as_text=True)
     assert "Verification lock" in page and "Client C-1001" in page and "Alex" not in page
     csrf = CSRF_RE.search(page).group(1)
@@ -262,8 +269,17 @@ def test_the_practice_wide_ceiling_raises_one_alert_and_refuses_dates_for_everyo
     jobs.run()
     found = [(e.call_sid, e.reason, e.category, e.priority) for e in escalations(database)]
     assert found == [(calls[3].call_sid, "verification_ceiling", "verification_failed", 1)]
-    clock.advance(minutes=61)
+    # Staff look into it and lift it (audited); dates of birth verify again at once.
+    web = front_desk(app)
+    escalation_id = escalations(database)[0].id
+    page = web.get(f"/staff/e/{escalation_id}").get_data(as_text=True)
+    assert "Whole practice" in page and "Clear the practice-wide lock" in page
+    cleared = web.post(f"/staff/e/{escalation_id}/verification/clear",
+                       data={"csrf_token": CSRF_RE.search(page).group(1), "subject": "practice"})
+    assert cleared.status_code == 303 and not is_locked(database, "practice", clock.now)
     assert sim.call(from_=JAMIE, script="1;" + JAMIE_DOB + ";3").heard[3].startswith("Thanks, Jamie.")
+    with database.sessions() as db:
+        assert db.scalar(select(AuditEntry.target).where(AuditEntry.action == "verification_clear")) == "practice"
 
 
 # --------------------------------------------------------------------------- once per call turn
