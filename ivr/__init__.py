@@ -70,7 +70,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     settings = config_mod.load_settings(overrides=config)
     settings.validate()
     app = Flask(__name__, instance_path=str(config_mod.INSTANCE_DIR))
-    app.config.update(SETTINGS=settings)
+    # Bodies over the limit are refused with 413 before anything reads them (signature checks included).
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_request_bytes)
     _configure_logging(settings.log_level)
 
     from .practice.db import Database
@@ -112,6 +113,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies)
+    from .security import refuse_oversized_streams
+
+    app.before_request(refuse_oversized_streams)
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
     practice_cli.init_app(app)

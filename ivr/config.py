@@ -75,6 +75,9 @@ class Settings:
     # client address in the audit log the person's, not the proxy's. Never more than really
     # exist: anyone can send those headers.
     trusted_proxies: int = 0
+    # Largest request body accepted (Flask's MAX_CONTENT_LENGTH), webhooks and dashboard alike: a
+    # Twilio webhook is a few kilobytes, a dashboard form less. Larger bodies get 413 unread.
+    max_request_bytes: int = 64 * 1024
 
     def validate(self) -> None:
         """Raise ConfigError for settings the service cannot run with."""
@@ -98,6 +101,8 @@ class Settings:
         for name in ("idle_logout_minutes", "login_max_failures", "login_lock_minutes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
+        if self.max_request_bytes < 4096:
+            raise ConfigError("IVR_MAX_REQUEST_BYTES must be at least 4096 (Twilio's webhooks need a few kilobytes)")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
 
@@ -131,6 +136,7 @@ _ENV_NAMES = {
     "login_max_failures": "LOGIN_MAX_FAILURES",
     "login_lock_minutes": "LOGIN_LOCK_MINUTES",
     "trusted_proxies": "TRUSTED_PROXIES",
+    "max_request_bytes": "IVR_MAX_REQUEST_BYTES",
     "smtp_host": "SMTP_HOST",
     "smtp_port": "SMTP_PORT",
     "smtp_user": "SMTP_USER",

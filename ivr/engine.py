@@ -296,7 +296,8 @@ class _Run:
             said = event.text.strip()
         if not said:
             return self._retry(st, body.reprompts.no_input, "no-input")
-        if isinstance(event, Speech) and event.confidence < flow.min_confidence:
+        # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
+        if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
             return self._retry(st, body.reprompts.no_match, "low-confidence")
         handler = self._global(flow, event)
         if handler is not None:

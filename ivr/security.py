@@ -27,3 +27,20 @@ class SignatureChecker:
         if compare(self._validator.compute_signature(url, form), signature):
             return True
         return bool(self._validator.validate(url, form, signature))
+
+
+def refuse_oversized_streams() -> None:
+    """``before_request``: a body sent without a length (chunked) is read up to MAX_CONTENT_LENGTH, no further.
+
+    Flask refuses a declared length over the limit itself (413).  A streamed body is
+    only cut off at the limit, and werkzeug then parses the truncated start as if it
+    were whole; here it is read (kept for the form parser) and refused with 413 when
+    it reaches the limit.
+    """
+    from flask import abort, request
+
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return
+    if len(request.get_data(cache=True)) >= limit:
+        abort(413)

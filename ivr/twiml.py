@@ -161,6 +161,11 @@ def acknowledge() -> str:
     return str(VoiceResponse())
 
 
+def sms_nothing() -> str:
+    """An empty messaging answer: we send no reply (Twilio has already answered a keyword)."""
+    return str(MessagingResponse())
+
+
 def sms_reply(text: str = SMS_AUTO_REPLY) -> str:
     """TwiML answering an inbound text."""
     response = MessagingResponse()

@@ -8,6 +8,7 @@ invalid body (a request after the call ended gets ``<Response><Hangup/></Respons
 from __future__ import annotations
 
 import logging
+import math
 from functools import wraps
 from typing import Callable, Mapping
 
@@ -123,6 +124,18 @@ def _number(source: Mapping[str, str], name: str, kind: type[int] | type[float])
         return kind(0)
 
 
+def _confidence(source: Mapping[str, str]) -> float | None:
+    """Twilio's speech ``Confidence`` (0.0–1.0); None when missing, not a number, NaN, infinite or out of range.
+
+    None counts as no match: only a confidence Twilio really gave can make speech count.
+    """
+    try:
+        value = float(source.get("Confidence", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0.0 <= value <= 1.0 else None
+
+
 def _turn() -> int:
     return int(_number(request.args, "turn", int))
 
@@ -152,7 +165,8 @@ def gather_input() -> str:
     form = request.form
     event: Event
     if form.get("SpeechResult"):
-        event = Speech(form["SpeechResult"][:500], float(_number(form, "Confidence", float)))
+        confidence = _confidence(form)
+        event = Speech(form["SpeechResult"][:500], -1.0 if confidence is None else confidence)
     elif form.get("Digits"):
         event = Digits(form["Digits"][:32])
     else:
@@ -252,12 +266,33 @@ def status() -> Response:
 
 @bp.post("/sms")
 def inbound_sms() -> Response:
-    """A text to the practice number: a neutral auto-reply (STOP/HELP are handled by Twilio itself).
+    """A text to the practice number: a neutral auto-reply, except to Twilio's own keywords.
 
-    The body is never read into logs: it may be anything a client wrote.
+    Twilio answers STOP, START, HELP and their synonyms itself (``ivr.practice.opt_outs``):
+    those get an empty answer, never a second reply, and STOP/START become the
+    number's texting preference.  The body is never read into logs: it may be
+    anything a client wrote.
     """
-    log.info("inbound text answered with the auto-reply")
-    return _xml(twiml.sms_reply())
+    from .callers import normalise
+    from .practice import opt_outs
+
+    form = request.form
+    keyword = opt_outs.classify(form.get("Body"), form.get("OptOutType"))
+    if keyword is None:
+        log.info("inbound text answered with the auto-reply")
+        return _xml(twiml.sms_reply())
+    ql = _ql()
+    sender = normalise(form.get("From"), ql.flows.last_good.practice.phone_region if ql.flows.last_good else "US")
+    if sender and keyword is not opt_outs.Keyword.HELP:
+        try:
+            with ql.extra["db"].sessions() as db, db.begin():
+                opt_outs.record(db, sender, keyword, ql.clock())
+        except Exception:
+            # Twilio keeps its own block either way; a 5xx shows in its debugger so someone looks.
+            log.exception("could not record an SMS %s", keyword.value)
+            return _xml(twiml.sms_nothing(), status=503)
+    log.info("inbound text was the %s keyword: Twilio replies, we record it", keyword.value)
+    return _xml(twiml.sms_nothing())
 
 
 @bp.post("/fallback")

@@ -20,6 +20,7 @@ from ivr.practice.csv_io import (HEADER_ALIASES, ImportRejected, canonical_colum
                                  format_working_hours, import_practice, parse_appointments, parse_clients,
                                  parse_clinicians, parse_date, parse_datetime, parse_status, parse_working_hours,
                                  read_csv_text, slugify)
+from ivr.practice.db import head_revision
 from ivr.practice.models import Appointment, Base, Client, Clinician
 
 try:  # pytest imports test modules by file name (rootdir-relative "prepend" mode)
@@ -470,7 +471,8 @@ def test_export_writes_the_canonical_columns_privately(loaded, tmp_path: Path) -
     export_practice(loaded.sessions, tmp_path / "c.csv", tmp_path / "a.csv", tmp_path / "k.csv")
     clients = (tmp_path / "c.csv").read_text().splitlines()
     assert clients[0] == "client_id,first_name,last_name,date_of_birth,phone,email,clinician,may_voicemail,may_text"
-    assert clients[2] == "C-2002,Kai,Thompson,1995-07-19,+15550100142;+15550100143,,\"Sam Ortiz, LCSW\",no,no"
+    # Numbers start with +, a formula to spreadsheets: the export quotes them (ivr/csvsafe.py).
+    assert clients[2] == "C-2002,Kai,Thompson,1995-07-19,'+15550100142;+15550100143,,\"Sam Ortiz, LCSW\",no,no"
     appointments = (tmp_path / "a.csv").read_text().splitlines()
     assert appointments[0] == "appointment_id,client_id,clinician,start,end,status,telehealth_url"
     assert "A-9006,C-2004,Dr. Maya Chen,2026-11-09T15:00:00+00:00,2026-11-09T15:50:00+00:00,no_show," in appointments
@@ -531,7 +533,7 @@ def test_cli_import_export_seed(cli_app, tmp_path: Path, monkeypatch) -> None:
     assert "appointments: 6 created, 0 updated, 0 unchanged" in result.output
     assert "clients.csv: ignored column(s) 'Address', 'Insurance'" in result.output
     current = run(cli_app, "db", "current")
-    assert current.exit_code == 0 and "at revision 0005 (up to date)" in current.output
+    assert current.exit_code == 0 and f"at revision {head_revision()} (up to date)" in current.output
     result = run(cli_app, "practice", "export", "--clients", str(tmp_path / "out" / "clients.csv"),
                  "--appointments", str(tmp_path / "out" / "appointments.csv"))
     assert result.exit_code == 0 and "4 client(s)" in result.output

@@ -61,8 +61,9 @@ def all_job_args(redis_conn) -> list:
      ["billing.billing_escalation"]),
     (ALEX, "1;04151985#;1;4", "reschedule_failed", "reschedule_failed", 2, "C-1001", ny(24, 18),
      ["appointments.reschedule_failed"]),
-    (ALEX, "1;01011990#;01011991#;01011992#;record:3", "verification_failed", "verification_failed", 1, None,
-     ny(23, 12), ["identify.locked"]),
+    # The third wrong answer locks the client: its one alert is this call's escalation.
+    (ALEX, "1;01011990#;5551230001;01011991#;5551230001;01011992#;answer", "verification_failed",
+     "verification_failed", 1, None, ny(23, 12), ["identify.cannot_confirm", "check:locked"]),
     (MORGAN, "2;11031992#;2", "portal_tech", "portal_tech", 2, "C-1002", ny(24, 18), ["links.tech_help"]),
     (ALEX, "9;answer", "crisis", "crisis", 0, None, ny(23, 10, 15), ["crisis.alert_staff"]),
 ], ids=["callback", "billing", "reschedule", "verification", "portal", "crisis"])

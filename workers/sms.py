@@ -17,21 +17,30 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from ivr import twilio_rest
 from ivr.escalations.policy import TEXT_FAILED
 from ivr.exceptions import TextRefused
+from ivr.practice.opt_outs import opted_out
 
 from .runtime import fail_without_retry, retries_left, services
 
 log = logging.getLogger(__name__)
+OPTED_OUT = "opted-out"
 
 
 def send_sms(call_sid: str, message_id: str) -> str:
     """Send one text of the call's outbox through Twilio; returns its Message SID.
 
     A text already sent (or whose call record expired) is not sent again: "not pending".
+    A number that texted STOP gets nothing: ``"opted-out"`` (checked here, at the last
+    moment, so no path to a client's phone can skip it).
     """
     ql = services()
     entry = ql.sessions.outbox_entry(call_sid, message_id)
     if not entry or not entry.get("to"):
         return "not pending"
+    with ql.extra["db"].sessions() as db:
+        if opted_out(db, entry["to"]):
+            ql.sessions.outbox_done(call_sid, message_id)
+            log.info("text %s of call %s not sent: the number opted out of texts", message_id, call_sid)
+            return OPTED_OUT
     client = twilio_rest.make_client(ql.settings)
     try:
         sid = twilio_rest.send_sms(client, to=entry["to"], from_=ql.settings.sms_from, body=entry["body"])

@@ -28,19 +28,22 @@ PASSWORD_ENV = "QUIETLINE_STAFF_PASSWORD"
 staff_cli = AppGroup("staff", help="Staff dashboard accounts: the first owner, password resets.")
 
 
-def _password() -> str:
-    """From the environment (automation) or asked twice; the length rule applies either way."""
+def _password(*user_inputs: str) -> str:
+    """From the environment (automation) or asked twice; the rules (length, not easy to guess) apply either way.
+
+    ``user_inputs``: the account's email and name, which a password must not lean on.
+    """
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
         try:
-            passwords.check_password_rules(from_env)
+            passwords.check_password_rules(from_env, user_inputs)
         except passwords.WeakPassword as exc:
             raise click.ClickException(f"{PASSWORD_ENV}: {exc}") from None
         return from_env
     while True:
         value = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            passwords.check_password_rules(value)
+            passwords.check_password_rules(value, user_inputs)
             return value
         except passwords.WeakPassword as exc:
             click.echo(str(exc), err=True)
@@ -64,7 +67,7 @@ def create_owner(email: str, name: str, phone: str | None) -> None:
         if s.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)) is not None:
             raise click.ClickException(f"{email} already has an account (reset its password with "
                                        "`flask --app app staff reset-password --email ...`)")
-    password_hash = passwords.hash_password(_password())
+    password_hash = passwords.hash_password(_password(email, name), user_inputs=(email, name))
     with database.sessions() as s, s.begin():
         user = StaffUser(email=email, name=name.strip(), phone=phone, role=Role.OWNER.value,
                          password_hash=password_hash, active=True, created_at=_now())
@@ -81,7 +84,9 @@ def reset_password(email: str) -> None:
     """Set a new password for an account, lift any lock and reactivate it."""
     database = _ready_db()
     email = email.strip().lower()
-    password_hash = passwords.hash_password(_password())
+    with database.sessions() as s:
+        name = s.scalar(select(StaffUser.name).where(func.lower(StaffUser.email) == email)) or ""
+    password_hash = passwords.hash_password(_password(email, name), user_inputs=(email, name))
     with database.sessions() as s, s.begin():
         user = s.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
         if user is None:

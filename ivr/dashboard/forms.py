@@ -24,8 +24,16 @@ def choices(pairs: Any) -> list[SelectChoice]:
 
 
 def _password_rules(form: FlaskForm, field: Field) -> None:
+    """Length and guessability (zxcvbn); the person's email and name count as easy guesses.
+
+    Views set ``form.user_inputs`` (the account's email and name) when the form has no such fields.
+    """
+    inputs = list(getattr(form, "user_inputs", ()))
+    for name in ("email", "name"):
+        if name in form and form[name].data:
+            inputs.append(str(form[name].data))
     try:
-        passwords.check_password_rules(field.data or "")
+        passwords.check_password_rules(field.data or "", inputs)
     except passwords.WeakPassword as exc:
         raise ValidationError(str(exc)) from None
 

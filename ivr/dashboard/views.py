@@ -86,7 +86,8 @@ def queue_page() -> Any:
 
 def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = None, form: ResolveForm | None = None,
                  error: str | None = None, status: int = 200, audit_view: bool = True,
-                 number: str | None = None, voicemail: queue.Voicemail | None = None) -> Any:
+                 number: str | None = None, voicemail: queue.Voicemail | None = None,
+                 locked_client: queue.ClientDetails | None = None) -> Any:
     try:
         detail = queue.detail(auth.db(), escalation_id, auth.now(),
                               user_id=g.user.id if audit_view else None, ip=auth.client_ip())
@@ -94,8 +95,10 @@ def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = Non
         abort(404)
     item = detail.item
     can_resolve = item.status == "claimed" and (item.claimed_by == g.user.id or g.user.is_owner)
+    locks = queue.verification_locks(auth.db(), escalation_id, auth.now())
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            voicemail=voicemail, form=form or ResolveForm(), can_resolve=can_resolve, error=error,
+                           locks=locks, locked_client=locked_client,
                            title=f"#{item.id} {item.category_label}"), status
 
 
@@ -164,6 +167,33 @@ def caller_number(escalation_id: int) -> Any:
     return _detail_page(escalation_id, number=number, audit_view=False)
 
 
+@bp.route("/e/<int:escalation_id>/locked/<client_id>", methods=["GET", "POST"])
+def locked_client(escalation_id: int, client_id: str) -> Any:
+    """The details of a client whose verification this call locked (audited), to call them back."""
+    if request.method == "GET":
+        return _redirect("dashboard.escalation", escalation_id=escalation_id)
+    try:
+        details = queue.locked_client_details(auth.db(), escalation_id, client_id, g.user.id, auth.now(),
+                                              auth.client_ip())
+    except queue.NotFound as exc:
+        return _detail_page(escalation_id, error=str(exc), status=404)
+    return _detail_page(escalation_id, locked_client=details, audit_view=False)
+
+
+@bp.post("/e/<int:escalation_id>/verification/clear")
+def clear_verification(escalation_id: int) -> Any:
+    """Staff confirmed who the client is themselves: lift the verification lock (audited)."""
+    subject = request.form.get("subject", "")
+    try:
+        was_locked = queue.clear_verification_lock(auth.db(), escalation_id, subject, g.user.id, auth.now(),
+                                                   auth.client_ip())
+    except queue.NotFound as exc:
+        return _detail_page(escalation_id, error=str(exc), status=404)
+    flash("Lock cleared: they can verify by phone again." if was_locked
+          else "That lock had already ended; failures before now no longer count.", "ok")
+    return _redirect("dashboard.escalation", escalation_id=escalation_id)
+
+
 # Opening a voicemail lets this browser session fetch its audio for a while (the player
 # asks for it by GET, in ranges); the audit log has the deliberate opening.
 VOICEMAIL_GRANT_SECONDS = 15 * 60
@@ -214,6 +244,7 @@ def voicemail_audio(escalation_id: int) -> Any:
 @bp.route("/account", methods=["GET", "POST"])
 def account() -> Any:
     form = OwnPasswordForm()
+    form.user_inputs = [g.user.email, g.user.name]
     if form.validate_on_submit():
         with auth.db().sessions() as s:
             user = s.get(StaffUser, g.user.id)
@@ -370,6 +401,7 @@ def user_password(user_id: int) -> Any:
     """Set a new password for someone who forgot theirs; their sessions end, their lock is lifted."""
     user = _get_user(user_id)
     reset = PasswordResetForm()
+    reset.user_inputs = [user.email, user.name]
     if not reset.validate():
         return render_template("dashboard/user_edit.html", target=user, form=StaffEditForm(obj=user), reset=reset,
                                locked=user.locked_until is not None and user.locked_until > auth.now(),

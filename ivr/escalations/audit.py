@@ -40,6 +40,7 @@ class Action(str, Enum):
     ROSTER_ADD = "roster_add"
     ROSTER_UPDATE = "roster_update"
     ROSTER_DELETE = "roster_delete"
+    VERIFICATION_CLEAR = "verification_clear"  # staff confirmed a client themselves and lifted a lock
 
 
 class HasSessions(Protocol):

@@ -62,6 +62,8 @@ REASON_ALIASES = {
     SYSTEM_ERROR: Category.OTHER.value,
     RECORDING_FAILED: Category.VOICEMAIL.value,
     TEXT_FAILED: Category.OTHER.value,
+    # Verification locks (ivr.practice.verification): a client's lock is "verification_failed" itself.
+    "verification_ceiling": Category.VERIFICATION_FAILED.value,
 }
 # What those edge reasons ask for at least (the category's policy may say more).
 EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH}

@@ -15,7 +15,8 @@ from typing import Any, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
-from ..practice.models import ACTIVE, Appointment, Client, Clinician
+from ..practice import verification
+from ..practice.models import ACTIVE, Appointment, Client, Clinician, VerificationLock
 from ..recording_files import recording_path, transcript_path
 from . import audit
 from .audit import Action, DbLike, session_scope
@@ -381,18 +382,96 @@ def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetim
         escalation = _get(session, escalation_id)
         if escalation.client_id is None:
             raise NotFound("The caller was not verified as a client: there are no details to show.")
-        client = session.get(Client, escalation.client_id)
-        if client is None:
-            raise NotFound("The client is no longer in the practice's records.")
-        appointment = session.execute(
-            select(Appointment, Clinician.name).join(Clinician, Clinician.id == Appointment.clinician_id)
-            .where(Appointment.client_id == client.id, Appointment.status == ACTIVE, Appointment.start >= now)
-            .order_by(Appointment.start).limit(1)).first()
-        audit.record(session, user_id, Action.VIEW_CLIENT, f"client:{client.id}",
-                     detail=_target(escalation_id), ip=ip, at=now)
-        return ClientDetails(
-            client_id=client.id, name=f"{client.first_name} {client.last_name}",
-            date_of_birth=client.date_of_birth, phones=[p.e164 for p in client.phones],
-            next_appointment=NextAppointment(appointment[0].start, appointment[1], bool(appointment[0].telehealth_url))
-            if appointment else None,
-        )
+        return _client_details(session, escalation.client_id, user_id, now, _target(escalation_id), ip)
+
+
+def _client_details(session: Session, client_id: str, user_id: int, now: dt.datetime, detail: str,
+                    ip: str | None) -> ClientDetails:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("The client is no longer in the practice's records.")
+    appointment = session.execute(
+        select(Appointment, Clinician.name).join(Clinician, Clinician.id == Appointment.clinician_id)
+        .where(Appointment.client_id == client.id, Appointment.status == ACTIVE, Appointment.start >= now)
+        .order_by(Appointment.start).limit(1)).first()
+    audit.record(session, user_id, Action.VIEW_CLIENT, f"client:{client.id}", detail=detail, ip=ip, at=now)
+    return ClientDetails(
+        client_id=client.id, name=f"{client.first_name} {client.last_name}",
+        date_of_birth=client.date_of_birth, phones=[p.e164 for p in client.phones],
+        next_appointment=NextAppointment(appointment[0].start, appointment[1], bool(appointment[0].telehealth_url))
+        if appointment else None,
+    )
+
+
+# --------------------------------------------------------------------------- verification locks
+
+@dataclass(frozen=True)
+class LockView:
+    """A verification lock an escalation alerted staff to (``verification_failed``/``verification_ceiling``)."""
+
+    subject: str  # "client:<id>" or "practice"
+    client_id: str | None
+    locked_at: dt.datetime | None
+    locked_until: dt.datetime | None
+    active: bool
+    cleared_at: dt.datetime | None
+
+
+def verification_locks(db: DbLike, escalation_id: int, now: dt.datetime) -> list[LockView]:
+    """The client and practice locks this escalation's call started (none for other escalations).
+
+    A lock started again later by another call belongs to that call's escalation.
+    """
+    with session_scope(db) as session:
+        escalation = _get(session, escalation_id)
+        if escalation.category != Category.VERIFICATION_FAILED.value:
+            return []
+        rows = session.scalars(select(VerificationLock).where(
+            VerificationLock.call_sid == escalation.call_sid,
+            VerificationLock.subject.like("client:%") | (VerificationLock.subject == verification.PRACTICE))
+            .order_by(VerificationLock.subject)).all()
+        return [LockView(r.subject, r.subject.split(":", 1)[1] if r.subject.startswith("client:") else None,
+                         r.locked_at, r.locked_until, r.locked_until is not None and r.locked_until > now,
+                         r.cleared_at) for r in rows]
+
+
+def _lock_of(session: Session, escalation_id: int, subject: str) -> VerificationLock:
+    escalation = _get(session, escalation_id)
+    row = session.get(VerificationLock, subject)
+    if row is None or row.call_sid != escalation.call_sid or escalation.category != Category.VERIFICATION_FAILED.value:
+        raise NotFound("This escalation has no such verification lock.")
+    return row
+
+
+def clear_verification_lock(db: DbLike, escalation_id: int, subject: str, user_id: int, now: dt.datetime,
+                            ip: str | None = None) -> bool:
+    """Staff confirmed the client (on a call they placed to the number on file): lift the lock.
+
+    For a client this lifts the client's lock and those of its own numbers, and
+    failures before now stop counting; for the practice, dates of birth verify
+    again.  Audited as ``verification_clear``.  Returns whether it was still locked.
+    """
+    with session_scope(db) as session:
+        _lock_of(session, escalation_id, subject)
+        if subject == verification.PRACTICE:
+            subjects = [verification.PRACTICE]
+        else:
+            client = session.get(Client, subject.split(":", 1)[1])
+            phones = [p.e164 for p in client.phones] if client is not None else []
+            subjects = verification.client_subjects(subject.split(":", 1)[1], phones)
+        was_locked = verification.clear(session, subjects, user_id, now)
+        audit.record(session, user_id, Action.VERIFICATION_CLEAR, subject, detail=_target(escalation_id),
+                     ip=ip, at=now)
+        return bool(was_locked)
+
+
+def locked_client_details(db: DbLike, escalation_id: int, client_id: str, user_id: int, now: dt.datetime,
+                          ip: str | None = None) -> ClientDetails:
+    """The details of a client this escalation's call locked, to call them back on the number on file.
+
+    The caller was not verified: these are the details of the client someone tried
+    to verify as.  Audited as ``view_client``, like any client details.
+    """
+    with session_scope(db) as session:
+        _lock_of(session, escalation_id, verification.client_subject(client_id))
+        return _client_details(session, client_id, user_id, now, _target(escalation_id) + "; locked", ip)

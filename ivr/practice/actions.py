@@ -13,16 +13,16 @@ import datetime as dt
 import uuid
 from typing import Any, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import effects as fx
 from ..builtin_actions import ActionContext, ActionResult, ActionSpec
 from ..callers import normalise
-from .models import (ACTIVE, Appointment, AppointmentStatus, CardOnFile, Client, ClientPhone, Clinician, FollowUp,
-                     VerificationFailure)
-from .pins import check_pin
+from . import verification
+from .models import ACTIVE, Appointment, AppointmentStatus, CardOnFile, Client, ClientPhone, Clinician, FollowUp
+from .opt_outs import opted_out as sms_opted_out
 from .scheduling import open_slots
 
 
@@ -42,21 +42,26 @@ def _client_id(ctx: ActionContext) -> str:
     return caller["client_id"]
 
 
-def _phone_key(ctx: ActionContext) -> str:
-    return ctx.session.caller or f"anonymous:{ctx.session.call_sid}"
-
-
 # -- recognising and verifying --------------------------------------------------------------------------
 
+def _clients_on(db: Session, e164: str | None) -> list[str]:
+    if not e164:
+        return []
+    return list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == e164)
+                           .order_by(ClientPhone.client_id)))
+
+
 def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    """Match the caller ID to clients (a family may share one number); nothing is disclosed."""
-    ids: list[str] = []
-    if ctx.session.caller:
-        with _db(ctx)() as db:
-            ids = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == ctx.session.caller)
-                                  .order_by(ClientPhone.client_id)))
-    caller = {**_caller(ctx), "known": bool(ids), "verified": False}
-    return ActionResult("known" if ids else "unknown", {"candidates": ids, "caller": caller})
+    """Look up the clients on the calling number (``vars.candidates``) without telling the flow.
+
+    The outcome says only what the caller already knows: whether their number came
+    through (``present``) or not (``withheld``).  Whether it belongs to a client
+    must not change what they hear, so it is not an outcome (nor ``caller.known``).
+    """
+    with _db(ctx)() as db:
+        ids = _clients_on(db, ctx.session.caller)
+    caller = {**_caller(ctx), "verified": False}
+    return ActionResult("present" if ctx.session.caller else "withheld", {"candidates": ids, "caller": caller})
 
 
 def find_by_number_on_file(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -65,65 +70,58 @@ def find_by_number_on_file(ctx: ActionContext, params: Mapping[str, Any]) -> Act
     Always answers ``done``: whether the number is on file is not for an unverified caller to learn.
     """
     typed = str(ctx.session.vars.get("number_on_file") or "")
-    e164 = normalise(typed, ctx.flows.practice.phone_region)
-    ids: list[str] = []
-    if e164:
-        with _db(ctx)() as db:
-            ids = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == e164)
-                                  .order_by(ClientPhone.client_id)))
+    with _db(ctx)() as db:
+        ids = _clients_on(db, normalise(typed, ctx.flows.practice.phone_region))
     return ActionResult("done", {"candidates": ids, "number_on_file": None})
 
 
-def _failures_since(db: Session, phone_key: str, client_ids: list[str], since: dt.datetime) -> int:
-    by_phone = db.scalar(select(func.count()).select_from(VerificationFailure).where(
-        VerificationFailure.phone_key == phone_key, VerificationFailure.failed_at >= since)) or 0
-    by_client = 0
-    if client_ids:
-        by_client = db.scalar(select(func.count()).select_from(VerificationFailure).where(
-            VerificationFailure.client_id.in_(client_ids), VerificationFailure.failed_at >= since)) or 0
-    return max(by_phone, by_client)
-
-
 def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    """Check the date of birth (or PIN) against the candidate clients.
+    """Check the date of birth (or ``pin:<digits>``) in ``vars.<var>`` against the candidate clients.
 
-    Outcomes: ``verified`` (exactly one client matches), ``failed`` (try again;
-    the caller is never told which part was wrong), ``locked`` (too many
-    failures for this number or client within the lock period: an escalation is
-    created and verification refuses until the period ends).
+    Outcomes: ``verified`` (exactly one client matches and no lock refuses it),
+    ``failed`` (not verified; try again), ``locked`` (not verified, and this call
+    has had its ``max_failures`` attempts).  Which of the last two comes depends
+    only on this call's attempts (``vars.verify_attempts``), never on whether the
+    number belongs to a client or anyone is locked: callers cannot tell a wrong
+    answer from a refused one.  Every answer that does not verify (wrong, right for
+    several clients, or refused by a lock) is charged once per call turn
+    (``ivr.practice.verification``); the answer that locks a client or the practice
+    raises the one staff alert of that lock.
     """
     practice = ctx.flows.practice
-    answer = str(ctx.session.vars.get(params.get("var", "dob")) or "")
-    candidates = list(ctx.session.vars.get("candidates") or [])
-    phone_key = _phone_key(ctx)
-    since = ctx.now - dt.timedelta(minutes=practice.verification_lock_minutes)
-    cleared = {params.get("var", "dob"): None}
+    limits = verification.Limits.of(practice)
+    var = params.get("var", "dob")
+    answer = str(ctx.session.vars.get(var) or "")
+    candidates = [str(c) for c in ctx.session.vars.get("candidates") or []]
+    attempt = int(ctx.session.vars.get("verify_attempts") or 0) + 1
+    caller_key = verification.caller_subject(ctx.session.caller)
+    kind = verification.PIN if answer.startswith("pin:") else verification.DATE
+    updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
     with _db(ctx)() as db, db.begin():
-        if _failures_since(db, phone_key, candidates, since) >= practice.verification_max_failures:
-            return ActionResult("locked", cleared)
-        matches = []
-        if candidates and answer:
-            for client in db.scalars(select(Client).where(Client.id.in_(candidates))):
-                if answer.startswith("pin:"):
-                    if check_pin(answer[4:], client.pin_hash):
-                        matches.append(client)
-                elif client.date_of_birth.isoformat() == answer:
-                    matches.append(client)
-        if len(matches) == 1:
-            client = matches[0]
+        allowed = verification.standing(db, caller_key, candidates, ctx.now, limits)
+        clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id))) \
+            if candidates else []
+        if kind == verification.PIN:
+            right = verification.pin_matches(answer[4:], clients)
+            usable = [c for c in right if allowed.pin_allowed(c.id)]
+        else:
+            right = [c for c in clients if answer and c.date_of_birth.isoformat() == answer]
+            usable = [c for c in right if allowed.date_allowed(c.id)]
+        if len(right) == 1 and len(usable) == 1:
+            client = usable[0]
             primary = client.phones[0].e164 if client.phones else None
+            may_text = client.may_text and not (primary and sms_opted_out(db, primary))
             caller = {**_caller(ctx), "known": True, "verified": True, "client_id": client.id,
-                      "first_name": client.first_name, "sms_to": primary if client.may_text else None,
-                      "may_text": client.may_text}
-            return ActionResult("verified", {**cleared, "caller": caller, "candidates": [client.id]})
-        blamed = candidates[0] if len(candidates) == 1 else None
-        db.add(VerificationFailure(phone_key=phone_key, client_id=blamed, call_sid=ctx.session.call_sid,
-                                   failed_at=ctx.now))
-        db.flush()
-        count = _failures_since(db, phone_key, candidates, since)
-    if count >= practice.verification_max_failures:
-        return ActionResult("locked", cleared, (fx.Escalate("verification_failed", "high"),))
-    return ActionResult("failed", cleared)
+                      "first_name": client.first_name, "sms_to": primary if may_text else None,
+                      "may_text": may_text}
+            return ActionResult("verified", {**updates, "caller": caller, "candidates": [client.id]})
+        # Wrong, right for several clients at once (which verifies nobody), or refused by a lock:
+        # all one failure, alike on the phone, in the records and in the work done to answer.
+        recorded = verification.record_failure(db, call_sid=ctx.session.call_sid, turn=ctx.session.turn,
+                                               caller_key=caller_key, candidates=candidates, kind=kind,
+                                               now=ctx.now, limits=limits)
+        effects = tuple(fx.Escalate(reason, "high") for reason in recorded.alerts())
+    return ActionResult("locked" if attempt >= limits.max_failures else "failed", updates, effects)
 
 
 # -- appointments ------------------------------------------------------------------------------------
@@ -242,6 +240,10 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
 
 def _text_to_client(ctx: ActionContext, body: str) -> ActionResult:
     to = _caller(ctx).get("sms_to")
+    if to:
+        with _db(ctx)() as db:
+            if sms_opted_out(db, to):  # texted STOP since the call began
+                to = None
     if not to:
         return ActionResult("no_number")
     return ActionResult("sent", effects=(fx.SendSms(to, body),))
@@ -298,12 +300,14 @@ def save_card(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
 def practice_specs() -> list[ActionSpec]:
     """The practice actions, for the app's registry."""
     return [
-        ActionSpec("identify_caller", ("known", "unknown"), identify_caller,
-                   "Match the caller ID to clients (sets vars.candidates); discloses nothing."),
+        ActionSpec("identify_caller", ("present", "withheld"), identify_caller,
+                   "Find the clients on the calling number (sets vars.candidates); the outcome only says whether "
+                   "a number came through."),
         ActionSpec("find_by_number_on_file", ("done",), find_by_number_on_file,
                    "Match vars.number_on_file (typed by the caller) to clients; discloses nothing."),
         ActionSpec("verify_identity", ("verified", "failed", "locked"), verify_identity,
-                   "Check vars.dob (a date, or pin:<digits>) against the candidates; locks after repeated failures.",
+                   "Check vars.dob (a date, or pin:<digits>) against the candidates; 'locked' once this call "
+                   "has had its attempts (practice.yaml verification).",
                    verified_outcome="verified"),
         ActionSpec("next_appointment", ("found", "none"), next_appointment,
                    "The verified client's next appointment as vars.appt (start, clinician, late_fee).",

@@ -28,7 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from .. import csvsafe
 from ..callers import normalise
+from ..csvsafe import restore
 from .models import ACTIVE, Appointment, Client, ClientPhone, Clinician
 
 # --------------------------------------------------------------------------- columns
@@ -322,7 +324,8 @@ def _read_table(text: str, kind: str, file: str) -> _Table:
             table.problem(line, None, f"this line has {len(cells)} fields but the header has {width} "
                                       "(a comma in an unquoted value?)")
             continue
-        cells = [c.strip() for c in cells] + [""] * (width - len(cells))
+        # restore(): a cell our own export neutralised ('=…, '+1 555…) reads back as the value it was.
+        cells = [restore(c.strip()) for c in cells] + [""] * (width - len(cells))
         values: dict[str, object] = {}
         for column, indexes in positions.items():
             values[column] = [cells[i] for i in indexes] if column in _MULTI_COLUMNS else cells[indexes[0]]
@@ -1029,13 +1032,13 @@ def _yes_no(value: bool) -> str:
 
 
 def _write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Write atomically (no half-written export if something fails), mode 0600."""
+    """Write atomically (no half-written export if something fails), mode 0600, formulas neutralised."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
+            writer = csvsafe.writer(out)  # formulas neutralised: the file is opened in spreadsheets
             writer.writerow(header)
             writer.writerows(rows)
         os.chmod(tmp, 0o600)

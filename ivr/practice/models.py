@@ -160,14 +160,60 @@ class FollowUp(Base):
 
 
 class VerificationFailure(Base):
-    """A failed identity check, by calling number and (when known) client: three lock verification."""
+    """One failed identity check, charged to one subject: a row per subject the failure counts against.
+
+    A wrong date of birth or PIN counts against the caller (``caller:<E.164>``, or
+    ``caller:withheld`` for every withheld or invalid number together), against each
+    candidate client (``client:<id>``: every client on the calling number or on the
+    number typed as the number on file) and, when there was a candidate at all,
+    against the practice (``practice``).  ``(call_sid, turn, subject)`` is unique: a
+    retried or raced webhook for the same answer records it once.  The policy is in
+    ``ivr.practice.verification``.
+    """
 
     __tablename__ = "verification_failures"
-    __table_args__ = (Index("ix_verification_phone_time", "phone_key", "failed_at"),)
+    __table_args__ = (UniqueConstraint("call_sid", "turn", "subject"),
+                      Index("ix_verification_subject_time", "subject", "failed_at"),
+                      Index("ix_verification_failed_at", "failed_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # The caller's E.164 number, or "anonymous:<CallSid>" for withheld numbers.
-    phone_key: Mapped[str] = mapped_column(String(80))
-    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     call_sid: Mapped[str] = mapped_column(String(64))
+    turn: Mapped[int] = mapped_column(Integer)  # the webhook of the call that carried the answer
+    subject: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10), default="date")  # date | pin: what the caller answered with
     failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class VerificationLock(Base):
+    """A subject's current (or last) verification lock; one row per subject that was ever locked.
+
+    Locked while ``locked_until`` is in the future.  ``call_sid``/``turn`` name the
+    answer that started the lock (its staff alert is that call's escalation, raised
+    once); staff who confirmed the client themselves clear it (``cleared_at``), and
+    failures before a clearing no longer count.
+    """
+
+    __tablename__ = "verification_locks"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    turn: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cleared_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id
+
+
+class SmsOptOut(Base):
+    """A number's texting preference, from the STOP/START keywords it texted us (Twilio's opt-out words).
+
+    ``opted_out`` true: nothing is texted to this number.  A START (or YES, UNSTOP)
+    sets it false again; the row stays as the record of the last change.
+    """
+
+    __tablename__ = "sms_opt_outs"
+
+    e164: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
+    keyword: Mapped[str] = mapped_column(String(20))  # STOP, START, … as Twilio classified it
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)

@@ -115,8 +115,13 @@ class PracticeSettings:
     late_change_hours: int = 24
     late_change_fee: str | None = None  # e.g. "$75"; None: no fee
     reschedule_window_days: int = 14
+    # Caller verification (ivr.practice.verification): failures per client and per calling number
+    # within lock_minutes before a lock (also the attempts one call gets), wrong PINs per client in
+    # a day before the PIN stops working too, and the practice-wide ceiling per hour.
     verification_max_failures: int = 3
     verification_lock_minutes: int = 30
+    verification_pin_max_failures: int = 5
+    verification_max_failures_per_hour: int = 20
     # Per escalation category (ESCALATION_CATEGORIES); categories left out keep the defaults.
     escalations: Mapping[str, EscalationRule] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -340,6 +345,9 @@ class _Checker:
             reschedule_window_days=int(d.get("reschedule_window_days", 14)),
             verification_max_failures=int((d.get("verification") or {}).get("max_failures", 3)),
             verification_lock_minutes=int((d.get("verification") or {}).get("lock_minutes", 30)),
+            verification_pin_max_failures=int((d.get("verification") or {}).get("pin_max_failures", 5)),
+            verification_max_failures_per_hour=int(
+                (d.get("verification") or {}).get("max_failures_per_hour", 20)),
             escalations=MappingProxyType(escalations),
         )
 

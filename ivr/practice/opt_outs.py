@@ -1,0 +1,79 @@
+"""Texting preferences per number: the STOP and START keywords Twilio answers for us.
+
+Twilio itself replies to its default keywords on long codes and toll-free numbers
+(and blocks further texts after a STOP); the app only records the preference, so
+nothing is queued for a number that opted out, and it sends no second reply.
+Twilio's defaults (help.twilio.com, "Twilio support for opt-out keywords"):
+
+* opt-out: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT
+* opt-in: START, YES, UNSTOP
+* help: HELP, INFO
+
+Only a message that is exactly one keyword counts (case and surrounding spaces
+ignored; "stop please" does not); an opt-out word may also end in "." or "!".  With Advanced Opt-Out on a Messaging Service,
+Twilio classifies the message itself and says so in ``OptOutType`` (STOP, START
+or HELP), which covers a practice's own keywords too; it wins when present.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import SmsOptOut
+
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# Punctuation a phone may add after a one-word reply ("Stop.", "STOP!").
+_TRAILING = re.compile(r"[\s.!?]+$")
+
+
+class Keyword(str, Enum):
+    """What an inbound text asks for, in Twilio's OptOutType words."""
+
+    STOP = "STOP"
+    START = "START"
+    HELP = "HELP"
+
+
+def classify(body: str | None, opt_out_type: str | None = None) -> Keyword | None:
+    """The keyword an inbound text is (Twilio's ``OptOutType`` first, then its default words), or None."""
+    told = (opt_out_type or "").strip().upper()
+    if told in Keyword.__members__:
+        return Keyword(told)
+    word = (body or "").strip().upper()
+    if word in OPT_OUT_KEYWORDS or _TRAILING.sub("", word) in OPT_OUT_KEYWORDS:
+        # "Stop." too: whether or not Twilio counted it, nobody who wrote it wants another text.
+        return Keyword.STOP
+    if word in OPT_IN_KEYWORDS:
+        return Keyword.START
+    if word in HELP_KEYWORDS:
+        return Keyword.HELP
+    return None
+
+
+def record(db: Session, e164: str, keyword: Keyword, now: dt.datetime) -> None:
+    """Store the number's preference after a STOP or START (HELP changes nothing)."""
+    if keyword is Keyword.HELP:
+        return
+    row = db.get(SmsOptOut, e164) or SmsOptOut(e164=e164)
+    row.opted_out, row.keyword, row.changed_at = keyword is Keyword.STOP, keyword.value, now
+    db.add(row)
+
+
+def opted_out(db: Session, e164: str) -> bool:
+    """Whether ``e164`` texted STOP (and not START since)."""
+    return bool(db.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.e164 == e164)))
+
+
+def opted_out_numbers(db: Session, numbers: Iterable[str]) -> set[str]:
+    """The numbers among ``numbers`` that opted out."""
+    wanted = list(dict.fromkeys(numbers))
+    if not wanted:
+        return set()
+    return set(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(wanted), SmsOptOut.opted_out.is_(True))))
