@@ -12,6 +12,7 @@ values, so a word built by an expression (``{{ 'thera' ~ 'py' }}``) is caught to
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -199,7 +200,7 @@ def template_problems(source: str, kind: WordKind, rules: Discretion, *, neutral
         seconds = _estimated_seconds(rendered)
         if seconds > VOICEMAIL_MAX_SECONDS:
             out.append(LintProblem(f"a voicemail must stay under {VOICEMAIL_MAX_SECONDS} seconds; "
-                                   f"this one takes about {seconds:.0f}"))
+                                   f"this one takes about {math.ceil(seconds)}"))
     if kind is WordKind.TEXT and len(rendered) > TEXT_SEGMENT_WARNING:
         out.append(LintProblem(f"the text is about {len(rendered)} characters (more than two SMS segments)",
                                "warning"))
