@@ -29,6 +29,7 @@ change.  :func:`still_eligible` re-checks one touch at the moment of dialling or
 from __future__ import annotations
 
 import hashlib
+import re
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -126,11 +127,19 @@ class Touch:
         return "touch-" + hashlib.sha256(self.id.encode()).hexdigest()[:32]
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.@:+\-]*\Z")
+
+
+def _q(text: str) -> str:
+    """``text`` %-escaped for an id (most ids need nothing: the fast path)."""
+    return text if _PLAIN.match(text) else quote(text, safe=_SAFE)
+
+
 def make_id(client_id: str, rule: str, subject: str, version: int | None, attempt: int | str,
             channel: Channel) -> str:
     """The id of a touch (module docstring)."""
-    return "/".join((quote(client_id, safe=_SAFE), rule, quote(subject, safe=_SAFE),
-                     f"v{version}" if version is not None else "v-", str(attempt), channel.value))
+    return "/".join((_q(client_id), rule, _q(subject), f"v{version}" if version is not None else "v-",
+                     str(attempt), channel.value))
 
 
 def _instance_of(touch_id: str) -> tuple[str, str | int, str] | None:
@@ -143,7 +152,7 @@ def _instance_of(touch_id: str) -> tuple[str, str | int, str] | None:
 
 
 def _instance(client_id: str, rule: str, subject: str) -> str:
-    return "/".join((quote(client_id, safe=_SAFE), rule, quote(subject, safe=_SAFE)))
+    return "/".join((_q(client_id), rule, _q(subject)))
 
 
 def _ts(value: datetime) -> int:
@@ -178,6 +187,11 @@ class _Ctx:
         self.horizon_end = self.now + int(horizon.total_seconds())
         self.history_start = self.now - int(history.total_seconds())
         self.reach = rules.max_reach_seconds() + 2 * DAY
+        # How far back each trigger's instances can still need work (their last attempt and window).
+        self.oldest = {t: min(self.history_start, self.now) - (
+            r.after.approx_seconds + len(r.attempts) * (r.spacing.approx_seconds + r.within.approx_seconds)
+            + r.within.approx_seconds + DAY) for t, r in rules.follow_ups.items()}
+        self.longest_reminder = max((r.before.approx_seconds for r in rules.reminders), default=0) + DAY
         self.practice = rules.practice
         self.appts: dict[str, list[AppointmentFacts]] = defaultdict(list)
         self.appt_by_id: dict[str, AppointmentFacts] = {}
@@ -508,13 +522,14 @@ class _Planner:
         if not rules.reminders and not rules.moved.enabled:
             return
         starts = ctx.starts.get(self.c.id, [])
-        longest = max((r.before.approx_seconds for r in rules.reminders), default=0) + DAY
+        longest = ctx.longest_reminder
+        has_past = self.c.id in ctx.past_by_client
         settle = rules.settle.approx_seconds
         min_notice = rules.min_notice.approx_seconds
         # Appointments already begun are looked at too, within the history kept, so that reminders
         # missed during downtime are recorded as skipped (place() finds their window over).
-        for appt in appts[bisect_right(starts, ctx.history_start):]:
-            start = _ts(appt.start)
+        for i in range(bisect_right(starts, ctx.history_start), len(appts)):
+            appt, start = appts[i], starts[i]
             if start - longest > ctx.horizon_end:
                 break
             if start > ctx.now and appt.status is not AppointmentStatus.SCHEDULED:
@@ -525,7 +540,7 @@ class _Planner:
             lineage = ctx.lineage(appt)
             mentions: list[tuple[int, int, str]] = []  # (at, about_start, rule) of reminders that went out
             first_sent: int | None = None
-            for appt_id in lineage:
+            for appt_id in (lineage if has_past else ()):
                 for r in [*rules.reminders, None]:
                     rule = f"reminders.{r.name}" if r else "reminders.moved"
                     past = ctx.past.get(_instance(self.c.id, rule, appt_id))
@@ -586,7 +601,7 @@ class _Planner:
                            fallback: Channel | None) -> tuple[bool, int, tuple[Channel, ...]]:
         """(done, next attempt, its channels) for one reminder about the appointment's current time."""
         tried: dict[int, list[PastTouch]] = {}
-        for appt_id in lineage:
+        for appt_id in (lineage if self.c.id in self.ctx.past_by_client else ()):
             past = self.ctx.past.get(_instance(self.c.id, rule, appt_id))
             if past is None:
                 continue
@@ -627,42 +642,46 @@ class _Planner:
         ctx = self.ctx
         rules = ctx.rules.follow_ups
         starts = ctx.starts.get(self.c.id, [])
+        # One pass: the last held session (by start) and the last cancellation (by when it was cancelled).
+        held_i: int | None = None
+        cancelled: AppointmentFacts | None = None
+        for i, a in enumerate(appts):
+            if a.status is AppointmentStatus.COMPLETED:
+                held_i = i
+            elif a.status is AppointmentStatus.CANCELLED and (
+                    cancelled is None or (a.changed_at, a.id) > (cancelled.changed_at, cancelled.id)):
+                cancelled = a
         for trigger, rule in rules.items():
-            reach = (rule.after.approx_seconds + len(rule.attempts) * (rule.spacing.approx_seconds
-                                                                        + rule.within.approx_seconds)
-                     + rule.within.approx_seconds + DAY)
-            oldest = min(ctx.history_start, ctx.now) - reach
+            oldest = ctx.oldest[trigger]
             if trigger is Trigger.LATE:
-                lo_i = bisect_left(starts, oldest)
-                hi_i = bisect_right(starts, ctx.horizon_end)
-                for appt in appts[lo_i:hi_i]:
+                for i in range(bisect_left(starts, oldest), bisect_right(starts, ctx.horizon_end)):
+                    appt = appts[i]
                     if appt.status is AppointmentStatus.SCHEDULED and not appt.checked_in and not appt.joined:
-                        moment = _shift(_ts(appt.start), rule.after, self.s.tz)
-                        self._attempts(rule, appt.id, appt, moment, _ts(appt.start), out)
+                        moment = _shift(starts[i], rule.after, self.s.tz)
+                        self._attempts(rule, appt.id, appt, moment, starts[i], out)
             elif trigger is Trigger.NO_SHOW:
-                for appt in appts[bisect_left(starts, oldest):]:
+                for i in range(bisect_left(starts, oldest), len(appts)):
+                    appt = appts[i]
                     if appt.status is AppointmentStatus.NO_SHOW and not _rebooked(appts, appt.start, appt.id):
                         moment = _shift(_ts(appt.end), rule.after, self.s.tz)
-                        self._attempts(rule, appt.id, appt, moment, _ts(appt.start), out)
+                        self._attempts(rule, appt.id, appt, moment, starts[i], out)
             elif trigger is Trigger.UNBOOKED:
-                done = [a for a in appts if a.status is AppointmentStatus.COMPLETED]
-                if done:
-                    last = done[-1]
+                if held_i is not None:
+                    last = appts[held_i]
                     later = any(a.start > last.start and a.status in (AppointmentStatus.SCHEDULED,
-                                                                       AppointmentStatus.COMPLETED,
-                                                                       AppointmentStatus.NO_SHOW) for a in appts)
+                                                                       AppointmentStatus.NO_SHOW)
+                                for a in appts[held_i + 1:])
                     if not later and _ts(last.end) >= oldest:
                         moment = _shift(_ts(last.end), rule.after, self.s.tz)
                         self._attempts(rule, last.id, last, moment, _ts(last.end), out)
             elif trigger is Trigger.CANCELLED:
-                cancelled = [a for a in appts if a.status is AppointmentStatus.CANCELLED]
-                if cancelled:
-                    last = max(cancelled, key=lambda a: (a.changed_at, a.id))
+                if cancelled is not None:
+                    last = cancelled
                     if _ts(last.changed_at) >= oldest and not _rebooked(appts, last.changed_at, last.id):
                         moment = _shift(_ts(last.changed_at), rule.after, self.s.tz)
                         self._attempts(rule, last.id, last, moment, _ts(last.changed_at), out)
             elif trigger is Trigger.LAPSED:
-                self._lapsed(rule, appts, oldest, out)
+                self._lapsed(rule, appts, starts, held_i, oldest, out)
             elif trigger is Trigger.CORRECTION:
                 for request in ctx.corrections.get(self.c.id, ()):
                     raised = _ts(request.raised_at)
@@ -672,14 +691,14 @@ class _Planner:
                     moment = _shift(raised, rule.after, self.s.tz)
                     self._attempts(rule, f"c:{request.id}", appt, moment, raised, out)
 
-    def _lapsed(self, rule: FollowUpRule, appts: list[AppointmentFacts], oldest: int, out: list[_Candidate]) -> None:
+    def _lapsed(self, rule: FollowUpRule, appts: list[AppointmentFacts], starts: list[int], held_i: int | None,
+                oldest: int, out: list[_Candidate]) -> None:
         ctx = self.ctx
         times = []
         if self.c.id in ctx.facts.last_contact:
             times.append(_ts(ctx.facts.last_contact[self.c.id]))
-        held = [a for a in appts if a.status is AppointmentStatus.COMPLETED]
-        if held:
-            times.append(_ts(held[-1].end))
+        if held_i is not None:
+            times.append(_ts(appts[held_i].end))
         resolutions = [t for t in ctx.resolutions.get(self.c.id, ()) if t <= ctx.now]
         if resolutions:
             times.append(resolutions[-1])
@@ -688,7 +707,7 @@ class _Planner:
         last = max(times)
         if last < oldest:
             return
-        if any(_ts(a.start) > last and a.status is AppointmentStatus.SCHEDULED for a in appts):
+        if any(a.status is AppointmentStatus.SCHEDULED for a in appts[bisect_right(starts, last):]):
             return  # something is booked: not lapsed
         moment = _shift(last, rule.after, self.s.tz)
         self._attempts(rule, f"t:{last // 60}", None, moment, last, out, since=last + 1)
