@@ -263,7 +263,10 @@ def test_a_substance_use_program_gives_not_even_the_neutral_name() -> None:
     ("Dr Chen", ["not discreet: it gives a clinician's title ('Dr')", "not discreet: it names a clinician ('Chen')"]),
     ("Therapy Group", ["not discreet: it says 'therapy'"]),
     ("Scheduling Department", ["it is 21 characters; a caller name (CNAM) has at most 15"]),
-    ("Appts!", ["use only letters, digits, spaces and . , & ' - (carriers drop anything else)"]),
+    ("Appts!", ["start with a letter and use only letters, digits, periods, commas and spaces (what carriers "
+                "accept for a caller name)"]),
+    ("1st Office", ["start with a letter and use only letters, digits, periods, commas and spaces (what carriers "
+                    "accept for a caller name)"]),
 ])
 def test_caller_name_cnam_lint(name: str, expected: list[str]) -> None:
     assert caller_name_problems(name, LINT) == expected
@@ -341,3 +344,13 @@ def test_the_outbound_foundation_is_pure(path: Path) -> None:
             ok = (top in sys.stdlib_module_names or top in THIRD_PARTY or name.startswith("ivr.outbound")
                   or name in ALLOWED)
             assert ok, f"{path.name} imports {name}"
+
+
+def test_the_complete_example_in_the_docs_loads_cleanly() -> None:
+    doc = (ROOT / "docs" / "outbound.md").read_text(encoding="utf-8")
+    example = doc.split("## A complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    demo = load_practice(ROOT / "flows" / "practice.yaml")
+    parsed, problems = parse_outbound(example, demo)
+    assert problems == [] and parsed is not None
+    assert [r.name for r in parsed.reminders] == ["two_days_before", "two_hours_before"]
+    assert parsed.discretion.neutral_name == "the front office"

@@ -38,7 +38,8 @@ _COMMAND_RE = re.compile(
     r"(?:\s+[\w'’]+){0,3}?\s+[\"'“‘]?(" + _KEYWORDS + r")\b", re.IGNORECASE)
 _QUOTED_RE = re.compile(r"[\"“‘']\s*(" + _KEYWORDS + r")\s*[\"”’']", re.IGNORECASE)
 _CAPS_RE = re.compile(r"(?<![\w])(STOP\s+ALL|STOPALL|STOP|UNSUBSCRIBE|CANCEL|END|QUIT|OPTOUT|OPT\s+OUT|REVOKE)(?![\w])")
-_CNAM_CHARS = re.compile(r"^[A-Za-z0-9 .,&'\-]+$")
+# Twilio's CNAM conditions: begins with a letter; letters, digits, periods, commas and spaces only.
+_CNAM_CHARS = re.compile(r"^[A-Za-z][A-Za-z0-9 .,]*$")
 
 
 class WordKind(str, Enum):
@@ -213,7 +214,8 @@ def caller_name_problems(name: str, rules: Discretion) -> list[str]:
     if len(name) > CNAM_MAX:
         out.append(f"it is {len(name)} characters; a caller name (CNAM) has at most {CNAM_MAX}")
     if not _CNAM_CHARS.match(name):
-        out.append("use only letters, digits, spaces and . , & ' - (carriers drop anything else)")
+        out.append("start with a letter and use only letters, digits, periods, commas and spaces "
+                   "(what carriers accept for a caller name)")
     out += [f"not discreet: {p}" for p in text_problems(name, rules)]
     if rules.substance_use_program and rules.neutral_name and rules.neutral_name.lower() in name.lower():
         out.append("with substance_use_program (42 CFR Part 2) not even the neutral name may be shown")

@@ -12,6 +12,7 @@ and, with ``days: business_days``, on a day the practice has opening hours.
 from __future__ import annotations
 
 import functools
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -19,7 +20,6 @@ from enum import Enum
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from ..practice.settings import WEEKDAYS, PracticeSettings
@@ -31,6 +31,7 @@ DEFAULT_START = time(9, 0)
 DEFAULT_END = time(19, 0)
 SEARCH = timedelta(days=62)  # how far next_allowed / latest_allowed_before look by default
 _UNKNOWN_ZONE = "Etc/Unknown"
+_E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 Window = tuple[datetime, datetime]  # [start, end) as aware UTC datetimes
 
@@ -78,21 +79,22 @@ def valid_zone(name: str | None) -> bool:
 
 @functools.lru_cache(maxsize=8192)
 def number_zones(e164: str | None) -> tuple[str, ...]:
-    """Zones of a number's area code (phonenumbers' geocoding), or () when it says nothing useful.
+    """Zones of a number's area code, or () when they say nothing useful.
 
-    Non-geographic numbers (toll-free, mobile-only ranges outside NANP) map to every zone of a country
-    and tell us nothing, so they give ().
+    The same prefix table as ``phonenumbers.timezone.time_zones_for_geographical_number``, looked up
+    on the E.164 text directly (parsing and typing every number costs ~0.5 ms, a tenth of a planning
+    pass for 5,000 clients).  A prefix that maps to more than 4 zones is a whole country or a
+    non-geographic range (US toll-free numbers map to all 42 NANP zones), so it gives ().
     """
-    if not e164:
+    if not e164 or not _E164_RE.match(e164):
         return ()
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    for length in range(min(phone_timezone.TIMEZONE_LONGEST_PREFIX, len(e164) - 1), 0, -1):
+        names = phone_timezone.TIMEZONE_DATA.get(e164[1:1 + length])
+        if names is not None:
+            break
+    else:
         return ()
-    if not phonenumbers.is_number_geographical(number):
-        return ()
-    names = phone_timezone.time_zones_for_geographical_number(number)
-    if not names or _UNKNOWN_ZONE in names or len(names) > 4:  # > 4: a whole country, not an area
+    if _UNKNOWN_ZONE in names or len(names) > 4:
         return ()
     return tuple(sorted(n for n in names if valid_zone(n)))
 
