@@ -119,7 +119,7 @@ def main() -> int:
     gc.collect()
     times, cpu = [], []
     touches = []
-    for run in range(args.runs + 1):
+    for _ in range(args.runs + 1):
         started, started_cpu = time.perf_counter(), time.process_time()
         touches = plan(facts, rules, NOW)
         times.append(time.perf_counter() - started)

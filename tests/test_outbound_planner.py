@@ -12,7 +12,7 @@ import pytest
 
 from ivr.outbound.facts import CorrectionRequest, Reply
 from ivr.outbound.planner import SkipReason, TouchKind, TouchStatus, make_id, recheck, still_eligible
-from tests.outbound_support import (LA, NY, UTC, AppointmentStatus, Channel, Outcome, PastTouch, appt, client, done,
+from tests.outbound_support import (LA, UTC, AppointmentStatus, Channel, Outcome, PastTouch, appt, client, done,
                                     facts, ny, plan, planned, rules, skipped)
 
 RULES = rules()

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from .facts import (ATTEMPTED_OUTCOMES, CONTACT_OUTCOMES, UNREACHED_OUTCOMES, AppointmentFacts, AppointmentStatus,
                     Channel, ClientFacts, Outcome, PastTouch, PracticeFacts)
-from .rules import FollowUpRule, OutboundRules, ReminderRule, Span, Trigger
+from .rules import FollowUpRule, OutboundRules, Span, Trigger
 from .zones import Calendar, calendar_for, client_zones, display_zone, local_to_utc
 
 UTC = timezone.utc

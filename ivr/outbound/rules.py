@@ -26,7 +26,7 @@ import jsonschema
 import phonenumbers
 
 from .. import yamlsafe
-from ..exceptions import FlowProblem, UnsafeYamlError
+from ..exceptions import FlowError, FlowProblem, UnsafeYamlError
 from ..practice.settings import PracticeSettings
 from ..templates import Template, compile_template
 from . import lint
@@ -335,14 +335,14 @@ def parse_outbound(text: str | bytes, practice: PracticeSettings, file: str = OU
 def default_rules(practice: PracticeSettings) -> OutboundRules:
     """The issues' defaults (what flows/outbound.yaml ships): every trigger on, two text reminders.
 
-    Raises ValueError if the default words fail the lint for this practice (e.g. its name is
+    Raises FlowError if the default words fail the lint for this practice (e.g. its name is
     "Appointment Partners").
     """
     text = "follow_ups:\n" + "".join(f"  {t.value}: {{}}\n" for t in Trigger) + "reminders:\n  touches:\n" + "".join(
         f"    {name}: {{before: {before}, by: text}}\n" for name, before in DEFAULT_REMINDERS.items())
     rules, problems = parse_outbound(text, practice, "defaults")
     if rules is None:
-        raise ValueError("the default outbound rules fail for this practice:\n" + "\n".join(map(str, problems)))
+        raise FlowError(problems)
     return rules
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from .. import speaking
+from ..exceptions import IvrError
 from .facts import AppointmentFacts, Channel, ClientFacts
 from .lint import WordKind
 from .planner import Touch
@@ -32,7 +33,7 @@ _ZONE_NAMES = {
 }
 
 
-class UnknownWords(LookupError):
+class UnknownWords(IvrError, LookupError):
     """A touch names words the rules do not have (the rules changed since it was planned)."""
 
 
