@@ -85,16 +85,20 @@ def discretion_problems(text: str, practice_name: str | None = None, *, titles: 
 
 
 def distinctive_words(practice_name: str) -> tuple[str, ...]:
-    """The words of a practice's name that identify it: "Lakeside Counseling Collective" →
-    ("lakeside", "collective") (lower case; generic words and words the telltale list already
-    refuses are left out)."""
+    """The words of a practice's name that identify it, and its initials: "Lakeside Counseling
+    Collective" → ("lakeside", "collective", "lcc") (lower case; generic words and words the telltale
+    list already refuses are left out; initials of two letters or more, generic words aside)."""
     out: list[str] = []
-    for word in re.findall(r"[^\W_]+(?:['’][^\W_]+)*", practice_name.lower()):
+    words = re.findall(r"[^\W_]+(?:['’][^\W_]+)*", practice_name.lower())
+    for word in words:
         if len(word) < 3 or word in _GENERIC_NAME_WORDS or word in out:
             continue
         if _TELLTALE_RE.fullmatch(word) or _TELLTALE_STEMS_RE.fullmatch(word):
             continue
         out.append(word)
+    initials = "".join(w[0] for w in words if w not in _GENERIC_NAME_WORDS)
+    if len(initials) >= 2 and initials not in out:
+        out.append(initials)
     return tuple(out)
 
 

@@ -484,3 +484,22 @@ def test_still_eligible_refuses_a_touch_already_recorded_or_not_yet_due() -> Non
     recorded = facts(client(), appointments=[a], past_touches=(done(touch, ny(11, 23, 15), Outcome.QUEUED),))
     assert still_eligible(touch, recorded, RULES, ny(11, 23, 15)) == (False, SkipReason.ALREADY_DONE)
     assert still_eligible(touch, facts(appointments=[a]), RULES, ny(11, 23, 15)) == (False, SkipReason.GONE)
+
+
+def test_naive_datetimes_are_refused() -> None:
+    naive = appt("A-1", dt.datetime(2026, 11, 25, 15))
+    with pytest.raises(ValueError, match="appointment 'A-1': start, end and changed_at must be aware"):
+        plan(facts(client(), appointments=[naive]), RULES, ny(11, 23, 14))
+    with pytest.raises(ValueError, match="now must be an aware datetime"):
+        plan(facts(client()), RULES, dt.datetime(2026, 11, 23, 14))
+
+
+def test_on_a_day_a_reminder_went_out_a_late_follow_up_is_capped_and_recorded() -> None:
+    # The limits are per client across reminders and follow-ups: one automated contact a day.
+    a = appt("A-1", MONDAY_10)
+    reminder = of(plan(facts(client(), appointments=[a]), RULES, ny(11, 23, 8)), "reminders.two_hours_before")[0]
+    assert reminder.due == ny(11, 23, 9)
+    f = facts(client(), appointments=[a], past_touches=(done(reminder, ny(11, 23, 9)),))
+    assert of(plan(f, RULES, ny(11, 23, 10, 15)), "follow_ups.late") == []
+    assert skipped(of(plan(f, RULES, ny(11, 23, 10, 46)), "follow_ups.late")) == [
+        ("C-1/follow_ups.late/A-1/v1/1/call", "daily_cap")]

@@ -102,7 +102,7 @@ reminders:
 def test_every_problem_is_reported_at_once_with_its_line_and_rule() -> None:
     parsed, problems = parse_outbound(BROKEN, PRACTICE, clinician_names=["Dr. Maya Chen"])
     assert parsed is None
-    cancel = ("it asks for the reply 'CANCEL', which carriers treat as an opt-out from every text (only the "
+    cancel = ("it invites the reply 'CANCEL', which carriers treat as an opt-out from every text (only the "
               "opt-out notice may mention STOP; offer digits or words like 'change')")
     assert [str(p) for p in problems] == [
         "outbound.yaml:2: caller_id.name: 'Lakeside Counseling' is refused: it is 19 characters; a caller name (CNAM) has at most 15",
@@ -182,6 +182,13 @@ def test_flows_check_reports_outbound_problems_and_still_serves_the_flows(tmp_pa
                          "not discreet: it names a clinician ('Sam Ortiz')", "not discreet: it names a clinician ('Sam')",
                          "not discreet: it names a clinician ('Ortiz')"]),
     ("Meet us on Elm Street.", ["not discreet: it says 'Elm Street' (in discretion.never_say)"]),
+    ("A note from LCC scheduling.", ["not discreet: it names the practice ('lcc' is in 'Lakeside Counseling Collective')"]),
+    ("Your th\u00e9rapy appointment", ["not discreet: it says 'therapy'"]),
+    ("Your thera\u200bpy appointment", ["not discreet: it says 'therapy'"]),
+    ("Ask for Maya Chen, Ph.D.", ["not discreet: it gives a clinician's title ('Ph.D')",
+                                  "not discreet: it names a clinician ('Maya Chen')",
+                                  "not discreet: it names a clinician ('Maya')", "not discreet: it names a clinician ('Chen')"]),
+    ("Your psychiatrist, an LMFT", ["not discreet: it says 'psychiatrist'", "not discreet: it gives a clinician's title ('LMFT')"]),
     ("{{ 'thera' ~ 'py' }} at {{ when }}", ["not discreet: it says 'therapy'"]),
     ("Hello from {{ practice.name }}", ["{{ practice }} is not available in outbound words "
                                         "(use: callback_number, day, first_name, sender, time, when)"]),
@@ -277,8 +284,8 @@ def test_privacy_lint_extensions_are_additive() -> None:
     assert discretion_problems("Dr. Chen") == []  # titles only on request (outbound words)
     assert discretion_problems("Dr. Chen", titles=True) == ["it gives a clinician's title ('Dr')"]
     assert discretion_problems("detox and sobriety support") == ["it says 'detox'", "it says 'sobriety'"]
-    assert distinctive_words("Lakeside Counseling Collective") == ("lakeside", "collective")
-    assert distinctive_words("The Quiet Oak Wellness Group, LLC") == ("quiet", "oak", "wellness")
+    assert distinctive_words("Lakeside Counseling Collective") == ("lakeside", "collective", "lcc")
+    assert distinctive_words("The Quiet Oak Wellness Group, LLC") == ("quiet", "oak", "wellness", "qow")
 
 
 # --------------------------------------------------------------------------- the words of a touch

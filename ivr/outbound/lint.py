@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable, Mapping
@@ -105,8 +106,22 @@ class Discretion:
                    tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name)
 
 
+def _folded(text: str) -> str:
+    """``text`` without accents, invisible characters or compatibility forms ("thé\u200brapy" → "therapy")."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+
+
 def text_problems(text: str, rules: Discretion) -> list[str]:
     """Why ``text`` (plain words, already filled in) would give the practice or the care away."""
+    folded = _folded(text)
+    if folded != text:  # check what a reader sees, not only the characters written
+        problems = _text_problems(text, rules)
+        return problems + [p for p in _text_problems(folded, rules) if p not in problems]
+    return _text_problems(text, rules)
+
+
+def _text_problems(text: str, rules: Discretion) -> list[str]:
     problems = privacy.discretion_problems(text, rules.practice_name, titles=True)
     named_practice = any(p.startswith("it names the practice") for p in problems)
     if not named_practice:
@@ -132,7 +147,7 @@ def opt_out_command_problems(text: str) -> list[str]:
             word = " ".join(m.group(1).split()).upper()
             if word not in found:
                 found.append(word)
-    return [f"it asks for the reply {w!r}, which carriers treat as an opt-out from every text "
+    return [f"it invites the reply {w!r}, which carriers treat as an opt-out from every text "
             "(only the opt-out notice may mention STOP; offer digits or words like 'change')" for w in found]
 
 

@@ -196,6 +196,8 @@ class _Ctx:
         self.appts: dict[str, list[AppointmentFacts]] = defaultdict(list)
         self.appt_by_id: dict[str, AppointmentFacts] = {}
         for a in facts.appointments:
+            if a.start.tzinfo is None or a.end.tzinfo is None or a.changed_at.tzinfo is None:
+                raise ValueError(f"appointment {a.id!r}: start, end and changed_at must be aware datetimes")
             self.appts[a.client_id].append(a)
             self.appt_by_id[a.id] = a
         for items in self.appts.values():
@@ -206,6 +208,8 @@ class _Ctx:
         self.texted: set[str] = set()
         self.resolutions: dict[str, list[int]] = defaultdict(list)
         for pt in facts.past_touches:
+            if pt.at.tzinfo is None:
+                raise ValueError(f"past touch {pt.touch_id!r}: at must be an aware datetime")
             parsed = _instance_of(pt.touch_id)
             if parsed is None:
                 continue
