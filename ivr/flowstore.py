@@ -20,25 +20,50 @@ from .flow import FlowSet
 log = logging.getLogger(__name__)
 
 
+OUTBOUND_FILE = "outbound.yaml"  # ivr.outbound.rules.OUTBOUND_FILE: follow-up and reminder rules, not a flow
+
+
 def read_dir(path: str | Path) -> tuple[dict[str, bytes], bytes | None]:
-    """Flow files (``*.yaml`` / ``*.yml`` except practice.yaml) and the practice settings text."""
+    """Flow files (``*.yaml`` / ``*.yml`` except practice.yaml and outbound.yaml) and the practice settings text."""
     root = Path(path)
     texts: dict[str, bytes] = {}
     practice = None
     for file in sorted(list(root.glob("*.yaml")) + list(root.glob("*.yml"))):
         if file.name == loader.PRACTICE_FILE:
             practice = file.read_bytes()
-        else:
+        elif file.name != OUTBOUND_FILE:
             texts[file.name] = file.read_bytes()
     return texts, practice
 
 
 def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | None, list[FlowProblem]]:
-    """Load and check every flow in a directory; returns the set (None when broken) and all problems."""
+    """Load and check every flow in a directory; returns the set (None when broken) and all problems.
+
+    The outbound rules (outbound.yaml) are checked too when the practice settings load; their
+    problems are reported (so ``flows check`` fails) but do not stop the flows being served.
+    """
     texts, practice = read_dir(path)
     if not texts:
         return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
-    return loader.load_texts(texts, practice, actions)
+    flows, problems = loader.load_texts(texts, practice, actions)
+    if (Path(path) / OUTBOUND_FILE).exists():
+        problems = sorted(problems + _outbound_problems(path, flows, practice), key=lambda p: (p.file, p.line or 0))
+    return flows, problems
+
+
+def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None) -> list[FlowProblem]:
+    from .outbound.rules import check_outbound
+    from .practice.settings import parse_practice
+
+    settings = flows.practice if flows is not None else None
+    if settings is None and practice_text is not None:
+        try:
+            settings = parse_practice(practice_text.decode("utf-8", "replace"), loader.PRACTICE_FILE)
+        except FlowError:
+            return []  # practice.yaml's own problems are already reported; the rules are checked once it loads
+    if settings is None:
+        return []
+    return check_outbound(path, settings)[1]
 
 
 def _fingerprint(path: Path) -> tuple:

@@ -124,7 +124,7 @@ def test_load_set_raises_every_problem(case: str) -> None:
 
 
 def _read(directory: Path) -> tuple[dict[str, bytes], bytes | None]:
-    texts = {f.name: f.read_bytes() for f in directory.glob("*.yaml") if f.name != PRACTICE_FILE}
+    texts = {f.name: f.read_bytes() for f in directory.glob("*.yaml") if f.name not in (PRACTICE_FILE, "outbound.yaml")}
     practice = directory / PRACTICE_FILE
     return texts, practice.read_bytes() if practice.exists() else None
 

@@ -1,0 +1,237 @@
+"""The discretion lint for outbound words (texts, voicemails, what a call says) and the caller name.
+
+Anyone may read a text on a lock screen, hear a voicemail or see the caller ID, so outbound words
+may not name the practice (nor its distinctive words), a clinician or a clinician's title (Dr.,
+LCSW, PhD…), nor say anything that reveals mental-health care (``ivr.privacy``'s list plus the
+outbound extras below plus the practice's own ``never_say``).  They may never teach anyone to
+reply CANCEL, STOP or another carrier opt-out keyword as a command: carriers (and Twilio) treat
+such a reply as an opt-out from every text.  Only the required opt-out notice says STOP.
+
+Pure: strings in, problems out.  :func:`template_problems` also fills each template with sample
+values, so a word built by an expression (``{{ 'thera' ~ 'py' }}``) is caught too.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable, Mapping
+
+from jinja2 import meta
+
+from .. import privacy
+from ..templates import SecurityError, TemplateSyntaxError, compile_template, environment
+
+CNAM_MAX = 15  # characters a caller name (CNAM) may have
+VOICEMAIL_MAX_SECONDS = 30
+TEXT_SEGMENT_WARNING = 320  # characters: more than two SMS segments
+
+# Outbound words only (inbound texts go to a verified caller): they still hint at care.
+OUTBOUND_EXTRA = ("session", "patient", "health", "medication", "prescription", "provider", "care team")
+# Twilio's default and advanced opt-out keywords: a reply of one of these stops every text.
+OPT_OUT_KEYWORDS = ("stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "optout", "opt out",
+                    "revoke")
+_KEYWORDS = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(OPT_OUT_KEYWORDS, key=len, reverse=True))
+_COMMAND_RE = re.compile(
+    r"\b(?:reply|replying|text|texting|send|sending|respond|type|write|answer|message)\b"
+    r"(?:\s+[\w'’]+){0,3}?\s+[\"'“‘]?(" + _KEYWORDS + r")\b", re.IGNORECASE)
+_QUOTED_RE = re.compile(r"[\"“‘']\s*(" + _KEYWORDS + r")\s*[\"”’']", re.IGNORECASE)
+_CAPS_RE = re.compile(r"(?<![\w])(STOP\s+ALL|STOPALL|STOP|UNSUBSCRIBE|CANCEL|END|QUIT|OPTOUT|OPT\s+OUT|REVOKE)(?![\w])")
+# Twilio's CNAM conditions: begins with a letter; letters, digits, periods, commas and spaces only.
+_CNAM_CHARS = re.compile(r"^[A-Za-z][A-Za-z0-9 .,]*$")
+
+
+class WordKind(str, Enum):
+    """Where words end up."""
+
+    TEXT = "text"  # an SMS
+    VOICEMAIL = "voicemail"  # left on a machine (AMD said machine_end_beep/silence/other)
+    SPOKEN = "spoken"  # said to the client on a call, after verification (neutral: before it)
+
+
+# What outbound words may use.  Values are plain strings (ivr.outbound.wording fills them).
+VARIABLES: Mapping[str, str] = {
+    "first_name": "the client's first name",
+    "when": "the appointment's date and time in the client's time zone (zone named when not the practice's)",
+    "day": "the appointment's date",
+    "time": "the appointment's time of day (zone named when not the practice's)",
+    "callback_number": "the number to call back (the one the message came from)",
+    "sender": "the practice's neutral name (discretion.neutral_name)",
+}
+# Neutral words go to shared (family) phones and to whoever answers: nothing about anyone.
+NEUTRAL_VARIABLES = frozenset({"callback_number", "sender"})
+
+_SAMPLE_TEXT = {"first_name": "Alexandra", "when": "Wed, Dec 16 at 10:30 AM Pacific time", "day": "Wed, Dec 16",
+                "time": "10:30 AM Pacific time", "callback_number": "(555) 010-0199"}
+_SAMPLE_SPOKEN = {"first_name": "Alexandra", "when": "Wednesday, December 16 at 10:30 AM Pacific time",
+                  "day": "Wednesday, December 16", "time": "10:30 AM Pacific time",
+                  "callback_number": "5 5 5, 0 1 0, 0 1 9 9"}
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    """One reason words are refused (``error``) or worth a second look (``warning``)."""
+
+    message: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class Discretion:
+    """What outbound words must not say, built from the practice and ``discretion:`` in outbound.yaml."""
+
+    practice_name: str
+    name_words: tuple[str, ...] = ()  # distinctive words of the practice's name
+    clinician_names: tuple[str, ...] = ()  # names (and their parts) of clinicians
+    never_say: tuple[str, ...] = ()  # the practice's own list
+    substance_use_program: bool = False  # 42 CFR Part 2: not even the neutral name
+    neutral_name: str | None = None
+
+    @classmethod
+    def for_practice(cls, practice_name: str, *, name_words: Iterable[str] | None = None,
+                     clinician_names: Iterable[str] = (), never_say: Iterable[str] = (),
+                     substance_use_program: bool = False, neutral_name: str | None = None) -> "Discretion":
+        """Distinctive words default to :func:`ivr.privacy.distinctive_words`; clinicians' names are split
+        into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles dropped."""
+        words = tuple(name_words) if name_words is not None else privacy.distinctive_words(practice_name)
+        parts: list[str] = []
+        for full in clinician_names:
+            cleaned = privacy.without_titles(full)
+            for part in [cleaned] + re.findall(r"[^\W\d_]{3,}", cleaned):
+                if part and part.lower() not in (p.lower() for p in parts):
+                    parts.append(part)
+        return cls(practice_name, tuple(w.lower() for w in words if w.strip()), tuple(parts),
+                   tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name)
+
+
+def _folded(text: str) -> str:
+    """``text`` without accents, invisible characters or compatibility forms ("thé\u200brapy" → "therapy")."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+
+
+def text_problems(text: str, rules: Discretion) -> list[str]:
+    """Why ``text`` (plain words, already filled in) would give the practice or the care away."""
+    folded = _folded(text)
+    if folded != text:  # check what a reader sees, not only the characters written
+        problems = _text_problems(text, rules)
+        return problems + [p for p in _text_problems(folded, rules) if p not in problems]
+    return _text_problems(text, rules)
+
+
+def _text_problems(text: str, rules: Discretion) -> list[str]:
+    problems = privacy.discretion_problems(text, rules.practice_name, titles=True)
+    named_practice = any(p.startswith("it names the practice") for p in problems)
+    if not named_practice:
+        for word in privacy.words_found(text, rules.name_words):
+            problems.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+    for word in privacy.words_found(text, rules.clinician_names):
+        problems.append(f"it names a clinician ({word!r})")
+    for word in privacy.words_found(text, rules.never_say):
+        problems.append(f"it says {word!r} (in discretion.never_say)")
+    already = {p for p in problems}
+    for word in privacy.words_found(text, OUTBOUND_EXTRA):
+        message = f"it says {word.lower()!r}"
+        if message not in already:
+            problems.append(message)
+    return problems
+
+
+def opt_out_command_problems(text: str) -> list[str]:
+    """A reply keyword taught as a command: "reply CANCEL", "text STOP", "'cancel'", "QUIT"."""
+    found: list[str] = []
+    for regex in (_COMMAND_RE, _QUOTED_RE, _CAPS_RE):
+        for m in regex.finditer(text):
+            word = " ".join(m.group(1).split()).upper()
+            if word not in found:
+                found.append(word)
+    return [f"it invites the reply {w!r}, which carriers treat as an opt-out from every text "
+            "(only the opt-out notice may mention STOP; offer digits or words like 'change')" for w in found]
+
+
+def template_variables(source: str) -> set[str]:
+    """Names a template reads (empty when it does not parse)."""
+    try:
+        return set(meta.find_undeclared_variables(environment().parse(source)))
+    except TemplateSyntaxError:
+        return set()
+
+
+def _estimated_seconds(words: str) -> float:
+    """How long TTS takes to say ``words``: about 150 words a minute, digits read one by one a bit faster."""
+    tokens = words.split()
+    digits = sum(1 for t in tokens if t.strip(",.").isdigit() and len(t.strip(",.")) == 1)
+    return (len(tokens) - digits) * 0.4 + digits * 0.35
+
+
+def template_problems(source: str, kind: WordKind, rules: Discretion, *, neutral: bool = False,
+                      opt_out_notice: bool = False) -> list[LintProblem]:
+    """Every reason the template ``source`` is refused (or warned about) as outbound words of ``kind``.
+
+    ``neutral``: the words for shared phones and whoever answers (only ``callback_number`` and
+    ``sender``).  ``opt_out_notice``: the one text allowed to mention STOP (it must).
+    """
+    out: list[LintProblem] = []
+    try:
+        template = compile_template(source)
+    except TemplateSyntaxError as exc:
+        return [LintProblem(f"template syntax error: {exc.message}")]
+    allowed = NEUTRAL_VARIABLES if neutral else frozenset(VARIABLES)
+    used = template_variables(source)
+    for name in sorted(used - allowed):
+        if neutral and name in VARIABLES:
+            out.append(LintProblem(f"{{{{ {name} }}}} may not be used here: neutral words go to shared phones "
+                                   "and to anyone who answers, so they name no one and give no time"))
+        else:
+            out.append(LintProblem(f"{{{{ {name} }}}} is not available in outbound words "
+                                   f"(use: {', '.join(sorted(allowed))})"))
+    if "sender" in used and rules.substance_use_program:
+        out.append(LintProblem("{{ sender }} may not be used: with substance_use_program (42 CFR Part 2) "
+                               "not even the neutral name is given"))
+    sample = dict(_SAMPLE_TEXT if kind is WordKind.TEXT else _SAMPLE_SPOKEN)
+    sample["sender"] = "" if rules.substance_use_program else (rules.neutral_name or "")
+    try:
+        rendered = template.render({k: v for k, v in sample.items() if k in allowed})
+    except (SecurityError, TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+        out.append(LintProblem(f"the words cannot be filled in: {exc}"))
+        rendered = source
+    seen: set[str] = set()
+    for text in (source, rendered):
+        for problem in text_problems(text, rules):
+            if problem not in seen:
+                seen.add(problem)
+                out.append(LintProblem(f"not discreet: {problem}"))
+    if opt_out_notice:
+        if not re.search(r"\bSTOP\b", rendered):
+            out.append(LintProblem("the opt-out notice must say how to stop, e.g. 'Reply STOP to stop these texts.'"))
+    else:
+        for text in (source, rendered):
+            for problem in opt_out_command_problems(text):
+                if problem not in seen:
+                    seen.add(problem)
+                    out.append(LintProblem(problem))
+    if kind is WordKind.VOICEMAIL:
+        seconds = _estimated_seconds(rendered)
+        if seconds > VOICEMAIL_MAX_SECONDS:
+            out.append(LintProblem(f"a voicemail must stay under {VOICEMAIL_MAX_SECONDS} seconds; "
+                                   f"this one takes about {math.ceil(seconds)}"))
+    if kind is WordKind.TEXT and len(rendered) > TEXT_SEGMENT_WARNING:
+        out.append(LintProblem(f"the text is about {len(rendered)} characters (more than two SMS segments)",
+                               "warning"))
+    return out
+
+
+def caller_name_problems(name: str, rules: Discretion) -> list[str]:
+    """Why ``name`` cannot be the caller name (CNAM) shown on the client's phone."""
+    out: list[str] = []
+    if len(name) > CNAM_MAX:
+        out.append(f"it is {len(name)} characters; a caller name (CNAM) has at most {CNAM_MAX}")
+    if not _CNAM_CHARS.match(name):
+        out.append("start with a letter and use only letters, digits, periods, commas and spaces "
+                   "(what carriers accept for a caller name)")
+    out += [f"not discreet: {p}" for p in text_problems(name, rules)]
+    if rules.substance_use_program and rules.neutral_name and rules.neutral_name.lower() in name.lower():
+        out.append("with substance_use_program (42 CFR Part 2) not even the neutral name may be shown")
+    return out
