@@ -1,8 +1,9 @@
 """Settings, read once from the environment into a frozen value.
 
 Every setting has a documented default (README.md, "Environment") except the
-Twilio auth token: without it no webhook can be verified, so its absence stops
-the service at startup instead of turning every call into a 403.
+Twilio auth token and the data key: without the token no webhook can be verified,
+without the key no call can be kept in Redis (ivr.encryption), so their absence
+stops the service at startup instead of turning every call into a 403 or an apology.
 """
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ class Settings:
     # client address in the audit log the person's, not the proxy's. Never more than really
     # exist: anyone can send those headers.
     trusted_proxies: int = 0
+    # Encrypts call records in Redis (ivr.encryption): comma-separated keys, the first one encrypts.
+    # Never in repr: settings may be printed.
+    data_key: str = dataclasses.field(default="", repr=False)
 
     def validate(self) -> None:
         """Raise ConfigError for settings the service cannot run with."""
@@ -83,6 +87,9 @@ class Settings:
                 "TWILIO_AUTH_TOKEN is not set: webhooks cannot be verified. "
                 "Set it to the auth token of your Twilio account (make run creates a development one in .env)."
             )
+        from .encryption import parse_keys
+
+        parse_keys(self.data_key)
         if not self.public_base_url.startswith(("http://", "https://")):
             raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
         if not Path(self.flows_dir).is_dir():
@@ -138,6 +145,7 @@ _ENV_NAMES = {
     "smtp_from": "SMTP_FROM",
     "smtp_starttls": "SMTP_STARTTLS",
     "dashboard_url": "DASHBOARD_URL",
+    "data_key": "IVR_DATA_KEY",
 }
 
 
@@ -205,7 +213,9 @@ def instance_secret_key(instance_dir: Path | None = None) -> str:
     except FileNotFoundError:
         pass
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        from .private_files import private_dir
+
+        private_dir(directory)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".secret_key.")  # mkstemp creates it 0600
         try:
             with os.fdopen(fd, "w") as f:

@@ -22,7 +22,7 @@ from ivr.callstate import CallSession
 from ivr.practice.actions import book_slot
 from ivr.practice.demo import DEMO_PIN
 from ivr.practice.models import Appointment, CardOnFile, FollowUp, VerificationFailure
-from tests.conftest import CLOSED_NOW, HOLIDAY_NOW
+from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, stored_state
 
 ALEX = "+15551230001"
 FAMILY = "+15551230002"
@@ -372,7 +372,7 @@ class TestHoursCrisisAndPeople:
 
     def test_session_keeps_no_date_of_birth_after_verification(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="1;04151985#;3")
-        state = json.loads(redis_conn.hget("ql:call:" + result.call_sid, "state"))
+        state = stored_state(redis_conn, result.call_sid)
         assert state["vars"]["dob"] is None
         assert state["vars"]["caller"]["verified"] is True
 
