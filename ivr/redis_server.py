@@ -70,6 +70,9 @@ class EmbeddedRedis:
             "--save", "" if not self.appendonly else "900 1",
             "--daemonize", "no", "--loglevel", "warning", "--logfile", str(self.directory / "redis.log"),
         ]
+        # An append-only file from earlier runs also holds every call record written since its last rewrite,
+        # expired or not (and, from versions before encryption, in clear): rewritten below once loaded.
+        earlier = self.appendonly and any(p.stat().st_size for p in self.directory.glob("appendonly*") if p.is_file())
         # Redis creates its append-only file, snapshots and log 0644 less the umask: owner-only, whatever ours is.
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True, umask=OWNER_ONLY_UMASK)
@@ -79,6 +82,9 @@ class EmbeddedRedis:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log")
             try:
                 if self.socket.exists() and Redis(unix_socket_path=str(self.socket)).ping():
+                    if earlier:
+                        # Keeps only what is live now; Redis does it in the background.
+                        Redis(unix_socket_path=str(self.socket)).bgrewriteaof()
                     return self
             except Exception:
                 pass

@@ -358,9 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check_only:
         return 0
-    private_dir(instance_dir())
     for path in (instance_dir(), Path(settings.recordings_dir)):
-        tighten(path)
+        tighten(path)  # what an older version (or a umask) left readable
+    private_dir(instance_dir())
     if not prepare_database(settings):
         return 1
     if created_token:

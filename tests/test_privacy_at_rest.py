@@ -33,6 +33,7 @@ from ivr.sessions import SessionStore
 from ivr.simulator import CallSimulator, FlaskTransport
 from tests.conftest import ACCOUNT, DATA_KEY, PUBLIC, ROOT, TOKEN, twilio_keeps_recordings
 from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
+from tests.test_serve import serve_tmp  # noqa: F401  (fixture)
 
 ALEX = next(c for c in CLIENTS if c.first_name == "Alex")
 ALEX_PHONE = ALEX.phones[0]
@@ -421,3 +422,68 @@ def test_files_an_older_version_left_readable_are_made_owner_only_at_start(tmp_p
     assert [r.getMessage() for r in caplog.records] == [
         f"{instance}: 6 file(s) or folder(s) were readable by other users; now owner-only"]
     assert tighten(instance) == 0  # nothing to say the second time
+
+
+def test_the_whole_service_keeps_instance_and_recordings_owner_only(serve_tmp):
+    """`python -m ivr.serve` started with umask 000 over files an older version left readable: after a
+    verified call, every file it and its children (Redis, gunicorn, the workers) wrote or found is owner-only."""
+    from ivr.simulator import HttpTransport
+    from tests.test_serve import ACCOUNT as SERVE_ACCOUNT, TOKEN as SERVE_TOKEN, Serve
+
+    tmp, started = serve_tmp
+    instance, recordings = tmp / "instance", tmp / "recordings"
+    (instance / "redis").mkdir(parents=True)
+    recordings.mkdir()
+    old_files = [instance / "quietline.db", instance / "redis" / "redis.log", recordings / f"CA{'2' * 32}-RE{'2' * 32}.wav"]
+    for path in old_files:
+        path.write_bytes(b"")
+    for path in (instance, instance / "redis", recordings, *old_files):
+        path.chmod(0o777 if path.is_dir() else 0o666)
+    serve = Serve(tmp, "--workers", "2")
+    old = os.umask(0)
+    try:
+        started.append(serve.start())
+    finally:
+        os.umask(old)
+    serve.wait_healthy()
+    sim = CallSimulator(HttpTransport(), auth_token=SERVE_TOKEN, public_base_url=serve.url, account_sid=SERVE_ACCOUNT,
+                        recording_url_base=f"http://127.0.0.1:{serve.standin_port}")
+    result = sim.call(from_=ALEX_PHONE, script="1;04151985#;3")
+    assert result.heard[2:4] == [
+        "To protect your privacy, please enter your date of birth as eight digits, month, day and year, then press "
+        "pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.",
+        next(line for line in result.heard if line.startswith("Thanks, Alex. Your next appointment is"))]
+    assert _loose(instance) == [] and _loose(recordings) == []
+    assert serve.stop_and_wait() == 0
+    assert "dump.rdb" in {p.name for p in instance.rglob("*")}  # written at shutdown
+    assert _loose(instance) == [] and _loose(recordings) == []
+    output = serve.output()
+    assert f"{instance}: 4 file(s) or folder(s) were readable by other users; now owner-only" in output
+    assert f"{recordings}: 2 file(s) or folder(s) were readable by other users; now owner-only" in output
+    assert found_secrets(output.encode()) == []
+
+
+def test_the_embedded_redis_rewrites_its_append_only_file_at_start(tmp_path):
+    """What an older version wrote in clear (or any record since expired) leaves the file at the next start."""
+    import time
+
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=True).start()
+    conn = Redis.from_url(server.url)
+    conn.hset("ql:call:CA" + "3" * 32, mapping={"turn": "1", "state": json.dumps({"caller": ALEX_PHONE})})
+    conn.delete("ql:call:CA" + "3" * 32)  # expired
+    conn.set("kept", "1")
+    server.stop()
+    aof = lambda: b"".join(p.read_bytes() for p in (tmp_path / "redis").rglob("*") if ".aof" in p.name)  # noqa: E731
+    assert ALEX_PHONE.encode() in aof()
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=True).start()
+    try:
+        conn = Redis.from_url(server.url)
+        for _ in range(500):
+            info = conn.info("persistence")
+            if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+                break
+            time.sleep(0.02)
+        assert conn.get("kept") == b"1"
+        assert ALEX_PHONE.encode() not in aof() and found_secrets(aof()) == []
+    finally:
+        server.stop()
