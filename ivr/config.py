@@ -87,9 +87,6 @@ class Settings:
                 "TWILIO_AUTH_TOKEN is not set: webhooks cannot be verified. "
                 "Set it to the auth token of your Twilio account (make run creates a development one in .env)."
             )
-        from .encryption import parse_keys
-
-        parse_keys(self.data_key)
         if not self.public_base_url.startswith(("http://", "https://")):
             raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
         if not Path(self.flows_dir).is_dir():
@@ -107,6 +104,9 @@ class Settings:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
+        from .encryption import parse_keys
+
+        parse_keys(self.data_key)
 
 
 _ENV_NAMES = {

@@ -5,7 +5,6 @@ and calls queues, the real database and the Twilio stand-in.
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 from rq import Queue

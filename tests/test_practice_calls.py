@@ -9,7 +9,6 @@ moves the clock.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 
 import pytest

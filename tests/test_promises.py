@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo

@@ -1,7 +1,6 @@
 """Whole calls, placed with the simulator exactly as Twilio would place them."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 

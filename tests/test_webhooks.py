@@ -1,7 +1,6 @@
 """The Twilio webhooks as Twilio drives them: signed requests, exact TwiML back."""
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 
 import pytest
