@@ -1,10 +1,11 @@
 """The whole service in the foreground: ``python -m ivr.serve`` (what ``make run`` starts).
 
 Zero setup: a development Twilio token and data key (IVR_DATA_KEY, which encrypts
-call records in Redis) in ``.env`` when there are none, an embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST
-stand-in unless TWILIO_API_URL is set (so texts and recording downloads work
-offline).  Then gunicorn and two RQ workers, supervised: if any of them dies the
-whole service stops with a non-zero exit instead of limping on half-alive.
+call records in Redis) in ``.env`` when there are none, an embedded Redis on a
+unix socket unless REDIS_URL is set, and a local Twilio REST stand-in unless
+TWILIO_API_URL is set (so texts and recording downloads work offline).  Then
+gunicorn and two RQ workers, supervised: if any of them dies the whole service
+stops with a non-zero exit instead of limping on half-alive.
 Ctrl-C or SIGTERM stops everything in order (web and workers, stand-in, Redis last
 so queued jobs are flushed to its append-only file).
 
