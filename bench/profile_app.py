@@ -86,8 +86,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ql-profile-") as tmp:
         redis = EmbeddedRedis(Path(tmp) / "redis", appendonly=False).start()
         try:
+            from ivr.encryption import generate_key
+
             os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC, REDIS_URL=redis.url,
-                              IVR_FLOWS_DIR=str(ROOT / "flows"), LOG_LEVEL=args.log_level)
+                              IVR_FLOWS_DIR=str(ROOT / "flows"), LOG_LEVEL=args.log_level, IVR_DATA_KEY=generate_key())
             # Log records go where gunicorn would send them: a file, not this terminal.
             logging.basicConfig(level=args.log_level, filename=str(Path(tmp) / "app.log"),
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import collections
 import datetime as dt
 import json
@@ -529,12 +530,14 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Gunicorn] = []
     loop = asyncio.new_event_loop()
     failed = False
+    # Call records are encrypted with it, as in production (ivr.encryption): its cost is part of the figures.
+    data_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
     def start(name: str) -> Target:
         port = free_port()
         public = f"http://127.0.0.1:{port}"
         env = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": public, "REDIS_URL": redis.url,
-               "IVR_FLOWS_DIR": str(ROOT / "flows"), "LOG_LEVEL": args.log_level}
+               "IVR_FLOWS_DIR": str(ROOT / "flows"), "LOG_LEVEL": args.log_level, "IVR_DATA_KEY": data_key}
         spec = ["--pythonpath", str(BENCH_DIR), "floor_app:app"] if name == "floor" else ["app:app"]
         g = Gunicorn(spec, args.workers, args.worker_class, env, port, tmp / f"gunicorn-{name}.log", args.gunicorn_arg)
         servers.append(g)

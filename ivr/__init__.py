@@ -17,10 +17,12 @@ from redis.retry import Retry
 from . import config as config_mod
 from .builtin_actions import Registry, default_registry
 from .calls import CallHandler
+from .encryption import RecordCipher
 from .exceptions import FlowError
 from .flowstore import FlowStore
 from .jobs import JobQueue
 from .privacy import MaskingFilter
+from .private_files import restrict_umask
 from .security import SignatureChecker
 from .sessions import SessionStore
 
@@ -69,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     """
     settings = config_mod.load_settings(overrides=config)
     settings.validate()
+    # Whatever this process writes (SQLite, recordings, keys) is for the service's user only.
+    restrict_umask()
     app = Flask(__name__, instance_path=str(config_mod.INSTANCE_DIR))
     # Bodies over the limit are refused with 413 before anything reads them (signature checks included).
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_request_bytes)
@@ -94,7 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
 
     clock = clock or _utcnow
     signatures = SignatureChecker(settings.twilio_auth_token, settings.public_base_url)
-    sessions = SessionStore(redis, settings.session_ttl_seconds)
+    sessions = SessionStore(redis, settings.session_ttl_seconds, RecordCipher.from_setting(settings.data_key))
     jobs = JobQueue(redis, settings.queue_name)
     from . import cli, webhooks
     from .practice import cli as practice_cli

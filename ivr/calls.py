@@ -31,6 +31,7 @@ from . import callers, engine, twiml
 from .builtin_actions import ActionContext, Registry
 from .callstate import CallSession, Waiting
 from .events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
+from .exceptions import CallRecordUnreadable
 from .flow import FlowSet, Priority
 from .flowstore import FlowStore
 from .jobs import Enqueued, JobQueue
@@ -179,7 +180,7 @@ class CallHandler:
         """A recording of the call is copied (or could not be): see that it reaches staff.
 
         * no record of the call (the fallback URL's voicemail, the apology given while
-          Redis was down, or a record that expired): a ``voicemail`` escalation;
+          Redis was down, or a record that expired or does not decrypt): a ``voicemail`` escalation;
         * the call ended while the caller was leaving it: the flow goes on past the
           voicemail step, as if the late ``<Record>`` action had come;
         * the call ended: it joins the call's escalation, or is a ``voicemail`` one if the call has none;
@@ -188,7 +189,11 @@ class CallHandler:
         The caller of this (a job) must first check the database: a call that already
         has an escalation row needs only the link.
         """
-        session = self.sessions.load(call_sid)
+        try:
+            session = self.sessions.load(call_sid)
+        except CallRecordUnreadable as exc:
+            log.error("%s; the recording is handed on as a voicemail", exc)
+            session = None
         if session is None:
             from .escalations.policy import VOICEMAIL
 

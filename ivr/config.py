@@ -1,8 +1,9 @@
 """Settings, read once from the environment into a frozen value.
 
 Every setting has a documented default (README.md, "Environment") except the
-Twilio auth token: without it no webhook can be verified, so its absence stops
-the service at startup instead of turning every call into a 403.
+Twilio auth token and the data key: without the token no webhook can be verified,
+without the key no call can be kept in Redis (ivr.encryption), so their absence
+stops the service at startup instead of turning every call into a 403 or an apology.
 """
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ class Settings:
     # Largest request body accepted (Flask's MAX_CONTENT_LENGTH), webhooks and dashboard alike: a
     # Twilio webhook is a few kilobytes, a dashboard form less. Larger bodies get 413 unread.
     max_request_bytes: int = 64 * 1024
+    # Encrypts call records in Redis (ivr.encryption): comma-separated keys, the first one encrypts.
+    # Never in repr: settings may be printed.
+    data_key: str = dataclasses.field(default="", repr=False)
 
     def validate(self) -> None:
         """Raise ConfigError for settings the service cannot run with."""
@@ -105,6 +109,9 @@ class Settings:
             raise ConfigError("IVR_MAX_REQUEST_BYTES must be at least 4096 (Twilio's webhooks need a few kilobytes)")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
+        from .encryption import parse_keys
+
+        parse_keys(self.data_key)
 
 
 _ENV_NAMES = {
@@ -144,6 +151,7 @@ _ENV_NAMES = {
     "smtp_from": "SMTP_FROM",
     "smtp_starttls": "SMTP_STARTTLS",
     "dashboard_url": "DASHBOARD_URL",
+    "data_key": "IVR_DATA_KEY",
 }
 
 
@@ -211,7 +219,9 @@ def instance_secret_key(instance_dir: Path | None = None) -> str:
     except FileNotFoundError:
         pass
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        from .private_files import private_dir
+
+        private_dir(directory)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".secret_key.")  # mkstemp creates it 0600
         try:
             with os.fdopen(fd, "w") as f:

@@ -70,3 +70,7 @@ class RecordingUnavailable(IvrError):
 
 class TextRefused(IvrError):
     """A text to a client could not be sent, for good (Twilio refused it, or every retry failed)."""
+
+
+class CallRecordUnreadable(IvrError):
+    """A value of a call's Redis record does not decrypt with the configured data keys (``ivr.encryption``)."""

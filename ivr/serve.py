@@ -1,16 +1,21 @@
 """The whole service in the foreground: ``python -m ivr.serve`` (what ``make run`` starts).
 
-Zero setup: a development Twilio token in ``.env`` when there is none, an
-embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST
-stand-in unless TWILIO_API_URL is set (so texts and recording downloads work
-offline).  Then gunicorn and two RQ workers, supervised: if any of them dies the
-whole service stops with a non-zero exit instead of limping on half-alive.
+Zero setup: a development Twilio token and data key (IVR_DATA_KEY, which encrypts
+call records in Redis) in ``.env`` when there are none, an embedded Redis on a
+unix socket unless REDIS_URL is set, and a local Twilio REST stand-in unless
+TWILIO_API_URL is set (so texts and recording downloads work offline).  Then
+gunicorn and two RQ workers, supervised: if any of them dies the whole service
+stops with a non-zero exit instead of limping on half-alive.
 Ctrl-C or SIGTERM stops everything in order (web and workers, stand-in, Redis last
 so queued jobs are flushed to its append-only file).
 
 Options: ``--host``, ``--port``, ``--workers``, ``--no-workers``, ``--check-only``;
 HOST and PORT from the environment are the defaults.  IVR_INSTANCE_DIR moves the
 embedded Redis (tests).  FLASK_SKIP_DOTENV=1 skips ``.env``, as it does for ``flask``.
+
+Everything it and its children write is owner-only (umask 077); at start, ``.env``,
+``instance/`` and the recordings folder are made owner-only if an older version left
+them readable (``ivr.private_files``).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from urllib.parse import urlsplit
 
 from . import config as config_mod
 from .exceptions import ConfigError
+from .private_files import private_dir, restrict_umask, tighten
 
 log = logging.getLogger("ivr.serve")
 
@@ -74,10 +80,7 @@ def ensure_dev_credentials(env_file: Path, environ: MutableMapping[str, str] = o
 
     if environ.get("TWILIO_AUTH_TOKEN"):
         return False
-    if not env_file.exists():
-        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("# Local settings for Quietline (not committed). See README.md, \"Environment\".\n")
+    _create_env_file(env_file)
     values = {"TWILIO_AUTH_TOKEN": secrets.token_hex(16)}
     if not environ.get("TWILIO_ACCOUNT_SID"):
         values["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)
@@ -85,6 +88,33 @@ def ensure_dev_credentials(env_file: Path, environ: MutableMapping[str, str] = o
         set_key(env_file, key, value, quote_mode="never")
         environ[key] = value
     return True
+
+
+def ensure_dev_data_key(env_file: Path, environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Give a checkout without IVR_DATA_KEY a random development one in ``env_file`` (0600).
+
+    Returns True when one was written (and sets it in ``environ``); never prints it.
+    ``.env`` rather than ``instance/``: the key must not sit beside the data it
+    protects (Redis's files, the database), which are what gets copied and backed up.
+    """
+    from dotenv import set_key
+
+    from .encryption import ENV_NAME, generate_key
+
+    if environ.get(ENV_NAME):
+        return False
+    _create_env_file(env_file)
+    key = generate_key()
+    set_key(env_file, ENV_NAME, key, quote_mode="never")
+    environ[ENV_NAME] = key
+    return True
+
+
+def _create_env_file(env_file: Path) -> None:
+    if not env_file.exists():
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# Local settings for Quietline (not committed). See README.md, \"Environment\".\n")
 
 
 def check_flows(settings: config_mod.Settings) -> bool:
@@ -299,19 +329,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _request_stop)
+    # Redis, gunicorn and the workers inherit it: nothing they write is readable by other users.
+    restrict_umask()
 
-    created_token = False
+    created_token = created_key = False
     if dotenv_enabled():
         from dotenv import load_dotenv
 
+        tighten(ENV_FILE)
         load_dotenv(ENV_FILE, override=False)
         if not args.check_only:
             created_token = ensure_dev_credentials(ENV_FILE)
+            created_key = ensure_dev_data_key(ENV_FILE)
     try:
         settings = config_mod.load_settings()
         if args.check_only and not settings.twilio_auth_token:
             print("TWILIO_AUTH_TOKEN is not set (make run creates a development one in .env)")
             settings = dataclasses.replace(settings, twilio_auth_token="unset")
+        if args.check_only and not settings.data_key:
+            print("IVR_DATA_KEY is not set (make run creates a development one in .env)")
+            from .encryption import generate_key
+
+            settings = dataclasses.replace(settings, data_key=generate_key())
         settings.validate()
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -320,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check_only:
         return 0
+    for path in (instance_dir(), Path(settings.recordings_dir)):
+        tighten(path)  # what an older version (or a umask) left readable
+    private_dir(instance_dir())
     if not prepare_database(settings):
         return 1
     if created_token:
@@ -328,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
               "  Real Twilio requests will be refused (403) until you put your account's values there:\n"
               "  edit .env, set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (Twilio Console, Account info), restart.\n",
               flush=True)
+    if created_key:
+        print(f"\nNOTE: created a random DEVELOPMENT IVR_DATA_KEY in {ENV_FILE} (mode 0600): it encrypts what Redis\n"
+              "  keeps about calls. Keep it out of instance/, recordings/ and their backups; on a server set it\n"
+              "  in the service's environment instead (docs/security.md).\n", flush=True)
 
     for name, host, port in [("web server", args.host, args.port)] + (
             [("Twilio stand-in", "127.0.0.1", args.standin_port)] if not os.environ.get("TWILIO_API_URL") else []):

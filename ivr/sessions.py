@@ -13,15 +13,28 @@ callback and by the reconciliation job (``ivr.calls.CallHandler.drain``).  The
 fields live in the call's own hash, with its TTL, so whatever protects the call
 record (its expiry, its encryption) covers them too; an entry is deleted as soon
 as its job has it (an escalation) or has done it (a text).
+
+Every value but the turn is **encrypted** (``ivr.encryption``: AES-256-GCM, keys from
+IVR_DATA_KEY) with the hash's key and the field's name as associated data, and the
+turn too for the state: the state, the cached answers (``r<turn>``: TwiML that may
+read out a first name and an appointment) and the outbox entries (a text's number
+and body).  Only the turn, which the compare-and-set compares, is kept in clear.
+The hash's fields are thus ``turn`` (clear), ``state``, ``r<turn>`` and
+``outbox:<id>`` (sealed); a value that does not open raises CallRecordUnreadable.
 """
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Iterator, Mapping
 
 from redis import Redis
 
 from .callstate import CallSession
+from .encryption import RecordCipher
+from .exceptions import CallRecordUnreadable
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "ql:call:"
 OUTBOX_FIELD = "outbox:"
@@ -41,37 +54,59 @@ return 1
 
 
 class SessionStore:
-    """Load and save CallSessions with a TTL; explicit connection, no globals."""
+    """Load and save CallSessions with a TTL, sealed with ``cipher``; explicit connection, no globals."""
 
-    def __init__(self, redis: Redis, ttl_seconds: int):
+    def __init__(self, redis: Redis, ttl_seconds: int, cipher: RecordCipher):
         self.redis = redis
         self.ttl = int(ttl_seconds)
+        self.cipher = cipher
         self._save = redis.register_script(_SAVE)
 
     @staticmethod
     def key(call_sid: str) -> str:
         return KEY_PREFIX + call_sid
 
+    def _context(self, call_sid: str, field: str) -> bytes:
+        """The associated data of one field: the value opens only in this call's hash, under this name."""
+        return f"{KEY_PREFIX}{call_sid}\x00{field}".encode()
+
+    def _seal(self, call_sid: str, field: str, value: str) -> bytes:
+        return self.cipher.seal(value.encode(), self._context(call_sid, field))
+
+    def _open(self, call_sid: str, field: str, sealed: bytes) -> str:
+        label = field.split("\x00", 1)[0]  # the state's turn is part of its context, not of its name
+        return self.cipher.open(sealed, self._context(call_sid, field), f"field {label!r} of call {call_sid}").decode()
+
     def load(self, call_sid: str) -> CallSession | None:
-        """The call's current session, or None for a call we have not seen."""
-        raw = self.redis.hget(self.key(call_sid), "state")
-        return CallSession.from_json(raw) if raw else None
+        """The call's current session, or None for a call we have not seen.
+
+        Raises CallRecordUnreadable when the stored state does not decrypt (see ``ivr.encryption``).
+        """
+        turn, raw = self.redis.hmget(self.key(call_sid), ["turn", "state"])
+        if not raw:
+            return None
+        return CallSession.from_json(self._open(call_sid, _state_field(turn), raw))
 
     def save(self, session: CallSession, expected_turn: int, answered_turn: int | None, response: str | None,
              outbox: Mapping[str, Mapping[str, Any]] | None = None) -> bool:
         """Store ``session``, the TwiML that answered ``answered_turn`` (None: no answer to keep) and the
         ``outbox`` entries (id → JSON-able dict), only if the call is still at ``expected_turn`` (-1 for a
         new call).  False means another request won the race, and nothing was written."""
+        sid = session.call_sid
         field = f"r{answered_turn}" if answered_turn is not None and response else ""
-        args: list[Any] = [str(expected_turn), str(session.turn), session.to_json(), field, response or "", self.ttl]
+        args: list[Any] = [str(expected_turn), str(session.turn),
+                           self._seal(sid, _state_field(session.turn), session.to_json()), field,
+                           self._seal(sid, field, response) if field and response else "", self.ttl]
         for entry_id, entry in (outbox or {}).items():
-            args += [OUTBOX_FIELD + entry_id, json.dumps(entry, separators=(",", ":"))]
-        return bool(self._save(keys=[self.key(session.call_sid)], args=args))
+            name = OUTBOX_FIELD + entry_id
+            args += [name, self._seal(sid, name, json.dumps(entry, separators=(",", ":")))]
+        return bool(self._save(keys=[self.key(sid)], args=args))
 
     def answered(self, call_sid: str, turn: int) -> str | None:
         """The TwiML we already returned for this turn of the call (to answer a retry identically)."""
-        raw = self.redis.hget(self.key(call_sid), f"r{turn}")
-        return raw.decode() if isinstance(raw, bytes) else raw
+        field = f"r{turn}"
+        raw = self.redis.hget(self.key(call_sid), field)
+        return self._open(call_sid, field, raw) if raw else None
 
     # -- the outbox -------------------------------------------------------------------------------
 
@@ -81,15 +116,21 @@ class SessionStore:
         for name, raw in self.redis.hscan_iter(self.key(call_sid), match=OUTBOX_FIELD + "*", count=500):
             name = name.decode() if isinstance(name, bytes) else name
             try:
-                entries[name[len(OUTBOX_FIELD):]] = json.loads(raw)
+                entries[name[len(OUTBOX_FIELD):]] = json.loads(self._open(call_sid, name, raw))
             except ValueError:
                 continue
+            except CallRecordUnreadable as exc:
+                # The others still go out; the reconciliation job escalates a call whose record does not open.
+                log.error("%s", exc)
         return entries
 
     def outbox_entry(self, call_sid: str, entry_id: str) -> dict[str, Any] | None:
-        """One outbox entry, or None once it is done (or the call's record expired)."""
-        raw = self.redis.hget(self.key(call_sid), OUTBOX_FIELD + entry_id)
-        return json.loads(raw) if raw else None
+        """One outbox entry, or None once it is done (or the call's record expired).
+
+        Raises CallRecordUnreadable when the entry does not decrypt."""
+        name = OUTBOX_FIELD + entry_id
+        raw = self.redis.hget(self.key(call_sid), name)
+        return json.loads(self._open(call_sid, name, raw)) if raw else None
 
     def outbox_done(self, call_sid: str, entry_id: str) -> None:
         """Forget an entry whose job has it (or has done it)."""
@@ -99,3 +140,11 @@ class SessionStore:
         """Every call with a record in Redis (SCAN: never blocks the server)."""
         for key in self.redis.scan_iter(match=KEY_PREFIX + "*", count=count):
             yield (key.decode() if isinstance(key, bytes) else key)[len(KEY_PREFIX):]
+
+
+def _state_field(turn: int | str | bytes | None) -> str:
+    """The state's name in its associated data: bound to the turn stored beside it, so an older state
+    put back (without its turn) does not open."""
+    if isinstance(turn, bytes):
+        turn = turn.decode()
+    return f"state\x00{turn if turn is not None else ''}"

@@ -25,6 +25,7 @@ from twilio.rest import Client
 
 from .config import Settings
 from .privacy import mask_phone
+from .private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ def download_recording(
     recording = urlsplit(source).path.rsplit("/", 1)[-1]
 
     dest = Path(dest_path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(dest.parent)
     getter = session.get if session is not None else requests.get
     with getter(url, auth=auth, stream=True, timeout=timeout) as response:
         if response.status_code != 200:

@@ -6,6 +6,7 @@ so business hours are deterministic.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -27,6 +28,31 @@ OPEN_NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
 CLOSED_NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone.utc)
 # Thanksgiving 2026, 11:00 in New York.
 HOLIDAY_NOW = dt.datetime(2026, 11, 26, 16, 0, tzinfo=dt.timezone.utc)
+# Call records in Redis are encrypted with it (ivr.encryption): every app and process the tests start reads it.
+DATA_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
+os.environ["IVR_DATA_KEY"] = DATA_KEY
+
+
+def stored_state(redis_conn: Redis, call_sid: str) -> dict | None:
+    """A call's state as Redis keeps it, decrypted with the tests' data key (None when there is none)."""
+    import json
+
+    from ivr.encryption import RecordCipher
+    from ivr.sessions import SessionStore
+
+    session = SessionStore(redis_conn, 60, RecordCipher.from_setting(DATA_KEY)).load(call_sid)
+    return json.loads(session.to_json()) if session is not None else None
+
+
+def store_state(redis_conn: Redis, state: dict) -> None:
+    """Overwrite a call's stored state (same turn), encrypted as the app would."""
+    from ivr.callstate import CallSession
+    from ivr.encryption import RecordCipher
+    from ivr.sessions import SessionStore
+
+    session = CallSession.from_json(__import__("json").dumps(state))
+    assert SessionStore(redis_conn, 14400, RecordCipher.from_setting(DATA_KEY)).save(
+        session, session.turn, None, None)
 
 
 class Clock:

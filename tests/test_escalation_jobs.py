@@ -19,7 +19,7 @@ from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
 from ivr.escalations.models import Escalation
-from tests.conftest import CLOSED_NOW, PUBLIC, TOKEN
+from tests.conftest import CLOSED_NOW, PUBLIC, TOKEN, stored_state
 from tests.escalation_support import (CLIENT_SECRETS, PHONES, escalations, jobs, notifications,  # noqa: F401
                                       staff, texts)
 
@@ -233,7 +233,7 @@ def test_the_deadline_is_what_the_caller_was_promised(sim, app, database, redis_
     jobs.clock.now = ny(23, 17, 20)  # Monday 5:20 PM: 40 minutes today, 80 tomorrow
     result = sim.call(from_=ALEX, script="0;noanswer;record:4")
     assert result.heard[-1] == "Thank you. Someone will call you back by tomorrow at 10:20 AM. Goodbye."
-    state = json.loads(redis_conn.hget("ql:call:" + result.call_sid, "state"))
+    state = stored_state(redis_conn, result.call_sid)
     assert state["vars"]["promised"] == {"callback_request": "2026-11-24T10:20:00-05:00"}
     jobs.clock.advance(minutes=12)  # the job runs late: the promise stands
     jobs.run()

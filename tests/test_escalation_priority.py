@@ -5,12 +5,12 @@ and calls queues, the real database and the Twilio stand-in.
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from tests.conftest import stored_state
 from tests.escalation_support import PHONES, escalations, jobs, staff, texts  # noqa: F401  (fixtures)
 
 ALEX = "+15551230001"
@@ -37,7 +37,7 @@ def test_a_crisis_step_without_priority_still_reaches_the_urgent_queue_and_worke
     assert queues(redis_conn) == {"urgent": [job_id], "calls": []}
     job = Queue("urgent", connection=redis_conn, serializer=JSONSerializer).fetch_job(job_id)
     assert job.args == [result.call_sid, "crisis", "urgent"]
-    state = json.loads(redis_conn.hget("ql:call:" + result.call_sid, "state"))
+    state = stored_state(redis_conn, result.call_sid)
     assert state["escalated"] == {"crisis": "urgent"}
     jobs.run(queues=("urgent",))  # the urgent worker alone
     [esc] = escalations(database)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DATA_KEY
 from tests.test_loader import CORPUS, expected_patterns, unmatched
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def flows_check(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_BASE_URL"))}
     env["TWILIO_AUTH_TOKEN"] = "anything"
+    env["IVR_DATA_KEY"] = DATA_KEY
     env["FLASK_SKIP_DOTENV"] = "1"  # a developer's .env (make run writes one) must not change results
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "flows", "check", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

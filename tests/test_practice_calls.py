@@ -9,7 +9,6 @@ moves the clock.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 
 import pytest
@@ -21,8 +20,8 @@ from ivr.builtin_actions import ActionContext
 from ivr.callstate import CallSession
 from ivr.practice.actions import book_slot
 from ivr.practice.demo import DEMO_PIN
-from ivr.practice.models import Appointment, CardOnFile, FollowUp
-from tests.conftest import CLOSED_NOW, HOLIDAY_NOW
+from ivr.practice.models import Appointment, CardOnFile, FollowUp, VerificationFailure
+from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, stored_state
 
 ALEX = "+15551230001"
 FAMILY = "+15551230002"
@@ -354,7 +353,7 @@ class TestHoursCrisisAndPeople:
 
     def test_session_keeps_no_date_of_birth_after_verification(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="1;04151985#;3")
-        state = json.loads(redis_conn.hget("ql:call:" + result.call_sid, "state"))
+        state = stored_state(redis_conn, result.call_sid)
         assert state["vars"]["dob"] is None
         assert state["vars"]["caller"]["verified"] is True
 

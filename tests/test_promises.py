@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -32,7 +31,7 @@ from ivr.escalations.models import Escalation, Recording
 from ivr.flow import Priority
 from ivr.health import health
 from ivr.simulator import CallSimulator, FlaskTransport
-from tests.conftest import ACCOUNT, PUBLIC, TOKEN, twilio_keeps_recordings
+from tests.conftest import ACCOUNT, PUBLIC, TOKEN, store_state, stored_state, twilio_keeps_recordings
 from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
 
 NY = ZoneInfo("America/New_York")
@@ -92,7 +91,7 @@ def recording_rows(database) -> list[tuple[str, str, str]]:
 
 
 def state(redis_conn, call_sid: str) -> dict:
-    return json.loads(redis_conn.hget("ql:call:" + call_sid, "state"))
+    return stored_state(redis_conn, call_sid)
 
 
 def outbox_fields(redis_conn, call_sid: str) -> list[str]:
@@ -385,7 +384,7 @@ def test_reconciliation_keeps_the_promise_of_an_ended_call_that_has_no_escalatio
     redis_conn.delete(Job.key_for(job_id))
     old = state(redis_conn, result.call_sid)
     del old["escalated"]
-    redis_conn.hset("ql:call:" + result.call_sid, "state", json.dumps(old))
+    store_state(redis_conn, old)
     assert reconcile_now(app, jobs) == {"promises kept": 1}
     jobs.run()
     [esc] = of_call(database, result.call_sid)

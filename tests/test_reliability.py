@@ -34,7 +34,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import text
 
-from conftest import ACCOUNT, PUBLIC, ROOT, TOKEN
+from conftest import ACCOUNT, DATA_KEY, PUBLIC, ROOT, TOKEN
 from ivr import create_app
 from ivr.redis_server import EmbeddedRedis
 from ivr.simulator import CallSimulator, FlaskTransport, tone_wav
@@ -161,7 +161,7 @@ def worker_env(redis_url: str, database_url: str, standin_url: str, flows_dir: P
     env.update({
         "REDIS_URL": redis_url, "DATABASE_URL": database_url, "TWILIO_API_URL": standin_url,
         "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": PUBLIC,
-        "IVR_FLOWS_DIR": str(flows_dir), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
+        "IVR_DATA_KEY": DATA_KEY, "IVR_FLOWS_DIR": str(flows_dir), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
         "IVR_INSTANCE_DIR": str(tmp / "instance"), "LOG_LEVEL": "INFO", "FLASK_SKIP_DOTENV": "1",
         "PYTHONUNBUFFERED": "1", **FAST_WORKERS, **extra,
     })

@@ -1,7 +1,6 @@
 """Whole calls, placed with the simulator exactly as Twilio would place them."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, ROOT
+from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, ROOT, stored_state
 
 TOUR = ROOT / "tests" / "flows_tour"
 TOUR_OPENING = ["Welcome to the tour. We are open.",
@@ -17,7 +16,7 @@ TOUR_OPENING = ["Welcome to the tour. We are open.",
 
 
 def history(redis_conn, call_sid: str) -> list[str]:
-    return json.loads(redis_conn.hget("ql:call:" + call_sid, "state"))["history"]
+    return stored_state(redis_conn, call_sid)["history"]
 
 
 def queued(redis_conn, name: str = "calls") -> list[str]:
@@ -40,7 +39,7 @@ class TestTour:
         assert result.ended_by == "hangup-verb" and not result.application_error
         steps = history(redis_conn, result.call_sid)
         assert steps[:6] == ["tour.hello", "tour.jingle", "tour.remember", "tour.who", "who:present", "tour.pick"]
-        state = json.loads(redis_conn.hget("ql:call:" + result.call_sid, "state"))
+        state = stored_state(redis_conn, result.call_sid)
         assert state["vars"]["pin"] == "1234"
         assert state["vars"]["label"] == "visitor True"
         assert state["ended"] is True

@@ -37,6 +37,8 @@ from typing import Any
 from ivr import twilio_rest
 from ivr.callstate import Waiting
 from ivr.escalations import recordings
+from ivr.escalations.policy import SYSTEM_ERROR
+from ivr.exceptions import CallRecordUnreadable
 from ivr.jobs import Enqueued, escalate_job_id, fetch_job_id
 
 from .runtime import services
@@ -94,7 +96,14 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
     longest = dt.timedelta(seconds=ql.settings.max_call_seconds) + grace
     ended = []
     for call_sid in list(ql.sessions.call_sids()):
-        session = ql.sessions.load(call_sid)
+        try:
+            session = ql.sessions.load(call_sid)
+        except CallRecordUnreadable as exc:
+            # Its promises cannot be read: staff call back (once per call; Twilio says who called).
+            log.error("reconciliation: %s", exc)
+            if ql.calls.escalate_now(call_sid, SYSTEM_ERROR).created:
+                counts["unreadable records escalated"] += 1
+            continue
         if session is None:
             continue
         if ql.sessions.outbox(call_sid):
@@ -174,7 +183,10 @@ def _recording_rows(ql: Any, now: dt.datetime, grace: dt.timedelta, counts: Coun
     for call_sid, sid in recordings.stuck(db, now - grace):
         _copy(ql, call_sid, sid, counts)
     for call_sid, sid in recordings.unescalated(db, now - LOOKBACK, now - grace):
-        session = ql.sessions.load(call_sid)
+        try:
+            session = ql.sessions.load(call_sid)
+        except CallRecordUnreadable:
+            session = None  # handed on as a voicemail of its own (recording_ready)
         if session is not None and session.escalated:
             continue  # its escalation is on its way (the calls pass above sees that its job exists)
         ql.calls.recording_ready(call_sid, sid)

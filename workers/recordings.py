@@ -17,6 +17,7 @@ from ivr import twilio_rest
 from ivr.escalations import recordings
 from ivr.escalations.policy import RECORDING_FAILED
 from ivr.exceptions import RecordingUnavailable
+from ivr.private_files import private_dir
 from ivr.recording_files import recording_path, transcript_path
 
 from .runtime import retries_left, services
@@ -40,7 +41,7 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
     recordings.note(db, call_sid, recording_sid, ql.clock())
     dest = recording_path(settings.recordings_dir, call_sid, recording_sid)
     if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(dest.parent)
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
         try:
             twilio_rest.download_recording(settings, url, dest)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..callstate import CallSession
+from ..exceptions import CallRecordUnreadable
 from ..flow import Priority
 from ..privacy import mask_phone
 from . import policy as policy_mod
@@ -41,7 +42,12 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
     existing = _find(db_sessions, call_sid, reason)
     if existing is not None:
         return existing, False
-    session: CallSession | None = sessions.load(call_sid) if sessions is not None else None
+    try:
+        session: CallSession | None = sessions.load(call_sid) if sessions is not None else None
+    except CallRecordUnreadable as exc:
+        # Staff still hear of the call: who called comes from Twilio, as without a record.
+        log.error("%s; escalating without it", exc)
+        session = None
     row = build_escalation(session, call_sid, reason, priority, now, practice)
     if session is None and caller_lookup is not None:
         try:

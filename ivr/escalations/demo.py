@@ -15,6 +15,7 @@ from typing import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..private_files import private_dir
 from .models import Role, RosterEntry, StaffUser
 
 PASSWORD_ENV = "QUIETLINE_DEMO_PASSWORD"
@@ -89,7 +90,7 @@ def demo_password(instance_dir: str | os.PathLike[str], environ: Mapping[str, st
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # Four random words' worth of entropy, readable enough to type.
     password = "-".join(secrets.token_hex(3) for _ in range(4))
     try:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 from ..escalations import models as _escalation_models  # noqa: F401  (their tables share Base.metadata)
+from ..private_files import private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # SQLite waits this long for another writer (a web worker, an RQ job) before "database is locked".
@@ -43,12 +44,14 @@ def safe_url(url: str | URL) -> str:
 
 
 def make_engine(url: str | URL) -> Engine:
-    """An engine for ``url``; for SQLite, creates the file's folder and sets WAL, foreign keys, busy timeout."""
+    """An engine for ``url``; for SQLite, creates the file (0600, its folder 0700) and sets WAL, foreign keys,
+    busy timeout."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it: its journal and WAL files take the database's mode.
+            private_file(Path(database).expanduser())
         # hide_parameters: a database error (kept in a failed job, or logged) never carries column values.
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_on_connect)
