@@ -51,7 +51,7 @@ class EmbeddedRedis:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.socket.exists():
             try:
-                Redis(unix_socket_path=str(self.socket)).ping()
+                Redis(unix_socket_path=str(self.socket), retry=Retry(NoBackoff(), 0)).ping()
                 raise RuntimeError(f"a Redis server is already listening on {self.socket}")
             except OSError:
                 self.socket.unlink()
@@ -73,7 +73,9 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log")
             try:
-                if self.socket.exists() and Redis(unix_socket_path=str(self.socket)).ping():
+                # No retries (redis-py's default backs off for seconds): this loop is the retry.
+                if self.socket.exists() and Redis(unix_socket_path=str(self.socket),
+                                                  retry=Retry(NoBackoff(), 0)).ping():
                     return self
             except Exception:
                 pass
