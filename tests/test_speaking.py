@@ -239,3 +239,32 @@ def test_the_spoken_filter_reads_stored_offsets_in_the_practice_zone() -> None:
     assert text == "Someone will call you back by today at 1:05 AM standard time, 15 minutes from now."
     assert compile_template("{{ when | spoken_time }}").render(
         {"now": FIRST_0150, "when": "2026-11-01T01:05:00-05:00"}) == "1:05 AM standard time"
+
+
+@pytest.mark.parametrize("now, heard", [
+    # The example, end to end: 01:50 daylight time, a 15-minute promise falls in the repeated hour.
+    (FIRST_0150, "Thank you. Someone will call you back by today at 1:05 AM standard time, 15 minutes from now. "
+                 "Goodbye."),
+    # Inside the repeat itself.
+    (SECOND_0120, "Thank you. Someone will call you back by today at 1:35 AM standard time. Goodbye."),
+    # Across the spring gap: 1:50 standard time + 15 minutes is 3:05 daylight time.
+    (SPRING_0150, "Thank you. Someone will call you back by today at 3:05 AM daylight time, 15 minutes from now. "
+                  "Goodbye."),
+])
+def test_a_caller_hears_a_promise_across_a_dst_change_that_cannot_be_misread(settings_overrides, flows_dir,
+                                                                              redis_conn, clock, database, standin,
+                                                                              now, heard):
+    from ivr import create_app
+    from ivr.simulator import CallSimulator, FlaskTransport
+    from tests.conftest import ACCOUNT, PUBLIC, TOKEN
+
+    practice = flows_dir / "practice.yaml"
+    practice.write_text(practice.read_text().replace(
+        "callback_request: {within: 2 business hours, priority: normal, reminder_lead_minutes: 30}",
+        "callback_request: {within: 15 minutes, priority: normal}"))
+    clock.now = now
+    app = create_app(settings_overrides, redis=redis_conn, clock=clock, strict_flows=True, database=database)
+    sim = CallSimulator(FlaskTransport(app.test_client()), auth_token=TOKEN, public_base_url=PUBLIC,
+                        account_sid=ACCOUNT, recording_url_base=standin.url)
+    result = sim.call(script="0;record:3")
+    assert result.heard[-1] == heard

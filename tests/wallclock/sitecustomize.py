@@ -31,6 +31,9 @@ def _travel() -> None:
     if anchor:
         start += dt.timedelta(seconds=time.time() - float(anchor))
     time_machine.travel(start, tick=True).start()
+    # time-machine starts ticking at the first read, not at start(): read now, or a process that first asks
+    # the time seconds later (after its imports) would run that far behind the others.
+    time.time()
 
 
 _travel()
