@@ -640,6 +640,9 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         sup.standin = sup.spawn("Twilio stand-in", [sys.executable, "-m", "ivr.twilio_standin",
                                                     "--port", str(args.standin_port)], kind="standin")
 
+    # Sync workers serve one request each; a hung Redis costs each of them one IVR_REDIS_TIMEOUT_SECONDS per
+    # IVR_REDIS_BREAKER_SECONDS (ivr/redis_guard.py), so the fallback URL, which never touches Redis, waits
+    # at most that long for a free worker (bench/redis_hang.py).
     web_workers = args.workers or default_web_workers()
     sup.children.append(sup.spawn("gunicorn", [
         sys.executable, "-m", "gunicorn", "app:app", "--worker-class", "sync", "--workers", str(web_workers),

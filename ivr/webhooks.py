@@ -80,7 +80,12 @@ def never_fails(view: Callable[..., str]) -> Callable[..., Response]:
         try:
             return _xml(view(*args, **kwargs))
         except Exception as exc:
-            log.exception("webhook %s failed; answered with the apology", request.path)
+            if isinstance(exc, RedisError):
+                # One line per webhook: during an outage a traceback each would bury everything else.
+                log.error("webhook %s: Redis unavailable (%s); answered with the apology", request.path,
+                          type(exc).__name__)
+            else:
+                log.exception("webhook %s failed; answered with the apology", request.path)
             call_sid = request.form.get("CallSid", "")
             try:
                 # Redis down or hung (a timeout, or the breaker open): another try would only wait again.
