@@ -11,8 +11,6 @@ from typing import Any, Callable, Mapping
 import click
 from flask import Flask, send_from_directory
 from redis import Redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from . import config as config_mod
 from .builtin_actions import Registry, default_registry
@@ -23,6 +21,7 @@ from .flowstore import FlowStore
 from .jobs import JobQueue
 from .privacy import MaskingFilter
 from .private_files import restrict_umask
+from .redis_guard import guarded_redis
 from .security import SignatureChecker
 from .sessions import SessionStore
 
@@ -83,9 +82,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     registry = registry or default_registry()
     # Creating the engine opens no connection: a missing database shows up in /health and in calls.
     database = database or Database.from_url(settings.database_url)
-    # Fail fast: a caller waiting on a dead Redis should hear the apology within a second or two.
-    redis = redis or Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1,
-                                    retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
+    # Fail fast: a caller waiting on a dead or hung Redis hears the apology within a second or two.
+    redis = redis or guarded_redis(settings.redis_url, settings.redis_timeout_seconds, settings.redis_breaker_seconds)
     flows = FlowStore(settings.flows_dir, registry.signatures(), settings.flows_reload_seconds)
     if strict_flows is None:
         strict_flows = click.get_current_context(silent=True) is None
@@ -96,11 +94,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
             raise
         logging.getLogger(__name__).error("flows do not load; run `flask --app app flows check`")
 
+    # IVR_TEST_NOW (tests only; validate() refuses it against the real Twilio) fixes the clock in every process.
+    if clock is None and settings.test_now:
+        clock = settings.clock()
+        logging.getLogger(__name__).warning("IVR_TEST_NOW: the clock is fixed at %s (tests only)", settings.test_now)
     clock = clock or _utcnow
     signatures = SignatureChecker(settings.twilio_auth_token, settings.public_base_url)
     sessions = SessionStore(redis, settings.session_ttl_seconds, RecordCipher.from_setting(settings.data_key))
     jobs = JobQueue(redis, settings.queue_name)
     from . import cli, webhooks
+    from .escalations.on_call import on_call_numbers
     from .practice import cli as practice_cli
 
     calls = CallHandler(
@@ -108,6 +111,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
         url_for=functools.partial(webhooks.public_url, settings.public_base_url), clock=clock,
         max_steps=settings.max_steps_per_call, max_call_seconds=settings.max_call_seconds,
         action_services={"db": database.sessions},
+        # Transfers to a practice.yaml staff member with `roster:` ring whoever the roster has on call.
+        on_call=lambda category, now: on_call_numbers(database.sessions, category, now, flows.current().practice.tz),
     )
     ql = Quietline(settings, redis, flows, registry, sessions, jobs, signatures, calls, clock, {"db": database})
     app.extensions["quietline"] = ql

@@ -24,7 +24,7 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from . import effects as fx
 from . import callers, engine, twiml
@@ -106,16 +106,34 @@ class CallHandler:
     max_steps: int = 200
     max_call_seconds: int = 3600
     action_services: dict[str, Any] = field(default_factory=dict)
+    # (roster category, now) → numbers on call; None: staff phones from practice.yaml only.
+    on_call: Callable[[str, dt.datetime], Sequence[str]] | None = None
 
     def urls(self, turn: int) -> twiml.CallUrls:
         return twiml.CallUrls(
             gather=self.url_for("input", turn), no_input=self.url_for("timeout", turn),
             recorded=self.url_for("recorded", turn), recording_status=self.url_for("recording_status", None),
             dialed=self.url_for("dialed", turn), paid=self.url_for("paid", turn), audio=self.url_for("audio", None),
+            screen=self.url_for("screen", turn),
         )
 
     def env(self) -> engine.StepEnv:
-        return engine.StepEnv(now=self.clock(), max_steps=self.max_steps, max_call_seconds=self.max_call_seconds)
+        now = self.clock()
+        return engine.StepEnv(now=now, max_steps=self.max_steps, max_call_seconds=self.max_call_seconds,
+                              on_call=self._on_call_at(now))
+
+    def _on_call_at(self, now: dt.datetime) -> Callable[[str], Sequence[str]] | None:
+        """The roster lookup for one request: asked at most once per category."""
+        if self.on_call is None:
+            return None
+        lookup, found = self.on_call, {}
+
+        def numbers(category: str) -> Sequence[str]:
+            if category not in found:
+                found[category] = tuple(lookup(category, now))
+            return found[category]
+
+        return numbers
 
     def handle(self, call_sid: str, from_number: str | None, turn: int, event: Event) -> str:
         """Answer one voice webhook with TwiML; a retried turn gets the same answer, and no second side effect.

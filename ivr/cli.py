@@ -53,16 +53,25 @@ def call_command(from_: str, to: str, url: str | None, script: str | None) -> No
 
     ql = current_app.extensions["quietline"]
     settings = ql.settings
+    public_base_url, api_url = settings.public_base_url, settings.twilio_api_url
     if url:
         transport = HttpTransport()
         target = url.rstrip("/")
+        # A `python -m ivr.serve` on this machine says how it signs and where its stand-in is, so this
+        # terminal needs neither PUBLIC_BASE_URL (it follows --port) nor TWILIO_API_URL (set only there).
+        from .serve import service_note
+
+        note = service_note(target)
+        if note is not None:
+            public_base_url = note.get("public_base_url", public_base_url)
+            api_url = note.get("twilio_api_url", api_url)
     else:
         transport = FlaskTransport(current_app.test_client())
         target = None
-    sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
+    sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=public_base_url,
                         target_base_url=target, account_sid=settings.twilio_account_sid,
-                        recording_url_base=settings.twilio_api_url, out=click.echo,
-                        on_recording=_standin_uploader(settings.twilio_api_url))
+                        recording_url_base=api_url, out=click.echo,
+                        on_recording=_standin_uploader(api_url))
     result = sim.call(from_=from_, to=to, script=script, interactive=script is None)
     click.echo(f"— call ended ({result.ended_by}), {len(result.requests)} webhooks")
     if result.application_error:

@@ -8,10 +8,12 @@ stops the service at startup instead of turning every call into a 403 or an apol
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 from .exceptions import ConfigError
 
@@ -82,6 +84,20 @@ class Settings:
     # Encrypts call records in Redis (ivr.encryption): comma-separated keys, the first one encrypts.
     # Never in repr: settings may be printed.
     data_key: str = dataclasses.field(default="", repr=False)
+    # Redis on the webhook path: how long one command may take before the caller gets the
+    # apology, and how long the process then stops asking a Redis that timed out (ivr/redis_guard.py).
+    redis_timeout_seconds: float = 1.0
+    redis_breaker_seconds: float = 5.0
+    # Tests only: the service's clock frozen at this ISO 8601 instant (with its UTC offset).
+    # Refused unless REST calls go to a local stand-in (see validate), so production never runs on it.
+    test_now: str = ""
+
+    def clock(self) -> Callable[[], dt.datetime] | None:
+        """The fixed clock IVR_TEST_NOW asks for, or None for the real one."""
+        if not self.test_now:
+            return None
+        instant = parse_test_now(self.test_now)
+        return lambda: instant
 
     def validate(self) -> None:
         """Raise ConfigError for settings the service cannot run with."""
@@ -112,6 +128,30 @@ class Settings:
         from .encryption import parse_keys
 
         parse_keys(self.data_key)
+        if not 0 < self.redis_timeout_seconds <= 10:
+            raise ConfigError("IVR_REDIS_TIMEOUT_SECONDS must be more than 0 and at most 10")
+        if self.redis_breaker_seconds < 0:
+            raise ConfigError("IVR_REDIS_BREAKER_SECONDS must be 0 or more")
+        if self.test_now:
+            parse_test_now(self.test_now)
+            if (urlsplit(self.twilio_api_url).hostname or "") not in LOOPBACK_HOSTS:
+                raise ConfigError("IVR_TEST_NOW is for tests only: it is refused unless TWILIO_API_URL points at a "
+                                  "local Twilio stand-in (127.0.0.1, localhost or ::1)")
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_test_now(value: str) -> dt.datetime:
+    """IVR_TEST_NOW as an aware UTC datetime; ConfigError unless it is ISO 8601 with a UTC offset."""
+    try:
+        instant = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        instant = None
+    if instant is None or instant.utcoffset() is None:
+        raise ConfigError(f"IVR_TEST_NOW must be an ISO 8601 instant with its UTC offset, "
+                          f"e.g. 2026-11-23T11:00:00-05:00; got {value!r}")
+    return instant.astimezone(dt.timezone.utc)
 
 
 _ENV_NAMES = {
@@ -152,6 +192,9 @@ _ENV_NAMES = {
     "smtp_starttls": "SMTP_STARTTLS",
     "dashboard_url": "DASHBOARD_URL",
     "data_key": "IVR_DATA_KEY",
+    "redis_timeout_seconds": "IVR_REDIS_TIMEOUT_SECONDS",
+    "redis_breaker_seconds": "IVR_REDIS_BREAKER_SECONDS",
+    "test_now": "IVR_TEST_NOW",
 }
 
 

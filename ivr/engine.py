@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from . import effects as fx
 from . import spoken_input
@@ -41,6 +41,10 @@ class StepEnv:
     now: dt.datetime  # aware
     max_steps: int = 200
     max_call_seconds: int = 3600
+    # Who to ring for a staff member with ``roster: <category>``: E.164 numbers of whoever is on call
+    # for it now, or empty when that cannot be known (then the member's own phone is rung).  A service
+    # the edge passes in (ivr.escalations.on_call), so the engine itself reads no database.
+    on_call: Callable[[str], Sequence[str]] | None = None
 
 
 def new_session(call_sid: str, caller: str | None, now: dt.datetime) -> CallSession:
@@ -248,7 +252,8 @@ class _Run:
                 self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
             if body.mode is DialMode.SEQUENTIAL:
                 numbers = numbers[s.dial_index:s.dial_index + 1]
-            self.out.append(fx.Dial(tuple(numbers), body.timeout))
+            # One staff key may stand for several people on call: they ring together.
+            self.out.append(fx.Dial(tuple(n for group in numbers for n in group), body.timeout))
         elif isinstance(body, Action):
             s.waiting = Waiting.ACTION
             self.out.append(fx.Invoke(body.name, dict(body.params)))
@@ -382,9 +387,19 @@ class _Run:
         return digits
 
     # -- transfers --------------------------------------------------------
-    def _numbers(self, body: Transfer) -> list[str]:
-        staff = {m.key: m.phone_e164 for m in self.flows.practice.staff}
-        return [staff.get(who, who) for who in body.to]
+    def _numbers(self, body: Transfer) -> list[tuple[str, ...]]:
+        """The numbers to ring for each of the step's ``to`` keys, in order."""
+        staff = {m.key: m for m in self.flows.practice.staff}
+        out: list[tuple[str, ...]] = []
+        for who in body.to:
+            member = staff.get(who)
+            if member is None:
+                out.append((who,))
+                continue
+            roster = getattr(member, "roster", None)
+            live = tuple(self.env.on_call(roster)) if roster and self.env.on_call else ()
+            out.append(live or (member.phone_e164,))
+        return out
 
     def _dialed(self, st: Step, event: DialFinished) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s

@@ -55,7 +55,7 @@ class EmbeddedRedis:
         tighten(self.directory)  # files an older version left readable
         if self.socket.exists():
             try:
-                Redis(unix_socket_path=str(self.socket)).ping()
+                Redis(unix_socket_path=str(self.socket), retry=Retry(NoBackoff(), 0)).ping()
                 raise RuntimeError(f"a Redis server is already listening on {self.socket}")
             except OSError:
                 self.socket.unlink()
@@ -81,10 +81,12 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log")
             try:
-                if self.socket.exists() and Redis(unix_socket_path=str(self.socket)).ping():
+                # No retries (redis-py's default backs off for seconds): this loop is the retry.
+                probe = Redis(unix_socket_path=str(self.socket), retry=Retry(NoBackoff(), 0))
+                if self.socket.exists() and probe.ping():
                     if earlier:
                         # Keeps only what is live now; Redis does it in the background.
-                        Redis(unix_socket_path=str(self.socket)).bgrewriteaof()
+                        probe.bgrewriteaof()
                     return self
             except Exception:
                 pass

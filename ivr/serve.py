@@ -1,17 +1,23 @@
 """The whole service in the foreground: ``python -m ivr.serve`` (what ``make run`` starts).
 
 Zero setup: a development Twilio token and data key (IVR_DATA_KEY, which encrypts
-call records in Redis) in ``.env`` when there are none, an embedded Redis on a
-unix socket unless REDIS_URL is set, and a local Twilio REST stand-in unless
-TWILIO_API_URL is set (so texts and recording downloads work offline).  Then
-gunicorn and two RQ workers, supervised: if any of them dies the whole service
-stops with a non-zero exit instead of limping on half-alive.
+call records in Redis) in ``.env`` when there are none, an embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST
+stand-in unless TWILIO_API_URL is set (so texts and recording downloads work
+offline).  Then gunicorn and two RQ workers, supervised: a piece that dies (``kill -9``,
+a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
+serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a worker
+or the stand-in is restarted.  An embedded Redis that stops answering (hung, not dead)
+for ``--redis-hang-seconds`` is killed and restarted the same way.  A piece that dies
+before the service is first up stops everything (a broken setup, not a fault).
 Ctrl-C or SIGTERM stops everything in order (web and workers, stand-in, Redis last
 so queued jobs are flushed to its append-only file).
 
 Options: ``--host``, ``--port``, ``--workers``, ``--no-workers``, ``--check-only``;
-HOST and PORT from the environment are the defaults.  IVR_INSTANCE_DIR moves the
-embedded Redis (tests).  FLASK_SKIP_DOTENV=1 skips ``.env``, as it does for ``flask``.
+HOST and PORT from the environment are the defaults.  PUBLIC_BASE_URL defaults to
+this host and ``--port``.  IVR_INSTANCE_DIR moves the embedded Redis (tests).
+FLASK_SKIP_DOTENV=1 skips ``.env``, as it does for ``flask``.  While it runs,
+``instance/service.json`` tells ``flask --app app call --url …`` in another terminal
+how the service signs and where its local Twilio stand-in is (see ``service_note``).
 
 Everything it and its children write is owner-only (umask 077); at start, ``.env``,
 ``instance/`` and the recordings folder are made owner-only if an older version left
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -48,6 +55,14 @@ STANDIN_PORT = 8010
 STOP_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 60.0
 POLL_SECONDS = 0.2
+# Restarts: 1, 2, 4 … s after a death, at most 30 s; a piece that ran this long is healthy again.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_STABLE_SECONDS = 60.0
+# The embedded Redis is asked PING this often; silent for --redis-hang-seconds means hung.
+REDIS_PING_SECONDS = 2.0
+REDIS_HANG_SECONDS = 30.0
+SERVICE_NOTE = "service.json"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}
 
 _stop_requested = False
@@ -197,25 +212,51 @@ def _parent_death_signal() -> Callable[[], None] | None:
 
 @dataclass
 class Child:
+    """One supervised process, and what is needed to start it again."""
+
     name: str
     proc: subprocess.Popen
+    args: list[str] = dataclasses.field(default_factory=list)
+    started_at: float = 0.0  # time.monotonic()
+    restarts: int = 0  # how many times it was restarted
+    failures: int = 0  # deaths in a row, each within RESTART_STABLE_SECONDS of its start
+    restart_at: float | None = None  # when a restart is due (None: running)
+    kind: str = "process"  # "gunicorn", "worker", "standin"
+
+    def exit_note(self) -> str:
+        code = self.proc.returncode
+        how = f"was killed by {signal.Signals(-code).name}" if code is not None and code < 0 else \
+            f"exited with code {code}"
+        return f"{self.name} (pid {self.proc.pid}) {how}"
+
+
+def restart_delay(failures: int) -> float:
+    """Seconds to wait before the ``failures``-th restart in a row: 1, 2, 4 … capped at RESTART_MAX_DELAY."""
+    return min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** max(0, failures - 1))
 
 
 class Supervisor:
-    """Starts the long-lived processes, watches them, and stops them in order."""
+    """Starts the long-lived processes, restarts whichever dies, and stops them in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis_hang_seconds: float = REDIS_HANG_SECONDS) -> None:
         self.redis = None  # ivr.redis_server.EmbeddedRedis when we started one
         self.standin: Child | None = None
         self.children: list[Child] = []  # gunicorn and workers
         self._preexec = _parent_death_signal()
+        self.redis_hang_seconds = redis_hang_seconds
+        self._redis_started_at = 0.0
+        self._redis_failures = 0
+        self._redis_restart_at: float | None = None
+        self._redis_silent_since: float | None = None
+        self._redis_next_ping = 0.0
+        self._redis_client = None
 
-    def spawn(self, name: str, args: list[str]) -> Child:
+    def spawn(self, name: str, args: list[str], kind: str = "process") -> Child:
         # Own session: a Ctrl-C in the terminal reaches only us, and we stop children in order.
         proc = subprocess.Popen(args, cwd=config_mod.PROJECT_ROOT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, preexec_fn=self._preexec)
         log.info("started %s (pid %d)", name, proc.pid)
-        return Child(name, proc)
+        return Child(name, proc, list(args), time.monotonic(), kind=kind)
 
     def _all(self) -> list[Child]:
         return ([self.standin] if self.standin else []) + self.children
@@ -223,12 +264,158 @@ class Supervisor:
     def dead_child(self) -> str | None:
         """Name and exit code of a process that stopped on its own, if any."""
         for child in self._all():
-            code = child.proc.poll()
-            if code is not None:
-                return f"{child.name} (pid {child.proc.pid}) exited with code {code}"
+            if child.restart_at is None and child.proc.poll() is not None:
+                return child.exit_note()
         if self.redis is not None and self.redis.process is not None and self.redis.process.poll() is not None:
             return f"redis-server exited with code {self.redis.process.returncode}"
         return None
+
+    # ---------------------------------------------------------------- restarts
+
+    def tend(self) -> None:
+        """One pass of the watch loop: notice deaths (and a hung Redis), start what is due."""
+        now = time.monotonic()
+        self._tend_redis(now)
+        for child in self._all():
+            if child.restart_at is None:
+                if child.proc.poll() is None:
+                    continue
+                self._schedule(child, now)
+            # A worker restarted while Redis is still down would only die again.
+            if child.restart_at is not None and now >= child.restart_at and not (
+                    child.kind == "worker" and self._redis_restart_at is not None):
+                self._restart(child)
+
+    def _schedule(self, child: Child, now: float) -> None:
+        child.failures = 1 if now - child.started_at >= RESTART_STABLE_SECONDS else child.failures + 1
+        delay = restart_delay(child.failures)
+        child.restart_at = now + delay
+        log.error("%s unexpectedly: restarting it in %.0f s; everything else keeps running", child.exit_note(),
+                  delay)
+        # Whatever it left in its process group (gunicorn's workers, a work horse, RQ's scheduler) goes too:
+        # orphaned gunicorn workers would hold the port, an orphaned scheduler its lock.
+        _signal(child.proc.pid, signal.SIGKILL, group=True)
+        if child.kind == "worker":
+            self._forget_worker(child.proc.pid)
+
+    def _restart(self, child: Child) -> None:
+        try:
+            proc = subprocess.Popen(child.args, cwd=config_mod.PROJECT_ROOT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, preexec_fn=self._preexec)
+        except OSError as exc:
+            child.failures += 1
+            child.restart_at = time.monotonic() + restart_delay(child.failures)
+            log.error("could not restart %s (%s): trying again in %.0f s", child.name, exc.strerror,
+                      child.restart_at - time.monotonic())
+            return
+        child.proc, child.started_at, child.restart_at = proc, time.monotonic(), None
+        child.restarts += 1
+        log.warning("restarted %s (pid %d; restart %d)", child.name, proc.pid, child.restarts)
+
+    def _forget_worker(self, pid: int) -> None:
+        """Register the death of the RQ worker that was ``pid`` on this host.
+
+        RQ 3.0 (``rq/worker/base.py``) names a worker ``uuid4().hex`` unless told otherwise, keeps
+        its hash ``rq:worker:<name>`` for ``worker_ttl + 60`` s after the last heartbeat, and
+        ``register_birth`` refuses a name whose hash lives without a ``death`` field ("There exists
+        an active worker named … already").  Our workers keep RQ's unique names, so a restart
+        never collides; a ``kill -9``-ed worker cannot deregister itself, though, and until its
+        hash expired ``/health`` would count it as a live (then stale) worker.  We saw it die, so we
+        record the death for it: RQ's own ``register_death``.
+        """
+        from rq.worker import Worker
+        from rq.worker_registration import REDIS_WORKER_KEYS
+
+        client = self._redis_for_supervisor()
+        if client is None:
+            return
+        host = socket.gethostname()
+        try:
+            for raw in client.smembers(REDIS_WORKER_KEYS):
+                key = raw.decode()
+                found_pid, found_host = client.hmget(key, "pid", "hostname")
+                if found_pid is not None and int(found_pid) == pid and (found_host or b"").decode() == host:
+                    Worker.find_by_key(key, connection=client).register_death()
+                    log.info("registered the death of RQ worker %s", key.rsplit(":", 1)[-1])
+        except Exception as exc:  # Redis down too: RQ's key expires on its own
+            log.warning("could not deregister the dead RQ worker (%s)", type(exc).__name__)
+
+    def _redis_for_supervisor(self):
+        url = os.environ.get("REDIS_URL")
+        if not url:
+            return None
+        if self._redis_client is None:
+            from redis import Redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            self._redis_client = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0,
+                                                retry=Retry(NoBackoff(), 0))
+        return self._redis_client
+
+    def _tend_redis(self, now: float) -> None:
+        """Restart the embedded Redis when it died, or kill it first when it stopped answering."""
+        server = self.redis
+        if server is None:
+            return
+        if self._redis_restart_at is None:
+            if server.process is not None and server.process.poll() is not None:
+                code = server.process.returncode
+                self._redis_failures = 1 if now - self._redis_started_at >= RESTART_STABLE_SECONDS \
+                    else self._redis_failures + 1
+                delay = restart_delay(self._redis_failures)
+                self._redis_restart_at = now + delay
+                how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+                log.error("redis-server (pid %d) %s unexpectedly: restarting it in %.0f s from its append-only "
+                          "file; calls meanwhile get the apology and voicemail", server.process.pid, how, delay)
+                self._redis_silent_since = None
+            elif now >= self._redis_next_ping:
+                self._redis_next_ping = now + REDIS_PING_SECONDS
+                self._check_redis_answers(now)
+            return
+        if now >= self._redis_restart_at:
+            self._redis_restart_at = None
+            try:
+                server.process = None
+                server.start()
+            except Exception as exc:
+                self._redis_failures += 1
+                self._redis_restart_at = time.monotonic() + restart_delay(self._redis_failures)
+                log.error("could not restart redis-server (%s): trying again in %.0f s", exc,
+                          self._redis_restart_at - time.monotonic())
+                return
+            self._redis_started_at = time.monotonic()
+            self._redis_next_ping = self._redis_started_at + REDIS_PING_SECONDS
+            log.warning("restarted redis-server (pid %d)", server.process.pid)
+
+    def redis_started(self) -> None:
+        """The embedded Redis was started (by the caller): watch it from now on."""
+        self._redis_started_at = time.monotonic()
+        self._redis_next_ping = self._redis_started_at + REDIS_PING_SECONDS
+
+    def _check_redis_answers(self, now: float) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        client = self._redis_for_supervisor()
+        if client is None:
+            return
+        try:
+            client.ping()
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            if self._redis_silent_since is None:
+                self._redis_silent_since = now
+                log.warning("redis-server does not answer PING")
+            elif now - self._redis_silent_since >= self.redis_hang_seconds and self.redis.process is not None:
+                log.error("redis-server (pid %d) has not answered for %.0f s: killing it to restart it",
+                          self.redis.process.pid, now - self._redis_silent_since)
+                self.redis.process.kill()  # SIGKILL ends a stopped (SIGSTOP) process too
+            return
+        except Exception:
+            pass  # any answer (even an error, e.g. still loading its file) means it is alive
+        if self._redis_silent_since is not None:
+            log.info("redis-server answers again")
+        self._redis_silent_since = None
 
     def shutdown(self) -> None:
         _stop(self.children, STOP_TIMEOUT)
@@ -238,6 +425,8 @@ class Supervisor:
             self.standin = None
         if self.redis is not None:
             log.info("stopping Redis (flushing the append-only file)")
+            if self.redis.process is not None and self.redis.process.poll() is None:
+                _signal(self.redis.process.pid, signal.SIGCONT, group=False)  # a stopped server cannot flush
             self.redis.stop()
             self.redis = None
 
@@ -285,7 +474,64 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--standin-port", type=int, default=STANDIN_PORT,
                         help=f"port of the local Twilio stand-in when TWILIO_API_URL is unset (default {STANDIN_PORT})")
     parser.add_argument("--check-only", action="store_true", help="check settings and flows, then exit")
+    parser.add_argument("--redis-hang-seconds", type=float, default=REDIS_HANG_SECONDS,
+                        help="restart the embedded Redis when it has not answered PING for this long "
+                             f"(default {REDIS_HANG_SECONDS:.0f})")
     return parser.parse_args(argv)
+
+
+def default_public_base_url(host: str, port: int, environ: MutableMapping[str, str] = os.environ) -> str | None:
+    """PUBLIC_BASE_URL for a service on ``host:port`` when none is set (then also set in ``environ``).
+
+    Signatures are checked against PUBLIC_BASE_URL and staff links point there, so a
+    service started with ``--port 9000`` must not keep the built-in default's :8000.
+    """
+    if environ.get("PUBLIC_BASE_URL"):
+        return None
+    url = _url(host, port)
+    environ["PUBLIC_BASE_URL"] = url
+    return url
+
+
+def service_note_path() -> Path:
+    return instance_dir() / SERVICE_NOTE
+
+
+def write_service_note(local_url: str, public_base_url: str, twilio_api_url: str | None) -> Path:
+    """Tell simulators in other terminals how this service signs and where its local stand-in is.
+
+    Nothing secret: the auth token stays in ``.env``.  Only a local (loopback) Twilio
+    API URL is written, since only a local stand-in can be handed a simulated recording.
+    """
+    path = service_note_path()
+    note = {"pid": os.getpid(), "url": local_url, "public_base_url": public_base_url}
+    if twilio_api_url and (urlsplit(twilio_api_url).hostname or "") in config_mod.LOOPBACK_HOSTS:
+        note["twilio_api_url"] = twilio_api_url
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(note, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def service_note(url: str, path: Path | None = None) -> dict[str, str] | None:
+    """What the running ``python -m ivr.serve`` at ``url`` wrote about itself, or None.
+
+    None when there is no note, its service is gone, or ``url`` is another server
+    (the same port on a loopback address counts as the same server).
+    """
+    path = path or service_note_path()
+    try:
+        note = json.loads(path.read_text())
+        os.kill(int(note["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    mine, theirs = urlsplit(url), urlsplit(str(note.get("url", "")))
+    local = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+    same_host = mine.hostname == theirs.hostname or (mine.hostname in local and theirs.hostname in local)
+    if not same_host or (mine.port or 80) != (theirs.port or 80):
+        return None
+    return {k: str(v) for k, v in note.items()}
 
 
 def prepare_database(settings: config_mod.Settings) -> bool:
@@ -313,7 +559,9 @@ def prepare_database(settings: config_mod.Settings) -> bool:
             from .escalations.demo import demo_password, logins_note, seed_demo_staff
 
             practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
-            report = seed_demo(database.sessions, dt.datetime.now(dt.timezone.utc), practice.tz)
+            # The same clock as the service (IVR_TEST_NOW in tests), so appointments sit around "now".
+            now = (settings.clock() or (lambda: dt.datetime.now(dt.timezone.utc)))()
+            report = seed_demo(database.sessions, now, practice.tz)
             if report.seeded:
                 print(f"Seeded the demo practice ({report.clients} clients, {report.appointments} appointments) "
                       "into the embedded database; see docs/import.md for who to call as.", flush=True)
@@ -341,6 +589,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check_only:
             created_token = ensure_dev_credentials(ENV_FILE)
             created_key = ensure_dev_data_key(ENV_FILE)
+    # Decided before the settings are read: PUBLIC_BASE_URL follows --port, and the local
+    # stand-in's URL is known now (IVR_TEST_NOW is accepted only with a local stand-in).
+    use_standin = not os.environ.get("TWILIO_API_URL")
+    if use_standin:
+        os.environ["TWILIO_API_URL"] = f"http://127.0.0.1:{args.standin_port}"
+    default_public_base_url(args.host, args.port)
     try:
         settings = config_mod.load_settings()
         if args.check_only and not settings.twilio_auth_token:
@@ -376,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
               "  in the service's environment instead (docs/security.md).\n", flush=True)
 
     for name, host, port in [("web server", args.host, args.port)] + (
-            [("Twilio stand-in", "127.0.0.1", args.standin_port)] if not os.environ.get("TWILIO_API_URL") else []):
+            [("Twilio stand-in", "127.0.0.1", args.standin_port)] if use_standin else []):
         if not _port_free(host, port):
             print(f"Port {port} ({name}) is already in use: is Quietline already running? "
                   f"Stop it, or pick another port (--port / --standin-port).", file=sys.stderr)
@@ -386,18 +640,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # Children take their settings from the environment, including what we add below.
     os.environ["PYTHONUNBUFFERED"] = "1"
-    sup = Supervisor()
+    sup = Supervisor(args.redis_hang_seconds)
     try:
-        return _run(args, settings, sup)
+        return _run(args, settings, sup, use_standin)
     except Exception as exc:
         log.error("could not start: %s", exc)
         return 1
     finally:
         sup.shutdown()
+        try:
+            if json.loads(service_note_path().read_text()).get("pid") == os.getpid():
+                service_note_path().unlink()
+        except (OSError, ValueError):
+            pass
         log.info("stopped")
 
 
-def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Supervisor) -> int:
+def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Supervisor, use_standin: bool) -> int:
     from redis import Redis
 
     from .redis_server import EmbeddedRedis
@@ -412,6 +671,7 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         sock = embedded_redis_socket()
         sup.redis = EmbeddedRedis(sock.parent, appendonly=True, socket_name=sock.name)
         sup.redis.start()
+        sup.redis_started()
         os.environ["REDIS_URL"] = sup.redis.url
         redis_note = f"embedded, {sock}"
         log.info("Redis listening on %s", sock)
@@ -419,27 +679,29 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         return 0
 
     standin_url = None
-    if not os.environ.get("TWILIO_API_URL"):
+    if use_standin:
         # Token and SID reach it through the environment, not argv, where `ps` would show them.
-        standin_url = f"http://127.0.0.1:{args.standin_port}"
+        standin_url = os.environ["TWILIO_API_URL"]
         sup.standin = sup.spawn("Twilio stand-in", [sys.executable, "-m", "ivr.twilio_standin",
-                                                    "--port", str(args.standin_port)])
-        os.environ["TWILIO_API_URL"] = standin_url
+                                                    "--port", str(args.standin_port)], kind="standin")
 
+    # Sync workers serve one request each; a hung Redis costs each of them one IVR_REDIS_TIMEOUT_SECONDS per
+    # IVR_REDIS_BREAKER_SECONDS (ivr/redis_guard.py), so the fallback URL, which never touches Redis, waits
+    # at most that long for a free worker (bench/redis_hang.py).
     web_workers = args.workers or default_web_workers()
     sup.children.append(sup.spawn("gunicorn", [
         sys.executable, "-m", "gunicorn", "app:app", "--worker-class", "sync", "--workers", str(web_workers),
         "--bind", _bind(args.host, args.port), "--graceful-timeout", "10", "--timeout", "30",
         # Its control socket is one fixed path per user: a second instance (tests) would take it over.
         "--no-control-socket",
-    ]))
+    ], kind="gunicorn"))
     if not args.no_workers:
         # The urgent-only worker is never busy with routine jobs when a crisis escalation arrives.
         # Both run RQ's scheduler: its lock lets one schedule at a time, the other takes over if it dies.
         sup.children.append(sup.spawn("worker[urgent]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent"]))
+            sys.executable, "-m", "workers.run", "--queues", "urgent"], kind="worker"))
         sup.children.append(sup.spawn("worker[urgent,calls]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent,calls"]))
+            sys.executable, "-m", "workers.run", "--queues", "urgent,calls"], kind="worker"))
 
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)
@@ -447,13 +709,12 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
     # Without job workers the full /health is red by design; the web part is what we wait for then.
     if not _wait_for_health(local + ("/health?scope=web" if args.no_workers else "/health"), sup):
         return 0 if _stop_requested else 1
+    write_service_note(local, settings.public_base_url, os.environ.get("TWILIO_API_URL"))
     _print_banner(args, settings, local, web_workers, redis_note, standin_url)
 
+    # From here on a death is a fault to recover from, not a broken setup: restart just that piece.
     while not _stop_requested:
-        dead = sup.dead_child()
-        if dead:
-            log.error("%s unexpectedly: stopping everything", dead)
-            return 1
+        sup.tend()
         time.sleep(POLL_SECONDS)
     return 0
 
@@ -517,6 +778,8 @@ def _print_banner(args: argparse.Namespace, settings: config_mod.Settings, local
                   "Texts and recording downloads go to a local Twilio stand-in, not to Twilio:",
                   f"  see them at {standin_url}/_standin/messages",
                   "  (set TWILIO_API_URL=https://api.twilio.com in .env to use Twilio itself)"]
+    if settings.test_now:
+        lines += ["", f"The clock is fixed at {settings.test_now} (IVR_TEST_NOW: for tests only)."]
     lines += ["",
               "Place a simulated call from another terminal (type digits at the prompt):",
               f"  .venv/bin/flask --app app call --url {local}",

@@ -15,6 +15,16 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     hangup                   the caller hangs up
     record  record:12        speak for 5 (or 12) seconds when recording
     answer noanswer busy failed   how a <Dial>ed party responds
+    machine                  the <Dial>ed phone's own voicemail picks up
+    decline                  a person picks up but does not take the call
+
+A ``<Number url=…>`` (a screened transfer) is run on the called party's leg the way
+Twilio does before connecting it: the URL is fetched, signed, with the leg's own
+CallSid and ``ParentCallSid``, and its TwiML played to the called party, who is
+scripted by the token: ``answer`` presses 1 at its ``<Gather>``, ``machine`` and
+``decline`` press nothing (a voicemail greeting does not, a person may not).  A leg
+that reaches ``<Hangup>`` is not connected; Twilio still reports the ``<Dial>`` as
+``completed`` (the leg *was* answered), so the server must tell the two apart itself.
 """
 from __future__ import annotations
 
@@ -45,8 +55,12 @@ DIAL_DEFAULT_TIMEOUT = 30
 RECORD_DEFAULT_MAX_LENGTH = 3600
 RECORD_DEFAULT_FINISH_KEYS = "1234567890*#"
 
-DIAL_TOKENS = ("answer", "noanswer", "busy", "failed")
-DIAL_STATUS = {"answer": "completed", "noanswer": "no-answer", "busy": "busy", "failed": "failed"}
+DIAL_TOKENS = ("answer", "noanswer", "busy", "failed", "machine", "decline")
+DIAL_STATUS = {"answer": "completed", "noanswer": "no-answer", "busy": "busy", "failed": "failed",
+               "machine": "completed", "decline": "completed"}
+# Who picks up a screened leg, and whether they press a key at its whisper.
+SCREEN_PRESSES = {"answer": "1", "machine": "", "decline": ""}
+SCREEN_MAX_DOCUMENTS = 10
 SIMPLE_TOKENS = ("wait", "hangup", "record") + DIAL_TOKENS
 # Alias so scripts can use Twilio's own spelling of the status.
 TOKEN_ALIASES = {"no-answer": "noanswer"}
@@ -72,7 +86,7 @@ class ScriptError(SimulatorError, ValueError):
 class Token:
     """One thing the caller does at an input point."""
 
-    kind: str  # "digits" | "say" | "wait" | "hangup" | "record" | "answer" | "noanswer" | "busy" | "failed"
+    kind: str  # "digits" | "say" | "wait" | "hangup" | "record" | a DIAL_TOKENS entry | "card"
     value: str = ""  # the digits, or the spoken text
     confidence: float = DEFAULT_CONFIDENCE
     seconds: int = DEFAULT_RECORD_SECONDS
@@ -125,7 +139,7 @@ def parse_token(text: str) -> Token:
         return Token("card", "fail")
     raise ScriptError(
         f"'{raw}' is not a script token (digits 0-9*#, wait, say:<text>[@conf], hangup, "
-        "record[:seconds], answer, noanswer, busy, failed, card[:number[:MMYY]], card:fail)"
+        "record[:seconds], answer, noanswer, busy, failed, machine, decline, card[:number[:MMYY]], card:fail)"
     )
 
 
@@ -190,7 +204,7 @@ class RequestLog:
     params: dict[str, str]
     status: int
     body: str
-    # "voice" | "action" | "redirect" | "status" | "recording-status"
+    # "voice" | "action" | "redirect" | "status" | "recording-status" | "screen" (the called party's leg)
     purpose: str = ""
 
 
@@ -667,7 +681,7 @@ class _Call:
         # Only the last digits on screen: the full numbers stay in the transcript.
         shown = ", ".join("…" + n[-4:] if len(n) > 4 else "…" for n in numbers)
         self.show(f"☎ dialling {shown}")
-        tok = self.peek_token("   answer, noanswer, busy, failed, hangup")
+        tok = self.peek_token("   answer, noanswer, busy, failed, machine, decline, hangup")
         if tok is not None and tok.kind == "hangup":
             self.tokens.popleft()
             return self.caller_hangs_up()
@@ -678,23 +692,98 @@ class _Call:
             # Anything else belongs to a later input point: the far end simply doesn't pick up.
             outcome = "noanswer"
         status = DIAL_STATUS[outcome]
-        answered = status == "completed"
+        connected = status == "completed"
+        if connected:
+            # The first number picks up; a screened one hears its whisper before anything is connected.
+            first = next((c for c in verb if c.tag == "Number"), None)
+            screen_url = first.get("url") if first is not None else None
+            if screen_url:
+                connected = self.screen_leg(urljoin(doc_url, screen_url), numbers[0], outcome)
         self.log("dial-status", status)
-        self.show(f"☎ {'answered' if answered else status}")
-        self.clock += ANSWERED_DIAL_SECONDS if answered else _int_attr(verb, "timeout", DIAL_DEFAULT_TIMEOUT)
+        if outcome == "machine":
+            self.show("☎ a voicemail greeting picks up" + (": the caller is connected to it" if connected else
+                                                           ", presses nothing and is hung up"))
+        elif connected:
+            self.show("☎ answered")
+        else:
+            self.show("☎ picked up, but the call was not taken" if status == "completed" else f"☎ {status}")
+        self.clock += ANSWERED_DIAL_SECONDS if connected else _int_attr(verb, "timeout", DIAL_DEFAULT_TIMEOUT)
         action = verb.get("action")
         if action:
             self.check_method(verb, "Dial")
             params = {
                 "DialCallStatus": status,
                 "DialCallSid": _sid("CA"),
-                "DialCallDuration": str(ANSWERED_DIAL_SECONDS if answered else 0),
+                "DialCallDuration": str(ANSWERED_DIAL_SECONDS if connected else 0),
             }
             return _Fetch(urljoin(doc_url, action), params, "action")
-        if answered:
+        if connected:
             self.end("dial-completed")
             return None
         return _CONTINUE
+
+    def screen_leg(self, url: str, number: str, outcome: str) -> bool:
+        """Run ``<Number url>`` TwiML on the called party's leg, as Twilio does before connecting it.
+
+        Returns True when the leg is connected to the caller (its document ran out without
+        ``<Hangup>``), False when it hung up (or the screen URL failed, which Twilio treats
+        the same: the called party is dropped).
+        """
+        leg = {
+            "AccountSid": self.sim.account_sid, "CallSid": _sid("CA"), "ParentCallSid": self.result.call_sid,
+            "From": self.common["From"], "To": number, "Caller": self.common["From"], "Called": number,
+            "Direction": "outbound-dial", "ApiVersion": API_VERSION, "CallStatus": "in-progress",
+        }
+        press = SCREEN_PRESSES.get(outcome, "")
+        fetch: _Fetch | None = _Fetch(url, {}, "screen")
+        for _ in range(SCREEN_MAX_DOCUMENTS):
+            if fetch is None:
+                return True
+            status, body = self.post(fetch.url, {**leg, **fetch.params}, "screen")
+            root = _parse_twiml(body) if 200 <= status < 300 else None
+            if root is None:
+                self.note(f"screen URL answered HTTP {status} without TwiML: the called party is dropped")
+                self.log("screen", "error")
+                return False
+            fetch, hung_up = self._run_leg_document(root, fetch.url, press)
+            if hung_up:
+                self.log("screen", "hung-up")
+                return False
+            if fetch is not None:
+                press = ""  # the key was pressed once; a second prompt gets silence
+        self.note("screen TwiML kept redirecting: the called party is dropped")
+        return False
+
+    def _run_leg_document(self, root: ET.Element, doc_url: str, press: str) -> tuple[_Fetch | None, bool]:
+        """Play one document to the called party: (the next request, whether the leg hung up)."""
+        for verb in root:
+            if verb.tag == "Say":
+                text = " ".join("".join(verb.itertext()).split())
+                self.log("whisper", text)
+                self.show(f"   (to the called party) 🔊 {text}")
+            elif verb.tag == "Gather":
+                for child in verb:
+                    if child.tag == "Say":
+                        text = " ".join("".join(child.itertext()).split())
+                        self.log("whisper", text)
+                        self.show(f"   (to the called party) 🔊 {text}")
+                action = urljoin(doc_url, verb.get("action") or doc_url)
+                if press:
+                    self.log("screen", "accepted")
+                    self.show(f"   (the called party presses {press})")
+                    return _Fetch(action, {"Digits": press}, "screen"), False
+                self.log("screen", "no-key")
+                if (verb.get("actionOnEmptyResult") or "").lower() == "true":
+                    return _Fetch(action, {}, "screen"), False
+            elif verb.tag == "Redirect":
+                return _Fetch(urljoin(doc_url, (verb.text or "").strip()), {}, "screen"), False
+            elif verb.tag in ("Hangup", "Reject"):
+                self.show("   (the called party's leg is hung up)")
+                return None, True
+            elif verb.tag not in ("Play", "Pause"):
+                self.note(f"<{verb.tag}> on the called party's leg is not simulated; skipped")
+        self.log("screen", "connected")
+        return None, False
 
     def pay(self, verb: ET.Element, doc_url: str) -> _Outcome:
         """Twilio <Pay>: Twilio prompts for the card itself and tells the action URL only the result."""

@@ -6,16 +6,26 @@ Nothing here reads the clock: ``now`` is always passed in, aware.
 Conventions: 12-hour clock, ":00" dropped ("9 AM"), noon is "12 PM" and
 midnight "12 AM".  Names of days and months are English and do not depend on
 the process locale.
+
+Daylight-saving changes: a clock time that happens twice (the repeated autumn
+hour, 1:00-1:59 AM in New York) is said with "daylight time" or "standard
+time"; a moment less than a day away across a change (so its clock time is an
+hour off from what the listener would work out) also says how far away it is:
+at 1:50 AM daylight time, 15 minutes later is "today at 1:05 AM standard time,
+15 minutes from now", never a bare "1:05 AM" that sounds earlier than now.  A
+clock time that does not exist (in the spring gap) is said as the moment it
+stands for (2:30 AM on that day is "3:30 AM").
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 __all__ = [
     "FILTERS",
     "spoken_date",
     "spoken_datetime",
+    "spoken_duration",
     "spoken_digits",
     "spoken_phone_last4",
     "spoken_time",
@@ -39,13 +49,56 @@ def _aware(value: datetime | str, what: str) -> datetime:
     return value
 
 
-def spoken_time(dt: datetime | str) -> str:
-    """Clock time as spoken: "3:30 PM", "9 AM", "12 PM" (noon), "12 AM" (midnight)."""
-    if isinstance(dt, str):
-        dt = datetime.fromisoformat(dt)
+# A moment closer than this across a DST change also says how far away it is.
+_NEAR = timedelta(hours=24)
+
+
+def _normal(dt: datetime) -> datetime:
+    """The same moment as a real local time: a time in a DST gap becomes the time it stands for."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        return dt
+    return dt.astimezone(timezone.utc).astimezone(dt.tzinfo)
+
+
+def _repeated(dt: datetime) -> bool:
+    """Whether ``dt``'s clock time happens twice in its time zone (the autumn fold)."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        return False
+    return dt.replace(fold=1 - dt.fold).utcoffset() != dt.utcoffset()
+
+
+def _zone_words(dt: datetime) -> str:
+    """ "daylight time" or "standard time"; empty when the zone does not say (a fixed offset)."""
+    dst = dt.dst()
+    if dst is None:
+        return ""
+    return "daylight time" if dst else "standard time"
+
+
+def _clock(dt: datetime) -> str:
     hour = dt.hour % 12 or 12
     suffix = "AM" if dt.hour < 12 else "PM"
     return f"{hour} {suffix}" if dt.minute == 0 else f"{hour}:{dt.minute:02d} {suffix}"
+
+
+def spoken_time(dt: datetime | str) -> str:
+    """Clock time as spoken: "3:30 PM", "9 AM", "12 PM" (noon), "12 AM" (midnight);
+    "1:30 AM standard time" when that clock time happens twice that night (a DST fold)."""
+    if isinstance(dt, str):
+        dt = datetime.fromisoformat(dt)
+    dt = _normal(dt)
+    words = _zone_words(dt) if _repeated(dt) else ""
+    return f"{_clock(dt)} {words}" if words else _clock(dt)
+
+
+def spoken_duration(delta: timedelta) -> str:
+    """A positive duration to the minute: "15 minutes", "1 hour", "2 hours and 5 minutes"."""
+    minutes = max(1, round(delta.total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " and ".join(parts)
 
 
 def spoken_date(d: date | datetime | str, now: datetime) -> str:
@@ -82,15 +135,33 @@ def spoken_date(d: date | datetime | str, now: datetime) -> str:
 
 def spoken_datetime(dt: datetime | str, now: datetime) -> str:
     """A moment relative to ``now``, in ``dt``'s time zone: "today at 3:30 PM",
-    "tomorrow at 9 AM", "Thursday at 2 PM", "Monday, December 7 at 10:15 AM"."""
-    dt = _aware(dt, "dt")
-    return f"{spoken_date(dt, now)} at {spoken_time(dt)}"
+    "tomorrow at 9 AM", "Thursday at 2 PM", "Monday, December 7 at 10:15 AM".
+
+    Around a DST change it cannot be misheard (see the module docstring): "today at
+    1:05 AM standard time, 15 minutes from now".
+    """
+    dt = _normal(_aware(dt, "dt"))
+    now = _aware(now, "now")
+    text = f"{spoken_date(dt, now)} at {spoken_time(dt)}"
+    # Through UTC: between two datetimes of the same zone Python subtracts clock times, not moments.
+    ahead = dt.astimezone(timezone.utc) - now.astimezone(timezone.utc)
+    crosses = now.astimezone(dt.tzinfo).utcoffset() != dt.utcoffset()
+    if crosses and timedelta(0) < ahead <= _NEAR:
+        words = _zone_words(dt)
+        if words and not _repeated(dt):
+            text += f" {words}"
+        text += f", {spoken_duration(ahead)} from now"
+    return text
 
 
 def written_datetime(dt: datetime | str) -> str:
-    """A moment that still reads right later (texts): "Mon, Nov 30 at 10:15 AM" in ``dt``'s time zone."""
-    dt = _aware(dt, "dt")
-    return f"{_DAYS[dt.weekday()][:3]}, {_MONTHS[dt.month - 1][:3]} {dt.day} at {spoken_time(dt)}"
+    """A moment that still reads right later (texts): "Mon, Nov 30 at 10:15 AM" in ``dt``'s time zone;
+    in the repeated hour of a DST fold with the zone's abbreviation: "Sun, Nov 1 at 1:05 AM EST"."""
+    dt = _normal(_aware(dt, "dt"))
+    when = _clock(dt)
+    if _repeated(dt):
+        when += f" {dt.tzname()}"
+    return f"{_DAYS[dt.weekday()][:3]}, {_MONTHS[dt.month - 1][:3]} {dt.day} at {when}"
 
 
 def spoken_digits(s: str | int) -> str:

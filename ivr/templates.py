@@ -36,7 +36,9 @@ def _spoken(ctx: Any, value: Any) -> str:
     now = _as_datetime(ctx.get("now"))
     if when is None or now is None:
         return ""
-    return speaking.spoken_datetime(when, now)
+    # Stored values carry a bare UTC offset; in the practice's zone (now's) a time in a DST fold
+    # can be told apart from its twin.
+    return speaking.spoken_datetime(_local(ctx, when), now)
 
 
 @pass_context
@@ -52,14 +54,24 @@ def _spoken_date(ctx: Any, value: Any) -> str:
     return speaking.spoken_date(value, now)
 
 
-def _spoken_time(value: Any) -> str:
-    when = _as_datetime(value)
-    return speaking.spoken_time(when) if when else ""
+def _local(ctx: Any, when: dt.datetime) -> dt.datetime:
+    """``when`` in the practice's zone (the zone of ``now``), when both are aware."""
+    now = _as_datetime(ctx.get("now"))
+    if when.tzinfo is not None and now is not None and now.tzinfo is not None:
+        return when.astimezone(now.tzinfo)
+    return when
 
 
-def _written(value: Any) -> str:
+@pass_context
+def _spoken_time(ctx: Any, value: Any) -> str:
     when = _as_datetime(value)
-    return speaking.written_datetime(when) if when and when.tzinfo else ""
+    return speaking.spoken_time(_local(ctx, when)) if when else ""
+
+
+@pass_context
+def _written(ctx: Any, value: Any) -> str:
+    when = _as_datetime(value)
+    return speaking.written_datetime(_local(ctx, when)) if when and when.tzinfo else ""
 
 
 def _digits(value: Any) -> str:

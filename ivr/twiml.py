@@ -19,6 +19,11 @@ APOLOGY = "We're sorry, something went wrong on our side."
 SMS_AUTO_REPLY = "Thanks for your message. This number can't read texts; please call it instead."
 VOICEMAIL_OFFER = "Please leave your name, number and a short message after the tone, and we will call you back."
 THANKS = "Thank you. We will call you back. Goodbye."
+# Said to whoever picks up a transferred call, before it is connected.  A personal voicemail
+# greeting presses nothing, so only a person can take the call.  Neutral words: the phone may
+# be answered by someone else, and nothing may say who is calling or why.
+SCREEN_PROMPT = "You have a transferred call. Press any key to take it."
+SCREEN_TIMEOUT = 8  # seconds to press a key after the prompt
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class CallUrls:
     dialed: str
     paid: str = ""
     audio: str = ""  # base URL for audio files shipped in flows/audio/
+    screen: str = ""  # the whisper each dialled number hears before it is connected (empty: none)
 
     def audio_url(self, name: str) -> str:
         """Absolute URL for a play step: https URLs as written, file names under our audio route."""
@@ -57,7 +63,11 @@ def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
         elif isinstance(effect, fx.Dial):
             dial = response.dial(action=urls.dialed, method="POST", timeout=effect.timeout)
             for number in effect.numbers:
-                dial.number(number)
+                # Screened: the callee hears the whisper first; only a key press connects (see screen()).
+                if urls.screen:
+                    dial.number(number, url=urls.screen, method="POST")
+                else:
+                    dial.number(number)
         elif isinstance(effect, fx.Pay):
             # Tokenise only (charge 0): the processor keeps the card, we keep a token reference.
             response.pay(action=urls.paid, payment_connector=effect.connector, token_type="reusable",
@@ -139,6 +149,29 @@ def _voicemail(response: VoiceResponse, action: str | None, recording_status: st
     response.record(**kwargs)
     response.say(THANKS)
     response.hangup()
+
+
+def screen(accept_url: str, voice: str | None = None, language: str | None = None) -> str:
+    """The whisper on a transferred call's staff leg (Twilio runs ``<Number url>`` there before connecting).
+
+    A key press posts to ``accept_url``, which records the acceptance and connects
+    (:func:`screen_accepted`); no key (a voicemail greeting, a person who does not
+    want it) hangs up the staff leg, so the transfer counts as not answered.
+    """
+    response = VoiceResponse()
+    gather = response.gather(action=accept_url, method="POST", input="dtmf", num_digits=1, timeout=SCREEN_TIMEOUT)
+    gather.say(SCREEN_PROMPT, **_voice_kwargs(voice, language))
+    response.hangup()
+    return str(response)
+
+
+def screen_accepted() -> str:
+    """The staff member pressed a key: an empty document, so Twilio connects the two calls."""
+    return str(VoiceResponse())
+
+
+def _voice_kwargs(voice: str | None, language: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("voice", voice), ("language", language)) if v}
 
 
 def thanks() -> str:

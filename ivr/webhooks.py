@@ -14,10 +14,10 @@ from typing import Callable, Mapping
 
 import xml.etree.ElementTree as ET
 
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from flask import Blueprint, Response, abort, current_app, request
 
-from . import twiml
+from . import screening, twiml
 from .escalations.policy import RECORDING_FAILED, SYSTEM_ERROR
 from .events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
 
@@ -32,6 +32,8 @@ PATHS = {
     "recorded": "/twilio/voice/recorded",
     "dialed": "/twilio/voice/dialed",
     "paid": "/twilio/voice/paid",
+    "screen": "/twilio/voice/screen",
+    "screen_accept": "/twilio/voice/screen/accept",
     "recording_status": "/twilio/voice/recording-status",
     "status": "/twilio/status",
     "fallback": "/twilio/fallback",
@@ -103,11 +105,17 @@ def never_fails(view: Callable[..., str]) -> Callable[..., Response]:
                 body = twiml.hangup()
             return _xml(body)
         except Exception as exc:
-            log.exception("webhook %s failed; answered with the apology", request.path)
+            if isinstance(exc, RedisError):
+                # One line per webhook: during an outage a traceback each would bury everything else.
+                log.error("webhook %s: Redis unavailable (%s); answered with the apology", request.path,
+                          type(exc).__name__)
+            else:
+                log.exception("webhook %s failed; answered with the apology", request.path)
             call_sid = request.form.get("CallSid", "")
             try:
-                if call_sid and not isinstance(exc, RedisConnectionError):
-                    # The apology promises a callback to whoever leaves a message: staff hear of it now.
+                # The apology promises a callback to whoever leaves a message: staff hear of it now.
+                # Redis down or hung (a timeout, or the breaker open): another try would only wait again.
+                if call_sid and not isinstance(exc, RedisError):
                     _ql().calls.escalate_now(call_sid, SYSTEM_ERROR)
             except Exception:
                 log.warning("could not enqueue the system_error escalation")
@@ -194,8 +202,49 @@ def recorded() -> str:
 @bp.post("/voice/dialed")
 @never_fails
 def dialed() -> str:
-    """A <Dial> finished: answered and over, or nobody answered."""
-    return _handle(DialFinished(request.form.get("DialCallStatus", "failed")))
+    """A <Dial> finished: answered and over, or nobody answered.
+
+    Answered counts only when a person accepted the screen (ivr/screening.py): a staff
+    phone's own voicemail picking up is no answer, and the flow goes on to voicemail.
+    """
+    form = request.form
+    status = form.get("DialCallStatus", "failed")
+    screened = screening.dial_status(_ql().redis, form.get("CallSid", ""), _turn(), status)
+    if screened != status:
+        log.info("call %s: the transfer was picked up but not accepted: no answer", form.get("CallSid", ""))
+    return _handle(DialFinished(screened))
+
+
+@bp.post("/voice/screen")
+def screen() -> Response:
+    """The whisper on a transferred call's staff leg (``<Number url>``): press a key to take the call.
+
+    Needs neither Redis nor the flows to answer: only the practice's voice, when known.
+    """
+    voice = language = None
+    try:
+        practice = _ql().flows.last_good.practice
+        voice, language = practice.voice, practice.language
+    except Exception:  # no flows loaded: the whisper in the default voice still works
+        pass
+    return _xml(twiml.screen(_ql().public_url("screen_accept", _turn()), voice, language))
+
+
+@bp.post("/voice/screen/accept")
+def screen_accept() -> Response:
+    """A key pressed on the staff leg: remember that a person took the call, then connect it."""
+    form = request.form
+    call_sid = form.get("ParentCallSid") or ""
+    if not form.get("Digits") or not call_sid:
+        return _xml(twiml.hangup())
+    ql = _ql()
+    try:
+        screening.record_acceptance(ql.redis, call_sid, _turn(), ql.settings.session_ttl_seconds)
+    except Exception:
+        # Connect anyway: a person is on the line.  The caller's flow will count it as unanswered.
+        log.exception("call %s: could not record that the transfer was accepted", call_sid)
+    log.info("call %s: the transfer was accepted", call_sid)
+    return _xml(twiml.screen_accepted())
 
 
 @bp.post("/voice/paid")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,32 @@ def store_state(redis_conn: Redis, state: dict) -> None:
     session = CallSession.from_json(__import__("json").dumps(state))
     assert SessionStore(redis_conn, 14400, RecordCipher.from_setting(DATA_KEY)).save(
         session, session.turn, None, None)
+
+
+WALLCLOCK_DIR = Path(__file__).resolve().parent / "wallclock"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--wallclock", metavar="ISO_INSTANT", default=None,
+                     help="run every Python process of the session as if the wall clock read this instant "
+                          "(e.g. 2026-11-26T11:00:00-05:00), running on from there: tests must pass at any moment")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "wallclock: starts processes or RQ machinery that read the real clock; "
+                                       ".ci/run runs these again with --wallclock inside business hours")
+    instant = config.getoption("--wallclock")
+    if not instant or os.environ.get("QUIETLINE_WALLCLOCK"):
+        return
+    aware = dt.datetime.fromisoformat(instant)
+    if aware.utcoffset() is None:
+        raise pytest.UsageError("--wallclock needs an instant with its UTC offset, e.g. 2026-11-26T11:00:00-05:00")
+    # Anchored to the real clock now, so processes started later agree with this one (tests/wallclock).
+    os.environ["QUIETLINE_WALLCLOCK"] = f"{aware.isoformat()}@{time.time()}"
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WALLCLOCK_DIR), os.environ.get("PYTHONPATH")]))
+    import runpy
+
+    runpy.run_path(str(WALLCLOCK_DIR / "sitecustomize.py"))
 
 
 class Clock:

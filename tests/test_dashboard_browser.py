@@ -21,6 +21,9 @@ from ivr import create_app
 
 from test_dashboard import OWNER_PASSWORD, SECRET, STAFF_PASSWORD, add_escalation, add_user, cheap_hashes  # noqa: F401
 
+# Chromium keeps the real clock (cookies, timers): .ci/run runs these again at a fixed wall-clock instant.
+pytestmark = pytest.mark.wallclock
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

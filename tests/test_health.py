@@ -18,6 +18,9 @@ from ivr.health import Limits, health
 from ivr.jobs import JobQueue
 from test_reliability import Workers, aof_redis, wait_for, worker_env  # noqa: F401 (aof_redis: a fixture)
 
+# Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
+pytestmark = pytest.mark.wallclock
+
 # Workers heartbeat at least every second (the maintenance interval caps their dequeue wait);
 # one silent for 3 s is dead.
 WORKER_TTL = 3

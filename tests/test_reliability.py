@@ -40,6 +40,9 @@ from ivr.redis_server import EmbeddedRedis
 from ivr.simulator import CallSimulator, FlaskTransport, tone_wav
 from ivr.twilio_standin import TwilioStandin
 
+# Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
+pytestmark = pytest.mark.wallclock
+
 # Recovery timing for the worker subprocesses: an abandoned job is noticed within
 # monitoring (1) + grace (2) + maintenance (1) seconds instead of 10 + 20 + 30.  The worker
 # TTL keeps its production value: RQ would block an idle worker in its dequeue for TTL - 15 s,

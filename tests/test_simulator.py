@@ -120,6 +120,20 @@ def make_app() -> Flask:
     def dialed() -> Response:
         return twiml(f"<Say>Dial status {escape(request.form['DialCallStatus'])}.</Say>", menu_gather)
 
+    @app.post("/twilio/dial-screened")
+    def dial_screened() -> Response:
+        return twiml(f'<Dial action="/twilio/dialed" timeout="20"><Number url="/twilio/whisper?turn=4" '
+                     f'method="POST">{STAFF}</Number></Dial>')
+
+    @app.post("/twilio/whisper")
+    def whisper() -> Response:
+        return twiml('<Gather action="/twilio/whisper/accept?turn=4" numDigits="1" input="dtmf" timeout="8">'
+                     "<Say>Press any key to take it.</Say></Gather><Hangup/>")
+
+    @app.post("/twilio/whisper/accept")
+    def whisper_accept() -> Response:
+        return twiml("<Say>Connecting.</Say>")
+
     @app.post("/twilio/dial-bare")
     def dial_bare() -> Response:
         return twiml(f"<Dial>{STAFF}</Dial>", "<Say>Nobody answered.</Say>")
@@ -179,7 +193,7 @@ def paths(app: Flask) -> list[str]:
 
 def test_parse_script_grammar() -> None:
     tokens = parse_script(" 1 ;wait; say:reschedule ;04151985#;say:meet @ noon;say:yes@0.30;"
-                          "record;record:12;ANSWER;noanswer;no-answer;busy;failed;hangup;;")
+                          "record;record:12;ANSWER;noanswer;no-answer;busy;failed;machine;Decline;hangup;;")
     assert tokens == [
         Token("digits", "1"),
         Token("wait"),
@@ -194,6 +208,8 @@ def test_parse_script_grammar() -> None:
         Token("noanswer"),
         Token("busy"),
         Token("failed"),
+        Token("machine"),
+        Token("decline"),
         Token("hangup"),
     ]
     assert parse_script("") == []
@@ -402,6 +418,44 @@ def test_dial_without_action(app: Flask) -> None:
     assert unanswered.heard == ["Nobody answered."]
     assert unanswered.ended_by == "end-of-document"
     assert ("dial", [STAFF]) in unanswered.transcript
+
+
+@pytest.mark.parametrize(("token", "requests", "status", "duration", "screen"), [
+    ("answer", ["/twilio/whisper?turn=4", "/twilio/whisper/accept?turn=4"], "completed", "30",
+     [("screen", "accepted"), ("screen", "connected")]),
+    # A voicemail greeting or a person who does not take the call presses nothing; the whisper hangs up the
+    # staff leg.  Twilio still reports the <Dial> "completed": the leg was answered.
+    ("machine", ["/twilio/whisper?turn=4"], "completed", "0", [("screen", "no-key"), ("screen", "hung-up")]),
+    ("decline", ["/twilio/whisper?turn=4"], "completed", "0", [("screen", "no-key"), ("screen", "hung-up")]),
+    ("noanswer", [], "no-answer", "0", []),
+])
+def test_a_screened_number_runs_its_url_on_the_called_party_leg(app: Flask, token: str, requests: list[str],
+                                                               status: str, duration: str, screen: list) -> None:
+    result = simulator(app, "/twilio/dial-screened").call(script=token)
+    received = app.config["RECEIVED"]
+    assert paths(app) == ["/twilio/dial-screened", *requests, "/twilio/dialed", "/twilio/status"]
+    legs = [r for r in received if r["path"].startswith("/twilio/whisper")]
+    for leg in legs:  # signed like any webhook (the app refuses others), as the staff leg's own call
+        assert leg["form"]["ParentCallSid"] == result.call_sid
+        assert leg["form"]["CallSid"].startswith("CA") and leg["form"]["CallSid"] != result.call_sid
+        assert leg["form"]["Direction"] == "outbound-dial" and leg["form"]["To"] == STAFF
+    if len(legs) == 2:
+        assert legs[1]["form"]["Digits"] == "1"
+        assert legs[0]["form"]["CallSid"] == legs[1]["form"]["CallSid"]
+    dialed = next(r for r in received if r["path"] == "/twilio/dialed")
+    assert (dialed["form"]["DialCallStatus"], dialed["form"]["DialCallDuration"]) == (status, duration)
+    assert [e for e in result.transcript if e[0] == "screen"] == screen
+    if legs:
+        assert ("whisper", "Press any key to take it.") in result.transcript
+    assert "Press any key to take it." not in result.heard  # only the called party hears the whisper
+
+
+def test_without_screening_a_voicemail_greeting_counts_as_answered(app: Flask) -> None:
+    """What screening prevents: an unscreened <Number> picked up by its own voicemail is 'completed' and connected."""
+    result = simulator(app, "/twilio/dial").call(script="machine")
+    dialed = app.config["RECEIVED"][1]["form"]
+    assert (dialed["DialCallStatus"], dialed["DialCallDuration"]) == ("completed", "30")
+    assert not [e for e in result.transcript if e[0] == "screen"]
 
 
 # --------------------------------------------------------------------------- endings and errors

@@ -138,3 +138,133 @@ def test_filters_work_in_jinja() -> None:
     )
     text = template.render(appt=ny(2026, 12, 3, 9, 0), now=NOW, phone="+12125550100", code="482")
     assert text == "Your appointment is tomorrow at 9 AM. We will call the number ending in 0 1 0 0. Code 4 8 2."
+
+
+# ---- daylight-saving changes: a promised time is never misheard --------------------------------------
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def _in(now: datetime, **delta: float) -> datetime:
+    """``now`` plus real elapsed time (through UTC), in New York time."""
+    from datetime import timedelta
+
+    return (now.astimezone(UTC) + timedelta(**delta)).astimezone(NY)
+
+
+# 2026-11-01: at 2:00 AM daylight time New York goes back to 1:00 AM standard time (1:00-1:59 happens twice).
+# 2026-03-08: at 2:00 AM standard time it jumps to 3:00 AM daylight time (2:00-2:59 never happens).
+FIRST_0150 = _utc(2026, 11, 1, 5, 50).astimezone(NY)  # 1:50 AM EDT, the first pass
+SECOND_0120 = _utc(2026, 11, 1, 6, 20).astimezone(NY)  # 1:20 AM EST, the repeat
+SPRING_0150 = ny(2026, 3, 8, 1, 50)  # 1:50 AM EST, ten minutes before the jump
+
+
+@pytest.mark.parametrize(
+    ("now", "when", "expected"),
+    [
+        # The issue's example: 01:50 EDT + 15 minutes is 01:05 EST, which must not sound earlier than now.
+        (FIRST_0150, _in(FIRST_0150, minutes=15), "today at 1:05 AM standard time, 15 minutes from now"),
+        # Both ends in the first pass: the clock time happens twice, so the zone is said; no change between.
+        (ny(2026, 11, 1, 1, 20), ny(2026, 11, 1, 1, 40), "today at 1:40 AM daylight time"),
+        # Both ends in the repeat.
+        (SECOND_0120, _in(SECOND_0120, minutes=20), "today at 1:40 AM standard time"),
+        # From before the fold into the repeat: 1:30 happens twice and the change lies between.
+        (ny(2026, 11, 1, 0, 30), _in(ny(2026, 11, 1, 0, 30), hours=2), "today at 1:30 AM standard time, "
+                                                                        "2 hours from now"),
+        # Out of the fold to a time that happens once, across the change.
+        (FIRST_0150, _in(FIRST_0150, hours=1, minutes=30), "today at 2:20 AM standard time, "
+                                                           "1 hour and 30 minutes from now"),
+        # Across the spring gap: 3:05 AM is 15 minutes away, not an hour and 15.
+        (SPRING_0150, _in(SPRING_0150, minutes=15), "today at 3:05 AM daylight time, 15 minutes from now"),
+        (ny(2026, 3, 7, 22, 0), ny(2026, 3, 8, 9, 0), "tomorrow at 9 AM daylight time, 10 hours from now"),
+        # A day or more away the clock time is what the listener expects: no extra words.
+        (ny(2026, 10, 30, 10, 0), ny(2026, 11, 2, 10, 0), "Monday at 10 AM"),
+        (ny(2026, 3, 6, 16, 0), ny(2026, 3, 9, 9, 0), "Monday at 9 AM"),
+        # The same day, no change in between, no repeated hour: unchanged.
+        (ny(2026, 11, 1, 9, 0), ny(2026, 11, 1, 11, 0), "today at 11 AM"),
+        (ny(2026, 3, 8, 4, 0), ny(2026, 3, 8, 4, 15), "today at 4:15 AM"),
+        # A clock time in the spring gap (built by hand) is said as the moment it stands for.
+        (ny(2026, 3, 7, 12, 0), ny(2026, 3, 8, 2, 30), "tomorrow at 3:30 AM daylight time, 14 hours and 30 minutes "
+                                                       "from now"),
+        # Already past: no "from now".
+        (ny(2026, 11, 1, 3, 0), FIRST_0150, "today at 1:50 AM daylight time"),
+    ],
+)
+def test_promised_times_around_dst_changes(now: datetime, when: datetime, expected: str) -> None:
+    assert spoken_datetime(when, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (FIRST_0150, "1:50 AM daylight time"),
+        (_in(FIRST_0150, minutes=15), "1:05 AM standard time"),
+        (ny(2026, 11, 1, 2, 0), "2 AM"),
+        (ny(2026, 11, 1, 0, 59), "12:59 AM"),
+        (ny(2026, 3, 8, 2, 30), "3:30 AM"),  # does not exist: the moment it stands for
+        (ny(2026, 3, 8, 1, 59), "1:59 AM"),
+        # A bare UTC offset says nothing about folds: the time alone.
+        ("2026-11-01T01:05:00-05:00", "1:05 AM"),
+    ],
+)
+def test_spoken_time_names_the_zone_only_in_a_repeated_hour(when, expected: str) -> None:
+    assert spoken_time(when) == expected
+
+
+def test_written_times_in_a_repeated_hour_carry_the_zone_abbreviation() -> None:
+    from ivr.speaking import written_datetime
+
+    assert written_datetime(_in(FIRST_0150, minutes=15)) == "Sun, Nov 1 at 1:05 AM EST"
+    assert written_datetime(FIRST_0150) == "Sun, Nov 1 at 1:50 AM EDT"
+    assert written_datetime(ny(2026, 11, 2, 9, 0)) == "Mon, Nov 2 at 9 AM"
+
+
+@pytest.mark.parametrize(("minutes", "expected"), [(1, "1 minute"), (15, "15 minutes"), (60, "1 hour"),
+                                                   (61, "1 hour and 1 minute"), (125, "2 hours and 5 minutes")])
+def test_spoken_duration(minutes: int, expected: str) -> None:
+    from datetime import timedelta
+
+    from ivr.speaking import spoken_duration
+
+    assert spoken_duration(timedelta(minutes=minutes)) == expected
+
+
+def test_the_spoken_filter_reads_stored_offsets_in_the_practice_zone() -> None:
+    # Session JSON keeps "2026-11-01T01:05:00-05:00"; spoken against a practice-time now it gets its zone back.
+    from ivr.templates import compile_template
+
+    template = compile_template("Someone will call you back by {{ when | spoken }}.")
+    text = template.render({"now": FIRST_0150, "when": "2026-11-01T01:05:00-05:00"})
+    assert text == "Someone will call you back by today at 1:05 AM standard time, 15 minutes from now."
+    assert compile_template("{{ when | spoken_time }}").render(
+        {"now": FIRST_0150, "when": "2026-11-01T01:05:00-05:00"}) == "1:05 AM standard time"
+
+
+@pytest.mark.parametrize("now, heard", [
+    # The issue's example, end to end: 01:50 daylight time, a 15-minute promise falls in the repeated hour.
+    (FIRST_0150, "Thank you. Someone will call you back by today at 1:05 AM standard time, 15 minutes from now. "
+                 "Goodbye."),
+    # Inside the repeat itself.
+    (SECOND_0120, "Thank you. Someone will call you back by today at 1:35 AM standard time. Goodbye."),
+    # Across the spring gap: 1:50 standard time + 15 minutes is 3:05 daylight time.
+    (SPRING_0150, "Thank you. Someone will call you back by today at 3:05 AM daylight time, 15 minutes from now. "
+                  "Goodbye."),
+])
+def test_a_caller_hears_a_promise_across_a_dst_change_that_cannot_be_misread(settings_overrides, flows_dir,
+                                                                              redis_conn, clock, database, standin,
+                                                                              now, heard):
+    from ivr import create_app
+    from ivr.simulator import CallSimulator, FlaskTransport
+    from tests.conftest import ACCOUNT, PUBLIC, TOKEN
+
+    practice = flows_dir / "practice.yaml"
+    practice.write_text(practice.read_text().replace(
+        "callback_request: {within: 2 business hours, priority: normal, reminder_lead_minutes: 30}",
+        "callback_request: {within: 15 minutes, priority: normal}"))
+    clock.now = now
+    app = create_app(settings_overrides, redis=redis_conn, clock=clock, strict_flows=True, database=database)
+    sim = CallSimulator(FlaskTransport(app.test_client()), auth_token=TOKEN, public_base_url=PUBLIC,
+                        account_sid=ACCOUNT, recording_url_base=standin.url)
+    result = sim.call(script="0;record:3")
+    assert result.heard[-1] == heard

@@ -52,8 +52,10 @@ class StaffMember:
 
     key: str
     name: str
-    phone_e164: str
+    phone_e164: str  # with ``roster``: the fallback, rung when the roster cannot be read
     role: str | None = None
+    # An escalation category: transfers ring whoever the on-call roster has for it (ivr.escalations.on_call).
+    roster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -509,9 +511,11 @@ class _Checker:
                 hint = " (put it in quotes, starting with +country code)" if isinstance(raw, int) else ""
                 self.problem(path, f"{_where(path)}: {str(raw)!r} is not a valid phone number{hint}")
                 continue
-            name, role = member.get("name"), member.get("role")
+            name, role, roster = member.get("name"), member.get("role"), member.get("roster")
             if isinstance(name, str):
-                out[key] = StaffMember(key, name, e164, role if isinstance(role, str) else None)
+                out[key] = StaffMember(key, name, e164, role if isinstance(role, str) else None,
+                                       roster if isinstance(roster, str) and self.ok(("staff", key, "roster"))
+                                       else None)
         return out
 
 
