@@ -17,7 +17,7 @@ from ivr import create_app
 from ivr.escalations.models import Escalation, RosterEntry, StaffUser
 from ivr.practice.db import Database
 from ivr.simulator import CallSimulator, FlaskTransport
-from tests.conftest import ACCOUNT, CLOSED_NOW, PUBLIC, TOKEN
+from tests.conftest import ACCOUNT, CLOSED_NOW, PUBLIC, TOKEN, stored_state
 from tests.escalation_support import PHONES, staff  # noqa: F401  (fixture)
 
 ALEX = "+15551230001"
@@ -36,9 +36,7 @@ def sign(url: str, params: dict[str, str]) -> str:
 
 
 def session_history(redis_conn, call_sid: str) -> list[str]:
-    import json
-
-    return json.loads(redis_conn.hget("ql:call:" + call_sid, "state"))["history"]
+    return stored_state(redis_conn, call_sid)["history"]
 
 
 def dial_xml(numbers: list[str], turn: int, timeout: int = 25) -> str:
