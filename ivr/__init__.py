@@ -12,18 +12,18 @@ import click
 from flask import Flask, send_from_directory
 from redis import Redis
 
-from . import config as config_mod
-from .builtin_actions import Registry, default_registry
-from .calls import CallHandler
-from .encryption import RecordCipher
-from .exceptions import FlowError
-from .flowstore import FlowStore
-from .jobs import JobQueue
-from .privacy import MaskingFilter
-from .private_files import restrict_umask
-from .redis_guard import guarded_redis
-from .security import SignatureChecker
-from .sessions import SessionStore
+from ivr import config as config_mod
+from ivr.builtin_actions import Registry, default_registry
+from ivr.calls import CallHandler
+from ivr.encryption import RecordCipher
+from ivr.exceptions import FlowError
+from ivr.flowstore import FlowStore
+from ivr.jobs import JobQueue
+from ivr.privacy import MaskingFilter
+from ivr.private_files import restrict_umask
+from ivr.redis_guard import guarded_redis
+from ivr.security import SignatureChecker
+from ivr.sessions import SessionStore
 
 @dataclass
 class Quietline:
@@ -42,7 +42,7 @@ class Quietline:
 
     def public_url(self, name: str, turn: int | None = None) -> str:
         """Absolute URL Twilio should use for one of our routes."""
-        from .webhooks import public_url
+        from ivr.webhooks import public_url
 
         return public_url(self.settings.public_base_url, name, turn)
 
@@ -50,7 +50,7 @@ class Quietline:
     def last_guidance(self) -> str:
         """Emergency guidance without touching Redis or reloading flows (for the fallback URL)."""
         flows = self.flows.last_good
-        from .practice.settings import DEFAULT_EMERGENCY_GUIDANCE
+        from ivr.practice.settings import DEFAULT_EMERGENCY_GUIDANCE
 
         return flows.practice.emergency_guidance if flows is not None else DEFAULT_EMERGENCY_GUIDANCE
 
@@ -77,7 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_request_bytes)
     _configure_logging(settings.log_level)
 
-    from .practice.db import Database
+    from ivr.practice.db import Database
 
     registry = registry or default_registry()
     # Creating the engine opens no connection: a missing database shows up in /health and in calls.
@@ -102,9 +102,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     signatures = SignatureChecker(settings.twilio_auth_token, settings.public_base_url)
     sessions = SessionStore(redis, settings.session_ttl_seconds, RecordCipher.from_setting(settings.data_key))
     jobs = JobQueue(redis, settings.queue_name)
-    from . import cli, webhooks
-    from .escalations.on_call import on_call_numbers
-    from .practice import cli as practice_cli
+    from ivr import cli, webhooks
+    from ivr.escalations.on_call import on_call_numbers
+    from ivr.practice import cli as practice_cli
 
     calls = CallHandler(
         sessions=sessions, jobs=jobs, flows=flows, registry=registry,
@@ -122,13 +122,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies)
-    from .security import refuse_oversized_streams
+    from ivr.security import refuse_oversized_streams
 
     app.before_request(refuse_oversized_streams)
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
     practice_cli.init_app(app)
-    from .dashboard import init_app as init_dashboard; init_dashboard(app)  # noqa: E702  (staff pages at /staff)
+    from ivr.dashboard import init_app as init_dashboard; init_dashboard(app)  # noqa: E702  (staff pages at /staff)
 
     @app.get("/audio/<path:name>")
     def audio(name: str):
@@ -140,7 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
         """Redis, flows, RQ workers, scheduler and queue ages (ivr/health.py); ?scope=web: Redis and flows."""
         from flask import request
 
-        from .health import service_health
+        from ivr.health import service_health
 
         ok, report = service_health(ql, web_only=request.args.get("scope") == "web")
         return report, 200 if ok else 503

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .exceptions import UnknownAction
+from ivr.exceptions import UnknownAction
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,6 @@ def builtin_specs() -> list[ActionSpec]:
 
 def default_registry() -> Registry:
     """Every action an installation has: the built-ins and the practice's."""
-    from .practice.actions import practice_specs  # the practice actions build on this module
+    from ivr.practice.actions import practice_specs  # the practice actions build on this module
 
     return Registry(builtin_specs() + practice_specs())

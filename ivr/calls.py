@@ -26,16 +26,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from . import effects as fx
-from . import callers, engine, twiml
-from .builtin_actions import ActionContext, Registry
-from .callstate import CallSession, Waiting
-from .events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
-from .exceptions import CallRecordUnreadable
-from .flow import FlowSet, Priority
-from .flowstore import FlowStore
-from .jobs import Enqueued, JobQueue
-from .sessions import SessionStore
+from ivr import effects as fx
+from ivr import callers, engine, twiml
+from ivr.builtin_actions import ActionContext, Registry
+from ivr.callstate import CallSession, Waiting
+from ivr.events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
+from ivr.exceptions import CallRecordUnreadable
+from ivr.flow import FlowSet, Priority
+from ivr.flowstore import FlowStore
+from ivr.jobs import Enqueued, JobQueue
+from ivr.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS_PER_REQUEST = 20
@@ -213,7 +213,7 @@ class CallHandler:
             log.error("%s; the recording is handed on as a voicemail", exc)
             session = None
         if session is None:
-            from .escalations.policy import VOICEMAIL
+            from ivr.escalations.policy import VOICEMAIL
 
             self.escalate_now(call_sid, VOICEMAIL)
             return
@@ -223,7 +223,7 @@ class CallHandler:
     def escalate_now(self, call_sid: str, reason: str, requested: Priority | str | None = None) -> Enqueued:
         """Hand a call to staff from the edge, where no session carries it (the apology, a text Twilio
         refused, a message Twilio would not give us), at the priority the core decides."""
-        from .escalations.policy import decide_priority
+        from ivr.escalations.policy import decide_priority
 
         flows = self.flows.last_good
         return self.jobs.escalate(call_sid, reason,

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .flowstore import check_dir
+from ivr.flowstore import check_dir
 
 flows_cli = AppGroup("flows", help="Check and inspect call flows.")
 
@@ -49,7 +49,7 @@ def flows_actions() -> None:
 @click.option("--script", default=None, help='Inputs, e.g. "1;wait;say:reschedule;04151985"; default: ask.')
 def call_command(from_: str, to: str, url: str | None, script: str | None) -> None:
     """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears."""
-    from .simulator import CallSimulator, FlaskTransport, HttpTransport
+    from ivr.simulator import CallSimulator, FlaskTransport, HttpTransport
 
     ql = current_app.extensions["quietline"]
     settings = ql.settings
@@ -59,7 +59,7 @@ def call_command(from_: str, to: str, url: str | None, script: str | None) -> No
         target = url.rstrip("/")
         # A `python -m ivr.serve` on this machine says how it signs and where its stand-in is, so this
         # terminal needs neither PUBLIC_BASE_URL (it follows --port) nor TWILIO_API_URL (set only there).
-        from .serve import service_note
+        from ivr.serve import service_note
 
         note = service_note(target)
         if note is not None:
@@ -86,8 +86,8 @@ speech_cli = AppGroup("speech", help="Offline speech recognition (vosk).")
 @click.option("--sha256", default=None, help="Expected SHA-256 of the zip (checked for the default model).")
 def speech_download_model(url: str | None, sha256: str | None) -> None:
     """Download and install a vosk model into instance/models/ (what VOSK_MODEL_PATH defaults to)."""
-    from .model_download import ModelDownloadError, download_default_model, download_model
-    from .speech import MODELS_DIR
+    from ivr.model_download import ModelDownloadError, download_default_model, download_model
+    from ivr.speech import MODELS_DIR
 
     def progress(done: int, total: int | None) -> None:
         if total:
@@ -107,7 +107,7 @@ def speech_download_model(url: str | None, sha256: str | None) -> None:
 @click.option("--model", default=None, help="Model directory (default: VOSK_MODEL_PATH or the downloaded one).")
 def speech_transcribe(wav: Path, model: str | None) -> None:
     """Print the transcript of a WAV file (to your terminal only; transcripts are never logged)."""
-    from .speech import find_model, load_recognizer
+    from ivr.speech import find_model, load_recognizer
 
     transcript = load_recognizer(find_model(model)).transcribe(wav)
     click.echo(f"{transcript.text}\n(confidence {transcript.confidence:.2f}, {transcript.duration_seconds:.1f} s)")
@@ -123,7 +123,7 @@ def _standin_uploader(api_url: str):
     def upload(call_sid: str, recording_sid: str, seconds: int) -> None:
         import requests
 
-        from .simulator import tone_wav
+        from ivr.simulator import tone_wav
 
         try:
             requests.put(f"{api_url.rstrip('/')}/_standin/recordings/{recording_sid}",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from .exceptions import ConfigError
+from ivr.exceptions import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR") or PROJECT_ROOT / "instance")
@@ -125,7 +125,7 @@ class Settings:
             raise ConfigError("IVR_MAX_REQUEST_BYTES must be at least 4096 (Twilio's webhooks need a few kilobytes)")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
-        from .encryption import parse_keys
+        from ivr.encryption import parse_keys
 
         parse_keys(self.data_key)
         if not 0 < self.redis_timeout_seconds <= 10:
@@ -262,7 +262,7 @@ def instance_secret_key(instance_dir: Path | None = None) -> str:
     except FileNotFoundError:
         pass
     try:
-        from .private_files import private_dir
+        from ivr.private_files import private_dir
 
         private_dir(directory)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".secret_key.")  # mkstemp creates it 0600

@@ -40,7 +40,7 @@ from typing import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .exceptions import CallRecordUnreadable, ConfigError
+from ivr.exceptions import CallRecordUnreadable, ConfigError
 
 VERSION = b"\x01"
 KEY_BYTES = 32

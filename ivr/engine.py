@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from . import effects as fx
-from . import spoken_input
-from .callstate import CallSession, Waiting
-from .events import (ActionDone, CallEnded, CallStarted, Digits, DialFinished, Event, NoInput, PaymentFinished,
-                     RecordingFinished, Speech)
-from .flow import (Action, Ask, AskType, Branch, DialMode, Escalate, Flow, FlowSet, Goto, Hangup, Menu, Pay, Play,
-                   Say, SetVars, Sms, Step, Transfer, Voicemail)
-from .templates import Template
+from ivr import effects as fx
+from ivr import spoken_input
+from ivr.callstate import CallSession, Waiting
+from ivr.events import ActionDone, CallEnded, CallStarted, Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
+from ivr.flow import Action, Ask, AskType, Branch, DialMode, Escalate, Flow, FlowSet, Goto, Hangup, Menu, Pay, Play, Say, SetVars, Sms, Step, Transfer, Voicemail
+from ivr.templates import Template
 
 LIMIT_STEP = "__call_limit__"
 LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "
@@ -460,7 +458,7 @@ class _Run:
         the caller hears and the deadline the escalation job gives staff are the same moment, even
         when the escalation comes from an action rather than an escalate step.
         """
-        from .escalations.policy import promise
+        from ivr.escalations.policy import promise
 
         practice = self.flows.practice
         promised = dict(self.s.vars.get("promised") or {})
@@ -487,7 +485,7 @@ class _Run:
         (``ivr.escalations.policy``, pure, with the practice's overrides), so the queue the
         web picks and the row the worker writes agree.
         """
-        from .escalations.policy import decide_priority
+        from ivr.escalations.policy import decide_priority
 
         s = self.s
         self._promise(reason)
@@ -505,7 +503,7 @@ class _Run:
 
     def _settle(self) -> None:
         """The call is over: keep its promises, and a message nobody else carries is a voicemail escalation."""
-        from .escalations.policy import VOICEMAIL
+        from ivr.escalations.policy import VOICEMAIL
 
         self._keep_promises()
         if not self.s.escalated and self.s.vars.get("last_recording_sid"):

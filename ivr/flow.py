@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Union
 
-from .templates import Expression, Template
+from ivr.templates import Expression, Template
 
 
 class StepKind(str, Enum):
@@ -285,7 +285,7 @@ class FlowSet:
 
     def status_at(self, now: Any) -> Any:
         """The practice's opening status at ``now`` (ivr.practice.settings.status_at), cached per minute."""
-        from .practice.settings import status_at
+        from ivr.practice.settings import status_at
 
         minute = int(now.timestamp() // 60)
         cached = self._status_cache.get(minute)

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import loader
-from .exceptions import FlowError, FlowProblem
-from .flow import FlowSet
+from ivr import loader
+from ivr.exceptions import FlowError, FlowProblem
+from ivr.flow import FlowSet
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
 
 
 def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None) -> list[FlowProblem]:
-    from .outbound.rules import check_outbound
-    from .practice.settings import parse_practice
+    from ivr.outbound.rules import check_outbound
+    from ivr.practice.settings import parse_practice
 
     settings = flows.practice if flows is not None else None
     if settings is None and practice_text is not None:

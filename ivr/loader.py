@@ -21,14 +21,10 @@ import jsonschema
 from jinja2 import meta
 from jsonschema.exceptions import best_match
 
-from . import privacy, yamlsafe
-from .exceptions import FlowError, FlowProblem, UnsafeYamlError
-from .flow import (
-    DEFAULT_GATHER_TIMEOUT, DEFAULT_MIN_CONFIDENCE, DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, DEFAULT_RETRIES,
-    Action, Ask, AskType, Branch, BranchCase, DialMode, Escalate, Flow, FlowSet, GlobalHandler, Goto, Hangup,
-    Menu, MenuOption, Pay, Play, Priority, Reprompts, Say, SetVars, Sms, Step, StepKind, Transfer, Voicemail,
-)
-from .templates import TemplateSyntaxError, compile_expression, compile_template, environment
+from ivr import privacy, yamlsafe
+from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
+from ivr.flow import DEFAULT_GATHER_TIMEOUT, DEFAULT_MIN_CONFIDENCE, DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, DEFAULT_RETRIES, Action, Ask, AskType, Branch, BranchCase, DialMode, Escalate, Flow, FlowSet, GlobalHandler, Goto, Hangup, Menu, MenuOption, Pay, Play, Priority, Reprompts, Say, SetVars, Sms, Step, StepKind, Transfer, Voicemail
+from ivr.templates import TemplateSyntaxError, compile_expression, compile_template, environment
 
 PRACTICE_FILE = "practice.yaml"
 # Action name → its signature (ivr.builtin_actions.ActionSignature) or just its outcomes tuple.
@@ -597,7 +593,7 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
 def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,
                actions: Actions) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load a whole flow set from file name → text; returns the set (or None) and all problems."""
-    from .practice.settings import parse_practice
+    from ivr.practice.settings import parse_practice
 
     problems: list[FlowProblem] = []
     practice = None

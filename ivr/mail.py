@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from .config import Settings
+from ivr.config import Settings
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10.0

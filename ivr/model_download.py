@@ -24,8 +24,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Optional
 
-from .exceptions import IvrError
-from .speech import DEFAULT_MODEL_NAME, MODELS_DIR
+from ivr.exceptions import IvrError
+from ivr.speech import DEFAULT_MODEL_NAME, MODELS_DIR
 
 DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.zip"
 # Size and digest of the published vosk-model-small-en-us-0.15.zip (the archive has not

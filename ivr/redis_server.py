@@ -17,7 +17,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .private_files import OWNER_ONLY_UMASK, private_dir, tighten
+from ivr.private_files import OWNER_ONLY_UMASK, private_dir, tighten
 
 
 def server_binary() -> str:

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Callable, MutableMapping
 from urllib.parse import urlsplit
 
-from . import config as config_mod
-from .exceptions import ConfigError
-from .private_files import private_dir, restrict_umask, tighten
+from ivr import config as config_mod
+from ivr.exceptions import ConfigError
+from ivr.private_files import private_dir, restrict_umask, tighten
 
 log = logging.getLogger("ivr.serve")
 
@@ -114,7 +114,7 @@ def ensure_dev_data_key(env_file: Path, environ: MutableMapping[str, str] = os.e
     """
     from dotenv import set_key
 
-    from .encryption import ENV_NAME, generate_key
+    from ivr.encryption import ENV_NAME, generate_key
 
     if environ.get(ENV_NAME):
         return False
@@ -134,8 +134,8 @@ def _create_env_file(env_file: Path) -> None:
 
 def check_flows(settings: config_mod.Settings) -> bool:
     """``flask --app app flows check`` in-process: print every problem; False when any is an error."""
-    from .builtin_actions import default_registry
-    from .flowstore import check_dir
+    from ivr.builtin_actions import default_registry
+    from ivr.flowstore import check_dir
 
     flows, problems = check_dir(settings.flows_dir, default_registry().signatures())
     errors = [p for p in problems if p.severity == "error"]
@@ -542,9 +542,9 @@ def prepare_database(settings: config_mod.Settings) -> bool:
     """
     import datetime as dt
 
-    from .practice import db as db_mod
-    from .practice.demo import seed_demo
-    from .practice.settings import load_practice
+    from ivr.practice import db as db_mod
+    from ivr.practice.demo import seed_demo
+    from ivr.practice.settings import load_practice
 
     database = db_mod.Database.from_url(settings.database_url)
     try:
@@ -556,7 +556,7 @@ def prepare_database(settings: config_mod.Settings) -> bool:
                 return False
             db_mod.upgrade(database.engine)
         if embedded:
-            from .escalations.demo import demo_password, logins_note, seed_demo_staff
+            from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
 
             practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
             # The same clock as the service (IVR_TEST_NOW in tests), so appointments sit around "now".
@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = dataclasses.replace(settings, twilio_auth_token="unset")
         if args.check_only and not settings.data_key:
             print("IVR_DATA_KEY is not set (make run creates a development one in .env)")
-            from .encryption import generate_key
+            from ivr.encryption import generate_key
 
             settings = dataclasses.replace(settings, data_key=generate_key())
         settings.validate()
@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Supervisor, use_standin: bool) -> int:
     from redis import Redis
 
-    from .redis_server import EmbeddedRedis
+    from ivr.redis_server import EmbeddedRedis
 
     if os.environ.get("REDIS_URL"):
         redis_note = "REDIS_URL"

@@ -30,9 +30,9 @@ from typing import Any, Iterator, Mapping
 
 from redis import Redis
 
-from .callstate import CallSession
-from .encryption import RecordCipher
-from .exceptions import CallRecordUnreadable
+from ivr.callstate import CallSession
+from ivr.encryption import RecordCipher
+from ivr.exceptions import CallRecordUnreadable
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .config import INSTANCE_DIR
-from .exceptions import IvrError
+from ivr.config import INSTANCE_DIR
+from ivr.exceptions import IvrError
 
 with warnings.catch_warnings():
     # audioop is deprecated in 3.11 and gone in 3.13 (the audioop-lts package restores it

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from jinja2 import ChainableUndefined, TemplateSyntaxError, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from . import speaking
+from ivr import speaking
 
 __all__ = ["Template", "Expression", "TemplateSyntaxError", "compile_template", "compile_expression", "SecurityError"]
 

@@ -23,9 +23,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from .config import Settings
-from .privacy import mask_phone
-from .private_files import private_dir
+from ivr.config import Settings
+from ivr.privacy import mask_phone
+from ivr.private_files import private_dir
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .config import load_settings
+from ivr.config import load_settings
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import xml.etree.ElementTree as ET
 from redis.exceptions import RedisError
 from flask import Blueprint, Response, abort, current_app, request
 
-from . import screening, twiml
-from .escalations.policy import RECORDING_FAILED, SYSTEM_ERROR
-from .events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
+from ivr import screening, twiml
+from ivr.escalations.policy import RECORDING_FAILED, SYSTEM_ERROR
+from ivr.events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -161,7 +161,7 @@ def _handle(event: Event) -> str:
 @never_fails
 def voice() -> str:
     """The number's incoming-call URL."""
-    from .events import CallStarted
+    from ivr.events import CallStarted
 
     return _handle(CallStarted())
 
@@ -278,7 +278,7 @@ def recording_status() -> Response:
         return _ack()
     ql = _ql()
     try:
-        from .escalations import recordings
+        from ivr.escalations import recordings
 
         db = ql.extra["db"].sessions
         recordings.note(db, call_sid, recording_sid, ql.clock())
@@ -322,8 +322,8 @@ def inbound_sms() -> Response:
     number's texting preference.  The body is never read into logs: it may be
     anything a client wrote.
     """
-    from .callers import normalise
-    from .practice import opt_outs
+    from ivr.callers import normalise
+    from ivr.practice import opt_outs
 
     form = request.form
     keyword = opt_outs.classify(form.get("Body"), form.get("OptOutType"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .exceptions import UnsafeYamlError
+from ivr.exceptions import UnsafeYamlError
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 50_000

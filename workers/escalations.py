@@ -25,7 +25,7 @@ from ivr.escalations.create import create_escalation
 from ivr.escalations.messages import BREACH, NEW, REMINDER
 from ivr.escalations.policy import policy_for, reminder_schedule
 
-from .runtime import services
+from workers.runtime import services
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from ivr.config import Settings
 from ivr.escalations import notify as notify_mod
 from ivr.mail import mail_config
 
-from .runtime import services
+from workers.runtime import services
 
 log = logging.getLogger(__name__)
 

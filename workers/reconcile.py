@@ -41,7 +41,7 @@ from ivr.escalations.policy import SYSTEM_ERROR
 from ivr.exceptions import CallRecordUnreadable
 from ivr.jobs import Enqueued, escalate_job_id, fetch_job_id
 
-from .runtime import services
+from workers.runtime import services
 
 log = logging.getLogger(__name__)
 

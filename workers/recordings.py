@@ -20,7 +20,7 @@ from ivr.exceptions import RecordingUnavailable
 from ivr.private_files import private_dir
 from ivr.recording_files import recording_path, transcript_path
 
-from .runtime import retries_left, services
+from workers.runtime import retries_left, services
 
 log = logging.getLogger(__name__)
 

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     with app.app_context():
         if not args.no_scheduler:
             # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
-            from .reconcile import ensure_scheduled
+            from workers.reconcile import ensure_scheduled
 
             ensure_scheduled(ql)
         worker = QuietlineWorker.from_settings(queues, ql.settings, connection=ql.redis, serializer=JSONSerializer)

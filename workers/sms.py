@@ -19,7 +19,7 @@ from ivr.escalations.policy import TEXT_FAILED
 from ivr.exceptions import CallRecordUnreadable, TextRefused
 from ivr.practice.opt_outs import opted_out
 
-from .runtime import fail_without_retry, retries_left, services
+from workers.runtime import fail_without_retry, retries_left, services
 
 log = logging.getLogger(__name__)
 OPTED_OUT = "opted-out"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
 
-from .text import canonical_words, language_key, normalise
+from ivr.core.text import canonical_words, language_key, normalise
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from redis.exceptions import RedisError
 
-from .. import config as config_mod
-from . import auth
+from ivr import config as config_mod
+from ivr.dashboard import auth
 
 PREFIX = "/staff"
 bp = Blueprint("dashboard", __name__, url_prefix=PREFIX, template_folder="templates",
@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
         app.session_interface = _InstanceKeySessionInterface(Path(app.instance_path))
     csrf.init_app(app)
     app.register_blueprint(bp)
-    from .cli import staff_cli
+    from ivr.dashboard.cli import staff_cli
 
     app.cli.add_command(staff_cli)
 
@@ -180,4 +180,4 @@ def _not_found(exc: Exception) -> tuple[str, int]:
                            message="There is nothing here. It may have been removed."), 404
 
 
-from . import views  # noqa: E402,F401  (registers the routes on bp)
+from ivr.dashboard import views  # noqa: E402,F401  (registers the routes on bp)

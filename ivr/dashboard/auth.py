@@ -18,10 +18,10 @@ from typing import Any, Callable, TypeVar
 from flask import abort, current_app, g, request, session
 from sqlalchemy import func, select, update
 
-from .. import passwords
-from ..escalations import audit
-from ..escalations.audit import Action
-from ..escalations.models import Role, StaffUser
+from ivr import passwords
+from ivr.escalations import audit
+from ivr.escalations.audit import Action
+from ivr.escalations.models import Role, StaffUser
 
 SESSION_KEY_PREFIX = "ql:staff-session:"
 # However active, a session ends after a working day: a forgotten shared screen does not stay open for weeks.

@@ -18,11 +18,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from .. import passwords
-from ..escalations import audit
-from ..escalations.audit import Action
-from ..escalations.models import Role, StaffUser
-from ..practice.cli import _ready_db
+from ivr import passwords
+from ivr.escalations import audit
+from ivr.escalations.audit import Action
+from ivr.escalations.models import Role, StaffUser
+from ivr.practice.cli import _ready_db
 
 PASSWORD_ENV = "QUIETLINE_STAFF_PASSWORD"
 staff_cli = AppGroup("staff", help="Staff dashboard accounts: the first owner, password resets.")

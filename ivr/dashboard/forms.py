@@ -9,9 +9,9 @@ from wtforms import (BooleanField, Field, PasswordField, SelectChoice, SelectFie
                      StringField, TextAreaField, widgets)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from .. import passwords
-from ..escalations.models import Role
-from ..escalations.queue import CATEGORY_LABELS, OUTCOME_MAX
+from ivr import passwords
+from ivr.escalations.models import Role
+from ivr.escalations.queue import CATEGORY_LABELS, OUTCOME_MAX
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

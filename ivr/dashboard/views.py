@@ -7,13 +7,12 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import passwords
-from ..escalations import audit, queue
-from ..escalations.audit import Action
-from ..escalations.models import RosterEntry, Role, StaffUser
-from . import auth, bp, practice_settings, practice_tz
-from .forms import (LoginForm, OwnPasswordForm, PasswordResetForm, ResolveForm, RosterForm, StaffCreateForm,
-                    StaffEditForm, choices, describe_categories, describe_window)
+from ivr import passwords
+from ivr.escalations import audit, queue
+from ivr.escalations.audit import Action
+from ivr.escalations.models import RosterEntry, Role, StaffUser
+from ivr.dashboard import auth, bp, practice_settings, practice_tz
+from ivr.dashboard.forms import LoginForm, OwnPasswordForm, PasswordResetForm, ResolveForm, RosterForm, StaffCreateForm, StaffEditForm, choices, describe_categories, describe_window
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -450,7 +449,7 @@ def _describe_entry(e: RosterEntry, name: str) -> str:
 
 def _on_call_now() -> list[tuple[int, list[str]]]:
     """Who would be told first at each level right now (the notification worker's rule), and about what."""
-    from ..escalations.roster import covers, on_call
+    from ivr.escalations.roster import covers, on_call
 
     with auth.db().sessions() as s:
         entries = s.scalars(select(RosterEntry)).all()

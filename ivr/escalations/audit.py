@@ -16,7 +16,7 @@ from typing import Iterator, Protocol, Union
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import AuditEntry, StaffUser
+from ivr.escalations.models import AuditEntry, StaffUser
 
 
 class Action(str, Enum):

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..callstate import CallSession
-from ..exceptions import CallRecordUnreadable
-from ..flow import Priority
-from ..privacy import mask_phone
-from . import policy as policy_mod
-from .models import Escalation, EscalationStatus
+from ivr.callstate import CallSession
+from ivr.exceptions import CallRecordUnreadable
+from ivr.flow import Priority
+from ivr.privacy import mask_phone
+from ivr.escalations import policy as policy_mod
+from ivr.escalations.models import Escalation, EscalationStatus
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..practice.settings import PracticeSettings
+    from ivr.practice.settings import PracticeSettings
 
 UTC = dt.timezone.utc
 # How far ahead to look for open time before giving up and using wall-clock time.
@@ -120,7 +120,7 @@ def add_business_time(practice: "PracticeSettings", start: dt.datetime, delta_bu
 
 def add_business_days(practice: "PracticeSettings", start: dt.datetime, days: int) -> dt.datetime:
     """The close of business on the ``days``-th business day after ``start``'s practice-local date."""
-    from ..practice.settings import _open_intervals
+    from ivr.practice.settings import _open_intervals
 
     _require_aware(start)
     tz = practice.tz
@@ -141,7 +141,7 @@ def add_business_days(practice: "PracticeSettings", start: dt.datetime, days: in
 
 def _intervals_from(practice: "PracticeSettings", start: dt.datetime):
     """Open [start, end) intervals in UTC from ``start``'s local date on, in order, up to the horizon."""
-    from ..practice.settings import _open_intervals
+    from ivr.practice.settings import _open_intervals
 
     first = start.astimezone(practice.tz).date()
     for offset in range(0, HORIZON_DAYS, _CHUNK_DAYS):

@@ -15,8 +15,8 @@ from typing import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..private_files import private_dir
-from .models import Role, RosterEntry, StaffUser
+from ivr.private_files import private_dir
+from ivr.escalations.models import Role, RosterEntry, StaffUser
 
 PASSWORD_ENV = "QUIETLINE_DEMO_PASSWORD"
 PASSWORD_FILE = "demo-staff-password"
@@ -61,7 +61,7 @@ def seed_demo_staff(db_sessions: sessionmaker[Session], password: str | None = N
     if password_hash is None:
         if not password:
             raise ValueError("seed_demo_staff needs a password (or a password hash)")
-        from ..passwords import hash_password
+        from ivr.passwords import hash_password
 
         password_hash = hash_password(password)
     with db_sessions() as db, db.begin():

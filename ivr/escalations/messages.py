@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .. import speaking
-from .models import Category
+from ivr import speaking
+from ivr.escalations.models import Category
 
 NEW, REMINDER, BREACH = "new", "reminder", "breach"
 KINDS = (NEW, REMINDER, BREACH)

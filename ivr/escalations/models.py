@@ -11,7 +11,7 @@ from enum import Enum
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..practice.models import Base, UTCDateTime, _now
+from ivr.practice.models import Base, UTCDateTime, _now
 
 
 class EscalationStatus(str, Enum):

@@ -40,12 +40,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import twilio_rest
-from ..config import Settings
-from ..mail import MailConfig, MailError, send_mail
-from . import messages, roster
-from .models import (Channel, Escalation, EscalationStatus, Notification, NotificationStatus, RosterEntry,
-                     StaffUser)
+from ivr import twilio_rest
+from ivr.config import Settings
+from ivr.mail import MailConfig, MailError, send_mail
+from ivr.escalations import messages, roster
+from ivr.escalations.models import Channel, Escalation, EscalationStatus, Notification, NotificationStatus, RosterEntry, StaffUser
 
 log = logging.getLogger(__name__)
 TOP_LEVEL = roster.TOP_LEVEL

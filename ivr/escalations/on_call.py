@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import RosterEntry, StaffUser
-from .roster import on_call
+from ivr.escalations.models import RosterEntry, StaffUser
+from ivr.escalations.roster import on_call
 
 log = logging.getLogger(__name__)
 FIRST_LEVEL = 1

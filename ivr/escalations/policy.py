@@ -9,12 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..flow import Priority
-from .deadlines import Within, deadline
-from .models import Category
+from ivr.flow import Priority
+from ivr.escalations.deadlines import Within, deadline
+from ivr.escalations.models import Category
 
 if TYPE_CHECKING:
-    from ..practice.settings import PracticeSettings
+    from ivr.practice.settings import PracticeSettings
 
 URGENT, HIGH, NORMAL = 0, 1, 2
 PRIORITY_NUMBERS = {"urgent": URGENT, "high": HIGH, "normal": NORMAL}

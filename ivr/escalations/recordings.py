@@ -21,7 +21,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Escalation, Recording, RecordingStatus
+from ivr.escalations.models import Escalation, Recording, RecordingStatus
 
 ERROR_MAX = 200
 

@@ -21,8 +21,8 @@ from typing import Iterable, Mapping
 
 from jinja2 import meta
 
-from .. import privacy
-from ..templates import SecurityError, TemplateSyntaxError, compile_template, environment
+from ivr import privacy
+from ivr.templates import SecurityError, TemplateSyntaxError, compile_template, environment
 
 CNAM_MAX = 15  # characters a caller name (CNAM) may have
 VOICEMAIL_MAX_SECONDS = 30

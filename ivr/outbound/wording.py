@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from .. import speaking
-from ..exceptions import IvrError
-from .facts import AppointmentFacts, Channel, ClientFacts
-from .lint import WordKind
-from .planner import Touch
-from .rules import OutboundRules, Trigger, Words
-from .zones import display_zone
+from ivr import speaking
+from ivr.exceptions import IvrError
+from ivr.outbound.facts import AppointmentFacts, Channel, ClientFacts
+from ivr.outbound.lint import WordKind
+from ivr.outbound.planner import Touch
+from ivr.outbound.rules import OutboundRules, Trigger, Words
+from ivr.outbound.zones import display_zone
 
 # Spoken names of the zones clients are most often in; others are named after their city.
 _ZONE_NAMES = {

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers import timezone as phone_timezone
 
-from ..practice.settings import WEEKDAYS, PracticeSettings
+from ivr.practice.settings import WEEKDAYS, PracticeSettings
 
 UTC = timezone.utc
 EARLIEST = time(8, 0)  # never before this, whatever the rules say

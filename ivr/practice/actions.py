@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import effects as fx
-from ..builtin_actions import ActionContext, ActionResult, ActionSpec
-from ..callers import normalise
-from . import verification
-from .models import ACTIVE, Appointment, AppointmentStatus, CardOnFile, Client, ClientPhone, Clinician, FollowUp
-from .opt_outs import opted_out as sms_opted_out
-from .scheduling import open_slots
+from ivr import effects as fx
+from ivr.builtin_actions import ActionContext, ActionResult, ActionSpec
+from ivr.callers import normalise
+from ivr.practice import verification
+from ivr.practice.models import ACTIVE, Appointment, AppointmentStatus, CardOnFile, Client, ClientPhone, Clinician, FollowUp
+from ivr.practice.opt_outs import opted_out as sms_opted_out
+from ivr.practice.scheduling import open_slots
 
 
 def _db(ctx: ActionContext) -> sessionmaker[Session]:
@@ -258,7 +258,7 @@ def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRe
         when = appointment.start if appointment else None
     if not url:
         return ActionResult("no_link")
-    from ..speaking import spoken_datetime
+    from ivr.speaking import spoken_datetime
 
     spoken = spoken_datetime(when.astimezone(ctx.flows.practice.tz), ctx.now.astimezone(ctx.flows.practice.tz))
     return _text_to_client(ctx, f"Your video link for {spoken}: {url}")

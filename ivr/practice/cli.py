@@ -19,8 +19,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import db as db_mod
-from .csv_io import ImportRejected, export_practice, import_practice, read_csv_text
+from ivr.practice import db as db_mod
+from ivr.practice.csv_io import ImportRejected, export_practice, import_practice, read_csv_text
 
 practice_cli = AppGroup("practice", help="Import, export and seed the practice's clients and appointments.")
 db_cli = AppGroup("db", help="The practice database's schema (Alembic migrations).")
@@ -54,7 +54,7 @@ def _ready_db() -> db_mod.Database:
 
 def _practice_settings():
     """Timezone and phone region from flows/practice.yaml; defaults when it does not load (checked elsewhere)."""
-    from .settings import load_practice
+    from ivr.practice.settings import load_practice
 
     ql = current_app.extensions["quietline"]
     try:
@@ -112,7 +112,7 @@ def export_command(clients: Path, appointments: Path, clinicians: Path | None) -
 @practice_cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add the fictional demo practice (docs/import.md says who to call as); nothing if clients exist."""
-    from .demo import seed_demo
+    from ivr.practice.demo import seed_demo
 
     practice = _practice_settings()
     tz = practice.tz if practice else ZoneInfo(_DEFAULT_TZ)

@@ -28,10 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from .. import csvsafe
-from ..callers import normalise
-from ..csvsafe import restore
-from .models import ACTIVE, Appointment, Client, ClientPhone, Clinician
+from ivr import csvsafe
+from ivr.callers import normalise
+from ivr.csvsafe import restore
+from ivr.practice.models import ACTIVE, Appointment, Client, ClientPhone, Clinician
 
 # --------------------------------------------------------------------------- columns
 

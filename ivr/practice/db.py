@@ -22,8 +22,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-from ..escalations import models as _escalation_models  # noqa: F401  (their tables share Base.metadata)
-from ..private_files import private_file
+from ivr.escalations import models as _escalation_models  # noqa: F401  (their tables share Base.metadata)
+from ivr.private_files import private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # SQLite waits this long for another writer (a web worker, an RQ job) before "database is locked".

@@ -13,8 +13,8 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Appointment, AppointmentStatus, Client, ClientPhone, Clinician
-from .pins import hash_pin
+from ivr.practice.models import Appointment, AppointmentStatus, Client, ClientPhone, Clinician
+from ivr.practice.pins import hash_pin
 
 # --------------------------------------------------------------------------- the demo practice
 
@@ -131,7 +131,7 @@ def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.t
 
 def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) -> SeedReport:
     """For the zero-setup start: migrate the database and seed the demo practice if it has no clients."""
-    from .db import Database, upgrade
+    from ivr.practice.db import Database, upgrade
 
     database = Database.from_url(url)
     try:

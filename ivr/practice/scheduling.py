@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping
 
-from .settings import WEEKDAYS, PracticeSettings, holiday_on
+from ivr.practice.settings import WEEKDAYS, PracticeSettings, holiday_on
 
 MIN_NOTICE = dt.timedelta(hours=2)
 

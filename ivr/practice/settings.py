@@ -23,11 +23,11 @@ import jsonschema
 import phonenumbers
 import yaml
 
-from .. import yamlsafe
-from ..exceptions import FlowError, FlowProblem, UnsafeYamlError
+from ivr import yamlsafe
+from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
 
 if TYPE_CHECKING:
-    from ..escalations.deadlines import Within
+    from ivr.escalations.deadlines import Within
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "practice.schema.json"
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -462,7 +462,7 @@ class _Checker:
         return out
 
     def _escalations(self) -> dict[str, EscalationRule]:
-        from ..escalations.deadlines import Within
+        from ivr.escalations.deadlines import Within
 
         out: dict[str, EscalationRule] = {}
         table = self.data.get("escalations")

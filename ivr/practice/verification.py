@@ -35,8 +35,8 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from .models import Client, VerificationFailure, VerificationLock
-from .pins import check_pin, hash_pin
+from ivr.practice.models import Client, VerificationFailure, VerificationLock
+from ivr.practice.pins import check_pin, hash_pin
 
 PRACTICE = "practice"
 WITHHELD = "withheld"
