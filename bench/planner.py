@@ -26,8 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr.outbound.facts import (AppointmentFacts, AppointmentStatus, Channel, ClientFacts,  # noqa: E402
-                                CorrectionRequest, Outcome, PastTouch, Phone, PracticeFacts, Reply)
+from ivr.outbound.facts import (  # noqa: E402
+    AppointmentFacts,
+    AppointmentStatus,
+    Channel,
+    ClientFacts,
+    CorrectionRequest,
+    Outcome,
+    PastTouch,
+    Phone,
+    PracticeFacts,
+    Reply,
+)
 from ivr.outbound.planner import TouchStatus, make_id, plan  # noqa: E402
 from ivr.outbound.rules import check_outbound  # noqa: E402
 from ivr.practice.settings import load_practice  # noqa: E402

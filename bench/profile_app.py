@@ -28,6 +28,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402
+
 from ivr.redis_server import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-auth-token-0123456789abcdef"
@@ -94,6 +95,7 @@ def main() -> int:
             logging.basicConfig(level=args.log_level, filename=str(Path(tmp) / "app.log"),
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             import floor_app
+
             from ivr import create_app
 
             signer = loadgen.Signer(TOKEN, PUBLIC)

@@ -43,6 +43,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+
 from ivr.redis_server import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-auth-token-0123456789abcdef"
@@ -408,15 +409,15 @@ def summarise_profile(raw_path: Path, top: int = 25) -> dict:
 
 
 _AREAS = [  # (label, pattern); each sample goes to the area of its leaf-most matching frame
-    ("logging (incl. the masking filter)", re.compile(r"\((logging/|ivr/privacy\.py)")),
+    ("logging (incl. the masking filter)", re.compile(r"\((logging/|ivr/core/privacy\.py)")),
     ("redis client + round trips", re.compile(r"\(redis/")),
     ("rq job building (enqueue)", re.compile(r"\(rq/")),
     ("signature check", re.compile(r"\(twilio/request_validator|\(ivr/security\.py")),
     ("TwiML building", re.compile(r"\(twilio/twiml|\(ivr/twiml\.py|\(xml/")),
     ("practice hours", re.compile(r"\(ivr/practice/")),
-    ("templates", re.compile(r"\(jinja2/|\(ivr/templates\.py|<template>")),
-    ("phone numbers", re.compile(r"\(phonenumbers/|\(ivr/callers\.py")),
-    ("session JSON", re.compile(r"\(ivr/callstate\.py|\(json/")),
+    ("templates", re.compile(r"\(jinja2/|\(ivr/core/templates\.py|<template>")),
+    ("phone numbers", re.compile(r"\(phonenumbers/|\(ivr/core/phone_numbers\.py")),
+    ("session JSON", re.compile(r"\(ivr/core/call_state\.py|\(json/")),
     ("engine, flows, call handling", re.compile(
         r"\(ivr/(engine|calls|flow|flowstore|builtin_actions|effects|events|speaking|spoken_input|loader)\.py")),
     ("other ivr code (webhooks, jobs, ...)", re.compile(r"\(ivr/")),

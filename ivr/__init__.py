@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from pathlib import Path
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import click
@@ -15,15 +15,16 @@ from redis import Redis
 from ivr import config as config_mod
 from ivr.builtin_actions import Registry, default_registry
 from ivr.calls import CallHandler
+from ivr.core.privacy import MaskingFilter
 from ivr.encryption import RecordCipher
 from ivr.exceptions import FlowError
 from ivr.flowstore import FlowStore
 from ivr.jobs import JobQueue
-from ivr.privacy import MaskingFilter
 from ivr.private_files import restrict_umask
 from ivr.redis_guard import guarded_redis
 from ivr.security import SignatureChecker
 from ivr.sessions import SessionStore
+
 
 @dataclass
 class Quietline:

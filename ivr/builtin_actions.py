@@ -35,8 +35,8 @@ class ActionSignature:
 class ActionContext:
     """What an action may read: the call, the flows and practice, the clock, and injected services."""
 
-    session: Any  # ivr.callstate.CallSession (a copy; actions return updates instead of mutating)
-    flows: Any  # ivr.flow.FlowSet
+    session: Any  # ivr.core.call_state.CallSession (a copy; actions return updates instead of mutating)
+    flows: Any  # ivr.core.flow.FlowSet
     now: dt.datetime
     services: Mapping[str, Any] = field(default_factory=dict)
 
@@ -121,6 +121,8 @@ def builtin_specs() -> list[ActionSpec]:
 
 def default_registry() -> Registry:
     """Every action an installation has: the built-ins and the practice's."""
-    from ivr.practice.actions import practice_specs  # the practice actions build on this module
+    from ivr.practice.actions import (
+        practice_specs,  # the practice actions build on this module
+    )
 
     return Registry(builtin_specs() + practice_specs())

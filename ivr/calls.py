@@ -26,13 +26,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from ivr import effects as fx
-from ivr import callers, engine, twiml
+from ivr import twiml
 from ivr.builtin_actions import ActionContext, Registry
-from ivr.callstate import CallSession, Waiting
-from ivr.events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
+from ivr.core import effects as fx
+from ivr.core import engine, phone_numbers
+from ivr.core.call_state import CallSession, Waiting
+from ivr.core.events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
+from ivr.core.flow import FlowSet
+from ivr.core.priority import Priority
 from ivr.exceptions import CallRecordUnreadable
-from ivr.flow import FlowSet, Priority
 from ivr.flowstore import FlowStore
 from ivr.jobs import Enqueued, JobQueue
 from ivr.sessions import SessionStore
@@ -144,7 +146,7 @@ class CallHandler:
         session = self.sessions.load(call_sid)
         if session is None:
             # A call we have never seen (or whose session expired): start it from the top.
-            caller = callers.normalise(from_number, self.flows.current().practice.phone_region)
+            caller = phone_numbers.normalise(from_number, self.flows.current().practice.phone_region)
             session = engine.new_session(call_sid, caller, self.clock())
             expected, answered, event = -1, turn, CallStarted()
         elif isinstance(event, CallStarted) or turn < session.turn:

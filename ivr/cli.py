@@ -86,7 +86,11 @@ speech_cli = AppGroup("speech", help="Offline speech recognition (vosk).")
 @click.option("--sha256", default=None, help="Expected SHA-256 of the zip (checked for the default model).")
 def speech_download_model(url: str | None, sha256: str | None) -> None:
     """Download and install a vosk model into instance/models/ (what VOSK_MODEL_PATH defaults to)."""
-    from ivr.model_download import ModelDownloadError, download_default_model, download_model
+    from ivr.model_download import (
+        ModelDownloadError,
+        download_default_model,
+        download_model,
+    )
     from ivr.speech import MODELS_DIR
 
     def progress(done: int, total: int | None) -> None:

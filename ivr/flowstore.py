@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ivr import loader
+from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
-from ivr.flow import FlowSet
 
 log = logging.getLogger(__name__)
 

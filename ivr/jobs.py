@@ -19,7 +19,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
-from ivr.flow import Priority
+from ivr.core.priority import Priority
 
 URGENT_QUEUE = "urgent"
 FAILURE_TTL = 7 * 24 * 3600

@@ -1,4 +1,4 @@
-"""YAML text → checked :class:`~ivr.flow.Flow` values.
+"""YAML text → checked :class:`~ivr.core.flow.Flow` values.
 
 Every problem in every file is collected and reported at once, each with file,
 line, flow and step: schema errors, then what only the whole graph shows
@@ -21,10 +21,46 @@ import jsonschema
 from jinja2 import meta
 from jsonschema.exceptions import best_match
 
-from ivr import privacy, yamlsafe
+from ivr.core import privacy, yamlsafe
+from ivr.core.flow import (
+    DEFAULT_GATHER_TIMEOUT,
+    DEFAULT_MIN_CONFIDENCE,
+    DEFAULT_NO_INPUT,
+    DEFAULT_NO_MATCH,
+    DEFAULT_RETRIES,
+    Action,
+    Ask,
+    AskType,
+    Branch,
+    BranchCase,
+    DialMode,
+    Escalate,
+    Flow,
+    FlowSet,
+    GlobalHandler,
+    Goto,
+    Hangup,
+    Menu,
+    MenuOption,
+    Pay,
+    Play,
+    Reprompts,
+    Say,
+    SetVars,
+    Sms,
+    Step,
+    StepKind,
+    Transfer,
+    Voicemail,
+)
+from ivr.core.priority import Priority
+from ivr.core.templates import (
+    TemplateSyntaxError,
+    compile_expression,
+    compile_template,
+    environment,
+)
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
-from ivr.flow import DEFAULT_GATHER_TIMEOUT, DEFAULT_MIN_CONFIDENCE, DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, DEFAULT_RETRIES, Action, Ask, AskType, Branch, BranchCase, DialMode, Escalate, Flow, FlowSet, GlobalHandler, Goto, Hangup, Menu, MenuOption, Pay, Play, Priority, Reprompts, Say, SetVars, Sms, Step, StepKind, Transfer, Voicemail
-from ivr.templates import TemplateSyntaxError, compile_expression, compile_template, environment
 
 PRACTICE_FILE = "practice.yaml"
 # Action name → its signature (ivr.builtin_actions.ActionSignature) or just its outcomes tuple.

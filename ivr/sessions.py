@@ -30,7 +30,7 @@ from typing import Any, Iterator, Mapping
 
 from redis import Redis
 
-from ivr.callstate import CallSession
+from ivr.core.call_state import CallSession
 from ivr.encryption import RecordCipher
 from ivr.exceptions import CallRecordUnreadable
 

@@ -24,7 +24,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from ivr.config import Settings
-from ivr.privacy import mask_phone
+from ivr.core.privacy import mask_phone
 from ivr.private_files import private_dir
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather as GatherVerb
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import effects as fx
+from ivr.core import effects as fx
 
 APOLOGY = "We're sorry, something went wrong on our side."
 # Texts to the practice number get this; it names nothing, for whoever else reads the phone.

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import logging
 import math
+import xml.etree.ElementTree as ET
 from functools import wraps
 from typing import Callable, Mapping
 
-import xml.etree.ElementTree as ET
-
-from redis.exceptions import RedisError
 from flask import Blueprint, Response, abort, current_app, request
+from redis.exceptions import RedisError
 
 from ivr import screening, twiml
+from ivr.core.events import (
+    DialFinished,
+    Digits,
+    Event,
+    NoInput,
+    PaymentFinished,
+    RecordingFinished,
+    Speech,
+)
 from ivr.escalations.policy import RECORDING_FAILED, SYSTEM_ERROR
-from ivr.events import Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -161,7 +168,7 @@ def _handle(event: Event) -> str:
 @never_fails
 def voice() -> str:
     """The number's incoming-call URL."""
-    from ivr.events import CallStarted
+    from ivr.core.events import CallStarted
 
     return _handle(CallStarted())
 
@@ -322,7 +329,7 @@ def inbound_sms() -> Response:
     number's texting preference.  The body is never read into logs: it may be
     anything a client wrote.
     """
-    from ivr.callers import normalise
+    from ivr.core.phone_numbers import normalise
     from ivr.practice import opt_outs
 
     form = request.form

@@ -47,7 +47,7 @@ def stored_state(redis_conn: Redis, call_sid: str) -> dict | None:
 
 def store_state(redis_conn: Redis, state: dict) -> None:
     """Overwrite a call's stored state (same turn), encrypted as the app would."""
-    from ivr.callstate import CallSession
+    from ivr.core.call_state import CallSession
     from ivr.encryption import RecordCipher
     from ivr.sessions import SessionStore
 

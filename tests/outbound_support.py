@@ -8,8 +8,16 @@ import datetime as dt
 import textwrap
 from zoneinfo import ZoneInfo
 
-from ivr.outbound.facts import (AppointmentFacts, AppointmentStatus, Channel, ClientFacts, Outcome, PastTouch,
-                                Phone, PracticeFacts)
+from ivr.outbound.facts import (
+    AppointmentFacts,
+    AppointmentStatus,
+    Channel,
+    ClientFacts,
+    Outcome,
+    PastTouch,
+    Phone,
+    PracticeFacts,
+)
 from ivr.outbound.planner import Touch, TouchStatus, plan
 from ivr.outbound.rules import OutboundRules, parse_outbound
 from ivr.practice.settings import PracticeSettings, parse_practice

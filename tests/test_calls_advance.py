@@ -8,14 +8,21 @@ from typing import Any, Mapping
 
 import pytest
 
-from ivr import effects as fx
-from ivr.builtin_actions import ActionContext, ActionResult, ActionSpec, Registry, builtin_specs, default_registry
-from ivr.callstate import Waiting
+from ivr.builtin_actions import (
+    ActionContext,
+    ActionResult,
+    ActionSpec,
+    Registry,
+    builtin_specs,
+    default_registry,
+)
 from ivr.calls import MAX_ACTIONS_PER_REQUEST, advance
-from ivr.engine import LIMIT_APOLOGY, LIMIT_STEP, StepEnv, new_session
-from ivr.events import CallStarted, Digits
+from ivr.core import effects as fx
+from ivr.core.call_state import Waiting
+from ivr.core.engine import LIMIT_APOLOGY, LIMIT_STEP, StepEnv, new_session
+from ivr.core.events import CallStarted, Digits
+from ivr.core.flow import FlowSet
 from ivr.exceptions import UnknownAction
-from ivr.flow import FlowSet
 from ivr.loader import load_set
 
 UTC = dt.timezone.utc

@@ -16,10 +16,23 @@ from sqlalchemy import select
 
 from ivr import create_app
 from ivr.practice import cli as practice_cli
-from ivr.practice.csv_io import (HEADER_ALIASES, ImportRejected, canonical_column, export_practice,
-                                 format_working_hours, import_practice, parse_appointments, parse_clients,
-                                 parse_clinicians, parse_date, parse_datetime, parse_status, parse_working_hours,
-                                 read_csv_text, slugify)
+from ivr.practice.csv_io import (
+    HEADER_ALIASES,
+    ImportRejected,
+    canonical_column,
+    export_practice,
+    format_working_hours,
+    import_practice,
+    parse_appointments,
+    parse_clients,
+    parse_clinicians,
+    parse_date,
+    parse_datetime,
+    parse_status,
+    parse_working_hours,
+    read_csv_text,
+    slugify,
+)
 from ivr.practice.db import head_revision
 from ivr.practice.models import Appointment, Base, Client, Clinician
 

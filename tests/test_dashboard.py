@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
+from test_practice_db import db_url  # noqa: F401  (fixture: SQLite, and PostgreSQL when installed)
 
 from ivr import create_app, passwords
 from ivr.escalations import audit, queue
 from ivr.escalations.models import AuditEntry, Escalation, RosterEntry, StaffUser
-from test_practice_db import db_url  # noqa: F401  (fixture: SQLite, and PostgreSQL when installed)
 
 SECRET = "test-secret-key-" + "0" * 32
 STAFF_PASSWORD = "correct horse battery"

@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from test_dashboard import (  # noqa: F401
+    OWNER_PASSWORD,
+    SECRET,
+    STAFF_PASSWORD,
+    add_escalation,
+    add_user,
+    cheap_hashes,
+)
 from werkzeug.serving import make_server
 
 from ivr import create_app
-
-from test_dashboard import OWNER_PASSWORD, SECRET, STAFF_PASSWORD, add_escalation, add_user, cheap_hashes  # noqa: F401
 
 # Chromium keeps the real clock (cookies, timers): .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock

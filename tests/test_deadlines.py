@@ -14,12 +14,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr.builtin_actions import default_registry
-from ivr.callstate import CallSession
-from ivr.engine import StepEnv, new_session, step
-from ivr import effects as fx
+from ivr.core import effects as fx
+from ivr.core.call_state import CallSession
+from ivr.core.engine import StepEnv, new_session, step
+from ivr.core.events import CallStarted
 from ivr.escalations import policy
-from ivr.escalations.deadlines import Within, add_business_days, add_business_time, deadline
-from ivr.events import CallStarted
+from ivr.escalations.deadlines import (
+    Within,
+    add_business_days,
+    add_business_time,
+    deadline,
+)
 from ivr.exceptions import FlowError
 from ivr.loader import load_set
 from ivr.practice.settings import load_practice, parse_practice

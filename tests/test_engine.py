@@ -16,13 +16,29 @@ from pathlib import Path
 
 import pytest
 
-from ivr import effects as fx
 from ivr.builtin_actions import default_registry
-from ivr.callstate import CallSession, Waiting
-from ivr.engine import (LIMIT_APOLOGY, LIMIT_STEP, LIMIT_THANKS, RESTART_APOLOGY, StepEnv, new_session, step)
-from ivr.events import (ActionDone, CallEnded, CallStarted, DialFinished, Digits, NoInput, RecordingFinished,
-                        Speech)
-from ivr.flow import FlowSet
+from ivr.core import effects as fx
+from ivr.core.call_state import CallSession, Waiting
+from ivr.core.engine import (
+    LIMIT_APOLOGY,
+    LIMIT_STEP,
+    LIMIT_THANKS,
+    RESTART_APOLOGY,
+    StepEnv,
+    new_session,
+    step,
+)
+from ivr.core.events import (
+    ActionDone,
+    CallEnded,
+    CallStarted,
+    DialFinished,
+    Digits,
+    NoInput,
+    RecordingFinished,
+    Speech,
+)
+from ivr.core.flow import FlowSet
 from ivr.loader import load_set
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1243,18 +1259,18 @@ def test_step_never_mutates_nested_vars() -> None:
 
 
 def test_engine_imports_no_io() -> None:
-    tree = ast.parse((ROOT / "ivr" / "engine.py").read_text())
+    tree = ast.parse((ROOT / "ivr" / "core" / "engine.py").read_text())
     modules = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m.split(".")[0] for m in modules} & {"flask", "redis", "twilio", "rq", "requests", "time", "os"}
-    source = (ROOT / "ivr" / "engine.py").read_text()
+    source = (ROOT / "ivr" / "core" / "engine.py").read_text()
     assert ".now(" not in source and "utcnow" not in source and "today(" not in source
 
 
 # --------------------------------------------------------------------------- promises and priorities (issue 7)
 
-from ivr import engine as engine_mod  # noqa: E402
-from ivr.flow import Priority  # noqa: E402
+from ivr.core import engine as engine_mod  # noqa: E402
+from ivr.core.priority import Priority  # noqa: E402
 
 ESCALATIONS = """
 flow: main

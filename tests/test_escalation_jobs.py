@@ -20,8 +20,15 @@ from twilio.request_validator import RequestValidator
 
 from ivr.escalations.models import Escalation
 from tests.conftest import CLOSED_NOW, PUBLIC, TOKEN, stored_state
-from tests.escalation_support import (CLIENT_SECRETS, PHONES, escalations, jobs, notifications,  # noqa: F401
-                                      staff, texts)
+from tests.escalation_support import (  # noqa: F401
+    CLIENT_SECRETS,
+    PHONES,
+    escalations,
+    jobs,
+    notifications,
+    staff,
+    texts,
+)
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc

@@ -5,7 +5,6 @@ and calls queues, the real database and the Twilio stand-in.
 """
 from __future__ import annotations
 
-
 import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer

@@ -21,16 +21,34 @@ from ivr import csvsafe
 from ivr.escalations.models import StaffUser
 from ivr.practice.csv_io import export_practice, import_practice, read_csv_text
 from ivr.practice.models import Client, SmsOptOut
-from ivr.practice.opt_outs import HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, Keyword, classify
+from ivr.practice.opt_outs import (
+    HELP_KEYWORDS,
+    OPT_IN_KEYWORDS,
+    OPT_OUT_KEYWORDS,
+    Keyword,
+    classify,
+)
 from tests.conftest import PUBLIC, TOKEN
 
 try:  # pytest imports test modules by file name (rootdir-relative "prepend" mode)
-    from test_dashboard import (OWNER_PASSWORD, cheap_hashes, people, post, settings_overrides,  # noqa: F401
-                                signed_in)
+    from test_dashboard import (  # noqa: F401
+        OWNER_PASSWORD,
+        cheap_hashes,
+        people,
+        post,
+        settings_overrides,
+        signed_in,
+    )
     from test_practice_db import database_factory, db_url  # noqa: F401  (fixtures)
 except ImportError:  # pragma: no cover - other import modes
-    from tests.test_dashboard import (OWNER_PASSWORD, cheap_hashes, people, post, settings_overrides,  # noqa: F401
-                                      signed_in)
+    from tests.test_dashboard import (  # noqa: F401
+        OWNER_PASSWORD,
+        cheap_hashes,
+        people,
+        post,
+        settings_overrides,
+        signed_in,
+    )
     from tests.test_practice_db import database_factory, db_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,17 +6,17 @@ import json
 import time
 
 import pytest
+from conftest import ACCOUNT, PUBLIC, TOKEN
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue
 from rq.serializers import JSONSerializer
+from test_reliability import Workers, aof_redis, wait_for, worker_env  # noqa: F401 (aof_redis: a fixture)
 
-from conftest import ACCOUNT, PUBLIC, TOKEN
 from ivr import create_app
 from ivr.health import Limits, health
 from ivr.jobs import JobQueue
-from test_reliability import Workers, aof_redis, wait_for, worker_env  # noqa: F401 (aof_redis: a fixture)
 
 # Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock

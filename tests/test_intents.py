@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.core.intents import VOCABULARY, IntentMatch, IntentWords, MenuOption, match_intent, request_details
+from ivr.core.intents import (
+    VOCABULARY,
+    IntentMatch,
+    IntentWords,
+    MenuOption,
+    match_intent,
+    request_details,
+)
 
 MENU = (
     MenuOption("appointments", "1", ("appointment", "reschedule", "cancel", "change my appointment",

@@ -18,12 +18,29 @@ import pytest
 from jinja2.sandbox import SecurityError
 
 from ivr.builtin_actions import ActionContext, default_registry
+from ivr.core.flow import (
+    DEFAULT_GATHER_TIMEOUT,
+    DEFAULT_NO_INPUT,
+    DEFAULT_NO_MATCH,
+    Action,
+    Ask,
+    AskType,
+    Branch,
+    FlowSet,
+    Goto,
+    Hangup,
+    Menu,
+    Say,
+    SetVars,
+    Sms,
+    StepKind,
+    Transfer,
+    Voicemail,
+)
+from ivr.core.templates import Expression, Template
 from ivr.exceptions import FlowError, FlowProblem, UnknownAction
-from ivr.flow import (DEFAULT_GATHER_TIMEOUT, DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, Action, Ask, AskType, Branch,
-                      FlowSet, Goto, Hangup, Menu, Say, SetVars, Sms, StepKind, Transfer, Voicemail)
 from ivr.flowstore import check_dir
 from ivr.loader import PRACTICE_FILE, load_set, load_texts, parse_flow
-from ivr.templates import Expression, Template
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "broken_flows"

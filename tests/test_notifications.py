@@ -18,15 +18,32 @@ from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from ivr.core.privacy import discretion_problems
 from ivr.escalations import messages, roster
 from ivr.escalations.create import create_escalation
-from ivr.escalations.demo import OWNER, STAFF, demo_password, logins_note, seed_demo_staff
+from ivr.escalations.demo import (
+    OWNER,
+    STAFF,
+    demo_password,
+    logins_note,
+    seed_demo_staff,
+)
 from ivr.escalations.models import Category, StaffUser
 from ivr.passwords import verify_password
-from ivr.privacy import discretion_problems
 from tests.conftest import CLOSED_NOW, PUBLIC
-from tests.escalation_support import (CLIENT_SECRETS, DEMO_PASSWORD, PHONES, escalations, jobs,  # noqa: F401
-                                      notifications, smtp, smtp_server, smtp_settings, staff, texts)
+from tests.escalation_support import (  # noqa: F401
+    CLIENT_SECRETS,
+    DEMO_PASSWORD,
+    PHONES,
+    escalations,
+    jobs,
+    notifications,
+    smtp,
+    smtp_server,
+    smtp_settings,
+    staff,
+    texts,
+)
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc

@@ -11,9 +11,31 @@ import datetime as dt
 import pytest
 
 from ivr.outbound.facts import CorrectionRequest, Reply
-from ivr.outbound.planner import SkipReason, TouchKind, TouchStatus, make_id, recheck, still_eligible
-from tests.outbound_support import (LA, UTC, AppointmentStatus, Channel, Outcome, PastTouch, appt, client, done,
-                                    facts, ny, plan, planned, rules, skipped)
+from ivr.outbound.planner import (
+    SkipReason,
+    TouchKind,
+    TouchStatus,
+    make_id,
+    recheck,
+    still_eligible,
+)
+from tests.outbound_support import (
+    LA,
+    UTC,
+    AppointmentStatus,
+    Channel,
+    Outcome,
+    PastTouch,
+    appt,
+    client,
+    done,
+    facts,
+    ny,
+    plan,
+    planned,
+    rules,
+    skipped,
+)
 
 RULES = rules()
 

@@ -1,5 +1,5 @@
 """The outbound rules file (ivr/outbound/rules.py), its discretion lint (ivr/outbound/lint.py,
-ivr/privacy.py) and the words of a touch (ivr/outbound/wording.py).  Pure: text in, values out."""
+ivr/core/privacy.py) and the words of a touch (ivr/outbound/wording.py).  Pure: text in, values out."""
 from __future__ import annotations
 
 import ast
@@ -13,15 +13,28 @@ import pytest
 
 from ivr import flowstore
 from ivr.builtin_actions import default_registry
+from ivr.core.privacy import discretion_problems, distinctive_words
 from ivr.outbound import rules as rules_mod
 from ivr.outbound.facts import Channel
-from ivr.outbound.lint import Discretion, WordKind, caller_name_problems, opt_out_command_problems, template_problems
+from ivr.outbound.lint import (
+    Discretion,
+    WordKind,
+    caller_name_problems,
+    opt_out_command_problems,
+    template_problems,
+)
 from ivr.outbound.planner import plan
-from ivr.outbound.rules import (OUTBOUND_FILE, ReminderBy, Span, Trigger, check_outbound, default_rules,
-                                parse_outbound)
+from ivr.outbound.rules import (
+    OUTBOUND_FILE,
+    ReminderBy,
+    Span,
+    Trigger,
+    check_outbound,
+    default_rules,
+    parse_outbound,
+)
 from ivr.outbound.wording import render
 from ivr.practice.settings import load_practice
-from ivr.privacy import discretion_problems, distinctive_words
 from tests.outbound_support import appt, client, facts, ny, practice, rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,7 +340,7 @@ def test_unverified_callers_and_shared_phones_hear_and_read_only_the_neutral_wor
 
 
 OUTBOUND = ROOT / "ivr" / "outbound"
-ALLOWED = {"ivr.exceptions", "ivr.yamlsafe", "ivr.templates", "ivr.privacy", "ivr.speaking", "ivr.practice.settings"}
+ALLOWED = {"ivr.exceptions", "ivr.core", "ivr.core.yamlsafe", "ivr.core.templates", "ivr.core.privacy", "ivr.core.spoken_output", "ivr.practice.settings"}
 THIRD_PARTY = {"phonenumbers", "jsonschema", "jinja2"}
 
 

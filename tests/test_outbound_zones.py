@@ -5,8 +5,18 @@ import datetime as dt
 
 import pytest
 
-from ivr.outbound.zones import (Days, QuietHours, allowed_windows, client_zones, is_allowed, latest_allowed_before,
-                                local_to_utc, next_allowed, number_zones, shift_local)
+from ivr.outbound.zones import (
+    Days,
+    QuietHours,
+    allowed_windows,
+    client_zones,
+    is_allowed,
+    latest_allowed_before,
+    local_to_utc,
+    next_allowed,
+    number_zones,
+    shift_local,
+)
 from tests.outbound_support import LA, NY, UTC, ny, practice
 
 PRACTICE = practice()

@@ -17,10 +17,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from ivr.builtin_actions import ActionContext
-from ivr.callstate import CallSession
+from ivr.core.call_state import CallSession
 from ivr.practice.actions import book_slot
 from ivr.practice.demo import DEMO_PIN
-from ivr.practice.models import Appointment, CardOnFile, FollowUp, VerificationFailure
+from ivr.practice.models import Appointment, CardOnFile, FollowUp
 from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, stored_state
 
 ALEX = "+15551230001"

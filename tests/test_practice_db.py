@@ -26,11 +26,18 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.practice import db as db_mod
-from ivr.practice.demo import CLIENTS, DEMO_PIN, FAMILY_NUMBER, MAIN_CALLER, prepare_embedded, seed_demo
-from ivr.practice.pins import check_pin, hash_pin
 from ivr.escalations.models import RosterEntry
+from ivr.practice import db as db_mod
+from ivr.practice.demo import (
+    CLIENTS,
+    DEMO_PIN,
+    FAMILY_NUMBER,
+    MAIN_CALLER,
+    prepare_embedded,
+    seed_demo,
+)
 from ivr.practice.models import Appointment, Base, Client, ClientPhone, Clinician
+from ivr.practice.pins import check_pin, hash_pin
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc

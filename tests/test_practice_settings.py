@@ -4,14 +4,14 @@ from __future__ import annotations
 import json
 import textwrap
 from datetime import date, datetime, time, timedelta, timezone
-from time import perf_counter
 from pathlib import Path
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
 
-from ivr import yamlsafe
+from ivr.core import yamlsafe
 from ivr.exceptions import FlowError
 from ivr.practice.settings import (
     DEFAULT_EMERGENCY_GUIDANCE,

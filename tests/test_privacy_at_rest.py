@@ -32,7 +32,14 @@ from ivr.practice.demo import CLIENTS, CLINICIANS
 from ivr.redis_server import EmbeddedRedis
 from ivr.sessions import SessionStore
 from ivr.simulator import CallSimulator, FlaskTransport
-from tests.conftest import ACCOUNT, DATA_KEY, PUBLIC, ROOT, TOKEN, twilio_keeps_recordings
+from tests.conftest import (
+    ACCOUNT,
+    DATA_KEY,
+    PUBLIC,
+    ROOT,
+    TOKEN,
+    twilio_keeps_recordings,
+)
 from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
 from tests.test_serve import serve_tmp  # noqa: F401  (fixture)
 
@@ -449,7 +456,9 @@ def test_the_whole_service_keeps_instance_and_recordings_owner_only(serve_tmp):
     """`python -m ivr.serve` started with umask 000 over files an older version left readable: after a
     verified call, every file it and its children (Redis, gunicorn, the workers) wrote or found is owner-only."""
     from ivr.simulator import HttpTransport
-    from tests.test_serve import ACCOUNT as SERVE_ACCOUNT, TOKEN as SERVE_TOKEN, Serve
+    from tests.test_serve import ACCOUNT as SERVE_ACCOUNT
+    from tests.test_serve import TOKEN as SERVE_TOKEN
+    from tests.test_serve import Serve
 
     tmp, started = serve_tmp
     instance, recordings = tmp / "instance", tmp / "recordings"

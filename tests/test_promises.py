@@ -27,11 +27,18 @@ from sqlalchemy import select
 
 from ivr import create_app
 from ivr.calls import CallHandler
+from ivr.core.priority import Priority
 from ivr.escalations.models import Escalation, Recording
-from ivr.flow import Priority
 from ivr.health import health
 from ivr.simulator import CallSimulator, FlaskTransport
-from tests.conftest import ACCOUNT, PUBLIC, TOKEN, store_state, stored_state, twilio_keeps_recordings
+from tests.conftest import (
+    ACCOUNT,
+    PUBLIC,
+    TOKEN,
+    store_state,
+    stored_state,
+    twilio_keeps_recordings,
+)
 from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
 
 NY = ZoneInfo("America/New_York")
@@ -303,8 +310,8 @@ def test_a_recording_twilio_never_gives_us_is_escalated_and_shown_as_failed(app,
     assert f"1 job(s) failed for good in the last 24 h (newest: {job_id})" in report["problems"]
 
     # The dashboard says so instead of "still being copied" forever.
-    from tests.test_dashboard import Person, post, signed_in
     from tests.escalation_support import DEMO_PASSWORD
+    from tests.test_dashboard import Person, post, signed_in
 
     desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
     for esc in found.values():

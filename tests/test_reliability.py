@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from conftest import ACCOUNT, DATA_KEY, PUBLIC, ROOT, TOKEN
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -34,7 +35,6 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import text
 
-from conftest import ACCOUNT, DATA_KEY, PUBLIC, ROOT, TOKEN
 from ivr import create_app
 from ivr.redis_server import EmbeddedRedis
 from ivr.simulator import CallSimulator, FlaskTransport, tone_wav

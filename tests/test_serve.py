@@ -24,7 +24,12 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.serve import default_public_base_url, ensure_dev_credentials, restart_delay, service_note
+from ivr.serve import (
+    default_public_base_url,
+    ensure_dev_credentials,
+    restart_delay,
+    service_note,
+)
 from ivr.simulator import CallSimulator, HttpTransport
 
 pytestmark = pytest.mark.wallclock

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.speaking import (
+from ivr.core.spoken_output import (
     FILTERS,
     spoken_date,
     spoken_datetime,
@@ -213,7 +213,7 @@ def test_spoken_time_names_the_zone_only_in_a_repeated_hour(when, expected: str)
 
 
 def test_written_times_in_a_repeated_hour_carry_the_zone_abbreviation() -> None:
-    from ivr.speaking import written_datetime
+    from ivr.core.spoken_output import written_datetime
 
     assert written_datetime(_in(FIRST_0150, minutes=15)) == "Sun, Nov 1 at 1:05 AM EST"
     assert written_datetime(FIRST_0150) == "Sun, Nov 1 at 1:50 AM EDT"
@@ -225,14 +225,14 @@ def test_written_times_in_a_repeated_hour_carry_the_zone_abbreviation() -> None:
 def test_spoken_duration(minutes: int, expected: str) -> None:
     from datetime import timedelta
 
-    from ivr.speaking import spoken_duration
+    from ivr.core.spoken_output import spoken_duration
 
     assert spoken_duration(timedelta(minutes=minutes)) == expected
 
 
 def test_the_spoken_filter_reads_stored_offsets_in_the_practice_zone() -> None:
     # Session JSON keeps "2026-11-01T01:05:00-05:00"; spoken against a practice-time now it gets its zone back.
-    from ivr.templates import compile_template
+    from ivr.core.templates import compile_template
 
     template = compile_template("Someone will call you back by {{ when | spoken }}.")
     text = template.render({"now": FIRST_0150, "when": "2026-11-01T01:05:00-05:00"})

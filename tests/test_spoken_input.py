@@ -5,8 +5,14 @@ from datetime import date
 
 import pytest
 
-from ivr.spoken_input import keypad_date, match_phrase, spoken_date, spoken_digits, spoken_key, yes_no
-
+from ivr.core.spoken_input import (
+    keypad_date,
+    match_phrase,
+    spoken_date,
+    spoken_digits,
+    spoken_key,
+    yes_no,
+)
 
 # --------------------------------------------------------------------------- spoken_digits
 

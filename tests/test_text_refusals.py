@@ -16,8 +16,15 @@ from twilio.base.exceptions import TwilioRestException
 
 from ivr import twilio_rest
 from tests.conftest import ACCOUNT, TOKEN
-from tests.escalation_support import (CLIENT_SECRETS, PHONES, escalations, jobs, notifications,  # noqa: F401
-                                      staff, texts)
+from tests.escalation_support import (  # noqa: F401
+    CLIENT_SECRETS,
+    PHONES,
+    escalations,
+    jobs,
+    notifications,
+    staff,
+    texts,
+)
 
 ALEX = "+15551230001"
 PORTAL = "2;04151985#;2"  # links, verify, the portal link: texted to the number on file

@@ -298,4 +298,4 @@ def test_no_phone_numbers_or_bodies_in_logs(
     text = "\n".join(ours)
     for secret in ("5551234567", "15005550006", "private note", "2B1555"):
         assert secret not in text
-    assert "+1******4567" in text  # the recipient, masked by ivr.privacy.mask_phone
+    assert "+1******4567" in text  # the recipient, masked by ivr.core.privacy.mask_phone

@@ -20,9 +20,13 @@ from ivr.escalations.models import AuditEntry
 from ivr.practice import db as db_mod
 from ivr.practice import verification
 from ivr.practice.demo import DEMO_PIN
-from ivr.practice.models import Client, ClientPhone, VerificationFailure, VerificationLock
-from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
-from tests.escalation_support import DEMO_PASSWORD
+from ivr.practice.models import (
+    Client,
+    ClientPhone,
+    VerificationFailure,
+    VerificationLock,
+)
+from tests.escalation_support import DEMO_PASSWORD, escalations, jobs, staff, texts  # noqa: F401  (fixtures)
 
 try:  # pytest imports test modules by file name (rootdir-relative "prepend" mode)
     from test_practice_db import db_url  # noqa: F401  (fixture: SQLite, and PostgreSQL when installed)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr import yamlsafe
+from ivr.core import yamlsafe
 from ivr.exceptions import UnsafeYamlError
 
 CORPUS = Path(__file__).resolve().parent / "broken_flows"
@@ -97,7 +97,7 @@ def test_aliases_cannot_nest_deeper_than_the_text() -> None:
 def test_very_deep_nesting_neither_recurses_nor_crashes() -> None:
     """Run in a child: composing 100,000 levels used to overflow the C stack (a segfault, not an error)."""
     code = textwrap.dedent("""\
-        from ivr import yamlsafe
+        from ivr.core import yamlsafe
         from ivr.exceptions import UnsafeYamlError
         for text in ("a: " + "[" * 100_000 + "]" * 100_000, "a: " + "{a: " * 50_000 + "1" + "}" * 50_000):
             try:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 
-from ivr import callers, twilio_rest
+from ivr import twilio_rest
+from ivr.core import phone_numbers
 from ivr.escalations import notify as notify_mod
 from ivr.escalations import recordings
 from ivr.escalations.create import create_escalation
 from ivr.escalations.messages import BREACH, NEW, REMINDER
 from ivr.escalations.policy import policy_for, reminder_schedule
-
 from workers.runtime import services
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _caller_at_twilio(call_sid: str) -> str | None:
     found = twilio_rest.call_status(twilio_rest.make_client(ql.settings), call_sid)
     if found is None or not found[1]:
         return None
-    return callers.normalise(found[1], ql.flows.current().practice.phone_region)
+    return phone_numbers.normalise(found[1], ql.flows.current().practice.phone_region)
 
 
 def check_breach(escalation_id: int) -> bool:

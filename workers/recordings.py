@@ -19,7 +19,6 @@ from ivr.escalations.policy import RECORDING_FAILED
 from ivr.exceptions import RecordingUnavailable
 from ivr.private_files import private_dir
 from ivr.recording_files import recording_path, transcript_path
-
 from workers.runtime import retries_left, services
 
 log = logging.getLogger(__name__)

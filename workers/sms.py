@@ -18,7 +18,6 @@ from ivr import twilio_rest
 from ivr.escalations.policy import TEXT_FAILED
 from ivr.exceptions import CallRecordUnreadable, TextRefused
 from ivr.practice.opt_outs import opted_out
-
 from workers.runtime import fail_without_retry, retries_left, services
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ivr.exceptions import IvrError
 from ivr.core.text import canonical_words, clauses, language_key
+from ivr.exceptions import IvrError
 
 
 class UnsupportedLanguage(IvrError):

@@ -23,7 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ivr.core.spoken_values import day_mentions, parse_digits, spoken_words, time_mentions
+from ivr.core.spoken_values import (
+    day_mentions,
+    parse_digits,
+    spoken_words,
+    time_mentions,
+)
 from ivr.core.text import canonical_words, clauses, language_key, normalise, stem
 
 

@@ -46,7 +46,7 @@ _TWO_WORD_CONTRACTIONS: dict[str, dict[tuple[str, str], str]] = {
 def normalise(text: str | None) -> str:
     """Lower-case, strip accents and punctuation, collapse spaces.
 
-    The same rule as ``ivr.privacy.normalise_speech`` (copied so the core imports nothing
+    The same rule as ``ivr.core.privacy.normalise_speech`` (copied so the core imports nothing
     outside the standard library): ``"It's April 15th, 1985."`` → ``"its april 15th 1985"``;
     ``"4/15/1985"`` → ``"4 15 1985"``.
     """

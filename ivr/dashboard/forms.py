@@ -5,9 +5,25 @@ from typing import Any
 
 import phonenumbers
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, Field, PasswordField, SelectChoice, SelectField, SelectMultipleField,
-                     StringField, TextAreaField, widgets)
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    Field,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ivr import passwords
 from ivr.escalations.models import Role

@@ -3,16 +3,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr import passwords
+from ivr.dashboard import auth, bp, practice_settings, practice_tz
+from ivr.dashboard.forms import (
+    LoginForm,
+    OwnPasswordForm,
+    PasswordResetForm,
+    ResolveForm,
+    RosterForm,
+    StaffCreateForm,
+    StaffEditForm,
+    choices,
+    describe_categories,
+    describe_window,
+)
 from ivr.escalations import audit, queue
 from ivr.escalations.audit import Action
-from ivr.escalations.models import RosterEntry, Role, StaffUser
-from ivr.dashboard import auth, bp, practice_settings, practice_tz
-from ivr.dashboard.forms import LoginForm, OwnPasswordForm, PasswordResetForm, ResolveForm, RosterForm, StaffCreateForm, StaffEditForm, choices, describe_categories, describe_window
+from ivr.escalations.models import Role, RosterEntry, StaffUser
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",

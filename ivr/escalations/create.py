@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.callstate import CallSession
-from ivr.exceptions import CallRecordUnreadable
-from ivr.flow import Priority
-from ivr.privacy import mask_phone
+from ivr.core.call_state import CallSession
+from ivr.core.priority import Priority
+from ivr.core.privacy import mask_phone
 from ivr.escalations import policy as policy_mod
 from ivr.escalations.models import Escalation, EscalationStatus
+from ivr.exceptions import CallRecordUnreadable
 
 log = logging.getLogger(__name__)
 

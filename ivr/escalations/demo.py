@@ -15,8 +15,8 @@ from typing import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.private_files import private_dir
 from ivr.escalations.models import Role, RosterEntry, StaffUser
+from ivr.private_files import private_dir
 
 PASSWORD_ENV = "QUIETLINE_DEMO_PASSWORD"
 PASSWORD_FILE = "demo-staff-password"

@@ -4,14 +4,14 @@ A text lands on a lock screen and an email in a shared inbox, so neither ever
 carries the caller's name or number, what they said, or why they called beyond a
 generic kind ("billing question"): only the escalation's number, when it is due
 and a dashboard link, where signing in shows the rest.  The words must pass
-``ivr.privacy.discretion_problems`` (tests check every template).
+``ivr.core.privacy.discretion_problems`` (tests check every template).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from ivr import speaking
+from ivr.core import spoken_output
 from ivr.escalations.models import Category
 
 NEW, REMINDER, BREACH = "new", "reminder", "breach"
@@ -51,8 +51,8 @@ def due_text(deadline: dt.datetime, now: dt.datetime, tz: dt.tzinfo) -> str:
     """"3:40 PM" when due today (practice time), else "Tue, Nov 24 at 9 AM"."""
     local = deadline.astimezone(tz)
     if local.date() == now.astimezone(tz).date():
-        return speaking.spoken_time(local)
-    return speaking.written_datetime(local)
+        return spoken_output.spoken_time(local)
+    return spoken_output.written_datetime(local)
 
 
 def headline(kind: str, escalation_id: int, category: str, priority: int, deadline: dt.datetime,

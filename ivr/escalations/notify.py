@@ -42,9 +42,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr import twilio_rest
 from ivr.config import Settings
-from ivr.mail import MailConfig, MailError, send_mail
 from ivr.escalations import messages, roster
-from ivr.escalations.models import Channel, Escalation, EscalationStatus, Notification, NotificationStatus, RosterEntry, StaffUser
+from ivr.escalations.models import (
+    Channel,
+    Escalation,
+    EscalationStatus,
+    Notification,
+    NotificationStatus,
+    RosterEntry,
+    StaffUser,
+)
+from ivr.mail import MailConfig, MailError, send_mail
 
 log = logging.getLogger(__name__)
 TOP_LEVEL = roster.TOP_LEVEL

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivr.flow import Priority
+from ivr.core.priority import Priority
 from ivr.escalations.deadlines import Within, deadline
 from ivr.escalations.models import Category
 

@@ -15,12 +15,19 @@ from typing import Any, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
+from ivr.escalations import audit
+from ivr.escalations.audit import Action, DbLike, session_scope
+from ivr.escalations.models import (
+    Category,
+    Escalation,
+    EscalationStatus,
+    Recording,
+    RecordingStatus,
+    StaffUser,
+)
 from ivr.practice import verification
 from ivr.practice.models import ACTIVE, Appointment, Client, Clinician, VerificationLock
 from ivr.recording_files import recording_path, transcript_path
-from ivr.escalations import audit
-from ivr.escalations.audit import Action, DbLike, session_scope
-from ivr.escalations.models import Category, Escalation, EscalationStatus, Recording, RecordingStatus, StaffUser
 
 OUTCOME_MAX = 2000
 PRIORITY_LABELS = {0: "Urgent", 1: "High", 2: "Normal"}

@@ -2,7 +2,7 @@
 
 Anyone may read a text on a lock screen, hear a voicemail or see the caller ID, so outbound words
 may not name the practice (nor its distinctive words), a clinician or a clinician's title (Dr.,
-LCSW, PhD…), nor say anything that reveals mental-health care (``ivr.privacy``'s list plus the
+LCSW, PhD…), nor say anything that reveals mental-health care (``ivr.core.privacy``'s list plus the
 outbound extras below plus the practice's own ``never_say``).  They may never teach anyone to
 reply CANCEL, STOP or another carrier opt-out keyword as a command: carriers (and Twilio) treat
 such a reply as an opt-out from every text.  Only the required opt-out notice says STOP.
@@ -21,8 +21,13 @@ from typing import Iterable, Mapping
 
 from jinja2 import meta
 
-from ivr import privacy
-from ivr.templates import SecurityError, TemplateSyntaxError, compile_template, environment
+from ivr.core import privacy
+from ivr.core.templates import (
+    SecurityError,
+    TemplateSyntaxError,
+    compile_template,
+    environment,
+)
 
 CNAM_MAX = 15  # characters a caller name (CNAM) may have
 VOICEMAIL_MAX_SECONDS = 30
@@ -93,7 +98,7 @@ class Discretion:
     def for_practice(cls, practice_name: str, *, name_words: Iterable[str] | None = None,
                      clinician_names: Iterable[str] = (), never_say: Iterable[str] = (),
                      substance_use_program: bool = False, neutral_name: str | None = None) -> "Discretion":
-        """Distinctive words default to :func:`ivr.privacy.distinctive_words`; clinicians' names are split
+        """Distinctive words default to :func:`ivr.core.privacy.distinctive_words`; clinicians' names are split
         into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles dropped."""
         words = tuple(name_words) if name_words is not None else privacy.distinctive_words(practice_name)
         parts: list[str] = []

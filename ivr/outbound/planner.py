@@ -39,9 +39,26 @@ from typing import Iterable, Sequence
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ivr.outbound.facts import ATTEMPTED_OUTCOMES, CONTACT_OUTCOMES, UNREACHED_OUTCOMES, AppointmentFacts, AppointmentStatus, Channel, ClientFacts, Outcome, PastTouch, PracticeFacts
+from ivr.outbound.facts import (
+    ATTEMPTED_OUTCOMES,
+    CONTACT_OUTCOMES,
+    UNREACHED_OUTCOMES,
+    AppointmentFacts,
+    AppointmentStatus,
+    Channel,
+    ClientFacts,
+    Outcome,
+    PastTouch,
+    PracticeFacts,
+)
 from ivr.outbound.rules import FollowUpRule, OutboundRules, Span, Trigger
-from ivr.outbound.zones import Calendar, calendar_for, client_zones, display_zone, local_to_utc
+from ivr.outbound.zones import (
+    Calendar,
+    calendar_for,
+    client_zones,
+    display_zone,
+    local_to_utc,
+)
 
 UTC = timezone.utc
 DEFAULT_HORIZON = timedelta(days=7)

@@ -25,14 +25,14 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import phonenumbers
 
-from ivr import yamlsafe
+from ivr.core import yamlsafe
+from ivr.core.templates import Template, compile_template
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
-from ivr.practice.settings import PracticeSettings
-from ivr.templates import Template, compile_template
 from ivr.outbound import lint
 from ivr.outbound.facts import Channel
 from ivr.outbound.lint import Discretion, WordKind
 from ivr.outbound.zones import EARLIEST, LATEST, Days, QuietHours, shift_local
+from ivr.practice.settings import PracticeSettings
 
 OUTBOUND_FILE = "outbound.yaml"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "outbound.schema.json"

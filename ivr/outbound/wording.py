@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from ivr import speaking
+from ivr.core import spoken_output
 from ivr.exceptions import IvrError
 from ivr.outbound.facts import AppointmentFacts, Channel, ClientFacts
 from ivr.outbound.lint import WordKind
@@ -80,7 +80,7 @@ def _callback(number: str, kind: WordKind) -> str:
         return national
     # "5 5 5, 0 1 0, 0 1 9 9": digits one by one, a pause between the groups.
     groups = [g for g in "".join(c if c.isdigit() else " " for c in national).split() if g]
-    return ", ".join(speaking.spoken_digits(g) for g in groups)
+    return ", ".join(spoken_output.spoken_digits(g) for g in groups)
 
 
 def context(touch: Touch, kind: WordKind, rules: OutboundRules, client: ClientFacts,
@@ -93,14 +93,14 @@ def context(touch: Touch, kind: WordKind, rules: OutboundRules, client: ClientFa
     if at is not None:
         local, zone = local_time(at, client.time_zone, rules.practice.timezone)
         suffix = f" {zone}" if zone else ""
-        clock = speaking.spoken_time(local) + suffix
+        clock = spoken_output.spoken_time(local) + suffix
         if kind is WordKind.TEXT:
-            values["when"] = speaking.written_datetime(local) + suffix
-            values["day"] = speaking.written_datetime(local).split(" at ")[0]
+            values["when"] = spoken_output.written_datetime(local) + suffix
+            values["day"] = spoken_output.written_datetime(local).split(" at ")[0]
         else:
             now_local = now.astimezone(local.tzinfo)
-            values["when"] = speaking.spoken_datetime(local, now_local) + suffix
-            values["day"] = speaking.spoken_date(local, now_local)
+            values["when"] = spoken_output.spoken_datetime(local, now_local) + suffix
+            values["day"] = spoken_output.spoken_date(local, now_local)
         values["time"] = clock
     return values
 

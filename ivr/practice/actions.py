@@ -17,11 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import effects as fx
 from ivr.builtin_actions import ActionContext, ActionResult, ActionSpec
-from ivr.callers import normalise
+from ivr.core import effects as fx
+from ivr.core.phone_numbers import normalise
 from ivr.practice import verification
-from ivr.practice.models import ACTIVE, Appointment, AppointmentStatus, CardOnFile, Client, ClientPhone, Clinician, FollowUp
+from ivr.practice.models import (
+    ACTIVE,
+    Appointment,
+    AppointmentStatus,
+    CardOnFile,
+    Client,
+    ClientPhone,
+    Clinician,
+    FollowUp,
+)
 from ivr.practice.opt_outs import opted_out as sms_opted_out
 from ivr.practice.scheduling import open_slots
 
@@ -258,7 +267,7 @@ def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRe
         when = appointment.start if appointment else None
     if not url:
         return ActionResult("no_link")
-    from ivr.speaking import spoken_datetime
+    from ivr.core.spoken_output import spoken_datetime
 
     spoken = spoken_datetime(when.astimezone(ctx.flows.practice.tz), ctx.now.astimezone(ctx.flows.practice.tz))
     return _text_to_client(ctx, f"Your video link for {spoken}: {url}")

@@ -20,7 +20,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.practice import db as db_mod
-from ivr.practice.csv_io import ImportRejected, export_practice, import_practice, read_csv_text
+from ivr.practice.csv_io import (
+    ImportRejected,
+    export_practice,
+    import_practice,
+    read_csv_text,
+)
 
 practice_cli = AppGroup("practice", help="Import, export and seed the practice's clients and appointments.")
 db_cli = AppGroup("db", help="The practice database's schema (Alembic migrations).")

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ivr import csvsafe
-from ivr.callers import normalise
+from ivr.core.phone_numbers import normalise
 from ivr.csvsafe import restore
 from ivr.practice.models import ACTIVE, Appointment, Client, ClientPhone, Clinician
 

@@ -21,7 +21,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-
 from ivr.escalations import models as _escalation_models  # noqa: F401  (their tables share Base.metadata)
 from ivr.private_files import private_file
 

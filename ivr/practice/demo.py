@@ -13,7 +13,13 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.practice.models import Appointment, AppointmentStatus, Client, ClientPhone, Clinician
+from ivr.practice.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    ClientPhone,
+    Clinician,
+)
 from ivr.practice.pins import hash_pin
 
 # --------------------------------------------------------------------------- the demo practice

@@ -23,7 +23,7 @@ import jsonschema
 import phonenumbers
 import yaml
 
-from ivr import yamlsafe
+from ivr.core import yamlsafe
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
 
 if TYPE_CHECKING:
@@ -540,7 +540,7 @@ def _e164(raw: str | int, region: str) -> str | None:
             continue
         # "Possible" (a complete number of the right length for its country) rather than
         # "valid": validity tables lag new ranges and reject the fictional 555 numbers
-        # demos use; ivr.callers makes the same choice.
+        # demos use; ivr.core.phone_numbers makes the same choice.
         if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE:
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None

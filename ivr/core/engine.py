@@ -12,12 +12,43 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from ivr import effects as fx
-from ivr import spoken_input
-from ivr.callstate import CallSession, Waiting
-from ivr.events import ActionDone, CallEnded, CallStarted, Digits, DialFinished, Event, NoInput, PaymentFinished, RecordingFinished, Speech
-from ivr.flow import Action, Ask, AskType, Branch, DialMode, Escalate, Flow, FlowSet, Goto, Hangup, Menu, Pay, Play, Say, SetVars, Sms, Step, Transfer, Voicemail
-from ivr.templates import Template
+from ivr.core import effects as fx
+from ivr.core import spoken_input
+from ivr.core.call_state import CallSession, Waiting
+from ivr.core.events import (
+    ActionDone,
+    CallEnded,
+    CallStarted,
+    DialFinished,
+    Digits,
+    Event,
+    NoInput,
+    PaymentFinished,
+    RecordingFinished,
+    Speech,
+)
+from ivr.core.flow import (
+    Action,
+    Ask,
+    AskType,
+    Branch,
+    DialMode,
+    Escalate,
+    Flow,
+    FlowSet,
+    Goto,
+    Hangup,
+    Menu,
+    Pay,
+    Play,
+    Say,
+    SetVars,
+    Sms,
+    Step,
+    Transfer,
+    Voicemail,
+)
+from ivr.core.templates import Template
 
 LIMIT_STEP = "__call_limit__"
 LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from jinja2 import ChainableUndefined, TemplateSyntaxError, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from ivr import speaking
+from ivr.core import spoken_output
 
 __all__ = ["Template", "Expression", "TemplateSyntaxError", "compile_template", "compile_expression", "SecurityError"]
 
@@ -38,7 +38,7 @@ def _spoken(ctx: Any, value: Any) -> str:
         return ""
     # Stored values carry a bare UTC offset; in the practice's zone (now's) a time in a DST fold
     # can be told apart from its twin.
-    return speaking.spoken_datetime(_local(ctx, when), now)
+    return spoken_output.spoken_datetime(_local(ctx, when), now)
 
 
 @pass_context
@@ -51,7 +51,7 @@ def _spoken_date(ctx: Any, value: Any) -> str:
             return ""
     if not isinstance(value, dt.date) or now is None:
         return ""
-    return speaking.spoken_date(value, now)
+    return spoken_output.spoken_date(value, now)
 
 
 def _local(ctx: Any, when: dt.datetime) -> dt.datetime:
@@ -65,17 +65,17 @@ def _local(ctx: Any, when: dt.datetime) -> dt.datetime:
 @pass_context
 def _spoken_time(ctx: Any, value: Any) -> str:
     when = _as_datetime(value)
-    return speaking.spoken_time(_local(ctx, when)) if when else ""
+    return spoken_output.spoken_time(_local(ctx, when)) if when else ""
 
 
 @pass_context
 def _written(ctx: Any, value: Any) -> str:
     when = _as_datetime(value)
-    return speaking.written_datetime(_local(ctx, when)) if when and when.tzinfo else ""
+    return spoken_output.written_datetime(_local(ctx, when)) if when and when.tzinfo else ""
 
 
 def _digits(value: Any) -> str:
-    return speaking.spoken_digits(str(value or ""))
+    return spoken_output.spoken_digits(str(value or ""))
 
 
 def _make_env() -> ImmutableSandboxedEnvironment:

@@ -76,7 +76,7 @@ class SendSms:
 
 @dataclass(frozen=True)
 class Escalate:
-    """Hand the call to staff.  ``priority`` is ``ivr.flow.Priority`` once the engine has decided it
+    """Hand the call to staff.  ``priority`` is ``ivr.core.priority.Priority`` once the engine has decided it
     (a plain word only in what an action asks for; the engine decides before the edge sees it)."""
 
     reason: str

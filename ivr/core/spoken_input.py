@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Iterable, Sequence
 
-from ivr.privacy import normalise_speech
+from ivr.core.privacy import normalise_speech
 
 _UNITS = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
