@@ -40,7 +40,7 @@ from ivr.outbound.facts import (  # noqa: E402
 )
 from ivr.outbound.planner import TouchStatus, make_id, plan  # noqa: E402
 from ivr.outbound.rules import check_outbound  # noqa: E402
-from ivr.practice.settings import load_practice  # noqa: E402
+from ivr.practice.settings.checks import load_practice  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in New York
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles"]

@@ -18,7 +18,7 @@ from ivr.calls import CallHandler
 from ivr.core.privacy import MaskingFilter
 from ivr.encryption import RecordCipher
 from ivr.exceptions import FlowError
-from ivr.flowstore import FlowStore
+from ivr.flowlang.store import FlowStore
 from ivr.jobs import JobQueue
 from ivr.private_files import restrict_umask
 from ivr.redis_guard import guarded_redis
@@ -51,7 +51,7 @@ class Quietline:
     def last_guidance(self) -> str:
         """Emergency guidance without touching Redis or reloading flows (for the fallback URL)."""
         flows = self.flows.last_good
-        from ivr.practice.settings import DEFAULT_EMERGENCY_GUIDANCE
+        from ivr.practice.settings.model import DEFAULT_EMERGENCY_GUIDANCE
 
         return flows.practice.emergency_guidance if flows is not None else DEFAULT_EMERGENCY_GUIDANCE
 

@@ -35,7 +35,7 @@ from ivr.core.events import ActionDone, CallEnded, CallStarted, Event, Recording
 from ivr.core.flow import FlowSet
 from ivr.core.priority import Priority
 from ivr.exceptions import CallRecordUnreadable
-from ivr.flowstore import FlowStore
+from ivr.flowlang.store import FlowStore
 from ivr.jobs import Enqueued, JobQueue
 from ivr.sessions import SessionStore
 
@@ -215,7 +215,7 @@ class CallHandler:
             log.error("%s; the recording is handed on as a voicemail", exc)
             session = None
         if session is None:
-            from ivr.escalations.policy import VOICEMAIL
+            from ivr.core.escalation_policy import VOICEMAIL
 
             self.escalate_now(call_sid, VOICEMAIL)
             return
@@ -225,7 +225,7 @@ class CallHandler:
     def escalate_now(self, call_sid: str, reason: str, requested: Priority | str | None = None) -> Enqueued:
         """Hand a call to staff from the edge, where no session carries it (the apology, a text Twilio
         refused, a message Twilio would not give us), at the priority the core decides."""
-        from ivr.escalations.policy import decide_priority
+        from ivr.core.escalation_policy import decide_priority
 
         flows = self.flows.last_good
         return self.jobs.escalate(call_sid, reason,

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from ivr.flowstore import check_dir
+from ivr.flowlang.store import check_dir
 
 flows_cli = AppGroup("flows", help="Check and inspect call flows.")
 

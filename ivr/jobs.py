@@ -67,7 +67,7 @@ class JobQueue:
     def escalate(self, call_sid: str, reason: str, priority: Priority | str = Priority.NORMAL) -> Enqueued:
         """Hand the call to staff; one escalation per call and reason.
 
-        ``priority`` is the one the core decided (``ivr.escalations.policy.decide_priority``):
+        ``priority`` is the one the core decided (``ivr.core.escalation_policy.decide_priority``):
         urgent goes to the urgent queue and worker, and the worker stores it as it is.
         """
         priority = Priority.parse(priority)

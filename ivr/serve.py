@@ -135,7 +135,7 @@ def _create_env_file(env_file: Path) -> None:
 def check_flows(settings: config_mod.Settings) -> bool:
     """``flask --app app flows check`` in-process: print every problem; False when any is an error."""
     from ivr.builtin_actions import default_registry
-    from ivr.flowstore import check_dir
+    from ivr.flowlang.store import check_dir
 
     flows, problems = check_dir(settings.flows_dir, default_registry().signatures())
     errors = [p for p in problems if p.severity == "error"]
@@ -544,7 +544,7 @@ def prepare_database(settings: config_mod.Settings) -> bool:
 
     from ivr.practice import db as db_mod
     from ivr.practice.demo import seed_demo
-    from ivr.practice.settings import load_practice
+    from ivr.practice.settings.checks import load_practice
 
     database = db_mod.Database.from_url(settings.database_url)
     try:

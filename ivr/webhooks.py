@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from redis.exceptions import RedisError
 
 from ivr import screening, twiml
+from ivr.core.escalation_policy import RECORDING_FAILED, SYSTEM_ERROR
 from ivr.core.events import (
     DialFinished,
     Digits,
@@ -26,7 +27,6 @@ from ivr.core.events import (
     RecordingFinished,
     Speech,
 )
-from ivr.escalations.policy import RECORDING_FAILED, SYSTEM_ERROR
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")

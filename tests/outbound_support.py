@@ -20,7 +20,8 @@ from ivr.outbound.facts import (
 )
 from ivr.outbound.planner import Touch, TouchStatus, plan
 from ivr.outbound.rules import OutboundRules, parse_outbound
-from ivr.practice.settings import PracticeSettings, parse_practice
+from ivr.practice.settings.checks import parse_practice
+from ivr.practice.settings.model import PracticeSettings
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")

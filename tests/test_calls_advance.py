@@ -23,7 +23,7 @@ from ivr.core.engine import LIMIT_APOLOGY, LIMIT_STEP, StepEnv, new_session
 from ivr.core.events import CallStarted, Digits
 from ivr.core.flow import FlowSet
 from ivr.exceptions import UnknownAction
-from ivr.loader import load_set
+from ivr.flowlang.loading import load_set
 
 UTC = dt.timezone.utc
 CALLER = "+15551230001"

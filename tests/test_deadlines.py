@@ -15,19 +15,14 @@ import pytest
 
 from ivr.builtin_actions import default_registry
 from ivr.core import effects as fx
+from ivr.core import escalation_policy as policy
 from ivr.core.call_state import CallSession
 from ivr.core.engine import StepEnv, new_session, step
 from ivr.core.events import CallStarted
-from ivr.escalations import policy
-from ivr.escalations.deadlines import (
-    Within,
-    add_business_days,
-    add_business_time,
-    deadline,
-)
+from ivr.core.hours import Within, add_business_days, add_business_time, deadline
 from ivr.exceptions import FlowError
-from ivr.loader import load_set
-from ivr.practice.settings import load_practice, parse_practice
+from ivr.flowlang.loading import load_set
+from ivr.practice.settings.checks import load_practice, parse_practice
 
 ROOT = Path(__file__).resolve().parent.parent
 NY = ZoneInfo("America/New_York")
@@ -320,8 +315,9 @@ def test_the_first_promise_stands_when_the_call_escalates_again() -> None:
 def test_categories_agree_between_model_settings_and_schema() -> None:
     import json
 
-    from ivr.escalations.models import Category
-    from ivr.practice.settings import ESCALATION_CATEGORIES, SCHEMA_PATH
+    from ivr.core.escalation_policy import Category
+    from ivr.practice.settings.checks import SCHEMA_PATH
+    from ivr.practice.settings.model import ESCALATION_CATEGORIES
 
     schema = json.loads(SCHEMA_PATH.read_text())
     assert set(ESCALATION_CATEGORIES) == {c.value for c in Category} == set(

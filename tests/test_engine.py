@@ -39,7 +39,7 @@ from ivr.core.events import (
     Speech,
 )
 from ivr.core.flow import FlowSet
-from ivr.loader import load_set
+from ivr.flowlang.loading import load_set
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = dt.timezone.utc

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from ivr import create_app, flowstore
+from ivr import create_app
+from ivr.flowlang import store as flowstore
 from ivr.builtin_actions import default_registry
 from ivr.exceptions import FlowError
-from ivr.flowstore import FlowStore, check_dir, read_dir
+from ivr.flowlang.store import FlowStore, check_dir, read_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "broken_flows"
@@ -109,7 +110,7 @@ def test_broken_edit_keeps_the_last_good_version(flows_dir: Path, caplog) -> Non
 
     write(flows_dir / "main.yaml", BROKEN_MAIN)
     t[0] = 5.0
-    with caplog.at_level(logging.ERROR, logger="ivr.flowstore"):
+    with caplog.at_level(logging.ERROR, logger="ivr.flowlang.store"):
         served = store.current()
     assert served is good and served.version == good.version
     assert [str(p) for p in store.problems] == [

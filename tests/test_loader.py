@@ -39,8 +39,8 @@ from ivr.core.flow import (
 )
 from ivr.core.templates import Expression, Template
 from ivr.exceptions import FlowError, FlowProblem, UnknownAction
-from ivr.flowstore import check_dir
-from ivr.loader import PRACTICE_FILE, load_set, load_texts, parse_flow
+from ivr.flowlang.store import check_dir
+from ivr.flowlang.loading import PRACTICE_FILE, load_set, load_texts, parse_flow
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "broken_flows"

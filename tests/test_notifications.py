@@ -18,6 +18,7 @@ from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from ivr.core.escalation_policy import Category
 from ivr.core.privacy import discretion_problems
 from ivr.escalations import messages, roster
 from ivr.escalations.create import create_escalation
@@ -28,7 +29,7 @@ from ivr.escalations.demo import (
     logins_note,
     seed_demo_staff,
 )
-from ivr.escalations.models import Category, StaffUser
+from ivr.escalations.models import StaffUser
 from ivr.passwords import verify_password
 from tests.conftest import CLOSED_NOW, PUBLIC
 from tests.escalation_support import (  # noqa: F401

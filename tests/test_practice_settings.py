@@ -12,17 +12,14 @@ import jsonschema
 import pytest
 
 from ivr.core import yamlsafe
+from ivr.core.hours import OpenStatus, status_at
 from ivr.exceptions import FlowError
-from ivr.practice.settings import (
+from ivr.practice.settings.checks import SCHEMA_PATH, load_practice, parse_practice
+from ivr.practice.settings.model import (
     DEFAULT_EMERGENCY_GUIDANCE,
-    SCHEMA_PATH,
-    OpenStatus,
     PracticeSettings,
     StaffMember,
-    load_practice,
-    parse_practice,
     staff_numbers,
-    status_at,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,8 +77,8 @@ def test_demo_file_parses(demo: PracticeSettings) -> None:
 
 def test_demo_file_points_editors_at_the_schema_and_validates_against_it() -> None:
     first = DEMO.read_text(encoding="utf-8").splitlines()[0]
-    assert first == "# yaml-language-server: $schema=../ivr/schemas/practice.schema.json"
-    assert (DEMO.parent / "../ivr/schemas/practice.schema.json").resolve() == SCHEMA_PATH
+    assert first == "# yaml-language-server: $schema=../ivr/flowlang/schemas/practice.schema.json"
+    assert (DEMO.parent / "../ivr/flowlang/schemas/practice.schema.json").resolve() == SCHEMA_PATH
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     data = yamlsafe.load(DEMO.read_text(encoding="utf-8")).data

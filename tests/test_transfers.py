@@ -212,7 +212,7 @@ def test_with_the_database_unreachable_the_crisis_transfer_rings_the_practice_ya
 
 def test_roster_backed_staff_need_a_known_category(tmp_path):
     from ivr.exceptions import FlowError
-    from ivr.practice.settings import load_practice
+    from ivr.practice.settings.checks import load_practice
 
     text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "flows" / "practice.yaml").read_text()
     path = tmp_path / "practice.yaml"

@@ -9,7 +9,7 @@ scheduler, each under a deterministic job id:
 * the deadline: ``check_breach`` records ``breached_at`` if unresolved and tells the owners.
 
 (The lead is the category's ``reminder_lead_minutes``, capped at half the time to
-the deadline: ``ivr.escalations.policy.reminder_schedule``.)  Every job checks the
+the deadline: ``ivr.core.escalation_policy.reminder_schedule``.)  Every job checks the
 escalation's state when it runs, so a claim or a resolution turns the rest into
 no-ops.  Every step is idempotent, so a retried ``escalate`` that got partway
 simply does the rest.
@@ -20,11 +20,11 @@ import logging
 
 from ivr import twilio_rest
 from ivr.core import phone_numbers
+from ivr.core.escalation_policy import policy_for, reminder_schedule
 from ivr.escalations import notify as notify_mod
 from ivr.escalations import recordings
 from ivr.escalations.create import create_escalation
 from ivr.escalations.messages import BREACH, NEW, REMINDER
-from ivr.escalations.policy import policy_for, reminder_schedule
 from workers.runtime import services
 
 log = logging.getLogger(__name__)

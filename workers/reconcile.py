@@ -36,8 +36,8 @@ from typing import Any
 
 from ivr import twilio_rest
 from ivr.core.call_state import Waiting
+from ivr.core.escalation_policy import SYSTEM_ERROR
 from ivr.escalations import recordings
-from ivr.escalations.policy import SYSTEM_ERROR
 from ivr.exceptions import CallRecordUnreadable
 from ivr.jobs import Enqueued, escalate_job_id, fetch_job_id
 from workers.runtime import services

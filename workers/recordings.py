@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 from ivr import twilio_rest
+from ivr.core.escalation_policy import RECORDING_FAILED
 from ivr.escalations import recordings
-from ivr.escalations.policy import RECORDING_FAILED
 from ivr.exceptions import RecordingUnavailable
 from ivr.private_files import private_dir
 from ivr.recording_files import recording_path, transcript_path

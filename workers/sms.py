@@ -15,7 +15,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ivr import twilio_rest
-from ivr.escalations.policy import TEXT_FAILED
+from ivr.core.escalation_policy import TEXT_FAILED
 from ivr.exceptions import CallRecordUnreadable, TextRefused
 from ivr.practice.opt_outs import opted_out
 from workers.runtime import fail_without_retry, retries_left, services

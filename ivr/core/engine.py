@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ivr.core import effects as fx
 from ivr.core import spoken_input
 from ivr.core.call_state import CallSession, Waiting
+from ivr.core.escalation_policy import VOICEMAIL, decide_priority, promise
 from ivr.core.events import (
     ActionDone,
     CallEnded,
@@ -489,8 +490,6 @@ class _Run:
         the caller hears and the deadline the escalation job gives staff are the same moment, even
         when the escalation comes from an action rather than an escalate step.
         """
-        from ivr.escalations.policy import promise
-
         practice = self.flows.practice
         promised = dict(self.s.vars.get("promised") or {})
         stored = promised.get(str(reason))
@@ -513,11 +512,9 @@ class _Run:
         """Hand the call to staff for ``reason``, once per call, at the priority decided here.
 
         The priority is the more urgent of ``requested`` (the step's) and the reason's policy
-        (``ivr.escalations.policy``, pure, with the practice's overrides), so the queue the
+        (``ivr.core.escalation_policy``, pure, with the practice's overrides), so the queue the
         web picks and the row the worker writes agree.
         """
-        from ivr.escalations.policy import decide_priority
-
         s = self.s
         self._promise(reason)
         if reason in s.escalated:
@@ -534,8 +531,6 @@ class _Run:
 
     def _settle(self) -> None:
         """The call is over: keep its promises, and a message nobody else carries is a voicemail escalation."""
-        from ivr.escalations.policy import VOICEMAIL
-
         self._keep_promises()
         if not self.s.escalated and self.s.vars.get("last_recording_sid"):
             self._escalate(VOICEMAIL)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Union
 
+from ivr.core.hours import status_at
 from ivr.core.priority import Priority
 from ivr.core.templates import Expression, Template
 
@@ -235,16 +236,14 @@ class FlowSet:
     """Every flow the service runs plus the practice settings they read."""
 
     flows: Mapping[str, Flow]
-    practice: Any  # ivr.practice.settings.PracticeSettings
+    practice: Any  # ivr.practice.settings.model.PracticeSettings
     version: str = ""
     warnings: tuple[Any, ...] = field(default=(), compare=False)
     # Opening status by minute: every step of every call asks, and the answer changes only on the minute.
     _status_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def status_at(self, now: Any) -> Any:
-        """The practice's opening status at ``now`` (ivr.practice.settings.status_at), cached per minute."""
-        from ivr.practice.settings import status_at
-
+        """The practice's opening status at ``now`` (ivr.core.hours.status_at), cached per minute."""
         minute = int(now.timestamp() // 60)
         cached = self._status_cache.get(minute)
         if cached is None:

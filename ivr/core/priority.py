@@ -7,7 +7,7 @@ from enum import Enum
 class Priority(str, Enum):
     """How soon staff must act on an escalation: the one value the web, the queues and the workers share.
 
-    Decided once, by the core (``ivr.escalations.policy.decide_priority``): the more
+    Decided once, by the core (``ivr.core.escalation_policy.decide_priority``): the more
     urgent of what the flow step says and what the reason's policy says.
     """
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.core import escalation_policy as policy_mod
 from ivr.core.call_state import CallSession
 from ivr.core.priority import Priority
 from ivr.core.privacy import mask_phone
-from ivr.escalations import policy as policy_mod
 from ivr.escalations.models import Escalation, EscalationStatus
 from ivr.exceptions import CallRecordUnreadable
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ivr.core import spoken_output
-from ivr.escalations.models import Category
+from ivr.core.escalation_policy import Category
 
 NEW, REMINDER, BREACH = "new", "reminder", "breach"
 KINDS = (NEW, REMINDER, BREACH)

@@ -29,19 +29,6 @@ class EscalationStatus(str, Enum):
     RESOLVED = "resolved"
 
 
-class Category(str, Enum):
-    """Why a call needs a person; the flows' escalate reasons map onto these."""
-
-    CALLBACK = "callback_request"
-    BILLING = "billing"
-    PORTAL = "portal_tech"
-    RESCHEDULE_FAILED = "reschedule_failed"
-    VERIFICATION_FAILED = "verification_failed"
-    VOICEMAIL = "voicemail"
-    CRISIS = "crisis"
-    OTHER = "other"
-
-
 class Role(str, Enum):
     STAFF = "staff"
     OWNER = "owner"

@@ -15,10 +15,10 @@ from typing import Any, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
+from ivr.core.escalation_policy import Category
 from ivr.escalations import audit
 from ivr.escalations.audit import Action, DbLike, session_scope
 from ivr.escalations.models import (
-    Category,
     Escalation,
     EscalationStatus,
     Recording,

@@ -1,7 +1,7 @@
 """``flows/outbound.yaml`` → :class:`OutboundRules`: follow-up triggers, reminders and their shared limits.
 
 Read with the safe YAML reader (every value keeps its line), checked against
-``ivr/schemas/outbound.schema.json`` and then for meaning (times, numbers, the discretion lint of every
+``ivr/flowlang/schemas/outbound.schema.json`` and then for meaning (times, numbers, the discretion lint of every
 template and of the caller name).  Every problem is reported at once, as ``FlowProblem`` values
 with the file, the line and the rule's path (``follow_ups.late.words.text: …``).
 
@@ -32,10 +32,10 @@ from ivr.outbound import lint
 from ivr.outbound.facts import Channel
 from ivr.outbound.lint import Discretion, WordKind
 from ivr.outbound.zones import EARLIEST, LATEST, Days, QuietHours, shift_local
-from ivr.practice.settings import PracticeSettings
+from ivr.practice.settings.model import PracticeSettings
 
 OUTBOUND_FILE = "outbound.yaml"
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "outbound.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "flowlang" / "schemas" / "outbound.schema.json"
 _Path = tuple[Any, ...]
 
 

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers import timezone as phone_timezone
 
-from ivr.practice.settings import WEEKDAYS, PracticeSettings
+from ivr.core.hours import WEEKDAYS
+from ivr.practice.settings.model import PracticeSettings
 
 UTC = timezone.utc
 EARLIEST = time(8, 0)  # never before this, whatever the rules say

@@ -1,12 +1,1 @@
-"""Practice settings: identity, opening hours, holidays, closures, staff."""
-from ivr.practice.settings import (
-    Closure,
-    Holiday,
-    OpenStatus,
-    PracticeSettings,
-    StaffMember,
-    load_practice,
-    parse_practice,
-    staff_numbers,
-    status_at,
-)
+"""The practice: its settings file, its data (clients, clinicians, appointments) and how it is imported, verified and scheduled."""

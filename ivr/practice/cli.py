@@ -59,7 +59,7 @@ def _ready_db() -> db_mod.Database:
 
 def _practice_settings():
     """Timezone and phone region from flows/practice.yaml; defaults when it does not load (checked elsewhere)."""
-    from ivr.practice.settings import load_practice
+    from ivr.practice.settings.checks import load_practice
 
     ql = current_app.extensions["quietline"]
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping
 
-from ivr.practice.settings import WEEKDAYS, PracticeSettings, holiday_on
+from ivr.core.hours import WEEKDAYS, holiday_on
+from ivr.practice.settings.model import PracticeSettings
 
 MIN_NOTICE = dt.timedelta(hours=2)
 

@@ -48,7 +48,7 @@ RETENTION = dt.timedelta(days=30)
 # time an answer takes does not tell how many clients (with PINs) share the number.
 PIN_CHECKS_PER_ANSWER = 3
 DATE, PIN = "date", "pin"
-# Escalation reasons of the staff alerts (ivr.escalations.policy maps both to verification_failed).
+# Escalation reasons of the staff alerts (ivr.core.escalation_policy maps both to verification_failed).
 CLIENT_LOCK_REASON = "verification_failed"
 PRACTICE_LOCK_REASON = "verification_ceiling"
 

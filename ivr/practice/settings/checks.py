@@ -1,4 +1,4 @@
-"""Practice settings (``flows/practice.yaml``): who the practice is and when it is open.
+"""Reading and checking ``flows/practice.yaml`` into ``ivr.practice.settings.model.PracticeSettings``.
 
 Pure functions: text in, frozen values out.  ``load_practice`` is the only I/O,
 and nothing here reads the clock; callers pass ``now`` as an aware datetime.
@@ -12,11 +12,10 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
@@ -24,136 +23,24 @@ import phonenumbers
 import yaml
 
 from ivr.core import yamlsafe
+from ivr.core.hours import WEEKDAYS, TimeRange, Within
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
-
-if TYPE_CHECKING:
-    from ivr.escalations.deadlines import Within
-
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "practice.schema.json"
-WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-LOOKAHEAD = timedelta(days=30)
-
-DEFAULT_PHONE_REGION = "US"
-DEFAULT_VOICE = "Polly.Joanna"
-DEFAULT_LANGUAGE = "en-US"
-DEFAULT_ENTRY_FLOW = "main"
-DEFAULT_EMERGENCY_GUIDANCE = (
-    "If you are in danger or this is a medical emergency, hang up and dial 9 1 1. "
-    "If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis Lifeline, any time."
+from ivr.practice.settings.model import (
+    DEFAULT_EMERGENCY_GUIDANCE,
+    DEFAULT_ENTRY_FLOW,
+    DEFAULT_LANGUAGE,
+    DEFAULT_PHONE_REGION,
+    DEFAULT_VOICE,
+    ESCALATION_CATEGORIES,
+    Closure,
+    EscalationRule,
+    Holiday,
+    PracticeSettings,
+    StaffMember,
 )
 
-TimeRange = tuple[time, time]
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "flowlang" / "schemas" / "practice.schema.json"
 _Path = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    """Someone calls can be forwarded to; flows refer to them by ``key``."""
-
-    key: str
-    name: str
-    phone_e164: str  # with ``roster``: the fallback, rung when the roster cannot be read
-    role: str | None = None
-    # An escalation category: transfers ring whoever the on-call roster has for it (ivr.escalations.on_call).
-    roster: str | None = None
-
-
-@dataclass(frozen=True)
-class Holiday:
-    """A day the practice is closed from midnight to midnight (practice time)."""
-
-    date: date
-    name: str
-
-
-@dataclass(frozen=True)
-class Closure:
-    """An ad-hoc closure over [start, end); both aware."""
-
-    start: datetime
-    end: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class EscalationRule:
-    """The practice's overrides for one escalation category (``escalations:``); None keeps the default.
-
-    Defaults and their meaning: ``ivr.escalations.policy``.
-    """
-
-    within: "Within | None" = None  # how soon a callback is promised, e.g. 2 business hours
-    priority: str | None = None  # urgent | high | normal
-    reminder_lead_minutes: int | None = None  # re-send up the roster this long before the deadline
-
-
-ESCALATION_CATEGORIES: tuple[str, ...] = (
-    "callback_request", "billing", "portal_tech", "reschedule_failed", "verification_failed", "voicemail",
-    "crisis", "other",
-)
-
-
-@dataclass(frozen=True)
-class PracticeSettings:
-    """The parsed, validated contents of ``practice.yaml``."""
-
-    name: str
-    timezone: str
-    tz: ZoneInfo
-    hours: Mapping[str, tuple[TimeRange, ...]]  # every weekday in WEEKDAYS; () when closed
-    holidays: tuple[Holiday, ...] = ()
-    closures: tuple[Closure, ...] = ()
-    staff: tuple[StaffMember, ...] = ()  # in file order; look up with staff_member(key)
-    phone_region: str = DEFAULT_PHONE_REGION
-    voice: str = DEFAULT_VOICE
-    language: str = DEFAULT_LANGUAGE
-    entry_flow: str = DEFAULT_ENTRY_FLOW
-    emergency_guidance: str = DEFAULT_EMERGENCY_GUIDANCE
-    callback_promise: str | None = None
-    portal_url: str | None = None
-    portal_help: str | None = None
-    billing_url: str | None = None
-    payment_connector: str | None = None  # Twilio <Pay> connector name; None: text billing_url instead
-    late_change_hours: int = 24
-    late_change_fee: str | None = None  # e.g. "$75"; None: no fee
-    reschedule_window_days: int = 14
-    # Caller verification (ivr.practice.verification): failures per client and per calling number
-    # within lock_minutes before a lock (also the attempts one call gets), wrong PINs per client in
-    # a day before the PIN stops working too, and the practice-wide ceiling per hour.
-    verification_max_failures: int = 3
-    verification_lock_minutes: int = 30
-    verification_pin_max_failures: int = 5
-    verification_max_failures_per_hour: int = 20
-    # Per escalation category (ESCALATION_CATEGORIES); categories left out keep the defaults.
-    escalations: Mapping[str, EscalationRule] = field(default_factory=lambda: MappingProxyType({}))
-
-    def staff_member(self, key: str) -> StaffMember:
-        """The staff member with ``key``; KeyError if there is none."""
-        for member in self.staff:
-            if member.key == key:
-                return member
-        known = ", ".join(m.key for m in self.staff) or "none"
-        raise KeyError(f"no staff member {key!r} in practice settings (known: {known})")
-
-
-@dataclass(frozen=True)
-class OpenStatus:
-    """Whether the practice is open at one instant, and what comes next.
-
-    ``reason`` is "open", "closed" (outside hours), "holiday" (the day is a
-    holiday; ``holiday_name`` says which) or "closure" (inside an ad-hoc closure).
-    ``closes_at`` is set only when open; ``next_open`` only when closed (None if
-    the practice does not open within 30 days).  ``closure_reason`` is the
-    closure's ``reason`` text when ``reason == "closure"``.  Datetimes are in
-    practice time.
-    """
-
-    open: bool
-    reason: str
-    holiday_name: str | None = None
-    closes_at: datetime | None = None
-    next_open: datetime | None = None
-    closure_reason: str | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -462,8 +349,6 @@ class _Checker:
         return out
 
     def _escalations(self) -> dict[str, EscalationRule]:
-        from ivr.escalations.deadlines import Within
-
         out: dict[str, EscalationRule] = {}
         table = self.data.get("escalations")
         if not isinstance(table, dict):
@@ -556,86 +441,3 @@ def _moment(text: str, tz: ZoneInfo | timezone, *, is_end: bool) -> datetime:
         return datetime.combine(day, time(0), tzinfo=tz)
     moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
-
-
-# --------------------------------------------------------------------------- queries
-
-
-def staff_numbers(settings: PracticeSettings, keys: Iterable[str]) -> list[str]:
-    """E.164 numbers of the staff ``keys``, in order; an unknown key raises KeyError."""
-    return [settings.staff_member(key).phone_e164 for key in keys]
-
-
-def holiday_on(settings: PracticeSettings, day: date) -> Holiday | None:
-    """The holiday on ``day`` (a practice-time date), if any."""
-    for holiday in settings.holidays:
-        if holiday.date == day:
-            return holiday
-    return None
-
-
-def status_at(settings: PracticeSettings, now: datetime) -> OpenStatus:
-    """Is the practice open at ``now`` (aware)?  Ranges are [start, end); DST-safe."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("status_at needs an aware datetime (with a time zone)")
-    tz = settings.tz
-    now_utc = now.astimezone(timezone.utc)
-    today = now_utc.astimezone(tz).date()
-    intervals = _open_intervals(settings, today - timedelta(days=1), today + LOOKAHEAD + timedelta(days=1))
-
-    for start, end in intervals:
-        if start <= now_utc < end:
-            return OpenStatus(True, "open", closes_at=end.astimezone(tz))
-
-    horizon = now_utc + LOOKAHEAD
-    next_open = next((s for s, _ in intervals if now_utc < s <= horizon), None)
-    next_local = next_open.astimezone(tz) if next_open else None
-    holiday = holiday_on(settings, today)
-    if holiday is not None:
-        return OpenStatus(False, "holiday", holiday_name=holiday.name, next_open=next_local)
-    closure = next((c for c in settings.closures if c.start <= now_utc < c.end), None)
-    if closure is not None:
-        return OpenStatus(False, "closure", next_open=next_local, closure_reason=closure.reason)
-    return OpenStatus(False, "closed", next_open=next_local)
-
-
-def _open_intervals(settings: PracticeSettings, first: date, last: date) -> list[tuple[datetime, datetime]]:
-    """Open [start, end) intervals in UTC for practice-time days first..last, minus holidays and closures.
-
-    Everything is compared in UTC: aware datetimes sharing one tzinfo compare by
-    wall time, which is wrong across a DST change.
-    """
-    tz = settings.tz
-
-    def utc(day: date, at: time) -> datetime:
-        return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)
-
-    holidays = {h.date for h in settings.holidays}
-    closed = [(c.start.astimezone(timezone.utc), c.end.astimezone(timezone.utc)) for c in settings.closures]
-    opened: list[tuple[datetime, datetime]] = []
-    day = first
-    while day <= last:
-        if day not in holidays:
-            for start, end in settings.hours[WEEKDAYS[day.weekday()]]:
-                opened.append((utc(day, start), utc(day, end)))
-        day += timedelta(days=1)
-
-    for c_start, c_end in closed:
-        cut: list[tuple[datetime, datetime]] = []
-        for start, end in opened:
-            if c_end <= start or end <= c_start:
-                cut.append((start, end))
-                continue
-            if start < c_start:
-                cut.append((start, c_start))
-            if c_end < end:
-                cut.append((c_end, end))
-        opened = cut
-
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(opened):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return [(s, e) for s, e in merged if s < e]

@@ -91,8 +91,8 @@ def _verified_outcome(signature: Any) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def flow_schema() -> dict[str, Any]:
-    """The published JSON Schema for flow files (ivr/schemas/flow.schema.json)."""
-    text = resources.files("ivr").joinpath("schemas/flow.schema.json").read_text("utf-8")
+    """The published JSON Schema for flow files (ivr/flowlang/schemas/flow.schema.json)."""
+    text = resources.files("ivr.flowlang").joinpath("schemas/flow.schema.json").read_text("utf-8")
     return json.loads(text)
 
 
@@ -629,7 +629,7 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
 def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,
                actions: Actions) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load a whole flow set from file name → text; returns the set (or None) and all problems."""
-    from ivr.practice.settings import parse_practice
+    from ivr.practice.settings.checks import parse_practice
 
     problems: list[FlowProblem] = []
     practice = None

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ivr import loader
+from ivr.flowlang import loading as loader
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
 
@@ -53,7 +53,7 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
 
 def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None) -> list[FlowProblem]:
     from ivr.outbound.rules import check_outbound
-    from ivr.practice.settings import parse_practice
+    from ivr.practice.settings.checks import parse_practice
 
     settings = flows.practice if flows is not None else None
     if settings is None and practice_text is not None:

@@ -1,20 +1,52 @@
 """Per-category escalation policy: how soon a callback is promised, how urgent, when to remind.
 
 Pure.  Defaults below; ``flows/practice.yaml`` may override any of them per
-category under ``escalations:`` (see ``ivr.practice.settings.EscalationRule``).
+category under ``escalations:`` (see ``ivr.practice.settings.model.EscalationRule``).
+The engine decides an escalation's priority and its promised deadline here, so the
+queue the web picks, the row the worker writes and what the caller hears agree.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import Protocol
 
+from ivr.core.hours import HoursSettings, Within, deadline
 from ivr.core.priority import Priority
-from ivr.escalations.deadlines import Within, deadline
-from ivr.escalations.models import Category
 
-if TYPE_CHECKING:
-    from ivr.practice.settings import PracticeSettings
+
+class Category(str, Enum):
+    """Why a call needs a person; the flows' escalate reasons map onto these."""
+
+    CALLBACK = "callback_request"
+    BILLING = "billing"
+    PORTAL = "portal_tech"
+    RESCHEDULE_FAILED = "reschedule_failed"
+    VERIFICATION_FAILED = "verification_failed"
+    VOICEMAIL = "voicemail"
+    CRISIS = "crisis"
+    OTHER = "other"
+
+
+class RuleLike(Protocol):
+    """The practice's override of one category (``ivr.practice.settings.model.EscalationRule``)."""
+
+    @property
+    def within(self) -> Within | None: ...
+    @property
+    def priority(self) -> str | None: ...
+    @property
+    def reminder_lead_minutes(self) -> int | None: ...
+
+
+class PolicySettings(HoursSettings, Protocol):
+    """What the policy reads of the practice settings: its hours and its per-category overrides."""
+
+    @property
+    def escalations(self) -> Mapping[str, RuleLike]: ...
+
 
 URGENT, HIGH, NORMAL = 0, 1, 2
 PRIORITY_NUMBERS = {"urgent": URGENT, "high": HIGH, "normal": NORMAL}
@@ -76,7 +108,7 @@ def category_for(reason: str) -> str:
     return REASON_ALIASES.get(reason, Category.OTHER.value)
 
 
-def policy_for(practice: "PracticeSettings | Any", reason: str) -> Policy:
+def policy_for(practice: PolicySettings | None, reason: str) -> Policy:
     """The policy for a reason (or category): the default, with the practice's overrides applied."""
     base = DEFAULTS[category_for(reason)]
     rule = (getattr(practice, "escalations", None) or {}).get(base.category)
@@ -102,7 +134,7 @@ def effective_priority(policy: Policy, flow_priority: str | int | None) -> int:
     return min(policy.priority, priority_number(flow_priority))
 
 
-def decide_priority(practice: "PracticeSettings | Any", reason: str,
+def decide_priority(practice: PolicySettings | None, reason: str,
                     requested: Priority | str | int | None = None) -> Priority:
     """The priority of an escalation for ``reason``, decided once for the web, the queues and the workers.
 
@@ -114,7 +146,7 @@ def decide_priority(practice: "PracticeSettings | Any", reason: str,
                                 EDGE_PRIORITIES.get(reason))
 
 
-def promise(practice: "PracticeSettings", reason: str, now: dt.datetime) -> dt.datetime:
+def promise(practice: PolicySettings, reason: str, now: dt.datetime) -> dt.datetime:
     """The callback deadline for an escalation with ``reason`` created at ``now`` (practice time)."""
     return deadline(practice, now, policy_for(practice, reason).within)
 

@@ -1,0 +1,1 @@
+"""Practice settings (``flows/practice.yaml``): ``model`` (the frozen values) and ``checks`` (reading and checking the file)."""
