@@ -1,7 +1,7 @@
 """The floor: the least a Twilio webhook can do, served exactly like Quietline.
 
 One route that checks ``X-Twilio-Signature`` (twilio's RequestValidator, over
-the public URL, like ``ivr/security.py``), does one Redis GET and one SET of a
+the public URL, like ``ivr/telephony/signatures.py``), does one Redis GET and one SET of a
 ~1 KB value keyed by the CallSid, and returns a fixed ``<Gather>``.  Whatever
 Quietline costs above this is the price of its flows, sessions and TwiML.
 

@@ -35,7 +35,7 @@ ACCOUNT_SID = "AC" + "0" * 32
 API_VERSION = "2010-04-01"
 LINE = "+15555550100"
 USER_AGENT = "TwilioProxy/1.1"
-# ivr/twiml.py APOLOGY: the app answers 200 with this when a webhook raised.
+# ivr/telephony/twiml.py APOLOGY: the app answers 200 with this when a webhook raised.
 APOLOGY_MARK = b"something went wrong on our side"
 MAX_WEBHOOKS_PER_CALL = 20
 

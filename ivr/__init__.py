@@ -13,17 +13,18 @@ from flask import Flask, send_from_directory
 from redis import Redis
 
 from ivr import config as config_mod
-from ivr.builtin_actions import Registry, default_registry
-from ivr.calls import CallHandler
+from ivr.actions.catalog import default_registry
+from ivr.actions.registry import Registry
 from ivr.core.privacy import MaskingFilter
 from ivr.encryption import RecordCipher
 from ivr.exceptions import FlowError
 from ivr.flowlang.store import FlowStore
-from ivr.jobs import JobQueue
+from ivr.jobs.enqueue import Jobs
 from ivr.private_files import restrict_umask
-from ivr.redis_guard import guarded_redis
-from ivr.security import SignatureChecker
-from ivr.sessions import SessionStore
+from ivr.telephony.call_handler import CallHandler
+from ivr.telephony.call_store import CallStore
+from ivr.telephony.redis_guard import guarded_redis
+from ivr.telephony.signatures import SignatureChecker
 
 
 @dataclass
@@ -34,8 +35,8 @@ class Quietline:
     redis: Redis
     flows: FlowStore
     registry: Registry
-    sessions: SessionStore
-    jobs: JobQueue
+    sessions: CallStore
+    jobs: Jobs
     signatures: SignatureChecker
     calls: CallHandler
     clock: Callable[[], dt.datetime]
@@ -43,7 +44,7 @@ class Quietline:
 
     def public_url(self, name: str, turn: int | None = None) -> str:
         """Absolute URL Twilio should use for one of our routes."""
-        from ivr.webhooks import public_url
+        from ivr.telephony.webhooks import public_url
 
         return public_url(self.settings.public_base_url, name, turn)
 
@@ -101,11 +102,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
         logging.getLogger(__name__).warning("IVR_TEST_NOW: the clock is fixed at %s (tests only)", settings.test_now)
     clock = clock or _utcnow
     signatures = SignatureChecker(settings.twilio_auth_token, settings.public_base_url)
-    sessions = SessionStore(redis, settings.session_ttl_seconds, RecordCipher.from_setting(settings.data_key))
-    jobs = JobQueue(redis, settings.queue_name)
-    from ivr import cli, webhooks
+    sessions = CallStore(redis, settings.session_ttl_seconds, RecordCipher.from_setting(settings.data_key))
+    jobs = Jobs(redis, settings.queue_name)
+    from ivr import cli
     from ivr.escalations.on_call import on_call_numbers
     from ivr.practice import cli as practice_cli
+    from ivr.telephony import webhooks
 
     calls = CallHandler(
         sessions=sessions, jobs=jobs, flows=flows, registry=registry,
@@ -123,7 +125,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies)
-    from ivr.security import refuse_oversized_streams
+    from ivr.telephony.signatures import refuse_oversized_streams
 
     app.before_request(refuse_oversized_streams)
     app.register_blueprint(webhooks.bp)

@@ -85,7 +85,7 @@ class Settings:
     # Never in repr: settings may be printed.
     data_key: str = dataclasses.field(default="", repr=False)
     # Redis on the webhook path: how long one command may take before the caller gets the
-    # apology, and how long the process then stops asking a Redis that timed out (ivr/redis_guard.py).
+    # apology, and how long the process then stops asking a Redis that timed out (ivr/telephony/redis_guard.py).
     redis_timeout_seconds: float = 1.0
     redis_breaker_seconds: float = 5.0
     # Tests only: the service's clock frozen at this ISO 8601 instant (with its UTC offset).

@@ -1,6 +1,6 @@
 """Authenticated encryption of what Redis keeps about a call: AES-256-GCM with keys from IVR_DATA_KEY.
 
-A call's Redis record (``ivr.sessions``) holds its state (the caller's number, a
+A call's Redis record (``ivr.telephony.call_store``) holds its state (the caller's number, a
 verified client's first name, their next appointment…), the TwiML each turn was
 answered with (cached to answer Twilio's retries identically) and its outbox
 (texts' numbers and bodies).  Each of those values is sealed here before it is

@@ -105,7 +105,7 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
 
 def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, Any]]:
     """``health()`` for a running app (``app.extensions['quietline']``), limits from its settings."""
-    from ivr.jobs import URGENT_QUEUE
+    from ivr.jobs.enqueue import URGENT_QUEUE
 
     s = ql.settings
     limits = Limits(heartbeat_max_age=s.worker_ttl_seconds, max_queue_age=s.health_max_queue_age_seconds,

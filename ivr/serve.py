@@ -134,7 +134,7 @@ def _create_env_file(env_file: Path) -> None:
 
 def check_flows(settings: config_mod.Settings) -> bool:
     """``flask --app app flows check`` in-process: print every problem; False when any is an error."""
-    from ivr.builtin_actions import default_registry
+    from ivr.actions.catalog import default_registry
     from ivr.flowlang.store import check_dir
 
     flows, problems = check_dir(settings.flows_dir, default_registry().signatures())
@@ -686,7 +686,7 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
                                                     "--port", str(args.standin_port)], kind="standin")
 
     # Sync workers serve one request each; a hung Redis costs each of them one IVR_REDIS_TIMEOUT_SECONDS per
-    # IVR_REDIS_BREAKER_SECONDS (ivr/redis_guard.py), so the fallback URL, which never touches Redis, waits
+    # IVR_REDIS_BREAKER_SECONDS (ivr/telephony/redis_guard.py), so the fallback URL, which never touches Redis, waits
     # at most that long for a free worker (bench/redis_hang.py).
     web_workers = args.workers or default_web_workers()
     sup.children.append(sup.spawn("gunicorn", [

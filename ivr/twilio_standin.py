@@ -1,7 +1,7 @@
 """A local stand-in for the part of the Twilio REST API that Quietline uses.
 
 Twilio cannot be reached from tests or offline development, so the official
-twilio client (see ``ivr.twilio_rest``) is pointed here instead.  It is a real
+twilio client (see ``ivr.telephony.twilio_rest``) is pointed here instead.  It is a real
 HTTP server with Twilio's URL shapes, HTTP Basic auth and JSON bodies, so what
 passes against it exercises the same client code that production runs:
 

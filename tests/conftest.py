@@ -39,9 +39,9 @@ def stored_state(redis_conn: Redis, call_sid: str) -> dict | None:
     import json
 
     from ivr.encryption import RecordCipher
-    from ivr.sessions import SessionStore
+    from ivr.telephony.call_store import CallStore
 
-    session = SessionStore(redis_conn, 60, RecordCipher.from_setting(DATA_KEY)).load(call_sid)
+    session = CallStore(redis_conn, 60, RecordCipher.from_setting(DATA_KEY)).load(call_sid)
     return json.loads(session.to_json()) if session is not None else None
 
 
@@ -49,10 +49,10 @@ def store_state(redis_conn: Redis, state: dict) -> None:
     """Overwrite a call's stored state (same turn), encrypted as the app would."""
     from ivr.core.call_state import CallSession
     from ivr.encryption import RecordCipher
-    from ivr.sessions import SessionStore
+    from ivr.telephony.call_store import CallStore
 
     session = CallSession.from_json(__import__("json").dumps(state))
-    assert SessionStore(redis_conn, 14400, RecordCipher.from_setting(DATA_KEY)).save(
+    assert CallStore(redis_conn, 14400, RecordCipher.from_setting(DATA_KEY)).save(
         session, session.turn, None, None)
 
 

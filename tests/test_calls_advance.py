@@ -1,4 +1,4 @@
-"""``ivr.calls.advance``: the engine plus the built-in actions it invokes, run in-process."""
+"""``ivr.telephony.call_handler.advance``: the engine plus the built-in actions it invokes, run in-process."""
 from __future__ import annotations
 
 import copy
@@ -8,15 +8,9 @@ from typing import Any, Mapping
 
 import pytest
 
-from ivr.builtin_actions import (
-    ActionContext,
-    ActionResult,
-    ActionSpec,
-    Registry,
-    builtin_specs,
-    default_registry,
-)
-from ivr.calls import MAX_ACTIONS_PER_REQUEST, advance
+from ivr.actions.builtin import builtin_specs
+from ivr.actions.catalog import default_registry
+from ivr.actions.registry import ActionContext, ActionResult, ActionSpec, Registry
 from ivr.core import effects as fx
 from ivr.core.call_state import Waiting
 from ivr.core.engine import LIMIT_APOLOGY, LIMIT_STEP, StepEnv, new_session
@@ -24,6 +18,7 @@ from ivr.core.events import CallStarted, Digits
 from ivr.core.flow import FlowSet
 from ivr.exceptions import UnknownAction
 from ivr.flowlang.loading import load_set
+from ivr.telephony.call_handler import MAX_ACTIONS_PER_REQUEST, advance
 
 UTC = dt.timezone.utc
 CALLER = "+15551230001"

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DatabaseError
 from test_practice_db import db_url  # noqa: F401  (fixture: SQLite, and PostgreSQL when installed)
 
 from ivr import create_app, passwords
-from ivr.escalations import audit, queue
+from ivr.escalations import audit, worklist
 from ivr.escalations.models import AuditEntry, Escalation, RosterEntry, StaffUser
 
 SECRET = "test-secret-key-" + "0" * 32
@@ -341,7 +341,7 @@ def test_owner_reaches_owner_pages(app, people):
 ])
 def test_time_left_wording(delta, expected):
     now = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
-    assert queue.time_left(now + delta, now) == expected
+    assert worklist.time_left(now + delta, now) == expected
 
 
 def test_queue_is_sorted_by_priority_then_deadline(app, people, database, clock):
@@ -358,7 +358,7 @@ def test_queue_is_sorted_by_priority_then_deadline(app, people, database, clock)
     resolved = add_escalation(database, now, priority=0, due_in=dt.timedelta(minutes=1), status="resolved",
                               outcome="done", resolved_at=now)
     expected = [urgent_sooner, urgent_later, high, claimed, normal_overdue, normal_late]
-    assert [i.id for i in queue.list_queue(database, now)] == expected
+    assert [i.id for i in worklist.list_queue(database, now)] == expected
 
     sam = signed_in(app, people["sam"])
     html = sam.get("/staff/").get_data(as_text=True)
@@ -403,8 +403,8 @@ def test_resolve_needs_an_outcome(app, people, database, clock):
         assert "Say what was done" in response.get_data(as_text=True)
     assert escalation_row(database, eid).status == "claimed"
     assert audit_rows(database, "resolve") == []
-    with pytest.raises(queue.Invalid):
-        queue.resolve(database, eid, people["sam"].id, "", clock.now)
+    with pytest.raises(worklist.Invalid):
+        worklist.resolve(database, eid, people["sam"].id, "", clock.now)
 
 
 def test_only_the_claimer_or_an_owner_resolves(app, people, database, clock):
@@ -457,9 +457,9 @@ def test_claim_race_in_the_queue_module(people, database, clock):
     def attempt(uid: int) -> None:
         barrier.wait()
         try:
-            queue.claim(database, eid, uid, clock.now)
+            worklist.claim(database, eid, uid, clock.now)
             outcomes.append("won")
-        except queue.Conflict:
+        except worklist.Conflict:
             outcomes.append("lost")
 
     threads = [threading.Thread(target=attempt, args=(uid,)) for uid in ids]
@@ -473,7 +473,7 @@ def test_claim_race_in_the_queue_module(people, database, clock):
 
 def test_the_loser_is_told_who_claimed_it(app, people, database, clock):
     eid = add_escalation(database, clock.now)
-    queue.claim(database, eid, people["tess"].id, clock.now)
+    worklist.claim(database, eid, people["tess"].id, clock.now)
     sam = signed_in(app, people["sam"])
     response = post(sam, f"/staff/e/{eid}/claim")
     assert response.status_code == 409 and "Tess Staff claimed this escalation first." in response.get_data(as_text=True)
@@ -820,7 +820,7 @@ def test_queue_module_on_each_backend(any_db, clock):
     late = add_escalation(any_db, now, priority=1, due_in=dt.timedelta(hours=3))
     soon = add_escalation(any_db, now, priority=1, due_in=dt.timedelta(hours=1), client_id="C-1005")
     urgent = add_escalation(any_db, now, priority=0, due_in=dt.timedelta(hours=9))
-    assert [i.id for i in queue.list_queue(any_db, now)] == [urgent, soon, late]
+    assert [i.id for i in worklist.list_queue(any_db, now)] == [urgent, soon, late]
 
     barrier = threading.Barrier(6)
     won: list[int] = []
@@ -828,9 +828,9 @@ def test_queue_module_on_each_backend(any_db, clock):
     def attempt(uid: int) -> None:
         barrier.wait()
         try:
-            queue.claim(any_db, soon, uid, now)
+            worklist.claim(any_db, soon, uid, now)
             won.append(uid)
-        except queue.Conflict:
+        except worklist.Conflict:
             pass
 
     threads = [threading.Thread(target=attempt, args=(uid,)) for uid in (a.id, b.id) * 3]
@@ -840,13 +840,13 @@ def test_queue_module_on_each_backend(any_db, clock):
         t.join(20)
     assert len(won) == 1
     loser = b.id if won == [a.id] else a.id
-    with pytest.raises(queue.Forbidden):
-        queue.resolve(any_db, soon, loser, "done", now)
-    details = queue.client_details(any_db, soon, loser, now, "192.0.2.7")
+    with pytest.raises(worklist.Forbidden):
+        worklist.resolve(any_db, soon, loser, "done", now)
+    details = worklist.client_details(any_db, soon, loser, now, "192.0.2.7")
     assert (details.name, details.date_of_birth) == ("Casey Nguyen", dt.date(1990, 8, 30))
     assert details.phones == ["+15550100109", "+15550100110"] and details.next_appointment is not None
-    queue.resolve(any_db, soon, won[0], "Called back.", now)
-    assert [i.id for i in queue.list_queue(any_db, now, view="resolved")] == [soon]
+    worklist.resolve(any_db, soon, won[0], "Called back.", now)
+    assert [i.id for i in worklist.list_queue(any_db, now, view="resolved")] == [soon]
     assert [(e.action, e.target) for e in reversed(audit.entries(any_db).entries)] == [
         ("claim", f"escalation:{soon}"), ("view_client", "client:C-1005"), ("resolve", f"escalation:{soon}")]
     for statement in ("UPDATE audit_log SET detail = 'x'", "DELETE FROM audit_log"):
@@ -879,7 +879,7 @@ def test_a_real_escalated_call_reaches_the_queue(app, sim, run_jobs, database, p
 
 def leave_voicemail(app, database, clock, *, transcript: str | None) -> tuple[int, bytes]:
     """An escalation whose caller left a message, with the files the recording job writes."""
-    from ivr.recording_files import recording_path, transcript_path
+    from ivr.escalations.recording_files import recording_path, transcript_path
 
     eid = add_escalation(database, clock.now, reason="voicemail", category="voicemail")
     row = escalation_row(database, eid)
@@ -955,7 +955,7 @@ def test_a_voicemail_without_transcript_or_not_yet_copied(app, people, database,
 
 
 def test_recording_paths_refuse_anything_but_sids(tmp_path):
-    from ivr.recording_files import recording_path
+    from ivr.escalations.recording_files import recording_path
 
     assert recording_path(tmp_path, "CA" + "1" * 32, "RE" + "2" * 32).name == f"CA{'1' * 32}-RE{'2' * 32}.wav"
     for bad in ("../etc/passwd", "RE/../../x", "", "RE 1", "R"):

@@ -153,7 +153,7 @@ def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database
     import wave
 
     from ivr.escalations.models import Escalation
-    from ivr.recording_files import recording_path, transcript_path
+    from ivr.escalations.recording_files import recording_path, transcript_path
 
     base, page = live_server, browser_page
     sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)

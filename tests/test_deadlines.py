@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.builtin_actions import default_registry
+from ivr.actions.catalog import default_registry
 from ivr.core import effects as fx
 from ivr.core import escalation_policy as policy
 from ivr.core.call_state import CallSession

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.builtin_actions import default_registry
+from ivr.actions.catalog import default_registry
 from ivr.core import effects as fx
 from ivr.core.call_state import CallSession, Waiting
 from ivr.core.engine import (

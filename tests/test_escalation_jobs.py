@@ -189,9 +189,9 @@ def test_the_escalate_job_run_twice_creates_and_notifies_once(sim, app, database
 def test_a_retry_after_a_crash_halfway_finishes_the_work(sim, app, database, redis_conn, jobs, staff, standin,
                                                          monkeypatch):
     """The first run created the row and died before any notification was enqueued."""
-    from ivr.jobs import JobQueue
+    from ivr.jobs.enqueue import Jobs
 
-    real_notify = JobQueue.notify
+    real_notify = Jobs.notify
     crashes = []
 
     def crash_once(self, *args, **kwargs):
@@ -200,7 +200,7 @@ def test_a_retry_after_a_crash_halfway_finishes_the_work(sim, app, database, red
             raise ConnectionError("redis went away")
         return real_notify(self, *args, **kwargs)
 
-    monkeypatch.setattr(JobQueue, "notify", crash_once)
+    monkeypatch.setattr(Jobs, "notify", crash_once)
     result = sim.call(from_=ALEX, script="0;noanswer;record:4")
     jobs.run()  # fails, and RQ schedules a retry 5 s later
     assert len(escalations(database)) == 1 and standin.messages() == []

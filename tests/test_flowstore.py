@@ -10,9 +10,9 @@ import pytest
 import redis
 
 from ivr import create_app
-from ivr.flowlang import store as flowstore
-from ivr.builtin_actions import default_registry
+from ivr.actions.catalog import default_registry
 from ivr.exceptions import FlowError
+from ivr.flowlang import store as flowstore
 from ivr.flowlang.store import FlowStore, check_dir, read_dir
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from conftest import ACCOUNT, PUBLIC, TOKEN
+from ivr.jobs.enqueue import Jobs
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -16,7 +17,6 @@ from test_reliability import Workers, aof_redis, wait_for, worker_env  # noqa: F
 
 from ivr import create_app
 from ivr.health import Limits, health
-from ivr.jobs import JobQueue
 
 # Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock
@@ -146,7 +146,7 @@ def test_an_old_queued_job_fails_health_with_its_age(health_app):
 
 def test_health_function_limits_and_redis_down(aof_redis):
     redis = Redis.from_url(aof_redis.url)
-    JobQueue(redis).escalate("CA" + "2" * 32, "callback_request")
+    Jobs(redis).escalate("CA" + "2" * 32, "callback_request")
     now = dt.datetime.now(dt.timezone.utc)
     ok, report = health(redis, now + dt.timedelta(seconds=100), limits=Limits(max_queue_age=120))
     assert "queues" not in report["failures"]

@@ -17,7 +17,8 @@ from typing import Any, Iterator
 import pytest
 from jinja2.sandbox import SecurityError
 
-from ivr.builtin_actions import ActionContext, default_registry
+from ivr.actions.catalog import default_registry
+from ivr.actions.registry import ActionContext
 from ivr.core.flow import (
     DEFAULT_GATHER_TIMEOUT,
     DEFAULT_NO_INPUT,
@@ -39,8 +40,8 @@ from ivr.core.flow import (
 )
 from ivr.core.templates import Expression, Template
 from ivr.exceptions import FlowError, FlowProblem, UnknownAction
-from ivr.flowlang.store import check_dir
 from ivr.flowlang.loading import PRACTICE_FILE, load_set, load_texts, parse_flow
+from ivr.flowlang.store import check_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "broken_flows"

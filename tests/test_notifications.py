@@ -429,7 +429,7 @@ def test_nobody_reachable_at_a_level_pages_the_next_at_once(app, database, jobs,
 
 def test_an_unknown_outcome_is_never_retried(app, database, jobs, staff, standin, smtp, monkeypatch):
     """Twilio took longer than our timeout: it may have sent the text, so we do not send another."""
-    from ivr import twilio_rest
+    from ivr.telephony import twilio_rest
 
     real = twilio_rest.make_client
     monkeypatch.setattr(twilio_rest, "make_client", lambda settings, timeout=None: real(settings, timeout=0.3))

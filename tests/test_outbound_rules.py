@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flowlang import store as flowstore
-from ivr.builtin_actions import default_registry
+from ivr.actions.catalog import default_registry
 from ivr.core.privacy import discretion_problems, distinctive_words
+from ivr.flowlang import store as flowstore
 from ivr.outbound import rules as rules_mod
 from ivr.outbound.facts import Channel
 from ivr.outbound.lint import (

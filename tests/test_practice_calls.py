@@ -16,9 +16,9 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr.builtin_actions import ActionContext
+from ivr.actions.practice import book_slot
+from ivr.actions.registry import ActionContext
 from ivr.core.call_state import CallSession
-from ivr.practice.actions import book_slot
 from ivr.practice.demo import DEMO_PIN
 from ivr.practice.models import Appointment, CardOnFile, FollowUp
 from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, stored_state

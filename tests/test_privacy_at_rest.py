@@ -30,8 +30,8 @@ from ivr.encryption import RecordCipher, generate_key, key_id, parse_keys
 from ivr.exceptions import CallRecordUnreadable, ConfigError
 from ivr.practice.demo import CLIENTS, CLINICIANS
 from ivr.redis_server import EmbeddedRedis
-from ivr.sessions import SessionStore
 from ivr.simulator import CallSimulator, FlaskTransport
+from ivr.telephony.call_store import CallStore
 from tests.conftest import (
     ACCOUNT,
     DATA_KEY,
@@ -215,8 +215,8 @@ def test_verified_calls_leave_no_client_details_in_redis_nor_its_files(sim, app,
 
 # --------------------------------------------------------------------------- associated data, keys, rotation
 
-def _store(redis_conn: Redis, keys: str) -> SessionStore:
-    return SessionStore(redis_conn, 600, RecordCipher.from_setting(keys))
+def _store(redis_conn: Redis, keys: str) -> CallStore:
+    return CallStore(redis_conn, 600, RecordCipher.from_setting(keys))
 
 
 def test_a_value_moved_to_another_call_field_or_turn_does_not_open(sim, app, redis_conn):
@@ -394,11 +394,11 @@ def _loose(root: Path) -> list[str]:
 
 
 def test_instance_files_are_created_owner_only_whatever_the_umask(tmp_path, permissive_umask, standin):
-    from ivr import twilio_rest
     from ivr.config import instance_secret_key, load_settings
     from ivr.escalations.demo import demo_password
     from ivr.practice.db import Database, upgrade
     from ivr.simulator import tone_wav
+    from ivr.telephony import twilio_rest
 
     instance = tmp_path / "instance"
     # The database, its WAL and shared-memory files.

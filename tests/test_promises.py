@@ -26,11 +26,11 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from ivr import create_app
-from ivr.calls import CallHandler
 from ivr.core.priority import Priority
 from ivr.escalations.models import Escalation, Recording
 from ivr.health import health
 from ivr.simulator import CallSimulator, FlaskTransport
+from ivr.telephony.call_handler import CallHandler
 from tests.conftest import (
     ACCOUNT,
     PUBLIC,
@@ -487,10 +487,11 @@ def test_a_crash_before_a_text_is_enqueued_loses_nothing_and_keeps_the_body_only
 
 def test_enqueueing_that_fails_after_the_commit_keeps_the_answer_and_the_outbox(client, database, redis_conn, jobs,
                                                                                monkeypatch):
-    from ivr.jobs import JobQueue
+    from ivr.jobs.enqueue import Jobs
+
     from tests.test_webhooks import post, start_params
 
-    real = JobQueue.escalate
+    real = Jobs.escalate
     failures = []
 
     def flaky(self, *args, **kwargs):
@@ -499,7 +500,7 @@ def test_enqueueing_that_fails_after_the_commit_keeps_the_answer_and_the_outbox(
             raise RedisConnectionError("connection reset")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(JobQueue, "escalate", flaky)
+    monkeypatch.setattr(Jobs, "escalate", flaky)
     sid = "CA" + "4" * 32
     post(client, "/twilio/voice", start_params(sid))
     answer = post(client, "/twilio/voice/input?turn=1", {**start_params(sid), "Digits": "9"})
@@ -549,7 +550,7 @@ def test_a_retried_request_after_the_call_ended_gets_its_first_answer_again(clie
 def test_no_webhook_ever_answers_an_empty_or_invalid_body(client, redis_conn, call):
     import xml.etree.ElementTree as ET
 
-    from ivr.webhooks import PATHS as ROUTES
+    from ivr.telephony.webhooks import PATHS as ROUTES
     from tests.test_webhooks import post, start_params
 
     sid = "CA" + "7" * 32

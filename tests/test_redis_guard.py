@@ -18,14 +18,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ivr import create_app
-from ivr.redis_guard import (
+from ivr.redis_server import EmbeddedRedis
+from ivr.telephony.redis_guard import (
     CircuitBreaker,
     GuardedRetry,
     RedisUnavailable,
     breaker_of,
     guarded_redis,
 )
-from ivr.redis_server import EmbeddedRedis
 from tests.conftest import PUBLIC
 from tests.test_webhooks import post, start_params
 

@@ -296,7 +296,7 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
         call_sid = place_call(rel_app, rel_standin, script)
         lock = sqlite3.connect(database.engine.url.database, isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")
-        first_retry = 5  # ivr.jobs: escalate's first retry interval
+        first_retry = 5  # ivr.jobs.enqueue: escalate's first retry interval
     else:
         # A crisis call; the texts to staff wait at "Twilio" until the worker has been killed
         # while the first is on the wire (released below; a slow machine cannot outrun it).  The
@@ -305,7 +305,7 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
         on_the_wire = threading.Event()
         rel_standin.delay_next("/Messages.json", 120, count=len(STAFF_PHONES), release=on_the_wire)
         call_sid = None
-        first_retry = 3  # ivr.jobs: URGENT_NOTIFY_RETRY[0]
+        first_retry = 3  # ivr.jobs.enqueue: URGENT_NOTIFY_RETRY[0]
 
     # The victim does not run the scheduler: a killed scheduler's lock (rq:scheduler-lock:<queue>)
     # is held for another 61 s, longer than this test; workers/run.py covers that case.

@@ -14,7 +14,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from twilio.base.exceptions import TwilioRestException
 
-from ivr import twilio_rest
+from ivr.telephony import twilio_rest
 from tests.conftest import ACCOUNT, TOKEN
 from tests.escalation_support import (  # noqa: F401
     CLIENT_SECRETS,

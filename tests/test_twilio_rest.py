@@ -1,4 +1,4 @@
-"""The official twilio client, through ivr.twilio_rest, against the local Twilio stand-in."""
+"""The official twilio client, through ivr.telephony.twilio_rest, against the local Twilio stand-in."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from ivr.config import Settings
-from ivr.twilio_rest import (
+from ivr.telephony.twilio_rest import (
     RedirectingHttpClient,
     delete_recording,
     download_recording,

@@ -10,7 +10,8 @@ from redis.retry import Retry
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app
-from ivr.builtin_actions import ActionSpec, Registry, builtin_specs
+from ivr.actions.builtin import builtin_specs
+from ivr.actions.registry import ActionSpec, Registry
 from ivr.exceptions import ConfigError
 from tests.conftest import ACCOUNT, CLOSED_NOW, PUBLIC, TOKEN, stored_state
 
@@ -237,7 +238,7 @@ def test_inbound_text_gets_a_neutral_auto_reply(client, caplog):
 
 
 def test_signature_checker_accepts_the_signed_url_and_its_port_variant_only():
-    from ivr.security import SignatureChecker
+    from ivr.telephony.signatures import SignatureChecker
 
     checker = SignatureChecker(TOKEN, "https://ql.example.org/")
     signer = RequestValidator(TOKEN)

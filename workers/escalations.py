@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 
-from ivr import twilio_rest
 from ivr.core import phone_numbers
 from ivr.core.escalation_policy import policy_for, reminder_schedule
 from ivr.escalations import notify as notify_mod
 from ivr.escalations import recordings
 from ivr.escalations.create import create_escalation
 from ivr.escalations.messages import BREACH, NEW, REMINDER
+from ivr.telephony import twilio_rest
 from workers.runtime import services
 
 log = logging.getLogger(__name__)

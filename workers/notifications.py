@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
 from ivr.escalations import notify as notify_mod
-from ivr.mail import mail_config
+from ivr.escalations.mail import mail_config
 from workers.runtime import services
 
 log = logging.getLogger(__name__)

@@ -34,12 +34,13 @@ import logging
 from collections import Counter
 from typing import Any
 
-from ivr import twilio_rest
+from ivr.jobs.enqueue import Enqueued, escalate_job_id, fetch_job_id
+
 from ivr.core.call_state import Waiting
 from ivr.core.escalation_policy import SYSTEM_ERROR
 from ivr.escalations import recordings
 from ivr.exceptions import CallRecordUnreadable
-from ivr.jobs import Enqueued, escalate_job_id, fetch_job_id
+from ivr.telephony import twilio_rest
 from workers.runtime import services
 
 log = logging.getLogger(__name__)

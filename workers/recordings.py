@@ -1,7 +1,7 @@
 """Recordings (voicemails) copied from Twilio into recordings/, and transcribed offline when a model is installed.
 
 Every recording reaches staff: once copied it joins the call's escalation, or the
-call is handed on (``ivr.calls.CallHandler.recording_ready``: a voicemail
+call is handed on (``ivr.telephony.call_handler.CallHandler.recording_ready``: a voicemail
 escalation when nothing else carries it).  One Twilio never lets us copy (it keeps
 answering 404, say) is marked ``failed`` after the last retry, becomes a
 ``recording_failed`` escalation ("call the number back") and ends as a failed RQ
@@ -13,12 +13,12 @@ import logging
 import os
 from pathlib import Path
 
-from ivr import twilio_rest
 from ivr.core.escalation_policy import RECORDING_FAILED
 from ivr.escalations import recordings
+from ivr.escalations.recording_files import recording_path, transcript_path
 from ivr.exceptions import RecordingUnavailable
 from ivr.private_files import private_dir
-from ivr.recording_files import recording_path, transcript_path
+from ivr.telephony import twilio_rest
 from workers.runtime import retries_left, services
 
 log = logging.getLogger(__name__)

@@ -44,13 +44,13 @@ from __future__ import annotations
 
 import argparse
 
+from ivr.jobs.enqueue import URGENT_QUEUE
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ivr import create_app
 from ivr.config import Settings
-from ivr.jobs import URGENT_QUEUE
 
 
 class QuietlineWorker(Worker):

@@ -1,9 +1,9 @@
 """Texts to clients, sent from the call's outbox by id so no number or body travels in a job payload.
 
-The number and body wait in the call's Redis record (``ivr.sessions``: the outbox)
+The number and body wait in the call's Redis record (``ivr.telephony.call_store``: the outbox)
 only until the text is sent or given up; then the entry is deleted.  A text Twilio
 refuses for good (21610 opted out, 21211 invalid number, 21614 not a mobile, any
-4xx but 429: ``ivr.twilio_rest.refused_for_good``) is not retried: the job fails at
+4xx but 429: ``ivr.telephony.twilio_rest.refused_for_good``) is not retried: the job fails at
 once, and the call is escalated as ``text_failed`` so staff get the client what the
 text promised.  A text still failing after its last retry is escalated the same way.
 """
@@ -14,10 +14,10 @@ import logging
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from ivr import twilio_rest
 from ivr.core.escalation_policy import TEXT_FAILED
 from ivr.exceptions import CallRecordUnreadable, TextRefused
 from ivr.practice.opt_outs import opted_out
+from ivr.telephony import twilio_rest
 from workers.runtime import fail_without_retry, retries_left, services
 
 log = logging.getLogger(__name__)

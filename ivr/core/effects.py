@@ -1,6 +1,6 @@
 """What the engine asks the edges to do, as plain values.
 
-Voice effects become TwiML (``ivr.twiml``); ``Invoke`` is run by the call
+Voice effects become TwiML (``ivr.telephony.twiml``); ``Invoke`` is run by the call
 runner in-process and fed back to the engine; the rest become RQ jobs.
 """
 from __future__ import annotations

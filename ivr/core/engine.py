@@ -130,7 +130,7 @@ class _Run:
                 s.ended, s.end_reason = True, event.status
                 # Hung up at a voicemail step: the message may still arrive (the <Record> action or
                 # the recording itself comes after the status callback); the edge then takes the
-                # flow on past the step (ivr.calls.CallHandler).  Otherwise nothing is awaited.
+                # flow on past the step (ivr.telephony.call_handler.CallHandler).  Otherwise nothing is awaited.
                 if s.waiting is not Waiting.RECORDING:
                     s.waiting = Waiting.NOTHING
                 s.note(f"ended:{event.status}")

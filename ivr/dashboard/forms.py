@@ -27,7 +27,7 @@ from wtforms.validators import (
 
 from ivr import passwords
 from ivr.escalations.models import Role
-from ivr.escalations.queue import CATEGORY_LABELS, OUTCOME_MAX
+from ivr.escalations.worklist import CATEGORY_LABELS, OUTCOME_MAX
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

@@ -31,7 +31,7 @@ from ivr.dashboard.forms import (
     describe_categories,
     describe_window,
 )
-from ivr.escalations import audit, queue
+from ivr.escalations import audit, worklist
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, RosterEntry, StaffUser
 
@@ -96,26 +96,26 @@ def logout() -> Any:
 @bp.get("/")
 def queue_page() -> Any:
     view = request.args.get("view", "active")
-    if view not in queue.VIEWS:
+    if view not in worklist.VIEWS:
         view = "active"
     db = auth.db()
-    items = queue.list_queue(db, auth.now(), view=view, user_id=g.user.id)
+    items = worklist.list_queue(db, auth.now(), view=view, user_id=g.user.id)
     return render_template("dashboard/queue.html", items=items, view=view,
-                           counts=queue.counts(db, g.user.id), title="Queue")
+                           counts=worklist.counts(db, g.user.id), title="Queue")
 
 
-def _detail_page(escalation_id: int, *, client: queue.ClientDetails | None = None, form: ResolveForm | None = None,
+def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = None, form: ResolveForm | None = None,
                  error: str | None = None, status: int = 200, audit_view: bool = True,
-                 number: str | None = None, voicemail: queue.Voicemail | None = None,
-                 locked_client: queue.ClientDetails | None = None) -> Any:
+                 number: str | None = None, voicemail: worklist.Voicemail | None = None,
+                 locked_client: worklist.ClientDetails | None = None) -> Any:
     try:
-        detail = queue.detail(auth.db(), escalation_id, auth.now(),
+        detail = worklist.detail(auth.db(), escalation_id, auth.now(),
                               user_id=g.user.id if audit_view else None, ip=auth.client_ip())
-    except queue.NotFound:
+    except worklist.NotFound:
         abort(404)
     item = detail.item
     can_resolve = item.status == "claimed" and (item.claimed_by == g.user.id or g.user.is_owner)
-    locks = queue.verification_locks(auth.db(), escalation_id, auth.now())
+    locks = worklist.verification_locks(auth.db(), escalation_id, auth.now())
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            voicemail=voicemail, form=form or ResolveForm(), can_resolve=can_resolve, error=error,
                            locks=locks, locked_client=locked_client,
@@ -130,10 +130,10 @@ def escalation(escalation_id: int) -> Any:
 @bp.post("/e/<int:escalation_id>/claim")
 def claim(escalation_id: int) -> Any:
     try:
-        queue.claim(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
-    except queue.NotFound:
+        worklist.claim(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
+    except worklist.NotFound:
         abort(404)
-    except queue.Conflict as exc:
+    except worklist.Conflict as exc:
         # 409 with the page as it is now: the person sees at once who has it.
         return _detail_page(escalation_id, error=str(exc), status=409)
     flash("Claimed: it is yours now.", "ok")
@@ -146,16 +146,16 @@ def resolve(escalation_id: int) -> Any:
     if not form.validate():
         return _detail_page(escalation_id, form=form, error="Please fix the outcome.", status=400)
     try:
-        queue.resolve(auth.db(), escalation_id, g.user.id, form.outcome.data or "", auth.now(),
+        worklist.resolve(auth.db(), escalation_id, g.user.id, form.outcome.data or "", auth.now(),
                       is_owner=g.user.is_owner, ip=auth.client_ip())
-    except queue.NotFound:
+    except worklist.NotFound:
         abort(404)
-    except queue.Invalid as exc:
+    except worklist.Invalid as exc:
         form.outcome.errors = [str(exc)]
         return _detail_page(escalation_id, form=form, error=str(exc), status=400)
-    except queue.Forbidden as exc:
+    except worklist.Forbidden as exc:
         return _detail_page(escalation_id, error=str(exc), status=403)
-    except queue.Conflict as exc:
+    except worklist.Conflict as exc:
         return _detail_page(escalation_id, error=str(exc), status=409)
     flash(f"Resolved #{escalation_id}.", "ok")
     return _redirect("dashboard.queue_page")
@@ -167,8 +167,8 @@ def client_details(escalation_id: int) -> Any:
     if request.method == "GET":
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
-        details = queue.client_details(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
-    except queue.NotFound as exc:
+        details = worklist.client_details(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
+    except worklist.NotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     # Rendered here, not redirected to: the details never sit behind a URL that could be bookmarked or shared.
     # This view is already recorded as view_client.
@@ -181,8 +181,8 @@ def caller_number(escalation_id: int) -> Any:
     if request.method == "GET":
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
-        number = queue.caller_number(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
-    except queue.NotFound as exc:
+        number = worklist.caller_number(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
+    except worklist.NotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     return _detail_page(escalation_id, number=number, audit_view=False)
 
@@ -193,9 +193,9 @@ def locked_client(escalation_id: int, client_id: str) -> Any:
     if request.method == "GET":
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
-        details = queue.locked_client_details(auth.db(), escalation_id, client_id, g.user.id, auth.now(),
+        details = worklist.locked_client_details(auth.db(), escalation_id, client_id, g.user.id, auth.now(),
                                               auth.client_ip())
-    except queue.NotFound as exc:
+    except worklist.NotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     return _detail_page(escalation_id, locked_client=details, audit_view=False)
 
@@ -205,9 +205,9 @@ def clear_verification(escalation_id: int) -> Any:
     """Staff confirmed who the client is themselves: lift the verification lock (audited)."""
     subject = request.form.get("subject", "")
     try:
-        was_locked = queue.clear_verification_lock(auth.db(), escalation_id, subject, g.user.id, auth.now(),
+        was_locked = worklist.clear_verification_lock(auth.db(), escalation_id, subject, g.user.id, auth.now(),
                                                    auth.client_ip())
-    except queue.NotFound as exc:
+    except worklist.NotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     flash("Lock cleared: they can verify by phone again." if was_locked
           else "That lock had already ended; failures before now no longer count.", "ok")
@@ -237,9 +237,9 @@ def voicemail(escalation_id: int) -> Any:
     if request.method == "GET":
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
-        message = queue.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir,
+        message = worklist.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir,
                                   user_id=g.user.id, now=auth.now(), ip=auth.client_ip())
-    except queue.NotFound as exc:
+    except worklist.NotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     _grant_voicemail(escalation_id)
     return _detail_page(escalation_id, voicemail=message, audit_view=False)
@@ -252,8 +252,8 @@ def voicemail_audio(escalation_id: int) -> Any:
         return render_template("dashboard/error.html", title="Open the voicemail first",
                                message="Go to the call and choose \u201cPlay voicemail\u201d."), 403
     try:
-        audio = queue.voicemail_audio(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
-    except queue.NotFound:
+        audio = worklist.voicemail_audio(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
+    except worklist.NotFound:
         abort(404)
     return send_file(audio, mimetype="audio/wav", conditional=True, max_age=0,
                      download_name=f"voicemail-{escalation_id}.wav")

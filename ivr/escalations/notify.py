@@ -40,9 +40,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr import twilio_rest
 from ivr.config import Settings
 from ivr.escalations import messages, roster
+from ivr.escalations.mail import MailConfig, MailError, send_mail
 from ivr.escalations.models import (
     Channel,
     Escalation,
@@ -52,7 +52,7 @@ from ivr.escalations.models import (
     RosterEntry,
     StaffUser,
 )
-from ivr.mail import MailConfig, MailError, send_mail
+from ivr.telephony import twilio_rest
 
 log = logging.getLogger(__name__)
 TOP_LEVEL = roster.TOP_LEVEL

@@ -63,7 +63,7 @@ from ivr.core.templates import (
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
 
 PRACTICE_FILE = "practice.yaml"
-# Action name → its signature (ivr.builtin_actions.ActionSignature) or just its outcomes tuple.
+# Action name → its signature (ivr.actions.registry.ActionSignature) or just its outcomes tuple.
 Actions = Mapping[str, Any]
 _KINDS = [k.value for k in StepKind]
 # Kinds that continue to another step on their own; the rest end, wait or jump.

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ivr.flowlang import loading as loader
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
+from ivr.flowlang import loading as loader
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.builtin_actions import ActionContext, ActionResult, ActionSpec
+from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.practice import verification

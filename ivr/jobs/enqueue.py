@@ -42,7 +42,7 @@ class Enqueued:
     created: bool  # False when the same job had already been enqueued
 
 
-class JobQueue:
+class Jobs:
     """The queues of one installation, on an explicit Redis connection."""
 
     def __init__(self, redis: Redis, queue_name: str = "calls"):

@@ -26,8 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from ivr import twiml
-from ivr.builtin_actions import ActionContext, Registry
+from ivr.actions.registry import ActionContext, Registry
 from ivr.core import effects as fx
 from ivr.core import engine, phone_numbers
 from ivr.core.call_state import CallSession, Waiting
@@ -36,8 +35,9 @@ from ivr.core.flow import FlowSet
 from ivr.core.priority import Priority
 from ivr.exceptions import CallRecordUnreadable
 from ivr.flowlang.store import FlowStore
-from ivr.jobs import Enqueued, JobQueue
-from ivr.sessions import SessionStore
+from ivr.jobs.enqueue import Enqueued, Jobs
+from ivr.telephony import twiml
+from ivr.telephony.call_store import CallStore
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS_PER_REQUEST = 20
@@ -71,7 +71,7 @@ def _keep_promises(flows: FlowSet, session: CallSession, effects: list[fx.Effect
 
 
 def outbox_entries(effects: list[fx.Effect], turn: int) -> dict[str, dict[str, Any]]:
-    """The jobs ``effects`` ask for, as outbox entries (id → entry) for ``SessionStore.save``.
+    """The jobs ``effects`` ask for, as outbox entries (id → entry) for ``CallStore.save``.
 
     Escalations are one per call and reason (``escalate-<reason>``); a text is one per
     turn and position (``text-<turn>-<index>``), its number and body kept in the call's
@@ -99,8 +99,8 @@ def _drain_order(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
 class CallHandler:
     """Everything a webhook needs, wired once by create_app."""
 
-    sessions: SessionStore
-    jobs: JobQueue
+    sessions: CallStore
+    jobs: Jobs
     flows: FlowStore
     registry: Registry
     url_for: Callable[[str, int | None], str]  # (endpoint name, turn) → absolute URL

@@ -25,9 +25,9 @@ from ivr.escalations.models import (
     RecordingStatus,
     StaffUser,
 )
+from ivr.escalations.recording_files import recording_path, transcript_path
 from ivr.practice import verification
 from ivr.practice.models import ACTIVE, Appointment, Client, Clinician, VerificationLock
-from ivr.recording_files import recording_path, transcript_path
 
 OUTCOME_MAX = 2000
 PRIORITY_LABELS = {0: "Urgent", 1: "High", 2: "Normal"}

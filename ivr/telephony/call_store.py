@@ -9,7 +9,7 @@ The same compare-and-set writes the call's **outbox**: the jobs its new state
 promises (an escalation, a text), as ``outbox:<id>`` fields of the call's hash.
 A process that dies after the save but before enqueueing them loses nothing: the
 outbox is drained after the save, again on a replayed request, on the status
-callback and by the reconciliation job (``ivr.calls.CallHandler.drain``).  The
+callback and by the reconciliation job (``ivr.telephony.call_handler.CallHandler.drain``).  The
 fields live in the call's own hash, with its TTL, so whatever protects the call
 record (its expiry, its encryption) covers them too; an entry is deleted as soon
 as its job has it (an escalation) or has done it (a text).
@@ -53,7 +53,7 @@ return 1
 """
 
 
-class SessionStore:
+class CallStore:
     """Load and save CallSessions with a TTL, sealed with ``cipher``; explicit connection, no globals."""
 
     def __init__(self, redis: Redis, ttl_seconds: int, cipher: RecordCipher):

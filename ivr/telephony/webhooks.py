@@ -16,7 +16,6 @@ from typing import Callable, Mapping
 from flask import Blueprint, Response, abort, current_app, request
 from redis.exceptions import RedisError
 
-from ivr import screening, twiml
 from ivr.core.escalation_policy import RECORDING_FAILED, SYSTEM_ERROR
 from ivr.core.events import (
     DialFinished,
@@ -27,6 +26,7 @@ from ivr.core.events import (
     RecordingFinished,
     Speech,
 )
+from ivr.telephony import screening, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -211,7 +211,7 @@ def recorded() -> str:
 def dialed() -> str:
     """A <Dial> finished: answered and over, or nobody answered.
 
-    Answered counts only when a person accepted the screen (ivr/screening.py): a staff
+    Answered counts only when a person accepted the screen (ivr/telephony/screening.py): a staff
     phone's own voicemail picking up is no answer, and the flow goes on to voicemail.
     """
     form = request.form
