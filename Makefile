@@ -2,7 +2,7 @@
 # missing first (Debian/Ubuntu packages, then a virtualenv in .venv) and skip what
 # is already there, so running them again is fast.
 #
-#   make run  [ARGS="--port 9000"]   the whole service in the foreground (python -m ivr.serve)
+#   make run  [ARGS="--port 9000"]   the whole service in the foreground (python -m ivr.dev.serve)
 #   make test [ARGS="-k serve"]      the test suite
 #   make deps / make deps-test       install only
 #   make check                       check settings and flows, start nothing
@@ -50,13 +50,13 @@ help:
 	@awk '/^$$/ {exit} {sub(/^# ?/, ""); print}' Makefile
 
 run: deps
-	exec $(PY) -m ivr.serve $(ARGS)
+	exec $(PY) -m ivr.dev.serve $(ARGS)
 
 test: deps-test
 	$(PY) -m pytest -q $(ARGS)
 
 check: deps
-	$(PY) -m ivr.serve --check-only
+	$(PY) -m ivr.dev.serve --check-only
 
 deps: system-deps $(VENV)/.installed
 deps-test: system-deps-test $(VENV)/.installed-test

@@ -2,7 +2,7 @@
 
 Every request is form-encoded and signed with twilio's own
 ``RequestValidator(token).compute_signature(public_url, params)``, exactly as
-``ivr/simulator.py`` (and Twilio) does.  A virtual call follows the TwiML it
+``ivr/dev/simulator.py`` (and Twilio) does.  A virtual call follows the TwiML it
 gets back like Twilio would: ``<Gather action>``, ``<Redirect>``,
 ``<Dial action>``, ``<Record action>`` (plus its recording status callback),
 and ends with the call status callback.

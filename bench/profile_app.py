@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402
 
-from ivr.redis_server import EmbeddedRedis  # noqa: E402
+from ivr.dev.redis_server import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-auth-token-0123456789abcdef"
 PUBLIC = "http://127.0.0.1:8000"
@@ -96,7 +96,7 @@ def main() -> int:
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             import floor_app
 
-            from ivr import create_app
+            from ivr.app import create_app
 
             signer = loadgen.Signer(TOKEN, PUBLIC)
             floor = measure("floor", floor_app.create_app().test_client(),

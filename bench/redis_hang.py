@@ -4,7 +4,7 @@
     .venv/bin/python bench/redis_hang.py --calls 50 --rounds 10 --interval 1
     .venv/bin/python bench/redis_hang.py --env IVR_REDIS_BREAKER_SECONDS=0    # without the breaker
 
-Starts the real service (``python -m ivr.serve``: embedded Redis, gunicorn sync workers, RQ workers,
+Starts the real service (``python -m ivr.dev.serve``: embedded Redis, gunicorn sync workers, RQ workers,
 the Twilio stand-in) in a temporary instance folder, measures one round with Redis healthy, then
 stops the redis-server process with SIGSTOP (it keeps its socket and accepts connections, but never
 answers: a hang, not a crash) and sends ``--rounds`` rounds, ``--interval`` seconds apart, each of
@@ -85,7 +85,7 @@ class Service:
                    IVR_RECORDINGS_DIR=str(self.tmp / "recordings"), LOG_LEVEL="WARNING", **extra_env)
         self.log = open(self.tmp / "serve.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ivr.serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "ivr.dev.serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--standin-port", str(self.standin_port), "--workers", str(workers), "--redis-hang-seconds", "3600"],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402  (bench/ is sys.path[0] when run as a script)
 
-from ivr.redis_server import EmbeddedRedis  # noqa: E402
+from ivr.dev.redis_server import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-auth-token-0123456789abcdef"
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

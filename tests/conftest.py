@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from ivr import create_app
-from ivr.redis_server import EmbeddedRedis
-from ivr.simulator import CallSimulator, FlaskTransport
-from ivr.twilio_standin import TwilioStandin
+from ivr.app import create_app
+from ivr.dev.redis_server import EmbeddedRedis
+from ivr.dev.simulator import CallSimulator, FlaskTransport
+from ivr.dev.twilio_standin import TwilioStandin
+from workers.runtime import using
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -125,7 +126,7 @@ def clock():
 @pytest.fixture(scope="session")
 def migrated_db_file(tmp_path_factory):
     """An empty practice database at the newest schema, migrated once and copied per test."""
-    from ivr.practice.db import Database, upgrade
+    from ivr.db.database import Database, upgrade
 
     path = tmp_path_factory.mktemp("db-template") / "practice.db"
     database = Database.from_url(f"sqlite:///{path}")
@@ -139,7 +140,7 @@ def database(tmp_path, migrated_db_file, clock):
     """A real SQLite practice database seeded with the demo practice around the test clock."""
     from zoneinfo import ZoneInfo
 
-    from ivr.practice.db import Database
+    from ivr.db.database import Database
     from ivr.practice.demo import seed_demo
 
     path = tmp_path / "practice.db"
@@ -188,7 +189,7 @@ def client(app):
 
 def twilio_keeps_recordings(standin: TwilioStandin):
     """The simulator's ``on_recording``: Twilio keeps each message it records (a tone for its audio)."""
-    from ivr.simulator import tone_wav
+    from ivr.dev.simulator import tone_wav
 
     def keep(call_sid: str, recording_sid: str, seconds: int) -> None:
         standin.add_recording(recording_sid, tone_wav(min(seconds, 2)), call_sid=call_sid, duration=seconds)
@@ -212,7 +213,7 @@ def run_jobs(app, redis_conn):
     def run() -> int:
         queues = [Queue(n, connection=redis_conn, serializer=JSONSerializer) for n in ("urgent", "calls")]
         worker = SimpleWorker(queues, connection=redis_conn, serializer=JSONSerializer)
-        with app.app_context():
+        with using(app.extensions["quietline"]):
             worker.work(burst=True)
         return sum(len(q) for q in queues)
 

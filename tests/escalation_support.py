@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ivr.escalations.demo import seed_demo_staff
 from ivr.escalations.models import Escalation, Notification
 from ivr.practice.demo import CLIENTS
+from workers.runtime import using
 
 QUEUES = ("urgent", "calls")
 DEMO_PASSWORD = "demo staff password for tests"
@@ -141,7 +142,7 @@ class Jobs:
         """Run everything queued (jobs enqueue more jobs: keep going until the queues are empty)."""
         qs = [self.queue(n) for n in queues]
         worker = SimpleWorker(qs, connection=self.redis, serializer=JSONSerializer)
-        with self.app.app_context():
+        with using(self.app.extensions["quietline"]):
             worker.work(burst=True)
 
     def schedule_due(self) -> None:

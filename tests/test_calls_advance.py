@@ -53,11 +53,10 @@ def flowset(text: str, registry: Registry | None = None) -> FlowSet:
 
 
 def start(flows: FlowSet, now: dt.datetime = OPEN, caller: str | None = CALLER, registry: Registry | None = None,
-          services: Mapping[str, Any] | None = None, **limits: int):
+          **limits: int):
     session = new_session("CA0001", caller, now)
     before = copy.deepcopy(session)
-    new, out = advance(flows, registry or default_registry(), session, CallStarted(), StepEnv(now=now, **limits),
-                       services)
+    new, out = advance(flows, registry or default_registry(), session, CallStarted(), StepEnv(now=now, **limits))
     assert session == before, "advance mutated its input session"
     assert not any(isinstance(e, fx.Invoke) for e in out), "an Invoke leaked out of advance"
     return new, out
@@ -205,16 +204,17 @@ def test_withheld_number_skips_the_rest() -> None:
 # --------------------------------------------------------------------------- custom actions
 
 
-def _lookup(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    ctx.session.vars["tampered"] = True  # actions get a copy: this must not reach the call
-    person = ctx.services["directory"].get(ctx.session.caller)
-    if person is None:
-        return ActionResult("unknown")
-    return ActionResult("known", {"caller": {"known": True, "first_name": person}, "greeting": params["greeting"]})
+def lookup_registry(directory: Mapping[str, str]) -> Registry:
+    """An action whose data (``directory``) is a service given to it when the registry is built."""
 
+    def lookup(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+        ctx.session.vars["tampered"] = True  # actions get a copy: this must not reach the call
+        person = directory.get(ctx.session.caller)
+        if person is None:
+            return ActionResult("unknown")
+        return ActionResult("known", {"caller": {"known": True, "first_name": person}, "greeting": params["greeting"]})
 
-def lookup_registry() -> Registry:
-    return Registry(builtin_specs() + [ActionSpec("lookup_caller", ("known", "unknown"), _lookup)])
+    return Registry(builtin_specs() + [ActionSpec("lookup_caller", ("known", "unknown"), lookup)])
 
 
 LOOKUP = """
@@ -241,16 +241,16 @@ steps:
 
 
 def test_action_with_params_services_and_caller_updates() -> None:
-    registry = lookup_registry()
-    session, out = start(flowset(LOOKUP, registry), registry=registry, services={"directory": {CALLER: "Ana"}})
+    registry = lookup_registry({CALLER: "Ana"})
+    session, out = start(flowset(LOOKUP, registry), registry=registry)
     assert out == [say("Welcome back, Ana."), say("Goodbye."), fx.Hangup()]
     assert session.vars == {"caller": {"known": True, "first_name": "Ana"}, "greeting": "Welcome back"}
     assert "tampered" not in session.vars
 
 
 def test_action_unknown_caller() -> None:
-    registry = lookup_registry()
-    session, out = start(flowset(LOOKUP, registry), registry=registry, services={"directory": {}})
+    registry = lookup_registry({})
+    session, out = start(flowset(LOOKUP, registry), registry=registry)
     assert out == [say("Hello there."), fx.Hangup()]
     assert session.vars == {}
 

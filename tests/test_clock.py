@@ -1,6 +1,6 @@
 """IVR_TEST_NOW: the service's clock, fixed for tests, and refused anywhere it could reach the real Twilio.
 
-``python -m ivr.serve``, gunicorn's ``app:app`` and ``python -m workers.run`` all build their app with
+``python -m ivr.dev.serve``, gunicorn's ``app:app`` and ``python -m workers.run`` all build their app with
 ``create_app()``, so the variable reaches each of them (tests/test_serve.py runs them).
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.config import load_settings
 from ivr.exceptions import ConfigError
 from tests.conftest import DATA_KEY

@@ -14,7 +14,9 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from ivr import create_app
+from ivr.app import create_app
+from ivr.db.base import Base
+from ivr.db.database import head_revision
 from ivr.practice import cli as practice_cli
 from ivr.practice.csv_io import (
     HEADER_ALIASES,
@@ -33,8 +35,7 @@ from ivr.practice.csv_io import (
     read_csv_text,
     slugify,
 )
-from ivr.practice.db import head_revision
-from ivr.practice.models import Appointment, Base, Client, Clinician
+from ivr.practice.models import Appointment, Client, Clinician
 
 try:  # pytest imports test modules by file name (rootdir-relative "prepend" mode)
     from test_practice_db import database, database_factory, db_url  # noqa: F401  (fixtures)
@@ -504,7 +505,7 @@ def cli_app(db_url: str):
                      redis=Redis(unix_socket_path="/nonexistent"), strict_flows=False)
     practice_cli.init_app(app)  # the app wires these itself once ivr/cli.py registers them
     yield app
-    database = app.extensions["quietline"].extra.get("db")
+    database = app.extensions["quietline"].database
     if database is not None:
         database.dispose()
 
@@ -527,7 +528,7 @@ def test_cli_import_reports_problems_and_exits_1(cli_app, monkeypatch) -> None:
         "clients_with_errors.csv:5: may_text 'maybe' is not yes or no",
         "6 problem(s): nothing was imported",
     ]
-    database = cli_app.extensions["quietline"].extra["db"]
+    database = cli_app.extensions["quietline"].database
     assert all(rows == [] for name, rows in snapshot(database).items())
 
 
@@ -566,7 +567,7 @@ def test_cli_seed_demo_on_a_new_embedded_database(tmp_path: Path) -> None:
         assert "demo practice seeded: 2 clinicians, 6 clients" in result.output
         assert "already has clients" in run(app, "practice", "seed-demo").output
     finally:
-        app.extensions["quietline"].extra["db"].dispose()
+        app.extensions["quietline"].database.dispose()
 
 
 def test_cli_import_needs_a_file(cli_app) -> None:

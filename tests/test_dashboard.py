@@ -18,7 +18,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 from test_practice_db import db_url  # noqa: F401  (fixture: SQLite, and PostgreSQL when installed)
 
-from ivr import create_app, passwords
+from ivr import passwords
+from ivr.app import create_app
 from ivr.escalations import audit, worklist
 from ivr.escalations.models import AuditEntry, Escalation, RosterEntry, StaffUser
 
@@ -320,7 +321,7 @@ def test_staff_cannot_reach_owner_pages(app, people, database):
 
 def test_owner_reaches_owner_pages(app, people):
     owner = signed_in(app, people["owner"])
-    with app.extensions["quietline"].extra["db"].sessions() as s, s.begin():
+    with app.extensions["quietline"].database.sessions() as s, s.begin():
         s.add(RosterEntry(user_id=people["sam"].id, level=1, days=[], start="09:00", end="17:00"))
     for path in ("/staff/audit", "/staff/users", "/staff/roster", f"/staff/users/{people['sam'].id}",
                  "/staff/roster/1"):
@@ -802,7 +803,7 @@ def any_db(db_url, clock):  # noqa: F811
     """A migrated, demo-seeded database on SQLite and on PostgreSQL."""
     from zoneinfo import ZoneInfo
 
-    from ivr.practice.db import Database, upgrade
+    from ivr.db.database import Database, upgrade
     from ivr.practice.demo import seed_demo
 
     db = Database.from_url(db_url)

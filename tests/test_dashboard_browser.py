@@ -25,7 +25,7 @@ from test_dashboard import (  # noqa: F401
 )
 from werkzeug.serving import make_server
 
-from ivr import create_app
+from ivr.app import create_app
 
 # Chromium keeps the real clock (cookies, timers): .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock

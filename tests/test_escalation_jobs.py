@@ -29,6 +29,7 @@ from tests.escalation_support import (  # noqa: F401
     staff,
     texts,
 )
+from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc
@@ -178,7 +179,7 @@ def test_the_escalate_job_run_twice_creates_and_notifies_once(sim, app, database
 
     result = sim.call(from_=ALEX, script="0;noanswer;record:4")
     jobs.run()
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         # As if RQ ran it again after a worker died at the very end of the first run.
         again = escalate(result.call_sid, "callback_request", "normal")
     jobs.run()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from ivr import create_app
 from ivr.actions.catalog import default_registry
+from ivr.app import create_app
 from ivr.exceptions import FlowError
 from ivr.flowlang import store as flowstore
 from ivr.flowlang.store import FlowStore, check_dir, read_dir

@@ -124,7 +124,7 @@ def test_advanced_opt_out_type_wins_for_a_practices_own_keywords(client, databas
 
 def pending_texts(app) -> list[dict]:
     """Every text waiting in a call's outbox."""
-    store = app.extensions["quietline"].sessions
+    store = app.extensions["quietline"].call_store
     return [entry for sid in store.call_sids() for entry in store.outbox(sid).values() if entry.get("to")]
 
 

@@ -7,7 +7,6 @@ import time
 
 import pytest
 from conftest import ACCOUNT, PUBLIC, TOKEN
-from ivr.jobs.enqueue import Jobs
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -15,8 +14,9 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from test_reliability import Workers, aof_redis, wait_for, worker_env  # noqa: F401 (aof_redis: a fixture)
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.health import Limits, health
+from ivr.jobs.enqueue import Jobs
 
 # Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock
@@ -78,7 +78,7 @@ def test_workers_up_then_killed(health_app, workers, aof_redis):
     overdue = report["scheduled"]["queues"]["calls"]
     assert overdue["job_ids"] == ["overdue-retry"] and 119 <= overdue["oldest_overdue_seconds"] < 150
 
-    # As ivr/serve.py runs them: one worker for urgent jobs only, one for both, with the scheduler.
+    # As ivr/dev/serve.py runs them: one worker for urgent jobs only, one for both, with the scheduler.
     workers.start("--queues", "urgent", "--no-scheduler")
     workers.start("--queues", "urgent,calls")
 
@@ -166,7 +166,7 @@ def test_a_job_failed_for_good_makes_health_degraded_for_a_day(health_app, worke
     """A text Twilio refuses for good fails its job at once (and is escalated): /health says degraded."""
     from rq.registry import FailedJobRegistry
 
-    from ivr.simulator import CallSimulator, FlaskTransport
+    from ivr.dev.simulator import CallSimulator, FlaskTransport
 
     redis = Redis.from_url(aof_redis.url)
     standin.reset()

@@ -1,4 +1,4 @@
-"""ivr.model_download against a real HTTP server on 127.0.0.1.
+"""ivr.speech.model_download against a real HTTP server on 127.0.0.1.
 
 The server serves small zips laid out like a vosk model, broken zips and misbehaving
 responses (404, a Content-Length that lies, a reset, a stall).  One test downloads a zip
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr import model_download, speech
-from ivr.model_download import (
+from ivr.speech import model_download
+from ivr.speech import recognizer as speech
+from ivr.speech.model_download import (
     DEFAULT_MODEL_SHA256,
     DEFAULT_MODEL_SIZE,
     DEFAULT_MODEL_URL,

@@ -45,6 +45,7 @@ from tests.escalation_support import (  # noqa: F401
     staff,
     texts,
 )
+from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc
@@ -251,7 +252,7 @@ def test_the_notify_job_twice_makes_the_same_rows(app, database, jobs, staff, st
     from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         first = notify(eid, "new", 1)
         second = notify(eid, "new", 1)
     assert first == second and len(first) == 4
@@ -290,7 +291,7 @@ def send_and_die_in(app, monkeypatch, name: str, notification_id: int) -> None:
 
     real = getattr(notify_mod, name)
     monkeypatch.setattr(notify_mod, name, die)
-    with app.app_context(), pytest.raises(WorkerDied):
+    with using(app.extensions["quietline"]), pytest.raises(WorkerDied):
         send_notification(notification_id)
     monkeypatch.setattr(notify_mod, name, real)  # not undo(): the jobs fixture's clock patches stay
 
@@ -300,7 +301,7 @@ def test_a_worker_killed_after_the_provider_took_the_message_never_sends_it_agai
     from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         ids_ = notify(eid, "new", 1)
     sms_id = next(n.id for n in notifications(database) if n.channel == "sms")
     send_and_die_in(app, monkeypatch, "mark_sent", sms_id)
@@ -325,7 +326,7 @@ def test_a_worker_killed_before_the_text_left_sends_it_once_it_cannot_be_in_flig
     from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         notify(eid, "new", 1)
     sms_row = next(n for n in notifications(database) if n.channel == "sms")
     sms_id = sms_row.id
@@ -357,7 +358,7 @@ def test_an_email_left_sending_by_a_dead_worker_is_never_sent_again(app, databas
     from workers.notifications import notify
 
     eid = new_escalation(app, database, jobs.clock)
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         notify(eid, "new", 1)
     email_id = next(n.id for n in notifications(database) if n.channel == "email")
     send_and_die_in(app, monkeypatch, "send_mail", email_id)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ivr.actions.practice import book_slot
 from ivr.actions.registry import ActionContext
 from ivr.core.call_state import CallSession
+from ivr.practice.data import PracticeData
 from ivr.practice.demo import DEMO_PIN
 from ivr.practice.models import Appointment, CardOnFile, FollowUp
 from tests.conftest import CLOSED_NOW, HOLIDAY_NOW, stored_state
@@ -157,7 +158,7 @@ class TestRescheduling:
             session = CallSession(call_sid=sid, caller=None, started_at=clock.now.isoformat(), vars={
                 "caller": {"verified": True, "client_id": client_id}, "appt": {"id": appt_id},
                 "slots": [slot], "choice": 1})
-            return ActionContext(session, flows, clock.now, {"db": database.sessions})
+            return ActionContext(session, flows, clock.now, PracticeData(database.sessions))
 
         barrier = threading.Barrier(2)
         outcomes: dict[str, str] = {}

@@ -26,8 +26,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.db import database as db_mod
+from ivr.db.base import Base
 from ivr.escalations.models import RosterEntry
-from ivr.practice import db as db_mod
 from ivr.practice.demo import (
     CLIENTS,
     DEMO_PIN,
@@ -36,7 +37,7 @@ from ivr.practice.demo import (
     prepare_embedded,
     seed_demo,
 )
-from ivr.practice.models import Appointment, Base, Client, ClientPhone, Clinician
+from ivr.practice.models import Appointment, Client, ClientPhone, Clinician
 from ivr.practice.pins import check_pin, hash_pin
 
 NY = ZoneInfo("America/New_York")

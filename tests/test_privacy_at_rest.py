@@ -25,12 +25,12 @@ import phonenumbers
 import pytest
 from redis import Redis
 
-from ivr import create_app
+from ivr.app import create_app
+from ivr.dev.redis_server import EmbeddedRedis
+from ivr.dev.simulator import CallSimulator, FlaskTransport
 from ivr.encryption import RecordCipher, generate_key, key_id, parse_keys
 from ivr.exceptions import CallRecordUnreadable, ConfigError
 from ivr.practice.demo import CLIENTS, CLINICIANS
-from ivr.redis_server import EmbeddedRedis
-from ivr.simulator import CallSimulator, FlaskTransport
 from ivr.telephony.call_store import CallStore
 from tests.conftest import (
     ACCOUNT,
@@ -42,6 +42,7 @@ from tests.conftest import (
 )
 from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
 from tests.test_serve import serve_tmp  # noqa: F401  (fixture)
+from workers.runtime import using
 
 ALEX = next(c for c in CLIENTS if c.first_name == "Alex")
 ALEX_PHONE = ALEX.phones[0]
@@ -178,11 +179,11 @@ def test_verified_calls_leave_no_client_details_in_redis_nor_its_files(sim, app,
     assert [line for line in moved.heard if line in RESCHEDULED] == RESCHEDULED
     # The record really holds those details (encrypted), and the text waits in the outbox, so the scans below
     # look at a Redis that has them to hide.
-    state = ql.sessions.load(moved.call_sid)
+    state = ql.call_store.load(moved.call_sid)
     assert ALEX.first_name in state.to_json() and CLINICIAN.name in state.to_json()
-    [(entry_id, pending)] = ql.sessions.outbox(moved.call_sid).items()
+    [(entry_id, pending)] = ql.call_store.outbox(moved.call_sid).items()
     assert (pending["to"], pending["body"]) == (ALEX_PHONE, "Confirmed: Tue, Nov 24 at 9 AM. Reply STOP to opt out.")
-    answers = [ql.sessions.answered(moved.call_sid, turn) or "" for turn in range(state.turn)]
+    answers = [ql.call_store.answered(moved.call_sid, turn) or "" for turn in range(state.turn)]
     assert sum("Thanks, Alex. Your next appointment is tomorrow at 10 AM" in a for a in answers) == 1
     assert found_secrets(everything_in(redis_conn)) == []
 
@@ -199,7 +200,7 @@ def test_verified_calls_leave_no_client_details_in_redis_nor_its_files(sim, app,
     assert (ALEX_PHONE, "Confirmed: Tue, Nov 24 at 9 AM. Reply STOP to opt out.") in texts(standin)
     assert {(e.call_sid, e.recording_sid is not None) for e in escalations(database)} == {
         (failed.call_sid, False), (spoken.call_sid, True)}
-    assert ql.sessions.outbox(moved.call_sid) == {}
+    assert ql.call_store.outbox(moved.call_sid) == {}
 
     assert found_secrets(everything_in(redis_conn)) == []
     for name, content in _disk_files(persistent_redis, redis_conn).items():
@@ -258,10 +259,10 @@ def test_a_missing_or_malformed_key_stops_the_app_with_a_clear_error(settings_ov
 
 
 def test_the_service_refuses_to_start_without_a_key_outside_development(tmp_path):
-    """`python -m ivr.serve` writes a development key only into .env; without .env (a server), no key, no start."""
+    """`python -m ivr.dev.serve` writes a development key only into .env; without .env (a server), no key, no start."""
     env = {k: v for k, v in os.environ.items() if k != "IVR_DATA_KEY"}
     env.update(FLASK_SKIP_DOTENV="1", TWILIO_AUTH_TOKEN=TOKEN, IVR_INSTANCE_DIR=str(tmp_path / "instance"))
-    done = subprocess.run([sys.executable, "-m", "ivr.serve", "--port", "0"], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "ivr.dev.serve", "--port", "0"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1
     assert "Configuration error: IVR_DATA_KEY is not set: call records in Redis are encrypted with it." in done.stderr
@@ -269,7 +270,7 @@ def test_the_service_refuses_to_start_without_a_key_outside_development(tmp_path
 
 
 def test_make_run_creates_a_development_key_in_env_once(tmp_path):
-    from ivr.serve import ensure_dev_data_key
+    from ivr.dev.serve import ensure_dev_data_key
 
     env_file = tmp_path / ".env"
     env_file.write_text("TWILIO_AUTH_TOKEN=x\n")
@@ -362,7 +363,7 @@ def test_reconciliation_escalates_a_call_whose_record_no_key_opens(settings_over
     assert post(old.test_client(), "/twilio/voice", start_params(sid, ALEX_PHONE)).status_code == 200
     app = jobs.app  # the tests' key, which never sealed this call
     clock.advance(minutes=5)
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         assert reconcile() == {"unreadable records escalated": 1}
         assert reconcile() == {}  # once per call
     jobs.settle()
@@ -395,9 +396,9 @@ def _loose(root: Path) -> list[str]:
 
 def test_instance_files_are_created_owner_only_whatever_the_umask(tmp_path, permissive_umask, standin):
     from ivr.config import instance_secret_key, load_settings
+    from ivr.db.database import Database, upgrade
+    from ivr.dev.simulator import tone_wav
     from ivr.escalations.demo import demo_password
-    from ivr.practice.db import Database, upgrade
-    from ivr.simulator import tone_wav
     from ivr.telephony import twilio_rest
 
     instance = tmp_path / "instance"
@@ -434,7 +435,7 @@ def test_instance_files_are_created_owner_only_whatever_the_umask(tmp_path, perm
 
 
 def test_files_an_older_version_left_readable_are_made_owner_only_at_start(tmp_path, caplog):
-    """`python -m ivr.serve` and the embedded Redis tighten what is there (a 0644 database or append-only file)."""
+    """`python -m ivr.dev.serve` and the embedded Redis tighten what is there (a 0644 database or append-only file)."""
     from ivr.private_files import tighten
 
     instance = tmp_path / "instance"
@@ -453,9 +454,9 @@ def test_files_an_older_version_left_readable_are_made_owner_only_at_start(tmp_p
 
 
 def test_the_whole_service_keeps_instance_and_recordings_owner_only(serve_tmp):
-    """`python -m ivr.serve` started with umask 000 over files an older version left readable: after a
+    """`python -m ivr.dev.serve` started with umask 000 over files an older version left readable: after a
     verified call, every file it and its children (Redis, gunicorn, the workers) wrote or found is owner-only."""
-    from ivr.simulator import HttpTransport
+    from ivr.dev.simulator import HttpTransport
     from tests.test_serve import ACCOUNT as SERVE_ACCOUNT
     from tests.test_serve import TOKEN as SERVE_TOKEN
     from tests.test_serve import Serve

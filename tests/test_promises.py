@@ -25,11 +25,11 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr import create_app
+from ivr.app import create_app
 from ivr.core.priority import Priority
+from ivr.dev.simulator import CallSimulator, FlaskTransport
 from ivr.escalations.models import Escalation, Recording
 from ivr.health import health
-from ivr.simulator import CallSimulator, FlaskTransport
 from ivr.telephony.call_handler import CallHandler
 from tests.conftest import (
     ACCOUNT,
@@ -40,6 +40,7 @@ from tests.conftest import (
     twilio_keeps_recordings,
 )
 from tests.escalation_support import escalations, jobs, staff, texts  # noqa: F401  (fixtures)
+from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc
@@ -272,7 +273,7 @@ def reconcile_now(app, jobs, *, after: dt.timedelta = dt.timedelta(minutes=5)) -
     from workers.reconcile import reconcile
 
     jobs.clock.advance(seconds=after.total_seconds())
-    with app.app_context():
+    with using(app.extensions["quietline"]):
         return reconcile()
 
 
@@ -488,7 +489,6 @@ def test_a_crash_before_a_text_is_enqueued_loses_nothing_and_keeps_the_body_only
 def test_enqueueing_that_fails_after_the_commit_keeps_the_answer_and_the_outbox(client, database, redis_conn, jobs,
                                                                                monkeypatch):
     from ivr.jobs.enqueue import Jobs
-
     from tests.test_webhooks import post, start_params
 
     real = Jobs.escalate
@@ -550,7 +550,7 @@ def test_a_retried_request_after_the_call_ended_gets_its_first_answer_again(clie
 def test_no_webhook_ever_answers_an_empty_or_invalid_body(client, redis_conn, call):
     import xml.etree.ElementTree as ET
 
-    from ivr.telephony.webhooks import PATHS as ROUTES
+    from ivr.telephony.urls import PATHS as ROUTES
     from tests.test_webhooks import post, start_params
 
     sid = "CA" + "7" * 32

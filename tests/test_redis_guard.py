@@ -17,8 +17,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ivr import create_app
-from ivr.redis_server import EmbeddedRedis
+from ivr.app import create_app
+from ivr.dev.redis_server import EmbeddedRedis
 from ivr.telephony.redis_guard import (
     CircuitBreaker,
     GuardedRetry,

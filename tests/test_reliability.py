@@ -35,10 +35,10 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import text
 
-from ivr import create_app
-from ivr.redis_server import EmbeddedRedis
-from ivr.simulator import CallSimulator, FlaskTransport, tone_wav
-from ivr.twilio_standin import TwilioStandin
+from ivr.app import create_app
+from ivr.dev.redis_server import EmbeddedRedis
+from ivr.dev.simulator import CallSimulator, FlaskTransport, tone_wav
+from ivr.dev.twilio_standin import TwilioStandin
 
 # Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock

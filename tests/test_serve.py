@@ -1,4 +1,4 @@
-"""`python -m ivr.serve` (what `make run` starts) as a newcomer gets it: real processes, real HTTP.
+"""`python -m ivr.dev.serve` (what `make run` starts) as a newcomer gets it: real processes, real HTTP.
 
 Each test runs the service in a subprocess with its own instance directory and
 ports, a token set explicitly (so the checkout's .env is neither read nor
@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.serve import (
+from ivr.dev.serve import (
     default_public_base_url,
     ensure_dev_credentials,
     restart_delay,
     service_note,
 )
-from ivr.simulator import CallSimulator, HttpTransport
+from ivr.dev.simulator import CallSimulator, HttpTransport
 
 pytestmark = pytest.mark.wallclock
 
@@ -108,7 +108,7 @@ def cmdline(pid: int) -> str:
 
 
 class Serve:
-    """One `python -m ivr.serve` with a private instance dir; output goes to a file."""
+    """One `python -m ivr.dev.serve` with a private instance dir; output goes to a file."""
 
     def __init__(self, tmp: Path, *args: str, flows_dir: Path | None = None, now: str | None = OPEN_AT,
                  public: bool = True, **env: str):
@@ -134,7 +134,7 @@ class Serve:
             self.env["IVR_TEST_NOW"] = now
         if flows_dir is not None:
             self.env["IVR_FLOWS_DIR"] = str(flows_dir)
-        self.args = [sys.executable, "-m", "ivr.serve", "--host", "127.0.0.1", "--port", str(self.port),
+        self.args = [sys.executable, "-m", "ivr.dev.serve", "--host", "127.0.0.1", "--port", str(self.port),
                      "--standin-port", str(self.standin_port), *args]
         self.proc: subprocess.Popen | None = None
         self.seen: set[int] = set()
@@ -337,7 +337,7 @@ def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp, now, expected
         assert isinstance(json.loads(resp.read()), list)
 
     names = " ".join(cmdline(pid) for pid in serve.seen)
-    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls", "ivr.twilio_standin",
+    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls", "ivr.dev.twilio_standin",
                           "redis-server"):
         assert expected_name in names, names
 

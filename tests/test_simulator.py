@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, request
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from ivr.simulator import (
+from ivr.dev.simulator import (
     CallSimulator,
     FlaskTransport,
     HttpTransport,

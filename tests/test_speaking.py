@@ -254,8 +254,8 @@ def test_the_spoken_filter_reads_stored_offsets_in_the_practice_zone() -> None:
 def test_a_caller_hears_a_promise_across_a_dst_change_that_cannot_be_misread(settings_overrides, flows_dir,
                                                                               redis_conn, clock, database, standin,
                                                                               now, heard):
-    from ivr import create_app
-    from ivr.simulator import CallSimulator, FlaskTransport
+    from ivr.app import create_app
+    from ivr.dev.simulator import CallSimulator, FlaskTransport
     from tests.conftest import ACCOUNT, PUBLIC, TOKEN
 
     practice = flows_dir / "practice.yaml"

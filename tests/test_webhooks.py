@@ -9,9 +9,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from twilio.request_validator import RequestValidator
 
-from ivr import create_app
 from ivr.actions.builtin import builtin_specs
 from ivr.actions.registry import ActionSpec, Registry
+from ivr.app import create_app
 from ivr.exceptions import ConfigError
 from tests.conftest import ACCOUNT, CLOSED_NOW, PUBLIC, TOKEN, stored_state
 

@@ -36,10 +36,10 @@ def escalate(call_sid: str, reason: str, priority: str = "normal") -> int:
     ``priority`` is the one the core decided when the job was enqueued; it is stored as given.
     """
     ql = services()
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     practice = ql.flows.current().practice
     now = ql.clock()
-    escalation_id, created = create_escalation(db, ql.sessions, call_sid, reason, priority, now, practice,
+    escalation_id, created = create_escalation(db, ql.call_store, call_sid, reason, priority, now, practice,
                                                caller_lookup=lambda: _caller_at_twilio(call_sid))
     # A voicemail copied before this row existed is attached now (the copying job links it otherwise).
     recordings.link(db, call_sid)
@@ -69,7 +69,7 @@ def _caller_at_twilio(call_sid: str) -> str | None:
 def check_breach(escalation_id: int) -> bool:
     """At the deadline: record the breach of an unresolved escalation and tell the owners; True when recorded."""
     ql = services()
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     if not notify_mod.record_breach(db, escalation_id, ql.clock()):
         return False
     info = notify_mod.escalation_summary(db, escalation_id)

@@ -34,7 +34,7 @@ def notify(escalation_id: int, kind: str, level: int) -> list[int]:
     resolved).  When nobody on call can be reached at all, the next level is paged.
     """
     ql = services()
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     practice = ql.flows.current().practice
     plan = notify_mod.plan(db, escalation_id, kind, level, ql.clock(), practice.tz,
                            email_enabled=mail_config(ql.settings) is not None)
@@ -58,7 +58,7 @@ def notify(escalation_id: int, kind: str, level: int) -> list[int]:
 def send_notification(notification_id: int) -> str:
     """Send one notification once (see ``ivr.escalations.notify``); returns its outcome."""
     ql = services()
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     now = ql.clock()
     out = notify_mod.claim(db, notification_id, now)
     if out is None:

@@ -34,12 +34,11 @@ import logging
 from collections import Counter
 from typing import Any
 
-from ivr.jobs.enqueue import Enqueued, escalate_job_id, fetch_job_id
-
 from ivr.core.call_state import Waiting
 from ivr.core.escalation_policy import SYSTEM_ERROR
 from ivr.escalations import recordings
 from ivr.exceptions import CallRecordUnreadable
+from ivr.jobs.enqueue import Enqueued, escalate_job_id, fetch_job_id
 from ivr.telephony import twilio_rest
 from workers.runtime import services
 
@@ -95,9 +94,9 @@ class _Twilio:
 def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, counts: Counter[str]) -> None:
     longest = dt.timedelta(seconds=ql.settings.max_call_seconds) + grace
     ended = []
-    for call_sid in list(ql.sessions.call_sids()):
+    for call_sid in list(ql.call_store.call_sids()):
         try:
-            session = ql.sessions.load(call_sid)
+            session = ql.call_store.load(call_sid)
         except CallRecordUnreadable as exc:
             # Its promises cannot be read: staff call back (once per call; Twilio says who called).
             log.error("reconciliation: %s", exc)
@@ -106,7 +105,7 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
             continue
         if session is None:
             continue
-        if ql.sessions.outbox(call_sid):
+        if ql.call_store.outbox(call_sid):
             ql.calls.drain(call_sid)
             counts["outboxes drained"] += 1
         if not session.ended:
@@ -129,7 +128,7 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
         else:
             # Ended already: its promises are kept again (a call recorded before they were, say).
             ql.calls.end(call_sid, session.end_reason or "completed")
-        after = ql.sessions.load(call_sid)
+        after = ql.call_store.load(call_sid)
         if after is None or not after.ended:
             continue
         if set(after.escalated) - set(session.escalated) and session.ended:
@@ -137,7 +136,7 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
         ended.append(after)
     if not ended:
         return
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     rows = recordings.escalated_reasons(db, [s.call_sid for s in ended])
     for session in ended:
         call_sid = session.call_sid
@@ -146,7 +145,7 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
             if copied:
                 ql.calls.recording_ready(call_sid, copied[0])
                 counts["messages handed on"] += 1
-                session = ql.sessions.load(call_sid) or session
+                session = ql.call_store.load(call_sid) or session
         for reason, priority in session.escalated.items():
             if reason in rows.get(call_sid, ()):
                 continue
@@ -167,7 +166,7 @@ def _twilio_recordings(ql: Any, now: dt.datetime, twilio: _Twilio, counts: Count
     done = [(sid, call_sid) for sid, call_sid, status in listed if status in ("completed", "") and call_sid]
     if not done:
         return
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     known = recordings.known(db, [sid for sid, _ in done])
     for sid, call_sid in done:
         if known.get(sid) in ("fetched", "failed"):
@@ -179,12 +178,12 @@ def _twilio_recordings(ql: Any, now: dt.datetime, twilio: _Twilio, counts: Count
 
 
 def _recording_rows(ql: Any, now: dt.datetime, grace: dt.timedelta, counts: Counter[str]) -> None:
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     for call_sid, sid in recordings.stuck(db, now - grace):
         _copy(ql, call_sid, sid, counts)
     for call_sid, sid in recordings.unescalated(db, now - LOOKBACK, now - grace):
         try:
-            session = ql.sessions.load(call_sid)
+            session = ql.call_store.load(call_sid)
         except CallRecordUnreadable:
             session = None  # handed on as a voicemail of its own (recording_ready)
         if session is not None and session.escalated:

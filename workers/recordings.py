@@ -36,7 +36,7 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
     """
     ql = services()
     settings = ql.settings
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     recordings.note(db, call_sid, recording_sid, ql.clock())
     dest = recording_path(settings.recordings_dir, call_sid, recording_sid)
     if not dest.exists():
@@ -65,7 +65,7 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
 def hand_on(call_sid: str, recording_sid: str) -> None:
     """Attach the recording to the call's escalation; with none, see that one comes (``recording_ready``)."""
     ql = services()
-    db = ql.extra["db"].sessions
+    db = ql.database.sessions
     recordings.link(db, call_sid)
     if not recordings.has_escalation(db, call_sid):
         ql.calls.recording_ready(call_sid, recording_sid)
@@ -83,8 +83,8 @@ def _describe(exc: Exception) -> str:
 def link_to_escalations(call_sid: str, recording_sid: str) -> int:
     """Point the call's escalations at its voicemail (one left after the escalation was created, too)."""
     ql = services()
-    recordings.note(ql.extra["db"].sessions, call_sid, recording_sid, ql.clock())
-    return recordings.link(ql.extra["db"].sessions, call_sid)
+    recordings.note(ql.database.sessions, call_sid, recording_sid, ql.clock())
+    return recordings.link(ql.database.sessions, call_sid)
 
 
 def transcribe_recording(wav: Path) -> Path | None:
@@ -92,7 +92,12 @@ def transcribe_recording(wav: Path) -> Path | None:
 
     The transcript is a client's words: it goes to a file staff open deliberately, never to a log.
     """
-    from ivr.speech import AudioFormatError, ModelNotFound, find_model, load_recognizer
+    from ivr.speech.recognizer import (
+        AudioFormatError,
+        ModelNotFound,
+        find_model,
+        load_recognizer,
+    )
 
     target = transcript_path(wav)
     if target.exists():

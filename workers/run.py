@@ -44,13 +44,16 @@ from __future__ import annotations
 
 import argparse
 
-from ivr.jobs.enqueue import URGENT_QUEUE
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from ivr import create_app
-from ivr.config import Settings
+from ivr.config import Settings, load_settings
+from ivr.jobs.enqueue import URGENT_QUEUE
+from ivr.private_files import restrict_umask
+from ivr.services import build_services, configure_logging
+from workers import runtime
+from workers.reconcile import ensure_scheduled
 
 
 class QuietlineWorker(Worker):
@@ -92,24 +95,26 @@ class QuietlineWorker(Worker):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run an RQ worker inside the app's context, urgent queue first."""
+    """Run an RQ worker with the installation's services (no Flask app), urgent queue first."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queues", default=None, help="comma-separated queue names, highest priority first")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker")
     args = parser.parse_args(argv)
-    app = create_app()
-    ql = app.extensions["quietline"]
-    names = args.queues.split(",") if args.queues else [URGENT_QUEUE, ql.settings.queue_name]
+    settings = load_settings()
+    settings.validate()
+    # Whatever jobs write (recordings, transcripts, SQLite) is for the service's user only.
+    restrict_umask()
+    configure_logging(settings.log_level)
+    ql = build_services(settings)
+    runtime.install(ql)
+    names = args.queues.split(",") if args.queues else [URGENT_QUEUE, settings.queue_name]
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
-    with app.app_context():
-        if not args.no_scheduler:
-            # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
-            from workers.reconcile import ensure_scheduled
-
-            ensure_scheduled(ql)
-        worker = QuietlineWorker.from_settings(queues, ql.settings, connection=ql.redis, serializer=JSONSerializer)
-        worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=ql.settings.log_level)
+    if not args.no_scheduler:
+        # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
+        ensure_scheduled(ql)
+    worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)
+    worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=settings.log_level)
     return 0
 
 

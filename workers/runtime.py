@@ -1,15 +1,42 @@
-"""What a job may use: the services of the app the worker process was started with."""
+"""What a job may use: the services of the worker process (``ivr.services.Services``), and RQ's view of the job.
+
+``workers.run`` builds the services once, without a Flask app, and installs them here before
+working; the work horses RQ forks inherit them.  Tests running jobs in their own process
+install their app's services the same way (``using``).
+"""
 from __future__ import annotations
 
-from flask import current_app
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rq import get_current_job
 
-from ivr import Quietline
+from ivr.services import Services
+
+_installed: list[Services] = []
 
 
-def services() -> Quietline:
-    """The running app's services; workers push an app context before working (see workers.run)."""
-    return current_app.extensions["quietline"]
+def install(services: Services) -> None:
+    """Make ``services`` what every job of this process uses."""
+    _installed[:] = [services]
+
+
+@contextmanager
+def using(services: Services) -> Iterator[Services]:
+    """Jobs run inside the block use ``services`` (then whatever was installed before)."""
+    before = list(_installed)
+    install(services)
+    try:
+        yield services
+    finally:
+        _installed[:] = before
+
+
+def services() -> Services:
+    """The services of this worker process; RuntimeError when none were installed (see workers.run)."""
+    if not _installed:
+        raise RuntimeError("no services installed: start workers with `python -m workers.run`")
+    return _installed[0]
 
 
 def retries_left() -> int:

@@ -33,7 +33,7 @@ def send_sms(call_sid: str, message_id: str) -> str:
     """
     ql = services()
     try:
-        entry = ql.sessions.outbox_entry(call_sid, message_id)
+        entry = ql.call_store.outbox_entry(call_sid, message_id)
     except CallRecordUnreadable as exc:
         # No key opens it (ivr.encryption): it never will, so staff get the client what it promised.
         _give_up(call_sid, message_id, "its entry does not decrypt")
@@ -41,9 +41,9 @@ def send_sms(call_sid: str, message_id: str) -> str:
         raise TextRefused(f"text {message_id} of call {call_sid}: {exc}") from None
     if not entry or not entry.get("to"):
         return "not pending"
-    with ql.extra["db"].sessions() as db:
+    with ql.database.sessions() as db:
         if opted_out(db, entry["to"]):
-            ql.sessions.outbox_done(call_sid, message_id)
+            ql.call_store.outbox_done(call_sid, message_id)
             log.info("text %s of call %s not sent: the number opted out of texts", message_id, call_sid)
             return OPTED_OUT
     client = twilio_rest.make_client(ql.settings)
@@ -65,7 +65,7 @@ def send_sms(call_sid: str, message_id: str) -> str:
             raise TextRefused(f"text {message_id} of call {call_sid}: not sent after every retry "
                               f"({type(exc).__name__})") from None
         raise
-    ql.sessions.outbox_done(call_sid, message_id)
+    ql.call_store.outbox_done(call_sid, message_id)
     return sid
 
 
@@ -73,5 +73,5 @@ def _give_up(call_sid: str, message_id: str, why: str) -> None:
     """The text will never go: forget its number and body, and hand the call to staff."""
     ql = services()
     ql.calls.escalate_now(call_sid, TEXT_FAILED)
-    ql.sessions.outbox_done(call_sid, message_id)
+    ql.call_store.outbox_done(call_sid, message_id)
     log.warning("text %s of call %s was not sent (%s); escalated as %s", message_id, call_sid, why, TEXT_FAILED)

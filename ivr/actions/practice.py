@@ -15,19 +15,21 @@ from typing import Any, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
+from ivr.core.spoken_output import spoken_datetime
+from ivr.practice import data as practice_data
 from ivr.practice import verification
+from ivr.practice.data import PracticeData
 from ivr.practice.models import (
     ACTIVE,
     Appointment,
     AppointmentStatus,
     CardOnFile,
     Client,
-    ClientPhone,
     Clinician,
     FollowUp,
 )
@@ -35,8 +37,11 @@ from ivr.practice.opt_outs import opted_out as sms_opted_out
 from ivr.practice.scheduling import open_slots
 
 
-def _db(ctx: ActionContext) -> sessionmaker[Session]:
-    return ctx.services["db"]
+def _practice(ctx: ActionContext) -> PracticeData:
+    """The practice's data; an installation without it cannot run these actions."""
+    if ctx.practice is None:
+        raise RuntimeError("practice actions need ActionContext.practice (ivr.services wires it)")
+    return ctx.practice
 
 
 def _caller(ctx: ActionContext) -> dict[str, Any]:
@@ -53,13 +58,6 @@ def _client_id(ctx: ActionContext) -> str:
 
 # -- recognising and verifying --------------------------------------------------------------------------
 
-def _clients_on(db: Session, e164: str | None) -> list[str]:
-    if not e164:
-        return []
-    return list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == e164)
-                           .order_by(ClientPhone.client_id)))
-
-
 def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Look up the clients on the calling number (``vars.candidates``) without telling the flow.
 
@@ -67,8 +65,8 @@ def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     through (``present``) or not (``withheld``).  Whether it belongs to a client
     must not change what they hear, so it is not an outcome (nor ``caller.known``).
     """
-    with _db(ctx)() as db:
-        ids = _clients_on(db, ctx.session.caller)
+    with _practice(ctx).read() as db:
+        ids = practice_data.clients_on(db, ctx.session.caller)
     caller = {**_caller(ctx), "verified": False}
     return ActionResult("present" if ctx.session.caller else "withheld", {"candidates": ids, "caller": caller})
 
@@ -79,8 +77,8 @@ def find_by_number_on_file(ctx: ActionContext, params: Mapping[str, Any]) -> Act
     Always answers ``done``: whether the number is on file is not for an unverified caller to learn.
     """
     typed = str(ctx.session.vars.get("number_on_file") or "")
-    with _db(ctx)() as db:
-        ids = _clients_on(db, normalise(typed, ctx.flows.practice.phone_region))
+    with _practice(ctx).read() as db:
+        ids = practice_data.clients_on(db, normalise(typed, ctx.flows.practice.phone_region))
     return ActionResult("done", {"candidates": ids, "number_on_file": None})
 
 
@@ -106,7 +104,7 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     caller_key = verification.caller_subject(ctx.session.caller)
     kind = verification.PIN if answer.startswith("pin:") else verification.DATE
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
-    with _db(ctx)() as db, db.begin():
+    with _practice(ctx).write() as db:
         allowed = verification.standing(db, caller_key, candidates, ctx.now, limits)
         clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id))) \
             if candidates else []
@@ -135,12 +133,6 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
 
 # -- appointments ------------------------------------------------------------------------------------
 
-def _next_appointment(db: Session, client_id: str, now: dt.datetime) -> Appointment | None:
-    return db.scalars(select(Appointment).where(
-        Appointment.client_id == client_id, Appointment.status == ACTIVE, Appointment.start > now)
-        .order_by(Appointment.start).limit(1)).first()
-
-
 def _describe(appointment: Appointment, clinician: Clinician | None, practice: Any, now: dt.datetime) -> dict[str, Any]:
     late = appointment.start - now < dt.timedelta(hours=practice.late_change_hours)
     return {"id": appointment.id, "start": appointment.start.astimezone(practice.tz).isoformat(),
@@ -152,8 +144,8 @@ def _describe(appointment: Appointment, clinician: Clinician | None, practice: A
 def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The verified client's next scheduled appointment, as ``vars.appt``."""
     client_id = _client_id(ctx)
-    with _db(ctx)() as db:
-        appointment = _next_appointment(db, client_id, ctx.now)
+    with _practice(ctx).read() as db:
+        appointment = practice_data.next_appointment(db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
         return ActionResult("found", {"appt": _describe(appointment, appointment.clinician, ctx.flows.practice,
@@ -177,7 +169,7 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Up to three open slots with the same clinician near the current appointment, as ``vars.slots``."""
     client_id = _client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
-    with _db(ctx)() as db:
+    with _practice(ctx).read() as db:
         appointment = db.get(Appointment, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
@@ -202,9 +194,9 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     except (TypeError, ValueError, IndexError):
         return ActionResult("invalid")
     practice = ctx.flows.practice
-    db_factory = _db(ctx)
+    data = _practice(ctx)
     try:
-        with db_factory() as db, db.begin():
+        with data.write() as db:
             old = db.get(Appointment, appt.get("id") or "")
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
@@ -219,7 +211,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             db.flush()
             described = _describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
-        with db_factory() as db:
+        with data.read() as db:
             old = db.get(Appointment, appt.get("id") or "")
             taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
             fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
@@ -234,7 +226,7 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
     client_id = _client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
     reason = str(ctx.session.vars.get("cancel_reason") or "not given")[:100]
-    with _db(ctx)() as db, db.begin():
+    with _practice(ctx).write() as db:
         appointment = db.get(Appointment, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none")
@@ -250,7 +242,7 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
 def _text_to_client(ctx: ActionContext, body: str) -> ActionResult:
     to = _caller(ctx).get("sms_to")
     if to:
-        with _db(ctx)() as db:
+        with _practice(ctx).read() as db:
             if sms_opted_out(db, to):  # texted STOP since the call began
                 to = None
     if not to:
@@ -261,14 +253,12 @@ def _text_to_client(ctx: ActionContext, body: str) -> ActionResult:
 def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Text the next appointment's video link to the client's number on file (never the calling number)."""
     client_id = _client_id(ctx)
-    with _db(ctx)() as db:
-        appointment = _next_appointment(db, client_id, ctx.now)
+    with _practice(ctx).read() as db:
+        appointment = practice_data.next_appointment(db, client_id, ctx.now)
         url = appointment.telehealth_url if appointment else None
         when = appointment.start if appointment else None
     if not url:
         return ActionResult("no_link")
-    from ivr.core.spoken_output import spoken_datetime
-
     spoken = spoken_datetime(when.astimezone(ctx.flows.practice.tz), ctx.now.astimezone(ctx.flows.practice.tz))
     return _text_to_client(ctx, f"Your video link for {spoken}: {url}")
 
@@ -298,7 +288,7 @@ def save_card(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     card = ctx.session.vars.get("card") or {}
     if not card.get("token"):
         return ActionResult("failed", {"card": None})
-    with _db(ctx)() as db, db.begin():
+    with _practice(ctx).write() as db:
         row = db.get(CardOnFile, client_id) or CardOnFile(client_id=client_id)
         row.token_ref, row.brand = str(card["token"])[:200], str(card.get("brand") or "card")[:40]
         row.last4, row.expiry = str(card.get("last4") or "")[-4:], str(card.get("expiry") or "")[:4]

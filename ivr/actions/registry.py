@@ -11,7 +11,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ivr.core import effects as fx
+from ivr.core.call_state import CallSession
+from ivr.core.flow import FlowSet
 from ivr.exceptions import UnknownAction
+from ivr.practice.data import PracticeData
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class ActionResult:
     outcome: str
     updates: Mapping[str, Any] = field(default_factory=dict)
     # Side effects (texts, escalations) carried out once the call's new state is stored.
-    effects: tuple[Any, ...] = ()
+    effects: tuple[fx.Effect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,13 @@ class ActionSignature:
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What an action may read: the call, the flows and practice, the clock, and injected services."""
+    """What an action may read: the call, the flows and practice settings, the clock, and the practice's data."""
 
-    session: Any  # ivr.core.call_state.CallSession (a copy; actions return updates instead of mutating)
-    flows: Any  # ivr.core.flow.FlowSet
+    session: CallSession  # a copy: actions return updates instead of mutating
+    flows: FlowSet
     now: dt.datetime
-    services: Mapping[str, Any] = field(default_factory=dict)
+    # The practice database (ivr.practice.data); None where an installation runs without one.
+    practice: PracticeData | None = None
 
 
 ActionFn = Callable[[ActionContext, Mapping[str, Any]], ActionResult]

@@ -49,7 +49,7 @@ def ql() -> Any:
 
 
 def db() -> Any:
-    return ql().extra["db"]
+    return ql().database
 
 
 def now() -> dt.datetime:

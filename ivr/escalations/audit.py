@@ -44,7 +44,7 @@ class Action(str, Enum):
 
 
 class HasSessions(Protocol):
-    """The app's Database (``ivr.practice.db.Database``), or anything else with a session factory."""
+    """The app's Database (``ivr.db.database.Database``), or anything else with a session factory."""
 
     sessions: sessionmaker[Session]
 

@@ -1,6 +1,6 @@
 """Escalations, the staff who work them, their notifications, the on-call roster and the audit log.
 
-Same database and metadata as the practice data (``ivr.practice.models.Base``),
+Same database and metadata as the practice data (``ivr.db.base.Base``),
 so one Alembic history covers both.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ivr.practice.models import Base, UTCDateTime, _now
+from ivr.db.base import Base, UTCDateTime, utcnow
 
 
 class EscalationStatus(str, Enum):
@@ -58,7 +58,7 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RosterEntry(Base):
@@ -100,7 +100,7 @@ class Escalation(Base):
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # only when verified
     timeline: Mapped[list] = mapped_column(JSON, default=list)  # steps and choices, never what was said
     recording_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -133,7 +133,7 @@ class Recording(Base):
     status: Mapped[str] = mapped_column(String(10), default=RecordingStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # Twilio's status and code, no PHI
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -153,7 +153,7 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When a worker marked it ``sending``: a text still ``sending`` long after this is looked up at Twilio.
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -165,7 +165,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     action: Mapped[str] = mapped_column(String(40))  # login, view_client, claim, resolve, …
     target: Mapped[str | None] = mapped_column(String(80), nullable=True)  # "escalation:12", "client:C-1001"

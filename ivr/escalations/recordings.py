@@ -16,6 +16,7 @@ Rows hold SIDs, a status and Twilio's error code: nothing a caller said, no numb
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -138,3 +139,19 @@ def unescalated(db_sessions: sessionmaker[Session], since: dt.datetime, settled_
             .where(Recording.created_at >= since, settled,
                    ~exists().where(Escalation.call_sid == Recording.call_sid))
             .order_by(Recording.created_at).limit(limit))]
+
+
+@dataclass(frozen=True)
+class RecordingLog:
+    """The ``recordings`` rows as the webhooks write them (``Services.recordings``): the edge notes what
+    Twilio told it without knowing the schema."""
+
+    db_sessions: sessionmaker[Session]
+
+    def note(self, call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
+        """See :func:`note`."""
+        return note(self.db_sessions, call_sid, recording_sid, now)
+
+    def mark_failed(self, recording_sid: str, error: str, now: dt.datetime) -> None:
+        """See :func:`mark_failed`."""
+        mark_failed(self.db_sessions, recording_sid, error, now)

@@ -137,7 +137,7 @@ def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.t
 
 def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) -> SeedReport:
     """For the zero-setup start: migrate the database and seed the demo practice if it has no clients."""
-    from ivr.practice.db import Database, upgrade
+    from ivr.db.database import Database, upgrade
 
     database = Database.from_url(url)
     try:

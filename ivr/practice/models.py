@@ -2,7 +2,7 @@
 
 SQLAlchemy 2.0 declarative models, used with SQLite (the embedded default) or
 PostgreSQL.  Times are stored in UTC; the practice's timezone is applied when
-speaking.  Schema changes go through Alembic migrations (ivr/practice/migrations).
+speaking.  Schema changes go through Alembic migrations (ivr/db/migrations).
 """
 from __future__ import annotations
 
@@ -13,38 +13,17 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+from ivr.db.base import Base, UTCDateTime, utcnow
 
 
 class AppointmentStatus(str, Enum):
@@ -56,21 +35,6 @@ class AppointmentStatus(str, Enum):
 
 
 ACTIVE = AppointmentStatus.SCHEDULED.value
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-class Base(DeclarativeBase):
-    # Named constraints: migrations can drop or alter them later by name, on SQLite (batch mode) too.
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
 
 
 class Clinician(Base):
@@ -99,7 +63,7 @@ class Client(Base):
     may_text: Mapped[bool] = mapped_column(Boolean, default=False)
     # Discreet mode: nothing identifying in any voicemail or text, whatever the other settings say.
     discreet: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     clinician: Mapped[Clinician | None] = relationship(back_populates="clients")
     phones: Mapped[list["ClientPhone"]] = relationship(back_populates="client", cascade="all, delete-orphan",
@@ -139,7 +103,7 @@ class Appointment(Base):
     telehealth_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
     replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="appointments")
     clinician: Mapped[Clinician] = relationship()
@@ -155,7 +119,7 @@ class CardOnFile(Base):
     brand: Mapped[str] = mapped_column(String(40))
     last4: Mapped[str] = mapped_column(String(4))
     expiry: Mapped[str] = mapped_column(String(4))  # MMYY, as Twilio <Pay> reports it
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class FollowUp(Base):
@@ -168,7 +132,7 @@ class FollowUp(Base):
     reason: Mapped[str] = mapped_column(String(40))
     appointment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -194,7 +158,7 @@ class VerificationFailure(Base):
     turn: Mapped[int] = mapped_column(Integer)  # the webhook of the call that carried the answer
     subject: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10), default="date")  # date | pin: what the caller answered with
-    failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class VerificationLock(Base):
@@ -229,4 +193,4 @@ class SmsOptOut(Base):
     e164: Mapped[str] = mapped_column(String(20), primary_key=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
     keyword: Mapped[str] = mapped_column(String(20))  # STOP, START, … as Twilio classified it
-    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from ivr.actions.registry import ActionContext, Registry
 from ivr.core import effects as fx
@@ -36,6 +36,7 @@ from ivr.core.priority import Priority
 from ivr.exceptions import CallRecordUnreadable
 from ivr.flowlang.store import FlowStore
 from ivr.jobs.enqueue import Enqueued, Jobs
+from ivr.practice.data import PracticeData
 from ivr.telephony import twiml
 from ivr.telephony.call_store import CallStore
 
@@ -44,7 +45,7 @@ MAX_ACTIONS_PER_REQUEST = 20
 
 
 def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Event, env: engine.StepEnv,
-            services: Mapping[str, Any] | None = None) -> tuple[CallSession, list[fx.Effect]]:
+            practice: PracticeData | None = None) -> tuple[CallSession, list[fx.Effect]]:
     """Step the engine, running any built-in actions it invokes, until it waits on the caller."""
     collected: list[fx.Effect] = []
     for _ in range(MAX_ACTIONS_PER_REQUEST):
@@ -53,7 +54,7 @@ def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Eve
             return _keep_promises(flows, session, collected + out, env)
         collected += out[:-1]
         invoke = out[-1]
-        result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, services or {}),
+        result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, practice),
                               invoke.params)
         session, adopted = engine.adopt(flows, session, result.effects, env)
         collected += adopted
@@ -99,7 +100,7 @@ def _drain_order(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
 class CallHandler:
     """Everything a webhook needs, wired once by create_app."""
 
-    sessions: CallStore
+    call_store: CallStore
     jobs: Jobs
     flows: FlowStore
     registry: Registry
@@ -107,7 +108,7 @@ class CallHandler:
     clock: Callable[[], dt.datetime]
     max_steps: int = 200
     max_call_seconds: int = 3600
-    action_services: dict[str, Any] = field(default_factory=dict)
+    practice: PracticeData | None = None  # what the practice actions read and write
     # (roster category, now) → numbers on call; None: staff phones from practice.yaml only.
     on_call: Callable[[str, dt.datetime], Sequence[str]] | None = None
 
@@ -143,14 +144,14 @@ class CallHandler:
         ``from_number`` is Twilio's raw ``From``; it is normalised only when the call's session starts.
         A request for a call that has already ended is answered ``<Response><Hangup/></Response>``.
         """
-        session = self.sessions.load(call_sid)
+        session = self.call_store.load(call_sid)
         if session is None:
             # A call we have never seen (or whose session expired): start it from the top.
             caller = phone_numbers.normalise(from_number, self.flows.current().practice.phone_region)
             session = engine.new_session(call_sid, caller, self.clock())
             expected, answered, event = -1, turn, CallStarted()
         elif isinstance(event, CallStarted) or turn < session.turn:
-            cached = self.sessions.answered(call_sid, turn)
+            cached = self.call_store.answered(call_sid, turn)
             if cached:
                 log.info("call %s: replay of turn %s answered from cache", call_sid, turn)
                 # The first answer's process may have died before enqueueing its jobs.
@@ -164,12 +165,12 @@ class CallHandler:
         else:
             expected, answered = session.turn, session.turn
         flows = self.flows.current()
-        new, out = advance(flows, self.registry, session, event, self.env(), self.action_services)
+        new, out = advance(flows, self.registry, session, event, self.env(), self.practice)
         new.turn = session.turn + 1 if expected >= 0 else 1
         xml = twiml.render(out, self.urls(new.turn))
         outbox = outbox_entries(out, answered)
-        if not self.sessions.save(new, expected, answered, xml, outbox):
-            cached = self.sessions.answered(call_sid, answered)
+        if not self.call_store.save(new, expected, answered, xml, outbox):
+            cached = self.call_store.answered(call_sid, answered)
             log.info("call %s: lost a race for turn %s", call_sid, answered)
             return cached or twiml.hangup()
         self._drain_quietly(call_sid, outbox)
@@ -183,7 +184,7 @@ class CallHandler:
         safe to repeat: a retried callback only drains what is left.
         """
         for _ in range(3):
-            session = self.sessions.load(call_sid)
+            session = self.call_store.load(call_sid)
             if session is None:
                 return
             new, out = engine.step(self.flows.current(), session, CallEnded(status), self.env())
@@ -191,7 +192,7 @@ class CallHandler:
                 self._drain_quietly(call_sid)
                 return
             new.turn = session.turn + 1
-            if self.sessions.save(new, session.turn, None, None, outbox_entries(out, new.turn)):
+            if self.call_store.save(new, session.turn, None, None, outbox_entries(out, new.turn)):
                 log.info("call %s ended: %s after %s steps", call_sid, status, new.steps_taken)
                 self._drain_quietly(call_sid)
                 return
@@ -210,7 +211,7 @@ class CallHandler:
         has an escalation row needs only the link.
         """
         try:
-            session = self.sessions.load(call_sid)
+            session = self.call_store.load(call_sid)
         except CallRecordUnreadable as exc:
             log.error("%s; the recording is handed on as a voicemail", exc)
             session = None
@@ -239,11 +240,11 @@ class CallHandler:
         again is harmless.
         """
         if entries is None:
-            entries = self.sessions.outbox(call_sid)
+            entries = self.call_store.outbox(call_sid)
         for entry_id, entry in sorted(entries.items(), key=_drain_order):
             if entry.get("kind") == "escalate":
                 self.jobs.escalate(call_sid, str(entry.get("reason")), entry.get("priority"))
-                self.sessions.outbox_done(call_sid, entry_id)
+                self.call_store.outbox_done(call_sid, entry_id)
             elif entry.get("kind") == "sms":
                 self.jobs.send_sms(call_sid, entry_id)
         return len(entries)
@@ -286,7 +287,7 @@ class CallHandler:
                 # action would have made us, keep what it hands to staff, and end the call again.
                 resumed = session.copy()
                 resumed.ended = False
-                new, out = advance(flows, self.registry, resumed, event, env, self.action_services)
+                new, out = advance(flows, self.registry, resumed, event, env, self.practice)
                 new, more = engine.step(flows, new, CallEnded(session.end_reason or "completed"), env)
                 out = out + more
             else:
@@ -295,8 +296,8 @@ class CallHandler:
                 return
             new.turn = session.turn + 1
             entries = outbox_entries(out, new.turn)
-            if self.sessions.save(new, session.turn, None, None, entries):
+            if self.call_store.save(new, session.turn, None, None, entries):
                 log.info("call %s: a message left as the caller hung up was handed on", session.call_sid)
                 self._drain_quietly(session.call_sid, entries)
                 return
-            session = self.sessions.load(session.call_sid)
+            session = self.call_store.load(session.call_sid)

@@ -1,7 +1,7 @@
 """The official twilio client, pointed wherever ``Settings.twilio_api_url`` says.
 
 Production talks to https://api.twilio.com; tests and development talk to the
-local stand-in (``ivr.twilio_standin``).  Either way the code path is the real
+local stand-in (``ivr.dev.twilio_standin``).  Either way the code path is the real
 twilio-python client: the only seam is the HTTP client it is given, which swaps
 the scheme and host of every *.twilio.com URL for the configured base URL and
 keeps the path, so the stand-in sees exactly the requests Twilio would.

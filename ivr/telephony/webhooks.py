@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from ivr.core.escalation_policy import RECORDING_FAILED, SYSTEM_ERROR
 from ivr.core.events import (
+    CallStarted,
     DialFinished,
     Digits,
     Event,
@@ -26,35 +27,12 @@ from ivr.core.events import (
     RecordingFinished,
     Speech,
 )
+from ivr.core.phone_numbers import normalise
+from ivr.practice import opt_outs
 from ivr.telephony import screening, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
-
-# Stable, public paths: Twilio numbers and in-flight calls point at these.
-PATHS = {
-    "voice": "/twilio/voice",
-    "input": "/twilio/voice/input",
-    "timeout": "/twilio/voice/timeout",
-    "recorded": "/twilio/voice/recorded",
-    "dialed": "/twilio/voice/dialed",
-    "paid": "/twilio/voice/paid",
-    "screen": "/twilio/voice/screen",
-    "screen_accept": "/twilio/voice/screen/accept",
-    "recording_status": "/twilio/voice/recording-status",
-    "status": "/twilio/status",
-    "fallback": "/twilio/fallback",
-    "fallback_voicemail": "/twilio/fallback/voicemail",
-    "sms": "/twilio/sms",
-    "audio": "/audio",
-}
-
-
-def public_url(base_url: str, name: str, turn: int | None = None) -> str:
-    """Absolute URL of one of our routes; ``turn`` marks which answer of the call it follows."""
-    url = base_url + PATHS[name]
-    return f"{url}?turn={turn}" if turn is not None else url
-
 
 def _ql():
     return current_app.extensions["quietline"]
@@ -168,8 +146,6 @@ def _handle(event: Event) -> str:
 @never_fails
 def voice() -> str:
     """The number's incoming-call URL."""
-    from ivr.core.events import CallStarted
-
     return _handle(CallStarted())
 
 
@@ -285,13 +261,10 @@ def recording_status() -> Response:
         return _ack()
     ql = _ql()
     try:
-        from ivr.escalations import recordings
-
-        db = ql.extra["db"].sessions
-        recordings.note(db, call_sid, recording_sid, ql.clock())
+        ql.recordings.note(call_sid, recording_sid, ql.clock())
         if status == "failed":
-            recordings.mark_failed(db, recording_sid, f"twilio: recording {status} ({form.get('ErrorCode', '-')})",
-                                   ql.clock())
+            ql.recordings.mark_failed(recording_sid, f"twilio: recording {status} ({form.get('ErrorCode', '-')})",
+                                      ql.clock())
     except Exception:
         log.warning("could not note recording %s in the database; the job will", recording_sid, exc_info=True)
     try:
@@ -329,9 +302,6 @@ def inbound_sms() -> Response:
     number's texting preference.  The body is never read into logs: it may be
     anything a client wrote.
     """
-    from ivr.core.phone_numbers import normalise
-    from ivr.practice import opt_outs
-
     form = request.form
     keyword = opt_outs.classify(form.get("Body"), form.get("OptOutType"))
     if keyword is None:
@@ -341,7 +311,7 @@ def inbound_sms() -> Response:
     sender = normalise(form.get("From"), ql.flows.last_good.practice.phone_region if ql.flows.last_good else "US")
     if sender and keyword is not opt_outs.Keyword.HELP:
         try:
-            with ql.extra["db"].sessions() as db, db.begin():
+            with ql.database.sessions() as db, db.begin():
                 opt_outs.record(db, sender, keyword, ql.clock())
         except Exception:
             # Twilio keeps its own block either way; a 5xx shows in its debugger so someone looks.

@@ -2,7 +2,7 @@
 
 ``pytest --wallclock 2026-11-26T11:00:00-05:00`` (tests/conftest.py) sets that variable and puts
 this directory on PYTHONPATH, so every Python process of the run, pytest itself and every
-``python -m ivr.serve``, gunicorn, RQ worker and stand-in it starts, imports this at startup
+``python -m ivr.dev.serve``, gunicorn, RQ worker and stand-in it starts, imports this at startup
 and reads the same wall clock: the given instant at the given real moment, running on from
 there.  time-machine moves only the wall clock (``time.time``, ``datetime.now``,
 ``date.today``…); monotonic clocks, sleeps and timeouts stay real.  libfaketime (Debian's

@@ -1,8 +1,8 @@
-"""The practice database: engines, sessions and schema migrations.
+"""The database: engines, sessions and schema migrations.
 
 SQLite is the embedded default (a file under ``instance/``, nothing to install);
 PostgreSQL is used when ``DATABASE_URL`` says so.  The schema is changed only by
-the Alembic migrations in ``ivr/practice/migrations``, run from here
+the Alembic migrations in ``ivr/db/migrations``, run from here
 programmatically (there is no ``alembic.ini``): ``upgrade(engine)``.
 """
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.escalations import models as _escalation_models  # noqa: F401  (their tables share Base.metadata)
 from ivr.private_files import private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -97,7 +96,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @dataclass
 class Database:
-    """An engine and its session factory, as the app keeps them (``extra["db"]``)."""
+    """An engine and its session factory, as the services keep them (``Services.database``)."""
 
     engine: Engine
     sessions: sessionmaker[Session]

@@ -1,4 +1,4 @@
-"""The whole service in the foreground: ``python -m ivr.serve`` (what ``make run`` starts).
+"""The whole service in the foreground: ``python -m ivr.dev.serve`` (what ``make run`` starts).
 
 Zero setup: a development Twilio token and data key (IVR_DATA_KEY, which encrypts
 call records in Redis) in ``.env`` when there are none, an embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST
@@ -48,7 +48,7 @@ from ivr import config as config_mod
 from ivr.exceptions import ConfigError
 from ivr.private_files import private_dir, restrict_umask, tighten
 
-log = logging.getLogger("ivr.serve")
+log = logging.getLogger("ivr.dev.serve")
 
 ENV_FILE = config_mod.PROJECT_ROOT / ".env"
 STANDIN_PORT = 8010
@@ -239,7 +239,7 @@ class Supervisor:
     """Starts the long-lived processes, restarts whichever dies, and stops them in order."""
 
     def __init__(self, redis_hang_seconds: float = REDIS_HANG_SECONDS) -> None:
-        self.redis = None  # ivr.redis_server.EmbeddedRedis when we started one
+        self.redis = None  # ivr.dev.redis_server.EmbeddedRedis when we started one
         self.standin: Child | None = None
         self.children: list[Child] = []  # gunicorn and workers
         self._preexec = _parent_death_signal()
@@ -463,7 +463,7 @@ def _signal(pid: int, sig: int, *, group: bool) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m ivr.serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ivr.dev.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("HOST") or "0.0.0.0",
                         help="interface for the web server (default: $HOST or 0.0.0.0)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000),
@@ -515,7 +515,7 @@ def write_service_note(local_url: str, public_base_url: str, twilio_api_url: str
 
 
 def service_note(url: str, path: Path | None = None) -> dict[str, str] | None:
-    """What the running ``python -m ivr.serve`` at ``url`` wrote about itself, or None.
+    """What the running ``python -m ivr.dev.serve`` at ``url`` wrote about itself, or None.
 
     None when there is no note, its service is gone, or ``url`` is another server
     (the same port on a loopback address counts as the same server).
@@ -542,7 +542,7 @@ def prepare_database(settings: config_mod.Settings) -> bool:
     """
     import datetime as dt
 
-    from ivr.practice import db as db_mod
+    from ivr.db import database as db_mod
     from ivr.practice.demo import seed_demo
     from ivr.practice.settings.checks import load_practice
 
@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Supervisor, use_standin: bool) -> int:
     from redis import Redis
 
-    from ivr.redis_server import EmbeddedRedis
+    from ivr.dev.redis_server import EmbeddedRedis
 
     if os.environ.get("REDIS_URL"):
         redis_note = "REDIS_URL"
@@ -682,7 +682,7 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
     if use_standin:
         # Token and SID reach it through the environment, not argv, where `ps` would show them.
         standin_url = os.environ["TWILIO_API_URL"]
-        sup.standin = sup.spawn("Twilio stand-in", [sys.executable, "-m", "ivr.twilio_standin",
+        sup.standin = sup.spawn("Twilio stand-in", [sys.executable, "-m", "ivr.dev.twilio_standin",
                                                     "--port", str(args.standin_port)], kind="standin")
 
     # Sync workers serve one request each; a hung Redis costs each of them one IVR_REDIS_TIMEOUT_SECONDS per

@@ -4,7 +4,7 @@ The zip is streamed to a hidden temporary file in the destination folder, checke
 optional SHA-256, that it is a zip, that no member escapes the folder, that it holds a
 vosk model), unpacked into a hidden staging folder beside the destination and only then
 renamed into place.  A rename within one folder is atomic, so an interrupted or failed
-download never leaves a half-installed model where `ivr.speech.find_model` looks.
+download never leaves a half-installed model where `ivr.speech.recognizer.find_model` looks.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Optional
 
 from ivr.exceptions import IvrError
-from ivr.speech import DEFAULT_MODEL_NAME, MODELS_DIR
+from ivr.speech.recognizer import DEFAULT_MODEL_NAME, MODELS_DIR
 
 DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.zip"
 # Size and digest of the published vosk-model-small-en-us-0.15.zip (the archive has not

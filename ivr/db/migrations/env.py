@@ -1,6 +1,6 @@
-"""Alembic environment for the practice database.
+"""Alembic environment for the database (the practice's tables and the escalations').
 
-Run through ``ivr.practice.db.upgrade`` (or ``flask --app app db upgrade``), which
+Run through ``ivr.db.database.upgrade`` (or ``flask --app app db upgrade``), which
 passes an open connection in ``config.attributes["connection"]``.  Without one
 (offline ``--sql`` runs, or the alembic command line with ``-x url=…``), the URL
 comes from ``-x url=…`` or the app's settings (``DATABASE_URL``).
@@ -10,8 +10,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from ivr.practice import db as _db  # noqa: F401  (imports every model module onto Base.metadata)
-from ivr.practice.models import Base
+from ivr.db.base import Base
+
+# Every model module, so their tables are on Base.metadata (autogenerate compares against it).
+from ivr.escalations import models as _escalations  # noqa: F401
+from ivr.practice import models as _practice  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata
@@ -37,7 +40,7 @@ def _configure(connection: Connection) -> None:
 
 
 def run_offline() -> None:
-    from ivr.practice.db import normalise_url
+    from ivr.db.database import normalise_url
 
     url = normalise_url(_url())
     context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
@@ -53,7 +56,7 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from ivr.practice.db import make_engine
+    from ivr.db.database import make_engine
 
     engine = make_engine(_url())
     try:

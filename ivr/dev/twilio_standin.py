@@ -20,7 +20,7 @@ for one it does not have.
 Test control, not Twilio's: methods on ``TwilioStandin`` and the same under
 ``/_standin/`` over HTTP (unauthenticated: bind it to localhost only).
 
-Run standalone with ``python -m ivr.twilio_standin --port 8010``; it takes the
+Run standalone with ``python -m ivr.dev.twilio_standin --port 8010``; it takes the
 account SID and auth token from the usual settings unless given on the command line.
 
 Message bodies and phone numbers are never logged, here or by the HTTP server.
@@ -845,7 +845,7 @@ def _not_found() -> _TwilioError:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m ivr.twilio_standin``: serve the stand-in until interrupted."""
+    """``python -m ivr.dev.twilio_standin``: serve the stand-in until interrupted."""
     parser = argparse.ArgumentParser(description="Local stand-in for the Twilio REST API (tests and development).")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; the control API has no auth)")
     parser.add_argument("--port", type=int, default=8010)

@@ -128,7 +128,7 @@ class VoskRecognizer:
     """A vosk model loaded once, transcribing WAV files or raw PCM at the model's sample rate."""
 
     def __init__(self, model_path: str | os.PathLike[str], *, sample_rate: int = 16000) -> None:
-        import vosk  # imported here so importing ivr.speech stays cheap for the web process
+        import vosk  # imported here so importing ivr.speech.recognizer stays cheap for the web process
 
         path = Path(model_path)
         if not path.is_dir():
