@@ -18,23 +18,18 @@ from ivr.app import create_app
 from ivr.db.base import Base
 from ivr.db.database import head_revision
 from ivr.practice import cli as practice_cli
-from ivr.practice.csv_io import (
-    HEADER_ALIASES,
-    ImportRejected,
-    canonical_column,
-    export_practice,
+from ivr.practice.csv.cells import (
     format_working_hours,
-    import_practice,
-    parse_appointments,
-    parse_clients,
-    parse_clinicians,
     parse_date,
     parse_datetime,
     parse_status,
     parse_working_hours,
-    read_csv_text,
     slugify,
 )
+from ivr.practice.csv.columns import HEADER_ALIASES, canonical_column
+from ivr.practice.csv.export import export_practice
+from ivr.practice.csv.importer import ImportRejected, import_practice
+from ivr.practice.csv.parsing import parse_appointments, parse_clients, parse_clinicians, read_csv_text
 from ivr.practice.models import Appointment, Client, Clinician
 
 try:  # pytest imports test modules by file name (rootdir-relative "prepend" mode)
@@ -445,9 +440,9 @@ def test_cancelling_and_rebooking_a_slot_in_one_import(loaded) -> None:
 
 def test_a_slot_taken_while_importing_still_imports_nothing(loaded, monkeypatch) -> None:
     # The database's own unique index is the last word (a caller may book the slot mid-import).
-    from ivr.practice import csv_io
+    from ivr.practice.csv import importer
 
-    monkeypatch.setattr(csv_io._Plan, "_check_slots", lambda self: None)
+    monkeypatch.setattr(importer._Plan, "_check_slots", lambda self: None)
     before = snapshot(loaded)
     problems = rejected(loaded, clients_text=_CLIENT_HEADER + _GOOD_CLIENT, appointments_text=_APPT_HEADER + (
         "A-5001,C-5001,Dr. Maya Chen,2026-11-24T09:00:00-05:00,2026-11-24T09:50:00-05:00,,\n"))
@@ -485,7 +480,7 @@ def test_export_writes_the_canonical_columns_privately(loaded, tmp_path: Path) -
     export_practice(loaded.sessions, tmp_path / "c.csv", tmp_path / "a.csv", tmp_path / "k.csv")
     clients = (tmp_path / "c.csv").read_text().splitlines()
     assert clients[0] == "client_id,first_name,last_name,date_of_birth,phone,email,clinician,may_voicemail,may_text"
-    # Numbers start with +, a formula to spreadsheets: the export quotes them (ivr/csvsafe.py).
+    # Numbers start with +, a formula to spreadsheets: the export quotes them (ivr/practice/csv/safe.py).
     assert clients[2] == "C-2002,Kai,Thompson,1995-07-19,'+15550100142;+15550100143,,\"Sam Ortiz, LCSW\",no,no"
     appointments = (tmp_path / "a.csv").read_text().splitlines()
     assert appointments[0] == "appointment_id,client_id,clinician,start,end,status,telehealth_url"

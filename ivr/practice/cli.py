@@ -19,12 +19,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.db import database as db_mod
-from ivr.practice.csv_io import (
-    ImportRejected,
-    export_practice,
-    import_practice,
-    read_csv_text,
-)
+from ivr.practice.csv.export import export_practice
+from ivr.practice.csv.importer import ImportRejected, import_practice
+from ivr.practice.csv.parsing import read_csv_text
 
 practice_cli = AppGroup("practice", help="Import, export and seed the practice's clients and appointments.")
 

@@ -1,0 +1,340 @@
+"""``import_practice``: check the parsed files against each other and the database, then write everything in
+one transaction, or nothing: one bad row anywhere rejects the whole import with every problem listed."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from ivr.practice.csv.cells import slugify
+from ivr.practice.csv.columns import DEFAULT_FILE_NAMES
+from ivr.practice.csv.parsing import (
+    AppointmentRow,
+    ClientRow,
+    ClinicianRow,
+    ParsedFile,
+    RowProblem,
+    parsed_appointments,
+    parsed_clients,
+    parsed_clinicians,
+)
+from ivr.practice.models import ACTIVE, Appointment, Client, ClientPhone, Clinician
+
+_CHUNK = 500  # ids per IN (…) query: far below every backend's parameter limit
+
+
+class ImportRejected(Exception):
+    """The import found problems and wrote nothing."""
+
+    def __init__(self, problems: Sequence[RowProblem]):
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+@dataclass
+class ImportReport:
+    """What an import did, per table, and the columns it did not use."""
+
+    clinicians: Counts = field(default_factory=Counts)
+    clients: Counts = field(default_factory=Counts)
+    appointments: Counts = field(default_factory=Counts)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)  # file → headers
+
+    def lines(self) -> list[str]:
+        return [f"{name}: {getattr(self, name)}" for name in ("clinicians", "clients", "appointments")]
+
+def import_practice(session_factory: sessionmaker[Session], clients_text: str | None = None,
+                    appointments_text: str | None = None, clinicians_text: str | None = None,
+                    region: str = "US", *, names: Mapping[str, str] | None = None,
+                    today: dt.date | None = None) -> ImportReport:
+    """Check every file, then upsert everything by id in one transaction; ImportRejected if anything is wrong.
+
+    ``names`` maps "clients"/"appointments"/"clinicians" to the file names used in problems.
+    Clinicians named in clients or appointments are matched by id or name; unknown ones are
+    created (id = the name's slug) unless a clinicians.csv is given, which then must list them.
+    """
+    files = {**DEFAULT_FILE_NAMES, **(names or {})}
+    order = [files["clients"], files["appointments"], files["clinicians"]]
+    report = ImportReport()
+    empty = ParsedFile([], [], [])
+    clinicians = parsed_clinicians(clinicians_text, files["clinicians"]) if clinicians_text is not None else empty
+    clients = parsed_clients(clients_text, region, files["clients"], today) if clients_text is not None else empty
+    appointments = (parsed_appointments(appointments_text, files["appointments"])
+                    if appointments_text is not None else empty)
+    for kind, parsed in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians)):
+        if parsed.ignored:
+            report.ignored_columns[files[kind]] = parsed.ignored
+    problems = clinicians.problems + clients.problems + appointments.problems
+
+    with session_factory() as session, session.begin():
+        plan = _Plan(session, files, clinicians, clients, appointments, given_clinicians=clinicians_text is not None)
+        problems += plan.problems
+        if problems:
+            rank = {name: i for i, name in enumerate(order)}
+            raise ImportRejected(sorted(problems, key=lambda p: (rank.get(p.file, 9), p.line)))
+        try:
+            plan.apply(report)
+            session.flush()
+        except IntegrityError as exc:
+            # Only a concurrent change (a caller booking that slot a moment ago) gets here: the plan checked the rest.
+            raise ImportRejected([RowProblem(files["appointments"], 0, None,
+                                             f"the database refused the import ({exc.orig.__class__.__name__}); "
+                                             "it changed while importing: try again")]) from None
+    return report
+
+class _Plan:
+    """Cross-file and database checks, then the writes, inside the import's transaction."""
+
+    def __init__(self, session: Session, files: Mapping[str, str], clinicians: ParsedFile, clients: ParsedFile,
+                 appointments: ParsedFile, *, given_clinicians: bool):
+        self.session = session
+        self.files = files
+        self.clinician_rows: list[ClinicianRow] = clinicians.rows
+        self.client_rows: list[ClientRow] = clients.rows
+        self.appointment_rows: list[AppointmentRow] = appointments.rows
+        self.given_clinicians = given_clinicians
+        self.problems: list[RowProblem] = []
+        self.db_clinicians = {c.id: c for c in session.scalars(select(Clinician))}
+        self.new_clinicians: dict[str, str] = {}  # id → name, created from names in the files
+        self.client_clinician: dict[str, str | None] = {}  # clients.csv row id → resolved clinician id
+        self.appointment_clinician: dict[str, str] = {}
+        self._unresolved: set[str] = set()  # clients whose clinician could not be resolved (reported)
+        self._known = self._clinician_index(clinicians)
+        self._resolve_clients()
+        self.db_clients = self._load(Client, {r.client_id for r in self.client_rows} |
+                                     {r.client_id for r in self.appointment_rows}, phones=True)
+        self.db_appointments = self._load(Appointment, {r.appointment_id for r in self.appointment_rows})
+        self._resolve_appointments(clients.ids)
+        self._check_slots()
+
+    # -- clinicians
+
+    def _clinician_index(self, clinicians: ParsedFile) -> dict[str, set[str]]:
+        """Lookup keys (id, slug of id, slug of name) → clinician ids; the files' rows win over the database."""
+        index: dict[str, set[str]] = {}
+        entries = {c.id: c.name for c in self.db_clinicians.values()}
+        entries.update({r.clinician_id: r.name for r in self.clinician_rows})
+        for cid, name in entries.items():
+            for key in {cid, slugify(cid), slugify(name)}:
+                index.setdefault(key, set()).add(cid)
+        # Bad clinicians.csv rows: their names still count as listed (their problem is reported already).
+        for key in clinicians.bad_keys:
+            for variant in {key, slugify(key)}:
+                index.setdefault(variant, set()).add("")
+        return index
+
+    def _resolve_clinician(self, ref: str, file: str, line: int) -> str | None:
+        """The clinician id ``ref`` means; None when there is none (the problem is recorded once)."""
+        slug = slugify(ref)
+        matches = self._known.get(ref) or self._known.get(slug) or set()
+        if "" in matches:
+            return None  # a bad clinicians.csv row: reported there
+        if len(matches) == 1:
+            return next(iter(matches))
+        if len(matches) > 1:
+            self.problems.append(RowProblem(file, line, "clinician", f"clinician '{ref}' could be any of "
+                                            f"{', '.join(sorted(matches))}: use the clinician_id"))
+            return None
+        if self.given_clinicians:
+            self.problems.append(RowProblem(file, line, "clinician", f"clinician '{ref}' is not in "
+                                            f"{self.files['clinicians']} or the database"))
+            return None
+        if not slug:
+            self.problems.append(RowProblem(file, line, "clinician", f"clinician '{ref}' has no letters or digits"))
+            return None
+        self.new_clinicians[slug] = ref
+        self._known[slug] = {slug}
+        return slug
+
+    def _resolve_clients(self) -> None:
+        for row in self.client_rows:
+            if "clinician" not in row.columns:
+                continue  # the file does not say: the client keeps the clinician they have
+            resolved = self._resolve_clinician(row.clinician, self.files["clients"], row.line) \
+                if row.clinician else None
+            self.client_clinician[row.client_id] = resolved
+            if row.clinician and resolved is None:
+                self._unresolved.add(row.client_id)
+
+    # -- appointments
+
+    def _resolve_appointments(self, listed_clients: set[str]) -> None:
+        """Each appointment's client must exist; its clinician is the row's, else the client's."""
+        file = self.files["appointments"]
+        valid_clients = {r.client_id for r in self.client_rows}
+        for row in self.appointment_rows:
+            client = self.db_clients.get(row.client_id)
+            if row.client_id not in listed_clients and client is None:
+                self.problems.append(RowProblem(file, row.line, "client_id", f"client_id '{row.client_id}' is not "
+                                                f"in {self.files['clients']} or the database"))
+                continue
+            if row.clinician:
+                clinician = self._resolve_clinician(row.clinician, file, row.line)
+                if clinician:
+                    self.appointment_clinician[row.appointment_id] = clinician
+                continue
+            if row.client_id in listed_clients and row.client_id not in valid_clients:
+                continue  # the client's row is bad: reported in clients.csv
+            if row.client_id in self._unresolved:
+                continue  # the client's clinician is unknown: reported in clients.csv
+            if row.client_id in self.client_clinician:  # this import sets the client's clinician
+                clinician = self.client_clinician[row.client_id]
+            else:
+                clinician = client.clinician_id if client is not None else None
+            if clinician is None:
+                self.problems.append(RowProblem(file, row.line, "clinician", "clinician is blank and client "
+                                                f"'{row.client_id}' has no clinician"))
+            else:
+                self.appointment_clinician[row.appointment_id] = clinician
+
+    def _check_slots(self) -> None:
+        """One scheduled appointment per clinician and start, across the file and the database."""
+        file = self.files["appointments"]
+        taken: dict[tuple[str, dt.datetime], int] = {}
+        for row in self.appointment_rows:
+            clinician = self.appointment_clinician.get(row.appointment_id)
+            if clinician is None or self._final_status(row) != ACTIVE:
+                continue
+            key = (clinician, row.start.astimezone(dt.timezone.utc))
+            if key in taken:
+                self.problems.append(RowProblem(file, row.line, "start", f"clinician '{clinician}' already has a "
+                                                f"scheduled appointment at this start (line {taken[key]})"))
+            else:
+                taken[key] = row.line
+        if not taken:
+            return
+        importing = {r.appointment_id for r in self.appointment_rows}
+        starts = sorted({start for _, start in taken})
+        for chunk in _chunks(starts):
+            query = select(Appointment.id, Appointment.clinician_id, Appointment.start).where(
+                Appointment.status == ACTIVE, Appointment.start.in_(chunk))
+            for other_id, clinician, start in self.session.execute(query):
+                line = taken.get((clinician, start))
+                if line is not None and other_id not in importing:
+                    self.problems.append(RowProblem(file, line, "start", f"clinician '{clinician}' already has "
+                                                    f"scheduled appointment '{other_id}' at this start in the database"))
+
+    def _final_status(self, row: AppointmentRow) -> str:
+        """The status the appointment will have: a file without a status column keeps the stored one."""
+        existing = self.db_appointments.get(row.appointment_id)
+        return existing.status if existing is not None and "status" not in row.columns else row.status
+
+    def _load(self, model, ids: set[str], phones: bool = False) -> dict:
+        found = {}
+        for chunk in _chunks(sorted(ids)):
+            query = select(model).where(model.id.in_(chunk))
+            if phones:
+                query = query.options(selectinload(Client.phones))
+            found.update({obj.id: obj for obj in self.session.scalars(query)})
+        return found
+
+    # -- writing
+
+    def apply(self, report: ImportReport) -> None:
+        session = self.session
+        for row in self.clinician_rows:
+            clinician = self.db_clinicians.get(row.clinician_id)
+            if clinician is None:
+                clinician = Clinician(id=row.clinician_id, name=row.name, working_hours=row.working_hours or {},
+                                      session_minutes=row.session_minutes or 50)
+                session.add(clinician)
+                report.clinicians.created += 1
+                continue
+            changes = {"name": row.name}
+            if row.session_minutes is not None:
+                changes["session_minutes"] = row.session_minutes
+            if "working_hours" in row.columns:
+                changes["working_hours"] = row.working_hours or {}
+            _count(report.clinicians, _update(clinician, changes))
+        for cid, name in self.new_clinicians.items():
+            session.add(Clinician(id=cid, name=name, working_hours={}, session_minutes=50))
+            report.clinicians.created += 1
+        session.flush()
+
+        for row in self.client_rows:
+            client = self.db_clients.get(row.client_id)
+            fields: dict[str, object] = {"first_name": row.first_name, "last_name": row.last_name,
+                                         "date_of_birth": row.date_of_birth}
+            # A column the file does not have leaves that field as it is (new clients get the defaults).
+            optional = {"email": ("email", row.email),
+                        "clinician": ("clinician_id", self.client_clinician.get(row.client_id)),
+                        "may_voicemail": ("may_voicemail", row.may_voicemail),
+                        "may_text": ("may_text", row.may_text)}
+            for column, (name, value) in optional.items():
+                if column in row.columns:
+                    fields[name] = value
+            if client is None:
+                client = Client(id=row.client_id, **fields)
+                client.phones = [ClientPhone(e164=e, position=i) for i, e in enumerate(row.phones)]
+                session.add(client)
+                self.db_clients[row.client_id] = client
+                report.clients.created += 1
+                continue
+            changed = _update(client, fields)
+            if "phone" in row.columns:
+                changed = _replace_phones(client, row.phones) or changed
+            _count(report.clients, changed)
+        session.flush()
+
+        for row in self.appointment_rows:
+            appointment = self.db_appointments.get(row.appointment_id)
+            fields = {"client_id": row.client_id, "clinician_id": self.appointment_clinician[row.appointment_id],
+                      "start": row.start, "end": row.end}
+            if "status" in row.columns or appointment is None:
+                fields["status"] = row.status
+            if "telehealth_url" in row.columns:
+                fields["telehealth_url"] = row.telehealth_url
+            if appointment is None:
+                session.add(Appointment(id=row.appointment_id, **fields))
+                report.appointments.created += 1
+            else:
+                _count(report.appointments, _update(appointment, fields))
+
+def _update(obj: object, fields: Mapping[str, object]) -> bool:
+    """Set the fields that differ; whether any did (unchanged rows keep their updated_at)."""
+    changed = False
+    for name, value in fields.items():
+        # Aware datetimes compare by instant: 10:00-05:00 equals the stored 15:00 UTC.
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+def _replace_phones(client: Client, numbers: Sequence[str]) -> bool:
+    """Make the client's numbers exactly ``numbers``, in order, keeping rows for numbers that stay.
+
+    Reusing rows matters: deleting a number and inserting it again in one flush would
+    hit the (client_id, e164) unique constraint, as the ORM inserts before it deletes.
+    """
+    if [p.e164 for p in client.phones] == list(numbers):
+        return False
+    existing = {p.e164: p for p in client.phones}
+    kept = []
+    for position, number in enumerate(numbers):
+        phone = existing.pop(number, None) or ClientPhone(e164=number)
+        phone.position = position
+        kept.append(phone)
+    client.phones = kept
+    return True
+
+def _count(counts: Counts, changed: bool) -> None:
+    if changed:
+        counts.updated += 1
+    else:
+        counts.unchanged += 1
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

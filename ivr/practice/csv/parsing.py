@@ -1,0 +1,339 @@
+"""Parsing whole files (pure: text in, rows and problems out): clients, appointments and clinicians."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr.practice.csv.cells import (
+    check_id,
+    check_text,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_phones,
+    parse_status,
+    parse_working_hours,
+    slugify,
+)
+from ivr.practice.csv.columns import (
+    APPOINTMENT_COLUMNS,
+    CLIENT_COLUMNS,
+    CLINICIAN_COLUMNS,
+    CLINICIAN_NAME_MAX,
+    EMAIL_MAX,
+    EMAIL_RE,
+    MULTI_COLUMNS,
+    NAME_MAX,
+    REQUIRED_COLUMNS,
+    URL_MAX,
+    canonical_column,
+)
+from ivr.practice.csv.safe import restore
+from ivr.practice.models import ACTIVE
+
+
+@dataclass(frozen=True, order=True)
+class RowProblem:
+    """One thing wrong with one line of one file (line 1 is the header)."""
+
+    file: str
+    line: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line > 0 else f"{self.file}: {self.reason}"
+
+@dataclass(frozen=True)
+class ClientRow:
+    """A valid clients.csv row.  ``columns``: the columns the file has; absent ones are left as they are."""
+
+    line: int
+    client_id: str
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    phones: tuple[str, ...] = ()  # E.164, primary first
+    email: str | None = None
+    clinician: str | None = None  # a clinician's id or name, as written
+    may_voicemail: bool = False
+    may_text: bool = False
+    columns: frozenset[str] = frozenset(CLIENT_COLUMNS)
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    """A valid appointments.csv row; ``start``/``end`` are aware."""
+
+    line: int
+    appointment_id: str
+    client_id: str
+    start: dt.datetime
+    end: dt.datetime
+    clinician: str | None = None  # None: the client's clinician
+    status: str = ACTIVE
+    telehealth_url: str | None = None
+    columns: frozenset[str] = frozenset(APPOINTMENT_COLUMNS)
+
+@dataclass(frozen=True)
+class ClinicianRow:
+    """A valid clinicians.csv row; ``working_hours`` as the model stores it."""
+
+    line: int
+    clinician_id: str
+    name: str
+    session_minutes: int | None = None
+    working_hours: dict[str, list[str]] | None = None
+    columns: frozenset[str] = frozenset(CLINICIAN_COLUMNS)
+
+def read_csv_text(path: str | os.PathLike[str]) -> str:
+    """A CSV file's text: UTF-8 (with or without Excel's BOM), else Windows-1252 (older Excel "CSV")."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+@dataclass
+class _Table:
+    """A CSV file's records: (line, {column: cell or [cells]}), with its problems."""
+
+    file: str
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    columns: frozenset[str] = frozenset()
+    problems: list[RowProblem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def problem(self, line: int, column: str | None, reason: str) -> None:
+        self.problems.append(RowProblem(self.file, line, column, reason))
+
+def _records(text: str) -> tuple[Iterator[tuple[int, list[str]]], list[str]]:
+    """(start line, cells) for each non-blank record, honouring Excel's ``sep=`` line; also any csv error."""
+    text = text.lstrip("\ufeff")
+    errors: list[str] = []
+    lines = io.StringIO(text, newline="")
+    first = lines.readline()
+    offset = 1
+    match = re.fullmatch(r"sep=(.)\r?\n?", first)
+    if match:
+        delimiter = match.group(1)
+    else:
+        # Semicolons (European Excel) and tabs are as common as commas; the header decides.
+        delimiter = max(",;\t", key=lambda d: (first.count(d), d == ","))
+        lines.seek(0)
+        offset = 0
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+
+    def generate() -> Iterator[tuple[int, list[str]]]:
+        end = offset
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                errors.append(f"{end + 1}\0{exc}")
+                return
+            start, end = end + 1, reader.line_num + offset
+            if any(c.strip() for c in cells):
+                yield start, cells
+
+    return generate(), errors
+
+def _read_table(text: str, kind: str, file: str) -> _Table:
+    table = _Table(file)
+    records, csv_errors = _records(text)
+    header = next(records, None)
+    if header is None:
+        table.problem(1, None, "the file is empty (no header line)")
+        return table
+    header_line, headers = header
+    positions: dict[str, list[int]] = {}
+    for index, raw in enumerate(headers):
+        name = raw.strip().lstrip("\ufeff")
+        column = canonical_column(kind, name) if name else None
+        if column is None:
+            if name:
+                table.ignored.append(name)
+            continue
+        if column in positions and column not in MULTI_COLUMNS:
+            first = headers[positions[column][0]].strip()
+            table.problem(header_line, column, f"columns '{first}' and '{name}' both mean {column}")
+        positions.setdefault(column, []).append(index)
+    for column in REQUIRED_COLUMNS[kind]:
+        if column not in positions:
+            table.problem(header_line, column, f"missing required column {column}")
+    if table.problems:
+        return table
+    table.columns = frozenset(positions)
+    width = len(headers)
+    for line, cells in records:
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            table.problem(line, None, f"this line has {len(cells)} fields but the header has {width} "
+                                      "(a comma in an unquoted value?)")
+            continue
+        # restore(): a cell our own export neutralised ('=…, '+1 555…) reads back as the value it was.
+        cells = [restore(c.strip()) for c in cells] + [""] * (width - len(cells))
+        values: dict[str, object] = {}
+        for column, indexes in positions.items():
+            values[column] = [cells[i] for i in indexes] if column in MULTI_COLUMNS else cells[indexes[0]]
+        table.rows.append((line, values))
+    for error in csv_errors:
+        line, message = error.split("\0", 1)
+        table.problem(int(line), None, f"the CSV is malformed here: {message}")
+    return table
+
+@dataclass
+class ParsedFile:
+    rows: list
+    problems: list[RowProblem]
+    ignored: list[str]
+    # Every id the file names, valid row or not: cross-file checks use them so a bad
+    # clients.csv row is not reported a second time from appointments.csv.
+    ids: set[str] = field(default_factory=set)
+    # clinicians.csv: the names and ids of its bad rows (references to them are not reported again).
+    bad_keys: set[str] = field(default_factory=set)
+
+class _RowCheck:
+    """One row's problems, collected column by column and reported together."""
+
+    def __init__(self) -> None:
+        self.reasons: list[tuple[str, str]] = []
+
+    def __call__(self, column: str, reason: str | None) -> None:
+        if reason:
+            self.reasons.append((column, reason))
+
+    def report(self, table: _Table, line: int) -> bool:
+        """Hand the problems to the table; True when the row had none."""
+        for column, reason in self.reasons:
+            table.problem(line, column, reason)
+        return not self.reasons
+
+class _FirstSeen(dict):
+    """Id → the line it first appeared on, to name both lines of a duplicate."""
+
+    def duplicate(self, column: str, value: str, line: int) -> str | None:
+        if value in self:
+            return f"duplicate {column} '{value}' (also line {self[value]})"
+        if value:
+            self[value] = line
+        return None
+
+def parse_clients(text: str, region: str = "US", *, file: str = "clients.csv",
+                  today: dt.date | None = None) -> tuple[list[ClientRow], list[RowProblem]]:
+    """Valid rows and every problem of a clients.csv; phones as E.164 (``region`` for local numbers)."""
+    parsed = parsed_clients(text, region, file, today)
+    return parsed.rows, parsed.problems
+
+def parsed_clients(text: str, region: str, file: str, today: dt.date | None) -> ParsedFile:
+    table = _read_table(text, "clients", file)
+    rows: list[ClientRow] = []
+    first_seen = _FirstSeen()
+    for line, cells in table.rows:
+        check = _RowCheck()
+        client_id = str(cells["client_id"])
+        check("client_id", check_id("client_id", client_id))
+        check("client_id", first_seen.duplicate("client_id", client_id, line))
+        first_name, last_name = str(cells["first_name"]), str(cells["last_name"])
+        check("first_name", check_text("first_name", first_name, NAME_MAX))
+        check("last_name", check_text("last_name", last_name, NAME_MAX))
+        birth, reason = parse_date("date_of_birth", str(cells["date_of_birth"]), region, today)
+        check("date_of_birth", reason)
+        phones, phone_reasons = parse_phones("phone", cells.get("phone", []), region)  # type: ignore[arg-type]
+        for reason in phone_reasons:
+            check("phone", reason)
+        email = str(cells.get("email", "")) or None
+        if email and (len(email) > EMAIL_MAX or not EMAIL_RE.match(email)):
+            check("email", f"email '{email}' is not an email address")
+        clinician = str(cells.get("clinician", "")) or None
+        if clinician and len(clinician) > CLINICIAN_NAME_MAX:
+            check("clinician", f"clinician is longer than {CLINICIAN_NAME_MAX} characters")
+        flags: dict[str, bool] = {}
+        for column in ("may_voicemail", "may_text"):
+            flag, reason = parse_bool(column, str(cells.get(column, "")))
+            check(column, reason)
+            flags[column] = bool(flag)
+        if check.report(table, line):
+            assert birth is not None
+            rows.append(ClientRow(line, client_id, first_name, last_name, birth, phones, email, clinician,
+                                  flags["may_voicemail"], flags["may_text"], table.columns))
+    return ParsedFile(rows, table.problems, table.ignored, set(first_seen))
+
+def parse_appointments(text: str, *, file: str = "appointments.csv") -> tuple[list[AppointmentRow], list[RowProblem]]:
+    """Valid rows and every problem of an appointments.csv."""
+    parsed = parsed_appointments(text, file)
+    return parsed.rows, parsed.problems
+
+def parsed_appointments(text: str, file: str) -> ParsedFile:
+    table = _read_table(text, "appointments", file)
+    rows: list[AppointmentRow] = []
+    first_seen = _FirstSeen()
+    for line, cells in table.rows:
+        check = _RowCheck()
+        appointment_id = str(cells["appointment_id"])
+        check("appointment_id", check_id("appointment_id", appointment_id))
+        check("appointment_id", first_seen.duplicate("appointment_id", appointment_id, line))
+        client_id = str(cells["client_id"])
+        check("client_id", check_id("client_id", client_id))
+        clinician = str(cells.get("clinician", "")) or None
+        if clinician and len(clinician) > CLINICIAN_NAME_MAX:
+            check("clinician", f"clinician is longer than {CLINICIAN_NAME_MAX} characters")
+        start, reason = parse_datetime("start", str(cells["start"]))
+        check("start", reason)
+        end, reason = parse_datetime("end", str(cells["end"]))
+        check("end", reason)
+        if start and end:
+            if end < start:
+                check("end", "end is before start")
+            elif end == start:
+                check("end", "end is the same as start")
+        status, reason = parse_status(str(cells.get("status", "")))
+        check("status", reason)
+        url = str(cells.get("telehealth_url", "")) or None
+        if url and (not re.match(r"https?://\S+$", url) or len(url) > URL_MAX):
+            check("telehealth_url", f"telehealth_url '{url}' is not a web address (https://…)")
+        if check.report(table, line):
+            assert start is not None and end is not None and status is not None
+            rows.append(AppointmentRow(line, appointment_id, client_id, start, end, clinician, status, url,
+                                       table.columns))
+    return ParsedFile(rows, table.problems, table.ignored, set(first_seen))
+
+def parse_clinicians(text: str, *, file: str = "clinicians.csv") -> tuple[list[ClinicianRow], list[RowProblem]]:
+    """Valid rows and every problem of a clinicians.csv (``clinician_id`` defaults to the name's slug)."""
+    parsed = parsed_clinicians(text, file)
+    return parsed.rows, parsed.problems
+
+def parsed_clinicians(text: str, file: str) -> ParsedFile:
+    table = _read_table(text, "clinicians", file)
+    rows: list[ClinicianRow] = []
+    first_seen = _FirstSeen()
+    bad_keys: set[str] = set()
+    for line, cells in table.rows:
+        check = _RowCheck()
+        name = str(cells["name"])
+        check("name", check_text("name", name, CLINICIAN_NAME_MAX))
+        clinician_id = str(cells.get("clinician_id", "")) or slugify(name)
+        reason = check_id("clinician_id", clinician_id) if name or cells.get("clinician_id") else None
+        check("clinician_id", reason or first_seen.duplicate("clinician_id", clinician_id, line))
+        minutes: int | None = None
+        raw_minutes = str(cells.get("session_minutes", ""))
+        if raw_minutes:
+            if not raw_minutes.isdigit() or not 5 <= int(raw_minutes) <= 600:
+                check("session_minutes", f"session_minutes '{raw_minutes}' is not a number of minutes (5 to 600)")
+            else:
+                minutes = int(raw_minutes)
+        hours: dict[str, list[str]] | None = None
+        if "working_hours" in table.columns:
+            hours, reason = parse_working_hours(str(cells["working_hours"]))
+            check("working_hours", reason)
+        if not check.report(table, line):
+            bad_keys.update(k for k in (name, clinician_id) if k)
+        else:
+            rows.append(ClinicianRow(line, clinician_id, name, minutes, hours, table.columns))
+    return ParsedFile(rows, table.problems, table.ignored, set(first_seen), bad_keys)
