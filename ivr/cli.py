@@ -12,6 +12,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.flowlang.store import check_dir
+from ivr.speech.model_download import (
+    ModelDownloadError,
+    download_default_model,
+    download_model,
+)
+from ivr.speech.recognizer import MODELS_DIR, find_model, load_recognizer
 
 flows_cli = AppGroup("flows", help="Check and inspect call flows.")
 
@@ -53,13 +59,6 @@ speech_cli = AppGroup("speech", help="Offline speech recognition (vosk).")
 @click.option("--sha256", default=None, help="Expected SHA-256 of the zip (checked for the default model).")
 def speech_download_model(url: str | None, sha256: str | None) -> None:
     """Download and install a vosk model into instance/models/ (what VOSK_MODEL_PATH defaults to)."""
-    from ivr.speech.model_download import (
-        ModelDownloadError,
-        download_default_model,
-        download_model,
-    )
-    from ivr.speech.recognizer import MODELS_DIR
-
     def progress(done: int, total: int | None) -> None:
         if total:
             click.echo(f"\r{done * 100 // total:3d}% of {total // 1_000_000} MB", nl=False)
@@ -78,8 +77,6 @@ def speech_download_model(url: str | None, sha256: str | None) -> None:
 @click.option("--model", default=None, help="Model directory (default: VOSK_MODEL_PATH or the downloaded one).")
 def speech_transcribe(wav: Path, model: str | None) -> None:
     """Print the transcript of a WAV file (to your terminal only; transcripts are never logged)."""
-    from ivr.speech.recognizer import find_model, load_recognizer
-
     transcript = load_recognizer(find_model(model)).transcribe(wav)
     click.echo(f"{transcript.text}\n(confidence {transcript.confidence:.2f}, {transcript.duration_seconds:.1f} s)")
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+from ivr.encryption import parse_keys
 from ivr.exceptions import ConfigError
+from ivr.private_files import private_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR") or PROJECT_ROOT / "instance")
@@ -125,8 +127,6 @@ class Settings:
             raise ConfigError("IVR_MAX_REQUEST_BYTES must be at least 4096 (Twilio's webhooks need a few kilobytes)")
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
-        from ivr.encryption import parse_keys
-
         parse_keys(self.data_key)
         if not 0 < self.redis_timeout_seconds <= 10:
             raise ConfigError("IVR_REDIS_TIMEOUT_SECONDS must be more than 0 and at most 10")
@@ -262,8 +262,6 @@ def instance_secret_key(instance_dir: Path | None = None) -> str:
     except FileNotFoundError:
         pass
     try:
-        from ivr.private_files import private_dir
-
         private_dir(directory)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".secret_key.")  # mkstemp creates it 0600
         try:

@@ -1,7 +1,14 @@
-"""Every error Quietline raises on purpose.  Bare classes, named for what went wrong."""
+"""Every error Quietline raises on purpose, under one base (``IvrError``), named for what went wrong.
+
+A few live beside the code that must also give them a library's base: ``ivr.telephony.redis_guard.RedisUnavailable``
+(a redis ConnectionError, so every Redis outage handler catches it) and the development tools' own
+(``ivr.dev``).  Both still derive from ``IvrError``.
+"""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class IvrError(Exception):
@@ -52,16 +59,8 @@ class UnsafeYamlError(IvrError):
         super().__init__(message)
 
 
-class SessionConflict(IvrError):
-    """Another request already advanced this call (a Twilio retry raced us)."""
-
-
 class UnknownAction(IvrError):
     """A flow named a built-in action that is not in the registry."""
-
-
-class SignatureInvalid(IvrError):
-    """A webhook request was not signed by Twilio with our auth token."""
 
 
 class RecordingUnavailable(IvrError):
@@ -74,3 +73,99 @@ class TextRefused(IvrError):
 
 class CallRecordUnreadable(IvrError):
     """A value of a call's Redis record does not decrypt with the configured data keys (``ivr.encryption``)."""
+
+
+# --------------------------------------------------------------------------- practice data
+
+class ImportRejected(IvrError):
+    """The import found problems and wrote nothing; ``problems`` are ``ivr.practice.csv.parsing.RowProblem``."""
+
+    def __init__(self, problems: Sequence[Any]):
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
+
+
+# --------------------------------------------------------------------------- staff and escalations
+
+class WeakPassword(IvrError, ValueError):
+    """A password the rules refuse; the message says why, for the form."""
+
+
+class LoginFailed(IvrError):
+    """Wrong email or password, inactive or locked account: one message for all (no account probing)."""
+
+
+class WorklistError(IvrError):
+    """An action the staff queue refuses; ``str(exc)`` is a sentence for the person who tried."""
+
+
+class EscalationNotFound(WorklistError):
+    """No such escalation (or nothing of the kind asked for on it)."""
+
+
+class EscalationConflict(WorklistError):
+    """Someone else got there first (claimed, resolved)."""
+
+
+class EscalationForbidden(WorklistError):
+    """Only whoever claimed it may do that."""
+
+
+class EscalationInvalid(WorklistError):
+    """The request itself is wrong (an empty outcome, an unknown subject)."""
+
+
+# Longest error text kept with a notification (its row's column).
+SEND_ERROR_MAX = 200
+
+
+class SendError(IvrError):
+    """A notification was not (or may not have been) sent.  The message holds no address or body."""
+
+    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False):
+        super().__init__(message[:SEND_ERROR_MAX])
+        self.permanent = permanent
+        self.unknown = unknown
+
+    @property
+    def retryable(self) -> bool:
+        return not (self.permanent or self.unknown)
+
+
+class SendFailed(IvrError):
+    """Raised so RQ retries a send with backoff; says only what failed, never to whom or what."""
+
+
+class MailError(IvrError):
+    """Sending failed; ``permanent``: do not retry; ``unknown``: the server may have taken it."""
+
+    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+        self.unknown = unknown
+
+
+# --------------------------------------------------------------------------- core, outbound, speech
+
+class UnsupportedLanguage(IvrError):
+    """No crisis phrase list exists for the language asked for."""
+
+
+class PhraseListError(IvrError):
+    """The crisis phrase list is malformed (a bad pattern, a missing section)."""
+
+
+class UnknownWords(IvrError, LookupError):
+    """A touch names words the rules do not have (the rules changed since it was planned)."""
+
+
+class ModelDownloadError(IvrError):
+    """The model could not be downloaded or installed; nothing was installed."""
+
+
+class ModelNotFound(IvrError):
+    """No usable vosk model at the resolved path."""
+
+
+class AudioFormatError(IvrError):
+    """The audio could not be read as a WAV file we know how to decode."""

@@ -48,6 +48,8 @@ from rq.utils import utcparse
 from rq.worker import Worker
 from rq.worker_registration import REDIS_WORKER_KEYS
 
+from ivr.jobs.enqueue import URGENT_QUEUE
+
 # Jobs looked at from the head of each queue: normally the first is the oldest, but a job
 # enqueued at the front (retries may be) can hide an older one behind it.
 QUEUE_HEAD = 10
@@ -105,8 +107,6 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
 
 def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, Any]]:
     """``health()`` for a running app (``app.extensions['quietline']``), limits from its settings."""
-    from ivr.jobs.enqueue import URGENT_QUEUE
-
     s = ql.settings
     limits = Limits(heartbeat_max_age=s.worker_ttl_seconds, max_queue_age=s.health_max_queue_age_seconds,
                     scheduled_overdue=s.health_scheduled_overdue_seconds)

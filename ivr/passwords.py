@@ -16,6 +16,8 @@ from typing import Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ivr.exceptions import WeakPassword
+
 MIN_LENGTH = 12
 # zxcvbn's scale: 3 = "safely unguessable: moderate protection from offline slow-hash scenario" (~10^8 guesses).
 MIN_SCORE = 3
@@ -26,10 +28,6 @@ MAX_LENGTH = 256
 _hasher = PasswordHasher()
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH: str | None = None
-
-
-class WeakPassword(ValueError):
-    """A password the rules refuse; the message says why, for the form."""
 
 
 def check_password_rules(password: str, user_inputs: Iterable[str] = ()) -> None:

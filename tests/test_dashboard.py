@@ -22,6 +22,7 @@ from ivr import passwords
 from ivr.app import create_app
 from ivr.escalations import audit, worklist
 from ivr.escalations.models import AuditEntry, Escalation, RosterEntry, StaffUser
+from ivr.exceptions import EscalationConflict, EscalationForbidden, EscalationInvalid
 
 SECRET = "test-secret-key-" + "0" * 32
 STAFF_PASSWORD = "correct horse battery"
@@ -404,7 +405,7 @@ def test_resolve_needs_an_outcome(app, people, database, clock):
         assert "Say what was done" in response.get_data(as_text=True)
     assert escalation_row(database, eid).status == "claimed"
     assert audit_rows(database, "resolve") == []
-    with pytest.raises(worklist.Invalid):
+    with pytest.raises(EscalationInvalid):
         worklist.resolve(database, eid, people["sam"].id, "", clock.now)
 
 
@@ -460,7 +461,7 @@ def test_claim_race_in_the_queue_module(people, database, clock):
         try:
             worklist.claim(database, eid, uid, clock.now)
             outcomes.append("won")
-        except worklist.Conflict:
+        except EscalationConflict:
             outcomes.append("lost")
 
     threads = [threading.Thread(target=attempt, args=(uid,)) for uid in ids]
@@ -831,7 +832,7 @@ def test_queue_module_on_each_backend(any_db, clock):
         try:
             worklist.claim(any_db, soon, uid, now)
             won.append(uid)
-        except worklist.Conflict:
+        except EscalationConflict:
             pass
 
     threads = [threading.Thread(target=attempt, args=(uid,)) for uid in (a.id, b.id) * 3]
@@ -841,7 +842,7 @@ def test_queue_module_on_each_backend(any_db, clock):
         t.join(20)
     assert len(won) == 1
     loser = b.id if won == [a.id] else a.id
-    with pytest.raises(worklist.Forbidden):
+    with pytest.raises(EscalationForbidden):
         worklist.resolve(any_db, soon, loser, "done", now)
     details = worklist.client_details(any_db, soon, loser, now, "192.0.2.7")
     assert (details.name, details.date_of_birth) == ("Casey Nguyen", dt.date(1990, 8, 30))

@@ -18,13 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import Settings
 from ivr.escalations import notify as notify_mod
 from ivr.escalations.mail import mail_config
+from ivr.exceptions import SendFailed
 from workers.runtime import services
 
 log = logging.getLogger(__name__)
-
-
-class SendFailed(Exception):
-    """Raised so RQ retries a send with backoff; says only what failed, never to whom or what."""
 
 
 def notify(escalation_id: int, kind: str, level: int) -> list[int]:

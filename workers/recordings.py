@@ -18,6 +18,12 @@ from ivr.escalations import recordings
 from ivr.escalations.recording_files import recording_path, transcript_path
 from ivr.exceptions import RecordingUnavailable
 from ivr.private_files import private_dir
+from ivr.speech.recognizer import (
+    AudioFormatError,
+    ModelNotFound,
+    find_model,
+    load_recognizer,
+)
 from ivr.telephony import twilio_rest
 from workers.runtime import retries_left, services
 
@@ -92,13 +98,6 @@ def transcribe_recording(wav: Path) -> Path | None:
 
     The transcript is a client's words: it goes to a file staff open deliberately, never to a log.
     """
-    from ivr.speech.recognizer import (
-        AudioFormatError,
-        ModelNotFound,
-        find_model,
-        load_recognizer,
-    )
-
     target = transcript_path(wav)
     if target.exists():
         return target

@@ -30,15 +30,7 @@ from importlib import resources
 from typing import Any
 
 from ivr.core.text import canonical_words, clauses, language_key
-from ivr.exceptions import IvrError
-
-
-class UnsupportedLanguage(IvrError):
-    """No crisis phrase list exists for the language asked for."""
-
-
-class PhraseListError(IvrError):
-    """The crisis phrase list is malformed (a bad pattern, a missing section)."""
+from ivr.exceptions import PhraseListError, UnsupportedLanguage
 
 
 class CrisisLevel(str, Enum):

@@ -22,6 +22,7 @@ from ivr import passwords
 from ivr.escalations import audit
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, StaffUser
+from ivr.exceptions import LoginFailed
 
 SESSION_KEY_PREFIX = "ql:staff-session:"
 # However active, a session ends after a working day: a forgotten shared screen does not stay open for weeks.
@@ -70,10 +71,6 @@ def normalise_email(email: str) -> str:
 
 
 # --------------------------------------------------------------------------- signing in
-
-class LoginFailed(Exception):
-    """Wrong email or password, inactive or locked account: one message for all (no account probing)."""
-
 
 def authenticate(email: str, password: str) -> StaffUser:
     """The user with these credentials, after counting failures and locking as configured.

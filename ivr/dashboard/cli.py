@@ -19,10 +19,10 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from ivr import passwords
+from ivr.db.cli import ready_db
 from ivr.escalations import audit
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, StaffUser
-from ivr.practice.cli import _ready_db
 
 PASSWORD_ENV = "QUIETLINE_STAFF_PASSWORD"
 staff_cli = AppGroup("staff", help="Staff dashboard accounts: the first owner, password resets.")
@@ -61,7 +61,7 @@ def _now():
 @click.option("--phone", default=None, help="Mobile number in E.164 (+15551234567) for text alerts.")
 def create_owner(email: str, name: str, phone: str | None) -> None:
     """Create an owner account (owners manage staff and the roster and read the audit log)."""
-    database = _ready_db()
+    database = ready_db()
     email = email.strip().lower()
     with database.sessions() as s:
         if s.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)) is not None:
@@ -82,7 +82,7 @@ def create_owner(email: str, name: str, phone: str | None) -> None:
 @click.option("--email", required=True)
 def reset_password(email: str) -> None:
     """Set a new password for an account, lift any lock and reactivate it."""
-    database = _ready_db()
+    database = ready_db()
     email = email.strip().lower()
     with database.sessions() as s:
         name = s.scalar(select(StaffUser.name).where(func.lower(StaffUser.email) == email)) or ""
@@ -99,7 +99,7 @@ def reset_password(email: str) -> None:
 @staff_cli.command("list")
 def list_staff() -> None:
     """Every account: email, role, state."""
-    database = _ready_db()
+    database = ready_db()
     with database.sessions() as s:
         users = s.scalars(select(StaffUser).order_by(StaffUser.email)).all()
     for u in users:

@@ -18,7 +18,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr import passwords
-from ivr.dashboard import auth, bp, practice_settings, practice_tz
+from ivr.dashboard import auth
+from ivr.dashboard.blueprint import bp, practice_settings, practice_tz
 from ivr.dashboard.forms import (
     LoginForm,
     OwnPasswordForm,
@@ -34,6 +35,8 @@ from ivr.dashboard.forms import (
 from ivr.escalations import audit, worklist
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, RosterEntry, StaffUser
+from ivr.escalations.roster import covers, on_call
+from ivr.exceptions import EscalationConflict, EscalationForbidden, EscalationInvalid, EscalationNotFound
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -111,7 +114,7 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
     try:
         detail = worklist.detail(auth.db(), escalation_id, auth.now(),
                               user_id=g.user.id if audit_view else None, ip=auth.client_ip())
-    except worklist.NotFound:
+    except EscalationNotFound:
         abort(404)
     item = detail.item
     can_resolve = item.status == "claimed" and (item.claimed_by == g.user.id or g.user.is_owner)
@@ -131,9 +134,9 @@ def escalation(escalation_id: int) -> Any:
 def claim(escalation_id: int) -> Any:
     try:
         worklist.claim(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
-    except worklist.NotFound:
+    except EscalationNotFound:
         abort(404)
-    except worklist.Conflict as exc:
+    except EscalationConflict as exc:
         # 409 with the page as it is now: the person sees at once who has it.
         return _detail_page(escalation_id, error=str(exc), status=409)
     flash("Claimed: it is yours now.", "ok")
@@ -148,14 +151,14 @@ def resolve(escalation_id: int) -> Any:
     try:
         worklist.resolve(auth.db(), escalation_id, g.user.id, form.outcome.data or "", auth.now(),
                       is_owner=g.user.is_owner, ip=auth.client_ip())
-    except worklist.NotFound:
+    except EscalationNotFound:
         abort(404)
-    except worklist.Invalid as exc:
+    except EscalationInvalid as exc:
         form.outcome.errors = [str(exc)]
         return _detail_page(escalation_id, form=form, error=str(exc), status=400)
-    except worklist.Forbidden as exc:
+    except EscalationForbidden as exc:
         return _detail_page(escalation_id, error=str(exc), status=403)
-    except worklist.Conflict as exc:
+    except EscalationConflict as exc:
         return _detail_page(escalation_id, error=str(exc), status=409)
     flash(f"Resolved #{escalation_id}.", "ok")
     return _redirect("dashboard.queue_page")
@@ -168,7 +171,7 @@ def client_details(escalation_id: int) -> Any:
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
         details = worklist.client_details(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
-    except worklist.NotFound as exc:
+    except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     # Rendered here, not redirected to: the details never sit behind a URL that could be bookmarked or shared.
     # This view is already recorded as view_client.
@@ -182,7 +185,7 @@ def caller_number(escalation_id: int) -> Any:
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
         number = worklist.caller_number(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
-    except worklist.NotFound as exc:
+    except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     return _detail_page(escalation_id, number=number, audit_view=False)
 
@@ -195,7 +198,7 @@ def locked_client(escalation_id: int, client_id: str) -> Any:
     try:
         details = worklist.locked_client_details(auth.db(), escalation_id, client_id, g.user.id, auth.now(),
                                               auth.client_ip())
-    except worklist.NotFound as exc:
+    except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     return _detail_page(escalation_id, locked_client=details, audit_view=False)
 
@@ -207,7 +210,7 @@ def clear_verification(escalation_id: int) -> Any:
     try:
         was_locked = worklist.clear_verification_lock(auth.db(), escalation_id, subject, g.user.id, auth.now(),
                                                    auth.client_ip())
-    except worklist.NotFound as exc:
+    except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     flash("Lock cleared: they can verify by phone again." if was_locked
           else "That lock had already ended; failures before now no longer count.", "ok")
@@ -239,7 +242,7 @@ def voicemail(escalation_id: int) -> Any:
     try:
         message = worklist.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir,
                                   user_id=g.user.id, now=auth.now(), ip=auth.client_ip())
-    except worklist.NotFound as exc:
+    except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     _grant_voicemail(escalation_id)
     return _detail_page(escalation_id, voicemail=message, audit_view=False)
@@ -253,7 +256,7 @@ def voicemail_audio(escalation_id: int) -> Any:
                                message="Go to the call and choose \u201cPlay voicemail\u201d."), 403
     try:
         audio = worklist.voicemail_audio(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
-    except worklist.NotFound:
+    except EscalationNotFound:
         abort(404)
     return send_file(audio, mimetype="audio/wav", conditional=True, max_age=0,
                      download_name=f"voicemail-{escalation_id}.wav")
@@ -470,8 +473,6 @@ def _describe_entry(e: RosterEntry, name: str) -> str:
 
 def _on_call_now() -> list[tuple[int, list[str]]]:
     """Who would be told first at each level right now (the notification worker's rule), and about what."""
-    from ivr.escalations.roster import covers, on_call
-
     with auth.db().sessions() as s:
         entries = s.scalars(select(RosterEntry)).all()
         staff = s.scalars(select(StaffUser)).all()

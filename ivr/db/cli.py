@@ -17,6 +17,19 @@ def get_db() -> db_mod.Database:
     return current_app.extensions["quietline"].database
 
 
+def ready_db() -> db_mod.Database:
+    """The database, migrated: SQLite (embedded, ours) is upgraded here; a server must be upgraded on purpose."""
+    database = get_db()
+    if db_mod.is_current(database.engine):
+        return database
+    if database.engine.dialect.name == "sqlite":
+        db_mod.upgrade(database.engine)
+        return database
+    click.echo(f"the database ({db_mod.safe_url(database.engine.url)}) is not at the newest schema: "
+               "run `flask --app app db upgrade` first", err=True)
+    sys.exit(1)
+
+
 @db_cli.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
 def upgrade_command(revision: str) -> None:

@@ -45,7 +45,15 @@ from typing import Callable, MutableMapping
 from urllib.parse import urlsplit
 
 from ivr import config as config_mod
+from ivr.actions.catalog import default_registry
+from ivr.db import database as db_mod
+from ivr.dev.redis_server import EmbeddedRedis
+from ivr.encryption import ENV_NAME, generate_key
+from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
 from ivr.exceptions import ConfigError
+from ivr.flowlang.store import check_dir
+from ivr.practice.demo import seed_demo
+from ivr.practice.settings.checks import load_practice
 from ivr.private_files import private_dir, restrict_umask, tighten
 
 log = logging.getLogger("ivr.dev.serve")
@@ -114,8 +122,6 @@ def ensure_dev_data_key(env_file: Path, environ: MutableMapping[str, str] = os.e
     """
     from dotenv import set_key
 
-    from ivr.encryption import ENV_NAME, generate_key
-
     if environ.get(ENV_NAME):
         return False
     _create_env_file(env_file)
@@ -134,9 +140,6 @@ def _create_env_file(env_file: Path) -> None:
 
 def check_flows(settings: config_mod.Settings) -> bool:
     """``flask --app app flows check`` in-process: print every problem; False when any is an error."""
-    from ivr.actions.catalog import default_registry
-    from ivr.flowlang.store import check_dir
-
     flows, problems = check_dir(settings.flows_dir, default_registry().signatures())
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
@@ -542,10 +545,6 @@ def prepare_database(settings: config_mod.Settings) -> bool:
     """
     import datetime as dt
 
-    from ivr.db import database as db_mod
-    from ivr.practice.demo import seed_demo
-    from ivr.practice.settings.checks import load_practice
-
     database = db_mod.Database.from_url(settings.database_url)
     try:
         embedded = not os.environ.get("DATABASE_URL")
@@ -556,8 +555,6 @@ def prepare_database(settings: config_mod.Settings) -> bool:
                 return False
             db_mod.upgrade(database.engine)
         if embedded:
-            from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
-
             practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
             # The same clock as the service (IVR_TEST_NOW in tests), so appointments sit around "now".
             now = (settings.clock() or (lambda: dt.datetime.now(dt.timezone.utc)))()
@@ -602,8 +599,6 @@ def main(argv: list[str] | None = None) -> int:
             settings = dataclasses.replace(settings, twilio_auth_token="unset")
         if args.check_only and not settings.data_key:
             print("IVR_DATA_KEY is not set (make run creates a development one in .env)")
-            from ivr.encryption import generate_key
-
             settings = dataclasses.replace(settings, data_key=generate_key())
         settings.validate()
     except ConfigError as exc:
@@ -658,8 +653,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Supervisor, use_standin: bool) -> int:
     from redis import Redis
-
-    from ivr.dev.redis_server import EmbeddedRedis
 
     if os.environ.get("REDIS_URL"):
         redis_note = "REDIS_URL"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.escalations.models import Role, RosterEntry, StaffUser
+from ivr.passwords import hash_password
 from ivr.private_files import private_dir
 
 PASSWORD_ENV = "QUIETLINE_DEMO_PASSWORD"
@@ -61,8 +62,6 @@ def seed_demo_staff(db_sessions: sessionmaker[Session], password: str | None = N
     if password_hash is None:
         if not password:
             raise ValueError("seed_demo_staff needs a password (or a password hash)")
-        from ivr.passwords import hash_password
-
         password_hash = hash_password(password)
     with db_sessions() as db, db.begin():
         if db.scalars(select(StaffUser.id).limit(1)).first() is not None:

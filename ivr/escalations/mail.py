@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from ivr.config import Settings
+from ivr.exceptions import MailError
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10.0
@@ -36,15 +37,6 @@ class MailConfig:
     sender: str
     starttls: bool
     timeout: float = TIMEOUT_SECONDS
-
-
-class MailError(Exception):
-    """Sending failed; ``permanent``: do not retry; ``unknown``: the server may have taken it."""
-
-    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False):
-        super().__init__(message)
-        self.permanent = permanent
-        self.unknown = unknown
 
 
 def mail_config(settings: Settings) -> MailConfig | None:

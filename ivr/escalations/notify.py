@@ -52,6 +52,7 @@ from ivr.escalations.models import (
     RosterEntry,
     StaffUser,
 )
+from ivr.exceptions import SendError
 from ivr.telephony import twilio_rest
 
 log = logging.getLogger(__name__)
@@ -68,19 +69,6 @@ class Recovery(str, Enum):
     FOUND = "found"  # Twilio has it: record it as sent
     IN_FLIGHT = "in_flight"  # not there yet, and the dead worker's request may still arrive: ask later
     LOST = "lost"  # not there, and it can no longer arrive: send it now
-
-
-class SendError(Exception):
-    """A notification was not (or may not have been) sent.  The message holds no address or body."""
-
-    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False):
-        super().__init__(message[:ERROR_MAX])
-        self.permanent = permanent
-        self.unknown = unknown
-
-    @property
-    def retryable(self) -> bool:
-        return not (self.permanent or self.unknown)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ivr.escalations.models import (
     StaffUser,
 )
 from ivr.escalations.recording_files import recording_path, transcript_path
+from ivr.exceptions import EscalationConflict, EscalationForbidden, EscalationInvalid, EscalationNotFound
 from ivr.practice import verification
 from ivr.practice.models import ACTIVE, Appointment, Client, Clinician, VerificationLock
 
@@ -44,26 +45,6 @@ CATEGORY_LABELS = {
 RECORDING_FAILED_TEXT = "The voicemail could not be retrieved from Twilio \u2014 call the number back."
 # Inside this much of the deadline an item is shown as due soon.
 SOON = dt.timedelta(minutes=30)
-
-
-class QueueError(Exception):
-    """An action the queue refuses; ``str(exc)`` is a sentence for the person who tried."""
-
-
-class NotFound(QueueError):
-    pass
-
-
-class Conflict(QueueError):
-    """Someone else got there first (claimed, resolved)."""
-
-
-class Forbidden(QueueError):
-    pass
-
-
-class Invalid(QueueError):
-    pass
 
 
 # --------------------------------------------------------------------------- time left
@@ -176,7 +157,7 @@ def _target(escalation_id: int) -> str:
 def _get(session: Session, escalation_id: int) -> Escalation:
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
-        raise NotFound("There is no such escalation.")
+        raise EscalationNotFound("There is no such escalation.")
     return escalation
 
 
@@ -199,10 +180,10 @@ def claim(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime, ip: st
         if changed != 1:
             escalation, name = _why_not(session, escalation_id)
             if escalation.status == EscalationStatus.RESOLVED.value:
-                raise Conflict("This escalation is already resolved.")
+                raise EscalationConflict("This escalation is already resolved.")
             if escalation.claimed_by == user_id:
-                raise Conflict("You have already claimed this escalation.")
-            raise Conflict(f"{name or 'Someone'} claimed this escalation first.")
+                raise EscalationConflict("You have already claimed this escalation.")
+            raise EscalationConflict(f"{name or 'Someone'} claimed this escalation first.")
         audit.record(session, user_id, Action.CLAIM, _target(escalation_id), ip=ip, at=now)
 
 
@@ -211,9 +192,9 @@ def resolve(db: DbLike, escalation_id: int, user_id: int, outcome: str, now: dt.
     """Close a claimed escalation with what was done; only its claimer, or an owner, may."""
     outcome = (outcome or "").strip()
     if not outcome:
-        raise Invalid("Say what was done (the outcome) before resolving.")
+        raise EscalationInvalid("Say what was done (the outcome) before resolving.")
     if len(outcome) > OUTCOME_MAX:
-        raise Invalid(f"Keep the outcome under {OUTCOME_MAX} characters.")
+        raise EscalationInvalid(f"Keep the outcome under {OUTCOME_MAX} characters.")
     with session_scope(db) as session:
         conditions = [Escalation.id == escalation_id, Escalation.status == EscalationStatus.CLAIMED.value]
         if not is_owner:
@@ -226,10 +207,10 @@ def resolve(db: DbLike, escalation_id: int, user_id: int, outcome: str, now: dt.
         if changed != 1:
             escalation, name = _why_not(session, escalation_id)
             if escalation.status == EscalationStatus.RESOLVED.value:
-                raise Conflict("This escalation is already resolved.")
+                raise EscalationConflict("This escalation is already resolved.")
             if escalation.status == EscalationStatus.OPEN.value:
-                raise Conflict("Claim this escalation before resolving it.")
-            raise Forbidden(f"{name or 'Someone else'} has claimed this escalation: "
+                raise EscalationConflict("Claim this escalation before resolving it.")
+            raise EscalationForbidden(f"{name or 'Someone else'} has claimed this escalation: "
                             "only they or an owner can resolve it.")
         # The outcome may name the client: the log says only that it was resolved, and by whom.
         claimer = _claimer(session, escalation_id)
@@ -293,7 +274,7 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
             select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
             .where(Escalation.id == escalation_id)).first()
         if row is None:
-            raise NotFound("There is no such escalation.")
+            raise EscalationNotFound("There is no such escalation.")
         e, name = row
         if user_id is not None:
             audit.record(session, user_id, Action.VIEW_ESCALATION, _target(escalation_id), ip=ip, at=now)
@@ -328,7 +309,7 @@ def caller_number(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime
     with session_scope(db) as session:
         escalation = _get(session, escalation_id)
         if not escalation.caller_number:
-            raise NotFound("The caller's number was withheld: there is no number to show.")
+            raise EscalationNotFound("The caller's number was withheld: there is no number to show.")
         audit.record(session, user_id, Action.VIEW_CALLER_NUMBER, _target(escalation_id), ip=ip, at=now)
         return escalation.caller_number
 
@@ -363,18 +344,18 @@ def voicemail_audio(db: DbLike, escalation_id: int, recordings_dir: str | Path) 
 
 def _voicemail_wav(escalation: Escalation, recordings_dir: str | Path) -> Path:
     if not escalation.recording_sid:
-        raise NotFound("No voicemail was left on this call.")
+        raise EscalationNotFound("No voicemail was left on this call.")
     try:
         wav = recording_path(recordings_dir, escalation.call_sid, escalation.recording_sid)
     except ValueError:
-        raise NotFound("This voicemail cannot be found.") from None
+        raise EscalationNotFound("This voicemail cannot be found.") from None
     if not wav.is_file():
         session = object_session(escalation)
         status = session.scalar(select(Recording.status).where(Recording.sid == escalation.recording_sid)) \
             if session is not None else None
         if status == RecordingStatus.FAILED.value:
-            raise NotFound(RECORDING_FAILED_TEXT)
-        raise NotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
+            raise EscalationNotFound(RECORDING_FAILED_TEXT)
+        raise EscalationNotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
     return wav
 
 
@@ -388,7 +369,7 @@ def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetim
     with session_scope(db) as session:
         escalation = _get(session, escalation_id)
         if escalation.client_id is None:
-            raise NotFound("The caller was not verified as a client: there are no details to show.")
+            raise EscalationNotFound("The caller was not verified as a client: there are no details to show.")
         return _client_details(session, escalation.client_id, user_id, now, _target(escalation_id), ip)
 
 
@@ -396,7 +377,7 @@ def _client_details(session: Session, client_id: str, user_id: int, now: dt.date
                     ip: str | None) -> ClientDetails:
     client = session.get(Client, client_id)
     if client is None:
-        raise NotFound("The client is no longer in the practice's records.")
+        raise EscalationNotFound("The client is no longer in the practice's records.")
     appointment = session.execute(
         select(Appointment, Clinician.name).join(Clinician, Clinician.id == Appointment.clinician_id)
         .where(Appointment.client_id == client.id, Appointment.status == ACTIVE, Appointment.start >= now)
@@ -446,7 +427,7 @@ def _lock_of(session: Session, escalation_id: int, subject: str) -> Verification
     escalation = _get(session, escalation_id)
     row = session.get(VerificationLock, subject)
     if row is None or row.call_sid != escalation.call_sid or escalation.category != Category.VERIFICATION_FAILED.value:
-        raise NotFound("This escalation has no such verification lock.")
+        raise EscalationNotFound("This escalation has no such verification lock.")
     return row
 
 

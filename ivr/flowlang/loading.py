@@ -61,6 +61,7 @@ from ivr.core.templates import (
     environment,
 )
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
+from ivr.practice.settings.checks import parse_practice
 
 PRACTICE_FILE = "practice.yaml"
 # Action name → its signature (ivr.actions.registry.ActionSignature) or just its outcomes tuple.
@@ -629,8 +630,6 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
 def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,
                actions: Actions) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load a whole flow set from file name → text; returns the set (or None) and all problems."""
-    from ivr.practice.settings.checks import parse_practice
-
     problems: list[FlowProblem] = []
     practice = None
     if practice_text is None:

@@ -16,6 +16,8 @@ from typing import Any, Callable, Mapping
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
 from ivr.flowlang import loading as loader
+from ivr.outbound.rules import check_outbound
+from ivr.practice.settings.checks import parse_practice
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,6 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
 
 
 def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None) -> list[FlowProblem]:
-    from ivr.outbound.rules import check_outbound
-    from ivr.practice.settings.checks import parse_practice
-
     settings = flows.practice if flows is not None else None
     if settings is None and practice_text is not None:
         try:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from ivr.core import spoken_output
-from ivr.exceptions import IvrError
+from ivr.exceptions import UnknownWords
 from ivr.outbound.facts import AppointmentFacts, Channel, ClientFacts
 from ivr.outbound.lint import WordKind
 from ivr.outbound.planner import Touch
@@ -31,10 +31,6 @@ _ZONE_NAMES = {
     "America/Anchorage": "Alaska", "America/Juneau": "Alaska", "Pacific/Honolulu": "Hawaii",
     "America/Halifax": "Atlantic", "America/Puerto_Rico": "Atlantic", "America/St_Johns": "Newfoundland",
 }
-
-
-class UnknownWords(IvrError, LookupError):
-    """A touch names words the rules do not have (the rules changed since it was planned)."""
 
 
 def zone_name(tz: ZoneInfo) -> str:

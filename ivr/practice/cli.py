@@ -18,10 +18,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from ivr.db import database as db_mod
+from ivr.db.cli import ready_db
 from ivr.practice.csv.export import export_practice
 from ivr.practice.csv.importer import ImportRejected, import_practice
 from ivr.practice.csv.parsing import read_csv_text
+from ivr.practice.demo import seed_demo
+from ivr.practice.settings.checks import load_practice
 
 practice_cli = AppGroup("practice", help="Import, export and seed the practice's clients and appointments.")
 
@@ -29,28 +31,8 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _DEFAULT_TZ = "America/New_York"
 
 
-def get_db() -> db_mod.Database:
-    """The app's database (``Services.database``)."""
-    return current_app.extensions["quietline"].database
-
-
-def _ready_db() -> db_mod.Database:
-    """The database, migrated: SQLite (embedded, ours) is upgraded here; a server must be upgraded on purpose."""
-    database = get_db()
-    if db_mod.is_current(database.engine):
-        return database
-    if database.engine.dialect.name == "sqlite":
-        db_mod.upgrade(database.engine)
-        return database
-    click.echo(f"the database ({db_mod.safe_url(database.engine.url)}) is not at the newest schema: "
-               "run `flask --app app db upgrade` first", err=True)
-    sys.exit(1)
-
-
 def _practice_settings():
     """Timezone and phone region from flows/practice.yaml; defaults when it does not load (checked elsewhere)."""
-    from ivr.practice.settings.checks import load_practice
-
     ql = current_app.extensions["quietline"]
     try:
         return load_practice(Path(ql.settings.flows_dir) / "practice.yaml")
@@ -73,7 +55,7 @@ def import_command(clients: Path | None, appointments: Path | None, clinicians: 
              for kind, path in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians))}
     names = {kind: str(path) for kind, path in
              (("clients", clients), ("appointments", appointments), ("clinicians", clinicians)) if path}
-    database = _ready_db()
+    database = ready_db()
     try:
         report = import_practice(database.sessions, texts["clients"], texts["appointments"], texts["clinicians"],
                                  region=region, names=names)
@@ -97,7 +79,7 @@ def export_command(clients: Path, appointments: Path, clinicians: Path | None) -
     """Write clients and appointments as CSV (the columns `practice import` reads); times in practice time."""
     practice = _practice_settings()
     tz = practice.tz if practice else ZoneInfo(_DEFAULT_TZ)
-    report = export_practice(_ready_db().sessions, clients, appointments, clinicians, tz=tz)
+    report = export_practice(ready_db().sessions, clients, appointments, clinicians, tz=tz)
     click.echo(f"{report.clients} client(s) → {clients}")
     click.echo(f"{report.appointments} appointment(s) → {appointments}")
     if clinicians:
@@ -107,13 +89,11 @@ def export_command(clients: Path, appointments: Path, clinicians: Path | None) -
 @practice_cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Add the fictional demo practice (docs/import.md says who to call as); nothing if clients exist."""
-    from ivr.practice.demo import seed_demo
-
     practice = _practice_settings()
     tz = practice.tz if practice else ZoneInfo(_DEFAULT_TZ)
     ql = current_app.extensions["quietline"]
     now = ql.clock() if callable(getattr(ql, "clock", None)) else dt.datetime.now(dt.timezone.utc)
-    report = seed_demo(_ready_db().sessions, now, tz)
+    report = seed_demo(ready_db().sessions, now, tz)
     if not report.seeded:
         click.echo("the database already has clients: nothing seeded")
         return

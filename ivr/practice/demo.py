@@ -13,6 +13,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.db.database import Database, upgrade
 from ivr.practice.models import (
     Appointment,
     AppointmentStatus,
@@ -137,8 +138,6 @@ def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.t
 
 def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) -> SeedReport:
     """For the zero-setup start: migrate the database and seed the demo practice if it has no clients."""
-    from ivr.db.database import Database, upgrade
-
     database = Database.from_url(url)
     try:
         upgrade(database.engine)

@@ -24,7 +24,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Optional
 
-from ivr.exceptions import IvrError
+from ivr.exceptions import ModelDownloadError
 from ivr.speech.recognizer import DEFAULT_MODEL_NAME, MODELS_DIR
 
 DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.zip"
@@ -42,10 +42,6 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 Progress = Callable[[int, Optional[int]], None]
 """Called as progress(bytes_received, total_bytes_or_None) after each chunk."""
-
-
-class ModelDownloadError(IvrError):
-    """The model could not be downloaded or installed; nothing was installed."""
 
 
 def download_default_model(

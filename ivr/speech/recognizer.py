@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ivr.config import INSTANCE_DIR
-from ivr.exceptions import IvrError
+from ivr.exceptions import AudioFormatError, ModelNotFound
 
 with warnings.catch_warnings():
     # audioop is deprecated in 3.11 and gone in 3.13 (the audioop-lts package restores it
@@ -50,14 +50,6 @@ _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_ALAW = 0x0006
 _WAVE_FORMAT_MULAW = 0x0007
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
-
-
-class ModelNotFound(IvrError):
-    """No usable vosk model at the resolved path."""
-
-
-class AudioFormatError(IvrError):
-    """The audio could not be read as a WAV file we know how to decode."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ivr.actions.registry import ActionContext, Registry
 from ivr.core import effects as fx
 from ivr.core import engine, phone_numbers
 from ivr.core.call_state import CallSession, Waiting
+from ivr.core.escalation_policy import VOICEMAIL, decide_priority
 from ivr.core.events import ActionDone, CallEnded, CallStarted, Event, RecordingFinished
 from ivr.core.flow import FlowSet
 from ivr.core.priority import Priority
@@ -216,8 +217,6 @@ class CallHandler:
             log.error("%s; the recording is handed on as a voicemail", exc)
             session = None
         if session is None:
-            from ivr.core.escalation_policy import VOICEMAIL
-
             self.escalate_now(call_sid, VOICEMAIL)
             return
         if session.ended:
@@ -226,8 +225,6 @@ class CallHandler:
     def escalate_now(self, call_sid: str, reason: str, requested: Priority | str | None = None) -> Enqueued:
         """Hand a call to staff from the edge, where no session carries it (the apology, a text Twilio
         refused, a message Twilio would not give us), at the priority the core decides."""
-        from ivr.core.escalation_policy import decide_priority
-
         flows = self.flows.last_good
         return self.jobs.escalate(call_sid, reason,
                                   decide_priority(flows.practice if flows is not None else None, reason, requested))

@@ -10,7 +10,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from ivr.config import load_settings
 from ivr.db.base import Base
+from ivr.db.database import make_engine, normalise_url
 
 # Every model module, so their tables are on Base.metadata (autogenerate compares against it).
 from ivr.escalations import models as _escalations  # noqa: F401
@@ -24,8 +26,6 @@ def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url")
     if url:
         return url
-    from ivr.config import load_settings
-
     return load_settings().database_url
 
 
@@ -40,8 +40,6 @@ def _configure(connection: Connection) -> None:
 
 
 def run_offline() -> None:
-    from ivr.db.database import normalise_url
-
     url = normalise_url(_url())
     context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
                       render_as_batch=url.get_backend_name() == "sqlite")
@@ -56,8 +54,6 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from ivr.db.database import make_engine
-
     engine = make_engine(_url())
     try:
         with engine.begin() as connection:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from ivr.exceptions import ImportRejected
 from ivr.practice.csv.cells import slugify
 from ivr.practice.csv.columns import DEFAULT_FILE_NAMES
 from ivr.practice.csv.parsing import (
@@ -26,13 +27,6 @@ from ivr.practice.models import ACTIVE, Appointment, Client, ClientPhone, Clinic
 
 _CHUNK = 500  # ids per IN (…) query: far below every backend's parameter limit
 
-
-class ImportRejected(Exception):
-    """The import found problems and wrote nothing."""
-
-    def __init__(self, problems: Sequence[RowProblem]):
-        self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} problem(s); nothing was imported")
 
 @dataclass
 class Counts:
