@@ -38,6 +38,8 @@ from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from ivr.exceptions import IvrError
+
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_CONFIDENCE = 0.92
 DEFAULT_RECORD_SECONDS = 5
@@ -71,7 +73,7 @@ _CARD_RE = re.compile(r"^card(?::(\d{12,19}))?(?::(\d{4}))?$", re.IGNORECASE)
 CARD_BRANDS = {"4": "visa", "5": "mastercard", "3": "amex", "6": "discover"}
 
 
-class SimulatorError(Exception):
+class SimulatorError(IvrError):
     """The simulated call cannot go on (flow loop, unreachable server)."""
 
 

@@ -48,6 +48,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ivr.config import load_settings
+from ivr.exceptions import IvrError
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ _PRIVATE_MESSAGE_KEYS = ("status_callback", "media_url_list")
 _PRIVATE_CALL_KEYS = ("url", "method", "twiml", "status_callback", "status_callback_event", "machine_detection")
 
 
-class _TwilioError(Exception):
+class _TwilioError(IvrError):
     """A Twilio-shaped error response, raised from inside a view."""
 
     def __init__(self, status: int, code: int, message: str, headers: Optional[dict[str, str]] = None):

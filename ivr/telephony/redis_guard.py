@@ -32,11 +32,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from ivr.exceptions import IvrError
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class RedisUnavailable(RedisConnectionError):
+class RedisUnavailable(IvrError, RedisConnectionError):
     """Not sent: a recent command timed out and the breaker is open.  A ConnectionError, so
     every ``except redis.ConnectionError`` treats it as the Redis outage it stands for."""
 
