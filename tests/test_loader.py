@@ -23,20 +23,20 @@ from ivr.core.flow import (
     DEFAULT_GATHER_TIMEOUT,
     DEFAULT_NO_INPUT,
     DEFAULT_NO_MATCH,
-    Action,
-    Ask,
+    ActionStep,
+    AskStep,
     AskType,
-    Branch,
+    BranchStep,
     FlowSet,
-    Goto,
-    Hangup,
-    Menu,
-    Say,
-    SetVars,
-    Sms,
+    GotoStep,
+    HangupStep,
+    MenuStep,
+    SayStep,
+    SetStep,
+    SmsStep,
     StepKind,
-    Transfer,
-    Voicemail,
+    TransferStep,
+    VoicemailStep,
 )
 from ivr.core.templates import Expression, Template
 from ivr.exceptions import FlowError, FlowProblem, UnknownAction
@@ -218,14 +218,14 @@ def test_shipped_main_flow_structure(shipped: FlowSet) -> None:
     assert greeting.kind is StepKind.SAY and greeting.next == "hours_check"  # implicit next
     assert greeting.line == 12
     hours = main.steps["hours_check"]
-    assert isinstance(hours.body, Action) and hours.next is None
+    assert isinstance(hours.body, ActionStep) and hours.next is None
     assert dict(hours.body.outcomes) == {"open": "main_menu", "closed": "after_hours", "holiday": "holiday"}
     menu = main.steps["main_menu"].body
-    assert isinstance(menu, Menu)
+    assert isinstance(menu, MenuStep)
     assert [o.key for o in menu.options] == ["1", "2", "3"]
     assert menu.options[1].phrases[:2] == ("link", "zoom")
     assert menu.reprompts.give_up == "to_person" and menu.reprompts.retries == 2
-    assert main.steps["to_crisis"].body == Goto("crisis", None)
+    assert main.steps["to_crisis"].body == GotoStep("crisis", None)
 
 
 def test_every_shipped_template_renders(shipped: FlowSet) -> None:
@@ -249,7 +249,7 @@ def _templates(body: Any) -> Iterator[Template]:
             yield value
         elif hasattr(value, "no_input"):  # Reprompts
             yield from (value.no_input, value.no_match)
-    if isinstance(body, SetVars):
+    if isinstance(body, SetStep):
         yield from (v for _, v in body.values if isinstance(v, Template))
 
 
@@ -349,7 +349,7 @@ def test_every_kind_parses_to_its_dataclass() -> None:
                                    StepKind.ASK, StepKind.SET, StepKind.BRANCH, StepKind.ACTION, StepKind.SMS,
                                    StepKind.VOICEMAIL, StepKind.ESCALATE, StepKind.TRANSFER, StepKind.GOTO]
     s = main.steps
-    assert isinstance(s["hello"].body, Say) and s["hello"].body.text.source == "Hello {{ caller.first_name }}."
+    assert isinstance(s["hello"].body, SayStep) and s["hello"].body.text.source == "Hello {{ caller.first_name }}."
     assert s["long_hello"].body.text.source == "Welcome." and s["long_hello"].language == "es-US"
     assert s["chime"].body.url == "chime.wav"
 
@@ -361,7 +361,7 @@ def test_every_kind_parses_to_its_dataclass() -> None:
     assert (rp.no_input.source, rp.no_match.source) == (DEFAULT_NO_INPUT, DEFAULT_NO_MATCH)
 
     dob = s["dob"].body
-    assert isinstance(dob, Ask) and dob.type is AskType.DATE and dob.past_only and dob.length == 8
+    assert isinstance(dob, AskStep) and dob.type is AskType.DATE and dob.past_only and dob.length == 8
     pin = s["pin"].body
     assert (pin.min_length, pin.max_length, pin.reprompts.retries, pin.reprompts.timeout) == (4, 6, 0, 10)
     assert pin.reprompts.no_input.source == "Still there?"
@@ -371,20 +371,20 @@ def test_every_kind_parses_to_its_dataclass() -> None:
     assert isinstance(values["greeting"], Template) and values["greeting"].render({"vars": {"pin": 7}}) == "Hi 7"
 
     branch = s["route"].body
-    assert isinstance(branch, Branch) and branch.otherwise == "text"
+    assert isinstance(branch, BranchStep) and branch.otherwise == "text"
     assert isinstance(branch.cases[0].condition, Expression)
     assert branch.cases[0].condition.evaluate({"open_now": True, "holiday": False})
     assert not branch.cases[0].condition.evaluate({"open_now": True, "holiday": "Labor Day"})
     assert not branch.cases[0].condition.evaluate({})  # undefined names are falsy
 
-    assert isinstance(s["text"].body, Sms) and s["text"].body.to == "caller"
-    assert s["message"].body == Voicemail(None, 120)
+    assert isinstance(s["text"].body, SmsStep) and s["text"].body.to == "caller"
+    assert s["message"].body == VoicemailStep(None, 120)
     assert s["flag"].body.reason == "callback" and s["flag"].body.priority.value == "high"
     transfer = s["person"].body
-    assert isinstance(transfer, Transfer) and transfer.to == ("front_desk", "+15550100199")
+    assert isinstance(transfer, TransferStep) and transfer.to == ("front_desk", "+15550100199")
     assert (transfer.mode.value, transfer.timeout) == ("sequential", 20)
-    assert s["other"].body == Goto("side", "bye")
-    assert flows.flows["side"].steps["bye"].body == Hangup(None)
+    assert s["other"].body == GotoStep("side", "bye")
+    assert flows.flows["side"].steps["bye"].body == HangupStep(None)
 
 
 def test_targets_and_implicit_next() -> None:

@@ -29,25 +29,25 @@ from ivr.core.events import (
     Speech,
 )
 from ivr.core.flow import (
-    Action,
-    Ask,
+    ActionStep,
+    AskStep,
     AskType,
-    Branch,
+    BranchStep,
     DialMode,
-    Escalate,
+    EscalateStep,
     Flow,
     FlowSet,
-    Goto,
-    Hangup,
-    Menu,
-    Pay,
-    Play,
-    Say,
-    SetVars,
-    Sms,
+    GotoStep,
+    HangupStep,
+    MenuStep,
+    PayStep,
+    PlayStep,
+    SayStep,
+    SetStep,
+    SmsStep,
     Step,
-    Transfer,
-    Voicemail,
+    TransferStep,
+    VoicemailStep,
 )
 from ivr.core.templates import Template
 
@@ -59,8 +59,8 @@ RESTART_APOLOGY = "Sorry, something changed on our side. Let's start again."
 _YES_NO_HINTS = ("yes", "no")
 _YES_NO_KEYS = {"1": True, "2": False}
 # The step kinds a call can be waiting at, by what it waits for.
-_WAITS_AT = {Waiting.INPUT: (Menu, Ask), Waiting.RECORDING: (Voicemail,), Waiting.DIAL: (Transfer,),
-             Waiting.ACTION: (Action,), Waiting.PAYMENT: (Pay,)}
+_WAITS_AT = {Waiting.INPUT: (MenuStep, AskStep), Waiting.RECORDING: (VoicemailStep,), Waiting.DIAL: (TransferStep,),
+             Waiting.ACTION: (ActionStep,), Waiting.PAYMENT: (PayStep,)}
 NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
 
 
@@ -228,33 +228,33 @@ class _Run:
             if st.needs_verified and not self.context()["caller"].get("verified"):
                 # flows check proves this cannot happen; refuse anyway rather than disclose.
                 return self._refuse(flow, st)
-            if isinstance(body, Say):
+            if isinstance(body, SayStep):
                 self.out.append(fx.Say(self.render(body.text), *self._voice(st)))
-            elif isinstance(body, Play):
+            elif isinstance(body, PlayStep):
                 self.out.append(fx.Play(body.url))
-            elif isinstance(body, SetVars):
+            elif isinstance(body, SetStep):
                 for name, value in body.values:
                     s.vars[name] = self.render(value) if isinstance(value, Template) else value
                     self._ctx = None
-            elif isinstance(body, Branch):
+            elif isinstance(body, BranchStep):
                 ctx = self.context()
                 target = next((c.next for c in body.cases if c.condition.evaluate(ctx)), body.otherwise)
                 continue
-            elif isinstance(body, Sms):
+            elif isinstance(body, SmsStep):
                 to = s.caller if body.to == "caller" else self.context()["caller"].get("sms_to")
                 if to:
                     self.out.append(fx.SendSms(to, self.render(body.body)))
                 else:
                     s.note(f"{st.id}:no-number")
-            elif isinstance(body, Escalate):
+            elif isinstance(body, EscalateStep):
                 if body.say:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
                 self._escalate(body.reason, body.priority)
-            elif isinstance(body, Goto):
+            elif isinstance(body, GotoStep):
                 s.flow = body.flow
                 target = body.step or self.flows.flows[body.flow].start
                 continue
-            elif isinstance(body, Hangup):
+            elif isinstance(body, HangupStep):
                 if body.say:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
                 self.out.append(fx.Hangup())
@@ -267,15 +267,15 @@ class _Run:
     def _wait_at(self, st: Step, reprompt: Template | None = None) -> tuple[CallSession, list[fx.Effect]]:
         """Emit what a waiting step needs (gather, record, dial, invoke) and stop."""
         s, body = self.s, st.body
-        if isinstance(body, (Menu, Ask)):
+        if isinstance(body, (MenuStep, AskStep)):
             s.waiting = Waiting.INPUT
             self.out.append(self._gather(st, reprompt))
-        elif isinstance(body, Voicemail):
+        elif isinstance(body, VoicemailStep):
             s.waiting = Waiting.RECORDING
             if body.prompt:
                 self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
             self.out.append(fx.Record(body.max_length))
-        elif isinstance(body, Transfer):
+        elif isinstance(body, TransferStep):
             s.waiting = Waiting.DIAL
             numbers = self._numbers(body)
             if body.say and s.dial_index == 0:
@@ -284,10 +284,10 @@ class _Run:
                 numbers = numbers[s.dial_index:s.dial_index + 1]
             # One staff key may stand for several people on call: they ring together.
             self.out.append(fx.Dial(tuple(n for group in numbers for n in group), body.timeout))
-        elif isinstance(body, Action):
+        elif isinstance(body, ActionStep):
             s.waiting = Waiting.ACTION
             self.out.append(fx.Invoke(body.name, dict(body.params)))
-        elif isinstance(body, Pay):
+        elif isinstance(body, PayStep):
             connector = getattr(self.flows.practice, "payment_connector", None)
             if not connector:
                 s.note(f"{st.id}:not-configured")
@@ -308,7 +308,7 @@ class _Run:
             prompts.append(fx.Say(self.render(reprompt), *voice))
         prompts.append(fx.Say(self.render(body.prompt), *voice))
         hints = [p for h in flow.handlers for p in h.phrases]
-        if isinstance(body, Menu):
+        if isinstance(body, MenuStep):
             hints = [p for o in body.options for p in o.phrases] + hints
             return fx.Gather(tuple(prompts), num_digits=1, hints=tuple(hints), timeout=body.reprompts.timeout,
                              language=voice[1])
@@ -323,7 +323,7 @@ class _Run:
         s = self.s
         flow = self.flows.flows[s.flow]
         body = st.body
-        assert isinstance(body, (Menu, Ask))
+        assert isinstance(body, (MenuStep, AskStep))
         said = ""
         if isinstance(event, Digits):
             said = event.digits.strip()
@@ -338,7 +338,7 @@ class _Run:
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
-        if isinstance(body, Menu):
+        if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
             if chosen is None:
                 return self._retry(st, body.reprompts.no_match, "no-match")
@@ -375,7 +375,7 @@ class _Run:
             key = event.digits.strip("#")
         return next((h for h in flow.handlers if h.key and h.key == key), None)
 
-    def _choose(self, body: Menu, event: Event):
+    def _choose(self, body: MenuStep, event: Event):
         if isinstance(event, Digits):
             key = event.digits.strip("#")
         else:
@@ -385,7 +385,7 @@ class _Run:
             key = spoken_input.spoken_key(event.text)
         return next((o for o in body.options if key and o.key == key), None)
 
-    def _value(self, body: Ask, event: Event) -> Any:
+    def _value(self, body: AskStep, event: Event) -> Any:
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
             if isinstance(event, Speech):
@@ -417,7 +417,7 @@ class _Run:
         return digits
 
     # -- transfers --------------------------------------------------------
-    def _numbers(self, body: Transfer) -> list[tuple[str, ...]]:
+    def _numbers(self, body: TransferStep) -> list[tuple[str, ...]]:
         """The numbers to ring for each of the step's ``to`` keys, in order."""
         staff = {m.key: m for m in self.flows.practice.staff}
         out: list[tuple[str, ...]] = []
@@ -434,7 +434,7 @@ class _Run:
     def _dialed(self, st: Step, event: DialFinished) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
         body = st.body
-        assert isinstance(body, Transfer)
+        assert isinstance(body, TransferStep)
         if event.answered:
             s.note(f"{st.id}:answered")
             s.waiting = Waiting.NOTHING

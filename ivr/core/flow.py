@@ -51,12 +51,12 @@ DEFAULT_NO_MATCH = "Sorry, I didn't catch that."
 
 
 @dataclass(frozen=True)
-class Say:
+class SayStep:
     text: Template
 
 
 @dataclass(frozen=True)
-class Play:
+class PlayStep:
     url: str
 
 
@@ -79,14 +79,14 @@ class Reprompts:
 
 
 @dataclass(frozen=True)
-class Menu:
+class MenuStep:
     prompt: Template
     options: tuple[MenuOption, ...]
     reprompts: Reprompts
 
 
 @dataclass(frozen=True)
-class Ask:
+class AskStep:
     var: str
     type: AskType
     prompt: Template
@@ -106,26 +106,26 @@ class BranchCase:
 
 
 @dataclass(frozen=True)
-class Branch:
+class BranchStep:
     cases: tuple[BranchCase, ...]
     otherwise: str
 
 
 @dataclass(frozen=True)
-class SetVars:
+class SetStep:
     # Values are literals or templates rendered at the time the step runs.
     values: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
-class Action:
+class ActionStep:
     name: str
     params: Mapping[str, Any]
     outcomes: Mapping[str, str]
 
 
 @dataclass(frozen=True)
-class Transfer:
+class TransferStep:
     to: tuple[str, ...]
     mode: DialMode
     timeout: int
@@ -133,38 +133,38 @@ class Transfer:
 
 
 @dataclass(frozen=True)
-class Voicemail:
+class VoicemailStep:
     prompt: Template | None
     max_length: int
 
 
 @dataclass(frozen=True)
-class Sms:
+class SmsStep:
     body: Template
     to: str
 
 
 @dataclass(frozen=True)
-class Escalate:
+class EscalateStep:
     reason: str
     priority: Priority
     say: Template | None
 
 
 @dataclass(frozen=True)
-class Goto:
+class GotoStep:
     flow: str
     step: str | None
 
 
 @dataclass(frozen=True)
-class Hangup:
+class HangupStep:
     say: Template | None
 
 
 @dataclass(frozen=True)
-class Pay:
-    """Tokenise a card with Twilio <Pay> (charge 0): the digits go to the payment processor, never to us."""
+class PayStep:
+    """Tokenise a card with Twilio <PayStep> (charge 0): the digits go to the payment processor, never to us."""
 
     description: str
     failed: str  # where the call goes when no card was captured
@@ -172,7 +172,7 @@ class Pay:
     max_attempts: int = 2
 
 
-StepBody = Union[Say, Play, Menu, Ask, Branch, SetVars, Action, Transfer, Voicemail, Sms, Escalate, Goto, Hangup, Pay]
+StepBody = Union[SayStep, PlayStep, MenuStep, AskStep, BranchStep, SetStep, ActionStep, TransferStep, VoicemailStep, SmsStep, EscalateStep, GotoStep, HangupStep, PayStep]
 
 
 @dataclass(frozen=True)
@@ -191,19 +191,19 @@ class Step:
         """Every (label, step id) this step can continue to, inside its own flow."""
         out: list[tuple[str, str]] = []
         body = self.body
-        if isinstance(body, Menu):
+        if isinstance(body, MenuStep):
             out += [(f"option {o.key or '/'.join(o.phrases[:1])}", o.next) for o in body.options]
             out.append(("give_up", body.reprompts.give_up))
-        elif isinstance(body, Ask):
+        elif isinstance(body, AskStep):
             out.append(("give_up", body.reprompts.give_up))
-        elif isinstance(body, Branch):
+        elif isinstance(body, BranchStep):
             out += [(f"case {c.condition.source!r}", c.next) for c in body.cases]
             out.append(("else", body.otherwise))
-        elif isinstance(body, Action):
+        elif isinstance(body, ActionStep):
             out += [(f"outcome {k}", v) for k, v in body.outcomes.items()]
-        elif isinstance(body, Pay):
+        elif isinstance(body, PayStep):
             out.append(("failed", body.failed))
-        if self.next is not None and not isinstance(body, (Branch, Action, Goto, Hangup)):
+        if self.next is not None and not isinstance(body, (BranchStep, ActionStep, GotoStep, HangupStep)):
             out.append(("next", self.next))
         return out
 

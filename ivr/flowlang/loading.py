@@ -28,30 +28,30 @@ from ivr.core.flow import (
     DEFAULT_NO_INPUT,
     DEFAULT_NO_MATCH,
     DEFAULT_RETRIES,
-    Action,
-    Ask,
+    ActionStep,
+    AskStep,
     AskType,
-    Branch,
+    BranchStep,
     BranchCase,
     DialMode,
-    Escalate,
+    EscalateStep,
     Flow,
     FlowSet,
     GlobalHandler,
-    Goto,
-    Hangup,
-    Menu,
+    GotoStep,
+    HangupStep,
+    MenuStep,
     MenuOption,
-    Pay,
-    Play,
+    PayStep,
+    PlayStep,
     Reprompts,
-    Say,
-    SetVars,
-    Sms,
+    SayStep,
+    SetStep,
+    SmsStep,
     Step,
     StepKind,
-    Transfer,
-    Voicemail,
+    TransferStep,
+    VoicemailStep,
 )
 from ivr.core.priority import Priority
 from ivr.core.templates import (
@@ -64,7 +64,7 @@ from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
 from ivr.practice.settings.checks import parse_practice
 
 PRACTICE_FILE = "practice.yaml"
-# Action name → its signature (ivr.actions.registry.ActionSignature) or just its outcomes tuple.
+# ActionStep name → its signature (ivr.actions.registry.ActionSignature) or just its outcomes tuple.
 Actions = Mapping[str, Any]
 _KINDS = [k.value for k in StepKind]
 # Kinds that continue to another step on their own; the rest end, wait or jump.
@@ -335,11 +335,11 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
     body: Any
     if kind is StepKind.SAY:
         text = spec["text"] if isinstance(spec, dict) else spec
-        body = Say(_template(ctx, text, kpath, sid))
+        body = SayStep(_template(ctx, text, kpath, sid))
     elif kind is StepKind.PLAY:
         if not (spec.startswith("https://") or re.fullmatch(r"[A-Za-z0-9_.-]+\.(mp3|wav)", spec)):
             ctx.add(kpath, "play needs an https:// URL or a .mp3/.wav file name in flows/audio/", sid)
-        body = Play(spec)
+        body = PlayStep(spec)
     elif kind is StepKind.MENU:
         options = []
         seen_keys: dict[str, int] = {}
@@ -359,7 +359,7 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
                     ctx.add(opath + ("say",), f"phrase {ph!r} is used by option {seen_phrases[ph] + 1} too", sid)
                 seen_phrases[ph] = j
             options.append(MenuOption(key, phrases, target(opt["next"], opath + ("next",), f"option {j + 1}")))
-        body = Menu(_template(ctx, spec["prompt"], kpath + ("prompt",), sid), tuple(options), reprompts(spec))
+        body = MenuStep(_template(ctx, spec["prompt"], kpath + ("prompt",), sid), tuple(options), reprompts(spec))
     elif kind is StepKind.ASK:
         body = _build_ask(ctx, spec, kpath, sid, reprompts(spec))
     elif kind is StepKind.BRANCH:
@@ -372,14 +372,14 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
                 ctx.add(cpath + ("if",), f"condition syntax error: {exc.message}", sid)
                 cond = compile_expression("false")
             cases.append(BranchCase(cond, target(case["next"], cpath + ("next",), f"case {j + 1}")))
-        body = Branch(tuple(cases), target(spec["else"], kpath + ("else",), "else"))
+        body = BranchStep(tuple(cases), target(spec["else"], kpath + ("else",), "else"))
     elif kind is StepKind.SET:
         values = []
         for name, value in spec.items():
             if isinstance(value, str) and "{" in value:
                 value = _template(ctx, value, kpath + (name,), sid)
             values.append((name, value))
-        body = SetVars(tuple(values))
+        body = SetStep(tuple(values))
     elif kind is StepKind.ACTION:
         name = spec["name"]
         outcomes = dict(spec["outcomes"])
@@ -396,7 +396,7 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
                 ctx.add(kpath + ("outcomes", o), f"action {name} has no outcome {o!r} (it has: {', '.join(declared)})", sid)
         for o, t in outcomes.items():
             target(t, kpath + ("outcomes", o), f"outcome {o}")
-        body = Action(name, dict(spec.get("with") or {}), outcomes)
+        body = ActionStep(name, dict(spec.get("with") or {}), outcomes)
     elif kind is StepKind.TRANSFER:
         to = (spec["to"],) if isinstance(spec["to"], str) else tuple(spec["to"])
         staff = {m.key for m in getattr(practice, "staff", ())} if practice is not None else None
@@ -404,28 +404,28 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
             if not _E164.match(who) and staff is not None and who not in staff:
                 where = kpath + (("to", j) if isinstance(spec["to"], list) else ("to",))
                 ctx.add(where, f"transfer to {who!r}: not a staff key in practice.yaml nor an E.164 number", sid)
-        body = Transfer(to, DialMode(spec.get("mode", "simultaneous")), int(spec.get("timeout", 20)),
+        body = TransferStep(to, DialMode(spec.get("mode", "simultaneous")), int(spec.get("timeout", 20)),
                         _template(ctx, spec.get("say"), kpath + ("say",), sid))
     elif kind is StepKind.VOICEMAIL:
         spec = spec or {}
-        body = Voicemail(_template(ctx, spec.get("prompt"), kpath + ("prompt",), sid), int(spec.get("max_length", 120)))
+        body = VoicemailStep(_template(ctx, spec.get("prompt"), kpath + ("prompt",), sid), int(spec.get("max_length", 120)))
     elif kind is StepKind.SMS:
         told = privacy.discretion_problems(spec["body"], getattr(practice, "name", None))
         told += [f"{{{{ {name} }}}} {why}" for name, why in _INDISCREET_VARS.items() if name in _variables(spec["body"])]
         for problem in told:
             ctx.add(kpath + ("body",), f"text message is not discreet: {problem}", sid)
-        body = Sms(_template(ctx, spec["body"], kpath + ("body",), sid), spec.get("to", "caller"))
+        body = SmsStep(_template(ctx, spec["body"], kpath + ("body",), sid), spec.get("to", "caller"))
     elif kind is StepKind.ESCALATE:
-        body = Escalate(spec["reason"], Priority(spec.get("priority", "normal")),
+        body = EscalateStep(spec["reason"], Priority(spec.get("priority", "normal")),
                         _template(ctx, spec.get("say"), kpath + ("say",), sid))
     elif kind is StepKind.GOTO:
-        body = Goto(spec, None) if isinstance(spec, str) else Goto(spec["flow"], spec.get("step"))
+        body = GotoStep(spec, None) if isinstance(spec, str) else GotoStep(spec["flow"], spec.get("step"))
     elif kind is StepKind.PAY:
-        body = Pay(spec.get("description", "Card on file"), target(spec["failed"], kpath + ("failed",), "failed"),
+        body = PayStep(spec.get("description", "Card on file"), target(spec["failed"], kpath + ("failed",), "failed"),
                    int(spec.get("timeout", 10)), int(spec.get("max_attempts", 2)))
     else:  # HANGUP
         say = spec.get("say") if isinstance(spec, dict) else spec if isinstance(spec, str) else None
-        body = Hangup(_template(ctx, say, kpath, sid))
+        body = HangupStep(_template(ctx, say, kpath, sid))
 
     nxt = raw.get("next")
     if nxt is not None:
@@ -440,11 +440,11 @@ def _build_step(ctx: _Ctx, raw: dict[str, Any], path: tuple[Any, ...], following
             ctx.add(path, f"dead end: the last step is a {kind.value} with no `next`; "
                           "add `next:` or end with a hangup, transfer or goto", sid)
     needs_verified = bool(raw.get("needs_verified")) or (
-        isinstance(body, Action) and body.name in actions and _discloses(actions[body.name]))
+        isinstance(body, ActionStep) and body.name in actions and _discloses(actions[body.name]))
     return Step(sid, kind, body, nxt, ctx.doc.line_of(path), raw.get("voice"), raw.get("language"), needs_verified)
 
 
-def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: str, rp: Reprompts) -> Ask:
+def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: str, rp: Reprompts) -> AskStep:
     kind = AskType(spec["type"])
     length, lo, hi = spec.get("length"), spec.get("min_length"), spec.get("max_length")
     digits_only = [k for k in ("length", "min_length", "max_length", "pattern") if spec.get(k) is not None]
@@ -467,7 +467,7 @@ def _build_ask(ctx: _Ctx, spec: Mapping[str, Any], kpath: tuple[Any, ...], sid: 
     if kind is AskType.DATE:
         # A PIN has no fixed length, so PIN-or-date entries end with # (or a pause).
         length = None if allow_pin else 8
-    return Ask(spec["var"], kind, _template(ctx, spec["prompt"], kpath + ("prompt",), sid), rp,
+    return AskStep(spec["var"], kind, _template(ctx, spec["prompt"], kpath + ("prompt",), sid), rp,
                length, lo, hi, pattern, bool(spec.get("past_only", False)), allow_pin)
 
 
@@ -493,7 +493,7 @@ def _unreachable(flow: Flow, entries: Iterable[str]) -> list[str]:
 
 def _successors(flows: Mapping[str, Flow], flow: Flow, step: Step) -> list[tuple[str, str]]:
     out = [(flow.name, t) for _, t in step.targets() if t in flow.steps]
-    if isinstance(step.body, Goto) and step.body.flow in flows:
+    if isinstance(step.body, GotoStep) and step.body.flow in flows:
         other = flows[step.body.flow]
         out.append((other.name, step.body.step or other.start))
     if step.kind in (StepKind.MENU, StepKind.ASK):
@@ -523,7 +523,7 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
         problems.append(FlowProblem(PRACTICE_FILE, None, f"entry_flow {entry_flow!r} is not a loaded flow"))
     for p in parsed.values():
         for sid, step in p.flow.steps.items():
-            if isinstance(step.body, Goto):
+            if isinstance(step.body, GotoStep):
                 other = flows.get(step.body.flow)
                 if other is None and excused(step.body.flow):
                     continue
@@ -535,7 +535,7 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
     entries = {name: {f.start} for name, f in flows.items()}
     for f in flows.values():
         for s in f.steps.values():
-            if isinstance(s.body, Goto) and s.body.flow in flows and s.body.step in flows[s.body.flow].steps:
+            if isinstance(s.body, GotoStep) and s.body.flow in flows and s.body.step in flows[s.body.flow].steps:
                 entries[s.body.flow].add(s.body.step)
     for name, p in parsed.items():
         if p.complete:
@@ -544,7 +544,7 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
 
     can_end: set[tuple[str, str]] = {
         (f.name, sid) for f in flows.values() for sid, s in f.steps.items()
-        if s.kind in (StepKind.HANGUP, StepKind.TRANSFER) or (isinstance(s.body, Goto) and excused(s.body.flow))
+        if s.kind in (StepKind.HANGUP, StepKind.TRANSFER) or (isinstance(s.body, GotoStep) and excused(s.body.flow))
     }
     changed = True
     while changed:
@@ -572,11 +572,11 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
 def _verifying_edge(step: Step, target: str, actions: Mapping[str, Any]) -> bool:
     """Does going from ``step`` to ``target`` prove the caller verified?"""
     body = step.body
-    if isinstance(body, Action) and body.name in actions:
+    if isinstance(body, ActionStep) and body.name in actions:
         verified = _verified_outcome(actions[body.name])
         routes = [outcome for outcome, t in body.outcomes.items() if t == target]
         return verified is not None and routes == [verified]
-    if isinstance(body, Branch):
+    if isinstance(body, BranchStep):
         routes = [case for case in body.cases if case.next == target]
         return body.otherwise != target and bool(routes) and all(_requires_verified(c.condition.source) for c in routes)
     return False
