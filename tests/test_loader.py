@@ -40,7 +40,8 @@ from ivr.core.flow import (
 )
 from ivr.core.templates import Expression, Template
 from ivr.exceptions import FlowError, FlowProblem, UnknownAction
-from ivr.flowlang.loading import PRACTICE_FILE, load_set, load_texts, parse_flow
+from ivr.flowlang.loading import load_set, load_texts
+from ivr.flowlang.parsing import PRACTICE_FILE, parse_flow
 from ivr.flowlang.store import check_dir
 
 ROOT = Path(__file__).resolve().parent.parent

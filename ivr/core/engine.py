@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, assert_never
 
 from ivr.core import effects as fx
 from ivr.core import spoken_input
@@ -18,6 +19,7 @@ from ivr.core.call_state import CallSession, Waiting
 from ivr.core.escalation_policy import VOICEMAIL, decide_priority, promise
 from ivr.core.events import (
     ActionDone,
+    Answer,
     CallEnded,
     CallStarted,
     DialFinished,
@@ -37,8 +39,10 @@ from ivr.core.flow import (
     EscalateStep,
     Flow,
     FlowSet,
+    GlobalHandler,
     GotoStep,
     HangupStep,
+    MenuOption,
     MenuStep,
     PayStep,
     PlayStep,
@@ -155,8 +159,10 @@ class _Run:
         current = self._current()
         if current is None:
             return self._restart()
-        if s.waiting is Waiting.INPUT and isinstance(event, (Digits, Speech, NoInput)):
-            return self._input(current, event)
+        body = current.body  # of the kind the call waits at (``_current`` checked it)
+        if s.waiting is Waiting.INPUT and isinstance(body, (MenuStep, AskStep)) \
+                and isinstance(event, (Digits, Speech, NoInput)):
+            return self._input(current, body, event)
         if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
             s.note(f"{current.id}:recorded" if event.recording_sid else f"{current.id}:no-recording")
             if event.hung_up:
@@ -164,19 +170,19 @@ class _Run:
             if event.recording_sid:
                 s.vars["last_recording_sid"] = event.recording_sid
             return self.go(current.next)
-        if s.waiting is Waiting.DIAL and isinstance(event, DialFinished):
-            return self._dialed(current, event)
-        if s.waiting is Waiting.PAYMENT and isinstance(event, PaymentFinished):
+        if s.waiting is Waiting.DIAL and isinstance(body, TransferStep) and isinstance(event, DialFinished):
+            return self._dialed(current, body, event)
+        if s.waiting is Waiting.PAYMENT and isinstance(body, PayStep) and isinstance(event, PaymentFinished):
             if not event.succeeded:
                 s.note(f"{current.id}:{event.result}")
-                return self.go(current.body.failed)
+                return self.go(body.failed)
             s.note(f"{current.id}:captured")
             # Only the token and public card details; the digits never reach us.
             s.vars["card"] = {"token": event.token, "brand": event.brand or "card", "last4": event.last4 or "",
                               "expiry": event.expiry or ""}
             return self.go(current.next)
-        if s.waiting is Waiting.ACTION and isinstance(event, ActionDone):
-            target = current.body.outcomes.get(event.outcome)
+        if s.waiting is Waiting.ACTION and isinstance(body, ActionStep) and isinstance(event, ActionDone):
+            target = body.outcomes.get(event.outcome)
             if target is None:  # the action was changed by a reload while it ran
                 return self._restart()
             s.note(f"{current.id}:{event.outcome}")
@@ -222,86 +228,91 @@ class _Run:
             s.steps_taken += 1
             s.step, s.attempts, s.dial_index = target or "", 0, 0
             flow = self.flows.flows[s.flow]
-            st = flow.steps[target]
+            st = flow.steps[s.step]  # KeyError for a target the flow checks let through: never
             s.note(f"{flow.name}.{st.id}")
             body = st.body
             if st.needs_verified and not self.context()["caller"].get("verified"):
                 # flows check proves this cannot happen; refuse anyway rather than disclose.
                 return self._refuse(flow, st)
-            if isinstance(body, SayStep):
-                self.out.append(fx.Say(self.render(body.text), *self._voice(st)))
-            elif isinstance(body, PlayStep):
-                self.out.append(fx.Play(body.url))
-            elif isinstance(body, SetStep):
-                for name, value in body.values:
-                    s.vars[name] = self.render(value) if isinstance(value, Template) else value
-                    self._ctx = None
-            elif isinstance(body, BranchStep):
-                ctx = self.context()
-                target = next((c.next for c in body.cases if c.condition.evaluate(ctx)), body.otherwise)
-                continue
-            elif isinstance(body, SmsStep):
-                to = s.caller if body.to == "caller" else self.context()["caller"].get("sms_to")
-                if to:
-                    self.out.append(fx.SendSms(to, self.render(body.body)))
-                else:
-                    s.note(f"{st.id}:no-number")
-            elif isinstance(body, EscalateStep):
-                if body.say:
-                    self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
-                self._escalate(body.reason, body.priority)
-            elif isinstance(body, GotoStep):
-                s.flow = body.flow
-                target = body.step or self.flows.flows[body.flow].start
-                continue
-            elif isinstance(body, HangupStep):
-                if body.say:
-                    self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
-                self.out.append(fx.Hangup())
-                s.waiting = Waiting.NOTHING
-                return s, self.out
-            else:
-                return self._wait_at(st)
+            match body:
+                case SayStep():
+                    self.out.append(fx.Say(self.render(body.text), *self._voice(st)))
+                case PlayStep():
+                    self.out.append(fx.Play(body.url))
+                case SetStep():
+                    for name, value in body.values:
+                        s.vars[name] = self.render(value) if isinstance(value, Template) else value
+                        self._ctx = None
+                case BranchStep():
+                    ctx = self.context()
+                    target = next((c.next for c in body.cases if c.condition.evaluate(ctx)), body.otherwise)
+                    continue
+                case SmsStep():
+                    to = s.caller if body.to == "caller" else self.context()["caller"].get("sms_to")
+                    if to:
+                        self.out.append(fx.SendSms(to, self.render(body.body)))
+                    else:
+                        s.note(f"{st.id}:no-number")
+                case EscalateStep():
+                    if body.say:
+                        self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                    self._escalate(body.reason, body.priority)
+                case GotoStep():
+                    s.flow = body.flow
+                    target = body.step or self.flows.flows[body.flow].start
+                    continue
+                case HangupStep():
+                    if body.say:
+                        self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                    self.out.append(fx.Hangup())
+                    s.waiting = Waiting.NOTHING
+                    return s, self.out
+                case MenuStep() | AskStep() | VoicemailStep() | TransferStep() | ActionStep() | PayStep():
+                    return self._wait_at(st)
+                case _:
+                    assert_never(body)
             target = st.next
 
     def _wait_at(self, st: Step, reprompt: Template | None = None) -> tuple[CallSession, list[fx.Effect]]:
         """Emit what a waiting step needs (gather, record, dial, invoke) and stop."""
         s, body = self.s, st.body
-        if isinstance(body, (MenuStep, AskStep)):
-            s.waiting = Waiting.INPUT
-            self.out.append(self._gather(st, reprompt))
-        elif isinstance(body, VoicemailStep):
-            s.waiting = Waiting.RECORDING
-            if body.prompt:
-                self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
-            self.out.append(fx.Record(body.max_length))
-        elif isinstance(body, TransferStep):
-            s.waiting = Waiting.DIAL
-            numbers = self._numbers(body)
-            if body.say and s.dial_index == 0:
-                self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
-            if body.mode is DialMode.SEQUENTIAL:
-                numbers = numbers[s.dial_index:s.dial_index + 1]
-            # One staff key may stand for several people on call: they ring together.
-            self.out.append(fx.Dial(tuple(n for group in numbers for n in group), body.timeout))
-        elif isinstance(body, ActionStep):
-            s.waiting = Waiting.ACTION
-            self.out.append(fx.Invoke(body.name, dict(body.params)))
-        elif isinstance(body, PayStep):
-            connector = getattr(self.flows.practice, "payment_connector", None)
-            if not connector:
-                s.note(f"{st.id}:not-configured")
-                return self.go(body.failed)
-            s.waiting = Waiting.PAYMENT
-            self.out.append(fx.Pay(connector, body.description, body.timeout, body.max_attempts))
-        else:  # a step that never waits: carry on from it
-            return self.go(st.id)
+        match body:
+            case MenuStep() | AskStep():
+                s.waiting = Waiting.INPUT
+                self.out.append(self._gather(st, body, reprompt))
+            case VoicemailStep():
+                s.waiting = Waiting.RECORDING
+                if body.prompt:
+                    self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
+                self.out.append(fx.Record(body.max_length))
+            case TransferStep():
+                s.waiting = Waiting.DIAL
+                numbers = self._numbers(body)
+                if body.say and s.dial_index == 0:
+                    self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                if body.mode is DialMode.SEQUENTIAL:
+                    numbers = numbers[s.dial_index:s.dial_index + 1]
+                # One staff key may stand for several people on call: they ring together.
+                self.out.append(fx.Dial(tuple(n for group in numbers for n in group), body.timeout))
+            case ActionStep():
+                s.waiting = Waiting.ACTION
+                self.out.append(fx.Invoke(body.name, dict(body.params)))
+            case PayStep():
+                connector = self.flows.practice.payment_connector
+                if not connector:
+                    s.note(f"{st.id}:not-configured")
+                    return self.go(body.failed)
+                s.waiting = Waiting.PAYMENT
+                self.out.append(fx.Pay(connector, body.description, body.timeout, body.max_attempts))
+            case SayStep() | PlayStep() | SetStep() | BranchStep() | SmsStep() | EscalateStep() | GotoStep() | HangupStep():
+                return self.go(st.id)  # a step that never waits: carry on from it
+            case _:
+                assert_never(body)
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
-    def _gather(self, st: Step, reprompt: Template | None) -> fx.Gather:
+    def _gather(self, st: Step, body: MenuStep | AskStep, reprompt: Template | None) -> fx.Gather:
         flow = self.flows.flows[self.s.flow]
-        body = st.body
         voice = self._voice(st)
         prompts: list[fx.Say | fx.Play] = []
         if reprompt is not None:
@@ -319,21 +330,15 @@ class _Run:
         return fx.Gather(tuple(prompts), num_digits=fixed, finish_on_key=None if fixed else "#",
                          hints=tuple(hints), timeout=body.reprompts.timeout, language=voice[1])
 
-    def _input(self, st: Step, event: Event) -> tuple[CallSession, list[fx.Effect]]:
+    def _input(self, st: Step, body: MenuStep | AskStep, event: Answer) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
         flow = self.flows.flows[s.flow]
-        body = st.body
-        assert isinstance(body, (MenuStep, AskStep))
-        said = ""
-        if isinstance(event, Digits):
-            said = event.digits.strip()
-        elif isinstance(event, Speech):
-            said = event.text.strip()
-        if not said:
-            return self._retry(st, body.reprompts.no_input, "no-input")
+        said = event.digits.strip() if isinstance(event, Digits) else event.text.strip() if isinstance(event, Speech) else ""
+        if isinstance(event, NoInput) or not said:
+            return self._retry(st, body, body.reprompts.no_input, "no-input")
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
-            return self._retry(st, body.reprompts.no_match, "low-confidence")
+            return self._retry(st, body, body.reprompts.no_match, "low-confidence")
         handler = self._global(flow, event)
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
@@ -341,19 +346,19 @@ class _Run:
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
             if chosen is None:
-                return self._retry(st, body.reprompts.no_match, "no-match")
+                return self._retry(st, body, body.reprompts.no_match, "no-match")
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
             return self.go(chosen.next)
         value = self._value(body, event)
         if value is None:
-            return self._retry(st, body.reprompts.no_match, "invalid")
+            return self._retry(st, body, body.reprompts.no_match, "invalid")
         s.vars[body.var] = value
         s.note(f"{st.id}:ok")
         return self.go(st.next)
 
-    def _retry(self, st: Step, message: Template, why: str) -> tuple[CallSession, list[fx.Effect]]:
+    def _retry(self, st: Step, body: MenuStep | AskStep, message: Template,
+               why: str) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
-        body = st.body
         s.attempts += 1
         s.note(f"{st.id}:{why}")
         if s.attempts > body.reprompts.retries:
@@ -364,7 +369,7 @@ class _Run:
             return self._limit_exit()
         return self._wait_at(st, reprompt=message)
 
-    def _global(self, flow: Flow, event: Event):
+    def _global(self, flow: Flow, event: Digits | Speech) -> GlobalHandler | None:
         """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins)."""
         if isinstance(event, Speech):
             for handler in flow.handlers:
@@ -375,7 +380,8 @@ class _Run:
             key = event.digits.strip("#")
         return next((h for h in flow.handlers if h.key and h.key == key), None)
 
-    def _choose(self, body: MenuStep, event: Event):
+    def _choose(self, body: MenuStep, event: Digits | Speech) -> MenuOption | None:
+        key: str | None
         if isinstance(event, Digits):
             key = event.digits.strip("#")
         else:
@@ -385,7 +391,7 @@ class _Run:
             key = spoken_input.spoken_key(event.text)
         return next((o for o in body.options if key and o.key == key), None)
 
-    def _value(self, body: AskStep, event: Event) -> Any:
+    def _value(self, body: AskStep, event: Digits | Speech) -> Any:
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
             if isinstance(event, Speech):
@@ -426,15 +432,13 @@ class _Run:
             if member is None:
                 out.append((who,))
                 continue
-            roster = getattr(member, "roster", None)
+            roster = member.roster
             live = tuple(self.env.on_call(roster)) if roster and self.env.on_call else ()
             out.append(live or (member.phone_e164,))
         return out
 
-    def _dialed(self, st: Step, event: DialFinished) -> tuple[CallSession, list[fx.Effect]]:
+    def _dialed(self, st: Step, body: TransferStep, event: DialFinished) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
-        body = st.body
-        assert isinstance(body, TransferStep)
         if event.answered:
             s.note(f"{st.id}:answered")
             s.waiting = Waiting.NOTHING

@@ -71,3 +71,5 @@ class CallEnded:
 
 Event = Union[CallStarted, Digits, Speech, NoInput, RecordingFinished, DialFinished, PaymentFinished, ActionDone,
               CallEnded]
+# What a caller can answer a menu or an ask with.
+Answer = Union[Digits, Speech, NoInput]

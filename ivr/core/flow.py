@@ -6,11 +6,14 @@ kind is a load error, not a lookup.
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Union
+from typing import Any, Protocol, Union, assert_never
 
-from ivr.core.hours import status_at
+from ivr.core.escalation_policy import PolicySettings
+from ivr.core.hours import OpenStatus, status_at
 from ivr.core.priority import Priority
 from ivr.core.templates import Expression, Template
 
@@ -191,19 +194,29 @@ class Step:
         """Every (label, step id) this step can continue to, inside its own flow."""
         out: list[tuple[str, str]] = []
         body = self.body
-        if isinstance(body, MenuStep):
-            out += [(f"option {o.key or '/'.join(o.phrases[:1])}", o.next) for o in body.options]
-            out.append(("give_up", body.reprompts.give_up))
-        elif isinstance(body, AskStep):
-            out.append(("give_up", body.reprompts.give_up))
-        elif isinstance(body, BranchStep):
-            out += [(f"case {c.condition.source!r}", c.next) for c in body.cases]
-            out.append(("else", body.otherwise))
-        elif isinstance(body, ActionStep):
-            out += [(f"outcome {k}", v) for k, v in body.outcomes.items()]
-        elif isinstance(body, PayStep):
-            out.append(("failed", body.failed))
-        if self.next is not None and not isinstance(body, (BranchStep, ActionStep, GotoStep, HangupStep)):
+        follows = True  # whether ``next`` is where the call goes after this step
+        match body:
+            case MenuStep():
+                out += [(f"option {o.key or '/'.join(o.phrases[:1])}", o.next) for o in body.options]
+                out.append(("give_up", body.reprompts.give_up))
+            case AskStep():
+                out.append(("give_up", body.reprompts.give_up))
+            case BranchStep():
+                out += [(f"case {c.condition.source!r}", c.next) for c in body.cases]
+                out.append(("else", body.otherwise))
+                follows = False
+            case ActionStep():
+                out += [(f"outcome {k}", v) for k, v in body.outcomes.items()]
+                follows = False
+            case PayStep():
+                out.append(("failed", body.failed))
+            case GotoStep() | HangupStep():
+                follows = False
+            case SayStep() | PlayStep() | SetStep() | TransferStep() | VoicemailStep() | SmsStep() | EscalateStep():
+                pass
+            case _:
+                assert_never(body)
+        if self.next is not None and follows:
             out.append(("next", self.next))
         return out
 
@@ -231,18 +244,73 @@ class Flow:
     description: str = ""
 
 
+class StaffView(Protocol):
+    """A staff member a transfer may ring (``ivr.practice.settings.model.StaffMember``)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def phone_e164(self) -> str: ...
+    @property
+    def roster(self) -> str | None: ...
+
+
+class PracticeView(PolicySettings, Protocol):
+    """What the core and the actions read of the practice settings (``ivr.practice.settings.model.PracticeSettings``,
+    which the flow language loads from practice.yaml): declared here, so the core imports no settings parser."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def voice(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def entry_flow(self) -> str: ...
+    @property
+    def phone_region(self) -> str: ...
+    @property
+    def emergency_guidance(self) -> str: ...
+    @property
+    def callback_promise(self) -> str | None: ...
+    @property
+    def payment_connector(self) -> str | None: ...
+    @property
+    def late_change_hours(self) -> int: ...
+    @property
+    def late_change_fee(self) -> str | None: ...
+    @property
+    def reschedule_window_days(self) -> int: ...
+    @property
+    def portal_url(self) -> str | None: ...
+    @property
+    def portal_help(self) -> str | None: ...
+    @property
+    def billing_url(self) -> str | None: ...
+    @property
+    def staff(self) -> Sequence[StaffView]: ...
+    @property
+    def verification_max_failures(self) -> int: ...
+    @property
+    def verification_lock_minutes(self) -> int: ...
+    @property
+    def verification_pin_max_failures(self) -> int: ...
+    @property
+    def verification_max_failures_per_hour(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class FlowSet:
     """Every flow the service runs plus the practice settings they read."""
 
     flows: Mapping[str, Flow]
-    practice: Any  # ivr.practice.settings.model.PracticeSettings
+    practice: PracticeView
     version: str = ""
     warnings: tuple[Any, ...] = field(default=(), compare=False)
     # Opening status by minute: every step of every call asks, and the answer changes only on the minute.
-    _status_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _status_cache: dict[int, OpenStatus] = field(default_factory=dict, compare=False, repr=False)
 
-    def status_at(self, now: Any) -> Any:
+    def status_at(self, now: dt.datetime) -> OpenStatus:
         """The practice's opening status at ``now`` (ivr.core.hours.status_at), cached per minute."""
         minute = int(now.timestamp() // 60)
         cached = self._status_cache.get(minute)

@@ -15,7 +15,8 @@ from typing import Any, Callable, Mapping
 
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
-from ivr.flowlang import loading as loader
+from ivr.flowlang.loading import load_texts
+from ivr.flowlang.parsing import PRACTICE_FILE
 from ivr.outbound.rules import check_outbound
 from ivr.practice.settings.checks import parse_practice
 
@@ -31,7 +32,7 @@ def read_dir(path: str | Path) -> tuple[dict[str, bytes], bytes | None]:
     texts: dict[str, bytes] = {}
     practice = None
     for file in sorted(list(root.glob("*.yaml")) + list(root.glob("*.yml"))):
-        if file.name == loader.PRACTICE_FILE:
+        if file.name == PRACTICE_FILE:
             practice = file.read_bytes()
         elif file.name != OUTBOUND_FILE:
             texts[file.name] = file.read_bytes()
@@ -47,7 +48,7 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
     texts, practice = read_dir(path)
     if not texts:
         return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
-    flows, problems = loader.load_texts(texts, practice, actions)
+    flows, problems = load_texts(texts, practice, actions)
     if (Path(path) / OUTBOUND_FILE).exists():
         problems = sorted(problems + _outbound_problems(path, flows, practice), key=lambda p: (p.file, p.line or 0))
     return flows, problems
@@ -57,7 +58,7 @@ def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: b
     settings = flows.practice if flows is not None else None
     if settings is None and practice_text is not None:
         try:
-            settings = parse_practice(practice_text.decode("utf-8", "replace"), loader.PRACTICE_FILE)
+            settings = parse_practice(practice_text.decode("utf-8", "replace"), PRACTICE_FILE)
         except FlowError:
             return []  # practice.yaml's own problems are already reported; the rules are checked once it loads
     if settings is None:
