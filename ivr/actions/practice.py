@@ -187,7 +187,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """
     client_id = _client_id(ctx)
     slots = list(ctx.session.vars.get("slots") or [])
-    choice = ctx.session.vars.get("choice")
+    choice: Any = ctx.session.vars.get("choice")
     appt = ctx.session.vars.get("appt") or {}
     try:
         start = dt.datetime.fromisoformat(slots[int(choice) - 1])
@@ -257,7 +257,7 @@ def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRe
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         url = appointment.telehealth_url if appointment else None
         when = appointment.start if appointment else None
-    if not url:
+    if not url or when is None:
         return ActionResult("no_link")
     spoken = spoken_datetime(when.astimezone(ctx.flows.practice.tz), ctx.now.astimezone(ctx.flows.practice.tz))
     return _text_to_client(ctx, f"Your video link for {spoken}: {url}")

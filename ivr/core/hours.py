@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Protocol
@@ -150,22 +150,22 @@ def open_intervals(settings: HoursSettings, first: date, last: date) -> list[tup
 
     for c_start, c_end in closed:
         cut: list[tuple[datetime, datetime]] = []
-        for start, end in opened:
-            if c_end <= start or end <= c_start:
-                cut.append((start, end))
+        for o_start, o_end in opened:
+            if c_end <= o_start or o_end <= c_start:
+                cut.append((o_start, o_end))
                 continue
-            if start < c_start:
-                cut.append((start, c_start))
-            if c_end < end:
-                cut.append((c_end, end))
+            if o_start < c_start:
+                cut.append((o_start, c_start))
+            if c_end < o_end:
+                cut.append((c_end, o_end))
         opened = cut
 
     merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(opened):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+    for o_start, o_end in sorted(opened):
+        if merged and o_start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(o_end, merged[-1][1]))
         else:
-            merged.append((start, end))
+            merged.append((o_start, o_end))
     return [(s, e) for s, e in merged if s < e]
 
 
@@ -273,7 +273,7 @@ def add_business_days(practice: HoursSettings, start: dt.datetime, days: int) ->
     return dt.datetime.combine(local.date() + dt.timedelta(days=days), local.time(), tzinfo=tz)
 
 
-def _intervals_from(practice: HoursSettings, start: dt.datetime):
+def _intervals_from(practice: HoursSettings, start: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:
     """Open [start, end) intervals in UTC from ``start``'s local date on, in order, up to the horizon."""
     first = start.astimezone(practice.tz).date()
     for offset in range(0, HORIZON_DAYS, _CHUNK_DAYS):

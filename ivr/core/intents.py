@@ -228,16 +228,16 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
     # Actions are a second reading of the same words: an action phrase counts even where a longer
     # phrase took its words ("change my appointment" names the intent, its "change" the action).
     actions: dict[str, int] = {}
-    for action in {p.action for _, _, p in found if p.option == chosen and p.action}:
-        counted = _outermost({(s, e) for s, e, p in found if p.option == chosen and p.action == action})
-        actions[action] = len(counted)  # phrases, not words: "move it ... no, cancel it" is a tie
-    action = None
+    for name in {p.action for _, _, p in found if p.option == chosen and p.action}:
+        counted = _outermost({(s, e) for s, e, p in found if p.option == chosen and p.action == name})
+        actions[name] = len(counted)  # phrases, not words: "move it ... no, cancel it" is a tie
+    action: str | None = None
     if actions:
         top = max(actions.values())
         leaders = [a for a, s in actions.items() if s == top]
         action = leaders[0] if len(leaders) == 1 else None
-    option = options[chosen]
-    return IntentMatch(option.intent, option.key, action, request_details(text, action=action), score=best)
+    picked = options[chosen]
+    return IntentMatch(picked.intent, picked.key, action, request_details(text, action=action), score=best)
 
 
 def _outermost(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
@@ -71,6 +71,10 @@ class Reading(Generic[T]):
     @property
     def ambiguous(self) -> bool:
         return self.outcome is Outcome.AMBIGUOUS
+
+    def options(self) -> tuple[T, ...]:
+        """The value as the one option when there is one, else the candidates."""
+        return (self.value,) if self.ok and self.value is not None else self.candidates
 
 
 def _value(value: T) -> Reading[T]:
@@ -246,15 +250,15 @@ def _year(words: Sequence[str]) -> _Year | None:
     head = words[0]
     high = _UNITS.get(head) if head in _UNITS else _TENS.get(head) if head == "twenty" else None
     if high is not None and 10 <= high <= 20 and n in (2, 3):
-        rest = words[1:]
-        if rest[0] in ("oh", "o") and len(rest) == 2:
-            low = _single_digit(rest[1])
-            low = low if rest[1] not in ("oh", "o") else None
-        elif len(rest) == 1 and _NUMERAL.fullmatch(rest[0]) and len(rest[0]) == 2:
-            low = int(rest[0])
+        tail = words[1:]
+        if tail[0] in ("oh", "o") and len(tail) == 2:
+            low = _single_digit(tail[1])
+            low = low if tail[1] not in ("oh", "o") else None
+        elif len(tail) == 1 and _NUMERAL.fullmatch(tail[0]) and len(tail[0]) == 2:
+            low = int(tail[0])
         else:
-            low = _small_number(rest, ordinal_ok=False)
-            low = low if low is not None and low >= 10 and _digit_run(rest, len(rest)) is None else None
+            low = _small_number(tail, ordinal_ok=False)
+            low = low if low is not None and low >= 10 and _digit_run(tail, len(tail)) is None else None
         if low is not None:
             return _Year(high * 100 + low, 4)
     return None
@@ -292,11 +296,11 @@ def _is_date_word(word: str) -> bool:
     return _is_numeric_word(word) or word in _MONTHS
 
 
-def _runs(words: Sequence[str], is_part, filler: frozenset[str]) -> list[list[str]]:
+def _runs(words: Sequence[str], is_part: Callable[[str], bool], filler: frozenset[str]) -> list[list[str]]:
     """Maximal runs of value words (fillers allowed inside, trimmed at the ends)."""
     runs: list[list[str]] = []
     current: list[str] = []
-    for word in words + ["\0"]:
+    for word in [*words, "\0"]:
         if is_part(word) or (word in filler and current):
             current.append(word)
             continue
@@ -524,7 +528,7 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     values = {r.value for r in useful if r.ok}
     if len(values) == 1 and all(r.ok for r in useful):
         return useful[0]
-    return _ambiguous(Why.SEVERAL, sorted({v for r in useful for v in ((r.value,) if r.ok else r.candidates)}))
+    return _ambiguous(Why.SEVERAL, sorted({v for r in useful for v in r.options()}))
 
 
 def parse_keyed_date(digits: str | None, *, today: dt.date,
@@ -673,9 +677,9 @@ def _clock(words: list[str]) -> tuple[int, int, bool] | None:
     if hour is not None:
         return hour, 0, False
     for cut in (1, 2):
-        hour, minute = _hour_words(words[:cut]), _minute_words(words[cut:])
-        if hour is not None and minute is not None and (cut == 1 or words[0] in _TENS):
-            return hour, minute, False
+        said_hour, said_minute = _hour_words(words[:cut]), _minute_words(words[cut:])
+        if said_hour is not None and said_minute is not None and (cut == 1 or words[0] in _TENS):
+            return said_hour, said_minute, False
     return None
 
 
@@ -749,13 +753,13 @@ def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time], *,
         meridiem = words[marks[0]]
         words = [w for i, w in enumerate(words) if i not in marks]
     part = None
-    for phrase, value in sorted(_PART_WORDS.items(), key=lambda kv: -len(kv[0])):
+    for phrase, said_part in sorted(_PART_WORDS.items(), key=lambda kv: -len(kv[0])):
         n = len(phrase)
         for i in range(len(words) - n + 1):
             if tuple(words[i:i + n]) == phrase:
-                if part is not None and part is not value:
+                if part is not None and part is not said_part:
                     return _ambiguous(Why.SEVERAL)
-                part = value
+                part = said_part
                 words = words[:i] + words[i + n:]
                 break
     words = [w for w in words if w not in _TIME_FILLER and w not in ("this", "the", "on")]
@@ -811,7 +815,7 @@ def _time_range(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[Spo
                 clock = _parse_time_words(core, hours, ranges=False)
                 ranged = _resolve_range(_time_side(left), _time_side(right), hours)
                 if clock.ok and ranged is not None and ranged.ok:
-                    return _ambiguous(Why.SEVERAL, [clock.value, ranged.value])
+                    return _ambiguous(Why.SEVERAL, [*clock.options(), *ranged.options()])
                 return None
         reading = _resolve_range(_time_side(left), _time_side(right), hours)
         if reading is not None:
@@ -1061,7 +1065,7 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     time = _time_from(mentions, [w for i, w in enumerate(words) if i not in time_words], hours)
     values = {s.value for s in spans if s.ok}
     if len(spans) > 1 and (len(values) > 1 or any(not s.ok for s in spans)):
-        options = sorted({v for s in spans for v in ((s.value,) if s.ok else s.candidates)})
+        options = sorted({v for s in spans for v in s.options()})
         return _ambiguous(Why.SEVERAL, [DaySpan(a, b) for a, b in options])
     span = spans[0]
     times: list[SpokenTime | None] = [None]
@@ -1070,7 +1074,7 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     if span.ok and (time is None or time.ok):
         assert span.value is not None
         return _value(DaySpan(span.value[0], span.value[1], times[0]))
-    pairs = [span.value] if span.ok else list(span.candidates)
+    pairs = list(span.options())
     why = span.why if not span.ok else (time.why if time is not None else None)
     return _ambiguous(why or Why.SEVERAL, [DaySpan(a, b, t) for (a, b) in pairs for t in times])
 
@@ -1085,7 +1089,7 @@ def _time_from(mentions: list[Mention], other_words: list[str],
     readings = [_parse_time_words(m.words.split(), hours) for m in mentions]
     parts = {_PART_ONLY[w] for w in other_words if w in _PART_ONLY}
     if len(readings) > 1:
-        return _ambiguous(Why.SEVERAL, [t for r in readings for t in ((r.value,) if r.ok else r.candidates)])
+        return _ambiguous(Why.SEVERAL, [t for r in readings for t in r.options()])
     if readings:
         reading = readings[0]
         if len(parts) == 1 and reading.outcome is Outcome.AMBIGUOUS and reading.why is Why.AM_PM:

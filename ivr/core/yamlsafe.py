@@ -87,7 +87,7 @@ def _check_depth(raw: bytes, max_depth: int) -> None:
             depth += 1
             if depth > max_depth:
                 raise UnsafeYamlError(f"values are nested more than {max_depth} levels deep",
-                                      event.start_mark.line + 1)
+                                      event.start_mark.line + 1 if event.start_mark else None)
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
 

@@ -122,7 +122,8 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
     entries = {name: {f.start} for name, f in flows.items()}
     for f in flows.values():
         for s in f.steps.values():
-            if isinstance(s.body, GotoStep) and s.body.flow in flows and s.body.step in flows[s.body.flow].steps:
+            if (isinstance(s.body, GotoStep) and s.body.flow in flows and s.body.step is not None
+                    and s.body.step in flows[s.body.flow].steps):
                 entries[s.body.flow].add(s.body.step)
     for name, p in parsed.items():
         if p.complete:
@@ -164,8 +165,8 @@ def _verifying_edge(step: Step, target: str, actions: Mapping[str, Any]) -> bool
         routes = [outcome for outcome, t in body.outcomes.items() if t == target]
         return verified is not None and routes == [verified]
     if isinstance(body, BranchStep):
-        routes = [case for case in body.cases if case.next == target]
-        return body.otherwise != target and bool(routes) and all(_requires_verified(c.condition.source) for c in routes)
+        cases = [case for case in body.cases if case.next == target]
+        return body.otherwise != target and bool(cases) and all(_requires_verified(c.condition.source) for c in cases)
     return False
 
 
@@ -200,7 +201,8 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
         if step is None:
             continue
         if step.needs_verified:
-            path, cur = [], node
+            path: list[tuple[str, str]] = []
+            cur: tuple[str, str] | None = node
             while cur is not None:
                 path.append(cur)
                 cur = parent[cur]

@@ -52,6 +52,7 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
     for file in sorted(texts):
         body = texts[file]
         digest.update(file.encode() + b"\0" + (body.encode() if isinstance(body, str) else body))
+    assert practice_text is not None  # else practice is None, returned above
     digest.update(practice_text.encode() if isinstance(practice_text, str) else practice_text)
     warnings = tuple(pr for pr in problems if pr.severity != "error")
     return FlowSet({n: p.flow for n, p in parsed.items()}, practice, digest.hexdigest()[:12], warnings), problems

@@ -174,7 +174,8 @@ def _build_flow(ctx: _Ctx, data: dict[str, Any], bad_steps: set[int], actions: A
 
 def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[GlobalHandler, ...]:
     out = []
-    defaults = {"operator": ("0", _DEFAULT_OPERATOR_PHRASES), "crisis": (None, _DEFAULT_CRISIS_PHRASES)}
+    defaults: dict[str, tuple[str | None, tuple[str, ...]]] = {
+        "operator": ("0", _DEFAULT_OPERATOR_PHRASES), "crisis": (None, _DEFAULT_CRISIS_PHRASES)}
     for name in ("crisis", "operator"):  # crisis first: it wins when both match
         spec = raw.get(name)
         if not spec:

@@ -10,8 +10,9 @@ import difflib
 import functools
 import json
 import re
+from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -41,7 +42,7 @@ def schema_problems(data: dict[str, Any]) -> tuple[set[int], list[SchemaProblem]
     and the indexes of the steps that have one (they are not built)."""
     bad: set[int] = set()
     found: list[SchemaProblem] = []
-    steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    steps: list[Any] = data["steps"] if isinstance(data.get("steps"), list) else []
     for error in validator().iter_errors(data):
         path = tuple(error.absolute_path)
         step_id = None
@@ -71,7 +72,8 @@ def explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
             return [(path, f"a step needs exactly one kind ({', '.join(KINDS)}); found none")]
         return [(path, f"a step has exactly one kind; found {', '.join(found)}")]
     if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        known = list(schema.get("properties", {}))
         out = []
         for key in error.instance:
             if key not in known:
@@ -81,7 +83,7 @@ def explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
         return out
     if error.validator in ("oneOf", "anyOf") and error.context:
         if all(e.validator == "required" for e in error.context):
-            names = " or ".join(repr(n) for e in error.context for n in e.validator_value)
+            names = " or ".join(repr(n) for e in error.context for n in cast(list[str], e.validator_value))
             return [(path, f"{_where(path)}missing required key: {names}")]
         sub = _closest(error)
         return explain(sub, tuple(sub.absolute_path), steps)

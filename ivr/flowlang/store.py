@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
@@ -19,6 +19,7 @@ from ivr.flowlang.loading import load_texts
 from ivr.flowlang.parsing import PRACTICE_FILE
 from ivr.outbound.rules import check_outbound
 from ivr.practice.settings.checks import parse_practice
+from ivr.practice.settings.model import PracticeSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
 
 
 def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None) -> list[FlowProblem]:
-    settings = flows.practice if flows is not None else None
+    # The loader built the flow set's practice from practice.yaml: it is a PracticeSettings.
+    settings = cast(PracticeSettings, flows.practice) if flows is not None else None
     if settings is None and practice_text is not None:
         try:
             settings = parse_practice(practice_text.decode("utf-8", "replace"), PRACTICE_FILE)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping
 
-from ivr.core.hours import WEEKDAYS, holiday_on
-from ivr.practice.settings.model import PracticeSettings
+from ivr.core.hours import WEEKDAYS, HoursSettings, holiday_on
 
 MIN_NOTICE = dt.timedelta(hours=2)
 
@@ -18,7 +17,7 @@ def _ranges(spec: Iterable[str]) -> list[tuple[dt.time, dt.time]]:
     return out
 
 
-def candidate_starts(working_hours: Mapping[str, Iterable[str]], session_minutes: int, practice: PracticeSettings,
+def candidate_starts(working_hours: Mapping[str, Iterable[str]], session_minutes: int, practice: HoursSettings,
                      first_day: dt.date, days: int) -> list[dt.datetime]:
     """Every start time on the clinician's grid (sessions begin on the hour) over ``days`` days."""
     step = dt.timedelta(minutes=60 if session_minutes <= 60 else session_minutes)
@@ -36,7 +35,7 @@ def candidate_starts(working_hours: Mapping[str, Iterable[str]], session_minutes
 
 
 def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: int,
-               busy: Iterable[tuple[dt.datetime, dt.datetime]], practice: PracticeSettings, now: dt.datetime,
+               busy: Iterable[tuple[dt.datetime, dt.datetime]], practice: HoursSettings, now: dt.datetime,
                around: dt.datetime, window_days: int, count: int = 3,
                exclude: Iterable[dt.datetime] = ()) -> list[dt.datetime]:
     """The ``count`` open starts nearest to ``around``, same week first, in time order.

@@ -5,8 +5,9 @@ template renders) can inject markup into a response.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from typing import assert_never
 
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather as GatherVerb
@@ -48,33 +49,38 @@ def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
     """Build the TwiML document for the voice effects of one engine step."""
     response = VoiceResponse()
     for effect in effects:
-        if isinstance(effect, fx.Say):
-            _say(response, effect)
-        elif isinstance(effect, fx.Play):
-            response.play(urls.audio_url(effect.url))
-        elif isinstance(effect, fx.Gather):
-            _gather(response, effect, urls)
-        elif isinstance(effect, fx.Record):
-            response.record(action=urls.recorded, method="POST", max_length=effect.max_length, play_beep=True,
-                            finish_on_key="#", timeout=5, recording_status_callback=urls.recording_status,
-                            recording_status_callback_method="POST")
-            # Twilio skips the action URL when nothing was recorded and falls through.
-            response.redirect(urls.recorded, method="POST")
-        elif isinstance(effect, fx.Dial):
-            dial = response.dial(action=urls.dialed, method="POST", timeout=effect.timeout)
-            for number in effect.numbers:
-                # Screened: the callee hears the whisper first; only a key press connects (see screen()).
-                if urls.screen:
-                    dial.number(number, url=urls.screen, method="POST")
-                else:
-                    dial.number(number)
-        elif isinstance(effect, fx.Pay):
-            # Tokenise only (charge 0): the processor keeps the card, we keep a token reference.
-            response.pay(action=urls.paid, payment_connector=effect.connector, token_type="reusable",
-                         charge_amount="0", description=effect.description, timeout=effect.timeout,
-                         max_attempts=effect.max_attempts, security_code=True, postal_code=False)
-        elif isinstance(effect, fx.Hangup):
-            response.hangup()
+        match effect:
+            case fx.Say():
+                _say(response, effect)
+            case fx.Play():
+                response.play(urls.audio_url(effect.url))
+            case fx.Gather():
+                _gather(response, effect, urls)
+            case fx.Record():
+                response.record(action=urls.recorded, method="POST", max_length=effect.max_length, play_beep=True,
+                                finish_on_key="#", timeout=5, recording_status_callback=urls.recording_status,
+                                recording_status_callback_method="POST")
+                # Twilio skips the action URL when nothing was recorded and falls through.
+                response.redirect(urls.recorded, method="POST")
+            case fx.Dial():
+                dial = response.dial(action=urls.dialed, method="POST", timeout=effect.timeout)
+                for number in effect.numbers:
+                    # Screened: the callee hears the whisper first; only a key press connects (see screen()).
+                    if urls.screen:
+                        dial.number(number, url=urls.screen, method="POST")
+                    else:
+                        dial.number(number)
+            case fx.Pay():
+                # Tokenise only (charge 0): the processor keeps the card, we keep a token reference.
+                response.pay(action=urls.paid, payment_connector=effect.connector, token_type="reusable",
+                             charge_amount="0", description=effect.description, timeout=effect.timeout,
+                             max_attempts=effect.max_attempts, security_code=True, postal_code=False)
+            case fx.Hangup():
+                response.hangup()
+            case fx.Invoke() | fx.SendSms() | fx.Escalate():
+                pass  # not heard: run in-process (Invoke) or through the outbox (texts, escalations)
+            case _:
+                assert_never(effect)
     return str(response)
 
 
