@@ -1,0 +1,182 @@
+"""The engine at asks: digits, yes/no, dates and PINs by key and by speech."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ivr.core import effects as fx
+from ivr.core.events import (
+    Digits,
+    NoInput,
+    Speech,
+)
+from ivr.core.flow import FlowSet
+from tests.helpers.engine import GLOBAL_HINTS, LANGUAGE, NO_MATCH, UTC, Call, ask_flows, bye, say
+
+# --------------------------------------------------------------------------- asks
+
+
+def test_digits_ask_gather_and_answer(pin_flows: FlowSet) -> None:
+    call = Call(pin_flows)
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=4, finish_on_key=None, hints=GLOBAL_HINTS,
+                                      timeout=6, language=LANGUAGE)]
+    assert call.send(Digits("1234")) == bye("Got 1234.")
+    assert call.s.vars == {"answer": "1234"}
+    assert call.s.history == ["main.q", "q:ok", "main.got"]
+
+
+@pytest.mark.parametrize(
+    ("event", "value"),
+    [
+        (Digits("0415"), "0415"),
+        (Digits("1234#"), "1234"),
+        (Speech("one two three four", 0.9), "1234"),
+        (Speech("double five double six", 0.9), "5566"),
+        (Speech("It's 1 2 3 4", 0.9), "1234"),
+    ],
+)
+def test_digits_ask_length_accepts(pin_flows: FlowSet, event, value: str) -> None:
+    call = Call(pin_flows)
+    call.start()
+    assert call.send(event) == bye(f"Got {value}.")
+    assert call.s.vars["answer"] == value
+
+
+@pytest.mark.parametrize(
+    "event",
+    [Digits("123"), Digits("12345"), Digits("12*4"), Speech("one two three", 0.9), Speech("my pin", 0.9)],
+)
+def test_digits_ask_length_refuses(pin_flows: FlowSet, event) -> None:
+    call = Call(pin_flows)
+    call.start()
+    assert call.send(event) == [fx.Gather((say(NO_MATCH), say("Please answer.")), num_digits=4, hints=GLOBAL_HINTS,
+                                          timeout=6, language=LANGUAGE)]
+    assert call.s.history[-1] == "q:invalid"
+    assert call.s.vars == {} and call.s.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("digits", "ok"),
+    [("12", False), ("123", True), ("1234", True), ("12345", True), ("123456", False)],
+)
+def test_digits_ask_min_and_max_length(digits: str, ok: bool) -> None:
+    flows = ask_flows("type: digits\nmin_length: 3\nmax_length: 5")
+    call = Call(flows)
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=None, finish_on_key="#",
+                                      hints=GLOBAL_HINTS, timeout=6, language=LANGUAGE)]
+    out = call.send(Digits(digits + "#"))
+    assert (out == bye(f"Got {digits}.")) is ok
+    assert call.s.vars.get("answer") == (digits if ok else None)
+
+
+@pytest.mark.parametrize(("digits", "ok"), [("1234", True), ("0123", False), ("123", False), ("12345", False)])
+def test_digits_ask_pattern(digits: str, ok: bool) -> None:
+    call = Call(ask_flows("type: digits\npattern: '[1-9][0-9]{3}'"))
+    call.start()
+    assert (call.send(Digits(digits)) == bye(f"Got {digits}.")) is ok
+
+
+def test_digits_ask_gives_up_after_retries(pin_flows: FlowSet) -> None:
+    call = Call(pin_flows)
+    call.start()
+    call.send(Digits("1"))
+    call.send(NoInput())
+    assert call.send(Digits("12")) == bye("Giving up.")
+    assert call.s.history == ["main.q", "q:invalid", "q:no-input", "q:invalid", "q:give-up", "main.gave_up"]
+
+
+@pytest.fixture(scope="module")
+def yes_no_flows() -> FlowSet:
+    return ask_flows("type: yes_no")
+
+
+@pytest.mark.parametrize(
+    ("event", "value"),
+    [
+        (Digits("1"), True),
+        (Digits("2"), False),
+        (Speech("yes", 0.9), True),
+        (Speech("Yeah, that's me.", 0.9), True),
+        (Speech("that's correct", 0.9), True),
+        (Speech("no", 0.9), False),
+        (Speech("Nope.", 0.9), False),
+        (Speech("press one", 0.9), True),  # saying the key is the same as pressing it
+        (Speech("two", 0.9), False),
+    ],
+)
+def test_yes_no_ask(yes_no_flows: FlowSet, event, value: bool) -> None:
+    call = Call(yes_no_flows)
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=1, hints=("yes", "no") + GLOBAL_HINTS,
+                                      timeout=6, language=LANGUAGE)]
+    assert call.send(event) == bye(f"Got {value}.")
+    assert call.s.vars == {"answer": value}
+
+
+@pytest.mark.parametrize("event", [Digits("3"), Speech("maybe", 0.9), Speech("three", 0.9), Speech("yes", 0.1)])
+def test_yes_no_ask_refuses(yes_no_flows: FlowSet, event) -> None:
+    call = Call(yes_no_flows)
+    call.start()
+    assert call.send(event)[0].prompts == (say(NO_MATCH), say("Please answer."))
+    assert call.s.vars == {}
+
+
+@pytest.fixture(scope="module")
+def dob_flows() -> FlowSet:
+    return ask_flows("type: date\npast_only: true")
+
+
+@pytest.mark.parametrize(
+    ("event", "value"),
+    [
+        (Digits("04151985"), "1985-04-15"),
+        (Digits("02292000"), "2000-02-29"),
+        (Digits("11232026"), "2026-11-23"),  # today is not in the future
+        (Speech("April 15th, 1985", 0.9), "1985-04-15"),
+        (Speech("april fifteenth nineteen eighty five", 0.9), "1985-04-15"),
+        (Speech("4/15/1985", 0.9), "1985-04-15"),
+        (Speech("zero four one five one nine eight five", 0.9), "1985-04-15"),
+        (Speech("June 3rd two thousand three", 0.9), "2003-06-03"),
+    ],
+)
+def test_date_ask_accepts(dob_flows: FlowSet, event, value: str) -> None:
+    call = Call(dob_flows)
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=8, finish_on_key=None, hints=GLOBAL_HINTS,
+                                      timeout=6, language=LANGUAGE)]
+    assert call.send(event) == bye(f"Got {value}.")
+    assert call.s.vars == {"answer": value}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Digits("02302020"),  # no such day
+        Digits("13011985"),
+        Digits("0415198"),
+        Digits("11242026"),  # tomorrow, and past_only
+        Digits("01012030"),
+        Digits("01011850"),  # before 1900
+        Speech("April 15th", 0.9),
+        Speech("December 25th, 2030", 0.9),
+    ],
+)
+def test_date_ask_refuses(dob_flows: FlowSet, event) -> None:
+    call = Call(dob_flows)
+    call.start()
+    assert call.send(event)[0].prompts == (say(NO_MATCH), say("Please answer."))
+    assert call.s.history[-1] == "q:invalid"
+    assert call.s.vars == {}
+
+
+def test_date_ask_future_allowed_without_past_only() -> None:
+    call = Call(ask_flows("type: date"))
+    call.start()
+    assert call.send(Digits("01012030")) == bye("Got 2030-01-01.")
+
+
+def test_past_only_uses_the_practice_date_not_utc(dob_flows: FlowSet) -> None:
+    # 03:00 UTC on the 24th is still the 23rd in New York: the 24th is tomorrow there.
+    call = Call(dob_flows, now=dt.datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
+    call.start()
+    assert call.send(Digits("11242026"))[0].prompts[0] == say(NO_MATCH)
+    assert call.send(Digits("11232026")) == bye("Got 2026-11-23.")

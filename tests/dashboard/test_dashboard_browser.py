@@ -1,0 +1,183 @@
+"""The staff dashboard in a real headless Chromium, against the app served by a real HTTP server.
+
+Signs in on a phone-sized screen, works an escalation (claim, open client details,
+resolve), checks the owner sees it in the audit log, and is signed out when idle.
+Chromium comes from the system (Debian's ``chromium`` package; ``make test``
+installs it); Playwright drives it, with no browser download of its own.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from ivr.app import create_app
+from tests.helpers.dashboard import OWNER_PASSWORD, SECRET, STAFF_PASSWORD, add_escalation, add_user
+
+# Chromium keeps the real clock (cookies, timers): .ci/run runs these again at a fixed wall-clock instant.
+pytestmark = pytest.mark.wallclock
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def live_server(settings_overrides, redis_conn, clock, database) -> Iterator[str]:
+    """The app on 127.0.0.1 at a free port, in a thread; plain http, so the cookie is not Secure-only."""
+    app = create_app({**settings_overrides, "public_base_url": "http://127.0.0.1", "secret_key": SECRET},
+                     redis=redis_conn, clock=clock, database=database)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    """A phone-sized page in a fresh Chromium profile; fails (never skips) when Chromium is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
+                    "(apt-get install chromium; `make test` does) or set CHROMIUM_PATH")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: pip install -r requirements-test.txt")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+        context.set_default_timeout(5000)
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: QUIETLINE_SCREENSHOTS if set (to look at them), else the test's tmp dir."""
+    target = Path(os.environ.get("QUIETLINE_SCREENSHOTS") or tmp_path / "screenshots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{base}/staff/**")
+
+
+def test_staff_work_the_queue_in_a_real_browser(live_server, browser_page, database, clock, tmp_path):
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    add_user(database, "olive.owner@quietline.test", "Olive Owner", "owner", OWNER_PASSWORD)
+    now = clock.now
+    normal = add_escalation(database, now, priority=2, due_in=dt.timedelta(hours=20))
+    urgent = add_escalation(database, now, priority=0, due_in=dt.timedelta(minutes=25), reason="crisis",
+                            category="crisis", client_id="C-1001")
+    overdue = add_escalation(database, now, priority=1, due_in=-dt.timedelta(minutes=5), reason="billing_question",
+                             category="billing")
+    add_escalation(database, now, priority=2, due_in=dt.timedelta(hours=1, minutes=20), status="claimed",
+                   claimed_by=sam.id, claimed_at=now, reason="portal_help", category="portal_tech")
+
+    # Every page needs a sign-in: the queue sends us to the login page first.
+    page.goto(f"{base}/staff/")
+    assert page.url.startswith(f"{base}/staff/login")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    ids = [int(t.lstrip("#")) for t in page.locator(".queue .item .id").all_inner_texts()]
+    assert ids[:3] == [urgent, overdue, ids[2]] and ids[-1] == normal
+    assert page.locator(f".item:has(.id:text-is('#{overdue}')) .due").inner_text() == "overdue 5 min"
+    assert page.locator(".item .due").nth(2).inner_text() == "due in 1 h 20 min"
+    # Usable on a phone: nothing is wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("(() => { const t = document.querySelector('.tabs'); "
+                         "return t.scrollWidth <= t.clientWidth; })()"), "the queue's tabs do not fit a phone"
+    shots = screenshot_dir(tmp_path)
+    page.screenshot(path=str(shots / "queue-phone.png"), full_page=True)
+
+    # Claim from the queue, open the client's details deliberately, resolve.
+    page.locator(f".item:has(.id:text-is('#{urgent}')) button:has-text('Claim')").click()
+    page.wait_for_url(f"{base}/staff/e/{urgent}")
+    assert "Claimed: it is yours now." in page.inner_text("main")
+    assert "Alex Rivera" not in page.content()
+    page.click("button:has-text('Show client details')")
+    page.wait_for_selector("text=Alex Rivera")
+    assert page.url == f"{base}/staff/e/{urgent}/client"  # the details are a POST's answer: no id or name in it
+    page.screenshot(path=str(shots / "detail-phone.png"), full_page=True)
+    page.fill("textarea[name=outcome]", "Called back within minutes; safe, follow-up booked.")
+    page.click("button:has-text('Resolve')")
+    page.wait_for_url(f"{base}/staff/")
+    assert f"Resolved #{urgent}." in page.inner_text("main")
+    assert f"#{urgent}" not in page.locator(".queue").inner_text()
+
+    # The owner sees it in the audit log.
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(f"{base}/staff/login**")
+    sign_in(page, base, "olive.owner@quietline.test", OWNER_PASSWORD)
+    page.click("nav.nav a:has-text('Audit log')")
+    page.wait_for_url(f"{base}/staff/audit")
+    row = page.locator("table.log tr.action-resolve")
+    assert row.count() == 1
+    assert "Sam Staff" in row.inner_text() and f"escalation:{urgent}" in row.inner_text()
+    assert page.locator("table.log tr.action-view_client").count() == 1
+
+    # Fifteen idle minutes later (the app's clock), the next load lands on the sign-in page.
+    clock.advance(minutes=15, seconds=1)
+    page.reload()
+    page.wait_for_url(f"{base}/staff/login**")
+    assert "signed out after 15 minutes without activity" in page.inner_text("main")
+
+
+def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database, clock, settings_overrides,
+                                             tmp_path):
+    """The player loads the audio through the session's grant; before "Play voicemail" there is nothing to load."""
+    import wave
+
+    from ivr.escalations.models import Escalation
+    from ivr.escalations.recording_files import recording_path, transcript_path
+
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    eid = add_escalation(database, clock.now, reason="voicemail", category="voicemail")
+    recording_sid = "RE" + "5" * 32
+    with database.sessions() as s, s.begin():
+        row = s.get(Escalation, eid)
+        row.recording_sid = recording_sid
+        call_sid = row.call_sid
+    wav_path = recording_path(settings_overrides["recordings_dir"], call_sid, recording_sid)
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(wav_path), "wb") as wav:  # 1.5 s of telephone-rate silence
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * 12000)
+    transcript_path(wav_path).write_text("please call me back about friday\n", encoding="utf-8")
+
+    page.goto(f"{base}/staff/e/{eid}")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    page.goto(f"{base}/staff/e/{eid}")
+    assert page.locator("audio").count() == 0 and "about friday" not in page.content()
+    page.click("button:has-text('Play voicemail')")
+    page.wait_for_selector("audio")
+    duration = page.evaluate("""() => new Promise((resolve) => {
+        const a = document.querySelector('audio');
+        if (a.readyState >= 1) { resolve(a.duration); return; }
+        a.addEventListener('loadedmetadata', () => resolve(a.duration));
+        a.addEventListener('error', () => resolve(-1));
+    })""")
+    assert abs(duration - 1.5) < 0.01, duration
+    assert page.locator("blockquote.transcript").inner_text() == "please call me back about friday"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "voicemail-phone.png"), full_page=True)

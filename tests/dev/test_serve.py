@@ -1,0 +1,410 @@
+"""`python -m ivr.dev.serve` (what `make run` starts) as a newcomer gets it: real processes, real HTTP.
+
+Each test runs the service in a subprocess with its own instance directory and
+ports, a token set explicitly (so the checkout's .env is neither read nor
+written), and checks that stopping it leaves nothing behind.  The service's clock
+is fixed with IVR_TEST_NOW (gunicorn and the RQ workers read it too), so what a
+caller hears never depends on when the tests run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from ivr.dev.serve import (
+    default_public_base_url,
+    ensure_dev_credentials,
+    restart_delay,
+    service_note,
+)
+from ivr.dev.simulator import CallSimulator, HttpTransport
+from tests.helpers.serve import ACCOUNT, FAST_WORKERS, OPEN_AT, TOKEN, Serve, cmdline, descendants
+
+pytestmark = pytest.mark.wallclock
+
+ROOT = Path(__file__).resolve().parents[2]
+CALLER = "+15551230001"
+
+GREETING = ("Thank you for calling Lakeside Counseling Collective. If you are in danger or this is a medical "
+            "emergency, hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and "
+            "Crisis Lifeline, any time. For urgent support right now, press 9 at any time.")
+MENU = ("To reschedule or cancel an appointment, press 1 or say appointment. For your video appointment link or "
+        "the client portal, press 2 or say link. For billing or to update your card, press 3 or say billing. "
+        "To speak with someone, press 0. For urgent support, press 9.")
+VOICEMAIL = ("Please leave your name, the best number to reach you, and a short message after the tone. "
+             "Press the pound key when you are done.")
+CLOSED = ("Our office is closed right now, and we open again Monday at 9 AM. You can still manage your "
+          "appointment, get a link or update your card with me, or press 0 to leave a message, and someone will "
+          "call you back within one business day.")
+CLOSED_AT = "2026-11-28T03:00:00-05:00"
+APOLOGY = ('<?xml version="1.0" encoding="UTF-8"?><Response><Say>We\'re sorry, something went wrong on our side.</Say>'
+           '<Say>If you are in danger or this is a medical emergency, hang up and dial 9 1 1. If you are in crisis, '
+           'call or text 9 8 8 to reach the Suicide and Crisis Lifeline, any time.</Say><Say>Please leave your '
+           'name, number and a short message after the tone, and we will call you back.</Say>'
+           '<Record action="{base}/twilio/fallback/voicemail" finishOnKey="#" maxLength="120" method="POST" '
+           'playBeep="true" recordingStatusCallback="{base}/twilio/voice/recording-status" '
+           'recordingStatusCallbackMethod="POST" /><Say>Thank you. We will call you back. Goodbye.</Say>'
+           '<Hangup /></Response>')
+
+
+def simulator(serve: Serve) -> CallSimulator:
+    return CallSimulator(HttpTransport(), auth_token=TOKEN, public_base_url=serve.url, account_sid=ACCOUNT,
+                         recording_url_base=f"http://127.0.0.1:{serve.standin_port}")
+
+
+def escalation_rows(serve: Serve, call_sid: str) -> list[tuple]:
+    import sqlite3
+
+    conn = sqlite3.connect(serve.instance / "quietline.db")
+    try:
+        return conn.execute("SELECT reason, caller_masked, created_at FROM escalations WHERE call_sid = ?",
+                            (call_sid,)).fetchall()
+    finally:
+        conn.close()
+
+
+def wait_for_escalation(serve: Serve, call_sid: str, timeout: float = 60) -> tuple:
+    """The escalation an RQ worker of the service recorded for the call."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = escalation_rows(serve, call_sid)
+        if rows:
+            return rows[0]
+        assert time.monotonic() < deadline, f"no worker handled the escalation:\n{serve.output()}"
+        time.sleep(0.2)
+
+
+def wait_until(predicate, timeout: float, what: str, serve: Serve) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert serve.proc.poll() is None, f"serve exited with {serve.proc.returncode}:\n{serve.output()}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{serve.output()[-6000:]}")
+        time.sleep(0.2)
+
+
+def http_status(url: str, timeout: float = 5) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def signed_post(serve: Serve, path: str, params: dict[str, str], timeout: float = 30) -> tuple[int, str]:
+    import requests
+
+    url = serve.url + path
+    headers = {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, params)}
+    resp = requests.post(url, data=params, headers=headers, timeout=timeout)
+    return resp.status_code, resp.text
+
+
+def new_call(n: int) -> dict[str, str]:
+    return {"CallSid": f"CA{n:032x}", "AccountSid": ACCOUNT, "From": CALLER, "To": "+15550100000",
+            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+
+
+def pid_of(serve: Serve, pattern: str) -> int:
+    """The one live process below serve whose command line matches ``pattern`` (a regex)."""
+    found = [pid for pid in descendants(serve.proc.pid) if re.search(pattern, cmdline(pid))
+             and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(serve.proc.pid)]
+    assert len(found) == 1, (pattern, [(p, cmdline(p)) for p in descendants(serve.proc.pid)])
+    return found[0]
+
+
+@pytest.mark.parametrize("now, expected", [
+    (OPEN_AT, [GREETING, MENU, "One moment while I connect you.", "Everyone is helping other callers right now.",
+               VOICEMAIL, "Thank you. Someone will call you back by today at 1 PM. Goodbye."]),
+    (CLOSED_AT, [GREETING, CLOSED, MENU, VOICEMAIL, "Thank you. Someone will call you back by Monday at 11 AM. "
+                                                    "Goodbye."]),
+], ids=["open", "closed"])
+def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp, now, expected):
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2", now=now)
+    started.append(serve.start())
+    serve.wait_healthy()
+
+    banner = serve.output()
+    assert f"A call comes in        Webhook, HTTP POST  {serve.url}/twilio/voice" in banner
+    assert f"{serve.url}/twilio/status" in banner and f"{serve.url}/twilio/fallback" in banner
+    assert f".venv/bin/flask --app app call --url {serve.url}" in banner
+    assert f"http://127.0.0.1:{serve.standin_port}/_standin/messages" in banner
+    assert f"The clock is fixed at {now} (IVR_TEST_NOW: for tests only)." in banner
+
+    sim = simulator(serve)
+    result = sim.call(from_=CALLER, script="0;noanswer;record:3")
+
+    assert not result.application_error, result.transcript
+    assert result.ended_by == "hangup-verb"
+    # The service's clock is IVR_TEST_NOW: open rings the desk first, closed goes straight to a message.
+    assert result.heard == expected
+    assert (("dial-status", "no-answer") in result.transcript) == (now == OPEN_AT)
+
+    # The demo practice was migrated and seeded around that clock: the demo client hears their appointment.
+    known = sim.call(from_=CALLER, script="1;04151985#;3")
+    assert not known.application_error, known.transcript
+    assert any(h.startswith("Thanks, Alex. Your next appointment is ") and h.endswith(" with Dr. Maya Chen.")
+               for h in known.heard), known.heard
+    assert known.heard[-2:] == ["Okay, your appointment stays as it is.", "Thank you for calling. Goodbye."]
+    assert all(200 <= r.status < 300 for r in result.requests), [(r.purpose, r.status) for r in result.requests]
+
+    # The escalation went through Redis to an RQ worker, which recorded it on the same fixed clock.
+    reason, masked, created_at = wait_for_escalation(serve, result.call_sid)
+    assert (reason, masked) == ("callback_request", "+1******0001")
+    import datetime as dt
+
+    assert dt.datetime.fromisoformat(str(created_at)).replace(tzinfo=dt.timezone.utc) == \
+        dt.datetime.fromisoformat(now).astimezone(dt.timezone.utc)
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/messages", timeout=5) as resp:
+        assert isinstance(json.loads(resp.read()), list)
+
+    names = " ".join(cmdline(pid) for pid in serve.seen)
+    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls", "ivr.dev.twilio_standin",
+                          "redis-server"):
+        assert expected_name in names, names
+
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    assert serve.leftovers() == []
+    assert not serve.redis_socket.exists()
+    assert (serve.instance / "appendonly.aof").exists() or any(serve.instance.rglob("appendonly.aof"))
+    assert not (serve.instance / "service.json").exists()
+    out = serve.output()
+    assert TOKEN not in out
+    assert CALLER.lstrip("+") not in out
+
+
+def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(serve_tmp):
+    """kill -9 of Redis, an RQ worker, gunicorn and the stand-in: each comes back on its own, nothing else stops."""
+    from redis import Redis
+
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2", **FAST_WORKERS)
+    started.append(serve.start())
+    serve.wait_healthy()
+    apology = APOLOGY.format(base=serve.url)
+
+    # --- Redis: the fallback URL and the voice URL still answer (the apology), then Redis is back.
+    redis_pid = pid_of(serve, r"redis-server")
+    os.kill(redis_pid, signal.SIGKILL)
+    assert signed_post(serve, "/twilio/fallback", {**new_call(1), "ErrorCode": "11200"}) == (200, apology)
+    status, body = signed_post(serve, "/twilio/voice", new_call(2))
+    assert status == 200 and (body == apology or "Thank you for calling" in body), body
+    wait_until(lambda: "restarted redis-server" in serve.output(), 30, "Redis to be restarted", serve)
+    assert re.search(rf"redis-server \(pid {redis_pid}\) was killed by SIGKILL unexpectedly: restarting it",
+                     serve.output())
+    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the Redis restart", serve)
+    first = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
+    assert wait_for_escalation(serve, first.call_sid)[0] == "callback_request"
+
+    # --- an RQ worker: restarted under a new pid; its dead registration is dropped so /health is right at once.
+    worker_pid = pid_of(serve, r"workers\.run --queues urgent $")
+    os.kill(worker_pid, signal.SIGKILL)
+    wait_until(lambda: "restarted worker[urgent]" in serve.output(), 30, "the worker to be restarted", serve)
+    assert "registered the death of RQ worker" in serve.output()
+    new_worker = pid_of(serve, r"workers\.run --queues urgent $")
+    assert new_worker != worker_pid
+    redis = Redis(unix_socket_path=str(serve.redis_socket))
+    try:
+        def registered_pids() -> set[int]:
+            return {int(redis.hget(k, "pid") or 0) for k in redis.smembers("rq:workers")}
+
+        wait_until(lambda: new_worker in registered_pids(), 30, "the new worker to register", serve)
+        assert worker_pid not in registered_pids() and len(registered_pids()) == 2
+    finally:
+        redis.close()
+    wait_until(lambda: http_status(serve.url + "/health") == 200, 30, "/health after the worker restart", serve)
+    crisis = simulator(serve).call(from_=CALLER, script="9;noanswer;record:3")
+    assert wait_for_escalation(serve, crisis.call_sid)[0] == "crisis"
+
+    # --- gunicorn itself, and the stand-in at the same moment.
+    gunicorn_pid = pid_of(serve, r"gunicorn app:app")
+    standin_pid = pid_of(serve, r"ivr\.twilio_standin")
+    os.kill(gunicorn_pid, signal.SIGKILL)
+    os.kill(standin_pid, signal.SIGKILL)
+    wait_until(lambda: "restarted gunicorn" in serve.output() and "restarted Twilio stand-in" in serve.output(), 30,
+               "gunicorn and the stand-in to be restarted", serve)
+    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the gunicorn restart", serve)
+    wait_until(lambda: http_status(f"http://127.0.0.1:{serve.standin_port}/_standin/messages") == 200, 30,
+               "the stand-in to answer", serve)
+    last = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
+    assert not last.application_error and last.heard[-1].startswith("Thank you. Someone will call you back by")
+    assert wait_for_escalation(serve, last.call_sid)[0] == "callback_request"
+
+    assert serve.proc.poll() is None  # nothing stopped the service
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    serve.seen |= {redis_pid, worker_pid, gunicorn_pid, standin_pid}
+    assert serve.leftovers() == []
+    assert not serve.redis_socket.exists()
+
+
+def test_a_hung_redis_gets_every_caller_the_apology_and_is_restarted(serve_tmp):
+    """SIGSTOP the embedded Redis: 20 calls and 20 fallback requests at once all get valid apology TwiML
+    (bench/redis_hang.py measures how fast); the supervisor kills and restarts the hung server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2", "--redis-hang-seconds", "6")
+    started.append(serve.start())
+    serve.wait_healthy()
+    apology = APOLOGY.format(base=serve.url)
+    redis_pid = pid_of(serve, r"redis-server")
+    os.kill(redis_pid, signal.SIGSTOP)
+    requests_ = [("/twilio/voice", new_call(100 + i)) for i in range(20)]
+    requests_ += [("/twilio/fallback", {**new_call(200 + i), "ErrorCode": "11205"}) for i in range(20)]
+    with ThreadPoolExecutor(len(requests_)) as pool:
+        answers = list(pool.map(lambda r: signed_post(serve, *r), requests_))
+    assert answers == [(200, apology)] * 40
+    wait_until(lambda: "restarted redis-server" in serve.output(), 60, "the hung Redis to be restarted", serve)
+    assert re.search(rf"redis-server \(pid {redis_pid}\) has not answered for \d+ s: killing it", serve.output())
+    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the restart", serve)
+    again = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
+    assert again.heard[-1] == "Thank you. Someone will call you back by today at 1 PM. Goodbye."
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    serve.seen.add(redis_pid)
+    assert serve.leftovers() == []
+
+
+def test_a_port_of_its_own_and_the_readme_call_from_a_second_terminal(serve_tmp):
+    """`make run ARGS="--port N"` signs and links with port N, and `flask --app app call --url …` from another
+    terminal (no PUBLIC_BASE_URL, no TWILIO_API_URL there) is signed right and its voicemail reaches the service."""
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2", public=False)
+    started.append(serve.start())
+    serve.wait_healthy()
+    banner = serve.output()
+    assert f"A call comes in        Webhook, HTTP POST  http://127.0.0.1:{serve.port}/twilio/voice" in banner
+    assert f"Sign in at http://127.0.0.1:{serve.port}/staff/" in banner
+    assert ":8000" not in banner
+    note = json.loads((serve.instance / "service.json").read_text())
+    assert note == {"pid": serve.proc.pid, "url": serve.url, "public_base_url": serve.url,
+                    "twilio_api_url": f"http://127.0.0.1:{serve.standin_port}"}
+
+    # The README's second terminal: the same checkout (instance folder and token), nothing else set.
+    env = {k: v for k, v in serve.env.items() if k not in ("IVR_TEST_NOW",)}
+    assert "PUBLIC_BASE_URL" not in env and "TWILIO_API_URL" not in env
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--url", serve.url,
+                           "--script", "0;noanswer;record:4"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Thank you. Someone will call you back by today at 1 PM. Goodbye." in done.stdout, done.stdout
+    assert "not running" not in done.stderr, done.stderr
+    call_sid = None
+    deadline = time.monotonic() + 60
+    while call_sid is None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/recordings", timeout=5) as r:
+            recordings = json.loads(r.read())
+        if recordings:
+            call_sid, rec_sid = recordings[0]["call_sid"], recordings[0]["sid"]
+            break
+        assert time.monotonic() < deadline, "the simulated voicemail never reached the stand-in"
+        time.sleep(0.2)
+    # The service's recording job fetched the audio from its stand-in.
+    wav = tmp / "recordings" / f"{call_sid}-{rec_sid}.wav"
+    wait_until(wav.exists, 60, "the voicemail audio to be copied", serve)
+    assert wav.read_bytes()[:4] == b"RIFF"
+    # Staff are told with links to this port, not :8000.
+    assert wait_for_escalation(serve, call_sid)[0] == "callback_request"
+
+    def staff_texts() -> list[str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/messages", timeout=5) as r:
+            return [m["body"] for m in json.loads(r.read())]
+
+    wait_until(lambda: staff_texts(), 60, "a staff text", serve)
+    assert all(f" http://127.0.0.1:{serve.port}/staff/e/" in body for body in staff_texts()), staff_texts()
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    assert serve.leftovers() == []
+
+
+def test_default_public_base_url_follows_the_port() -> None:
+    environ: dict[str, str] = {}
+    assert default_public_base_url("0.0.0.0", 9000, environ) == "http://127.0.0.1:9000"
+    assert environ == {"PUBLIC_BASE_URL": "http://127.0.0.1:9000"}
+    assert default_public_base_url("::", 9001, {}) == "http://[::1]:9001"
+    assert default_public_base_url("192.0.2.7", 8080, {}) == "http://192.0.2.7:8080"
+    # Set explicitly (a public https address): never touched.
+    explicit = {"PUBLIC_BASE_URL": "https://phone.example.org"}
+    assert default_public_base_url("0.0.0.0", 9000, explicit) is None
+    assert explicit == {"PUBLIC_BASE_URL": "https://phone.example.org"}
+
+
+def test_service_note_is_only_for_the_same_running_server(tmp_path) -> None:
+    path = tmp_path / "service.json"
+    note = {"pid": os.getpid(), "url": "http://127.0.0.1:9000", "public_base_url": "https://p.example.org",
+            "twilio_api_url": "http://127.0.0.1:8010"}
+    path.write_text(json.dumps(note))
+    assert service_note("http://127.0.0.1:9000", path)["twilio_api_url"] == "http://127.0.0.1:8010"
+    assert service_note("http://localhost:9000/", path)["public_base_url"] == "https://p.example.org"
+    assert service_note("http://127.0.0.1:9001", path) is None  # another server
+    assert service_note("https://example.org:9000", path) is None
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path.write_text(json.dumps({**note, "pid": dead.pid}))
+    assert service_note("http://127.0.0.1:9000", path) is None  # its service is gone
+    path.write_text("{not json")
+    assert service_note("http://127.0.0.1:9000", path) is None
+
+
+def test_restarts_back_off() -> None:
+    assert [restart_delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+@pytest.mark.parametrize("check_only", [True, False])
+def test_broken_flows_refuse_to_start(serve_tmp, check_only):
+    tmp, _ = serve_tmp
+    flows = tmp / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    operator = flows / "operator.yaml"
+    lines = operator.read_text().splitlines(keepends=True)
+    broken = next(i for i, line in enumerate(lines) if line.strip() == "next: take_message")
+    lines[broken] = lines[broken].replace("take_message", "no_such_step")
+    operator.write_text("".join(lines))
+
+    serve = Serve(tmp, *(["--check-only"] if check_only else []), flows_dir=flows)
+    done = serve.run()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(rf"operator\.yaml:{broken + 1}\b.*no_such_step", done.stderr), done.stderr
+    assert "not starting" in done.stderr
+    assert not serve.instance.exists()  # nothing was started
+
+
+def test_check_only_passes_on_the_shipped_flows(serve_tmp):
+    tmp, _ = serve_tmp
+    done = Serve(tmp, "--check-only").run()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Flows OK" in done.stdout
+
+
+def test_a_checkout_without_a_token_gets_a_development_one(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PUBLIC_BASE_URL=https://example.org\n")
+    environ: dict[str, str] = {}
+    assert ensure_dev_credentials(env_file, environ) is True
+    text = env_file.read_text()
+    assert "PUBLIC_BASE_URL=https://example.org\n" in text
+    assert re.search(r"^TWILIO_AUTH_TOKEN=[0-9a-f]{32}$", text, re.M)
+    assert re.search(r"^TWILIO_ACCOUNT_SID=AC[0-9a-f]{32}$", text, re.M)
+    assert environ["TWILIO_AUTH_TOKEN"] in text
+    # Once there is a token, nothing is touched again.
+    assert ensure_dev_credentials(env_file, environ) is False
+    assert env_file.read_text() == text
+
+    fresh = tmp_path / "fresh.env"
+    assert ensure_dev_credentials(fresh, {"TWILIO_ACCOUNT_SID": ACCOUNT}) is True
+    assert oct(fresh.stat().st_mode & 0o777) == "0o600"
+    assert "TWILIO_ACCOUNT_SID" not in fresh.read_text()

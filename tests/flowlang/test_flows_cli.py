@@ -1,0 +1,62 @@
+"""``flask --app app flows check``, run as a real command exactly as an owner would run it."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.flows import CORPUS, expected_patterns, unmatched
+from tests.helpers.service import DATA_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def flows_check(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_BASE_URL"))}
+    env["TWILIO_AUTH_TOKEN"] = "anything"
+    env["IVR_DATA_KEY"] = DATA_KEY
+    env["FLASK_SKIP_DOTENV"] = "1"  # a developer's .env (make run writes one) must not change results
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "flows", "check", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_shipped_flows_pass_by_default() -> None:
+    done = flows_check()
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    shipped = len([f for f in (ROOT / "flows").glob("*.yaml") if f.name not in ("practice.yaml", "outbound.yaml")])
+    assert re.fullmatch(rf"OK: {shipped} flows, \d+ steps, version [0-9a-f]{{12}} \(.*/flows\)\n", done.stdout)
+
+
+def test_shipped_flows_pass_given_the_directory_or_a_file_in_it() -> None:
+    by_dir = flows_check("flows")
+    by_file = flows_check("flows/main.yaml")
+    assert by_dir.returncode == by_file.returncode == 0
+    assert re.match(r"OK: \d+ flows, \d+ steps, version ", by_dir.stdout)
+    version = by_dir.stdout.split("version ")[1][:12]
+    assert f"version {version}" in by_file.stdout
+
+
+# Each run starts a Python process (~2 s); every corpus case is checked in-process by test_loader.
+@pytest.mark.parametrize("case", [
+    "many_problems", "many_files", "practice_and_flows_broken", "alias_bomb", "python_tag", "oversize_file",
+])
+def test_broken_flows_fail_with_every_problem_on_stderr(case: str) -> None:
+    path = CORPUS / case
+    done = flows_check(str(path))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    *lines, summary = done.stderr.splitlines()
+    missing, unexpected = unmatched(expected_patterns(case), lines)
+    assert not missing and not unexpected, done.stderr
+    assert summary == f"{len(lines)} problem(s) in {path}"
+
+
+def test_a_missing_path_is_a_usage_error() -> None:
+    done = flows_check("no/such/dir")
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr

@@ -1,0 +1,155 @@
+"""Shared by the escalation tests: a real SMTP server, the demo staff's phones and password, driving RQ's
+scheduler on the test clock (``JobRunner``), reading rows back.  The fixtures are tests/plugins/escalations.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from rq import Queue, SimpleWorker
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
+
+from ivr.escalations.models import Escalation, Notification
+from ivr.practice.demo import CLIENTS
+from workers.runtime import using
+
+QUEUES = ("urgent", "calls")
+DEMO_PASSWORD = "demo staff password for tests"
+
+# Everything about the demo clients that must never reach a staff text or email.
+CLIENT_SECRETS = sorted({s for c in CLIENTS for s in (
+    c.first_name, c.last_name, c.date_of_birth.isoformat(), c.date_of_birth.strftime("%m%d%Y"),
+    c.date_of_birth.strftime("%B %-d"), *(p for p in c.phones), *(p.lstrip("+") for p in c.phones),
+    *(p[-10:] for p in c.phones), *([c.email] if c.email else []))})
+
+
+# --------------------------------------------------------------------------- SMTP
+
+@dataclass
+class SmtpServer:
+    """aiosmtpd in a thread; ``refuse`` queues SMTP replies to give instead of accepting a message."""
+
+    host: str
+    port: int
+    messages: list[email.message.EmailMessage] = field(default_factory=list)
+    refuse: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.refuse.clear()
+
+    # aiosmtpd handler hooks
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        with self.lock:
+            if self.refuse:
+                return self.refuse.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def texts(self) -> list[tuple[str, str, str]]:
+        """(to, subject, body) of every accepted message, oldest first."""
+        with self.lock:
+            return [(m["To"], m["Subject"], m.get_body(("plain",)).get_content().replace("\r\n", "\n"))
+                    for m in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smtp_settings(server: SmtpServer) -> dict:
+    return {"smtp_host": server.host, "smtp_port": server.port, "smtp_starttls": False,
+            "smtp_from": "Quietline <alerts@ql.example.org>"}
+
+
+# --------------------------------------------------------------------------- staff
+
+
+PHONES = {"owner@example.com": "+15550100120", "frontdesk@example.com": "+15550100121",
+          "backup@example.com": "+15550100122", "oncall@example.com": "+15550100123"}
+
+
+# --------------------------------------------------------------------------- RQ on the test clock
+
+@dataclass
+class JobRunner:
+    """Runs queued jobs with a real RQ SimpleWorker and moves scheduled ones with RQ's own scheduler.
+
+    RQ dates retries (``rq.job.now``) and decides what is due (``rq.scheduler.current_timestamp``)
+    by the real clock; both are pointed at the test clock, so advancing the clock is what makes
+    a reminder or a retry due, through the real ScheduledJobRegistry.
+    """
+
+    app: object
+    redis: object
+    clock: object
+
+    def queue(self, name: str) -> Queue:
+        return Queue(name, connection=self.redis, serializer=JSONSerializer)
+
+    def run(self, queues: tuple[str, ...] = QUEUES) -> None:
+        """Run everything queued (jobs enqueue more jobs: keep going until the queues are empty)."""
+        qs = [self.queue(n) for n in queues]
+        worker = SimpleWorker(qs, connection=self.redis, serializer=JSONSerializer)
+        with using(self.app.extensions["quietline"]):
+            worker.work(burst=True)
+
+    def schedule_due(self) -> None:
+        """What RQ's scheduler does every second in a worker started with it."""
+        scheduler = RQScheduler(list(QUEUES), connection=self.redis, serializer=JSONSerializer)
+        scheduler.acquire_locks()
+        scheduler.enqueue_scheduled_jobs()
+        scheduler.release_locks()
+
+    def at(self, when: dt.datetime) -> None:
+        """Move the clock to ``when``, let the scheduler enqueue what is due, and run it all."""
+        self.clock.now = when
+        self.settle()
+
+    def settle(self) -> None:
+        for _ in range(10):
+            self.schedule_due()
+            if not any(len(self.queue(n)) for n in QUEUES):
+                return
+            self.run()
+
+    def scheduled(self) -> dict[str, dt.datetime]:
+        """Job id → when it is due, for everything waiting in the scheduled registries."""
+        out = {}
+        for name in QUEUES:
+            registry = self.queue(name).scheduled_job_registry
+            for job_id in registry.get_job_ids():
+                out[job_id] = registry.get_scheduled_time(job_id)
+        return out
+
+
+# --------------------------------------------------------------------------- reading results
+
+def escalations(database) -> list[Escalation]:
+    with database.sessions() as db:
+        return list(db.scalars(select(Escalation).order_by(Escalation.id)))
+
+
+def notifications(database) -> list[Notification]:
+    with database.sessions() as db:
+        return list(db.scalars(select(Notification).order_by(Notification.id)))
+
+
+def texts(standin) -> list[tuple[str, str]]:
+    return [(m["to"], m["body"]) for m in standin.messages()]

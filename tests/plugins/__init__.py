@@ -1,0 +1,1 @@
+"""Fixtures shared by the tests, registered with ``pytest_plugins`` in tests/conftest.py."""
