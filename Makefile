@@ -44,7 +44,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help run test check deps deps-test system-deps system-deps-test
+.PHONY: help run test lint check deps deps-test system-deps system-deps-test
 
 help:
 	@awk '/^$$/ {exit} {sub(/^# ?/, ""); print}' Makefile
@@ -74,10 +74,14 @@ $(PY):
 	@echo "==> creating $(VENV) with $$($(PYTHON) --version 2>&1)"
 	@$(PYTHON) -m venv $(VENV)
 
-# Stamps: pip runs again only when a requirements file is newer than the last install.
-$(VENV)/.installed: requirements.txt | $(PY)
+# Stamps: pip runs again only when a requirements file (or pyproject.toml) is newer than the last install.
+# The project itself is installed too (editable, its dependencies already pinned above): Flask's CLI
+# finds the development command `flask call` through its entry point (pyproject.toml).
+$(VENV)/.installed: requirements.txt pyproject.toml | $(PY)
 	@echo "==> pip install -r requirements.txt"
 	@$(PIP) install -r requirements.txt
+	@echo "==> pip install -e . --no-deps"
+	@$(PIP) install -e . --no-deps
 	@touch $@
 
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed

@@ -5,7 +5,7 @@
 
 The same simulated callers as bench/webhooks.py (loadgen.FlowCall: silence at the first menu, then 9 or
 0, Dial no-answer, Record, hang-up, status callbacks) post through Flask's test client to
-``ivr.create_app`` on a real Redis (EmbeddedRedis, appendonly off).  No gunicorn, no sockets to the
+``ivr.app.create_app`` on a real Redis (EmbeddedRedis, appendonly off).  No gunicorn, no sockets to the
 app: what is left is the app's own work per webhook (Flask + signature check + sessions + engine +
 TwiML + logging + Redis round trips), timed with ``time.process_time`` so that other processes on a
 shared machine do not inflate it.  The floor app (bench/floor_app.py) is measured the same way.

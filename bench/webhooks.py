@@ -414,12 +414,13 @@ _AREAS = [  # (label, pattern); each sample goes to the area of its leaf-most ma
     ("rq job building (enqueue)", re.compile(r"\(rq/")),
     ("signature check", re.compile(r"\(twilio/request_validator|\(ivr/telephony/signatures\.py")),
     ("TwiML building", re.compile(r"\(twilio/twiml|\(ivr/telephony/twiml\.py|\(xml/")),
-    ("practice hours", re.compile(r"\(ivr/practice/")),
+    ("practice hours", re.compile(r"\(ivr/practice/|\(ivr/core/hours\.py")),
     ("templates", re.compile(r"\(jinja2/|\(ivr/core/templates\.py|<template>")),
     ("phone numbers", re.compile(r"\(phonenumbers/|\(ivr/core/phone_numbers\.py")),
     ("session JSON", re.compile(r"\(ivr/core/call_state\.py|\(json/")),
     ("engine, flows, call handling", re.compile(
-        r"\(ivr/(engine|calls|flow|flowstore|builtin_actions|effects|events|speaking|spoken_input|loader)\.py")),
+        r"\(ivr/(core/(engine|flow|effects|events|spoken_output|spoken_input|escalation_policy)|telephony/call_handler"
+        r"|flowlang/\w+|actions/\w+)\.py")),
     ("other ivr code (webhooks, jobs, ...)", re.compile(r"\(ivr/")),
     ("floor route", re.compile(r"floor_app\.py")),
     ("flask / werkzeug (request, form parsing, routing)", re.compile(r"\((flask|werkzeug)/")),

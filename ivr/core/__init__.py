@@ -1,11 +1,14 @@
-"""The pure core: understanding what callers say, with nothing but the standard library.
+"""The pure core: the flow engine and everything it reads, with no I/O inside.
 
-Modules here take text and reference values (a date, an aware datetime, a time zone) and return
-plain values: no Flask, Redis, RQ, Twilio, SQLAlchemy or wall clock inside
-(``tests/test_core_purity.py`` checks the imports).
+Modules here take data (flows, a call's state, an event, text, an aware ``now``) and return data: no
+Flask, Redis, RQ, Twilio, SQLAlchemy, HTTP or wall clock (import contracts in pyproject.toml and
+tests/test_contracts.py check it).  Jinja2 (the templates' sandbox), PyYAML (safe YAML) and phonenumbers
+(E.164) are its only libraries.  docs/architecture.md lists the modules.
 
-- ``spoken_values``: dates, times, days, digit strings and yes/no from speech or keys, and the
-  ``<Gather>`` hints and speech model for each kind of answer.
-- ``crisis``: suicide, self-harm, harm to others, danger and medical emergencies in any words.
-- ``intents``: a free sentence at a menu matched to the menu's intents, with the request's details.
+- ``engine``: ``step(flows, call, event, env) -> (call, effects)``; ``flow`` (the step kinds), ``events``,
+  ``effects``, ``call_state``, ``templates``.
+- ``spoken_output`` (what callers hear), ``spoken_input``, ``spoken_values``, ``intents``, ``crisis``, ``text``
+  (what their keys and words mean).
+- ``hours`` (the business-hours clock and callback deadlines), ``escalation_policy``, ``priority``.
+- ``privacy`` (discretion and masking), ``yamlsafe``, ``phone_numbers``.
 """

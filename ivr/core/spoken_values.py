@@ -10,7 +10,7 @@ the wall clock. ``gather_hints`` gives the Twilio ``<Gather>`` hints and speech 
 answer.
 
 The rules for the doubtful cases are in docs/understanding.md; each one is a row in
-tests/test_spoken_values.py.
+tests/core/test_spoken_values.py.
 """
 from __future__ import annotations
 

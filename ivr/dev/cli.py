@@ -2,7 +2,8 @@
 
 A development tool, so it is not registered by the app factory: pyproject.toml declares it as
 a ``flask.commands`` entry point, which Flask's CLI finds once the project is installed
-(``make deps`` runs ``pip install -e . --no-deps``).  The service itself never imports it.
+(``make deps`` runs ``pip install -e . --no-deps``), and runs inside the app's context
+(``with_appcontext``, as the app's own commands do).  The service itself never imports it.
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from urllib.parse import urlsplit
 import click
 import requests
 from flask import current_app
+from flask.cli import with_appcontext
 
 from ivr.dev.serve import service_note
 from ivr.dev.simulator import CallSimulator, FlaskTransport, HttpTransport, tone_wav
 
 
 @click.command("call")
+@with_appcontext
 @click.option("--from", "from_", default="+15551230001", show_default=True, help="Caller ID (or Anonymous).")
 @click.option("--to", default="+15550100000", show_default=True, help="The practice number called.")
 @click.option("--url", default=None, help="A running server's base URL; default: the app in this process.")

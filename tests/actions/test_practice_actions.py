@@ -213,7 +213,7 @@ class TestVerification:
         assert result.heard == [GREETING, MENU, ASK_DOB, NOT_CONFIRMED, ASK_NUMBER]
         assert not any("Alex" in h or "Chen" in h or "10 AM" in h for h in result.heard)
 
-    # Wrong answers, locks and what staff see: tests/test_verification.py.
+    # Wrong answers, locks and what staff see: tests/practice/test_verification.py.
 
     def test_no_input_at_the_date_of_birth_goes_to_a_person(self, sim):
         result = sim.call(from_=ALEX, script="1;wait;wait;wait;noanswer;record:2")

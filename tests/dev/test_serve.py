@@ -234,7 +234,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
 
     # --- gunicorn itself, and the stand-in at the same moment.
     gunicorn_pid = pid_of(serve, r"gunicorn app:app")
-    standin_pid = pid_of(serve, r"ivr\.twilio_standin")
+    standin_pid = pid_of(serve, r"ivr\.dev\.twilio_standin")
     os.kill(gunicorn_pid, signal.SIGKILL)
     os.kill(standin_pid, signal.SIGKILL)
     wait_until(lambda: "restarted gunicorn" in serve.output() and "restarted Twilio stand-in" in serve.output(), 30,

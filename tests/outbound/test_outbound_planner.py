@@ -1,6 +1,6 @@
 """The outbound planner (ivr/outbound/planner.py): pure, fixed instants, concrete touches.
 
-The practice (tests/outbound_support.py) is open Monday to Friday in New York; Thanksgiving
+The practice (tests/helpers/outbound.py) is open Monday to Friday in New York; Thanksgiving
 (Thu 26 Nov 2026) is a holiday and Fri 27 a closure.  Unless a test says otherwise the rules are
 the issues' defaults on business days.
 """

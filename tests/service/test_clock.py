@@ -1,7 +1,7 @@
 """IVR_TEST_NOW: the service's clock, fixed for tests, and refused anywhere it could reach the real Twilio.
 
 ``python -m ivr.dev.serve``, gunicorn's ``app:app`` and ``python -m workers.run`` all build their app with
-``create_app()``, so the variable reaches each of them (tests/test_serve.py runs them).
+``create_app()``, so the variable reaches each of them (tests/dev/test_serve.py runs them).
 """
 from __future__ import annotations
 
