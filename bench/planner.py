@@ -42,7 +42,7 @@ from ivr.outbound.planner import TouchStatus, make_id, plan  # noqa: E402
 from ivr.outbound.rules import check_outbound  # noqa: E402
 from ivr.practice.settings.checks import load_practice  # noqa: E402
 
-NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in New York
+NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # Monday 10:00 in New York
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles"]
 AREA_CODES = ["212", "312", "303", "602", "310", "617", "415", "713"]  # real area codes: zones from the number
 

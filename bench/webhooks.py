@@ -190,7 +190,7 @@ class Gunicorn:
     def command(self) -> str:
         return " ".join(["python", *self.args[1:]])
 
-    def start(self, health_path: str, timeout: float = 30.0) -> "Gunicorn":
+    def start(self, health_path: str, timeout: float = 30.0) -> Gunicorn:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=self._log, start_new_session=True)
@@ -440,9 +440,27 @@ def start_py_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen | None
     exe = Path(sys.executable).with_name("py-spy")
     exe = str(exe) if exe.exists() else "py-spy"
     try:
-        return subprocess.Popen([exe, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
-                                 "--rate", "250", "--gil", "--duration", str(int(seconds)), "--nonblocking", "-o", str(out)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [
+                exe,
+                "record",
+                "--pid",
+                str(pid),
+                "--subprocesses",
+                "--format",
+                "raw",
+                "--rate",
+                "250",
+                "--gil",
+                "--duration",
+                str(int(seconds)),
+                "--nonblocking",
+                "-o",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
     except FileNotFoundError:
         return None
 
@@ -477,8 +495,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip", default="", help="phases to skip, comma separated: floor, flow, capacity")
     p.add_argument("--redis-aof", action="store_true", help="Redis appendonly yes (fsync everysec) like production")
     p.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL (INFO is the shipped default)")
-    p.add_argument("--profile", action="store_true",
-                   help="one more saturation run of each server under py-spy (pip install py-spy); prints where CPU goes")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="one more saturation run of each server under py-spy (pip install py-spy); prints where CPU goes",
+    )
     p.add_argument("--wait-idle", type=float, default=0,
                    help=f"wait up to this many seconds for the machine to be idle (<{BUSY_MACHINE_PCT}%% busy) first")
     p.add_argument("--results", default=str(BENCH_DIR / "results"), help="directory for the JSON results")
@@ -616,7 +637,9 @@ def main(argv: list[str] | None = None) -> int:
             if "floor" in sat and "flow" in sat and sat["floor"]["req_per_s"]:
                 ratio = sat["flow"]["req_per_s"] / sat["floor"]["req_per_s"]
                 report["ratio_flow_to_floor"] = round(ratio, 3)
-                say(f"ratio app/floor webhooks/s: {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
+                say(
+                    f"ratio app/floor webhooks/s: {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})"
+                )
                 fc, wc = (sat[n].get("cpu_bound_ceiling_per_s") for n in ("floor", "flow"))
                 if fc and wc:
                     report["ratio_cpu_bound_ceilings"] = round(wc / fc, 3)

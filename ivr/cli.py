@@ -1,4 +1,5 @@
-"""Console commands: ``flask --app app flows check``, ``flows actions``, ``speech download-model``, ``speech transcribe``.
+"""Console commands: ``flask --app app flows check``, ``flows actions``, ``speech download-model``, ``speech
+transcribe``.
 
 The simulated call (``flask --app app call``) is a development tool: ``ivr.dev.cli``, registered
 through the ``flask.commands`` entry point in pyproject.toml."""

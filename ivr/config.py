@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ivr.encryption import parse_keys
@@ -151,7 +152,7 @@ def parse_test_now(value: str) -> dt.datetime:
     if instant is None or instant.utcoffset() is None:
         raise ConfigError(f"IVR_TEST_NOW must be an ISO 8601 instant with its UTC offset, "
                           f"e.g. 2026-11-23T11:00:00-05:00; got {value!r}")
-    return instant.astimezone(dt.timezone.utc)
+    return instant.astimezone(dt.UTC)
 
 
 _ENV_NAMES = {

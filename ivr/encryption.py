@@ -35,7 +35,7 @@ import binascii
 import hashlib
 import os
 import secrets
-from typing import Sequence
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -105,7 +105,7 @@ class RecordCipher:
             self._opening.setdefault(key_id(key), []).append(AESGCM(key))
 
     @classmethod
-    def from_setting(cls, setting: str) -> "RecordCipher":
+    def from_setting(cls, setting: str) -> RecordCipher:
         """From an IVR_DATA_KEY value; ConfigError when it is missing or malformed."""
         return cls(parse_keys(setting))
 

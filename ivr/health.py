@@ -35,8 +35,9 @@ connection raises that connection's socket timeout to the worker's dequeue timeo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -111,7 +112,7 @@ def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, 
     limits = Limits(heartbeat_max_age=s.worker_ttl_seconds, max_queue_age=s.health_max_queue_age_seconds,
                     scheduled_overdue=s.health_scheduled_overdue_seconds)
     # The real clock: the app's clock may be a test's fixed one; RQ stamps with the real time.
-    return health(ql.redis, dt.datetime.now(dt.timezone.utc), queues=(URGENT_QUEUE, s.queue_name),
+    return health(ql.redis, dt.datetime.now(dt.UTC), queues=(URGENT_QUEUE, s.queue_name),
                   limits=limits, flows=ql.flows, jobs=not web_only)
 
 
@@ -138,7 +139,7 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
         rows = pipe.execute()
     workers = []
     stale = []
-    for key, (queue_names, heartbeat, state) in zip(keys, rows):
+    for key, (queue_names, heartbeat, state) in zip(keys, rows, strict=False):
         if heartbeat is None and queue_names is None:
             continue  # its hash expired: RQ drops the key from the set at the next cleanup
         age = _age(now_ts, heartbeat)
@@ -190,7 +191,7 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
             for job_id in head:
                 pipe.hget(Job.key_for(job_id), "enqueued_at")
             stamps = pipe.execute()
-        aged = [(a, j) for j, s in zip(head, stamps) if (a := _age(now_ts, s)) is not None]
+        aged = [(a, j) for j, s in zip(head, stamps, strict=False) if (a := _age(now_ts, s)) is not None]
         oldest_age, oldest_id = max(aged) if aged else (None, None)
         failed = redis.zcard(FailedJobRegistry(q, connection=redis).key)
         queue_report[q] = {"length": length, "oldest_age_seconds": oldest_age, "oldest_job_id": oldest_id,
@@ -230,7 +231,7 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
             for job_id in ids:
                 pipe.hget(Job.key_for(job_id), "ended_at")
             ended = pipe.execute()
-        recent += [(age, j) for j, e in zip(ids, ended)
+        recent += [(age, j) for j, e in zip(ids, ended, strict=False)
                    if (age := _age(now_ts, e)) is not None and age <= FAILED_WINDOW]
     recent.sort()
     report["failed_jobs"] = {"window_seconds": FAILED_WINDOW, "count": len(recent),

@@ -11,7 +11,7 @@ Hashes carry their own parameters, so raising the cost later only needs
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError

@@ -66,7 +66,7 @@ class Services:
 
 def utcnow() -> dt.datetime:
     """The real clock (aware, UTC)."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def build_services(settings: Settings, *, redis: Redis | None = None, registry: Registry | None = None,

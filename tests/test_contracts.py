@@ -19,7 +19,9 @@ import pytest
 
 from tests.helpers.service import ROOT
 
-CONTRACTS = [c["name"] for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]]
+CONTRACTS = [
+    c["name"] for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+]
 # Pure: data and the caller's ``now`` in, data out.  (The running flow store polls files on a monotonic clock.)
 PURE = sorted(p for folder in ("core", "flowlang", "outbound") for p in (ROOT / "ivr" / folder).glob("*.py")
               if p.name != "store.py")

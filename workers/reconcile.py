@@ -69,7 +69,7 @@ def reconcile() -> dict[str, int]:
 def next_run(now: dt.datetime, every_seconds: int) -> dt.datetime:
     """The first multiple of ``every_seconds`` (since the epoch) after ``now``: the same instant for every worker."""
     every = max(1, int(every_seconds))
-    return dt.datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, dt.timezone.utc)
+    return dt.datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, dt.UTC)
 
 
 def ensure_scheduled(ql: Any) -> Enqueued:

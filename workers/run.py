@@ -62,7 +62,7 @@ class QuietlineWorker(Worker):
     abandon_grace: int = 20
 
     @classmethod
-    def from_settings(cls, queues: list[Queue], settings: Settings, **kwargs) -> "QuietlineWorker":
+    def from_settings(cls, queues: list[Queue], settings: Settings, **kwargs) -> QuietlineWorker:
         worker = cls(queues, maintenance_interval=settings.worker_maintenance_seconds,
                      job_monitoring_interval=settings.worker_job_monitoring_seconds,
                      worker_ttl=settings.worker_ttl_seconds, **kwargs)

@@ -1,4 +1,7 @@
-"""The actions every installation has: whether the practice is open, whether the caller's number came through, the part of the day."""
+"""The actions every installation has: whether the practice is open, whether the caller's number came through,
+the part of the day.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

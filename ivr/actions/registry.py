@@ -8,8 +8,9 @@ their code live here.  The loader checks names and outcomes against
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ivr.core import effects as fx
 from ivr.core.call_state import CallSession

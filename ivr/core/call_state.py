@@ -41,7 +41,7 @@ class CallSession:
     # a promise or a voicemail is escalated once, and the reconciliation job checks each has its row.
     escalated: dict[str, str] = field(default_factory=dict)
 
-    def copy(self) -> "CallSession":
+    def copy(self) -> CallSession:
         """A deep-enough copy: the engine never mutates its input."""
         return dataclasses.replace(self, vars=dict(self.vars), history=list(self.history),
                                    escalated=dict(self.escalated))
@@ -60,7 +60,7 @@ class CallSession:
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "CallSession":
+    def from_json(cls, text: str | bytes) -> CallSession:
         data = json.loads(text)
         data["waiting"] = Waiting(data.get("waiting", "nothing"))
         return cls(**{k: v for k, v in data.items() if k in _FIELDS})

@@ -5,8 +5,9 @@ runner in-process and fed back to the engine; the rest become RQ jobs.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Play:
 class Gather:
     """Wait for keys and/or speech; prompts play inside the gather so callers may barge in."""
 
-    prompts: tuple[Union[Say, Play], ...]
+    prompts: tuple[Say | Play, ...]
     num_digits: int | None = None
     finish_on_key: str | None = None
     speech: bool = True
@@ -83,6 +84,6 @@ class Escalate:
     priority: str
 
 
-VoiceEffect = Union[Say, Play, Gather, Record, Dial, Hangup, Pay]
-Effect = Union[Say, Play, Gather, Record, Dial, Hangup, Pay, Invoke, SendSms, Escalate]
+VoiceEffect = Say | Play | Gather | Record | Dial | Hangup | Pay
+Effect = Say | Play | Gather | Record | Dial | Hangup | Pay | Invoke | SendSms | Escalate
 VOICE_TYPES = (Say, Play, Gather, Record, Dial, Hangup, Pay)

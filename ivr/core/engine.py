@@ -304,7 +304,16 @@ class _Run:
                     return self.go(body.failed)
                 s.waiting = Waiting.PAYMENT
                 self.out.append(fx.Pay(connector, body.description, body.timeout, body.max_attempts))
-            case SayStep() | PlayStep() | SetStep() | BranchStep() | SmsStep() | EscalateStep() | GotoStep() | HangupStep():
+            case (
+                SayStep()
+                | PlayStep()
+                | SetStep()
+                | BranchStep()
+                | SmsStep()
+                | EscalateStep()
+                | GotoStep()
+                | HangupStep()
+            ):
                 return self.go(st.id)  # a step that never waits: carry on from it
             case _:
                 assert_never(body)
@@ -333,7 +342,13 @@ class _Run:
     def _input(self, st: Step, body: MenuStep | AskStep, event: Answer) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
         flow = self.flows.flows[s.flow]
-        said = event.digits.strip() if isinstance(event, Digits) else event.text.strip() if isinstance(event, Speech) else ""
+        said = (
+            event.digits.strip()
+            if isinstance(event, Digits)
+            else event.text.strip()
+            if isinstance(event, Speech)
+            else ""
+        )
         if isinstance(event, NoInput) or not said:
             return self._retry(st, body, body.reprompts.no_input, "no-input")
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
@@ -404,7 +419,11 @@ class _Run:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
                 return f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None
-            day = spoken_input.keypad_date(text.strip("#")) if isinstance(event, Digits) else spoken_input.spoken_date(text)
+            day = (
+                spoken_input.keypad_date(text.strip("#"))
+                if isinstance(event, Digits)
+                else spoken_input.spoken_date(text)
+            )
             today = self.env.now.astimezone(self.flows.practice.tz).date()
             if day is None or day.year < 1900 or (body.past_only and day > today):
                 return None
@@ -529,7 +548,7 @@ class _Run:
 
     def _keep_promises(self) -> None:
         """Every callback promised (``vars.promised``) becomes an escalation if it is not one yet."""
-        for reason in list((self.s.vars.get("promised") or {})):
+        for reason in list(self.s.vars.get("promised") or {}):
             if reason not in self.s.escalated:
                 self._escalate(str(reason))
 

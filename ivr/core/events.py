@@ -1,8 +1,9 @@
 """Input events: what happened on the call since the engine last spoke."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ class CallEnded:
     status: str = "completed"
 
 
-Event = Union[CallStarted, Digits, Speech, NoInput, RecordingFinished, DialFinished, PaymentFinished, ActionDone,
-              CallEnded]
+Event = (
+    CallStarted | Digits | Speech | NoInput | RecordingFinished | DialFinished | PaymentFinished | ActionDone
+    | CallEnded
+)
 # What a caller can answer a menu or an ask with.
-Answer = Union[Digits, Speech, NoInput]
+Answer = Digits | Speech | NoInput

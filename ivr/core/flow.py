@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol, Union, assert_never
+from typing import Any, Protocol, assert_never
 
 from ivr.core.escalation_policy import PolicySettings
 from ivr.core.hours import OpenStatus, status_at
@@ -175,7 +175,10 @@ class PayStep:
     max_attempts: int = 2
 
 
-StepBody = Union[SayStep, PlayStep, MenuStep, AskStep, BranchStep, SetStep, ActionStep, TransferStep, VoicemailStep, SmsStep, EscalateStep, GotoStep, HangupStep, PayStep]
+StepBody = (
+    SayStep | PlayStep | MenuStep | AskStep | BranchStep | SetStep | ActionStep | TransferStep | VoicemailStep
+    | SmsStep | EscalateStep | GotoStep | HangupStep | PayStep
+)
 
 
 @dataclass(frozen=True)

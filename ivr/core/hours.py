@@ -36,7 +36,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -107,7 +107,7 @@ def status_at(settings: HoursSettings, now: datetime) -> OpenStatus:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("status_at needs an aware datetime (with a time zone)")
     tz = settings.tz
-    now_utc = now.astimezone(timezone.utc)
+    now_utc = now.astimezone(dt.UTC)
     today = now_utc.astimezone(tz).date()
     intervals = open_intervals(settings, today - timedelta(days=1), today + LOOKAHEAD + timedelta(days=1))
 
@@ -136,10 +136,10 @@ def open_intervals(settings: HoursSettings, first: date, last: date) -> list[tup
     tz = settings.tz
 
     def utc(day: date, at: time) -> datetime:
-        return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)
+        return datetime.combine(day, at, tzinfo=tz).astimezone(dt.UTC)
 
     holidays = {h.date for h in settings.holidays}
-    closed = [(c.start.astimezone(timezone.utc), c.end.astimezone(timezone.utc)) for c in settings.closures]
+    closed = [(c.start.astimezone(dt.UTC), c.end.astimezone(dt.UTC)) for c in settings.closures]
     opened: list[tuple[datetime, datetime]] = []
     day = first
     while day <= last:
@@ -171,7 +171,7 @@ def open_intervals(settings: HoursSettings, first: date, last: date) -> list[tup
 
 # --------------------------------------------------------------------------- deadlines
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # How far ahead to look for open time before giving up and using wall-clock time.
 HORIZON_DAYS = 370
 _CHUNK_DAYS = 14
@@ -190,7 +190,7 @@ class Within:
     business: bool
 
     @classmethod
-    def parse(cls, text: str) -> "Within":
+    def parse(cls, text: str) -> Within:
         """``"2 business hours"`` → Within(2, "hours", True); ValueError for anything else."""
         m = _WITHIN_RE.match(text or "")
         if not m:

@@ -197,8 +197,9 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
     for phrase in _phrases(options, vocab):
         n = len(phrase.words)
         for start in range(len(words) - n + 1):
-            if all(_word_matches(p, w) for p, w in zip(phrase.words, words[start:start + n])) and not _negated(
-                    words, start):
+            if all(
+                _word_matches(p, w) for p, w in zip(phrase.words, words[start : start + n], strict=False)
+            ) and not _negated(words, start):
                 found.append((start, start + n, phrase))
     found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
     spans: list[tuple[int, int]] = []

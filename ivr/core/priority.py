@@ -21,12 +21,12 @@ class Priority(str, Enum):
         return _PRIORITY_RANKS[self]
 
     @classmethod
-    def from_rank(cls, rank: int) -> "Priority":
+    def from_rank(cls, rank: int) -> Priority:
         """The priority stored as ``rank`` (out-of-range ranks are clamped)."""
         return _PRIORITY_BY_RANK[min(max(int(rank), 0), 2)]
 
     @classmethod
-    def parse(cls, value: "Priority | str | int | None") -> "Priority":
+    def parse(cls, value: Priority | str | int | None) -> Priority:
         """A priority from its name, rank or itself; None or an unknown name is NORMAL."""
         if isinstance(value, Priority):
             return value
@@ -38,7 +38,7 @@ class Priority(str, Enum):
             return cls.NORMAL
 
     @classmethod
-    def most_urgent(cls, *values: "Priority | str | int | None") -> "Priority":
+    def most_urgent(cls, *values: Priority | str | int | None) -> Priority:
         """The most urgent of ``values`` (NORMAL when there are none)."""
         return cls.from_rank(min((cls.parse(v).rank for v in values), default=2))
 

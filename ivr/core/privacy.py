@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 # Words that would reveal what kind of practice is calling or texting.
 _TELLTALE = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ivr.core.privacy import normalise_speech
 

@@ -18,8 +18,8 @@ stands for (2:30 AM on that day is "3:30 AM").
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 __all__ = [
     "FILTERS",
@@ -57,7 +57,7 @@ def _normal(dt: datetime) -> datetime:
     """The same moment as a real local time: a time in a DST gap becomes the time it stands for."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         return dt
-    return dt.astimezone(timezone.utc).astimezone(dt.tzinfo)
+    return dt.astimezone(UTC).astimezone(dt.tzinfo)
 
 
 def _repeated(dt: datetime) -> bool:
@@ -144,7 +144,7 @@ def spoken_datetime(dt: datetime | str, now: datetime) -> str:
     now = _aware(now, "now")
     text = f"{spoken_date(dt, now)} at {spoken_time(dt)}"
     # Through UTC: between two datetimes of the same zone Python subtracts clock times, not moments.
-    ahead = dt.astimezone(timezone.utc) - now.astimezone(timezone.utc)
+    ahead = dt.astimezone(UTC) - now.astimezone(UTC)
     crosses = now.astimezone(dt.tzinfo).utcoffset() != dt.utcoffset()
     if crosses and timedelta(0) < ahead <= _NEAR:
         words = _zone_words(dt)

@@ -506,7 +506,8 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     Examples (today 2025-06-05, BIRTH): "4 15 1985", "four fifteen nineteen eighty five",
     "for fifteen eighty five", "April 15th, 1985", "04/15/1985", "the fifteenth of April eighty five",
     "oh four one five eight five" → 1985-04-15. "4 5 6" → AMBIGUOUS(TWO_DIGIT_YEAR);
-    "one one two eighty five" → AMBIGUOUS(ORDER, candidates 1985-01-12 and 1985-11-02); "April 15th" → AMBIGUOUS(NO_YEAR).
+    "one one two eighty five" → AMBIGUOUS(ORDER, candidates 1985-01-12 and 1985-11-02);
+    "April 15th" → AMBIGUOUS(NO_YEAR).
     Lead-in words ("my date of birth is") are skipped; two different dates are AMBIGUOUS(SEVERAL).
     """
     words = _date_words(text or "")
@@ -1298,7 +1299,11 @@ def _scaled(words: Sequence[str], i: int, value: int) -> tuple[str, int]:
         j += 1
     tail = [w for w in words[j:j + 2]]
     after = words[j + 1] if j + 1 < len(words) else ""
-    if tail and _single_digit(tail[0]) is not None and (_single_digit(after) is not None or after in ("double", "triple")):
+    if (
+        tail
+        and _single_digit(tail[0]) is not None
+        and (_single_digit(after) is not None or after in ("double", "triple"))
+    ):
         tail = []  # "one eight hundred five five five": 800 then 555, not 805
     for size in (2, 1):
         piece = tail[:size]

@@ -8,8 +8,9 @@ mutate anything.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError

@@ -12,8 +12,9 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, current_app, g, request, session
 from sqlalchemy import func, select, update

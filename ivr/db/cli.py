@@ -1,4 +1,7 @@
-"""Console commands for the database's schema: ``flask --app app db upgrade`` / ``db current`` / ``db revision -m "…"``."""
+"""Console commands for the database's schema: ``flask --app app db upgrade`` / ``db current`` / ``db revision -m
+"…"``.
+"""
+
 from __future__ import annotations
 
 import sys

@@ -102,7 +102,7 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def from_url(cls, url: str | URL) -> "Database":
+    def from_url(cls, url: str | URL) -> Database:
         engine = make_engine(url)
         return cls(engine, make_session_factory(engine))
 

@@ -49,7 +49,7 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         """Start the server and wait until it answers PING."""
         private_dir(self.directory)
         tighten(self.directory)  # files an older version left readable
@@ -79,7 +79,9 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log")
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log"
+                )
             try:
                 # No retries (redis-py's default backs off for seconds): this loop is the retry.
                 probe = Redis(unix_socket_path=str(self.socket), retry=Retry(NoBackoff(), 0))
@@ -112,7 +114,7 @@ class EmbeddedRedis:
                 self.process.wait()
         self.process = None
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,8 +1,8 @@
 """The whole service in the foreground: ``python -m ivr.dev.serve`` (what ``make run`` starts).
 
 Zero setup: a development Twilio token and data key (IVR_DATA_KEY, which encrypts
-call records in Redis) in ``.env`` when there are none, an embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST
-stand-in unless TWILIO_API_URL is set (so texts and recording downloads work
+call records in Redis) in ``.env`` when there are none, an embedded Redis on a unix socket unless
+REDIS_URL is set, and a local Twilio REST stand-in unless TWILIO_API_URL is set (so texts and recording downloads work
 offline).  Then gunicorn and two RQ workers, supervised: a piece that dies (``kill -9``,
 a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
 serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a worker
@@ -39,9 +39,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, MutableMapping
 from urllib.parse import urlsplit
 
 from ivr import config as config_mod
@@ -557,7 +557,7 @@ def prepare_database(settings: config_mod.Settings) -> bool:
         if embedded:
             practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
             # The same clock as the service (IVR_TEST_NOW in tests), so appointments sit around "now".
-            now = (settings.clock() or (lambda: dt.datetime.now(dt.timezone.utc)))()
+            now = (settings.clock() or (lambda: dt.datetime.now(dt.UTC)))()
             report = seed_demo(database.sessions, now, practice.tz)
             if report.seeded:
                 print(f"Seeded the demo practice ({report.clients} clients, {report.appointments} appointments) "

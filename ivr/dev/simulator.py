@@ -32,8 +32,9 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator

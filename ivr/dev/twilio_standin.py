@@ -37,10 +37,11 @@ import threading
 import time
 import uuid
 import wave
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any, Iterable, Optional
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, jsonify, request
@@ -69,7 +70,10 @@ _CALL_ENDPOINT = re.compile(r"^(client:[\w.@-]+|sip:\S+)$")
 _MAGIC_SMS_TO = {
     "+15005550001": (21211, "The 'To' number is not a valid phone number."),
     "+15005550002": (21612, "The 'To' phone number is not currently reachable via SMS."),
-    "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number."),
+    "+15005550003": (
+        21408,
+        "Permission to send an SMS has not been enabled for the region indicated by the 'To' number.",
+    ),
     "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
 }
@@ -108,7 +112,7 @@ _PRIVATE_CALL_KEYS = ("url", "method", "twiml", "status_callback", "status_callb
 class _TwilioError(IvrError):
     """A Twilio-shaped error response, raised from inside a view."""
 
-    def __init__(self, status: int, code: int, message: str, headers: Optional[dict[str, str]] = None):
+    def __init__(self, status: int, code: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -116,7 +120,7 @@ class _TwilioError(IvrError):
         self.headers = headers or {}
 
 
-def _error_response(status: int, code: int, message: str, headers: Optional[dict[str, str]] = None) -> Response:
+def _error_response(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
     response = jsonify(
         {
             "code": code,
@@ -132,14 +136,14 @@ def _error_response(status: int, code: int, message: str, headers: Optional[dict
 
 
 def _now() -> str:
-    return format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
+    return format_datetime(datetime.now(UTC).replace(microsecond=0))
 
 
 def _new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
-def _wav_seconds(wav_bytes: bytes) -> Optional[int]:
+def _wav_seconds(wav_bytes: bytes) -> int | None:
     try:
         with wave.open(io.BytesIO(wav_bytes)) as w:
             return int(round(w.getnframes() / float(w.getframerate())))
@@ -156,7 +160,7 @@ class _Failure:
     path_suffix: str
     status: int
     remaining: int
-    retry_after: Optional[int] = None
+    retry_after: int | None = None
 
 
 @dataclass
@@ -164,7 +168,7 @@ class _Delay:
     path_suffix: str
     seconds: float
     remaining: int
-    release: Optional[threading.Event] = None
+    release: threading.Event | None = None
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -206,13 +210,13 @@ class TwilioStandin:
         self._delays: list[_Delay] = []
         self._sms_refusals: dict[str, int] = {}
         self._request_log: list[dict[str, Any]] = []
-        self._server: Optional[BaseWSGIServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self.app = self._build_app()
 
     # ----- lifecycle -------------------------------------------------------
 
-    def start(self) -> "TwilioStandin":
+    def start(self) -> TwilioStandin:
         """Serve in a daemon thread; ``port=0`` picks a free port (see ``url``)."""
         if self._server is not None:
             return self
@@ -243,7 +247,7 @@ class TwilioStandin:
         finally:
             self._server = None
 
-    def __enter__(self) -> "TwilioStandin":
+    def __enter__(self) -> TwilioStandin:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -266,8 +270,8 @@ class TwilioStandin:
         sid: str,
         wav_bytes: bytes,
         *,
-        call_sid: Optional[str] = None,
-        duration: Optional[int] = None,
+        call_sid: str | None = None,
+        duration: int | None = None,
     ) -> dict[str, Any]:
         """Register a recording's audio; return its Twilio JSON (``media_url`` is the RecordingUrl)."""
         if not re.fullmatch(r"RE[0-9a-fA-F]{32}", sid):
@@ -354,7 +358,7 @@ class TwilioStandin:
         with self._lock:
             return [dict(r) for r in self._request_log]
 
-    def fail_next(self, path_suffix: str, status: int, count: int = 1, *, retry_after: Optional[int] = None) -> None:
+    def fail_next(self, path_suffix: str, status: int, count: int = 1, *, retry_after: int | None = None) -> None:
         """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` fail.
 
         The response is Twilio's error JSON with ``status`` (e.g. 500, 503, 429);
@@ -369,7 +373,7 @@ class TwilioStandin:
             self._failures.append(_Failure(path_suffix, status, count, retry_after))
 
     def delay_next(self, path_suffix: str, seconds: float, count: int = 1,
-                   release: Optional[threading.Event] = None) -> None:
+                   release: threading.Event | None = None) -> None:
         """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` wait.
 
         The request waits ``seconds`` (or until ``release`` is set, if sooner) before it is
@@ -398,7 +402,7 @@ class TwilioStandin:
 
     # ----- request plumbing --------------------------------------------------
 
-    def _take_delay(self, path: str) -> Optional[_Delay]:
+    def _take_delay(self, path: str) -> _Delay | None:
         with self._lock:
             for delay in self._delays:
                 if path.endswith(delay.path_suffix):
@@ -408,7 +412,7 @@ class TwilioStandin:
                     return delay
         return None
 
-    def _take_failure(self, path: str) -> Optional[_Failure]:
+    def _take_failure(self, path: str) -> _Failure | None:
         with self._lock:
             for failure in self._failures:
                 if path.endswith(failure.path_suffix):
@@ -431,7 +435,7 @@ class TwilioStandin:
         app.json.sort_keys = False  # type: ignore[attr-defined]
 
         @app.before_request
-        def _guard() -> Optional[Response]:
+        def _guard() -> Response | None:
             if not request.path.startswith(API_PREFIX + "/"):
                 return None
             if not self._authorised():
@@ -713,7 +717,7 @@ class TwilioStandin:
         self,
         key: str,
         store: dict[str, dict[str, Any]],
-        filters: dict[str, Optional[str]],
+        filters: dict[str, str | None],
         private: Iterable[str],
     ) -> Response:
         try:
@@ -845,10 +849,12 @@ def _not_found() -> _TwilioError:
     return _TwilioError(404, 20404, f"The requested resource {request.path} was not found")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``python -m ivr.dev.twilio_standin``: serve the stand-in until interrupted."""
     parser = argparse.ArgumentParser(description="Local stand-in for the Twilio REST API (tests and development).")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; the control API has no auth)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; the control API has no auth)"
+    )
     parser.add_argument("--port", type=int, default=8010)
     parser.add_argument("--account-sid", help="default: TWILIO_ACCOUNT_SID from the settings")
     parser.add_argument("--auth-token", help="default: TWILIO_AUTH_TOKEN from the settings")

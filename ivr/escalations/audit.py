@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterator, Protocol, Union
+from typing import Protocol, Union
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,7 +69,7 @@ def record(db: DbLike, user_id: int | None, action: Action | str, target: str | 
            detail: str | None = None, ip: str | None = None, *, at: dt.datetime | None = None) -> AuditEntry:
     """Append one entry; ``at`` defaults to now (pass the app's clock for testable times)."""
     entry = AuditEntry(
-        at=at or dt.datetime.now(dt.timezone.utc), user_id=user_id,
+        at=at or dt.datetime.now(dt.UTC), user_id=user_id,
         action=action.value if isinstance(action, Action) else str(action),
         target=target[:80] if target else None, detail=detail[:300] if detail else None,
         ip=ip[:45] if ip else None,

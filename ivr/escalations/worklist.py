@@ -8,9 +8,10 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
@@ -254,7 +255,7 @@ def _timeline_row(entry: Any) -> TimelineRow:
         if isinstance(raw, str):
             try:
                 at = dt.datetime.fromisoformat(raw)
-                at = at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+                at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
             except ValueError:
                 at = None
         text = entry.get("text") or ", ".join(f"{k}: {v}" for k, v in entry.items() if k != "at")

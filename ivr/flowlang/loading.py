@@ -26,7 +26,9 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
         problems.append(FlowProblem(PRACTICE_FILE, None, "practice settings file is missing"))
     else:
         try:
-            practice = parse_practice(practice_text if isinstance(practice_text, str) else practice_text.decode(), PRACTICE_FILE)
+            practice = parse_practice(
+                practice_text if isinstance(practice_text, str) else practice_text.decode(), PRACTICE_FILE
+            )
         except FlowError as exc:
             problems += exc.problems
     parsed: dict[str, ParsedFlow] = {}
@@ -38,8 +40,14 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
             unreadable = unreadable or not any(pr.flow for pr in found)
             continue
         if p.flow.name in parsed:
-            problems.append(FlowProblem(file, p.doc.line_of(("flow",)),
-                                        f"flow name {p.flow.name!r} is also used by {parsed[p.flow.name].flow.file}", p.flow.name))
+            problems.append(
+                FlowProblem(
+                    file,
+                    p.doc.line_of(("flow",)),
+                    f"flow name {p.flow.name!r} is also used by {parsed[p.flow.name].flow.file}",
+                    p.flow.name,
+                )
+            )
             continue
         parsed[p.flow.name] = p
     broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"}

@@ -71,7 +71,11 @@ def explain(error: jsonschema.ValidationError, path: tuple[Any, ...],
         if not found:
             return [(path, f"a step needs exactly one kind ({', '.join(KINDS)}); found none")]
         return [(path, f"a step has exactly one kind; found {', '.join(found)}")]
-    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and error.validator_value is False
+        and isinstance(error.instance, dict)
+    ):
         schema = error.schema if isinstance(error.schema, Mapping) else {}
         known = list(schema.get("properties", {}))
         out = []

@@ -6,11 +6,11 @@ from its tables and passes it in.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
 
 
 class Channel(str, Enum):

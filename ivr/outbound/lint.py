@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Mapping
 
 from jinja2 import meta
 
@@ -97,7 +97,7 @@ class Discretion:
     @classmethod
     def for_practice(cls, practice_name: str, *, name_words: Iterable[str] | None = None,
                      clinician_names: Iterable[str] = (), never_say: Iterable[str] = (),
-                     substance_use_program: bool = False, neutral_name: str | None = None) -> "Discretion":
+                     substance_use_program: bool = False, neutral_name: str | None = None) -> Discretion:
         """Distinctive words default to :func:`ivr.core.privacy.distinctive_words`; clinicians' names are split
         into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles dropped."""
         words = tuple(name_words) if name_words is not None else privacy.distinctive_words(practice_name)

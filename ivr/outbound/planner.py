@@ -32,10 +32,10 @@ import hashlib
 import re
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from enum import Enum
-from typing import Iterable, Sequence
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,7 @@ from ivr.outbound.zones import (
     local_to_utc,
 )
 
-UTC = timezone.utc
+UTC = UTC
 DEFAULT_HORIZON = timedelta(days=7)
 DEFAULT_HISTORY = timedelta(days=7)
 DAY = 86400
@@ -303,7 +303,7 @@ class _Candidate:
     nearest: bool  # reminders: the allowed time nearest the moment; else the first at or after it
     priority: int
     about_start: int | None = None
-    skip: "SkipReason | None" = None  # decided before placing (consent, reply)
+    skip: SkipReason | None = None  # decided before placing (consent, reply)
 
 
 class _Client:
@@ -398,7 +398,9 @@ class _Client:
             t = self.cal.next_at(self._next_day_start(t), hi)
         return None, reason or SkipReason.QUIET_HOURS
 
-    def nearest(self, moment: int, lo: int, hi: int, channels: Sequence[Channel]) -> tuple[int | None, SkipReason | None]:
+    def nearest(
+        self, moment: int, lo: int, hi: int, channels: Sequence[Channel]
+    ) -> tuple[int | None, SkipReason | None]:
         """The allowed instant in [lo, hi) nearest ``moment`` within the caps (a tie goes earlier)."""
         ahead = self.cal.next_at(max(moment, lo), hi)
         back = self.cal.latest_before(min(moment, hi), lo) if moment > lo else None
@@ -841,14 +843,18 @@ def recheck(touch: Touch, facts_now: PracticeFacts, rules: OutboundRules,
                 return None, SkipReason.CANCELLED if appt.status is AppointmentStatus.CANCELLED else SkipReason.MOVED
         if touch.name in (Trigger.NO_SHOW.value, Trigger.CANCELLED.value, Trigger.UNBOOKED.value):
             after = appt.changed_at if touch.name == Trigger.CANCELLED.value else appt.start
-            mine = sorted((a for a in facts_now.appointments if a.client_id == client.id), key=lambda a: (a.start, a.id))
+            mine = sorted(
+                (a for a in facts_now.appointments if a.client_id == client.id), key=lambda a: (a.start, a.id)
+            )
             if _rebooked(mine, after, appt.id):
                 return None, SkipReason.REBOOKED
     if touch.channel is Channel.TEXT and touch.to in facts_now.text_opt_outs:
         return None, SkipReason.OPTED_OUT
     if touch.channel is Channel.CALL and touch.to in facts_now.call_opt_outs:
         return None, SkipReason.OPTED_OUT
-    if (touch.channel is Channel.TEXT and not client.may_text) or (touch.channel is Channel.CALL and not client.may_call):
+    if (touch.channel is Channel.TEXT and not client.may_text) or (
+        touch.channel is Channel.CALL and not client.may_call
+    ):
         return None, SkipReason.NO_CONSENT
     replanned = plan(facts_now, rules, now, clients=[client.id], horizon=timedelta(days=1))
     again = next((t for t in replanned if t.id == touch.id), None)

@@ -14,12 +14,13 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jsonschema
@@ -73,7 +74,7 @@ class Span:
     _RE = re.compile(r"^\s*(\d{1,4})\s+(minute|hour|day|week)s?\s*$")
 
     @classmethod
-    def parse(cls, text: str) -> "Span":
+    def parse(cls, text: str) -> Span:
         """``"15 minutes"``, ``"2 hours"``, ``"7 days"``, ``"1 week"``; ValueError otherwise."""
         m = cls._RE.match(text)
         if not m:
@@ -238,16 +239,17 @@ DEFAULT_MOVED_WORDS = {
 }
 _FOLLOW_UP_TEXT = {
     Trigger.LATE: "Hi {{ first_name }}, we were expecting you at {{ time }}. If you need another time, "
-                  "please call us at {{ callback_number }}.",
+    "please call us at {{ callback_number }}.",
     Trigger.NO_SHOW: "Hi {{ first_name }}, we missed you {{ day }}. Please call us at {{ callback_number }} "
-                     "to find a new time.",
+    "to find a new time.",
     Trigger.UNBOOKED: "Hi {{ first_name }}, we would be glad to find your next appointment. "
-                      "Please call us at {{ callback_number }}.",
-    Trigger.CANCELLED: "Hi {{ first_name }}, would you like to find a new time? Please call us at {{ callback_number }}.",
+    "Please call us at {{ callback_number }}.",
+    Trigger.CANCELLED: "Hi {{ first_name }}, would you like to find a new time? Please call us at "
+                       "{{ callback_number }}.",
     Trigger.LAPSED: "Hi {{ first_name }}, it has been a while. If you would like to book a time, "
-                    "please call us at {{ callback_number }}.",
+    "please call us at {{ callback_number }}.",
     Trigger.CORRECTION: "Hi {{ first_name }}, we need to check a detail of your appointment. "
-                        "Please call us at {{ callback_number }}.",
+    "Please call us at {{ callback_number }}.",
 }
 _FOLLOW_UP_SPOKEN = {
     Trigger.LATE: "We were expecting you at {{ time }}.",
@@ -346,8 +348,15 @@ def default_rules(practice: PracticeSettings) -> OutboundRules:
     return rules
 
 
-_TYPE_WORDS = {"string": "text", "integer": "a whole number", "array": "a list", "object": "a mapping (key: value lines)",
-               "null": "empty", "number": "a number", "boolean": "true or false"}
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "array": "a list",
+    "object": "a mapping (key: value lines)",
+    "null": "empty",
+    "number": "a number",
+    "boolean": "true or false",
+}
 
 
 def _where(path: Iterable[Any]) -> str:
@@ -434,7 +443,11 @@ class _Checker:
             options = ", ".join(str(o) for o in error.validator_value)
             yield path, f"{where}: {error.instance!r} is not one of: {options}"
         elif kind == "maximum" and path[:1] == ("limits",):
-            yield path, f"{where}: {error.instance} is above the limit of {error.validator_value}; limits can be lowered, never raised"
+            yield (
+                path,
+                f"{where}: {error.instance} is above the limit of {error.validator_value}; limits can be lowered, "
+                f"never raised",
+            )
         elif kind == "minLength":
             yield path, f"{where} must not be empty"
         elif kind == "minItems":
@@ -507,9 +520,13 @@ class _Checker:
         words = self.get(("discretion", "distinctive_words"))
         never_say = self.get(("discretion", "never_say"), [])
         rules = Discretion.for_practice(
-            self.practice.name, name_words=[w for w in words if isinstance(w, str)] if isinstance(words, list) else None,
-            clinician_names=self.clinician_names, never_say=[w for w in never_say if isinstance(w, str)],
-            substance_use_program=part2, neutral_name=None if part2 else neutral_name)
+            self.practice.name,
+            name_words=[w for w in words if isinstance(w, str)] if isinstance(words, list) else None,
+            clinician_names=self.clinician_names,
+            never_say=[w for w in never_say if isinstance(w, str)],
+            substance_use_program=part2,
+            neutral_name=None if part2 else neutral_name,
+        )
         if isinstance(neutral_name, str) and not part2:
             for problem in lint.text_problems(neutral_name, rules):
                 self.problem(("discretion", "neutral_name"), f"discretion.neutral_name: not discreet: {problem}")

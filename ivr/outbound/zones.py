@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers import timezone as phone_timezone
@@ -25,7 +25,7 @@ from phonenumbers import timezone as phone_timezone
 from ivr.core.hours import WEEKDAYS
 from ivr.practice.settings.model import PracticeSettings
 
-UTC = timezone.utc
+UTC = UTC
 EARLIEST = time(8, 0)  # never before this, whatever the rules say
 LATEST = time(20, 0)  # never after this
 DEFAULT_START = time(9, 0)
@@ -237,9 +237,13 @@ class Calendar:
         holidays = {h.date for h in practice.holidays}
         day = first - timedelta(days=1)
         while day <= last + timedelta(days=1):
-            closed_day = day in holidays or (quiet.days is Days.BUSINESS_DAYS and not practice.hours[WEEKDAYS[day.weekday()]])
+            closed_day = day in holidays or (
+                quiet.days is Days.BUSINESS_DAYS and not practice.hours[WEEKDAYS[day.weekday()]]
+            )
             if closed_day:
-                blocked.append((_ts(local_to_utc(day, time(0), ptz)), _ts(local_to_utc(day + timedelta(days=1), time(0), ptz))))
+                blocked.append(
+                    (_ts(local_to_utc(day, time(0), ptz)), _ts(local_to_utc(day + timedelta(days=1), time(0), ptz)))
+                )
             day += timedelta(days=1)
         blocked += [(_ts(c.start), _ts(c.end)) for c in practice.closures]
         self.intervals = _subtract(allowed, _merge(blocked))

@@ -1,1 +1,3 @@
-"""The practice: its settings file, its data (clients, clinicians, appointments) and how it is imported, verified and scheduled."""
+"""The practice: its settings file, its data (clients, clinicians, appointments) and how it is imported, verified
+and scheduled.
+"""

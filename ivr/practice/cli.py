@@ -92,7 +92,7 @@ def seed_demo_command() -> None:
     practice = _practice_settings()
     tz = practice.tz if practice else ZoneInfo(_DEFAULT_TZ)
     ql = current_app.extensions["quietline"]
-    now = ql.clock() if callable(getattr(ql, "clock", None)) else dt.datetime.now(dt.timezone.utc)
+    now = ql.clock() if callable(getattr(ql, "clock", None)) else dt.datetime.now(dt.UTC)
     report = seed_demo(ready_db().sessions, now, tz)
     if not report.seeded:
         click.echo("the database already has clients: nothing seeded")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -141,7 +141,7 @@ def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) ->
     database = Database.from_url(url)
     try:
         upgrade(database.engine)
-        return seed_demo(database.sessions, now or dt.datetime.now(dt.timezone.utc), tz)
+        return seed_demo(database.sessions, now or dt.datetime.now(dt.UTC), tz)
     finally:
         database.dispose()
 

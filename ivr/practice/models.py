@@ -46,7 +46,7 @@ class Clinician(Base):
     working_hours: Mapped[dict] = mapped_column(JSON, default=dict)
     session_minutes: Mapped[int] = mapped_column(Integer, default=50)
 
-    clients: Mapped[list["Client"]] = relationship(back_populates="clinician")
+    clients: Mapped[list[Client]] = relationship(back_populates="clinician")
 
 
 class Client(Base):
@@ -66,9 +66,9 @@ class Client(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     clinician: Mapped[Clinician | None] = relationship(back_populates="clients")
-    phones: Mapped[list["ClientPhone"]] = relationship(back_populates="client", cascade="all, delete-orphan",
+    phones: Mapped[list[ClientPhone]] = relationship(back_populates="client", cascade="all, delete-orphan",
                                                        order_by="ClientPhone.position")
-    appointments: Mapped[list["Appointment"]] = relationship(back_populates="client")
+    appointments: Mapped[list[Appointment]] = relationship(back_populates="client")
 
 
 class ClientPhone(Base):

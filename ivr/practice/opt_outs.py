@@ -10,16 +10,16 @@ Twilio's defaults (help.twilio.com, "Twilio support for opt-out keywords"):
 * help: HELP, INFO
 
 Only a message that is exactly one keyword counts (case and surrounding spaces
-ignored; "stop please" does not); an opt-out word may also end in "." or "!".  With Advanced Opt-Out on a Messaging Service,
-Twilio classifies the message itself and says so in ``OptOutType`` (STOP, START
+ignored; "stop please" does not); an opt-out word may also end in "." or "!".  With Advanced Opt-Out
+on a Messaging Service, Twilio classifies the message itself and says so in ``OptOutType`` (STOP, START
 or HELP), which covers a practice's own keywords too; it wins when present.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from enum import Enum
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ivr.core.hours import WEEKDAYS, HoursSettings, holiday_on
 
@@ -45,12 +45,12 @@ def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: i
     """
     local_now = now.astimezone(practice.tz)
     busy = [(b0, b1) for b0, b1 in busy]
-    excluded = {e.astimezone(dt.timezone.utc) for e in exclude}
+    excluded = {e.astimezone(dt.UTC) for e in exclude}
     length = dt.timedelta(minutes=session_minutes)
     candidates = []
     for start in candidate_starts(working_hours, session_minutes, practice, local_now.date(), window_days + 1):
         end = start + length
-        if start < local_now + MIN_NOTICE or start.astimezone(dt.timezone.utc) in excluded:
+        if start < local_now + MIN_NOTICE or start.astimezone(dt.UTC) in excluded:
             continue
         if any(b0 < end and start < b1 for b0, b1 in busy):
             continue

@@ -29,8 +29,9 @@ Functions take an open SQLAlchemy session (the caller commits) and plain values.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -63,7 +64,7 @@ class Limits:
     practice_max_per_hour: int = 20
 
     @classmethod
-    def of(cls, practice: Any) -> "Limits":
+    def of(cls, practice: Any) -> Limits:
         return cls(int(practice.verification_max_failures),
                    dt.timedelta(minutes=int(practice.verification_lock_minutes)),
                    int(getattr(practice, "verification_pin_max_failures", cls.pin_max_failures)),
@@ -111,7 +112,9 @@ def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.da
     return Standing(
         dates_refused=caller_key in locked or PRACTICE in locked,
         locked_clients=frozenset(c for c in candidates if client_subject(c) in locked),
-        pin_locked_clients=frozenset(c for c in candidates if pins.get(client_subject(c), 0) >= limits.pin_max_failures),
+        pin_locked_clients=frozenset(
+            c for c in candidates if pins.get(client_subject(c), 0) >= limits.pin_max_failures
+        ),
     )
 
 

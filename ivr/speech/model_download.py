@@ -21,8 +21,9 @@ import urllib.request
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable, Optional
+from typing import BinaryIO
 
 from ivr.exceptions import ModelDownloadError
 from ivr.speech.recognizer import DEFAULT_MODEL_NAME, MODELS_DIR
@@ -40,7 +41,7 @@ MAX_UNPACKED_BYTES = 8 * 1024**3
 _READ_SIZE = 1 << 16
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-Progress = Callable[[int, Optional[int]], None]
+Progress = Callable[[int, int | None], None]
 """Called as progress(bytes_received, total_bytes_or_None) after each chunk."""
 
 
@@ -139,7 +140,8 @@ def install_model_zip(
             root = _find_model_root(staging)
             if root is None:
                 raise ModelDownloadError(
-                    f"{zip_path.name} does not contain a vosk model (expected am/final.mdl or final.mdl next to a conf/ folder)"
+                    f"{zip_path.name} does not contain a vosk model (expected am/final.mdl or final.mdl next to a "
+                    f"conf/ folder)"
                 )
             if name is None:
                 name = root.name if root != staging else _safe_name(name_hint) or _safe_name(zip_path.stem)

@@ -23,8 +23,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ivr.actions.registry import ActionContext, Registry
 from ivr.core import effects as fx

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from redis import Redis
 

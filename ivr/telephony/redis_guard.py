@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
@@ -56,7 +57,7 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._lock = threading.Lock()
 
-    def __deepcopy__(self, memo: dict) -> "CircuitBreaker":
+    def __deepcopy__(self, memo: dict) -> CircuitBreaker:
         return self
 
     @property

@@ -1,7 +1,7 @@
 """Is this request really from Twilio?  Checked against the public URL Twilio used."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from twilio.request_validator import RequestValidator, compare
 

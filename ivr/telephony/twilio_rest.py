@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -41,7 +41,7 @@ def _is_twilio_host(host: str) -> bool:
     return host == "twilio.com" or host.endswith(".twilio.com")
 
 
-def _normalise_base(api_url: str) -> Optional[str]:
+def _normalise_base(api_url: str) -> str | None:
     """The base URL to rewrite to, or None when it is Twilio itself (no rewriting)."""
     base = (api_url or REAL_API_URL).strip().rstrip("/")
     parts = urlsplit(base)
@@ -60,7 +60,7 @@ class RedirectingHttpClient(TwilioHttpClient):
     would print query strings, and list filters put phone numbers there.
     """
 
-    def __init__(self, base_url: Optional[str] = None, **kwargs: Any) -> None:
+    def __init__(self, base_url: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = _normalise_base(base_url) if base_url else None
 
@@ -78,11 +78,11 @@ class RedirectingHttpClient(TwilioHttpClient):
         self,
         method: str,
         url: str,
-        params: Optional[Dict[str, object]] = None,
-        data: Optional[Dict[str, object]] = None,
-        headers: Optional[Dict[str, str]] = None,
-        auth: Optional[Tuple[str, str]] = None,
-        timeout: Optional[float] = None,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
         """Same as TwilioHttpClient.request, against the rewritten URL."""
@@ -97,14 +97,14 @@ class RedirectingHttpClient(TwilioHttpClient):
             allow_redirects=allow_redirects,
         )
 
-    def log_request(self, kwargs: Dict[str, Any]) -> None:
+    def log_request(self, kwargs: dict[str, Any]) -> None:
         self.logger.debug("twilio %s %s", kwargs["method"], urlsplit(kwargs["url"]).path)
 
     def log_response(self, status_code: int, response: Any) -> None:
         self.logger.debug("twilio response %s", status_code)
 
 
-def make_client(settings: Settings, *, timeout: Optional[float] = DEFAULT_TIMEOUT) -> Client:
+def make_client(settings: Settings, *, timeout: float | None = DEFAULT_TIMEOUT) -> Client:
     """The official twilio Client for ``settings``, talking to ``settings.twilio_api_url``."""
     http_client = RedirectingHttpClient(settings.twilio_api_url, timeout=timeout)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
@@ -116,7 +116,7 @@ def send_sms(
     to: str,
     from_: str,
     body: str,
-    status_callback: Optional[str] = None,
+    status_callback: str | None = None,
 ) -> str:
     """Queue one SMS and return its Message SID (raises TwilioRestException on refusal)."""
     message = client.messages.create(
@@ -190,8 +190,8 @@ def delete_recording(client: Client, recording_sid: str) -> bool:
 
 
 def _download_context(
-    client_or_settings: Union[Client, Settings],
-) -> Tuple[Tuple[str, str], RedirectingHttpClient, Optional[requests.Session], Optional[float]]:
+    client_or_settings: Client | Settings,
+) -> tuple[tuple[str, str], RedirectingHttpClient, requests.Session | None, float | None]:
     if isinstance(client_or_settings, Settings):
         settings = client_or_settings
         rewriter = RedirectingHttpClient(settings.twilio_api_url, pool_connections=False)
@@ -219,7 +219,7 @@ def _media_url(recording_url: str) -> str:
 
 def _error_from(response: requests.Response, url: str) -> TwilioRestException:
     message = "Unable to fetch recording"
-    code: Optional[int] = response.status_code
+    code: int | None = response.status_code
     try:
         payload = response.json()
         if isinstance(payload, dict):
@@ -231,9 +231,9 @@ def _error_from(response: requests.Response, url: str) -> TwilioRestException:
 
 
 def download_recording(
-    client_or_settings: Union[Client, Settings],
+    client_or_settings: Client | Settings,
     recording_url: str,
-    dest_path: Union[str, os.PathLike[str]],
+    dest_path: str | os.PathLike[str],
 ) -> int:
     """Download ``recording_url + ".wav"`` to ``dest_path``; return the bytes written.
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Callable, Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
 from redis.exceptions import RedisError

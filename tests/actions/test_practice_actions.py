@@ -62,7 +62,7 @@ def active_appointments(database, client_id: str) -> list[tuple[str, dt.datetime
 def ny(day: int, hour: int) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
-    return dt.datetime(2026, 11, day, hour, tzinfo=ZoneInfo("America/New_York")).astimezone(dt.timezone.utc)
+    return dt.datetime(2026, 11, day, hour, tzinfo=ZoneInfo("America/New_York")).astimezone(dt.UTC)
 
 
 def jobs(redis_conn, queue: str = "calls") -> list[str]:

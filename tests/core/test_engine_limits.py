@@ -1,4 +1,7 @@
-"""The engine's limits (steps, call length), flows reloaded mid-call, and sessions that persist between steps untouched."""
+"""The engine's limits (steps, call length), flows reloaded mid-call, and sessions that persist between steps
+untouched.
+"""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,7 @@
-"""The engine's other steps: branch, set and templates; transfer, voicemail, sms, escalate; goto and voices; hangup and the end of a call."""
+"""The engine's other steps: branch, set and templates; transfer, voicemail, sms, escalate; goto and voices;
+hangup and the end of a call.
+"""
+
 from __future__ import annotations
 
 import copy

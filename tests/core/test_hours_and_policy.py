@@ -26,7 +26,7 @@ from ivr.practice.settings.checks import load_practice, parse_practice
 
 ROOT = Path(__file__).resolve().parents[2]
 NY = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DEMO = load_practice(ROOT / "flows" / "practice.yaml")
 
 

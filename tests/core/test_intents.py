@@ -108,7 +108,9 @@ def test_said_what_they_want(said: str, intent: str, action: str | None, details
     assert match.name_options == () and match.tied == ()
 
 
-@pytest.mark.parametrize(("said", "tied", "name_options"), NO_MATCH_ROWS, ids=[r[0] or "(nothing)" for r in NO_MATCH_ROWS])
+@pytest.mark.parametrize(
+    ("said", "tied", "name_options"), NO_MATCH_ROWS, ids=[r[0] or "(nothing)" for r in NO_MATCH_ROWS]
+)
 def test_nothing_matched_names_the_options(said: str, tied: tuple, name_options: tuple) -> None:
     match = match_intent(said, MENU)
     assert match.intent is None and match.key is None and match.action is None

@@ -1,7 +1,7 @@
 """Dates, times and digits as Twilio <Say> should read them."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +17,7 @@ from ivr.core.spoken_output import (
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")
-UTC = timezone.utc
+UTC = UTC
 
 
 def ny(*args: int) -> datetime:

@@ -78,7 +78,9 @@ def test_every_action_is_audited_and_owners_can_page_through_it(app, people, dat
                        "roster_add", "roster_update", "roster_delete"}
     update = audit_rows(database, "staff_update")[0]
     assert update.detail == "phone changed; role staff→owner" and update.user_id == people["owner"].id
-    assert audit_rows(database, "roster_update")[0].detail == "Sam Staff, level 2, Every day 18:00–09:00 (overnight), text"
+    assert (
+        audit_rows(database, "roster_update")[0].detail == "Sam Staff, level 2, Every day 18:00–09:00 (overnight), text"
+    )
 
     html = owner.get("/staff/audit").get_data(as_text=True)
     assert "view client" in html and "client:C-1003" in html and "Olive Owner" in html

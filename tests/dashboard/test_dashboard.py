@@ -86,7 +86,9 @@ def test_cli_create_owner(app, database, clock):
     with database.sessions() as s:
         pat = s.scalar(select(StaffUser).where(StaffUser.email == "pat@quietline.test"))
         assert (pat.role, pat.active, pat.name) == ("owner", True, "Pat Owner")
-    assert login(app.test_client(), Person(pat.id, "pat@quietline.test", "a good long passphrase", "")).status_code == 303
+    assert (
+        login(app.test_client(), Person(pat.id, "pat@quietline.test", "a good long passphrase", "")).status_code == 303
+    )
     again = runner.invoke(args=["staff", "create-owner", "--email", "pat@quietline.test", "--name", "Pat"],
                           env={"QUIETLINE_STAFF_PASSWORD": "another long one"})
     assert again.exit_code != 0 and "already has an account" in again.output

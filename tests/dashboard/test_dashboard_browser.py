@@ -11,8 +11,8 @@ import datetime as dt
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from werkzeug.serving import make_server

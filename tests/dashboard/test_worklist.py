@@ -33,7 +33,7 @@ from tests.helpers.dashboard import (
     (-dt.timedelta(hours=2, minutes=1), "overdue 2 h 1 min"),
 ])
 def test_time_left_wording(delta, expected):
-    now = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
     assert worklist.time_left(now + delta, now) == expected
 
 
@@ -111,7 +111,10 @@ def test_only_the_claimer_or_an_owner_resolves(app, people, database, clock):
     assert post(owner, f"/staff/e/{eid}/resolve", {"outcome": "Sam is off sick; I called back."}).status_code == 303
     assert escalation_row(database, eid).status == "resolved"
     [entry] = audit_rows(database, "resolve")
-    assert entry.user_id == people["owner"].id and entry.detail == f"claimed by user {people['sam'].id}; resolved by an owner"
+    assert (
+        entry.user_id == people["owner"].id
+        and entry.detail == f"claimed by user {people['sam'].id}; resolved by an owner"
+    )
     # An open escalation cannot be resolved without a claim, even by an owner.
     open_one = add_escalation(database, clock.now)
     assert post(owner, f"/staff/e/{open_one}/resolve", {"outcome": "x"}).status_code == 409
@@ -169,7 +172,9 @@ def test_the_loser_is_told_who_claimed_it(app, people, database, clock):
     worklist.claim(database, eid, people["tess"].id, clock.now)
     sam = signed_in(app, people["sam"])
     response = post(sam, f"/staff/e/{eid}/claim")
-    assert response.status_code == 409 and "Tess Staff claimed this escalation first." in response.get_data(as_text=True)
+    assert response.status_code == 409 and "Tess Staff claimed this escalation first." in response.get_data(
+        as_text=True
+    )
 
 
 # --------------------------------------------------------------------------- client details

@@ -168,8 +168,8 @@ def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp, now, expected
     assert (reason, masked) == ("callback_request", "+1******0001")
     import datetime as dt
 
-    assert dt.datetime.fromisoformat(str(created_at)).replace(tzinfo=dt.timezone.utc) == \
-        dt.datetime.fromisoformat(now).astimezone(dt.timezone.utc)
+    assert dt.datetime.fromisoformat(str(created_at)).replace(tzinfo=dt.UTC) == \
+        dt.datetime.fromisoformat(now).astimezone(dt.UTC)
 
     with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/messages", timeout=5) as resp:
         assert isinstance(json.loads(resp.read()), list)

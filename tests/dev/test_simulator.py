@@ -7,7 +7,8 @@ application error the tests see.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -339,7 +340,9 @@ def test_record_posts_action_then_recording_callback(app: Flask) -> None:
     action = app.config["RECEIVED"][1]["form"]
     rec_sid = action["RecordingSid"]
     assert rec_sid.startswith("RE") and len(rec_sid) == 34
-    assert action["RecordingUrl"] == f"http://fake-twilio.test/2010-04-01/Accounts/{'AC' + '0' * 32}/Recordings/{rec_sid}"
+    assert (
+        action["RecordingUrl"] == f"http://fake-twilio.test/2010-04-01/Accounts/{'AC' + '0' * 32}/Recordings/{rec_sid}"
+    )
     assert action["RecordingDuration"] == "12"
     assert action["Digits"] == "#"
     assert app.config["RECEIVED"][2]["form"] == {

@@ -24,7 +24,7 @@ from tests.helpers.service import CLOSED_NOW, PUBLIC, TOKEN, stored_state
 from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ALEX = "+15551230001"
 MORGAN = "+15550100107"
 LINK = PUBLIC + "/staff/e/"

@@ -44,7 +44,7 @@ from tests.helpers.service import CLOSED_NOW, PUBLIC
 from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ALEX = "+15551230001"
 MORGAN = "+15550100107"
 LINK = PUBLIC + "/staff/e/"

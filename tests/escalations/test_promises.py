@@ -36,7 +36,7 @@ from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, store_state, stored_st
 from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ALEX = "+15551230001"
 HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
 ACK = '<?xml version="1.0" encoding="UTF-8"?><Response />'

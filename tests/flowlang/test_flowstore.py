@@ -89,7 +89,10 @@ def test_load_raises_every_problem_of_a_broken_directory(tmp_path: Path) -> None
     with pytest.raises(FlowError) as info:
         store.load()
     assert len(info.value.problems) == 8
-    assert str(info.value).splitlines()[0] == "main.yaml:7 (flow 'main', step 'hello'): template syntax error: unexpected '}'"
+    assert (
+        str(info.value).splitlines()[0]
+        == "main.yaml:7 (flow 'main', step 'hello'): template syntax error: unexpected '}'"
+    )
     assert not store.loaded
     assert store.problems == info.value.problems
 

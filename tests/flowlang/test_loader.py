@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from jinja2.sandbox import SecurityError
@@ -576,4 +577,6 @@ def test_parse_flow_reports_unsafe_yaml_as_a_problem_not_an_exception() -> None:
     parsed, problems = parse_flow("flow: !!python/name:os.system\nsteps: []\n", "x.yaml", ACTIONS)
     assert parsed is None
     assert [str(p) for p in problems] == [
-        "x.yaml:1: tag '!!python/name:os.system' is not allowed (only plain text, numbers, true/false, lists and mappings)"]
+        "x.yaml:1: tag '!!python/name:os.system' is not allowed (only plain text, numbers, true/false, lists and "
+        "mappings)"
+    ]

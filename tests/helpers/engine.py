@@ -24,7 +24,7 @@ from ivr.core.flow import FlowSet
 from ivr.flowlang.loading import load_set
 
 ROOT = Path(__file__).resolve().parents[2]
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CALLER = "+15551230001"
 VOICE, LANGUAGE = "Polly.Joanna", "en-US"
 

@@ -25,7 +25,7 @@ from ivr.practice.settings.model import PracticeSettings
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # Open Monday to Friday; Thanksgiving (Thu 26 Nov 2026) is a holiday and Friday 27 a closure day,
 # so Wednesday 25 is the eve of two closure days (and then a weekend).

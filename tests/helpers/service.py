@@ -21,15 +21,15 @@ PUBLIC = "https://ql.example.org"
 
 
 # Monday 23 November 2026, 10:00 in New York: the demo practice is open.
-OPEN_NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
+OPEN_NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 
 
 # Monday 23 November 2026, 20:00 in New York: closed.
-CLOSED_NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone.utc)
+CLOSED_NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
 
 
 # Thanksgiving 2026, 11:00 in New York.
-HOLIDAY_NOW = dt.datetime(2026, 11, 26, 16, 0, tzinfo=dt.timezone.utc)
+HOLIDAY_NOW = dt.datetime(2026, 11, 26, 16, 0, tzinfo=dt.UTC)
 
 
 # Call records in Redis are encrypted with it (ivr.encryption): every app and process the tests start reads it.

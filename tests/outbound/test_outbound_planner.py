@@ -193,7 +193,9 @@ EVERY_DAY = rules(RULES_YAML_EVERY_DAY := """\
     (ny(11, 1, 16), "reminders.two_hours_before", dt.datetime(2026, 11, 1, 19, 0, tzinfo=UTC)),
 ], ids=["spring 2 days", "spring 2 hours", "spring on the day", "fall on the day", "fall 2 days", "fall 14:00"])
 def test_reminders_across_dst(start, rule, due_utc) -> None:
-    touches = of(plan(facts(client(), appointments=[appt("A-1", start)]), EVERY_DAY, start - dt.timedelta(days=3)), rule)
+    touches = of(
+        plan(facts(client(), appointments=[appt("A-1", start)]), EVERY_DAY, start - dt.timedelta(days=3)), rule
+    )
     assert [t.due for t in touches if t.status is TouchStatus.PLANNED] == [due_utc]
 
 

@@ -57,7 +57,9 @@ def test_the_demo_practice_ships_the_defaults_the_issues_name() -> None:
     assert unbooked.after == Span(7, 0)
     assert [(r.name, r.before, r.by) for r in shipped.reminders] == [
         ("two_days_before", Span(2, 0), ReminderBy.TEXT), ("two_hours_before", Span(0, 7200), ReminderBy.TEXT)]
-    assert shipped.follow_ups[Trigger.NO_SHOW].then == "Send a closing letter if there is no answer by the end of the week"
+    assert (
+        shipped.follow_ups[Trigger.NO_SHOW].then == "Send a closing letter if there is no answer by the end of the week"
+    )
 
 
 def test_default_rules_equal_the_issues_defaults() -> None:
@@ -116,17 +118,23 @@ def test_every_problem_is_reported_at_once_with_its_line_and_rule() -> None:
     cancel = ("it invites the reply 'CANCEL', which carriers treat as an opt-out from every text (only the "
               "opt-out notice may mention STOP; offer digits or words like 'change')")
     assert [str(p) for p in problems] == [
-        "outbound.yaml:2: caller_id.name: 'Lakeside Counseling' is refused: it is 19 characters; a caller name (CNAM) has at most 15",
-        "outbound.yaml:2: caller_id.name: 'Lakeside Counseling' is refused: not discreet: it names the practice ('lakeside' is in 'Lakeside Counseling Collective')",
+        "outbound.yaml:2: caller_id.name: 'Lakeside Counseling' is refused: it is 19 characters; a caller name "
+        "(CNAM) has at most 15",
+        "outbound.yaml:2: caller_id.name: 'Lakeside Counseling' is refused: not discreet: it names the practice "
+        "('lakeside' is in 'Lakeside Counseling Collective')",
         "outbound.yaml:2: caller_id.name: 'Lakeside Counseling' is refused: not discreet: it says 'counseling'",
         "outbound.yaml:3: caller_id.numbers[1]: '12' is not a valid phone number",
-        "outbound.yaml:3: caller_id.numbers[2]: '+15550100100' is the number of staff member 'Front desk', not a neutral outbound number",
-        "outbound.yaml:5: quiet_hours.start: 07:00 is before 08:00; clients are never contacted before 08:00 their time",
+        "outbound.yaml:3: caller_id.numbers[2]: '+15550100100' is the number of staff member 'Front desk', not a "
+        "neutral outbound number",
+        "outbound.yaml:5: quiet_hours.start: 07:00 is before 08:00; clients are never contacted before 08:00 their "
+        "time",
         "outbound.yaml:6: quiet_hours.end: 21:00 is after 20:00; clients are never contacted after 20:00 their time",
         "outbound.yaml:7: quiet_hours.dayz: unknown setting 'dayz'; did you mean 'days'?",
         "outbound.yaml:9: limits.per_day: 2 is above the limit of 1; limits can be lowered, never raised",
-        "outbound.yaml:13: neutral.text: {{ first_name }} may not be used here: neutral words go to shared phones and to anyone who answers, so they name no one and give no time",
-        "outbound.yaml:16: follow_ups.late.after: '15 mins' must be a number and a unit, like \"15 minutes\", \"2 hours\" or \"7 days\"",
+        "outbound.yaml:13: neutral.text: {{ first_name }} may not be used here: neutral words go to shared phones "
+        "and to anyone who answers, so they name no one and give no time",
+        "outbound.yaml:16: follow_ups.late.after: '15 mins' must be a number and a unit, like \"15 minutes\", \"2 "
+        "hours\" or \"7 days\"",
         "outbound.yaml:17: follow_ups.late.attempts[1]: 'fax' is not one of: call, text",
         f"outbound.yaml:19: follow_ups.late.words.text: {cancel}",
         "outbound.yaml:19: follow_ups.late.words.text: not discreet: it gives a clinician's title ('Dr')",
@@ -134,22 +142,44 @@ def test_every_problem_is_reported_at_once_with_its_line_and_rule() -> None:
         "outbound.yaml:19: follow_ups.late.words.text: not discreet: it says 'session'",
         "outbound.yaml:19: follow_ups.late.words.text: not discreet: it says 'therapy'",
         "outbound.yaml:20: follow_ups.no_shows: unknown setting 'no_shows'; did you mean 'no_show'?",
-        "outbound.yaml:22: follow_ups.lapsed.then must be text or empty, not true/false (YAML reads yes/no/on/off as true/false: put the word in quotes)",
-        "outbound.yaml:25: reminders.touches.Two_Days: reminder names are lower-case words: letters, digits and _, starting with a letter",
-        "outbound.yaml:27: reminders.touches.soon.before: 10 minutes is not more than reminders.min_notice (30 minutes), so it could never be sent",
-        "outbound.yaml:30: reminders.touches.soon.words.spoken: not discreet: it says 'Elm Street' (in discretion.never_say)",
-        "outbound.yaml:30: reminders.touches.soon.words.spoken: {{ practice }} is not available in outbound words (use: callback_number, day, first_name, sender, time, when)",
-        "outbound.yaml:31: reminders.touches.soon.words.voicemail: template syntax error: unexpected end of template, expected 'end of print statement'.",
+        "outbound.yaml:22: follow_ups.lapsed.then must be text or empty, not true/false (YAML reads yes/no/on/off as "
+        "true/false: put the word in quotes)",
+        "outbound.yaml:25: reminders.touches.Two_Days: reminder names are lower-case words: letters, digits and _, "
+        "starting with a letter",
+        "outbound.yaml:27: reminders.touches.soon.before: 10 minutes is not more than reminders.min_notice (30 "
+        "minutes), so it could never be sent",
+        "outbound.yaml:30: reminders.touches.soon.words.spoken: not discreet: it says 'Elm Street' (in "
+        "discretion.never_say)",
+        "outbound.yaml:30: reminders.touches.soon.words.spoken: {{ practice }} is not available in outbound words "
+        "(use: callback_number, day, first_name, sender, time, when)",
+        "outbound.yaml:31: reminders.touches.soon.words.voicemail: template syntax error: unexpected end of "
+        "template, expected 'end of print statement'.",
     ]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("- a list\n", "outbound.yaml:1: the file must be a mapping (caller_id:, quiet_hours:, follow_ups:, reminders: …)"),
-    ("follow_ups: {late: {after: 5 minutes}\n", "outbound.yaml:1: YAML syntax error"),
-    ("quiet_hours: {start: !!python/object:os.system x}\n", "outbound.yaml:1: tag '!!python/object:os.system' is not allowed"),
-    ("reminders: {touches: {soon: {by: text}}}\n", "outbound.yaml:1: reminders.touches.soon: missing required setting 'before'"),
-    ("quiet_hours: {start: '25:00'}\n", "outbound.yaml:1: quiet_hours.start: '25:00' is not a time of day (00:00 to 23:59)"),
-], ids=["not a mapping", "syntax", "unsafe tag", "missing before", "impossible time"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "- a list\n",
+            "outbound.yaml:1: the file must be a mapping (caller_id:, quiet_hours:, follow_ups:, reminders: …)",
+        ),
+        ("follow_ups: {late: {after: 5 minutes}\n", "outbound.yaml:1: YAML syntax error"),
+        (
+            "quiet_hours: {start: !!python/object:os.system x}\n",
+            "outbound.yaml:1: tag '!!python/object:os.system' is not allowed",
+        ),
+        (
+            "reminders: {touches: {soon: {by: text}}}\n",
+            "outbound.yaml:1: reminders.touches.soon: missing required setting 'before'",
+        ),
+        (
+            "quiet_hours: {start: '25:00'}\n",
+            "outbound.yaml:1: quiet_hours.start: '25:00' is not a time of day (00:00 to 23:59)",
+        ),
+    ],
+    ids=["not a mapping", "syntax", "unsafe tag", "missing before", "impossible time"],
+)
 def test_malformed_files_get_one_clear_problem(text: str, expected: str) -> None:
     parsed, problems = parse_outbound(text, PRACTICE)
     errors = [p for p in problems if p.severity == "error"]
@@ -175,35 +205,71 @@ def test_flows_check_reports_outbound_problems_and_still_serves_the_flows(tmp_pa
 # --------------------------------------------------------------------------- the discretion lint
 
 
-@pytest.mark.parametrize("words, expected", [
-    ("Hi {{ first_name }}, a reminder of your appointment {{ when }}. Reply 1 to confirm or 2 to change it.", []),
-    ("If you need to cancel, please call us at {{ callback_number }}.", []),
-    ("Your therapy appointment is {{ when }}.", ["not discreet: it says 'therapy'"]),
-    ("Your session is {{ when }}.", ["not discreet: it says 'session'"]),
-    ("A message from your counsellor.", ["not discreet: it says 'counsellor'"]),
-    ("About your psychodynamic work.", ["not discreet: it says 'psychodynamic'"]),
-    ("Your mental health check-in.", ["not discreet: it says 'mental health'", "not discreet: it says 'health'"]),
-    ("Our detox programme", ["not discreet: it says 'detox'"]),
-    ("See you at the Lakeside office.", ["not discreet: it names the practice ('lakeside' is in 'Lakeside Counseling Collective')"]),
-    ("Lakeside Counseling Collective: see you soon.", ["not discreet: it names the practice ('Lakeside Counseling Collective')",
-                                                       "not discreet: it says 'counseling'"]),
-    ("Dr. Chen will see you {{ when }}.", ["not discreet: it gives a clinician's title ('Dr')",
-                                           "not discreet: it names a clinician ('Chen')"]),
-    ("Sam Ortiz, LCSW", ["not discreet: it gives a clinician's title ('LCSW')",
-                         "not discreet: it names a clinician ('Sam Ortiz')", "not discreet: it names a clinician ('Sam')",
-                         "not discreet: it names a clinician ('Ortiz')"]),
-    ("Meet us on Elm Street.", ["not discreet: it says 'Elm Street' (in discretion.never_say)"]),
-    ("A note from LCC scheduling.", ["not discreet: it names the practice ('lcc' is in 'Lakeside Counseling Collective')"]),
-    ("Your th\u00e9rapy appointment", ["not discreet: it says 'therapy'"]),
-    ("Your thera\u200bpy appointment", ["not discreet: it says 'therapy'"]),
-    ("Ask for Maya Chen, Ph.D.", ["not discreet: it gives a clinician's title ('Ph.D')",
-                                  "not discreet: it names a clinician ('Maya Chen')",
-                                  "not discreet: it names a clinician ('Maya')", "not discreet: it names a clinician ('Chen')"]),
-    ("Your psychiatrist, an LMFT", ["not discreet: it says 'psychiatrist'", "not discreet: it gives a clinician's title ('LMFT')"]),
-    ("{{ 'thera' ~ 'py' }} at {{ when }}", ["not discreet: it says 'therapy'"]),
-    ("Hello from {{ practice.name }}", ["{{ practice }} is not available in outbound words "
-                                        "(use: callback_number, day, first_name, sender, time, when)"]),
-])
+@pytest.mark.parametrize(
+    "words, expected",
+    [
+        ("Hi {{ first_name }}, a reminder of your appointment {{ when }}. Reply 1 to confirm or 2 to change it.", []),
+        ("If you need to cancel, please call us at {{ callback_number }}.", []),
+        ("Your therapy appointment is {{ when }}.", ["not discreet: it says 'therapy'"]),
+        ("Your session is {{ when }}.", ["not discreet: it says 'session'"]),
+        ("A message from your counsellor.", ["not discreet: it says 'counsellor'"]),
+        ("About your psychodynamic work.", ["not discreet: it says 'psychodynamic'"]),
+        ("Your mental health check-in.", ["not discreet: it says 'mental health'", "not discreet: it says 'health'"]),
+        ("Our detox programme", ["not discreet: it says 'detox'"]),
+        (
+            "See you at the Lakeside office.",
+            ["not discreet: it names the practice ('lakeside' is in 'Lakeside Counseling Collective')"],
+        ),
+        (
+            "Lakeside Counseling Collective: see you soon.",
+            [
+                "not discreet: it names the practice ('Lakeside Counseling Collective')",
+                "not discreet: it says 'counseling'",
+            ],
+        ),
+        (
+            "Dr. Chen will see you {{ when }}.",
+            ["not discreet: it gives a clinician's title ('Dr')", "not discreet: it names a clinician ('Chen')"],
+        ),
+        (
+            "Sam Ortiz, LCSW",
+            [
+                "not discreet: it gives a clinician's title ('LCSW')",
+                "not discreet: it names a clinician ('Sam Ortiz')",
+                "not discreet: it names a clinician ('Sam')",
+                "not discreet: it names a clinician ('Ortiz')",
+            ],
+        ),
+        ("Meet us on Elm Street.", ["not discreet: it says 'Elm Street' (in discretion.never_say)"]),
+        (
+            "A note from LCC scheduling.",
+            ["not discreet: it names the practice ('lcc' is in 'Lakeside Counseling Collective')"],
+        ),
+        ("Your th\u00e9rapy appointment", ["not discreet: it says 'therapy'"]),
+        ("Your thera\u200bpy appointment", ["not discreet: it says 'therapy'"]),
+        (
+            "Ask for Maya Chen, Ph.D.",
+            [
+                "not discreet: it gives a clinician's title ('Ph.D')",
+                "not discreet: it names a clinician ('Maya Chen')",
+                "not discreet: it names a clinician ('Maya')",
+                "not discreet: it names a clinician ('Chen')",
+            ],
+        ),
+        (
+            "Your psychiatrist, an LMFT",
+            ["not discreet: it says 'psychiatrist'", "not discreet: it gives a clinician's title ('LMFT')"],
+        ),
+        ("{{ 'thera' ~ 'py' }} at {{ when }}", ["not discreet: it says 'therapy'"]),
+        (
+            "Hello from {{ practice.name }}",
+            [
+                "{{ practice }} is not available in outbound words "
+                "(use: callback_number, day, first_name, sender, time, when)"
+            ],
+        ),
+    ],
+)
 def test_outbound_words_never_give_the_practice_or_the_care_away(words: str, expected: list[str]) -> None:
     assert [p.message for p in template_problems(words, WordKind.TEXT, LINT)] == expected
 
@@ -319,7 +385,10 @@ def test_the_time_is_the_clients_local_time_with_the_zone_named_when_it_differs(
                   now=ny(11, 23, 15)).startswith("Hi Alex, a reminder of your appointment Wed, Nov 25 at 3 PM. Reply 1")
     spoken = render(touch, WordKind.SPOKEN, rules=RULES, client=here, appointment=a, callback_number="+15550100190",
                     now=ny(11, 23, 15), verified=True)
-    assert spoken == "This is a reminder of your appointment Wednesday at 3 PM. To confirm, press 1. To change it, press 2."
+    assert (
+        spoken
+        == "This is a reminder of your appointment Wednesday at 3 PM. To confirm, press 1. To change it, press 2."
+    )
 
 
 def test_unverified_callers_and_shared_phones_hear_and_read_only_the_neutral_words() -> None:
@@ -328,7 +397,9 @@ def test_unverified_callers_and_shared_phones_hear_and_read_only_the_neutral_wor
     touch = plan(facts(dana, riley, appointments=[a]), RULES, ny(11, 23, 14))[0]
     kw = dict(rules=RULES, client=dana, appointment=a, callback_number="+15550100190", now=ny(11, 23, 15))
     assert render(touch, WordKind.TEXT, **kw) == (
-        "Hello, this is a message about an appointment. Please call us at (555) 010-0190. Reply STOP to stop these texts.")
+        "Hello, this is a message about an appointment. Please call us at (555) 010-0190. Reply STOP to stop these "
+        "texts."
+    )
     assert render(touch, WordKind.SPOKEN, **kw) == (
         "This is about a business matter; we'll try again later. You can reach us at 5 5 5, 0 1 0, 0 1 9 0. Goodbye.")
     assert render(touch, WordKind.SPOKEN, verified=True, **kw).startswith("This is a reminder of your appointment")

@@ -132,9 +132,9 @@ def test_dates(value: str, region: str, expected) -> None:
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("2026-11-24T10:00:00-05:00", dt.datetime(2026, 11, 24, 15, tzinfo=dt.timezone.utc)),
-    ("2026-11-24 10:00-05:00", dt.datetime(2026, 11, 24, 15, tzinfo=dt.timezone.utc)),
-    ("2026-11-24T15:00:00Z", dt.datetime(2026, 11, 24, 15, tzinfo=dt.timezone.utc)),
+    ("2026-11-24T10:00:00-05:00", dt.datetime(2026, 11, 24, 15, tzinfo=dt.UTC)),
+    ("2026-11-24 10:00-05:00", dt.datetime(2026, 11, 24, 15, tzinfo=dt.UTC)),
+    ("2026-11-24T15:00:00Z", dt.datetime(2026, 11, 24, 15, tzinfo=dt.UTC)),
     ("2026-11-24T10:00:00", "start '2026-11-24T10:00:00' has no UTC offset (like 2026-11-24T10:00:00-05:00)"),
     ("11/24/2026 10:00 AM",
      "start '11/24/2026 10:00 AM' is not an ISO 8601 date and time (like 2026-11-24T10:00:00-05:00)"),
@@ -173,8 +173,14 @@ def test_working_hours_grammar() -> None:
         "working_hours 'mon 09:00-12:00; mon 11:00-13:00' has overlapping times on monday"
     assert parse_working_hours("someday 09:00-12:00")[1] == \
         "working_hours 'someday 09:00-12:00': 'someday' is not a day of the week"
-    assert parse_working_hours("fri 18:00-24:00")[1] == "working_hours 'fri 18:00-24:00': '18:00-24:00' is not a valid time range"
-    assert parse_working_hours("mon 17:00-09:00")[1] == "working_hours 'mon 17:00-09:00': '17:00-09:00' ends before it starts"
+    assert (
+        parse_working_hours("fri 18:00-24:00")[1]
+        == "working_hours 'fri 18:00-24:00': '18:00-24:00' is not a valid time range"
+    )
+    assert (
+        parse_working_hours("mon 17:00-09:00")[1]
+        == "working_hours 'mon 17:00-09:00': '17:00-09:00' ends before it starts"
+    )
 
 
 def test_slugs() -> None:
@@ -247,7 +253,9 @@ def test_semicolon_files_and_excel_sep_line() -> None:
     rows, problems = parse_clients("sep=;\nclient_id;first_name;last_name;date_of_birth\nC1;Ann;Lee;1985-04-15\n"
                                    "C2;Bo;Ng;nope\n", today=TODAY)
     assert [r.client_id for r in rows] == ["C1"]
-    assert [str(p) for p in problems] == ["clients.csv:4: date_of_birth 'nope' is not a date (YYYY-MM-DD or MM/DD/YYYY)"]
+    assert [str(p) for p in problems] == [
+        "clients.csv:4: date_of_birth 'nope' is not a date (YYYY-MM-DD or MM/DD/YYYY)"
+    ]
 
 
 def test_appointment_problems() -> None:
@@ -299,7 +307,7 @@ def test_import_the_ehr_export(database) -> None:
             "A-9001": "scheduled", "A-9002": "scheduled", "A-9003": "scheduled", "A-9004": "completed",
             "A-9005": "cancelled", "A-9006": "no_show"}
         assert appointments["A-9003"].clinician_id == "sam-ortiz-lcsw"  # blank provider: the client's
-        assert appointments["A-9001"].start == dt.datetime(2026, 11, 24, 14, tzinfo=dt.timezone.utc)
+        assert appointments["A-9001"].start == dt.datetime(2026, 11, 24, 14, tzinfo=dt.UTC)
         assert appointments["A-9001"].telehealth_url == "https://video.example.com/r/k3j9x2"
 
 
@@ -318,45 +326,97 @@ _CLIENT_HEADER = "client_id,first_name,last_name,date_of_birth,phone,email,clini
 _APPT_HEADER = "appointment_id,client_id,clinician,start,end,status,telehealth_url\n"
 
 
-@pytest.mark.parametrize("texts, expected", [
-    ({"clients_text": _CLIENT_HEADER + "C-5001,Quinn,Hart,1985-13-01,555-010-0160,,,,\n"},
-     ["clients.csv:2: date_of_birth '1985-13-01' is not a valid date"]),
-    ({"clients_text": _CLIENT_HEADER + _GOOD_CLIENT + "C-5002,Rae,Hart,1991-01-01,555-01,,,,\n"},
-     ["clients.csv:3: phone '555-01' is not a phone number"]),
-    ({"clients_text": _CLIENT_HEADER + _GOOD_CLIENT + _GOOD_CLIENT},
-     ["clients.csv:3: duplicate client_id 'C-5001' (also line 2)"]),
-    ({"clients_text": "client_id,first_name,date_of_birth\nC-5001,Quinn,1991-01-01\n"},
-     ["clients.csv:1: missing required column last_name"]),
-    ({"appointments_text": _APPT_HEADER + "A-5001,C-2001,,2026-11-30T10:00:00,2026-11-30T10:50:00-05:00,,\n"},
-     ["appointments.csv:2: start '2026-11-30T10:00:00' has no UTC offset (like 2026-11-24T10:00:00-05:00)"]),
-    ({"appointments_text": _APPT_HEADER + "A-5001,C-2001,,2026-11-30T10:00:00-05:00,2026-11-30T09:00:00-05:00,,\n"},
-     ["appointments.csv:2: end is before start"]),
-    ({"appointments_text": _APPT_HEADER + "A-5001,C-2001,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,maybe,\n"},
-     ["appointments.csv:2: unknown status 'maybe'"]),
-    # Cross-file and database checks.
-    ({"appointments_text": _APPT_HEADER + "A-5001,C-9999,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n"},
-     ["appointments.csv:2: client_id 'C-9999' is not in clients.csv or the database"]),
-    ({"appointments_text": _APPT_HEADER + "A-5001,C-2002,Dr. Maya Chen,2026-11-24T09:00:00-05:00,"
-                                          "2026-11-24T09:50:00-05:00,,\n"},
-     ["appointments.csv:2: clinician 'maya-chen' already has scheduled appointment 'A-9001' at this start "
-      "in the database"]),
-    ({"appointments_text": _APPT_HEADER + "A-5001,C-2002,Dr. Maya Chen,2026-12-01T09:00:00-05:00,"
-                                          "2026-12-01T09:50:00-05:00,,\n"
-                                          "A-5002,C-2004,maya-chen,2026-12-01T14:00:00Z,2026-12-01T14:50:00Z,,\n"},
-     ["appointments.csv:3: clinician 'maya-chen' already has a scheduled appointment at this start (line 2)"]),
-    ({"clients_text": _CLIENT_HEADER + "C-5001,Quinn,Hart,1991-01-01,555-010-0160,,Dr. Nobody,,\n",
-      "clinicians_text": fixture("clinicians.csv")},
-     ["clients.csv:2: clinician 'Dr. Nobody' is not in clinicians.csv or the database"]),
-    ({"clients_text": _CLIENT_HEADER + "C-5001,Quinn,Hart,1991-01-01,555-010-0160,,,,\n",
-      "appointments_text": _APPT_HEADER + "A-5001,C-5001,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n"},
-     ["appointments.csv:2: clinician is blank and client 'C-5001' has no clinician"]),
-    # One bad file rejects the good one too; a bad client row is not reported again from appointments.
-    ({"clients_text": _CLIENT_HEADER + _GOOD_CLIENT + "C-5002,Rae,,1991-01-01,,,,,\n",
-      "appointments_text": _APPT_HEADER + "A-5001,C-5001,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n"
-                                          "A-5002,C-5002,,2026-11-30T11:00:00-05:00,2026-11-30T11:50:00-05:00,,\n"
-                                          "A-5003,C-5001,,2026-11-30T12:00:00-05:00,2026-11-30T11:50:00-05:00,,\n"},
-     ["clients.csv:3: last_name is blank", "appointments.csv:4: end is before start"]),
-])
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        (
+            {"clients_text": _CLIENT_HEADER + "C-5001,Quinn,Hart,1985-13-01,555-010-0160,,,,\n"},
+            ["clients.csv:2: date_of_birth '1985-13-01' is not a valid date"],
+        ),
+        (
+            {"clients_text": _CLIENT_HEADER + _GOOD_CLIENT + "C-5002,Rae,Hart,1991-01-01,555-01,,,,\n"},
+            ["clients.csv:3: phone '555-01' is not a phone number"],
+        ),
+        (
+            {"clients_text": _CLIENT_HEADER + _GOOD_CLIENT + _GOOD_CLIENT},
+            ["clients.csv:3: duplicate client_id 'C-5001' (also line 2)"],
+        ),
+        (
+            {"clients_text": "client_id,first_name,date_of_birth\nC-5001,Quinn,1991-01-01\n"},
+            ["clients.csv:1: missing required column last_name"],
+        ),
+        (
+            {"appointments_text": _APPT_HEADER + "A-5001,C-2001,,2026-11-30T10:00:00,2026-11-30T10:50:00-05:00,,\n"},
+            ["appointments.csv:2: start '2026-11-30T10:00:00' has no UTC offset (like 2026-11-24T10:00:00-05:00)"],
+        ),
+        (
+            {
+                "appointments_text": _APPT_HEADER
+                + "A-5001,C-2001,,2026-11-30T10:00:00-05:00,2026-11-30T09:00:00-05:00,,\n"
+            },
+            ["appointments.csv:2: end is before start"],
+        ),
+        (
+            {
+                "appointments_text": _APPT_HEADER
+                + "A-5001,C-2001,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,maybe,\n"
+            },
+            ["appointments.csv:2: unknown status 'maybe'"],
+        ),
+        # Cross-file and database checks.
+        (
+            {
+                "appointments_text": _APPT_HEADER
+                + "A-5001,C-9999,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n"
+            },
+            ["appointments.csv:2: client_id 'C-9999' is not in clients.csv or the database"],
+        ),
+        (
+            {
+                "appointments_text": _APPT_HEADER + "A-5001,C-2002,Dr. Maya Chen,2026-11-24T09:00:00-05:00,"
+                "2026-11-24T09:50:00-05:00,,\n"
+            },
+            [
+                "appointments.csv:2: clinician 'maya-chen' already has scheduled appointment 'A-9001' at this start "
+                "in the database"
+            ],
+        ),
+        (
+            {
+                "appointments_text": _APPT_HEADER + "A-5001,C-2002,Dr. Maya Chen,2026-12-01T09:00:00-05:00,"
+                "2026-12-01T09:50:00-05:00,,\n"
+                "A-5002,C-2004,maya-chen,2026-12-01T14:00:00Z,2026-12-01T14:50:00Z,,\n"
+            },
+            ["appointments.csv:3: clinician 'maya-chen' already has a scheduled appointment at this start (line 2)"],
+        ),
+        (
+            {
+                "clients_text": _CLIENT_HEADER + "C-5001,Quinn,Hart,1991-01-01,555-010-0160,,Dr. Nobody,,\n",
+                "clinicians_text": fixture("clinicians.csv"),
+            },
+            ["clients.csv:2: clinician 'Dr. Nobody' is not in clinicians.csv or the database"],
+        ),
+        (
+            {
+                "clients_text": _CLIENT_HEADER + "C-5001,Quinn,Hart,1991-01-01,555-010-0160,,,,\n",
+                "appointments_text": _APPT_HEADER
+                + "A-5001,C-5001,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n",
+            },
+            ["appointments.csv:2: clinician is blank and client 'C-5001' has no clinician"],
+        ),
+        # One bad file rejects the good one too; a bad client row is not reported again from appointments.
+        (
+            {
+                "clients_text": _CLIENT_HEADER + _GOOD_CLIENT + "C-5002,Rae,,1991-01-01,,,,,\n",
+                "appointments_text": _APPT_HEADER
+                + "A-5001,C-5001,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n"
+                "A-5002,C-5002,,2026-11-30T11:00:00-05:00,2026-11-30T11:50:00-05:00,,\n"
+                "A-5003,C-5001,,2026-11-30T12:00:00-05:00,2026-11-30T11:50:00-05:00,,\n",
+            },
+            ["clients.csv:3: last_name is blank", "appointments.csv:4: end is before start"],
+        ),
+    ],
+)
 def test_a_bad_row_imports_nothing(loaded, texts: dict, expected: list[str]) -> None:
     before = snapshot(loaded)
     assert rejected(loaded, **texts) == expected

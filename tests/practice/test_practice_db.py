@@ -42,7 +42,7 @@ def database(any_database):
 
 
 NY = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Monday 23 November 2026, 10:00 in New York (as conftest's OPEN_NOW).
 MONDAY_10AM = dt.datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -199,7 +199,9 @@ def test_family_number_may_be_shared_but_not_repeated_for_one_client(database: d
     with database.sessions() as session, session.begin():
         add_basics(session)
         session.add(Client(id="p2", first_name="Sam", last_name="Doe", date_of_birth=dt.date(2010, 1, 2)))
-        session.add_all([ClientPhone(client_id="p1", e164=FAMILY_NUMBER), ClientPhone(client_id="p2", e164=FAMILY_NUMBER)])
+        session.add_all(
+            [ClientPhone(client_id="p1", e164=FAMILY_NUMBER), ClientPhone(client_id="p2", e164=FAMILY_NUMBER)]
+        )
     with pytest.raises(IntegrityError):
         with database.sessions() as session, session.begin():
             session.add(ClientPhone(client_id="p1", e164=FAMILY_NUMBER, position=1))
@@ -307,7 +309,7 @@ def test_roster_entries_made_before_categories_keep_serving_every_category(db_ur
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO staff_users (email, name, role, password_hash, active, failed_logins, "
                               "created_at) VALUES ('a@example.org', 'A', 'staff', '-', true, 0, :at)"),
-                         {"at": dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)})
+                         {"at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC)})
             conn.execute(text("INSERT INTO roster_entries (user_id, level, days, start, \"end\", sms, email) "
                               "SELECT id, 1, '[]', '09:00', '17:00', true, false FROM staff_users"))
         db_mod.upgrade(engine)

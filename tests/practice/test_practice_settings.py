@@ -1,9 +1,10 @@
 """Practice settings: parsing with located problems, and open/closed status."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from ivr.practice.settings.model import (
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "flows" / "practice.yaml"
 NY = ZoneInfo("America/New_York")
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +162,7 @@ def test_empty_sections_mean_none() -> None:
 
 
 def test_settings_are_frozen(demo: PracticeSettings) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         demo.name = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         demo.hours["monday"] = ()  # type: ignore[index]
@@ -439,7 +440,7 @@ def test_python_object_tag_is_refused() -> None:
 
 def test_alias_bomb_is_refused_quickly() -> None:
     bomb = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=False):
         bomb += f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n"
     bomb += "name: Boom\ntimezone: America/New_York\n"
     start = perf_counter()
@@ -470,4 +471,7 @@ def test_load_practice_names_the_file_in_problems(tmp_path: Path) -> None:
     path.write_text(MINIMAL + "hours:\n  monday: ['18:00-09:00']\n", encoding="utf-8")
     with pytest.raises(FlowError) as info:
         load_practice(path)
-    assert str(info.value) == f"{path}:4: hours.monday[0]: '18:00-09:00' must start before it ends (ranges cannot pass midnight)"
+    assert (
+        str(info.value)
+        == f"{path}:4: hours.monday[0]: '18:00-09:00' must start before it ends (ranges cannot pass midnight)"
+    )

@@ -327,7 +327,7 @@ def any_db(db_url):
 
 
 def test_recording_is_idempotent_per_turn_and_one_answer_starts_a_lock(any_db):
-    now = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
     limits = verification.Limits(max_failures=2, window=dt.timedelta(minutes=30), practice_max_per_hour=100)
 
     def fail(call: str, turn: int, at: dt.datetime) -> verification.Recorded:
@@ -367,7 +367,7 @@ def test_failures_recorded_before_the_upgrade_keep_counting(db_url):
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "0004")
-        at = dt.datetime(2026, 11, 23, 14, 50, tzinfo=dt.timezone.utc)
+        at = dt.datetime(2026, 11, 23, 14, 50, tzinfo=dt.UTC)
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO verification_failures (phone_key, client_id, call_sid, failed_at) "
                               "VALUES (:p, :c, :s, :at)"), [

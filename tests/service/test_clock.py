@@ -18,9 +18,9 @@ LOCAL = {"TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_API_URL": "http://127.0.0.1:8010
 
 
 @pytest.mark.parametrize("value, instant", [
-    ("2026-11-23T11:00:00-05:00", dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone.utc)),
-    ("2026-11-01T01:50:00-04:00", dt.datetime(2026, 11, 1, 5, 50, tzinfo=dt.timezone.utc)),
-    ("2026-03-08T07:30:00+00:00", dt.datetime(2026, 3, 8, 7, 30, tzinfo=dt.timezone.utc)),
+    ("2026-11-23T11:00:00-05:00", dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)),
+    ("2026-11-01T01:50:00-04:00", dt.datetime(2026, 11, 1, 5, 50, tzinfo=dt.UTC)),
+    ("2026-03-08T07:30:00+00:00", dt.datetime(2026, 3, 8, 7, 30, tzinfo=dt.UTC)),
 ])
 def test_a_fixed_instant_with_its_offset(value, instant):
     settings = load_settings({**LOCAL, "IVR_TEST_NOW": value})
@@ -51,7 +51,7 @@ def test_unset_means_the_real_clock():
 def test_the_app_runs_on_it(settings_overrides, redis_conn, database, monkeypatch, caplog):
     monkeypatch.setenv("IVR_TEST_NOW", "2026-11-28T03:00:00-05:00")  # a Saturday night: closed
     app = create_app(settings_overrides, redis=redis_conn, database=database)
-    assert app.extensions["quietline"].clock() == dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.timezone.utc)
+    assert app.extensions["quietline"].clock() == dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
     assert "IVR_TEST_NOW: the clock is fixed at 2026-11-28T03:00:00-05:00 (tests only)" in caplog.text
     from tests.helpers.webhooks import post, start_params
 

@@ -70,7 +70,7 @@ def test_without_workers_health_fails_and_names_them(health_app):
 def test_workers_up_then_killed(health_app, workers, aof_redis):
     redis = Redis.from_url(aof_redis.url)
     # A retry that should have run two minutes ago: nothing moves it without a scheduler.
-    due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=120)
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=120)
     Queue("calls", connection=redis, serializer=JSONSerializer).enqueue_at(due, "os.getpid", job_id="overdue-retry")
     status, report = get_health(health_app)
     assert status == 503 and "scheduled" in report["failures"]
@@ -147,7 +147,7 @@ def test_an_old_queued_job_fails_health_with_its_age(health_app):
 def test_health_function_limits_and_redis_down(aof_redis):
     redis = Redis.from_url(aof_redis.url)
     Jobs(redis).escalate("CA" + "2" * 32, "callback_request")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ok, report = health(redis, now + dt.timedelta(seconds=100), limits=Limits(max_queue_age=120))
     assert "queues" not in report["failures"]
     ok, report = health(redis, now + dt.timedelta(seconds=200), limits=Limits(max_queue_age=120))
@@ -187,6 +187,6 @@ def test_a_job_failed_for_good_makes_health_degraded_for_a_day(health_app, worke
     assert f"1 job(s) failed for good in the last 24 h (newest: {job_id})" in report["problems"]
     assert "+1555" not in json.dumps(report)
     # A day later it no longer counts.
-    ok, later = health(redis, dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=24, minutes=1))
+    ok, later = health(redis, dt.datetime.now(dt.UTC) + dt.timedelta(hours=24, minutes=1))
     assert "failed_jobs" not in later["failures"] and later["failed_jobs"]["count"] == 0
     redis.close()

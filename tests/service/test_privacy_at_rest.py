@@ -254,8 +254,14 @@ def test_the_service_refuses_to_start_without_a_key_outside_development(tmp_path
     """`python -m ivr.dev.serve` writes a development key only into .env; without .env (a server), no key, no start."""
     env = {k: v for k, v in os.environ.items() if k != "IVR_DATA_KEY"}
     env.update(FLASK_SKIP_DOTENV="1", TWILIO_AUTH_TOKEN=TOKEN, IVR_INSTANCE_DIR=str(tmp_path / "instance"))
-    done = subprocess.run([sys.executable, "-m", "ivr.dev.serve", "--port", "0"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr.dev.serve", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "Configuration error: IVR_DATA_KEY is not set: call records in Redis are encrypted with it." in done.stderr
     assert not (tmp_path / "instance").exists()  # nothing started, nothing written
@@ -457,7 +463,11 @@ def test_the_whole_service_keeps_instance_and_recordings_owner_only(serve_tmp):
     instance, recordings = tmp / "instance", tmp / "recordings"
     (instance / "redis").mkdir(parents=True)
     recordings.mkdir()
-    old_files = [instance / "quietline.db", instance / "redis" / "redis.log", recordings / f"CA{'2' * 32}-RE{'2' * 32}.wav"]
+    old_files = [
+        instance / "quietline.db",
+        instance / "redis" / "redis.log",
+        recordings / f"CA{'2' * 32}-RE{'2' * 32}.wav",
+    ]
     for path in old_files:
         path.write_bytes(b"")
     for path in (instance, instance / "redis", recordings, *old_files):

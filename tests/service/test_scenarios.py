@@ -68,7 +68,12 @@ class TestTour:
         messages = standin.messages()
         assert [(m["to"], m["body"]) for m in messages] == [
             ("+15551230001", "Reminder: your appointment is coming up. Reply STOP to opt out.")]
-        job_args = [a for a in Queue("calls", connection=redis_conn, serializer=JSONSerializer).finished_job_registry.get_job_ids()]
+        job_args = [
+            a
+            for a in Queue(
+                "calls", connection=redis_conn, serializer=JSONSerializer
+            ).finished_job_registry.get_job_ids()
+        ]
         assert job_args == [f"sms-{result.call_sid}-text-2-0"]
         # Sent: the number and body left the call's record with it.
         assert not [f for f in redis_conn.hkeys("ql:call:" + result.call_sid) if f.startswith(b"outbox:")]

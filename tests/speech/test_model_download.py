@@ -40,7 +40,7 @@ Route = Callable[[BaseHTTPRequestHandler], None]
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         route = self.server.routes.get(self.path.split("?")[0])
@@ -282,7 +282,14 @@ def test_not_a_zip(serve, existing: Path) -> None:
 
 @pytest.mark.parametrize(
     "evil",
-    ["../evil", "vosk-model-tiny-0.1/../../evil", "/tmp/evil-absolute", "..\\evil", "C:/evil", "vosk-model-tiny-0.1/am/../../../evil"],
+    [
+        "../evil",
+        "vosk-model-tiny-0.1/../../evil",
+        "/tmp/evil-absolute",
+        "..\\evil",
+        "C:/evil",
+        "vosk-model-tiny-0.1/am/../../../evil",
+    ],
 )
 def test_path_traversal_is_refused(serve, existing: Path, evil: str) -> None:
     members = fake_model(version=b"v2") | {evil: b"owned"}
@@ -396,7 +403,9 @@ def test_default_download_enforces_the_published_checksum(
         download_default_model()
     assert entries(tmp_path / "instance" / "models") == []
 
-    monkeypatch.setattr(model_download, "DEFAULT_MODEL_SHA256", sha(make_zip(fake_model("vosk-model-small-en-us-0.15/"))))
+    monkeypatch.setattr(
+        model_download, "DEFAULT_MODEL_SHA256", sha(make_zip(fake_model("vosk-model-small-en-us-0.15/")))
+    )
     assert download_default_model() == tmp_path / "instance" / "models" / "vosk-model-small-en-us-0.15"
 
 

@@ -51,7 +51,9 @@ ESPEAK_WPM = "160"
 def _require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} is not installed; the speech tests need it (apt-get install -y espeak-ng sox)", pytrace=False)
+        pytest.fail(
+            f"{name} is not installed; the speech tests need it (apt-get install -y espeak-ng sox)", pytrace=False
+        )
     return path
 
 
@@ -423,7 +425,13 @@ def test_utterances_are_joined_and_confidence_is_the_word_mean() -> None:
     segments = [
         {"result": [{"word": "a", "start": 0.1, "end": 0.2, "conf": 1.0}], "text": "a"},
         {"text": ""},
-        {"result": [{"word": "b", "start": 3.0, "end": 3.5, "conf": 0.5}, {"word": "c", "start": 3.5, "end": 3.9, "conf": 0.3}], "text": "b c"},
+        {
+            "result": [
+                {"word": "b", "start": 3.0, "end": 3.5, "conf": 0.5},
+                {"word": "c", "start": 3.5, "end": 3.9, "conf": 0.3},
+            ],
+            "text": "b c",
+        },
         {"text": ""},
     ]
     t = speech._to_transcript(segments, 4.0)

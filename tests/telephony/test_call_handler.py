@@ -4,7 +4,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import textwrap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from ivr.exceptions import UnknownAction
 from ivr.flowlang.loading import load_set
 from ivr.telephony.call_handler import MAX_ACTIONS_PER_REQUEST, advance
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CALLER = "+15551230001"
 VOICE, LANGUAGE = "Polly.Joanna", "en-US"
 PRACTICE = """\

@@ -129,7 +129,9 @@ def test_the_whisper_and_its_accept_url_are_signed_like_every_webhook(client, re
     assert client.post("/twilio/voice/screen?turn=2", data=params).status_code == 403
     assert redis_conn.keys("ql:screen:*") == []
     url = PUBLIC + "/twilio/voice/screen/accept?turn=2"
-    ok = client.post("/twilio/voice/screen/accept?turn=2", data=params, headers={"X-Twilio-Signature": sign(url, params)})
+    ok = client.post(
+        "/twilio/voice/screen/accept?turn=2", data=params, headers={"X-Twilio-Signature": sign(url, params)}
+    )
     assert ok.status_code == 200
     assert redis_conn.keys("ql:screen:*") == [f"ql:screen:{'CA' + '9' * 32}:2".encode()]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 import logging
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -86,7 +86,9 @@ def test_send_sms_records_exactly_what_was_sent(standin: TwilioStandin, client: 
 
 
 def test_wrong_token_is_a_401(standin: TwilioStandin, settings: Settings) -> None:
-    bad = make_client(Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token="wrong", twilio_api_url=settings.twilio_api_url))
+    bad = make_client(
+        Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token="wrong", twilio_api_url=settings.twilio_api_url)
+    )
     with pytest.raises(TwilioRestException) as exc:
         send_sms(bad, to=PATIENT, from_=CLINIC, body="hello")
     assert exc.value.status == 401

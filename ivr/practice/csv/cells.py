@@ -25,7 +25,9 @@ def parse_bool(column: str, value: str) -> tuple[bool | None, str | None]:
         return BOOLEAN_WORDS[word], None
     return None, f"{column} '{value}' is not yes or no"
 
-def parse_date(column: str, value: str, region: str = "US", today: dt.date | None = None) -> tuple[dt.date | None, str | None]:
+def parse_date(
+    column: str, value: str, region: str = "US", today: dt.date | None = None
+) -> tuple[dt.date | None, str | None]:
     """YYYY-MM-DD; also MM/DD/YYYY where dates are written month first (the US)."""
     text = re.sub(r"[T ]00:00(:00(\.0+)?)?$", "", value.strip())  # exports that add a midnight time
     if not text:
@@ -126,7 +128,7 @@ def parse_working_hours(value: str) -> tuple[dict[str, list[str]] | None, str | 
     result: dict[str, list[str]] = {}
     for day in WEEKDAYS:
         spans = sorted(hours.get(day, []))
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             if start < end:
                 return None, f"working_hours '{value}' has overlapping times on {day}"
         if spans:

@@ -32,7 +32,7 @@ def export_practice(session_factory: sessionmaker[Session], clients_path: str | 
 
     The files hold clients' details: they are created readable by their owner only.
     """
-    tz = tz or dt.timezone.utc
+    tz = tz or dt.UTC
     report = ExportReport()
     with session_factory() as session:
         clinicians = list(session.scalars(select(Clinician).order_by(Clinician.id)))

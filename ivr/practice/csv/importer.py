@@ -201,7 +201,7 @@ class _Plan:
             clinician = self.appointment_clinician.get(row.appointment_id)
             if clinician is None or self._final_status(row) != ACTIVE:
                 continue
-            key = (clinician, row.start.astimezone(dt.timezone.utc))
+            key = (clinician, row.start.astimezone(dt.UTC))
             if key in taken:
                 self.problems.append(RowProblem(file, row.line, "start", f"clinician '{clinician}' already has a "
                                                 f"scheduled appointment at this start (line {taken[key]})"))
@@ -217,8 +217,15 @@ class _Plan:
             for other_id, clinician, start in self.session.execute(query):
                 line = taken.get((clinician, start))
                 if line is not None and other_id not in importing:
-                    self.problems.append(RowProblem(file, line, "start", f"clinician '{clinician}' already has "
-                                                    f"scheduled appointment '{other_id}' at this start in the database"))
+                    self.problems.append(
+                        RowProblem(
+                            file,
+                            line,
+                            "start",
+                            f"clinician '{clinician}' already has "
+                            f"scheduled appointment '{other_id}' at this start in the database",
+                        )
+                    )
 
     def _final_status(self, row: AppointmentRow) -> str:
         """The status the appointment will have: a file without a status column keeps the stored one."""

@@ -17,7 +17,8 @@ quote: that is how such programs escape formulas too.)
 from __future__ import annotations
 
 import csv
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 TRIGGERS = frozenset("=+-@\t\r")
 QUOTE = "'"

@@ -1,1 +1,3 @@
-"""Practice settings (``flows/practice.yaml``): ``model`` (the frozen values) and ``checks`` (reading and checking the file)."""
+"""Practice settings (``flows/practice.yaml``): ``model`` (the frozen values) and ``checks`` (reading and
+checking the file).
+"""

@@ -12,10 +12,11 @@ import difflib
 import json
 import os
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
@@ -76,7 +77,11 @@ def parse_practice(text: str, file: str = "practice.yaml") -> PracticeSettings:
         what = f"{raw!r} is not a valid value" if raw is not None else "a value is not valid"
         raise FlowError([FlowProblem(file, line, f"{what}: {exc}")]) from None
     if not isinstance(doc.data, dict):
-        msg = "the file is empty" if doc.data is None else "the file must be a mapping of settings (name: ..., timezone: ...)"
+        msg = (
+            "the file is empty"
+            if doc.data is None
+            else "the file must be a mapping of settings (name: ..., timezone: ...)"
+        )
         raise FlowError([FlowProblem(file, doc.line_of(()) or 1, msg)])
 
     checker = _Checker(file, doc)
@@ -333,7 +338,7 @@ class _Checker:
                 if not isinstance(raw, str) or not self.ok(path):
                     continue
                 try:
-                    bounds[bound] = _moment(raw, tz or timezone.utc, is_end=bound == "end")
+                    bounds[bound] = _moment(raw, tz or UTC, is_end=bound == "end")
                 except ValueError:
                     self.problem(path, f"{_where(path)}: {raw!r} is not a real date or time")
             start, end = bounds["start"], bounds["end"]

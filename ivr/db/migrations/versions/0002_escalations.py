@@ -6,7 +6,7 @@ Create Date: 2026-11-21 22:03:03.798665
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op

@@ -11,7 +11,7 @@ blamed) so a lock in force during the upgrade stays in force.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
