@@ -19,6 +19,10 @@ class ConfigError(IvrError):
     """The service cannot start with the settings it was given."""
 
 
+class NotWired(IvrError):
+    """Code ran without a service it needs (a wiring mistake in ``ivr.services`` or a caller, not bad input)."""
+
+
 @dataclass(frozen=True)
 class FlowProblem:
     """One thing wrong with a flow file, located as precisely as we can."""

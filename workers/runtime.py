@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from rq import get_current_job
 
+from ivr.exceptions import NotWired
 from ivr.services import Services
 
 _installed: list[Services] = []
@@ -33,9 +34,9 @@ def using(services: Services) -> Iterator[Services]:
 
 
 def services() -> Services:
-    """The services of this worker process; RuntimeError when none were installed (see workers.run)."""
+    """The services of this worker process; NotWired when none were installed (see workers.run)."""
     if not _installed:
-        raise RuntimeError("no services installed: start workers with `python -m workers.run`")
+        raise NotWired("no services installed: start workers with `python -m workers.run`")
     return _installed[0]
 
 

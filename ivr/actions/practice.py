@@ -22,6 +22,7 @@ from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_datetime
+from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
 from ivr.practice import verification
 from ivr.practice.data import PracticeData
@@ -41,7 +42,7 @@ from ivr.practice.scheduling import open_slots
 def _practice(ctx: ActionContext) -> PracticeData:
     """The practice's data; an installation without it cannot run these actions."""
     if ctx.practice is None:
-        raise RuntimeError("practice actions need ActionContext.practice (ivr.services wires it)")
+        raise NotWired("practice actions need ActionContext.practice (ivr.services wires it)")
     return ctx.practice
 
 
