@@ -3,7 +3,8 @@
 # is already there, so running them again is fast.
 #
 #   make run  [ARGS="--port 9000"]   the whole service in the foreground (python -m ivr.dev.serve)
-#   make test [ARGS="-k serve"]      the test suite
+#   make test [ARGS="-k serve"]      lint, types and import contracts (make lint), then the test suite
+#   make lint                        ruff, mypy and lint-imports only
 #   make deps / make deps-test       install only
 #   make check                       check settings and flows, start nothing
 
@@ -52,8 +53,15 @@ help:
 run: deps
 	exec $(PY) -m ivr.dev.serve $(ARGS)
 
-test: deps-test
+test: lint
 	$(PY) -m pytest -q $(ARGS)
+
+# Style (ruff), types (mypy: the core, the flow language, the actions, TwiML rendering) and the import
+# contracts (import-linter: the layers, a pure core, no dev tools in the service, no cycles): pyproject.toml.
+lint: deps-test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	PYTHONPATH=. $(VENV)/bin/lint-imports
 
 check: deps
 	$(PY) -m ivr.dev.serve --check-only
