@@ -70,6 +70,10 @@ class Settings:
     # a recording or an outbox may stay unfinished before it steps in.
     reconcile_seconds: int = 300
     reconcile_grace_seconds: int = 120
+    # The change journal (ivr/practice/journal.py): owners get one link-only text a day (at this
+    # practice-local hour) while a change has waited longer than this many hours to be entered in the EHR.
+    change_reminder_hours: int = 24
+    change_reminder_hour: int = 9
     # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
     # (fine on one machine; set it when several machines serve the dashboard).
     secret_key: str = ""
@@ -124,6 +128,10 @@ class Settings:
         for name in ("idle_logout_minutes", "login_max_failures", "login_lock_minutes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
+        if self.change_reminder_hours < 1:
+            raise ConfigError("IVR_CHANGE_REMINDER_HOURS must be at least 1")
+        if not 0 <= self.change_reminder_hour <= 23:
+            raise ConfigError("IVR_CHANGE_REMINDER_HOUR must be an hour of the day (0 to 23)")
         if self.max_request_bytes < 4096:
             raise ConfigError("IVR_MAX_REQUEST_BYTES must be at least 4096 (Twilio's webhooks need a few kilobytes)")
         if not 0 <= self.trusted_proxies <= 5:
@@ -179,6 +187,8 @@ _ENV_NAMES = {
     "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
     "reconcile_seconds": "IVR_RECONCILE_SECONDS",
     "reconcile_grace_seconds": "IVR_RECONCILE_GRACE_SECONDS",
+    "change_reminder_hours": "IVR_CHANGE_REMINDER_HOURS",
+    "change_reminder_hour": "IVR_CHANGE_REMINDER_HOUR",
     "secret_key": "SECRET_KEY",
     "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
     "login_max_failures": "LOGIN_MAX_FAILURES",

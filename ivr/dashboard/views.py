@@ -1,9 +1,11 @@
 """The dashboard's pages.  Every POST redirects when it worked (so reloading never repeats it)."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import (
+    Response,
     abort,
     flash,
     g,
@@ -36,7 +38,17 @@ from ivr.escalations import audit, worklist
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, RosterEntry, StaffUser
 from ivr.escalations.roster import covers, on_call
-from ivr.exceptions import EscalationConflict, EscalationForbidden, EscalationInvalid, EscalationNotFound
+from ivr.exceptions import (
+    ChangeNotFound,
+    ConflictChoiceFailed,
+    EscalationConflict,
+    EscalationForbidden,
+    EscalationInvalid,
+    EscalationNotFound,
+)
+from ivr.practice import journal
+from ivr.practice.csv import changes as change_csv
+from ivr.practice.models import ChangeState, Client
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -553,3 +565,92 @@ def roster_delete(entry_id: int) -> Any:
                      at=auth.now())
     flash("Removed from the roster.", "ok")
     return _redirect("dashboard.roster")
+
+
+# --------------------------------------------------------------------------- the change journal
+
+_CHANGE_VIEWS = {"to_enter": (ChangeState.TO_ENTER,), "entered": (ChangeState.ENTERED,), "conflicts": ()}
+
+
+@bp.get("/changes")
+def changes() -> Any:
+    """Changes Quietline made that staff still have to enter in the EHR (no client details in the list)."""
+    view = request.args.get("view", "to_enter")
+    if view not in _CHANGE_VIEWS:
+        view = "to_enter"
+    with auth.db().sessions() as s:
+        rows = journal.entries(s, _CHANGE_VIEWS[view], conflicts=view == "conflicts")
+        counts = journal.summary(s)
+    return render_template("dashboard/changes.html", rows=rows, view=view, counts=counts,
+                           labels=journal.KIND_LABELS, title="Changes")
+
+
+@bp.route("/changes/<int:change_id>", methods=["GET", "POST"])
+def change_detail(change_id: int) -> Any:
+    """One entry with its client's name and both versions: shown only in answer to the deliberate POST (audited)."""
+    if request.method == "GET":
+        return _redirect("dashboard.changes")
+    tz = practice_tz()
+    with auth.db().sessions() as s, s.begin():
+        try:
+            entry = journal.get(s, change_id)
+        except ChangeNotFound:
+            abort(404)
+        client = s.get(Client, entry.client_id) if entry.client_id else None
+        audit.record(s, g.user.id, Action.VIEW_CHANGE, target=f"change:{change_id}", ip=auth.client_ip(),
+                     at=auth.now())
+        page = render_template(
+            "dashboard/change_detail.html", entry=entry, label=journal.KIND_LABELS.get(entry.kind, entry.kind),
+            client_name=f"{client.first_name} {client.last_name}" if client else None,
+            before=journal.describe(entry.before, tz), after=journal.describe(entry.after, tz),
+            ehr=journal.describe(entry.conflict, tz) if entry.conflict else None, title=f"Change #{change_id}")
+    return page
+
+
+@bp.post("/changes/entered")
+def changes_entered() -> Any:
+    """Mark the ticked entries (one or many) entered in the EHR (audited)."""
+    ids = [int(i) for i in request.form.getlist("change_id") if i.isdigit()]
+    with auth.db().sessions() as s, s.begin():
+        done = journal.mark_entered(s, ids, g.user.id, auth.now())
+        if done:
+            audit.record(s, g.user.id, Action.CHANGES_ENTERED, target=f"changes:{len(done)}",
+                         detail=",".join(map(str, done)), ip=auth.client_ip(), at=auth.now())
+    if done:
+        flash(f"Marked {len(done)} change{'s' if len(done) != 1 else ''} entered.", "ok")
+    else:
+        flash("Nothing was marked: tick the changes you entered.", "error")
+    return _redirect("dashboard.changes")
+
+
+@bp.post("/changes/export.csv")
+def changes_export() -> Any:
+    """The entries still to enter as CSV (client names included, so the download is audited)."""
+    buffer = io.StringIO()
+    with auth.db().sessions() as s, s.begin():
+        rows = journal.entries(s, (ChangeState.TO_ENTER,), limit=10_000)
+        count = change_csv.write_csv(buffer, rows, s, practice_tz())
+        audit.record(s, g.user.id, Action.CHANGES_EXPORT, target=f"changes:{count}", ip=auth.client_ip(),
+                     at=auth.now())
+    name = f"changes-to-enter-{auth.now().astimezone(practice_tz()):%Y-%m-%d}.csv"
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/changes/<int:change_id>/resolve")
+def change_resolve(change_id: int) -> Any:
+    """Settle an import conflict: keep the phone's version or take the EHR's (audited)."""
+    choice = request.form.get("choice", "")
+    try:
+        with auth.db().sessions() as s, s.begin():
+            journal.resolve_conflict(s, change_id, choice, g.user.id, auth.now())
+            audit.record(s, g.user.id, Action.CONFLICT_RESOLVE, target=f"change:{change_id}", detail=choice,
+                         ip=auth.client_ip(), at=auth.now())
+    except ChangeNotFound as exc:
+        flash(str(exc), "error")
+    except ConflictChoiceFailed as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Kept the phone's version: it stays to enter in the EHR." if choice == "phone"
+              else "Took the EHR's version.", "ok")
+    return _redirect("dashboard.changes", view="conflicts")

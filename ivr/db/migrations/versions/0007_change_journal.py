@@ -1,0 +1,58 @@
+"""the change journal (practice_changes) and appointments.ehr_id
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-30 20:00:00
+
+Changes made before the journal existed are not back-filled: nothing recorded them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0007'
+down_revision: str | None = '0006'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+UTC = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "practice_changes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(30), nullable=False),
+        sa.Column("client_id", sa.String(64), nullable=True),
+        sa.Column("appointment_id", sa.String(64), nullable=True),
+        sa.Column("before", sa.JSON(), nullable=False),
+        sa.Column("after", sa.JSON(), nullable=False),
+        sa.Column("source", sa.String(80), nullable=False),
+        sa.Column("made_at", UTC, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("entered_at", UTC, nullable=True),
+        sa.Column("entered_by", sa.Integer(), nullable=True),
+        sa.Column("confirmed_at", UTC, nullable=True),
+        sa.Column("conflict", sa.JSON(), nullable=True),
+        sa.Column("conflict_at", UTC, nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_practice_changes")),
+    )
+    op.create_index("ix_practice_changes_state_made", "practice_changes", ["state", "made_at"])
+    op.create_index(op.f("ix_practice_changes_client_id"), "practice_changes", ["client_id"])
+    op.create_index(op.f("ix_practice_changes_appointment_id"), "practice_changes", ["appointment_id"])
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ehr_id", sa.String(64), nullable=True))
+        batch_op.create_index(batch_op.f("ix_appointments_ehr_id"), ["ehr_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_appointments_ehr_id"))
+        batch_op.drop_column("ehr_id")
+    op.drop_index(op.f("ix_practice_changes_appointment_id"), table_name="practice_changes")
+    op.drop_index(op.f("ix_practice_changes_client_id"), table_name="practice_changes")
+    op.drop_index("ix_practice_changes_state_made", table_name="practice_changes")
+    op.drop_table("practice_changes")
