@@ -80,13 +80,15 @@ class ImportReport:
 def import_practice(session_factory: sessionmaker[Session], clients_text: str | None = None,
                     appointments_text: str | None = None, clinicians_text: str | None = None,
                     region: str = "US", *, names: Mapping[str, str] | None = None,
-                    today: dt.date | None = None, now: dt.datetime | None = None) -> ImportReport:
+                    today: dt.date | None = None, now: dt.datetime | None = None,
+                    tz: dt.tzinfo | None = None) -> ImportReport:
     """Check every file, then upsert everything by id in one transaction; ImportRejected if anything is wrong.
 
     ``names`` maps "clients"/"appointments"/"clinicians" to the file names used in problems.
     Clinicians named in clients or appointments are matched by id or name; unknown ones are
     created (id = the name's slug) unless a clinicians.csv is given, which then must list them.
-    ``now`` stamps journal entries confirmed or put in conflict (default: the wall clock).
+    ``tz`` is the practice's zone: appointment times written without a UTC offset are read in it (None:
+    an offset is required).  ``now`` stamps journal entries confirmed or put in conflict (default: the wall clock).
     """
     now = now or dt.datetime.now(dt.UTC)
     files = {**DEFAULT_FILE_NAMES, **(names or {})}
@@ -95,7 +97,7 @@ def import_practice(session_factory: sessionmaker[Session], clients_text: str | 
     empty = ParsedFile([], [], [])
     clinicians = parsed_clinicians(clinicians_text, files["clinicians"]) if clinicians_text is not None else empty
     clients = parsed_clients(clients_text, region, files["clients"], today) if clients_text is not None else empty
-    appointments = (parsed_appointments(appointments_text, files["appointments"])
+    appointments = (parsed_appointments(appointments_text, files["appointments"], tz, region)
                     if appointments_text is not None else empty)
     for kind, parsed in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians)):
         if parsed.ignored:
