@@ -46,7 +46,7 @@ from ivr.exceptions import (
     EscalationInvalid,
     EscalationNotFound,
 )
-from ivr.practice import journal
+from ivr.practice import folder_import, journal
 from ivr.practice.csv import changes as change_csv
 from ivr.practice.models import ChangeState, Client
 
@@ -654,3 +654,15 @@ def change_resolve(change_id: int) -> Any:
         flash("Kept the phone's version: it stays to enter in the EHR." if choice == "phone"
               else "Took the EHR's version.", "ok")
     return _redirect("dashboard.changes", view="conflicts")
+
+
+# --------------------------------------------------------------------------- owners: scheduled imports
+
+@bp.get("/imports")
+@auth.owner_required
+def imports() -> Any:
+    """The scheduled folder import's runs: when, which files, what they did, what was wrong."""
+    with auth.db().sessions() as s:
+        runs = folder_import.recent_runs(s)
+    return render_template("dashboard/imports.html", runs=runs, title="Imports",
+                           folder=auth.ql().settings.import_dir)

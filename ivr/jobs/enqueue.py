@@ -35,6 +35,7 @@ FETCH_RETRY = (10, 30, 60, 300, 900)
 SMS_RETRY = (10, 30, 60, 300, 900)
 RECONCILE_JOB = "workers.reconcile.reconcile"
 CHANGE_REMINDER_JOB = "workers.changes.remind_changes"
+FOLDER_IMPORT_JOB = "workers.imports.import_folder"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ class Jobs:
     def schedule_change_reminder(self, at: dt.datetime, day: dt.date) -> Enqueued:
         """Run the daily change-journal reminder at ``at`` (one job per practice day: ``changes-reminder-<day>``)."""
         return self._once(self.queue, CHANGE_REMINDER_JOB, (), change_reminder_job_id(day), None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
+
+    def schedule_folder_import(self, at: dt.datetime) -> Enqueued:
+        """Run the scheduled folder import at ``at`` (one job per instant: ``import-folder-<epoch seconds>``)."""
+        return self._once(self.queue, FOLDER_IMPORT_JOB, (), f"import-folder-{int(at.timestamp())}", None, at=at,
                           failure_ttl=ESCALATION_FAILURE_TTL)
 
     def status(self, job_id: str) -> str | None:

@@ -245,3 +245,23 @@ class PracticeChange(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     conflict: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     conflict_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ImportRun(Base):
+    """One run of the scheduled folder import (``ivr.practice.folder_import``): when, what, and how it went.
+
+    ``status``: ``imported``, ``rejected`` (a file was refused: nothing of the set imported; the owner is
+    alerted), ``duplicate`` (the same files were imported before: removed, nothing written).  ``files``:
+    ``[{"kind", "name", "sha256"}]``; ``counts``: the import summary's lines; ``problems``: what was wrong,
+    for the owner's screen (they quote cells, so they are never logged).
+    """
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    set_hash: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 over the set's files
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    counts: Mapped[list] = mapped_column(JSON, default=list)
+    problems: Mapped[list] = mapped_column(JSON, default=list)

@@ -1,4 +1,4 @@
-"""the change journal (practice_changes) and appointments.ehr_id
+"""the change journal (practice_changes), appointments.ehr_id, scheduled import runs (import_runs)
 
 Revision ID: 0007
 Revises: 0006
@@ -43,6 +43,19 @@ def upgrade() -> None:
     op.create_index("ix_practice_changes_state_made", "practice_changes", ["state", "made_at"])
     op.create_index(op.f("ix_practice_changes_client_id"), "practice_changes", ["client_id"])
     op.create_index(op.f("ix_practice_changes_appointment_id"), "practice_changes", ["appointment_id"])
+    op.create_table(
+        "import_runs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("started_at", UTC, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("set_hash", sa.String(64), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("problems", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_runs")),
+    )
+    op.create_index(op.f("ix_import_runs_started_at"), "import_runs", ["started_at"])
+    op.create_index(op.f("ix_import_runs_set_hash"), "import_runs", ["set_hash"])
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ehr_id", sa.String(64), nullable=True))
         batch_op.create_index(batch_op.f("ix_appointments_ehr_id"), ["ehr_id"], unique=False)
@@ -52,6 +65,9 @@ def downgrade() -> None:
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_appointments_ehr_id"))
         batch_op.drop_column("ehr_id")
+    op.drop_index(op.f("ix_import_runs_set_hash"), table_name="import_runs")
+    op.drop_index(op.f("ix_import_runs_started_at"), table_name="import_runs")
+    op.drop_table("import_runs")
     op.drop_index(op.f("ix_practice_changes_appointment_id"), table_name="practice_changes")
     op.drop_index(op.f("ix_practice_changes_client_id"), table_name="practice_changes")
     op.drop_index("ix_practice_changes_state_made", table_name="practice_changes")
