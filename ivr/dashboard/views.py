@@ -48,7 +48,8 @@ from ivr.exceptions import (
 )
 from ivr.practice import folder_import, journal
 from ivr.practice.csv import changes as change_csv
-from ivr.practice.models import ChangeState, Client
+from ivr.practice.csv.cells import format_working_hours, parse_working_hours
+from ivr.practice.models import ChangeState, Client, Clinician
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -666,3 +667,48 @@ def imports() -> Any:
         runs = folder_import.recent_runs(s)
     return render_template("dashboard/imports.html", runs=runs, title="Imports",
                            folder=auth.ql().settings.import_dir)
+
+
+# --------------------------------------------------------------------------- owners: clinicians' hours
+
+@bp.route("/clinicians", methods=["GET", "POST"])
+@auth.owner_required
+def clinicians() -> Any:
+    """Each clinician's weekly working hours and session length (what slots are offered from), editable here.
+
+    The hours are written as in clinicians.csv (``mon-thu 09:00-17:00; fri 09:00-13:00``, practice time)
+    and checked by the same parser; a change is audited.  The CSV import remains an option.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, tuple[str, str]] = {}
+    status = 200
+    if request.method == "POST":
+        clinician_id = request.form.get("clinician_id", "")
+        hours_text = request.form.get("working_hours", "").strip()
+        minutes_text = request.form.get("session_minutes", "").strip()
+        hours, reason = parse_working_hours(hours_text)
+        if reason:
+            errors["working_hours"] = reason
+        if not minutes_text.isdigit() or not 5 <= int(minutes_text) <= 600:
+            errors["session_minutes"] = f"session_minutes '{minutes_text}' is not a number of minutes (5 to 600)"
+        if not errors:
+            with auth.db().sessions() as s, s.begin():
+                clinician = s.get(Clinician, clinician_id)
+                if clinician is None:
+                    abort(404)
+                before = (format_working_hours(clinician.working_hours), clinician.session_minutes)
+                clinician.working_hours, clinician.session_minutes = hours or {}, int(minutes_text)
+                after = (format_working_hours(clinician.working_hours), clinician.session_minutes)
+                if before != after:
+                    audit.record(s, g.user.id, Action.CLINICIAN_HOURS, target=f"clinician:{clinician_id}",
+                                 detail=f"{before[0] or 'no hours'}, {before[1]} min → {after[0] or 'no hours'}, "
+                                        f"{after[1]} min", ip=auth.client_ip(), at=auth.now())
+            flash(f"Saved the hours of {clinician.name}." if before != after else "Nothing changed.", "ok")
+            return _redirect("dashboard.clinicians")
+        values[clinician_id] = (hours_text, minutes_text)
+        status = 400
+    with auth.db().sessions() as s:
+        rows = [(c, *values.get(c.id, (format_working_hours(c.working_hours), str(c.session_minutes))))
+                for c in s.scalars(select(Clinician).order_by(Clinician.name))]
+    return render_template("dashboard/clinicians.html", rows=rows, errors=errors,
+                           error_for=request.form.get("clinician_id") if errors else None, title="Clinicians"), status

@@ -46,6 +46,8 @@ class Action(str, Enum):
     CHANGES_ENTERED = "changes_entered"  # marked journal entries entered in the EHR
     CHANGES_EXPORT = "changes_export"  # downloaded the entries to enter as CSV
     CONFLICT_RESOLVE = "conflict_resolve"  # chose the phone's or the EHR's version of an appointment
+    CLINICIAN_HOURS = "clinician_hours"  # changed a clinician's working hours or session length
+    CALENDAR_FEED = "calendar_feed"  # made or revoked a clinician's calendar feed link
 
 
 class HasSessions(Protocol):
