@@ -46,7 +46,7 @@ from ivr.exceptions import (
     EscalationInvalid,
     EscalationNotFound,
 )
-from ivr.practice import folder_import, journal
+from ivr.practice import calendar_feed, folder_import, journal
 from ivr.practice.csv import changes as change_csv
 from ivr.practice.csv.cells import format_working_hours, parse_working_hours
 from ivr.practice.models import ChangeState, Client, Clinician
@@ -707,8 +707,47 @@ def clinicians() -> Any:
             return _redirect("dashboard.clinicians")
         values[clinician_id] = (hours_text, minutes_text)
         status = 400
+    return _clinicians_page(errors=errors, values=values, status=status)
+
+
+def _clinicians_page(*, errors: dict[str, str] | None = None, values: dict[str, tuple[str, str]] | None = None,
+                     status: int = 200, new_feed: tuple[str, str] | None = None) -> Any:
+    errors, values = errors or {}, values or {}
     with auth.db().sessions() as s:
         rows = [(c, *values.get(c.id, (format_working_hours(c.working_hours), str(c.session_minutes))))
                 for c in s.scalars(select(Clinician).order_by(Clinician.name))]
-    return render_template("dashboard/clinicians.html", rows=rows, errors=errors,
-                           error_for=request.form.get("clinician_id") if errors else None, title="Clinicians"), status
+        feeds: dict[str, list[Any]] = {}
+        for f in calendar_feed.active_feeds(s):
+            feeds.setdefault(f.clinician_id, []).append(f)
+    return render_template("dashboard/clinicians.html", rows=rows, errors=errors, feeds=feeds, new_feed=new_feed,
+                           error_for=request.form.get("clinician_id") if errors else None,
+                           title="Clinicians"), status
+
+
+@bp.post("/clinicians/<clinician_id>/feeds")
+@auth.owner_required
+def calendar_feed_create(clinician_id: str) -> Any:
+    """Make a calendar feed link for a clinician; its URL is shown in this answer only (audited)."""
+    show_initials = request.form.get("show_initials") == "yes"
+    with auth.db().sessions() as s, s.begin():
+        if s.get(Clinician, clinician_id) is None:
+            abort(404)
+        feed, token = calendar_feed.create(s, clinician_id, show_initials=show_initials, user_id=g.user.id,
+                                           now=auth.now())
+        audit.record(s, g.user.id, Action.CALENDAR_FEED, target=f"clinician:{clinician_id}",
+                     detail=f"made feed {feed.id}{' with initials' if show_initials else ''}", ip=auth.client_ip(),
+                     at=auth.now())
+    url = f"{auth.ql().settings.public_base_url.rstrip('/')}/calendar/{token}.ics"
+    # Rendered, not redirected to: the secret URL never sits behind a bookmarkable page.
+    return _clinicians_page(new_feed=(clinician_id, url))
+
+
+@bp.post("/calendar-feeds/<int:feed_id>/revoke")
+@auth.owner_required
+def calendar_feed_revoke(feed_id: int) -> Any:
+    with auth.db().sessions() as s, s.begin():
+        if calendar_feed.revoke(s, feed_id, auth.now()):
+            audit.record(s, g.user.id, Action.CALENDAR_FEED, target=f"feed:{feed_id}", detail="revoked",
+                         ip=auth.client_ip(), at=auth.now())
+            flash("Calendar link revoked: calendars subscribed to it stop updating.", "ok")
+    return _redirect("dashboard.clinicians")

@@ -265,3 +265,22 @@ class ImportRun(Base):
     files: Mapped[list] = mapped_column(JSON, default=list)
     counts: Mapped[list] = mapped_column(JSON, default=list)
     problems: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class CalendarFeed(Base):
+    """A clinician's private iCalendar feed (``ivr.practice.calendar_feed``): a secret URL, stored hashed.
+
+    The URL's token is shown once, when the feed is made; only its SHA-256 is kept (a token of 256
+    random bits needs no slow hash).  A revoked feed answers like one that never existed.
+    ``show_initials``: event titles carry the client's initials (off: "Appointment" alone).
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    show_initials: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

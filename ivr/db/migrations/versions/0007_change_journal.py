@@ -1,4 +1,5 @@
-"""the change journal (practice_changes), appointments.ehr_id, scheduled import runs (import_runs)
+"""the change journal (practice_changes), appointments.ehr_id, scheduled import runs (import_runs),
+clinicians' calendar feeds (calendar_feeds)
 
 Revision ID: 0007
 Revises: 0006
@@ -56,6 +57,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_import_runs_started_at"), "import_runs", ["started_at"])
     op.create_index(op.f("ix_import_runs_set_hash"), "import_runs", ["set_hash"])
+    op.create_table(
+        "calendar_feeds",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("clinician_id", sa.String(64), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("show_initials", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("revoked_at", UTC, nullable=True),
+        sa.ForeignKeyConstraint(["clinician_id"], ["clinicians.id"], name=op.f("fk_calendar_feeds_clinician_id_clinicians"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feeds_token_hash")),
+    )
+    op.create_index(op.f("ix_calendar_feeds_clinician_id"), "calendar_feeds", ["clinician_id"])
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ehr_id", sa.String(64), nullable=True))
         batch_op.create_index(batch_op.f("ix_appointments_ehr_id"), ["ehr_id"], unique=False)
@@ -65,6 +81,8 @@ def downgrade() -> None:
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_appointments_ehr_id"))
         batch_op.drop_column("ehr_id")
+    op.drop_index(op.f("ix_calendar_feeds_clinician_id"), table_name="calendar_feeds")
+    op.drop_table("calendar_feeds")
     op.drop_index(op.f("ix_import_runs_set_hash"), table_name="import_runs")
     op.drop_index(op.f("ix_import_runs_started_at"), table_name="import_runs")
     op.drop_table("import_runs")
