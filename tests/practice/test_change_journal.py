@@ -150,3 +150,28 @@ def test_csv_download_is_formula_safe_and_marking_entered_moves_them(app, sim, d
     assert (entry.state, entry.entered_by) == ("entered", sam.id)
     with database.sessions() as db:
         assert db.scalar(select(AuditEntry.detail).where(AuditEntry.action == "changes_entered")) == str(entry.id)
+
+
+def test_a_conflict_is_shown_with_both_versions_and_settled_by_a_staff_choice(app, sim, database, clock):
+    from ivr.practice.csv.importer import import_practice
+
+    sim.call(from_=ALEX, script="1;04151985#;1;1;1")
+    text = ("appointment_id,client_id,clinician,start,end,status\n"
+            "A-2001,C-1001,maya-chen,2026-11-24T11:00:00-05:00,2026-11-24T11:50:00-05:00,scheduled\n")
+    report = import_practice(database.sessions, appointments_text=text, now=clock.now)
+    assert report.appointments.conflicts == 1
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    c = signed_in(app, sam)
+    [entry] = entries(database)
+    assert f"#{entry.id}" in c.get("/staff/changes?view=conflicts").get_data(as_text=True)
+    page = c.post(f"/staff/changes/{entry.id}", data={"csrf_token": token(c, "/staff/changes")}).get_data(
+        as_text=True)
+    assert "2026-11-24 11:00–11:50, maya-chen, scheduled (appointments.csv line 2)" in page
+    assert "2026-11-24 09:00–09:50, maya-chen, scheduled" in page
+    kept = c.post(f"/staff/changes/{entry.id}/resolve", data={"choice": "phone",
+                                                             "csrf_token": token(c, "/staff/changes")})
+    assert kept.status_code == 303
+    [entry] = entries(database)
+    assert (entry.state, entry.conflict) == ("to_enter", None)
+    with database.sessions() as db:
+        assert db.scalar(select(AuditEntry.detail).where(AuditEntry.action == "conflict_resolve")) == "phone"
