@@ -70,6 +70,15 @@ class Settings:
     # a recording or an outbox may stay unfinished before it steps in.
     reconcile_seconds: int = 300
     reconcile_grace_seconds: int = 120
+    # The change journal (ivr/practice/journal.py): owners get one link-only text a day (at this
+    # practice-local hour) while a change has waited longer than this many hours to be entered in the EHR.
+    change_reminder_hours: int = 24
+    change_reminder_hour: int = 9
+    # Scheduled imports (ivr/practice/folder_import.py): the folder checked, how often, and how long a
+    # file must be left alone before it counts as completely written.
+    import_dir: str = str(INSTANCE_DIR / "imports")
+    import_seconds: int = 900
+    import_settle_seconds: int = 60
     # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
     # (fine on one machine; set it when several machines serve the dashboard).
     secret_key: str = ""
@@ -115,7 +124,7 @@ class Settings:
             raise ConfigError(f"IVR_FLOWS_DIR {self.flows_dir!r} is not a directory")
         for name in ("worker_maintenance_seconds", "worker_job_monitoring_seconds", "worker_abandon_grace_seconds",
                      "worker_ttl_seconds", "health_max_queue_age_seconds", "health_scheduled_overdue_seconds",
-                     "reconcile_seconds", "reconcile_grace_seconds"):
+                     "reconcile_seconds", "reconcile_grace_seconds", "import_seconds"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1 second")
         if self.secret_key and len(self.secret_key) < 32:
@@ -124,6 +133,10 @@ class Settings:
         for name in ("idle_logout_minutes", "login_max_failures", "login_lock_minutes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
+        if self.change_reminder_hours < 1:
+            raise ConfigError("IVR_CHANGE_REMINDER_HOURS must be at least 1")
+        if not 0 <= self.change_reminder_hour <= 23:
+            raise ConfigError("IVR_CHANGE_REMINDER_HOUR must be an hour of the day (0 to 23)")
         if self.max_request_bytes < 4096:
             raise ConfigError("IVR_MAX_REQUEST_BYTES must be at least 4096 (Twilio's webhooks need a few kilobytes)")
         if not 0 <= self.trusted_proxies <= 5:
@@ -179,6 +192,11 @@ _ENV_NAMES = {
     "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
     "reconcile_seconds": "IVR_RECONCILE_SECONDS",
     "reconcile_grace_seconds": "IVR_RECONCILE_GRACE_SECONDS",
+    "change_reminder_hours": "IVR_CHANGE_REMINDER_HOURS",
+    "change_reminder_hour": "IVR_CHANGE_REMINDER_HOUR",
+    "import_dir": "IVR_IMPORT_DIR",
+    "import_seconds": "IVR_IMPORT_SECONDS",
+    "import_settle_seconds": "IVR_IMPORT_SETTLE_SECONDS",
     "secret_key": "SECRET_KEY",
     "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
     "login_max_failures": "LOGIN_MAX_FAILURES",

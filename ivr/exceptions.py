@@ -173,3 +173,11 @@ class ModelNotFound(IvrError):
 
 class AudioFormatError(IvrError):
     """The audio could not be read as a WAV file we know how to decode."""
+
+
+class ChangeNotFound(IvrError):
+    """No such change-journal entry (or it has no open conflict to settle)."""
+
+
+class ConflictChoiceFailed(IvrError):
+    """A staff choice on an import conflict could not be applied (unknown choice, or the time is taken)."""

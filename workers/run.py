@@ -52,6 +52,8 @@ from ivr.config import Settings, load_settings
 from ivr.jobs.enqueue import URGENT_QUEUE
 from ivr.private_files import restrict_umask
 from ivr.services import build_services, configure_logging
+from workers import changes as change_reminders
+from workers import imports as folder_imports
 from workers import runtime
 from workers.reconcile import ensure_scheduled
 
@@ -113,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_scheduler:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
         ensure_scheduled(ql)
+        folder_imports.ensure_scheduled(ql)
+        if ql.flows.loaded:
+            change_reminders.ensure_scheduled(ql)
     worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)
     worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=settings.log_level)
     return 0

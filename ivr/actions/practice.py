@@ -24,13 +24,15 @@ from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_datetime
 from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
-from ivr.practice import verification
+from ivr.practice import journal, verification
 from ivr.practice.data import PracticeData
 from ivr.practice.models import (
     ACTIVE,
+    PHONE_ID_PREFIX,
     Appointment,
     AppointmentStatus,
     CardOnFile,
+    ChangeKind,
     Client,
     Clinician,
     FollowUp,
@@ -203,14 +205,19 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
             length = old.end - old.start
-            new = Appointment(id=f"ql-{uuid.uuid4().hex[:12]}", client_id=client_id, clinician_id=old.clinician_id,
-                              start=start, end=start + length, status=ACTIVE, telehealth_url=old.telehealth_url)
+            before = journal.appointment_state(old)
+            new = Appointment(id=f"{PHONE_ID_PREFIX}{uuid.uuid4().hex[:12]}", client_id=client_id,
+                              clinician_id=old.clinician_id, start=start, end=start + length, status=ACTIVE,
+                              telehealth_url=old.telehealth_url)
             # Release first, then book: the unique index sees one active row at a time.
             old.status = AppointmentStatus.RESCHEDULED.value
             old.replaced_by = new.id
             db.flush()
             db.add(new)
             db.flush()
+            journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
+                           now=ctx.now, client_id=client_id, appointment_id=old.id, before=before,
+                           after={**journal.appointment_state(new), "appointment_id": new.id})
             described = _describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
@@ -232,8 +239,12 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
         appointment = db.get(Appointment, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none")
+        before = journal.appointment_state(appointment)
         appointment.status = AppointmentStatus.CANCELLED.value
         appointment.cancel_reason = reason
+        journal.record(db, ChangeKind.APPOINTMENT_CANCELLED, source=journal.call_source(ctx.session.call_sid),
+                       now=ctx.now, client_id=client_id, appointment_id=appointment.id, before=before,
+                       after={**journal.appointment_state(appointment), "cancel_reason": reason})
         db.add(FollowUp(client_id=client_id, reason="cancelled_without_rebooking", appointment_id=appointment.id,
                         created_at=ctx.now))
     return ActionResult("cancelled", {"cancel_reason": None})
@@ -292,9 +303,14 @@ def save_card(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         return ActionResult("failed", {"card": None})
     with _practice(ctx).write() as db:
         row = db.get(CardOnFile, client_id) or CardOnFile(client_id=client_id)
+        before = {"brand": row.brand, "last4": row.last4, "expiry": row.expiry} if row.token_ref else {}
         row.token_ref, row.brand = str(card["token"])[:200], str(card.get("brand") or "card")[:40]
         row.last4, row.expiry = str(card.get("last4") or "")[-4:], str(card.get("expiry") or "")[:4]
         db.add(row)
+        # The token itself stays out of the journal: staff need the brand, last four and expiry.
+        journal.record(db, ChangeKind.CARD_UPDATED, source=journal.call_source(ctx.session.call_sid), now=ctx.now,
+                       client_id=client_id, before=before,
+                       after={"brand": row.brand, "last4": row.last4, "expiry": row.expiry})
     return ActionResult("saved", {"card": None, "card_last4": row.last4})
 
 

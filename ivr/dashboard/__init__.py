@@ -13,6 +13,7 @@ from flask import Flask
 
 from ivr.dashboard import views  # noqa: F401  (registers the routes on the blueprint)
 from ivr.dashboard.blueprint import InstanceKeySessionInterface, bp, csrf
+from ivr.dashboard.calendar import calendar_bp
 from ivr.dashboard.cli import staff_cli
 
 
@@ -35,4 +36,5 @@ def init_app(app: Flask) -> None:
         app.session_interface = InstanceKeySessionInterface(Path(app.instance_path))
     csrf.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(calendar_bp)  # clinicians' calendar feeds: the secret URL is the credential
     app.cli.add_command(staff_cli)

@@ -1,9 +1,11 @@
 """The dashboard's pages.  Every POST redirects when it worked (so reloading never repeats it)."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import (
+    Response,
     abort,
     flash,
     g,
@@ -36,7 +38,18 @@ from ivr.escalations import audit, worklist
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, RosterEntry, StaffUser
 from ivr.escalations.roster import covers, on_call
-from ivr.exceptions import EscalationConflict, EscalationForbidden, EscalationInvalid, EscalationNotFound
+from ivr.exceptions import (
+    ChangeNotFound,
+    ConflictChoiceFailed,
+    EscalationConflict,
+    EscalationForbidden,
+    EscalationInvalid,
+    EscalationNotFound,
+)
+from ivr.practice import calendar_feed, folder_import, journal
+from ivr.practice.csv import changes as change_csv
+from ivr.practice.csv.cells import format_working_hours, parse_working_hours
+from ivr.practice.models import ChangeState, Client, Clinician
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -553,3 +566,189 @@ def roster_delete(entry_id: int) -> Any:
                      at=auth.now())
     flash("Removed from the roster.", "ok")
     return _redirect("dashboard.roster")
+
+
+# --------------------------------------------------------------------------- the change journal
+
+_CHANGE_VIEWS = {"to_enter": (ChangeState.TO_ENTER,), "entered": (ChangeState.ENTERED,), "conflicts": ()}
+
+
+@bp.get("/changes")
+def changes() -> Any:
+    """Changes Quietline made that staff still have to enter in the EHR (no client details in the list)."""
+    view = request.args.get("view", "to_enter")
+    if view not in _CHANGE_VIEWS:
+        view = "to_enter"
+    with auth.db().sessions() as s:
+        rows = journal.entries(s, _CHANGE_VIEWS[view], conflicts=view == "conflicts")
+        counts = journal.summary(s)
+    return render_template("dashboard/changes.html", rows=rows, view=view, counts=counts,
+                           labels=journal.KIND_LABELS, title="Changes")
+
+
+@bp.route("/changes/<int:change_id>", methods=["GET", "POST"])
+def change_detail(change_id: int) -> Any:
+    """One entry with its client's name and both versions: shown only in answer to the deliberate POST (audited)."""
+    if request.method == "GET":
+        return _redirect("dashboard.changes")
+    tz = practice_tz()
+    with auth.db().sessions() as s, s.begin():
+        try:
+            entry = journal.get(s, change_id)
+        except ChangeNotFound:
+            abort(404)
+        client = s.get(Client, entry.client_id) if entry.client_id else None
+        audit.record(s, g.user.id, Action.VIEW_CHANGE, target=f"change:{change_id}", ip=auth.client_ip(),
+                     at=auth.now())
+        page = render_template(
+            "dashboard/change_detail.html", entry=entry, label=journal.KIND_LABELS.get(entry.kind, entry.kind),
+            client_name=f"{client.first_name} {client.last_name}" if client else None,
+            before=journal.describe(entry.before, tz), after=journal.describe(entry.after, tz),
+            ehr=journal.describe({k: v for k, v in entry.conflict.items() if k != "appointment_id"}, tz)
+            if entry.conflict else None, title=f"Change #{change_id}")
+    return page
+
+
+@bp.post("/changes/entered")
+def changes_entered() -> Any:
+    """Mark the ticked entries (one or many) entered in the EHR (audited)."""
+    ids = [int(i) for i in request.form.getlist("change_id") if i.isdigit()]
+    with auth.db().sessions() as s, s.begin():
+        done = journal.mark_entered(s, ids, g.user.id, auth.now())
+        if done:
+            audit.record(s, g.user.id, Action.CHANGES_ENTERED, target=f"changes:{len(done)}",
+                         detail=",".join(map(str, done)), ip=auth.client_ip(), at=auth.now())
+    if done:
+        flash(f"Marked {len(done)} change{'s' if len(done) != 1 else ''} entered.", "ok")
+    else:
+        flash("Nothing was marked: tick the changes you entered.", "error")
+    return _redirect("dashboard.changes")
+
+
+@bp.post("/changes/export.csv")
+def changes_export() -> Any:
+    """The entries still to enter as CSV (client names included, so the download is audited)."""
+    buffer = io.StringIO()
+    with auth.db().sessions() as s, s.begin():
+        rows = journal.entries(s, (ChangeState.TO_ENTER,), limit=10_000)
+        count = change_csv.write_csv(buffer, rows, s, practice_tz())
+        audit.record(s, g.user.id, Action.CHANGES_EXPORT, target=f"changes:{count}", ip=auth.client_ip(),
+                     at=auth.now())
+    name = f"changes-to-enter-{auth.now().astimezone(practice_tz()):%Y-%m-%d}.csv"
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/changes/<int:change_id>/resolve")
+def change_resolve(change_id: int) -> Any:
+    """Settle an import conflict: keep the phone's version or take the EHR's (audited)."""
+    choice = request.form.get("choice", "")
+    try:
+        with auth.db().sessions() as s, s.begin():
+            journal.resolve_conflict(s, change_id, choice, g.user.id, auth.now())
+            audit.record(s, g.user.id, Action.CONFLICT_RESOLVE, target=f"change:{change_id}", detail=choice,
+                         ip=auth.client_ip(), at=auth.now())
+    except ChangeNotFound as exc:
+        flash(str(exc), "error")
+    except ConflictChoiceFailed as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Kept the phone's version: it stays to enter in the EHR." if choice == "phone"
+              else "Took the EHR's version.", "ok")
+    return _redirect("dashboard.changes", view="conflicts")
+
+
+# --------------------------------------------------------------------------- owners: scheduled imports
+
+@bp.get("/imports")
+@auth.owner_required
+def imports() -> Any:
+    """The scheduled folder import's runs: when, which files, what they did, what was wrong."""
+    with auth.db().sessions() as s:
+        runs = folder_import.recent_runs(s)
+    return render_template("dashboard/imports.html", runs=runs, title="Imports",
+                           folder=auth.ql().settings.import_dir)
+
+
+# --------------------------------------------------------------------------- owners: clinicians' hours
+
+@bp.route("/clinicians", methods=["GET", "POST"])
+@auth.owner_required
+def clinicians() -> Any:
+    """Each clinician's weekly working hours and session length (what slots are offered from), editable here.
+
+    The hours are written as in clinicians.csv (``mon-thu 09:00-17:00; fri 09:00-13:00``, practice time)
+    and checked by the same parser; a change is audited.  The CSV import remains an option.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, tuple[str, str]] = {}
+    status = 200
+    if request.method == "POST":
+        clinician_id = request.form.get("clinician_id", "")
+        hours_text = request.form.get("working_hours", "").strip()
+        minutes_text = request.form.get("session_minutes", "").strip()
+        hours, reason = parse_working_hours(hours_text)
+        if reason:
+            errors["working_hours"] = reason
+        if not minutes_text.isdigit() or not 5 <= int(minutes_text) <= 600:
+            errors["session_minutes"] = f"session_minutes '{minutes_text}' is not a number of minutes (5 to 600)"
+        if not errors:
+            with auth.db().sessions() as s, s.begin():
+                clinician = s.get(Clinician, clinician_id)
+                if clinician is None:
+                    abort(404)
+                before = (format_working_hours(clinician.working_hours), clinician.session_minutes)
+                clinician.working_hours, clinician.session_minutes = hours or {}, int(minutes_text)
+                after = (format_working_hours(clinician.working_hours), clinician.session_minutes)
+                if before != after:
+                    audit.record(s, g.user.id, Action.CLINICIAN_HOURS, target=f"clinician:{clinician_id}",
+                                 detail=f"{before[0] or 'no hours'}, {before[1]} min → {after[0] or 'no hours'}, "
+                                        f"{after[1]} min", ip=auth.client_ip(), at=auth.now())
+            flash(f"Saved the hours of {clinician.name}." if before != after else "Nothing changed.", "ok")
+            return _redirect("dashboard.clinicians")
+        values[clinician_id] = (hours_text, minutes_text)
+        status = 400
+    return _clinicians_page(errors=errors, values=values, status=status)
+
+
+def _clinicians_page(*, errors: dict[str, str] | None = None, values: dict[str, tuple[str, str]] | None = None,
+                     status: int = 200, new_feed: tuple[str, str] | None = None) -> Any:
+    errors, values = errors or {}, values or {}
+    with auth.db().sessions() as s:
+        rows = [(c, *values.get(c.id, (format_working_hours(c.working_hours), str(c.session_minutes))))
+                for c in s.scalars(select(Clinician).order_by(Clinician.name))]
+        feeds: dict[str, list[Any]] = {}
+        for f in calendar_feed.active_feeds(s):
+            feeds.setdefault(f.clinician_id, []).append(f)
+    return render_template("dashboard/clinicians.html", rows=rows, errors=errors, feeds=feeds, new_feed=new_feed,
+                           error_for=request.form.get("clinician_id") if errors else None,
+                           title="Clinicians"), status
+
+
+@bp.post("/clinicians/<clinician_id>/feeds")
+@auth.owner_required
+def calendar_feed_create(clinician_id: str) -> Any:
+    """Make a calendar feed link for a clinician; its URL is shown in this answer only (audited)."""
+    show_initials = request.form.get("show_initials") == "yes"
+    with auth.db().sessions() as s, s.begin():
+        if s.get(Clinician, clinician_id) is None:
+            abort(404)
+        feed, token = calendar_feed.create(s, clinician_id, show_initials=show_initials, user_id=g.user.id,
+                                           now=auth.now())
+        audit.record(s, g.user.id, Action.CALENDAR_FEED, target=f"clinician:{clinician_id}",
+                     detail=f"made feed {feed.id}{' with initials' if show_initials else ''}", ip=auth.client_ip(),
+                     at=auth.now())
+    url = f"{auth.ql().settings.public_base_url.rstrip('/')}/calendar/{token}.ics"
+    # Rendered, not redirected to: the secret URL never sits behind a bookmarkable page.
+    return _clinicians_page(new_feed=(clinician_id, url))
+
+
+@bp.post("/calendar-feeds/<int:feed_id>/revoke")
+@auth.owner_required
+def calendar_feed_revoke(feed_id: int) -> Any:
+    with auth.db().sessions() as s, s.begin():
+        if calendar_feed.revoke(s, feed_id, auth.now()):
+            audit.record(s, g.user.id, Action.CALENDAR_FEED, target=f"feed:{feed_id}", detail="revoked",
+                         ip=auth.client_ip(), at=auth.now())
+            flash("Calendar link revoked: calendars subscribed to it stop updating.", "ok")
+    return _redirect("dashboard.clinicians")

@@ -42,6 +42,12 @@ class Action(str, Enum):
     ROSTER_UPDATE = "roster_update"
     ROSTER_DELETE = "roster_delete"
     VERIFICATION_CLEAR = "verification_clear"  # staff confirmed a client themselves and lifted a lock
+    VIEW_CHANGE = "view_change"  # opened a change-journal entry (client details)
+    CHANGES_ENTERED = "changes_entered"  # marked journal entries entered in the EHR
+    CHANGES_EXPORT = "changes_export"  # downloaded the entries to enter as CSV
+    CONFLICT_RESOLVE = "conflict_resolve"  # chose the phone's or the EHR's version of an appointment
+    CLINICIAN_HOURS = "clinician_hours"  # changed a clinician's working hours or session length
+    CALENDAR_FEED = "calendar_feed"  # made or revoked a clinician's calendar feed link
 
 
 class HasSessions(Protocol):

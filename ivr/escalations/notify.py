@@ -264,6 +264,11 @@ def deliver(out: Outgoing, settings: Settings, mail: MailConfig | None, now: dt.
     raise SendError(f"unknown channel {out.channel!r}", permanent=True)
 
 
+def send_sms(settings: Settings, to: str, body: str) -> str:
+    """Text a staff member ``body`` (link-only words); the provider's id.  Raises SendError."""
+    return _send_sms(settings, to, body)
+
+
 def _send_sms(settings: Settings, to: str, body: str) -> str:
     from twilio.base.exceptions import TwilioException, TwilioRestException
 

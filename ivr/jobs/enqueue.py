@@ -34,6 +34,8 @@ URGENT_NOTIFY_RETRY = (3, 10, 30)
 FETCH_RETRY = (10, 30, 60, 300, 900)
 SMS_RETRY = (10, 30, 60, 300, 900)
 RECONCILE_JOB = "workers.reconcile.reconcile"
+CHANGE_REMINDER_JOB = "workers.changes.remind_changes"
+FOLDER_IMPORT_JOB = "workers.imports.import_folder"
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,16 @@ class Jobs:
         return self._once(self.queue, RECONCILE_JOB, (), f"reconcile-{int(at.timestamp())}", None, at=at,
                           failure_ttl=ESCALATION_FAILURE_TTL)
 
+    def schedule_change_reminder(self, at: dt.datetime, day: dt.date) -> Enqueued:
+        """Run the daily change-journal reminder at ``at`` (one job per practice day: ``changes-reminder-<day>``)."""
+        return self._once(self.queue, CHANGE_REMINDER_JOB, (), change_reminder_job_id(day), None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
+
+    def schedule_folder_import(self, at: dt.datetime) -> Enqueued:
+        """Run the scheduled folder import at ``at`` (one job per instant: ``import-folder-<epoch seconds>``)."""
+        return self._once(self.queue, FOLDER_IMPORT_JOB, (), f"import-folder-{int(at.timestamp())}", None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
+
     def status(self, job_id: str) -> str | None:
         """RQ's status of a job (queued, scheduled, started, finished, failed, …), None when RQ has no such job."""
         try:
@@ -146,3 +158,7 @@ def sms_job_id(call_sid: str, message_id: str) -> str:
 
 def fetch_job_id(recording_sid: str) -> str:
     return f"recording-{recording_sid}"
+
+
+def change_reminder_job_id(day: dt.date) -> str:
+    return f"changes-reminder-{day.isoformat()}"

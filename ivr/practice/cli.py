@@ -51,6 +51,7 @@ def import_command(clients: Path | None, appointments: Path | None, clinicians: 
         raise click.UsageError("give at least one of --clients, --appointments, --clinicians")
     practice = _practice_settings()
     region = practice.phone_region if practice else "US"
+    tz = practice.tz if practice else None  # without practice.yaml, times must carry their UTC offset
     texts = {kind: read_csv_text(path) if path else None
              for kind, path in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians))}
     names = {kind: str(path) for kind, path in
@@ -58,7 +59,7 @@ def import_command(clients: Path | None, appointments: Path | None, clinicians: 
     database = ready_db()
     try:
         report = import_practice(database.sessions, texts["clients"], texts["appointments"], texts["clinicians"],
-                                 region=region, names=names)
+                                 region=region, names=names, tz=tz)
     except ImportRejected as rejected:
         for problem in rejected.problems:
             click.echo(str(problem), err=True)

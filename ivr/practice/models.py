@@ -103,6 +103,8 @@ class Appointment(Base):
     telehealth_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
     replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A phone-made appointment's id in the EHR, once an import matched the row staff entered for it.
+    ehr_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="appointments")
@@ -194,3 +196,91 @@ class SmsOptOut(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
     keyword: Mapped[str] = mapped_column(String(20))  # STOP, START, … as Twilio classified it
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+PHONE_ID_PREFIX = "ql-"  # ids of appointments Quietline made (the EHR has its own for them)
+
+
+class ChangeKind(str, Enum):
+    """What a journal entry records."""
+
+    APPOINTMENT_MOVED = "appointment_moved"
+    APPOINTMENT_CANCELLED = "appointment_cancelled"
+    APPOINTMENT_BOOKED = "appointment_booked"
+    CARD_UPDATED = "card_updated"
+    TEXTING_PREFERENCE = "texting_preference"  # STOP / START
+
+
+class ChangeState(str, Enum):
+    """Where a change stands with the EHR."""
+
+    TO_ENTER = "to_enter"  # staff still have to enter it in the EHR
+    ENTERED = "entered"  # staff say they did
+    CONFIRMED = "confirmed"  # a later import showed it
+
+
+class PracticeChange(Base):
+    """One change Quietline made to practice data (the change journal, ``ivr.practice.journal``).
+
+    ``before``/``after`` are the changed fields (times as ISO 8601 UTC); ``source`` is
+    ``call:<CallSid>`` or ``staff:<id>``.  ``conflict`` holds the EHR's version of the
+    appointment when an import disagreed with both ``before`` and ``after``; it stays
+    until a staff member chooses one.
+    """
+
+    __tablename__ = "practice_changes"
+    __table_args__ = (Index("ix_practice_changes_state_made", "state", "made_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    appointment_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    after: Mapped[dict] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(80))
+    made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default=ChangeState.TO_ENTER.value)
+    entered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    entered_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    conflict: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    conflict_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ImportRun(Base):
+    """One run of the scheduled folder import (``ivr.practice.folder_import``): when, what, and how it went.
+
+    ``status``: ``imported``, ``rejected`` (a file was refused: nothing of the set imported; the owner is
+    alerted), ``duplicate`` (the same files were imported before: removed, nothing written).  ``files``:
+    ``[{"kind", "name", "sha256"}]``; ``counts``: the import summary's lines; ``problems``: what was wrong,
+    for the owner's screen (they quote cells, so they are never logged).
+    """
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    set_hash: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 over the set's files
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    counts: Mapped[list] = mapped_column(JSON, default=list)
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class CalendarFeed(Base):
+    """A clinician's private iCalendar feed (``ivr.practice.calendar_feed``): a secret URL, stored hashed.
+
+    The URL's token is shown once, when the feed is made; only its SHA-256 is kept (a token of 256
+    random bits needs no slow hash).  A revoked feed answers like one that never existed.
+    ``show_initials``: event titles carry the client's initials (off: "Appointment" alone).
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clinician_id: Mapped[str] = mapped_column(ForeignKey("clinicians.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    show_initials: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -24,6 +24,7 @@ from enum import Enum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.practice import journal
 from ivr.practice.models import SmsOptOut
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
@@ -57,11 +58,19 @@ def classify(body: str | None, opt_out_type: str | None = None) -> Keyword | Non
     return None
 
 
-def record(db: Session, e164: str, keyword: Keyword, now: dt.datetime) -> None:
-    """Store the number's preference after a STOP or START (HELP changes nothing)."""
+def record(db: Session, e164: str, keyword: Keyword, now: dt.datetime, source: str = "text") -> None:
+    """Store the number's preference after a STOP or START (HELP changes nothing).
+
+    A change of preference is also a change-journal entry for each client on the number
+    (``source``: what carried it, ``text:<MessageSid>``), so staff carry it to the EHR.
+    """
     if keyword is Keyword.HELP:
         return
-    row = db.get(SmsOptOut, e164) or SmsOptOut(e164=e164)
+    row = db.get(SmsOptOut, e164)
+    was_out = bool(row and row.opted_out)
+    if was_out != (keyword is Keyword.STOP):
+        journal.record_texting_preference(db, e164, keyword is Keyword.STOP, source=source, now=now)
+    row = row or SmsOptOut(e164=e164)
     row.opted_out, row.keyword, row.changed_at = keyword is Keyword.STOP, keyword.value, now
     db.add(row)
 

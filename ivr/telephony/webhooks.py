@@ -312,7 +312,8 @@ def inbound_sms() -> Response:
     if sender and keyword is not opt_outs.Keyword.HELP:
         try:
             with ql.database.sessions() as db, db.begin():
-                opt_outs.record(db, sender, keyword, ql.clock())
+                opt_outs.record(db, sender, keyword, ql.clock(),
+                                source=f"text:{form.get('MessageSid', '')}"[:80])
         except Exception:
             # Twilio keeps its own block either way; a 5xx shows in its debugger so someone looks.
             log.exception("could not record an SMS %s", keyword.value)

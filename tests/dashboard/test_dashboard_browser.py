@@ -181,3 +181,45 @@ def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database
     assert page.locator("blockquote.transcript").inner_text() == "please call me back about friday"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(screenshot_dir(tmp_path) / "voicemail-phone.png"), full_page=True)
+
+
+def test_changes_to_enter_in_a_real_browser(live_server, browser_page, database, clock, tmp_path):
+    """The journal page: download the CSV, tick the changes entered in the EHR, mark them in bulk."""
+    from ivr.practice import journal
+    from ivr.practice.models import ChangeKind
+
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    with database.sessions() as s, s.begin():
+        before = {"start": "2026-11-24T15:00:00+00:00", "end": "2026-11-24T15:50:00+00:00", "status": "scheduled",
+                  "clinician_id": "maya-chen"}
+        first = journal.record(s, ChangeKind.APPOINTMENT_CANCELLED, source="call:CA" + "1" * 32, now=clock.now,
+                               client_id="C-1001", appointment_id="A-2001", before=before,
+                               after={**before, "status": "cancelled"})
+        second = journal.record(s, ChangeKind.CARD_UPDATED, source="call:CA" + "2" * 32, now=clock.now,
+                                client_id="C-1002", after={"brand": "visa", "last4": "4242", "expiry": "1228"})
+        s.flush()
+        ids = [first.id, second.id]
+    page.goto(f"{base}/staff/changes")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    page.goto(f"{base}/staff/changes")
+    assert page.locator(".changes .item .id").all_inner_texts() == [f"#{i}" for i in ids]
+    assert "Alex" not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "changes-phone.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#download-changes")
+    download = info.value
+    assert download.suggested_filename == "changes-to-enter-2026-11-23.csv"
+    lines = Path(download.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "change_id,made_at,change,client_id,client_name,appointment_id,before,after,source,state"
+    assert lines[1].startswith(f"{ids[0]},2026-11-23 10:00,Appointment cancelled,C-1001,Alex Rivera,A-2001,")
+    assert lines[2].startswith(f"{ids[1]},2026-11-23 10:00,Card updated,C-1002,")
+    for change_id in ids:
+        page.check(f"#change-{change_id} input[type=checkbox]")
+    page.click("#mark-entered-button")
+    page.wait_for_selector("text=Marked 2 changes entered.")
+    assert page.locator(".changes .item").count() == 0
+    page.click("nav.tabs a:has-text('Entered')")
+    page.wait_for_url(f"{base}/staff/changes?view=entered")
+    assert page.locator(".changes .item .id").all_inner_texts() == [f"#{i}" for i in ids]

@@ -23,7 +23,7 @@ def test_every_page_but_login_needs_a_signed_in_user(app, client):
     assert len(rules) >= 8
     for rule in rules:
         path = rule.rule.replace("<int:escalation_id>", "1").replace("<int:user_id>", "1").replace(
-            "<int:entry_id>", "1")
+            "<int:entry_id>", "1").replace("<int:change_id>", "1")
         response = client.get(path)
         assert response.status_code == 303, path
         assert response.location.startswith("/staff/login"), path

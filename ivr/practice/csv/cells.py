@@ -76,6 +76,111 @@ def parse_datetime(column: str, value: str) -> tuple[dt.datetime | None, str | N
         return None, f"{column} '{value}' has no UTC offset ({example})"
     return moment, None
 
+_TIME_RE = re.compile(r"(\d{1,2})(?::(\d{2}))?(?::(\d{2})(?:\.\d+)?)?\s*(?:([ap])\.?\s*m\.?)?", re.IGNORECASE)
+_DATE_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DATE_SLASH_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+LOCAL_EXAMPLE = "like 2026-11-24 10:00, 11/24/2026 3:30 PM or 2026-11-24T10:00:00-05:00"
+
+
+def parse_clock_time(column: str, value: str) -> tuple[dt.time | None, str | None]:
+    """A time of day: 24-hour ``14:30`` (``14:30:00``) or 12-hour ``2:30 PM``, ``2 pm``, ``02:30p.m.``."""
+    match = _TIME_RE.fullmatch(value.strip())
+    if not match:
+        return None, f"{column} '{value}' is not a time (like 14:30 or 2:30 PM)"
+    hour, minute, second = int(match.group(1)), int(match.group(2) or 0), int(match.group(3) or 0)
+    half = (match.group(4) or "").lower()
+    if match.group(2) is None and not half:
+        return None, f"{column} '{value}' is not a time (like 14:30 or 2:30 PM)"
+    if half:
+        if not 1 <= hour <= 12:
+            return None, f"{column} '{value}' is not a 12-hour time (1 to 12 AM or PM)"
+        hour = hour % 12 + (12 if half == "p" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None, f"{column} '{value}' is not a valid time"
+    return dt.time(hour, minute, second), None
+
+
+def parse_calendar_date(column: str, value: str, region: str = "US") -> tuple[dt.date | None, str | None]:
+    """An appointment's date: YYYY-MM-DD, or MM/DD/YYYY where dates are written month first."""
+    text = value.strip()
+    iso, slash = _DATE_ISO_RE.fullmatch(text), _DATE_SLASH_RE.fullmatch(text)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    elif slash and region.upper() in MONTH_FIRST_REGIONS:
+        month, day, year = (int(g) for g in slash.groups())
+    elif slash:
+        return None, f"{column} '{value}' could be month or day first; write it as YYYY-MM-DD"
+    else:
+        return None, f"{column} '{value}' is not a date (YYYY-MM-DD or MM/DD/YYYY)"
+    try:
+        return dt.date(year, month, day), None
+    except ValueError:
+        return None, f"{column} '{value}' is not a valid date"
+
+
+def localise(column: str, value: str, naive: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime | None, str | None]:
+    """A wall-clock time in the practice's zone as an aware datetime; refused when a DST change skips it
+    (it never happened) or repeats it (it happened twice: the offset alone tells which)."""
+    early, late = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if early.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None, (f"{column} '{value}' does not exist in {tz}: the clocks jump forward over it at the "
+                      "daylight-saving change; check the time in the EHR")
+    if early.utcoffset() != late.utcoffset():
+        hint = naive.replace(tzinfo=dt.timezone(early.utcoffset() or dt.timedelta())).isoformat()
+        return None, (f"{column} '{value}' happens twice in {tz} (the clocks go back at the daylight-saving "
+                      f"change): write it with its UTC offset, like {hint}")
+    return early.astimezone(dt.UTC), None  # UTC: arithmetic on it is in real minutes, not wall-clock ones
+
+
+def parse_moment(column: str, value: str, tz: dt.tzinfo | None, region: str = "US", *,
+                 date: dt.date | None = None) -> tuple[dt.datetime | None, str | None]:
+    """An appointment's start or end as an aware datetime.
+
+    With an offset (``2026-11-24T10:00:00-05:00``), the instant it names.  Without one, a local time in
+    ``tz`` (the practice's zone): ``2026-11-24 10:00``, ``11/24/2026 3:30 PM``; or a time alone
+    (``3:30 PM``) on ``date`` (from a separate date column, or the start's for an end).  ``tz`` None:
+    an offset is required (:func:`parse_datetime`).  Times a DST change skips or repeats are refused.
+    """
+    text = value.strip()
+    if tz is None:
+        return parse_datetime(column, value)
+    if not text:
+        return None, f"{column} is blank"
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is not None:
+        if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text):
+            return None, f"{column} '{value}' is a date without a time ({LOCAL_EXAMPLE})"
+        return (moment, None) if moment.tzinfo is not None else localise(column, value, moment, tz)
+    time_only, _ = parse_clock_time(column, text)
+    if time_only is not None:
+        if date is None:
+            return None, f"{column} '{value}' is a time without a date (add a date column, {LOCAL_EXAMPLE})"
+        return localise(column, value, dt.datetime.combine(date, time_only), tz)
+    split = re.fullmatch(r"(\S+?)(?:T|,?\s+)(\d.*)", text)
+    if split:
+        day, reason = parse_calendar_date(column, split.group(1), region)
+        clock, time_reason = parse_clock_time(column, split.group(2))
+        if day is not None and clock is not None:
+            return localise(column, value, dt.datetime.combine(day, clock), tz)
+        if day is None and (_DATE_ISO_RE.fullmatch(split.group(1)) or _DATE_SLASH_RE.fullmatch(split.group(1))):
+            return None, reason
+    return None, f"{column} '{value}' is not a date and time ({LOCAL_EXAMPLE})"
+
+
+def parse_minutes(column: str, value: str) -> tuple[int | None, str | None]:
+    """A length in minutes: ``50``, ``50 min``, ``50 minutes``, or hours and minutes ``1:30``; 1 to 720."""
+    text = value.strip().lower()
+    match = re.fullmatch(r"(\d{1,3})\s*(?:m|min|mins|minutes?)?", text)
+    hours = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    minutes = int(match.group(1)) if match else (int(hours.group(1)) * 60 + int(hours.group(2)) if hours else None)
+    if minutes is None or not 1 <= minutes <= 720:
+        return None, f"{column} '{value}' is not a length in minutes (like 50)"
+    return minutes, None
+
+
 def parse_status(value: str) -> tuple[str | None, str | None]:
     word = re.sub(r"[^a-z]+", " ", value.lower()).strip()
     if not word:

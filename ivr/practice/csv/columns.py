@@ -16,7 +16,7 @@ CLINICIAN_COLUMNS = ("clinician_id", "name", "session_minutes", "working_hours")
 
 REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "clients": ("client_id", "first_name", "last_name", "date_of_birth"),
-    "appointments": ("appointment_id", "client_id", "start", "end"),
+    "appointments": ("appointment_id", "client_id", "start"),  # and an end or a duration
     "clinicians": ("name",),
 }
 
@@ -50,8 +50,16 @@ HEADER_ALIASES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "appointment_id": ("Appointment ID", "Appt ID", "Session ID", "Visit ID", "Appointment Number", "ID"),
         "client_id": _CLIENT_ID_ALIASES,
         "clinician": _CLINICIAN_ALIASES,
-        "start": ("Start", "Start Time", "Appointment Start", "Start Date/Time", "Starts At"),
-        "end": ("End", "End Time", "Appointment End", "End Date/Time", "Ends At"),
+        # A start may be a date and time, or a time alone beside a date column ("Date", "Time"): both work.
+        "start": ("Start", "Start Time", "Appointment Start", "Start Date/Time", "Starts At", "Time",
+                  "Appointment Time", "Session Time", "Start Date Time", "Scheduled Time"),
+        "end": ("End", "End Time", "Appointment End", "End Date/Time", "Ends At", "End Date Time"),
+        "date": ("Date", "Appointment Date", "Appt Date", "Session Date", "Start Date", "Service Date",
+                 "Date of Service", "DOS", "Visit Date"),
+        # Instead of an end: the length in minutes.
+        "duration": ("Duration", "Duration (min)", "Duration (mins)", "Duration (minutes)", "Duration Minutes",
+                     "Length", "Length (min)", "Appointment Length", "Appt Duration", "Session Length",
+                     "Session Duration", "Minutes"),
         "status": ("Status", "Appointment Status", "Appt Status", "Session Status"),
         "telehealth_url": ("Telehealth URL", "Telehealth Link", "Video Link", "Video URL", "Zoom Link",
                            "Meeting URL", "Meeting Link", "Join URL"),

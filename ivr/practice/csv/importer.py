@@ -1,5 +1,14 @@
 """``import_practice``: check the parsed files against each other and the database, then write everything in
-one transaction, or nothing: one bad row anywhere rejects the whole import with every problem listed."""
+one transaction, or nothing: one bad row anywhere rejects the whole import with every problem listed.
+
+Appointments Quietline changed (the change journal, ``ivr.practice.journal``) are reconciled, not
+overwritten: a row still showing the state from before the change is **kept** (the phone's change
+stands, its entry stays to enter); a row showing the change **confirms** its entries; a row that
+disagrees with both is a **conflict**, recorded on the entry for staff to settle, and every other
+row is imported.  A new EHR row at the clinician and start of a phone-made appointment of the same
+client is that appointment as the EHR knows it (``Appointment.ehr_id``); a phone-made appointment
+in the way of any other row is a conflict too, never a reason to refuse the file.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ivr.exceptions import ImportRejected
+from ivr.practice import journal
 from ivr.practice.csv.cells import slugify
 from ivr.practice.csv.columns import DEFAULT_FILE_NAMES
 from ivr.practice.csv.parsing import (
@@ -23,7 +33,16 @@ from ivr.practice.csv.parsing import (
     parsed_clients,
     parsed_clinicians,
 )
-from ivr.practice.models import ACTIVE, Appointment, Client, ClientPhone, Clinician
+from ivr.practice.models import (
+    ACTIVE,
+    PHONE_ID_PREFIX,
+    Appointment,
+    ChangeState,
+    Client,
+    ClientPhone,
+    Clinician,
+    PracticeChange,
+)
 
 _CHUNK = 500  # ids per IN (…) query: far below every backend's parameter limit
 
@@ -33,9 +52,16 @@ class Counts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: int = 0  # rows older than a phone change: the change stands (still to enter in the EHR)
+    confirmed: int = 0  # rows showing a phone change: its journal entries are confirmed
+    conflicts: int = 0  # rows disagreeing with a phone change: left for staff to settle
 
     def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        text = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.kept or self.confirmed or self.conflicts:
+            text += (f", {self.kept} kept (phone change pending), {self.confirmed} confirmed, "
+                     f"{self.conflicts} conflicts")
+        return text
 
 @dataclass
 class ImportReport:
@@ -45,27 +71,33 @@ class ImportReport:
     clients: Counts = field(default_factory=Counts)
     appointments: Counts = field(default_factory=Counts)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)  # file → headers
+    conflicts: list[RowProblem] = field(default_factory=list)  # one per conflicting row, for the importer's screen
 
     def lines(self) -> list[str]:
-        return [f"{name}: {getattr(self, name)}" for name in ("clinicians", "clients", "appointments")]
+        lines = [f"{name}: {getattr(self, name)}" for name in ("clinicians", "clients", "appointments")]
+        return lines + [f"conflict: {c}" for c in self.conflicts]
 
 def import_practice(session_factory: sessionmaker[Session], clients_text: str | None = None,
                     appointments_text: str | None = None, clinicians_text: str | None = None,
                     region: str = "US", *, names: Mapping[str, str] | None = None,
-                    today: dt.date | None = None) -> ImportReport:
+                    today: dt.date | None = None, now: dt.datetime | None = None,
+                    tz: dt.tzinfo | None = None) -> ImportReport:
     """Check every file, then upsert everything by id in one transaction; ImportRejected if anything is wrong.
 
     ``names`` maps "clients"/"appointments"/"clinicians" to the file names used in problems.
     Clinicians named in clients or appointments are matched by id or name; unknown ones are
     created (id = the name's slug) unless a clinicians.csv is given, which then must list them.
+    ``tz`` is the practice's zone: appointment times written without a UTC offset are read in it (None:
+    an offset is required).  ``now`` stamps journal entries confirmed or put in conflict (default: the wall clock).
     """
+    now = now or dt.datetime.now(dt.UTC)
     files = {**DEFAULT_FILE_NAMES, **(names or {})}
     order = [files["clients"], files["appointments"], files["clinicians"]]
     report = ImportReport()
     empty = ParsedFile([], [], [])
     clinicians = parsed_clinicians(clinicians_text, files["clinicians"]) if clinicians_text is not None else empty
     clients = parsed_clients(clients_text, region, files["clients"], today) if clients_text is not None else empty
-    appointments = (parsed_appointments(appointments_text, files["appointments"])
+    appointments = (parsed_appointments(appointments_text, files["appointments"], tz, region)
                     if appointments_text is not None else empty)
     for kind, parsed in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians)):
         if parsed.ignored:
@@ -73,7 +105,8 @@ def import_practice(session_factory: sessionmaker[Session], clients_text: str | 
     problems = clinicians.problems + clients.problems + appointments.problems
 
     with session_factory() as session, session.begin():
-        plan = _Plan(session, files, clinicians, clients, appointments, given_clinicians=clinicians_text is not None)
+        plan = _Plan(session, files, clinicians, clients, appointments, given_clinicians=clinicians_text is not None,
+                     now=now)
         problems += plan.problems
         if problems:
             rank = {name: i for i, name in enumerate(order)}
@@ -92,8 +125,9 @@ class _Plan:
     """Cross-file and database checks, then the writes, inside the import's transaction."""
 
     def __init__(self, session: Session, files: Mapping[str, str], clinicians: ParsedFile, clients: ParsedFile,
-                 appointments: ParsedFile, *, given_clinicians: bool):
+                 appointments: ParsedFile, *, given_clinicians: bool, now: dt.datetime):
         self.session = session
+        self.now = now
         self.files = files
         self.clinician_rows: list[ClinicianRow] = clinicians.rows
         self.client_rows: list[ClientRow] = clients.rows
@@ -111,6 +145,14 @@ class _Plan:
                                      {r.client_id for r in self.appointment_rows}, phones=True)
         self.db_appointments = self._load(Appointment, {r.appointment_id for r in self.appointment_rows})
         self._resolve_appointments(clients.ids)
+        # Reconciliation with the change journal: rows left alone (kept, confirmed, conflict) → their outcome,
+        # rows written to another appointment than their id's (a phone-made one) → it, and what to do then.
+        self.skipped: dict[str, str] = {}
+        self.target: dict[str, Appointment] = {}
+        self.adopt: dict[str, Appointment] = {}  # new EHR id → the phone-made appointment it is
+        self.settle: list[tuple[str, list[PracticeChange], dict | None]] = []  # (outcome, entries, EHR version)
+        self.conflicts: list[RowProblem] = []
+        self._reconcile()
         self._check_slots()
 
     # -- clinicians
@@ -197,10 +239,12 @@ class _Plan:
         """One scheduled appointment per clinician and start, across the file and the database."""
         file = self.files["appointments"]
         taken: dict[tuple[str, dt.datetime], int] = {}
+        rows: dict[int, AppointmentRow] = {}
         for row in self.appointment_rows:
             clinician = self.appointment_clinician.get(row.appointment_id)
-            if clinician is None or self._final_status(row) != ACTIVE:
+            if clinician is None or row.appointment_id in self.skipped or self._final_status(row) != ACTIVE:
                 continue
+            rows[row.line] = row
             key = (clinician, row.start.astimezone(dt.UTC))
             if key in taken:
                 self.problems.append(RowProblem(file, row.line, "start", f"clinician '{clinician}' already has a "
@@ -209,14 +253,22 @@ class _Plan:
                 taken[key] = row.line
         if not taken:
             return
-        importing = {r.appointment_id for r in self.appointment_rows}
+        importing = {r.appointment_id for r in self.appointment_rows if r.appointment_id not in self.skipped}
+        importing |= {a.id for a in self.target.values()} | {a.id for a in self.adopt.values()}
         starts = sorted({start for _, start in taken})
         for chunk in _chunks(starts):
             query = select(Appointment.id, Appointment.clinician_id, Appointment.start).where(
                 Appointment.status == ACTIVE, Appointment.start.in_(chunk))
             for other_id, clinician, start in self.session.execute(query):
                 line = taken.get((clinician, start))
-                if line is not None and other_id not in importing:
+                if line is not None and other_id not in importing and other_id.startswith(PHONE_ID_PREFIX):
+                    # A phone booking holds the slot: this row waits for staff, the rest of the file goes in.
+                    row = rows[line]
+                    self._conflict(row, self._entries_after(other_id),
+                                   f"clinician '{clinician}' has appointment '{other_id}' booked by phone at "
+                                   "this start")
+                    self.skipped[row.appointment_id] = "conflict"
+                elif line is not None and other_id not in importing:
                     self.problems.append(
                         RowProblem(
                             file,
@@ -226,6 +278,96 @@ class _Plan:
                             f"scheduled appointment '{other_id}' at this start in the database",
                         )
                     )
+
+    # -- reconciling with the change journal
+
+    def _reconcile(self) -> None:
+        """Decide, for each row about an appointment Quietline changed, whether it is kept, confirms or conflicts."""
+        ids = {r.appointment_id for r in self.appointment_rows}
+        missing = sorted(ids - set(self.db_appointments))
+        by_ehr: dict[str, Appointment] = {}
+        for chunk in _chunks(missing):
+            by_ehr.update({a.ehr_id: a for a in self.session.scalars(
+                select(Appointment).where(Appointment.ehr_id.in_(chunk)))})
+        # New EHR rows first: one may be a phone-made appointment as the EHR knows it, which the rows of
+        # the appointments it replaced need to know.
+        for row in self.appointment_rows:
+            if row.appointment_id not in self.db_appointments and row.appointment_id not in by_ehr:
+                self._maybe_adopt(row)
+        for row in self.appointment_rows:
+            existing = self.db_appointments.get(row.appointment_id)
+            if existing is None and row.appointment_id in by_ehr:
+                existing = self.target[row.appointment_id] = by_ehr[row.appointment_id]
+            if existing is not None:
+                self._reconcile_row(row, existing)
+
+    def _maybe_adopt(self, row: AppointmentRow) -> None:
+        """A new row at the clinician and start of a phone-made appointment of its client: that appointment."""
+        clinician = self.appointment_clinician.get(row.appointment_id)
+        if clinician is None or row.status != ACTIVE:
+            return
+        phone = self.session.scalars(select(Appointment).where(
+            Appointment.clinician_id == clinician, Appointment.start == row.start, Appointment.status == ACTIVE,
+            Appointment.id.like(f"{PHONE_ID_PREFIX}%"), Appointment.ehr_id.is_(None))).first()
+        if phone is None or phone.client_id != row.client_id or phone in self.adopt.values():
+            return  # another client's: _check_slots reports the conflict
+        self.adopt[row.appointment_id] = phone
+        entries = [e for e in self._entries_after(phone.id) if e.state != ChangeState.CONFIRMED.value]
+        if _same_times(row, phone):
+            self.skipped[row.appointment_id] = "confirmed"
+            self.settle.append(("confirmed", entries, None))
+        else:
+            self.target[row.appointment_id] = phone  # the EHR moved it since: the EHR's version is written
+
+    def _reconcile_row(self, row: AppointmentRow, existing: Appointment) -> None:
+        chain = journal.appointment_chain(self.session, existing.id)
+        current = chain[-1] if chain else existing
+        made = self._entries_after(existing.id) if existing.id.startswith(PHONE_ID_PREFIX) else []
+        entries = [e for e in [*made, *journal.chain_entries(self.session, existing.id)]
+                   if e.state != ChangeState.CONFIRMED.value or e.conflict]
+        entries = list({e.id: e for e in entries}.values())
+        status = row.status if "status" in row.columns else ACTIVE
+        clinician = self.appointment_clinician.get(row.appointment_id)
+        adopted = current.ehr_id is not None or current in self.adopt.values()
+        if not entries:
+            if current is existing:
+                return  # nothing Quietline changed is pending: the EHR's row is written as usual
+            if status != ACTIVE:
+                self.skipped[row.appointment_id] = "unchanged"  # the EHR moved it away too
+            else:
+                self.target[row.appointment_id] = current  # later changes in the EHR go to the appointment it became
+            return
+        before = entries[0].before
+        if _matches(row, status, clinician, before):
+            self.skipped[row.appointment_id] = "kept"
+            return
+        shows_change = _matches(row, status, clinician, journal.appointment_state(current)) or (
+            status != ACTIVE and current is not existing and current.status == ACTIVE and adopted)
+        if shows_change:
+            self.skipped[row.appointment_id] = "confirmed"
+            self.settle.append(("confirmed", entries, None))
+            return
+        self._conflict(row, entries, "the EHR shows this appointment differently from the change made by phone "
+                                     f"(change #{entries[-1].id or 'new'}): a staff member chooses")
+        self.skipped[row.appointment_id] = "conflict"
+
+    def _entries_after(self, appointment_id: str) -> list[PracticeChange]:
+        """The journal entries that made ``appointment_id`` (a phone-made appointment), oldest first."""
+        made = [e for e in self.session.scalars(select(PracticeChange).where(
+            PracticeChange.kind.in_(sorted(journal.APPOINTMENT_KINDS))).order_by(PracticeChange.id))
+            if (e.after or {}).get("appointment_id") == appointment_id]
+        if not made or not made[0].appointment_id:
+            return made
+        return journal.chain_entries(self.session, made[0].appointment_id)
+
+    def _conflict(self, row: AppointmentRow, entries: Sequence[PracticeChange], reason: str) -> None:
+        version = {"appointment_id": row.appointment_id, "start": row.start.astimezone(dt.UTC).isoformat(),
+                   "end": row.end.astimezone(dt.UTC).isoformat(),
+                   "status": row.status if "status" in row.columns else ACTIVE,
+                   "clinician_id": self.appointment_clinician.get(row.appointment_id),
+                   "file": self.files["appointments"], "line": row.line}
+        self.settle.append(("conflict", list(entries[-1:]), version))
+        self.conflicts.append(RowProblem(self.files["appointments"], row.line, "start", reason))
 
     def _final_status(self, row: AppointmentRow) -> str:
         """The status the appointment will have: a file without a status column keeps the stored one."""
@@ -289,8 +431,23 @@ class _Plan:
             _count(report.clients, changed)
         session.flush()
 
+        for outcome, entries, version in self.settle:
+            for entry in entries:
+                if outcome == "confirmed":
+                    entry.state, entry.confirmed_at = ChangeState.CONFIRMED.value, self.now
+                    entry.conflict, entry.conflict_at = None, None
+                else:
+                    entry.conflict, entry.conflict_at = version, self.now
+        for ehr_id, phone in self.adopt.items():
+            phone.ehr_id = ehr_id
+        report.conflicts.extend(self.conflicts)
         for row in self.appointment_rows:
-            appointment = self.db_appointments.get(row.appointment_id)
+            outcome = self.skipped.get(row.appointment_id)
+            if outcome is not None:
+                setattr(report.appointments, {"conflict": "conflicts"}.get(outcome, outcome),
+                        getattr(report.appointments, {"conflict": "conflicts"}.get(outcome, outcome)) + 1)
+                continue
+            appointment = self.target.get(row.appointment_id) or self.db_appointments.get(row.appointment_id)
             fields = {"client_id": row.client_id, "clinician_id": self.appointment_clinician[row.appointment_id],
                       "start": row.start, "end": row.end}
             if "status" in row.columns or appointment is None:
@@ -302,6 +459,21 @@ class _Plan:
                 report.appointments.created += 1
             else:
                 _count(report.appointments, _update(appointment, fields))
+
+def _same_times(row: AppointmentRow, appointment: Appointment) -> bool:
+    return row.start == appointment.start and row.end == appointment.end
+
+
+def _matches(row: AppointmentRow, status: str, clinician: str | None, state: Mapping[str, object]) -> bool:
+    """Whether the row shows ``state`` (a journal side): the same status, and for an active one the same times."""
+    if status != state.get("status"):
+        return False
+    if status != ACTIVE:
+        return True
+    return (row.start.astimezone(dt.UTC).isoformat() == state.get("start")
+            and row.end.astimezone(dt.UTC).isoformat() == state.get("end")
+            and (clinician is None or clinician == state.get("clinician_id")))
+
 
 def _update(obj: object, fields: Mapping[str, object]) -> bool:
     """Set the fields that differ; whether any did (unchanged rows keep their updated_at)."""

@@ -14,8 +14,10 @@ from ivr.practice.csv.cells import (
     check_id,
     check_text,
     parse_bool,
+    parse_calendar_date,
     parse_date,
-    parse_datetime,
+    parse_minutes,
+    parse_moment,
     parse_phones,
     parse_status,
     parse_working_hours,
@@ -168,6 +170,8 @@ def _read_table(text: str, kind: str, file: str) -> _Table:
     for column in REQUIRED_COLUMNS[kind]:
         if column not in positions:
             table.problem(header_line, column, f"missing required column {column}")
+    if kind == "appointments" and "end" not in positions and "duration" not in positions:
+        table.problem(header_line, "end", "missing required column end (or a duration in minutes)")
     if table.problems:
         return table
     table.columns = frozenset(positions)
@@ -265,12 +269,17 @@ def parsed_clients(text: str, region: str, file: str, today: dt.date | None) -> 
                                   flags["may_voicemail"], flags["may_text"], table.columns))
     return ParsedFile(rows, table.problems, table.ignored, set(first_seen))
 
-def parse_appointments(text: str, *, file: str = "appointments.csv") -> tuple[list[AppointmentRow], list[RowProblem]]:
-    """Valid rows and every problem of an appointments.csv."""
-    parsed = parsed_appointments(text, file)
+def parse_appointments(text: str, *, file: str = "appointments.csv", tz: dt.tzinfo | None = None,
+                       region: str = "US") -> tuple[list[AppointmentRow], list[RowProblem]]:
+    """Valid rows and every problem of an appointments.csv.
+
+    ``tz``: the practice's zone, for times written without a UTC offset (None: an offset is required);
+    ``region``: whether slash dates are month first.  Accepted shapes: docs/import.md.
+    """
+    parsed = parsed_appointments(text, file, tz, region)
     return parsed.rows, parsed.problems
 
-def parsed_appointments(text: str, file: str) -> ParsedFile:
+def parsed_appointments(text: str, file: str, tz: dt.tzinfo | None = None, region: str = "US") -> ParsedFile:
     table = _read_table(text, "appointments", file)
     rows: list[AppointmentRow] = []
     first_seen = _FirstSeen()
@@ -284,10 +293,24 @@ def parsed_appointments(text: str, file: str) -> ParsedFile:
         clinician = str(cells.get("clinician", "")) or None
         if clinician and len(clinician) > CLINICIAN_NAME_MAX:
             check("clinician", f"clinician is longer than {CLINICIAN_NAME_MAX} characters")
-        start, reason = parse_datetime("start", str(cells["start"]))
+        day: dt.date | None = None
+        if "date" in table.columns:
+            day, reason = parse_calendar_date("date", str(cells["date"]), region) if cells["date"] else (
+                None, "date is blank")
+            check("date", reason)
+        start, reason = parse_moment("start", str(cells["start"]), tz, region, date=day)
         check("start", reason)
-        end, reason = parse_datetime("end", str(cells["end"]))
-        check("end", reason)
+        end: dt.datetime | None = None
+        if str(cells.get("end", "")) or "duration" not in table.columns:
+            # A time alone in the end column is on the start's day (in the practice's zone).
+            end_day = day or (start.astimezone(tz).date() if start is not None and tz is not None else None)
+            end, reason = parse_moment("end", str(cells.get("end", "")), tz, region, date=end_day)
+            check("end", reason)
+        else:
+            minutes, reason = parse_minutes("duration", str(cells["duration"]))
+            check("duration", reason)
+            # Real minutes: a session across a DST change still lasts its length.
+            end = start + dt.timedelta(minutes=minutes) if start is not None and minutes else None
         if start and end:
             if end < start:
                 check("end", "end is before start")

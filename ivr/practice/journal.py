@@ -1,0 +1,231 @@
+"""The change journal: every change Quietline makes to practice data, until the EHR shows it.
+
+Each change (an appointment moved or cancelled by phone, a card updated, a texting
+preference changed by STOP/START) is one ``PracticeChange`` row, written in the same
+transaction as the change itself: what changed (``before`` → ``after``), when, through
+which call or staff member, and its state (``to_enter`` → ``entered`` → ``confirmed``).
+Staff enter waiting changes in the EHR (the dashboard's Changes page, or its CSV);
+a later import that shows a change confirms it (``ivr.practice.csv.importer``).
+
+The rows hold client data (the database already does); nothing here logs them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
+from ivr.practice.data import clients_on
+from ivr.practice.models import (
+    ACTIVE,
+    Appointment,
+    ChangeKind,
+    ChangeState,
+    PracticeChange,
+)
+
+KIND_LABELS: Mapping[str, str] = {
+    ChangeKind.APPOINTMENT_MOVED.value: "Appointment moved",
+    ChangeKind.APPOINTMENT_CANCELLED.value: "Appointment cancelled",
+    ChangeKind.APPOINTMENT_BOOKED.value: "Appointment booked",
+    ChangeKind.CARD_UPDATED.value: "Card updated",
+    ChangeKind.TEXTING_PREFERENCE.value: "Texting preference",
+}
+
+APPOINTMENT_KINDS = frozenset({ChangeKind.APPOINTMENT_MOVED.value, ChangeKind.APPOINTMENT_CANCELLED.value,
+                               ChangeKind.APPOINTMENT_BOOKED.value})
+
+
+def call_source(call_sid: str) -> str:
+    return f"call:{call_sid}"
+
+
+def staff_source(user_id: int) -> str:
+    return f"staff:{user_id}"
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def appointment_state(appointment: Appointment) -> dict[str, Any]:
+    """The fields of an appointment the journal compares: ``{"start", "end"}`` (ISO 8601 UTC), status, clinician."""
+    return {"start": _iso(appointment.start), "end": _iso(appointment.end), "status": appointment.status,
+            "clinician_id": appointment.clinician_id}
+
+
+def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, client_id: str | None = None,
+           appointment_id: str | None = None, before: Mapping[str, Any] | None = None,
+           after: Mapping[str, Any] | None = None) -> PracticeChange:
+    """Add one entry to ``db``'s transaction (it commits or rolls back with the change it records)."""
+    entry = PracticeChange(kind=kind.value, client_id=client_id, appointment_id=appointment_id,
+                           before=dict(before or {}), after=dict(after or {}), source=source[:80], made_at=now,
+                           state=ChangeState.TO_ENTER.value)
+    db.add(entry)
+    return entry
+
+
+def record_texting_preference(db: Session, e164: str, opted_out: bool, *, source: str, now: dt.datetime) -> int:
+    """One entry per client on ``e164`` (a family may share it); how many were recorded (0: nobody's number)."""
+    before, after = ("allowed", "stopped") if opted_out else ("stopped", "allowed")
+    ids = clients_on(db, e164)
+    for client_id in ids:
+        record(db, ChangeKind.TEXTING_PREFERENCE, source=source, now=now, client_id=client_id,
+               before={"phone": e164, "texting": before}, after={"phone": e164, "texting": after})
+    return len(ids)
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Summary:
+    """The journal page's counts: waiting to be entered, entered but not yet confirmed, open conflicts."""
+
+    to_enter: int
+    entered: int
+    conflicts: int
+
+
+def summary(db: Session) -> Summary:
+    counts = dict(db.execute(select(PracticeChange.state, func.count()).group_by(PracticeChange.state)).all())
+    conflicts = db.scalar(select(func.count()).select_from(PracticeChange)
+                          .where(PracticeChange.conflict.is_not(None))) or 0
+    return Summary(counts.get(ChangeState.TO_ENTER.value, 0), counts.get(ChangeState.ENTERED.value, 0), conflicts)
+
+
+def entries(db: Session, states: Iterable[ChangeState] = (ChangeState.TO_ENTER,), *,
+            conflicts: bool = False, limit: int = 500) -> list[PracticeChange]:
+    """Entries in ``states`` (or, with ``conflicts``, every entry with an open conflict), oldest first."""
+    query = select(PracticeChange)
+    if conflicts:
+        query = query.where(PracticeChange.conflict.is_not(None))
+    else:
+        query = query.where(PracticeChange.state.in_([s.value for s in states]))
+    return list(db.scalars(query.order_by(PracticeChange.made_at, PracticeChange.id).limit(limit)))
+
+
+def get(db: Session, entry_id: int) -> PracticeChange:
+    entry = db.get(PracticeChange, entry_id)
+    if entry is None:
+        raise ChangeNotFound(f"no change #{entry_id}")
+    return entry
+
+
+def oldest_waiting(db: Session) -> dt.datetime | None:
+    """When the oldest entry still to enter was made (None: nothing waits)."""
+    return db.scalar(select(func.min(PracticeChange.made_at))
+                     .where(PracticeChange.state == ChangeState.TO_ENTER.value))
+
+
+def waiting_longer_than(db: Session, now: dt.datetime, age: dt.timedelta) -> int:
+    """How many entries still to enter were made more than ``age`` before ``now``."""
+    return db.scalar(select(func.count()).select_from(PracticeChange).where(
+        PracticeChange.state == ChangeState.TO_ENTER.value, PracticeChange.made_at <= now - age)) or 0
+
+
+# -- staff actions -------------------------------------------------------------------------------------------
+
+def mark_entered(db: Session, ids: Iterable[int], user_id: int, now: dt.datetime) -> list[int]:
+    """Mark entries still to enter as entered by ``user_id``; the ids that changed (others are left alone)."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return []
+    done = []
+    for entry in db.scalars(select(PracticeChange).where(PracticeChange.id.in_(wanted),
+                                                         PracticeChange.state == ChangeState.TO_ENTER.value)):
+        entry.state, entry.entered_at, entry.entered_by = ChangeState.ENTERED.value, now, user_id
+        done.append(entry.id)
+    return sorted(done)
+
+
+def resolve_conflict(db: Session, entry_id: int, choice: str, user_id: int, now: dt.datetime) -> PracticeChange:
+    """Settle an import conflict: ``"phone"`` keeps Quietline's version (still to enter in the EHR),
+    ``"ehr"`` makes the appointment what the EHR says (the entry is then confirmed).
+
+    Raises ChangeNotFound (no such entry or no open conflict), ConflictChoiceFailed (an unknown choice,
+    or the EHR's time is taken by another active appointment).
+    """
+    entry = get(db, entry_id)
+    if not entry.conflict:
+        raise ChangeNotFound(f"change #{entry_id} has no open conflict")
+    if choice == "phone":
+        entry.conflict, entry.conflict_at = None, None
+        entry.state = ChangeState.TO_ENTER.value
+        return entry
+    if choice != "ehr":
+        raise ConflictChoiceFailed(f"unknown choice '{choice}' (phone or ehr)")
+    ehr = entry.conflict
+    target = db.get(Appointment, current_appointment_id(db, entry.appointment_id or ""))
+    if target is None:
+        raise ChangeNotFound(f"the appointment of change #{entry_id} is gone")
+    start, end = dt.datetime.fromisoformat(ehr["start"]), dt.datetime.fromisoformat(ehr["end"])
+    if ehr["status"] == ACTIVE:
+        clash = db.scalar(select(Appointment.id).where(
+            Appointment.clinician_id == ehr["clinician_id"], Appointment.start == start,
+            Appointment.status == ACTIVE, Appointment.id != target.id))
+        if clash is not None:
+            raise ConflictChoiceFailed(f"the EHR's time is taken by appointment '{clash}' here: "
+                                       "move or cancel that one first")
+    target.start, target.end, target.status = start, end, ehr["status"]
+    target.clinician_id = ehr["clinician_id"]
+    if ehr["status"] == ACTIVE:
+        target.cancel_reason = None
+    db.flush()
+    entry.conflict, entry.conflict_at = None, None
+    for other in chain_entries(db, entry.appointment_id or ""):
+        if other.state != ChangeState.CONFIRMED.value:
+            other.state, other.confirmed_at = ChangeState.CONFIRMED.value, now
+    entry.state, entry.confirmed_at = ChangeState.CONFIRMED.value, now
+    return entry
+
+
+# -- appointment chains (a moved appointment and the ones that replaced it) ----------------------------------
+
+def appointment_chain(db: Session, appointment_id: str) -> list[Appointment]:
+    """``appointment_id`` and every appointment that replaced it in turn (``replaced_by``), oldest first."""
+    chain: list[Appointment] = []
+    seen: set[str] = set()
+    current = db.get(Appointment, appointment_id)
+    while current is not None and current.id not in seen:
+        chain.append(current)
+        seen.add(current.id)
+        current = db.get(Appointment, current.replaced_by) if current.replaced_by else None
+    return chain
+
+
+def current_appointment_id(db: Session, appointment_id: str) -> str:
+    chain = appointment_chain(db, appointment_id)
+    return chain[-1].id if chain else appointment_id
+
+
+def chain_entries(db: Session, appointment_id: str) -> list[PracticeChange]:
+    """The appointment entries about ``appointment_id`` and its replacements, oldest first."""
+    ids = [a.id for a in appointment_chain(db, appointment_id)] or [appointment_id]
+    return list(db.scalars(select(PracticeChange).where(
+        PracticeChange.appointment_id.in_(ids), PracticeChange.kind.in_(sorted(APPOINTMENT_KINDS)))
+        .order_by(PracticeChange.made_at, PracticeChange.id)))
+
+
+# -- words for people --------------------------------------------------------------------------------------
+
+def describe(values: Mapping[str, Any], tz: dt.tzinfo) -> str:
+    """A journal side as one line a person can enter from: ``2026-11-24 09:00–09:50, maya-chen, scheduled``."""
+    parts = []
+    if "start" in values:
+        start = dt.datetime.fromisoformat(values["start"]).astimezone(tz)
+        text = start.strftime("%Y-%m-%d %H:%M")
+        if "end" in values:
+            text += "–" + dt.datetime.fromisoformat(values["end"]).astimezone(tz).strftime("%H:%M")
+        parts.append(text)
+    for key in ("clinician_id", "status", "cancel_reason", "appointment_id", "brand", "last4", "expiry", "phone",
+                "texting"):
+        if values.get(key):
+            label = {"appointment_id": "new id ", "cancel_reason": "reason: ", "last4": "ending ",
+                     "expiry": "expires "}.get(key, "")
+            parts.append(f"{label}{values[key]}")
+    return ", ".join(parts) or "—"

@@ -1,0 +1,119 @@
+"""The scheduled folder import, run by a real RQ worker against a real Redis and database: the newest complete
+set is imported, recorded and removed; an identical set is not imported twice; a file still being written
+waits; a rejected set imports nothing, is moved aside and alerts the owners with a link-only text."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
+
+from ivr.practice.models import Appointment, Client, ImportRun
+from tests.helpers.dashboard import OWNER_PASSWORD, add_user, signed_in
+from workers.runtime import using
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ehr"
+OWNER_PHONE = "+15550109999"
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides, tmp_path):
+    return {**settings_overrides, "import_dir": str(tmp_path / "imports")}
+
+
+@pytest.fixture
+def database(tmp_path, migrated_db_file):
+    """An empty practice database (the EHR fixture practice is imported into it)."""
+    from ivr.db.database import Database
+
+    path = tmp_path / "practice.db"
+    shutil.copyfile(migrated_db_file, path)
+    db = Database.from_url(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    path = tmp_path / "imports"
+    path.mkdir()
+    return path
+
+
+def drop(folder: Path, clock, **files: str) -> None:
+    """Copy fixture files into the folder as ``name=fixture``, last written five minutes ago (app clock)."""
+    written = (clock.now - dt.timedelta(minutes=5)).timestamp()
+    for name, fixture in files.items():
+        target = folder / f"{name}.csv"
+        shutil.copyfile(FIXTURES / fixture, target)
+        os.utime(target, (written, written))
+
+
+def run_import(app, redis_conn) -> None:
+    queue = Queue("calls", connection=redis_conn, serializer=JSONSerializer)
+    queue.enqueue("workers.imports.import_folder")
+    with using(app.extensions["quietline"]):
+        SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
+
+
+def runs(database) -> list[tuple[str, list, list]]:
+    with database.sessions() as db:
+        return [(r.status, [f["name"] for f in r.files], r.counts)
+                for r in db.scalars(select(ImportRun).order_by(ImportRun.id))]
+
+
+def test_a_set_is_imported_recorded_removed_and_not_imported_twice(app, database, redis_conn, clock, folder):
+    drop(folder, clock, clients="clients.csv", appointments="appointments.csv", clinicians="clinicians.csv")
+    run_import(app, redis_conn)
+    [(status, names, counts)] = runs(database)
+    assert (status, sorted(names)) == ("imported", ["appointments.csv", "clients.csv", "clinicians.csv"])
+    assert counts[2].startswith("appointments: 6 created")
+    assert list(folder.iterdir()) == []
+    with database.sessions() as db:
+        assert db.get(Client, "C-2001").first_name == "Robin"
+    scheduled = Queue("calls", connection=redis_conn, serializer=JSONSerializer).scheduled_job_registry
+    assert f"import-folder-{int(clock.now.timestamp()) // 900 * 900 + 900}" in scheduled.get_job_ids()
+    drop(folder, clock, clients="clients.csv", appointments="appointments.csv", clinicians="clinicians.csv")
+    run_import(app, redis_conn)
+    assert runs(database)[1][0] == "duplicate" and list(folder.iterdir()) == []
+
+
+def test_the_newest_complete_set_wins_and_a_file_being_written_waits(app, database, redis_conn, clock, folder):
+    drop(folder, clock, **{"clients-2026-11-22": "clients.csv", "clients-2026-11-23": "clients.csv",
+                           "appointments-2026-11-23": "appointments.csv"})
+    os.utime(folder / "appointments-2026-11-23.csv", (clock.now.timestamp(), clock.now.timestamp()))
+    run_import(app, redis_conn)  # the newest set's appointments file was written just now: wait
+    assert runs(database) == [] and len(list(folder.iterdir())) == 3
+    clock.advance(minutes=2)
+    run_import(app, redis_conn)
+    [(status, names, counts)] = runs(database)
+    assert (status, sorted(names)) == ("imported", ["appointments-2026-11-23.csv", "clients-2026-11-23.csv"])
+    assert counts[-1] == "1 older file(s) superseded by this set: removed unread"
+    assert list(folder.iterdir()) == []
+
+
+def test_a_bad_file_imports_nothing_of_its_set_and_alerts_the_owner(app, database, redis_conn, clock, folder,
+                                                                    standin):
+    owner = add_user(database, "olive.owner@quietline.test", "Olive Owner", "owner", OWNER_PASSWORD,
+                     phone=OWNER_PHONE)
+    drop(folder, clock, clients="clients_with_errors.csv", appointments="appointments.csv")
+    run_import(app, redis_conn)
+    with database.sessions() as db:
+        [run] = db.scalars(select(ImportRun)).all()
+        assert db.scalar(select(Appointment).where(Appointment.id == "A-9001")) is None
+        assert db.get(Client, "C-3001") is None
+    assert run.status == "rejected"
+    assert run.problems[0] == "clients.csv:2: date_of_birth '1985-13-01' is not a valid date"
+    aside = folder / "rejected" / str(run.id)
+    assert sorted(p.name for p in aside.iterdir()) == ["appointments.csv", "clients.csv"]
+    assert oct(aside.stat().st_mode & 0o777) == "0o700"
+    assert [(m["to"], m["body"]) for m in standin.messages()] == [
+        (OWNER_PHONE, "Quietline: a scheduled import was refused and nothing from it was imported. "
+                      "https://ql.example.org/staff/imports")]
+    page = signed_in(app, owner).get("/staff/imports").get_data(as_text=True)
+    assert "Refused: nothing imported" in page and "is not a valid date" in page

@@ -1,0 +1,193 @@
+"""Re-imports reconcile with phone changes instead of overwriting them (issue 10's examples), on SQLite and
+PostgreSQL: calls are placed with the simulator against the demo practice seeded in each database, the
+practice's EHR export is the file Quietline's own export wrote before the call (what the EHR still has),
+and re-importing it never undoes what the phone did.
+
+Monday 23 November 2026, 10:00 in New York; Alex (C-1001) has A-2001, Tuesday 10:00 with Dr. Chen.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ivr.actions.practice import book_slot
+from ivr.actions.registry import ActionContext
+from ivr.core.call_state import CallSession
+from ivr.practice import journal
+from ivr.practice.csv.export import export_practice
+from ivr.practice.csv.importer import import_practice
+from ivr.practice.csv.parsing import read_csv_text
+from ivr.practice.data import PracticeData
+from ivr.practice.demo import seed_demo
+from ivr.practice.models import Appointment, PracticeChange
+
+NY = ZoneInfo("America/New_York")
+ALEX = "+15551230001"
+RESCHEDULE = "1;04151985#;1;1;1"  # to Tuesday 9 AM, the first slot offered
+CANCEL = "1;04151985#;2;1;1"
+
+
+@pytest.fixture
+def database(any_database, clock):
+    """The demo practice in a migrated database, on SQLite and on PostgreSQL (the app and sim use it)."""
+    seed_demo(any_database.sessions, clock.now, NY)
+    return any_database
+
+
+@pytest.fixture
+def ehr_export(database, tmp_path) -> str:
+    """The EHR's appointments export as it is before any call: what the practice re-imports unchanged."""
+    export_practice(database.sessions, tmp_path / "c.csv", tmp_path / "appointments.csv", tz=NY)
+    return read_csv_text(tmp_path / "appointments.csv")
+
+
+LATER = ("A-2007", dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC))  # Alex's following session
+
+
+def ny(day: int, hour: int) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, tzinfo=NY).astimezone(dt.UTC)
+
+
+def active(database, client_id: str) -> list[tuple[str, dt.datetime]]:
+    with database.sessions() as db:
+        rows = db.scalars(select(Appointment).where(Appointment.client_id == client_id,
+                                                    Appointment.status == "scheduled").order_by(Appointment.start))
+        return [(a.id, a.start) for a in rows]
+
+
+def changes(database) -> list[tuple[str, str, str, dict | None]]:
+    with database.sessions() as db:
+        return [(e.kind, e.appointment_id, e.state, e.conflict)
+                for e in db.scalars(select(PracticeChange).order_by(PracticeChange.id))]
+
+
+def edit(text: str, appointment_id: str, **cells: str) -> str:
+    """The export with one row changed (or, for an id not in it, a row added from A-2001's)."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    found = [r for r in rows if r["appointment_id"] == appointment_id]
+    if not found:
+        found = [{**next(r for r in rows if r["appointment_id"] == "A-2001"), "appointment_id": appointment_id}]
+        rows.append(found[0])
+    found[0].update(cells)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def reimport(database, text: str, clock):
+    return import_practice(database.sessions, appointments_text=text, now=clock.now)
+
+
+def phone_id(database) -> str:
+    with database.sessions() as db:
+        return db.get(Appointment, "A-2001").replaced_by
+
+
+def test_reschedule_then_unchanged_export_keeps_the_phone_appointment(sim, database, ehr_export, clock):
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    new = phone_id(database)
+    report = reimport(database, ehr_export, clock)
+    assert active(database, "C-1001") == [(new, ny(24, 9)), LATER]
+    assert (report.appointments.kept, report.appointments.conflicts) == (1, 0)
+    assert str(report.appointments) == ("0 created, 0 updated, 10 unchanged, 1 kept (phone change pending), "
+                                        "0 confirmed, 0 conflicts")
+    assert changes(database) == [("appointment_moved", "A-2001", "to_enter", None)]
+
+
+def test_cancellation_then_unchanged_export_stays_cancelled(sim, database, ehr_export, clock):
+    sim.call(from_=ALEX, script=CANCEL)
+    report = reimport(database, ehr_export, clock)
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-2001").status == "cancelled"
+    assert report.appointments.kept == 1
+    assert changes(database) == [("appointment_cancelled", "A-2001", "to_enter", None)]
+
+
+def test_the_ehr_moving_the_same_appointment_confirms_the_entry(sim, database, ehr_export, clock):
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    new = phone_id(database)
+    moved = edit(ehr_export, "A-2001", start="2026-11-24T09:00:00-05:00", end="2026-11-24T09:50:00-05:00")
+    report = reimport(database, moved, clock)
+    assert report.appointments.confirmed == 1
+    assert changes(database) == [("appointment_moved", "A-2001", "confirmed", None)]
+    assert active(database, "C-1001") == [(new, ny(24, 9)), LATER]
+    # Imported again, it changes nothing; a later move in the EHR reaches the phone-made appointment.
+    assert reimport(database, moved, clock).appointments.updated == 0
+    later = edit(ehr_export, "A-2001", start="2026-11-24T13:00:00-05:00", end="2026-11-24T13:50:00-05:00")
+    assert reimport(database, later, clock).appointments.updated == 1
+    assert active(database, "C-1001") == [(new, ny(24, 13)), LATER]
+
+
+def test_the_ehr_rebooking_under_a_new_id_confirms_and_links_it(sim, database, ehr_export, clock):
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    new = phone_id(database)
+    text = edit(edit(ehr_export, "A-2001", status="Rescheduled"), "E-77", start="2026-11-24T09:00:00-05:00",
+                end="2026-11-24T09:50:00-05:00", status="Scheduled")
+    for _ in range(2):  # the second import of the same export changes nothing
+        report = reimport(database, text, clock)
+        assert report.appointments.created == 0 and report.conflicts == []
+        assert active(database, "C-1001") == [(new, ny(24, 9)), LATER]
+    assert changes(database) == [("appointment_moved", "A-2001", "confirmed", None)]
+    with database.sessions() as db:
+        assert db.get(Appointment, new).ehr_id == "E-77"
+
+
+def test_the_ehr_showing_the_cancellation_confirms_it(sim, database, ehr_export, clock):
+    sim.call(from_=ALEX, script=CANCEL)
+    report = reimport(database, edit(ehr_export, "A-2001", status="Late Cancel"), clock)
+    assert report.appointments.confirmed == 1
+    assert changes(database) == [("appointment_cancelled", "A-2001", "confirmed", None)]
+
+
+def test_a_conflicting_row_is_reported_and_everything_else_imported(sim, database, ehr_export, clock):
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    new = phone_id(database)
+    text = edit(edit(ehr_export, "A-2001", start="2026-11-24T11:00:00-05:00", end="2026-11-24T11:50:00-05:00"),
+                "A-2002", start="2026-11-24T15:00:00-05:00", end="2026-11-24T15:50:00-05:00")
+    text = edit(text, "E-NEW", client_id="C-1006", start="2026-11-25T16:00:00-05:00",
+                end="2026-11-25T16:50:00-05:00")
+    report = reimport(database, text, clock)
+    line = text.splitlines().index(next(r for r in text.splitlines() if r.startswith("A-2001,"))) + 1
+    assert [str(c) for c in report.conflicts] == [
+        f"appointments.csv:{line}: the EHR shows this appointment differently from the change made by phone "
+        "(change #1): a staff member chooses"]
+    assert (report.appointments.created, report.appointments.updated, report.appointments.conflicts) == (1, 1, 1)
+    assert active(database, "C-1001") == [(new, ny(24, 9)), LATER]
+    assert ("E-NEW", ny(25, 16)) in active(database, "C-1006")
+    [(kind, appointment_id, state, conflict)] = changes(database)
+    assert (state, conflict["start"], conflict["line"]) == ("to_enter", "2026-11-24T16:00:00+00:00", line)
+    # A staff member takes the EHR's version: the phone-made appointment moves to 11, the entry is confirmed.
+    with database.sessions() as db, db.begin():
+        journal.resolve_conflict(db, 1, "ehr", user_id=1, now=clock.now)
+    assert active(database, "C-1001") == [(new, ny(24, 11)), LATER]
+    assert changes(database) == [("appointment_moved", "A-2001", "confirmed", None)]
+
+
+def test_reimport_after_a_phone_booking_at_the_same_start_succeeds(app, sim, database, ehr_export, clock):
+    """Alex moves 10:00 → 9:00 by phone; Jamie then moves into Tuesday 10:00; the EHR still has both old rows."""
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    flows = app.extensions["quietline"].flows.current()
+    session = CallSession(call_sid="CA" + "6" * 32, caller=None, started_at=clock.now.isoformat(), vars={
+        "caller": {"verified": True, "client_id": "C-1006"}, "appt": {"id": "A-2006"},
+        "slots": [ny(24, 10).isoformat()], "choice": 1})
+    assert book_slot(ActionContext(session, flows, clock.now, PracticeData(database.sessions)), {}).outcome == "booked"
+    report = reimport(database, ehr_export, clock)
+    assert (report.appointments.kept, report.conflicts) == (2, [])
+    with database.sessions() as db:
+        jamie = db.get(Appointment, "A-2006").replaced_by
+    assert active(database, "C-1006") == [(jamie, ny(24, 10))]
+    # Another client's new EHR row at a phone-booked start is a conflict for staff, not a failed import.
+    text = edit(ehr_export, "E-CLASH", client_id="C-1003", start="2026-11-24T10:00:00-05:00",
+                end="2026-11-24T10:50:00-05:00")
+    report = reimport(database, text, clock)
+    assert [c.reason for c in report.conflicts] == [
+        f"clinician 'maya-chen' has appointment '{jamie}' booked by phone at this start"]
+    assert active(database, "C-1006") == [(jamie, ny(24, 10))]
+    assert report.appointments.kept == 2
