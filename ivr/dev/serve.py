@@ -699,8 +699,10 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)
     local = _url(args.host, args.port)
-    # Without job workers the full /health is red by design; the web part is what we wait for then.
-    if not _wait_for_health(local + ("/health?scope=web" if args.no_workers else "/health"), sup):
+    # What startup needs: the web answers, Redis and flows are fine (HTTP 200) and, with workers, each
+    # queue has a live one. Never the absence of old trouble: a job that failed for good yesterday
+    # makes /health "degraded" (still 200), and must not keep the phone line down.
+    if not _wait_for_health(local + "/health", sup, need_workers=not args.no_workers):
         return 0 if _stop_requested else 1
     write_service_note(local, settings.public_base_url, os.environ.get("TWILIO_API_URL"))
     _print_banner(args, settings, local, web_workers, redis_note, standin_url)
@@ -727,7 +729,22 @@ def _wait_for_port(host: str, port: int, sup: Supervisor, timeout: float = 15.0)
         raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
 
 
-def _wait_for_health(url: str, sup: Supervisor) -> bool:
+def startup_ready(status: int, report: dict, *, need_workers: bool) -> str | None:
+    """None when the service may be announced, else what it still waits for.
+
+    ``status``, ``report``: the HTTP status and JSON of the public ``/health``.
+    """
+    if status != 200:
+        return f"HTTP {status}: {', '.join(report.get('problems', [])) or report}"
+    if need_workers:
+        covered = (report.get("workers") or {}).get("queues_covered") or {}
+        missing = [q for q, ok in covered.items() if not ok] if covered else ["any"]
+        if missing:
+            return f"no live RQ worker yet for the {', '.join(missing)} queue(s)"
+    return None
+
+
+def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool) -> bool:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline and not _stop_requested:
@@ -737,15 +754,23 @@ def _wait_for_health(url: str, sup: Supervisor) -> bool:
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return True
+                status, body = resp.status, resp.read()
         except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}: {exc.read(500).decode(errors='replace')}"
+            status, body = exc.code, exc.read(2000)
         except OSError:
-            pass
+            status, body = 0, b""
+        if status:
+            try:
+                report = json.loads(body)
+            except ValueError:
+                report = {}
+            waiting = startup_ready(status, report if isinstance(report, dict) else {}, need_workers=need_workers)
+            if waiting is None:
+                return True
+            last = waiting
         time.sleep(POLL_SECONDS)
     if not _stop_requested:
-        log.error("%s did not answer 200 within %.0f s (last: %s)", url, STARTUP_TIMEOUT, last)
+        log.error("%s: the service was not ready within %.0f s (last: %s)", url, STARTUP_TIMEOUT, last)
     return False
 
 

@@ -95,6 +95,17 @@ def wait_until(predicate, timeout: float, what: str, serve: Serve) -> None:
         time.sleep(0.2)
 
 
+def health_status(url: str, timeout: float = 5) -> str | None:
+    """The ``status`` /health reports (ok, degraded, failing), or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=timeout) as resp:
+            return json.loads(resp.read())["status"]
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())["status"] if exc.code == 503 else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def http_status(url: str, timeout: float = 5) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -208,7 +219,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     wait_until(lambda: "restarted redis-server" in serve.output(), 30, "Redis to be restarted", serve)
     assert re.search(rf"redis-server \(pid {redis_pid}\) was killed by SIGKILL unexpectedly: restarting it",
                      serve.output())
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the Redis restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the Redis restart", serve)
     first = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
     assert wait_for_escalation(serve, first.call_sid)[0] == "callback_request"
 
@@ -228,7 +239,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
         assert worker_pid not in registered_pids() and len(registered_pids()) == 2
     finally:
         redis.close()
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 30, "/health after the worker restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 30, "/health after the worker restart", serve)
     crisis = simulator(serve).call(from_=CALLER, script="9;noanswer;record:3")
     assert wait_for_escalation(serve, crisis.call_sid)[0] == "crisis"
 
@@ -239,7 +250,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     os.kill(standin_pid, signal.SIGKILL)
     wait_until(lambda: "restarted gunicorn" in serve.output() and "restarted Twilio stand-in" in serve.output(), 30,
                "gunicorn and the stand-in to be restarted", serve)
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the gunicorn restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the gunicorn restart", serve)
     wait_until(lambda: http_status(f"http://127.0.0.1:{serve.standin_port}/_standin/messages") == 200, 30,
                "the stand-in to answer", serve)
     last = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
@@ -251,6 +262,50 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     serve.seen |= {redis_pid, worker_pid, gunicorn_pid, standin_pid}
     assert serve.leftovers() == []
     assert not serve.redis_socket.exists()
+
+
+def test_jobs_failed_for_good_before_a_restart_do_not_stop_the_service_starting(serve_tmp):
+    """A recording Twilio never gave us and a text it refused (jobs failed for good, an hour ago) are in the
+    embedded Redis's append-only file when `make run` starts again: it starts, and /health says degraded."""
+    import datetime as dt
+
+    from redis import Redis
+    from rq import Queue
+    from rq.job import JobStatus
+    from rq.registry import FailedJobRegistry
+    from rq.serializers import JSONSerializer
+
+    from ivr.dev.redis_server import EmbeddedRedis
+
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2")
+    # The service's own embedded Redis, as the last run left it (same folder, socket and append-only file).
+    previous = EmbeddedRedis(serve.redis_socket.parent, appendonly=True, socket_name=serve.redis_socket.name).start()
+    redis = Redis(unix_socket_path=str(serve.redis_socket))
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)  # RQ stamps the real time: an hour before any run
+    job_ids = ["recording-RE" + "7" * 32, "sms-CA" + "8" * 32 + "-portal"]
+    for job_id in job_ids:
+        job = Queue("calls", connection=redis, serializer=JSONSerializer).create_job("os.getpid", job_id=job_id)
+        job.ended_at = ended
+        job.set_status(JobStatus.FAILED, pipeline=None)
+        FailedJobRegistry("calls", connection=redis, serializer=JSONSerializer).add(job, ttl=365 * 86400,
+                                                                                     exc_string="gave up")
+    redis.close()
+    previous.stop()
+
+    started.append(serve.start())
+    serve.wait_healthy()  # the banner is printed: it started
+    wait_until(lambda: health_status(serve.url) == "degraded", 60, "/health to settle on degraded", serve)
+    with urllib.request.urlopen(serve.url + "/health", timeout=5) as resp:
+        assert resp.status == 200
+        body = resp.read().decode()
+    report = json.loads(body)
+    assert report["failures"] == ["failed_jobs"] and report["failed_jobs"]["count"] == 2
+    assert report["failed_jobs"]["newest_age_seconds"] >= 3600
+    assert "RE" + "7" * 32 not in body and "CA" + "8" * 32 not in body  # counts and ages, no ids
+    assert "did not answer" not in serve.output() and "not ready" not in serve.output()
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    assert serve.leftovers() == []
 
 
 def test_a_hung_redis_gets_every_caller_the_apology_and_is_restarted(serve_tmp):
@@ -272,7 +327,7 @@ def test_a_hung_redis_gets_every_caller_the_apology_and_is_restarted(serve_tmp):
     assert answers == [(200, apology)] * 40
     wait_until(lambda: "restarted redis-server" in serve.output(), 60, "the hung Redis to be restarted", serve)
     assert re.search(rf"redis-server \(pid {redis_pid}\) has not answered for \d+ s: killing it", serve.output())
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the restart", serve)
     again = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
     assert again.heard[-1] == "Thank you. Someone will call you back by today at 1 PM. Goodbye."
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
