@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from ivr.dev.serve import (
     service_note,
 )
 from ivr.dev.simulator import CallSimulator, HttpTransport
+from tests.helpers.service import Clock
 from tests.helpers.serve import ACCOUNT, FAST_WORKERS, OPEN_AT, TOKEN, Serve, cmdline, descendants
 
 pytestmark = pytest.mark.wallclock
@@ -305,6 +307,104 @@ def test_jobs_failed_for_good_before_a_restart_do_not_stop_the_service_starting(
     assert "RE" + "7" * 32 not in body and "CA" + "8" * 32 not in body  # counts and ages, no ids
     assert "did not answer" not in serve.output() and "not ready" not in serve.output()
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    assert serve.leftovers() == []
+
+
+def test_a_hung_worker_is_killed_and_restarted_on_the_supervisors_clock(aof_redis, standin, database, flows_dir,
+                                                                        tmp_path, monkeypatch):
+    """A real RQ worker, SIGSTOPped: its heartbeat in Redis stops. The supervisor, on a clock the test sets,
+    leaves it alone up to the threshold, kills it past it, and restarts it (a new pid that registers)."""
+    import datetime as dt
+
+    from redis import Redis
+
+    from ivr.dev.serve import Supervisor, _worker_heartbeats
+    from tests.helpers.processes import wait_for, worker_env
+
+    for key, value in worker_env(aof_redis.url, str(database.engine.url), standin.url, flows_dir, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    redis = Redis.from_url(aof_redis.url)
+    host = socket.gethostname()
+    clock = Clock(dt.datetime.now(dt.UTC))
+    sup = Supervisor(worker_hang_seconds=30, clock=clock)
+    try:
+        worker = sup.spawn("worker[urgent]", [sys.executable, "-m", "workers.run", "--queues", "urgent",
+                                              "--no-scheduler"], kind="worker")
+        sup.children.append(worker)
+        first = worker.proc.pid
+        wait_for(lambda: first in _worker_heartbeats(redis, host), 60, "the worker to register")
+        os.kill(first, signal.SIGSTOP)
+        last = _worker_heartbeats(redis, host)[first]  # frozen from now on
+        clock.now = last
+        assert sup.kill_hung_workers() == []  # Redis answers from now: the watch starts
+        clock.now = last + dt.timedelta(seconds=30)
+        assert sup.kill_hung_workers() == []  # at the threshold: still alive
+        clock.now = last + dt.timedelta(seconds=31)
+        assert sup.kill_hung_workers() == [worker]
+        wait_for(lambda: worker.proc.poll() is not None, 30, "the hung worker to die")
+        clock.now = last + dt.timedelta(seconds=32)
+
+        def restarted() -> bool:
+            sup.tend()
+            return worker.restarts == 1 and worker.proc.poll() is None
+        wait_for(restarted, 60, "the supervisor to restart it", interval=0.2)
+        second = worker.proc.pid
+        assert second != first
+        wait_for(lambda: second in _worker_heartbeats(redis, host), 60, "the new worker to register")
+        assert first not in _worker_heartbeats(redis, host)  # its registration was dropped (register_death)
+        # The new one's heartbeat is judged from its own start: not hung.
+        clock.now = max(clock.now, _worker_heartbeats(redis, host)[second])
+        assert sup.kill_hung_workers() == []
+    finally:
+        sup.shutdown()
+        redis.close()
+
+
+def test_a_worker_silent_while_redis_is_away_is_not_killed(aof_redis, monkeypatch):
+    """Workers cannot heartbeat into a Redis that does not answer: no verdict until Redis has answered
+    for the whole threshold."""
+    import datetime as dt
+
+    from ivr.dev.serve import Child, Supervisor
+
+    monkeypatch.setenv("REDIS_URL", f"unix://{aof_redis.directory}/nothing-here.sock")
+    clock = Clock(dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC))
+    sup = Supervisor(worker_hang_seconds=30, clock=clock)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        sup.children.append(Child("worker[urgent]", sleeper, [], 0.0, kind="worker",
+                                  started_on=clock.now - dt.timedelta(hours=1)))
+        assert sup.kill_hung_workers() == [] and sleeper.poll() is None
+        monkeypatch.setenv("REDIS_URL", aof_redis.url)
+        sup._redis_client = None
+        assert sup.kill_hung_workers() == []  # Redis answers from now on ...
+        clock.advance(seconds=31)
+        assert [c.proc for c in sup.kill_hung_workers()] == [sleeper]  # ... and it never registered
+        assert sleeper.wait(10) == -signal.SIGKILL
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()
+
+
+def test_make_run_restarts_a_sigstopped_worker(serve_tmp):
+    """The whole supervisor: a SIGSTOPped RQ worker (its heartbeat stops; short TTL settings) is killed and
+    restarted while gunicorn keeps answering, and the next crisis call is escalated by the new one."""
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2", "--worker-hang-seconds", "6", **FAST_WORKERS)
+    started.append(serve.start())
+    serve.wait_healthy()
+    hung = pid_of(serve, r"workers\.run --queues urgent $")
+    os.kill(hung, signal.SIGSTOP)
+    wait_until(lambda: "restarted worker[urgent]" in serve.output(), 60, "the hung worker to be restarted", serve)
+    assert re.search(rf"worker\[urgent\] \(pid {hung}\) has not sent a heartbeat for \d+ s \(hung\): killing it",
+                     serve.output())
+    assert pid_of(serve, r"workers\.run --queues urgent $") != hung
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the worker restart", serve)
+    crisis = simulator(serve).call(from_=CALLER, script="9;noanswer;record:3")
+    assert wait_for_escalation(serve, crisis.call_sid)[0] == "crisis"
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    serve.seen.add(hung)
     assert serve.leftovers() == []
 
 
