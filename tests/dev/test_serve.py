@@ -31,8 +31,8 @@ from ivr.dev.serve import (
     service_note,
 )
 from ivr.dev.simulator import CallSimulator, HttpTransport
-from tests.helpers.service import Clock
 from tests.helpers.serve import ACCOUNT, FAST_WORKERS, OPEN_AT, TOKEN, Serve, cmdline, descendants
+from tests.helpers.service import Clock
 
 pytestmark = pytest.mark.wallclock
 
