@@ -601,17 +601,26 @@ def write_service_note(local_url: str, public_base_url: str, twilio_api_url: str
     return path
 
 
+def running_service(path: Path | None = None) -> dict[str, str] | None:
+    """What the ``python -m ivr.dev.serve`` of this checkout (its instance folder) wrote about itself, while it
+    runs; None when none runs."""
+    path = path or service_note_path()
+    try:
+        note = json.loads(path.read_text())
+        os.kill(int(note["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {k: str(v) for k, v in note.items()} if isinstance(note, dict) else None
+
+
 def service_note(url: str, path: Path | None = None) -> dict[str, str] | None:
     """What the running ``python -m ivr.dev.serve`` at ``url`` wrote about itself, or None.
 
     None when there is no note, its service is gone, or ``url`` is another server
     (the same port on a loopback address counts as the same server).
     """
-    path = path or service_note_path()
-    try:
-        note = json.loads(path.read_text())
-        os.kill(int(note["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
+    note = running_service(path)
+    if note is None:
         return None
     mine, theirs = urlsplit(url), urlsplit(str(note.get("url", "")))
     local = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}

@@ -482,8 +482,55 @@ def test_a_port_of_its_own_and_the_readme_call_from_a_second_terminal(serve_tmp)
 
     wait_until(lambda: staff_texts(), 60, "a staff text", serve)
     assert all(f" http://127.0.0.1:{serve.port}/staff/e/" in body for body in staff_texts()), staff_texts()
+
+    # The same without --url: the running service of this checkout is called, and its voicemail audio
+    # reaches the service's stand-in the same way (not the in-process app with api.twilio.com).
+    plain = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--script", "0;noanswer;record:4"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert f"(calling the running service at {serve.url}; --url to choose another)" in plain.stdout
+    assert "no local Twilio stand-in" not in plain.stderr and "not running" not in plain.stderr, plain.stderr
+
+    def second_recording() -> dict | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/recordings", timeout=5) as r:
+            return next((x for x in json.loads(r.read()) if x["call_sid"] != call_sid), None)
+
+    wait_until(second_recording, 60, "the second voicemail to reach the stand-in", serve)
+    other = second_recording()
+    assert other is not None
+    wav = tmp / "recordings" / f"{other['call_sid']}-{other['sid']}.wav"
+    wait_until(wav.exists, 60, "the second voicemail's audio to be copied by the service's worker", serve)
+    assert wait_for_escalation(serve, other["call_sid"])[0] == "callback_request"
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
     assert serve.leftovers() == []
+
+
+def _second_terminal(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "TWILIO_API_URL", "PUBLIC_BASE_URL", "IVR_TEST_NOW")}
+    env.update(FLASK_SKIP_DOTENV="1", TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID=ACCOUNT,
+               IVR_INSTANCE_DIR=str(tmp / "instance"), **extra)
+    return env
+
+
+def test_the_call_command_says_in_one_line_when_nothing_answers(tmp_path):
+    """--url with nothing listening, and no --url with no service and no Redis: one clear line, no traceback."""
+    from tests.helpers.serve import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--url", url, "--script", "0"],
+                          cwd=ROOT, env=_second_terminal(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"Error: Nothing answers at {url} (connection refused). Start the service with "
+                                   "`make run` (in another terminal), or check --url.")
+    socket_path = tmp_path / "no-redis.sock"
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--script", "0"], cwd=ROOT,
+                          env=_second_terminal(tmp_path, REDIS_URL=f"unix://{socket_path}"), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"Error: Redis does not answer at unix://{socket_path} (ConnectionError), and no "
+                                   "service of this checkout is running. Start it with `make run` (in another "
+                                   "terminal), or pass --url of a running one.")
 
 
 def test_default_public_base_url_follows_the_port() -> None:
