@@ -20,6 +20,7 @@ from ivr import cli, health
 from ivr import config as config_mod
 from ivr.actions.registry import Registry
 from ivr.dashboard import init_app as init_dashboard
+from ivr.dashboard.views import HEALTH_DETAILS
 from ivr.db import cli as db_cli
 from ivr.db.database import Database
 from ivr.practice import cli as practice_cli
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.before_request(refuse_oversized_streams)
     app.register_blueprint(webhooks.bp)
     cli.init_app(app)
+    app.cli.add_command(health.health_command)
     practice_cli.init_app(app)
     db_cli.init_app(app)
     init_dashboard(app)  # staff pages at /staff
@@ -75,6 +77,16 @@ def _register_routes(app: Flask, services: Services) -> None:
 
     @app.get("/health")
     def health_route() -> tuple[dict[str, Any], int]:
-        """Redis, flows, RQ workers, scheduler and queue ages (ivr/health.py); ?scope=web: Redis and flows."""
-        ok, report = health.service_health(services, web_only=request.args.get("scope") == "web")
-        return report, 200 if ok else 503
+        """Redis, flows, RQ workers, scheduler and queue ages (ivr/health.py); ?scope=web: Redis and flows.
+
+        Public: counts and ages only (``health.public_report``); 503 only when calls cannot be answered.
+        """
+        _, report = health.service_health(services, web_only=request.args.get("scope") == "web")
+        return health.public_report(report), health.http_status(report)
+
+    def health_details() -> tuple[dict[str, Any], int]:
+        _, report = health.service_health(services)
+        return report, health.http_status(report)
+
+    # /staff/health (signed in) shows the full report, job ids included.
+    app.extensions[HEALTH_DETAILS] = health_details

@@ -1,6 +1,6 @@
 """``/health``: can the service answer calls *and* get their follow-up work done?
 
-Checks, each naming itself in ``failures`` when it fails (HTTP 503):
+Checks, each naming itself in ``failures`` when it fails:
 
 * ``redis``: reachable (nothing else can be checked without it);
 * ``flows``: loaded (the version is reported, with the count of flow errors);
@@ -14,19 +14,22 @@ Checks, each naming itself in ``failures`` when it fails (HTTP 503):
 * ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit;
 * ``failed_jobs``: no job failed for good (RQ's FailedJobRegistry, after its last retry) in
   the last 24 hours.  Such a job has already been turned into what staff need (a recording
-  Twilio never gave us is an escalation to call back, a refused text too), so the service
-  is only ``degraded``: ``status`` says ``degraded`` rather than ``failing``, and someone
-  should look at the job ids listed.
+  Twilio never gave us is an escalation to call back, a refused text too).
 
-``status`` is ``ok``, ``degraded`` (only ``failed_jobs``) or ``failing``; the HTTP status is
-503 whenever it is not ``ok``.
+``status`` is ``ok`` (nothing failed), ``failing`` when the service cannot answer calls
+(``redis`` or ``flows``: the only checks in ``CRITICAL``) and ``degraded`` otherwise (calls
+are answered, their jobs wait or something needs a look).  The HTTP status is 503 only
+for ``failing``; ``degraded`` answers 200 so that a supervisor, a load balancer or a restart
+never takes the phone line down over a job that failed yesterday.  Monitoring reads
+``status`` and ``failures``.
 
 ``?scope=web`` checks only Redis and flows: whether this web process can answer calls
 (jobs wait in Redis), which is what a load balancer should ask; the full check is for
 monitoring.
 
-The report holds names, counts, ages and job ids (which carry CallSids, recording SIDs or
-random message keys, never a number or anything a caller said); no PHI.
+The public ``/health`` (``public_report``) holds names, counts and ages only.  Job ids
+(which carry CallSids, recording SIDs and reasons) are kept for signed-in staff
+(``/staff/health``) and the console (``flask --app app health``): ``DETAIL_KEYS``.
 
 RQ's hashes are read directly rather than through ``Worker.all()``: building a Worker on a
 connection raises that connection's socket timeout to the worker's dequeue timeout
@@ -35,10 +38,15 @@ connection raises that connection's socket timeout to the worker's dequeue timeo
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import click
+from flask import current_app
+from flask.cli import with_appcontext
 from redis import Redis
 from redis.exceptions import RedisError
 from rq.job import Job
@@ -56,7 +64,10 @@ from ivr.jobs.enqueue import URGENT_QUEUE
 QUEUE_HEAD = 10
 LISTED = 5  # job ids listed per overdue registry
 FAILED_WINDOW = 24 * 3600  # seconds: permanently failed jobs this recent make the service degraded
-DEGRADED_ONLY = ("failed_jobs",)
+# The checks without which no call can be answered: only these make the service "failing" (503).
+CRITICAL = ("redis", "flows")
+# Report keys that name jobs (CallSids, reasons): left out of the public /health.
+DETAIL_KEYS = ("oldest_job_id", "job_ids")
 
 
 @dataclass(frozen=True)
@@ -102,8 +113,33 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
     report["problems"] = problems
     ok = not failures
     report["ok"] = ok
-    report["status"] = "ok" if ok else ("degraded" if all(f in DEGRADED_ONLY for f in failures) else "failing")
+    report["status"] = status_of(failures)
     return ok, report
+
+
+def status_of(failures: Iterable[str]) -> str:
+    """``ok``, ``degraded`` or ``failing`` (see the module docstring) for a list of failed checks."""
+    failures = list(failures)
+    if not failures:
+        return "ok"
+    return "failing" if any(f in CRITICAL for f in failures) else "degraded"
+
+
+def http_status(report: dict[str, Any]) -> int:
+    """200 unless the service cannot answer calls (``status`` ``failing``): 503."""
+    return 503 if report["status"] == "failing" else 200
+
+
+def public_report(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` without the job ids (``DETAIL_KEYS``): counts, ages and names of checks only."""
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in DETAIL_KEYS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(report)
 
 
 def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, Any]]:
@@ -114,6 +150,15 @@ def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, 
     # The real clock: the app's clock may be a test's fixed one; RQ stamps with the real time.
     return health(ql.redis, dt.datetime.now(dt.UTC), queues=(URGENT_QUEUE, s.queue_name),
                   limits=limits, flows=ql.flows, jobs=not web_only)
+
+
+@click.command("health")
+@with_appcontext
+def health_command() -> None:
+    """Print the full /health report (JSON, job ids included); exit 0 ok, 1 degraded, 2 failing."""
+    _, report = service_health(current_app.extensions["quietline"])
+    click.echo(json.dumps(report, indent=2))
+    sys.exit({"ok": 0, "degraded": 1}.get(report["status"], 2))
 
 
 def _age(now_ts: float, stamp: bytes | str | None) -> float | None:
@@ -193,7 +238,7 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
             stamps = pipe.execute()
         aged = [(a, j) for j, s in zip(head, stamps, strict=False) if (a := _age(now_ts, s)) is not None]
         oldest_age, oldest_id = max(aged) if aged else (None, None)
-        failed = redis.zcard(FailedJobRegistry(q, connection=redis).key)
+        failed = redis.zcard(FailedJobRegistry(q, connection=redis).key)  # kept by RQ for a year by default
         queue_report[q] = {"length": length, "oldest_age_seconds": oldest_age, "oldest_job_id": oldest_id,
                            "failed_jobs": failed}
         if oldest_age is not None and oldest_age > limits.max_queue_age:
@@ -235,7 +280,9 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
                    if (age := _age(now_ts, e)) is not None and age <= FAILED_WINDOW]
     recent.sort()
     report["failed_jobs"] = {"window_seconds": FAILED_WINDOW, "count": len(recent),
+                             "newest_age_seconds": recent[0][0] if recent else None,
                              "job_ids": [j for _, j in recent[:LISTED]]}
     if recent:
         failures.append("failed_jobs")
-        problems.append(f"{len(recent)} job(s) failed for good in the last 24 h (newest: {recent[0][1]})")
+        # No job id here: problems are public (the ids are in failed_jobs.job_ids, for staff).
+        problems.append(f"{len(recent)} job(s) failed for good in the last 24 h (newest {recent[0][0]:g} s ago)")

@@ -15,8 +15,10 @@ names the same instant, enqueued with RQ's ``unique``), then reads the durable e
    allowed), which keeps its promises (as it does again for every ended call: a promise
    without an escalation gets one); an ended call still waiting at a voicemail
    step whose recording was copied is taken on past it; every reason an ended call
-   escalated without an ``escalations`` row has its job requeued (failed) or
-   enqueued again (lost).
+   escalated without an ``escalations`` row has its job requeued (failed), enqueued
+   again when RQ holds it in no queue or registry (queued, deferred, canceled or stopped
+   over a half-written enqueue or a lost or emptied queue: ``Jobs.revive``), or enqueued
+   afresh (lost).
 2. **Recordings at Twilio** (the newest ``RECENT_RECORDINGS``): any we never heard
    of (every callback about it was lost) is noted and copied.
 3. **The recordings table**: a ``pending`` row nobody is copying is copied again; a
@@ -155,6 +157,8 @@ def _calls(ql: Any, now: dt.datetime, grace: dt.timedelta, twilio: _Twilio, coun
                 counts["escalations enqueued again"] += 1
             elif status == "failed":
                 counts["escalations requeued"] += 1
+            elif status == "stranded":
+                counts["stranded escalations enqueued again"] += 1
 
 
 def _twilio_recordings(ql: Any, now: dt.datetime, twilio: _Twilio, counts: Counter[str]) -> None:
@@ -200,3 +204,5 @@ def _copy(ql: Any, call_sid: str, recording_sid: str, counts: Counter[str]) -> N
         counts["recordings copied again"] += 1
     elif status == "failed":
         counts["recording copies requeued"] += 1
+    elif status == "stranded":
+        counts["stranded recording copies enqueued again"] += 1

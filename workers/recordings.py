@@ -4,8 +4,9 @@ Every recording reaches staff: once copied it joins the call's escalation, or th
 call is handed on (``ivr.telephony.call_handler.CallHandler.recording_ready``: a voicemail
 escalation when nothing else carries it).  One Twilio never lets us copy (it keeps
 answering 404, say) is marked ``failed`` after the last retry, becomes a
-``recording_failed`` escalation ("call the number back") and ends as a failed RQ
-job, which ``/health`` reports for a day.
+``recording_failed`` escalation ("call the number back"; folded into the call's own escalation
+when it has one: ``ivr.escalations.create.merge_lost_message``) and ends as a failed RQ job,
+which ``/health`` reports (degraded) for a day.
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ only until the text is sent or given up; then the entry is deleted.  A text Twil
 refuses for good (21610 opted out, 21211 invalid number, 21614 not a mobile, any
 4xx but 429: ``ivr.telephony.twilio_rest.refused_for_good``) is not retried: the job fails at
 once, and the call is escalated as ``text_failed`` so staff get the client what the
-text promised.  A text still failing after its last retry is escalated the same way.
+text promised.  A text still failing after its last retry is escalated the same way, and so is
+one to a number that opted out (STOP) after the call promised it.
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def send_sms(call_sid: str, message_id: str) -> str:
 
     A text already sent (or whose call record expired) is not sent again: "not pending".
     A number that texted STOP gets nothing: ``"opted-out"`` (checked here, at the last
-    moment, so no path to a client's phone can skip it).
+    moment, so no path to a client's phone can skip it).  The caller was promised that
+    text, though, so the call is escalated (``text_failed``: staff call back with what it
+    promised), as for a text Twilio refuses.
     """
     ql = services()
     try:
@@ -42,10 +45,11 @@ def send_sms(call_sid: str, message_id: str) -> str:
     if not entry or not entry.get("to"):
         return "not pending"
     with ql.database.sessions() as db:
-        if opted_out(db, entry["to"]):
-            ql.call_store.outbox_done(call_sid, message_id)
-            log.info("text %s of call %s not sent: the number opted out of texts", message_id, call_sid)
-            return OPTED_OUT
+        stopped = opted_out(db, entry["to"])
+    if stopped:
+        # Opted out after the call promised it: never texted, never dropped either.
+        _give_up(call_sid, message_id, "the number opted out of texts")
+        return OPTED_OUT
     client = twilio_rest.make_client(ql.settings)
     try:
         sid = twilio_rest.send_sms(client, to=entry["to"], from_=ql.settings.sms_from, body=entry["body"])

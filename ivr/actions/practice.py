@@ -71,6 +71,8 @@ def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     """
     with _practice(ctx).read() as db:
         ids = practice_data.clients_on(db, ctx.session.caller)
+    # Padded with decoys: the answer is checked the same way whoever the number belongs to.
+    ids = verification.with_decoys(ids, ctx.session.caller)
     caller = {**_caller(ctx), "verified": False}
     return ActionResult("present" if ctx.session.caller else "withheld", {"candidates": ids, "caller": caller})
 
@@ -81,8 +83,10 @@ def find_by_number_on_file(ctx: ActionContext, params: Mapping[str, Any]) -> Act
     Always answers ``done``: whether the number is on file is not for an unverified caller to learn.
     """
     typed = str(ctx.session.vars.get("number_on_file") or "")
+    number = normalise(typed, ctx.flows.practice.phone_region)
     with _practice(ctx).read() as db:
-        ids = practice_data.clients_on(db, normalise(typed, ctx.flows.practice.phone_region))
+        ids = practice_data.clients_on(db, number)
+    ids = verification.with_decoys(ids, number or (f"typed:{typed}" if typed else None))
     return ActionResult("done", {"candidates": ids, "number_on_file": None})
 
 
@@ -103,15 +107,16 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     limits = verification.Limits.of(practice)
     var = params.get("var", "dob")
     answer = str(ctx.session.vars.get(var) or "")
-    candidates = [str(c) for c in ctx.session.vars.get("candidates") or []]
+    # Decoys (verification.with_decoys) pad the candidates: the same queries and writes for any number.
+    candidates = verification.with_decoys([str(c) for c in ctx.session.vars.get("candidates") or []],
+                                          ctx.session.caller)
     attempt = int(ctx.session.vars.get("verify_attempts") or 0) + 1
     caller_key = verification.caller_subject(ctx.session.caller)
     kind = verification.PIN if answer.startswith("pin:") else verification.DATE
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
     with _practice(ctx).write() as db:
         allowed = verification.standing(db, caller_key, candidates, ctx.now, limits)
-        clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id))) \
-            if candidates else []
+        clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id)))
         if kind == verification.PIN:
             right = verification.pin_matches(answer[4:], clients)
             usable = [c for c in right if allowed.pin_allowed(c.id)]

@@ -41,9 +41,31 @@ _GENERIC_NAME_WORDS = frozenset({
     "group", "associates", "association", "partners", "services", "service", "practice", "center", "centre",
     "office", "offices",
 })
-# E.164, or North American formats: (555) 123-4567, 555-123-4567, 555.123.4567, 5551234567.
-_PHONE_RE = re.compile(r"(?<![\w/+])(\+\d{8,15}|(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}|\d{10,11})(?![\w/])")
-_DIGIT_RUN_RE = re.compile(r"\b\d{6,}\b")
+# Log masking: phone numbers and dates of birth in the forms they take, nothing else, so job ids
+# (reconcile-1764530400, escalation-1234567-new-L1), Redis keys, pids and timestamps
+# (18:27:10.123456, 2026-11-30T18:27:10) stay readable and can be matched to Redis.
+# A token edge: not inside a word, a job id (-), a time or decimal (. :), a path or URL (/) or a key (=… is fine).
+_EDGE_BEFORE = r"(?<![\w\-.:/+#])"
+_EDGE_AFTER = r"(?![\w\-:/]|\.\w)"
+_PHONE_RES = (
+    # E.164: +15551230001
+    re.compile(r"(?<![\w+])\+\d{8,15}(?!\d)"),
+    # North American, with separators: (555) 123-4567, 555-123-4567, 555.123.4567, +1 555 123 4567
+    re.compile(_EDGE_BEFORE + r"(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[ .-]?\d{3}[ .-]\d{4}" + _EDGE_AFTER),
+    # North American, bare: 5551230001, 15551230001 (an area code never starts with 0 or 1, so epoch
+    # seconds, 1764530400, are not phone numbers)
+    re.compile(_EDGE_BEFORE + r"1?[2-9]\d{9}" + _EDGE_AFTER),
+)
+_DOB_RES = (
+    # As keyed at the prompt: MMDDYYYY (04151985, 04151985#)
+    re.compile(_EDGE_BEFORE + r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d{2}" + _EDGE_AFTER),
+    # ISO, a date alone (1985-04-15), not the date of a timestamp (2026-11-30T18:27:10, 2026-11-30 18:27)
+    re.compile(_EDGE_BEFORE + r"(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\w\-:/]|\.\w|[T ]\d{2}:)"),
+    # US style: 04/15/1985, 4/15/85
+    re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:\d{4}|\d{2})(?![\w/])"),
+)
+# Card numbers (13-19 digits, maybe grouped by spaces or dashes, passing the Luhn check), standalone.
+_CARD_RE = re.compile(_EDGE_BEFORE + r"\d{4}(?:[ -]?\d{3,4}){2,3}(?:[ -]?\d{1,3})?" + _EDGE_AFTER)
 
 
 def mask_phone(number: str | None) -> str:
@@ -57,9 +79,22 @@ def mask_phone(number: str | None) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask anything that looks like a phone number or a long digit run (dates, PINs, cards)."""
-    text = _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
-    return _DIGIT_RUN_RE.sub(lambda m: "#" * len(m.group(0)), text)
+    """Mask phone numbers (E.164, North American with or without separators), dates of birth (as keyed,
+    ISO without a time, US style) and card numbers; leave job ids, keys, pids and timestamps alone."""
+    for pattern in _PHONE_RES:
+        text = pattern.sub(lambda m: mask_phone(m.group(0)), text)
+    for pattern in _DOB_RES:
+        text = pattern.sub(lambda m: re.sub(r"\d", "#", m.group(0)), text)
+    return _CARD_RE.sub(lambda m: re.sub(r"\d", "#", m.group(0)) if _luhn(m.group(0)) else m.group(0), text)
+
+
+def _luhn(candidate: str) -> bool:
+    """A card number (13-19 digits passing the Luhn check), not a millisecond timestamp or a count."""
+    digits = [int(c) for c in candidate if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0
 
 
 def discretion_problems(text: str, practice_name: str | None = None, *, titles: bool = False) -> list[str]:

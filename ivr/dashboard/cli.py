@@ -19,6 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from ivr import passwords
+from ivr.dashboard.blueprint import practice_settings
 from ivr.db.cli import ready_db
 from ivr.escalations import audit
 from ivr.escalations.audit import Action
@@ -31,19 +32,22 @@ staff_cli = AppGroup("staff", help="Staff dashboard accounts: the first owner, p
 def _password(*user_inputs: str) -> str:
     """From the environment (automation) or asked twice; the rules (length, not easy to guess) apply either way.
 
-    ``user_inputs``: the account's email and name, which a password must not lean on.
+    ``user_inputs``: the account's email and name, which a password must not lean on (nor the
+    practice's name: ``passwords.check_password_rules``).
     """
+    practice = practice_settings()
+    rules = {"practice_name": practice.name if practice is not None else None}
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
         try:
-            passwords.check_password_rules(from_env, user_inputs)
+            passwords.check_password_rules(from_env, user_inputs, **rules)
         except passwords.WeakPassword as exc:
             raise click.ClickException(f"{PASSWORD_ENV}: {exc}") from None
         return from_env
     while True:
         value = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            passwords.check_password_rules(value, user_inputs)
+            passwords.check_password_rules(value, user_inputs, **rules)
             return value
         except passwords.WeakPassword as exc:
             click.echo(str(exc), err=True)

@@ -26,6 +26,7 @@ from wtforms.validators import (
 )
 
 from ivr import passwords
+from ivr.dashboard.blueprint import practice_settings
 from ivr.escalations.models import Role
 from ivr.escalations.worklist import CATEGORY_LABELS, OUTCOME_MAX
 
@@ -40,7 +41,8 @@ def choices(pairs: Any) -> list[SelectChoice]:
 
 
 def _password_rules(form: FlaskForm, field: Field) -> None:
-    """Length and guessability (zxcvbn); the person's email and name count as easy guesses.
+    """Length and guessability (zxcvbn); the person's email and name, the practice's name and the field's
+    words count as easy guesses.
 
     Views set ``form.user_inputs`` (the account's email and name) when the form has no such fields.
     """
@@ -48,8 +50,10 @@ def _password_rules(form: FlaskForm, field: Field) -> None:
     for name in ("email", "name"):
         if name in form and form[name].data:
             inputs.append(str(form[name].data))
+    practice = practice_settings()
     try:
-        passwords.check_password_rules(field.data or "", inputs)
+        passwords.check_password_rules(field.data or "", inputs,
+                                       practice_name=practice.name if practice is not None else None)
     except passwords.WeakPassword as exc:
         raise ValidationError(str(exc)) from None
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -105,6 +106,19 @@ def logout() -> Any:
     user = g.user
     auth.end_session(None, user.id)
     return _redirect("dashboard.login", ended="logout")
+
+
+# --------------------------------------------------------------------------- service health
+
+# The app installs the full /health report here (ivr.app): the dashboard layer does not import ivr.health.
+HEALTH_DETAILS = "quietline.health_details"
+
+
+@bp.get("/health")
+def health_details() -> Any:
+    """The full ``/health`` report for signed-in staff: with the job ids the public one leaves out (JSON)."""
+    report, status = current_app.extensions[HEALTH_DETAILS]()
+    return report, status
 
 
 # --------------------------------------------------------------------------- the queue

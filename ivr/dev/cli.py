@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -16,24 +17,36 @@ import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ivr.dev.serve import service_note
-from ivr.dev.simulator import CallSimulator, FlaskTransport, HttpTransport, tone_wav
+from ivr.dev.serve import running_service, service_note
+from ivr.dev.simulator import CallSimulator, FlaskTransport, HttpTransport, SimulatorError, tone_wav
 
 
 @click.command("call")
 @with_appcontext
 @click.option("--from", "from_", default="+15551230001", show_default=True, help="Caller ID (or Anonymous).")
 @click.option("--to", default="+15550100000", show_default=True, help="The practice number called.")
-@click.option("--url", default=None, help="A running server's base URL; default: the app in this process.")
+@click.option("--url", default=None, help="A running server's base URL; default: the service `make run` runs "
+                                          "from this checkout, else the app in this process.")
 @click.option("--script", default=None, help='Inputs, e.g. "1;wait;say:reschedule;04151985"; default: ask.')
 def call_command(from_: str, to: str, url: str | None, script: str | None) -> None:
-    """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears."""
+    """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears.
+
+    Errors (nothing answers at ``--url``, no Redis for the in-process app) are one clear line, exit code 1.
+    """
     ql = current_app.extensions["quietline"]
     settings = ql.settings
     public_base_url, api_url = settings.public_base_url, settings.twilio_api_url
+    if url is None:
+        # The service of this checkout is running (`make run` in another terminal): call it, exactly as with
+        # --url, so its workers get the voicemail audio from its own stand-in.
+        running = running_service()
+        if running is not None and running.get("url"):
+            url = running["url"]
+            click.echo(f"(calling the running service at {url}; --url to choose another)")
     if url:
-        transport = HttpTransport()
-        target = url.rstrip("/")
+        transport: HttpTransport | FlaskTransport = HttpTransport()
+        target: str | None = url.rstrip("/")
+        _must_answer(target)
         # A `python -m ivr.dev.serve` on this machine says how it signs and where its stand-in is, so this
         # terminal needs neither PUBLIC_BASE_URL (it follows --port) nor TWILIO_API_URL (set only there).
         note = service_note(target)
@@ -41,22 +54,60 @@ def call_command(from_: str, to: str, url: str | None, script: str | None) -> No
             public_base_url = note.get("public_base_url", public_base_url)
             api_url = note.get("twilio_api_url", api_url)
     else:
+        _redis_must_answer(ql)
         transport = FlaskTransport(current_app.test_client())
         target = None
     sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=public_base_url,
                         target_base_url=target, account_sid=settings.twilio_account_sid,
                         recording_url_base=api_url, out=click.echo,
                         on_recording=_standin_uploader(api_url))
-    result = sim.call(from_=from_, to=to, script=script, interactive=script is None)
+    try:
+        result = sim.call(from_=from_, to=to, script=script, interactive=script is None)
+    except SimulatorError as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
     click.echo(f"— call ended ({result.ended_by}), {len(result.requests)} webhooks")
     if result.application_error:
         sys.exit(1)
 
 
+def _must_answer(base_url: str) -> None:
+    """ClickException (one line) unless a web server answers at ``base_url``."""
+    try:
+        requests.get(f"{base_url}/health?scope=web", timeout=5)
+    except requests.RequestException as exc:
+        why = "connection refused" if isinstance(exc, requests.ConnectionError) else type(exc).__name__
+        raise click.ClickException(f"Nothing answers at {base_url} ({why}). Start the service with `make run` "
+                                   "(in another terminal), or check --url.") from None
+
+
+def _redis_must_answer(ql: Any) -> None:
+    """ClickException (one line) unless the in-process app's Redis answers: without it no call can be stored."""
+    from redis.exceptions import RedisError
+
+    try:
+        ql.redis.ping()
+    except (RedisError, OSError) as exc:
+        raise click.ClickException(
+            f"Redis does not answer at {_safe_redis_url(ql.settings.redis_url)} ({type(exc).__name__}), and no "
+            "service of this checkout is running. Start it with `make run` (in another terminal), or pass --url "
+            "of a running one.") from None
+
+
+def _safe_redis_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
 def _standin_uploader(api_url: str) -> Callable[[str, str, int], None] | None:
     """When REST calls go to the local stand-in, give it the simulated voicemail's audio."""
     if urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        return None
+        def no_standin(call_sid: str, recording_sid: str, seconds: int) -> None:
+            click.echo(f"(no local Twilio stand-in: TWILIO_API_URL is {api_url}, so this simulated voicemail has "
+                       "no audio for the recording job; start the service with `make run` to keep it)", err=True)
+
+        return no_standin
 
     def upload(call_sid: str, recording_sid: str, seconds: int) -> None:
         try:

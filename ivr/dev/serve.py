@@ -7,7 +7,9 @@ offline).  Then gunicorn and two RQ workers, supervised: a piece that dies (``ki
 a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
 serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a worker
 or the stand-in is restarted.  An embedded Redis that stops answering (hung, not dead)
-for ``--redis-hang-seconds`` is killed and restarted the same way.  A piece that dies
+for ``--redis-hang-seconds`` is killed and restarted the same way, and so is an RQ worker
+whose heartbeat in Redis is older than ``--worker-hang-seconds`` (default: the worker TTL,
+IVR_WORKER_TTL_SECONDS) while Redis itself answers: hung (SIGSTOP, a deadlock), not dead.  A piece that dies
 before the service is first up stops everything (a broken setup, not a fault).
 Ctrl-C or SIGTERM stops everything in order (web and workers, stand-in, Redis last
 so queued jobs are flushed to its append-only file).
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -70,6 +73,9 @@ RESTART_STABLE_SECONDS = 60.0
 # The embedded Redis is asked PING this often; silent for --redis-hang-seconds means hung.
 REDIS_PING_SECONDS = 2.0
 REDIS_HANG_SECONDS = 30.0
+# RQ workers' heartbeats (rq:worker:<name> last_heartbeat) are read this often; a worker whose last one is
+# older than --worker-hang-seconds is hung.
+WORKER_CHECK_SECONDS = 2.0
 SERVICE_NOTE = "service.json"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}
 
@@ -225,6 +231,7 @@ class Child:
     failures: int = 0  # deaths in a row, each within RESTART_STABLE_SECONDS of its start
     restart_at: float | None = None  # when a restart is due (None: running)
     kind: str = "process"  # "gunicorn", "worker", "standin"
+    started_on: dt.datetime | None = None  # the supervisor's clock at its (re)start: a worker's heartbeat age
 
     def exit_note(self) -> str:
         code = self.proc.returncode
@@ -241,7 +248,11 @@ def restart_delay(failures: int) -> float:
 class Supervisor:
     """Starts the long-lived processes, restarts whichever dies, and stops them in order."""
 
-    def __init__(self, redis_hang_seconds: float = REDIS_HANG_SECONDS) -> None:
+    def __init__(self, redis_hang_seconds: float = REDIS_HANG_SECONDS,
+                 worker_hang_seconds: float | None = None,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        """``worker_hang_seconds``: a worker silent this long is killed and restarted (None or 0: never).
+        ``clock``: aware UTC now, compared with RQ's heartbeat stamps (tests pass a fixed one)."""
         self.redis = None  # ivr.dev.redis_server.EmbeddedRedis when we started one
         self.standin: Child | None = None
         self.children: list[Child] = []  # gunicorn and workers
@@ -253,13 +264,17 @@ class Supervisor:
         self._redis_silent_since: float | None = None
         self._redis_next_ping = 0.0
         self._redis_client = None
+        self.worker_hang_seconds = worker_hang_seconds
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._worker_next_check = 0.0
+        self._redis_answering_since: dt.datetime | None = None
 
     def spawn(self, name: str, args: list[str], kind: str = "process") -> Child:
         # Own session: a Ctrl-C in the terminal reaches only us, and we stop children in order.
         proc = subprocess.Popen(args, cwd=config_mod.PROJECT_ROOT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, preexec_fn=self._preexec)
         log.info("started %s (pid %d)", name, proc.pid)
-        return Child(name, proc, list(args), time.monotonic(), kind=kind)
+        return Child(name, proc, list(args), time.monotonic(), kind=kind, started_on=self.clock())
 
     def _all(self) -> list[Child]:
         return ([self.standin] if self.standin else []) + self.children
@@ -279,6 +294,9 @@ class Supervisor:
         """One pass of the watch loop: notice deaths (and a hung Redis), start what is due."""
         now = time.monotonic()
         self._tend_redis(now)
+        if now >= self._worker_next_check:
+            self._worker_next_check = now + WORKER_CHECK_SECONDS
+            self.kill_hung_workers()
         for child in self._all():
             if child.restart_at is None:
                 if child.proc.poll() is None:
@@ -312,6 +330,7 @@ class Supervisor:
                       child.restart_at - time.monotonic())
             return
         child.proc, child.started_at, child.restart_at = proc, time.monotonic(), None
+        child.started_on = self.clock()
         child.restarts += 1
         log.warning("restarted %s (pid %d; restart %d)", child.name, proc.pid, child.restarts)
 
@@ -342,6 +361,46 @@ class Supervisor:
                     log.info("registered the death of RQ worker %s", key.rsplit(":", 1)[-1])
         except Exception as exc:  # Redis down too: RQ's key expires on its own
             log.warning("could not deregister the dead RQ worker (%s)", type(exc).__name__)
+
+    def kill_hung_workers(self) -> list[Child]:
+        """SIGKILL (with its group) each running RQ worker whose heartbeat is older than ``worker_hang_seconds``.
+
+        RQ's main worker process heartbeats (``rq:worker:<name>``, ``last_heartbeat``) while idle and
+        while its work horse runs a job, so a stale heartbeat means the process itself is stuck
+        (SIGSTOP, a deadlock), like a hung Redis.  Judged only while Redis has answered for the whole
+        threshold (workers cannot heartbeat into a Redis that is down or just came back).  A worker with
+        no registration at all counts from its start.  Killed, it is restarted as any dead piece is
+        (``tend``), and its registration is dropped (``_forget_worker``).  Returns the workers killed.
+        """
+        if not self.worker_hang_seconds:
+            return []
+        client = self._redis_for_supervisor()
+        if client is None:
+            return []
+        now = self.clock()
+        try:
+            beats = _worker_heartbeats(client, socket.gethostname())
+        except Exception:  # Redis down or hung: its own guard handles that
+            self._redis_answering_since = None
+            return []
+        if self._redis_answering_since is None:
+            self._redis_answering_since = now
+        limit = dt.timedelta(seconds=self.worker_hang_seconds)
+        if now - self._redis_answering_since < limit:
+            return []
+        killed = []
+        for child in self.children:
+            if child.kind != "worker" or child.restart_at is not None or child.proc.poll() is not None:
+                continue
+            last = beats.get(child.proc.pid) or child.started_on
+            if last is None or now - last <= limit:
+                continue
+            what = "sent a heartbeat" if child.proc.pid in beats else "registered with RQ"
+            log.error("%s (pid %d) has not %s for %.0f s (hung): killing it to restart it", child.name,
+                      child.proc.pid, what, (now - last).total_seconds())
+            _signal(child.proc.pid, signal.SIGKILL, group=True)  # SIGKILL ends a stopped process too
+            killed.append(child)
+        return killed
 
     def _redis_for_supervisor(self):
         url = os.environ.get("REDIS_URL")
@@ -434,6 +493,28 @@ class Supervisor:
             self.redis = None
 
 
+def _worker_heartbeats(client, hostname: str) -> dict[int, dt.datetime]:
+    """pid → last heartbeat (aware UTC) of the RQ workers registered from this host (RQ's own hashes)."""
+    from rq.utils import utcparse
+    from rq.worker_registration import REDIS_WORKER_KEYS
+
+    keys = sorted(client.smembers(REDIS_WORKER_KEYS))
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hmget(key, "pid", "hostname", "last_heartbeat")
+        rows = pipe.execute()
+    beats: dict[int, dt.datetime] = {}
+    for pid, host, stamp in rows:
+        if pid is None or stamp is None or (host or b"").decode() != hostname:
+            continue
+        try:
+            when = utcparse(stamp.decode()).replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+        beats[int(pid)] = max(when, beats.get(int(pid), when))
+    return beats
+
+
 def _stop(children: list[Child], timeout: float) -> None:
     """SIGTERM each leader (gunicorn and RQ stop their own workers gracefully), then SIGKILL stragglers."""
     for child in children:
@@ -477,6 +558,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--standin-port", type=int, default=STANDIN_PORT,
                         help=f"port of the local Twilio stand-in when TWILIO_API_URL is unset (default {STANDIN_PORT})")
     parser.add_argument("--check-only", action="store_true", help="check settings and flows, then exit")
+    parser.add_argument("--worker-hang-seconds", type=float, default=None,
+                        help="restart an RQ worker whose heartbeat is older than this "
+                             "(default: IVR_WORKER_TTL_SECONDS; 0: never)")
     parser.add_argument("--redis-hang-seconds", type=float, default=REDIS_HANG_SECONDS,
                         help="restart the embedded Redis when it has not answered PING for this long "
                              f"(default {REDIS_HANG_SECONDS:.0f})")
@@ -517,17 +601,26 @@ def write_service_note(local_url: str, public_base_url: str, twilio_api_url: str
     return path
 
 
+def running_service(path: Path | None = None) -> dict[str, str] | None:
+    """What the ``python -m ivr.dev.serve`` of this checkout (its instance folder) wrote about itself, while it
+    runs; None when none runs."""
+    path = path or service_note_path()
+    try:
+        note = json.loads(path.read_text())
+        os.kill(int(note["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {k: str(v) for k, v in note.items()} if isinstance(note, dict) else None
+
+
 def service_note(url: str, path: Path | None = None) -> dict[str, str] | None:
     """What the running ``python -m ivr.dev.serve`` at ``url`` wrote about itself, or None.
 
     None when there is no note, its service is gone, or ``url`` is another server
     (the same port on a loopback address counts as the same server).
     """
-    path = path or service_note_path()
-    try:
-        note = json.loads(path.read_text())
-        os.kill(int(note["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
+    note = running_service(path)
+    if note is None:
         return None
     mine, theirs = urlsplit(url), urlsplit(str(note.get("url", "")))
     local = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -635,7 +728,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # Children take their settings from the environment, including what we add below.
     os.environ["PYTHONUNBUFFERED"] = "1"
-    sup = Supervisor(args.redis_hang_seconds)
+    worker_hang = args.worker_hang_seconds if args.worker_hang_seconds is not None else settings.worker_ttl_seconds
+    sup = Supervisor(args.redis_hang_seconds, worker_hang_seconds=worker_hang)
     try:
         return _run(args, settings, sup, use_standin)
     except Exception as exc:
@@ -699,8 +793,10 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)
     local = _url(args.host, args.port)
-    # Without job workers the full /health is red by design; the web part is what we wait for then.
-    if not _wait_for_health(local + ("/health?scope=web" if args.no_workers else "/health"), sup):
+    # What startup needs: the web answers, Redis and flows are fine (HTTP 200) and, with workers, each
+    # queue has a live one. Never the absence of old trouble: a job that failed for good yesterday
+    # makes /health "degraded" (still 200), and must not keep the phone line down.
+    if not _wait_for_health(local + "/health", sup, need_workers=not args.no_workers):
         return 0 if _stop_requested else 1
     write_service_note(local, settings.public_base_url, os.environ.get("TWILIO_API_URL"))
     _print_banner(args, settings, local, web_workers, redis_note, standin_url)
@@ -727,7 +823,22 @@ def _wait_for_port(host: str, port: int, sup: Supervisor, timeout: float = 15.0)
         raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
 
 
-def _wait_for_health(url: str, sup: Supervisor) -> bool:
+def startup_ready(status: int, report: dict, *, need_workers: bool) -> str | None:
+    """None when the service may be announced, else what it still waits for.
+
+    ``status``, ``report``: the HTTP status and JSON of the public ``/health``.
+    """
+    if status != 200:
+        return f"HTTP {status}: {', '.join(report.get('problems', [])) or report}"
+    if need_workers:
+        covered = (report.get("workers") or {}).get("queues_covered") or {}
+        missing = [q for q, ok in covered.items() if not ok] if covered else ["any"]
+        if missing:
+            return f"no live RQ worker yet for the {', '.join(missing)} queue(s)"
+    return None
+
+
+def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool) -> bool:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline and not _stop_requested:
@@ -737,15 +848,23 @@ def _wait_for_health(url: str, sup: Supervisor) -> bool:
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return True
+                status, body = resp.status, resp.read()
         except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}: {exc.read(500).decode(errors='replace')}"
+            status, body = exc.code, exc.read(2000)
         except OSError:
-            pass
+            status, body = 0, b""
+        if status:
+            try:
+                report = json.loads(body)
+            except ValueError:
+                report = {}
+            waiting = startup_ready(status, report if isinstance(report, dict) else {}, need_workers=need_workers)
+            if waiting is None:
+                return True
+            last = waiting
         time.sleep(POLL_SECONDS)
     if not _stop_requested:
-        log.error("%s did not answer 200 within %.0f s (last: %s)", url, STARTUP_TIMEOUT, last)
+        log.error("%s: the service was not ready within %.0f s (last: %s)", url, STARTUP_TIMEOUT, last)
     return False
 
 

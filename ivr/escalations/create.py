@@ -3,6 +3,13 @@
 ``create_escalation`` is what the escalation job does first.  The unique
 (call_sid, reason) constraint makes it idempotent: a retried job, a replayed
 webhook or two workers racing all end up with the one row.
+
+A voicemail Twilio never gave us (``recording_failed``) is one escalation, not two: when
+the call already has one (the callback request the message was left for, a crisis), that
+one is updated instead (``merge_lost_message``: its priority raised to the lost message's
+if that is more urgent, the timeline noting it), and the dashboard shows it as "could not
+be retrieved — call the number back" through its failed recording.  In the other order (the
+lost message escalated first), the call's own escalation takes that row over.
 """
 from __future__ import annotations
 
@@ -50,6 +57,9 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
         log.error("%s; escalating without it", exc)
         session = None
     row = build_escalation(session, call_sid, reason, priority, now, practice)
+    merged = merge_lost_message(db_sessions, row)
+    if merged is not None:
+        return merged, False
     if session is None and caller_lookup is not None:
         try:
             number = caller_lookup()
@@ -71,6 +81,47 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
         return found, False
     log.info("escalation %s created (%s, priority %s)", escalation_id, row.category, row.priority)
     return escalation_id, True
+
+
+def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> int | None:
+    """Fold a lost voicemail into the call's one escalation; returns its id, or None when there is nothing to fold.
+
+    ``new`` (the row ``build_escalation`` made, not added): a ``recording_failed`` one while the call has
+    another escalation updates that one (the more urgent priority, ``recording_failed`` in its timeline).
+    Another reason while the call's only escalation is a ``recording_failed`` one: that row becomes this
+    reason's (category, timeline, client, the more urgent priority, the earlier deadline), so the promise
+    and the lost message are still one escalation.
+    """
+    reason, rank = new.reason, new.priority
+    with db_sessions() as db, db.begin():
+        rows = db.scalars(select(Escalation).where(Escalation.call_sid == new.call_sid)
+                          .order_by(Escalation.id).with_for_update()).all()
+        if not rows:
+            return None
+        if reason == policy_mod.RECORDING_FAILED:
+            row = min(rows, key=lambda r: (r.priority, r.id))  # the most urgent of the call's escalations
+            row.priority = min(row.priority, rank)
+            if LOST_MESSAGE_MARK not in (row.timeline or []):
+                row.timeline = [*(row.timeline or []), LOST_MESSAGE_MARK]
+            log.info("escalation %s: its voicemail could not be retrieved (no second escalation)", row.id)
+            return row.id
+        if len(rows) == 1 and rows[0].reason == policy_mod.RECORDING_FAILED:
+            row = rows[0]
+            row.reason, row.category = new.reason, new.category
+            row.priority = min(row.priority, rank)
+            row.deadline_at = min(row.deadline_at, new.deadline_at) if row.deadline_at else new.deadline_at
+            row.timeline = [*(new.timeline or []), LOST_MESSAGE_MARK]
+            row.client_id = row.client_id or new.client_id
+            if row.caller_masked in (None, "-") and new.caller_masked not in (None, "-"):
+                row.caller_masked, row.caller_number = new.caller_masked, new.caller_number
+            log.info("escalation %s (a lost voicemail) now carries the call's %s escalation too", row.id,
+                     row.category)
+            return row.id
+    return None
+
+
+# The timeline entry of an escalation whose voicemail could not be retrieved.
+LOST_MESSAGE_MARK = "recording_failed"
 
 
 def build_escalation(session: CallSession | None, call_sid: str, reason: str, priority: str | int | None,

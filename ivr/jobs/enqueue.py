@@ -6,17 +6,27 @@ enqueued with RQ's own ``unique=True`` (an atomic check-and-save in Redis): a
 second enqueue of an id RQ still holds (queued, scheduled for a retry, finished
 or failed, for their result and failure TTLs) is a no-op, so a Twilio retry, a
 raced request or a second drain of a call's outbox never creates the same work twice.
+
+"RQ has the job" is not taken as "RQ will run it": RQ's unique enqueue writes the job's hash
+and then pushes its id (one Lua script, but a failing push, e.g. a queue key of the wrong
+type, leaves the hash behind), and a queue list can be emptied or lost (``rq empty``, an
+evicting Redis) under hashes that live on.  So a duplicate is looked for where RQ keeps jobs
+it will run (``locate``: its queue, RQ's intermediate queue, the started, scheduled and
+deferred registries), and one that sits in none of them is enqueued again (``rescue``).
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from redis import Redis
+from redis.exceptions import WatchError
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
-from rq.job import Job
-from rq.registry import FailedJobRegistry
+from rq.exceptions import DeserializationError, DuplicateJobError, InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import DeferredJobRegistry, FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from ivr.core.priority import Priority
@@ -38,10 +48,32 @@ CHANGE_REMINDER_JOB = "workers.changes.remind_changes"
 FOLDER_IMPORT_JOB = "workers.imports.import_folder"
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class Enqueued:
     job_id: str
     created: bool  # False when the same job had already been enqueued
+    rescued: bool = False  # True when RQ had it in no queue or registry, and it was enqueued again
+
+
+class Placement(StrEnum):
+    """Where RQ holds a job (``Jobs.locate``)."""
+
+    MISSING = "missing"  # no such job (never enqueued, expired, or its hash was deleted)
+    IN_FLIGHT = "in_flight"  # in its queue, taken by a worker, scheduled or deferred: RQ will run it
+    DONE = "done"  # finished, or failed for good (FailedJobRegistry: revive() gives it one more go)
+    STRANDED = "stranded"  # RQ has its hash, but no queue or registry: nothing would ever run it
+
+
+# Where RQ keeps a job of each status while it will still run it.
+_KEPT_IN = {
+    JobStatus.QUEUED: ("queue", "intermediate", "started"),
+    JobStatus.STARTED: ("intermediate", "started"),
+    JobStatus.SCHEDULED: ("scheduled",),
+    JobStatus.DEFERRED: ("deferred",),
+}
 
 
 class Jobs:
@@ -57,14 +89,19 @@ class Jobs:
         """Enqueue (or with ``at``, schedule through RQ's scheduler) once per job id (RQ's ``unique``)."""
         options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120,
                        unique=True)
-        try:
-            if at is None:
-                queue.enqueue(func, *args, **options)
-            else:
-                queue.enqueue_at(at, func, *args, **options)
-        except DuplicateJobError:
-            return Enqueued(job_id, False)
-        return Enqueued(job_id, True)
+        for _ in range(2):
+            try:
+                if at is None:
+                    queue.enqueue(func, *args, **options)
+                else:
+                    queue.enqueue_at(at, func, *args, **options)
+            except DuplicateJobError:
+                before = self.rescue(job_id)
+                if before is not None:
+                    return Enqueued(job_id, False, rescued=before is Placement.STRANDED)
+                continue  # gone meanwhile (expired, deleted as unreadable): enqueue it afresh
+            return Enqueued(job_id, True)
+        raise DuplicateJobError(f"job {job_id} keeps appearing and vanishing")  # pragma: no cover
 
     def escalate(self, call_sid: str, reason: str, priority: Priority | str = Priority.NORMAL) -> Enqueued:
         """Hand the call to staff; one escalation per call and reason.
@@ -137,7 +174,13 @@ class Jobs:
             return None
 
     def revive(self, job_id: str) -> str | None:
-        """Requeue a job that failed for good (one more attempt); returns its status before, None if RQ has none."""
+        """See that RQ will run ``job_id`` again unless it finished: a job that failed for good is requeued
+        (one more attempt) and one RQ holds in no queue or registry (``Placement.STRANDED``: queued, deferred,
+        canceled or stopped over a lost queue) is enqueued again.
+
+        Returns its status before (``"failed"``, ``"stranded"`` for one enqueued again, RQ's status otherwise),
+        None if RQ has no such job (the caller enqueues it afresh).
+        """
         status = self.status(job_id)
         if status == "failed":
             job = Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
@@ -145,7 +188,86 @@ class Jobs:
                 FailedJobRegistry(job.origin, connection=self.redis, serializer=JSONSerializer).requeue(job)
             except InvalidJobOperation:
                 pass  # requeued meanwhile by someone else
-        return status
+            return status
+        if status is None:
+            return None
+        placement = self.rescue(job_id)
+        if placement is None:
+            return None
+        return "stranded" if placement is Placement.STRANDED else status
+
+    def locate(self, job_id: str) -> tuple[str | None, Placement]:
+        """RQ's status of ``job_id`` and whether RQ will run it (``Placement``), read in one MULTI/EXEC.
+
+        One snapshot, because a worker moves a job along while we look: from its queue to RQ's
+        intermediate queue (BLMOVE), into the started registry, then out of the intermediate queue;
+        at every instant it is in one of them.
+        """
+        job_key = Job.key_for(job_id)
+        origin = self.redis.hget(job_key, "origin")
+        if origin is None:
+            return (None, Placement.MISSING) if not self.redis.exists(job_key) else (None, Placement.STRANDED)
+        queue = Queue(origin.decode(), connection=self.redis, serializer=JSONSerializer)
+        keys = {"queue": queue.key, "intermediate": queue.intermediate_queue_key,
+                "started": StartedJobRegistry(queue.name, connection=self.redis).key,
+                "scheduled": ScheduledJobRegistry(queue.name, connection=self.redis).key,
+                "deferred": DeferredJobRegistry(queue.name, connection=self.redis).key}
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(job_key, "status")
+            pipe.lpos(keys["queue"], job_id)
+            pipe.lpos(keys["intermediate"], job_id)
+            pipe.zrange(keys["started"], 0, -1)  # RQ keeps "<job id>:<execution id>" there
+            pipe.zscore(keys["scheduled"], job_id)
+            pipe.zscore(keys["deferred"], job_id)
+            raw_status, in_queue, in_intermediate, started, scheduled, deferred = pipe.execute()
+        if raw_status is None:
+            return None, Placement.STRANDED
+        status = raw_status.decode()
+        if status in (JobStatus.FINISHED, JobStatus.FAILED):
+            return status, Placement.DONE
+        prefix = job_id.encode() + b":"
+        found = {"queue": in_queue is not None, "intermediate": in_intermediate is not None,
+                 "started": any(e == job_id.encode() or e.startswith(prefix) for e in started),
+                 "scheduled": scheduled is not None, "deferred": deferred is not None}
+        kept = _KEPT_IN.get(JobStatus(status), ()) if status in set(JobStatus) else ()
+        return status, Placement.IN_FLIGHT if any(found[k] for k in kept) else Placement.STRANDED
+
+    def rescue(self, job_id: str) -> Placement | None:
+        """Enqueue ``job_id`` again if RQ holds it in no queue or registry (``Placement.STRANDED``).
+
+        Returns where it was (None: RQ has no such job). Through RQ's ``Queue.enqueue_job`` in a
+        transaction that WATCHes the job and its queue, so two drains racing never push it twice.
+        A hash RQ cannot read (no function, a half-written record) is deleted and None returned:
+        the caller enqueues the job afresh.
+        """
+        for _ in range(5):
+            status, placement = self.locate(job_id)
+            if placement is not Placement.STRANDED:
+                return None if placement is Placement.MISSING else placement
+            try:
+                job = Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+                queue = Queue(job.origin, connection=self.redis, serializer=JSONSerializer)
+                job.func_name  # noqa: B018  (raises when the stored call cannot be read)
+            except (NoSuchJobError, DeserializationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                log.error("job %s: RQ's record of it cannot be read (%s): deleting it to enqueue it afresh",
+                          job_id, type(exc).__name__)
+                self.redis.delete(Job.key_for(job_id))
+                return None
+            with self.redis.pipeline() as pipe:
+                try:
+                    pipe.watch(Job.key_for(job_id), queue.key, queue.intermediate_queue_key)
+                    if self.locate(job_id)[1] is not Placement.STRANDED:
+                        continue
+                    pipe.multi()
+                    job.set_status(JobStatus.QUEUED, pipeline=pipe)  # a deferred, canceled or stopped one too
+                    queue.enqueue_job(job, pipeline=pipe)
+                    pipe.execute()
+                except WatchError:
+                    continue  # moved meanwhile: look again
+            log.warning("job %s was %s but in no queue or registry (a half-written enqueue or a lost queue): "
+                        "enqueued it again on %s", job_id, status or "unreadable", queue.name)
+            return Placement.STRANDED
+        return Placement.IN_FLIGHT  # it kept moving: something is working on it
 
 
 def escalate_job_id(call_sid: str, reason: str) -> str:

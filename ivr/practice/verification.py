@@ -5,8 +5,15 @@ docs/security.md ("Verification policy") says the same in prose.  In short:
 * A wrong (or ambiguous) date of birth or PIN is a failure.  It counts against
   the **caller** (the calling number, or one shared ``withheld`` counter for every
   call without a usable number), against **every candidate client** (all clients
-  on the calling number, or on the number typed as the number on file) and, when
-  there was at least one candidate, against the **practice**.
+  on the calling number, or on the number typed as the number on file) and against
+  the **practice**, always: with or without candidates, so the practice's counter
+  (and its lock) tells nobody whether a number belongs to a client.
+* The work is the same shape whoever the number belongs to: the candidates are
+  padded with *decoys* (``with_decoys``: ids no client has, derived from the number,
+  up to ``CANDIDATE_SLOTS``) that are looked up, charged and locked exactly as clients
+  are, under ``decoy:`` subjects that never alert and never show to staff.  A stranger's
+  number and a client's cost the same queries and writes, lock at the same answer,
+  and leave the same number of rows.
 * A subject with ``limit`` failures within its window is **locked**: for
   ``max_failures`` within ``lock_minutes`` (clients, callers) or
   ``max_failures_per_hour`` within an hour (the practice).  The lock lasts a
@@ -29,6 +36,7 @@ Functions take an open SQLAlchemy session (the caller commits) and plain values.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +57,13 @@ RETENTION = dt.timedelta(days=30)
 # time an answer takes does not tell how many clients (with PINs) share the number.
 PIN_CHECKS_PER_ANSWER = 3
 DATE, PIN = "date", "pin"
+# Every answer is checked against this many candidates (real clients first, then decoys), so the
+# work does not tell a client's number from a stranger's (a number shared by more clients costs more).
+CANDIDATE_SLOTS = 3
+# Decoy candidate ids start with this (EHR ids are compared whole, so a real id cannot be mistaken for one
+# unless it is this prefix and 24 hex digits); their failures count under "decoy:<id>".
+DECOY_PREFIX = "~"
+DECOY_SUBJECT = "decoy:"
 # Escalation reasons of the staff alerts (ivr.core.escalation_policy maps both to verification_failed).
 CLIENT_LOCK_REASON = "verification_failed"
 PRACTICE_LOCK_REASON = "verification_ceiling"
@@ -83,7 +98,28 @@ def caller_subject(caller: str | None) -> str:
 
 
 def client_subject(client_id: str) -> str:
+    """The subject a candidate's failures count under: ``client:<id>``, or ``decoy:<id>`` for a decoy."""
+    if is_decoy(client_id):
+        return DECOY_SUBJECT + client_id
     return f"client:{client_id}"
+
+
+def is_decoy(candidate_id: str) -> bool:
+    return candidate_id.startswith(DECOY_PREFIX) and len(candidate_id) == len(DECOY_PREFIX) + 24
+
+
+def with_decoys(candidate_ids: Sequence[str], number: str | None) -> list[str]:
+    """``candidate_ids`` (the clients on ``number``, E.164 or None) padded with decoys to ``CANDIDATE_SLOTS``.
+
+    A decoy's id depends only on the number and its slot, so the same number gets the same decoys on
+    every call: their failures add up, and lock, just as a client's on that number would.  Decoys
+    already in ``candidate_ids`` are kept.
+    """
+    ids = list(dict.fromkeys(candidate_ids))
+    seed = hashlib.sha256(f"quietline verification decoy\0{number or WITHHELD}".encode()).hexdigest()
+    for slot in range(len(ids), CANDIDATE_SLOTS):
+        ids.append(f"{DECOY_PREFIX}{seed[:23]}{slot}")
+    return ids
 
 
 @dataclass(frozen=True)
@@ -155,14 +191,13 @@ class Recorded:
 
 def record_failure(db: Session, *, call_sid: str, turn: int, caller_key: str, candidates: Sequence[str],
                    kind: str, now: dt.datetime, limits: Limits) -> Recorded:
-    """Charge one failed answer to the caller, each candidate client and (with candidates) the practice.
+    """Charge one failed answer to the caller, each candidate (clients and decoys) and the practice.
 
-    Idempotent per ``(call_sid, turn)``: a second call with the same turn records
-    nothing and reports the locks the first one started.
+    The practice is charged for every failure, with or without candidates.  Idempotent per
+    ``(call_sid, turn)``: a second call with the same turn records nothing and reports the
+    locks the first one started.
     """
-    subjects = [caller_key] + [client_subject(c) for c in dict.fromkeys(candidates)]
-    if candidates:
-        subjects.append(PRACTICE)
+    subjects = [caller_key] + [client_subject(c) for c in dict.fromkeys(candidates)] + [PRACTICE]
     rows = [{"call_sid": call_sid, "turn": turn, "subject": s, "kind": kind, "failed_at": now} for s in subjects]
     inserted = _insert_ignoring_duplicates(db, VerificationFailure, rows)
     if not inserted:

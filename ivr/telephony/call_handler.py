@@ -233,9 +233,10 @@ class CallHandler:
     def drain(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> int:
         """Enqueue the jobs waiting in the call's outbox (``entries``, or what Redis holds); returns how many.
 
-        An escalation's entry is deleted once RQ has its job; a text's stays (number and
-        body) until its job has sent it.  Enqueueing is unique per job id, so draining
-        again is harmless.
+        An escalation's entry is deleted once RQ will run its job: in a queue or registry, not merely
+        its hash (``Jobs`` looks, and enqueues again a job a half-written enqueue or a lost queue left
+        stranded; an error keeps the entry). A text's stays (number and body) until its job has sent it.
+        Enqueueing is unique per job id, so draining again is harmless.
         """
         if entries is None:
             entries = self.call_store.outbox(call_sid)

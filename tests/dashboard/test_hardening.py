@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from ivr import passwords
 from ivr.escalations.models import StaffUser
 from ivr.practice.csv import safe as csvsafe
 from ivr.practice.csv.export import export_practice
@@ -156,7 +157,45 @@ def test_a_password_built_on_the_persons_own_name_is_refused(app, people):
     response = post(owner, "/staff/users", {"name": "Kimberly Newton", "email": "kimberly.newton@quietline.test",
                                             "role": "staff", "password": "kimberly newton",
                                             "confirm": "kimberly newton"}, token_from="/staff/users")
-    assert "It uses your name or email." in response.get_data(as_text=True)
+    assert "It is built on your name or email" in response.get_data(as_text=True)
+
+
+YOUR_NAME = "It is built on your name or email"
+PRACTICE_NAME = "It is built on the practice&#39;s name"
+FIELD = "It is built on words about the practice&#39;s work (like therapy, counseling, clinic or Quietline)"
+
+
+@pytest.mark.parametrize("name, email, password, reason", [
+    ("Robin Hale", "robin.hale@quietline.test", "robinhale1234", YOUR_NAME),  # the owner's own name
+    ("Casey Stone", "casey.stone@quietline.test", "caseystone1234", YOUR_NAME),
+    ("Casey Stone", "casey.stone@quietline.test", "stonecasey2026", YOUR_NAME),
+    ("Kim New", "kim@example.org", "Lakeside2026!!", PRACTICE_NAME),  # the demo practice's name
+    ("Kim New", "kim@example.org", "LakesideCounselingCollective", PRACTICE_NAME),
+    ("Kim New", "kim@example.org", "Quietline2026!", FIELD),  # the product and the field
+    ("Kim New", "kim@example.org", "Therapy2026!!", FIELD),
+    ("Kim New", "kim@example.org", "Counseling123!", "It is built on"),  # a field word in the practice's name
+])
+def test_passwords_built_on_names_the_practice_or_its_work_are_refused(app, people, database, name, email, password,
+                                                                       reason):
+    """zxcvbn alone scores these 3 (it multiplies each token's guesses); they lean on what an attacker of a
+    therapy practice tries first, so they are refused, saying why."""
+    owner = signed_in(app, people["owner"])
+    response = post(owner, "/staff/users", {"name": name, "email": email, "role": "staff", "password": password,
+                                            "confirm": password}, token_from="/staff/users")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "This password is too easy to guess." in page
+    assert reason in page
+    with database.sessions() as s:
+        assert s.scalar(select(StaffUser).where(StaffUser.email == email)) is None
+    # The same rule, wherever a password is set (the module, as the console uses it).
+    with pytest.raises(passwords.WeakPassword, match="too easy to guess"):
+        passwords.check_password_rules(password, (name, email), practice_name="Lakeside Counseling Collective")
+
+
+def test_a_passphrase_may_contain_a_field_word_among_words_of_its_own(app, people):
+    passwords.check_password_rules("wellness walrus umbrella sonata", ("Kim New", "kim@quietline.test"),
+                                   practice_name="Lakeside Counseling Collective")
+    passwords.check_password_rules("lantern orchard tuesday", ("Robin Hale",), practice_name="Lakeside")
 
 
 def test_guessable_passwords_are_refused_on_change_and_reset(app, people, database):
@@ -183,6 +222,14 @@ def test_the_console_refuses_guessable_passwords_too(app):
     asked = runner.invoke(args=["staff", "create-owner", "--email", "pat@quietline.test", "--name", "Pat Owner"],
                           input="password1234\npassword1234\n")
     assert asked.exit_code == 1 and "This is a very common password." in asked.output
+    practice = runner.invoke(args=["staff", "create-owner", "--email", "robin.hale@quietline.test", "--name",
+                                   "Robin Hale"], env={"QUIETLINE_STAFF_PASSWORD": "Lakeside2026!!"})
+    assert practice.exit_code == 1
+    assert "QUIETLINE_STAFF_PASSWORD: This password is too easy to guess. It is built on the practice's name" \
+        in practice.output
+    own = runner.invoke(args=["staff", "create-owner", "--email", "robin.hale@quietline.test", "--name",
+                              "Robin Hale"], env={"QUIETLINE_STAFF_PASSWORD": "robinhale1234"})
+    assert own.exit_code == 1 and "It is built on your name or email" in own.output
 
 
 # --------------------------------------------------------------------------- request size

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from ivr.dev.serve import (
 )
 from ivr.dev.simulator import CallSimulator, HttpTransport
 from tests.helpers.serve import ACCOUNT, FAST_WORKERS, OPEN_AT, TOKEN, Serve, cmdline, descendants
+from tests.helpers.service import Clock
 
 pytestmark = pytest.mark.wallclock
 
@@ -93,6 +95,17 @@ def wait_until(predicate, timeout: float, what: str, serve: Serve) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{serve.output()[-6000:]}")
         time.sleep(0.2)
+
+
+def health_status(url: str, timeout: float = 5) -> str | None:
+    """The ``status`` /health reports (ok, degraded, failing), or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=timeout) as resp:
+            return json.loads(resp.read())["status"]
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())["status"] if exc.code == 503 else None
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def http_status(url: str, timeout: float = 5) -> int:
@@ -208,7 +221,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     wait_until(lambda: "restarted redis-server" in serve.output(), 30, "Redis to be restarted", serve)
     assert re.search(rf"redis-server \(pid {redis_pid}\) was killed by SIGKILL unexpectedly: restarting it",
                      serve.output())
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the Redis restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the Redis restart", serve)
     first = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
     assert wait_for_escalation(serve, first.call_sid)[0] == "callback_request"
 
@@ -228,7 +241,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
         assert worker_pid not in registered_pids() and len(registered_pids()) == 2
     finally:
         redis.close()
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 30, "/health after the worker restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 30, "/health after the worker restart", serve)
     crisis = simulator(serve).call(from_=CALLER, script="9;noanswer;record:3")
     assert wait_for_escalation(serve, crisis.call_sid)[0] == "crisis"
 
@@ -239,7 +252,7 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     os.kill(standin_pid, signal.SIGKILL)
     wait_until(lambda: "restarted gunicorn" in serve.output() and "restarted Twilio stand-in" in serve.output(), 30,
                "gunicorn and the stand-in to be restarted", serve)
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the gunicorn restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the gunicorn restart", serve)
     wait_until(lambda: http_status(f"http://127.0.0.1:{serve.standin_port}/_standin/messages") == 200, 30,
                "the stand-in to answer", serve)
     last = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
@@ -251,6 +264,148 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     serve.seen |= {redis_pid, worker_pid, gunicorn_pid, standin_pid}
     assert serve.leftovers() == []
     assert not serve.redis_socket.exists()
+
+
+def test_jobs_failed_for_good_before_a_restart_do_not_stop_the_service_starting(serve_tmp):
+    """A recording Twilio never gave us and a text it refused (jobs failed for good, an hour ago) are in the
+    embedded Redis's append-only file when `make run` starts again: it starts, and /health says degraded."""
+    import datetime as dt
+
+    from redis import Redis
+    from rq import Queue
+    from rq.job import JobStatus
+    from rq.registry import FailedJobRegistry
+    from rq.serializers import JSONSerializer
+
+    from ivr.dev.redis_server import EmbeddedRedis
+
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2")
+    # The service's own embedded Redis, as the last run left it (same folder, socket and append-only file).
+    previous = EmbeddedRedis(serve.redis_socket.parent, appendonly=True, socket_name=serve.redis_socket.name).start()
+    redis = Redis(unix_socket_path=str(serve.redis_socket))
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)  # RQ stamps the real time: an hour before any run
+    job_ids = ["recording-RE" + "7" * 32, "sms-CA" + "8" * 32 + "-portal"]
+    for job_id in job_ids:
+        job = Queue("calls", connection=redis, serializer=JSONSerializer).create_job("os.getpid", job_id=job_id)
+        job.ended_at = ended
+        job.set_status(JobStatus.FAILED, pipeline=None)
+        FailedJobRegistry("calls", connection=redis, serializer=JSONSerializer).add(job, ttl=365 * 86400,
+                                                                                     exc_string="gave up")
+    redis.close()
+    previous.stop()
+
+    started.append(serve.start())
+    serve.wait_healthy()  # the banner is printed: it started
+    wait_until(lambda: health_status(serve.url) == "degraded", 60, "/health to settle on degraded", serve)
+    with urllib.request.urlopen(serve.url + "/health", timeout=5) as resp:
+        assert resp.status == 200
+        body = resp.read().decode()
+    report = json.loads(body)
+    assert report["failures"] == ["failed_jobs"] and report["failed_jobs"]["count"] == 2
+    assert report["failed_jobs"]["newest_age_seconds"] >= 3600
+    assert "RE" + "7" * 32 not in body and "CA" + "8" * 32 not in body  # counts and ages, no ids
+    assert "did not answer" not in serve.output() and "not ready" not in serve.output()
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    assert serve.leftovers() == []
+
+
+def test_a_hung_worker_is_killed_and_restarted_on_the_supervisors_clock(aof_redis, standin, database, flows_dir,
+                                                                        tmp_path, monkeypatch):
+    """A real RQ worker, SIGSTOPped: its heartbeat in Redis stops. The supervisor, on a clock the test sets,
+    leaves it alone up to the threshold, kills it past it, and restarts it (a new pid that registers)."""
+    import datetime as dt
+
+    from redis import Redis
+
+    from ivr.dev.serve import Supervisor, _worker_heartbeats
+    from tests.helpers.processes import wait_for, worker_env
+
+    for key, value in worker_env(aof_redis.url, str(database.engine.url), standin.url, flows_dir, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    redis = Redis.from_url(aof_redis.url)
+    host = socket.gethostname()
+    clock = Clock(dt.datetime.now(dt.UTC))
+    sup = Supervisor(worker_hang_seconds=30, clock=clock)
+    try:
+        worker = sup.spawn("worker[urgent]", [sys.executable, "-m", "workers.run", "--queues", "urgent",
+                                              "--no-scheduler"], kind="worker")
+        sup.children.append(worker)
+        first = worker.proc.pid
+        wait_for(lambda: first in _worker_heartbeats(redis, host), 60, "the worker to register")
+        os.kill(first, signal.SIGSTOP)
+        last = _worker_heartbeats(redis, host)[first]  # frozen from now on
+        clock.now = last
+        assert sup.kill_hung_workers() == []  # Redis answers from now: the watch starts
+        clock.now = last + dt.timedelta(seconds=30)
+        assert sup.kill_hung_workers() == []  # at the threshold: still alive
+        clock.now = last + dt.timedelta(seconds=31)
+        assert sup.kill_hung_workers() == [worker]
+        wait_for(lambda: worker.proc.poll() is not None, 30, "the hung worker to die")
+        clock.now = last + dt.timedelta(seconds=32)
+
+        def restarted() -> bool:
+            sup.tend()
+            return worker.restarts == 1 and worker.proc.poll() is None
+        wait_for(restarted, 60, "the supervisor to restart it", interval=0.2)
+        second = worker.proc.pid
+        assert second != first
+        wait_for(lambda: second in _worker_heartbeats(redis, host), 60, "the new worker to register")
+        assert first not in _worker_heartbeats(redis, host)  # its registration was dropped (register_death)
+        # The new one's heartbeat is judged from its own start: not hung.
+        clock.now = max(clock.now, _worker_heartbeats(redis, host)[second])
+        assert sup.kill_hung_workers() == []
+    finally:
+        sup.shutdown()
+        redis.close()
+
+
+def test_a_worker_silent_while_redis_is_away_is_not_killed(aof_redis, monkeypatch):
+    """Workers cannot heartbeat into a Redis that does not answer: no verdict until Redis has answered
+    for the whole threshold."""
+    import datetime as dt
+
+    from ivr.dev.serve import Child, Supervisor
+
+    monkeypatch.setenv("REDIS_URL", f"unix://{aof_redis.directory}/nothing-here.sock")
+    clock = Clock(dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC))
+    sup = Supervisor(worker_hang_seconds=30, clock=clock)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        sup.children.append(Child("worker[urgent]", sleeper, [], 0.0, kind="worker",
+                                  started_on=clock.now - dt.timedelta(hours=1)))
+        assert sup.kill_hung_workers() == [] and sleeper.poll() is None
+        monkeypatch.setenv("REDIS_URL", aof_redis.url)
+        sup._redis_client = None
+        assert sup.kill_hung_workers() == []  # Redis answers from now on ...
+        clock.advance(seconds=31)
+        assert [c.proc for c in sup.kill_hung_workers()] == [sleeper]  # ... and it never registered
+        assert sleeper.wait(10) == -signal.SIGKILL
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()
+
+
+def test_make_run_restarts_a_sigstopped_worker(serve_tmp):
+    """The whole supervisor: a SIGSTOPped RQ worker (its heartbeat stops; short TTL settings) is killed and
+    restarted while gunicorn keeps answering, and the next crisis call is escalated by the new one."""
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "2", "--worker-hang-seconds", "6", **FAST_WORKERS)
+    started.append(serve.start())
+    serve.wait_healthy()
+    hung = pid_of(serve, r"workers\.run --queues urgent $")
+    os.kill(hung, signal.SIGSTOP)
+    wait_until(lambda: "restarted worker[urgent]" in serve.output(), 60, "the hung worker to be restarted", serve)
+    assert re.search(rf"worker\[urgent\] \(pid {hung}\) has not sent a heartbeat for \d+ s \(hung\): killing it",
+                     serve.output())
+    assert pid_of(serve, r"workers\.run --queues urgent $") != hung
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the worker restart", serve)
+    crisis = simulator(serve).call(from_=CALLER, script="9;noanswer;record:3")
+    assert wait_for_escalation(serve, crisis.call_sid)[0] == "crisis"
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
+    serve.seen.add(hung)
+    assert serve.leftovers() == []
 
 
 def test_a_hung_redis_gets_every_caller_the_apology_and_is_restarted(serve_tmp):
@@ -272,7 +427,7 @@ def test_a_hung_redis_gets_every_caller_the_apology_and_is_restarted(serve_tmp):
     assert answers == [(200, apology)] * 40
     wait_until(lambda: "restarted redis-server" in serve.output(), 60, "the hung Redis to be restarted", serve)
     assert re.search(rf"redis-server \(pid {redis_pid}\) has not answered for \d+ s: killing it", serve.output())
-    wait_until(lambda: http_status(serve.url + "/health") == 200, 60, "/health after the restart", serve)
+    wait_until(lambda: health_status(serve.url) == "ok", 60, "/health after the restart", serve)
     again = simulator(serve).call(from_=CALLER, script="0;noanswer;record:3")
     assert again.heard[-1] == "Thank you. Someone will call you back by today at 1 PM. Goodbye."
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
@@ -327,8 +482,55 @@ def test_a_port_of_its_own_and_the_readme_call_from_a_second_terminal(serve_tmp)
 
     wait_until(lambda: staff_texts(), 60, "a staff text", serve)
     assert all(f" http://127.0.0.1:{serve.port}/staff/e/" in body for body in staff_texts()), staff_texts()
+
+    # The same without --url: the running service of this checkout is called, and its voicemail audio
+    # reaches the service's stand-in the same way (not the in-process app with api.twilio.com).
+    plain = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--script", "0;noanswer;record:4"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert f"(calling the running service at {serve.url}; --url to choose another)" in plain.stdout
+    assert "no local Twilio stand-in" not in plain.stderr and "not running" not in plain.stderr, plain.stderr
+
+    def second_recording() -> dict | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/recordings", timeout=5) as r:
+            return next((x for x in json.loads(r.read()) if x["call_sid"] != call_sid), None)
+
+    wait_until(second_recording, 60, "the second voicemail to reach the stand-in", serve)
+    other = second_recording()
+    assert other is not None
+    wav = tmp / "recordings" / f"{other['call_sid']}-{other['sid']}.wav"
+    wait_until(wav.exists, 60, "the second voicemail's audio to be copied by the service's worker", serve)
+    assert wait_for_escalation(serve, other["call_sid"])[0] == "callback_request"
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
     assert serve.leftovers() == []
+
+
+def _second_terminal(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "TWILIO_API_URL", "PUBLIC_BASE_URL", "IVR_TEST_NOW")}
+    env.update(FLASK_SKIP_DOTENV="1", TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID=ACCOUNT,
+               IVR_INSTANCE_DIR=str(tmp / "instance"), **extra)
+    return env
+
+
+def test_the_call_command_says_in_one_line_when_nothing_answers(tmp_path):
+    """--url with nothing listening, and no --url with no service and no Redis: one clear line, no traceback."""
+    from tests.helpers.serve import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--url", url, "--script", "0"],
+                          cwd=ROOT, env=_second_terminal(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"Error: Nothing answers at {url} (connection refused). Start the service with "
+                                   "`make run` (in another terminal), or check --url.")
+    socket_path = tmp_path / "no-redis.sock"
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "call", "--script", "0"], cwd=ROOT,
+                          env=_second_terminal(tmp_path, REDIS_URL=f"unix://{socket_path}"), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"Error: Redis does not answer at unix://{socket_path} (ConnectionError), and no "
+                                   "service of this checkout is running. Start it with `make run` (in another "
+                                   "terminal), or pass --url of a running one.")
 
 
 def test_default_public_base_url_follows_the_port() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,13 +127,12 @@ def test_crisis_goes_through_the_urgent_queue_only(sim, database, redis_conn, jo
     assert set(urgent.scheduled_job_registry.get_job_ids()) >= set(scheduled)
 
 
-def test_crisis_staff_are_texted_within_fifteen_seconds_of_the_keypress(sim, database, jobs, staff, standin):
-    started = time.monotonic()
+def test_crisis_staff_are_texted_by_the_urgent_queue_alone(sim, database, jobs, staff, standin):
+    """The crisis path needs nothing from the routine queue or the scheduler: the urgent worker alone texts
+    staff (how fast is bench/'s business; tests do not time it)."""
     sim.call(from_=ALEX, script="9;answer")
     jobs.run(queues=("urgent",))
-    elapsed = time.monotonic() - started
     assert len(standin.messages()) == 2  # front desk (office hours) and the on-call clinician
-    assert elapsed < 15, elapsed
 
 
 def test_new_escalation_texts_level_one_with_a_link_and_nothing_else(sim, database, jobs, staff, standin):

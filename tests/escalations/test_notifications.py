@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
-import time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -40,6 +39,7 @@ from tests.helpers.escalations import (
     smtp_settings,
     texts,
 )
+from tests.helpers.processes import wait_for
 from tests.helpers.service import CLOSED_NOW, PUBLIC
 from workers.runtime import using
 
@@ -437,10 +437,9 @@ def test_an_unknown_outcome_is_never_retried(app, database, jobs, staff, standin
     failed = [n for n in notifications(database) if n.status == "failed"]
     assert [(n.channel, n.error, n.attempts) for n in failed] == [("sms", "sms: ReadTimeout", 1)]
     jobs.at(jobs.clock.now + dt.timedelta(hours=1))
-    waited = time.monotonic()
-    while len(standin.messages()) < 2 and time.monotonic() - waited < 5:
-        time.sleep(0.05)
-    assert len(standin.messages()) == 2  # the slow one arrived anyway; nobody got two
+    # The slow one arrives anyway (the stand-in answers it late); then nobody has two.
+    wait_for(lambda: len(standin.messages()) >= 2, 30, "the delayed text to arrive at the stand-in")
+    assert len(standin.messages()) == 2
 
 
 def test_every_level_failing_ends_in_the_log_not_a_loop(app, database, jobs, staff, standin, smtp, caplog):

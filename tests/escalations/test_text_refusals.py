@@ -65,6 +65,29 @@ def test_a_client_text_refused_for_good_fails_at_once_and_is_escalated(code, sim
         for who in ("frontdesk@example.com", "oncall@example.com"))
 
 
+def test_a_promised_text_to_a_number_that_opted_out_after_the_call_is_escalated(sim, client, database, redis_conn,
+                                                                               jobs, staff, standin):
+    """The client is promised the portal link, then texts STOP before the job runs: no text, and staff call."""
+    from tests.helpers.webhooks import post
+
+    result = sim.call(from_=ALEX, script=PORTAL)
+    assert "I've texted the link to the number we have on file for you." in result.heard
+    stop = post(client, "/twilio/sms", {"MessageSid": "SM" + "5" * 32, "AccountSid": ACCOUNT, "From": ALEX,
+                                        "To": "+15550100000", "Body": "STOP"})
+    assert stop.status_code == 200
+    jobs.run()
+    assert ALEX not in [to for to, _ in texts(standin)]  # the opt-out is honoured ...
+    assert message_posts(standin) == [201, 201]  # ... only the staff alerts went out
+    assert sms_job(redis_conn, result.call_sid).get_status() == "finished"
+    assert outbox(redis_conn, result.call_sid) == []  # number and body gone from Redis
+    [esc] = escalations(database)  # ... and the promise reaches a person
+    assert (esc.call_sid, esc.reason, esc.category, esc.priority) == (result.call_sid, "text_failed", "other", 1)
+    assert esc.client_id == "C-1001" and "portal_link:sent" in esc.timeline
+    assert sorted(texts(standin)) == sorted(
+        (PHONES[who], f"New follow-up call #{esc.id}, due by 12 PM. {LINK}{esc.id}")
+        for who in ("frontdesk@example.com", "oncall@example.com"))
+
+
 def test_a_text_twilio_refuses_for_now_is_retried_and_sent_once(sim, database, redis_conn, jobs, standin):
     standin.fail_next("/Messages.json", 503)
     result = sim.call(from_=ALEX, script=PORTAL)

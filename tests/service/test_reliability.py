@@ -154,7 +154,6 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
         call_sid = place_call(rel_app, rel_standin, script)
         lock = sqlite3.connect(database.engine.url.database, isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")
-        first_retry = 5  # ivr.jobs.enqueue: escalate's first retry interval
     else:
         # A crisis call; the texts to staff wait at "Twilio" until the worker has been killed
         # while the first is on the wire (released below; a slow machine cannot outrun it).  The
@@ -163,7 +162,6 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
         on_the_wire = threading.Event()
         rel_standin.delay_next("/Messages.json", 120, count=len(STAFF_PHONES), release=on_the_wire)
         call_sid = None
-        first_retry = 3  # ivr.jobs.enqueue: URGENT_NOTIFY_RETRY[0]
 
     # The victim does not run the scheduler: a killed scheduler's lock (rq:scheduler-lock:<queue>)
     # is held for another 61 s, longer than this test; workers/run.py covers that case.
@@ -202,7 +200,6 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
     redis.set(Queue(queue, connection=redis).registry_cleaning_key, 1, ex=899)
 
     horses = workers.kill9(victim)
-    killed_at = time.monotonic()
     assert len(horses) == 1
     if lock is not None:
         lock.rollback()
@@ -215,13 +212,12 @@ def test_worker_killed_in_the_middle_of_an_escalation(moment, rel_app, rel_stand
 
     wait_for(lambda: job_status(redis, job_id) == "finished", 40, "the abandoned job to be retried",
              details=lambda: f"status={job_status(redis, job_id)}\n{workers.logs()}")
-    recovered_in = time.monotonic() - killed_at
 
     job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
     assert job.retries_left == len(job.retry_intervals) - 1, "retried once, by RQ's abandoned-job handling"
     assert job_id not in FailedJobRegistry(queue, connection=redis, serializer=JSONSerializer)
-    # Expiry (grace 2 + monitoring 1) + maintenance 1 + the first retry interval + scheduler (1) + the job.
-    assert recovered_in < first_retry + 10, recovered_in
+    # How soon (expiry, maintenance, the first retry interval, the scheduler) is a figure, not an assertion:
+    # the wait above is only a generous upper bound so a broken recovery fails instead of hanging.
 
     # The contract: one escalation, and each person on call texted exactly once (a text the
     # killed worker had on the wire was delivered, after its delay, and is not sent again: the

@@ -14,7 +14,6 @@ import stat
 import struct
 import subprocess
 import threading
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -345,15 +344,15 @@ def test_connection_reset_mid_transfer(serve, existing: Path) -> None:
 
 
 def test_stalled_server_times_out(serve, existing: Path) -> None:
+    """A server that stops sending mid-file: the read timeout ends the download (without it, this test would
+    never return) with a clear error, and the installed model is untouched."""
     release = threading.Event()
     url = serve("/model.zip", serve_stalled(make_zip(fake_model(version=b"v2")), release))
-    started = time.monotonic()
     try:
         with pytest.raises(ModelDownloadError, match="interrupted"):
             download_model(url, existing, timeout=0.5)
     finally:
         release.set()
-    assert time.monotonic() - started < 5
     _assert_untouched(existing)
 
 
