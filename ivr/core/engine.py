@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from ivr.core import crisis as crisis_words
 from ivr.core import effects as fx
 from ivr.core import spoken_input
 from ivr.core.call_state import CallSession, Waiting
@@ -31,6 +32,7 @@ from ivr.core.events import (
     Speech,
 )
 from ivr.core.flow import (
+    DEFAULT_CRISIS_PHRASES,
     ActionStep,
     AskStep,
     AskType,
@@ -66,6 +68,10 @@ _YES_NO_KEYS = {"1": True, "2": False}
 _WAITS_AT = {Waiting.INPUT: (MenuStep, AskStep), Waiting.RECORDING: (VoicemailStep,), Waiting.DIAL: (TransferStep,),
              Waiting.ACTION: (ActionStep,), Waiting.PAYMENT: (PayStep,)}
 NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
+# Said when the caller's words come near a crisis without being one (crisis.CrisisLevel.UNSURE); the call goes on.
+CRISIS_OFFER = "If you are in crisis, press {key} now."
+CRISIS = "crisis"
+OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -351,6 +357,16 @@ class _Run:
         )
         if isinstance(event, NoInput) or not said:
             return self._retry(st, body, body.reprompts.no_input, "no-input")
+        if isinstance(event, Speech):
+            # Crisis words first, whatever the recogniser's confidence: a distressed caller is never
+            # told "Sorry, I didn't catch that" (docs/understanding.md, "Crisis in any words").
+            heard = self._assess(event.text, st)
+            if heard.is_crisis and self._can_route(CRISIS):
+                s.note(f"{st.id}:{CRISIS}")
+                return self._route(CRISIS)
+            if heard.offer_crisis_option:
+                s.note(f"{st.id}:crisis-offered")
+                self.out.append(fx.Say(CRISIS_OFFER.format(key=self._route_key(CRISIS) or "9"), *self._voice(st)))
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
             return self._retry(st, body, body.reprompts.no_match, "low-confidence")
@@ -384,11 +400,49 @@ class _Run:
             return self._limit_exit()
         return self._wait_at(st, reprompt=message)
 
+    def _assess(self, text: str, st: Step) -> crisis_words.CrisisAssessment:
+        """Grade what the caller said at ``st`` for crisis words in the step's language (the flow checks
+        refuse a language with no phrase list; English is the fallback rather than no check at all)."""
+        language = self._voice(st)[1] or "en"
+        try:
+            return crisis_words.assess(text, language)
+        except crisis_words.UnsupportedLanguage:
+            return crisis_words.assess(text, "en")
+
+    def _handler(self, name: str) -> tuple[Flow, GlobalHandler] | None:
+        """The flow's own ``name`` handler, else the entry flow's: crisis and a person are reachable from
+        every prompt, also in flows (callback, operator) that declare no globals."""
+        for flow in (self.flows.flows.get(self.s.flow), self.flows.entry):
+            handler = next((h for h in flow.handlers if h.name == name), None) if flow else None
+            if flow is not None and handler is not None:
+                return flow, handler
+        return None
+
+    def _route_key(self, name: str) -> str | None:
+        found = self._handler(name)
+        return found[1].key if found else None
+
+    def _can_route(self, name: str) -> bool:
+        return self._handler(name) is not None or name in self.flows.flows
+
+    def _route(self, name: str) -> tuple[CallSession, list[fx.Effect]]:
+        """Go where the ``name`` handler (crisis, operator) goes; a flow named ``name`` when no flow has one."""
+        found = self._handler(name)
+        if found is not None:
+            flow, handler = found
+            self.s.flow = flow.name
+            return self.go(handler.next)
+        self.s.flow = name
+        return self.go(self.flows.flows[name].start)
+
     def _global(self, flow: Flow, event: Digits | Speech) -> GlobalHandler | None:
         """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins)."""
         if isinstance(event, Speech):
             for handler in flow.handlers:
-                if spoken_input.match_phrase(event.text, [(handler.name, handler.phrases)]):
+                # The built-in crisis words are crisis.assess's (checked before this); a flow's own still count.
+                phrases = handler.phrases if handler.name != CRISIS else tuple(
+                    p for p in handler.phrases if p not in DEFAULT_CRISIS_PHRASES)
+                if spoken_input.match_phrase(event.text, [(handler.name, phrases)]):
                     return handler
             key = spoken_input.spoken_key(event.text)  # "nine", "press zero"
         else:

@@ -51,6 +51,9 @@ DEFAULT_GATHER_TIMEOUT = 6
 DEFAULT_MIN_CONFIDENCE = 0.4
 DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
 DEFAULT_NO_MATCH = "Sorry, I didn't catch that."
+# The crisis handler's words when a flow names none: sent as <Gather> hints; what they mean is decided by
+# ivr.core.crisis.assess (with negation and everyday speech), not by matching these words.
+DEFAULT_CRISIS_PHRASES = ("crisis", "emergency", "hurt myself", "suicide", "suicidal", "kill myself")
 
 
 @dataclass(frozen=True)

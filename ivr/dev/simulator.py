@@ -12,6 +12,7 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     wait                     say nothing, press nothing
     say:reschedule           speech, confidence 0.92
     say:reschedule@0.30      speech with an explicit confidence
+    say:help@nan  say:help@none   speech whose Confidence is NaN, or missing from the request
     hangup                   the caller hangs up
     record  record:12        speak for 5 (or 12) seconds when recording
     answer noanswer busy failed   how a <Dial>ed party responds
@@ -91,14 +92,14 @@ class Token:
 
     kind: str  # "digits" | "say" | "wait" | "hangup" | "record" | a DIAL_TOKENS entry | "card"
     value: str = ""  # the digits, or the spoken text
-    confidence: float = DEFAULT_CONFIDENCE
+    confidence: float | None = DEFAULT_CONFIDENCE  # None: Twilio sends no Confidence at all
     seconds: int = DEFAULT_RECORD_SECONDS
 
     def __str__(self) -> str:
         if self.kind == "digits":
             return self.value
         if self.kind == "say":
-            return f"say:{self.value}@{self.confidence:g}"
+            return f"say:{self.value}@{'none' if self.confidence is None else f'{self.confidence:g}'}"
         if self.kind == "record":
             return f"record:{self.seconds}"
         return self.kind
@@ -120,9 +121,11 @@ def parse_token(text: str) -> Token:
         return Token("record", seconds=int(m.group(1)))
     if low.startswith("say:"):
         speech = raw[4:].strip()
-        confidence = DEFAULT_CONFIDENCE
+        confidence: float | None = DEFAULT_CONFIDENCE
         head, sep, tail = speech.rpartition("@")
-        if sep:
+        if sep and tail.strip().lower() in ("nan", "none"):
+            speech, confidence = head.strip(), (None if tail.strip().lower() == "none" else float("nan"))
+        elif sep:
             # Only a trailing number in [0, 1] is a confidence; "meet @ noon" stays text.
             try:
                 value = float(tail)
@@ -566,7 +569,9 @@ class _Call:
                 self.log("speech", tok.value, tok.confidence)
                 self.show(f"👤 \"{tok.value}\"")
                 self.clock += max(1.0, len(tok.value.split()) / SPEECH_WORDS_PER_SECOND)
-                params = {"SpeechResult": tok.value, "Confidence": _confidence(tok.confidence)}
+                params = {"SpeechResult": tok.value}
+                if tok.confidence is not None:
+                    params["Confidence"] = _confidence(tok.confidence)
         elif tok.kind != "wait":
             self.note(f"'{tok}' is no answer to <Gather>; treated as silence")
 

@@ -189,9 +189,10 @@ def test_flow_sets_its_own_confidence_threshold() -> None:
     assert call.send(Speech("billing", 0.7)) == bye("Billing.")
 
 
-def test_low_confidence_crisis_phrase_is_no_match_too(menu_flows: FlowSet) -> None:
+def test_low_confidence_crisis_words_still_reach_the_crisis_path(menu_flows: FlowSet) -> None:
     call = at_menu(menu_flows)
-    assert call.send(Speech("emergency", 0.1)) == [menu_gather(NO_MATCH)]
+    assert call.send(Speech("emergency", 0.1)) == bye("Crisis.")
+    assert call.s.history == ["main.menu", "menu:crisis", "main.to_crisis"]
 
 
 # --------------------------------------------------------------------------- global handlers
