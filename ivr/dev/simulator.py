@@ -15,6 +15,7 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     say:help@nan  say:help@none   speech whose Confidence is NaN, or missing from the request
     hangup                   the caller hangs up
     record  record:12        speak for 5 (or 12) seconds when recording
+    record:12:9              speak for 12 seconds, then press 9 (ends the message if 9 is a finishOnKey)
     answer noanswer busy failed   how a <Dial>ed party responds
     machine                  the <Dial>ed phone's own voicemail picks up
     decline                  a person picks up but does not take the call
@@ -70,7 +71,7 @@ SIMPLE_TOKENS = ("wait", "hangup", "record") + DIAL_TOKENS
 TOKEN_ALIASES = {"no-answer": "noanswer"}
 
 _DIGITS_RE = re.compile(r"^[0-9*#]+$")
-_RECORD_RE = re.compile(r"^record:(\d+)$", re.IGNORECASE)
+_RECORD_RE = re.compile(r"^record:(\d+)(?::([0-9*#]))?$", re.IGNORECASE)
 _CARD_RE = re.compile(r"^card(?::(\d{12,19}))?(?::(\d{4}))?$", re.IGNORECASE)
 CARD_BRANDS = {"4": "visa", "5": "mastercard", "3": "amex", "6": "discover"}
 
@@ -101,7 +102,7 @@ class Token:
         if self.kind == "say":
             return f"say:{self.value}@{'none' if self.confidence is None else f'{self.confidence:g}'}"
         if self.kind == "record":
-            return f"record:{self.seconds}"
+            return f"record:{self.seconds}" + (f":{self.value}" if self.value else "")
         return self.kind
 
 
@@ -118,7 +119,7 @@ def parse_token(text: str) -> Token:
         return Token(low)
     m = _RECORD_RE.match(raw)
     if m:
-        return Token("record", seconds=int(m.group(1)))
+        return Token("record", m.group(2) or "", seconds=int(m.group(1)))
     if low.startswith("say:"):
         speech = raw[4:].strip()
         confidence: float | None = DEFAULT_CONFIDENCE
@@ -649,6 +650,10 @@ class _Call:
         else:
             self.show(f"👤 speaks for {seconds}s")
             key = "#" if "#" in finish else finish[:1]
+            if tok.value and tok.value not in finish:
+                self.note(f"key '{tok.value}' pressed while recording is not a finishOnKey; ignored")
+            elif tok.value:
+                key = tok.value
             if key and seconds < max_length:
                 params["Digits"] = key
         callback = verb.get("recordingStatusCallback")

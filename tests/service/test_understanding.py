@@ -44,3 +44,92 @@ class TestCrisisInAnyWords:
         assert queued(redis_conn, "urgent") == []
         steps = history(redis_conn, result.call_sid)
         assert "main_menu:crisis" not in steps and "main.want_links" in steps
+
+
+ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
+READ = "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen."
+
+
+class TestSpokenDatesOfBirth:
+    @pytest.mark.parametrize("said", [
+        "4 15 1985", "four fifteen nineteen eighty five", "for fifteen nineteen eighty five",
+        "April fifteenth nineteen eighty five", "oh four one five one nine eight five", "April 15th, 1985",
+        "04/15/1985", "my date of birth is the fifteenth of April eighty five", "4 15 85",
+    ])
+    def test_a_date_of_birth_said_any_common_way_verifies(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        assert READ in result.heard
+        assert "ask_dob:ok" in history(redis_conn, result.call_sid)
+
+    def test_both_centuries_fit_so_the_year_is_asked_for_in_full(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:4 15 25;say:April 15 1985;hangup")
+        assert ("Please say the year with all four digits, like nineteen eighty five, or enter the date on the "
+                "keypad as eight digits.") in result.heard
+        assert READ in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:ambiguous",
+                                                                "ask_dob:ok"]
+
+    def test_numbers_that_split_two_ways_are_not_guessed(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:one one two eighty five;hangup")
+        assert result.heard[-2] == (
+            "I'm not sure which date you meant. Please say the month by name, the day and the full year, "
+            "or enter it on the keypad as eight digits.")
+        assert "verify" not in " ".join(history(redis_conn, result.call_sid))
+
+    def test_a_date_heard_with_low_confidence_is_read_back_for_a_yes(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@0.2;say:yes;hangup")
+        assert "I heard April 15, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        assert READ in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:confirm",
+                                                                "ask_dob:confirmed"]
+
+    def test_a_read_back_said_wrong_offers_the_keypad(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@none;2;04151985#;hangup")
+        assert "Okay. Please use the keypad instead." in result.heard
+        assert READ in result.heard
+        assert "ask_dob:not-confirmed" in history(redis_conn, result.call_sid)
+
+    def test_the_date_ask_sends_twilio_date_hints_and_the_short_answer_model(self, sim):
+        result = sim.call(from_=ALEX, script="1;hangup")
+        gather = result.documents[-1]
+        assert 'speechModel="numbers_and_commands"' in gather
+        assert ('hints="January, February, March, April, May, June, July, August, September, October, '
+                'November, December, first, second, third, nineteen, two thousand, oh, ') in gather
+        assert "enhanced" not in gather
+
+    def test_the_main_menu_sends_the_phone_call_model_enhanced(self, sim):
+        result = sim.call(script="hangup")
+        assert 'speechModel="phone_call"' in result.documents[-1] and 'enhanced="true"' in result.documents[-1]
+
+
+class TestBargeIn:
+    def test_the_greeting_plays_inside_the_menus_gather(self, sim):
+        import xml.etree.ElementTree as ET
+
+        result = sim.call(script="9;answer")
+        first = ET.fromstring(result.documents[0])
+        assert [child.tag for child in first] == ["Gather", "Redirect"]
+        assert "".join(first[0][0].itertext()).startswith("Thank you for calling Lakeside Counseling Collective.")
+        assert result.heard[-1] == "I am connecting you with our on-call clinician now."
+
+    def test_nine_while_leaving_a_message_keeps_it_and_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4:9;answer")
+        record = next(d for d in result.documents if "<Record" in d)
+        assert 'finishOnKey="#90"' in record
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        state = stored_state(redis_conn, result.call_sid)
+        assert state["vars"]["last_recording_sid"].startswith("RE")
+        assert "record_message:crisis" in state["history"]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    def test_zero_while_leaving_a_message_asks_for_a_person_again(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4:0;answer")
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100100"])] * 2
+        assert "record_message:operator" in history(redis_conn, result.call_sid)
+
+    def test_the_pound_key_still_just_ends_the_message(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4")
+        assert result.heard[-1].startswith("Thank you. Someone will call you back by")
+        assert f"escalate-{result.call_sid}-callback_request" in queued(redis_conn)
