@@ -55,6 +55,8 @@ from ivr.core.flow import (
     TransferStep,
     VoicemailStep,
 )
+from ivr.core.intents import IntentMatch, match_intent
+from ivr.core.intents import MenuOption as IntentOption
 from ivr.core.spoken_output import spoken_calendar_date, spoken_digits
 from ivr.core.spoken_values import (
     AnswerKind,
@@ -111,6 +113,13 @@ class StepEnv:
     # for it now, or empty when that cannot be known (then the member's own phone is rung).  A service
     # the edge passes in (ivr.escalations.on_call), so the engine itself reads no database.
     on_call: Callable[[str], Sequence[str]] | None = None
+
+
+def _either(items: Sequence[str], joiner: str) -> str:
+    """"a", "a or b", "a, b or c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
 
 
 def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
@@ -327,13 +336,14 @@ class _Run:
                     assert_never(body)
             target = st.next
 
-    def _wait_at(self, st: Step, reprompt: Template | str | None = None) -> tuple[CallSession, list[fx.Effect]]:
+    def _wait_at(self, st: Step, reprompt: Template | str | None = None,
+                 short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
         """Emit what a waiting step needs (gather, record, dial, invoke) and stop."""
         s, body = self.s, st.body
         match body:
             case MenuStep() | AskStep():
                 s.waiting = Waiting.INPUT
-                self.out.append(self._gather(st, body, reprompt))
+                self.out.append(self._gather(st, body, reprompt, short))
             case VoicemailStep():
                 s.waiting = Waiting.RECORDING
                 if body.prompt:
@@ -375,7 +385,8 @@ class _Run:
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
-    def _gather(self, st: Step, body: MenuStep | AskStep, reprompt: Template | str | None) -> fx.Gather:
+    def _gather(self, st: Step, body: MenuStep | AskStep, reprompt: Template | str | None,
+                short: bool = False) -> fx.Gather:
         flow = self.flows.flows[self.s.flow]
         voice = self._voice(st)
         prompts: list[fx.Say | fx.Play] = []
@@ -384,7 +395,7 @@ class _Run:
         confirming = self._confirming(st)
         if confirming is not None:
             prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
-        else:
+        elif not short:  # a short re-prompt names the options itself
             prompts.append(fx.Say(self.render(body.prompt), *voice))
         handler_hints = tuple(p for h in flow.handlers for p in h.phrases)
         kind = _answer_kind(body) if confirming is None else AnswerKind.YES_NO
@@ -432,12 +443,21 @@ class _Run:
                 if value is not None and not str(value).startswith("pin:"):
                     return self._confirm(st, body, value)
             return self._retry(st, body, body.reprompts.no_match, "low-confidence")
+        said_intent: IntentMatch | None = None
+        if isinstance(body, MenuStep) and isinstance(event, Speech) and any(o.intent for o in body.options):
+            # Say what you want: a free sentence matched to the menu's intents, before the operator's words
+            # ("I want to talk to someone about my bill" is billing), details kept for the flow.
+            said_intent = self._match_intent(flow, body, event.text)
+            if said_intent.intent is not None:
+                return self._chose_intent(st, body, said_intent)
         handler = self._global(flow, event)
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
+            if chosen is None and said_intent is not None:
+                return self._retry(st, body, self._name_options(flow, body, said_intent), "no-match", short=True)
             if chosen is None:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
@@ -478,8 +498,41 @@ class _Run:
         self.s.note(f"{st.id}:confirm")
         return self._wait_at(st)
 
+    def _match_intent(self, flow: Flow, body: MenuStep, text: str) -> IntentMatch:
+        options = [IntentOption(o.intent, o.key, o.phrases) for o in body.options if o.intent]
+        operator = next((h for h in flow.handlers if h.name == OPERATOR), None)
+        if operator is not None and not any(o.intent == OPERATOR for o in options):
+            options.append(IntentOption(OPERATOR, operator.key, operator.phrases))
+        return match_intent(text, options, language=self._voice(None)[1] or "en")
+
+    def _chose_intent(self, st: Step, body: MenuStep, said: IntentMatch) -> tuple[CallSession, list[fx.Effect]]:
+        """Go where the intent's option goes, the request (its action, day and time words) kept in vars.request."""
+        s = self.s
+        s.vars["request"] = {k: v for k, v in {"intent": said.intent, "action": said.action, **said.details}.items()
+                             if v}
+        self._ctx = None
+        s.note(f"{st.id}:{said.intent}" + (f"/{said.action}" if said.action else ""))
+        option = next((o for o in body.options if o.intent == said.intent), None)
+        if option is None:  # the flow's operator handler, added to the intents above
+            return self._route(OPERATOR)
+        return self.go(option.next)
+
+    def _name_options(self, flow: Flow, body: MenuStep, said: IntentMatch) -> str:
+        """A shorter re-prompt after a sentence that matched no intent, naming the options; a different
+        sentence each time (the words, then the keys), never the menu read out again."""
+        named = [o for intent in said.name_options for o in body.options if o.intent == intent]
+        words = [o.phrases[0] for o in named if o.phrases]
+        if said.tied and len(words) > 1:
+            return f"Did you mean {_either(words, 'or')}? Please say just one."
+        operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
+        person = f" Or press {operator.key} to speak with someone." if operator is not None else ""
+        keyed = [f"{o.key} for {o.phrases[0]}" for o in named if o.key and o.phrases]
+        if self.s.attempts == 0 or not keyed:
+            return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}"
+        return f"You can also press a key: {_either(keyed, 'and')}.{person}"
+
     def _retry(self, st: Step, body: MenuStep | AskStep, message: Template | str,
-               why: str) -> tuple[CallSession, list[fx.Effect]]:
+               why: str, short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
         s.attempts += 1
         s.note(f"{st.id}:{why}")
@@ -489,7 +542,7 @@ class _Run:
         s.steps_taken += 1
         if self._over_limit():
             return self._limit_exit()
-        return self._wait_at(st, reprompt=message)
+        return self._wait_at(st, reprompt=message, short=short)
 
     def _assess(self, text: str, st: Step) -> crisis_words.CrisisAssessment:
         """Grade what the caller said at ``st`` for crisis words in the step's language (the flow checks

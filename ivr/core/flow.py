@@ -71,6 +71,8 @@ class MenuOption:
     key: str | None
     phrases: tuple[str, ...]
     next: str
+    # What a free sentence names when it means this option (ivr.core.intents.VOCABULARY): "appointments", ...
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,7 @@ class Step:
     language: str | None = None
     # Discloses something about a client: only a verified caller may reach it.
     needs_verified: bool = False
+    label: str = ""  # what staff read in the timeline; "" reads the id in words (``step_label``)
 
     def targets(self) -> list[tuple[str, str]]:
         """Every (label, step id) this step can continue to, inside its own flow."""
@@ -225,6 +228,13 @@ class Step:
         if self.next is not None and follows:
             out.append(("next", self.next))
         return out
+
+
+def step_label(step_id: str) -> str:
+    """A step id in words, for staff: "nobody_free" → "Nobody free", "callback-request" → "Callback request"."""
+    words = step_id.replace("_", " ").replace("-", " ").replace(".", " ").split()
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from ivr.core.flow import (
     StepKind,
     TransferStep,
     VoicemailStep,
+    step_label,
 )
 from ivr.core.priority import Priority
 from ivr.core.templates import Template, TemplateSyntaxError, compile_expression, compile_template, environment
@@ -317,7 +318,8 @@ def _menu(p: _StepParser, spec: Any) -> MenuStep:
             if ph in seen_phrases and seen_phrases[ph] != j:
                 p.add(opath + ("say",), f"phrase {ph!r} is used by option {seen_phrases[ph] + 1} too")
             seen_phrases[ph] = j
-        options.append(MenuOption(key, phrases, p.target(opt["next"], opath + ("next",), f"option {j + 1}")))
+        options.append(MenuOption(key, phrases, p.target(opt["next"], opath + ("next",), f"option {j + 1}"),
+                                  opt.get("intent")))
     return MenuStep(p.required(spec["prompt"], p.kpath + ("prompt",)), tuple(options), p.reprompts(spec))
 
 
@@ -494,4 +496,4 @@ def _parse_step(p: _StepParser, following: str | None) -> Step | None:
     needs_verified = bool(raw.get("needs_verified")) or (
         isinstance(body, ActionStep) and body.name in p.actions and discloses(p.actions[body.name]))
     return Step(p.sid, kind, body, nxt, p.ctx.doc.line_of(path), raw.get("voice"), raw.get("language"),
-                needs_verified)
+                needs_verified, raw.get("label") or step_label(p.sid))

@@ -133,3 +133,46 @@ class TestBargeIn:
         result = sim.call(script="0;noanswer;record:4")
         assert result.heard[-1].startswith("Thank you. Someone will call you back by")
         assert f"escalate-{result.call_sid}-callback_request" in queued(redis_conn)
+
+
+class TestSayWhatYouWant:
+    def test_move_my_thursday_appointment_to_next_week(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:I need to move my Thursday appointment to next week;"
+                                             "say:April 15th 1985;hangup")
+        state = stored_state(redis_conn, result.call_sid)
+        assert state["vars"]["request"] == {"intent": "appointments", "action": "reschedule",
+                                            "from_day": "thursday", "to_day": "next week"}
+        steps = state["history"]
+        assert "main_menu:appointments/reschedule" in steps and "appointments.choose" not in steps
+        # Straight to the offers, all in the week the caller asked for (today is Monday, November 23).
+        assert result.heard[-1] == (
+            "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
+            "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
+
+    def test_what_time_is_my_appointment(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
+        assert READ in result.heard
+        assert "main_menu:appointments/hear" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize(("said", "intent", "step"), [
+        ("I lost the link", "links", "main.want_links"),
+        ("I need to update my card", "billing", "main.want_billing"),
+        ("I want to talk to someone about my bill", "billing", "main.want_billing"),
+        ("cancel my session tomorrow", "appointments/cancel", "main.want_appointments"),
+    ])
+    def test_a_sentence_reaches_its_branch(self, sim, redis_conn, said, intent, step):
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        steps = history(redis_conn, result.call_sid)
+        assert f"main_menu:{intent}" in steps and step in steps
+
+    def test_unmatched_speech_gets_shorter_reprompts_never_the_same_twice(self, sim, redis_conn):
+        result = sim.call(script="say:purple elephants;say:hmm well;hangup")
+        assert result.heard[-2:] == [
+            "Sorry, I didn't catch that. You can say appointment, link or billing. Or press 0 to speak with someone.",
+            "You can also press a key: 1 for appointment, 2 for link and 3 for billing. Or press 0 to speak with "
+            "someone.",
+        ]
+
+    def test_two_intents_at_once_are_asked_about(self, sim):
+        result = sim.call(script="say:pay my bill and get the zoom link;hangup")
+        assert result.heard[-1] == "Did you mean link or billing? Please say just one."
