@@ -61,14 +61,18 @@ from ivr.core.spoken_output import spoken_calendar_date, spoken_digits
 from ivr.core.spoken_values import (
     AnswerKind,
     DatePurpose,
+    Outcome,
     Why,
     gather_hints,
     parse_date,
+    parse_day,
     parse_digits,
     parse_keyed_date,
+    parse_time,
     parse_yes_no,
 )
 from ivr.core.templates import Template
+from ivr.core.text import normalise
 
 LIMIT_STEP = "__call_limit__"
 LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "
@@ -115,6 +119,30 @@ class StepEnv:
     on_call: Callable[[str], Sequence[str]] | None = None
 
 
+_WHEN_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "weekday",
+                         "weekdays", "weekend", "weekends", "lunch", "lunchtime", "anytime", "whenever", "night",
+                         "nights", "early", "late"})
+_NAME_STOPS = frozenset({"its", "and", "thanks", "thank", "please", "im", "i", "is", "my", "um", "uh", "here"})
+_NAME_LEAD_INS = ("my name is", "my first name is", "this is", "it is", "i am", "name is", "call me", "its", "im")
+
+
+def _first_name(text: str) -> str | None:
+    """A first name as said ("My name is jane" → "Jane"): lead-in words dropped, at most three words of letters."""
+    words = normalise(text).split()
+    for lead in sorted(_NAME_LEAD_INS, key=len, reverse=True):
+        if words[:len(lead.split())] == lead.split():
+            words = words[len(lead.split()):]
+            break
+    kept: list[str] = []
+    for word in words:
+        if word in _NAME_STOPS or not word.isalpha():
+            break  # "Jane, it's Jane": the name is said once
+        kept.append(word)
+    words = kept[:3]
+    name = " ".join(w.capitalize() for w in words)
+    return name if 0 < len(name) <= 40 else None
+
+
 def _either(items: Sequence[str], joiner: str) -> str:
     """"a", "a or b", "a, b or c"."""
     if len(items) <= 1:
@@ -133,6 +161,10 @@ def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
             return AnswerKind.DATE
         case AskType.DIGITS:
             return AnswerKind.DIGITS
+        case AskType.NAME:
+            return AnswerKind.NAME
+        case AskType.WHEN:
+            return AnswerKind.TIME
         case _:
             assert_never(body.type)
 
@@ -403,8 +435,8 @@ class _Run:
         hints = heard.hints + handler_hints
         if isinstance(body, MenuStep):
             hints = tuple(p for o in body.options for p in o.phrases) + hints
-        if isinstance(body, MenuStep) or kind is AnswerKind.YES_NO:
-            num_digits, finish = 1, None
+        if isinstance(body, MenuStep) or kind is AnswerKind.YES_NO or body.type in (AskType.NAME, AskType.WHEN):
+            num_digits, finish = 1, None  # a name or a time is said: one key is the operator or crisis key
         else:
             num_digits = body.length  # type: ignore[assignment]
             finish = None if num_digits else "#"
@@ -492,7 +524,7 @@ class _Run:
     def _confirm(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
         """Read ``value`` back and wait for a yes (it is then stored) or a no (then the keypad is offered)."""
         said = (spoken_calendar_date(dt.date.fromisoformat(value)) if body.type is AskType.DATE
-                else spoken_digits(value))
+                else spoken_digits(value) if body.type is AskType.DIGITS else str(value))
         self.s.vars[CONFIRMING] = {"step": st.id, "value": value, "said": said}
         self._ctx = None
         self.s.note(f"{st.id}:confirm")
@@ -613,11 +645,24 @@ class _Run:
             return reading.value
         return _YES_NO_KEYS.get(spoken_input.spoken_key(event.text) or "")  # "press one" is pressing 1
 
+    def _when(self, text: str) -> str | None:
+        """A time or day that suits the caller, kept as said ("weekday mornings", "after 5 pm", "any time")."""
+        practice = self.flows.practice
+        understood = (parse_time(text).outcome is not Outcome.NOT_UNDERSTOOD
+                      or parse_day(text, now=self.env.now, tz=practice.tz).outcome is not Outcome.NOT_UNDERSTOOD
+                      or bool(_WHEN_WORDS & set(normalise(text).split())))
+        words = " ".join(normalise(text).split()[:12])
+        return words if understood and words else None
+
     def _value(self, body: AskStep, event: Digits | Speech) -> tuple[Any, str | None]:
         """The answer as a value, or (None, a re-prompt naming what is missing, or None for the step's own)."""
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
             return self._yes_no(event), None
+        if body.type is AskType.NAME:
+            return (_first_name(text) if isinstance(event, Speech) else None), None
+        if body.type is AskType.WHEN:
+            return (self._when(text) if isinstance(event, Speech) else None), None
         if body.type is AskType.DATE:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
@@ -792,6 +837,8 @@ class _Run:
                 "next_open": status.next_open,
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
+                "new_clients": {"accepting": bool(getattr(practice, "new_clients_accepting", False)),
+                                "message": getattr(practice, "new_clients_message", "")},
                 # {{ callback_by('callback_request') | spoken }}: a plain function, so the sandbox shows no internals.
                 "callback_by": lambda reason: self._callback_by(reason),
                 "payments_enabled": bool(getattr(practice, "payment_connector", None)),

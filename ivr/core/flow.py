@@ -39,6 +39,8 @@ class AskType(str, Enum):
     DIGITS = "digits"
     YES_NO = "yes_no"
     DATE = "date"
+    NAME = "name"  # a first name, said (kept as the words heard, title-cased)
+    WHEN = "when"  # a time of day or day that suits the caller ("weekday mornings", "after 5"), as said
 
 
 class DialMode(str, Enum):
@@ -289,6 +291,10 @@ class PracticeView(PolicySettings, Protocol):
     def emergency_guidance(self) -> str: ...
     @property
     def callback_promise(self) -> str | None: ...
+    @property
+    def new_clients_accepting(self) -> bool: ...
+    @property
+    def new_clients_message(self) -> str: ...
     @property
     def payment_connector(self) -> str | None: ...
     @property

@@ -256,6 +256,8 @@ def _keys_at(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, step
         case AskStep():
             if body.type is AskType.YES_NO:
                 return frozenset({"1", "2"} | own)
+            if body.type in (AskType.NAME, AskType.WHEN):
+                return frozenset(own)  # said, not keyed
             return frozenset(_VALUE_KEYS | own | ({"*"} if body.allow_pin else set()))
         case VoicemailStep():
             routes = {_handler_key(flows, entry_flow, flow, n) for n in ("crisis", "operator")}

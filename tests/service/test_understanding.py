@@ -168,11 +168,69 @@ class TestSayWhatYouWant:
     def test_unmatched_speech_gets_shorter_reprompts_never_the_same_twice(self, sim, redis_conn):
         result = sim.call(script="say:purple elephants;say:hmm well;hangup")
         assert result.heard[-2:] == [
-            "Sorry, I didn't catch that. You can say appointment, link or billing. Or press 0 to speak with someone.",
-            "You can also press a key: 1 for appointment, 2 for link and 3 for billing. Or press 0 to speak with "
-            "someone.",
+            "Sorry, I didn't catch that. You can say appointment, link, billing or new client. Or press 0 to speak "
+            "with someone.",
+            "You can also press a key: 1 for appointment, 2 for link, 3 for billing and 4 for new client. Or press 0 "
+            "to speak with someone.",
         ]
 
     def test_two_intents_at_once_are_asked_about(self, sim):
         result = sim.call(script="say:pay my bill and get the zoom link;hangup")
         assert result.heard[-1] == "Did you mean link or billing? Please say just one."
+
+
+STRANGER = "+15551239999"
+INTAKE_WELCOME = ("Welcome. I'll take a few details so someone can call you back to help you get started. "
+                  "You don't need to tell me why you're calling.")
+
+
+class TestNewClients:
+    def test_every_caller_hears_the_same_offer_and_the_same_questions(self, sim):
+        heard = [sim.call(from_=caller, script="4;hangup").heard for caller in (ALEX, STRANGER, "Anonymous")]
+        assert heard[0] == heard[1] == heard[2]
+        assert heard[0][-2:] == [INTAKE_WELCOME, "What is your first name?"]
+        assert "If you are new to our practice, press 4 or say new client." in heard[0][1]
+
+    def test_intake_takes_a_name_a_confirmed_number_and_a_time_and_hands_it_to_staff(
+            self, sim, redis_conn, run_jobs, database):
+        from sqlalchemy import select
+
+        from ivr.escalations.models import Escalation
+
+        result = sim.call(from_=STRANGER, script="say:I'd like to start therapy;say:My name is Jane;"
+                                                 "say:five five five one two three oh oh nine nine;1;"
+                                                 "say:weekday mornings")
+        assert result.heard[-4:] == [
+            "Please say or enter the best number to call you back on, including the area code.",
+            "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
+            "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
+            "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
+        ]
+        assert "main_menu:new_client" in history(redis_conn, result.call_sid)
+        assert f"escalate-{result.call_sid}-intake_request" in queued(redis_conn)
+        run_jobs()
+        with database.sessions() as db:
+            row = db.scalars(select(Escalation).where(Escalation.call_sid == result.call_sid)).one()
+        assert (row.reason, row.category, row.caller_number, row.caller_masked) == (
+            "intake_request", "intake_request", "+15551230099", "+1******0099")
+        assert row.details == {"first_name": "Jane", "best_time": "weekday mornings"}
+
+    def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
+        assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "5551230088"
+
+    @pytest.fixture
+    def not_accepting(self, flows_dir):
+        practice = flows_dir / "practice.yaml"
+        practice.write_text(practice.read_text().replace(
+            "  accepting: true\n  message: >-\n    We are not able to take new clients right now. We're sorry we "
+            "can't help,\n    and we hope you find the support you're looking for.\n",
+            "  accepting: false\n  message: We have no openings for new clients this month.\n"))
+        return flows_dir
+
+    def test_a_practice_not_accepting_new_clients_says_so(self, not_accepting, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="say:are you taking new clients")
+        assert result.heard[-1] == ("We have no openings for new clients this month. Thank you for calling. "
+                                    "Goodbye.")
+        assert queued(redis_conn) == []

@@ -37,7 +37,8 @@ def test_first_webhook_after_hours_is_exact_twiml(client, clock, redis_conn):
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Gather action="https://ql.example.org/twilio/voice/input?turn=1" enhanced="true" hints="appointment, '
         'reschedule, cancel, change my appointment, move my appointment, link, zoom, video, portal, login, log in, '
-        'telehealth, billing, bill, card, payment, credit card, invoice, crisis, emergency, hurt myself, '
+        'telehealth, billing, bill, card, payment, credit card, invoice, new client, new patient, start therapy, '
+        'first appointment, crisis, emergency, hurt myself, '
         'suicide, suicidal, kill myself, operator, representative, receptionist, a person, someone, front desk" '
         'input="dtmf speech" language="en-US" method="POST" numDigits="1" speechModel="phone_call" '
         'speechTimeout="auto" timeout="6">' + GREETING +
@@ -46,8 +47,8 @@ def test_first_webhook_after_hours_is_exact_twiml(client, clock, redis_conn):
         'or press 0 to leave a message, and someone will call you back within one business day.</Say>'
         '<Say language="en-US" voice="Polly.Joanna">To reschedule or cancel an appointment, press 1 or say '
         'appointment. For your video appointment link or the client portal, press 2 or say link. For billing '
-        'or to update your card, press 3 or say billing. To speak with someone, press 0. For urgent support, '
-        'press 9.</Say></Gather>'
+        'or to update your card, press 3 or say billing. If you are new to our practice, press 4 or say new '
+        'client. To speak with someone, press 0. For urgent support, press 9.</Say></Gather>'
         '<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn=1</Redirect></Response>'
     )
     stored = stored_state(redis_conn, "CA" + "1" * 32)
