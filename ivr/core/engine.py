@@ -89,6 +89,7 @@ CRISIS_OFFER = "If you are in crisis, press {key} now."
 CRISIS = "crisis"
 # A value heard with low confidence is read back first (vars[CONFIRMING] holds it until the caller answers).
 CONFIRMING = "_confirming"
+REQUEST = "request"  # what a free sentence at an intent menu asked for (intents.IntentMatch): vars.request
 CONFIRM_VALUE = "I heard {said}. If that's right, press 1 or say yes. If not, press 2."
 USE_KEYPAD = "Okay. Please use the keypad instead."
 ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by name, the day and the full year, "
@@ -492,6 +493,8 @@ class _Run:
                 return self._retry(st, body, self._name_options(flow, body, said_intent), "no-match", short=True)
             if chosen is None:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
+            if chosen.intent and s.vars.pop(REQUEST, None) is not None:
+                self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
             return self.go(chosen.next)
         if confirming is not None:
@@ -540,7 +543,7 @@ class _Run:
     def _chose_intent(self, st: Step, body: MenuStep, said: IntentMatch) -> tuple[CallSession, list[fx.Effect]]:
         """Go where the intent's option goes, the request (its action, day and time words) kept in vars.request."""
         s = self.s
-        s.vars["request"] = {k: v for k, v in {"intent": said.intent, "action": said.action, **said.details}.items()
+        s.vars[REQUEST] = {k: v for k, v in {"intent": said.intent, "action": said.action, **said.details}.items()
                              if v}
         self._ctx = None
         s.note(f"{st.id}:{said.intent}" + (f"/{said.action}" if said.action else ""))
