@@ -66,7 +66,9 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
             out.append(EVENTS[text])
             continue
         if text.startswith("ended:"):
-            out.append(f"Call ended ({OUTCOMES.get(text[6:], text[6:].replace('-', ' '))})")
+            status = text[6:]
+            out.append("Call ended" if status == "completed" else
+                       f"Call ended ({OUTCOMES.get(status, status.replace('-', ' '))})")
             continue
         step, sep, outcome = text.partition(":")
         if sep:

@@ -32,7 +32,7 @@ steps:
     ("main_menu:appointments/reschedule", "The main menu: appointments, to reschedule"),
     ("main_menu:new_client", "The main menu: new client"),
     ("ask_dob:confirm", "Ask dob: answer read back"),
-    ("ended:completed", "Call ended (answered)"),
+    ("ended:completed", "Call ended"),
     ("ended:no-answer", "Call ended (no answer)"),
     ("limit:exceeded", "Call went on too long: handed to staff"),
     ("restart:flows-changed", "Started again: the flows changed during the call"),

@@ -203,7 +203,7 @@ def test_the_call_timeline_reads_as_words(live_server, browser_page, database, c
         "Greeting", "Hours check", "Hours check: open", "Main menu", "Main menu: not understood",
         "Main menu: pressed 0", "To person", "Hours check", "Hours check: open", "Rang the front desk",
         "Rang the front desk: no answer", "Nobody free to answer", "Message for a callback",
-        "Message for a callback: message recorded", "Handed to staff for a callback", "Call ended (answered)"]
+        "Message for a callback: message recorded", "Handed to staff for a callback", "Call ended"]
     assert "operator.nobody_free" not in page.inner_text("main") and "callback_request" not in page.inner_text("main")
     assert "Callback request" in page.locator("dt:text-is('Reason') + dd").inner_text()
     page.goto(f"{base}/staff/e/{intake}")
