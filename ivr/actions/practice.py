@@ -22,6 +22,7 @@ from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_datetime
+from ivr.core.spoken_values import DaySpan, parse_day
 from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
@@ -162,16 +163,22 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
 
 
 def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
-               exclude: tuple[dt.datetime, ...] = ()) -> list[dt.datetime]:
+               exclude: tuple[dt.datetime, ...] = (), wanted: DaySpan | None = None) -> list[dt.datetime]:
+    """Up to three open slots near the appointment; on the ``wanted`` days first when the caller named them."""
     clinician = appointment.clinician
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
     busy = [(a.start, a.end) for a in db.scalars(select(Appointment).where(
         Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
         Appointment.end > ctx.now, Appointment.start < horizon))]
-    return open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
-                      busy=busy, practice=practice, now=ctx.now, around=appointment.start,
-                      window_days=practice.reschedule_window_days, exclude=exclude)
+    nearest = open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
+                         busy=busy, practice=practice, now=ctx.now, around=appointment.start,
+                         window_days=practice.reschedule_window_days, exclude=exclude,
+                         count=3 if wanted is None else 1000)
+    if wanted is None:
+        return nearest
+    on_wanted = [s for s in nearest if wanted.first <= s.astimezone(practice.tz).date() <= wanted.last]
+    return on_wanted[:3] or nearest[:3]
 
 
 def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -182,10 +189,20 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         appointment = db.get(Appointment, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
-        slots = _slots_for(db, appointment, ctx)
+        slots = _slots_for(db, appointment, ctx, wanted=_wanted_days(ctx))
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
     return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None})
+
+
+def _wanted_days(ctx: ActionContext) -> DaySpan | None:
+    """The days the caller asked to move to at the main menu ("to next week": vars.request.to_day), if clear."""
+    request = ctx.session.vars.get("request") or {}
+    said = request.get("to_day") if isinstance(request, dict) else None
+    if not said:
+        return None
+    reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz)
+    return reading.value if reading.ok else None
 
 
 def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

@@ -6,7 +6,7 @@ runner in-process and fed back to the engine; the rest become RQ jobs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -33,11 +33,17 @@ class Gather:
     hints: tuple[str, ...] = ()
     timeout: int = 6
     language: str | None = None
+    # Twilio's speechModel (None: Twilio's default) and enhanced (its premium phone_call model),
+    # chosen per kind of answer by ivr.core.spoken_values.gather_hints.
+    speech_model: str | None = None
+    enhanced: bool = False
 
 
 @dataclass(frozen=True)
 class Record:
     max_length: int
+    # Keys that end the message (Twilio's finishOnKey); the key pressed comes back as RecordingFinished.digits.
+    finish_on_key: str = "#"
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,29 @@ class Escalate:
 VoiceEffect = Say | Play | Gather | Record | Dial | Hangup | Pay
 Effect = Say | Play | Gather | Record | Dial | Hangup | Pay | Invoke | SendSms | Escalate
 VOICE_TYPES = (Say, Play, Gather, Record, Dial, Hangup, Pay)
+
+
+def barge_in(effects: list[Effect]) -> list[Effect]:
+    """Move what is said just before a ``Gather`` inside it, so the caller can answer (press 9) while hearing it.
+
+    The greeting promises "press 9 at any time": outside the ``<Gather>`` Twilio would ignore the key.
+    Effects that are not heard (``Invoke``, ``SendSms``, ``Escalate``) do not break the run and keep
+    their places; anything else heard (a ``Record``, a ``Dial``) ends it.
+    """
+    out: list[Effect] = []
+    pending: list[int] = []  # indexes in ``out`` of the prompts waiting for a Gather
+    for effect in effects:
+        if isinstance(effect, (Say, Play)):
+            pending.append(len(out))
+            out.append(effect)
+        elif isinstance(effect, Gather):
+            prompts = tuple(out[i] for i in pending)
+            out = [e for i, e in enumerate(out) if i not in set(pending)]
+            out.append(replace(effect, prompts=prompts + effect.prompts))  # type: ignore[arg-type]
+            pending = []
+        elif isinstance(effect, (Invoke, SendSms, Escalate)):
+            out.append(effect)
+        else:
+            pending = []
+            out.append(effect)
+    return out

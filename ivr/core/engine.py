@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from ivr.core import crisis as crisis_words
 from ivr.core import effects as fx
 from ivr.core import spoken_input
 from ivr.core.call_state import CallSession, Waiting
@@ -31,6 +32,7 @@ from ivr.core.events import (
     Speech,
 )
 from ivr.core.flow import (
+    DEFAULT_CRISIS_PHRASES,
     ActionStep,
     AskStep,
     AskType,
@@ -53,19 +55,56 @@ from ivr.core.flow import (
     TransferStep,
     VoicemailStep,
 )
+from ivr.core.intents import IntentMatch, match_intent
+from ivr.core.intents import MenuOption as IntentOption
+from ivr.core.spoken_output import spoken_calendar_date, spoken_digits
+from ivr.core.spoken_values import (
+    AnswerKind,
+    DatePurpose,
+    Outcome,
+    Why,
+    gather_hints,
+    parse_date,
+    parse_day,
+    parse_digits,
+    parse_keyed_date,
+    parse_time,
+    parse_yes_no,
+)
 from ivr.core.templates import Template
+from ivr.core.text import normalise
 
 LIMIT_STEP = "__call_limit__"
 LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "
                  "and someone will call you back.")
 LIMIT_THANKS = "Thank you. Someone will call you back. Goodbye."
 RESTART_APOLOGY = "Sorry, something changed on our side. Let's start again."
-_YES_NO_HINTS = ("yes", "no")
 _YES_NO_KEYS = {"1": True, "2": False}
 # The step kinds a call can be waiting at, by what it waits for.
 _WAITS_AT = {Waiting.INPUT: (MenuStep, AskStep), Waiting.RECORDING: (VoicemailStep,), Waiting.DIAL: (TransferStep,),
              Waiting.ACTION: (ActionStep,), Waiting.PAYMENT: (PayStep,)}
 NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
+# Said when the caller's words come near a crisis without being one (crisis.CrisisLevel.UNSURE); the call goes on.
+CRISIS_OFFER = "If you are in crisis, press {key} now."
+CRISIS = "crisis"
+# A value heard with low confidence is read back first (vars[CONFIRMING] holds it until the caller answers).
+CONFIRMING = "_confirming"
+REQUEST = "request"  # what a free sentence at an intent menu asked for (intents.IntentMatch): vars.request
+CONFIRM_VALUE = "I heard {said}. If that's right, press 1 or say yes. If not, press 2."
+USE_KEYPAD = "Okay. Please use the keypad instead."
+ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by name, the day and the full year, "
+                  "or enter it on the keypad as eight digits.")
+_DATE_REPROMPTS = {
+    Why.NO_YEAR: "I need the year too. Please say the whole date with the year, or enter it on the keypad "
+                 "as eight digits.",
+    Why.TWO_DIGIT_YEAR: "Please say the year with all four digits, like nineteen eighty five, or enter the date "
+                        "on the keypad as eight digits.",
+    Why.ORDER: ASK_DATE_AGAIN,
+    Why.SEVERAL: "I heard more than one date. Please say it once, or enter it on the keypad as eight digits.",
+}
+ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or enter them on the keypad."
+ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."
+OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -79,6 +118,56 @@ class StepEnv:
     # for it now, or empty when that cannot be known (then the member's own phone is rung).  A service
     # the edge passes in (ivr.escalations.on_call), so the engine itself reads no database.
     on_call: Callable[[str], Sequence[str]] | None = None
+
+
+_WHEN_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "weekday",
+                         "weekdays", "weekend", "weekends", "lunch", "lunchtime", "anytime", "whenever", "night",
+                         "nights", "early", "late"})
+_NAME_STOPS = frozenset({"its", "and", "thanks", "thank", "please", "im", "i", "is", "my", "um", "uh", "here"})
+_NAME_LEAD_INS = ("my name is", "my first name is", "this is", "it is", "i am", "name is", "call me", "its", "im")
+
+
+def _first_name(text: str) -> str | None:
+    """A first name as said ("My name is jane" → "Jane"): lead-in words dropped, at most three words of letters."""
+    words = normalise(text).split()
+    for lead in sorted(_NAME_LEAD_INS, key=len, reverse=True):
+        if words[:len(lead.split())] == lead.split():
+            words = words[len(lead.split()):]
+            break
+    kept: list[str] = []
+    for word in words:
+        if word in _NAME_STOPS or not word.isalpha():
+            break  # "Jane, it's Jane": the name is said once
+        kept.append(word)
+    words = kept[:3]
+    name = " ".join(w.capitalize() for w in words)
+    return name if 0 < len(name) <= 40 else None
+
+
+def _either(items: Sequence[str], joiner: str) -> str:
+    """"a", "a or b", "a, b or c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+
+def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
+    """What kind of answer a prompt waits for (its <Gather> hints and speech model follow from it)."""
+    if isinstance(body, MenuStep):
+        return AnswerKind.MENU
+    match body.type:
+        case AskType.YES_NO:
+            return AnswerKind.YES_NO
+        case AskType.DATE:
+            return AnswerKind.DATE
+        case AskType.DIGITS:
+            return AnswerKind.DIGITS
+        case AskType.NAME:
+            return AnswerKind.NAME
+        case AskType.WHEN:
+            return AnswerKind.TIME
+        case _:
+            assert_never(body.type)
 
 
 def new_session(call_sid: str, caller: str | None, now: dt.datetime) -> CallSession:
@@ -169,6 +258,11 @@ class _Run:
                 s.note(f"{current.id}:hung-up")
             if event.recording_sid:
                 s.vars["last_recording_sid"] = event.recording_sid
+            for name in (CRISIS, OPERATOR):
+                # The message so far is kept (above); the key that ended it asks for the crisis path or a person.
+                if event.digits and event.digits == self._route_key(name) and not event.hung_up:
+                    s.note(f"{current.id}:{name}")
+                    return self._route(name)
             return self.go(current.next)
         if s.waiting is Waiting.DIAL and isinstance(body, TransferStep) and isinstance(event, DialFinished):
             return self._dialed(current, body, event)
@@ -227,6 +321,8 @@ class _Run:
                 return self._limit_exit()
             s.steps_taken += 1
             s.step, s.attempts, s.dial_index = target or "", 0, 0
+            if s.vars.pop(CONFIRMING, None) is not None:  # a read-back belongs to the step that asked
+                self._ctx = None
             flow = self.flows.flows[s.flow]
             st = flow.steps[s.step]  # KeyError for a target the flow checks let through: never
             s.note(f"{flow.name}.{st.id}")
@@ -273,18 +369,20 @@ class _Run:
                     assert_never(body)
             target = st.next
 
-    def _wait_at(self, st: Step, reprompt: Template | None = None) -> tuple[CallSession, list[fx.Effect]]:
+    def _wait_at(self, st: Step, reprompt: Template | str | None = None,
+                 short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
         """Emit what a waiting step needs (gather, record, dial, invoke) and stop."""
         s, body = self.s, st.body
         match body:
             case MenuStep() | AskStep():
                 s.waiting = Waiting.INPUT
-                self.out.append(self._gather(st, body, reprompt))
+                self.out.append(self._gather(st, body, reprompt, short))
             case VoicemailStep():
                 s.waiting = Waiting.RECORDING
                 if body.prompt:
                     self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
-                self.out.append(fx.Record(body.max_length))
+                keys = "".join(k for k in (self._route_key(CRISIS), self._route_key(OPERATOR)) if k)
+                self.out.append(fx.Record(body.max_length, finish_on_key="#" + keys))
             case TransferStep():
                 s.waiting = Waiting.DIAL
                 numbers = self._numbers(body)
@@ -320,24 +418,32 @@ class _Run:
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
-    def _gather(self, st: Step, body: MenuStep | AskStep, reprompt: Template | None) -> fx.Gather:
+    def _gather(self, st: Step, body: MenuStep | AskStep, reprompt: Template | str | None,
+                short: bool = False) -> fx.Gather:
         flow = self.flows.flows[self.s.flow]
         voice = self._voice(st)
         prompts: list[fx.Say | fx.Play] = []
         if reprompt is not None:
-            prompts.append(fx.Say(self.render(reprompt), *voice))
-        prompts.append(fx.Say(self.render(body.prompt), *voice))
-        hints = [p for h in flow.handlers for p in h.phrases]
+            prompts.append(fx.Say(self.render(reprompt) if isinstance(reprompt, Template) else reprompt, *voice))
+        confirming = self._confirming(st)
+        if confirming is not None:
+            prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
+        elif not short:  # a short re-prompt names the options itself
+            prompts.append(fx.Say(self.render(body.prompt), *voice))
+        handler_hints = tuple(p for h in flow.handlers for p in h.phrases)
+        kind = _answer_kind(body) if confirming is None else AnswerKind.YES_NO
+        heard = gather_hints(kind, voice[1] or self.flows.practice.language)
+        hints = heard.hints + handler_hints
         if isinstance(body, MenuStep):
-            hints = [p for o in body.options for p in o.phrases] + hints
-            return fx.Gather(tuple(prompts), num_digits=1, hints=tuple(hints), timeout=body.reprompts.timeout,
-                             language=voice[1])
-        if body.type is AskType.YES_NO:
-            return fx.Gather(tuple(prompts), num_digits=1, hints=_YES_NO_HINTS + tuple(hints),
-                             timeout=body.reprompts.timeout, language=voice[1])
-        fixed = body.length
-        return fx.Gather(tuple(prompts), num_digits=fixed, finish_on_key=None if fixed else "#",
-                         hints=tuple(hints), timeout=body.reprompts.timeout, language=voice[1])
+            hints = tuple(p for o in body.options for p in o.phrases) + hints
+        if isinstance(body, MenuStep) or kind is AnswerKind.YES_NO or body.type in (AskType.NAME, AskType.WHEN):
+            num_digits, finish = 1, None  # a name or a time is said: one key is the operator or crisis key
+        else:
+            num_digits = body.length  # type: ignore[assignment]
+            finish = None if num_digits else "#"
+        return fx.Gather(tuple(prompts), num_digits=num_digits, finish_on_key=finish, hints=hints,
+                         timeout=body.reprompts.timeout, language=voice[1], speech_model=heard.speech_model,
+                         enhanced=heard.enhanced)
 
     def _input(self, st: Step, body: MenuStep | AskStep, event: Answer) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
@@ -351,28 +457,117 @@ class _Run:
         )
         if isinstance(event, NoInput) or not said:
             return self._retry(st, body, body.reprompts.no_input, "no-input")
+        if isinstance(event, Speech):
+            # Crisis words first, whatever the recogniser's confidence: a distressed caller is never
+            # told "Sorry, I didn't catch that" (docs/understanding.md, "Crisis in any words").
+            heard = self._assess(event.text, st)
+            if heard.is_crisis and self._can_route(CRISIS):
+                s.note(f"{st.id}:{CRISIS}")
+                return self._route(CRISIS)
+            if heard.offer_crisis_option:
+                s.note(f"{st.id}:crisis-offered")
+                self.out.append(fx.Say(CRISIS_OFFER.format(key=self._route_key(CRISIS) or "9"), *self._voice(st)))
+        confirming = self._confirming(st) if isinstance(body, AskStep) else None
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
+            if isinstance(body, AskStep) and confirming is None and body.type is not AskType.YES_NO:
+                # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
+                value, _ = self._value(body, event)
+                if value is not None and not str(value).startswith("pin:"):
+                    return self._confirm(st, body, value)
             return self._retry(st, body, body.reprompts.no_match, "low-confidence")
+        said_intent: IntentMatch | None = None
+        if isinstance(body, MenuStep) and isinstance(event, Speech) and any(o.intent for o in body.options):
+            # Say what you want: a free sentence matched to the menu's intents, before the operator's words
+            # ("I want to talk to someone about my bill" is billing), details kept for the flow.
+            said_intent = self._match_intent(flow, body, event.text)
+            if said_intent.intent is not None:
+                return self._chose_intent(st, body, said_intent)
         handler = self._global(flow, event)
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
+            if chosen is None and said_intent is not None:
+                return self._retry(st, body, self._name_options(flow, body, said_intent), "no-match", short=True)
             if chosen is None:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
+            if chosen.intent and s.vars.pop(REQUEST, None) is not None:
+                self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
             return self.go(chosen.next)
-        value = self._value(body, event)
+        if confirming is not None:
+            answer = self._yes_no(event)
+            if answer is None:
+                return self._retry(st, body, body.reprompts.no_match, "confirm-no-match")
+            s.vars.pop(CONFIRMING, None)
+            self._ctx = None
+            if not answer:
+                s.note(f"{st.id}:not-confirmed")
+                return self._wait_at(st, reprompt=USE_KEYPAD)
+            s.note(f"{st.id}:confirmed")
+            return self._store(st, body, confirming["value"])
+        value, hint = self._value(body, event)
         if value is None:
-            return self._retry(st, body, body.reprompts.no_match, "invalid")
-        s.vars[body.var] = value
-        s.note(f"{st.id}:ok")
+            return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
+        return self._store(st, body, value)
+
+    def _store(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
+        self.s.vars[body.var] = value
+        self._ctx = None
+        self.s.note(f"{st.id}:ok")
         return self.go(st.next)
 
-    def _retry(self, st: Step, body: MenuStep | AskStep, message: Template,
-               why: str) -> tuple[CallSession, list[fx.Effect]]:
+    def _confirming(self, st: Step) -> dict[str, Any] | None:
+        """The value waiting for the caller's yes at this step, if any."""
+        pending = self.s.vars.get(CONFIRMING)
+        return pending if isinstance(pending, dict) and pending.get("step") == st.id else None
+
+    def _confirm(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
+        """Read ``value`` back and wait for a yes (it is then stored) or a no (then the keypad is offered)."""
+        said = (spoken_calendar_date(dt.date.fromisoformat(value)) if body.type is AskType.DATE
+                else spoken_digits(value) if body.type is AskType.DIGITS else str(value))
+        self.s.vars[CONFIRMING] = {"step": st.id, "value": value, "said": said}
+        self._ctx = None
+        self.s.note(f"{st.id}:confirm")
+        return self._wait_at(st)
+
+    def _match_intent(self, flow: Flow, body: MenuStep, text: str) -> IntentMatch:
+        options = [IntentOption(o.intent, o.key, o.phrases) for o in body.options if o.intent]
+        operator = next((h for h in flow.handlers if h.name == OPERATOR), None)
+        if operator is not None and not any(o.intent == OPERATOR for o in options):
+            options.append(IntentOption(OPERATOR, operator.key, operator.phrases))
+        return match_intent(text, options, language=self._voice(None)[1] or "en")
+
+    def _chose_intent(self, st: Step, body: MenuStep, said: IntentMatch) -> tuple[CallSession, list[fx.Effect]]:
+        """Go where the intent's option goes, the request (its action, day and time words) kept in vars.request."""
+        s = self.s
+        s.vars[REQUEST] = {k: v for k, v in {"intent": said.intent, "action": said.action, **said.details}.items()
+                             if v}
+        self._ctx = None
+        s.note(f"{st.id}:{said.intent}" + (f"/{said.action}" if said.action else ""))
+        option = next((o for o in body.options if o.intent == said.intent), None)
+        if option is None:  # the flow's operator handler, added to the intents above
+            return self._route(OPERATOR)
+        return self.go(option.next)
+
+    def _name_options(self, flow: Flow, body: MenuStep, said: IntentMatch) -> str:
+        """A shorter re-prompt after a sentence that matched no intent, naming the options; a different
+        sentence each time (the words, then the keys), never the menu read out again."""
+        named = [o for intent in said.name_options for o in body.options if o.intent == intent]
+        words = [o.phrases[0] for o in named if o.phrases]
+        if said.tied and len(words) > 1:
+            return f"Did you mean {_either(words, 'or')}? Please say just one."
+        operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
+        person = f" Or press {operator.key} to speak with someone." if operator is not None else ""
+        keyed = [f"{o.key} for {o.phrases[0]}" for o in named if o.key and o.phrases]
+        if self.s.attempts == 0 or not keyed:
+            return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}"
+        return f"You can also press a key: {_either(keyed, 'and')}.{person}"
+
+    def _retry(self, st: Step, body: MenuStep | AskStep, message: Template | str,
+               why: str, short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
         s.attempts += 1
         s.note(f"{st.id}:{why}")
@@ -382,13 +577,51 @@ class _Run:
         s.steps_taken += 1
         if self._over_limit():
             return self._limit_exit()
-        return self._wait_at(st, reprompt=message)
+        return self._wait_at(st, reprompt=message, short=short)
+
+    def _assess(self, text: str, st: Step) -> crisis_words.CrisisAssessment:
+        """Grade what the caller said at ``st`` for crisis words in the step's language (the flow checks
+        refuse a language with no phrase list; English is the fallback rather than no check at all)."""
+        language = self._voice(st)[1] or "en"
+        try:
+            return crisis_words.assess(text, language)
+        except crisis_words.UnsupportedLanguage:
+            return crisis_words.assess(text, "en")
+
+    def _handler(self, name: str) -> tuple[Flow, GlobalHandler] | None:
+        """The flow's own ``name`` handler, else the entry flow's: crisis and a person are reachable from
+        every prompt, also in flows (callback, operator) that declare no globals."""
+        for flow in (self.flows.flows.get(self.s.flow), self.flows.entry):
+            handler = next((h for h in flow.handlers if h.name == name), None) if flow else None
+            if flow is not None and handler is not None:
+                return flow, handler
+        return None
+
+    def _route_key(self, name: str) -> str | None:
+        found = self._handler(name)
+        return found[1].key if found else None
+
+    def _can_route(self, name: str) -> bool:
+        return self._handler(name) is not None or name in self.flows.flows
+
+    def _route(self, name: str) -> tuple[CallSession, list[fx.Effect]]:
+        """Go where the ``name`` handler (crisis, operator) goes; a flow named ``name`` when no flow has one."""
+        found = self._handler(name)
+        if found is not None:
+            flow, handler = found
+            self.s.flow = flow.name
+            return self.go(handler.next)
+        self.s.flow = name
+        return self.go(self.flows.flows[name].start)
 
     def _global(self, flow: Flow, event: Digits | Speech) -> GlobalHandler | None:
         """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins)."""
         if isinstance(event, Speech):
             for handler in flow.handlers:
-                if spoken_input.match_phrase(event.text, [(handler.name, handler.phrases)]):
+                # The built-in crisis words are crisis.assess's (checked before this); a flow's own still count.
+                phrases = handler.phrases if handler.name != CRISIS else tuple(
+                    p for p in handler.phrases if p not in DEFAULT_CRISIS_PHRASES)
+                if spoken_input.match_phrase(event.text, [(handler.name, phrases)]):
                     return handler
             key = spoken_input.spoken_key(event.text)  # "nine", "press zero"
         else:
@@ -406,40 +639,67 @@ class _Run:
             key = spoken_input.spoken_key(event.text)
         return next((o for o in body.options if key and o.key == key), None)
 
-    def _value(self, body: AskStep, event: Digits | Speech) -> Any:
+    def _yes_no(self, event: Digits | Speech) -> bool | None:
+        """A yes or a no by key (1, 2) or in words ("yeah that's me", "nope", "press one"); None when unclear."""
+        if isinstance(event, Digits):
+            return _YES_NO_KEYS.get(event.digits.strip("#"))
+        reading = parse_yes_no(event.text)
+        if reading.ok:
+            return reading.value
+        return _YES_NO_KEYS.get(spoken_input.spoken_key(event.text) or "")  # "press one" is pressing 1
+
+    def _when(self, text: str) -> str | None:
+        """A time or day that suits the caller, kept as said ("weekday mornings", "after 5 pm", "any time")."""
+        practice = self.flows.practice
+        understood = (parse_time(text).outcome is not Outcome.NOT_UNDERSTOOD
+                      or parse_day(text, now=self.env.now, tz=practice.tz).outcome is not Outcome.NOT_UNDERSTOOD
+                      or bool(_WHEN_WORDS & set(normalise(text).split())))
+        words = " ".join(normalise(text).split()[:12])
+        return words if understood and words else None
+
+    def _value(self, body: AskStep, event: Digits | Speech) -> tuple[Any, str | None]:
+        """The answer as a value, or (None, a re-prompt naming what is missing, or None for the step's own)."""
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
-            if isinstance(event, Speech):
-                answer = spoken_input.yes_no(text)
-                if answer is not None:
-                    return answer
-                text = spoken_input.spoken_key(text) or ""  # "press one" is the same as pressing 1
-            return _YES_NO_KEYS.get(text.strip("#"))
+            return self._yes_no(event), None
+        if body.type is AskType.NAME:
+            return (_first_name(text) if isinstance(event, Speech) else None), None
+        if body.type is AskType.WHEN:
+            return (self._when(text) if isinstance(event, Speech) else None), None
         if body.type is AskType.DATE:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
-                return f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None
-            day = (
-                spoken_input.keypad_date(text.strip("#"))
-                if isinstance(event, Digits)
-                else spoken_input.spoken_date(text)
-            )
+                return (f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None), None
             today = self.env.now.astimezone(self.flows.practice.tz).date()
-            if day is None or day.year < 1900 or (body.past_only and day > today):
-                return None
-            return day.isoformat()
-        digits = text.strip("#") if isinstance(event, Digits) else spoken_input.spoken_digits(text)
+            purpose = DatePurpose.BIRTH if body.past_only else DatePurpose.ANY
+            reading = (parse_keyed_date(text, today=today, purpose=purpose) if isinstance(event, Digits)
+                       else parse_date(text, today=today, purpose=purpose))
+            if reading.ambiguous:
+                return None, _DATE_REPROMPTS.get(reading.why or Why.SEVERAL, ASK_DATE_AGAIN)
+            day = reading.value
+            if not reading.ok or day is None or day.year < 1900 or (body.past_only and day > today):
+                return None, None
+            return day.isoformat(), None
+        if isinstance(event, Digits):
+            digits: str | None = text.strip("#")
+        else:
+            heard = parse_digits(text, length=body.length)
+            if heard.why is Why.WRONG_LENGTH and body.length:
+                return None, ASK_DIGITS_AGAIN.format(length=body.length)
+            if heard.why is Why.SEVERAL:
+                return None, ASK_DIGITS_ONCE
+            digits = heard.value if heard.ok else None
         if not digits or not digits.isdigit():
-            return None
+            return None, None
         if body.length is not None and len(digits) != body.length:
-            return None
+            return None, None
         if body.min_length is not None and len(digits) < body.min_length:
-            return None
+            return None, None
         if body.max_length is not None and len(digits) > body.max_length:
-            return None
+            return None, None
         if body.pattern is not None and not re.fullmatch(body.pattern, digits):
-            return None
-        return digits
+            return None, None
+        return digits, None
 
     # -- transfers --------------------------------------------------------
     def _numbers(self, body: TransferStep) -> list[tuple[str, ...]]:
@@ -580,6 +840,8 @@ class _Run:
                 "next_open": status.next_open,
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
+                "new_clients": {"accepting": bool(getattr(practice, "new_clients_accepting", False)),
+                                "message": getattr(practice, "new_clients_message", "")},
                 # {{ callback_by('callback_request') | spoken }}: a plain function, so the sandbox shows no internals.
                 "callback_by": lambda reason: self._callback_by(reason),
                 "payments_enabled": bool(getattr(practice, "payment_connector", None)),

@@ -24,6 +24,7 @@ class Category(str, Enum):
     BILLING = "billing"
     PORTAL = "portal_tech"
     RESCHEDULE_FAILED = "reschedule_failed"
+    INTAKE = "intake_request"  # a new or prospective client asked to start
     VERIFICATION_FAILED = "verification_failed"
     VOICEMAIL = "voicemail"
     CRISIS = "crisis"
@@ -74,6 +75,7 @@ DEFAULTS: dict[str, Policy] = {p.category: p for p in (
     _default(Category.BILLING, "1 business day", NORMAL),
     _default(Category.PORTAL, "1 business day", NORMAL),
     _default(Category.RESCHEDULE_FAILED, "1 business day", NORMAL),
+    _default(Category.INTAKE, "1 business day", NORMAL),
     # A call the system itself could not finish (step cap, a crash): someone should look soon.
     _default(Category.OTHER, "2 business hours", HIGH),
 )}

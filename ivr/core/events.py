@@ -33,6 +33,8 @@ class RecordingFinished:
     duration: int
     # Known only after the call ended: the caller finished the message by hanging up.
     hung_up: bool = False
+    # The key that ended the message (Twilio's Digits: "#", or "9"/"0" for the crisis path or a person).
+    digits: str = ""
 
 
 @dataclass(frozen=True)

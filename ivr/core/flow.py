@@ -39,6 +39,8 @@ class AskType(str, Enum):
     DIGITS = "digits"
     YES_NO = "yes_no"
     DATE = "date"
+    NAME = "name"  # a first name, said (kept as the words heard, title-cased)
+    WHEN = "when"  # a time of day or day that suits the caller ("weekday mornings", "after 5"), as said
 
 
 class DialMode(str, Enum):
@@ -51,6 +53,9 @@ DEFAULT_GATHER_TIMEOUT = 6
 DEFAULT_MIN_CONFIDENCE = 0.4
 DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
 DEFAULT_NO_MATCH = "Sorry, I didn't catch that."
+# The crisis handler's words when a flow names none: sent as <Gather> hints; what they mean is decided by
+# ivr.core.crisis.assess (with negation and everyday speech), not by matching these words.
+DEFAULT_CRISIS_PHRASES = ("crisis", "emergency", "hurt myself", "suicide", "suicidal", "kill myself")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class MenuOption:
     key: str | None
     phrases: tuple[str, ...]
     next: str
+    # What a free sentence names when it means this option (ivr.core.intents.VOCABULARY): "appointments", ...
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,7 @@ class Step:
     language: str | None = None
     # Discloses something about a client: only a verified caller may reach it.
     needs_verified: bool = False
+    label: str = ""  # what staff read in the timeline; "" reads the id in words (``step_label``)
 
     def targets(self) -> list[tuple[str, str]]:
         """Every (label, step id) this step can continue to, inside its own flow."""
@@ -222,6 +230,13 @@ class Step:
         if self.next is not None and follows:
             out.append(("next", self.next))
         return out
+
+
+def step_label(step_id: str) -> str:
+    """A step id in words, for staff: "nobody_free" → "Nobody free", "callback-request" → "Callback request"."""
+    words = step_id.replace("_", " ").replace("-", " ").replace(".", " ").split()
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -276,6 +291,10 @@ class PracticeView(PolicySettings, Protocol):
     def emergency_guidance(self) -> str: ...
     @property
     def callback_promise(self) -> str | None: ...
+    @property
+    def new_clients_accepting(self) -> bool: ...
+    @property
+    def new_clients_message(self) -> str: ...
     @property
     def payment_connector(self) -> str | None: ...
     @property

@@ -133,6 +133,11 @@ def spoken_date(d: date | datetime | str, now: datetime) -> str:
     return text
 
 
+def spoken_calendar_date(d: date) -> str:
+    """A date read back in full, the way callers say a date of birth: "April 15, 1985"."""
+    return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
+
+
 def spoken_datetime(dt: datetime | str, now: datetime) -> str:
     """A moment relative to ``now``, in ``dt``'s time zone: "today at 3:30 PM",
     "tomorrow at 9 AM", "Thursday at 2 PM", "Monday, December 7 at 10:15 AM".

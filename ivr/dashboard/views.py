@@ -139,8 +139,10 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
                  number: str | None = None, voicemail: worklist.Voicemail | None = None,
                  locked_client: worklist.ClientDetails | None = None) -> Any:
     try:
+        store = auth.ql().flows
         detail = worklist.detail(auth.db(), escalation_id, auth.now(),
-                              user_id=g.user.id if audit_view else None, ip=auth.client_ip())
+                                 user_id=g.user.id if audit_view else None, ip=auth.client_ip(),
+                                 flows=store.current().flows if store.loaded else None)
     except EscalationNotFound:
         abort(404)
     item = detail.item

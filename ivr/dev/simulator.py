@@ -12,8 +12,10 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     wait                     say nothing, press nothing
     say:reschedule           speech, confidence 0.92
     say:reschedule@0.30      speech with an explicit confidence
+    say:help@nan  say:help@none   speech whose Confidence is NaN, or missing from the request
     hangup                   the caller hangs up
     record  record:12        speak for 5 (or 12) seconds when recording
+    record:12:9              speak for 12 seconds, then press 9 (ends the message if 9 is a finishOnKey)
     answer noanswer busy failed   how a <Dial>ed party responds
     machine                  the <Dial>ed phone's own voicemail picks up
     decline                  a person picks up but does not take the call
@@ -69,7 +71,7 @@ SIMPLE_TOKENS = ("wait", "hangup", "record") + DIAL_TOKENS
 TOKEN_ALIASES = {"no-answer": "noanswer"}
 
 _DIGITS_RE = re.compile(r"^[0-9*#]+$")
-_RECORD_RE = re.compile(r"^record:(\d+)$", re.IGNORECASE)
+_RECORD_RE = re.compile(r"^record:(\d+)(?::([0-9*#]))?$", re.IGNORECASE)
 _CARD_RE = re.compile(r"^card(?::(\d{12,19}))?(?::(\d{4}))?$", re.IGNORECASE)
 CARD_BRANDS = {"4": "visa", "5": "mastercard", "3": "amex", "6": "discover"}
 
@@ -91,16 +93,16 @@ class Token:
 
     kind: str  # "digits" | "say" | "wait" | "hangup" | "record" | a DIAL_TOKENS entry | "card"
     value: str = ""  # the digits, or the spoken text
-    confidence: float = DEFAULT_CONFIDENCE
+    confidence: float | None = DEFAULT_CONFIDENCE  # None: Twilio sends no Confidence at all
     seconds: int = DEFAULT_RECORD_SECONDS
 
     def __str__(self) -> str:
         if self.kind == "digits":
             return self.value
         if self.kind == "say":
-            return f"say:{self.value}@{self.confidence:g}"
+            return f"say:{self.value}@{'none' if self.confidence is None else f'{self.confidence:g}'}"
         if self.kind == "record":
-            return f"record:{self.seconds}"
+            return f"record:{self.seconds}" + (f":{self.value}" if self.value else "")
         return self.kind
 
 
@@ -117,12 +119,14 @@ def parse_token(text: str) -> Token:
         return Token(low)
     m = _RECORD_RE.match(raw)
     if m:
-        return Token("record", seconds=int(m.group(1)))
+        return Token("record", m.group(2) or "", seconds=int(m.group(1)))
     if low.startswith("say:"):
         speech = raw[4:].strip()
-        confidence = DEFAULT_CONFIDENCE
+        confidence: float | None = DEFAULT_CONFIDENCE
         head, sep, tail = speech.rpartition("@")
-        if sep:
+        if sep and tail.strip().lower() in ("nan", "none"):
+            speech, confidence = head.strip(), (None if tail.strip().lower() == "none" else float("nan"))
+        elif sep:
             # Only a trailing number in [0, 1] is a confidence; "meet @ noon" stays text.
             try:
                 value = float(tail)
@@ -566,7 +570,9 @@ class _Call:
                 self.log("speech", tok.value, tok.confidence)
                 self.show(f"👤 \"{tok.value}\"")
                 self.clock += max(1.0, len(tok.value.split()) / SPEECH_WORDS_PER_SECOND)
-                params = {"SpeechResult": tok.value, "Confidence": _confidence(tok.confidence)}
+                params = {"SpeechResult": tok.value}
+                if tok.confidence is not None:
+                    params["Confidence"] = _confidence(tok.confidence)
         elif tok.kind != "wait":
             self.note(f"'{tok}' is no answer to <Gather>; treated as silence")
 
@@ -644,6 +650,10 @@ class _Call:
         else:
             self.show(f"👤 speaks for {seconds}s")
             key = "#" if "#" in finish else finish[:1]
+            if tok.value and tok.value not in finish:
+                self.note(f"key '{tok.value}' pressed while recording is not a finishOnKey; ignored")
+            elif tok.value:
+                key = tok.value
             if key and seconds < max_length:
                 params["Digits"] = key
         callback = verb.get("recordingStatusCallback")

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core import escalation_policy as policy_mod
 from ivr.core.call_state import CallSession
+from ivr.core.escalation_policy import Category, category_for
+from ivr.core.phone_numbers import normalise
 from ivr.core.priority import Priority
 from ivr.core.privacy import mask_phone
 from ivr.escalations.models import Escalation, EscalationStatus
@@ -131,14 +133,19 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
     vars_ = session.vars if session is not None else {}
     caller = vars_.get("caller") or {}
     verified = isinstance(caller, dict) and caller.get("verified") is True
+    number = session.caller if session is not None else None
+    details = intake_details(vars_, practice) if category_for(reason) == Category.INTAKE.value else None
+    if details and details.get("callback_number"):
+        number = details.pop("callback_number")  # the number the caller confirmed, to call them back on
     return Escalation(
         call_sid=call_sid,
         reason=reason[:40],
         category=pol.category,
         priority=Priority.parse(priority).rank,
         status=EscalationStatus.OPEN.value,
-        caller_masked=mask_phone(session.caller) if session is not None else "-",
-        caller_number=session.caller if session is not None else None,
+        caller_masked=mask_phone(number) if number else "-",
+        caller_number=number,
+        details=details or None,
         client_id=str(caller["client_id"]) if verified and caller.get("client_id") else None,
         timeline=list(session.history) if session is not None else [],
         recording_sid=vars_.get("last_recording_sid") or None,
@@ -146,6 +153,23 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
         deadline_at=promised_deadline(vars_, reason) or policy_mod.promise(practice, reason, now),
         escalation_level=1,
     )
+
+
+# The intake flow's answers (flows/intake.yaml), by what staff read them as.
+INTAKE_VARS = {"first_name": "intake_name", "callback_number": "intake_number", "best_time": "intake_time"}
+
+
+def intake_details(vars_: dict[str, Any], practice: Any) -> dict[str, str]:
+    """A new client's first name, callback number (E.164) and best time from the call's vars; what is missing is left
+    out, and a number that is not a valid phone number is dropped (the calling number stands)."""
+    out = {key: str(vars_[name])[:80] for key, name in INTAKE_VARS.items() if vars_.get(name)}
+    if "callback_number" in out:
+        e164 = normalise(out["callback_number"], getattr(practice, "phone_region", "US"))
+        if e164:
+            out["callback_number"] = e164
+        else:
+            del out["callback_number"]
+    return out
 
 
 def promised_deadline(vars_: dict[str, Any], reason: str) -> dt.datetime | None:

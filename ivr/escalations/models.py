@@ -99,6 +99,9 @@ class Escalation(Base):
     caller_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # only when verified
     timeline: Mapped[list] = mapped_column(JSON, default=list)  # steps and choices, never what was said
+    # What the caller left for the callback (a new client's first name and best time): shown only on the
+    # escalation's own page, never in lists, links, messages or logs.
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     recording_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

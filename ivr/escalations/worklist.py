@@ -8,7 +8,7 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
 from ivr.core.escalation_policy import Category
+from ivr.core.flow import Flow
+from ivr.core.timeline import describe, reason_label
 from ivr.escalations import audit
 from ivr.escalations.audit import Action, DbLike, session_scope
 from ivr.escalations.models import (
@@ -41,8 +43,13 @@ CATEGORY_LABELS = {
     Category.VERIFICATION_FAILED.value: "Could not verify caller",
     Category.VOICEMAIL.value: "Voicemail",
     Category.CRISIS.value: "Crisis",
+    Category.INTAKE.value: "New client",
     Category.OTHER.value: "Other",
 }
+# Reasons flows use, in the words staff read (categories read as CATEGORY_LABELS, others as their words).
+REASON_LABELS = {**CATEGORY_LABELS, "call_limit": "Call went on too long", "system_error": "System error",
+                 "recording_failed": "Voicemail could not be retrieved", "text_failed": "Text could not be sent",
+                 "verification_ceiling": "Too many failed identity checks"}
 RECORDING_FAILED_TEXT = "The voicemail could not be retrieved from Twilio \u2014 call the number back."
 # Inside this much of the deadline an item is shown as due soon.
 SOON = dt.timedelta(minutes=30)
@@ -235,6 +242,7 @@ class TimelineRow:
 @dataclass(frozen=True)
 class EscalationDetail:
     item: QueueItem
+    reason_label: str  # the reason in plain words
     call_sid: str
     has_client: bool  # the caller was verified as a client: details can be opened deliberately
     timeline: list[TimelineRow]
@@ -245,6 +253,7 @@ class EscalationDetail:
     breached_at: dt.datetime | None
     # pending (still being copied), fetched, failed (Twilio never gave it: call back), or None (unknown)
     recording_status: str | None = None
+    details: Mapping[str, str] | None = None  # what the caller left for the callback (a new client's name, time)
 
 
 def _timeline_row(entry: Any) -> TimelineRow:
@@ -263,12 +272,20 @@ def _timeline_row(entry: Any) -> TimelineRow:
     return TimelineRow(None, str(entry))
 
 
+def _timeline(entries: list[Any], flows: Mapping[str, Flow]) -> list[TimelineRow]:
+    """Step entries in words (ivr.core.timeline), other rows as they are."""
+    steps = [e for e in entries if isinstance(e, str)]
+    words = iter(describe(steps, flows))
+    return [TimelineRow(None, next(words)) if isinstance(e, str) else _timeline_row(e) for e in entries]
+
+
 def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | None = None,
-           ip: str | None = None) -> EscalationDetail:
+           ip: str | None = None, flows: Mapping[str, Flow] | None = None) -> EscalationDetail:
     """One escalation as the detail page shows it (masked caller, no client details).
 
     With ``user_id`` the view is audited (``view_escalation``): the timeline says
-    that someone called and why, which is itself the practice's to guard.
+    that someone called and why, which is itself the practice's to guard. ``flows`` (the running ones)
+    give the steps' labels; without them each step id is read in words.
     """
     with session_scope(db) as session:
         row = session.execute(
@@ -280,8 +297,9 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
         if user_id is not None:
             audit.record(session, user_id, Action.VIEW_ESCALATION, _target(escalation_id), ip=ip, at=now)
         return EscalationDetail(
-            item=_item(e, name, now), call_sid=e.call_sid, has_client=e.client_id is not None,
-            timeline=[_timeline_row(t) for t in (e.timeline or [])], recording_sid=e.recording_sid,
+            item=_item(e, name, now), reason_label=reason_label(e.reason, REASON_LABELS), call_sid=e.call_sid,
+            has_client=e.client_id is not None, timeline=_timeline(e.timeline or [], flows or {}),
+            recording_sid=e.recording_sid, details=dict(e.details) if e.details else None,
             claimed_at=e.claimed_at, outcome=e.outcome, escalation_level=e.escalation_level,
             breached_at=e.breached_at,
             recording_status=session.scalar(select(Recording.status).where(Recording.sid == e.recording_sid))

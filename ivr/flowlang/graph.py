@@ -14,6 +14,7 @@ from typing import Any, assert_never
 from ivr.core.flow import (
     ActionStep,
     AskStep,
+    AskType,
     BranchStep,
     EscalateStep,
     Flow,
@@ -149,6 +150,9 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
             if (name, sid) not in can_end:
                 add(p, sid, "the call can never end from here: every path loops back "
                             "(add a hangup, transfer or give_up that leaves the loop)")
+    for name, sid, sub, message in _dead_promised_keys(flows, entry_flow):
+        if name not in broken:
+            add(parsed[name], sid, message, sub)
     # With a broken flow in the graph, paths through it are unknown: judge verification once it loads.
     if entry_flow in flows and not broken and not unreadable:
         for (name, sid), path in _unverified_disclosures(flows, entry_flow, actions or {}).items():
@@ -215,3 +219,127 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
             queue.append(succ)
     return found
 
+
+
+# "press 9", "press the pound key", "press star": the keys a prompt promises.
+_PROMISE = re.compile(
+    r"\bpress(?:ing)?\s+(?:the\s+)?(\d|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b",
+    re.IGNORECASE)
+_KEY_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+              "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
+_VALUE_KEYS = frozenset("0123456789#")
+
+
+def promised_keys(text: str) -> list[str]:
+    """The keys ``text`` tells a caller to press, in order: "press 9 at any time" → ["9"]."""
+    found = (m.group(1).lower() for m in _PROMISE.finditer(text))
+    return list(dict.fromkeys(_KEY_WORDS.get(k, k) for k in found))
+
+
+def _handler_key(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, name: str) -> str | None:
+    """The key of the ``name`` handler the engine uses at a recording: the flow's own, else the entry flow's."""
+    for f in (flow, flows.get(entry_flow or "")):
+        handler = next((h for h in f.handlers if h.name == name), None) if f is not None else None
+        if handler is not None:
+            return handler.key
+    return None
+
+
+def _keys_at(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, step: Step) -> frozenset[str] | None:
+    """The keys that do something where ``step`` listens, or None when it does not wait for the caller here
+    (then it passes what was said on to the steps after it)."""
+    own = {h.key for h in flow.handlers if h.key}
+    body = step.body
+    match body:
+        case MenuStep():
+            return frozenset({o.key for o in body.options if o.key} | own)
+        case AskStep():
+            if body.type is AskType.YES_NO:
+                return frozenset({"1", "2"} | own)
+            if body.type in (AskType.NAME, AskType.WHEN):
+                return frozenset(own)  # said, not keyed
+            return frozenset(_VALUE_KEYS | own | ({"*"} if body.allow_pin else set()))
+        case VoicemailStep():
+            routes = {_handler_key(flows, entry_flow, flow, n) for n in ("crisis", "operator")}
+            return frozenset({"#"} | {k for k in routes if k})
+        case TransferStep() | HangupStep() | PayStep():
+            return frozenset()  # heard outside any <Gather>: a key pressed there does nothing
+        case SayStep() | PlayStep() | BranchStep() | SetStep() | ActionStep() | SmsStep() | EscalateStep() | GotoStep():
+            return None
+        case _:
+            assert_never(body)
+
+
+def _listeners(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow,
+               step: Step) -> list[tuple[str, str, frozenset[str]]]:
+    """Where words said at ``step`` are listened to: the first waiting steps after it on every path (what is said
+    before a <Gather> plays inside it), with the keys that work there."""
+    out: list[tuple[str, str, frozenset[str]]] = []
+    seen: set[tuple[str, str]] = set()
+    todo = _successors_passing(flows, flow, step)
+    while todo:
+        node = todo.pop()
+        if node in seen or node[0] not in flows or node[1] not in flows[node[0]].steps:
+            continue
+        seen.add(node)
+        f = flows[node[0]]
+        nxt = f.steps[node[1]]
+        keys = _keys_at(flows, entry_flow, f, nxt)
+        if keys is None:
+            todo += _successors_passing(flows, f, nxt)
+        else:
+            out.append((node[0], node[1], keys))
+    return out
+
+
+def _successors_passing(flows: Mapping[str, Flow], flow: Flow, step: Step) -> list[tuple[str, str]]:
+    out = [(flow.name, t) for _, t in step.targets() if t in flow.steps]
+    if isinstance(step.body, GotoStep) and step.body.flow in flows:
+        other = flows[step.body.flow]
+        out.append((other.name, step.body.step or other.start))
+    return out
+
+
+def _spoken(step: Step) -> list[tuple[tuple[str, ...], str]]:
+    """The texts a step speaks that may promise keys, with their path under the step."""
+    body = step.body
+    kind = step.kind.value
+    match body:
+        case MenuStep() | AskStep():
+            return [((kind, "prompt"), body.prompt.source), ((kind, "no_input"), body.reprompts.no_input.source),
+                    ((kind, "no_match"), body.reprompts.no_match.source)]
+        case VoicemailStep():
+            return [((kind, "prompt"), body.prompt.source)] if body.prompt else []
+        case SayStep():
+            return [((kind,), body.text.source)]
+        case EscalateStep() | TransferStep():
+            return [((kind, "say"), body.say.source)] if body.say else []
+        case HangupStep():
+            return [((kind,), body.say.source)] if body.say else []
+        case PlayStep() | BranchStep() | SetStep() | ActionStep() | SmsStep() | GotoStep() | PayStep():
+            return []
+        case _:
+            assert_never(body)
+
+
+def _dead_promised_keys(flows: Mapping[str, Flow],
+                        entry_flow: str | None) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """Prompts that tell the caller to press a key nothing handles where they hear it (issue 14): (flow, step,
+    path under the step, message)."""
+    problems: list[tuple[str, str, tuple[str, ...], str]] = []
+    for flow in flows.values():
+        for sid, step in flow.steps.items():
+            for sub, text in _spoken(step):
+                keys = promised_keys(text)
+                if not keys:
+                    continue
+                here = _keys_at(flows, entry_flow, flow, step)
+                places = [(flow.name, sid, here)] if here is not None else _listeners(flows, entry_flow, flow, step)
+                for key in keys:
+                    dead = [f"{f}.{s}" for f, s, works in places if key not in works]
+                    if not places or dead:
+                        where = ", ".join(dead) if dead else "the call"
+                        problems.append((flow.name, sid, sub,
+                                         f"promises key {key} (\"press ...\") but no branch handles it at {where}: "
+                                         "add an option or global for it, or change the words"))
+    return problems

@@ -15,8 +15,9 @@ from typing import Any, assert_never
 
 from jinja2 import meta
 
-from ivr.core import privacy, yamlsafe
+from ivr.core import crisis, privacy, yamlsafe
 from ivr.core.flow import (
+    DEFAULT_CRISIS_PHRASES,
     DEFAULT_GATHER_TIMEOUT,
     DEFAULT_MIN_CONFIDENCE,
     DEFAULT_NO_INPUT,
@@ -46,9 +47,11 @@ from ivr.core.flow import (
     StepKind,
     TransferStep,
     VoicemailStep,
+    step_label,
 )
 from ivr.core.priority import Priority
 from ivr.core.templates import Template, TemplateSyntaxError, compile_expression, compile_template, environment
+from ivr.core.text import language_key
 from ivr.exceptions import FlowProblem, UnsafeYamlError
 from ivr.flowlang.schema_errors import KINDS, schema_problems
 
@@ -62,7 +65,7 @@ _FALLS_THROUGH = {StepKind.SAY, StepKind.PLAY, StepKind.SET, StepKind.SMS, StepK
 # Kinds that decide where to go themselves: a `next` on them is a mistake.
 _CHOOSES_NEXT = {StepKind.BRANCH, StepKind.ACTION, StepKind.GOTO, StepKind.HANGUP, StepKind.MENU}
 _DEFAULT_OPERATOR_PHRASES = ("operator", "representative", "receptionist", "a person", "someone", "front desk")
-_DEFAULT_CRISIS_PHRASES = ("crisis", "emergency", "hurt myself", "suicide", "suicidal", "kill myself")
+_DEFAULT_CRISIS_PHRASES = DEFAULT_CRISIS_PHRASES
 # Template values that would give the practice away in a text message.
 _INDISCREET_VARS = {"practice": "names the practice", "emergency_guidance": "speaks of crisis and emergencies"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -169,7 +172,21 @@ def _build_flow(ctx: _Ctx, data: dict[str, Any], bad_steps: set[int], actions: A
         min_confidence=float((data.get("speech") or {}).get("min_confidence", DEFAULT_MIN_CONFIDENCE)),
         description=data.get("description", ""),
     )
+    _check_languages(ctx, flow, paths, practice)
     return flow, paths
+
+
+def _check_languages(ctx: _Ctx, flow: Flow, paths: Mapping[str, tuple[Any, ...]], practice: Any) -> None:
+    """Every language a flow speaks needs a crisis phrase list, or its callers' crisis words go unheard."""
+    known = crisis.languages()
+    spoken: list[tuple[tuple[Any, ...], str | None, str | None]] = [
+        (("language",), flow.language or getattr(practice, "language", None), None)]
+    spoken += [(paths[sid] + ("language",), st.language, sid) for sid, st in flow.steps.items()
+               if st.language and isinstance(st.body, (MenuStep, AskStep))]  # where the caller is listened to
+    for path, language, sid in spoken:
+        if language and language_key(language) not in known:
+            ctx.add(path, f"language {language!r} has no crisis phrase list (ivr/core/crisis_phrases.toml "
+                          f"has {', '.join(known)}): crisis words would go unheard", sid)
 
 
 def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[GlobalHandler, ...]:
@@ -301,7 +318,8 @@ def _menu(p: _StepParser, spec: Any) -> MenuStep:
             if ph in seen_phrases and seen_phrases[ph] != j:
                 p.add(opath + ("say",), f"phrase {ph!r} is used by option {seen_phrases[ph] + 1} too")
             seen_phrases[ph] = j
-        options.append(MenuOption(key, phrases, p.target(opt["next"], opath + ("next",), f"option {j + 1}")))
+        options.append(MenuOption(key, phrases, p.target(opt["next"], opath + ("next",), f"option {j + 1}"),
+                                  opt.get("intent")))
     return MenuStep(p.required(spec["prompt"], p.kpath + ("prompt",)), tuple(options), p.reprompts(spec))
 
 
@@ -478,4 +496,4 @@ def _parse_step(p: _StepParser, following: str | None) -> Step | None:
     needs_verified = bool(raw.get("needs_verified")) or (
         isinstance(body, ActionStep) and body.name in p.actions and discloses(p.actions[body.name]))
     return Step(p.sid, kind, body, nxt, p.ctx.doc.line_of(path), raw.get("voice"), raw.get("language"),
-                needs_verified)
+                needs_verified, raw.get("label") or step_label(p.sid))

@@ -48,7 +48,7 @@ class CallUrls:
 def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
     """Build the TwiML document for the voice effects of one engine step."""
     response = VoiceResponse()
-    for effect in effects:
+    for effect in fx.barge_in(list(effects)):
         match effect:
             case fx.Say():
                 _say(response, effect)
@@ -58,7 +58,8 @@ def render(effects: Iterable[fx.Effect], urls: CallUrls) -> str:
                 _gather(response, effect, urls)
             case fx.Record():
                 response.record(action=urls.recorded, method="POST", max_length=effect.max_length, play_beep=True,
-                                finish_on_key="#", timeout=5, recording_status_callback=urls.recording_status,
+                                finish_on_key=effect.finish_on_key, timeout=5,
+                                recording_status_callback=urls.recording_status,
                                 recording_status_callback_method="POST")
                 # Twilio skips the action URL when nothing was recorded and falls through.
                 response.redirect(urls.recorded, method="POST")
@@ -110,6 +111,10 @@ def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
             kwargs["hints"] = ", ".join(dict.fromkeys(effect.hints))
         if effect.language:
             kwargs["language"] = effect.language
+        if effect.speech_model:
+            kwargs["speech_model"] = effect.speech_model
+        if effect.enhanced:
+            kwargs["enhanced"] = True
     gather = response.gather(**kwargs)
     for prompt in effect.prompts:
         if isinstance(prompt, fx.Say):

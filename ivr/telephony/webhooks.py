@@ -179,7 +179,9 @@ def recorded() -> str:
     form = request.form
     sid = form.get("RecordingSid") or None
     duration = int(_number(form, "RecordingDuration", int))
-    return _handle(RecordingFinished(sid if form.get("RecordingUrl") else None, duration))
+    key = form.get("Digits", "")
+    return _handle(RecordingFinished(sid if form.get("RecordingUrl") else None, duration,
+                                     digits=key if len(key) == 1 else ""))  # not "hangup"
 
 
 @bp.post("/voice/dialed")

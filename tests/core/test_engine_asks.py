@@ -12,15 +12,21 @@ from ivr.core.events import (
     Speech,
 )
 from ivr.core.flow import FlowSet
+from ivr.core.spoken_values import AnswerKind, gather_hints
 from tests.helpers.engine import GLOBAL_HINTS, LANGUAGE, NO_MATCH, UTC, Call, ask_flows, bye, say
+
+DIGITS = gather_hints(AnswerKind.DIGITS)
+YES_NO = gather_hints(AnswerKind.YES_NO)
+DATE = gather_hints(AnswerKind.DATE)
+SHORT = {"speech_model": "numbers_and_commands"}  # Twilio's model for numbers and short commands
 
 # --------------------------------------------------------------------------- asks
 
 
 def test_digits_ask_gather_and_answer(pin_flows: FlowSet) -> None:
     call = Call(pin_flows)
-    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=4, finish_on_key=None, hints=GLOBAL_HINTS,
-                                      timeout=6, language=LANGUAGE)]
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=4, finish_on_key=None,
+                                      hints=DIGITS.hints + GLOBAL_HINTS, timeout=6, language=LANGUAGE, **SHORT)]
     assert call.send(Digits("1234")) == bye("Got 1234.")
     assert call.s.vars == {"answer": "1234"}
     assert call.s.history == ["main.q", "q:ok", "main.got"]
@@ -45,15 +51,31 @@ def test_digits_ask_length_accepts(pin_flows: FlowSet, event, value: str) -> Non
 
 @pytest.mark.parametrize(
     "event",
-    [Digits("123"), Digits("12345"), Digits("12*4"), Speech("one two three", 0.9), Speech("my pin", 0.9)],
+    [Digits("123"), Digits("12345"), Digits("12*4"), Speech("my pin", 0.9)],
 )
 def test_digits_ask_length_refuses(pin_flows: FlowSet, event) -> None:
     call = Call(pin_flows)
     call.start()
-    assert call.send(event) == [fx.Gather((say(NO_MATCH), say("Please answer.")), num_digits=4, hints=GLOBAL_HINTS,
-                                          timeout=6, language=LANGUAGE)]
+    assert call.send(event) == [fx.Gather((say(NO_MATCH), say("Please answer.")), num_digits=4,
+                                          hints=DIGITS.hints + GLOBAL_HINTS, timeout=6, language=LANGUAGE, **SHORT)]
     assert call.s.history[-1] == "q:invalid"
     assert call.s.vars == {} and call.s.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("said", "reprompt"),
+    [
+        ("one two three", "I need 4 digits. Please say them one at a time, or enter them on the keypad."),
+        ("five five, no wait, five six", "I heard a correction. Please say the digits again, or enter them on the "
+                                         "keypad."),
+    ],
+)
+def test_digits_said_wrongly_get_a_reprompt_that_says_what_is_missing(pin_flows: FlowSet, said: str,
+                                                                      reprompt: str) -> None:
+    call = Call(pin_flows)
+    call.start()
+    assert call.send(Speech(said, 0.9))[0].prompts == (say(reprompt), say("Please answer."))
+    assert call.s.history[-1] == "q:ambiguous"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +86,7 @@ def test_digits_ask_min_and_max_length(digits: str, ok: bool) -> None:
     flows = ask_flows("type: digits\nmin_length: 3\nmax_length: 5")
     call = Call(flows)
     assert call.start() == [fx.Gather((say("Please answer."),), num_digits=None, finish_on_key="#",
-                                      hints=GLOBAL_HINTS, timeout=6, language=LANGUAGE)]
+                                      hints=DIGITS.hints + GLOBAL_HINTS, timeout=6, language=LANGUAGE, **SHORT)]
     out = call.send(Digits(digits + "#"))
     assert (out == bye(f"Got {digits}.")) is ok
     assert call.s.vars.get("answer") == (digits if ok else None)
@@ -107,8 +129,8 @@ def yes_no_flows() -> FlowSet:
 )
 def test_yes_no_ask(yes_no_flows: FlowSet, event, value: bool) -> None:
     call = Call(yes_no_flows)
-    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=1, hints=("yes", "no") + GLOBAL_HINTS,
-                                      timeout=6, language=LANGUAGE)]
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=1, hints=YES_NO.hints + GLOBAL_HINTS,
+                                      timeout=6, language=LANGUAGE, **SHORT)]
     assert call.send(event) == bye(f"Got {value}.")
     assert call.s.vars == {"answer": value}
 
@@ -141,8 +163,8 @@ def dob_flows() -> FlowSet:
 )
 def test_date_ask_accepts(dob_flows: FlowSet, event, value: str) -> None:
     call = Call(dob_flows)
-    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=8, finish_on_key=None, hints=GLOBAL_HINTS,
-                                      timeout=6, language=LANGUAGE)]
+    assert call.start() == [fx.Gather((say("Please answer."),), num_digits=8, finish_on_key=None,
+                                      hints=DATE.hints + GLOBAL_HINTS, timeout=6, language=LANGUAGE, **SHORT)]
     assert call.send(event) == bye(f"Got {value}.")
     assert call.s.vars == {"answer": value}
 
@@ -156,7 +178,6 @@ def test_date_ask_accepts(dob_flows: FlowSet, event, value: str) -> None:
         Digits("11242026"),  # tomorrow, and past_only
         Digits("01012030"),
         Digits("01011850"),  # before 1900
-        Speech("April 15th", 0.9),
         Speech("December 25th, 2030", 0.9),
     ],
 )

@@ -96,7 +96,8 @@ steps:
 
 def test_step_cap_ends_a_menu_that_gives_up_to_itself() -> None:
     call = Call(flowset(MENU_LOOP), max_steps=5)
-    gather = fx.Gather((say("Press 1."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE)
+    gather = fx.Gather((say("Press 1."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE,
+            speech_model="phone_call", enhanced=True)
     reprompt = dataclasses.replace(gather, prompts=(say(NO_INPUT), say("Press 1.")))
     assert call.start() == [gather]
     assert call.send(NoInput()) == [reprompt]
@@ -156,7 +157,8 @@ steps:
     hangup: true
 """
 NEW_MENU = [say(RESTART_APOLOGY), say("Welcome back."),
-            fx.Gather((say("New menu."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE)]
+            fx.Gather((say("New menu."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE,
+                    speech_model="phone_call", enhanced=True)]
 
 
 def test_reload_that_removed_the_current_step_restarts() -> None:

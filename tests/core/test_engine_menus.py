@@ -38,6 +38,7 @@ def test_call_started_plays_the_menu(menu_flows: FlowSet) -> None:
     assert out == [fx.Gather(
         prompts=(fx.Say("For billing press 1. For appointments press 2.", "Polly.Joanna", "en-US"),),
         num_digits=1, finish_on_key=None, speech=True, hints=MENU_HINTS, timeout=6, language="en-US",
+                speech_model="phone_call", enhanced=True,
     )]
     s = call.s
     assert (s.call_sid, s.caller, s.started_at) == ("CA0001", CALLER, OPEN.isoformat())
@@ -136,7 +137,8 @@ def test_custom_retries_messages_and_timeout() -> None:
     """)
 
     def gather(*prompts: str) -> fx.Gather:
-        return fx.Gather(tuple(say(p) for p in prompts), num_digits=1, hints=(), timeout=10, language=LANGUAGE)
+        return fx.Gather(tuple(say(p) for p in prompts), num_digits=1, hints=(), timeout=10, language=LANGUAGE,
+                speech_model="phone_call", enhanced=True)
 
     call = Call(flows)
     assert call.start() == [gather("Press 1.")]
@@ -189,9 +191,10 @@ def test_flow_sets_its_own_confidence_threshold() -> None:
     assert call.send(Speech("billing", 0.7)) == bye("Billing.")
 
 
-def test_low_confidence_crisis_phrase_is_no_match_too(menu_flows: FlowSet) -> None:
+def test_low_confidence_crisis_words_still_reach_the_crisis_path(menu_flows: FlowSet) -> None:
     call = at_menu(menu_flows)
-    assert call.send(Speech("emergency", 0.1)) == [menu_gather(NO_MATCH)]
+    assert call.send(Speech("emergency", 0.1)) == bye("Crisis.")
+    assert call.s.history == ["main.menu", "menu:crisis", "main.to_crisis"]
 
 
 # --------------------------------------------------------------------------- global handlers
@@ -282,7 +285,8 @@ def test_no_globals_means_zero_is_just_a_wrong_key() -> None:
             hangup: Done.
     """)
     call = Call(flows)
-    assert call.start() == [fx.Gather((say("Press 1."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE)]
+    assert call.start() == [fx.Gather((say("Press 1."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE,
+            speech_model="phone_call", enhanced=True)]
     assert call.send(Digits("0")) == [fx.Gather((say(NO_MATCH), say("Press 1.")), num_digits=1, hints=(), timeout=6,
-                                                language=LANGUAGE)]
+                                                language=LANGUAGE, speech_model="phone_call", enhanced=True)]
     assert call.send(Speech("operator", 0.9))[0].prompts[0] == say(NO_MATCH)

@@ -172,7 +172,8 @@ def test_templates_read_caller_from_action_updates() -> None:
     call.start()
     out = call.send(ActionDone("present", {"caller": {"first_name": "Ana", "known": True}, "plan": "see you"}))
     assert out == [say("Hello Ana, see you."),
-                   fx.Gather((say("Press 1, Ana."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE)]
+                   fx.Gather((say("Press 1, Ana."),), num_digits=1, hints=(), timeout=6, language=LANGUAGE,
+                           speech_model="phone_call", enhanced=True)]
     # The caller stays known on later turns (it lives in the session's vars).
     assert call.send(Digits("1")) == bye("Goodbye Ana.")
 
@@ -384,7 +385,7 @@ def test_globals_belong_to_their_flow() -> None:
     call = Call(flowset(main, other))
     call.start()
     assert call.send(Digits("1")) == [fx.Gather((say("Other menu."),), num_digits=1, hints=(), timeout=6,
-                                                language=LANGUAGE)]
+                                                language=LANGUAGE, speech_model="phone_call", enhanced=True)]
     assert call.send(Digits("0"))[0].prompts[0] == say(NO_MATCH)
 
 

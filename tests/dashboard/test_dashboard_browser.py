@@ -223,3 +223,35 @@ def test_changes_to_enter_in_a_real_browser(live_server, browser_page, database,
     page.click("nav.tabs a:has-text('Entered')")
     page.wait_for_url(f"{base}/staff/changes?view=entered")
     assert page.locator(".changes .item .id").all_inner_texts() == [f"#{i}" for i in ids]
+
+
+def test_the_call_timeline_reads_as_words(live_server, browser_page, database, clock):
+    """Issue 14: staff read steps by their labels (or their ids in words) and reasons by plain names."""
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    timeline = ["main.greeting", "main.hours_check", "hours_check:open", "main.main_menu", "main_menu:no-match",
+                "main_menu:0", "main.to_person", "operator.hours_check", "hours_check:open",
+                "operator.ring_front_desk", "ring_front_desk:no-answer", "operator.nobody_free",
+                "callback.record_message", "record_message:recorded", "callback.escalate_callback", "ended:completed"]
+    callback = add_escalation(database, clock.now, timeline=timeline)
+    intake = add_escalation(database, clock.now, reason="intake_request", category="intake_request",
+                            timeline=["main.main_menu", "main_menu:new_client", "main.to_intake", "intake.ask_name",
+                                      "ask_name:ok", "intake.request"],
+                            details={"first_name": "Jane", "best_time": "weekday mornings"})
+    page.goto(f"{base}/staff/")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    page.goto(f"{base}/staff/e/{callback}")
+    assert page.locator("ol.timeline li").all_inner_texts() == [
+        "Greeting", "Hours check", "Hours check: open", "Main menu", "Main menu: not understood",
+        "Main menu: pressed 0", "To person", "Hours check", "Hours check: open", "Rang the front desk",
+        "Rang the front desk: no answer", "Nobody free to answer", "Message for a callback",
+        "Message for a callback: message recorded", "Handed to staff for a callback", "Call ended"]
+    assert "operator.nobody_free" not in page.inner_text("main") and "callback_request" not in page.inner_text("main")
+    assert "Callback request" in page.locator("dt:text-is('Reason') + dd").inner_text()
+    page.goto(f"{base}/staff/e/{intake}")
+    assert page.locator("ol.timeline li").all_inner_texts() == [
+        "Main menu", "Main menu: new client", "New client", "New client's first name",
+        "New client's first name: answered", "Intake request for staff"]
+    assert page.locator("dt:text-is('Reason') + dd").inner_text().startswith("New client")
+    details = page.locator("#callback-details").inner_text()
+    assert "Jane" in details and "weekday mornings" in details

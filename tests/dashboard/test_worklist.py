@@ -238,6 +238,7 @@ def test_detail_page_shows_the_timeline_and_is_audited(app, people, database, cl
                                                                           "text": "menu:0"}])
     sam = signed_in(app, people["sam"])
     html = sam.get(f"/staff/e/{eid}").get_data(as_text=True)
-    assert "main.welcome" in html and "menu:0" in html
+    # Steps read as words (the step's label, or its id in words); other rows as they are.
+    assert "<span class=\"step\">Welcome</span>" in html and "main.welcome" not in html and "menu:0" in html
     assert [e.target for e in audit_rows(database, "view_escalation")] == [f"escalation:{eid}"]
     assert sam.get("/staff/e/999999").status_code == 404

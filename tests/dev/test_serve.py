@@ -44,6 +44,7 @@ GREETING = ("Thank you for calling Lakeside Counseling Collective. If you are in
             "Crisis Lifeline, any time. For urgent support right now, press 9 at any time.")
 MENU = ("To reschedule or cancel an appointment, press 1 or say appointment. For your video appointment link or "
         "the client portal, press 2 or say link. For billing or to update your card, press 3 or say billing. "
+        "If you are new to our practice, press 4 or say new client. "
         "To speak with someone, press 0. For urgent support, press 9.")
 VOICEMAIL = ("Please leave your name, the best number to reach you, and a short message after the tone. "
              "Press the pound key when you are done.")

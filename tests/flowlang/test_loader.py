@@ -182,7 +182,7 @@ def shipped() -> FlowSet:
 
 def test_shipped_flows_load_without_problems(shipped: FlowSet) -> None:
     assert set(shipped.flows) == {"main", "operator", "callback", "crisis", "identify", "appointments", "links",
-                                  "billing"}
+                                  "billing", "intake"}
     assert shipped.entry.name == "main" == shipped.practice.entry_flow
     assert re.fullmatch(r"[0-9a-f]{12}", shipped.version)
 
@@ -200,7 +200,8 @@ def test_shipped_main_flow_structure(shipped: FlowSet) -> None:
     assert dict(hours.body.outcomes) == {"open": "main_menu", "closed": "after_hours", "holiday": "holiday"}
     menu = main.steps["main_menu"].body
     assert isinstance(menu, MenuStep)
-    assert [o.key for o in menu.options] == ["1", "2", "3"]
+    assert [o.key for o in menu.options] == ["1", "2", "3", "4"]
+    assert [o.intent for o in menu.options] == ["appointments", "links", "billing", "new_client"]
     assert menu.options[1].phrases[:2] == ("link", "zoom")
     assert menu.reprompts.give_up == "to_person" and menu.reprompts.retries == 2
     assert main.steps["to_crisis"].body == GotoStep("crisis", None)

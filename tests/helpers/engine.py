@@ -153,7 +153,8 @@ def at_menu(flows: FlowSet, **kw) -> Call:
 
 def menu_gather(*reprompt: str) -> fx.Gather:
     prompts = tuple(say(r) for r in reprompt) + (say(MENU_PROMPT),)
-    return fx.Gather(prompts, num_digits=1, hints=MENU_HINTS, timeout=6, language=LANGUAGE)
+    return fx.Gather(prompts, num_digits=1, hints=MENU_HINTS, timeout=6, language=LANGUAGE,
+            speech_model="phone_call", enhanced=True)
 
 
 CALLER_FLOW = """

@@ -87,7 +87,7 @@ steps:
 def test_hours_status_open() -> None:
     session, out = start(flowset(HOURS), OPEN)
     assert out == [say("Welcome."), fx.Gather((say("Press 1."),), num_digits=1, hints=(), timeout=6,
-                                              language=LANGUAGE)]
+                                              language=LANGUAGE, speech_model="phone_call", enhanced=True)]
     assert (session.step, session.waiting) == ("open", Waiting.INPUT)
     assert session.history == ["main.greeting", "main.hours", "hours:open", "main.open"]
     assert session.vars == {"next_open": None}
@@ -188,7 +188,7 @@ def test_several_actions_in_one_request() -> None:
     flows = flowset(CHAIN)
     session, out = start(flows)
     assert out == [say("Hello."), fx.Gather((say("Press 1."),), num_digits=1, hints=(), timeout=6,
-                                            language=LANGUAGE)]
+                                            language=LANGUAGE, speech_model="phone_call", enhanced=True)]
     assert session.history == ["main.who", "who:present", "main.hours", "hours:open", "main.hello", "main.when",
                                "when:morning", "main.menu"]
     # The next webhook carries on from the menu with no action in between.

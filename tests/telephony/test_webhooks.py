@@ -33,19 +33,22 @@ def test_first_webhook_after_hours_is_exact_twiml(client, clock, redis_conn):
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
     assert response.get_data(as_text=True) == (
-        '<?xml version="1.0" encoding="UTF-8"?><Response>' + GREETING +
+        # The greeting and the closed notice sit inside the <Gather>: "press 9 at any time" works while they play.
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Gather action="https://ql.example.org/twilio/voice/input?turn=1" enhanced="true" hints="appointment, '
+        'reschedule, cancel, change my appointment, move my appointment, link, zoom, video, portal, login, log in, '
+        'telehealth, billing, bill, card, payment, credit card, invoice, new client, new patient, start therapy, '
+        'first appointment, crisis, emergency, hurt myself, '
+        'suicide, suicidal, kill myself, operator, representative, receptionist, a person, someone, front desk" '
+        'input="dtmf speech" language="en-US" method="POST" numDigits="1" speechModel="phone_call" '
+        'speechTimeout="auto" timeout="6">' + GREETING +
         '<Say language="en-US" voice="Polly.Joanna">Our office is closed right now, and we open again '
         'tomorrow at 9 AM. You can still manage your appointment, get a link or update your card with me, '
         'or press 0 to leave a message, and someone will call you back within one business day.</Say>'
-        '<Gather action="https://ql.example.org/twilio/voice/input?turn=1" hints="appointment, reschedule, '
-        'cancel, change my appointment, move my appointment, link, zoom, video, portal, login, log in, '
-        'telehealth, billing, bill, card, payment, credit card, invoice, crisis, emergency, hurt myself, '
-        'suicide, suicidal, kill myself, operator, representative, receptionist, a person, someone, front desk" '
-        'input="dtmf speech" language="en-US" method="POST" numDigits="1" speechTimeout="auto" timeout="6">'
         '<Say language="en-US" voice="Polly.Joanna">To reschedule or cancel an appointment, press 1 or say '
         'appointment. For your video appointment link or the client portal, press 2 or say link. For billing '
-        'or to update your card, press 3 or say billing. To speak with someone, press 0. For urgent support, '
-        'press 9.</Say></Gather>'
+        'or to update your card, press 3 or say billing. If you are new to our practice, press 4 or say new '
+        'client. To speak with someone, press 0. For urgent support, press 9.</Say></Gather>'
         '<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn=1</Redirect></Response>'
     )
     stored = stored_state(redis_conn, "CA" + "1" * 32)
@@ -169,7 +172,7 @@ def test_withheld_and_invalid_caller_ids_never_crash(client, redis_conn, caller)
     sid = "CA" + "5" * 32
     response = post(client, "/twilio/voice", start_params(sid, caller))
     assert response.status_code == 200
-    assert verbs(response.get_data(as_text=True)) == ["Say", "Gather", "Redirect"]
+    assert verbs(response.get_data(as_text=True)) == ["Gather", "Redirect"]
     assert stored_state(redis_conn, sid)["caller"] is None
 
 

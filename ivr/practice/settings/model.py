@@ -68,9 +68,11 @@ class EscalationRule:
     reminder_lead_minutes: int | None = None  # re-send up the roster this long before the deadline
 
 
+DEFAULT_NEW_CLIENTS_MESSAGE = ("We are not able to take new clients right now. We're sorry we can't help, "
+                               "and we hope you find the support you're looking for.")
 ESCALATION_CATEGORIES: tuple[str, ...] = (
     "callback_request", "billing", "portal_tech", "reschedule_failed", "verification_failed", "voicemail",
-    "crisis", "other",
+    "crisis", "other", "intake_request",
 )
 
 
@@ -91,6 +93,9 @@ class PracticeSettings:
     entry_flow: str = DEFAULT_ENTRY_FLOW
     emergency_guidance: str = DEFAULT_EMERGENCY_GUIDANCE
     callback_promise: str | None = None
+    # New clients (the intake flow): whether they are taken, and what they hear when not.
+    new_clients_accepting: bool = False
+    new_clients_message: str = DEFAULT_NEW_CLIENTS_MESSAGE
     portal_url: str | None = None
     portal_help: str | None = None
     billing_url: str | None = None

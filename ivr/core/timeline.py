@@ -1,0 +1,104 @@
+"""A call's timeline in words for staff: ``main.nobody_free`` → "Nobody free", ``main_menu:no-match`` →
+"Main menu: not understood".
+
+The engine notes steps as ``flow.step`` and what happened at a step as ``step:outcome`` (ivr.core.engine);
+this reads them back with each step's ``label`` from the flows (or its id in words when the flows no
+longer have it). Pure: entries and flows in, strings out. The timeline holds steps and choices only,
+never what a caller said, so nothing here can repeat it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ivr.core.flow import Flow, step_label
+
+# What happened at a step, in words.
+OUTCOMES: Mapping[str, str] = {
+    "no-input": "said nothing",
+    "no-match": "not understood",
+    "low-confidence": "not heard clearly",
+    "invalid": "not a usable answer",
+    "ambiguous": "unclear, asked more precisely",
+    "give-up": "gave up asking",
+    "ok": "answered",
+    "confirm": "answer read back",
+    "confirmed": "answer confirmed",
+    "not-confirmed": "answer not confirmed, keypad offered",
+    "confirm-no-match": "no clear yes or no",
+    "crisis": "asked for urgent support",
+    "crisis-offered": "offered urgent support",
+    "operator": "asked for a person",
+    "refused-unverified": "refused: caller not verified",
+    "recorded": "message recorded",
+    "no-recording": "no message recorded",
+    "hung-up": "hung up",
+    "answered": "answered",
+    "no-answer": "no answer",
+    "busy": "busy",
+    "failed": "call failed",
+    "canceled": "cancelled",
+    "completed": "answered",
+    "captured": "card saved",
+    "not-configured": "not set up",
+    "no-number": "no number to text",
+    "new_client": "new client",
+    "appointments": "appointments",
+    "links": "links",
+    "billing": "billing",
+}
+# Entries that are not a step.
+EVENTS: Mapping[str, str] = {
+    "limit:exceeded": "Call went on too long: handed to staff",
+    "limit:voicemail": "Message left after the call went on too long",
+    "restart:flows-changed": "Started again: the flows changed during the call",
+    "recorded-after-end": "A message arrived after the call ended",
+}
+_ACTIONS = {"reschedule": "to reschedule", "cancel": "to cancel", "hear": "to hear it", "book": "to book"}
+
+
+def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
+    """Each timeline entry in words, in order; ``flows`` gives the labels (any flows, possibly none)."""
+    out: list[str] = []
+    flow: Flow | None = None
+    for entry in entries:
+        text = str(entry)
+        if text in EVENTS:
+            out.append(EVENTS[text])
+            continue
+        if text.startswith("ended:"):
+            status = text[6:]
+            out.append("Call ended" if status == "completed" else
+                       f"Call ended ({OUTCOMES.get(status, status.replace('-', ' '))})")
+            continue
+        step, sep, outcome = text.partition(":")
+        if sep:
+            out.append(f"{_label(flow, step)}: {_outcome(outcome)}")
+            continue
+        name, dot, step_id = text.partition(".")
+        if dot:
+            flow = flows.get(name)
+            out.append(_label(flow, step_id))
+        else:
+            out.append(step_label(text))
+    return out
+
+
+def _label(flow: Flow | None, step_id: str) -> str:
+    step = flow.steps.get(step_id) if flow is not None else None
+    return step.label if step is not None and step.label else step_label(step_id)
+
+
+def _outcome(outcome: str) -> str:
+    if outcome in OUTCOMES:
+        return OUTCOMES[outcome]
+    intent, slash, action = outcome.partition("/")
+    if slash:
+        return f"{OUTCOMES.get(intent, intent)}, {_ACTIONS.get(action, action)}"
+    if outcome.isdigit() or outcome in ("*", "#"):
+        return f"pressed {outcome}"
+    return outcome.replace("_", " ").replace("-", " ")
+
+
+def reason_label(reason: str, labels: Mapping[str, str]) -> str:
+    """An escalation reason in plain words: the category's name staff know (``labels``), else the reason in words."""
+    return labels.get(reason) or step_label(reason)

@@ -1,0 +1,139 @@
+"""Crisis words at every prompt (issue 14): menus and every kind of ask, whatever the recogniser's
+confidence, in flows with and without their own crisis handler; "unsure" offers the crisis key."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ivr.core import effects as fx
+from ivr.core.events import Digits, Speech
+from ivr.core.flow import FlowSet
+from tests.helpers.engine import (
+    MENU,
+    NO_MATCH,
+    Call,
+    ask_flows,
+    at_menu,
+    bye,
+    flowset,
+    menu_gather,
+    say,
+)
+
+CRISIS_SAID = [
+    "I don't want to live anymore",
+    "I want to die",
+    "I'm going to kill myself",
+    "I took too many pills",
+    "he's going to kill me",
+    "I think I'm having a heart attack",
+    "No, I want to die",
+    "I'm not going to kill myself, I just want to die",
+]
+NOT_CRISIS = [
+    "my back is killing me, can I reschedule",
+    "I need to cancel, it's an emergency at work",
+    "I can't go on Tuesday",
+]
+# What Twilio may give as Confidence: low, NaN, missing (the webhook passes -1.0), out of range.
+CONFIDENCES = [0.92, 0.2, 0.0, math.nan, -1.0, 7.0]
+
+
+@pytest.fixture(scope="module")
+def menu_flows_crisis() -> FlowSet:
+    return flowset(MENU)
+
+
+@pytest.mark.parametrize("confidence", CONFIDENCES)
+@pytest.mark.parametrize("text", CRISIS_SAID)
+def test_crisis_words_at_a_menu_go_to_the_crisis_path(menu_flows_crisis: FlowSet, text: str,
+                                                        confidence: float) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech(text, confidence)) == bye("Crisis.")
+    assert call.s.history == ["main.menu", "menu:crisis", "main.to_crisis"]
+
+
+@pytest.mark.parametrize("spec", ["type: digits\nlength: 4", "type: yes_no", "type: date\npast_only: true",
+                                  "type: date\nallow_pin: true"])
+@pytest.mark.parametrize("confidence", [0.2, math.nan, -1.0])
+def test_crisis_words_at_every_kind_of_ask(spec: str, confidence: float) -> None:
+    call = Call(ask_flows(spec))
+    call.start()
+    assert call.send(Speech("I don't want to live anymore", confidence)) == bye("Crisis.")
+    assert call.s.history == ["main.q", "q:crisis", "main.to_crisis"]
+
+
+@pytest.mark.parametrize("text", NOT_CRISIS)
+def test_everyday_words_are_not_a_crisis(menu_flows_crisis: FlowSet, text: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    out = call.send(Speech(text, 0.9))
+    assert out != bye("Crisis.")
+    assert "menu:crisis" not in call.s.history
+
+
+def test_denied_crisis_beside_a_request_goes_on_with_the_request(menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech("I'm not suicidal, I need to pay my bill", 0.9)) == bye("Billing.")
+    assert call.s.history == ["main.menu", "menu:1", "main.billing"]
+
+
+def test_unsure_words_offer_the_crisis_key_then_go_on(menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech("I feel hopeless and I need to pay my bill", 0.9)) == [
+        say("If you are in crisis, press 9 now."), *bye("Billing.")]
+    assert call.s.history == ["main.menu", "menu:crisis-offered", "menu:1", "main.billing"]
+
+
+def test_unsure_words_that_choose_nothing_offer_the_crisis_key_before_the_reprompt(
+        menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech("I'm having a panic attack", 0.9)) == [
+        say("If you are in crisis, press 9 now."), menu_gather(NO_MATCH)]
+
+
+NO_GLOBALS = """
+flow: side
+steps:
+  - id: q
+    ask:
+      var: code
+      type: digits
+      length: 4
+      prompt: Enter the code.
+      give_up: bye
+  - id: bye
+    hangup: Bye.
+"""
+ENTRY = """
+flow: main
+globals:
+  crisis: {key: "9", next: to_crisis}
+steps:
+  - id: start
+    menu:
+      prompt: Press 1.
+      options:
+        - {key: "1", next: go_side}
+      give_up: go_side
+  - id: go_side
+    goto: side
+  - id: to_crisis
+    hangup: Crisis.
+"""
+
+
+def test_a_flow_without_a_crisis_handler_uses_the_entry_flows() -> None:
+    call = Call(flowset(ENTRY, NO_GLOBALS))
+    call.start()
+    call.send(Digits("1"))
+    assert call.send(Speech("I want to end my life", 0.3)) == bye("Crisis.")
+    assert (call.s.flow, call.s.history[-2:]) == ("main", ["q:crisis", "main.to_crisis"])
+
+
+def test_crisis_words_at_the_confirmation_of_a_yes_no_ask() -> None:
+    call = Call(ask_flows("type: yes_no"))
+    call.start()
+    out = call.send(Speech("yes I want to kill myself", 0.9))
+    assert out == bye("Crisis.")
+    assert isinstance(out[-1], fx.Hangup)

@@ -1,0 +1,56 @@
+"""A call's timeline in words for staff (ivr.core.timeline): labels from the flows, ids in words otherwise."""
+from __future__ import annotations
+
+import pytest
+
+from ivr.core.flow import step_label
+from ivr.core.timeline import describe, reason_label
+from tests.helpers.engine import flowset
+
+FLOWS = flowset("""
+flow: main
+steps:
+  - id: main_menu
+    label: The main menu
+    menu:
+      prompt: Press 1.
+      options:
+        - {key: "1", next: nobody_free}
+      give_up: nobody_free
+  - id: nobody_free
+    hangup: Bye.
+""").flows
+
+
+@pytest.mark.parametrize(("entry", "words"), [
+    ("main.main_menu", "The main menu"),
+    ("main.nobody_free", "Nobody free"),
+    ("main_menu:1", "The main menu: pressed 1"),
+    ("main_menu:no-match", "The main menu: not understood"),
+    ("main_menu:low-confidence", "The main menu: not heard clearly"),
+    ("main_menu:crisis", "The main menu: asked for urgent support"),
+    ("main_menu:appointments/reschedule", "The main menu: appointments, to reschedule"),
+    ("main_menu:new_client", "The main menu: new client"),
+    ("ask_dob:confirm", "Ask dob: answer read back"),
+    ("ended:completed", "Call ended"),
+    ("ended:no-answer", "Call ended (no answer)"),
+    ("limit:exceeded", "Call went on too long: handed to staff"),
+    ("restart:flows-changed", "Started again: the flows changed during the call"),
+    ("gone.step_x", "Step x"),  # a flow no longer loaded: the id in words
+    ("callback_request", "Callback request"),
+])
+def test_each_entry_in_words(entry: str, words: str) -> None:
+    context = [] if entry.startswith("gone.") or "." in entry else ["main.main_menu"]
+    assert describe([*context, entry], FLOWS)[-1] == words
+
+
+def test_step_labels_default_to_the_id_in_words() -> None:
+    assert [step_label(s) for s in ("nobody_free", "callback-request", "to_person", "x")] == [
+        "Nobody free", "Callback request", "To person", "X"]
+    assert FLOWS["main"].steps["nobody_free"].label == "Nobody free"
+    assert FLOWS["main"].steps["main_menu"].label == "The main menu"
+
+
+def test_reasons_by_their_plain_names() -> None:
+    assert reason_label("callback_request", {"callback_request": "Callback request"}) == "Callback request"
+    assert reason_label("portal_help", {}) == "Portal help"

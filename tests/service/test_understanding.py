@@ -1,0 +1,236 @@
+"""Issue 14, as callers would try it: whole calls through the simulator (signed webhooks, the TwiML
+followed verb by verb) against the shipped flows."""
+from __future__ import annotations
+
+import pytest
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from tests.helpers.service import stored_state
+
+CRISIS_GUIDANCE = (
+    "If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking "
+    "about suicide or are in crisis, you can call or text 9 8 8, the Suicide and Crisis Lifeline, at any time, "
+    "day or night.")
+
+
+def history(redis_conn, call_sid: str) -> list[str]:
+    return stored_state(redis_conn, call_sid)["history"]
+
+
+def queued(redis_conn, name: str = "calls") -> list[str]:
+    return Queue(name, connection=redis_conn, serializer=JSONSerializer).job_ids
+
+
+class TestCrisisInAnyWords:
+    @pytest.mark.parametrize("confidence", ["", "@0.2", "@nan", "@none"])
+    def test_i_dont_want_to_live_anymore_at_the_main_menu(self, sim, redis_conn, confidence):
+        result = sim.call(script=f"say:I don't want to live anymore{confidence};answer")
+        assert "Sorry, I didn't catch that." not in result.heard
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert ("dial", ["+15550100101"]) in result.transcript
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("main.main_menu") + 1:][:3] == ["main_menu:crisis", "main.to_crisis",
+                                                                 "crisis.guidance"]
+
+    def test_crisis_words_while_asked_for_a_date_of_birth(self, sim, redis_conn):
+        result = sim.call(script="1;say:I took a bunch of pills@0.3;answer")
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert "ask_dob:crisis" in history(redis_conn, result.call_sid)
+
+    def test_not_suicidal_and_a_request_goes_nowhere_wrong(self, sim, redis_conn):
+        result = sim.call(script="say:I'm not suicidal, I need my link;hangup")
+        assert queued(redis_conn, "urgent") == []
+        steps = history(redis_conn, result.call_sid)
+        assert "main_menu:crisis" not in steps and "main.want_links" in steps
+
+
+ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
+READ = "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen."
+
+
+class TestSpokenDatesOfBirth:
+    @pytest.mark.parametrize("said", [
+        "4 15 1985", "four fifteen nineteen eighty five", "for fifteen nineteen eighty five",
+        "April fifteenth nineteen eighty five", "oh four one five one nine eight five", "April 15th, 1985",
+        "04/15/1985", "my date of birth is the fifteenth of April eighty five", "4 15 85",
+    ])
+    def test_a_date_of_birth_said_any_common_way_verifies(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        assert READ in result.heard
+        assert "ask_dob:ok" in history(redis_conn, result.call_sid)
+
+    def test_both_centuries_fit_so_the_year_is_asked_for_in_full(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:4 15 25;say:April 15 1985;hangup")
+        assert ("Please say the year with all four digits, like nineteen eighty five, or enter the date on the "
+                "keypad as eight digits.") in result.heard
+        assert READ in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:ambiguous",
+                                                                "ask_dob:ok"]
+
+    def test_numbers_that_split_two_ways_are_not_guessed(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:one one two eighty five;hangup")
+        assert result.heard[-2] == (
+            "I'm not sure which date you meant. Please say the month by name, the day and the full year, "
+            "or enter it on the keypad as eight digits.")
+        assert "verify" not in " ".join(history(redis_conn, result.call_sid))
+
+    def test_a_date_heard_with_low_confidence_is_read_back_for_a_yes(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@0.2;say:yes;hangup")
+        assert "I heard April 15, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        assert READ in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:confirm",
+                                                                "ask_dob:confirmed"]
+
+    def test_a_read_back_said_wrong_offers_the_keypad(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@none;2;04151985#;hangup")
+        assert "Okay. Please use the keypad instead." in result.heard
+        assert READ in result.heard
+        assert "ask_dob:not-confirmed" in history(redis_conn, result.call_sid)
+
+    def test_the_date_ask_sends_twilio_date_hints_and_the_short_answer_model(self, sim):
+        result = sim.call(from_=ALEX, script="1;hangup")
+        gather = result.documents[-1]
+        assert 'speechModel="numbers_and_commands"' in gather
+        assert ('hints="January, February, March, April, May, June, July, August, September, October, '
+                'November, December, first, second, third, nineteen, two thousand, oh, ') in gather
+        assert "enhanced" not in gather
+
+    def test_the_main_menu_sends_the_phone_call_model_enhanced(self, sim):
+        result = sim.call(script="hangup")
+        assert 'speechModel="phone_call"' in result.documents[-1] and 'enhanced="true"' in result.documents[-1]
+
+
+class TestBargeIn:
+    def test_the_greeting_plays_inside_the_menus_gather(self, sim):
+        import xml.etree.ElementTree as ET
+
+        result = sim.call(script="9;answer")
+        first = ET.fromstring(result.documents[0])
+        assert [child.tag for child in first] == ["Gather", "Redirect"]
+        assert "".join(first[0][0].itertext()).startswith("Thank you for calling Lakeside Counseling Collective.")
+        assert result.heard[-1] == "I am connecting you with our on-call clinician now."
+
+    def test_nine_while_leaving_a_message_keeps_it_and_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4:9;answer")
+        record = next(d for d in result.documents if "<Record" in d)
+        assert 'finishOnKey="#90"' in record
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        state = stored_state(redis_conn, result.call_sid)
+        assert state["vars"]["last_recording_sid"].startswith("RE")
+        assert "record_message:crisis" in state["history"]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    def test_zero_while_leaving_a_message_asks_for_a_person_again(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4:0;answer")
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100100"])] * 2
+        assert "record_message:operator" in history(redis_conn, result.call_sid)
+
+    def test_the_pound_key_still_just_ends_the_message(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4")
+        assert result.heard[-1].startswith("Thank you. Someone will call you back by")
+        assert f"escalate-{result.call_sid}-callback_request" in queued(redis_conn)
+
+
+class TestSayWhatYouWant:
+    def test_move_my_thursday_appointment_to_next_week(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:I need to move my Thursday appointment to next week;"
+                                             "say:April 15th 1985;hangup")
+        state = stored_state(redis_conn, result.call_sid)
+        assert state["vars"]["request"] == {"intent": "appointments", "action": "reschedule",
+                                            "from_day": "thursday", "to_day": "next week"}
+        steps = state["history"]
+        assert "main_menu:appointments/reschedule" in steps and "appointments.choose" not in steps
+        # Straight to the offers, all in the week the caller asked for (today is Monday, November 23).
+        assert result.heard[-1] == (
+            "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
+            "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
+
+    def test_what_time_is_my_appointment(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
+        assert READ in result.heard
+        assert "main_menu:appointments/hear" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize(("said", "intent", "step"), [
+        ("I lost the link", "links", "main.want_links"),
+        ("I need to update my card", "billing", "main.want_billing"),
+        ("I want to talk to someone about my bill", "billing", "main.want_billing"),
+        ("cancel my session tomorrow", "appointments/cancel", "main.want_appointments"),
+    ])
+    def test_a_sentence_reaches_its_branch(self, sim, redis_conn, said, intent, step):
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        steps = history(redis_conn, result.call_sid)
+        assert f"main_menu:{intent}" in steps and step in steps
+
+    def test_unmatched_speech_gets_shorter_reprompts_never_the_same_twice(self, sim, redis_conn):
+        result = sim.call(script="say:purple elephants;say:hmm well;hangup")
+        assert result.heard[-2:] == [
+            "Sorry, I didn't catch that. You can say appointment, link, billing or new client. Or press 0 to speak "
+            "with someone.",
+            "You can also press a key: 1 for appointment, 2 for link, 3 for billing and 4 for new client. Or press 0 "
+            "to speak with someone.",
+        ]
+
+    def test_two_intents_at_once_are_asked_about(self, sim):
+        result = sim.call(script="say:pay my bill and get the zoom link;hangup")
+        assert result.heard[-1] == "Did you mean link or billing? Please say just one."
+
+
+STRANGER = "+15551239999"
+INTAKE_WELCOME = ("Welcome. I'll take a few details so someone can call you back to help you get started. "
+                  "You don't need to tell me why you're calling.")
+
+
+class TestNewClients:
+    def test_every_caller_hears_the_same_offer_and_the_same_questions(self, sim):
+        heard = [sim.call(from_=caller, script="4;hangup").heard for caller in (ALEX, STRANGER, "Anonymous")]
+        assert heard[0] == heard[1] == heard[2]
+        assert heard[0][-2:] == [INTAKE_WELCOME, "What is your first name?"]
+        assert "If you are new to our practice, press 4 or say new client." in heard[0][1]
+
+    def test_intake_takes_a_name_a_confirmed_number_and_a_time_and_hands_it_to_staff(
+            self, sim, redis_conn, run_jobs, database):
+        from sqlalchemy import select
+
+        from ivr.escalations.models import Escalation
+
+        result = sim.call(from_=STRANGER, script="say:I'd like to start therapy;say:My name is Jane;"
+                                                 "say:five five five one two three oh oh nine nine;1;"
+                                                 "say:weekday mornings")
+        assert result.heard[-4:] == [
+            "Please say or enter the best number to call you back on, including the area code.",
+            "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
+            "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
+            "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
+        ]
+        assert "main_menu:new_client" in history(redis_conn, result.call_sid)
+        assert f"escalate-{result.call_sid}-intake_request" in queued(redis_conn)
+        run_jobs()
+        with database.sessions() as db:
+            row = db.scalars(select(Escalation).where(Escalation.call_sid == result.call_sid)).one()
+        assert (row.reason, row.category, row.caller_number, row.caller_masked) == (
+            "intake_request", "intake_request", "+15551230099", "+1******0099")
+        assert row.details == {"first_name": "Jane", "best_time": "weekday mornings"}
+
+    def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
+        assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "5551230088"
+
+    @pytest.fixture
+    def not_accepting(self, flows_dir):
+        practice = flows_dir / "practice.yaml"
+        practice.write_text(practice.read_text().replace(
+            "  accepting: true\n  message: >-\n    We are not able to take new clients right now. We're sorry we "
+            "can't help,\n    and we hope you find the support you're looking for.\n",
+            "  accepting: false\n  message: We have no openings for new clients this month.\n"))
+        return flows_dir
+
+    def test_a_practice_not_accepting_new_clients_says_so(self, not_accepting, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="say:are you taking new clients")
+        assert result.heard[-1] == ("We have no openings for new clients this month. Thank you for calling. "
+                                    "Goodbye.")
+        assert queued(redis_conn) == []
