@@ -1,7 +1,7 @@
 """escalations.details: what a caller left for staff to call back (a new client's first name and best time)
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 20:30:00
 
 Nullable, so existing rows need nothing. Read only on an escalation's own page by signed-in staff;
