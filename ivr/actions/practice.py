@@ -159,7 +159,8 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
     clinician = appointment.clinician
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    busy = [(a.start, a.end) for a in db.scalars(select(Appointment).where(
+    # Two columns, not whole rows: a full diary has hundreds of appointments in the window.
+    busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
         Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
         Appointment.end > ctx.now, Appointment.start < horizon))]
     return open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
