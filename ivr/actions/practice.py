@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
@@ -37,6 +37,10 @@ from ivr.practice.models import (
 )
 from ivr.practice.opt_outs import opted_out as sms_opted_out
 from ivr.practice.scheduling import open_slots
+
+# Built once (every answer runs it); the phones come in the same query (the primary is texted).
+_CANDIDATES = (select(Client).options(joinedload(Client.phones))
+               .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
 def _practice(ctx: ActionContext) -> PracticeData:
@@ -107,9 +111,8 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     kind = verification.PIN if answer.startswith("pin:") else verification.DATE
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
     with _practice(ctx).write() as db:
-        allowed = verification.standing(db, caller_key, candidates, ctx.now, limits)
-        clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id))) \
-            if candidates else []
+        allowed = verification.standing(db, caller_key, candidates, ctx.now, limits, pins=kind == verification.PIN)
+        clients = list(db.scalars(_CANDIDATES, {"ids": candidates}).unique()) if candidates else []
         if kind == verification.PIN:
             right = verification.pin_matches(answer[4:], clients)
             usable = [c for c in right if allowed.pin_allowed(c.id)]
