@@ -43,6 +43,10 @@ _CANDIDATES = (select(Client).options(joinedload(Client.phones))
                .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
+# Offering and booking slots read the clinician of the appointment: in the same query.
+_WITH_CLINICIAN = (joinedload(Appointment.clinician),)
+
+
 def _practice(ctx: ActionContext) -> PracticeData:
     """The practice's data; an installation without it cannot run these actions."""
     if ctx.practice is None:
@@ -176,7 +180,7 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     client_id = _client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
     with _practice(ctx).read() as db:
-        appointment = db.get(Appointment, appt.get("id") or "")
+        appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
         slots = _slots_for(db, appointment, ctx)
@@ -203,7 +207,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     data = _practice(ctx)
     try:
         with data.write() as db:
-            old = db.get(Appointment, appt.get("id") or "")
+            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
             length = old.end - old.start
@@ -218,7 +222,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             described = _describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
-            old = db.get(Appointment, appt.get("id") or "")
+            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
             taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
             fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
         return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],
