@@ -117,6 +117,10 @@ class Jobs:
         return self._once(self.queue, RECONCILE_JOB, (), f"reconcile-{int(at.timestamp())}", None, at=at,
                           failure_ttl=ESCALATION_FAILURE_TTL)
 
+    def known(self, job_id: str) -> bool:
+        """Whether RQ holds a job with this id: exactly what ``unique`` refuses to enqueue again (one EXISTS)."""
+        return bool(self.redis.exists(Job.key_for(job_id)))
+
     def status(self, job_id: str) -> str | None:
         """RQ's status of a job (queued, scheduled, started, finished, failed, …), None when RQ has no such job."""
         try:

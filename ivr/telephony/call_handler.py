@@ -37,7 +37,7 @@ from ivr.core.flow import FlowSet
 from ivr.core.priority import Priority
 from ivr.exceptions import CallRecordUnreadable
 from ivr.flowlang.store import FlowStore
-from ivr.jobs.enqueue import Enqueued, Jobs
+from ivr.jobs.enqueue import Enqueued, Jobs, sms_job_id
 from ivr.practice.data import PracticeData
 from ivr.telephony import twiml
 from ivr.telephony.call_store import CallStore
@@ -237,6 +237,7 @@ class CallHandler:
         body) until its job has sent it.  Enqueueing is unique per job id, so draining
         again is harmless.
         """
+        stored = entries is None
         if entries is None:
             entries = self.call_store.outbox(call_sid)
         for entry_id, entry in sorted(entries.items(), key=_drain_order):
@@ -244,6 +245,10 @@ class CallHandler:
                 self.jobs.escalate(call_sid, str(entry.get("reason")), entry.get("priority"))
                 self.call_store.outbox_done(call_sid, entry_id)
             elif entry.get("kind") == "sms":
+                # Drained again (the status callback, a replay, reconciliation), a text mostly has its job
+                # already: one EXISTS instead of building a job that RQ's ``unique`` would refuse.
+                if stored and self.jobs.known(sms_job_id(call_sid, entry_id)):
+                    continue
                 self.jobs.send_sms(call_sid, entry_id)
         return len(entries)
 
