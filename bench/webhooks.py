@@ -517,7 +517,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="saturation: closed-loop callers in flight; 0 = two per worker")
     p.add_argument("--sat-seconds", type=float, default=15, help="saturation: measured seconds per server")
     p.add_argument("--rounds", type=int, default=3,
-                   help="saturation: alternate floor and app this many times, sat-seconds split between them")
+                   help="saturation (and paths): alternate the servers (paths) this many times, seconds split")
     p.add_argument("--warmup", type=float, default=3, help="seconds before each measured window (not counted)")
     p.add_argument("--steps", default="100,250,500,750,1000,1250,1500",
                    help="capacity: numbers of concurrent calls, comma separated ('' skips the phase)")
@@ -532,7 +532,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "classic: silence at the first menu, then --keys")
     p.add_argument("--clients", type=int, default=3000,
                    help="mixed walk: clients seeded (each call in progress holds one; more than the largest step)")
-    p.add_argument("--path-seconds", type=float, default=6,
+    p.add_argument("--path-seconds", type=float, default=9,
                    help="paths phase: measured seconds of each caller path alone (mixed walk)")
     p.add_argument("--keys", default="9,0",
                    help="classic walk: keys callers press at the menu, round robin (9 crisis, 0 operator)")
@@ -659,19 +659,24 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal failed
         say()
         say(f"== CPU per webhook by caller path: each path alone, closed loop, {args.concurrency} callers, "
-            f"{args.path_seconds:g} s each (server CPU: gunicorn master + workers, from /proc)")
+            f"{args.path_seconds:g} s each in {args.rounds} alternating rounds (server CPU: gunicorn master + "
+            "workers, process CPU time from /proc)")
         say(f"  {'path':<12}{'webhooks':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
             f"{'ms CPU/wh':>10}{'redis':>7}{'gen':>7}{'x silence':>10}")
+        # In --rounds rounds, every path once per round: load from other processes that comes and goes
+        # then falls on every path alike instead of on whichever path ran at the time.
+        phases = {path: Phase() for path in mixed.PATHS}
+        seconds = args.path_seconds / args.rounds
+        for i in range(args.rounds):
+            for path in mixed.PATHS:
+                factory = mixed.mixed_factory(t.signer, pool, (path,))
+                a = t.meter.snap()
+                rec = loop.run_until_complete(loadgen.closed_loop(t.http, factory, args.concurrency, seconds,
+                                                                  min(args.warmup, 1.0 if i == 0 else 0.5)))
+                phases[path].add(rec, a, t.meter.snap(), seconds)
         rows = {}
-        for path in mixed.PATHS:
-            factory = mixed.mixed_factory(t.signer, pool, (path,))
-            phase = Phase()
-            a = t.meter.snap()
-            rec = loop.run_until_complete(loadgen.closed_loop(t.http, factory, args.concurrency, args.path_seconds,
-                                                              min(args.warmup, 1.0)))
-            phase.add(rec, a, t.meter.snap(), args.path_seconds)
-            r = phase.result()
-            rows[path] = r
+        for path, phase in phases.items():
+            rows[path] = r = phase.result()
             failed = failed or bool(r["errors"])
         base = rows["silence"].get("server_cpu_ms_per_webhook") or 0.0
         for path, r in rows.items():
