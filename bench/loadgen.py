@@ -164,6 +164,7 @@ class Request:
     signature: str
     kind: str  # voice | gather-timeout | gather-digits | dial | record | recording-status | status | floor
     twiml: bool  # expects a 200 TwiML answer (else: any 2xx, e.g. 204 for callbacks)
+    path_name: str = ""  # the caller's path in a mixed walk (bench/mixed.py), for per-path figures
 
 
 class Signer:
@@ -331,16 +332,20 @@ class Recorder:
     errors: Counter = field(default_factory=Counter)
     error_samples: list[str] = field(default_factory=list)
     kinds: Counter = field(default_factory=Counter)
+    by_path: dict[str, list[float]] = field(default_factory=dict)  # mixed walk: latencies per caller path
+    paths_completed: Counter = field(default_factory=Counter)
     calls_completed: int = 0
     outside: int = 0
 
     def counts(self, t: float) -> bool:
         return self.window_start <= t < self.window_end
 
-    def ok(self, t: float, latency: float, kind: str) -> None:
+    def ok(self, t: float, latency: float, kind: str, path: str = "") -> None:
         if self.counts(t):
             self.latencies.append(latency)
             self.kinds[kind] += 1
+            if path:
+                self.by_path.setdefault(path, []).append(latency)
         else:
             self.outside += 1
 
@@ -387,13 +392,25 @@ async def _one(http: Http, call, rec: Recorder, t_sched: float, lags: bool) -> b
     if problem:
         rec.error(t_sched, *problem)
         return False
-    rec.ok(t_sched, t_done - t_sched, req.kind)
+    rec.ok(t_sched, t_done - t_sched, req.kind, req.path_name)
     try:
         call.answer(req, body)
     except WalkError as exc:
         rec.error(t_sched, "walk", f"{req.kind} {req.path}: {exc}")
         return False
     return True
+
+
+def _ended(call, rec: Recorder) -> None:
+    """A call ended (or failed, or the phase is over): count it and let it give back what it holds."""
+    if call.done:
+        rec.calls_completed += 1
+        path = getattr(call, "path", "")
+        if path:
+            rec.paths_completed[path] += 1
+    release = getattr(call, "release", None)
+    if release is not None:
+        release()
 
 
 async def closed_loop(http: Http, new_call: Callable, concurrency: int, seconds: float, warmup: float) -> Recorder:
@@ -408,9 +425,9 @@ async def closed_loop(http: Http, new_call: Callable, concurrency: int, seconds:
             if t >= rec.window_end:
                 return
             if not await _one(http, call, rec, t, lags=False) or call.done:
-                if call.done:
-                    rec.calls_completed += 1
+                _ended(call, rec)
                 call = new_call()
+        _ended(call, rec)
 
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     return rec
@@ -439,10 +456,10 @@ async def open_loop(http: Http, new_call: Callable, calls: int, period: float, s
             if delay > 0:
                 await asyncio.sleep(delay)
             if not await _one(http, call, rec, t, lags=True) or call.done:
-                if call.done:
-                    rec.calls_completed += 1
+                _ended(call, rec)
                 call = new_call()
             t += period
+        _ended(call, rec)
 
     await asyncio.gather(*(line(random.uniform(0, period)) for _ in range(calls)))
     return rec

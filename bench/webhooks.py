@@ -4,11 +4,17 @@
     .venv/bin/python bench/webhooks.py -w 2 --steps 100,250,500
     .venv/bin/python bench/webhooks.py --help
 
+Callers take the mixed walk by default (bench/mixed.py: most identify themselves with their date of
+birth and use the appointment and link menus; some stay silent, press 0 or 9, or withhold their
+number) against a seeded practice database; ``--walk classic`` is the older silence-then-9/0 script.
+
 1. Saturation: closed-loop simulated calls walking the shipped flows (flows/), and the same load on
    the floor (bench/floor_app.py: signature check, one Redis GET + SET, fixed TwiML).  Both servers
    run side by side and are measured in alternating rounds, so a machine whose other load comes and
    goes treats them alike.  Prints webhooks/s, latency percentiles and the ratio.
-2. Capacity: open-loop calls, one webhook every ``--period`` seconds each by the clock, stepping the
+2. Paths (mixed walk): each caller path alone, closed loop, for ``--path-seconds``: server CPU per
+   webhook, and each path's ratio to the silence path.
+3. Capacity: open-loop calls, one webhook every ``--period`` seconds each by the clock, stepping the
    number of concurrent calls up until p99 latency passes ``--p99-ms`` or anything fails.
 
 Prints a table (and loud errors), and writes everything as JSON to bench/results/<timestamp>.json.
@@ -43,6 +49,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+import mixed  # noqa: E402
 
 from ivr.dev.redis_server import EmbeddedRedis  # noqa: E402
 
@@ -50,6 +57,10 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 NCPU = os.cpu_count() or 1
 BUSY_MACHINE_PCT = 15
+# The issue's targets (issue 9, "Performance, in the same pass").
+TARGET_RATIO = 0.7  # saturated webhooks/s of the app ÷ the floor's
+TARGET_CALLS = 1000  # concurrent calls held at p99 <= --p99-ms (50)
+TARGET_VERIFY_X_SILENCE = 1.3  # CPU per webhook of a verifying path ÷ the silence path's
 
 
 # --------------------------------------------------------------------------- CPU accounting (Linux /proc)
@@ -242,8 +253,9 @@ class Target:
     name: str  # "floor" | "flow"
     server: Gunicorn
     http: loadgen.Http
-    new_call: object  # () -> FlowCall | FloorCall
+    new_call: object  # () -> FlowCall | FloorCall | MixedCall
     meter: CpuMeter
+    signer: loadgen.Signer | None = None
 
 
 # --------------------------------------------------------------------------- measuring
@@ -267,9 +279,14 @@ class Phase:
         lags = sorted(v for r in self.recs for v in r.lags)
         errors: collections.Counter = collections.Counter()
         kinds: collections.Counter = collections.Counter()
+        by_path: dict[str, list[float]] = collections.defaultdict(list)
+        paths_done: collections.Counter = collections.Counter()
         for r in self.recs:
             errors.update(r.errors)
             kinds.update(r.kinds)
+            paths_done.update(r.paths_completed)
+            for name, values in r.by_path.items():
+                by_path[name].extend(values)
         ms = lambda v: round(v * 1000, 2)  # noqa: E731
         out = {
             "requests": len(lat),
@@ -277,6 +294,7 @@ class Phase:
             "req_per_s": round(len(lat) / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": ms(loadgen.percentile(lat, 50)),
             "p90_ms": ms(loadgen.percentile(lat, 90)),
+            "p95_ms": ms(loadgen.percentile(lat, 95)),
             "p99_ms": ms(loadgen.percentile(lat, 99)),
             "max_ms": ms(lat[-1]) if lat else 0.0,
             "errors": sum(errors.values()),
@@ -285,6 +303,14 @@ class Phase:
             "webhooks_by_kind": dict(sorted(kinds.items())),
             "calls_completed": sum(r.calls_completed for r in self.recs),
         }
+        if by_path:
+            out["by_path"] = {}
+            for name in sorted(by_path, key=lambda n: mixed.PATHS.index(n) if n in mixed.PATHS else 99):
+                values = sorted(by_path[name])
+                out["by_path"][name] = {
+                    "webhooks": len(values), "calls_completed": paths_done[name],
+                    "p50_ms": ms(loadgen.percentile(values, 50)), "p95_ms": ms(loadgen.percentile(values, 95)),
+                    "p99_ms": ms(loadgen.percentile(values, 99))}
         if lags:
             out["send_lag_p50_ms"] = ms(loadgen.percentile(lags, 50))
             out["send_lag_p99_ms"] = ms(loadgen.percentile(lags, 99))
@@ -341,7 +367,7 @@ async def capacity(t: Target, args, say) -> tuple[list[dict], int]:
 SAT_HEAD = (f"{'':<7}{'callers':>8}{'webhooks/s':>11}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}"
             f"{'errors':>7}{'gen CPU':>8}{'server':>8}{'redis':>7}{'other':>7}{'steal':>6}"
             f"{'ms CPU/wh':>10}{'ceiling/s':>10}")
-CAP_HEAD = (f"{'calls':>6}{'offered/s':>10}{'webhooks/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+CAP_HEAD = (f"{'calls':>6}{'offered/s':>10}{'webhooks/s':>11}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}"
             f"{'lag p99':>8}{'errors':>7}{'gen CPU':>8}{'server':>8}{'redis':>7}{'other':>7}{'steal':>6}"
             f"{'ms CPU/wh':>10}  held")
 
@@ -363,8 +389,18 @@ def sat_row(name: str, r: dict) -> str:
 
 def capacity_row(r: dict) -> str:
     return (f"{r['calls']:>6}{r['offered_req_per_s']:>10.0f}{r['req_per_s']:>11.0f}{r['p50_ms']:>8.1f}"
-            f"{r['p99_ms']:>8.1f}{r['max_ms']:>8.1f}{r.get('send_lag_p99_ms', 0):>8.1f}{r['errors']:>7}"
+            f"{r['p95_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['max_ms']:>8.1f}{r.get('send_lag_p99_ms', 0):>8.1f}"
+            f"{r['errors']:>7}"
             f"{_cpu_cols(r)}  {'yes' if r['held'] else 'NO'}")
+
+
+def path_latency_lines(r: dict) -> list[str]:
+    """Per caller path: webhooks and latency percentiles (mixed walk)."""
+    lines = [f"  {'path':<12}{'webhooks':>9}{'calls':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"]
+    for name, v in r.get("by_path", {}).items():
+        lines.append(f"  {name:<12}{v['webhooks']:>9}{v['calls_completed']:>7}{v['p50_ms']:>8.1f}{v['p95_ms']:>8.1f}"
+                     f"{v['p99_ms']:>8.1f}")
+    return lines
 
 
 def loud_errors(name: str, r: dict) -> str:
@@ -481,7 +517,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="saturation: closed-loop callers in flight; 0 = two per worker")
     p.add_argument("--sat-seconds", type=float, default=15, help="saturation: measured seconds per server")
     p.add_argument("--rounds", type=int, default=3,
-                   help="saturation: alternate floor and app this many times, sat-seconds split between them")
+                   help="saturation (and paths): alternate the servers (paths) this many times, seconds split")
     p.add_argument("--warmup", type=float, default=3, help="seconds before each measured window (not counted)")
     p.add_argument("--steps", default="100,250,500,750,1000,1250,1500",
                    help="capacity: numbers of concurrent calls, comma separated ('' skips the phase)")
@@ -491,8 +527,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pool", type=int, default=128, help="capacity: requests in flight at most (connection pool)")
     p.add_argument("--capacity-of", choices=("app", "floor", "both"), default="app",
                    help="capacity of the app, of the floor (the best this stack allows), or both")
-    p.add_argument("--keys", default="9,0", help="keys callers press at the menu, round robin (9 crisis, 0 operator)")
-    p.add_argument("--skip", default="", help="phases to skip, comma separated: floor, flow, capacity")
+    p.add_argument("--walk", choices=("mixed", "classic"), default="mixed",
+                   help="mixed: the paths of bench/mixed.py in its MIX (most callers verify); "
+                        "classic: silence at the first menu, then --keys")
+    p.add_argument("--clients", type=int, default=3000,
+                   help="mixed walk: clients seeded (each call in progress holds one; more than the largest step)")
+    p.add_argument("--path-seconds", type=float, default=9,
+                   help="paths phase: measured seconds of each caller path alone (mixed walk)")
+    p.add_argument("--keys", default="9,0",
+                   help="classic walk: keys callers press at the menu, round robin (9 crisis, 0 operator)")
+    p.add_argument("--skip", default="", help="phases to skip, comma separated: floor, flow, paths, capacity")
     p.add_argument("--redis-aof", action="store_true", help="Redis appendonly yes (fsync everysec) like production")
     p.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL (INFO is the shipped default)")
     p.add_argument(
@@ -508,7 +552,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.rounds = max(1, args.rounds)
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = args.skip - {"floor", "flow", "capacity"}
+    unknown = args.skip - {"floor", "flow", "paths", "capacity"}
     if unknown:
         p.error(f"--skip: unknown phases {sorted(unknown)}")
     args.keys = [k.strip() for k in args.keys.split(",") if k.strip()]
@@ -555,12 +599,23 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     # Call records are encrypted with it, as in production (ivr.encryption): its cost is part of the figures.
     data_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    db_url = f"sqlite:///{tmp / 'practice.db'}"
+    pool: mixed.ClientPool | None = None
+    if args.walk == "mixed":
+        # The practice the callers verify against: SQLite (the embedded default), migrated and seeded.
+        mixed.seed(db_url, args.clients, "America/New_York")
+        pool = mixed.ClientPool(mixed.bench_clients(args.clients))
+        say(f"walk: mixed ({', '.join(f'{n} {w}%' for n, w in mixed.MIX)}); practice: {args.clients} clients "
+            f"in {db_url}")
+    else:
+        say(f"walk: classic (silence at the first menu, then {'/'.join(args.keys)})")
 
     def start(name: str) -> Target:
         port = free_port()
         public = f"http://127.0.0.1:{port}"
         env = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": public, "REDIS_URL": redis.url,
-               "IVR_FLOWS_DIR": str(ROOT / "flows"), "LOG_LEVEL": args.log_level, "IVR_DATA_KEY": data_key}
+               "IVR_FLOWS_DIR": str(ROOT / "flows"), "LOG_LEVEL": args.log_level, "IVR_DATA_KEY": data_key,
+               "DATABASE_URL": db_url}
         spec = ["--pythonpath", str(BENCH_DIR), "floor_app:app"] if name == "floor" else ["app:app"]
         g = Gunicorn(spec, args.workers, args.worker_class, env, port, tmp / f"gunicorn-{name}.log", args.gunicorn_arg)
         servers.append(g)
@@ -568,8 +623,12 @@ def main(argv: list[str] | None = None) -> int:
         report.setdefault("commands", {})["app" if name == "flow" else name] = g.command
         # The pool only limits the open loop; closed-loop callers never have more than -c in flight.
         http = loadgen.Http("127.0.0.1", port, args.conn, max_conns=max(args.pool, args.concurrency))
-        new_call = loadgen.call_factory(name, loadgen.Signer(TOKEN, public), args.keys)
-        return Target(name, g, http, new_call, CpuMeter(g.proc.pid, redis.process.pid))
+        signer = loadgen.Signer(TOKEN, public)
+        if name == "flow" and pool is not None:
+            new_call = mixed.mixed_factory(signer, pool)
+        else:
+            new_call = loadgen.call_factory(name, signer, args.keys)
+        return Target(name, g, http, new_call, CpuMeter(g.proc.pid, redis.process.pid), signer)
 
     def stop(t: Target) -> None:
         t.http.close()
@@ -589,7 +648,50 @@ def main(argv: list[str] | None = None) -> int:
                        "period_s": args.period}
         failed = failed or any(s["errors"] for s in steps)
         say(f"largest number of concurrent calls held (p99 <= {args.p99_ms:g} ms, no errors): {held}"
-            f"  (target 1000: {'met' if held >= 1000 else 'NOT met'})")
+            f"  (target {TARGET_CALLS}: {'met' if held >= TARGET_CALLS else 'NOT met'})")
+        shown = [s for s in steps if s["calls"] == TARGET_CALLS] or steps[-1:]
+        if shown and shown[0].get("by_path"):
+            say(f"latency by caller path at {shown[0]['calls']} calls:")
+            for line in path_latency_lines(shown[0]):
+                say(line)
+
+    def run_paths(t: Target) -> None:
+        nonlocal failed
+        say()
+        say(f"== CPU per webhook by caller path: each path alone, closed loop, {args.concurrency} callers, "
+            f"{args.path_seconds:g} s each in {args.rounds} alternating rounds (server CPU: gunicorn master + "
+            "workers, process CPU time from /proc)")
+        say(f"  {'path':<12}{'webhooks':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
+            f"{'ms CPU/wh':>10}{'redis':>7}{'gen':>7}{'x silence':>10}")
+        # In --rounds rounds, every path once per round: load from other processes that comes and goes
+        # then falls on every path alike instead of on whichever path ran at the time.
+        phases = {path: Phase() for path in mixed.PATHS}
+        seconds = args.path_seconds / args.rounds
+        for i in range(args.rounds):
+            for path in mixed.PATHS:
+                factory = mixed.mixed_factory(t.signer, pool, (path,))
+                a = t.meter.snap()
+                rec = loop.run_until_complete(loadgen.closed_loop(t.http, factory, args.concurrency, seconds,
+                                                                  min(args.warmup, 1.0 if i == 0 else 0.5)))
+                phases[path].add(rec, a, t.meter.snap(), seconds)
+        rows = {}
+        for path, phase in phases.items():
+            rows[path] = r = phase.result()
+            failed = failed or bool(r["errors"])
+        base = rows["silence"].get("server_cpu_ms_per_webhook") or 0.0
+        for path, r in rows.items():
+            cpu = r.get("server_cpu_ms_per_webhook", 0.0)
+            r["x_silence"] = round(cpu / base, 2) if base else 0.0
+            say(f"  {path:<12}{r['requests']:>9}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}"
+                f"{r['errors']:>7}{cpu:>10.2f}{r.get('redis_cpu_ms_per_webhook', 0):>7.2f}"
+                f"{r.get('generator_cpu_ms_per_webhook', 0):>7.2f}{r['x_silence']:>10.2f}")
+            if r["errors"]:
+                say(loud_errors(f"path {path}", r))
+        worst = max((rows[p]["x_silence"], p) for p in mixed.PATHS if p in mixed.VERIFYING)
+        report["paths"] = rows
+        report["verify_x_silence_max"] = {"path": worst[1], "ratio": worst[0]}
+        say(f"most expensive verifying path: {worst[1]} at {worst[0]:.2f}x the silence path's CPU per webhook "
+            f"(target <= {TARGET_VERIFY_X_SILENCE}: {'met' if worst[0] <= TARGET_VERIFY_X_SILENCE else 'NOT met'})")
 
     def run_profile_phase(t: Target) -> None:
         say()
@@ -634,12 +736,15 @@ def main(argv: list[str] | None = None) -> int:
                     say(loud_errors(f"saturation of the {name}", r))
             if "flow" in sat:
                 say(f"app webhooks by kind: {sat['flow']['webhooks_by_kind']}")
+                if sat["flow"].get("by_path"):
+                    say("app latency by caller path (saturation):")
+                    for line in path_latency_lines(sat["flow"]):
+                        say(line)
             if "floor" in sat and "flow" in sat and sat["floor"]["req_per_s"]:
                 ratio = sat["flow"]["req_per_s"] / sat["floor"]["req_per_s"]
                 report["ratio_flow_to_floor"] = round(ratio, 3)
-                say(
-                    f"ratio app/floor webhooks/s: {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})"
-                )
+                say(f"ratio app/floor webhooks/s: {ratio:.2f}  (target >= {TARGET_RATIO:.2f}: "
+                    f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})")
                 fc, wc = (sat[n].get("cpu_bound_ceiling_per_s") for n in ("floor", "flow"))
                 if fc and wc:
                     report["ratio_cpu_bound_ceilings"] = round(wc / fc, 3)
@@ -648,6 +753,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             for t in targets:
                 run_profile_phase(t)
+        flow_t = next((t for t in targets if t.name == "flow"), None)
+        if pool is not None and flow_t is not None and "paths" not in args.skip:
+            run_paths(flow_t)
         for t in list(targets):
             stop(t)
         # Capacity runs with only the server under test up, freshly started.

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
@@ -40,6 +40,14 @@ from ivr.practice.models import (
 )
 from ivr.practice.opt_outs import opted_out as sms_opted_out
 from ivr.practice.scheduling import open_slots
+
+# Built once (every answer runs it); the phones come in the same query (the primary is texted).
+_CANDIDATES = (select(Client).options(joinedload(Client.phones))
+               .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
+
+
+# Offering and booking slots read the clinician of the appointment: in the same query.
+_WITH_CLINICIAN = (joinedload(Appointment.clinician),)
 
 
 def _practice(ctx: ActionContext) -> PracticeData:
@@ -116,8 +124,8 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     kind = verification.PIN if answer.startswith("pin:") else verification.DATE
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
     with _practice(ctx).write() as db:
-        allowed = verification.standing(db, caller_key, candidates, ctx.now, limits)
-        clients = list(db.scalars(select(Client).where(Client.id.in_(candidates)).order_by(Client.id)))
+        allowed = verification.standing(db, caller_key, candidates, ctx.now, limits, pins=kind == verification.PIN)
+        clients = list(db.scalars(_CANDIDATES, {"ids": candidates}).unique()) if candidates else []
         if kind == verification.PIN:
             right = verification.pin_matches(answer[4:], clients)
             usable = [c for c in right if allowed.pin_allowed(c.id)]
@@ -168,7 +176,8 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
     clinician = appointment.clinician
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    busy = [(a.start, a.end) for a in db.scalars(select(Appointment).where(
+    # Two columns, not whole rows: a full diary has hundreds of appointments in the window.
+    busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
         Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
         Appointment.end > ctx.now, Appointment.start < horizon))]
     nearest = open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
@@ -186,7 +195,7 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     client_id = _client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
     with _practice(ctx).read() as db:
-        appointment = db.get(Appointment, appt.get("id") or "")
+        appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
         slots = _slots_for(db, appointment, ctx, wanted=_wanted_days(ctx))
@@ -223,7 +232,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     data = _practice(ctx)
     try:
         with data.write() as db:
-            old = db.get(Appointment, appt.get("id") or "")
+            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
             length = old.end - old.start
@@ -243,7 +252,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             described = _describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
-            old = db.get(Appointment, appt.get("id") or "")
+            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
             taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
             fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
         return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],

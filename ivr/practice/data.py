@@ -10,10 +10,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from ivr.practice.models import ACTIVE, Appointment, ClientPhone
+
+# Built once: a webhook runs these, and building a statement (and its cache key) costs about as much
+# as running it on SQLite.  Statements are immutable; values go in as bound parameters.
+_CLIENTS_ON = (select(ClientPhone.client_id).where(ClientPhone.e164 == bindparam("e164"))
+               .order_by(ClientPhone.client_id))
+# The clinician comes in the same query: every caller of next_appointment names them.
+_NEXT_APPOINTMENT = (select(Appointment).options(joinedload(Appointment.clinician))
+                     .where(Appointment.client_id == bindparam("client_id"), Appointment.status == ACTIVE,
+                            Appointment.start > bindparam("now"))
+                     .order_by(Appointment.start).limit(1))
 
 
 @dataclass(frozen=True)
@@ -38,12 +48,9 @@ def clients_on(db: Session, e164: str | None) -> list[str]:
     """Ids of the clients with ``e164`` among their numbers (a family may share one), in id order."""
     if not e164:
         return []
-    return list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == e164)
-                           .order_by(ClientPhone.client_id)))
+    return list(db.scalars(_CLIENTS_ON, {"e164": e164}))
 
 
 def next_appointment(db: Session, client_id: str, now: dt.datetime) -> Appointment | None:
     """The client's next scheduled appointment after ``now``."""
-    return db.scalars(select(Appointment).where(
-        Appointment.client_id == client_id, Appointment.status == ACTIVE, Appointment.start > now)
-        .order_by(Appointment.start).limit(1)).first()
+    return db.scalars(_NEXT_APPOINTMENT, {"client_id": client_id, "now": now}).first()

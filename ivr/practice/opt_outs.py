@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ivr.practice import journal
@@ -75,9 +75,12 @@ def record(db: Session, e164: str, keyword: Keyword, now: dt.datetime, source: s
     db.add(row)
 
 
+_OPTED_OUT = select(SmsOptOut.opted_out).where(SmsOptOut.e164 == bindparam("e164"))  # built once: hot
+
+
 def opted_out(db: Session, e164: str) -> bool:
     """Whether ``e164`` texted STOP (and not START since)."""
-    return bool(db.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.e164 == e164)))
+    return bool(db.scalar(_OPTED_OUT, {"e164": e164}))
 
 
 def opted_out_numbers(db: Session, numbers: Iterable[str]) -> set[str]:

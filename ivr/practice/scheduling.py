@@ -1,8 +1,9 @@
 """Open slots for rescheduling: pure, data in and datetimes out."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ivr.core.hours import WEEKDAYS, HoursSettings, holiday_on
 
@@ -44,15 +45,16 @@ def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: i
     within the policy window, not on a holiday or closure, and overlaps nothing busy.
     """
     local_now = now.astimezone(practice.tz)
-    busy = [(b0, b1) for b0, b1 in busy]
+    overlaps = _overlap_test(busy)
     excluded = {e.astimezone(dt.UTC) for e in exclude}
     length = dt.timedelta(minutes=session_minutes)
     candidates = []
     for start in candidate_starts(working_hours, session_minutes, practice, local_now.date(), window_days + 1):
         end = start + length
-        if start < local_now + MIN_NOTICE or start.astimezone(dt.UTC) in excluded:
+        start_utc = start.astimezone(dt.UTC)
+        if start < local_now + MIN_NOTICE or start_utc in excluded:
             continue
-        if any(b0 < end and start < b1 for b0, b1 in busy):
+        if overlaps(start_utc, end.astimezone(dt.UTC)):
             continue
         if holiday_on(practice, start.date()) or any(c.start < end and start < c.end for c in practice.closures):
             continue
@@ -61,3 +63,27 @@ def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: i
     week = target.isocalendar()[:2]
     candidates.sort(key=lambda s: (s.isocalendar()[:2] != week, abs((s - target).total_seconds()), s))
     return sorted(candidates[:count])
+
+
+def _overlap_test(busy: Iterable[tuple[dt.datetime, dt.datetime]]) -> Callable[[dt.datetime, dt.datetime], bool]:
+    """A test ``(start, end) -> bool`` (both UTC): does [start, end) overlap any busy interval?
+
+    Busy intervals sorted by start, with the latest end among each prefix: the ones
+    starting before ``end`` overlap when the latest of their ends is after ``start``.
+    One bisect per candidate instead of a scan of every busy interval (a full diary
+    has hundreds within the window).
+    """
+    # In UTC: datetimes with one tzinfo compare directly; across zones every comparison asks both
+    # for their UTC offset, which made this the slowest part of offering slots.
+    ordered = sorted(((b0.astimezone(dt.UTC), b1.astimezone(dt.UTC)) for b0, b1 in busy), key=lambda b: b[0])
+    starts = [b0 for b0, _ in ordered]
+    latest_end: list[dt.datetime] = []
+    for _, b1 in ordered:
+        latest_end.append(b1 if not latest_end or b1 > latest_end[-1] else latest_end[-1])
+
+    def overlaps(start: dt.datetime, end: dt.datetime) -> bool:
+        """``start`` and ``end`` in UTC."""
+        i = bisect.bisect_left(starts, end)  # busy[:i] start before ``end``
+        return i > 0 and latest_end[i - 1] > start
+
+    return overlaps

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ivr.practice.models import Client, VerificationFailure, VerificationLock
@@ -137,19 +137,27 @@ class Standing:
         return client_id not in self.pin_locked_clients
 
 
-def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.datetime, limits: Limits) -> Standing:
-    """Which locks are in force for an answer from ``caller_key`` about ``candidates`` (client ids)."""
+# Built once (a webhook runs it for every answer); the subjects go in as an expanding parameter.
+_LOCKS = select(VerificationLock).where(VerificationLock.subject.in_(bindparam("subjects", expanding=True)))
+
+
+def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.datetime, limits: Limits,
+             *, pins: bool = True) -> Standing:
+    """Which locks are in force for an answer from ``caller_key`` about ``candidates`` (client ids).
+
+    ``pins=False`` (the answer is a date of birth, which never consults the PIN locks) skips
+    counting wrong PINs: ``pin_locked_clients`` is then empty.
+    """
     clients = [client_subject(c) for c in candidates]
-    rows = {r.subject: r for r in db.scalars(select(VerificationLock).where(
-        VerificationLock.subject.in_([caller_key, PRACTICE, *clients])))}
+    rows = {r.subject: r for r in db.scalars(_LOCKS, {"subjects": [caller_key, PRACTICE, *clients]})}
     locked = {s for s, r in rows.items() if r.locked_until is not None and r.locked_until > now}
-    pin_since = {s: _since(rows.get(s), now - PIN_WINDOW) for s in clients}
-    pins = _counts(db, pin_since, kind=PIN)
+    pin_since = {s: _since(rows.get(s), now - PIN_WINDOW) for s in clients} if pins else {}
+    pins_wrong = _counts(db, pin_since, kind=PIN)
     return Standing(
         dates_refused=caller_key in locked or PRACTICE in locked,
         locked_clients=frozenset(c for c in candidates if client_subject(c) in locked),
         pin_locked_clients=frozenset(
-            c for c in candidates if pins.get(client_subject(c), 0) >= limits.pin_max_failures
+            c for c in candidates if pins_wrong.get(client_subject(c), 0) >= limits.pin_max_failures
         ),
     )
 

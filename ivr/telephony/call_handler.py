@@ -245,6 +245,9 @@ class CallHandler:
                 self.jobs.escalate(call_sid, str(entry.get("reason")), entry.get("priority"))
                 self.call_store.outbox_done(call_sid, entry_id)
             elif entry.get("kind") == "sms":
+                # Drained again (the status callback, a replay, reconciliation), a text mostly has its job
+                # already; ``Jobs`` still looks where RQ holds it, so one a half-written enqueue stranded
+                # is enqueued again (a bare EXISTS would skip it for good).
                 self.jobs.send_sms(call_sid, entry_id)
         return len(entries)
 

@@ -507,6 +507,26 @@ def test_a_crash_before_a_text_is_enqueued_loses_nothing_and_keeps_the_body_only
     assert outbox_fields(redis_conn, call_sid) == []  # sent: the number and the body are gone from Redis
 
 
+def test_a_text_drained_again_before_it_is_sent_has_one_job_and_goes_out_once(client, database, redis_conn, jobs,
+                                                                             standin):
+    from tests.helpers.webhooks import post, start_params
+
+    transport = Holding(client)
+    call_sid = simulator(transport, standin).call(from_=ALEX, script="2;04151985#;2").call_sid  # the portal link
+    # Drained by the webhook that promised it, then by the status callback (the simulator's last request),
+    # and again by a retried status callback and a replay: one job, still queued, the text still kept.
+    assert post(client, STATUS, {**start_params(call_sid), "CallStatus": "completed"}).status_code == 200
+    transport.replay_last()
+    [job_key] = redis_conn.keys(f"rq:job:sms-{call_sid}-*")
+    [field] = outbox_fields(redis_conn, call_sid)
+    assert job_key.decode() == f"rq:job:sms-{call_sid}-{field.removeprefix('outbox:')}"
+    assert Queue("calls", connection=redis_conn, serializer=JSONSerializer).job_ids == [job_key.decode()[7:]]
+    jobs.run()
+    assert texts(standin) == [(ALEX, "Sign in here: https://portal.example.com/login Use the email address we have "
+                                     "on file; \"Forgot password\" on that page sends a reset link.")]
+    assert outbox_fields(redis_conn, call_sid) == []
+
+
 def test_enqueueing_that_fails_after_the_commit_keeps_the_answer_and_the_outbox(client, database, redis_conn, jobs,
                                                                                monkeypatch):
     from ivr.jobs.enqueue import Jobs

@@ -1,0 +1,52 @@
+"""The webhook bench runs end to end and prints its figures (it asserts nothing on timing: only that
+every field is there and every simulated call followed its path without a failed webhook)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PATHS = ("silence", "crisis", "operator", "keep", "reschedule", "cancel", "links", "withheld")
+
+
+def run(args: list[str], tmp_path: Path, timeout: float = 300) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_profile_app_prints_cpu_per_webhook_of_every_path(tmp_path):
+    out = run(["bench/profile_app.py", "--walk", "mixed", "--calls", "2", "--clients", "40", "--no-profile"], tmp_path)
+    assert "CPU per webhook by caller path" in out
+    for path in PATHS:
+        assert re.search(rf"^  {path} +\d+\.\d +\d+\.\d+ +\d+\.\d\d$", out, re.M), (path, out)
+    assert re.search(r"most expensive verifying path: \w+ at \d+\.\d\dx the silence path "
+                     r"\(target <= 1\.3: (met|NOT met)\)", out), out
+
+
+def test_webhooks_bench_prints_the_mixed_traffic_figures(tmp_path):
+    out = run(["bench/webhooks.py", "-w", "1", "--sat-seconds", "1", "--rounds", "1", "--warmup", "0.2",
+               "--path-seconds", "0.6", "--steps", "6", "--step-seconds", "2", "--clients", "60",
+               "--results", str(tmp_path)], tmp_path)
+    for heading in ("== saturation", "== CPU per webhook by caller path", "== capacity of the app",
+                    "app latency by caller path (saturation):", "latency by caller path at 6 calls:"):
+        assert heading in out, (heading, out)
+    assert re.search(r"ratio app/floor webhooks/s: \d+\.\d\d  \(target >= 0\.70: (met|NOT met)\)", out), out
+    assert re.search(r"most expensive verifying path: \w+ at \d+\.\d\dx the silence path's CPU per webhook "
+                     r"\(target <= 1\.3: (met|NOT met)\)", out), out
+    assert re.search(r"largest number of concurrent calls held \(p99 <= 50 ms, no errors\): \d+  "
+                     r"\(target 1000: (met|NOT met)\)", out), out
+    assert "generator CPU over the whole run:" in out
+    assert "FAILED" not in out
+    (result,) = tmp_path.glob("*.json")
+    report = json.loads(result.read_text())
+    assert set(report["paths"]) == set(PATHS)
+    for figures in report["paths"].values():
+        assert figures["errors"] == 0
+        assert {"server_cpu_ms_per_webhook", "generator_cpu_ms_per_webhook", "p50_ms", "p95_ms", "p99_ms",
+                "x_silence"} <= set(figures)
+    assert {"p50_ms", "p95_ms", "p99_ms", "generator_cpu_pct"} <= set(report["capacity"]["steps"][0])
+    assert report["flow"]["by_path"] and report["ratio_flow_to_floor"] > 0
