@@ -144,44 +144,78 @@ def mark_entered(db: Session, ids: Iterable[int], user_id: int, now: dt.datetime
 
 
 def resolve_conflict(db: Session, entry_id: int, choice: str, user_id: int, now: dt.datetime) -> PracticeChange:
-    """Settle an import conflict: ``"phone"`` keeps Quietline's version (still to enter in the EHR),
-    ``"ehr"`` makes the appointment what the EHR says (the entry is then confirmed).
+    """Settle an import conflict by a staff choice.
 
-    Raises ChangeNotFound (no such entry or no open conflict), ConflictChoiceFailed (an unknown choice,
-    or the EHR's time is taken by another active appointment).
+    Two kinds: the EHR's row for the entry's own appointment disagrees with the phone's change, or another EHR row
+    (``conflict["appointment_id"]`` outside the entry's chain, ``held_by`` set) wants the slot the phone's change
+    holds.  ``"phone"`` keeps Quietline's version (the entry stays to enter; the EHR version is remembered in
+    ``overridden`` so the same row is not a conflict again).  ``"ehr"`` writes the EHR's version **to the row's
+    own appointment**: for the entry's appointment, it becomes what the EHR says and its entries are confirmed;
+    for another row, that appointment is created or updated and the entry is left as it was (the EHR still lacks
+    the phone's change).
+
+    Raises ChangeNotFound (no such entry or no open conflict), ConflictChoiceFailed (an unknown choice, the EHR's
+    time is taken by another active appointment, or the conflict lacks what is needed to write the row).
     """
     entry = get(db, entry_id)
     if not entry.conflict:
         raise ChangeNotFound(f"change #{entry_id} has no open conflict")
+    ehr = dict(entry.conflict)
     if choice == "phone":
+        entry.overridden = {k: ehr.get(k) for k in _VERSION_KEYS}
         entry.conflict, entry.conflict_at = None, None
-        entry.state = ChangeState.TO_ENTER.value
+        entry.state, entry.confirmed_at = ChangeState.TO_ENTER.value, None
         return entry
     if choice != "ehr":
         raise ConflictChoiceFailed(f"unknown choice '{choice}' (phone or ehr)")
-    ehr = entry.conflict
-    target = db.get(Appointment, current_appointment_id(db, entry.appointment_id or ""))
-    if target is None:
-        raise ChangeNotFound(f"the appointment of change #{entry_id} is gone")
+    chain = appointment_chain(db, entry.appointment_id or "")
+    own = {a.id for a in chain} | {a.ehr_id for a in chain if a.ehr_id}
+    about_entry = not ehr.get("held_by") and ehr.get("appointment_id") in own | {None}
+    if about_entry:
+        target = chain[-1] if chain else None
+        if target is None:
+            raise ChangeNotFound(f"the appointment of change #{entry_id} is gone")
+    else:
+        target = db.get(Appointment, ehr["appointment_id"])
+        if target is None and not ehr.get("client_id"):
+            raise ConflictChoiceFailed(f"change #{entry_id}'s conflict predates this choice: import the EHR's file "
+                                       "again, then choose")
     start, end = dt.datetime.fromisoformat(ehr["start"]), dt.datetime.fromisoformat(ehr["end"])
     if ehr["status"] == ACTIVE:
-        clash = db.scalar(select(Appointment.id).where(
+        query = select(Appointment.id).where(
             Appointment.clinician_id == ehr["clinician_id"], Appointment.start == start,
-            Appointment.status == ACTIVE, Appointment.id != target.id))
+            Appointment.status == ACTIVE)
+        if target is not None:
+            query = query.where(Appointment.id != target.id)
+        clash = db.scalar(query)
         if clash is not None:
             raise ConflictChoiceFailed(f"the EHR's time is taken by appointment '{clash}' here: "
                                        "move or cancel that one first")
-    target.start, target.end, target.status = start, end, ehr["status"]
-    target.clinician_id = ehr["clinician_id"]
-    if ehr["status"] == ACTIVE:
-        target.cancel_reason = None
+    if target is None:
+        db.add(Appointment(id=ehr["appointment_id"], client_id=ehr["client_id"], clinician_id=ehr["clinician_id"],
+                           start=start, end=end, status=ehr["status"]))
+    else:
+        target.start, target.end, target.status = start, end, ehr["status"]
+        target.clinician_id = ehr["clinician_id"]
+        if ehr["status"] == ACTIVE:
+            target.cancel_reason = None
     db.flush()
     entry.conflict, entry.conflict_at = None, None
+    if not about_entry:
+        return entry  # the phone's change still waits to be entered in the EHR
     for other in chain_entries(db, entry.appointment_id or ""):
         if other.state != ChangeState.CONFIRMED.value:
             other.state, other.confirmed_at = ChangeState.CONFIRMED.value, now
     entry.state, entry.confirmed_at = ChangeState.CONFIRMED.value, now
     return entry
+
+
+_VERSION_KEYS = ("appointment_id", "start", "end", "status", "clinician_id")
+
+
+def same_version(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two EHR versions (conflict dicts) show the same row: id, times, status and clinician."""
+    return a is not None and b is not None and all(a.get(k) == b.get(k) for k in _VERSION_KEYS)
 
 
 # -- appointment chains (a moved appointment and the ones that replaced it) ----------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ivr.actions.practice import book_slot
 from ivr.actions.registry import ActionContext
 from ivr.core.call_state import CallSession
+from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
 from ivr.practice import journal
 from ivr.practice.csv.export import export_practice
 from ivr.practice.csv.importer import import_practice
@@ -191,3 +192,93 @@ def test_reimport_after_a_phone_booking_at_the_same_start_succeeds(app, sim, dat
         f"clinician 'maya-chen' has appointment '{jamie}' booked by phone at this start"]
     assert active(database, "C-1006") == [(jamie, ny(24, 10))]
     assert report.appointments.kept == 2
+
+
+JAMIE = "+15550100111"
+JAMIE_MOVE = "1;12051969#;1;1;1"  # A-2006 to the first slot offered
+
+
+def open_conflicts(database) -> tuple[int, list[int]]:
+    with database.sessions() as db:
+        return journal.summary(db).conflicts, [e.id for e in journal.entries(db, conflicts=True)]
+
+
+def test_choosing_the_ehr_on_a_slot_conflict_applies_to_that_row_not_the_phone_appointment(
+        sim, database, ehr_export, clock):
+    """Finding 1: a new EHR row at the start Jamie moved into by phone; "ehr" is about that row (A-9999)."""
+    sim.call(from_=JAMIE, script=JAMIE_MOVE)
+    with database.sessions() as db:
+        jamie = db.get(Appointment, "A-2006").replaced_by
+        moved_to = db.get(Appointment, jamie).start
+    local = moved_to.astimezone(NY)
+    text = edit(ehr_export, "A-9999", client_id="C-1003", start=local.isoformat(),
+                end=(local + dt.timedelta(minutes=50)).isoformat())
+    report = reimport(database, text, clock)
+    assert [c.reason for c in report.conflicts] == [
+        f"clinician 'maya-chen' has appointment '{jamie}' booked by phone at this start"]
+    [entry_id] = [e for e in open_conflicts(database)[1]]
+    # The EHR's version of A-9999 cannot go in while Jamie holds the slot: said so, and nothing changes.
+    with database.sessions() as db, db.begin(), pytest.raises(ConflictChoiceFailed, match=jamie):
+        journal.resolve_conflict(db, entry_id, "ehr", user_id=1, now=clock.now)
+    assert changes(database)[-1][2] == "to_enter"
+    assert active(database, "C-1006") == [(jamie, moved_to)]
+    # Once Jamie's appointment is out of the way (cancelled here), "ehr" creates A-9999, and Jamie's
+    # entry is left as it was: the EHR still lacks the phone's change.
+    with database.sessions() as db, db.begin():
+        db.get(Appointment, jamie).status = "cancelled"
+        journal.resolve_conflict(db, entry_id, "ehr", user_id=1, now=clock.now)
+    assert ("A-9999", moved_to) in active(database, "C-1003")
+    assert changes(database) == [("appointment_moved", "A-2006", "to_enter", None)]
+    assert open_conflicts(database) == (0, [])
+
+
+def test_ehr_choice_on_a_slot_conflict_never_confirms_or_reverts_the_phone_move(sim, database, ehr_export, clock):
+    """Finding 1's re-import: after the refused "ehr" choice and "phone", the same file keeps Jamie's move."""
+    sim.call(from_=JAMIE, script=JAMIE_MOVE)
+    with database.sessions() as db:
+        jamie = db.get(Appointment, "A-2006").replaced_by
+        moved_to = db.get(Appointment, jamie).start
+    local = moved_to.astimezone(NY)
+    text = edit(ehr_export, "A-9999", client_id="C-1003", start=local.isoformat(),
+                end=(local + dt.timedelta(minutes=50)).isoformat())
+    reimport(database, text, clock)
+    with database.sessions() as db, db.begin():
+        journal.resolve_conflict(db, 1, "phone", user_id=1, now=clock.now)
+    for _ in range(2):  # finding 12: the same EHR row is no new conflict once staff chose the phone's
+        report = reimport(database, text, clock)
+        assert (report.appointments.created, report.appointments.updated, report.conflicts) == (0, 0, [])
+        assert report.appointments.kept == 2
+        assert active(database, "C-1006") == [(jamie, moved_to)]
+        assert changes(database) == [("appointment_moved", "A-2006", "to_enter", None)]
+    # A different EHR version of that row is a conflict again.
+    other = edit(text, "A-9999", end=(local + dt.timedelta(minutes=45)).isoformat())
+    assert len(reimport(database, other, clock).conflicts) == 1
+
+
+def test_a_settled_conflict_leaves_the_conflicts_tab(sim, database, ehr_export, clock):
+    """Finding 2: a settled conflict is SQL NULL, on SQLite and PostgreSQL, whichever the choice."""
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    text = edit(ehr_export, "A-2001", start="2026-11-24T11:00:00-05:00", end="2026-11-24T11:50:00-05:00")
+    for choice in ("phone", "ehr"):
+        if choice == "ehr":  # an EHR version different from the one overridden: a new conflict
+            text = edit(text, "A-2001", start="2026-11-24T13:00:00-05:00", end="2026-11-24T13:50:00-05:00")
+        assert len(reimport(database, text, clock).conflicts) == 1
+        assert open_conflicts(database) == (1, [1])
+        with database.sessions() as db, db.begin():
+            journal.resolve_conflict(db, 1, choice, user_id=1, now=clock.now)
+        assert open_conflicts(database) == (0, [])
+        with database.sessions() as db, pytest.raises(ChangeNotFound, match="no open conflict"):
+            journal.resolve_conflict(db, 1, choice, user_id=1, now=clock.now)
+
+
+def test_an_import_confirming_a_change_clears_its_conflict(sim, database, ehr_export, clock):
+    """Finding 2, the importer's confirming path: the conflict it clears is SQL NULL too."""
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    reimport(database, edit(ehr_export, "A-2001", start="2026-11-24T11:00:00-05:00",
+                            end="2026-11-24T11:50:00-05:00"), clock)
+    assert open_conflicts(database) == (1, [1])
+    report = reimport(database, edit(ehr_export, "A-2001", start="2026-11-24T09:00:00-05:00",
+                                     end="2026-11-24T09:50:00-05:00"), clock)
+    assert report.appointments.confirmed == 1
+    assert open_conflicts(database) == (0, [])
+    assert changes(database) == [("appointment_moved", "A-2001", "confirmed", None)]

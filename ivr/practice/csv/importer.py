@@ -266,8 +266,7 @@ class _Plan:
                     row = rows[line]
                     self._conflict(row, self._entries_after(other_id),
                                    f"clinician '{clinician}' has appointment '{other_id}' booked by phone at "
-                                   "this start")
-                    self.skipped[row.appointment_id] = "conflict"
+                                   "this start", held_by=other_id)
                 elif line is not None and other_id not in importing:
                     self.problems.append(
                         RowProblem(
@@ -349,7 +348,6 @@ class _Plan:
             return
         self._conflict(row, entries, "the EHR shows this appointment differently from the change made by phone "
                                      f"(change #{entries[-1].id or 'new'}): a staff member chooses")
-        self.skipped[row.appointment_id] = "conflict"
 
     def _entries_after(self, appointment_id: str) -> list[PracticeChange]:
         """The journal entries that made ``appointment_id`` (a phone-made appointment), oldest first."""
@@ -360,12 +358,20 @@ class _Plan:
             return made
         return journal.chain_entries(self.session, made[0].appointment_id)
 
-    def _conflict(self, row: AppointmentRow, entries: Sequence[PracticeChange], reason: str) -> None:
+    def _conflict(self, row: AppointmentRow, entries: Sequence[PracticeChange], reason: str, *,
+                  held_by: str | None = None) -> None:
+        """Leave ``row`` for staff, on the last of ``entries``; kept instead when staff chose the phone's change
+        over this very row before (``PracticeChange.overridden``)."""
         version = {"appointment_id": row.appointment_id, "start": row.start.astimezone(dt.UTC).isoformat(),
                    "end": row.end.astimezone(dt.UTC).isoformat(),
                    "status": row.status if "status" in row.columns else ACTIVE,
                    "clinician_id": self.appointment_clinician.get(row.appointment_id),
+                   "client_id": row.client_id, "held_by": held_by,
                    "file": self.files["appointments"], "line": row.line}
+        if entries and journal.same_version(entries[-1].overridden, version):
+            self.skipped[row.appointment_id] = "kept"
+            return
+        self.skipped[row.appointment_id] = "conflict"
         self.settle.append(("conflict", list(entries[-1:]), version))
         self.conflicts.append(RowProblem(self.files["appointments"], row.line, "start", reason))
 
