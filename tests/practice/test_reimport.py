@@ -282,3 +282,60 @@ def test_an_import_confirming_a_change_clears_its_conflict(sim, database, ehr_ex
     assert report.appointments.confirmed == 1
     assert open_conflicts(database) == (0, [])
     assert changes(database) == [("appointment_moved", "A-2001", "confirmed", None)]
+
+
+def test_reimporting_quietlines_own_export_after_a_phone_move_is_lossless(sim, database, clock, tmp_path):
+    """Finding 4: move Alex by phone, export, import that export: no conflict, nothing changes, no entry lost."""
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    new = phone_id(database)
+    export_practice(database.sessions, tmp_path / "c.csv", tmp_path / "own.csv", tz=NY)
+    text = read_csv_text(tmp_path / "own.csv")
+    for _ in range(2):
+        report = reimport(database, text, clock)
+        assert report.conflicts == []
+        assert (report.appointments.created, report.appointments.updated) == (0, 0)
+        assert active(database, "C-1001") == [(new, ny(24, 9)), LATER]
+        [(kind, appointment_id, state, conflict)] = changes(database)
+        assert (kind, appointment_id, conflict) == ("appointment_moved", "A-2001", None)
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-2001").status != "scheduled"
+
+
+CASEY = "+15550100109"
+CASEY_MOVE = "1;*2468#;1;1;1"
+CASEY_CANCEL = "1;*2468#;2;1;1"
+
+
+def test_an_export_showing_the_first_of_two_phone_changes_confirms_that_one(sim, database, ehr_export, clock):
+    """Finding 5: Casey moves A-2005, then cancels; the EHR shows only the move: #1 confirmed, #2 still to enter."""
+    sim.call(from_=CASEY, script=CASEY_MOVE)
+    with database.sessions() as db:
+        moved = db.get(Appointment, db.get(Appointment, "A-2005").replaced_by)
+        start, end = moved.start.astimezone(NY), moved.end.astimezone(NY)
+    sim.call(from_=CASEY, script=CASEY_CANCEL)
+    assert [c[:3] for c in changes(database)] == [("appointment_moved", "A-2005", "to_enter"),
+                                                  ("appointment_cancelled", moved.id, "to_enter")]
+    report = reimport(database, edit(ehr_export, "A-2005", start=start.isoformat(), end=end.isoformat()), clock)
+    assert report.conflicts == []
+    assert changes(database) == [("appointment_moved", "A-2005", "confirmed", None),
+                                 ("appointment_cancelled", moved.id, "to_enter", None)]
+    assert active(database, "C-1005") == []
+    # The export showing the cancellation too confirms the rest.
+    report = reimport(database, edit(ehr_export, "A-2005", start=start.isoformat(), end=end.isoformat(),
+                                     status="Cancelled"), clock)
+    assert report.conflicts == [] and report.appointments.confirmed == 1
+    assert [c[2] for c in changes(database)] == ["confirmed", "confirmed"]
+
+
+def test_an_export_showing_the_first_of_two_moves_confirms_that_one(sim, database, ehr_export, clock):
+    """Finding 5, two moves: the EHR at the first move's time confirms it and keeps the second."""
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    with database.sessions() as db:
+        first = db.get(Appointment, phone_id(database))
+        start, end = first.start.astimezone(NY), first.end.astimezone(NY)
+    sim.call(from_=ALEX, script="1;04151985#;1;2;1")  # the second slot offered this time
+    report = reimport(database, edit(ehr_export, "A-2001", start=start.isoformat(), end=end.isoformat()), clock)
+    assert report.conflicts == []
+    assert [c[2] for c in changes(database)] == ["confirmed", "to_enter"]
+    assert len(active(database, "C-1001")) == 2  # the second move's appointment and A-2007
+    assert (first.id, first.start) not in active(database, "C-1001")

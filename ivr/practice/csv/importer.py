@@ -152,6 +152,7 @@ class _Plan:
         self.adopt: dict[str, Appointment] = {}  # new EHR id → the phone-made appointment it is
         self.settle: list[tuple[str, list[PracticeChange], dict | None]] = []  # (outcome, entries, EHR version)
         self.conflicts: list[RowProblem] = []
+        self._row_ids = {r.appointment_id for r in self.appointment_rows}
         self._reconcile()
         self._check_slots()
 
@@ -336,15 +337,25 @@ class _Plan:
             else:
                 self.target[row.appointment_id] = current  # later changes in the EHR go to the appointment it became
             return
-        before = entries[0].before
-        if _matches(row, status, clinician, before):
-            self.skipped[row.appointment_id] = "kept"
-            return
-        shows_change = _matches(row, status, clinician, journal.appointment_state(current)) or (
-            status != ACTIVE and current is not existing and current.status == ACTIVE and adopted)
-        if shows_change:
+        # The row may show any state along the chain of pending changes: the one before them (kept), the one
+        # after the last (all confirmed), or the one after an earlier change (that far confirmed, the rest kept).
+        # The newest state is tried first: a move there and back shows the last change, not the first's before.
+        final = journal.appointment_state(current)
+        in_file = current.id in self._row_ids
+        if _matches(row, status, clinician, final) or (
+                status != ACTIVE and current is not existing and current.status == ACTIVE and (adopted or in_file)):
+            # The old appointment's row showing it replaced, with the replacement active (adopted by the EHR, or
+            # its own row in this file: Quietline's own export imported back), shows the change too.
             self.skipped[row.appointment_id] = "confirmed"
             self.settle.append(("confirmed", entries, None))
+            return
+        for i in range(len(entries) - 2, -1, -1):
+            if _matches(row, status, clinician, entries[i].after):
+                self.skipped[row.appointment_id] = "kept"  # the later changes are still to enter
+                self.settle.append(("confirmed", entries[:i + 1], None))
+                return
+        if _matches(row, status, clinician, entries[0].before):
+            self.skipped[row.appointment_id] = "kept"
             return
         self._conflict(row, entries, "the EHR shows this appointment differently from the change made by phone "
                                      f"(change #{entries[-1].id or 'new'}): a staff member chooses")
