@@ -153,6 +153,7 @@ class _Plan:
         self.settle: list[tuple[str, list[PracticeChange], dict | None]] = []  # (outcome, entries, EHR version)
         self.conflicts: list[RowProblem] = []
         self._row_ids = {r.appointment_id for r in self.appointment_rows}
+        self._journal_index: tuple[dict[str, list[PracticeChange]], dict[str, list[PracticeChange]]] | None = None
         self._reconcile()
         self._check_slots()
 
@@ -323,7 +324,7 @@ class _Plan:
         chain = journal.appointment_chain(self.session, existing.id)
         current = chain[-1] if chain else existing
         made = self._entries_after(existing.id) if existing.id.startswith(PHONE_ID_PREFIX) else []
-        entries = [e for e in [*made, *journal.chain_entries(self.session, existing.id)]
+        entries = [e for e in [*made, *self._chain_entries(existing.id)]
                    if e.state != ChangeState.CONFIRMED.value or e.conflict]
         entries = list({e.id: e for e in entries}.values())
         status = row.status if "status" in row.columns else ACTIVE
@@ -362,12 +363,32 @@ class _Plan:
 
     def _entries_after(self, appointment_id: str) -> list[PracticeChange]:
         """The journal entries that made ``appointment_id`` (a phone-made appointment), oldest first."""
-        made = [e for e in self.session.scalars(select(PracticeChange).where(
-            PracticeChange.kind.in_(sorted(journal.APPOINTMENT_KINDS))).order_by(PracticeChange.id))
-            if (e.after or {}).get("appointment_id") == appointment_id]
+        made = self._journal()[1].get(appointment_id, [])
         if not made or not made[0].appointment_id:
-            return made
-        return journal.chain_entries(self.session, made[0].appointment_id)
+            return list(made)
+        return self._chain_entries(made[0].appointment_id)
+
+    def _chain_entries(self, appointment_id: str) -> list[PracticeChange]:
+        """``journal.chain_entries`` from the import's index of the journal (one query per import, not per row)."""
+        ids = [a.id for a in journal.appointment_chain(self.session, appointment_id)] or [appointment_id]
+        by_appointment = self._journal()[0]
+        found = [e for i in dict.fromkeys(ids) for e in by_appointment.get(i, [])]
+        return sorted(found, key=lambda e: (e.made_at, e.id))
+
+    def _journal(self) -> tuple[dict[str, list[PracticeChange]], dict[str, list[PracticeChange]]]:
+        """The appointment entries, loaded once: by ``appointment_id``, and by the appointment they made
+        (``after["appointment_id"]``), each oldest first."""
+        if self._journal_index is None:
+            by_appointment: dict[str, list[PracticeChange]] = {}
+            by_made: dict[str, list[PracticeChange]] = {}
+            for entry in self.session.scalars(select(PracticeChange).where(
+                    PracticeChange.kind.in_(sorted(journal.APPOINTMENT_KINDS))).order_by(PracticeChange.id)):
+                by_appointment.setdefault(entry.appointment_id or "", []).append(entry)
+                made = (entry.after or {}).get("appointment_id")
+                if made:
+                    by_made.setdefault(made, []).append(entry)
+            self._journal_index = (by_appointment, by_made)
+        return self._journal_index
 
     def _conflict(self, row: AppointmentRow, entries: Sequence[PracticeChange], reason: str, *,
                   held_by: str | None = None) -> None:
