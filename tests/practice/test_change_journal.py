@@ -1,5 +1,5 @@
 """The change journal: every change made by phone or text is an entry, with before → after, when and through
-which call; the daily link-only reminder to owners (a real RQ worker); the dashboard's Changes page
+which call; the daily link-only reminder to staff (a real RQ worker); the dashboard's Changes page
 (list without client details, audited opening, mark entered one by one or in bulk, formula-safe CSV).
 
 Calls are placed with the simulator (signed webhooks, TwiML followed) against the demo practice;
@@ -15,7 +15,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr.escalations.models import AuditEntry
+from ivr.escalations.models import AuditEntry, StaffUser
 from ivr.practice.models import Appointment, PracticeChange
 from tests.helpers.dashboard import OWNER_PASSWORD, STAFF_PASSWORD, add_user, signed_in, token
 from tests.helpers.webhooks import post
@@ -87,10 +87,16 @@ def run_reminder(app, redis_conn) -> None:
         SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
 
 
-def test_owners_get_one_link_only_text_a_day_while_changes_wait_too_long(sim, app, database, redis_conn, clock,
-                                                                         standin):
+def test_staff_get_one_link_only_text_a_day_while_changes_wait_too_long(sim, app, database, redis_conn, clock,
+                                                                        standin):
+    """Owners and staff roles alike (review finding 7a), each with a phone and active; one text a day each."""
     add_user(database, "olive.owner@quietline.test", "Olive Owner", "owner", OWNER_PASSWORD, phone=OWNER_PHONE)
     add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD, phone="+15550108888")
+    gone = add_user(database, "gone.staff@quietline.test", "Gone Staff", "staff", STAFF_PASSWORD,
+                    phone="+15550107777")
+    with database.sessions() as db, db.begin():
+        db.get(StaffUser, gone.id).active = False
+    add_user(database, "no.phone@quietline.test", "No Phone", "staff", STAFF_PASSWORD)
     sim.call(from_=ALEX, script="1;04151985#;2;1;1")
     standin.reset()
     run_reminder(app, redis_conn)  # the entry is minutes old: nobody is bothered
@@ -101,9 +107,8 @@ def test_owners_get_one_link_only_text_a_day_while_changes_wait_too_long(sim, ap
     clock.advance(hours=24, minutes=1)
     run_reminder(app, redis_conn)
     run_reminder(app, redis_conn)  # a second run the same day texts nobody again
-    assert [(m["to"], m["body"]) for m in standin.messages()] == [
-        (OWNER_PHONE, "Quietline: changes made by phone are waiting to be entered in the EHR. "
-                      "https://ql.example.org/staff/changes")]
+    body = "Quietline: changes made by phone are waiting to be entered in the EHR. https://ql.example.org/staff/changes"
+    assert sorted((m["to"], m["body"]) for m in standin.messages()) == [("+15550108888", body), (OWNER_PHONE, body)]
 
 
 # --------------------------------------------------------------------------- the dashboard page
