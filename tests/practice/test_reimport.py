@@ -339,3 +339,40 @@ def test_an_export_showing_the_first_of_two_moves_confirms_that_one(sim, databas
     assert [c[2] for c in changes(database)] == ["confirmed", "to_enter"]
     assert len(active(database, "C-1001")) == 2  # the second move's appointment and A-2007
     assert (first.id, first.start) not in active(database, "C-1001")
+
+
+def texting_entries(database) -> list[tuple[str, str, str]]:
+    with database.sessions() as db:
+        return [(e.client_id, e.after["texting"], e.state) for e in db.scalars(
+            select(PracticeChange).where(PracticeChange.kind == "texting_preference").order_by(PracticeChange.id))]
+
+
+def test_a_clients_export_showing_stop_or_start_confirms_the_entries(client, database, clock, tmp_path):
+    """Finding 7b: STOP then START from Alex's number; clients.csv's may_text confirms what it shows."""
+    from tests.helpers.webhooks import post
+
+    export_practice(database.sessions, tmp_path / "clients.csv", tmp_path / "a.csv", tz=NY)
+    clients = read_csv_text(tmp_path / "clients.csv")
+    for n, body in enumerate(("STOP", "START")):
+        post(client, "/twilio/sms", {"MessageSid": f"SM{n}" + "1" * 31, "AccountSid": "AC" + "a" * 32,
+                                     "From": ALEX, "To": "+15555550100", "Body": body})
+    assert texting_entries(database) == [("C-1001", "stopped", "to_enter"), ("C-1001", "allowed", "to_enter")]
+    rows = list(csv.DictReader(io.StringIO(clients)))
+    alex = next(r for r in rows if r["client_id"] == "C-1001")
+
+    def with_may_text(value: str) -> str:
+        alex["may_text"] = value
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+
+    yes = alex["may_text"]
+    no = {"yes": "no", "true": "false", "y": "n", "1": "0"}[yes.lower()]
+    # The EHR shows the STOP only: that entry is confirmed, the START stays to enter.
+    report = import_practice(database.sessions, clients_text=with_may_text(no), now=clock.now)
+    assert report.clients.confirmed == 1
+    assert texting_entries(database) == [("C-1001", "stopped", "confirmed"), ("C-1001", "allowed", "to_enter")]
+    import_practice(database.sessions, clients_text=with_may_text(yes), now=clock.now)
+    assert texting_entries(database) == [("C-1001", "stopped", "confirmed"), ("C-1001", "allowed", "confirmed")]

@@ -37,6 +37,7 @@ from ivr.practice.models import (
     ACTIVE,
     PHONE_ID_PREFIX,
     Appointment,
+    ChangeKind,
     ChangeState,
     Client,
     ClientPhone,
@@ -421,6 +422,25 @@ class _Plan:
             found.update({obj.id: obj for obj in self.session.scalars(query)})
         return found
 
+    def _confirm_texting(self, report: ImportReport) -> None:
+        """Texting-preference entries (STOP/START) a clients.csv ``may_text`` shows are confirmed: for each client,
+        every pending entry up to the newest whose ``after`` the row shows (later ones stay to enter)."""
+        shows = {r.client_id: ("allowed" if r.may_text else "stopped") for r in self.client_rows
+                 if "may_text" in r.columns}
+        pending: dict[str, list[PracticeChange]] = {}
+        for chunk in _chunks(sorted(shows)):
+            for entry in self.session.scalars(select(PracticeChange).where(
+                    PracticeChange.kind == ChangeKind.TEXTING_PREFERENCE.value, PracticeChange.client_id.in_(chunk),
+                    PracticeChange.state != ChangeState.CONFIRMED.value).order_by(PracticeChange.id)):
+                pending.setdefault(entry.client_id or "", []).append(entry)
+        for client_id, entries in pending.items():
+            shown = [i for i, e in enumerate(entries) if (e.after or {}).get("texting") == shows[client_id]]
+            if not shown:
+                continue
+            for entry in entries[:shown[-1] + 1]:
+                entry.state, entry.confirmed_at = ChangeState.CONFIRMED.value, self.now
+            report.clients.confirmed += 1
+
     # -- writing
 
     def apply(self, report: ImportReport) -> None:
@@ -467,6 +487,7 @@ class _Plan:
             if "phone" in row.columns:
                 changed = _replace_phones(client, row.phones) or changed
             _count(report.clients, changed)
+        self._confirm_texting(report)
         session.flush()
 
         for outcome, entries, version in self.settle:
