@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from ivr.exceptions import ImportRejected
 from ivr.practice.csv.importer import import_practice
 from ivr.practice.csv.parsing import read_csv_text
 from ivr.practice.models import ImportRun
-from ivr.private_files import private_dir
+from ivr.private_files import FILE_MODE, private_dir
 
 KINDS = ("clients", "appointments", "clinicians")
 _NAME_RE = re.compile(r"(clients|appointments|clinicians)(?:[-_ .]+(.+?))?\.csv", re.IGNORECASE)
@@ -40,6 +41,8 @@ _YEAR_FIRST_RE = re.compile(r"(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})" + _TIME + r"Z?"
 _YEAR_LAST_RE = re.compile(r"(\d{1,2})[-_.](\d{1,2})[-_.](\d{4})" + _TIME + r"Z?", re.IGNORECASE)
 _MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW"})  # where 11-30-2026 and 01-04-2027 are month first
 REJECTED_DIR = "rejected"
+KEEP_REJECTED = dt.timedelta(days=30)  # a refused run's files are deleted this long after the run
+_QUOTED_RE = re.compile(r"'[^']*'")
 
 
 class RunStatus:
@@ -134,6 +137,7 @@ def run(session_factory: sessionmaker[Session], folder: str | Path, *, now: dt.d
         today: dt.date | None = None) -> ImportRun | None:
     """Import the newest file of each kind in ``folder``; the run's record, or None when there was nothing to do."""
     folder = Path(folder)
+    purge_rejected(session_factory, folder, now)
     files = find_files(folder)
     if not files:
         return None
@@ -161,7 +165,8 @@ def run(session_factory: sessionmaker[Session], folder: str | Path, *, now: dt.d
                                          texts.get("clinicians"), region, tz=tz, now=now, today=today,
                                          names={kind: path.name for kind, path in chosen.items()})
             except ImportRejected as rejected:
-                status, problems = RunStatus.REJECTED, [str(p) for p in rejected.problems]
+                # Where and what kind, never the cells: the record outlives the files (a DOB, a number).
+                status, problems = RunStatus.REJECTED, [mask(str(p)) for p in rejected.problems]
             else:
                 status, counts = RunStatus.IMPORTED, report.lines()
         if superseded and status != RunStatus.REJECTED:
@@ -178,11 +183,34 @@ def run(session_factory: sessionmaker[Session], folder: str | Path, *, now: dt.d
         aside = private_dir(folder / REJECTED_DIR / str(run_id))
         for f in files:
             shutil.move(str(f.path), aside / f.path.name)
+            os.chmod(aside / f.path.name, FILE_MODE)  # moved files keep their mode: make them owner-only
     else:
         for path in [*chosen.values(), *superseded]:
             path.unlink(missing_ok=True)
     with session_factory() as db:
         return db.get(ImportRun, run_id)
+
+
+def mask(problem: str) -> str:
+    """A problem without the cell values it quotes: ``clients.csv:2: date_of_birth '…' is not a valid date``."""
+    return _QUOTED_RE.sub("'…'", problem)
+
+
+def purge_rejected(session_factory: sessionmaker[Session], folder: Path, now: dt.datetime,
+                   keep: dt.timedelta = KEEP_REJECTED) -> int:
+    """Delete ``rejected/<run id>/`` folders of runs started more than ``keep`` before ``now``; how many."""
+    aside = folder / REJECTED_DIR
+    if not aside.is_dir():
+        return 0
+    ids = {int(p.name): p for p in aside.iterdir() if p.is_dir() and p.name.isdigit()}
+    if not ids:
+        return 0
+    with session_factory() as db:
+        old = set(db.scalars(select(ImportRun.id).where(ImportRun.id.in_(sorted(ids)),
+                                                        ImportRun.started_at < now - keep)))
+    for run_id in old:
+        shutil.rmtree(ids[run_id], ignore_errors=True)
+    return len(old)
 
 
 def recent_runs(db: Session, limit: int = 50) -> list[ImportRun]:

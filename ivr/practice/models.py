@@ -256,7 +256,7 @@ class ImportRun(Base):
     ``status``: ``imported``, ``rejected`` (a file was refused: nothing of the set imported; the owner is
     alerted), ``duplicate`` (the same files were imported before: removed, nothing written).  ``files``:
     ``[{"kind", "name", "sha256"}]``; ``counts``: the import summary's lines; ``problems``: what was wrong,
-    for the owner's screen (they quote cells, so they are never logged).
+    for the owner's screen (cell values masked; never logged).
     """
 
     __tablename__ = "import_runs"

@@ -109,10 +109,13 @@ def test_a_bad_file_imports_nothing_of_its_set_and_alerts_the_owner(app, databas
         assert db.scalar(select(Appointment).where(Appointment.id == "A-9001")) is None
         assert db.get(Client, "C-3001") is None
     assert run.status == "rejected"
-    assert run.problems[0] == "clients.csv:2: date_of_birth '1985-13-01' is not a valid date"
+    # Review finding 11: where and what, never the cell (a date of birth, a number) in the lasting record.
+    assert run.problems[0] == "clients.csv:2: date_of_birth '…' is not a valid date"
+    assert not any("1985-13-01" in p for p in run.problems)
     aside = folder / "rejected" / str(run.id)
     assert sorted(p.name for p in aside.iterdir()) == ["appointments.csv", "clients.csv"]
     assert oct(aside.stat().st_mode & 0o777) == "0o700"
+    assert {oct(p.stat().st_mode & 0o777) for p in aside.iterdir()} == {"0o600"}
     assert [(m["to"], m["body"]) for m in standin.messages()] == [
         (OWNER_PHONE, "Quietline: a scheduled import was refused and nothing from it was imported. "
                       "https://ql.example.org/staff/imports")]
@@ -177,3 +180,18 @@ def test_when_the_newest_file_cannot_be_told_nothing_is_imported_or_deleted(app,
 ])
 def test_stamps_mean_a_moment(stamp, region, moment):
     assert folder_import.parse_stamp(stamp, region) == moment
+
+
+def test_refused_files_are_deleted_after_the_retention_period(app, database, redis_conn, clock, folder):
+    """Review finding 11: rejected/<run>/ is purged KEEP_REJECTED after its run, not kept forever."""
+    drop(folder, clock, clients="clients_with_errors.csv", appointments="appointments.csv")
+    run_import(app, redis_conn)
+    [(status, _, _)] = runs(database)
+    aside = folder / "rejected" / "1"
+    assert status == "rejected" and aside.is_dir()
+    clock.advance(days=29)
+    run_import(app, redis_conn)
+    assert aside.is_dir()
+    clock.advance(days=1, minutes=1)
+    run_import(app, redis_conn)
+    assert not aside.exists() and len(runs(database)) == 1
