@@ -11,9 +11,10 @@ same moment, a file without a stamp beside stamped ones), nothing is imported: t
 are kept aside and the owner is alerted.
 
 The files hold client data: after an import they are deleted; a refused run's files are moved aside to
-``rejected/<run id>/`` (owner-only) for the owner to look at; a set identical (by SHA-256) to one
-imported before is deleted without writing anything.  Each run is an ``ImportRun`` row.  Nothing here
-logs a file's content or a problem's text.
+``rejected/<run id>/`` (owner-only) for the owner to look at, and deleted ``KEEP_REJECTED`` after the run;
+a set identical (by SHA-256) to one imported before is deleted without writing anything.  Each run is an
+``ImportRun`` row; its problems mask the cells they quote.  Nothing here logs a file's content or a
+problem's text.
 """
 from __future__ import annotations
 

@@ -146,3 +146,40 @@ def test_each_documented_sample_imports_and_round_trips(database, database_facto
     export_practice(other.sessions, second / "c.csv", second / "a.csv", second / "k.csv", tz=NY)
     for name in ("c.csv", "a.csv", "k.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_an_end_time_alone_earlier_than_the_start_crosses_midnight() -> None:
+    """Review finding 9: 11:30 PM → 12:20 AM is a 50-minute session ending the next day; past 12 h it is refused."""
+    rows, problems = parse_appointments("ID,Client ID,Date,Start,End\nA1,C1,11/24/2026,11:30 PM,12:20 AM\n"
+                                        "A2,C1,11/24/2026,11:30 PM,11:45 AM\n", tz=NY)
+    assert [(r.start, r.end) for r in rows] == [(utc(2026, 11, 25, 4, 30), utc(2026, 11, 25, 5, 20))]
+    assert [str(p) for p in problems] == ["appointments.csv:3: end is before start"]
+
+
+def test_end_and_duration_disagreeing_is_a_row_error() -> None:
+    rows, problems = parse_appointments("ID,Client ID,Start,End,Duration\n"
+                                        "A1,C1,2026-11-24 10:00,10:50,50\n"
+                                        "A2,C1,2026-11-24 11:00,11:50,45\n", tz=NY)
+    assert [r.appointment_id for r in rows] == ["A1"]
+    assert [str(p) for p in problems] == [
+        "appointments.csv:3: duration '45' disagrees with end '11:50' (50 minutes after start)"]
+
+
+def test_a_date_column_disagreeing_with_the_date_in_start_is_a_row_error() -> None:
+    rows, problems = parse_appointments("ID,Client ID,Date,Start,End\n"
+                                        "A1,C1,11/24/2026,2026-11-24 10:00,10:50\n"
+                                        "A2,C1,11/25/2026,2026-11-24 10:00,10:50\n"
+                                        "A3,C1,11/24/2026,2026-11-24T22:00:00-05:00,2026-11-24T22:50:00-05:00\n",
+                                        tz=NY)
+    assert [r.appointment_id for r in rows] == ["A1", "A3"]
+    assert [str(p) for p in problems] == [
+        "appointments.csv:3: date '11/25/2026' disagrees with the date in start '2026-11-24 10:00'"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_exports_are_read_by_their_byte_order_mark(tmp_path, encoding) -> None:
+    text = "ID,Client ID,Start,End,Clinician\nA1,C1,2026-11-24 10:00,10:50,Dr. Zoë Ångström\n"
+    bom = {"utf-16": b"", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[encoding]
+    path = tmp_path / "appointments.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    assert read_csv_text(path) == text
