@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from ivr.exceptions import ImportRejected
 from ivr.practice.csv.cells import parse_clock_time, parse_minutes, parse_moment
 from ivr.practice.csv.export import export_practice
 from ivr.practice.csv.importer import import_practice
@@ -128,8 +129,9 @@ EXPECTED = [("A-3001", "C-2001", "maya-chen", utc(2026, 11, 24, 15), utc(2026, 1
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("appointments-*.csv")))
 def test_each_documented_sample_imports_and_round_trips(database, database_factory, tmp_path, sample) -> None:
-    import_practice(database.sessions, read_csv_text(FIXTURES / "clients.csv"), None,
-                    read_csv_text(FIXTURES / "clinicians.csv"), today=TODAY, tz=NY)
+    # docs/samples/ alone (review finding 10): its clients.csv, then the sample, as docs/import.md says.
+    import_practice(database.sessions, read_csv_text(SAMPLES / "clients.csv"), None,
+                    read_csv_text(SAMPLES / "clinicians.csv"), today=TODAY, tz=NY)
     report = import_practice(database.sessions, appointments_text=read_csv_text(SAMPLES / sample), tz=NY,
                              today=TODAY)
     assert report.appointments.created == 2
@@ -183,3 +185,12 @@ def test_utf16_exports_are_read_by_their_byte_order_mark(tmp_path, encoding) -> 
     path = tmp_path / "appointments.csv"
     path.write_bytes(bom + text.encode(encoding))
     assert read_csv_text(path) == text
+
+
+def test_an_unknown_client_without_a_clients_file_names_no_clients_file(database) -> None:
+    """Review finding 10: without a clients file the problem does not send anyone to a clients.csv not given."""
+    with pytest.raises(ImportRejected) as rejected:
+        import_practice(database.sessions, appointments_text=read_csv_text(SAMPLES / "appointments-offsets.csv"),
+                        tz=NY, today=TODAY)
+    assert [str(p) for p in rejected.value.problems][0] == (
+        "appointments.csv:2: client_id 'C-2001' is not in the database (import a clients file with it)")

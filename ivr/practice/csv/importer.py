@@ -107,7 +107,7 @@ def import_practice(session_factory: sessionmaker[Session], clients_text: str | 
 
     with session_factory() as session, session.begin():
         plan = _Plan(session, files, clinicians, clients, appointments, given_clinicians=clinicians_text is not None,
-                     now=now)
+                     now=now, given_clients=clients_text is not None)
         problems += plan.problems
         if problems:
             rank = {name: i for i, name in enumerate(order)}
@@ -126,7 +126,7 @@ class _Plan:
     """Cross-file and database checks, then the writes, inside the import's transaction."""
 
     def __init__(self, session: Session, files: Mapping[str, str], clinicians: ParsedFile, clients: ParsedFile,
-                 appointments: ParsedFile, *, given_clinicians: bool, now: dt.datetime):
+                 appointments: ParsedFile, *, given_clinicians: bool, now: dt.datetime, given_clients: bool = True):
         self.session = session
         self.now = now
         self.files = files
@@ -134,6 +134,7 @@ class _Plan:
         self.client_rows: list[ClientRow] = clients.rows
         self.appointment_rows: list[AppointmentRow] = appointments.rows
         self.given_clinicians = given_clinicians
+        self.given_clients = given_clients
         self.problems: list[RowProblem] = []
         self.db_clinicians = {c.id: c for c in session.scalars(select(Clinician))}
         self.new_clinicians: dict[str, str] = {}  # id → name, created from names in the files
@@ -216,8 +217,10 @@ class _Plan:
         for row in self.appointment_rows:
             client = self.db_clients.get(row.client_id)
             if row.client_id not in listed_clients and client is None:
-                self.problems.append(RowProblem(file, row.line, "client_id", f"client_id '{row.client_id}' is not "
-                                                f"in {self.files['clients']} or the database"))
+                where = (f"in {self.files['clients']} or the database" if self.given_clients else
+                         "in the database (import a clients file with it)")
+                self.problems.append(RowProblem(file, row.line, "client_id",
+                                                f"client_id '{row.client_id}' is not {where}"))
                 continue
             if row.clinician:
                 clinician = self._resolve_clinician(row.clinician, file, row.line)
