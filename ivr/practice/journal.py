@@ -23,6 +23,7 @@ from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
 from ivr.practice.data import clients_on
 from ivr.practice.models import (
     ACTIVE,
+    PHONE_ID_PREFIX,
     Appointment,
     ChangeKind,
     ChangeState,
@@ -235,6 +236,23 @@ def appointment_chain(db: Session, appointment_id: str) -> list[Appointment]:
 def current_appointment_id(db: Session, appointment_id: str) -> str:
     chain = appointment_chain(db, appointment_id)
     return chain[-1].id if chain else appointment_id
+
+
+def ehr_appointment_id(db: Session, appointment_id: str) -> str:
+    """The id staff can find ``appointment_id`` by in the EHR: a phone-made appointment's EHR id once an import
+    linked it (``ehr_id``), else the EHR's appointment it replaced (the chain's root); Quietline's own id only for
+    a phone booking the EHR has never had."""
+    seen: set[str] = set()
+    current = db.get(Appointment, appointment_id)
+    while current is not None and current.id.startswith(PHONE_ID_PREFIX) and current.id not in seen:
+        if current.ehr_id:
+            return current.ehr_id
+        seen.add(current.id)
+        previous = db.scalar(select(Appointment).where(Appointment.replaced_by == current.id))
+        if previous is None:
+            break
+        current = previous
+    return current.id if current is not None else appointment_id
 
 
 def chain_entries(db: Session, appointment_id: str) -> list[PracticeChange]:

@@ -180,3 +180,18 @@ def test_a_conflict_is_shown_with_both_versions_and_settled_by_a_staff_choice(ap
     assert (entry.state, entry.conflict) == ("to_enter", None)
     with database.sessions() as db:
         assert db.scalar(select(AuditEntry.detail).where(AuditEntry.action == "conflict_resolve")) == "phone"
+
+
+def test_the_csv_names_the_ehrs_appointment_id_for_chained_changes(app, sim, database):
+    """Review finding 8: Alex moves twice; the second entry is about Quietline's ql-… appointment, but the CSV
+    names A-2001, the id staff can find in the EHR."""
+    sim.call(from_=ALEX, script="1;04151985#;1;1;1")
+    sim.call(from_=ALEX, script="1;04151985#;1;2;1")
+    first, second = entries(database)
+    assert first.appointment_id == "A-2001" and second.appointment_id.startswith("ql-")
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    c = signed_in(app, sam)
+    download = c.post("/staff/changes/export.csv", data={"csrf_token": token(c, "/staff/changes")})
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    assert [(r["change_id"], r["appointment_id"]) for r in rows] == [(str(first.id), "A-2001"),
+                                                                      (str(second.id), "A-2001")]
