@@ -64,11 +64,37 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
            appointment_id: str | None = None, before: Mapping[str, Any] | None = None,
            after: Mapping[str, Any] | None = None) -> PracticeChange:
     """Add one entry to ``db``'s transaction (it commits or rolls back with the change it records)."""
+    undone = _undone_by(db, kind, appointment_id, after) if kind.value in APPOINTMENT_KINDS else []
     entry = PracticeChange(kind=kind.value, client_id=client_id, appointment_id=appointment_id,
                            before=dict(before or {}), after=dict(after or {}), source=source[:80], made_at=now,
                            state=ChangeState.TO_ENTER.value)
     db.add(entry)
+    if undone:
+        # A move there and back (10 → 9 → 10) before anyone entered it: the EHR already shows the result, so
+        # nothing is left to enter; the entries stay, confirmed, each saying why.
+        db.flush()
+        ids = ", ".join(f"#{e.id}" for e in [*undone, entry])
+        for e in [*undone, entry]:
+            e.state, e.confirmed_at = ChangeState.CONFIRMED.value, now
+            e.after = {**(e.after or {}), "note": f"changes {ids} cancel out: nothing to enter"}
     return entry
+
+
+def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
+               after: Mapping[str, Any] | None) -> list[PracticeChange]:
+    """The entries still to enter that a new change with ``after`` brings back to where they started (oldest
+    first; none when the new change leaves the appointment elsewhere)."""
+    if not appointment_id or not after or "start" not in after:
+        return []
+    pending: list[PracticeChange] = []
+    for e in reversed(chain_entries(db, chain_root(db, appointment_id))):
+        if e.state != ChangeState.TO_ENTER.value or e.conflict:
+            break  # staff entered something since: the EHR needs the way back too
+        pending.insert(0, e)
+    for i, e in enumerate(pending):
+        if all(e.before.get(k) == after.get(k) for k in ("start", "end", "status", "clinician_id")):
+            return pending[i:]
+    return []
 
 
 def record_texting_preference(db: Session, e164: str, opted_out: bool, *, source: str, now: dt.datetime) -> int:
@@ -238,6 +264,18 @@ def current_appointment_id(db: Session, appointment_id: str) -> str:
     return chain[-1].id if chain else appointment_id
 
 
+def chain_root(db: Session, appointment_id: str) -> str:
+    """The first appointment of ``appointment_id``'s chain: the one no other appointment's move replaced."""
+    seen = {appointment_id}
+    current = appointment_id
+    while True:
+        previous = db.scalar(select(Appointment.id).where(Appointment.replaced_by == current))
+        if previous is None or previous in seen:
+            return current
+        seen.add(previous)
+        current = previous
+
+
 def ehr_appointment_id(db: Session, appointment_id: str) -> str:
     """The id staff can find ``appointment_id`` by in the EHR: a phone-made appointment's EHR id once an import
     linked it (``ehr_id``), else the EHR's appointment it replaced (the chain's root); Quietline's own id only for
@@ -275,7 +313,7 @@ def describe(values: Mapping[str, Any], tz: dt.tzinfo) -> str:
             text += "–" + dt.datetime.fromisoformat(values["end"]).astimezone(tz).strftime("%H:%M")
         parts.append(text)
     for key in ("clinician_id", "status", "cancel_reason", "appointment_id", "brand", "last4", "expiry", "phone",
-                "texting"):
+                "texting", "note"):
         if values.get(key):
             label = {"appointment_id": "new id ", "cancel_reason": "reason: ", "last4": "ending ",
                      "expiry": "expires "}.get(key, "")

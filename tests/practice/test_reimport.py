@@ -376,3 +376,26 @@ def test_a_clients_export_showing_stop_or_start_confirms_the_entries(client, dat
     assert texting_entries(database) == [("C-1001", "stopped", "confirmed"), ("C-1001", "allowed", "to_enter")]
     import_practice(database.sessions, clients_text=with_may_text(yes), now=clock.now)
     assert texting_entries(database) == [("C-1001", "stopped", "confirmed"), ("C-1001", "allowed", "confirmed")]
+
+
+def test_a_move_there_and_back_cancels_out(sim, database, ehr_export, clock):
+    """Finding 8: 10 → 9 → 10 by phone before anyone entered it: nothing to enter, the EHR's row stays true."""
+    sim.call(from_=ALEX, script=RESCHEDULE)  # to 9
+    sim.call(from_=ALEX, script=RESCHEDULE)  # and back to 10, the first slot offered now
+    with database.sessions() as db:
+        back = journal.appointment_chain(db, "A-2001")[-1]
+        assert db.get(Appointment, back.id).start == ny(24, 10)
+        got = [(e.state, e.after["note"]) for e in db.scalars(select(PracticeChange).order_by(PracticeChange.id))]
+        assert journal.entries(db) == []
+    assert got == [("confirmed", "changes #1, #2 cancel out: nothing to enter")] * 2
+    report = reimport(database, ehr_export, clock)
+    assert report.conflicts == [] and report.appointments.updated == 0
+    assert active(database, "C-1001") == [(back.id, ny(24, 10)), LATER]
+
+
+def test_a_move_back_after_the_first_was_entered_is_still_to_enter(sim, database, clock):
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    with database.sessions() as db, db.begin():
+        journal.mark_entered(db, [1], user_id=1, now=clock.now)
+    sim.call(from_=ALEX, script=RESCHEDULE)
+    assert [c[2] for c in changes(database)] == ["entered", "to_enter"]
