@@ -195,3 +195,30 @@ def test_the_csv_names_the_ehrs_appointment_id_for_chained_changes(app, sim, dat
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
     assert [(r["change_id"], r["appointment_id"]) for r in rows] == [(str(first.id), "A-2001"),
                                                                       (str(second.id), "A-2001")]
+
+
+def test_a_slot_conflict_names_the_ehr_row_and_the_ehr_choice_is_refused_while_the_phone_holds_it(
+        app, sim, database, clock):
+    """Review finding 1 through the dashboard: the page names the EHR's row (A-9999); choosing it says which
+    appointment holds the slot, and Alex's move stays to enter."""
+    from ivr.practice.csv.importer import import_practice
+
+    sim.call(from_=ALEX, script="1;04151985#;1;1;1")  # Alex to Tuesday 9 AM
+    with database.sessions() as db:
+        phone = db.get(Appointment, "A-2001").replaced_by
+    text = ("appointment_id,client_id,clinician,start,end,status\n"
+            "A-9999,C-1003,maya-chen,2026-11-24T09:00:00-05:00,2026-11-24T09:50:00-05:00,scheduled\n")
+    assert import_practice(database.sessions, appointments_text=text, now=clock.now).appointments.conflicts == 1
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    c = signed_in(app, sam)
+    [entry] = entries(database)
+    page = c.post(f"/staff/changes/{entry.id}", data={"csrf_token": token(c, "/staff/changes")}).get_data(
+        as_text=True)
+    assert "2026-11-24 09:00–09:50, maya-chen, scheduled, new id A-9999 (appointments.csv line 2)" in page
+    c.post(f"/staff/changes/{entry.id}/resolve", data={"choice": "ehr", "csrf_token": token(c, "/staff/changes")})
+    shown = c.get("/staff/changes?view=conflicts").get_data(as_text=True)
+    assert f"the EHR&#39;s time is taken by appointment &#39;{phone}&#39; here" in shown
+    [entry] = entries(database)
+    assert entry.state == "to_enter" and entry.conflict is not None
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-9999") is None
