@@ -1,11 +1,11 @@
-"""The change journal's daily reminder: owners hear, by a link-only text, that changes wait for the EHR.
+"""The change journal's daily reminder: staff hear, by a link-only text, that changes wait for the EHR.
 
 ``remind_changes`` runs once a practice day at IVR_CHANGE_REMINDER_HOUR (practice time) through
 RQ's scheduler.  Each run first schedules the next day's (job id ``changes-reminder-<date>``, the
 same for every worker, enqueued with RQ's ``unique``), then, while an entry has waited longer than
-IVR_CHANGE_REMINDER_HOURS, texts each active owner with a phone the dashboard's Changes link —
-no client, no count of what changed — at most once a day per owner (a Redis key per day and
-owner guards a retried run).
+IVR_CHANGE_REMINDER_HOURS, texts each active staff member with a phone (owners and staff: they
+all enter changes) the dashboard's Changes link — no client, no count of what changed — at most
+once a day per person (a Redis key per day and person guards a retried run).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def ensure_scheduled(ql: Any) -> Enqueued:
 
 
 def remind_changes() -> int:
-    """One reminder run (see the module docstring); how many owners were texted."""
+    """One reminder run (see the module docstring); how many staff members were texted."""
     ql = services()
     now = ql.clock()
     tz = ql.flows.current().practice.tz
@@ -59,14 +59,14 @@ def remind_changes() -> int:
     age = dt.timedelta(hours=ql.settings.change_reminder_hours)
     with ql.database.sessions() as db:
         waiting = journal.waiting_longer_than(db, now, age)
-        owners = [] if not waiting else db.execute(select(StaffUser.id, StaffUser.phone).where(
-            StaffUser.role == Role.OWNER.value, StaffUser.active.is_(True), StaffUser.phone.is_not(None))
-            .order_by(StaffUser.id)).all()
+        people = [] if not waiting else db.execute(select(StaffUser.id, StaffUser.phone).where(
+            StaffUser.role.in_([Role.OWNER.value, Role.STAFF.value]), StaffUser.active.is_(True),
+            StaffUser.phone.is_not(None)).order_by(StaffUser.id)).all()
     sent = 0
     day = now.astimezone(tz).date().isoformat()
-    for user_id, phone in owners:
+    for user_id, phone in people:
         if not ql.redis.set(f"ql:changes-reminder:{day}:{user_id}", "1", nx=True, ex=SENT_KEY_TTL):
-            continue  # this owner was told today
+            continue  # this person was told today
         try:
             notify_mod.send_sms(ql.settings, phone, reminder_text(ql.settings.dashboard_url))
         except SendError:
@@ -75,5 +75,5 @@ def remind_changes() -> int:
             continue
         sent += 1
     if waiting:
-        log.info("change reminder: %s entries waiting, %s owners texted", waiting, sent)
+        log.info("change reminder: %s entries waiting, %s staff texted", waiting, sent)
     return sent

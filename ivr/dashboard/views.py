@@ -620,7 +620,9 @@ def change_detail(change_id: int) -> Any:
             "dashboard/change_detail.html", entry=entry, label=journal.KIND_LABELS.get(entry.kind, entry.kind),
             client_name=f"{client.first_name} {client.last_name}" if client else None,
             before=journal.describe(entry.before, tz), after=journal.describe(entry.after, tz),
-            ehr=journal.describe({k: v for k, v in entry.conflict.items() if k != "appointment_id"}, tz)
+            # A slot conflict is about another EHR row: name it (its own conflicts are about this appointment).
+            ehr=journal.describe({k: v for k, v in entry.conflict.items()
+                                  if k != "appointment_id" or entry.conflict.get("held_by")}, tz)
             if entry.conflict else None, title=f"Change #{change_id}")
     return page
 

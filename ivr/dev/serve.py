@@ -701,9 +701,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check_only:
         return 0
-    for path in (instance_dir(), Path(settings.recordings_dir)):
+    for path in (instance_dir(), Path(settings.recordings_dir), Path(settings.import_dir)):
         tighten(path)  # what an older version (or a umask) left readable
     private_dir(instance_dir())
+    private_dir(settings.import_dir)  # the folder the EHR's exports are dropped in: there from the start
     if not prepare_database(settings):
         return 1
     if created_token:

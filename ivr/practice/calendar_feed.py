@@ -19,7 +19,11 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.practice.models import ACTIVE, Appointment, CalendarFeed, Client
+from ivr.practice.models import ACTIVE, Appointment, AppointmentStatus, CalendarFeed, Client
+
+# Sessions still to come and those held (a clinician looks back at the week too); cancelled, moved and no-show
+# ones are not in the calendar.
+SHOWN = (ACTIVE, AppointmentStatus.COMPLETED.value)
 
 PAST = dt.timedelta(days=30)
 FUTURE = dt.timedelta(days=366)
@@ -69,7 +73,8 @@ def initials(first_name: str, last_name: str) -> str:
 
 
 def render(db: Session, feed: CalendarFeed, now: dt.datetime) -> bytes:
-    """The feed's iCalendar text: the clinician's scheduled appointments from 30 days ago to a year ahead."""
+    """The feed's iCalendar text: the clinician's scheduled and completed appointments from 30 days ago to a
+    year ahead."""
     calendar = Calendar()
     calendar.add("prodid", "-//Quietline//Calendar feed//EN")
     calendar.add("version", "2.0")
@@ -78,7 +83,7 @@ def render(db: Session, feed: CalendarFeed, now: dt.datetime) -> bytes:
     calendar.add("x-wr-calname", CALENDAR_NAME)
     rows = db.execute(select(Appointment, Client.first_name, Client.last_name)
                       .join(Client, Client.id == Appointment.client_id)
-                      .where(Appointment.clinician_id == feed.clinician_id, Appointment.status == ACTIVE,
+                      .where(Appointment.clinician_id == feed.clinician_id, Appointment.status.in_(SHOWN),
                              Appointment.start >= now - PAST, Appointment.start <= now + FUTURE)
                       .order_by(Appointment.start, Appointment.id)).all()
     for appointment, first_name, last_name in rows:

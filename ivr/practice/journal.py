@@ -23,6 +23,7 @@ from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
 from ivr.practice.data import clients_on
 from ivr.practice.models import (
     ACTIVE,
+    PHONE_ID_PREFIX,
     Appointment,
     ChangeKind,
     ChangeState,
@@ -63,11 +64,37 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
            appointment_id: str | None = None, before: Mapping[str, Any] | None = None,
            after: Mapping[str, Any] | None = None) -> PracticeChange:
     """Add one entry to ``db``'s transaction (it commits or rolls back with the change it records)."""
+    undone = _undone_by(db, kind, appointment_id, after) if kind.value in APPOINTMENT_KINDS else []
     entry = PracticeChange(kind=kind.value, client_id=client_id, appointment_id=appointment_id,
                            before=dict(before or {}), after=dict(after or {}), source=source[:80], made_at=now,
                            state=ChangeState.TO_ENTER.value)
     db.add(entry)
+    if undone:
+        # A move there and back (10 → 9 → 10) before anyone entered it: the EHR already shows the result, so
+        # nothing is left to enter; the entries stay, confirmed, each saying why.
+        db.flush()
+        ids = ", ".join(f"#{e.id}" for e in [*undone, entry])
+        for e in [*undone, entry]:
+            e.state, e.confirmed_at = ChangeState.CONFIRMED.value, now
+            e.after = {**(e.after or {}), "note": f"changes {ids} cancel out: nothing to enter"}
     return entry
+
+
+def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
+               after: Mapping[str, Any] | None) -> list[PracticeChange]:
+    """The entries still to enter that a new change with ``after`` brings back to where they started (oldest
+    first; none when the new change leaves the appointment elsewhere)."""
+    if not appointment_id or not after or "start" not in after:
+        return []
+    pending: list[PracticeChange] = []
+    for e in reversed(chain_entries(db, chain_root(db, appointment_id))):
+        if e.state != ChangeState.TO_ENTER.value or e.conflict:
+            break  # staff entered something since: the EHR needs the way back too
+        pending.insert(0, e)
+    for i, e in enumerate(pending):
+        if all(e.before.get(k) == after.get(k) for k in ("start", "end", "status", "clinician_id")):
+            return pending[i:]
+    return []
 
 
 def record_texting_preference(db: Session, e164: str, opted_out: bool, *, source: str, now: dt.datetime) -> int:
@@ -144,44 +171,78 @@ def mark_entered(db: Session, ids: Iterable[int], user_id: int, now: dt.datetime
 
 
 def resolve_conflict(db: Session, entry_id: int, choice: str, user_id: int, now: dt.datetime) -> PracticeChange:
-    """Settle an import conflict: ``"phone"`` keeps Quietline's version (still to enter in the EHR),
-    ``"ehr"`` makes the appointment what the EHR says (the entry is then confirmed).
+    """Settle an import conflict by a staff choice.
 
-    Raises ChangeNotFound (no such entry or no open conflict), ConflictChoiceFailed (an unknown choice,
-    or the EHR's time is taken by another active appointment).
+    Two kinds: the EHR's row for the entry's own appointment disagrees with the phone's change, or another EHR row
+    (``conflict["appointment_id"]`` outside the entry's chain, ``held_by`` set) wants the slot the phone's change
+    holds.  ``"phone"`` keeps Quietline's version (the entry stays to enter; the EHR version is remembered in
+    ``overridden`` so the same row is not a conflict again).  ``"ehr"`` writes the EHR's version **to the row's
+    own appointment**: for the entry's appointment, it becomes what the EHR says and its entries are confirmed;
+    for another row, that appointment is created or updated and the entry is left as it was (the EHR still lacks
+    the phone's change).
+
+    Raises ChangeNotFound (no such entry or no open conflict), ConflictChoiceFailed (an unknown choice, the EHR's
+    time is taken by another active appointment, or the conflict lacks what is needed to write the row).
     """
     entry = get(db, entry_id)
     if not entry.conflict:
         raise ChangeNotFound(f"change #{entry_id} has no open conflict")
+    ehr = dict(entry.conflict)
     if choice == "phone":
+        entry.overridden = {k: ehr.get(k) for k in _VERSION_KEYS}
         entry.conflict, entry.conflict_at = None, None
-        entry.state = ChangeState.TO_ENTER.value
+        entry.state, entry.confirmed_at = ChangeState.TO_ENTER.value, None
         return entry
     if choice != "ehr":
         raise ConflictChoiceFailed(f"unknown choice '{choice}' (phone or ehr)")
-    ehr = entry.conflict
-    target = db.get(Appointment, current_appointment_id(db, entry.appointment_id or ""))
-    if target is None:
-        raise ChangeNotFound(f"the appointment of change #{entry_id} is gone")
+    chain = appointment_chain(db, entry.appointment_id or "")
+    own = {a.id for a in chain} | {a.ehr_id for a in chain if a.ehr_id}
+    about_entry = not ehr.get("held_by") and ehr.get("appointment_id") in own | {None}
+    if about_entry:
+        target = chain[-1] if chain else None
+        if target is None:
+            raise ChangeNotFound(f"the appointment of change #{entry_id} is gone")
+    else:
+        target = db.get(Appointment, ehr["appointment_id"])
+        if target is None and not ehr.get("client_id"):
+            raise ConflictChoiceFailed(f"change #{entry_id}'s conflict predates this choice: import the EHR's file "
+                                       "again, then choose")
     start, end = dt.datetime.fromisoformat(ehr["start"]), dt.datetime.fromisoformat(ehr["end"])
     if ehr["status"] == ACTIVE:
-        clash = db.scalar(select(Appointment.id).where(
+        query = select(Appointment.id).where(
             Appointment.clinician_id == ehr["clinician_id"], Appointment.start == start,
-            Appointment.status == ACTIVE, Appointment.id != target.id))
+            Appointment.status == ACTIVE)
+        if target is not None:
+            query = query.where(Appointment.id != target.id)
+        clash = db.scalar(query)
         if clash is not None:
             raise ConflictChoiceFailed(f"the EHR's time is taken by appointment '{clash}' here: "
                                        "move or cancel that one first")
-    target.start, target.end, target.status = start, end, ehr["status"]
-    target.clinician_id = ehr["clinician_id"]
-    if ehr["status"] == ACTIVE:
-        target.cancel_reason = None
+    if target is None:
+        db.add(Appointment(id=ehr["appointment_id"], client_id=ehr["client_id"], clinician_id=ehr["clinician_id"],
+                           start=start, end=end, status=ehr["status"]))
+    else:
+        target.start, target.end, target.status = start, end, ehr["status"]
+        target.clinician_id = ehr["clinician_id"]
+        if ehr["status"] == ACTIVE:
+            target.cancel_reason = None
     db.flush()
     entry.conflict, entry.conflict_at = None, None
+    if not about_entry:
+        return entry  # the phone's change still waits to be entered in the EHR
     for other in chain_entries(db, entry.appointment_id or ""):
         if other.state != ChangeState.CONFIRMED.value:
             other.state, other.confirmed_at = ChangeState.CONFIRMED.value, now
     entry.state, entry.confirmed_at = ChangeState.CONFIRMED.value, now
     return entry
+
+
+_VERSION_KEYS = ("appointment_id", "start", "end", "status", "clinician_id")
+
+
+def same_version(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two EHR versions (conflict dicts) show the same row: id, times, status and clinician."""
+    return a is not None and b is not None and all(a.get(k) == b.get(k) for k in _VERSION_KEYS)
 
 
 # -- appointment chains (a moved appointment and the ones that replaced it) ----------------------------------
@@ -201,6 +262,35 @@ def appointment_chain(db: Session, appointment_id: str) -> list[Appointment]:
 def current_appointment_id(db: Session, appointment_id: str) -> str:
     chain = appointment_chain(db, appointment_id)
     return chain[-1].id if chain else appointment_id
+
+
+def chain_root(db: Session, appointment_id: str) -> str:
+    """The first appointment of ``appointment_id``'s chain: the one no other appointment's move replaced."""
+    seen = {appointment_id}
+    current = appointment_id
+    while True:
+        previous = db.scalar(select(Appointment.id).where(Appointment.replaced_by == current))
+        if previous is None or previous in seen:
+            return current
+        seen.add(previous)
+        current = previous
+
+
+def ehr_appointment_id(db: Session, appointment_id: str) -> str:
+    """The id staff can find ``appointment_id`` by in the EHR: a phone-made appointment's EHR id once an import
+    linked it (``ehr_id``), else the EHR's appointment it replaced (the chain's root); Quietline's own id only for
+    a phone booking the EHR has never had."""
+    seen: set[str] = set()
+    current = db.get(Appointment, appointment_id)
+    while current is not None and current.id.startswith(PHONE_ID_PREFIX) and current.id not in seen:
+        if current.ehr_id:
+            return current.ehr_id
+        seen.add(current.id)
+        previous = db.scalar(select(Appointment).where(Appointment.replaced_by == current.id))
+        if previous is None:
+            break
+        current = previous
+    return current.id if current is not None else appointment_id
 
 
 def chain_entries(db: Session, appointment_id: str) -> list[PracticeChange]:
@@ -223,7 +313,7 @@ def describe(values: Mapping[str, Any], tz: dt.tzinfo) -> str:
             text += "–" + dt.datetime.fromisoformat(values["end"]).astimezone(tz).strftime("%H:%M")
         parts.append(text)
     for key in ("clinician_id", "status", "cancel_reason", "appointment_id", "brand", "last4", "expiry", "phone",
-                "texting"):
+                "texting", "note"):
         if values.get(key):
             label = {"appointment_id": "new id ", "cancel_reason": "reason: ", "last4": "ending ",
                      "expiry": "expires "}.get(key, "")

@@ -225,7 +225,7 @@ class PracticeChange(Base):
     ``before``/``after`` are the changed fields (times as ISO 8601 UTC); ``source`` is
     ``call:<CallSid>`` or ``staff:<id>``.  ``conflict`` holds the EHR's version of the
     appointment when an import disagreed with both ``before`` and ``after``; it stays
-    until a staff member chooses one.
+    until a staff member chooses one; ``overridden`` keeps the EHR version they chose the phone's over.
     """
 
     __tablename__ = "practice_changes"
@@ -243,8 +243,11 @@ class PracticeChange(Base):
     entered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     entered_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    conflict: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # none_as_null: None must be SQL NULL (not JSON null), or a settled conflict stays "open" (IS NOT NULL).
+    conflict: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     conflict_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The EHR version staff chose the phone's change over: the same EHR row is then kept, not a new conflict.
+    overridden: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class ImportRun(Base):
@@ -253,7 +256,7 @@ class ImportRun(Base):
     ``status``: ``imported``, ``rejected`` (a file was refused: nothing of the set imported; the owner is
     alerted), ``duplicate`` (the same files were imported before: removed, nothing written).  ``files``:
     ``[{"kind", "name", "sha256"}]``; ``counts``: the import summary's lines; ``problems``: what was wrong,
-    for the owner's screen (they quote cells, so they are never logged).
+    for the owner's screen (cell values masked; never logged).
     """
 
     __tablename__ = "import_runs"

@@ -46,13 +46,14 @@ def test_feed_lists_the_schedule_discreetly_and_follows_a_phone_reschedule(app, 
     with database.sessions() as db:
         [feed] = db.scalars(select(CalendarFeed)).all()
         maya = db.scalars(select(Appointment).where(Appointment.clinician_id == "maya-chen",
-                                                    Appointment.status == "scheduled")
+                                                    Appointment.status.in_(["scheduled", "completed"]))
                           .order_by(Appointment.start, Appointment.id)).all()
         expected = [(f"{a.id}@quietline", "Appointment", a.start, a.end) for a in maya
                     if a.start >= dt.datetime(2026, 10, 24, 15, tzinfo=dt.UTC)]
     assert feed.token_hash == hashlib.sha256(feed_token.encode()).hexdigest()  # only the hash is stored
     got = events(client, path)
     assert got == expected and len(got) >= 3
+    assert "A-1901@quietline" in [uid for uid, *_ in got]  # a session already held (completed) stays (finding 12)
     body = client.get(path).get_data(as_text=True)
     assert discretion_problems(body, PRACTICE) == []
     for word in ("Alex", "Rivera", "Maya", "Chen", "video.example.com", "Lakeside"):

@@ -1,5 +1,5 @@
 """The change journal: every change made by phone or text is an entry, with before → after, when and through
-which call; the daily link-only reminder to owners (a real RQ worker); the dashboard's Changes page
+which call; the daily link-only reminder to staff (a real RQ worker); the dashboard's Changes page
 (list without client details, audited opening, mark entered one by one or in bulk, formula-safe CSV).
 
 Calls are placed with the simulator (signed webhooks, TwiML followed) against the demo practice;
@@ -15,7 +15,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr.escalations.models import AuditEntry
+from ivr.escalations.models import AuditEntry, StaffUser
 from ivr.practice.models import Appointment, PracticeChange
 from tests.helpers.dashboard import OWNER_PASSWORD, STAFF_PASSWORD, add_user, signed_in, token
 from tests.helpers.webhooks import post
@@ -87,10 +87,16 @@ def run_reminder(app, redis_conn) -> None:
         SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
 
 
-def test_owners_get_one_link_only_text_a_day_while_changes_wait_too_long(sim, app, database, redis_conn, clock,
-                                                                         standin):
+def test_staff_get_one_link_only_text_a_day_while_changes_wait_too_long(sim, app, database, redis_conn, clock,
+                                                                        standin):
+    """Owners and staff roles alike (review finding 7a), each with a phone and active; one text a day each."""
     add_user(database, "olive.owner@quietline.test", "Olive Owner", "owner", OWNER_PASSWORD, phone=OWNER_PHONE)
     add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD, phone="+15550108888")
+    gone = add_user(database, "gone.staff@quietline.test", "Gone Staff", "staff", STAFF_PASSWORD,
+                    phone="+15550107777")
+    with database.sessions() as db, db.begin():
+        db.get(StaffUser, gone.id).active = False
+    add_user(database, "no.phone@quietline.test", "No Phone", "staff", STAFF_PASSWORD)
     sim.call(from_=ALEX, script="1;04151985#;2;1;1")
     standin.reset()
     run_reminder(app, redis_conn)  # the entry is minutes old: nobody is bothered
@@ -101,9 +107,8 @@ def test_owners_get_one_link_only_text_a_day_while_changes_wait_too_long(sim, ap
     clock.advance(hours=24, minutes=1)
     run_reminder(app, redis_conn)
     run_reminder(app, redis_conn)  # a second run the same day texts nobody again
-    assert [(m["to"], m["body"]) for m in standin.messages()] == [
-        (OWNER_PHONE, "Quietline: changes made by phone are waiting to be entered in the EHR. "
-                      "https://ql.example.org/staff/changes")]
+    body = "Quietline: changes made by phone are waiting to be entered in the EHR. https://ql.example.org/staff/changes"
+    assert sorted((m["to"], m["body"]) for m in standin.messages()) == [("+15550108888", body), (OWNER_PHONE, body)]
 
 
 # --------------------------------------------------------------------------- the dashboard page
@@ -175,3 +180,45 @@ def test_a_conflict_is_shown_with_both_versions_and_settled_by_a_staff_choice(ap
     assert (entry.state, entry.conflict) == ("to_enter", None)
     with database.sessions() as db:
         assert db.scalar(select(AuditEntry.detail).where(AuditEntry.action == "conflict_resolve")) == "phone"
+
+
+def test_the_csv_names_the_ehrs_appointment_id_for_chained_changes(app, sim, database):
+    """Review finding 8: Alex moves twice; the second entry is about Quietline's ql-… appointment, but the CSV
+    names A-2001, the id staff can find in the EHR."""
+    sim.call(from_=ALEX, script="1;04151985#;1;1;1")
+    sim.call(from_=ALEX, script="1;04151985#;1;2;1")
+    first, second = entries(database)
+    assert first.appointment_id == "A-2001" and second.appointment_id.startswith("ql-")
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    c = signed_in(app, sam)
+    download = c.post("/staff/changes/export.csv", data={"csrf_token": token(c, "/staff/changes")})
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    assert [(r["change_id"], r["appointment_id"]) for r in rows] == [(str(first.id), "A-2001"),
+                                                                      (str(second.id), "A-2001")]
+
+
+def test_a_slot_conflict_names_the_ehr_row_and_the_ehr_choice_is_refused_while_the_phone_holds_it(
+        app, sim, database, clock):
+    """Review finding 1 through the dashboard: the page names the EHR's row (A-9999); choosing it says which
+    appointment holds the slot, and Alex's move stays to enter."""
+    from ivr.practice.csv.importer import import_practice
+
+    sim.call(from_=ALEX, script="1;04151985#;1;1;1")  # Alex to Tuesday 9 AM
+    with database.sessions() as db:
+        phone = db.get(Appointment, "A-2001").replaced_by
+    text = ("appointment_id,client_id,clinician,start,end,status\n"
+            "A-9999,C-1003,maya-chen,2026-11-24T09:00:00-05:00,2026-11-24T09:50:00-05:00,scheduled\n")
+    assert import_practice(database.sessions, appointments_text=text, now=clock.now).appointments.conflicts == 1
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    c = signed_in(app, sam)
+    [entry] = entries(database)
+    page = c.post(f"/staff/changes/{entry.id}", data={"csrf_token": token(c, "/staff/changes")}).get_data(
+        as_text=True)
+    assert "2026-11-24 09:00–09:50, maya-chen, scheduled, new id A-9999 (appointments.csv line 2)" in page
+    c.post(f"/staff/changes/{entry.id}/resolve", data={"choice": "ehr", "csrf_token": token(c, "/staff/changes")})
+    shown = c.get("/staff/changes?view=conflicts").get_data(as_text=True)
+    assert f"the EHR&#39;s time is taken by appointment &#39;{phone}&#39; here" in shown
+    [entry] = entries(database)
+    assert entry.state == "to_enter" and entry.conflict is not None
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-9999") is None

@@ -369,7 +369,7 @@ _APPT_HEADER = "appointment_id,client_id,clinician,start,end,status,telehealth_u
                 "appointments_text": _APPT_HEADER
                 + "A-5001,C-9999,,2026-11-30T10:00:00-05:00,2026-11-30T10:50:00-05:00,,\n"
             },
-            ["appointments.csv:2: client_id 'C-9999' is not in clients.csv or the database"],
+            ["appointments.csv:2: client_id 'C-9999' is not in the database (import a clients file with it)"],
         ),
         (
             {

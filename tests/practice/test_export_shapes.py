@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from ivr.exceptions import ImportRejected
 from ivr.practice.csv.cells import parse_clock_time, parse_minutes, parse_moment
 from ivr.practice.csv.export import export_practice
 from ivr.practice.csv.importer import import_practice
@@ -128,8 +129,9 @@ EXPECTED = [("A-3001", "C-2001", "maya-chen", utc(2026, 11, 24, 15), utc(2026, 1
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("appointments-*.csv")))
 def test_each_documented_sample_imports_and_round_trips(database, database_factory, tmp_path, sample) -> None:
-    import_practice(database.sessions, read_csv_text(FIXTURES / "clients.csv"), None,
-                    read_csv_text(FIXTURES / "clinicians.csv"), today=TODAY, tz=NY)
+    # docs/samples/ alone (review finding 10): its clients.csv, then the sample, as docs/import.md says.
+    import_practice(database.sessions, read_csv_text(SAMPLES / "clients.csv"), None,
+                    read_csv_text(SAMPLES / "clinicians.csv"), today=TODAY, tz=NY)
     report = import_practice(database.sessions, appointments_text=read_csv_text(SAMPLES / sample), tz=NY,
                              today=TODAY)
     assert report.appointments.created == 2
@@ -146,3 +148,49 @@ def test_each_documented_sample_imports_and_round_trips(database, database_facto
     export_practice(other.sessions, second / "c.csv", second / "a.csv", second / "k.csv", tz=NY)
     for name in ("c.csv", "a.csv", "k.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_an_end_time_alone_earlier_than_the_start_crosses_midnight() -> None:
+    """Review finding 9: 11:30 PM → 12:20 AM is a 50-minute session ending the next day; past 12 h it is refused."""
+    rows, problems = parse_appointments("ID,Client ID,Date,Start,End\nA1,C1,11/24/2026,11:30 PM,12:20 AM\n"
+                                        "A2,C1,11/24/2026,11:30 PM,11:45 AM\n", tz=NY)
+    assert [(r.start, r.end) for r in rows] == [(utc(2026, 11, 25, 4, 30), utc(2026, 11, 25, 5, 20))]
+    assert [str(p) for p in problems] == ["appointments.csv:3: end is before start"]
+
+
+def test_end_and_duration_disagreeing_is_a_row_error() -> None:
+    rows, problems = parse_appointments("ID,Client ID,Start,End,Duration\n"
+                                        "A1,C1,2026-11-24 10:00,10:50,50\n"
+                                        "A2,C1,2026-11-24 11:00,11:50,45\n", tz=NY)
+    assert [r.appointment_id for r in rows] == ["A1"]
+    assert [str(p) for p in problems] == [
+        "appointments.csv:3: duration '45' disagrees with end '11:50' (50 minutes after start)"]
+
+
+def test_a_date_column_disagreeing_with_the_date_in_start_is_a_row_error() -> None:
+    rows, problems = parse_appointments("ID,Client ID,Date,Start,End\n"
+                                        "A1,C1,11/24/2026,2026-11-24 10:00,10:50\n"
+                                        "A2,C1,11/25/2026,2026-11-24 10:00,10:50\n"
+                                        "A3,C1,11/24/2026,2026-11-24T22:00:00-05:00,2026-11-24T22:50:00-05:00\n",
+                                        tz=NY)
+    assert [r.appointment_id for r in rows] == ["A1", "A3"]
+    assert [str(p) for p in problems] == [
+        "appointments.csv:3: date '11/25/2026' disagrees with the date in start '2026-11-24 10:00'"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_exports_are_read_by_their_byte_order_mark(tmp_path, encoding) -> None:
+    text = "ID,Client ID,Start,End,Clinician\nA1,C1,2026-11-24 10:00,10:50,Dr. Zoë Ångström\n"
+    bom = {"utf-16": b"", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[encoding]
+    path = tmp_path / "appointments.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    assert read_csv_text(path) == text
+
+
+def test_an_unknown_client_without_a_clients_file_names_no_clients_file(database) -> None:
+    """Review finding 10: without a clients file the problem does not send anyone to a clients.csv not given."""
+    with pytest.raises(ImportRejected) as rejected:
+        import_practice(database.sessions, appointments_text=read_csv_text(SAMPLES / "appointments-offsets.csv"),
+                        tz=NY, today=TODAY)
+    assert [str(p) for p in rejected.value.problems][0] == (
+        "appointments.csv:2: client_id 'C-2001' is not in the database (import a clients file with it)")

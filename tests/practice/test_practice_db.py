@@ -116,7 +116,7 @@ def test_session_objects_stay_readable_after_commit(database: db_mod.Database) -
 def test_upgrade_creates_the_models_tables_at_head(database: db_mod.Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0010"
+    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0012"
     assert db_mod.is_current(database.engine)
 
 
@@ -148,6 +148,24 @@ def test_upgrade_twice_is_harmless_and_downgrade_empties(db_url: str) -> None:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         db_mod.upgrade(engine)
         assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_0012_turns_settled_conflicts_stored_as_json_null_into_sql_null(db_url: str) -> None:
+    """Issue 10 finding 2: before 0012 a settled conflict was JSON 'null', still "open" to IS NOT NULL."""
+    engine = db_mod.make_engine(db_url)
+    try:
+        db_mod.upgrade(engine, "0010")
+        with engine.begin() as conn:
+            for kind, conflict in (("settled", "null"), ("open", '{"start": "2026-11-24T16:00:00+00:00"}')):
+                conn.execute(text("INSERT INTO practice_changes (kind, before, after, source, made_at, state, "
+                                  "conflict) VALUES (:kind, '{}', '{}', 'call:CA1', :made, 'to_enter', :c)"),
+                             {"kind": kind, "made": dt.datetime(2026, 11, 23, 15, tzinfo=dt.UTC), "c": conflict})
+        db_mod.upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT kind FROM practice_changes WHERE conflict IS NOT NULL")).all()
+        assert [r.kind for r in rows] == ["open"]
     finally:
         engine.dispose()
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.practice.csv import safe as csvsafe
-from ivr.practice.journal import KIND_LABELS, describe
+from ivr.practice.journal import KIND_LABELS, describe, ehr_appointment_id
 from ivr.practice.models import Client, PracticeChange
 
 CSV_COLUMNS = ("change_id", "made_at", "change", "client_id", "client_name", "appointment_id", "before", "after",
@@ -21,10 +21,12 @@ def write_csv(out: IO[str], rows: Sequence[PracticeChange], db: Session, tz: dt.
     client_ids = {r.client_id for r in rows if r.client_id}
     names = {c.id: f"{c.first_name} {c.last_name}" for c in db.scalars(select(Client).where(
         Client.id.in_(sorted(client_ids))))} if client_ids else {}
+    # Staff look appointments up in the EHR: name the EHR's id, not the ql-… one Quietline gave a moved one.
+    ehr_ids = {a: ehr_appointment_id(db, a) for a in {r.appointment_id for r in rows if r.appointment_id}}
     writer = csvsafe.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         writer.writerow([r.id, r.made_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), KIND_LABELS.get(r.kind, r.kind),
-                         r.client_id or "", names.get(r.client_id or "", ""), r.appointment_id or "",
+                         r.client_id or "", names.get(r.client_id or "", ""), ehr_ids.get(r.appointment_id or "", ""),
                          describe(r.before, tz), describe(r.after, tz), r.source, r.state])
     return len(rows)

@@ -37,6 +37,7 @@ from ivr.practice.models import (
     ACTIVE,
     PHONE_ID_PREFIX,
     Appointment,
+    ChangeKind,
     ChangeState,
     Client,
     ClientPhone,
@@ -106,7 +107,7 @@ def import_practice(session_factory: sessionmaker[Session], clients_text: str | 
 
     with session_factory() as session, session.begin():
         plan = _Plan(session, files, clinicians, clients, appointments, given_clinicians=clinicians_text is not None,
-                     now=now)
+                     now=now, given_clients=clients_text is not None)
         problems += plan.problems
         if problems:
             rank = {name: i for i, name in enumerate(order)}
@@ -125,7 +126,7 @@ class _Plan:
     """Cross-file and database checks, then the writes, inside the import's transaction."""
 
     def __init__(self, session: Session, files: Mapping[str, str], clinicians: ParsedFile, clients: ParsedFile,
-                 appointments: ParsedFile, *, given_clinicians: bool, now: dt.datetime):
+                 appointments: ParsedFile, *, given_clinicians: bool, now: dt.datetime, given_clients: bool = True):
         self.session = session
         self.now = now
         self.files = files
@@ -133,6 +134,7 @@ class _Plan:
         self.client_rows: list[ClientRow] = clients.rows
         self.appointment_rows: list[AppointmentRow] = appointments.rows
         self.given_clinicians = given_clinicians
+        self.given_clients = given_clients
         self.problems: list[RowProblem] = []
         self.db_clinicians = {c.id: c for c in session.scalars(select(Clinician))}
         self.new_clinicians: dict[str, str] = {}  # id → name, created from names in the files
@@ -152,6 +154,8 @@ class _Plan:
         self.adopt: dict[str, Appointment] = {}  # new EHR id → the phone-made appointment it is
         self.settle: list[tuple[str, list[PracticeChange], dict | None]] = []  # (outcome, entries, EHR version)
         self.conflicts: list[RowProblem] = []
+        self._row_ids = {r.appointment_id for r in self.appointment_rows}
+        self._journal_index: tuple[dict[str, list[PracticeChange]], dict[str, list[PracticeChange]]] | None = None
         self._reconcile()
         self._check_slots()
 
@@ -213,8 +217,10 @@ class _Plan:
         for row in self.appointment_rows:
             client = self.db_clients.get(row.client_id)
             if row.client_id not in listed_clients and client is None:
-                self.problems.append(RowProblem(file, row.line, "client_id", f"client_id '{row.client_id}' is not "
-                                                f"in {self.files['clients']} or the database"))
+                where = (f"in {self.files['clients']} or the database" if self.given_clients else
+                         "in the database (import a clients file with it)")
+                self.problems.append(RowProblem(file, row.line, "client_id",
+                                                f"client_id '{row.client_id}' is not {where}"))
                 continue
             if row.clinician:
                 clinician = self._resolve_clinician(row.clinician, file, row.line)
@@ -266,8 +272,7 @@ class _Plan:
                     row = rows[line]
                     self._conflict(row, self._entries_after(other_id),
                                    f"clinician '{clinician}' has appointment '{other_id}' booked by phone at "
-                                   "this start")
-                    self.skipped[row.appointment_id] = "conflict"
+                                   "this start", held_by=other_id)
                 elif line is not None and other_id not in importing:
                     self.problems.append(
                         RowProblem(
@@ -323,7 +328,7 @@ class _Plan:
         chain = journal.appointment_chain(self.session, existing.id)
         current = chain[-1] if chain else existing
         made = self._entries_after(existing.id) if existing.id.startswith(PHONE_ID_PREFIX) else []
-        entries = [e for e in [*made, *journal.chain_entries(self.session, existing.id)]
+        entries = [e for e in [*made, *self._chain_entries(existing.id)]
                    if e.state != ChangeState.CONFIRMED.value or e.conflict]
         entries = list({e.id: e for e in entries}.values())
         status = row.status if "status" in row.columns else ACTIVE
@@ -337,35 +342,72 @@ class _Plan:
             else:
                 self.target[row.appointment_id] = current  # later changes in the EHR go to the appointment it became
             return
-        before = entries[0].before
-        if _matches(row, status, clinician, before):
-            self.skipped[row.appointment_id] = "kept"
-            return
-        shows_change = _matches(row, status, clinician, journal.appointment_state(current)) or (
-            status != ACTIVE and current is not existing and current.status == ACTIVE and adopted)
-        if shows_change:
+        # The row may show any state along the chain of pending changes: the one before them (kept), the one
+        # after the last (all confirmed), or the one after an earlier change (that far confirmed, the rest kept).
+        # The newest state is tried first: a move there and back shows the last change, not the first's before.
+        final = journal.appointment_state(current)
+        in_file = current.id in self._row_ids
+        if _matches(row, status, clinician, final) or (
+                status != ACTIVE and current is not existing and current.status == ACTIVE and (adopted or in_file)):
+            # The old appointment's row showing it replaced, with the replacement active (adopted by the EHR, or
+            # its own row in this file: Quietline's own export imported back), shows the change too.
             self.skipped[row.appointment_id] = "confirmed"
             self.settle.append(("confirmed", entries, None))
             return
+        for i in range(len(entries) - 2, -1, -1):
+            if _matches(row, status, clinician, entries[i].after):
+                self.skipped[row.appointment_id] = "kept"  # the later changes are still to enter
+                self.settle.append(("confirmed", entries[:i + 1], None))
+                return
+        if _matches(row, status, clinician, entries[0].before):
+            self.skipped[row.appointment_id] = "kept"
+            return
         self._conflict(row, entries, "the EHR shows this appointment differently from the change made by phone "
                                      f"(change #{entries[-1].id or 'new'}): a staff member chooses")
-        self.skipped[row.appointment_id] = "conflict"
 
     def _entries_after(self, appointment_id: str) -> list[PracticeChange]:
         """The journal entries that made ``appointment_id`` (a phone-made appointment), oldest first."""
-        made = [e for e in self.session.scalars(select(PracticeChange).where(
-            PracticeChange.kind.in_(sorted(journal.APPOINTMENT_KINDS))).order_by(PracticeChange.id))
-            if (e.after or {}).get("appointment_id") == appointment_id]
+        made = self._journal()[1].get(appointment_id, [])
         if not made or not made[0].appointment_id:
-            return made
-        return journal.chain_entries(self.session, made[0].appointment_id)
+            return list(made)
+        return self._chain_entries(made[0].appointment_id)
 
-    def _conflict(self, row: AppointmentRow, entries: Sequence[PracticeChange], reason: str) -> None:
+    def _chain_entries(self, appointment_id: str) -> list[PracticeChange]:
+        """``journal.chain_entries`` from the import's index of the journal (one query per import, not per row)."""
+        ids = [a.id for a in journal.appointment_chain(self.session, appointment_id)] or [appointment_id]
+        by_appointment = self._journal()[0]
+        found = [e for i in dict.fromkeys(ids) for e in by_appointment.get(i, [])]
+        return sorted(found, key=lambda e: (e.made_at, e.id))
+
+    def _journal(self) -> tuple[dict[str, list[PracticeChange]], dict[str, list[PracticeChange]]]:
+        """The appointment entries, loaded once: by ``appointment_id``, and by the appointment they made
+        (``after["appointment_id"]``), each oldest first."""
+        if self._journal_index is None:
+            by_appointment: dict[str, list[PracticeChange]] = {}
+            by_made: dict[str, list[PracticeChange]] = {}
+            for entry in self.session.scalars(select(PracticeChange).where(
+                    PracticeChange.kind.in_(sorted(journal.APPOINTMENT_KINDS))).order_by(PracticeChange.id)):
+                by_appointment.setdefault(entry.appointment_id or "", []).append(entry)
+                made = (entry.after or {}).get("appointment_id")
+                if made:
+                    by_made.setdefault(made, []).append(entry)
+            self._journal_index = (by_appointment, by_made)
+        return self._journal_index
+
+    def _conflict(self, row: AppointmentRow, entries: Sequence[PracticeChange], reason: str, *,
+                  held_by: str | None = None) -> None:
+        """Leave ``row`` for staff, on the last of ``entries``; kept instead when staff chose the phone's change
+        over this very row before (``PracticeChange.overridden``)."""
         version = {"appointment_id": row.appointment_id, "start": row.start.astimezone(dt.UTC).isoformat(),
                    "end": row.end.astimezone(dt.UTC).isoformat(),
                    "status": row.status if "status" in row.columns else ACTIVE,
                    "clinician_id": self.appointment_clinician.get(row.appointment_id),
+                   "client_id": row.client_id, "held_by": held_by,
                    "file": self.files["appointments"], "line": row.line}
+        if entries and journal.same_version(entries[-1].overridden, version):
+            self.skipped[row.appointment_id] = "kept"
+            return
+        self.skipped[row.appointment_id] = "conflict"
         self.settle.append(("conflict", list(entries[-1:]), version))
         self.conflicts.append(RowProblem(self.files["appointments"], row.line, "start", reason))
 
@@ -382,6 +424,25 @@ class _Plan:
                 query = query.options(selectinload(Client.phones))
             found.update({obj.id: obj for obj in self.session.scalars(query)})
         return found
+
+    def _confirm_texting(self, report: ImportReport) -> None:
+        """Texting-preference entries (STOP/START) a clients.csv ``may_text`` shows are confirmed: for each client,
+        every pending entry up to the newest whose ``after`` the row shows (later ones stay to enter)."""
+        shows = {r.client_id: ("allowed" if r.may_text else "stopped") for r in self.client_rows
+                 if "may_text" in r.columns}
+        pending: dict[str, list[PracticeChange]] = {}
+        for chunk in _chunks(sorted(shows)):
+            for entry in self.session.scalars(select(PracticeChange).where(
+                    PracticeChange.kind == ChangeKind.TEXTING_PREFERENCE.value, PracticeChange.client_id.in_(chunk),
+                    PracticeChange.state != ChangeState.CONFIRMED.value).order_by(PracticeChange.id)):
+                pending.setdefault(entry.client_id or "", []).append(entry)
+        for client_id, entries in pending.items():
+            shown = [i for i, e in enumerate(entries) if (e.after or {}).get("texting") == shows[client_id]]
+            if not shown:
+                continue
+            for entry in entries[:shown[-1] + 1]:
+                entry.state, entry.confirmed_at = ChangeState.CONFIRMED.value, self.now
+            report.clients.confirmed += 1
 
     # -- writing
 
@@ -429,6 +490,7 @@ class _Plan:
             if "phone" in row.columns:
                 changed = _replace_phones(client, row.phones) or changed
             _count(report.clients, changed)
+        self._confirm_texting(report)
         session.flush()
 
         for outcome, entries, version in self.settle:

@@ -15,6 +15,7 @@ from ivr.practice.csv.cells import (
     check_text,
     parse_bool,
     parse_calendar_date,
+    parse_clock_time,
     parse_date,
     parse_minutes,
     parse_moment,
@@ -94,8 +95,11 @@ class ClinicianRow:
     columns: frozenset[str] = frozenset(CLINICIAN_COLUMNS)
 
 def read_csv_text(path: str | os.PathLike[str]) -> str:
-    """A CSV file's text: UTF-8 (with or without Excel's BOM), else Windows-1252 (older Excel "CSV")."""
+    """A CSV file's text: UTF-16 when it starts with its byte-order mark (Excel's "Unicode text", some EHRs),
+    else UTF-8 (with or without Excel's BOM), else Windows-1252 (older Excel "CSV")."""
     data = Path(path).read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")  # the BOM says which byte order
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -279,6 +283,15 @@ def parse_appointments(text: str, *, file: str = "appointments.csv", tz: dt.tzin
     parsed = parsed_appointments(text, file, tz, region)
     return parsed.rows, parsed.problems
 
+MAX_CROSSING = dt.timedelta(hours=12)  # an end time alone, earlier than the start, is next day up to this long
+
+
+def _time_only(value: str) -> bool:
+    """Whether a start or end cell is a time of day alone (``12:20 AM``), with no date in it."""
+    text = value.strip()
+    return bool(text) and parse_clock_time("end", text)[0] is not None
+
+
 def parsed_appointments(text: str, file: str, tz: dt.tzinfo | None = None, region: str = "US") -> ParsedFile:
     table = _read_table(text, "appointments", file)
     rows: list[AppointmentRow] = []
@@ -298,16 +311,36 @@ def parsed_appointments(text: str, file: str, tz: dt.tzinfo | None = None, regio
             day, reason = parse_calendar_date("date", str(cells["date"]), region) if cells["date"] else (
                 None, "date is blank")
             check("date", reason)
-        start, reason = parse_moment("start", str(cells["start"]), tz, region, date=day)
+        start_text = str(cells["start"])
+        start, reason = parse_moment("start", start_text, tz, region, date=day)
         check("start", reason)
+        if start is not None and day is not None and not _time_only(start_text):
+            # A date column and a date inside start: one of them is wrong, and guessing which moves a client.
+            shown = start.astimezone(tz).date() if tz is not None else start.date()
+            if shown != day:
+                check("date", f"date '{cells['date']}' disagrees with the date in start '{start_text}'")
         end: dt.datetime | None = None
-        if str(cells.get("end", "")) or "duration" not in table.columns:
-            # A time alone in the end column is on the start's day (in the practice's zone).
+        end_text = str(cells.get("end", ""))
+        duration_text = str(cells.get("duration", "")) if "duration" in table.columns else ""
+        if end_text or "duration" not in table.columns:
+            # A time alone in the end column is on the start's day (in the practice's zone)...
             end_day = day or (start.astimezone(tz).date() if start is not None and tz is not None else None)
-            end, reason = parse_moment("end", str(cells.get("end", "")), tz, region, date=end_day)
+            end, reason = parse_moment("end", end_text, tz, region, date=end_day)
             check("end", reason)
+            if (start is not None and end is not None and end_day is not None and end <= start
+                    and _time_only(end_text)):
+                # ...unless it is earlier than the start: then the session crosses midnight (11:30 PM → 12:20 AM).
+                later, _ = parse_moment("end", end_text, tz, region, date=end_day + dt.timedelta(days=1))
+                if later is not None and later - start <= MAX_CROSSING:
+                    end = later
+            if end is not None and start is not None and duration_text:
+                minutes, reason = parse_minutes("duration", duration_text)
+                check("duration", reason)
+                if minutes and end - start != dt.timedelta(minutes=minutes):
+                    check("duration", f"duration '{duration_text}' disagrees with end '{end_text}' "
+                                      f"({int((end - start).total_seconds() // 60)} minutes after start)")
         else:
-            minutes, reason = parse_minutes("duration", str(cells["duration"]))
+            minutes, reason = parse_minutes("duration", duration_text)
             check("duration", reason)
             # Real minutes: a session across a DST change still lasts its length.
             end = start + dt.timedelta(minutes=minutes) if start is not None and minutes else None
