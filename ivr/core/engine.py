@@ -252,6 +252,8 @@ class _Run:
         if s.waiting is Waiting.INPUT and isinstance(body, (MenuStep, AskStep)) \
                 and isinstance(event, (Digits, Speech, NoInput)):
             return self._input(current, body, event)
+        if s.waiting is Waiting.RECORDING and isinstance(body, VoicemailStep) and isinstance(event, Digits):
+            return self._pressed_before_beep(current, body, event)
         if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
             s.note(f"{current.id}:recorded" if event.recording_sid else f"{current.id}:no-recording")
             if event.hung_up:
@@ -381,8 +383,11 @@ class _Run:
                 s.waiting = Waiting.RECORDING
                 if body.prompt:
                     self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
-                keys = "".join(k for k in (self._route_key(CRISIS), self._route_key(OPERATOR)) if k)
-                self.out.append(fx.Record(body.max_length, finish_on_key="#" + keys))
+                if self._recording_keys():
+                    # What is said before the beep plays in a <Gather>: the crisis key or a person's works
+                    # there too (``_pressed_before_beep``); with no key Twilio goes on to the <Record>.
+                    self.out.append(fx.prompt_keys())
+                self.out.append(self._record(body))
             case TransferStep():
                 s.waiting = Waiting.DIAL
                 numbers = self._numbers(body)
@@ -415,6 +420,29 @@ class _Run:
                 return self.go(st.id)  # a step that never waits: carry on from it
             case _:
                 assert_never(body)
+        return s, self.out
+
+    # -- voicemail --------------------------------------------------------
+    def _recording_keys(self) -> str:
+        """The keys that leave a voicemail step for the crisis path or a person, besides ``#``: the flow's or the
+        entry flow's handlers' (``"90"``)."""
+        return "".join(k for k in (self._route_key(CRISIS), self._route_key(OPERATOR)) if k)
+
+    def _record(self, body: VoicemailStep) -> fx.Record:
+        return fx.Record(body.max_length, finish_on_key="#" + self._recording_keys())
+
+    def _pressed_before_beep(self, st: Step, body: VoicemailStep,
+                             event: Digits) -> tuple[CallSession, list[fx.Effect]]:
+        """A key pressed while a voicemail's prompt played (``effects.prompt_keys``): the crisis key or a person's
+        goes where it goes when it ends a message; any other key is ignored and the message is taken."""
+        s = self.s
+        key = event.digits.strip()[:1]
+        for name in (CRISIS, OPERATOR):
+            if key and key == self._route_key(name):
+                s.note(f"{st.id}:{name}")
+                return self._route(name)
+        s.note(f"{st.id}:key-ignored")
+        self.out.append(self._record(body))  # straight to the beep: the message path is never lost
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
