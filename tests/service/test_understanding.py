@@ -175,6 +175,20 @@ class TestBargeIn:
             f"escalate-{result.call_sid}-callback_request"]
 
 
+    def test_nine_after_the_crisis_offer_before_a_transfer_rings_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(script="say:I feel hopeless, can I talk to someone;9;answer")
+        offer = next(d for d in result.documents if "If you are in crisis, press 9 now." in d)
+        assert "<Dial" in offer and offer.index("</Gather>") < offer.index("<Dial")  # said where 9 works
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100101"])]  # never rang
+        assert "ring_front_desk:crisis" in history(redis_conn, result.call_sid)
+
+    def test_the_transfer_after_the_crisis_offer_still_rings_without_a_key(self, sim, redis_conn):
+        result = sim.call(script="say:I feel hopeless, can I talk to someone;answer")
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100100"])]
+        assert "ring_front_desk:answered" in history(redis_conn, result.call_sid)
+
+
 class TestSayWhatYouWant:
     def test_move_my_thursday_appointment_to_next_week(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:I need to move my Thursday appointment to next week;"
