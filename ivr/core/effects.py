@@ -37,6 +37,15 @@ class Gather:
     # chosen per kind of answer by ivr.core.spoken_values.gather_hints.
     speech_model: str | None = None
     enhanced: bool = False
+    # A prompt before a verb that takes no keys itself (a <Record>): with no key pressed, Twilio goes on to
+    # the next verb (actionOnEmptyResult unset); a key posts to the gather action.  See ``prompt_keys``.
+    falls_through: bool = False
+
+
+def prompt_keys() -> Gather:
+    """The ``<Gather>`` a prompt before a ``Record`` plays in, so the keys it promises (crisis, a person)
+    work before the beep: one key, keypad only, a short wait, and every key (``#`` too) posted as pressed."""
+    return Gather((), num_digits=1, finish_on_key="", speech=False, timeout=1, falls_through=True)
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,8 @@ def barge_in(effects: list[Effect]) -> list[Effect]:
 
     The greeting promises "press 9 at any time": outside the ``<Gather>`` Twilio would ignore the key.
     Effects that are not heard (``Invoke``, ``SendSms``, ``Escalate``) do not break the run and keep
-    their places; anything else heard (a ``Record``, a ``Dial``) ends it.
+    their places; anything else heard (a ``Record``, a ``Dial``) ends it.  A ``falls_through`` gather
+    (:func:`prompt_keys`) left with nothing to play is dropped: there is no prompt to interrupt.
     """
     out: list[Effect] = []
     pending: list[int] = []  # indexes in ``out`` of the prompts waiting for a Gather
@@ -111,7 +121,8 @@ def barge_in(effects: list[Effect]) -> list[Effect]:
         elif isinstance(effect, Gather):
             prompts = tuple(out[i] for i in pending)
             out = [e for i, e in enumerate(out) if i not in set(pending)]
-            out.append(replace(effect, prompts=prompts + effect.prompts))  # type: ignore[arg-type]
+            if prompts or effect.prompts or not effect.falls_through:
+                out.append(replace(effect, prompts=prompts + effect.prompts))  # type: ignore[arg-type]
             pending = []
         elif isinstance(effect, (Invoke, SendSms, Escalate)):
             out.append(effect)

@@ -86,6 +86,9 @@ _WAITS_AT = {Waiting.INPUT: (MenuStep, AskStep), Waiting.RECORDING: (VoicemailSt
 NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
 # Said when the caller's words come near a crisis without being one (crisis.CrisisLevel.UNSURE); the call goes on.
 CRISIS_OFFER = "If you are in crisis, press {key} now."
+# Set while that offer waits to be heard: where no <Gather> follows (a transfer, a goodbye) the words play in
+# one that takes the key (effects.prompt_keys); "hangup" once the goodbye is said, until its key can no longer come.
+OFFERED = "_crisis_offered"
 CRISIS = "crisis"
 # A value heard with low confidence is read back first (vars[CONFIRMING] holds it until the caller answers).
 CONFIRMING = "_confirming"
@@ -238,6 +241,11 @@ class _Run:
                 self._settle()
             return s, self.out + [fx.Hangup()]
         if s.waiting is Waiting.NOTHING and s.flow:
+            if isinstance(event, Digits) and s.vars.pop(OFFERED, None) == "hangup" \
+                    and event.digits.strip()[:1] == self._route_key(CRISIS):
+                # Pressed while the goodbye after "If you are in crisis, press 9 now" played.
+                s.note(f"{s.step}:{CRISIS}")
+                return self._route(CRISIS)
             return s, [fx.Hangup()]
         if isinstance(event, CallStarted) or not s.flow:
             entry = self.flows.entry
@@ -252,6 +260,8 @@ class _Run:
         if s.waiting is Waiting.INPUT and isinstance(body, (MenuStep, AskStep)) \
                 and isinstance(event, (Digits, Speech, NoInput)):
             return self._input(current, body, event)
+        if s.waiting is Waiting.RECORDING and isinstance(body, VoicemailStep) and isinstance(event, Digits):
+            return self._pressed_before_beep(current, body, event)
         if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
             s.note(f"{current.id}:recorded" if event.recording_sid else f"{current.id}:no-recording")
             if event.hung_up:
@@ -264,6 +274,8 @@ class _Run:
                     s.note(f"{current.id}:{name}")
                     return self._route(name)
             return self.go(current.next)
+        if s.waiting is Waiting.DIAL and isinstance(body, TransferStep) and isinstance(event, Digits):
+            return self._pressed_before_dial(current, body, event)
         if s.waiting is Waiting.DIAL and isinstance(body, TransferStep) and isinstance(event, DialFinished):
             return self._dialed(current, body, event)
         if s.waiting is Waiting.PAYMENT and isinstance(body, PayStep) and isinstance(event, PaymentFinished):
@@ -360,6 +372,9 @@ class _Run:
                 case HangupStep():
                     if body.say:
                         self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
+                    if s.vars.pop(OFFERED, None) and self._route_key(CRISIS):
+                        self.out.append(fx.prompt_keys())  # the offer and the goodbye take the crisis key
+                        s.vars[OFFERED] = "hangup"
                     self.out.append(fx.Hangup())
                     s.waiting = Waiting.NOTHING
                     return s, self.out
@@ -373,6 +388,8 @@ class _Run:
                  short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
         """Emit what a waiting step needs (gather, record, dial, invoke) and stop."""
         s, body = self.s, st.body
+        # An offer of the crisis key made on the way here is heard now (an action runs before it is).
+        offered = not isinstance(body, ActionStep) and s.vars.pop(OFFERED, None) is not None
         match body:
             case MenuStep() | AskStep():
                 s.waiting = Waiting.INPUT
@@ -381,17 +398,18 @@ class _Run:
                 s.waiting = Waiting.RECORDING
                 if body.prompt:
                     self.out.append(fx.Say(self.render(body.prompt), *self._voice(st)))
-                keys = "".join(k for k in (self._route_key(CRISIS), self._route_key(OPERATOR)) if k)
-                self.out.append(fx.Record(body.max_length, finish_on_key="#" + keys))
+                if self._recording_keys():
+                    # What is said before the beep plays in a <Gather>: the crisis key or a person's works
+                    # there too (``_pressed_before_beep``); with no key Twilio goes on to the <Record>.
+                    self.out.append(fx.prompt_keys())
+                self.out.append(self._record(body))
             case TransferStep():
                 s.waiting = Waiting.DIAL
-                numbers = self._numbers(body)
                 if body.say and s.dial_index == 0:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
-                if body.mode is DialMode.SEQUENTIAL:
-                    numbers = numbers[s.dial_index:s.dial_index + 1]
-                # One staff key may stand for several people on call: they ring together.
-                self.out.append(fx.Dial(tuple(n for group in numbers for n in group), body.timeout))
+                if offered and self._route_key(CRISIS):
+                    self.out.append(fx.prompt_keys())  # "press 9 now" works before the ringing starts
+                self.out.append(self._dial(body))
             case ActionStep():
                 s.waiting = Waiting.ACTION
                 self.out.append(fx.Invoke(body.name, dict(body.params)))
@@ -415,6 +433,29 @@ class _Run:
                 return self.go(st.id)  # a step that never waits: carry on from it
             case _:
                 assert_never(body)
+        return s, self.out
+
+    # -- voicemail --------------------------------------------------------
+    def _recording_keys(self) -> str:
+        """The keys that leave a voicemail step for the crisis path or a person, besides ``#``: the flow's or the
+        entry flow's handlers' (``"90"``)."""
+        return "".join(k for k in (self._route_key(CRISIS), self._route_key(OPERATOR)) if k)
+
+    def _record(self, body: VoicemailStep) -> fx.Record:
+        return fx.Record(body.max_length, finish_on_key="#" + self._recording_keys())
+
+    def _pressed_before_beep(self, st: Step, body: VoicemailStep,
+                             event: Digits) -> tuple[CallSession, list[fx.Effect]]:
+        """A key pressed while a voicemail's prompt played (``effects.prompt_keys``): the crisis key or a person's
+        goes where it goes when it ends a message; any other key is ignored and the message is taken."""
+        s = self.s
+        key = event.digits.strip()[:1]
+        for name in (CRISIS, OPERATOR):
+            if key and key == self._route_key(name):
+                s.note(f"{st.id}:{name}")
+                return self._route(name)
+        s.note(f"{st.id}:key-ignored")
+        self.out.append(self._record(body))  # straight to the beep: the message path is never lost
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
@@ -467,6 +508,7 @@ class _Run:
             if heard.offer_crisis_option:
                 s.note(f"{st.id}:crisis-offered")
                 self.out.append(fx.Say(CRISIS_OFFER.format(key=self._route_key(CRISIS) or "9"), *self._voice(st)))
+                s.vars[OFFERED] = True
         confirming = self._confirming(st) if isinstance(body, AskStep) else None
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
@@ -702,6 +744,25 @@ class _Run:
         return digits, None
 
     # -- transfers --------------------------------------------------------
+    def _dial(self, body: TransferStep) -> fx.Dial:
+        numbers = self._numbers(body)
+        if body.mode is DialMode.SEQUENTIAL:
+            numbers = numbers[self.s.dial_index:self.s.dial_index + 1]
+        # One staff key may stand for several people on call: they ring together.
+        return fx.Dial(tuple(n for group in numbers for n in group), body.timeout)
+
+    def _pressed_before_dial(self, st: Step, body: TransferStep,
+                             event: Digits) -> tuple[CallSession, list[fx.Effect]]:
+        """A key pressed while "If you are in crisis, press 9 now" played before a transfer: the crisis key goes
+        to the crisis path; any other key is ignored and the transfer rings."""
+        key = event.digits.strip()[:1]
+        if key and key == self._route_key(CRISIS):
+            self.s.note(f"{st.id}:{CRISIS}")
+            return self._route(CRISIS)
+        self.s.note(f"{st.id}:key-ignored")
+        self.out.append(self._dial(body))
+        return self.s, self.out
+
     def _numbers(self, body: TransferStep) -> list[tuple[str, ...]]:
         """The numbers to ring for each of the step's ``to`` keys, in order."""
         staff = {m.key: m for m in self.flows.practice.staff}

@@ -31,6 +31,7 @@ OUTCOMES: Mapping[str, str] = {
     "refused-unverified": "refused: caller not verified",
     "recorded": "message recorded",
     "no-recording": "no message recorded",
+    "key-ignored": "pressed a key that does nothing there",
     "hung-up": "hung up",
     "answered": "answered",
     "no-answer": "no answer",

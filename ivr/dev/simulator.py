@@ -16,6 +16,9 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     hangup                   the caller hangs up
     record  record:12        speak for 5 (or 12) seconds when recording
     record:12:9              speak for 12 seconds, then press 9 (ends the message if 9 is a finishOnKey)
+    9 (before a record)      at a <Gather> that falls through to a <Record> (the prompt before the beep) or
+                             a <Dial>/<Pay>, keys are pressed during the prompt; any other item (record…,
+                             wait, hangup, answer…) is kept for that verb: the prompt was heard in silence
     answer noanswer busy failed   how a <Dial>ed party responds
     machine                  the <Dial>ed phone's own voicemail picks up
     decline                  a person picks up but does not take the call
@@ -67,6 +70,8 @@ DIAL_STATUS = {"answer": "completed", "noanswer": "no-answer", "busy": "busy", "
 SCREEN_PRESSES = {"answer": "1", "machine": "", "decline": ""}
 SCREEN_MAX_DOCUMENTS = 10
 SIMPLE_TOKENS = ("wait", "hangup", "record") + DIAL_TOKENS
+# Verbs whose script items a <Gather> just before them leaves alone (it takes keys only).
+KEYS_ONLY_BEFORE = ("Record", "Dial", "Pay")
 # Alias so scripts can use Twilio's own spelling of the status.
 TOKEN_ALIASES = {"no-answer": "noanswer"}
 
@@ -463,12 +468,14 @@ class _Call:
 
     def run_document(self, root: ET.Element, doc_url: str) -> _Fetch | None:
         """Execute the verbs of one document; return the next request, or None when the call ended."""
-        for verb in root:
+        verbs = list(root)
+        for index, verb in enumerate(verbs):
             tag = verb.tag
             if tag in ("Say", "Play", "Pause"):
                 self.play(verb)
             elif tag == "Gather":
-                outcome = self.gather(verb, doc_url)
+                following = verbs[index + 1].tag if index + 1 < len(verbs) else ""
+                outcome = self.gather(verb, doc_url, keys_only=following in KEYS_ONLY_BEFORE)
                 if outcome is not _CONTINUE:
                     return outcome
             elif tag == "Redirect":
@@ -539,7 +546,13 @@ class _Call:
                 self.show(f"… ({seconds}s pause)")
                 self.clock += seconds
 
-    def gather(self, verb: ET.Element, doc_url: str) -> _Outcome:
+    def gather(self, verb: ET.Element, doc_url: str, keys_only: bool = False) -> _Outcome:
+        """Play the prompts, then take the caller's next script item as Twilio's answer to this <Gather>.
+
+        ``keys_only``: the <Gather> is followed by a verb with script items of its own (a voicemail prompt
+        before the <Record>'s beep, an offer before a <Dial>).  Only keys are taken here; anything else is
+        left for that verb, as silence through the prompt.
+        """
         for child in verb:
             if child.tag in ("Say", "Play", "Pause"):
                 self.play(child)
@@ -553,6 +566,10 @@ class _Call:
         action = urljoin(doc_url, verb.get("action") or doc_url)
 
         self.show(f"⏳ (waiting for {wants or 'input'})")
+        if keys_only:
+            ahead = self.peek_token("   digits (during the prompt), or record[:seconds], wait, hangup")
+            if ahead is None or ahead.kind != "digits":
+                return self.gather_silence(verb, action, timeout)
         tok = self.next_token("   digits, say:<text>[@confidence], wait, hangup")
         if tok is None or tok.kind == "hangup":
             return self.caller_hangs_up()
@@ -578,6 +595,11 @@ class _Call:
 
         if params:
             return _Fetch(action, params, "action")
+        return self.gather_silence(verb, action, timeout)
+
+    def gather_silence(self, verb: ET.Element, action: str, timeout: int) -> _Outcome:
+        """Nothing pressed or said: Twilio waits out the timeout, then goes on with the next verb
+        (or posts an empty result to the action when actionOnEmptyResult is true)."""
         self.log("silence")
         self.show("👤 (silence)")
         self.clock += timeout

@@ -48,11 +48,12 @@ def _ends_call(body: StepBody) -> bool:
 
 
 def _waits_for_input(body: StepBody) -> bool:
-    """Whether the caller is listened to here (so the flow's operator and crisis keys work)."""
+    """Whether the caller is listened to here (so the flow's operator and crisis keys work; at a voicemail,
+    during its prompt and to end the message)."""
     match body:
-        case MenuStep() | AskStep():
+        case MenuStep() | AskStep() | VoicemailStep():
             return True
-        case (SayStep() | PlayStep() | BranchStep() | SetStep() | ActionStep() | TransferStep() | VoicemailStep()
+        case (SayStep() | PlayStep() | BranchStep() | SetStep() | ActionStep() | TransferStep()
               | SmsStep() | EscalateStep() | GotoStep() | HangupStep() | PayStep()):
             return False
         case _:

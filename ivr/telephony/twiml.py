@@ -103,8 +103,8 @@ def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
     }
     if effect.num_digits:
         kwargs["num_digits"] = effect.num_digits
-    if effect.finish_on_key:
-        kwargs["finish_on_key"] = effect.finish_on_key
+    if effect.finish_on_key is not None:
+        kwargs["finish_on_key"] = effect.finish_on_key  # "": no finish key, "#" is a key like the others
     if effect.speech:
         kwargs["speech_timeout"] = "auto"
         if effect.hints:
@@ -121,8 +121,10 @@ def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
             _say(gather, prompt)
         else:
             gather.play(urls.audio_url(prompt.url))
-    # Twilio falls through to the next verb when the caller says nothing.
-    response.redirect(urls.no_input, method="POST")
+    # Twilio falls through to the next verb when the caller says nothing: our no-input webhook, or, for
+    # a prompt before a <Record> (effects.prompt_keys), that verb itself.
+    if not effect.falls_through:
+        response.redirect(urls.no_input, method="POST")
 
 
 def apology(voicemail_action: str | None, transfer_to: Iterable[str] = (), guidance: str | None = None,

@@ -80,9 +80,85 @@ def test_denied_crisis_beside_a_request_goes_on_with_the_request(menu_flows_cris
 
 def test_unsure_words_offer_the_crisis_key_then_go_on(menu_flows_crisis: FlowSet) -> None:
     call = at_menu(menu_flows_crisis)
-    assert call.send(Speech("I feel hopeless and I need to pay my bill", 0.9)) == [
-        say("If you are in crisis, press 9 now."), *bye("Billing.")]
+    out = call.send(Speech("I feel hopeless and I need to pay my bill", 0.9))
+    # The offer and the goodbye play where 9 works (no key: Twilio goes on to the <Hangup>).
+    assert out == [say("If you are in crisis, press 9 now."), say("Billing."), fx.prompt_keys(), fx.Hangup()]
+    assert fx.barge_in(out) == [
+        fx.Gather((say("If you are in crisis, press 9 now."), say("Billing.")), num_digits=1, finish_on_key="",
+                  speech=False, timeout=1, falls_through=True), fx.Hangup()]
     assert call.s.history == ["main.menu", "menu:crisis-offered", "menu:1", "main.billing"]
+
+
+def test_nine_pressed_during_the_goodbye_after_the_offer_goes_to_the_crisis_path(menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    call.send(Speech("I feel hopeless and I need to pay my bill", 0.9))
+    assert call.send(Digits("9")) == bye("Crisis.")
+    assert call.s.history[-2:] == ["billing:crisis", "main.to_crisis"]
+
+
+@pytest.mark.parametrize("key", ["1", "0"])
+def test_another_key_during_the_goodbye_after_the_offer_just_ends_the_call(menu_flows_crisis: FlowSet,
+                                                                          key: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    call.send(Speech("I feel hopeless and I need to pay my bill", 0.9))
+    assert call.send(Digits(key)) == [fx.Hangup()]
+    assert call.send(Digits("9")) == [fx.Hangup()]  # the goodbye's one key has been pressed
+
+
+def test_a_goodbye_with_no_offer_before_it_takes_no_key(menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Digits("1")) == bye("Billing.")
+    assert call.send(Digits("9")) == [fx.Hangup()]
+
+
+TRANSFER_AFTER_MENU = """
+flow: main
+globals:
+  crisis: {key: "9", next: to_crisis}
+steps:
+  - id: menu
+    menu:
+      prompt: For a person press 1.
+      options:
+        - key: "1"
+          say: [a person, someone]
+          next: ring
+      give_up: ring
+  - id: ring
+    transfer:
+      to: [front_desk]
+      timeout: 20
+      say: One moment.
+    next: sorry
+  - id: sorry
+    hangup: Nobody is free.
+  - id: to_crisis
+    hangup: Crisis.
+"""
+
+
+def test_unsure_words_before_a_transfer_offer_a_key_that_works_before_the_ringing() -> None:
+    call = Call(flowset(TRANSFER_AFTER_MENU))
+    call.start()
+    out = call.send(Speech("I feel hopeless, can I talk to someone", 0.9))
+    assert out == [say("If you are in crisis, press 9 now."), say("One moment."), fx.prompt_keys(),
+                   fx.Dial(("+15550100100",), 20)]
+    assert call.send(Digits("9")) == bye("Crisis.")
+    assert call.s.history[-2:] == ["ring:crisis", "main.to_crisis"]
+
+
+def test_another_key_before_the_transfer_rings_it() -> None:
+    call = Call(flowset(TRANSFER_AFTER_MENU))
+    call.start()
+    call.send(Speech("I feel hopeless, can I talk to someone", 0.9))
+    assert call.send(Digits("4")) == [fx.Dial(("+15550100100",), 20)]
+    assert call.s.history[-1] == "ring:key-ignored"
+
+
+def test_a_transfer_with_no_offer_before_it_keeps_its_words_outside_any_gather() -> None:
+    call = Call(flowset(TRANSFER_AFTER_MENU))
+    call.start()
+    assert call.send(Digits("1")) == [say("One moment."), fx.Dial(("+15550100100",), 20)]
 
 
 def test_unsure_words_that_choose_nothing_offer_the_crisis_key_before_the_reprompt(

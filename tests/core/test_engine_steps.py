@@ -283,6 +283,62 @@ def test_voicemail_records_then_continues(sid: str | None, note: str) -> None:
     assert call.s.vars == ({"last_recording_sid": sid} if sid else {})
 
 
+VOICEMAIL_WITH_KEYS = """
+flow: main
+globals:
+  operator: {key: "0", next: person}
+  crisis: {key: "9", next: urgent}
+steps:
+  - id: vm
+    voicemail:
+      prompt: Leave a message after the tone, or press 9 for urgent support.
+      max_length: 60
+  - id: thanks
+    hangup: Thanks.
+  - id: person
+    hangup: A person.
+  - id: urgent
+    hangup: Urgent support.
+"""
+
+
+def test_a_voicemail_prompt_plays_where_its_keys_work_before_the_beep() -> None:
+    # Issue 14, barge-in: the keys the <Record> ends on (crisis, a person) work during the prompt too.
+    call = Call(flowset(VOICEMAIL_WITH_KEYS))
+    out = call.start()
+    assert out == [say("Leave a message after the tone, or press 9 for urgent support."), fx.prompt_keys(),
+                   fx.Record(60, finish_on_key="#90")]
+    assert fx.barge_in(out) == [
+        fx.Gather((say("Leave a message after the tone, or press 9 for urgent support."),), num_digits=1,
+                  finish_on_key="", speech=False, timeout=1, falls_through=True),
+        fx.Record(60, finish_on_key="#90")]
+    assert (call.s.step, call.s.waiting) == ("vm", Waiting.RECORDING)
+
+
+@pytest.mark.parametrize(("key", "heard", "note"), [("9", "Urgent support.", "vm:crisis"),
+                                                     ("0", "A person.", "vm:operator")])
+def test_the_crisis_key_or_a_persons_pressed_during_the_voicemail_prompt(key: str, heard: str, note: str) -> None:
+    call = Call(flowset(VOICEMAIL_WITH_KEYS))
+    call.start()
+    assert call.send(Digits(key)) == bye(heard)
+    assert call.s.history[-2] == note
+
+
+@pytest.mark.parametrize("key", ["1", "#", "*", "55"])
+def test_another_key_during_the_voicemail_prompt_goes_on_to_the_message(key: str) -> None:
+    call = Call(flowset(VOICEMAIL_WITH_KEYS))
+    call.start()
+    assert call.send(Digits(key)) == [fx.Record(60, finish_on_key="#90")]  # straight to the beep
+    assert (call.s.step, call.s.waiting, call.s.history[-1]) == ("vm", Waiting.RECORDING, "vm:key-ignored")
+    assert call.send(RecordingFinished("RE1", 8)) == bye("Thanks.")
+    assert call.s.vars["last_recording_sid"] == "RE1"
+
+
+def test_a_voicemail_with_no_keys_to_take_keeps_its_prompt_outside_any_gather() -> None:
+    out = Call(flowset(VOICEMAIL)).start()
+    assert fx.barge_in(out) == [say("Leave a message after the tone."), fx.Record(60)]
+
+
 def test_voicemail_without_prompt_uses_default_length() -> None:
     flows = flowset("""
         flow: main

@@ -104,6 +104,16 @@ def make_app() -> Flask:
             "<Say>No message recorded.</Say>",
         )
 
+    @app.post("/twilio/record-prompt")
+    def record_prompt() -> Response:
+        # A voicemail prompt that takes keys before the beep: no input falls through to the <Record>.
+        return twiml(
+            '<Gather action="/twilio/menu" finishOnKey="" input="dtmf" numDigits="1" timeout="1">'
+            "<Say>Leave a message, or press 9.</Say></Gather>",
+            '<Record action="/twilio/recorded" finishOnKey="#90" maxLength="60"/>',
+            "<Say>No message recorded.</Say>",
+        )
+
     @app.post("/twilio/recorded")
     def recorded() -> Response:
         return twiml(f"<Say>Thanks, got {escape(request.form['RecordingDuration'])} seconds.</Say><Hangup/>")
@@ -372,6 +382,37 @@ def test_silent_recording_skips_action_and_continues(app: Flask) -> None:
     assert paths(app) == ["/twilio/record", "/twilio/status"]
     assert result.heard == ["Leave a message.", "No message recorded."]
     assert result.ended_by == "end-of-document"
+
+
+@pytest.mark.parametrize(("key", "heard"), [("9", "You pressed 9."), ("#", "You pressed #.")])
+def test_a_key_during_a_prompt_before_a_record_posts_to_the_gather_action(app: Flask, key: str, heard: str) -> None:
+    result = simulator(app, "/twilio/record-prompt").call(script=f"{key};record:4")
+    assert paths(app) == ["/twilio/record-prompt", "/twilio/menu", "/twilio/status"]
+    assert app.config["RECEIVED"][1]["form"]["Digits"] == key  # finishOnKey="": "#" is a key like the others
+    assert result.heard == ["Leave a message, or press 9.", heard]
+    assert ("beep",) not in result.transcript
+
+
+@pytest.mark.parametrize(("script", "posted", "heard"), [
+    ("record:4", ["/twilio/recorded", "/twilio/status"], "Thanks, got 4 seconds."),
+    ("record:4:9", ["/twilio/recorded", "/twilio/status"], "Thanks, got 4 seconds."),
+    ("wait", ["/twilio/status"], "No message recorded."),
+])
+def test_a_prompt_before_a_record_is_heard_in_silence_when_the_script_records(
+        app: Flask, script: str, posted: list[str], heard: str) -> None:
+    # Twilio: a <Gather> with no input (actionOnEmptyResult unset) goes on to the next verb, the <Record>,
+    # which takes the script's record item (or its wait) as before.
+    result = simulator(app, "/twilio/record-prompt").call(script=script)
+    assert paths(app) == ["/twilio/record-prompt"] + posted
+    assert result.heard == ["Leave a message, or press 9.", heard]
+    assert [e[0] for e in result.transcript if e[0] in ("silence", "beep")][:2] == ["silence", "beep"]
+    if script == "record:4:9":
+        assert app.config["RECEIVED"][1]["form"]["Digits"] == "9"  # pressed to end the message
+
+
+def test_hangup_during_a_prompt_before_a_record_is_hanging_up_mid_message(app: Flask) -> None:
+    simulator(app, "/twilio/record-prompt").call(script="hangup")
+    assert paths(app) == ["/twilio/record-prompt", "/twilio/recorded", "/twilio/status"]
 
 
 @pytest.mark.parametrize("script", ["hangup", ""])

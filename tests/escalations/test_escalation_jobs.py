@@ -95,6 +95,16 @@ def test_voicemail_before_the_escalation_is_attached(sim, database, jobs):
     assert recorded and only(database).recording_sid == recorded[0]
 
 
+def test_a_key_pressed_during_the_voicemail_prompt_loses_nothing(sim, database, jobs):
+    # Issue 14: the prompt takes keys; one that does nothing there goes on to the beep, and the message
+    # reaches staff on the one escalation, as when the caller listens in silence.
+    result = sim.call(from_=ALEX, script="0;noanswer;7;record:4")
+    jobs.run()
+    recorded = [r.params["RecordingSid"] for r in result.requests if "RecordingSid" in r.params]
+    esc = only(database)
+    assert (esc.reason, esc.recording_sid) == ("callback_request", recorded[0])
+
+
 def test_the_step_limit_escalates_as_other_with_high_priority(sim, app, database, jobs):
     app.extensions["quietline"].calls.max_steps = 4
     sim.call(script="say:gibberish;record:4")

@@ -135,6 +135,60 @@ class TestBargeIn:
         assert f"escalate-{result.call_sid}-callback_request" in queued(redis_conn)
 
 
+    # The prompt before the beep plays in a <Gather>: its keys work before the message starts (issue 14).
+    def test_nine_during_the_voicemail_prompt_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;9;answer")
+        prompt = next(d for d in result.documents if "<Record" in d)
+        assert '<Gather action="https://ql.example.org/twilio/voice/input?turn=' in prompt
+        assert 'finishOnKey="" input="dtmf" method="POST" numDigits="1" timeout="1"><Say' in prompt
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert not any(e[0] in ("beep", "record") for e in result.transcript)  # never reached the beep
+        state = stored_state(redis_conn, result.call_sid)
+        assert "record_message:crisis" in state["history"] and "last_recording_sid" not in state["vars"]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    def test_zero_during_the_voicemail_prompt_asks_for_a_person_again(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;0;answer")
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100100"])] * 2
+        assert not any(e[0] == "beep" for e in result.transcript)
+        assert "record_message:operator" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize("key", ["5", "#"])
+    def test_another_key_during_the_voicemail_prompt_still_takes_the_message(self, sim, redis_conn, key):
+        result = sim.call(script=f"0;noanswer;{key};record:4")
+        assert [e[0] for e in result.transcript if e[0] in ("digits", "beep", "record")] == [
+            "digits", "digits", "beep", "record"]  # 0 at the menu, the key during the prompt, then the message
+        assert result.heard[-1].startswith("Thank you. Someone will call you back by")
+        state = stored_state(redis_conn, result.call_sid)
+        assert state["history"][state["history"].index("callback.record_message") + 1:][:2] == [
+            "record_message:key-ignored", "record_message:recorded"]
+        assert state["vars"]["last_recording_sid"].startswith("RE")
+        assert [j for j in queued(redis_conn) if j.startswith("escalate-")] == [
+            f"escalate-{result.call_sid}-callback_request"]
+
+    def test_silence_through_the_voicemail_prompt_then_the_message(self, sim, redis_conn):
+        result = sim.call(script="0;noanswer;record:4")
+        assert [e[0] for e in result.transcript if e[0] in ("silence", "beep", "record")] == [
+            "silence", "beep", "record"]
+        assert "record_message:recorded" in history(redis_conn, result.call_sid)
+        assert [j for j in queued(redis_conn) if j.startswith("escalate-")] == [
+            f"escalate-{result.call_sid}-callback_request"]
+
+
+    def test_nine_after_the_crisis_offer_before_a_transfer_rings_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(script="say:I feel hopeless, can I talk to someone;9;answer")
+        offer = next(d for d in result.documents if "If you are in crisis, press 9 now." in d)
+        assert "<Dial" in offer and offer.index("</Gather>") < offer.index("<Dial")  # said where 9 works
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100101"])]  # never rang
+        assert "ring_front_desk:crisis" in history(redis_conn, result.call_sid)
+
+    def test_the_transfer_after_the_crisis_offer_still_rings_without_a_key(self, sim, redis_conn):
+        result = sim.call(script="say:I feel hopeless, can I talk to someone;answer")
+        assert [e for e in result.transcript if e[0] == "dial"] == [("dial", ["+15550100100"])]
+        assert "ring_front_desk:answered" in history(redis_conn, result.call_sid)
+
+
 class TestSayWhatYouWant:
     def test_move_my_thursday_appointment_to_next_week(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:I need to move my Thursday appointment to next week;"

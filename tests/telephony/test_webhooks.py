@@ -244,3 +244,42 @@ def test_signature_checker_accepts_the_signed_url_and_its_port_variant_only():
     assert not checker.valid("/twilio/input", "turn=2", params,
                              RequestValidator("another-token").compute_signature(
                                  "https://ql.example.org/twilio/input?turn=2", params))
+
+
+VOICEMAIL_PROMPT = ('<Say language="en-US" voice="Polly.Joanna">Please leave your name, the best number to reach you, '
+                    'and a short message after the tone. Press the pound key when you are done.</Say>')
+
+
+def _record(turn: int) -> str:
+    return (f'<Record action="https://ql.example.org/twilio/voice/recorded?turn={turn}" finishOnKey="#90" '
+            'maxLength="180" method="POST" playBeep="true" '
+            'recordingStatusCallback="https://ql.example.org/twilio/voice/recording-status" '
+            'recordingStatusCallbackMethod="POST" timeout="5" />'
+            f'<Redirect method="POST">https://ql.example.org/twilio/voice/recorded?turn={turn}</Redirect>')
+
+
+def test_the_voicemail_prompt_plays_in_a_gather_that_takes_9_and_0_before_the_beep(client, clock, redis_conn):
+    # Issue 14, barge-in: the prompt before the beep is inside a <Gather> (keypad, one key, any key posted);
+    # with no key Twilio goes on to the <Record>, which itself still ends on #, 9 or 0.
+    clock.now = CLOSED_NOW
+    post(client, "/twilio/voice", start_params())
+    response = post(client, "/twilio/voice/input?turn=1", {**start_params(), "Digits": "0"})
+    assert response.get_data(as_text=True) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Gather action="https://ql.example.org/twilio/voice/input?turn=2" finishOnKey="" input="dtmf" '
+        'method="POST" numDigits="1" timeout="1">' + VOICEMAIL_PROMPT + '</Gather>' + _record(2) + '</Response>'
+    )
+    assert stored_state(redis_conn, "CA" + "1" * 32)["step"] == "record_message"
+
+
+@pytest.mark.parametrize("key", ["5", "#", "*"])
+def test_another_key_during_the_voicemail_prompt_goes_straight_to_the_beep(client, clock, redis_conn, key):
+    clock.now = CLOSED_NOW
+    post(client, "/twilio/voice", start_params())
+    post(client, "/twilio/voice/input?turn=1", {**start_params(), "Digits": "0"})
+    response = post(client, "/twilio/voice/input?turn=2", {**start_params(), "Digits": key})
+    assert response.get_data(as_text=True) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>' + _record(3) + '</Response>')
+    state = stored_state(redis_conn, "CA" + "1" * 32)
+    assert (state["step"], state["waiting"]) == ("record_message", "recording")
+    assert state["history"][-1] == "record_message:key-ignored"
