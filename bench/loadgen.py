@@ -155,6 +155,7 @@ _VERB_RE = re.compile(rb"<(Gather|Redirect|Dial|Record|Hangup|Reject)\b([^>]*)>"
 _ACTION_RE = re.compile(rb'\saction="([^"]*)"')
 _RSC_RE = re.compile(rb'\srecordingStatusCallback="([^"]*)"')
 _REDIRECT_END = b"</Redirect>"
+_THEN_RECORD_OR_DIAL = re.compile(rb"\s*<(Record|Dial|Pay)\b")
 
 
 @dataclass
@@ -232,37 +233,17 @@ class FlowCall:
         for m in _VERB_RE.finditer(body):
             verb, attrs = m.group(1), m.group(2)
             if verb == b"Gather":
+                if falls_through(body, m.end()):
+                    continue  # a prompt that takes keys before the beep or the ringing: the caller listens
                 if self.silent_left > 0:
                     self.silent_left -= 1
                     continue  # the caller says nothing: Twilio goes on with the next verb
                 if self.pressed:
                     raise WalkError("a menu came back after the key was pressed")
                 self.pressed = True
-                self._post(_attr(_ACTION_RE, attrs), {"Digits": self.key}, "gather-digits")
+                self._post(action_url(attrs), {"Digits": self.key}, "gather-digits")
                 return
-            if verb == b"Redirect":
-                end = body.find(_REDIRECT_END, m.end())
-                if end < 0:
-                    raise WalkError("<Redirect> without an end tag")
-                kind = "gather-timeout" if b"/timeout" in body[m.end():end] else "redirect"
-                self._post(html.unescape(body[m.end():end].decode().strip()), {}, kind)
-                return
-            if verb == b"Dial":
-                self._post(_attr(_ACTION_RE, attrs), {"DialCallStatus": "no-answer",
-                                                      "DialCallSid": "CA" + uuid.uuid4().hex,
-                                                      "DialCallDuration": "0"}, "dial")
-                return
-            if verb == b"Record":
-                rec_sid = "RE" + uuid.uuid4().hex
-                rec = {"RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{ACCOUNT_SID}/Recordings/{rec_sid}",
-                       "RecordingSid": rec_sid, "RecordingDuration": "5"}
-                self._post(_attr(_ACTION_RE, attrs), {**rec, "Digits": "#"}, "record")
-                callback = _RSC_RE.search(attrs)
-                if callback:
-                    params = {"AccountSid": ACCOUNT_SID, "CallSid": self.sid, **rec, "RecordingStatus": "completed",
-                              "RecordingChannels": "1", "RecordingSource": "RecordVerb"}
-                    self.pending.append(self.signer.request(html.unescape(callback.group(1).decode()), params,
-                                                            "recording-status", False))
+            if follow_verb(self, verb, attrs, body, m.end()):
                 return
             # Hangup / Reject
             break
@@ -272,13 +253,53 @@ class FlowCall:
         if not self.pending:
             self._status_callback()
 
+    def _request(self, url: str, params: dict[str, str], kind: str, twiml: bool) -> Request:
+        return self.signer.request(url, params, kind, twiml)
+
     def _post(self, url: str, extra: dict[str, str], kind: str) -> None:
         params = {**self.common, "CallStatus": "in-progress", **extra}
-        self.pending.append(self.signer.request(url, params, kind, True))
+        self.pending.append(self._request(url, params, kind, True))
 
     def _status_callback(self) -> None:
         params = {**self.common, "CallStatus": "completed", "CallDuration": str(60 + self.sent * 9)}
-        self.pending.append(self.signer.request(self.signer.public_base + "/twilio/status", params, "status", False))
+        self.pending.append(self._request(self.signer.public_base + "/twilio/status", params, "status", False))
+
+
+def falls_through(body: bytes, tag_end: int) -> bool:
+    """Whether the <Gather> whose tag ends at ``tag_end`` is a prompt before a <Record>, <Dial> or <Pay>:
+    with no key Twilio goes on to that verb, so a caller who only listens sends nothing."""
+    close = body.find(b"</Gather>", tag_end)
+    return close >= 0 and _THEN_RECORD_OR_DIAL.match(body, close + len(b"</Gather>")) is not None
+
+
+def follow_verb(call, verb: bytes, attrs: bytes, body: bytes, tag_end: int) -> bool:
+    """Queue what Twilio sends after a <Redirect>, <Dial> (rings out) or <Record> (a 5 s message, then
+    the recording status callback); False for any other verb. ``call`` has ``sid``, ``pending``,
+    ``_request`` and ``_post`` (``FlowCall``, ``mixed.MixedCall``)."""
+    if verb == b"Redirect":
+        end = body.find(_REDIRECT_END, tag_end)
+        if end < 0:
+            raise WalkError("<Redirect> without an end tag")
+        kind = "gather-timeout" if b"/timeout" in body[tag_end:end] else "redirect"
+        call._post(html.unescape(body[tag_end:end].decode().strip()), {}, kind)
+        return True
+    if verb == b"Dial":
+        call._post(action_url(attrs), {"DialCallStatus": "no-answer", "DialCallSid": "CA" + uuid.uuid4().hex,
+                                       "DialCallDuration": "0"}, "dial")
+        return True
+    if verb == b"Record":
+        rec_sid = "RE" + uuid.uuid4().hex
+        rec = {"RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{ACCOUNT_SID}/Recordings/{rec_sid}",
+               "RecordingSid": rec_sid, "RecordingDuration": "5"}
+        call._post(action_url(attrs), {**rec, "Digits": "#"}, "record")
+        callback = _RSC_RE.search(attrs)
+        if callback:
+            params = {"AccountSid": ACCOUNT_SID, "CallSid": call.sid, **rec, "RecordingStatus": "completed",
+                      "RecordingChannels": "1", "RecordingSource": "RecordVerb"}
+            call.pending.append(call._request(html.unescape(callback.group(1).decode()), params,
+                                              "recording-status", False))
+        return True
+    return False
 
 
 class FloorCall:
@@ -305,8 +326,9 @@ class FloorCall:
         self.done = self.sent >= self.WEBHOOKS
 
 
-def _attr(regex: re.Pattern, attrs: bytes) -> str:
-    m = regex.search(attrs)
+def action_url(attrs: bytes) -> str:
+    """A verb's ``action`` URL, unescaped."""
+    m = _ACTION_RE.search(attrs)
     if not m:
         raise WalkError("verb without its action URL")
     return html.unescape(m.group(1).decode())

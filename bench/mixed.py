@@ -94,9 +94,6 @@ for _name in VERIFYING:
 _NOT_VERIFIED = re.compile(rb"couldn.t confirm those details|can.t confirm your identity")
 _GATHER_RE = re.compile(rb"<Gather\b([^>]*)>(.*?)</Gather>", re.S)
 _VERB_RE = re.compile(rb"<(Gather|Redirect|Dial|Record|Hangup|Reject)\b([^>]*?)(/?)>")
-_ACTION_RE = re.compile(rb'\saction="([^"]*)"')
-_RSC_RE = re.compile(rb'\srecordingStatusCallback="([^"]*)"')
-_REDIRECT_END = b"</Redirect>"
 MAX_WEBHOOKS_PER_CALL = 30
 
 
@@ -241,6 +238,8 @@ class MixedCall:
         for m in _VERB_RE.finditer(body):
             verb, attrs = m.group(1), m.group(2)
             if verb == b"Gather":
+                if loadgen.falls_through(body, m.end()):
+                    continue  # a prompt that takes keys before the beep or the ringing: the caller listens
                 g = _GATHER_RE.match(body, m.start())
                 prompt = self._prompt(g.group(2) if g else b"")
                 queue = self.answers.get(prompt)
@@ -250,31 +249,9 @@ class MixedCall:
                 self.heard.append(prompt)
                 if not keys:
                     continue  # silence: Twilio goes on with the next verb (the <Redirect>)
-                self._post(_attr(_ACTION_RE, attrs), {"Digits": keys}, "gather-digits")
+                self._post(loadgen.action_url(attrs), {"Digits": keys}, "gather-digits")
                 return
-            if verb == b"Redirect":
-                end = body.find(_REDIRECT_END, m.end())
-                if end < 0:
-                    raise WalkError("<Redirect> without an end tag")
-                kind = "gather-timeout" if b"/timeout" in body[m.end():end] else "redirect"
-                self._post(_unescape(body[m.end():end].decode().strip()), {}, kind)
-                return
-            if verb == b"Dial":
-                self._post(_attr(_ACTION_RE, attrs), {"DialCallStatus": "no-answer",
-                                                      "DialCallSid": "CA" + uuid.uuid4().hex,
-                                                      "DialCallDuration": "0"}, "dial")
-                return
-            if verb == b"Record":
-                rec_sid = "RE" + uuid.uuid4().hex
-                rec = {"RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{ACCOUNT_SID}/Recordings/{rec_sid}",
-                       "RecordingSid": rec_sid, "RecordingDuration": "5"}
-                self._post(_attr(_ACTION_RE, attrs), {**rec, "Digits": "#"}, "record")
-                callback = _RSC_RE.search(attrs)
-                if callback:
-                    params = {"AccountSid": ACCOUNT_SID, "CallSid": self.sid, **rec, "RecordingStatus": "completed",
-                              "RecordingChannels": "1", "RecordingSource": "RecordVerb"}
-                    self.pending.append(self._request(_unescape(callback.group(1).decode()), params,
-                                                      "recording-status", False))
+            if loadgen.follow_verb(self, verb, attrs, body, m.end()):
                 return
             break  # Hangup / Reject
         # <Hangup>, or the document ran out of verbs: Twilio ends the call.
@@ -305,19 +282,6 @@ class MixedCall:
     def _status_callback(self) -> None:
         params = {**self.common, "CallStatus": "completed", "CallDuration": str(60 + self.sent * 9)}
         self.pending.append(self._request(self.signer.public_base + "/twilio/status", params, "status", False))
-
-
-def _attr(regex: re.Pattern, attrs: bytes) -> str:
-    m = regex.search(attrs)
-    if not m:
-        raise WalkError("verb without its action URL")
-    return _unescape(m.group(1).decode())
-
-
-def _unescape(s: str) -> str:
-    import html
-
-    return html.unescape(s)
 
 
 def mixed_factory(signer: Signer, pool: ClientPool, paths: tuple[str, ...] | None = None,
