@@ -151,6 +151,13 @@ def _either(items: Sequence[str], joiner: str) -> str:
     return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
 
 
+def _takes_key_words(body: MenuStep | AskStep) -> bool:
+    """Whether a lone number word ("nine") can be this question's answer, not a key."""
+    if isinstance(body, MenuStep):
+        return False
+    return body.type is AskType.WHEN or (body.type is AskType.DIGITS and (body.length or 1) <= 1)
+
+
 def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
     """What kind of answer a prompt waits for (its <Gather> hints and speech model follow from it)."""
     if isinstance(body, MenuStep):
@@ -483,7 +490,9 @@ class _Run:
             said_intent = self._match_intent(flow, body, event.text)
             if said_intent.intent is not None:
                 return self._chose_intent(st, body, said_intent)
-        handler = self._global(flow, event)
+        # A key word said ("nine", "zero") is no key where it can be the answer: "nine" to "What is a good
+        # time?" is a time ("press nine" still asks for the key; crisis words were heard above).
+        handler = self._global(flow, event, spoken_keys=confirming is not None or not _takes_key_words(body))
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
@@ -614,8 +623,12 @@ class _Run:
         self.s.flow = name
         return self.go(self.flows.flows[name].start)
 
-    def _global(self, flow: Flow, event: Digits | Speech) -> GlobalHandler | None:
-        """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins)."""
+    def _global(self, flow: Flow, event: Digits | Speech, spoken_keys: bool = True) -> GlobalHandler | None:
+        """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins).
+
+        ``spoken_keys``: a key said as a bare word ("nine") counts; when False only a key pressed or
+        said with its verb ("press nine") does.
+        """
         if isinstance(event, Speech):
             for handler in flow.handlers:
                 # The built-in crisis words are crisis.assess's (checked before this); a flow's own still count.
@@ -624,6 +637,8 @@ class _Run:
                 if spoken_input.match_phrase(event.text, [(handler.name, phrases)]):
                     return handler
             key = spoken_input.spoken_key(event.text)  # "nine", "press zero"
+            if not spoken_keys and not spoken_input.says_press(event.text):
+                key = None
         else:
             key = event.digits.strip("#")
         return next((h for h in flow.handlers if h.key and h.key == key), None)

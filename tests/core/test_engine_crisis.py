@@ -137,3 +137,56 @@ def test_crisis_words_at_the_confirmation_of_a_yes_no_ask() -> None:
     out = call.send(Speech("yes I want to kill myself", 0.9))
     assert out == bye("Crisis.")
     assert isinstance(out[-1], fx.Hangup)
+
+
+KEYS_ASK = """
+flow: main
+globals:
+  operator: {key: "0", next: to_person}
+  crisis: {key: "9", next: to_crisis}
+steps:
+  - id: q
+    ask:
+      var: answer
+      prompt: What is a good time to reach you?
+      type: when
+      give_up: gave_up
+  - id: got
+    hangup: "Got {{ vars.answer }}."
+  - id: gave_up
+    hangup: Giving up.
+  - id: to_person
+    hangup: Operator.
+  - id: to_crisis
+    hangup: Crisis.
+"""
+
+
+@pytest.mark.parametrize(("said", "heard"), [("nine", "Got nine."), ("Nine.", "Got nine."),
+                                             ("zero", "Got zero."), ("nine thirty", "Got nine thirty.")])
+def test_a_key_word_at_a_value_question_is_the_answer_not_a_key(said: str, heard: str) -> None:
+    """Review 14 finding 3: "nine" answering "What is a good time?" is a time, not the crisis key."""
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    assert call.send(Speech(said, 0.9)) == bye(heard)
+    assert call.s.history == ["main.q", "q:ok", "main.got"]
+
+
+@pytest.mark.parametrize(("said", "where"), [("press nine", "Crisis."), ("press zero", "Operator.")])
+def test_a_key_said_with_its_verb_still_counts_at_a_value_question(said: str, where: str) -> None:
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    assert call.send(Speech(said, 0.9)) == bye(where)
+
+
+@pytest.mark.parametrize(("sent", "where"), [(Digits("9"), "Crisis."), (Digits("0"), "Operator."),
+                                             (Speech("I want to die", 0.9), "Crisis.")])
+def test_keys_pressed_and_crisis_words_still_count_at_a_value_question(sent, where: str) -> None:
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    assert call.send(sent) == bye(where)
+
+
+def test_a_key_word_at_a_menu_is_still_a_key(menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech("nine", 0.9)) == bye("Crisis.")
