@@ -86,6 +86,7 @@ _WAITS_AT = {Waiting.INPUT: (MenuStep, AskStep), Waiting.RECORDING: (VoicemailSt
 NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
 # Said when the caller's words come near a crisis without being one (crisis.CrisisLevel.UNSURE); the call goes on.
 CRISIS_OFFER = "If you are in crisis, press {key} now."
+CRISIS_OFFER_SAY = "If you are in crisis, say crisis now."
 CRISIS = "crisis"
 # A value heard with low confidence is read back first (vars[CONFIRMING] holds it until the caller answers).
 CONFIRMING = "_confirming"
@@ -473,7 +474,7 @@ class _Run:
                 return self._route(CRISIS)
             if heard.offer_crisis_option:
                 s.note(f"{st.id}:crisis-offered")
-                self.out.append(fx.Say(CRISIS_OFFER.format(key=self._route_key(CRISIS) or "9"), *self._voice(st)))
+                self.out.append(fx.Say(self._crisis_offer(), *self._voice(st)))
         confirming = self._confirming(st) if isinstance(body, AskStep) else None
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
@@ -605,6 +606,16 @@ class _Run:
             if flow is not None and handler is not None:
                 return flow, handler
         return None
+
+    def _crisis_offer(self) -> str:
+        """The crisis option as it works in this call: its key, else the word (crisis words always route),
+        else, with no crisis path at all, the practice's emergency guidance. Never a key that does nothing."""
+        key = self._route_key(CRISIS)
+        if key:
+            return CRISIS_OFFER.format(key=key)
+        if self._can_route(CRISIS):
+            return CRISIS_OFFER_SAY
+        return self.flows.practice.emergency_guidance
 
     def _route_key(self, name: str) -> str | None:
         found = self._handler(name)

@@ -190,3 +190,40 @@ def test_keys_pressed_and_crisis_words_still_count_at_a_value_question(sent, whe
 def test_a_key_word_at_a_menu_is_still_a_key(menu_flows_crisis: FlowSet) -> None:
     call = at_menu(menu_flows_crisis)
     assert call.send(Speech("nine", 0.9)) == bye("Crisis.")
+
+
+NO_CRISIS_KEY = """
+flow: main
+globals:
+  crisis: {next: to_crisis}
+steps:
+  - id: menu
+    menu:
+      prompt: For billing press 1.
+      options:
+        - {key: "1", next: billing}
+      give_up: billing
+  - id: billing
+    hangup: Billing.
+  - id: to_crisis
+    hangup: Crisis.
+"""
+NO_CRISIS_AT_ALL = NO_CRISIS_KEY.replace('globals:\n  crisis: {next: to_crisis}\n', "").replace(
+    "  - id: to_crisis\n    hangup: Crisis.\n", "")
+
+
+def test_the_crisis_offer_never_promises_a_key_that_does_nothing() -> None:
+    """Review 14 finding 2: a crisis global without a key offered "press 9", and 9 was "didn't catch that"."""
+    call = Call(flowset(NO_CRISIS_KEY))
+    call.start()
+    out = call.send(Speech("I feel hopeless", 0.9))
+    assert out[0] == say("If you are in crisis, say crisis now.")
+    assert call.send(Speech("crisis", 0.9)) == bye("Crisis.")
+
+
+def test_with_no_crisis_path_the_offer_is_the_emergency_guidance() -> None:
+    call = Call(flowset(NO_CRISIS_AT_ALL))
+    call.start()
+    out = call.send(Speech("I feel hopeless", 0.9))
+    assert out[0] == say("In an emergency, hang up and dial 9 1 1.")
+    assert "press" not in " ".join(e.text for e in out if isinstance(e, fx.Say))
