@@ -67,6 +67,7 @@ from ivr.core.spoken_values import (
     parse_date,
     parse_day,
     parse_digits,
+    parse_first_name,
     parse_keyed_date,
     parse_time,
     parse_yes_no,
@@ -124,27 +125,6 @@ class StepEnv:
 _WHEN_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "weekday",
                          "weekdays", "weekend", "weekends", "lunch", "lunchtime", "anytime", "whenever", "night",
                          "nights", "early", "late"})
-_NAME_STOPS = frozenset({"its", "and", "thanks", "thank", "please", "im", "i", "is", "my", "um", "uh", "here"})
-_NAME_LEAD_INS = ("my name is", "my first name is", "this is", "it is", "i am", "name is", "call me", "its", "im")
-
-
-def _first_name(text: str) -> str | None:
-    """A first name as said ("My name is jane" → "Jane"): lead-in words dropped, at most three words of letters."""
-    words = normalise(text).split()
-    for lead in sorted(_NAME_LEAD_INS, key=len, reverse=True):
-        if words[:len(lead.split())] == lead.split():
-            words = words[len(lead.split()):]
-            break
-    kept: list[str] = []
-    for word in words:
-        if word in _NAME_STOPS or not word.isalpha():
-            break  # "Jane, it's Jane": the name is said once
-        kept.append(word)
-    words = kept[:3]
-    name = " ".join(w.capitalize() for w in words)
-    return name if 0 < len(name) <= 40 else None
-
-
 def _either(items: Sequence[str], joiner: str) -> str:
     """"a", "a or b", "a, b or c"."""
     if len(items) <= 1:
@@ -689,7 +669,7 @@ class _Run:
         if body.type is AskType.YES_NO:
             return self._yes_no(event), None
         if body.type is AskType.NAME:
-            return (_first_name(text) if isinstance(event, Speech) else None), None
+            return (parse_first_name(text).value if isinstance(event, Speech) else None), None
         if body.type is AskType.WHEN:
             return (self._when(text) if isinstance(event, Speech) else None), None
         if body.type is AskType.DATE:

@@ -215,6 +215,22 @@ class TestNewClients:
             "intake_request", "intake_request", "+15551230099", "+1******0099")
         assert row.details == {"first_name": "Jane", "best_time": "weekday mornings"}
 
+    @pytest.mark.parametrize("said", ["hi my name is Jane", "I'm not suicidal, my name is Jane", "hello this is Jane",
+                                      "um Jane", "J A N E"])
+    def test_a_first_name_is_read_from_what_callers_say(self, sim, redis_conn, said):
+        """Review 14 finding 5: greetings, lead-ins and words beside the name are never stored as it."""
+        result = sim.call(from_=STRANGER, script=f"4;say:{said};5551230099;1;say:weekday mornings")
+        assert result.heard[-1] == "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye."
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_name"] == "Jane"
+
+    @pytest.mark.parametrize("said", ["I'm calling about my depression", "I'd rather not say", "yes", "no"])
+    def test_words_that_are_no_name_are_asked_again(self, sim, redis_conn, said):
+        result = sim.call(from_=STRANGER, script=f"4;say:{said};hangup")
+        assert result.heard[-2:] == [
+            "Sorry, I didn't get your first name. Please say just your first name, or spell it.",
+            "What is your first name?"]
+        assert "intake_name" not in stored_state(redis_conn, result.call_sid)["vars"]
+
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
