@@ -846,7 +846,7 @@ class _Run:
                 "next_open": status.next_open,
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
-                "new_clients": {"accepting": bool(getattr(practice, "new_clients_accepting", False)),
+                "new_clients": {"accepting": bool(getattr(practice, "new_clients_accepting", True)),
                                 "message": getattr(practice, "new_clients_message", "")},
                 # {{ callback_by('callback_request') | spoken }}: a plain function, so the sandbox shows no internals.
                 "callback_by": lambda reason: self._callback_by(reason),
