@@ -231,6 +231,26 @@ class TestNewClients:
             "What is your first name?"]
         assert "intake_name" not in stored_state(redis_conn, result.call_sid)["vars"]
 
+    @pytest.mark.parametrize("caller", [ALEX, STRANGER, "Anonymous"])
+    def test_a_new_client_asked_for_a_date_of_birth_is_offered_intake(self, sim, redis_conn, caller):
+        """Review 14 finding 10: "I'd like to make an appointment" leads to verification; "I'm a new client"
+        there goes to intake, for every caller alike, and charges no failure to the locks."""
+        script = "say:I'd like to make an appointment;say:I'm a new client;hangup"
+        result = sim.call(from_=caller, script=script)
+        steps = history(redis_conn, result.call_sid)
+        if caller == "Anonymous":  # a withheld number is asked for first: the words work there too
+            assert "ask_number:new_client" in steps
+        else:
+            assert "ask_dob:new_client" in steps
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+        assert "check:failed" not in steps
+
+    def test_after_a_failed_answer_the_new_client_path_is_offered(self, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="1;01011990#;say:I don't have one, I'm new;hangup")
+        assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, say new " \
+               "client." in result.heard
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
