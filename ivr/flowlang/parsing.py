@@ -209,7 +209,8 @@ def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[Globa
         if spec["next"] not in known:
             ctx.add(("globals", name, "next"), f"global {name} goes to unknown step {spec['next']!r}")
         out.append(GlobalHandler(name, key, phrases, spec["next"]))
-    clash = next((h for h in out if h.name == "new_client" and h.key and h.key in {o.key for o in out if o is not h}), None)
+    taken = {h.key for h in out if h.name != "new_client"}
+    clash = next((h for h in out if h.name == "new_client" and h.key and h.key in taken), None)
     if clash is not None:
         ctx.add(("globals", "new_client", "key"), f"new_client uses key {clash.key}, taken by another global")
     keys = [h.key for h in out if h.key and h.name != "new_client"]
