@@ -154,6 +154,13 @@ def test_another_vocabulary() -> None:
         ("my appointment for Friday", "cancel", {"from_day": "friday"}),
         ("my appointment for Friday", "book", {"to_day": "friday"}),
         ("anytime next week works", None, {"day": "next week"}),
+        # review 14 finding 7: a day or time ruled out is never where the caller wants to go
+        ("reschedule, but not to Wednesday", "reschedule", {"not_day": "wednesday"}),
+        ("anything except Friday", "reschedule", {"not_day": "friday"}),
+        ("any day other than Monday", "reschedule", {"not_day": "monday"}),
+        ("move it to Friday, not Thursday", "reschedule", {"to_day": "friday", "not_day": "thursday"}),
+        ("I don't want Wednesday", "reschedule", {"not_day": "wednesday"}),
+        ("not before ten", "reschedule", {"not_time": "before ten"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:
