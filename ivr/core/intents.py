@@ -119,7 +119,8 @@ class IntentMatch:
     ``intent``/``key``: the chosen option (None when nothing, or a tie, matched). ``action``: the
     intent's action when one was clear ("reschedule", "cancel", "hear", "book"). ``details``: day and
     time words kept from the sentence, keys ``from_day``, ``to_day``, ``day``, ``from_time``,
-    ``to_time``, ``time``, and ``not_day``/``not_time`` for ones ruled out ("but not Wednesday") (values are the words, e.g. ``"next week"``, resolved later with
+    ``to_time``, ``time``, and ``not_day``/``not_time`` for ones ruled out ("but not Wednesday")
+    (values are the words, e.g. ``"next week"``, resolved later with
     ``spoken_values.parse_day``). ``tied``: intents that tied. ``name_options``: when no intent, the
     intents a shorter re-prompt should name (the tied ones, else every option), in menu order.
     """
