@@ -318,6 +318,8 @@ def _role(words: Sequence[str], start: int, end: int, action: str | None) -> str
     before = words[start - 1] if start > 0 else ""
     before2 = words[start - 2] if start > 1 else ""
     after = words[end] if end < len(words) else ""
+    if before in ("on", "next", "this") and before2 in _APPOINTMENT_WORDS:  # "my appointment on Tuesday"
+        return "from_"
     if before == "for" and before2 in _APPOINTMENT_WORDS:  # "my appointment for tomorrow"
         return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":

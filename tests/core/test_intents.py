@@ -161,6 +161,10 @@ def test_another_vocabulary() -> None:
         ("move it to Friday, not Thursday", "reschedule", {"to_day": "friday", "not_day": "thursday"}),
         ("I don't want Wednesday", "reschedule", {"not_day": "wednesday"}),
         ("not before ten", "reschedule", {"not_time": "before ten"}),
+        # finding 6: the day said for the appointment is the one the caller has
+        ("I need to move my appointment next Tuesday to Thursday", "reschedule",
+         {"from_day": "next tuesday", "to_day": "thursday"}),
+        ("move my appointment on Sunday to Thursday", "reschedule", {"from_day": "sunday", "to_day": "thursday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:
