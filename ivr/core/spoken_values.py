@@ -1326,7 +1326,7 @@ _YES_PHRASES = (
     "indeed", "you bet", "you got it", "please", "yes please", "please do", "go ahead", "do it", "sounds good",
     "that works", "that would be great", "perfect", "fine", "thats fine", "thats me", "that is me", "its me",
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
-    "i guess so", "i guess", "no problem", "no worries", "all good", "why not", "true", "thats it",
+    "no problem", "no worries", "all good", "why not", "true", "thats it",
     "thats the one",
 )
 _NO_PHRASES = (
@@ -1342,6 +1342,7 @@ _NO_PHRASES = (
 _UNSURE_PHRASES = (
     "maybe", "not sure", "i am not sure", "im not sure", "i dont know", "dont know", "dunno", "perhaps",
     "i cant remember", "i forget", "possibly", "who knows", "hard to say", "not certain",
+    "i guess", "i guess so", "i suppose", "i suppose so",  # a shrug is no yes (review 14 finding 20)
 )
 
 

@@ -340,6 +340,8 @@ ROWS = [
     ("yes_no", "maybe", {}, N(Why.UNSURE)),
     ("yes_no", "I don't know", {}, N(Why.UNSURE)),
     ("yes_no", "not sure", {}, N(Why.UNSURE)),
+    ("yes_no", "I guess", {}, N(Why.UNSURE)),
+    ("yes_no", "I guess so", {}, N(Why.UNSURE)),
     ("yes_no", "billing", {}, N(Why.NOT_A_VALUE)),
     ("yes_no", "yesterday", {}, N(Why.NOT_A_VALUE)),
     ("yes_no", "", {}, N(Why.NOTHING_SAID)),

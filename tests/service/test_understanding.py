@@ -267,6 +267,8 @@ class TestNewClients:
 
     def test_a_practice_not_accepting_new_clients_says_so(self, not_accepting, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="say:are you taking new clients")
-        assert result.heard[-1] == ("We have no openings for new clients this month. Thank you for calling. "
-                                    "Goodbye.")
+        assert result.heard[-1] == (
+            "We have no openings for new clients this month. If you are in danger or this is a medical emergency, "
+            "hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis "
+            "Lifeline, any time. Thank you for calling. Goodbye.")
         assert queued(redis_conn) == []
