@@ -354,6 +354,8 @@ def _ask(p: _StepParser, spec: Any) -> AskStep:
     allow_pin = bool(spec.get("allow_pin", False))
     if allow_pin and kind is not AskType.DATE:
         ctx.add(kpath + ("allow_pin",), "allow_pin only applies to type date", sid)
+    if spec.get("past_only") is not None and kind is not AskType.DATE:
+        ctx.add(kpath + ("past_only",), "past_only only applies to type date", sid)
     if kind is AskType.DATE:
         # A PIN has no fixed length, so PIN-or-date entries end with # (or a pause).
         length = None if allow_pin else 8
@@ -502,6 +504,10 @@ def _parse_step(p: _StepParser, following: str | None) -> Step | None:
         if nxt is None:
             p.add(path, f"dead end: the last step is a {kind.value} with no `next`; "
                         "add `next:` or end with a hangup, transfer or goto")
+    label = raw.get("label")
+    if isinstance(label, str) and ("{{" in label or "{%" in label):
+        # Staff read labels on the timeline as written: a template there would show literally.
+        p.add(path + ("label",), "label is plain text shown to staff: templates ({{ }}, {% %}) are not filled in")
     needs_verified = bool(raw.get("needs_verified")) or (
         isinstance(body, ActionStep) and body.name in p.actions and discloses(p.actions[body.name]))
     return Step(p.sid, kind, body, nxt, p.ctx.doc.line_of(path), raw.get("voice"), raw.get("language"),

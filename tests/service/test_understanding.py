@@ -138,13 +138,16 @@ class TestBargeIn:
 class TestSayWhatYouWant:
     def test_move_my_thursday_appointment_to_next_week(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:I need to move my Thursday appointment to next week;"
-                                             "say:April 15th 1985;hangup")
+                                             "say:April 15th 1985;1;hangup")
         state = stored_state(redis_conn, result.call_sid)
         assert state["vars"]["request"] == {"intent": "appointments", "action": "reschedule",
                                             "from_day": "thursday", "to_day": "next week"}
         steps = state["history"]
-        assert "main_menu:appointments/reschedule" in steps and "appointments.choose" not in steps
-        # Straight to the offers, all in the week the caller asked for (today is Monday, November 23).
+        # Alex has no Thursday appointment (the next is Tuesday): the question is asked rather than moving
+        # another one (review 14 finding 6); then the offers, all in the week the caller asked for (today is
+        # Monday, November 23).
+        assert "main_menu:appointments/reschedule" in steps and "appointments.choose" in steps
+        assert result.heard[-2] == "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
         assert result.heard[-1] == (
             "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
             "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
