@@ -160,14 +160,33 @@ def _describe(appointment: Appointment, clinician: Clinician | None, practice: A
 
 
 def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    """The verified client's next scheduled appointment, as ``vars.appt``."""
+    """The verified client's next scheduled appointment, as ``vars.appt``.
+
+    When the caller named the appointment's day at the main menu ("move my appointment next Tuesday":
+    vars.request.from_day) the first one on that day is taken instead; ``appt.as_asked`` is False when
+    that day was unclear ("next Tuesday" said on a Monday) or has no appointment, so the flow asks
+    rather than acting on another one.
+    """
     client_id = _client_id(ctx)
+    request = ctx.session.vars.get("request") or {}
+    said = request.get("from_day") if isinstance(request, dict) else None
     with _practice(ctx).read() as db:
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
-        return ActionResult("found", {"appt": _describe(appointment, appointment.clinician, ctx.flows.practice,
-                                                         ctx.now)})
+        as_asked = True
+        if said:
+            as_asked = False
+            reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz)
+            if reading.ok and reading.value is not None:
+                span = reading.value
+                on_day = next((a for a in practice_data.upcoming_appointments(db, client_id, ctx.now)
+                               if span.first <= a.start.astimezone(ctx.flows.practice.tz).date() <= span.last),
+                              None)
+                if on_day is not None:
+                    appointment, as_asked = on_day, True
+        appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
+        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked}})
 
 
 def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,

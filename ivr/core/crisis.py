@@ -91,6 +91,7 @@ class PhraseList:
     language: str
     patterns: tuple[_Pattern, ...]
     negators: tuple[tuple[str, ...], ...]
+    adjacent_negators: frozenset[str]
     bridges: frozenset[str]
     hedges: tuple[re.Pattern[str], ...]
     routine: tuple[re.Pattern[str], ...]
@@ -165,6 +166,7 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         language=language,
         patterns=tuple(patterns),
         negators=tuple(sorted((tuple(n.split()) for n in negators), key=len, reverse=True)),
+        adjacent_negators=frozenset(section.get("adjacent_negators", ())),
         bridges=frozenset(bridges),
         hedges=_phrase_regexes(hedges),
         routine=_phrase_regexes(routine),
@@ -238,7 +240,13 @@ def _winners(found: list[_Match]) -> list[_Match]:
 
 
 def _negated(words: list[str], start: int, phrases: PhraseList) -> bool:
-    """Whether a negator stands right before ``start``, with at most three bridge words between."""
+    """Whether a negator stands right before ``start``, with at most three bridge words between.
+
+    An adjacent negator ("no") counts only right before the phrase: "no emergency" is a denial,
+    "no I want to die" is not.
+    """
+    if start > 0 and words[start - 1] in phrases.adjacent_negators:
+        return True
     end = start
     for _ in range(4):
         for negator in phrases.negators:

@@ -67,6 +67,7 @@ from ivr.core.spoken_values import (
     parse_date,
     parse_day,
     parse_digits,
+    parse_first_name,
     parse_keyed_date,
     parse_time,
     parse_yes_no,
@@ -86,6 +87,7 @@ _WAITS_AT = {Waiting.INPUT: (MenuStep, AskStep), Waiting.RECORDING: (VoicemailSt
 NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who you are."
 # Said when the caller's words come near a crisis without being one (crisis.CrisisLevel.UNSURE); the call goes on.
 CRISIS_OFFER = "If you are in crisis, press {key} now."
+CRISIS_OFFER_SAY = "If you are in crisis, say crisis now."
 # Set while that offer waits to be heard: where no <Gather> follows (a transfer, a goodbye) the words play in
 # one that takes the key (effects.prompt_keys); "hangup" once the goodbye is said, until its key can no longer come.
 OFFERED = "_crisis_offered"
@@ -126,32 +128,18 @@ class StepEnv:
 _WHEN_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "weekday",
                          "weekdays", "weekend", "weekends", "lunch", "lunchtime", "anytime", "whenever", "night",
                          "nights", "early", "late"})
-_NAME_STOPS = frozenset({"its", "and", "thanks", "thank", "please", "im", "i", "is", "my", "um", "uh", "here"})
-_NAME_LEAD_INS = ("my name is", "my first name is", "this is", "it is", "i am", "name is", "call me", "its", "im")
-
-
-def _first_name(text: str) -> str | None:
-    """A first name as said ("My name is jane" → "Jane"): lead-in words dropped, at most three words of letters."""
-    words = normalise(text).split()
-    for lead in sorted(_NAME_LEAD_INS, key=len, reverse=True):
-        if words[:len(lead.split())] == lead.split():
-            words = words[len(lead.split()):]
-            break
-    kept: list[str] = []
-    for word in words:
-        if word in _NAME_STOPS or not word.isalpha():
-            break  # "Jane, it's Jane": the name is said once
-        kept.append(word)
-    words = kept[:3]
-    name = " ".join(w.capitalize() for w in words)
-    return name if 0 < len(name) <= 40 else None
-
-
 def _either(items: Sequence[str], joiner: str) -> str:
     """"a", "a or b", "a, b or c"."""
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+
+def _takes_key_words(body: MenuStep | AskStep) -> bool:
+    """Whether a lone number word ("nine") can be this question's answer, not a key."""
+    if isinstance(body, MenuStep):
+        return False
+    return body.type is AskType.WHEN or (body.type is AskType.DIGITS and (body.length or 1) <= 1)
 
 
 def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
@@ -507,8 +495,9 @@ class _Run:
                 return self._route(CRISIS)
             if heard.offer_crisis_option:
                 s.note(f"{st.id}:crisis-offered")
-                self.out.append(fx.Say(CRISIS_OFFER.format(key=self._route_key(CRISIS) or "9"), *self._voice(st)))
-                s.vars[OFFERED] = True
+                self.out.append(fx.Say(self._crisis_offer(), *self._voice(st)))
+                if self._route_key(CRISIS):  # only a key can be pressed during a transfer or goodbye
+                    s.vars[OFFERED] = True
         confirming = self._confirming(st) if isinstance(body, AskStep) else None
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
@@ -525,7 +514,9 @@ class _Run:
             said_intent = self._match_intent(flow, body, event.text)
             if said_intent.intent is not None:
                 return self._chose_intent(st, body, said_intent)
-        handler = self._global(flow, event)
+        # A key word said ("nine", "zero") is no key where it can be the answer: "nine" to "What is a good
+        # time?" is a time ("press nine" still asks for the key; crisis words were heard above).
+        handler = self._global(flow, event, spoken_keys=confirming is not None or not _takes_key_words(body))
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
@@ -639,6 +630,16 @@ class _Run:
                 return flow, handler
         return None
 
+    def _crisis_offer(self) -> str:
+        """The crisis option as it works in this call: its key, else the word (crisis words always route),
+        else, with no crisis path at all, the practice's emergency guidance. Never a key that does nothing."""
+        key = self._route_key(CRISIS)
+        if key:
+            return CRISIS_OFFER.format(key=key)
+        if self._can_route(CRISIS):
+            return CRISIS_OFFER_SAY
+        return self.flows.practice.emergency_guidance
+
     def _route_key(self, name: str) -> str | None:
         found = self._handler(name)
         return found[1].key if found else None
@@ -656,8 +657,12 @@ class _Run:
         self.s.flow = name
         return self.go(self.flows.flows[name].start)
 
-    def _global(self, flow: Flow, event: Digits | Speech) -> GlobalHandler | None:
-        """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins)."""
+    def _global(self, flow: Flow, event: Digits | Speech, spoken_keys: bool = True) -> GlobalHandler | None:
+        """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins).
+
+        ``spoken_keys``: a key said as a bare word ("nine") counts; when False only a key pressed or
+        said with its verb ("press nine") does.
+        """
         if isinstance(event, Speech):
             for handler in flow.handlers:
                 # The built-in crisis words are crisis.assess's (checked before this); a flow's own still count.
@@ -666,6 +671,8 @@ class _Run:
                 if spoken_input.match_phrase(event.text, [(handler.name, phrases)]):
                     return handler
             key = spoken_input.spoken_key(event.text)  # "nine", "press zero"
+            if not spoken_keys and not spoken_input.says_press(event.text):
+                key = None
         else:
             key = event.digits.strip("#")
         return next((h for h in flow.handlers if h.key and h.key == key), None)
@@ -705,7 +712,7 @@ class _Run:
         if body.type is AskType.YES_NO:
             return self._yes_no(event), None
         if body.type is AskType.NAME:
-            return (_first_name(text) if isinstance(event, Speech) else None), None
+            return (parse_first_name(text).value if isinstance(event, Speech) else None), None
         if body.type is AskType.WHEN:
             return (self._when(text) if isinstance(event, Speech) else None), None
         if body.type is AskType.DATE:
@@ -901,7 +908,7 @@ class _Run:
                 "next_open": status.next_open,
                 "emergency_guidance": practice.emergency_guidance,
                 "callback_promise": getattr(practice, "callback_promise", None) or "",
-                "new_clients": {"accepting": bool(getattr(practice, "new_clients_accepting", False)),
+                "new_clients": {"accepting": bool(getattr(practice, "new_clients_accepting", True)),
                                 "message": getattr(practice, "new_clients_message", "")},
                 # {{ callback_by('callback_request') | spoken }}: a plain function, so the sandbox shows no internals.
                 "callback_by": lambda reason: self._callback_by(reason),

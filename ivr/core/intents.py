@@ -119,7 +119,8 @@ class IntentMatch:
     ``intent``/``key``: the chosen option (None when nothing, or a tie, matched). ``action``: the
     intent's action when one was clear ("reschedule", "cancel", "hear", "book"). ``details``: day and
     time words kept from the sentence, keys ``from_day``, ``to_day``, ``day``, ``from_time``,
-    ``to_time``, ``time`` (values are the words, e.g. ``"next week"``, resolved later with
+    ``to_time``, ``time``, and ``not_day``/``not_time`` for ones ruled out ("but not Wednesday")
+    (values are the words, e.g. ``"next week"``, resolved later with
     ``spoken_values.parse_day``). ``tied``: intents that tied. ``name_options``: when no intent, the
     intents a shorter re-prompt should name (the tied ones, else every option), in menu order.
     """
@@ -262,7 +263,8 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
     A mention after "to/for/until/instead" is where the caller wants to go (``to_``); after
     "from/my/the", right after or right before "appointment/session" it is the one they have
     (``from_``); "appointment for X" is the target when booking and the one they have otherwise;
-    anything else is plain (``day``/``time``). A part of the day right after a day stays with it
+    after "not/except/other than" (up to three words before: "but not to Wednesday") it is ruled
+    out (``not_``); anything else is plain (``day``/``time``). A part of the day right after a day stays with it
     ("tomorrow afternoon"); a time right after a day ("next Tuesday at 3") takes that day's role.
     The first mention of each role is kept.
     """
@@ -288,10 +290,36 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
 _PARTS = frozenset({"morning", "afternoon", "evening", "night"})
 
 
+# Words that rule a day or time out ("but not to Wednesday", "anything except Friday", "any day other than
+# Monday"): the mention is kept as ``not_day``/``not_time``, never as where the caller wants to go.
+_EXCLUDING = frozenset({"not", "except", "excluding", "but", "dont", "no", "never", "besides"})
+_EXCLUDING_PAIRS = frozenset({("other", "than"), ("apart", "from"), ("rather", "than"), ("instead", "of")})
+_EXCLUSION_BRIDGES = frozenset({"to", "on", "at", "for", "a", "the", "this", "that", "any", "until", "till",
+                                "before", "after", "like", "want", "do", "work", "works", "in"})
+
+
+def _excluded(words: Sequence[str], start: int) -> bool:
+    """Whether a mention at ``start`` is ruled out by a negation up to three words before it."""
+    i = start
+    for _ in range(4):
+        if i >= 2 and (words[i - 2], words[i - 1]) in _EXCLUDING_PAIRS:
+            return True
+        if i >= 1 and words[i - 1] in _EXCLUDING:
+            return True
+        if i == 0 or words[i - 1] not in _EXCLUSION_BRIDGES:
+            return False
+        i -= 1
+    return False
+
+
 def _role(words: Sequence[str], start: int, end: int, action: str | None) -> str:
+    if _excluded(words, start):
+        return "not_"
     before = words[start - 1] if start > 0 else ""
     before2 = words[start - 2] if start > 1 else ""
     after = words[end] if end < len(words) else ""
+    if before in ("on", "next", "this") and before2 in _APPOINTMENT_WORDS:  # "my appointment on Tuesday"
+        return "from_"
     if before == "for" and before2 in _APPOINTMENT_WORDS:  # "my appointment for tomorrow"
         return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":

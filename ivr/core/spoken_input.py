@@ -169,6 +169,14 @@ def match_phrase(text: str, options: Iterable[tuple[str, Sequence[str]]]) -> str
     return names.pop() if len(names) == 1 else None
 
 
+_PRESS = re.compile(r"\b(press|pressing|pressed|push|dial|hit|key|button)\b", re.IGNORECASE)
+
+
+def says_press(text: str) -> bool:
+    """Whether the caller named pressing a key ("press nine", "hit zero", "the nine key")."""
+    return bool(_PRESS.search(text or ""))
+
+
 def spoken_key(text: str) -> str | None:
     """'one', 'press two', 'option 3', 'zero' → the key a caller meant."""
     digits = spoken_digits(text)

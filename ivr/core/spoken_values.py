@@ -1326,7 +1326,7 @@ _YES_PHRASES = (
     "indeed", "you bet", "you got it", "please", "yes please", "please do", "go ahead", "do it", "sounds good",
     "that works", "that would be great", "perfect", "fine", "thats fine", "thats me", "that is me", "its me",
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
-    "i guess so", "i guess", "no problem", "no worries", "all good", "why not", "true", "thats it",
+    "no problem", "no worries", "all good", "why not", "true", "thats it",
     "thats the one",
 )
 _NO_PHRASES = (
@@ -1342,6 +1342,7 @@ _NO_PHRASES = (
 _UNSURE_PHRASES = (
     "maybe", "not sure", "i am not sure", "im not sure", "i dont know", "dont know", "dunno", "perhaps",
     "i cant remember", "i forget", "possibly", "who knows", "hard to say", "not certain",
+    "i guess", "i guess so", "i suppose", "i suppose so",  # a shrug is no yes (review 14 finding 20)
 )
 
 
@@ -1353,6 +1354,88 @@ def _phrase_table() -> list[tuple[tuple[str, ...], str]]:
 
 
 _YES_NO_TABLE = _phrase_table()
+
+
+# --------------------------------------------------------------------------- first names
+
+# Said before a name and never part of it: greetings, fillers, a yes.
+_NAME_FILLERS = frozenset({
+    "um", "uh", "er", "erm", "uhm", "hmm", "hi", "hello", "hey", "yes", "yeah", "yep", "ok", "so", "well", "oh",
+    "sure", "right", "good", "morning", "afternoon", "evening", "there", "and", "it",
+})
+# Lead-ins that may follow other words ("I'm not suicidal, my name is Jane"): the name is after the last one.
+_NAME_LEAD_INS = (("my", "first", "name", "is"), ("my", "name", "is"), ("first", "name", "is"),
+                  ("the", "name", "is"), ("name", "is"), ("you", "can", "call", "me"), ("call", "me"),
+                  ("this", "is"), ("my", "name", "s"), ("my", "names"))
+# Lead-ins only at the start ("I'm Jane", "it's Jane"): later they start other sentences.
+_NAME_OPENERS = (("i", "am"), ("it", "is"), ("its",), ("im",), ("first", "name"), ("name",))
+# Words that end a name ("Jane please", "Jane, it's Jane").
+_NAME_ENDS = frozenset({"please", "thanks", "thank", "here", "its", "speaking", "calling", "and", "um", "uh"})
+# Words that are no first name: the caller said something else ("I'm calling about my depression",
+# "I'd rather not say", "no"). Unsure means ask again, never store what was not a name.
+_NOT_A_NAME = frozenset({
+    "i", "me", "my", "mine", "you", "your", "we", "our", "he", "she", "they", "them", "his", "her", "their", "it",
+    "its", "this", "that", "these", "those", "a", "an", "the", "some", "any", "no", "not", "nope", "never", "yes",
+    "yeah", "ok", "okay", "is", "am", "are", "was", "were", "be", "been", "being", "do", "does", "did", "dont",
+    "didnt", "doesnt", "have", "has", "had", "having", "would", "will", "should", "could", "can", "cant", "wont",
+    "may", "might", "must", "shall", "to", "of", "in", "on", "at", "for", "with", "about", "from", "by", "as",
+    "or", "and", "but", "if", "so", "because", "just", "really", "rather", "prefer", "say", "saying", "said",
+    "tell", "telling", "know", "think", "want", "wanted", "need", "needed", "like", "calling", "call", "called",
+    "phone", "number", "name", "first", "last", "here", "there", "what", "why", "who", "how", "when", "where",
+    "which", "sorry", "hello", "hi", "hey", "thanks", "thank", "please", "um", "uh", "er", "hmm", "well", "oh",
+    "appointment", "appointments", "therapist", "therapy", "counseling", "counselling", "session", "doctor",
+    "depression", "depressed", "anxiety", "anxious", "suicidal", "crisis", "emergency", "help", "new", "client",
+    "patient", "billing", "bill", "insurance", "reschedule", "cancel", "book", "booking", "message", "voicemail",
+    "person", "someone", "somebody", "anyone", "nobody", "operator", "representative", "again", "now", "today",
+    "tomorrow", "morning", "afternoon", "evening", "good", "fine", "great", "sure", "right", "wrong", "private",
+    "confidential", "anonymous", "pass", "skip", "nothing", "none", "nah", "nevermind", "unknown", "hang",
+})
+_NAME_REFUSALS = (("rather", "not"), ("prefer", "not"), ("dont", "want"), ("not", "telling"), ("dont", "know"),
+                  ("not", "sure"), ("no", "name"), ("skip",), ("pass",))
+
+
+def parse_first_name(text: str | None) -> Reading[str]:
+    """A first name as said, title-cased: "hi my name is Jane" → "Jane", "um Jane" → "Jane",
+    "I'm not suicidal, my name is Jane" → "Jane", "Mary Ann" → "Mary Ann" (at most two words),
+    "J A N E" → "Jane" (spelled).
+
+    Greetings and fillers before it and the lead-ins ("my name is", "this is", "I'm") are dropped.
+    Words that are no name are never returned as one: "I'm calling about my depression", "yes" →
+    NOT_UNDERSTOOD(NOT_A_VALUE); "I'd rather not say", "I don't know" → NOT_UNDERSTOOD(UNSURE).
+    """
+    words = canonical_words(text)
+    if not words:
+        return _not_understood(Why.NOTHING_SAID)
+    if any(_has_run(words, refusal) for refusal in _NAME_REFUSALS):
+        return _not_understood(Why.UNSURE)
+    start = 0
+    for i in range(len(words)):
+        for lead in _NAME_LEAD_INS:
+            if tuple(words[i:i + len(lead)]) == lead and i + len(lead) < len(words):
+                start = max(start, i + len(lead))
+    rest = words[start:]
+    if start == 0:
+        while rest and rest[0] in _NAME_FILLERS:
+            rest = rest[1:]
+        for opener in sorted(_NAME_OPENERS, key=len, reverse=True):
+            if tuple(rest[:len(opener)]) == opener:
+                rest = rest[len(opener):]
+                break
+    if len(rest) >= 2 and all(len(w) == 1 and w.isalpha() for w in rest):  # spelled: "J A N E"
+        return _value("".join(rest).capitalize()) if len(rest) <= 20 else _not_understood(Why.NOT_A_VALUE)
+    name: list[str] = []
+    for word in rest:
+        if word in _NAME_ENDS or len(name) == 2:
+            break
+        name.append(word)
+    if not name or any(w in _NOT_A_NAME or not w.isalpha() or len(w) < 2 for w in name):
+        return _not_understood(Why.NOT_A_VALUE)
+    value = " ".join(w.capitalize() for w in name)
+    return _value(value) if len(value) <= 40 else _not_understood(Why.NOT_A_VALUE)
+
+
+def _has_run(words: Sequence[str], run: tuple[str, ...]) -> bool:
+    return any(tuple(words[i:i + len(run)]) == run for i in range(len(words)))
 
 
 def parse_yes_no(text: str | None) -> Reading[bool]:

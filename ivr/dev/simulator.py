@@ -11,7 +11,7 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     1  04151985  04151985#   keypad digits (0-9 * #)
     wait                     say nothing, press nothing
     say:reschedule           speech, confidence 0.92
-    say:reschedule@0.30      speech with an explicit confidence
+    say:reschedule@0.30      speech with an explicit confidence (any number: say:yes@-0.5, say:yes@1.7)
     say:help@nan  say:help@none   speech whose Confidence is NaN, or missing from the request
     hangup                   the caller hangs up
     record  record:12        speak for 5 (or 12) seconds when recording
@@ -131,14 +131,13 @@ def parse_token(text: str) -> Token:
         head, sep, tail = speech.rpartition("@")
         if sep and tail.strip().lower() in ("nan", "none"):
             speech, confidence = head.strip(), (None if tail.strip().lower() == "none" else float("nan"))
-        elif sep:
-            # Only a trailing number in [0, 1] is a confidence; "meet @ noon" stays text.
+        elif sep and tail and tail == tail.strip() and not head.endswith(" "):
+            # Any number right after "@" is the Confidence sent, out of range too ("yes@-0.5", "yes@1.7"),
+            # so tests can send what Twilio might; "meet @ noon" and "meet @ 5" stay text.
             try:
-                value = float(tail)
+                speech, confidence = head.strip(), float(tail)
             except ValueError:
-                value = -1.0
-            if 0.0 <= value <= 1.0:
-                speech, confidence = head.strip(), value
+                pass
         if not speech:
             raise ScriptError(f"'{raw}': say: needs the words the caller speaks")
         return Token("say", speech, confidence=confidence)

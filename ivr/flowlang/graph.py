@@ -222,10 +222,15 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
 
 
 
-# "press 9", "press the pound key", "press star": the keys a prompt promises.
+# "press 9", "press the pound key", "press star", "press 1 or 5", "dial 6", "hit 7", "enter 8": the keys a
+# prompt promises. A key is one token not followed by another digit: "dial 9 1 1", "dial 911" and "enter 4
+# digits" promise no key.
+_KEY = r"(\d|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b(?!\s*(?:\d|digits?|numbers?\b))"
 _PROMISE = re.compile(
-    r"\bpress(?:ing)?\s+(?:the\s+)?(\d|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b",
+    r"\b(?:press(?:ing)?|push|dial(?:ing)?|hit|enter|tap|key\s+in)\s+(?:the\s+)?" + _KEY
+    + r"((?:\s*(?:,|\bor\b|\band\b)\s*(?:,\s*)?(?:or\s+|and\s+)?(?:the\s+)?" + _KEY + r")*)",
     re.IGNORECASE)
+_MORE_KEYS = re.compile(_KEY, re.IGNORECASE)
 _KEY_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
               "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
 _VALUE_KEYS = frozenset("0123456789#")
@@ -233,7 +238,10 @@ _VALUE_KEYS = frozenset("0123456789#")
 
 def promised_keys(text: str) -> list[str]:
     """The keys ``text`` tells a caller to press, in order: "press 9 at any time" → ["9"]."""
-    found = (m.group(1).lower() for m in _PROMISE.finditer(text))
+    found: list[str] = []
+    for m in _PROMISE.finditer(text):
+        found.append(m.group(1).lower())
+        found += [k.group(1).lower() for k in _MORE_KEYS.finditer(m.group(2) or "")]
     return list(dict.fromkeys(_KEY_WORDS.get(k, k) for k in found))
 
 

@@ -66,6 +66,10 @@ _FALLS_THROUGH = {StepKind.SAY, StepKind.PLAY, StepKind.SET, StepKind.SMS, StepK
 _CHOOSES_NEXT = {StepKind.BRANCH, StepKind.ACTION, StepKind.GOTO, StepKind.HANGUP, StepKind.MENU}
 _DEFAULT_OPERATOR_PHRASES = ("operator", "representative", "receptionist", "a person", "someone", "front desk")
 _DEFAULT_CRISIS_PHRASES = DEFAULT_CRISIS_PHRASES
+# A new client asked for where a client is expected ("I don't have one, I'm new" at the number on file).
+_DEFAULT_NEW_CLIENT_PHRASES = ("new client", "new patient", "im new", "i am new", "im a new", "i am a new",
+                               "not a client", "not a client yet", "never been a client", "first time calling",
+                               "not a patient")
 # Template values that would give the practice away in a text message.
 _INDISCREET_VARS = {"practice": "names the practice", "emergency_guidance": "speaks of crisis and emergencies"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -192,8 +196,9 @@ def _check_languages(ctx: _Ctx, flow: Flow, paths: Mapping[str, tuple[Any, ...]]
 def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[GlobalHandler, ...]:
     out = []
     defaults: dict[str, tuple[str | None, tuple[str, ...]]] = {
-        "operator": ("0", _DEFAULT_OPERATOR_PHRASES), "crisis": (None, _DEFAULT_CRISIS_PHRASES)}
-    for name in ("crisis", "operator"):  # crisis first: it wins when both match
+        "operator": ("0", _DEFAULT_OPERATOR_PHRASES), "crisis": (None, _DEFAULT_CRISIS_PHRASES),
+        "new_client": (None, _DEFAULT_NEW_CLIENT_PHRASES)}
+    for name in ("crisis", "operator", "new_client"):  # crisis first: it wins when several match
         spec = raw.get(name)
         if not spec:
             continue
@@ -204,7 +209,11 @@ def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[Globa
         if spec["next"] not in known:
             ctx.add(("globals", name, "next"), f"global {name} goes to unknown step {spec['next']!r}")
         out.append(GlobalHandler(name, key, phrases, spec["next"]))
-    keys = [h.key for h in out if h.key]
+    taken = {h.key for h in out if h.name != "new_client"}
+    clash = next((h for h in out if h.name == "new_client" and h.key and h.key in taken), None)
+    if clash is not None:
+        ctx.add(("globals", "new_client", "key"), f"new_client uses key {clash.key}, taken by another global")
+    keys = [h.key for h in out if h.key and h.name != "new_client"]
     if len(keys) != len(set(keys)):
         ctx.add(("globals",), "operator and crisis use the same key")
     return tuple(out)
@@ -345,6 +354,8 @@ def _ask(p: _StepParser, spec: Any) -> AskStep:
     allow_pin = bool(spec.get("allow_pin", False))
     if allow_pin and kind is not AskType.DATE:
         ctx.add(kpath + ("allow_pin",), "allow_pin only applies to type date", sid)
+    if spec.get("past_only") is not None and kind is not AskType.DATE:
+        ctx.add(kpath + ("past_only",), "past_only only applies to type date", sid)
     if kind is AskType.DATE:
         # A PIN has no fixed length, so PIN-or-date entries end with # (or a pause).
         length = None if allow_pin else 8
@@ -493,6 +504,10 @@ def _parse_step(p: _StepParser, following: str | None) -> Step | None:
         if nxt is None:
             p.add(path, f"dead end: the last step is a {kind.value} with no `next`; "
                         "add `next:` or end with a hangup, transfer or goto")
+    label = raw.get("label")
+    if isinstance(label, str) and ("{{" in label or "{%" in label):
+        # Staff read labels on the timeline as written: a template there would show literally.
+        p.add(path + ("label",), "label is plain text shown to staff: templates ({{ }}, {% %}) are not filled in")
     needs_verified = bool(raw.get("needs_verified")) or (
         isinstance(body, ActionStep) and body.name in p.actions and discloses(p.actions[body.name]))
     return Step(p.sid, kind, body, nxt, p.ctx.doc.line_of(path), raw.get("voice"), raw.get("language"),

@@ -51,6 +51,13 @@ def clients_on(db: Session, e164: str | None) -> list[str]:
     return list(db.scalars(_CLIENTS_ON, {"e164": e164}))
 
 
+def upcoming_appointments(db: Session, client_id: str, now: dt.datetime, limit: int = 20) -> list[Appointment]:
+    """The client's scheduled appointments after ``now``, soonest first (at most ``limit``)."""
+    return list(db.scalars(select(Appointment).where(
+        Appointment.client_id == client_id, Appointment.status == ACTIVE, Appointment.start > now)
+        .order_by(Appointment.start).limit(limit)))
+
+
 def next_appointment(db: Session, client_id: str, now: dt.datetime) -> Appointment | None:
     """The client's next scheduled appointment after ``now``."""
     return db.scalars(_NEXT_APPOINTMENT, {"client_id": client_id, "now": now}).first()

@@ -94,6 +94,9 @@ def _say(parent: VoiceResponse | GatherVerb, effect: fx.Say) -> None:
     parent.say(effect.text, **kwargs)
 
 
+SPEECH_TIMEOUT_SECONDS = 2  # silence after speech that ends a spoken answer, when a speechModel is set
+
+
 def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
     kwargs = {
         "action": urls.gather,
@@ -106,7 +109,9 @@ def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
     if effect.finish_on_key is not None:
         kwargs["finish_on_key"] = effect.finish_on_key  # "": no finish key, "#" is a key like the others
     if effect.speech:
-        kwargs["speech_timeout"] = "auto"
+        # Twilio (warning 13335): with a speechModel set, speechTimeout must be a positive integer; "auto"
+        # only when Twilio picks the model.
+        kwargs["speech_timeout"] = str(SPEECH_TIMEOUT_SECONDS) if effect.speech_model else "auto"
         if effect.hints:
             kwargs["hints"] = ", ".join(dict.fromkeys(effect.hints))
         if effect.language:

@@ -37,7 +37,8 @@ MENU = ("To reschedule or cancel an appointment, press 1 or say appointment. For
         "To speak with someone, press 0. For urgent support, press 9.")
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
-NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
+NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
+                 "say new client.")
 ASK_NUMBER = "Please enter the phone number we have on file for you, including the area code."
 CHOOSE = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 SLOTS = ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3. "
@@ -81,7 +82,8 @@ class TestRescheduling:
             GREETING, MENU, ASK_DOB,
             "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen.",
             CHOOSE, SLOTS,
-            "You chose tomorrow at 9 AM. To book it, press 1 or say yes. To choose again, press 2.",
+            "You chose tomorrow at 9 AM, in place of your appointment tomorrow at 10 AM. To book it, press 1 or say "
+            "yes. To choose again, press 2.",
             "You're all set for tomorrow at 9 AM with Dr. Maya Chen.", GOODBYE,
         ]
         old = appointment(database, "A-2001")
@@ -91,6 +93,19 @@ class TestRescheduling:
         assert new.telehealth_url == old.telehealth_url
         run_jobs()
         assert texts(standin) == [(ALEX, "Confirmed: Tue, Nov 24 at 9 AM. Reply STOP to opt out.")]
+
+    def test_a_day_with_no_appointment_named_at_the_menu_asks_before_moving_one(self, sim, database):
+        """Review 14 finding 6: the day said for the appointment decides which one; a day without one asks."""
+        result = sim.call(from_=ALEX, script="say:I need to move my appointment on Sunday to Thursday;04151985#;"
+                                             "hangup")
+        assert result.heard[-2:] == [
+            "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen.", CHOOSE]
+        assert appointment(database, "A-2001").status == "scheduled"
+
+    def test_the_day_named_for_the_appointment_is_the_one_moved(self, sim, database):
+        result = sim.call(from_=ALEX, script="say:I need to move my Tuesday appointment;04151985#;hangup")
+        assert result.heard[-2:] == [
+            "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen.", SLOTS]
 
     def test_speech_all_the_way_and_the_late_change_fee(self, sim, database, clock):
         clock.advance(hours=1)  # 11:00: tomorrow's 10 AM is now less than 24 hours away

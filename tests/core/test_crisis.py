@@ -77,6 +77,23 @@ CRISIS_ROWS = [
     ("I'm thinking of ending it", SUICIDE),
     ("I took the whole bottle", SUICIDE),
     ("I feel like dying", SUICIDE),
+    # review 14 finding 4: clear phrases that were graded NONE
+    ("I'm tired of living", SUICIDE),
+    ("I'm tired of being alive", SUICIDE),
+    ("I should just die", SUICIDE),
+    ("I'm done, I'm going to end it tonight", SUICIDE),
+    ("I'm going to end things", SUICIDE),
+    ("i gotta end it", SUICIDE),
+    ("I want to unalive myself", SUICIDE),
+    ("I've written a note", SUICIDE),
+    ("I'm saying goodbye", SUICIDE),
+    ("someone is trying to break in", DANGER),
+    ("I don't feel safe", DANGER),
+    ("my friend took pills", MEDICAL),
+    ("I need urgent help", UNSPECIFIED),
+    ("I have a gun and I'm going to use it", UNSPECIFIED),
+    # finding 1: "no" right before a phrase is a denial, but not across a bridge
+    ("no I want to die", SUICIDE),
     ("I don't see the point in living", SUICIDE),
     ("I never want to wake up", SUICIDE),
     ("thinking about driving my car into a tree", SUICIDE),
@@ -171,6 +188,13 @@ NONE_ROWS = [
     "I want to end it with my therapist, can I switch",
     "my son hurt himself at soccer",
     "I killed it at work today",
+    # review 14 finding 1: negation reaches over articles and determiners; "no X" is a denial
+    "it's not an emergency, I just need to reschedule",
+    "this is not an emergency, I need to reschedule",
+    "no emergency, just billing",
+    "I'm not having any suicidal thoughts, I need my link",
+    "there's no emergency, I'm calling about my bill",
+    "can you help me reschedule",
     "",
 ]
 
@@ -200,6 +224,16 @@ UNSURE_ROWS = [
     "I'm really depressed",
     "I haven't hurt myself in years",  # a bare denial
     "I'm not okay",
+    # review 14 finding 1: a bare denial, now read as one, is offered the crisis option
+    "this is not an emergency",
+    "I'm not having an emergency",
+    "there's no emergency",
+    # finding 4: help asked for, without saying which
+    "help me",
+    "please help me",
+    "I took pills for my headache",
+    # finding 20: a crisis word in someone's job
+    "I work at the crisis center",
 ]
 
 

@@ -213,3 +213,93 @@ def test_crisis_words_at_the_confirmation_of_a_yes_no_ask() -> None:
     out = call.send(Speech("yes I want to kill myself", 0.9))
     assert out == bye("Crisis.")
     assert isinstance(out[-1], fx.Hangup)
+
+
+KEYS_ASK = """
+flow: main
+globals:
+  operator: {key: "0", next: to_person}
+  crisis: {key: "9", next: to_crisis}
+steps:
+  - id: q
+    ask:
+      var: answer
+      prompt: What is a good time to reach you?
+      type: when
+      give_up: gave_up
+  - id: got
+    hangup: "Got {{ vars.answer }}."
+  - id: gave_up
+    hangup: Giving up.
+  - id: to_person
+    hangup: Operator.
+  - id: to_crisis
+    hangup: Crisis.
+"""
+
+
+@pytest.mark.parametrize(("said", "heard"), [("nine", "Got nine."), ("Nine.", "Got nine."),
+                                             ("zero", "Got zero."), ("nine thirty", "Got nine thirty.")])
+def test_a_key_word_at_a_value_question_is_the_answer_not_a_key(said: str, heard: str) -> None:
+    """Review 14 finding 3: "nine" answering "What is a good time?" is a time, not the crisis key."""
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    assert call.send(Speech(said, 0.9)) == bye(heard)
+    assert call.s.history == ["main.q", "q:ok", "main.got"]
+
+
+@pytest.mark.parametrize(("said", "where"), [("press nine", "Crisis."), ("press zero", "Operator.")])
+def test_a_key_said_with_its_verb_still_counts_at_a_value_question(said: str, where: str) -> None:
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    assert call.send(Speech(said, 0.9)) == bye(where)
+
+
+@pytest.mark.parametrize(("sent", "where"), [(Digits("9"), "Crisis."), (Digits("0"), "Operator."),
+                                             (Speech("I want to die", 0.9), "Crisis.")])
+def test_keys_pressed_and_crisis_words_still_count_at_a_value_question(sent, where: str) -> None:
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    assert call.send(sent) == bye(where)
+
+
+def test_a_key_word_at_a_menu_is_still_a_key(menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech("nine", 0.9)) == bye("Crisis.")
+
+
+NO_CRISIS_KEY = """
+flow: main
+globals:
+  crisis: {next: to_crisis}
+steps:
+  - id: menu
+    menu:
+      prompt: For billing press 1.
+      options:
+        - {key: "1", next: billing}
+      give_up: billing
+  - id: billing
+    hangup: Billing.
+  - id: to_crisis
+    hangup: Crisis.
+"""
+NO_CRISIS_AT_ALL = NO_CRISIS_KEY.replace('globals:\n  crisis: {next: to_crisis}\n', "").replace(
+    "  - id: to_crisis\n    hangup: Crisis.\n", "")
+
+
+def test_the_crisis_offer_never_promises_a_key_that_does_nothing() -> None:
+    """Review 14 finding 2: a crisis global without a key offered "press 9", and 9 was "didn't catch that"."""
+    call = Call(flowset(NO_CRISIS_KEY))
+    call.start()
+    out = call.send(Speech("I feel hopeless", 0.9))
+    assert out[0] == say("If you are in crisis, say crisis now.")
+    assert call.send(Speech("crisis", 0.9)) == bye("Crisis.")
+
+
+def test_with_no_crisis_path_the_offer_is_the_emergency_guidance() -> None:
+    call = Call(flowset(NO_CRISIS_AT_ALL))
+    call.start()
+    out = call.send(Speech("I feel hopeless", 0.9))
+    assert out[0] == say("In an emergency, hang up and dial 9 1 1.")
+    assert "press" not in " ".join(e.text for e in out if isinstance(e, fx.Say))

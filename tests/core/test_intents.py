@@ -154,6 +154,17 @@ def test_another_vocabulary() -> None:
         ("my appointment for Friday", "cancel", {"from_day": "friday"}),
         ("my appointment for Friday", "book", {"to_day": "friday"}),
         ("anytime next week works", None, {"day": "next week"}),
+        # review 14 finding 7: a day or time ruled out is never where the caller wants to go
+        ("reschedule, but not to Wednesday", "reschedule", {"not_day": "wednesday"}),
+        ("anything except Friday", "reschedule", {"not_day": "friday"}),
+        ("any day other than Monday", "reschedule", {"not_day": "monday"}),
+        ("move it to Friday, not Thursday", "reschedule", {"to_day": "friday", "not_day": "thursday"}),
+        ("I don't want Wednesday", "reschedule", {"not_day": "wednesday"}),
+        ("not before ten", "reschedule", {"not_time": "before ten"}),
+        # finding 6: the day said for the appointment is the one the caller has
+        ("I need to move my appointment next Tuesday to Thursday", "reschedule",
+         {"from_day": "next tuesday", "to_day": "thursday"}),
+        ("move my appointment on Sunday to Thursday", "reschedule", {"from_day": "sunday", "to_day": "thursday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

@@ -28,6 +28,7 @@ from ivr.core.spoken_values import (
     parse_date,
     parse_day,
     parse_digits,
+    parse_first_name,
     parse_keyed_date,
     parse_time,
     parse_yes_no,
@@ -339,9 +340,35 @@ ROWS = [
     ("yes_no", "maybe", {}, N(Why.UNSURE)),
     ("yes_no", "I don't know", {}, N(Why.UNSURE)),
     ("yes_no", "not sure", {}, N(Why.UNSURE)),
+    ("yes_no", "I guess", {}, N(Why.UNSURE)),
+    ("yes_no", "I guess so", {}, N(Why.UNSURE)),
     ("yes_no", "billing", {}, N(Why.NOT_A_VALUE)),
     ("yes_no", "yesterday", {}, N(Why.NOT_A_VALUE)),
     ("yes_no", "", {}, N(Why.NOTHING_SAID)),
+    # first names (review 14 finding 5): greetings, fillers and lead-ins dropped; words that are no name
+    # are never a name
+    ("name", "hi my name is Jane", {}, V("Jane")),
+    ("name", "I'm not suicidal, my name is Jane", {}, V("Jane")),
+    ("name", "hello this is Jane", {}, V("Jane")),
+    ("name", "um Jane", {}, V("Jane")),
+    ("name", "good morning my name is Jane", {}, V("Jane")),
+    ("name", "Jane, it's Jane", {}, V("Jane")),
+    ("name", "it's Jane", {}, V("Jane")),
+    ("name", "I'm Jane", {}, V("Jane")),
+    ("name", "this is Jane speaking", {}, V("Jane")),
+    ("name", "Mary Ann", {}, V("Mary Ann")),
+    ("name", "J A N E", {}, V("Jane")),
+    ("name", "it's j o", {}, V("Jo")),
+    ("name", "Jane Elizabeth Smith", {}, V("Jane Elizabeth")),
+    ("name", "I'm calling about my depression", {}, N(Why.NOT_A_VALUE)),
+    ("name", "I'm not suicidal", {}, N(Why.NOT_A_VALUE)),
+    ("name", "yes", {}, N(Why.NOT_A_VALUE)),
+    ("name", "no", {}, N(Why.NOT_A_VALUE)),
+    ("name", "hi", {}, N(Why.NOT_A_VALUE)),
+    ("name", "my name is", {}, N(Why.NOT_A_VALUE)),
+    ("name", "I'd rather not say", {}, N(Why.UNSURE)),
+    ("name", "I don't know", {}, N(Why.UNSURE)),
+    ("name", "", {}, N(Why.NOTHING_SAID)),
 ]
 
 
@@ -357,6 +384,8 @@ def _read(kind: str, said: str, options: dict) -> Reading:
         return parse_day(said, now=options.pop("now", NOW), tz=NY, **options)
     if kind == "digits":
         return parse_digits(said, **options)
+    if kind == "name":
+        return parse_first_name(said)
     return parse_yes_no(said)
 
 

@@ -203,7 +203,8 @@ def paths(app: Flask) -> list[str]:
 
 
 def test_parse_script_grammar() -> None:
-    tokens = parse_script(" 1 ;wait; say:reschedule ;04151985#;say:meet @ noon;say:yes@0.30;"
+    tokens = parse_script(" 1 ;wait; say:reschedule ;04151985#;say:meet @ noon;say:yes@0.30;say:no@-0.5;say:ok@1.7;"
+                          "say:meet @ 5;"
                           "record;record:12;ANSWER;noanswer;no-answer;busy;failed;machine;Decline;hangup;;")
     assert tokens == [
         Token("digits", "1"),
@@ -212,6 +213,9 @@ def test_parse_script_grammar() -> None:
         Token("digits", "04151985#"),
         Token("say", "meet @ noon"),
         Token("say", "yes", confidence=0.30),
+        Token("say", "no", confidence=-0.5),  # review 14 finding 20: out-of-range confidences can be sent
+        Token("say", "ok", confidence=1.7),
+        Token("say", "meet @ 5"),
         Token("record", seconds=5),
         Token("record", seconds=12),
         Token("answer"),

@@ -581,3 +581,17 @@ def test_parse_flow_reports_unsafe_yaml_as_a_problem_not_an_exception() -> None:
         "x.yaml:1: tag '!!python/name:os.system' is not allowed (only plain text, numbers, true/false, lists and "
         "mappings)"
     ]
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("press 9 at any time", ["9"]), ("press the pound key", ["#"]), ("press star", ["*"]),
+    # review 14 finding 9: other verbs and lists of keys
+    ("press 1 or 5", ["1", "5"]), ("Press 1, 2 or 3.", ["1", "2", "3"]), ("press 1, or 2", ["1", "2"]),
+    ("dial 6 for billing", ["6"]), ("hit 7", ["7"]), ("enter 8 now", ["8"]), ("push nine", ["9"]),
+    # numbers that are no key
+    ("hang up and dial 9 1 1", []), ("dial 911", []), ("Dial 988 for the lifeline", []),
+    ("enter 4 digits", []), ("enter your date of birth", []), ("press 12", []),
+])
+def test_promised_keys(text: str, keys: list[str]) -> None:
+    from ivr.flowlang.graph import promised_keys
+    assert promised_keys(text) == keys

@@ -133,6 +133,13 @@ def test_defaults_and_phone_formats() -> None:
     assert all(s.hours[d] == () for d in s.hours) and len(s.hours) == 7
     assert staff_numbers(s, ["a", "b", "c", "d"]) == ["+12125550100", "+442079460000", "+12125550123", "+12125550199"]
     assert s.staff_member("d").role == "billing" and s.staff_member("a").role is None
+    # review 14 finding 8: the main menu offers "new client" to everyone, so without `new_clients` it works
+    assert s.new_clients_accepting is True
+
+
+def test_new_clients_not_accepting_is_said_explicitly() -> None:
+    s = parse_practice(MINIMAL + "new_clients: {accepting: false}\n")
+    assert s.new_clients_accepting is False
 
 
 def test_bad_phone_numbers_are_located() -> None:

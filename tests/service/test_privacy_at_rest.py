@@ -41,7 +41,8 @@ ALEX_PHONE = ALEX.phones[0]
 CLINICIAN = next(c for c in CLINICIANS if c.id == ALEX.clinician)
 RESCHEDULED = [
     "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen.",
-    "You chose tomorrow at 9 AM. To book it, press 1 or say yes. To choose again, press 2.",
+    "You chose tomorrow at 9 AM, in place of your appointment tomorrow at 10 AM. To book it, press 1 or say yes. "
+    "To choose again, press 2.",
     "You're all set for tomorrow at 9 AM with Dr. Maya Chen.",
 ]
 

@@ -192,13 +192,16 @@ class TestBargeIn:
 class TestSayWhatYouWant:
     def test_move_my_thursday_appointment_to_next_week(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:I need to move my Thursday appointment to next week;"
-                                             "say:April 15th 1985;hangup")
+                                             "say:April 15th 1985;1;hangup")
         state = stored_state(redis_conn, result.call_sid)
         assert state["vars"]["request"] == {"intent": "appointments", "action": "reschedule",
                                             "from_day": "thursday", "to_day": "next week"}
         steps = state["history"]
-        assert "main_menu:appointments/reschedule" in steps and "appointments.choose" not in steps
-        # Straight to the offers, all in the week the caller asked for (today is Monday, November 23).
+        # Alex has no Thursday appointment (the next is Tuesday): the question is asked rather than moving
+        # another one (review 14 finding 6); then the offers, all in the week the caller asked for (today is
+        # Monday, November 23).
+        assert "main_menu:appointments/reschedule" in steps and "appointments.choose" in steps
+        assert result.heard[-2] == "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
         assert result.heard[-1] == (
             "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
             "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
@@ -269,6 +272,42 @@ class TestNewClients:
             "intake_request", "intake_request", "+15551230099", "+1******0099")
         assert row.details == {"first_name": "Jane", "best_time": "weekday mornings"}
 
+    @pytest.mark.parametrize("said", ["hi my name is Jane", "I'm not suicidal, my name is Jane", "hello this is Jane",
+                                      "um Jane", "J A N E"])
+    def test_a_first_name_is_read_from_what_callers_say(self, sim, redis_conn, said):
+        """Review 14 finding 5: greetings, lead-ins and words beside the name are never stored as it."""
+        result = sim.call(from_=STRANGER, script=f"4;say:{said};5551230099;1;say:weekday mornings")
+        assert result.heard[-1] == "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye."
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_name"] == "Jane"
+
+    @pytest.mark.parametrize("said", ["I'm calling about my depression", "I'd rather not say", "yes", "no"])
+    def test_words_that_are_no_name_are_asked_again(self, sim, redis_conn, said):
+        result = sim.call(from_=STRANGER, script=f"4;say:{said};hangup")
+        assert result.heard[-2:] == [
+            "Sorry, I didn't get your first name. Please say just your first name, or spell it.",
+            "What is your first name?"]
+        assert "intake_name" not in stored_state(redis_conn, result.call_sid)["vars"]
+
+    @pytest.mark.parametrize("caller", [ALEX, STRANGER, "Anonymous"])
+    def test_a_new_client_asked_for_a_date_of_birth_is_offered_intake(self, sim, redis_conn, caller):
+        """Review 14 finding 10: "I'd like to make an appointment" leads to verification; "I'm a new client"
+        there goes to intake, for every caller alike, and charges no failure to the locks."""
+        script = "say:I'd like to make an appointment;say:I'm a new client;hangup"
+        result = sim.call(from_=caller, script=script)
+        steps = history(redis_conn, result.call_sid)
+        if caller == "Anonymous":  # a withheld number is asked for first: the words work there too
+            assert "ask_number:new_client" in steps
+        else:
+            assert "ask_dob:new_client" in steps
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+        assert "check:failed" not in steps
+
+    def test_after_a_failed_answer_the_new_client_path_is_offered(self, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="1;01011990#;say:I don't have one, I'm new;hangup")
+        assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, say new " \
+               "client." in result.heard
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
@@ -285,6 +324,8 @@ class TestNewClients:
 
     def test_a_practice_not_accepting_new_clients_says_so(self, not_accepting, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="say:are you taking new clients")
-        assert result.heard[-1] == ("We have no openings for new clients this month. Thank you for calling. "
-                                    "Goodbye.")
+        assert result.heard[-1] == (
+            "We have no openings for new clients this month. If you are in danger or this is a medical emergency, "
+            "hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis "
+            "Lifeline, any time. Thank you for calling. Goodbye.")
         assert queued(redis_conn) == []

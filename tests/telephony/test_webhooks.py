@@ -41,7 +41,7 @@ def test_first_webhook_after_hours_is_exact_twiml(client, clock, redis_conn):
         'first appointment, crisis, emergency, hurt myself, '
         'suicide, suicidal, kill myself, operator, representative, receptionist, a person, someone, front desk" '
         'input="dtmf speech" language="en-US" method="POST" numDigits="1" speechModel="phone_call" '
-        'speechTimeout="auto" timeout="6">' + GREETING +
+        'speechTimeout="2" timeout="6">' + GREETING +  # review 14 finding 11: no "auto" with a speechModel
         '<Say language="en-US" voice="Polly.Joanna">Our office is closed right now, and we open again '
         'tomorrow at 9 AM. You can still manage your appointment, get a link or update your card with me, '
         'or press 0 to leave a message, and someone will call you back within one business day.</Say>'
@@ -283,3 +283,21 @@ def test_another_key_during_the_voicemail_prompt_goes_straight_to_the_beep(clien
     state = stored_state(redis_conn, "CA" + "1" * 32)
     assert (state["step"], state["waiting"]) == ("record_message", "recording")
     assert state["history"][-1] == "record_message:key-ignored"
+
+
+@pytest.mark.parametrize(("model", "attrs"), [
+    ("phone_call", 'speechModel="phone_call" speechTimeout="2"'),
+    ("numbers_and_commands", 'speechModel="numbers_and_commands" speechTimeout="2"'),
+    (None, 'speechTimeout="auto"'),
+])
+def test_speech_timeout_auto_is_sent_only_without_a_speech_model(model, attrs) -> None:
+    """Review 14 finding 11: Twilio warning 13335, "auto" is not supported when a speechModel is set."""
+    from ivr.core import effects as fx
+    from ivr.telephony.twiml import CallUrls, render
+
+    urls = CallUrls(gather="https://x/g", no_input="https://x/n", recorded="https://x/r", recording_status="",
+                    dialed="https://x/d")
+    xml = render([fx.Gather((), num_digits=1, speech_model=model)], urls)
+    assert xml == ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://x/g" input="dtmf speech" '
+                   f'method="POST" numDigits="1" {attrs} timeout="6" /><Redirect method="POST">https://x/n</Redirect>'
+                   '</Response>')

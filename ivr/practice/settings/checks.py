@@ -231,7 +231,7 @@ class _Checker:
             entry_flow=d.get("entry_flow", DEFAULT_ENTRY_FLOW),
             emergency_guidance=d.get("emergency_guidance", DEFAULT_EMERGENCY_GUIDANCE),
             callback_promise=d.get("callback_promise"),
-            new_clients_accepting=bool((d.get("new_clients") or {}).get("accepting", False)),
+            new_clients_accepting=bool((d.get("new_clients") or {}).get("accepting", True)),
             new_clients_message=(d.get("new_clients") or {}).get("message") or DEFAULT_NEW_CLIENTS_MESSAGE,
             portal_url=d.get("portal_url"),
             portal_help=d.get("portal_help"),

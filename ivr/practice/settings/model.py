@@ -94,7 +94,7 @@ class PracticeSettings:
     emergency_guidance: str = DEFAULT_EMERGENCY_GUIDANCE
     callback_promise: str | None = None
     # New clients (the intake flow): whether they are taken, and what they hear when not.
-    new_clients_accepting: bool = False
+    new_clients_accepting: bool = True  # absent from practice.yaml: the menu offers "new client", so accept
     new_clients_message: str = DEFAULT_NEW_CLIENTS_MESSAGE
     portal_url: str | None = None
     portal_help: str | None = None
