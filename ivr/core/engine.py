@@ -105,7 +105,9 @@ _DATE_REPROMPTS = {
     Why.TWO_DIGIT_YEAR: "Please say the year with all four digits, like nineteen eighty five, or enter the date "
                         "on the keypad as eight digits.",
     Why.ORDER: ASK_DATE_AGAIN,
-    Why.SEVERAL: "I heard more than one date. Please say it once, or enter it on the keypad as eight digits.",
+    # two dates, or a self-correction ("April fifteen, no wait, sixteen"): which stands is asked, never guessed
+    Why.SEVERAL: "I heard more than one date. Please say the whole date once, or enter it on the keypad as eight "
+                 "digits.",
 }
 ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or enter them on the keypad."
 ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."

@@ -160,7 +160,9 @@ def test_another_vocabulary() -> None:
         ("any day other than Monday", "reschedule", {"not_day": "monday"}),
         ("move it to Friday, not Thursday", "reschedule", {"to_day": "friday", "not_day": "thursday"}),
         ("I don't want Wednesday", "reschedule", {"not_day": "wednesday"}),
-        ("not before ten", "reschedule", {"not_time": "before ten"}),
+        # finding 14: a negated bound is the opposite bound, ten or later (spoken_values._NEGATED_BOUNDS)
+        ("not before ten", "reschedule", {"time": "after ten"}),
+        ("no later than 5 pm", "reschedule", {"time": "before 5 pm"}),
         # finding 6: the day said for the appointment is the one the caller has
         ("I need to move my appointment next Tuesday to Thursday", "reschedule",
          {"from_day": "next tuesday", "to_day": "thursday"}),
