@@ -96,7 +96,11 @@ CRISIS = "crisis"
 CONFIRMING = "_confirming"
 REQUEST = "request"  # what a free sentence at an intent menu asked for (intents.IntentMatch): vars.request
 CONFIRM_VALUE = "I heard {said}. If that's right, press 1 or say yes. If not, press 2."
-USE_KEYPAD = "Okay. Please use the keypad instead."
+# After a "no" to the read-back the step's own prompt follows, so what the caller may do is said once, the same way.
+CONFIRM_AGAIN = "Okay, let's try again."
+# A yes or no heard unclearly, or neither, at the read-back: asked again by key, the value said in other words.
+CONFIRM_BY_KEY = "Sorry, I didn't hear that clearly. If {said} is right, press 1. If not, press 2."
+CONFIRM_UNCLEAR = "Sorry, I didn't catch that. If {said} is right, press 1 or say yes. If not, press 2."
 ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by name, the day and the full year, "
                   "or enter it on the keypad as eight digits.")
 _DATE_REPROMPTS = {
@@ -457,7 +461,7 @@ class _Run:
         if reprompt is not None:
             prompts.append(fx.Say(self.render(reprompt) if isinstance(reprompt, Template) else reprompt, *voice))
         confirming = self._confirming(st)
-        if confirming is not None:
+        if confirming is not None and not short:  # a short re-prompt at a read-back says the value itself
             prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
         elif not short:  # a short re-prompt names the options itself
             prompts.append(fx.Say(self.render(body.prompt), *voice))
@@ -503,6 +507,8 @@ class _Run:
         confirming = self._confirming(st) if isinstance(body, AskStep) else None
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
+            if isinstance(body, AskStep) and confirming is not None:
+                return self._confirmation(st, body, confirming, event, clear=False)
             if isinstance(body, AskStep) and confirming is None and body.type is not AskType.YES_NO:
                 # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
                 value, _ = self._value(body, event)
@@ -532,21 +538,58 @@ class _Run:
                 self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
             return self.go(chosen.next)
-        if confirming is not None:
-            answer = self._yes_no(event)
-            if answer is None:
-                return self._retry(st, body, body.reprompts.no_match, "confirm-no-match")
-            s.vars.pop(CONFIRMING, None)
-            self._ctx = None
-            if not answer:
-                s.note(f"{st.id}:not-confirmed")
-                return self._wait_at(st, reprompt=USE_KEYPAD)
-            s.note(f"{st.id}:confirmed")
-            return self._store(st, body, confirming["value"])
+        if confirming is not None and isinstance(body, AskStep):
+            return self._confirmation(st, body, confirming, event, clear=True)
+        return self._answer(st, body, event)
+
+    def _answer(self, st: Step, body: AskStep, event: Digits | Speech) -> tuple[CallSession, list[fx.Effect]]:
+        """The caller's answer to an ask: stored, or asked again (naming what is missing when known)."""
         value, hint = self._value(body, event)
         if value is None:
             return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    def _confirmation(self, st: Step, body: AskStep, confirming: dict[str, Any], event: Digits | Speech,
+                      clear: bool) -> tuple[CallSession, list[fx.Effect]]:
+        """The answer to a read-back (``_confirm``); ``clear`` is False when the recogniser was unsure of it.
+
+        A yes stores the value (a yes heard unclearly is asked again by key, never taken as a yes or as no
+        answer at all); a no asks the question again, counted as a try so the read-back cannot loop for
+        ever (then the step's give_up); another value of the kind asked for ("no, April 16th") is the
+        caller's correction: read back in its turn (typed on the keypad, it is taken like any typed answer).
+        """
+        s = self.s
+        answer = self._yes_no(event)
+        typed_again = isinstance(event, Digits) and len(event.digits.strip("#*")) > 1
+        value, hint = self._value(body, event) if isinstance(event, Speech) or typed_again else (None, None)
+        # A yes is never a correction ("correct" is no name); a lone "one" is the key, not another value.
+        corrected = answer is not True and value is not None and value != confirming["value"] and len(str(value)) > 1
+        if typed_again or corrected or (answer is not True and value is None and hint):
+            s.vars.pop(CONFIRMING, None)
+            self._ctx = None
+            s.note(f"{st.id}:corrected")
+            if typed_again:
+                return self._answer(st, body, event)
+            if value is None:
+                return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous")
+            s.attempts += 1  # a read-back answered with another value is a try too: it cannot go round for ever
+            if s.attempts > body.reprompts.retries:
+                s.note(f"{st.id}:give-up")
+                return self.go(body.reprompts.give_up)
+            return self._confirm(st, body, value)
+        if answer is None and value is not None:
+            answer = True  # the same value said again
+        if answer is None or (not clear and answer):
+            said = confirming["said"]
+            reprompt = CONFIRM_UNCLEAR.format(said=said) if answer is None else CONFIRM_BY_KEY.format(said=said)
+            return self._retry(st, body, reprompt, "confirm-no-match" if answer is None else "confirm-unclear",
+                               short=True)
+        s.vars.pop(CONFIRMING, None)
+        self._ctx = None
+        if not answer:
+            return self._retry(st, body, CONFIRM_AGAIN, "not-confirmed")
+        s.note(f"{st.id}:confirmed")
+        return self._store(st, body, confirming["value"])
 
     def _store(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
         self.s.vars[body.var] = value

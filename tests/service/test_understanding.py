@@ -85,11 +85,42 @@ class TestSpokenDatesOfBirth:
         assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:confirm",
                                                                 "ask_dob:confirmed"]
 
-    def test_a_read_back_said_wrong_offers_the_keypad(self, sim, redis_conn):
+    def test_a_read_back_said_wrong_asks_again_in_the_steps_own_words(self, sim, redis_conn):
+        """Review 14 finding 12: after a "no" the question is asked once, one way (no "use the keypad" and
+        then "Or say it")."""
         result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@none;2;04151985#;hangup")
-        assert "Okay. Please use the keypad instead." in result.heard
+        assert "Okay, let's try again." in result.heard
+        assert "Okay. Please use the keypad instead." not in result.heard
         assert READ in result.heard
         assert "ask_dob:not-confirmed" in history(redis_conn, result.call_sid)
+
+    def test_a_yes_heard_unclearly_at_the_read_back_is_asked_by_key(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@0.2;say:yes@0.2;1;hangup")
+        assert "Sorry, I didn't get a date I can use." not in result.heard
+        assert ("Sorry, I didn't hear that clearly. If April 15, 1985 is right, press 1. If not, press 2."
+                in result.heard)
+        assert READ in result.heard
+
+    def test_a_date_corrected_at_the_read_back_is_read_back_and_taken(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four sixteen nineteen eighty five@0.2;"
+                                             "say:no, April fifteenth nineteen eighty five;say:yes;hangup")
+        assert "I heard April 16, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        assert "I heard April 15, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        assert READ in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:5] == [
+            "identify.ask_dob", "ask_dob:confirm", "ask_dob:corrected", "ask_dob:confirm", "ask_dob:confirmed"]
+
+    @pytest.mark.parametrize("said", ["april fifteen nineteen eighty five no wait sixteen",
+                                      "April fifteenth, ah, no, nineteen eighty five"])
+    def test_a_self_corrected_date_of_birth_is_asked_again_not_verified(self, sim, redis_conn, said):
+        """Review 14 finding 13: never April 15 taken from a correction, never "I need the year too"."""
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        assert result.heard[-2] == ("I heard more than one date. Please say the whole date once, or enter it on "
+                                    "the keypad as eight digits.")
+        assert "I need the year too." not in " ".join(result.heard)
+        steps = history(redis_conn, result.call_sid)
+        assert "ask_dob:ambiguous" in steps and "check:verified" not in steps
 
     def test_the_date_ask_sends_twilio_date_hints_and_the_short_answer_model(self, sim):
         result = sim.call(from_=ALEX, script="1;hangup")
