@@ -532,6 +532,9 @@ class _Run:
             chosen = self._choose(body, event)
             if chosen is None and said_intent is not None:
                 return self._retry(st, body, self._name_options(flow, body, said_intent), "no-match", short=True)
+            if chosen is None and s.attempts % 2:
+                # Missed again right after a re-prompt: the options in fewer words, never the same turn twice.
+                return self._retry(st, body, self._keys_left(flow, body, event), "no-match", short=True)
             if chosen is None:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
             if chosen.intent and s.vars.pop(REQUEST, None) is not None:
@@ -635,14 +638,36 @@ class _Run:
         sentence each time (the words, then the keys), never the menu read out again."""
         named = [o for intent in said.name_options for o in body.options if o.intent == intent]
         words = [o.phrases[0] for o in named if o.phrases]
+        urgent = self._urgent_option()
         if said.tied and len(words) > 1:
-            return f"Did you mean {_either(words, 'or')}? Please say just one."
+            return f"Did you mean {_either(words, 'or')}? Please say just one.{urgent}"
         operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
         person = f" Or press {operator.key} to speak with someone." if operator is not None else ""
         keyed = [f"{o.key} for {o.phrases[0]}" for o in named if o.key and o.phrases]
-        if self.s.attempts == 0 or not keyed:
-            return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}"
-        return f"You can also press a key: {_either(keyed, 'and')}.{person}"
+        if self.s.attempts % 2 == 0 or not keyed:
+            return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}{urgent}"
+        return f"You can also press a key: {_either(keyed, 'and')}.{person}{urgent}"
+
+    def _keys_left(self, flow: Flow, body: MenuStep, event: Digits | Speech) -> str:
+        """A shorter re-prompt after a second miss at a menu (a wrong key, words that match nothing): the
+        options by key, a person, and the crisis option as it works in this call."""
+        keyed = [f"{o.key} for {o.phrases[0]}" if o.phrases else o.key for o in body.options if o.key]
+        said = [o.phrases[0] for o in body.options if not o.key and o.phrases]
+        lead = "Sorry, that key is not one of the choices." if isinstance(event, Digits) else \
+            "Sorry, I still didn't catch that."
+        choices = f" You can press {_either(keyed, 'or')}." if keyed else ""
+        choices += f" Or say {_either(said, 'or')}." if said else ""
+        operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
+        person = f" To speak with someone, press {operator.key}." if operator is not None else ""
+        return f"{lead}{choices}{person}{self._urgent_option()}"
+
+    def _urgent_option(self) -> str:
+        """" For urgent support, press 9." as the crisis option works in this call (its key, else the word),
+        said in every shorter re-prompt: a menu never stops naming it."""
+        key = self._route_key(CRISIS)
+        if key:
+            return f" For urgent support, press {key}."
+        return " For urgent support, say crisis." if self._can_route(CRISIS) else ""
 
     def _retry(self, st: Step, body: MenuStep | AskStep, message: Template | str,
                why: str, short: bool = False) -> tuple[CallSession, list[fx.Effect]]:

@@ -257,14 +257,26 @@ class TestSayWhatYouWant:
         result = sim.call(script="say:purple elephants;say:hmm well;hangup")
         assert result.heard[-2:] == [
             "Sorry, I didn't catch that. You can say appointment, link, billing or new client. Or press 0 to speak "
-            "with someone.",
+            "with someone. For urgent support, press 9.",
             "You can also press a key: 1 for appointment, 2 for link, 3 for billing and 4 for new client. Or press 0 "
-            "to speak with someone.",
+            "to speak with someone. For urgent support, press 9.",
         ]
+
+    def test_a_wrong_key_twice_never_hears_the_same_turn_twice(self, sim, redis_conn):
+        """Review 14 finding 15: the second miss is shorter and still names urgent support."""
+        result = sim.call(script="7;7;hangup")
+        assert result.heard[-3] == "Sorry, I didn't catch that."
+        assert result.heard[-2].startswith("To reschedule or cancel an appointment, press 1")  # the menu once more
+        assert result.heard[-1] == (
+            "Sorry, that key is not one of the choices. You can press 1 for appointment, 2 for link, 3 for billing "
+            "or 4 for new client. To speak with someone, press 0. For urgent support, press 9.")
+        steps = history(redis_conn, result.call_sid)
+        assert steps.count("main_menu:no-match") == 2
 
     def test_two_intents_at_once_are_asked_about(self, sim):
         result = sim.call(script="say:pay my bill and get the zoom link;hangup")
-        assert result.heard[-1] == "Did you mean link or billing? Please say just one."
+        assert result.heard[-1] == ("Did you mean link or billing? Please say just one. For urgent support, "
+                                    "press 9.")
 
 
 STRANGER = "+15551239999"
