@@ -57,7 +57,7 @@ from ivr.core.flow import (
 )
 from ivr.core.intents import IntentMatch, match_intent
 from ivr.core.intents import MenuOption as IntentOption
-from ivr.core.spoken_output import spoken_calendar_date, spoken_digits
+from ivr.core.spoken_output import spoken_calendar_date, spoken_digits, spoken_phone
 from ivr.core.spoken_values import (
     AnswerKind,
     DatePurpose,
@@ -69,6 +69,7 @@ from ivr.core.spoken_values import (
     parse_digits,
     parse_first_name,
     parse_keyed_date,
+    parse_phone,
     parse_time,
     parse_yes_no,
 )
@@ -115,6 +116,8 @@ _DATE_REPROMPTS = {
 }
 ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or enter them on the keypad."
 ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."
+ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it one digit at a time, or enter it on "
+                   "the keypad and press pound.")
 OPERATOR = "operator"
 
 
@@ -163,6 +166,8 @@ def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
             return AnswerKind.NAME
         case AskType.WHEN:
             return AnswerKind.TIME
+        case AskType.PHONE:
+            return AnswerKind.DIGITS
         case _:
             assert_never(body.type)
 
@@ -608,7 +613,9 @@ class _Run:
     def _confirm(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
         """Read ``value`` back and wait for a yes (it is then stored) or a no (then the keypad is offered)."""
         said = (spoken_calendar_date(dt.date.fromisoformat(value)) if body.type is AskType.DATE
-                else spoken_digits(value) if body.type is AskType.DIGITS else str(value))
+                else spoken_digits(value) if body.type is AskType.DIGITS
+                else spoken_phone(value, self.flows.practice.phone_region) if body.type is AskType.PHONE
+                else str(value))
         self.s.vars[CONFIRMING] = {"step": st.id, "value": value, "said": said}
         self._ctx = None
         self.s.note(f"{st.id}:confirm")
@@ -785,6 +792,14 @@ class _Run:
             return (parse_first_name(text).value if isinstance(event, Speech) else None), None
         if body.type is AskType.WHEN:
             return (self._when(text) if isinstance(event, Speech) else None), None
+        if body.type is AskType.PHONE:
+            number = parse_phone(text.strip("#*") if isinstance(event, Digits) else text,
+                                 region=self.flows.practice.phone_region)
+            if number.why is Why.WRONG_LENGTH:
+                return None, ASK_PHONE_AGAIN
+            if number.why is Why.SEVERAL:
+                return None, ASK_DIGITS_ONCE
+            return number.value, None
         if body.type is AskType.DATE:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
@@ -971,7 +986,7 @@ class _Run:
                 "now": now,
                 "vars": dict(s.vars),
                 "caller": caller,
-                "practice": {"name": practice.name},
+                "practice": {"name": practice.name, "phone_region": getattr(practice, "phone_region", "US")},
                 "open_now": status.open,
                 "closed_reason": status.reason,
                 "holiday": status.holiday_name or False,

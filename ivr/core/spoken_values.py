@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
 
+import phonenumbers
+
 from ivr.core.text import canonical_words, language_key, normalise
 
 T = TypeVar("T")
@@ -1393,6 +1395,40 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
     if length is not None and len(digits) != length:
         return _not_understood(Why.WRONG_LENGTH)
     return _value(digits)
+
+
+_INTERNATIONAL = re.compile(r"^\s*(?:\+|plus\b)", re.IGNORECASE)
+
+
+def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
+    """A phone number said or typed, as E.164 read in the practice's ``region`` (ISO 3166 alpha-2):
+    "five five five, one two three, four five six seven", "(555) 123-4567", "1 555 123 4567" (the
+    country code said or typed first), "+1 555 123 4567", "plus forty four 1632 960000", "011 44 ..."
+    (the region's international prefix) → "+15551234567".
+
+    The number must be whole: its area code included and as many digits as the country's numbers have
+    (phonenumbers' length and leading-digit rules, so a 10-digit entry that is an 11-digit number cut
+    short, "1 555 123 456", is refused); else NOT_UNDERSTOOD(WRONG_LENGTH). Validity tables are not
+    applied: they lag new ranges and refuse the fictional 555 numbers. A self-correction is
+    AMBIGUOUS(SEVERAL), as in ``parse_digits``.
+    """
+    raw = text or ""
+    heard = parse_digits(raw)
+    if not heard.ok or heard.value is None:
+        return heard
+    digits = heard.value
+    try:
+        number = phonenumbers.parse(("+" if _INTERNATIONAL.match(raw) else "") + digits, region)
+    except phonenumbers.NumberParseException:
+        return _not_understood(Why.WRONG_LENGTH)
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return _not_understood(Why.WRONG_LENGTH)  # too short (no area code), too long, or a local number only
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(
+        phonenumbers.region_code_for_country_code(number.country_code or 0))
+    pattern = metadata.general_desc.national_number_pattern if metadata and metadata.general_desc else None
+    if pattern and not re.fullmatch(pattern, phonenumbers.national_significant_number(number)):
+        return _not_understood(Why.WRONG_LENGTH)  # "1555123456": no area code starts with 1
+    return _value(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def _digit_group(words: Sequence[str], i: int) -> tuple[str | None, int]:

@@ -298,3 +298,28 @@ def test_a_self_corrected_date_is_asked_again_never_taken_or_said_to_lack_a_year
         say("I heard more than one date. Please say the whole date once, or enter it on the keypad as eight "
             "digits."), say("Please answer."))
     assert call.s.history[-1] == "q:ambiguous" and call.s.vars == {}
+
+
+# --------------------------------------------------------------------------- phone numbers (finding 17)
+
+def test_a_phone_ask_takes_any_length_up_to_pound_and_keeps_e164() -> None:
+    call = Call(ask_flows("type: phone"))
+    gather = call.start()[0]
+    assert (gather.num_digits, gather.finish_on_key) == (None, "#")  # 11 digits typed are never cut at 10
+    assert call.send(Digits("15551230099#")) == bye("Got +15551230099.")
+
+
+def test_a_phone_number_heard_unclearly_is_read_back_without_the_country_code() -> None:
+    call = Call(ask_flows("type: phone"))
+    call.start()
+    assert call.send(Speech("one five five five one two three oh oh nine nine", 0.2))[0].prompts == (
+        say("I heard 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. If not, press 2."),)
+    assert call.send(Speech("yes", 0.9)) == bye("Got +15551230099.")
+
+
+def test_a_phone_number_without_its_area_code_is_asked_for_whole() -> None:
+    call = Call(ask_flows("type: phone"))
+    call.start()
+    assert call.send(Speech("555 1234", 0.9))[0].prompts == (
+        say("I need the whole number, with the area code. Please say it one digit at a time, or enter it on the "
+            "keypad and press pound."), say("Please answer."))

@@ -30,6 +30,7 @@ from ivr.core.spoken_values import (
     parse_digits,
     parse_first_name,
     parse_keyed_date,
+    parse_phone,
     parse_time,
     parse_yes_no,
     time_mentions,
@@ -323,6 +324,23 @@ ROWS = [
     ("day", "Friday the 7th", {}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),  # the 7th is a Saturday
     ("day", "Friday June 7th", {}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),
     ("day", "next Friday the 13th", {}, V(span(d(6, 13)))),  # the date says which Friday
+    # ------------------------------------------------------------------ phone numbers (review 14 finding 17)
+    ("phone", "1 555 123 4567", {}, V("+15551234567")),  # the country code said first
+    ("phone", "+1 555 123 4567", {}, V("+15551234567")),
+    ("phone", "plus one five five five one two three four five six seven", {}, V("+15551234567")),
+    ("phone", "15551234567", {}, V("+15551234567")),  # typed with the 1: never cut at ten digits
+    ("phone", "5551234567", {}, V("+15551234567")),
+    ("phone", "(555) 123-4567", {}, V("+15551234567")),
+    ("phone", "five five five one two three oh oh nine nine", {}, V("+15551230099")),
+    ("phone", "my number is 555 123 4567, thanks", {}, V("+15551234567")),
+    ("phone", "+44 1632 960000", {}, V("+441632960000")),
+    ("phone", "011 44 1632 960000", {}, V("+441632960000")),  # the US international prefix
+    ("phone", "020 7946 0000", {"region": "GB"}, V("+442079460000")),  # read in the practice's region
+    ("phone", "1555123456", {}, N(Why.WRONG_LENGTH)),  # 11 digits cut at 10: no area code starts with 1
+    ("phone", "555 1234", {}, N(Why.WRONG_LENGTH)),  # no area code
+    ("phone", "155512345678", {}, N(Why.WRONG_LENGTH)),
+    ("phone", "five five five, no wait, five five six one two three four five six seven", {}, A(Why.SEVERAL)),
+    ("phone", "I don't have one", {}, N(Why.NOT_A_VALUE)),
     # ------------------------------------------------------------------ digit strings
     ("digits", "five five five, one two three, four five six seven", {}, V("5551234567")),
     ("digits", "double five", {}, V("55")),
@@ -417,6 +435,8 @@ def _read(kind: str, said: str, options: dict) -> Reading:
         return parse_day(said, now=options.pop("now", NOW), tz=NY, **options)
     if kind == "digits":
         return parse_digits(said, **options)
+    if kind == "phone":
+        return parse_phone(said, **options)
     if kind == "name":
         return parse_first_name(said)
     return parse_yes_no(said)

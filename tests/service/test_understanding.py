@@ -301,7 +301,8 @@ class TestNewClients:
                                                  "say:five five five one two three oh oh nine nine;1;"
                                                  "say:weekday mornings")
         assert result.heard[-4:] == [
-            "Please say or enter the best number to call you back on, including the area code.",
+            "Please say the best number to call you back on, including the area code, or enter it on the keypad and "
+            "press pound.",
             "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
             "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
             "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
@@ -354,7 +355,47 @@ class TestNewClients:
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
-        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "5551230088"
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551230088"
+
+    @pytest.mark.parametrize("number", ["say:1 555 123 0099", "say:+1 555 123 0099",
+                                        "say:one five five five one two three zero zero nine nine",
+                                        "say:five five five one two three oh oh nine nine", "15551230099#",
+                                        "5551230099#"])
+    def test_a_callback_number_with_or_without_the_country_code_is_read_back_whole(
+            self, sim, redis_conn, run_jobs, database, number):
+        """Review 14 finding 17: a leading country code is accepted (E.164 in the practice's region), and 11 digits
+        typed are never cut at 10 and read back wrong."""
+        from sqlalchemy import select
+
+        from ivr.escalations.models import Escalation
+
+        result = sim.call(from_=STRANGER, script=f"4;say:Sam;{number};1;say:weekday mornings")
+        assert "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2." \
+            in result.heard
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551230099"
+        run_jobs()
+        with database.sessions() as db:
+            row = db.scalars(select(Escalation).where(Escalation.call_sid == result.call_sid)).one()
+        assert row.caller_number == "+15551230099"
+
+    @pytest.mark.parametrize("number", ["say:555 123 009", "1555123009#"])
+    def test_a_callback_number_cut_short_is_asked_for_whole(self, sim, redis_conn, number):
+        result = sim.call(from_=STRANGER, script=f"4;say:Sam;{number};hangup")
+        assert result.heard[-2:] == [
+            "I need the whole number, with the area code. Please say it one digit at a time, or enter it on the "
+            "keypad and press pound.",
+            "Please say the best number to call you back on, including the area code, or enter it on the keypad "
+            "and press pound."]
+        assert "intake_number" not in stored_state(redis_conn, result.call_sid)["vars"]
+
+    def test_a_number_said_wrong_three_times_goes_to_a_person_not_round_again(self, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099#;2;5551230098#;2;5551230097#;2;noanswer")
+        assert result.heard.count("Please say the best number to call you back on, including the area code, or "
+                                  "enter it on the keypad and press pound.") == 3
+        assert "I'm sorry about the trouble. Let me get you to someone who can help." in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps.count("intake.ask_number") == 3 and "intake.number_not_confirmed" in steps
+        assert "operator.ring_front_desk" in steps  # a person, then (no answer) a message: nobody is lost
 
     @pytest.fixture
     def not_accepting(self, flows_dir):
