@@ -413,3 +413,14 @@ class TestNewClients:
             "hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis "
             "Lifeline, any time. Thank you for calling. Goodbye.")
         assert queued(redis_conn) == []
+
+
+class TestNumberOnFile:
+    @pytest.mark.parametrize("number", ["say:1 555 123 0001", "say:plus one five five five one two three oh oh oh one",
+                                        "15551230001#", "5551230001#"])
+    def test_a_withheld_caller_gives_the_number_on_file_with_or_without_the_country_code(self, sim, redis_conn,
+                                                                                          number):
+        """Review 14 finding 17, the same kind at verification: the number on file is a phone ask too."""
+        result = sim.call(from_="Anonymous", script=f"1;{number};say:April 15th 1985;hangup")
+        assert READ in result.heard
+        assert "check:verified" in history(redis_conn, result.call_sid)
