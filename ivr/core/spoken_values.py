@@ -1284,9 +1284,53 @@ def spoken_words(text: str | None) -> list[str]:
 
 def day_mentions(text: str | None) -> list[Mention]:
     """Day expressions inside a sentence ("move my Thursday appointment to next week" →
-    "thursday" at 5–6, "next week" at 8–10), positions in ``spoken_words(text)``; unresolved."""
+    "thursday" at 5–6, "next week" at 8–10), positions in ``spoken_words(text)``; unresolved.
+
+    A date said after a weekday stays with it ("friday the 5th", "friday december 5th": ``parse_day``
+    checks they agree), and days joined by a self-correction are one mention ("tuesday no wait
+    wednesday": ``parse_day`` asks which).
+    """
     words = spoken_words(text)
-    return [Mention(e.start, e.end, " ".join(words[e.start:e.end])) for e in _shifted(words, _scan_days(words))]
+    found = []
+    for e in _shifted(words, _scan_days(words)):
+        end = _date_tail(words, e.end) if e.kind in _WEEKDAY_KINDS else e.end
+        found.append(Mention(e.start, end, " ".join(words[e.start:end])))
+    return joined_by_corrections(words, found)
+
+
+def _date_tail(words: Sequence[str], end: int) -> int:
+    """Where a date said right after a weekday ends ("the 5th", "the twenty fifth", "december 5th")."""
+    i = end + 1 if end < len(words) and words[end] in ("the", "of") else end
+    if i < len(words) and words[i] in _MONTHS:
+        i += 1
+        i = i + 1 if i < len(words) and words[i] == "the" else i
+    if i < len(words) and words[i] in _TENS and i + 1 < len(words) and words[i + 1] in _ORDINALS:
+        return i + 2
+    if i < len(words) and (_ORDINAL_NUMERAL.fullmatch(words[i]) or words[i] in _ORDINALS):
+        return i + 1
+    return end
+
+
+_CORRECTION_BRIDGES = frozenset({"i", "it", "is", "its", "um", "uh", "er", "that", "make", "on", "to", "at", "let",
+                                 "me", "say"})
+
+
+def joined_by_corrections(words: Sequence[str], mentions: Sequence[Mention], *,
+                          alternatives: bool = False) -> list[Mention]:
+    """Mentions with only a self-correction between them ("tuesday, no wait, wednesday", "3, sorry, 4")
+    joined into one spanning both, so that reading it asks which was meant rather than keeping the first;
+    with ``alternatives`` also those with only "or" between them ("three thirty or four": both kept)."""
+    out: list[Mention] = []
+    for mention in mentions:
+        if out:
+            between = words[out[-1].end:mention.start]
+            if (alternatives and between == ["or"]) or any(w in _CORRECTIONS for w in between) and all(
+                    w in _CORRECTIONS or w in _CORRECTION_BRIDGES for w in between):
+                start = out[-1].start
+                out[-1] = Mention(start, mention.end, " ".join(words[start:mention.end]))
+                continue
+        out.append(mention)
+    return out
 
 
 _TIME_START = frozenset({"noon", "midnight", "midday", "half", "quarter"})

@@ -472,6 +472,8 @@ def test_relative_days_need_an_aware_reference() -> None:
         ("can I come at 3pm instead", [], ["3 pm"]),
         ("move my 3 pm on Friday to Tuesday at half past four", ["friday", "tuesday"], ["3 pm", "half past four"]),
         ("what time is my appointment", [], []),
+        ("can we do Friday the 5th, no wait, Saturday", ["friday the 5th no wait saturday"], []),
+        ("Friday December 5th at 3", ["friday december 5th"], ["3"]),
     ],
 )
 def test_mentions_in_a_sentence(said: str, days: list[str], times: list[str]) -> None:

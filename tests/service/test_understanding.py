@@ -237,6 +237,16 @@ class TestSayWhatYouWant:
             "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
             "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
 
+    @pytest.mark.parametrize("said", ["I need to move my appointment to Friday the 5th",  # the 5th is a Saturday
+                                      "I need to move my appointment to Friday, no wait, Saturday"])
+    def test_a_day_said_two_ways_is_not_taken_as_either(self, sim, redis_conn, said):
+        """Review 14 findings 13 and 14: the reschedule offers are not narrowed to a day the caller did not settle."""
+        plain = sim.call(from_=ALEX, script="say:I need to move my appointment;say:April 15th 1985;hangup")
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-1] == plain.heard[-1] and result.heard[-1].startswith("I can offer tomorrow")
+        request = stored_state(redis_conn, result.call_sid)["vars"]["request"]
+        assert request["to_day"] in ("friday the 5th", "friday no wait saturday")
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
