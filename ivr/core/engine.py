@@ -611,7 +611,7 @@ class _Run:
         return pending if isinstance(pending, dict) and pending.get("step") == st.id else None
 
     def _confirm(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
-        """Read ``value`` back and wait for a yes (it is then stored) or a no (then the keypad is offered)."""
+        """Read ``value`` back and wait for the caller's answer (``_confirmation``): a yes stores it."""
         said = (spoken_calendar_date(dt.date.fromisoformat(value)) if body.type is AskType.DATE
                 else spoken_digits(value) if body.type is AskType.DIGITS
                 else spoken_phone(value, self.flows.practice.phone_region) if body.type is AskType.PHONE
@@ -669,8 +669,8 @@ class _Run:
         return f"{lead}{choices}{person}{self._urgent_option()}"
 
     def _urgent_option(self) -> str:
-        """" For urgent support, press 9." as the crisis option works in this call (its key, else the word),
-        said in every shorter re-prompt: a menu never stops naming it."""
+        """The crisis option as it works in this call, for every shorter re-prompt (a menu never stops naming
+        it): " For urgent support, press 9.", else " For urgent support, say crisis.", else nothing."""
         key = self._route_key(CRISIS)
         if key:
             return f" For urgent support, press {key}."

@@ -1441,7 +1441,14 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
     return _value(digits)
 
 
-_INTERNATIONAL = re.compile(r"^\s*(?:\+|plus\b)", re.IGNORECASE)
+def _international(raw: str) -> bool:
+    """Whether the number was given with its country code marked: "+44 ...", "it's plus one 555 ..."."""
+    digit = re.search(r"\d", raw)
+    if "+" in raw[:digit.start() if digit else len(raw)]:
+        return True
+    words = normalise(raw).split()
+    first = next((i for i, w in enumerate(words) if _is_numeric_word(w)), len(words))
+    return "plus" in words[:first]
 
 
 def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
@@ -1462,7 +1469,7 @@ def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
         return heard
     digits = heard.value
     try:
-        number = phonenumbers.parse(("+" if _INTERNATIONAL.match(raw) else "") + digits, region)
+        number = phonenumbers.parse(("+" if _international(raw) else "") + digits, region)
     except phonenumbers.NumberParseException:
         return _not_understood(Why.WRONG_LENGTH)
     if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:

@@ -334,6 +334,7 @@ ROWS = [
     ("phone", "five five five one two three oh oh nine nine", {}, V("+15551230099")),
     ("phone", "my number is 555 123 4567, thanks", {}, V("+15551234567")),
     ("phone", "+44 1632 960000", {}, V("+441632960000")),
+    ("phone", "it's plus forty four 1632 960000", {}, V("+441632960000")),
     ("phone", "011 44 1632 960000", {}, V("+441632960000")),  # the US international prefix
     ("phone", "020 7946 0000", {"region": "GB"}, V("+442079460000")),  # read in the practice's region
     ("phone", "1555123456", {}, N(Why.WRONG_LENGTH)),  # 11 digits cut at 10: no area code starts with 1
