@@ -57,7 +57,7 @@ from ivr.core.flow import (
 )
 from ivr.core.intents import IntentMatch, match_intent
 from ivr.core.intents import MenuOption as IntentOption
-from ivr.core.spoken_output import spoken_calendar_date, spoken_digits
+from ivr.core.spoken_output import spoken_calendar_date, spoken_digits, spoken_phone
 from ivr.core.spoken_values import (
     AnswerKind,
     DatePurpose,
@@ -69,6 +69,7 @@ from ivr.core.spoken_values import (
     parse_digits,
     parse_first_name,
     parse_keyed_date,
+    parse_phone,
     parse_time,
     parse_yes_no,
 )
@@ -96,7 +97,11 @@ CRISIS = "crisis"
 CONFIRMING = "_confirming"
 REQUEST = "request"  # what a free sentence at an intent menu asked for (intents.IntentMatch): vars.request
 CONFIRM_VALUE = "I heard {said}. If that's right, press 1 or say yes. If not, press 2."
-USE_KEYPAD = "Okay. Please use the keypad instead."
+# After a "no" to the read-back the step's own prompt follows, so what the caller may do is said once, the same way.
+CONFIRM_AGAIN = "Okay, let's try again."
+# A yes or no heard unclearly, or neither, at the read-back: asked again by key, the value said in other words.
+CONFIRM_BY_KEY = "Sorry, I didn't hear that clearly. If {said} is right, press 1. If not, press 2."
+CONFIRM_UNCLEAR = "Sorry, I didn't catch that. If {said} is right, press 1 or say yes. If not, press 2."
 ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by name, the day and the full year, "
                   "or enter it on the keypad as eight digits.")
 _DATE_REPROMPTS = {
@@ -105,10 +110,14 @@ _DATE_REPROMPTS = {
     Why.TWO_DIGIT_YEAR: "Please say the year with all four digits, like nineteen eighty five, or enter the date "
                         "on the keypad as eight digits.",
     Why.ORDER: ASK_DATE_AGAIN,
-    Why.SEVERAL: "I heard more than one date. Please say it once, or enter it on the keypad as eight digits.",
+    # two dates, or a self-correction ("April fifteen, no wait, sixteen"): which stands is asked, never guessed
+    Why.SEVERAL: "I heard more than one date. Please say the whole date once, or enter it on the keypad as eight "
+                 "digits.",
 }
 ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or enter them on the keypad."
 ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."
+ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it one digit at a time, or enter it on "
+                   "the keypad and press pound.")
 OPERATOR = "operator"
 
 
@@ -157,6 +166,8 @@ def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
             return AnswerKind.NAME
         case AskType.WHEN:
             return AnswerKind.TIME
+        case AskType.PHONE:
+            return AnswerKind.DIGITS
         case _:
             assert_never(body.type)
 
@@ -455,7 +466,7 @@ class _Run:
         if reprompt is not None:
             prompts.append(fx.Say(self.render(reprompt) if isinstance(reprompt, Template) else reprompt, *voice))
         confirming = self._confirming(st)
-        if confirming is not None:
+        if confirming is not None and not short:  # a short re-prompt at a read-back says the value itself
             prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
         elif not short:  # a short re-prompt names the options itself
             prompts.append(fx.Say(self.render(body.prompt), *voice))
@@ -501,6 +512,8 @@ class _Run:
         confirming = self._confirming(st) if isinstance(body, AskStep) else None
         # Written so NaN (every comparison false) and anything outside 0..1 count as no match too.
         if isinstance(event, Speech) and not flow.min_confidence <= event.confidence <= 1.0:
+            if isinstance(body, AskStep) and confirming is not None:
+                return self._confirmation(st, body, confirming, event, clear=False)
             if isinstance(body, AskStep) and confirming is None and body.type is not AskType.YES_NO:
                 # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
                 value, _ = self._value(body, event)
@@ -524,27 +537,67 @@ class _Run:
             chosen = self._choose(body, event)
             if chosen is None and said_intent is not None:
                 return self._retry(st, body, self._name_options(flow, body, said_intent), "no-match", short=True)
+            if chosen is None and s.attempts % 2:
+                # Missed again right after a re-prompt: the options in fewer words, never the same turn twice.
+                return self._retry(st, body, self._keys_left(flow, body, event), "no-match", short=True)
             if chosen is None:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
             if chosen.intent and s.vars.pop(REQUEST, None) is not None:
                 self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
             return self.go(chosen.next)
-        if confirming is not None:
-            answer = self._yes_no(event)
-            if answer is None:
-                return self._retry(st, body, body.reprompts.no_match, "confirm-no-match")
-            s.vars.pop(CONFIRMING, None)
-            self._ctx = None
-            if not answer:
-                s.note(f"{st.id}:not-confirmed")
-                return self._wait_at(st, reprompt=USE_KEYPAD)
-            s.note(f"{st.id}:confirmed")
-            return self._store(st, body, confirming["value"])
+        if confirming is not None and isinstance(body, AskStep):
+            return self._confirmation(st, body, confirming, event, clear=True)
+        return self._answer(st, body, event)
+
+    def _answer(self, st: Step, body: AskStep, event: Digits | Speech) -> tuple[CallSession, list[fx.Effect]]:
+        """The caller's answer to an ask: stored, or asked again (naming what is missing when known)."""
         value, hint = self._value(body, event)
         if value is None:
             return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    def _confirmation(self, st: Step, body: AskStep, confirming: dict[str, Any], event: Digits | Speech,
+                      clear: bool) -> tuple[CallSession, list[fx.Effect]]:
+        """The answer to a read-back (``_confirm``); ``clear`` is False when the recogniser was unsure of it.
+
+        A yes stores the value (a yes heard unclearly is asked again by key, never taken as a yes or as no
+        answer at all); a no asks the question again, counted as a try so the read-back cannot loop for
+        ever (then the step's give_up); another value of the kind asked for ("no, April 16th") is the
+        caller's correction: read back in its turn (typed on the keypad, it is taken like any typed answer).
+        """
+        s = self.s
+        answer = self._yes_no(event)
+        typed_again = isinstance(event, Digits) and len(event.digits.strip("#*")) > 1
+        value, hint = self._value(body, event) if isinstance(event, Speech) or typed_again else (None, None)
+        # A yes is never a correction ("correct" is no name); a lone "one" is the key, not another value.
+        corrected = answer is not True and value is not None and value != confirming["value"] and len(str(value)) > 1
+        if typed_again or corrected or (answer is not True and value is None and hint):
+            s.vars.pop(CONFIRMING, None)
+            self._ctx = None
+            s.note(f"{st.id}:corrected")
+            if typed_again:
+                return self._answer(st, body, event)
+            if value is None:
+                return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous")
+            s.attempts += 1  # a read-back answered with another value is a try too: it cannot go round for ever
+            if s.attempts > body.reprompts.retries:
+                s.note(f"{st.id}:give-up")
+                return self.go(body.reprompts.give_up)
+            return self._confirm(st, body, value)
+        if answer is None and value is not None:
+            answer = True  # the same value said again
+        if answer is None or (not clear and answer):
+            said = confirming["said"]
+            reprompt = CONFIRM_UNCLEAR.format(said=said) if answer is None else CONFIRM_BY_KEY.format(said=said)
+            return self._retry(st, body, reprompt, "confirm-no-match" if answer is None else "confirm-unclear",
+                               short=True)
+        s.vars.pop(CONFIRMING, None)
+        self._ctx = None
+        if not answer:
+            return self._retry(st, body, CONFIRM_AGAIN, "not-confirmed")
+        s.note(f"{st.id}:confirmed")
+        return self._store(st, body, confirming["value"])
 
     def _store(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
         self.s.vars[body.var] = value
@@ -558,9 +611,11 @@ class _Run:
         return pending if isinstance(pending, dict) and pending.get("step") == st.id else None
 
     def _confirm(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
-        """Read ``value`` back and wait for a yes (it is then stored) or a no (then the keypad is offered)."""
+        """Read ``value`` back and wait for the caller's answer (``_confirmation``): a yes stores it."""
         said = (spoken_calendar_date(dt.date.fromisoformat(value)) if body.type is AskType.DATE
-                else spoken_digits(value) if body.type is AskType.DIGITS else str(value))
+                else spoken_digits(value) if body.type is AskType.DIGITS
+                else spoken_phone(value, self.flows.practice.phone_region) if body.type is AskType.PHONE
+                else str(value))
         self.s.vars[CONFIRMING] = {"step": st.id, "value": value, "said": said}
         self._ctx = None
         self.s.note(f"{st.id}:confirm")
@@ -590,14 +645,36 @@ class _Run:
         sentence each time (the words, then the keys), never the menu read out again."""
         named = [o for intent in said.name_options for o in body.options if o.intent == intent]
         words = [o.phrases[0] for o in named if o.phrases]
+        urgent = self._urgent_option()
         if said.tied and len(words) > 1:
-            return f"Did you mean {_either(words, 'or')}? Please say just one."
+            return f"Did you mean {_either(words, 'or')}? Please say just one.{urgent}"
         operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
         person = f" Or press {operator.key} to speak with someone." if operator is not None else ""
         keyed = [f"{o.key} for {o.phrases[0]}" for o in named if o.key and o.phrases]
-        if self.s.attempts == 0 or not keyed:
-            return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}"
-        return f"You can also press a key: {_either(keyed, 'and')}.{person}"
+        if self.s.attempts % 2 == 0 or not keyed:
+            return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}{urgent}"
+        return f"You can also press a key: {_either(keyed, 'and')}.{person}{urgent}"
+
+    def _keys_left(self, flow: Flow, body: MenuStep, event: Digits | Speech) -> str:
+        """A shorter re-prompt after a second miss at a menu (a wrong key, words that match nothing): the
+        options by key, a person, and the crisis option as it works in this call."""
+        keyed = [f"{o.key} for {o.phrases[0]}" if o.phrases else o.key for o in body.options if o.key]
+        said = [o.phrases[0] for o in body.options if not o.key and o.phrases]
+        lead = "Sorry, that key is not one of the choices." if isinstance(event, Digits) else \
+            "Sorry, I still didn't catch that."
+        choices = f" You can press {_either(keyed, 'or')}." if keyed else ""
+        choices += f" Or say {_either(said, 'or')}." if said else ""
+        operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
+        person = f" To speak with someone, press {operator.key}." if operator is not None else ""
+        return f"{lead}{choices}{person}{self._urgent_option()}"
+
+    def _urgent_option(self) -> str:
+        """The crisis option as it works in this call, for every shorter re-prompt (a menu never stops naming
+        it): " For urgent support, press 9.", else " For urgent support, say crisis.", else nothing."""
+        key = self._route_key(CRISIS)
+        if key:
+            return f" For urgent support, press {key}."
+        return " For urgent support, say crisis." if self._can_route(CRISIS) else ""
 
     def _retry(self, st: Step, body: MenuStep | AskStep, message: Template | str,
                why: str, short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
@@ -715,6 +792,14 @@ class _Run:
             return (parse_first_name(text).value if isinstance(event, Speech) else None), None
         if body.type is AskType.WHEN:
             return (self._when(text) if isinstance(event, Speech) else None), None
+        if body.type is AskType.PHONE:
+            number = parse_phone(text.strip("#*") if isinstance(event, Digits) else text,
+                                 region=self.flows.practice.phone_region)
+            if number.why is Why.WRONG_LENGTH:
+                return None, ASK_PHONE_AGAIN
+            if number.why is Why.SEVERAL:
+                return None, ASK_DIGITS_ONCE
+            return number.value, None
         if body.type is AskType.DATE:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
@@ -901,7 +986,7 @@ class _Run:
                 "now": now,
                 "vars": dict(s.vars),
                 "caller": caller,
-                "practice": {"name": practice.name},
+                "practice": {"name": practice.name, "phone_region": getattr(practice, "phone_region", "US")},
                 "open_now": status.open,
                 "closed_reason": status.reason,
                 "holiday": status.holiday_name or False,

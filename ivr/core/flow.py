@@ -41,6 +41,7 @@ class AskType(str, Enum):
     DATE = "date"
     NAME = "name"  # a first name, said (kept as the words heard, title-cased)
     WHEN = "when"  # a time of day or day that suits the caller ("weekday mornings", "after 5"), as said
+    PHONE = "phone"  # a phone number, said or typed (country code optional), kept as E.164 in the practice's region
 
 
 class DialMode(str, Enum):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ivr.core.spoken_values import (
     day_mentions,
+    joined_by_corrections,
     parse_digits,
     spoken_words,
     time_mentions,
@@ -278,7 +279,7 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
         if mention.end < len(words) and words[mention.end] in _PARTS:
             value = f"{value} {words[mention.end]}"
         details.setdefault(f"{role}day" if role else "day", value)
-    for mention in time_mentions(text):
+    for mention in joined_by_corrections(words, time_mentions(text), alternatives=True):
         role = _role(words, mention.start, mention.end, action)
         if not role:
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]

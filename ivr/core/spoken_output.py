@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+import phonenumbers
+
 __all__ = [
     "FILTERS",
     "spoken_date",
     "spoken_datetime",
     "spoken_duration",
     "spoken_digits",
+    "spoken_phone",
     "spoken_phone_last4",
     "spoken_time",
 ]
@@ -175,6 +178,21 @@ def spoken_digits(s: str | int) -> str:
     return " ".join(ch for ch in str(s) if ch.isascii() and ch.isalnum())
 
 
+def spoken_phone(e164: str, region: str = "US") -> str:
+    """A phone number read back digit by digit: in the practice's ``region`` without its country code
+    ("+15551230099" -> "5 5 5 1 2 3 0 0 9 9"), any other with it ("+441632960000" -> "plus 4 4 1 6 3 2 9 6 0
+    0 0 0"). Text that is no E.164 number is read as its digits."""
+    text = str(e164 or "")
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return spoken_digits(text)
+    national = phonenumbers.national_significant_number(number)
+    if number.country_code == phonenumbers.country_code_for_region(region):
+        return spoken_digits(national)
+    return "plus " + spoken_digits(f"{number.country_code}{national}")
+
+
 def spoken_phone_last4(e164: str) -> str:
     """The last four digits of a phone number: "+15550100001" -> "ending in 0 0 0 1"."""
     digits = [ch for ch in str(e164) if ch.isascii() and ch.isdigit()]
@@ -188,6 +206,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "spoken_date": spoken_date,
     "spoken_time": spoken_time,
     "spoken_digits": spoken_digits,
+    "spoken_phone": spoken_phone,
     "spoken_phone_last4": spoken_phone_last4,
 }
 """Name -> filter, for ``jinja_env.filters.update(FILTERS)``."""

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
 
+import phonenumbers
+
 from ivr.core.text import canonical_words, language_key, normalise
 
 T = TypeVar("T")
@@ -87,6 +89,33 @@ def _ambiguous(why: Why, candidates: Iterable[T] = ()) -> Reading[T]:
 
 def _not_understood(why: Why) -> Reading[T]:
     return Reading(Outcome.NOT_UNDERSTOOD, None, (), why)
+
+
+# Words with which callers correct themselves mid-answer: "April fifteen, no wait, sixteen", "three, I mean four",
+# "five five five, sorry, five five six". Between two value words they make the answer a self-correction.
+_CORRECTIONS = frozenset({"no", "nope", "sorry", "wait", "actually", "correction", "mean", "meant", "scratch",
+                          "oops", "hold", "hang", "rather"})
+
+
+def _correction_at(words: Sequence[str], is_value: Callable[[str], bool]) -> int | None:
+    """Where what was said after the last self-correction starts (a correction word with a value word on
+    each side), or None when there is none."""
+    values = [i for i, w in enumerate(words) if is_value(w)]
+    found = [i + 1 for i, w in enumerate(words) if w in _CORRECTIONS and values and values[0] < i < values[-1]]
+    return found[-1] if found else None
+
+
+def _after_correction(whole: Reading[T], tail: Reading[T]) -> Reading[T]:
+    """A self-corrected answer stands only when what was said after the correction is the same one value
+    (a repeat); otherwise AMBIGUOUS(SEVERAL) with what each part read as: ask again rather than guess
+    which part stands (review 14 finding 13)."""
+    if whole.ok and tail.ok and whole.value == tail.value:
+        return whole
+    seen: list[T] = []
+    for option in (*whole.options(), *tail.options()):
+        if option not in seen:
+            seen.append(option)
+    return _ambiguous(Why.SEVERAL, seen)
 
 
 # --------------------------------------------------------------------------- number words (English)
@@ -508,11 +537,20 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     "oh four one five eight five" → 1985-04-15. "4 5 6" → AMBIGUOUS(TWO_DIGIT_YEAR);
     "one one two eighty five" → AMBIGUOUS(ORDER, candidates 1985-01-12 and 1985-11-02);
     "April 15th" → AMBIGUOUS(NO_YEAR).
-    Lead-in words ("my date of birth is") are skipped; two different dates are AMBIGUOUS(SEVERAL).
+    Lead-in words ("my date of birth is") are skipped; two different dates are AMBIGUOUS(SEVERAL), and so
+    is a self-correction ("April fifteen nineteen eighty five, no wait, sixteen") unless what follows it
+    is the same date again.
     """
     words = _date_words(text or "")
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    whole = _date_from_words(words, today, purpose)
+    at = _correction_at(words, lambda w: _is_date_word(w) and w not in ("o", "oh"))
+    return whole if at is None else _after_correction(whole, _date_from_words(words[at:], today, purpose))
+
+
+def _date_from_words(words: list[str], today: dt.date, purpose: DatePurpose) -> Reading[dt.date]:
+    """``parse_date`` on words already normalised, without the self-correction rule."""
     runs = [r for r in _runs(words, _is_date_word, _DATE_FILLER) if any(_is_date_word(w) for w in r)]
     if not runs:
         return _not_understood(Why.NOT_A_VALUE)
@@ -610,13 +648,26 @@ _BOUND_FIRST = {"after": Bound.AFTER, "from": Bound.AFTER, "before": Bound.BEFOR
                 "around": Bound.AROUND, "about": Bound.AROUND, "approximately": Bound.AROUND,
                 "roughly": Bound.AROUND}
 _BOUND_LAST = {("or", "later"): Bound.AFTER, ("or", "after"): Bound.AFTER, ("or", "earlier"): Bound.BEFORE,
-               ("or", "before"): Bound.BEFORE, ("ish",): Bound.AROUND}
+               ("or", "before"): Bound.BEFORE, ("ish",): Bound.AROUND, ("at", "the", "earliest"): Bound.AFTER,
+               ("at", "the", "latest"): Bound.BEFORE}
 _TIME_FILLER = frozenset({"at", "like", "um", "uh", "er", "maybe", "sharp", "please", "the", "in", "a", "its",
                           "it", "is", "oclock", "say", "lets", "how", "about", "o", "clock", "time"})
 
 
+# A bound said with a negation is the opposite bound: "not before ten" is ten or later, "no later than
+# five" five or earlier (review 14 finding 14). Rewritten before the words are read.
+_NEGATED_BOUNDS = (
+    (re.compile(r"\b(?:not|never|no) (?:before|earlier than|sooner than)\b"), "after"),
+    (re.compile(r"\b(?:not|never|no) (?:after|later than)\b"), "before"),
+    (re.compile(r"\blater than\b"), "after"),
+    (re.compile(r"\b(?:earlier|sooner) than\b"), "before"),
+)
+
+
 def _time_words(text: str) -> list[str]:
     raw = normalise(text)
+    for pattern, bound in _NEGATED_BOUNDS:
+        raw = pattern.sub(bound, raw)
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
@@ -710,15 +761,31 @@ def parse_time(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOU
     Without a.m./p.m. or a part of the day, an hour from 1 to 12 is read as whichever of a.m. and p.m.
     falls inside ``hours`` (default 07:00 to before 21:00, the practice's plausible day); when both do
     ("seven", "eight thirty") the reading is AMBIGUOUS(AM_PM) with both candidates. Other words around
-    one time are skipped; two different times are AMBIGUOUS(SEVERAL).
+    one time are skipped; two different times ("three thirty or four") are AMBIGUOUS(SEVERAL), and so is a
+    self-correction ("ten thirty, no wait, eleven") unless what follows it is the same time. A bound said
+    with a negation is the opposite one ("not before ten" is AFTER 10:00); a time ruled out ("not at
+    ten", "any time except noon") is no answer.
     """
     words = _time_words(text or "")
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    whole = _time_from_words(words, hours)
+    at = _correction_at(words, _is_time_word)
+    return whole if at is None else _after_correction(whole, _time_from_words(words[at:], hours))
+
+
+def _is_time_word(word: str) -> bool:
+    return _is_numeric_word(word) and word not in ("o", "oh") or word in _TIME_START or word in ("am", "pm")
+
+
+def _time_from_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime]:
+    """``parse_time`` on words already split, without the self-correction rule."""
+    if not words:
+        return _not_understood(Why.NOT_A_VALUE)
     strict = _parse_time_words(words, hours)
     if strict.outcome is not Outcome.NOT_UNDERSTOOD:
         return strict
-    mentions = time_mentions(" ".join(words), hours=hours)
+    mentions = [m for m in time_mentions(" ".join(words), hours=hours) if not ruled_out(words, m.start)]
     inside = {i for m in mentions for i in range(m.start, m.end)}
     found = _time_from(mentions, [w for i, w in enumerate(words) if i not in inside], hours)
     return found if found is not None else strict
@@ -1027,8 +1094,29 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     on ``week_start`` (0 = Monday). "next <weekday>" is the coming one when that falls in next week,
     and AMBIGUOUS(WHICH_WEEK) when the coming one is still this week (said on a Thursday, "next Friday"
     is tomorrow or 8 days out). A bare weekday that is today is AMBIGUOUS too (today, or a week today).
-    Two different days ("Tuesday or Wednesday") are AMBIGUOUS(SEVERAL).
+    Two different days ("Tuesday or Wednesday") are AMBIGUOUS(SEVERAL), and so are a weekday and a date
+    that disagree ("Friday the 5th" when the 5th is a Saturday) and a self-correction ("Tuesday, no wait,
+    Wednesday"). A day ruled out ("not Tuesday", "anything except Friday") is no answer.
     """
+    whole = _day_from_text(text, now=now, tz=tz, week_start=week_start, hours=hours)
+    words = _time_words(text or "")
+    at = _correction_at(words, _is_day_word)
+    if at is None:
+        return whole
+    tail = _day_from_text(" ".join(words[at:]), now=now, tz=tz, week_start=week_start, hours=hours)
+    return _after_correction(whole, tail)
+
+
+_DAY_WORDS = frozenset({"today", "tonight", "tomorrow", "tmrw", "yesterday", "week", "weekend"})
+
+
+def _is_day_word(word: str) -> bool:
+    return word in _WEEKDAYS or word in _DAY_WORDS or word in _MONTHS or _is_time_word(word)
+
+
+def _day_from_text(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: int,
+                   hours: tuple[dt.time, dt.time]) -> Reading[DaySpan]:
+    """``parse_day`` without the self-correction rule."""
     today = _local_today(now, tz)
     words = _time_words(text or "")
     if not words:
@@ -1037,13 +1125,24 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     written = re.search(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b", text or "")
     if written is not None:
         words = _time_words((text or "")[:written.start()] + " " + (text or "")[written.end():])
-    exprs = _shifted(words, _scan_days(words))
-    day_words = {i for e in exprs for i in range(e.start, e.end)}
+    said = _shifted(words, _scan_days(words))
+    exprs = [e for e in said if not ruled_out(words, e.start)]  # "not Tuesday" names no day
+    day_words = {i for e in said for i in range(e.start, e.end)}
     free = [i for i in range(len(words)) if i not in day_words]
     free_words = [words[i] for i in free]
-    mentions = time_mentions(" ".join(free_words), hours=hours)
+    mentions = [m for m in time_mentions(" ".join(free_words), hours=hours) if not ruled_out(free_words, m.start)]
     time_words = {free[i] for m in mentions for i in range(m.start, m.end)}
     spans: list[Reading[tuple[dt.date, dt.date]]] = [_resolve_day(e, today, week_start) for e in exprs]
+    if exprs and written is None:
+        # "Friday the 5th", "Friday December 5th": the date decides when it falls on that weekday; when it
+        # does not, the caller said two different days (review 14 finding 14).
+        beside = [w for i, w in enumerate(words) if i not in day_words and i not in time_words]
+        dated = _date_beside(beside, today)
+        if dated is not None and dated.ok and dated.value is not None:
+            date = dated.value
+            spans = [_value((date, date)) if e.kind in _WEEKDAY_KINDS and e.arg == date.weekday() and not e.shift
+                     else span for e, span in zip(exprs, spans, strict=True)]
+            spans.append(_value((date, date)))
     if not exprs:
         rest = " ".join(w for i, w in enumerate(words) if i not in time_words)
         # A date needs a month name or a written date: read alone, "move it to 5" would become
@@ -1080,8 +1179,25 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     return _ambiguous(why or Why.SEVERAL, [DaySpan(a, b, t) for (a, b) in pairs for t in times])
 
 
+_WEEKDAY_KINDS = frozenset({"weekday", "this_weekday", "next_weekday", "weekday_after_next"})
+
+
+def _date_beside(words: list[str], today: dt.date) -> Reading[dt.date] | None:
+    """A date said beside a weekday ("the 5th", "December 5th"), the next such day; None when none was."""
+    if any(w in _MONTHS for w in words):
+        dated = parse_date(" ".join(words), today=today, purpose=DatePurpose.UPCOMING)
+        return dated if dated.outcome is not Outcome.NOT_UNDERSTOOD else None
+    ordinals = [i for i, w in enumerate(words) if _ORDINAL_NUMERAL.fullmatch(w) or w in _ORDINALS]
+    if len(ordinals) != 1:
+        return None
+    i = ordinals[0]
+    piece = words[i - 1:i + 1] if i > 0 and words[i - 1] in _TENS else words[i:i + 1]
+    return _day_of_month(piece, today)
+
+
 _PART_ONLY = {"morning": PartOfDay.MORNING, "afternoon": PartOfDay.AFTERNOON, "evening": PartOfDay.EVENING,
-              "tonight": PartOfDay.EVENING, "night": PartOfDay.NIGHT}
+              "tonight": PartOfDay.EVENING, "night": PartOfDay.NIGHT, "mornings": PartOfDay.MORNING,
+              "afternoons": PartOfDay.AFTERNOON, "evenings": PartOfDay.EVENING, "nights": PartOfDay.NIGHT}
 
 
 def _time_from(mentions: list[Mention], other_words: list[str],
@@ -1089,8 +1205,9 @@ def _time_from(mentions: list[Mention], other_words: list[str],
     """The time said beside a day: a clock time (with any part of the day next to it), else a part alone."""
     readings = [_parse_time_words(m.words.split(), hours) for m in mentions]
     parts = {_PART_ONLY[w] for w in other_words if w in _PART_ONLY}
-    if len(readings) > 1:
+    if len(readings) > 1 and not (all(r.ok for r in readings) and len({r.value for r in readings}) == 1):
         return _ambiguous(Why.SEVERAL, [t for r in readings for t in r.options()])
+    readings = readings[:1]
     if readings:
         reading = readings[0]
         if len(parts) == 1 and reading.outcome is Outcome.AMBIGUOUS and reading.why is Why.AM_PM:
@@ -1126,6 +1243,31 @@ def _day_of_month(words: list[str], today: dt.date) -> Reading[dt.date] | None:
     return None
 
 
+# Words that rule out the day or time after them ("not Tuesday", "anything except Friday", "any day other
+# than Monday", "but not at ten"). "no" is not one: "No, Tuesday." answers with Tuesday.
+_RULING_OUT = frozenset({"not", "except", "excluding", "never", "dont", "cant", "wont", "isnt"})
+_RULING_OUT_PAIRS = frozenset({("other", "than"), ("apart", "from"), ("rather", "than"), ("instead", "of"),
+                               ("anything", "but"), ("anytime", "but"), ("day", "but"), ("time", "but"),
+                               ("everything", "but")})
+_RULING_OUT_BRIDGES = frozenset({"to", "on", "at", "for", "a", "the", "this", "that", "any", "until", "till", "like",
+                                 "do", "work", "works", "in", "make", "come"})
+
+
+def ruled_out(words: Sequence[str], start: int) -> bool:
+    """Whether the day or time said at ``start`` in ``words`` is ruled out by a negation up to three words
+    before it ("not Tuesday", "but not to Wednesday", "anything except Friday")."""
+    i = start
+    for _ in range(4):
+        if i >= 2 and (words[i - 2], words[i - 1]) in _RULING_OUT_PAIRS:
+            return True
+        if i >= 1 and words[i - 1] in _RULING_OUT:
+            return True
+        if i == 0 or words[i - 1] not in _RULING_OUT_BRIDGES:
+            return False
+        i -= 1
+    return False
+
+
 @dataclass(frozen=True)
 class Mention:
     """Where a day or time was said inside a longer sentence: word positions and the words."""
@@ -1142,9 +1284,53 @@ def spoken_words(text: str | None) -> list[str]:
 
 def day_mentions(text: str | None) -> list[Mention]:
     """Day expressions inside a sentence ("move my Thursday appointment to next week" →
-    "thursday" at 5–6, "next week" at 8–10), positions in ``spoken_words(text)``; unresolved."""
+    "thursday" at 5–6, "next week" at 8–10), positions in ``spoken_words(text)``; unresolved.
+
+    A date said after a weekday stays with it ("friday the 5th", "friday december 5th": ``parse_day``
+    checks they agree), and days joined by a self-correction are one mention ("tuesday no wait
+    wednesday": ``parse_day`` asks which).
+    """
     words = spoken_words(text)
-    return [Mention(e.start, e.end, " ".join(words[e.start:e.end])) for e in _shifted(words, _scan_days(words))]
+    found = []
+    for e in _shifted(words, _scan_days(words)):
+        end = _date_tail(words, e.end) if e.kind in _WEEKDAY_KINDS else e.end
+        found.append(Mention(e.start, end, " ".join(words[e.start:end])))
+    return joined_by_corrections(words, found)
+
+
+def _date_tail(words: Sequence[str], end: int) -> int:
+    """Where a date said right after a weekday ends ("the 5th", "the twenty fifth", "december 5th")."""
+    i = end + 1 if end < len(words) and words[end] in ("the", "of") else end
+    if i < len(words) and words[i] in _MONTHS:
+        i += 1
+        i = i + 1 if i < len(words) and words[i] == "the" else i
+    if i < len(words) and words[i] in _TENS and i + 1 < len(words) and words[i + 1] in _ORDINALS:
+        return i + 2
+    if i < len(words) and (_ORDINAL_NUMERAL.fullmatch(words[i]) or words[i] in _ORDINALS):
+        return i + 1
+    return end
+
+
+_CORRECTION_BRIDGES = frozenset({"i", "it", "is", "its", "um", "uh", "er", "that", "make", "on", "to", "at", "let",
+                                 "me", "say"})
+
+
+def joined_by_corrections(words: Sequence[str], mentions: Sequence[Mention], *,
+                          alternatives: bool = False) -> list[Mention]:
+    """Mentions with only a self-correction between them ("tuesday, no wait, wednesday", "3, sorry, 4")
+    joined into one spanning both, so that reading it asks which was meant rather than keeping the first;
+    with ``alternatives`` also those with only "or" between them ("three thirty or four": both kept)."""
+    out: list[Mention] = []
+    for mention in mentions:
+        if out:
+            between = words[out[-1].end:mention.start]
+            if (alternatives and between == ["or"]) or any(w in _CORRECTIONS for w in between) and all(
+                    w in _CORRECTIONS or w in _CORRECTION_BRIDGES for w in between):
+                start = out[-1].start
+                out[-1] = Mention(start, mention.end, " ".join(words[start:mention.end]))
+                continue
+        out.append(mention)
+    return out
 
 
 _TIME_START = frozenset({"noon", "midnight", "midday", "half", "quarter"})
@@ -1167,9 +1353,11 @@ def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_
                 if piece[-1] in _TIME_FILLER and piece[-1] != "oclock" or piece[-1] in ("on", "this"):
                     continue  # a mention ends on a time word, not on "at" or "on"
                 reading = _parse_time_words(list(piece), hours)
+                # "three thirty or four": a number after "or" right after a time is another time
+                alternative = i > 1 and words[i - 1] == "or" and bool(out) and out[-1].end == i - 1
                 if reading.outcome is not Outcome.NOT_UNDERSTOOD and (
                         any(w in _TIME_HINT_WORDS or w in _TIME_START for w in piece) or end - i >= 2
-                        or (i > 0 and words[i - 1] in ("at", "around", "after", "before"))):
+                        or (i > 0 and words[i - 1] in ("at", "around", "after", "before")) or alternative):
                     found = Mention(i, end, " ".join(piece))
                     break
         if found:
@@ -1187,7 +1375,6 @@ _DIGIT_FILLER = frozenset({
     "um", "uh", "er", "erm", "please", "and", "dash", "hyphen", "plus", "press", "option", "thats", "that",
     "ok", "okay", "so", "pin", "digits",
 })
-_CORRECTIONS = ("no", "sorry", "wait", "actually", "correction", "mean", "scratch", "oops", "hold", "hang")
 
 
 def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]:
@@ -1252,6 +1439,47 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
     if length is not None and len(digits) != length:
         return _not_understood(Why.WRONG_LENGTH)
     return _value(digits)
+
+
+def _international(raw: str) -> bool:
+    """Whether the number was given with its country code marked: "+44 ...", "it's plus one 555 ..."."""
+    digit = re.search(r"\d", raw)
+    if "+" in raw[:digit.start() if digit else len(raw)]:
+        return True
+    words = normalise(raw).split()
+    first = next((i for i, w in enumerate(words) if _is_numeric_word(w)), len(words))
+    return "plus" in words[:first]
+
+
+def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
+    """A phone number said or typed, as E.164 read in the practice's ``region`` (ISO 3166 alpha-2):
+    "five five five, one two three, four five six seven", "(555) 123-4567", "1 555 123 4567" (the
+    country code said or typed first), "+1 555 123 4567", "plus forty four 1632 960000", "011 44 ..."
+    (the region's international prefix) → "+15551234567".
+
+    The number must be whole: its area code included and as many digits as the country's numbers have
+    (phonenumbers' length and leading-digit rules, so a 10-digit entry that is an 11-digit number cut
+    short, "1 555 123 456", is refused); else NOT_UNDERSTOOD(WRONG_LENGTH). Validity tables are not
+    applied: they lag new ranges and refuse the fictional 555 numbers. A self-correction is
+    AMBIGUOUS(SEVERAL), as in ``parse_digits``.
+    """
+    raw = text or ""
+    heard = parse_digits(raw)
+    if not heard.ok or heard.value is None:
+        return heard
+    digits = heard.value
+    try:
+        number = phonenumbers.parse(("+" if _international(raw) else "") + digits, region)
+    except phonenumbers.NumberParseException:
+        return _not_understood(Why.WRONG_LENGTH)
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return _not_understood(Why.WRONG_LENGTH)  # too short (no area code), too long, or a local number only
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(
+        phonenumbers.region_code_for_country_code(number.country_code or 0))
+    pattern = metadata.general_desc.national_number_pattern if metadata and metadata.general_desc else None
+    if pattern and not re.fullmatch(pattern, phonenumbers.national_significant_number(number)):
+        return _not_understood(Why.WRONG_LENGTH)  # "1555123456": no area code starts with 1
+    return _value(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def _digit_group(words: Sequence[str], i: int) -> tuple[str | None, int]:

@@ -79,9 +79,17 @@ def _digits(value: Any) -> str:
     return spoken_output.spoken_digits(str(value or ""))
 
 
+@pass_context
+def _phone(ctx: Any, value: Any) -> str:
+    """An E.164 number read back digit by digit, without the country code in the practice's own region."""
+    practice = ctx.get("practice")
+    region = practice.get("phone_region") if isinstance(practice, Mapping) else None
+    return spoken_output.spoken_phone(str(value or ""), region or "US")
+
+
 def _make_env() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=False)
-    env.filters.update(spoken=_spoken, spoken_date=_spoken_date, spoken_time=_spoken_time, digits=_digits,
+    env.filters.update(spoken=_spoken, spoken_date=_spoken_date, spoken_time=_spoken_time, digits=_digits, phone=_phone,
                        written=_written)
     return env
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -137,7 +138,8 @@ def queue_page() -> Any:
 def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = None, form: ResolveForm | None = None,
                  error: str | None = None, status: int = 200, audit_view: bool = True,
                  number: str | None = None, voicemail: worklist.Voicemail | None = None,
-                 locked_client: worklist.ClientDetails | None = None) -> Any:
+                 locked_client: worklist.ClientDetails | None = None,
+                 callback: Mapping[str, str] | None = None) -> Any:
     try:
         store = auth.ql().flows
         detail = worklist.detail(auth.db(), escalation_id, auth.now(),
@@ -150,7 +152,7 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
     locks = worklist.verification_locks(auth.db(), escalation_id, auth.now())
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            voicemail=voicemail, form=form or ResolveForm(), can_resolve=can_resolve, error=error,
-                           locks=locks, locked_client=locked_client,
+                           locks=locks, locked_client=locked_client, callback=callback,
                            title=f"#{item.id} {item.category_label}"), status
 
 
@@ -217,6 +219,18 @@ def caller_number(escalation_id: int) -> Any:
     except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     return _detail_page(escalation_id, number=number, audit_view=False)
+
+
+@bp.route("/e/<int:escalation_id>/callback-details", methods=["GET", "POST"])
+def callback_details(escalation_id: int) -> Any:
+    """A new client's first name and best time, shown only in answer to the deliberate POST (audited)."""
+    if request.method == "GET":
+        return _redirect("dashboard.escalation", escalation_id=escalation_id)
+    try:
+        details = worklist.callback_details(auth.db(), escalation_id, g.user.id, auth.now(), auth.client_ip())
+    except EscalationNotFound as exc:
+        return _detail_page(escalation_id, error=str(exc), status=404)
+    return _detail_page(escalation_id, callback=details, audit_view=False)
 
 
 @bp.route("/e/<int:escalation_id>/locked/<client_id>", methods=["GET", "POST"])

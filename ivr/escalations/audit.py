@@ -30,6 +30,7 @@ class Action(str, Enum):
     VIEW_ESCALATION = "view_escalation"
     VIEW_CLIENT = "view_client"
     VIEW_CALLER_NUMBER = "view_caller_number"
+    VIEW_CALLBACK_DETAILS = "view_callback_details"  # a new client's first name and best time (escalations.details)
     LISTEN_VOICEMAIL = "listen_voicemail"
     STAFF_CREATE = "staff_create"
     STAFF_UPDATE = "staff_update"

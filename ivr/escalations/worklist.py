@@ -253,7 +253,9 @@ class EscalationDetail:
     breached_at: dt.datetime | None
     # pending (still being copied), fetched, failed (Twilio never gave it: call back), or None (unknown)
     recording_status: str | None = None
-    details: Mapping[str, str] | None = None  # what the caller left for the callback (a new client's name, time)
+    # The caller left details for the callback (a new client's first name, best time): shown only on an audited
+    # request (``callback_details``), never with the page itself.
+    has_details: bool = False
 
 
 def _timeline_row(entry: Any) -> TimelineRow:
@@ -299,7 +301,7 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
         return EscalationDetail(
             item=_item(e, name, now), reason_label=reason_label(e.reason, REASON_LABELS), call_sid=e.call_sid,
             has_client=e.client_id is not None, timeline=_timeline(e.timeline or [], flows or {}),
-            recording_sid=e.recording_sid, details=dict(e.details) if e.details else None,
+            recording_sid=e.recording_sid, has_details=bool(e.details),
             claimed_at=e.claimed_at, outcome=e.outcome, escalation_level=e.escalation_level,
             breached_at=e.breached_at,
             recording_status=session.scalar(select(Recording.status).where(Recording.sid == e.recording_sid))
@@ -331,6 +333,21 @@ def caller_number(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime
             raise EscalationNotFound("The caller's number was withheld: there is no number to show.")
         audit.record(session, user_id, Action.VIEW_CALLER_NUMBER, _target(escalation_id), ip=ip, at=now)
         return escalation.caller_number
+
+
+def callback_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,
+                     ip: str | None = None) -> dict[str, str]:
+    """What the caller left for the callback (an intake request's ``first_name`` and ``best_time``, as said);
+    audited as ``view_callback_details``. Only for a deliberate request, like ``client_details``.
+
+    Raises NotFound when the escalation has none.
+    """
+    with session_scope(db) as session:
+        escalation = _get(session, escalation_id)
+        if not escalation.details:
+            raise EscalationNotFound("The caller left no details for the callback.")
+        audit.record(session, user_id, Action.VIEW_CALLBACK_DETAILS, _target(escalation_id), ip=ip, at=now)
+        return {str(k): str(v) for k, v in dict(escalation.details).items()}
 
 
 @dataclass(frozen=True)

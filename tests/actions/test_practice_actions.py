@@ -39,7 +39,8 @@ ASK_DOB = ("To protect your privacy, please enter your date of birth as eight di
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
 NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
                  "say new client.")
-ASK_NUMBER = "Please enter the phone number we have on file for you, including the area code."
+ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press "
+              "pound.")
 CHOOSE = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 SLOTS = ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3. "
          "If none of these work, press 4.")
@@ -201,7 +202,7 @@ class TestRescheduling:
 class TestVerification:
     def test_withheld_number_identifies_by_number_on_file(self, sim, database, run_jobs, standin):
         result = sim.call(from_="Anonymous", script="2;5551230001;04151985#;1")
-        assert result.heard[2] == "Please enter the phone number we have on file for you, including the area code."
+        assert result.heard[2] == ASK_NUMBER
         assert result.heard[-2:] == ["I've texted the link to the number we have on file for you.", GOODBYE]
         run_jobs()
         url = appointment(database, "A-2001").telehealth_url
@@ -395,7 +396,7 @@ def test_silence_at_every_prompt_reaches_a_person(sim, script, silent_at):
 
 def test_silence_at_the_number_on_file_reaches_a_person(sim):
     result = sim.call(from_="Anonymous", script="1;wait;wait;wait;noanswer;record:3")
-    assert result.heard.count("Please enter the phone number we have on file for you, including the area code.") == 3
+    assert result.heard.count(ASK_NUMBER) == 3
     assert "One moment while I connect you." in result.heard
 
 

@@ -201,3 +201,125 @@ def test_past_only_uses_the_practice_date_not_utc(dob_flows: FlowSet) -> None:
     call.start()
     assert call.send(Digits("11242026"))[0].prompts[0] == say(NO_MATCH)
     assert call.send(Digits("11232026")) == bye("Got 2026-11-23.")
+
+
+# --------------------------------------------------------------------------- read-backs (review 14 finding 12)
+
+READ_BACK = "I heard April 15, 1985. If that's right, press 1 or say yes. If not, press 2."
+
+
+def _read_back(flows: FlowSet) -> Call:
+    call = Call(flows)
+    call.start()
+    assert call.send(Speech("four fifteen nineteen eighty five", 0.2))[0].prompts == (say(READ_BACK),)
+    assert call.s.history[-1] == "q:confirm"
+    return call
+
+
+def test_a_yes_to_the_read_back_stores_the_value(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    assert call.send(Speech("yes", 0.9)) == bye("Got 1985-04-15.")
+    assert call.s.history[-3:] == ["q:confirmed", "q:ok", "main.got"]
+
+
+def test_a_yes_heard_unclearly_is_asked_again_by_key_never_taken_as_no_date(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    out = call.send(Speech("yes", 0.2))
+    assert out[0].prompts == (say("Sorry, I didn't hear that clearly. If April 15, 1985 is right, press 1. "
+                                  "If not, press 2."),)
+    assert out[0].hints[:3] == YES_NO.hints[:3]
+    assert call.s.history[-1] == "q:confirm-unclear"
+    assert call.send(Digits("1")) == bye("Got 1985-04-15.")
+
+
+def test_neither_yes_nor_no_at_the_read_back_says_the_value_again_in_other_words(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    assert call.send(Speech("purple", 0.9))[0].prompts == (
+        say("Sorry, I didn't catch that. If April 15, 1985 is right, press 1 or say yes. If not, press 2."),)
+    assert call.s.history[-1] == "q:confirm-no-match"
+
+
+@pytest.mark.parametrize("said", ["no, April 16th 1985", "April sixteenth nineteen eighty five",
+                                  "no it's four sixteen eighty five"])
+@pytest.mark.parametrize("confidence", [0.9, 0.2])
+def test_a_corrected_date_at_the_read_back_is_read_back_in_its_turn(dob_flows: FlowSet, said: str,
+                                                                    confidence: float) -> None:
+    call = _read_back(dob_flows)
+    assert call.send(Speech(said, confidence))[0].prompts == (
+        say("I heard April 16, 1985. If that's right, press 1 or say yes. If not, press 2."),)
+    assert call.s.history[-2:] == ["q:corrected", "q:confirm"]
+    assert call.send(Digits("1")) == bye("Got 1985-04-16.")
+
+
+def test_a_date_typed_at_the_read_back_is_taken_as_typed(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    assert call.send(Digits("04161985#")) == bye("Got 1985-04-16.")
+
+
+def test_a_corrected_date_without_its_year_is_asked_for_in_full(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    assert call.send(Speech("no, April 16th", 0.9))[0].prompts == (
+        say("I need the year too. Please say the whole date with the year, or enter it on the keypad as eight "
+            "digits."), say("Please answer."))
+    assert "_confirming" not in call.s.vars
+
+
+def test_a_no_asks_the_question_again_once_in_its_own_words_and_cannot_loop(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    out = call.send(Speech("no", 0.9))
+    # Said once, the step's own way (no "use the keypad" followed by "Or say it").
+    assert out[0].prompts == (say("Okay, let's try again."), say("Please answer."))
+    assert call.s.history[-1] == "q:not-confirmed" and call.s.attempts == 1
+    call.send(Speech("four fifteen nineteen eighty five", 0.2))
+    call.send(Digits("2"))
+    assert call.s.attempts == 2
+    call.send(Speech("four fifteen nineteen eighty five", 0.2))
+    assert call.send(Speech("no", 0.9)) == bye("Giving up.")  # retries: 2, then the step's give_up
+    assert "q:give-up" in call.s.history
+
+
+def test_corrections_at_the_read_back_cannot_loop_either(dob_flows: FlowSet) -> None:
+    call = _read_back(dob_flows)
+    call.send(Speech("no, April 16th 1985", 0.9))
+    call.send(Speech("no, April 17th 1985", 0.9))
+    assert call.send(Speech("no, April 18th 1985", 0.9)) == bye("Giving up.")
+
+
+# --------------------------------------------------------------------------- self-corrections (finding 13)
+
+@pytest.mark.parametrize("said", ["april fifteen nineteen eighty five no wait sixteen",
+                                  "April fifteenth, ah, no, nineteen eighty five",
+                                  "April 15 1985, sorry, I mean April 16 1985"])
+def test_a_self_corrected_date_is_asked_again_never_taken_or_said_to_lack_a_year(dob_flows: FlowSet,
+                                                                                 said: str) -> None:
+    call = Call(dob_flows)
+    call.start()
+    assert call.send(Speech(said, 0.9))[0].prompts == (
+        say("I heard more than one date. Please say the whole date once, or enter it on the keypad as eight "
+            "digits."), say("Please answer."))
+    assert call.s.history[-1] == "q:ambiguous" and call.s.vars == {}
+
+
+# --------------------------------------------------------------------------- phone numbers (finding 17)
+
+def test_a_phone_ask_takes_any_length_up_to_pound_and_keeps_e164() -> None:
+    call = Call(ask_flows("type: phone"))
+    gather = call.start()[0]
+    assert (gather.num_digits, gather.finish_on_key) == (None, "#")  # 11 digits typed are never cut at 10
+    assert call.send(Digits("15551230099#")) == bye("Got +15551230099.")
+
+
+def test_a_phone_number_heard_unclearly_is_read_back_without_the_country_code() -> None:
+    call = Call(ask_flows("type: phone"))
+    call.start()
+    assert call.send(Speech("one five five five one two three oh oh nine nine", 0.2))[0].prompts == (
+        say("I heard 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. If not, press 2."),)
+    assert call.send(Speech("yes", 0.9)) == bye("Got +15551230099.")
+
+
+def test_a_phone_number_without_its_area_code_is_asked_for_whole() -> None:
+    call = Call(ask_flows("type: phone"))
+    call.start()
+    assert call.send(Speech("555 1234", 0.9))[0].prompts == (
+        say("I need the whole number, with the area code. Please say it one digit at a time, or enter it on the "
+            "keypad and press pound."), say("Please answer."))

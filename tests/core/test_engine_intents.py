@@ -82,10 +82,11 @@ def test_unmatched_speech_never_hears_the_same_sentence_twice() -> None:
     first = call.send(Speech("purple elephants", 0.9))[0]
     second = call.send(Speech("hmm", 0.9))[0]
     assert isinstance(first, fx.Gather) and isinstance(second, fx.Gather)
+    # Review 14 finding 15: the shorter re-prompts keep the crisis option.
     assert first.prompts == (say("Sorry, I didn't catch that. You can say appointment, billing or new client. "
-                                 "Or press 0 to speak with someone."),)
+                                 "Or press 0 to speak with someone. For urgent support, press 9."),)
     assert second.prompts == (say("You can also press a key: 1 for appointment, 2 for billing and 4 for new "
-                                  "client. Or press 0 to speak with someone."),)
+                                  "client. Or press 0 to speak with someone. For urgent support, press 9."),)
     assert call.send(NoInput()) == bye("Operator.")  # retries used up
 
 

@@ -69,6 +69,23 @@ def test_menu_choice(menu_flows: FlowSet, event, expected, note: str) -> None:
     assert (call.s.step, call.s.waiting) == (target, Waiting.NOTHING)
 
 
+SECOND_MISS = ("Sorry, that key is not one of the choices. You can press 1 for billing or 2 for appointment. Or say "
+               "booking. To speak with someone, press 0. For urgent support, press 9.")
+
+
+@pytest.mark.parametrize("misses", [[Digits("7"), Digits("7")], [Digits("7"), Digits("8")],
+                                    [Speech("hmm", 0.9), Digits("7")]])
+def test_a_second_miss_never_hears_the_same_turn_again_and_keeps_the_crisis_option(menu_flows: FlowSet,
+                                                                                   misses: list) -> None:
+    """Review 14 finding 15: a wrong key twice is not answered with the same full sentence twice."""
+    call = at_menu(menu_flows)
+    first = call.send(misses[0])
+    second = call.send(misses[1])
+    assert first == [menu_gather(NO_MATCH)]
+    assert second == [menu_gather(SECOND_MISS, short=True)]
+    assert first != second
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -91,7 +108,8 @@ def test_reprompts_no_input_then_no_match_then_give_up(menu_flows: FlowSet) -> N
     call = at_menu(menu_flows)
     assert call.send(NoInput()) == [menu_gather(NO_INPUT)]
     assert (call.s.attempts, call.s.steps_taken) == (1, 2)
-    assert call.send(Digits("7")) == [menu_gather(NO_MATCH)]
+    # A miss right after a re-prompt gets the options in fewer words (review 14 finding 15).
+    assert call.send(Digits("7")) == [menu_gather(SECOND_MISS, short=True)]
     assert (call.s.attempts, call.s.steps_taken) == (2, 3)
     # Two reprompts by default; the third miss gives up.
     assert call.send(Speech("hmm", 0.9)) == bye("Giving up.")
@@ -268,7 +286,10 @@ def test_custom_global_key_and_phrases() -> None:
     call = at_menu(flows)
     # Custom phrases replace the defaults; without a key, 9 is just an unknown option.
     assert call.send(Speech("operator", 0.9))[0].prompts[0] == say(NO_MATCH)
-    assert call.send(Digits("9"))[0].prompts[0] == say(NO_MATCH)
+    # ... and the shorter re-prompt names the crisis option as it works here: by its word.
+    assert call.send(Digits("9"))[0].prompts == (say(
+        "Sorry, that key is not one of the choices. You can press 1 for billing or 2 for appointment. Or say "
+        "booking. To speak with someone, press *. For urgent support, say crisis."),)
     assert call.send(Speech("it's urgent", 0.9)) == bye("Crisis.")
 
 
@@ -289,4 +310,5 @@ def test_no_globals_means_zero_is_just_a_wrong_key() -> None:
             speech_model="phone_call", enhanced=True)]
     assert call.send(Digits("0")) == [fx.Gather((say(NO_MATCH), say("Press 1.")), num_digits=1, hints=(), timeout=6,
                                                 language=LANGUAGE, speech_model="phone_call", enhanced=True)]
-    assert call.send(Speech("operator", 0.9))[0].prompts[0] == say(NO_MATCH)
+    # no operator and no crisis path here: the shorter re-prompt names neither
+    assert call.send(Speech("operator", 0.9))[0].prompts == (say("Sorry, I still didn't catch that. You can press 1."),)

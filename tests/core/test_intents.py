@@ -160,7 +160,14 @@ def test_another_vocabulary() -> None:
         ("any day other than Monday", "reschedule", {"not_day": "monday"}),
         ("move it to Friday, not Thursday", "reschedule", {"to_day": "friday", "not_day": "thursday"}),
         ("I don't want Wednesday", "reschedule", {"not_day": "wednesday"}),
-        ("not before ten", "reschedule", {"not_time": "before ten"}),
+        # finding 14: a negated bound is the opposite bound, ten or later (spoken_values._NEGATED_BOUNDS)
+        ("not before ten", "reschedule", {"time": "after ten"}),
+        ("no later than 5 pm", "reschedule", {"time": "before 5 pm"}),
+        # findings 13 and 14: alternatives and self-corrections stay together, so resolving them asks
+        ("move it to three thirty or four", "reschedule", {"to_time": "three thirty or four"}),
+        ("move it to 3 pm, sorry, 4 pm", "reschedule", {"to_time": "3 pm sorry 4 pm"}),
+        ("move it to Tuesday, no wait, Wednesday", "reschedule", {"to_day": "tuesday no wait wednesday"}),
+        ("reschedule to Friday the 5th", "reschedule", {"to_day": "friday the 5th"}),  # parse_day checks both
         # finding 6: the day said for the appointment is the one the caller has
         ("I need to move my appointment next Tuesday to Thursday", "reschedule",
          {"from_day": "next tuesday", "to_day": "thursday"}),

@@ -11,6 +11,7 @@ from ivr.core.spoken_output import (
     spoken_date,
     spoken_datetime,
     spoken_digits,
+    spoken_phone,
     spoken_phone_last4,
     spoken_time,
 )
@@ -119,6 +120,13 @@ def test_spoken_digits() -> None:
     assert spoken_digits(2026) == "2 0 2 6"
     assert spoken_digits("A7b") == "A 7 b"
     assert spoken_digits("") == ""
+
+
+def test_spoken_phone_reads_the_national_number_in_the_practices_region() -> None:
+    assert spoken_phone("+15551230099") == "5 5 5 1 2 3 0 0 9 9"
+    assert spoken_phone("+441632960000") == "plus 4 4 1 6 3 2 9 6 0 0 0 0"
+    assert spoken_phone("+442079460000", "GB") == "2 0 7 9 4 6 0 0 0 0"
+    assert spoken_phone("5551230099") == "5 5 5 1 2 3 0 0 9 9"  # no E.164: its digits
 
 
 def test_spoken_phone_last4() -> None:

@@ -30,6 +30,7 @@ from ivr.core.spoken_values import (
     parse_digits,
     parse_first_name,
     parse_keyed_date,
+    parse_phone,
     parse_time,
     parse_yes_no,
     time_mentions,
@@ -290,6 +291,57 @@ ROWS = [
     ("day", "Tuesday or Wednesday", {}, A(Why.SEVERAL, span(d(6, 10)), span(d(6, 11)))),
     ("day", "whenever you have something", {}, N(Why.NOT_A_VALUE)),
     ("day", "", {}, N(Why.NOTHING_SAID)),
+    # review 14 finding 13: a self-correction is asked about, unless what follows it is the same value
+    ("date", "april fifteen nineteen eighty five no wait sixteen", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15)),
+    ("date", "April fifteenth, ah, no, nineteen eighty five", {"purpose": BIRTH}, A(Why.SEVERAL)),  # never NO_YEAR
+    ("date", "April 15 I mean 16 1985", {"purpose": BIRTH}, A(Why.SEVERAL)),
+    ("date", "four fifteen nineteen eighty five, actually four sixteen nineteen eighty five", {"purpose": BIRTH},
+     A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
+    ("date", "April 15th 1985, sorry, April 15th 1985", {"purpose": BIRTH}, V(APRIL_15)),  # said again: fine
+    ("date", "no, it's April 15th 1985", {"purpose": BIRTH}, V(APRIL_15)),  # a "no" before the date corrects nothing
+    ("time", "ten thirty, no wait, eleven", {}, A(Why.SEVERAL, t(10, 30), t(11))),
+    ("time", "2 pm, sorry, 3 pm", {}, A(Why.SEVERAL, t(14), t(15))),
+    ("time", "three, I mean four", {}, A(Why.SEVERAL, t(16))),
+    ("time", "2 pm, sorry, 2 pm", {}, V(t(14))),
+    ("day", "Tuesday, no wait, Wednesday", {}, A(Why.SEVERAL, span(d(6, 10)), span(d(6, 11)))),
+    ("day", "tomorrow at 3, no wait, 4", {}, A(Why.SEVERAL, span(d(6, 6), None, t(15)))),
+    ("day", "Tuesday, sorry, Tuesday", {}, V(span(d(6, 10)))),
+    # review 14 finding 14: negated bounds, alternatives, a weekday and a date that disagree, days ruled out
+    ("time", "not before ten", {}, V(t(10, 0, None, Bound.AFTER))),
+    ("time", "no earlier than 10", {}, V(t(10, 0, None, Bound.AFTER))),
+    ("time", "not after five", {}, V(t(17, 0, None, Bound.BEFORE))),
+    ("time", "no later than 5 pm", {}, V(t(17, 0, None, Bound.BEFORE))),
+    ("time", "later than 4", {}, V(t(16, 0, None, Bound.AFTER))),
+    ("time", "after 5 at the earliest", {}, V(t(17, 0, None, Bound.AFTER))),
+    ("time", "not at ten", {}, N(Why.NOT_A_VALUE)),
+    ("time", "mornings but not at ten", {}, V(part(PartOfDay.MORNING))),
+    ("time", "three thirty or four", {}, A(Why.SEVERAL, t(15, 30), t(16))),
+    ("day", "not Tuesday", {}, N(Why.NOT_A_VALUE)),
+    ("day", "anything except Friday", {}, N(Why.NOT_A_VALUE)),
+    ("day", "Tuesday but not Wednesday", {}, V(span(d(6, 10)))),
+    ("day", "No, Tuesday", {}, V(span(d(6, 10)))),
+    ("day", "Friday the 6th", {}, V(span(d(6, 6)))),
+    ("day", "Friday the 7th", {}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),  # the 7th is a Saturday
+    ("day", "Friday June 7th", {}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),
+    ("day", "next Friday the 13th", {}, V(span(d(6, 13)))),  # the date says which Friday
+    # ------------------------------------------------------------------ phone numbers (review 14 finding 17)
+    ("phone", "1 555 123 4567", {}, V("+15551234567")),  # the country code said first
+    ("phone", "+1 555 123 4567", {}, V("+15551234567")),
+    ("phone", "plus one five five five one two three four five six seven", {}, V("+15551234567")),
+    ("phone", "15551234567", {}, V("+15551234567")),  # typed with the 1: never cut at ten digits
+    ("phone", "5551234567", {}, V("+15551234567")),
+    ("phone", "(555) 123-4567", {}, V("+15551234567")),
+    ("phone", "five five five one two three oh oh nine nine", {}, V("+15551230099")),
+    ("phone", "my number is 555 123 4567, thanks", {}, V("+15551234567")),
+    ("phone", "+44 1632 960000", {}, V("+441632960000")),
+    ("phone", "it's plus forty four 1632 960000", {}, V("+441632960000")),
+    ("phone", "011 44 1632 960000", {}, V("+441632960000")),  # the US international prefix
+    ("phone", "020 7946 0000", {"region": "GB"}, V("+442079460000")),  # read in the practice's region
+    ("phone", "1555123456", {}, N(Why.WRONG_LENGTH)),  # 11 digits cut at 10: no area code starts with 1
+    ("phone", "555 1234", {}, N(Why.WRONG_LENGTH)),  # no area code
+    ("phone", "155512345678", {}, N(Why.WRONG_LENGTH)),
+    ("phone", "five five five, no wait, five five six one two three four five six seven", {}, A(Why.SEVERAL)),
+    ("phone", "I don't have one", {}, N(Why.NOT_A_VALUE)),
     # ------------------------------------------------------------------ digit strings
     ("digits", "five five five, one two three, four five six seven", {}, V("5551234567")),
     ("digits", "double five", {}, V("55")),
@@ -384,6 +436,8 @@ def _read(kind: str, said: str, options: dict) -> Reading:
         return parse_day(said, now=options.pop("now", NOW), tz=NY, **options)
     if kind == "digits":
         return parse_digits(said, **options)
+    if kind == "phone":
+        return parse_phone(said, **options)
     if kind == "name":
         return parse_first_name(said)
     return parse_yes_no(said)
@@ -419,6 +473,8 @@ def test_relative_days_need_an_aware_reference() -> None:
         ("can I come at 3pm instead", [], ["3 pm"]),
         ("move my 3 pm on Friday to Tuesday at half past four", ["friday", "tuesday"], ["3 pm", "half past four"]),
         ("what time is my appointment", [], []),
+        ("can we do Friday the 5th, no wait, Saturday", ["friday the 5th no wait saturday"], []),
+        ("Friday December 5th at 3", ["friday december 5th"], ["3"]),
     ],
 )
 def test_mentions_in_a_sentence(said: str, days: list[str], times: list[str]) -> None:

@@ -32,6 +32,8 @@ steps:
     ("main_menu:appointments/reschedule", "The main menu: appointments, to reschedule"),
     ("main_menu:new_client", "The main menu: new client"),
     ("ask_dob:confirm", "Ask dob: answer read back"),
+    ("ask_dob:corrected", "Ask dob: answer corrected by the caller"),
+    ("ask_dob:confirm-unclear", "Ask dob: yes or no not heard clearly, asked by key"),
     ("ended:completed", "Call ended"),
     ("ended:no-answer", "Call ended (no answer)"),
     ("limit:exceeded", "Call went on too long: handed to staff"),

@@ -253,5 +253,9 @@ def test_the_call_timeline_reads_as_words(live_server, browser_page, database, c
         "Main menu", "Main menu: new client", "New client", "New client's first name",
         "New client's first name: answered", "Intake request for staff"]
     assert page.locator("dt:text-is('Reason') + dd").inner_text().startswith("New client")
+    # The first name and best time are opened on purpose (audited), not shown with the page (finding 19).
+    assert "Jane" not in page.inner_text("main")
+    page.click("button:has-text('Show what they left for the callback')")
     details = page.locator("#callback-details").inner_text()
     assert "Jane" in details and "weekday mornings" in details
+    assert page.url == f"{base}/staff/e/{intake}/callback-details"

@@ -233,6 +233,35 @@ def test_the_number_to_call_back_an_unverified_caller_is_shown_on_purpose_and_au
     assert post(sam, f"/staff/e/{withheld}/number", token_from=f"/staff/e/{withheld}").status_code == 404
 
 
+def test_a_new_clients_name_and_best_time_are_shown_on_purpose_and_audited(app, people, database, clock, caplog):
+    """Review 14 finding 19: escalations.details (an intake's first name and best time, as said) are revealed
+    only on a deliberate POST, recorded as view_callback_details, like a client's details."""
+    caplog.set_level(logging.DEBUG)
+    eid = add_escalation(database, clock.now, reason="intake_request", category="intake_request",
+                         details={"first_name": "Jane", "best_time": "weekday mornings"})
+    sam = signed_in(app, people["sam"])
+    page = sam.get(f"/staff/e/{eid}").get_data(as_text=True)
+    assert "Jane" not in page and "weekday mornings" not in page
+    assert "Show what they left for the callback" in page
+    # A GET to the reveal URL (a bookmark, a link) shows nothing and records nothing.
+    back = sam.get(f"/staff/e/{eid}/callback-details")
+    assert back.status_code == 303 and back.location == f"/staff/e/{eid}"
+    assert audit_rows(database, "view_callback_details") == []
+
+    shown = post(sam, f"/staff/e/{eid}/callback-details", token_from=f"/staff/e/{eid}")
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    html = shown.get_data(as_text=True)
+    assert "<dt>First name</dt><dd>Jane</dd>" in html and "<dt>Best time</dt><dd>weekday mornings</dd>" in html
+    [entry] = audit_rows(database, "view_callback_details")
+    assert (entry.user_id, entry.target) == (people["sam"].id, f"escalation:{eid}")
+    logged = caplog.text + " ".join(f"{e.target} {e.detail}" for e in audit_rows(database))
+    assert "Jane" not in logged and "weekday" not in logged
+    # An escalation without such details offers nothing to open.
+    plain = add_escalation(database, clock.now)
+    assert "Show what they left" not in sam.get(f"/staff/e/{plain}").get_data(as_text=True)
+    assert post(sam, f"/staff/e/{plain}/callback-details", token_from=f"/staff/e/{plain}").status_code == 404
+
+
 def test_detail_page_shows_the_timeline_and_is_audited(app, people, database, clock):
     eid = add_escalation(database, clock.now, timeline=["main.welcome", {"at": clock.now.isoformat(),
                                                                           "text": "menu:0"}])

@@ -151,8 +151,9 @@ def at_menu(flows: FlowSet, **kw) -> Call:
     return call
 
 
-def menu_gather(*reprompt: str) -> fx.Gather:
-    prompts = tuple(say(r) for r in reprompt) + (say(MENU_PROMPT),)
+def menu_gather(*reprompt: str, short: bool = False) -> fx.Gather:
+    """The menu's <Gather> after ``reprompt``; a ``short`` re-prompt stands in for the menu's prompt."""
+    prompts = tuple(say(r) for r in reprompt) + (() if short else (say(MENU_PROMPT),))
     return fx.Gather(prompts, num_digits=1, hints=MENU_HINTS, timeout=6, language=LANGUAGE,
             speech_model="phone_call", enhanced=True)
 

@@ -85,11 +85,42 @@ class TestSpokenDatesOfBirth:
         assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:confirm",
                                                                 "ask_dob:confirmed"]
 
-    def test_a_read_back_said_wrong_offers_the_keypad(self, sim, redis_conn):
+    def test_a_read_back_said_wrong_asks_again_in_the_steps_own_words(self, sim, redis_conn):
+        """Review 14 finding 12: after a "no" the question is asked once, one way (no "use the keypad" and
+        then "Or say it")."""
         result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@none;2;04151985#;hangup")
-        assert "Okay. Please use the keypad instead." in result.heard
+        assert "Okay, let's try again." in result.heard
+        assert "Okay. Please use the keypad instead." not in result.heard
         assert READ in result.heard
         assert "ask_dob:not-confirmed" in history(redis_conn, result.call_sid)
+
+    def test_a_yes_heard_unclearly_at_the_read_back_is_asked_by_key(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@0.2;say:yes@0.2;1;hangup")
+        assert "Sorry, I didn't get a date I can use." not in result.heard
+        assert ("Sorry, I didn't hear that clearly. If April 15, 1985 is right, press 1. If not, press 2."
+                in result.heard)
+        assert READ in result.heard
+
+    def test_a_date_corrected_at_the_read_back_is_read_back_and_taken(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="1;say:four sixteen nineteen eighty five@0.2;"
+                                             "say:no, April fifteenth nineteen eighty five;say:yes;hangup")
+        assert "I heard April 16, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        assert "I heard April 15, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        assert READ in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:5] == [
+            "identify.ask_dob", "ask_dob:confirm", "ask_dob:corrected", "ask_dob:confirm", "ask_dob:confirmed"]
+
+    @pytest.mark.parametrize("said", ["april fifteen nineteen eighty five no wait sixteen",
+                                      "April fifteenth, ah, no, nineteen eighty five"])
+    def test_a_self_corrected_date_of_birth_is_asked_again_not_verified(self, sim, redis_conn, said):
+        """Review 14 finding 13: never April 15 taken from a correction, never "I need the year too"."""
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        assert result.heard[-2] == ("I heard more than one date. Please say the whole date once, or enter it on "
+                                    "the keypad as eight digits.")
+        assert "I need the year too." not in " ".join(result.heard)
+        steps = history(redis_conn, result.call_sid)
+        assert "ask_dob:ambiguous" in steps and "check:verified" not in steps
 
     def test_the_date_ask_sends_twilio_date_hints_and_the_short_answer_model(self, sim):
         result = sim.call(from_=ALEX, script="1;hangup")
@@ -206,6 +237,16 @@ class TestSayWhatYouWant:
             "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
             "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
 
+    @pytest.mark.parametrize("said", ["I need to move my appointment to Friday the 5th",  # the 5th is a Saturday
+                                      "I need to move my appointment to Friday, no wait, Saturday"])
+    def test_a_day_said_two_ways_is_not_taken_as_either(self, sim, redis_conn, said):
+        """Review 14 findings 13 and 14: the reschedule offers are not narrowed to a day the caller did not settle."""
+        plain = sim.call(from_=ALEX, script="say:I need to move my appointment;say:April 15th 1985;hangup")
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-1] == plain.heard[-1] and result.heard[-1].startswith("I can offer tomorrow")
+        request = stored_state(redis_conn, result.call_sid)["vars"]["request"]
+        assert request["to_day"] in ("friday the 5th", "friday no wait saturday")
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
@@ -226,14 +267,26 @@ class TestSayWhatYouWant:
         result = sim.call(script="say:purple elephants;say:hmm well;hangup")
         assert result.heard[-2:] == [
             "Sorry, I didn't catch that. You can say appointment, link, billing or new client. Or press 0 to speak "
-            "with someone.",
+            "with someone. For urgent support, press 9.",
             "You can also press a key: 1 for appointment, 2 for link, 3 for billing and 4 for new client. Or press 0 "
-            "to speak with someone.",
+            "to speak with someone. For urgent support, press 9.",
         ]
+
+    def test_a_wrong_key_twice_never_hears_the_same_turn_twice(self, sim, redis_conn):
+        """Review 14 finding 15: the second miss is shorter and still names urgent support."""
+        result = sim.call(script="7;7;hangup")
+        assert result.heard[-3] == "Sorry, I didn't catch that."
+        assert result.heard[-2].startswith("To reschedule or cancel an appointment, press 1")  # the menu once more
+        assert result.heard[-1] == (
+            "Sorry, that key is not one of the choices. You can press 1 for appointment, 2 for link, 3 for billing "
+            "or 4 for new client. To speak with someone, press 0. For urgent support, press 9.")
+        steps = history(redis_conn, result.call_sid)
+        assert steps.count("main_menu:no-match") == 2
 
     def test_two_intents_at_once_are_asked_about(self, sim):
         result = sim.call(script="say:pay my bill and get the zoom link;hangup")
-        assert result.heard[-1] == "Did you mean link or billing? Please say just one."
+        assert result.heard[-1] == ("Did you mean link or billing? Please say just one. For urgent support, "
+                                    "press 9.")
 
 
 STRANGER = "+15551239999"
@@ -258,7 +311,8 @@ class TestNewClients:
                                                  "say:five five five one two three oh oh nine nine;1;"
                                                  "say:weekday mornings")
         assert result.heard[-4:] == [
-            "Please say or enter the best number to call you back on, including the area code.",
+            "Please say the best number to call you back on, including the area code, or enter it on the keypad and "
+            "press pound.",
             "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
             "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
             "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
@@ -311,7 +365,47 @@ class TestNewClients:
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
-        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "5551230088"
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551230088"
+
+    @pytest.mark.parametrize("number", ["say:1 555 123 0099", "say:+1 555 123 0099",
+                                        "say:one five five five one two three zero zero nine nine",
+                                        "say:five five five one two three oh oh nine nine", "15551230099#",
+                                        "5551230099#"])
+    def test_a_callback_number_with_or_without_the_country_code_is_read_back_whole(
+            self, sim, redis_conn, run_jobs, database, number):
+        """Review 14 finding 17: a leading country code is accepted (E.164 in the practice's region), and 11 digits
+        typed are never cut at 10 and read back wrong."""
+        from sqlalchemy import select
+
+        from ivr.escalations.models import Escalation
+
+        result = sim.call(from_=STRANGER, script=f"4;say:Sam;{number};1;say:weekday mornings")
+        assert "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2." \
+            in result.heard
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551230099"
+        run_jobs()
+        with database.sessions() as db:
+            row = db.scalars(select(Escalation).where(Escalation.call_sid == result.call_sid)).one()
+        assert row.caller_number == "+15551230099"
+
+    @pytest.mark.parametrize("number", ["say:555 123 009", "1555123009#"])
+    def test_a_callback_number_cut_short_is_asked_for_whole(self, sim, redis_conn, number):
+        result = sim.call(from_=STRANGER, script=f"4;say:Sam;{number};hangup")
+        assert result.heard[-2:] == [
+            "I need the whole number, with the area code. Please say it one digit at a time, or enter it on the "
+            "keypad and press pound.",
+            "Please say the best number to call you back on, including the area code, or enter it on the keypad "
+            "and press pound."]
+        assert "intake_number" not in stored_state(redis_conn, result.call_sid)["vars"]
+
+    def test_a_number_said_wrong_three_times_goes_to_a_person_not_round_again(self, sim, redis_conn):
+        result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099#;2;5551230098#;2;5551230097#;2;noanswer")
+        assert result.heard.count("Please say the best number to call you back on, including the area code, or "
+                                  "enter it on the keypad and press pound.") == 3
+        assert "I'm sorry about the trouble. Let me get you to someone who can help." in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps.count("intake.ask_number") == 3 and "intake.number_not_confirmed" in steps
+        assert "operator.ring_front_desk" in steps  # a person, then (no answer) a message: nobody is lost
 
     @pytest.fixture
     def not_accepting(self, flows_dir):
@@ -329,3 +423,14 @@ class TestNewClients:
             "hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis "
             "Lifeline, any time. Thank you for calling. Goodbye.")
         assert queued(redis_conn) == []
+
+
+class TestNumberOnFile:
+    @pytest.mark.parametrize("number", ["say:1 555 123 0001", "say:plus one five five five one two three oh oh oh one",
+                                        "15551230001#", "5551230001#"])
+    def test_a_withheld_caller_gives_the_number_on_file_with_or_without_the_country_code(self, sim, redis_conn,
+                                                                                          number):
+        """Review 14 finding 17, the same kind at verification: the number on file is a phone ask too."""
+        result = sim.call(from_="Anonymous", script=f"1;{number};say:April 15th 1985;hangup")
+        assert READ in result.heard
+        assert "check:verified" in history(redis_conn, result.call_sid)
