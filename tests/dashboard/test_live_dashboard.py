@@ -341,11 +341,14 @@ CONTRAST_JS = """() => {
   const cs = getComputedStyle(el); const r = el.getBoundingClientRect();
   const reach = parseFloat(cs.outlineOffset) + parseFloat(cs.outlineWidth) / 2;
   const midX = r.left + r.width / 2, midY = r.top + r.height / 2;
-  const clampX = (x) => Math.max(0, Math.min(innerWidth - 1, x)), clampY = (y) => Math.max(0, Math.min(innerHeight - 1, y));
+  const clampX = (x) => Math.max(0, Math.min(innerWidth - 1, x));
+  const clampY = (y) => Math.max(0, Math.min(innerHeight - 1, y));
   return {name: (el.getAttribute('aria-label') || el.textContent || el.name || el.tagName).trim().slice(0, 40),
           style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), ring: rgba(cs.outlineColor),
-          around: [behind(el, clampX(midX), clampY(r.top - reach)), behind(el, clampX(midX), clampY(r.bottom + reach)),
-                   behind(el, clampX(r.left - reach), clampY(midY)), behind(el, clampX(r.right + reach), clampY(midY))]};
+          around: [behind(el, clampX(midX), clampY(r.top - reach)),
+                   behind(el, clampX(midX), clampY(r.bottom + reach)),
+                   behind(el, clampX(r.left - reach), clampY(midY)),
+                   behind(el, clampX(r.right + reach), clampY(midY))]};
 }"""
 
 BORDERS_JS = """() => [...document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]), select, textarea')]
