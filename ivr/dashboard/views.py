@@ -229,6 +229,12 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
             draft = drafts.get(auth.db(), g.user.id, escalation_id)
             if draft is not None:
                 form.outcome.data, form.preset.data = draft.text, draft.preset or ""
+    # The escalations before and after this one in the active queue: the j/k shortcuts go there.
+    order = [it.id for it in worklist.list_queue(auth.db(), auth.now(), view="active", user_id=g.user.id)]
+    at = order.index(escalation_id) if escalation_id in order else None
+    neighbours = (url_for("dashboard.escalation", escalation_id=order[at - 1]) if at else None,
+                  url_for("dashboard.escalation", escalation_id=order[at + 1])
+                  if at is not None and at + 1 < len(order) else None)
     title = f"#{item.id} {item.category_label}"
     if error:
         title = f"Not done: {error} · {title}"
@@ -241,6 +247,7 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            voicemail=voicemail, form=form, can_resolve=can_resolve, error=error,
                            locks=locks, locked_client=locked_client, draft=draft, now=auth.now(),
+                           neighbours=neighbours,
                            presets=[(k, worklist.PRESET_LABELS[k], t) for k, t in worklist.OUTCOME_PRESETS.items()],
                            title=title), status
 

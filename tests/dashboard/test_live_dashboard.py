@@ -150,11 +150,14 @@ def test_typing_counts_and_an_unsent_draft_outcome_survives_signing_out(live_ser
     sign_in(page, base, sam.email, STAFF_PASSWORD)
     assert page.url == f"{base}/staff/e/{eid}"
     draft = "Spoke to Alex Rivera; call again Thursday"
-    clock.advance(minutes=14)
-    with page.expect_response(lambda r: r.url.endswith(f"/staff/e/{eid}/draft")) as saved:
+    clock.advance(minutes=12)
+    # Wait for the save of the whole text (saves while typing may come first).
+    with page.expect_response(lambda r: r.url.endswith(f"/staff/e/{eid}/draft")
+                              and draft in (r.request.post_data or ""), timeout=WAIT) as saved:
         page.type("textarea[name=outcome]", draft)
     assert saved.value.status == 200
-    page.wait_for_selector("#draft-status:has-text('Draft saved today 10:14')", timeout=WAIT)
+    assert page.input_value("textarea[name=outcome]") == draft, page.evaluate("document.body.dataset.polls")
+    page.wait_for_selector("#draft-status:has-text('Draft saved today 10:12')", timeout=WAIT)
     # Typing counted as activity: 14 minutes after it there is a warning, not a sign-out.
     clock.advance(minutes=14)
     page.wait_for_selector("#idle-dialog[open]", timeout=WAIT)
@@ -170,7 +173,7 @@ def test_typing_counts_and_an_unsent_draft_outcome_survives_signing_out(live_ser
     sign_in(page, base, sam.email, STAFF_PASSWORD)
     assert page.url == f"{base}/staff/e/{eid}"
     assert page.input_value("textarea[name=outcome]") == draft
-    assert page.locator("#draft-status").inner_text() == "Restored your unsent draft (saved today 10:14)."
+    assert page.locator("#draft-status").inner_text() == "Restored your unsent draft (saved today 10:12)."
 
     # Signing out straight after typing (before the draft's own save): it is kept first.
     page.goto(f"{base}/staff/e/{other}")
@@ -295,6 +298,13 @@ def test_a_keyboard_only_walk_lands_focus_where_the_next_step_is(live_server, br
     with page.expect_navigation():
         page.keyboard.press("c")
     assert focused(page) == f"Claimed #{second}: it is yours now."
+    # ... on an escalation's page j/k go to the next/previous one in the queue, r to the outcome ...
+    with page.expect_navigation():
+        page.keyboard.press("j")
+    assert page.url == f"{base}/staff/e/{later}"
+    with page.expect_navigation():
+        page.keyboard.press("k")
+    assert page.url == f"{base}/staff/e/{second}"
     page.keyboard.press("r")
     assert page.evaluate("document.activeElement.name") == "outcome"
     # ... and can be turned off (WCAG 2.1.4): then a j is just a j.

@@ -253,6 +253,17 @@
                            "&next=" + encodeURIComponent(back));
   }
 
+  // A backstop for a page that cannot reach the server (offline): once the idle time it last heard of has
+  // passed, reload, so whatever it shows (client details included) leaves the screen.
+  var backstop = null;
+  function armBackstop(left) {
+    window.clearTimeout(backstop);
+    backstop = window.setTimeout(function () {
+      window.location.replace(window.location.pathname + window.location.search);
+    }, (left + 30) * 1000);
+  }
+  if (liveUrl) { armBackstop(parseInt(body.getAttribute("data-idle-seconds") || "900", 10)); }
+
   // ------------------------------------------------------------------ the poll
   function poll() {
     var url = liveUrl;
@@ -270,6 +281,7 @@
         if (list && data.items) { applyQueue(data); }
         if (liveStatus && data.state) { applyDetail(data); }
         applyIdle(data.idle_left);
+        armBackstop(data.idle_left);
         body.setAttribute("data-polls", String(parseInt(body.getAttribute("data-polls") || "0", 10) + 1));
       })
       .catch(function () { /* offline for a moment: the next poll tries again */ })
@@ -293,6 +305,9 @@
         var next = at < 0 ? 0 : Math.max(0, Math.min(links.length - 1, at + (key === "j" ? 1 : -1)));
         links[next].focus();
         event.preventDefault();
+      } else if (!list && (key === "j" || key === "k")) {
+        var to = body.getAttribute(key === "j" ? "data-next" : "data-previous");
+        if (to) { event.preventDefault(); window.location.assign(to); }
       } else if (key === "c") {
         var holder = document.activeElement && document.activeElement.closest ?
           document.activeElement.closest("li[data-id]") : null;
