@@ -46,11 +46,20 @@
   }
 
   var audio = null;
+  // Browsers let a page make sound only after the person has interacted with it: get ready on the first key
+  // or tap, so the first urgent escalation is heard.
+  function unlockSound() {
+    if (body.getAttribute("data-sound") !== "on" || audio) { return; }
+    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (err) { audio = null; }
+  }
+  document.addEventListener("keydown", unlockSound, { once: true });
+  document.addEventListener("pointerdown", unlockSound, { once: true });
   function chime() {
     if (body.getAttribute("data-sound") !== "on") { return; }
     body.setAttribute("data-chimes", String(parseInt(body.getAttribute("data-chimes") || "0", 10) + 1));
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") { audio.resume(); }
       var tone = audio.createOscillator();
       var gain = audio.createGain();
       tone.frequency.value = 880;
