@@ -17,7 +17,10 @@
   var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
   var liveUrl = body.getAttribute("data-live");
 
+  // Bumped by every request that counts as activity: a poll answered from before one says too little time is left.
+  var activity = 0;
   function post(url, fields) {
+    activity += 1;
     var data = new FormData();
     data.append("csrf_token", csrf);
     Object.keys(fields || {}).forEach(function (name) { data.append(name, fields[name]); });
@@ -275,6 +278,7 @@
 
   // ------------------------------------------------------------------ the poll
   function poll() {
+    var sentAt = activity;
     var url = liveUrl;
     if (list) { url += (url.indexOf("?") < 0 ? "?" : "&") + "shown=" + shownIds().join(","); }
     fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
@@ -289,8 +293,10 @@
         setTitle(data.pressing);
         if (list && data.items) { applyQueue(data); }
         if (liveStatus && data.state) { applyDetail(data); }
-        applyIdle(data.idle_left);
-        armBackstop(data.idle_left);
+        if (sentAt === activity) {
+          applyIdle(data.idle_left);
+          armBackstop(data.idle_left);
+        }
         body.setAttribute("data-polls", String(parseInt(body.getAttribute("data-polls") || "0", 10) + 1));
       })
       .catch(function () { /* offline for a moment: the next poll tries again */ })
