@@ -26,6 +26,10 @@ ARGS ?=
 # Debian's Chromium.
 RUN_APT :=
 TEST_APT := espeak-ng sox postgresql chromium
+# axe-core (the dashboard's accessibility checks) comes from npm; Debian's npm only where none is installed.
+NPM_APT = $(if $(shell command -v npm),,npm)
+AXE_DIR := tests/dashboard/axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 # Debian's python3 cannot make a venv without python3-venv (it strips ensurepip);
 # other Pythons (pyenv, python.org builds) can. Only asked while .venv is missing.
 VENV_APT = $(if $(wildcard $(PY)),,$(shell command -v $(PYTHON) >/dev/null || echo python3; \
@@ -67,13 +71,13 @@ check: deps
 	$(PY) -m ivr.dev.serve --check-only
 
 deps: system-deps $(VENV)/.installed
-deps-test: system-deps-test $(VENV)/.installed-test
+deps-test: system-deps-test $(VENV)/.installed-test $(AXE)
 
 system-deps:
 	$(call apt_install,$(sort $(RUN_APT) $(VENV_APT)))
 
 system-deps-test:
-	$(call apt_install,$(sort $(RUN_APT) $(TEST_APT) $(VENV_APT)))
+	$(call apt_install,$(sort $(RUN_APT) $(TEST_APT) $(VENV_APT) $(NPM_APT)))
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
@@ -95,4 +99,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml | $(PY)
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	@echo "==> pip install -r requirements-test.txt"
 	@$(PIP) install -r requirements-test.txt
+	@touch $@
+
+# The exact axe-core of package-lock.json, no install scripts run.
+$(AXE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@echo "==> npm ci (axe-core)"
+	@npm ci --prefix $(AXE_DIR) --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@

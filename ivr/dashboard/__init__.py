@@ -1,7 +1,7 @@
 """The staff dashboard under ``/staff``: sign in, work the escalation queue, manage staff and the roster.
 
-Server-rendered pages, a little vanilla JS (the idle sign-out timer), no
-external assets.  Every page but the sign-in page needs a signed-in user; every
+Server-rendered pages, a little vanilla JS (the live queue, the idle warning, draft outcomes kept on
+the server, keyboard shortcuts), no external assets.  Every page but the sign-in page needs a signed-in user; every
 POST needs the session's CSRF token; every response is marked ``no-store``
 because a page may show a client's details.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from ivr.dashboard import views  # noqa: F401  (registers the routes on the blueprint)
-from ivr.dashboard.blueprint import InstanceKeySessionInterface, bp, csrf
+from ivr.dashboard.blueprint import InstanceKeySessionInterface, bp, csrf, handle_app_error
 from ivr.dashboard.calendar import calendar_bp
 from ivr.dashboard.cli import staff_cli
 
@@ -36,5 +36,7 @@ def init_app(app: Flask) -> None:
         app.session_interface = InstanceKeySessionInterface(Path(app.instance_path))
     csrf.init_app(app)
     app.register_blueprint(bp)
+    for status in (404, 405, 500):  # under /staff only: the handler passes every other path's error through
+        app.register_error_handler(status, handle_app_error)
     app.register_blueprint(calendar_bp)  # clinicians' calendar feeds: the secret URL is the credential
     app.cli.add_command(staff_cli)

@@ -164,10 +164,11 @@ def end_session(reason: str | None = None, user_id: int | None = None) -> None:
         audit.record(db(), user_id, Action.LOGOUT, f"staff:{user_id}", reason, client_ip(), at=now())
 
 
-def load_user() -> tuple[CurrentUser | None, str | None]:
+def load_user(*, touch: bool = True) -> tuple[CurrentUser | None, str | None]:
     """The signed-in user for this request, or None and why the session ended (for the login page).
 
-    Touches the session (this request counts as activity) only when it is still valid.
+    Touches the session (this request counts as activity) only when it is still valid and ``touch`` is
+    true: the page's own background polling passes False, so an open tab alone never keeps anyone signed in.
     """
     sid = session.get("sid")
     if not sid:
@@ -194,8 +195,13 @@ def load_user() -> tuple[CurrentUser | None, str | None]:
     if fingerprint(user.password_hash) != data.get("pw"):
         end_session("password changed", uid)
         return None, "password"
-    redis.hset(_key(sid), "seen", moment.isoformat())
-    redis.expire(_key(sid), _redis_ttl())
+    seen = dt.datetime.fromisoformat(data["seen"])
+    if touch:
+        seen = moment
+        redis.hset(_key(sid), "seen", moment.isoformat())
+        redis.expire(_key(sid), _redis_ttl())
+    # Seconds until the idle sign-out, by the app's clock: the page warns from this, never from its own timer.
+    g.idle_left = max(0, int((seen + idle - moment).total_seconds()))
     return CurrentUser(user.id, user.email, user.name, user.role), None
 
 

@@ -20,9 +20,12 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from ivr import config as config_mod
 from ivr.dashboard import auth
+from ivr.escalations import preferences, worklist
 
 PREFIX = "/staff"
 bp = Blueprint("dashboard", __name__, url_prefix=PREFIX, template_folder="templates",
@@ -30,6 +33,9 @@ bp = Blueprint("dashboard", __name__, url_prefix=PREFIX, template_folder="templa
 csrf = CSRFProtect()
 # Reachable without signing in (the stylesheet is needed by the sign-in page itself).
 PUBLIC_ENDPOINTS = {"dashboard.login", "dashboard.static"}
+# The open page's own polling (live queue, idle warning): it never counts as activity, and a session that
+# ended gets 401 with the reason (JSON) rather than a redirect to the sign-in page.
+PASSIVE_ENDPOINTS = {"dashboard.live", "dashboard.escalation_live"}
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
@@ -61,13 +67,18 @@ def _require_login() -> Any:
         return None
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
+    passive = request.endpoint in PASSIVE_ENDPOINTS
     try:
-        user, ended = auth.load_user()
+        user, ended = auth.load_user(touch=not passive)
     except RedisError:
         current_app.logger.exception("dashboard: session store unreachable")
+        if passive:
+            return {"error": "unavailable"}, 503
         return render_template("dashboard/error.html", title="Try again in a moment",
                                message="The dashboard cannot reach its session store just now."), 503
     g.user = user
+    if user is None and passive:
+        return {"ended": ended or "expired"}, 401
     if user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         args: dict[str, str] = {}
         if ended:
@@ -93,13 +104,30 @@ def _headers(response: Response) -> Response:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
+    return template_helpers()
+
+
+def template_helpers() -> dict[str, Any]:
+    """What every dashboard template may use (also for error pages rendered outside the blueprint)."""
     tz = practice_tz()
+    user = g.get("user")
+    pressing = 0
+    prefs = preferences.Preferences()
+    if user is not None:
+        try:
+            pressing = worklist.unclaimed_pressing(auth.db())
+            prefs = preferences.get(auth.db(), user.id)
+        except SQLAlchemyError:  # an error page must still render when the database is what failed
+            current_app.logger.warning("dashboard: database unreachable while rendering a page")
     return {
-        "user": g.get("user"),
+        "user": user,
         "practice_name": practice_name(),
         "idle_seconds": current_app.extensions["quietline"].settings.idle_logout_minutes * 60,
         "local_time": lambda value: format_time(value, tz),
         "local_date": format_date,
+        "pressing_count": pressing,
+        "prefs": prefs,
+        "claimed_text": worklist.claimed_text,
     }
 
 
@@ -148,14 +176,59 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
                                    "Go back, reload the page and try again."), 400
 
 
+_ERRORS = {
+    403: ("Not for your role", "Only the practice's owners can open this page."),
+    404: ("Not found", "There is nothing here. It may have been removed, or the address is mistyped."),
+    405: ("Not found", "There is nothing here. It may have been removed, or the address is mistyped."),
+    500: ("Something went wrong", "The dashboard could not do that just now, and it has been logged for "
+                                  "the practice's administrator. Nothing you saved is lost: go back and try again."),
+}
+
+
+def error_page(status: int) -> tuple[str, int]:
+    """The dashboard's page for ``status`` (403, 404, 405, 500), inside its layout, with a way back.
+
+    Says nothing about what was asked for or why it failed: no exception text, no path, no ids.
+    """
+    title, message = _ERRORS.get(status, _ERRORS[500])
+    context = template_helpers() if g.get("user") is not None else {"user": None, "practice_name": practice_name(),
+                                                                       "pressing_count": 0, "prefs": None}
+    return render_template("dashboard/error.html", title=title, message=message, **context), status
+
+
+def _dashboard_path() -> bool:
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+def handle_app_error(exc: Exception) -> Any:
+    """Registered on the app: 403/404/405/500 under /staff render in the dashboard's layout; others as before.
+
+    Unmatched addresses never reach the blueprint's own handlers, and a 500 may come from anywhere.
+    """
+    status = exc.code if isinstance(exc, HTTPException) and exc.code else 500
+    if not _dashboard_path() or status not in _ERRORS:
+        return exc
+    if g.get("user") is None and status != 500 and request.endpoint is None:
+        # An unknown address: show the signed-in layout to whoever is signed in (this request counts as activity).
+        try:
+            g.user, _ = auth.load_user()
+        except (RedisError, SQLAlchemyError):
+            g.user = None
+    try:
+        page, code = error_page(status)
+    except Exception:  # noqa: BLE001 - the layout itself failed (e.g. the template): a bare page still says nothing
+        current_app.logger.exception("dashboard: the error page failed")
+        return Response("Something went wrong. Go back to /staff/ and try again.", status, mimetype="text/plain")
+    response = current_app.make_response((page, code))
+    return _headers(response)
+
+
 @bp.errorhandler(403)
 def _forbidden(exc: Exception) -> tuple[str, int]:
-    return render_template("dashboard/error.html", title="Not for your role",
-                           message="Only the practice's owners can open this page."), 403
+    return error_page(403)
 
 
 @bp.errorhandler(404)
 def _not_found(exc: Exception) -> tuple[str, int]:
-    return render_template("dashboard/error.html", title="Not found",
-                           message="There is nothing here. It may have been removed."), 404
+    return error_page(404)
 

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -17,6 +18,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     EqualTo,
     Length,
@@ -28,7 +30,7 @@ from wtforms.validators import (
 from ivr import passwords
 from ivr.dashboard.blueprint import practice_settings
 from ivr.escalations.models import Role
-from ivr.escalations.worklist import CATEGORY_LABELS, OUTCOME_MAX
+from ivr.escalations.worklist import CATEGORY_LABELS, OUTCOME_MAX, OUTCOME_PRESETS
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -90,6 +92,8 @@ class LoginForm(FlaskForm):
 class ResolveForm(FlaskForm):
     outcome = TextAreaField("Outcome", validators=[Length(max=OUTCOME_MAX)],
                             render_kw={"rows": 3, "placeholder": "What was done, e.g. called back, booked Tuesday"})
+    # The one-tap outcome the text started from (set by its button); the audit log records which.
+    preset = HiddenField(validators=[Optional(), AnyOf(list(OUTCOME_PRESETS), message="Choose one of the outcomes.")])
 
 
 _ROLE_CHOICES = choices([(Role.STAFF.value, "Staff"), (Role.OWNER.value, "Owner")])

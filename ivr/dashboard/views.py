@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr import passwords
 from ivr.dashboard import auth
-from ivr.dashboard.blueprint import bp, practice_settings, practice_tz
+from ivr.dashboard.blueprint import bp, format_time, practice_settings, practice_tz
 from ivr.dashboard.forms import (
     LoginForm,
     OwnPasswordForm,
@@ -36,7 +36,7 @@ from ivr.dashboard.forms import (
     describe_categories,
     describe_window,
 )
-from ivr.escalations import audit, worklist
+from ivr.escalations import audit, drafts, preferences, worklist
 from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, RosterEntry, StaffUser
 from ivr.escalations.roster import covers, on_call
@@ -130,9 +130,83 @@ def queue_page() -> Any:
     if view not in worklist.VIEWS:
         view = "active"
     db = auth.db()
-    items = worklist.list_queue(db, auth.now(), view=view, user_id=g.user.id)
-    return render_template("dashboard/queue.html", items=items, view=view,
+    now = auth.now()
+    items = worklist.list_queue(db, now, view=view, user_id=g.user.id)
+    return render_template("dashboard/queue.html", items=items, view=view, now=now,
                            counts=worklist.counts(db, g.user.id), title="Queue")
+
+
+# --------------------------------------------------------------------------- live updates (short polling)
+
+def _ids(raw: str) -> list[int]:
+    return [int(part) for part in raw.split(",")[:500] if part.isdigit()]
+
+
+def _announce_new(it: worklist.QueueItem) -> str:
+    """``New urgent: crisis #6, due in 13 min``: what a screen reader says when an escalation arrives."""
+    return f"New {it.priority_label.lower()}: {it.category_label.lower()} #{it.id}, {it.time_left}"
+
+
+def _state(it: worklist.QueueItem) -> str:
+    return f"{it.status}:{it.claimed_by or ''}"
+
+
+def _change_text(it: worklist.QueueItem, now: Any) -> str:
+    if it.status == "resolved":
+        return f"#{it.id} resolved"
+    if it.status == "claimed":
+        return f"#{it.id} {worklist.claimed_text(it, g.user.id, now)}"
+    return f"#{it.id} is unclaimed"
+
+
+@bp.get("/live")
+def live() -> Any:
+    """What an open page polls (every few seconds; it never counts as activity), as JSON.
+
+    Always: ``idle_left`` (seconds to the idle sign-out, by the app's clock) and ``pressing`` (unclaimed
+    urgent or high, for the tab title).  With ``view`` (a queue view): the ``counts``, the ``items`` in order
+    (each rendered as the queue shows it, with its ``state`` and the words to announce it when ``new`` or
+    when its state changed) and, for the ids in ``shown`` that left the view, what became of them (``gone``).
+    A session that has ended answers 401 ``{"ended": why}`` instead (blueprint).
+    """
+    db = auth.db()
+    payload: dict[str, Any] = {"idle_left": g.idle_left, "pressing": worklist.unclaimed_pressing(db)}
+    view = request.args.get("view")
+    if view in worklist.VIEWS:
+        now = auth.now()
+        items = worklist.list_queue(db, now, view=view, user_id=g.user.id)
+        payload["counts"] = worklist.counts(db, g.user.id)
+        payload["items"] = [{"id": it.id, "priority": it.priority, "state": _state(it), "new": _announce_new(it),
+                             "change": _change_text(it, now),
+                             "html": render_template("dashboard/_queue_item.html", it=it, now=now)}
+                            for it in items]
+        current = {it.id for it in items}
+        payload["gone"] = [{"id": it.id, "text": _change_text(it, now)}
+                           for it in worklist.states_of(db, [i for i in _ids(request.args.get("shown", ""))
+                                                             if i not in current], g.user.id, now)]
+    return payload
+
+
+@bp.get("/e/<int:escalation_id>/live")
+def escalation_live(escalation_id: int) -> Any:
+    """The detail page's poll: ``idle_left``, ``pressing``, and this escalation's ``state``, ``time_left``,
+    ``urgency``, ``status_html`` (its claim area as the page shows it) and ``change`` (words to announce)."""
+    db = auth.db()
+    now = auth.now()
+    states = worklist.states_of(db, [escalation_id], g.user.id, now)
+    if not states:
+        return {"error": "not found"}, 404
+    it = states[0]
+    return {"idle_left": g.idle_left, "pressing": worklist.unclaimed_pressing(db), "state": _state(it),
+            "time_left": it.time_left if it.status != "resolved" else "", "urgency": it.urgency,
+            "change": _change_text(it, now),
+            "status_html": render_template("dashboard/_status.html", item=it, now=now)}
+
+
+@bp.post("/session/keepalive")
+def keepalive() -> Any:
+    """"Stay signed in", and typing on a page: this request counts as activity (blueprint); JSON ``idle_left``."""
+    return {"idle_left": g.idle_left}
 
 
 def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = None, form: ResolveForm | None = None,
@@ -150,10 +224,36 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
     item = detail.item
     can_resolve = item.status == "claimed" and (item.claimed_by == g.user.id or g.user.is_owner)
     locks = worklist.verification_locks(auth.db(), escalation_id, auth.now())
+    draft = None
+    if form is None:
+        form = ResolveForm()
+        if can_resolve:
+            draft = drafts.get(auth.db(), g.user.id, escalation_id)
+            if draft is not None:
+                form.outcome.data, form.preset.data = draft.text, draft.preset or ""
+    # The escalations before and after this one in the active queue: the j/k shortcuts go there.
+    order = [it.id for it in worklist.list_queue(auth.db(), auth.now(), view="active", user_id=g.user.id)]
+    at = order.index(escalation_id) if escalation_id in order else None
+    neighbours = (url_for("dashboard.escalation", escalation_id=order[at - 1]) if at else None,
+                  url_for("dashboard.escalation", escalation_id=order[at + 1])
+                  if at is not None and at + 1 < len(order) else None)
+    title = f"#{item.id} {item.category_label}"
+    if error:
+        title = f"Not done: {error} · {title}"
+    elif voicemail is not None:
+        title = f"Voicemail opened · {title}"
+    elif client is not None or locked_client is not None:
+        title = f"Client details shown · {title}"
+    elif number is not None:
+        title = f"Number shown · {title}"
+    elif callback is not None:
+        title = f"Callback details shown · {title}"
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
-                           voicemail=voicemail, form=form or ResolveForm(), can_resolve=can_resolve, error=error,
-                           locks=locks, locked_client=locked_client, callback=callback,
-                           title=f"#{item.id} {item.category_label}"), status
+                           voicemail=voicemail, form=form, can_resolve=can_resolve, error=error,
+                           locks=locks, locked_client=locked_client, callback=callback, draft=draft, now=auth.now(),
+                           neighbours=neighbours,
+                           presets=[(k, worklist.PRESET_LABELS[k], t) for k, t in worklist.OUTCOME_PRESETS.items()],
+                           title=title), status
 
 
 @bp.get("/e/<int:escalation_id>")
@@ -170,7 +270,7 @@ def claim(escalation_id: int) -> Any:
     except EscalationConflict as exc:
         # 409 with the page as it is now: the person sees at once who has it.
         return _detail_page(escalation_id, error=str(exc), status=409)
-    flash("Claimed: it is yours now.", "ok")
+    flash(f"Claimed #{escalation_id}: it is yours now.", "ok")
     return _redirect("dashboard.escalation", escalation_id=escalation_id)
 
 
@@ -181,7 +281,7 @@ def resolve(escalation_id: int) -> Any:
         return _detail_page(escalation_id, form=form, error="Please fix the outcome.", status=400)
     try:
         worklist.resolve(auth.db(), escalation_id, g.user.id, form.outcome.data or "", auth.now(),
-                      is_owner=g.user.is_owner, ip=auth.client_ip())
+                         is_owner=g.user.is_owner, ip=auth.client_ip(), preset=form.preset.data or None)
     except EscalationNotFound:
         abort(404)
     except EscalationInvalid as exc:
@@ -260,6 +360,26 @@ def clear_verification(escalation_id: int) -> Any:
     return _redirect("dashboard.escalation", escalation_id=escalation_id)
 
 
+@bp.post("/e/<int:escalation_id>/draft")
+def save_draft(escalation_id: int) -> Any:
+    """Keep the Outcome box as typed (the page sends it a moment after each change, and before signing out).
+
+    JSON ``{"saved": "Draft saved today 10:02"}`` (empty once the box is empty and the draft deleted);
+    400/404/409 ``{"error": …}``.  Saving counts as activity, as typing should.
+    """
+    preset = request.form.get("preset") or None
+    try:
+        kept = drafts.save(auth.db(), g.user.id, escalation_id, request.form.get("outcome", ""), auth.now(),
+                           preset=preset)
+    except EscalationNotFound as exc:
+        return {"error": str(exc)}, 404
+    except EscalationInvalid as exc:
+        return {"error": str(exc)}, 400
+    except EscalationConflict as exc:
+        return {"error": str(exc)}, 409
+    return {"saved": f"Draft saved {format_time(kept.updated_at, practice_tz())}" if kept else ""}
+
+
 # Opening a voicemail lets this browser session fetch its audio for a while (the player
 # asks for it by GET, in ranges); the audit log has the deliberate opening.
 VOICEMAIL_GRANT_SECONDS = 15 * 60
@@ -327,6 +447,17 @@ def account() -> Any:
             return _redirect("dashboard.account")
     return render_template("dashboard/account.html", form=form, title="Your account",
                            min_length=passwords.MIN_LENGTH)
+
+
+@bp.post("/preferences")
+def save_preferences() -> Any:
+    """The signed-in person's own settings: a sound for new urgent escalations, keyboard shortcuts."""
+    prefs = preferences.Preferences(sound_urgent=request.form.get("sound_urgent") == "on",
+                                    shortcuts=request.form.get("shortcuts") == "on")
+    preferences.save(auth.db(), g.user.id, prefs)
+    flash("Settings saved: sound for new urgent escalations {}, keyboard shortcuts {}.".format(
+        "on" if prefs.sound_urgent else "off", "on" if prefs.shortcuts else "off"), "ok")
+    return _redirect("dashboard.account")
 
 
 # --------------------------------------------------------------------------- owners: audit log

@@ -174,3 +174,29 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(80), nullable=True)  # "escalation:12", "client:C-1001"
     detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+
+
+class OutcomeDraft(Base):
+    """An outcome a staff member has typed and not yet sent: kept here, never in the browser, so signing out
+    (idle or not) or closing the tab loses nothing.  One per person and escalation; gone once it is resolved.
+
+    It may name the client, exactly as the outcome itself may: it lives only in this database, beside it.
+    """
+
+    __tablename__ = "outcome_drafts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    preset: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the one-tap outcome it started from
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class StaffPreference(Base):
+    """A staff member's own dashboard settings; no row means the defaults (sound off, shortcuts on)."""
+
+    __tablename__ = "staff_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True)
+    sound_urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # a tone when an urgent one arrives
+    shortcuts: Mapped[bool] = mapped_column(Boolean, default=True)  # single-key shortcuts (WCAG 2.1.4: can be off)

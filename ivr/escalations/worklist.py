@@ -8,12 +8,13 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, object_session
 
 from ivr.core.escalation_policy import Category
@@ -24,6 +25,7 @@ from ivr.escalations.audit import Action, DbLike, session_scope
 from ivr.escalations.models import (
     Escalation,
     EscalationStatus,
+    OutcomeDraft,
     Recording,
     RecordingStatus,
     StaffUser,
@@ -53,6 +55,22 @@ REASON_LABELS = {**CATEGORY_LABELS, "call_limit": "Call went on too long", "syst
 RECORDING_FAILED_TEXT = "The voicemail could not be retrieved from Twilio \u2014 call the number back."
 # Inside this much of the deadline an item is shown as due soon.
 SOON = dt.timedelta(minutes=30)
+# One-tap outcomes (key -> the text it puts in the Outcome box, which staff can edit before resolving).
+# The key, never the text, goes into the audit log: the text is edited and may then name the client.
+OUTCOME_PRESETS = {
+    "called_back": "Called back and resolved.",
+    "left_voicemail": "Called back and left a voicemail asking them to call us.",
+    "booked": "Called back and booked an appointment.",
+    "crisis_line": "Referred to the crisis line (988) and emergency services guidance.",
+    "no_reach": "Could not reach them; tried the number on file.",
+}
+PRESET_LABELS = {
+    "called_back": "Called back, resolved",
+    "left_voicemail": "Left a voicemail",
+    "booked": "Booked",
+    "crisis_line": "Referred to crisis line",
+    "no_reach": "Could not reach",
+}
 
 
 # --------------------------------------------------------------------------- time left
@@ -102,6 +120,7 @@ class QueueItem:
     resolved_at: dt.datetime | None
     time_left: str
     urgency: str
+    claimed_at: dt.datetime | None = None
 
 
 def _item(e: Escalation, claimer_name: str | None, now: dt.datetime) -> QueueItem:
@@ -110,7 +129,7 @@ def _item(e: Escalation, claimer_name: str | None, now: dt.datetime) -> QueueIte
         reason=e.reason, priority=e.priority, priority_label=PRIORITY_LABELS.get(e.priority, str(e.priority)),
         status=e.status, caller_masked=e.caller_masked, created_at=e.created_at, deadline_at=e.deadline_at,
         claimed_by=e.claimed_by, claimer_name=claimer_name, resolved_at=e.resolved_at,
-        time_left=time_left(e.deadline_at, now), urgency=urgency(e.deadline_at, now),
+        time_left=time_left(e.deadline_at, now), urgency=urgency(e.deadline_at, now), claimed_at=e.claimed_at,
     )
 
 
@@ -156,6 +175,30 @@ def counts(db: DbLike, user_id: int | None = None) -> dict[str, int]:
     }
 
 
+def unclaimed_pressing(db: DbLike) -> int:
+    """How many unclaimed escalations are urgent or high: the count in the dashboard's tab title."""
+    with session_scope(db) as session:
+        return len(session.execute(select(Escalation.id).where(
+            Escalation.status == EscalationStatus.OPEN.value, Escalation.priority <= 1)).all())
+
+
+def claimed_text(item: QueueItem, user_id: int | None, now: dt.datetime) -> str:
+    """``claimed by you``, ``claimed by Robin just now`` (within the last minute), ``claimed by Robin``."""
+    who = "you" if item.claimed_by == user_id else (item.claimer_name or "someone")
+    recent = item.claimed_at is not None and dt.timedelta(0) <= now - item.claimed_at < dt.timedelta(minutes=1)
+    return f"claimed by {who}{' just now' if recent else ''}"
+
+
+def states_of(db: DbLike, ids: Sequence[int], user_id: int | None, now: dt.datetime) -> list[QueueItem]:
+    """The escalations ``ids`` as they are now (any status): what became of items a page still shows."""
+    if not ids:
+        return []
+    query = (select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+             .where(Escalation.id.in_(list(ids)[:500])).order_by(Escalation.id))
+    with session_scope(db) as session:
+        return [_item(e, name, now) for e, name in session.execute(query).all()]
+
+
 # --------------------------------------------------------------------------- claim and resolve
 
 def _target(escalation_id: int) -> str:
@@ -196,13 +239,20 @@ def claim(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime, ip: st
 
 
 def resolve(db: DbLike, escalation_id: int, user_id: int, outcome: str, now: dt.datetime, *,
-            is_owner: bool = False, ip: str | None = None) -> None:
-    """Close a claimed escalation with what was done; only its claimer, or an owner, may."""
+            is_owner: bool = False, ip: str | None = None, preset: str | None = None) -> None:
+    """Close a claimed escalation with what was done; only its claimer, or an owner, may.
+
+    ``preset``: the key of the one-tap outcome (``OUTCOME_PRESETS``) it started from, if any; the audit entry
+    names it, and says when the text was edited.  Unknown keys raise EscalationInvalid.  Every draft of
+    this escalation's outcome (anyone's) is deleted with it.
+    """
     outcome = (outcome or "").strip()
     if not outcome:
         raise EscalationInvalid("Say what was done (the outcome) before resolving.")
     if len(outcome) > OUTCOME_MAX:
         raise EscalationInvalid(f"Keep the outcome under {OUTCOME_MAX} characters.")
+    if preset is not None and preset not in OUTCOME_PRESETS:
+        raise EscalationInvalid("That is not one of the one-tap outcomes.")
     with session_scope(db) as session:
         conditions = [Escalation.id == escalation_id, Escalation.status == EscalationStatus.CLAIMED.value]
         if not is_owner:
@@ -222,9 +272,13 @@ def resolve(db: DbLike, escalation_id: int, user_id: int, outcome: str, now: dt.
                             "only they or an owner can resolve it.")
         # The outcome may name the client: the log says only that it was resolved, and by whom.
         claimer = _claimer(session, escalation_id)
-        audit.record(session, user_id, Action.RESOLVE, _target(escalation_id),
-                     detail=f"claimed by user {claimer}; resolved by an owner" if claimer != user_id else None,
+        notes = [f"claimed by user {claimer}; resolved by an owner"] if claimer != user_id else []
+        if preset is not None:
+            edited = "" if outcome == OUTCOME_PRESETS[preset] else " (edited)"
+            notes.append(f"outcome: {PRESET_LABELS[preset].lower()}{edited}")
+        audit.record(session, user_id, Action.RESOLVE, _target(escalation_id), detail="; ".join(notes) or None,
                      ip=ip, at=now)
+        session.execute(delete(OutcomeDraft).where(OutcomeDraft.escalation_id == escalation_id))
 
 
 def _claimer(session: Session, escalation_id: int) -> int | None:
@@ -355,6 +409,23 @@ class Voicemail:
     recording_sid: str
     audio: Path
     transcript: str | None  # None when no speech model was installed to write one
+    seconds: float | None = None  # the message's length, from the WAV header (None when unreadable)
+
+    @property
+    def length_text(self) -> str:
+        """``0:05``, ``1:12``: the length as a player shows it (``?`` when unknown)."""
+        if self.seconds is None:
+            return "?"
+        whole = int(round(self.seconds))
+        return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _wav_seconds(path: Path) -> float | None:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / float(wav.getframerate())
+    except (OSError, EOFError, wave.Error, ZeroDivisionError):
+        return None
 
 
 def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, user_id: int,
@@ -369,7 +440,7 @@ def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, use
         text_file = transcript_path(wav)
         transcript = text_file.read_text(encoding="utf-8").strip() if text_file.is_file() else None
         audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
-        return Voicemail(escalation.recording_sid or "", wav, transcript)
+        return Voicemail(escalation.recording_sid or "", wav, transcript, _wav_seconds(wav))
 
 
 def voicemail_audio(db: DbLike, escalation_id: int, recordings_dir: str | Path) -> Path:

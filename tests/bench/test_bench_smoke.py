@@ -50,3 +50,17 @@ def test_webhooks_bench_prints_the_mixed_traffic_figures(tmp_path):
                 "x_silence"} <= set(figures)
     assert {"p50_ms", "p95_ms", "p99_ms", "generator_cpu_pct"} <= set(report["capacity"]["steps"][0])
     assert report["flow"]["by_path"] and report["ratio_flow_to_floor"] > 0
+
+
+def test_live_queue_bench_prints_the_delay_to_an_open_page(tmp_path):
+    """bench/live_queue.py (issue 16): gunicorn, Redis, Chromium with the queue open; every escalation shows."""
+    out = run(["bench/live_queue.py", "--escalations", "2", "--results", str(tmp_path)], tmp_path)
+    assert re.search(r"^delay from creation to on the page: median \d+\.\d\d s, p95 \d+\.\d\d s, max \d+\.\d\d s  "
+                     r"\(target <= 5 s: (met|NOT met)\)$", out, re.M), out
+    assert "never shown within 30 s: 0" in out
+    assert re.search(r"^poll request as the browser saw it: \d+ requests, median \d+\.\d ms, p95 \d+\.\d ms$", out,
+                     re.M), out
+    (result,) = tmp_path.glob("live-*.json")
+    report = json.loads(result.read_text())
+    assert report["missed"] == 0 and len(report["delay_s"]["all"]) == 2 and report["target_s"] == 5.0
+    assert {"median", "p95", "max"} <= set(report["delay_s"]) and report["poll_interval_s"] == 2.0

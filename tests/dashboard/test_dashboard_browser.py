@@ -110,14 +110,14 @@ def test_staff_work_the_queue_in_a_real_browser(live_server, browser_page, datab
     # Claim from the queue, open the client's details deliberately, resolve.
     page.locator(f".item:has(.id:text-is('#{urgent}')) button:has-text('Claim')").click()
     page.wait_for_url(f"{base}/staff/e/{urgent}")
-    assert "Claimed: it is yours now." in page.inner_text("main")
+    assert f"Claimed #{urgent}: it is yours now." in page.inner_text("main")
     assert "Alex Rivera" not in page.content()
     page.click("button:has-text('Show client details')")
     page.wait_for_selector("text=Alex Rivera")
     assert page.url == f"{base}/staff/e/{urgent}/client"  # the details are a POST's answer: no id or name in it
     page.screenshot(path=str(shots / "detail-phone.png"), full_page=True)
     page.fill("textarea[name=outcome]", "Called back within minutes; safe, follow-up booked.")
-    page.click("button:has-text('Resolve')")
+    page.click(f"button:text-is('Resolve #{urgent}')")
     page.wait_for_url(f"{base}/staff/")
     assert f"Resolved #{urgent}." in page.inner_text("main")
     assert f"#{urgent}" not in page.locator(".queue").inner_text()
