@@ -54,7 +54,7 @@ from ivr.private_files import restrict_umask
 from ivr.services import build_services, configure_logging
 from workers import changes as change_reminders
 from workers import imports as folder_imports
-from workers import runtime
+from workers import recordings, runtime
 from workers.reconcile import ensure_scheduled
 
 
@@ -112,10 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     runtime.install(ql)
     names = args.queues.split(",") if args.queues else [URGENT_QUEUE, settings.queue_name]
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
+    if settings.queue_name in names:
+        # Voicemails are transcribed on this queue: the model is loaded once here, before any job, and every
+        # work horse RQ forks shares it. No model (or a broken one): said now, and messages go untranscribed.
+        recordings.prepare_speech()
     if not args.no_scheduler:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
         ensure_scheduled(ql)
         folder_imports.ensure_scheduled(ql)
+        recordings.ensure_purge_scheduled(ql)
         if ql.flows.loaded:
             change_reminders.ensure_scheduled(ql)
     worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)

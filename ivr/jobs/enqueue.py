@@ -43,6 +43,11 @@ URGENT_NOTIFY_RETRY = (3, 10, 30)
 # Copying a recording, texting a client: Twilio may be slow or briefly down.
 FETCH_RETRY = (10, 30, 60, 300, 900)
 SMS_RETRY = (10, 30, 60, 300, 900)
+# Deleting Twilio's copy once ours checked out; after the last retry the reconciliation job asks again.
+DELETE_RETRY = (10, 30, 60, 300, 900)
+# Copying, checking, transcribing (a real-time factor well under 1 even for a long message) and triaging.
+FETCH_JOB_TIMEOUT = 900
+PURGE_JOB = "workers.recordings.purge_recordings"
 RECONCILE_JOB = "workers.reconcile.reconcile"
 CHANGE_REMINDER_JOB = "workers.changes.remind_changes"
 FOLDER_IMPORT_JOB = "workers.imports.import_folder"
@@ -85,10 +90,10 @@ class Jobs:
         self.urgent = Queue(URGENT_QUEUE, connection=redis, serializer=JSONSerializer)
 
     def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry | None, *,
-              at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL) -> Enqueued:
+              at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL, job_timeout: int = 120) -> Enqueued:
         """Enqueue (or with ``at``, schedule through RQ's scheduler) once per job id (RQ's ``unique``)."""
-        options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120,
-                       unique=True)
+        options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600,
+                       job_timeout=job_timeout, unique=True)
         for _ in range(2):
             try:
                 if at is None:
@@ -147,9 +152,21 @@ class Jobs:
                           Retry(max=len(SMS_RETRY), interval=list(SMS_RETRY)))
 
     def fetch_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
-        """Copy a finished recording from Twilio into recordings/."""
+        """Copy a finished recording from Twilio into recordings/ (sealed), then transcribe and triage it."""
         return self._once(self.queue, "workers.recordings.fetch_recording", (call_sid, recording_sid),
-                          fetch_job_id(recording_sid), Retry(max=len(FETCH_RETRY), interval=list(FETCH_RETRY)))
+                          fetch_job_id(recording_sid), Retry(max=len(FETCH_RETRY), interval=list(FETCH_RETRY)),
+                          job_timeout=FETCH_JOB_TIMEOUT)
+
+    def delete_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Delete Twilio's copy of a recording whose sealed copy checked out; retried while Twilio refuses."""
+        return self._once(self.queue, "workers.recordings.delete_at_twilio", (call_sid, recording_sid),
+                          f"recording-delete-{recording_sid}",
+                          Retry(max=len(DELETE_RETRY), interval=list(DELETE_RETRY)))
+
+    def schedule_purge(self, at: dt.datetime) -> Enqueued:
+        """Purge recordings past the practice's retention at ``at`` (``purge-recordings-<epoch seconds>``)."""
+        return self._once(self.queue, PURGE_JOB, (), f"purge-recordings-{int(at.timestamp())}", None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
 
     def schedule_reconcile(self, at: dt.datetime) -> Enqueued:
         """Run the reconciliation job at ``at`` (one job per instant: ``reconcile-<epoch seconds>``)."""
