@@ -11,9 +11,10 @@ triaged (crisis first) and purged on schedule.
    own; only then is ``delete_at_twilio`` enqueued (retried with backoff while Twilio refuses; the
    reconciliation job asks again for any left). A copy that does not check out keeps Twilio's, and the
    dashboard says the message is still at Twilio;
-4. transcribes it with the vosk model this worker process loaded once at start (``prepare_speech``; RQ's
-   work horses are forked from the worker, so they share it), storing the transcript sealed with each
-   word's confidence;
+4. enqueues ``transcribe_recording`` on the speech queue, which a worker takes only when the urgent and
+   calls queues are empty (a long message never holds up an escalation or a staff alert): it transcribes
+   with the vosk model the worker process loaded once at start (``prepare_speech``; RQ's work horses are
+   forked from the worker, so they share it), storing the transcript sealed with each word's confidence;
 5. triages the transcript (``ivr.core.voicemail_triage``): a category for the escalation page and the
    crisis grade; a crisis becomes an urgent ``voicemail_crisis`` escalation at once, which pages the
    roster's crisis on-call like any crisis.
@@ -50,7 +51,7 @@ from workers.runtime import retries_left, services
 log = logging.getLogger(__name__)
 
 __all__ = ["delete_at_twilio", "fetch_recording", "hand_on", "link_to_escalations", "prepare_speech",
-           "purge_recordings"]
+           "purge_recordings", "transcribe_recording"]
 
 # Our copy's length may differ from Twilio's rounded "duration" by this much and still check out.
 LENGTH_TOLERANCE_SECONDS = 2.0
@@ -61,6 +62,7 @@ PURGE_LOCK_SECONDS = 1800
 # This process's speech model, by model folder: loaded once (``prepare_speech``, at worker start), shared by
 # every job (RQ forks each job's work horse from the worker, so the loaded model comes with it).
 _speech: dict[str, tuple[VoskRecognizer | None, str]] = {}
+_WARM_UP = bytes(2 * 16000)  # a second of silence at 16 kHz
 
 
 def prepare_speech() -> str:
@@ -82,6 +84,8 @@ def _speech_model() -> tuple[VoskRecognizer | None, str]:
         started = time.monotonic()
         try:
             recognizer = load_recognizer(path)
+            # vosk reads parts of its graph on first use: pay that here, not on the first caller's message.
+            recognizer.transcribe_bytes(_WARM_UP, recognizer.sample_rate)
         except (ModelNotFound, RuntimeError) as exc:
             return _speech_off(str(exc), key)
         status = (f"voicemail transcription ready: vosk model {path} loaded in {time.monotonic() - started:.1f} s, "
@@ -105,8 +109,8 @@ def _recognizer() -> VoskRecognizer | None:
 
 
 def fetch_recording(call_sid: str, recording_sid: str) -> str:
-    """Copy a finished recording (sealed), hand it on to staff, check it, then transcribe and triage it;
-    returns the sealed file's path.
+    """Copy a finished recording (sealed), hand it on to staff, check it, and enqueue its deletion at Twilio and
+    its transcription (the speech queue); returns the sealed file's path.
 
     Raises (so RQ retries with backoff) while Twilio does not give it; on the last try the recording is
     marked failed and escalated as ``recording_failed`` before raising ``RecordingUnavailable``.
@@ -136,11 +140,15 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
         files.write_audio(call_sid, recording_sid, wav)
     recordings.mark_fetched(db, recording_sid, ql.clock())
     hand_on(call_sid, recording_sid)
-    checked = check_copy(call_sid, recording_sid)
-    if checked is not None:
+    if check_copy(call_sid, recording_sid) is not None:
         ql.jobs.delete_recording(call_sid, recording_sid)
-    transcribe_and_triage(call_sid, recording_sid, checked)
+    ql.jobs.transcribe_recording(call_sid, recording_sid)
     return str(dest)
+
+
+def transcribe_recording(call_sid: str, recording_sid: str) -> str:
+    """The speech queue's job: transcribe (once) and triage a copied recording; returns the transcript status."""
+    return transcribe_and_triage(call_sid, recording_sid, None)
 
 
 def check_copy(call_sid: str, recording_sid: str) -> bytes | None:
@@ -219,10 +227,17 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
         if recognizer is None:
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.NO_MODEL.value)
             return TranscriptStatus.NO_MODEL.value
+        def crisis_early(heard: str) -> None:
+            # A crisis in the first sentences is escalated at once, while the rest is still being decoded.
+            if not escalated and voicemail_triage.triage(heard, _language()).is_crisis:
+                escalated.append(True)
+                _escalate_crisis(call_sid, recording_sid)
+
+        escalated: list[bool] = []
         try:
             transcript = recognizer.transcribe_wav(wav if wav is not None else files.read_audio(call_sid,
                                                                                                   recording_sid),
-                                                   recording_sid)
+                                                   recording_sid, on_segment=crisis_early)
         except (AudioFormatError, RecordingUnreadable) as exc:
             log.warning("recording %s could not be decoded for transcription (%s)", recording_sid, type(exc).__name__)
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.FAILED.value)
@@ -238,13 +253,22 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
 def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Triage:
     """Grade a transcript, keep the category and crisis grade on the row, and escalate a crisis at once."""
     ql = services()
-    language = ql.flows.current().practice.language if ql.flows.loaded else "en"
-    result = voicemail_triage.triage(text, language)
+    result = voicemail_triage.triage(text, _language())
     recordings.set_triage(ql.database.sessions, recording_sid, result.category.value, result.crisis.level.value)
     if result.is_crisis:
-        ql.calls.escalate_now(call_sid, VOICEMAIL_CRISIS)
-        log.warning("recording %s of call %s reads as a crisis: urgent escalation", recording_sid, call_sid)
+        _escalate_crisis(call_sid, recording_sid)  # once: the job id is unique per call and reason
     return result
+
+
+def _language() -> str:
+    ql = services()
+    return ql.flows.current().practice.language if ql.flows.loaded else "en"
+
+
+def _escalate_crisis(call_sid: str, recording_sid: str) -> None:
+    """An urgent ``voicemail_crisis`` escalation (the urgent queue; the roster's crisis on-call is paged)."""
+    if services().calls.escalate_now(call_sid, VOICEMAIL_CRISIS).created:
+        log.warning("recording %s of call %s reads as a crisis: urgent escalation", recording_sid, call_sid)
 
 
 def hand_on(call_sid: str, recording_sid: str) -> None:

@@ -799,8 +799,8 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         # Both run RQ's scheduler: its lock lets one schedule at a time, the other takes over if it dies.
         sup.children.append(sup.spawn("worker[urgent]", [
             sys.executable, "-m", "workers.run", "--queues", "urgent"], kind="worker"))
-        sup.children.append(sup.spawn("worker[urgent,calls]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent,calls"], kind="worker"))
+        sup.children.append(sup.spawn("worker[urgent,calls,speech]", [
+            sys.executable, "-m", "workers.run", "--queues", "urgent,calls,speech"], kind="worker"))
 
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)

@@ -223,3 +223,16 @@ def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retentio
             select(Recording.call_sid, Recording.sid)
             .where(Recording.purged_at.is_(None), Recording.created_at < cutoff, ~kept)
             .order_by(Recording.created_at).limit(limit))]
+
+
+def untranscribed(db_sessions: sessionmaker[Session], since: dt.datetime, copied_before: dt.datetime,
+                  limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of recordings copied between ``since`` and ``copied_before`` that have no
+    transcript status yet (their transcription job was lost)."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value, Recording.transcript_status.is_(None),
+                   Recording.purged_at.is_(None), Recording.created_at >= since,
+                   Recording.fetched_at < copied_before)
+            .order_by(Recording.created_at).limit(limit))]

@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -148,9 +148,14 @@ class VoskRecognizer:
         audio = _decode_wav(data, str(wav_path))
         return self._recognise(audio)
 
-    def transcribe_wav(self, data: bytes, name: str = "recording") -> Transcript:
-        """Transcribe a WAV file's bytes (a decrypted voicemail: it never touches the disk in clear)."""
-        return self._recognise(_decode_wav(data, name))
+    def transcribe_wav(self, data: bytes, name: str = "recording",
+                       on_segment: Callable[[str], None] | None = None) -> Transcript:
+        """Transcribe a WAV file's bytes (a decrypted voicemail: it never touches the disk in clear).
+
+        ``on_segment`` is called with the text heard so far each time vosk closes an utterance (a pause), while
+        the rest is still being decoded: a caller's first sentence can be acted on before the last is heard.
+        """
+        return self._recognise(_decode_wav(data, name), on_segment)
 
     def transcribe_bytes(self, pcm: bytes, rate: int) -> Transcript:
         """Transcribe raw mono signed 16-bit little-endian PCM sampled at `rate` Hz."""
@@ -160,7 +165,7 @@ class VoskRecognizer:
             raise AudioFormatError("16-bit PCM must have an even number of bytes")
         return self._recognise(_Audio(bytes(pcm), int(rate)))
 
-    def _recognise(self, audio: _Audio) -> Transcript:
+    def _recognise(self, audio: _Audio, on_segment: Callable[[str], None] | None = None) -> Transcript:
         duration = len(audio.pcm) / 2 / audio.rate
         rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate)
         rec.SetWords(True)
@@ -169,6 +174,8 @@ class VoskRecognizer:
             if rec.AcceptWaveform(chunk):
                 # An endpoint (a pause) closes an utterance; its words are only in Result().
                 segments.append(json.loads(rec.Result()))
+                if on_segment is not None and segments[-1].get("text"):
+                    on_segment(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
         segments.append(json.loads(rec.FinalResult()))
         return _to_transcript(segments, duration)
 

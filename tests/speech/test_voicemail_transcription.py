@@ -175,3 +175,26 @@ def test_a_worker_without_a_usable_model_says_so_at_start_and_messages_still_esc
         time.sleep(0.2)
     assert escalation is not None and (escalation.reason, escalation.recording_sid) == ("voicemail", recording_sid)
     assert found.transcript_status == "no_model" and found.twilio_deleted_at is not None
+
+
+def test_each_utterance_is_heard_before_the_whole_message_is_decoded(tmp_path):
+    """What a crisis check needs to act on a caller's first sentence while the rest is still being decoded."""
+    import subprocess
+
+    from ivr.speech.recognizer import load_recognizer
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = tmp_path / "first.wav"
+    first.write_bytes(spoken_korean(tmp_path / "a", "라디오"))
+    second = tmp_path / "second.wav"
+    second.write_bytes(spoken_korean(tmp_path / "b", "네"))
+    # A pause between them as a phone line carries it: faint noise (digital zeros never end an utterance).
+    pause, both = tmp_path / "pause.wav", tmp_path / "both.wav"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(pause), "synth", "2.5", "whitenoise",
+                    "vol", "0.002"], check=True)
+    subprocess.run(["sox", str(first), str(pause), str(second), str(both)], check=True)
+    heard: list[str] = []
+    transcript = load_recognizer(korean_model_path()).transcribe_wav(both.read_bytes(), on_segment=heard.append)
+    assert heard, "no utterance was closed before the end"
+    assert transcript.text.startswith(heard[0]) and len(heard[0]) < len(transcript.text)
