@@ -18,7 +18,9 @@ with ``add_call``; a recording that was never added answers 404, as Twilio does
 for one it does not have.
 
 Test control, not Twilio's: methods on ``TwilioStandin`` and the same under
-``/_standin/`` over HTTP (unauthenticated: bind it to localhost only).
+``/_standin/`` over HTTP (unauthenticated: bind it to localhost only): among them
+``deleted_recordings()`` (the SIDs deleted through the API, in order) and ``fail_next(path_suffix,
+status, method=...)`` (make the next requests fail, e.g. only a recording's DELETE).
 
 Run standalone with ``python -m ivr.dev.twilio_standin --port 8010``; it takes the
 account SID and auth token from the usual settings unless given on the command line.
