@@ -105,7 +105,8 @@ def main() -> int:
             from ivr.encryption import generate_key
 
             os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC, REDIS_URL=redis.url,
-                              IVR_FLOWS_DIR=str(ROOT / "flows"), LOG_LEVEL=args.log_level, IVR_DATA_KEY=generate_key())
+                              IVR_FLOWS_DIR=str(ROOT / "flows"), LOG_LEVEL=args.log_level, IVR_DATA_KEY=generate_key(),
+                              IVR_RECORDINGS_KEY=generate_key())
             # Log records go where gunicorn would send them: a file, not this terminal.
             logging.basicConfig(level=args.log_level, filename=str(Path(tmp) / "app.log"),
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -144,7 +145,8 @@ def main_mixed(args) -> int:
             mixed.seed(db_url, args.clients, "America/New_York")
             os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC, REDIS_URL=redis.url,
                               IVR_FLOWS_DIR=str(ROOT / "flows"), LOG_LEVEL=args.log_level,
-                              IVR_DATA_KEY=generate_key(), DATABASE_URL=db_url)
+                              IVR_DATA_KEY=generate_key(), IVR_RECORDINGS_KEY=generate_key(),
+                              DATABASE_URL=db_url)
             logging.basicConfig(level=args.log_level, filename=str(Path(tmp) / "app.log"),
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             from ivr.app import create_app

@@ -615,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         public = f"http://127.0.0.1:{port}"
         env = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": public, "REDIS_URL": redis.url,
                "IVR_FLOWS_DIR": str(ROOT / "flows"), "LOG_LEVEL": args.log_level, "IVR_DATA_KEY": data_key,
-               "DATABASE_URL": db_url}
+               "IVR_RECORDINGS_KEY": data_key, "DATABASE_URL": db_url}
         spec = ["--pythonpath", str(BENCH_DIR), "floor_app:app"] if name == "floor" else ["app:app"]
         g = Gunicorn(spec, args.workers, args.worker_class, env, port, tmp / f"gunicorn-{name}.log", args.gunicorn_arg)
         servers.append(g)

@@ -1,5 +1,5 @@
 """Console commands: ``flask --app app flows check``, ``flows actions``, ``speech download-model``, ``speech
-transcribe``.
+transcribe``, ``recordings rotate-key``.
 
 The simulated call (``flask --app app call``) is a development tool: ``ivr.dev.cli``, registered
 through the ``flask.commands`` entry point in pyproject.toml."""
@@ -82,7 +82,35 @@ def speech_transcribe(wav: Path, model: str | None) -> None:
     click.echo(f"{transcript.text}\n(confidence {transcript.confidence:.2f}, {transcript.duration_seconds:.1f} s)")
 
 
+recordings_cli = AppGroup("recordings", help="Voicemails and transcripts, sealed with IVR_RECORDINGS_KEY.")
+
+
+@recordings_cli.command("rotate-key")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Re-encrypt at most this many files in this run (run again to go on).")
+def recordings_rotate_key(limit: int | None) -> None:
+    """Re-encrypt every voicemail and transcript under the first key of IVR_RECORDINGS_KEY.
+
+    Put the new key first and the old one after it (IVR_RECORDINGS_KEY=new,old), restart the service, run
+    this, then drop the old key. Files are replaced one at a time, atomically: stopping it (Ctrl-C, a crash)
+    loses nothing, and running it again goes on where it stopped. Plain files an older version left are
+    encrypted too. Exit status 1 when a file no configured key opens (left as it is).
+    """
+    files = current_app.extensions["quietline"].recording_files
+    report = files.rotate(limit=limit)
+    click.echo(f"{report.resealed} file(s) re-encrypted with the first key, {report.sealed_plain} plain file(s) "
+               f"encrypted, {report.current} already under the first key, {report.unreadable} unreadable "
+               f"({files.directory})")
+    if report.stopped_early:
+        click.echo(f"Stopped after {limit} file(s) (--limit): run it again to go on.")
+    if report.unreadable:
+        click.echo("Some files open with no configured key: put the key they were encrypted with back in "
+                   "IVR_RECORDINGS_KEY (after the first) and run this again.", err=True)
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the console commands on an app."""
     app.cli.add_command(flows_cli)
     app.cli.add_command(speech_cli)
+    app.cli.add_command(recordings_cli)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ivr.encryption import parse_keys
+from ivr.encryption import RECORDINGS_ENV_NAME, parse_keys
 from ivr.exceptions import ConfigError
 from ivr.private_files import private_dir
 
@@ -96,6 +96,9 @@ class Settings:
     # Encrypts call records in Redis (ivr.encryption): comma-separated keys, the first one encrypts.
     # Never in repr: settings may be printed.
     data_key: str = dataclasses.field(default="", repr=False)
+    # Encrypts voicemails and their transcripts in the recordings folder (ivr.encryption.FileCipher): the same
+    # form, its own key, so it can be rotated (flask recordings rotate-key) apart from the Redis one.
+    recordings_key: str = dataclasses.field(default="", repr=False)
     # Redis on the webhook path: how long one command may take before the caller gets the
     # apology, and how long the process then stops asking a Redis that timed out (ivr/telephony/redis_guard.py).
     redis_timeout_seconds: float = 1.0
@@ -142,6 +145,7 @@ class Settings:
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front of the service (0 to 5)")
         parse_keys(self.data_key)
+        parse_keys(self.recordings_key, RECORDINGS_ENV_NAME, "voicemails and their transcripts")
         if not 0 < self.redis_timeout_seconds <= 10:
             raise ConfigError("IVR_REDIS_TIMEOUT_SECONDS must be more than 0 and at most 10")
         if self.redis_breaker_seconds < 0:
@@ -211,6 +215,7 @@ _ENV_NAMES = {
     "smtp_starttls": "SMTP_STARTTLS",
     "dashboard_url": "DASHBOARD_URL",
     "data_key": "IVR_DATA_KEY",
+    "recordings_key": "IVR_RECORDINGS_KEY",
     "redis_timeout_seconds": "IVR_REDIS_TIMEOUT_SECONDS",
     "redis_breaker_seconds": "IVR_REDIS_BREAKER_SECONDS",
     "test_now": "IVR_TEST_NOW",

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ivr.exceptions import CallRecordUnreadable, ConfigError
+from ivr.exceptions import CallRecordUnreadable, ConfigError, RecordingUnreadable
 
 VERSION = b"\x01"
 KEY_BYTES = 32
@@ -63,20 +63,20 @@ def key_id(key: bytes) -> bytes:
     return hashlib.sha256(b"quietline data key id\x00" + key).digest()[:KEY_ID_BYTES]
 
 
-def parse_keys(setting: str) -> list[bytes]:
-    """The raw keys of an IVR_DATA_KEY value (comma-separated, first one seals).
+def parse_keys(setting: str, env_name: str = ENV_NAME, protects: str = "call records in Redis") -> list[bytes]:
+    """The raw keys of an IVR_DATA_KEY (or ``env_name``) value (comma-separated, first one seals).
 
     Raises ConfigError naming the position of a bad key, never its text.
     """
     parts = [p.strip() for p in (setting or "").split(",")]
     if not any(parts):
-        raise ConfigError(f"{ENV_NAME} is not set: call records in Redis are encrypted with it. "
+        raise ConfigError(f"{env_name} is not set: {protects} are encrypted with it. "
                           f"make run creates a development key in .env; for a server, generate one with\n  "
                           f"{GENERATE_HINT}\nand set it in the service's environment (never under instance/ or "
                           f"recordings/, nor in the backups of them).")
     keys: list[bytes] = []
     for position, part in enumerate(parts, 1):
-        where = f"{ENV_NAME}: key {position} of {len(parts)}"
+        where = f"{env_name}: key {position} of {len(parts)}"
         if not part:
             raise ConfigError(f"{where} is empty (keys are separated by commas, the first one encrypts)")
         try:
@@ -138,3 +138,69 @@ class RecordCipher:
             except InvalidTag:
                 continue
         raise CallRecordUnreadable(f"{what} does not open: it was altered, or copied from another call or field")
+
+
+# --------------------------------------------------------------------------- voicemails and transcripts
+
+RECORDINGS_ENV_NAME = "IVR_RECORDINGS_KEY"
+FILE_VERSION = b"\x02"
+_FILE_AAD = b"quietline recording file\x00"
+
+
+class FileCipher:
+    """Seals and opens whole files (voicemails, transcripts) with AES-256-GCM and IVR_RECORDINGS_KEY.
+
+    The first key seals, every key opens (rotation: ``ivr.escalations.recording_files.rotate``
+    re-seals every file under the first key, then the others can be dropped). The file's name is
+    the associated data, so a file renamed to another call's name does not open.
+    Format: ``0x02 | key id (4 bytes) | nonce (12) | ciphertext and tag (16)``.
+    """
+
+    def __init__(self, keys: Sequence[bytes]):
+        if not keys:
+            raise ConfigError(f"{RECORDINGS_ENV_NAME} holds no key")
+        self.sealing_id = key_id(keys[0])
+        self._sealing = AESGCM(keys[0])
+        self._opening: dict[bytes, list[AESGCM]] = {}
+        for key in keys:
+            self._opening.setdefault(key_id(key), []).append(AESGCM(key))
+
+    @classmethod
+    def from_setting(cls, setting: str) -> FileCipher:
+        """From an IVR_RECORDINGS_KEY value; ConfigError when it is missing or malformed."""
+        return cls(parse_keys(setting, RECORDINGS_ENV_NAME, "voicemails and their transcripts"))
+
+    def seal(self, plaintext: bytes, name: str) -> bytes:
+        """``plaintext`` encrypted under the first key, bound to the file ``name`` (no folder)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return (FILE_VERSION + self.sealing_id + nonce
+                + self._sealing.encrypt(nonce, plaintext, _FILE_AAD + name.encode()))
+
+    @staticmethod
+    def key_id_of(sealed: bytes) -> bytes | None:
+        """The id of the key a sealed file was sealed with; None when it is not a sealed file."""
+        if len(sealed) < _HEADER + _TAG_BYTES or sealed[:1] != FILE_VERSION:
+            return None
+        return sealed[1:1 + KEY_ID_BYTES]
+
+    def open(self, sealed: bytes, name: str) -> bytes:
+        """The plaintext of a file ``seal`` made for ``name``.
+
+        Raises RecordingUnreadable (naming the file and the key id, never content) when it is not a
+        sealed file, was sealed with a key not in IVR_RECORDINGS_KEY, or was altered or renamed.
+        """
+        kid = self.key_id_of(sealed)
+        if kid is None:
+            raise RecordingUnreadable(f"{name} is not an encrypted recording file")
+        ciphers = self._opening.get(kid)
+        if not ciphers:
+            raise RecordingUnreadable(
+                f"{name} was encrypted with a key that is not in {RECORDINGS_ENV_NAME} (key id {kid.hex()}): "
+                f"put that key back after the new one and run `flask --app app recordings rotate-key`")
+        nonce, body = sealed[1 + KEY_ID_BYTES:_HEADER], sealed[_HEADER:]
+        for cipher in ciphers:
+            try:
+                return cipher.decrypt(nonce, body, _FILE_AAD + name.encode())
+            except InvalidTag:
+                continue
+        raise RecordingUnreadable(f"{name} does not open: it was altered, or renamed from another recording")

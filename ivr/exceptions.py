@@ -79,6 +79,14 @@ class CallRecordUnreadable(IvrError):
     """A value of a call's Redis record does not decrypt with the configured data keys (``ivr.encryption``)."""
 
 
+class RecordingUnreadable(IvrError):
+    """A voicemail or transcript file does not decrypt with IVR_RECORDINGS_KEY (``ivr.encryption.FileCipher``)."""
+
+
+class RecordingInvalid(IvrError):
+    """A copied recording failed its check (truncated, not a WAV we can decode): Twilio's copy is kept."""
+
+
 # --------------------------------------------------------------------------- practice data
 
 class ImportRejected(IvrError):

@@ -21,6 +21,7 @@ from ivr.core.privacy import MaskingFilter
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
 from ivr.escalations.on_call import on_call_numbers
+from ivr.escalations.recording_files import RecordingFiles
 from ivr.escalations.recordings import RecordingLog
 from ivr.exceptions import FlowError
 from ivr.flowlang.store import FlowStore
@@ -52,6 +53,11 @@ class Services:
     calls: CallHandler
     recordings: RecordingLog
     clock: Clock
+
+    @functools.cached_property
+    def recording_files(self) -> RecordingFiles:
+        """The recordings folder and the cipher (IVR_RECORDINGS_KEY) its voicemails and transcripts are sealed with."""
+        return RecordingFiles.from_settings(self.settings.recordings_dir, self.settings.recordings_key)
 
     def public_url(self, name: str, turn: int | None = None) -> str:
         """Absolute URL Twilio should use for one of our routes."""

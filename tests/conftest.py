@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.service import DATA_KEY
+from tests.helpers.service import DATA_KEY, RECORDINGS_KEY
 
 # Call records in Redis are encrypted with it (ivr.encryption): every app and process the tests start reads it.
 os.environ["IVR_DATA_KEY"] = DATA_KEY
+# Voicemails and transcripts are sealed with it (ivr.encryption.FileCipher).
+os.environ["IVR_RECORDINGS_KEY"] = RECORDINGS_KEY
 
 pytest_plugins = [
     "tests.plugins.service",

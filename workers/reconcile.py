@@ -23,7 +23,9 @@ names the same instant, enqueued with RQ's ``unique``), then reads the durable e
    of (every callback about it was lost) is noted and copied.
 3. **The recordings table**: a ``pending`` row nobody is copying is copied again; a
    copied (or failed) one whose call has no escalation at all is handed on
-   (``CallHandler.recording_ready``: a voicemail escalation when nothing else carries it).
+   (``CallHandler.recording_ready``: a voicemail escalation when nothing else carries it); a copy
+   that checked out whose Twilio copy is still there has its deletion asked again, and one never
+   transcribed is transcribed (and triaged).
 
 Everything it starts is idempotent (unique job ids, one escalation per call and
 reason), so a run that overlaps another, or the normal path, does no harm.
@@ -194,6 +196,20 @@ def _recording_rows(ql: Any, now: dt.datetime, grace: dt.timedelta, counts: Coun
             continue  # its escalation is on its way (the calls pass above sees that its job exists)
         ql.calls.recording_ready(call_sid, sid)
         counts["messages handed on"] += 1
+    # Copied messages never transcribed (the job lost or failed for good): transcribe (and triage) them.
+    for call_sid, sid in recordings.untranscribed(db, now - LOOKBACK, now - grace):
+        status = ql.jobs.revive(f"transcribe-{sid}")
+        if status is None:
+            ql.jobs.transcribe_recording(call_sid, sid)
+        if status in (None, "failed", "stranded"):
+            counts["transcriptions enqueued again"] += 1
+    # Checked copies whose Twilio copy is still there (every delete retry failed): ask Twilio again.
+    for call_sid, sid in recordings.still_at_twilio(db, now - grace):
+        status = ql.jobs.revive(f"recording-delete-{sid}")
+        if status is None:
+            ql.jobs.delete_recording(call_sid, sid)
+        if status in (None, "failed", "stranded"):
+            counts["deletions at Twilio asked again"] += 1
 
 
 def _copy(ql: Any, call_sid: str, recording_sid: str, counts: Counter[str]) -> None:

@@ -1,56 +1,130 @@
-"""Recordings (voicemails) copied from Twilio into recordings/, and transcribed offline when a model is installed.
+"""Voicemails kept like a clinical record: copied from Twilio sealed, checked, deleted at Twilio, transcribed,
+triaged (crisis first) and purged on schedule.
 
-Every recording reaches staff: once copied it joins the call's escalation, or the
-call is handed on (``ivr.telephony.call_handler.CallHandler.recording_ready``: a voicemail
-escalation when nothing else carries it).  One Twilio never lets us copy (it keeps
-answering 404, say) is marked ``failed`` after the last retry, becomes a
-``recording_failed`` escalation ("call the number back"; folded into the call's own escalation
-when it has one: ``ivr.escalations.create.merge_lost_message``) and ends as a failed RQ job,
-which ``/health`` reports (degraded) for a day.
+``fetch_recording`` (one job per recording, ids only):
+
+1. downloads the WAV into memory and writes it sealed (``ivr.escalations.recording_files``: AES-256-GCM
+   under IVR_RECORDINGS_KEY), so a voicemail is never on disk in clear;
+2. hands it on to staff: it joins the call's escalation, or the call is handed on
+   (``CallHandler.recording_ready``: a voicemail escalation when nothing else carries it);
+3. checks the copy: read back, decrypted, decoded as audio, its length within a second or two of Twilio's
+   own; only then is ``delete_at_twilio`` enqueued (retried with backoff while Twilio refuses; the
+   reconciliation job asks again for any left). A copy that does not check out keeps Twilio's, and the
+   dashboard says the message is still at Twilio;
+4. enqueues ``transcribe_recording`` on the speech queue, which a worker takes only when the urgent and
+   calls queues are empty (a long message never holds up an escalation or a staff alert): it transcribes
+   with the vosk model the worker process loaded once at start (``prepare_speech``; RQ's work horses are
+   forked from the worker, so they share it), storing the transcript sealed with each word's confidence;
+5. triages the transcript (``ivr.core.voicemail_triage``): a category for the escalation page and the
+   crisis grade; a crisis becomes an urgent ``voicemail_crisis`` escalation at once, which pages the
+   roster's crisis on-call like any crisis.
+
+One Twilio never lets us copy (it keeps answering 404, say) is marked ``failed`` after the last retry,
+becomes a ``recording_failed`` escalation ("call the number back"; folded into the call's own
+escalation when it has one: ``ivr.escalations.create.merge_lost_message``) and ends as a failed RQ job,
+which ``/health`` reports (degraded) for a day. Without a speech model (or with a broken one), the
+worker says so at start and messages still reach staff, untranscribed.
+
+``purge_recordings`` runs hourly through RQ's scheduler: recordings older than the practice's
+``voicemail.retention_days`` (90) whose call has no escalation resolved less than that long ago (an open
+one keeps its message) lose their audio and transcript; each purge is an audit-log entry.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import os
-from pathlib import Path
+import time
+from typing import Any
 
-from ivr.core.escalation_policy import RECORDING_FAILED
-from ivr.escalations import recordings
-from ivr.escalations.recording_files import recording_path, transcript_path
-from ivr.exceptions import RecordingUnavailable
-from ivr.private_files import private_dir
-from ivr.speech.recognizer import (
-    AudioFormatError,
-    ModelNotFound,
-    find_model,
-    load_recognizer,
-)
+from ivr.core import voicemail_triage
+from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS
+from ivr.escalations import audit, recordings
+from ivr.escalations.models import Recording, TranscriptStatus
+from ivr.escalations.recording_files import StoredTranscript
+from ivr.exceptions import AudioFormatError, ModelNotFound, RecordingUnavailable, RecordingUnreadable
+from ivr.jobs.enqueue import Enqueued
+from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav
 from ivr.telephony import twilio_rest
+from workers.reconcile import next_run
 from workers.runtime import retries_left, services
 
 log = logging.getLogger(__name__)
 
+__all__ = ["delete_at_twilio", "fetch_recording", "hand_on", "link_to_escalations", "prepare_speech",
+           "purge_recordings", "transcribe_recording"]
 
-__all__ = ["fetch_recording", "hand_on", "link_to_escalations", "recording_path", "transcribe_recording"]
+# Our copy's length may differ from Twilio's rounded "duration" by this much and still check out.
+LENGTH_TOLERANCE_SECONDS = 2.0
+PURGE_SECONDS = 3600
+PURGE_LOCK_KEY = "ql:purge-recordings:lock"
+PURGE_LOCK_SECONDS = 1800
+
+# This process's speech model, by model folder: loaded once (``prepare_speech``, at worker start), shared by
+# every job (RQ forks each job's work horse from the worker, so the loaded model comes with it).
+_speech: dict[str, tuple[VoskRecognizer | None, str]] = {}
+_WARM_UP = bytes(2 * 16000)  # a second of silence at 16 kHz
+
+
+def prepare_speech() -> str:
+    """Load the vosk model for this process now (not per job); returns the line the worker logs at start.
+
+    With no model, or one that does not load, transcription is off for this process, clearly logged,
+    and voicemails still reach staff without a transcript.
+    """
+    return _speech_model()[1]
+
+
+def _speech_model() -> tuple[VoskRecognizer | None, str]:
+    try:
+        path = find_model(None)
+    except ModelNotFound as exc:
+        return _speech_off(str(exc), "missing:" + str(exc))
+    key = str(path)
+    if key not in _speech:
+        started = time.monotonic()
+        try:
+            recognizer = load_recognizer(path)
+            # vosk reads parts of its graph on first use: pay that here, not on the first caller's message.
+            recognizer.transcribe_bytes(_WARM_UP, recognizer.sample_rate)
+        except (ModelNotFound, RuntimeError) as exc:
+            return _speech_off(str(exc), key)
+        status = (f"voicemail transcription ready: vosk model {path} loaded in {time.monotonic() - started:.1f} s, "
+                  "once for this worker (every job shares it)")
+        log.info("%s", status)
+        _speech[key] = (recognizer, status)
+    return _speech[key]
+
+
+def _speech_off(reason: str, key: str) -> tuple[None, str]:
+    if key not in _speech:
+        status = (f"voicemail transcription is OFF: {reason.rstrip('.')}. Voicemails still reach staff, "
+                  "without a transcript.")
+        log.error("%s", status)
+        _speech[key] = (None, status)
+    return None, _speech[key][1]
+
+
+def _recognizer() -> VoskRecognizer | None:
+    return _speech_model()[0]
 
 
 def fetch_recording(call_sid: str, recording_sid: str) -> str:
-    """Download a finished recording once, hand it on to staff, then transcribe it; returns the file path.
+    """Copy a finished recording (sealed), hand it on to staff, check it, and enqueue its deletion at Twilio and
+    its transcription (the speech queue); returns the sealed file's path.
 
-    Raises (so RQ retries with backoff) while Twilio does not give it; on the last try
-    the recording is marked failed and escalated as ``recording_failed`` before raising
-    ``RecordingUnavailable``.
+    Raises (so RQ retries with backoff) while Twilio does not give it; on the last try the recording is
+    marked failed and escalated as ``recording_failed`` before raising ``RecordingUnavailable``.
     """
     ql = services()
     settings = ql.settings
     db = ql.database.sessions
+    files = ql.recording_files
     recordings.note(db, call_sid, recording_sid, ql.clock())
-    dest = recording_path(settings.recordings_dir, call_sid, recording_sid)
+    dest = files.audio_path(call_sid, recording_sid)
     if not dest.exists():
-        private_dir(dest.parent)
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
         try:
-            twilio_rest.download_recording(settings, url, dest)
+            wav = twilio_rest.fetch_recording_bytes(settings, url)
         except Exception as exc:
             error = _describe(exc)
             if retries_left() > 0:
@@ -63,10 +137,138 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
             log.error("recording %s of call %s could not be copied from Twilio (%s); escalated for a callback",
                       recording_sid, call_sid, error)
             raise RecordingUnavailable(f"recording {recording_sid}: {error}") from None
+        files.write_audio(call_sid, recording_sid, wav)
     recordings.mark_fetched(db, recording_sid, ql.clock())
     hand_on(call_sid, recording_sid)
-    transcribe_recording(dest)
+    if check_copy(call_sid, recording_sid) is not None:
+        ql.jobs.delete_recording(call_sid, recording_sid)
+    ql.jobs.transcribe_recording(call_sid, recording_sid)
     return str(dest)
+
+
+def transcribe_recording(call_sid: str, recording_sid: str) -> str:
+    """The speech queue's job: transcribe (once) and triage a copied recording; returns the transcript status."""
+    return transcribe_and_triage(call_sid, recording_sid, None)
+
+
+def check_copy(call_sid: str, recording_sid: str) -> bytes | None:
+    """Read our sealed copy back, decrypt and decode it, and compare its length with Twilio's; the WAV bytes
+    when it checks out (the row is marked verified), None when it does not (Twilio's copy is kept)."""
+    ql = services()
+    db = ql.database.sessions
+    row = recordings.get(db, recording_sid)
+    try:
+        wav = ql.recording_files.read_audio(call_sid, recording_sid)
+        seconds = probe_wav(wav, recording_sid)
+        expected = _twilio_duration(recording_sid)
+        if expected is not None and abs(seconds - expected) > LENGTH_TOLERANCE_SECONDS:
+            raise AudioFormatError(f"{seconds:.1f} s of audio where Twilio says {expected} s")
+    except (RecordingUnreadable, AudioFormatError, FileNotFoundError) as exc:
+        recordings.mark_twilio_kept(db, recording_sid, f"our copy did not check out: {exc}")
+        log.warning("recording %s: our copy did not check out (%s); Twilio's copy is kept", recording_sid,
+                    type(exc).__name__)
+        return None
+    if row is None or row.verified_at is None:
+        recordings.mark_verified(db, recording_sid, seconds, ql.clock())
+    return wav
+
+
+def _twilio_duration(recording_sid: str) -> float | None:
+    """Twilio's length of the recording in seconds (None when it does not say)."""
+    ql = services()
+    try:
+        found = twilio_rest.make_client(ql.settings).recordings(recording_sid).fetch()
+    except Exception:
+        log.warning("recording %s: Twilio's length could not be read; checking our copy alone", recording_sid)
+        return None
+    try:
+        return float(found.duration) if found.duration not in (None, "", "-1") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def delete_at_twilio(call_sid: str, recording_sid: str) -> bool:
+    """Delete Twilio's copy of a recording whose sealed copy checked out; True when it is gone from Twilio.
+
+    Raises (so RQ retries with backoff) while Twilio refuses; the row keeps the error for the dashboard.
+    Never deletes a recording whose copy did not check out.
+    """
+    ql = services()
+    db = ql.database.sessions
+    row = recordings.get(db, recording_sid)
+    if row is None or row.verified_at is None:
+        log.warning("recording %s: not deleted at Twilio, our copy has not checked out", recording_sid)
+        return False
+    if row.twilio_deleted_at is not None:
+        return True
+    try:
+        twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
+    except Exception as exc:
+        recordings.mark_twilio_kept(db, recording_sid, f"delete failed: {_describe(exc)}")
+        log.warning("recording %s: Twilio's copy not deleted yet (%s)%s", recording_sid, _describe(exc),
+                    "; will retry" if retries_left() > 0 else "; the reconciliation job will ask again")
+        raise
+    recordings.mark_twilio_deleted(db, recording_sid, ql.clock())
+    return True
+
+
+def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) -> str:
+    """Transcribe (once) and triage a copied recording; returns its transcript status.
+
+    A crisis becomes an urgent ``voicemail_crisis`` escalation (the roster's crisis on-call is paged).
+    The transcript is a client's words: it goes to a sealed file, never to a log.
+    """
+    ql = services()
+    db = ql.database.sessions
+    files = ql.recording_files
+    stored = files.read_transcript(call_sid, recording_sid)
+    if stored is None:
+        recognizer = _recognizer()
+        if recognizer is None:
+            recordings.set_transcript_status(db, recording_sid, TranscriptStatus.NO_MODEL.value)
+            return TranscriptStatus.NO_MODEL.value
+        def crisis_early(heard: str) -> None:
+            # A crisis in the first sentences is escalated at once, while the rest is still being decoded.
+            if not escalated and voicemail_triage.triage(heard, _language()).is_crisis:
+                escalated.append(True)
+                _escalate_crisis(call_sid, recording_sid)
+
+        escalated: list[bool] = []
+        try:
+            transcript = recognizer.transcribe_wav(wav if wav is not None else files.read_audio(call_sid,
+                                                                                                  recording_sid),
+                                                   recording_sid, on_segment=crisis_early)
+        except (AudioFormatError, RecordingUnreadable) as exc:
+            log.warning("recording %s could not be decoded for transcription (%s)", recording_sid, type(exc).__name__)
+            recordings.set_transcript_status(db, recording_sid, TranscriptStatus.FAILED.value)
+            return TranscriptStatus.FAILED.value
+        stored = StoredTranscript(transcript.text, transcript.confidence,
+                                  tuple((w.word, w.conf) for w in transcript.words))
+        files.write_transcript(call_sid, recording_sid, stored)
+    recordings.set_transcript_status(db, recording_sid, TranscriptStatus.DONE.value)
+    triage(call_sid, recording_sid, stored.text)
+    return TranscriptStatus.DONE.value
+
+
+def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Triage:
+    """Grade a transcript, keep the category and crisis grade on the row, and escalate a crisis at once."""
+    ql = services()
+    result = voicemail_triage.triage(text, _language())
+    recordings.set_triage(ql.database.sessions, recording_sid, result.category.value, result.crisis.level.value)
+    if result.is_crisis:
+        _escalate_crisis(call_sid, recording_sid)  # once: the job id is unique per call and reason
+    return result
+
+
+def _language() -> str:
+    ql = services()
+    return ql.flows.current().practice.language if ql.flows.loaded else "en"
+
+
+def _escalate_crisis(call_sid: str, recording_sid: str) -> None:
+    """An urgent ``voicemail_crisis`` escalation (the urgent queue; the roster's crisis on-call is paged)."""
+    if services().calls.escalate_now(call_sid, VOICEMAIL_CRISIS).created:
+        log.warning("recording %s of call %s reads as a crisis: urgent escalation", recording_sid, call_sid)
 
 
 def hand_on(call_sid: str, recording_sid: str) -> None:
@@ -94,27 +296,57 @@ def link_to_escalations(call_sid: str, recording_sid: str) -> int:
     return recordings.link(ql.database.sessions, call_sid)
 
 
-def transcribe_recording(wav: Path) -> Path | None:
-    """Write ``<recording>.txt`` beside the audio (owner-only); None when no model is installed.
+# --------------------------------------------------------------------------- retention
 
-    The transcript is a client's words: it goes to a file staff open deliberately, never to a log.
+def ensure_purge_scheduled(ql: Any) -> Enqueued:
+    """Schedule the next purge unless it is already (for a worker starting up)."""
+    return ql.jobs.schedule_purge(next_run(ql.clock(), PURGE_SECONDS))
+
+
+def purge_recordings() -> int:
+    """Delete the audio and transcript of recordings past the practice's retention; returns how many.
+
+    Each purge is an audit-log entry (``purge_voicemail``, by the system) committed with the row's
+    ``purged_at``; files go first, so a run stopped half-way is finished by the next one.
     """
-    target = transcript_path(wav)
-    if target.exists():
-        return target
+    ql = services()
+    now = ql.clock()
+    ensure_purge_scheduled(ql)
+    if not ql.flows.loaded:
+        log.error("recordings not purged: the practice settings do not load")
+        return 0
+    if not ql.redis.set(PURGE_LOCK_KEY, "1", nx=True, ex=PURGE_LOCK_SECONDS):
+        return 0  # another run is purging
     try:
-        recognizer = load_recognizer(find_model(None))
-    except ModelNotFound:
-        log.info("no speech model installed; recording kept without a transcript")
-        return None
+        days = ql.flows.current().practice.voicemail_retention_days
+        done = 0
+        for call_sid, recording_sid in recordings.due_for_purge(ql.database.sessions, now, dt.timedelta(days=days)):
+            removed = ql.recording_files.delete(call_sid, recording_sid)
+            with ql.database.sessions() as db, db.begin():
+                row = db.get(Recording, recording_sid)
+                if row is None or row.purged_at is not None:
+                    continue
+                row.purged_at = now
+                audit.record(db, None, audit.Action.PURGE_VOICEMAIL, f"recording:{recording_sid}",
+                             detail=f"call {call_sid}: {removed} file(s) deleted after {days} days' retention", at=now)
+                at_twilio = row.twilio_deleted_at is None and row.status != "failed"
+            if at_twilio:
+                _purge_at_twilio(recording_sid)
+            done += 1
+    finally:
+        ql.redis.delete(PURGE_LOCK_KEY)
+    if done:
+        log.info("purged %d recording(s) past %d days' retention", done, days)
+    return done
+
+
+def _purge_at_twilio(recording_sid: str) -> None:
+    """Past retention, Twilio's copy goes too (best effort: the row says whether it went)."""
+    ql = services()
     try:
-        transcript = recognizer.transcribe(wav)
-    except AudioFormatError:
-        log.warning("recording could not be decoded for transcription")
-        return None
-    partial = target.with_suffix(".txt.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(transcript.text + "\n")
-    partial.replace(target)
-    return target
+        twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
+    except Exception as exc:
+        recordings.mark_twilio_kept(ql.database.sessions, recording_sid, f"delete failed: {_describe(exc)}")
+        log.warning("recording %s: Twilio's copy not deleted at purge (%s)", recording_sid, _describe(exc))
+        return
+    recordings.mark_twilio_deleted(ql.database.sessions, recording_sid, ql.clock())

@@ -49,12 +49,12 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ivr.config import Settings, load_settings
-from ivr.jobs.enqueue import URGENT_QUEUE
+from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
 from ivr.private_files import restrict_umask
 from ivr.services import build_services, configure_logging
 from workers import changes as change_reminders
 from workers import imports as folder_imports
-from workers import runtime
+from workers import recordings, runtime
 from workers.reconcile import ensure_scheduled
 
 
@@ -99,7 +99,8 @@ class QuietlineWorker(Worker):
 def main(argv: list[str] | None = None) -> int:
     """Run an RQ worker with the installation's services (no Flask app), urgent queue first."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--queues", default=None, help="comma-separated queue names, highest priority first")
+    parser.add_argument("--queues", default=None,
+                        help="comma-separated queue names, highest priority first (default: urgent,calls,speech)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker")
     args = parser.parse_args(argv)
@@ -110,12 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     ql = build_services(settings)
     runtime.install(ql)
-    names = args.queues.split(",") if args.queues else [URGENT_QUEUE, settings.queue_name]
+    names = args.queues.split(",") if args.queues else [URGENT_QUEUE, settings.queue_name, SPEECH_QUEUE]
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
+    if SPEECH_QUEUE in names:
+        # Voicemails are transcribed on this queue: the model is loaded once here, before any job, and every
+        # work horse RQ forks shares it. No model (or a broken one): said now, and messages go untranscribed.
+        recordings.prepare_speech()
     if not args.no_scheduler:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
         ensure_scheduled(ql)
         folder_imports.ensure_scheduled(ql)
+        recordings.ensure_purge_scheduled(ql)
         if ql.flows.loaded:
             change_reminders.ensure_scheduled(ql)
     worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)

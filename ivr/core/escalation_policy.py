@@ -85,6 +85,7 @@ VOICEMAIL = "voicemail"  # a message nobody else carries (the fallback URL's, or
 RECORDING_FAILED = "recording_failed"  # a message Twilio never let us copy: call the number back
 TEXT_FAILED = "text_failed"  # a text Twilio refused for good (opted out, not a mobile, …)
 SYSTEM_ERROR = "system_error"  # a webhook failed and the caller heard the apology
+VOICEMAIL_CRISIS = "voicemail_crisis"  # a message whose transcript reads as a crisis (workers/recordings.py)
 
 # Reasons flows use that are not category names themselves.
 REASON_ALIASES = {
@@ -96,6 +97,7 @@ REASON_ALIASES = {
     SYSTEM_ERROR: Category.OTHER.value,
     RECORDING_FAILED: Category.VOICEMAIL.value,
     TEXT_FAILED: Category.OTHER.value,
+    VOICEMAIL_CRISIS: Category.CRISIS.value,
     # Verification locks (ivr.practice.verification): a client's lock is "verification_failed" itself.
     "verification_ceiling": Category.VERIFICATION_FAILED.value,
 }

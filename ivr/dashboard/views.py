@@ -403,7 +403,7 @@ def voicemail(escalation_id: int) -> Any:
     if request.method == "GET":
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
     try:
-        message = worklist.voicemail(auth.db(), escalation_id, auth.ql().settings.recordings_dir,
+        message = worklist.voicemail(auth.db(), escalation_id, auth.ql().recording_files,
                                   user_id=g.user.id, now=auth.now(), ip=auth.client_ip())
     except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
@@ -418,10 +418,11 @@ def voicemail_audio(escalation_id: int) -> Any:
         return render_template("dashboard/error.html", title="Open the voicemail first",
                                message="Go to the call and choose \u201cPlay voicemail\u201d."), 403
     try:
-        audio = worklist.voicemail_audio(auth.db(), escalation_id, auth.ql().settings.recordings_dir)
+        # Decrypted in memory for this response only: the clear audio never touches the disk.
+        audio = worklist.voicemail_audio(auth.db(), escalation_id, auth.ql().recording_files)
     except EscalationNotFound:
         abort(404)
-    return send_file(audio, mimetype="audio/wav", conditional=True, max_age=0,
+    return send_file(io.BytesIO(audio), mimetype="audio/wav", conditional=True, max_age=0,
                      download_name=f"voicemail-{escalation_id}.wav")
 
 

@@ -1,9 +1,10 @@
 """The whole service in the foreground: ``python -m ivr.dev.serve`` (what ``make run`` starts).
 
-Zero setup: a development Twilio token and data key (IVR_DATA_KEY, which encrypts
-call records in Redis) in ``.env`` when there are none, an embedded Redis on a unix socket unless
-REDIS_URL is set, and a local Twilio REST stand-in unless TWILIO_API_URL is set (so texts and recording downloads work
-offline).  Then gunicorn and two RQ workers, supervised: a piece that dies (``kill -9``,
+Zero setup: a development Twilio token and data keys (IVR_DATA_KEY, which encrypts call records in
+Redis, and IVR_RECORDINGS_KEY, voicemails and transcripts) in ``.env`` when there are none, an
+embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST stand-in unless
+TWILIO_API_URL is set (so texts and recording downloads work offline).  Then gunicorn and two RQ
+workers, supervised: a piece that dies (``kill -9``,
 a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
 serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a worker
 or the stand-in is restarted.  An embedded Redis that stops answering (hung, not dead)
@@ -51,7 +52,7 @@ from ivr import config as config_mod
 from ivr.actions.catalog import default_registry
 from ivr.db import database as db_mod
 from ivr.dev.redis_server import EmbeddedRedis
-from ivr.encryption import ENV_NAME, generate_key
+from ivr.encryption import ENV_NAME, RECORDINGS_ENV_NAME, generate_key
 from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
 from ivr.exceptions import ConfigError
 from ivr.flowlang.store import check_dir
@@ -119,21 +120,23 @@ def ensure_dev_credentials(env_file: Path, environ: MutableMapping[str, str] = o
     return True
 
 
-def ensure_dev_data_key(env_file: Path, environ: MutableMapping[str, str] = os.environ) -> bool:
-    """Give a checkout without IVR_DATA_KEY a random development one in ``env_file`` (0600).
+def ensure_dev_data_key(env_file: Path, environ: MutableMapping[str, str] = os.environ,
+                        name: str = ENV_NAME) -> bool:
+    """Give a checkout without IVR_DATA_KEY (or ``name``: IVR_RECORDINGS_KEY) a random development one in
+    ``env_file`` (0600).
 
     Returns True when one was written (and sets it in ``environ``); never prints it.
-    ``.env`` rather than ``instance/``: the key must not sit beside the data it
-    protects (Redis's files, the database), which are what gets copied and backed up.
+    ``.env`` rather than ``instance/`` or ``recordings/``: the key must not sit beside the data it
+    protects (Redis's files, the voicemails), which are what gets copied and backed up.
     """
     from dotenv import set_key
 
-    if environ.get(ENV_NAME):
+    if environ.get(name):
         return False
     _create_env_file(env_file)
     key = generate_key()
-    set_key(env_file, ENV_NAME, key, quote_mode="never")
-    environ[ENV_NAME] = key
+    set_key(env_file, name, key, quote_mode="never")
+    environ[name] = key
     return True
 
 
@@ -670,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     # Redis, gunicorn and the workers inherit it: nothing they write is readable by other users.
     restrict_umask()
 
-    created_token = created_key = False
+    created_token = created_key = created_recordings_key = False
     if dotenv_enabled():
         from dotenv import load_dotenv
 
@@ -679,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check_only:
             created_token = ensure_dev_credentials(ENV_FILE)
             created_key = ensure_dev_data_key(ENV_FILE)
+            created_recordings_key = ensure_dev_data_key(ENV_FILE, name=RECORDINGS_ENV_NAME)
     # Decided before the settings are read: PUBLIC_BASE_URL follows --port, and the local
     # stand-in's URL is known now (IVR_TEST_NOW is accepted only with a local stand-in).
     use_standin = not os.environ.get("TWILIO_API_URL")
@@ -693,6 +697,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.check_only and not settings.data_key:
             print("IVR_DATA_KEY is not set (make run creates a development one in .env)")
             settings = dataclasses.replace(settings, data_key=generate_key())
+        if args.check_only and not settings.recordings_key:
+            print("IVR_RECORDINGS_KEY is not set (make run creates a development one in .env)")
+            settings = dataclasses.replace(settings, recordings_key=generate_key())
         settings.validate()
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -717,6 +724,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nNOTE: created a random DEVELOPMENT IVR_DATA_KEY in {ENV_FILE} (mode 0600): it encrypts what Redis\n"
               "  keeps about calls. Keep it out of instance/, recordings/ and their backups; on a server set it\n"
               "  in the service's environment instead (docs/security.md).\n", flush=True)
+    if created_recordings_key:
+        print(f"\nNOTE: created a random DEVELOPMENT IVR_RECORDINGS_KEY in {ENV_FILE} (mode 0600): it encrypts\n"
+              "  voicemails and their transcripts. Keep it out of recordings/ and its backups: without it they\n"
+              "  cannot be played (docs/security.md#keys).\n", flush=True)
 
     for name, host, port in [("web server", args.host, args.port)] + (
             [("Twilio stand-in", "127.0.0.1", args.standin_port)] if use_standin else []):
@@ -788,8 +799,8 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         # Both run RQ's scheduler: its lock lets one schedule at a time, the other takes over if it dies.
         sup.children.append(sup.spawn("worker[urgent]", [
             sys.executable, "-m", "workers.run", "--queues", "urgent"], kind="worker"))
-        sup.children.append(sup.spawn("worker[urgent,calls]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent,calls"], kind="worker"))
+        sup.children.append(sup.spawn("worker[urgent,calls,speech]", [
+            sys.executable, "-m", "workers.run", "--queues", "urgent,calls,speech"], kind="worker"))
 
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)

@@ -18,7 +18,9 @@ with ``add_call``; a recording that was never added answers 404, as Twilio does
 for one it does not have.
 
 Test control, not Twilio's: methods on ``TwilioStandin`` and the same under
-``/_standin/`` over HTTP (unauthenticated: bind it to localhost only).
+``/_standin/`` over HTTP (unauthenticated: bind it to localhost only): among them
+``deleted_recordings()`` (the SIDs deleted through the API, in order) and ``fail_next(path_suffix,
+status, method=...)`` (make the next requests fail, e.g. only a recording's DELETE).
 
 Run standalone with ``python -m ivr.dev.twilio_standin --port 8010``; it takes the
 account SID and auth token from the usual settings unless given on the command line.
@@ -161,6 +163,7 @@ class _Failure:
     status: int
     remaining: int
     retry_after: int | None = None
+    method: str | None = None  # only requests with this HTTP method (None: any)
 
 
 @dataclass
@@ -207,6 +210,7 @@ class TwilioStandin:
         self._recordings: dict[str, dict[str, Any]] = {}
         self._audio: dict[str, bytes] = {}
         self._failures: list[_Failure] = []
+        self._deleted_recordings: list[str] = []
         self._delays: list[_Delay] = []
         self._sms_refusals: dict[str, int] = {}
         self._request_log: list[dict[str, Any]] = []
@@ -353,24 +357,32 @@ class TwilioStandin:
         with self._lock:
             return [copy.deepcopy(r) for r in self._recordings.values()]
 
+    def deleted_recordings(self) -> list[str]:
+        """SIDs of the recordings deleted through the API, in order (a second DELETE answers 404, as Twilio's)."""
+        with self._lock:
+            return list(self._deleted_recordings)
+
     def requests(self) -> list[dict[str, Any]]:
         """Twilio API requests seen: method, path (no query string) and status answered."""
         with self._lock:
             return [dict(r) for r in self._request_log]
 
-    def fail_next(self, path_suffix: str, status: int, count: int = 1, *, retry_after: int | None = None) -> None:
+    def fail_next(self, path_suffix: str, status: int, count: int = 1, *, retry_after: int | None = None,
+                  method: str | None = None) -> None:
         """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` fail.
 
         The response is Twilio's error JSON with ``status`` (e.g. 500, 503, 429);
-        ``retry_after`` adds a Retry-After header.  Checked after authentication,
-        so a badly authenticated request does not use one up.
+        ``retry_after`` adds a Retry-After header; ``method`` (e.g. ``"DELETE"``) limits it to
+        requests with that HTTP method.  Checked after authentication, so a badly authenticated
+        request does not use one up.
         """
         if not 400 <= status <= 599:
             raise ValueError("status must be an HTTP error status")
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._failures.append(_Failure(path_suffix, status, count, retry_after))
+            self._failures.append(_Failure(path_suffix, status, count, retry_after,
+                                           method.upper() if method else None))
 
     def delay_next(self, path_suffix: str, seconds: float, count: int = 1,
                    release: threading.Event | None = None) -> None:
@@ -398,6 +410,7 @@ class TwilioStandin:
             self._recordings.clear()
             self._audio.clear()
             self._failures.clear()
+            self._deleted_recordings.clear()
             self._request_log.clear()
 
     # ----- request plumbing --------------------------------------------------
@@ -412,10 +425,10 @@ class TwilioStandin:
                     return delay
         return None
 
-    def _take_failure(self, path: str) -> _Failure | None:
+    def _take_failure(self, path: str, method: str) -> _Failure | None:
         with self._lock:
             for failure in self._failures:
-                if path.endswith(failure.path_suffix):
+                if path.endswith(failure.path_suffix) and failure.method in (None, method):
                     failure.remaining -= 1
                     if failure.remaining <= 0:
                         self._failures.remove(failure)
@@ -454,7 +467,7 @@ class TwilioStandin:
                 delay.release.wait(delay.seconds)
             elif delay is not None:
                 time.sleep(delay.seconds)
-            failure = self._take_failure(request.path)
+            failure = self._take_failure(request.path, request.method)
             if failure is not None:
                 code, message = _STD_ERRORS.get(failure.status, (20500, "Injected failure"))
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
@@ -558,6 +571,7 @@ class TwilioStandin:
                         raise _not_found()
                     del self._recordings[sid]
                     self._audio.pop(sid, None)
+                    self._deleted_recordings.append(sid)
                     return Response(status=204)
                 if ext == "json":
                     return jsonify(record)
@@ -777,6 +791,10 @@ class TwilioStandin:
         def get_recordings() -> Response:
             return jsonify(self.recordings())
 
+        @app.get(f"{CONTROL_PREFIX}/recordings/deleted")
+        def get_deleted_recordings() -> Response:
+            return jsonify(self.deleted_recordings())
+
         @app.get(f"{CONTROL_PREFIX}/messages")
         def get_messages() -> Response:
             return jsonify(self.messages())
@@ -804,6 +822,7 @@ class TwilioStandin:
                     int(spec["status"]),
                     int(spec.get("count", 1)),
                     retry_after=int(retry_after) if retry_after is not None else None,
+                    method=str(spec["method"]) if spec.get("method") else None,
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise _TwilioError(400, 20001, f"fail_next needs path_suffix and status: {exc}") from None

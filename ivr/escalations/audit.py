@@ -49,6 +49,7 @@ class Action(str, Enum):
     CONFLICT_RESOLVE = "conflict_resolve"  # chose the phone's or the EHR's version of an appointment
     CLINICIAN_HOURS = "clinician_hours"  # changed a clinician's working hours or session length
     CALENDAR_FEED = "calendar_feed"  # made or revoked a clinician's calendar feed link
+    PURGE_VOICEMAIL = "purge_voicemail"  # a voicemail and its transcript deleted under the retention (by the system)
 
 
 class HasSessions(Protocol):

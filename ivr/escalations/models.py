@@ -11,6 +11,7 @@ from enum import Enum
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,6 +140,23 @@ class Recording(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Our sealed copy was read back, decrypted and decoded: only then is Twilio's deleted.
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    twilio_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    twilio_delete_error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # status and code, no PHI
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    transcript_status: Mapped[str | None] = mapped_column(String(12), nullable=True)  # TranscriptStatus
+    # From the transcript (ivr.core.voicemail_triage): what it asks for, and the crisis grade.
+    triage_category: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    crisis: Mapped[str | None] = mapped_column(String(10), nullable=True)  # crisis | unsure | none
+    # Audio and transcript deleted under the practice's retention (the row stays, as the audit's evidence).
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TranscriptStatus(str, Enum):
+    DONE = "done"
+    NO_MODEL = "no_model"  # no speech model on the worker: staff listen instead
+    FAILED = "failed"  # the audio could not be decoded for recognition
 
 
 class Notification(Base):

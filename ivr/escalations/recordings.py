@@ -155,3 +155,84 @@ class RecordingLog:
     def mark_failed(self, recording_sid: str, error: str, now: dt.datetime) -> None:
         """See :func:`mark_failed`."""
         mark_failed(self.db_sessions, recording_sid, error, now)
+
+
+# --------------------------------------------------------------------------- kept like a clinical record
+
+def mark_verified(db_sessions: sessionmaker[Session], recording_sid: str, duration_seconds: float,
+                  now: dt.datetime) -> None:
+    """Our sealed copy was read back, decrypted and decoded: Twilio's may now be deleted."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(verified_at=now, duration_seconds=round(duration_seconds, 2))
+                   .execution_options(synchronize_session=False))
+
+
+def mark_twilio_deleted(db_sessions: sessionmaker[Session], recording_sid: str, now: dt.datetime) -> None:
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(twilio_deleted_at=now, twilio_delete_error=None)
+                   .execution_options(synchronize_session=False))
+
+
+def mark_twilio_kept(db_sessions: sessionmaker[Session], recording_sid: str, error: str) -> None:
+    """Twilio's copy is still there: why (a failed delete that will be retried, a copy that did not check out)."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(twilio_delete_error=error[:ERROR_MAX]).execution_options(synchronize_session=False))
+
+
+def set_transcript_status(db_sessions: sessionmaker[Session], recording_sid: str, status: str) -> None:
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(transcript_status=status).execution_options(synchronize_session=False))
+
+
+def set_triage(db_sessions: sessionmaker[Session], recording_sid: str, category: str, crisis: str) -> None:
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(triage_category=category, crisis=crisis).execution_options(synchronize_session=False))
+
+
+def get(db_sessions: sessionmaker[Session], recording_sid: str) -> Recording | None:
+    """The row (detached), or None."""
+    with db_sessions() as db:
+        return db.get(Recording, recording_sid)
+
+
+def still_at_twilio(db_sessions: sessionmaker[Session], copied_before: dt.datetime,
+                    limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copies checked before ``copied_before`` whose Twilio copy was never deleted."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.verified_at.is_not(None), Recording.verified_at < copied_before,
+                   Recording.twilio_deleted_at.is_(None), Recording.purged_at.is_(None))
+            .order_by(Recording.verified_at).limit(limit))]
+
+
+def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retention: dt.timedelta,
+                  limit: int = 500) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of recordings past retention: left more than ``retention`` ago, and every
+    escalation of the call resolved more than ``retention`` ago (an open one keeps its message)."""
+    cutoff = now - retention
+    kept = exists().where(Escalation.call_sid == Recording.call_sid,
+                          (Escalation.resolved_at.is_(None)) | (Escalation.resolved_at >= cutoff))
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.purged_at.is_(None), Recording.created_at < cutoff, ~kept)
+            .order_by(Recording.created_at).limit(limit))]
+
+
+def untranscribed(db_sessions: sessionmaker[Session], since: dt.datetime, copied_before: dt.datetime,
+                  limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of recordings copied between ``since`` and ``copied_before`` that have no
+    transcript status yet (their transcription job was lost)."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value, Recording.transcript_status.is_(None),
+                   Recording.purged_at.is_(None), Recording.created_at >= since,
+                   Recording.fetched_at < copied_before)
+            .order_by(Recording.created_at).limit(limit))]

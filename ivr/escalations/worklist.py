@@ -8,10 +8,8 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -20,6 +18,8 @@ from sqlalchemy.orm import Session, object_session
 from ivr.core.escalation_policy import Category
 from ivr.core.flow import Flow
 from ivr.core.timeline import describe, reason_label
+from ivr.core.voicemail_triage import LABELS as TRIAGE_LABELS
+from ivr.core.voicemail_triage import VoicemailCategory
 from ivr.escalations import audit
 from ivr.escalations.audit import Action, DbLike, session_scope
 from ivr.escalations.models import (
@@ -30,8 +30,14 @@ from ivr.escalations.models import (
     RecordingStatus,
     StaffUser,
 )
-from ivr.escalations.recording_files import recording_path, transcript_path
-from ivr.exceptions import EscalationConflict, EscalationForbidden, EscalationInvalid, EscalationNotFound
+from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
+from ivr.exceptions import (
+    EscalationConflict,
+    EscalationForbidden,
+    EscalationInvalid,
+    EscalationNotFound,
+    RecordingUnreadable,
+)
 from ivr.practice import verification
 from ivr.practice.models import ACTIVE, Appointment, Client, Clinician, VerificationLock
 
@@ -51,7 +57,8 @@ CATEGORY_LABELS = {
 # Reasons flows use, in the words staff read (categories read as CATEGORY_LABELS, others as their words).
 REASON_LABELS = {**CATEGORY_LABELS, "call_limit": "Call went on too long", "system_error": "System error",
                  "recording_failed": "Voicemail could not be retrieved", "text_failed": "Text could not be sent",
-                 "verification_ceiling": "Too many failed identity checks"}
+                 "verification_ceiling": "Too many failed identity checks",
+                 "voicemail_crisis": "Voicemail reads as a crisis"}
 RECORDING_FAILED_TEXT = "The voicemail could not be retrieved from Twilio \u2014 call the number back."
 # Inside this much of the deadline an item is shown as due soon.
 SOON = dt.timedelta(minutes=30)
@@ -310,6 +317,36 @@ class EscalationDetail:
     # The caller left details for the callback (a new client's first name, best time): shown only on an audited
     # request (``callback_details``), never with the page itself.
     has_details: bool = False
+    recording: RecordingInfo | None = None  # the voicemail's record (checked, at Twilio, triage, purged)
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """What the escalation page says about its voicemail, besides the message itself (no words of it)."""
+
+    still_at_twilio: bool  # copied here but Twilio's copy not deleted yet (or not copied yet)
+    twilio_note: str | None  # why it is still there (a failed delete, a copy that did not check out)
+    triage_label: str | None  # Reschedule, Cancel, Billing, Link or portal, Callback, Other
+    crisis: str | None  # crisis | unsure | none (from the transcript)
+    transcript_status: str | None  # done | no_model | failed
+    purged_at: dt.datetime | None
+    duration_seconds: float | None
+
+
+def _recording_info(session: Session, recording_sid: str | None) -> RecordingInfo | None:
+    row = session.get(Recording, recording_sid) if recording_sid else None
+    if row is None:
+        return None
+    label = None
+    if row.triage_category:
+        try:
+            label = TRIAGE_LABELS[VoicemailCategory(row.triage_category)]
+        except ValueError:
+            label = row.triage_category
+    return RecordingInfo(
+        still_at_twilio=row.twilio_deleted_at is None and row.status != RecordingStatus.FAILED.value,
+        twilio_note=row.twilio_delete_error, triage_label=label, crisis=row.crisis,
+        transcript_status=row.transcript_status, purged_at=row.purged_at, duration_seconds=row.duration_seconds)
 
 
 def _timeline_row(entry: Any) -> TimelineRow:
@@ -360,6 +397,7 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
             breached_at=e.breached_at,
             recording_status=session.scalar(select(Recording.status).where(Recording.sid == e.recording_sid))
             if e.recording_sid else None,
+            recording=_recording_info(session, e.recording_sid),
         )
 
 
@@ -407,9 +445,14 @@ def callback_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datet
 @dataclass(frozen=True)
 class Voicemail:
     recording_sid: str
-    audio: Path
-    transcript: str | None  # None when no speech model was installed to write one
-    seconds: float | None = None  # the message's length, from the WAV header (None when unreadable)
+    transcript: StoredTranscript | None  # None when none was written (no speech model, not decodable)
+    transcript_status: str | None = None  # done | no_model | failed
+    seconds: float | None = None  # the message's length (None when unknown)
+
+    @property
+    def transcript_words(self) -> list[tuple[str, bool]]:
+        """(word, unsure) for the page: words vosk was unsure of are marked."""
+        return self.transcript.marked() if self.transcript is not None else []
 
     @property
     def length_text(self) -> str:
@@ -420,50 +463,56 @@ class Voicemail:
         return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _wav_seconds(path: Path) -> float | None:
-    try:
-        with wave.open(str(path), "rb") as wav:
-            return wav.getnframes() / float(wav.getframerate())
-    except (OSError, EOFError, wave.Error, ZeroDivisionError):
-        return None
-
-
-def voicemail(db: DbLike, escalation_id: int, recordings_dir: str | Path, *, user_id: int,
+def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id: int,
               now: dt.datetime, ip: str | None = None) -> Voicemail:
-    """The message the caller left, and its transcript; audited as ``listen_voicemail``.
+    """The message the caller left, and its transcript (decrypted); audited as ``listen_voicemail``.
 
-    Raises NotFound when no message was left, or it has not been copied from Twilio yet.
+    Raises NotFound when no message was left, it has not been copied from Twilio yet, was purged, or
+    does not open with IVR_RECORDINGS_KEY.
     """
     with session_scope(db) as session:
         escalation = _get(session, escalation_id)
-        wav = _voicemail_wav(escalation, recordings_dir)
-        text_file = transcript_path(wav)
-        transcript = text_file.read_text(encoding="utf-8").strip() if text_file.is_file() else None
+        call_sid, recording_sid = _voicemail_file(escalation, files)
+        try:
+            transcript = files.read_transcript(call_sid, recording_sid)
+        except RecordingUnreadable:
+            transcript = None
+        row = session.get(Recording, recording_sid)
         audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
-        return Voicemail(escalation.recording_sid or "", wav, transcript, _wav_seconds(wav))
+        return Voicemail(recording_sid, transcript, row.transcript_status if row is not None else None,
+                         row.duration_seconds if row is not None else None)
 
 
-def voicemail_audio(db: DbLike, escalation_id: int, recordings_dir: str | Path) -> Path:
-    """The WAV file of the caller's message, for a player already granted it (not audited again)."""
+def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles) -> bytes:
+    """The WAV of the caller's message, decrypted in memory for a player already granted it (not audited again)."""
     with session_scope(db) as session:
-        return _voicemail_wav(_get(session, escalation_id), recordings_dir)
+        call_sid, recording_sid = _voicemail_file(_get(session, escalation_id), files)
+    try:
+        return files.read_audio(call_sid, recording_sid)
+    except RecordingUnreadable:
+        raise EscalationNotFound(UNREADABLE_TEXT) from None
 
 
-def _voicemail_wav(escalation: Escalation, recordings_dir: str | Path) -> Path:
+UNREADABLE_TEXT = ("This voicemail cannot be opened with the server's recordings key (IVR_RECORDINGS_KEY): "
+                   "ask whoever runs the server.")
+
+
+def _voicemail_file(escalation: Escalation, files: RecordingFiles) -> tuple[str, str]:
     if not escalation.recording_sid:
         raise EscalationNotFound("No voicemail was left on this call.")
     try:
-        wav = recording_path(recordings_dir, escalation.call_sid, escalation.recording_sid)
+        present = files.has_audio(escalation.call_sid, escalation.recording_sid)
     except ValueError:
         raise EscalationNotFound("This voicemail cannot be found.") from None
-    if not wav.is_file():
+    if not present:
         session = object_session(escalation)
-        status = session.scalar(select(Recording.status).where(Recording.sid == escalation.recording_sid)) \
-            if session is not None else None
-        if status == RecordingStatus.FAILED.value:
+        row = session.get(Recording, escalation.recording_sid) if session is not None else None
+        if row is not None and row.status == RecordingStatus.FAILED.value:
             raise EscalationNotFound(RECORDING_FAILED_TEXT)
+        if row is not None and row.purged_at is not None:
+            raise EscalationNotFound("This voicemail was deleted under the practice's retention period.")
         raise EscalationNotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
-    return wav
+    return escalation.call_sid, escalation.recording_sid
 
 
 def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,

@@ -32,6 +32,9 @@ from rq.serializers import JSONSerializer
 from ivr.core.priority import Priority
 
 URGENT_QUEUE = "urgent"
+# Transcribing voicemails: a worker takes these only when the urgent and calls queues are empty, so a long
+# message never holds up an escalation or a staff alert.
+SPEECH_QUEUE = "speech"
 FAILURE_TTL = 7 * 24 * 3600
 # Escalation and notification jobs carry ids only; their failures are kept a day, long
 # enough to look into (and for /health to see), short enough not to pile up.
@@ -43,6 +46,11 @@ URGENT_NOTIFY_RETRY = (3, 10, 30)
 # Copying a recording, texting a client: Twilio may be slow or briefly down.
 FETCH_RETRY = (10, 30, 60, 300, 900)
 SMS_RETRY = (10, 30, 60, 300, 900)
+# Deleting Twilio's copy once ours checked out; after the last retry the reconciliation job asks again.
+DELETE_RETRY = (10, 30, 60, 300, 900)
+# Transcribing a long message (a real-time factor under 1, even on a busy machine) and triaging it.
+FETCH_JOB_TIMEOUT = 900
+PURGE_JOB = "workers.recordings.purge_recordings"
 RECONCILE_JOB = "workers.reconcile.reconcile"
 CHANGE_REMINDER_JOB = "workers.changes.remind_changes"
 FOLDER_IMPORT_JOB = "workers.imports.import_folder"
@@ -83,12 +91,13 @@ class Jobs:
         self.redis = redis
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
         self.urgent = Queue(URGENT_QUEUE, connection=redis, serializer=JSONSerializer)
+        self.speech = Queue(SPEECH_QUEUE, connection=redis, serializer=JSONSerializer)
 
     def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry | None, *,
-              at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL) -> Enqueued:
+              at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL, job_timeout: int = 120) -> Enqueued:
         """Enqueue (or with ``at``, schedule through RQ's scheduler) once per job id (RQ's ``unique``)."""
-        options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600, job_timeout=120,
-                       unique=True)
+        options = dict(job_id=job_id, retry=retry, failure_ttl=failure_ttl, result_ttl=24 * 3600,
+                       job_timeout=job_timeout, unique=True)
         for _ in range(2):
             try:
                 if at is None:
@@ -147,9 +156,27 @@ class Jobs:
                           Retry(max=len(SMS_RETRY), interval=list(SMS_RETRY)))
 
     def fetch_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
-        """Copy a finished recording from Twilio into recordings/."""
+        """Copy a finished recording from Twilio into recordings/ (sealed) and check it."""
         return self._once(self.queue, "workers.recordings.fetch_recording", (call_sid, recording_sid),
-                          fetch_job_id(recording_sid), Retry(max=len(FETCH_RETRY), interval=list(FETCH_RETRY)))
+                          fetch_job_id(recording_sid), Retry(max=len(FETCH_RETRY), interval=list(FETCH_RETRY)),
+                          job_timeout=FETCH_JOB_TIMEOUT)
+
+    def transcribe_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Transcribe and triage a copied recording, on the speech queue (after every escalation and alert)."""
+        return self._once(self.speech, "workers.recordings.transcribe_recording", (call_sid, recording_sid),
+                          f"transcribe-{recording_sid}", Retry(max=2, interval=[30, 120]),
+                          job_timeout=FETCH_JOB_TIMEOUT)
+
+    def delete_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Delete Twilio's copy of a recording whose sealed copy checked out; retried while Twilio refuses."""
+        return self._once(self.queue, "workers.recordings.delete_at_twilio", (call_sid, recording_sid),
+                          f"recording-delete-{recording_sid}",
+                          Retry(max=len(DELETE_RETRY), interval=list(DELETE_RETRY)))
+
+    def schedule_purge(self, at: dt.datetime) -> Enqueued:
+        """Purge recordings past the practice's retention at ``at`` (``purge-recordings-<epoch seconds>``)."""
+        return self._once(self.queue, PURGE_JOB, (), f"purge-recordings-{int(at.timestamp())}", None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
 
     def schedule_reconcile(self, at: dt.datetime) -> Enqueued:
         """Run the reconciliation job at ``at`` (one job per instant: ``reconcile-<epoch seconds>``)."""

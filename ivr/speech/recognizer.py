@@ -18,6 +18,7 @@ import struct
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -147,6 +148,15 @@ class VoskRecognizer:
         audio = _decode_wav(data, str(wav_path))
         return self._recognise(audio)
 
+    def transcribe_wav(self, data: bytes, name: str = "recording",
+                       on_segment: Callable[[str], None] | None = None) -> Transcript:
+        """Transcribe a WAV file's bytes (a decrypted voicemail: it never touches the disk in clear).
+
+        ``on_segment`` is called with the text heard so far each time vosk closes an utterance (a pause), while
+        the rest is still being decoded: a caller's first sentence can be acted on before the last is heard.
+        """
+        return self._recognise(_decode_wav(data, name), on_segment)
+
     def transcribe_bytes(self, pcm: bytes, rate: int) -> Transcript:
         """Transcribe raw mono signed 16-bit little-endian PCM sampled at `rate` Hz."""
         if rate <= 0:
@@ -155,19 +165,51 @@ class VoskRecognizer:
             raise AudioFormatError("16-bit PCM must have an even number of bytes")
         return self._recognise(_Audio(bytes(pcm), int(rate)))
 
-    def _recognise(self, audio: _Audio) -> Transcript:
+    def _recognise(self, audio: _Audio, on_segment: Callable[[str], None] | None = None) -> Transcript:
         duration = len(audio.pcm) / 2 / audio.rate
-        pcm = _resample(audio.pcm, audio.rate, self.sample_rate)
         rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate)
         rec.SetWords(True)
         segments: list[dict] = []
-        step = max(2, int(self.sample_rate * _CHUNK_SECONDS) * 2)
-        for i in range(0, len(pcm), step):
-            if rec.AcceptWaveform(pcm[i : i + step]):
+        for chunk in _chunks(audio, self.sample_rate):
+            if rec.AcceptWaveform(chunk):
                 # An endpoint (a pause) closes an utterance; its words are only in Result().
                 segments.append(json.loads(rec.Result()))
+                if on_segment is not None and segments[-1].get("text"):
+                    on_segment(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
         segments.append(json.loads(rec.FinalResult()))
         return _to_transcript(segments, duration)
+
+
+def _chunks(audio: _Audio, rate: int) -> Iterator[bytes]:
+    """The audio at ``rate`` in 0.25 s chunks, converted as it is fed (a long message is never copied whole
+    at the model's rate). Going down in rate the low-pass filter needs the whole signal, so that rarer
+    direction converts first."""
+    if audio.rate > rate:
+        pcm = _resample(audio.pcm, audio.rate, rate)
+        step = max(2, int(rate * _CHUNK_SECONDS) * 2)
+        for i in range(0, len(pcm), step):
+            yield pcm[i:i + step]
+        return
+    step = max(2, int(audio.rate * _CHUNK_SECONDS) * 2)
+    state = None
+    for i in range(0, len(audio.pcm), step):
+        piece = audio.pcm[i:i + step]
+        if audio.rate == rate:
+            yield piece
+        else:  # ratecv carries its state, so chunk edges resample exactly as one pass would
+            out, state = audioop.ratecv(piece, 2, 1, audio.rate, rate, state)
+            yield out
+
+
+def probe_wav(data: bytes, name: str = "recording") -> float:
+    """The length in seconds of a WAV file's audio, once decoded as the recogniser would.
+
+    Raises AudioFormatError when it is not a WAV this module decodes, or holds no audio.
+    """
+    audio = _decode_wav(data, name)
+    if not audio.pcm:
+        raise AudioFormatError(f"{name} holds no audio")
+    return len(audio.pcm) / 2 / audio.rate
 
 
 def _to_transcript(segments: list[dict], duration: float) -> Transcript:

@@ -230,6 +230,41 @@ def _error_from(response: requests.Response, url: str) -> TwilioRestException:
     return TwilioRestException(response.status_code, url, message, code, "GET")
 
 
+# The longest message Twilio's <Record> keeps is 4 hours; at 8 kHz 16-bit mono that is under 250 MB.
+MAX_RECORDING_BYTES = 256 * 1024 * 1024
+
+
+def fetch_recording_bytes(settings: Settings, recording_url: str) -> bytes:
+    """Download ``recording_url + ".wav"`` into memory (a voicemail never touches the disk in clear).
+
+    Raises TwilioRestException for Twilio's refusals (404 while it is not ready), TwilioException when
+    the body is shorter than Twilio's Content-Length (a cut connection) or too large, ValueError for a
+    URL that is not Twilio's (or the configured stand-in's): the auth token goes nowhere else.
+    """
+    auth, rewriter, session, timeout = _download_context(settings)
+    source = _media_url(recording_url)
+    host = urlsplit(source).hostname or ""
+    base_host = urlsplit(rewriter.base_url).hostname if rewriter.base_url else None
+    if not _is_twilio_host(host) and host != base_host:
+        raise ValueError("refusing to send Twilio credentials to a non-Twilio host")
+    url = rewriter.rewrite(source)
+    recording = urlsplit(source).path.rsplit("/", 1)[-1]
+    getter = session.get if session is not None else requests.get
+    with getter(url, auth=auth, stream=True, timeout=timeout) as response:
+        if response.status_code != 200:
+            raise _error_from(response, url)
+        expected = None if response.headers.get("Content-Encoding") else response.headers.get("Content-Length")
+        body = bytearray()
+        for chunk in response.iter_content(DOWNLOAD_CHUNK):
+            body += chunk
+            if len(body) > MAX_RECORDING_BYTES:
+                raise TwilioException(f"recording {recording} is larger than {MAX_RECORDING_BYTES} bytes")
+    if expected is not None and expected.isdigit() and int(expected) != len(body):
+        raise TwilioException(f"recording {recording} download truncated: {len(body)} of {expected} bytes")
+    log.info("recording %s downloaded (%d bytes)", recording, len(body))
+    return bytes(body)
+
+
 def download_recording(
     client_or_settings: Client | Settings,
     recording_url: str,

@@ -207,21 +207,30 @@ def test_a_real_escalated_call_reaches_the_queue(app, sim, run_jobs, database, p
 
 # --------------------------------------------------------------------------- voicemail
 
-def leave_voicemail(app, database, clock, *, transcript: str | None) -> tuple[int, bytes]:
-    """An escalation whose caller left a message, with the files the recording job writes."""
-    from ivr.escalations.recording_files import recording_path, transcript_path
+def leave_voicemail(app, database, clock, *, transcript: str | None,
+                    confidences: list[float] | None = None, **recording: object) -> tuple[int, bytes]:
+    """An escalation whose caller left a message, with the files (sealed) and the row the recording job writes.
+
+    ``confidences``: vosk's per word (default: all sure); ``recording``: columns of the ``recordings`` row."""
+    from ivr.escalations.models import Recording
+    from ivr.escalations.recording_files import StoredTranscript
 
     eid = add_escalation(database, clock.now, reason="voicemail", category="voicemail")
     row = escalation_row(database, eid)
     recording_sid = "RE" + "7" * 32
     with database.sessions() as s, s.begin():
         s.get(Escalation, eid).recording_sid = recording_sid
-    wav = recording_path(app.extensions["quietline"].settings.recordings_dir, row.call_sid, recording_sid)
-    wav.parent.mkdir(parents=True, exist_ok=True)
+        s.add(Recording(sid=recording_sid, call_sid=row.call_sid, status="fetched", attempts=1, created_at=clock.now,
+                        fetched_at=clock.now, **recording))
+    files = app.extensions["quietline"].recording_files
     audio = b"RIFF" + b"\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
-    wav.write_bytes(audio)
+    files.write_audio(row.call_sid, recording_sid, audio)
     if transcript is not None:
-        transcript_path(wav).write_text(transcript + "\n", encoding="utf-8")
+        words = transcript.split()
+        confs = confidences or [0.95] * len(words)
+        pairs = tuple(zip(words, confs, strict=True))
+        files.write_transcript(row.call_sid, recording_sid,
+                               StoredTranscript(transcript, sum(confs) / max(1, len(confs)), pairs))
     return eid, audio
 
 
@@ -286,10 +295,53 @@ def test_a_voicemail_without_transcript_or_not_yet_copied(app, people, database,
     assert [e.target for e in audit_rows(database, "listen_voicemail")] == [f"escalation:{eid}"]
 
 
+def test_the_voicemail_page_marks_unsure_words_and_shows_triage_and_twilio(app, people, database, clock):
+    """Words vosk was unsure of are marked; the triage category and crisis grade, and a copy still at Twilio."""
+    eid, _ = leave_voicemail(app, database, clock, transcript="please move my thursday session",
+                             confidences=[0.98, 0.41, 0.9, 0.55, 0.97], triage_category="reschedule",
+                             crisis="unsure", twilio_delete_error="delete failed: twilio 503 code 20503")
+    sam = signed_in(app, people["sam"])
+    page = sam.get(f"/staff/e/{eid}").get_data(as_text=True)
+    assert '<p class="triage">About: <strong>Reschedule</strong>' in page
+    assert "The transcript may be about a crisis: listen before anything else." in page
+    assert ("A copy is still at Twilio (delete failed: twilio 503 code 20503); it is deleted there once ours is "
+            "checked.") in page
+    assert "please move" not in page  # the words only after the deliberate opening
+    html = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}").get_data(as_text=True)
+    unsure = '<mark class="unsure" title="The speech recogniser was unsure of this word">{}</mark>'
+    assert (f'<blockquote class="transcript">please {unsure.format("move")} my {unsure.format("thursday")} '
+            f'session</blockquote>') in html
+    assert "marked words are ones it was unsure of" in html
+
+
+def test_a_crisis_voicemail_and_one_gone_from_twilio(app, people, database, clock):
+    eid, _ = leave_voicemail(app, database, clock, transcript="i dont want to live anymore", crisis="crisis",
+                             triage_category="other", twilio_deleted_at=clock.now, verified_at=clock.now)
+    page = signed_in(app, people["sam"]).get(f"/staff/e/{eid}").get_data(as_text=True)
+    assert "The transcript reads as a crisis: listen now and call back at once." in page
+    assert "still at Twilio" not in page and "want to live" not in page
+
+
+def test_a_voicemail_that_no_key_opens_is_refused_clearly(app, people, database, clock, tmp_path):
+    from ivr.encryption import FileCipher, generate_key
+    from ivr.escalations.recording_files import RecordingFiles
+
+    eid, _ = leave_voicemail(app, database, clock, transcript="call me back")
+    ql = app.extensions["quietline"]
+    row = escalation_row(database, eid)
+    stranger = RecordingFiles(ql.recording_files.directory, FileCipher.from_setting(generate_key()))
+    stranger.write_audio(row.call_sid, row.recording_sid, b"RIFF sealed with another key")
+    sam = signed_in(app, people["sam"])
+    post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}")
+    refused = sam.get(f"/staff/e/{eid}/voicemail.wav")
+    assert refused.status_code == 404
+
+
 def test_recording_paths_refuse_anything_but_sids(tmp_path):
     from ivr.escalations.recording_files import recording_path
 
-    assert recording_path(tmp_path, "CA" + "1" * 32, "RE" + "2" * 32).name == f"CA{'1' * 32}-RE{'2' * 32}.wav"
+    assert (recording_path(tmp_path, "CA" + "1" * 32, "RE" + "2" * 32).name
+            == f"CA{'1' * 32}-RE{'2' * 32}.wav.sealed")
     for bad in ("../etc/passwd", "RE/../../x", "", "RE 1", "R"):
         with pytest.raises(ValueError):
             recording_path(tmp_path, "CA" + "1" * 32, bad)

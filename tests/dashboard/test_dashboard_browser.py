@@ -142,11 +142,15 @@ def test_staff_work_the_queue_in_a_real_browser(live_server, browser_page, datab
 
 def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database, clock, settings_overrides,
                                              tmp_path):
-    """The player loads the audio through the session's grant; before "Play voicemail" there is nothing to load."""
+    """The player loads the audio through the session's grant, decrypted on the fly from the sealed file; before
+    "Play voicemail" there is nothing to load. Words the recogniser was unsure of are marked."""
+    import io
     import wave
 
-    from ivr.escalations.models import Escalation
-    from ivr.escalations.recording_files import recording_path, transcript_path
+    from ivr.encryption import FileCipher
+    from ivr.escalations.models import Escalation, Recording
+    from ivr.escalations.recording_files import RecordingFiles, StoredTranscript, recording_path
+    from tests.helpers.service import RECORDINGS_KEY
 
     base, page = live_server, browser_page
     sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
@@ -156,14 +160,22 @@ def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database
         row = s.get(Escalation, eid)
         row.recording_sid = recording_sid
         call_sid = row.call_sid
-    wav_path = recording_path(settings_overrides["recordings_dir"], call_sid, recording_sid)
-    wav_path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(wav_path), "wb") as wav:  # 1.5 s of telephone-rate silence
+        s.add(Recording(sid=recording_sid, call_sid=call_sid, status="fetched", attempts=1, created_at=clock.now,
+                        fetched_at=clock.now, verified_at=clock.now, twilio_deleted_at=clock.now,
+                        triage_category="callback", crisis="none", transcript_status="done"))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:  # 1.5 s of telephone-rate silence
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(8000)
         wav.writeframes(b"\x00\x00" * 12000)
-    transcript_path(wav_path).write_text("please call me back about friday\n", encoding="utf-8")
+    files = RecordingFiles(Path(settings_overrides["recordings_dir"]), FileCipher.from_setting(RECORDINGS_KEY))
+    files.write_audio(call_sid, recording_sid, buffer.getvalue())
+    words = "please call me back about friday".split()
+    files.write_transcript(call_sid, recording_sid, StoredTranscript(
+        " ".join(words), 0.85, tuple((w, 0.35 if w == "friday" else 0.95) for w in words)))
+    sealed = recording_path(settings_overrides["recordings_dir"], call_sid, recording_sid)
+    assert not sealed.read_bytes().startswith(b"RIFF")  # what the browser plays is decrypted by the server
 
     page.goto(f"{base}/staff/e/{eid}")
     sign_in(page, base, sam.email, STAFF_PASSWORD)
@@ -179,6 +191,8 @@ def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database
     })""")
     assert abs(duration - 1.5) < 0.01, duration
     assert page.locator("blockquote.transcript").inner_text() == "please call me back about friday"
+    assert page.locator("blockquote.transcript mark.unsure").all_inner_texts() == ["friday"]
+    assert page.locator("p.triage").inner_text() == "About: Callback (from the transcript)"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(screenshot_dir(tmp_path) / "voicemail-phone.png"), full_page=True)
 

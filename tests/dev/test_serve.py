@@ -460,20 +460,20 @@ def test_a_port_of_its_own_and_the_readme_call_from_a_second_terminal(serve_tmp)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Thank you. Someone will call you back by today at 1 PM. Goodbye." in done.stdout, done.stdout
     assert "not running" not in done.stderr, done.stderr
-    call_sid = None
-    deadline = time.monotonic() + 60
-    while call_sid is None:
-        with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/recordings", timeout=5) as r:
-            recordings = json.loads(r.read())
-        if recordings:
-            call_sid, rec_sid = recordings[0]["call_sid"], recordings[0]["sid"]
-            break
-        assert time.monotonic() < deadline, "the simulated voicemail never reached the stand-in"
-        time.sleep(0.2)
-    # The service's recording job fetched the audio from its stand-in.
-    wav = tmp / "recordings" / f"{call_sid}-{rec_sid}.wav"
-    wait_until(wav.exists, 60, "the voicemail audio to be copied", serve)
-    assert wav.read_bytes()[:4] == b"RIFF"
+    # The service's recording job fetched the audio from its stand-in, sealed it and deleted Twilio's copy.
+    from ivr.escalations.recording_files import RecordingFiles
+    from tests.helpers.service import RECORDINGS_KEY
+
+    files = RecordingFiles.from_settings(tmp / "recordings", RECORDINGS_KEY)
+
+    def copied() -> list[tuple[str, ...]]:
+        folder = tmp / "recordings"
+        return sorted(tuple(p.name.removesuffix(".wav.sealed").split("-")) for p in folder.glob("*.wav.sealed")) \
+            if folder.is_dir() else []
+
+    wait_until(copied, 60, "the voicemail audio to be copied", serve)
+    call_sid, rec_sid = copied()[0]
+    assert files.read_audio(call_sid, rec_sid)[:4] == b"RIFF"
     # Staff are told with links to this port, not :8000.
     assert wait_for_escalation(serve, call_sid)[0] == "callback_request"
 
@@ -492,16 +492,11 @@ def test_a_port_of_its_own_and_the_readme_call_from_a_second_terminal(serve_tmp)
     assert f"(calling the running service at {serve.url}; --url to choose another)" in plain.stdout
     assert "no local Twilio stand-in" not in plain.stderr and "not running" not in plain.stderr, plain.stderr
 
-    def second_recording() -> dict | None:
-        with urllib.request.urlopen(f"http://127.0.0.1:{serve.standin_port}/_standin/recordings", timeout=5) as r:
-            return next((x for x in json.loads(r.read()) if x["call_sid"] != call_sid), None)
-
-    wait_until(second_recording, 60, "the second voicemail to reach the stand-in", serve)
-    other = second_recording()
-    assert other is not None
-    wav = tmp / "recordings" / f"{other['call_sid']}-{other['sid']}.wav"
-    wait_until(wav.exists, 60, "the second voicemail's audio to be copied by the service's worker", serve)
-    assert wait_for_escalation(serve, other["call_sid"])[0] == "callback_request"
+    wait_until(lambda: len(copied()) == 2, 60, "the second voicemail's audio to be copied by the service's worker",
+               serve)
+    [(other_call, other_rec)] = [c for c in copied() if c[0] != call_sid]
+    assert files.read_audio(other_call, other_rec)[:4] == b"RIFF"
+    assert wait_for_escalation(serve, other_call)[0] == "callback_request"
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
     assert serve.leftovers() == []
 

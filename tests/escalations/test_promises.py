@@ -145,7 +145,7 @@ def test_every_order_of_the_callbacks_ends_in_one_escalation_with_the_message(
     assert esc.recording_sid == recording_sid
     assert esc.caller_number == ALEX and esc.status == "open"
     assert recording_rows(database)[-1] == (result.call_sid, recording_sid, "fetched")
-    assert (Path(settings_overrides["recordings_dir"]) / f"{result.call_sid}-{recording_sid}.wav").is_file()
+    assert (Path(settings_overrides["recordings_dir"]) / f"{result.call_sid}-{recording_sid}.wav.sealed").is_file()
     # Each person on call told once about it, never twice.
     told = staff_texts_about(standin, esc.id)
     assert told and len(told) == len(set(told))

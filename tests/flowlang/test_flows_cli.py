@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.flows import CORPUS, expected_patterns, unmatched
-from tests.helpers.service import DATA_KEY
+from tests.helpers.service import DATA_KEY, RECORDINGS_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,6 +19,7 @@ def flows_check(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_BASE_URL"))}
     env["TWILIO_AUTH_TOKEN"] = "anything"
     env["IVR_DATA_KEY"] = DATA_KEY
+    env["IVR_RECORDINGS_KEY"] = RECORDINGS_KEY
     env["FLASK_SKIP_DOTENV"] = "1"  # a developer's .env (make run writes one) must not change results
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "flows", "check", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

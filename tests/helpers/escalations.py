@@ -19,7 +19,7 @@ from ivr.escalations.models import Escalation, Notification
 from ivr.practice.demo import CLIENTS
 from workers.runtime import using
 
-QUEUES = ("urgent", "calls")
+QUEUES = ("urgent", "calls", "speech")
 DEMO_PASSWORD = "demo staff password for tests"
 
 # Everything about the demo clients that must never reach a staff text or email.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from tests.helpers.service import ACCOUNT, DATA_KEY, PUBLIC, ROOT, TOKEN
+from tests.helpers.service import ACCOUNT, DATA_KEY, PUBLIC, RECORDINGS_KEY, ROOT, TOKEN
 
 # Recovery timing for the worker subprocesses: an abandoned job is noticed within
 # monitoring (1) + grace (2) + maintenance (1) seconds instead of 10 + 20 + 30.  The worker
@@ -132,7 +132,8 @@ def worker_env(redis_url: str, database_url: str, standin_url: str, flows_dir: P
     env.update({
         "REDIS_URL": redis_url, "DATABASE_URL": database_url, "TWILIO_API_URL": standin_url,
         "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": PUBLIC,
-        "IVR_DATA_KEY": DATA_KEY, "IVR_FLOWS_DIR": str(flows_dir), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
+        "IVR_DATA_KEY": DATA_KEY, "IVR_RECORDINGS_KEY": RECORDINGS_KEY,
+        "IVR_FLOWS_DIR": str(flows_dir), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
         "IVR_INSTANCE_DIR": str(tmp / "instance"), "LOG_LEVEL": "INFO", "FLASK_SKIP_DOTENV": "1",
         "PYTHONUNBUFFERED": "1", **FAST_WORKERS, **extra,
     })

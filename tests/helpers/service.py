@@ -34,6 +34,8 @@ HOLIDAY_NOW = dt.datetime(2026, 11, 26, 16, 0, tzinfo=dt.UTC)
 
 # Call records in Redis are encrypted with it (ivr.encryption): every app and process the tests start reads it.
 DATA_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
+# Seals voicemails and transcripts (IVR_RECORDINGS_KEY).
+RECORDINGS_KEY = "dGVzdC1yZWNvcmRpbmdzLWtleS0wMTIzNDU2Nzg5YWI="
 
 
 def stored_state(redis_conn: Redis, call_sid: str) -> dict | None:
@@ -76,6 +78,8 @@ def twilio_keeps_recordings(standin: TwilioStandin):
     from ivr.dev.simulator import tone_wav
 
     def keep(call_sid: str, recording_sid: str, seconds: int) -> None:
-        standin.add_recording(recording_sid, tone_wav(min(seconds, 2)), call_sid=call_sid, duration=seconds)
+        # As long as Twilio says it is: the worker checks its copy's length against Twilio's.
+        seconds = min(max(seconds, 1), 30)
+        standin.add_recording(recording_sid, tone_wav(seconds), call_sid=call_sid, duration=seconds)
 
     return keep

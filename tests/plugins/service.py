@@ -122,7 +122,7 @@ def run_jobs(app, redis_conn):
     from rq.serializers import JSONSerializer
 
     def run() -> int:
-        queues = [Queue(n, connection=redis_conn, serializer=JSONSerializer) for n in ("urgent", "calls")]
+        queues = [Queue(n, connection=redis_conn, serializer=JSONSerializer) for n in ("urgent", "calls", "speech")]
         worker = SimpleWorker(queues, connection=redis_conn, serializer=JSONSerializer)
         with using(app.extensions["quietline"]):
             worker.work(burst=True)

@@ -116,7 +116,7 @@ def test_session_objects_stay_readable_after_commit(database: db_mod.Database) -
 def test_upgrade_creates_the_models_tables_at_head(database: db_mod.Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0011"
+    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0008"
     assert db_mod.is_current(database.engine)
 
 
@@ -166,6 +166,24 @@ def test_0012_turns_settled_conflicts_stored_as_json_null_into_sql_null(db_url: 
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT kind FROM practice_changes WHERE conflict IS NOT NULL")).all()
         assert [r.kind for r in rows] == ["open"]
+    finally:
+        engine.dispose()
+
+
+def test_0008_keeps_recordings_and_adds_their_record_columns_empty(db_url: str) -> None:
+    """Issue 13: rows copied before 0008 keep their status; checked, deleted at Twilio, triaged, purged: unknown."""
+    engine = db_mod.make_engine(db_url)
+    try:
+        db_mod.upgrade(engine, "0012")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO recordings (sid, call_sid, status, attempts, created_at) "
+                              "VALUES ('RE1', 'CA1', 'fetched', 1, :at)"),
+                         {"at": dt.datetime(2026, 11, 23, 15, tzinfo=dt.UTC)})
+        db_mod.upgrade(engine)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT status, verified_at, twilio_deleted_at, transcript_status, "
+                                    "triage_category, crisis, purged_at FROM recordings")).one()
+        assert tuple(row) == ("fetched", None, None, None, None, None, None)
     finally:
         engine.dispose()
 

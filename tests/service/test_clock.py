@@ -12,9 +12,10 @@ import pytest
 from ivr.app import create_app
 from ivr.config import load_settings
 from ivr.exceptions import ConfigError
-from tests.helpers.service import DATA_KEY
+from tests.helpers.service import DATA_KEY, RECORDINGS_KEY
 
-LOCAL = {"TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_API_URL": "http://127.0.0.1:8010", "IVR_DATA_KEY": DATA_KEY}
+LOCAL = {"TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_API_URL": "http://127.0.0.1:8010", "IVR_DATA_KEY": DATA_KEY,
+         "IVR_RECORDINGS_KEY": RECORDINGS_KEY}
 
 
 @pytest.mark.parametrize("value, instant", [
@@ -31,7 +32,8 @@ def test_a_fixed_instant_with_its_offset(value, instant):
 
 @pytest.mark.parametrize("api_url", ["https://api.twilio.com", "https://proxy.example.org", ""])
 def test_refused_unless_rest_calls_go_to_a_local_standin(api_url):
-    environ = {"TWILIO_AUTH_TOKEN": "t" * 32, "IVR_TEST_NOW": "2026-11-23T11:00:00-05:00", "IVR_DATA_KEY": DATA_KEY}
+    environ = {"TWILIO_AUTH_TOKEN": "t" * 32, "IVR_TEST_NOW": "2026-11-23T11:00:00-05:00", "IVR_DATA_KEY": DATA_KEY,
+               "IVR_RECORDINGS_KEY": RECORDINGS_KEY}
     if api_url:
         environ["TWILIO_API_URL"] = api_url
     with pytest.raises(ConfigError, match="IVR_TEST_NOW is for tests only"):

@@ -106,8 +106,12 @@ class TestTour:
             escalation = db.scalars(select(Escalation).where(Escalation.call_sid == sid)).one()
         assert escalation.reason == "callback_request" and escalation.caller_masked == "+1******0001"
         assert "tour.message" in escalation.timeline
-        saved = Path(settings_overrides["recordings_dir"]) / f"{sid}-{rec_sid}.wav"
-        assert saved.read_bytes() == b"RIFF fake voicemail"
+        from ivr.escalations.recording_files import RecordingFiles
+        from tests.helpers.service import RECORDINGS_KEY
+
+        files = RecordingFiles.from_settings(settings_overrides["recordings_dir"], RECORDINGS_KEY)
+        assert files.read_audio(sid, rec_sid) == b"RIFF fake voicemail"
+        assert (Path(settings_overrides["recordings_dir"]) / f"{sid}-{rec_sid}.wav.sealed").is_file()
 
     def test_transfer_answered_ends_the_call(self, sim):
         result = sim.call(script="4;answer")

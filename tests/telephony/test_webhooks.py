@@ -190,6 +190,9 @@ def test_recording_status_enqueues_one_fetch_and_the_worker_downloads_it(client,
                                                                          settings_overrides):
     from pathlib import Path
 
+    from ivr.escalations.recording_files import RecordingFiles
+    from tests.helpers.service import RECORDINGS_KEY
+
     sid, rec = "CA" + "7" * 32, "RE" + "b" * 32
     standin.add_recording(rec, b"RIFF....WAVEfmt fake audio")
     params = {"CallSid": sid, "AccountSid": ACCOUNT, "RecordingSid": rec, "RecordingStatus": "completed",
@@ -201,8 +204,9 @@ def test_recording_status_enqueues_one_fetch_and_the_worker_downloads_it(client,
             200, '<?xml version="1.0" encoding="UTF-8"?><Response />')
     assert len(redis_conn.keys("rq:job:recording-*")) == 1
     assert run_jobs() == 0
-    saved = Path(settings_overrides["recordings_dir"]) / f"{sid}-{rec}.wav"
-    assert saved.read_bytes() == b"RIFF....WAVEfmt fake audio"
+    files = RecordingFiles.from_settings(settings_overrides["recordings_dir"], RECORDINGS_KEY)
+    assert files.read_audio(sid, rec) == b"RIFF....WAVEfmt fake audio"  # kept sealed, even when it is not audio
+    assert (Path(settings_overrides["recordings_dir"]) / f"{sid}-{rec}.wav.sealed").is_file()
 
 
 def test_health_reports_redis_and_flows(client):

@@ -246,6 +246,7 @@ class _Checker:
             verification_max_failures_per_hour=int(
                 (d.get("verification") or {}).get("max_failures_per_hour", 20)),
             escalations=MappingProxyType(escalations),
+            voicemail_retention_days=int((d.get("voicemail") or {}).get("retention_days", 90)),
         )
 
     def _timezone(self) -> ZoneInfo | None:

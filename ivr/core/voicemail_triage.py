@@ -1,0 +1,87 @@
+"""What a voicemail is about, from its transcript: a category for staff, and crisis first.
+
+``triage(text, language)`` grades the transcript with the crisis grader (``ivr.core.crisis.assess``:
+self-harm, suicide, harm to others, danger, medical emergency; negatives such as "I'm not in crisis, I
+just need to reschedule" are not a crisis) and names what the caller wants with the menus' own
+vocabulary (``ivr.core.intents``): reschedule, cancel, billing, link/portal, callback or other.
+Pure: text in, a value out; nothing here logs (the transcript is a client's words).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ivr.core.crisis import CrisisAssessment, CrisisLevel, assess, languages
+from ivr.core.intents import MenuOption, match_intent
+from ivr.core.text import canonical_words, language_key
+
+
+class VoicemailCategory(StrEnum):
+    """What a message asks for, as the escalation page shows it."""
+
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    BILLING = "billing"
+    LINK_PORTAL = "link_portal"
+    CALLBACK = "callback"
+    OTHER = "other"
+
+
+LABELS = {
+    VoicemailCategory.RESCHEDULE: "Reschedule",
+    VoicemailCategory.CANCEL: "Cancel",
+    VoicemailCategory.BILLING: "Billing",
+    VoicemailCategory.LINK_PORTAL: "Link or portal",
+    VoicemailCategory.CALLBACK: "Callback",
+    VoicemailCategory.OTHER: "Other",
+}
+
+_OPTIONS = (MenuOption("appointments"), MenuOption("links"), MenuOption("billing"), MenuOption("new_client"),
+            MenuOption("operator"))
+# "Please call me back" says nothing about the topic: it is a callback unless a topic is named.
+_CALLBACK_WORDS = {"en": ("call me back", "call back", "callback", "give me a call", "return my call",
+                          "call me", "reach me", "get back to me", "returning your call", "return your call")}
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A transcript's category and crisis grade (``crisis.level``: CRISIS, UNSURE or NONE)."""
+
+    category: VoicemailCategory
+    crisis: CrisisAssessment
+
+    @property
+    def is_crisis(self) -> bool:
+        return self.crisis.level is CrisisLevel.CRISIS
+
+    def __repr__(self) -> str:  # ``crisis.matched`` repeats the caller's words
+        return f"Triage({self.category.value}, {self.crisis.level.value})"
+
+
+def triage(text: str | None, language: str = "en") -> Triage:
+    """Grade a voicemail transcript. An empty one is ``other`` and no crisis.
+
+    ``language``: the practice's (BCP-47). A language without a crisis phrase list is graded with none
+    (NONE): the flows refuse such a language for calls, so only a transcript in another language than
+    the practice's could get here; the category then comes from the words alone.
+    """
+    key = language_key(language)
+    crisis = assess(text, key) if key in languages() else CrisisAssessment(CrisisLevel.NONE)
+    return Triage(category(text, key), crisis)
+
+
+def category(text: str | None, language: str = "en") -> VoicemailCategory:
+    """reschedule / cancel / billing / link_portal / callback / other, from the words of ``text``."""
+    found = match_intent(text, _OPTIONS, language=language)
+    if found.intent == "appointments":
+        return VoicemailCategory.CANCEL if found.action == "cancel" else VoicemailCategory.RESCHEDULE
+    if found.intent == "links":
+        return VoicemailCategory.LINK_PORTAL
+    if found.intent == "billing":
+        return VoicemailCategory.BILLING
+    if found.intent == "operator":
+        return VoicemailCategory.CALLBACK
+    words = " " + " ".join(canonical_words(text, language)) + " "
+    if any(f" {phrase} " in words for phrase in _CALLBACK_WORDS.get(language_key(language), ())):
+        return VoicemailCategory.CALLBACK
+    return VoicemailCategory.OTHER

@@ -1,0 +1,385 @@
+"""Voicemails kept like a clinical record (issue 13): sealed at rest, keys rotated, gone from Twilio, purged on
+schedule, triaged with crisis first.
+
+Calls are placed with the simulator (signed webhooks, following the TwiML); jobs run in real RQ SimpleWorkers
+with RQ's scheduler on the test clock; recordings come from and are deleted at the Twilio stand-in; rows and the
+audit log are read from the real database. Monday 23 November 2026, 10:00 in New York, unless a test moves it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import pytest
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
+
+from ivr.dev.simulator import FlaskTransport, tone_wav
+from ivr.encryption import FileCipher, generate_key, key_id, parse_keys
+from ivr.escalations.audit import AuditEntry
+from ivr.escalations.models import Escalation, EscalationStatus, Recording
+from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
+from ivr.exceptions import ConfigError, RecordingUnreadable
+from tests.escalations.test_promises import ALEX, of_call, reconcile_now, simulator, staff_texts_about
+from tests.helpers.dashboard import Person, signed_in
+from tests.helpers.escalations import DEMO_PASSWORD, escalations, texts
+from tests.helpers.service import RECORDINGS_KEY
+from workers.runtime import using
+
+ON_CALL = "+15550100123"  # the demo on-call clinician (ivr/escalations/demo.py)
+
+
+def leave_message(client, standin, jobs) -> tuple[str, str]:
+    """A caller asks for a person, nobody answers, they leave a 4 s message; every job runs. (call, recording)."""
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    jobs.run()
+    return result.call_sid, recording_sid
+
+
+def row(database, recording_sid: str) -> Recording:
+    with database.sessions() as db:
+        found = db.get(Recording, recording_sid)
+        assert found is not None
+        return found
+
+
+def files_with(directory, *keys: str) -> RecordingFiles:
+    return RecordingFiles.from_settings(directory, ",".join(keys))
+
+
+# --------------------------------------------------------------------------- encrypted at rest
+
+
+def test_a_sealed_file_is_not_a_wav_and_opens_only_with_its_key_and_name(tmp_path):
+    audio = tone_wav(1)
+    words = "please call me back about my appointment"
+    files = files_with(tmp_path, RECORDINGS_KEY)
+    call, rec = "CA" + "1" * 32, "RE" + "1" * 32
+    sealed = files.write_audio(call, rec, audio)
+    files.write_transcript(call, rec, StoredTranscript(words, 0.9, tuple((w, 0.9) for w in words.split())))
+    for path in (sealed, files.transcript_path(call, rec)):
+        data = path.read_bytes()
+        assert not data.startswith(b"RIFF") and b"WAVE" not in data and b"fmt " not in data
+        assert not any(w.encode() in data for w in words.split() if len(w) > 3)
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert files.read_audio(call, rec) == audio and files.read_transcript(call, rec).text == words
+
+    # Another key: refused, saying which key it needs (its id, never the key).
+    other = files_with(tmp_path, generate_key())
+    with pytest.raises(RecordingUnreadable, match=rf"{sealed.name} was encrypted with a key that is not in "
+                                                   rf"IVR_RECORDINGS_KEY \(key id [0-9a-f]{{8}}\)"):
+        other.read_audio(call, rec)
+    # The same key, but the file renamed to another call's: refused too.
+    moved = files.audio_path("CA" + "2" * 32, rec)
+    moved.write_bytes(sealed.read_bytes())
+    with pytest.raises(RecordingUnreadable, match="does not open: it was altered, or renamed"):
+        files.read_audio("CA" + "2" * 32, rec)
+    flipped = bytearray(sealed.read_bytes())
+    flipped[-1] ^= 1
+    sealed.write_bytes(bytes(flipped))
+    with pytest.raises(RecordingUnreadable, match="does not open"):
+        files.read_audio(call, rec)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("", "IVR_RECORDINGS_KEY is not set: voicemails and their transcripts are encrypted with it"),
+    ("not-a-key", "IVR_RECORDINGS_KEY: key 1 of 1 is not 32 bytes in URL-safe base64"),
+    (RECORDINGS_KEY + "," + RECORDINGS_KEY, "IVR_RECORDINGS_KEY: key 2 of 2 repeats an earlier key"),
+])
+def test_a_missing_or_malformed_recordings_key_stops_the_app(setting, message, settings_overrides, redis_conn):
+    from ivr.app import create_app
+
+    with pytest.raises(ConfigError, match=message):
+        create_app({**settings_overrides, "recordings_key": setting}, redis=redis_conn)
+
+
+def test_make_run_creates_a_development_recordings_key_in_env_once(tmp_path):
+    from ivr.dev.serve import ensure_dev_data_key
+
+    env_file, environ = tmp_path / ".env", {}
+    assert ensure_dev_data_key(env_file, environ, name="IVR_RECORDINGS_KEY") is True
+    key = environ["IVR_RECORDINGS_KEY"]
+    FileCipher.from_setting(key)
+    assert f"IVR_RECORDINGS_KEY={key}\n" in env_file.read_text() and env_file.stat().st_mode & 0o777 == 0o600
+    assert ensure_dev_data_key(env_file, environ, name="IVR_RECORDINGS_KEY") is False
+    assert env_file.read_text().count("IVR_RECORDINGS_KEY") == 1
+
+
+def app_with_keys(settings_overrides, redis_conn, database, directory, *keys: str):
+    """The app as started with IVR_RECORDINGS_DIR and IVR_RECORDINGS_KEY set to these."""
+    from ivr.app import create_app
+
+    return create_app({**settings_overrides, "recordings_dir": str(directory), "recordings_key": ",".join(keys)},
+                      redis=redis_conn, database=database)
+
+
+def test_key_rotation_interrupted_and_resumed_loses_nothing(settings_overrides, redis_conn, database, tmp_path):
+    """Rotation re-seals file by file: stopped at any point every file still opens; run again, it goes on."""
+    old, new = RECORDINGS_KEY, generate_key()
+    directory = tmp_path / "rotating"
+    before = files_with(directory, old)
+    messages = {}
+    for n in range(1, 4):
+        call, rec = "CA" + f"{n}" * 32, "RE" + f"{n}" * 32
+        messages[(call, rec)] = (tone_wav(1)[:-n], f"message number {n}")
+        before.write_audio(call, rec, messages[(call, rec)][0])
+        before.write_transcript(call, rec, StoredTranscript(messages[(call, rec)][1], 0.8, ()))
+    # An older version's plain files, and a temporary file a killed writer left an hour ago.
+    legacy = ("CA" + "9" * 32, "RE" + "9" * 32)
+    (directory / f"{legacy[0]}-{legacy[1]}.wav").write_bytes(b"RIFF plain legacy audio")
+    (directory / f"{legacy[0]}-{legacy[1]}.txt").write_text("legacy words\n")
+    stale = directory / f".{legacy[0]}-{legacy[1]}.wav.sealed.x1.part"
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+
+    rotating = files_with(directory, new, old)
+
+    class Interrupted(Exception):
+        pass
+
+    done: list[str] = []
+
+    def crash_after_three(path) -> None:
+        done.append(path.name)
+        if len(done) == 3:
+            raise Interrupted  # as a Ctrl-C or a crash between two files would
+
+    with pytest.raises(Interrupted):
+        rotating.rotate(progress=crash_after_three)
+    assert not stale.exists()
+
+    def everything_opens(files: RecordingFiles) -> None:
+        for (call, rec), (audio, words) in messages.items():
+            assert files.read_audio(call, rec) == audio and files.read_transcript(call, rec).text == words
+        assert files.read_audio(*legacy) == b"RIFF plain legacy audio"
+        assert files.read_transcript(*legacy).text == "legacy words"
+
+    def sealed_with(kid: bytes) -> int:
+        return sum(1 for p in directory.glob("*.sealed") if p.read_bytes()[1:5] == kid)
+
+    # Stopped half-way: three files under the new key, three under the old, two still plain; with both keys
+    # configured (as the rotation asks) every message opens.
+    new_id, old_id = (key_id(k) for k in parse_keys(f"{new},{old}"))
+    assert (sealed_with(new_id), sealed_with(old_id), len(list(directory.glob("*.wav"))),
+            len(list(directory.glob("*.txt")))) == (3, 3, 1, 1)
+    everything_opens(rotating)
+    with pytest.raises(RecordingUnreadable):
+        everything_opens(files_with(directory, new))
+
+    # Resumed through the console command, a file at a time, then to the end.
+    runner = app_with_keys(settings_overrides, redis_conn, database, directory, new, old).test_cli_runner()
+    first = runner.invoke(args=["recordings", "rotate-key", "--limit", "1"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("1 file(s) re-encrypted with the first key, 0 plain file(s) encrypted, "
+                                   "3 already under the first key, 0 unreadable")
+    assert "Stopped after 1 file(s) (--limit): run it again to go on." in first.output
+    everything_opens(rotating)
+    rest = runner.invoke(args=["recordings", "rotate-key"])
+    assert rest.exit_code == 0 and "Stopped after" not in rest.output, rest.output
+    again = runner.invoke(args=["recordings", "rotate-key"])
+    assert again.output.startswith("0 file(s) re-encrypted with the first key, 0 plain file(s) encrypted, "
+                                   "8 already under the first key, 0 unreadable")
+    # The old key can go now: everything opens with the new one alone; no plain file is left.
+    everything_opens(files_with(directory, new))
+    assert sorted(p.suffix for p in directory.iterdir()) == [".sealed"] * 8
+
+
+def test_rotation_leaves_a_file_no_key_opens_and_says_so(settings_overrides, redis_conn, database, tmp_path):
+    directory = tmp_path / "rotating"
+    stranger = files_with(directory, generate_key())
+    stranger.write_audio("CA" + "1" * 32, "RE" + "1" * 32, b"RIFF")
+    app = app_with_keys(settings_overrides, redis_conn, database, directory, generate_key(), RECORDINGS_KEY)
+    result = app.test_cli_runner().invoke(args=["recordings", "rotate-key"])
+    assert result.exit_code == 1
+    assert "0 file(s) re-encrypted with the first key, 0 plain file(s) encrypted, 0 already under the first key, " \
+           "1 unreadable" in result.output
+    assert stranger.read_audio("CA" + "1" * 32, "RE" + "1" * 32) == b"RIFF"  # untouched
+
+
+# --------------------------------------------------------------------------- gone from Twilio
+
+
+def test_a_checked_copy_is_deleted_at_twilio(client, standin, jobs, database, settings_overrides):
+    call_sid, recording_sid = leave_message(client, standin, jobs)
+    found = row(database, recording_sid)
+    assert (found.status, found.duration_seconds) == ("fetched", 4.0)
+    assert found.verified_at is not None and found.twilio_deleted_at is not None
+    assert standin.deleted_recordings() == [recording_sid] and standin.recordings() == []
+    files = files_with(settings_overrides["recordings_dir"], RECORDINGS_KEY)
+    assert files.read_audio(call_sid, recording_sid) == tone_wav(4)
+    deletes = [r for r in standin.requests() if r["method"] == "DELETE"]
+    assert deletes == [{"method": "DELETE", "path": f"/2010-04-01/Accounts/{standin.account_sid}/Recordings/"
+                                                   f"{recording_sid}.json", "status": 204}]
+
+
+def test_a_failed_deletion_is_retried_and_the_dashboard_says_it_is_still_at_twilio(app, client, standin, jobs, database,
+                                                                                   staff, redis_conn):
+    standin.fail_next(".json", 503, count=2, method="DELETE")
+    call_sid, recording_sid = leave_message(client, standin, jobs)
+    job_id = f"recording-delete-{recording_sid}"
+    assert Job.fetch(job_id, connection=redis_conn, serializer=JSONSerializer).get_status() == "scheduled"
+    assert row(database, recording_sid).twilio_delete_error == "delete failed: twilio 503 code 20503"
+    [esc] = of_call(database, call_sid)
+    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert "A copy is still at Twilio (delete failed: twilio 503 code 20503)" in page
+    jobs.at(jobs.clock.now + dt.timedelta(seconds=10))  # RQ's first retry: Twilio fails again
+    assert row(database, recording_sid).twilio_deleted_at is None
+    jobs.at(jobs.clock.now + dt.timedelta(seconds=30))
+    assert row(database, recording_sid).twilio_deleted_at == jobs.clock.now
+    assert standin.deleted_recordings() == [recording_sid]
+    assert [r["status"] for r in standin.requests() if r["method"] == "DELETE"] == [503, 503, 204]
+    assert "still at Twilio" not in desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+
+
+def test_reconciliation_asks_twilio_again_once_every_retry_failed(app, client, standin, jobs, database, redis_conn):
+    standin.fail_next(".json", 503, count=6, method="DELETE")
+    _, recording_sid = leave_message(client, standin, jobs)
+    for seconds in (10, 30, 60, 300, 900):
+        jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
+    job = Job.fetch(f"recording-delete-{recording_sid}", connection=redis_conn, serializer=JSONSerializer)
+    assert job.get_status() == "failed" and row(database, recording_sid).twilio_deleted_at is None
+    counts = reconcile_now(app, jobs)
+    assert counts["deletions at Twilio asked again"] == 1
+    jobs.settle()
+    assert row(database, recording_sid).twilio_deleted_at is not None
+    assert standin.deleted_recordings() == [recording_sid]
+
+
+def test_a_copy_shorter_than_twilios_recording_is_not_deleted_there(client, standin, jobs, database):
+    """Length checked: Twilio says 4 s, our copy decodes to 1 s (cut short): Twilio keeps its copy."""
+    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
+                                                                                    script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    standin.add_recording(recording_sid, tone_wav(1), call_sid=result.call_sid, duration=4)
+    jobs.run()
+    found = row(database, recording_sid)
+    assert found.status == "fetched" and found.verified_at is None and found.twilio_deleted_at is None
+    assert found.twilio_delete_error == "our copy did not check out: 1.0 s of audio where Twilio says 4.0 s"
+    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [recording_sid]
+    [esc] = of_call(database, result.call_sid)
+    assert esc.recording_sid == recording_sid  # the message still reached staff
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def test_the_purge_keeps_open_escalations_messages_and_audits_each_deletion(app, client, standin, jobs, database,
+                                                                           settings_overrides, staff):
+    files = files_with(settings_overrides["recordings_dir"], RECORDINGS_KEY)
+    kept_open = leave_message(client, standin, jobs)
+    resolved = leave_message(client, standin, jobs)
+    with database.sessions() as db, db.begin():
+        esc = db.scalars(select(Escalation).where(Escalation.call_sid == resolved[0])).one()
+        esc.status, esc.resolved_at, esc.outcome = EscalationStatus.RESOLVED.value, jobs.clock.now, "Called back."
+    from workers.recordings import purge_recordings
+
+    def purge_at(when: dt.datetime) -> int:
+        jobs.clock.now = when
+        with using(app.extensions["quietline"]):
+            return purge_recordings()
+
+    start = jobs.clock.now
+    assert purge_at(start + dt.timedelta(days=89, hours=23)) == 0  # within 90 days: nothing goes
+    assert purge_at(start + dt.timedelta(days=90, minutes=1)) == 1
+    assert not files.audio_path(*resolved).exists() and not files.transcript_path(*resolved).exists()
+    assert files.has_audio(*kept_open)  # its escalation is still open: kept
+    assert row(database, resolved[1]).purged_at == start + dt.timedelta(days=90, minutes=1)
+    with database.sessions() as db:
+        [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "purge_voicemail")).all()
+    assert (entry.user_id, entry.target) == (None, f"recording:{resolved[1]}")
+    assert entry.detail == f"call {resolved[0]}: 1 file(s) deleted after 90 days' retention"
+    assert purge_at(start + dt.timedelta(days=200)) == 0  # once only
+
+    # The open one is kept until it is resolved, and the retention period after that.
+    resolved_late = start + dt.timedelta(days=150)
+    with database.sessions() as db, db.begin():
+        esc = db.scalars(select(Escalation).where(Escalation.call_sid == kept_open[0])).one()
+        esc.status, esc.resolved_at, esc.outcome = EscalationStatus.RESOLVED.value, resolved_late, "Done."
+    assert purge_at(resolved_late + dt.timedelta(days=89)) == 0
+    assert purge_at(resolved_late + dt.timedelta(days=90, seconds=1)) == 1
+    assert not files.has_audio(*kept_open)
+    # The dashboard says what happened to the message.
+    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    [esc] = of_call(database, kept_open[0])
+    page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert "under the practice's retention period." in page and "Play voicemail" not in page
+
+
+def test_the_purge_runs_on_schedule_from_a_worker_start(app, jobs):
+    from workers.recordings import ensure_purge_scheduled
+
+    ensure_purge_scheduled(app.extensions["quietline"])
+    due = {job_id: at for job_id, at in jobs.scheduled().items() if job_id.startswith("purge-recordings-")}
+    next_hour = dt.datetime.fromtimestamp((int(jobs.clock.now.timestamp()) // 3600 + 1) * 3600, dt.UTC)
+    assert due == {f"purge-recordings-{int(next_hour.timestamp())}": next_hour}
+    jobs.at(next_hour)  # the run schedules the next one
+    following = next_hour + dt.timedelta(hours=1)
+    assert f"purge-recordings-{int(following.timestamp())}" in jobs.scheduled()
+
+
+def test_the_retention_is_a_practice_setting():
+    from ivr.practice.settings.checks import parse_practice
+
+    base = (
+        "name: Lakeside\ntimezone: America/New_York\nhours: {monday: ['09:00-17:00']}\n"
+    )
+    assert parse_practice(base).voicemail_retention_days == 90
+    assert parse_practice(base + "voicemail: {retention_days: 30}\n").voicemail_retention_days == 30
+
+
+# --------------------------------------------------------------------------- triage, crisis first
+
+
+def transcribed_as(app, call_sid: str, recording_sid: str, words: str) -> None:
+    """The transcript the worker writes (sealed) for a copied message: the English triage cannot come from the
+    Korean model the tests have, so the words are given; everything after transcription runs for real."""
+    app.extensions["quietline"].recording_files.write_transcript(
+        call_sid, recording_sid, StoredTranscript(words, 0.9, tuple((w, 0.9) for w in words.split())))
+
+
+def test_a_crisis_voicemail_becomes_urgent_and_pages_the_on_call(app, client, standin, jobs, database, staff,
+                                                                  redis_conn):
+    from ivr.jobs.enqueue import fetch_job_id
+
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    transcribed_as(app, result.call_sid, recording_sid, "hi it's me I don't want to live anymore please call me")
+    jobs.run()
+    assert Job.fetch(fetch_job_id(recording_sid), connection=redis_conn,
+                     serializer=JSONSerializer).get_status() == "finished"
+    found = row(database, recording_sid)
+    assert (found.crisis, found.triage_category, found.transcript_status) == ("crisis", "callback", "done")
+    by_reason = {e.reason: e for e in of_call(database, result.call_sid)}
+    crisis = by_reason["voicemail_crisis"]
+    assert (crisis.category, crisis.priority, crisis.recording_sid) == ("crisis", 0, recording_sid)
+    assert crisis.deadline_at == jobs.clock.now + dt.timedelta(minutes=15)
+    assert by_reason["callback_request"].recording_sid == recording_sid
+    # The on-call clinician is paged (link-only, no words of the message), once.
+    paged = [body for to, body in texts(standin) if to == ON_CALL and f"#{crisis.id}" in body]
+    dashboard = app.extensions["quietline"].settings.dashboard_url
+    assert paged == [f"URGENT call #{crisis.id}: call back now. {dashboard}/e/{crisis.id}"]
+    assert staff_texts_about(standin, crisis.id).count(ON_CALL) == 1
+    assert not any("live" in body for _, body in texts(standin))
+
+
+@pytest.mark.parametrize("words, category", [
+    ("I'm not in crisis, I just need to reschedule my appointment", "reschedule"),
+    ("I need to cancel tomorrow's session", "cancel"),
+    ("hi I have a question about a charge on my card", "billing"),
+    ("I can't log in to the portal", "link_portal"),
+    ("", "other"),
+])
+def test_an_ordinary_voicemail_is_categorised_and_not_escalated_again(words, category, app, client, standin, jobs,
+                                                                     database):
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    transcribed_as(app, result.call_sid, recording_sid, words)
+    jobs.run()
+    found = row(database, recording_sid)
+    assert (found.triage_category, found.crisis) == (category, "none")
+    assert [e.reason for e in of_call(database, result.call_sid)] == ["callback_request"]
+    assert len(escalations(database)) == 1
