@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         env = {"TWILIO_AUTH_TOKEN": "bench-auth-token-0123456789abcdef", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
                "REDIS_URL": redis.url, "IVR_FLOWS_DIR": str(ROOT / "flows"), "LOG_LEVEL": "WARNING",
-               "IVR_DATA_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "DATABASE_URL": db_url,
+               "IVR_DATA_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+               "IVR_RECORDINGS_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "DATABASE_URL": db_url,
                "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "IVR_INSTANCE_DIR": str(tmp)}
         server = Gunicorn(["app:app"], args.workers, "sync", env, port, tmp / "gunicorn.log", [])
         server.start("/health?scope=web")
