@@ -17,6 +17,7 @@ from redis import Redis
 from ivr.actions.catalog import default_registry
 from ivr.actions.registry import Registry
 from ivr.config import Settings
+from ivr.contact import models as _contact_models  # noqa: F401  (their tables on Base.metadata)
 from ivr.core.privacy import MaskingFilter
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
