@@ -54,7 +54,7 @@ from ivr.private_files import restrict_umask
 from ivr.services import build_services, configure_logging
 from workers import changes as change_reminders
 from workers import imports as folder_imports
-from workers import runtime
+from workers import outbound, runtime
 from workers.reconcile import ensure_scheduled
 
 
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
         ensure_scheduled(ql)
         folder_imports.ensure_scheduled(ql)
+        outbound.ensure_scheduled(ql)
         if ql.flows.loaded:
             change_reminders.ensure_scheduled(ql)
     worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)

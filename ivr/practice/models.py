@@ -23,7 +23,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from ivr.db.base import Base, UTCDateTime, utcnow
 
@@ -123,6 +123,18 @@ class Appointment(Base):
 
 
 VERSIONED_FIELDS = ("start", "end", "status", "clinician_id")
+APPOINTMENTS_CHANGED = "appointments_changed"  # Session.info flag: outbound planning runs after the commit
+
+
+def _note_change(target: Appointment) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info[APPOINTMENTS_CHANGED] = True
+
+
+@event.listens_for(Appointment, "after_insert")
+def _noted_insert(mapper, connection, target: Appointment) -> None:
+    _note_change(target)
 
 
 @event.listens_for(Appointment, "before_update")
@@ -132,6 +144,7 @@ def _bump_version(mapper, connection, target: Appointment) -> None:
     if not any(state.attrs[name].history.has_changes() for name in VERSIONED_FIELDS):
         return
     target.version = (target.version or 1) + 1
+    _note_change(target)
     if not state.attrs["changed_at"].history.has_changes():
         target.changed_at = utcnow()
     if not state.attrs["changed_by_client"].history.has_changes():
@@ -236,6 +249,7 @@ class ChangeKind(str, Enum):
     APPOINTMENT_BOOKED = "appointment_booked"
     CARD_UPDATED = "card_updated"
     TEXTING_PREFERENCE = "texting_preference"  # STOP / START
+    APPOINTMENT_CONFIRMED = "appointment_confirmed"  # the client confirmed by replying to a reminder
 
 
 class ChangeState(str, Enum):
