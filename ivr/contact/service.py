@@ -27,7 +27,7 @@ from ivr.escalations.create import build_escalation
 from ivr.escalations.models import Escalation
 from ivr.flowlang.store import FlowStore
 from ivr.jobs.enqueue import Jobs
-from ivr.outbound.planner import plan
+from ivr.outbound.planner import plan, recheck
 from ivr.outbound.rules import OutboundRules, Trigger
 from ivr.practice.models import APPOINTMENTS_CHANGED
 from ivr.telephony import twiml
@@ -117,7 +117,8 @@ class Outbound:
             with self.database.sessions() as db:
                 facts = load_facts(db)
             planned = plan(facts, rules, now, history=history)
-            record = touches.record_plan(self.database.sessions, planned, rules.version, now)
+            record = touches.record_plan(self.database.sessions, planned, rules.version, now,
+                                         why_gone=lambda touch: recheck(touch, facts, rules, now)[1])
             for job_id in record.cancelled_jobs:
                 self.jobs.cancel(job_id)
             for row_id, job_id, due in record.schedule:

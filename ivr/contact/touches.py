@@ -12,7 +12,7 @@ table), so a second planning pass, a retried job or a worker killed half-way ins
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -64,10 +64,12 @@ def _insert_ignoring_duplicates(db: Session, rows: Sequence[dict]) -> int:
 
 
 def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], rules_version: str,
-                now: dt.datetime, *, clients: Iterable[str] | None = None) -> PlanRecord:
+                now: dt.datetime, *, clients: Iterable[str] | None = None,
+                why_gone: Callable[[Touch], SkipReason | None] | None = None) -> PlanRecord:
     """Make the table agree with a plan (``ivr.outbound.planner.plan``); returns what to schedule.
 
     ``clients``: the pass covered only those clients (only their planned rows may be cancelled).
+    ``why_gone``: why a planned touch the plan no longer holds is gone (checked in, moved…), for the record.
     """
     out = PlanRecord()
     touches = list(touches)
@@ -77,6 +79,8 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
         existing = {row.touch_id: row for row in db.execute(
             select(OutboundTouch.id, OutboundTouch.touch_id, OutboundTouch.job_id, OutboundTouch.status,
                    OutboundTouch.due, OutboundTouch.client_id))}
+        gone_rows = {row.id: row for row in db.scalars(select(OutboundTouch).where(
+            OutboundTouch.status.in_(OPEN), OutboundTouch.touch_id.not_in(list(wanted)) if wanted else True))}
         new = [_values(t, rules_version) for t in touches if t.id not in existing]
         out.inserted = _insert_ignoring_duplicates(db, new)
         out.skipped = sum(1 for t in touches if t.id not in existing and t.status is TouchStatus.SKIPPED)
@@ -86,8 +90,10 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
             touch = wanted.get(touch_id)
             if touch is None or touch.status is TouchStatus.SKIPPED:
                 # Re-planned away (moved, cancelled, replied, opted out, rules changed): never sent.
-                reason = touch.why_skipped if touch is not None and touch.why_skipped else SkipReason.NOT_PLANNED
-                why = reason.value
+                reason = touch.why_skipped if touch is not None else None
+                if reason is None and why_gone is not None and row.id in gone_rows:
+                    reason = why_gone(touch_of(gone_rows[row.id]))
+                why = (reason or SkipReason.NOT_PLANNED).value
                 db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
                                                        OutboundTouch.status.in_(OPEN))
                            .values(status=TouchState.CANCELLED.value if touch is None else TouchState.SKIPPED.value,
