@@ -15,7 +15,14 @@ from types import MappingProxyType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.contact.models import CallOptOut, CorrectionRequestRow, OutboundReply, OutboundTouch, TouchState
+from ivr.contact.models import (
+    CallOptOut,
+    CorrectionRequestRow,
+    OutboundReply,
+    OutboundTouch,
+    ReplyMeaning,
+    TouchState,
+)
 from ivr.escalations.models import Escalation
 from ivr.outbound.facts import (
     AppointmentFacts,
@@ -41,6 +48,9 @@ _OUTCOMES = {
     TouchState.FAX.value: Outcome.FAX, TouchState.SKIPPED.value: Outcome.SKIPPED,
     TouchState.CANCELLED.value: Outcome.CANCELLED, TouchState.DONE.value: Outcome.SENT,
 }
+
+
+CONVERSATION = (ReplyMeaning.CONFIRM.value, ReplyMeaning.CHANGE.value, ReplyMeaning.OTHER.value)
 
 
 def outcome_of(status: str) -> Outcome | None:
@@ -96,7 +106,10 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> Practice
     for row in db.execute(only(OutboundTouch.client_id, select(
             OutboundTouch.touch_id, OutboundTouch.client_id, OutboundTouch.channel, OutboundTouch.status,
             OutboundTouch.attempted_at, OutboundTouch.outcome_at, OutboundTouch.due, OutboundTouch.created_at,
-            OutboundTouch.about_start, OutboundTouch.to_e164).where(OutboundTouch.status != TouchState.PLANNED.value))):
+            OutboundTouch.about_start, OutboundTouch.to_e164).where(
+                # Planned and cancelled touches never happened: the planner decides them afresh (a START
+                # after a STOP plans the reminders still to come again).
+                OutboundTouch.status.not_in((TouchState.PLANNED.value, TouchState.CANCELLED.value))))):
         outcome = outcome_of(row.status)
         if outcome is None:
             continue
@@ -108,7 +121,9 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> Practice
 
     replies = tuple(Reply(row.client_id, row.received_at) for row in db.execute(only(
         OutboundReply.client_id, select(OutboundReply.client_id, OutboundReply.received_at)
-        .where(OutboundReply.client_id.is_not(None)))))
+        .where(OutboundReply.client_id.is_not(None),
+               # STOP, START and HELP are keywords to the carrier, not a conversation with us.
+               OutboundReply.meaning.in_(CONVERSATION)))))
     corrections = tuple(CorrectionRequest(str(row.id), row.client_id, row.raised_at, row.appointment_id)
                         for row in db.scalars(only(CorrectionRequestRow.client_id, select(CorrectionRequestRow))))
 

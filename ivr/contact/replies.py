@@ -124,8 +124,9 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         return Handled(meaning, reply, client_id, touch_id)
     if meaning is ReplyMeaning.CHANGE and client_id:
         if correction_enabled:
+            # Raised by the reply, so after it (the planner lets a reply end only what was pending before it).
             db.add(CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=None,
-                                        raised_at=now))
+                                        raised_at=now + dt.timedelta(seconds=1)))
             return Handled(meaning, CHANGE_REPLY, client_id, touch_id)
         return Handled(meaning, CHANGE_REPLY, client_id, touch_id, staff_task="change_request")
     # Free text (or a confirm/change nobody can be matched to): a person answers.

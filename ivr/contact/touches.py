@@ -85,7 +85,18 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
         out.inserted = _insert_ignoring_duplicates(db, new)
         out.skipped = sum(1 for t in touches if t.id not in existing and t.status is TouchStatus.SKIPPED)
         for touch_id, row in existing.items():
-            if row.status not in OPEN or (scope is not None and row.client_id not in scope):
+            if scope is not None and row.client_id not in scope:
+                continue
+            again = wanted.get(touch_id)
+            if (row.status == TouchState.CANCELLED.value and again is not None
+                    and again.status is TouchStatus.PLANNED):
+                # Planned again (START after a STOP, a rule turned back on): a cancelled touch was never made.
+                db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
+                                                       OutboundTouch.status == TouchState.CANCELLED.value)
+                           .values(status=TouchState.PLANNED.value, why_skipped=None, due=again.due,
+                                   outcome_at=None))
+                continue
+            if row.status not in OPEN:
                 continue
             touch = wanted.get(touch_id)
             if touch is None or touch.status is TouchStatus.SKIPPED:
