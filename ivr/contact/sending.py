@@ -37,6 +37,7 @@ from ivr.outbound.lint import WordKind
 from ivr.outbound.planner import SkipReason, Touch, recheck
 from ivr.outbound.rules import OutboundRules
 from ivr.outbound.wording import render
+from ivr.practice import opt_outs
 from ivr.telephony import twilio_rest
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,6 @@ def _refused(db_sessions, row: OutboundTouch, exc: TwilioRestException, now: dt.
         # Permanent: recorded failed, never retried; the planner moves to the next attempt or channel.
         touches.record_failure(db_sessions, row.id, str(exc.code or exc.status), now)
         if exc.code == OPTED_OUT_CODE and row.to_e164:
-            from ivr.practice import opt_outs
             with db_sessions() as db, db.begin():
                 opt_outs.record(db, row.to_e164, opt_outs.Keyword.STOP, now, source="carrier:21610")
         log.warning("touch %s refused by Twilio for good (code %s)", row.job_id, exc.code)

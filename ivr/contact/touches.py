@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.contact.models import OutboundTouch, TouchState
+from ivr.contact.models import OutboundReply, OutboundTouch, ReplyMeaning, TouchState
 from ivr.outbound.facts import Channel
 from ivr.outbound.planner import SkipReason, Touch, TouchKind, TouchStatus
 
@@ -238,3 +238,29 @@ def cancel_pending(db: Session, *, client_ids: Iterable[str] = (), to: str | Non
                                                OutboundTouch.status.in_(OPEN))
                    .values(status=TouchState.CANCELLED.value, why_skipped=why.value, outcome_at=now))
     return [r.job_id for r in rows]
+
+
+@dataclass(frozen=True)
+class AppointmentTouches:
+    """One appointment's (or a client's follow-ups without one) touches, newest appointment first, for staff."""
+
+    client_id: str
+    appointment_id: str | None
+    rows: tuple[OutboundTouch, ...]
+    confirmed: bool = False
+
+
+def by_appointment(db: Session, *, limit: int = 200) -> list[AppointmentTouches]:
+    """Touches grouped per (client, appointment), the groups with the latest activity first."""
+    rows = list(db.scalars(select(OutboundTouch).order_by(OutboundTouch.id.desc()).limit(limit * 4)))
+    confirmed = {t for t in db.scalars(select(OutboundReply.touch_id).where(
+        OutboundReply.meaning == ReplyMeaning.CONFIRM.value, OutboundReply.touch_id.is_not(None)))}
+    groups: dict[tuple[str, str | None], list[OutboundTouch]] = {}
+    for row in rows:
+        groups.setdefault((row.client_id, row.appointment_id), []).append(row)
+    out = []
+    for (client_id, appointment_id), items in list(groups.items())[:limit]:
+        items.sort(key=lambda r: (r.due or r.created_at, r.id))
+        out.append(AppointmentTouches(client_id, appointment_id, tuple(items),
+                                      any(r.touch_id in confirmed for r in items)))
+    return out

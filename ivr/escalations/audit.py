@@ -48,6 +48,7 @@ class Action(str, Enum):
     CONFLICT_RESOLVE = "conflict_resolve"  # chose the phone's or the EHR's version of an appointment
     CLINICIAN_HOURS = "clinician_hours"  # changed a clinician's working hours or session length
     CALENDAR_FEED = "calendar_feed"  # made or revoked a clinician's calendar feed link
+    CORRECTION_CALL = "correction_call"  # asked for a correction call to a client (follow-ups)
 
 
 class HasSessions(Protocol):
