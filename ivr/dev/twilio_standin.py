@@ -903,6 +903,31 @@ class TwilioStandin:
                 raise _TwilioError(400, 20001, f"a call needs from and to: {exc}") from None
             return jsonify(record), 201
 
+        @app.post(f"{CONTROL_PREFIX}/calls/<sid>/finish")
+        def post_finish_call(sid: str) -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                callbacks = self.finish_call(sid, spec.get("answered_by") or None, status=spec.get("status") or None,
+                                             duration=int(spec.get("duration") or 12))
+            except KeyError:
+                raise _not_found() from None
+            except ValueError as exc:
+                raise _TwilioError(400, 20001, str(exc)) from None
+            return jsonify([{"url": c.url, "params": c.params} for c in callbacks])
+
+        @app.post(f"{CONTROL_PREFIX}/messages/<sid>/finish")
+        def post_finish_message(sid: str) -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                code = spec.get("error_code")
+                callbacks = self.finish_message(sid, str(spec.get("status") or "delivered"),
+                                                int(code) if code else None)
+            except KeyError:
+                raise _not_found() from None
+            except ValueError as exc:
+                raise _TwilioError(400, 20001, str(exc)) from None
+            return jsonify([{"url": c.url, "params": c.params} for c in callbacks])
+
         @app.post(f"{CONTROL_PREFIX}/delay_next")
         def post_delay_next() -> Response:
             spec = request.get_json(silent=True) or request.form

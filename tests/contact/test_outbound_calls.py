@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ivr.contact.models import CallOptOut
+from ivr.dev.cli import call_command
 from ivr.practice.models import Appointment
 from tests.helpers.contact import POOL, add_appointment, add_client, deliver, touch_rows
 
@@ -124,3 +125,25 @@ def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jo
     [sms] = [m for m in standin.messages() if m["to"] == PHONE]
     assert sms["from"] == call["from"]  # the client always sees one number
     assert sms["body"].startswith("Hi Robin, we were expecting you at 11 AM.")
+
+
+@pytest.mark.parametrize(("answer_as", "heard"), [
+    ("client", ["Hello, this is a call for Robin.", "This is about a business matter"]),
+    ("machine", ["Hello, this is a call for Robin.", "This is about a business matter",
+                 "voicemail: This is a message for Robin about an appointment."]),
+    ("fax", ["Hello, this is a call for Robin.", "This is about a business matter"]),
+    ("no-answer", []),
+])
+def test_the_simulator_answers_an_outbound_call(answer_as, heard, app, ql, database, jobs, standin):
+    late_client(database)
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    plan_and_run(ql, jobs)
+    result = app.test_cli_runner().invoke(call_command, ["--outbound", "--to", PHONE, "--answer", answer_as])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith(("🔊", "📼"))]
+    assert len(lines) == len(heard) and all(h in line for h, line in zip(heard, lines, strict=True)), result.output
+    [row] = touch_rows(database, "C-9003")
+    assert row.status == {"client": "answered", "machine": "voicemail", "fax": "fax", "no-answer": "no_answer"}[
+        answer_as]
+    again = app.test_cli_runner().invoke(call_command, ["--outbound", "--to", PHONE])
+    assert again.exit_code == 1 and "No outbound call to" in again.output
