@@ -64,3 +64,29 @@ def test_a_reminder_is_planned_scheduled_sent_once_and_its_delivery_recorded(app
     plan_now(ql, jobs)
     jobs.at(rows[0].due + dt.timedelta(minutes=5))
     assert len(mine(standin)) == 1
+
+
+def test_no_number_name_or_words_in_redis(app, client, ql, database, jobs, standin, redis_conn):
+    """Jobs carry row ids only; Redis holds no client number, name or text."""
+    jobs.clock.now = ny(2, 15)
+    add_client(database, "C-9011", "Robin", (PHONE,))
+    add_appointment(database, "A-9011", "C-9011", ny(4, 15))
+    jobs.settle()
+    [sms] = mine(standin)
+    deliver(client, standin.finish_message(sms["sid"], "delivered"))
+    jobs.settle()
+    dump = b""
+    for key in redis_conn.scan_iter("*"):
+        kind = redis_conn.type(key)
+        dump += key
+        if kind == b"string":
+            dump += redis_conn.get(key) or b""
+        elif kind == b"hash":
+            dump += b"".join(k + v for k, v in redis_conn.hgetall(key).items())
+        elif kind == b"list":
+            dump += b"".join(redis_conn.lrange(key, 0, -1))
+        elif kind in (b"set", b"zset"):
+            dump += b"".join(redis_conn.zrange(key, 0, -1) if kind == b"zset" else redis_conn.smembers(key))
+    assert b"touch-" in dump  # the jobs are there, under their touch job ids
+    for secret in (PHONE, PHONE[2:], "Robin", "C-9011", "reminder of your appointment"):
+        assert secret.encode() not in dump, secret
