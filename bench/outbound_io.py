@@ -51,8 +51,8 @@ def seed(database: Database, clients: int, appointments: int) -> None:
                                          time_zone=c.time_zone, discreet=True) for c in facts.clients])
         db.execute(insert(ClientPhone), [dict(client_id=c.id, e164=p.e164, position=i)
                                          for c in facts.clients for i, p in enumerate(c.phones)])
-        db.execute(insert(Appointment), [dict(id=a.id, client_id=a.client_id, clinician_id=f"clin-{a.client_id}", start=a.start,
-                                              end=a.end, status=a.status.value, version=a.version,
+        db.execute(insert(Appointment), [dict(id=a.id, client_id=a.client_id, clinician_id=f"clin-{a.client_id}",
+                                              start=a.start, end=a.end, status=a.status.value, version=a.version,
                                               changed_at=a.changed_at, checked_in=a.checked_in)
                                          for a in facts.appointments])
 
@@ -88,7 +88,7 @@ def main() -> int:
               f"{len(record.schedule):,} planned rows")
     print(f"peak RSS of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
-    # Sending: the first --send planned texts (all there are, when fewer), each at its own due time (as its job would run).
+    # Sending: the first --send planned texts (all there are, when fewer), each at its own due time.
     with database.sessions() as db:
         due = list(db.execute(select(OutboundTouch.id, OutboundTouch.due).where(
             OutboundTouch.status == "planned", OutboundTouch.channel == "text")
