@@ -195,6 +195,9 @@ class Jobs:
         one that finished without sending (not due yet then) is enqueued again.
         """
         status, placement = self.locate(job_id)
+        if placement is Placement.IN_FLIGHT and status == JobStatus.SCHEDULED and at is None:
+            self.cancel(job_id)  # re-planned to go now: out of the scheduled registry, into the queue
+            placement = Placement.MISSING
         if placement is Placement.IN_FLIGHT and status == JobStatus.SCHEDULED and at is not None:
             queue = self.queue
             registry = ScheduledJobRegistry(queue.name, connection=self.redis, serializer=JSONSerializer)
