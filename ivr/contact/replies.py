@@ -1,8 +1,9 @@
 """Texts clients send to the pool numbers: opt-outs at once, confirm and change words, anything else to staff.
 
 Carriers and Twilio treat STOP, CANCEL, END, QUIT, … as an opt-out from every text (``ivr.practice.opt_outs``),
-so those are honoured at once: the number's pending texts are cancelled and the change journal shows staff
-the new preference.  CANCEL is an opt-out, never the cancellation of an appointment.  START resumes only
+so those are honoured at once, for everything to that number: its pending texts and calls are cancelled, it
+is not called either (``call_opt_outs``, source ``stop``), and the change journal shows staff the new
+preference.  CANCEL is an opt-out, never the cancellation of an appointment.  START resumes only
 what is still to come (the planner treats what was missed as late).  A reply to a reminder is matched to
 the most recent text sent to that number:
 
@@ -23,7 +24,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.contact.models import CorrectionRequestRow, OutboundReply, OutboundTouch, ReplyMeaning, TouchState
+from ivr.contact.models import (
+    CallOptOut,
+    CorrectionRequestRow,
+    OutboundReply,
+    OutboundTouch,
+    ReplyMeaning,
+    TouchState,
+)
 from ivr.contact.touches import cancel_pending
 from ivr.encryption import RecordCipher
 from ivr.outbound.facts import Channel
@@ -46,6 +54,7 @@ CHANGE_WORDS = frozenset({
 CONFIRMED_REPLY = "Thank you, that is confirmed."
 CHANGE_REPLY = "Thank you. We will be in touch to find another time."
 PERSON_REPLY = "Thank you for your message. A person will answer you soon."
+STOP_SOURCE = "stop"  # call_opt_outs.source of a number that texted STOP (START lifts it)
 # How far back a reply may answer a text we sent.
 MATCH_WINDOW = dt.timedelta(days=14)
 _SENT = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.QUEUED.value)
@@ -105,11 +114,17 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     db.flush()  # IntegrityError: the same MessageSid raced in twice (the caller answers with nothing)
     source = f"text:{message_sid}"[:80]
     if meaning is ReplyMeaning.OPT_OUT:
+        # Everything to that number stops: texts (the carrier's opt-out) and our calls too.
         opt_outs.record(db, from_, opt_outs.Keyword.STOP, now, source=source)
-        cancel_pending(db, to=from_, channel=Channel.TEXT, why=SkipReason.OPTED_OUT, now=now)
+        if db.get(CallOptOut, from_) is None:
+            db.add(CallOptOut(e164=from_, source=STOP_SOURCE, since=now))
+        cancel_pending(db, to=from_, why=SkipReason.OPTED_OUT, now=now)
         return Handled(meaning, None, client_id, None)
     if meaning is ReplyMeaning.OPT_IN:
         opt_outs.record(db, from_, opt_outs.Keyword.START, now, source=source)
+        stopped = db.get(CallOptOut, from_)
+        if stopped is not None and stopped.source == STOP_SOURCE:  # a fax or an explicit "never call" stays
+            db.delete(stopped)
         return Handled(meaning, None, client_id, None)
     if meaning is ReplyMeaning.HELP:
         return Handled(meaning, None, client_id, None)  # Twilio answers HELP itself

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from ivr.contact.models import CallOptOut
 from ivr.dev.cli import call_command
+from ivr.escalations.models import Escalation
 from ivr.practice.models import Appointment
 from tests.helpers.contact import POOL, add_appointment, add_client, deliver, touch_rows
 
@@ -147,3 +148,25 @@ def test_the_simulator_answers_an_outbound_call(answer_as, heard, app, ql, datab
         answer_as]
     again = app.test_cli_runner().invoke(call_command, ["--outbound", "--to", PHONE])
     assert again.exit_code == 1 and "No outbound call to" in again.output
+
+
+def test_after_the_last_attempt_the_then_task_goes_to_staff(ql, client, database, jobs, standin):
+    add_client(database, "C-9012", "Robin", ("+15551239012",), may_text=False)  # calls only: one attempt
+    add_appointment(database, "A-9012", "C-9012", START, status="no_show")
+    jobs.clock.now = START + dt.timedelta(minutes=80)  # 30 minutes after its end
+    plan_and_run(ql, jobs)
+    [call] = calls_to(standin, "+15551239012")
+    assert deliver(client, standin.finish_call(call["sid"], status="busy")) == [(200, ACK)]
+    jobs.settle()
+    task = touch_rows(database, "C-9012")[1]
+    # The last attempt reached nobody: the task is due when the next attempt would have been (spacing: 1 day).
+    assert (task.touch_id, task.status, task.due) == ("C-9012/follow_ups.no_show/A-9012/v1/then/staff_task",
+                                                      "planned", START + dt.timedelta(days=1, minutes=80))
+    jobs.at(task.due)
+    rows = touch_rows(database, "C-9012")
+    assert [(r.rule, r.channel, r.status) for r in rows] == [("no_show", "call", "busy"),
+                                                             ("no_show", "staff_task", "done")]
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.reason, esc.client_id, esc.category, esc.details) == (
+        "follow_up_task", "C-9012", "callback_request", {"task": "Send a closing letter"})

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ivr.contact.models import CorrectionRequestRow
+from ivr.contact.models import CallOptOut, CorrectionRequestRow
 from ivr.escalations.models import Escalation
 from ivr.practice.models import Appointment, PracticeChange, SmsOptOut
 from tests.helpers.contact import add_appointment, add_client, replies, text_in, touch_rows
@@ -74,8 +74,12 @@ def test_stop_and_cancel_are_opt_outs_and_never_cancel_the_appointment(body, rem
     status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "3" * 32)
     assert (status, xml) == (200, NOTHING)  # Twilio answers its own keywords
     assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "cancelled", "opted_out")]
+    jobs.run()  # the planning pass the reply asked for: no follow-up call to that number either
+    assert [r.status for r in touch_rows(database, "C-9006") if r.kind == "follow_up"] in ([], ["skipped"],
+                                                                                          ["cancelled"])
     with database.sessions() as db:
         assert db.get(SmsOptOut, PHONE).opted_out is True
+        assert db.get(CallOptOut, PHONE).source == "stop"
         assert db.get(Appointment, "A-9006").status == "scheduled"
         # Shown to staff: the change journal's texting preference.
         assert [c.kind for c in db.scalars(select(PracticeChange))] == ["texting_preference"]
@@ -88,6 +92,8 @@ def test_start_resumes_only_what_is_still_to_come(reminded, client, database, jo
     assert text_in(client, PHONE, reminded["from"], "START", "SM" + "5" * 32) == (200, NOTHING)
     jobs.run()
     assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "planned", None)]
+    with database.sessions() as db:
+        assert db.get(CallOptOut, PHONE) is None
     jobs.at(dt.datetime(2026, 12, 4, 13, tzinfo=NY).astimezone(dt.UTC))
     texts = [m for m in standin.messages() if m["to"] == PHONE]
     assert len(texts) == 2 and texts[1]["body"] == ("Hi Robin, a reminder of your appointment Fri, Dec 4 at 3 PM. "

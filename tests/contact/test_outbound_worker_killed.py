@@ -1,6 +1,6 @@
-"""A worker killed (SIGKILL, its whole process group) while a reminder's text is on the wire to Twilio:
-RQ's abandoned-job handling retries the send job in another worker, which finds the text at Twilio and
-records it: exactly one text, one row ``sent`` with its SID."""
+"""A worker killed (SIGKILL, its whole process group) while a reminder's text, or a late follow-up's call, is
+on the wire to Twilio: RQ's abandoned-job handling retries the send job in another worker, which finds the
+text or call at Twilio and records it: exactly one text or call, one row with its SID."""
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +32,7 @@ def own_standin():
     inner = standin.app.wsgi_app
 
     def observed(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/Messages.json"):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith(("/Messages.json", "/Calls.json")):
             standin.arrived.set()
         return inner(environ, start_response)
 
@@ -41,27 +41,34 @@ def own_standin():
     standin.stop()
 
 
-def test_a_worker_killed_mid_send_sends_one_text(aof_redis, own_standin, database, flows_dir, tmp_path):
+@pytest.mark.parametrize("channel", ["text", "call"])
+def test_a_worker_killed_mid_send_makes_one_text_or_call(channel, aof_redis, own_standin, database, flows_dir,
+                                                         tmp_path):
     redis = Redis.from_url(aof_redis.url)
+    # A reminder text due now; or a late follow-up call (Monday's 11:00 appointment, now 11:15).
+    late_start = dt.datetime(2026, 11, 30, 11, tzinfo=NY).astimezone(dt.UTC)
+    now = DUE if channel == "text" else late_start + dt.timedelta(minutes=15)
     app = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
                       "flows_dir": str(flows_dir), "recordings_dir": str(tmp_path / "recordings"),
                       "twilio_api_url": own_standin.url, "flows_reload_seconds": 0},
-                     redis=redis, clock=Clock(DUE), strict_flows=True, database=database)
+                     redis=redis, clock=Clock(now), strict_flows=True, database=database)
     ql = app.extensions["quietline"]
     add_client(database, "C-9002", "Robin", (PHONE,))
-    add_appointment(database, "A-9002", "C-9002", dt.datetime(2026, 12, 4, 15, tzinfo=NY).astimezone(dt.UTC))
+    add_appointment(database, "A-9002", "C-9002",
+                    dt.datetime(2026, 12, 4, 15, tzinfo=NY).astimezone(dt.UTC) if channel == "text" else late_start)
     on_the_wire = threading.Event()
-    own_standin.delay_next("/Messages.json", 120, count=1, release=on_the_wire)
-    assert ql.outbound.plan_pass()["scheduled"] == 2  # the text due now is queued, the other scheduled
-    row = touch_rows(database, "C-9002")[0]
-    assert row.status == "planned" and row.due == DUE
+    own_standin.delay_next("/Messages.json" if channel == "text" else "/Calls.json", 120, count=1,
+                           release=on_the_wire)
+    assert ql.outbound.plan_pass()["scheduled"] >= 1
+    [row] = [r for r in touch_rows(database, "C-9002") if r.due == now and r.channel == channel]
+    assert row.status == "planned"
 
     workers = Workers(worker_env(aof_redis.url, database.engine.url.render_as_string(hide_password=False),
-                                 own_standin.url, flows_dir, tmp_path, IVR_TEST_NOW=DUE.isoformat()), tmp_path)
+                                 own_standin.url, flows_dir, tmp_path, IVR_TEST_NOW=now.isoformat()), tmp_path)
     try:
         victim = workers.start("--queues", "urgent,calls", "--no-scheduler")
-        wait_for(own_standin.arrived.is_set, 30, "the text to reach Twilio", details=workers.logs)
-        assert touch_rows(database, "C-9002")[0].status == "queued"  # claimed before Twilio was called
+        wait_for(own_standin.arrived.is_set, 30, "the request to reach Twilio", details=workers.logs)
+        assert next(r for r in touch_rows(database, "C-9002") if r.id == row.id).status == "queued"  # claimed first
         workers.start("--queues", "urgent,calls")
         wait_for(lambda: registered_workers(redis) == 2, 15, "the second worker", details=workers.logs)
         assert len(workers.kill9(victim)) == 1
@@ -70,9 +77,9 @@ def test_a_worker_killed_mid_send_sends_one_text(aof_redis, own_standin, databas
                  60, "the abandoned send job to be retried", details=workers.logs)
     finally:
         workers.stop_all()
-    messages = [m for m in own_standin.messages() if m["to"] == PHONE]
-    assert len(messages) == 1 and messages[0]["from"] in POOL
-    after = touch_rows(database, "C-9002")[0]
-    assert (after.status, after.twilio_sid) == ("sent", messages[0]["sid"])
+    made = [m for m in (own_standin.messages() if channel == "text" else own_standin.calls()) if m["to"] == PHONE]
+    assert len(made) == 1 and made[0]["from"] in POOL
+    after = next(r for r in touch_rows(database, "C-9002") if r.id == row.id)
+    assert (after.status, after.twilio_sid) == ("sent" if channel == "text" else "queued", made[0]["sid"])
     assert Job.fetch(row.job_id, connection=redis, serializer=JSONSerializer).return_value() == "recovered"
     redis.close()
