@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.contact.models import OutboundReply, OutboundTouch, ReplyMeaning, TouchState
 from ivr.outbound.facts import Channel
 from ivr.outbound.planner import SkipReason, Touch, TouchKind, TouchStatus
+from ivr.practice.models import Appointment, AppointmentStatus
 
 # Not yet handed to Twilio: what the plan may still move or cancel.
 OPEN = (TouchState.PLANNED.value,)
@@ -264,3 +265,39 @@ def by_appointment(db: Session, *, limit: int = 200) -> list[AppointmentTouches]
         out.append(AppointmentTouches(client_id, appointment_id, tuple(items),
                                       any(r.touch_id in confirmed for r in items)))
     return out
+
+
+REACHED = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value, TouchState.VOICEMAIL.value)
+
+
+@dataclass(frozen=True)
+class ReminderFigures:
+    """Appointments that started in a period, reminded (a reminder reached them) or not, and how they went."""
+
+    reminded: int
+    reminded_confirmed: int
+    reminded_no_shows: int
+    not_reminded: int
+    not_reminded_no_shows: int
+
+
+def reminder_figures(db: Session, start: dt.datetime, end: dt.datetime) -> ReminderFigures:
+    """Whether reminders work: confirmations and no-shows of appointments starting in [start, end)."""
+    appts = db.execute(select(Appointment.id, Appointment.status).where(
+        Appointment.start >= start, Appointment.start < end,
+        Appointment.status.in_((AppointmentStatus.SCHEDULED.value, AppointmentStatus.COMPLETED.value,
+                                AppointmentStatus.NO_SHOW.value)))).all()
+    ids = [a.id for a in appts]
+    reminded: set[str] = set()
+    confirmed: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        reminded.update(db.scalars(select(OutboundTouch.appointment_id).where(
+            OutboundTouch.appointment_id.in_(chunk), OutboundTouch.kind != TouchKind.FOLLOW_UP.value,
+            OutboundTouch.status.in_(REACHED))))
+        confirmed.update(db.scalars(select(OutboundTouch.appointment_id).join(
+            OutboundReply, OutboundReply.touch_id == OutboundTouch.touch_id).where(
+            OutboundTouch.appointment_id.in_(chunk), OutboundReply.meaning == ReplyMeaning.CONFIRM.value)))
+    no_show = {a.id for a in appts if a.status == AppointmentStatus.NO_SHOW.value}
+    return ReminderFigures(len(reminded), len(confirmed & reminded), len(no_show & reminded),
+                           len(ids) - len(reminded), len(no_show - reminded))

@@ -1,6 +1,7 @@
 """The dashboard's pages.  Every POST redirects when it worked (so reloading never repeats it)."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr import passwords
 from ivr.contact.models import CorrectionRequestRow
-from ivr.contact.touches import by_appointment
+from ivr.contact.touches import by_appointment, reminder_figures
 from ivr.dashboard import auth
 from ivr.dashboard.blueprint import bp, practice_settings, practice_tz
 from ivr.dashboard.forms import (
@@ -783,9 +784,11 @@ _TOUCH_LABELS = {"reminder": "Reminder", "follow_up": "Follow-up", "moved": "Cor
 def outbound() -> Any:
     """Per appointment: the reminders and follow-ups planned, sent, delivered, confirmed, skipped (and why).
     Ids only: no names or numbers in the list."""
+    now = auth.ql().clock()
     with auth.db().sessions() as s:
         groups = by_appointment(s)
-    return render_template("dashboard/outbound.html", groups=groups, labels=_TOUCH_LABELS,
+        week = reminder_figures(s, now - dt.timedelta(days=7), now)
+    return render_template("dashboard/outbound.html", groups=groups, labels=_TOUCH_LABELS, week=week,
                            title="Follow-ups and reminders")
 
 
