@@ -189,3 +189,7 @@ class ChangeNotFound(IvrError):
 
 class ConflictChoiceFailed(IvrError):
     """A staff choice on an import conflict could not be applied (unknown choice, or the time is taken)."""
+
+
+class OutboundRefused(IvrError):
+    """An outbound call or text would leave from a number outside ``caller_id.numbers`` (or with no pool)."""

@@ -10,13 +10,14 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis import Redis
 
 from ivr.actions.catalog import default_registry
 from ivr.actions.registry import Registry
 from ivr.config import Settings
+from ivr.contact.service import Outbound
 from ivr.core.privacy import MaskingFilter
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
@@ -53,6 +54,10 @@ class Services:
     calls: CallHandler
     recordings: RecordingLog
     clock: Clock
+    outbound: Outbound = field(init=False)  # follow-ups and reminders (ivr.contact)
+
+    def __post_init__(self) -> None:
+        self.outbound = Outbound(self.settings, self.database, self.flows, self.jobs, self.redis, self.clock)
 
     @functools.cached_property
     def recording_files(self) -> RecordingFiles:

@@ -54,7 +54,7 @@ from ivr.private_files import restrict_umask
 from ivr.services import build_services, configure_logging
 from workers import changes as change_reminders
 from workers import imports as folder_imports
-from workers import recordings, runtime
+from workers import outbound, recordings, runtime
 from workers.reconcile import ensure_scheduled
 
 
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_scheduled(ql)
         folder_imports.ensure_scheduled(ql)
         recordings.ensure_purge_scheduled(ql)
+        outbound.ensure_scheduled(ql)
         if ql.flows.loaded:
             change_reminders.ensure_scheduled(ql)
     worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)

@@ -258,10 +258,11 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             before = journal.appointment_state(old)
             new = Appointment(id=f"{PHONE_ID_PREFIX}{uuid.uuid4().hex[:12]}", client_id=client_id,
                               clinician_id=old.clinician_id, start=start, end=start + length, status=ACTIVE,
-                              telehealth_url=old.telehealth_url)
+                              telehealth_url=old.telehealth_url, changed_at=ctx.now, changed_by_client=True)
             # Release first, then book: the unique index sees one active row at a time.
             old.status = AppointmentStatus.RESCHEDULED.value
             old.replaced_by = new.id
+            old.changed_at, old.changed_by_client = ctx.now, True
             db.flush()
             db.add(new)
             db.flush()
@@ -292,6 +293,7 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
         before = journal.appointment_state(appointment)
         appointment.status = AppointmentStatus.CANCELLED.value
         appointment.cancel_reason = reason
+        appointment.changed_at, appointment.changed_by_client = ctx.now, True
         journal.record(db, ChangeKind.APPOINTMENT_CANCELLED, source=journal.call_source(ctx.session.call_sid),
                        now=ctx.now, client_id=client_id, appointment_id=appointment.id, before=before,
                        after={**journal.appointment_state(appointment), "cancel_reason": reason})

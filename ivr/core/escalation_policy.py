@@ -100,6 +100,11 @@ REASON_ALIASES = {
     VOICEMAIL_CRISIS: Category.CRISIS.value,
     # Verification locks (ivr.practice.verification): a client's lock is "verification_failed" itself.
     "verification_ceiling": Category.VERIFICATION_FAILED.value,
+    # Follow-ups and reminders (ivr.contact): a text reply nobody could act on, a change asked for by text,
+    # a follow-up's `then` after its last attempt.
+    "text_reply": Category.CALLBACK.value,
+    "change_request": Category.RESCHEDULE_FAILED.value,
+    "follow_up_task": Category.CALLBACK.value,
 }
 # What those edge reasons ask for at least (the category's policy may say more).
 EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH}

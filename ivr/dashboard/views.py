@@ -1,6 +1,7 @@
 """The dashboard's pages.  Every POST redirects when it worked (so reloading never repeats it)."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr import passwords
+from ivr.contact.models import CorrectionRequestRow
+from ivr.contact.touches import by_appointment, reminder_figures
 from ivr.dashboard import auth
 from ivr.dashboard.blueprint import bp, format_time, practice_settings, practice_tz
 from ivr.dashboard.forms import (
@@ -916,3 +919,39 @@ def calendar_feed_revoke(feed_id: int) -> Any:
                          ip=auth.client_ip(), at=auth.now())
             flash("Calendar link revoked: calendars subscribed to it stop updating.", "ok")
     return _redirect("dashboard.clinicians")
+
+
+# --------------------------------------------------------------------------- follow-ups and reminders
+
+_TOUCH_LABELS = {"reminder": "Reminder", "follow_up": "Follow-up", "moved": "Correction of a moved time"}
+
+
+@bp.get("/outbound")
+def outbound() -> Any:
+    """Per appointment: the reminders and follow-ups planned, sent, delivered, confirmed, skipped (and why).
+    Ids only: no names or numbers in the list."""
+    now = auth.ql().clock()
+    with auth.db().sessions() as s:
+        groups = by_appointment(s)
+        week = reminder_figures(s, now - dt.timedelta(days=7), now)
+    return render_template("dashboard/outbound.html", groups=groups, labels=_TOUCH_LABELS, week=week,
+                           title="Follow-ups and reminders")
+
+
+@bp.post("/outbound/correction")
+def outbound_correction() -> Any:
+    """Ask for a correction call to a client (the ``correction`` follow-up), optionally about an appointment."""
+    client_id = (request.form.get("client_id") or "").strip()[:64]
+    appointment_id = (request.form.get("appointment_id") or "").strip()[:64] or None
+    ql = auth.ql()
+    with auth.db().sessions() as s, s.begin():
+        if not client_id or s.get(Client, client_id) is None:
+            flash("No such client.", "error")
+            return _redirect("dashboard.outbound")
+        s.add(CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=g.user.id,
+                                   raised_at=ql.clock()))
+        audit.record(s, g.user.id, Action.CORRECTION_CALL, target=client_id, detail=appointment_id,
+                     ip=request.remote_addr, at=ql.clock())
+    ql.outbound.plan_soon()
+    flash("A correction call is planned.", "ok")
+    return _redirect("dashboard.outbound")

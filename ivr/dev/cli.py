@@ -7,6 +7,8 @@ a ``flask.commands`` entry point, which Flask's CLI finds once the project is in
 """
 from __future__ import annotations
 
+import html
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +22,12 @@ from flask.cli import with_appcontext
 from ivr.dev.serve import running_service, service_note
 from ivr.dev.simulator import CallSimulator, FlaskTransport, HttpTransport, SimulatorError, tone_wav
 
+# --outbound --answer: what Twilio's AMD would report (AnsweredBy), or how the call ends unanswered.
+OUTBOUND_ANSWERS = {"client": ("human", None), "someone-else": ("human", None), "machine": ("machine_end_beep", None),
+                    "machine-silence": ("machine_end_silence", None), "machine-other": ("machine_end_other", None),
+                    "fax": ("fax", None), "unknown": ("unknown", None), "busy": (None, "busy"),
+                    "no-answer": (None, "no-answer")}
+
 
 @click.command("call")
 @with_appcontext
@@ -28,12 +36,22 @@ from ivr.dev.simulator import CallSimulator, FlaskTransport, HttpTransport, Simu
 @click.option("--url", default=None, help="A running server's base URL; default: the service `make run` runs "
                                           "from this checkout, else the app in this process.")
 @click.option("--script", default=None, help='Inputs, e.g. "1;wait;say:reschedule;04151985"; default: ask.')
-def call_command(from_: str, to: str, url: str | None, script: str | None) -> None:
-    """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears.
+@click.option("--outbound", is_flag=True, help="Answer the follow-up or reminder call Quietline is placing to "
+                                               "--to (at the local Twilio stand-in) instead of calling in.")
+@click.option("--answer", "answer_as", type=click.Choice(list(OUTBOUND_ANSWERS)), default="client", show_default=True,
+              help="With --outbound: who or what answers.")
+def call_command(from_: str, to: str, url: str | None, script: str | None, outbound: bool = False,
+                 answer_as: str = "client") -> None:
+    """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears; with
+    ``--outbound``, answer the call Quietline is placing to ``--to`` as the client, someone else, a machine,
+    a fax, or not at all, and print what is heard (and any voicemail left).
 
     Errors (nothing answers at ``--url``, no Redis for the in-process app) are one clear line, exit code 1.
     """
     ql = current_app.extensions["quietline"]
+    if outbound:
+        _answer_outbound(ql, to, answer_as, url)
+        return
     settings = ql.settings
     public_base_url, api_url = settings.public_base_url, settings.twilio_api_url
     if url is None:
@@ -68,6 +86,48 @@ def call_command(from_: str, to: str, url: str | None, script: str | None) -> No
     click.echo(f"— call ended ({result.ended_by}), {len(result.requests)} webhooks")
     if result.application_error:
         sys.exit(1)
+
+
+def _answer_outbound(ql: Any, to: str, answer_as: str, url: str | None) -> None:
+    """Finish the newest outbound call to ``to`` at the stand-in as ``answer_as`` and print what is heard."""
+    settings = ql.settings
+    api_url = settings.twilio_api_url.rstrip("/")
+    if urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise click.ClickException(f"--outbound needs the local Twilio stand-in; TWILIO_API_URL is {api_url}")
+    try:
+        calls = requests.get(f"{api_url}/_standin/calls", timeout=5).json()
+    except requests.RequestException:
+        raise click.ClickException(f"The Twilio stand-in does not answer at {api_url}: start the service with "
+                                   "`make run`.") from None
+    waiting = [c for c in calls if c.get("to") == to and c.get("direction") == "outbound-api"
+               and c.get("status") in ("queued", "ringing", "in-progress")]
+    if not waiting:
+        raise click.ClickException(f"No outbound call to {to} is waiting at the stand-in: follow-up and reminder "
+                                   "calls are placed by the workers when they are due (docs/outbound.md).")
+    call = waiting[-1]
+    answered_by, status = OUTBOUND_ANSWERS[answer_as]
+    finished = requests.post(f"{api_url}/_standin/calls/{call['sid']}/finish",
+                             json={"answered_by": answered_by, "status": status}, timeout=5)
+    if finished.status_code != 200:
+        raise click.ClickException(f"the stand-in refused to finish call {call['sid']} ({finished.status_code})")
+    target = url.rstrip("/") if url else None
+    transport: HttpTransport | FlaskTransport = HttpTransport() if target else FlaskTransport(
+        current_app.test_client())
+    sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
+                        target_base_url=target, account_sid=settings.twilio_account_sid)
+    try:
+        heard = sim.answer_outbound(finished.json())
+    except SimulatorError as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    click.echo(f"call {call['sid']} from {call['from']} answered by {answered_by or status}")
+    for words in heard:
+        click.echo(f"🔊 {words}")
+    after = next((c for c in requests.get(f"{api_url}/_standin/calls", timeout=5).json()
+                  if c.get("sid") == call["sid"]), {})
+    if after.get("twiml"):
+        for words in re.findall(r"<Say[^>]*>(.*?)</Say>", after["twiml"], re.S):
+            click.echo(f"📼 voicemail: {html.unescape(words)}")
+    click.echo("— outbound call ended")
 
 
 def _must_answer(base_url: str) -> None:

@@ -304,6 +304,26 @@ class CallSimulator:
         """The public URL of a server path."""
         return self.public_base_url + path
 
+    def deliver(self, url: str, params: dict[str, str]) -> tuple[int, str]:
+        """Post one request Twilio would make outside a call's TwiML (a status or AMD callback, an outbound
+        call's ``Url``), signed over the public ``url``; (status, body)."""
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params), "User-Agent": USER_AGENT}
+        return self.transport.post(self.target_url(url), params, headers)
+
+    def answer_outbound(self, callbacks: list[dict[str, Any]]) -> list[str]:
+        """Deliver the callbacks of an outbound call the stand-in finished (``/_standin/calls/<sid>/finish``) and
+        return what the far end heard: the words of every ``<Say>`` in the answers.  ClickException-free:
+        SimulatorError when the app answers a callback with an error."""
+        heard: list[str] = []
+        for cb in callbacks:
+            status, body = self.deliver(cb["url"], cb["params"])
+            if status >= 400:
+                raise SimulatorError(f"the app answered {status} to {urlsplit(cb['url']).path}")
+            root = _parse_twiml(body)
+            if root is not None:
+                heard += [el.text or "" for el in root.iter("Say")]
+        return heard
+
     def target_url(self, public_url: str) -> str:
         """Where a public URL is really sent; URLs of other hosts are left alone."""
         base = self.public_base_url

@@ -15,7 +15,11 @@ numbers +15005550001/2/3/4 (and 9 for SMS) fail with Twilio's error codes; any
 other number can be made to refuse texts with one of them (``refuse_sms_to``).
 Inbound calls, which Twilio lists but nobody creates through the API, are added
 with ``add_call``; a recording that was never added answers 404, as Twilio does
-for one it does not have.
+for one it does not have.  Outbound calls take answering-machine detection
+(``MachineDetection``, ``AsyncAmd``, ``AsyncAmdStatusCallback``); the test decides who
+answers (``finish_call``: ``AnsweredBy`` human, machine_end_beep, …, fax, unknown, or
+busy / no-answer) and how a text settles (``finish_message``), and gets back the
+callbacks Twilio would make, to deliver signed.
 
 Test control, not Twilio's: methods on ``TwilioStandin`` and the same under
 ``/_standin/`` over HTTP (unauthenticated: bind it to localhost only): among them
@@ -108,7 +112,12 @@ _STD_ERRORS = {
 
 # Keys kept in our records for tests but absent from Twilio's JSON.
 _PRIVATE_MESSAGE_KEYS = ("status_callback", "media_url_list")
-_PRIVATE_CALL_KEYS = ("url", "method", "twiml", "status_callback", "status_callback_event", "machine_detection")
+_PRIVATE_CALL_KEYS = ("url", "method", "twiml", "status_callback", "status_callback_event", "machine_detection",
+                      "async_amd", "async_amd_status_callback")
+# AMD's AnsweredBy values (MachineDetection=DetectMessageEnd): what a test may make a call's far end be.
+ANSWERED_BY = ("human", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax", "unknown")
+# How a call can end without anyone answering.
+UNANSWERED = ("busy", "no-answer", "failed", "canceled")
 
 
 class _TwilioError(IvrError):
@@ -155,6 +164,14 @@ def _wav_seconds(wav_bytes: bytes) -> int | None:
 
 def _public(record: dict[str, Any], private: Iterable[str]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in private}
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A request Twilio makes to the application (absolute ``url``, form ``params``), for a test to deliver signed."""
+
+    url: str
+    params: dict[str, str]
 
 
 @dataclass
@@ -341,6 +358,59 @@ class TwilioStandin:
         with self._lock:
             self._calls[sid] = record
         return copy.deepcopy(record)
+
+    def finish_call(self, sid: str, answered_by: str | None = None, *, status: str | None = None,
+                    duration: int = 12, amd_seconds: int = 3) -> list[Callback]:
+        """End an API-created call as its far end would: answered by ``answered_by`` (one of ``ANSWERED_BY``),
+        or not answered (``status``: busy, no-answer, failed, canceled).  Returns the requests Twilio would
+        make, in order, for the test to deliver (signed): the call's ``Url`` (fetched on answer: with async
+        AMD the call is connected at once), the AMD result to ``AsyncAmdStatusCallback``, and the final
+        status callback (``CallStatus``, ``CallDuration``, ``AnsweredBy``).
+        """
+        if answered_by is not None and answered_by not in ANSWERED_BY:
+            raise ValueError(f"AnsweredBy must be one of {ANSWERED_BY}")
+        if answered_by is None and status not in UNANSWERED:
+            raise ValueError(f"a call nobody answered ends {UNANSWERED}")
+        with self._lock:
+            record = self._calls[sid]
+            record["answered_by"] = answered_by
+            final = "completed" if answered_by is not None else str(status)
+            record["status"], record["end_time"] = final, _now()
+            record["duration"] = str(duration if answered_by is not None else 0)
+            record = copy.deepcopy(record)
+        base = {"CallSid": sid, "AccountSid": self.account_sid, "From": record["from"], "To": record["to"],
+                "Direction": "outbound-api", "ApiVersion": API_VERSION}
+        out: list[Callback] = []
+        if answered_by is not None:
+            if record.get("url"):
+                out.append(Callback(record["url"], {**base, "CallStatus": "in-progress"}))
+            if record.get("async_amd") == "true" and record.get("async_amd_status_callback"):
+                out.append(Callback(record["async_amd_status_callback"],
+                                    {**base, "AnsweredBy": answered_by,
+                                     "MachineDetectionDuration": str(amd_seconds * 1000)}))
+        if record.get("status_callback"):
+            params = {**base, "CallStatus": final, "CallDuration": record["duration"]}
+            if answered_by is not None and record.get("machine_detection"):
+                params["AnsweredBy"] = answered_by
+            out.append(Callback(record["status_callback"], params))
+        return out
+
+    def finish_message(self, sid: str, status: str = "delivered", error_code: int | None = None) -> list[Callback]:
+        """Settle a message as the carrier would (``delivered``, ``undelivered``, ``failed``, with Twilio's
+        ``ErrorCode``, e.g. 30003 unreachable, 30006 landline); returns its status callback to deliver."""
+        if status not in ("sent", "delivered", "undelivered", "failed"):
+            raise ValueError("a message settles as sent, delivered, undelivered or failed")
+        with self._lock:
+            record = self._messages[sid]
+            record["status"], record["error_code"] = status, error_code
+            record = copy.deepcopy(record)
+        if not record.get("status_callback"):
+            return []
+        params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid, "From": record["from"],
+                  "To": record["to"], "MessageStatus": status, "SmsStatus": status, "ApiVersion": API_VERSION}
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return [Callback(record["status_callback"], params)]
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message created (oldest first): Twilio fields plus ``status_callback``."""
@@ -706,7 +776,11 @@ class TwilioStandin:
             "status_callback": form.get("StatusCallback"),
             "status_callback_event": form.getlist("StatusCallbackEvent"),
             "machine_detection": form.get("MachineDetection"),
+            "async_amd": form.get("AsyncAmd"),
+            "async_amd_status_callback": form.get("AsyncAmdStatusCallback"),
         }
+        if record["machine_detection"] not in (None, "Enable", "DetectMessageEnd"):
+            raise _TwilioError(400, 21626, "Invalid MachineDetection value")
         with self._lock:
             self._calls[sid] = record
         log.info("stand-in queued call %s", sid)
@@ -847,6 +921,31 @@ class TwilioStandin:
             except (KeyError, TypeError, ValueError) as exc:
                 raise _TwilioError(400, 20001, f"a call needs from and to: {exc}") from None
             return jsonify(record), 201
+
+        @app.post(f"{CONTROL_PREFIX}/calls/<sid>/finish")
+        def post_finish_call(sid: str) -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                callbacks = self.finish_call(sid, spec.get("answered_by") or None, status=spec.get("status") or None,
+                                             duration=int(spec.get("duration") or 12))
+            except KeyError:
+                raise _not_found() from None
+            except ValueError as exc:
+                raise _TwilioError(400, 20001, str(exc)) from None
+            return jsonify([{"url": c.url, "params": c.params} for c in callbacks])
+
+        @app.post(f"{CONTROL_PREFIX}/messages/<sid>/finish")
+        def post_finish_message(sid: str) -> Response:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                code = spec.get("error_code")
+                callbacks = self.finish_message(sid, str(spec.get("status") or "delivered"),
+                                                int(code) if code else None)
+            except KeyError:
+                raise _not_found() from None
+            except ValueError as exc:
+                raise _TwilioError(400, 20001, str(exc)) from None
+            return jsonify([{"url": c.url, "params": c.params} for c in callbacks])
 
         @app.post(f"{CONTROL_PREFIX}/delay_next")
         def post_delay_next() -> Response:

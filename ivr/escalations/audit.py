@@ -50,6 +50,7 @@ class Action(str, Enum):
     CLINICIAN_HOURS = "clinician_hours"  # changed a clinician's working hours or session length
     CALENDAR_FEED = "calendar_feed"  # made or revoked a clinician's calendar feed link
     PURGE_VOICEMAIL = "purge_voicemail"  # a voicemail and its transcript deleted under the retention (by the system)
+    CORRECTION_CALL = "correction_call"  # asked for a correction call to a client (follow-ups)
 
 
 class HasSessions(Protocol):

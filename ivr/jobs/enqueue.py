@@ -54,6 +54,11 @@ PURGE_JOB = "workers.recordings.purge_recordings"
 RECONCILE_JOB = "workers.reconcile.reconcile"
 CHANGE_REMINDER_JOB = "workers.changes.remind_changes"
 FOLDER_IMPORT_JOB = "workers.imports.import_folder"
+OUTBOUND_PLAN_JOB = "workers.outbound.plan_touches"
+SEND_TOUCH_JOB = "workers.outbound.send_touch"
+# Sending a follow-up or reminder: Twilio may be slow or briefly down (a claimed touch is never sent twice).
+TOUCH_RETRY = (10, 30, 60, 300, 900)
+PLAN_NOW_SEQ_KEY = "ql:outbound:plan-now-seq"
 
 
 log = logging.getLogger(__name__)
@@ -192,6 +197,61 @@ class Jobs:
         """Run the scheduled folder import at ``at`` (one job per instant: ``import-folder-<epoch seconds>``)."""
         return self._once(self.queue, FOLDER_IMPORT_JOB, (), f"import-folder-{int(at.timestamp())}", None, at=at,
                           failure_ttl=ESCALATION_FAILURE_TTL)
+
+    def plan_outbound_now(self) -> Enqueued:
+        """Run the outbound planning pass at once (an appointment changed, a reply came): ``outbound-plan-now-<n>``,
+        unless the last such pass is still waiting in its queue (it will see the change)."""
+        last = self.redis.get(PLAN_NOW_SEQ_KEY)
+        if last is not None:
+            job_id = f"outbound-plan-now-{int(last)}"
+            if self.locate(job_id)[0] == JobStatus.QUEUED:
+                return Enqueued(job_id, False)
+        n = int(self.redis.incr(PLAN_NOW_SEQ_KEY))
+        return self._once(self.queue, OUTBOUND_PLAN_JOB, (), f"outbound-plan-now-{n}", None,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
+
+    def schedule_outbound_plan(self, at: dt.datetime) -> Enqueued:
+        """Run the outbound planning pass at ``at`` (one job per instant: ``outbound-plan-<epoch seconds>``)."""
+        return self._once(self.queue, OUTBOUND_PLAN_JOB, (), f"outbound-plan-{int(at.timestamp())}", None, at=at,
+                          failure_ttl=ESCALATION_FAILURE_TTL)
+
+    def send_touch(self, row_id: int, job_id: str, at: dt.datetime | None = None) -> Enqueued:
+        """Make one outbound touch (row id of ``outbound_touches`` in, nothing else) at ``at`` (None: now).
+
+        ``job_id`` is the touch's own (``Touch.job_id``).  A job already scheduled for another time is moved;
+        one that finished without sending (not due yet then) is enqueued again.
+        """
+        status, placement = self.locate(job_id)
+        if placement is Placement.IN_FLIGHT and status == JobStatus.SCHEDULED and at is None:
+            self.cancel(job_id)  # re-planned to go now: out of the scheduled registry, into the queue
+            placement = Placement.MISSING
+        if placement is Placement.IN_FLIGHT and status == JobStatus.SCHEDULED and at is not None:
+            queue = self.queue
+            registry = ScheduledJobRegistry(queue.name, connection=self.redis, serializer=JSONSerializer)
+            scheduled = registry.get_scheduled_time(job_id) if job_id in registry else None
+            if scheduled is not None and int(scheduled.timestamp()) != int(at.timestamp()):
+                job = Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+                queue.schedule_job(job, at)
+                return Enqueued(job_id, True)
+        if placement is Placement.DONE:
+            self.cancel(job_id)
+        return self._once(self.queue, SEND_TOUCH_JOB, (row_id,), job_id,
+                          Retry(max=len(TOUCH_RETRY), interval=list(TOUCH_RETRY)),
+                          at=at, failure_ttl=FAILURE_TTL)
+
+    def cancel(self, job_id: str) -> bool:
+        """Delete a job that is waiting (queued, scheduled, deferred) or over; one running is left alone.
+
+        True when RQ had it.  Used when a touch is re-planned away: its job must not linger under its id.
+        """
+        status, placement = self.locate(job_id)
+        if placement is Placement.MISSING or status == JobStatus.STARTED:
+            return False
+        try:
+            Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer).delete()
+        except (NoSuchJobError, DeserializationError):
+            self.redis.delete(Job.key_for(job_id))
+        return True
 
     def status(self, job_id: str) -> str | None:
         """RQ's status of a job (queued, scheduled, started, finished, failed, …), None when RQ has no such job."""

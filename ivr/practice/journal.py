@@ -36,6 +36,7 @@ KIND_LABELS: Mapping[str, str] = {
     ChangeKind.APPOINTMENT_BOOKED.value: "Appointment booked",
     ChangeKind.CARD_UPDATED.value: "Card updated",
     ChangeKind.TEXTING_PREFERENCE.value: "Texting preference",
+    ChangeKind.APPOINTMENT_CONFIRMED.value: "Appointment confirmed",
 }
 
 APPOINTMENT_KINDS = frozenset({ChangeKind.APPOINTMENT_MOVED.value, ChangeKind.APPOINTMENT_CANCELLED.value,

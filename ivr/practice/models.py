@@ -19,9 +19,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from ivr.db.base import Base, UTCDateTime, utcnow
 
@@ -63,6 +65,8 @@ class Client(Base):
     may_text: Mapped[bool] = mapped_column(Boolean, default=False)
     # Discreet mode: nothing identifying in any voicemail or text, whatever the other settings say.
     discreet: Mapped[bool] = mapped_column(Boolean, default=True)
+    may_call: Mapped[bool] = mapped_column(Boolean, default=True)  # automated calls (follow-ups, reminders)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # IANA; None: guessed (ivr.outbound.zones)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     clinician: Mapped[Clinician | None] = relationship(back_populates="clients")
@@ -106,9 +110,45 @@ class Appointment(Base):
     # A phone-made appointment's id in the EHR, once an import matched the row staff entered for it.
     ehr_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Outbound planning (ivr.outbound): bumped on every change of time, status or clinician (see _bump_version);
+    # changed_at is when the current version was written (set it to the injected clock where one is at hand).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    checked_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined: Mapped[bool] = mapped_column(Boolean, default=False)  # joined the video call
+    changed_by_client: Mapped[bool] = mapped_column(Boolean, default=False)
 
     client: Mapped[Client] = relationship(back_populates="appointments")
     clinician: Mapped[Clinician] = relationship()
+
+
+VERSIONED_FIELDS = ("start", "end", "status", "clinician_id")
+APPOINTMENTS_CHANGED = "appointments_changed"  # Session.info flag: outbound planning runs after the commit
+
+
+def _note_change(target: Appointment) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info[APPOINTMENTS_CHANGED] = True
+
+
+@event.listens_for(Appointment, "after_insert")
+def _noted_insert(mapper, connection, target: Appointment) -> None:
+    _note_change(target)
+
+
+@event.listens_for(Appointment, "before_update")
+def _bump_version(mapper, connection, target: Appointment) -> None:
+    """A change of time, status or clinician is a new version: reminders are re-planned from it."""
+    state = inspect(target)
+    if not any(state.attrs[name].history.has_changes() for name in VERSIONED_FIELDS):
+        return
+    target.version = (target.version or 1) + 1
+    _note_change(target)
+    if not state.attrs["changed_at"].history.has_changes():
+        target.changed_at = utcnow()
+    if not state.attrs["changed_by_client"].history.has_changes():
+        target.changed_by_client = False  # staff or the EHR changed it: the client may not know
 
 
 class CardOnFile(Base):
@@ -209,6 +249,7 @@ class ChangeKind(str, Enum):
     APPOINTMENT_BOOKED = "appointment_booked"
     CARD_UPDATED = "card_updated"
     TEXTING_PREFERENCE = "texting_preference"  # STOP / START
+    APPOINTMENT_CONFIRMED = "appointment_confirmed"  # the client confirmed by replying to a reminder
 
 
 class ChangeState(str, Enum):

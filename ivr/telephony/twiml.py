@@ -222,3 +222,21 @@ def sms_reply(text: str = SMS_AUTO_REPLY) -> str:
     response = MessagingResponse()
     response.message(text)
     return str(response)
+
+
+def say_then_hangup(words: Iterable[str], voice: str | None = None, language: str | None = None) -> str:
+    """Outbound calls: say each of ``words`` (a voicemail, the neutral words) and hang up."""
+    response = VoiceResponse()
+    for text in words:
+        if text:
+            response.say(text, **_voice_kwargs(voice, language))
+    response.hangup()
+    return str(response)
+
+
+def wait_for_answer(seconds: int = 2) -> str:
+    """An outbound call's first document: a short pause while answering-machine detection listens on
+    (async AMD: the call is connected at once), then the action URL is asked again."""
+    response = VoiceResponse()
+    response.pause(length=seconds)
+    return str(response)

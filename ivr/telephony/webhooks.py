@@ -305,12 +305,25 @@ def inbound_sms() -> Response:
     anything a client wrote.
     """
     form = request.form
+    ql = _ql()
+    region = ql.flows.last_good.practice.phone_region if ql.flows.last_good else "US"
+    to = normalise(form.get("To"), region)
+    if ql.outbound.is_pool_number(to):
+        # A reply to a follow-up or reminder (ivr.contact.replies): opt-outs, confirm/change, or a person answers.
+        sender = normalise(form.get("From"), region)
+        if not sender:
+            return _xml(twiml.sms_nothing())
+        try:
+            return _xml(ql.outbound.inbound_text(form.get("MessageSid", ""), sender, to, form.get("Body"),
+                                                 form.get("OptOutType")))
+        except Exception:
+            log.exception("could not handle a reply to a pool number")
+            return _xml(twiml.sms_nothing(), status=503)
     keyword = opt_outs.classify(form.get("Body"), form.get("OptOutType"))
     if keyword is None:
         log.info("inbound text answered with the auto-reply")
         return _xml(twiml.sms_reply())
-    ql = _ql()
-    sender = normalise(form.get("From"), ql.flows.last_good.practice.phone_region if ql.flows.last_good else "US")
+    sender = normalise(form.get("From"), region)
     if sender and keyword is not opt_outs.Keyword.HELP:
         try:
             with ql.database.sessions() as db, db.begin():

@@ -11,6 +11,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from ivr.config import load_settings
+from ivr.contact import models as _contact  # noqa: F401
 from ivr.db.base import Base
 from ivr.db.database import make_engine, normalise_url
 

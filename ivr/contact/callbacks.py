@@ -1,0 +1,129 @@
+"""What Twilio's callbacks about outbound touches change (the logic behind ``ivr.contact.webhooks``)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from ivr.contact import touches
+from ivr.contact.facts import load_facts
+from ivr.contact.models import CallOptOut, OutboundTouch, TouchState
+from ivr.outbound.facts import Channel
+from ivr.outbound.lint import WordKind
+from ivr.outbound.wording import render
+from ivr.telephony import twilio_rest, twiml
+
+log = logging.getLogger(__name__)
+
+MESSAGE_STATES = {"sent": TouchState.SENT, "delivered": TouchState.DELIVERED,
+                  "undelivered": TouchState.UNDELIVERED, "failed": TouchState.FAILED}
+CALL_END_STATES = {"busy": TouchState.BUSY, "no-answer": TouchState.NO_ANSWER, "failed": TouchState.FAILED,
+                   "canceled": TouchState.FAILED}
+MACHINE = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+PERSON = ("human", "unknown")
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        return max(0, int(value or ""))
+    except ValueError:
+        return None
+
+
+def message_status(ql: Any, sid: str, status: str, error_code: str | None) -> None:
+    """Record a text's delivery status; one that reached nobody re-plans at once (the next channel)."""
+    state = MESSAGE_STATES.get(status)
+    if state is None or not sid:
+        return
+    row = touches.record_outcome(ql.database.sessions, sid, state, ql.clock(), error_code=error_code)
+    if row is not None and state in (TouchState.UNDELIVERED, TouchState.FAILED):
+        ql.outbound.plan_soon()
+
+
+def call_status(ql: Any, sid: str, status: str, duration: str | None, answered_by: str | None) -> None:
+    """Record an outbound call's end: answered (by whom), busy, no answer, failed."""
+    if not sid:
+        return
+    if status == "completed":
+        state = TouchState.ANSWERED
+        if answered_by in MACHINE:
+            state = TouchState.MACHINE
+        elif answered_by == "fax":
+            state = TouchState.FAX
+        row = touches.record_outcome(ql.database.sessions, sid, state, ql.clock(), answered_by=answered_by,
+                                     duration=_seconds(duration))
+    elif status in CALL_END_STATES:
+        row = touches.record_outcome(ql.database.sessions, sid, CALL_END_STATES[status], ql.clock(),
+                                     duration=_seconds(duration))
+    else:
+        return  # initiated, ringing, in-progress: nothing to record
+    if row is not None:
+        ql.outbound.plan_soon()
+
+
+def _touch_and_facts(ql: Any, sid: str):
+    with ql.database.sessions() as db:
+        row = db.scalar(select(OutboundTouch).where(OutboundTouch.twilio_sid == sid,
+                                                    OutboundTouch.channel == Channel.CALL.value))
+        if row is None:
+            return None, None
+        facts = load_facts(db, clients=[row.client_id])
+    return row, facts
+
+
+def amd_result(ql: Any, sid: str, answered_by: str) -> None:
+    """AMD's answer: a person goes on with the call; a machine gets the neutral voicemail only with consent
+    (else the call ends); a fax ends the call and the number is never called again."""
+    if not sid or not answered_by:
+        return
+    now = ql.clock()
+    if answered_by in PERSON:
+        touches.record_outcome(ql.database.sessions, sid, TouchState.ANSWERED, now, answered_by=answered_by)
+        return
+    row, facts = _touch_and_facts(ql, sid)
+    if row is None:
+        return
+    client = twilio_rest.make_client(ql.settings)
+    if answered_by == "fax":
+        touches.record_outcome(ql.database.sessions, sid, TouchState.FAX, now, answered_by=answered_by)
+        with ql.database.sessions() as db, db.begin():
+            if row.to_e164 and db.get(CallOptOut, row.to_e164) is None:
+                db.add(CallOptOut(e164=row.to_e164, source="fax", since=now))
+        client.calls(sid).update(status="completed")
+        return
+    if answered_by not in MACHINE:
+        return
+    rules = ql.outbound.rules()
+    person = next((c for c in facts.clients if c.id == row.client_id), None)
+    if rules is None or person is None or not person.may_voicemail or not row.from_e164:
+        touches.record_outcome(ql.database.sessions, sid, TouchState.MACHINE, now, answered_by=answered_by)
+        client.calls(sid).update(status="completed")
+        return
+    touch = touches.touch_of(row)
+    appt = next((a for a in facts.appointments if a.id == row.appointment_id), None)
+    words = render(touch, WordKind.VOICEMAIL, rules=rules, client=person, appointment=appt,
+                   callback_number=row.from_e164, now=now)
+    practice = ql.flows.last_good.practice if ql.flows.last_good is not None else None
+    client.calls(sid).update(twiml=twiml.say_then_hangup(
+        [words], getattr(practice, "voice", None), getattr(practice, "language", None)))
+    touches.record_outcome(ql.database.sessions, sid, TouchState.VOICEMAIL, now, answered_by=answered_by)
+
+
+def answer(ql: Any, sid: str) -> str:
+    """The first words of an answered outbound call.  Nobody is verified yet, so only the neutral words:
+    the client's first name (not on a shared number) and the business-matter words with the callback number."""
+    row, facts = _touch_and_facts(ql, sid)
+    rules = ql.outbound.rules()
+    if row is None or rules is None or not row.from_e164:
+        return twiml.hangup()
+    person = next((c for c in facts.clients if c.id == row.client_id), None)
+    if person is None:
+        return twiml.hangup()
+    touch = touches.touch_of(row)
+    neutral = render(touch, WordKind.SPOKEN, rules=rules, client=person, appointment=None,
+                     callback_number=row.from_e164, now=ql.clock(), verified=False)
+    greeting = None if row.neutral else f"Hello, this is a call for {person.first_name}."
+    practice = ql.flows.last_good.practice if ql.flows.last_good is not None else None
+    return twiml.say_then_hangup([w for w in (greeting, neutral) if w], getattr(practice, "voice", None),
+                                 getattr(practice, "language", None))

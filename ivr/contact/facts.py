@@ -1,0 +1,152 @@
+"""The planner's input (``ivr.outbound.facts.PracticeFacts``) built from the database.
+
+One read of the tables the planner needs: clients with their numbers (a number on several clients
+is ``shared``), appointments as they are now, every recorded touch, replies, correction requests,
+the last two-way contact (completed sessions, replies, answered calls, inbound calls) and the
+opt-outs.  ``clients`` narrows it to some client ids (the send job re-checks one client).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from types import MappingProxyType
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.contact.models import (
+    CallOptOut,
+    CorrectionRequestRow,
+    OutboundReply,
+    OutboundTouch,
+    ReplyMeaning,
+    TouchState,
+)
+from ivr.escalations.models import Escalation
+from ivr.outbound.facts import (
+    AppointmentFacts,
+    AppointmentStatus,
+    Channel,
+    ClientFacts,
+    CorrectionRequest,
+    Outcome,
+    PastTouch,
+    Phone,
+    PracticeFacts,
+    Reply,
+)
+from ivr.practice.models import Appointment, Client, ClientPhone, Clinician, SmsOptOut
+
+# Row states → the planner's outcomes (``planned`` rows are not past touches: the planner plans them again).
+_OUTCOMES = {
+    TouchState.QUEUED.value: Outcome.QUEUED, TouchState.SENT.value: Outcome.SENT,
+    TouchState.DELIVERED.value: Outcome.DELIVERED, TouchState.UNDELIVERED.value: Outcome.UNDELIVERED,
+    TouchState.FAILED.value: Outcome.FAILED, TouchState.ANSWERED.value: Outcome.ANSWERED,
+    TouchState.VOICEMAIL.value: Outcome.VOICEMAIL, TouchState.MACHINE.value: Outcome.MACHINE,
+    TouchState.NO_ANSWER.value: Outcome.NO_ANSWER, TouchState.BUSY.value: Outcome.BUSY,
+    TouchState.FAX.value: Outcome.FAX, TouchState.SKIPPED.value: Outcome.SKIPPED,
+    TouchState.CANCELLED.value: Outcome.CANCELLED, TouchState.DONE.value: Outcome.SENT,
+}
+
+
+CONVERSATION = (ReplyMeaning.CONFIRM.value, ReplyMeaning.CHANGE.value, ReplyMeaning.OTHER.value)
+
+
+def outcome_of(status: str) -> Outcome | None:
+    """The planner's outcome for a row's status; None for ``planned``."""
+    return _OUTCOMES.get(status)
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> PracticeFacts:
+    """Everything :func:`ivr.outbound.planner.plan` reads, as the database has it now."""
+    wanted = list(dict.fromkeys(clients)) if clients is not None else None
+
+    def only(column, query):
+        return query if wanted is None else query.where(column.in_(wanted))
+
+    client_rows = db.execute(only(Client.id, select(Client.id, Client.first_name, Client.time_zone, Client.may_call,
+                                                    Client.may_voicemail, Client.may_text))).all()
+    phones: dict[str, list[str]] = defaultdict(list)
+    for client_id, e164 in db.execute(only(ClientPhone.client_id, select(ClientPhone.client_id, ClientPhone.e164)
+                                           .order_by(ClientPhone.client_id, ClientPhone.position, ClientPhone.id))):
+        phones[client_id].append(e164)
+    numbers = sorted({n for ns in phones.values() for n in ns})
+    # Shared: on more than one client (looked up across every client, not just the ones asked for).
+    shared: set[str] = set()
+    for chunk in _chunks(numbers):
+        shared.update(db.scalars(select(ClientPhone.e164).where(ClientPhone.e164.in_(chunk))
+                                 .group_by(ClientPhone.e164).having(func.count(ClientPhone.client_id.distinct()) > 1)))
+    facts_clients = tuple(
+        ClientFacts(id=row.id, first_name=row.first_name, phones=tuple(Phone(n, n in shared) for n in phones[row.id]),
+                    time_zone=row.time_zone or None, may_call=bool(row.may_call), may_voicemail=bool(row.may_voicemail),
+                    may_text=bool(row.may_text))
+        for row in client_rows)
+
+    appt_rows = db.execute(only(Appointment.client_id, select(
+        Appointment.id, Appointment.client_id, Appointment.start, Appointment.end, Appointment.status,
+        Appointment.version, Appointment.changed_at, Appointment.updated_at, Appointment.checked_in,
+        Appointment.joined, Appointment.replaced_by, Appointment.changed_by_client))).all()
+    replaces = {row.replaced_by: row.id for row in appt_rows if row.replaced_by}
+    appointments = tuple(
+        AppointmentFacts(id=row.id, client_id=row.client_id, start=row.start, end=row.end,
+                         status=AppointmentStatus(row.status), version=row.version or 1,
+                         changed_at=row.changed_at or row.updated_at, checked_in=bool(row.checked_in),
+                         joined=bool(row.joined), replaces=replaces.get(row.id),
+                         changed_by_client=bool(row.changed_by_client))
+        for row in appt_rows)
+
+    past: list[PastTouch] = []
+    answered: dict[str, dt.datetime] = {}
+    for row in db.execute(only(OutboundTouch.client_id, select(
+            OutboundTouch.touch_id, OutboundTouch.client_id, OutboundTouch.channel, OutboundTouch.status,
+            OutboundTouch.attempted_at, OutboundTouch.outcome_at, OutboundTouch.due, OutboundTouch.created_at,
+            OutboundTouch.about_start, OutboundTouch.to_e164).where(
+                # Planned and cancelled touches never happened: the planner decides them afresh (a START
+                # after a STOP plans the reminders still to come again).
+                OutboundTouch.status.not_in((TouchState.PLANNED.value, TouchState.CANCELLED.value))))):
+        outcome = outcome_of(row.status)
+        if outcome is None:
+            continue
+        at = row.attempted_at or row.outcome_at or row.due or row.created_at
+        past.append(PastTouch(row.touch_id, row.client_id, Channel(row.channel), at, outcome, row.about_start,
+                              row.to_e164))
+        if outcome is Outcome.ANSWERED:
+            answered[row.client_id] = max(at, answered.get(row.client_id, at))
+
+    replies = tuple(Reply(row.client_id, row.received_at) for row in db.execute(only(
+        OutboundReply.client_id, select(OutboundReply.client_id, OutboundReply.received_at)
+        .where(OutboundReply.client_id.is_not(None),
+               # STOP, START and HELP are keywords to the carrier, not a conversation with us.
+               OutboundReply.meaning.in_(CONVERSATION)))))
+    corrections = tuple(CorrectionRequest(str(row.id), row.client_id, row.raised_at, row.appointment_id)
+                        for row in db.scalars(only(CorrectionRequestRow.client_id, select(CorrectionRequestRow))))
+
+    last: dict[str, dt.datetime] = dict(answered)
+    for reply in replies:
+        last[reply.client_id] = max(reply.at, last.get(reply.client_id, reply.at))
+    # A verified inbound call (an escalation knows its client) is two-way contact too.
+    for client_id, at in db.execute(only(Escalation.client_id, select(Escalation.client_id,
+                                                                      func.max(Escalation.created_at))
+                                         .where(Escalation.client_id.is_not(None)).group_by(Escalation.client_id))):
+        last[client_id] = max(at, last.get(client_id, at))
+
+    text_out = set()
+    call_out = set()
+    for chunk in _chunks(numbers):
+        text_out.update(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(chunk),
+                                                                SmsOptOut.opted_out.is_(True))))
+        call_out.update(db.scalars(select(CallOptOut.e164).where(CallOptOut.e164.in_(chunk))))
+    return PracticeFacts(clients=facts_clients, appointments=appointments, past_touches=tuple(past), replies=replies,
+                         corrections=corrections, last_contact=MappingProxyType(last),
+                         text_opt_outs=frozenset(text_out), call_opt_outs=frozenset(call_out))
+
+
+def clinician_names(db: Session) -> tuple[str, ...]:
+    """Every clinician's name, for the discretion lint (``check_outbound(clinician_names=…)``)."""
+    return tuple(db.scalars(select(Clinician.name)))

@@ -1,0 +1,149 @@
+"""Texts clients send to the pool numbers: opt-outs at once, confirm and change words, anything else to staff.
+
+Carriers and Twilio treat STOP, CANCEL, END, QUIT, … as an opt-out from every text (``ivr.practice.opt_outs``),
+so those are honoured at once, for everything to that number: its pending texts and calls are cancelled, it
+is not called either (``call_opt_outs``, source ``stop``), and the change journal shows staff the new
+preference.  CANCEL is an opt-out, never the cancellation of an appointment.  START resumes only
+what is still to come (the planner treats what was missed as late).  A reply to a reminder is matched to
+the most recent text sent to that number:
+
+* confirm: ``1``, yes, confirm, ok, sure, … → recorded (and in the change journal);
+* change: ``2``, change, reschedule, can't make it, … → a correction call (the ``correction`` follow-up) or,
+  without one, a staff task;
+* anything else → a staff task at once, and the client is told a person will answer (never "invalid").
+
+Every reply is kept (``outbound_replies``, words sealed with ``IVR_DATA_KEY``) and ends the client's other
+pending follow-ups (the planner, re-run at once, sees the reply).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.contact.models import (
+    CallOptOut,
+    CorrectionRequestRow,
+    OutboundReply,
+    OutboundTouch,
+    ReplyMeaning,
+    TouchState,
+)
+from ivr.contact.touches import cancel_pending
+from ivr.encryption import RecordCipher
+from ivr.outbound.facts import Channel
+from ivr.outbound.planner import SkipReason
+from ivr.practice import journal, opt_outs
+from ivr.practice.models import ChangeKind, ClientPhone
+
+CONFIRM_WORDS = frozenset({
+    "1", "yes", "y", "yep", "yeah", "confirm", "confirmed", "ok", "okay", "k", "sure", "i confirm", "yes please",
+    "see you then", "i'll be there", "ill be there", "i will be there", "sounds good", "yes thanks", "ok thanks",
+    "ok thank you",
+})
+CHANGE_WORDS = frozenset({
+    "2", "change", "change it", "reschedule", "re-schedule", "reschedule please", "move", "move it",
+    "can't make it", "cant make it", "cannot make it", "can not make it", "i can't make it", "i cant make it",
+    "i cannot make it", "can't come", "cant come", "i can't come", "another time", "different time",
+    "new time", "need to reschedule", "i need to reschedule", "i need to change it",
+})
+# What the client is told (neutral: whoever reads the phone learns nothing).
+CONFIRMED_REPLY = "Thank you, that is confirmed."
+CHANGE_REPLY = "Thank you. We will be in touch to find another time."
+PERSON_REPLY = "Thank you for your message. A person will answer you soon."
+STOP_SOURCE = "stop"  # call_opt_outs.source of a number that texted STOP (START lifts it)
+# How far back a reply may answer a text we sent.
+MATCH_WINDOW = dt.timedelta(days=14)
+_SENT = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.QUEUED.value)
+_PUNCT = re.compile(r"[^\w'\s-]+")
+
+
+def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: bool = False) -> ReplyMeaning:
+    """What a text means: an opt-out keyword first (Twilio's own classification wins), then confirm/change words."""
+    keyword = opt_outs.classify(body, opt_out_type)
+    if keyword is opt_outs.Keyword.STOP:
+        return ReplyMeaning.OPT_OUT
+    if keyword is opt_outs.Keyword.HELP:
+        return ReplyMeaning.HELP
+    if keyword is opt_outs.Keyword.START and (opted_out or (body or "").strip().upper() != "YES"):
+        return ReplyMeaning.OPT_IN  # YES from a number that never stopped is a confirmation
+    words = " ".join(_PUNCT.sub(" ", (body or "").lower().replace("’", "'")).split())
+    if words in CONFIRM_WORDS:
+        return ReplyMeaning.CONFIRM
+    if words in CHANGE_WORDS:
+        return ReplyMeaning.CHANGE
+    return ReplyMeaning.OTHER
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What became of an inbound text: the words to answer with (None: no reply), and what to do next."""
+
+    meaning: ReplyMeaning
+    reply: str | None
+    client_id: str | None
+    touch_id: str | None
+    staff_task: str | None = None  # the reason of a staff task to raise (after the commit)
+    new: bool = True  # False: the same MessageSid again (Twilio retried): nothing done twice
+
+
+def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: str | None,
+           opt_out_type: str | None, now: dt.datetime, cipher: RecordCipher | None,
+           correction_enabled: bool) -> Handled:
+    """Record and act on one inbound text inside ``db``'s transaction (the caller commits)."""
+    seen = db.scalar(select(OutboundReply).where(OutboundReply.message_sid == message_sid))
+    if seen is not None:
+        return Handled(ReplyMeaning(seen.meaning), None, seen.client_id, seen.touch_id, new=False)
+    meaning = meaning_of(body, opt_out_type, opted_out=opt_outs.opted_out(db, from_))
+    clients = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == from_).distinct()))
+    # The most recent text we sent to this number (from the number written to, when known) is what it answers.
+    last = select(OutboundTouch).where(
+        OutboundTouch.to_e164 == from_, OutboundTouch.channel == Channel.TEXT.value,
+        OutboundTouch.status.in_(_SENT), OutboundTouch.attempted_at >= now - MATCH_WINDOW)
+    if to:
+        last = last.where(OutboundTouch.from_e164 == to)
+    touch = db.scalar(last.order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
+    client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
+    sealed = cipher.seal((body or "").encode(), f"outbound_replies:{message_sid}".encode()) if cipher else None
+    db.add(OutboundReply(message_sid=message_sid[:40], from_e164=from_, to_e164=to, client_id=client_id,
+                         touch_id=touch.touch_id if touch is not None else None, meaning=meaning.value,
+                         body_sealed=sealed, received_at=now))
+    db.flush()  # IntegrityError: the same MessageSid raced in twice (the caller answers with nothing)
+    source = f"text:{message_sid}"[:80]
+    if meaning is ReplyMeaning.OPT_OUT:
+        # Everything to that number stops: texts (the carrier's opt-out) and our calls too.
+        opt_outs.record(db, from_, opt_outs.Keyword.STOP, now, source=source)
+        if db.get(CallOptOut, from_) is None:
+            db.add(CallOptOut(e164=from_, source=STOP_SOURCE, since=now))
+        cancel_pending(db, to=from_, why=SkipReason.OPTED_OUT, now=now)
+        return Handled(meaning, None, client_id, None)
+    if meaning is ReplyMeaning.OPT_IN:
+        opt_outs.record(db, from_, opt_outs.Keyword.START, now, source=source)
+        stopped = db.get(CallOptOut, from_)
+        if stopped is not None and stopped.source == STOP_SOURCE:  # a fax or an explicit "never call" stays
+            db.delete(stopped)
+        return Handled(meaning, None, client_id, None)
+    if meaning is ReplyMeaning.HELP:
+        return Handled(meaning, None, client_id, None)  # Twilio answers HELP itself
+    touch_id = touch.touch_id if touch is not None else None
+    appointment_id = touch.appointment_id if touch is not None else None
+    if meaning is ReplyMeaning.CONFIRM and client_id and appointment_id:
+        journal.record(db, ChangeKind.APPOINTMENT_CONFIRMED, source=source, now=now, client_id=client_id,
+                       appointment_id=appointment_id,
+                       after={"appointment_id": appointment_id, "confirmed": True,
+                              "start": touch.about_start.isoformat() if touch and touch.about_start else None})
+        reply = None if (body or "").strip().upper() == "YES" else CONFIRMED_REPLY  # Twilio answers YES itself
+        return Handled(meaning, reply, client_id, touch_id)
+    if meaning is ReplyMeaning.CHANGE and client_id:
+        if correction_enabled:
+            # Raised by the reply, so after it (the planner lets a reply end only what was pending before it).
+            db.add(CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=None,
+                                        raised_at=now + dt.timedelta(seconds=1)))
+            return Handled(meaning, CHANGE_REPLY, client_id, touch_id)
+        return Handled(meaning, CHANGE_REPLY, client_id, touch_id, staff_task="change_request")
+    # Free text (or a confirm/change nobody can be matched to): a person answers.
+    return Handled(ReplyMeaning.OTHER if meaning is not ReplyMeaning.CHANGE else meaning, PERSON_REPLY, client_id,
+                   touch_id, staff_task="text_reply")

@@ -1,0 +1,242 @@
+"""Making one touch: re-check, claim, then the text (``Messages.create``) or the call (``Calls.create`` with AMD).
+
+The order is what makes a touch happen once (docs/outbound.md):
+
+1. ``recheck`` (``ivr.outbound.planner``) with the facts of now: checked in, rebooked, cancelled, replied,
+   opted out, quiet hours, caps… a touch that may no longer go is recorded ``skipped`` with why;
+2. ``claim``: the row goes ``planned`` → ``queued`` in one committed transaction, **before** Twilio is
+   called;
+3. Twilio is called from the client's pool number (``CallerId.number_for``), and only from the pool:
+   ``pool_number`` refuses any other ``From`` in code;
+4. a retry that finds its row ``queued`` without a SID (the worker died between 2 and the SID being
+   stored) asks Twilio first (``recover``): the text or call Twilio has is adopted, and only one that
+   cannot be on its way any more is sent again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client as TwilioClient
+
+from ivr.config import Settings
+from ivr.contact import touches
+from ivr.contact.facts import load_facts
+from ivr.contact.models import OutboundTouch, TouchState
+from ivr.exceptions import OutboundRefused, SendError
+from ivr.outbound.facts import Channel, PracticeFacts
+from ivr.outbound.lint import WordKind
+from ivr.outbound.planner import SkipReason, Touch, recheck
+from ivr.outbound.rules import OutboundRules
+from ivr.outbound.wording import render
+from ivr.practice import opt_outs
+from ivr.telephony import twilio_rest
+
+log = logging.getLogger(__name__)
+
+# A claim this old cannot still be on its way to Twilio (the client gives up after its timeout).
+IN_FLIGHT_SECONDS = twilio_rest.DEFAULT_TIMEOUT + 5
+# Twilio's error for a recipient who texted STOP: the number is recorded as opted out.
+OPTED_OUT_CODE = 21610
+
+
+class Sent(StrEnum):
+    """What the send job did (its return value: no number, name or words)."""
+
+    SENT = "sent"
+    CALLING = "calling"
+    RECOVERED = "recovered"  # a dead worker had sent it: adopted, not sent again
+    SKIPPED = "skipped"
+    NOT_DUE = "not_due"
+    NOT_PENDING = "not_pending"
+    FAILED = "failed"
+    STAFF_TASK = "staff_task"
+    NO_RULES = "no_rules"
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where Twilio posts about an outbound touch (absolute; ``?touch=<job id>`` is added)."""
+
+    message_status: str
+    call_answer: str
+    call_status: str
+    amd_status: str
+
+
+def pool_number(rules: OutboundRules, client_id: str) -> str:
+    """The ``From`` of every call and text to ``client_id``: their pool number.  Raises OutboundRefused
+    when the pool is empty or the number is not in it (nothing leaves from the practice's listed line)."""
+    number = rules.caller_id.number_for(client_id)
+    return checked_from(rules, number)
+
+
+def checked_from(rules: OutboundRules, number: str | None) -> str:
+    """``number`` when it is one of ``caller_id.numbers``; OutboundRefused otherwise."""
+    if not number or number not in rules.caller_id.numbers:
+        raise OutboundRefused("outbound From must be one of caller_id.numbers in outbound.yaml")
+    return number
+
+
+def words_version(text: str) -> str:
+    """What identifies the words sent (recorded; compared when recovering a text a dead worker sent)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _client_and_appointment(facts: PracticeFacts, touch: Touch):
+    client = next(c for c in facts.clients if c.id == touch.client_id)
+    appt = next((a for a in facts.appointments if a.id == touch.appointment_id), None)
+    return client, appt
+
+
+def text_body(touch: Touch, facts: PracticeFacts, rules: OutboundRules, from_: str, now: dt.datetime) -> str:
+    """The SMS for ``touch`` (neutral words for a shared number; the opt-out notice on a number's first text)."""
+    client, appt = _client_and_appointment(facts, touch)
+    return render(touch, WordKind.TEXT, rules=rules, client=client, appointment=appt, callback_number=from_, now=now)
+
+
+def _with_touch(url: str, job_id: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}touch={job_id}"
+
+
+def send(db_sessions: sessionmaker[Session], settings: Settings, rules: OutboundRules | None, urls: Urls,
+         row_id: int, now: dt.datetime, *, twilio: TwilioClient | None = None) -> tuple[Sent, OutboundTouch | None]:
+    """Make the touch of row ``row_id`` if it may still go.  Raises SendError when Twilio may take it later
+    (RQ retries the job); a permanent refusal is recorded ``failed``."""
+    row = touches.load(db_sessions, row_id)
+    if row is None:
+        return Sent.NOT_PENDING, None
+    if row.channel == Channel.STAFF_TASK.value and row.status == TouchState.QUEUED.value:
+        return Sent.STAFF_TASK, row  # claimed by a worker that died before handing it on: hand it on (idempotent)
+    if row.status == TouchState.QUEUED.value and row.twilio_sid is None and row.channel != Channel.STAFF_TASK.value:
+        recovered = _recover(db_sessions, settings, row, now, twilio)
+        if recovered is not None:
+            return recovered, row
+        row = touches.load(db_sessions, row_id)
+        if row is None:
+            return Sent.NOT_PENDING, None
+    if row.status != TouchState.PLANNED.value:
+        return Sent.NOT_PENDING, row
+    if rules is None:
+        return Sent.NO_RULES, row
+    with db_sessions() as db:
+        facts = load_facts(db, clients=[row.client_id])
+    current, why = recheck(touches.touch_of(row), facts, rules, now)
+    if current is None:
+        if why is SkipReason.NOT_DUE:
+            return Sent.NOT_DUE, row  # quiet hours or a cap put it later: the next planning pass re-schedules it
+        touches.skip(db_sessions, row.id, why or SkipReason.NOT_PLANNED, now)
+        log.info("touch %s skipped at sending time: %s", row.job_id, why.value if why else "-")
+        return Sent.SKIPPED, row
+    if current.channel is Channel.STAFF_TASK:
+        if touches.claim(db_sessions, row.id, to=None, from_=None, now=now, neutral=False, words_version=None,
+                         rules_version=rules.version):
+            return Sent.STAFF_TASK, row
+        return Sent.NOT_PENDING, row
+    from_ = pool_number(rules, current.client_id)
+    if current.channel is Channel.TEXT:
+        body = text_body(current, facts, rules, from_, now)
+        if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
+                             words_version=words_version(body), rules_version=rules.version):
+            return Sent.NOT_PENDING, row
+        return _text(db_sessions, settings, urls, row, current.to or "", from_, body, now, twilio), row
+    if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
+                         words_version=None, rules_version=rules.version):
+        return Sent.NOT_PENDING, row
+    return _call(db_sessions, settings, urls, row, current.to or "", from_, now, twilio), row
+
+
+def _client(settings: Settings, twilio: TwilioClient | None) -> TwilioClient:
+    return twilio or twilio_rest.make_client(settings)
+
+
+def _text(db_sessions, settings, urls: Urls, row: OutboundTouch, to: str, from_: str, body: str, now: dt.datetime,
+          twilio: TwilioClient | None) -> Sent:
+    try:
+        sid = twilio_rest.send_sms(_client(settings, twilio), to=to, from_=from_, body=body,
+                                   status_callback=_with_touch(urls.message_status, row.job_id))
+    except TwilioRestException as exc:
+        return _refused(db_sessions, row, exc, now)
+    except (requests.RequestException, TwilioException) as exc:
+        # Unknown whether Twilio took it: stays queued; the retry asks Twilio (recover) before sending.
+        raise SendError(f"touch {row.job_id}: {type(exc).__name__}") from None
+    touches.record_sid(db_sessions, row.id, sid, TouchState.SENT)
+    return Sent.SENT
+
+
+def _call(db_sessions, settings, urls: Urls, row: OutboundTouch, to: str, from_: str, now: dt.datetime,
+          twilio: TwilioClient | None) -> Sent:
+    try:
+        sid = place_call(_client(settings, twilio), to=to, from_=from_, urls=urls, job_id=row.job_id)
+    except TwilioRestException as exc:
+        return _refused(db_sessions, row, exc, now)
+    except (requests.RequestException, TwilioException) as exc:
+        raise SendError(f"touch {row.job_id}: {type(exc).__name__}") from None
+    touches.record_sid(db_sessions, row.id, sid, TouchState.QUEUED)
+    return Sent.CALLING
+
+
+def place_call(client: TwilioClient, *, to: str, from_: str, urls: Urls, job_id: str) -> str:
+    """``Calls.create`` with answering-machine detection: ``DetectMessageEnd``, asynchronous (the call is
+    connected at once and the result posted to ``amd_status``), and every status posted to ``call_status``."""
+    call = client.calls.create(
+        to=to, from_=from_, url=_with_touch(urls.call_answer, job_id), method="POST",
+        machine_detection="DetectMessageEnd", async_amd="true",
+        async_amd_status_callback=_with_touch(urls.amd_status, job_id), async_amd_status_callback_method="POST",
+        status_callback=_with_touch(urls.call_status, job_id), status_callback_method="POST",
+        status_callback_event=["initiated", "ringing", "answered", "completed"],
+        machine_detection_timeout=values.unset,
+    )
+    if not call.sid:
+        raise TwilioException("Twilio accepted the call but returned no SID")
+    return str(call.sid)
+
+
+def _refused(db_sessions, row: OutboundTouch, exc: TwilioRestException, now: dt.datetime) -> Sent:
+    if twilio_rest.refused_for_good(exc):
+        # Permanent: recorded failed, never retried; the planner moves to the next attempt or channel.
+        touches.record_failure(db_sessions, row.id, str(exc.code or exc.status), now)
+        if exc.code == OPTED_OUT_CODE and row.to_e164:
+            with db_sessions() as db, db.begin():
+                opt_outs.record(db, row.to_e164, opt_outs.Keyword.STOP, now, source="carrier:21610")
+        log.warning("touch %s refused by Twilio for good (code %s)", row.job_id, exc.code)
+        return Sent.FAILED
+    touches.unclaim(db_sessions, row.id)  # nothing was taken: planned again, RQ retries the job
+    raise SendError(f"touch {row.job_id}: twilio {exc.status}") from None
+
+
+def _recover(db_sessions, settings: Settings, row: OutboundTouch, now: dt.datetime,
+             twilio: TwilioClient | None) -> Sent | None:
+    """The row was claimed but no SID recorded: a worker died mid-send.  Adopt what Twilio has (RECOVERED);
+    else, once nothing can be on its way, plan it again and return None (the caller sends it afresh)."""
+    client = _client(settings, twilio)
+    to, from_ = row.to_e164 or "", row.from_e164 or ""
+    try:
+        if row.channel == Channel.TEXT.value:
+            sid = next((m.sid for m in client.messages.list(to=to, from_=from_, limit=50)
+                        if m.body is not None and words_version(m.body) == row.words_version), None)
+        else:
+            with db_sessions() as db:
+                known = set(db.scalars(select(OutboundTouch.twilio_sid).where(OutboundTouch.to_e164 == to,
+                                                                                OutboundTouch.twilio_sid.is_not(None))))
+            sid = next((c.sid for c in client.calls.list(to=to, from_=from_, limit=50) if c.sid not in known), None)
+    except (requests.RequestException, TwilioException) as exc:
+        raise SendError(f"touch {row.job_id}: lookup {type(exc).__name__}") from None
+    if sid is not None:
+        touches.record_sid(db_sessions, row.id, str(sid),
+                           TouchState.SENT if row.channel == Channel.TEXT.value else TouchState.QUEUED)
+        log.info("touch %s: Twilio had it from a worker that died; recorded, not sent again", row.job_id)
+        return Sent.RECOVERED
+    if row.attempted_at is not None and now - row.attempted_at < dt.timedelta(seconds=IN_FLIGHT_SECONDS):
+        raise SendError(f"touch {row.job_id}: a dead worker's request may still reach Twilio; later")
+    touches.unclaim(db_sessions, row.id)
+    log.info("touch %s: a dead worker never reached Twilio; planned again", row.job_id)
+    return None

@@ -1,0 +1,202 @@
+"""``Outbound``: the outbound side of one installation (``Services.outbound``), used by the jobs and webhooks.
+
+* ``plan_pass``: the planner over the database (every minute, and after any appointment change), recorded
+  in ``outbound_touches`` and scheduled on RQ, one job per touch under the touch's own job id;
+* ``send``: one touch (``ivr.contact.sending``), and a follow-up's staff task handed to staff;
+* the callbacks and replies (``ivr.contact.callbacks``, ``ivr.contact.replies``) use ``rules()`` and ``urls``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.contact import replies, sending, touches
+from ivr.contact.facts import clinician_names, load_facts
+from ivr.contact.models import OutboundTouch, TouchState
+from ivr.contact.rules_store import OutboundRulesStore
+from ivr.db.database import Database
+from ivr.encryption import RecordCipher
+from ivr.escalations.create import build_escalation
+from ivr.escalations.models import Escalation
+from ivr.flowlang.store import FlowStore
+from ivr.jobs.enqueue import Jobs
+from ivr.outbound.planner import plan, recheck
+from ivr.outbound.rules import OutboundRules, Trigger
+from ivr.practice.models import APPOINTMENTS_CHANGED
+from ivr.telephony import twiml
+from ivr.telephony.urls import public_url
+
+log = logging.getLogger(__name__)
+
+PLAN_EVERY_SECONDS = 60
+LOCK_KEY = "ql:outbound:plan-lock"
+LOCK_SECONDS = 300
+LAST_PASS_KEY = "ql:outbound:last-pass"  # epoch seconds of the last pass that finished (no PHI)
+MAX_HISTORY = dt.timedelta(days=7)
+MIN_HISTORY = dt.timedelta(minutes=1)
+# Staff tasks (escalations) outbound work raises; the reasons are category aliases (ivr.core.escalation_policy).
+FOLLOW_UP_TASK = "follow_up_task"
+TEXT_REPLY = "text_reply"
+CHANGE_REQUEST = "change_request"
+
+OUTBOUND_PATHS = {
+    "message_status": "/twilio/outbound/message-status",
+    "call_answer": "/twilio/outbound/answer",
+    "call_status": "/twilio/outbound/call-status",
+    "amd_status": "/twilio/outbound/amd",
+}
+
+
+def next_run(now: dt.datetime, every_seconds: int = PLAN_EVERY_SECONDS) -> dt.datetime:
+    """The next multiple of ``every_seconds`` after ``now``: the same instant for every worker."""
+    every = max(1, int(every_seconds))
+    return dt.datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, dt.UTC)
+
+
+class Outbound:
+    """Follow-ups and reminders for one installation (see the module docstring)."""
+
+    def __init__(self, settings: Settings, database: Database, flows: FlowStore, jobs: Jobs, redis: Any,
+                 clock: Callable[[], dt.datetime]):
+        self.settings = settings
+        self.database = database
+        self.flows = flows
+        self.jobs = jobs
+        self.redis = redis
+        self.clock = clock
+        self.rules_store = OutboundRulesStore(flows, self._clinician_names)
+        self.cipher = RecordCipher.from_setting(settings.data_key) if settings.data_key else None
+        base = settings.public_base_url
+        self.urls = sending.Urls(**{name: base + path for name, path in OUTBOUND_PATHS.items()})
+        # Any commit that changed an appointment re-plans at once (the minute's pass would, within 60 s).
+        event.listen(database.sessions, "after_commit", self._after_commit)
+
+    def _clinician_names(self) -> tuple[str, ...]:
+        with self.database.sessions() as db:
+            return clinician_names(db)
+
+    def rules(self) -> OutboundRules | None:
+        """The last good outbound rules (None: no outbound.yaml, nothing is sent)."""
+        return self.rules_store.current()
+
+    def _after_commit(self, session: Session) -> None:
+        if not session.info.pop(APPOINTMENTS_CHANGED, False):
+            return
+        try:
+            self.jobs.plan_outbound_now()
+        except Exception:  # never fail the change itself: the minute's pass re-plans anyway
+            log.warning("could not enqueue the outbound planning pass after an appointment change", exc_info=True)
+
+    # ------------------------------------------------------------------ planning
+
+    def ensure_scheduled(self) -> None:
+        """Schedule the next minute's pass (a worker starting, and every pass)."""
+        self.jobs.schedule_outbound_plan(next_run(self.clock()))
+
+    def plan_pass(self) -> dict[str, int] | None:
+        """One planning pass over every client; counts, or None when another pass holds the lock or
+        there are no rules.  Planned touches are scheduled at their ``due`` (now when due), touches no
+        longer planned cancelled, skipped ones recorded."""
+        now = self.clock()
+        rules = self.rules()
+        if rules is None:
+            return None
+        if not self.redis.set(LOCK_KEY, "1", nx=True, ex=LOCK_SECONDS):
+            return None
+        try:
+            last = self.redis.get(LAST_PASS_KEY)
+            since = now - dt.datetime.fromtimestamp(int(last), dt.UTC) if last else MIN_HISTORY
+            history = min(MAX_HISTORY, max(MIN_HISTORY, since))
+            with self.database.sessions() as db:
+                facts = load_facts(db)
+            planned = plan(facts, rules, now, history=history)
+            record = touches.record_plan(self.database.sessions, planned, rules.version, now,
+                                         why_gone=lambda touch: recheck(touch, facts, rules, now)[1])
+            for job_id in record.cancelled_jobs:
+                self.jobs.cancel(job_id)
+            for row_id, job_id, due in record.schedule:
+                self.jobs.send_touch(row_id, job_id, None if due <= now else due)
+            self.redis.set(LAST_PASS_KEY, int(now.timestamp()))
+        finally:
+            self.redis.delete(LOCK_KEY)
+        counts = {"inserted": record.inserted, "skipped": record.skipped, "cancelled": len(record.cancelled_jobs),
+                  "moved": record.moved, "scheduled": len(record.schedule)}
+        log.info("outbound planning pass: %s", counts)
+        return counts
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, row_id: int) -> str:
+        """Make one touch (the send job); returns what happened (``sending.Sent``)."""
+        result, row = sending.send(self.database.sessions, self.settings, self.rules(), self.urls, row_id,
+                                   self.clock())
+        if result is sending.Sent.STAFF_TASK and row is not None:
+            self.staff_task(row.job_id, FOLLOW_UP_TASK, row.client_id, {"task": row.task or ""})
+            with self.database.sessions() as db, db.begin():
+                found = db.get(OutboundTouch, row.id)
+                if found is not None:
+                    found.status, found.outcome_at = TouchState.DONE.value, self.clock()
+        return result.value
+
+    def staff_task(self, key: str, reason: str, client_id: str | None, details: dict[str, str] | None = None) -> int:
+        """An escalation for staff, once per ``key`` (a touch's job id or a MessageSid) and reason, notified as any
+        other (the escalate job finds the row and pages the roster).  Returns its id."""
+        practice = self.flows.last_good.practice if self.flows.last_good is not None else None
+        with self.database.sessions() as db, db.begin():
+            existing = db.query(Escalation.id).filter_by(call_sid=key, reason=reason).scalar()
+            if existing is None:
+                row = build_escalation(None, key, reason, None, self.clock(), practice)
+                row.client_id, row.details = client_id, details or None
+                db.add(row)
+                db.flush()
+                existing = row.id
+        self.jobs.escalate(key, reason)
+        return int(existing)
+
+    def is_pool_number(self, number: str | None) -> bool:
+        """Whether ``number`` is one of the outbound numbers (texts to it are replies to follow-ups and reminders)."""
+        rules = self.rules()
+        return bool(number) and rules is not None and number in rules.caller_id.numbers
+
+    def inbound_text(self, message_sid: str, from_: str, to: str | None, body: str | None,
+                     opt_out_type: str | None) -> str:
+        """A text to a pool number (``ivr.contact.replies``): recorded and acted on; the TwiML to answer with."""
+        rules = self.rules()
+        correction = rules is not None and Trigger.CORRECTION in rules.follow_ups
+        now = self.clock()
+        try:
+            with self.database.sessions() as db, db.begin():
+                handled = replies.handle(db, message_sid=message_sid, from_=from_, to=to, body=body,
+                                         opt_out_type=opt_out_type, now=now, cipher=self.cipher,
+                                         correction_enabled=correction)
+        except IntegrityError:
+            return twiml.sms_nothing()  # the same message twice at once: the other request answers it
+        if not handled.new:
+            return twiml.sms_nothing()
+        log.info("reply to a pool number: %s", handled.meaning.value)
+        if handled.staff_task:
+            self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, {"reply": handled.meaning.value})
+        self.plan_soon()
+        return twiml.sms_reply(handled.reply) if handled.reply else twiml.sms_nothing()
+
+    def plan_soon(self) -> None:
+        """Re-plan at once (a reply, an outcome: the next attempt or channel may go)."""
+        try:
+            self.jobs.plan_outbound_now()
+        except Exception:
+            log.warning("could not enqueue the outbound planning pass", exc_info=True)
+
+
+def public_outbound_url(settings: Settings, name: str) -> str:
+    """Absolute URL of an outbound callback route."""
+    return settings.public_base_url + OUTBOUND_PATHS[name]
+
+
+__all__ = ["Outbound", "public_url", "public_outbound_url"]

@@ -1,0 +1,303 @@
+"""The ``outbound_touches`` rows: recording a planning pass, claiming a touch to send it, recording outcomes.
+
+Every write is keyed by the touch's deterministic id (``ivr.outbound.planner.Touch.id``, unique in the
+table), so a second planning pass, a retried job or a worker killed half-way inserts and sends nothing twice:
+
+* ``record_plan`` inserts new planned and skipped touches (``INSERT … ON CONFLICT DO NOTHING``), moves the
+  ``due`` of a planned one the planner moved, and cancels planned ones the plan no longer holds;
+* ``claim`` moves one row from ``planned`` to ``queued`` and commits **before** Twilio is called: that
+  commit is the idempotency record a retry finds;
+* ``record_outcome`` stores what Twilio's callbacks said.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.contact.models import OutboundReply, OutboundTouch, ReplyMeaning, TouchState
+from ivr.outbound.facts import Channel
+from ivr.outbound.planner import SkipReason, Touch, TouchKind, TouchStatus
+from ivr.practice.models import Appointment, AppointmentStatus
+
+# Not yet handed to Twilio: what the plan may still move or cancel.
+OPEN = (TouchState.PLANNED.value,)
+
+
+@dataclass
+class PlanRecord:
+    """What one planning pass changed: rows to (re)schedule as (row id, job id, due), and counts."""
+
+    schedule: list[tuple[int, str, dt.datetime]] = field(default_factory=list)
+    cancelled_jobs: list[str] = field(default_factory=list)
+    inserted: int = 0
+    skipped: int = 0
+    moved: int = 0
+
+
+def _values(touch: Touch, rules_version: str) -> dict:
+    return dict(
+        touch_id=touch.id, job_id=touch.job_id, client_id=touch.client_id, appointment_id=touch.appointment_id,
+        appointment_version=touch.appointment_version, kind=touch.kind.value, rule=touch.name, attempt=touch.attempt,
+        channel=touch.channel.value,
+        status=TouchState.PLANNED.value if touch.status is TouchStatus.PLANNED else TouchState.SKIPPED.value,
+        why_skipped=touch.why_skipped.value if touch.why_skipped else None, due=touch.due,
+        window_end=touch.window_end, about_start=touch.about_start, words=touch.words, task=touch.task,
+        to_e164=touch.to, neutral=touch.neutral, rules_version=rules_version,
+    )
+
+
+def _insert_ignoring_duplicates(db: Session, rows: Sequence[dict]) -> int:
+    """Insert rows whose touch_id is new; a row another pass inserted meanwhile is left as it is."""
+    if not rows:
+        return 0
+    dialect = db.get_bind().dialect.name
+    table = OutboundTouch.__table__
+    stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
+    inserted = 0
+    for i in range(0, len(rows), 500):
+        inserted += db.execute(stmt, list(rows[i:i + 500])).rowcount or 0
+    return inserted
+
+
+def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], rules_version: str,
+                now: dt.datetime, *, clients: Iterable[str] | None = None,
+                why_gone: Callable[[Touch], SkipReason | None] | None = None) -> PlanRecord:
+    """Make the table agree with a plan (``ivr.outbound.planner.plan``); returns what to schedule.
+
+    ``clients``: the pass covered only those clients (only their planned rows may be cancelled).
+    ``why_gone``: why a planned touch the plan no longer holds is gone (checked in, moved…), for the record.
+    """
+    out = PlanRecord()
+    touches = list(touches)
+    wanted = {t.id: t for t in touches}
+    scope = set(clients) if clients is not None else None
+    with db_sessions() as db, db.begin():
+        existing = {row.touch_id: row for row in db.execute(
+            select(OutboundTouch.id, OutboundTouch.touch_id, OutboundTouch.job_id, OutboundTouch.status,
+                   OutboundTouch.due, OutboundTouch.client_id))}
+        gone_rows = {row.id: row for row in db.scalars(select(OutboundTouch).where(
+            OutboundTouch.status.in_(OPEN), OutboundTouch.touch_id.not_in(list(wanted)) if wanted else True))}
+        new = [_values(t, rules_version) for t in touches if t.id not in existing]
+        out.inserted = _insert_ignoring_duplicates(db, new)
+        out.skipped = sum(1 for t in touches if t.id not in existing and t.status is TouchStatus.SKIPPED)
+        for touch_id, row in existing.items():
+            if scope is not None and row.client_id not in scope:
+                continue
+            again = wanted.get(touch_id)
+            if (row.status == TouchState.CANCELLED.value and again is not None
+                    and again.status is TouchStatus.PLANNED):
+                # Planned again (START after a STOP, a rule turned back on): a cancelled touch was never made.
+                db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
+                                                       OutboundTouch.status == TouchState.CANCELLED.value)
+                           .values(status=TouchState.PLANNED.value, why_skipped=None, due=again.due,
+                                   outcome_at=None))
+                continue
+            if row.status not in OPEN:
+                continue
+            touch = wanted.get(touch_id)
+            if touch is None or touch.status is TouchStatus.SKIPPED:
+                # Re-planned away (moved, cancelled, replied, opted out, rules changed): never sent.
+                reason = touch.why_skipped if touch is not None else None
+                if reason is None and why_gone is not None and row.id in gone_rows:
+                    reason = why_gone(touch_of(gone_rows[row.id]))
+                why = (reason or SkipReason.NOT_PLANNED).value
+                db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
+                                                       OutboundTouch.status.in_(OPEN))
+                           .values(status=TouchState.CANCELLED.value if touch is None else TouchState.SKIPPED.value,
+                                   why_skipped=why, outcome_at=now))
+                out.cancelled_jobs.append(row.job_id)
+            elif touch.due is not None and row.due != touch.due:
+                db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id).values(due=touch.due))
+                out.moved += 1
+        rows = db.execute(select(OutboundTouch.id, OutboundTouch.job_id, OutboundTouch.due, OutboundTouch.touch_id)
+                          .where(OutboundTouch.status == TouchState.PLANNED.value)).all()
+    for row in rows:
+        if row.touch_id in wanted and row.due is not None:
+            out.schedule.append((row.id, row.job_id, row.due))
+    return out
+
+
+def touch_of(row: OutboundTouch) -> Touch:
+    """The planner's Touch a row was recorded from (what ``recheck`` compares with the plan of now)."""
+    return Touch(id=row.touch_id, client_id=row.client_id, kind=TouchKind(row.kind), name=row.rule,
+                 appointment_id=row.appointment_id, appointment_version=row.appointment_version,
+                 attempt=row.attempt, channel=Channel(row.channel), status=TouchStatus.PLANNED, due=row.due,
+                 window_end=row.window_end, to=row.to_e164, words=row.words, neutral=row.neutral,
+                 about_start=row.about_start, task=row.task)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A touch claimed for sending (``queued``): what the sender needs, read inside the claim."""
+
+    row_id: int
+    touch: Touch
+    to: str | None
+    from_: str | None
+    attempted_at: dt.datetime
+    words_version: str | None
+    recovering: bool = False  # a dead worker left it queued without a SID: look at Twilio first
+
+
+def load(db_sessions: sessionmaker[Session], row_id: int) -> OutboundTouch | None:
+    with db_sessions() as db:
+        return db.get(OutboundTouch, row_id)
+
+
+def skip(db_sessions: sessionmaker[Session], row_id: int, why: SkipReason | str, now: dt.datetime) -> bool:
+    """A planned touch will not be made (re-checked at sending time): record why.  False if it was not planned."""
+    with db_sessions() as db, db.begin():
+        done = db.execute(update(OutboundTouch)
+                          .where(OutboundTouch.id == row_id, OutboundTouch.status.in_(OPEN))
+                          .values(status=TouchState.SKIPPED.value, why_skipped=str(getattr(why, "value", why)),
+                                  outcome_at=now))
+    return bool(done.rowcount)
+
+
+def claim(db_sessions: sessionmaker[Session], row_id: int, *, to: str | None, from_: str | None, now: dt.datetime,
+          neutral: bool, words_version: str | None, rules_version: str) -> bool:
+    """Move a planned row to ``queued`` and commit (before Twilio is called).  False if another got it first."""
+    with db_sessions() as db, db.begin():
+        moved = db.execute(update(OutboundTouch)
+                           .where(OutboundTouch.id == row_id, OutboundTouch.status == TouchState.PLANNED.value)
+                           .values(status=TouchState.QUEUED.value, attempted_at=now, to_e164=to, from_e164=from_,
+                                   neutral=neutral, words_version=words_version, rules_version=rules_version))
+    return moved.rowcount == 1
+
+
+def record_sid(db_sessions: sessionmaker[Session], row_id: int, sid: str, status: TouchState) -> None:
+    """Twilio took it: its SID, and ``sent`` for a text (a call stays ``queued`` until its callbacks)."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(OutboundTouch).where(OutboundTouch.id == row_id)
+                   .values(twilio_sid=sid, status=status.value))
+
+
+def record_failure(db_sessions: sessionmaker[Session], row_id: int, code: str | None, now: dt.datetime) -> None:
+    """Twilio refused it for good: ``failed`` with its error code (the planner moves to the next attempt)."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(OutboundTouch).where(OutboundTouch.id == row_id)
+                   .values(status=TouchState.FAILED.value, error_code=code, outcome_at=now))
+
+
+def unclaim(db_sessions: sessionmaker[Session], row_id: int) -> None:
+    """Nothing reached Twilio (a refusal that may pass): planned again, for the retry."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(OutboundTouch)
+                   .where(OutboundTouch.id == row_id, OutboundTouch.status == TouchState.QUEUED.value,
+                          OutboundTouch.twilio_sid.is_(None))
+                   .values(status=TouchState.PLANNED.value, attempted_at=None))
+
+
+# Outcomes a later callback must not overwrite with a vaguer one (a completed call after its AMD result).
+_FINAL = {TouchState.ANSWERED.value, TouchState.VOICEMAIL.value, TouchState.MACHINE.value, TouchState.FAX.value,
+          TouchState.DELIVERED.value, TouchState.UNDELIVERED.value}
+
+
+def record_outcome(db_sessions: sessionmaker[Session], sid: str, state: TouchState, now: dt.datetime, *,
+                   answered_by: str | None = None, duration: int | None = None, error_code: str | None = None,
+                   overwrite: bool = False) -> OutboundTouch | None:
+    """Store what a callback said about the touch Twilio knows as ``sid``; the row, or None for an unknown SID.
+
+    A final outcome (answered, voicemail, delivered…) is kept against a later, vaguer callback unless
+    ``overwrite``; the duration and AnsweredBy are always kept.
+    """
+    with db_sessions() as db, db.begin():
+        row = db.scalar(select(OutboundTouch).where(OutboundTouch.twilio_sid == sid))
+        if row is None:
+            return None
+        if overwrite or row.status not in _FINAL:
+            row.status = state.value
+        row.outcome_at = now
+        if answered_by:
+            row.answered_by = answered_by[:30]
+        if duration is not None:
+            row.duration_seconds = duration
+        if error_code:
+            row.error_code = error_code[:20]
+        return row
+
+
+def cancel_pending(db: Session, *, client_ids: Iterable[str] = (), to: str | None = None,
+                   channel: Channel | None = None, why: SkipReason, now: dt.datetime) -> list[str]:
+    """Cancel planned touches (of these clients, or to this number, on one channel); their job ids."""
+    query = select(OutboundTouch.id, OutboundTouch.job_id).where(OutboundTouch.status.in_(OPEN))
+    ids = list(client_ids)
+    if ids:
+        query = query.where(OutboundTouch.client_id.in_(ids))
+    if to is not None:
+        query = query.where(OutboundTouch.to_e164 == to)
+    if channel is not None:
+        query = query.where(OutboundTouch.channel == channel.value)
+    rows = db.execute(query).all()
+    if rows:
+        db.execute(update(OutboundTouch).where(OutboundTouch.id.in_([r.id for r in rows]),
+                                               OutboundTouch.status.in_(OPEN))
+                   .values(status=TouchState.CANCELLED.value, why_skipped=why.value, outcome_at=now))
+    return [r.job_id for r in rows]
+
+
+@dataclass(frozen=True)
+class AppointmentTouches:
+    """One appointment's (or a client's follow-ups without one) touches, newest appointment first, for staff."""
+
+    client_id: str
+    appointment_id: str | None
+    rows: tuple[OutboundTouch, ...]
+    confirmed: bool = False
+
+
+def by_appointment(db: Session, *, limit: int = 200) -> list[AppointmentTouches]:
+    """Touches grouped per (client, appointment), the groups with the latest activity first."""
+    rows = list(db.scalars(select(OutboundTouch).order_by(OutboundTouch.id.desc()).limit(limit * 4)))
+    confirmed = {t for t in db.scalars(select(OutboundReply.touch_id).where(
+        OutboundReply.meaning == ReplyMeaning.CONFIRM.value, OutboundReply.touch_id.is_not(None)))}
+    groups: dict[tuple[str, str | None], list[OutboundTouch]] = {}
+    for row in rows:
+        groups.setdefault((row.client_id, row.appointment_id), []).append(row)
+    out = []
+    for (client_id, appointment_id), items in list(groups.items())[:limit]:
+        items.sort(key=lambda r: (r.due or r.created_at, r.id))
+        out.append(AppointmentTouches(client_id, appointment_id, tuple(items),
+                                      any(r.touch_id in confirmed for r in items)))
+    return out
+
+
+REACHED = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value, TouchState.VOICEMAIL.value)
+
+
+@dataclass(frozen=True)
+class ReminderFigures:
+    """Appointments that started in a period, reminded (a reminder reached them) or not, and how they went."""
+
+    reminded: int
+    reminded_confirmed: int
+    reminded_no_shows: int
+    not_reminded: int
+    not_reminded_no_shows: int
+
+
+def reminder_figures(db: Session, start: dt.datetime, end: dt.datetime) -> ReminderFigures:
+    """Whether reminders work: confirmations and no-shows of appointments starting in [start, end)."""
+    appts = db.execute(select(Appointment.id, Appointment.status).where(
+        Appointment.start >= start, Appointment.start < end,
+        Appointment.status.in_((AppointmentStatus.SCHEDULED.value, AppointmentStatus.COMPLETED.value,
+                                AppointmentStatus.NO_SHOW.value)))).all()
+    ids = [a.id for a in appts]
+    reminded: set[str] = set()
+    confirmed: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        reminded.update(db.scalars(select(OutboundTouch.appointment_id).where(
+            OutboundTouch.appointment_id.in_(chunk), OutboundTouch.kind != TouchKind.FOLLOW_UP.value,
+            OutboundTouch.status.in_(REACHED))))
+        confirmed.update(db.scalars(select(OutboundTouch.appointment_id).join(
+            OutboundReply, OutboundReply.touch_id == OutboundTouch.touch_id).where(
+            OutboundTouch.appointment_id.in_(chunk), OutboundReply.meaning == ReplyMeaning.CONFIRM.value)))
+    no_show = {a.id for a in appts if a.status == AppointmentStatus.NO_SHOW.value}
+    return ReminderFigures(len(reminded), len(confirmed & reminded), len(no_show & reminded),
+                           len(ids) - len(reminded), len(no_show - reminded))

@@ -1,0 +1,172 @@
+"""Follow-up calls: placed with answering-machine detection from the pool, and what each AMD AnsweredBy leads to."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+
+from ivr.contact.models import CallOptOut
+from ivr.dev.cli import call_command
+from ivr.escalations.models import Escalation
+from ivr.practice.models import Appointment
+from tests.helpers.contact import POOL, add_appointment, add_client, deliver, touch_rows
+
+NY = ZoneInfo("America/New_York")
+PHONE = "+15551239003"
+START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
+ACK = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+VOICE = 'language="en-US" voice="Polly.Joanna"'  # the demo practice's voice
+
+
+@pytest.fixture
+def ql(app):
+    return app.extensions["quietline"]
+
+
+def late_client(database, *, may_voicemail: bool = True) -> None:
+    add_client(database, "C-9003", "Robin", (PHONE,), may_voicemail=may_voicemail)
+    add_appointment(database, "A-9003", "C-9003", START)
+
+
+def plan_and_run(ql, jobs) -> None:
+    ql.jobs.plan_outbound_now()
+    jobs.settle()
+
+
+def calls_to(standin, to: str = PHONE) -> list[dict]:
+    return [c for c in standin.calls() if c["to"] == to]
+
+
+def test_late_at_15_minutes_a_call_from_the_pool_with_amd(ql, database, jobs, standin):
+    late_client(database)
+    jobs.clock.now = START + dt.timedelta(minutes=14, seconds=59)
+    plan_and_run(ql, jobs)
+    [row] = touch_rows(database, "C-9003")
+    assert (row.touch_id, row.status, row.due) == ("C-9003/follow_ups.late/A-9003/v1/1/call", "planned",
+                                                   START + dt.timedelta(minutes=15))
+    assert calls_to(standin) == []
+    jobs.at(START + dt.timedelta(minutes=15))
+    [row] = touch_rows(database, "C-9003")
+    assert row.status == "queued"
+    [call] = calls_to(standin)
+    assert call["from"] in POOL and call["from"] == row.from_e164 and row.twilio_sid == call["sid"]
+    assert (call["machine_detection"], call["async_amd"]) == ("DetectMessageEnd", "true")
+    assert call["async_amd_status_callback"] == f"https://ql.example.org/twilio/outbound/amd?touch={row.job_id}"
+    assert call["status_callback"] == f"https://ql.example.org/twilio/outbound/call-status?touch={row.job_id}"
+    assert call["status_callback_event"] == ["initiated", "ringing", "answered", "completed"]
+    assert call["url"] == f"https://ql.example.org/twilio/outbound/answer?touch={row.job_id}"
+
+
+def test_checked_in_at_14_59_no_call_at_15_minutes(ql, database, jobs, standin):
+    late_client(database)
+    jobs.clock.now = START + dt.timedelta(minutes=14, seconds=59)
+    plan_and_run(ql, jobs)
+    with database.sessions() as db, db.begin():
+        db.execute(update(Appointment).where(Appointment.id == "A-9003").values(checked_in=True))
+    jobs.at(START + dt.timedelta(minutes=15))
+    [row] = touch_rows(database, "C-9003")
+    # The minute's planning pass (cancelled) or the send job's re-check (skipped), whichever runs first.
+    assert row.status in ("cancelled", "skipped") and row.why_skipped == "checked_in"
+    assert calls_to(standin) == []
+
+
+SPOKEN = ("This is about a business matter; we'll try again later. You can reach us at 5 5 5, 0 1 0, {digits}. "
+          "Goodbye.")
+
+
+@pytest.mark.parametrize(("answered_by", "voicemail", "state"), [
+    ("human", True, "answered"),
+    ("unknown", True, "answered"),
+    ("machine_end_beep", True, "voicemail"),
+    ("machine_end_silence", True, "voicemail"),
+    ("machine_end_other", True, "voicemail"),
+    ("machine_end_beep", False, "machine"),
+    ("fax", True, "fax"),
+])
+def test_each_answered_by(answered_by, voicemail, state, ql, client, database, jobs, standin):
+    late_client(database, may_voicemail=voicemail)
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    plan_and_run(ql, jobs)
+    [call] = calls_to(standin)
+    answer, *rest = deliver(client, standin.finish_call(call["sid"], answered_by, duration=21))
+    assert rest == [(200, ACK), (200, ACK)]
+    digits = "0 1 9 0" if call["from"] == POOL[0] else "0 1 9 1"
+    # Before anyone is verified: the first name and the business-matter words only.
+    assert answer == (200, f'<?xml version="1.0" encoding="UTF-8"?><Response><Say {VOICE}>Hello, this is a call '
+                           f'for Robin.</Say><Say {VOICE}>{SPOKEN.format(digits=digits)}</Say><Hangup /></Response>')
+    row = touch_rows(database, "C-9003")[0]
+    assert (row.status, row.answered_by, row.duration_seconds) == (state, answered_by, 21)
+    after = next(c for c in standin.calls() if c["sid"] == call["sid"])
+    if state == "voicemail":
+        number = "5 5 5, 0 1 0, " + digits
+        assert after["twiml"] == (f'<?xml version="1.0" encoding="UTF-8"?><Response><Say {VOICE}>This is a message '
+                                  'for Robin '
+                                  f'about an appointment. Please call us back at {number}. Thank you.</Say>'
+                                  '<Hangup /></Response>')
+    else:
+        assert after["twiml"] is None
+    with database.sessions() as db:
+        assert list(db.scalars(select(CallOptOut.e164))) == ([PHONE] if state == "fax" else [])
+
+
+def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jobs, standin):
+    late_client(database)
+    add_client(database, "C-9004", "Sam", ("+15551239004",))
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    plan_and_run(ql, jobs)
+    [call] = calls_to(standin)
+    assert deliver(client, standin.finish_call(call["sid"], status="no-answer")) == [(200, ACK)]
+    jobs.settle()
+    rows = touch_rows(database, "C-9003")
+    assert [(r.attempt, r.channel, r.status) for r in rows] == [(1, "call", "no_answer"), (2, "text", "planned")]
+    assert rows[1].due == START + dt.timedelta(minutes=25)
+    jobs.at(START + dt.timedelta(minutes=25))
+    [sms] = [m for m in standin.messages() if m["to"] == PHONE]
+    assert sms["from"] == call["from"]  # the client always sees one number
+    assert sms["body"].startswith("Hi Robin, we were expecting you at 11 AM.")
+
+
+@pytest.mark.parametrize(("answer_as", "heard"), [
+    ("client", ["Hello, this is a call for Robin.", "This is about a business matter"]),
+    ("machine", ["Hello, this is a call for Robin.", "This is about a business matter",
+                 "voicemail: This is a message for Robin about an appointment."]),
+    ("fax", ["Hello, this is a call for Robin.", "This is about a business matter"]),
+    ("no-answer", []),
+])
+def test_the_simulator_answers_an_outbound_call(answer_as, heard, app, ql, database, jobs, standin):
+    late_client(database)
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    plan_and_run(ql, jobs)
+    result = app.test_cli_runner().invoke(call_command, ["--outbound", "--to", PHONE, "--answer", answer_as])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith(("🔊", "📼"))]
+    assert len(lines) == len(heard) and all(h in line for h, line in zip(heard, lines, strict=True)), result.output
+    [row] = touch_rows(database, "C-9003")
+    assert row.status == {"client": "answered", "machine": "voicemail", "fax": "fax", "no-answer": "no_answer"}[
+        answer_as]
+    again = app.test_cli_runner().invoke(call_command, ["--outbound", "--to", PHONE])
+    assert again.exit_code == 1 and "No outbound call to" in again.output
+
+
+def test_after_the_last_attempt_the_then_task_goes_to_staff(ql, client, database, jobs, standin):
+    add_client(database, "C-9012", "Robin", ("+15551239012",), may_text=False)  # calls only: one attempt
+    add_appointment(database, "A-9012", "C-9012", START, status="no_show")
+    jobs.clock.now = START + dt.timedelta(minutes=80)  # 30 minutes after its end
+    plan_and_run(ql, jobs)
+    [call] = calls_to(standin, "+15551239012")
+    assert deliver(client, standin.finish_call(call["sid"], status="busy")) == [(200, ACK)]
+    jobs.settle()
+    task = touch_rows(database, "C-9012")[1]
+    # The last attempt reached nobody: the task is due when the next attempt would have been (spacing: 1 day).
+    assert (task.touch_id, task.status, task.due) == ("C-9012/follow_ups.no_show/A-9012/v1/then/staff_task",
+                                                      "planned", START + dt.timedelta(days=1, minutes=80))
+    jobs.at(task.due)
+    rows = touch_rows(database, "C-9012")
+    assert [(r.rule, r.channel, r.status) for r in rows] == [("no_show", "call", "busy"),
+                                                             ("no_show", "staff_task", "done")]
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.reason, esc.client_id, esc.category, esc.details) == (
+        "follow_up_task", "C-9012", "callback_request", {"task": "Send a closing letter"})

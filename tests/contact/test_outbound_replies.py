@@ -1,0 +1,120 @@
+"""Replies to reminders, through the signed SMS webhook: opt-outs at once (CANCEL is one, and never cancels the
+appointment), START resumes what is still to come, confirm and change words and digits, anything else to staff."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ivr.contact.models import CallOptOut, CorrectionRequestRow
+from ivr.escalations.models import Escalation
+from ivr.practice.models import Appointment, PracticeChange, SmsOptOut
+from tests.helpers.contact import add_appointment, add_client, replies, text_in, touch_rows
+
+NY = ZoneInfo("America/New_York")
+PHONE = "+15551239006"
+FIRST = dt.datetime(2026, 12, 2, 15, 0, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
+NOTHING = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def answer(text: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{text}</Message></Response>'
+
+
+@pytest.fixture
+def reminded(app, database, jobs, standin):
+    """Robin's 2-days-before reminder went out; the 2-hours-before one is planned."""
+    ql = app.extensions["quietline"]
+    jobs.clock.now = FIRST - dt.timedelta(hours=1)
+    add_client(database, "C-9006", "Robin", (PHONE,))
+    add_appointment(database, "A-9006", "C-9006", dt.datetime(2026, 12, 4, 15, tzinfo=NY).astimezone(dt.UTC))
+    ql.jobs.plan_outbound_now()
+    jobs.at(FIRST)
+    [sms] = [m for m in standin.messages() if m["to"] == PHONE]
+    return sms
+
+
+def statuses(database) -> list[tuple[str, str, str | None]]:
+    return [(r.rule, r.status, r.why_skipped) for r in touch_rows(database, "C-9006") if r.kind == "reminder"]
+
+
+@pytest.mark.parametrize("body", ["1", "yes", "Ok", "Confirm", "confirmed!", "OK thanks"])
+def test_confirm_words_and_digits(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "1" * 32)
+    assert (status, xml) == (200, NOTHING if body == "yes" else answer("Thank you, that is confirmed."))
+    [reply] = replies(database)
+    assert (reply.meaning, reply.client_id, reply.touch_id) == (
+        "confirm", "C-9006", "C-9006/reminders.two_days_before/A-9006/v1/1/text")
+    with database.sessions() as db:
+        [change] = db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all()
+    assert (change.client_id, change.appointment_id, change.after["confirmed"]) == ("C-9006", "A-9006", True)
+
+
+@pytest.mark.parametrize("body", ["2", "can't make it", "I can’t make it.", "Reschedule", "change it"])
+def test_change_words_ask_for_a_call(body, reminded, client, database, jobs, standin):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "2" * 32)
+    assert (status, xml) == (200, answer("Thank you. We will be in touch to find another time."))
+    with database.sessions() as db:
+        [req] = db.scalars(select(CorrectionRequestRow)).all()
+    assert (req.client_id, req.appointment_id) == ("C-9006", "A-9006")
+    jobs.run()  # the planning pass the reply asked for: a correction call, the next day (one contact a day)
+    [row] = [r for r in touch_rows(database, "C-9006") if r.rule == "correction"]
+    assert (row.channel, row.status, row.due) == ("call", "planned",
+                                                  dt.datetime(2026, 12, 3, 9, tzinfo=NY).astimezone(dt.UTC))
+    jobs.at(row.due)
+    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    assert call["from"] == reminded["from"]  # the number the client saw
+
+
+@pytest.mark.parametrize("body", ["STOP", "cancel", "Stop.", "UNSUBSCRIBE"])
+def test_stop_and_cancel_are_opt_outs_and_never_cancel_the_appointment(body, reminded, client, database, jobs,
+                                                                       standin):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "3" * 32)
+    assert (status, xml) == (200, NOTHING)  # Twilio answers its own keywords
+    assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "cancelled", "opted_out")]
+    jobs.run()  # the planning pass the reply asked for: no follow-up call to that number either
+    assert [r.status for r in touch_rows(database, "C-9006") if r.kind == "follow_up"] in ([], ["skipped"],
+                                                                                          ["cancelled"])
+    with database.sessions() as db:
+        assert db.get(SmsOptOut, PHONE).opted_out is True
+        assert db.get(CallOptOut, PHONE).source == "stop"
+        assert db.get(Appointment, "A-9006").status == "scheduled"
+        # Shown to staff: the change journal's texting preference.
+        assert [c.kind for c in db.scalars(select(PracticeChange))] == ["texting_preference"]
+    jobs.at(dt.datetime(2026, 12, 4, 13, tzinfo=NY).astimezone(dt.UTC))
+    assert len([m for m in standin.messages() if m["to"] == PHONE]) == 1
+
+
+def test_start_resumes_only_what_is_still_to_come(reminded, client, database, jobs, standin):
+    text_in(client, PHONE, reminded["from"], "STOP", "SM" + "4" * 32)
+    assert text_in(client, PHONE, reminded["from"], "START", "SM" + "5" * 32) == (200, NOTHING)
+    jobs.run()
+    assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "planned", None)]
+    with database.sessions() as db:
+        assert db.get(CallOptOut, PHONE) is None
+    jobs.at(dt.datetime(2026, 12, 4, 13, tzinfo=NY).astimezone(dt.UTC))
+    texts = [m for m in standin.messages() if m["to"] == PHONE]
+    assert len(texts) == 2 and texts[1]["body"] == ("Hi Robin, a reminder of your appointment Fri, Dec 4 at 3 PM. "
+                                                    "Reply 1 to confirm or 2 to change it.")
+
+
+def test_free_text_goes_to_staff_at_once_and_the_client_is_told_a_person_will_answer(reminded, client, database,
+                                                                                      jobs):
+    words = "Can my partner come along next time?"
+    status, xml = text_in(client, PHONE, reminded["from"], words, "SM" + "6" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.call_sid, esc.reason, esc.client_id, esc.status) == ("SM" + "6" * 32, "text_reply", "C-9006", "open")
+    [reply] = replies(database)
+    assert reply.meaning == "other" and words.encode() not in (reply.body_sealed or b"")
+    # The same message again (Twilio retried): nothing twice.
+    assert text_in(client, PHONE, reminded["from"], words, "SM" + "6" * 32) == (200, NOTHING)
+    assert len(replies(database)) == 1
+
+
+def test_the_same_words_to_the_practice_number_keep_the_auto_reply(reminded, client, database):
+    status, xml = text_in(client, PHONE, "+15550100000", "1", "SM" + "7" * 32)
+    assert status == 200 and "call it instead" in xml and replies(database) == []

@@ -1,0 +1,87 @@
+"""Outbound contact under test: a practice's clients and appointments in the database, rules beside the flows,
+Twilio's callbacks delivered signed, and the rows the service recorded."""
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from ivr.contact.models import OutboundReply, OutboundTouch
+from ivr.dev.twilio_standin import Callback
+from ivr.practice.models import Appointment, Client, ClientPhone, Clinician
+from tests.helpers.webhooks import post
+
+POOL = ("+15550100190", "+15550100191")
+
+RULES = """\
+caller_id:
+  name: Appointments
+  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+quiet_hours: {start: "09:00", end: "19:00", days: business_days}
+follow_ups:
+  late: {attempts: [call, text], spacing: 10 minutes, within: 30 minutes}
+  no_show: {then: Send a closing letter}
+  correction: {attempts: [call], spacing: 2 hours}
+reminders:
+  touches:
+    two_days_before: {before: 2 days, by: text, fallback: call}
+    two_hours_before: {before: 2 hours, by: text}
+"""
+
+
+def write_rules(flows_dir: Path, text: str = RULES) -> None:
+    (flows_dir / "outbound.yaml").write_text(textwrap.dedent(text))
+
+
+def add_client(database, client_id: str, first_name: str, phones: tuple[str, ...], *, may_text: bool = True,
+               may_call: bool = True, may_voicemail: bool = False, time_zone: str | None = None) -> None:
+    with database.sessions() as db, db.begin():
+        if db.get(Clinician, "clin-1") is None:
+            db.add(Clinician(id="clin-1", name="Maya Chen", working_hours={}, session_minutes=50))
+        client = Client(id=client_id, first_name=first_name, last_name="Test", date_of_birth=dt.date(1980, 1, 2),
+                        clinician_id="clin-1", may_text=may_text, may_call=may_call, may_voicemail=may_voicemail,
+                        time_zone=time_zone)
+        client.phones = [ClientPhone(e164=e, position=i) for i, e in enumerate(phones)]
+        db.add(client)
+
+
+def add_appointment(database, appt_id: str, client_id: str, start: dt.datetime, *, minutes: int = 50,
+                    status: str = "scheduled", changed_at: dt.datetime | None = None) -> None:
+    with database.sessions() as db, db.begin():
+        db.add(Appointment(id=appt_id, client_id=client_id, clinician_id="clin-1", start=start,
+                           end=start + dt.timedelta(minutes=minutes), status=status,
+                           changed_at=changed_at or start - dt.timedelta(days=30)))
+
+
+def touch_rows(database, client_id: str | None = None) -> list[OutboundTouch]:
+    with database.sessions() as db:
+        query = select(OutboundTouch).order_by(OutboundTouch.id)
+        if client_id is not None:
+            query = query.where(OutboundTouch.client_id == client_id)
+        return list(db.scalars(query))
+
+
+def replies(database) -> list[OutboundReply]:
+    with database.sessions() as db:
+        return list(db.scalars(select(OutboundReply).order_by(OutboundReply.id)))
+
+
+def deliver(client, callbacks: list[Callback]) -> list[tuple[int, str]]:
+    """Post Twilio's callbacks to the app as Twilio would (signed against the public URL); (status, body) each."""
+    out = []
+    for cb in callbacks:
+        parts = urlsplit(cb.url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        resp = post(client, path, cb.params)
+        out.append((resp.status_code, resp.get_data(as_text=True)))
+    return out
+
+
+def text_in(client, from_: str, to: str, body: str, sid: str) -> tuple[int, str]:
+    """A text arriving at ``to`` (a pool number) from ``from_``, as Twilio posts it."""
+    resp = post(client, "/twilio/sms", {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "a" * 32,
+                                        "From": from_, "To": to, "Body": body, "NumMedia": "0"})
+    return resp.status_code, resp.get_data(as_text=True)
