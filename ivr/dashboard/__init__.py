@@ -27,6 +27,9 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=secure,
         # __Host-: the browser accepts it only over https, for this host and path "/", never a parent domain.
         SESSION_COOKIE_NAME="__Host-quietline" if secure else "quietline_session",
+        # A form's token lives as long as the signed-in session (which the idle sign-out ends), not 60 minutes:
+        # a queue page open all day must still save drafts, stay signed in and sign out (review 16, finding 1).
+        WTF_CSRF_TIME_LIMIT=None,
         # Only the dashboard's own POSTs are checked (bp.before_request): Twilio's webhooks carry no token.
         WTF_CSRF_CHECK_DEFAULT=False,
     )

@@ -8,6 +8,8 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -479,8 +481,19 @@ def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id:
             transcript = None
         row = session.get(Recording, recording_sid)
         audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
-        return Voicemail(recording_sid, transcript, row.transcript_status if row is not None else None,
-                         row.duration_seconds if row is not None else None)
+        seconds = row.duration_seconds if row is not None else None
+        if seconds is None:  # copied before its length was recorded (0008): read it from the WAV header
+            seconds = _wav_seconds(files, call_sid, recording_sid)
+        return Voicemail(recording_sid, transcript, row.transcript_status if row is not None else None, seconds)
+
+
+def _wav_seconds(files: RecordingFiles, call_sid: str, recording_sid: str) -> float | None:
+    """The message's length in seconds from its (decrypted) WAV header; None when it cannot be read."""
+    try:
+        with wave.open(io.BytesIO(files.read_audio(call_sid, recording_sid)), "rb") as wav:
+            return wav.getnframes() / float(wav.getframerate())
+    except (OSError, EOFError, wave.Error, ZeroDivisionError, RecordingUnreadable):
+        return None
 
 
 def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles) -> bytes:

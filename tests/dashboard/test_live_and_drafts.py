@@ -239,3 +239,28 @@ def test_a_500_under_staff_is_in_the_layout_and_reveals_nothing(settings_overrid
         assert secret not in page, secret
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_form_token_from_a_page_opened_hours_ago_still_works_while_signed_in(app, people):
+    """Review 16 finding 1: a queue page left open over an hour kept a 60-minute token, and 'Stay signed in',
+    drafts and sign-out all failed. The token now lasts as long as the signed-in session."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    sam = signed_in(app, people["sam"])
+    fresh = token(sam, "/staff/")
+    with app.app_context():
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+    serializer = URLSafeTimedSerializer(secret, salt="wtf-csrf-token")
+    raw = serializer.loads(fresh)
+
+    class SignedLongAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return 1_577_836_800  # 2020-01-01: any page older than an hour
+
+    old = URLSafeTimedSerializer(secret, salt="wtf-csrf-token", signer=SignedLongAgo).dumps(raw)
+    assert old != fresh
+    response = sam.post("/staff/session/keepalive", data={"csrf_token": old})
+    assert response.status_code == 200 and response.get_json() == {"idle_left": 15 * 60}
+    # A token this session never issued is still refused.
+    forged = URLSafeTimedSerializer(secret, salt="wtf-csrf-token", signer=SignedLongAgo).dumps("f" * 40)
+    assert sam.post("/staff/session/keepalive", data={"csrf_token": forged}).status_code == 400

@@ -198,9 +198,13 @@ def test_typing_counts_and_an_unsent_draft_outcome_survives_signing_out(live_ser
 
 def test_a_keyboard_only_walk_lands_focus_where_the_next_step_is(live_server, browser_page, database, clock,
                                                                  settings_overrides):
+    import io
     import wave
+    from pathlib import Path
 
-    from ivr.escalations.recording_files import recording_path, transcript_path
+    from ivr.encryption import FileCipher
+    from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
+    from tests.helpers.service import RECORDINGS_KEY
 
     base, page = live_server, browser_page
     sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
@@ -212,14 +216,17 @@ def test_a_keyboard_only_walk_lands_focus_where_the_next_step_is(live_server, br
         row = s.get(Escalation, urgent)
         row.recording_sid = recording_sid
         call_sid = row.call_sid
-    wav_path = recording_path(settings_overrides["recordings_dir"], call_sid, recording_sid)
-    wav_path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(wav_path), "wb") as wav:  # 5 s of telephone-rate silence
+    # 5 s of telephone-rate silence, sealed as the worker stores it; no `recordings` row, as for a message
+    # copied before its length was recorded: the player's name reads the length from the WAV itself.
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(8000)
         wav.writeframes(b"\x00\x00" * 40000)
-    transcript_path(wav_path).write_text("please call me back\n", encoding="utf-8")
+    files = RecordingFiles(Path(settings_overrides["recordings_dir"]), FileCipher.from_setting(RECORDINGS_KEY))
+    files.write_audio(call_sid, recording_sid, buffer.getvalue())
+    files.write_transcript(call_sid, recording_sid, StoredTranscript("please call me back", 0.9, ()))
 
     page.goto(f"{base}/staff/")
     assert focused(page) == "field: Email"  # the sign-in page starts in the email field
@@ -430,3 +437,21 @@ def test_the_focus_ring_and_field_borders_are_3_to_1_against_what_is_around_them
     walk("account")
     assert checked > 30
     assert low == [], "\n".join(map(str, low))
+
+
+def test_a_queue_whose_polls_fail_says_so_and_the_notice_goes_when_the_server_answers(live_server, browser_page,
+                                                                                      database, clock):
+    """Review 16 finding 3: polls answered 503 (or not at all) left a stale queue with no sign."""
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    page.goto(f"{base}/staff/")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    wait_polls(page, 1)
+    assert page.locator("#live-paused").count() == 0
+    page.route("**/staff/live*", lambda route: route.fulfill(status=503, body="Service Unavailable"))
+    assert polls(page) >= 1
+    notice = page.wait_for_selector("#live-paused", timeout=WAIT)
+    assert notice.get_attribute("role") == "alert"
+    assert notice.inner_text().startswith("Live updates have stopped: the server is not answering.")
+    page.unroute("**/staff/live*")
+    page.wait_for_selector("#live-paused", state="detached", timeout=WAIT)

@@ -277,6 +277,28 @@
   if (liveUrl) { armBackstop(parseInt(body.getAttribute("data-idle-seconds") || "900", 10)); }
 
   // ------------------------------------------------------------------ the poll
+  // A poll that fails twice in a row says so on the page: a queue that silently stops updating could hide a
+  // new crisis (review 16, finding 3). The notice goes as soon as the server answers again.
+  var failedPolls = 0;
+  var FAILED_POLLS_SHOWN = 2;
+  function pollFailed() {
+    failedPolls += 1;
+    if (failedPolls < FAILED_POLLS_SHOWN || document.getElementById("live-paused")) { return; }
+    var notice = document.createElement("p");
+    notice.id = "live-paused";
+    notice.className = "alert error";
+    notice.setAttribute("role", "alert");
+    notice.textContent = "Live updates have stopped: the server is not answering. What you see may be out of date. " +
+      "This page updates again by itself when the server answers.";
+    var main = document.getElementById("main");
+    if (main) { main.insertBefore(notice, main.firstChild); }
+  }
+  function pollAnswered() {
+    failedPolls = 0;
+    var notice = document.getElementById("live-paused");
+    if (notice) { notice.parentNode.removeChild(notice); }
+  }
+
   function poll() {
     var sentAt = activity;
     var url = liveUrl;
@@ -286,10 +308,12 @@
         if (r.status === 401) {
           return flushDraft().then(function () { return r.json(); }).then(function (d) { signedOut(d.ended); return null; });
         }
-        return r.ok ? r.json() : null;
+        if (!r.ok) { pollFailed(); return null; }
+        return r.json();
       })
       .then(function (data) {
         if (!data) { return; }
+        pollAnswered();
         setTitle(data.pressing);
         if (list && data.items) { applyQueue(data); }
         if (liveStatus && data.state) { applyDetail(data); }
@@ -299,7 +323,7 @@
         }
         body.setAttribute("data-polls", String(parseInt(body.getAttribute("data-polls") || "0", 10) + 1));
       })
-      .catch(function () { /* offline for a moment: the next poll tries again */ })
+      .catch(function () { pollFailed(); /* offline: the next poll tries again */ })
       .then(function () { window.setTimeout(poll, POLL_MS); });
   }
   if (liveUrl) { poll(); }
