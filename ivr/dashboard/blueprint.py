@@ -36,6 +36,9 @@ PUBLIC_ENDPOINTS = {"dashboard.login", "dashboard.static"}
 # The open page's own polling (live queue, idle warning): it never counts as activity, and a session that
 # ended gets 401 with the reason (JSON) rather than a redirect to the sign-in page.
 PASSIVE_ENDPOINTS = {"dashboard.live", "dashboard.escalation_live"}
+# What the open page's script posts (a draft as typed, "Stay signed in"): it reads JSON, so a session that has
+# ended or an out-of-date form token answers JSON too, never a redirect or an HTML page it cannot show.
+SCRIPT_ENDPOINTS = {"dashboard.save_draft", "dashboard.keepalive"}
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
@@ -77,7 +80,7 @@ def _require_login() -> Any:
         return render_template("dashboard/error.html", title="Try again in a moment",
                                message="The dashboard cannot reach its session store just now."), 503
     g.user = user
-    if user is None and passive:
+    if user is None and (passive or request.endpoint in SCRIPT_ENDPOINTS):
         return {"ended": ended or "expired"}, 401
     if user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         args: dict[str, str] = {}
@@ -170,7 +173,9 @@ def format_date(value: dt.date | None) -> str:
 # --------------------------------------------------------------------------- errors
 
 @bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+def _csrf_error(exc: CSRFError) -> Any:
+    if request.endpoint in SCRIPT_ENDPOINTS:
+        return {"error": "Not saved: this page is out of date. Reload it to keep working."}, 400
     return render_template("dashboard/error.html", title="Please try again",
                            message="That form had expired or came from somewhere else, so nothing was done. "
                                    "Go back, reload the page and try again."), 400

@@ -264,3 +264,25 @@ def test_a_form_token_from_a_page_opened_hours_ago_still_works_while_signed_in(a
     # A token this session never issued is still refused.
     forged = URLSafeTimedSerializer(secret, salt="wtf-csrf-token", signer=SignedLongAgo).dumps("f" * 40)
     assert sam.post("/staff/session/keepalive", data={"csrf_token": forged}).status_code == 400
+
+
+def test_the_pages_script_gets_json_when_signed_out_or_its_token_is_refused(app, people, database, clock):
+    """Review 16: a draft saved (or 'Stay signed in') after the session ended got a redirect to the sign-in page,
+    and with a refused token an HTML page: the page could only say 'connection is down'."""
+    eid = add_escalation(database, clock.now, status="claimed", claimed_by=people["sam"].id, claimed_at=clock.now)
+    sam = signed_in(app, people["sam"])
+    fresh = token(sam, "/staff/")
+    refused = sam.post(f"/staff/e/{eid}/draft", data={"outcome": "Left a message", "csrf_token": "x" * 20})
+    assert refused.status_code == 400
+    assert refused.get_json() == {"error": "Not saved: this page is out of date. Reload it to keep working."}
+    assert sam.post("/staff/session/keepalive", data={"csrf_token": "x"}).get_json()["error"].startswith("Not saved")
+    other = signed_in(app, people["sam"])  # a second browser of Sam's, its own session
+    other_token = token(other, "/staff/")
+    clock.advance(minutes=15, seconds=1)
+    for client, path, tok in ((sam, f"/staff/e/{eid}/draft", fresh), (other, "/staff/session/keepalive", other_token)):
+        ended = client.post(path, data={"outcome": "Left a message", "csrf_token": tok})
+        assert ended.status_code == 401 and ended.get_json() == {"ended": "idle"}, path
+    with database.sessions() as s:
+        assert s.query(OutcomeDraft).count() == 0
+    # Other forms still get the page they always did.
+    assert b"Please try again" in sam.post(f"/staff/e/{eid}/claim", data={"csrf_token": "x"}).get_data()

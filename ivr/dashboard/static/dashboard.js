@@ -184,9 +184,21 @@
       window.clearTimeout(pending);
       pending = null;
       saving = post(resolveForm.getAttribute("data-draft"), { outcome: box.value, preset: presetField.value })
-        .then(function (r) { return r.ok ? r.json() : r.json().then(function (d) { return { saved: d.error }; }); })
+        .then(function (r) {
+          if (r.ok) { return r.json(); }
+          // A failure is said aloud too (the status line itself stays quiet for every routine "Draft saved").
+          return r.json().then(function (d) {
+            var text = d.ended ? "Not saved: you have been signed out. Sign in again to keep working." : d.error;
+            announce(text);
+            return { saved: text };
+          });
+        })
         .then(function (d) { if (d && draftStatus) { draftStatus.textContent = d.saved || ""; } })
-        .catch(function () { if (draftStatus) { draftStatus.textContent = "Not saved yet: the connection is down."; } });
+        .catch(function () {
+          var text = "Not saved yet: the connection is down.";
+          announce(text);
+          if (draftStatus) { draftStatus.textContent = text; }
+        });
       return saving;
     };
     flushDraft = function () { return pending !== null ? saveDraft() : saving; };
