@@ -165,7 +165,7 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
     When the caller named the appointment's day at the main menu ("move my appointment next Tuesday":
     vars.request.from_day) the first one on that day is taken instead; ``appt.as_asked`` is False when
     that day was unclear ("next Tuesday" said on a Monday) or has no appointment, so the flow asks
-    rather than acting on another one.
+    rather than acting on another one; ``appt.later`` is True when the day named is not the next one's.
     """
     client_id = _client_id(ctx)
     request = ctx.session.vars.get("request") or {}
@@ -174,7 +174,7 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
-        as_asked = True
+        as_asked, later = True, False
         if said:
             as_asked = False
             reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz)
@@ -184,9 +184,10 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
                                if span.first <= a.start.astimezone(ctx.flows.practice.tz).date() <= span.last),
                               None)
                 if on_day is not None:
+                    later = on_day.id != appointment.id  # not the next one: the flow must not call it that
                     appointment, as_asked = on_day, True
         appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
-        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked}})
+        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked, "later": later}})
 
 
 def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,

@@ -280,6 +280,8 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             value = f"{value} {words[mention.end]}"
         details.setdefault(f"{role}day" if role else "day", value)
     for mention in joined_by_corrections(words, time_mentions(text), alternatives=True):
+        if any(mention.start < e and s < mention.end for s, e, _ in roles):
+            continue  # "6/12", "December 8": numbers of a date, not a clock time
         role = _role(words, mention.start, mention.end, action)
         if not role:
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]

@@ -172,6 +172,16 @@ def test_another_vocabulary() -> None:
         ("I need to move my appointment next Tuesday to Thursday", "reschedule",
          {"from_day": "next tuesday", "to_day": "thursday"}),
         ("move my appointment on Sunday to Thursday", "reschedule", {"from_day": "sunday", "to_day": "thursday"}),
+        # review 14b findings 1 and 2: a weekday's week stays with it; an appointment named by its date
+        ("reschedule to Wednesday next week", "reschedule", {"to_day": "wednesday next week"}),
+        ("reschedule to Thursday the 10th", "reschedule", {"to_day": "thursday the 10th"}),
+        ("I need to move my appointment on December 8th to Thursday", "reschedule",
+         {"from_day": "december 8th", "to_day": "thursday"}),
+        ("I need to move my appointment on Tuesday the 8th to Wednesday", "reschedule",
+         {"from_day": "tuesday the 8th", "to_day": "wednesday"}),
+        ("I need to cancel my appointment on December 8th", "cancel", {"from_day": "december 8th"}),
+        ("I need to move my appointment to December 10th", "reschedule", {"to_day": "december 10th"}),
+        ("move my appointment on 12/8 to 12/10", "reschedule", {"from_day": "12/8", "to_day": "12/10"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

@@ -247,6 +247,31 @@ class TestSayWhatYouWant:
         request = stored_state(redis_conn, result.call_sid)["vars"]["request"]
         assert request["to_day"] in ("friday the 5th", "friday no wait saturday")
 
+    @pytest.mark.parametrize("said", ["reschedule to Wednesday next week", "reschedule to next week on Wednesday",
+                                      "reschedule to Wednesday the 2nd"])
+    def test_a_weekday_with_its_week_or_date_is_booked_on_that_date(self, sim, redis_conn, said):
+        """Review 14b finding 1: "Wednesday next week" is Wednesday, December 2 (today is Monday, November 23),
+        and every offer and confirmation names the date, so a wrong week could be heard."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;1;say:yes;hangup")
+        assert result.heard[-4:] == [
+            "I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or "
+            "Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4.",
+            "You chose Wednesday, December 2 at 9 AM, in place of your appointment tomorrow at 10 AM. To book it, "
+            "press 1 or say yes. To choose again, press 2.",
+            "You're all set for Wednesday, December 2 at 9 AM with Dr. Maya Chen.",
+            "Thank you for calling. Goodbye."]
+
+    @pytest.mark.parametrize("said", ["I need to cancel my appointment on December 1st",
+                                      "I need to cancel my appointment on the 1st",
+                                      "I need to cancel my appointment on 12/1",
+                                      "I need to cancel my appointment on Tuesday the 1st"])
+    def test_an_appointment_named_by_its_date_is_the_one_acted_on(self, sim, redis_conn, said):
+        """Review 14b finding 2: not the next one (tomorrow), and not called the next one."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-2:] == [
+            "Thanks, Alex. Your appointment is Tuesday, December 1 at 10 AM with Dr. Maya Chen.",
+            "To cancel your appointment Tuesday, December 1 at 10 AM, press 1 or say yes. To keep it, press 2."]
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
