@@ -60,6 +60,7 @@ from ivr.core.intents import MenuOption as IntentOption
 from ivr.core.spoken_output import spoken_calendar_date, spoken_digits, spoken_phone
 from ivr.core.spoken_values import (
     AnswerKind,
+    Bound,
     DatePurpose,
     Outcome,
     Why,
@@ -72,6 +73,7 @@ from ivr.core.spoken_values import (
     parse_phone,
     parse_time,
     parse_yes_no,
+    time_mentions,
 )
 from ivr.core.templates import Template
 from ivr.core.text import normalise
@@ -142,6 +144,10 @@ def _either(items: Sequence[str], joiner: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+
+# A prompt's option read before its key: "tomorrow at 9 AM, press 1" → ("tomorrow at 9 AM, ", "1").
+_PRESS_KEY = re.compile(r"([^;.]*?)\bpress (\d)\b", re.IGNORECASE)
 
 
 def _takes_key_words(body: MenuStep | AskStep) -> bool:
@@ -527,9 +533,18 @@ class _Run:
             said_intent = self._match_intent(flow, body, event.text)
             if said_intent.intent is not None:
                 return self._chose_intent(st, body, said_intent)
+        if isinstance(body, MenuStep) and isinstance(event, Speech) and not spoken_input.says_press(event.text):
+            # A menu that reads its options as times ("tomorrow at 9 AM, press 1"): "nine", "the 11 AM" or
+            # "noon" is that option, never the crisis or operator key (review 14b finding 3).
+            timed = self._option_by_time(body, event.text)
+            if timed is not None:
+                s.note(f"{st.id}:{timed.key}")
+                return self.go(timed.next)
         # A key word said ("nine", "zero") is no key where it can be the answer: "nine" to "What is a good
         # time?" is a time ("press nine" still asks for the key; crisis words were heard above).
-        handler = self._global(flow, event, spoken_keys=confirming is not None or not _takes_key_words(body))
+        # At a menu that reads times, a bare "nine" that fits no option is still no key (review 14b finding 3).
+        handler = self._global(flow, event, spoken_keys=confirming is not None or not (
+            _takes_key_words(body) or isinstance(body, MenuStep) and self._reads_times(body)))
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
@@ -753,6 +768,25 @@ class _Run:
         else:
             key = event.digits.strip("#")
         return next((h for h in flow.handlers if h.key and h.key == key), None)
+
+    def _reads_times(self, body: MenuStep) -> bool:
+        """Whether the menu's prompt reads clock times, so a number word said there is a time, not a key."""
+        return any(parse_time(m.words).ok or parse_time(m.words).ambiguous
+                   for m in time_mentions(self.render(body.prompt)))
+
+    def _option_by_time(self, body: MenuStep, text: str) -> MenuOption | None:
+        """The option whose time, read in the menu's prompt just before "press <key>", the caller said;
+        None when the prompt reads no times, the words are no time, or they fit no option or several."""
+        said = parse_time(text)
+        wanted = {t.at for t in said.options() if t.at is not None and t.bound is Bound.AT}
+        if not wanted:
+            return None
+        fitting = set()
+        for segment, key in _PRESS_KEY.findall(self.render(body.prompt)):
+            if any(t.at in wanted for m in time_mentions(segment) for t in parse_time(m.words).options()):
+                fitting.add(key)
+        chosen = [o for o in body.options if o.key in fitting]
+        return chosen[0] if len(chosen) == 1 else None
 
     def _choose(self, body: MenuStep, event: Digits | Speech) -> MenuOption | None:
         key: str | None

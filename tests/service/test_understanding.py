@@ -272,6 +272,22 @@ class TestSayWhatYouWant:
             "Thanks, Alex. Your appointment is Tuesday, December 1 at 10 AM with Dr. Maya Chen.",
             "To cancel your appointment Tuesday, December 1 at 10 AM, press 1 or say yes. To keep it, press 2."]
 
+    @pytest.mark.parametrize(("said", "chosen"), [
+        ("nine", "tomorrow at 9 AM"), ("nine AM", "tomorrow at 9 AM"), ("the 11 AM", "tomorrow at 11 AM"),
+        ("eleven", "tomorrow at 11 AM"), ("noon", "tomorrow at 12 PM"), ("12 pm please", "tomorrow at 12 PM"),
+    ])
+    def test_a_time_said_at_the_slot_menu_picks_that_slot(self, sim, redis_conn, said, chosen):
+        """Review 14b finding 3: "nine" at a menu that offered 9 AM is 9 AM, never the crisis key."""
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-1] == (f"You chose {chosen}, in place of your appointment tomorrow at 10 AM. "
+                                    "To book it, press 1 or say yes. To choose again, press 2.")
+        assert queued(redis_conn, "urgent") == []
+
+    def test_a_number_word_that_fits_no_offered_time_is_asked_again_not_a_key(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;say:ten;say:press nine;answer")
+        assert result.heard[-4] == "Sorry, I didn't catch that."
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
