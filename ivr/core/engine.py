@@ -510,7 +510,7 @@ class _Run:
             if heard.is_crisis and self._can_route(CRISIS):
                 s.note(f"{st.id}:{CRISIS}")
                 return self._route(CRISIS)
-            if heard.offer_crisis_option:
+            if heard.offer_crisis_option and not self._flow_crisis_words(flow, event.text):
                 s.note(f"{st.id}:crisis-offered")
                 self.out.append(fx.Say(self._crisis_offer(), *self._voice(st)))
                 if self._route_key(CRISIS):  # only a key can be pressed during a transfer or goodbye
@@ -748,6 +748,11 @@ class _Run:
             return self.go(handler.next)
         self.s.flow = name
         return self.go(self.flows.flows[name].start)
+
+    def _flow_crisis_words(self, flow: Flow, text: str) -> bool:
+        """Whether the caller said the flow's own crisis words ("urgent"), which go to its crisis handler
+        below, so offering the crisis option first would only delay it."""
+        return any(h.name == CRISIS and spoken_input.match_phrase(text, [(h.name, h.phrases)]) for h in flow.handlers)
 
     def _global(self, flow: Flow, event: Digits | Speech, spoken_keys: bool = True) -> GlobalHandler | None:
         """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins).

@@ -39,6 +39,25 @@ class TestCrisisInAnyWords:
         assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
         assert "ask_dob:crisis" in history(redis_conn, result.call_sid)
 
+    @pytest.mark.parametrize("said", ["I no longer want to live", "I wish I wasn't alive", "I gave away all my stuff",
+                                      "I'm a danger to myself", "he'll kill me",
+                                      "I don't think I can keep myself safe tonight"])
+    def test_crisis_words_once_missed_go_to_the_crisis_path(self, sim, redis_conn, said):
+        """Review 14b finding 4: each of these once heard "Sorry, I didn't catch that"."""
+        result = sim.call(script=f"say:{said};answer")
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    @pytest.mark.parametrize("said", ["nobody's in danger, I need my link", "no one is in danger, I need my link",
+                                      "neither suicidal nor in danger, just need my link",
+                                      "I was in crisis last month, now I just need my link"])
+    def test_denied_or_past_crisis_words_beside_a_request_go_to_the_request(self, sim, redis_conn, said):
+        """Review 14b finding 6: never the crisis path (a past crisis is offered 9 on the way)."""
+        result = sim.call(script=f"say:{said};hangup")
+        assert queued(redis_conn, "urgent") == []
+        steps = history(redis_conn, result.call_sid)
+        assert "main_menu:crisis" not in steps and "main.want_links" in steps
+
     def test_not_suicidal_and_a_request_goes_nowhere_wrong(self, sim, redis_conn):
         result = sim.call(script="say:I'm not suicidal, I need my link;hangup")
         assert queued(redis_conn, "urgent") == []
