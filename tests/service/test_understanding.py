@@ -307,6 +307,15 @@ class TestSayWhatYouWant:
         assert result.heard[-4] == "Sorry, I didn't catch that."
         assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
 
+    @pytest.mark.parametrize("script", ["say:I'm not a new client", "say:not billing", "say:I don't need billing",
+                                        "1;say:I'm not a new client", "1;say:I'm new to this phone system"])
+    def test_a_negated_option_word_does_not_choose_it(self, sim, redis_conn, script):
+        """Review 14b finding 5: the menu's own words and the new-client words are not taken when denied."""
+        result = sim.call(script=f"{script};hangup")
+        assert result.heard[-1].startswith(("Sorry, I didn't catch that.", "To protect your privacy"))
+        steps = history(redis_conn, result.call_sid)
+        assert not any(step.startswith(("intake.", "billing.")) for step in steps)
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
