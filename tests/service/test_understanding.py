@@ -316,6 +316,28 @@ class TestSayWhatYouWant:
         steps = history(redis_conn, result.call_sid)
         assert not any(step.startswith(("intake.", "billing.")) for step in steps)
 
+    @pytest.mark.parametrize(("said", "offer"), [
+        ("reschedule to next week but not Monday",
+         "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
+         "December 1 at 12 PM, press 3. If none of these work, press 4."),
+        ("reschedule for after 3 pm",
+         "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, press 3. If none of "
+         "these work, press 4."),
+        ("reschedule to next week on Wednesday after 3 pm",
+         "I can offer Wednesday, December 2 at 3 PM, press 1; Wednesday, December 2 at 4 PM, press 2. If none "
+         "of these work, press 4."),
+        ("reschedule to Wednesday next week at 2",
+         "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4."),
+        # Dr. Chen works Monday to Thursday: the day asked for is said to have nothing, not silently replaced
+        ("reschedule to Friday afternoon",
+         "I have nothing open at the day or time you asked for. I can offer today at 12 PM, press 1; today at "
+         "1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4."),
+    ])
+    def test_slot_offers_honour_the_days_and_times_asked_for(self, sim, redis_conn, said, offer):
+        """Review 14b finding 7: days and times wished for, and ruled out, shape the offers."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-1] == offer
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
