@@ -62,21 +62,20 @@ from ivr.core.spoken_values import (
     AnswerKind,
     Bound,
     DatePurpose,
-    Outcome,
     Why,
+    day_mentions,
     gather_hints,
     parse_date,
-    parse_day,
     parse_digits,
     parse_first_name,
     parse_keyed_date,
     parse_phone,
     parse_time,
     parse_yes_no,
+    spoken_words,
     time_mentions,
 )
 from ivr.core.templates import Template
-from ivr.core.text import normalise
 
 LIMIT_STEP = "__call_limit__"
 LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "
@@ -136,6 +135,14 @@ class StepEnv:
     on_call: Callable[[str], Sequence[str]] | None = None
 
 
+# Best-time answers with no clock time in them, and the words kept for staff.
+_WHEN_PHRASES = (
+    ("as soon as possible", "as soon as possible"), ("asap", "as soon as possible"),
+    ("soon as you can", "as soon as possible"), ("end of the day", "end of the day"),
+    ("before work", "before work"), ("after work", "after work"), ("after school", "after school"),
+    ("before school", "before school"), ("go to bed", "late evening"), ("in bed", "late evening"),
+    ("bedtime", "late evening"), ("text me", "text preferred"), ("lunch", "lunchtime"),
+)
 _WHEN_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "weekday",
                          "weekdays", "weekend", "weekends", "lunch", "lunchtime", "anytime", "whenever", "night",
                          "nights", "early", "late"})
@@ -814,13 +821,26 @@ class _Run:
         return _YES_NO_KEYS.get(spoken_input.spoken_key(event.text) or "")  # "press one" is pressing 1
 
     def _when(self, text: str) -> str | None:
-        """A time or day that suits the caller, kept as said ("weekday mornings", "after 5 pm", "any time")."""
-        practice = self.flows.practice
-        understood = (parse_time(text).outcome is not Outcome.NOT_UNDERSTOOD
-                      or parse_day(text, now=self.env.now, tz=practice.tz).outcome is not Outcome.NOT_UNDERSTOOD
-                      or bool(_WHEN_WORDS & set(normalise(text).split())))
-        words = " ".join(normalise(text).split()[:12])
-        return words if understood and words else None
+        """The time and day words of a best-time answer, and nothing else ("mornings, I've been feeling
+        depressed" → "mornings"; review 14b finding 11): it is a note for staff, so any answer does, and one
+        with no time in it ("doesn't matter", "I'm not sure") is "any time" (finding 10)."""
+        words = spoken_words(text)
+        if not words:
+            return None
+        kept: dict[int, str] = {}
+        for m in [*time_mentions(text), *day_mentions(text)]:
+            kept.update({i: words[i] for i in range(m.start, m.end)})
+        for i, word in enumerate(words):
+            if word in _WHEN_WORDS:
+                kept[i] = word
+            if word in ("until", "till", "til") and i + 1 < len(words) and parse_time(words[i + 1]).ok:
+                kept.update({i: "before", i + 1: words[i + 1]})  # "until five" is before five
+        said = f" {' '.join(words)} "
+        notes = [note for phrase, note in _WHEN_PHRASES if f" {phrase} " in said]
+        if not kept and not notes and len(words) <= 3 and parse_time(text).ok:
+            kept = dict(enumerate(words))  # "four", "ten thirty"
+        found = " ".join([kept[i] for i in sorted(kept)] + [n for n in dict.fromkeys(notes) if n not in kept.values()])
+        return found or "any time"
 
     def _value(self, body: AskStep, event: Digits | Speech) -> tuple[Any, str | None]:
         """The answer as a value, or (None, a re-prompt naming what is missing, or None for the step's own)."""

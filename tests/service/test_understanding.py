@@ -417,6 +417,15 @@ class TestNewClients:
             "intake_request", "intake_request", "+15551230099", "+1******0099")
         assert row.details == {"first_name": "Jane", "best_time": "weekday mornings"}
 
+    def test_a_name_read_back_said_wrong_is_asked_again_by_voice_not_keypad(self, sim, redis_conn):
+        """Review 14b finding 9: a name has no keypad answer, so the caller is never sent to the keypad."""
+        result = sim.call(from_=STRANGER, script="4;say:Jane@0.2;say:no;say:Jane;5551230099;1;"
+                                                 "say:as soon as possible")
+        assert result.heard[4:7] == ["I heard Jane. If that's right, press 1 or say yes. If not, press 2.",
+                                     "Okay, let's try again.", "What is your first name?"]
+        assert not any("keypad instead" in line for line in result.heard)
+        assert result.heard[-1] == "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye."
+
     @pytest.mark.parametrize("said", ["hi my name is Jane", "I'm not suicidal, my name is Jane", "hello this is Jane",
                                       "um Jane", "J A N E"])
     def test_a_first_name_is_read_from_what_callers_say(self, sim, redis_conn, said):
