@@ -83,7 +83,11 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                      "taking new clients", "accept new clients", "take new clients", "referred by", "referred me",
                      "referred to you",
                      "got a referral", "have a referral", "sign up", "never been", "first time calling",
-                     "i am new", "new here", "see a therapist", "start seeing", "get an appointment with a"),
+                     "i am new", "new here", "see a therapist", "start seeing", "get an appointment with a",
+                     # review 14b finding 12: how people ask to start without saying "new client"
+                     "interested in therapy", "interested in counseling", "see a counselor", "see a counsellor",
+                     "waitlist", "wait list", "waiting list", "not a client yet", "consultation",
+                     "help with anxiety", "help with depression", "help with my anxiety", "help with my depression"),
             priority=2,
         ),
         "operator": IntentWords(

@@ -34,6 +34,10 @@ ROWS = [
     ("can you text me the zoom link", "links", None, {}),
     ("I want to cancel", "appointments", "cancel", {}),
     ("I'd like to start therapy", "new_client", None, {}),
+    # review 14b finding 12: starting without the words "new client"
+    *[(said, "new_client", None, {}) for said in (
+        "I need help with anxiety", "I'm interested in therapy", "I'd like to see a counselor",
+        "I want to get on your waitlist", "I'm not a client yet", "consultation", "I'd like a free consultation")],
     ("I'm a new client", "new_client", None, {}),
     ("I need to reschedule", "appointments", "reschedule", {}),
     ("Reschedule.", "appointments", "reschedule", {}),
@@ -90,6 +94,8 @@ NO_MATCH_ROWS = [
     # (said, tied, name_options)
     ("I want to pay my bill and get the zoom link", ("links", "billing"), ("links", "billing")),
     ("blah blah", (), EVERY),
+    ("I'm not a new client", (), EVERY),  # review 14b finding 5: denied
+    ("not billing", (), EVERY),
     ("what time do you open", (), EVERY),
     ("what's the address of your office", (), EVERY),
     ("I don't want to talk to a machine", (), EVERY),
