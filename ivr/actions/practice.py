@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -22,7 +23,7 @@ from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_datetime
-from ivr.core.spoken_values import DaySpan, parse_day
+from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, parse_day, parse_time
 from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
@@ -165,7 +166,7 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
     When the caller named the appointment's day at the main menu ("move my appointment next Tuesday":
     vars.request.from_day) the first one on that day is taken instead; ``appt.as_asked`` is False when
     that day was unclear ("next Tuesday" said on a Monday) or has no appointment, so the flow asks
-    rather than acting on another one.
+    rather than acting on another one; ``appt.later`` is True when the day named is not the next one's.
     """
     client_id = _client_id(ctx)
     request = ctx.session.vars.get("request") or {}
@@ -174,7 +175,7 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
-        as_asked = True
+        as_asked, later = True, False
         if said:
             as_asked = False
             reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz)
@@ -184,14 +185,16 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
                                if span.first <= a.start.astimezone(ctx.flows.practice.tz).date() <= span.last),
                               None)
                 if on_day is not None:
+                    later = on_day.id != appointment.id  # not the next one: the flow must not call it that
                     appointment, as_asked = on_day, True
         appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
-        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked}})
+        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked, "later": later}})
 
 
 def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
-               exclude: tuple[dt.datetime, ...] = (), wanted: DaySpan | None = None) -> list[dt.datetime]:
-    """Up to three open slots near the appointment; on the ``wanted`` days first when the caller named them."""
+               exclude: tuple[dt.datetime, ...] = (), wanted: _Wishes | None = None) -> list[dt.datetime]:
+    """Up to three open slots near the appointment; those that fit the caller's ``wanted`` days and times
+    when any do (else the nearest: the flow says nothing fitted, from ``_Wishes.met``)."""
     clinician = appointment.clinician
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
@@ -205,7 +208,7 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
                          count=3 if wanted is None else 1000)
     if wanted is None:
         return nearest
-    on_wanted = [s for s in nearest if wanted.first <= s.astimezone(practice.tz).date() <= wanted.last]
+    on_wanted = [s for s in nearest if wanted.fits(s.astimezone(practice.tz))]
     return on_wanted[:3] or nearest[:3]
 
 
@@ -217,20 +220,91 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
-        slots = _slots_for(db, appointment, ctx, wanted=_wanted_days(ctx))
+        wishes = _wanted(ctx)
+        slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
-    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None})
+    # as_asked False: the caller named days or times and none of these fits them, so the flow says so
+    # rather than offering other days as if they were the ones asked for (review 14b finding 7).
+    as_asked = wishes is None or any(wishes.fits(s.astimezone(tz)) for s in slots)
+    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "slots_as_asked": as_asked})
 
 
-def _wanted_days(ctx: ActionContext) -> DaySpan | None:
-    """The days the caller asked to move to at the main menu ("to next week": vars.request.to_day), if clear."""
+@dataclass(frozen=True)
+class _Wishes:
+    """What the caller asked for at the main menu: days (``to_day``), a time (``to_day``'s or ``to_time``),
+    and days and times ruled out (``not_day``, ``not_time``)."""
+
+    days: DaySpan | None = None
+    time: SpokenTime | None = None
+    not_days: tuple[DaySpan, ...] = ()
+    not_time: SpokenTime | None = None
+
+    def fits(self, slot: dt.datetime) -> bool:
+        """Whether a local slot start fits every wish."""
+        day, clock = slot.date(), slot.time()
+        if self.days is not None and not self.days.first <= day <= self.days.last:
+            return False
+        if any(span.first <= day <= span.last for span in self.not_days):
+            return False
+        if self.time is not None and not _time_fits(self.time, clock):
+            return False
+        return not (self.not_time is not None and _time_fits(self.not_time, clock))
+
+
+def _time_fits(wish: SpokenTime, clock: dt.time) -> bool:
+    if wish.at is not None and wish.until is not None:
+        return wish.at <= clock < wish.until
+    if wish.at is not None:
+        if wish.bound is Bound.AFTER:
+            return clock >= wish.at
+        if wish.bound is Bound.BEFORE:
+            return clock < wish.at
+        if wish.bound is Bound.AROUND:
+            return abs((dt.datetime.combine(dt.date.min, clock)
+                        - dt.datetime.combine(dt.date.min, wish.at)).total_seconds()) <= 3600
+        return clock == wish.at
+    if wish.part is not None:
+        start, end = wish.part.window
+        return start <= clock < end
+    return True
+
+
+def _wanted(ctx: ActionContext) -> _Wishes | None:
+    """The caller's wishes from vars.request, each kept only when it reads clearly; None when there are none."""
     request = ctx.session.vars.get("request") or {}
-    said = request.get("to_day") if isinstance(request, dict) else None
-    if not said:
+    if not isinstance(request, dict):
         return None
-    reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz)
-    return reading.value if reading.ok else None
+    tz = ctx.flows.practice.tz
+
+    def day(key: str) -> DaySpan | None:
+        said = request.get(key)
+        reading = parse_day(str(said), now=ctx.now, tz=tz) if said else None
+        return reading.value if reading is not None and reading.ok else None
+
+    def time(key: str) -> SpokenTime | None:
+        said = request.get(key)
+        reading = parse_time(str(said)) if said else None
+        return reading.value if reading is not None and reading.ok else None
+
+    def ruled_out() -> tuple[DaySpan, ...]:
+        # "not Monday" said on a Monday is this one or next: both are ruled out, and every Monday after.
+        said = request.get("not_day")
+        if not said:
+            return ()
+        options = parse_day(str(said), now=ctx.now, tz=tz).options()
+        weekdays = {o.first.weekday() for o in options if o.first == o.last}
+        if options and len(weekdays) == 1 and all(o.first == o.last for o in options):
+            first = options[0].first
+            return tuple(DaySpan(d, d) for d in (first + dt.timedelta(weeks=w) for w in range(-1, 12)))
+        return tuple(options)
+
+    days = day("to_day")
+    wishes = _Wishes(days=days, time=(days.time if days is not None and days.time else None) or time("to_time"),
+                     not_days=ruled_out(), not_time=time("not_time"))
+    if wishes.days is not None and wishes.days.time is not None:
+        wishes = _Wishes(DaySpan(wishes.days.first, wishes.days.last), wishes.time, wishes.not_days, wishes.not_time)
+    return None if wishes == _Wishes() else wishes
 
 
 def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

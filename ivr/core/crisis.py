@@ -14,7 +14,10 @@ The rules, in order:
 2. A crisis phrase right after a negator ("not", "never", "no thoughts of", ... with up to three
    bridge words: "I'm not going to hurt myself") is a denial. Negation inside a phrase is part of it:
    "I don't want to live anymore" is a crisis. A negation never reaches across punctuation or "but".
-3. Any crisis phrase not denied → CRISIS. Else any UNSURE phrase (not denied) → UNSURE.
+3. Any crisis phrase not denied → CRISIS, except one said as over ("I was suicidal last year but I'm
+   better now": a past lead-in before it and a past time anywhere) or as a subject for a session
+   ("talk about my suicidal thoughts in my next session": a topic lead-in and a routine word), which
+   counts as UNSURE. Else any UNSURE phrase (not denied) → UNSURE.
 4. Else a denial with a hedge ("I don't think I'm suicidal") → UNSURE; a denial beside an ordinary
    request ("I'm not suicidal, I need my link") → NONE; a bare denial ("I'm not suicidal.") → UNSURE.
 """
@@ -95,6 +98,9 @@ class PhraseList:
     bridges: frozenset[str]
     hedges: tuple[re.Pattern[str], ...]
     routine: tuple[re.Pattern[str], ...]
+    past_lead_ins: tuple[tuple[str, ...], ...] = ()
+    past_times: tuple[re.Pattern[str], ...] = ()
+    topic_lead_ins: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -170,7 +176,14 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         bridges=frozenset(bridges),
         hedges=_phrase_regexes(hedges),
         routine=_phrase_regexes(routine),
+        past_lead_ins=_word_runs(section.get("past_lead_ins", ())),
+        past_times=_phrase_regexes(section.get("past_times", ())),
+        topic_lead_ins=_word_runs(section.get("topic_lead_ins", ())),
     )
+
+
+def _word_runs(phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted((tuple(p.split()) for p in phrases), key=len, reverse=True))
 
 
 @cache
@@ -247,13 +260,22 @@ def _negated(words: list[str], start: int, phrases: PhraseList) -> bool:
     """
     if start > 0 and words[start - 1] in phrases.adjacent_negators:
         return True
+    return _led_by(words, start, phrases.negators, phrases.bridges)
+
+
+# Lead-ins of a past or discussed crisis may also bridge over "my": "talk about my suicidal thoughts".
+_LEAD_IN_BRIDGES = frozenset({"my", "these", "those", "some", "of"})
+
+
+def _led_by(words: list[str], start: int, lead_ins: tuple[tuple[str, ...], ...], bridges: frozenset[str]) -> bool:
+    """Whether one of ``lead_ins`` stands right before ``start``, with at most three ``bridges`` between."""
     end = start
     for _ in range(4):
-        for negator in phrases.negators:
+        for negator in lead_ins:
             n = len(negator)
             if end - n >= 0 and tuple(words[end - n:end]) == negator:
                 return True
-        if end == 0 or words[end - 1] not in phrases.bridges:
+        if end == 0 or words[end - 1] not in bridges:
             return False
         end -= 1
     return False
@@ -276,6 +298,8 @@ def assess(text: str | None, language: str = "en", *, phrases: PhraseList | None
     unsure: list[_Match] = []
     denials: list[_Match] = []
     all_words: list[str] = []
+    past: list[_Match] = []
+    topic: list[_Match] = []
     for clause in clauses(text):
         words = canonical_words(clause, phrases.language)
         if not words:
@@ -289,7 +313,19 @@ def assess(text: str | None, language: str = "en", *, phrases: PhraseList | None
                 if kind == "crisis":
                     denials.append(match)
                 continue  # a denied UNSURE phrase ("I'm not struggling") counts for nothing
-            (crisis if kind == "crisis" else unsure).append(match)
+            if kind == "crisis" and _led_by(words, match.start, phrases.past_lead_ins,
+                                            phrases.bridges | _LEAD_IN_BRIDGES):
+                past.append(match)
+            elif kind == "crisis" and _led_by(words, match.start, phrases.topic_lead_ins,
+                                              phrases.bridges | _LEAD_IN_BRIDGES):
+                topic.append(match)
+            else:
+                (crisis if kind == "crisis" else unsure).append(match)
+    # Said as over ("I was suicidal last year") or as a subject for a session: offered, not the crisis path.
+    over = [m for m in past if _any(phrases.past_times, all_words)]
+    discussed = [m for m in topic if _any(phrases.routine, all_words)]
+    crisis += [m for m in past + topic if m not in over and m not in discussed]
+    unsure += over + discussed
     if crisis:
         heard = {m.pattern.category for m in crisis if m.pattern.category is not None}
         categories = tuple(c for c in _URGENCY if c in heard)

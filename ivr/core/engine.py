@@ -60,21 +60,22 @@ from ivr.core.intents import MenuOption as IntentOption
 from ivr.core.spoken_output import spoken_calendar_date, spoken_digits, spoken_phone
 from ivr.core.spoken_values import (
     AnswerKind,
+    Bound,
     DatePurpose,
-    Outcome,
     Why,
+    day_mentions,
     gather_hints,
     parse_date,
-    parse_day,
     parse_digits,
     parse_first_name,
     parse_keyed_date,
     parse_phone,
     parse_time,
     parse_yes_no,
+    spoken_words,
+    time_mentions,
 )
 from ivr.core.templates import Template
-from ivr.core.text import normalise
 
 LIMIT_STEP = "__call_limit__"
 LIMIT_APOLOGY = ("I'm sorry, I'm not able to finish this call. Please leave a message after the tone, "
@@ -134,6 +135,14 @@ class StepEnv:
     on_call: Callable[[str], Sequence[str]] | None = None
 
 
+# Best-time answers with no clock time in them, and the words kept for staff.
+_WHEN_PHRASES = (
+    ("as soon as possible", "as soon as possible"), ("asap", "as soon as possible"),
+    ("soon as you can", "as soon as possible"), ("end of the day", "end of the day"),
+    ("before work", "before work"), ("after work", "after work"), ("after school", "after school"),
+    ("before school", "before school"), ("go to bed", "late evening"), ("in bed", "late evening"),
+    ("bedtime", "late evening"), ("text me", "text preferred"), ("lunch", "lunchtime"),
+)
 _WHEN_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "weekday",
                          "weekdays", "weekend", "weekends", "lunch", "lunchtime", "anytime", "whenever", "night",
                          "nights", "early", "late"})
@@ -142,6 +151,10 @@ def _either(items: Sequence[str], joiner: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+
+# A prompt's option read before its key: "tomorrow at 9 AM, press 1" → ("tomorrow at 9 AM, ", "1").
+_PRESS_KEY = re.compile(r"([^;.]*?)\bpress (\d)\b", re.IGNORECASE)
 
 
 def _takes_key_words(body: MenuStep | AskStep) -> bool:
@@ -504,7 +517,7 @@ class _Run:
             if heard.is_crisis and self._can_route(CRISIS):
                 s.note(f"{st.id}:{CRISIS}")
                 return self._route(CRISIS)
-            if heard.offer_crisis_option:
+            if heard.offer_crisis_option and not self._flow_crisis_words(flow, event.text):
                 s.note(f"{st.id}:crisis-offered")
                 self.out.append(fx.Say(self._crisis_offer(), *self._voice(st)))
                 if self._route_key(CRISIS):  # only a key can be pressed during a transfer or goodbye
@@ -527,9 +540,18 @@ class _Run:
             said_intent = self._match_intent(flow, body, event.text)
             if said_intent.intent is not None:
                 return self._chose_intent(st, body, said_intent)
+        if isinstance(body, MenuStep) and isinstance(event, Speech) and not spoken_input.says_press(event.text):
+            # A menu that reads its options as times ("tomorrow at 9 AM, press 1"): "nine", "the 11 AM" or
+            # "noon" is that option, never the crisis or operator key (review 14b finding 3).
+            timed = self._option_by_time(body, event.text)
+            if timed is not None:
+                s.note(f"{st.id}:{timed.key}")
+                return self.go(timed.next)
         # A key word said ("nine", "zero") is no key where it can be the answer: "nine" to "What is a good
         # time?" is a time ("press nine" still asks for the key; crisis words were heard above).
-        handler = self._global(flow, event, spoken_keys=confirming is not None or not _takes_key_words(body))
+        # At a menu that reads times, a bare "nine" that fits no option is still no key (review 14b finding 3).
+        handler = self._global(flow, event, spoken_keys=confirming is not None or not (
+            _takes_key_words(body) or isinstance(body, MenuStep) and self._reads_times(body)))
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)
@@ -734,6 +756,11 @@ class _Run:
         self.s.flow = name
         return self.go(self.flows.flows[name].start)
 
+    def _flow_crisis_words(self, flow: Flow, text: str) -> bool:
+        """Whether the caller said the flow's own crisis words ("urgent"), which go to its crisis handler
+        below, so offering the crisis option first would only delay it."""
+        return any(h.name == CRISIS and spoken_input.match_phrase(text, [(h.name, h.phrases)]) for h in flow.handlers)
+
     def _global(self, flow: Flow, event: Digits | Speech, spoken_keys: bool = True) -> GlobalHandler | None:
         """The flow's operator or crisis handler if the caller asked for it (crisis comes first and wins).
 
@@ -753,6 +780,25 @@ class _Run:
         else:
             key = event.digits.strip("#")
         return next((h for h in flow.handlers if h.key and h.key == key), None)
+
+    def _reads_times(self, body: MenuStep) -> bool:
+        """Whether the menu's prompt reads clock times, so a number word said there is a time, not a key."""
+        return any(parse_time(m.words).ok or parse_time(m.words).ambiguous
+                   for m in time_mentions(self.render(body.prompt)))
+
+    def _option_by_time(self, body: MenuStep, text: str) -> MenuOption | None:
+        """The option whose time, read in the menu's prompt just before "press <key>", the caller said;
+        None when the prompt reads no times, the words are no time, or they fit no option or several."""
+        said = parse_time(text)
+        wanted = {t.at for t in said.options() if t.at is not None and t.bound is Bound.AT}
+        if not wanted:
+            return None
+        fitting = set()
+        for segment, key in _PRESS_KEY.findall(self.render(body.prompt)):
+            if any(t.at in wanted for m in time_mentions(segment) for t in parse_time(m.words).options()):
+                fitting.add(key)
+        chosen = [o for o in body.options if o.key in fitting]
+        return chosen[0] if len(chosen) == 1 else None
 
     def _choose(self, body: MenuStep, event: Digits | Speech) -> MenuOption | None:
         key: str | None
@@ -775,13 +821,26 @@ class _Run:
         return _YES_NO_KEYS.get(spoken_input.spoken_key(event.text) or "")  # "press one" is pressing 1
 
     def _when(self, text: str) -> str | None:
-        """A time or day that suits the caller, kept as said ("weekday mornings", "after 5 pm", "any time")."""
-        practice = self.flows.practice
-        understood = (parse_time(text).outcome is not Outcome.NOT_UNDERSTOOD
-                      or parse_day(text, now=self.env.now, tz=practice.tz).outcome is not Outcome.NOT_UNDERSTOOD
-                      or bool(_WHEN_WORDS & set(normalise(text).split())))
-        words = " ".join(normalise(text).split()[:12])
-        return words if understood and words else None
+        """The time and day words of a best-time answer, and nothing else ("mornings, I've been feeling
+        depressed" → "mornings"; review 14b finding 11): it is a note for staff, so any answer does, and one
+        with no time in it ("doesn't matter", "I'm not sure") is "any time" (finding 10)."""
+        words = spoken_words(text)
+        if not words:
+            return None
+        kept: dict[int, str] = {}
+        for m in [*time_mentions(text), *day_mentions(text)]:
+            kept.update({i: words[i] for i in range(m.start, m.end)})
+        for i, word in enumerate(words):
+            if word in _WHEN_WORDS:
+                kept[i] = word
+            if word in ("until", "till", "til") and i + 1 < len(words) and parse_time(words[i + 1]).ok:
+                kept.update({i: "before", i + 1: words[i + 1]})  # "until five" is before five
+        said = f" {' '.join(words)} "
+        notes = [note for phrase, note in _WHEN_PHRASES if f" {phrase} " in said]
+        if not kept and not notes and len(words) <= 3 and parse_time(text).ok:
+            kept = dict(enumerate(words))  # "four", "ten thirty"
+        found = " ".join([kept[i] for i in sorted(kept)] + [n for n in dict.fromkeys(notes) if n not in kept.values()])
+        return found or "any time"
 
     def _value(self, body: AskStep, event: Digits | Speech) -> tuple[Any, str | None]:
         """The answer as a value, or (None, a re-prompt naming what is missing, or None for the step's own)."""

@@ -83,7 +83,11 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                      "taking new clients", "accept new clients", "take new clients", "referred by", "referred me",
                      "referred to you",
                      "got a referral", "have a referral", "sign up", "never been", "first time calling",
-                     "i am new", "new here", "see a therapist", "start seeing", "get an appointment with a"),
+                     "i am new", "new here", "see a therapist", "start seeing", "get an appointment with a",
+                     # review 14b finding 12: how people ask to start without saying "new client"
+                     "interested in therapy", "interested in counseling", "see a counselor", "see a counsellor",
+                     "waitlist", "wait list", "waiting list", "not a client yet", "consultation",
+                     "help with anxiety", "help with depression", "help with my anxiety", "help with my depression"),
             priority=2,
         ),
         "operator": IntentWords(
@@ -280,6 +284,8 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             value = f"{value} {words[mention.end]}"
         details.setdefault(f"{role}day" if role else "day", value)
     for mention in joined_by_corrections(words, time_mentions(text), alternatives=True):
+        if any(mention.start < e and s < mention.end for s, e, _ in roles):
+            continue  # "6/12", "December 8": numbers of a date, not a clock time
         role = _role(words, mention.start, mention.end, action)
         if not role:
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]

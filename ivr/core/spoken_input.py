@@ -150,16 +150,48 @@ def spoken_date(text: str) -> dt.date | None:
     return None
 
 
+# A phrase right after one of these (up to three bridge words between) is denied, not said: "not billing",
+# "I don't need billing", "I'm not a new client" (review 14b finding 5; as in intents.py and crisis.py).
+_NEGATORS = frozenset({"dont", "not", "never", "isnt", "wont", "didnt", "arent", "nor", "neither", "without"})
+_NEGATION_BRIDGES = frozenset({"want", "to", "need", "going", "i", "im", "am", "a", "an", "the", "my", "any",
+                               "about", "have", "really", "calling", "for", "do", "yet", "actually", "wanna"})
+# "new" about something other than the practice: "I'm new to this phone system" is no new client.
+_NEW_TO_OTHER = re.compile(r"\bnew to (?:this|the|these|your|using) (?:\w+ )?(?:phone|system|menu|app|website|"
+                           r"portal|options|number|line|thing)\b")
+
+
+def _denied(words: Sequence[str], start: int) -> bool:
+    end = start
+    for _ in range(4):
+        if end > 0 and words[end - 1] in _NEGATORS:
+            return True
+        if end == 0 or words[end - 1] not in _NEGATION_BRIDGES:
+            return False
+        end -= 1
+    return False
+
+
+def _said_at(words: Sequence[str], phrase: Sequence[str]) -> list[int]:
+    n = len(phrase)
+    return [i for i in range(len(words) - n + 1) if list(words[i:i + n]) == list(phrase)]
+
+
 def match_phrase(text: str, options: Iterable[tuple[str, Sequence[str]]]) -> str | None:
     """Pick the option whose phrase the caller said (longest phrase wins; a tie is no match).
 
-    ``options`` are (name, phrases) pairs; phrases are already normalised.
+    ``options`` are (name, phrases) pairs; phrases are already normalised. A phrase said only right
+    after a negation ("not billing", "I'm not a new client") does not count, and neither does "new"
+    about something else ("new to this phone system").
     """
-    said = f" {normalise_speech(text)} "
+    said = normalise_speech(text)
+    words = said.split()
+    other_new = bool(_NEW_TO_OTHER.search(said))
     best: list[tuple[int, str]] = []
     for name, phrases in options:
         for phrase in phrases:
-            if phrase and f" {phrase} " in said:
+            if not phrase or (other_new and "new" in phrase.split()):
+                continue
+            if any(not _denied(words, i) for i in _said_at(words, phrase.split())):
                 best.append((len(phrase), name))
     if not best:
         return None

@@ -104,9 +104,11 @@ def spoken_duration(delta: timedelta) -> str:
     return " and ".join(parts)
 
 
-def spoken_date(d: date | datetime | str, now: datetime) -> str:
+def spoken_date(d: date | datetime | str, now: datetime, *, dated: bool = False) -> str:
     """A day relative to ``now``: "today", "tomorrow", "yesterday", "Thursday" (next 6 days),
-    else "Monday, December 7", with ", 2027" when not in ``now``'s year.
+    else "Monday, December 7", with ", 2027" when not in ``now``'s year. ``dated`` names the date
+    of the next 6 days too ("Wednesday, December 2"), where a weekday alone could be this week's or
+    next week's (an offered or booked slot).
 
     A datetime ``d`` is taken in its own time zone and ``now`` is converted to it;
     a plain date is compared with ``now``'s own date.
@@ -128,7 +130,7 @@ def spoken_date(d: date | datetime | str, now: datetime) -> str:
         return "tomorrow"
     if delta == -1:
         return "yesterday"
-    if 2 <= delta <= 6:
+    if 2 <= delta <= 6 and not dated:
         return _DAYS[day.weekday()]
     text = f"{_DAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}"
     if day.year != today.year:
@@ -141,16 +143,17 @@ def spoken_calendar_date(d: date) -> str:
     return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
-def spoken_datetime(dt: datetime | str, now: datetime) -> str:
+def spoken_datetime(dt: datetime | str, now: datetime, *, dated: bool = False) -> str:
     """A moment relative to ``now``, in ``dt``'s time zone: "today at 3:30 PM",
-    "tomorrow at 9 AM", "Thursday at 2 PM", "Monday, December 7 at 10:15 AM".
+    "tomorrow at 9 AM", "Thursday at 2 PM", "Monday, December 7 at 10:15 AM"; ``dated`` as in
+    ``spoken_date`` ("Wednesday, December 2 at 9 AM").
 
     Around a DST change it cannot be misheard (see the module docstring): "today at
     1:05 AM standard time, 15 minutes from now".
     """
     dt = _normal(_aware(dt, "dt"))
     now = _aware(now, "now")
-    text = f"{spoken_date(dt, now)} at {spoken_time(dt)}"
+    text = f"{spoken_date(dt, now, dated=dated)} at {spoken_time(dt)}"
     # Through UTC: between two datetimes of the same zone Python subtracts clock times, not moments.
     ahead = dt.astimezone(UTC) - now.astimezone(UTC)
     crosses = now.astimezone(dt.tzinfo).utcoffset() != dt.utcoffset()

@@ -1008,6 +1008,27 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
                 continue
             out.append(_DayExpr(i, i + 1, "weekday", _WEEKDAYS[w]))
         i += 1
+    return _with_weeks(words, out)
+
+
+_WEEK_KINDS = {"this_week": 0, "next_week": 1, "week_after_next": 2}
+_WEEK_BRIDGES = frozenset({"on", "of", "the", "in", "that"})
+
+
+def _with_weeks(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
+    """A weekday and a week said together are one day: "Wednesday next week", "next week on Wednesday",
+    "Thursday of the week after next" (review 14b finding 1; read apart, the weekday alone was this week's)."""
+    out: list[_DayExpr] = []
+    for expr in exprs:
+        prev = out[-1] if out else None
+        if prev is not None and all(w in _WEEK_BRIDGES for w in words[prev.end:expr.start]):
+            pair = {prev.kind, expr.kind}
+            day = prev if prev.kind == "weekday" else expr
+            week = expr if day is prev else prev
+            if day.kind == "weekday" and week.kind in _WEEK_KINDS and len(pair) == 2 and not day.shift:
+                out[-1] = _DayExpr(prev.start, expr.end, "weekday_in_week", day.arg + 7 * _WEEK_KINDS[week.kind])
+                continue
+        out.append(expr)
     return out
 
 
@@ -1055,6 +1076,11 @@ def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int) -> Reading[tup
             return _value((following, following + one))
         return _ambiguous(Why.WHICH_WEEK, [(saturday, saturday + one),
                                            (saturday + dt.timedelta(weeks=1), saturday + 8 * one)])
+    if expr.kind == "weekday_in_week":
+        weeks, weekday = divmod(expr.arg, 7)
+        first = _week_start(today, week_start) + dt.timedelta(weeks=weeks)
+        day = first + dt.timedelta(days=(weekday - week_start) % 7)
+        return _value((day, day))
     target = expr.arg
     coming = today + dt.timedelta(days=(target - today.weekday()) % 7 or 7)  # 1..7 days ahead
     if expr.kind == "this_weekday":
@@ -1179,7 +1205,7 @@ def _day_from_text(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_st
     return _ambiguous(why or Why.SEVERAL, [DaySpan(a, b, t) for (a, b) in pairs for t in times])
 
 
-_WEEKDAY_KINDS = frozenset({"weekday", "this_weekday", "next_weekday", "weekday_after_next"})
+_WEEKDAY_KINDS = frozenset({"weekday", "this_weekday", "next_weekday", "weekday_after_next", "weekday_in_week"})
 
 
 def _date_beside(words: list[str], today: dt.date) -> Reading[dt.date] | None:
@@ -1295,7 +1321,71 @@ def day_mentions(text: str | None) -> list[Mention]:
     for e in _shifted(words, _scan_days(words)):
         end = _date_tail(words, e.end) if e.kind in _WEEKDAY_KINDS else e.end
         found.append(Mention(e.start, end, " ".join(words[e.start:end])))
+    taken = {i for m in found for i in range(m.start, m.end)}
+    dates = [m for m in _written_dates(text or "") + _said_dates(words)
+             if not any(i in taken for i in range(m.start, m.end))]
+    found = sorted(found + _outermost_mentions(dates), key=lambda m: m.start)
     return joined_by_corrections(words, found)
+
+
+def _outermost_mentions(mentions: list[Mention]) -> list[Mention]:
+    kept: list[Mention] = []
+    for m in sorted(mentions, key=lambda m: (m.start, -m.end)):
+        if not kept or m.start >= kept[-1].end:
+            kept.append(m)
+    return kept
+
+
+_WRITTEN_DATE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b")
+
+
+def _written_dates(text: str) -> list[Mention]:
+    """"6/12", "12/8/2026": kept as written (``parse_day`` reads the slash), at their word positions."""
+    out = []
+    for match in _WRITTEN_DATE.finditer(text):
+        start = len(spoken_words(text[:match.start()]))
+        out.append(Mention(start, start + len(spoken_words(match.group(0))), match.group(0)))
+    return out
+
+
+def _day_number_end(words: Sequence[str], i: int, *, ordinal_only: bool) -> int | None:
+    """Where a day of the month said at ``i`` ends ("8th", "eighth", "twenty fifth", "8"), None if none is."""
+    if i >= len(words):
+        return None
+    w = words[i]
+    if w in _TENS and i + 1 < len(words) and words[i + 1] in _ORDINALS:
+        return i + 2
+    if _ORDINAL_NUMERAL.fullmatch(w) or w in _ORDINALS or w in ("twentieth", "thirtieth"):
+        return i + 1
+    if ordinal_only:
+        return None
+    if w.isdigit() and 1 <= int(w) <= 31:
+        return i + 1
+    if w in _TENS and i + 1 < len(words) and words[i + 1] in _UNITS and 0 < _UNITS[words[i + 1]] < 10:
+        return i + 2
+    if w in _UNITS and w not in ("zero", "oh", "o") or w in ("twenty", "thirty"):
+        return i + 1
+    return None
+
+
+def _said_dates(words: Sequence[str]) -> list[Mention]:
+    """Dates said in words: "December 8th", "december eighth", "the 8th of December", "the 8th"
+    (review 14b finding 2: an appointment named by its date). A month word alone ("may I...") is none."""
+    out = []
+    for i, w in enumerate(words):
+        if w in _MONTHS:
+            j = i + 1 + (i + 1 < len(words) and words[i + 1] == "the")
+            end = _day_number_end(words, j, ordinal_only=False)
+            if end is not None:
+                out.append(Mention(i, end, " ".join(words[i:end])))
+        elif w == "the":
+            end = _day_number_end(words, i + 1, ordinal_only=True)
+            if end is None or (end < len(words) and words[end] in ("one", "ones", "option", "choice")):
+                continue  # "the first one" picks an option, it names no date
+            if end + 1 < len(words) and words[end] == "of" and words[end + 1] in _MONTHS:
+                end += 2
+            out.append(Mention(i, end, " ".join(words[i:end])))
+    return out
 
 
 def _date_tail(words: Sequence[str], end: int) -> int:

@@ -32,14 +32,14 @@ def _as_datetime(value: Any) -> dt.datetime | None:
 
 
 @pass_context
-def _spoken(ctx: Any, value: Any) -> str:
+def _spoken(ctx: Any, value: Any, dated: bool = False) -> str:
     when = _as_datetime(value)
     now = _as_datetime(ctx.get("now"))
     if when is None or now is None:
         return ""
     # Stored values carry a bare UTC offset; in the practice's zone (now's) a time in a DST fold
     # can be told apart from its twin.
-    return spoken_output.spoken_datetime(_local(ctx, when), now)
+    return spoken_output.spoken_datetime(_local(ctx, when), now, dated=bool(dated))
 
 
 @pass_context

@@ -8,13 +8,17 @@ running store's job (``store``).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
+from pathlib import PurePath
 
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
 from ivr.flowlang.graph import check_graph
 from ivr.flowlang.parsing import PRACTICE_FILE, Actions, ParsedFlow, parse_flow
 from ivr.practice.settings.checks import parse_practice
+
+_FLOW_LINE = re.compile(r"^flow:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
 
 
 def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,
@@ -33,11 +37,19 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
             problems += exc.problems
     parsed: dict[str, ParsedFlow] = {}
     unreadable = False  # a file so broken we do not even know its flow's name
+    guessed: set[str] = set()  # the names such files most likely give their flows
     for file in sorted(texts):
         p, found = parse_flow(texts[file], file, actions, practice)
         problems += found
         if p is None:
-            unreadable = unreadable or not any(pr.flow for pr in found)
+            if not any(pr.flow for pr in found):
+                # Too broken to parse (a YAML syntax error): its flow is most likely named on a "flow:"
+                # line or after its file, so only that name is excused and a goto to any other missing
+                # flow is still reported (review 14b finding 8).
+                body = texts[file]
+                text = body if isinstance(body, str) else body.decode("utf-8", "replace")
+                named = _FLOW_LINE.findall(text)
+                guessed |= set(named) if named else {PurePath(file).stem}
             continue
         if p.flow.name in parsed:
             problems.append(
@@ -50,7 +62,7 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
             )
             continue
         parsed[p.flow.name] = p
-    broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"}
+    broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"} | guessed
     problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable, actions)
     problems.sort(key=lambda pr: (pr.file, pr.line or 0))  # stable: same-line problems keep their order
     errors = [pr for pr in problems if pr.severity == "error"]

@@ -136,6 +136,26 @@ CRISIS_ROWS = [
     ("I drank bleach", MEDICAL),
     ("she's having a seizure", MEDICAL),
     ("I fell and can't get up", MEDICAL),
+    # review 14b finding 4: clear crisis words that were graded NONE
+    *[(said, SUICIDE) for said in (
+        "I no longer want to live", "I wish I wasn't alive", "I wish I was not alive", "I gave away all my stuff",
+        "I'm a danger to myself", "I don't think I can keep myself safe tonight", "part of me wants to die",
+        "I wish I could just die", "I don't ever want to wake up", "there's no reason for me to live",
+        "I don't have a reason to live", "I'm not going to make it through the night",
+        "I won't make it through tonight", "I'm not going to be around much longer",
+        "I'm not sure I can keep myself safe", "I have pills saved up", "I've got pills in my hand",
+        "I'm holding a knife", "I'm on the roof and I want to jump", "my wife wants to die",
+        "my friend wants to die", "my daughter cut herself", "I want die", "i want to dye",
+        "I was going to kill myself tonight",  # "was" without a time that is over: still now
+        "I want to talk about killing myself",  # no session or appointment in sight: not a topic
+    )],
+    *[(said, DANGER) for said in (
+        "he'll kill me", "I'm scared he'll kill me", "he will kill me", "he has a knife", "he's outside with a gun",
+        "my ex is following me", "I'm being stalked", "he pushed me down the stairs", "my boyfriend hurt me",
+        "my husband hurts me",
+    )],
+    ("I have thoughts of hurting others", OTHERS),
+    ("I'm bleeding and it won't stop", MEDICAL),
     # a crisis or emergency, not said which (the flows' old crisis words)
     ("this is an emergency", UNSPECIFIED),
     ("Emergency.", UNSPECIFIED),
@@ -195,6 +215,12 @@ NONE_ROWS = [
     "I'm not having any suicidal thoughts, I need my link",
     "there's no emergency, I'm calling about my bill",
     "can you help me reschedule",
+    # review 14b finding 6: nobody, no one and neither...nor deny
+    "nobody's in danger, I need my link",
+    "no one is in danger, I need my link",
+    "neither suicidal nor in danger, just need my link",
+    "I want to dye my hair before my appointment",
+    "my mom will kill me if I miss this appointment",
     "",
 ]
 
@@ -234,6 +260,17 @@ UNSURE_ROWS = [
     "I took pills for my headache",
     # finding 20: a crisis word in someone's job
     "I work at the crisis center",
+    # review 14b finding 4: near a crisis
+    "I don't see a way out", "nothing matters anymore", "I'm hearing voices", "things are really bad right now",
+    "it's urgent", "I'm scared", "I'm freaking out", "I can't calm down", "I took something and I feel weird",
+    "I drank too much and took my meds", "I've been having panic attacks", "I have a rope", "this is my last call",
+    "I'm drunk", "I'm high",
+    # review 14b finding 6: over, or a subject for a session: offered, never the crisis path
+    "I was suicidal last year but I'm better now, I need to reschedule",
+    "I was in crisis last month, now I just need my link",
+    "I want to talk about my suicidal thoughts in my next session, can I book a longer one",
+    "I'm calling to reschedule my appointment with the suicide prevention group",
+    "I used to cut myself as a teenager, I'd like to start therapy",
 ]
 
 

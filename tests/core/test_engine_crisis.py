@@ -248,6 +248,27 @@ def test_a_key_word_at_a_value_question_is_the_answer_not_a_key(said: str, heard
     assert call.s.history == ["main.q", "q:ok", "main.got"]
 
 
+@pytest.mark.parametrize(("said", "kept"), [
+    # review 14b finding 10: the answers anxious new callers give are all taken
+    ("as soon as possible", "as soon as possible"), ("any time is fine", "any time"), ("doesn't matter", "any time"),
+    ("I'm not sure", "any time"), ("no later than four", "before four"), ("until five", "before five"),
+    ("end of the day", "end of the day"), ("before work", "before work"),
+    ("after my kids go to bed", "late evening"), ("text me instead", "text preferred"),
+    ("weekday mornings", "weekday mornings"), ("after 5 pm", "after 5 pm"), ("Tuesday or Thursday after 6",
+                                                                             "tuesday thursday after 6"),
+    # review 14b finding 11: only the time and day words are kept, never why the caller seeks help
+    ("mornings, I've been feeling really depressed", "mornings"),
+    ("mornings I've been having panic attacks", "mornings"),
+    ("weekday mornings because I have a therapy appointment elsewhere", "weekday mornings"),
+])
+def test_a_best_time_answer_keeps_only_its_time_words(said: str, kept: str) -> None:
+    call = Call(flowset(KEYS_ASK))
+    call.start()
+    call.send(Speech(said, 0.9))
+    assert call.s.vars["answer"] == kept
+    assert call.s.history[-2:] == ["q:ok", "main.got"]
+
+
 @pytest.mark.parametrize(("said", "where"), [("press nine", "Crisis."), ("press zero", "Operator.")])
 def test_a_key_said_with_its_verb_still_counts_at_a_value_question(said: str, where: str) -> None:
     call = Call(flowset(KEYS_ASK))

@@ -34,6 +34,10 @@ ROWS = [
     ("can you text me the zoom link", "links", None, {}),
     ("I want to cancel", "appointments", "cancel", {}),
     ("I'd like to start therapy", "new_client", None, {}),
+    # review 14b finding 12: starting without the words "new client"
+    *[(said, "new_client", None, {}) for said in (
+        "I need help with anxiety", "I'm interested in therapy", "I'd like to see a counselor",
+        "I want to get on your waitlist", "I'm not a client yet", "consultation", "I'd like a free consultation")],
     ("I'm a new client", "new_client", None, {}),
     ("I need to reschedule", "appointments", "reschedule", {}),
     ("Reschedule.", "appointments", "reschedule", {}),
@@ -90,6 +94,8 @@ NO_MATCH_ROWS = [
     # (said, tied, name_options)
     ("I want to pay my bill and get the zoom link", ("links", "billing"), ("links", "billing")),
     ("blah blah", (), EVERY),
+    ("I'm not a new client", (), EVERY),  # review 14b finding 5: denied
+    ("not billing", (), EVERY),
     ("what time do you open", (), EVERY),
     ("what's the address of your office", (), EVERY),
     ("I don't want to talk to a machine", (), EVERY),
@@ -172,6 +178,16 @@ def test_another_vocabulary() -> None:
         ("I need to move my appointment next Tuesday to Thursday", "reschedule",
          {"from_day": "next tuesday", "to_day": "thursday"}),
         ("move my appointment on Sunday to Thursday", "reschedule", {"from_day": "sunday", "to_day": "thursday"}),
+        # review 14b findings 1 and 2: a weekday's week stays with it; an appointment named by its date
+        ("reschedule to Wednesday next week", "reschedule", {"to_day": "wednesday next week"}),
+        ("reschedule to Thursday the 10th", "reschedule", {"to_day": "thursday the 10th"}),
+        ("I need to move my appointment on December 8th to Thursday", "reschedule",
+         {"from_day": "december 8th", "to_day": "thursday"}),
+        ("I need to move my appointment on Tuesday the 8th to Wednesday", "reschedule",
+         {"from_day": "tuesday the 8th", "to_day": "wednesday"}),
+        ("I need to cancel my appointment on December 8th", "cancel", {"from_day": "december 8th"}),
+        ("I need to move my appointment to December 10th", "reschedule", {"to_day": "december 10th"}),
+        ("move my appointment on 12/8 to 12/10", "reschedule", {"from_day": "12/8", "to_day": "12/10"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

@@ -205,10 +205,32 @@ OPTIONS = [
         ("bills", None),
         ("", None),
         ("something else entirely", None),
+        # review 14b finding 5: a phrase said after a negation is not chosen
+        ("not billing", None),
+        ("I don't need billing", None),
+        ("I don't need billing, I need my zoom link", "links"),
+        ("not billing, my appointment", "scheduling"),
+        ("I never got the link", "links"),  # "never" denies "got", not the link
     ],
 )
 def test_match_phrase(said: str, expected: str | None) -> None:
     assert match_phrase(said, OPTIONS) == expected
+
+
+NEW_CLIENT = [("new_client", ("new client", "new patient", "im new", "i am new", "not a client", "not a client yet"))]
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("I'm a new client", "new_client"),
+    ("I'm new", "new_client"),
+    ("I'm not a client yet", "new_client"),
+    ("I'm not a new client", None),
+    ("I am not a new patient", None),
+    ("I'm new to this phone system", None),
+    ("I'm new to the phone menu", None),
+])
+def test_match_phrase_new_client_words(said: str, expected: str | None) -> None:
+    assert match_phrase(said, NEW_CLIENT) == expected
 
 
 def test_match_phrase_ignores_empty_phrases_and_options() -> None:

@@ -324,6 +324,16 @@ ROWS = [
     ("day", "Friday the 7th", {}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),  # the 7th is a Saturday
     ("day", "Friday June 7th", {}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),
     ("day", "next Friday the 13th", {}, V(span(d(6, 13)))),  # the date says which Friday
+    # review 14b finding 1: a weekday with its week, or with a date that agrees, is that one day
+    ("day", "Wednesday next week", {}, V(span(d(6, 11)))),
+    ("day", "next week on Wednesday", {}, V(span(d(6, 11)))),
+    ("day", "next week Wednesday", {}, V(span(d(6, 11)))),
+    ("day", "Tuesday of the week after next", {}, V(span(d(6, 17)))),
+    ("day", "Friday this week", {}, V(span(d(6, 6)))),
+    ("day", "Wednesday next week at 3", {}, V(span(d(6, 11), time=t(15)))),
+    ("day", "Thursday the 12th", {}, V(span(d(6, 12)))),
+    ("day", "Monday the ninth", {}, V(span(d(6, 9)))),
+    ("day", "Wednesday the 3rd", {}, A(Why.SEVERAL, span(d(6, 11)), span(d(7, 3)))),  # July 3rd is a Thursday
     # ------------------------------------------------------------------ phone numbers (review 14 finding 17)
     ("phone", "1 555 123 4567", {}, V("+15551234567")),  # the country code said first
     ("phone", "+1 555 123 4567", {}, V("+15551234567")),
@@ -475,6 +485,18 @@ def test_relative_days_need_an_aware_reference() -> None:
         ("what time is my appointment", [], []),
         ("can we do Friday the 5th, no wait, Saturday", ["friday the 5th no wait saturday"], []),
         ("Friday December 5th at 3", ["friday december 5th"], ["3"]),
+        # review 14b findings 1 and 2: a weekday with its week, and a date alone, are one mention each
+        ("reschedule to Wednesday next week", ["wednesday next week"], []),
+        ("reschedule to next week on Wednesday", ["next week on wednesday"], []),
+        ("move my appointment on December 8th to Thursday", ["december 8th", "thursday"], []),
+        ("cancel my appointment on the 8th", ["the 8th"], []),
+        ("my appointment on june 12th", ["june 12th"], []),
+        ("my appointment on december eighth", ["december eighth"], []),
+        # the written date's numbers still read as a time alone; request_details drops times inside a day
+        ("move it from the twenty fifth of June to 6/30", ["the twenty fifth of june", "6/30"], ["6 30"]),
+        ("my appointment on 12/8", ["12/8"], []),
+        ("may I move my appointment", [], []),  # a month word alone is no date
+        ("the first one", [], []),  # an option, not the 1st
     ],
 )
 def test_mentions_in_a_sentence(said: str, days: list[str], times: list[str]) -> None:

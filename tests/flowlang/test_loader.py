@@ -591,6 +591,12 @@ def test_parse_flow_reports_unsafe_yaml_as_a_problem_not_an_exception() -> None:
     # numbers that are no key
     ("hang up and dial 9 1 1", []), ("dial 911", []), ("Dial 988 for the lifeline", []),
     ("enter 4 digits", []), ("enter your date of birth", []), ("press 12", []),
+    # review 14b finding 8: the most common IVR wordings
+    ("Press 1 for appointments, 5 for hours.", ["1", "5"]), ("Select 6 for hours.", ["6"]),
+    ("Choose 7 for hours.", ["7"]), ("For hours, key 6.", ["6"]), ("For hours, option 5.", ["5"]),
+    ("Press either 5 or 6.", ["5", "6"]), ("Press the number 5.", ["5"]), ("Press #.", ["#"]),
+    ("Press *.", ["*"]), ("For hours, 5.", ["5"]), ("Press 1 for billing; or 3 to cancel.", ["1", "3"]),
+    ("Please choose one of the following.", []),
 ])
 def test_promised_keys(text: str, keys: list[str]) -> None:
     from ivr.flowlang.graph import promised_keys

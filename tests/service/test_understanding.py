@@ -39,6 +39,25 @@ class TestCrisisInAnyWords:
         assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
         assert "ask_dob:crisis" in history(redis_conn, result.call_sid)
 
+    @pytest.mark.parametrize("said", ["I no longer want to live", "I wish I wasn't alive", "I gave away all my stuff",
+                                      "I'm a danger to myself", "he'll kill me",
+                                      "I don't think I can keep myself safe tonight"])
+    def test_crisis_words_once_missed_go_to_the_crisis_path(self, sim, redis_conn, said):
+        """Review 14b finding 4: each of these once heard "Sorry, I didn't catch that"."""
+        result = sim.call(script=f"say:{said};answer")
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    @pytest.mark.parametrize("said", ["nobody's in danger, I need my link", "no one is in danger, I need my link",
+                                      "neither suicidal nor in danger, just need my link",
+                                      "I was in crisis last month, now I just need my link"])
+    def test_denied_or_past_crisis_words_beside_a_request_go_to_the_request(self, sim, redis_conn, said):
+        """Review 14b finding 6: never the crisis path (a past crisis is offered 9 on the way)."""
+        result = sim.call(script=f"say:{said};hangup")
+        assert queued(redis_conn, "urgent") == []
+        steps = history(redis_conn, result.call_sid)
+        assert "main_menu:crisis" not in steps and "main.want_links" in steps
+
     def test_not_suicidal_and_a_request_goes_nowhere_wrong(self, sim, redis_conn):
         result = sim.call(script="say:I'm not suicidal, I need my link;hangup")
         assert queued(redis_conn, "urgent") == []
@@ -247,6 +266,78 @@ class TestSayWhatYouWant:
         request = stored_state(redis_conn, result.call_sid)["vars"]["request"]
         assert request["to_day"] in ("friday the 5th", "friday no wait saturday")
 
+    @pytest.mark.parametrize("said", ["reschedule to Wednesday next week", "reschedule to next week on Wednesday",
+                                      "reschedule to Wednesday the 2nd"])
+    def test_a_weekday_with_its_week_or_date_is_booked_on_that_date(self, sim, redis_conn, said):
+        """Review 14b finding 1: "Wednesday next week" is Wednesday, December 2 (today is Monday, November 23),
+        and every offer and confirmation names the date, so a wrong week could be heard."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;1;say:yes;hangup")
+        assert result.heard[-4:] == [
+            "I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or "
+            "Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4.",
+            "You chose Wednesday, December 2 at 9 AM, in place of your appointment tomorrow at 10 AM. To book it, "
+            "press 1 or say yes. To choose again, press 2.",
+            "You're all set for Wednesday, December 2 at 9 AM with Dr. Maya Chen.",
+            "Thank you for calling. Goodbye."]
+
+    @pytest.mark.parametrize("said", ["I need to cancel my appointment on December 1st",
+                                      "I need to cancel my appointment on the 1st",
+                                      "I need to cancel my appointment on 12/1",
+                                      "I need to cancel my appointment on Tuesday the 1st"])
+    def test_an_appointment_named_by_its_date_is_the_one_acted_on(self, sim, redis_conn, said):
+        """Review 14b finding 2: not the next one (tomorrow), and not called the next one."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-2:] == [
+            "Thanks, Alex. Your appointment is Tuesday, December 1 at 10 AM with Dr. Maya Chen.",
+            "To cancel your appointment Tuesday, December 1 at 10 AM, press 1 or say yes. To keep it, press 2."]
+
+    @pytest.mark.parametrize(("said", "chosen"), [
+        ("nine", "tomorrow at 9 AM"), ("nine AM", "tomorrow at 9 AM"), ("the 11 AM", "tomorrow at 11 AM"),
+        ("eleven", "tomorrow at 11 AM"), ("noon", "tomorrow at 12 PM"), ("12 pm please", "tomorrow at 12 PM"),
+    ])
+    def test_a_time_said_at_the_slot_menu_picks_that_slot(self, sim, redis_conn, said, chosen):
+        """Review 14b finding 3: "nine" at a menu that offered 9 AM is 9 AM, never the crisis key."""
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-1] == (f"You chose {chosen}, in place of your appointment tomorrow at 10 AM. "
+                                    "To book it, press 1 or say yes. To choose again, press 2.")
+        assert queued(redis_conn, "urgent") == []
+
+    def test_a_number_word_that_fits_no_offered_time_is_asked_again_not_a_key(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;say:ten;say:press nine;answer")
+        assert result.heard[-4] == "Sorry, I didn't catch that."
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+
+    @pytest.mark.parametrize("script", ["say:I'm not a new client", "say:not billing", "say:I don't need billing",
+                                        "1;say:I'm not a new client", "1;say:I'm new to this phone system"])
+    def test_a_negated_option_word_does_not_choose_it(self, sim, redis_conn, script):
+        """Review 14b finding 5: the menu's own words and the new-client words are not taken when denied."""
+        result = sim.call(script=f"{script};hangup")
+        assert result.heard[-1].startswith(("Sorry, I didn't catch that.", "To protect your privacy"))
+        steps = history(redis_conn, result.call_sid)
+        assert not any(step.startswith(("intake.", "billing.")) for step in steps)
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        ("reschedule to next week but not Monday",
+         "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
+         "December 1 at 12 PM, press 3. If none of these work, press 4."),
+        ("reschedule for after 3 pm",
+         "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, press 3. If none of "
+         "these work, press 4."),
+        ("reschedule to next week on Wednesday after 3 pm",
+         "I can offer Wednesday, December 2 at 3 PM, press 1; Wednesday, December 2 at 4 PM, press 2. If none "
+         "of these work, press 4."),
+        ("reschedule to Wednesday next week at 2",
+         "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4."),
+        # Dr. Chen works Monday to Thursday: the day asked for is said to have nothing, not silently replaced
+        ("reschedule to Friday afternoon",
+         "I have nothing open at the day or time you asked for. I can offer today at 12 PM, press 1; today at "
+         "1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4."),
+    ])
+    def test_slot_offers_honour_the_days_and_times_asked_for(self, sim, redis_conn, said, offer):
+        """Review 14b finding 7: days and times wished for, and ruled out, shape the offers."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-1] == offer
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
@@ -325,6 +416,15 @@ class TestNewClients:
         assert (row.reason, row.category, row.caller_number, row.caller_masked) == (
             "intake_request", "intake_request", "+15551230099", "+1******0099")
         assert row.details == {"first_name": "Jane", "best_time": "weekday mornings"}
+
+    def test_a_name_read_back_said_wrong_is_asked_again_by_voice_not_keypad(self, sim, redis_conn):
+        """Review 14b finding 9: a name has no keypad answer, so the caller is never sent to the keypad."""
+        result = sim.call(from_=STRANGER, script="4;say:Jane@0.2;say:no;say:Jane;5551230099;1;"
+                                                 "say:as soon as possible")
+        assert result.heard[4:7] == ["I heard Jane. If that's right, press 1 or say yes. If not, press 2.",
+                                     "Okay, let's try again.", "What is your first name?"]
+        assert not any("keypad instead" in line for line in result.heard)
+        assert result.heard[-1] == "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye."
 
     @pytest.mark.parametrize("said", ["hi my name is Jane", "I'm not suicidal, my name is Jane", "hello this is Jane",
                                       "um Jane", "J A N E"])
