@@ -513,6 +513,15 @@ class TestNewClients:
             row = db.scalars(select(Escalation).where(Escalation.call_sid == result.call_sid)).one()
         assert row.caller_number == "+15551230099"
 
+    @pytest.mark.parametrize(("said", "next_heard"), [
+        ("that's my number", "What is a good time to reach you? For example, weekday mornings, or after 5 PM."),
+        ("that's not my number", "Please say the best number to call you back on, including the area code, or "
+                                 "enter it on the keypad and press pound.")])
+    def test_that_is_my_number_answers_the_read_back(self, sim, redis_conn, said, next_heard):
+        """Review 14b finding 14: "that's my number" is a yes and "that's not my number" a no."""
+        result = sim.call(from_=STRANGER, script=f"4;say:Sam;5551230099#;say:{said};hangup")
+        assert result.heard[-1] == next_heard
+
     def test_a_number_confirmed_at_low_confidence_is_not_read_back_again(self, sim, redis_conn):
         """Review 14b finding 15: the unclear number is read back once; after the yes, the best time is asked."""
         result = sim.call(from_=STRANGER,
