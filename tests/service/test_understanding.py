@@ -531,8 +531,8 @@ class TestNewClients:
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
         assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551234567"
 
-    def test_a_number_corrected_after_its_read_back_is_read_back_once(self, sim, redis_conn):
-        """A new number said clearly after a confirmed one is read back by the flow (the old yes is not kept)."""
+    def test_a_number_said_clearly_is_read_back_by_the_flow_once(self, sim, redis_conn):
+        """The confirmed variable is listed in vars.read_back; a number given clearly is read back by the flow once."""
         result = sim.call(from_=STRANGER, script="4;say:Jane;say:five five five one two three four five six seven@0.1;"
                                                  "say:yes;hangup")
         assert stored_state(redis_conn, result.call_sid)["vars"]["read_back"] == ["intake_number"]
