@@ -96,6 +96,9 @@ OFFERED = "_crisis_offered"
 CRISIS = "crisis"
 # A value heard with low confidence is read back first (vars[CONFIRMING] holds it until the caller answers).
 CONFIRMING = "_confirming"
+# Vars whose value the caller has confirmed at a read-back, so a flow's own read-back can skip them
+# (a value confirmed once is never read back again, review 14b finding 15): vars.read_back, a list of names.
+READ_BACK = "read_back"
 REQUEST = "request"  # what a free sentence at an intent menu asked for (intents.IntentMatch): vars.request
 CONFIRM_VALUE = "I heard {said}. If that's right, press 1 or say yes. If not, press 2."
 # After a "no" to the read-back the step's own prompt follows, so what the caller may do is said once, the same way.
@@ -528,6 +531,13 @@ class _Run:
             if isinstance(body, AskStep) and confirming is not None:
                 return self._confirmation(st, body, confirming, event, clear=False)
             if isinstance(body, AskStep) and confirming is None and body.type is not AskType.YES_NO:
+                # Words for another path ("I'm new, April 15th 1985" heard unclearly) go there: they are never
+                # read back as the answer, so a new client's words never count toward the verification locks
+                # (review 14b finding 12).
+                asked = self._global(flow, event, spoken_keys=False)
+                if asked is not None and asked.name != CRISIS:
+                    s.note(f"{st.id}:{asked.name}")
+                    return self.go(asked.next)
                 # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
                 value, _ = self._value(body, event)
                 if value is not None and not str(value).startswith("pin:"):
@@ -619,9 +629,15 @@ class _Run:
         if not answer:
             return self._retry(st, body, CONFIRM_AGAIN, "not-confirmed")
         s.note(f"{st.id}:confirmed")
-        return self._store(st, body, confirming["value"])
+        return self._store(st, body, confirming["value"], confirmed=True)
 
-    def _store(self, st: Step, body: AskStep, value: Any) -> tuple[CallSession, list[fx.Effect]]:
+    def _store(self, st: Step, body: AskStep, value: Any,
+               confirmed: bool = False) -> tuple[CallSession, list[fx.Effect]]:
+        read_back = [v for v in self.s.vars.get(READ_BACK) or [] if v != body.var]
+        if confirmed:
+            read_back.append(body.var)
+        if read_back or READ_BACK in self.s.vars:
+            self.s.vars[READ_BACK] = read_back
         self.s.vars[body.var] = value
         self._ctx = None
         self.s.note(f"{st.id}:ok")

@@ -285,6 +285,9 @@ def _year(words: Sequence[str]) -> _Year | None:
             low = low if tail[1] not in ("oh", "o") else None
         elif len(tail) == 1 and _NUMERAL.fullmatch(tail[0]) and len(tail[0]) == 2:
             low = int(tail[0])
+        elif high in (19, 20) and len(tail) == 2 and _digit_run(tail, 2) is not None:
+            # "nineteen eight five", also as heard "nineteen ate five" (review 14b finding 14)
+            low = _digit_run(tail, 2)
         else:
             low = _small_number(tail, ordinal_ok=False)
             low = low if low is not None and low >= 10 and _digit_run(tail, len(tail)) is None else None
@@ -516,7 +519,9 @@ def _decide(readings: list[_DateParts], today: dt.date, purpose: DatePurpose) ->
             failed.append(resolved.failed)
         else:
             sure.update(resolved.dates)
-    if len(sure) == 1 and not pending:
+    if len(sure) == 1 and not unsure - sure:
+        # Other readings that name no whole date ("1/1/05" as January 10 of a one-digit year) leave one
+        # date: it is taken, not asked for the month by name (review 14b finding 14).
         return _value(next(iter(sure)))
     if len(sure) > 1 or (sure and pending):
         return _ambiguous(Why.ORDER, sorted(sure | unsure))
@@ -671,6 +676,8 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
+    # "three o five" is 3:05: an "o" before a single digit is zero, not the "o" of "o'clock" (review 14b finding 14).
+    raw = re.sub(r"\bo (?=(?:one|two|three|four|five|six|seven|eight|nine|[1-9])\b)", "oh ", raw)
     return raw.split()
 
 
@@ -706,6 +713,11 @@ def _clock(words: list[str]) -> tuple[int, int, bool] | None:
         return 12, 0, True
     if words in (["midnight"], ["twelve", "midnight"], ["12", "midnight"]):
         return 0, 0, True
+    if words in (["zero"], ["0"], ["00"], ["oh"], ["o"], ["nought"]):
+        return None  # a lone zero is no time of day (review 14b finding 14); "midnight" is said so
+    if len(words) >= 2 and words[0] == "half" and "past" not in words:
+        hour = _hour_words(words[1:])  # "half two": half past two, as said in Britain and Ireland
+        return (hour, 30, False) if hour is not None else None
     for link, sign in (("past", 1), ("after", 1), ("to", -1), ("till", -1), ("til", -1), ("of", -1)):
         if link in words:
             k = words.index(link)
@@ -992,6 +1004,20 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
                 i += 1
                 continue
             continue
+        elif w == "following" and nxt in _WEEKDAYS:
+            # "the following Wednesday": the one after the coming one, never this week's (review 14b finding 14)
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            out.append(_DayExpr(start, i + 2, "weekday_after_next", _WEEKDAYS[nxt]))
+            i += 2
+            continue
+        elif w == "now" and i > 0 and words[i - 1] == "from":
+            out.append(_DayExpr(i, i + 1, "offset", 0))  # "two weeks from now" (shifted like "from today")
+        elif w == "end" and nxt == "of" and words[i + 2:i + 4] in (["the", "week"], ["this", "week"]):
+            out.append(_DayExpr(i, i + 4, "end_of_week"))
+            i += 4
+            continue
+        elif w == "weekend":  # "the weekend", "over the weekend" ("this/next weekend" are read above)
+            out.append(_DayExpr(i - 1 if i > 0 and words[i - 1] == "the" else i, i + 1, "this_weekend"))
         elif w in ("this", "next", "on", "coming") and nxt in _WEEKDAYS:
             if w == "next" and nxt2 == "after" and i + 3 < n and words[i + 3] == "next":
                 out.append(_DayExpr(i, i + 4, "weekday_after_next", _WEEKDAYS[nxt]))
@@ -1076,6 +1102,11 @@ def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int) -> Reading[tup
             return _value((following, following + one))
         return _ambiguous(Why.WHICH_WEEK, [(saturday, saturday + one),
                                            (saturday + dt.timedelta(weeks=1), saturday + 8 * one)])
+    if expr.kind == "end_of_week":  # Thursday and Friday of this week (of next week once they are past)
+        thursday = _week_start(today, 0) + 3 * one
+        if today > thursday + one:
+            thursday += dt.timedelta(weeks=1)
+        return _value((max(thursday, today), thursday + one))
     if expr.kind == "weekday_in_week":
         weeks, weekday = divmod(expr.arg, 7)
         first = _week_start(today, week_start) + dt.timedelta(weeks=weeks)
@@ -1646,6 +1677,9 @@ _YES_PHRASES = (
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
     "no problem", "no worries", "all good", "why not", "true", "thats it",
     "thats the one",
+    # At a number's read-back (review 14b finding 14).
+    "thats my number", "that is my number", "thats the number", "that is the number", "thats my phone number",
+    "thats my cell", "thats my phone",
 )
 _NO_PHRASES = (
     "no", "nope", "nah", "naw", "nay", "uh uh", "nuh uh", "negative", "incorrect", "wrong", "thats wrong",
@@ -1656,6 +1690,9 @@ _NO_PHRASES = (
     "i am not", "never", "not now", "not that", "not that one", "yeah no", "please dont", "dont do that",
     "no way", "not true", "thats not it", "not it", "its not", "not quite", "i am good", "i am ok",
     "i am fine", "nah i am good",
+    "thats not my number", "that isnt my number", "that is not my number", "not my number", "thats not the number",
+    "that isnt the number", "that is not the number", "not the number", "not my phone number",
+    "thats not my phone number", "that isnt my phone number",
 )
 _UNSURE_PHRASES = (
     "maybe", "not sure", "i am not sure", "im not sure", "i dont know", "dont know", "dunno", "perhaps",
@@ -1684,11 +1721,13 @@ _NAME_FILLERS = frozenset({
 # Lead-ins that may follow other words ("I'm not suicidal, my name is Jane"): the name is after the last one.
 _NAME_LEAD_INS = (("my", "first", "name", "is"), ("my", "name", "is"), ("first", "name", "is"),
                   ("the", "name", "is"), ("name", "is"), ("you", "can", "call", "me"), ("call", "me"),
-                  ("this", "is"), ("my", "name", "s"), ("my", "names"))
+                  ("this", "is"), ("my", "name", "s"), ("my", "names"),
+                  ("first", "names"), ("last", "names"))
 # Lead-ins only at the start ("I'm Jane", "it's Jane"): later they start other sentences.
 _NAME_OPENERS = (("i", "am"), ("it", "is"), ("its",), ("im",), ("first", "name"), ("name",))
 # Words that end a name ("Jane please", "Jane, it's Jane").
-_NAME_ENDS = frozenset({"please", "thanks", "thank", "here", "its", "speaking", "calling", "and", "um", "uh"})
+_NAME_ENDS = frozenset({"please", "thanks", "thank", "here", "its", "speaking", "calling", "and", "um", "uh",
+                        "last", "surname"})
 # Words that are no first name: the caller said something else ("I'm calling about my depression",
 # "I'd rather not say", "no"). Unsure means ask again, never store what was not a name.
 _NOT_A_NAME = frozenset({
@@ -1720,17 +1759,25 @@ def parse_first_name(text: str | None) -> Reading[str]:
     Greetings and fillers before it and the lead-ins ("my name is", "this is", "I'm") are dropped.
     Words that are no name are never returned as one: "I'm calling about my depression", "yes" →
     NOT_UNDERSTOOD(NOT_A_VALUE); "I'd rather not say", "I don't know" → NOT_UNDERSTOOD(UNSURE).
+    A name's apostrophe is kept: "my name's O'Brien" → "O'Brien".
     """
+    text = text.replace("\u2019", "'") if text else text  # a typographic apostrophe is the same
     words = canonical_words(text)
     if not words:
         return _not_understood(Why.NOTHING_SAID)
     if any(_has_run(words, refusal) for refusal in _NAME_REFUSALS):
         return _not_understood(Why.UNSURE)
-    start = 0
+    start = first = 0
     for i in range(len(words)):
         for lead in _NAME_LEAD_INS:
             if tuple(words[i:i + len(lead)]) == lead and i + len(lead) < len(words):
+                if lead[0] in _OTHER_NAMES or ("name" in lead or "names" in lead) and lead[0] != "first" \
+                        and i and words[i - 1] in _OTHER_NAMES:
+                    continue  # "my last name is Doe" names no first name (review 14b finding 13)
                 start = max(start, i + len(lead))
+                if "first" in lead or i and words[i - 1] == "first":
+                    first = max(first, i + len(lead))
+    start = first or start  # "my first name is Jane and my surname's Doe": the first name wins
     rest = words[start:]
     if start == 0:
         while rest and rest[0] in _NAME_FILLERS:
@@ -1748,8 +1795,22 @@ def parse_first_name(text: str | None) -> Reading[str]:
         name.append(word)
     if not name or any(w in _NOT_A_NAME or not w.isalpha() or len(w) < 2 for w in name):
         return _not_understood(Why.NOT_A_VALUE)
-    value = " ".join(w.capitalize() for w in name)
+    marked = _apostrophe_names(text or "")
+    value = " ".join(marked.get(w) or w.capitalize() for w in name)
     return _value(value) if len(value) <= 40 else _not_understood(Why.NOT_A_VALUE)
+
+
+# Words before "name is" that say it is not the first name: "my last name is Doe".
+_OTHER_NAMES = frozenset({"last", "family", "middle", "sur", "maiden", "second"})
+# An apostrophe inside a name ("O'Brien", "D'Angelo", "Da'Quan"), not a contraction ("I'm", "name's", "we'll").
+_NAME_APOSTROPHE = re.compile(r"\b([A-Za-z]+)['\u2019]([A-Za-z]+)\b")
+_CONTRACTION_ENDS = frozenset({"s", "m", "t", "d", "ll", "re", "ve"})
+
+
+def _apostrophe_names(text: str) -> dict[str, str]:
+    """Names said with an apostrophe, keyed by the folded word: {"obrien": "O'Brien"}."""
+    return {(head + tail).lower(): head.capitalize() + "'" + tail.capitalize()
+            for head, tail in _NAME_APOSTROPHE.findall(text) if tail.lower() not in _CONTRACTION_ENDS}
 
 
 def _has_run(words: Sequence[str], run: tuple[str, ...]) -> bool:

@@ -239,7 +239,8 @@ steps:
 
 
 @pytest.mark.parametrize(("said", "heard"), [("nine", "Got nine."), ("Nine.", "Got nine."),
-                                             ("zero", "Got zero."), ("nine thirty", "Got nine thirty.")])
+                                             # a lone zero is no time (review 14b finding 14), and no key here
+                                             ("zero", "Got any time."), ("nine thirty", "Got nine thirty.")])
 def test_a_key_word_at_a_value_question_is_the_answer_not_a_key(said: str, heard: str) -> None:
     """Review 14 finding 3: "nine" answering "What is a good time?" is a time, not the crisis key."""
     call = Call(flowset(KEYS_ASK))

@@ -85,6 +85,12 @@ ROWS = [
     ("date", "four fifteen nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "for fifteen nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),  # issue 14
     ("date", "for fifteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    # Review 14b finding 14: one whole date among the readings is taken; a homophone inside the year.
+    ("date", "1/1/05", {"purpose": BIRTH}, V(dt.date(2005, 1, 1))),
+    ("date", "one one oh five", {"purpose": BIRTH}, V(dt.date(2005, 1, 1))),
+    ("date", "one two oh five", {"purpose": BIRTH}, V(dt.date(2005, 1, 2))),
+    ("date", "April fifteen nineteen ate five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "four fifteen nineteen eight five", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "April 15th, 1985", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "April 15th, 1985.", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "04/15/1985", {"purpose": BIRTH}, V(APRIL_15)),
@@ -191,6 +197,14 @@ ROWS = [
     ("time", "ten thirty", {}, V(t(10, 30))),
     ("time", "10:30", {}, V(t(10, 30))),
     ("time", "half past two", {}, V(t(14, 30))),
+    # Review 14b finding 14: "o" before a digit is zero; a lone zero is no time; "half two" is half past two.
+    ("time", "three o five", {}, V(t(15, 5))),
+    ("time", "at ten o five", {}, V(t(10, 5))),
+    ("time", "ten o'clock", {}, V(t(10))),
+    ("time", "zero", {}, N(Why.NOT_A_VALUE)),
+    ("time", "0", {}, N(Why.NOT_A_VALUE)),
+    ("time", "half two", {}, V(t(14, 30))),
+    ("time", "half nine", {}, V(t(9, 30))),
     ("time", "quarter to three", {}, V(t(14, 45))),
     ("time", "a quarter past ten", {}, V(t(10, 15))),
     ("time", "noon", {}, V(t(12))),
@@ -264,6 +278,12 @@ ROWS = [
     ("day", "this Thursday", {}, V(span(d(6, 5)))),
     ("day", "Tuesday after next", {}, V(span(d(6, 17)))),
     ("day", "next week", {}, V(span(d(6, 9), d(6, 15)))),
+    # Review 14b finding 14 (today Thursday June 5).
+    ("day", "the following Wednesday", {}, V(span(d(6, 18)))),
+    ("day", "two weeks from now", {}, V(span(d(6, 19)))),
+    ("day", "a week from now", {}, V(span(d(6, 12)))),
+    ("day", "end of the week", {}, V(span(d(6, 5), d(6, 6)))),
+    ("day", "the weekend", {}, V(span(d(6, 7), d(6, 8)))),
     ("day", "this week", {}, V(span(d(6, 5), d(6, 8)))),
     ("day", "the week after next", {}, V(span(d(6, 16), d(6, 22)))),
     ("day", "this weekend", {}, V(span(d(6, 7), d(6, 8)))),
@@ -382,6 +402,8 @@ ROWS = [
     ("digits", "double", {}, N(Why.NOT_A_VALUE)),
     ("digits", "", {}, N(Why.NOTHING_SAID)),
     # ------------------------------------------------------------------ yes / no
+    *[("yes_no", said, {}, V(True)) for said in ("that's my number", "yes that is my number")],  # review 14b f. 14
+    *[("yes_no", said, {}, V(False)) for said in ("that's not my number", "no, that isn't my number")],
     *[("yes_no", said, {}, V(True)) for said in (
         "yes", "Yes.", "yeah", "yeah that's me", "yep", "yup", "uh huh", "uh-huh", "mm-hmm", "mhm", "sure",
         "sure thing", "correct", "that's right", "That is correct.", "right", "okay", "ok", "alright",
@@ -431,6 +453,15 @@ ROWS = [
     ("name", "I'd rather not say", {}, N(Why.UNSURE)),
     ("name", "I don't know", {}, N(Why.UNSURE)),
     ("name", "", {}, N(Why.NOTHING_SAID)),
+    # Review 14b finding 13: the first name, not the last; a name's apostrophe kept.
+    ("name", "my first name is Jane and my last name is Doe", {}, V("Jane")),
+    ("name", "my first name's Jane and my last name's Doe", {}, V("Jane")),
+    ("name", "my last name is Doe and my first name is Jane", {}, V("Jane")),
+    ("name", "first name Jane last name Doe", {}, V("Jane")),
+    ("name", "my last name is Doe", {}, N(Why.NOT_A_VALUE)),
+    ("name", "my name's O'Brien", {}, V("O'Brien")),
+    ("name", "o'brien", {}, V("O'Brien")),
+    ("name", "D’Angelo", {}, V("D'Angelo")),
 ]
 
 

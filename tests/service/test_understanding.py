@@ -427,12 +427,18 @@ class TestNewClients:
         assert result.heard[-1] == "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye."
 
     @pytest.mark.parametrize("said", ["hi my name is Jane", "I'm not suicidal, my name is Jane", "hello this is Jane",
-                                      "um Jane", "J A N E"])
+                                      "um Jane", "J A N E", "my first name is Jane and my last name is Doe"])
     def test_a_first_name_is_read_from_what_callers_say(self, sim, redis_conn, said):
         """Review 14 finding 5: greetings, lead-ins and words beside the name are never stored as it."""
         result = sim.call(from_=STRANGER, script=f"4;say:{said};5551230099;1;say:weekday mornings")
         assert result.heard[-1] == "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye."
         assert stored_state(redis_conn, result.call_sid)["vars"]["intake_name"] == "Jane"
+
+    def test_a_name_with_an_apostrophe_keeps_it(self, sim, redis_conn):
+        """Review 14b finding 13: "O'Brien" is read and stored as O'Brien, never "Obrien"."""
+        result = sim.call(from_=STRANGER, script="4;say:my name's O'Brien;5551230099;1;say:weekday mornings")
+        assert result.heard[-1] == "Thank you, O'Brien. Someone will call you back by tomorrow at 6 PM. Goodbye."
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_name"] == "O'Brien"
 
     @pytest.mark.parametrize("said", ["I'm calling about my depression", "I'd rather not say", "yes", "no"])
     def test_words_that_are_no_name_are_asked_again(self, sim, redis_conn, said):
@@ -455,6 +461,25 @@ class TestNewClients:
             assert "ask_dob:new_client" in steps
         assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
         assert "check:failed" not in steps
+
+    @pytest.mark.parametrize("caller", [ALEX, STRANGER])
+    def test_the_date_of_birth_prompt_offers_the_new_client_path_to_everyone(self, sim, redis_conn, caller):
+        """Review 14b finding 12: the first ask already names the new-client option, in the same words for a
+        client's number and a stranger's (nothing told about the number)."""
+        result = sim.call(from_=caller, script="say:I'd like to make an appointment;hangup")
+        assert result.heard[-1] == (
+            "To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
+            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. If you are "
+            "new to our practice, say new client.")
+
+    @pytest.mark.parametrize("said", ["I'm a new client, April 15 1985@0.2", "new client 4 15 1985@0.3"])
+    def test_a_new_client_phrase_heard_unclearly_is_never_a_verification_answer(self, sim, redis_conn, said):
+        """Review 14b finding 12: the words go to intake, never read back as a date nor counted toward a lock."""
+        result = sim.call(from_=STRANGER, script=f"say:I'd like to make an appointment;say:{said};hangup")
+        steps = history(redis_conn, result.call_sid)
+        assert "ask_dob:new_client" in steps and "ask_dob:confirm" not in steps
+        assert not any(step.startswith("check") for step in steps)
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
 
     def test_after_a_failed_answer_the_new_client_path_is_offered(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="1;01011990#;say:I don't have one, I'm new;hangup")
@@ -487,6 +512,34 @@ class TestNewClients:
         with database.sessions() as db:
             row = db.scalars(select(Escalation).where(Escalation.call_sid == result.call_sid)).one()
         assert row.caller_number == "+15551230099"
+
+    @pytest.mark.parametrize(("said", "next_heard"), [
+        ("that's my number", "What is a good time to reach you? For example, weekday mornings, or after 5 PM."),
+        ("that's not my number", "Please say the best number to call you back on, including the area code, or "
+                                 "enter it on the keypad and press pound.")])
+    def test_that_is_my_number_answers_the_read_back(self, sim, redis_conn, said, next_heard):
+        """Review 14b finding 14: "that's my number" is a yes and "that's not my number" a no."""
+        result = sim.call(from_=STRANGER, script=f"4;say:Sam;5551230099#;say:{said};hangup")
+        assert result.heard[-1] == next_heard
+
+    def test_a_number_confirmed_at_low_confidence_is_not_read_back_again(self, sim, redis_conn):
+        """Review 14b finding 15: the unclear number is read back once; after the yes, the best time is asked."""
+        result = sim.call(from_=STRANGER,
+                          script="4;say:Jane;say:five five five one two three four five six seven@0.1;say:yes;hangup")
+        said = [h for h in result.heard if "5 5 5 1 2 3 4 5 6 7" in h]
+        assert said == ["I heard 5 5 5 1 2 3 4 5 6 7. If that's right, press 1 or say yes. If not, press 2."]
+        assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
+        assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551234567"
+
+    def test_a_number_said_clearly_is_read_back_by_the_flow_once(self, sim, redis_conn):
+        """The confirmed variable is listed in vars.read_back; a number given clearly is read back by the flow once."""
+        result = sim.call(from_=STRANGER, script="4;say:Jane;say:five five five one two three four five six seven@0.1;"
+                                                 "say:yes;hangup")
+        assert stored_state(redis_conn, result.call_sid)["vars"]["read_back"] == ["intake_number"]
+        result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099#;hangup")
+        assert result.heard[-1] == ("I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it "
+                                    "again, press 2.")
+        assert "read_back" not in stored_state(redis_conn, result.call_sid)["vars"]
 
     @pytest.mark.parametrize("number", ["say:555 123 009", "1555123009#"])
     def test_a_callback_number_cut_short_is_asked_for_whole(self, sim, redis_conn, number):
@@ -534,3 +587,47 @@ class TestNumberOnFile:
         result = sim.call(from_="Anonymous", script=f"1;{number};say:April 15th 1985;hangup")
         assert READ in result.heard
         assert "check:verified" in history(redis_conn, result.call_sid)
+
+
+class TestAfterHoursPerson:
+    """Review 14b finding 16: after hours, 0 pressed for a person is told why nobody answers, and a message
+    already recorded is kept and handed to staff, never asked for again."""
+
+    NOBODY = "Nobody is free to take your call right now. Please leave a message, and someone will call you back."
+    SAVED = "Nobody is free to take your call right now. Your message is saved, and someone will call you back."
+
+    def test_zero_at_the_menu_hears_why_before_the_message(self, sim, redis_conn, clock):
+        from tests.helpers.service import CLOSED_NOW
+
+        clock.now = CLOSED_NOW
+        result = sim.call(script="0;record:5")
+        assert result.heard[-3:-1] == [
+            self.NOBODY,
+            "Please leave your name, the best number to reach you, and a short message after the tone. "
+            "Press the pound key when you are done."]
+        jobs = queued(redis_conn)
+        assert f"escalate-{result.call_sid}-callback_request" in jobs
+
+    def test_zero_ending_the_message_keeps_it_and_asks_for_no_other(self, sim, redis_conn, clock):
+        from tests.helpers.service import CLOSED_NOW
+
+        clock.now = CLOSED_NOW
+        result = sim.call(script="0;record:5:0")
+        assert result.heard[-2] == self.SAVED
+        assert result.heard[-1].startswith("Thank you. Someone will call you back by ")
+        assert sum("Please leave your name" in h for h in result.heard) == 1
+        state = stored_state(redis_conn, result.call_sid)
+        assert state["vars"]["last_recording_sid"]
+        assert "record_message:operator" in state["history"]
+        jobs = queued(redis_conn)
+        assert [j for j in jobs if j.startswith("recording-")] == [f"recording-{state['vars']['last_recording_sid']}"]
+        assert f"escalate-{result.call_sid}-callback_request" in jobs
+
+    def test_zero_before_the_beep_hears_why_and_is_asked_again(self, sim, redis_conn, clock):
+        from tests.helpers.service import CLOSED_NOW
+
+        clock.now = CLOSED_NOW
+        result = sim.call(script="0;0;record:5")
+        assert result.heard.count(self.NOBODY) == 2
+        jobs = queued(redis_conn)
+        assert f"escalate-{result.call_sid}-callback_request" in jobs

@@ -271,7 +271,9 @@ def test_the_voicemail_prompt_plays_in_a_gather_that_takes_9_and_0_before_the_be
     assert response.get_data(as_text=True) == (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Gather action="https://ql.example.org/twilio/voice/input?turn=2" finishOnKey="" input="dtmf" '
-        'method="POST" numDigits="1" timeout="1">' + VOICEMAIL_PROMPT + '</Gather>' + _record(2) + '</Response>'
+        'method="POST" numDigits="1" timeout="1">'
+        '<Say language="en-US" voice="Polly.Joanna">Nobody is free to take your call right now. Please leave a '
+        'message, and someone will call you back.</Say>' + VOICEMAIL_PROMPT + '</Gather>' + _record(2) + '</Response>'
     )
     assert stored_state(redis_conn, "CA" + "1" * 32)["step"] == "record_message"
 
