@@ -27,7 +27,7 @@ def spoken_korean(tmp_path: Path, text: str, *, seconds: float | None = None) ->
             pytest.fail(f"{tool} is not installed (apt-get install -y espeak-ng sox)", pytrace=False)
     raw, phone = tmp_path / "raw.wav", tmp_path / "phone.wav"
     subprocess.run(["espeak-ng", "-v", "ko", "-s", "160", "-w", str(raw), text], check=True)
-    command = ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(phone)]
+    command = ["sox", "-R", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(phone)]
     if seconds is not None:
         command += ["pad", "0", str(seconds), "trim", "0", str(seconds)]
     subprocess.run(command, check=True)

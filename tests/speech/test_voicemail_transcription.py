@@ -190,10 +190,12 @@ def test_each_utterance_is_heard_before_the_whole_message_is_decoded(tmp_path):
     second = tmp_path / "second.wav"
     second.write_bytes(spoken_korean(tmp_path / "b", "네"))
     # A pause between them as a phone line carries it: faint noise (digital zeros never end an utterance).
+    # -R: sox's repeatable mode (a fixed seed for the noise and the dither), so every run decodes the same
+    # audio; with a fresh seed each run, a rare noise burst kept the utterance open in one CI run.
     pause, both = tmp_path / "pause.wav", tmp_path / "both.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(pause), "synth", "2.5", "whitenoise",
-                    "vol", "0.002"], check=True)
-    subprocess.run(["sox", str(first), str(pause), str(second), str(both)], check=True)
+    subprocess.run(["sox", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", str(pause), "synth", "2.5",
+                    "whitenoise", "vol", "0.002"], check=True)
+    subprocess.run(["sox", "-R", str(first), str(pause), str(second), str(both)], check=True)
     heard: list[str] = []
     transcript = load_recognizer(korean_model_path()).transcribe_wav(both.read_bytes(), on_segment=heard.append)
     assert heard, "no utterance was closed before the end"
