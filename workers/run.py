@@ -33,8 +33,10 @@ setting (``ivr.config``) so tests can use a few seconds:
 Worst case after a kill: 30 s (expiry) + 30 s (next maintenance) + 5 s (retry interval) + 1 s
 (scheduler) ≈ 66 s.  If the killed worker was also running the scheduler, its scheduler lock
 (``rq:scheduler-lock:<queue>``, ``interval + 60`` = 61 s) must expire first; a surviving worker
-started *with* the scheduler takes it over at its next maintenance: ≈ 61 + 30 s.  Workers run
-with ``--no-scheduler`` never take over, so keep at least two workers that may schedule.
+started *with* the scheduler takes it over at its next maintenance: ≈ 61 + 30 s.  Under ``make run``
+the supervisor frees a dead scheduler's locks (``ivr.dev.serve``) and the restarted worker takes them
+as it starts (≈ 2 s).  Workers run with ``--no-scheduler`` never take over, so keep at least two
+workers that may schedule.
 
 A retried escalation may run a second time after a first run that got partway: the job itself
 is idempotent (one escalation per call and reason, one notification per person and channel).

@@ -46,6 +46,7 @@ import urllib.request
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ivr import config as config_mod
@@ -323,6 +324,14 @@ class Supervisor:
             self._forget_worker(child.proc.pid)
 
     def _restart(self, child: Child) -> None:
+        if child.kind == "worker":
+            # Its forked scheduler was killed with its group a moment ago; by now it is surely gone.
+            client = self._redis_for_supervisor()
+            if client is not None:
+                try:
+                    self._release_dead_schedulers(client, socket.gethostname())
+                except Exception as exc:  # Redis down: the lock expires on its own
+                    log.warning("could not release a dead scheduler's lock (%s)", type(exc).__name__)
         try:
             proc = subprocess.Popen(child.args, cwd=config_mod.PROJECT_ROOT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, preexec_fn=self._preexec)
@@ -362,8 +371,40 @@ class Supervisor:
                 if found_pid is not None and int(found_pid) == pid and (found_host or b"").decode() == host:
                     Worker.find_by_key(key, connection=client).register_death()
                     log.info("registered the death of RQ worker %s", key.rsplit(":", 1)[-1])
+            self._release_dead_schedulers(client, host)
         except Exception as exc:  # Redis down too: RQ's key expires on its own
             log.warning("could not deregister the dead RQ worker (%s)", type(exc).__name__)
+
+    @staticmethod
+    def _release_dead_schedulers(client: Any, host: str) -> None:
+        """Free the scheduler locks held by RQ schedulers on this host whose process is gone.
+
+        RQ's scheduler is a process forked by its worker; it holds ``rq:scheduler-lock:<queue>`` for
+        ``interval + 60`` s and a surviving worker's live scheduler never asks for it again until RQ's
+        fallback period (10 min).  Killed with its worker's process group, it would leave a queue with no
+        scheduler (no retry, no delayed job) for a minute or more; released here (RQ's compare-and-delete
+        ``release_lock``), the restarted worker takes the lock as it starts.
+        """
+        from rq.scheduler import SCHEDULER_KEY_TEMPLATE
+        from rq.scripts import release_lock
+
+        dead: set[str] = set()
+        for raw in client.scan_iter(match="rq:scheduler-lock:*"):
+            lock_key = raw.decode()
+            owner = client.get(lock_key)
+            if owner is None:
+                continue
+            name = owner.decode()
+            pid, found_host = client.hmget(SCHEDULER_KEY_TEMPLATE % name, "pid", "hostname")
+            if pid is None or (found_host or b"").decode() != host or _alive(int(pid)):
+                continue
+            if release_lock(client, lock_key, name):
+                dead.add(name)
+                log.info("released the scheduler lock of dead RQ scheduler %s for queue %s", name,
+                         lock_key.rsplit(":", 1)[-1])
+        # Its hash (pid, heartbeat) only after all its locks: it is how each lock's owner is recognised.
+        for name in dead:
+            client.delete(SCHEDULER_KEY_TEMPLATE % name)
 
     def kill_hung_workers(self) -> list[Child]:
         """SIGKILL (with its group) each running RQ worker whose heartbeat is older than ``worker_hang_seconds``.
@@ -534,6 +575,25 @@ def _stop(children: list[Child], timeout: float) -> None:
             child.proc.wait()
         # Anything the leader left behind in its group (a forked job, a scheduler) goes too.
         _signal(child.proc.pid, signal.SIGKILL, group=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not).  ``pid <= 0``: unknown, alive."""
+    if pid <= 0:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 def _signal(pid: int, sig: int, *, group: bool) -> None:

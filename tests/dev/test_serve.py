@@ -109,6 +109,17 @@ def health_status(url: str, timeout: float = 5) -> str | None:
         return None
 
 
+def health_problems(url: str, timeout: float = 5) -> list[str]:
+    """What /health says is wrong (its ``problems``), for a failure message."""
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=timeout) as resp:
+            return json.loads(resp.read())["problems"]
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read()).get("problems", [f"HTTP {exc.code}"])
+    except (OSError, ValueError, KeyError) as exc:
+        return [repr(exc)]
+
+
 def http_status(url: str, timeout: float = 5) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -144,8 +155,10 @@ def pid_of(serve: Serve, pattern: str) -> int:
 @pytest.mark.parametrize("now, expected", [
     (OPEN_AT, [GREETING, MENU, "One moment while I connect you.", "Everyone is helping other callers right now.",
                VOICEMAIL, "Thank you. Someone will call you back by today at 1 PM. Goodbye."]),
-    (CLOSED_AT, [GREETING, CLOSED, MENU, VOICEMAIL, "Thank you. Someone will call you back by Monday at 11 AM. "
-                                                    "Goodbye."]),
+    # After hours, asking for a person says why before the message (review 14b finding 16).
+    (CLOSED_AT, [GREETING, CLOSED, MENU, "Nobody is free to take your call right now. Please leave a message, and "
+                 "someone will call you back.", VOICEMAIL, "Thank you. Someone will call you back by Monday at 11 AM. "
+                 "Goodbye."]),
 ], ids=["open", "closed"])
 def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp, now, expected):
     tmp, started = serve_tmp
@@ -265,6 +278,48 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
     serve.seen |= {redis_pid, worker_pid, gunicorn_pid, standin_pid}
     assert serve.leftovers() == []
     assert not serve.redis_socket.exists()
+
+
+def test_killing_the_worker_whose_scheduler_holds_a_lock_frees_it_for_the_restarted_worker(serve_tmp):
+    """RQ's scheduler lock (``interval + 60`` s) of a killed worker's scheduler is released by the supervisor:
+    /health's scheduler check is green again as soon as the worker is back, not a minute or more later."""
+    from redis import Redis
+    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+
+    tmp, started = serve_tmp
+    serve = Serve(tmp, "--workers", "1", **FAST_WORKERS)
+    started.append(serve.start())
+    serve.wait_healthy()
+    redis = Redis(unix_socket_path=str(serve.redis_socket))
+    try:
+        lock = RQScheduler.get_locking_key("urgent")
+        owner = redis.get(lock)
+        assert owner is not None
+        scheduler_pid = int(redis.hget(SCHEDULER_KEY_TEMPLATE % owner.decode(), "pid"))
+        # The scheduler is a process forked by its worker: kill that worker, whichever of the two it is.
+        worker_pid = int(Path(f"/proc/{scheduler_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert "workers.run" in cmdline(worker_pid)
+        os.kill(worker_pid, signal.SIGKILL)
+        released = f"released the scheduler lock of dead RQ scheduler {owner.decode()} for queue urgent"
+        wait_until(lambda: released in serve.output(), 30, "the dead scheduler's lock to be released", serve)
+        # Every lock it held, not only the first one found (its pid is how each lock's owner is recognised).
+        assert all(redis.get(RQScheduler.get_locking_key(q)) != owner for q in ("urgent", "calls", "speech"))
+        # Well inside the lock's own 61 s: the restarted worker's scheduler holds it and /health is green.
+        seen: list[list[str]] = []
+
+        def healthy() -> bool:
+            seen.append(health_problems(serve.url))
+            return not seen[-1]
+
+        try:
+            wait_until(healthy, 30, "/health after the scheduler's worker restart", serve)
+        except BaseException:
+            raise AssertionError(f"/health still reports {seen[-1]}") from None
+        new_owner = redis.get(lock)
+        assert new_owner is not None and new_owner != owner
+    finally:
+        redis.close()
+    assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
 
 
 def test_jobs_failed_for_good_before_a_restart_do_not_stop_the_service_starting(serve_tmp):
