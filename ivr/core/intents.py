@@ -30,7 +30,7 @@ from ivr.core.spoken_values import (
     spoken_words,
     time_mentions,
 )
-from ivr.core.text import canonical_words, clauses, language_key, normalise, stem
+from ivr.core.text import canonical_words, clauses, language_key, negated, normalise, stem
 
 
 @dataclass(frozen=True)
@@ -163,14 +163,7 @@ def _word_matches(pattern: str, word: str) -> bool:
 
 
 def _negated(words: Sequence[str], start: int) -> bool:
-    end = start
-    for _ in range(4):
-        if end > 0 and words[end - 1] in _NEGATORS:
-            return True
-        if end == 0 or words[end - 1] not in _NEGATION_BRIDGES:
-            return False
-        end -= 1
-    return False
+    return negated(words, start, _NEGATORS, _NEGATION_BRIDGES)
 
 
 def _phrases(options: Sequence[MenuOption], vocabulary: Mapping[str, IntentWords]) -> list[_Phrase]:

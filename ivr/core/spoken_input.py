@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ivr.core.privacy import normalise_speech
+from ivr.core.text import negated
 
 _UNITS = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -161,14 +162,7 @@ _NEW_TO_OTHER = re.compile(r"\bnew to (?:this|the|these|your|using) (?:\w+ )?(?:
 
 
 def _denied(words: Sequence[str], start: int) -> bool:
-    end = start
-    for _ in range(4):
-        if end > 0 and words[end - 1] in _NEGATORS:
-            return True
-        if end == 0 or words[end - 1] not in _NEGATION_BRIDGES:
-            return False
-        end -= 1
-    return False
+    return negated(words, start, _NEGATORS, _NEGATION_BRIDGES)
 
 
 def _said_at(words: Sequence[str], phrase: Sequence[str]) -> list[int]:

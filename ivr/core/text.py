@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container, Sequence
 
 # Spoken forms that speech recognisers write either way, folded to one form before matching.
 # Applied to whole words only, after ``normalise`` (so "don't" is already "dont").
@@ -93,3 +94,17 @@ def stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def negated(words: Sequence[str], start: int, negators: Container[str], bridges: Container[str],
+            reach: int = 4) -> bool:
+    """Whether the words before ``words[start]`` deny it: a negator, reached back over at most ``reach``
+    bridge words ("I don't really want to *cancel*").  ``words``: normalised words; ``start``: an index."""
+    end = start
+    for _ in range(reach):
+        if end > 0 and words[end - 1] in negators:
+            return True
+        if end == 0 or words[end - 1] not in bridges:
+            return False
+        end -= 1
+    return False
