@@ -66,6 +66,11 @@ class Settings:
     # /health fails when the oldest queued job waited longer, or a scheduled job is this overdue.
     health_max_queue_age_seconds: int = 120
     health_scheduled_overdue_seconds: int = 60
+    # A voicemail may wait this long on the speech queue (transcription runs after every call's and alert's job,
+    # and staff already have the message): past it /health is degraded ("speech_queue"), never failing.
+    health_speech_queue_max_age_seconds: int = 1800
+    # A voicemail of 20 s or more is cut at its pauses into this many pieces, decoded at once (one core each).
+    speech_threads: int = 2
     # The reconciliation job (workers/reconcile.py): how often it runs, and how long a call,
     # a recording or an outbox may stay unfinished before it steps in.
     reconcile_seconds: int = 300
@@ -127,9 +132,12 @@ class Settings:
             raise ConfigError(f"IVR_FLOWS_DIR {self.flows_dir!r} is not a directory")
         for name in ("worker_maintenance_seconds", "worker_job_monitoring_seconds", "worker_abandon_grace_seconds",
                      "worker_ttl_seconds", "health_max_queue_age_seconds", "health_scheduled_overdue_seconds",
-                     "reconcile_seconds", "reconcile_grace_seconds", "import_seconds"):
+                     "health_speech_queue_max_age_seconds", "reconcile_seconds", "reconcile_grace_seconds",
+                     "import_seconds"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1 second")
+        if not 1 <= self.speech_threads <= 16:
+            raise ConfigError("IVR_SPEECH_THREADS must be from 1 to 16 (pieces of a long voicemail decoded at once)")
         if self.secret_key and len(self.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters, e.g. the output of "
                               "python3 -c 'import secrets; print(secrets.token_hex(32))'")
@@ -194,6 +202,8 @@ _ENV_NAMES = {
     "worker_ttl_seconds": "IVR_WORKER_TTL_SECONDS",
     "health_max_queue_age_seconds": "IVR_HEALTH_MAX_QUEUE_AGE_SECONDS",
     "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
+    "health_speech_queue_max_age_seconds": "IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS",
+    "speech_threads": "IVR_SPEECH_THREADS",
     "reconcile_seconds": "IVR_RECONCILE_SECONDS",
     "reconcile_grace_seconds": "IVR_RECONCILE_GRACE_SECONDS",
     "change_reminder_hours": "IVR_CHANGE_REMINDER_HOURS",

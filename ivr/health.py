@@ -11,9 +11,12 @@ Checks, each naming itself in ``failures`` when it fails:
   ``rq/scheduler.py``) and its own heartbeat is fresh: without it no retry and no
   scheduled job ever runs;
 * ``queues``: the oldest queued job of each queue has waited less than the limit;
-* ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit;
+* ``speech_queue``: the oldest voicemail waiting on the ``speech`` queue (transcription and triage) has
+  waited less than its own, lenient limit (IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS, 30 minutes): a worker
+  takes that queue only when the others are empty, and staff have the message already;
+* ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit (the speech queue's too);
 * ``failed_jobs``: no job failed for good (RQ's FailedJobRegistry, after its last retry) in
-  the last 24 hours.  Such a job has already been turned into what staff need (a recording
+  the last 24 hours (the speech queue's too).  Such a job has already been turned into what staff need (a recording
   Twilio never gave us is an escalation to call back, a refused text too).
 
 ``status`` is ``ok`` (nothing failed), ``failing`` when the service cannot answer calls
@@ -57,7 +60,7 @@ from rq.utils import utcparse
 from rq.worker import Worker
 from rq.worker_registration import REDIS_WORKER_KEYS
 
-from ivr.jobs.enqueue import URGENT_QUEUE
+from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
 
 # Jobs looked at from the head of each queue: normally the first is the oldest, but a job
 # enqueued at the front (retries may be) can hide an older one behind it.
@@ -75,14 +78,17 @@ class Limits:
     heartbeat_max_age: float = 60.0  # seconds; the worker TTL
     max_queue_age: float = 120.0
     scheduled_overdue: float = 60.0
+    speech_queue_age: float = 1800.0  # seconds a voicemail may wait for transcription (lenient: staff have it)
 
 
 def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent", "calls"),
-           limits: Limits = Limits(), flows: Any = None, jobs: bool = True) -> tuple[bool, dict[str, Any]]:
+           limits: Limits = Limits(), flows: Any = None, jobs: bool = True,
+           speech_queue: str | None = SPEECH_QUEUE) -> tuple[bool, dict[str, Any]]:
     """Check the service; returns (ok, report).  ``now``: an aware UTC datetime (the real clock).
 
     ``flows``: the app's FlowStore (or None to skip that check); ``jobs=False``: Redis and
-    flows only (``?scope=web``).
+    flows only (``?scope=web``); ``speech_queue``: the queue held to ``limits.speech_queue_age``
+    (None: not checked).
     """
     queues = list(queues)
     failures: list[str] = []
@@ -104,7 +110,7 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
             problems.append("flows are not loaded")
     if jobs and "redis" not in failures:
         try:
-            _check_jobs(redis, now.timestamp(), queues, limits, report, failures, problems)
+            _check_jobs(redis, now.timestamp(), queues, speech_queue, limits, report, failures, problems)
         except (RedisError, OSError):
             report["redis"] = "unreachable"
             failures.append("redis")
@@ -146,7 +152,8 @@ def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, 
     """``health()`` for a running app (``app.extensions['quietline']``), limits from its settings."""
     s = ql.settings
     limits = Limits(heartbeat_max_age=s.worker_ttl_seconds, max_queue_age=s.health_max_queue_age_seconds,
-                    scheduled_overdue=s.health_scheduled_overdue_seconds)
+                    scheduled_overdue=s.health_scheduled_overdue_seconds,
+                    speech_queue_age=s.health_speech_queue_max_age_seconds)
     # The real clock: the app's clock may be a test's fixed one; RQ stamps with the real time.
     return health(ql.redis, dt.datetime.now(dt.UTC), queues=(URGENT_QUEUE, s.queue_name),
                   limits=limits, flows=ql.flows, jobs=not web_only)
@@ -174,8 +181,8 @@ def _text(value: bytes | None) -> str:
     return value.decode() if value else ""
 
 
-def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, report: dict[str, Any],
-                failures: list[str], problems: list[str]) -> None:
+def _check_jobs(redis: Redis, now_ts: float, queues: list[str], speech_queue: str | None, limits: Limits,
+                report: dict[str, Any], failures: list[str], problems: list[str]) -> None:
     # ---- workers: RQ keeps a set of worker keys and a hash per worker, with a TTL it renews.
     keys = sorted(_text(k) for k in redis.smembers(REDIS_WORKER_KEYS))
     with redis.pipeline(transaction=False) as pipe:
@@ -229,24 +236,28 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
     queue_report: dict[str, Any] = {}
     too_old = False
     for q in queues:
-        key = Queue.redis_queue_namespace_prefix + q
-        length = redis.llen(key)
-        head = [_text(j) for j in redis.lrange(key, 0, QUEUE_HEAD - 1)]
-        with redis.pipeline(transaction=False) as pipe:
-            for job_id in head:
-                pipe.hget(Job.key_for(job_id), "enqueued_at")
-            stamps = pipe.execute()
-        aged = [(a, j) for j, s in zip(head, stamps, strict=False) if (a := _age(now_ts, s)) is not None]
-        oldest_age, oldest_id = max(aged) if aged else (None, None)
-        failed = redis.zcard(FailedJobRegistry(q, connection=redis).key)  # kept by RQ for a year by default
-        queue_report[q] = {"length": length, "oldest_age_seconds": oldest_age, "oldest_job_id": oldest_id,
-                           "failed_jobs": failed}
+        queue_report[q] = _queue_head(redis, now_ts, q)
+        oldest_age = queue_report[q]["oldest_age_seconds"]
         if oldest_age is not None and oldest_age > limits.max_queue_age:
             too_old = True
             problems.append(f"the oldest job in the {q} queue has waited {oldest_age} s")
+    speech_late = False
+    if speech_queue is not None:
+        # Its own limit: transcription waits behind every other job by design, and staff have the message.
+        queue_report[speech_queue] = {**_queue_head(redis, now_ts, speech_queue),
+                                      "max_age_seconds": limits.speech_queue_age}
+        oldest_age = queue_report[speech_queue]["oldest_age_seconds"]
+        if oldest_age is not None and oldest_age > limits.speech_queue_age:
+            speech_late = True
+            problems.append(f"the oldest voicemail waiting for transcription (the {speech_queue} queue) has waited "
+                            f"{oldest_age} s")
     report["queues"] = {"max_age_seconds": limits.max_queue_age, **queue_report}
     if too_old:
         failures.append("queues")
+    if speech_late:
+        failures.append("speech_queue")
+    # Overdue scheduled jobs and jobs failed for good count on every queue watched, the speech queue's too.
+    queues = queues + ([speech_queue] if speech_queue is not None and speech_queue not in queues else [])
 
     # ---- scheduled jobs (retries, delayed work) whose time has long passed: no scheduler moved them.
     cutoff = now_ts - limits.scheduled_overdue
@@ -286,3 +297,18 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], limits: Limits, 
         failures.append("failed_jobs")
         # No job id here: problems are public (the ids are in failed_jobs.job_ids, for staff).
         problems.append(f"{len(recent)} job(s) failed for good in the last 24 h (newest {recent[0][0]:g} s ago)")
+
+
+def _queue_head(redis: Redis, now_ts: float, q: str) -> dict[str, Any]:
+    """Length, oldest wait (seconds) and its job id, and failed-job count of one queue."""
+    key = Queue.redis_queue_namespace_prefix + q
+    length = redis.llen(key)
+    head = [_text(j) for j in redis.lrange(key, 0, QUEUE_HEAD - 1)]
+    with redis.pipeline(transaction=False) as pipe:
+        for job_id in head:
+            pipe.hget(Job.key_for(job_id), "enqueued_at")
+        stamps = pipe.execute()
+    aged = [(a, j) for j, s in zip(head, stamps, strict=False) if (a := _age(now_ts, s)) is not None]
+    oldest_age, oldest_id = max(aged) if aged else (None, None)
+    failed = redis.zcard(FailedJobRegistry(q, connection=redis).key)  # kept by RQ for a year by default
+    return {"length": length, "oldest_age_seconds": oldest_age, "oldest_job_id": oldest_id, "failed_jobs": failed}

@@ -262,3 +262,79 @@ def test_a_text_refused_for_good_fails_its_job_and_health_says_degraded(health_a
     assert report["failed_jobs"]["count"] == 1 and "job_ids" not in report["failed_jobs"]
     assert result.call_sid not in json.dumps(report) and "+1555" not in json.dumps(report)
     redis.close()
+
+
+def test_a_voicemail_waiting_on_the_speech_queue_has_its_own_lenient_limit(aof_redis):
+    """Transcription waits behind every other job by design (staff have the message): 30 minutes, not two,
+    and past it the service is degraded ("speech_queue"), never failing. Its overdue retries and its jobs
+    failed for good count as any queue's."""
+    from rq.job import Job
+
+    redis = Redis.from_url(aof_redis.url)
+    recording = "RE" + "6" * 32
+    job = Job.fetch(Jobs(redis).transcribe_recording("CA" + "6" * 32, recording).job_id, connection=redis,
+                    serializer=JSONSerializer)
+    enqueued = job.enqueued_at.replace(tzinfo=dt.UTC)
+    ok, report = health(redis, enqueued + dt.timedelta(seconds=1800))  # the calls queue's limit is long past
+    assert "queues" not in report["failures"] and "speech_queue" not in report["failures"]
+    assert report["queues"]["speech"] == {"length": 1, "oldest_age_seconds": 1800.0, "oldest_job_id": job.id,
+                                          "failed_jobs": 0, "max_age_seconds": 1800.0}
+    assert report["queues"]["max_age_seconds"] == 120.0
+
+    ok, report = health(redis, enqueued + dt.timedelta(seconds=1800.5))
+    assert "speech_queue" in report["failures"] and "queues" not in report["failures"]
+    assert report["status"] == "degraded" and http_status(report) == 200
+    assert ("the oldest voicemail waiting for transcription (the speech queue) has waited 1800.5 s"
+            in report["problems"])
+    public = public_report(report)
+    assert public["queues"]["speech"] == {"length": 1, "oldest_age_seconds": 1800.5, "failed_jobs": 0,
+                                          "max_age_seconds": 1800.0}
+    assert recording not in json.dumps(public)
+    ok, report = health(redis, enqueued + dt.timedelta(seconds=100), limits=Limits(speech_queue_age=60))
+    assert report["failures"][-1] == "speech_queue" and report["queues"]["speech"]["max_age_seconds"] == 60
+
+    # A retry nobody moved, and a transcription that failed for good: as on the other queues.
+    now = (enqueued + dt.timedelta(seconds=10)).replace(microsecond=0)
+    Queue("speech", connection=redis, serializer=JSONSerializer).enqueue_at(
+        now - dt.timedelta(seconds=120), "os.getpid", job_id="transcribe-retry")
+    fail_for_good(redis, "transcribe-RE" + "8" * 32, now - dt.timedelta(minutes=5), queue="speech")
+    ok, report = health(redis, now)
+    assert "scheduled" in report["failures"] and "failed_jobs" in report["failures"]
+    assert "speech_queue" not in report["failures"] and report["status"] == "degraded"
+    assert report["scheduled"]["queues"]["speech"] == {"overdue": 1, "oldest_overdue_seconds": 120.0,
+                                                       "job_ids": ["transcribe-retry"], "waiting": 1}
+    assert report["failed_jobs"]["job_ids"] == ["transcribe-RE" + "8" * 32]
+    assert report["queues"]["speech"]["failed_jobs"] == 1
+    redis.close()
+
+
+def test_health_reads_the_speech_queue_limit_from_the_settings(health_app, aof_redis, flows_dir, database,
+                                                               standin, tmp_path):
+    """IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS (default 1800) is the limit /health holds the speech queue to."""
+    from ivr.config import ConfigError, load_settings
+
+    assert load_settings({}).health_speech_queue_max_age_seconds == 1800
+    assert load_settings({"IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS": "45"}).health_speech_queue_max_age_seconds == 45
+    with pytest.raises(ConfigError, match="IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS must be at least 1 second"):
+        load_settings({"IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS": "0", "TWILIO_AUTH_TOKEN": TOKEN,
+                       "IVR_FLOWS_DIR": str(flows_dir)}).validate()
+
+    redis = Redis.from_url(aof_redis.url)
+    job_id = Jobs(redis).transcribe_recording("CA" + "9" * 32, "RE" + "9" * 32).job_id
+    # Waiting 100 s (as RQ stamps it): /health reads the real clock, so the stamp is set back instead.
+    from rq.utils import utcformat
+
+    redis.hset(f"rq:job:{job_id}", "enqueued_at", utcformat(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=100)))
+    status, report = get_health(health_app)
+    assert "speech_queue" not in report["failures"] and report["queues"]["speech"]["max_age_seconds"] == 1800
+
+    strict = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
+                         "flows_dir": str(flows_dir), "recordings_dir": str(tmp_path / "recordings"),
+                         "twilio_api_url": standin.url, "health_speech_queue_max_age_seconds": 60,
+                         "secret_key": "test-secret-key-" + "0" * 32},
+                        redis=redis, strict_flows=True, database=database)
+    status, report = get_health(strict)
+    assert status == 200 and report["status"] == "degraded" and "speech_queue" in report["failures"]
+    assert report["queues"]["speech"]["max_age_seconds"] == 60 and report["queues"]["speech"]["length"] == 1
+    assert report["queues"]["speech"]["oldest_age_seconds"] >= 100 and "oldest_job_id" not in report["queues"]["speech"]
+    redis.close()
