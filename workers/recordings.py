@@ -13,11 +13,14 @@ triaged (crisis first) and purged on schedule.
    dashboard says the message is still at Twilio;
 4. enqueues ``transcribe_recording`` on the speech queue, which a worker takes only when the urgent and
    calls queues are empty (a long message never holds up an escalation or a staff alert): it transcribes
-   with the vosk model the worker process loaded once at start (``prepare_speech``; RQ's work horses are
-   forked from the worker, so they share it), storing the transcript sealed with each word's confidence;
+   with the vosk model the worker process loaded once at start (``prepare_speech``), in the worker process
+   itself (``workers.run.QuietlineWorker.execute_job``) so that its recognisers, and the decoding graph vosk
+   caches in them, serve every message; a message of 20 s or more is cut at its pauses into
+   IVR_SPEECH_THREADS pieces decoded at once. The transcript is stored sealed with each word's confidence;
 5. triages the transcript (``ivr.core.voicemail_triage``): a category for the escalation page and the
    crisis grade; a crisis becomes an urgent ``voicemail_crisis`` escalation at once, which pages the
-   roster's crisis on-call like any crisis.
+   roster's crisis on-call like any crisis. Each utterance is crisis-checked as soon as it is decoded (with
+   what its piece said before it), so a crisis is paged before the rest of the message is decoded.
 
 One Twilio never lets us copy (it keeps answering 404, say) is marked ``failed`` after the last retry,
 becomes a ``recording_failed`` escalation ("call the number back"; folded into the call's own
@@ -41,7 +44,7 @@ from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS
 from ivr.escalations import audit, recordings
 from ivr.escalations.models import Recording, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
-from ivr.exceptions import AudioFormatError, ModelNotFound, RecordingUnavailable, RecordingUnreadable
+from ivr.exceptions import AudioFormatError, ModelNotFound, NotWired, RecordingUnavailable, RecordingUnreadable
 from ivr.jobs.enqueue import Enqueued
 from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav
 from ivr.telephony import twilio_rest
@@ -59,10 +62,9 @@ PURGE_SECONDS = 3600
 PURGE_LOCK_KEY = "ql:purge-recordings:lock"
 PURGE_LOCK_SECONDS = 1800
 
-# This process's speech model, by model folder: loaded once (``prepare_speech``, at worker start), shared by
-# every job (RQ forks each job's work horse from the worker, so the loaded model comes with it).
+# This process's speech model, by model folder: loaded once (``prepare_speech``, at worker start), used by every
+# speech job, which runs in the worker process itself (``workers.run``), so its recognisers are kept too.
 _speech: dict[str, tuple[VoskRecognizer | None, str]] = {}
-_WARM_UP = bytes(2 * 16000)  # a second of silence at 16 kHz
 
 
 def prepare_speech() -> str:
@@ -84,12 +86,13 @@ def _speech_model() -> tuple[VoskRecognizer | None, str]:
         started = time.monotonic()
         try:
             recognizer = load_recognizer(path)
-            # vosk reads parts of its graph on first use: pay that here, not on the first caller's message.
-            recognizer.transcribe_bytes(_WARM_UP, recognizer.sample_rate)
+            # vosk reads parts of its graph on first use: pay that here, not on the first caller's message,
+            # in as many recognisers as a long message's pieces take.
+            recognizer.warm_up(_threads())
         except (ModelNotFound, RuntimeError) as exc:
             return _speech_off(str(exc), key)
         status = (f"voicemail transcription ready: vosk model {path} loaded in {time.monotonic() - started:.1f} s, "
-                  "once for this worker (every job shares it)")
+                  f"once for this worker (every job shares it; {_threads()} thread(s) per long message)")
         log.info("%s", status)
         _speech[key] = (recognizer, status)
     return _speech[key]
@@ -106,6 +109,14 @@ def _speech_off(reason: str, key: str) -> tuple[None, str]:
 
 def _recognizer() -> VoskRecognizer | None:
     return _speech_model()[0]
+
+
+def _threads() -> int:
+    """IVR_SPEECH_THREADS: the pieces a long message is decoded in at once."""
+    try:
+        return services().settings.speech_threads
+    except NotWired:  # loaded outside a worker (a script): one piece
+        return 1
 
 
 def fetch_recording(call_sid: str, recording_sid: str) -> str:
@@ -228,7 +239,8 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.NO_MODEL.value)
             return TranscriptStatus.NO_MODEL.value
         def crisis_early(heard: str) -> None:
-            # A crisis in the first sentences is escalated at once, while the rest is still being decoded.
+            # A crisis is escalated as soon as its utterance is decoded, while the rest of the message still is
+            # (called from the decoding threads, one at a time).
             if not escalated and voicemail_triage.triage(heard, _language()).is_crisis:
                 escalated.append(True)
                 _escalate_crisis(call_sid, recording_sid)
@@ -237,7 +249,7 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
         try:
             transcript = recognizer.transcribe_wav(wav if wav is not None else files.read_audio(call_sid,
                                                                                                   recording_sid),
-                                                   recording_sid, on_segment=crisis_early)
+                                                   recording_sid, on_segment=crisis_early, threads=_threads())
         except (AudioFormatError, RecordingUnreadable) as exc:
             log.warning("recording %s could not be decoded for transcription (%s)", recording_sid, type(exc).__name__)
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.FAILED.value)

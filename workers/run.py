@@ -41,14 +41,28 @@ workers that may schedule.
 A retried escalation may run a second time after a first run that got partway: the job itself
 is idempotent (one escalation per call and reason, one notification per person and channel).
 An abandon grace that is too short would only cause such a harmless re-run of a slow job.
+
+Speech jobs run in the worker process itself
+--------------------------------------------
+Jobs of the ``speech`` queue are not forked (``QuietlineWorker.execute_job``, as RQ's ``SimpleWorker``
+runs every job): vosk builds its decoding graph lazily and caches it in each recogniser, and a forked
+work horse would lose what it built with its exit, paying it again for every voicemail (about three times
+the CPU on a 10 s message). In the worker the model and its recognisers live as long as the process. A
+thread heartbeats meanwhile (as ``monitor_work_horse`` does for a horse), so a long transcription is never
+taken for abandoned; the job's timeout is enforced by RQ's death penalty (SIGALRM) as in a horse. A crash
+of vosk takes the worker down with the job: the job is then abandoned and retried as above.
 """
 from __future__ import annotations
 
 import argparse
+import logging
+import threading
 
 from rq import Queue, Worker
+from rq.executions import Execution
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import WorkerStatus
 
 from ivr.config import Settings, load_settings
 from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
@@ -59,11 +73,15 @@ from workers import imports as folder_imports
 from workers import outbound, recordings, runtime
 from workers.reconcile import ensure_scheduled
 
+log = logging.getLogger(__name__)
+
 
 class QuietlineWorker(Worker):
-    """RQ's forking Worker with recovery timing from the settings (see the module docstring)."""
+    """RQ's forking Worker with recovery timing from the settings, running speech jobs in its own process
+    (see the module docstring)."""
 
     abandon_grace: int = 20
+    in_process_queues: frozenset[str] = frozenset({SPEECH_QUEUE})
 
     @classmethod
     def from_settings(cls, queues: list[Queue], settings: Settings, **kwargs) -> QuietlineWorker:
@@ -85,6 +103,31 @@ class QuietlineWorker(Worker):
         # RQ: min(time left before the job's timeout, monitoring interval) + 60.  Ours: the
         # monitoring interval (the job's own timeout is enforced in the work horse) + our grace.
         return int(self.job_monitoring_interval) + int(self.abandon_grace)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if job.origin not in self.in_process_queues:
+            super().execute_job(job, queue)
+            return
+        # As SimpleWorker.execute_job, with the heartbeats a forking worker sends while its horse works.
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeats, args=(job, execution, done), daemon=True,
+                                name="rq-heartbeat")
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _heartbeats(self, job: Job, execution: Execution, done: threading.Event) -> None:
+        """Every monitoring interval until ``done``: the worker's, the execution's and the job's heartbeat."""
+        while not done.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # Redis away for a moment: the next beat tries again, the job goes on
+                log.warning("heartbeat for job %s not sent", job.id, exc_info=True)
 
     def clean_registries(self) -> None:
         # RQ's per-queue maintenance lock lives 899 s and is deleted when the pass ends; a

@@ -5,6 +5,17 @@ mu-law WAVs, 44.1 kHz stereo uploads.  Everything is normalised here to mono 16-
 PCM at the model's rate before vosk sees it, because a vosk model only decodes well at
 the rate it was trained for.
 
+Decoding keeps up with the calls (issue 13):
+
+* a model is loaded once per process (``load_recognizer``);
+* vosk builds its decoding graph lazily and caches it in each KaldiRecognizer, so a fresh recogniser costs
+  about three times the CPU of a used one on a short message: recognisers are kept and reused across
+  messages (reset between them; vosk keeps counting time across a reset, so word times are corrected by
+  what the recogniser had heard before);
+* a message of ``SPLIT_SECONDS`` or more is cut at its pauses (``pause_cuts``) into ``threads`` pieces
+  decoded at once, one thread and recogniser each (vosk releases the GIL while it decodes); every word
+  keeps its time in the whole message.
+
 Transcripts are patient speech: this module never logs them.
 """
 from __future__ import annotations
@@ -19,9 +30,11 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ivr.config import INSTANCE_DIR
 from ivr.exceptions import AudioFormatError, ModelNotFound
@@ -46,6 +59,14 @@ DOWNLOAD_COMMAND = "flask --app app speech download-model"
 # A quarter of a second per AcceptWaveform call: small enough that vosk's endpointing
 # sees pauses promptly, large enough that Python call overhead doesn't matter.
 _CHUNK_SECONDS = 0.25
+# A message this long or longer is decoded in pieces at once (shorter ones gain too little to pay for a cut).
+SPLIT_SECONDS = 20.0
+# A kept recogniser is replaced after this much audio: vosk's word times count from its creation and are
+# printed with a few decimals, which would lose precision over a day of messages.
+_RECYCLE_SECONDS = 3600.0
+# Pause finding: energy in 20 ms frames, the quietest 0.4 s within a tenth of the message of each even cut.
+_FRAME_SECONDS = 0.02
+_PAUSE_SECONDS = 0.4
 
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_ALAW = 0x0006
@@ -117,8 +138,20 @@ def _missing_model_message(path: Path, problem: str) -> str:
     )
 
 
+@dataclass
+class _Kept:
+    """A KaldiRecognizer kept between messages and how many samples (at the model's rate) it has heard."""
+
+    rec: Any
+    heard: int = 0
+
+
 class VoskRecognizer:
-    """A vosk model loaded once, transcribing WAV files or raw PCM at the model's sample rate."""
+    """A vosk model loaded once, transcribing WAV files or raw PCM at the model's sample rate.
+
+    Safe to use from several threads: each message (or piece of one) takes a recogniser of its own from the
+    kept ones, or a new one when all are busy.
+    """
 
     def __init__(self, model_path: str | os.PathLike[str], *, sample_rate: int = 16000) -> None:
         import vosk  # imported here so importing ivr.speech.recognizer stays cheap for the web process
@@ -138,6 +171,35 @@ class VoskRecognizer:
         self._vosk = vosk
         self.model_path = path
         self.sample_rate = int(sample_rate)
+        self._kept: list[_Kept] = []
+        self._kept_lock = threading.Lock()
+
+    def warm_up(self, recognisers: int = 1) -> None:
+        """Make ``recognisers`` recognisers now and run a second of silence through each, so that the first
+        message (and each of its pieces) does not pay for them."""
+        silence = _Audio(bytes(2 * self.sample_rate), self.sample_rate)
+        with ExitStack() as held:  # all taken at once, so that as many are made (and then kept)
+            for kept in [held.enter_context(self._recogniser()) for _ in range(max(1, recognisers))]:
+                self._feed(kept, silence, 0.0, lambda _text: None)
+
+    @property
+    def kept(self) -> int:
+        """How many recognisers are kept for reuse (idle)."""
+        return len(self._kept)
+
+    @contextmanager
+    def _recogniser(self) -> Iterator[_Kept]:
+        with self._kept_lock:
+            kept = self._kept.pop() if self._kept else None
+        if kept is None:
+            rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate)
+            rec.SetWords(True)
+            kept = _Kept(rec)
+        yield kept  # an error while decoding drops the recogniser: its state is unknown
+        kept.rec.Reset()
+        if kept.heard < _RECYCLE_SECONDS * self.sample_rate:
+            with self._kept_lock:
+                self._kept.append(kept)
 
     def transcribe(self, wav_path: str | os.PathLike[str]) -> Transcript:
         """Transcribe a PCM (8/16/24/32-bit), mu-law or A-law WAV file, mono or stereo, at any rate."""
@@ -149,13 +211,16 @@ class VoskRecognizer:
         return self._recognise(audio)
 
     def transcribe_wav(self, data: bytes, name: str = "recording",
-                       on_segment: Callable[[str], None] | None = None) -> Transcript:
+                       on_segment: Callable[[str], None] | None = None, *, threads: int = 1) -> Transcript:
         """Transcribe a WAV file's bytes (a decrypted voicemail: it never touches the disk in clear).
 
-        ``on_segment`` is called with the text heard so far each time vosk closes an utterance (a pause), while
-        the rest is still being decoded: a caller's first sentence can be acted on before the last is heard.
+        ``on_segment`` is called with the text heard so far in the message's piece each time vosk closes an
+        utterance (a pause), while the rest is still being decoded: a caller's sentence can be acted on before
+        the message's end is heard. Calls come from the decoding threads, one at a time.
+        ``threads``: a message of ``SPLIT_SECONDS`` or more is cut at its pauses into this many pieces,
+        decoded at once.
         """
-        return self._recognise(_decode_wav(data, name), on_segment)
+        return self._recognise(_decode_wav(data, name), on_segment, threads=threads)
 
     def transcribe_bytes(self, pcm: bytes, rate: int) -> Transcript:
         """Transcribe raw mono signed 16-bit little-endian PCM sampled at `rate` Hz."""
@@ -165,19 +230,88 @@ class VoskRecognizer:
             raise AudioFormatError("16-bit PCM must have an even number of bytes")
         return self._recognise(_Audio(bytes(pcm), int(rate)))
 
-    def _recognise(self, audio: _Audio, on_segment: Callable[[str], None] | None = None) -> Transcript:
+    def _recognise(self, audio: _Audio, on_segment: Callable[[str], None] | None = None, *,
+                   threads: int = 1) -> Transcript:
         duration = len(audio.pcm) / 2 / audio.rate
-        rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate)
-        rec.SetWords(True)
+        samples = len(audio.pcm) // 2
+        cuts = pause_cuts(audio.pcm, audio.rate, threads) if threads > 1 and duration >= SPLIT_SECONDS else []
+        bounds = list(zip([0, *cuts], [*cuts, samples], strict=True))
+        said = threading.Lock()
+
+        def heard(text: str) -> None:
+            if on_segment is not None:
+                with said:  # one at a time: the caller's check need not be thread-safe
+                    on_segment(text)
+
+        def piece(bound: tuple[int, int]) -> list[dict]:
+            start, end = bound
+            return self._decode(_Audio(audio.pcm[2 * start:2 * end], audio.rate), start / audio.rate, heard)
+
+        if len(bounds) == 1:
+            segments = piece(bounds[0])
+        else:
+            with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix="speech") as pool:
+                segments = [seg for done in pool.map(piece, bounds) for seg in done]
+        return _to_transcript(segments, duration)
+
+    def _decode(self, audio: _Audio, at: float, heard: Callable[[str], None]) -> list[dict]:
+        """vosk's utterances in ``audio`` (a message, or the piece of one starting ``at`` seconds in), their word
+        times counted from the message's start."""
+        with self._recogniser() as kept:
+            return self._feed(kept, audio, at, heard)
+
+    def _feed(self, kept: _Kept, audio: _Audio, at: float, heard: Callable[[str], None]) -> list[dict]:
         segments: list[dict] = []
+        # vosk's times run on across resets: from what this recogniser heard before, not from this audio.
+        shift = at - kept.heard / self.sample_rate
+        rec = kept.rec
         for chunk in _chunks(audio, self.sample_rate):
+            kept.heard += len(chunk) // 2
             if rec.AcceptWaveform(chunk):
                 # An endpoint (a pause) closes an utterance; its words are only in Result().
-                segments.append(json.loads(rec.Result()))
-                if on_segment is not None and segments[-1].get("text"):
-                    on_segment(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
-        segments.append(json.loads(rec.FinalResult()))
-        return _to_transcript(segments, duration)
+                segments.append(_shifted(json.loads(rec.Result()), shift))
+                if segments[-1].get("text"):
+                    heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
+        segments.append(_shifted(json.loads(rec.FinalResult()), shift))
+        return segments
+
+
+def _shifted(segment: dict, seconds: float) -> dict:
+    """A vosk result with its word times moved by ``seconds`` (rounded to the millisecond, as vosk gives them)."""
+    for w in segment.get("result", ()):
+        w["start"] = round(float(w["start"]) + seconds, 3) + 0.0  # + 0.0: never "-0.0"
+        w["end"] = round(float(w["end"]) + seconds, 3) + 0.0
+    return segment
+
+
+def pause_cuts(pcm: bytes, rate: int, pieces: int) -> list[int]:
+    """Where to cut mono 16-bit PCM into ``pieces`` pieces of about equal length, each cut in a pause.
+
+    Returns the cuts as sample offsets, ascending (``pieces - 1`` of them, fewer when the audio is too short to
+    cut). Each is the middle of the quietest ``_PAUSE_SECONDS`` (lowest mean energy) within a tenth of the
+    audio's length of the even cut, so that no word is cut in two and every piece begins and ends in silence.
+    """
+    frame = max(1, int(rate * _FRAME_SECONDS))
+    frames = len(pcm) // 2 // frame
+    span = max(1, int(_PAUSE_SECONDS / _FRAME_SECONDS))
+    if pieces < 2 or frames < pieces * span * 2:
+        return []
+    energy = [audioop.rms(pcm[2 * frame * i:2 * frame * (i + 1)], 2) for i in range(frames)]
+    total = [0]
+    for e in energy:
+        total.append(total[-1] + e)
+    reach = max(span, frames // 10)
+    cuts: list[int] = []
+    for n in range(1, pieces):
+        target = frames * n // pieces
+        low = max(cuts[-1] // frame + span if cuts else span, target - reach)
+        high = min(frames - span, target + reach) - span
+        if high < low:
+            continue
+        # The quietest window; nearest the even cut among equals, so pieces stay about the same length.
+        best = min(range(low, high + 1), key=lambda i: (total[i + span] - total[i], abs(i + span // 2 - target)))
+        cuts.append((best + span // 2) * frame)
+    return cuts
 
 
 def _chunks(audio: _Audio, rate: int) -> Iterator[bytes]:
