@@ -250,8 +250,10 @@ class VoskRecognizer:
         if len(bounds) == 1:
             segments = piece(bounds[0])
         else:
-            with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix="speech") as pool:
-                segments = [seg for done in pool.map(piece, bounds) for seg in done]
+            # A thread per piece ("speech-piece-<n>"), all at once; an error in any is raised here.
+            with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+                futures = [pool.submit(_named, f"speech-piece-{n}", piece, bound) for n, bound in enumerate(bounds)]
+                segments = [seg for future in futures for seg in future.result()]
         return _to_transcript(segments, duration)
 
     def _decode(self, audio: _Audio, at: float, heard: Callable[[str], None]) -> list[dict]:
@@ -273,7 +275,14 @@ class VoskRecognizer:
                 if segments[-1].get("text"):
                     heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
         segments.append(_shifted(json.loads(rec.FinalResult()), shift))
+        if segments[-1].get("text"):  # a piece's last utterance: the message's end may still be decoding
+            heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
         return segments
+
+
+def _named(name: str, work: Callable[[tuple[int, int]], list[dict]], bound: tuple[int, int]) -> list[dict]:
+    threading.current_thread().name = name
+    return work(bound)
 
 
 def _shifted(segment: dict, seconds: float) -> dict:

@@ -15,6 +15,7 @@ import math
 import shutil
 import struct
 import subprocess
+import threading
 import warnings
 import wave
 from pathlib import Path
@@ -463,3 +464,95 @@ def test_streamed_wav_with_oversized_data_length_reads_what_is_there() -> None:
     wav = bytearray(_wav(1, 1, 8000, 16, pcm))
     struct.pack_into("<I", wav, 40, 0xFFFFFFFF)
     assert speech._decode_wav(bytes(wav), "streamed").pcm == pcm
+
+
+# --- long messages: cut at pauses, pieces decoded at once ------------------------------------------------
+
+
+def _seconds(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def _noise(path: Path, seconds: float, rate: int = 22050) -> Path:
+    """A pause as a phone line carries it: faint noise (sox -R: the same noise every run)."""
+    _run(_require_tool("sox"), "-R", "-n", "-r", str(rate), "-c", "1", "-b", "16", str(path), "synth", str(seconds),
+         "whitenoise", "vol", "0.002")
+    return path
+
+
+def _telephone(parts: list[Path], out: Path) -> Path:
+    _run(_require_tool("sox"), "-R", *map(str, parts), "-r", "8000", "-c", "1", "-b", "16", str(out))
+    return out
+
+
+def test_a_long_message_decoded_in_pieces_at_once_keeps_every_utterance_at_its_time(recognizer: VoskRecognizer,
+                                                                                    clips, tmp_path: Path) -> None:
+    """A message of 20 s or more is decoded in pieces, a thread each, and every word keeps its time in the whole
+    message (the recognisers are reused ones: vosk's own times run on across messages)."""
+    gap = _noise(tmp_path / "gap.wav", 5.0)
+    words = [clips[(key, "espeak")] for key in ("radio", "ne", "o", "radio")]
+    parts, windows, at = [gap], [], _seconds(gap)
+    for clip in words:
+        parts += [clip, gap]
+        windows.append((at, at + _seconds(clip)))
+        at += _seconds(clip) + _seconds(gap)
+    voicemail = _telephone(parts, tmp_path / "voicemail.wav")
+    assert _seconds(voicemail) >= speech.SPLIT_SECONDS
+
+    threads: set[str] = set()
+    heard: list[str] = []
+
+    def on_segment(text: str) -> None:
+        threads.add(threading.current_thread().name)
+        heard.append(text)
+
+    recognizer.transcribe(voicemail)  # the recognisers below have heard a message before
+    result = recognizer.transcribe_wav(voicemail.read_bytes(), on_segment=on_segment, threads=2)
+
+    assert threads == {"speech-piece-0", "speech-piece-1"}, threads  # two pieces, each in its thread
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and 0 <= starts[0] and result.words[-1].end <= result.duration_seconds
+    for low, high in windows:  # a word in each utterance's window, within a fifth of a second
+        assert any(low - 0.2 <= w.start < high + 0.2 for w in result.words), (
+            (low, high), [(w.word, w.start) for w in result.words])
+    assert all(any(low - 0.2 <= w.start < high + 0.2 for low, high in windows) for w in result.words)
+    assert any("오" in w.word for w in result.words), result.words
+    assert result.text == " ".join(w.word for w in result.words)
+    # One piece or two, the same message heard at the same times.
+    whole = recognizer.transcribe_wav(voicemail.read_bytes(), threads=1)
+    assert len(whole.words) == len(result.words)
+    assert all(abs(a.start - b.start) <= 0.1 for a, b in zip(whole.words, result.words, strict=True)), (
+        [w.start for w in whole.words], starts)
+    assert result.duration_seconds == whole.duration_seconds
+
+
+def test_a_long_message_is_cut_at_its_pause(recognizer: VoskRecognizer, tmp_path: Path) -> None:
+    """Speech that never stops but once: the cut is in that pause, not in a word, and not at the even middle."""
+    sox = _require_tool("sox")
+    said = tmp_path / "said.wav"
+    _run(_require_tool("espeak-ng"), "-v", "ko", "-s", ESPEAK_WPM, "-w", str(said),
+         "안녕하세요 다음 주 목요일 예약을 바꾸고 싶어요 전화 부탁드립니다")
+    tight = tmp_path / "tight.wav"  # espeak's own leading and trailing silence off, so the speech runs on
+    _run(sox, str(said), str(tight), "silence", "1", "0.01", "1%", "reverse", "silence", "1", "0.01", "1%", "reverse")
+    before, after = tmp_path / "before.wav", tmp_path / "after.wav"
+    _run(sox, str(tight), str(before), "repeat", "2")
+    _run(sox, str(tight), str(after), "repeat", "3")
+    pause = _noise(tmp_path / "pause.wav", 1.0)
+    voicemail = _telephone([before, pause, after], tmp_path / "voicemail.wav")
+    begins, ends = _seconds(before), _seconds(before) + _seconds(pause)
+    length = _seconds(voicemail)
+    assert length >= speech.SPLIT_SECONDS and abs(begins / length - 0.5) > 0.03, (begins, length)
+
+    with wave.open(str(voicemail)) as w:
+        rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+    [cut] = speech.pause_cuts(pcm, rate, 2)
+    assert begins + 0.15 < cut / rate < ends - 0.15, (begins, cut / rate, ends)
+    assert speech.pause_cuts(pcm, rate, 1) == []
+    assert speech.pause_cuts(pcm[: 2 * rate], rate, 2) == []  # a second of audio is not cut
+    three = speech.pause_cuts(pcm, rate, 3)
+    assert len(three) == 2 and three == sorted(three) and begins + 0.15 < three[0] / rate < ends - 0.15, (
+        begins, [c / rate for c in three], ends)
+
+    result = recognizer.transcribe_wav(voicemail.read_bytes(), threads=2)
+    assert result.words and not any(begins + 0.15 < w.start < ends - 0.15 for w in result.words)
