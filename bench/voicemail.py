@@ -21,7 +21,8 @@ A script, not a test: it prints figures (and the load average while it ran, sinc
   the webhook to (1) the first staff text at the stand-in (a ``voicemail`` escalation), (2) the transcript and
   triage stored: a crisis said at the end of the message is paged then (its page is queued as fast as (1)'s;
   the packaged model is Korean and the crisis phrases are English, so no real page can be made here), with the
-  worker's CPU time for it. Targets: 30 s, and 15 s for a crisis.
+  worker's CPU time for it: for the worker's first message, then for a later one. Targets: 30 s, and 15 s
+  for a crisis.
 """
 from __future__ import annotations
 
@@ -161,35 +162,40 @@ def bench_service(model: Path, seconds: float, threads: int, tmp: Path) -> None:
         for key, value in env.items():
             os.environ[key] = value
         app = create_app({}, database=database)
-        call_sid, recording_sid = "CA" + "e" * 32, "RE" + "e" * 32
-        standin.add_recording(recording_sid, speech(seconds, tmp), call_sid=call_sid)
-        params = {"CallSid": call_sid, "AccountSid": ACCOUNT, "RecordingSid": recording_sid,
-                  "RecordingStatus": "completed", "RecordingDuration": str(int(seconds)),
-                  "RecordingUrl": standin.recording_url(recording_sid)}
-        url = public + "/twilio/voice/recording-status"
-        signature = RequestValidator(TOKEN).compute_signature(url, params)
-        started, worker_cpu = time.perf_counter(), process_cpu(worker.pid)
-        answer = app.test_client().post("/twilio/voice/recording-status", data=params,
-                                        headers={"X-Twilio-Signature": signature})
-        assert answer.status_code == 200, answer.get_data(as_text=True)
-        notified = triaged = None
-        triage_cpu = 0.0
-        while time.perf_counter() - started < 300 and (notified is None or triaged is None):
-            if notified is None and standin.messages():
-                notified = time.perf_counter() - started
-            if triaged is None:
-                with database.sessions() as db:
-                    if db.scalar(select(Recording.triage_category).where(Recording.sid == recording_sid)):
-                        triaged = time.perf_counter() - started
-                        triage_cpu = process_cpu(worker.pid) - worker_cpu
-            time.sleep(0.05)
-        if notified is None or triaged is None:
-            raise SystemExit("no staff text or no triage within 300 s:\n" + (tmp / "worker.log").read_text()[-3000:])
-        print(f"  recording callback -> first staff text:        {notified:.2f} s  "
-              f"(target <= 30: {'met' if notified <= 30 else 'NOT met'})")
-        crisis_met = "met" if triaged <= 15 else "NOT met"
-        print(f"  recording callback -> transcript and triage:   {triaged:.2f} s  ({triage_cpu:.2f} s of the worker's "
-              f"CPU; a crisis said at the end is paged then; target <= 15: {crisis_met})")
+        audio = speech(seconds, tmp)
+        for n, which in enumerate(("first", "later")):  # a worker's first message, then one past it
+            call_sid, recording_sid = "CA" + "ef"[n] * 32, "RE" + "ef"[n] * 32
+            standin.add_recording(recording_sid, audio, call_sid=call_sid)
+            params = {"CallSid": call_sid, "AccountSid": ACCOUNT, "RecordingSid": recording_sid,
+                      "RecordingStatus": "completed", "RecordingDuration": str(int(seconds)),
+                      "RecordingUrl": standin.recording_url(recording_sid)}
+            url = public + "/twilio/voice/recording-status"
+            signature = RequestValidator(TOKEN).compute_signature(url, params)
+            texts = len(standin.messages())
+            started, worker_cpu = time.perf_counter(), process_cpu(worker.pid)
+            answer = app.test_client().post("/twilio/voice/recording-status", data=params,
+                                            headers={"X-Twilio-Signature": signature})
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+            notified = triaged = None
+            triage_cpu = 0.0
+            while time.perf_counter() - started < 300 and (notified is None or triaged is None):
+                if notified is None and len(standin.messages()) > texts:
+                    notified = time.perf_counter() - started
+                if triaged is None:
+                    with database.sessions() as db:
+                        if db.scalar(select(Recording.triage_category).where(Recording.sid == recording_sid)):
+                            triaged = time.perf_counter() - started
+                            triage_cpu = process_cpu(worker.pid) - worker_cpu
+                time.sleep(0.05)
+            if notified is None or triaged is None:
+                raise SystemExit("no staff text or no triage within 300 s:\n"
+                                 + (tmp / "worker.log").read_text()[-3000:])
+            print(f"  the worker's {which} message  [{load()}]")
+            print(f"  recording callback -> first staff text:        {notified:.2f} s  "
+                  f"(target <= 30: {'met' if notified <= 30 else 'NOT met'})")
+            crisis_met = "met" if triaged <= 15 else "NOT met"
+            print(f"  recording callback -> transcript and triage:   {triaged:.2f} s  ({triage_cpu:.2f} s of the "
+                  f"worker's CPU; a crisis said at the end is paged then; target <= 15: {crisis_met})")
         loads = (tmp / "worker.log").read_text().count("loaded vosk model")
         print(f"  the worker loaded the model {loads} time(s) (once at start)")
     finally:

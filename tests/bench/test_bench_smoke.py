@@ -81,4 +81,6 @@ def test_voicemail_bench_prints_model_load_real_time_factor_and_callback_to_noti
                      r"CPU; a crisis said at the end is paged then; target <= 15: (met|NOT met)\)", out), out
     assert "the worker loaded the model 1 time(s) (once at start)" in out
     assert re.search(r"warm-up \(first decode reads parts of the graph\): \d+\.\d\d s wall, at start", out), out
-    assert out.count("[load average ") == 3
+    assert out.count("[load average ") == 5
+    assert out.count("recording callback -> first staff text:") == 2
+    assert "the worker's first message" in out and "the worker's later message" in out
