@@ -332,7 +332,8 @@ def korean_menu() -> FlowSet:
     return flowset(MENU.replace("flow: main\n", "flow: main\nlanguage: ko-KR\n", 1))
 
 
-@pytest.mark.parametrize("text", ["죽고 싶어요", "자살하고 싶어요", "I want to die", "suicide", "예약 말고 I want to kill myself"])
+@pytest.mark.parametrize("text", ["죽고 싶어요", "자살하고 싶어요", "I want to die", "suicide",
+                                  "예약 말고 I want to kill myself"])
 def test_korean_and_english_crisis_words_in_a_korean_call_go_to_the_crisis_path(korean_menu: FlowSet,
                                                                                   text: str) -> None:
     call = at_menu(korean_menu)
