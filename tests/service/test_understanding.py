@@ -470,7 +470,7 @@ class TestNewClients:
         assert result.heard[-1] == (
             "To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
             "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. If you are "
-            "new to our practice, say new client.")
+            "new to our practice, press 4 or say new client.")
 
     @pytest.mark.parametrize("said", ["I'm a new client, April 15 1985@0.2", "new client 4 15 1985@0.3"])
     def test_a_new_client_phrase_heard_unclearly_is_never_a_verification_answer(self, sim, redis_conn, said):
@@ -483,9 +483,29 @@ class TestNewClients:
 
     def test_after_a_failed_answer_the_new_client_path_is_offered(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="1;01011990#;say:I don't have one, I'm new;hangup")
-        assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, say new " \
-               "client." in result.heard
+        assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, press 4 " \
+               "or say new client." in result.heard
         assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+
+    @pytest.mark.parametrize(("caller", "before", "prompt"), [
+        (ALEX, "1", "ask_dob"), (STRANGER, "1", "ask_dob"), ("Anonymous", "1", "ask_number"),
+        (ALEX, "1;01011990#", "ask_number"), (STRANGER, "1;01011990#", "ask_number"),
+        ("Anonymous", "1;5551230001#", "ask_dob"),
+    ])
+    @pytest.mark.parametrize("answer", ["4", "4#", "say:new client", "say:I'm new", "say:press four"])
+    def test_every_identity_prompt_offers_the_new_client_path_in_the_same_words_and_it_works(
+            self, sim, redis_conn, caller, before, prompt, answer):
+        """Issue 14 gap: the number-on-file prompt, the date-of-birth prompt and the retry after a failed answer
+        all end with the same offer for every caller (nothing told about the number), and pressing 4 or saying
+        it there goes to intake without counting as a failed answer."""
+        result = sim.call(from_=caller, script=f"{before};{answer};hangup")
+        offer = "If you are new to our practice, press 4 or say new client."
+        asked = result.heard[-3]
+        assert asked.endswith(offer) and asked.count(offer) == 1
+        steps = history(redis_conn, result.call_sid)
+        assert f"{prompt}:new_client" in steps
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+        assert steps.count("check:failed") == int("01011990#" in before)  # the new-client answer is none
 
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
