@@ -220,9 +220,15 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
-        # "the day after" counts from the day the caller asked for before and was refused, else from the
-        # appointment being moved
-        wishes = _wanted(ctx, anchor=appointment.start.astimezone(ctx.flows.practice.tz).date())
+        # "the day after" counts from the appointment being moved, or, said for another day once the day asked
+        # for had nothing open (vars.other_day), from that refused day
+        moved = appointment.start.astimezone(ctx.flows.practice.tz).date()
+        request = ctx.session.vars.get("request") or {}
+        wishes = _wanted(ctx, request if isinstance(request, dict) else {}, anchor=moved)
+        other = ctx.session.vars.get("other_day")
+        if other:
+            refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
+            wishes = _wanted(ctx, {"to_day": str(other)}, anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
@@ -272,12 +278,9 @@ def _time_fits(wish: SpokenTime, clock: dt.time) -> bool:
     return True
 
 
-def _wanted(ctx: ActionContext, anchor: dt.date | None = None) -> _Wishes | None:
-    """The caller's wishes from vars.request, each kept only when it reads clearly; None when there are none.
-    ``anchor``: the day "the day after" counts from (the appointment's local date)."""
-    request = ctx.session.vars.get("request") or {}
-    if not isinstance(request, dict):
-        return None
+def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | None = None) -> _Wishes | None:
+    """The caller's wishes in ``request`` (vars.request's keys), each kept only when it reads clearly; None
+    when there are none. ``anchor``: the day "the day after" counts from."""
     tz = ctx.flows.practice.tz
 
     def day(key: str) -> DaySpan | None:

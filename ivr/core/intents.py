@@ -106,7 +106,8 @@ _TO_WORDS = frozenset({"to", "for", "till", "until", "into", "onto", "instead", 
 # A mention that starts so is a wish, never the appointment the caller has: "after Christmas", "before
 # Thanksgiving", "between Christmas and New Year", "by Friday", "the day after", "the next day".
 _WISH_STARTS = (("after",), ("before",), ("between",), ("by",), ("the", "day", "after"), ("the", "day", "before"),
-                ("day", "after"), ("the", "next", "day"), ("the", "following", "day"), ("the", "week", "after"))
+                ("day", "after"), ("the", "next", "day"), ("the", "following", "day"), ("the", "week", "after"),
+                ("in",))  # "in a fortnight", "in two weeks"
 _FROM_WORDS = frozenset({"from", "my", "our", "the"})
 _APPOINTMENT_WORDS = frozenset({"appointment", "appointments", "session", "sessions", "one"})
 
@@ -329,7 +330,7 @@ def _role(words: Sequence[str], start: int, end: int, action: str | None, day: b
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
         return "to_"
     if day and any(tuple(words[start:start + len(lead)]) == lead for lead in _WISH_STARTS) \
-            and before not in _FROM_WORDS:
+            and before not in _FROM_WORDS and before not in _APPOINTMENT_WORDS:
         return "to_"
     if before in _FROM_WORDS or before in _APPOINTMENT_WORDS or after in _APPOINTMENT_WORDS or before2 == "from":
         return "from_"

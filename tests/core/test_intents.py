@@ -200,6 +200,8 @@ def test_another_vocabulary() -> None:
         ("reschedule it to Monday week", "reschedule", {"to_day": "monday week"}),
         ("I can't come after Christmas", "reschedule", {"not_day": "after christmas"}),
         ("reschedule for next month", "reschedule", {"to_day": "next month"}),
+        ("reschedule it in a fortnight", "reschedule", {"to_day": "in a fortnight"}),
+        ("move my appointment in two weeks to Friday", "reschedule", {"from_day": "in two weeks", "to_day": "friday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

@@ -338,6 +338,56 @@ class TestSayWhatYouWant:
         result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
         assert result.heard[-1] == offer
 
+    @pytest.mark.parametrize(("said", "offer"), [
+        # Thanksgiving 2026 is Thursday, November 26 (a practice holiday); today is Monday, November 23
+        ("reschedule to after Thanksgiving", "Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, "
+                                             "press 2; or Monday, November 30 at 11 AM, press 3."),
+        ("reschedule to before Thanksgiving", "today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                                              "press 3."),
+        # the appointment being moved is tomorrow (Tuesday): the day after it is Wednesday
+        ("move my appointment to the day after", "Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 "
+                                                 "at 10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3."),
+        ("reschedule to Monday week", "Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; "
+                                      "or Monday, November 30 at 11 AM, press 3."),
+        ("reschedule to early December", "Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, "
+                                         "press 2; or Tuesday, December 1 at 12 PM, press 3."),
+        ("reschedule to next month", "Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; "
+                                     "or Tuesday, December 1 at 12 PM, press 3."),
+        ("reschedule it in a fortnight", "Monday, December 7 at 9 AM, press 1; Monday, December 7 at 10 AM, press "
+                                         "2; or Monday, December 7 at 11 AM, press 3."),
+        # beyond the 14 days offered: said so, never read as another day
+        ("reschedule to between Christmas and New Year", "I have nothing open at the day or time you asked for. "
+                                                         "I can offer today at 12 PM"),
+        ("reschedule to the first week of January", "I have nothing open at the day or time you asked for. "
+                                                    "I can offer today at 12 PM"),
+        # "next year" is too vague to narrow the offers: the nearest ones, as for any unclear day
+        ("reschedule to next year", "tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, "
+                                    "press 3."),
+    ])
+    def test_months_holidays_and_days_counted_from_another_shape_the_offers(self, sim, redis_conn, said, offer):
+        """Issue 14 gap: months, US holidays for the year, "Monday week", "in a fortnight" and "the day after"."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert offer in result.heard[-1]
+        assert result.heard[-1].startswith(offer if offer.startswith("I have") else "I can offer " + offer)
+
+    def test_the_day_after_a_refused_day_counts_from_that_day(self, sim, redis_conn):
+        """Issue 14 gap: Monday week at 7 PM has nothing open; "can I come the day after" is Tuesday, December 1,
+        the day after the refused one (not after today or the appointment)."""
+        result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;"
+                                             "say:none of these;say:can I come the day after;hangup")
+        assert result.heard[-3].startswith("I have nothing open at the day or time you asked for.")
+        assert result.heard[-2:] == [
+            "What other day would suit you? For example, next Tuesday, or the day after.",
+            "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
+            "December 1 at 12 PM, press 3. If none of these work, press 4."]
+        assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "the day after"
+
+    def test_another_day_is_asked_once_then_someone_calls_back(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;4;"
+                                             "say:the day after;4;hangup")
+        assert result.heard[-2].startswith("I'm sorry I couldn't find a time that works.")
+        assert f"escalate-{result.call_sid}-reschedule_failed" in queued(redis_conn)
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
