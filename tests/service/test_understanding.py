@@ -388,6 +388,22 @@ class TestSayWhatYouWant:
         assert result.heard[-2].startswith("I'm sorry I couldn't find a time that works.")
         assert f"escalate-{result.call_sid}-reschedule_failed" in queued(redis_conn)
 
+    @pytest.mark.parametrize(("said", "heard"), [
+        ("press 12", "Did you mean 1 or 2? Please press just one key. For urgent support, press 9."),
+        ("one two", "Did you mean 1 or 2? Please press just one key. For urgent support, press 9."),
+        ("press 3 0", "Did you mean 3 or 0? Please press just one key. For urgent support, press 9."),
+    ])
+    def test_two_keys_said_at_once_at_the_main_menu_are_asked_about(self, sim, redis_conn, said, heard):
+        """Issue 14 gap: "press 12" where 1 and 2 are both options is asked about, never guessed."""
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        assert result.heard[-1] == heard
+        assert "main_menu:two-keys" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize("said", ["press 2 2", "two two", "double two"])
+    def test_a_key_said_twice_is_that_key(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        assert "main_menu:2" in history(redis_conn, result.call_sid)
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
