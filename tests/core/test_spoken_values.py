@@ -25,6 +25,7 @@ from ivr.core.spoken_values import (
     Why,
     day_mentions,
     gather_hints,
+    holiday,
     parse_date,
     parse_day,
     parse_digits,
@@ -632,3 +633,16 @@ def test_every_kind_uses_a_documented_generic_model(kind: AnswerKind) -> None:
 
 def test_other_languages_leave_the_model_to_twilio() -> None:
     assert gather_hints(AnswerKind.DATE, "es-MX") == GatherHints((), None, False)
+
+
+@pytest.mark.parametrize(("name", "year", "day"), [
+    ("thanksgiving", 2024, dt.date(2024, 11, 28)), ("thanksgiving", 2025, dt.date(2025, 11, 27)),
+    ("thanksgiving", 2026, dt.date(2026, 11, 26)), ("easter", 2024, dt.date(2024, 3, 31)),
+    ("easter", 2025, dt.date(2025, 4, 20)), ("easter", 2026, dt.date(2026, 4, 5)),
+    ("memorial_day", 2025, dt.date(2025, 5, 26)), ("memorial_day", 2026, dt.date(2026, 5, 25)),
+    ("labor_day", 2026, dt.date(2026, 9, 7)), ("mlk_day", 2025, dt.date(2025, 1, 20)),
+    ("presidents_day", 2026, dt.date(2026, 2, 16)), ("columbus_day", 2025, dt.date(2025, 10, 13)),
+    ("christmas", 2030, dt.date(2030, 12, 25)), ("juneteenth", 2026, dt.date(2026, 6, 19)),
+])
+def test_us_holidays_are_computed_for_each_year(name: str, year: int, day: dt.date) -> None:
+    assert holiday(name, year) == (day, day)
