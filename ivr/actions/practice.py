@@ -220,7 +220,15 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
-        wishes = _wanted(ctx)
+        # "the day after" counts from the appointment being moved, or, said for another day once the day asked
+        # for had nothing open (vars.other_day), from that refused day
+        moved = appointment.start.astimezone(ctx.flows.practice.tz).date()
+        request = ctx.session.vars.get("request") or {}
+        wishes = _wanted(ctx, request if isinstance(request, dict) else {}, anchor=moved)
+        other = ctx.session.vars.get("other_day")
+        if other:
+            refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
+            wishes = _wanted(ctx, {"to_day": str(other)}, anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
@@ -270,16 +278,14 @@ def _time_fits(wish: SpokenTime, clock: dt.time) -> bool:
     return True
 
 
-def _wanted(ctx: ActionContext) -> _Wishes | None:
-    """The caller's wishes from vars.request, each kept only when it reads clearly; None when there are none."""
-    request = ctx.session.vars.get("request") or {}
-    if not isinstance(request, dict):
-        return None
+def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | None = None) -> _Wishes | None:
+    """The caller's wishes in ``request`` (vars.request's keys), each kept only when it reads clearly; None
+    when there are none. ``anchor``: the day "the day after" counts from."""
     tz = ctx.flows.practice.tz
 
     def day(key: str) -> DaySpan | None:
         said = request.get(key)
-        reading = parse_day(str(said), now=ctx.now, tz=tz) if said else None
+        reading = parse_day(str(said), now=ctx.now, tz=tz, anchor=anchor) if said else None
         return reading.value if reading is not None and reading.ok else None
 
     def time(key: str) -> SpokenTime | None:
@@ -292,7 +298,7 @@ def _wanted(ctx: ActionContext) -> _Wishes | None:
         said = request.get("not_day")
         if not said:
             return ()
-        options = parse_day(str(said), now=ctx.now, tz=tz).options()
+        options = parse_day(str(said), now=ctx.now, tz=tz, anchor=anchor).options()
         weekdays = {o.first.weekday() for o in options if o.first == o.last}
         if options and len(weekdays) == 1 and all(o.first == o.last for o in options):
             first = options[0].first

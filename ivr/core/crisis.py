@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -101,19 +102,38 @@ class PhraseList:
     past_lead_ins: tuple[tuple[str, ...], ...] = ()
     past_times: tuple[re.Pattern[str], ...] = ()
     topic_lead_ins: tuple[tuple[str, ...], ...] = ()
+    # Languages written without reliable word breaks in speech results (Korean): matched syllable by
+    # syllable, so "죽고싶어요" and "죽고 싶어요" are the same words.
+    syllables: bool = False
+    # Negation said AFTER the phrase (Korean: "죽고 싶지 않아요", "자살 생각은 없어요"): one of these
+    # starting within ``post_reach`` units after the phrase's end denies it.
+    post_negators: tuple[tuple[str, ...], ...] = ()
+    post_reach: int = 0
 
     def __len__(self) -> int:
         return len(self.patterns)
 
 
-_SLOT_ALT = re.compile(r"[a-z0-9_']+\*?")
+_SLOT_ALT = re.compile(r"[a-z0-9_'\uac00-\ud7a3]+\*?")
+_HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]|[^\uac00-\ud7a3]+")
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
+def units(text: str | None, *, syllables: bool = False, language: str = "en") -> list[str]:
+    """What a phrase list is matched on: normalised words (``canonical_words``), or with ``syllables``
+    each Hangul syllable as one unit (spaces dropped, other runs of letters or digits kept whole):
+    "죽고 싶어요" and "죽고싶어요" → ["죽", "고", "싶", "어", "요"]."""
+    if not syllables:
+        return canonical_words(text, language)
+    folded = re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFC", text or "").lower())
+    return [piece for chunk in folded.split() for piece in _HANGUL_SYLLABLE.findall(chunk)]
+
+
+def compile_pattern(pattern: str, *, syllables: bool = False) -> re.Pattern[str]:
     """Turn a list pattern into a regex over ``" " + " ".join(words) + " "``.
 
     Syntax: ``word``, ``a|b`` (one of), ``[a|b]`` (optional), ``word*`` (prefix), ``...`` (up to three
-    words), ``$`` (end of the text); ``_`` joins words inside one choice. Raises PhraseListError.
+    words), ``$`` (end of the text); ``_`` joins words inside one choice. With ``syllables`` each Hangul
+    syllable is one unit (see ``units``) and ``...`` is up to six of them. Raises PhraseListError.
     """
     pieces: list[str] = []
     slots = pattern.split()
@@ -121,19 +141,21 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
         raise PhraseListError(f"empty crisis phrase {pattern!r}")
     for slot in slots:
         if slot == "...":
-            pieces.append(r"(?:\S+ ){0,3}")
+            pieces.append(r"(?:\S+ ){0,6}" if syllables else r"(?:\S+ ){0,3}")
             continue
         if slot == "$":
             pieces.append(r"$")
             continue
         optional = slot.startswith("[") and slot.endswith("]")
         body = slot[1:-1] if optional else slot
-        choices = body.split("|")
+        choices = sorted(body.split("|"), key=len, reverse=True)  # the longest choice first: "죽|죽겠"
         alternatives = []
         for choice in choices:
             if not _SLOT_ALT.fullmatch(choice):
                 raise PhraseListError(f"bad word {choice!r} in crisis phrase {pattern!r}")
             words = choice.replace("_", " ")
+            if syllables:
+                words = " ".join(units(words.rstrip("*"), syllables=True)) + ("*" if words.endswith("*") else "")
             if words.endswith("*"):
                 alternatives.append(re.escape(words[:-1]) + r"\S*")
             else:
@@ -143,8 +165,8 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(r"(?<= )" + "".join(pieces))
 
 
-def _phrase_regexes(phrases: Iterable[str]) -> tuple[re.Pattern[str], ...]:
-    return tuple(compile_pattern(p) for p in phrases)
+def _phrase_regexes(phrases: Iterable[str], syllables: bool = False) -> tuple[re.Pattern[str], ...]:
+    return tuple(compile_pattern(p, syllables=syllables) for p in phrases)
 
 
 def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
@@ -159,31 +181,42 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         negators, bridges, hedges, routine = (section[k] for k in ("negators", "bridges", "hedges", "routine"))
     except (KeyError, TypeError) as exc:
         raise PhraseListError(f"crisis phrases for {language!r}: missing {exc}") from None
+    by_unit = section.get("units", "words")
+    if by_unit not in ("words", "syllables"):
+        raise PhraseListError(f"crisis phrases for {language!r}: units must be 'words' or 'syllables'")
+    syllables = by_unit == "syllables"
+
+    def compiled(p: str) -> re.Pattern[str]:
+        return compile_pattern(p, syllables=syllables)
+
+    def runs(phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+        split = (tuple(units(p, syllables=syllables, language=language)) for p in phrases)
+        return tuple(sorted(split, key=len, reverse=True))
+
     patterns: list[_Pattern] = []
     for name, phrases in crisis.items():
         try:
             category = CrisisCategory(name)
         except ValueError:
             raise PhraseListError(f"unknown crisis category {name!r} ({language})") from None
-        patterns += [_Pattern(p, compile_pattern(p), "crisis", category) for p in phrases]
-    patterns += [_Pattern(p, compile_pattern(p), "unsure") for p in unsure]
-    patterns += [_Pattern(p, compile_pattern(p), "everyday") for p in everyday]
+        patterns += [_Pattern(p, compiled(p), "crisis", category) for p in phrases]
+    patterns += [_Pattern(p, compiled(p), "unsure") for p in unsure]
+    patterns += [_Pattern(p, compiled(p), "everyday") for p in everyday]
     return PhraseList(
         language=language,
         patterns=tuple(patterns),
-        negators=tuple(sorted((tuple(n.split()) for n in negators), key=len, reverse=True)),
+        negators=runs(negators),
         adjacent_negators=frozenset(section.get("adjacent_negators", ())),
         bridges=frozenset(bridges),
-        hedges=_phrase_regexes(hedges),
-        routine=_phrase_regexes(routine),
-        past_lead_ins=_word_runs(section.get("past_lead_ins", ())),
-        past_times=_phrase_regexes(section.get("past_times", ())),
-        topic_lead_ins=_word_runs(section.get("topic_lead_ins", ())),
+        hedges=_phrase_regexes(hedges, syllables),
+        routine=_phrase_regexes(routine, syllables),
+        past_lead_ins=runs(section.get("past_lead_ins", ())),
+        past_times=_phrase_regexes(section.get("past_times", ()), syllables),
+        topic_lead_ins=runs(section.get("topic_lead_ins", ())),
+        syllables=syllables,
+        post_negators=runs(section.get("post_negators", ())),
+        post_reach=int(section.get("post_reach", 0)),
     )
-
-
-def _word_runs(phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
-    return tuple(sorted((tuple(p.split()) for p in phrases), key=len, reverse=True))
 
 
 @cache
@@ -263,6 +296,15 @@ def _negated(words: list[str], start: int, phrases: PhraseList) -> bool:
     return _led_by(words, start, phrases.negators, phrases.bridges)
 
 
+def _negated_after(words: list[str], end: int, phrases: PhraseList) -> bool:
+    """Whether a negation said after the phrase denies it (a language whose negation follows the verb:
+    "죽고 싶지 않아요"), starting at most ``post_reach`` units after its end, in the same clause."""
+    for at in range(end, min(len(words), end + phrases.post_reach + 1)):
+        if any(tuple(words[at:at + len(n)]) == n for n in phrases.post_negators):
+            return True
+    return False
+
+
 # Lead-ins of a past or discussed crisis may also bridge over "my": "talk about my suicidal thoughts".
 _LEAD_IN_BRIDGES = frozenset({"my", "these", "those", "some", "of"})
 
@@ -291,9 +333,26 @@ def assess(text: str | None, language: str = "en", *, phrases: PhraseList | None
 
     ``language``: BCP-47 ("en-US") or a primary subtag. Raises UnsupportedLanguage when the phrase
     data has no list for it (check ``languages()`` when loading a flow, not per call). ``phrases``
-    replaces the built-in list (one made with ``load_phrase_list``).
+    replaces the built-in list (one made with ``load_phrase_list``). In a call in another language the
+    English list counts too ("suicide" said in a Korean call is heard): the graver grade of the two wins.
     """
-    phrases = phrases if phrases is not None else phrase_list(language)
+    if phrases is None and language_key(language) != "en":
+        return _graver(_assess(text, phrase_list(language)), _assess(text, phrase_list("en")))
+    return _assess(text, phrases if phrases is not None else phrase_list(language))
+
+
+def _graver(a: CrisisAssessment, b: CrisisAssessment) -> CrisisAssessment:
+    """The graver of two grades of the same words; both lists' categories and matches when equally grave."""
+    order = list(CrisisLevel)
+    if order.index(a.level) != order.index(b.level):
+        return a if order.index(a.level) > order.index(b.level) else b
+    heard = set(a.categories) | set(b.categories)
+    return CrisisAssessment(a.level, tuple(c for c in _URGENCY if c in heard), a.denied or b.denied,
+                            tuple(dict.fromkeys(a.matched + b.matched)))
+
+
+def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
+    """``assess`` with one phrase list."""
     crisis: list[_Match] = []
     unsure: list[_Match] = []
     denials: list[_Match] = []
@@ -301,7 +360,7 @@ def assess(text: str | None, language: str = "en", *, phrases: PhraseList | None
     past: list[_Match] = []
     topic: list[_Match] = []
     for clause in clauses(text):
-        words = canonical_words(clause, phrases.language)
+        words = units(clause, syllables=phrases.syllables, language=phrases.language)
         if not words:
             continue
         all_words += words + ["|"]
@@ -309,7 +368,7 @@ def assess(text: str | None, language: str = "en", *, phrases: PhraseList | None
             kind = match.pattern.kind
             if kind == "everyday":
                 continue
-            if _negated(words, match.start, phrases):
+            if _negated(words, match.start, phrases) or _negated_after(words, match.end, phrases):
                 if kind == "crisis":
                     denials.append(match)
                 continue  # a denied UNSURE phrase ("I'm not struggling") counts for nothing

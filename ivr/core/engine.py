@@ -567,6 +567,9 @@ class _Run:
             return self.go(handler.next)
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
+            two_keys = self._two_keys(flow, body, event) if chosen is None else None
+            if two_keys is not None:
+                return self._retry(st, body, two_keys, "two-keys", short=True)
             if chosen is None and said_intent is not None:
                 return self._retry(st, body, self._name_options(flow, body, said_intent), "no-match", short=True)
             if chosen is None and s.attempts % 2:
@@ -692,6 +695,17 @@ class _Run:
         if self.s.attempts % 2 == 0 or not keyed:
             return f"Sorry, I didn't catch that. You can say {_either(words, 'or')}.{person}{urgent}"
         return f"You can also press a key: {_either(keyed, 'and')}.{person}{urgent}"
+
+    def _two_keys(self, flow: Flow, body: MenuStep, event: Digits | Speech) -> str | None:
+        """"press 12" where 1 and 2 are both choices (options or a person/crisis key): which one, asked rather
+        than guessed; None when fewer than two of the keys said are choices."""
+        if not isinstance(event, Speech) or self._reads_times(body) and not spoken_input.says_press(event.text):
+            return None  # "twelve" at a menu of times is a time (review 14b finding 3)
+        choices = {o.key for o in body.options if o.key} | {h.key for h in flow.handlers if h.key}
+        keys = [k for k in spoken_input.keys_said(event.text) if k in choices]
+        if len(keys) < 2:
+            return None
+        return f"Did you mean {_either(keys, 'or')}? Please press just one key.{self._urgent_option()}"
 
     def _keys_left(self, flow: Flow, body: MenuStep, event: Digits | Speech) -> str:
         """A shorter re-prompt after a second miss at a menu (a wrong key, words that match nothing): the

@@ -102,7 +102,12 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
 _NEGATORS = ("dont", "not", "never", "without", "isnt", "wont", "didnt")  # not "no": "no, I want to cancel"
 _NEGATION_BRIDGES = frozenset({"want", "to", "need", "going", "i", "am", "trying", "the", "my", "a", "about",
                                "wanna", "have"})
-_TO_WORDS = frozenset({"to", "for", "till", "until", "into", "onto", "instead", "til"})
+_TO_WORDS = frozenset({"to", "for", "till", "until", "into", "onto", "instead", "til", "come", "sometime"})
+# A mention that starts so is a wish, never the appointment the caller has: "after Christmas", "before
+# Thanksgiving", "between Christmas and New Year", "by Friday", "the day after", "the next day".
+_WISH_STARTS = (("after",), ("before",), ("between",), ("by",), ("the", "day", "after"), ("the", "day", "before"),
+                ("day", "after"), ("the", "next", "day"), ("the", "following", "day"), ("the", "week", "after"),
+                ("in",))  # "in a fortnight", "in two weeks"
 _FROM_WORDS = frozenset({"from", "my", "our", "the"})
 _APPOINTMENT_WORDS = frozenset({"appointment", "appointments", "session", "sessions", "one"})
 
@@ -270,7 +275,7 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
     details: dict[str, str] = {}
     roles: list[tuple[int, int, str]] = []
     for mention in day_mentions(text):
-        role = _role(words, mention.start, mention.end, action)
+        role = _role(words, mention.start, mention.end, action, day=True)
         roles.append((mention.start, mention.end, role))
         value = mention.words
         if mention.end < len(words) and words[mention.end] in _PARTS:
@@ -292,10 +297,10 @@ _PARTS = frozenset({"morning", "afternoon", "evening", "night"})
 
 # Words that rule a day or time out ("but not to Wednesday", "anything except Friday", "any day other than
 # Monday"): the mention is kept as ``not_day``/``not_time``, never as where the caller wants to go.
-_EXCLUDING = frozenset({"not", "except", "excluding", "but", "dont", "no", "never", "besides"})
+_EXCLUDING = frozenset({"not", "except", "excluding", "but", "dont", "no", "never", "besides", "cant", "wont"})
 _EXCLUDING_PAIRS = frozenset({("other", "than"), ("apart", "from"), ("rather", "than"), ("instead", "of")})
 _EXCLUSION_BRIDGES = frozenset({"to", "on", "at", "for", "a", "the", "this", "that", "any", "until", "till",
-                                "before", "after", "like", "want", "do", "work", "works", "in"})
+                                "before", "after", "like", "want", "do", "work", "works", "in", "come", "make"})
 
 
 def _excluded(words: Sequence[str], start: int) -> bool:
@@ -312,7 +317,7 @@ def _excluded(words: Sequence[str], start: int) -> bool:
     return False
 
 
-def _role(words: Sequence[str], start: int, end: int, action: str | None) -> str:
+def _role(words: Sequence[str], start: int, end: int, action: str | None, day: bool = False) -> str:
     if _excluded(words, start):
         return "not_"
     before = words[start - 1] if start > 0 else ""
@@ -323,6 +328,9 @@ def _role(words: Sequence[str], start: int, end: int, action: str | None) -> str
     if before == "for" and before2 in _APPOINTMENT_WORDS:  # "my appointment for tomorrow"
         return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
+        return "to_"
+    if day and any(tuple(words[start:start + len(lead)]) == lead for lead in _WISH_STARTS) \
+            and before not in _FROM_WORDS and before not in _APPOINTMENT_WORDS:
         return "to_"
     if before in _FROM_WORDS or before in _APPOINTMENT_WORDS or after in _APPOINTMENT_WORDS or before2 == "from":
         return "from_"

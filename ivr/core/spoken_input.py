@@ -203,7 +203,28 @@ def says_press(text: str) -> bool:
     return bool(_PRESS.search(text or ""))
 
 
-def spoken_key(text: str) -> str | None:
-    """'one', 'press two', 'option 3', 'zero' → the key a caller meant."""
-    digits = spoken_digits(text)
-    return digits if digits is not None and len(digits) == 1 else None
+# "press twelve": a number word 10-19 is two keys said at once, asked about like "press 1 2".
+_TEENS = {w: str(n) for w, n in _UNITS.items() if 10 <= n <= 19}
+
+
+def keys_said(text: str) -> tuple[str, ...]:
+    """The keys a caller may have meant, in the order said, each once: "press 5 5", "five five",
+    "double five", "five five five" → ("5",) (a key said again is that key); "press 12", "one two",
+    "twelve" → ("1", "2") (two keys at once: the caller is asked which, never guessed); three different
+    digits or more than three (a number, not a key) or other words → ().
+    """
+    said = normalise_speech(text).split()
+    digits = spoken_digits(" ".join(_TEENS.get(w, w) for w in said)) if said else None
+    if not digits or len(digits) > 3 or len(digits) == 3 and len(set(digits)) > 1:
+        return ()
+    return tuple(dict.fromkeys(digits))
+
+
+def one_key(text: str) -> str | None:
+    """The one key a caller meant: "one", "press two", "option 3", "zero", "press 5 5" → that key;
+    None when no key or two different keys ("press 12": see ``keys_said``) were said."""
+    keys = keys_said(text)
+    return keys[0] if len(keys) == 1 else None
+
+
+spoken_key = one_key  # the name the engine and older tests use

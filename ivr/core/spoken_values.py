@@ -14,6 +14,8 @@ tests/core/test_spoken_values.py.
 """
 from __future__ import annotations
 
+import calendar
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -55,6 +57,7 @@ class Why(str, Enum):
     MIXED = "mixed"  # "yes ... no"
     SEVERAL = "several"  # two different values, or a self-correction ("five five, no wait")
     UNSURE = "unsure"  # "I don't know", "maybe"
+    VAGUE = "vague"  # "next year", or "the day after" with no day said to count from: ask for a day
 
 
 @dataclass(frozen=True)
@@ -955,6 +958,50 @@ class _DayExpr:
     kind: str
     arg: int = 0
     shift: int = 0  # days added after resolving ("a week from Friday")
+    part: str = ""  # of a month: "early", "mid", "late", "week1".."week4", "last_week" ("" = all of it)
+    year: int = 0  # a month's year when said ("January 2026"); 1 for "next year", 0 when not said
+    inner: tuple[_DayExpr, ...] = ()  # what "before", "after", "by" and "between" bound
+
+
+# Months as spoken day words ("in January", "early March"): full names only, so "mar" and "jan" stay
+# words; "may" only after a word that makes it a month ("in May", "early May"), never "may I".
+_MONTH_WORDS = {m: i for m, i in _MONTHS.items() if len(m) > 3 or m == "may"}
+_MONTH_WORDS["sept"] = 9
+_MAY_LEADS = frozenset({"in", "early", "late", "mid", "of", "during", "until", "till", "before", "after", "by",
+                        "between", "and", "or", "to", "for", "middle", "end", "beginning", "start", "through"})
+# Parts of a month said before it: "early January", "the middle of March", "the first week of June".
+_MONTH_PARTS = (
+    (("the", "beginning", "of"), "early"), (("beginning", "of"), "early"), (("the", "start", "of"), "early"),
+    (("start", "of"), "early"), (("early",), "early"), (("the", "middle", "of"), "mid"), (("middle", "of"), "mid"),
+    (("mid",), "mid"), (("the", "end", "of"), "late"), (("end", "of"), "late"), (("late",), "late"),
+    *[((*lead, nth, "week", of), f"week{n}") for n, nth in enumerate(("first", "second", "third", "fourth"), 1)
+      for lead in ((), ("the",)) for of in ("of", "in")],
+    *[((*lead, "last", "week", of), "last_week") for lead in ((), ("the",)) for of in ("of", "in")],
+)
+_MONTH_PARTS = tuple(sorted(_MONTH_PARTS, key=lambda item: -len(item[0])))
+# US holidays, computed for each year (month, then a fixed day or the nth weekday; n = -1 is the last).
+_HOLIDAYS: dict[tuple[str, ...], str] = {
+    ("new", "years", "day"): "new_year", ("new", "year", "day"): "new_year", ("new", "years"): "new_year",
+    ("new", "year"): "new_year", ("new", "years", "eve"): "new_years_eve", ("new", "year", "eve"): "new_years_eve",
+    ("christmas", "eve"): "christmas_eve", ("christmas", "day"): "christmas", ("christmas",): "christmas",
+    ("xmas",): "christmas", ("thanksgiving", "day"): "thanksgiving", ("thanksgiving",): "thanksgiving",
+    ("easter", "sunday"): "easter", ("easter",): "easter", ("memorial", "day"): "memorial_day",
+    ("labor", "day"): "labor_day", ("labour", "day"): "labor_day", ("independence", "day"): "independence_day",
+    ("halloween",): "halloween", ("veterans", "day"): "veterans_day", ("juneteenth",): "juneteenth",
+    ("martin", "luther", "king", "day"): "mlk_day", ("martin", "luther", "king", "jr", "day"): "mlk_day",
+    ("mlk", "day"): "mlk_day", ("presidents", "day"): "presidents_day", ("columbus", "day"): "columbus_day",
+    ("indigenous", "peoples", "day"): "columbus_day", ("valentines", "day"): "valentines_day",
+    ("valentines",): "valentines_day", ("the", "holidays"): "holidays",
+}
+_HOLIDAY_NAMES = sorted(_HOLIDAYS, key=len, reverse=True)
+_HOLIDAY_RULES: dict[str, tuple[int, int, int | None]] = {  # name: (month, day or nth, weekday for nth)
+    "new_year": (1, 1, None), "new_years_eve": (12, 31, None), "christmas_eve": (12, 24, None),
+    "christmas": (12, 25, None), "independence_day": (7, 4, None), "halloween": (10, 31, None),
+    "veterans_day": (11, 11, None), "juneteenth": (6, 19, None), "valentines_day": (2, 14, None),
+    "mlk_day": (1, 3, 0), "presidents_day": (2, 3, 0), "memorial_day": (5, -1, 0), "labor_day": (9, 1, 0),
+    "columbus_day": (10, 2, 0), "thanksgiving": (11, 4, 3),
+}
+AFTER_DAYS = 28  # "after Christmas": the four weeks after it
 
 
 def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
@@ -965,6 +1012,11 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
         w = words[i]
         nxt = words[i + 1] if i + 1 < n else ""
         nxt2 = words[i + 2] if i + 2 < n else ""
+        found = _named_day(words, i)
+        if found is not None:
+            out.append(found)
+            i = found.end
+            continue
         if w in ("today", "tonight"):
             out.append(_DayExpr(i, i + 1, "offset", 0))
         elif w == "this" and nxt in ("morning", "afternoon", "evening"):
@@ -973,6 +1025,15 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             start = i - 1 if i > 0 and words[i - 1] == "the" else i
             out.append(_DayExpr(start, i + 3, "offset", 2))
             i += 3
+            continue
+        elif w in ("day", "week") and nxt in ("after", "before") and not (w == "week" and nxt2 == "next") or (
+                w in ("next", "following") and nxt == "day" and i > 0 and words[i - 1] == "the"):
+            # "the day after", "the day before", "the next day", "the week after": counted from the day said
+            # just before, or from the one the caller is moving ("can I come the day after").
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            days = -1 if nxt == "before" else 1
+            out.append(_DayExpr(start, i + 2, "week_from" if w == "week" else "day_from", days))
+            i += 2
             continue
         elif w in ("tomorrow", "tmrw", "tomorrows"):
             out.append(_DayExpr(i, i + 1, "offset", 1))
@@ -996,8 +1057,12 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
                     unit, size = words[i + 2 + size], size + 1
                 count = _COUNTS.get(phrase) if phrase in _COUNTS else (
                     int(phrase) if phrase.isdigit() else None)
-                if count is not None and unit in ("day", "days", "week", "weeks"):
-                    out.append(_DayExpr(i, i + 2 + size, "offset", count * (7 if unit.startswith("week") else 1)))
+                if count is not None and unit in _UNIT_DAYS:
+                    out.append(_DayExpr(i, i + 2 + size, "offset", count * _UNIT_DAYS[unit]))
+                    i += 2 + size
+                    break
+                if count is not None and unit in ("month", "months"):
+                    out.append(_DayExpr(i, i + 2 + size, "months_on", count))
                     i += 2 + size
                     break
             else:
@@ -1032,9 +1097,100 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
                 out.append(_DayExpr(i, i + 3, "weekday_after_next", _WEEKDAYS[w]))
                 i += 3
                 continue
+            if nxt in ("week", "fortnight") and nxt2 not in ("after", "before"):
+                # "Monday week": a week after the coming Monday; "Tuesday fortnight": two weeks after it
+                out.append(_DayExpr(i, i + 2, "weekday", _WEEKDAYS[w], 7 if nxt == "week" else 14))
+                i += 2
+                continue
             out.append(_DayExpr(i, i + 1, "weekday", _WEEKDAYS[w]))
         i += 1
-    return _with_weeks(words, out)
+    return _bounded(words, _counted_from(words, _with_weeks(words, out)))
+
+
+_UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "fortnight": 14, "fortnights": 14}
+
+
+def _named_day(words: Sequence[str], i: int) -> _DayExpr | None:
+    """A holiday ("Christmas", "Thanksgiving"), a month or part of one ("in January", "early March",
+    "the first week of June", "January next year"), "this/next month" or "this/next year" said at ``i``."""
+    for holiday_words in _HOLIDAY_NAMES:
+        if tuple(words[i:i + len(holiday_words)]) == holiday_words:
+            return _DayExpr(i, i + len(holiday_words), "holiday", part=_HOLIDAYS[holiday_words])
+    part, at = "", i
+    for lead, name in _MONTH_PARTS:
+        if tuple(words[i:i + len(lead)]) == lead:
+            part, at = name, i + len(lead)
+            break
+    word = words[at] if at < len(words) else ""
+    nxt = words[at + 1] if at + 1 < len(words) else ""
+    if word in ("this", "next") and nxt in ("month", "year"):
+        return _DayExpr(i, at + 2, f"{word}_{nxt}", part=part)
+    if part and word == "the" and nxt in ("month", "year"):  # "the end of the month"
+        return _DayExpr(i, at + 2, f"this_{nxt}", part=part)
+    if word not in _MONTH_WORDS:
+        return None
+    if word == "may" and not part and (i == 0 or words[i - 1] not in _MAY_LEADS):
+        return None  # "may I move my appointment"
+    after = at + 1 + (at + 1 < len(words) and words[at + 1] == "the")
+    if _day_number_end(words, after, ordinal_only=False) is not None:
+        return None  # "January 5th", "January the fifth": a date, read by parse_date
+    if i > 0 and (_ORDINAL_NUMERAL.fullmatch(words[i - 1]) or words[i - 1] in _ORDINALS
+                  or words[i - 1].isdigit() and int(words[i - 1]) <= 31):
+        return None  # "5th January", "the 5th of January"
+    if i > 1 and words[i - 1] == "of" and (_ORDINAL_NUMERAL.fullmatch(words[i - 2]) or words[i - 2] in _ORDINALS):
+        return None
+    end, year = at + 1, 0
+    tail = words[end:end + 3]
+    if tail[:1] and _NUMERAL.fullmatch(tail[0]) and len(tail[0]) == 4:
+        end, year = end + 1, int(tail[0])
+    elif tail[:2] in (["next", "year"], ["this", "year"]) or tail[:3] in (["of", "next", "year"],
+                                                                          ["of", "this", "year"]):
+        size = 2 if tail[0] != "of" else 3
+        year = 1 if "next" in tail[:size] else -1
+        end += size
+    return _DayExpr(i, end, "month", _MONTH_WORDS[word], part=part, year=year)
+
+
+def _counted_from(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
+    """"the day after Christmas", "the day before Thanksgiving", "the week after next Monday": a day or week
+    counted from the day expression said right after it, one expression; alone ("can I come the day after")
+    it stays, to be counted from the day said before it or from the appointment (``parse_day``'s anchor)."""
+    out: list[_DayExpr] = []
+    k = 0
+    while k < len(exprs):
+        expr = exprs[k]
+        following = exprs[k + 1] if k + 1 < len(exprs) else None
+        if expr.kind in ("day_from", "week_from") and following is not None and following.start == expr.end:
+            out.append(_DayExpr(expr.start, following.end, expr.kind, expr.arg, inner=(following,)))
+            k += 2
+            continue
+        out.append(expr)
+        k += 1
+    return out
+
+
+_BOUNDS = {"before": "before", "after": "after", "by": "by", "until": "by", "till": "by"}
+
+
+def _bounded(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
+    """"before Thanksgiving", "after Christmas", "by Friday", "between Christmas and New Year": the days on
+    the near or far side of a day expression, one expression spanning the bound word."""
+    out: list[_DayExpr] = []
+    k = 0
+    while k < len(exprs):
+        expr = exprs[k]
+        before = words[expr.start - 1] if expr.start > 0 else ""
+        following = exprs[k + 1] if k + 1 < len(exprs) else None
+        if before == "between" and following is not None and list(words[expr.end:following.start]) == ["and"]:
+            out.append(_DayExpr(expr.start - 1, following.end, "between", inner=(expr, following)))
+            k += 2
+            continue
+        if before in _BOUNDS and expr.kind not in ("day_from", "week_from"):
+            out.append(_DayExpr(expr.start - 1, expr.end, _BOUNDS[before], inner=(expr,)))
+        else:
+            out.append(expr)
+        k += 1
+    return out
 
 
 _WEEK_KINDS = {"this_week": 0, "next_week": 1, "week_after_next": 2}
@@ -1063,10 +1219,11 @@ def _shifted(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
     out = []
     for expr in exprs:
         i = expr.start
-        if i >= 3 and words[i - 1] == "from" and words[i - 2] in ("week", "weeks") and words[i - 3] in _COUNTS:
-            expr = _DayExpr(i - 3, expr.end, expr.kind, expr.arg, 7 * _COUNTS[words[i - 3]])
-        elif i >= 3 and words[i - 1] == "from" and words[i - 2] in ("week", "weeks") and words[i - 3].isdigit():
-            expr = _DayExpr(i - 3, expr.end, expr.kind, expr.arg, 7 * int(words[i - 3]))
+        if i >= 3 and words[i - 1] in ("from", "on") and words[i - 2] in _UNIT_DAYS and words[i - 2] not in (
+                "day", "days") and (words[i - 3] in _COUNTS or words[i - 3].isdigit()) and not expr.shift:
+            # "a week from Friday", "two weeks from tomorrow", "a fortnight from Monday", "a week on Monday"
+            count = _COUNTS[words[i - 3]] if words[i - 3] in _COUNTS else int(words[i - 3])
+            expr = dataclasses.replace(expr, start=i - 3, shift=count * _UNIT_DAYS[words[i - 2]])
         out.append(expr)
     return out
 
@@ -1075,15 +1232,73 @@ def _week_start(day: dt.date, week_start: int) -> dt.date:
     return day - dt.timedelta(days=(day.weekday() - week_start) % 7)
 
 
-def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int) -> Reading[tuple[dt.date, dt.date]]:
+_Span = tuple[dt.date, dt.date]
+
+
+def _mapped(reading: Reading[_Span], how: Callable[[_Span], _Span | None]) -> Reading[_Span]:
+    """A span reading passed through ``how`` (its candidates too); a span ``how`` finds empty is no value."""
+    if reading.ok and reading.value is not None:
+        found = how(reading.value)
+        return _value(found) if found is not None else _not_understood(Why.OUT_OF_RANGE)
+    if reading.outcome is Outcome.NOT_UNDERSTOOD:
+        return reading
+    options = [o for o in (how(c) for c in reading.candidates) if o is not None]
+    return _ambiguous(reading.why or Why.SEVERAL, options)
+
+
+def _month_span(year: int, month: int, part: str) -> _Span:
+    """The days of a month, or of one part of it: early 1-10, mid 11-20, late 21-end, week1 1-7 ... week4
+    22-28, last_week the last seven."""
+    last = calendar.monthrange(year, month)[1]
+    first_day, last_day = {"early": (1, 10), "mid": (11, 20), "late": (21, last), "last_week": (last - 6, last),
+                           **{f"week{n}": (7 * n - 6, 7 * n) for n in range(1, 5)}}.get(part, (1, last))
+    return dt.date(year, month, first_day), dt.date(year, month, last_day)
+
+
+def holiday(name: str, year: int) -> _Span:
+    """A US holiday's day(s) in ``year`` (``_HOLIDAY_RULES`` keys, "easter", or "holidays": Christmas Eve to
+    New Year's Day). KeyError for another name."""
+    if name == "holidays":
+        return dt.date(year, 12, 24), dt.date(year + 1, 1, 1)
+    if name == "easter":  # the Anonymous Gregorian algorithm (Meeus/Jones/Butcher)
+        a, b, c = year % 19, year // 100, year % 100
+        d, e = divmod(b, 4)
+        g = (8 * b + 13) // 25
+        h = (19 * a + b - d - g + 15) % 30
+        i, k = divmod(c, 4)
+        j = (32 + 2 * e + 2 * i - h - k) % 7
+        m = (a + 11 * h + 22 * j) // 451
+        month, day = divmod(h + j - 7 * m + 114, 31)
+        date = dt.date(year, month, day + 1)
+        return date, date
+    month, nth, weekday = _HOLIDAY_RULES[name]
+    if weekday is None:
+        date = dt.date(year, month, nth)
+    elif nth > 0:
+        first = dt.date(year, month, 1)
+        date = first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+    else:
+        last = dt.date(year, month, calendar.monthrange(year, month)[1])
+        date = last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+    return date, date
+
+
+def _clipped(span: _Span, today: dt.date) -> _Span | None:
+    """A span from today on; None when it is over."""
+    return (max(span[0], today), span[1]) if span[1] >= today else None
+
+
+def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int,
+                 anchor: _Span | None = None) -> Reading[tuple[dt.date, dt.date]]:
     if expr.shift:
         kind = "this_weekday" if expr.kind == "weekday" else expr.kind  # "a week from Thursday", said on one
-        base = _resolve_day(_DayExpr(expr.start, expr.end, kind, expr.arg), today, week_start)
+        base = _resolve_day(dataclasses.replace(expr, kind=kind, shift=0), today, week_start, anchor)
         step = dt.timedelta(days=expr.shift)
-        if base.ok and base.value is not None:
-            return _value((base.value[0] + step, base.value[1] + step))
-        return _ambiguous(base.why or Why.SEVERAL, [(a + step, b + step) for a, b in base.candidates])
+        return _mapped(base, lambda span: (span[0] + step, span[1] + step))
     one = dt.timedelta(days=1)
+    named = _resolve_named(expr, today, week_start, anchor)
+    if named is not None:
+        return named
     if expr.kind == "offset":
         day = today + dt.timedelta(days=expr.arg)
         return _value((day, day))
@@ -1132,6 +1347,63 @@ def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int) -> Reading[tup
     return _ambiguous(Why.WHICH_WEEK, [(coming, coming), (later, later)])
 
 
+def _resolve_named(expr: _DayExpr, today: dt.date, week_start: int,
+                   anchor: _Span | None) -> Reading[_Span] | None:
+    """Holidays, months, "next month", bounds and days counted from another; None for the other kinds."""
+    one = dt.timedelta(days=1)
+    if expr.kind == "holiday":
+        for year in (today.year - 1, today.year, today.year + 1):
+            span = holiday(expr.part, year)
+            if span[1] >= today:
+                return _value(span)
+    if expr.kind == "month":
+        year = {0: today.year, 1: today.year + 1, -1: today.year}.get(expr.year, expr.year)
+        month_days = _clipped(_month_span(year, expr.arg, expr.part), today)
+        if month_days is None and expr.year == 0:  # "in January" said in March: next January
+            month_days = _month_span(year + 1, expr.arg, expr.part)
+        return _value(month_days) if month_days is not None else _not_understood(Why.OUT_OF_RANGE)
+    if expr.kind in ("this_month", "next_month"):
+        year, month = today.year, today.month
+        if expr.kind == "next_month":
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        part_days = _clipped(_month_span(year, month, expr.part), today)
+        return _value(part_days) if part_days is not None else _not_understood(Why.OUT_OF_RANGE)
+    if expr.kind in ("this_year", "next_year"):
+        return _ambiguous(Why.VAGUE)  # too long a stretch to offer from: ask for a nearer day
+    if expr.kind == "months_on":
+        month0 = today.month - 1 + expr.arg
+        year, month = today.year + month0 // 12, month0 % 12 + 1
+        day = dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+        return _value((day, day))
+    if expr.kind in ("day_from", "week_from"):
+        base = _resolve_day(expr.inner[0], today, week_start) if expr.inner else (
+            _value(anchor) if anchor is not None else None)
+        if base is None:
+            return _ambiguous(Why.VAGUE)  # "the day after" with nothing said to count from
+        if expr.kind == "day_from":
+            return _mapped(base, lambda s: (s[1] + one, s[1] + one) if expr.arg > 0 else (s[0] - one, s[0] - one))
+
+        def week(span: _Span) -> _Span:
+            start = _week_start(span[1] if expr.arg > 0 else span[0], week_start) + dt.timedelta(weeks=expr.arg)
+            return start, start + 6 * one
+        return _mapped(base, week)
+    if expr.kind in ("before", "after", "by"):
+        inner = _resolve_day(expr.inner[0], today, week_start, anchor)
+        if expr.kind == "after":
+            return _mapped(inner, lambda s: (s[1] + one, s[1] + AFTER_DAYS * one))
+        if expr.kind == "by":
+            return _mapped(inner, lambda s: (today, s[1]))
+        return _mapped(inner, lambda s: (today, s[0] - one) if s[0] > today else None)
+    if expr.kind == "between":
+        first = _resolve_day(expr.inner[0], today, week_start, anchor)
+        if not first.ok or first.value is None:
+            return first
+        start = first.value[1] + one
+        second = _resolve_day(expr.inner[1], start, week_start, anchor)  # the second one after the first
+        return _mapped(second, lambda s: (start, s[0] - one) if s[0] > start else None)
+    return None
+
+
 def _local_today(now: dt.datetime, tz: dt.tzinfo) -> dt.date:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime (the reference instant, with its offset)")
@@ -1143,7 +1415,7 @@ _TIME_HINT_WORDS = frozenset({"am", "pm", "noon", "midnight", "midday", "oclock"
 
 
 def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: int = 0,
-              hours: tuple[dt.time, dt.time] = DEFAULT_HOURS) -> Reading[DaySpan]:
+              hours: tuple[dt.time, dt.time] = DEFAULT_HOURS, anchor: dt.date | None = None) -> Reading[DaySpan]:
     """A day or stretch of days said relative to ``now`` in the practice's zone ``tz``, with any time said.
 
     "tomorrow afternoon", "the day after tomorrow", "this Friday", "next Tuesday at 3", "next week",
@@ -1154,17 +1426,28 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     Two different days ("Tuesday or Wednesday") are AMBIGUOUS(SEVERAL), and so are a weekday and a date
     that disagree ("Friday the 5th" when the 5th is a Saturday) and a self-correction ("Tuesday, no wait,
     Wednesday"). A day ruled out ("not Tuesday", "anything except Friday") is no answer.
+
+    Months and holidays: "in January", "early March" (1st-10th; mid 11th-20th, late 21st-end), "the first
+    week of June", "January next year", "next month", "the end of the month"; US holidays computed for the
+    year ("Christmas", "Thanksgiving", "Easter", "Memorial Day"), the next one from today; "before
+    Thanksgiving" (today to the day before), "after Christmas" (the ``AFTER_DAYS`` after it), "by Friday",
+    "between Christmas and New Year". "in a fortnight", "Monday week" (a week after the coming Monday),
+    "a week on Friday". "the day after", "the day before", "the next day", "the week after" count from the
+    day said before them in the same answer, else from ``anchor`` (the appointment being moved, or the day
+    the caller asked for and was refused), else are AMBIGUOUS(VAGUE); "the day after Christmas" counts from
+    Christmas. "next year" alone is AMBIGUOUS(VAGUE): too long a stretch, the flow asks for a day.
     """
-    whole = _day_from_text(text, now=now, tz=tz, week_start=week_start, hours=hours)
+    whole = _day_from_text(text, now=now, tz=tz, week_start=week_start, hours=hours, anchor=anchor)
     words = _time_words(text or "")
     at = _correction_at(words, _is_day_word)
     if at is None:
         return whole
-    tail = _day_from_text(" ".join(words[at:]), now=now, tz=tz, week_start=week_start, hours=hours)
+    tail = _day_from_text(" ".join(words[at:]), now=now, tz=tz, week_start=week_start, hours=hours, anchor=anchor)
     return _after_correction(whole, tail)
 
 
-_DAY_WORDS = frozenset({"today", "tonight", "tomorrow", "tmrw", "yesterday", "week", "weekend"})
+_DAY_WORDS = frozenset({"today", "tonight", "tomorrow", "tmrw", "yesterday", "week", "weekend", "month",
+                        "fortnight", "christmas", "thanksgiving", "easter", "holidays"})
 
 
 def _is_day_word(word: str) -> bool:
@@ -1172,7 +1455,7 @@ def _is_day_word(word: str) -> bool:
 
 
 def _day_from_text(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: int,
-                   hours: tuple[dt.time, dt.time]) -> Reading[DaySpan]:
+                   hours: tuple[dt.time, dt.time], anchor: dt.date | None = None) -> Reading[DaySpan]:
     """``parse_day`` without the self-correction rule."""
     today = _local_today(now, tz)
     words = _time_words(text or "")
@@ -1189,7 +1472,11 @@ def _day_from_text(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_st
     free_words = [words[i] for i in free]
     mentions = [m for m in time_mentions(" ".join(free_words), hours=hours) if not ruled_out(free_words, m.start)]
     time_words = {free[i] for m in mentions for i in range(m.start, m.end)}
-    spans: list[Reading[tuple[dt.date, dt.date]]] = [_resolve_day(e, today, week_start) for e in exprs]
+    spans: list[Reading[tuple[dt.date, dt.date]]] = []
+    for e in exprs:
+        # "Friday, or the day after": counted from the day said before it, else from the anchor given
+        before = spans[-1].value if spans and spans[-1].ok else None
+        spans.append(_resolve_day(e, today, week_start, before or ((anchor, anchor) if anchor else None)))
     if exprs and written is None:
         # "Friday the 5th", "Friday December 5th": the date decides when it falls on that weekday; when it
         # does not, the caller said two different days (review 14 finding 14).

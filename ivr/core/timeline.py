@@ -19,6 +19,7 @@ OUTCOMES: Mapping[str, str] = {
     "low-confidence": "not heard clearly",
     "invalid": "not a usable answer",
     "ambiguous": "unclear, asked more precisely",
+    "two-keys": "said two keys, asked which",
     "give-up": "gave up asking",
     "ok": "answered",
     "confirm": "answer read back",

@@ -323,7 +323,7 @@ def test_a_voicemail_transcript_is_read_whole() -> None:
 
 
 def test_languages_and_unknown_language() -> None:
-    assert languages() == ("en",)
+    assert languages() == ("en", "ko")
     assert assess("I want to die", "en-US").is_crisis
     with pytest.raises(UnsupportedLanguage):
         assess("quiero morir", "es-MX")
@@ -345,11 +345,12 @@ def test_another_language_is_one_more_section() -> None:
 def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
-    assert data["meta"]["sources"] == ["CSSRS", "988", "ACEP", "DV", "OPS"]
-    english = phrase_list("en")
-    shipped = sum(len(v) for v in data["en"]["crisis"].values()) + len(data["en"]["unsure"]["phrases"]) \
-        + len(data["en"]["everyday"]["phrases"])
-    assert len(english) == shipped
+    assert data["meta"]["sources"] == ["CSSRS", "988", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
+    for language in ("en", "ko"):
+        section = data[language]
+        shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \
+            + len(section["everyday"]["phrases"])
+        assert len(phrase_list(language)) == shipped
 
 
 @pytest.mark.parametrize(

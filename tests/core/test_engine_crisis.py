@@ -325,3 +325,26 @@ def test_with_no_crisis_path_the_offer_is_the_emergency_guidance() -> None:
     out = call.send(Speech("I feel hopeless", 0.9))
     assert out[0] == say("In an emergency, hang up and dial 9 1 1.")
     assert "press" not in " ".join(e.text for e in out if isinstance(e, fx.Say))
+
+
+@pytest.fixture(scope="module")
+def korean_menu() -> FlowSet:
+    return flowset(MENU.replace("flow: main\n", "flow: main\nlanguage: ko-KR\n", 1))
+
+
+@pytest.mark.parametrize("text", ["죽고 싶어요", "자살하고 싶어요", "I want to die", "suicide",
+                                  "예약 말고 I want to kill myself"])
+def test_korean_and_english_crisis_words_in_a_korean_call_go_to_the_crisis_path(korean_menu: FlowSet,
+                                                                                  text: str) -> None:
+    call = at_menu(korean_menu)
+    out = call.send(Speech(text, 0.9))
+    assert [e.text for e in out if isinstance(e, fx.Say)][-1:] == ["Crisis."]
+    assert call.s.history == ["main.menu", "menu:crisis", "main.to_crisis"]
+
+
+def test_a_korean_denial_is_offered_the_crisis_option_not_sent_down_the_path(korean_menu: FlowSet) -> None:
+    call = at_menu(korean_menu)
+    out = call.send(Speech("죽고 싶지 않아요", 0.9))
+    assert call.s.step == "menu" and "menu:crisis-offered" in call.s.history
+    assert "If you are in crisis, press 9 now." in [e.text for e in out if isinstance(e, fx.Say)] + [
+        p.text for e in out if isinstance(e, fx.Gather) for p in e.prompts]

@@ -92,7 +92,7 @@ def test_a_second_miss_never_hears_the_same_turn_again_and_keeps_the_crisis_opti
         Speech("billing or booking", 0.9),  # a tie between two options' phrases
         Speech("something else", 0.9),
         Speech("press seven", 0.9),
-        Speech("one two", 0.9),
+        Speech("press 7 1", 0.9),  # only one of the two keys is a choice: not guessed, asked again
         Digits("7"),
         Digits("*"),
     ],
@@ -102,6 +102,24 @@ def test_menu_no_match(menu_flows: FlowSet, event) -> None:
     assert call.send(event) == [menu_gather(NO_MATCH)]
     assert (call.s.step, call.s.waiting, call.s.attempts) == ("menu", Waiting.INPUT, 1)
     assert call.s.history == ["main.menu", "menu:no-match"]
+
+
+@pytest.mark.parametrize(("said", "keys"), [("one two", "1 or 2"), ("press 12", "1 or 2"), ("press twelve", "1 or 2"),
+                                            ("press 2 1", "2 or 1"), ("press 1 0", "1 or 0")])
+def test_two_keys_said_at_once_are_asked_about_not_guessed(menu_flows: FlowSet, said: str, keys: str) -> None:
+    call = at_menu(menu_flows)
+    asked = f"Did you mean {keys}? Please press just one key. For urgent support, press 9."
+    assert call.send(Speech(said, 0.9)) == [menu_gather(asked, short=True)]
+    assert call.s.history == ["main.menu", "menu:two-keys"] and call.s.step == "menu"
+    assert call.send(Digits("2")) == bye("Scheduling.")
+
+
+@pytest.mark.parametrize(("said", "expected"), [("press 5 5", None), ("press 2 2", "Scheduling."),
+                                                ("two two", "Scheduling."), ("double one", "Billing.")])
+def test_a_key_said_twice_is_that_key(menu_flows: FlowSet, said: str, expected: str | None) -> None:
+    call = at_menu(menu_flows)
+    out = call.send(Speech(said, 0.9))
+    assert out == (bye(expected) if expected else [menu_gather(NO_MATCH)])
 
 
 def test_reprompts_no_input_then_no_match_then_give_up(menu_flows: FlowSet) -> None:

@@ -188,6 +188,20 @@ def test_another_vocabulary() -> None:
         ("I need to cancel my appointment on December 8th", "cancel", {"from_day": "december 8th"}),
         ("I need to move my appointment to December 10th", "reschedule", {"to_day": "december 10th"}),
         ("move my appointment on 12/8 to 12/10", "reschedule", {"from_day": "12/8", "to_day": "12/10"}),
+        # issue 14 gap: months, holidays and days counted from another are wishes
+        ("can I move my appointment to after Christmas", "reschedule", {"to_day": "after christmas"}),
+        ("reschedule to early January", "reschedule", {"to_day": "early january"}),
+        ("move it to the week before Thanksgiving", "reschedule", {"to_day": "the week before thanksgiving"}),
+        ("I need to reschedule, can I come the day after", "reschedule", {"to_day": "the day after"}),
+        ("move my Tuesday appointment to the day after", "reschedule",
+         {"from_day": "tuesday", "to_day": "the day after"}),
+        ("can we do between Christmas and New Year", "reschedule", {"to_day": "between christmas and new year"}),
+        ("reschedule to sometime next year", "reschedule", {"to_day": "next year"}),
+        ("reschedule it to Monday week", "reschedule", {"to_day": "monday week"}),
+        ("I can't come after Christmas", "reschedule", {"not_day": "after christmas"}),
+        ("reschedule for next month", "reschedule", {"to_day": "next month"}),
+        ("reschedule it in a fortnight", "reschedule", {"to_day": "in a fortnight"}),
+        ("move my appointment in two weeks to Friday", "reschedule", {"from_day": "in two weeks", "to_day": "friday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

@@ -7,7 +7,9 @@ import pytest
 
 from ivr.core.spoken_input import (
     keypad_date,
+    keys_said,
     match_phrase,
+    one_key,
     spoken_date,
     spoken_digits,
     spoken_key,
@@ -254,10 +256,39 @@ def test_match_phrase_ignores_empty_phrases_and_options() -> None:
         ("9", "9"),
         ("one two", None),
         ("twelve", None),
-        ("double one", None),
+        ("double one", "1"),
+        # keys said twice are that key
+        ("press 5 5", "5"),
+        ("five five", "5"),
+        ("55", "5"),
+        ("press nine nine", "9"),
+        ("five five five", "5"),
+        ("press 12", None),
+        ("one two three", None),
+        ("555 1234", None),
         ("billing", None),
         ("", None),
     ],
 )
 def test_spoken_key(said: str, expected: str | None) -> None:
     assert spoken_key(said) == expected
+    assert one_key(said) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("press 5 5", ("5",)),
+        ("double five", ("5",)),
+        ("press 12", ("1", "2")),
+        ("one two", ("1", "2")),
+        ("press twelve", ("1", "2")),
+        ("two one", ("2", "1")),
+        ("1 2 1", ()),  # three digits: a number, not keys
+        ("five five five one two three four", ()),
+        ("billing", ()),
+        ("", ()),
+    ],
+)
+def test_keys_said(said: str, expected: tuple[str, ...]) -> None:
+    assert keys_said(said) == expected

@@ -25,6 +25,7 @@ from ivr.core.spoken_values import (
     Why,
     day_mentions,
     gather_hints,
+    holiday,
     parse_date,
     parse_day,
     parse_digits,
@@ -41,6 +42,7 @@ NY = ZoneInfo("America/New_York")
 NOW = dt.datetime(2025, 6, 5, 15, 0, tzinfo=dt.UTC)  # 11:00 in New York
 LATE = dt.datetime(2025, 6, 6, 2, 0, tzinfo=dt.UTC)  # 22:00 on the 5th in New York
 SUNDAY = dt.datetime(2025, 6, 8, 15, 0, tzinfo=dt.UTC)
+DEC_20 = dt.datetime(2025, 12, 20, 15, 0, tzinfo=dt.UTC)  # a Saturday, before Christmas
 
 BIRTH, UPCOMING, ANY = DatePurpose.BIRTH, DatePurpose.UPCOMING, DatePurpose.ANY
 
@@ -354,6 +356,72 @@ ROWS = [
     ("day", "Thursday the 12th", {}, V(span(d(6, 12)))),
     ("day", "Monday the ninth", {}, V(span(d(6, 9)))),
     ("day", "Wednesday the 3rd", {}, A(Why.SEVERAL, span(d(6, 11)), span(d(7, 3)))),  # July 3rd is a Thursday
+    # ------------------------------------------------------------------ months, holidays, counted days (issue 14 gap)
+    ("day", "in January", {}, V(span(d(1, 1, 2026), d(1, 31, 2026)))),  # said in June: next January
+    ("day", "January", {}, V(span(d(1, 1, 2026), d(1, 31, 2026)))),
+    ("day", "sometime in January", {}, V(span(d(1, 1, 2026), d(1, 31, 2026)))),
+    ("day", "early January", {}, V(span(d(1, 1, 2026), d(1, 10, 2026)))),
+    ("day", "the beginning of January", {}, V(span(d(1, 1, 2026), d(1, 10, 2026)))),
+    ("day", "mid-January", {}, V(span(d(1, 11, 2026), d(1, 20, 2026)))),
+    ("day", "the middle of April", {}, V(span(d(4, 11, 2026), d(4, 20, 2026)))),
+    ("day", "late March", {}, V(span(d(3, 21, 2026), d(3, 31, 2026)))),
+    ("day", "the end of February", {}, V(span(d(2, 21, 2026), d(2, 28, 2026)))),
+    ("day", "the first week of January", {}, V(span(d(1, 1, 2026), d(1, 7, 2026)))),
+    ("day", "the second week of July", {}, V(span(d(7, 8), d(7, 14)))),
+    ("day", "the last week of June", {}, V(span(d(6, 24), d(6, 30)))),
+    ("day", "in June", {}, V(span(d(6, 5), d(6, 30)))),  # this month: from today
+    ("day", "early June", {}, V(span(d(6, 5), d(6, 10)))),
+    ("day", "in July", {}, V(span(d(7, 1), d(7, 31)))),
+    ("day", "in May", {}, V(span(d(5, 1, 2026), d(5, 31, 2026)))),  # May is past: next year's
+    ("day", "January next year", {}, V(span(d(1, 1, 2026), d(1, 31, 2026)))),
+    ("day", "July of next year", {}, V(span(d(7, 1, 2026), d(7, 31, 2026)))),
+    ("day", "January 2026", {}, V(span(d(1, 1, 2026), d(1, 31, 2026)))),
+    ("day", "March 2025", {}, A(Why.OUT_OF_RANGE)),  # over: asked again, never moved to another March
+    ("day", "next month", {}, V(span(d(7, 1), d(7, 31)))),
+    ("day", "early next month", {}, V(span(d(7, 1), d(7, 10)))),
+    ("day", "the end of the month", {}, V(span(d(6, 21), d(6, 30)))),
+    ("day", "this month", {}, V(span(d(6, 5), d(6, 30)))),
+    ("day", "the beginning of the month", {}, V(span(d(6, 5), d(6, 10)))),  # what is left of the 1st-10th
+    ("day", "the beginning of the month", {"now": DEC_20}, A(Why.OUT_OF_RANGE)),  # over
+    ("day", "next month", {"now": DEC_20}, V(span(d(1, 1, 2026), d(1, 31, 2026)))),
+    ("day", "next year", {}, A(Why.VAGUE)),  # refused: the flow asks for a day, never reads a date into it
+    ("day", "sometime next year", {}, A(Why.VAGUE)),
+    ("day", "this year", {}, A(Why.VAGUE)),
+    ("day", "in a month", {}, V(span(d(7, 5)))),
+    ("day", "Christmas", {}, V(span(d(12, 25)))),
+    ("day", "Christmas Eve at 3", {}, V(span(d(12, 24), None, t(15)))),
+    ("day", "after Christmas", {}, V(span(d(12, 26), d(1, 22, 2026)))),  # the four weeks after
+    ("day", "before Thanksgiving", {}, V(span(d(6, 5), d(11, 26)))),  # Thanksgiving 2025: Thursday Nov 27
+    ("day", "Thanksgiving", {"now": DEC_20}, V(span(d(11, 26, 2026)))),  # computed per year: Nov 26, 2026
+    ("day", "the day before Thanksgiving", {}, V(span(d(11, 26)))),
+    ("day", "the day after Christmas", {}, V(span(d(12, 26)))),
+    ("day", "the week after Christmas", {}, V(span(d(12, 29), d(1, 4, 2026)))),
+    ("day", "between Christmas and New Year", {}, V(span(d(12, 26), d(12, 31)))),
+    ("day", "between Christmas and New Year's", {"now": DEC_20}, V(span(d(12, 26), d(12, 31)))),
+    ("day", "after New Year's", {"now": DEC_20}, V(span(d(1, 2, 2026), d(1, 29, 2026)))),
+    ("day", "after the holidays", {}, V(span(d(1, 2, 2026), d(1, 29, 2026)))),
+    ("day", "Easter", {}, V(span(d(4, 5, 2026)))),
+    ("day", "Memorial Day", {}, V(span(d(5, 25, 2026)))),
+    ("day", "Labor Day", {}, V(span(d(9, 1)))),
+    ("day", "Juneteenth", {}, V(span(d(6, 19)))),
+    ("day", "MLK day", {}, V(span(d(1, 19, 2026)))),
+    ("day", "by Friday", {}, V(span(d(6, 5), d(6, 6)))),
+    ("day", "after next Tuesday", {}, V(span(d(6, 11), d(7, 8)))),
+    ("day", "in a fortnight", {}, V(span(d(6, 19)))),
+    ("day", "a fortnight from Friday", {}, V(span(d(6, 20)))),
+    ("day", "Monday week", {}, V(span(d(6, 16)))),  # a week after the coming Monday
+    ("day", "Tuesday fortnight", {}, V(span(d(6, 24)))),
+    ("day", "a week on Monday", {}, V(span(d(6, 16)))),
+    ("day", "the day after", {}, A(Why.VAGUE)),  # nothing to count from: asked, never guessed
+    ("day", "the next day", {}, A(Why.VAGUE)),
+    ("day", "the day after", {"anchor": d(6, 20)}, V(span(d(6, 21)))),  # the appointment, or a refused day
+    ("day", "can I come the day after", {"anchor": d(6, 20)}, V(span(d(6, 21)))),
+    ("day", "the day before", {"anchor": d(6, 20)}, V(span(d(6, 19)))),
+    ("day", "the week after", {"anchor": d(6, 20)}, V(span(d(6, 23), d(6, 29)))),
+    ("day", "Friday or the day after", {"anchor": d(6, 20)}, A(Why.SEVERAL, span(d(6, 6)), span(d(6, 7)))),
+    ("day", "the day after Christmas", {"anchor": d(6, 20)}, V(span(d(12, 26)))),  # its own day, not the anchor
+    ("day", "Christmas, no wait, the day after", {}, A(Why.SEVERAL, span(d(12, 25)), span(d(12, 26)))),
+    ("day", "may I move it", {}, N(Why.NOT_A_VALUE)),  # "may" is no month here
     # ------------------------------------------------------------------ phone numbers (review 14 finding 17)
     ("phone", "1 555 123 4567", {}, V("+15551234567")),  # the country code said first
     ("phone", "+1 555 123 4567", {}, V("+15551234567")),
@@ -528,6 +596,12 @@ def test_relative_days_need_an_aware_reference() -> None:
         ("my appointment on 12/8", ["12/8"], []),
         ("may I move my appointment", [], []),  # a month word alone is no date
         ("the first one", [], []),  # an option, not the 1st
+        # issue 14 gap: months, holidays, bounds and counted days are one mention each
+        ("can I come the day after Christmas or in early January", ["the day after christmas", "early january"], []),
+        ("move it to after Thanksgiving", ["after thanksgiving"], []),
+        ("between Christmas and New Year please", ["between christmas and new year"], []),
+        ("the first week of March at 3pm", ["the first week of march"], ["3 pm"]),
+        ("Monday week or in a fortnight", ["monday week", "in a fortnight"], []),
     ],
 )
 def test_mentions_in_a_sentence(said: str, days: list[str], times: list[str]) -> None:
@@ -559,3 +633,16 @@ def test_every_kind_uses_a_documented_generic_model(kind: AnswerKind) -> None:
 
 def test_other_languages_leave_the_model_to_twilio() -> None:
     assert gather_hints(AnswerKind.DATE, "es-MX") == GatherHints((), None, False)
+
+
+@pytest.mark.parametrize(("name", "year", "day"), [
+    ("thanksgiving", 2024, dt.date(2024, 11, 28)), ("thanksgiving", 2025, dt.date(2025, 11, 27)),
+    ("thanksgiving", 2026, dt.date(2026, 11, 26)), ("easter", 2024, dt.date(2024, 3, 31)),
+    ("easter", 2025, dt.date(2025, 4, 20)), ("easter", 2026, dt.date(2026, 4, 5)),
+    ("memorial_day", 2025, dt.date(2025, 5, 26)), ("memorial_day", 2026, dt.date(2026, 5, 25)),
+    ("labor_day", 2026, dt.date(2026, 9, 7)), ("mlk_day", 2025, dt.date(2025, 1, 20)),
+    ("presidents_day", 2026, dt.date(2026, 2, 16)), ("columbus_day", 2025, dt.date(2025, 10, 13)),
+    ("christmas", 2030, dt.date(2030, 12, 25)), ("juneteenth", 2026, dt.date(2026, 6, 19)),
+])
+def test_us_holidays_are_computed_for_each_year(name: str, year: int, day: dt.date) -> None:
+    assert holiday(name, year) == (day, day)

@@ -71,7 +71,7 @@ def test_the_category_of_an_ordinary_message(transcript, expected):
 
 
 def test_a_language_without_a_crisis_list_still_gets_a_category_and_no_crisis():
-    result = triage("라디오", "ko-KR")
+    result = triage("ラジオ", "ja-JP")
     assert (result.category, result.crisis.level) == (VoicemailCategory.OTHER, CrisisLevel.NONE)
 
 

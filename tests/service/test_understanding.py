@@ -338,6 +338,72 @@ class TestSayWhatYouWant:
         result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
         assert result.heard[-1] == offer
 
+    @pytest.mark.parametrize(("said", "offer"), [
+        # Thanksgiving 2026 is Thursday, November 26 (a practice holiday); today is Monday, November 23
+        ("reschedule to after Thanksgiving", "Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, "
+                                             "press 2; or Monday, November 30 at 11 AM, press 3."),
+        ("reschedule to before Thanksgiving", "today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                                              "press 3."),
+        # the appointment being moved is tomorrow (Tuesday): the day after it is Wednesday
+        ("move my appointment to the day after", "Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 "
+                                                 "at 10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3."),
+        ("reschedule to Monday week", "Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; "
+                                      "or Monday, November 30 at 11 AM, press 3."),
+        ("reschedule to early December", "Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, "
+                                         "press 2; or Tuesday, December 1 at 12 PM, press 3."),
+        ("reschedule to next month", "Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; "
+                                     "or Tuesday, December 1 at 12 PM, press 3."),
+        ("reschedule it in a fortnight", "Monday, December 7 at 9 AM, press 1; Monday, December 7 at 10 AM, press "
+                                         "2; or Monday, December 7 at 11 AM, press 3."),
+        # beyond the 14 days offered: said so, never read as another day
+        ("reschedule to between Christmas and New Year", "I have nothing open at the day or time you asked for. "
+                                                         "I can offer today at 12 PM"),
+        ("reschedule to the first week of January", "I have nothing open at the day or time you asked for. "
+                                                    "I can offer today at 12 PM"),
+        # "next year" is too vague to narrow the offers: the nearest ones, as for any unclear day
+        ("reschedule to next year", "tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, "
+                                    "press 3."),
+    ])
+    def test_months_holidays_and_days_counted_from_another_shape_the_offers(self, sim, redis_conn, said, offer):
+        """Issue 14 gap: months, US holidays for the year, "Monday week", "in a fortnight" and "the day after"."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert offer in result.heard[-1]
+        assert result.heard[-1].startswith(offer if offer.startswith("I have") else "I can offer " + offer)
+
+    def test_the_day_after_a_refused_day_counts_from_that_day(self, sim, redis_conn):
+        """Issue 14 gap: Monday week at 7 PM has nothing open; "can I come the day after" is Tuesday, December 1,
+        the day after the refused one (not after today or the appointment)."""
+        result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;"
+                                             "say:none of these;say:can I come the day after;hangup")
+        assert result.heard[-3].startswith("I have nothing open at the day or time you asked for.")
+        assert result.heard[-2:] == [
+            "What other day would suit you? For example, next Tuesday, or the day after.",
+            "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
+            "December 1 at 12 PM, press 3. If none of these work, press 4."]
+        assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "the day after"
+
+    def test_another_day_is_asked_once_then_someone_calls_back(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;4;"
+                                             "say:the day after;4;hangup")
+        assert result.heard[-2].startswith("I'm sorry I couldn't find a time that works.")
+        assert f"escalate-{result.call_sid}-reschedule_failed" in queued(redis_conn)
+
+    @pytest.mark.parametrize(("said", "heard"), [
+        ("press 12", "Did you mean 1 or 2? Please press just one key. For urgent support, press 9."),
+        ("one two", "Did you mean 1 or 2? Please press just one key. For urgent support, press 9."),
+        ("press 3 0", "Did you mean 3 or 0? Please press just one key. For urgent support, press 9."),
+    ])
+    def test_two_keys_said_at_once_at_the_main_menu_are_asked_about(self, sim, redis_conn, said, heard):
+        """Issue 14 gap: "press 12" where 1 and 2 are both options is asked about, never guessed."""
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        assert result.heard[-1] == heard
+        assert "main_menu:two-keys" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize("said", ["press 2 2", "two two", "double two"])
+    def test_a_key_said_twice_is_that_key(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        assert "main_menu:2" in history(redis_conn, result.call_sid)
+
     def test_what_time_is_my_appointment(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:what time is my appointment;say:April 15th 1985;hangup")
         assert READ in result.heard
@@ -470,7 +536,7 @@ class TestNewClients:
         assert result.heard[-1] == (
             "To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
             "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. If you are "
-            "new to our practice, say new client.")
+            "new to our practice, press 4 or say new client.")
 
     @pytest.mark.parametrize("said", ["I'm a new client, April 15 1985@0.2", "new client 4 15 1985@0.3"])
     def test_a_new_client_phrase_heard_unclearly_is_never_a_verification_answer(self, sim, redis_conn, said):
@@ -483,9 +549,29 @@ class TestNewClients:
 
     def test_after_a_failed_answer_the_new_client_path_is_offered(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="1;01011990#;say:I don't have one, I'm new;hangup")
-        assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, say new " \
-               "client." in result.heard
+        assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, press 4 " \
+               "or say new client." in result.heard
         assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+
+    @pytest.mark.parametrize(("caller", "before", "prompt"), [
+        (ALEX, "1", "ask_dob"), (STRANGER, "1", "ask_dob"), ("Anonymous", "1", "ask_number"),
+        (ALEX, "1;01011990#", "ask_number"), (STRANGER, "1;01011990#", "ask_number"),
+        ("Anonymous", "1;5551230001#", "ask_dob"),
+    ])
+    @pytest.mark.parametrize("answer", ["4", "4#", "say:new client", "say:I'm new", "say:press four"])
+    def test_every_identity_prompt_offers_the_new_client_path_in_the_same_words_and_it_works(
+            self, sim, redis_conn, caller, before, prompt, answer):
+        """Issue 14 gap: the number-on-file prompt, the date-of-birth prompt and the retry after a failed answer
+        all end with the same offer for every caller (nothing told about the number), and pressing 4 or saying
+        it there goes to intake without counting as a failed answer."""
+        result = sim.call(from_=caller, script=f"{before};{answer};hangup")
+        offer = "If you are new to our practice, press 4 or say new client."
+        asked = result.heard[-3]
+        assert asked.endswith(offer) and asked.count(offer) == 1
+        steps = history(redis_conn, result.call_sid)
+        assert f"{prompt}:new_client" in steps
+        assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
+        assert steps.count("check:failed") == int("01011990#" in before)  # the new-client answer is none
 
     def test_a_number_read_back_wrong_is_asked_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099;2;5551230088;say:yes;hangup")
