@@ -21,6 +21,7 @@ from ivr.contact import replies, sending, touches
 from ivr.contact.facts import clinician_names, load_facts
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
+from ivr.contact.undeliverable import NumberHasher
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
 from ivr.escalations.create import build_escalation
@@ -73,6 +74,7 @@ class Outbound:
         self.clock = clock
         self.rules_store = OutboundRulesStore(flows, self._clinician_names)
         self.cipher = RecordCipher.from_setting(settings.data_key) if settings.data_key else None
+        self.hasher = NumberHasher.from_setting(settings.data_key)  # undeliverable numbers, never in clear
         base = settings.public_base_url
         self.urls = sending.Urls(**{name: base + path for name, path in OUTBOUND_PATHS.items()})
         # Any commit that changed an appointment re-plans at once (the minute's pass would, within 60 s).
@@ -115,7 +117,7 @@ class Outbound:
             since = now - dt.datetime.fromtimestamp(int(last), dt.UTC) if last else MIN_HISTORY
             history = min(MAX_HISTORY, max(MIN_HISTORY, since))
             with self.database.sessions() as db:
-                facts = load_facts(db)
+                facts = load_facts(db, hasher=self.hasher)
             planned = plan(facts, rules, now, history=history)
             record = touches.record_plan(self.database.sessions, planned, rules.version, now,
                                          why_gone=lambda touch: recheck(touch, facts, rules, now)[1])
@@ -136,7 +138,9 @@ class Outbound:
     def send(self, row_id: int) -> str:
         """Make one touch (the send job); returns what happened (``sending.Sent``)."""
         result, row = sending.send(self.database.sessions, self.settings, self.rules(), self.urls, row_id,
-                                   self.clock())
+                                   self.clock(), hasher=self.hasher)
+        if result is sending.Sent.FAILED:
+            self.plan_soon()  # refused for good: the next attempt or channel may go at once
         if result is sending.Sent.STAFF_TASK and row is not None:
             self.staff_task(row.job_id, FOLLOW_UP_TASK, row.client_id, {"task": row.task or ""})
             with self.database.sessions() as db, db.begin():

@@ -223,7 +223,7 @@ def record_outcome(db_sessions: sessionmaker[Session], sid: str, state: TouchSta
 
 
 def cancel_pending(db: Session, *, client_ids: Iterable[str] = (), to: str | None = None,
-                   channel: Channel | None = None, why: SkipReason, now: dt.datetime) -> list[str]:
+                   channel: Channel | None = None, why: SkipReason | str, now: dt.datetime) -> list[str]:
     """Cancel planned touches (of these clients, or to this number, on one channel); their job ids."""
     query = select(OutboundTouch.id, OutboundTouch.job_id).where(OutboundTouch.status.in_(OPEN))
     ids = list(client_ids)
@@ -237,7 +237,8 @@ def cancel_pending(db: Session, *, client_ids: Iterable[str] = (), to: str | Non
     if rows:
         db.execute(update(OutboundTouch).where(OutboundTouch.id.in_([r.id for r in rows]),
                                                OutboundTouch.status.in_(OPEN))
-                   .values(status=TouchState.CANCELLED.value, why_skipped=why.value, outcome_at=now))
+                   .values(status=TouchState.CANCELLED.value, why_skipped=str(getattr(why, "value", why)),
+                           outcome_at=now))
     return [r.job_id for r in rows]
 
 
