@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.contact import replies, sending, touches
+from ivr.contact import changes, replies, sending, touches
 from ivr.contact.facts import clinician_names, load_facts
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
@@ -45,7 +45,7 @@ MIN_HISTORY = dt.timedelta(minutes=1)
 # Staff tasks (escalations) outbound work raises; the reasons are category aliases (ivr.core.escalation_policy).
 FOLLOW_UP_TASK = "follow_up_task"
 TEXT_REPLY = "text_reply"
-CHANGE_REQUEST = "change_request"
+CHANGE_REQUEST = changes.CHANGE_REQUEST
 
 OUTBOUND_PATHS = {
     "message_status": "/twilio/outbound/message-status",
@@ -128,6 +128,7 @@ class Outbound:
             self.redis.set(LAST_PASS_KEY, int(now.timestamp()))
         finally:
             self.redis.delete(LOCK_KEY)
+        self.escalate_unreached_changes(now)
         counts = {"inserted": record.inserted, "skipped": record.skipped, "cancelled": len(record.cancelled_jobs),
                   "moved": record.moved, "scheduled": len(record.schedule)}
         log.info("outbound planning pass: %s", counts)
@@ -163,6 +164,20 @@ class Outbound:
                 existing = row.id
         self.jobs.escalate(key, reason)
         return int(existing)
+
+    def escalate_unreached_changes(self, now: dt.datetime) -> int:
+        """A "change" reply whose correction call could not be placed or reached nobody: one ``change_request``
+        task for staff (``ivr.contact.changes``).  Run by every planning pass (each callback about a call
+        asks for one).  Returns how many tasks were raised."""
+        with self.database.sessions() as db:
+            found = changes.unreached(db, now)
+        for item in found:
+            details = {"reply": "change", "outcome": item.outcome}
+            if item.appointment_id:
+                details["appointment_id"] = item.appointment_id
+            self.staff_task(item.key, CHANGE_REQUEST, item.client_id, details)
+            log.info("change request %s: the correction call %s; a task for staff", item.key, item.outcome)
+        return len(found)
 
     def is_pool_number(self, number: str | None) -> bool:
         """Whether ``number`` is one of the outbound numbers (texts to it are replies to follow-ups and reminders)."""
