@@ -64,7 +64,9 @@ class NumberHasher:
     """Keyed digests of E.164 numbers: ``digest`` (the first data key) to store, ``digests`` (every key) to look up."""
 
     def __init__(self, keys: Sequence[bytes]):
-        self._keys = [hmac.new(key, _CONTEXT, hashlib.sha256).digest() for key in keys]
+        # One keyed HMAC state per key, copied per number (a planning pass digests every client's numbers).
+        self._macs = [hmac.new(hmac.new(key, _CONTEXT, hashlib.sha256).digest(), digestmod=hashlib.sha256)
+                      for key in keys]
 
     @classmethod
     def from_setting(cls, data_key: str) -> NumberHasher:
@@ -72,7 +74,12 @@ class NumberHasher:
         return cls(parse_keys(data_key))
 
     def digests(self, e164: str) -> list[str]:
-        return [hmac.new(key, e164.encode(), hashlib.sha256).hexdigest() for key in self._keys]
+        out = []
+        for mac in self._macs:
+            one = mac.copy()
+            one.update(e164.encode())
+            out.append(one.hexdigest())
+        return out
 
     def digest(self, e164: str) -> str:
         return self.digests(e164)[0]
