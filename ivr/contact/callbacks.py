@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ivr.contact import touches
+from ivr.contact import touches, undeliverable
 from ivr.contact.facts import load_facts
 from ivr.contact.models import CallOptOut, OutboundTouch, TouchState
 from ivr.outbound.facts import Channel
@@ -31,18 +31,36 @@ def _seconds(value: str | None) -> int | None:
         return None
 
 
+def flag_if_permanent(ql: Any, row: OutboundTouch, code: str | None) -> None:
+    """A permanent error code on ``row``: its number is flagged undeliverable on the row's channel and the
+    number's pending touches there are cancelled (``ivr.contact.undeliverable``); nothing for any other code."""
+    if not undeliverable.is_permanent(code) or not row.to_e164 or row.channel == Channel.STAFF_TASK.value:
+        return
+    with ql.database.sessions() as db, db.begin():
+        cancelled = undeliverable.flag(db, ql.outbound.hasher, row.to_e164, Channel(row.channel), str(code).strip(),
+                                       ql.clock(), client_id=row.client_id, touch_job_id=row.job_id)
+    for job_id in cancelled:
+        ql.jobs.cancel(job_id)
+    log.warning("touch %s: Twilio error %s is permanent; the number is flagged undeliverable by %s",
+                row.job_id, code, row.channel)
+
+
 def message_status(ql: Any, sid: str, status: str, error_code: str | None) -> None:
-    """Record a text's delivery status; one that reached nobody re-plans at once (the next channel)."""
+    """Record a text's delivery status; one that reached nobody re-plans at once (the next channel), and a
+    permanent error code flags the number for texts."""
     state = MESSAGE_STATES.get(status)
     if state is None or not sid:
         return
     row = touches.record_outcome(ql.database.sessions, sid, state, ql.clock(), error_code=error_code)
     if row is not None and state in (TouchState.UNDELIVERED, TouchState.FAILED):
+        flag_if_permanent(ql, row, error_code)
         ql.outbound.plan_soon()
 
 
-def call_status(ql: Any, sid: str, status: str, duration: str | None, answered_by: str | None) -> None:
-    """Record an outbound call's end: answered (by whom), busy, no answer, failed."""
+def call_status(ql: Any, sid: str, status: str, duration: str | None, answered_by: str | None,
+                error_code: str | None = None) -> None:
+    """Record an outbound call's end: answered (by whom), busy, no answer, failed (a permanent ``ErrorCode``
+    flags the number for calls)."""
     if not sid:
         return
     if status == "completed":
@@ -55,7 +73,9 @@ def call_status(ql: Any, sid: str, status: str, duration: str | None, answered_b
                                      duration=_seconds(duration))
     elif status in CALL_END_STATES:
         row = touches.record_outcome(ql.database.sessions, sid, CALL_END_STATES[status], ql.clock(),
-                                     duration=_seconds(duration))
+                                     duration=_seconds(duration), error_code=error_code)
+        if row is not None and status == "failed":
+            flag_if_permanent(ql, row, error_code)
     else:
         return  # initiated, ringing, in-progress: nothing to record
     if row is not None:

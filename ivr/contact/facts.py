@@ -23,6 +23,7 @@ from ivr.contact.models import (
     ReplyMeaning,
     TouchState,
 )
+from ivr.contact.undeliverable import NumberHasher, flagged
 from ivr.escalations.models import Escalation
 from ivr.outbound.facts import (
     AppointmentFacts,
@@ -63,8 +64,13 @@ def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
         yield ids[i:i + size]
 
 
-def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> PracticeFacts:
-    """Everything :func:`ivr.outbound.planner.plan` reads, as the database has it now."""
+def load_facts(db: Session, *, clients: Iterable[str] | None = None,
+               hasher: NumberHasher | None = None) -> PracticeFacts:
+    """Everything :func:`ivr.outbound.planner.plan` reads, as the database has it now.
+
+    With ``hasher``, a number flagged undeliverable on a channel (``ivr.contact.undeliverable``) is closed on
+    that channel as an opt-out is, so the planner takes the other channel where the rules allow.
+    """
     wanted = list(dict.fromkeys(clients)) if clients is not None else None
 
     def only(column, query):
@@ -142,6 +148,10 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> Practice
         text_out.update(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(chunk),
                                                                 SmsOptOut.opted_out.is_(True))))
         call_out.update(db.scalars(select(CallOptOut.e164).where(CallOptOut.e164.in_(chunk))))
+    if hasher is not None and numbers:
+        closed = flagged(db, hasher, numbers)
+        text_out |= closed[Channel.TEXT.value]
+        call_out |= closed[Channel.CALL.value]
     return PracticeFacts(clients=facts_clients, appointments=appointments, past_touches=tuple(past), replies=replies,
                          corrections=corrections, last_contact=MappingProxyType(last),
                          text_opt_outs=frozenset(text_out), call_opt_outs=frozenset(call_out))

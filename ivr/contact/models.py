@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 
-from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.db.base import Base, UTCDateTime, utcnow
@@ -127,3 +127,26 @@ class CorrectionRequestRow(Base):
     appointment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     raised_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UndeliverableNumber(Base):
+    """A number Twilio said can never get a text or a call (a permanent error code), per channel.
+
+    The number itself is never stored: ``number_hash`` is a keyed HMAC of it (``ivr.contact.undeliverable``),
+    so the table tells nothing to whoever reads it without the data key.  ``lifted_at``/``lifted_by``: staff
+    lifted the flag (audited); flagged again later, the same row is set again.
+    """
+
+    __tablename__ = "undeliverable_numbers"
+    __table_args__ = (UniqueConstraint("number_hash", "channel"),
+                      Index("ix_undeliverable_numbers_client_id", "client_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(12))  # call | text
+    error_code: Mapped[str] = mapped_column(String(20))
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # whose touch found it
+    touch_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    flagged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_users.id

@@ -28,9 +28,10 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client as TwilioClient
 
 from ivr.config import Settings
-from ivr.contact import touches
+from ivr.contact import touches, undeliverable
 from ivr.contact.facts import load_facts
 from ivr.contact.models import OutboundTouch, TouchState
+from ivr.contact.undeliverable import NumberHasher
 from ivr.exceptions import OutboundRefused, SendError
 from ivr.outbound.facts import Channel, PracticeFacts
 from ivr.outbound.lint import WordKind
@@ -108,9 +109,12 @@ def _with_touch(url: str, job_id: str) -> str:
 
 
 def send(db_sessions: sessionmaker[Session], settings: Settings, rules: OutboundRules | None, urls: Urls,
-         row_id: int, now: dt.datetime, *, twilio: TwilioClient | None = None) -> tuple[Sent, OutboundTouch | None]:
+         row_id: int, now: dt.datetime, *, twilio: TwilioClient | None = None,
+         hasher: NumberHasher | None = None) -> tuple[Sent, OutboundTouch | None]:
     """Make the touch of row ``row_id`` if it may still go.  Raises SendError when Twilio may take it later
-    (RQ retries the job); a permanent refusal is recorded ``failed``."""
+    (RQ retries the job); a permanent refusal is recorded ``failed``, and one whose code says the number can
+    never take this channel flags it (``ivr.contact.undeliverable``)."""
+    hasher = hasher or NumberHasher.from_setting(settings.data_key)
     row = touches.load(db_sessions, row_id)
     if row is None:
         return Sent.NOT_PENDING, None
@@ -128,7 +132,7 @@ def send(db_sessions: sessionmaker[Session], settings: Settings, rules: Outbound
     if rules is None:
         return Sent.NO_RULES, row
     with db_sessions() as db:
-        facts = load_facts(db, clients=[row.client_id])
+        facts = load_facts(db, clients=[row.client_id], hasher=hasher)
     current, why = recheck(touches.touch_of(row), facts, rules, now)
     if current is None:
         if why is SkipReason.NOT_DUE:
@@ -147,11 +151,11 @@ def send(db_sessions: sessionmaker[Session], settings: Settings, rules: Outbound
         if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
                              words_version=words_version(body), rules_version=rules.version):
             return Sent.NOT_PENDING, row
-        return _text(db_sessions, settings, urls, row, current.to or "", from_, body, now, twilio), row
+        return _text(db_sessions, settings, urls, row, current.to or "", from_, body, now, twilio, hasher), row
     if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
                          words_version=None, rules_version=rules.version):
         return Sent.NOT_PENDING, row
-    return _call(db_sessions, settings, urls, row, current.to or "", from_, now, twilio), row
+    return _call(db_sessions, settings, urls, row, current.to or "", from_, now, twilio, hasher), row
 
 
 def _client(settings: Settings, twilio: TwilioClient | None) -> TwilioClient:
@@ -159,12 +163,12 @@ def _client(settings: Settings, twilio: TwilioClient | None) -> TwilioClient:
 
 
 def _text(db_sessions, settings, urls: Urls, row: OutboundTouch, to: str, from_: str, body: str, now: dt.datetime,
-          twilio: TwilioClient | None) -> Sent:
+          twilio: TwilioClient | None, hasher: NumberHasher) -> Sent:
     try:
         sid = twilio_rest.send_sms(_client(settings, twilio), to=to, from_=from_, body=body,
                                    status_callback=_with_touch(urls.message_status, row.job_id))
     except TwilioRestException as exc:
-        return _refused(db_sessions, row, exc, now)
+        return _refused(db_sessions, row, to, exc, now, hasher)
     except (requests.RequestException, TwilioException) as exc:
         # Unknown whether Twilio took it: stays queued; the retry asks Twilio (recover) before sending.
         raise SendError(f"touch {row.job_id}: {type(exc).__name__}") from None
@@ -173,11 +177,11 @@ def _text(db_sessions, settings, urls: Urls, row: OutboundTouch, to: str, from_:
 
 
 def _call(db_sessions, settings, urls: Urls, row: OutboundTouch, to: str, from_: str, now: dt.datetime,
-          twilio: TwilioClient | None) -> Sent:
+          twilio: TwilioClient | None, hasher: NumberHasher) -> Sent:
     try:
         sid = place_call(_client(settings, twilio), to=to, from_=from_, urls=urls, job_id=row.job_id)
     except TwilioRestException as exc:
-        return _refused(db_sessions, row, exc, now)
+        return _refused(db_sessions, row, to, exc, now, hasher)
     except (requests.RequestException, TwilioException) as exc:
         raise SendError(f"touch {row.job_id}: {type(exc).__name__}") from None
     touches.record_sid(db_sessions, row.id, sid, TouchState.QUEUED)
@@ -200,13 +204,20 @@ def place_call(client: TwilioClient, *, to: str, from_: str, urls: Urls, job_id:
     return str(call.sid)
 
 
-def _refused(db_sessions, row: OutboundTouch, exc: TwilioRestException, now: dt.datetime) -> Sent:
+def _refused(db_sessions, row: OutboundTouch, to: str, exc: TwilioRestException, now: dt.datetime,
+             hasher: NumberHasher) -> Sent:
     if twilio_rest.refused_for_good(exc):
         # Permanent: recorded failed, never retried; the planner moves to the next attempt or channel.
         touches.record_failure(db_sessions, row.id, str(exc.code or exc.status), now)
-        if exc.code == OPTED_OUT_CODE and row.to_e164:
+        if exc.code == OPTED_OUT_CODE and to:
+            # The carrier's opt-out: everything still to send by text to that number stops (START resumes it).
             with db_sessions() as db, db.begin():
-                opt_outs.record(db, row.to_e164, opt_outs.Keyword.STOP, now, source="carrier:21610")
+                opt_outs.record(db, to, opt_outs.Keyword.STOP, now, source="carrier:21610")
+                touches.cancel_pending(db, to=to, channel=Channel.TEXT, why=SkipReason.OPTED_OUT, now=now)
+        elif undeliverable.is_permanent(exc.code) and to:
+            with db_sessions() as db, db.begin():
+                undeliverable.flag(db, hasher, to, Channel(row.channel), str(exc.code), now, client_id=row.client_id,
+                                   touch_job_id=row.job_id)
         log.warning("touch %s refused by Twilio for good (code %s)", row.job_id, exc.code)
         return Sent.FAILED
     touches.unclaim(db_sessions, row.id)  # nothing was taken: planned again, RQ retries the job

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.contact import replies, sending, touches
+from ivr.contact import changes, replies, sending, touches
 from ivr.contact.facts import clinician_names, load_facts
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
+from ivr.contact.undeliverable import NumberHasher
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
 from ivr.escalations.create import build_escalation
@@ -44,7 +45,7 @@ MIN_HISTORY = dt.timedelta(minutes=1)
 # Staff tasks (escalations) outbound work raises; the reasons are category aliases (ivr.core.escalation_policy).
 FOLLOW_UP_TASK = "follow_up_task"
 TEXT_REPLY = "text_reply"
-CHANGE_REQUEST = "change_request"
+CHANGE_REQUEST = changes.CHANGE_REQUEST
 
 OUTBOUND_PATHS = {
     "message_status": "/twilio/outbound/message-status",
@@ -73,6 +74,7 @@ class Outbound:
         self.clock = clock
         self.rules_store = OutboundRulesStore(flows, self._clinician_names)
         self.cipher = RecordCipher.from_setting(settings.data_key) if settings.data_key else None
+        self.hasher = NumberHasher.from_setting(settings.data_key)  # undeliverable numbers, never in clear
         base = settings.public_base_url
         self.urls = sending.Urls(**{name: base + path for name, path in OUTBOUND_PATHS.items()})
         # Any commit that changed an appointment re-plans at once (the minute's pass would, within 60 s).
@@ -115,7 +117,7 @@ class Outbound:
             since = now - dt.datetime.fromtimestamp(int(last), dt.UTC) if last else MIN_HISTORY
             history = min(MAX_HISTORY, max(MIN_HISTORY, since))
             with self.database.sessions() as db:
-                facts = load_facts(db)
+                facts = load_facts(db, hasher=self.hasher)
             planned = plan(facts, rules, now, history=history)
             record = touches.record_plan(self.database.sessions, planned, rules.version, now,
                                          why_gone=lambda touch: recheck(touch, facts, rules, now)[1])
@@ -126,6 +128,7 @@ class Outbound:
             self.redis.set(LAST_PASS_KEY, int(now.timestamp()))
         finally:
             self.redis.delete(LOCK_KEY)
+        self.escalate_unreached_changes(now)
         counts = {"inserted": record.inserted, "skipped": record.skipped, "cancelled": len(record.cancelled_jobs),
                   "moved": record.moved, "scheduled": len(record.schedule)}
         log.info("outbound planning pass: %s", counts)
@@ -136,7 +139,9 @@ class Outbound:
     def send(self, row_id: int) -> str:
         """Make one touch (the send job); returns what happened (``sending.Sent``)."""
         result, row = sending.send(self.database.sessions, self.settings, self.rules(), self.urls, row_id,
-                                   self.clock())
+                                   self.clock(), hasher=self.hasher)
+        if result is sending.Sent.FAILED:
+            self.plan_soon()  # refused for good: the next attempt or channel may go at once
         if result is sending.Sent.STAFF_TASK and row is not None:
             self.staff_task(row.job_id, FOLLOW_UP_TASK, row.client_id, {"task": row.task or ""})
             with self.database.sessions() as db, db.begin():
@@ -159,6 +164,20 @@ class Outbound:
                 existing = row.id
         self.jobs.escalate(key, reason)
         return int(existing)
+
+    def escalate_unreached_changes(self, now: dt.datetime) -> int:
+        """A "change" reply whose correction call could not be placed or reached nobody: one ``change_request``
+        task for staff (``ivr.contact.changes``).  Run by every planning pass (each callback about a call
+        asks for one).  Returns how many tasks were raised."""
+        with self.database.sessions() as db:
+            found = changes.unreached(db, now)
+        for item in found:
+            details = {"reply": "change", "outcome": item.outcome}
+            if item.appointment_id:
+                details["appointment_id"] = item.appointment_id
+            self.staff_task(item.key, CHANGE_REQUEST, item.client_id, details)
+            log.info("change request %s: the correction call %s; a task for staff", item.key, item.outcome)
+        return len(found)
 
     def is_pool_number(self, number: str | None) -> bool:
         """Whether ``number`` is one of the outbound numbers (texts to it are replies to follow-ups and reminders)."""

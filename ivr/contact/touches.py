@@ -223,7 +223,7 @@ def record_outcome(db_sessions: sessionmaker[Session], sid: str, state: TouchSta
 
 
 def cancel_pending(db: Session, *, client_ids: Iterable[str] = (), to: str | None = None,
-                   channel: Channel | None = None, why: SkipReason, now: dt.datetime) -> list[str]:
+                   channel: Channel | None = None, why: SkipReason | str, now: dt.datetime) -> list[str]:
     """Cancel planned touches (of these clients, or to this number, on one channel); their job ids."""
     query = select(OutboundTouch.id, OutboundTouch.job_id).where(OutboundTouch.status.in_(OPEN))
     ids = list(client_ids)
@@ -237,7 +237,8 @@ def cancel_pending(db: Session, *, client_ids: Iterable[str] = (), to: str | Non
     if rows:
         db.execute(update(OutboundTouch).where(OutboundTouch.id.in_([r.id for r in rows]),
                                                OutboundTouch.status.in_(OPEN))
-                   .values(status=TouchState.CANCELLED.value, why_skipped=why.value, outcome_at=now))
+                   .values(status=TouchState.CANCELLED.value, why_skipped=str(getattr(why, "value", why)),
+                           outcome_at=now))
     return [r.job_id for r in rows]
 
 
@@ -251,11 +252,17 @@ class AppointmentTouches:
     confirmed: bool = False
 
 
-def by_appointment(db: Session, *, limit: int = 200) -> list[AppointmentTouches]:
-    """Touches grouped per (client, appointment), the groups with the latest activity first."""
-    rows = list(db.scalars(select(OutboundTouch).order_by(OutboundTouch.id.desc()).limit(limit * 4)))
-    confirmed = {t for t in db.scalars(select(OutboundReply.touch_id).where(
-        OutboundReply.meaning == ReplyMeaning.CONFIRM.value, OutboundReply.touch_id.is_not(None)))}
+def by_appointment(db: Session, *, limit: int = 200, client_id: str | None = None) -> list[AppointmentTouches]:
+    """Touches grouped per (client, appointment), the groups with the latest activity first (one client's only
+    with ``client_id``)."""
+    query = select(OutboundTouch).order_by(OutboundTouch.id.desc()).limit(limit * 4)
+    confirmed_query = select(OutboundReply.touch_id).where(
+        OutboundReply.meaning == ReplyMeaning.CONFIRM.value, OutboundReply.touch_id.is_not(None))
+    if client_id is not None:
+        query = query.where(OutboundTouch.client_id == client_id)
+        confirmed_query = confirmed_query.where(OutboundReply.client_id == client_id)
+    rows = list(db.scalars(query))
+    confirmed = set(db.scalars(confirmed_query))
     groups: dict[tuple[str, str | None], list[OutboundTouch]] = {}
     for row in rows:
         groups.setdefault((row.client_id, row.appointment_id), []).append(row)
@@ -301,3 +308,22 @@ def reminder_figures(db: Session, start: dt.datetime, end: dt.datetime) -> Remin
     no_show = {a.id for a in appts if a.status == AppointmentStatus.NO_SHOW.value}
     return ReminderFigures(len(reminded), len(confirmed & reminded), len(no_show & reminded),
                            len(ids) - len(reminded), len(no_show - reminded))
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """One week's :class:`ReminderFigures`: appointments starting in [start, end)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    figures: ReminderFigures
+
+
+def weekly_figures(db: Session, now: dt.datetime, weeks: int = 4) -> list[WeekFigures]:
+    """The last ``weeks`` weeks (7 days each, ending ``now``), the latest first."""
+    out = []
+    for i in range(weeks):
+        end = now - dt.timedelta(days=7 * i)
+        start = end - dt.timedelta(days=7)
+        out.append(WeekFigures(start, end, reminder_figures(db, start, end)))
+    return out

@@ -7,7 +7,10 @@
 * ``amd``: AMD's ``AnsweredBy`` → a person (the call goes on), a machine (the neutral voicemail only with
   consent, else hang up), ``machine_end_other`` the same, recorded as uncertain, a fax (hang up, never
   call the number again);
-* ``call-status``: the call's end (``CallStatus``, ``CallDuration``, ``AnsweredBy``).
+* ``call-status``: the call's end (``CallStatus``, ``CallDuration``, ``AnsweredBy``, ``ErrorCode``).
+
+A permanent error code (``ivr.contact.undeliverable``) on a text's or a call's status flags the number
+undeliverable on that channel and cancels its pending touches there.
 
 A callback about a touch we do not know is acknowledged and ignored; one that fails answers 503 so that
 Twilio tries it again.  Inbound texts to a pool number come through the SMS webhook
@@ -55,7 +58,7 @@ def call_status() -> Response:
     form = request.form
     try:
         callbacks.call_status(_ql(), form.get("CallSid", ""), form.get("CallStatus", ""),
-                              form.get("CallDuration"), form.get("AnsweredBy"))
+                              form.get("CallDuration"), form.get("AnsweredBy"), form.get("ErrorCode"))
     except Exception:
         log.exception("outbound call status callback failed")
         return _ack(503)

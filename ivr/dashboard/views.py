@@ -23,10 +23,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr import passwords
+from ivr.contact import client_view, undeliverable
 from ivr.contact.models import CorrectionRequestRow
-from ivr.contact.touches import by_appointment, reminder_figures
+from ivr.contact.touches import by_appointment, reminder_figures, weekly_figures
 from ivr.dashboard import auth
-from ivr.dashboard.blueprint import bp, format_time, practice_settings, practice_tz
+from ivr.dashboard.blueprint import bp, format_date, format_time, practice_settings, practice_tz
 from ivr.dashboard.forms import (
     LoginForm,
     OwnPasswordForm,
@@ -44,6 +45,7 @@ from ivr.escalations.audit import Action
 from ivr.escalations.models import Role, RosterEntry, StaffUser
 from ivr.escalations.roster import covers, on_call
 from ivr.exceptions import (
+    CallRecordUnreadable,
     ChangeNotFound,
     ConflictChoiceFailed,
     EscalationConflict,
@@ -934,7 +936,12 @@ def outbound() -> Any:
     with auth.db().sessions() as s:
         groups = by_appointment(s)
         week = reminder_figures(s, now - dt.timedelta(days=7), now)
-    return render_template("dashboard/outbound.html", groups=groups, labels=_TOUCH_LABELS, week=week,
+        tz = practice_tz()
+        # Each week as the practice's dates, first and last day (the end instant itself is the next week's).
+        weeks = [(format_date(w.start.astimezone(tz).date()),
+                  format_date((w.end - dt.timedelta(microseconds=1)).astimezone(tz).date()), w.figures)
+                 for w in weekly_figures(s, now)]
+    return render_template("dashboard/outbound.html", groups=groups, labels=_TOUCH_LABELS, week=week, weeks=weeks,
                            title="Follow-ups and reminders")
 
 
@@ -944,6 +951,7 @@ def outbound_correction() -> Any:
     client_id = (request.form.get("client_id") or "").strip()[:64]
     appointment_id = (request.form.get("appointment_id") or "").strip()[:64] or None
     ql = auth.ql()
+    back = request.form.get("back") == "client"
     with auth.db().sessions() as s, s.begin():
         if not client_id or s.get(Client, client_id) is None:
             flash("No such client.", "error")
@@ -954,4 +962,58 @@ def outbound_correction() -> Any:
                      ip=request.remote_addr, at=ql.clock())
     ql.outbound.plan_soon()
     flash("A correction call is planned.", "ok")
+    if back:
+        return _redirect("dashboard.outbound_client", client_id=client_id)
     return _redirect("dashboard.outbound")
+
+
+def _client_page(client_id: str, opened: tuple[int, str] | None = None) -> Any:
+    ql = auth.ql()
+    with auth.db().sessions() as s:
+        view = client_view.client_outbound(s, ql.outbound.hasher, client_id)
+    if view is None:
+        abort(404)
+    return render_template("dashboard/outbound_client.html", view=view, labels=_TOUCH_LABELS, opened=opened,
+                           title=f"Follow-ups of client {client_id}")
+
+
+@bp.get("/outbound/clients/<client_id>")
+def outbound_client(client_id: str) -> Any:
+    """One client's follow-ups and reminders: status, touches per appointment (answered by, duration, words
+    version), undeliverable flags, opt-outs, replies (words closed) and the correction-call button.  Ids only."""
+    return _client_page(client_id)
+
+
+@bp.post("/outbound/clients/<client_id>/replies/<int:reply_id>/read")
+def outbound_read_reply(client_id: str, reply_id: int) -> Any:
+    """Open a reply's words (a deliberate POST, audited ``read_reply``); rendered, never redirected to."""
+    ql = auth.ql()
+    with auth.db().sessions() as s, s.begin():
+        try:
+            words = client_view.open_reply(s, ql.outbound.cipher, client_id, reply_id)
+        except CallRecordUnreadable:
+            words = None
+            flash("Those words cannot be opened with the data keys configured.", "error")
+        if words is None:
+            return _redirect("dashboard.outbound_client", client_id=client_id)
+        audit.record(s, g.user.id, Action.READ_REPLY, target=f"reply:{reply_id}", detail=f"client {client_id}",
+                     ip=auth.client_ip(), at=auth.now())
+    return _client_page(client_id, opened=(reply_id, words))
+
+
+@bp.post("/outbound/clients/<client_id>/flags/<int:flag_id>/lift")
+def outbound_lift_flag(client_id: str, flag_id: int) -> Any:
+    """Lift a number's undeliverable flag (audited ``lift_undeliverable``); the planner may use it again."""
+    ql = auth.ql()
+    with auth.db().sessions() as s, s.begin():
+        numbers = client_view.numbers_of(s, client_id)
+        row = undeliverable.lift(s, flag_id, numbers, ql.outbound.hasher, g.user.id, auth.now())
+        if row is None:
+            flash("That flag is already lifted or is not on this client's numbers.", "error")
+            return _redirect("dashboard.outbound_client", client_id=client_id)
+        audit.record(s, g.user.id, Action.LIFT_UNDELIVERABLE, target=f"client:{client_id}",
+                     detail=f"flag {flag_id} ({row.channel}, code {row.error_code})", ip=auth.client_ip(),
+                     at=auth.now())
+    ql.outbound.plan_soon()
+    flash("The flag is lifted: the number may be used again.", "ok")
+    return _redirect("dashboard.outbound_client", client_id=client_id)

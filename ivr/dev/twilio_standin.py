@@ -360,13 +360,16 @@ class TwilioStandin:
         return copy.deepcopy(record)
 
     def finish_call(self, sid: str, answered_by: str | None = None, *, status: str | None = None,
-                    duration: int = 12, amd_seconds: int = 3) -> list[Callback]:
+                    duration: int = 12, amd_seconds: int = 3, error_code: int | None = None) -> list[Callback]:
         """End an API-created call as its far end would: answered by ``answered_by`` (one of ``ANSWERED_BY``),
         or not answered (``status``: busy, no-answer, failed, canceled).  Returns the requests Twilio would
         make, in order, for the test to deliver (signed): the call's ``Url`` (fetched on answer: with async
         AMD the call is connected at once), the AMD result to ``AsyncAmdStatusCallback``, and the final
-        status callback (``CallStatus``, ``CallDuration``, ``AnsweredBy``).
+        status callback (``CallStatus``, ``CallDuration``, ``AnsweredBy``; ``ErrorCode`` when a failed call gives
+        one, e.g. 21214 the number cannot be reached).
         """
+        if error_code is not None and status != "failed":
+            raise ValueError("only a failed call carries an ErrorCode")
         if answered_by is not None and answered_by not in ANSWERED_BY:
             raise ValueError(f"AnsweredBy must be one of {ANSWERED_BY}")
         if answered_by is None and status not in UNANSWERED:
@@ -392,6 +395,8 @@ class TwilioStandin:
             params = {**base, "CallStatus": final, "CallDuration": record["duration"]}
             if answered_by is not None and record.get("machine_detection"):
                 params["AnsweredBy"] = answered_by
+            if error_code is not None:
+                params["ErrorCode"] = str(error_code)
             out.append(Callback(record["status_callback"], params))
         return out
 

@@ -1,0 +1,112 @@
+"""A "change" reply asks for a correction call; when that call cannot be placed or reaches nobody, staff get one
+``change_request`` task (an escalation), never two; an answered call raises none."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ivr.escalations.models import Escalation
+from tests.helpers.contact import add_appointment, add_client, deliver, text_in, touch_rows
+
+NY = ZoneInfo("America/New_York")
+PHONE = "+15551239030"
+FIRST = dt.datetime(2026, 12, 2, 15, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
+CALL_DUE = dt.datetime(2026, 12, 3, 9, tzinfo=NY).astimezone(dt.UTC)  # the correction call: the next morning
+ACK = (200, '<?xml version="1.0" encoding="UTF-8"?><Response />')
+
+
+def tasks(database) -> list[tuple[str, str, str | None, dict | None, str]]:
+    with database.sessions() as db:
+        return [(e.call_sid, e.reason, e.client_id, e.details, e.category)
+                for e in db.scalars(select(Escalation).order_by(Escalation.id))]
+
+
+def asked_to_change(app, client, database, jobs, standin, **consent) -> dict:
+    """Robin was reminded and replied "2"; the correction call is planned.  The reminder text."""
+    ql = app.extensions["quietline"]
+    jobs.clock.now = FIRST - dt.timedelta(hours=1)
+    add_client(database, "C-9030", "Robin", (PHONE,), **consent)
+    add_appointment(database, "A-9030", "C-9030", dt.datetime(2026, 12, 4, 15, tzinfo=NY).astimezone(dt.UTC))
+    ql.jobs.plan_outbound_now()
+    jobs.at(FIRST)
+    [sms] = [m for m in standin.messages() if m["to"] == PHONE]
+    assert text_in(client, PHONE, sms["from"], "2", "SM" + "3" * 32)[0] == 200
+    jobs.settle()
+    return sms
+
+
+def correction_rows(database) -> list[tuple[str, str, str | None]]:
+    return [(r.channel, r.status, r.why_skipped) for r in touch_rows(database, "C-9030") if r.rule == "correction"]
+
+
+@pytest.mark.parametrize(("how", "outcome"), [
+    ({"status": "no-answer"}, "no_answer"),
+    ({"status": "busy"}, "busy"),
+    ({"status": "failed"}, "failed"),
+    ({"answered_by": "machine_end_beep"}, "machine"),
+])
+def test_a_correction_call_that_reaches_nobody_gives_staff_one_change_task(how, outcome, app, client, database,
+                                                                           jobs, standin):
+    asked_to_change(app, client, database, jobs, standin)
+    assert tasks(database) == []  # the call comes first
+    jobs.at(CALL_DUE)
+    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    assert all(r[0] == 200 for r in deliver(client, standin.finish_call(call["sid"], **how)))
+    jobs.settle()
+    assert correction_rows(database) == [("call", outcome, None)]
+    assert tasks(database) == [("change:1", "change_request", "C-9030",
+                                {"reply": "change", "outcome": outcome, "appointment_id": "A-9030"},
+                                "reschedule_failed")]
+    # Later passes, and Twilio posting the same callback again: still one task.
+    assert all(r[0] == 200 for r in deliver(client, standin.finish_call(call["sid"], **how)))
+    jobs.at(CALL_DUE + dt.timedelta(hours=3))
+    assert len(tasks(database)) == 1
+
+
+def test_a_correction_call_twilio_refuses_gives_staff_the_task(app, client, database, jobs, standin):
+    asked_to_change(app, client, database, jobs, standin)
+    standin.fail_next("/Calls.json", 400, method="POST")
+    jobs.at(CALL_DUE)
+    assert standin.calls() == []
+    assert correction_rows(database) == [("call", "failed", None)]
+    assert [t[:2] for t in tasks(database)] == [("change:1", "change_request")]
+
+
+def test_a_client_who_takes_no_calls_gives_staff_the_task_within_a_minute(app, client, database, jobs, standin):
+    asked_to_change(app, client, database, jobs, standin, may_call=False)
+    jobs.at(FIRST + dt.timedelta(minutes=1))  # the minute's planning pass
+    assert correction_rows(database) == [("call", "skipped", "no_consent")]
+    assert [t[:4] for t in tasks(database)] == [("change:1", "change_request", "C-9030",
+                                                 {"reply": "change", "outcome": "no_consent",
+                                                  "appointment_id": "A-9030"})]
+    jobs.at(CALL_DUE)
+    assert standin.calls() == [] and len(tasks(database)) == 1
+
+
+def test_an_answered_correction_call_raises_no_task(app, client, database, jobs, standin):
+    asked_to_change(app, client, database, jobs, standin)
+    jobs.at(CALL_DUE)
+    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    assert all(r[0] == 200 for r in deliver(client, standin.finish_call(call["sid"], "human")))
+    jobs.at(CALL_DUE + dt.timedelta(hours=3))
+    # What the answered call does is the call's own business (its state is not asserted here): no task.
+    assert tasks(database) == []
+
+
+def test_a_staff_correction_call_that_fails_raises_no_change_task(app, client, database, jobs, standin):
+    """Only a client's own change reply makes the task: staff who asked for a call already know."""
+    from tests.helpers.dashboard import STAFF_PASSWORD, add_user, post, signed_in
+
+    jobs.clock.now = dt.datetime(2026, 12, 2, 10, tzinfo=NY).astimezone(dt.UTC)
+    add_client(database, "C-9030", "Robin", (PHONE,))
+    staff = signed_in(app, add_user(database, "desk@example.org", "Front Desk", "staff", STAFF_PASSWORD))
+    post(staff, "/staff/outbound/correction", {"client_id": "C-9030"}, token_from="/staff/outbound")
+    jobs.settle()
+    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    deliver(client, standin.finish_call(call["sid"], status="no-answer"))
+    jobs.settle()
+    assert correction_rows(database) == [("call", "no_answer", None)]
+    assert tasks(database) == []
