@@ -13,10 +13,12 @@ Twilio's meaning of each code (twilio.com/docs/api/errors):
 * 21408 sending to the number's region is not enabled on the account (lifted by staff once it is);
 * 21612 the 'To' number is not currently reachable by SMS (no route);
 * 21614 the 'To' number is not a mobile number (cannot take texts);
-* 30003 unreachable destination handset (off, no service, or cannot take SMS);
 * 30004 message blocked (by the recipient or their carrier);
 * 30005 unknown destination handset (the number does not exist);
 * 30006 landline or unreachable carrier.
+
+30003 (unreachable destination handset) is not a flag: Twilio describes it as often temporary (the phone
+is off or out of signal), so it is retried like any transient failure.
 
 21610 (the recipient texted STOP) is a flag too in Twilio's list, but here it is the number's text opt-out
 (``ivr.practice.opt_outs``): START lifts it, as the carrier does, which a staff-lifted flag would not.
@@ -46,7 +48,6 @@ PERMANENT_CODES: dict[str, str] = {
     "21408": "its region is not enabled on the Twilio account",
     "21612": "not reachable by text",
     "21614": "not a mobile number",
-    "30003": "unreachable handset",
     "30004": "messages blocked",
     "30005": "unknown number",
     "30006": "landline or unreachable carrier",
