@@ -118,6 +118,8 @@ ASK_DOB = ("To protect your privacy, please enter your date of birth as eight di
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
 NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
 GOODBYE = "Thank you. Goodbye."
+SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
+         "or tomorrow at 11 AM, press 3. If none of these work, press 4.")
 
 
 def digits_of(pool: str) -> str:
@@ -353,3 +355,25 @@ def test_the_discretion_lint_checks_the_conversation_flows_before_verification(f
     problems = [p for p in check_dir(flows_dir, default_registry().signatures())[1] if p.severity == "error"]
     assert {(p.file, p.flow, p.step) for p in problems} == {("follow_up_call.yaml", "follow_up_call", "greeting")}
     assert "not discreet before verification" in problems[0].message
+
+
+@pytest.mark.parametrize(("answer_as", "script", "heard"), [
+    ("client", f"1;{DOB}#;1", [GREETING, ASK_DOB, SLOTS, "You're all set for tomorrow at 9 AM with Maya Chen.",
+                               GOODBYE]),
+    ("someone-else", None, [GREETING, "BUSINESS"]),
+    ("fax", None, [GREETING]),
+])
+def test_the_simulator_answers_an_outbound_call_as_the_client_or_someone_else(answer_as, script, heard, app, ql,
+                                                                             database, jobs, standin):
+    from ivr.dev.cli import call_command
+
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    args = ["--outbound", "--to", PHONE, "--answer", answer_as] + (["--script", script] if script else [])
+    result = app.test_cli_runner().invoke(call_command, args)
+    assert result.exit_code == 0, result.output
+    business = BUSINESS.format(digits_of(call["from"]))
+    assert [line[2:] for line in result.output.splitlines() if line.startswith("🔊")] == [
+        business if words == "BUSINESS" else words for words in heard]
