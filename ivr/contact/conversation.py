@@ -53,8 +53,15 @@ class Conversation(StrEnum):
     STAFF = "staff"  # handed to staff
 
 
+def _row_vars(row: OutboundTouch) -> dict[str, Any]:
+    """What the flow reads of the touch after verification (``vars.touch``), from its row alone."""
+    return {"job": row.job_id, "client_id": row.client_id, "kind": row.kind, "trigger": row.rule,
+            "appointment_id": row.appointment_id}
+
+
 def _touch_vars(out: Any, row: OutboundTouch, now: dt.datetime) -> dict[str, Any] | None:
-    """What the flow reads of the touch (``vars.touch``); None when the rules or the client are gone."""
+    """``vars.touch`` of an answered call: the row's, the first name (none on a number several clients
+    share) and the neutral words; None when the rules or the client are gone."""
     rules = out.rules()
     if rules is None or not row.from_e164:
         return None
@@ -65,10 +72,7 @@ def _touch_vars(out: Any, row: OutboundTouch, now: dt.datetime) -> dict[str, Any
         return None
     neutral = render(touches.touch_of(row), WordKind.SPOKEN, rules=rules, client=person, appointment=None,
                      callback_number=row.from_e164, now=now, verified=False)
-    return {"job": row.job_id, "client_id": row.client_id, "kind": row.kind, "trigger": row.rule,
-            "appointment_id": row.appointment_id,
-            "first_name": None if row.neutral else person.first_name,  # a shared number: no name at all
-            "neutral": neutral}
+    return {**_row_vars(row), "first_name": None if row.neutral else person.first_name, "neutral": neutral}
 
 
 def _start(out: Any, flow: str, touch: dict[str, Any] | None, candidates: list[str]) -> CallStart:
@@ -96,16 +100,15 @@ def for_touch(out: Any, job_id: str, call_sid: str) -> CallStart | None:
 def for_return(out: Any, pool_number: str, caller: str | None) -> CallStart:
     """The start of a call to a pool number: the latest touch made from it to ``caller`` (continued only once
     the caller is verified as its client); the same greeting whoever calls."""
-    touch = None
-    if caller:
-        with out.database.sessions() as db:
-            row = db.scalar(select(OutboundTouch).where(
-                OutboundTouch.from_e164 == pool_number, OutboundTouch.to_e164 == caller,
-                OutboundTouch.status.in_(_MADE), OutboundTouch.attempted_at >= out.clock() - RETURN_WINDOW)
-                .order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
-        if row is not None:
-            touch = _touch_vars(out, row, out.clock())
-    return _start(out, RETURNED_FLOW, touch, [])
+    row = None
+    with out.database.sessions() as db:
+        # One query whoever calls (a withheld number matches nothing); the row alone, so a caller who had a
+        # touch costs no more work than one who had none.
+        row = db.scalar(select(OutboundTouch).where(
+            OutboundTouch.from_e164 == pool_number, OutboundTouch.to_e164 == (caller or ""),
+            OutboundTouch.status.in_(_MADE), OutboundTouch.attempted_at >= out.clock() - RETURN_WINDOW)
+            .order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
+    return _start(out, RETURNED_FLOW, _row_vars(row) if row is not None else None, [])
 
 
 def record(out: Any, session: CallSession | None, call_sid: str, now: dt.datetime) -> None:

@@ -169,8 +169,7 @@ class Outbound:
 
     def is_pool_number(self, number: str | None) -> bool:
         """Whether ``number`` is one of the outbound numbers (texts to it are replies to follow-ups and reminders)."""
-        rules = self.rules()
-        return bool(number) and rules is not None and number in rules.caller_id.numbers
+        return bool(number) and number in self.rules_store.numbers()
 
     def inbound_text(self, message_sid: str, from_: str, to: str | None, body: str | None,
                      opt_out_type: str | None) -> str:

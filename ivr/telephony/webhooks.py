@@ -154,8 +154,16 @@ def voice() -> str:
         raise ValueError("request without CallSid")
     region = ql.flows.current().practice.phone_region
     touch = request.args.get("touch")
-    start = ql.outbound.call_start(touch=touch, call_sid=call_sid, to=normalise(form.get("To"), region),
-                                   from_=normalise(form.get("From"), region))
+    try:
+        start = ql.outbound.call_start(touch=touch, call_sid=call_sid, to=normalise(form.get("To"), region),
+                                       from_=normalise(form.get("From"), region))
+    except Exception:
+        if touch:
+            raise  # an outbound call: the apology (never_fails) rather than a conversation we cannot place
+        # The practice's line must not depend on the outbound rules or the database: the main menu.
+        log.warning("could not tell whether call %s is to a pool number; the entry flow answers it", call_sid,
+                    exc_info=True)
+        start = None
     if start is not None and not start.flow:
         return twiml.hangup()  # a touch this call does not belong to
     # An outbound call's far end is its To: the number the conversation verifies against.

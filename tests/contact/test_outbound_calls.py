@@ -80,8 +80,6 @@ GREETING_TWIML = (
     'speechModel="numbers_and_commands" speechTimeout="2" timeout="6"><Say language="en-US" voice="Polly.Joanna">'
     'Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no.</Say></Gather>'
     '<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn=1</Redirect></Response>')
-SPOKEN = ("This is about a business matter; we'll try again later. You can reach us at 5 5 5, 0 1 0, {digits}. "
-          "Goodbye.")
 
 
 @pytest.mark.parametrize(("answered_by", "voicemail", "state"), [
