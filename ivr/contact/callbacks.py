@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ivr.contact import touches, undeliverable
 from ivr.contact.facts import load_facts
 from ivr.contact.models import CallOptOut, OutboundTouch, TouchState
+from ivr.core.events import CallStarted
 from ivr.outbound.facts import Channel
 from ivr.outbound.lint import WordKind
 from ivr.outbound.wording import render
@@ -71,6 +72,10 @@ def call_status(ql: Any, sid: str, status: str, duration: str | None, answered_b
             state = TouchState.FAX
         row = touches.record_outcome(ql.database.sessions, sid, state, ql.clock(), answered_by=answered_by,
                                      duration=_seconds(duration))
+        if row is not None and state is TouchState.ANSWERED:
+            # The conversation's outcome (verified or not), then the call's own end (its promises kept).
+            ql.outbound.call_over(ql.call_store.load(sid), sid)
+            ql.calls.end(sid, status)
     elif status in CALL_END_STATES:
         row = touches.record_outcome(ql.database.sessions, sid, CALL_END_STATES[status], ql.clock(),
                                      duration=_seconds(duration), error_code=error_code)
@@ -130,20 +135,10 @@ def amd_result(ql: Any, sid: str, answered_by: str) -> None:
     touches.record_outcome(ql.database.sessions, sid, TouchState.VOICEMAIL, now, answered_by=answered_by)
 
 
-def answer(ql: Any, sid: str) -> str:
-    """The first words of an answered outbound call.  Nobody is verified yet, so only the neutral words:
-    the client's first name (not on a shared number) and the business-matter words with the callback number."""
-    row, facts = _touch_and_facts(ql, sid)
-    rules = ql.outbound.rules()
-    if row is None or rules is None or not row.from_e164:
+def answer(ql: Any, sid: str, job_id: str, to: str | None, turn: int) -> str:
+    """The old answer URL (``/twilio/outbound/answer?touch=``) of calls placed before the conversation moved to
+    the voice webhook: the same conversation (flows/follow_up_call.yaml)."""
+    start = ql.outbound.call_start(touch=job_id, call_sid=sid, to=None, from_=None)
+    if start is None or not start.flow:
         return twiml.hangup()
-    person = next((c for c in facts.clients if c.id == row.client_id), None)
-    if person is None:
-        return twiml.hangup()
-    touch = touches.touch_of(row)
-    neutral = render(touch, WordKind.SPOKEN, rules=rules, client=person, appointment=None,
-                     callback_number=row.from_e164, now=ql.clock(), verified=False)
-    greeting = None if row.neutral else f"Hello, this is a call for {person.first_name}."
-    practice = ql.flows.last_good.practice if ql.flows.last_good is not None else None
-    return twiml.say_then_hangup([w for w in (greeting, neutral) if w], getattr(practice, "voice", None),
-                                 getattr(practice, "language", None))
+    return ql.calls.handle(sid, to, turn, CallStarted(), start)

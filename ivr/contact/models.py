@@ -75,6 +75,11 @@ class OutboundTouch(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # An answered call's conversation (flows/follow_up_call.yaml): whether the person verified, what it came
+    # to (ivr.contact.conversation.Conversation) and the flows' version it ran.
+    verified: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    conversation: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    flow_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -28,6 +28,8 @@ class OutboundRulesStore:
         self._lock = threading.Lock()
         self._rules: OutboundRules | None = None
         self._key: tuple | None = None
+        self._numbers_key: tuple | None = None
+        self._numbers: tuple[str, ...] | None = None
 
     def _fingerprint(self) -> tuple | None:
         try:
@@ -35,6 +37,25 @@ class OutboundRulesStore:
         except FileNotFoundError:
             return None
         return st.st_size, st.st_mtime_ns
+
+    def numbers(self) -> tuple[str, ...]:
+        """The pool numbers (``caller_id.numbers``), without touching the database: an inbound call asks on every
+        call whether it came to one, and the work to answer must not vary from call to call."""
+        flows = self.flows.current() if self.flows.loaded else None
+        if flows is None:
+            return self._rules.caller_id.numbers if self._rules is not None else ()
+        key = (id(flows), self._fingerprint())
+        with self._lock:
+            if key != self._numbers_key:
+                self._numbers_key = key
+                rules = None
+                if key[1] is not None:
+                    # Without clinician names: words that name one fail the full check, never the numbers.
+                    rules, _ = check_outbound(self.flows.path, cast(PracticeSettings, flows.practice))
+                self._numbers = tuple(rules.caller_id.numbers) if rules is not None else None
+            if self._numbers is not None:
+                return self._numbers
+            return tuple(self._rules.caller_id.numbers) if self._rules is not None else ()
 
     def current(self) -> OutboundRules | None:
         """The rules to plan and send with; None when there is no outbound.yaml (nothing is sent)."""

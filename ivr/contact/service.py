@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.contact import changes, replies, sending, touches
+from ivr.contact import changes, conversation, replies, sending, touches
 from ivr.contact.facts import clinician_names, load_facts
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
 from ivr.contact.undeliverable import NumberHasher
+from ivr.core.call_state import CallSession
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
 from ivr.escalations.create import build_escalation
@@ -32,6 +33,7 @@ from ivr.outbound.planner import plan, recheck
 from ivr.outbound.rules import OutboundRules, Trigger
 from ivr.practice.models import APPOINTMENTS_CHANGED
 from ivr.telephony import twiml
+from ivr.telephony.call_handler import CallStart
 from ivr.telephony.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,14 @@ FOLLOW_UP_TASK = "follow_up_task"
 TEXT_REPLY = "text_reply"
 CHANGE_REQUEST = changes.CHANGE_REQUEST
 
+# A call that named a touch it does not belong to: no flow, the edge hangs up.
+REFUSED = CallStart("", {})
+
 OUTBOUND_PATHS = {
     "message_status": "/twilio/outbound/message-status",
-    "call_answer": "/twilio/outbound/answer",
+    # The answered call's TwiML comes from the voice webhook, the touch named by its opaque job id
+    # (ivr.contact.conversation): the conversation runs on the engine like any call.
+    "call_answer": "/twilio/voice",
     "call_status": "/twilio/outbound/call-status",
     "amd_status": "/twilio/outbound/amd",
 }
@@ -181,8 +188,7 @@ class Outbound:
 
     def is_pool_number(self, number: str | None) -> bool:
         """Whether ``number`` is one of the outbound numbers (texts to it are replies to follow-ups and reminders)."""
-        rules = self.rules()
-        return bool(number) and rules is not None and number in rules.caller_id.numbers
+        return bool(number) and number in self.rules_store.numbers()
 
     def inbound_text(self, message_sid: str, from_: str, to: str | None, body: str | None,
                      opt_out_type: str | None) -> str:
@@ -204,6 +210,22 @@ class Outbound:
             self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, {"reply": handled.meaning.value})
         self.plan_soon()
         return twiml.sms_reply(handled.reply) if handled.reply else twiml.sms_nothing()
+
+    # ------------------------------------------------------------------ conversations
+
+    def call_start(self, *, touch: str | None, call_sid: str, to: str | None, from_: str | None) -> CallStart | None:
+        """How a new call's session starts when it is an outbound conversation (``touch``: the job id in an
+        answered call's URL) or a call to a pool number (``to``); None: an ordinary inbound call.  An
+        answered call whose touch does not match is refused (``CallStart`` of no flow: hang up)."""
+        if touch:
+            return conversation.for_touch(self, touch, call_sid) or REFUSED
+        if self.is_pool_number(to):
+            return conversation.for_return(self, str(to), from_)
+        return None
+
+    def call_over(self, session: CallSession | None, call_sid: str) -> None:
+        """An outbound call ended: its conversation onto the touch row (``ivr.contact.conversation.record``)."""
+        conversation.record(self, session, call_sid, self.clock())
 
     def plan_soon(self) -> None:
         """Re-plan at once (a reply, an outcome: the next attempt or channel may go)."""

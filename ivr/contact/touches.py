@@ -210,7 +210,9 @@ def record_outcome(db_sessions: sessionmaker[Session], sid: str, state: TouchSta
         row = db.scalar(select(OutboundTouch).where(OutboundTouch.twilio_sid == sid))
         if row is None:
             return None
-        if overwrite or row.status not in _FINAL:
+        if row.verified is False and state is TouchState.ANSWERED:
+            pass  # answered, but nobody verified: it stays no_answer (ivr.contact.conversation)
+        elif overwrite or row.status not in _FINAL:
             row.status = state.value
         row.outcome_at = now
         if answered_by:

@@ -80,5 +80,7 @@ def amd() -> Response:
 @bp.post("/answer")
 @never_fails
 def answer() -> str:
-    """What an answered outbound call says first (before anyone is verified: only neutral words)."""
-    return callbacks.answer(_ql(), request.form.get("CallSid", ""))
+    """An answered outbound call placed with the old answer URL: the conversation of ``/twilio/voice?touch=``."""
+    form = request.form
+    return callbacks.answer(_ql(), form.get("CallSid", ""), request.args.get("touch", ""), form.get("To"),
+                            int(request.args.get("turn") or 0) if (request.args.get("turn") or "0").isdigit() else 0)

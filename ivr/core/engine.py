@@ -263,7 +263,8 @@ class _Run:
                 return self._route(CRISIS)
             return s, [fx.Hangup()]
         if isinstance(event, CallStarted) or not s.flow:
-            entry = self.flows.entry
+            named = event.flow if isinstance(event, CallStarted) else ""
+            entry = self.flows.flows.get(named) or self.flows.entry
             s.flow = entry.name
             return self.go(entry.start)
         if s.step == LIMIT_STEP:

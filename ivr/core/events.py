@@ -8,7 +8,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CallStarted:
-    pass
+    """A call reached us.  ``flow``: the flow it starts in (an outbound call answered, a pool number called
+    back); empty for the practice's entry flow."""
+
+    flow: str = ""
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ OUTBOUND_ANSWERS = {"client": ("human", None), "someone-else": ("human", None), 
 @click.option("--outbound", is_flag=True, help="Answer the follow-up or reminder call Quietline is placing to "
                                                "--to (at the local Twilio stand-in) instead of calling in.")
 @click.option("--answer", "answer_as", type=click.Choice(list(OUTBOUND_ANSWERS)), default="client", show_default=True,
-              help="With --outbound: who or what answers.")
+              help="With --outbound: who or what answers (the client answers the questions from --script, "
+                   "e.g. \"1;04151985#;1\"; someone else says no).")
 def call_command(from_: str, to: str, url: str | None, script: str | None, outbound: bool = False,
                  answer_as: str = "client") -> None:
     """Place a simulated inbound call, exactly as Twilio would, and print what the caller hears; with
@@ -50,7 +51,7 @@ def call_command(from_: str, to: str, url: str | None, script: str | None, outbo
     """
     ql = current_app.extensions["quietline"]
     if outbound:
-        _answer_outbound(ql, to, answer_as, url)
+        _answer_outbound(ql, to, answer_as, url, script)
         return
     settings = ql.settings
     public_base_url, api_url = settings.public_base_url, settings.twilio_api_url
@@ -88,7 +89,11 @@ def call_command(from_: str, to: str, url: str | None, script: str | None, outbo
         sys.exit(1)
 
 
-def _answer_outbound(ql: Any, to: str, answer_as: str, url: str | None) -> None:
+# What someone who is not the client answers to "Is that you?"; a machine or fax answers nothing.
+OUTBOUND_SCRIPTS = {"someone-else": "2"}
+
+
+def _answer_outbound(ql: Any, to: str, answer_as: str, url: str | None, script: str | None = None) -> None:
     """Finish the newest outbound call to ``to`` at the stand-in as ``answer_as`` and print what is heard."""
     settings = ql.settings
     api_url = settings.twilio_api_url.rstrip("/")
@@ -116,7 +121,8 @@ def _answer_outbound(ql: Any, to: str, answer_as: str, url: str | None) -> None:
     sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
                         target_base_url=target, account_sid=settings.twilio_account_sid)
     try:
-        heard = sim.answer_outbound(finished.json())
+        said = OUTBOUND_SCRIPTS.get(answer_as, script if answer_as == "client" else "") or ""
+        heard = sim.answer_outbound(finished.json(), said)
     except SimulatorError as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     click.echo(f"call {call['sid']} from {call['from']} answered by {answered_by or status}")

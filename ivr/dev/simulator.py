@@ -310,11 +310,22 @@ class CallSimulator:
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params), "User-Agent": USER_AGENT}
         return self.transport.post(self.target_url(url), params, headers)
 
-    def answer_outbound(self, callbacks: list[dict[str, Any]]) -> list[str]:
+    def answer_outbound(self, callbacks: list[dict[str, Any]], script: str = "", interactive: bool = False,
+                        input_fn: Callable[[str], str] = input) -> list[str]:
         """Deliver the callbacks of an outbound call the stand-in finished (``/_standin/calls/<sid>/finish``) and
-        return what the far end heard: the words of every ``<Say>`` in the answers.  ClickException-free:
-        SimulatorError when the app answers a callback with an error."""
+        return what the far end heard: the words of every ``<Say>`` in the answers.  The call's ``Url`` (fetched
+        first, as Twilio does on answer) is followed like an inbound call's TwiML, the far end answering its
+        ``<Gather>``s from ``script`` (then ``input_fn`` when ``interactive``; else it hangs up).
+        ClickException-free: SimulatorError when the app answers a callback with an error."""
         heard: list[str] = []
+        if callbacks and callbacks[0]["params"].get("CallStatus") == "in-progress":
+            answered, *callbacks = callbacks
+            call = _Call(self, answered["params"].get("To", ""), answered["params"].get("From", ""),
+                         parse_script(script), interactive, input_fn, common=dict(answered["params"]))
+            result = call.run(_Fetch(answered["url"], {}, "answer"))
+            if result.application_error:
+                raise SimulatorError(f"the app did not answer {urlsplit(answered['url']).path} with TwiML")
+            heard += result.heard
         for cb in callbacks:
             status, body = self.deliver(cb["url"], cb["params"])
             if status >= 400:
@@ -363,6 +374,7 @@ class _Call:
         tokens: list[Token],
         interactive: bool,
         input_fn: Callable[[str], str],
+        common: dict[str, str] | None = None,
     ):
         self.sim = sim
         self.tokens: deque[Token] = deque(tokens)
@@ -380,6 +392,12 @@ class _Call:
             "Direction": "inbound",
             "ApiVersion": API_VERSION,
         }
+        # An outbound call answered: Twilio's own parameters of that call (its SID, outbound-api); its status
+        # callbacks come from the stand-in, not from here.
+        self.outbound = common is not None
+        if common is not None:
+            self.common = {k: v for k, v in common.items() if k != "CallStatus"}
+            self.result.call_sid = self.common.get("CallSid", self.result.call_sid)
         self.clock = 0.0
         self.sent = 0
         self.call_status = "ringing"
@@ -463,8 +481,8 @@ class _Call:
 
     # ---------------------------------------------------------------- the call
 
-    def run(self) -> CallResult:
-        step: _Fetch | None = _Fetch(self.sim.public_url(self.sim.voice_path), {}, "voice")
+    def run(self, first: _Fetch | None = None) -> CallResult:
+        step: _Fetch | None = first or _Fetch(self.sim.public_url(self.sim.voice_path), {}, "voice")
         while step is not None:
             root = self.fetch(step)
             if step.after is not None:
@@ -478,7 +496,7 @@ class _Call:
         return self.result
 
     def send_status_callback(self) -> None:
-        if not self.sim.status_path:
+        if not self.sim.status_path or self.outbound:
             return
         params = {**self.common, "CallStatus": "completed", "CallDuration": str(self.result.duration)}
         status, _ = self.post(self.sim.public_url(self.sim.status_path), params, "status")

@@ -18,6 +18,7 @@ from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
 from ivr.flowlang.loading import load_texts
 from ivr.flowlang.parsing import PRACTICE_FILE
+from ivr.outbound.lint import conversation_problems
 from ivr.outbound.rules import check_outbound
 from ivr.practice.settings.checks import parse_practice
 from ivr.practice.settings.model import PracticeSettings
@@ -66,7 +67,11 @@ def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: b
             return []  # practice.yaml's own problems are already reported; the rules are checked once it loads
     if settings is None:
         return []
-    return check_outbound(path, settings)[1]
+    rules, problems = check_outbound(path, settings)
+    if rules is not None and flows is not None:
+        # What the outbound conversation says before verification is outbound words too (ivr.outbound.lint).
+        problems = problems + conversation_problems(flows.flows, rules.discretion)
+    return problems
 
 
 def _fingerprint(path: Path) -> tuple:

@@ -22,12 +22,15 @@ from enum import Enum
 from jinja2 import meta
 
 from ivr.core import privacy
+from ivr.core.flow import AskStep, EscalateStep, Flow, HangupStep, MenuStep, SayStep, Step
 from ivr.core.templates import (
     SecurityError,
+    Template,
     TemplateSyntaxError,
     compile_template,
     environment,
 )
+from ivr.exceptions import FlowProblem
 
 CNAM_MAX = 15  # characters a caller name (CNAM) may have
 VOICEMAIL_MAX_SECONDS = 30
@@ -239,4 +242,38 @@ def caller_name_problems(name: str, rules: Discretion) -> list[str]:
     out += [f"not discreet: {p}" for p in text_problems(name, rules)]
     if rules.substance_use_program and rules.neutral_name and rules.neutral_name.lower() in name.lower():
         out.append("with substance_use_program (42 CFR Part 2) not even the neutral name may be shown")
+    return out
+
+
+# The flows of the outbound conversation (flows/): what they say before verification goes to whoever answers.
+CONVERSATION_FLOWS = ("follow_up_call", "returned_call")
+
+
+def _step_words(step: Step) -> list[str]:
+    body = step.body
+    found: list[Template | None] = []
+    if isinstance(body, SayStep):
+        found = [body.text]
+    elif isinstance(body, (MenuStep, AskStep)):
+        found = [body.prompt, body.reprompts.no_input, body.reprompts.no_match]
+    elif isinstance(body, (HangupStep, EscalateStep)):
+        found = [body.say]
+    return [t.source for t in found if isinstance(t, Template) and t.source]
+
+
+def conversation_problems(flows: Mapping[str, Flow], rules: Discretion) -> list[FlowProblem]:
+    """The discretion lint over every step of the outbound conversation flows that an unverified person may
+    hear (not ``needs_verified``): the words as written, placeholders unfilled."""
+    out: list[FlowProblem] = []
+    for name in CONVERSATION_FLOWS:
+        flow = flows.get(name)
+        if flow is None:
+            continue
+        for step in flow.steps.values():
+            if step.needs_verified:
+                continue
+            for words in _step_words(step):
+                for problem in text_problems(words, rules) + opt_out_command_problems(words):
+                    out.append(FlowProblem(flow.file, step.line, f"not discreet before verification: {problem}",
+                                           flow.name, step.id))
     return out

@@ -98,6 +98,14 @@ def _drain_order(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
     return 1, 0
 
 
+@dataclass(frozen=True)
+class CallStart:
+    """Where a new call starts other than the entry flow: the flow, and the variables it starts with."""
+
+    flow: str
+    vars: dict[str, Any]
+
+
 @dataclass
 class CallHandler:
     """Everything a webhook needs, wired once by create_app."""
@@ -140,10 +148,13 @@ class CallHandler:
 
         return numbers
 
-    def handle(self, call_sid: str, from_number: str | None, turn: int, event: Event) -> str:
+    def handle(self, call_sid: str, from_number: str | None, turn: int, event: Event,
+               start: CallStart | None = None) -> str:
         """Answer one voice webhook with TwiML; a retried turn gets the same answer, and no second side effect.
 
-        ``from_number`` is Twilio's raw ``From``; it is normalised only when the call's session starts.
+        ``from_number`` is Twilio's raw ``From`` (the far end: an outbound call's ``To``); it is normalised
+        only when the call's session starts.  ``start``: the flow and variables a new session starts with
+        (an outbound call answered, a pool number called back); the entry flow when None.
         A request for a call that has already ended is answered ``<Response><Hangup/></Response>``.
         """
         session = self.call_store.load(call_sid)
@@ -151,7 +162,9 @@ class CallHandler:
             # A call we have never seen (or whose session expired): start it from the top.
             caller = phone_numbers.normalise(from_number, self.flows.current().practice.phone_region)
             session = engine.new_session(call_sid, caller, self.clock())
-            expected, answered, event = -1, turn, CallStarted()
+            if start is not None:
+                session.vars.update(start.vars)
+            expected, answered, event = -1, turn, CallStarted(start.flow if start is not None else "")
         elif isinstance(event, CallStarted) or turn < session.turn:
             cached = self.call_store.answered(call_sid, turn)
             if cached:

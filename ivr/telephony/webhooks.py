@@ -145,8 +145,30 @@ def _handle(event: Event) -> str:
 @bp.post("/voice")
 @never_fails
 def voice() -> str:
-    """The number's incoming-call URL."""
-    return _handle(CallStarted())
+    """The number's incoming-call URL; also an answered outbound call's (``?touch=<job id>``), and a pool
+    number's (someone calling back): those start in their own flows (``Services.outbound.call_start``)."""
+    ql = _ql()
+    form = request.form
+    call_sid = form.get("CallSid", "")
+    if not call_sid:
+        raise ValueError("request without CallSid")
+    region = ql.flows.current().practice.phone_region
+    touch = request.args.get("touch")
+    try:
+        start = ql.outbound.call_start(touch=touch, call_sid=call_sid, to=normalise(form.get("To"), region),
+                                       from_=normalise(form.get("From"), region))
+    except Exception:
+        if touch:
+            raise  # an outbound call: the apology (never_fails) rather than a conversation we cannot place
+        # The practice's line must not depend on the outbound rules or the database: the main menu.
+        log.warning("could not tell whether call %s is to a pool number; the entry flow answers it", call_sid,
+                    exc_info=True)
+        start = None
+    if start is not None and not start.flow:
+        return twiml.hangup()  # a touch this call does not belong to
+    # An outbound call's far end is its To: the number the conversation verifies against.
+    far_end = form.get("To") if touch else form.get("From")
+    return ql.calls.handle(call_sid, far_end, _turn(), CallStarted(), start)
 
 
 @bp.post("/voice/input")

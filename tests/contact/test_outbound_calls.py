@@ -56,7 +56,8 @@ def test_late_at_15_minutes_a_call_from_the_pool_with_amd(ql, database, jobs, st
     assert call["async_amd_status_callback"] == f"https://ql.example.org/twilio/outbound/amd?touch={row.job_id}"
     assert call["status_callback"] == f"https://ql.example.org/twilio/outbound/call-status?touch={row.job_id}"
     assert call["status_callback_event"] == ["initiated", "ringing", "answered", "completed"]
-    assert call["url"] == f"https://ql.example.org/twilio/outbound/answer?touch={row.job_id}"
+    # The conversation runs on the voice webhook (flows/follow_up_call.yaml), the touch named by its job id.
+    assert call["url"] == f"https://ql.example.org/twilio/voice?touch={row.job_id}"
 
 
 def test_checked_in_at_14_59_no_call_at_15_minutes(ql, database, jobs, standin):
@@ -72,13 +73,19 @@ def test_checked_in_at_14_59_no_call_at_15_minutes(ql, database, jobs, standin):
     assert calls_to(standin) == []
 
 
-SPOKEN = ("This is about a business matter; we'll try again later. You can reach us at 5 5 5, 0 1 0, {digits}. "
-          "Goodbye.")
+GREETING_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://ql.example.org/twilio/voice/input?turn=1" '
+    'hints="yes, no, yeah, nope, that\'s right, that\'s not right, correct, crisis, emergency, hurt myself, suicide, '
+    'suicidal, kill myself" input="dtmf speech" language="en-US" method="POST" numDigits="1" '
+    'speechModel="numbers_and_commands" speechTimeout="2" timeout="6"><Say language="en-US" voice="Polly.Joanna">'
+    'Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no.</Say></Gather>'
+    '<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn=1</Redirect></Response>')
 
 
 @pytest.mark.parametrize(("answered_by", "voicemail", "state"), [
-    ("human", True, "answered"),
-    ("unknown", True, "answered"),
+    # A person who hangs up at the first question was never verified: no answer, so the next attempt goes.
+    ("human", True, "no_answer"),
+    ("unknown", True, "no_answer"),
     ("machine_end_beep", True, "voicemail"),
     ("machine_end_silence", True, "voicemail"),
     ("machine_end_other", True, "voicemail"),
@@ -93,9 +100,8 @@ def test_each_answered_by(answered_by, voicemail, state, ql, client, database, j
     answer, *rest = deliver(client, standin.finish_call(call["sid"], answered_by, duration=21))
     assert rest == [(200, ACK), (200, ACK)]
     digits = "0 1 9 0" if call["from"] == POOL[0] else "0 1 9 1"
-    # Before anyone is verified: the first name and the business-matter words only.
-    assert answer == (200, f'<?xml version="1.0" encoding="UTF-8"?><Response><Say {VOICE}>Hello, this is a call '
-                           f'for Robin.</Say><Say {VOICE}>{SPOKEN.format(digits=digits)}</Say><Hangup /></Response>')
+    # Before anyone is verified: the first name and the first question only (flows/follow_up_call.yaml).
+    assert answer == (200, GREETING_TWIML)
     row = touch_rows(database, "C-9003")[0]
     assert (row.status, row.answered_by, row.duration_seconds) == (state, answered_by, 21)
     after = next(c for c in standin.calls() if c["sid"] == call["sid"])
@@ -129,10 +135,11 @@ def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jo
 
 
 @pytest.mark.parametrize(("answer_as", "heard"), [
-    ("client", ["Hello, this is a call for Robin.", "This is about a business matter"]),
-    ("machine", ["Hello, this is a call for Robin.", "This is about a business matter",
+    ("client", ["Hello, this is a call for Robin. Is that you?"]),
+    ("someone-else", ["Hello, this is a call for Robin. Is that you?", "This is about a business matter"]),
+    ("machine", ["Hello, this is a call for Robin. Is that you?",
                  "voicemail: This is a message for Robin about an appointment."]),
-    ("fax", ["Hello, this is a call for Robin.", "This is about a business matter"]),
+    ("fax", ["Hello, this is a call for Robin. Is that you?"]),
     ("no-answer", []),
 ])
 def test_the_simulator_answers_an_outbound_call(answer_as, heard, app, ql, database, jobs, standin):
@@ -144,8 +151,9 @@ def test_the_simulator_answers_an_outbound_call(answer_as, heard, app, ql, datab
     lines = [line for line in result.output.splitlines() if line.startswith(("🔊", "📼"))]
     assert len(lines) == len(heard) and all(h in line for h, line in zip(heard, lines, strict=True)), result.output
     [row] = touch_rows(database, "C-9003")
-    assert row.status == {"client": "answered", "machine": "voicemail", "fax": "fax", "no-answer": "no_answer"}[
-        answer_as]
+    # The client who says nothing more is not verified: no answer (the next attempt goes), as for someone else.
+    assert row.status == {"client": "no_answer", "someone-else": "no_answer", "machine": "voicemail", "fax": "fax",
+                          "no-answer": "no_answer"}[answer_as]
     again = app.test_cli_runner().invoke(call_command, ["--outbound", "--to", PHONE])
     assert again.exit_code == 1 and "No outbound call to" in again.output
 

@@ -182,7 +182,7 @@ def shipped() -> FlowSet:
 
 def test_shipped_flows_load_without_problems(shipped: FlowSet) -> None:
     assert set(shipped.flows) == {"main", "operator", "callback", "crisis", "identify", "appointments", "links",
-                                  "billing", "intake"}
+                                  "billing", "intake", "follow_up_call", "returned_call"}
     assert shipped.entry.name == "main" == shipped.practice.entry_flow
     assert re.fullmatch(r"[0-9a-f]{12}", shipped.version)
 

@@ -1,7 +1,7 @@
 """outbound delivery failures: numbers Twilio can never reach, per channel (hashed, never in clear)
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-01 10:00:00
 
 ``undeliverable_numbers`` holds one row per (number, channel) a permanent Twilio error code flagged
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014'
-down_revision: str | None = '0009'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,152 @@
+"""Actions of the outbound conversation (flows/follow_up_call.yaml, flows/returned_call.yaml).
+
+The edge starts such a call with ``vars.touch`` (``ivr.contact.conversation``: the touch's kind, trigger,
+appointment and client) and ``vars.candidates`` set to the client being called, so ``verify_identity``
+checks the answer against that client only.  Every action here needs the caller verified as the touch's own
+client; otherwise it refuses (PermissionError: the flow checker makes that unreachable).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ivr.actions.practice import _WITH_CLINICIAN, _client_id, _describe, _practice
+from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
+from ivr.practice import journal
+from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
+from ivr.practice.scheduling import open_slots
+
+
+def _touch_client(ctx: ActionContext) -> tuple[str, dict[str, Any]]:
+    """The verified client and the touch this call is about; PermissionError when they are not the same."""
+    client_id = _client_id(ctx)
+    touch = dict(ctx.session.vars.get("touch") or {})
+    if touch.get("client_id") != client_id:
+        raise PermissionError("the verified caller is not the client this touch is for")
+    return client_id, touch
+
+
+def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) -> Appointment | None:
+    """The touch's appointment, followed through any move made since; None when gone or not the client's."""
+    appointment_id = touch.get("appointment_id")
+    if not appointment_id:
+        return None
+    current = journal.current_appointment_id(db, str(appointment_id))
+    appointment = db.get(Appointment, current, options=_WITH_CLINICIAN)
+    if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
+        return None
+    return appointment
+
+
+def touch_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """The appointment the touch is about (a reminder's, a late arrival's), as ``vars.appt``."""
+    client_id, touch = _touch_client(ctx)
+    with _practice(ctx).read() as db:
+        appointment = _touch_appointment(db, client_id, touch)
+        if appointment is None:
+            return ActionResult("none", {"appt": None})
+        appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
+    return ActionResult("found", {"appt": {**appt, "as_asked": True, "later": False}})
+
+
+def _new_slots(db: Session, clinician: Clinician, ctx: ActionContext,
+               exclude: tuple[dt.datetime, ...] = ()) -> list[dt.datetime]:
+    practice = ctx.flows.practice
+    horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
+    busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
+        Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
+        Appointment.end > ctx.now, Appointment.start < horizon))]
+    # Around now: open_slots gives the same week first, then the nearest after.
+    return open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
+                      busy=busy, practice=practice, now=ctx.now, around=ctx.now,
+                      window_days=practice.reschedule_window_days, exclude=exclude)
+
+
+def _clinician(db: Session, client_id: str) -> Clinician | None:
+    client = db.get(Client, client_id)
+    return db.get(Clinician, client.clinician_id) if client is not None and client.clinician_id else None
+
+
+def offer_new_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Three open slots with the client's clinician, the same week first, as ``vars.slots`` (for a new booking)."""
+    client_id, _ = _touch_client(ctx)
+    with _practice(ctx).read() as db:
+        clinician = _clinician(db, client_id)
+        slots = _new_slots(db, clinician, ctx) if clinician is not None else []
+    tz = ctx.flows.practice.tz
+    iso = [s.astimezone(tz).isoformat() for s in slots]
+    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None})
+
+
+def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Book the chosen slot (``vars.choice`` of ``vars.slots``) as a new appointment, in the change journal.
+
+    ``taken`` when someone else got it first (fresh slots in ``vars.slots``); ``invalid`` for a bad choice.
+    """
+    client_id, touch = _touch_client(ctx)
+    slots = list(ctx.session.vars.get("slots") or [])
+    try:
+        start = dt.datetime.fromisoformat(slots[int(ctx.session.vars.get("choice") or 0) - 1])
+    except (TypeError, ValueError, IndexError):
+        return ActionResult("invalid")
+    practice = ctx.flows.practice
+    data = _practice(ctx)
+    try:
+        with data.write() as db:
+            clinician = _clinician(db, client_id)
+            if clinician is None:
+                return ActionResult("invalid")
+            new = Appointment(id=f"{PHONE_ID_PREFIX}{uuid.uuid4().hex[:12]}", client_id=client_id,
+                              clinician_id=clinician.id, start=start,
+                              end=start + dt.timedelta(minutes=clinician.session_minutes), status=ACTIVE,
+                              changed_at=ctx.now, changed_by_client=True)
+            db.add(new)
+            db.flush()
+            journal.record(db, ChangeKind.APPOINTMENT_BOOKED, source=journal.call_source(ctx.session.call_sid),
+                           now=ctx.now, client_id=client_id, appointment_id=new.id,
+                           after={**journal.appointment_state(new), "appointment_id": new.id,
+                                  "follow_up": str(touch.get("trigger") or "")})
+            described = _describe(new, clinician, practice, ctx.now)
+    except IntegrityError:
+        with data.read() as db:
+            clinician = _clinician(db, client_id)
+            taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
+            fresh = _new_slots(db, clinician, ctx, exclude=taken) if clinician is not None else []
+        return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],
+                                      "choice": None})
+    return ActionResult("booked", {"appt": described, "slots": [], "choice": None})
+
+
+def confirm_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """The client confirmed the reminded appointment by key: into the change journal, as a text's ``1`` is."""
+    client_id, touch = _touch_client(ctx)
+    with _practice(ctx).write() as db:
+        appointment = _touch_appointment(db, client_id, touch)
+        if appointment is None:
+            return ActionResult("none")
+        journal.record(db, ChangeKind.APPOINTMENT_CONFIRMED, source=journal.call_source(ctx.session.call_sid),
+                       now=ctx.now, client_id=client_id, appointment_id=appointment.id,
+                       after={"appointment_id": appointment.id, "confirmed": True,
+                              "start": appointment.start.isoformat()})
+    return ActionResult("confirmed")
+
+
+def follow_up_specs() -> list[ActionSpec]:
+    return [
+        ActionSpec("touch_appointment", ("found", "none"), touch_appointment,
+                   "The appointment the outbound call is about (vars.touch), as vars.appt; verified client only.",
+                   discloses=True),
+        ActionSpec("offer_new_slots", ("offered", "none"), offer_new_slots,
+                   "Three open slots with the client's clinician, same week first, as vars.slots (a new booking).",
+                   discloses=True),
+        ActionSpec("book_new_slot", ("booked", "taken", "invalid"), book_new_slot,
+                   "Book vars.slots[vars.choice] as a new appointment (change journal).", discloses=True),
+        ActionSpec("confirm_appointment", ("confirmed", "none"), confirm_appointment,
+                   "The reminded appointment confirmed by key (change journal).", discloses=True),
+    ]

@@ -1,0 +1,379 @@
+"""The outbound conversation (issues 11 and 12): what a person who answers a follow-up or reminder call hears
+and can do, and a pool number called back.  Driven as Twilio would: the stand-in places and finishes the call,
+its callbacks and the caller's keys are posted signed to the webhooks; exact transcripts, stored rows."""
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ivr.practice.models import Appointment, Clinician, PracticeChange, VerificationFailure
+from tests.helpers.contact import add_appointment, add_client, deliver, touch_rows, write_rules
+from tests.helpers.webhooks import post
+
+NY = ZoneInfo("America/New_York")
+PHONE = "+15551239003"
+DOB = "01021980"  # add_client's date of birth
+START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
+RULES = """\
+caller_id:
+  name: Appointments
+  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+quiet_hours: {start: "09:00", end: "19:00", days: business_days}
+follow_ups:
+  late: {attempts: [call, text], spacing: 10 minutes, within: 30 minutes}
+  no_show: {attempts: [call, text], spacing: 1 day}
+  lapsed: {attempts: [call]}
+reminders:
+  touches:
+    two_days_before: {before: 2 days, by: call}
+"""
+BUSINESS = ("This is about a business matter; we'll try again later. You can reach us at 5 5 5, 0 1 0, {}. "
+            "Goodbye.")
+
+
+@pytest.fixture
+def flows_dir(flows_dir):
+    write_rules(flows_dir, RULES)
+    return flows_dir
+
+
+@pytest.fixture
+def ql(app):
+    return app.extensions["quietline"]
+
+
+@dataclass
+class Line:
+    """One phone line's conversation: what was heard (each <Say>), and where the next key goes."""
+
+    client: object
+    heard: list[str] = field(default_factory=list)
+    action: str | None = None
+    redirect: str | None = None
+    sid: str = ""
+    params: dict = field(default_factory=dict)
+    ended: bool = False
+
+    def take(self, body: str) -> list[str]:
+        root = ET.fromstring(body)
+        said = [(el.text or "").strip() for el in root.iter("Say")]
+        self.heard += said
+        gather = root.find("Gather")
+        self.action = gather.get("action") if gather is not None else None
+        redirect = root.find("Redirect")
+        self.redirect = redirect.text if redirect is not None else None
+        self.ended = root.find("Hangup") is not None
+        return said
+
+    def _post(self, url: str, extra: dict) -> list[str]:
+        parts = urlsplit(url)
+        resp = post(self.client, parts.path + (f"?{parts.query}" if parts.query else ""), {**self.params, **extra})
+        assert resp.status_code == 200
+        return self.take(resp.get_data(as_text=True))
+
+    def press(self, digits: str) -> list[str]:
+        assert self.action, "nothing is waiting for a key"
+        return self._post(self.action, {"Digits": digits})
+
+    def silence(self) -> list[str]:
+        assert self.redirect, "nothing is waiting"
+        return self._post(self.redirect, {})
+
+
+def clinician(database) -> None:
+    with database.sessions() as db, db.begin():
+        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
+                         working_hours={d: ["09:00-13:00"] for d in ("monday", "tuesday", "wednesday", "thursday",
+                                                                     "friday")}))
+
+
+def placed_call(ql, jobs, standin, to: str = PHONE) -> dict:
+    ql.jobs.plan_outbound_now()
+    jobs.settle()
+    [call] = [c for c in standin.calls() if c["to"] == to]
+    return call
+
+
+def answer(client, standin, call: dict, answered_by: str = "human") -> tuple[Line, list]:
+    """The far end answers: Twilio fetches the call's Url (async AMD: at once); the other callbacks come later."""
+    url_cb, *rest = standin.finish_call(call["sid"], answered_by, duration=40)
+    line = Line(client, params=dict(url_cb.params))
+    line._post(url_cb.url, {})
+    return line, rest
+
+
+def no_show(database, phone: str = PHONE, cid: str = "C-9003", name: str = "Robin") -> None:
+    add_client(database, cid, name, (phone,))
+    add_appointment(database, f"A-{cid[2:]}", cid, START, status="no_show")
+
+
+GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
+ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
+           "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
+NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
+GOODBYE = "Thank you. Goodbye."
+SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
+         "or tomorrow at 11 AM, press 3. If none of these work, press 4.")
+
+
+def digits_of(pool: str) -> str:
+    return " ".join(pool[-4:])
+
+
+def rows(database, cid: str = "C-9003", rule: str = "no_show"):
+    """The follow-up's touches: (attempt, channel, status, verified, conversation)."""
+    return [(r.attempt, r.channel, r.status, r.verified, r.conversation) for r in touch_rows(database, cid)
+            if r.rule == rule]
+
+
+def journal(database) -> list[tuple[str, str | None]]:
+    with database.sessions() as db:
+        return [(c.kind, c.client_id) for c in db.scalars(select(PracticeChange).order_by(PracticeChange.id))]
+
+
+def test_the_client_answers_verifies_and_books_a_slot_the_same_week(ql, client, database, jobs, standin):
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    [row] = touch_rows(database)
+    # The answered call's TwiML comes from the voice webhook; the touch by its opaque job id only.
+    assert call["url"] == f"https://ql.example.org/twilio/voice?touch={row.job_id}"
+    assert PHONE[2:] not in call["url"] and "Robin" not in call["url"]
+    line, rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    assert line.press("1") == [ASK_DOB]
+    assert line.press(DOB) == [
+        "Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
+        "or tomorrow at 11 AM, press 3. If none of these work, press 4."]
+    assert line.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", GOODBYE]
+    assert line.ended
+    assert [status for status, _ in deliver(client, rest)] == [200, 200]
+    [row] = touch_rows(database)
+    assert (row.status, row.verified, row.conversation) == ("answered", True, "booked")
+    assert (row.answered_by, row.duration_seconds) == ("human", 40)
+    assert row.flow_version == ql.flows.current().version
+    with database.sessions() as db:
+        booked = db.scalars(select(Appointment).where(Appointment.client_id == "C-9003",
+                                                      Appointment.status == "scheduled")).all()
+    assert [a.start for a in booked] == [dt.datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(dt.UTC)]
+    assert journal(database) == [("appointment_booked", "C-9003")]
+    jobs.settle()
+    assert rows(database) == [(1, "call", "answered", True, "booked")]  # answered: no second attempt
+
+
+def test_someone_else_hears_only_the_business_matter_and_the_next_attempt_still_goes(ql, client, database, jobs,
+                                                                                      standin):
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.press("2") == [BUSINESS.format(digits_of(call["from"]))]
+    assert line.ended
+    assert line.heard == [GREETING, BUSINESS.format(digits_of(call["from"]))]
+    assert [status for status, _ in deliver(client, rest)] == [200, 200]
+    jobs.settle()
+    assert rows(database) == [(1, "call", "no_answer", False, "someone_else"), (2, "text", "planned", None, None)]
+    assert touch_rows(database)[1].due == START + dt.timedelta(days=1, minutes=80)
+    assert journal(database) == []
+
+
+def test_not_verified_hears_only_the_business_matter_after_the_same_attempts_as_inbound(ql, client, database, jobs,
+                                                                                       standin):
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    line.press("1")
+    assert line.press("03041990") == [NOT_CONFIRMED, ASK_DOB]
+    assert line.press("03041990") == [NOT_CONFIRMED, ASK_DOB]
+    assert line.press("03041990") == [BUSINESS.format(digits_of(call["from"]))]
+    assert line.ended
+    deliver(client, rest)
+    jobs.settle()
+    assert rows(database) == [(1, "call", "no_answer", False, "not_verified"), (2, "text", "planned", None, None)]
+    with database.sessions() as db:
+        # Charged as inbound (ivr.practice.verification): each failed answer once per subject it counts against
+        # (the number, the candidates padded with decoys, the practice): five rows an answer.
+        assert len(db.scalars(select(VerificationFailure)).all()) == 3 * 5
+
+
+def test_on_a_shared_number_no_name_at_all(ql, client, database, jobs, standin):
+    clinician(database)
+    no_show(database)
+    add_client(database, "C-9005", "Sam", (PHONE,))  # the same family phone
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.heard == ["Hello, this is a call for someone at this number. Is that you? Press 1 for yes or 2 for no."]
+    assert line.press("2") == [BUSINESS.format(digits_of(call["from"]))]
+    deliver(client, rest)
+    assert not any(name in words for words in line.heard for name in ("Robin", "Sam"))
+
+
+def test_unknown_answered_by_hears_the_first_question_only(ql, client, database, jobs, standin):
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call, "unknown")
+    assert line.heard == [GREETING]
+    assert line.silence() == [BUSINESS.format(digits_of(call["from"]))]
+    assert line.ended
+    deliver(client, rest)
+    jobs.settle()
+    assert rows(database)[0] == (1, "call", "no_answer", False, "no_reply")
+
+
+def test_a_touch_id_the_call_does_not_belong_to_hangs_up(ql, client, database, jobs, standin):
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    [row] = touch_rows(database)
+    params = {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "a" * 32, "From": call["from"], "To": PHONE,
+              "CallStatus": "in-progress", "Direction": "outbound-api"}
+    for path in (f"/twilio/voice?touch={row.job_id}", "/twilio/voice?touch=touch-0"):
+        resp = post(client, path, params)
+        assert resp.get_data(as_text=True) == '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
+
+
+def reminder(database) -> None:
+    clinician(database)
+    add_client(database, "C-9003", "Robin", (PHONE,))
+    add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=2), changed_at=START - dt.timedelta(days=9))
+
+
+REMINDER = ("Thanks, Robin. This is a reminder of your appointment Wednesday at 11 AM. To confirm, press 1. "
+            "To change it, press 2.")
+
+
+def test_a_voice_reminder_is_heard_only_after_verification_and_key_1_confirms(ql, client, database, jobs, standin):
+    reminder(database)
+    jobs.clock.now = START
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    assert line.press("1") == [ASK_DOB]
+    assert line.press(DOB) == [REMINDER]
+    assert line.press("1") == ["Thank you, that is confirmed.", GOODBYE]
+    deliver(client, rest)
+    assert journal(database) == [("appointment_confirmed", "C-9003")]
+    with database.sessions() as db:
+        [entry] = db.scalars(select(PracticeChange)).all()
+    assert (entry.appointment_id, entry.after["confirmed"]) == ("A-9003", True)
+    assert entry.source.startswith("call:")
+    [row] = [r for r in touch_rows(database) if r.twilio_sid == call["sid"]]
+    assert (row.kind, row.status, row.verified, row.conversation) == ("reminder", "answered", True, "confirmed")
+
+
+def test_a_voice_reminder_key_2_goes_to_the_reschedule_flow(ql, client, database, jobs, standin):
+    reminder(database)
+    jobs.clock.now = START
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    line.press("1")
+    line.press(DOB)
+    assert line.press("2") == [
+        "I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or Wednesday, "
+        "December 2 at 12 PM, press 3. If none of these work, press 4."]
+    deliver(client, rest)
+    [row] = [r for r in touch_rows(database) if r.twilio_sid == call["sid"]]
+    assert row.conversation == "rescheduling"
+
+
+def test_a_machine_gets_no_conversation_only_the_neutral_voicemail(ql, client, database, jobs, standin):
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call, "machine_end_beep")
+    deliver(client, rest)
+    after = next(c for c in standin.calls() if c["sid"] == call["sid"])
+    assert after["twiml"] is None  # add_client: no voicemail consent, so the call just ends
+    assert rows(database)[0][:3] == (1, "call", "machine")
+
+
+def someone_else_answered(ql, client, database, jobs, standin) -> dict:
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    line.press("2")
+    deliver(client, rest)
+    return call
+
+
+def call_back(client, pool: str, caller: str = PHONE) -> Line:
+    params = {"CallSid": "CA" + "5" * 32, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
+              "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+    line = Line(client, params=params)
+    line._post("/twilio/voice", {})
+    return line
+
+
+def test_a_verified_caller_who_calls_the_pool_number_back_continues_the_touch(ql, client, database, jobs, standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    jobs.clock.now += dt.timedelta(minutes=30)
+    line = call_back(client, call["from"])
+    assert line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    assert line.press(DOB) == [
+        "Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
+        "or tomorrow at 11 AM, press 3. If none of these work, press 4."]
+    assert line.press("2") == ["You're all set for tomorrow at 10 AM with Maya Chen.", GOODBYE]
+    assert journal(database) == [("appointment_booked", "C-9003")]
+
+
+def test_an_unverified_caller_of_a_pool_number_reaches_the_main_menu(ql, client, database, jobs, standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    stranger = call_back(client, call["from"], "+15551239999")
+    client_line = call_back(client, call["from"])
+    assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    stranger.press("03041990")
+    stranger.press("03041990")
+    heard = stranger.press("03041990")
+    assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
+    assert heard[-1].startswith("To reschedule or cancel an appointment, press 1 or say appointment.")
+    assert not any("Robin" in words or "Maya" in words for words in stranger.heard)
+
+
+def test_the_discretion_lint_checks_the_conversation_flows_before_verification(flows_dir):
+    from ivr.actions.catalog import default_registry
+    from ivr.flowlang.store import check_dir
+
+    assert [str(p) for p in check_dir(flows_dir, default_registry().signatures())[1]] == []
+    path = flows_dir / "follow_up_call.yaml"
+    path.write_text(path.read_text().replace("Is that you?", "Is that you? Lakeside Counseling is calling."))
+    problems = [p for p in check_dir(flows_dir, default_registry().signatures())[1] if p.severity == "error"]
+    assert {(p.file, p.flow, p.step) for p in problems} == {("follow_up_call.yaml", "follow_up_call", "greeting")}
+    assert "not discreet before verification" in problems[0].message
+
+
+@pytest.mark.parametrize(("answer_as", "script", "heard"), [
+    ("client", f"1;{DOB}#;1", [GREETING, ASK_DOB, SLOTS, "You're all set for tomorrow at 9 AM with Maya Chen.",
+                               GOODBYE]),
+    ("someone-else", None, [GREETING, "BUSINESS"]),
+    ("fax", None, [GREETING]),
+])
+def test_the_simulator_answers_an_outbound_call_as_the_client_or_someone_else(answer_as, script, heard, app, ql,
+                                                                             database, jobs, standin):
+    from ivr.dev.cli import call_command
+
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    call = placed_call(ql, jobs, standin)
+    args = ["--outbound", "--to", PHONE, "--answer", answer_as] + (["--script", script] if script else [])
+    result = app.test_cli_runner().invoke(call_command, args)
+    assert result.exit_code == 0, result.output
+    business = BUSINESS.format(digits_of(call["from"]))
+    assert [line[2:] for line in result.output.splitlines() if line.startswith("🔊")] == [
+        business if words == "BUSINESS" else words for words in heard]
