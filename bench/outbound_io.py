@@ -32,7 +32,7 @@ from ivr.contact.facts import load_facts  # noqa: E402
 from ivr.contact.models import OutboundTouch  # noqa: E402
 from ivr.db.database import Database, upgrade  # noqa: E402
 from ivr.dev.twilio_standin import TwilioStandin  # noqa: E402
-from ivr.outbound.planner import plan  # noqa: E402
+from ivr.outbound.planner import plan, reach_back  # noqa: E402
 from ivr.outbound.rules import check_outbound  # noqa: E402
 from ivr.practice.models import Appointment, Client, ClientPhone, Clinician  # noqa: E402
 
@@ -77,7 +77,7 @@ def main() -> int:
     for label in ("first pass (inserts every touch)", "second pass (nothing changes)"):
         t0 = time.perf_counter()
         with database.sessions() as db:
-            facts = load_facts(db)
+            facts = load_facts(db, since=reach_back(rules, NOW))
         t1 = time.perf_counter()
         planned = plan(facts, rules, NOW)
         t2 = time.perf_counter()

@@ -63,8 +63,50 @@ def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
         yield ids[i:i + size]
 
 
-def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> PracticeFacts:
-    """Everything :func:`ivr.outbound.planner.plan` reads, as the database has it now."""
+_APPOINTMENT_COLUMNS = (Appointment.id, Appointment.client_id, Appointment.start, Appointment.end,
+                        Appointment.status, Appointment.version, Appointment.changed_at, Appointment.updated_at,
+                        Appointment.checked_in, Appointment.joined, Appointment.replaced_by,
+                        Appointment.changed_by_client)
+
+
+def _appointment_rows(db: Session, only, since: dt.datetime | None, corrected: Iterable[str]) -> list:
+    """Core rows of the appointments the planner reads: all of them, or (``since``) each client's from the first
+    that starts, ends or changed at or after ``since``, plus the appointments those replaced (their lineage)
+    and the ones correction requests name (``ivr.outbound.planner.reach_back`` says why that plans the same)."""
+    if since is None:
+        return list(db.execute(only(Appointment.client_id, select(*_APPOINTMENT_COLUMNS))))
+    rows = list(db.execute(only(Appointment.client_id, select(*_APPOINTMENT_COLUMNS)
+                                .where(Appointment.start >= since))))
+    # Clients with an appointment that began before the window but ends or changed inside it: everything
+    # of theirs from that one on (the planner compares appointments in order of their start).
+    changed = func.coalesce(Appointment.changed_at, Appointment.updated_at)
+    straddling = only(Appointment.client_id, select(Appointment.client_id,
+                                                    func.min(Appointment.start).label("first"))
+                      .where(Appointment.start < since, (Appointment.end >= since) | (changed >= since))
+                      .group_by(Appointment.client_id)).subquery()
+    rows += db.execute(select(*_APPOINTMENT_COLUMNS).join(straddling, straddling.c.client_id == Appointment.client_id)
+                       .where(Appointment.start >= straddling.c.first, Appointment.start < since))
+    loaded = {row.id for row in rows}
+    # The appointments a loaded one replaced when it was moved, back along the chain (the planner's lineage).
+    replaced = {new_id: old_id for old_id, new_id in db.execute(only(Appointment.client_id, select(
+        Appointment.id, Appointment.replaced_by).where(Appointment.replaced_by.is_not(None))))}
+    wanted = set(corrected) - loaded
+    for appt_id in list(loaded):
+        while appt_id in replaced and replaced[appt_id] not in loaded and replaced[appt_id] not in wanted:
+            appt_id = replaced[appt_id]
+            wanted.add(appt_id)
+    for chunk in _chunks(sorted(wanted)):
+        rows += db.execute(select(*_APPOINTMENT_COLUMNS).where(Appointment.id.in_(chunk)))
+    return rows
+
+
+def load_facts(db: Session, *, clients: Iterable[str] | None = None,
+               since: dt.datetime | None = None) -> PracticeFacts:
+    """Everything :func:`ivr.outbound.planner.plan` reads, as the database has it now.
+
+    ``since`` (``ivr.outbound.planner.reach_back`` of the rules and the pass): read only the appointments a
+    pass can still act on; None: every appointment.  Touches, replies and the rest are always read whole.
+    """
     wanted = list(dict.fromkeys(clients)) if clients is not None else None
 
     def only(column, query):
@@ -79,26 +121,33 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> Practice
     numbers = sorted({n for ns in phones.values() for n in ns})
     # Shared: on more than one client (looked up across every client, not just the ones asked for).
     shared: set[str] = set()
-    for chunk in _chunks(numbers):
-        shared.update(db.scalars(select(ClientPhone.e164).where(ClientPhone.e164.in_(chunk))
-                                 .group_by(ClientPhone.e164).having(func.count(ClientPhone.client_id.distinct()) > 1)))
+    if wanted is None:
+        shared.update(db.scalars(select(ClientPhone.e164).group_by(ClientPhone.e164)
+                                 .having(func.count(ClientPhone.client_id.distinct()) > 1)))
+    else:
+        for chunk in _chunks(numbers):
+            shared.update(db.scalars(select(ClientPhone.e164).where(ClientPhone.e164.in_(chunk))
+                                     .group_by(ClientPhone.e164)
+                                     .having(func.count(ClientPhone.client_id.distinct()) > 1)))
     facts_clients = tuple(
         ClientFacts(id=row.id, first_name=row.first_name, phones=tuple(Phone(n, n in shared) for n in phones[row.id]),
                     time_zone=row.time_zone or None, may_call=bool(row.may_call), may_voicemail=bool(row.may_voicemail),
                     may_text=bool(row.may_text))
         for row in client_rows)
 
-    appt_rows = db.execute(only(Appointment.client_id, select(
-        Appointment.id, Appointment.client_id, Appointment.start, Appointment.end, Appointment.status,
-        Appointment.version, Appointment.changed_at, Appointment.updated_at, Appointment.checked_in,
-        Appointment.joined, Appointment.replaced_by, Appointment.changed_by_client))).all()
+    correction_rows = db.execute(only(CorrectionRequestRow.client_id, select(
+        CorrectionRequestRow.id, CorrectionRequestRow.client_id, CorrectionRequestRow.raised_at,
+        CorrectionRequestRow.appointment_id))).all()
+    corrections = tuple(CorrectionRequest(str(row.id), row.client_id, row.raised_at, row.appointment_id)
+                        for row in correction_rows)
+    appt_rows = _appointment_rows(db, only, since, (r.appointment_id for r in correction_rows if r.appointment_id))
     replaces = {row.replaced_by: row.id for row in appt_rows if row.replaced_by}
+    status = {s.value: s for s in AppointmentStatus}  # a dict look-up: the enum's call is slower, 50,000 times
     appointments = tuple(
-        AppointmentFacts(id=row.id, client_id=row.client_id, start=row.start, end=row.end,
-                         status=AppointmentStatus(row.status), version=row.version or 1,
-                         changed_at=row.changed_at or row.updated_at, checked_in=bool(row.checked_in),
-                         joined=bool(row.joined), replaces=replaces.get(row.id),
-                         changed_by_client=bool(row.changed_by_client))
+        AppointmentFacts(row.id, row.client_id, row.start, row.end,
+                         status.get(row.status) or AppointmentStatus(row.status), row.version or 1,
+                         row.changed_at or row.updated_at, bool(row.checked_in), bool(row.joined),
+                         replaces.get(row.id), bool(row.changed_by_client))
         for row in appt_rows)
 
     past: list[PastTouch] = []
@@ -124,8 +173,6 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> Practice
         .where(OutboundReply.client_id.is_not(None),
                # STOP, START and HELP are keywords to the carrier, not a conversation with us.
                OutboundReply.meaning.in_(CONVERSATION)))))
-    corrections = tuple(CorrectionRequest(str(row.id), row.client_id, row.raised_at, row.appointment_id)
-                        for row in db.scalars(only(CorrectionRequestRow.client_id, select(CorrectionRequestRow))))
 
     last: dict[str, dt.datetime] = dict(answered)
     for reply in replies:
@@ -138,7 +185,13 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None) -> Practice
 
     text_out = set()
     call_out = set()
-    for chunk in _chunks(numbers):
+    if wanted is None:  # every client: every opt-out (two reads, not one per chunk of numbers)
+        text_out.update(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.opted_out.is_(True))))
+        call_out.update(db.scalars(select(CallOptOut.e164)))
+        known = set(numbers)
+        text_out &= known
+        call_out &= known
+    for chunk in _chunks(numbers if wanted is not None else []):
         text_out.update(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(chunk),
                                                                 SmsOptOut.opted_out.is_(True))))
         call_out.update(db.scalars(select(CallOptOut.e164).where(CallOptOut.e164.in_(chunk))))
