@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from types import MappingProxyType
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.contact.models import (
@@ -69,13 +70,13 @@ _APPOINTMENT_COLUMNS = (Appointment.id, Appointment.client_id, Appointment.start
                         Appointment.changed_by_client)
 
 
-def _appointment_rows(db: Session, only, since: dt.datetime | None, corrected: Iterable[str]) -> list:
+def _appointment_rows(conn: Connection, only, since: dt.datetime | None, corrected: Iterable[str]) -> list:
     """Core rows of the appointments the planner reads: all of them, or (``since``) each client's from the first
     that starts, ends or changed at or after ``since``, plus the appointments those replaced (their lineage)
     and the ones correction requests name (``ivr.outbound.planner.reach_back`` says why that plans the same)."""
     if since is None:
-        return list(db.execute(only(Appointment.client_id, select(*_APPOINTMENT_COLUMNS))))
-    rows = list(db.execute(only(Appointment.client_id, select(*_APPOINTMENT_COLUMNS)
+        return list(conn.execute(only(Appointment.client_id, select(*_APPOINTMENT_COLUMNS))))
+    rows = list(conn.execute(only(Appointment.client_id, select(*_APPOINTMENT_COLUMNS)
                                 .where(Appointment.start >= since))))
     # Clients with an appointment that began before the window but ends or changed inside it: everything
     # of theirs from that one on (the planner compares appointments in order of their start).
@@ -84,11 +85,11 @@ def _appointment_rows(db: Session, only, since: dt.datetime | None, corrected: I
                                                     func.min(Appointment.start).label("first"))
                       .where(Appointment.start < since, (Appointment.end >= since) | (changed >= since))
                       .group_by(Appointment.client_id)).subquery()
-    rows += db.execute(select(*_APPOINTMENT_COLUMNS).join(straddling, straddling.c.client_id == Appointment.client_id)
+    rows += conn.execute(select(*_APPOINTMENT_COLUMNS).join(straddling, straddling.c.client_id == Appointment.client_id)
                        .where(Appointment.start >= straddling.c.first, Appointment.start < since))
     loaded = {row.id for row in rows}
     # The appointments a loaded one replaced when it was moved, back along the chain (the planner's lineage).
-    replaced = {new_id: old_id for old_id, new_id in db.execute(only(Appointment.client_id, select(
+    replaced = {new_id: old_id for old_id, new_id in conn.execute(only(Appointment.client_id, select(
         Appointment.id, Appointment.replaced_by).where(Appointment.replaced_by.is_not(None))))}
     wanted = set(corrected) - loaded
     for appt_id in list(loaded):
@@ -96,7 +97,7 @@ def _appointment_rows(db: Session, only, since: dt.datetime | None, corrected: I
             appt_id = replaced[appt_id]
             wanted.add(appt_id)
     for chunk in _chunks(sorted(wanted)):
-        rows += db.execute(select(*_APPOINTMENT_COLUMNS).where(Appointment.id.in_(chunk)))
+        rows += conn.execute(select(*_APPOINTMENT_COLUMNS).where(Appointment.id.in_(chunk)))
     return rows
 
 
@@ -108,25 +109,26 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
     pass can still act on; None: every appointment.  Touches, replies and the rest are always read whole.
     """
     wanted = list(dict.fromkeys(clients)) if clients is not None else None
+    conn = db.connection()  # Core statements on the session's connection: rows, never ORM objects
 
     def only(column, query):
         return query if wanted is None else query.where(column.in_(wanted))
 
-    client_rows = db.execute(only(Client.id, select(Client.id, Client.first_name, Client.time_zone, Client.may_call,
+    client_rows = conn.execute(only(Client.id, select(Client.id, Client.first_name, Client.time_zone, Client.may_call,
                                                     Client.may_voicemail, Client.may_text))).all()
     phones: dict[str, list[str]] = defaultdict(list)
-    for client_id, e164 in db.execute(only(ClientPhone.client_id, select(ClientPhone.client_id, ClientPhone.e164)
+    for client_id, e164 in conn.execute(only(ClientPhone.client_id, select(ClientPhone.client_id, ClientPhone.e164)
                                            .order_by(ClientPhone.client_id, ClientPhone.position, ClientPhone.id))):
         phones[client_id].append(e164)
     numbers = sorted({n for ns in phones.values() for n in ns})
     # Shared: on more than one client (looked up across every client, not just the ones asked for).
     shared: set[str] = set()
     if wanted is None:
-        shared.update(db.scalars(select(ClientPhone.e164).group_by(ClientPhone.e164)
+        shared.update(conn.scalars(select(ClientPhone.e164).group_by(ClientPhone.e164)
                                  .having(func.count(ClientPhone.client_id.distinct()) > 1)))
     else:
         for chunk in _chunks(numbers):
-            shared.update(db.scalars(select(ClientPhone.e164).where(ClientPhone.e164.in_(chunk))
+            shared.update(conn.scalars(select(ClientPhone.e164).where(ClientPhone.e164.in_(chunk))
                                      .group_by(ClientPhone.e164)
                                      .having(func.count(ClientPhone.client_id.distinct()) > 1)))
     facts_clients = tuple(
@@ -135,12 +137,12 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
                     may_text=bool(row.may_text))
         for row in client_rows)
 
-    correction_rows = db.execute(only(CorrectionRequestRow.client_id, select(
+    correction_rows = conn.execute(only(CorrectionRequestRow.client_id, select(
         CorrectionRequestRow.id, CorrectionRequestRow.client_id, CorrectionRequestRow.raised_at,
         CorrectionRequestRow.appointment_id))).all()
     corrections = tuple(CorrectionRequest(str(row.id), row.client_id, row.raised_at, row.appointment_id)
                         for row in correction_rows)
-    appt_rows = _appointment_rows(db, only, since, (r.appointment_id for r in correction_rows if r.appointment_id))
+    appt_rows = _appointment_rows(conn, only, since, (r.appointment_id for r in correction_rows if r.appointment_id))
     replaces = {row.replaced_by: row.id for row in appt_rows if row.replaced_by}
     status = {s.value: s for s in AppointmentStatus}  # a dict look-up: the enum's call is slower, 50,000 times
     appointments = tuple(
@@ -152,7 +154,7 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
 
     past: list[PastTouch] = []
     answered: dict[str, dt.datetime] = {}
-    for row in db.execute(only(OutboundTouch.client_id, select(
+    for row in conn.execute(only(OutboundTouch.client_id, select(
             OutboundTouch.touch_id, OutboundTouch.client_id, OutboundTouch.channel, OutboundTouch.status,
             OutboundTouch.attempted_at, OutboundTouch.outcome_at, OutboundTouch.due, OutboundTouch.created_at,
             OutboundTouch.about_start, OutboundTouch.to_e164).where(
@@ -168,7 +170,7 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
         if outcome is Outcome.ANSWERED:
             answered[row.client_id] = max(at, answered.get(row.client_id, at))
 
-    replies = tuple(Reply(row.client_id, row.received_at) for row in db.execute(only(
+    replies = tuple(Reply(row.client_id, row.received_at) for row in conn.execute(only(
         OutboundReply.client_id, select(OutboundReply.client_id, OutboundReply.received_at)
         .where(OutboundReply.client_id.is_not(None),
                # STOP, START and HELP are keywords to the carrier, not a conversation with us.
@@ -178,7 +180,7 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
     for reply in replies:
         last[reply.client_id] = max(reply.at, last.get(reply.client_id, reply.at))
     # A verified inbound call (an escalation knows its client) is two-way contact too.
-    for client_id, at in db.execute(only(Escalation.client_id, select(Escalation.client_id,
+    for client_id, at in conn.execute(only(Escalation.client_id, select(Escalation.client_id,
                                                                       func.max(Escalation.created_at))
                                          .where(Escalation.client_id.is_not(None)).group_by(Escalation.client_id))):
         last[client_id] = max(at, last.get(client_id, at))
@@ -186,15 +188,15 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
     text_out = set()
     call_out = set()
     if wanted is None:  # every client: every opt-out (two reads, not one per chunk of numbers)
-        text_out.update(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.opted_out.is_(True))))
-        call_out.update(db.scalars(select(CallOptOut.e164)))
+        text_out.update(conn.scalars(select(SmsOptOut.e164).where(SmsOptOut.opted_out.is_(True))))
+        call_out.update(conn.scalars(select(CallOptOut.e164)))
         known = set(numbers)
         text_out &= known
         call_out &= known
     for chunk in _chunks(numbers if wanted is not None else []):
-        text_out.update(db.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(chunk),
+        text_out.update(conn.scalars(select(SmsOptOut.e164).where(SmsOptOut.e164.in_(chunk),
                                                                 SmsOptOut.opted_out.is_(True))))
-        call_out.update(db.scalars(select(CallOptOut.e164).where(CallOptOut.e164.in_(chunk))))
+        call_out.update(conn.scalars(select(CallOptOut.e164).where(CallOptOut.e164.in_(chunk))))
     return PracticeFacts(clients=facts_clients, appointments=appointments, past_touches=tuple(past), replies=replies,
                          corrections=corrections, last_contact=MappingProxyType(last),
                          text_opt_outs=frozenset(text_out), call_opt_outs=frozenset(call_out))

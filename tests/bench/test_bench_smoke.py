@@ -78,3 +78,20 @@ def test_voicemail_bench_prints_model_load_real_time_factor_and_callback_to_noti
     assert "the worker loaded the model 1 time(s) (once at start)" in out
     assert re.search(r"warm-up \(first decode reads parts of the graph\): \d+\.\d\d s wall, at start", out), out
     assert out.count("[load average ") == 3
+
+
+def test_outbound_io_bench_prints_the_planning_pass_and_sending_figures(tmp_path):
+    """bench/outbound_io.py (issues 11 and 12) on a small practice: every figure and target is printed."""
+    out = run(["bench/outbound_io.py", "--clients", "60", "--appointments", "600", "--send", "5", "--runs", "1"],
+              tmp_path)
+    assert re.search(r"^first pass \(inserts every touch\): total \d+\.\d\d s wall, \d+\.\d\d s CPU; "
+                     r"load_facts .* plan .* record_plan .*; [\d,]+ appointments read, [\d,]+ touches, "
+                     r"[\d,]+ inserted", out, re.M), out
+    assert re.search(r"^steady pass 1 \(nothing changes\): .*, 0 inserted, [\d,]+ planned rows$", out, re.M), out
+    assert re.search(r"steady pass median \d+\.\d\d s wall \(min \d+\.\d\d, max \d+\.\d\d\), median \d+\.\d\d s CPU "
+                     r"over 1  \(target < 2 s: (met|NOT met)\)", out), out
+    assert re.search(r"peak RSS of the process \d+ MB \(after seeding \d+ MB\)  \(target < 200 MB: (met|NOT met)\)",
+                     out), out
+    assert re.search(r"^send: 5 due texts in \d+\.\d s wall \(\d+/s, one process\), \d+\.\d s CPU \(\d+\.\d ms CPU "
+                     r"each, the stand-in's included\): \{.*'sent': \d+", out, re.M), out
+    assert out.count("[load average ") == 4
