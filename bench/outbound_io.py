@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import resource
 import statistics
@@ -65,6 +66,13 @@ def seed(database: Database, clients: int, appointments: int) -> None:
 SEND_HORIZON_DAYS = 30
 
 
+def seed_file(url: str, clients: int, appointments: int) -> None:
+    database = Database.from_url(url)
+    upgrade(database.engine)
+    seed(database, clients, appointments)
+    database.dispose()
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -103,10 +111,16 @@ def main() -> int:
         print("\n".join(map(str, problems)), file=sys.stderr)
         return 1
     folder = Path(tempfile.mkdtemp(prefix="ql-bench-"))
-    database = Database.from_url(f"sqlite:///{folder}/bench.db")
-    upgrade(database.engine)
-    seed(database, args.clients, args.appointments)
-    print(f"seeded {args.clients:,} clients and {args.appointments:,} appointments (SQLite)")
+    url = f"sqlite:///{folder}/bench.db"
+    # Seeded by a child process: the synthetic practice it builds in memory is not the pass's peak RSS.
+    child = multiprocessing.get_context("fork").Process(target=seed_file, args=(url, args.clients, args.appointments))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print(f"seeding failed (exit code {child.exitcode})", file=sys.stderr)
+        return 1
+    database = Database.from_url(url)
+    print(f"seeded {args.clients:,} clients and {args.appointments:,} appointments (SQLite, in a child process)")
 
     print(f"[load average {load_average()}] (the machine may be shared: CPU time is the steadier figure)")
     rss_before = peak_rss_mb()
@@ -130,7 +144,7 @@ def main() -> int:
     print(f"  steady pass median {statistics.median(walls):.2f} s wall (min {min(walls):.2f}, max {max(walls):.2f}), "
           f"median {statistics.median(cpus):.2f} s CPU over {len(steady)}  "
           f"(target < 2 s: {'met' if statistics.median(walls) < 2 else 'NOT met'})")
-    print(f"  peak RSS of the process {rss:.0f} MB (after seeding {rss_before:.0f} MB)  "
+    print(f"  peak RSS of the planning process {rss:.0f} MB (before the first pass {rss_before:.0f} MB)  "
           f"(target < 200 MB: {'met' if rss < 200 else 'NOT met'})")
 
     # Sending: enough due texts for --send, from one more pass with a longer horizon (the minute's pass plans a

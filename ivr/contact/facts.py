@@ -64,10 +64,12 @@ def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
         yield ids[i:i + size]
 
 
+# In the order load_facts unpacks them; the change time coalesced in SQL (one datetime to convert, not two).
 _APPOINTMENT_COLUMNS = (Appointment.id, Appointment.client_id, Appointment.start, Appointment.end,
-                        Appointment.status, Appointment.version, Appointment.changed_at, Appointment.updated_at,
-                        Appointment.checked_in, Appointment.joined, Appointment.replaced_by,
-                        Appointment.changed_by_client)
+                        Appointment.status, Appointment.version,
+                        func.coalesce(Appointment.changed_at, Appointment.updated_at).label("changed"),
+                        Appointment.checked_in, Appointment.joined, Appointment.changed_by_client,
+                        Appointment.replaced_by)
 
 
 def _appointment_rows(conn: Connection, only, since: dt.datetime | None, corrected: Iterable[str]) -> list:
@@ -145,30 +147,29 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None,
     appt_rows = _appointment_rows(conn, only, since, (r.appointment_id for r in correction_rows if r.appointment_id))
     replaces = {row.replaced_by: row.id for row in appt_rows if row.replaced_by}
     status = {s.value: s for s in AppointmentStatus}  # a dict look-up: the enum's call is slower, 50,000 times
-    appointments = tuple(
-        AppointmentFacts(row.id, row.client_id, row.start, row.end,
-                         status.get(row.status) or AppointmentStatus(row.status), row.version or 1,
-                         row.changed_at or row.updated_at, bool(row.checked_in), bool(row.joined),
-                         replaces.get(row.id), bool(row.changed_by_client))
-        for row in appt_rows)
+    appointments = tuple(  # rows unpacked as tuples: faster than their attributes, 50,000 times
+        AppointmentFacts(appt_id, client_id, start, end, status.get(state) or AppointmentStatus(state), version or 1,
+                         changed, bool(checked_in), bool(joined), replaces.get(appt_id), bool(by_client))
+        for appt_id, client_id, start, end, state, version, changed, checked_in, joined, by_client, _ in appt_rows)
 
     past: list[PastTouch] = []
     answered: dict[str, dt.datetime] = {}
-    for row in conn.execute(only(OutboundTouch.client_id, select(
+    channels = {c.value: c for c in Channel}
+    for touch_id, client_id, channel, state, at, about_start, to in conn.execute(only(OutboundTouch.client_id, select(
             OutboundTouch.touch_id, OutboundTouch.client_id, OutboundTouch.channel, OutboundTouch.status,
-            OutboundTouch.attempted_at, OutboundTouch.outcome_at, OutboundTouch.due, OutboundTouch.created_at,
+            func.coalesce(OutboundTouch.attempted_at, OutboundTouch.outcome_at, OutboundTouch.due,
+                          OutboundTouch.created_at).label("at"),
             OutboundTouch.about_start, OutboundTouch.to_e164).where(
                 # Planned and cancelled touches never happened: the planner decides them afresh (a START
                 # after a STOP plans the reminders still to come again).
-                OutboundTouch.status.not_in((TouchState.PLANNED.value, TouchState.CANCELLED.value))))):
-        outcome = outcome_of(row.status)
+                OutboundTouch.status.not_in((TouchState.PLANNED.value, TouchState.CANCELLED.value))))).all():
+        outcome = outcome_of(state)
         if outcome is None:
             continue
-        at = row.attempted_at or row.outcome_at or row.due or row.created_at
-        past.append(PastTouch(row.touch_id, row.client_id, Channel(row.channel), at, outcome, row.about_start,
-                              row.to_e164))
+        past.append(PastTouch(touch_id, client_id, channels.get(channel) or Channel(channel), at, outcome, about_start,
+                              to))
         if outcome is Outcome.ANSWERED:
-            answered[row.client_id] = max(at, answered.get(row.client_id, at))
+            answered[client_id] = max(at, answered.get(client_id, at))
 
     replies = tuple(Reply(row.client_id, row.received_at) for row in conn.execute(only(
         OutboundReply.client_id, select(OutboundReply.client_id, OutboundReply.received_at)
