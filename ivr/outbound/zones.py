@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -301,6 +302,7 @@ def _dt(ts: int | None) -> datetime | None:
 # built, and the send job re-plans one client per touch (building one took ~10 ms, most of a re-check).
 _CALENDARS: dict[tuple, tuple[PracticeSettings, QuietHours, Calendar]] = {}
 _CALENDARS_KEPT = 256
+_CALENDARS_LOCK = threading.Lock()
 
 
 def calendar_for(client_zones: Sequence[str], practice: PracticeSettings, quiet: QuietHours,
@@ -315,9 +317,10 @@ def calendar_for(client_zones: Sequence[str], practice: PracticeSettings, quiet:
     if kept is not None and kept[0] is practice and kept[1] is quiet:
         return kept[2]
     cal = Calendar(client_zones, practice, quiet, first, last)
-    if len(_CALENDARS) >= _CALENDARS_KEPT:
-        _CALENDARS.pop(next(iter(_CALENDARS)), None)  # the oldest in
-    _CALENDARS[key] = (practice, quiet, cal)  # the objects kept too: their ids cannot be reused meanwhile
+    with _CALENDARS_LOCK:  # the webhooks' threads re-check touches too
+        while len(_CALENDARS) >= _CALENDARS_KEPT:
+            _CALENDARS.pop(next(iter(_CALENDARS)))  # the oldest in
+        _CALENDARS[key] = (practice, quiet, cal)  # the objects kept too: their ids cannot be reused meanwhile
     return cal
 
 
