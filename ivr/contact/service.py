@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -29,7 +29,7 @@ from ivr.escalations.create import build_escalation
 from ivr.escalations.models import Escalation
 from ivr.flowlang.store import FlowStore
 from ivr.jobs.enqueue import Jobs
-from ivr.outbound.planner import plan, recheck
+from ivr.outbound.planner import SkipReason, Touch, plan, reach_back, recheck
 from ivr.outbound.rules import OutboundRules, Trigger
 from ivr.practice.models import APPOINTMENTS_CHANGED
 from ivr.telephony import twiml
@@ -124,10 +124,11 @@ class Outbound:
             since = now - dt.datetime.fromtimestamp(int(last), dt.UTC) if last else MIN_HISTORY
             history = min(MAX_HISTORY, max(MIN_HISTORY, since))
             with self.database.sessions() as db:
-                facts = load_facts(db, hasher=self.hasher)
+                # Only the appointments a pass can still act on (it plans the same as over all of them).
+                facts = load_facts(db, since=reach_back(rules, now, history=history), hasher=self.hasher)
             planned = plan(facts, rules, now, history=history)
             record = touches.record_plan(self.database.sessions, planned, rules.version, now,
-                                         why_gone=lambda touch: recheck(touch, facts, rules, now)[1])
+                                         why_gone=lambda gone: self._why_gone(gone, rules, now))
             for job_id in record.cancelled_jobs:
                 self.jobs.cancel(job_id)
             for row_id, job_id, due in record.schedule:
@@ -140,6 +141,13 @@ class Outbound:
                   "moved": record.moved, "scheduled": len(record.schedule)}
         log.info("outbound planning pass: %s", counts)
         return counts
+
+    def _why_gone(self, gone: Sequence[Touch], rules: OutboundRules, now: dt.datetime) -> dict[str, SkipReason | None]:
+        """Why each planned touch the pass no longer plans is gone, re-checked on its clients' whole facts (not
+        the pass's window: the touch's appointment may be older), read once for all of them."""
+        with self.database.sessions() as db:
+            facts = load_facts(db, clients={touch.client_id for touch in gone}, hasher=self.hasher)
+        return {touch.id: recheck(touch, facts, rules, now)[1] for touch in gone}
 
     # ------------------------------------------------------------------ sending
 

@@ -12,10 +12,10 @@ table), so a second planning pass, a retried job or a worker killed half-way ins
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,56 +64,78 @@ def _insert_ignoring_duplicates(db: Session, rows: Sequence[dict]) -> int:
     return inserted
 
 
+def _chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], rules_version: str,
                 now: dt.datetime, *, clients: Iterable[str] | None = None,
-                why_gone: Callable[[Touch], SkipReason | None] | None = None) -> PlanRecord:
+                why_gone: Callable[[Sequence[Touch]], Mapping[str, SkipReason | None]] | None = None) -> PlanRecord:
     """Make the table agree with a plan (``ivr.outbound.planner.plan``); returns what to schedule.
 
     ``clients``: the pass covered only those clients (only their planned rows may be cancelled).
-    ``why_gone``: why a planned touch the plan no longer holds is gone (checked in, moved…), for the record.
+    ``why_gone``: why planned touches the plan no longer holds are gone (checked in, moved…), for the record:
+    given them all at once, returns touch id → reason (None or missing: not planned any more).
+
+    The table is compared in bulk: one read of the open rows and of the rows the plan names (by their unique
+    touch id, in chunks), never the whole history, and the moves and cancellations written as executemany.
     """
     out = PlanRecord()
     touches = list(touches)
     wanted = {t.id: t for t in touches}
     scope = set(clients) if clients is not None else None
+    table = OutboundTouch.__table__
+    columns = (OutboundTouch.id, OutboundTouch.touch_id, OutboundTouch.job_id, OutboundTouch.status,
+               OutboundTouch.due, OutboundTouch.client_id)
     with db_sessions() as db, db.begin():
-        existing = {row.touch_id: row for row in db.execute(
-            select(OutboundTouch.id, OutboundTouch.touch_id, OutboundTouch.job_id, OutboundTouch.status,
-                   OutboundTouch.due, OutboundTouch.client_id))}
-        gone_rows = {row.id: row for row in db.scalars(select(OutboundTouch).where(
-            OutboundTouch.status.in_(OPEN), OutboundTouch.touch_id.not_in(list(wanted)) if wanted else True))}
+        existing = {row.touch_id: row for row in db.execute(select(*columns).where(OutboundTouch.status.in_(OPEN)))}
+        for chunk in _chunks([i for i in wanted if i not in existing]):
+            existing.update((row.touch_id, row) for row in db.execute(
+                select(*columns).where(OutboundTouch.touch_id.in_(chunk))))
+        in_scope = sorted((row for row in existing.values() if scope is None or row.client_id in scope),
+                          key=lambda row: row.id)
+        gone_ids = [row.id for row in in_scope if row.status in OPEN and row.touch_id not in wanted]
+        reasons: Mapping[str, SkipReason | None] = {}
+        if gone_ids and why_gone is not None:
+            gone = [touch_of(row) for chunk in _chunks(gone_ids)
+                    for row in db.scalars(select(OutboundTouch).where(OutboundTouch.id.in_(chunk)))]
+            reasons = why_gone(gone)
         new = [_values(t, rules_version) for t in touches if t.id not in existing]
         out.inserted = _insert_ignoring_duplicates(db, new)
         out.skipped = sum(1 for t in touches if t.id not in existing and t.status is TouchStatus.SKIPPED)
-        for touch_id, row in existing.items():
-            if scope is not None and row.client_id not in scope:
-                continue
-            again = wanted.get(touch_id)
-            if (row.status == TouchState.CANCELLED.value and again is not None
-                    and again.status is TouchStatus.PLANNED):
+        ended: list[dict] = []
+        moved: list[dict] = []
+        for row in in_scope:
+            touch = wanted.get(row.touch_id)
+            if (row.status == TouchState.CANCELLED.value and touch is not None
+                    and touch.status is TouchStatus.PLANNED):
                 # Planned again (START after a STOP, a rule turned back on): a cancelled touch was never made.
                 db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
                                                        OutboundTouch.status == TouchState.CANCELLED.value)
-                           .values(status=TouchState.PLANNED.value, why_skipped=None, due=again.due,
+                           .values(status=TouchState.PLANNED.value, why_skipped=None, due=touch.due,
                                    outcome_at=None))
                 continue
             if row.status not in OPEN:
                 continue
-            touch = wanted.get(touch_id)
             if touch is None or touch.status is TouchStatus.SKIPPED:
                 # Re-planned away (moved, cancelled, replied, opted out, rules changed): never sent.
-                reason = touch.why_skipped if touch is not None else None
-                if reason is None and why_gone is not None and row.id in gone_rows:
-                    reason = why_gone(touch_of(gone_rows[row.id]))
-                why = (reason or SkipReason.NOT_PLANNED).value
-                db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
-                                                       OutboundTouch.status.in_(OPEN))
-                           .values(status=TouchState.CANCELLED.value if touch is None else TouchState.SKIPPED.value,
-                                   why_skipped=why, outcome_at=now))
+                reason = touch.why_skipped if touch is not None else reasons.get(row.touch_id)
+                ended.append({"row_id": row.id, "new_status": TouchState.CANCELLED.value if touch is None
+                              else TouchState.SKIPPED.value, "why": (reason or SkipReason.NOT_PLANNED).value})
                 out.cancelled_jobs.append(row.job_id)
             elif touch.due is not None and row.due != touch.due:
-                db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id).values(due=touch.due))
-                out.moved += 1
+                moved.append({"row_id": row.id, "new_due": touch.due})
+        connection = db.connection()
+        if ended:
+            connection.execute(update(table).where(table.c.id == bindparam("row_id"),
+                                                 table.c.status == TouchState.PLANNED.value)  # OPEN
+                               .values(status=bindparam("new_status"), why_skipped=bindparam("why"),
+                                       outcome_at=now), ended)
+        if moved:
+            connection.execute(update(table).where(table.c.id == bindparam("row_id"))
+                               .values(due=bindparam("new_due")), moved)
+        out.moved = len(moved)
         rows = db.execute(select(OutboundTouch.id, OutboundTouch.job_id, OutboundTouch.due, OutboundTouch.touch_id)
                           .where(OutboundTouch.status == TouchState.PLANNED.value)).all()
     for row in rows:

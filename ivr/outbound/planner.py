@@ -179,6 +179,27 @@ def _dt(ts: int | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
+def _oldest(rules: OutboundRules, now: int, history_start: int) -> dict[Trigger, int]:
+    """How far back (epoch s) each trigger's instances can still need work (their last attempt and window)."""
+    return {t: min(history_start, now) - (
+        r.after.approx_seconds + len(r.attempts) * (r.spacing.approx_seconds + r.within.approx_seconds)
+        + r.within.approx_seconds + DAY) for t, r in rules.follow_ups.items()}
+
+
+def reach_back(rules: OutboundRules, now: datetime, *, history: timedelta = DEFAULT_HISTORY) -> datetime:
+    """The earliest instant a pass of :func:`plan` at ``now`` reads appointments from (the I/O layer's window).
+
+    The longest look-back of any trigger (lapsed, unbooked, cancelled, no-show, late: each its ``after``,
+    attempts, spacing and windows) and of the skips kept for ``history``.  An appointment that neither
+    starts, ends nor changed at or after it can change a plan only as the lineage of a moved appointment
+    or the subject of a correction request, so :func:`plan` over the appointments of each client from
+    the first one that does (plus those) plans exactly what it plans over every appointment.
+    """
+    now_ts = _ts(now)
+    history_start = now_ts - int(history.total_seconds())
+    return _dt(min([min(history_start, now_ts), *_oldest(rules, now_ts, history_start).values()]) - DAY)  # type: ignore[return-value]
+
+
 # --------------------------------------------------------------------------- indexes over the facts
 
 
@@ -203,10 +224,7 @@ class _Ctx:
         self.horizon_end = self.now + int(horizon.total_seconds())
         self.history_start = self.now - int(history.total_seconds())
         self.reach = rules.max_reach_seconds() + 2 * DAY
-        # How far back each trigger's instances can still need work (their last attempt and window).
-        self.oldest = {t: min(self.history_start, self.now) - (
-            r.after.approx_seconds + len(r.attempts) * (r.spacing.approx_seconds + r.within.approx_seconds)
-            + r.within.approx_seconds + DAY) for t, r in rules.follow_ups.items()}
+        self.oldest = _oldest(rules, self.now, self.history_start)
         self.longest_reminder = max((r.before.approx_seconds for r in rules.reminders), default=0) + DAY
         self.practice = rules.practice
         self.appts: dict[str, list[AppointmentFacts]] = defaultdict(list)

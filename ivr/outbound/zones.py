@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -297,13 +298,30 @@ def _dt(ts: int | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
+# Calendars built lately, by (zones, practice, quiet hours, first day, last day): a Calendar never changes once
+# built, and the send job re-plans one client per touch (building one took ~10 ms, most of a re-check).
+_CALENDARS: dict[tuple, tuple[PracticeSettings, QuietHours, Calendar]] = {}
+_CALENDARS_KEPT = 256
+_CALENDARS_LOCK = threading.Lock()
+
+
 def calendar_for(client_zones: Sequence[str], practice: PracticeSettings, quiet: QuietHours,
                  start: datetime, end: datetime) -> Calendar:
-    """A :class:`Calendar` covering the instants ``start``..``end`` (plus a day each side)."""
+    """A :class:`Calendar` covering the instants ``start``..``end`` (plus a day each side); the same one again
+    for the same zones, settings (the same objects) and days."""
     ptz = practice.tz
     first = start.astimezone(ptz).date() - timedelta(days=1)
     last = end.astimezone(ptz).date() + timedelta(days=1)
-    return Calendar(client_zones, practice, quiet, first, last)
+    key = (tuple(client_zones), id(practice), id(quiet), first, last)
+    kept = _CALENDARS.get(key)
+    if kept is not None and kept[0] is practice and kept[1] is quiet:
+        return kept[2]
+    cal = Calendar(client_zones, practice, quiet, first, last)
+    with _CALENDARS_LOCK:  # the webhooks' threads re-check touches too
+        while len(_CALENDARS) >= _CALENDARS_KEPT:
+            _CALENDARS.pop(next(iter(_CALENDARS)))  # the oldest in
+        _CALENDARS[key] = (practice, quiet, cal)  # the objects kept too: their ids cannot be reused meanwhile
+    return cal
 
 
 def allowed_windows(client_zones: Sequence[str], practice: PracticeSettings, quiet: QuietHours,

@@ -84,3 +84,21 @@ def test_voicemail_bench_prints_model_load_real_time_factor_and_callback_to_noti
     assert out.count("[load average ") == 5
     assert out.count("recording callback -> first staff text:") == 2
     assert "the worker's first message" in out and "the worker's later message" in out
+
+
+def test_outbound_io_bench_prints_the_planning_pass_and_sending_figures(tmp_path):
+    """bench/outbound_io.py (issues 11 and 12) on a small practice: every figure and target is printed."""
+    out = run(["bench/outbound_io.py", "--clients", "60", "--appointments", "600", "--send", "5", "--runs", "1"],
+              tmp_path)
+    assert re.search(r"^first pass \(inserts every touch\): total \d+\.\d\d s wall, \d+\.\d\d s CPU; "
+                     r"load_facts .* plan .* record_plan .*; [\d,]+ appointments read, [\d,]+ touches, "
+                     r"[\d,]+ inserted", out, re.M), out
+    assert re.search(r"^steady pass 1 \(nothing changes\): .*, 0 inserted, [\d,]+ planned rows$", out, re.M), out
+    assert re.search(r"steady pass median \d+\.\d\d s wall \(min \d+\.\d\d, max \d+\.\d\d\), median \d+\.\d\d s CPU "
+                     r"over 1  \(target < 2 s: (met|NOT met)\)", out), out
+    assert re.search(r"peak RSS of the planning process \d+ MB \(before the first pass \d+ MB\)  "
+                     r"\(target < 200 MB: (met|NOT met)\)",
+                     out), out
+    assert re.search(r"^send: 5 due texts in \d+\.\d s wall \(\d+/s, one process\), \d+\.\d s CPU \(\d+\.\d ms CPU "
+                     r"each, the stand-in's included\): \{.*'sent': \d+", out, re.M), out
+    assert out.count("[load average ") == 4
