@@ -36,7 +36,7 @@ _RULE = f"follow_ups.{Trigger.CORRECTION.value}"
 
 def task_key(request_id: int) -> str:
     """The escalation's key (``escalations.call_sid``) for correction request ``request_id``: one task per request."""
-    return f"change:{request_id}"
+    return f"change-{request_id}"
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,19 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from ivr.escalations.models import Escalation
-from tests.helpers.contact import add_appointment, add_client, deliver, text_in, touch_rows
+from ivr.jobs.enqueue import escalate_job_id
+from tests.helpers.contact import add_appointment, add_client, answer, deliver, text_in, touch_rows
 
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239030"
 FIRST = dt.datetime(2026, 12, 2, 15, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
 CALL_DUE = dt.datetime(2026, 12, 3, 9, tzinfo=NY).astimezone(dt.UTC)  # the correction call: the next morning
+DOB = "01021980"  # add_client's date of birth
 ACK = (200, '<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
@@ -57,9 +61,12 @@ def test_a_correction_call_that_reaches_nobody_gives_staff_one_change_task(how, 
     assert all(r[0] == 200 for r in deliver(client, standin.finish_call(call["sid"], **how)))
     jobs.settle()
     assert correction_rows(database) == [("call", outcome, None)]
-    assert tasks(database) == [("change:1", "change_request", "C-9030",
+    assert tasks(database) == [("change-1", "change_request", "C-9030",
                                 {"reply": "change", "outcome": outcome, "appointment_id": "A-9030"},
                                 "reschedule_failed")]
+    # The task reached staff the way every escalation does: its escalate job ran (its id is a valid RQ job id).
+    job = Job.fetch(escalate_job_id("change-1", "change_request"), connection=jobs.redis, serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.FINISHED
     # Later passes, and Twilio posting the same callback again: still one task.
     assert all(r[0] == 200 for r in deliver(client, standin.finish_call(call["sid"], **how)))
     jobs.at(CALL_DUE + dt.timedelta(hours=3))
@@ -72,14 +79,14 @@ def test_a_correction_call_twilio_refuses_gives_staff_the_task(app, client, data
     jobs.at(CALL_DUE)
     assert standin.calls() == []
     assert correction_rows(database) == [("call", "failed", None)]
-    assert [t[:2] for t in tasks(database)] == [("change:1", "change_request")]
+    assert [t[:2] for t in tasks(database)] == [("change-1", "change_request")]
 
 
 def test_a_client_who_takes_no_calls_gives_staff_the_task_within_a_minute(app, client, database, jobs, standin):
     asked_to_change(app, client, database, jobs, standin, may_call=False)
     jobs.at(FIRST + dt.timedelta(minutes=1))  # the minute's planning pass
     assert correction_rows(database) == [("call", "skipped", "no_consent")]
-    assert [t[:4] for t in tasks(database)] == [("change:1", "change_request", "C-9030",
+    assert [t[:4] for t in tasks(database)] == [("change-1", "change_request", "C-9030",
                                                  {"reply": "change", "outcome": "no_consent",
                                                   "appointment_id": "A-9030"})]
     jobs.at(CALL_DUE)
@@ -87,13 +94,32 @@ def test_a_client_who_takes_no_calls_gives_staff_the_task_within_a_minute(app, c
 
 
 def test_an_answered_correction_call_raises_no_task(app, client, database, jobs, standin):
+    """Robin answers, says it is Robin and verifies: the call reached the client, so staff get no task."""
     asked_to_change(app, client, database, jobs, standin)
     jobs.at(CALL_DUE)
     [call] = [c for c in standin.calls() if c["to"] == PHONE]
-    assert all(r[0] == 200 for r in deliver(client, standin.finish_call(call["sid"], "human")))
+    line, rest = answer(client, standin, call)
+    line.press("1")  # "Is that you?" yes
+    line.press(DOB)
+    assert all(status == 200 for status, _ in deliver(client, rest))
     jobs.at(CALL_DUE + dt.timedelta(hours=3))
-    # What the answered call does is the call's own business (its state is not asserted here): no task.
+    assert [(r.verified, r.answered_by) for r in touch_rows(database, "C-9030") if r.rule == "correction"] == [
+        (True, "human")]
     assert tasks(database) == []
+
+
+def test_a_correction_call_someone_else_answers_gives_staff_the_task(app, client, database, jobs, standin):
+    """Someone else picks up (the client was not reached): the change still needs a person."""
+    asked_to_change(app, client, database, jobs, standin)
+    jobs.at(CALL_DUE)
+    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    line, rest = answer(client, standin, call)
+    line.press("2")  # "Is that you?" no
+    assert all(status == 200 for status, _ in deliver(client, rest))
+    jobs.at(CALL_DUE + dt.timedelta(hours=3))
+    assert tasks(database) == [("change-1", "change_request", "C-9030",
+                                {"reply": "change", "outcome": "no_answer", "appointment_id": "A-9030"},
+                                "reschedule_failed")]
 
 
 def test_a_staff_correction_call_that_fails_raises_no_change_task(app, client, database, jobs, standin):

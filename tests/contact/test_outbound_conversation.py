@@ -4,16 +4,13 @@ its callbacks and the caller's keys are posted signed to the webhooks; exact tra
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from ivr.practice.models import Appointment, Clinician, PracticeChange, VerificationFailure
-from tests.helpers.contact import add_appointment, add_client, deliver, touch_rows, write_rules
+from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, touch_rows, write_rules
 from tests.helpers.webhooks import post
 
 NY = ZoneInfo("America/New_York")
@@ -48,44 +45,6 @@ def ql(app):
     return app.extensions["quietline"]
 
 
-@dataclass
-class Line:
-    """One phone line's conversation: what was heard (each <Say>), and where the next key goes."""
-
-    client: object
-    heard: list[str] = field(default_factory=list)
-    action: str | None = None
-    redirect: str | None = None
-    sid: str = ""
-    params: dict = field(default_factory=dict)
-    ended: bool = False
-
-    def take(self, body: str) -> list[str]:
-        root = ET.fromstring(body)
-        said = [(el.text or "").strip() for el in root.iter("Say")]
-        self.heard += said
-        gather = root.find("Gather")
-        self.action = gather.get("action") if gather is not None else None
-        redirect = root.find("Redirect")
-        self.redirect = redirect.text if redirect is not None else None
-        self.ended = root.find("Hangup") is not None
-        return said
-
-    def _post(self, url: str, extra: dict) -> list[str]:
-        parts = urlsplit(url)
-        resp = post(self.client, parts.path + (f"?{parts.query}" if parts.query else ""), {**self.params, **extra})
-        assert resp.status_code == 200
-        return self.take(resp.get_data(as_text=True))
-
-    def press(self, digits: str) -> list[str]:
-        assert self.action, "nothing is waiting for a key"
-        return self._post(self.action, {"Digits": digits})
-
-    def silence(self) -> list[str]:
-        assert self.redirect, "nothing is waiting"
-        return self._post(self.redirect, {})
-
-
 def clinician(database) -> None:
     with database.sessions() as db, db.begin():
         db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
@@ -98,14 +57,6 @@ def placed_call(ql, jobs, standin, to: str = PHONE) -> dict:
     jobs.settle()
     [call] = [c for c in standin.calls() if c["to"] == to]
     return call
-
-
-def answer(client, standin, call: dict, answered_by: str = "human") -> tuple[Line, list]:
-    """The far end answers: Twilio fetches the call's Url (async AMD: at once); the other callbacks come later."""
-    url_cb, *rest = standin.finish_call(call["sid"], answered_by, duration=40)
-    line = Line(client, params=dict(url_cb.params))
-    line._post(url_cb.url, {})
-    return line, rest
 
 
 def no_show(database, phone: str = PHONE, cid: str = "C-9003", name: str = "Robin") -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,3 +87,49 @@ def text_in(client, from_: str, to: str, body: str, sid: str) -> tuple[int, str]
     resp = post(client, "/twilio/sms", {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "a" * 32,
                                         "From": from_, "To": to, "Body": body, "NumMedia": "0"})
     return resp.status_code, resp.get_data(as_text=True)
+
+
+@dataclass
+class Line:
+    """One phone line's conversation: what was heard (each <Say>), and where the next key goes."""
+
+    client: object
+    heard: list[str] = field(default_factory=list)
+    action: str | None = None
+    redirect: str | None = None
+    sid: str = ""
+    params: dict = field(default_factory=dict)
+    ended: bool = False
+
+    def take(self, body: str) -> list[str]:
+        root = ET.fromstring(body)
+        said = [(el.text or "").strip() for el in root.iter("Say")]
+        self.heard += said
+        gather = root.find("Gather")
+        self.action = gather.get("action") if gather is not None else None
+        redirect = root.find("Redirect")
+        self.redirect = redirect.text if redirect is not None else None
+        self.ended = root.find("Hangup") is not None
+        return said
+
+    def _post(self, url: str, extra: dict) -> list[str]:
+        parts = urlsplit(url)
+        resp = post(self.client, parts.path + (f"?{parts.query}" if parts.query else ""), {**self.params, **extra})
+        assert resp.status_code == 200
+        return self.take(resp.get_data(as_text=True))
+
+    def press(self, digits: str) -> list[str]:
+        assert self.action, "nothing is waiting for a key"
+        return self._post(self.action, {"Digits": digits})
+
+    def silence(self) -> list[str]:
+        assert self.redirect, "nothing is waiting"
+        return self._post(self.redirect, {})
+
+
+def answer(client, standin, call: dict, answered_by: str = "human") -> tuple[Line, list]:
+    """The far end answers: Twilio fetches the call's Url (async AMD: at once); the other callbacks come later."""
+    url_cb, *rest = standin.finish_call(call["sid"], answered_by, duration=40)
+    line = Line(client, params=dict(url_cb.params))
+    line._post(url_cb.url, {})
+    return line, rest
