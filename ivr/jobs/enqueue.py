@@ -154,9 +154,18 @@ class Jobs:
                           (escalation_id,), f"escalation-{escalation_id}-breach", Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
 
-    def send_sms(self, call_sid: str, message_id: str) -> Enqueued:
+    def send_sms(self, call_sid: str, message_id: str, *, again: bool = False) -> Enqueued:
         """Send the text waiting in the call's outbox as ``message_id`` (number and body stay in the call's
-        record, never in the job)."""
+        record, never in the job).
+
+        ``again``: most likely enqueued already (the outbox drained again by the status callback, a replay,
+        reconciliation): RQ is asked where the job is first, and only a missing or stranded one goes through
+        the enqueue (one RQ holds is left as it is, as the enqueue would leave it, without building a job
+        and a failed unique enqueue to find that out).
+        """
+        job_id = sms_job_id(call_sid, message_id)
+        if again and self.locate(job_id)[1] in (Placement.IN_FLIGHT, Placement.DONE):
+            return Enqueued(job_id, False)
         return self._once(self.queue, "workers.sms.send_sms", (call_sid, message_id), sms_job_id(call_sid, message_id),
                           Retry(max=len(SMS_RETRY), interval=list(SMS_RETRY)))
 

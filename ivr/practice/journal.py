@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, bindparam, cast, func, select
+from sqlalchemy.orm import Session, aliased
 
 from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
 from ivr.practice.data import clients_on
@@ -81,6 +81,29 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
     return entry
 
 
+def _whole_chain_entries() -> Select[tuple[PracticeChange]]:
+    """The appointment entries of the whole chain ``appointment_id`` is on (the appointments it replaced, itself,
+    and those that replaced it in turn), oldest first, as one statement.
+
+    Every phone move and cancellation asks this; walking the chain a row at a time took a query per link and
+    one to find each predecessor.  Recursive CTEs (SQLite, PostgreSQL); UNION, not UNION ALL, ends a cycle.
+    """
+    seed = cast(bindparam("appointment_id"), String(64)).label("id")  # cast: PostgreSQL types a bare parameter text
+    back = select(seed).cte("chain_back", recursive=True)
+    earlier = aliased(Appointment)
+    back = back.union(select(earlier.id).where(earlier.replaced_by == back.c.id))
+    chain = select(back.c.id).cte("chain_ids", recursive=True)
+    link, later = aliased(Appointment), aliased(Appointment)
+    chain = chain.union(select(later.id).where(link.id == chain.c.id, later.id == link.replaced_by))
+    return (select(PracticeChange).where(PracticeChange.appointment_id.in_(select(chain.c.id)),
+                                         PracticeChange.kind.in_(sorted(APPOINTMENT_KINDS)))
+            .order_by(PracticeChange.made_at, PracticeChange.id))
+
+
+# Built once: values go in as bound parameters.
+_WHOLE_CHAIN_ENTRIES = _whole_chain_entries()
+
+
 def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
                after: Mapping[str, Any] | None) -> list[PracticeChange]:
     """The entries still to enter that a new change with ``after`` brings back to where they started (oldest
@@ -88,7 +111,7 @@ def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
     if not appointment_id or not after or "start" not in after:
         return []
     pending: list[PracticeChange] = []
-    for e in reversed(chain_entries(db, chain_root(db, appointment_id))):
+    for e in reversed(list(db.scalars(_WHOLE_CHAIN_ENTRIES, {"appointment_id": appointment_id}))):
         if e.state != ChangeState.TO_ENTER.value or e.conflict:
             break  # staff entered something since: the EHR needs the way back too
         pending.insert(0, e)
@@ -263,18 +286,6 @@ def appointment_chain(db: Session, appointment_id: str) -> list[Appointment]:
 def current_appointment_id(db: Session, appointment_id: str) -> str:
     chain = appointment_chain(db, appointment_id)
     return chain[-1].id if chain else appointment_id
-
-
-def chain_root(db: Session, appointment_id: str) -> str:
-    """The first appointment of ``appointment_id``'s chain: the one no other appointment's move replaced."""
-    seen = {appointment_id}
-    current = appointment_id
-    while True:
-        previous = db.scalar(select(Appointment.id).where(Appointment.replaced_by == current))
-        if previous is None or previous in seen:
-            return current
-        seen.add(previous)
-        current = previous
 
 
 def ehr_appointment_id(db: Session, appointment_id: str) -> str:
