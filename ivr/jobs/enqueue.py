@@ -213,7 +213,10 @@ class Jobs:
         last = self.redis.get(PLAN_NOW_SEQ_KEY)
         if last is not None:
             job_id = f"outbound-plan-now-{int(last)}"
-            if self.locate(job_id)[0] == JobStatus.QUEUED:
+            # RQ's status of it, as ``locate`` reads it (none without an origin), in one round trip: every
+            # appointment a caller moves or cancels asks this.
+            origin, status = self.redis.hmget(Job.key_for(job_id), ["origin", "status"])
+            if origin is not None and status == JobStatus.QUEUED.value.encode():
                 return Enqueued(job_id, False)
         n = int(self.redis.incr(PLAN_NOW_SEQ_KEY))
         return self._once(self.queue, OUTBOUND_PLAN_JOB, (), f"outbound-plan-now-{n}", None,
