@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Row, Select, String, bindparam, cast, func, select
+from sqlalchemy.orm import Session
 
 from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
 from ivr.practice.data import clients_on
@@ -81,27 +81,25 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
     return entry
 
 
-def _whole_chain_entries() -> Select[tuple[PracticeChange]]:
-    """The appointment entries of the whole chain ``appointment_id`` is on (the appointments it replaced, itself,
-    and those that replaced it in turn), oldest first, as one statement.
-
-    Every phone move and cancellation asks this; walking the chain a row at a time took a query per link and
-    one to find each predecessor.  Recursive CTEs (SQLite, PostgreSQL); UNION, not UNION ALL, ends a cycle.
-    """
-    seed = cast(bindparam("appointment_id"), String(64)).label("id")  # cast: PostgreSQL types a bare parameter text
-    back = select(seed).cte("chain_back", recursive=True)
-    earlier = aliased(Appointment)
-    back = back.union(select(earlier.id).where(earlier.replaced_by == back.c.id))
-    chain = select(back.c.id).cte("chain_ids", recursive=True)
-    link, later = aliased(Appointment), aliased(Appointment)
-    chain = chain.union(select(later.id).where(link.id == chain.c.id, later.id == link.replaced_by))
-    return (select(PracticeChange).where(PracticeChange.appointment_id.in_(select(chain.c.id)),
-                                         PracticeChange.kind.in_(sorted(APPOINTMENT_KINDS)))
-            .order_by(PracticeChange.made_at, PracticeChange.id))
+def _chain_entries_from() -> Select[tuple[int, str, Any, Any]]:
+    """``(id, state, conflict, before)`` of the appointment entries of ``root`` and the appointments that replaced
+    it in turn, oldest first: ``chain_entries`` as one Core statement (a recursive CTE over primary keys; UNION,
+    not UNION ALL, ends a cycle)."""
+    changes = PracticeChange.__table__
+    seed = cast(bindparam("root"), String(64)).label("id")  # cast: PostgreSQL would type a bare parameter text
+    chain = select(seed).cte("chain_ids", recursive=True)
+    link, later = _APPOINTMENTS.alias("link"), _APPOINTMENTS.alias("later")
+    chain = chain.union(select(later.c.id).where(link.c.id == chain.c.id, later.c.id == link.c.replaced_by))
+    return (select(changes.c.id, changes.c.state, changes.c.conflict, changes.c.before)
+            .where(changes.c.appointment_id.in_(select(chain.c.id)), changes.c.kind.in_(sorted(APPOINTMENT_KINDS)))
+            .order_by(changes.c.made_at, changes.c.id))
 
 
-# Built once: values go in as bound parameters.
-_WHOLE_CHAIN_ENTRIES = _whole_chain_entries()
+# Built once (every phone move and cancellation runs them; values go in as bound parameters), Core, run on the
+# session's connection: most moves find no entry at all, and need none of the ORM's work per statement.
+_APPOINTMENTS = Appointment.__table__
+_CHAIN_ENTRIES_FROM = _chain_entries_from()
+_REPLACED = select(_APPOINTMENTS.c.id).where(_APPOINTMENTS.c.replaced_by == bindparam("id"))
 
 
 def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
@@ -110,14 +108,15 @@ def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
     first; none when the new change leaves the appointment elsewhere)."""
     if not appointment_id or not after or "start" not in after:
         return []
-    pending: list[PracticeChange] = []
-    for e in reversed(list(db.scalars(_WHOLE_CHAIN_ENTRIES, {"appointment_id": appointment_id}))):
-        if e.state != ChangeState.TO_ENTER.value or e.conflict:
+    root = chain_root(db, appointment_id)  # flushes: the Core statements see what the session has written
+    pending: list[Row[tuple[int, str, Any, Any]]] = []
+    for row in reversed(db.connection().execute(_CHAIN_ENTRIES_FROM, {"root": root}).all()):
+        if row.state != ChangeState.TO_ENTER.value or row.conflict:
             break  # staff entered something since: the EHR needs the way back too
-        pending.insert(0, e)
-    for i, e in enumerate(pending):
-        if all(e.before.get(k) == after.get(k) for k in ("start", "end", "status", "clinician_id")):
-            return pending[i:]
+        pending.insert(0, row)
+    for i, row in enumerate(pending):
+        if all((row.before or {}).get(k) == after.get(k) for k in ("start", "end", "status", "clinician_id")):
+            return [db.get_one(PracticeChange, r.id) for r in pending[i:]]
     return []
 
 
@@ -286,6 +285,20 @@ def appointment_chain(db: Session, appointment_id: str) -> list[Appointment]:
 def current_appointment_id(db: Session, appointment_id: str) -> str:
     chain = appointment_chain(db, appointment_id)
     return chain[-1].id if chain else appointment_id
+
+
+def chain_root(db: Session, appointment_id: str) -> str:
+    """The first appointment of ``appointment_id``'s chain: the one no other appointment's move replaced."""
+    seen = {appointment_id}
+    current = appointment_id
+    db.flush()  # the lookups below are Core: they see only what the session has written
+    connection = db.connection()
+    while True:
+        previous = connection.execute(_REPLACED, {"id": current}).scalar()
+        if previous is None or previous in seen:
+            return current
+        seen.add(previous)
+        current = previous
 
 
 def ehr_appointment_id(db: Session, appointment_id: str) -> str:
