@@ -47,6 +47,14 @@ _CANDIDATES = (select(Client).options(joinedload(Client.phones))
                .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
+# A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
+# in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
+# and per row buys nothing for tuples.
+_APPOINTMENTS = Appointment.__table__
+_BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
+    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"), _APPOINTMENTS.c.status == ACTIVE,
+    _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
+
 # Offering and booking slots read the clinician of the appointment: in the same query.
 _WITH_CLINICIAN = (joinedload(Appointment.clinician),)
 
@@ -198,10 +206,8 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
     clinician = appointment.clinician
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    # Two columns, not whole rows: a full diary has hundreds of appointments in the window.
-    busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
-        Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
-        Appointment.end > ctx.now, Appointment.start < horizon))]
+    busy = [(start, end) for start, end in db.connection().execute(
+        _BUSY, {"clinician_id": clinician.id, "now": ctx.now, "horizon": horizon})]
     nearest = open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
                          busy=busy, practice=practice, now=ctx.now, around=appointment.start,
                          window_days=practice.reschedule_window_days, exclude=exclude,
