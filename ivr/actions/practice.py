@@ -339,11 +339,12 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             new = Appointment(id=f"{PHONE_ID_PREFIX}{uuid.uuid4().hex[:12]}", client_id=client_id,
                               clinician_id=old.clinician_id, start=start, end=start + length, status=ACTIVE,
                               telehealth_url=old.telehealth_url, changed_at=ctx.now, changed_by_client=True)
-            # Release first, then book: the unique index sees one active row at a time.
+            # Release, then book, in one flush: the unit of work writes a table's UPDATEs before its INSERTs, so
+            # the unique index sees one active row at a time (and a slot offered is never the old one's: that
+            # was busy). A slot someone else took fails here, as IntegrityError.
             old.status = AppointmentStatus.RESCHEDULED.value
             old.replaced_by = new.id
             old.changed_at, old.changed_by_client = ctx.now, True
-            db.flush()
             db.add(new)
             db.flush()
             journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
