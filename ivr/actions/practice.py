@@ -55,8 +55,15 @@ _BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
     _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"), _APPOINTMENTS.c.status == ACTIVE,
     _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
 
-# Offering and booking slots read the clinician of the appointment: in the same query.
-_WITH_CLINICIAN = (joinedload(Appointment.clinician),)
+# Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
+# (Session.get with options builds and keys its statement on every call).
+_APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointment.clinician))
+                               .where(Appointment.id == bindparam("id")))
+
+
+def _appointment(db: Session, appointment_id: str) -> Appointment | None:
+    """The appointment ``appointment_id`` with its clinician (None: no such appointment)."""
+    return db.scalars(_APPOINTMENT_WITH_CLINICIAN, {"id": appointment_id}).first()
 
 
 def _practice(ctx: ActionContext) -> PracticeData:
@@ -223,7 +230,7 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     client_id = _client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
     with _practice(ctx).read() as db:
-        appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
+        appointment = _appointment(db, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
         wishes = _wanted(ctx)
@@ -331,7 +338,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     data = _practice(ctx)
     try:
         with data.write() as db:
-            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
+            old = _appointment(db, appt.get("id") or "")
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
             length = old.end - old.start
@@ -353,7 +360,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             described = _describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
-            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
+            old = _appointment(db, appt.get("id") or "")
             taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
             fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
         return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],
