@@ -47,8 +47,23 @@ _CANDIDATES = (select(Client).options(joinedload(Client.phones))
                .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
-# Offering and booking slots read the clinician of the appointment: in the same query.
-_WITH_CLINICIAN = (joinedload(Appointment.clinician),)
+# A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
+# in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
+# and per row buys nothing for tuples.
+_APPOINTMENTS = Appointment.__table__
+_BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
+    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"), _APPOINTMENTS.c.status == ACTIVE,
+    _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
+
+# Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
+# (Session.get with options builds and keys its statement on every call).
+_APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointment.clinician))
+                               .where(Appointment.id == bindparam("id")))
+
+
+def _appointment(db: Session, appointment_id: str) -> Appointment | None:
+    """The appointment ``appointment_id`` with its clinician (None: no such appointment)."""
+    return db.scalars(_APPOINTMENT_WITH_CLINICIAN, {"id": appointment_id}).first()
 
 
 def _practice(ctx: ActionContext) -> PracticeData:
@@ -198,10 +213,8 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
     clinician = appointment.clinician
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    # Two columns, not whole rows: a full diary has hundreds of appointments in the window.
-    busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
-        Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
-        Appointment.end > ctx.now, Appointment.start < horizon))]
+    busy = [(start, end) for start, end in db.connection().execute(
+        _BUSY, {"clinician_id": clinician.id, "now": ctx.now, "horizon": horizon})]
     nearest = open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
                          busy=busy, practice=practice, now=ctx.now, around=appointment.start,
                          window_days=practice.reschedule_window_days, exclude=exclude,
@@ -217,7 +230,7 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     client_id = _client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
     with _practice(ctx).read() as db:
-        appointment = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
+        appointment = _appointment(db, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
         # "the day after" counts from the appointment being moved, or, said for another day once the day asked
@@ -331,7 +344,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     data = _practice(ctx)
     try:
         with data.write() as db:
-            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
+            old = _appointment(db, appt.get("id") or "")
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
             length = old.end - old.start
@@ -339,11 +352,12 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             new = Appointment(id=f"{PHONE_ID_PREFIX}{uuid.uuid4().hex[:12]}", client_id=client_id,
                               clinician_id=old.clinician_id, start=start, end=start + length, status=ACTIVE,
                               telehealth_url=old.telehealth_url, changed_at=ctx.now, changed_by_client=True)
-            # Release first, then book: the unique index sees one active row at a time.
+            # Release, then book, in one flush: the unit of work writes a table's UPDATEs before its INSERTs, so
+            # the unique index sees one active row at a time (and a slot offered is never the old one's: that
+            # was busy). A slot someone else took fails here, as IntegrityError.
             old.status = AppointmentStatus.RESCHEDULED.value
             old.replaced_by = new.id
             old.changed_at, old.changed_by_client = ctx.now, True
-            db.flush()
             db.add(new)
             db.flush()
             journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
@@ -352,7 +366,7 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             described = _describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
-            old = db.get(Appointment, appt.get("id") or "", options=_WITH_CLINICIAN)
+            old = _appointment(db, appt.get("id") or "")
             taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
             fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
         return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],

@@ -561,8 +561,10 @@ class _Run:
         # A key word said ("nine", "zero") is no key where it can be the answer: "nine" to "What is a good
         # time?" is a time ("press nine" still asks for the key; crisis words were heard above).
         # At a menu that reads times, a bare "nine" that fits no option is still no key (review 14b finding 3).
-        handler = self._global(flow, event, spoken_keys=confirming is not None or not (
-            _takes_key_words(body) or isinstance(body, MenuStep) and self._reads_times(body)))
+        # Only words can be a key word: keys pressed skip reading the prompt's times (a parse of every
+        # clock time in it, the costliest part of a menu turn).
+        handler = self._global(flow, event, spoken_keys=isinstance(event, Speech) and (confirming is not None or not (
+            _takes_key_words(body) or isinstance(body, MenuStep) and self._reads_times(body))))
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self.go(handler.next)

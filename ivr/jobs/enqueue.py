@@ -154,9 +154,18 @@ class Jobs:
                           (escalation_id,), f"escalation-{escalation_id}-breach", Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
 
-    def send_sms(self, call_sid: str, message_id: str) -> Enqueued:
+    def send_sms(self, call_sid: str, message_id: str, *, again: bool = False) -> Enqueued:
         """Send the text waiting in the call's outbox as ``message_id`` (number and body stay in the call's
-        record, never in the job)."""
+        record, never in the job).
+
+        ``again``: most likely enqueued already (the outbox drained again by the status callback, a replay,
+        reconciliation): RQ is asked where the job is first, and only a missing or stranded one goes through
+        the enqueue (one RQ holds is left as it is, as the enqueue would leave it, without building a job
+        and a failed unique enqueue to find that out).
+        """
+        job_id = sms_job_id(call_sid, message_id)
+        if again and self.locate(job_id)[1] in (Placement.IN_FLIGHT, Placement.DONE):
+            return Enqueued(job_id, False)
         return self._once(self.queue, "workers.sms.send_sms", (call_sid, message_id), sms_job_id(call_sid, message_id),
                           Retry(max=len(SMS_RETRY), interval=list(SMS_RETRY)))
 
@@ -204,7 +213,10 @@ class Jobs:
         last = self.redis.get(PLAN_NOW_SEQ_KEY)
         if last is not None:
             job_id = f"outbound-plan-now-{int(last)}"
-            if self.locate(job_id)[0] == JobStatus.QUEUED:
+            # RQ's status of it, as ``locate`` reads it (none without an origin), in one round trip: every
+            # appointment a caller moves or cancels asks this.
+            origin, status = self.redis.hmget(Job.key_for(job_id), ["origin", "status"])
+            if origin is not None and status == JobStatus.QUEUED.value.encode():
                 return Enqueued(job_id, False)
         n = int(self.redis.incr(PLAN_NOW_SEQ_KEY))
         return self._once(self.queue, OUTBOUND_PLAN_JOB, (), f"outbound-plan-now-{n}", None,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
@@ -81,20 +81,42 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
     return entry
 
 
+def _chain_entries_from() -> Select[tuple[int, str, Any, Any]]:
+    """``(id, state, conflict, before)`` of the appointment entries of ``root`` and the appointments that replaced
+    it in turn, oldest first: ``chain_entries`` as one Core statement (a recursive CTE over primary keys; UNION,
+    not UNION ALL, ends a cycle)."""
+    changes = PracticeChange.__table__
+    seed = cast(bindparam("root"), String(64)).label("id")  # cast: PostgreSQL would type a bare parameter text
+    chain = select(seed).cte("chain_ids", recursive=True)
+    link, later = _APPOINTMENTS.alias("link"), _APPOINTMENTS.alias("later")
+    chain = chain.union(select(later.c.id).where(link.c.id == chain.c.id, later.c.id == link.c.replaced_by))
+    return (select(changes.c.id, changes.c.state, changes.c.conflict, changes.c.before)
+            .where(changes.c.appointment_id.in_(select(chain.c.id)), changes.c.kind.in_(sorted(APPOINTMENT_KINDS)))
+            .order_by(changes.c.made_at, changes.c.id))
+
+
+# Built once (every phone move and cancellation runs them; values go in as bound parameters), Core, run on the
+# session's connection: most moves find no entry at all, and need none of the ORM's work per statement.
+_APPOINTMENTS = Appointment.__table__
+_CHAIN_ENTRIES_FROM = _chain_entries_from()
+_REPLACED = select(_APPOINTMENTS.c.id).where(_APPOINTMENTS.c.replaced_by == bindparam("id"))
+
+
 def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
                after: Mapping[str, Any] | None) -> list[PracticeChange]:
     """The entries still to enter that a new change with ``after`` brings back to where they started (oldest
     first; none when the new change leaves the appointment elsewhere)."""
     if not appointment_id or not after or "start" not in after:
         return []
-    pending: list[PracticeChange] = []
-    for e in reversed(chain_entries(db, chain_root(db, appointment_id))):
-        if e.state != ChangeState.TO_ENTER.value or e.conflict:
+    root = chain_root(db, appointment_id)  # flushes: the Core statements see what the session has written
+    pending: list[Row[tuple[int, str, Any, Any]]] = []
+    for row in reversed(db.connection().execute(_CHAIN_ENTRIES_FROM, {"root": root}).all()):
+        if row.state != ChangeState.TO_ENTER.value or row.conflict:
             break  # staff entered something since: the EHR needs the way back too
-        pending.insert(0, e)
-    for i, e in enumerate(pending):
-        if all(e.before.get(k) == after.get(k) for k in ("start", "end", "status", "clinician_id")):
-            return pending[i:]
+        pending.insert(0, row)
+    for i, row in enumerate(pending):
+        if all((row.before or {}).get(k) == after.get(k) for k in ("start", "end", "status", "clinician_id")):
+            return [db.get_one(PracticeChange, r.id) for r in pending[i:]]
     return []
 
 
@@ -269,8 +291,10 @@ def chain_root(db: Session, appointment_id: str) -> str:
     """The first appointment of ``appointment_id``'s chain: the one no other appointment's move replaced."""
     seen = {appointment_id}
     current = appointment_id
+    db.flush()  # the lookups below are Core: they see only what the session has written
+    connection = db.connection()
     while True:
-        previous = db.scalar(select(Appointment.id).where(Appointment.replaced_by == current))
+        previous = connection.execute(_REPLACED, {"id": current}).scalar()
         if previous is None or previous in seen:
             return current
         seen.add(previous)

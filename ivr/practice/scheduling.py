@@ -48,15 +48,23 @@ def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: i
     overlaps = _overlap_test(busy)
     excluded = {e.astimezone(dt.UTC) for e in exclude}
     length = dt.timedelta(minutes=session_minutes)
+    earliest = local_now + MIN_NOTICE
+    closures = practice.closures
+    holidays: dict[dt.date, bool] = {}  # per day, not per start: a window has a dozen starts a day
     candidates = []
     for start in candidate_starts(working_hours, session_minutes, practice, local_now.date(), window_days + 1):
-        end = start + length
-        start_utc = start.astimezone(dt.UTC)
-        if start < local_now + MIN_NOTICE or start_utc in excluded:
+        if start < earliest:
             continue
+        start_utc = start.astimezone(dt.UTC)
+        if start_utc in excluded:
+            continue
+        end = start + length
         if overlaps(start_utc, end.astimezone(dt.UTC)):
             continue
-        if holiday_on(practice, start.date()) or any(c.start < end and start < c.end for c in practice.closures):
+        day = start.date()
+        if day not in holidays:
+            holidays[day] = bool(holiday_on(practice, day))
+        if holidays[day] or (closures and any(c.start < end and start < c.end for c in closures)):
             continue
         candidates.append(start)
     target = around.astimezone(practice.tz)

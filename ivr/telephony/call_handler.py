@@ -251,6 +251,7 @@ class CallHandler:
         stranded; an error keeps the entry). A text's stays (number and body) until its job has sent it.
         Enqueueing is unique per job id, so draining again is harmless.
         """
+        again = entries is None  # what Redis holds: a drain has most likely enqueued it already
         if entries is None:
             entries = self.call_store.outbox(call_sid)
         for entry_id, entry in sorted(entries.items(), key=_drain_order):
@@ -261,7 +262,7 @@ class CallHandler:
                 # Drained again (the status callback, a replay, reconciliation), a text mostly has its job
                 # already; ``Jobs`` still looks where RQ holds it, so one a half-written enqueue stranded
                 # is enqueued again (a bare EXISTS would skip it for good).
-                self.jobs.send_sms(call_sid, entry_id)
+                self.jobs.send_sms(call_sid, entry_id, again=again)
         return len(entries)
 
     def _drain_quietly(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> None:

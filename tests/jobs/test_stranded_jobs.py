@@ -138,3 +138,36 @@ def test_where_rq_holds_a_job(redis_conn):
     job.set_status(JobStatus.FINISHED)
     assert jobs.locate(queued) == ("finished", Placement.DONE)
     assert jobs.revive(queued) == "finished"
+
+
+def test_a_text_drained_again_is_enqueued_only_where_rq_will_not_run_it(redis_conn):
+    """send_sms(again=True) (the outbox drained by the status callback, a replay, reconciliation): a job RQ
+    holds is left as it is, a stranded one is pushed again, a missing one is enqueued afresh."""
+    jobs = Jobs(redis_conn)
+    calls = jobs.queue
+    sid = "CA" + "2" * 32
+    first = jobs.send_sms(sid, "text-3-1")
+    assert first == Enqueued(f"sms-{sid}-text-3-1", True) and calls.job_ids == [first.job_id]
+    assert jobs.send_sms(sid, "text-3-1", again=True) == Enqueued(first.job_id, False)
+    assert calls.job_ids == [first.job_id]  # not pushed a second time
+    redis_conn.delete(calls.key)  # a lost queue: RQ keeps the hash of a job it will never run
+    assert jobs.send_sms(sid, "text-3-1", again=True) == Enqueued(first.job_id, False, rescued=True)
+    assert calls.job_ids == [first.job_id]
+    Job.fetch(first.job_id, connection=redis_conn, serializer=JSONSerializer).set_status(JobStatus.FINISHED)
+    assert jobs.send_sms(sid, "text-3-1", again=True) == Enqueued(first.job_id, False)  # sent: left alone
+    redis_conn.delete(Job.key_for(first.job_id), calls.key)  # `rq empty`: the hash gone too
+    assert jobs.send_sms(sid, "text-3-1", again=True) == Enqueued(first.job_id, True)
+    assert calls.job_ids == [first.job_id]
+
+
+def test_the_planning_pass_asked_again_while_one_waits_in_its_queue_is_not_enqueued_twice(redis_conn):
+    jobs = Jobs(redis_conn)
+    calls = jobs.queue
+    first = jobs.plan_outbound_now()
+    assert first == Enqueued("outbound-plan-now-1", True)
+    assert jobs.plan_outbound_now() == Enqueued("outbound-plan-now-1", False)
+    assert calls.job_ids == ["outbound-plan-now-1"]
+    Job.fetch(first.job_id, connection=redis_conn, serializer=JSONSerializer).set_status(JobStatus.STARTED)
+    assert jobs.plan_outbound_now() == Enqueued("outbound-plan-now-2", True)  # running: it may miss the change
+    redis_conn.delete(Job.key_for("outbound-plan-now-2"))  # expired or emptied: a new one
+    assert jobs.plan_outbound_now() == Enqueued("outbound-plan-now-3", True)

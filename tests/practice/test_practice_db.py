@@ -224,6 +224,22 @@ def test_slot_is_free_again_once_cancelled(database: db_mod.Database) -> None:
     assert statuses == ["cancelled", "rescheduled", "scheduled"]
 
 
+def test_a_slot_released_and_booked_again_in_one_flush_is_accepted(database: db_mod.Database) -> None:
+    """A move releases and books in one flush (ivr.actions.practice.book_slot): the unit of work writes the
+    UPDATE before the INSERT, so the active-slot index never sees two rows."""
+    start = dt.datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    with database.sessions() as session, session.begin():
+        add_basics(session)
+        session.add(appointment("a1", start))
+    with database.sessions() as session, session.begin():
+        session.get(Appointment, "a1").status = "rescheduled"
+        session.add(appointment("a2", start))
+        session.flush()
+    with database.sessions() as session:
+        assert sorted(session.execute(select(Appointment.id, Appointment.status))) == [
+            ("a1", "rescheduled"), ("a2", "scheduled")]
+
+
 def test_foreign_keys_are_enforced(database: db_mod.Database) -> None:
     with pytest.raises(IntegrityError):
         with database.sessions() as session, session.begin():
