@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.actions.practice import _WITH_CLINICIAN, _client_id, _describe, _practice
+from ivr.actions.practice import _appointment, _client_id, _describe, _practice
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.practice import journal
 from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
@@ -38,7 +38,7 @@ def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) ->
     if not appointment_id:
         return None
     current = journal.current_appointment_id(db, str(appointment_id))
-    appointment = db.get(Appointment, current, options=_WITH_CLINICIAN)
+    appointment = _appointment(db, current)
     if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
         return None
     return appointment
