@@ -9,17 +9,21 @@ The audio. espeak-ng's Korean voice (``-v ko``) is not heard as any crisis word 
 자살, 자해, 위기, 긴급, 응급, 발작, 경련, 투신, 유서, 구급차, 폭행, 감금, 스토킹, 심장 마비, 뇌졸중, 살려 주세요,
 죽고 싶어요/싶습니다 and 살기 싫습니다, at 100-160 words a minute, with gaps, padding and the m3 variant, all came
 back as other words (자살 -> "저 다오", 위기 -> "이후 [2] D"). espeak-ng's Indonesian voice reading the
-romanised phrase "wigi imnida" (위기입니다, "it is a crisis" / "I'm in crisis") is heard as 위기 every time we
-tried it with a word after it; so that is the caller here. The phrase list is unchanged: 위기 is one of its
-``unspecified`` crisis words.
+romanised phrase "wigi imnida" (위기입니다, "it is a crisis") is: "wigi" followed by a word was heard as 위기 in
+26 of 28 phrasings tried, and one audio file gives the same transcript every time (15 of 15); a word BEFORE it
+(지금 위기 상황입니다) is not heard. So that is the crisis caller here. The phrase list is unchanged: 위기 is
+one of its ``unspecified`` crisis words.
 
-Not covered here (see the report of branch ko-crisis): a spoken Korean DENIAL. Every negated form tried
-(위기 아닙니다/아니에요/아니야, 위기는 없습니다/없어요, 위기 상황은 아닙니다, 죽고 싶지 않습니다,
-자살 생각은 없습니다, in both voices) is heard with 위기 but without its negation (위기가 비 다, 위기 더군요):
-the model does not hear espeak's vowel-initial 아니/없/않. The denial rows are tested on text in
-tests/core/test_crisis_ko.py.
+The denial, 위기 아니에요 ("it is not a crisis"): said in one breath by any voice, the model hears 위기 but not
+아니 (위기가 이 역, 위기관리 에 요). Said as a caller hesitates, "wigi" (Indonesian voice), 0.3 s of line noise,
+"anieyo" (Malay voice, which the model hears as 아니 에 요 on its own), it is heard as 위기 아니 에 요, one
+utterance (the pause is shorter than the one that closes an utterance, so the per-utterance crisis check
+sees the whole denial). The [ko] list grades a bare denial UNSURE (a caller would be offered the crisis
+option): on a voicemail that is no crisis escalation and no page.
 """
 from __future__ import annotations
+
+import subprocess
 
 import pytest
 from rq import Queue
@@ -34,6 +38,21 @@ from tests.helpers.speech import korean_model_path, spoken_korean
 ON_CALL = "+15550100123"  # the demo on-call clinician (ivr/escalations/demo.py)
 # "위기입니다" (it is a crisis), romanised for espeak-ng's Indonesian voice: see the module docstring.
 CRISIS_CALLER = "wigi imnida"
+
+
+def denial(tmp_path) -> bytes:
+    """위기 아니에요 ("it is not a crisis") with a short hesitation: see the module docstring."""
+    parts = []
+    for name, text, voice in (("crisis-word", "wigi", "id"), ("negation", "anieyo", "ms")):
+        (tmp_path / name).mkdir()
+        parts.append(tmp_path / name / "part.wav")
+        parts[-1].write_bytes(spoken_korean(tmp_path / name, text, voice=voice))
+    # Faint line noise, as in test_speech (digital zeros never end an utterance); -R: the same audio every run.
+    pause, both = tmp_path / "pause.wav", tmp_path / "denial.wav"
+    subprocess.run(["sox", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", str(pause), "synth", "0.3",
+                    "whitenoise", "vol", "0.002"], check=True)
+    subprocess.run(["sox", "-R", str(parts[0]), str(pause), str(parts[1]), str(both)], check=True)
+    return both.read_bytes()
 
 
 @pytest.fixture
@@ -99,6 +118,22 @@ def test_an_ordinary_korean_voicemail_is_a_normal_escalation(korean_practice, si
     with database.sessions() as db:
         found = db.get(Recording, recording_sid)
         assert (found.transcript_status, found.crisis) == ("done", "none")
+    escalations = of_call(database, call_sid)
+    assert sorted(escalations) == ["callback_request"]
+    assert escalations["callback_request"].recording_sid == recording_sid
+    assert not any(body.startswith("URGENT") for _, body in texts(standin))
+
+
+def test_a_korean_denial_voicemail_is_not_a_crisis(korean_practice, sim, standin, run_jobs, redis_conn, app,
+                                                   database, staff, tmp_path):
+    """위기 아니에요: the crisis word is heard, and so is its negation; a normal escalation, nobody paged."""
+    call_sid, recording_sid = leave_voicemail(sim, standin, redis_conn, denial(tmp_path))
+    run_jobs()
+    # Heard as "위기 아니 에 요" in every run we made; the first two words are what the triage turns on.
+    assert heard(app, call_sid, recording_sid).split()[:2] == ["위기", "아니"]
+    with database.sessions() as db:
+        found = db.get(Recording, recording_sid)
+        assert (found.transcript_status, found.crisis) == ("done", "unsure")
     escalations = of_call(database, call_sid)
     assert sorted(escalations) == ["callback_request"]
     assert escalations["callback_request"].recording_sid == recording_sid
