@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ivr.core.flow import Flow, step_label
+from ivr.core.flow import Flow, StepKind, step_label
 
 # What happened at a step, in words.
 OUTCOMES: Mapping[str, str] = {
@@ -36,19 +36,28 @@ OUTCOMES: Mapping[str, str] = {
     "no-recording": "no message recorded",
     "key-ignored": "pressed a key that does nothing there",
     "hung-up": "hung up",
-    "answered": "answered",
-    "no-answer": "no answer",
-    "busy": "busy",
-    "failed": "call failed",
-    "canceled": "cancelled",
-    "completed": "answered",
+    "failed": "failed",
     "captured": "card saved",
+    "present": "number shown",
+    "withheld": "number withheld",
+    "verified": "identity confirmed",
+    "locked": "locked out, too many tries",
     "not-configured": "not set up",
     "no-number": "no number to text",
     "new_client": "new client",
     "appointments": "appointments",
     "links": "links",
     "billing": "billing",
+}
+# How a call ended, or how a transfer step's dial went (Twilio's DialCallStatus / CallStatus words): "failed" is
+# the call's here, while at any other step it is that step's own outcome (a failed identity check).
+CALL_OUTCOMES: Mapping[str, str] = {
+    "answered": "answered",
+    "no-answer": "no answer",
+    "busy": "busy",
+    "failed": "call failed",
+    "canceled": "cancelled",
+    "completed": "answered",
 }
 # Entries that are not a step.
 EVENTS: Mapping[str, str] = {
@@ -72,11 +81,13 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
         if text.startswith("ended:"):
             status = text[6:]
             out.append("Call ended" if status == "completed" else
-                       f"Call ended ({OUTCOMES.get(status, status.replace('-', ' '))})")
+                       f"Call ended ({CALL_OUTCOMES.get(status, status.replace('-', ' '))})")
             continue
         step, sep, outcome = text.partition(":")
         if sep:
-            out.append(f"{_label(flow, step)}: {_outcome(outcome)}")
+            dialled = flow is not None and step in flow.steps and flow.steps[step].kind is StepKind.TRANSFER
+            words = CALL_OUTCOMES.get(outcome) if dialled else None
+            out.append(f"{_label(flow, step)}: {words or _outcome(outcome)}")
             continue
         name, dot, step_id = text.partition(".")
         if dot:
@@ -95,6 +106,8 @@ def _label(flow: Flow | None, step_id: str) -> str:
 def _outcome(outcome: str) -> str:
     if outcome in OUTCOMES:
         return OUTCOMES[outcome]
+    if outcome in CALL_OUTCOMES:
+        return CALL_OUTCOMES[outcome]
     intent, slash, action = outcome.partition("/")
     if slash:
         return f"{OUTCOMES.get(intent, intent)}, {_ACTIONS.get(action, action)}"

@@ -15,8 +15,14 @@ steps:
     menu:
       prompt: Press 1.
       options:
-        - {key: "1", next: nobody_free}
+        - {key: "1", next: connect}
       give_up: nobody_free
+  - id: connect
+    transfer:
+      to: [front_desk]
+      timeout: 20
+      say: One moment while I connect you.
+    next: nobody_free
   - id: nobody_free
     hangup: Bye.
 """).flows
@@ -34,7 +40,13 @@ steps:
     ("ask_dob:confirm", "Ask dob: answer read back"),
     ("ask_dob:corrected", "Ask dob: answer corrected by the caller"),
     ("ask_dob:confirm-unclear", "Ask dob: yes or no not heard clearly, asked by key"),
+    ("check:failed", "Check: failed"),  # an action's outcome: not a call that failed (break-test 14 finding 10)
+    ("check:verified", "Check: identity confirmed"),
+    ("lookup:withheld", "Lookup: number withheld"),
+    ("connect:failed", "Connect: call failed"),  # a transfer step's dial
+    ("connect:no-answer", "Connect: no answer"),
     ("ended:completed", "Call ended"),
+    ("ended:failed", "Call ended (call failed)"),
     ("ended:no-answer", "Call ended (no answer)"),
     ("limit:exceeded", "Call went on too long: handed to staff"),
     ("restart:flows-changed", "Started again: the flows changed during the call"),
