@@ -241,7 +241,6 @@ _LISTED = re.compile(r"(?:,|;|\bor\b|\band\b)\s*(?:or\s+|and\s+)?" + _KEY + r"\s
 _FOR_KEY = re.compile(r"\bfor\s+[a-z' ]{1,40},\s*" + _KEY + r"\s*(?:[.;!]|$)", re.IGNORECASE)
 _KEY_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
               "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
-_VALUE_KEYS = frozenset("0123456789#")
 
 
 def promised_key_phrases(text: str) -> list[tuple[str, str]]:
@@ -288,7 +287,9 @@ def _keys_at(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, step
                 return frozenset({"1", "2"} | own)
             if body.type in (AskType.NAME, AskType.WHEN):
                 return frozenset(own)  # said, not keyed
-            return frozenset(_VALUE_KEYS | own | ({"*"} if body.allow_pin else set()))
+            # Digits typed here are the answer's, not a choice: "for help, press 6" at a date prompt types a 6
+            # into the date. Only the flow's own keys, pound (ends the answer) and star (a PIN) do what is said.
+            return frozenset({"#"} | own | ({"*"} if body.allow_pin else set()))
         case VoicemailStep():
             routes = {_handler_key(flows, entry_flow, flow, n) for n in ("crisis", "operator")}
             return frozenset({"#"} | {k for k in routes if k})
