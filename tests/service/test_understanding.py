@@ -92,6 +92,19 @@ class TestCrisisInAnyWords:
         steps = history(redis_conn, result.call_sid)
         assert "main_menu:crisis" in steps and "main_menu:operator" not in steps
 
+    @pytest.mark.parametrize(("script", "step"), [
+        ("4;say:{said};answer", "ask_name:crisis"),  # the new client's first name
+        ("say:I need to move my appointment;say:April 15th 1985;say:{said};answer", "pick:crisis"),  # the slot offer
+    ])
+    @pytest.mark.parametrize("said", ["I'm going to off myself", "there's someone following me"])
+    def test_crisis_words_at_the_name_and_slot_offer_prompts(self, sim, redis_conn, script, step, said):
+        """Fix14 findings 1 and 2: the other prompts route these the same way."""
+        result = sim.call(from_=ALEX, script=script.format(said=said))
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        steps = history(redis_conn, result.call_sid)
+        assert any(s.endswith(step) for s in steps), steps
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
     @pytest.mark.parametrize("said", ["I don't have any thoughts of hurting myself, I just need my link",
                                       "I haven't felt suicidal in years, I need my link",
                                       "I wouldn't say I'm suicidal, I need my link"])
