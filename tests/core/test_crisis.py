@@ -389,7 +389,7 @@ def test_another_language_is_one_more_section() -> None:
 def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
-    assert data["meta"]["sources"] == ["CSSRS", "988", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
+    assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \
