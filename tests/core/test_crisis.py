@@ -178,7 +178,8 @@ CRISIS_ROWS = [
     *[(said, DANGER) for said in (
         "someone is outside my house threatening me", "my boyfriend said he'd hurt me",
         "there's someone following me", "I was assaulted", "he said he would kill me", "a man has been following me",
-        "I got jumped on the way home", "I feel unsafe at home", "I feel unsafe", "I was sexually assaulted", "he's threatening me",
+        "I got jumped on the way home", "I feel unsafe at home", "I feel unsafe", "I was sexually assaulted",
+        "he's threatening me",
         "someone's outside my window", "I'm afraid he'll hurt me", "my ex threatened me",
     )],
     *[(said, MEDICAL) for said in (
@@ -311,7 +312,8 @@ UNSURE_ROWS = [
     "I'm calling to reschedule my appointment with the suicide prevention group",
     "I used to cut myself as a teenager, I'd like to start therapy",
     # fix14 findings 1 and 2: vaguer distress or danger: offered the crisis option
-    "I want the pain to stop", "I feel like giving up", "I'm worthless", "I'm afraid of my husband", "I feel unsafe now",
+    "I want the pain to stop", "I feel like giving up", "I'm worthless", "I'm afraid of my husband",
+    "I feel unsafe now",
     "I'm scared of him", "I'm so useless", "I just want to give up", "I can't live like this",
     "I want to talk about being assaulted in my next session",  # a subject for a session
     "I don't want to be here",
@@ -389,7 +391,8 @@ def test_another_language_is_one_more_section() -> None:
 def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
-    assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
+    assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO",
+                                       "OPS-KO"]
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \
