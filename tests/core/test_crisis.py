@@ -164,6 +164,28 @@ CRISIS_ROWS = [
     ("can you give me the number for 988", UNSPECIFIED),
     ("I need help right now", UNSPECIFIED),
     ("I'm going to get my gun", UNSPECIFIED),
+    # fix14 finding 1: plain suicidal speech ([CSSRS] Q1-Q6, [988]/[AFSP] warning signs, slang)
+    *[(said, SUICIDE) for said in (
+        "I want to be dead", "I'm going to take all my pills", "I'm going to off myself", "I want to end things",
+        "I've been thinking about ending things", "I don't want to be here tomorrow", "I want to not exist",
+        "I just want it all to stop", "I don't see a reason to keep going", "I'm going to kms",
+        "I don't want to exist anymore", "there's no point in going on", "I wish I was gone",
+        "I can't see a reason to keep going", "I want to take the whole bottle", "I want everything to end",
+        "I'm thinking about offing myself", "I wish I didn't exist", "there's no reason for me to stay alive",
+        "I've never been suicidal but I want to die",  # the denial is its own clause; the wish is not denied
+    )],
+    # fix14 finding 2: in danger from someone, or a medical emergency
+    *[(said, DANGER) for said in (
+        "someone is outside my house threatening me", "my boyfriend said he'd hurt me",
+        "there's someone following me", "I was assaulted", "he said he would kill me", "a man has been following me",
+        "I got jumped on the way home", "I feel unsafe at home", "I feel unsafe", "I was sexually assaulted",
+        "he's threatening me",
+        "someone's outside my window", "I'm afraid he'll hurt me", "my ex threatened me",
+    )],
+    *[(said, MEDICAL) for said in (
+        "there's blood everywhere", "my son collapsed", "I'm coughing up blood", "I can't wake him up",
+        "his lips are turning blue",
+    )],
 ]
 
 NONE_ROWS = [
@@ -221,6 +243,24 @@ NONE_ROWS = [
     "neither suicidal nor in danger, just need my link",
     "I want to dye my hair before my appointment",
     "my mom will kill me if I miss this appointment",
+    # fix14 finding 3: denials of thoughts, of a past, of a judgement, beside a request
+    "I don't have any thoughts of hurting myself, I just need to reschedule",
+    "I haven't felt suicidal in years, I need to reschedule",
+    "I wouldn't say I'm suicidal, I need my link",
+    "I've never been suicidal, I need my link",
+    "I don't have thoughts about killing myself, I just need my zoom link",
+    "I have no urge to hurt myself, I need to cancel",
+    "I've never had any thoughts of suicide, I'm calling about my bill",
+    # fix14: everyday speech near the new phrases
+    "I'm going to end things with my boyfriend so I need to change my emergency contact",
+    "my landlord is threatening me with eviction so I need to reschedule",
+    "I need to reschedule my blood test",
+    "I'll drop it off myself",
+    "I need to take all my pills with food, can I move my appointment",
+    "I just take all my meds in the morning, I need my link",
+    "I'm going to give up coffee, anyway I need my link",
+    "my boss said he'd kill me if I'm late, I need to reschedule",
+    "I don't see a reason to keep going to therapy, I want to cancel my appointments",
     "",
 ]
 
@@ -271,6 +311,12 @@ UNSURE_ROWS = [
     "I want to talk about my suicidal thoughts in my next session, can I book a longer one",
     "I'm calling to reschedule my appointment with the suicide prevention group",
     "I used to cut myself as a teenager, I'd like to start therapy",
+    # fix14 findings 1 and 2: vaguer distress or danger: offered the crisis option
+    "I want the pain to stop", "I feel like giving up", "I'm worthless", "I'm afraid of my husband",
+    "I feel unsafe now",
+    "I'm scared of him", "I'm so useless", "I just want to give up", "I can't live like this",
+    "I want to talk about being assaulted in my next session",  # a subject for a session
+    "I don't want to be here",
 ]
 
 
@@ -345,7 +391,8 @@ def test_another_language_is_one_more_section() -> None:
 def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
-    assert data["meta"]["sources"] == ["CSSRS", "988", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
+    assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO",
+                                       "OPS-KO"]
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \

@@ -348,3 +348,63 @@ def test_a_korean_denial_is_offered_the_crisis_option_not_sent_down_the_path(kor
     assert call.s.step == "menu" and "menu:crisis-offered" in call.s.history
     assert "If you are in crisis, press 9 now." in [e.text for e in out if isinstance(e, fx.Say)] + [
         p.text for e in out if isinstance(e, fx.Gather) for p in e.prompts]
+
+
+# fix14 findings 1 and 2: plain suicidal speech and danger are heard before any option, intent, operator word
+# or answer, at the menu and at every kind of question (date of birth, name, a good time, digits).
+FIX14_CRISIS = [
+    "I want to be dead",
+    "I'm going to take all my pills",
+    "I don't see a reason to keep going",
+    "someone is outside my house threatening me",  # "someone" is an operator word: crisis is heard first
+    "there's someone following me",
+    "my boyfriend said he'd hurt me",
+    "there's blood everywhere",
+]
+FIX14_UNSURE = ["I feel like giving up", "I'm worthless", "I want the pain to stop", "I'm afraid of my husband"]
+ASK_SPECS = ["type: date\npast_only: true", "type: name", "type: when", "type: digits\nlength: 4"]
+
+
+@pytest.mark.parametrize("text", FIX14_CRISIS)
+def test_fix14_crisis_words_at_a_menu_go_to_the_crisis_path(menu_flows_crisis: FlowSet, text: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech(text, 0.9)) == bye("Crisis.")
+    assert call.s.history == ["main.menu", "menu:crisis", "main.to_crisis"]
+
+
+@pytest.mark.parametrize("spec", ASK_SPECS)
+@pytest.mark.parametrize("text", FIX14_CRISIS)
+def test_fix14_crisis_words_at_every_kind_of_ask(spec: str, text: str) -> None:
+    call = Call(ask_flows(spec))
+    call.start()
+    assert call.send(Speech(text, 0.9)) == bye("Crisis.")
+    assert call.s.history == ["main.q", "q:crisis", "main.to_crisis"]
+
+
+@pytest.mark.parametrize("text", FIX14_UNSURE)
+def test_fix14_vaguer_distress_at_a_menu_is_offered_the_crisis_key(menu_flows_crisis: FlowSet, text: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    out = call.send(Speech(text, 0.9))
+    assert out[0] == say("If you are in crisis, press 9 now.")
+    assert call.s.history[:2] == ["main.menu", "menu:crisis-offered"]
+
+
+@pytest.mark.parametrize("spec", ASK_SPECS)
+@pytest.mark.parametrize("text", FIX14_UNSURE)
+def test_fix14_vaguer_distress_at_every_kind_of_ask_is_offered_the_crisis_key(spec: str, text: str) -> None:
+    call = Call(ask_flows(spec))
+    call.start()
+    out = call.send(Speech(text, 0.9))
+    assert out[0] == say("If you are in crisis, press 9 now.")
+    assert call.s.history[:2] == ["main.q", "q:crisis-offered"]
+
+
+@pytest.mark.parametrize("text", [
+    "I don't have any thoughts of hurting myself, I just need to pay my bill",
+    "I haven't felt suicidal in years, I need to pay my bill",
+    "I wouldn't say I'm suicidal, I need to pay my bill",
+])
+def test_fix14_a_denial_goes_to_its_request(menu_flows_crisis: FlowSet, text: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech(text, 0.9)) == bye("Billing.")
+    assert call.s.history == ["main.menu", "menu:1", "main.billing"]

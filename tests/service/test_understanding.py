@@ -64,6 +64,58 @@ class TestCrisisInAnyWords:
         steps = history(redis_conn, result.call_sid)
         assert "main_menu:crisis" not in steps and "main.want_links" in steps
 
+    @pytest.mark.parametrize("said", ["I want to be dead", "I'm going to take all my pills",
+                                      "I don't see a reason to keep going"])
+    def test_plain_suicidal_speech_at_the_main_menu(self, sim, redis_conn, said):
+        """Fix14 finding 1: these once heard "Sorry, I didn't catch that"."""
+        result = sim.call(script=f"say:{said};answer")
+        assert "Sorry, I didn't catch that." not in result.heard
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+        assert "main_menu:crisis" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize("said", ["I want to be dead", "someone is outside my house threatening me"])
+    def test_crisis_words_at_the_date_of_birth_prompt(self, sim, redis_conn, said):
+        """Fix14 findings 1 and 2: these once heard "Sorry, I didn't get a date I can use"."""
+        result = sim.call(script=f"1;say:{said};answer")
+        assert not any("date I can use" in h for h in result.heard)
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert "ask_dob:crisis" in history(redis_conn, result.call_sid)
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    def test_someone_threatening_me_at_the_main_menu_is_no_call_for_the_front_desk(self, sim, redis_conn):
+        """Fix14 finding 2: "someone" is an operator word, but a caller in danger goes to the crisis path."""
+        result = sim.call(script="say:someone is outside my house threatening me;answer")
+        assert "One moment while I connect you." not in result.heard
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+        steps = history(redis_conn, result.call_sid)
+        assert "main_menu:crisis" in steps and "main_menu:operator" not in steps
+
+    @pytest.mark.parametrize(("script", "step"), [
+        ("4;say:{said};answer", "ask_name:crisis"),  # the new client's first name
+        ("say:I need to move my appointment;say:April 15th 1985;say:{said};answer", "pick:crisis"),  # the slot offer
+    ])
+    @pytest.mark.parametrize("said", ["I'm going to off myself", "there's someone following me"])
+    def test_crisis_words_at_the_name_and_slot_offer_prompts(self, sim, redis_conn, script, step, said):
+        """Fix14 findings 1 and 2: the other prompts route these the same way."""
+        result = sim.call(from_=ALEX, script=script.format(said=said))
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        steps = history(redis_conn, result.call_sid)
+        assert any(s.endswith(step) for s in steps), steps
+        assert queued(redis_conn, "urgent") == [f"escalate-{result.call_sid}-crisis"]
+
+    @pytest.mark.parametrize("said", ["I don't have any thoughts of hurting myself, I just need my link",
+                                      "I haven't felt suicidal in years, I need my link",
+                                      "I wouldn't say I'm suicidal, I need my link"])
+    def test_a_denial_goes_to_its_request(self, sim, redis_conn, said):
+        """Fix14 finding 3: these once went down the whole crisis path."""
+        result = sim.call(script=f"say:{said};hangup")
+        assert queued(redis_conn, "urgent") == []
+        assert CRISIS_GUIDANCE not in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert "main_menu:crisis" not in steps and "main.want_links" in steps
+
 
 ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
 READ = "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen."
