@@ -350,6 +350,8 @@ def _role(words: Sequence[str], start: int, end: int, action: str | None, day: b
         return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
         return "to_"
+    if before == "about" and before2 in ("how", "what"):  # "none of those, how about Thursday"
+        return "to_"
     bridged = _bridged(words, start)
     if day and 0 < bridged < start and words[bridged - 1] in _TO_WORDS:  # "to later today"
         return "to_"
