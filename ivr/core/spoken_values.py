@@ -666,10 +666,10 @@ def _run_date(core: list[str], today: dt.date, purpose: DatePurpose) -> Reading[
         return reading
     halves = [(_decide(_readings_of(core[:k]), today, purpose), _decide(_readings_of(core[k:]), today, purpose))
               for k in range(2, len(core) - 1)]
-    values = {r.value for pair in halves if all(r.ok for r in pair) for r in pair}
+    values = {r.value for pair in halves if all(r.ok for r in pair) for r in pair if r.value is not None}
     if len(values) == 1:
         return _value(values.pop())
-    return _ambiguous(Why.SEVERAL, sorted(v for v in values if v is not None)) if values else reading
+    return _ambiguous(Why.SEVERAL, sorted(values)) if values else reading
 
 
 def _readings_of(core: list[str]) -> list[_DateParts]:

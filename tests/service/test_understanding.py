@@ -111,8 +111,8 @@ class TestSpokenDatesOfBirth:
         """Review 14c finding 1: neither is read as another date, so neither counts toward a lockout."""
         result = sim.call(from_=ALEX, script=f"1;say:{said};say:April 15 1985;hangup")
         steps = history(redis_conn, result.call_sid)
-        assert steps[steps.index("identify.ask_dob"):][:3] in (
-            ["identify.ask_dob", "ask_dob:ambiguous", "ask_dob:ok"], ["identify.ask_dob", "ask_dob:invalid", "ask_dob:ok"])
+        assert steps[steps.index("identify.ask_dob"):][:3] in (["identify.ask_dob", "ask_dob:ambiguous", "ask_dob:ok"],
+                                                                ["identify.ask_dob", "ask_dob:invalid", "ask_dob:ok"])
         assert steps.count("identify.check") == 1 and "check:failed" not in steps
         assert READ in result.heard
 
