@@ -9,7 +9,9 @@ are cleared as soon as they have been checked.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_datetime
-from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, parse_day, parse_time
+from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, Why, parse_day, parse_time
 from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
@@ -222,6 +224,12 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
     if wanted is None:
         return nearest
     on_wanted = [s for s in nearest if wanted.fits(s.astimezone(practice.tz))]
+    if wanted.weeks:
+        # "next Wednesday" on a Monday: slots on each of the days it may mean, in turn, so every offer read out
+        # (with its date) lets the caller hear both (review 14c finding 4)
+        per_day = [[s for s in on_wanted if span.first <= s.astimezone(practice.tz).date() <= span.last]
+                   for span in wanted.weeks]
+        on_wanted = [s for group in itertools.zip_longest(*per_day) for s in group if s is not None]
     return on_wanted[:3] or nearest[:3]
 
 
@@ -260,11 +268,14 @@ class _Wishes:
     time: SpokenTime | None = None
     not_days: tuple[DaySpan, ...] = ()
     not_time: SpokenTime | None = None
+    weeks: tuple[DaySpan, ...] = ()  # a weekday said without its week ("next Wednesday" on a Monday): either day
 
     def fits(self, slot: dt.datetime) -> bool:
         """Whether a local slot start fits every wish."""
         day, clock = slot.date(), slot.time()
         if self.days is not None and not self.days.first <= day <= self.days.last:
+            return False
+        if self.weeks and not any(span.first <= day <= span.last for span in self.weeks):
             return False
         if any(span.first <= day <= span.last for span in self.not_days):
             return False
@@ -318,11 +329,22 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
             return tuple(DaySpan(d, d) for d in (first + dt.timedelta(weeks=w) for w in range(-1, 12)))
         return tuple(options)
 
+    def which_week() -> tuple[DaySpan, ...]:
+        # "next Wednesday" said on a Monday is this Wednesday or the one after: offers on both, each read out
+        # with its date, rather than ignoring the day (review 14c finding 4); other unclear days narrow nothing
+        said = request.get("to_day")
+        reading = parse_day(str(said), now=ctx.now, tz=tz, anchor=anchor) if said else None
+        if reading is None or reading.why is not Why.WHICH_WEEK:
+            return ()
+        return tuple(o for o in reading.candidates if o.first == o.last)
+
     days = day("to_day")
-    wishes = _Wishes(days=days, time=(days.time if days is not None and days.time else None) or time("to_time"),
-                     not_days=ruled_out(), not_time=time("not_time"))
+    weeks = which_week() if days is None else ()
+    said_time = days.time if days is not None else weeks[0].time if weeks else None
+    wishes = _Wishes(days=days, time=said_time or time("to_time"), not_days=ruled_out(), not_time=time("not_time"),
+                     weeks=tuple(DaySpan(w.first, w.last) for w in weeks))
     if wishes.days is not None and wishes.days.time is not None:
-        wishes = _Wishes(DaySpan(wishes.days.first, wishes.days.last), wishes.time, wishes.not_days, wishes.not_time)
+        wishes = dataclasses.replace(wishes, days=DaySpan(wishes.days.first, wishes.days.last))
     return None if wishes == _Wishes() else wishes
 
 

@@ -55,7 +55,7 @@ from ivr.core.flow import (
     TransferStep,
     VoicemailStep,
 )
-from ivr.core.intents import IntentMatch, match_intent
+from ivr.core.intents import IntentMatch, match_intent, request_details
 from ivr.core.intents import MenuOption as IntentOption
 from ivr.core.spoken_output import spoken_calendar_date, spoken_digits, spoken_phone
 from ivr.core.spoken_values import (
@@ -100,6 +100,9 @@ CONFIRMING = "_confirming"
 # (a value confirmed once is never read back again, review 14b finding 15): vars.read_back, a list of names.
 READ_BACK = "read_back"
 REQUEST = "request"  # what a free sentence at an intent menu asked for (intents.IntentMatch): vars.request
+# Day and time words said with a spoken choice at any other menu ("can I move it to next Wednesday", "none of
+# those, how about Thursday"), by role as in vars.request: vars.said, for that turn only (review 14c finding 4).
+SAID = "said"
 CONFIRM_VALUE = "I heard {said}. If that's right, press 1 or say yes. If not, press 2."
 # After a "no" to the read-back the step's own prompt follows, so what the caller may do is said once, the same way.
 CONFIRM_AGAIN = "Okay, let's try again."
@@ -582,6 +585,7 @@ class _Run:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
             if chosen.intent and s.vars.pop(REQUEST, None) is not None:
                 self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
+            self._keep_said(event)
             s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
             return self.go(chosen.next)
         if confirming is not None and isinstance(body, AskStep):
@@ -671,6 +675,22 @@ class _Run:
         if operator is not None and not any(o.intent == OPERATOR for o in options):
             options.append(IntentOption(OPERATOR, operator.key, operator.phrases))
         return match_intent(text, options, language=self._voice(None)[1] or "en")
+
+    def _keep_said(self, event: Digits | Speech) -> None:
+        """The days and times said with a menu choice, in vars.said (none: removed), and added to vars.request
+        where it names none of its own: "move it to next Wednesday" after "reschedule" narrows the offers."""
+        self._ctx = None
+        details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action")) \
+            if isinstance(event, Speech) else {}
+        if not details:
+            self.s.vars.pop(SAID, None)
+            return
+        self.s.vars[SAID] = details
+        request = self.s.vars.get(REQUEST)
+        request = dict(request) if isinstance(request, dict) else {}
+        if not any(key in request for key in ("to_day", "to_time")):
+            request.update({k: v for k, v in details.items() if k in ("to_day", "to_time", "not_day", "not_time")})
+            self.s.vars[REQUEST] = request
 
     def _chose_intent(self, st: Step, body: MenuStep, said: IntentMatch) -> tuple[CallSession, list[fx.Effect]]:
         """Go where the intent's option goes, the request (its action, day and time words) kept in vars.request."""

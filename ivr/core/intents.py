@@ -56,7 +56,10 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                 "reschedule": ("reschedul*", "resched*", "postpone", "~move", "~moving", "~change", "~changing",
                                "~push back", "~push it back", "~different time", "~different day",
                                "~another time", "~another day", "~switch", "~bump", "~later time",
-                               "~earlier time", "~move it", "~instead"),
+                               "~earlier time", "~move it", "~instead",
+                               # review 14c finding 3: push, bring and shift, forward or back
+                               "~push", "~push it", "~bring forward", "~bring it forward", "~bring back",
+                               "~bring it back", "~shift", "~shift it", "~move up", "~move it up"),
                 "cancel": ("cancel*", "call off", "wont be coming", "not coming", "drop my appointment"),
                 "hear": ("~what time is my", "~what time do i", "~when is my", "~whens my", "~when do i",
                          "~remind me", "~confirm", "~check on", "~check my", "~do i have", "~what day is my"),
@@ -280,6 +283,12 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
         value = mention.words
         if mention.end < len(words) and words[mention.end] in _PARTS:
             value = f"{value} {words[mention.end]}"
+        else:
+            # "to a morning later this week": a part of the day said before the day stays with it (review 14c
+            # finding 3), as "Wednesday morning" does
+            parts = [w for w in words[_bridged(words, mention.start):mention.start] if w in _PARTS]
+            if parts:
+                value = f"{value} {parts[-1]}"
         details.setdefault(f"{role}day" if role else "day", value)
     for mention in joined_by_corrections(words, time_mentions(text), alternatives=True):
         if any(mention.start < e and s < mention.end for s, e, _ in roles):
@@ -293,6 +302,18 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
 
 
 _PARTS = frozenset({"morning", "afternoon", "evening", "night"})
+# Words between "to" and the day it leads to: "move it to later today", "to a morning later this week",
+# "to an afternoon early next week" (review 14c finding 3).
+_TO_BRIDGES = frozenset({"a", "an", "some", "later", "earlier", "early", "late", "morning", "afternoon", "evening",
+                         "night", "time", "slot", "one", "day", "point"})
+
+
+def _bridged(words: Sequence[str], start: int) -> int:
+    """Where the bridge words right before ``start`` begin (``start`` when there are none; at most four)."""
+    i = start
+    while i > 0 and start - i < 4 and words[i - 1] in _TO_BRIDGES:
+        i -= 1
+    return i
 
 
 # Words that rule a day or time out ("but not to Wednesday", "anything except Friday", "any day other than
@@ -328,6 +349,11 @@ def _role(words: Sequence[str], start: int, end: int, action: str | None, day: b
     if before == "for" and before2 in _APPOINTMENT_WORDS:  # "my appointment for tomorrow"
         return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
+        return "to_"
+    if before == "about" and before2 in ("how", "what"):  # "none of those, how about Thursday"
+        return "to_"
+    bridged = _bridged(words, start)
+    if day and 0 < bridged < start and words[bridged - 1] in _TO_WORDS:  # "to later today"
         return "to_"
     if day and any(tuple(words[start:start + len(lead)]) == lead for lead in _WISH_STARTS) \
             and before not in _FROM_WORDS and before not in _APPOINTMENT_WORDS:

@@ -175,6 +175,10 @@ def _resolve_homophones(words: list[str]) -> list[str]:
             if word not in _HOMOPHONES:
                 continue
             near = [out[j] for j in (i - 1, i + 1) if 0 <= j < len(out)]
+            # "won won oh three": an "oh" counts as a number when a number follows it (review 14c finding 1)
+            if i + 2 < len(out) and out[i + 1] in ("o", "oh") and _is_numeric_word(out[i + 2]) \
+                    and out[i + 2] not in ("o", "oh"):
+                near.append(out[i + 2])
             if any(_is_numeric_word(n) and n not in ("o", "oh") for n in near):
                 out[i] = _HOMOPHONES[word]
                 changed = True
@@ -321,10 +325,29 @@ class _DateParts:
     month: int
     day: int
     year: _Year | None
+    doubtful: bool = False  # the day and a two-digit year also say one four-digit year: ask (review 14c finding 1)
+
+
+# "April fifteen, year nineteen eighty five", "4 15 and the year is 1985": the word "year" before the year
+# is dropped (review 14c finding 2).
+_YEAR_LEAD = re.compile(r"\b(?:(?:and|in) )?(?:(?:the|my) )?(?:birth )?year (?:is |was |of )?(?=\S)")
+# "March forth" is how a recogniser writes "March fourth": read so next to a month or after "the".
+_FORTH = re.compile(r"\b(the|january|february|march|april|may|june|july|august|september|october|november"
+                    r"|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec) forth\b|\bforth(?= of\b)")
+
+
+def _fourth(text: str) -> str:
+    return _FORTH.sub(lambda m: f"{m.group(1)} fourth" if m.group(1) else "fourth", text)
 
 
 def _date_words(text: str) -> list[str]:
-    return _resolve_homophones(normalise(text).split())
+    raw = _fourth(_YEAR_LEAD.sub("", normalise(text)))
+    return _resolve_homophones(raw.split())
+
+
+def _said_words(text: str) -> list[str]:
+    """The words of ``_date_words`` before homophones were read as digits (same length)."""
+    return _fourth(_YEAR_LEAD.sub("", normalise(text))).split()
 
 
 def _is_date_word(word: str) -> bool:
@@ -431,7 +454,7 @@ def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
                 else:
                     year = _year(tokens[j:])
                     if year is not None:
-                        out.append(_DateParts(month, day, year))
+                        out.append(_DateParts(month, day, year, _split_year(tokens[i:], year)))
         # year month day, only with a four-digit year first ("1985 4 15")
         if n >= 3 and _NUMERAL.fullmatch(tokens[0]) and len(tokens[0]) == 4:
             for i in range(2, n):
@@ -444,6 +467,16 @@ def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
         if day is not None and day > 12 and month is not None and year is not None:
             out.append(_DateParts(month, day, year))
     return out
+
+
+def _split_year(tail: Sequence[str], year: _Year) -> bool:
+    """Whether a day and two-digit year said in words also read as one four-digit year: "oh three nineteen
+    ninety two" is March 19 '92 only if "nineteen ninety two" was not the year of a date whose month was lost
+    (review 14c finding 1); numerals ("3 19 92") are written apart and are not doubted."""
+    if year.digits != 2 or any(_NUMERAL.fullmatch(w) for w in tail):
+        return False
+    whole = _year(tail)
+    return whole is not None and whole.digits == 4 and 1900 <= whole.value <= 2100
 
 
 def _real_date(year: int, month: int, day: int) -> dt.date | None:
@@ -476,6 +509,9 @@ def _in_range(day: dt.date, today: dt.date, purpose: DatePurpose) -> bool:
 
 
 def _resolve(parts: _DateParts, today: dt.date, purpose: DatePurpose) -> _Resolved:
+    if parts.doubtful:
+        resolved = _resolve(dataclasses.replace(parts, doubtful=False), today, purpose)
+        return resolved if resolved.failed or not resolved.dates else _Resolved(resolved.dates, pending=Why.ORDER)
     month, day, year = parts.month, parts.day, parts.year
     if year is None:
         if purpose is not DatePurpose.UPCOMING:
@@ -529,7 +565,7 @@ def _decide(readings: list[_DateParts], today: dt.date, purpose: DatePurpose) ->
     if len(sure) > 1 or (sure and pending):
         return _ambiguous(Why.ORDER, sorted(sure | unsure))
     if pending:
-        why = Why.TWO_DIGIT_YEAR if Why.TWO_DIGIT_YEAR in pending else Why.NO_YEAR
+        why = next(w for w in (Why.TWO_DIGIT_YEAR, Why.ORDER, Why.NO_YEAR) if w in pending or w is Why.NO_YEAR)
         return _ambiguous(why, sorted(unsure))
     if failed:
         return _not_understood(Why.NO_SUCH_DATE if Why.NO_SUCH_DATE in failed else Why.OUT_OF_RANGE)
@@ -553,8 +589,54 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     if not words:
         return _not_understood(Why.NOTHING_SAID)
     whole = _date_from_words(words, today, purpose)
+    if not whole.ok:
+        # "April 15 1985 for Alex": a homophone at the edge of the numbers is a word after all (review 14c finding 2)
+        kept = _edge_homophones_as_words(_said_words(text or ""), words)
+        if kept != words:
+            retry = _date_from_words(kept, today, purpose)
+            whole = retry if retry.ok else whole
     at = _correction_at(words, lambda w: _is_date_word(w) and w not in ("o", "oh"))
     return whole if at is None else _after_correction(whole, _date_from_words(words[at:], today, purpose))
+
+
+def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str]) -> list[str]:
+    """``words`` with each homophone read as a digit put back as said where it has no number on one side."""
+    out = list(words)
+    for i, (before, after) in enumerate(zip(said, words, strict=True)):
+        if before != after and not all(0 <= j < len(words) and _is_date_word(words[j]) for j in (i - 1, i + 1)):
+            out[i] = before
+    return out
+
+
+def _near_unit(word: str) -> bool:
+    """A word one letter off a digit's name ("fife", "sicks", "nein"): a number the recogniser garbled."""
+    if word in _UNITS or word in _HOMOPHONES or word in _DATE_FILLER or word in _NOT_GARBLED:
+        return False
+    for unit in ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"):
+        if abs(len(unit) - len(word)) <= 1 and _edit_distance(word, unit) <= 1:
+            return True
+    return False
+
+
+# Words one letter off a digit's name that callers say after a date ("..., right?", "on the 5th").
+_NOT_GARBLED = frozenset({"right", "on", "your", "you"})
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap of two neighbours) from ``a`` to ``b``: "nein" is one from "nine"."""
+    rows = [list(range(len(b) + 1))] + [[i] + [0] * len(b) for i in range(1, len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[-1][-1]
+
+
+def _cut_short(words: Sequence[str]) -> bool:
+    """Whether a number ends in a tens word right before a garbled digit ("nineteen eighty fife"): the year
+    was cut short, and reading 1980 would be a different date (review 14c finding 1)."""
+    return any(w in _TENS and _near_unit(nxt) for w, nxt in itertools.pairwise(words))
 
 
 def _date_from_words(words: list[str], today: dt.date, purpose: DatePurpose) -> Reading[dt.date]:
@@ -562,11 +644,9 @@ def _date_from_words(words: list[str], today: dt.date, purpose: DatePurpose) -> 
     runs = [r for r in _runs(words, _is_date_word, _DATE_FILLER) if any(_is_date_word(w) for w in r)]
     if not runs:
         return _not_understood(Why.NOT_A_VALUE)
-    results = []
-    for run in runs:
-        core = [w for w in run if w not in _DATE_FILLER or w == "and"]
-        readings = _readings_with_month(core) if any(w in _MONTHS for w in core) else _readings_from_numbers(core)
-        results.append(_decide(readings, today, purpose))
+    if _cut_short(words):
+        return _not_understood(Why.NOT_A_VALUE)
+    results = [_run_date([w for w in run if w not in _DATE_FILLER or w == "and"], today, purpose) for run in runs]
     useful = [r for r in results if r.outcome is not Outcome.NOT_UNDERSTOOD]
     if not useful:
         return next((r for r in results if r.why is not Why.NOT_A_VALUE), results[-1])
@@ -576,6 +656,24 @@ def _date_from_words(words: list[str], today: dt.date, purpose: DatePurpose) -> 
     if len(values) == 1 and all(r.ok for r in useful):
         return useful[0]
     return _ambiguous(Why.SEVERAL, sorted({v for r in useful for v in r.options()}))
+
+
+def _run_date(core: list[str], today: dt.date, purpose: DatePurpose) -> Reading[dt.date]:
+    """One run of date words; a run that reads as no date but as the same date said twice ("April 15 1985,
+    April 15 1985", "4 15 1985 4 15 1985") is that date, and as two different dates is AMBIGUOUS(SEVERAL)."""
+    reading = _decide(_readings_of(core), today, purpose)
+    if reading.outcome is not Outcome.NOT_UNDERSTOOD or reading.why is not Why.NOT_A_VALUE or len(core) < 4:
+        return reading
+    halves = [(_decide(_readings_of(core[:k]), today, purpose), _decide(_readings_of(core[k:]), today, purpose))
+              for k in range(2, len(core) - 1)]
+    values = {r.value for pair in halves if all(r.ok for r in pair) for r in pair if r.value is not None}
+    if len(values) == 1:
+        return _value(values.pop())
+    return _ambiguous(Why.SEVERAL, sorted(values)) if values else reading
+
+
+def _readings_of(core: list[str]) -> list[_DateParts]:
+    return _readings_with_month(core) if any(w in _MONTHS for w in core) else _readings_from_numbers(core)
 
 
 def parse_keyed_date(digits: str | None, *, today: dt.date,

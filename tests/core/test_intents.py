@@ -58,6 +58,13 @@ ROWS = [
     ("I want to make an appointment", "appointments", "book", {}),
     ("I need to change my appointment time", "appointments", "reschedule", {}),  # "change" under a longer phrase
     ("can you move it, actually no, cancel it", "appointments", None, {}),  # a change of mind: ask
+    # review 14c finding 3: push, bring and shift, forward or back, are reschedule verbs
+    ("can I push it to the day after", "appointments", "reschedule", {"to_day": "the day after"}),
+    ("can we bring it forward to Monday", "appointments", "reschedule", {"to_day": "monday"}),
+    ("could you bring it back to Tuesday", "appointments", "reschedule", {"to_day": "tuesday"}),
+    ("shift it to Friday afternoon", "appointments", "reschedule", {"to_day": "friday afternoon"}),
+    ("can I move it up to tomorrow", "appointments", "reschedule", {"to_day": "tomorrow"}),
+    ("push it back a week", "appointments", "reschedule", {}),
     ("I need to cancel my session tomorrow and reschedule for next week", "appointments", None,
      {"from_day": "tomorrow", "to_day": "next week"}),
     ("I'm running late", "appointments", None, {}),
@@ -65,7 +72,8 @@ ROWS = [
     ("I can't find my appointment link", "links", None, {}),
     ("I'd like to schedule an appointment for next Monday morning", "appointments", "book",
      {"to_day": "next monday morning"}),
-    ("can I push my session back to tomorrow afternoon", "appointments", None, {"to_day": "tomorrow afternoon"}),
+    ("can I push my session back to tomorrow afternoon", "appointments", "reschedule",  # review 14c finding 3
+     {"to_day": "tomorrow afternoon"}),
     ("can I get the link for my video session", "links", None, {}),
     ("I can't log in to the portal", "links", None, {}),
     ("what's my password for the client portal", "links", None, {}),
@@ -202,6 +210,12 @@ def test_another_vocabulary() -> None:
         ("reschedule for next month", "reschedule", {"to_day": "next month"}),
         ("reschedule it in a fortnight", "reschedule", {"to_day": "in a fortnight"}),
         ("move my appointment in two weeks to Friday", "reschedule", {"from_day": "in two weeks", "to_day": "friday"}),
+        # review 14c finding 3: words between "to" and the day; a part of the day said before the day
+        ("can I move it to later today", "reschedule", {"to_day": "today"}),
+        ("move my session to a morning later this week", "reschedule", {"to_day": "this week morning"}),
+        ("move it to an afternoon early next week", "reschedule", {"to_day": "next week afternoon"}),
+        ("move my session to Wednesday morning", "reschedule", {"to_day": "wednesday morning"}),
+        ("can I move it to next Wednesday", "reschedule", {"to_day": "next wednesday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

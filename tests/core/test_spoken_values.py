@@ -152,6 +152,35 @@ ROWS = [
     ("date", "April 15 1985, no sorry, April 16 1985", {"purpose": BIRTH},
      A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
     ("date", "April 15th 1985, that's April 15th 1985", {"purpose": BIRTH}, V(APRIL_15)),  # said twice, same
+    # Review 14c finding 1: left-over words or digit groups that do not divide cleanly are asked again, never
+    # read as another date; homophones said twice ("won won") are both digits, also before "oh".
+    ("date", "won won oh three nineteen ninety two", {"purpose": BIRTH}, V(d(11, 3, 1992))),
+    ("date", "won too oh three nineteen ninety two", {"purpose": BIRTH}, V(d(12, 3, 1992))),
+    ("date", "ate ate nineteen ninety", {"purpose": BIRTH}, V(d(8, 8, 1990))),
+    ("date", "for for nineteen eighty", {"purpose": BIRTH}, V(d(4, 4, 1980))),
+    ("date", "one one oh three nineteen ninety two", {"purpose": BIRTH}, V(d(11, 3, 1992))),
+    ("date", "oh three nineteen ninety two", {"purpose": BIRTH}, A(Why.ORDER, d(3, 19, 1992))),  # month lost?
+    ("date", "oh three twenty twenty two", {"purpose": BIRTH}, A(Why.ORDER, d(3, 20, 1922), d(3, 20, 2022))),
+    ("date", "3 19 92", {"purpose": BIRTH}, V(d(3, 19, 1992))),  # numerals are written apart: no doubt
+    ("date", "march nineteenth ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
+    ("date", "three nineteen nineteen ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
+    ("date", "four fifteen nineteen eighty fife", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),  # not 1980
+    ("date", "April fifteen nineteen ninety fiev", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "four fifteen nineteen eighty, right", {"purpose": BIRTH}, V(d(4, 15, 1980))),
+    # Review 14c finding 2: the same date twice, a trailing "for"/"to", "forth", the word "year".
+    ("date", "April 15 1985, April 15 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "4 15 1985 4 15 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "four fifteen nineteen eighty five, four fifteen nineteen eighty five", {"purpose": BIRTH},
+     V(APRIL_15)),
+    ("date", "4 15 1985 4 16 1985", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
+    ("date", "April 15 1985 April 16 1985", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
+    ("date", "April 15 1985 for Alex", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "April 15th 1985 to confirm", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "March forth nineteen ninety", {"purpose": BIRTH}, V(d(3, 4, 1990))),
+    ("date", "the forth of March nineteen ninety", {"purpose": BIRTH}, V(d(3, 4, 1990))),
+    ("date", "April fifteen, year nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "April fifteen in the year nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "my birthday is 4 15 and the year is 1985", {"purpose": BIRTH}, V(APRIL_15)),
     # not understood
     ("date", "April 31st 1985", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),
     ("date", "February 29th 2023", {"purpose": BIRTH}, N(Why.NO_SUCH_DATE)),

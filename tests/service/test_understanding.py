@@ -148,6 +148,34 @@ class TestSpokenDatesOfBirth:
             "or enter it on the keypad as eight digits.")
         assert "verify" not in " ".join(history(redis_conn, result.call_sid))
 
+    @pytest.mark.parametrize("said", [
+        "April 15 1985, April 15 1985", "4 15 1985 4 15 1985", "April 15 1985 for Alex",
+        "April fifteen, year nineteen eighty five", "my birthday is 4 15 and the year is 1985",
+    ])
+    def test_a_date_said_twice_or_with_words_around_it_verifies(self, sim, redis_conn, said):
+        """Review 14c finding 2."""
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        assert READ in result.heard
+        assert "ask_dob:ok" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize("said", ["oh three nineteen ninety two", "four fifteen nineteen eighty fife"])
+    def test_a_date_with_a_group_lost_or_garbled_is_asked_again_never_checked(self, sim, redis_conn, said):
+        """Review 14c finding 1: neither is read as another date, so neither counts toward a lockout."""
+        result = sim.call(from_=ALEX, script=f"1;say:{said};say:April 15 1985;hangup")
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:3] in (["identify.ask_dob", "ask_dob:ambiguous", "ask_dob:ok"],
+                                                                ["identify.ask_dob", "ask_dob:invalid", "ask_dob:ok"])
+        assert steps.count("identify.check") == 1 and "check:failed" not in steps
+        assert READ in result.heard
+
+    def test_a_date_of_birth_said_with_won_won_is_eleven_not_march(self, sim, redis_conn):
+        """Review 14c finding 1: "won won oh three nineteen ninety two" is November 3, 1992 (not Alex's), never
+        March 19, 1992: the check fails as a wrong date, asked for the number on file."""
+        result = sim.call(from_=ALEX, script="1;say:won won oh three nineteen ninety two;hangup")
+        state = stored_state(redis_conn, result.call_sid)
+        assert "check:failed" in state["history"]
+        assert state["vars"].get("dob") in (None, "1992-11-03")
+
     def test_a_date_heard_with_low_confidence_is_read_back_for_a_yes(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty five@0.2;say:yes;hangup")
         assert "I heard April 15, 1985. If that's right, press 1 or say yes. If not, press 2." in result.heard
@@ -433,6 +461,57 @@ class TestSayWhatYouWant:
             "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
             "December 1 at 12 PM, press 3. If none of these work, press 4."]
         assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "the day after"
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        # review 14c finding 3: today has open slots (it is 11 AM on Monday, November 23)
+        ("can I move it to later today", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at "
+                                         "2 PM, press 3. If none of these work, press 4."),
+        ("move my session to a morning later this week",
+         "I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or Wednesday, November 25 at 9 AM, "
+         "press 3. If none of these work, press 4."),
+        ("can I push it to the day after",
+         "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
+         "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4."),
+        # on a Monday "next Wednesday" may be either week: both are offered, each with its date
+        ("can I move it to next Wednesday morning",
+         "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, December 2 at 9 AM, press 2; or "
+         "Wednesday, November 25 at 10 AM, press 3. If none of these work, press 4."),
+    ])
+    def test_request_details_said_around_the_day_shape_the_offers(self, sim, redis_conn, said, offer):
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-1] == offer
+        assert stored_state(redis_conn, result.call_sid)["vars"]["request"]["action"] == "reschedule"
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        ("can I move it to Wednesday",
+         "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
+         "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4."),
+        ("can I move it to next Wednesday",
+         "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, December 2 at 9 AM, press 2; or "
+         "Wednesday, November 25 at 10 AM, press 3. If none of these work, press 4."),
+    ])
+    def test_a_day_said_at_the_reschedule_menu_shapes_the_offers(self, sim, redis_conn, said, offer):
+        """Review 14c finding 4: a day named after verification, at reschedule/cancel/keep, is used."""
+        result = sim.call(from_=ALEX, script=f"say:what time is my appointment;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-2] == "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
+        assert result.heard[-1] == offer
+
+    def test_a_day_said_with_none_of_those_finds_slots_on_it(self, sim, redis_conn):
+        """Review 14c finding 4: "none of those, how about Wednesday" looks on Wednesday; no callback is asked."""
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;"
+                                             "say:none of those, how about Wednesday;hangup")
+        assert result.heard[-1] == (
+            "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
+            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4.")
+        assert f"escalate-{result.call_sid}-reschedule_failed" not in queued(redis_conn)
+
+    def test_a_day_with_nothing_open_said_with_none_of_those_is_said_to_have_nothing(self, sim, redis_conn):
+        """Thursday, November 26 is Thanksgiving (a practice holiday): said so, other times offered, no callback."""
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;"
+                                             "say:none of those, how about Thursday;hangup")
+        assert result.heard[-1].startswith("I have nothing open at the day or time you asked for. I can offer ")
+        assert f"escalate-{result.call_sid}-reschedule_failed" not in queued(redis_conn)
+        assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "thursday"
 
     def test_another_day_is_asked_once_then_someone_calls_back(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;4;"
