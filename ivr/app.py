@@ -24,6 +24,7 @@ from ivr.dashboard import init_app as init_dashboard
 from ivr.dashboard.views import HEALTH_DETAILS
 from ivr.db import cli as db_cli
 from ivr.db.database import Database
+from ivr.ops import cli_backup
 from ivr.practice import cli as practice_cli
 from ivr.private_files import restrict_umask
 from ivr.services import Services, build_services, configure_logging
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.cli.add_command(health.health_command)
     practice_cli.init_app(app)
     db_cli.init_app(app)
+    cli_backup.init_app(app)
     init_dashboard(app)  # staff pages at /staff
     _register_routes(app, services)
     return app

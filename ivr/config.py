@@ -84,6 +84,11 @@ class Settings:
     import_dir: str = str(INSTANCE_DIR / "imports")
     import_seconds: int = 900
     import_settle_seconds: int = 60
+    # Backups (ivr/ops/backup.py): where archives and status.json go, how many archives are kept, and the
+    # service's environment file (its secrets), archived with the configuration.
+    backup_dir: str = str(INSTANCE_DIR / "backups")
+    backup_keep: int = 14
+    env_file: str = str(PROJECT_ROOT / ".env")
     # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
     # (fine on one machine; set it when several machines serve the dashboard).
     secret_key: str = ""
@@ -144,6 +149,8 @@ class Settings:
         for name in ("idle_logout_minutes", "login_max_failures", "login_lock_minutes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
+        if self.backup_keep < 1:
+            raise ConfigError("IVR_BACKUP_KEEP must be at least 1 (how many backup archives are kept)")
         if self.change_reminder_hours < 1:
             raise ConfigError("IVR_CHANGE_REMINDER_HOURS must be at least 1")
         if not 0 <= self.change_reminder_hour <= 23:
@@ -211,6 +218,9 @@ _ENV_NAMES = {
     "import_dir": "IVR_IMPORT_DIR",
     "import_seconds": "IVR_IMPORT_SECONDS",
     "import_settle_seconds": "IVR_IMPORT_SETTLE_SECONDS",
+    "backup_dir": "IVR_BACKUP_DIR",
+    "backup_keep": "IVR_BACKUP_KEEP",
+    "env_file": "IVR_ENV_FILE",
     "secret_key": "SECRET_KEY",
     "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
     "login_max_failures": "LOGIN_MAX_FAILURES",

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.db import database as db_mod
+from ivr.db.migrate_lock import MigrationLockBusy, locked_upgrade
 
 db_cli = AppGroup("db", help="The database's schema (Alembic migrations in ivr/db/migrations).")
 
@@ -26,7 +27,7 @@ def ready_db() -> db_mod.Database:
     if db_mod.is_current(database.engine):
         return database
     if database.engine.dialect.name == "sqlite":
-        db_mod.upgrade(database.engine)
+        locked_upgrade(database.engine)  # another process may be migrating it too
         return database
     click.echo(f"the database ({db_mod.safe_url(database.engine.url)}) is not at the newest schema: "
                "run `flask --app app db upgrade` first", err=True)
@@ -35,11 +36,21 @@ def ready_db() -> db_mod.Database:
 
 @db_cli.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
-def upgrade_command(revision: str) -> None:
-    """Apply the schema migrations (creates the database on first run)."""
+@click.option("--no-wait", is_flag=True, help="Fail at once (exit 3) when another migration is running.")
+def upgrade_command(revision: str, no_wait: bool) -> None:
+    """Apply the schema migrations (creates the database on first run), one migrator at a time.
+
+    Holds a lock while migrating (PostgreSQL: an advisory lock; SQLite: a file lock beside the database):
+    a second migrator waits for the first, then finds nothing left to do.
+    """
     database = get_db()
-    at = db_mod.upgrade(database.engine, revision)
-    click.echo(f"{db_mod.safe_url(database.engine.url)}: at revision {at}")
+    try:
+        result = locked_upgrade(database.engine, revision, wait=not no_wait)
+    except MigrationLockBusy as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(3)
+    what = f"migrated from {result.before or 'an empty database'}" if result.ran else "nothing to do"
+    click.echo(f"{db_mod.safe_url(database.engine.url)}: at revision {result.after} ({what})")
 
 
 @db_cli.command("current")

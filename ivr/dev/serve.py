@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 from ivr import config as config_mod
 from ivr.actions.catalog import default_registry
 from ivr.db import database as db_mod
+from ivr.db.migrate_lock import locked_upgrade
 from ivr.dev.redis_server import EmbeddedRedis
 from ivr.encryption import ENV_NAME, RECORDINGS_ENV_NAME, generate_key
 from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
@@ -709,7 +710,7 @@ def prepare_database(settings: config_mod.Settings) -> bool:
                 print(f"The database ({db_mod.safe_url(database.engine.url)}) is not at the newest schema: "
                       "run `.venv/bin/flask --app app db upgrade` first.", file=sys.stderr)
                 return False
-            db_mod.upgrade(database.engine)
+            locked_upgrade(database.engine)  # one migrator at a time (ivr/db/migrate_lock.py)
         if embedded:
             practice = load_practice(Path(settings.flows_dir) / "practice.yaml")
             # The same clock as the service (IVR_TEST_NOW in tests), so appointments sit around "now".

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.database import Database, upgrade
+from ivr.db.database import Database
+from ivr.db.migrate_lock import locked_upgrade
 from ivr.practice.models import (
     Appointment,
     AppointmentStatus,
@@ -140,7 +141,7 @@ def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) ->
     """For the zero-setup start: migrate the database and seed the demo practice if it has no clients."""
     database = Database.from_url(url)
     try:
-        upgrade(database.engine)
+        locked_upgrade(database.engine)
         return seed_demo(database.sessions, now or dt.datetime.now(dt.UTC), tz)
     finally:
         database.dispose()

@@ -1,0 +1,267 @@
+"""``flask --app app backup create``: one archive holding everything needed to bring a practice back.
+
+The archive (``quietline-backup-<UTC stamp>.tar.gz``, mode 0600, written under a temporary name and
+renamed into place, so a half-written archive is never mistaken for a backup) holds::
+
+    database/quietline.db | database/quietline.pgdump   the database (ivr.ops.db_dump: consistent copy)
+    recordings/<name>                                    voicemails and transcripts, still encrypted
+    config/flows/<path>                                  the flows folder, with practice.yaml
+    config/env                                           the service's environment file (IVR_ENV_FILE), if any
+    config/secret_key                                    the dashboard's generated cookie key, if any
+    secrets/secrets.env                                  TWILIO_AUTH_TOKEN, IVR_DATA_KEY, IVR_RECORDINGS_KEY,
+                                                         SECRET_KEY as the service runs with them
+    manifest.json                                        written last (below)
+
+The manifest: ``format``, ``created_at`` (ISO 8601 UTC), ``app_version``, ``migration_revision``,
+``database`` (``backend``, ``file``, ``schema``), ``tables`` (row count per table, of the copy) and
+``files`` (``sha256`` and ``size`` of every other member). The archive holds the keys beside the data they
+protect (so a restore on a new machine can read the recordings): it must be kept like the server itself
+(docs/ops-backup.md).
+
+After each archive, ``<backup dir>/status.json`` (0600, atomically) records ``last_backup_at``,
+``last_backup`` and ``last_verified_restore_at`` (kept from before; ``backup verify`` sets it), which
+``flask doctor`` reads; then only the newest ``IVR_BACKUP_KEEP`` archives are kept.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ivr.config import INSTANCE_DIR, Settings
+from ivr.exceptions import IvrError
+from ivr.ops import db_dump
+from ivr.private_files import private_dir
+
+FORMAT = 1
+PREFIX = "quietline-backup-"
+SUFFIX = ".tar.gz"
+MANIFEST = "manifest.json"
+STATUS = "status.json"
+SECRETS_MEMBER = "secrets/secrets.env"
+ENV_MEMBER = "config/env"
+SECRET_KEY_MEMBER = "config/secret_key"
+# The settings whose values a restore on a new machine needs (the env file may not hold them all).
+SECRET_SETTINGS = {"twilio_auth_token": "TWILIO_AUTH_TOKEN", "data_key": "IVR_DATA_KEY",
+                   "recordings_key": "IVR_RECORDINGS_KEY", "secret_key": "SECRET_KEY"}
+_CHUNK = 1 << 20
+
+
+class BackupError(IvrError):
+    """A backup could not be made (the message says what and where, never data)."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    manifest: dict[str, Any]
+    removed: tuple[Path, ...]
+
+
+def utc_iso(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("quietline")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def backup_dir(settings: Settings) -> Path:
+    """Where archives and status.json go: IVR_BACKUP_DIR, default ``<instance dir>/backups``."""
+    return Path(settings.backup_dir)
+
+
+def env_file(settings: Settings) -> Path | None:
+    return Path(settings.env_file) if settings.env_file else None
+
+
+# --------------------------------------------------------------------------- status.json
+
+
+def read_status(folder: Path) -> dict[str, Any]:
+    """status.json's content, or {} when there is none (no backup yet)."""
+    try:
+        return dict(json.loads((folder / STATUS).read_text()))
+    except FileNotFoundError:
+        return {}
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename), mode 0600."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def update_status(folder: Path, **changes: str | None) -> dict[str, Any]:
+    """Merge ``changes`` into status.json (written atomically, 0600); returns the new content."""
+    status = {"last_backup_at": None, "last_backup": None, "last_verified_restore_at": None}
+    status.update(read_status(folder))
+    status.update(changes)
+    write_private(folder / STATUS, (json.dumps(status, indent=2) + "\n").encode())
+    return status
+
+
+# --------------------------------------------------------------------------- what goes in
+
+
+def _files_under(root: Path) -> Iterator[tuple[Path, str]]:
+    """Regular files under ``root`` with their path relative to it, sorted; caches and temp files skipped."""
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or name.endswith((".part", ".tmp")):
+                continue  # a recording being written (write_private_atomically's temp file)
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                yield path, path.relative_to(root).as_posix()
+
+
+def secrets_env(settings: Settings) -> bytes:
+    """The secret settings as an environment file (only those set)."""
+    lines = [f"{env}={getattr(settings, field)}" for field, env in SECRET_SETTINGS.items() if getattr(settings, field)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+class _ArchiveWriter:
+    """Adds members to a tar.gz, recording sha256 and size of each in the manifest's ``files``."""
+
+    def __init__(self, tar: tarfile.TarFile, mtime: float):
+        self.tar, self.mtime = tar, mtime
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def _info(self, name: str, size: int) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = size, 0o600, self.mtime
+        return info
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        self.tar.addfile(self._info(name, len(data)), io.BytesIO(data))
+        self.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    def add_file(self, name: str, path: Path) -> None:
+        """A file that may be replaced meanwhile: read once, so the hash is of exactly what was archived."""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return  # removed meanwhile (a recording purged): not part of this backup
+        self.add_bytes(name, data)
+
+    def add_large(self, name: str, path: Path) -> None:
+        """A file nobody writes (our own database copy): hashed, then streamed."""
+        digest, size = hashlib.sha256(), 0
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        with path.open("rb") as f:
+            self.tar.addfile(self._info(name, size), f)
+        self.files[name] = {"sha256": digest.hexdigest(), "size": size}
+
+
+def create_backup(settings: Settings, engine: Engine, *, to: Path | None = None,
+                  now: Callable[[], dt.datetime] | None = None, keep: int | None = None) -> BackupResult:
+    """Write one archive into ``to`` (default: the backup dir), update status.json there, apply retention.
+
+    Raises BackupError (or db_dump.DatabaseCopyError) and leaves no partial archive behind.
+    """
+    clock = now or (lambda: dt.datetime.now(dt.UTC))
+    folder = private_dir(to or backup_dir(settings))
+    created = clock().astimezone(dt.UTC)
+    name = f"{PREFIX}{created.strftime('%Y%m%dT%H%M%SZ')}{SUFFIX}"
+    final = folder / name
+    if final.exists():
+        raise BackupError(f"{final} already exists (one backup per second at most)")
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+    try:
+        copy = db_dump.copy_database(engine, staging)
+        with os.fdopen(fd, "wb") as raw:
+            with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+                writer = _ArchiveWriter(tar, created.timestamp())
+                writer.add_large(f"database/{copy.path.name}", copy.path)
+                for path, rel in _files_under(Path(settings.recordings_dir)):
+                    writer.add_file(f"recordings/{rel}", path)
+                for path, rel in _files_under(Path(settings.flows_dir)):
+                    writer.add_file(f"config/flows/{rel}", path)
+                env = env_file(settings)
+                if env is not None and env.is_file():
+                    writer.add_file(ENV_MEMBER, env)
+                instance_key = INSTANCE_DIR / "secret_key"
+                if not settings.secret_key and instance_key.is_file():
+                    writer.add_file(SECRET_KEY_MEMBER, instance_key)
+                writer.add_bytes(SECRETS_MEMBER, secrets_env(settings))
+                manifest = {
+                    "format": FORMAT,
+                    "created_at": utc_iso(created),
+                    "app_version": app_version(),
+                    "migration_revision": copy.revision,
+                    "database": {"backend": copy.backend, "file": f"database/{copy.path.name}",
+                                 "schema": copy.schema},
+                    "tables": copy.tables,
+                    "files": writer.files,
+                }
+                data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+                info = tarfile.TarInfo(MANIFEST)
+                info.size, info.mode, info.mtime = len(data), 0o600, created.timestamp()
+                tar.addfile(info, io.BytesIO(data))
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(folder)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    update_status(folder, last_backup_at=utc_iso(created), last_backup=name)
+    removed = prune(folder, settings.backup_keep if keep is None else keep)
+    return BackupResult(final, manifest, removed)
+
+
+def archives(folder: Path) -> list[Path]:
+    """The archives in ``folder``, oldest first (their names sort by time)."""
+    return sorted(p for p in folder.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())
+
+
+def prune(folder: Path, keep: int) -> tuple[Path, ...]:
+    """Delete all but the newest ``keep`` archives; returns the ones deleted."""
+    old = archives(folder)[:-keep] if keep > 0 else []
+    for path in old:
+        path.unlink()
+    return tuple(old)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,101 @@
+"""Console commands: ``flask --app app backup create [--to DIR]``, ``backup restore ARCHIVE [--force]``,
+``backup verify ARCHIVE`` (docs/ops-backup.md).
+
+Exit status 0 when done, 1 with each problem named on standard error. Nothing here prints data: file
+names, table names, counts and hashes only.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from ivr.ops import backup as backup_mod
+from ivr.ops import db_dump, restore
+
+backup_cli = AppGroup("backup", help="Back up, restore and verify the database, recordings, configuration and "
+                                     "secrets (one archive with a manifest).")
+
+
+def _services():
+    return current_app.extensions["quietline"]
+
+
+def _clock():
+    """The services' clock (fixed in tests), so archive names and status.json times follow it."""
+    return _services().clock
+
+
+@backup_cli.command("create")
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the archive (default: IVR_BACKUP_DIR). status.json is written there too.")
+def create_command(to: Path | None) -> None:
+    """Write one archive (mode 0600) and status.json; keep the newest IVR_BACKUP_KEEP archives."""
+    services = _services()
+    try:
+        result = backup_mod.create_backup(services.settings, services.database.engine, to=to, now=_clock())
+    except (backup_mod.BackupError, db_dump.DatabaseCopyError, OSError) as exc:
+        click.echo(f"backup failed: {exc}", err=True)
+        sys.exit(1)
+    manifest = result.manifest
+    rows = sum(manifest["tables"].values())
+    click.echo(f"wrote {result.path} ({result.path.stat().st_size} bytes): {len(manifest['tables'])} tables, "
+               f"{rows} rows, {len(manifest['files'])} files, revision {manifest['migration_revision']}")
+    for old in result.removed:
+        click.echo(f"removed the old archive {old.name} (IVR_BACKUP_KEEP={services.settings.backup_keep})")
+
+
+@backup_cli.command("verify")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_command(archive: Path) -> None:
+    """Restore ARCHIVE into a scratch database and folder and compare it with its manifest."""
+    services = _services()
+    report = restore.verify_backup(services.settings, services.database.engine, archive, now=_clock())
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        click.echo(f"{archive.name}: verification FAILED ({len(report.problems)} problem(s))", err=True)
+        sys.exit(1)
+    click.echo(f"{archive.name}: verified: {len(report.tables)} tables, {sum(report.tables.values())} rows match "
+               f"the manifest, {report.recordings_opened} recording file(s) open with the archive's key")
+
+
+@backup_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data, and files that differ.")
+def restore_command(archive: Path, force: bool) -> None:
+    """Put ARCHIVE back into the configured database, recordings, flows and environment file.
+
+    Stop the service (web, workers, scheduler) first.
+    """
+    services = _services()
+    try:
+        report = restore.restore_backup(services.settings, services.database.engine, archive, force=force)
+    except restore.ArchiveRejected as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except db_dump.DatabaseCopyError as exc:
+        click.echo(f"restore failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"restored {archive.name}: {len(report.tables)} tables, {sum(report.tables.values())} rows; "
+               f"{report.written} file(s) written")
+    for path in report.kept:
+        click.echo(f"kept {path}: it differs from the backup's (use --force to replace it)")
+    if report.secrets_file is not None:
+        click.echo(f"The backup's keys and tokens differ from the ones the service runs with: they are in "
+                   f"{report.secrets_file} (0600). Put them in the service's environment (IVR_RECORDINGS_KEY "
+                   f"opens the restored recordings), restart, then delete that file.")
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register ``flask backup …`` on an app."""
+    app.cli.add_command(backup_cli)
