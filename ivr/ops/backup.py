@@ -50,7 +50,7 @@ FORMAT = 1
 PREFIX = "quietline-backup-"
 SUFFIX = ".tar.gz"
 MANIFEST = "manifest.json"
-STATUS = "status.json"
+STATUS = "status.json"  # the contract with `flask doctor` (go-common.md)
 SECRETS_MEMBER = "secrets/secrets.env"
 ENV_MEMBER = "config/env"
 SECRET_KEY_MEMBER = "config/secret_key"
@@ -187,7 +187,9 @@ class _ArchiveWriter:
 
 def create_backup(settings: Settings, engine: Engine, *, to: Path | None = None,
                   now: Callable[[], dt.datetime] | None = None, keep: int | None = None) -> BackupResult:
-    """Write one archive into ``to`` (default: the backup dir), update status.json there, apply retention.
+    """Write one archive into ``to`` (default: the backup dir), apply retention there, update status.json.
+
+    status.json is always the one in the backup dir (IVR_BACKUP_DIR), whatever ``to`` is.
 
     Raises BackupError (or db_dump.DatabaseCopyError) and leaves no partial archive behind.
     """
@@ -241,7 +243,8 @@ def create_backup(settings: Settings, engine: Engine, *, to: Path | None = None,
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    update_status(folder, last_backup_at=utc_iso(created), last_backup=name)
+    # Always where IVR_BACKUP_DIR says, even for --to: that is where the doctor looks.
+    update_status(private_dir(backup_dir(settings)), last_backup_at=utc_iso(created), last_backup=name)
     removed = prune(folder, settings.backup_keep if keep is None else keep)
     return BackupResult(final, manifest, removed)
 

@@ -1,0 +1,106 @@
+"""Schema migrations under a lock (ivr/db/migrate_lock.py), on SQLite and PostgreSQL: two migrators at once
+→ one runs the migrations, the other finds nothing to do; ``--no-wait`` fails clearly while another runs; a
+waiting migrator goes on once the lock is released. And the backup commands through the Flask CLI."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ivr.app import create_app
+from ivr.db import database as db_mod
+from ivr.db.migrate_lock import MigrationLockBusy, UpgradeResult, locked_upgrade, migration_lock
+from ivr.ops import backup as backup_mod
+from tests.helpers.service import OPEN_NOW, ROOT
+from tests.ops.test_backup import make_settings
+
+
+def test_two_migrators_at_once_one_runs_the_migrations(db_url: str) -> None:
+    engines = [db_mod.make_engine(db_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list[UpgradeResult] = []
+    errors: list[BaseException] = []
+
+    def migrate(engine) -> None:
+        try:
+            barrier.wait()
+            results.append(locked_upgrade(engine))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(e,)) for e in engines]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        for e in engines:
+            e.dispose()
+    assert errors == []
+    head = db_mod.head_revision()
+    assert sorted(results, key=lambda r: r.ran) == [UpgradeResult(head, head), UpgradeResult(None, head)]
+
+
+def test_no_wait_fails_clearly_while_another_migrates_and_a_waiter_goes_on_after(db_url: str) -> None:
+    holder, other = db_mod.make_engine(db_url), db_mod.make_engine(db_url)
+    results: list[UpgradeResult] = []
+    try:
+        with migration_lock(holder):
+            with pytest.raises(MigrationLockBusy, match="another migration is running"):
+                locked_upgrade(other, wait=False)
+            waiter = threading.Thread(target=lambda: results.append(locked_upgrade(other)))
+            waiter.start()
+            waiter.join(0.5)
+            # Whatever the scheduling, nothing can have been migrated while the lock is held.
+            assert db_mod.current_revision(holder) is None and results == []
+        waiter.join(120)
+        assert results == [UpgradeResult(None, db_mod.head_revision())]
+    finally:
+        holder.dispose()
+        other.dispose()
+
+
+@pytest.fixture
+def cli_app(tmp_path: Path):
+    url = f"sqlite:///{tmp_path}/live/quietline.db"
+    settings = make_settings(tmp_path / "live", url)
+    overrides = {name: getattr(settings, name) for name in ("twilio_auth_token", "database_url", "backup_dir",
+                                                            "recordings_dir", "env_file", "twilio_api_url")}
+    overrides["flows_dir"] = str(ROOT / "flows")
+    app = create_app(overrides, clock=lambda: OPEN_NOW, strict_flows=True)
+    yield app
+    app.extensions["quietline"].database.dispose()
+
+
+def test_the_commands_upgrade_back_up_and_verify(cli_app, tmp_path: Path) -> None:
+    runner = cli_app.test_cli_runner()
+    first = runner.invoke(args=["db", "upgrade"])
+    assert first.exit_code == 0 and "(migrated from an empty database)" in first.output
+    again = runner.invoke(args=["db", "upgrade"])
+    assert again.exit_code == 0 and "(nothing to do)" in again.output
+    database = cli_app.extensions["quietline"].database
+    with migration_lock(database.engine):
+        busy = runner.invoke(args=["db", "upgrade", "--no-wait"])
+    assert busy.exit_code == 3 and "another migration is running" in busy.output
+
+    made = runner.invoke(args=["backup", "create", "--to", str(tmp_path / "elsewhere")])
+    assert made.exit_code == 0, made.output
+    archive = tmp_path / "elsewhere" / "quietline-backup-20261123T150000Z.tar.gz"
+    assert made.output.startswith(f"wrote {archive} (")
+    verified = runner.invoke(args=["backup", "verify", str(archive)])
+    assert verified.exit_code == 0, verified.output
+    assert "quietline-backup-20261123T150000Z.tar.gz: verified:" in verified.output
+    # Both record themselves where IVR_BACKUP_DIR says, whatever --to was (the doctor reads it there).
+    assert backup_mod.read_status(tmp_path / "live" / "backups") == {
+        "last_backup_at": "2026-11-23T15:00:00Z", "last_backup": archive.name,
+        "last_verified_restore_at": "2026-11-23T15:00:00Z"}
+    assert not (tmp_path / "elsewhere" / "status.json").exists()
+
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(archive.read_bytes()[:200])
+    failed = runner.invoke(args=["backup", "verify", str(broken)])
+    assert failed.exit_code == 1 and "verification FAILED (1 problem(s))" in failed.output
+    refused = runner.invoke(args=["backup", "restore", str(broken)])
+    assert refused.exit_code == 1 and "cannot be read as a backup archive" in refused.output
