@@ -170,8 +170,11 @@ def copy_database(engine: Engine, folder: Path) -> DatabaseCopy:
             schema = connection.execute(text("SELECT current_schema()")).scalar_one()
             counts, revision = pg_counts(connection, schema)
             # The snapshot lives while this transaction is open: pg_dump must run inside it.
-            _run([pg_tool("pg_dump"), "-Fc", "--no-owner", "--no-acl", f"--snapshot={snapshot}",
-                  f"--schema={schema}", "-f", str(target), "-d", uri], env, "pg_dump")
+            # The usual database (everything in "public") is dumped whole: naming "public" with --schema
+            # would emit CREATE SCHEMA public, which fails on restore into any new database.
+            only = [] if schema == "public" else [f"--schema={schema}"]
+            _run([pg_tool("pg_dump"), "-Fc", "--no-owner", "--no-acl", f"--snapshot={snapshot}", *only,
+                  "-f", str(target), "-d", uri], env, "pg_dump")
     os.chmod(target, 0o600)
     return DatabaseCopy(target, "postgresql", counts, revision, schema)
 

@@ -291,3 +291,33 @@ def test_archives_are_private_status_is_written_and_old_ones_pruned(tmp_path) ->
     assert set(manifest) == {"format", "created_at", "app_version", "migration_revision", "database", "tables",
                              "files"}
     assert manifest["tables"]["clients"] == 0 and manifest["tables"]["alembic_version"] == 1
+
+
+def test_a_postgres_database_in_its_public_schema_restores_into_a_second_cluster(request, tmp_path) -> None:
+    """The production shape: a whole database, tables in "public" (the other tests use a schema each)."""
+    server = postgres_server(request)
+    name = f"p_{uuid.uuid4().hex[:12]}"
+    server._admin(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@/{name}?host={server.base}"
+    database = db_mod.Database.from_url(url)
+    try:
+        db_mod.upgrade(database.engine)
+        seed_demo(database.sessions, NOW, NY)
+        settings = make_settings(tmp_path / "live", url)
+        result = backup_mod.create_backup(settings, database.engine, now=fixed())
+        assert result.manifest["database"]["schema"] == "public" and result.manifest["tables"]["clients"] == 6
+        assert restore.verify_backup(settings, database.engine, result.path, now=fixed()).problems == []
+    finally:
+        database.dispose()
+        server._admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+    cluster: PostgresServer = request.getfixturevalue("second_cluster")
+    cluster._admin(f'CREATE DATABASE "{name}"')
+    target_url = f"postgresql+psycopg://postgres@/{name}?host={cluster.base}"
+    target = db_mod.Database.from_url(target_url)
+    try:
+        done = restore.restore_backup(make_settings(tmp_path / "new", target_url, flows_dir=str(tmp_path)),
+                                      target.engine, result.path)
+        assert done.problems == [] and done.tables == result.manifest["tables"]
+        assert db_mod.is_current(target.engine) and count(target, Client) == 6
+    finally:
+        target.dispose()
