@@ -32,7 +32,9 @@ def _clock():
 @backup_cli.command("create")
 @click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the archive (default: IVR_BACKUP_DIR). status.json is written there too.")
-def create_command(to: Path | None) -> None:
+@click.option("--verify", "then_verify", is_flag=True,
+              help="Then run `backup verify` on the new archive (the nightly restore drill).")
+def create_command(to: Path | None, then_verify: bool) -> None:
     """Write one archive (mode 0600) and status.json; keep the newest IVR_BACKUP_KEEP archives."""
     services = _services()
     try:
@@ -46,12 +48,18 @@ def create_command(to: Path | None) -> None:
                f"{rows} rows, {len(manifest['files'])} files, revision {manifest['migration_revision']}")
     for old in result.removed:
         click.echo(f"removed the old archive {old.name} (IVR_BACKUP_KEEP={services.settings.backup_keep})")
+    if then_verify:
+        _verify(result.path)
 
 
 @backup_cli.command("verify")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(archive: Path) -> None:
     """Restore ARCHIVE into a scratch database and folder and compare it with its manifest."""
+    _verify(archive)
+
+
+def _verify(archive: Path) -> None:
     services = _services()
     report = restore.verify_backup(services.settings, services.database.engine, archive, now=_clock())
     for problem in report.problems:

@@ -69,7 +69,22 @@ def libpq_target(url: URL) -> tuple[str, dict[str, str]]:
 def _run(args: list[str], env: dict[str, str], what: str) -> None:
     done = subprocess.run(args, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise DatabaseCopyError(f"{what} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        raise DatabaseCopyError(f"{what} failed (exit {done.returncode}): {tool_errors(done.stderr)}")
+
+
+def tool_errors(stderr: str) -> str:
+    """pg_dump's or pg_restore's error lines, without the ones that may quote rows (CONTEXT, DETAIL, the
+    failing command): the message reaches a terminal or a journal, never client data."""
+    kept: list[str] = []
+    skipping = False
+    for line in stderr.splitlines():
+        if line.startswith(("CONTEXT:", "DETAIL:", "Command was:", "LINE ")):
+            skipping = True
+            continue
+        if line.startswith(("pg_dump:", "pg_restore:", "ERROR:", "FATAL:")) or not skipping:
+            skipping = False
+            kept.append(line.strip()[:300])
+    return " | ".join(kept[:4]) or "no message"
 
 
 def sqlite_path(engine: Engine) -> Path:

@@ -321,3 +321,13 @@ def test_a_postgres_database_in_its_public_schema_restores_into_a_second_cluster
         assert db_mod.is_current(target.engine) and count(target, Client) == 6
     finally:
         target.dispose()
+
+
+def test_a_failing_pg_tool_is_reported_without_the_rows_it_quotes() -> None:
+    stderr = ('pg_restore: error: COPY failed for table "clients": ERROR:  invalid input syntax\n'
+              'CONTEXT:  COPY clients, line 1: "p1\tPat\tDoe\t1980-01-02"\n'
+              'pg_restore: error: could not execute query: ERROR:  schema "public" already exists\n'
+              'Command was: CREATE SCHEMA public;\n')
+    assert db_dump.tool_errors(stderr) == (
+        'pg_restore: error: COPY failed for table "clients": ERROR:  invalid input syntax | '
+        'pg_restore: error: could not execute query: ERROR:  schema "public" already exists')

@@ -3,6 +3,7 @@
 waiting migrator goes on once the lock is released. And the backup commands through the Flask CLI."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -97,6 +98,12 @@ def test_the_commands_upgrade_back_up_and_verify(cli_app, tmp_path: Path) -> Non
         "last_backup_at": "2026-11-23T15:00:00Z", "last_backup": archive.name,
         "last_verified_restore_at": "2026-11-23T15:00:00Z"}
     assert not (tmp_path / "elsewhere" / "status.json").exists()
+
+    cli_app.extensions["quietline"].clock = lambda: OPEN_NOW + dt.timedelta(hours=1)
+    drill = runner.invoke(args=["backup", "create", "--verify"])
+    assert drill.exit_code == 0, drill.output
+    assert "quietline-backup-20261123T160000Z.tar.gz: verified:" in drill.output
+    assert backup_mod.read_status(tmp_path / "live" / "backups")["last_verified_restore_at"] == "2026-11-23T16:00:00Z"
 
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(archive.read_bytes()[:200])
