@@ -111,3 +111,21 @@ def test_the_commands_upgrade_back_up_and_verify(cli_app, tmp_path: Path) -> Non
     assert failed.exit_code == 1 and "verification FAILED (1 problem(s))" in failed.output
     refused = runner.invoke(args=["backup", "restore", str(broken)])
     assert refused.exit_code == 1 and "cannot be read as a backup archive" in refused.output
+
+
+def test_two_flask_db_upgrade_processes_at_once(tmp_path: Path) -> None:
+    """The production shape: two processes (an upgrade and a service starting) run `flask db upgrade` together."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FLASK_SKIP_DOTENV": "1", "TWILIO_AUTH_TOKEN": "x" * 32,
+           "DATABASE_URL": f"sqlite:///{tmp_path}/quietline.db", "IVR_FLOWS_DIR": str(ROOT / "flows")}
+    flask = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
+    procs = [subprocess.Popen(flask, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = sorted(p.communicate(timeout=300)[0] for p in procs)
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    head = db_mod.head_revision()
+    assert [o.strip().rsplit(": ", 1)[1] for o in outputs] == [
+        f"at revision {head} (migrated from an empty database)", f"at revision {head} (nothing to do)"]
