@@ -331,3 +331,33 @@ def test_a_failing_pg_tool_is_reported_without_the_rows_it_quotes() -> None:
     assert db_dump.tool_errors(stderr) == (
         'pg_restore: error: COPY failed for table "clients": ERROR:  invalid input syntax | '
         'pg_restore: error: could not execute query: ERROR:  schema "public" already exists')
+
+
+def test_restore_keeps_files_that_differ_unless_forced(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/live/quietline.db"
+    database = db_mod.Database.from_url(url)
+    db_mod.upgrade(database.engine)
+    settings = make_settings(tmp_path / "live", url)
+    Path(settings.env_file).write_text("TWILIO_AUTH_TOKEN=old\n")
+    try:
+        archive = backup_mod.create_backup(settings, database.engine, now=fixed()).path
+    finally:
+        database.dispose()
+    target_url = f"sqlite:///{tmp_path}/new/quietline.db"
+    flows = tmp_path / "new" / "flows"
+    flows.mkdir(parents=True)
+    (flows / "practice.yaml").write_text("# edited on the new machine\n")
+    target_settings = make_settings(tmp_path / "new", target_url, flows_dir=str(flows))
+    Path(target_settings.env_file).write_text("TWILIO_AUTH_TOKEN=new\n")
+    target = db_mod.Database.from_url(target_url)
+    try:
+        done = restore.restore_backup(target_settings, target.engine, archive)
+        assert sorted(done.kept) == sorted([str(flows / "practice.yaml"), target_settings.env_file])
+        assert (flows / "practice.yaml").read_text() == "# edited on the new machine\n"
+        assert (flows / "main.yaml").read_bytes() == (Path(settings.flows_dir) / "main.yaml").read_bytes()
+        assert done.secrets_file is None  # the same keys and token as the service runs with
+        forced = restore.restore_backup(target_settings, target.engine, archive, force=True)
+        assert forced.kept == [] and Path(target_settings.env_file).read_text() == "TWILIO_AUTH_TOKEN=old\n"
+        assert (flows / "practice.yaml").read_bytes() == (Path(settings.flows_dir) / "practice.yaml").read_bytes()
+    finally:
+        target.dispose()
