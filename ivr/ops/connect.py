@@ -2,8 +2,10 @@
 
 Sets the number's VoiceUrl, VoiceFallbackUrl, StatusCallback and SmsUrl (all POST) from
 PUBLIC_BASE_URL through Twilio's REST API, re-reads the number to confirm, and keeps the values it
-replaced (``<instance>/twilio/<number SID>.previous.json``, 0600) for ``--rollback``.  A second run
-with nothing to change changes nothing (and keeps the values saved by the run that did).  An
+replaced (``<instance>/twilio/<number SID>.previous.json``, 0600) for ``--rollback``.  Each connect that
+changes something adds the values it replaced to that file's history; each rollback puts back the
+newest and drops it, so a connect run again after a failure (or with a new PUBLIC_BASE_URL) never loses
+the values from before it.  A second run with nothing to change changes nothing.  An
 application SID on the number (which makes Twilio ignore the number's own URLs) is cleared and saved
 the same way; a Messaging Service that has the number is only warned about: its own settings may take
 over inbound texts, and taking the number out of it is the practice's decision.
@@ -225,30 +227,47 @@ def connect(client: Client, settings: Settings, number: str, instance_dir: str |
     if not changes:
         return Outcome(current, {}, warnings)
     saved = state_path(instance_dir, current.sid)
-    _write_private_json(saved, {
-        "number_sid": current.sid,
-        "phone_number": current.phone_number,
-        "saved_at": now().astimezone(dt.UTC).isoformat(),
-        "previous": current.managed(),
-    })
+    history = _history(saved)
+    history.append({"saved_at": now().astimezone(dt.UTC).isoformat(), "previous": current.managed()})
+    _write_private_json(saved, {"number_sid": current.sid, "phone_number": current.phone_number,
+                                "history": history})
     after = _apply(client, current, {name: new for name, (_, new) in changes.items()})
     return Outcome(after, changes, warnings, saved)
 
 
-def rollback(client: Client, number: str, instance_dir: str | os.PathLike[str]) -> Outcome:
-    """Put back the values the last connect replaced, then forget them (ConnectError when none are kept)."""
-    current = lookup(client, number)
-    path = state_path(instance_dir, current.sid)
+def _history(path: Path) -> list[dict]:
+    """The values earlier connects replaced, oldest first ([] when none are kept).
+
+    ConnectError when the file cannot be read: it is never overwritten then, since it may hold the only
+    copy of the number's settings from before Quietline.
+    """
     try:
         saved = json.loads(path.read_text())
-        previous = {name: saved["previous"][name] for name in MANAGED_FIELDS if name in saved["previous"]}
+        history = saved["history"]
+        if not isinstance(history, list) or not all(isinstance(e.get("previous"), dict) for e in history):
+            raise TypeError("history is not a list of saved values")
+        return history
     except FileNotFoundError:
+        return []
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConnectError(f"{path} is not readable ({exc}): move it aside (it holds the number's earlier "
+                           "settings) and run this again", EXIT_USAGE) from None
+
+
+def rollback(client: Client, number: str, instance_dir: str | os.PathLike[str]) -> Outcome:
+    """Put back the values the last connect replaced, then drop them (ConnectError when none are kept)."""
+    current = lookup(client, number)
+    path = state_path(instance_dir, current.sid)
+    history = _history(path)
+    if not history:
         raise ConnectError(f"nothing to roll back for {number}: no earlier values kept in {path.parent}",
-                           EXIT_USAGE) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConnectError(f"{path} is not readable ({exc}): the earlier values are lost; set them in the "
-                           "Twilio Console", EXIT_USAGE) from None
+                           EXIT_USAGE)
+    previous = {name: value for name, value in history[-1]["previous"].items() if name in MANAGED_FIELDS}
     changes = differences(current, previous)
     after = _apply(client, current, {name: new for name, (_, new) in changes.items()}) if changes else current
-    path.unlink()
-    return Outcome(after, changes)
+    if len(history) > 1:
+        _write_private_json(path, {"number_sid": current.sid, "phone_number": current.phone_number,
+                                   "history": history[:-1]})
+    else:
+        path.unlink()
+    return Outcome(after, changes, saved=path if len(history) > 1 else None)

@@ -97,6 +97,7 @@ class Facts:
     backup_status_path: str = ""
     free_bytes: dict[str, int] = field(default_factory=dict)
     modes: list[PathMode] = field(default_factory=list)
+    loose_files: dict[str, int] = field(default_factory=dict)  # folder -> files in it others may read
     recordings_key_error: str | None = None
     recording_probe: str | None = None    # None: none to try; "ok"; or why it did not open
     clock: ClockFacts = field(default_factory=lambda: ClockFacts("none"))
@@ -216,6 +217,10 @@ def check_permissions(f: Facts, limits: Limits) -> list[Finding]:
         want = "0700" if entry.is_dir else "0600"
         out.append(Finding("permissions", f"{entry.label} {entry.path} is {entry.mode:04o}: other users can read "
                                           f"it; make it {want} (chmod {want[1:]})"))
+    for folder, count in sorted(f.loose_files.items()):
+        if count:
+            out.append(Finding("permissions", f"{count} file(s) in {folder} can be read by other users: make them "
+                                              f"0600 (chmod -R go= {folder})"))
     return out
 
 
@@ -343,6 +348,19 @@ def _run_quietly(argv: list[str]) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def _loose_files(folder: Path) -> int:
+    """How many files under ``folder`` have group or other permission bits (symbolic links not followed)."""
+    count = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                if os.lstat(os.path.join(root, name)).st_mode & 0o077:
+                    count += 1
+            except FileNotFoundError:
+                continue  # purged meanwhile
+    return count
+
+
 def _mode(path: Path) -> int | None:
     try:
         return stat.S_IMODE(path.stat().st_mode)
@@ -428,7 +446,8 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         backup_status_path=str(status_path),
         free_bytes=_free_bytes([paths.instance_dir, recordings, paths.backup_dir,
                                 *([sqlite_file.parent] if sqlite_file else [])]),
-        modes=modes, recordings_key_error=key_error, recording_probe=probe,
+        modes=modes, loose_files={str(d): _loose_files(d) for d in (recordings, paths.backup_dir)},
+        recordings_key_error=key_error, recording_probe=probe,
         clock=gather_clock(twilio_date, received_at),
     )
 

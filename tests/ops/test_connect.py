@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -56,9 +57,10 @@ def test_connect_sets_the_four_webhooks_by_post_reads_them_back_and_keeps_the_ol
     assert stat.S_IMODE(__import__("os").stat(saved).st_mode) == 0o600
     kept = json.loads(open(saved).read())
     assert kept["phone_number"] == NUMBER
-    assert kept["previous"]["voice_url"] == OLD["voice_url"]
-    assert kept["previous"]["voice_method"] == "GET"
-    assert kept["saved_at"] == "2026-11-23T15:00:00+00:00"  # the injected clock
+    (entry,) = kept["history"]
+    assert entry["previous"]["voice_url"] == OLD["voice_url"]
+    assert entry["previous"]["voice_method"] == "GET"
+    assert entry["saved_at"] == "2026-11-23T15:00:00+00:00"  # the injected clock
 
 
 def test_a_second_connect_changes_nothing_and_says_so(make_app, standin):
@@ -183,3 +185,32 @@ def test_show_says_whether_the_number_points_here(make_app, standin):
     after = _run(app, "show", "--number", NUMBER)
     assert after.exit_code == 0, after.output
     assert "points at https://ql.example.org" in after.output
+
+
+def test_each_connect_that_changes_something_can_be_rolled_back_in_turn(make_app, standin):
+    standin.add_number(NUMBER, **OLD)
+    assert _run(make_app(), "connect", "--number", NUMBER).exit_code == 0
+    moved = make_app(public_base_url="https://phone.example-practice.org")
+    assert _run(moved, "connect", "--number", NUMBER).exit_code == 0
+    assert _number(standin)["voice_url"] == "https://phone.example-practice.org/twilio/voice"
+
+    assert _run(moved, "rollback", "--number", NUMBER).exit_code == 0
+    assert _number(standin)["voice_url"] == f"{PUBLIC}/twilio/voice"
+    assert _run(moved, "rollback", "--number", NUMBER).exit_code == 0
+    assert {k: _number(standin)[k] for k in OLD} == OLD
+    assert _run(moved, "rollback", "--number", NUMBER).exit_code == EXIT_USAGE
+
+
+def test_an_unreadable_saved_file_is_never_overwritten(make_app, standin):
+    pn = standin.add_number(NUMBER, **OLD)["sid"]
+    app = make_app()
+    saved = Path(app.instance_path) / "twilio" / f"{pn}.previous.json"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("{not json")
+
+    result = _run(app, "connect", "--number", NUMBER)
+
+    assert result.exit_code == EXIT_USAGE
+    assert "is not readable" in result.output
+    assert saved.read_text() == "{not json"
+    assert _number(standin)["voice_url"] == OLD["voice_url"]

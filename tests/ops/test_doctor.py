@@ -178,6 +178,34 @@ def test_a_readable_recordings_folder_is_named(healthy, tmp_path):
     assert "make it 0700" in report["problems"][0]["message"]
 
 
+def test_a_readable_voicemail_file_is_named(healthy, tmp_path):
+    app, env_file, _ = healthy
+    (tmp_path / "recordings" / f"{CALL}-{RECORDING}.wav.sealed").chmod(0o644)
+
+    _, report = _doctor(app, env_file)
+
+    assert _problems(report) == {("permissions", f"1 file(s) in {tmp_path / 'recordings'} can be read by other "
+                                                 f"users: make them 0600 (chmod -R go= {tmp_path / 'recordings'})")}
+
+
+def test_the_json_report_s_shape(healthy, production_redis):
+    app, env_file, status = healthy
+    status.unlink()
+    production_redis.config_set("maxmemory-policy", "volatile-lru")
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert set(report) == {"ok", "problems", "warnings", "checks"}
+    assert report["ok"] is False
+    assert [p["check"] for p in report["problems"]] == ["redis", "backup"]
+    assert all(set(p) == {"check", "message"} and isinstance(p["message"], str) for p in report["problems"])
+    assert all(set(c) == {"name", "ok"} for c in report["checks"])
+    assert {c["name"]: c["ok"] for c in report["checks"]} == {
+        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "database": True,
+        "backup": False, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
+
+
 def test_a_number_pointing_elsewhere_is_named(healthy, standin):
     app, env_file, _ = healthy
     standin.reset()
@@ -203,9 +231,9 @@ def test_the_development_token_is_named(healthy, make_app, production_redis, tmp
                           "token (Twilio Console, Account info)") in _problems(report)
 
 
-def test_a_database_behind_the_newest_migration_is_named(healthy, make_app, production_redis, tmp_path):
+def test_a_database_behind_the_newest_migration_is_named(healthy, make_app, production_redis, tmp_path, db_url):
     _, env_file, _ = healthy
-    old = Database.from_url(f"sqlite:///{tmp_path / 'instance' / 'old.db'}")
+    old = Database.from_url(db_url)  # SQLite, then PostgreSQL
     upgrade(old.engine, "0013")
     app = make_app(redis=production_redis, database=old, twilio_number=NUMBER,
                    recordings_dir=str(tmp_path / "recordings"), doctor_min_free_mb=1)
