@@ -115,8 +115,8 @@ def wanted(public_base_url: str) -> dict[str, str | None]:
 def differences(current: NumberConfig, target: dict[str, str | None]) -> dict[str, tuple[str | None, str | None]]:
     """field → (now, wanted) for each managed field that must change (pure).
 
-    A Messaging Service's SID (MG…) in ``sms_application_sid`` is left alone: the number stays in the
-    service (warned about), and Twilio would refuse to clear it here.
+    A Messaging Service's SID (MG…) in ``sms_application_sid`` is left alone: taking the number out of
+    its service is the practice's decision (``in_messaging_service_warning`` says how).
     """
     out: dict[str, tuple[str | None, str | None]] = {}
     for name, value in target.items():
@@ -140,7 +140,7 @@ def in_messaging_service_warning(client: Client, number: NumberConfig) -> str | 
         return (f"the number belongs to Messaging Service {', '.join(services)}: that service's inbound settings "
                 "(Integration, 'Send a webhook' or 'Defer to sender's webhook') decide where texts to it go. "
                 "Choose 'Defer to sender's webhook' there, or take the number out of the service, so texts reach "
-                f"{ROUTES['sms_url']}.")
+                "the number's SmsUrl (Quietline).")
     return None
 
 

@@ -263,8 +263,8 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
 def warnings_of(f: Facts) -> list[Finding]:
     out = []
     if f.rest_is_standin:
-        out.append(Finding("auth_token", "TWILIO_API_URL is a local Twilio stand-in: fine for a rehearsal, not "
-                                         "for going live"))
+        out.append(Finding("twilio_api_url",
+                           "TWILIO_API_URL is a local Twilio stand-in: fine for a rehearsal, not for going live"))
     if f.messaging_service:
         out.append(Finding("number", f.messaging_service))
     return out

@@ -83,7 +83,8 @@ def test_a_healthy_installation_passes(healthy):
         "encryption_key", "clock"]
     assert all(c["ok"] for c in report["checks"])
     # The stand-in is not Twilio: said, but not a failure (a rehearsal).
-    assert [w["check"] for w in report["warnings"]] == ["auth_token"]
+    assert report["warnings"] == [{"check": "twilio_api_url", "message": "TWILIO_API_URL is a local Twilio "
+                                   "stand-in: fine for a rehearsal, not for going live"}]
 
 
 def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
@@ -204,6 +205,17 @@ def test_the_json_report_s_shape(healthy, production_redis):
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
         "public_base_url": True, "number": True, "auth_token": True, "redis": False, "database": True,
         "backup": False, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
+
+
+def test_a_number_in_a_messaging_service_is_a_warning(healthy, standin):
+    app, env_file, _ = healthy
+    service = standin.add_messaging_service(NUMBER)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 0, result.output
+    assert [w["check"] for w in report["warnings"]] == ["twilio_api_url", "number"]
+    assert report["warnings"][1]["message"].startswith(f"the number belongs to Messaging Service {service}")
 
 
 def test_a_number_pointing_elsewhere_is_named(healthy, standin):
