@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from flask import current_app
@@ -11,6 +13,8 @@ from ivr.ops import connect as connect_mod
 from ivr.ops.connect import ConnectError
 from ivr.telephony.twilio_numbers import MANAGED_FIELDS, NumberConfig
 from ivr.telephony.twilio_rest import make_client
+
+T = TypeVar("T")
 
 twilio_cli = AppGroup("twilio", help="The practice's Twilio number: point it at this service, show it, undo it.")
 
@@ -32,7 +36,8 @@ def _show(number: NumberConfig) -> None:
         click.echo(f"  {name}: {getattr(number, name) or '(unset)'}")
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+def _run(action: Callable[[], T]) -> T:
+    """``action()``; a ConnectError becomes its message on stderr and its exit status."""
     try:
         return action()
     except ConnectError as exc:
@@ -98,7 +103,7 @@ def show_command(raw_number: str | None) -> None:
     """Print the number's webhook settings as Twilio has them, and whether they point at this service."""
     ql = current_app.extensions["quietline"]
 
-    def run() -> tuple[NumberConfig, dict, str | None]:
+    def run() -> tuple[NumberConfig, dict[str, tuple[str | None, str | None]], str | None]:
         client = make_client(ql.settings)
         number = connect_mod.lookup(client, _number(raw_number))
         changes = connect_mod.differences(number, connect_mod.wanted(ql.settings.public_base_url))

@@ -131,8 +131,9 @@ def differences(current: NumberConfig, target: dict[str, str | None]) -> dict[st
 def in_messaging_service_warning(client: Client, number: NumberConfig) -> str | None:
     """The warning to give when a Messaging Service has the number (or when that cannot be checked)."""
     services = messaging_services_of(client, number.sid)
-    if (number.sms_application_sid or "").startswith("MG") and number.sms_application_sid not in (services or []):
-        services = [*(services or []), number.sms_application_sid]
+    shown = number.sms_application_sid or ""
+    if shown.startswith("MG") and shown not in (services or []):
+        services = [*(services or []), shown]
     if services is None:
         return ("could not check whether a Messaging Service has this number (the Messaging API refused): if one "
                 "has it, its inbound settings may take over texts to it")

@@ -44,7 +44,7 @@ class NumberConfig:
     @classmethod
     def from_instance(cls, instance: Any) -> NumberConfig:
         """From twilio-python's IncomingPhoneNumberInstance (empty strings read as unset)."""
-        values = {f.name: (getattr(instance, f.name, None) or None) for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {f.name: (getattr(instance, f.name, None) or None) for f in dataclasses.fields(cls)}
         return cls(**values)
 
     def managed(self) -> dict[str, str | None]:
