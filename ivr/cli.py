@@ -13,6 +13,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.flowlang.store import check_dir
+from ivr.ops.cli_connect import twilio_cli
+from ivr.ops.cli_doctor import doctor_command
 from ivr.speech.model_download import (
     ModelDownloadError,
     download_default_model,
@@ -114,3 +116,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(flows_cli)
     app.cli.add_command(speech_cli)
     app.cli.add_command(recordings_cli)
+    app.cli.add_command(twilio_cli)  # issue 15: wire the number (go-connect)
+    app.cli.add_command(doctor_command)  # issue 15: the doctor (go-connect)

@@ -113,6 +113,13 @@ class Settings:
     # apology, and how long the process then stops asking a Redis that timed out (ivr/telephony/redis_guard.py).
     redis_timeout_seconds: float = 1.0
     redis_breaker_seconds: float = 5.0
+    # The practice's Twilio number (E.164) that `flask twilio connect` wires and `flask doctor` checks.
+    twilio_number: str = ""
+    # `flask doctor`: the oldest a backup may be, the oldest a verified restore may be, and the least free
+    # disk space (in each folder holding data) before each is reported as a problem.
+    doctor_backup_max_hours: int = 26
+    doctor_restore_max_days: int = 35
+    doctor_min_free_mb: int = 1024
     # Tests only: the service's clock frozen at this ISO 8601 instant (with its UTC offset).
     # Refused unless REST calls go to a local stand-in (see validate), so production never runs on it.
     test_now: str = ""
@@ -163,6 +170,9 @@ class Settings:
         parse_keys(self.recordings_key, RECORDINGS_ENV_NAME, "voicemails and their transcripts")
         if not 0 < self.redis_timeout_seconds <= 10:
             raise ConfigError("IVR_REDIS_TIMEOUT_SECONDS must be more than 0 and at most 10")
+        for name in ("doctor_backup_max_hours", "doctor_restore_max_days", "doctor_min_free_mb"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1")
         if self.redis_breaker_seconds < 0:
             raise ConfigError("IVR_REDIS_BREAKER_SECONDS must be 0 or more")
         if self.test_now:
@@ -173,6 +183,14 @@ class Settings:
 
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# `make run` writes its development TWILIO_AUTH_TOKEN with this prefix (a real one is 32 hex digits), so
+# `flask doctor` can tell it apart wherever it ends up.
+DEVELOPMENT_TOKEN_PREFIX = "dev-"
+
+
+def is_development_token(token: str) -> bool:
+    """Whether ``token`` is a development TWILIO_AUTH_TOKEN written by `make run`."""
+    return token.startswith(DEVELOPMENT_TOKEN_PREFIX)
 
 
 def parse_test_now(value: str) -> dt.datetime:
@@ -239,6 +257,10 @@ _ENV_NAMES = {
     "redis_timeout_seconds": "IVR_REDIS_TIMEOUT_SECONDS",
     "redis_breaker_seconds": "IVR_REDIS_BREAKER_SECONDS",
     "test_now": "IVR_TEST_NOW",
+    "twilio_number": "TWILIO_NUMBER",
+    "doctor_backup_max_hours": "IVR_DOCTOR_BACKUP_MAX_HOURS",
+    "doctor_restore_max_days": "IVR_DOCTOR_RESTORE_MAX_DAYS",
+    "doctor_min_free_mb": "IVR_DOCTOR_MIN_FREE_MB",
 }
 
 

@@ -113,7 +113,8 @@ def ensure_dev_credentials(env_file: Path, environ: MutableMapping[str, str] = o
     if environ.get("TWILIO_AUTH_TOKEN"):
         return False
     _create_env_file(env_file)
-    values = {"TWILIO_AUTH_TOKEN": secrets.token_hex(16)}
+    # Marked as a development token (config.is_development_token): `flask doctor` refuses it for going live.
+    values = {"TWILIO_AUTH_TOKEN": config_mod.DEVELOPMENT_TOKEN_PREFIX + secrets.token_hex(16)}
     if not environ.get("TWILIO_ACCOUNT_SID"):
         values["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)
     for key, value in values.items():

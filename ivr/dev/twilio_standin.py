@@ -10,7 +10,12 @@ passes against it exercises the same client code that production runs:
 
 Implemented (under ``/2010-04-01/Accounts/{AccountSid}``): Messages (create,
 fetch, list, delete), Calls (create, fetch, list, update), Recordings (fetch,
-list, delete, ``.wav`` media).  Like Twilio's test credentials, the recipient
+list, delete, ``.wav`` media), IncomingPhoneNumbers (list with ``PhoneNumber``, fetch,
+update of the voice, fallback, status callback and SMS URLs, methods and application SIDs);
+and Messaging Services (``messaging.twilio.com/v1/Services``, list, and each one's
+PhoneNumbers, list): which numbers a service has.  The account's numbers are added with
+``add_number`` (the standalone stand-in owns the demo practice's, ``DEMO_PRACTICE_NUMBER``), a
+Messaging Service holding one with ``add_messaging_service``.  Like Twilio's test credentials, the recipient
 numbers +15005550001/2/3/4 (and 9 for SMS) fail with Twilio's error codes; any
 other number can be made to refuse texts with one of them (``refuse_sms_to``).
 Inbound calls, which Twilio lists but nobody creates through the API, are added
@@ -65,6 +70,10 @@ CONTROL_PREFIX = "/_standin"
 # Resource URLs handed out (media_url, RecordingUrl) use Twilio's real host, as
 # Twilio's do; the client under test is expected to rewrite them to us.
 PUBLIC_API_URL = "https://api.twilio.com"
+PUBLIC_MESSAGING_URL = "https://messaging.twilio.com"
+MESSAGING_PREFIX = "/v1/Services"
+# The number the demo practice's calls come in on (the simulator calls it): the standalone stand-in has it.
+DEMO_PRACTICE_NUMBER = "+15555550100"
 MAX_BODY_CHARS = 1600
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -114,6 +123,14 @@ _STD_ERRORS = {
 _PRIVATE_MESSAGE_KEYS = ("status_callback", "media_url_list")
 _PRIVATE_CALL_KEYS = ("url", "method", "twiml", "status_callback", "status_callback_event", "machine_detection",
                       "async_amd", "async_amd_status_callback")
+# IncomingPhoneNumber fields an update may set: form parameter -> JSON key.
+NUMBER_URL_PARAMS = {"VoiceUrl": "voice_url", "VoiceFallbackUrl": "voice_fallback_url",
+                     "StatusCallback": "status_callback", "SmsUrl": "sms_url", "SmsFallbackUrl": "sms_fallback_url"}
+NUMBER_METHOD_PARAMS = {"VoiceMethod": "voice_method", "VoiceFallbackMethod": "voice_fallback_method",
+                        "StatusCallbackMethod": "status_callback_method", "SmsMethod": "sms_method",
+                        "SmsFallbackMethod": "sms_fallback_method"}
+NUMBER_SID_PARAMS = {"VoiceApplicationSid": ("voice_application_sid", "AP"),
+                     "SmsApplicationSid": ("sms_application_sid", "AP"), "TrunkSid": ("trunk_sid", "TK")}
 # AMD's AnsweredBy values (MachineDetection=DetectMessageEnd): what a test may make a call's far end be.
 ANSWERED_BY = ("human", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax", "unknown")
 # How a call can end without anyone answering.
@@ -230,6 +247,9 @@ class TwilioStandin:
         self._deleted_recordings: list[str] = []
         self._delays: list[_Delay] = []
         self._sms_refusals: dict[str, int] = {}
+        self._numbers: dict[str, dict[str, Any]] = {}
+        self._services: dict[str, dict[str, Any]] = {}
+        self._service_numbers: dict[str, list[str]] = {}
         self._request_log: list[dict[str, Any]] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -329,6 +349,68 @@ class TwilioStandin:
             self._recordings[sid] = record
             self._audio[sid] = bytes(wav_bytes)
         return copy.deepcopy(record)
+
+    def add_number(self, phone_number: str, *, sid: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Give the account a phone number (E.164); ``fields`` set its JSON keys (``voice_url``,
+        ``sms_application_sid``, ``trunk_sid``, ...).  Returns its Twilio JSON."""
+        if not _E164.match(phone_number):
+            raise ValueError("a phone number is E.164, e.g. +15555550100")
+        sid = sid or _new_sid("PN")
+        if not re.fullmatch(r"PN[0-9a-fA-F]{32}", sid):
+            raise ValueError(f"not a phone number SID: {sid!r}")
+        now = _now()
+        uri = f"{API_PREFIX}/{self.account_sid}/IncomingPhoneNumbers/{sid}"
+        record: dict[str, Any] = {
+            "account_sid": self.account_sid, "address_sid": None, "address_requirements": "none",
+            "api_version": API_VERSION, "beta": False,
+            "capabilities": {"fax": False, "mms": True, "sms": True, "voice": True},
+            "date_created": now, "date_updated": now, "emergency_status": "Inactive",
+            "emergency_address_sid": None, "emergency_address_status": "unregistered",
+            "friendly_name": phone_number, "identity_sid": None, "origin": "twilio",
+            "phone_number": phone_number, "sid": sid,
+            "sms_application_sid": None, "sms_fallback_method": "POST", "sms_fallback_url": "",
+            "sms_method": "POST", "sms_url": "", "status_callback": "", "status_callback_method": "POST",
+            "trunk_sid": None, "uri": f"{uri}.json", "voice_receive_mode": "voice",
+            "voice_application_sid": None, "voice_caller_id_lookup": False,
+            "voice_fallback_method": "POST", "voice_fallback_url": "", "voice_method": "POST", "voice_url": "",
+            "bundle_sid": None, "status": "in-use", "type": "local",
+            "subresource_uris": {"assigned_add_ons": f"{uri}/AssignedAddOns.json"},
+        }
+        unknown = set(fields) - set(record)
+        if unknown:
+            raise ValueError(f"not IncomingPhoneNumber fields: {sorted(unknown)}")
+        record.update(fields)
+        with self._lock:
+            self._numbers[sid] = record
+        return copy.deepcopy(record)
+
+    def numbers(self) -> list[dict[str, Any]]:
+        """The account's phone numbers (oldest first), Twilio JSON."""
+        with self._lock:
+            return [copy.deepcopy(n) for n in self._numbers.values()]
+
+    def add_messaging_service(self, phone_number: str, *, friendly_name: str = "Messaging Service",
+                              use_inbound_webhook_on_number: bool = False) -> str:
+        """A new Messaging Service whose sender pool has the account's number ``phone_number``; its SID (MG…)."""
+        with self._lock:
+            number = next((n for n in self._numbers.values() if n["phone_number"] == phone_number), None)
+            if number is None:
+                raise ValueError("add the number to the account first (add_number)")
+            if any(number["sid"] in members for members in self._service_numbers.values()):
+                # Twilio's error 21712: a number is in one Messaging Service at most.
+                raise ValueError("the number is already in a Messaging Service")
+            sid = _new_sid("MG")
+            now = _now()
+            url = f"{PUBLIC_MESSAGING_URL}{MESSAGING_PREFIX}/{sid}"
+            self._services[sid] = {
+                "account_sid": self.account_sid, "sid": sid, "friendly_name": friendly_name,
+                "date_created": now, "date_updated": now, "inbound_request_url": None, "inbound_method": "POST",
+                "fallback_url": None, "fallback_method": "POST", "status_callback": None,
+                "use_inbound_webhook_on_number": use_inbound_webhook_on_number, "usecase": "undeclared",
+                "url": url, "links": {"phone_numbers": f"{url}/PhoneNumbers"},
+            }
+            self._service_numbers[sid] = [number["sid"]]
+        return sid
 
     def refuse_sms_to(self, number: str, code: int) -> None:
         """From now on, texts to ``number`` fail as Twilio refuses them for good: HTTP 400 with ``code``
@@ -480,6 +562,9 @@ class TwilioStandin:
         with self._lock:
             self._delays.clear()
             self._sms_refusals.clear()
+            self._numbers.clear()
+            self._services.clear()
+            self._service_numbers.clear()
             self._messages.clear()
             self._calls.clear()
             self._recordings.clear()
@@ -524,7 +609,7 @@ class TwilioStandin:
 
         @app.before_request
         def _guard() -> Response | None:
-            if not request.path.startswith(API_PREFIX + "/"):
+            if not _is_api(request.path):
                 return None
             if not self._authorised():
                 return _error_response(
@@ -551,7 +636,7 @@ class TwilioStandin:
 
         @app.after_request
         def _record(response: Response) -> Response:
-            if request.path.startswith(API_PREFIX + "/"):
+            if _is_api(request.path):
                 with self._lock:
                     self._request_log.append(
                         {"method": request.method, "path": request.path, "status": response.status_code}
@@ -655,6 +740,75 @@ class TwilioStandin:
                     raise _TwilioError(404, 20404, "The stand-in only serves recordings as WAV")
                 audio = self._audio[sid]
             return Response(audio, status=200, mimetype="audio/x-wav")
+
+        @app.get(f"{base}/IncomingPhoneNumbers.json")
+        def list_numbers(account_sid: str) -> Response:
+            # Twilio matches PhoneNumber as a pattern: partial numbers, '*' for any digit.
+            pattern = (request.args.get("PhoneNumber") or "").strip()
+            regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*"))) if pattern else None
+            friendly = request.args.get("FriendlyName")
+            with self._lock:
+                matching = {sid: n for sid, n in self._numbers.items()
+                            if (regex is None or regex.search(n["phone_number"]))
+                            and (friendly is None or n["friendly_name"] == friendly)}
+            return self._page("incoming_phone_numbers", matching, {}, ())
+
+        @app.route(f"{base}/IncomingPhoneNumbers/<name>", methods=["GET", "POST"])
+        def number(account_sid: str, name: str) -> Any:
+            sid = _json_sid(name)
+            with self._lock:
+                record = self._numbers.get(sid)
+                if record is None:
+                    raise _not_found()
+                if request.method == "POST":
+                    self._update_number(record, request.form)
+                return jsonify(record)
+
+        @app.get(MESSAGING_PREFIX)
+        def list_services() -> Response:
+            with self._lock:
+                services = [copy.deepcopy(s) for s in self._services.values()]
+            return _v1_page("services", services)
+
+        @app.get(f"{MESSAGING_PREFIX}/<service_sid>/PhoneNumbers")
+        def list_service_numbers(service_sid: str) -> Response:
+            with self._lock:
+                if service_sid not in self._services:
+                    raise _not_found()
+                members = [self._numbers[sid] for sid in self._service_numbers[service_sid] if sid in self._numbers]
+                url = f"{PUBLIC_MESSAGING_URL}{MESSAGING_PREFIX}/{service_sid}/PhoneNumbers"
+                listed = [{"sid": n["sid"], "account_sid": self.account_sid, "service_sid": service_sid,
+                           "date_created": n["date_created"], "date_updated": n["date_updated"],
+                           "phone_number": n["phone_number"], "country_code": "US",
+                           "capabilities": [c.upper() for c, on in n["capabilities"].items() if on],
+                           "url": f"{url}/{n['sid']}"} for n in members]
+            return _v1_page("phone_numbers", listed)
+
+    def _update_number(self, record: dict[str, Any], form: Any) -> None:
+        """Apply an IncomingPhoneNumber update as Twilio does: each parameter given is set, an empty one cleared."""
+        changes: dict[str, Any] = {}
+        for param, key in NUMBER_URL_PARAMS.items():
+            if param in form:
+                value = form[param].strip()
+                if value and urlsplit(value).scheme not in ("http", "https"):
+                    raise _TwilioError(400, 21502, f"{param} is not a valid URL: {value}")
+                changes[key] = value
+        for param, key in NUMBER_METHOD_PARAMS.items():
+            if param in form:
+                method = form[param].strip().upper()
+                if method not in ("GET", "POST"):
+                    raise _TwilioError(400, 21403, f"{param} must be GET or POST")
+                changes[key] = method
+        for param, (key, prefix) in NUMBER_SID_PARAMS.items():
+            if param in form:
+                value = form[param].strip()
+                if value and not re.fullmatch(prefix + r"[0-9a-fA-F]{32}", value):
+                    raise _TwilioError(400, 21421, f"{param} is not a valid SID")
+                changes[key] = value or None
+        if "FriendlyName" in form:
+            changes["friendly_name"] = form["FriendlyName"][:64]
+        record.update(changes)
+        record["date_updated"] = _now()
 
     def _create_message(self, form: Any) -> dict[str, Any]:
         to = (form.get("To") or "").strip()
@@ -878,6 +1032,28 @@ class TwilioStandin:
         def get_messages() -> Response:
             return jsonify(self.messages())
 
+        @app.put(f"{CONTROL_PREFIX}/numbers/<phone_number>")
+        def put_number(phone_number: str) -> tuple[Response, int]:
+            spec = dict(request.get_json(silent=True) or {})
+            try:
+                record = self.add_number(phone_number, **spec)
+            except (TypeError, ValueError) as exc:
+                raise _TwilioError(400, 20001, str(exc)) from None
+            return jsonify(record), 201
+
+        @app.get(f"{CONTROL_PREFIX}/numbers")
+        def get_numbers() -> Response:
+            return jsonify(self.numbers())
+
+        @app.post(f"{CONTROL_PREFIX}/messaging_services")
+        def post_messaging_service() -> tuple[Response, int]:
+            spec = request.get_json(silent=True) or request.form
+            try:
+                sid = self.add_messaging_service(str(spec["phone_number"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _TwilioError(400, 20001, f"a Messaging Service needs an account's phone_number: {exc}") from None
+            return jsonify({"sid": sid}), 201
+
         @app.get(f"{CONTROL_PREFIX}/calls")
         def get_calls() -> Response:
             return jsonify(self.calls())
@@ -962,6 +1138,19 @@ class TwilioStandin:
             return Response(status=204)
 
 
+def _is_api(path: str) -> bool:
+    """A Twilio API path (authenticated, logged), not the stand-in's own control routes."""
+    return path.startswith(API_PREFIX + "/") or path == MESSAGING_PREFIX or path.startswith(MESSAGING_PREFIX + "/")
+
+
+def _v1_page(key: str, records: list[dict[str, Any]]) -> Response:
+    """One page holding every record, in the v1 APIs' shape (``meta.key`` names the list)."""
+    url = f"{PUBLIC_MESSAGING_URL}{request.path}"
+    return jsonify({key: records, "meta": {"page": 0, "page_size": max(len(records), 50),
+                                           "first_page_url": f"{url}?PageSize=50&Page=0", "previous_page_url": None,
+                                           "url": f"{url}?PageSize=50&Page=0", "next_page_url": None, "key": key}})
+
+
 def _json_sid(name: str) -> str:
     if not name.endswith(".json"):
         raise _not_found()
@@ -988,7 +1177,10 @@ def main(argv: list[str] | None = None) -> int:
     if not auth_token:
         parser.error("no auth token: set TWILIO_AUTH_TOKEN or pass --auth-token")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    TwilioStandin(account_sid, auth_token, host=args.host, port=args.port).serve_forever()
+    standin = TwilioStandin(account_sid, auth_token, host=args.host, port=args.port)
+    # The demo practice's line, so `flask --app app twilio connect --number +15555550100` works against it.
+    standin.add_number(DEMO_PRACTICE_NUMBER)
+    standin.serve_forever()
     return 0
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -63,6 +64,10 @@ class RedirectingHttpClient(TwilioHttpClient):
     def __init__(self, base_url: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = _normalise_base(base_url) if base_url else None
+        # The Date header of the last answer and our clock (time.time()) when it came: `flask doctor`
+        # compares the two when no NTP daemon can say whether the clock is in sync.
+        self.last_response_date: str | None = None
+        self.last_response_at: float | None = None
 
     def rewrite(self, url: str) -> str:
         """``url`` with a twilio.com scheme+host replaced by the base URL (path and query kept)."""
@@ -86,7 +91,7 @@ class RedirectingHttpClient(TwilioHttpClient):
         allow_redirects: bool = False,
     ) -> Response:
         """Same as TwilioHttpClient.request, against the rewritten URL."""
-        return super().request(
+        response = super().request(
             method,
             self.rewrite(url),
             params=params,
@@ -96,6 +101,9 @@ class RedirectingHttpClient(TwilioHttpClient):
             timeout=timeout,
             allow_redirects=allow_redirects,
         )
+        self.last_response_date = (response.headers or {}).get("Date")
+        self.last_response_at = time.time()
+        return response
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
         self.logger.debug("twilio %s %s", kwargs["method"], urlsplit(kwargs["url"]).path)

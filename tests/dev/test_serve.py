@@ -650,7 +650,7 @@ def test_a_checkout_without_a_token_gets_a_development_one(tmp_path):
     assert ensure_dev_credentials(env_file, environ) is True
     text = env_file.read_text()
     assert "PUBLIC_BASE_URL=https://example.org\n" in text
-    assert re.search(r"^TWILIO_AUTH_TOKEN=[0-9a-f]{32}$", text, re.M)
+    assert re.search(r"^TWILIO_AUTH_TOKEN=dev-[0-9a-f]{32}$", text, re.M)
     assert re.search(r"^TWILIO_ACCOUNT_SID=AC[0-9a-f]{32}$", text, re.M)
     assert environ["TWILIO_AUTH_TOKEN"] in text
     # Once there is a token, nothing is touched again.

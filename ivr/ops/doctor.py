@@ -1,0 +1,492 @@
+"""``flask --app app doctor``: check a live installation and name every problem.
+
+Gathering (Twilio, Redis, the database, files, the clock) happens at the edge, in ``gather``, into
+plain ``Facts``; each check is a small pure function of the facts and the ``Limits``, so a test plants a
+fault in the facts (or in a real Redis, file or number) and reads what the doctor says.  Nothing about a
+client is read or printed: recordings are only opened to prove the key works, never shown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis import ConnectionPool, Redis
+from redis.exceptions import AuthenticationError, RedisError, ResponseError
+from twilio.base.exceptions import TwilioException
+
+from ivr.config import Settings, is_development_token
+from ivr.db.database import current_revision, head_revision
+from ivr.encryption import RECORDINGS_ENV_NAME, FileCipher
+from ivr.escalations.recording_files import AUDIO_SUFFIX
+from ivr.exceptions import ConfigError, IvrError
+from ivr.ops import connect as connect_mod
+
+STATUS_FILE = "status.json"  # written by `flask backup create` (go-common.md's status contract)
+SKEW_LIMIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How old a backup and a verified restore may be, how much disk must be free, how far the clock may drift."""
+
+    backup_max_age: dt.timedelta = dt.timedelta(hours=26)
+    restore_max_age: dt.timedelta = dt.timedelta(days=35)
+    min_free_bytes: int = 1024 * 1024 * 1024
+    max_clock_skew_seconds: float = SKEW_LIMIT_SECONDS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(dt.timedelta(hours=settings.doctor_backup_max_hours),
+                   dt.timedelta(days=settings.doctor_restore_max_days),
+                   settings.doctor_min_free_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class RedisFacts:
+    aof_enabled: bool | None = None
+    appendfsync: str | None = None         # None: CONFIG refused (renamed away): not checked
+    maxmemory_policy: str | None = None
+    open_without_password: bool | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PathMode:
+    label: str
+    path: str
+    is_dir: bool
+    mode: int | None  # None: missing
+
+
+@dataclass(frozen=True)
+class ClockFacts:
+    source: str                           # "chrony", "timedatectl", "twilio", "none"
+    synchronized: bool | None = None      # what chrony / timedatectl say
+    skew_seconds: float | None = None     # ours minus Twilio's Date header
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the checks look at, gathered once."""
+
+    now: dt.datetime
+    public_base_url: str
+    rest_is_standin: bool
+    token: str                            # "unset", "development" or "set": never the token itself
+    number: str | None = None
+    number_differences: list[str] | None = None   # managed fields that do not point at us
+    number_error: str | None = None
+    messaging_service: str | None = None  # the warning connect gives
+    redis: RedisFacts = field(default_factory=RedisFacts)
+    db_revision: str | None = None
+    db_head: str | None = None
+    db_error: str | None = None
+    backup_status: dict[str, Any] | None = None
+    backup_error: str | None = None       # "missing" or why it is unreadable
+    backup_status_path: str = ""
+    free_bytes: dict[str, int] = field(default_factory=dict)
+    modes: list[PathMode] = field(default_factory=list)
+    loose_files: dict[str, int] = field(default_factory=dict)  # folder -> files in it others may read
+    recordings_key_error: str | None = None
+    recording_probe: str | None = None    # None: none to try; "ok"; or why it did not open
+    clock: ClockFacts = field(default_factory=lambda: ClockFacts("none"))
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    message: str
+
+
+# ----------------------------------------------------------------------------- the checks (pure)
+
+def check_public_base_url(f: Facts, limits: Limits) -> list[Finding]:
+    parts = urlsplit(f.public_base_url)
+    if parts.scheme != "https" or not parts.hostname:
+        return [Finding("public_base_url", f"PUBLIC_BASE_URL is {f.public_base_url!r}: it must be https:// so "
+                                           "callers' answers never travel in clear")]
+    return []
+
+
+def check_number(f: Facts, limits: Limits) -> list[Finding]:
+    if f.number_error:
+        return [Finding("number", f.number_error)]
+    if f.number_differences:
+        return [Finding("number", f"{f.number}: {', '.join(f.number_differences)} do not point at "
+                                  f"{f.public_base_url} (run `flask --app app twilio connect`)")]
+    return []
+
+
+def check_auth_token(f: Facts, limits: Limits) -> list[Finding]:
+    if f.token == "unset":
+        return [Finding("auth_token", "TWILIO_AUTH_TOKEN is not set")]
+    if f.token == "development":
+        return [Finding("auth_token", "TWILIO_AUTH_TOKEN is the development one `make run` wrote: set your "
+                                      "account's auth token (Twilio Console, Account info)")]
+    return []
+
+
+def check_redis(f: Facts, limits: Limits) -> list[Finding]:
+    r = f.redis
+    if r.error:
+        return [Finding("redis", f"Redis: {r.error}")]
+    out = []
+    if not r.aof_enabled:
+        out.append(Finding("redis", "Redis's append-only file is off (appendonly no): queued jobs and calls in "
+                                    "progress are lost when it stops; set appendonly yes"))
+    elif r.appendfsync == "no":
+        out.append(Finding("redis", "Redis's appendfsync is 'no': set appendfsync everysec"))
+    if r.maxmemory_policy != "noeviction":
+        out.append(Finding("redis", f"Redis's maxmemory-policy is {r.maxmemory_policy!r}: a job queue must never be "
+                                    "evicted; set maxmemory-policy noeviction"))
+    if r.open_without_password:
+        out.append(Finding("redis", "Redis answers without a password: set requirepass (and the password in "
+                                    "REDIS_URL)"))
+    return out
+
+
+def check_database(f: Facts, limits: Limits) -> list[Finding]:
+    if f.db_error:
+        return [Finding("database", f"the database cannot be read: {f.db_error}")]
+    if f.db_revision != f.db_head:
+        return [Finding("database", f"the database is at migration {f.db_revision or 'none'}, the newest is "
+                                    f"{f.db_head}: run `flask --app app db upgrade`")]
+    return []
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.utcoffset() is not None else None
+
+
+def _age(now: dt.datetime, then: dt.datetime) -> str:
+    hours = (now - then).total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+def check_backups(f: Facts, limits: Limits) -> list[Finding]:
+    if f.backup_error == "missing":
+        return [Finding("backup", f"no backup yet ({f.backup_status_path} is missing): run `flask --app app "
+                                  "backup create` and schedule it")]
+    if f.backup_error or f.backup_status is None:
+        return [Finding("backup", f"{f.backup_status_path} is unreadable: {f.backup_error}")]
+    out = []
+    last = _instant(f.backup_status.get("last_backup_at"))
+    if last is None:
+        out.append(Finding("backup", f"{f.backup_status_path}: last_backup_at is not an ISO 8601 instant"))
+    elif f.now - last > limits.backup_max_age:
+        hours = limits.backup_max_age.total_seconds() / 3600
+        out.append(Finding("backup", f"the last backup is {_age(f.now, last)} old (more than {hours:.0f} h): "
+                                     "is the schedule running?"))
+    verified = _instant(f.backup_status.get("last_verified_restore_at"))
+    if verified is None:
+        out.append(Finding("restore", "no verified restore yet: run `flask --app app backup verify`"))
+    elif f.now - verified > limits.restore_max_age:
+        out.append(Finding("restore", f"the last verified restore is {_age(f.now, verified)} old (more than "
+                                      f"{limits.restore_max_age.days} days): run `flask --app app backup verify`"))
+    return out
+
+
+def check_disk(f: Facts, limits: Limits) -> list[Finding]:
+    return [Finding("disk", f"{path}: only {free // (1024 * 1024)} MB free (at least "
+                            f"{limits.min_free_bytes // (1024 * 1024)} MB wanted)")
+            for path, free in sorted(f.free_bytes.items()) if free < limits.min_free_bytes]
+
+
+def check_permissions(f: Facts, limits: Limits) -> list[Finding]:
+    out = []
+    for entry in f.modes:
+        if entry.mode is None or not entry.mode & 0o077:
+            continue
+        want = "0700" if entry.is_dir else "0600"
+        out.append(Finding("permissions", f"{entry.label} {entry.path} is {entry.mode:04o}: other users can read "
+                                          f"it; make it {want} (chmod {want[1:]})"))
+    for folder, count in sorted(f.loose_files.items()):
+        if count:
+            out.append(Finding("permissions", f"{count} file(s) in {folder} can be read by other users: make them "
+                                              f"0600 (chmod -R go= {folder})"))
+    return out
+
+
+def check_keys(f: Facts, limits: Limits) -> list[Finding]:
+    if f.recordings_key_error:
+        return [Finding("encryption_key", f.recordings_key_error)]
+    if f.recording_probe not in (None, "ok"):
+        return [Finding("encryption_key", f"{RECORDINGS_ENV_NAME} does not open the newest recording: "
+                                          f"{f.recording_probe}")]
+    return []
+
+
+def check_clock(f: Facts, limits: Limits) -> list[Finding]:
+    c = f.clock
+    if c.error:
+        return [Finding("clock", f"cannot tell whether the clock is in sync: {c.error}")]
+    if c.synchronized is False:
+        return [Finding("clock", f"the clock is not synchronised ({c.source}): enable NTP (systemd-timesyncd "
+                                 "or chrony); signatures, deadlines and backups depend on it")]
+    if c.skew_seconds is not None and abs(c.skew_seconds) > limits.max_clock_skew_seconds:
+        return [Finding("clock", f"the clock is {c.skew_seconds:+.0f} s off Twilio's: enable NTP "
+                                 "(systemd-timesyncd or chrony)")]
+    return []
+
+
+CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
+    ("public_base_url", check_public_base_url),
+    ("number", check_number),
+    ("auth_token", check_auth_token),
+    ("redis", check_redis),
+    ("database", check_database),
+    ("backup", check_backups),
+    ("disk", check_disk),
+    ("permissions", check_permissions),
+    ("encryption_key", check_keys),
+    ("clock", check_clock),
+]
+
+
+def warnings_of(f: Facts) -> list[Finding]:
+    out = []
+    if f.rest_is_standin:
+        out.append(Finding("twilio_api_url",
+                           "TWILIO_API_URL is a local Twilio stand-in: fine for a rehearsal, not for going live"))
+    if f.messaging_service:
+        out.append(Finding("number", f.messaging_service))
+    return out
+
+
+def diagnose(f: Facts, limits: Limits) -> dict[str, Any]:
+    """The report: ``ok``, ``problems`` and ``warnings`` ([{check, message}]), and each check's verdict."""
+    problems: list[Finding] = []
+    verdicts = []
+    for name, check in CHECKS:
+        found = check(f, limits)
+        problems.extend(found)
+        verdicts.append({"name": name, "ok": not found})
+    return {"ok": not problems, "problems": [asdict(p) for p in problems],
+            "warnings": [asdict(w) for w in warnings_of(f)], "checks": verdicts}
+
+
+# ----------------------------------------------------------------------------- gathering (the edge)
+
+def gather_redis(conn: Redis) -> RedisFacts:
+    """AOF and eviction policy from INFO (works where CONFIG is renamed away), and whether a client
+    without the password is let in."""
+    try:
+        persistence = conn.info("persistence")
+        memory = conn.info("memory")
+    except RedisError as exc:
+        return RedisFacts(error=f"cannot be read ({type(exc).__name__}: {exc})")
+    try:
+        fsync = conn.config_get("appendfsync").get("appendfsync")
+    except ResponseError:
+        fsync = None
+    return RedisFacts(aof_enabled=bool(int(persistence.get("aof_enabled", 0))), appendfsync=fsync,
+                      maxmemory_policy=str(memory.get("maxmemory_policy", "")),
+                      open_without_password=_answers_without_password(conn))
+
+
+def _answers_without_password(conn: Redis) -> bool:
+    pool = conn.connection_pool
+    kwargs = {k: v for k, v in pool.connection_kwargs.items()
+              if k not in ("password", "username", "credential_provider", "retry")}
+    kwargs["socket_timeout"] = kwargs["socket_connect_timeout"] = 2.0
+    probe = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
+    try:
+        probe.ping()
+        return True
+    except AuthenticationError:
+        return False
+    except ResponseError as exc:
+        return "NOAUTH" not in str(exc)
+    finally:
+        probe.close()
+
+
+def gather_clock(twilio_date: str | None, received_at: float | None,
+                 run: Callable[[list[str]], str | None] | None = None) -> ClockFacts:
+    """chrony's or systemd's word when they can give it, else our clock against Twilio's Date header."""
+    run = run or _run_quietly
+    if shutil.which("chronyc"):
+        out = run(["chronyc", "-n", "tracking"])
+        if out and "Leap status" in out:
+            return ClockFacts("chrony", synchronized="Not synchronised" not in out)
+    if shutil.which("timedatectl"):
+        out = run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+        if out and out.strip() in ("yes", "no"):
+            return ClockFacts("timedatectl", synchronized=out.strip() == "yes")
+    if twilio_date and received_at is not None:
+        try:
+            theirs = email.utils.parsedate_to_datetime(twilio_date).timestamp()
+        except (TypeError, ValueError):
+            return ClockFacts("twilio", error=f"Twilio's Date header {twilio_date!r} is unreadable")
+        # The header has whole seconds: up to 1 s of it is rounding.
+        return ClockFacts("twilio", skew_seconds=received_at - theirs)
+    return ClockFacts("none", error="no chrony, no systemd-timesyncd answer, and no answer from Twilio to compare with")
+
+
+def _run_quietly(argv: list[str]) -> str | None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _loose_files(folder: Path) -> int:
+    """How many files under ``folder`` have group or other permission bits (symbolic links not followed)."""
+    count = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                if os.lstat(os.path.join(root, name)).st_mode & 0o077:
+                    count += 1
+            except FileNotFoundError:
+                continue  # purged meanwhile
+    return count
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def newest_recording(directory: Path) -> Path | None:
+    try:
+        files = [p for p in directory.iterdir() if p.name.endswith(AUDIO_SUFFIX) and p.is_file()]
+    except FileNotFoundError:
+        return None
+    return max(files, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def backup_dir(settings: Settings, instance_dir: Path) -> Path:
+    """``IVR_BACKUP_DIR`` (``settings.backup_dir``), where ``backup create`` writes ``status.json``; default
+    ``<instance>/backups``."""
+    return Path(settings.backup_dir) if settings.backup_dir else instance_dir / "backups"
+
+
+@dataclass(frozen=True)
+class Paths:
+    instance_dir: Path
+    env_files: tuple[Path, ...]
+    backup_dir: Path
+
+
+def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[], Any]) -> Facts:
+    """Read everything the checks need from a live installation (``ql``: the app's Services)."""
+    settings: Settings = ql.settings
+    now = ql.clock()
+    token = ("unset" if not settings.twilio_auth_token
+             else "development" if is_development_token(settings.twilio_auth_token) else "set")
+    number_facts, twilio_date, received_at = _gather_number(settings, number, client_factory)
+    db_revision = db_head = db_error = None
+    try:
+        db_revision, db_head = current_revision(ql.database.engine), head_revision()
+    except Exception as exc:  # any driver's error: the report says so instead of a traceback
+        db_error = f"{type(exc).__name__}: {exc}"
+    status_path = paths.backup_dir / STATUS_FILE
+    backup_status, backup_error = None, None
+    try:
+        loaded = json.loads(status_path.read_text())
+        if isinstance(loaded, dict):
+            backup_status = loaded
+        else:
+            backup_error = "not a JSON object"
+    except FileNotFoundError:
+        backup_error = "missing"
+    except (OSError, ValueError) as exc:
+        backup_error = str(exc)
+    recordings = Path(settings.recordings_dir)
+    key_error, probe = None, None
+    try:
+        cipher = FileCipher.from_setting(settings.recordings_key)
+        newest = newest_recording(recordings)
+        if newest is not None:
+            try:
+                cipher.open(newest.read_bytes(), newest.name)
+                probe = "ok"
+            except IvrError as exc:
+                probe = str(exc)
+    except ConfigError as exc:
+        key_error = str(exc)
+    url = ql.database.engine.url
+    sqlite_file = None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        sqlite_file = Path(str(url.database))
+    modes = [PathMode("secrets file", str(p), False, _mode(p)) for p in paths.env_files]
+    modes += [PathMode("instance folder", str(paths.instance_dir), True, _mode(paths.instance_dir)),
+              PathMode("dashboard key", str(paths.instance_dir / "secret_key"), False,
+                       _mode(paths.instance_dir / "secret_key")),
+              PathMode("recordings folder", str(recordings), True, _mode(recordings)),
+              PathMode("backups folder", str(paths.backup_dir), True, _mode(paths.backup_dir)),
+              PathMode("backup status", str(status_path), False, _mode(status_path))]
+    if sqlite_file is not None:
+        modes.append(PathMode("database file", str(sqlite_file), False, _mode(sqlite_file)))
+    return Facts(
+        now=now, public_base_url=settings.public_base_url, rest_is_standin=connect_mod.uses_standin(settings),
+        token=token, **number_facts, redis=gather_redis(ql.redis), db_revision=db_revision, db_head=db_head,
+        db_error=db_error, backup_status=backup_status, backup_error=backup_error,
+        backup_status_path=str(status_path),
+        free_bytes=_free_bytes([paths.instance_dir, recordings, paths.backup_dir,
+                                *([sqlite_file.parent] if sqlite_file else [])]),
+        modes=modes, loose_files={str(d): _loose_files(d) for d in (recordings, paths.backup_dir)},
+        recordings_key_error=key_error, recording_probe=probe,
+        clock=gather_clock(twilio_date, received_at),
+    )
+
+
+def _gather_number(settings: Settings, number: str | None,
+                   client_factory: Callable[[], Any]) -> tuple[dict[str, Any], str | None, float | None]:
+    if not number:
+        return {"number_error": "no number to check: set TWILIO_NUMBER (or pass --number)"}, None, None
+    facts: dict[str, Any] = {"number": number}
+    client = client_factory()
+    try:
+        found = connect_mod.lookup(client, number)
+    except connect_mod.ConnectError as exc:
+        return {**facts, "number_error": str(exc)}, *_date_of(client)
+    date = _date_of(client)
+    facts["number_differences"] = sorted(connect_mod.differences(found, connect_mod.wanted(settings.public_base_url)))
+    try:
+        facts["messaging_service"] = connect_mod.in_messaging_service_warning(client, found)
+    except (TwilioException, OSError) as exc:
+        facts["messaging_service"] = f"could not check Messaging Services: {exc}"
+    return facts, *date
+
+
+def _date_of(client: Any) -> tuple[str | None, float | None]:
+    """Twilio's Date header on the last answer and when it came (ivr.telephony.twilio_rest.RedirectingHttpClient)."""
+    http = client.http_client
+    return getattr(http, "last_response_date", None), getattr(http, "last_response_at", None)
+
+
+def _free_bytes(paths: Iterable[Path]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    seen: set[int] = set()
+    for path in paths:
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is None:
+            continue
+        device = existing.stat().st_dev
+        if device in seen:
+            continue
+        seen.add(device)
+        out[str(existing)] = shutil.disk_usage(existing).free
+    return out

@@ -1,0 +1,70 @@
+"""Fixtures of the production-operations tests: the app wired to the Twilio stand-in, with its own instance folder."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from ivr.app import create_app
+from ivr.dev.redis_server import server_binary
+from tests.helpers.processes import short_tmpdir
+
+# The demo practice's line (the stand-in's standalone process owns it too).
+NUMBER = "+15555550100"
+REDIS_PASSWORD = "doctor-test-redis-password-0123"
+
+
+@pytest.fixture
+def make_app(settings_overrides, redis_conn, clock, database, standin, tmp_path):
+    """An app built like the ``app`` fixture, with ``overrides`` on top and its instance folder in tmp_path."""
+    default_database = database
+
+    def make(redis: Redis | None = None, database=None, **overrides):
+        application = create_app({**settings_overrides, **overrides}, redis=redis or redis_conn, clock=clock,
+                                 strict_flows=True, database=database or default_database)
+        application.config.update(TESTING=True)
+        application.instance_path = str(tmp_path / "instance")
+        return application
+
+    standin.reset()
+    return make
+
+
+@pytest.fixture(scope="module")
+def secured_redis():
+    """A real redis-server configured as production wants it: AOF (everysec), noeviction, a password."""
+    directory = short_tmpdir("qlops-")
+    socket = Path(directory) / "redis.sock"
+    process = subprocess.Popen(
+        [server_binary(), "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
+         "--dir", str(directory), "--appendonly", "yes", "--appendfsync", "everysec",
+         "--maxmemory-policy", "noeviction", "--requirepass", REDIS_PASSWORD, "--save", "",
+         "--daemonize", "no", "--logfile", str(Path(directory) / "redis.log")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn = Redis(unix_socket_path=str(socket), password=REDIS_PASSWORD)
+    for _ in range(500):
+        try:
+            if conn.ping():
+                break
+        except Exception:
+            time.sleep(0.02)
+    yield conn
+    try:
+        conn.shutdown(nosave=True)
+    except Exception:
+        pass
+    process.wait(10)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def production_redis(secured_redis):
+    """The secured Redis, emptied and set back to its production settings after a test planted a fault."""
+    secured_redis.flushall()
+    yield secured_redis
+    secured_redis.config_set("appendonly", "yes")
+    secured_redis.config_set("maxmemory-policy", "noeviction")

@@ -1,0 +1,310 @@
+"""`flask --app app doctor`: a healthy installation passes; each planted fault is named, on real parts.
+
+Real parts: a redis-server started with production's settings (AOF, noeviction, a password), the Twilio
+stand-in's IncomingPhoneNumbers, the SQLite database at (or behind) the newest migration, files with
+real modes, a recording sealed with the recordings key.  The service clock is fixed; the clock check
+compares our clock with the stand-in's Date header (both the machine's), since no NTP daemon answers here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import pytest
+
+from ivr.db.database import Database, head_revision, upgrade
+from ivr.escalations.recording_files import RecordingFiles
+from ivr.ops import doctor as doctor_mod
+from ivr.ops.connect import wanted
+from ivr.private_files import private_dir
+from tests.helpers.service import OPEN_NOW, PUBLIC, RECORDINGS_KEY
+from tests.ops.conftest import NUMBER
+
+CALL = "CA" + "1" * 32
+RECORDING = "RE" + "2" * 32
+
+
+@pytest.fixture(autouse=True)
+def no_ntp_daemon(monkeypatch):
+    """This machine's chrony/timedatectl (if any) must not decide the tests: the stand-in's Date header does."""
+    monkeypatch.setattr(doctor_mod, "_run_quietly", lambda argv: None)
+
+
+@pytest.fixture
+def healthy(make_app, standin, production_redis, tmp_path, monkeypatch):
+    """Everything as a going-live checklist wants it; returns (app, env file, backup status file)."""
+    standin.add_number(NUMBER, **wanted(PUBLIC))
+    backups = private_dir(tmp_path / "backups")
+    monkeypatch.setenv("IVR_BACKUP_DIR", str(backups))
+    status = backups / "status.json"
+    _write_status(status, OPEN_NOW - dt.timedelta(hours=2), OPEN_NOW - dt.timedelta(days=3))
+    env_file = tmp_path / "quietline.env"
+    env_file.write_text("TWILIO_AUTH_TOKEN=…\n")
+    env_file.chmod(0o600)
+    recordings = tmp_path / "recordings"
+    RecordingFiles.from_settings(recordings, RECORDINGS_KEY).write_audio(CALL, RECORDING, b"RIFF....WAVEfmt ")
+    private_dir(tmp_path / "instance")
+    app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(recordings),
+                   doctor_min_free_mb=1)
+    return app, env_file, status
+
+
+def _write_status(path, backup_at, verified_at):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"last_backup_at": backup_at.isoformat(), "last_backup": "quietline-backup.tar",
+                   "last_verified_restore_at": verified_at.isoformat() if verified_at else None}, out)
+
+
+def _doctor(app, env_file, *args):
+    result = app.test_cli_runner().invoke(args=["doctor", "--json", "--env-file", str(env_file), *args])
+    return result, json.loads(result.output) if result.output.startswith("{") else None
+
+
+def _problems(report):
+    return {(p["check"], p["message"]) for p in report["problems"]}
+
+
+def _checks_failing(report):
+    return sorted(c["name"] for c in report["checks"] if not c["ok"])
+
+
+def test_a_healthy_installation_passes(healthy):
+    app, env_file, _ = healthy
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 0, result.output
+    assert report["ok"] is True
+    assert report["problems"] == []
+    assert [c["name"] for c in report["checks"]] == [
+        "public_base_url", "number", "auth_token", "redis", "database", "backup", "disk", "permissions",
+        "encryption_key", "clock"]
+    assert all(c["ok"] for c in report["checks"])
+    # The stand-in is not Twilio: said, but not a failure (a rehearsal).
+    assert report["warnings"] == [{"check": "twilio_api_url", "message": "TWILIO_API_URL is a local Twilio "
+                                   "stand-in: fine for a rehearsal, not for going live"}]
+
+
+def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
+    app, env_file, status = healthy
+    status.unlink()
+
+    result = app.test_cli_runner().invoke(args=["doctor", "--env-file", str(env_file)])
+
+    assert result.exit_code == 1
+    assert "PROBLEM [backup]: no backup yet" in result.output
+    assert "9 of 10 checks passed; 1 problem(s)" in result.output
+
+
+def test_an_evicting_redis_is_named(healthy, production_redis):
+    app, env_file, _ = healthy
+    production_redis.config_set("maxmemory-policy", "allkeys-lru")
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _checks_failing(report) == ["redis"]
+    assert ("redis", "Redis's maxmemory-policy is 'allkeys-lru': a job queue must never be evicted; set "
+                     "maxmemory-policy noeviction") in _problems(report)
+
+
+def test_redis_without_its_append_only_file_is_named(healthy, production_redis):
+    app, env_file, _ = healthy
+    production_redis.config_set("appendonly", "no")
+
+    result, report = _doctor(app, env_file)
+
+    assert _checks_failing(report) == ["redis"]
+    assert any("append-only file is off" in m for _, m in _problems(report))
+
+
+def test_redis_without_a_password_is_named(healthy, make_app, redis_conn, tmp_path):
+    _, env_file, _ = healthy
+    # The tests' own Redis: no password, no append-only file (its default policy is noeviction).
+    app = make_app(redis=redis_conn, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
+                   doctor_min_free_mb=1)
+
+    result, report = _doctor(app, env_file)
+
+    assert _checks_failing(report) == ["redis"]
+    messages = [m for _, m in _problems(report)]
+    assert "Redis answers without a password: set requirepass (and the password in REDIS_URL)" in messages
+    assert any("append-only file is off" in m for m in messages)
+
+
+def test_a_stale_backup_and_an_old_restore_drill_are_named(healthy):
+    app, env_file, status = healthy
+    _write_status(status, OPEN_NOW - dt.timedelta(hours=27), OPEN_NOW - dt.timedelta(days=36))
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {
+        ("backup", "the last backup is 27.0 h old (more than 26 h): is the schedule running?"),
+        ("restore", "the last verified restore is 36 days old (more than 35 days): run `flask --app app backup "
+                    "verify`"),
+    }
+
+
+def test_a_backup_never_verified_is_named(healthy):
+    app, env_file, status = healthy
+    _write_status(status, OPEN_NOW - dt.timedelta(hours=1), None)
+
+    _, report = _doctor(app, env_file)
+
+    assert _problems(report) == {("restore", "no verified restore yet: run `flask --app app backup verify`")}
+
+
+def test_secrets_readable_by_others_are_named(healthy):
+    app, env_file, _ = healthy
+    env_file.chmod(0o644)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("permissions", f"secrets file {env_file} is 0644: other users can read it; "
+                                                 "make it 0600 (chmod 600)")}
+
+
+def test_a_readable_recordings_folder_is_named(healthy, tmp_path):
+    app, env_file, _ = healthy
+    (tmp_path / "recordings").chmod(0o755)
+
+    _, report = _doctor(app, env_file)
+
+    assert _checks_failing(report) == ["permissions"]
+    assert "recordings folder" in report["problems"][0]["message"]
+    assert "make it 0700" in report["problems"][0]["message"]
+
+
+def test_a_readable_voicemail_file_is_named(healthy, tmp_path):
+    app, env_file, _ = healthy
+    (tmp_path / "recordings" / f"{CALL}-{RECORDING}.wav.sealed").chmod(0o644)
+
+    _, report = _doctor(app, env_file)
+
+    assert _problems(report) == {("permissions", f"1 file(s) in {tmp_path / 'recordings'} can be read by other "
+                                                 f"users: make them 0600 (chmod -R go= {tmp_path / 'recordings'})")}
+
+
+def test_the_json_report_s_shape(healthy, production_redis):
+    app, env_file, status = healthy
+    status.unlink()
+    production_redis.config_set("maxmemory-policy", "volatile-lru")
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert set(report) == {"ok", "problems", "warnings", "checks"}
+    assert report["ok"] is False
+    assert [p["check"] for p in report["problems"]] == ["redis", "backup"]
+    assert all(set(p) == {"check", "message"} and isinstance(p["message"], str) for p in report["problems"])
+    assert all(set(c) == {"name", "ok"} for c in report["checks"])
+    assert {c["name"]: c["ok"] for c in report["checks"]} == {
+        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "database": True,
+        "backup": False, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
+
+
+def test_a_number_in_a_messaging_service_is_a_warning(healthy, standin):
+    app, env_file, _ = healthy
+    service = standin.add_messaging_service(NUMBER)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 0, result.output
+    assert [w["check"] for w in report["warnings"]] == ["twilio_api_url", "number"]
+    assert report["warnings"][1]["message"].startswith(f"the number belongs to Messaging Service {service}")
+
+
+def test_a_number_pointing_elsewhere_is_named(healthy, standin):
+    app, env_file, _ = healthy
+    standin.reset()
+    standin.add_number(NUMBER, **{**wanted(PUBLIC), "voice_url": "https://old-ivr.example.net/answer"})
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("number", f"{NUMBER}: voice_url do not point at {PUBLIC} (run `flask --app app "
+                                            "twilio connect`)")}
+
+
+def test_the_development_token_is_named(healthy, make_app, production_redis, tmp_path):
+    _, env_file, _ = healthy
+    app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
+                   doctor_min_free_mb=1, twilio_auth_token="dev-" + "0" * 32)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    # The stand-in refuses it too, as Twilio would refuse a token it never issued.
+    assert ("auth_token", "TWILIO_AUTH_TOKEN is the development one `make run` wrote: set your account's auth "
+                          "token (Twilio Console, Account info)") in _problems(report)
+
+
+def test_a_database_behind_the_newest_migration_is_named(healthy, make_app, production_redis, tmp_path, db_url):
+    _, env_file, _ = healthy
+    old = Database.from_url(db_url)  # SQLite, then PostgreSQL
+    upgrade(old.engine, "0013")
+    app = make_app(redis=production_redis, database=old, twilio_number=NUMBER,
+                   recordings_dir=str(tmp_path / "recordings"), doctor_min_free_mb=1)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("database", f"the database is at migration 0013, the newest is {head_revision()}: "
+                                              "run `flask --app app db upgrade`")}
+    upgrade(old.engine)
+    assert _doctor(app, env_file)[0].exit_code == 0
+    old.dispose()
+
+
+def test_an_http_public_url_is_named(healthy, make_app, production_redis, tmp_path):
+    _, env_file, _ = healthy
+    app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
+                   doctor_min_free_mb=1, public_base_url="http://ql.example.org")
+
+    _, report = _doctor(app, env_file)
+
+    assert "public_base_url" in _checks_failing(report)
+
+
+def test_a_recording_the_key_does_not_open_is_named(healthy, tmp_path):
+    app, env_file, _ = healthy
+    other = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMDE="
+    RecordingFiles.from_settings(tmp_path / "recordings", other).write_audio("CA" + "3" * 32, RECORDING, b"RIFF")
+    newest = tmp_path / "recordings" / f"{'CA' + '3' * 32}-{RECORDING}.wav.sealed"
+    later = (tmp_path / "recordings" / f"{CALL}-{RECORDING}.wav.sealed").stat().st_mtime + 60
+    os.utime(newest, (later, later))
+
+    _, report = _doctor(app, env_file)
+
+    assert _checks_failing(report) == ["encryption_key"]
+    assert "does not open the newest recording" in report["problems"][0]["message"]
+
+
+def test_a_clock_off_twilio_s_is_a_problem():
+    facts = doctor_mod.Facts(now=OPEN_NOW, public_base_url=PUBLIC, rest_is_standin=False, token="set",
+                             clock=doctor_mod.gather_clock("Mon, 23 Nov 2026 15:00:00 GMT",
+                                                           OPEN_NOW.timestamp() + 90))
+    assert doctor_mod.check_clock(facts, doctor_mod.Limits()) == [
+        doctor_mod.Finding("clock", "the clock is +90 s off Twilio's: enable NTP (systemd-timesyncd or chrony)")]
+    in_sync = doctor_mod.gather_clock("Mon, 23 Nov 2026 15:00:00 GMT", OPEN_NOW.timestamp() + 0.7)
+    assert doctor_mod.check_clock(facts.__class__(**{**facts.__dict__, "clock": in_sync}), doctor_mod.Limits()) == []
+
+
+def test_an_unsynchronised_ntp_daemon_is_a_problem(monkeypatch):
+    monkeypatch.setattr(doctor_mod.shutil, "which", lambda name: "/usr/bin/" + name if name == "timedatectl" else None)
+    clock = doctor_mod.gather_clock(None, None, run=lambda argv: "no\n")
+    assert clock == doctor_mod.ClockFacts("timedatectl", synchronized=False)
+    facts = doctor_mod.Facts(now=OPEN_NOW, public_base_url=PUBLIC, rest_is_standin=False, token="set", clock=clock)
+    assert doctor_mod.check_clock(facts, doctor_mod.Limits())[0].message.startswith(
+        "the clock is not synchronised (timedatectl)")
+
+
+def test_low_disk_is_a_problem():
+    facts = doctor_mod.Facts(now=OPEN_NOW, public_base_url=PUBLIC, rest_is_standin=False, token="set",
+                             free_bytes={"/var/lib/quietline": 200 * 1024 * 1024})
+    assert doctor_mod.check_disk(facts, doctor_mod.Limits()) == [
+        doctor_mod.Finding("disk", "/var/lib/quietline: only 200 MB free (at least 1024 MB wanted)")]
