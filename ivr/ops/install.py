@@ -637,10 +637,11 @@ def gather_facts(layout: Layout, options: Options) -> Facts:
     release = layout.at(layout.release(options.version))
     passwd = _table(layout.at("/etc/passwd"))
     groups = _table(layout.at("/etc/group"))
+    packages = frozenset(_installed_packages(layout))
     return Facts(
         os_id=os_release.get("ID", ""), os_version=os_release.get("VERSION_ID", ""),
-        packages=frozenset(_installed_packages(layout)),
-        caddy_available=_apt_has(layout, "caddy"),
+        packages=packages,
+        caddy_available="caddy" in packages or _apt_has(layout, "caddy"),
         users=frozenset(passwd),
         user_groups=frozenset(g for g, fields in groups.items() if layout.user in fields[2].split(",")),
         files=files, dirs=dirs, links=links,
@@ -694,11 +695,16 @@ def _installed_packages(layout: Layout) -> set[str]:
 def _apt_has(layout: Layout, package: str) -> bool:
     if layout.root != Path("/"):
         return True  # a scratch root (tests): no archive to ask
-    try:
+    def candidate() -> bool:
         out = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True).stdout
+        return "Candidate:" in out and "Candidate: (none)" not in out
+
+    try:
+        # A fresh machine may have no package lists yet (or old ones): look once more after an update.
+        return candidate() or (subprocess.run(["apt-get", "update", "-qq"], capture_output=True).returncode == 0
+                               and candidate())
     except OSError:
         return False
-    return "Candidate:" in out and "Candidate: (none)" not in out
 
 
 def _pg_ready(layout: Layout) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -36,6 +37,7 @@ from ivr.ops.install import (
     plan,
     plan_container_secrets,
     redis_password,
+    render_caddyfile,
     render_units,
 )
 
@@ -279,3 +281,25 @@ def test_the_installer_needs_only_the_standard_library():
     done = subprocess.run([shutil.which("python3") or "python3", "-S", "-c", code, str(PROJECT_ROOT)],
                           capture_output=True, text=True)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+@pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy (make deps-test installs it)")
+def test_caddy_reads_the_caddyfile_as_tls_with_hsts_in_front_of_gunicorn(tmp_path):
+    options = dataclasses.replace(OPTIONS, acme_email="it@example-practice.org")
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(render_caddyfile(options))
+    done = subprocess.run(["caddy", "adapt", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    (server,) = config["apps"]["http"]["servers"].values()
+    # HTTPS on 443 for the host; Caddy's automatic HTTPS (certificates, HTTP->HTTPS redirects) left on.
+    assert server["listen"] == [":443"] and "automatic_https" not in server
+    (route,) = server["routes"]
+    assert route["match"] == [{"host": ["phone.example-practice.org"]}]
+    headers, proxy = route["handle"][0]["routes"][0]["handle"]
+    assert headers["response"]["set"] == {"Strict-Transport-Security": ["max-age=31536000; includeSubDomains"]}
+    assert proxy == {"handler": "reverse_proxy", "upstreams": [{"dial": "127.0.0.1:8000"}]}
+    (policy,) = config["apps"]["tls"]["automation"]["policies"]
+    assert policy["subjects"] == ["phone.example-practice.org"]
+    assert {"email": "it@example-practice.org", "module": "acme"} in policy["issuers"]
