@@ -286,6 +286,11 @@ RestrictNamespaces=yes
 LockPersonality=yes
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
 SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+ProcSubset=pid
+RemoveIPC=yes
+DevicePolicy=closed
 CapabilityBoundingSet=
 AmbientCapabilities=
 ReadWritePaths={data_dir} {log_dir}"""
@@ -531,6 +536,11 @@ def plan(facts: Facts, layout: Layout, options: Options,
 
     # The release: copied beside the others, its virtualenv, then `current` switched to it.
     release = layout.release(options.version)
+    installed = facts.links.get(layout.current)
+    if installed and installed != release:
+        # A new release goes in with a backup first and a way back: that is the upgrade's job.
+        raise InstallError(f"{installed} is installed; this checkout is {options.version}: run `sudo make upgrade` "
+                           "from it (a backup first, then the new release; `--rollback` goes back)")
     release_new = not facts.release_ready
     if release_new:
         actions.append(CopyTree(str(options.source), release, RELEASE_TOP))

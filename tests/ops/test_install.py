@@ -271,6 +271,11 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
     assert done.returncode == 0, done.stderr
     ours = [line for line in done.stderr.splitlines() if "quietline" in line]
     assert ours == [], ours
+    # systemd's own exposure score of each role (0 best, 10 worst): at most 2.0 ("OK"; with no hardening: 9.6).
+    for name in ROLE_UNITS:
+        scored = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", "--threshold=20",
+                                 str(unit_dir / name)], capture_output=True, text=True)
+        assert scored.returncode == 0, scored.stdout[-2000:]
 
 
 def test_the_installer_needs_only_the_standard_library():
@@ -303,3 +308,10 @@ def test_caddy_reads_the_caddyfile_as_tls_with_hsts_in_front_of_gunicorn(tmp_pat
     (policy,) = config["apps"]["tls"]["automation"]["policies"]
     assert policy["subjects"] == ["phone.example-practice.org"]
     assert {"email": "it@example-practice.org", "module": "acme"} in policy["issuers"]
+
+
+def test_another_release_is_not_installed_over_the_current_one_but_upgraded():
+    facts = dataclasses.replace(FRESH, links={"/opt/quietline/current": "/opt/quietline/releases/0.0.9-old"})
+    with pytest.raises(InstallError, match="0.0.9-old is installed; this checkout is 0.1.0-abc123: run `sudo make "
+                                           "upgrade`"):
+        plan(facts, LAYOUT, OPTIONS, numbered_secrets())
