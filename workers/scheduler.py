@@ -41,7 +41,8 @@ class EagerScheduler(RQScheduler):
 def main(argv: list[str] | None = None) -> int:
     """Run the scheduler for the urgent, calls and speech queues until SIGTERM (then its locks are released)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
+    # Whole seconds: RQ passes interval + 60 to EXPIRE, which takes an integer only.
+    parser.add_argument("--interval", type=int, default=1, help="seconds between passes (default 1)")
     args = parser.parse_args(argv)
     settings = load_settings()
     settings.validate()
