@@ -54,3 +54,9 @@ def test_every_role_waits_for_healthy_redis_and_postgresql_and_the_migrations():
     assert services["scheduler"]["command"] == ["python", "-m", "workers.scheduler"]
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert set(compose()["volumes"]) == {"redis-data", "postgres-data", "quietline-data"}
+
+
+def test_the_build_never_sees_secrets_or_local_data():
+    ignored = {line for line in (FILES / "Dockerfile.dockerignore").read_text().splitlines()
+               if line and not line.startswith("#")}
+    assert {".env", "**/.env", "**/quietline.env", ".venv", "instance", "recordings"} <= ignored

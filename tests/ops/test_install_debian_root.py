@@ -45,10 +45,13 @@ def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
     # Packages' scripts must not start daemons in a chroot (Debian's policy-rc.d convention).
     (root / "usr/sbin/policy-rc.d").write_text("#!/bin/sh\nexit 101\n")
     (root / "usr/sbin/policy-rc.d").chmod(0o755)
-    # This machine's way out: its resolver, and the certificate authorities it trusts (a proxy's, on some networks),
-    # which pip inside is pointed at; Debian's own bundle in the root is left as Debian makes it.
+    # This machine's way out: its resolver, and the local certificate authorities it trusts (a proxy's, on some
+    # networks), added the Debian way (/usr/local/share/ca-certificates, update-ca-certificates).
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
-    shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/host-ca-certificates.crt")
+    for local_ca in Path("/usr/local/share/ca-certificates").glob("*.crt"):
+        shutil.copy(local_ca, root / "usr/local/share/ca-certificates" / local_ca.name)
+    trusted = chroot(root, "update-ca-certificates")
+    assert trusted.returncode == 0, trusted.stderr
     source = root / "src"
     source.mkdir()
     for name in (*RELEASE_TOP, "Makefile"):
@@ -58,8 +61,7 @@ def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
         else:
             shutil.copy2(item, source / name)
 
-    command = ("cd /src && PIP_CERT=/etc/ssl/host-ca-certificates.crt "
-               "make install ARGS='--database sqlite --domain phone.example-practice.org'")
+    command = "cd /src && make install ARGS='--database sqlite --domain phone.example-practice.org'"
     started = time.monotonic()
     first = chroot(root, command)
     first_seconds = time.monotonic() - started
