@@ -833,7 +833,8 @@ class Executor:
             case Run(argv, as_user, cwd):
                 env = None
                 if as_user:
-                    env = {"PATH": "/usr/bin:/bin", **parse_env(_read(at(self.layout.env_file)))}
+                    # runuser is in /usr/sbin; nothing of the caller's environment but the service's own settings.
+                    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **parse_env(_read(at(self.layout.env_file)))}
                     argv = ("runuser", "-u", as_user, "--", *argv)
                 self._check(list(argv), env=env, cwd=cwd or None)
             case Systemctl(verb, units):
@@ -842,7 +843,11 @@ class Executor:
                 raise InstallError(f"no way to carry out {action!r}")
 
     def _check(self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
-        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+        try:
+            done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+        except OSError as exc:
+            raise InstallError(f"`{argv[0]}` could not be run ({exc.strerror}); "
+                               f"transcript: {self.transcript}") from None
         for line in (done.stdout + done.stderr).splitlines()[-20:]:
             self.log(f"   | {line}")
         if done.returncode != 0:

@@ -41,6 +41,7 @@ from ivr.ops.install import (
     Run,
     Symlink,
     Systemctl,
+    parse_env,
     python_packages,
     release_version,
 )
@@ -135,8 +136,6 @@ def plan_rollback(facts: UpgradeFacts, layout: Layout) -> list[Action]:
 
 
 def gather_upgrade_facts(layout: Layout) -> UpgradeFacts:
-    from ivr.ops.install import parse_env
-
     os_release = parse_env(_read(layout.at("/etc/os-release")).replace('"', ""))
     link = layout.at(layout.current)
     releases = layout.at(f"{layout.app_dir}/releases")
