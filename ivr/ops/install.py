@@ -199,6 +199,19 @@ class WriteFile(Action):
 
 
 @dataclass(frozen=True)
+class EnsureLine(Action):
+    """Append ``line`` to a file a package installs in this same run (so it cannot be read while planning), unless
+    the file has it by then; the file keeps its mode and owner."""
+
+    path: str
+    line: str
+    comment: str
+
+    def describe(self) -> str:
+        return f"add `{self.line}` to {self.path}"
+
+
+@dataclass(frozen=True)
 class CopyTree(Action):
     source: str
     dest: str
@@ -529,10 +542,10 @@ def plan(facts: Facts, layout: Layout, options: Options,
     redis_changed = write(layout.redis_include, render_redis_conf(layout, redis_password(env["REDIS_URL"])),
                           0o640, "redis", "redis", "append-only, noeviction, unix socket, password")
     main_conf = facts.files.get(layout.redis_conf)
-    if main_conf is not None and REDIS_INCLUDE_LINE.encode() not in main_conf.content.splitlines():
-        text = main_conf.content.decode().rstrip("\n") + f"\n\n# Quietline (ivr.ops.install)\n{REDIS_INCLUDE_LINE}\n"
-        redis_changed |= write(layout.redis_conf, text, main_conf.mode, main_conf.owner, main_conf.group,
-                               "include quietline.conf")
+    if main_conf is None or REDIS_INCLUDE_LINE.encode() not in main_conf.content.splitlines():
+        # Before redis-server is installed there is no redis.conf to read: the line is added when it is there.
+        actions.append(EnsureLine(layout.redis_conf, REDIS_INCLUDE_LINE, "# Quietline (ivr.ops.install)"))
+        redis_changed = True
 
     # The release: copied beside the others, its virtualenv, then `current` switched to it.
     release = layout.release(options.version)
@@ -787,6 +800,12 @@ class Executor:
                 except BaseException:
                     Path(tmp).unlink(missing_ok=True)
                     raise
+            case EnsureLine(path, line, comment):
+                target = at(path)
+                text = target.read_text() if target.exists() else ""
+                if line not in text.splitlines():
+                    with target.open("a") as out:
+                        out.write(f"{'' if not text or text.endswith(chr(10)) else chr(10)}\n{comment}\n{line}\n")
             case CopyTree(source, dest, names, once):
                 target = at(dest)
                 if once and target.exists():

@@ -21,6 +21,7 @@ from ivr.ops.install import (
     AptInstall,
     CopyTree,
     CreateUser,
+    EnsureLine,
     Executor,
     Facts,
     InstallError,
@@ -95,6 +96,9 @@ def test_a_fresh_debian_machine_gets_packages_user_secrets_units_and_tls():
                  "unixsocket /run/redis/redis-server.sock", "unixsocketperm 770", "requirepass redis-1"):
         assert line in lines
 
+    # redis-server (and its redis.conf) comes with this run's apt-get: the include is added once it is there.
+    assert EnsureLine("/etc/redis/redis.conf", "include /etc/redis/quietline.conf", "# Quietline (ivr.ops.install)") \
+        in actions
     caddy = written(actions, "/etc/caddy/Caddyfile").content.decode()
     assert "phone.example-practice.org {" in caddy
     assert 'Strict-Transport-Security "max-age=31536000; includeSubDomains"' in caddy
