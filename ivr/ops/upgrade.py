@@ -1,0 +1,220 @@
+"""The production upgrade: ``sudo make upgrade`` (``python -m ivr.ops.upgrade``), and ``--rollback``.
+
+From a checkout of the new release, on a machine ``make install`` set up:
+
+1. a backup first, with the running release (``flask --app app backup create``, docs/ops-backup.md);
+2. the new release beside the old one (``/opt/quietline/releases/<version>``, its own virtualenv): the old one is
+   untouched and keeps serving meanwhile;
+3. the schema migrations with the new release (``flask --app app db upgrade``, which takes a lock: one migrator);
+4. ``current`` switched to the new release in one step (a symlink replaced atomically);
+5. the roles restarted (``quietline.target``).
+
+What it did is kept in ``/var/lib/quietline/upgrade.json`` (the previous release, the new one, the backup taken
+first), so ``--rollback`` stops the roles, switches ``current`` back, restores that backup with the previous
+release (the database as it was before its migrations) and starts the roles again. Same two halves as the
+install (``ivr.ops.install``): pure planning from facts, then the executor and its transcript.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ivr.ops.install import (
+    PROJECT_ROOT,
+    RELEASE_STAMP,
+    RELEASE_TOP,
+    STARTED_UNITS,
+    Action,
+    CopyTree,
+    Executor,
+    InstallError,
+    Layout,
+    MakeVenv,
+    Run,
+    Symlink,
+    Systemctl,
+    parse_env,
+    python_packages,
+    release_version,
+)
+
+STATE_NAME = "upgrade.json"
+
+
+@dataclass(frozen=True)
+class UpgradeFacts:
+    """What the machine looks like, for an upgrade or a rollback."""
+
+    os_id: str
+    os_version: str
+    current_release: str  # where ``current`` points ('' when nothing is installed)
+    ready_releases: frozenset[str]  # release folders that are complete (their stamp is there)
+    state: Mapping[str, Any] | None  # the last upgrade's record
+    systemd_running: bool
+
+
+@dataclass(frozen=True)
+class RecordUpgrade(Action):
+    """Write the upgrade's record: the previous release, the new one and the backup just taken (its name is read
+    from the backup status file, ``IVR_BACKUP_DIR/status.json``, when this runs)."""
+
+    state_path: str
+    previous: str
+    release: str
+    backup_dir: str
+
+    def describe(self) -> str:
+        return f"record the upgrade {Path(self.previous).name} -> {Path(self.release).name} in {self.state_path}"
+
+
+@dataclass(frozen=True)
+class MarkRolledBack(Action):
+    state_path: str
+
+    def describe(self) -> str:
+        return f"mark the upgrade rolled back in {self.state_path}"
+
+
+def plan_upgrade(facts: UpgradeFacts, layout: Layout, version: str, source: Path) -> list[Action]:
+    """The steps from the current release to ``version`` (none when it is already current)."""
+    current = facts.current_release
+    if not current:
+        raise InstallError("no release is installed here: run `sudo make install` first")
+    new = layout.release(version)
+    if current == new:
+        return []
+    user = layout.user
+    actions: list[Action] = [
+        Run((f"{current}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "create"), as_user=user,
+            cwd=current, why="a backup first, with the running release"),
+        RecordUpgrade(f"{layout.data_dir}/{STATE_NAME}", current, new, layout.backup_dir),
+    ]
+    if version not in facts.ready_releases:
+        actions.append(CopyTree(str(source), new, RELEASE_TOP))
+        actions.append(MakeVenv(new, python_packages(facts.os_id, facts.os_version)[2]))
+    actions.append(Run((f"{new}/.venv/bin/python", "-m", "flask", "--app", "app", "db", "upgrade"), as_user=user,
+                       cwd=new, why="schema migrations, under the migration lock"))
+    actions.append(Symlink(layout.current, new))
+    if facts.systemd_running:
+        actions.append(Systemctl("restart", STARTED_UNITS))
+    return actions
+
+
+def plan_rollback(facts: UpgradeFacts, layout: Layout) -> list[Action]:
+    """Back to the release before the last upgrade, with the database restored from the backup taken first."""
+    state = facts.state
+    if not state or state.get("rolled_back_at"):
+        raise InstallError("there is no upgrade to roll back (the last one was rolled back already, or none "
+                           f"was recorded in {layout.data_dir}/{STATE_NAME})")
+    if not state.get("backup"):
+        raise InstallError("the upgrade's record names no backup: restore one by hand (docs/ops-backup.md)")
+    if facts.current_release != state["release"]:
+        raise InstallError(f"`current` points at {facts.current_release or 'nothing'}, not at the upgraded release "
+                           f"{state['release']}: nothing was rolled back; see docs/deploy.md, 'Upgrades'")
+    previous = state["previous_release"]
+    archive = f"{layout.backup_dir}/{state['backup']}"
+    actions: list[Action] = []
+    if facts.systemd_running:
+        actions.append(Systemctl("stop", STARTED_UNITS))
+    actions += [
+        Symlink(layout.current, previous),
+        Run((f"{previous}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore", archive),
+            as_user=layout.user, cwd=previous, why="the data as it was before the upgrade"),
+        MarkRolledBack(f"{layout.data_dir}/{STATE_NAME}"),
+    ]
+    if facts.systemd_running:
+        actions.append(Systemctl("start", STARTED_UNITS))
+    return actions
+
+
+def gather_upgrade_facts(layout: Layout) -> UpgradeFacts:
+    os_release = parse_env(_read(layout.at("/etc/os-release")).replace('"', ""))
+    link = layout.at(layout.current)
+    releases = layout.at(f"{layout.app_dir}/releases")
+    ready = frozenset(p.name for p in releases.iterdir() if (p / RELEASE_STAMP).is_file()) if releases.is_dir() \
+        else frozenset()
+    state_file = layout.at(f"{layout.data_dir}/{STATE_NAME}")
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        state = None
+    return UpgradeFacts(os_id=os_release.get("ID", ""), os_version=os_release.get("VERSION_ID", ""),
+                        current_release=os.readlink(link) if link.is_symlink() else "", ready_releases=ready,
+                        state=state, systemd_running=layout.root == Path("/") and Path("/run/systemd/system").is_dir())
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _write_json(path: Path, value: Mapping[str, Any]) -> None:
+    """Atomically, 0600."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as out:
+        json.dump(value, out, indent=2)
+        out.write("\n")
+    os.replace(tmp, path)
+
+
+class UpgradeExecutor(Executor):
+    """The install's executor, plus the upgrade's record."""
+
+    def apply(self, action: Action) -> None:
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        if isinstance(action, RecordUpgrade):
+            status_file = self.layout.at(f"{action.backup_dir}/status.json")
+            try:
+                backup = json.loads(status_file.read_text())["last_backup"]
+            except (OSError, ValueError, KeyError) as exc:
+                raise InstallError(f"the backup before the upgrade left no status in {status_file} ({exc}): "
+                                   "the upgrade stopped before changing anything") from None
+            _write_json(self.layout.at(action.state_path), {
+                "previous_release": action.previous, "release": action.release, "backup": backup,
+                "upgraded_at": now, "rolled_back_at": None})
+        elif isinstance(action, MarkRolledBack):
+            path = self.layout.at(action.state_path)
+            state = json.loads(path.read_text())
+            _write_json(path, {**state, "rolled_back_at": now})
+        else:
+            super().apply(action)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ivr.ops.upgrade", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rollback", action="store_true", help="back to the previous release and its data")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--transcript", default="/var/log/quietline/upgrade.log")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0 and not args.dry_run:
+        print("the upgrade needs root: sudo make upgrade", file=sys.stderr)
+        return 2
+    layout = Layout()
+    try:
+        facts = gather_upgrade_facts(layout)
+        actions = plan_rollback(facts, layout) if args.rollback else \
+            plan_upgrade(facts, layout, release_version(PROJECT_ROOT), PROJECT_ROOT)
+        if args.dry_run:
+            for action in actions:
+                print(action.describe())
+            print(f"{len(actions)} step(s)" if actions else "nothing to do: this release is the current one")
+            return 0
+        UpgradeExecutor(layout, Path(args.transcript)).run(actions)
+    except InstallError as exc:
+        print(f"{'rollback' if args.rollback else 'upgrade'} stopped: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""The real install, natively, into a fresh Debian 12 root (mmdebstrap + chroot): Debian's packages from its
+archive, the service user, the release's virtualenv from PyPI, the migrations, units and Caddy; then a second run
+that changes nothing. No systemd as PID 1 and no container daemon: the units are written and not started.
+
+Slow (a Debian root, apt and pip: minutes), so marked ``debian_root``: ``make test`` leaves it out
+(``-m "not debian_root"`` in .ci/run's first phase) and .ci/run runs it in a phase of its own, timed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ivr.db.database import head_revision
+from ivr.ops.install import PROJECT_ROOT, RELEASE_TOP, parse_env
+
+pytestmark = [
+    pytest.mark.debian_root,
+    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mmdebstrap"),
+                       reason="needs root and mmdebstrap (make deps-test installs it)"),
+]
+
+
+def chroot(root: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in the root, in a mount namespace of its own with /proc and /dev (gone when it ends)."""
+    inner = (f"mount -t proc proc {root}/proc && mount --rbind /dev {root}/dev && "
+             f"exec chroot {root} /bin/sh -c \"$0\"")
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, script],
+                          capture_output=True, text=True, timeout=1500)
+
+
+def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
+    root = tmp_path / "debian"
+    started = time.monotonic()
+    # The host's own apt sources (no mirror named here); python3 and make are what `make install` needs.
+    made = subprocess.run(["mmdebstrap", "--variant=minbase", "--include=python3,ca-certificates,make", "--quiet",
+                           "bookworm", str(root)], capture_output=True, text=True, timeout=900)
+    assert made.returncode == 0, made.stderr[-3000:]
+    debootstrap_seconds = time.monotonic() - started
+    # Packages' scripts must not start daemons in a chroot (Debian's policy-rc.d convention).
+    (root / "usr/sbin/policy-rc.d").write_text("#!/bin/sh\nexit 101\n")
+    (root / "usr/sbin/policy-rc.d").chmod(0o755)
+    # This machine's way out: its resolver, and the local certificate authorities it trusts (a proxy's, on some
+    # networks), added the Debian way (/usr/local/share/ca-certificates, update-ca-certificates).
+    shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
+    for local_ca in Path("/usr/local/share/ca-certificates").glob("*.crt"):
+        shutil.copy(local_ca, root / "usr/local/share/ca-certificates" / local_ca.name)
+    trusted = chroot(root, "update-ca-certificates")
+    assert trusted.returncode == 0, trusted.stderr
+    source = root / "src"
+    source.mkdir()
+    for name in (*RELEASE_TOP, "Makefile"):
+        item = PROJECT_ROOT / name
+        if item.is_dir():
+            shutil.copytree(item, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, source / name)
+
+    command = "cd /src && make install ARGS='--database sqlite --domain phone.example-practice.org'"
+    started = time.monotonic()
+    first = chroot(root, command)
+    first_seconds = time.monotonic() - started
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    started = time.monotonic()
+    second = chroot(root, command)
+    second_seconds = time.monotonic() - started
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    record_property("seconds", {"root": round(debootstrap_seconds), "install": round(first_seconds),
+                                "second_run": round(second_seconds)})
+    print(f"\nDebian root {debootstrap_seconds:.0f} s, install {first_seconds:.0f} s, "
+          f"second run {second_seconds:.0f} s")
+
+    assert "nothing to change: the machine is already installed as asked" in second.stdout
+    assert "== " not in second.stdout  # no action at all the second time
+    passwd = (root / "etc/passwd").read_text()
+    assert any(line.startswith("quietline:") and line.endswith(":/usr/sbin/nologin") for line in passwd.splitlines())
+    env_file = root / "etc/quietline/quietline.env"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    env = parse_env(env_file.read_text())
+    assert len(env["IVR_RECORDINGS_KEY"]) == 44 and env["IVR_RECORDINGS_KEY"] != env["IVR_DATA_KEY"]
+    assert "Store a copy outside this machine" in first.stdout
+    release = root / os.readlink(root / "opt/quietline/current").lstrip("/")
+    assert (release / ".venv/bin/gunicorn").is_file() and (release / ".quietline-release").is_file()
+    with sqlite3.connect(root / "var/lib/quietline/quietline.db") as db:
+        (revision,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision == head_revision()
+    assert (root / "etc/redis/redis.conf").read_text().rstrip().endswith("include /etc/redis/quietline.conf")
+    assert "phone.example-practice.org {" in (root / "etc/caddy/Caddyfile").read_text()
+    assert (root / "etc/systemd/system/quietline.target").is_file()
+    assert (root / "var/log/quietline/install.log").is_file()

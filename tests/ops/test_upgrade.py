@@ -1,0 +1,121 @@
+"""The production upgrade and its rollback (ivr/ops/upgrade.py): the steps in order, the record of what was done,
+and the switch of ``current`` back and forth in a scratch root."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ivr.ops.install import STARTED_UNITS, CopyTree, InstallError, Layout, MakeVenv, Run, Symlink, Systemctl
+from ivr.ops.upgrade import (
+    MarkRolledBack,
+    RecordUpgrade,
+    UpgradeExecutor,
+    UpgradeFacts,
+    gather_upgrade_facts,
+    plan_rollback,
+    plan_upgrade,
+)
+
+LAYOUT = Layout()
+OLD = "/opt/quietline/releases/0.1.0-aaaaaaaaaaaa"
+NEW = "/opt/quietline/releases/0.1.0-bbbbbbbbbbbb"
+INSTALLED = UpgradeFacts(os_id="debian", os_version="12", current_release=OLD,
+                         ready_releases=frozenset({"0.1.0-aaaaaaaaaaaa"}), state=None, systemd_running=True)
+
+
+def test_an_upgrade_backs_up_first_installs_beside_migrates_switches_and_restarts(tmp_path):
+    steps = plan_upgrade(INSTALLED, LAYOUT, "0.1.0-bbbbbbbbbbbb", tmp_path)
+    assert steps == [
+        Run((f"{OLD}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "create"), as_user="quietline",
+            cwd=OLD, why="a backup first, with the running release"),
+        RecordUpgrade("/var/lib/quietline/upgrade.json", OLD, NEW, "/var/backups/quietline"),
+        CopyTree(str(tmp_path), NEW, ("app.py", "pyproject.toml", "requirements.txt", "README.md", "ivr", "workers",
+                                      "flows", "docs")),
+        MakeVenv(NEW, "/usr/bin/python3"),
+        Run((f"{NEW}/.venv/bin/python", "-m", "flask", "--app", "app", "db", "upgrade"), as_user="quietline",
+            cwd=NEW, why="schema migrations, under the migration lock"),
+        Symlink("/opt/quietline/current", NEW),
+        Systemctl("restart", STARTED_UNITS),
+    ]
+
+
+def test_upgrading_to_the_current_release_does_nothing(tmp_path):
+    assert plan_upgrade(INSTALLED, LAYOUT, "0.1.0-aaaaaaaaaaaa", tmp_path) == []
+
+
+def test_an_upgrade_needs_an_install_first(tmp_path):
+    with pytest.raises(InstallError, match="sudo make install"):
+        plan_upgrade(UpgradeFacts("debian", "12", "", frozenset(), None, True), LAYOUT, "0.1.0-b", tmp_path)
+
+
+def test_a_rollback_stops_switches_back_restores_the_backup_and_starts():
+    state = {"previous_release": OLD, "release": NEW, "backup": "quietline-20261201T023000Z.tar",
+             "upgraded_at": "2026-12-01T02:31:00+00:00", "rolled_back_at": None}
+    facts = UpgradeFacts("debian", "12", NEW, frozenset({"0.1.0-aaaaaaaaaaaa", "0.1.0-bbbbbbbbbbbb"}), state, True)
+    assert plan_rollback(facts, LAYOUT) == [
+        Systemctl("stop", STARTED_UNITS),
+        Symlink("/opt/quietline/current", OLD),
+        Run((f"{OLD}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore",
+             "/var/backups/quietline/quietline-20261201T023000Z.tar"), as_user="quietline", cwd=OLD,
+            why="the data as it was before the upgrade"),
+        MarkRolledBack("/var/lib/quietline/upgrade.json"),
+        Systemctl("start", STARTED_UNITS),
+    ]
+    with pytest.raises(InstallError, match="no upgrade to roll back"):
+        plan_rollback(UpgradeFacts("debian", "12", OLD, facts.ready_releases, {**state, "rolled_back_at": "x"},
+                                   True), LAYOUT)
+    with pytest.raises(InstallError, match="not at the upgraded release"):
+        plan_rollback(UpgradeFacts("debian", "12", OLD, facts.ready_releases, state, True), LAYOUT)
+
+
+def test_upgrade_then_rollback_in_a_scratch_root(tmp_path):
+    root = tmp_path / "root"
+    layout = Layout(root=root)
+    for folder in ("var/lib/quietline", "var/backups/quietline", f"{OLD[1:]}", "etc"):
+        (root / folder).mkdir(parents=True)
+    (root / "etc/os-release").write_text('ID=debian\nVERSION_ID="12"\n')
+    (root / OLD[1:] / ".quietline-release").write_text("ready\n")
+    (root / "opt/quietline/current").symlink_to(OLD)
+    # What `flask --app app backup create` leaves (docs/ops-backup.md): the status file with the archive's name.
+    (root / "var/backups/quietline/status.json").write_text(json.dumps({
+        "last_backup_at": "2026-12-01T02:30:00+00:00", "last_backup": "quietline-20261201T023000Z.tar",
+        "last_verified_restore_at": None}))
+    source = tmp_path / "checkout"
+    (source / "ivr").mkdir(parents=True)
+    (source / "app.py").write_text("app = None\n")
+    (source / "ivr/__init__.py").write_text("")
+
+    facts = gather_upgrade_facts(layout)
+    assert (facts.current_release, facts.ready_releases) == (OLD, frozenset({"0.1.0-aaaaaaaaaaaa"}))
+    executor = UpgradeExecutor(layout, tmp_path / "upgrade.log", system=False, echo=lambda line: None)
+    executor.run(plan_upgrade(facts, layout, "0.1.0-bbbbbbbbbbbb", source))
+    assert os.readlink(root / "opt/quietline/current") == NEW
+    assert (root / NEW[1:] / "app.py").read_text() == "app = None\n"
+    record = json.loads((root / "var/lib/quietline/upgrade.json").read_text())
+    assert {k: record[k] for k in ("previous_release", "release", "backup", "rolled_back_at")} == {
+        "previous_release": OLD, "release": NEW, "backup": "quietline-20261201T023000Z.tar", "rolled_back_at": None}
+    assert oct((root / "var/lib/quietline/upgrade.json").stat().st_mode & 0o777) == "0o600"
+
+    executor.run(plan_rollback(gather_upgrade_facts(layout), layout))
+    assert os.readlink(root / "opt/quietline/current") == OLD
+    assert json.loads((root / "var/lib/quietline/upgrade.json").read_text())["rolled_back_at"]
+    assert (root / NEW[1:]).is_dir()  # kept: upgrading again to it needs no new copy
+    # And once more: nothing left to roll back.
+    with pytest.raises(InstallError, match="no upgrade to roll back"):
+        plan_rollback(gather_upgrade_facts(layout), layout)
+
+
+def test_an_upgrade_whose_backup_left_no_status_stops_before_changing_anything(tmp_path):
+    root = tmp_path / "root"
+    layout = Layout(root=root)
+    (root / "var/lib/quietline").mkdir(parents=True)
+    (root / "var/backups/quietline").mkdir(parents=True)
+    (root / OLD[1:]).mkdir(parents=True)
+    (root / "opt/quietline/current").symlink_to(OLD)
+    executor = UpgradeExecutor(layout, tmp_path / "upgrade.log", system=False, echo=lambda line: None)
+    with pytest.raises(InstallError, match="left no status"):
+        executor.run(plan_upgrade(INSTALLED, layout, "0.1.0-bbbbbbbbbbbb", tmp_path))
+    assert os.readlink(root / "opt/quietline/current") == OLD
+    assert not (root / NEW[1:]).exists()
