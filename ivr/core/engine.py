@@ -928,6 +928,8 @@ class _Run:
             return day.isoformat(), None
         if isinstance(event, Digits):
             digits: str | None = text.strip("#")
+        elif body.length == 1 and spoken_input.one_key(text) is not None:
+            digits = spoken_input.one_key(text)  # one key asked for: "press 55", "fifty five" are 5 (finding 2)
         else:
             heard = parse_digits(text, length=body.length)
             if heard.why is Why.WRONG_LENGTH and body.length:
