@@ -573,6 +573,12 @@ class _Run:
             return self.go(handler.next)
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
+            if chosen is None and isinstance(event, Speech) and not any(o.intent for o in body.options) \
+                    and not any(spoken_input.match_phrase(event.text, [("o", o.phrases)]) for o in body.options):
+                # An option named in the prompt's own words ("choose again", "none of these work"), finding 5.
+                key = spoken_input.option_echoed(self.render(body.prompt), event.text,
+                                                 {o.key for o in body.options if o.key})
+                chosen = next((o for o in body.options if key and o.key == key), None)
             two_keys = self._two_keys(flow, body, event) if chosen is None else None
             if two_keys is not None:
                 return self._retry(st, body, two_keys, "two-keys", short=True)
@@ -899,7 +905,12 @@ class _Run:
         """The answer as a value, or (None, a re-prompt naming what is missing, or None for the step's own)."""
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
-            return self._yes_no(event), None
+            answer = self._yes_no(event)
+            if answer is None and isinstance(event, Speech):
+                # "keep it" / "cancel it" at "To cancel …, press 1 or say yes. To keep it, press 2." (finding 5)
+                key = spoken_input.option_echoed(self.render(body.prompt), event.text, _YES_NO_KEYS)
+                answer = _YES_NO_KEYS.get(key or "")
+            return answer, None
         if body.type is AskType.NAME:
             return (parse_first_name(text).value if isinstance(event, Speech) else None), None
         if body.type is AskType.WHEN:

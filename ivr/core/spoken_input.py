@@ -264,3 +264,52 @@ def one_key(text: str) -> str | None:
 
 
 spoken_key = one_key  # the name the engine and older tests use
+
+
+# A prompt's option and its key: "To keep it, press 2" (words before the key) or "press 1 for a schedule
+# conflict" (words after it, up to the next stop).
+_OPTION_BEFORE = re.compile(r"([^;.!?]*?)\bpress\s+(\d)\b", re.IGNORECASE)
+_OPTION_AFTER = re.compile(r"\bpress\s+(\d)\s+(?:for|to|if)\b([^,;.!?]*)", re.IGNORECASE)
+# Words that say nothing about which option: how prompts are put and what every option shares.
+_OPTION_FILLER = frozenset({
+    "to", "it", "its", "your", "you", "youd", "my", "the", "a", "an", "or", "and", "say", "yes", "no", "press",
+    "please", "if", "want", "would", "like", "for", "of", "on", "at", "in", "this", "that", "these", "those", "i",
+    "is", "are", "be", "just", "as", "with", "we", "us", "can", "me", "one", "key", "then", "now", "so", "do",
+    "appointment", "session", "some", "any", "other", "option", "number", "choose", "select", "dial",
+})
+
+
+def _option_words(words: Sequence[str]) -> set[str]:
+    from ivr.core.spoken_values import day_mentions, time_mentions  # spoken_values is the larger reader
+
+    text = " ".join(words)
+    dated = {i for m in [*day_mentions(text), *time_mentions(text)] for i in range(m.start, m.end)}
+    return {_fold(w) for i, w in enumerate(words)
+            if i not in dated and w not in _OPTION_FILLER and not w.isdigit() and w not in _UNITS}
+
+
+def _fold(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
+def option_echoed(prompt: str, text: str, keys: Iterable[str] | None = None) -> str | None:
+    """The key whose option the caller named in the prompt's own words: at "To cancel your appointment
+    tomorrow at 10 AM, press 1 or say yes. To keep it, press 2.", "keep it" → "2" and "cancel it" → "1"
+    (fix14-left finding 5). Words every option shares, dates, times, numbers and filler never decide; a word
+    said after a negation ("don't cancel it") counts for nothing; words naming two options, or none, → None.
+    ``keys``: only these keys can be the answer (a menu's options, 1 and 2 at a yes/no question)."""
+    allowed = set(keys) if keys is not None else None
+    options: dict[str, set[str]] = {}
+    for segment, key in _OPTION_BEFORE.findall(prompt or ""):
+        options.setdefault(key, set()).update(_option_words(normalise_speech(segment).split()))
+    for key, segment in _OPTION_AFTER.findall(prompt or ""):
+        options.setdefault(key, set()).update(_option_words(normalise_speech(segment).split()))
+    if allowed is not None:
+        options = {k: v for k, v in options.items() if k in allowed}
+    if len(options) < 2:
+        return None
+    shared = set.intersection(*options.values())
+    said = normalise_speech(text).split()
+    named = {_fold(w) for i, w in enumerate(said) if not _denied(said, i)}
+    hits = {key for key, words in options.items() if (words - shared) & named}
+    return hits.pop() if len(hits) == 1 else None
