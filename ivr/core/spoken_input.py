@@ -269,7 +269,7 @@ spoken_key = one_key  # the name the engine and older tests use
 # A prompt's option and its key: "To keep it, press 2" (words before the key) or "press 1 for a schedule
 # conflict" (words after it, up to the next stop).
 _OPTION_BEFORE = re.compile(r"([^;.!?]*?)\bpress\s+(\d)\b", re.IGNORECASE)
-_OPTION_AFTER = re.compile(r"\bpress\s+(\d)\s+(?:for|to|if)\b([^,;.!?]*)", re.IGNORECASE)
+_OPTION_AFTER = re.compile(r"(?:\bpress\s+|,\s*(?:or\s+)?)(\d)\s+(?:for|to|if)\b([^,;.!?]*)", re.IGNORECASE)
 # Words that say nothing about which option: how prompts are put and what every option shares.
 _OPTION_FILLER = frozenset({
     "to", "it", "its", "your", "you", "youd", "my", "the", "a", "an", "or", "and", "say", "yes", "no", "press",
