@@ -249,7 +249,9 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         other = ctx.session.vars.get("other_day")
         if other:
             refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
-            wishes = _wanted(ctx, {"to_day": str(other)}, anchor=refused)
+            # a time said on its own at the offers ("anything after 3") is vars.other_time (fix14-left finding 4)
+            wishes = _wanted(ctx, {"to_day": str(other), "to_time": str(ctx.session.vars.get("other_time") or "")},
+                             anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]

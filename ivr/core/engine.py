@@ -66,6 +66,7 @@ from ivr.core.spoken_values import (
     day_mentions,
     gather_hints,
     parse_date,
+    parse_day,
     parse_digits,
     parse_first_name,
     parse_keyed_date,
@@ -579,6 +580,11 @@ class _Run:
                 key = spoken_input.option_echoed(self.render(body.prompt), event.text,
                                                  {o.key for o in body.options if o.key})
                 chosen = next((o for o in body.options if key and o.key == key), None)
+            wished = chosen is None and self._wish(body, event)
+            if wished:
+                # A day or time said on its own at an offer ("how about Thursday"): the option that takes a wish,
+                # the words kept as where the caller wants to go (fix14-left finding 4).
+                chosen = next(o for o in body.options if o.wish)
             two_keys = self._two_keys(flow, body, event) if chosen is None else None
             if two_keys is not None:
                 return self._retry(st, body, two_keys, "two-keys", short=True)
@@ -591,8 +597,8 @@ class _Run:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
             if chosen.intent and s.vars.pop(REQUEST, None) is not None:
                 self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
-            self._keep_said(event)
-            s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
+            self._keep_said(event, wish=chosen.wish)
+            s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}" + (":wish" if wished else ""))
             return self.go(chosen.next)
         if confirming is not None and isinstance(body, AskStep):
             return self._confirmation(st, body, confirming, event, clear=True)
@@ -682,12 +688,24 @@ class _Run:
             options.append(IntentOption(OPERATOR, operator.key, operator.phrases))
         return match_intent(text, options, language=self._voice(None)[1] or "en")
 
-    def _keep_said(self, event: Digits | Speech) -> None:
+    def _wish(self, body: MenuStep, event: Digits | Speech) -> bool:
+        """Whether a menu with an option that takes a wish heard a day or time on its own, as where to go."""
+        if not isinstance(event, Speech) or not any(o.wish for o in body.options):
+            return False
+        details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action"))
+        return any(k in details for k in ("to_day", "to_time", "day", "time"))
+
+    def _keep_said(self, event: Digits | Speech, wish: bool = False) -> None:
         """The days and times said with a menu choice, in vars.said (none: removed), and added to vars.request
-        where it names none of its own: "move it to next Wednesday" after "reschedule" narrows the offers."""
+        where it names none of its own: "move it to next Wednesday" after "reschedule" narrows the offers.
+        At an option that takes a wish, a day or time said plainly ("Thursday") is where the caller wants to go."""
         self._ctx = None
         details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action")) \
             if isinstance(event, Speech) else {}
+        if wish:
+            for plain in ("day", "time"):
+                if plain in details:
+                    details.setdefault(f"to_{plain}", details.pop(plain))
         if not details:
             self.s.vars.pop(SAID, None)
             return
@@ -852,12 +870,23 @@ class _Run:
         wanted = {t.at for t in said.options() if t.at is not None and t.bound is Bound.AT}
         if not wanted:
             return None
+        days = self._days(text)
         fitting = set()
         for segment, key in _PRESS_KEY.findall(self.render(body.prompt)):
-            if any(t.at in wanted for m in time_mentions(segment) for t in parse_time(m.words).options()):
-                fitting.add(key)
+            if any(t.at in wanted for m in time_mentions(segment) for t in parse_time(m.words).options()) \
+                    and (not days or days & self._days(segment)):
+                fitting.add(key)  # "Thursday at 9" is no 9 AM offered on another day (fix14-left finding 4)
         chosen = [o for o in body.options if o.key in fitting]
         return chosen[0] if len(chosen) == 1 else None
+
+    def _days(self, text: str) -> set[dt.date]:
+        """Every day the days said in ``text`` may mean (a stretch: each of its days)."""
+        tz = self.flows.practice.tz
+        out: set[dt.date] = set()
+        for mention in day_mentions(text):
+            for span in parse_day(mention.words, now=self.env.now, tz=tz).options():
+                out.update(span.first + dt.timedelta(days=n) for n in range(min((span.last - span.first).days, 62) + 1))
+        return out
 
     def _choose(self, body: MenuStep, event: Digits | Speech) -> MenuOption | None:
         key: str | None
