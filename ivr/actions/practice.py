@@ -237,7 +237,8 @@ class _Which:
             return False
         if self.times and not any(_time_fits(t, local.time().replace(tzinfo=None)) for t in self.times):
             return False
-        name = _name_words(appointment.clinician.name if appointment.clinician else "")
+        clinician: Clinician | None = appointment.clinician
+        name = _name_words(clinician.name if clinician is not None else "")
         return not self.clinician or bool(self.clinician & name)
 
 
