@@ -325,7 +325,7 @@ def test_a_phone_number_without_its_area_code_is_asked_for_whole() -> None:
             "keypad and press pound."), say("Please answer."))
 
 
-# --------------------------------------------------------------------------- keys at typed prompts (fix14-left finding 6)
+# ------------------------------------------------------------------ keys at typed prompts (fix14-left finding 6)
 
 @pytest.mark.parametrize(("spec", "num_digits", "finish"), [
     ("type: yes_no", 1, None),  # one key is the whole answer: 9 and 0 act at once
