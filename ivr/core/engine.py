@@ -580,7 +580,8 @@ class _Run:
                 key = spoken_input.option_echoed(self.render(body.prompt), event.text,
                                                  {o.key for o in body.options if o.key})
                 chosen = next((o for o in body.options if key and o.key == key), None)
-            wished = chosen is None and self._wish(body, event)
+            wished = (chosen is None or not chosen.wish and self._elsewhere(body, chosen, event)) \
+                and self._wish(body, event)
             if wished:
                 # A day or time said on its own at an offer ("how about Thursday"): the option that takes a wish,
                 # the words kept as where the caller wants to go (fix14-left finding 4).
@@ -693,7 +694,18 @@ class _Run:
         if not isinstance(event, Speech) or not any(o.wish for o in body.options):
             return False
         details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action"))
-        return any(k in details for k in ("to_day", "to_time", "day", "time"))
+        return any(k in details for k in ("to_day", "to_time", "day", "time", "from_day", "from_time"))
+
+    def _elsewhere(self, body: MenuStep, chosen: MenuOption, event: Digits | Speech) -> bool:
+        """Whether words that chose an option ("the first one") also name a day the option's offer is not on
+        ("the first one on Wednesday" when the first is tomorrow): then they are a wish, not that option."""
+        if not isinstance(event, Speech):
+            return False
+        said = self._days(event.text)
+        if not said:
+            return False
+        offered = [segment for segment, key in _PRESS_KEY.findall(self.render(body.prompt)) if key == chosen.key]
+        return bool(offered) and not any(said & self._days(segment) for segment in offered)
 
     def _keep_said(self, event: Digits | Speech, wish: bool = False) -> None:
         """The days and times said with a menu choice, in vars.said (none: removed), and added to vars.request
@@ -702,10 +714,10 @@ class _Run:
         self._ctx = None
         details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action")) \
             if isinstance(event, Speech) else {}
-        if wish:
-            for plain in ("day", "time"):
-                if plain in details:
-                    details.setdefault(f"to_{plain}", details.pop(plain))
+        if wish:  # at an offer, "Thursday" and "the one on Thursday" are where to go
+            for said in ("day", "time", "from_day", "from_time"):
+                if said in details:
+                    details.setdefault("to_" + said.removeprefix("from_"), details.pop(said))
         if not details:
             self.s.vars.pop(SAID, None)
             return

@@ -897,6 +897,10 @@ class TestFix14Leftovers:
         ("anything after 3", "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, "
                              "press 3. If none of these work, press 4."),
         ("Wednesday at 9", "I can offer Wednesday, November 25 at 9 AM, press 1. If none of these work, press 4."),
+        # tester: the first offer is tomorrow, so "the first one on Wednesday" is no choice of it
+        ("the first one on Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 "
+                                       "at 10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3. If none of "
+                                       "these work, press 4."),
     ])
     def test_a_bare_time_or_a_day_and_time_at_the_slot_offer_is_a_wish(self, sim, redis_conn, said, offer):
         """Finding 4: "Wednesday at 9" is not the 9 AM offered tomorrow."""
