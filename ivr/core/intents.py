@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ivr.core.spoken_input import one_key
 from ivr.core.spoken_values import (
     day_mentions,
     joined_by_corrections,
+    parse_digits,
     spoken_words,
     time_mentions,
 )
@@ -255,10 +255,10 @@ def _outermost(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:
 
 
 def _by_key(text: str | None, options: Sequence[MenuOption], every: tuple[str, ...]) -> IntentMatch:
-    key = one_key(text or "")  # "two", "press 2", "press 22", "twenty two" (fix14-left finding 2)
-    if key is not None:
+    digits = parse_digits(text)
+    if digits.ok and digits.value is not None and len(digits.value) == 1:
         for option in options:
-            if option.key == key:
+            if option.key == digits.value:
                 return IntentMatch(option.intent, option.key)
     return IntentMatch(None, name_options=every)
 
