@@ -1,6 +1,11 @@
 """Console commands: ``flask --app app flows check``, ``flows actions``, ``speech download-model``, ``speech
 transcribe``, ``recordings rotate-key``.
 
+The offline owner commands (``flows …``, ``speech …``) read files only: they are registered through the
+``flask.commands`` entry points in pyproject.toml, so Flask's CLI runs them without building the app, and
+they work on a fresh clone with no secrets set (no TWILIO_AUTH_TOKEN, IVR_DATA_KEY; fix14-left finding 7).
+``recordings rotate-key`` needs the service's keys and runs inside the app.
+
 The simulated call (``flask --app app call``) is a development tool: ``ivr.dev.cli``, registered
 through the ``flask.commands`` entry point in pyproject.toml."""
 from __future__ import annotations
@@ -12,6 +17,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from ivr.actions.catalog import default_registry
+from ivr.config import ConfigError, load_settings
 from ivr.flowlang.store import check_dir
 from ivr.ops.cli_connect import twilio_cli
 from ivr.ops.cli_doctor import doctor_command
@@ -22,18 +29,26 @@ from ivr.speech.model_download import (
 )
 from ivr.speech.recognizer import MODELS_DIR, find_model, load_recognizer
 
-flows_cli = AppGroup("flows", help="Check and inspect call flows.")
+# Plain click groups, not Flask AppGroups: nothing here needs the app, its settings' secrets or Redis.
+flows_cli = click.Group("flows", help="Check and inspect call flows (offline: no secrets, no service needed).")
+
+
+def _flows_dir() -> Path:
+    """IVR_FLOWS_DIR (else the shipped flows/), read without checking the service's other settings."""
+    try:
+        return Path(load_settings().flows_dir)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @flows_cli.command("check")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def flows_check(path: Path | None) -> None:
     """Load every flow in PATH (default: IVR_FLOWS_DIR) and report every problem at once."""
-    ql = current_app.extensions["quietline"]
-    directory = path or Path(ql.settings.flows_dir)
+    directory = path or _flows_dir()
     if directory.is_file():
         directory = directory.parent
-    flows, problems = check_dir(directory, ql.registry.signatures())
+    flows, problems = check_dir(directory, default_registry().signatures())
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = [p for p in problems if p.severity == "error"]
@@ -48,13 +63,13 @@ def flows_check(path: Path | None) -> None:
 @flows_cli.command("actions")
 def flows_actions() -> None:
     """List the built-in actions a flow may call, with their outcomes."""
-    ql = current_app.extensions["quietline"]
-    described = ql.registry.describe()
-    for name, outcomes in sorted(ql.registry.outcomes().items()):
+    registry = default_registry()
+    described = registry.describe()
+    for name, outcomes in sorted(registry.outcomes().items()):
         click.echo(f"{name}: {', '.join(outcomes)}\n    {described[name]}")
 
 
-speech_cli = AppGroup("speech", help="Offline speech recognition (vosk).")
+speech_cli = click.Group("speech", help="Offline speech recognition (vosk; no secrets, no service needed).")
 
 
 @speech_cli.command("download-model")
@@ -112,9 +127,7 @@ def recordings_rotate_key(limit: int | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the console commands on an app."""
-    app.cli.add_command(flows_cli)
-    app.cli.add_command(speech_cli)
+    """Register the console commands that need the app (the offline ones are entry points, above)."""
     app.cli.add_command(recordings_cli)
     app.cli.add_command(twilio_cli)  # issue 15: wire the number (go-connect)
     app.cli.add_command(doctor_command)  # issue 15: the doctor (go-connect)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
-from ivr.core.spoken_output import spoken_datetime
+from ivr.core.spoken_output import spoken_date, spoken_datetime, spoken_time
 from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, Why, parse_day, parse_time
 from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
@@ -180,32 +180,103 @@ def _describe(appointment: Appointment, clinician: Clinician | None, practice: A
 def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The verified client's next scheduled appointment, as ``vars.appt``.
 
-    When the caller named the appointment's day at the main menu ("move my appointment next Tuesday":
-    vars.request.from_day) the first one on that day is taken instead; ``appt.as_asked`` is False when
-    that day was unclear ("next Tuesday" said on a Monday) or has no appointment, so the flow asks
-    rather than acting on another one; ``appt.later`` is True when the day named is not the next one's.
+    When the caller named WHICH appointment at the main menu (vars.request: its day or date ``from_day``, its
+    time or part of the day ``from_time``, its clinician ``with``: "move my Thursday appointment", "my 3 PM
+    session", "my appointment with Dr. Chen") the first one that fits every detail is taken instead (fix14-left
+    finding 3). ``appt.as_asked`` is False when none fits or a detail was unclear, so the flow asks rather than
+    acting on another one; then ``appt.not_found`` says what was asked for ("on Thursday, November 26", "at 3 PM",
+    "with Dr. Lee") when it was clear and nothing fits, so the flow can say so plainly. ``appt.later`` is True
+    when the one taken is not the next one.
     """
     client_id = _client_id(ctx)
     request = ctx.session.vars.get("request") or {}
-    said = request.get("from_day") if isinstance(request, dict) else None
+    request = request if isinstance(request, dict) else {}
     with _practice(ctx).read() as db:
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
-        as_asked, later = True, False
-        if said:
+        as_asked, later, not_found = True, False, ""
+        which = _which(ctx, request)
+        if which is not None:
             as_asked = False
-            reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz)
-            if reading.ok and reading.value is not None:
-                span = reading.value
-                on_day = next((a for a in practice_data.upcoming_appointments(db, client_id, ctx.now)
-                               if span.first <= a.start.astimezone(ctx.flows.practice.tz).date() <= span.last),
-                              None)
-                if on_day is not None:
-                    later = on_day.id != appointment.id  # not the next one: the flow must not call it that
-                    appointment, as_asked = on_day, True
+            upcoming = practice_data.upcoming_appointments(db, client_id, ctx.now)
+            fitting = [a for a in upcoming if which.fits(a, ctx.flows.practice.tz)]
+            if fitting and which.clear:
+                later = fitting[0].id != appointment.id  # not the next one: the flow must not call it that
+                appointment, as_asked = fitting[0], True
+            elif which.clear:
+                not_found = which.words
         appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
-        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked, "later": later}})
+        return ActionResult("found", {"appt": {**appt, "as_asked": as_asked, "later": later,
+                                               "not_found": not_found}})
+
+
+_TITLES = frozenset({"dr", "doctor", "mr", "mrs", "ms", "miss", "mx", "the", "my", "therapist", "counselor",
+                     "counsellor"})
+
+
+def _name_words(text: str) -> set[str]:
+    return {w for w in text.lower().replace(".", " ").replace(",", " ").split() if w not in _TITLES}
+
+
+@dataclass(frozen=True)
+class _Which:
+    """Which appointment the caller named: the days it may be on, the times it may start, its clinician's name
+    words; ``clear`` False when a detail could not be read; ``words``: the details as said back ("on Thursday,
+    November 26 at 3 PM")."""
+
+    days: tuple[DaySpan, ...] = ()
+    times: tuple[SpokenTime, ...] = ()
+    clinician: frozenset[str] = frozenset()
+    clear: bool = True
+    words: str = ""
+
+    def fits(self, appointment: Appointment, tz: Any) -> bool:
+        local = appointment.start.astimezone(tz)
+        if self.days and not any(span.first <= local.date() <= span.last for span in self.days):
+            return False
+        if self.times and not any(_time_fits(t, local.time().replace(tzinfo=None)) for t in self.times):
+            return False
+        clinician: Clinician | None = appointment.clinician
+        name = _name_words(clinician.name if clinician is not None else "")
+        return not self.clinician or bool(self.clinician & name)
+
+
+def _which(ctx: ActionContext, request: Mapping[str, Any]) -> _Which | None:
+    """The appointment the request names (None: it names none)."""
+    said_day, said_time, said_with = (request.get(k) for k in ("from_day", "from_time", "with"))
+    if not (said_day or said_time or said_with):
+        return None
+    tz = ctx.flows.practice.tz
+    now_local = ctx.now.astimezone(tz)
+    clear, words = True, []
+    days: tuple[DaySpan, ...] = ()
+    times: tuple[SpokenTime, ...] = ()
+    if said_day:
+        reading = parse_day(str(said_day), now=ctx.now, tz=tz)
+        days = tuple(reading.options())
+        clear = clear and bool(days)
+        single = reading.value if reading.ok and reading.value is not None else None
+        if single is not None and single.first == single.last:
+            words.append("on " + spoken_date(single.first, now_local, dated=True))
+        else:
+            words.append(str(said_day))
+    if said_time:
+        reading_t = parse_time(str(said_time))
+        times = tuple(reading_t.options())
+        clear = clear and bool(times)
+        first = times[0] if times else None
+        if first is not None and first.at is not None and len(times) == 1:
+            words.append("at " + spoken_time(dt.datetime.combine(now_local.date(), first.at, tzinfo=tz)))
+        elif first is not None and first.part is not None and first.at is None:
+            words.append(f"in the {first.part.value}")
+        else:
+            words.append(f"at {said_time}")
+    clinician = frozenset(_name_words(str(said_with))) if said_with else frozenset()
+    if said_with:
+        clear = clear and bool(clinician)
+        words.append(f"with {said_with}")
+    return _Which(days, times, clinician, clear, " ".join(words))
 
 
 def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
@@ -249,7 +320,9 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         other = ctx.session.vars.get("other_day")
         if other:
             refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
-            wishes = _wanted(ctx, {"to_day": str(other)}, anchor=refused)
+            # a time said on its own at the offers ("anything after 3") is vars.other_time (fix14-left finding 4)
+            wishes = _wanted(ctx, {"to_day": str(other), "to_time": str(ctx.session.vars.get("other_time") or "")},
+                             anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]

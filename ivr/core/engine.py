@@ -66,6 +66,7 @@ from ivr.core.spoken_values import (
     day_mentions,
     gather_hints,
     parse_date,
+    parse_day,
     parse_digits,
     parse_first_name,
     parse_keyed_date,
@@ -573,6 +574,18 @@ class _Run:
             return self.go(handler.next)
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
+            if chosen is None and isinstance(event, Speech) and not any(o.intent for o in body.options) \
+                    and not any(spoken_input.match_phrase(event.text, [("o", o.phrases)]) for o in body.options):
+                # An option named in the prompt's own words ("choose again", "none of these work"), finding 5.
+                key = spoken_input.option_echoed(self.render(body.prompt), event.text,
+                                                 {o.key for o in body.options if o.key})
+                chosen = next((o for o in body.options if key and o.key == key), None)
+            wished = (chosen is None or not chosen.wish and self._elsewhere(body, chosen, event)) \
+                and self._wish(body, event)
+            if wished:
+                # A day or time said on its own at an offer ("how about Thursday"): the option that takes a wish,
+                # the words kept as where the caller wants to go (fix14-left finding 4).
+                chosen = next(o for o in body.options if o.wish)
             two_keys = self._two_keys(flow, body, event) if chosen is None else None
             if two_keys is not None:
                 return self._retry(st, body, two_keys, "two-keys", short=True)
@@ -585,8 +598,8 @@ class _Run:
                 return self._retry(st, body, body.reprompts.no_match, "no-match")
             if chosen.intent and s.vars.pop(REQUEST, None) is not None:
                 self._ctx = None  # a key chosen now replaces what an earlier sentence asked for
-            self._keep_said(event)
-            s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}")
+            self._keep_said(event, wish=chosen.wish)
+            s.note(f"{st.id}:{chosen.key or chosen.phrases[0]}" + (":wish" if wished else ""))
             return self.go(chosen.next)
         if confirming is not None and isinstance(body, AskStep):
             return self._confirmation(st, body, confirming, event, clear=True)
@@ -676,12 +689,35 @@ class _Run:
             options.append(IntentOption(OPERATOR, operator.key, operator.phrases))
         return match_intent(text, options, language=self._voice(None)[1] or "en")
 
-    def _keep_said(self, event: Digits | Speech) -> None:
+    def _wish(self, body: MenuStep, event: Digits | Speech) -> bool:
+        """Whether a menu with an option that takes a wish heard a day or time on its own, as where to go."""
+        if not isinstance(event, Speech) or not any(o.wish for o in body.options):
+            return False
+        details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action"))
+        return any(k in details for k in ("to_day", "to_time", "day", "time", "from_day", "from_time"))
+
+    def _elsewhere(self, body: MenuStep, chosen: MenuOption, event: Digits | Speech) -> bool:
+        """Whether words that chose an option ("the first one") also name a day the option's offer is not on
+        ("the first one on Wednesday" when the first is tomorrow): then they are a wish, not that option."""
+        if not isinstance(event, Speech):
+            return False
+        said = self._days(event.text)
+        if not said:
+            return False
+        offered = [segment for segment, key in _PRESS_KEY.findall(self.render(body.prompt)) if key == chosen.key]
+        return bool(offered) and not any(said & self._days(segment) for segment in offered)
+
+    def _keep_said(self, event: Digits | Speech, wish: bool = False) -> None:
         """The days and times said with a menu choice, in vars.said (none: removed), and added to vars.request
-        where it names none of its own: "move it to next Wednesday" after "reschedule" narrows the offers."""
+        where it names none of its own: "move it to next Wednesday" after "reschedule" narrows the offers.
+        At an option that takes a wish, a day or time said plainly ("Thursday") is where the caller wants to go."""
         self._ctx = None
         details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action")) \
             if isinstance(event, Speech) else {}
+        if wish:  # at an offer, "Thursday" and "the one on Thursday" are where to go
+            for said in ("day", "time", "from_day", "from_time"):
+                if said in details:
+                    details.setdefault("to_" + said.removeprefix("from_"), details.pop(said))
         if not details:
             self.s.vars.pop(SAID, None)
             return
@@ -846,12 +882,23 @@ class _Run:
         wanted = {t.at for t in said.options() if t.at is not None and t.bound is Bound.AT}
         if not wanted:
             return None
+        days = self._days(text)
         fitting = set()
         for segment, key in _PRESS_KEY.findall(self.render(body.prompt)):
-            if any(t.at in wanted for m in time_mentions(segment) for t in parse_time(m.words).options()):
-                fitting.add(key)
+            if any(t.at in wanted for m in time_mentions(segment) for t in parse_time(m.words).options()) \
+                    and (not days or days & self._days(segment)):
+                fitting.add(key)  # "Thursday at 9" is no 9 AM offered on another day (fix14-left finding 4)
         chosen = [o for o in body.options if o.key in fitting]
         return chosen[0] if len(chosen) == 1 else None
+
+    def _days(self, text: str) -> set[dt.date]:
+        """Every day the days said in ``text`` may mean (a stretch: each of its days)."""
+        tz = self.flows.practice.tz
+        out: set[dt.date] = set()
+        for mention in day_mentions(text):
+            for span in parse_day(mention.words, now=self.env.now, tz=tz).options():
+                out.update(span.first + dt.timedelta(days=n) for n in range(min((span.last - span.first).days, 62) + 1))
+        return out
 
     def _choose(self, body: MenuStep, event: Digits | Speech) -> MenuOption | None:
         key: str | None
@@ -899,7 +946,12 @@ class _Run:
         """The answer as a value, or (None, a re-prompt naming what is missing, or None for the step's own)."""
         text = event.digits if isinstance(event, Digits) else event.text
         if body.type is AskType.YES_NO:
-            return self._yes_no(event), None
+            answer = self._yes_no(event)
+            if answer is None and isinstance(event, Speech):
+                # "keep it" / "cancel it" at "To cancel …, press 1 or say yes. To keep it, press 2." (finding 5)
+                key = spoken_input.option_echoed(self.render(body.prompt), event.text, _YES_NO_KEYS)
+                answer = _YES_NO_KEYS.get(key or "")
+            return answer, None
         if body.type is AskType.NAME:
             return (parse_first_name(text).value if isinstance(event, Speech) else None), None
         if body.type is AskType.WHEN:
@@ -928,6 +980,8 @@ class _Run:
             return day.isoformat(), None
         if isinstance(event, Digits):
             digits: str | None = text.strip("#")
+        elif body.length == 1 and spoken_input.one_key(text) is not None:
+            digits = spoken_input.one_key(text)  # one key asked for: "press 55", "fifty five" are 5 (finding 2)
         else:
             heard = parse_digits(text, length=body.length)
             if heard.why is Why.WRONG_LENGTH and body.length:

@@ -76,6 +76,9 @@ class MenuOption:
     next: str
     # What a free sentence names when it means this option (ivr.core.intents.VOCABULARY): "appointments", ...
     intent: str | None = None
+    # A day or time said on its own at this menu ("how about Thursday", "Friday afternoon", "anything after 3")
+    # picks this option, the words kept in vars.said as the caller's wish (fix14-left finding 4).
+    wish: bool = False
 
 
 @dataclass(frozen=True)

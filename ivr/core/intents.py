@@ -132,7 +132,8 @@ class IntentMatch:
     ``intent``/``key``: the chosen option (None when nothing, or a tie, matched). ``action``: the
     intent's action when one was clear ("reschedule", "cancel", "hear", "book"). ``details``: day and
     time words kept from the sentence, keys ``from_day``, ``to_day``, ``day``, ``from_time``,
-    ``to_time``, ``time``, and ``not_day``/``not_time`` for ones ruled out ("but not Wednesday")
+    ``to_time``, ``time``, ``with`` (the clinician named: "my appointment with Dr. Chen"), and
+    ``not_day``/``not_time`` for ones ruled out ("but not Wednesday")
     (values are the words, e.g. ``"next week"``, resolved later with
     ``spoken_values.parse_day``). ``tied``: intents that tied. ``name_options``: when no intent, the
     intents a shorter re-prompt should name (the tied ones, else every option), in menu order.
@@ -298,7 +299,28 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
             role = before[0] if before else ""
         details.setdefault(f"{role}time" if role else "time", mention.words)
+    starts = {m.start for m in day_mentions(text)} | {m.start for m in time_mentions(text)}
+    for i, word in enumerate(words):
+        prev = words[i - 1] if i else ""
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if word in _PARTS and nxt in _APPOINTMENT_WORDS and prev in _FROM_WORDS:
+            details.setdefault("from_time", word)  # "my morning appointment" (fix14-left finding 3)
+        if word == "with" and prev in _APPOINTMENT_WORDS:
+            # "my appointment with Dr. Chen": the clinician names which appointment (fix14-left finding 3)
+            name: list[str] = []
+            for j in range(i + 1, min(i + 4, len(words))):
+                if words[j] in _NAME_STOPS or j in starts:
+                    break
+                name.append(words[j])
+            if name:
+                details.setdefault("with", " ".join(name))
     return details
+
+
+# Words that end a clinician's name said after "appointment with": "with Dr. Chen to Friday".
+_NAME_STOPS = frozenset({"to", "on", "for", "at", "next", "this", "and", "but", "from", "please", "instead", "into",
+                         "tomorrow", "today", "tonight", "in", "is", "that", "because", "so", "i", "until", "till",
+                         "or", "the", "a", "an", "it", "thanks", "thank"})
 
 
 _PARTS = frozenset({"morning", "afternoon", "evening", "night"})

@@ -207,14 +207,50 @@ def says_press(text: str) -> bool:
 _TEENS = {w: str(n) for w, n in _UNITS.items() if 10 <= n <= 19}
 
 
+# A key said as a run of the same digit in words (fix14-left finding 2): "fifty five" and "fifty-five" are 5 5
+# ("twenty one" is two different keys, asked about like "press 21"), "two fives", "5 twice", "five two times".
+_TENS_DIGIT = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8",
+               "ninety": "9"}
+_PLURAL_DIGITS = {"zeros": "0", "zeroes": "0", "ohs": "0", "ones": "1", "twos": "2", "threes": "3", "fours": "4",
+                  "fives": "5", "sixes": "6", "sevens": "7", "eights": "8", "nines": "9"}
+_RUN_COUNT = {"two": 2, "2": 2, "three": 3, "3": 3}
+
+
+def _key_runs(words: Sequence[str]) -> list[str]:
+    """Digit runs said in words made plain digits: "fifty five" → "5 5", "two fives" → "5 5", "5 twice" → "5 5"."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
+        unit = _UNITS.get(nxt) if nxt not in ("oh", "o") else None
+        if word in _TENS_DIGIT and unit is not None and 0 < unit < 10:
+            out += [_TENS_DIGIT[word], str(unit)]  # "fifty five"; "twenty one" is two keys, asked about
+            i += 2
+        elif word in _RUN_COUNT and nxt in _PLURAL_DIGITS:
+            out += [_PLURAL_DIGITS[nxt]] * _RUN_COUNT[word]  # "two fives"
+            i += 2
+        elif nxt in ("twice", "thrice") and (word.isdigit() and len(word) == 1 or _UNITS.get(word, 10) < 10):
+            out += [word] * (2 if nxt == "twice" else 3)  # "5 twice"
+            i += 2
+        elif (word.isdigit() and len(word) == 1 or _UNITS.get(word, 10) < 10) and nxt in _RUN_COUNT \
+                and i + 2 < len(words) and words[i + 2] in ("times", "time"):
+            out += [word] * _RUN_COUNT[nxt]  # "five two times"
+            i += 3
+        else:
+            out.append(_TEENS.get(word, word))
+            i += 1
+    return out
+
+
 def keys_said(text: str) -> tuple[str, ...]:
-    """The keys a caller may have meant, in the order said, each once: "press 5 5", "five five",
-    "double five", "five five five" → ("5",) (a key said again is that key); "press 12", "one two",
-    "twelve" → ("1", "2") (two keys at once: the caller is asked which, never guessed); three different
-    digits or more than three (a number, not a key) or other words → ().
+    """The keys a caller may have meant, in the order said, each once: "press 5 5", "press 55", "five five",
+    "fifty five", "double five", "two fives", "five five five" → ("5",) (a key said again, in any written or
+    spoken form, is that key); "press 12", "one two", "twelve", "twenty one" → ("1", "2") (two keys at once:
+    the caller is asked which, never guessed); three different digits or more than three (a number, not a
+    key) or other words → ().
     """
     said = normalise_speech(text).split()
-    digits = spoken_digits(" ".join(_TEENS.get(w, w) for w in said)) if said else None
+    digits = spoken_digits(" ".join(_key_runs(said))) if said else None
     if not digits or len(digits) > 3 or len(digits) == 3 and len(set(digits)) > 1:
         return ()
     return tuple(dict.fromkeys(digits))
@@ -228,3 +264,52 @@ def one_key(text: str) -> str | None:
 
 
 spoken_key = one_key  # the name the engine and older tests use
+
+
+# A prompt's option and its key: "To keep it, press 2" (words before the key) or "press 1 for a schedule
+# conflict" (words after it, up to the next stop).
+_OPTION_BEFORE = re.compile(r"([^;.!?]*?)\bpress\s+(\d)\b", re.IGNORECASE)
+_OPTION_AFTER = re.compile(r"(?:\bpress\s+|,\s*(?:or\s+)?)(\d)\s+(?:for|to|if)\b([^,;.!?]*)", re.IGNORECASE)
+# Words that say nothing about which option: how prompts are put and what every option shares.
+_OPTION_FILLER = frozenset({
+    "to", "it", "its", "your", "you", "youd", "my", "the", "a", "an", "or", "and", "say", "yes", "no", "press",
+    "please", "if", "want", "would", "like", "for", "of", "on", "at", "in", "this", "that", "these", "those", "i",
+    "is", "are", "be", "just", "as", "with", "we", "us", "can", "me", "one", "key", "then", "now", "so", "do",
+    "appointment", "session", "some", "any", "other", "option", "number", "choose", "select", "dial",
+})
+
+
+def _option_words(words: Sequence[str]) -> set[str]:
+    from ivr.core.spoken_values import day_mentions, time_mentions  # spoken_values is the larger reader
+
+    text = " ".join(words)
+    dated = {i for m in [*day_mentions(text), *time_mentions(text)] for i in range(m.start, m.end)}
+    return {_fold(w) for i, w in enumerate(words)
+            if i not in dated and w not in _OPTION_FILLER and not w.isdigit() and w not in _UNITS}
+
+
+def _fold(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
+def option_echoed(prompt: str, text: str, keys: Iterable[str] | None = None) -> str | None:
+    """The key whose option the caller named in the prompt's own words: at "To cancel your appointment
+    tomorrow at 10 AM, press 1 or say yes. To keep it, press 2.", "keep it" → "2" and "cancel it" → "1"
+    (fix14-left finding 5). Words every option shares, dates, times, numbers and filler never decide; a word
+    said after a negation ("don't cancel it") counts for nothing; words naming two options, or none, → None.
+    ``keys``: only these keys can be the answer (a menu's options, 1 and 2 at a yes/no question)."""
+    allowed = set(keys) if keys is not None else None
+    options: dict[str, set[str]] = {}
+    for segment, key in _OPTION_BEFORE.findall(prompt or ""):
+        options.setdefault(key, set()).update(_option_words(normalise_speech(segment).split()))
+    for key, segment in _OPTION_AFTER.findall(prompt or ""):
+        options.setdefault(key, set()).update(_option_words(normalise_speech(segment).split()))
+    if allowed is not None:
+        options = {k: v for k, v in options.items() if k in allowed}
+    if len(options) < 2:
+        return None
+    shared = set.intersection(*options.values())
+    said = normalise_speech(text).split()
+    named = {_fold(w) for i, w in enumerate(said) if not _denied(said, i)}
+    hits = {key for key, words in options.items() if (words - shared) & named}
+    return hits.pop() if len(hits) == 1 else None

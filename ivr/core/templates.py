@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, pass_context
+from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from ivr.core import spoken_output
 
-__all__ = ["Template", "Expression", "TemplateSyntaxError", "compile_template", "compile_expression", "SecurityError"]
+__all__ = ["Template", "Expression", "TemplateSyntaxError", "compile_template", "compile_expression", "SecurityError",
+           "referenced"]
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
@@ -141,3 +142,28 @@ def compile_template(source: str) -> Template:
 def compile_expression(source: str) -> Expression:
     """Compile a condition, raising TemplateSyntaxError for broken syntax."""
     return Expression(source, environment().compile_expression(source, undefined_to_none=True))
+
+
+def _dotted(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        inner = _dotted(node.node)
+        return f"{inner}.{node.attr}" if inner else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        inner = _dotted(node.node)
+        return f"{inner}.{node.arg.value}" if inner else None
+    return None
+
+
+def referenced(source: str) -> frozenset[str]:
+    """The names and dotted paths a template reads: "{{ new_clients.message }}" → {"new_clients",
+    "new_clients.message"} (``new_clients['message']`` too); empty for plain text or broken syntax."""
+    if "{" not in source:
+        return frozenset()
+    try:
+        tree = environment().parse(source)
+    except TemplateSyntaxError:
+        return frozenset()
+    found = (_dotted(n) for n in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)))
+    return frozenset(p for p in found if p)

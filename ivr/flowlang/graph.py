@@ -31,6 +31,8 @@ from ivr.core.flow import (
     TransferStep,
     VoicemailStep,
 )
+from ivr.core.promised_keys import promised_key_phrases
+from ivr.core.templates import referenced
 from ivr.exceptions import FlowProblem
 from ivr.flowlang.parsing import PRACTICE_FILE, ParsedFlow, verified_outcome
 
@@ -91,7 +93,8 @@ def _successors(flows: Mapping[str, Flow], flow: Flow, step: Step) -> list[tuple
 
 
 def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken: Set[str] = frozenset(),
-                unreadable: bool = False, actions: Mapping[str, Any] | None = None) -> list[FlowProblem]:
+                unreadable: bool = False, actions: Mapping[str, Any] | None = None,
+                settings_texts: Mapping[str, str] | None = None) -> list[FlowProblem]:
     """Checks that need every flow: goto targets, the entry flow, and calls that can never end.
 
     ``broken`` names flows that failed their own checks: they are already
@@ -153,7 +156,7 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
                             "(add a hangup, transfer or give_up that leaves the loop)")
     # A broken flow's own listening steps are still judged (every problem at once, review 14b finding 8);
     # only paths through it are unknown.
-    for name, sid, sub, message in _dead_promised_keys(flows, entry_flow, broken):
+    for name, sid, sub, message in _dead_promised_keys(flows, entry_flow, broken, settings_texts):
         add(parsed[name], sid, message, sub)
     # With a broken flow in the graph, paths through it are unknown: judge verification once it loads.
     if entry_flow in flows and not broken and not unreadable:
@@ -221,48 +224,6 @@ def _unverified_disclosures(flows: Mapping[str, Flow], entry_flow: str,
             queue.append(succ)
     return found
 
-
-
-# "press 9", "press the pound key", "press star", "press #", "press 1 or 5", "dial 6", "hit 7", "enter 8",
-# "select 6", "choose 7", "key 6", "option 5", "press either 5 or 6", "press the number 5": the keys a prompt
-# promises. A key is one token not followed by another digit: "dial 9 1 1", "dial 911" and "enter 4 digits"
-# promise no key. A list goes on through ",", "or", "and" and through "1 for X, 5 for Y" (review 14b finding 8).
-_KEY = (r"(\d|[#*]|(?:zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)\b)"
-        r"(?!\s*(?:\d|digits?\b|numbers?\b|of\b|more\b|last\b|that\b))")
-_PROMISE = re.compile(
-    r"\b(?:press(?:ing)?|push|dial(?:ing)?|hit|enter|tap|key(?:\s+in)?|select|choose|option)\s+"
-    r"(?:the\s+)?(?:(?:number|key|button|either)\s+)?" + _KEY
-    + r"((?:\s*(?:,|\bor\b|\band\b)\s*(?:,\s*)?(?:or\s+|and\s+)?(?:the\s+)?" + _KEY + r")*)",
-    re.IGNORECASE)
-_MORE_KEYS = re.compile(_KEY, re.IGNORECASE)
-# "Press 1 for appointments, 5 for hours", "…; or 3 to cancel": keys listed after a promise, each with its use.
-_LISTED = re.compile(r"(?:,|;|\bor\b|\band\b)\s*(?:or\s+|and\s+)?" + _KEY + r"\s+(?:for|to)\b[^,;.]*", re.IGNORECASE)
-# "For hours, 5." : a key said alone after what it is for.
-_FOR_KEY = re.compile(r"\bfor\s+[a-z' ]{1,40},\s*" + _KEY + r"\s*(?:[.;!]|$)", re.IGNORECASE)
-_KEY_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-              "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
-
-
-def promised_key_phrases(text: str) -> list[tuple[str, str]]:
-    """The keys ``text`` tells a caller to press, in order, each with the words that promise it:
-    "Dial 6 for billing" → [("6", "Dial 6")]."""
-    found: list[tuple[str, str]] = []
-    for m in _PROMISE.finditer(text):
-        found.append((m.group(1), m.group(0)))
-        found += [(k.group(1), m.group(0)) for k in _MORE_KEYS.finditer(m.group(2) or "")]
-        sentence_end = re.search(r"[.!?]", text[m.end():])
-        rest = text[m.end(): m.end() + sentence_end.start() if sentence_end else len(text)]
-        found += [(k.group(1), k.group(0).strip(" ,;")) for k in _LISTED.finditer(rest)]
-    found += [(k.group(1), k.group(0).strip(" .;!")) for k in _FOR_KEY.finditer(text)]
-    out: dict[str, str] = {}
-    for key, words in found:
-        out.setdefault(_KEY_WORDS.get(key.lower(), key.lower()), " ".join(words.split()))
-    return list(out.items())
-
-
-def promised_keys(text: str) -> list[str]:
-    """The keys ``text`` tells a caller to press, in order: "press 9 at any time" → ["9"]."""
-    return [key for key, _ in promised_key_phrases(text)]
 
 
 def _handler_key(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, name: str) -> str | None:
@@ -353,14 +314,29 @@ def _spoken(step: Step) -> list[tuple[tuple[str, ...], str]]:
             assert_never(body)
 
 
+def _with_settings(spoken: list[tuple[tuple[str, ...], str]],
+                   settings_texts: Mapping[str, str]) -> list[tuple[tuple[str, ...], str, str]]:
+    """Each spoken text, and after it every practice.yaml text it says (``{{ new_clients.message }}``), with where
+    those words come from: a key they promise is judged where the step speaks them (fix14-left finding 1)."""
+    out: list[tuple[tuple[str, ...], str, str]] = []
+    for sub, source in spoken:
+        out.append((sub, source, ""))
+        names = referenced(source)
+        out += [(sub, text, f" (from practice.yaml {name})") for name, text in settings_texts.items()
+                if name in names and text]
+    return out
+
+
 def _dead_promised_keys(flows: Mapping[str, Flow], entry_flow: str | None,
-                        broken: Set[str] = frozenset()) -> list[tuple[str, str, tuple[str, ...], str]]:
+                        broken: Set[str] = frozenset(), settings_texts: Mapping[str, str] | None = None,
+                        ) -> list[tuple[str, str, tuple[str, ...], str]]:
     """Prompts that tell the caller to press a key nothing handles where they hear it (issue 14): (flow, step,
-    path under the step, message). In a ``broken`` flow only steps that listen themselves are judged."""
+    path under the step, message). In a ``broken`` flow only steps that listen themselves are judged.
+    ``settings_texts``: the practice.yaml texts a template may say, by the name templates read them with."""
     problems: list[tuple[str, str, tuple[str, ...], str]] = []
     for flow in flows.values():
         for sid, step in flow.steps.items():
-            for sub, text in _spoken(step):
+            for sub, text, origin in _with_settings(_spoken(step), settings_texts or {}):
                 keys = promised_key_phrases(text)
                 if not keys:
                     continue
@@ -373,6 +349,7 @@ def _dead_promised_keys(flows: Mapping[str, Flow], entry_flow: str | None,
                     if not places or dead:
                         where = ", ".join(dead) if dead else "the call"
                         problems.append((flow.name, sid, sub,
-                                         f"promises key {key} (\"{words}\") but no branch handles it at {where}: "
+                                         f"promises key {key} (\"{words}\"){origin} but no branch handles it at "
+                                         f"{where}: "
                                          "add an option or global for it, or change the words"))
     return problems

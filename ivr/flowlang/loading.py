@@ -17,6 +17,7 @@ from ivr.exceptions import FlowError, FlowProblem
 from ivr.flowlang.graph import check_graph
 from ivr.flowlang.parsing import PRACTICE_FILE, Actions, ParsedFlow, parse_flow
 from ivr.practice.settings.checks import parse_practice
+from ivr.practice.settings.model import PracticeSettings
 
 _FLOW_LINE = re.compile(r"^flow:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
 
@@ -63,7 +64,8 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
             continue
         parsed[p.flow.name] = p
     broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"} | guessed
-    problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable, actions)
+    problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable, actions,
+                            settings_texts(practice) if practice else None)
     problems.sort(key=lambda pr: (pr.file, pr.line or 0))  # stable: same-line problems keep their order
     errors = [pr for pr in problems if pr.severity == "error"]
     if errors or practice is None:
@@ -76,6 +78,19 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
     digest.update(practice_text.encode() if isinstance(practice_text, str) else practice_text)
     warnings = tuple(pr for pr in problems if pr.severity != "error")
     return FlowSet({n: p.flow for n, p in parsed.items()}, practice, digest.hexdigest()[:12], warnings), problems
+
+
+def settings_texts(practice: PracticeSettings) -> dict[str, str]:
+    """The practice.yaml texts a flow's words may say, by the name templates read them with (the engine's
+    context, ``ivr.core.engine._Run.context``): each is checked for keys it promises where it is spoken."""
+    return {
+        "new_clients.message": practice.new_clients_message,
+        "emergency_guidance": practice.emergency_guidance,
+        "callback_promise": practice.callback_promise or "",
+        "holiday": ". ".join(h.name for h in practice.holidays if h.name),
+        "closed_reason": ". ".join(c.reason for c in practice.closures if c.reason),
+        "practice.name": practice.name,
+    }
 
 
 def load_set(texts: Mapping[str, str | bytes], practice_text: str | bytes | None,

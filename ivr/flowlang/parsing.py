@@ -328,7 +328,7 @@ def _menu(p: _StepParser, spec: Any) -> MenuStep:
                 p.add(opath + ("say",), f"phrase {ph!r} is used by option {seen_phrases[ph] + 1} too")
             seen_phrases[ph] = j
         options.append(MenuOption(key, phrases, p.target(opt["next"], opath + ("next",), f"option {j + 1}"),
-                                  opt.get("intent")))
+                                  opt.get("intent"), bool(opt.get("wish", False))))
     return MenuStep(p.required(spec["prompt"], p.kpath + ("prompt",)), tuple(options), p.reprompts(spec))
 
 

@@ -27,6 +27,7 @@ import jsonschema
 import phonenumbers
 
 from ivr.core import yamlsafe
+from ivr.core.promised_keys import no_keys_problem
 from ivr.core.templates import Template, compile_template
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
 from ivr.outbound import lint
@@ -562,11 +563,18 @@ class _Checker:
               opt_out_notice: bool = False, default: bool = False) -> None:
         if not isinstance(source, str) or not self.ok(path):
             return
+        where = _where(path)
+        prefix = (f"{where} (the built-in words; write your own here): " if default else f"{where}: ")
         for found in lint.template_problems(source, kind, discretion, neutral=neutral, opt_out_notice=opt_out_notice):
-            where = _where(path)
-            prefix = (f"{where} (the built-in words; write your own here): " if default else f"{where}: ")
             self.problem(path if not default else path[:-1] if len(path) > 1 else path,
                          prefix + found.message, found.severity)
+        # A voicemail is spoken and the call hangs up; the neutral words are said before hanging up
+        # (flows/follow_up_call.yaml): a key they promise does nothing (fix14-left finding 1).
+        ending = {WordKind.VOICEMAIL: "as a voicemail", WordKind.SPOKEN: "before the call hangs up"}
+        if kind is WordKind.VOICEMAIL or (kind is WordKind.SPOKEN and neutral):
+            dead = no_keys_problem(source, ending[kind])
+            if dead:
+                self.problem(path if not default else path[:-1] if len(path) > 1 else path, prefix + dead)
 
     def _words(self, path: _Path, name: str, defaults: Mapping[str, str], discretion: Discretion, *,
                neutral: bool = False, inherited: Mapping[str, str] | None = None) -> Words:

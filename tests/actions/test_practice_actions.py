@@ -100,8 +100,10 @@ class TestRescheduling:
         """Review 14 finding 6: the day said for the appointment decides which one; a day without one asks."""
         result = sim.call(from_=ALEX, script="say:I need to move my appointment on Sunday to Thursday;04151985#;"
                                              "hangup")
+        # fix14-left finding 3: said plainly, before the question about the next one
         assert result.heard[-2:] == [
-            "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen.", CHOOSE]
+            "Thanks, Alex. I don't see an appointment on Sunday, November 29. Your next one is tomorrow at 10 AM "
+            "with Dr. Maya Chen.", CHOOSE]
         assert appointment(database, "A-2001").status == "scheduled"
 
     def test_the_day_named_for_the_appointment_is_the_one_moved(self, sim, database):

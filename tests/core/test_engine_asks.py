@@ -323,3 +323,41 @@ def test_a_phone_number_without_its_area_code_is_asked_for_whole() -> None:
     assert call.send(Speech("555 1234", 0.9))[0].prompts == (
         say("I need the whole number, with the area code. Please say it one digit at a time, or enter it on the "
             "keypad and press pound."), say("Please answer."))
+
+
+# ------------------------------------------------------------------ keys at typed prompts (fix14-left finding 6)
+
+@pytest.mark.parametrize(("spec", "num_digits", "finish"), [
+    ("type: yes_no", 1, None),  # one key is the whole answer: 9 and 0 act at once
+    ("type: name", 1, None),
+    ("type: when", 1, None),
+    ("type: digits\nlength: 1", 1, None),
+    ("type: digits\nlength: 4", 4, None),  # the 4th key sends it; 9 then # (Twilio's default finish key) at once
+    ("type: date\npast_only: true", 8, None),  # MMDDYYYY sends itself; MMDDYY, or 9, then #
+    ("type: date\npast_only: true\nallow_pin: true", None, "#"),  # "*" and an 8-digit PIN are 9 keys: # or a pause
+    ("type: phone", None, "#"),  # 10 or 11 digits, or international: # or a pause
+])
+def test_each_typed_value_kind_gets_the_keys_twilio_can_act_on(spec: str, num_digits: int | None,
+                                                                finish: str | None) -> None:
+    call = Call(ask_flows(spec))
+    gather = call.start()[0]
+    assert isinstance(gather, fx.Gather)
+    assert (gather.num_digits, gather.finish_on_key, gather.timeout) == (num_digits, finish, 6)
+
+
+def test_the_date_of_birth_gather_as_twilio_gets_it_and_a_lone_9_after_it() -> None:
+    """A lone 9 at the date-of-birth prompt is the crisis key, typed (when the pause ends it) or followed by #."""
+    from ivr.telephony.twiml import CallUrls, render
+
+    flows = ask_flows("type: date\npast_only: true\nallow_pin: true")
+    call = Call(flows)
+    urls = CallUrls("https://x/g", "https://x/n", "https://x/r", "https://x/s", "https://x/d")
+    twiml = render(call.start(), urls)
+    assert ('<Gather action="https://x/g" finishOnKey="#" hints="' in twiml
+            and 'input="dtmf speech" language="en-US" method="POST" speechModel="numbers_and_commands" '
+                'speechTimeout="2" timeout="6">' in twiml and "numDigits" not in twiml)
+    for typed in ("9", "9#"):
+        call = Call(flows)
+        call.start()
+        call.send(Digits(typed))
+        assert call.s.history == ["main.q", "q:crisis", "main.to_crisis"]

@@ -115,7 +115,11 @@ def test_two_keys_said_at_once_are_asked_about_not_guessed(menu_flows: FlowSet, 
 
 
 @pytest.mark.parametrize(("said", "expected"), [("press 5 5", None), ("press 2 2", "Scheduling."),
-                                                ("two two", "Scheduling."), ("double one", "Billing.")])
+                                                ("two two", "Scheduling."), ("double one", "Billing."),
+                                                # fix14-left finding 2: the same run in any written form
+                                                ("press 22", "Scheduling."), ("twenty two", "Scheduling."),
+                                                ("press twenty-two", "Scheduling."), ("two twos", "Scheduling."),
+                                                ("press 1 twice", "Billing."), ("press 55", None)])
 def test_a_key_said_twice_is_that_key(menu_flows: FlowSet, said: str, expected: str | None) -> None:
     call = at_menu(menu_flows)
     out = call.send(Speech(said, 0.9))

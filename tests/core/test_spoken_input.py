@@ -10,6 +10,7 @@ from ivr.core.spoken_input import (
     keys_said,
     match_phrase,
     one_key,
+    option_echoed,
     spoken_date,
     spoken_digits,
     spoken_key,
@@ -263,6 +264,22 @@ def test_match_phrase_ignores_empty_phrases_and_options() -> None:
         ("55", "5"),
         ("press nine nine", "9"),
         ("five five five", "5"),
+        # fix14-left finding 2: a key said as a run of the same digit, in any written or spoken form
+        ("press 55", "5"),
+        ("press 5-5", "5"),
+        ("five-five", "5"),
+        ("double-five", "5"),
+        ("fifty five", "5"),
+        ("press fifty-five", "5"),
+        ("twenty two", "2"),
+        ("ninety nine", "9"),
+        ("two fives", "5"),
+        ("press 2 twice", "2"),
+        ("five two times", "5"),
+        ("five fifty five", "5"),
+        ("press 00", "0"),
+        ("twenty one", None),  # two different keys: asked about
+        ("fifty", None),
         ("press 12", None),
         ("one two three", None),
         ("555 1234", None),
@@ -283,6 +300,9 @@ def test_spoken_key(said: str, expected: str | None) -> None:
         ("press 12", ("1", "2")),
         ("one two", ("1", "2")),
         ("press twelve", ("1", "2")),
+        ("twenty one", ("2", "1")),
+        ("fifty five", ("5",)),
+        ("press 55", ("5",)),
         ("two one", ("2", "1")),
         ("1 2 1", ()),  # three digits: a number, not keys
         ("five five five one two three four", ()),
@@ -292,3 +312,35 @@ def test_spoken_key(said: str, expected: str | None) -> None:
 )
 def test_keys_said(said: str, expected: tuple[str, ...]) -> None:
     assert keys_said(said) == expected
+
+
+# --------------------------------------------------------------------------- option_echoed (fix14-left finding 5)
+
+_CANCEL = "To cancel your appointment tomorrow at 10 AM, press 1 or say yes. To keep it, press 2."
+_BOOK = ("You chose Wednesday, December 2 at 9 AM, in place of your appointment tomorrow at 10 AM. To book it, "
+         "press 1 or say yes. To choose again, press 2.")
+_REASON = ("If you'd like to tell us why, press 1 for a schedule conflict, 2 if you're feeling better, 3 for cost, "
+           "or 4 for anything else.")
+
+
+@pytest.mark.parametrize(("prompt", "said", "keys", "expected"), [
+    (_CANCEL, "keep it", {"1", "2"}, "2"),
+    (_CANCEL, "please keep it", {"1", "2"}, "2"),
+    (_CANCEL, "cancel it", {"1", "2"}, "1"),
+    (_CANCEL, "I want to cancel", {"1", "2"}, "1"),
+    (_CANCEL, "keep it, don't cancel", {"1", "2"}, "2"),
+    (_CANCEL, "don't cancel it", {"1", "2"}, None),  # a denied word names nothing
+    (_CANCEL, "cancel it no keep it", {"1", "2"}, None),  # both: asked again
+    (_CANCEL, "tomorrow", {"1", "2"}, None),  # dates and times never decide
+    (_CANCEL, "ten", {"1", "2"}, None),
+    (_BOOK, "book it", {"1", "2"}, "1"),
+    (_BOOK, "choose again", {"1", "2"}, "2"),
+    (_BOOK, "Wednesday", {"1", "2"}, None),
+    (_REASON, "cost", None, "3"),
+    (_REASON, "I'm feeling better", None, "2"),
+    (_REASON, "anything else", None, "4"),
+    ("To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3.", "keep it", None, "3"),
+    ("For urgent support, press 9. To keep it, press 2.", "support", {"2"}, None),  # only the keys given
+])
+def test_option_echoed(prompt: str, said: str, keys: set[str] | None, expected: str | None) -> None:
+    assert option_echoed(prompt, said, keys) == expected

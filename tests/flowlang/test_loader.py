@@ -599,5 +599,75 @@ def test_parse_flow_reports_unsafe_yaml_as_a_problem_not_an_exception() -> None:
     ("Please choose one of the following.", []),
 ])
 def test_promised_keys(text: str, keys: list[str]) -> None:
-    from ivr.flowlang.graph import promised_keys
+    from ivr.core.promised_keys import promised_keys
     assert promised_keys(text) == keys
+
+
+# --------------------------------------------------------------------------- fix14-left finding 1
+
+def _shipped_texts() -> tuple[dict[str, bytes], str]:
+    shipped_dir = Path(__file__).resolve().parents[2] / "flows"
+    texts = {p.name: p.read_bytes() for p in shipped_dir.glob("*.yaml") if p.name not in ("practice.yaml",
+                                                                                          "outbound.yaml")}
+    return texts, (shipped_dir / "practice.yaml").read_text()
+
+
+def test_a_key_promised_in_the_new_clients_message_is_checked_where_it_is_spoken() -> None:
+    """The message is said at intake's hangup: "press 0" there does nothing."""
+    texts, practice = _shipped_texts()
+    practice = practice.replace("We are not able to take new clients right now.",
+                                "We are not able to take new clients right now. To speak with someone, press 0.")
+    flows, problems = load_texts(texts, practice, ACTIONS)
+    assert flows is None
+    assert [(p.file, p.flow, p.step, p.message) for p in problems] == [(
+        "intake.yaml", "intake", "not_accepting",
+        'promises key 0 ("press 0") (from practice.yaml new_clients.message) but no branch handles it at '
+        "intake.not_accepting: add an option or global for it, or change the words")]
+
+
+def test_a_key_promised_in_a_closure_reason_is_checked_at_the_after_hours_menu() -> None:
+    """closed_reason is not said by the shipped flows; the holiday name is, before the main menu (keys 0-4, 9 work)."""
+    texts, practice = _shipped_texts()
+    ok = practice.replace("name: Memorial Day", "name: Memorial Day, press 9 if urgent")
+    dead = practice.replace("name: Memorial Day", "name: Memorial Day, press 7 for hours")
+    assert load_texts(texts, ok, ACTIONS)[0] is not None
+    flows, problems = load_texts(texts, dead, ACTIONS)
+    assert flows is None and [(p.step, p.message.split(" but ")[0]) for p in problems] == [
+        ("holiday", 'promises key 7 ("press 7") (from practice.yaml holiday)')]
+
+
+def test_emergency_guidance_may_promise_no_key() -> None:
+    """It is also said in the apology when the service fails, where only # ends a message."""
+    texts, practice = _shipped_texts()
+    practice = practice.replace("If you are in crisis, call or text 9 8 8",
+                                "If you are in crisis, press 9, or call 9 8 8")
+    flows, problems = load_texts(texts, practice, ACTIONS)
+    assert flows is None
+    assert [(p.file, p.message) for p in problems] == [(
+        "practice.yaml", 'emergency_guidance: promises key 9 ("press 9") but it is spoken in the apology when the '
+        "service fails, and where a flow has no crisis path, where no key does anything: change the words")]
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    (("neutral", "voicemail"), "Hello, please call us back at {{ callback_number }}, or press 1 to be called back."),
+    (("neutral", "spoken"), "This is about a business matter. Press 1 to hear it again."),
+    (("follow_ups", "late", "words", "voicemail"), "A message for {{ first_name }}. To call us back, press 2."),
+])
+def test_outbound_words_spoken_before_a_hangup_may_promise_no_key(path: tuple[str, ...], words: str) -> None:
+    import yaml
+
+    from ivr.outbound.rules import parse_outbound
+    from ivr.practice.settings.checks import parse_practice
+
+    shipped_dir = Path(__file__).resolve().parents[2] / "flows"
+    data = yaml.safe_load((shipped_dir / "outbound.yaml").read_text())
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = words
+    practice = parse_practice((shipped_dir / "practice.yaml").read_text(), "practice.yaml")
+    rules, problems = parse_outbound(yaml.safe_dump(data), practice)
+    assert rules is None
+    messages = [p.message for p in problems if p.severity == "error"]
+    assert len(messages) == 1 and "but it is spoken " in messages[0] and "where no key does anything" in messages[0]
+    assert messages[0].startswith(".".join(path) + ": promises key ")

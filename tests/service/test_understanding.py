@@ -848,3 +848,87 @@ class TestAfterHoursPerson:
         assert result.heard.count(self.NOBODY) == 2
         jobs = queued(redis_conn)
         assert f"escalate-{result.call_sid}-callback_request" in jobs
+
+
+class TestFix14Leftovers:
+    """The break-test round's leftovers of issue 14, as callers said them."""
+
+    @pytest.mark.parametrize("said", ["I need to move my Thursday appointment",
+                                      "I need to cancel my Thursday appointment"])
+    def test_an_appointment_named_by_a_day_it_is_not_on_is_said_so_before_anything_is_asked(self, sim, redis_conn,
+                                                                                            said):
+        """Finding 3: the next one (tomorrow) was read as if it were the Thursday one, ready to be moved."""
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-2:] == [
+            "Thanks, Alex. I don't see an appointment on Thursday, November 26. Your next one is tomorrow at 10 AM "
+            "with Dr. Maya Chen.",
+            "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."]
+
+    @pytest.mark.parametrize(("said", "missing"), [
+        ("I need to move my 3 pm appointment", "at 3 PM"),
+        ("I need to move my evening appointment", "in the evening"),
+        ("I need to cancel my appointment with Dr. Lee", "with dr lee"),
+    ])
+    def test_an_appointment_named_by_a_time_or_clinician_it_does_not_have_is_said_so(self, sim, redis_conn, said,
+                                                                                      missing):
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-2] == (f"Thanks, Alex. I don't see an appointment {missing}. Your next one is tomorrow "
+                                    "at 10 AM with Dr. Maya Chen.")
+        assert "appointments.choose" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize("said", ["I need to cancel my 10 am appointment", "I need to cancel my morning session",
+                                      "I need to cancel my appointment with Dr. Chen"])
+    def test_an_appointment_named_by_its_time_or_clinician_is_the_one_acted_on(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
+        assert result.heard[-2:] == [
+            "Thanks, Alex. Your next appointment is tomorrow at 10 AM with Dr. Maya Chen.",
+            "To cancel your appointment tomorrow at 10 AM, press 1 or say yes. To keep it, press 2."]
+
+    @pytest.mark.parametrize("said", ["how about Wednesday", "Wednesday", "what about Wednesday"])
+    def test_a_bare_day_at_the_slot_offer_is_a_wish_for_it(self, sim, redis_conn, said):
+        """Finding 4: "how about Thursday" alone was "Sorry, I didn't catch that"."""
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-1] == (
+            "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
+            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4.")
+        assert "pick:4:wish" in history(redis_conn, result.call_sid)
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        ("anything after 3", "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, "
+                             "press 3. If none of these work, press 4."),
+        ("Wednesday at 9", "I can offer Wednesday, November 25 at 9 AM, press 1. If none of these work, press 4."),
+        # tester: the first offer is tomorrow, so "the first one on Wednesday" is no choice of it
+        ("the first one on Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 "
+                                       "at 10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3. If none of "
+                                       "these work, press 4."),
+    ])
+    def test_a_bare_time_or_a_day_and_time_at_the_slot_offer_is_a_wish(self, sim, redis_conn, said, offer):
+        """Finding 4: "Wednesday at 9" is not the 9 AM offered tomorrow."""
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-1] == offer
+
+    @pytest.mark.parametrize(("said", "heard"), [
+        ("keep it", "Okay, your appointment stays as it is."),
+        ("cancel it", "If you'd like to tell us why, press 1 for a schedule conflict, 2 if you're feeling better, "
+                      "3 for cost, or 4 for anything else."),
+    ])
+    def test_the_keep_or_cancel_question_answered_in_its_own_words(self, sim, redis_conn, said, heard):
+        """Finding 5: "keep it" and "cancel it" were "Sorry, I didn't catch that"."""
+        result = sim.call(from_=ALEX, script=f"say:cancel;say:April 15th 1985;say:{said};hangup")
+        assert heard in result.heard and "Sorry, I didn't catch that." not in result.heard
+
+    def test_choose_again_at_the_booking_question(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;1;say:choose again;hangup")
+        assert result.heard[-1] == ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow "
+                                    "at 12 PM, press 3. If none of these work, press 4.")
+
+    @pytest.mark.parametrize("said", ["press 11", "eleven", "press one one", "press eleven"])
+    def test_a_key_said_as_a_run_at_the_main_menu(self, sim, redis_conn, said):
+        """Finding 2: a key said twice in any form is that key."""
+        result = sim.call(script=f"say:{said};hangup")
+        assert result.heard[-1].startswith("To protect your privacy")
+
+    @pytest.mark.parametrize("said", ["press 99", "ninety nine"])
+    def test_the_crisis_key_said_as_a_run(self, sim, redis_conn, said):
+        result = sim.call(script=f"say:{said};answer")
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]

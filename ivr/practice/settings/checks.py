@@ -25,6 +25,7 @@ import yaml
 
 from ivr.core import yamlsafe
 from ivr.core.hours import WEEKDAYS, TimeRange, Within
+from ivr.core.promised_keys import no_keys_problem
 from ivr.exceptions import FlowError, FlowProblem, UnsafeYamlError
 from ivr.practice.settings.model import (
     DEFAULT_EMERGENCY_GUIDANCE,
@@ -215,6 +216,14 @@ class _Checker:
         closures = self._closures(tz)
         staff = self._staff(region if isinstance(region, str) and self.ok(("phone_region",)) else None)
         escalations = self._escalations()
+        guidance = d.get("emergency_guidance")
+        if isinstance(guidance, str) and self.ok(("emergency_guidance",)):
+            # Also said in the apology when the service fails (only # ends its message) and as the crisis offer
+            # where a flow has no crisis path: a key it promises would do nothing there (fix14-left finding 1).
+            dead = no_keys_problem(guidance, "in the apology when the service fails, and where a flow has no "
+                                             "crisis path")
+            if dead:
+                self.problem(("emergency_guidance",), f"emergency_guidance: {dead}")
         if self.problems or tz is None:
             return None
         return PracticeSettings(
