@@ -75,8 +75,12 @@ class PracticeData:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A session for queries; what the block changes is not kept (in a unit: rolled back at its end)."""
         if self._shared is not None:
-            yield self._shared.get()
+            db = self._shared.get()
+            yield db
+            if db.new or db.dirty or db.deleted:
+                db.rollback()  # a read writes nothing, as a session of its own closed unflushed would not
             return
         with self.sessions() as db:
             yield db

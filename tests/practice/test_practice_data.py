@@ -116,6 +116,19 @@ def test_an_exception_in_a_read_leaves_nothing_half_done(database) -> None:
     assert ids(database) == ["a1"]
 
 
+def test_what_a_read_block_changes_is_not_written_by_a_later_write(database) -> None:
+    with database.sessions() as db, db.begin():
+        db.add(appointment("a1"))
+    with PracticeData(database.sessions).unit() as data:
+        with data.read() as db:
+            db.get(Appointment, "a1").status = "cancelled"  # a mistake: reads do not write
+        with data.write() as db:
+            db.add(appointment("a2", START + dt.timedelta(hours=1)))
+    with database.engine.connect() as connection:
+        assert sorted(connection.execute(select(Appointment.id, Appointment.status))) == [
+            ("a1", "scheduled"), ("a2", "scheduled")]
+
+
 def test_a_unit_inside_a_unit_is_the_same_unit(database, opened) -> None:
     with PracticeData(database.sessions).unit() as outer:
         with outer.read() as first:
