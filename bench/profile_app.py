@@ -61,7 +61,7 @@ def drive(client, factory, calls: int) -> int:
     return sent
 
 
-def measure(name: str, client, factory, calls: int, profile: bool, sort: str, top: int) -> float:
+def measure(name: str, client, factory, calls: int, profile: bool, sort: str, top: int, dump: str = "") -> float:
     drive(client, factory, max(5, calls // 20))  # warm caches, lazy imports, compiled templates
     prof = cProfile.Profile(time.process_time) if profile else None
     t0, w0 = time.process_time(), time.perf_counter()
@@ -74,6 +74,8 @@ def measure(name: str, client, factory, calls: int, profile: bool, sort: str, to
     per = cpu / sent * 1000
     print(f"{name}: {sent} webhooks, {per:.3f} ms CPU per webhook ({wall / sent * 1000:.3f} ms wall)"
           + ("  [under cProfile: slower than real]" if prof else ""))
+    if prof and dump:
+        prof.dump_stats(dump)  # for pstats / snakeviz: callers, callees
     if prof:
         out = io.StringIO()
         pstats.Stats(prof, stream=out).strip_dirs().sort_stats(sort).print_stats(top)
@@ -94,6 +96,9 @@ def main() -> int:
     p.add_argument("--profile-path", default="", help="mixed walk: profile only this path (default: the mix)")
     p.add_argument("--clients", type=int, default=500, help="mixed walk: clients seeded")
     p.add_argument("--repeat", type=int, default=1, help="mixed walk: measure every path this many times (median)")
+    p.add_argument("--only-profile", action="store_true",
+                   help="mixed walk: skip the per-path table, only the cProfile of --profile-path")
+    p.add_argument("--dump", default="", help="write the cProfile's raw stats to this file (pstats format)")
     args = p.parse_args()
     keys = [k for k in args.keys.split(",") if k]
     if args.walk == "mixed":
@@ -132,7 +137,6 @@ def main() -> int:
 
 def main_mixed(args) -> int:
     """CPU per webhook of every path of the mixed walk, in-process."""
-    import statistics
 
     import mixed
 
@@ -155,32 +159,42 @@ def main_mixed(args) -> int:
             pool = mixed.ClientPool(mixed.bench_clients(args.clients))
             client = create_app().test_client()
             drive(client, mixed.mixed_factory(signer, pool), 40)  # warm every path
-            per_path: dict[str, list[float]] = {p: [] for p in mixed.PATHS}
-            hooks: dict[str, int] = {}
-            for _ in range(max(1, args.repeat)):
-                for path in mixed.PATHS:
-                    factory = mixed.mixed_factory(signer, pool, (path,))
-                    t0 = time.process_time()
-                    sent = drive(client, factory, args.calls)
-                    per_path[path].append((time.process_time() - t0) / sent * 1000)
-                    hooks[path] = sent
-            base = statistics.median(per_path["silence"])
-            print(f"CPU per webhook by caller path, in-process ({args.calls} calls each, median of {args.repeat}; "
-                  "test client, no gunicorn):")
-            print(f"  {'path':<12}{'webhooks/call':>14}{'ms CPU/wh':>10}{'x silence':>10}")
-            for path in mixed.PATHS:
-                ms = statistics.median(per_path[path])
-                print(f"  {path:<12}{hooks[path] / args.calls:>14.1f}{ms:>10.3f}{ms / base:>10.2f}")
-            worst = max((statistics.median(per_path[p]) / base, p) for p in mixed.VERIFYING)
-            print(f"most expensive verifying path: {worst[1]} at {worst[0]:.2f}x the silence path "
-                  f"(target <= 1.3: {'met' if worst[0] <= 1.3 else 'NOT met'})")
+            if not args.only_profile:
+                print_paths(args, client, signer, pool)
             if not args.no_profile:
                 paths = (args.profile_path,) if args.profile_path else None
                 measure(f"flow ({args.profile_path or 'mix'})", client, mixed.mixed_factory(signer, pool, paths),
-                        args.calls, True, args.sort, args.top)
+                        args.calls, True, args.sort, args.top, args.dump)
         finally:
             redis.stop()
     return 0
+
+
+def print_paths(args, client, signer, pool) -> None:
+    """The table: CPU per webhook of each path alone, and its ratio to the silence path."""
+    import statistics
+
+    import mixed
+
+    per_path: dict[str, list[float]] = {p: [] for p in mixed.PATHS}
+    hooks: dict[str, int] = {}
+    for _ in range(max(1, args.repeat)):
+        for path in mixed.PATHS:
+            factory = mixed.mixed_factory(signer, pool, (path,))
+            t0 = time.process_time()
+            sent = drive(client, factory, args.calls)
+            per_path[path].append((time.process_time() - t0) / sent * 1000)
+            hooks[path] = sent
+    base = statistics.median(per_path["silence"])
+    print(f"CPU per webhook by caller path, in-process ({args.calls} calls each, median of {args.repeat}; "
+          "test client, no gunicorn):")
+    print(f"  {'path':<12}{'webhooks/call':>14}{'ms CPU/wh':>10}{'x silence':>10}")
+    for path in mixed.PATHS:
+        ms = statistics.median(per_path[path])
+        print(f"  {path:<12}{hooks[path] / args.calls:>14.1f}{ms:>10.3f}{ms / base:>10.2f}")
+    worst = max((statistics.median(per_path[p]) / base, p) for p in mixed.VERIFYING)
+    print(f"most expensive verifying path: {worst[1]} at {worst[0]:.2f}x the silence path "
+          f"(target <= 1.3: {'met' if worst[0] <= 1.3 else 'NOT met'})")
 
 
 if __name__ == "__main__":

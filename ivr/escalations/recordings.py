@@ -19,26 +19,24 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.db.inserts import insert_ignoring_duplicates
 from ivr.escalations.models import Escalation, Recording, RecordingStatus
 
 ERROR_MAX = 200
 
 
 def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
-    """Record that the call has this recording (``pending``); True when the row is new."""
-    with db_sessions() as db:
-        if db.get(Recording, recording_sid) is not None:
-            return False
-    try:
-        with db_sessions() as db, db.begin():
-            db.add(Recording(sid=recording_sid, call_sid=call_sid, status=RecordingStatus.PENDING.value, attempts=0,
-                             created_at=now))
-    except IntegrityError:
-        return False  # noted at the same moment by another process
-    return True
+    """Record that the call has this recording (``pending``); True when the row is new.
+
+    One statement in one transaction (it runs on the recording-status webhook): a row already there, noted
+    earlier or at the same moment by another process, is left as it is.
+    """
+    with db_sessions() as db, db.begin():
+        return insert_ignoring_duplicates(db, Recording, [{
+            "sid": recording_sid, "call_sid": call_sid, "status": RecordingStatus.PENDING.value, "attempts": 0,
+            "created_at": now}]) == 1
 
 
 def status_of(db_sessions: sessionmaker[Session], recording_sid: str) -> str | None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from ivr.practice.models import ACTIVE, Appointment, ClientPhone
+from ivr.practice.models import ACTIVE, APPOINTMENTS_CHANGED, Appointment, ClientPhone
 
 # Built once: a webhook runs these, and building a statement (and its cache key) costs about as much
 # as running it on SQLite.  Statements are immutable; values go in as bound parameters.
@@ -26,20 +26,81 @@ _NEXT_APPOINTMENT = (select(Appointment).options(joinedload(Appointment.clinicia
                      .order_by(Appointment.start).limit(1))
 
 
+class _SharedSession:
+    """One session, opened at first use, for every ``read()`` and ``write()`` of one unit of work."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self._sessions = sessions
+        self._db: Session | None = None
+
+    def get(self) -> Session:
+        if self._db is None:
+            self._db = self._sessions()
+        return self._db
+
+    def close(self) -> None:
+        """Roll back whatever is still open (reads only: every write commits at its block's end) and close."""
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
+
+
 @dataclass(frozen=True)
 class PracticeData:
-    """Sessions on the practice database: ``read()`` for queries, ``write()`` for one transaction."""
+    """Sessions on the practice database: ``read()`` for queries, ``write()`` for one transaction.
+
+    Outside :meth:`unit` each block opens and closes a session of its own.  Inside one (a webhook, a job),
+    every block shares one session, opened lazily by the first block that needs it and closed when the unit
+    ends: opening and closing a session (pool checkout, reset on return) costs about as much as a query.
+    """
 
     sessions: sessionmaker[Session]
+    _shared: _SharedSession | None = field(default=None, compare=False, repr=False)
+
+    @contextmanager
+    def unit(self) -> Iterator[PracticeData]:
+        """This data for one unit of work (a webhook, a job): its blocks share one session, closed at the end.
+
+        Nothing is opened unless a block runs.  Writes still commit at the end of their own ``write()``
+        block; what a unit leaves open at its end (reads) is rolled back.
+        """
+        if self._shared is not None:  # already inside a unit: the outer one closes it
+            yield self
+            return
+        shared = _SharedSession(self.sessions)
+        try:
+            yield PracticeData(self.sessions, shared)
+        finally:
+            shared.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A session for queries; what the block changes is not kept (in a unit: rolled back at its end)."""
+        if self._shared is not None:
+            db = self._shared.get()
+            yield db
+            if db.new or db.dirty or db.deleted:
+                db.rollback()  # a read writes nothing, as a session of its own closed unflushed would not
+            return
         with self.sessions() as db:
             yield db
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session inside a transaction: committed when the block ends, rolled back if it raises."""
+        if self._shared is not None:
+            db = self._shared.get()
+            # Earlier reads of the unit may have begun the session's transaction (reads only: every write
+            # commits below), so this block commits it rather than beginning a second one.
+            try:
+                yield db
+                db.commit()  # its flush may fail too (a unique index): rolled back below, as db.begin() would
+            except BaseException:
+                db.rollback()
+                # As with a session of its own: a change rolled back asks for no planning pass on a later commit.
+                db.info.pop(APPOINTMENTS_CHANGED, None)
+                raise
+            return
         with self.sessions() as db, db.begin():
             yield db
 

@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from ivr.db.inserts import insert_ignoring_duplicates
 from ivr.practice.models import Client, VerificationFailure, VerificationLock
 from ivr.practice.pins import check_pin, hash_pin
 
@@ -207,7 +208,7 @@ def record_failure(db: Session, *, call_sid: str, turn: int, caller_key: str, ca
     """
     subjects = [caller_key] + [client_subject(c) for c in dict.fromkeys(candidates)] + [PRACTICE]
     rows = [{"call_sid": call_sid, "turn": turn, "subject": s, "kind": kind, "failed_at": now} for s in subjects]
-    inserted = _insert_ignoring_duplicates(db, VerificationFailure, rows)
+    inserted = insert_ignoring_duplicates(db, VerificationFailure, rows)
     if not inserted:
         return Recorded(False, started_by(db, call_sid, turn))
     started = []
@@ -231,7 +232,7 @@ def _lock_if_due(db: Session, subject: str, call_sid: str, turn: int, now: dt.da
     count = _counts(db, {subject: _since(row, now - window)}).get(subject, 0)
     if count < limit:
         return False
-    _insert_ignoring_duplicates(db, VerificationLock, [{"subject": subject}])
+    insert_ignoring_duplicates(db, VerificationLock, [{"subject": subject}])
     until = now + window
     # One conditional UPDATE each: of two answers locking a subject at once, exactly one starts the lock.
     started = db.execute(
@@ -253,7 +254,7 @@ def clear(db: Session, subjects: Sequence[str], user_id: int | None, now: dt.dat
     no longer count against them.  Returns the subjects that were locked."""
     was_locked = []
     for subject in dict.fromkeys(subjects):
-        _insert_ignoring_duplicates(db, VerificationLock, [{"subject": subject}])
+        insert_ignoring_duplicates(db, VerificationLock, [{"subject": subject}])
         row = db.get(VerificationLock, subject, populate_existing=True)
         if row.locked_until is not None and row.locked_until > now:
             was_locked.append(subject)
@@ -296,15 +297,3 @@ def _counts(db: Session, since: dict[str, dt.datetime], kind: str | None = None)
         if at > since[subject]:
             counts[subject] = counts.get(subject, 0) + 1
     return counts
-
-
-def _insert_ignoring_duplicates(db: Session, model: Any, rows: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL); how many rows went in."""
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    key = model.__mapper__.primary_key[0]
-    # RETURNING, not rowcount: drivers disagree on rowcount here (psycopg reports -1).
-    return len(db.execute(insert(model).values(rows).on_conflict_do_nothing().returning(key)).all())

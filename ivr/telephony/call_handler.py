@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,7 +181,8 @@ class CallHandler:
         else:
             expected, answered = session.turn, session.turn
         flows = self.flows.current()
-        new, out = advance(flows, self.registry, session, event, self.env(), self.practice)
+        with self._practice_unit() as practice:  # closed before Redis is written
+            new, out = advance(flows, self.registry, session, event, self.env(), practice)
         new.turn = session.turn + 1 if expected >= 0 else 1
         xml = twiml.render(out, self.urls(new.turn))
         outbox = outbox_entries(out, answered)
@@ -265,6 +267,11 @@ class CallHandler:
                 self.jobs.send_sms(call_sid, entry_id, again=again)
         return len(entries)
 
+    def _practice_unit(self) -> AbstractContextManager[PracticeData | None]:
+        """The practice's data for one webhook (or job): one database session for all its actions, opened only
+        if one runs (``PracticeData.unit``)."""
+        return self.practice.unit() if self.practice is not None else nullcontext()
+
     def _drain_quietly(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> None:
         """Drain after the state is stored: a failure here loses nothing (the outbox keeps it), so the
         caller still gets the answer already stored."""
@@ -303,7 +310,8 @@ class CallHandler:
                 # action would have made us, keep what it hands to staff, and end the call again.
                 resumed = session.copy()
                 resumed.ended = False
-                new, out = advance(flows, self.registry, resumed, event, env, self.practice)
+                with self._practice_unit() as practice:
+                    new, out = advance(flows, self.registry, resumed, event, env, practice)
                 new, more = engine.step(flows, new, CallEnded(session.end_reason or "completed"), env)
                 out = out + more
             else:

@@ -408,3 +408,39 @@ def test_silence_at_the_cancel_reason_still_cancels(sim, database):
     assert result.heard[-2:] == ["Your appointment is cancelled. Someone from our office may reach "
                                  "out to see whether you'd like to book again.", GOODBYE]
     assert appointment(database, "A-2001").cancel_reason == "not given"
+
+
+class TestOneSessionPerWebhook:
+    """Issue 9: the actions one webhook runs share one database session (``PracticeData.unit``), opened only
+    when an action needs it: verifying and hearing the next appointment, or the slots then the booking, cost
+    one session each webhook, not one per action."""
+
+    @pytest.mark.parametrize(("script", "last_heard", "webhooks_with_data"), [
+        # voice (identify), date of birth (verify + next appointment), 1 (offer slots), 1 (choose), 1 (book)
+        ("1;04151985#;1;1;1", "You're all set for tomorrow at 9 AM with Dr. Maya Chen.", 4),
+        # voice, date of birth (verify + next appointment), 2 (cancel), 1 (confirm), 1 (a reason: cancelled)
+        ("1;04151985#;2;1;1", "Your appointment is cancelled. Someone from our office may reach out to see whether "
+                              "you'd like to book again.", 3),
+        # voice, date of birth (verify), 1 (next appointment, opt-out, the text)
+        ("2;04151985#;1", "I've texted the link to the number we have on file for you.", 3),
+    ])
+    def test_each_webhook_opens_at_most_one_session(self, sim, database, script, last_heard, webhooks_with_data):
+        from flask import has_request_context, request
+        from sqlalchemy import event
+
+        began: list[tuple[object, object]] = []  # (request, session): kept alive, so their ids stay unique
+
+        def on_begin(session, transaction, connection) -> None:
+            if has_request_context():
+                began.append((request._get_current_object(), session))
+
+        event.listen(database.sessions, "after_begin", on_begin)
+        try:
+            result = sim.call(from_=ALEX, script=script)
+        finally:
+            event.remove(database.sessions, "after_begin", on_begin)
+        assert result.heard[-2:] == [last_heard, GOODBYE]
+        sessions_by_webhook: dict[int, set[int]] = {}
+        for req, session in began:
+            sessions_by_webhook.setdefault(id(req), set()).add(id(session))
+        assert [len(s) for s in sessions_by_webhook.values()] == [1] * webhooks_with_data

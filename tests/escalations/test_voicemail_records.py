@@ -383,3 +383,16 @@ def test_an_ordinary_voicemail_is_categorised_and_not_escalated_again(words, cat
     assert (found.triage_category, found.crisis) == (category, "none")
     assert [e.reason for e in of_call(database, result.call_sid)] == ["callback_request"]
     assert len(escalations(database)) == 1
+
+
+def test_a_recording_is_noted_once_whichever_callback_notes_it_first(any_database):
+    """The recording-status webhook notes a recording in one statement (issue 9): new → True; noted again (a
+    retried callback, the copying job) → False, and the first row stays as it was. SQLite and PostgreSQL."""
+    from ivr.escalations.recordings import note
+
+    first = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+    assert note(any_database.sessions, "CA" + "1" * 32, "RE" + "1" * 32, first) is True
+    assert note(any_database.sessions, "CA" + "2" * 32, "RE" + "1" * 32, first + dt.timedelta(minutes=1)) is False
+    with any_database.sessions() as db:
+        rows = [(r.sid, r.call_sid, r.status, r.attempts, r.created_at) for r in db.scalars(select(Recording))]
+    assert rows == [("RE" + "1" * 32, "CA" + "1" * 32, "pending", 0, first)]
