@@ -44,6 +44,21 @@ def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) ->
     return appointment
 
 
+def continue_touch(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """A returned call, once the caller is verified: the touch it continues (``vars.touch``).  The one the number
+    called back made to the calling number when it is this client's; otherwise this client's latest touch of the
+    last 14 days (``ActionContext.touches``), so one who calls back from another phone goes on exactly as from the
+    number it went to.  ``continues`` or ``none``; nothing about it is looked up before verification."""
+    client_id = access.client_id(ctx)
+    touch = ctx.session.vars.get("touch") or {}
+    if isinstance(touch, Mapping) and touch.get("client_id") == client_id:
+        return ActionResult("continues")
+    found = ctx.touches(client_id, ctx.now) if ctx.touches is not None else None
+    if found is None or found.get("client_id") != client_id:
+        return ActionResult("none", {"touch": None})
+    return ActionResult("continues", {"touch": dict(found)})
+
+
 def touch_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The appointment the touch is about (a reminder's, a late arrival's), as ``vars.appt``."""
     client_id, touch = _touch_client(ctx)
@@ -149,6 +164,9 @@ def confirm_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> Action
 
 def follow_up_specs() -> list[ActionSpec]:
     return [
+        ActionSpec("continue_touch", ("continues", "none"), continue_touch,
+                   "A returned call's touch for the verified caller: the number's, else their latest of 14 days "
+                   "(vars.touch); verified client only."),
         ActionSpec("touch_appointment", ("found", "none"), touch_appointment,
                    "The appointment the outbound call is about (vars.touch), as vars.appt; verified client only.",
                    discloses=True),

@@ -69,6 +69,7 @@ GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 f
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
 NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
+ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press pound.")
 GOODBYE = "Thank you. Goodbye."
 SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
          "or tomorrow at 11 AM, press 3. If none of these work, press 4.")
@@ -284,13 +285,49 @@ def test_a_verified_caller_who_calls_the_pool_number_back_continues_the_touch(ql
     assert journal(database) == [("appointment_booked", "C-9003")]
 
 
+OTHER_PHONE = "+15551239888"  # the client's work phone, say: not on file
+
+
+def test_a_client_calling_back_from_another_phone_continues_the_touch_once_verified(ql, client, database, jobs,
+                                                                                   standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    jobs.clock.now += dt.timedelta(days=3)
+    robin = call_back(client, call["from"], OTHER_PHONE)
+    stranger = call_back(client, call["from"], "+15551239777")
+    # Until verified, the client on another phone and a stranger hear the same words for the same keys.
+    assert robin.heard == stranger.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    assert robin.press(DOB) == stranger.press(DOB) == [NOT_CONFIRMED, ASK_NUMBER]
+    assert robin.press("5551239003#") == stranger.press("5551239777#") == [ASK_DOB]
+    # Verified as the client the follow-up was for: it goes on as from the number it went to.
+    assert robin.press(DOB) == [SLOTS]  # three days on (Thursday): Friday's times
+    assert robin.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", GOODBYE]
+    assert journal(database) == [("appointment_booked", "C-9003")]
+    with database.sessions() as db:
+        [entry] = db.scalars(select(PracticeChange)).all()
+    assert (entry.after["follow_up"], entry.source) == ("no_show", "call:CA" + "5" * 32)
+
+
+def test_a_client_calling_back_from_another_phone_after_14_days_reaches_the_main_menu(ql, client, database, jobs,
+                                                                                     standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    jobs.clock.now += dt.timedelta(days=14, minutes=1)
+    robin = call_back(client, call["from"], OTHER_PHONE)
+    robin.press(DOB)
+    robin.press("5551239003#")
+    heard = robin.press(DOB)
+    assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
+    assert journal(database) == []
+
+
 def test_an_unverified_caller_of_a_pool_number_reaches_the_main_menu(ql, client, database, jobs, standin):
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
     client_line = call_back(client, call["from"])
     assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    assert stranger.press("03041990") == [NOT_CONFIRMED, ASK_NUMBER]
+    assert stranger.press("5551239999#") == [ASK_DOB]
     stranger.press("03041990")
-    stranger.press("03041990")
+    stranger.press("5551239999#")
     heard = stranger.press("03041990")
     assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
     assert heard[-1].startswith("To reschedule or cancel an appointment, press 1 or say appointment.")
