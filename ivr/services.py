@@ -58,6 +58,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.outbound = Outbound(self.settings, self.database, self.flows, self.jobs, self.redis, self.clock)
+        # A returned call from another phone continues the verified client's follow-up (ivr.contact.conversation).
+        self.calls.touches = self.outbound.recent_touch
 
     @functools.cached_property
     def recording_files(self) -> RecordingFiles:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.actions.practice import _appointment, _client_id, _describe, _practice
+from ivr.actions import access
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.practice import journal
 from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
@@ -25,7 +25,7 @@ from ivr.practice.scheduling import open_slots
 
 def _touch_client(ctx: ActionContext) -> tuple[str, dict[str, Any]]:
     """The verified client and the touch this call is about; PermissionError when they are not the same."""
-    client_id = _client_id(ctx)
+    client_id = access.client_id(ctx)
     touch = dict(ctx.session.vars.get("touch") or {})
     if touch.get("client_id") != client_id:
         raise PermissionError("the verified caller is not the client this touch is for")
@@ -38,21 +38,47 @@ def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) ->
     if not appointment_id:
         return None
     current = journal.current_appointment_id(db, str(appointment_id))
-    appointment = _appointment(db, current)
+    appointment = access.appointment(db, current)
     if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
         return None
     return appointment
 
 
+def continue_touch(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """A returned call, once the caller is verified: the touch it continues (``vars.touch``).  The one the number
+    called back made to the calling number when it is this client's; otherwise this client's latest touch of the
+    last 14 days (``ActionContext.touches``), so one who calls back from another phone goes on exactly as from the
+    number it went to.  ``continues`` or ``none``; nothing about it is looked up before verification."""
+    client_id = access.client_id(ctx)
+    touch = ctx.session.vars.get("touch") or {}
+    if isinstance(touch, Mapping) and touch.get("client_id") == client_id:
+        return ActionResult("continues")
+    found = ctx.touches(client_id, ctx.now) if ctx.touches is not None else None
+    if found is None or found.get("client_id") != client_id:
+        return ActionResult("none", {"touch": None})
+    return ActionResult("continues", {"touch": dict(found)})
+
+
 def touch_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The appointment the touch is about (a reminder's, a late arrival's), as ``vars.appt``."""
     client_id, touch = _touch_client(ctx)
-    with _practice(ctx).read() as db:
+    with access.practice(ctx).read() as db:
         appointment = _touch_appointment(db, client_id, touch)
         if appointment is None:
             return ActionResult("none", {"appt": None})
-        appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
+        appt = access.describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
     return ActionResult("found", {"appt": {**appt, "as_asked": True, "later": False}})
+
+
+def text_touch_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Text the video link of the touch's own appointment (a late arrival's: it has begun, so it is no longer the
+    "next" one) to the client's number on file: ``sent``, ``no_link`` or ``no_number``."""
+    client_id, touch = _touch_client(ctx)
+    with access.practice(ctx).read() as db:
+        appointment = _touch_appointment(db, client_id, touch)
+        url = appointment.telehealth_url if appointment is not None else None
+        when = appointment.start if appointment is not None else None
+    return access.text_video_link(ctx, url, when)
 
 
 def _new_slots(db: Session, clinician: Clinician, ctx: ActionContext,
@@ -76,7 +102,7 @@ def _clinician(db: Session, client_id: str) -> Clinician | None:
 def offer_new_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Three open slots with the client's clinician, the same week first, as ``vars.slots`` (for a new booking)."""
     client_id, _ = _touch_client(ctx)
-    with _practice(ctx).read() as db:
+    with access.practice(ctx).read() as db:
         clinician = _clinician(db, client_id)
         slots = _new_slots(db, clinician, ctx) if clinician is not None else []
     tz = ctx.flows.practice.tz
@@ -91,12 +117,11 @@ def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult
     """
     client_id, touch = _touch_client(ctx)
     slots = list(ctx.session.vars.get("slots") or [])
-    try:
-        start = dt.datetime.fromisoformat(slots[int(ctx.session.vars.get("choice") or 0) - 1])
-    except (TypeError, ValueError, IndexError):
+    start = access.chosen_slot(ctx)
+    if start is None:
         return ActionResult("invalid")
     practice = ctx.flows.practice
-    data = _practice(ctx)
+    data = access.practice(ctx)
     try:
         with data.write() as db:
             clinician = _clinician(db, client_id)
@@ -112,7 +137,7 @@ def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult
                            now=ctx.now, client_id=client_id, appointment_id=new.id,
                            after={**journal.appointment_state(new), "appointment_id": new.id,
                                   "follow_up": str(touch.get("trigger") or "")})
-            described = _describe(new, clinician, practice, ctx.now)
+            described = access.describe(new, clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
             clinician = _clinician(db, client_id)
@@ -126,7 +151,7 @@ def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult
 def confirm_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The client confirmed the reminded appointment by key: into the change journal, as a text's ``1`` is."""
     client_id, touch = _touch_client(ctx)
-    with _practice(ctx).write() as db:
+    with access.practice(ctx).write() as db:
         appointment = _touch_appointment(db, client_id, touch)
         if appointment is None:
             return ActionResult("none")
@@ -139,6 +164,9 @@ def confirm_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> Action
 
 def follow_up_specs() -> list[ActionSpec]:
     return [
+        ActionSpec("continue_touch", ("continues", "none"), continue_touch,
+                   "A returned call's touch for the verified caller: the number's, else their latest of 14 days "
+                   "(vars.touch); verified client only."),
         ActionSpec("touch_appointment", ("found", "none"), touch_appointment,
                    "The appointment the outbound call is about (vars.touch), as vars.appt; verified client only.",
                    discloses=True),
@@ -147,6 +175,8 @@ def follow_up_specs() -> list[ActionSpec]:
                    discloses=True),
         ActionSpec("book_new_slot", ("booked", "taken", "invalid"), book_new_slot,
                    "Book vars.slots[vars.choice] as a new appointment (change journal).", discloses=True),
+        ActionSpec("text_touch_link", ("sent", "no_link", "no_number"), text_touch_link,
+                   "Text the video link of the touch's appointment to the client's number on file.", discloses=True),
         ActionSpec("confirm_appointment", ("confirmed", "none"), confirm_appointment,
                    "The reminded appointment confirmed by key (change journal).", discloses=True),
     ]

@@ -21,15 +21,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from ivr.actions import access
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_date, spoken_datetime, spoken_time
 from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, Why, parse_day, parse_time
-from ivr.exceptions import NotWired
 from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
-from ivr.practice.data import PracticeData
 from ivr.practice.models import (
     ACTIVE,
     PHONE_ID_PREFIX,
@@ -38,7 +37,6 @@ from ivr.practice.models import (
     CardOnFile,
     ChangeKind,
     Client,
-    Clinician,
     FollowUp,
 )
 from ivr.practice.opt_outs import opted_out as sms_opted_out
@@ -57,36 +55,6 @@ _BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
     _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"), _APPOINTMENTS.c.status == ACTIVE,
     _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
 
-# Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
-# (Session.get with options builds and keys its statement on every call).
-_APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointment.clinician))
-                               .where(Appointment.id == bindparam("id")))
-
-
-def _appointment(db: Session, appointment_id: str) -> Appointment | None:
-    """The appointment ``appointment_id`` with its clinician (None: no such appointment)."""
-    return db.scalars(_APPOINTMENT_WITH_CLINICIAN, {"id": appointment_id}).first()
-
-
-def _practice(ctx: ActionContext) -> PracticeData:
-    """The practice's data; an installation without it cannot run these actions."""
-    if ctx.practice is None:
-        raise NotWired("practice actions need ActionContext.practice (ivr.services wires it)")
-    return ctx.practice
-
-
-def _caller(ctx: ActionContext) -> dict[str, Any]:
-    return dict(ctx.session.vars.get("caller") or {})
-
-
-def _client_id(ctx: ActionContext) -> str:
-    caller = _caller(ctx)
-    if not caller.get("verified") or not caller.get("client_id"):
-        # The flow checker makes this unreachable; refuse loudly if it ever is not.
-        raise PermissionError("practice action needs a verified caller")
-    return caller["client_id"]
-
-
 # -- recognising and verifying --------------------------------------------------------------------------
 
 def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -96,11 +64,11 @@ def identify_caller(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     through (``present``) or not (``withheld``).  Whether it belongs to a client
     must not change what they hear, so it is not an outcome (nor ``caller.known``).
     """
-    with _practice(ctx).read() as db:
+    with access.practice(ctx).read() as db:
         ids = practice_data.clients_on(db, ctx.session.caller)
     # Padded with decoys: the answer is checked the same way whoever the number belongs to.
     ids = verification.with_decoys(ids, ctx.session.caller)
-    caller = {**_caller(ctx), "verified": False}
+    caller = {**access.caller(ctx), "verified": False}
     return ActionResult("present" if ctx.session.caller else "withheld", {"candidates": ids, "caller": caller})
 
 
@@ -111,7 +79,7 @@ def find_by_number_on_file(ctx: ActionContext, params: Mapping[str, Any]) -> Act
     """
     typed = str(ctx.session.vars.get("number_on_file") or "")
     number = normalise(typed, ctx.flows.practice.phone_region)
-    with _practice(ctx).read() as db:
+    with access.practice(ctx).read() as db:
         ids = practice_data.clients_on(db, number)
     ids = verification.with_decoys(ids, number or (f"typed:{typed}" if typed else None))
     return ActionResult("done", {"candidates": ids, "number_on_file": None})
@@ -141,7 +109,7 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     caller_key = verification.caller_subject(ctx.session.caller)
     kind = verification.PIN if answer.startswith("pin:") else verification.DATE
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
-    with _practice(ctx).write() as db:
+    with access.practice(ctx).write() as db:
         allowed = verification.standing(db, caller_key, candidates, ctx.now, limits, pins=kind == verification.PIN)
         clients = list(db.scalars(_CANDIDATES, {"ids": candidates}).unique()) if candidates else []
         if kind == verification.PIN:
@@ -154,7 +122,7 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
             client = usable[0]
             primary = client.phones[0].e164 if client.phones else None
             may_text = client.may_text and not (primary and sms_opted_out(db, primary))
-            caller = {**_caller(ctx), "known": True, "verified": True, "client_id": client.id,
+            caller = {**access.caller(ctx), "known": True, "verified": True, "client_id": client.id,
                       "first_name": client.first_name, "sms_to": primary if may_text else None,
                       "may_text": may_text}
             return ActionResult("verified", {**updates, "caller": caller, "candidates": [client.id]})
@@ -169,14 +137,6 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
 
 # -- appointments ------------------------------------------------------------------------------------
 
-def _describe(appointment: Appointment, clinician: Clinician | None, practice: Any, now: dt.datetime) -> dict[str, Any]:
-    late = appointment.start - now < dt.timedelta(hours=practice.late_change_hours)
-    return {"id": appointment.id, "start": appointment.start.astimezone(practice.tz).isoformat(),
-            "clinician": clinician.name if clinician else "", "late_change": late,
-            "late_fee": practice.late_change_fee if late else None,
-            "has_link": bool(appointment.telehealth_url)}
-
-
 def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The verified client's next scheduled appointment, as ``vars.appt``.
 
@@ -188,10 +148,10 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
     "with Dr. Lee") when it was clear and nothing fits, so the flow can say so plainly. ``appt.later`` is True
     when the one taken is not the next one.
     """
-    client_id = _client_id(ctx)
+    client_id = access.client_id(ctx)
     request = ctx.session.vars.get("request") or {}
     request = request if isinstance(request, dict) else {}
-    with _practice(ctx).read() as db:
+    with access.practice(ctx).read() as db:
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
@@ -206,7 +166,7 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
                 appointment, as_asked = fitting[0], True
             elif which.clear:
                 not_found = which.words
-        appt = _describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
+        appt = access.describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
         return ActionResult("found", {"appt": {**appt, "as_asked": as_asked, "later": later,
                                                "not_found": not_found}})
 
@@ -306,10 +266,10 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
 
 def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Up to three open slots with the same clinician near the current appointment, as ``vars.slots``."""
-    client_id = _client_id(ctx)
+    client_id = access.client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
-    with _practice(ctx).read() as db:
-        appointment = _appointment(db, appt.get("id") or "")
+    with access.practice(ctx).read() as db:
+        appointment = access.appointment(db, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none", {"slots": []})
         # "the day after" counts from the appointment being moved, or, said for another day once the day asked
@@ -427,19 +387,17 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     ``taken`` when someone else got the slot first (the unique index on active
     slots decides): fresh slots are offered in ``vars.slots``.
     """
-    client_id = _client_id(ctx)
+    client_id = access.client_id(ctx)
     slots = list(ctx.session.vars.get("slots") or [])
-    choice: Any = ctx.session.vars.get("choice")
     appt = ctx.session.vars.get("appt") or {}
-    try:
-        start = dt.datetime.fromisoformat(slots[int(choice) - 1])
-    except (TypeError, ValueError, IndexError):
+    start = access.chosen_slot(ctx)
+    if start is None:
         return ActionResult("invalid")
     practice = ctx.flows.practice
-    data = _practice(ctx)
+    data = access.practice(ctx)
     try:
         with data.write() as db:
-            old = _appointment(db, appt.get("id") or "")
+            old = access.appointment(db, appt.get("id") or "")
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
             length = old.end - old.start
@@ -458,10 +416,10 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
                            now=ctx.now, client_id=client_id, appointment_id=old.id, before=before,
                            after={**journal.appointment_state(new), "appointment_id": new.id})
-            described = _describe(new, old.clinician, practice, ctx.now)
+            described = access.describe(new, old.clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
-            old = _appointment(db, appt.get("id") or "")
+            old = access.appointment(db, appt.get("id") or "")
             taken = tuple(dt.datetime.fromisoformat(s) for s in slots)
             fresh = _slots_for(db, old, ctx, exclude=taken) if old is not None and old.status == ACTIVE else []
         return ActionResult("taken", {"slots": [s.astimezone(practice.tz).isoformat() for s in fresh],
@@ -472,10 +430,10 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
 
 def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Cancel the next appointment, keep the reason given, and mark the client for a follow-up call."""
-    client_id = _client_id(ctx)
+    client_id = access.client_id(ctx)
     appt = ctx.session.vars.get("appt") or {}
     reason = str(ctx.session.vars.get("cancel_reason") or "not given")[:100]
-    with _practice(ctx).write() as db:
+    with access.practice(ctx).write() as db:
         appointment = db.get(Appointment, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none")
@@ -493,56 +451,42 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
 
 # -- links by text, to numbers on file only --------------------------------------------------------------
 
-def _text_to_client(ctx: ActionContext, body: str) -> ActionResult:
-    to = _caller(ctx).get("sms_to")
-    if to:
-        with _practice(ctx).read() as db:
-            if sms_opted_out(db, to):  # texted STOP since the call began
-                to = None
-    if not to:
-        return ActionResult("no_number")
-    return ActionResult("sent", effects=(fx.SendSms(to, body),))
-
-
 def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Text the next appointment's video link to the client's number on file (never the calling number)."""
-    client_id = _client_id(ctx)
-    with _practice(ctx).read() as db:
+    client_id = access.client_id(ctx)
+    with access.practice(ctx).read() as db:
         appointment = practice_data.next_appointment(db, client_id, ctx.now)
         url = appointment.telehealth_url if appointment else None
         when = appointment.start if appointment else None
-    if not url or when is None:
-        return ActionResult("no_link")
-    spoken = spoken_datetime(when.astimezone(ctx.flows.practice.tz), ctx.now.astimezone(ctx.flows.practice.tz))
-    return _text_to_client(ctx, f"Your video link for {spoken}: {url}")
+    return access.text_video_link(ctx, url, when)
 
 
 def text_portal_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Text the client portal's link with short sign-in help."""
-    _client_id(ctx)
+    access.client_id(ctx)
     practice = ctx.flows.practice
     if not practice.portal_url:
         return ActionResult("no_link")
     help_text = f" {practice.portal_help}" if practice.portal_help else ""
-    return _text_to_client(ctx, f"Sign in here: {practice.portal_url}{help_text}")
+    return access.text_to_client(ctx, f"Sign in here: {practice.portal_url}{help_text}")
 
 
 def text_billing_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Text the secure link to update the card on file (when <Pay> is not configured)."""
-    _client_id(ctx)
+    access.client_id(ctx)
     practice = ctx.flows.practice
     if not practice.billing_url:
         return ActionResult("no_link")
-    return _text_to_client(ctx, f"Secure link to update your card: {practice.billing_url}")
+    return access.text_to_client(ctx, f"Secure link to update your card: {practice.billing_url}")
 
 
 def save_card(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """Keep the <Pay> token reference, brand, last four and expiry; the digits never reached us."""
-    client_id = _client_id(ctx)
+    client_id = access.client_id(ctx)
     card = ctx.session.vars.get("card") or {}
     if not card.get("token"):
         return ActionResult("failed", {"card": None})
-    with _practice(ctx).write() as db:
+    with access.practice(ctx).write() as db:
         row = db.get(CardOnFile, client_id) or CardOnFile(client_id=client_id)
         before = {"brand": row.brand, "last4": row.last4, "expiry": row.expiry} if row.token_ref else {}
         row.token_ref, row.brand = str(card["token"])[:200], str(card.get("brand") or "card")[:40]

@@ -27,6 +27,12 @@ class ActionResult:
     effects: tuple[fx.Effect, ...] = ()
 
 
+# The recent outbound touch of a verified client (client id, now) → what ``vars.touch`` holds of it, or None: how a
+# returned call from another phone finds the follow-up it continues (``ivr.contact`` provides it; actions cannot
+# import that layer).
+TouchLookup = Callable[[str, dt.datetime], "dict[str, Any] | None"]
+
+
 @dataclass(frozen=True)
 class ActionSignature:
     """What the flow checker knows of an action."""
@@ -45,6 +51,8 @@ class ActionContext:
     now: dt.datetime
     # The practice database (ivr.practice.data); None where an installation runs without one.
     practice: PracticeData | None = None
+    # The verified client's recent outbound touch (ivr.contact wires it); None where there is none to look up.
+    touches: TouchLookup | None = None
 
 
 ActionFn = Callable[[ActionContext, Mapping[str, Any]], ActionResult]

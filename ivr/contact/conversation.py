@@ -111,6 +111,18 @@ def for_return(out: Any, pool_number: str, caller: str | None) -> CallStart:
     return _start(out, RETURNED_FLOW, _row_vars(row) if row is not None else None, [])
 
 
+def recent_of_client(out: Any, client_id: str, now: dt.datetime) -> dict[str, Any] | None:
+    """``vars.touch`` of the latest touch made to ``client_id`` in the last ``RETURN_WINDOW`` (any number of theirs),
+    for a caller already verified as that client: one who calls back from another phone continues it exactly as
+    from the number it went to.  None when there is none."""
+    with out.database.sessions() as db:
+        row = db.scalar(select(OutboundTouch).where(
+            OutboundTouch.client_id == client_id, OutboundTouch.channel != Channel.STAFF_TASK.value,
+            OutboundTouch.status.in_(_MADE), OutboundTouch.attempted_at >= now - RETURN_WINDOW)
+            .order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
+    return _row_vars(row) if row is not None else None
+
+
 def record(out: Any, session: CallSession | None, call_sid: str, now: dt.datetime) -> None:
     """The call ``call_sid`` is over: record its conversation (``session``, from Redis) on the touch row
     (verified, outcome, flows' version).  A call nobody verified on is ``no_answer`` (the next attempt goes)."""

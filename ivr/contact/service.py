@@ -231,6 +231,10 @@ class Outbound:
             return conversation.for_return(self, str(to), from_)
         return None
 
+    def recent_touch(self, client_id: str, now: dt.datetime) -> dict[str, Any] | None:
+        """The verified client's latest touch a returned call may continue (``conversation.recent_of_client``)."""
+        return conversation.recent_of_client(self, client_id, now)
+
     def call_over(self, session: CallSession | None, call_sid: str) -> None:
         """An outbound call ended: its conversation onto the touch row (``ivr.contact.conversation.record``)."""
         conversation.record(self, session, call_sid, self.clock())

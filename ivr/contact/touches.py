@@ -19,10 +19,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.contact.models import OutboundReply, OutboundTouch, ReplyMeaning, TouchState
+from ivr.contact.models import OutboundTouch, TouchState
 from ivr.outbound.facts import Channel
 from ivr.outbound.planner import SkipReason, Touch, TouchKind, TouchStatus
-from ivr.practice.models import Appointment, AppointmentStatus
+from ivr.practice.models import Appointment, AppointmentStatus, ChangeKind, PracticeChange
 
 # Not yet handed to Twilio: what the plan may still move or cancel.
 OPEN = (TouchState.PLANNED.value,)
@@ -276,25 +276,36 @@ class AppointmentTouches:
     confirmed: bool = False
 
 
+def confirmed_appointments(db: Session, appointment_ids: Iterable[str | None]) -> set[str]:
+    """Which of ``appointment_ids`` the client confirmed, however they did it: a text reply's words or digit
+    (``ivr.contact.replies``), key 1 on a voice reminder or on a returned call (``confirm_appointment``).  Each of
+    those writes one ``appointment_confirmed`` entry in the change journal, so the journal is the one record every
+    page and figure counts from."""
+    ids = sorted({a for a in appointment_ids if a})
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        found.update(a for a in db.scalars(select(PracticeChange.appointment_id).where(
+            PracticeChange.kind == ChangeKind.APPOINTMENT_CONFIRMED.value,
+            PracticeChange.appointment_id.in_(ids[i:i + 500]))) if a)
+    return found
+
+
 def by_appointment(db: Session, *, limit: int = 200, client_id: str | None = None) -> list[AppointmentTouches]:
     """Touches grouped per (client, appointment), the groups with the latest activity first (one client's only
-    with ``client_id``)."""
+    with ``client_id``); ``confirmed`` as :func:`confirmed_appointments` says."""
     query = select(OutboundTouch).order_by(OutboundTouch.id.desc()).limit(limit * 4)
-    confirmed_query = select(OutboundReply.touch_id).where(
-        OutboundReply.meaning == ReplyMeaning.CONFIRM.value, OutboundReply.touch_id.is_not(None))
     if client_id is not None:
         query = query.where(OutboundTouch.client_id == client_id)
-        confirmed_query = confirmed_query.where(OutboundReply.client_id == client_id)
     rows = list(db.scalars(query))
-    confirmed = set(db.scalars(confirmed_query))
     groups: dict[tuple[str, str | None], list[OutboundTouch]] = {}
     for row in rows:
         groups.setdefault((row.client_id, row.appointment_id), []).append(row)
+    kept = list(groups.items())[:limit]
+    confirmed = confirmed_appointments(db, (appointment_id for (_, appointment_id), _ in kept))
     out = []
-    for (client_id, appointment_id), items in list(groups.items())[:limit]:
+    for (client_id, appointment_id), items in kept:
         items.sort(key=lambda r: (r.due or r.created_at, r.id))
-        out.append(AppointmentTouches(client_id, appointment_id, tuple(items),
-                                      any(r.touch_id in confirmed for r in items)))
+        out.append(AppointmentTouches(client_id, appointment_id, tuple(items), appointment_id in confirmed))
     return out
 
 
@@ -320,15 +331,12 @@ def reminder_figures(db: Session, start: dt.datetime, end: dt.datetime) -> Remin
                                 AppointmentStatus.NO_SHOW.value)))).all()
     ids = [a.id for a in appts]
     reminded: set[str] = set()
-    confirmed: set[str] = set()
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         reminded.update(db.scalars(select(OutboundTouch.appointment_id).where(
             OutboundTouch.appointment_id.in_(chunk), OutboundTouch.kind != TouchKind.FOLLOW_UP.value,
             OutboundTouch.status.in_(REACHED))))
-        confirmed.update(db.scalars(select(OutboundTouch.appointment_id).join(
-            OutboundReply, OutboundReply.touch_id == OutboundTouch.touch_id).where(
-            OutboundTouch.appointment_id.in_(chunk), OutboundReply.meaning == ReplyMeaning.CONFIRM.value)))
+    confirmed = confirmed_appointments(db, reminded)
     no_show = {a.id for a in appts if a.status == AppointmentStatus.NO_SHOW.value}
     return ReminderFigures(len(reminded), len(confirmed & reminded), len(no_show & reminded),
                            len(ids) - len(reminded), len(no_show - reminded))

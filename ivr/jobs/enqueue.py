@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -369,16 +370,37 @@ class Jobs:
         return Placement.IN_FLIGHT  # it kept moving: something is working on it
 
 
+# RQ refuses a job id outside these characters (``rq.job.JOB_ID_PATTERN``: ValueError at enqueue).
+_RQ_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+_NO_DASH = re.compile(r"[A-Za-z0-9_]+")
+
+
+def job_id(kind: str, *parts: str, dashed: int = 0) -> str:
+    """A deterministic RQ job id for ``kind`` and ``parts`` (any strings: a call SID, ``change:7``, a reason),
+    different for different parts and always one RQ accepts.
+
+    Parts RQ can take as they are (letters, digits, ``_``, ``-``, with dashes in part ``dashed`` only, so the id
+    splits back unambiguously) give ``<kind>-<part>-<part>`` — the ids enqueued before this mapping existed,
+    unchanged; anything else gives ``<kind>x-<hex of each part, UTF-8>``, which no plain id can equal (``<kind>x-``
+    is not ``<kind>-``).  ``kind`` itself must be plain (ValueError otherwise: a programming error)."""
+    if not _NO_DASH.fullmatch(kind):
+        raise ValueError(f"job kind {kind!r} must be letters, digits and underscores")
+    if parts and all((_RQ_SAFE if i == dashed else _NO_DASH).fullmatch(p) for i, p in enumerate(parts)):
+        return "-".join((kind, *parts))
+    return "-".join((f"{kind}x", *(p.encode().hex() for p in parts)))
+
+
 def escalate_job_id(call_sid: str, reason: str) -> str:
-    return f"escalate-{call_sid}-{reason}"
+    """The escalate job of ``call_sid`` (a CallSid, or any key: ``change-7``, a MessageSid) and ``reason``."""
+    return job_id("escalate", call_sid, reason)
 
 
 def sms_job_id(call_sid: str, message_id: str) -> str:
-    return f"sms-{call_sid}-{message_id}"
+    return job_id("sms", call_sid, message_id, dashed=1)  # message ids are "text-3-1"; CallSids have no dash
 
 
 def fetch_job_id(recording_sid: str) -> str:
-    return f"recording-{recording_sid}"
+    return job_id("recording", recording_sid)
 
 
 def change_reminder_job_id(day: dt.date) -> str:

@@ -136,3 +136,16 @@ def test_a_staff_correction_call_that_fails_raises_no_change_task(app, client, d
     jobs.settle()
     assert correction_rows(database) == [("call", "no_answer", None)]
     assert tasks(database) == []
+
+
+@pytest.mark.parametrize("key", ["change:1", "change/1 ä", "変更 1"])
+def test_a_staff_task_under_any_key_reaches_staff(key, app, database, jobs):
+    """A key RQ would refuse as a job id (a ``change:<id>`` once wrote a task whose job never ran: nobody was
+    paged) is mapped to one it accepts: the escalate job runs on the worker like any other."""
+    add_client(database, "C-9031", "Robin", ("+15551239031",))
+    ql = app.extensions["quietline"]
+    ql.outbound.staff_task(key, "change_request", "C-9031", {"reply": "change"})
+    jobs.settle()
+    assert [(t[0], t[1], t[2]) for t in tasks(database)] == [(key, "change_request", "C-9031")]
+    job = Job.fetch(escalate_job_id(key, "change_request"), connection=jobs.redis, serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.FINISHED

@@ -26,6 +26,7 @@ follow_ups:
   late: {attempts: [call, text], spacing: 10 minutes, within: 30 minutes}
   no_show: {attempts: [call, text], spacing: 1 day}
   lapsed: {attempts: [call]}
+  correction: {attempts: [call]}
 reminders:
   touches:
     two_days_before: {before: 2 days, by: call}
@@ -68,6 +69,7 @@ GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 f
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
 NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
+ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press pound.")
 GOODBYE = "Thank you. Goodbye."
 SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
          "or tomorrow at 11 AM, press 3. If none of these work, press 4.")
@@ -283,13 +285,49 @@ def test_a_verified_caller_who_calls_the_pool_number_back_continues_the_touch(ql
     assert journal(database) == [("appointment_booked", "C-9003")]
 
 
+OTHER_PHONE = "+15551239888"  # the client's work phone, say: not on file
+
+
+def test_a_client_calling_back_from_another_phone_continues_the_touch_once_verified(ql, client, database, jobs,
+                                                                                   standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    jobs.clock.now += dt.timedelta(days=3)
+    robin = call_back(client, call["from"], OTHER_PHONE)
+    stranger = call_back(client, call["from"], "+15551239777")
+    # Until verified, the client on another phone and a stranger hear the same words for the same keys.
+    assert robin.heard == stranger.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    assert robin.press(DOB) == stranger.press(DOB) == [NOT_CONFIRMED, ASK_NUMBER]
+    assert robin.press("5551239003#") == stranger.press("5551239777#") == [ASK_DOB]
+    # Verified as the client the follow-up was for: it goes on as from the number it went to.
+    assert robin.press(DOB) == [SLOTS]  # three days on (Thursday): Friday's times
+    assert robin.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", GOODBYE]
+    assert journal(database) == [("appointment_booked", "C-9003")]
+    with database.sessions() as db:
+        [entry] = db.scalars(select(PracticeChange)).all()
+    assert (entry.after["follow_up"], entry.source) == ("no_show", "call:CA" + "5" * 32)
+
+
+def test_a_client_calling_back_from_another_phone_after_14_days_reaches_the_main_menu(ql, client, database, jobs,
+                                                                                     standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    jobs.clock.now += dt.timedelta(days=14, minutes=1)
+    robin = call_back(client, call["from"], OTHER_PHONE)
+    robin.press(DOB)
+    robin.press("5551239003#")
+    heard = robin.press(DOB)
+    assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
+    assert journal(database) == []
+
+
 def test_an_unverified_caller_of_a_pool_number_reaches_the_main_menu(ql, client, database, jobs, standin):
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
     client_line = call_back(client, call["from"])
     assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    assert stranger.press("03041990") == [NOT_CONFIRMED, ASK_NUMBER]
+    assert stranger.press("5551239999#") == [ASK_DOB]
     stranger.press("03041990")
-    stranger.press("03041990")
+    stranger.press("5551239999#")
     heard = stranger.press("03041990")
     assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
     assert heard[-1].startswith("To reschedule or cancel an appointment, press 1 or say appointment.")
@@ -328,3 +366,142 @@ def test_the_simulator_answers_an_outbound_call_as_the_client_or_someone_else(an
     business = BUSINESS.format(digits_of(call["from"]))
     assert [line[2:] for line in result.output.splitlines() if line.startswith("🔊")] == [
         business if words == "BUSINESS" else words for words in heard]
+
+
+# -- the late, lapsed and correction branches ---------------------------------------------------------------
+
+def late(database, link: str | None = None) -> None:
+    clinician(database)
+    add_client(database, "C-9003", "Robin", (PHONE,))
+    add_appointment(database, "A-9003", "C-9003", START)
+    if link:
+        with database.sessions() as db, db.begin():
+            db.get(Appointment, "A-9003").telehealth_url = link
+
+
+def sms_to(standin, to: str = PHONE) -> list[str]:
+    return [m["body"] for m in standin.messages() if m["to"] == to]
+
+
+LATE = ("Thanks, Robin. We were expecting you today at 11 AM. To get the video link by text, press 1. "
+        "To find another time, press 2.")
+LINK = "https://video.example.org/r/abc123"
+
+
+def test_late_the_client_verifies_and_gets_the_video_link_of_the_appointment_under_way(ql, client, database, jobs,
+                                                                                      standin):
+    late(database, link=LINK)
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    assert line.press("1") == [ASK_DOB]
+    assert line.press(DOB) == [LATE]
+    # The link of the appointment under way (it began 15 minutes ago: not the "next" one), to the number on file.
+    assert line.press("1") == ["I've texted you the link.", GOODBYE]
+    assert line.ended
+    deliver(client, rest)
+    jobs.settle()
+    assert sms_to(standin) == [f"Your video link for today at 11 AM: {LINK}"]
+    assert rows(database, rule="late") == [(1, "call", "answered", True, "talked")]  # answered: no text attempt
+    assert journal(database) == []
+
+
+def test_late_the_client_verifies_and_moves_the_appointment(ql, client, database, jobs, standin):
+    late(database)
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    line.press("1")
+    assert line.press(DOB) == [LATE.replace("To get the video link by text, press 1. ", "")]
+    assert line.press("2") == [
+        "Because your appointment is less than 24 hours away, a late change fee of $75 may apply.",
+        "I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; or tomorrow at 11 AM, press 3. "
+        "If none of these work, press 4."]
+    assert line.press("1") == ["You chose tomorrow at 9 AM, in place of your appointment today at 11 AM. "
+                               "To book it, press 1 or say yes. To choose again, press 2."]
+    assert line.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", "Thank you for calling. Goodbye."]
+    deliver(client, rest)
+    jobs.settle()
+    assert sms_to(standin) == ["Confirmed: Tue, Dec 1 at 9 AM. Reply STOP to opt out."]
+    with database.sessions() as db:
+        moved = db.get(Appointment, "A-9003")
+        [new] = db.scalars(select(Appointment).where(Appointment.client_id == "C-9003",
+                                                     Appointment.status == "scheduled")).all()
+    assert (moved.status, moved.replaced_by) == ("rescheduled", new.id)
+    assert new.start == dt.datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(dt.UTC)
+    assert journal(database) == [("appointment_moved", "C-9003")]
+    # The call's row; the new appointment has its own late follow-up, planned for its start.
+    [answered, planned] = [r for r in touch_rows(database) if r.rule == "late"]
+    assert (answered.appointment_id, answered.status, answered.verified, answered.conversation) == (
+        "A-9003", "answered", True, "rescheduling")
+    assert (planned.appointment_id, planned.status, planned.due) == (new.id, "planned",
+                                                                     new.start + dt.timedelta(minutes=15))
+
+
+def lapsed(database) -> None:
+    clinician(database)
+    add_client(database, "C-9003", "Robin", (PHONE,))
+    # The last session ended 30 days and one hour before: the default lapsed follow-up is due now.
+    add_appointment(database, "A-9003", "C-9003", START - dt.timedelta(days=30, hours=1, minutes=50),
+                    status="completed")
+
+
+LAPSED = ("Thanks, Robin. It has been a while since we last saw you. Would you like to wrap up with one last "
+          "session? Press 1 for yes or 2 for no.")
+
+
+def test_lapsed_yes_books_one_last_session_the_same_week(ql, client, database, jobs, standin):
+    lapsed(database)
+    jobs.clock.now = START
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    line.press("1")
+    assert line.press(DOB) == [LAPSED]
+    assert line.press("1") == [SLOTS]
+    assert line.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", GOODBYE]
+    deliver(client, rest)
+    jobs.settle()
+    assert rows(database, rule="lapsed") == [(1, "call", "answered", True, "booked")]
+    assert journal(database) == [("appointment_booked", "C-9003")]
+    with database.sessions() as db:
+        [entry] = db.scalars(select(PracticeChange)).all()
+    assert entry.after["follow_up"] == "lapsed"
+
+
+def test_lapsed_no_is_recorded_as_declined_and_books_nothing(ql, client, database, jobs, standin):
+    lapsed(database)
+    jobs.clock.now = START
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    line.press("1")
+    assert line.press(DOB) == [LAPSED]
+    assert line.press("2") == ["Thank you for letting us know.", GOODBYE]
+    assert line.ended
+    deliver(client, rest)
+    jobs.settle()
+    assert rows(database, rule="lapsed") == [(1, "call", "answered", True, "declined")]
+    assert journal(database) == []
+
+
+def test_correction_the_client_verifies_and_reaches_the_appointments_menu(ql, client, database, jobs, standin):
+    from ivr.contact.models import CorrectionRequestRow
+
+    clinician(database)
+    add_client(database, "C-9003", "Robin", (PHONE,))
+    add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=4))  # no reminder due yet
+    jobs.clock.now = START
+    with database.sessions() as db, db.begin():
+        db.add(CorrectionRequestRow(client_id="C-9003", appointment_id="A-9003", raised_by=1, raised_at=START))
+    call = placed_call(ql, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    line.press("1")
+    assert line.press(DOB) == ["Thanks, Robin. Your next appointment is Friday at 11 AM with Maya Chen.",
+                               "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."]
+    assert line.press("3") == ["Okay, your appointment stays as it is.", "Thank you for calling. Goodbye."]
+    deliver(client, rest)
+    jobs.settle()
+    assert rows(database, rule="correction") == [(1, "call", "answered", True, "talked")]
+    assert journal(database) == []

@@ -1,0 +1,97 @@
+"""What every practice action reaches through its call: the practice's data, the verified client, an appointment
+(with its clinician) as a flow sees it, the slot the caller chose, and a text to the client's number on file.
+
+Shared by the inbound actions (``ivr.actions.practice``) and the outbound conversation's (``ivr.actions.follow_up``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
+
+from ivr.actions.registry import ActionContext, ActionResult
+from ivr.core import effects as fx
+from ivr.core.spoken_output import spoken_datetime
+from ivr.exceptions import NotWired
+from ivr.practice.data import PracticeData
+from ivr.practice.models import Appointment, Clinician
+from ivr.practice.opt_outs import opted_out as sms_opted_out
+
+# Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
+# (Session.get with options builds and keys its statement on every call).
+_APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointment.clinician))
+                               .where(Appointment.id == bindparam("id")))
+
+
+def appointment(db: Session, appointment_id: str) -> Appointment | None:
+    """The appointment ``appointment_id`` with its clinician (None: no such appointment)."""
+    return db.scalars(_APPOINTMENT_WITH_CLINICIAN, {"id": appointment_id}).first()
+
+
+def practice(ctx: ActionContext) -> PracticeData:
+    """The practice's data; NotWired when the installation runs without it (these actions cannot run)."""
+    if ctx.practice is None:
+        raise NotWired("practice actions need ActionContext.practice (ivr.services wires it)")
+    return ctx.practice
+
+
+def caller(ctx: ActionContext) -> dict[str, Any]:
+    """A copy of ``caller`` (verified, client_id, first_name, sms_to, …)."""
+    return dict(ctx.session.vars.get("caller") or {})
+
+
+def client_id(ctx: ActionContext) -> str:
+    """The verified caller's client id; PermissionError when the caller is not verified."""
+    who = caller(ctx)
+    if not who.get("verified") or not who.get("client_id"):
+        # The flow checker makes this unreachable; refuse loudly if it ever is not.
+        raise PermissionError("practice action needs a verified caller")
+    return str(who["client_id"])
+
+
+def describe(appt: Appointment, clinician: Clinician | None, practice_settings: Any,
+             now: dt.datetime) -> dict[str, Any]:
+    """``vars.appt``: id, start (ISO 8601, the practice's zone), clinician's name, late_change, late_fee, has_link."""
+    late = appt.start - now < dt.timedelta(hours=practice_settings.late_change_hours)
+    return {"id": appt.id, "start": appt.start.astimezone(practice_settings.tz).isoformat(),
+            "clinician": clinician.name if clinician else "", "late_change": late,
+            "late_fee": practice_settings.late_change_fee if late else None,
+            "has_link": bool(appt.telehealth_url)}
+
+
+def chosen_slot(ctx: ActionContext) -> dt.datetime | None:
+    """The slot the caller chose: ``vars.slots[vars.choice - 1]`` as an aware datetime; None for a choice that is
+    missing, not a number, out of range, or a slot that does not read as a date and time."""
+    slots = list(ctx.session.vars.get("slots") or [])
+    try:
+        index = int(ctx.session.vars.get("choice") or 0) - 1
+        if index < 0:
+            return None
+        return dt.datetime.fromisoformat(slots[index])
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def text_to_client(ctx: ActionContext, body: str) -> ActionResult:
+    """Text ``body`` to the verified client's number on file (never the calling number): ``sent`` with the
+    text as an effect, or ``no_number`` (none on file, texts not allowed, or STOP since the call began)."""
+    to = caller(ctx).get("sms_to")
+    if to:
+        with practice(ctx).read() as db:
+            if sms_opted_out(db, to):  # texted STOP since the call began
+                to = None
+    if not to:
+        return ActionResult("no_number")
+    return ActionResult("sent", effects=(fx.SendSms(to, body),))
+
+
+def text_video_link(ctx: ActionContext, url: str | None, when: dt.datetime | None) -> ActionResult:
+    """Text the video link ``url`` of the appointment at ``when`` to the client's number on file: ``sent``,
+    ``no_link`` (none, or no appointment) or ``no_number``."""
+    if not url or when is None:
+        return ActionResult("no_link")
+    tz = ctx.flows.practice.tz
+    spoken = spoken_datetime(when.astimezone(tz), ctx.now.astimezone(tz))
+    return text_to_client(ctx, f"Your video link for {spoken}: {url}")
