@@ -25,7 +25,7 @@ from ivr.actions import access
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
-from ivr.core.spoken_output import spoken_date, spoken_datetime, spoken_time
+from ivr.core.spoken_output import spoken_date, spoken_time
 from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, Why, parse_day, parse_time
 from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
@@ -37,6 +37,7 @@ from ivr.practice.models import (
     CardOnFile,
     ChangeKind,
     Client,
+    Clinician,
     FollowUp,
 )
 from ivr.practice.opt_outs import opted_out as sms_opted_out
