@@ -393,6 +393,7 @@ def wanted_env(layout: Layout, options: Options, new_secret: Callable[[str], str
         ("IVR_RECORDINGS_DIR", f"{layout.data_dir}/recordings", ""),
         ("IVR_FLOWS_DIR", layout.flows_dir, "the practice's flows and practice.yaml (yours to edit)"),
         ("IVR_BACKUP_DIR", layout.backup_dir, "where `flask --app app backup create` writes (docs/ops-backup.md)"),
+        ("IVR_ENV_FILE", layout.env_file, "this file: archived with each backup, put back by `backup restore`"),
         ("TRUSTED_PROXIES", "1", "Caddy in front"),
         ("LOG_LEVEL", "INFO", "no numbers, names, dates of birth or speech in logs at this level"),
     ]
