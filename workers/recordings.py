@@ -54,13 +54,15 @@ from workers.runtime import retries_left, services
 log = logging.getLogger(__name__)
 
 __all__ = ["delete_at_twilio", "fetch_recording", "hand_on", "link_to_escalations", "prepare_speech",
-           "purge_recordings", "transcribe_recording"]
+           "purge_recordings", "transcribe_awaiting_model", "transcribe_recording"]
 
 # Our copy's length may differ from Twilio's rounded "duration" by this much and still check out.
 LENGTH_TOLERANCE_SECONDS = 2.0
 PURGE_SECONDS = 3600
 PURGE_LOCK_KEY = "ql:purge-recordings:lock"
 PURGE_LOCK_SECONDS = 1800
+# A ``.part`` file (a write or download in progress) untouched this long was left by a killed process.
+PART_LEFTOVER_SECONDS = 3600
 
 # This process's speech model, by model folder: loaded once (``prepare_speech``, at worker start), used by every
 # speech job, which runs in the worker process itself (``workers.run``), so its recognisers are kept too.
@@ -74,6 +76,20 @@ def prepare_speech() -> str:
     and voicemails still reach staff without a transcript.
     """
     return _speech_model()[1]
+
+
+def transcribe_awaiting_model() -> int:
+    """With a model loaded in this process, enqueue the transcription of every voicemail that went untranscribed
+    for want of one (``no_model``); returns how many. Called as a speech worker starts."""
+    if _recognizer() is None:
+        return 0
+    ql = services()
+    waiting = recordings.awaiting_model(ql.database.sessions)
+    for call_sid, recording_sid in waiting:
+        ql.jobs.transcribe_again(call_sid, recording_sid)
+    if waiting:
+        log.info("%d voicemail(s) left untranscribed without a model: transcribing them now", len(waiting))
+    return len(waiting)
 
 
 def _speech_model() -> tuple[VoskRecognizer | None, str]:
@@ -324,6 +340,10 @@ def purge_recordings() -> int:
     ql = services()
     now = ql.clock()
     ensure_purge_scheduled(ql)
+    # Half-written (sealed) files a killed write or download left behind: nothing else would ever remove them.
+    leftovers = ql.recording_files.remove_stale_parts(now.timestamp(), PART_LEFTOVER_SECONDS)
+    if leftovers:
+        log.info("removed %d half-written recording file(s) left by an interrupted write", leftovers)
     if not ql.flows.loaded:
         log.error("recordings not purged: the practice settings do not load")
         return 0

@@ -22,7 +22,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.escalations.models import Escalation, Recording, RecordingStatus
+from ivr.escalations.models import Escalation, Recording, RecordingStatus, TranscriptStatus
 
 ERROR_MAX = 200
 
@@ -222,6 +222,17 @@ def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retentio
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.purged_at.is_(None), Recording.created_at < cutoff, ~kept)
+            .order_by(Recording.created_at).limit(limit))]
+
+
+def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings left untranscribed for want of a speech model
+    (``no_model``), oldest first: to transcribe once a worker has one."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value,
+                   Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))
             .order_by(Recording.created_at).limit(limit))]
 
 
