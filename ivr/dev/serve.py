@@ -860,10 +860,8 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         # arrives; speech (minutes per voicemail, and the model's load at start) has a worker of its own, so
         # it never holds up an escalation or a staff alert. All run RQ's scheduler: its lock lets one schedule
         # a queue at a time, another takes over if it dies.
-        for queues in worker_layout(settings.queue_name):
-            names = ",".join(queues)
-            sup.children.append(sup.spawn(f"worker[{names}]", [
-                sys.executable, "-m", "workers.run", "--queues", names], kind="worker"))
+        for name, argv in worker_commands(settings.queue_name):
+            sup.children.append(sup.spawn(name, argv, kind="worker"))
 
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)
@@ -896,6 +894,12 @@ def _wait_for_port(host: str, port: int, sup: Supervisor, timeout: float = 15.0)
             time.sleep(POLL_SECONDS)
     if not _stop_requested:
         raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def worker_commands(calls_queue: str = "calls") -> list[tuple[str, list[str]]]:
+    """(name, argv) of each RQ worker ``make run`` supervises: one per queue list of ``worker_layout``."""
+    return [(f"worker[{','.join(queues)}]", [sys.executable, "-m", "workers.run", "--queues", ",".join(queues)])
+            for queues in worker_layout(calls_queue)]
 
 
 def startup_ready(status: int, report: dict, *, need_workers: bool) -> str | None:

@@ -22,22 +22,38 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.escalations.models import Escalation, Recording, RecordingStatus, TranscriptStatus
+from ivr.core.priority import Priority
+from ivr.escalations.models import Escalation, EscalationStatus, Recording, RecordingStatus, TranscriptStatus
+
+# A transcript the crisis check was unsure of (``Recording.crisis``): its call's escalation is high priority.
+UNSURE = "unsure"
 
 ERROR_MAX = 200
 
 
-def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
-    """Record that the call has this recording (``pending``); True when the row is new."""
+def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime,
+         twilio_seconds: float | None = None) -> bool:
+    """Record that the call has this recording (``pending``); True when the row is new.
+
+    ``twilio_seconds``: the length Twilio gave in the recording callback (``RecordingDuration``), kept for the
+    copy check; a row noted first without it (by a job) gets it when the callback comes.
+    """
     with db_sessions() as db:
-        if db.get(Recording, recording_sid) is not None:
-            return False
+        known = db.get(Recording, recording_sid)
+        missing_length = known is not None and known.twilio_duration_seconds is None
+    if known is not None:
+        if twilio_seconds is not None and missing_length:
+            with db_sessions() as db, db.begin():
+                db.execute(update(Recording).where(Recording.sid == recording_sid,
+                                                   Recording.twilio_duration_seconds.is_(None))
+                           .values(twilio_duration_seconds=twilio_seconds).execution_options(synchronize_session=False))
+        return False
     try:
         with db_sessions() as db, db.begin():
             db.add(Recording(sid=recording_sid, call_sid=call_sid, status=RecordingStatus.PENDING.value, attempts=0,
-                             created_at=now))
+                             created_at=now, twilio_duration_seconds=twilio_seconds))
     except IntegrityError:
-        return False  # noted at the same moment by another process
+        return note(db_sessions, call_sid, recording_sid, now, twilio_seconds)  # noted meanwhile by another process
     return True
 
 
@@ -148,9 +164,9 @@ class RecordingLog:
 
     db_sessions: sessionmaker[Session]
 
-    def note(self, call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
+    def note(self, call_sid: str, recording_sid: str, now: dt.datetime, twilio_seconds: float | None = None) -> bool:
         """See :func:`note`."""
-        return note(self.db_sessions, call_sid, recording_sid, now)
+        return note(self.db_sessions, call_sid, recording_sid, now, twilio_seconds)
 
     def mark_failed(self, recording_sid: str, error: str, now: dt.datetime) -> None:
         """See :func:`mark_failed`."""
@@ -223,6 +239,18 @@ def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retentio
             select(Recording.call_sid, Recording.sid)
             .where(Recording.purged_at.is_(None), Recording.created_at < cutoff, ~kept)
             .order_by(Recording.created_at).limit(limit))]
+
+
+def raise_for_unsure(db_sessions: sessionmaker[Session], call_sid: str) -> int:
+    """The call's open or claimed escalations below high priority go up to high when a voicemail of the call reads
+    as perhaps a crisis (the crisis check unsure); returns how many rows changed."""
+    with db_sessions() as db, db.begin():
+        return db.execute(
+            update(Escalation).where(Escalation.call_sid == call_sid,
+                                     Escalation.status != EscalationStatus.RESOLVED.value,
+                                     Escalation.priority > Priority.HIGH.rank,
+                                     exists().where(Recording.call_sid == call_sid, Recording.crisis == UNSURE))
+            .values(priority=Priority.HIGH.rank).execution_options(synchronize_session=False)).rowcount or 0
 
 
 def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list[tuple[str, str]]:

@@ -32,8 +32,8 @@ from rq.serializers import JSONSerializer
 from ivr.core.priority import Priority
 
 URGENT_QUEUE = "urgent"
-# Transcribing voicemails: a worker takes these only when the urgent and calls queues are empty, so a long
-# message never holds up an escalation or a staff alert.
+# Transcribing voicemails: served only by workers of their own (``ivr.jobs.layout``), so a long message never
+# holds up an escalation or a staff alert.
 SPEECH_QUEUE = "speech"
 FAILURE_TTL = 7 * 24 * 3600
 # Escalation and notification jobs carry ids only; their failures are kept a day, long
