@@ -10,8 +10,8 @@ triaged (crisis first) and purged on schedule.
 3. checks the copy: read back, decrypted, decoded as audio, its length no shorter than Twilio's (the recording
    callback's ``RecordingDuration``, else Twilio's metadata) nor than its own WAV header declares, and never
    taken on trust when no length is known; only then is ``delete_at_twilio`` enqueued (retried with backoff
-   while Twilio refuses; the reconciliation job asks again for any left). A copy that does not check out keeps Twilio's, and the
-   dashboard says the message is still at Twilio;
+   while Twilio refuses; the reconciliation job asks again for any left). A copy that does not check out
+   keeps Twilio's, and the dashboard says the message is still at Twilio;
 4. enqueues ``transcribe_recording`` on the speech queue, served only by speech workers (``ivr.jobs.layout``:
    a long message never holds up an escalation or a staff alert): it transcribes
    with the vosk model the worker process loaded once at start (``prepare_speech``), in the worker process
@@ -232,6 +232,20 @@ def _expected_lengths(row: Recording | None, recording_sid: str, wav: bytes) -> 
     if declared is not None:
         found.append(("header", declared))
     return found
+
+
+def _twilio_duration(recording_sid: str) -> float | None:
+    """Twilio's length of the recording in seconds (None when it does not say)."""
+    ql = services()
+    try:
+        found = twilio_rest.make_client(ql.settings).recordings(recording_sid).fetch()
+    except Exception:
+        log.warning("recording %s: Twilio's length could not be read", recording_sid)
+        return None
+    try:
+        return float(found.duration) if found.duration not in (None, "", "-1") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def delete_at_twilio(call_sid: str, recording_sid: str) -> bool:

@@ -4,8 +4,8 @@ Zero setup: a development Twilio token and data keys (IVR_DATA_KEY, which encryp
 Redis, and IVR_RECORDINGS_KEY, voicemails and transcripts) in ``.env`` when there are none, an
 embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST stand-in unless
 TWILIO_API_URL is set (so texts and recording downloads work offline).  Then gunicorn and three RQ
-workers (``ivr.jobs.layout.worker_layout``: urgent; urgent,calls; speech alone), supervised: a piece that dies (``kill -9``,
-a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
+workers (``ivr.jobs.layout.worker_layout``: urgent; urgent,calls; speech alone), supervised: a piece
+that dies (``kill -9``, a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
 serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a worker
 or the stand-in is restarted.  An embedded Redis that stops answering (hung, not dead)
 for ``--redis-hang-seconds`` is killed and restarted the same way, and so is an RQ worker

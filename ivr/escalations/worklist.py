@@ -140,6 +140,12 @@ def _voicemail_unsure() -> Any:
             .correlate(Escalation).label("voicemail_unsure"))
 
 
+def _with_claimer_and_flags() -> Any:
+    """Escalation rows with the name of whoever claimed each and its voicemail's unsure flag."""
+    return (select(Escalation, StaffUser.name, _voicemail_unsure())
+            .outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by))
+
+
 def _item(e: Escalation, claimer_name: str | None, now: dt.datetime, voicemail_unsure: bool = False) -> QueueItem:
     return QueueItem(
         id=e.id, category=e.category, category_label=CATEGORY_LABELS.get(e.category, e.category.replace("_", " ")),
@@ -162,7 +168,7 @@ def list_queue(db: DbLike, now: dt.datetime, *, view: str = "active", user_id: i
     are sorted by priority (urgent first), then deadline (soonest first);
     ``resolved`` shows the most recently resolved first.
     """
-    query = select(Escalation, StaffUser.name, _voicemail_unsure()).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+    query = _with_claimer_and_flags()
     if view == "resolved":
         query = query.where(Escalation.status == EscalationStatus.RESOLVED.value).order_by(
             Escalation.resolved_at.desc(), Escalation.id.desc())
@@ -211,7 +217,7 @@ def states_of(db: DbLike, ids: Sequence[int], user_id: int | None, now: dt.datet
     """The escalations ``ids`` as they are now (any status): what became of items a page still shows."""
     if not ids:
         return []
-    query = (select(Escalation, StaffUser.name, _voicemail_unsure()).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+    query = (_with_claimer_and_flags()
              .where(Escalation.id.in_(list(ids)[:500])).order_by(Escalation.id))
     with session_scope(db) as session:
         return [_item(e, name, now, unsure) for e, name, unsure in session.execute(query).all()]
@@ -393,7 +399,7 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
     """
     with session_scope(db) as session:
         row = session.execute(
-            select(Escalation, StaffUser.name, _voicemail_unsure()).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+            _with_claimer_and_flags()
             .where(Escalation.id == escalation_id)).first()
         if row is None:
             raise EscalationNotFound("There is no such escalation.")

@@ -202,9 +202,10 @@ def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp, now, expected
         assert isinstance(json.loads(resp.read()), list)
 
     names = " ".join(cmdline(pid) for pid in serve.seen)
-    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls", "ivr.dev.twilio_standin",
-                          "redis-server"):
+    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls ", "--queues speech",
+                          "ivr.dev.twilio_standin", "redis-server"):
         assert expected_name in names, names
+    assert "calls,speech" not in names  # speech has a worker of its own (ivr.jobs.layout)
 
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
     assert serve.leftovers() == []

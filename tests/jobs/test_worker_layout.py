@@ -21,8 +21,14 @@ from ivr.dev.twilio_standin import TwilioStandin
 from ivr.jobs.layout import SLOW_QUEUES, default_queues, mixing_error, worker_layout
 from tests.helpers.processes import Workers, wait_for, worker_env
 from tests.helpers.service import ACCOUNT, PUBLIC, ROOT, TOKEN
-from tests.service.test_reliability import (STAFF_PHONES, VOICEMAIL, add_on_call_staff, escalation_rows,
-                                            job_status, place_call)
+from tests.service.test_reliability import (
+    STAFF_PHONES,
+    VOICEMAIL,
+    add_on_call_staff,
+    escalation_rows,
+    job_status,
+    place_call,
+)
 
 RELEASE_KEY = "test:release-speech"
 
