@@ -7,12 +7,13 @@ triaged (crisis first) and purged on schedule.
    under IVR_RECORDINGS_KEY), so a voicemail is never on disk in clear;
 2. hands it on to staff: it joins the call's escalation, or the call is handed on
    (``CallHandler.recording_ready``: a voicemail escalation when nothing else carries it);
-3. checks the copy: read back, decrypted, decoded as audio, its length within a second or two of Twilio's
-   own; only then is ``delete_at_twilio`` enqueued (retried with backoff while Twilio refuses; the
-   reconciliation job asks again for any left). A copy that does not check out keeps Twilio's, and the
-   dashboard says the message is still at Twilio;
-4. enqueues ``transcribe_recording`` on the speech queue, which a worker takes only when the urgent and
-   calls queues are empty (a long message never holds up an escalation or a staff alert): it transcribes
+3. checks the copy: read back, decrypted, decoded as audio, its length no shorter than Twilio's (the recording
+   callback's ``RecordingDuration``, else Twilio's metadata) nor than its own WAV header declares, and never
+   taken on trust when no length is known; only then is ``delete_at_twilio`` enqueued (retried with backoff
+   while Twilio refuses; the reconciliation job asks again for any left). A copy that does not check out
+   keeps Twilio's, and the dashboard says the message is still at Twilio;
+4. enqueues ``transcribe_recording`` on the speech queue, served only by speech workers (``ivr.jobs.layout``:
+   a long message never holds up an escalation or a staff alert): it transcribes
    with the vosk model the worker process loaded once at start (``prepare_speech``), in the worker process
    itself (``workers.run.QuietlineWorker.execute_job``) so that its recognisers, and the decoding graph vosk
    caches in them, serve every message; a message of 20 s or more is cut at its pauses into
@@ -28,7 +29,8 @@ escalation when it has one: ``ivr.escalations.create.merge_lost_message``) and e
 which ``/health`` reports (degraded) for a day. Without a speech model (or with a broken one), the
 worker says so at start and messages still reach staff, untranscribed.
 
-``purge_recordings`` runs hourly through RQ's scheduler: recordings older than the practice's
+``purge_recordings`` runs hourly through RQ's scheduler (and removes ``.part`` files a killed write left, once
+older than an hour): recordings older than the practice's
 ``voicemail.retention_days`` (90) whose call has no escalation resolved less than that long ago (an open
 one keeps its message) lose their audio and transcript; each purge is an audit-log entry.
 """
@@ -40,13 +42,14 @@ import time
 from typing import Any
 
 from ivr.core import voicemail_triage
+from ivr.core.crisis import CrisisLevel
 from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS
 from ivr.escalations import audit, recordings
 from ivr.escalations.models import Recording, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
 from ivr.exceptions import AudioFormatError, ModelNotFound, NotWired, RecordingUnavailable, RecordingUnreadable
 from ivr.jobs.enqueue import Enqueued
-from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav
+from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav, wav_declared_seconds
 from ivr.telephony import twilio_rest
 from workers.reconcile import next_run
 from workers.runtime import retries_left, services
@@ -54,13 +57,18 @@ from workers.runtime import retries_left, services
 log = logging.getLogger(__name__)
 
 __all__ = ["delete_at_twilio", "fetch_recording", "hand_on", "link_to_escalations", "prepare_speech",
-           "purge_recordings", "transcribe_recording"]
+           "purge_recordings", "transcribe_awaiting_model", "transcribe_recording"]
 
-# Our copy's length may differ from Twilio's rounded "duration" by this much and still check out.
+# Our copy's length may exceed Twilio's rounded "duration" by this much and still check out.
 LENGTH_TOLERANCE_SECONDS = 2.0
+# How much shorter than each source's length our copy may be: Twilio gives whole seconds (rounding loses less
+# than one); the WAV header gives the exact byte count (one frame's worth of slack).
+SHORTFALL_TOLERANCE_SECONDS = {"callback": 1.0, "metadata": 1.0, "header": 0.05}
 PURGE_SECONDS = 3600
 PURGE_LOCK_KEY = "ql:purge-recordings:lock"
 PURGE_LOCK_SECONDS = 1800
+# A ``.part`` file (a write or download in progress) untouched this long was left by a killed process.
+PART_LEFTOVER_SECONDS = 3600
 
 # This process's speech model, by model folder: loaded once (``prepare_speech``, at worker start), used by every
 # speech job, which runs in the worker process itself (``workers.run``), so its recognisers are kept too.
@@ -74,6 +82,20 @@ def prepare_speech() -> str:
     and voicemails still reach staff without a transcript.
     """
     return _speech_model()[1]
+
+
+def transcribe_awaiting_model() -> int:
+    """With a model loaded in this process, enqueue the transcription of every voicemail that went untranscribed
+    for want of one (``no_model``); returns how many. Called as a speech worker starts."""
+    if _recognizer() is None:
+        return 0
+    ql = services()
+    waiting = recordings.awaiting_model(ql.database.sessions)
+    for call_sid, recording_sid in waiting:
+        ql.jobs.transcribe_again(call_sid, recording_sid)
+    if waiting:
+        log.info("%d voicemail(s) left untranscribed without a model: transcribing them now", len(waiting))
+    return len(waiting)
 
 
 def _speech_model() -> tuple[VoskRecognizer | None, str]:
@@ -163,17 +185,29 @@ def transcribe_recording(call_sid: str, recording_sid: str) -> str:
 
 
 def check_copy(call_sid: str, recording_sid: str) -> bytes | None:
-    """Read our sealed copy back, decrypt and decode it, and compare its length with Twilio's; the WAV bytes
-    when it checks out (the row is marked verified), None when it does not (Twilio's copy is kept)."""
+    """Read our sealed copy back, decrypt and decode it, and check its length; the WAV bytes when it checks out
+    (the row is marked verified: Twilio's copy may go), None when it does not (Twilio's copy is kept).
+
+    The length is checked against every length known (``_expected_lengths``): Twilio's from the recording
+    callback, else Twilio's metadata, and always the WAV header's own declared length. A copy shorter than any
+    of them (a download cut short) does not check out; neither does one whose length nothing confirms.
+    """
     ql = services()
     db = ql.database.sessions
     row = recordings.get(db, recording_sid)
     try:
         wav = ql.recording_files.read_audio(call_sid, recording_sid)
         seconds = probe_wav(wav, recording_sid)
-        expected = _twilio_duration(recording_sid)
-        if expected is not None and abs(seconds - expected) > LENGTH_TOLERANCE_SECONDS:
-            raise AudioFormatError(f"{seconds:.1f} s of audio where Twilio says {expected} s")
+        expected = _expected_lengths(row, recording_sid, wav)
+        if not expected:
+            raise AudioFormatError("its length could not be checked (Twilio's could not be read and the WAV "
+                                   "header declares none)")
+        for source, length in expected:
+            short_by = SHORTFALL_TOLERANCE_SECONDS[source]
+            if seconds < length - short_by or (source != "header" and seconds > length + LENGTH_TOLERANCE_SECONDS):
+                raise AudioFormatError(f"{seconds:.1f} s of audio where "
+                                       + ("its WAV header says" if source == "header" else "Twilio says")
+                                       + f" {length:.1f} s")
     except (RecordingUnreadable, AudioFormatError, FileNotFoundError) as exc:
         recordings.mark_twilio_kept(db, recording_sid, f"our copy did not check out: {exc}")
         log.warning("recording %s: our copy did not check out (%s); Twilio's copy is kept", recording_sid,
@@ -184,13 +218,29 @@ def check_copy(call_sid: str, recording_sid: str) -> bytes | None:
     return wav
 
 
+def _expected_lengths(row: Recording | None, recording_sid: str, wav: bytes) -> list[tuple[str, float]]:
+    """(source, seconds) of the lengths our copy must have: Twilio's (``callback``, else ``metadata``: asked
+    only when the callback gave none) and the WAV header's declared one (``header``) when it declares one."""
+    found: list[tuple[str, float]] = []
+    if row is not None and row.twilio_duration_seconds is not None:
+        found.append(("callback", row.twilio_duration_seconds))
+    else:
+        metadata = _twilio_duration(recording_sid)
+        if metadata is not None:
+            found.append(("metadata", metadata))
+    declared = wav_declared_seconds(wav)
+    if declared is not None:
+        found.append(("header", declared))
+    return found
+
+
 def _twilio_duration(recording_sid: str) -> float | None:
     """Twilio's length of the recording in seconds (None when it does not say)."""
     ql = services()
     try:
         found = twilio_rest.make_client(ql.settings).recordings(recording_sid).fetch()
     except Exception:
-        log.warning("recording %s: Twilio's length could not be read; checking our copy alone", recording_sid)
+        log.warning("recording %s: Twilio's length could not be read", recording_sid)
         return None
     try:
         return float(found.duration) if found.duration not in (None, "", "-1") else None
@@ -269,6 +319,12 @@ def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Tri
     recordings.set_triage(ql.database.sessions, recording_sid, result.category.value, result.crisis.level.value)
     if result.is_crisis:
         _escalate_crisis(call_sid, recording_sid)  # once: the job id is unique per call and reason
+    elif result.crisis.level is CrisisLevel.UNSURE:
+        # Perhaps a crisis: not paged, but high priority (the queue card says why); an escalation created after
+        # this gets it as it is created (ivr.escalations.create).
+        if recordings.raise_for_unsure(ql.database.sessions, call_sid):
+            log.warning("recording %s of call %s may be about a crisis: its escalation is now high priority",
+                        recording_sid, call_sid)
     return result
 
 
@@ -324,6 +380,10 @@ def purge_recordings() -> int:
     ql = services()
     now = ql.clock()
     ensure_purge_scheduled(ql)
+    # Half-written (sealed) files a killed write or download left behind: nothing else would ever remove them.
+    leftovers = ql.recording_files.remove_stale_parts(now.timestamp(), PART_LEFTOVER_SECONDS)
+    if leftovers:
+        log.info("removed %d half-written recording file(s) left by an interrupted write", leftovers)
     if not ql.flows.loaded:
         log.error("recordings not purged: the practice settings do not load")
         return 0

@@ -1,4 +1,13 @@
-"""Worker entry point: ``python -m workers.run [--queues urgent,calls] [--burst]``.
+"""Worker entry point: ``python -m workers.run [--queues urgent,calls | --queues speech] [--burst]``.
+
+Speech has workers of its own
+-----------------------------
+A worker runs one job at a time, and queue order only decides which job it takes next: a worker serving
+``calls`` and ``speech`` would hold every escalation and staff alert behind a voicemail being transcribed
+(minutes), and behind the model's load when it starts. So a queue list mixing ``speech`` with any other
+queue is refused at start (``ivr.jobs.layout.mixing_error``, exit status 2), the default is
+``urgent,calls``, and transcription runs in workers started with ``--queues speech``
+(``ivr.jobs.layout.worker_layout``: what ``make run`` starts).
 
 How a job survives its worker being killed (``kill -9``, the OOM killer, a lost machine)
 -------------------------------------------------------------------------------------
@@ -65,7 +74,8 @@ from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from ivr.config import Settings, load_settings
-from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.enqueue import SPEECH_QUEUE
+from ivr.jobs.layout import default_queues, mixing_error
 from ivr.private_files import restrict_umask
 from ivr.services import build_services, configure_logging
 from workers import changes as change_reminders
@@ -145,10 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run an RQ worker with the installation's services (no Flask app), urgent queue first."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queues", default=None,
-                        help="comma-separated queue names, highest priority first (default: urgent,calls,speech)")
+                        help="comma-separated queue names, highest priority first (default: urgent,calls); "
+                             "speech only in a worker of its own (--queues speech)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker")
     args = parser.parse_args(argv)
+    requested = [n.strip() for n in args.queues.split(",") if n.strip()] if args.queues else None
+    refused = mixing_error(requested) if requested else None
+    if refused:
+        # Before settings and Redis: a misconfigured unit fails at once, saying why, and never takes a job.
+        logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+        log.error("%s", refused)
+        return 2
     settings = load_settings()
     settings.validate()
     # Whatever jobs write (recordings, transcripts, SQLite) is for the service's user only.
@@ -156,12 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     ql = build_services(settings)
     runtime.install(ql)
-    names = args.queues.split(",") if args.queues else [URGENT_QUEUE, settings.queue_name, SPEECH_QUEUE]
+    names = requested or default_queues(settings.queue_name)
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
     if SPEECH_QUEUE in names:
         # Voicemails are transcribed on this queue: the model is loaded once here, before any job, and every
         # work horse RQ forks shares it. No model (or a broken one): said now, and messages go untranscribed.
         recordings.prepare_speech()
+        # Messages left untranscribed while no model was there (``no_model``) are transcribed now that one is.
+        recordings.transcribe_awaiting_model()
     if not args.no_scheduler:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
         ensure_scheduled(ql)

@@ -3,9 +3,9 @@
 Zero setup: a development Twilio token and data keys (IVR_DATA_KEY, which encrypts call records in
 Redis, and IVR_RECORDINGS_KEY, voicemails and transcripts) in ``.env`` when there are none, an
 embedded Redis on a unix socket unless REDIS_URL is set, and a local Twilio REST stand-in unless
-TWILIO_API_URL is set (so texts and recording downloads work offline).  Then gunicorn and two RQ
-workers, supervised: a piece that dies (``kill -9``,
-a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
+TWILIO_API_URL is set (so texts and recording downloads work offline).  Then gunicorn and three RQ
+workers (``ivr.jobs.layout.worker_layout``: urgent; urgent,calls; speech alone), supervised: a piece
+that dies (``kill -9``, a crash, the OOM killer) is restarted on its own, with backoff, while the rest keeps
 serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a worker
 or the stand-in is restarted.  An embedded Redis that stops answering (hung, not dead)
 for ``--redis-hang-seconds`` is killed and restarted the same way, and so is an RQ worker
@@ -58,6 +58,7 @@ from ivr.encryption import ENV_NAME, RECORDINGS_ENV_NAME, generate_key
 from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
 from ivr.exceptions import ConfigError
 from ivr.flowlang.store import check_dir
+from ivr.jobs.layout import worker_layout
 from ivr.practice.demo import seed_demo
 from ivr.practice.settings.checks import load_practice
 from ivr.private_files import private_dir, restrict_umask, tighten
@@ -857,12 +858,12 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
         "--no-control-socket",
     ], kind="gunicorn"))
     if not args.no_workers:
-        # The urgent-only worker is never busy with routine jobs when a crisis escalation arrives.
-        # Both run RQ's scheduler: its lock lets one schedule at a time, the other takes over if it dies.
-        sup.children.append(sup.spawn("worker[urgent]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent"], kind="worker"))
-        sup.children.append(sup.spawn("worker[urgent,calls,speech]", [
-            sys.executable, "-m", "workers.run", "--queues", "urgent,calls,speech"], kind="worker"))
+        # ivr.jobs.layout: the urgent-only worker is never busy with routine jobs when a crisis escalation
+        # arrives; speech (minutes per voicemail, and the model's load at start) has a worker of its own, so
+        # it never holds up an escalation or a staff alert. All run RQ's scheduler: its lock lets one schedule
+        # a queue at a time, another takes over if it dies.
+        for name, argv in worker_commands(settings.queue_name):
+            sup.children.append(sup.spawn(name, argv, kind="worker"))
 
     if standin_url:
         _wait_for_port("127.0.0.1", args.standin_port, sup)
@@ -895,6 +896,12 @@ def _wait_for_port(host: str, port: int, sup: Supervisor, timeout: float = 15.0)
             time.sleep(POLL_SECONDS)
     if not _stop_requested:
         raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def worker_commands(calls_queue: str = "calls") -> list[tuple[str, list[str]]]:
+    """(name, argv) of each RQ worker ``make run`` supervises: one per queue list of ``worker_layout``."""
+    return [(f"worker[{','.join(queues)}]", [sys.executable, "-m", "workers.run", "--queues", ",".join(queues)])
+            for queues in worker_layout(calls_queue)]
 
 
 def startup_ready(status: int, report: dict, *, need_workers: bool) -> str | None:
@@ -945,7 +952,9 @@ def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool) -> bool:
 def _print_banner(args: argparse.Namespace, settings: config_mod.Settings, local: str, web_workers: int,
                   redis_note: str, standin_url: str | None) -> None:
     public = settings.public_base_url
-    jobs = "off (--no-workers)" if args.no_workers else "2 RQ workers"
+    jobs = "off (--no-workers)" if args.no_workers else (
+        f"{len(worker_layout(settings.queue_name))} RQ workers: "
+        + ", ".join(",".join(q) for q in worker_layout(settings.queue_name)))
     lines = [
         "",
         f"Quietline is running on {local}  (web: {web_workers} gunicorn workers; jobs: {jobs}; Redis: {redis_note})",

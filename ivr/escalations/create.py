@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +28,8 @@ from ivr.core.escalation_policy import Category, category_for
 from ivr.core.phone_numbers import normalise
 from ivr.core.priority import Priority
 from ivr.core.privacy import mask_phone
-from ivr.escalations.models import Escalation, EscalationStatus
+from ivr.escalations.models import Escalation, EscalationStatus, Recording
+from ivr.escalations.recordings import UNSURE
 from ivr.exceptions import CallRecordUnreadable
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
             row.caller_number, row.caller_masked = number[:20], mask_phone(number)
     try:
         with db_sessions() as db, db.begin():
+            if row.priority > Priority.HIGH.rank and db.scalar(select(exists().where(
+                    Recording.call_sid == call_sid, Recording.crisis == UNSURE))):
+                # Its voicemail was already triaged as perhaps a crisis (workers.recordings.triage).
+                row.priority = Priority.HIGH.rank
             db.add(row)
             db.flush()
             escalation_id = row.id

@@ -145,6 +145,8 @@ class Recording(Base):
     twilio_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     twilio_delete_error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # status and code, no PHI
     duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Twilio's length in the recording callback (RecordingDuration, whole seconds): what our copy is checked against.
+    twilio_duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     transcript_status: Mapped[str | None] = mapped_column(String(12), nullable=True)  # TranscriptStatus
     # From the transcript (ivr.core.voicemail_triage): what it asks for, and the crisis grade.
     triage_category: Mapped[str | None] = mapped_column(String(20), nullable=True)

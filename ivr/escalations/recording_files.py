@@ -199,7 +199,7 @@ class RecordingFiles:
         report = RotationReport()
         if not self.directory.is_dir():
             return report
-        self._remove_stale_parts()
+        self.remove_stale_parts(time.time())
         for path in self._files():
             if limit is not None and report.changed >= limit:
                 report.stopped_early = True
@@ -254,14 +254,24 @@ class RecordingFiles:
         report.sealed_plain += 1
         return True
 
-    def _remove_stale_parts(self) -> None:
-        cutoff = time.time() - _STALE_PART_SECONDS
+    def remove_stale_parts(self, now: float, older_than: float = _STALE_PART_SECONDS) -> int:
+        """Delete half-written files (``.<name>.<random>.part``: a write or download killed mid-way) last
+        modified more than ``older_than`` seconds before ``now`` (epoch seconds); returns how many.
+
+        A younger one may be a write in progress in another process, so it is left for a later pass.
+        """
+        if not self.directory.is_dir():
+            return 0
+        cutoff = now - older_than
+        removed = 0
         for path in self.directory.glob(".*.part"):
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink()
+                    removed += 1
             except FileNotFoundError:
-                pass
+                pass  # renamed into place or removed by another pass meanwhile
+        return removed
 
 
 @dataclass

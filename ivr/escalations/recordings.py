@@ -21,22 +21,34 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.core.priority import Priority
 from ivr.db.inserts import insert_ignoring_duplicates
-from ivr.escalations.models import Escalation, Recording, RecordingStatus
+from ivr.escalations.models import Escalation, EscalationStatus, Recording, RecordingStatus, TranscriptStatus
+
+# A transcript the crisis check was unsure of (``Recording.crisis``): its call's escalation is high priority.
+UNSURE = "unsure"
 
 ERROR_MAX = 200
 
 
-def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
+def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime,
+         twilio_seconds: float | None = None) -> bool:
     """Record that the call has this recording (``pending``); True when the row is new.
 
-    One statement in one transaction (it runs on the recording-status webhook): a row already there, noted
-    earlier or at the same moment by another process, is left as it is.
+    One transaction (it runs on the recording-status webhook): a row already there, noted earlier or at the same
+    moment by another process, is left as it is, except that it gets ``twilio_seconds`` if it has no length yet.
+    ``twilio_seconds``: the length Twilio gave in the recording callback (``RecordingDuration``), kept for the copy
+    check; a row noted first without it (by a job) gets it when the callback comes.
     """
     with db_sessions() as db, db.begin():
-        return insert_ignoring_duplicates(db, Recording, [{
+        new = insert_ignoring_duplicates(db, Recording, [{
             "sid": recording_sid, "call_sid": call_sid, "status": RecordingStatus.PENDING.value, "attempts": 0,
-            "created_at": now}]) == 1
+            "created_at": now, "twilio_duration_seconds": twilio_seconds}]) == 1
+        if not new and twilio_seconds is not None:
+            db.execute(update(Recording).where(Recording.sid == recording_sid,
+                                               Recording.twilio_duration_seconds.is_(None))
+                       .values(twilio_duration_seconds=twilio_seconds).execution_options(synchronize_session=False))
+    return new
 
 
 def status_of(db_sessions: sessionmaker[Session], recording_sid: str) -> str | None:
@@ -146,9 +158,9 @@ class RecordingLog:
 
     db_sessions: sessionmaker[Session]
 
-    def note(self, call_sid: str, recording_sid: str, now: dt.datetime) -> bool:
+    def note(self, call_sid: str, recording_sid: str, now: dt.datetime, twilio_seconds: float | None = None) -> bool:
         """See :func:`note`."""
-        return note(self.db_sessions, call_sid, recording_sid, now)
+        return note(self.db_sessions, call_sid, recording_sid, now, twilio_seconds)
 
     def mark_failed(self, recording_sid: str, error: str, now: dt.datetime) -> None:
         """See :func:`mark_failed`."""
@@ -220,6 +232,29 @@ def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retentio
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.purged_at.is_(None), Recording.created_at < cutoff, ~kept)
+            .order_by(Recording.created_at).limit(limit))]
+
+
+def raise_for_unsure(db_sessions: sessionmaker[Session], call_sid: str) -> int:
+    """The call's open or claimed escalations below high priority go up to high when a voicemail of the call reads
+    as perhaps a crisis (the crisis check unsure); returns how many rows changed."""
+    with db_sessions() as db, db.begin():
+        return db.execute(
+            update(Escalation).where(Escalation.call_sid == call_sid,
+                                     Escalation.status != EscalationStatus.RESOLVED.value,
+                                     Escalation.priority > Priority.HIGH.rank,
+                                     exists().where(Recording.call_sid == call_sid, Recording.crisis == UNSURE))
+            .values(priority=Priority.HIGH.rank).execution_options(synchronize_session=False)).rowcount or 0
+
+
+def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings left untranscribed for want of a speech model
+    (``no_model``), oldest first: to transcribe once a worker has one."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value,
+                   Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))
             .order_by(Recording.created_at).limit(limit))]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, object_session
 
 from ivr.core.escalation_policy import Category
@@ -130,15 +130,30 @@ class QueueItem:
     time_left: str
     urgency: str
     claimed_at: dt.datetime | None = None
+    # The call's voicemail may be about a crisis (the transcript's crisis check is unsure): said on the card.
+    voicemail_unsure: bool = False
 
 
-def _item(e: Escalation, claimer_name: str | None, now: dt.datetime) -> QueueItem:
+def _voicemail_unsure() -> Any:
+    """Per escalation row: does its call have a voicemail whose transcript the crisis check was unsure of."""
+    return (exists().where(Recording.call_sid == Escalation.call_sid, Recording.crisis == "unsure")
+            .correlate(Escalation).label("voicemail_unsure"))
+
+
+def _with_claimer_and_flags() -> Any:
+    """Escalation rows with the name of whoever claimed each and its voicemail's unsure flag."""
+    return (select(Escalation, StaffUser.name, _voicemail_unsure())
+            .outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by))
+
+
+def _item(e: Escalation, claimer_name: str | None, now: dt.datetime, voicemail_unsure: bool = False) -> QueueItem:
     return QueueItem(
         id=e.id, category=e.category, category_label=CATEGORY_LABELS.get(e.category, e.category.replace("_", " ")),
         reason=e.reason, priority=e.priority, priority_label=PRIORITY_LABELS.get(e.priority, str(e.priority)),
         status=e.status, caller_masked=e.caller_masked, created_at=e.created_at, deadline_at=e.deadline_at,
         claimed_by=e.claimed_by, claimer_name=claimer_name, resolved_at=e.resolved_at,
         time_left=time_left(e.deadline_at, now), urgency=urgency(e.deadline_at, now), claimed_at=e.claimed_at,
+        voicemail_unsure=bool(voicemail_unsure),
     )
 
 
@@ -153,7 +168,7 @@ def list_queue(db: DbLike, now: dt.datetime, *, view: str = "active", user_id: i
     are sorted by priority (urgent first), then deadline (soonest first);
     ``resolved`` shows the most recently resolved first.
     """
-    query = select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+    query = _with_claimer_and_flags()
     if view == "resolved":
         query = query.where(Escalation.status == EscalationStatus.RESOLVED.value).order_by(
             Escalation.resolved_at.desc(), Escalation.id.desc())
@@ -169,7 +184,7 @@ def list_queue(db: DbLike, now: dt.datetime, *, view: str = "active", user_id: i
             Escalation.priority, Escalation.deadline_at, Escalation.id)
     with session_scope(db) as session:
         rows = session.execute(query.limit(limit)).all()
-        return [_item(e, name, now) for e, name in rows]
+        return [_item(e, name, now, unsure) for e, name, unsure in rows]
 
 
 def counts(db: DbLike, user_id: int | None = None) -> dict[str, int]:
@@ -202,10 +217,10 @@ def states_of(db: DbLike, ids: Sequence[int], user_id: int | None, now: dt.datet
     """The escalations ``ids`` as they are now (any status): what became of items a page still shows."""
     if not ids:
         return []
-    query = (select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+    query = (_with_claimer_and_flags()
              .where(Escalation.id.in_(list(ids)[:500])).order_by(Escalation.id))
     with session_scope(db) as session:
-        return [_item(e, name, now) for e, name in session.execute(query).all()]
+        return [_item(e, name, now, unsure) for e, name, unsure in session.execute(query).all()]
 
 
 # --------------------------------------------------------------------------- claim and resolve
@@ -384,15 +399,15 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
     """
     with session_scope(db) as session:
         row = session.execute(
-            select(Escalation, StaffUser.name).outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by)
+            _with_claimer_and_flags()
             .where(Escalation.id == escalation_id)).first()
         if row is None:
             raise EscalationNotFound("There is no such escalation.")
-        e, name = row
+        e, name, unsure = row
         if user_id is not None:
             audit.record(session, user_id, Action.VIEW_ESCALATION, _target(escalation_id), ip=ip, at=now)
         return EscalationDetail(
-            item=_item(e, name, now), reason_label=reason_label(e.reason, REASON_LABELS), call_sid=e.call_sid,
+            item=_item(e, name, now, unsure), reason_label=reason_label(e.reason, REASON_LABELS), call_sid=e.call_sid,
             has_client=e.client_id is not None, timeline=_timeline(e.timeline or [], flows or {}),
             recording_sid=e.recording_sid, has_details=bool(e.details),
             claimed_at=e.claimed_at, outcome=e.outcome, escalation_level=e.escalation_level,

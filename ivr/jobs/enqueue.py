@@ -33,8 +33,8 @@ from rq.serializers import JSONSerializer
 from ivr.core.priority import Priority
 
 URGENT_QUEUE = "urgent"
-# Transcribing voicemails: a worker takes these only when the urgent and calls queues are empty, so a long
-# message never holds up an escalation or a staff alert.
+# Transcribing voicemails: served only by workers of their own (``ivr.jobs.layout``), so a long message never
+# holds up an escalation or a staff alert.
 SPEECH_QUEUE = "speech"
 FAILURE_TTL = 7 * 24 * 3600
 # Escalation and notification jobs carry ids only; their failures are kept a day, long
@@ -179,8 +179,16 @@ class Jobs:
     def transcribe_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
         """Transcribe and triage a copied recording, on the speech queue (after every escalation and alert)."""
         return self._once(self.speech, "workers.recordings.transcribe_recording", (call_sid, recording_sid),
-                          f"transcribe-{recording_sid}", Retry(max=2, interval=[30, 120]),
+                          transcribe_job_id(recording_sid), Retry(max=2, interval=[30, 120]),
                           job_timeout=FETCH_JOB_TIMEOUT)
+
+    def transcribe_again(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Transcribe a recording whose transcription job already ran without a model (``no_model``): its
+        finished job is dropped so that the same id is enqueued afresh; one still queued or running is left."""
+        job_id = transcribe_job_id(recording_sid)
+        if self.locate(job_id)[1] is Placement.DONE:
+            self.cancel(job_id)
+        return self.transcribe_recording(call_sid, recording_sid)
 
     def delete_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
         """Delete Twilio's copy of a recording whose sealed copy checked out; retried while Twilio refuses."""
@@ -401,6 +409,10 @@ def sms_job_id(call_sid: str, message_id: str) -> str:
 
 def fetch_job_id(recording_sid: str) -> str:
     return job_id("recording", recording_sid)
+
+
+def transcribe_job_id(recording_sid: str) -> str:
+    return f"transcribe-{recording_sid}"
 
 
 def change_reminder_job_id(day: dt.date) -> str:

@@ -355,6 +355,29 @@ def probe_wav(data: bytes, name: str = "recording") -> float:
     return len(audio.pcm) / 2 / audio.rate
 
 
+def wav_declared_seconds(data: bytes) -> float | None:
+    """The length in seconds a WAV file's header declares (its ``data`` chunk's size), whatever the file holds.
+
+    None when it declares none: no RIFF/WAVE header or ``fmt `` chunk, or a streaming header's placeholder
+    size (0, or 0x7FFFFFFF and up: written before the length was known). A copy cut short still declares
+    the whole length, which is how it is caught (``probe_wav`` measures what is there).
+    """
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    byte_rate = 0
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk_id, size = struct.unpack_from("<4sI", data, pos)
+        if chunk_id == b"fmt " and size >= 16 and pos + 8 + 16 <= len(data):
+            byte_rate = struct.unpack_from("<I", data, pos + 8 + 8)[0]
+        elif chunk_id == b"data":
+            if not byte_rate or size == 0 or size >= 0x7FFF0000:
+                return None
+            return size / byte_rate
+        pos += 8 + size + (size & 1)
+    return None
+
+
 def _to_transcript(segments: list[dict], duration: float) -> Transcript:
     words = tuple(
         Word(word=str(w["word"]), start=float(w["start"]), end=float(w["end"]), conf=float(w.get("conf", 0.0)))

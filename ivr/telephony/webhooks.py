@@ -270,6 +270,15 @@ def paid() -> str:
     ))
 
 
+def _recording_seconds(raw: str | None) -> float | None:
+    """A callback's ``RecordingDuration`` as seconds; None when absent or not a positive number."""
+    try:
+        seconds = float(raw) if raw else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 < seconds < 86400 else None
+
+
 @bp.post("/voice/recording-status")
 def recording_status() -> Response:
     """A recording is ready at Twilio (or could not be made): note it, and copy it in the background, once.
@@ -285,7 +294,8 @@ def recording_status() -> Response:
         return _ack()
     ql = _ql()
     try:
-        ql.recordings.note(call_sid, recording_sid, ql.clock())
+        # Twilio's length (whole seconds): our copy is checked against it before Twilio's is deleted.
+        ql.recordings.note(call_sid, recording_sid, ql.clock(), _recording_seconds(form.get("RecordingDuration")))
         if status == "failed":
             ql.recordings.mark_failed(recording_sid, f"twilio: recording {status} ({form.get('ErrorCode', '-')})",
                                       ql.clock())

@@ -202,9 +202,10 @@ def test_a_call_over_http_then_sigterm_stops_everything(serve_tmp, now, expected
         assert isinstance(json.loads(resp.read()), list)
 
     names = " ".join(cmdline(pid) for pid in serve.seen)
-    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls", "ivr.dev.twilio_standin",
-                          "redis-server"):
+    for expected_name in ("gunicorn", "--queues urgent ", "--queues urgent,calls ", "--queues speech",
+                          "ivr.dev.twilio_standin", "redis-server"):
         assert expected_name in names, names
+    assert "calls,speech" not in names  # speech has a worker of its own (ivr.jobs.layout)
 
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
     assert serve.leftovers() == []
@@ -252,7 +253,8 @@ def test_killed_pieces_are_restarted_one_by_one_while_gunicorn_keeps_answering(s
             return {int(redis.hget(k, "pid") or 0) for k in redis.smembers("rq:workers")}
 
         wait_until(lambda: new_worker in registered_pids(), 30, "the new worker to register", serve)
-        assert worker_pid not in registered_pids() and len(registered_pids()) == 2
+        # urgent; urgent,calls; speech (ivr.jobs.layout)
+        assert worker_pid not in registered_pids() and len(registered_pids()) == 3
     finally:
         redis.close()
     wait_until(lambda: health_status(serve.url) == "ok", 30, "/health after the worker restart", serve)

@@ -264,6 +264,71 @@ def test_a_copy_shorter_than_twilios_recording_is_not_deleted_there(client, stan
     assert esc.recording_sid == recording_sid  # the message still reached staff
 
 
+def telephone_wav(declared: float, present: float, *, placeholder: bool = False) -> bytes:
+    """An 8 kHz mono 16-bit WAV whose header declares ``declared`` s of audio and which holds ``present`` s (a copy
+    cut short when less); ``placeholder``: the data size is a streaming header's 0xFFFFFFFF (no length declared)."""
+    import io
+    import struct
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x10\x00" * int(declared * 8000))
+    data = buffer.getvalue()
+    start = data.index(b"data") + 8
+    data = data[:start + int(present * 8000) * 2]
+    if placeholder:
+        data = data[:start - 4] + struct.pack("<I", 0xFFFFFFFF) + data[start:]
+    return data
+
+
+@pytest.mark.parametrize("known, expected_error", [
+    # The break-test's case: Twilio said 6 s in the recording callback, its metadata cannot be read (500).
+    ("callback", "our copy did not check out: 1.9 s of audio where Twilio says 6.0 s"),
+    # No length from Twilio at all (no RecordingDuration, metadata 500): the WAV header's own declared length.
+    ("header", "our copy did not check out: 1.9 s of audio where its WAV header says 6.4 s"),
+    # Nothing says how long it should be: never deleted at Twilio on trust.
+    ("nothing", "our copy did not check out: its length could not be checked (Twilio's could not be read and the "
+                "WAV header declares none)"),
+])
+def test_a_copy_whose_length_nothing_confirms_is_never_deleted_at_twilio(known, expected_error, client, standin, jobs,
+                                                                         database):
+    """A truncated copy (header 6.4 s, 1.9 s of data) while Twilio's metadata GET fails: Twilio keeps its copy."""
+    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
+                                                                                    script="0;noanswer;record:6")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    assert row(database, recording_sid).twilio_duration_seconds == 6.0  # from the callback's RecordingDuration
+    if known != "callback":
+        with database.sessions() as db, db.begin():  # a callback without RecordingDuration
+            db.get(Recording, recording_sid).twilio_duration_seconds = None
+    wav = telephone_wav(6.4, 1.9) if known != "nothing" else telephone_wav(1.9, 1.9, placeholder=True)
+    standin.add_recording(recording_sid, wav, call_sid=result.call_sid, duration=6)
+    standin.fail_next(f"{recording_sid}.json", 500, count=5, method="GET")  # Twilio's metadata: not readable
+    jobs.run()
+    found = row(database, recording_sid)
+    assert found.status == "fetched" and found.verified_at is None and found.twilio_deleted_at is None
+    assert found.twilio_delete_error == expected_error
+    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [recording_sid]
+    [esc] = of_call(database, result.call_sid)
+    assert esc.recording_sid == recording_sid  # the message still reached staff
+
+
+def test_a_whole_copy_is_checked_against_the_callbacks_length_when_twilios_metadata_fails(client, standin, jobs,
+                                                                                          database):
+    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
+                                                                                    script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    standin.add_recording(recording_sid, telephone_wav(4.3, 4.3), call_sid=result.call_sid, duration=4)
+    standin.fail_next(f"{recording_sid}.json", 500, count=5, method="GET")
+    jobs.run()
+    found = row(database, recording_sid)
+    assert (found.verified_at, found.duration_seconds) == (jobs.clock.now, 4.3)
+    assert found.twilio_deleted_at is not None and standin.deleted_recordings() == [recording_sid]
+
+
 # --------------------------------------------------------------------------- retention
 
 
@@ -307,6 +372,25 @@ def test_the_purge_keeps_open_escalations_messages_and_audits_each_deletion(app,
     [esc] = of_call(database, kept_open[0])
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
     assert "under the practice's retention period." in page and "Play voicemail" not in page
+
+
+def test_the_purge_removes_half_written_files_a_killed_write_left(app, jobs, settings_overrides):
+    """``.part`` files (sealed bytes of a write or download killed mid-way) older than an hour go; younger ones may
+    be a write in progress and stay. By the test clock: the files' times are set relative to it."""
+    from workers.recordings import purge_recordings
+
+    directory = settings_overrides["recordings_dir"]
+    os.makedirs(directory, exist_ok=True)
+    now = jobs.clock.now.timestamp()
+    old = os.path.join(directory, ".CA1-RE1.wav.sealed.k2j3h4.part")
+    young = os.path.join(directory, ".CA2-RE2.wav.sealed.a8b9c0.part")
+    for path, age in ((old, 3601), (young, 600)):
+        with open(path, "wb") as f:
+            f.write(b"sealed bytes")
+        os.utime(path, (now - age, now - age))
+    with using(app.extensions["quietline"]):
+        assert purge_recordings() == 0  # no recording past retention: only the leftovers
+    assert not os.path.exists(old) and os.path.exists(young)
 
 
 def test_the_purge_runs_on_schedule_from_a_worker_start(app, jobs):
@@ -396,3 +480,47 @@ def test_a_recording_is_noted_once_whichever_callback_notes_it_first(any_databas
     with any_database.sessions() as db:
         rows = [(r.sid, r.call_sid, r.status, r.attempts, r.created_at) for r in db.scalars(select(Recording))]
     assert rows == [("RE" + "1" * 32, "CA" + "1" * 32, "pending", 0, first)]
+
+
+UNSURE_CARD = "Voicemail may be about a crisis: listen first"
+
+
+def queue_card(page: str, escalation_id: int) -> str:
+    start = page.index(f'<li id="e-{escalation_id}"')
+    return page[start:page.index("</li>", start)]
+
+
+@pytest.mark.parametrize("order", ["escalated first", "triaged first"])
+def test_an_unsure_voicemail_is_high_priority_and_says_so_on_its_queue_card(order, app, client, standin, jobs,
+                                                                             database, staff, redis_conn):
+    """The crisis check unsure of a transcript: not paged as a crisis, but high priority (above every normal one)
+    with a plain-words marker on the queue card; whichever of the escalation and the triage comes first."""
+    from workers.recordings import triage
+
+    words = "hi it's me I'm really struggling and falling apart please call me back"
+    ordinary = leave_message(client, standin, jobs)
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    if order == "triaged first":  # the speech worker got there before the escalation job
+        with using(app.extensions["quietline"]):
+            app.extensions["quietline"].recordings.note(result.call_sid, recording_sid, jobs.clock.now)
+            assert triage(result.call_sid, recording_sid, words).crisis.level.value == "unsure"
+        assert of_call(database, result.call_sid) == []
+    transcribed_as(app, result.call_sid, recording_sid, words)
+    jobs.run(("urgent", "calls"))  # the escalation (and the copy); not the speech queue yet
+    [esc] = of_call(database, result.call_sid)
+    assert (esc.reason, esc.priority) == ("callback_request", 1 if order == "triaged first" else 2)
+    jobs.run()
+    found = row(database, recording_sid)
+    assert (found.crisis, found.transcript_status) == ("unsure", "done")
+    [esc] = of_call(database, result.call_sid)
+    assert (esc.reason, esc.priority) == ("callback_request", 1)  # high, not the callback's normal
+    [other] = of_call(database, ordinary[0])
+    assert other.priority == 2
+    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    page = desk.get("/staff/").get_data(as_text=True)
+    assert UNSURE_CARD in queue_card(page, esc.id) and "High" in queue_card(page, esc.id)
+    assert UNSURE_CARD not in queue_card(page, other.id)
+    assert page.index(f'id="e-{esc.id}"') < page.index(f'id="e-{other.id}"')  # above the normal one
+    assert not any(e.reason == "voicemail_crisis" for e in escalations(database))
+    assert words not in page and "struggling" not in page

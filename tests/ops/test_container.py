@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 FILES = Path(__file__).resolve().parents[2] / "ivr/ops/files"
-ROLES = {"web", "worker-urgent", "worker", "scheduler"}
+ROLES = {"web", "worker-urgent", "worker", "worker-speech", "scheduler"}
 
 
 def compose() -> dict:
@@ -50,7 +50,8 @@ def test_every_role_waits_for_healthy_redis_and_postgresql_and_the_migrations():
     assert services["migrate"]["depends_on"] == {"redis": {"condition": "service_healthy"},
                                                  "postgres": {"condition": "service_healthy"}}
     assert services["worker-urgent"]["command"] == ["python", "-m", "workers.run", "--queues", "urgent"]
-    assert services["worker"]["command"] == ["python", "-m", "workers.run", "--queues", "urgent,calls,speech"]
+    assert services["worker"]["command"] == ["python", "-m", "workers.run", "--queues", "urgent,calls"]
+    assert services["worker-speech"]["command"] == ["python", "-m", "workers.run", "--queues", "speech"]
     assert services["scheduler"]["command"] == ["python", "-m", "workers.scheduler"]
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert set(compose()["volumes"]) == {"redis-data", "postgres-data", "quietline-data"}

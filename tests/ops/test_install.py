@@ -133,8 +133,10 @@ def test_every_role_unit_is_hardened_and_restarts_always():
             assert line in lines, (name, line)
     assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.run --queues urgent" in \
         units["quietline-worker-urgent.service"].splitlines()
-    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.run --queues urgent,calls,speech" in \
+    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.run --queues urgent,calls" in \
         units["quietline-worker.service"].splitlines()
+    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.run --queues speech" in \
+        units["quietline-worker-speech.service"].splitlines()
     assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.scheduler" in \
         units["quietline-scheduler.service"].splitlines()
     backup = units["quietline-backup.service"].splitlines()

@@ -31,6 +31,7 @@ from rq.serializers import JSONSerializer
 
 from ivr.escalations.models import Escalation, Recording
 from ivr.escalations.recording_files import RecordingFiles
+from ivr.speech.recognizer import probe_wav
 from tests.helpers.escalations import texts
 from tests.helpers.service import RECORDINGS_KEY
 from tests.helpers.speech import korean_model_path, spoken_korean
@@ -67,7 +68,8 @@ def korean_practice(flows_dir, monkeypatch):
 
 def leave_voicemail(sim, standin, redis_conn, audio: bytes) -> tuple[str, str]:
     """A caller asks for a person, nobody answers, they leave ``audio``; returns (call sid, recording sid)."""
-    result = sim.call(script="0;noanswer;record:4")
+    # Twilio's RecordingDuration (whole seconds) is the audio's own length: the copy is checked against it.
+    result = sim.call(script=f"0;noanswer;record:{max(1, round(probe_wav(audio)))}")
     [fetch] = [j for j in Queue("calls", connection=redis_conn, serializer=JSONSerializer).job_ids
                if j.startswith("recording-")]
     recording_sid = fetch.removeprefix("recording-")

@@ -44,7 +44,7 @@ def row(database, recording_sid: str) -> Recording:
 
 def test_voicemail_is_fetched_sealed_and_transcribed(sim, standin, run_jobs, redis_conn, settings_overrides, tmp_path,
                                                      korean_model, database):
-    audio = spoken_korean(tmp_path, "라디오")
+    audio = spoken_korean(tmp_path, "라디오", seconds=4)  # 4 s, as Twilio's callback says (the copy is checked)
     result = sim.call(script="0;noanswer;record:4")
     recording_sid = only_recording_sid(redis_conn)
     standin.add_recording(recording_sid, audio)
@@ -134,12 +134,17 @@ def test_a_worker_loads_the_model_once_and_every_job_shares_it(worker_pool, aof_
         standin.add_recording(recording_sid, spoken_korean(tmp_path / str(n), word), call_sid=call_sid)
         jobs.fetch_recording(call_sid, recording_sid)
         calls[call_sid] = recording_sid
-    pool, proc = worker_pool(korean_model_path(), "--burst", "--no-scheduler")
+    # As make run lays them out: the copies on the calls worker, the transcriptions on a speech worker of their own.
+    pool, proc = worker_pool(korean_model_path(), "--queues", "urgent,calls", "--burst", "--no-scheduler")
+    assert proc.wait(120) == 0, pool.logs()
+    assert "vosk" not in (tmp_path / "worker-0.log").read_text()  # a calls worker never loads the model
+    pool, proc = worker_pool(korean_model_path(), "--queues", "speech", "--burst", "--no-scheduler")
     assert proc.wait(240) == 0, pool.logs()
     log = (tmp_path / "worker-0.log").read_text()
     assert log.count("loaded vosk model") == 1, log
     assert log.count("voicemail transcription ready: vosk model") == 1
-    assert log.index("voicemail transcription ready") < log.index("workers.recordings.fetch_recording(")
+    assert log.count("workers.recordings.transcribe_recording(") >= 2
+    assert log.index("voicemail transcription ready") < log.index("workers.recordings.transcribe_recording(")
     files = RecordingFiles.from_settings(tmp_path / "recordings", RECORDINGS_KEY)
     for call_sid, recording_sid in calls.items():
         transcript = files.read_transcript(call_sid, recording_sid)
@@ -158,13 +163,15 @@ def test_a_worker_without_a_usable_model_says_so_at_start_and_messages_still_esc
     call_sid, recording_sid = "CA" + "7" * 32, "RE" + "7" * 32
     standin.add_recording(recording_sid, spoken_korean(tmp_path, "네"), call_sid=call_sid)
     Jobs(Redis.from_url(aof_redis.url)).fetch_recording(call_sid, recording_sid)
-    pool, proc = worker_pool(model, "--burst", "--no-scheduler")
+    pool, proc = worker_pool(model, "--queues", "urgent,calls", "--burst", "--no-scheduler")
+    assert proc.wait(120) == 0, pool.logs()
+    pool, proc = worker_pool(model, "--queues", "speech", "--burst", "--no-scheduler")
     assert proc.wait(120) == 0, pool.logs()
     log = (tmp_path / "worker-0.log").read_text()
     why = f"no vosk model directory at {model}" if broken == "missing" else f"{model} is not a loadable vosk model"
     assert f"voicemail transcription is OFF: {why}" in log, log
     assert "Voicemails still reach staff, without a transcript." in log
-    assert log.index("voicemail transcription is OFF") < log.index("workers.recordings.fetch_recording(")
+    assert log.index("voicemail transcription is OFF") < log.index("workers.recordings.transcribe_recording(")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with database.sessions() as db:
@@ -200,3 +207,25 @@ def test_each_utterance_is_heard_before_the_whole_message_is_decoded(tmp_path):
     transcript = load_recognizer(korean_model_path()).transcribe_wav(both.read_bytes(), on_segment=heard.append)
     assert heard, "no utterance was closed before the end"
     assert transcript.text.startswith(heard[0]) and len(heard[0]) < len(transcript.text)
+
+
+def test_a_voicemail_left_without_a_model_is_transcribed_once_a_speech_worker_has_one(worker_pool, aof_redis,
+                                                                                       standin, database, tmp_path):
+    """``no_model`` is not for ever: a speech worker starting with a model transcribes what waited for one."""
+    call_sid, recording_sid = "CA" + "8" * 32, "RE" + "8" * 32
+    standin.add_recording(recording_sid, spoken_korean(tmp_path, "라디오"), call_sid=call_sid)
+    Jobs(Redis.from_url(aof_redis.url)).fetch_recording(call_sid, recording_sid)
+    pool, proc = worker_pool(tmp_path / "no-model-here", "--queues", "urgent,calls", "--burst", "--no-scheduler")
+    assert proc.wait(120) == 0, pool.logs()
+    pool, proc = worker_pool(tmp_path / "no-model-here", "--queues", "speech", "--burst", "--no-scheduler")
+    assert proc.wait(120) == 0, pool.logs()
+    assert row(database, recording_sid).transcript_status == "no_model"
+
+    pool, proc = worker_pool(korean_model_path(), "--queues", "speech", "--burst", "--no-scheduler")
+    assert proc.wait(240) == 0, pool.logs()
+    log = (tmp_path / "worker-0.log").read_text()
+    assert "1 voicemail(s) left untranscribed without a model: transcribing them now" in log, log
+    assert row(database, recording_sid).transcript_status == "done"
+    transcript = RecordingFiles.from_settings(tmp_path / "recordings", RECORDINGS_KEY).read_transcript(call_sid,
+                                                                                                       recording_sid)
+    assert transcript is not None and transcript.text, log
