@@ -46,7 +46,8 @@ RELEASE_TOP = ("app.py", "pyproject.toml", "requirements.txt", "README.md", "ivr
 RELEASE_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 RELEASE_STAMP = ".quietline-release"
 UNITS = ("quietline-web.service", "quietline-worker-urgent.service", "quietline-worker.service",
-         "quietline-worker-speech.service", "quietline-scheduler.service", "quietline-backup.service", "quietline-backup.timer", "quietline.target")
+         "quietline-worker-speech.service", "quietline-scheduler.service", "quietline-backup.service",
+         "quietline-backup.timer", "quietline.target")
 # Started (and restarted after a change): the target pulls in the five roles; the timer starts backups.
 STARTED_UNITS = ("quietline.target", "quietline-backup.timer")
 ROLE_UNITS = ("quietline-web.service", "quietline-worker-urgent.service", "quietline-worker.service",
