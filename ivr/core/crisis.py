@@ -128,24 +128,41 @@ def units(text: str | None, *, syllables: bool = False, language: str = "en") ->
     return [piece for chunk in folded.split() for piece in _HANGUL_SYLLABLE.findall(chunk)]
 
 
-def compile_pattern(pattern: str, *, syllables: bool = False) -> re.Pattern[str]:
+def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers | None = None) -> re.Pattern[str]:
     """Turn a list pattern into a regex over ``" " + " ".join(words) + " "``.
 
     Syntax: ``word``, ``a|b`` (one of), ``[a|b]`` (optional), ``word*`` (prefix), ``...`` (up to three
     words), ``$`` (end of the text); ``_`` joins words inside one choice. With ``syllables`` each Hangul
-    syllable is one unit (see ``units``) and ``...`` is up to six of them. Raises PhraseListError.
+    syllable is one unit (see ``units``) and ``...`` is up to six of them. ``fillers`` (see
+    ``filler_gap``): the words allowed between two slots ("took all of my sleeping pills" for "took all
+    my pills"); then ``#`` is a number ("thirty", "25"), a slot written ``=word`` takes no fillers before
+    it ("took =pills $": "I took my pills" is routine), and after a quantity ("all", "many", a number)
+    the fillers may start with "of". Raises PhraseListError.
     """
     pieces: list[str] = []
     slots = pattern.split()
     if not slots:
         raise PhraseListError(f"empty crisis phrase {pattern!r}")
+    gap = fillers.gap if fillers else ""
+    previous = ""
     for slot in slots:
+        if slot == "#" and fillers:
+            pieces.append(("" if previous in ("", "...") else _lead(gap, previous, fillers)) + fillers.number)
+            previous = "#"
+            continue
         if slot == "...":
             pieces.append(r"(?:\S+ ){0,6}" if syllables else r"(?:\S+ ){0,3}")
+            previous = slot
             continue
         if slot == "$":
             pieces.append(r"$")
+            previous = slot
             continue
+        tight = slot.startswith("=")
+        slot = slot[1:] if tight else slot
+        # fillers between two word slots, never at the phrase's edges nor beside "..."
+        lead = _lead(gap, previous, fillers) if gap and previous not in ("", "...") and not tight else ""
+        previous = slot
         optional = slot.startswith("[") and slot.endswith("]")
         body = slot[1:-1] if optional else slot
         choices = sorted(body.split("|"), key=len, reverse=True)  # the longest choice first: "죽|죽겠"
@@ -161,8 +178,72 @@ def compile_pattern(pattern: str, *, syllables: bool = False) -> re.Pattern[str]
             else:
                 alternatives.append(re.escape(words))
         group = "(?:" + "|".join(alternatives) + ") "
-        pieces.append(f"(?:{group})?" if optional else group)
+        pieces.append(f"(?:{lead}{group})?" if optional else lead + group)
     return re.compile(r"(?<= )" + "".join(pieces))
+
+
+@dataclass(frozen=True)
+class Fillers:
+    """One language's filler grammar: ``gap`` (a regex, possibly empty), ``number`` (a regex of a count of
+    five or more: ``#``) and the quantity words after which the fillers may start with "of"."""
+
+    gap: str
+    number: str
+    quantities: frozenset[str]
+
+
+def _lead(gap: str, previous: str, fillers: Fillers | None) -> str:
+    """The fillers allowed before a slot, given the slot before it: "of" may open them after a quantity."""
+    if fillers is None:
+        return gap
+    last_words = {choice.replace("_", " ").split()[-1] for choice in previous.strip("[]").split("|") if choice}
+    if previous == "#" or (last_words and last_words <= fillers.quantities):
+        return "(?:of )?" + gap
+    return gap
+
+
+_FILLER_KINDS = ("adverbs", "quantities", "numbers", "many", "determiners", "adjectives")
+
+
+def filler_gap(fillers: Mapping[str, Any], language: str = "") -> Fillers | None:
+    """The regex of the words a caller may put between two words of a phrase, from a list's ``fillers``.
+
+    A small noun-phrase grammar, so the gap cannot swallow a verb or a negation: up to two adverbs
+    ("way", "like"), then quantities with an optional "of" ("too many of", "a whole bottle of",
+    "thirty of"; digits count as quantities), then one determiner or possessive ("my", "the"), then up
+    to two adjectives ("sleeping"). "of" alone is no filler: "the end of my life" is not "end my life".
+    ``fillers``: {"adverbs", "quantities", "numbers", "determiners", "adjectives"}: lists of words.
+    Raises PhraseListError. An empty mapping gives None (no fillers: the Korean list).
+    """
+    if not fillers:
+        return None
+    unknown = set(fillers) - set(_FILLER_KINDS)
+    if unknown:
+        raise PhraseListError(f"crisis phrases for {language!r}: unknown filler kinds {sorted(unknown)}")
+    alts: dict[str, str] = {}
+    for kind in _FILLER_KINDS:
+        words = fillers.get(kind, [])
+        if not isinstance(words, list) or not all(isinstance(w, str) and re.fullmatch(r"[a-z']+", w)
+                                                  for w in words):
+            raise PhraseListError(f"crisis phrases for {language!r}: fillers.{kind} must be single lower-case words")
+        choices = [re.escape(w) for w in sorted(set(words), key=len, reverse=True)]
+        if kind in ("quantities", "numbers"):
+            choices.append(r"\d+")
+        if kind == "many":
+            choices.append(r"[5-9]|\d{2,}")
+        if kind == "quantities":
+            choices += [re.escape(w) for w in [*fillers.get("numbers", []), *fillers.get("many", [])]]
+        alts[kind] = "(?:" + "|".join(choices) + ") " if choices else ""
+
+    def repeat(kind: str, most: int) -> str:
+        return f"(?:{alts[kind]}){{0,{most}}}" if alts[kind] else ""
+
+    determiner = f"(?:{alts['determiners']})?" if alts["determiners"] else ""
+    quantity = f"(?:{determiner}(?:{alts['quantities']}){{1,4}}(?:of )?)?"
+    gap = repeat("adverbs", 2) + quantity + determiner + repeat("adjectives", 2)
+    # "#": a count of five or more, one to three words ("twenty five"), after any smaller number words
+    number = f"(?:{alts['numbers']}){{0,2}}{alts['many']}" if alts["many"] else f"(?:{alts['numbers']}){{1,3}}"
+    return Fillers(gap, number, frozenset(fillers.get("quantities", [])))
 
 
 def _phrase_regexes(phrases: Iterable[str], syllables: bool = False) -> tuple[re.Pattern[str], ...]:
@@ -185,9 +266,13 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
     if by_unit not in ("words", "syllables"):
         raise PhraseListError(f"crisis phrases for {language!r}: units must be 'words' or 'syllables'")
     syllables = by_unit == "syllables"
+    fillers = section.get("fillers", {})
+    if not isinstance(fillers, Mapping):
+        raise PhraseListError(f"crisis phrases for {language!r}: fillers must be a table")
+    grammar = filler_gap(fillers, language)
 
     def compiled(p: str) -> re.Pattern[str]:
-        return compile_pattern(p, syllables=syllables)
+        return compile_pattern(p, syllables=syllables, fillers=grammar)
 
     def runs(phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
         split = (tuple(units(p, syllables=syllables, language=language)) for p in phrases)
@@ -282,7 +367,17 @@ def _covers(a: _Match, b: _Match) -> bool:
 
 
 def _winners(found: list[_Match]) -> list[_Match]:
-    return [m for m in found if not any(o is not m and _covers(o, m) for o in found)]
+    """The matches no other covers; of several over the very same words and as grave, the list's first
+    (with fillers, two phrases may read the same words: "took a bunch of pills")."""
+    kept = [m for m in found if not any(o is not m and _covers(o, m) for o in found)]
+    seen: set[tuple[int, int, str]] = set()
+    winners = []
+    for m in kept:
+        key = (m.start, m.end, m.pattern.kind)
+        if key not in seen:
+            seen.add(key)
+            winners.append(m)
+    return winners
 
 
 def _negated(words: list[str], start: int, phrases: PhraseList) -> bool:

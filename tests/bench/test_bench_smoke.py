@@ -78,7 +78,11 @@ def test_voicemail_bench_prints_model_load_real_time_factor_and_callback_to_noti
     assert re.search(r"recording callback -> first staff text: +\d+\.\d\d s  \(target <= 30: (met|NOT met)\)",
                      out), out
     assert re.search(r"recording callback -> transcript and triage: +\d+\.\d\d s  \(\d+\.\d\d s of the worker's "
-                     r"CPU; a crisis said at the end is paged then; target <= 15: (met|NOT met)\)", out), out
+                     r"CPU; triage crisis grade: (crisis|unsure|none)\)", out), out
+    # the message ends with a crisis said in Korean: the on-call page, or a plain NO PAGE when it is not heard
+    assert out.count("recording callback -> on-call page (crisis):") == 2
+    assert re.search(r"recording callback -> on-call page \(crisis\): +(\d+\.\d\d s  \(target <= 15: (met|NOT met)\)"
+                     r"|NO PAGE: the model did not hear the crisis words)", out), out
     assert "the worker loaded the model 1 time(s) (once at start)" in out
     assert re.search(r"warm-up \(first decode reads parts of the graph\): \d+\.\d\d s wall, at start", out), out
     assert out.count("[load average ") == 5

@@ -18,6 +18,7 @@ from ivr.core.crisis import (
     UnsupportedLanguage,
     assess,
     compile_pattern,
+    filler_gap,
     languages,
     load_phrase_list,
     phrase_list,
@@ -188,6 +189,65 @@ CRISIS_ROWS = [
     )],
 ]
 
+# fix13: the break-tester's plain crisis messages (vosk style) that the list missed or only offered:
+# overdoses already taken, means and preparation, goodbyes, burden, someone else at risk, weapons and danger.
+FIX13_REPORTED = [
+    *[(said, MEDICAL) for said in (
+        "i took thirty pills", "i took twenty of my pills", "i swallowed a whole bottle of tylenol",
+        "i took all of my sleeping pills", "i took way too many of my pills",
+        "i drank a bottle of vodka and took my pills",
+    )],
+    *[(said, SUICIDE) for said in (
+        "i have the rope ready and i'm going to do it tonight", "i've tied the noose",
+        "i'm sitting in my car in the garage with the engine running", "i'm going to use the gun on myself",
+        "i wrote letters to my kids to say goodbye", "this is my last message to you goodbye",
+        "everyone would be better without me around", "i think my brother might hurt himself",
+        # graded only UNSURE before
+        "i bought a gun today and i'm going to use it on myself", "i feel hopeless and i want it to be over",
+        "i just want to disappear forever",
+        "i feel like i'm a burden to everyone and they'd be happier if i was gone", "kill me now",
+    )],
+    ("i'm outside the building and i have a knife", OTHERS),
+    ("i'm not feeling safe", DANGER),
+]
+# fix13: rows of our own in the same categories, with the fillers people put between the words
+FIX13_OWN = [
+    *[(said, MEDICAL) for said in (  # [POISON] an overdose taken
+        "I took 40 of my anxiety pills", "she swallowed a whole pack of sleeping pills",
+        "I've taken all of my prescription meds at once", "I just took like fifteen tablets",
+        "I popped a handful of my xanax pills", "I drank a lot of wine and took some pills",
+        "I took my pills with a bottle of vodka", "I took twenty five of my sleeping pills an hour ago",
+        "I took way too much of my medication",
+    )],
+    *[(said, SUICIDE) for said in (
+        # [CSSRS-B] means ready, preparation
+        "the noose is ready", "I've got the pills ready", "I have my gun ready",
+        "I'm sitting in the garage with the car running", "I'm going to turn the gun on myself",
+        "I have a gun in my mouth", "I'm going to take all of my sleeping pills tonight", "I'm saving up all my pills",
+        "I slit both of my wrists", "I'm thinking about jumping off the old bridge",
+        "the rope is ready", "I put the knife to my wrist", "my brother is threatening suicide",
+        # [AFSP-WS] goodbyes, final messages, affairs in order
+        "I left a note for my family saying goodbye", "this is my last voicemail so goodbye",
+        "by the time you hear this I'll be gone", "I'm putting my affairs in order",
+        # [AFSP] burden
+        "they'd be happier without me", "everybody would be better if I was gone",
+        "they would all be happier if I was not around",
+        # [988-HELP] someone else at risk
+        "my daughter might kill herself", "I'm worried my husband is going to hurt himself",
+        "my friend is talking about ending his life", "my mom threatened to take her own life",
+        # plain wishes to be gone
+        "I want to go to sleep forever", "I want my life to be over",
+    )],
+    *[(said, OTHERS) for said in (  # a weapon where people are
+        "I'm at the school and I have a gun", "I have a knife and I'm outside his house",
+        "I'm going to use my gun on them", "I want to shoot my stupid boss",
+    )],
+    *[(said, DANGER) for said in (
+        "I'm not feeling safe tonight", "I don't think I'm safe", "I'm not sure I'm safe here",
+    )],
+]
+CRISIS_ROWS += FIX13_REPORTED + FIX13_OWN
+
 NONE_ROWS = [
     "I'm not suicidal, I need my link",  # issue 14: a denial beside a request goes on to the request
     "I'm not in crisis, I just need to reschedule",
@@ -261,6 +321,31 @@ NONE_ROWS = [
     "I'm going to give up coffee, anyway I need my link",
     "my boss said he'd kill me if I'm late, I need to reschedule",
     "I don't see a reason to keep going to therapy, I want to cancel my appointments",
+    # fix13: false crises reported by the break-tester
+    "i'm reading a book about suicide prevention for my class",
+    "never mind about the emergency i just need the link",
+    # fix13: everyday speech near the new phrases and the fillers
+    "I took my pills this morning, I need to reschedule", "I took my pills",
+    "I took two of my pills like the doctor said, I need my link",
+    "I need to reschedule, I'm taking all of my kids to the dentist",
+    "I wrote a letter to my insurance, I'm calling about my bill",
+    "I'm outside the building, which door do I use for my appointment",
+    "I bought a new bottle of my allergy meds, can I pay my bill",
+    "I'm reading an article about suicide rates for my paper",
+    "I'm doing a research project on suicide, can I book a session",
+    "never mind the emergency, I need my link", "forget about the emergency, I just need to reschedule",
+    "my son might hurt himself skiing so we need to reschedule",
+    "I drank a bottle of water and took my pills, can I get my link",
+    "I had 20 pills left so I need a refill, can you call me back",
+    "my grandmother is near the end of her life so I need to cancel",
+    "I want to go to sleep early tonight, can we move my session",
+    "my pills are ready at the pharmacy, I need to reschedule",
+    "I'm going to shoot the photos at my session, can I reschedule",
+    "I wanted to say goodbye before I go on vacation, please cancel my sessions",
+    "everything is ready for my session, what's the link",
+    "I took a box of tissues to my session, can you send me a receipt",
+    "I'm cooking with a knife in my hand, call me back",
+    "I'll do it tonight, the paperwork, I need my link",
     "",
 ]
 
@@ -317,6 +402,9 @@ UNSURE_ROWS = [
     "I'm scared of him", "I'm so useless", "I just want to give up", "I can't live like this",
     "I want to talk about being assaulted in my next session",  # a subject for a session
     "I don't want to be here",
+    # fix13: near the new crisis phrases, short of one: offered the crisis option
+    "this is my last message", "I'm calling to say goodbye", "I'm going to do it tonight",
+    "you won't hear from me again", "I'm done with everything", "I have a knife", "by the time you get this",
 ]
 
 
@@ -345,6 +433,7 @@ def test_near_a_crisis_offers_the_crisis_option(said: str) -> None:
 def test_row_counts() -> None:
     assert len(CRISIS_ROWS) >= 60
     assert len([r for r in NONE_ROWS if r]) >= 30
+    assert len(FIX13_OWN) >= 40
     assert {category for _, category in CRISIS_ROWS} == set(CrisisCategory)
 
 
@@ -391,8 +480,8 @@ def test_another_language_is_one_more_section() -> None:
 def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
-    assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "KFSP", "MOHW-109", "CSSRS-KO",
-                                       "OPS-KO"]
+    assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "988-HELP", "AFSP-WS", "CSSRS-B",
+                                       "POISON", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \
@@ -424,3 +513,47 @@ def test_pattern_syntax(pattern: str, text: str, found: str | None) -> None:
 def test_bad_patterns_are_refused(bad: str) -> None:
     with pytest.raises(PhraseListError):
         compile_pattern(bad)
+
+
+# fix13: fillers between the words of a phrase, as a small grammar (adverbs, quantities or a number with
+# "of", a determiner, adjectives), so "took all my pills" hears "took all of my sleeping pills".
+FILLERS = filler_gap({
+    "adverbs": ["way", "like"], "quantities": ["all", "too", "many", "a", "whole", "bottle"],
+    "numbers": ["two"], "many": ["thirty"], "determiners": ["my", "the", "a"], "adjectives": ["sleeping"],
+})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("took all my pills", " took all of my sleeping pills ", "took all of my sleeping pills "),
+        ("took too_many pills", " took way too many of my pills ", "took way too many of my pills "),
+        ("swallowed bottle of tylenol", " swallowed a whole bottle of tylenol ",
+         "swallowed a whole bottle of tylenol "),
+        ("took # pills", " took thirty pills ", "took thirty pills "),
+        ("took # pills", " took like thirty of my pills ", "took like thirty of my pills "),
+        ("took # pills", " took 25 pills ", "took 25 pills "),
+        ("took # pills", " took two pills ", None),  # a count under five is no overdose
+        ("took # pills", " took 2 pills ", None),
+        ("took =pills $", " took my pills ", None),  # "=": no fillers before "pills"
+        ("took =pills $", " took pills ", "took pills "),
+        ("end my life", " end of my life ", None),  # "of" alone is no filler
+        ("took my pills", " took not my pills ", None),  # a negation is never a filler
+    ],
+)
+def test_fillers_between_the_words_of_a_phrase(pattern: str, text: str, found: str | None) -> None:
+    match = compile_pattern(pattern, fillers=FILLERS).search(text)
+    assert (match.group(0) if match else None) == found
+
+
+def test_bad_fillers_are_refused() -> None:
+    with pytest.raises(PhraseListError):
+        filler_gap({"verbs": ["took"]})
+    with pytest.raises(PhraseListError):
+        filler_gap({"adverbs": ["two words"]})
+    assert filler_gap({}) is None
+
+
+def test_the_same_words_read_by_two_phrases_count_once() -> None:
+    # "took a bunch of pills" is a phrase, and "took <a quantity> pills" reads the same words
+    assert assess("I took a bunch of pills").matched == ("took a bunch of pills",)

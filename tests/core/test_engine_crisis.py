@@ -64,6 +64,28 @@ def test_crisis_words_at_every_kind_of_ask(spec: str, confidence: float) -> None
     assert call.s.history == ["main.q", "q:crisis", "main.to_crisis"]
 
 
+# fix13: plain crisis messages the list used to miss, said at a call prompt (fillers between the words,
+# an overdose already taken, a goodbye), go to the crisis path like any crisis.
+@pytest.mark.parametrize("text", ["I took all of my sleeping pills", "I wrote letters to my kids to say goodbye"])
+def test_plain_crisis_messages_at_a_menu_go_to_the_crisis_path(menu_flows_crisis: FlowSet, text: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech(text, 0.9)) == bye("Crisis.")
+    assert call.s.history == ["main.menu", "menu:crisis", "main.to_crisis"]
+
+
+def test_a_plain_crisis_message_at_an_ask_goes_to_the_crisis_path() -> None:
+    call = Call(ask_flows("type: date\npast_only: true"))
+    call.start()
+    assert call.send(Speech("I took way too many of my pills", 0.9)) == bye("Crisis.")
+    assert call.s.history == ["main.q", "q:crisis", "main.to_crisis"]
+
+
+@pytest.mark.parametrize("text", ["never mind about the emergency, I just need to pay my bill"])
+def test_a_crisis_word_taken_back_goes_on_with_the_request(menu_flows_crisis: FlowSet, text: str) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech(text, 0.9)) == bye("Billing.")
+
+
 @pytest.mark.parametrize("text", NOT_CRISIS)
 def test_everyday_words_are_not_a_crisis(menu_flows_crisis: FlowSet, text: str) -> None:
     call = at_menu(menu_flows_crisis)
