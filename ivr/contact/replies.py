@@ -10,7 +10,11 @@ the most recent text sent to that number:
 * confirm: ``1``, yes, confirm, ok, sure, … → recorded (and in the change journal);
 * change: ``2``, change, reschedule, can't make it, … → a correction call (the ``correction`` follow-up) or,
   without one, a staff task;
-* anything else → a staff task at once, and the client is told a person will answer (never "invalid").
+* anything else → a staff task at once, and the client is told a person will answer (never "invalid");
+* every text is first graded by the crisis check of calls and voicemails (``ivr.core.crisis.assess``): a crisis
+  → an urgent ``text_crisis`` escalation (the crisis on-call is paged) and the 911/988 guidance in neutral
+  words, whatever else the text says; unsure → a high-priority ``text_reply_unsure`` task, marked, and the
+  guidance too.  A crisis text that is also an opt-out still stops the texts (no reply may follow a STOP).
 
 Every reply is kept (``outbound_replies``, words sealed with ``IVR_DATA_KEY``) and ends the client's other
 pending follow-ups (the planner, re-run at once, sees the reply).
@@ -33,6 +37,8 @@ from ivr.contact.models import (
     TouchState,
 )
 from ivr.contact.touches import cancel_pending
+from ivr.core import crisis
+from ivr.core.escalation_policy import TEXT_CRISIS, TEXT_UNSURE
 from ivr.encryption import RecordCipher
 from ivr.outbound.facts import Channel
 from ivr.outbound.planner import SkipReason
@@ -54,11 +60,18 @@ CHANGE_WORDS = frozenset({
 CONFIRMED_REPLY = "Thank you, that is confirmed."
 CHANGE_REPLY = "Thank you. We will be in touch to find another time."
 PERSON_REPLY = "Thank you for your message. A person will answer you soon."
+# A text that reads as a crisis (or may): emergency guidance, in words that name no practice nor care.
+CRISIS_REPLY = ("If this is an emergency, please call 911 now. You can also call or text 988 at any time, day or "
+                "night. A person from our office will contact you soon.")
+UNSURE_REPLY = ("Thank you for your message. A person will answer you soon. If this is an emergency, please call "
+                "911, or call or text 988 at any time.")
 STOP_SOURCE = "stop"  # call_opt_outs.source of a number that texted STOP (START lifts it)
 # How far back a reply may answer a text we sent.
 MATCH_WINDOW = dt.timedelta(days=14)
 _SENT = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.QUEUED.value)
 _PUNCT = re.compile(r"[^\w'\s-]+")
+# Carrier keywords: never read as "may be a crisis" (a crisis is still a crisis, whatever else the text says).
+_KEYWORDS = (ReplyMeaning.OPT_OUT, ReplyMeaning.OPT_IN, ReplyMeaning.HELP)
 
 
 def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: bool = False) -> ReplyMeaning:
@@ -98,6 +111,9 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if seen is not None:
         return Handled(ReplyMeaning(seen.meaning), None, seen.client_id, seen.touch_id, new=False)
     meaning = meaning_of(body, opt_out_type, opted_out=opt_outs.opted_out(db, from_))
+    graded = crisis.assess(body)  # the same check as calls and voicemails (ivr.core.crisis)
+    urgent = ReplyMeaning.CRISIS if graded.is_crisis else (
+        ReplyMeaning.UNSURE if graded.offer_crisis_option and meaning not in _KEYWORDS else None)
     clients = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == from_).distinct()))
     # The most recent text we sent to this number (from the number written to, when known) is what it answers.
     last = select(OutboundTouch).where(
@@ -109,7 +125,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
     sealed = cipher.seal((body or "").encode(), f"outbound_replies:{message_sid}".encode()) if cipher else None
     db.add(OutboundReply(message_sid=message_sid[:40], from_e164=from_, to_e164=to, client_id=client_id,
-                         touch_id=touch.touch_id if touch is not None else None, meaning=meaning.value,
+                         touch_id=touch.touch_id if touch is not None else None,
+                         meaning=(urgent or meaning).value,
                          body_sealed=sealed, received_at=now))
     db.flush()  # IntegrityError: the same MessageSid raced in twice (the caller answers with nothing)
     source = f"text:{message_sid}"[:80]
@@ -119,7 +136,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         if db.get(CallOptOut, from_) is None:
             db.add(CallOptOut(e164=from_, source=STOP_SOURCE, since=now))
         cancel_pending(db, to=from_, why=SkipReason.OPTED_OUT, now=now)
-        return Handled(meaning, None, client_id, None)
+        return Handled(meaning, None, client_id, None,
+                       staff_task=TEXT_CRISIS if urgent is ReplyMeaning.CRISIS else None)
     if meaning is ReplyMeaning.OPT_IN:
         opt_outs.record(db, from_, opt_outs.Keyword.START, now, source=source)
         stopped = db.get(CallOptOut, from_)
@@ -129,6 +147,10 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if meaning is ReplyMeaning.HELP:
         return Handled(meaning, None, client_id, None)  # Twilio answers HELP itself
     touch_id = touch.touch_id if touch is not None else None
+    if urgent is ReplyMeaning.CRISIS:
+        return Handled(urgent, CRISIS_REPLY, client_id, touch_id, staff_task=TEXT_CRISIS)
+    if urgent is ReplyMeaning.UNSURE:
+        return Handled(urgent, UNSURE_REPLY, client_id, touch_id, staff_task=TEXT_UNSURE)
     appointment_id = touch.appointment_id if touch is not None else None
     if meaning is ReplyMeaning.CONFIRM and client_id and appointment_id:
         journal.record(db, ChangeKind.APPOINTMENT_CONFIRMED, source=source, now=now, client_id=client_id,

@@ -283,17 +283,46 @@ def test_a_verified_caller_who_calls_the_pool_number_back_continues_the_touch(ql
     assert journal(database) == [("appointment_booked", "C-9003")]
 
 
-def test_an_unverified_caller_of_a_pool_number_reaches_the_main_menu(ql, client, database, jobs, standin):
+NEUTRAL_BACK = "This is about a business matter; we'll try to reach you again later. Goodbye."
+
+
+@pytest.mark.parametrize("script", [
+    ["03041990", "03041990", "03041990"],  # wrong dates of birth (the break-test's partner, B1)
+    ["", "", ""],  # nothing said: "wait;wait;wait"
+])
+def test_an_unverified_caller_of_a_pool_number_hears_only_neutral_words(script, ql, client, database, jobs, standin):
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
     client_line = call_back(client, call["from"])
     assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
-    stranger.press("03041990")
-    stranger.press("03041990")
-    heard = stranger.press("03041990")
-    assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
-    assert heard[-1].startswith("To reschedule or cancel an appointment, press 1 or say appointment.")
-    assert not any("Robin" in words or "Maya" in words for words in stranger.heard)
+    for keys in script:
+        stranger.press(keys) if keys else stranger.silence()
+    assert stranger.heard[-1] == NEUTRAL_BACK and stranger.ended
+    said = " ".join(stranger.heard)
+    for giveaway in ("Lakeside", "Counseling", "Collective", "Maya", "Chen", "Robin", "988", "Crisis", "menu",
+                     "appointment"):
+        assert giveaway not in said
+
+
+def test_a_caller_of_a_pool_number_who_presses_9_still_reaches_the_crisis_path(ql, client, database, jobs, standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    stranger = call_back(client, call["from"], "+15551239999")
+    heard = stranger.press("9")
+    assert any("988" in words for words in heard)
+
+
+def test_the_lint_follows_every_hand_over_a_caller_reaches_before_verification(flows_dir):
+    from ivr.actions.catalog import default_registry
+    from ivr.flowlang.store import check_dir
+
+    # The break-test's path: a caller not verified handed to the main menu, which names the practice and care.
+    path = flows_dir / "returned_call.yaml"
+    path.write_text(path.read_text().replace("give_up: business_matter", "give_up: to_main"))
+    problems = [p for p in check_dir(flows_dir, default_registry().signatures())[1] if p.severity == "error"]
+    assert problems and all("not discreet before verification" in p.message for p in problems)
+    assert ("main.yaml", "main") in {(p.file, p.flow) for p in problems}
+    # Steps reached only by the caller's own crisis key or words are the crisis path: not linted.
+    assert "crisis" not in {p.flow for p in problems}
 
 
 def test_the_discretion_lint_checks_the_conversation_flows_before_verification(flows_dir):
