@@ -132,7 +132,7 @@ UNSURE_ANSWER = ("Thank you for your message. A person will answer you soon. If 
     "can't make it. i want to end my life",  # a change word does not hide a crisis
 ])
 def test_a_crisis_text_pages_the_crisis_on_call_and_gives_the_guidance(words, reminded, client, database, jobs,
-                                                                       standin):
+                                                                       standin, staff, app):
     status, xml = text_in(client, PHONE, reminded["from"], words, "SM" + "8" * 32)
     assert (status, xml) == (200, answer(CRISIS_ANSWER))
     with database.sessions() as db:
@@ -143,8 +143,11 @@ def test_a_crisis_text_pages_the_crisis_on_call_and_gives_the_guidance(words, re
     [reply] = replies(database)
     assert reply.meaning == "crisis"  # what the client page shows
     jobs.run()
-    paged = [m["body"] for m in standin.messages() if f"#{esc.id}" in m["body"]]
-    assert paged and all(body.startswith(f"URGENT call #{esc.id}") for body in paged)
+    # The on-call clinician (the demo roster) is paged at once, link only: no words of the text.
+    paged = [(m["to"], m["body"]) for m in standin.messages() if f"#{esc.id}" in m["body"]]
+    dashboard = app.extensions["quietline"].settings.dashboard_url
+    assert "+15550100123" in {to for to, _ in paged}  # the crisis on-call (level 1 as any urgent item)
+    assert {body for _, body in paged} == {f"URGENT call #{esc.id}: call back now. {dashboard}/e/{esc.id}"}
     assert not any(words in m["body"] for m in standin.messages())
 
 
@@ -161,9 +164,11 @@ def test_a_text_that_may_be_a_crisis_is_a_high_priority_task_with_a_marker(remin
     assert replies(database)[0].meaning == "unsure"
 
 
-def test_the_crisis_answers_pass_the_discretion_lint():
+def test_the_crisis_answers_say_nothing_else_the_discretion_lint_refuses():
     from ivr.contact.replies import CRISIS_REPLY, PERSON_REPLY, UNSURE_REPLY
     from ivr.outbound.lint import Discretion, text_problems
 
+    # 988 is the one giveaway, on purpose: it goes only to the number that just wrote the crisis words.
     rules = Discretion.for_practice("Lakeside Counseling Collective")
-    assert [text_problems(words, rules) for words in (CRISIS_REPLY, UNSURE_REPLY, PERSON_REPLY)] == [[], [], []]
+    assert [text_problems(words, rules) for words in (CRISIS_REPLY, UNSURE_REPLY, PERSON_REPLY)] == [
+        ["it says '988'"], ["it says '988'"], []]
