@@ -247,6 +247,9 @@ def caller_name_problems(name: str, rules: Discretion) -> list[str]:
 
 # The flows of the outbound conversation (flows/): what they say before verification goes to whoever answers.
 CONVERSATION_FLOWS = ("follow_up_call", "returned_call")
+# Flow template values whose words give the practice or the care away ("Thank you for calling {{ practice.name }}").
+INDISCREET_VALUES = {"practice": "it names the practice ({{ practice }})",
+                     "emergency_guidance": "it speaks of crisis lines and care ({{ emergency_guidance }})"}
 
 
 def _step_words(step: Step) -> list[str]:
@@ -282,7 +285,8 @@ def conversation_problems(flows: Mapping[str, Flow], rules: Discretion,
             continue
         seen.add((name, sid))
         for words in _step_words(step):
-            for problem in text_problems(words, rules) + opt_out_command_problems(words):
+            told = [why for name, why in INDISCREET_VALUES.items() if name in template_variables(words)]
+            for problem in told + text_problems(words, rules) + opt_out_command_problems(words):
                 out.append(FlowProblem(flow.file, step.line, f"not discreet before verification: {problem}",
                                        flow.name, step.id))
     return out

@@ -308,7 +308,8 @@ def test_a_caller_of_a_pool_number_who_presses_9_still_reaches_the_crisis_path(q
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
     heard = stranger.press("9")
-    assert any("988" in words for words in heard)
+    assert heard[0].startswith("If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now.")
+    assert heard[-1] == "I am connecting you with our on-call clinician now."
 
 
 def test_the_lint_follows_every_hand_over_a_caller_reaches_before_verification(flows_dir):
