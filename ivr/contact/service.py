@@ -23,9 +23,9 @@ from ivr.contact.models import OutboundTouch, ReplyMeaning, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
 from ivr.contact.undeliverable import NumberHasher
 from ivr.core.call_state import CallSession
+from ivr.core.escalation_policy import decide_priority
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
-from ivr.core.escalation_policy import decide_priority
 from ivr.escalations.create import build_escalation
 from ivr.escalations.models import Escalation
 from ivr.flowlang.store import FlowStore

@@ -382,8 +382,10 @@ def _dead_promised_keys(flows: Mapping[str, Flow], entry_flow: str | None,
 CALLER_ASKED_HANDLERS = frozenset({"crisis"})
 
 
-def reachable_unverified(flows: Mapping[str, Flow], starts: Iterable[str], actions: Mapping[str, Any],
-                         caller_asked: Set[str] = CALLER_ASKED_HANDLERS) -> dict[tuple[str, str], list[tuple[str, str]]]:
+def reachable_unverified(
+    flows: Mapping[str, Flow], starts: Iterable[str], actions: Mapping[str, Any],
+    caller_asked: Set[str] = CALLER_ASKED_HANDLERS,
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """Every step a caller may hear before being verified, starting at the first step of each flow in
     ``starts``, across ``goto`` hand-overs to other flows: ``(flow, step) -> path`` from its start.
 

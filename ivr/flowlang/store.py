@@ -16,9 +16,9 @@ from typing import Any, cast
 
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
+from ivr.flowlang.graph import reachable_unverified
 from ivr.flowlang.loading import load_texts
 from ivr.flowlang.parsing import PRACTICE_FILE
-from ivr.flowlang.graph import reachable_unverified
 from ivr.outbound.lint import CONVERSATION_FLOWS, conversation_problems
 from ivr.outbound.rules import check_outbound
 from ivr.practice.settings.checks import parse_practice
@@ -54,7 +54,8 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
         return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
     flows, problems = load_texts(texts, practice, actions)
     if (Path(path) / OUTBOUND_FILE).exists():
-        problems = sorted(problems + _outbound_problems(path, flows, practice, actions), key=lambda p: (p.file, p.line or 0))
+        problems = sorted(problems + _outbound_problems(path, flows, practice, actions),
+                          key=lambda p: (p.file, p.line or 0))
     return flows, problems
 
 
