@@ -70,6 +70,14 @@ STOP_SOURCE = "stop"  # call_opt_outs.source of a number that texted STOP (START
 MATCH_WINDOW = dt.timedelta(days=14)
 _SENT = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.QUEUED.value)
 _PUNCT = re.compile(r"[^\w'\s-]+")
+# Opt-outs in words, not only the carriers' bare keywords: "STOP please", "Please stop texting me".  Whoever
+# wrote one wants no more texts, whatever the carrier made of it (break-test S13).
+_OPT_OUT_WORDS = re.compile(
+    r"^(?:please |pls |plz )?(?:stop|stopall|unsubscribe|cancel|end|quit|opt out|optout)"
+    r"(?: please| pls| plz| now| it| thanks| thank you| texting| messaging| this)*$"
+    r"|\b(?:stop|quit) (?:texting|messaging|sending|contacting|calling)\b"
+    r"|\b(?:don't|dont|do not|never) (?:text|message|contact) (?:me|us|this number)\b"
+    r"|\bno more (?:texts|text messages|messages)\b|\bunsubscribe me\b|\bremove (?:me|this number) from\b")
 # Carrier keywords: never read as "may be a crisis" (a crisis is still a crisis, whatever else the text says).
 _KEYWORDS = (ReplyMeaning.OPT_OUT, ReplyMeaning.OPT_IN, ReplyMeaning.HELP)
 
@@ -84,6 +92,10 @@ def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: 
     if keyword is opt_outs.Keyword.START and (opted_out or (body or "").strip().upper() != "YES"):
         return ReplyMeaning.OPT_IN  # YES from a number that never stopped is a confirmation
     words = " ".join(_PUNCT.sub(" ", (body or "").lower().replace("’", "'")).split())
+    if _OPT_OUT_WORDS.search(words):
+        return ReplyMeaning.OPT_OUT
+    if (body or "").strip().endswith("?"):
+        return ReplyMeaning.OTHER  # "Y?", "ok?": a question, for a person, never a confirmation
     if words in CONFIRM_WORDS:
         return ReplyMeaning.CONFIRM
     if words in CHANGE_WORDS:
@@ -123,6 +135,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         last = last.where(OutboundTouch.from_e164 == to)
     touch = db.scalar(last.order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
     client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
+    if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and (len(clients) > 1 or (touch and touch.neutral)):
+        meaning = ReplyMeaning.OTHER  # a family phone: nobody can tell whose appointment "Y" is about (S11)
     sealed = cipher.seal((body or "").encode(), f"outbound_replies:{message_sid}".encode()) if cipher else None
     db.add(OutboundReply(message_sid=message_sid[:40], from_e164=from_, to_e164=to, client_id=client_id,
                          touch_id=touch.touch_id if touch is not None else None,

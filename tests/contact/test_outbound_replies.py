@@ -172,3 +172,36 @@ def test_the_crisis_answers_say_nothing_else_the_discretion_lint_refuses():
     rules = Discretion.for_practice("Lakeside Counseling Collective")
     assert [text_problems(words, rules) for words in (CRISIS_REPLY, UNSURE_REPLY, PERSON_REPLY)] == [
         ["it says '988'"], ["it says '988'"], []]
+
+
+@pytest.mark.parametrize("body", ["STOP please", "Please stop texting me", "stop texting me thanks",
+                                  "Don't text me anymore"])
+def test_opt_outs_in_words_stop_everything_like_the_keywords(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "a" * 32)
+    assert (status, xml) == (200, NOTHING)
+    assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "cancelled", "opted_out")]
+    with database.sessions() as db:
+        assert db.get(SmsOptOut, PHONE).opted_out is True
+        assert db.get(Appointment, "A-9006").status == "scheduled"
+
+
+@pytest.mark.parametrize("body", ["Y?", "ok?", "Confirm?"])
+def test_a_question_is_never_a_confirmation(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "b" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    with database.sessions() as db:
+        assert db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all() == []
+        [esc] = db.scalars(select(Escalation)).all()
+    assert esc.reason == "text_reply" and replies(database)[0].meaning == "other"
+
+
+@pytest.mark.parametrize("body", ["Y", "2"])
+def test_a_reply_from_a_shared_family_number_confirms_or_changes_nothing(body, reminded, client, database):
+    add_client(database, "C-9007", "Sam", (PHONE,))  # the number is now a family phone
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "c" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    with database.sessions() as db:
+        assert db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all() == []
+        assert db.scalars(select(CorrectionRequestRow)).all() == []
+        [esc] = db.scalars(select(Escalation)).all()
+    assert esc.reason == "text_reply" and replies(database)[0].meaning == "other"
