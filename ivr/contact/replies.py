@@ -7,6 +7,8 @@ preference.  CANCEL is an opt-out, never the cancellation of an appointment.  ST
 what is still to come (the planner treats what was missed as late).  A reply to a reminder is matched to
 the most recent text sent to that number:
 
+* opt-outs in words too ("STOP please", "Please stop texting me"); a question ("Y?") is never a confirmation,
+  and neither is a "yes" or "2" from a number several clients share (a person answers those);
 * confirm: ``1``, yes, confirm, ok, sure, … → recorded (and in the change journal);
 * change: ``2``, change, reschedule, can't make it, … → a correction call (the ``correction`` follow-up) or,
   without one, a staff task;
