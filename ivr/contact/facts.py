@@ -53,7 +53,8 @@ _OUTCOMES = {
 }
 
 
-CONVERSATION = (ReplyMeaning.CONFIRM.value, ReplyMeaning.CHANGE.value, ReplyMeaning.OTHER.value)
+CONVERSATION = (ReplyMeaning.CONFIRM.value, ReplyMeaning.CHANGE.value, ReplyMeaning.OTHER.value,
+                ReplyMeaning.CRISIS.value, ReplyMeaning.UNSURE.value)
 
 
 def outcome_of(status: str) -> Outcome | None:

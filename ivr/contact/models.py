@@ -93,6 +93,8 @@ class ReplyMeaning(str, Enum):
     OPT_IN = "opt_in"
     HELP = "help"
     OTHER = "other"  # free text: a staff task, and the client is told a person will answer
+    CRISIS = "crisis"  # reads as a crisis (ivr.core.crisis): an urgent crisis escalation, 911/988 guidance
+    UNSURE = "unsure"  # may be a crisis: a high-priority task marked so, and the guidance too
 
 
 class OutboundReply(Base):

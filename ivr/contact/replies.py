@@ -7,10 +7,16 @@ preference.  CANCEL is an opt-out, never the cancellation of an appointment.  ST
 what is still to come (the planner treats what was missed as late).  A reply to a reminder is matched to
 the most recent text sent to that number:
 
+* opt-outs in words too ("STOP please", "Please stop texting me"); a question ("Y?") is never a confirmation,
+  and neither is a "yes" or "2" from a number several clients share (a person answers those);
 * confirm: ``1``, yes, confirm, ok, sure, … → recorded (and in the change journal);
 * change: ``2``, change, reschedule, can't make it, … → a correction call (the ``correction`` follow-up) or,
   without one, a staff task;
-* anything else → a staff task at once, and the client is told a person will answer (never "invalid").
+* anything else → a staff task at once, and the client is told a person will answer (never "invalid");
+* every text is first graded by the crisis check of calls and voicemails (``ivr.core.crisis.assess``): a crisis
+  → an urgent ``text_crisis`` escalation (the crisis on-call is paged) and the 911/988 guidance in neutral
+  words, whatever else the text says; unsure → a high-priority ``text_reply_unsure`` task, marked, and the
+  guidance too.  A crisis text that is also an opt-out still stops the texts (no reply may follow a STOP).
 
 Every reply is kept (``outbound_replies``, words sealed with ``IVR_DATA_KEY``) and ends the client's other
 pending follow-ups (the planner, re-run at once, sees the reply).
@@ -33,6 +39,8 @@ from ivr.contact.models import (
     TouchState,
 )
 from ivr.contact.touches import cancel_pending
+from ivr.core import crisis
+from ivr.core.escalation_policy import TEXT_CRISIS, TEXT_UNSURE
 from ivr.encryption import RecordCipher
 from ivr.outbound.facts import Channel
 from ivr.outbound.planner import SkipReason
@@ -54,11 +62,26 @@ CHANGE_WORDS = frozenset({
 CONFIRMED_REPLY = "Thank you, that is confirmed."
 CHANGE_REPLY = "Thank you. We will be in touch to find another time."
 PERSON_REPLY = "Thank you for your message. A person will answer you soon."
+# A text that reads as a crisis (or may): emergency guidance, in words that name no practice nor care.
+CRISIS_REPLY = ("If this is an emergency, please call 911 now. You can also call or text 988 at any time, day or "
+                "night. A person from our office will contact you soon.")
+UNSURE_REPLY = ("Thank you for your message. A person will answer you soon. If this is an emergency, please call "
+                "911, or call or text 988 at any time.")
 STOP_SOURCE = "stop"  # call_opt_outs.source of a number that texted STOP (START lifts it)
 # How far back a reply may answer a text we sent.
 MATCH_WINDOW = dt.timedelta(days=14)
 _SENT = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.QUEUED.value)
 _PUNCT = re.compile(r"[^\w'\s-]+")
+# Opt-outs in words, not only the carriers' bare keywords: "STOP please", "Please stop texting me".  Whoever
+# wrote one wants no more texts, whatever the carrier made of it (break-test S13).
+_OPT_OUT_WORDS = re.compile(
+    r"^(?:please |pls |plz )?(?:stop|stopall|unsubscribe|cancel|end|quit|opt out|optout)"
+    r"(?: please| pls| plz| now| it| thanks| thank you| texting| messaging| this)*$"
+    r"|\b(?:stop|quit) (?:texting|messaging|sending|contacting|calling)\b"
+    r"|\b(?:don't|dont|do not|never) (?:text|message|contact) (?:me|us|this number)\b"
+    r"|\bno more (?:texts|text messages|messages)\b|\bunsubscribe me\b|\bremove (?:me|this number) from\b")
+# Carrier keywords: never read as "may be a crisis" (a crisis is still a crisis, whatever else the text says).
+_KEYWORDS = (ReplyMeaning.OPT_OUT, ReplyMeaning.OPT_IN, ReplyMeaning.HELP)
 
 
 def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: bool = False) -> ReplyMeaning:
@@ -71,6 +94,10 @@ def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: 
     if keyword is opt_outs.Keyword.START and (opted_out or (body or "").strip().upper() != "YES"):
         return ReplyMeaning.OPT_IN  # YES from a number that never stopped is a confirmation
     words = " ".join(_PUNCT.sub(" ", (body or "").lower().replace("’", "'")).split())
+    if _OPT_OUT_WORDS.search(words):
+        return ReplyMeaning.OPT_OUT
+    if (body or "").strip().endswith("?"):
+        return ReplyMeaning.OTHER  # "Y?", "ok?": a question, for a person, never a confirmation
     if words in CONFIRM_WORDS:
         return ReplyMeaning.CONFIRM
     if words in CHANGE_WORDS:
@@ -98,6 +125,9 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if seen is not None:
         return Handled(ReplyMeaning(seen.meaning), None, seen.client_id, seen.touch_id, new=False)
     meaning = meaning_of(body, opt_out_type, opted_out=opt_outs.opted_out(db, from_))
+    graded = crisis.assess(body)  # the same check as calls and voicemails (ivr.core.crisis)
+    urgent = ReplyMeaning.CRISIS if graded.is_crisis else (
+        ReplyMeaning.UNSURE if graded.offer_crisis_option and meaning not in _KEYWORDS else None)
     clients = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == from_).distinct()))
     # The most recent text we sent to this number (from the number written to, when known) is what it answers.
     last = select(OutboundTouch).where(
@@ -107,9 +137,12 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         last = last.where(OutboundTouch.from_e164 == to)
     touch = db.scalar(last.order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
     client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
+    if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and (len(clients) > 1 or (touch and touch.neutral)):
+        meaning = ReplyMeaning.OTHER  # a family phone: nobody can tell whose appointment "Y" is about (S11)
     sealed = cipher.seal((body or "").encode(), f"outbound_replies:{message_sid}".encode()) if cipher else None
     db.add(OutboundReply(message_sid=message_sid[:40], from_e164=from_, to_e164=to, client_id=client_id,
-                         touch_id=touch.touch_id if touch is not None else None, meaning=meaning.value,
+                         touch_id=touch.touch_id if touch is not None else None,
+                         meaning=(urgent or meaning).value,
                          body_sealed=sealed, received_at=now))
     db.flush()  # IntegrityError: the same MessageSid raced in twice (the caller answers with nothing)
     source = f"text:{message_sid}"[:80]
@@ -119,7 +152,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         if db.get(CallOptOut, from_) is None:
             db.add(CallOptOut(e164=from_, source=STOP_SOURCE, since=now))
         cancel_pending(db, to=from_, why=SkipReason.OPTED_OUT, now=now)
-        return Handled(meaning, None, client_id, None)
+        return Handled(meaning, None, client_id, None,
+                       staff_task=TEXT_CRISIS if urgent is ReplyMeaning.CRISIS else None)
     if meaning is ReplyMeaning.OPT_IN:
         opt_outs.record(db, from_, opt_outs.Keyword.START, now, source=source)
         stopped = db.get(CallOptOut, from_)
@@ -129,6 +163,10 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if meaning is ReplyMeaning.HELP:
         return Handled(meaning, None, client_id, None)  # Twilio answers HELP itself
     touch_id = touch.touch_id if touch is not None else None
+    if urgent is ReplyMeaning.CRISIS:
+        return Handled(urgent, CRISIS_REPLY, client_id, touch_id, staff_task=TEXT_CRISIS)
+    if urgent is ReplyMeaning.UNSURE:
+        return Handled(urgent, UNSURE_REPLY, client_id, touch_id, staff_task=TEXT_UNSURE)
     appointment_id = touch.appointment_id if touch is not None else None
     if meaning is ReplyMeaning.CONFIRM and client_id and appointment_id:
         journal.record(db, ChangeKind.APPOINTMENT_CONFIRMED, source=source, now=now, client_id=client_id,

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from ivr.config import Settings
 from ivr.contact import changes, conversation, replies, sending, touches
 from ivr.contact.facts import clinician_names, load_facts
-from ivr.contact.models import OutboundTouch, TouchState
+from ivr.contact.models import OutboundTouch, ReplyMeaning, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
 from ivr.contact.undeliverable import NumberHasher
 from ivr.core.call_state import CallSession
+from ivr.core.escalation_policy import decide_priority
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
 from ivr.escalations.create import build_escalation
@@ -169,15 +170,17 @@ class Outbound:
         """An escalation for staff, once per ``key`` (a touch's job id or a MessageSid) and reason, notified as any
         other (the escalate job finds the row and pages the roster).  Returns its id."""
         practice = self.flows.last_good.practice if self.flows.last_good is not None else None
+        priority = decide_priority(practice, reason)
         with self.database.sessions() as db, db.begin():
             existing = db.query(Escalation.id).filter_by(call_sid=key, reason=reason).scalar()
             if existing is None:
-                row = build_escalation(None, key, reason, None, self.clock(), practice)
+                # The reason's policy decides the priority (a crisis text is urgent, an unsure one high).
+                row = build_escalation(None, key, reason, priority, self.clock(), practice)
                 row.client_id, row.details = client_id, details or None
                 db.add(row)
                 db.flush()
                 existing = row.id
-        self.jobs.escalate(key, reason)
+        self.jobs.escalate(key, reason, priority)  # urgent: the urgent queue, the crisis on-call paged
         return int(existing)
 
     def escalate_unreached_changes(self, now: dt.datetime) -> int:
@@ -215,7 +218,10 @@ class Outbound:
             return twiml.sms_nothing()
         log.info("reply to a pool number: %s", handled.meaning.value)
         if handled.staff_task:
-            self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, {"reply": handled.meaning.value})
+            details = {"reply": handled.meaning.value}
+            if handled.meaning in (ReplyMeaning.CRISIS, ReplyMeaning.UNSURE):
+                details["crisis"] = handled.meaning.value  # the marker staff see (never the words)
+            self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, details)
         self.plan_soon()
         return twiml.sms_reply(handled.reply) if handled.reply else twiml.sms_nothing()
 

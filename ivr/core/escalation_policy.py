@@ -86,6 +86,8 @@ RECORDING_FAILED = "recording_failed"  # a message Twilio never let us copy: cal
 TEXT_FAILED = "text_failed"  # a text Twilio refused for good (opted out, not a mobile, …)
 SYSTEM_ERROR = "system_error"  # a webhook failed and the caller heard the apology
 VOICEMAIL_CRISIS = "voicemail_crisis"  # a message whose transcript reads as a crisis (workers/recordings.py)
+TEXT_CRISIS = "text_crisis"  # a text to a pool number that reads as a crisis (ivr.contact.replies)
+TEXT_UNSURE = "text_reply_unsure"  # a text to a pool number that may be a crisis: a person reads it soon
 
 # Reasons flows use that are not category names themselves.
 REASON_ALIASES = {
@@ -98,6 +100,8 @@ REASON_ALIASES = {
     RECORDING_FAILED: Category.VOICEMAIL.value,
     TEXT_FAILED: Category.OTHER.value,
     VOICEMAIL_CRISIS: Category.CRISIS.value,
+    TEXT_CRISIS: Category.CRISIS.value,
+    TEXT_UNSURE: Category.CALLBACK.value,
     # Verification locks (ivr.practice.verification): a client's lock is "verification_failed" itself.
     "verification_ceiling": Category.VERIFICATION_FAILED.value,
     # Follow-ups and reminders (ivr.contact): a text reply nobody could act on, a change asked for by text,
@@ -107,7 +111,7 @@ REASON_ALIASES = {
     "follow_up_task": Category.CALLBACK.value,
 }
 # What those edge reasons ask for at least (the category's policy may say more).
-EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH}
+EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH, TEXT_UNSURE: Priority.HIGH}
 
 
 def category_for(reason: str) -> str:

@@ -60,7 +60,8 @@ CATEGORY_LABELS = {
 REASON_LABELS = {**CATEGORY_LABELS, "call_limit": "Call went on too long", "system_error": "System error",
                  "recording_failed": "Voicemail could not be retrieved", "text_failed": "Text could not be sent",
                  "verification_ceiling": "Too many failed identity checks",
-                 "voicemail_crisis": "Voicemail reads as a crisis"}
+                 "voicemail_crisis": "Voicemail reads as a crisis",
+                 "text_crisis": "Text reads as a crisis", "text_reply_unsure": "Text may be a crisis"}
 RECORDING_FAILED_TEXT = "The voicemail could not be retrieved from Twilio \u2014 call the number back."
 # Inside this much of the deadline an item is shown as due soon.
 SOON = dt.timedelta(minutes=30)

@@ -353,3 +353,51 @@ def _dead_promised_keys(flows: Mapping[str, Flow], entry_flow: str | None,
                                          f"{where}: "
                                          "add an option or global for it, or change the words"))
     return problems
+
+
+# Global handlers a caller sets off themselves, which may go where care is named (the crisis path).
+CALLER_ASKED_HANDLERS = frozenset({"crisis"})
+
+
+def reachable_unverified(
+    flows: Mapping[str, Flow], starts: Iterable[str], actions: Mapping[str, Any],
+    caller_asked: Set[str] = CALLER_ASKED_HANDLERS,
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Every step a caller may hear before being verified, starting at the first step of each flow in
+    ``starts``, across ``goto`` hand-overs to other flows: ``(flow, step) -> path`` from its start.
+
+    A path stops at a step marked ``needs_verified`` and at a verifying edge (``verify_identity``'s
+    verified outcome, a branch on ``caller.verified``); the global handlers named in ``caller_asked``
+    (the crisis key or words, which the caller sets off) are not followed.  Flows not in ``flows`` are
+    skipped.
+    """
+    parent: dict[tuple[str, str], tuple[str, str] | None] = {}
+    queue: list[tuple[str, str]] = []
+    for name in starts:
+        if name in flows:
+            node = (name, flows[name].start)
+            parent[node] = None
+            queue.append(node)
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    while queue:
+        node = queue.pop(0)
+        flow = flows[node[0]]
+        step = flow.steps.get(node[1])
+        if step is None or step.needs_verified:
+            continue
+        path: list[tuple[str, str]] = []
+        cur: tuple[str, str] | None = node
+        while cur is not None:
+            path.append(cur)
+            cur = parent[cur]
+        found[node] = path[::-1]
+        succs = _successors_passing(flows, flow, step)
+        if _waits_for_input(step.body):
+            succs += [(flow.name, h.next) for h in flow.handlers
+                      if h.next in flow.steps and h.name not in caller_asked]
+        for succ in succs:
+            if succ in parent or (succ[0] == node[0] and _verifying_edge(step, succ[1], actions)):
+                continue
+            parent[succ] = node
+            queue.append(succ)
+    return found

@@ -16,9 +16,10 @@ from typing import Any, cast
 
 from ivr.core.flow import FlowSet
 from ivr.exceptions import FlowError, FlowProblem
+from ivr.flowlang.graph import reachable_unverified
 from ivr.flowlang.loading import load_texts
 from ivr.flowlang.parsing import PRACTICE_FILE
-from ivr.outbound.lint import conversation_problems
+from ivr.outbound.lint import CONVERSATION_FLOWS, conversation_problems
 from ivr.outbound.rules import check_outbound
 from ivr.practice.settings.checks import parse_practice
 from ivr.practice.settings.model import PracticeSettings
@@ -53,11 +54,13 @@ def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | N
         return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
     flows, problems = load_texts(texts, practice, actions)
     if (Path(path) / OUTBOUND_FILE).exists():
-        problems = sorted(problems + _outbound_problems(path, flows, practice), key=lambda p: (p.file, p.line or 0))
+        problems = sorted(problems + _outbound_problems(path, flows, practice, actions),
+                          key=lambda p: (p.file, p.line or 0))
     return flows, problems
 
 
-def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None) -> list[FlowProblem]:
+def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None,
+                       actions: Mapping[str, Any]) -> list[FlowProblem]:
     # The loader built the flow set's practice from practice.yaml: it is a PracticeSettings.
     settings = cast(PracticeSettings, flows.practice) if flows is not None else None
     if settings is None and practice_text is not None:
@@ -69,8 +72,11 @@ def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: b
         return []
     rules, problems = check_outbound(path, settings)
     if rules is not None and flows is not None:
-        # What the outbound conversation says before verification is outbound words too (ivr.outbound.lint).
-        problems = problems + conversation_problems(flows.flows, rules.discretion)
+        # What the outbound conversation says before verification is outbound words too (ivr.outbound.lint):
+        # every step reachable unverified from the conversation flows, across hand-overs (a pool number called
+        # back by whoever saw the missed call).
+        reachable = reachable_unverified(flows.flows, CONVERSATION_FLOWS, actions)
+        problems = problems + conversation_problems(flows.flows, rules.discretion, reachable)
     return problems
 
 

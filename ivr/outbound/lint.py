@@ -247,6 +247,9 @@ def caller_name_problems(name: str, rules: Discretion) -> list[str]:
 
 # The flows of the outbound conversation (flows/): what they say before verification goes to whoever answers.
 CONVERSATION_FLOWS = ("follow_up_call", "returned_call")
+# Flow template values whose words give the practice or the care away ("Thank you for calling {{ practice.name }}").
+INDISCREET_VALUES = {"practice": "it names the practice ({{ practice }})",
+                     "emergency_guidance": "it speaks of crisis lines and care ({{ emergency_guidance }})"}
 
 
 def _step_words(step: Step) -> list[str]:
@@ -261,19 +264,29 @@ def _step_words(step: Step) -> list[str]:
     return [t.source for t in found if isinstance(t, Template) and t.source]
 
 
-def conversation_problems(flows: Mapping[str, Flow], rules: Discretion) -> list[FlowProblem]:
-    """The discretion lint over every step of the outbound conversation flows that an unverified person may
-    hear (not ``needs_verified``): the words as written, placeholders unfilled."""
+def conversation_problems(flows: Mapping[str, Flow], rules: Discretion,
+                          reachable: Iterable[tuple[str, str]] | None = None) -> list[FlowProblem]:
+    """The discretion lint over every step of the outbound conversation that an unverified person may hear:
+    the words as written, placeholders unfilled.
+
+    ``reachable``: the ``(flow, step)`` pairs a caller reaches before verification from the conversation flows,
+    across hand-overs to other flows (``ivr.flowlang.graph.reachable_unverified``); without it, every step of
+    the conversation flows not marked ``needs_verified``.  Each step is reported once.
+    """
+    if reachable is None:
+        reachable = [(name, sid) for name in CONVERSATION_FLOWS if name in flows
+                     for sid, step in flows[name].steps.items() if not step.needs_verified]
     out: list[FlowProblem] = []
-    for name in CONVERSATION_FLOWS:
+    seen: set[tuple[str, str]] = set()
+    for name, sid in reachable:
         flow = flows.get(name)
-        if flow is None:
+        step = flow.steps.get(sid) if flow is not None else None
+        if flow is None or step is None or (name, sid) in seen:
             continue
-        for step in flow.steps.values():
-            if step.needs_verified:
-                continue
-            for words in _step_words(step):
-                for problem in text_problems(words, rules) + opt_out_command_problems(words):
-                    out.append(FlowProblem(flow.file, step.line, f"not discreet before verification: {problem}",
-                                           flow.name, step.id))
+        seen.add((name, sid))
+        for words in _step_words(step):
+            told = [why for name, why in INDISCREET_VALUES.items() if name in template_variables(words)]
+            for problem in told + text_problems(words, rules) + opt_out_command_problems(words):
+                out.append(FlowProblem(flow.file, step.line, f"not discreet before verification: {problem}",
+                                       flow.name, step.id))
     return out

@@ -322,6 +322,10 @@ class _Candidate:
     priority: int
     about_start: int | None = None
     skip: SkipReason | None = None  # decided before placing (consent, reply)
+    # A correction of something already sent (``moved``) or a change the client or staff asked for
+    # (``correction``) cannot wait for tomorrow's allowance: the daily and weekly limits do not hold it back
+    # (it still counts towards them, and quiet hours, consent and the call limit still apply).
+    cap_exempt: bool = False
 
 
 class _Client:
@@ -375,14 +379,14 @@ class _Client:
         return _ts(local_to_utc(datetime.fromtimestamp(t, self.tz).date(), time(0), self.tz))
 
     # ---- caps
-    def cap(self, t: int, channels: Sequence[Channel]) -> SkipReason | None:
-        """Which limit a contact at ``t`` would break, if any."""
+    def cap(self, t: int, channels: Sequence[Channel], exempt: bool = False) -> SkipReason | None:
+        """Which limit a contact at ``t`` would break, if any (``exempt``: only the call limit holds)."""
         limits = self.ctx.rules.limits
         day = self._day(t)
         days = self.contact_days
-        if bisect_right(days, day) - bisect_left(days, day) >= limits.per_day:
+        if not exempt and bisect_right(days, day) - bisect_left(days, day) >= limits.per_day:
             return SkipReason.DAILY_CAP
-        for first in range(day - 6, day + 1):
+        for first in range(day - 6, day + 1) if not exempt else ():
             if bisect_right(days, first + 6) - bisect_left(days, first) >= limits.per_week:
                 return SkipReason.WEEKLY_CAP
         if Channel.CALL in channels:
@@ -402,14 +406,15 @@ class _Client:
             insort(self.calls, t)
 
     # ---- searching for a slot
-    def forward(self, lo: int, hi: int, channels: Sequence[Channel]) -> tuple[int | None, SkipReason | None]:
+    def forward(self, lo: int, hi: int, channels: Sequence[Channel],
+                exempt: bool = False) -> tuple[int | None, SkipReason | None]:
         """The first allowed instant in [lo, hi) within the caps, or (None, why)."""
         t = self.cal.next_at(lo, hi)
         reason = None
         for _ in range(400):
             if t is None:
                 break
-            blocked = self.cap(t, channels)
+            blocked = self.cap(t, channels, exempt)
             if blocked is None:
                 return t, None
             reason = reason or blocked
@@ -417,7 +422,7 @@ class _Client:
         return None, reason or SkipReason.QUIET_HOURS
 
     def nearest(
-        self, moment: int, lo: int, hi: int, channels: Sequence[Channel]
+        self, moment: int, lo: int, hi: int, channels: Sequence[Channel], exempt: bool = False
     ) -> tuple[int | None, SkipReason | None]:
         """The allowed instant in [lo, hi) nearest ``moment`` within the caps (a tie goes earlier)."""
         ahead = self.cal.next_at(max(moment, lo), hi)
@@ -431,7 +436,7 @@ class _Client:
             else:
                 t, side = ahead, "ahead"  # type: ignore[assignment]
             assert t is not None
-            blocked = self.cap(t, channels)
+            blocked = self.cap(t, channels, exempt)
             if blocked is None:
                 return t, None
             reason = reason or blocked
@@ -446,14 +451,15 @@ class _Client:
         now = self.ctx.now
         if c.hi <= c.lo:
             return None, SkipReason.QUIET_HOURS, c.moment
-        search = (lambda lo, hi: self.nearest(c.moment, lo, hi, c.channels)) if c.nearest \
-            else (lambda lo, hi: self.forward(lo, hi, c.channels))
+        search = (lambda lo, hi: self.nearest(c.moment, lo, hi, c.channels, c.cap_exempt)) if c.nearest \
+            else (lambda lo, hi: self.forward(lo, hi, c.channels, c.cap_exempt))
         slot, why = search(c.lo, c.hi)
         if slot is not None and slot >= now:
             return slot, None, slot
         if slot is not None:  # its time passed (downtime, or planned late): still inside its window?
             deadline = min(c.hi, slot + c.late_limit)
-            again, _ = self.forward(max(now, c.lo), deadline, c.channels) if now < deadline else (None, None)
+            again, _ = self.forward(max(now, c.lo), deadline, c.channels, c.cap_exempt) if now < deadline \
+                else (None, None)
             if again is not None:
                 return again, None, again
             return None, SkipReason.LATE, max(deadline, slot)
@@ -623,7 +629,7 @@ class _Planner:
                     if attempt > 1:
                         moment = max(moment, self._last_at(rule, [appt.id], start))
                     cand = _Candidate(TouchKind.MOVED, rule, "moved", appt.id, appt, attempt, channels, moment, moment,
-                                      hi, max(hi - moment, 0), False, 0, start)
+                                      hi, max(hi - moment, 0), False, 0, start, cap_exempt=True)
                     self._decide_channels(cand, False)
                     out.append(cand)
 
@@ -789,7 +795,8 @@ class _Planner:
         channel = usable[attempt - 1]
         cand = _Candidate(TouchKind.FOLLOW_UP, name, rule.trigger.value, subject, appt, attempt, (channel,), moment,
                           moment, _shift(moment, rule.within, self.s.tz), within, False, 2,
-                          _ts(appt.start) if appt and rule.trigger in (Trigger.LATE, Trigger.NO_SHOW) else None)
+                          _ts(appt.start) if appt and rule.trigger in (Trigger.LATE, Trigger.NO_SHOW) else None,
+                          cap_exempt=rule.trigger is Trigger.CORRECTION)
         if resolved:
             cand.skip = SkipReason.ANSWERED
             if moment > ctx.now:

@@ -18,7 +18,7 @@ from ivr.outbound.facts import AppointmentFacts, Channel, ClientFacts
 from ivr.outbound.lint import WordKind
 from ivr.outbound.planner import Touch
 from ivr.outbound.rules import OutboundRules, Trigger, Words
-from ivr.outbound.zones import display_zone
+from ivr.outbound.zones import display_zone, message_zone
 
 # Spoken names of the zones clients are most often in; others are named after their city.
 _ZONE_NAMES = {
@@ -40,13 +40,15 @@ def zone_name(tz: ZoneInfo) -> str:
     return f"{name} time"
 
 
-def local_time(at: datetime, time_zone: str | None, practice_tz: str) -> tuple[datetime, str | None]:
-    """``at`` in the client's zone, and the zone's name when its clock differs from the practice's then."""
-    tz = display_zone(time_zone, practice_tz)
+def local_time(at: datetime, time_zone: str | None, practice_tz: str,
+               phone: str | None = None) -> tuple[datetime, str | None]:
+    """``at`` in the client's zone (their record's, else their number's area code's: ``zones.message_zone``),
+    and the zone's name when its clock differs from the practice's then (or the zone is only a guess)."""
+    tz, always = message_zone(time_zone, phone, practice_tz)
     local = at.astimezone(tz)
     practice_local = at.astimezone(display_zone(None, practice_tz))
     differs = local.utcoffset() != practice_local.utcoffset()
-    return local, zone_name(tz) if differs else None
+    return local, zone_name(tz) if differs or always else None
 
 
 def words_of(touch: Touch, rules: OutboundRules) -> Words:
@@ -87,7 +89,7 @@ def context(touch: Touch, kind: WordKind, rules: OutboundRules, client: ClientFa
               "when": "", "day": "", "time": ""}
     at = touch.about_start or (appointment.start if appointment else None)
     if at is not None:
-        local, zone = local_time(at, client.time_zone, rules.practice.timezone)
+        local, zone = local_time(at, client.time_zone, rules.practice.timezone, touch.to)
         suffix = f" {zone}" if zone else ""
         clock = spoken_output.spoken_time(local) + suffix
         if kind is WordKind.TEXT:

@@ -118,6 +118,22 @@ def display_zone(time_zone: str | None, practice_tz: str) -> ZoneInfo:
     return zone(time_zone) if valid_zone(time_zone) else zone(practice_tz)
 
 
+def message_zone(time_zone: str | None, phone: str | None, practice_tz: str) -> tuple[ZoneInfo, bool]:
+    """The zone the times in a message to a client are written in, and whether to name it even when its clock
+    is the practice's.
+
+    The client's record wins.  Otherwise the zone of their number's area code when it names a single zone
+    other than the practice's (an 808 number: Hawaii time, named); when it names several, the practice's time,
+    always named, so the reader is never left to guess; else the practice's.
+    """
+    if valid_zone(time_zone):
+        return zone(str(time_zone)), False
+    others = sorted({z for z in number_zones(phone) if z != practice_tz and valid_zone(z)})
+    if len(others) == 1:
+        return zone(others[0]), False
+    return zone(practice_tz), bool(others)
+
+
 # --------------------------------------------------------------------------- local time → instant
 
 

@@ -319,19 +319,48 @@ def test_a_client_calling_back_from_another_phone_after_14_days_reaches_the_main
     assert journal(database) == []
 
 
-def test_an_unverified_caller_of_a_pool_number_reaches_the_main_menu(ql, client, database, jobs, standin):
+NEUTRAL_BACK = "This is about a business matter; we'll try to reach you again later. Goodbye."
+
+
+@pytest.mark.parametrize("script", [
+    # wrong dates of birth, and the number on file asked for after each (the break-test's partner, B1)
+    ["03041990", "5551239999#", "03041990", "5551239999#", "03041990"],
+    ["", "", ""],  # nothing said: "wait;wait;wait"
+])
+def test_an_unverified_caller_of_a_pool_number_hears_only_neutral_words(script, ql, client, database, jobs, standin):
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
     client_line = call_back(client, call["from"])
     assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
-    assert stranger.press("03041990") == [NOT_CONFIRMED, ASK_NUMBER]
-    assert stranger.press("5551239999#") == [ASK_DOB]
-    stranger.press("03041990")
-    stranger.press("5551239999#")
-    heard = stranger.press("03041990")
-    assert heard[0].startswith("Thank you for calling Lakeside Counseling Collective.")
-    assert heard[-1].startswith("To reschedule or cancel an appointment, press 1 or say appointment.")
-    assert not any("Robin" in words or "Maya" in words for words in stranger.heard)
+    for keys in script:
+        stranger.press(keys) if keys else stranger.silence()
+    assert stranger.heard[-1] == NEUTRAL_BACK and stranger.ended
+    said = " ".join(stranger.heard)
+    for giveaway in ("Lakeside", "Counseling", "Collective", "Maya", "Chen", "Robin", "988", "Crisis", "menu",
+                     "appointment"):
+        assert giveaway not in said
+
+
+def test_a_caller_of_a_pool_number_who_presses_9_still_reaches_the_crisis_path(ql, client, database, jobs, standin):
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    stranger = call_back(client, call["from"], "+15551239999")
+    heard = stranger.press("9")
+    assert heard[0].startswith("If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now.")
+    assert heard[-1] == "I am connecting you with our on-call clinician now."
+
+
+def test_the_lint_follows_every_hand_over_a_caller_reaches_before_verification(flows_dir):
+    from ivr.actions.catalog import default_registry
+    from ivr.flowlang.store import check_dir
+
+    # The break-test's path: a caller not verified handed to the main menu, which names the practice and care.
+    path = flows_dir / "returned_call.yaml"
+    path.write_text(path.read_text().replace("give_up: business_matter", "give_up: to_main"))
+    problems = [p for p in check_dir(flows_dir, default_registry().signatures())[1] if p.severity == "error"]
+    assert problems and all("not discreet before verification" in p.message for p in problems)
+    assert ("main.yaml", "main") in {(p.file, p.flow) for p in problems}
+    # Steps reached only by the caller's own crisis key or words are the crisis path: not linted.
+    assert "crisis" not in {p.flow for p in problems}
 
 
 def test_the_discretion_lint_checks_the_conversation_flows_before_verification(flows_dir):

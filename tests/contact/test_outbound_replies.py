@@ -54,15 +54,15 @@ def test_confirm_words_and_digits(body, reminded, client, database):
 
 @pytest.mark.parametrize("body", ["2", "can't make it", "I can’t make it.", "Reschedule", "change it"])
 def test_change_words_ask_for_a_call(body, reminded, client, database, jobs, standin):
+    replied_at = jobs.clock.now
     status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "2" * 32)
     assert (status, xml) == (200, answer("Thank you. We will be in touch to find another time."))
     with database.sessions() as db:
         [req] = db.scalars(select(CorrectionRequestRow)).all()
     assert (req.client_id, req.appointment_id) == ("C-9006", "A-9006")
-    jobs.run()  # the planning pass the reply asked for: a correction call, the next day (one contact a day)
+    jobs.run()  # the planning pass the reply asked for: a correction call at once, though a text went out today
     [row] = [r for r in touch_rows(database, "C-9006") if r.rule == "correction"]
-    assert (row.channel, row.status, row.due) == ("call", "planned",
-                                                  dt.datetime(2026, 12, 3, 9, tzinfo=NY).astimezone(dt.UTC))
+    assert (row.channel, row.status, row.due) == ("call", "planned", replied_at + dt.timedelta(seconds=1))
     jobs.at(row.due)
     [call] = [c for c in standin.calls() if c["to"] == PHONE]
     assert call["from"] == reminded["from"]  # the number the client saw
@@ -118,3 +118,90 @@ def test_free_text_goes_to_staff_at_once_and_the_client_is_told_a_person_will_an
 def test_the_same_words_to_the_practice_number_keep_the_auto_reply(reminded, client, database):
     status, xml = text_in(client, PHONE, "+15550100000", "1", "SM" + "7" * 32)
     assert status == 200 and "call it instead" in xml and replies(database) == []
+
+
+CRISIS_ANSWER = ("If this is an emergency, please call 911 now. You can also call or text 988 at any time, day or "
+                 "night. A person from our office will contact you soon.")
+UNSURE_ANSWER = ("Thank you for your message. A person will answer you soon. If this is an emergency, please call "
+                 "911, or call or text 988 at any time.")
+
+
+@pytest.mark.parametrize("words", [
+    "i dont want to be alive anymore, i want to kill myself",  # the break-test's example (B4)
+    "I want to kill myself",
+    "can't make it. i want to end my life",  # a change word does not hide a crisis
+])
+def test_a_crisis_text_pages_the_crisis_on_call_and_gives_the_guidance(words, reminded, client, database, jobs,
+                                                                       standin, staff, app):
+    status, xml = text_in(client, PHONE, reminded["from"], words, "SM" + "8" * 32)
+    assert (status, xml) == (200, answer(CRISIS_ANSWER))
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+        assert db.scalars(select(CorrectionRequestRow)).all() == []  # a person calls, not the planner
+    assert (esc.reason, esc.category, esc.priority, esc.client_id, esc.details) == (
+        "text_crisis", "crisis", 0, "C-9006", {"reply": "crisis", "crisis": "crisis"})
+    [reply] = replies(database)
+    assert reply.meaning == "crisis"  # what the client page shows
+    jobs.run()
+    # The on-call clinician (the demo roster) is paged at once, link only: no words of the text.
+    paged = [(m["to"], m["body"]) for m in standin.messages() if f"#{esc.id}" in m["body"]]
+    dashboard = app.extensions["quietline"].settings.dashboard_url
+    assert "+15550100123" in {to for to, _ in paged}  # the crisis on-call (level 1 as any urgent item)
+    assert {body for _, body in paged} == {f"URGENT call #{esc.id}: call back now. {dashboard}/e/{esc.id}"}
+    assert not any(words in m["body"] for m in standin.messages())
+
+
+def test_a_text_that_may_be_a_crisis_is_a_high_priority_task_with_a_marker(reminded, client, database):
+    from ivr.core import crisis
+
+    words = "I feel hopeless"
+    assert crisis.assess(words).offer_crisis_option  # the same check as calls (whatever its phrase list)
+    status, xml = text_in(client, PHONE, reminded["from"], words, "SM" + "9" * 32)
+    assert (status, xml) == (200, answer(UNSURE_ANSWER))
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.reason, esc.priority, esc.details) == ("text_reply_unsure", 1, {"reply": "unsure", "crisis": "unsure"})
+    assert replies(database)[0].meaning == "unsure"
+
+
+def test_the_crisis_answers_say_nothing_else_the_discretion_lint_refuses():
+    from ivr.contact.replies import CRISIS_REPLY, PERSON_REPLY, UNSURE_REPLY
+    from ivr.outbound.lint import Discretion, text_problems
+
+    # 988 is the one giveaway, on purpose: it goes only to the number that just wrote the crisis words.
+    rules = Discretion.for_practice("Lakeside Counseling Collective")
+    assert [text_problems(words, rules) for words in (CRISIS_REPLY, UNSURE_REPLY, PERSON_REPLY)] == [
+        ["it says '988'"], ["it says '988'"], []]
+
+
+@pytest.mark.parametrize("body", ["STOP please", "Please stop texting me", "stop texting me thanks",
+                                  "Don't text me anymore"])
+def test_opt_outs_in_words_stop_everything_like_the_keywords(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "a" * 32)
+    assert (status, xml) == (200, NOTHING)
+    assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "cancelled", "opted_out")]
+    with database.sessions() as db:
+        assert db.get(SmsOptOut, PHONE).opted_out is True
+        assert db.get(Appointment, "A-9006").status == "scheduled"
+
+
+@pytest.mark.parametrize("body", ["Y?", "ok?", "Confirm?"])
+def test_a_question_is_never_a_confirmation(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "b" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    with database.sessions() as db:
+        assert db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all() == []
+        [esc] = db.scalars(select(Escalation)).all()
+    assert esc.reason == "text_reply" and replies(database)[0].meaning == "other"
+
+
+@pytest.mark.parametrize("body", ["Y", "2"])
+def test_a_reply_from_a_shared_family_number_confirms_or_changes_nothing(body, reminded, client, database):
+    add_client(database, "C-9007", "Sam", (PHONE,))  # the number is now a family phone
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "c" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    with database.sessions() as db:
+        assert db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all() == []
+        assert db.scalars(select(CorrectionRequestRow)).all() == []
+        [esc] = db.scalars(select(Escalation)).all()
+    assert esc.reason == "text_reply" and replies(database)[0].meaning == "other"

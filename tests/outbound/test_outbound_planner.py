@@ -368,8 +368,12 @@ def test_one_contact_a_day_across_triggers() -> None:
     no_show = appt("A-2", ny(11, 23, 8), status=AppointmentStatus.NO_SHOW)
     request = CorrectionRequest("7", "C-1", ny(11, 23, 10))
     touches = plan(facts(c, appointments=[no_show], corrections=(request,)), RULES, ny(11, 23, 9))
+    # A correction staff asked for is not held back by the daily limit (docs/outbound.md), but counts towards it.
     assert planned(touches) == [("C-1/follow_ups.no_show/A-2/v1/1/call", ny(11, 23, 9, 20)),
-                                ("C-1/follow_ups.correction/c:7/v-/1/call", ny(11, 24, 9))]
+                                ("C-1/follow_ups.correction/c:7/v-/1/call", ny(11, 23, 10))]
+    lapsed = appt("A-1", ny(10, 1, 10), status=AppointmentStatus.COMPLETED)
+    both = plan(facts(c, appointments=[lapsed, no_show]), RULES, ny(11, 23, 9))
+    assert len([t for t in both if t.status is TouchStatus.PLANNED and t.due and t.due < ny(11, 24)]) == 1
 
 
 def test_three_contacts_in_any_seven_days() -> None:
@@ -527,3 +531,34 @@ def test_on_a_day_a_reminder_went_out_a_late_follow_up_is_capped_and_recorded() 
     assert of(plan(f, RULES, ny(11, 23, 10, 15)), "follow_ups.late") == []
     assert skipped(of(plan(f, RULES, ny(11, 23, 10, 46)), "follow_ups.late")) == [
         ("C-1/follow_ups.late/A-1/v1/1/call", "daily_cap")]
+
+
+# --------------------------------------------------------------------------- corrections are never held back by a cap
+
+
+def test_a_moved_correction_the_same_day_as_the_reminder_goes_despite_the_daily_cap() -> None:
+    # Break-test B2: the reminder at 09:00 for 10 AM, then the appointment moved to 11:00 at 09:01.
+    c, a = client(), appt("A-1", MONDAY_10)
+    reminder = of(plan(facts(c, appointments=[a]), RULES, ny(11, 23, 8)), "reminders.two_hours_before")[0]
+    assert reminder.due == ny(11, 23, 9)
+    record = (done(reminder, ny(11, 23, 9)),)
+    moved = appt("A-1", ny(11, 23, 11), version=2, changed_at=ny(11, 23, 9, 1))
+    touches = plan(facts(c, appointments=[moved], past_touches=record), RULES, ny(11, 23, 9, 2))
+    assert planned(of(touches, "reminders.moved")) == [("C-1/reminders.moved/A-1/v2/1/text", ny(11, 23, 9, 4))]
+    assert skipped(touches) == []
+
+
+def test_a_correction_call_the_client_asked_for_goes_the_same_day_despite_the_daily_cap() -> None:
+    # Break-test B2: a "can't make it" reply at 14:50, on a day a reminder already went out.
+    c, a = client(), appt("A-1", ny(11, 24, 10))
+    reminder = of(plan(facts(c, appointments=[a]), RULES, ny(11, 22, 8)), "reminders.two_days_before")[0]
+    record = (done(reminder, ny(11, 23, 9)),)
+    request = CorrectionRequest("7", "C-1", ny(11, 23, 14, 50), "A-1")
+    touches = plan(facts(c, appointments=[a], past_touches=record, corrections=(request,)), RULES, ny(11, 23, 14, 50))
+    assert planned(of(touches, "follow_ups.correction")) == [("C-1/follow_ups.correction/c:7/v1/1/call",
+                                                             ny(11, 23, 14, 50))]
+    # It still counts: the rest of the day's automated contacts stay capped.
+    late = appt("A-2", ny(11, 23, 16))
+    capped = plan(facts(c, appointments=[a, late], past_touches=record, corrections=(request,)), RULES,
+                  ny(11, 23, 16, 46))
+    assert skipped(of(capped, "follow_ups.late")) == [("C-1/follow_ups.late/A-2/v1/1/call", "daily_cap")]

@@ -416,3 +416,43 @@ def test_the_complete_example_in_the_docs_loads_cleanly() -> None:
     assert problems == [] and parsed is not None
     assert [r.name for r in parsed.reminders] == ["two_days_before", "two_hours_before"]
     assert parsed.discretion.neutral_name == "the front office"
+
+
+HAWAII = "+18085550101"  # an 808 number: Hawaii, without a time zone on the client's record (break-test B5)
+
+
+@pytest.mark.parametrize("kind", [WordKind.TEXT, WordKind.VOICEMAIL, WordKind.SPOKEN])
+def test_a_client_whose_number_is_in_another_zone_reads_and_hears_their_own_time(kind) -> None:
+    from ivr.outbound.wording import local_time
+
+    kai = client("C-5", HAWAII, first_name="Kai")
+    a = appt("A-5", ny(11, 25, 16, 37), cid="C-5")  # 4:37 PM in New York is 11:37 AM in Honolulu
+    for touch in plan(facts(kai, appointments=[a]), RULES, ny(11, 23, 14)):
+        words = render(touch, kind, rules=RULES, client=kai, appointment=a, callback_number="+15550100190",
+                       now=ny(11, 23, 15), verified=True)
+        assert "4:37" not in words and "4 37" not in words
+    assert local_time(a.start, None, "America/New_York", HAWAII)[1] == "Hawaii time"
+    assert local_time(a.start, None, "America/New_York", HAWAII)[0].strftime("%H:%M") == "11:37"
+    # The record wins over the number; a number that says nothing keeps the practice's time, unnamed.
+    assert local_time(a.start, "America/New_York", "America/New_York", HAWAII)[1] is None
+    assert local_time(a.start, None, "America/New_York", "+15550100201")[1] is None
+
+
+def test_a_late_follow_up_and_a_moved_correction_give_the_time_in_the_clients_zone() -> None:
+    from tests.helpers.outbound import done
+
+    kai = client("C-5", HAWAII, first_name="Kai")
+    a = appt("A-5", ny(11, 25, 16, 37), cid="C-5")
+    late = [t for t in plan(facts(kai, appointments=[a]), RULES, ny(11, 25, 16, 52)) if t.name == "late"][0]
+    sent = plan(facts(kai, appointments=[a]), RULES, ny(11, 23, 14))[0]
+    moved = appt("A-5", ny(11, 25, 17, 37), cid="C-5", version=2, changed_at=ny(11, 24, 15))
+    correction = [t for t in plan(facts(kai, appointments=[moved], past_touches=(done(sent, ny(11, 23, 15)),)), RULES,
+                                  ny(11, 24, 15, 1)) if t.kind.value == "moved"]
+    assert correction, "a moved appointment whose reminder went out gets one correction"
+    text = render(correction[0], WordKind.TEXT, rules=RULES, client=kai, appointment=moved,
+                  callback_number="+15550100190", now=ny(11, 24, 15, 3))
+    assert "12:37 PM Hawaii time" in text and "5:37" not in text
+    for kind in (WordKind.TEXT, WordKind.SPOKEN):
+        words = render(late, kind, rules=RULES, client=kai, appointment=a, callback_number="+15550100190",
+                       now=ny(11, 25, 16, 52), verified=True)
+        assert "11:37 AM Hawaii time" in words and "4:37" not in words
