@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ivr.core.privacy import normalise_speech
+from ivr.core.spoken_values import day_mentions, time_mentions
 from ivr.core.text import negated
 
 _UNITS = {
@@ -280,8 +281,6 @@ _OPTION_FILLER = frozenset({
 
 
 def _option_words(words: Sequence[str]) -> set[str]:
-    from ivr.core.spoken_values import day_mentions, time_mentions  # spoken_values is the larger reader
-
     text = " ".join(words)
     dated = {i for m in [*day_mentions(text), *time_mentions(text)] for i in range(m.start, m.end)}
     return {_fold(w) for i, w in enumerate(words)
