@@ -8,8 +8,8 @@ owner-only:
 * ``restrict_umask``: the service's processes (and what they start: Redis, gunicorn,
   RQ's work horses) create files without group or other bits, even for libraries
   that create files their own way (SQLite, redis-server);
-* ``private_dir`` / ``private_file``: our own files are created with explicit modes,
-  not left to whatever umask the process was started with;
+* ``private_dir`` / ``private_file`` / ``write_atomically``: our own files are created with
+  explicit modes, not left to whatever umask the process was started with;
 * ``tighten``: at start, files left readable by an older version (a 0644 database or
   append-only file) are made owner-only, with one log line that counts them.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -113,3 +114,31 @@ def tighten(root: str | os.PathLike[str]) -> int:
     if changed:
         log.warning("%s: %d file(s) or folder(s) were readable by other users; now owner-only", top, changed)
     return changed
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes, *, suffix: str = "") -> None:
+    """Write ``data`` to ``path`` (an existing folder) through an owner-only (0600) temporary file beside it
+    (``.<name>.<random><suffix>``), flushed, renamed into place, and the folder flushed so the rename survives a
+    power cut. Nothing half-written is ever at ``path``; the temporary file is removed on any error."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass

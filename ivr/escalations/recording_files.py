@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from pathlib import Path
 
 from ivr.encryption import FileCipher
 from ivr.exceptions import RecordingUnreadable
-from ivr.private_files import private_dir
+from ivr.private_files import private_dir, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -90,29 +88,10 @@ class StoredTranscript:
 
 
 def write_private_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through an owner-only temporary file, flushed and renamed into place."""
+    """Write ``data`` to ``path`` in an owner-only folder, atomically; the temporary file ends ``.part`` (the
+    purge removes those a killed write left)."""
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # the rename itself survives a power cut only once the folder is flushed too
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    write_atomically(path, data, suffix=".part")
 
 
 @dataclass(frozen=True)

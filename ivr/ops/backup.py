@@ -44,7 +44,7 @@ from sqlalchemy import Engine
 from ivr.config import INSTANCE_DIR, Settings
 from ivr.exceptions import IvrError
 from ivr.ops import db_dump
-from ivr.private_files import private_dir
+from ivr.private_files import private_dir, write_atomically
 
 FORMAT = 1
 PREFIX = "quietline-backup-"
@@ -104,17 +104,7 @@ def read_status(folder: Path) -> dict[str, Any]:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename), mode 0600."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, data)
 
 
 def update_status(folder: Path, **changes: str | None) -> dict[str, Any]:

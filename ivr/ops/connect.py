@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from twilio.rest import Client
 
 from ivr.config import LOOPBACK_HOSTS, Settings
 from ivr.exceptions import IvrError
-from ivr.private_files import private_dir
+from ivr.private_files import private_dir, write_atomically
 from ivr.telephony.twilio_numbers import (
     MANAGED_FIELDS,
     NumberConfig,
@@ -152,20 +151,7 @@ def state_path(instance_dir: str | os.PathLike[str], number_sid: str) -> Path:
 
 def _write_private_json(path: Path, payload: dict) -> None:
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(payload, out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(path, (json.dumps(payload, indent=2) + "\n").encode())
 
 
 def _twilio_errors(what: str) -> Callable[[Exception], ConnectError]:
