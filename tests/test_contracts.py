@@ -74,3 +74,23 @@ def test_no_module_imports_the_package_from_inside_a_function() -> None:
                     if module and module.split(".")[0] in ("ivr", "workers"):
                         offenders.append(f"{path.relative_to(ROOT)}:{inner.lineno} {module}")
     assert offenders == []
+
+
+def test_tests_share_code_only_through_helpers_and_plugins() -> None:
+    """Issue 9: shared fixtures live in conftest plugins and shared helpers in tests/helpers; a test module
+    (or a conftest) imported by another test would run its tests twice and tie unrelated files together."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} relative import")
+                continue
+            modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module else (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            if isinstance(node, ast.ImportFrom) and node.module == "tests":
+                modules = [f"tests.{alias.name}" for alias in node.names]
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "tests" and len(parts) > 1 and parts[1] not in ("helpers", "plugins"):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {module}")
+    assert offenders == []

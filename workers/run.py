@@ -73,15 +73,11 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
-from ivr.config import Settings, load_settings
+from ivr.config import Settings
 from ivr.jobs.enqueue import SPEECH_QUEUE
 from ivr.jobs.layout import default_queues, mixing_error
-from ivr.private_files import restrict_umask
-from ivr.services import build_services, configure_logging
-from workers import changes as change_reminders
-from workers import imports as folder_imports
-from workers import outbound, recordings, runtime
-from workers.reconcile import ensure_scheduled
+from workers import recordings
+from workers.startup import ensure_chains, start_process
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
         log.error("%s", refused)
         return 2
-    settings = load_settings()
-    settings.validate()
-    # Whatever jobs write (recordings, transcripts, SQLite) is for the service's user only.
-    restrict_umask()
-    configure_logging(settings.log_level)
-    ql = build_services(settings)
-    runtime.install(ql)
+    settings, ql = start_process()
     names = requested or default_queues(settings.queue_name)
     queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
     if SPEECH_QUEUE in names:
@@ -184,12 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         recordings.transcribe_awaiting_model()
     if not args.no_scheduler:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
-        ensure_scheduled(ql)
-        folder_imports.ensure_scheduled(ql)
-        recordings.ensure_purge_scheduled(ql)
-        outbound.ensure_scheduled(ql)
-        if ql.flows.loaded:
-            change_reminders.ensure_scheduled(ql)
+        ensure_chains(ql)
     worker = QuietlineWorker.from_settings(queues, settings, connection=ql.redis, serializer=JSONSerializer)
     worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level=settings.log_level)
     return 0

@@ -18,14 +18,8 @@ import logging
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
-from ivr.config import load_settings
 from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
-from ivr.private_files import restrict_umask
-from ivr.services import build_services, configure_logging
-from workers import changes as change_reminders
-from workers import imports as folder_imports
-from workers import outbound, recordings, runtime
-from workers.reconcile import ensure_scheduled
+from workers.startup import ensure_chains, start_process
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     # Whole seconds: RQ passes interval + 60 to EXPIRE, which takes an integer only.
     parser.add_argument("--interval", type=int, default=1, help="seconds between passes (default 1)")
     args = parser.parse_args(argv)
-    settings = load_settings()
-    settings.validate()
-    restrict_umask()
-    configure_logging(settings.log_level)
-    ql = build_services(settings)
-    runtime.install(ql)
+    settings, ql = start_process()
     # The self-rescheduling chains exist (a fresh Redis, a restored backup): as a starting worker does.
-    ensure_scheduled(ql)
-    folder_imports.ensure_scheduled(ql)
-    recordings.ensure_purge_scheduled(ql)
-    outbound.ensure_scheduled(ql)
-    if ql.flows.loaded:
-        change_reminders.ensure_scheduled(ql)
+    ensure_chains(ql)
     scheduler = EagerScheduler([URGENT_QUEUE, settings.queue_name, SPEECH_QUEUE], connection=ql.redis,
                                interval=args.interval, serializer=JSONSerializer, logging_level=settings.log_level)
     log.info("scheduler started for %s", ", ".join(sorted(scheduler._queue_names)))

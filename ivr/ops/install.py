@@ -894,6 +894,27 @@ class Executor:
             self._chown(path, owner, group)
 
 
+def carry_out(what: str, make_plan: Callable[[], list[Action]], executor: Callable[[], Executor], *,
+              dry_run: bool, nothing: str) -> int:
+    """Plan, then print the plan (``dry_run``) or run it with ``executor()``; the exit status for ``main``.
+
+    ``what`` names the command in its error line ("install stopped: ..."); ``nothing`` is printed for an empty
+    plan. Exit 0 when done or printed, 1 when an ``InstallError`` stopped it (what ran is in the transcript).
+    """
+    try:
+        actions = make_plan()
+        if dry_run:
+            for action in actions:
+                print(action.describe())
+            print(f"{len(actions)} step(s)" if actions else nothing)
+            return 0
+        executor().run(actions)
+    except InstallError as exc:
+        print(f"{what} stopped: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ivr.ops.install", description=__doc__.split("\n\n")[0])
     parser.add_argument("--domain", default="", help="the public host name, e.g. phone.your-practice.example")
@@ -919,19 +940,8 @@ def main(argv: list[str] | None = None) -> int:
                       web_workers=args.web_workers, version=release_version(PROJECT_ROOT),
                       twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", ""),
                       twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""))
-    try:
-        actions = plan(gather_facts(layout, options), layout, options)
-        if args.dry_run:
-            for action in actions:
-                print(action.describe())
-            print(f"{len(actions)} action(s)" if actions else "nothing to change")
-            return 0
-        Executor(layout, Path(args.transcript)).run(actions)
-    except InstallError as exc:
-        print(f"install stopped: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+    return carry_out("install", lambda: plan(gather_facts(layout, options), layout, options),
+                     lambda: Executor(layout, Path(args.transcript)), dry_run=args.dry_run, nothing="nothing to change")
 
 if __name__ == "__main__":
     raise SystemExit(main())

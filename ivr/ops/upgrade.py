@@ -41,6 +41,7 @@ from ivr.ops.install import (
     Run,
     Symlink,
     Systemctl,
+    carry_out,
     parse_env,
     python_packages,
     release_version,
@@ -200,21 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         print("the upgrade needs root: sudo make upgrade", file=sys.stderr)
         return 2
     layout = Layout()
-    try:
+    def make_plan() -> list[Action]:
         facts = gather_upgrade_facts(layout)
-        actions = plan_rollback(facts, layout) if args.rollback else \
-            plan_upgrade(facts, layout, release_version(PROJECT_ROOT), PROJECT_ROOT)
-        if args.dry_run:
-            for action in actions:
-                print(action.describe())
-            print(f"{len(actions)} step(s)" if actions else "nothing to do: this release is the current one")
-            return 0
-        UpgradeExecutor(layout, Path(args.transcript)).run(actions)
-    except InstallError as exc:
-        print(f"{'rollback' if args.rollback else 'upgrade'} stopped: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        if args.rollback:
+            return plan_rollback(facts, layout)
+        return plan_upgrade(facts, layout, release_version(PROJECT_ROOT), PROJECT_ROOT)
 
+    return carry_out("rollback" if args.rollback else "upgrade", make_plan,
+                     lambda: UpgradeExecutor(layout, Path(args.transcript)), dry_run=args.dry_run,
+                     nothing="nothing to do: this release is the current one")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import wave
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -19,68 +18,10 @@ from ivr.escalations import worklist
 from ivr.escalations.models import Escalation
 from ivr.practice import journal
 from ivr.practice.models import ChangeKind
-from tests.dashboard import test_dashboard_browser as browser
+from tests.helpers.browser import AXE, Axe, sign_in
 from tests.helpers.dashboard import OWNER_PASSWORD, STAFF_PASSWORD, add_escalation, add_user
 
 pytestmark = pytest.mark.wallclock
-
-live_server = browser.live_server
-sign_in = browser.sign_in
-
-AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
-STRICT_CSP = "script-src 'self'"
-
-
-@pytest.fixture
-def axe_page(tmp_path):
-    """A phone-sized Chromium page that may run axe's script despite the page's CSP (this browser only)."""
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run `make deps-test` (npm ci in tests/dashboard/axe)")
-    if not Path(browser.CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {browser.CHROMIUM}: install Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=browser.CHROMIUM, headless=True,
-            args=browser.CHROMIUM_ARGS, viewport=browser.PHONE, is_mobile=True, has_touch=True,
-            device_scale_factor=2, bypass_csp=True)
-        context.set_default_timeout(10_000)
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
-
-
-class Axe:
-    """Runs axe on the page as it is and keeps every violation, named by the state it was found in."""
-
-    def __init__(self, page):
-        self.page = page
-        self.source = AXE.read_text(encoding="utf-8")
-        self.checked: list[str] = []
-        self.violations: list[str] = []
-
-    def check(self, state: str) -> None:
-        if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            self.page.add_script_tag(content=self.source)
-        found = self.page.evaluate("""async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
-            return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} -> ` +
-                v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
-        }""", TAGS)
-        self.checked.append(state)
-        self.violations += [f"{state}: {v}" for v in found]
-
-    def visit(self, url: str, state: str, status: int = 200) -> None:
-        response = self.page.goto(url)
-        assert response is not None and response.status == status, (state, response and response.status)
-        # The CSP the app sends stays strict; only this browser ignores it.
-        assert STRICT_CSP in response.headers["content-security-policy"], state
-        self.page.wait_for_function("() => document.readyState === 'complete'")
-        self.check(state)
-
 
 def add_voicemail(database, settings_overrides, eid: int) -> None:
     recording_sid = "RE" + "4" * 32

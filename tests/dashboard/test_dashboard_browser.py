@@ -8,76 +8,15 @@ installs it); Playwright drives it, with no browser download of its own.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from ivr.app import create_app
-from tests.helpers.dashboard import OWNER_PASSWORD, SECRET, STAFF_PASSWORD, add_escalation, add_user
+from tests.helpers.browser import PHONE, screenshot_dir, sign_in
+from tests.helpers.dashboard import OWNER_PASSWORD, STAFF_PASSWORD, add_escalation, add_user
 
 # Chromium keeps the real clock (cookies, timers): .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def live_server(settings_overrides, redis_conn, clock, database) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port, in a thread; plain http, so the cookie is not Secure-only."""
-    app = create_app({**settings_overrides, "public_base_url": "http://127.0.0.1", "secret_key": SECRET},
-                     redis=redis_conn, clock=clock, database=database)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture
-def browser_page(tmp_path):
-    """A phone-sized page in a fresh Chromium profile; fails (never skips) when Chromium is missing."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
-                    "(apt-get install chromium; `make test` does) or set CHROMIUM_PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the playwright package is missing: pip install -r requirements-test.txt")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-        context.set_default_timeout(5000)
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
-
-
-def screenshot_dir(tmp_path: Path) -> Path:
-    """Where screenshots go: QUIETLINE_SCREENSHOTS if set (to look at them), else the test's tmp dir."""
-    target = Path(os.environ.get("QUIETLINE_SCREENSHOTS") or tmp_path / "screenshots")
-    target.mkdir(parents=True, exist_ok=True)
-    return target
-
-
-def sign_in(page, base: str, email: str, password: str) -> None:
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{base}/staff/**")
-
 
 def test_staff_work_the_queue_in_a_real_browser(live_server, browser_page, database, clock, tmp_path):
     base, page = live_server, browser_page

@@ -15,15 +15,10 @@ from sqlalchemy import select
 
 from ivr.escalations import worklist
 from ivr.escalations.models import Escalation, OutcomeDraft
-from tests.dashboard import test_dashboard_browser as browser
+from tests.helpers.browser import sign_in
 from tests.helpers.dashboard import STAFF_PASSWORD, add_escalation, add_user, audit_rows
 
 pytestmark = pytest.mark.wallclock
-
-# The fixtures of the dashboard's other browser tests: the app on a real server, a phone-sized Chromium.
-live_server = browser.live_server
-browser_page = browser.browser_page
-sign_in = browser.sign_in
 
 ALEX = "+15551230001"
 WAIT = 15_000  # ms: how long to wait for something the page does by itself (a generous bound, not a figure)

@@ -10,15 +10,14 @@ import pytest
 from ivr.contact.models import OutboundReply, OutboundTouch, UndeliverableNumber
 from ivr.contact.undeliverable import NumberHasher
 from ivr.encryption import RecordCipher
-from tests.dashboard import test_dashboard_browser as browser
-from tests.dashboard.test_accessibility import Axe, axe_page  # noqa: F401  (the fixture)
+from tests.helpers import browser
+from tests.helpers.browser import Axe
 from tests.helpers.contact import add_appointment, add_client
 from tests.helpers.dashboard import STAFF_PASSWORD, add_user
 from tests.helpers.service import DATA_KEY
 
 pytestmark = pytest.mark.wallclock
 
-live_server = browser.live_server
 PHONE = "+15551239050"
 WORDS = "Could we move it to the afternoon?"
 

@@ -28,16 +28,21 @@ from sqlalchemy import select
 from ivr.app import create_app
 from ivr.core.priority import Priority
 from ivr.dev.simulator import CallSimulator, FlaskTransport
-from ivr.escalations.models import Escalation, Recording
+from ivr.escalations.models import Recording
 from ivr.health import health
 from ivr.telephony.call_handler import CallHandler
-from tests.helpers.escalations import escalations, texts
+from tests.helpers.escalations import (
+    ALEX,
+    of_call,
+    reconcile_now,
+    simulator,
+    staff_texts_about,
+    texts,
+)
 from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, store_state, stored_state, twilio_keeps_recordings
-from workers.runtime import using
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
-ALEX = "+15551230001"
 HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
 ACK = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 RECORDED, RECORDING_STATUS, STATUS = "/twilio/voice/recorded", "/twilio/voice/recording-status", "/twilio/status"
@@ -76,16 +81,6 @@ class Holding(FlaskTransport):
         return super().post(url, params, headers)
 
 
-def simulator(transport, standin, *, keep_recordings: bool = True) -> CallSimulator:
-    return CallSimulator(transport, auth_token=TOKEN, public_base_url=PUBLIC, account_sid=ACCOUNT,
-                         recording_url_base=standin.url,
-                         on_recording=twilio_keeps_recordings(standin) if keep_recordings else None)
-
-
-def of_call(database, call_sid: str) -> list[Escalation]:
-    return [e for e in escalations(database) if e.call_sid == call_sid]
-
-
 def recording_rows(database) -> list[tuple[str, str, str]]:
     with database.sessions() as db:
         return [(r.call_sid, r.sid, r.status) for r in db.scalars(select(Recording).order_by(Recording.created_at))]
@@ -97,10 +92,6 @@ def state(redis_conn, call_sid: str) -> dict:
 
 def outbox_fields(redis_conn, call_sid: str) -> list[str]:
     return sorted(f.decode() for f in redis_conn.hkeys("ql:call:" + call_sid) if f.startswith(b"outbox:"))
-
-
-def staff_texts_about(standin, escalation_id: int) -> list[str]:
-    return sorted(to for to, body in texts(standin) if f"#{escalation_id}," in body or f"#{escalation_id}:" in body)
 
 
 # --------------------------------------------------------------------------- every order of the three callbacks
@@ -259,15 +250,6 @@ def sim_signature(url: str, params: dict) -> str:
     from twilio.request_validator import RequestValidator
 
     return RequestValidator(TOKEN).compute_signature(url, params)
-
-
-def reconcile_now(app, jobs, *, after: dt.timedelta = dt.timedelta(minutes=5)) -> dict[str, int]:
-    """Move the clock past the grace period and run one reconciliation pass in the app's context."""
-    from workers.reconcile import reconcile
-
-    jobs.clock.advance(seconds=after.total_seconds())
-    with using(app.extensions["quietline"]):
-        return reconcile()
 
 
 # --------------------------------------------------------------------------- a recording that never comes

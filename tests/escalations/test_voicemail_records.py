@@ -22,9 +22,17 @@ from ivr.escalations.audit import AuditEntry
 from ivr.escalations.models import Escalation, EscalationStatus, Recording
 from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
 from ivr.exceptions import ConfigError, RecordingUnreadable
-from tests.escalations.test_promises import ALEX, of_call, reconcile_now, simulator, staff_texts_about
 from tests.helpers.dashboard import Person, signed_in
-from tests.helpers.escalations import DEMO_PASSWORD, escalations, texts
+from tests.helpers.escalations import (
+    ALEX,
+    DEMO_PASSWORD,
+    escalations,
+    of_call,
+    reconcile_now,
+    simulator,
+    staff_texts_about,
+    texts,
+)
 from tests.helpers.service import RECORDINGS_KEY
 from workers.runtime import using
 

@@ -15,8 +15,10 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from ivr.dev.simulator import CallSimulator
 from ivr.escalations.models import Escalation, Notification
 from ivr.practice.demo import CLIENTS
+from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, twilio_keeps_recordings
 from workers.runtime import using
 
 QUEUES = ("urgent", "calls", "speech")
@@ -153,3 +155,35 @@ def notifications(database) -> list[Notification]:
 
 def texts(standin) -> list[tuple[str, str]]:
     return [(m["to"], m["body"]) for m in standin.messages()]
+
+
+# --------------------------------------------------------------------------- calls whose messages become escalations
+
+# Alex, the demo practice's first client (ivr.practice.demo).
+ALEX = "+15551230001"
+
+
+def simulator(transport, standin, *, keep_recordings: bool = True) -> CallSimulator:
+    """A call simulator on ``transport`` whose recordings Twilio (the stand-in) keeps unless told not to."""
+    return CallSimulator(transport, auth_token=TOKEN, public_base_url=PUBLIC, account_sid=ACCOUNT,
+                         recording_url_base=standin.url,
+                         on_recording=twilio_keeps_recordings(standin) if keep_recordings else None)
+
+
+def of_call(database, call_sid: str) -> list[Escalation]:
+    """The escalations raised by one call."""
+    return [e for e in escalations(database) if e.call_sid == call_sid]
+
+
+def staff_texts_about(standin, escalation_id: int) -> list[str]:
+    """Who was texted about escalation ``escalation_id``, by phone number."""
+    return sorted(to for to, body in texts(standin) if f"#{escalation_id}," in body or f"#{escalation_id}:" in body)
+
+
+def reconcile_now(app, jobs, *, after: dt.timedelta = dt.timedelta(minutes=5)) -> dict[str, int]:
+    """Move the clock past the grace period and run one reconciliation pass in the app's context."""
+    from workers.reconcile import reconcile
+
+    jobs.clock.advance(seconds=after.total_seconds())
+    with using(app.extensions["quietline"]):
+        return reconcile()

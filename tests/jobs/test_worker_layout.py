@@ -20,8 +20,7 @@ from ivr.dev.serve import worker_commands
 from ivr.dev.twilio_standin import TwilioStandin
 from ivr.jobs.layout import SLOW_QUEUES, default_queues, mixing_error, worker_layout
 from tests.helpers.processes import Workers, wait_for, worker_env
-from tests.helpers.service import ACCOUNT, PUBLIC, ROOT, TOKEN
-from tests.service.test_reliability import (
+from tests.helpers.reliability import (
     STAFF_PHONES,
     VOICEMAIL,
     add_on_call_staff,
@@ -29,6 +28,7 @@ from tests.service.test_reliability import (
     job_status,
     place_call,
 )
+from tests.helpers.service import ACCOUNT, PUBLIC, ROOT, TOKEN
 
 RELEASE_KEY = "test:release-speech"
 

@@ -13,8 +13,6 @@ from ivr.app import create_app
 from ivr.dev.redis_server import server_binary
 from tests.helpers.processes import short_tmpdir
 
-# The demo practice's line (the stand-in's standalone process owns it too).
-NUMBER = "+15555550100"
 REDIS_PASSWORD = "doctor-test-redis-password-0123"
 
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from ivr.config import Settings, load_settings
+from ivr.config import Settings
 from ivr.db import database as db_mod
 from ivr.encryption import FileCipher, generate_key
 from ivr.escalations.recording_files import RecordingFiles
@@ -31,8 +31,9 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import db_dump, restore
 from ivr.practice.demo import seed_demo
 from ivr.practice.models import Client, Clinician
-from tests.helpers.service import DATA_KEY, RECORDINGS_KEY, TOKEN
-from tests.plugins.databases import PostgresServer, _pg_bindir, postgres_server
+from tests.helpers.ops import make_settings
+from tests.helpers.service import RECORDINGS_KEY, TOKEN
+from tests.plugins.databases import PostgresServer, pg_bindir, postgres_server
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 NY = ZoneInfo("America/New_York")
@@ -41,14 +42,6 @@ WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
 
 def fixed(instant: dt.datetime = NOW):
     return lambda: instant
-
-
-def make_settings(base: Path, database_url: str, **overrides) -> Settings:
-    values = {"twilio_auth_token": TOKEN, "data_key": DATA_KEY, "recordings_key": RECORDINGS_KEY,
-              "database_url": database_url, "backup_dir": str(base / "backups"),
-              "recordings_dir": str(base / "recordings"), "env_file": str(base / "quietline.env")}
-    values.update(overrides)
-    return load_settings({}, values)
 
 
 def recording_sids(n: int) -> tuple[str, str]:
@@ -75,7 +68,7 @@ def practice(db_url: str, tmp_path: Path):
 def second_cluster(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     """Another throwaway PostgreSQL cluster (restores go to another server, as after losing the first)."""
     postgres_server(request)  # skips when PostgreSQL is not available
-    server = PostgresServer(_pg_bindir(), "postgres" if os.geteuid() == 0 else None)  # type: ignore[arg-type]
+    server = PostgresServer(pg_bindir(), "postgres" if os.geteuid() == 0 else None)  # type: ignore[arg-type]
     server.start()
     yield server
     server.stop()

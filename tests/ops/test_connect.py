@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ivr.ops.connect import EXIT_AUTH, EXIT_NOT_ON_ACCOUNT, EXIT_USAGE
+from tests.helpers.ops import NUMBER
 from tests.helpers.service import PUBLIC
-from tests.ops.conftest import NUMBER
 
 OLD = {
     "voice_url": "https://old-ivr.example.net/answer", "voice_method": "GET",

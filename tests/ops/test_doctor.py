@@ -18,8 +18,8 @@ from ivr.escalations.recording_files import RecordingFiles
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import wanted
 from ivr.private_files import private_dir
+from tests.helpers.ops import NUMBER
 from tests.helpers.service import OPEN_NOW, PUBLIC, RECORDINGS_KEY
-from tests.ops.conftest import NUMBER
 
 CALL = "CA" + "1" * 32
 RECORDING = "RE" + "2" * 32

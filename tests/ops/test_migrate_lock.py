@@ -13,8 +13,8 @@ from ivr.app import create_app
 from ivr.db import database as db_mod
 from ivr.db.migrate_lock import MigrationLockBusy, UpgradeResult, locked_upgrade, migration_lock
 from ivr.ops import backup as backup_mod
+from tests.helpers.ops import make_settings
 from tests.helpers.service import OPEN_NOW, ROOT
-from tests.ops.test_backup import make_settings
 
 
 def test_two_migrators_at_once_one_runs_the_migrations(db_url: str) -> None:

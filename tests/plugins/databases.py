@@ -74,7 +74,7 @@ def _postgres_unavailable() -> str | None:
         import psycopg  # noqa: F401
     except ImportError:
         return "psycopg is not installed (pip install 'psycopg[binary]')"
-    if _pg_bindir() is None:
+    if pg_bindir() is None:
         return "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
     if os.geteuid() == 0:
         try:
@@ -84,7 +84,7 @@ def _postgres_unavailable() -> str | None:
     return None
 
 
-def _pg_bindir() -> Path | None:
+def pg_bindir() -> Path | None:
     candidates = [shutil.which("pg_ctl")] + sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
     for candidate in filter(None, candidates):
         path = Path(candidate).resolve().parent
@@ -104,7 +104,7 @@ def postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
         reason = _postgres_unavailable()
         server = None
         if reason is None:
-            server = PostgresServer(_pg_bindir(), "postgres" if os.geteuid() == 0 else None)  # type: ignore[arg-type]
+            server = PostgresServer(pg_bindir(), "postgres" if os.geteuid() == 0 else None)  # type: ignore[arg-type]
             try:
                 server.start()
                 config.add_cleanup(server.stop)
