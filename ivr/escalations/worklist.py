@@ -350,6 +350,28 @@ class RecordingInfo:
     purged_at: dt.datetime | None
     duration_seconds: float | None
 
+    @property
+    def twilio_words(self) -> str:
+        """What "a copy is still at Twilio" means for staff, in plain words (``still_at_twilio`` only)."""
+        return still_at_twilio_words(self.twilio_note)
+
+
+def still_at_twilio_words(note: str | None) -> str:
+    """Plain words for staff about the copy Twilio (the phone company) still holds of a message we copied.
+
+    ``note`` (the row's ``twilio_delete_error``): ``delete failed: …`` (Twilio refused the deletion: retried on
+    its own) or ``our copy did not check out: …`` (Twilio's is kept on purpose, since ours may be incomplete).
+    """
+    if note and note.startswith("our copy did not check out"):
+        return ("Our copy of this message may be incomplete, so the original is kept at Twilio, the phone "
+                "company, instead of being deleted. Play the message here as usual; if it sounds cut off, "
+                "call the client back. Nothing else to do: tell the practice owner if this keeps happening.")
+    if note:
+        return ("The message is safely kept here. Twilio, the phone company, still holds a copy too, because "
+                "deleting it there has not worked yet; Quietline keeps trying on its own. Nothing to do.")
+    return ("The message is safely kept here. Twilio, the phone company, still holds a copy too, until "
+            "Quietline deletes it there (within minutes). Nothing to do.")
+
 
 def _recording_info(session: Session, recording_sid: str | None) -> RecordingInfo | None:
     row = session.get(Recording, recording_sid) if recording_sid else None

@@ -260,6 +260,14 @@ class Jobs:
                           Retry(max=len(TOUCH_RETRY), interval=list(TOUCH_RETRY)),
                           at=at, failure_ttl=FAILURE_TTL)
 
+    def scheduled_at(self, job_id: str) -> dt.datetime | None:
+        """When RQ's scheduler will run ``job_id`` (None: not scheduled), whichever queue it is on."""
+        for queue in (self.queue, self.urgent):
+            registry = ScheduledJobRegistry(queue.name, connection=self.redis, serializer=JSONSerializer)
+            if job_id in registry:
+                return registry.get_scheduled_time(job_id)
+        return None
+
     def cancel(self, job_id: str) -> bool:
         """Delete a job that is waiting (queued, scheduled, deferred) or over; one running is left alone.
 

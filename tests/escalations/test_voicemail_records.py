@@ -225,14 +225,14 @@ def test_a_failed_deletion_is_retried_and_the_dashboard_says_it_is_still_at_twil
     [esc] = of_call(database, call_sid)
     desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
-    assert "A copy is still at Twilio (delete failed: twilio 503 code 20503)" in page
+    assert "Twilio, the phone company, still holds a copy too, because deleting it there has not worked yet" in page
     jobs.at(jobs.clock.now + dt.timedelta(seconds=10))  # RQ's first retry: Twilio fails again
     assert row(database, recording_sid).twilio_deleted_at is None
     jobs.at(jobs.clock.now + dt.timedelta(seconds=30))
     assert row(database, recording_sid).twilio_deleted_at == jobs.clock.now
     assert standin.deleted_recordings() == [recording_sid]
     assert [r["status"] for r in standin.requests() if r["method"] == "DELETE"] == [503, 503, 204]
-    assert "still at Twilio" not in desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert "still holds a copy" not in desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
 
 
 def test_reconciliation_asks_twilio_again_once_every_retry_failed(app, client, standin, jobs, database, redis_conn):
