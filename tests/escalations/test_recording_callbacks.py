@@ -32,7 +32,7 @@ from tests.helpers.service import ACCOUNT
 from tests.helpers.webhooks import post
 
 NOT_YET = ("The caller left a message, but its audio is not available here yet: we are still copying it from "
-           "Twilio, the phone company, and keep trying. Don&#39;t wait for it &mdash; call the client back by ")
+           "Twilio, the phone company, and keep trying. Don't wait for it &mdash; call the client back by ")
 LOST = "The caller left a message, but it could not be retrieved from Twilio &mdash; call the number back."
 
 
@@ -141,3 +141,107 @@ def test_a_failed_callback_for_a_message_twilio_never_made_is_still_escalated_at
     assert post(client, RECORDING_STATUS, params).data.decode() == ACK  # a retried callback: nothing more
     jobs.run()
     assert [e.id for e in of_call(database, call_sid)] == [esc.id]
+
+
+# --------------------------------------------------------------------------- one escalation for a crisis message
+
+ON_CALL = "+15550100123"  # the demo crisis on-call clinician (ivr/escalations/demo.py)
+
+
+def words_of(app, call_sid: str, recording_sid: str, words: str) -> None:
+    """The transcript the speech worker writes (sealed): English words cannot come from the Korean model the tests
+    have (the Korean path is end to end in tests/speech); everything after transcription runs for real."""
+    from ivr.escalations.recording_files import StoredTranscript
+
+    app.extensions["quietline"].recording_files.write_transcript(
+        call_sid, recording_sid, StoredTranscript(words, 0.9, tuple((w, 0.9) for w in words.split())))
+
+
+def urgent_pages(standin, escalation_id: int) -> list[tuple[str, str]]:
+    return [(to, body) for to, body in texts(standin) if body.startswith(f"URGENT call #{escalation_id}:")]
+
+
+@pytest.mark.parametrize("order", ["escalated first", "triaged first"])
+def test_a_crisis_voicemail_is_one_escalation_raised_to_urgent_and_pages_once(order, app, client, database, jobs,
+                                                                              standin, staff, redis_conn):
+    """The caller's callback request and the crisis their message reads as: one escalation (a crisis, urgent, due
+    in 15 minutes), the crisis on-call paged once, whichever of the escalation and the triage comes first."""
+    from workers.recordings import triage
+    from workers.runtime import using
+
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
+    rec = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    words = "hi its me i dont want to live anymore please call me"
+    words_of(app, result.call_sid, rec, words)
+    if order == "triaged first":  # the speech worker got there before the call's own escalation job
+        with using(app.extensions["quietline"]):
+            app.extensions["quietline"].recordings.note(result.call_sid, rec, jobs.clock.now)
+            assert triage(result.call_sid, rec, words).is_crisis
+        jobs.run(("urgent",))  # the crisis escalation, and its page
+    jobs.run()
+    [esc] = of_call(database, result.call_sid)
+    assert (esc.reason, esc.category, esc.priority, esc.recording_sid) == ("callback_request", "crisis", 0, rec)
+    assert esc.deadline_at == jobs.clock.now + dt.timedelta(minutes=15)
+    assert "voicemail_crisis" in esc.timeline
+    pages = urgent_pages(standin, esc.id)
+    assert [to for to, _ in pages].count(ON_CALL) == 1, pages  # the crisis on-call: paged once
+    assert len(pages) == len(set(pages))  # nobody paged twice
+    dashboard = app.extensions["quietline"].settings.dashboard_url
+    assert (ON_CALL, f"URGENT call #{esc.id}: call back now. {dashboard}/e/{esc.id}") in pages
+    # The follow-ups keep to the crisis deadline: the breach check at 15 minutes, on the urgent queue.
+    jobs_ = app.extensions["quietline"].jobs
+    assert jobs_.scheduled_at(f"escalation-{esc.id}-breach") == esc.deadline_at
+    jobs.run()  # a retried escalation job changes nothing
+    assert [e.id for e in of_call(database, result.call_sid)] == [esc.id]
+    assert urgent_pages(standin, esc.id) == pages
+
+
+def test_a_crisis_voicemail_on_a_crisis_call_does_not_page_again(app, client, database, jobs, standin, staff):
+    """The caller pressed 9 (an urgent crisis escalation, paged), nobody answered, their message reads as a crisis
+    too: still one escalation, and the on-call is not paged a second time."""
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="9;noanswer;record:4")
+    rec = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    words_of(app, result.call_sid, rec, "i want to kill myself")
+    jobs.run()
+    [esc] = of_call(database, result.call_sid)
+    assert (esc.reason, esc.category, esc.priority) == ("crisis", "crisis", 0)
+    assert "raised_to_crisis" not in esc.timeline
+    assert [to for to, _ in urgent_pages(standin, esc.id)].count(ON_CALL) == 1
+
+
+# --------------------------------------------------------------------------- an unsure message comes sooner
+
+@pytest.mark.parametrize("order", ["escalated first", "triaged first"])
+def test_an_unsure_voicemail_brings_the_deadline_forward_with_its_reminders(order, app, client, database, jobs,
+                                                                            standin):
+    """Raised to high priority because its message may be about a crisis, the escalation is due within the first
+    business hour (Monday 10:00 in New York: by 11:00, not the callback's 12:00), and its reminders and breach
+    check move with the deadline."""
+    from ivr.core.escalation_policy import unsure_deadline
+    from workers.recordings import triage
+    from workers.runtime import using
+
+    words = "hi its me im really struggling and falling apart please call me back"
+    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
+    rec = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    ql = app.extensions["quietline"]
+    if order == "triaged first":
+        with using(ql):
+            ql.recordings.note(result.call_sid, rec, jobs.clock.now)
+            assert triage(result.call_sid, rec, words).crisis.level.value == "unsure"
+    words_of(app, result.call_sid, rec, words)
+    jobs.run(("urgent", "calls"))
+    [esc] = of_call(database, result.call_sid)
+    promised = jobs.clock.now + dt.timedelta(hours=2)  # the callback's two business hours
+    if order == "escalated first":
+        assert (esc.priority, esc.deadline_at) == (2, promised)
+        assert ql.jobs.scheduled_at(f"escalation-{esc.id}-breach") == promised
+    jobs.run()
+    [esc] = of_call(database, result.call_sid)
+    due = unsure_deadline(ql.flows.current().practice, jobs.clock.now)
+    assert due == jobs.clock.now + dt.timedelta(hours=1) < promised
+    assert (esc.priority, esc.deadline_at) == (1, due)
+    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-breach") == due
+    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-reminder-L2") == due - dt.timedelta(minutes=30)
+    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-reminder-L3") == due - dt.timedelta(minutes=15)
+    assert not any(e.reason == "voicemail_crisis" for e in of_call(database, result.call_sid))
