@@ -20,9 +20,15 @@ triaged (crisis first) and purged on schedule.
    IVR_SPEECH_THREADS pieces decoded at once. The transcript is stored sealed with each word's confidence;
 5. triages the transcript (``ivr.core.voicemail_triage``): a category for the escalation page and the
    crisis grade; a crisis becomes an urgent ``voicemail_crisis`` escalation at once, which pages the
-   roster's crisis on-call like any crisis. Each utterance is crisis-checked as soon as it is decoded (with
-   what its piece said before it), so a crisis is paged before the rest of the message is decoded.
+   roster's crisis on-call like any crisis (folded into the call's own escalation, raised to an urgent crisis:
+   one escalation, one page; ``ivr.escalations.create.merge_lost_message``). Each utterance is crisis-checked
+   as soon as it is decoded, with everything said before it (a later piece's words only after the earlier
+   pieces', so no sentence is judged cut at a piece boundary), so a crisis is paged before the rest of the
+   message is decoded.
 
+A copy Twilio refuses (404: still processing, or gone) hands the message on to staff at once (``hand_on``: the
+dashboard says its audio is not available yet, call the client back) and is retried behind it. A recording Twilio
+reported ``failed`` gets one try (a good copy wins over the callback), no retries.
 One Twilio never lets us copy (it keeps answering 404, say) is marked ``failed`` after the last retry,
 becomes a ``recording_failed`` escalation ("call the number back"; folded into the call's own
 escalation when it has one: ``ivr.escalations.create.merge_lost_message``) and ends as a failed RQ job,
