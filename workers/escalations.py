@@ -24,6 +24,7 @@ from ivr.escalations import notify as notify_mod
 from ivr.escalations import recordings
 from ivr.escalations.create import create_escalation, raised_to_crisis
 from ivr.escalations.messages import BREACH, NEW, RAISED, REMINDER
+from ivr.jobs.enqueue import breach_job_id, notify_job_id
 from ivr.telephony import twilio_rest
 from workers.runtime import services
 
@@ -74,11 +75,11 @@ def schedule_follow_ups(escalation_id: int) -> int:
     practice = ql.flows.current().practice
     plan = reminder_schedule(info["created_at"], info["deadline_at"],
                              policy_for(practice, info["category"]).reminder_lead)
-    wanted = ((f"escalation-{escalation_id}-{REMINDER}-L2", plan.level2_at,
+    wanted = ((notify_job_id(escalation_id, REMINDER, 2), plan.level2_at,
                lambda: ql.jobs.notify(escalation_id, REMINDER, 2, urgent=urgent, at=plan.level2_at)),
-              (f"escalation-{escalation_id}-{REMINDER}-L3", plan.level3_at,
+              (notify_job_id(escalation_id, REMINDER, 3), plan.level3_at,
                lambda: ql.jobs.notify(escalation_id, REMINDER, 3, urgent=urgent, at=plan.level3_at)),
-              (f"escalation-{escalation_id}-breach", plan.breach_at,
+              (breach_job_id(escalation_id), plan.breach_at,
                lambda: ql.jobs.check_breach(escalation_id, plan.breach_at, urgent=urgent)))
     moved = 0
     for job_id, at, enqueue in wanted:

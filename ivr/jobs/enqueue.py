@@ -137,7 +137,7 @@ class Jobs:
         ``failover`` (every message of the level below failed) has an id of its own,
         so a reminder already scheduled for the same level does not swallow it.
         """
-        job_id = f"escalation-{escalation_id}-{kind}-L{level}" + ("-failover" if failover else "")
+        job_id = notify_job_id(escalation_id, kind, level) + ("-failover" if failover else "")
         return self._once(self.urgent if urgent else self.queue, "workers.notifications.notify",
                           (escalation_id, kind, level), job_id, Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
@@ -152,7 +152,7 @@ class Jobs:
     def check_breach(self, escalation_id: int, at: dt.datetime, *, urgent: bool = False) -> Enqueued:
         """At the deadline: record a breach if the escalation is still unresolved, and tell the owners."""
         return self._once(self.urgent if urgent else self.queue, "workers.escalations.check_breach",
-                          (escalation_id,), f"escalation-{escalation_id}-breach", Retry(max=3, interval=[5, 30, 120]),
+                          (escalation_id,), breach_job_id(escalation_id), Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
 
     def send_sms(self, call_sid: str, message_id: str, *, again: bool = False) -> Enqueued:
@@ -409,6 +409,15 @@ def job_id(kind: str, *parts: str, dashed: int = 0) -> str:
 def escalate_job_id(call_sid: str, reason: str) -> str:
     """The escalate job of ``call_sid`` (a CallSid, or any key: ``change-7``, a MessageSid) and ``reason``."""
     return job_id("escalate", call_sid, reason)
+
+
+def notify_job_id(escalation_id: int, kind: str, level: int) -> str:
+    """Telling roster ``level`` of an escalation (``kind``: new, reminder, breach, raised)."""
+    return f"escalation-{escalation_id}-{kind}-L{level}"
+
+
+def breach_job_id(escalation_id: int) -> str:
+    return f"escalation-{escalation_id}-breach"
 
 
 def sms_job_id(call_sid: str, message_id: str) -> str:
