@@ -180,7 +180,7 @@ class VoskRecognizer:
         silence = _Audio(bytes(2 * self.sample_rate), self.sample_rate)
         with ExitStack() as held:  # all taken at once, so that as many are made (and then kept)
             for kept in [held.enter_context(self._recogniser()) for _ in range(max(1, recognisers))]:
-                self._feed(kept, silence, 0.0, lambda _text: None)
+                self._feed(kept, silence, 0.0, lambda _text, _done: None)
 
     @property
     def kept(self) -> int:
