@@ -182,3 +182,13 @@ def test_the_table_has_at_least_sixty_rows_both_ways():
 def test_the_triage_table(transcript, expected, grade):
     result = triage(transcript, "en-US")
     assert (result.category, result.crisis.level) == (expected, grade), transcript
+
+
+def test_a_denial_cut_at_a_piece_boundary_is_judged_whole():
+    """Issue 13 leftover 7: a long message is decoded in pieces; "... i would never | kill myself ..." judged by its
+    second piece alone would page. The early check is given the message from its start (ivr.speech.recognizer
+    ``_SoFar``: tested on the real model in tests/speech/test_speech.py), and whole the denial stands."""
+    first, second = "hi its me i would never ever", "kill myself i just need to move my session"
+    assert triage(second, "en-US").is_crisis  # what a piece alone would have said
+    whole = triage(f"{first} {second}", "en-US")
+    assert (whole.category, whole.crisis.level) == (VoicemailCategory.RESCHEDULE, CrisisLevel.NONE)
