@@ -34,6 +34,7 @@ from tests.helpers.webhooks import post
 NOT_YET = ("The caller left a message, but its audio is not available here yet: we are still copying it from "
            "Twilio, the phone company, and keep trying. Don't wait for it &mdash; call the client back by ")
 LOST = "The caller left a message, but it could not be retrieved from Twilio &mdash; call the number back."
+CARD_NOT_YET = "Message audio not available yet: call back without it"
 
 
 def desk(app, staff):
@@ -42,6 +43,12 @@ def desk(app, staff):
 
 def page_of(app, staff, escalation_id: int) -> str:
     return desk(app, staff).get(f"/staff/e/{escalation_id}").get_data(as_text=True)
+
+
+def queue_card(app, staff, escalation_id: int) -> str:
+    page = desk(app, staff).get("/staff/").get_data(as_text=True)
+    start = page.index(f'<li id="e-{escalation_id}"')
+    return page[start:page.index("</li>", start)]
 
 
 # --------------------------------------------------------------------------- a copy Twilio keeps refusing
@@ -62,6 +69,7 @@ def test_a_message_whose_audio_twilio_refuses_reaches_staff_at_once_and_is_lost_
     assert staff_texts_about(standin, esc.id)  # staff already told (link-only)
     page = page_of(app, staff, esc.id)
     assert NOT_YET in page and "as they were promised." in page and "Play voicemail" not in page
+    assert CARD_NOT_YET in queue_card(app, staff, esc.id)
     job = Job.fetch(f"recording-{rec}", connection=redis_conn, serializer=JSONSerializer)
     assert job.get_status() == "scheduled"  # the copy goes on behind it
 
@@ -72,6 +80,7 @@ def test_a_message_whose_audio_twilio_refuses_reaches_staff_at_once_and_is_lost_
     assert recording_rows(database) == [(call_sid, rec, "failed")]
     page = page_of(app, staff, esc.id)
     assert LOST in page and NOT_YET not in page
+    assert CARD_NOT_YET not in queue_card(app, staff, esc.id)
 
 
 def test_a_message_twilio_is_still_processing_is_handed_on_at_once_and_copied_on_a_retry(
@@ -83,7 +92,7 @@ def test_a_message_twilio_is_still_processing_is_handed_on_at_once_and_copied_on
     jobs.run()
     [esc] = of_call(database, result.call_sid)
     assert (esc.reason, esc.priority, esc.recording_sid) == ("callback_request", 2, rec)
-    assert NOT_YET in page_of(app, staff, esc.id)
+    assert NOT_YET in page_of(app, staff, esc.id) and CARD_NOT_YET in queue_card(app, staff, esc.id)
     standin.add_recording(rec, tone_wav(4), call_sid=result.call_sid, duration=4)  # Twilio has it now
     jobs.at(jobs.clock.now + dt.timedelta(seconds=10))
     assert recording_rows(database) == [(result.call_sid, rec, "fetched")]
@@ -91,6 +100,7 @@ def test_a_message_twilio_is_still_processing_is_handed_on_at_once_and_copied_on
     assert (after.id, after.priority) == (esc.id, 2) and "recording_failed" not in after.timeline
     page = page_of(app, staff, esc.id)
     assert NOT_YET not in page and "Play voicemail" in page
+    assert CARD_NOT_YET not in queue_card(app, staff, esc.id)
     assert len(staff_texts_about(standin, esc.id)) == len(set(staff_texts_about(standin, esc.id)))
 
 
