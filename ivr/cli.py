@@ -10,6 +10,7 @@ The simulated call (``flask --app app call``) is a development tool: ``ivr.dev.c
 through the ``flask.commands`` entry point in pyproject.toml."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,11 +24,13 @@ from ivr.flowlang.store import check_dir
 from ivr.ops.cli_connect import twilio_cli
 from ivr.ops.cli_doctor import doctor_command
 from ivr.speech.model_download import (
+    MAX_DOWNLOAD_BYTES,
+    MAX_UNPACKED_BYTES,
     ModelDownloadError,
     download_default_model,
     download_model,
 )
-from ivr.speech.recognizer import MODELS_DIR, find_model, load_recognizer
+from ivr.speech.recognizer import DEFAULT_MODEL_DIR, MODEL_PATH_ENV, MODELS_DIR, find_model, load_recognizer
 
 # Plain click groups, not Flask AppGroups: nothing here needs the app, its settings' secrets or Redis.
 flows_cli = click.Group("flows", help="Check and inspect call flows (offline: no secrets, no service needed).")
@@ -75,19 +78,36 @@ speech_cli = click.Group("speech", help="Offline speech recognition (vosk; no se
 @speech_cli.command("download-model")
 @click.option("--url", default=None, help="A vosk model zip (default: the small English model).")
 @click.option("--sha256", default=None, help="Expected SHA-256 of the zip (checked for the default model).")
-def speech_download_model(url: str | None, sha256: str | None) -> None:
-    """Download and install a vosk model into instance/models/ (what VOSK_MODEL_PATH defaults to)."""
+@click.option("--max-download-mb", type=click.IntRange(min=1), default=MAX_DOWNLOAD_BYTES // 1024**2,
+              show_default=True, help="Refuse a download larger than this.")
+@click.option("--max-unpacked-mb", type=click.IntRange(min=1), default=MAX_UNPACKED_BYTES // 1024**2,
+              show_default=True, help="Refuse a zip that unpacks to more than this (a zip bomb).")
+def speech_download_model(url: str | None, sha256: str | None, max_download_mb: int, max_unpacked_mb: int) -> None:
+    """Download and install a vosk model into instance/models/, then say how to use it (VOSK_MODEL_PATH)."""
     def progress(done: int, total: int | None) -> None:
         if total:
             click.echo(f"\r{done * 100 // total:3d}% of {total // 1_000_000} MB", nl=False)
 
+    limits = {"max_download_bytes": max_download_mb * 1024**2, "max_unpacked_bytes": max_unpacked_mb * 1024**2}
     try:
-        path = download_model(url, MODELS_DIR, sha256=sha256, progress=progress) if url else \
+        path = download_model(url, MODELS_DIR, sha256=sha256, progress=progress, **limits) if url else \
             download_default_model(progress=progress)
     except ModelDownloadError as exc:
         click.echo(f"\ndownload failed: {exc}", err=True)
         sys.exit(1)
     click.echo(f"\ninstalled {path}")
+    click.echo(model_next_step(path.resolve()))
+
+
+def model_next_step(path: Path) -> str:
+    """The exact next step after installing the model at ``path`` (absolute): what to set, where, and the restart."""
+    restart = "then restart the service (make run) so the speech worker loads it"
+    current = os.environ.get(MODEL_PATH_ENV)
+    if path == DEFAULT_MODEL_DIR.resolve() and not current:
+        return f"Next step: nothing to set (this is where Quietline looks by default); {restart}."
+    return (f"Next step: add this line to .env (or the speech worker's environment), {restart}:\n"
+            f"{MODEL_PATH_ENV}={path}"
+            + (f"\n(now {MODEL_PATH_ENV}={current}, which the speech worker would use instead)" if current else ""))
 
 
 @speech_cli.command("transcribe")

@@ -10,6 +10,8 @@ Checks, each naming itself in ``failures`` when it fails:
 * ``scheduler``: RQ's scheduler holds its lock for each queue (``rq:scheduler-lock:<queue>``,
   ``rq/scheduler.py``) and its own heartbeat is fresh: without it no retry and no
   scheduled job ever runs;
+* ``speech_worker``: when voicemails wait on the ``speech`` queue (queued, or a retry scheduled), a live RQ
+  worker serves that queue (RQ's worker registry, heartbeat fresh);
 * ``queues``: the oldest queued job of each queue has waited less than the limit;
 * ``speech_queue``: the oldest voicemail waiting on the ``speech`` queue (transcription and triage) has
   waited less than its own, lenient limit (IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS, 30 minutes): a worker
@@ -212,6 +214,18 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], speech_queue: st
             problems.append(f"no live worker serves the {q} queue")
     if not workers or stale or not all(covered.values()):
         failures.append("workers")
+    if speech_queue is not None:
+        # Voicemails waiting for transcription (queued, or a retry scheduled) with no live worker on their queue:
+        # staff have the messages, but none is transcribed or crisis-checked until a speech worker runs.
+        waiting = (redis.llen(Queue.redis_queue_namespace_prefix + speech_queue)
+                   + redis.zcard(ScheduledJobRegistry(speech_queue, connection=redis).key))
+        alive = any(w["fresh"] and speech_queue in w["queues"] for w in workers)
+        report["speech_worker"] = {"alive": alive, "voicemails_waiting": waiting}
+        if waiting and not alive:
+            failures.append("speech_worker")
+            problems.append(f"{waiting} voicemail job(s) wait on the {speech_queue} queue and no speech worker is "
+                            f"running: staff have the messages, but none is transcribed or checked for a crisis "
+                            f"until one starts (python -m workers.run --queues {speech_queue}; make run starts one)")
 
     # ---- scheduler: one RQ scheduler process holds a lock per queue and heartbeats every second.
     scheduler: dict[str, Any] = {}

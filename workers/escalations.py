@@ -22,8 +22,9 @@ from ivr.core import phone_numbers
 from ivr.core.escalation_policy import policy_for, reminder_schedule
 from ivr.escalations import notify as notify_mod
 from ivr.escalations import recordings
-from ivr.escalations.create import create_escalation
-from ivr.escalations.messages import BREACH, NEW, REMINDER
+from ivr.escalations.create import create_escalation, raised_to_crisis
+from ivr.escalations.messages import BREACH, NEW, RAISED, REMINDER
+from ivr.jobs.enqueue import breach_job_id, notify_job_id
 from ivr.telephony import twilio_rest
 from workers.runtime import services
 
@@ -48,13 +49,48 @@ def escalate(call_sid: str, reason: str, priority: str = "normal") -> int:
     urgent = info["priority"] == 0
     # Also when not created: a retry after a crash half-way must still enqueue what the first run did not.
     ql.jobs.notify(escalation_id, NEW, 1, urgent=urgent)
-    plan = reminder_schedule(info["created_at"], info["deadline_at"], policy_for(practice, reason).reminder_lead)
-    ql.jobs.notify(escalation_id, REMINDER, 2, urgent=urgent, at=plan.level2_at)
-    ql.jobs.notify(escalation_id, REMINDER, 3, urgent=urgent, at=plan.level3_at)
-    ql.jobs.check_breach(escalation_id, plan.breach_at, urgent=urgent)
+    if not created and urgent and raised_to_crisis(db, escalation_id):
+        # The call's escalation became a crisis (its voicemail reads as one): the crisis on-call is paged, once
+        # (one job id per escalation), as for a crisis escalated from the start.
+        ql.jobs.notify(escalation_id, RAISED, 1, urgent=True)
+    schedule_follow_ups(escalation_id)
     if not created:
-        log.info("escalation %s already existed (a retried job or a replayed webhook)", escalation_id)
+        log.info("escalation %s already existed (a retried job, a replayed webhook, or a voicemail folded into it)",
+                 escalation_id)
     return escalation_id
+
+
+def schedule_follow_ups(escalation_id: int) -> int:
+    """Schedule the escalation's reminders (levels 2 and 3) and breach check at the times its deadline and
+    category give; ones already scheduled for other times (the deadline was brought forward, the priority
+    raised) are moved. Returns how many were moved.
+
+    A follow-up that already ran is not run again.
+    """
+    ql = services()
+    info = notify_mod.escalation_summary(ql.database.sessions, escalation_id)
+    if info is None:
+        return 0
+    urgent = info["priority"] == 0
+    practice = ql.flows.current().practice
+    plan = reminder_schedule(info["created_at"], info["deadline_at"],
+                             policy_for(practice, info["category"]).reminder_lead)
+    wanted = ((notify_job_id(escalation_id, REMINDER, 2), plan.level2_at,
+               lambda: ql.jobs.notify(escalation_id, REMINDER, 2, urgent=urgent, at=plan.level2_at)),
+              (notify_job_id(escalation_id, REMINDER, 3), plan.level3_at,
+               lambda: ql.jobs.notify(escalation_id, REMINDER, 3, urgent=urgent, at=plan.level3_at)),
+              (breach_job_id(escalation_id), plan.breach_at,
+               lambda: ql.jobs.check_breach(escalation_id, plan.breach_at, urgent=urgent)))
+    moved = 0
+    for job_id, at, enqueue in wanted:
+        scheduled = ql.jobs.scheduled_at(job_id)
+        if scheduled is not None and abs((scheduled - at).total_seconds()) >= 1:
+            ql.jobs.cancel(job_id)
+            moved += 1
+        enqueue()
+    if moved:
+        log.info("escalation %s: %d reminder(s) or breach check moved to its new deadline", escalation_id, moved)
+    return moved
 
 
 def _caller_at_twilio(call_sid: str) -> str | None:

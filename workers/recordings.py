@@ -20,9 +20,15 @@ triaged (crisis first) and purged on schedule.
    IVR_SPEECH_THREADS pieces decoded at once. The transcript is stored sealed with each word's confidence;
 5. triages the transcript (``ivr.core.voicemail_triage``): a category for the escalation page and the
    crisis grade; a crisis becomes an urgent ``voicemail_crisis`` escalation at once, which pages the
-   roster's crisis on-call like any crisis. Each utterance is crisis-checked as soon as it is decoded (with
-   what its piece said before it), so a crisis is paged before the rest of the message is decoded.
+   roster's crisis on-call like any crisis (folded into the call's own escalation, raised to an urgent crisis:
+   one escalation, one page; ``ivr.escalations.create.merge_lost_message``). Each utterance is crisis-checked
+   as soon as it is decoded, with everything said before it (a later piece's words only after the earlier
+   pieces', so no sentence is judged cut at a piece boundary), so a crisis is paged before the rest of the
+   message is decoded.
 
+A copy Twilio refuses (404: still processing, or gone) hands the message on to staff at once (``hand_on``: the
+dashboard says its audio is not available yet, call the client back) and is retried behind it. A recording Twilio
+reported ``failed`` gets one try (a good copy wins over the callback), no retries.
 One Twilio never lets us copy (it keeps answering 404, say) is marked ``failed`` after the last retry,
 becomes a ``recording_failed`` escalation ("call the number back"; folded into the call's own
 escalation when it has one: ``ivr.escalations.create.merge_lost_message``) and ends as a failed RQ job,
@@ -43,14 +49,15 @@ from typing import Any
 
 from ivr.core import voicemail_triage
 from ivr.core.crisis import CrisisLevel
-from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS
+from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS, unsure_deadline
 from ivr.escalations import audit, recordings
-from ivr.escalations.models import Recording, TranscriptStatus
+from ivr.escalations.models import Recording, RecordingStatus, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
 from ivr.exceptions import AudioFormatError, ModelNotFound, NotWired, RecordingUnavailable, RecordingUnreadable
 from ivr.jobs.enqueue import Enqueued
 from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav, wav_declared_seconds
 from ivr.telephony import twilio_rest
+from workers.escalations import schedule_follow_ups
 from workers.reconcile import next_run
 from workers.runtime import retries_left, services
 
@@ -160,15 +167,22 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
             wav = twilio_rest.fetch_recording_bytes(settings, url)
         except Exception as exc:
             error = _describe(exc)
-            if retries_left() > 0:
+            twilio_failed = recordings.status_of(db, recording_sid) == RecordingStatus.FAILED.value
+            if retries_left() > 0 and not twilio_failed:
                 recordings.mark_attempt(db, recording_sid, error)
-                log.warning("recording %s not copied yet (%s); will retry", recording_sid, error)
+                # The caller's message reaches staff now, not after the last retry (~22 min): the escalation
+                # shows "audio not yet available, call the client back" while the copy is retried behind it.
+                hand_on(call_sid, recording_sid)
+                log.warning("recording %s not copied yet (%s); handed on to staff, will retry", recording_sid, error)
                 raise
-            recordings.mark_failed(db, recording_sid, error, ql.clock())
+            if not twilio_failed:
+                recordings.mark_failed(db, recording_sid, error, ql.clock())
             ql.calls.escalate_now(call_sid, RECORDING_FAILED)
             recordings.link(db, call_sid)
             log.error("recording %s of call %s could not be copied from Twilio (%s); escalated for a callback",
                       recording_sid, call_sid, error)
+            if twilio_failed:
+                return ""  # Twilio said it could not make the recording: nothing of ours failed
             raise RecordingUnavailable(f"recording {recording_sid}: {error}") from None
         files.write_audio(call_sid, recording_sid, wav)
     recordings.mark_fetched(db, recording_sid, ql.clock())
@@ -322,9 +336,13 @@ def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Tri
     elif result.crisis.level is CrisisLevel.UNSURE:
         # Perhaps a crisis: not paged, but high priority (the queue card says why); an escalation created after
         # this gets it as it is created (ivr.escalations.create).
-        if recordings.raise_for_unsure(ql.database.sessions, call_sid):
-            log.warning("recording %s of call %s may be about a crisis: its escalation is now high priority",
-                        recording_sid, call_sid)
+        due = unsure_deadline(ql.flows.current().practice, ql.clock())
+        raised = recordings.raise_for_unsure(ql.database.sessions, call_sid, due)
+        for escalation_id in raised:
+            schedule_follow_ups(escalation_id)  # the reminders and breach check follow the earlier deadline
+        if raised:
+            log.warning("recording %s of call %s may be about a crisis: its escalation is now high priority, "
+                        "due sooner", recording_sid, call_sid)
     return result
 
 

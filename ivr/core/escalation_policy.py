@@ -114,6 +114,17 @@ REASON_ALIASES = {
 EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH, TEXT_UNSURE: Priority.HIGH}
 
 
+# A voicemail the crisis check is unsure of (``workers.recordings.triage``): its call's escalation goes up to high
+# priority and is due within the first business hour (sooner than any ordinary promise); a later deadline is
+# brought forward to that.
+UNSURE_WITHIN = Within(1, "hours", True)
+
+
+def unsure_deadline(practice: HoursSettings, now: dt.datetime) -> dt.datetime:
+    """The deadline of an escalation raised to high because its voicemail may be about a crisis."""
+    return deadline(practice, now, UNSURE_WITHIN)
+
+
 def category_for(reason: str) -> str:
     """The category of a flow's escalate reason; unknown reasons are "other"."""
     if reason in DEFAULTS:

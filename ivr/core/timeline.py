@@ -65,6 +65,9 @@ EVENTS: Mapping[str, str] = {
     "limit:voicemail": "Message left after the call went on too long",
     "restart:flows-changed": "Started again: the flows changed during the call",
     "recorded-after-end": "A message arrived after the call ended",
+    "recording_failed": "The message could not be retrieved from Twilio: call the number back",
+    "voicemail_crisis": "The message reads as a crisis",
+    "raised_to_crisis": "Raised to urgent: the crisis on-call was paged",
 }
 _ACTIONS = {"reschedule": "to reschedule", "cancel": "to cancel", "hear": "to hear it", "book": "to book"}
 

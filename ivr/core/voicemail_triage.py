@@ -8,11 +8,12 @@ Pure: text in, a value out; nothing here logs (the transcript is a client's word
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ivr.core.crisis import CrisisAssessment, CrisisLevel, assess, languages
-from ivr.core.intents import MenuOption, match_intent
+from ivr.core.intents import VOCABULARY, IntentWords, MenuOption, match_intent
 from ivr.core.text import canonical_words, language_key
 
 
@@ -40,7 +41,41 @@ _OPTIONS = (MenuOption("appointments"), MenuOption("links"), MenuOption("billing
             MenuOption("operator"))
 # "Please call me back" says nothing about the topic: it is a callback unless a topic is named.
 _CALLBACK_WORDS = {"en": ("call me back", "call back", "callback", "give me a call", "return my call",
-                          "call me", "reach me", "get back to me", "returning your call", "return your call")}
+                          "call me", "reach me", "get back to me", "returning your call", "return your call",
+                          "please call", "call please")}
+
+# A message is not a live menu: "I can't make it tomorrow" left on a voicemail says the caller will not come
+# (a cancellation; with "instead" or another day it is a rescheduling, the two actions tying). These are the
+# menus' words (``ivr.core.intents.VOCABULARY``) with the ways people say they will not come as ``cancel``.
+_NOT_COMING = ("cant make it", "wont make it", "wont be able to make it", "not be able to make it",
+               "not going to make it", "not going to be able to make it", "not going to be able to come",
+               "not able to make it", "unable to make it", "cant come", "cant come in",
+               "wont be able to come", "not be able to come", "not able to come", "unable to come",
+               "wont be there", "not be there", "cant be there", "miss my appointment", "miss my session",
+               "have to miss", "calling off", "call off")
+
+
+def _voicemail_vocabulary() -> dict[str, dict[str, IntentWords]]:
+    out: dict[str, dict[str, IntentWords]] = {}
+    for language, intents in VOCABULARY.items():
+        out[language] = dict(intents)
+        appointments = intents.get("appointments")
+        if appointments is not None and language == "en":
+            actions = dict(appointments.actions)
+            actions["cancel"] = (*actions.get("cancel", ()), *_NOT_COMING)
+            out[language]["appointments"] = IntentWords(appointments.phrases, actions, appointments.priority)
+    return out
+
+
+VOICEMAIL_VOCABULARY = _voicemail_vocabulary()
+
+# Words of a threat or a grudge that would otherwise read as a topic ("I'm going to make him pay" is no billing
+# question): taken out before the category is read (the crisis grader reads them, on the whole text).
+_NOT_A_TOPIC = {"en": re.compile(
+    r"\b(?:make|makes|making|made) (?:him|her|them|you|someone|somebody|everyone|everybody|people) pay\b"
+    r"|\b(?:he|she|they|you|hes|shes|theyre|youre|hell|shell|theyll|youll)"
+    r"(?: (?:is|are|will|going to|gonna|is going to|are going to))* pay for (?:this|that|what|it|everything)\b"
+    r"|\bpay for what (?:he|she|they) did\b")}
 
 
 @dataclass(frozen=True)
@@ -72,7 +107,10 @@ def triage(text: str | None, language: str = "en") -> Triage:
 
 def category(text: str | None, language: str = "en") -> VoicemailCategory:
     """reschedule / cancel / billing / link_portal / callback / other, from the words of ``text``."""
-    found = match_intent(text, _OPTIONS, language=language)
+    key = language_key(language)
+    if text and key in _NOT_A_TOPIC:
+        text = _NOT_A_TOPIC[key].sub(" , ", " ".join(canonical_words(text, language)))
+    found = match_intent(text, _OPTIONS, language=language, vocabulary=VOICEMAIL_VOCABULARY.get(key, {}))
     if found.intent == "appointments":
         return VoicemailCategory.CANCEL if found.action == "cancel" else VoicemailCategory.RESCHEDULE
     if found.intent == "links":

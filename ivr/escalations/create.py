@@ -73,10 +73,12 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
             row.caller_number, row.caller_masked = number[:20], mask_phone(number)
     try:
         with db_sessions() as db, db.begin():
-            if row.priority > Priority.HIGH.rank and db.scalar(select(exists().where(
+            if row.priority > Priority.URGENT.rank and db.scalar(select(exists().where(
                     Recording.call_sid == call_sid, Recording.crisis == UNSURE))):
-                # Its voicemail was already triaged as perhaps a crisis (workers.recordings.triage).
-                row.priority = Priority.HIGH.rank
+                # Its voicemail was already triaged as perhaps a crisis (workers.recordings.triage): high, and due
+                # as soon as such a message is.
+                row.priority = min(row.priority, Priority.HIGH.rank)
+                row.deadline_at = min(row.deadline_at, policy_mod.unsure_deadline(practice, now))
             db.add(row)
             db.flush()
             escalation_id = row.id
@@ -91,13 +93,15 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
 
 
 def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> int | None:
-    """Fold a lost voicemail into the call's one escalation; returns its id, or None when there is nothing to fold.
+    """Fold a lost or crisis voicemail into the call's one escalation; returns its id, or None when there is nothing
+    to fold.
 
-    ``new`` (the row ``build_escalation`` made, not added): a ``recording_failed`` one while the call has
-    another escalation updates that one (the more urgent priority, ``recording_failed`` in its timeline).
-    Another reason while the call's only escalation is a ``recording_failed`` one: that row becomes this
-    reason's (category, timeline, client, the more urgent priority, the earlier deadline), so the promise
-    and the lost message are still one escalation.
+    ``new`` (the row ``build_escalation`` made, not added): a ``recording_failed`` or ``voicemail_crisis`` one while
+    the call has another escalation updates that one (the more urgent priority and the earlier deadline; a crisis
+    makes it a crisis, so the crisis on-call is paged: ``RAISED_TO_CRISIS`` in its timeline when it was not urgent
+    before, which ``workers.escalations.escalate`` pages once). Another reason while the call's only escalation is
+    such a row: that row becomes this reason's (timeline, client, the more urgent priority, the earlier deadline;
+    a crisis stays a crisis), so the promise and the message are still one escalation.
     """
     reason, rank = new.reason, new.priority
     with db_sessions() as db, db.begin():
@@ -105,30 +109,51 @@ def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> i
                           .order_by(Escalation.id).with_for_update()).all()
         if not rows:
             return None
-        if reason == policy_mod.RECORDING_FAILED:
+        if reason in FOLDED_MARKS:
             row = min(rows, key=lambda r: (r.priority, r.id))  # the most urgent of the call's escalations
+            marks = [FOLDED_MARKS[reason]]
+            if new.category == Category.CRISIS.value and row.category != Category.CRISIS.value:
+                row.category = Category.CRISIS.value
+                if row.priority > Priority.URGENT.rank:
+                    marks.append(RAISED_TO_CRISIS)
             row.priority = min(row.priority, rank)
-            if LOST_MESSAGE_MARK not in (row.timeline or []):
-                row.timeline = [*(row.timeline or []), LOST_MESSAGE_MARK]
-            log.info("escalation %s: its voicemail could not be retrieved (no second escalation)", row.id)
+            if new.deadline_at is not None and (row.deadline_at is None or new.deadline_at < row.deadline_at):
+                row.deadline_at = new.deadline_at
+            row.timeline = [*(row.timeline or []), *(m for m in marks if m not in (row.timeline or []))]
+            log.info("escalation %s: its voicemail %s (no second escalation)", row.id,
+                     "reads as a crisis" if reason == policy_mod.VOICEMAIL_CRISIS else "could not be retrieved")
             return row.id
-        if len(rows) == 1 and rows[0].reason == policy_mod.RECORDING_FAILED:
+        if len(rows) == 1 and rows[0].reason in FOLDED_MARKS:
             row = rows[0]
-            row.reason, row.category = new.reason, new.category
+            kept = [m for m in (row.timeline or []) if m in FOLDED_MARKS.values()] or [FOLDED_MARKS[row.reason]]
+            if row.category != Category.CRISIS.value:
+                row.category = new.category
+            row.reason = new.reason
             row.priority = min(row.priority, rank)
             row.deadline_at = min(row.deadline_at, new.deadline_at) if row.deadline_at else new.deadline_at
-            row.timeline = [*(new.timeline or []), LOST_MESSAGE_MARK]
+            row.timeline = [*(new.timeline or []), *kept]
             row.client_id = row.client_id or new.client_id
             if row.caller_masked in (None, "-") and new.caller_masked not in (None, "-"):
                 row.caller_masked, row.caller_number = new.caller_masked, new.caller_number
-            log.info("escalation %s (a lost voicemail) now carries the call's %s escalation too", row.id,
-                     row.category)
+            log.info("escalation %s (a voicemail's) now carries the call's %s escalation too", row.id,
+                     new.category)
             return row.id
     return None
 
 
-# The timeline entry of an escalation whose voicemail could not be retrieved.
+# The timeline entry of an escalation whose voicemail could not be retrieved, or reads as a crisis.
 LOST_MESSAGE_MARK = "recording_failed"
+CRISIS_MESSAGE_MARK = "voicemail_crisis"
+FOLDED_MARKS = {policy_mod.RECORDING_FAILED: LOST_MESSAGE_MARK, policy_mod.VOICEMAIL_CRISIS: CRISIS_MESSAGE_MARK}
+# The escalation was not urgent until its voicemail read as a crisis: the crisis on-call is paged for it once.
+RAISED_TO_CRISIS = "raised_to_crisis"
+
+
+def raised_to_crisis(db_sessions: sessionmaker[Session], escalation_id: int) -> bool:
+    """Was this escalation raised to an urgent crisis by its voicemail (``merge_lost_message``)?"""
+    with db_sessions() as db:
+        row = db.get(Escalation, escalation_id)
+        return row is not None and RAISED_TO_CRISIS in (row.timeline or [])
 
 
 def build_escalation(session: CallSession | None, call_sid: str, reason: str, priority: str | int | None,

@@ -15,7 +15,9 @@ from ivr.core import spoken_output
 from ivr.core.escalation_policy import Category
 
 NEW, REMINDER, BREACH = "new", "reminder", "breach"
-KINDS = (NEW, REMINDER, BREACH)
+# An escalation raised to an urgent crisis after it was created (its voicemail reads as a crisis): paged once.
+RAISED = "raised"
+KINDS = (NEW, REMINDER, BREACH, RAISED)
 
 # Generic on purpose: never a clinical word, never the flow's own reason text.
 LABELS = {

@@ -136,7 +136,8 @@ def _plan(db_sessions: sessionmaker[Session], escalation_id: int, kind: str, lev
         if esc is None:
             return Plan(escalation_id, kind, level, False, skipped="no such escalation")
         urgent = esc.priority == 0
-        if kind == messages.BREACH:
+        if kind in (messages.BREACH, messages.RAISED):
+            # A breach is told while unresolved; so is a crisis found after someone claimed the callback.
             if esc.status == EscalationStatus.RESOLVED.value:
                 return Plan(escalation_id, kind, level, urgent, skipped="resolved")
         elif esc.status != EscalationStatus.OPEN.value:

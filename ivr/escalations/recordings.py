@@ -73,14 +73,17 @@ def mark_fetched(db_sessions: sessionmaker[Session], recording_sid: str, now: dt
                    .execution_options(synchronize_session=False))
 
 
-def mark_failed(db_sessions: sessionmaker[Session], recording_sid: str, error: str, now: dt.datetime) -> None:
-    """Twilio will not give us this recording: the dashboard says so instead of "still being copied"."""
+def mark_failed(db_sessions: sessionmaker[Session], recording_sid: str, error: str, now: dt.datetime) -> bool:
+    """Twilio will not give us this recording: the dashboard says so instead of "still being copied".
+
+    A recording already copied stays copied (a late ``failed`` callback never undoes a good copy): False then.
+    """
     with db_sessions() as db, db.begin():
-        db.execute(update(Recording).where(Recording.sid == recording_sid,
+        return bool(db.execute(update(Recording).where(Recording.sid == recording_sid,
                                            Recording.status != RecordingStatus.FETCHED.value)
                    .values(status=RecordingStatus.FAILED.value, failed_at=now, error=error[:ERROR_MAX],
                            attempts=Recording.attempts + 1)
-                   .execution_options(synchronize_session=False))
+                   .execution_options(synchronize_session=False)).rowcount)
 
 
 def link(db_sessions: sessionmaker[Session], call_sid: str) -> int:
@@ -162,9 +165,9 @@ class RecordingLog:
         """See :func:`note`."""
         return note(self.db_sessions, call_sid, recording_sid, now, twilio_seconds)
 
-    def mark_failed(self, recording_sid: str, error: str, now: dt.datetime) -> None:
+    def mark_failed(self, recording_sid: str, error: str, now: dt.datetime) -> bool:
         """See :func:`mark_failed`."""
-        mark_failed(self.db_sessions, recording_sid, error, now)
+        return mark_failed(self.db_sessions, recording_sid, error, now)
 
 
 # --------------------------------------------------------------------------- kept like a clinical record
@@ -235,16 +238,26 @@ def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retentio
             .order_by(Recording.created_at).limit(limit))]
 
 
-def raise_for_unsure(db_sessions: sessionmaker[Session], call_sid: str) -> int:
-    """The call's open or claimed escalations below high priority go up to high when a voicemail of the call reads
-    as perhaps a crisis (the crisis check unsure); returns how many rows changed."""
+def raise_for_unsure(db_sessions: sessionmaker[Session], call_sid: str, due: dt.datetime) -> list[int]:
+    """The call's open or claimed escalations that are not urgent go up to high priority, and their deadline comes
+    forward to ``due`` when later (``ivr.core.escalation_policy.unsure_deadline``), when a voicemail of the call
+    reads as perhaps a crisis (the crisis check unsure); returns the ids of the rows changed."""
     with db_sessions() as db, db.begin():
-        return db.execute(
-            update(Escalation).where(Escalation.call_sid == call_sid,
-                                     Escalation.status != EscalationStatus.RESOLVED.value,
-                                     Escalation.priority > Priority.HIGH.rank,
-                                     exists().where(Recording.call_sid == call_sid, Recording.crisis == UNSURE))
-            .values(priority=Priority.HIGH.rank).execution_options(synchronize_session=False)).rowcount or 0
+        if not db.scalar(select(exists().where(Recording.call_sid == call_sid, Recording.crisis == UNSURE))):
+            return []
+        rows = db.scalars(select(Escalation).where(Escalation.call_sid == call_sid,
+                                                   Escalation.status != EscalationStatus.RESOLVED.value,
+                                                   Escalation.priority > Priority.URGENT.rank)
+                          .order_by(Escalation.id).with_for_update()).all()
+        changed = []
+        for row in rows:
+            before = (row.priority, row.deadline_at)
+            row.priority = min(row.priority, Priority.HIGH.rank)
+            if row.deadline_at is None or row.deadline_at > due:
+                row.deadline_at = due
+            if (row.priority, row.deadline_at) != before:
+                changed.append(row.id)
+        return changed
 
 
 def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list[tuple[str, str]]:

@@ -133,6 +133,15 @@ class QueueItem:
     claimed_at: dt.datetime | None = None
     # The call's voicemail may be about a crisis (the transcript's crisis check is unsure): said on the card.
     voicemail_unsure: bool = False
+    # Its voicemail could not be copied from Twilio yet (a copy failed and is retried): staff call back without it.
+    audio_not_yet: bool = False
+
+
+def _audio_not_yet() -> Any:
+    """Per escalation row: is its voicemail still at Twilio after a failed copy (retried; not failed for good)."""
+    return (exists().where(Recording.sid == Escalation.recording_sid, Recording.status == "pending",
+                           Recording.attempts > 0)
+            .correlate(Escalation).label("audio_not_yet"))
 
 
 def _voicemail_unsure() -> Any:
@@ -143,18 +152,19 @@ def _voicemail_unsure() -> Any:
 
 def _with_claimer_and_flags() -> Any:
     """Escalation rows with the name of whoever claimed each and its voicemail's unsure flag."""
-    return (select(Escalation, StaffUser.name, _voicemail_unsure())
+    return (select(Escalation, StaffUser.name, _voicemail_unsure(), _audio_not_yet())
             .outerjoin(StaffUser, StaffUser.id == Escalation.claimed_by))
 
 
-def _item(e: Escalation, claimer_name: str | None, now: dt.datetime, voicemail_unsure: bool = False) -> QueueItem:
+def _item(e: Escalation, claimer_name: str | None, now: dt.datetime, voicemail_unsure: bool = False,
+          audio_not_yet: bool = False) -> QueueItem:
     return QueueItem(
         id=e.id, category=e.category, category_label=CATEGORY_LABELS.get(e.category, e.category.replace("_", " ")),
         reason=e.reason, priority=e.priority, priority_label=PRIORITY_LABELS.get(e.priority, str(e.priority)),
         status=e.status, caller_masked=e.caller_masked, created_at=e.created_at, deadline_at=e.deadline_at,
         claimed_by=e.claimed_by, claimer_name=claimer_name, resolved_at=e.resolved_at,
         time_left=time_left(e.deadline_at, now), urgency=urgency(e.deadline_at, now), claimed_at=e.claimed_at,
-        voicemail_unsure=bool(voicemail_unsure),
+        voicemail_unsure=bool(voicemail_unsure), audio_not_yet=bool(audio_not_yet),
     )
 
 
@@ -185,7 +195,7 @@ def list_queue(db: DbLike, now: dt.datetime, *, view: str = "active", user_id: i
             Escalation.priority, Escalation.deadline_at, Escalation.id)
     with session_scope(db) as session:
         rows = session.execute(query.limit(limit)).all()
-        return [_item(e, name, now, unsure) for e, name, unsure in rows]
+        return [_item(e, name, now, unsure, not_yet) for e, name, unsure, not_yet in rows]
 
 
 def counts(db: DbLike, user_id: int | None = None) -> dict[str, int]:
@@ -221,7 +231,7 @@ def states_of(db: DbLike, ids: Sequence[int], user_id: int | None, now: dt.datet
     query = (_with_claimer_and_flags()
              .where(Escalation.id.in_(list(ids)[:500])).order_by(Escalation.id))
     with session_scope(db) as session:
-        return [_item(e, name, now, unsure) for e, name, unsure in session.execute(query).all()]
+        return [_item(e, name, now, unsure, not_yet) for e, name, unsure, not_yet in session.execute(query).all()]
 
 
 # --------------------------------------------------------------------------- claim and resolve
@@ -350,6 +360,28 @@ class RecordingInfo:
     purged_at: dt.datetime | None
     duration_seconds: float | None
 
+    @property
+    def twilio_words(self) -> str:
+        """What "a copy is still at Twilio" means for staff, in plain words (``still_at_twilio`` only)."""
+        return still_at_twilio_words(self.twilio_note)
+
+
+def still_at_twilio_words(note: str | None) -> str:
+    """Plain words for staff about the copy Twilio (the phone company) still holds of a message we copied.
+
+    ``note`` (the row's ``twilio_delete_error``): ``delete failed: …`` (Twilio refused the deletion: retried on
+    its own) or ``our copy did not check out: …`` (Twilio's is kept on purpose, since ours may be incomplete).
+    """
+    if note and note.startswith("our copy did not check out"):
+        return ("Our copy of this message may be incomplete, so the original is kept at Twilio, the phone "
+                "company, instead of being deleted. Play the message here as usual; if it sounds cut off, "
+                "call the client back. Nothing else to do: tell the practice owner if this keeps happening.")
+    if note:
+        return ("The message is safely kept here. Twilio, the phone company, still holds a copy too, because "
+                "deleting it there has not worked yet; Quietline keeps trying on its own. Nothing to do.")
+    return ("The message is safely kept here. Twilio, the phone company, still holds a copy too, until "
+            "Quietline deletes it there (within minutes). Nothing to do.")
+
 
 def _recording_info(session: Session, recording_sid: str | None) -> RecordingInfo | None:
     row = session.get(Recording, recording_sid) if recording_sid else None
@@ -404,11 +436,12 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
             .where(Escalation.id == escalation_id)).first()
         if row is None:
             raise EscalationNotFound("There is no such escalation.")
-        e, name, unsure = row
+        e, name, unsure, not_yet = row
         if user_id is not None:
             audit.record(session, user_id, Action.VIEW_ESCALATION, _target(escalation_id), ip=ip, at=now)
         return EscalationDetail(
-            item=_item(e, name, now, unsure), reason_label=reason_label(e.reason, REASON_LABELS), call_sid=e.call_sid,
+            item=_item(e, name, now, unsure, not_yet), reason_label=reason_label(e.reason, REASON_LABELS),
+            call_sid=e.call_sid,
             has_client=e.client_id is not None, timeline=_timeline(e.timeline or [], flows or {}),
             recording_sid=e.recording_sid, has_details=bool(e.details),
             claimed_at=e.claimed_at, outcome=e.outcome, escalation_level=e.escalation_level,

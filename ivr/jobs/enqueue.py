@@ -137,7 +137,7 @@ class Jobs:
         ``failover`` (every message of the level below failed) has an id of its own,
         so a reminder already scheduled for the same level does not swallow it.
         """
-        job_id = f"escalation-{escalation_id}-{kind}-L{level}" + ("-failover" if failover else "")
+        job_id = notify_job_id(escalation_id, kind, level) + ("-failover" if failover else "")
         return self._once(self.urgent if urgent else self.queue, "workers.notifications.notify",
                           (escalation_id, kind, level), job_id, Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
@@ -152,7 +152,7 @@ class Jobs:
     def check_breach(self, escalation_id: int, at: dt.datetime, *, urgent: bool = False) -> Enqueued:
         """At the deadline: record a breach if the escalation is still unresolved, and tell the owners."""
         return self._once(self.urgent if urgent else self.queue, "workers.escalations.check_breach",
-                          (escalation_id,), f"escalation-{escalation_id}-breach", Retry(max=3, interval=[5, 30, 120]),
+                          (escalation_id,), breach_job_id(escalation_id), Retry(max=3, interval=[5, 30, 120]),
                           at=at, failure_ttl=ESCALATION_FAILURE_TTL)
 
     def send_sms(self, call_sid: str, message_id: str, *, again: bool = False) -> Enqueued:
@@ -259,6 +259,14 @@ class Jobs:
         return self._once(self.queue, SEND_TOUCH_JOB, (row_id,), job_id,
                           Retry(max=len(TOUCH_RETRY), interval=list(TOUCH_RETRY)),
                           at=at, failure_ttl=FAILURE_TTL)
+
+    def scheduled_at(self, job_id: str) -> dt.datetime | None:
+        """When RQ's scheduler will run ``job_id`` (None: not scheduled), whichever queue it is on."""
+        for queue in (self.queue, self.urgent):
+            registry = ScheduledJobRegistry(queue.name, connection=self.redis, serializer=JSONSerializer)
+            if job_id in registry:
+                return registry.get_scheduled_time(job_id)
+        return None
 
     def cancel(self, job_id: str) -> bool:
         """Delete a job that is waiting (queued, scheduled, deferred) or over; one running is left alone.
@@ -401,6 +409,15 @@ def job_id(kind: str, *parts: str, dashed: int = 0) -> str:
 def escalate_job_id(call_sid: str, reason: str) -> str:
     """The escalate job of ``call_sid`` (a CallSid, or any key: ``change-7``, a MessageSid) and ``reason``."""
     return job_id("escalate", call_sid, reason)
+
+
+def notify_job_id(escalation_id: int, kind: str, level: int) -> str:
+    """Telling roster ``level`` of an escalation (``kind``: new, reminder, breach, raised)."""
+    return f"escalation-{escalation_id}-{kind}-L{level}"
+
+
+def breach_job_id(escalation_id: int) -> str:
+    return f"escalation-{escalation_id}-breach"
 
 
 def sms_job_id(call_sid: str, message_id: str) -> str:

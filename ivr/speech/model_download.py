@@ -34,9 +34,15 @@ DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.z
 DEFAULT_MODEL_SIZE = 41_205_931
 DEFAULT_MODEL_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
 
-# Refuse archives that claim to unpack to more than this: a zip bomb would otherwise fill
-# the disk the practice's recordings live on.  The largest vosk models are ~4 GB unpacked.
-MAX_UNPACKED_BYTES = 8 * 1024**3
+# Limits (each configurable per call, and by ``speech download-model --max-download-mb/--max-unpacked-mb``): a
+# download or an archive past them would otherwise fill the disk the practice's recordings live on. The largest
+# published vosk models are about 2.3 GB zipped and under 4 GB unpacked.
+MAX_DOWNLOAD_BYTES = 2560 * 1024**2
+MAX_UNPACKED_BYTES = 5 * 1024**3
+# A zip bomb packs huge runs of nothing into little: a member of more than ``_RATIO_FLOOR`` bytes that unpacks
+# to more than this many times its packed size is refused (a vosk model's files pack 1.1-5 times).
+MAX_RATIO = 100
+_RATIO_FLOOR = 1024**2
 
 _READ_SIZE = 1 << 16
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -65,11 +71,16 @@ def download_model(
     sha256: str | None = None,
     progress: Progress | None = None,
     timeout: float = 60,
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    max_unpacked_bytes: int | None = None,
 ) -> Path:
     """Download a vosk model zip from url and install it as dest_dir/<model-name>; returns that path.
 
     `timeout` bounds each network wait (connect, each read), not the whole download.
     An existing model of the same name is replaced only once the new one is complete.
+    `max_download_bytes`: a larger download is stopped (as soon as its Content-Length, or the bytes received,
+    say so); `max_unpacked_bytes` (default ``MAX_UNPACKED_BYTES``): see `install_model_zip`.
+    Raises ModelDownloadError, saying which limit and how to raise it.
     """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
@@ -83,12 +94,13 @@ def download_model(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _fetch(url, out, progress=progress, timeout=timeout)
+            digest = _fetch(url, out, progress=progress, timeout=timeout, limit=max_download_bytes)
         if sha256 is not None and digest != sha256.strip().lower():
             raise ModelDownloadError(
                 f"checksum mismatch for {url}: expected SHA-256 {sha256.strip().lower()}, got {digest}"
             )
-        return install_model_zip(tmp, dest, name=None, name_hint=_name_from_url(url))
+        return install_model_zip(tmp, dest, name=None, name_hint=_name_from_url(url),
+                                 max_unpacked_bytes=max_unpacked_bytes)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -99,12 +111,17 @@ def install_model_zip(
     *,
     name: str | None = None,
     name_hint: str | None = None,
+    max_unpacked_bytes: int | None = None,
 ) -> Path:
     """Unpack a vosk model zip already on disk into dest_dir/<name> (all or nothing); returns that path.
 
     Without `name`, the model keeps the name of its folder inside the zip, or `name_hint`
     (else the zip's file name) when the zip holds the model files at its top level.
+    Refused (ModelDownloadError, nothing installed): a member that would land outside the folder (``..``, an
+    absolute path, a symlink), more than `max_unpacked_bytes` (default ``MAX_UNPACKED_BYTES``) in all, whether
+    the archive says so or only its unpacking shows it, and a member packed more than ``MAX_RATIO`` to 1.
     """
+    limit = MAX_UNPACKED_BYTES if max_unpacked_bytes is None else max_unpacked_bytes
     zip_path = Path(zip_path)
     dest = Path(dest_dir)
     try:
@@ -122,17 +139,24 @@ def install_model_zip(
         for info in members:
             _check_member(info)
         unpacked = sum(info.file_size for info in members)
-        if unpacked > MAX_UNPACKED_BYTES:
+        if unpacked > limit:
             raise ModelDownloadError(
-                f"{zip_path.name} would unpack to {unpacked} bytes, more than the {MAX_UNPACKED_BYTES}-byte limit"
+                f"{zip_path.name} would unpack to {_mb(unpacked)}, more than the {_mb(limit)} limit "
+                f"(a zip bomb, or a model larger than expected: raise it with --max-unpacked-mb)"
             )
+        for info in members:
+            if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise ModelDownloadError(
+                    f"{zip_path.name} would unpack {info.filename!r} from {_mb(info.compress_size)} to "
+                    f"{_mb(info.file_size)}: packed far tighter than any model file (a zip bomb); refused"
+                )
         try:
             staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
         except OSError as exc:
             raise ModelDownloadError(f"cannot unpack into {dest}: {exc.strerror or exc}") from exc
         try:
             try:
-                archive.extractall(staging)
+                _extract(archive, members, staging, limit, zip_path.name)
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 raise ModelDownloadError(f"{zip_path.name} is corrupt ({exc})") from exc
             except OSError as exc:
@@ -157,8 +181,36 @@ def install_model_zip(
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _fetch(url: str, out: BinaryIO, *, progress: Progress | None, timeout: float) -> str:
-    """Stream url into out; return the SHA-256 hex digest of what was received."""
+def _mb(count: int) -> str:
+    return f"{count / 1024**2:.1f} MB"
+
+
+def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], staging: Path, limit: int,
+             label: str) -> None:
+    """Unpack ``members`` into ``staging`` (each checked by ``_check_member``), counting the bytes actually written:
+    an archive whose headers understate what it unpacks to is stopped at ``limit``, not trusted."""
+    written = 0
+    for info in members:
+        target = staging.joinpath(*PurePosixPath(info.filename).parts)
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(_READ_SIZE):
+                written += len(chunk)
+                if written > limit:
+                    raise ModelDownloadError(
+                        f"{label} unpacks to more than the {_mb(limit)} limit (more than its own listing says: "
+                        f"a zip bomb); refused")
+                dst.write(chunk)
+
+
+def _fetch(url: str, out: BinaryIO, *, progress: Progress | None, timeout: float,
+           limit: int = MAX_DOWNLOAD_BYTES) -> str:
+    """Stream url into out, at most ``limit`` bytes; return the SHA-256 hex digest of what was received."""
+    too_big = (f"download of {url} refused: larger than the {_mb(limit)} limit (a vosk model is at most about "
+               f"2.3 GB; raise the limit with --max-download-mb if this one really is larger)")
     request = urllib.request.Request(url, headers={"User-Agent": "quietline-model-download"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -173,6 +225,8 @@ def _fetch(url: str, out: BinaryIO, *, progress: Progress | None, timeout: float
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
+        if total is not None and total > limit:
+            raise ModelDownloadError(too_big)
         digest = hashlib.sha256()
         received = 0
         while True:
@@ -190,6 +244,8 @@ def _fetch(url: str, out: BinaryIO, *, progress: Progress | None, timeout: float
                 raise ModelDownloadError(f"cannot save the download: {exc.strerror or exc}") from exc
             digest.update(chunk)
             received += len(chunk)
+            if received > limit:
+                raise ModelDownloadError(too_big)
             if progress is not None:
                 progress(received, total)
     # http.client returns a short body without complaint when the server hangs up early,

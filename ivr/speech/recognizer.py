@@ -180,7 +180,7 @@ class VoskRecognizer:
         silence = _Audio(bytes(2 * self.sample_rate), self.sample_rate)
         with ExitStack() as held:  # all taken at once, so that as many are made (and then kept)
             for kept in [held.enter_context(self._recogniser()) for _ in range(max(1, recognisers))]:
-                self._feed(kept, silence, 0.0, lambda _text: None)
+                self._feed(kept, silence, 0.0, lambda _text, _done: None)
 
     @property
     def kept(self) -> int:
@@ -214,9 +214,11 @@ class VoskRecognizer:
                        on_segment: Callable[[str], None] | None = None, *, threads: int = 1) -> Transcript:
         """Transcribe a WAV file's bytes (a decrypted voicemail: it never touches the disk in clear).
 
-        ``on_segment`` is called with the text heard so far in the message's piece each time vosk closes an
+        ``on_segment`` is called with the text heard so far, from the message's start, each time vosk closes an
         utterance (a pause), while the rest is still being decoded: a caller's sentence can be acted on before
-        the message's end is heard. Calls come from the decoding threads, one at a time.
+        the message's end is heard. A later piece's words are told only after every earlier piece's (``_SoFar``),
+        so a sentence cut at a piece boundary is never judged by its second half. Calls come from the decoding
+        threads, one at a time.
         ``threads``: a message of ``SPLIT_SECONDS`` or more is cut at its pauses into this many pieces,
         decoded at once.
         """
@@ -236,33 +238,30 @@ class VoskRecognizer:
         samples = len(audio.pcm) // 2
         cuts = pause_cuts(audio.pcm, audio.rate, threads) if threads > 1 and duration >= SPLIT_SECONDS else []
         bounds = list(zip([0, *cuts], [*cuts, samples], strict=True))
-        said = threading.Lock()
+        heard = _SoFar(len(bounds), on_segment)
 
-        def heard(text: str) -> None:
-            if on_segment is not None:
-                with said:  # one at a time: the caller's check need not be thread-safe
-                    on_segment(text)
-
-        def piece(bound: tuple[int, int]) -> list[dict]:
+        def piece(n: int, bound: tuple[int, int]) -> list[dict]:
             start, end = bound
-            return self._decode(_Audio(audio.pcm[2 * start:2 * end], audio.rate), start / audio.rate, heard)
+            return self._decode(_Audio(audio.pcm[2 * start:2 * end], audio.rate), start / audio.rate,
+                                functools.partial(heard, n))
 
         if len(bounds) == 1:
-            segments = piece(bounds[0])
+            segments = piece(0, bounds[0])
         else:
             # A thread per piece ("speech-piece-<n>"), all at once; an error in any is raised here.
             with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
-                futures = [pool.submit(_named, f"speech-piece-{n}", piece, bound) for n, bound in enumerate(bounds)]
+                futures = [pool.submit(_named, f"speech-piece-{n}", functools.partial(piece, n), bound)
+                           for n, bound in enumerate(bounds)]
                 segments = [seg for future in futures for seg in future.result()]
         return _to_transcript(segments, duration)
 
-    def _decode(self, audio: _Audio, at: float, heard: Callable[[str], None]) -> list[dict]:
+    def _decode(self, audio: _Audio, at: float, heard: Callable[[str, bool], None]) -> list[dict]:
         """vosk's utterances in ``audio`` (a message, or the piece of one starting ``at`` seconds in), their word
         times counted from the message's start."""
         with self._recogniser() as kept:
             return self._feed(kept, audio, at, heard)
 
-    def _feed(self, kept: _Kept, audio: _Audio, at: float, heard: Callable[[str], None]) -> list[dict]:
+    def _feed(self, kept: _Kept, audio: _Audio, at: float, heard: Callable[[str, bool], None]) -> list[dict]:
         segments: list[dict] = []
         # vosk's times run on across resets: from what this recogniser heard before, not from this audio.
         shift = at - kept.heard / self.sample_rate
@@ -273,11 +272,44 @@ class VoskRecognizer:
                 # An endpoint (a pause) closes an utterance; its words are only in Result().
                 segments.append(_shifted(json.loads(rec.Result()), shift))
                 if segments[-1].get("text"):
-                    heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
+                    heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t), False)
         segments.append(_shifted(json.loads(rec.FinalResult()), shift))
-        if segments[-1].get("text"):  # a piece's last utterance: the message's end may still be decoding
-            heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t))
+        # The piece's end (its last utterance, if any): the pieces after it may now be told.
+        heard(" ".join(t for t in (s.get("text", "").strip() for s in segments) if t), True)
         return segments
+
+
+class _SoFar:
+    """What a message said so far, for ``on_segment``: always from the message's start, without a gap.
+
+    A piece's utterances are told only once every piece before it is decoded to its end, joined after their text,
+    so a sentence cut at a piece boundary ("I would never … | kill myself") is always judged whole, never by its
+    second half alone. Called from the decoding threads (piece number, its text so far, whether it is done).
+    """
+
+    def __init__(self, pieces: int, on_segment: Callable[[str], None] | None) -> None:
+        self.texts = [""] * pieces
+        self.done = [False] * pieces
+        self.told = ""
+        self.on_segment = on_segment
+        self.lock = threading.Lock()
+
+    def __call__(self, piece: int, text: str, done: bool) -> None:
+        if self.on_segment is None:
+            return
+        with self.lock:  # one at a time: the caller's check need not be thread-safe
+            self.texts[piece] = text
+            self.done[piece] = self.done[piece] or done
+            known = []
+            for n, said in enumerate(self.texts):
+                if said:
+                    known.append(said)
+                if not self.done[n]:
+                    break  # what comes after an undecoded stretch waits for it
+            joined = " ".join(known)
+            if joined and joined != self.told:
+                self.told = joined
+                self.on_segment(joined)
 
 
 def _named(name: str, work: Callable[[tuple[int, int]], list[dict]], bound: tuple[int, int]) -> list[dict]:

@@ -16,7 +16,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, current_app, request
 from redis.exceptions import RedisError
 
-from ivr.core.escalation_policy import RECORDING_FAILED, SYSTEM_ERROR
+from ivr.core.escalation_policy import SYSTEM_ERROR
 from ivr.core.events import (
     CallStarted,
     DialFinished,
@@ -293,20 +293,24 @@ def recording_status() -> Response:
     if not (call_sid and recording_sid) or status not in ("completed", "failed"):
         return _ack()
     ql = _ql()
+    copied = False
     try:
         # Twilio's length (whole seconds): our copy is checked against it before Twilio's is deleted.
         ql.recordings.note(call_sid, recording_sid, ql.clock(), _recording_seconds(form.get("RecordingDuration")))
         if status == "failed":
-            ql.recordings.mark_failed(recording_sid, f"twilio: recording {status} ({form.get('ErrorCode', '-')})",
-                                      ql.clock())
+            # Never over a good copy (``mark_failed`` leaves a copied recording as it is).
+            copied = not ql.recordings.mark_failed(
+                recording_sid, f"twilio: recording {status} ({form.get('ErrorCode', '-')})", ql.clock())
     except Exception:
         log.warning("could not note recording %s in the database; the job will", recording_sid, exc_info=True)
+    if copied:
+        # Callbacks come in any order: a ``failed`` one after our good copy changes nothing.
+        log.warning("recording %s: Twilio reported it failed after we copied it; our copy stands", recording_sid)
+        return _ack()
     try:
-        if status == "failed":
-            # Twilio could not make the recording: the caller's message is lost, so staff call back.
-            ql.calls.escalate_now(call_sid, RECORDING_FAILED)
-        else:
-            ql.jobs.fetch_recording(call_sid, recording_sid)
+        # Also when Twilio reports it failed: the copying job decides, once, from whether the audio can be had
+        # (a good copy wins whatever order the callbacks come in; none: a ``recording_failed`` escalation at once).
+        ql.jobs.fetch_recording(call_sid, recording_sid)
     except Exception:
         # Twilio keeps the recording and retries this callback; say so with a 5xx.
         log.exception("could not enqueue the recording's job")

@@ -77,3 +77,118 @@ def test_a_language_without_a_crisis_list_still_gets_a_category_and_no_crisis():
 
 def test_the_triage_never_shows_the_words_in_its_repr():
     assert repr(triage("i dont want to live anymore")) == "Triage(other, crisis)"
+
+
+# --------------------------------------------------------------------------- the triage table (issue 13 leftovers)
+
+R, C, B, L, K, X = (VoicemailCategory.RESCHEDULE, VoicemailCategory.CANCEL, VoicemailCategory.BILLING,
+                    VoicemailCategory.LINK_PORTAL, VoicemailCategory.CALLBACK, VoicemailCategory.OTHER)  # X: other
+NONE, UNSURE, CRISIS_ = CrisisLevel.NONE, CrisisLevel.UNSURE, CrisisLevel.CRISIS
+
+# (transcript as vosk writes it, the category, the crisis grade). Both ways: each category's own words in the ways
+# people leave them, and the same words where they mean something else (a threat is never billing, "make it"
+# on time is no cancellation, a denied crisis is none).
+TABLE = [
+    # cancel: the ways people say they will not come
+    ("i wont be able to make it tomorrow", C, NONE),
+    ("hi i wont be able to make it to my appointment tomorrow sorry", C, NONE),
+    ("i cant make it on thursday", C, NONE),
+    ("i cant make it tomorrow something came up", C, NONE),
+    ("i am not going to be able to make it today", C, NONE),
+    ("i am not able to come in this week", C, NONE),
+    ("i wont be able to come tomorrow", C, NONE),
+    ("i need to cancel my session on friday", C, NONE),
+    ("please cancel my appointment", C, NONE),
+    ("i have to cancel tomorrow i am sick", C, NONE),
+    ("i wont be coming in on monday", C, NONE),
+    ("i will not be there tomorrow", C, NONE),
+    ("i have to miss my session this week", C, NONE),
+    ("i am calling off my appointment on tuesday", C, NONE),
+    # reschedule
+    ("can we move my appointment to next week", R, NONE),
+    ("i need to reschedule my thursday session", R, NONE),
+    ("could we find another time for my appointment", R, NONE),
+    ("i cant make it tomorrow can we do friday instead", R, NONE),
+    ("i wont make it at three can we do four instead", R, NONE),
+    ("is there any way to push my session back an hour", R, NONE),
+    ("i would like to change my appointment to a different day", R, NONE),
+    ("can i switch my session to the afternoon", R, NONE),
+    # "make it" that is no cancellation
+    ("i will make it on time tomorrow see you then", X, NONE),
+    ("just confirming i can make it on thursday", X, NONE),
+    # billing: money words about the bill
+    ("i have a question about my bill", B, NONE),
+    ("i need to pay my balance", B, NONE),
+    ("i would like to pay my bill over the phone", B, NONE),
+    ("i was charged twice for last week", B, NONE),
+    ("can you send me a receipt for my insurance", B, NONE),
+    ("my card expired i need to update it", B, NONE),
+    ("how much do i owe", B, NONE),
+    ("is there a sliding scale fee", B, NONE),
+    ("i need a superbill for my insurance company", B, NONE),
+    # "pay" that is a threat, never billing
+    ("i am going to make him pay", X, UNSURE),
+    ("im gonna make her pay for what she did", X, UNSURE),
+    ("they will pay for this i swear", X, UNSURE),
+    ("he is going to pay for what he did to me", X, UNSURE),
+    ("i want to make them pay", X, UNSURE),
+    ("i am going to get back at him", X, UNSURE),
+    # link or portal
+    ("i cant find the zoom link for today", L, NONE),
+    ("can you text me the video link", L, NONE),
+    ("i forgot my password for the portal", L, NONE),
+    ("the telehealth link isnt working", L, NONE),
+    ("i cant log in to the client portal", L, NONE),
+    # callback
+    ("please call me back", K, NONE),
+    ("hi its sam give me a call when you can", K, NONE),
+    ("returning your call thanks", K, NONE),
+    ("can someone get back to me today", K, NONE),
+    ("i would like to talk to someone please", K, NONE),
+    # other
+    ("hello", X, NONE),
+    ("this is a message for doctor lee", X, NONE),
+    ("thank you for everything see you next week", X, NONE),
+    ("", X, NONE),
+    # crisis first, whatever else is said
+    ("i dont want to live anymore i cant make it to my appointment", C, CRISIS_),
+    ("i am going to kill myself", X, CRISIS_),
+    ("i took all my pills please call", K, CRISIS_),
+    ("i want to hurt my husband i am going to kill him", X, CRISIS_),
+    ("he is going to kill me please help", X, CRISIS_),
+    ("i cant breathe my chest hurts", X, CRISIS_),
+    # unsure: near a crisis, not paged
+    ("i am really struggling and falling apart please call me back", K, UNSURE),
+    ("i feel hopeless and i need to talk to someone today", K, UNSURE),
+    ("i cant take it anymore", X, UNSURE),
+    # denied: not a crisis, the request counts
+    ("i am not in crisis i just need to reschedule", R, NONE),
+    ("i would never hurt myself i just cant make it tomorrow", C, NONE),
+    ("this isnt an emergency i just need my zoom link", L, NONE),
+    ("im not suicidal i just have a question about my bill", B, NONE),
+    ("the traffic is killing me i will be late can we move my session", R, NONE),
+]
+
+
+def test_the_table_has_at_least_sixty_rows_both_ways():
+    assert len(TABLE) >= 60
+    for wanted in VoicemailCategory:
+        assert any(cat is wanted for _, cat, _ in TABLE), wanted
+    for level in CrisisLevel:
+        assert any(grade is level for _, _, grade in TABLE), level
+
+
+@pytest.mark.parametrize("transcript, expected, grade", TABLE, ids=[t[0][:48] or "empty" for t in TABLE])
+def test_the_triage_table(transcript, expected, grade):
+    result = triage(transcript, "en-US")
+    assert (result.category, result.crisis.level) == (expected, grade), transcript
+
+
+def test_a_denial_cut_at_a_piece_boundary_is_judged_whole():
+    """Issue 13 leftover 7: a long message is decoded in pieces; "... i would never | kill myself ..." judged by its
+    second piece alone would page. The early check is given the message from its start (ivr.speech.recognizer
+    ``_SoFar``: tested on the real model in tests/speech/test_speech.py), and whole the denial stands."""
+    first, second = "hi its me i would never ever", "kill myself i just need to move my session"
+    assert triage(second, "en-US").is_crisis  # what a piece alone would have said
+    whole = triage(f"{first} {second}", "en-US")
+    assert (whole.category, whole.crisis.level) == (VoicemailCategory.RESCHEDULE, CrisisLevel.NONE)

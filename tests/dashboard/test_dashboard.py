@@ -304,14 +304,30 @@ def test_the_voicemail_page_marks_unsure_words_and_shows_triage_and_twilio(app, 
     page = sam.get(f"/staff/e/{eid}").get_data(as_text=True)
     assert '<p class="triage">About: <strong>Reschedule</strong>' in page
     assert "The transcript may be about a crisis: listen before anything else." in page
-    assert ("A copy is still at Twilio (delete failed: twilio 503 code 20503); it is deleted there once ours is "
-            "checked.") in page
+    assert ("The message is safely kept here. Twilio, the phone company, still holds a copy too, because deleting "
+            "it there has not worked yet; Quietline keeps trying on its own. Nothing to do.") in page
+    assert "503" not in page and "delete failed" not in page  # plain words, not the provider's error
     assert "please move" not in page  # the words only after the deliberate opening
     html = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}").get_data(as_text=True)
     unsure = '<mark class="unsure" title="The speech recogniser was unsure of this word">{}</mark>'
     assert (f'<blockquote class="transcript">please {unsure.format("move")} my {unsure.format("thursday")} '
             f'session</blockquote>') in html
     assert "marked words are ones it was unsure of" in html
+
+
+@pytest.mark.parametrize("note, words", [
+    (None, "The message is safely kept here. Twilio, the phone company, still holds a copy too, until Quietline "
+           "deletes it there (within minutes). Nothing to do."),
+    ("our copy did not check out: 1.0 s of audio where Twilio says 4.0 s",
+     "Our copy of this message may be incomplete, so the original is kept at Twilio, the phone company, instead of "
+     "being deleted. Play the message here as usual; if it sounds cut off, call the client back. Nothing else to "
+     "do: tell the practice owner if this keeps happening."),
+])
+def test_still_at_twilio_says_what_it_means_for_staff_in_plain_words(note, words, app, people, database, clock):
+    eid, _ = leave_voicemail(app, database, clock, transcript="hello", twilio_delete_error=note)
+    page = signed_in(app, people["sam"]).get(f"/staff/e/{eid}").get_data(as_text=True)
+    assert f'<p class="muted small still-at-twilio">{words}</p>' in page
+    assert "did not check out" not in page and "1.0 s" not in page
 
 
 def test_a_crisis_voicemail_and_one_gone_from_twilio(app, people, database, clock):

@@ -338,3 +338,40 @@ def test_health_reads_the_speech_queue_limit_from_the_settings(health_app, aof_r
     assert report["queues"]["speech"]["max_age_seconds"] == 60 and report["queues"]["speech"]["length"] == 1
     assert report["queues"]["speech"]["oldest_age_seconds"] >= 100 and "oldest_job_id" not in report["queues"]["speech"]
     redis.close()
+
+
+def test_voicemails_waiting_with_no_speech_worker_are_a_problem(aof_redis):
+    """Issue 13 leftover: /health looks in RQ's worker registry for a live worker on the speech queue whenever
+    voicemails wait there (queued, or a retry scheduled); none is "speech_worker", degraded, never failing."""
+    from rq.worker import Worker
+
+    redis = Redis.from_url(aof_redis.url)
+    ok, report = health(redis, dt.datetime.now(dt.UTC))
+    assert report["speech_worker"] == {"alive": False, "voicemails_waiting": 0}
+    assert "speech_worker" not in report["failures"]  # nothing waits: nothing to say
+
+    calls = Worker(["urgent", "calls"], connection=redis, serializer=JSONSerializer, name="calls-only")
+    calls.register_birth()
+    calls.heartbeat()
+    Jobs(redis).transcribe_recording("CA" + "4" * 32, "RE" + "4" * 32)
+    ok, report = health(redis, dt.datetime.now(dt.UTC))
+    assert report["speech_worker"] == {"alive": False, "voicemails_waiting": 1}
+    assert "speech_worker" in report["failures"] and report["status"] == "degraded" and http_status(report) == 200
+    assert ("1 voicemail job(s) wait on the speech queue and no speech worker is running: staff have the "
+            "messages, but none is transcribed or checked for a crisis until one starts (python -m workers.run "
+            "--queues speech; make run starts one)") in report["problems"]
+    assert "RE" + "4" * 32 not in json.dumps(public_report(report))
+
+    speech = Worker(["speech"], connection=redis, serializer=JSONSerializer, name="speech-1")
+    speech.register_birth()
+    speech.heartbeat()
+    ok, report = health(redis, dt.datetime.now(dt.UTC))
+    assert report["speech_worker"] == {"alive": True, "voicemails_waiting": 1}
+    assert "speech_worker" not in report["failures"]
+    # A speech worker whose heartbeat stopped (hung, killed) is none.
+    ok, report = health(redis, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=WORKER_TTL + 5),
+                        limits=Limits(heartbeat_max_age=WORKER_TTL, max_queue_age=3600))
+    assert report["speech_worker"]["alive"] is False and "speech_worker" in report["failures"]
+    speech.register_death()
+    calls.register_death()
+    redis.close()

@@ -442,3 +442,83 @@ def test_downloaded_real_model_transcribes(serve, tmp_path_factory: pytest.TempP
         assert "오" in [w.word for w in result.words], f"heard {result.text!r}"
     finally:
         shutil.rmtree(work, ignore_errors=True)  # ~750 MB: don't leave it to pytest's tmp retention
+
+
+# --- limits: download size, unpacked size, zip bombs; the next step ----------------------------
+
+
+def serve_unsized(data: bytes) -> Route:
+    """No Content-Length: the body runs until the server hangs up (so only the bytes received can tell)."""
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/zip")
+        h.end_headers()
+        h.wfile.write(data)
+        h.close_connection = True
+    return route
+
+
+def noise(size: int) -> bytes:
+    """``size`` bytes that do not compress (a model file's worth), the same every run."""
+    return b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(size // 32))
+
+
+def test_the_reported_zip_bomb_is_refused_with_the_default_limits(serve, existing: Path) -> None:
+    """The break test's case: a ~300 KB zip that unpacks to 300 MB (nothing like a model's files)."""
+    members = fake_model(version=b"v2") | {"vosk-model-tiny-0.1/graph/HCLG.fst": bytes(300 * 1024**2)}
+    data = make_zip(members)
+    assert len(data) < 400 * 1024
+    with pytest.raises(ModelDownloadError, match="packed far tighter than any model file") as err:
+        download_model(serve("/model.zip", serve_bytes(data)), existing)
+    assert "'vosk-model-tiny-0.1/graph/HCLG.fst'" in str(err.value) and "300.0 MB" in str(err.value)
+    _assert_untouched(existing)
+
+
+def test_the_unpacked_limit_is_configurable_and_says_how_to_raise_it(serve, existing: Path) -> None:
+    members = fake_model(version=b"v2") | {"vosk-model-tiny-0.1/graph/Gr.fst": bytes(range(256)) * 40}
+    url = serve("/model.zip", serve_bytes(make_zip(members)))
+    with pytest.raises(ModelDownloadError, match="more than the 0.0 MB limit .*--max-unpacked-mb"):
+        download_model(url, existing, max_unpacked_bytes=5000)
+    _assert_untouched(existing)
+    assert download_model(url, existing, max_unpacked_bytes=20_000) == existing / "vosk-model-tiny-0.1"
+
+
+@pytest.mark.parametrize("route", [serve_bytes, serve_unsized], ids=["content-length", "no-content-length"])
+def test_a_download_over_the_size_limit_is_stopped(serve, existing: Path, route) -> None:
+    data = make_zip(fake_model(version=b"v2") | {"vosk-model-tiny-0.1/graph/Gr.fst": bytes(range(256)) * 400})
+    url = serve("/model.zip", route(data))
+    with pytest.raises(ModelDownloadError, match=r"larger than the [\d.]+ MB limit .*--max-download-mb"):
+        download_model(url, existing, max_download_bytes=len(data) - 1)
+    _assert_untouched(existing)
+    assert download_model(url, existing, max_download_bytes=len(data)) == existing / "vosk-model-tiny-0.1"
+
+
+def test_the_default_limits_fit_real_vosk_models() -> None:
+    assert model_download.MAX_DOWNLOAD_BYTES == 2560 * 1024**2  # the largest published zip is about 2.3 GB
+    assert model_download.MAX_UNPACKED_BYTES == 5 * 1024**3
+
+
+def test_the_command_prints_the_exact_next_step(serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ivr import cli
+
+    monkeypatch.setattr(cli, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.delenv(speech.MODEL_PATH_ENV, raising=False)
+    url = serve("/vosk-model-tiny-0.1.zip", serve_bytes(make_zip(fake_model())))
+    result = CliRunner().invoke(cli.speech_cli, ["download-model", "--url", url])
+    installed = (tmp_path / "models" / "vosk-model-tiny-0.1").resolve()
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        f"\ninstalled {tmp_path / 'models' / 'vosk-model-tiny-0.1'}\n"
+        "Next step: add this line to .env (or the speech worker's environment), then restart the service "
+        "(make run) so the speech worker loads it:\n"
+        f"VOSK_MODEL_PATH={installed}\n")
+
+    refused = CliRunner().invoke(cli.speech_cli, ["download-model", "--url", url,
+                                                                  "--max-download-mb", "1", "--max-unpacked-mb", "1"])
+    assert refused.exit_code == 0  # a tiny model fits both limits
+    big = serve("/big.zip", serve_bytes(make_zip(fake_model() | {"vosk-model-tiny-0.1/x": noise(2 * 1024**2)})))
+    refused = CliRunner().invoke(cli.speech_cli, ["download-model", "--url", big,
+                                                                  "--max-unpacked-mb", "1"])
+    assert refused.exit_code == 1 and "download failed:" in refused.stderr and "--max-unpacked-mb" in refused.stderr

@@ -510,7 +510,9 @@ def test_a_long_message_decoded_in_pieces_at_once_keeps_every_utterance_at_its_t
     recognizer.transcribe(voicemail)  # the recognisers below have heard a message before
     result = recognizer.transcribe_wav(voicemail.read_bytes(), on_segment=on_segment, threads=2)
 
-    assert threads == {"speech-piece-0", "speech-piece-1"}, threads  # two pieces, each in its thread
+    # Two pieces, each in its thread; what was said so far is told from whichever thread finds it complete
+    # from the message's start (a later piece's words wait for the earlier piece's end).
+    assert threads and threads <= {"speech-piece-0", "speech-piece-1"}, threads
     starts = [w.start for w in result.words]
     assert starts == sorted(starts) and 0 <= starts[0] and result.words[-1].end <= result.duration_seconds
     for low, high in windows:  # a word in each utterance's window, within a fifth of a second
@@ -556,3 +558,27 @@ def test_a_long_message_is_cut_at_its_pause(recognizer: VoskRecognizer, tmp_path
 
     result = recognizer.transcribe_wav(voicemail.read_bytes(), threads=2)
     assert result.words and not any(begins + 0.15 < w.start < ends - 0.15 for w in result.words)
+
+
+def test_what_a_long_message_said_so_far_is_told_from_its_start_across_the_pieces(recognizer: VoskRecognizer,
+                                                                                  clips, tmp_path: Path) -> None:
+    """Issue 13 leftover: a per-utterance check (the crisis check) must never see a later piece's words without
+    everything said before them ("I would never ... | kill myself" judged by "kill myself" alone): each text told
+    is the message from its start, so every one is the start of the whole transcript, and the last is all of it."""
+    gap = _noise(tmp_path / "gap.wav", 5.0)
+    parts = [gap]
+    for key in ("radio", "ne", "o", "radio"):
+        parts += [clips[(key, "espeak")], gap]
+    voicemail = _telephone(parts, tmp_path / "voicemail.wav")
+    told: list[str] = []
+    threads: set[str] = set()
+
+    def on_segment(text: str) -> None:
+        threads.add(threading.current_thread().name)
+        told.append(text)
+
+    result = recognizer.transcribe_wav(voicemail.read_bytes(), on_segment=on_segment, threads=2)
+    assert threads and threads <= {"speech-piece-0", "speech-piece-1"}, threads  # decoded in two pieces
+    assert told and told[-1] == result.text, (told, result.text)
+    assert all(result.text.startswith(text) for text in told), (told, result.text)
+    assert len(told) == len(set(told))  # nothing told twice

@@ -101,11 +101,13 @@ def test_a_korean_crisis_voicemail_is_an_urgent_escalation_and_pages_the_on_call
         found = db.get(Recording, recording_sid)
         assert (found.transcript_status, found.crisis) == ("done", "crisis")
     escalations = of_call(database, call_sid)
-    assert sorted(escalations) == ["callback_request", "voicemail_crisis"]
-    crisis = escalations["voicemail_crisis"]
+    # One escalation: the call's callback request, raised to an urgent crisis (issue 13 leftover 5).
+    assert sorted(escalations) == ["callback_request"]
+    crisis = escalations["callback_request"]
     assert (crisis.category, crisis.priority, crisis.recording_sid) == ("crisis", 0, recording_sid)
+    assert crisis.timeline[-2:] == ["voicemail_crisis", "raised_to_crisis"]
     dashboard = app.extensions["quietline"].settings.dashboard_url
-    paged = [body for to, body in texts(standin) if to == ON_CALL and f"#{crisis.id}" in body]
+    paged = [body for to, body in texts(standin) if to == ON_CALL and body.startswith(f"URGENT call #{crisis.id}")]
     assert paged == [f"URGENT call #{crisis.id}: call back now. {dashboard}/e/{crisis.id}"]
     # The page is link-only: no word of the message reaches a phone.
     assert not any("위기" in body or "wigi" in body for _, body in texts(standin))
