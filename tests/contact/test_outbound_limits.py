@@ -40,8 +40,8 @@ def reminded(ql, database, jobs, standin):
 
 
 def rows(database) -> list[tuple[str, str, str | None]]:
-    return [(r.touch_id.split("/", 1)[1], r.status, r.why_skipped) for r in touch_rows(database, "C-9031")
-            if r.status != "cancelled" and "two_days_before" not in r.touch_id]
+    return sorted((r.touch_id.split("/", 1)[1], r.status, r.why_skipped) for r in touch_rows(database, "C-9031")
+                  if r.status != "cancelled" and "two_days_before" not in r.touch_id)
 
 
 def tasks(database) -> list[tuple[str, str | None, dict | None, dt.datetime]]:
@@ -61,9 +61,9 @@ def test_a_move_after_the_days_reminder_sends_no_correction_and_staff_get_a_task
         appt.changed_at = jobs.clock.now
     jobs.run()  # the pass the change asked for, and the staff task it planned
     assert rows(database) == [
-        ("reminders.two_hours_before/A-9031/v1/1/text", "sent", None),
         ("reminders.moved/A-9031/v2/1/text", "skipped", "daily_cap"),
         ("reminders.moved/A-9031/v2/held-1/staff_task", "done", None),
+        ("reminders.two_hours_before/A-9031/v1/1/text", "sent", None),
     ]
     assert tasks(database) == [("held_by_limit", "C-9031", {
         "task": "Not sent automatically (daily_cap): reminders.moved, appointment A-9031. "
