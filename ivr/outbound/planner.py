@@ -298,7 +298,16 @@ class _Ctx:
         self.number_users = Counter(p.e164 for c in facts.clients for p in {ph.e164: ph for ph in c.phones}.values())
         self.calendars: dict[tuple[str, ...], Calendar] = {}
         self.cal_from = _dt(min(self.history_start, self.now) - self.reach)
-        self.cal_to = _dt(self.horizon_end + self.reach)
+        # Forward, as many more days as the practice is closed on (windows of days run in business days).
+        cal_to = self.horizon_end + self.reach
+        ptz = rules.practice.tz
+        for _ in range(8):
+            closed = closed_days(rules.practice, rules.quiet_hours, datetime.fromtimestamp(self.now, ptz).date(),
+                                 datetime.fromtimestamp(cal_to, ptz).date())
+            if self.horizon_end + self.reach + closed * DAY == cal_to:
+                break
+            cal_to = self.horizon_end + self.reach + closed * DAY
+        self.cal_to = _dt(cal_to)
 
     def calendar(self, zones: tuple[str, ...]) -> Calendar:
         cal = self.calendars.get(zones)
@@ -408,8 +417,8 @@ class _Client:
         end = hi
         day = self._day_start(lo)
         for _ in range(400):
-            if day >= end:
-                break
+            if day >= end or not self.cal.covers(day):
+                break  # past the days this pass's calendar knows: a later pass, nearer, sees them
             following = self._next_day_start(day)
             if self.cal.next_at(day, following) is None:
                 end = self._next_day_start(end) + (end - self._day_start(end))  # the same local time a day on

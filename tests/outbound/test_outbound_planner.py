@@ -640,6 +640,8 @@ def year_end(first: dt.date, last: dt.date):
     (ny(12, 23, 18), dt.date(2026, 12, 24), dt.date(2027, 1, 1), ny(1, 4, 9, year=2027)),
     # Three weeks closed.
     (ny(12, 16, 18), dt.date(2026, 12, 17), dt.date(2027, 1, 6), ny(1, 7, 9, year=2027)),
+    # Six and a half weeks closed: longer than any look-back the rules alone give.
+    (ny(12, 1, 18), dt.date(2026, 12, 2), dt.date(2027, 1, 15), ny(1, 18, 9, year=2027)),
 ])
 def test_a_no_show_on_the_eve_of_a_closure_is_followed_up_on_the_next_business_day_only(
         eve, first, last, next_day) -> None:
