@@ -34,7 +34,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -297,6 +297,7 @@ class _Ctx:
             self.corrections[request.client_id].append(request)
         self.number_users = Counter(p.e164 for c in facts.clients for p in {ph.e164: ph for ph in c.phones}.values())
         self.calendars: dict[tuple[str, ...], Calendar] = {}
+        self.day_starts: dict[tuple[str, int], int] = {}  # (zone, local day ordinal) → its first instant
         self.cal_from = _dt(min(self.history_start, self.now) - self.reach)
         # Forward, as many more days as the practice is closed on (windows of days run in business days).
         cal_to = self.horizon_end + self.reach
@@ -425,12 +426,19 @@ class _Client:
             day = following
         return end
 
+    def _start_of(self, ordinal: int) -> int:
+        """The first instant of the local day ``ordinal`` (cached per pass and zone: a pass asks for few days)."""
+        key = (self.tz.key, ordinal)
+        found = self.ctx.day_starts.get(key)
+        if found is None:
+            found = self.ctx.day_starts[key] = _ts(local_to_utc(date.fromordinal(ordinal), time(0), self.tz))
+        return found
+
     def _next_day_start(self, t: int) -> int:
-        local = datetime.fromtimestamp(t, self.tz).date() + timedelta(days=1)
-        return _ts(local_to_utc(local, time(0), self.tz))
+        return self._start_of(self._day(t) + 1)
 
     def _day_start(self, t: int) -> int:
-        return _ts(local_to_utc(datetime.fromtimestamp(t, self.tz).date(), time(0), self.tz))
+        return self._start_of(self._day(t))
 
     # ---- caps
     def cap(self, t: int, channels: Sequence[Channel]) -> SkipReason | None:
