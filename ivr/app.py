@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr import cli, health
 from ivr import config as config_mod
 from ivr.actions.registry import Registry
+from ivr.contact import video
 from ivr.contact import webhooks as outbound_webhooks
 from ivr.dashboard import init_app as init_dashboard
 from ivr.dashboard.views import HEALTH_DETAILS
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     app.before_request(refuse_oversized_streams)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(outbound_webhooks.bp)
+    app.register_blueprint(video.bp)  # the video platform's "client joined" (ivr/contact/video.py)
     cli.init_app(app)
     app.cli.add_command(health.health_command)
     practice_cli.init_app(app)

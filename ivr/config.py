@@ -109,6 +109,9 @@ class Settings:
     # Encrypts voicemails and their transcripts in the recordings folder (ivr.encryption.FileCipher): the same
     # form, its own key, so it can be rotated (flask recordings rotate-key) apart from the Redis one.
     recordings_key: str = dataclasses.field(default="", repr=False)
+    # Signs the video platform's "client joined" webhook (POST /video/joined, ivr/contact/video.py); empty: the
+    # route is off (404).  Never in repr.
+    video_webhook_secret: str = dataclasses.field(default="", repr=False)
     # Redis on the webhook path: how long one command may take before the caller gets the
     # apology, and how long the process then stops asking a Redis that timed out (ivr/telephony/redis_guard.py).
     redis_timeout_seconds: float = 1.0
@@ -254,6 +257,7 @@ _ENV_NAMES = {
     "dashboard_url": "DASHBOARD_URL",
     "data_key": "IVR_DATA_KEY",
     "recordings_key": "IVR_RECORDINGS_KEY",
+    "video_webhook_secret": "IVR_VIDEO_WEBHOOK_SECRET",
     "redis_timeout_seconds": "IVR_REDIS_TIMEOUT_SECONDS",
     "redis_breaker_seconds": "IVR_REDIS_BREAKER_SECONDS",
     "test_now": "IVR_TEST_NOW",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from ivr.contact import callbacks
 from workers.runtime import services
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ def plan_touches() -> dict[str, int] | None:
     """One planning pass (and the next one scheduled); counts, None when there was nothing to do."""
     ql = services()
     ql.outbound.ensure_scheduled()
+    # Calls whose status callback never came: their outcome from Twilio first, so this pass plans on it.
+    callbacks.sweep_stale_calls(ql, ql.clock())
     return ql.outbound.plan_pass()
 
 

@@ -1,10 +1,13 @@
 """What Twilio's callbacks about outbound touches change (the logic behind ``ivr.contact.webhooks``)."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
+import requests
 from sqlalchemy import select
+from twilio.base.exceptions import TwilioException
 
 from ivr.contact import touches, undeliverable
 from ivr.contact.facts import load_facts
@@ -85,6 +88,47 @@ def call_status(ql: Any, sid: str, status: str, duration: str | None, answered_b
         return  # initiated, ringing, in-progress: nothing to record
     if row is not None:
         ql.outbound.plan_soon()
+
+
+# A call still ``queued`` this long after it was placed has lost its status callback, or Twilio lost the call:
+# the sweeper (every planning pass) asks Twilio.  Longer than Twilio's ring timeout and any answering machine.
+STALE_CALL = dt.timedelta(minutes=15)
+UNKNOWN_CALL = "20404"  # Twilio's "resource not found": the error code recorded on a call Twilio does not know
+_STILL_GOING = ("queued", "initiated", "ringing", "in-progress")
+
+
+def sweep_stale_calls(ql: Any, now: dt.datetime, *, older_than: dt.timedelta = STALE_CALL) -> int:
+    """Outbound calls whose status callback never came (still ``queued`` ``older_than`` after they were placed):
+    their real outcome from ``Calls(sid).fetch()``, recorded as the callback would have (answered, busy, no
+    answer, failed…).  A call Twilio does not know is recorded ``failed`` (``20404``), so the planner makes the
+    rules' next attempt, once.  A call still going is left alone.  Returns how many were settled."""
+    with ql.database.sessions() as db:
+        stale = list(db.execute(select(OutboundTouch.twilio_sid, OutboundTouch.job_id).where(
+            OutboundTouch.channel == Channel.CALL.value, OutboundTouch.status == TouchState.QUEUED.value,
+            OutboundTouch.twilio_sid.is_not(None), OutboundTouch.attempted_at < now - older_than)))
+    if not stale:
+        return 0
+    client = twilio_rest.make_client(ql.settings)
+    settled = 0
+    for sid, job_id in stale:
+        try:
+            found = twilio_rest.call_outcome(client, sid)
+        except (requests.RequestException, TwilioException):
+            log.warning("touch %s: Twilio could not be asked about its call; the next sweep asks again", job_id)
+            continue
+        if found is None:
+            row = touches.record_outcome(ql.database.sessions, sid, TouchState.FAILED, now, error_code=UNKNOWN_CALL)
+            log.warning("touch %s: Twilio does not know its call; recorded failed", job_id)
+            if row is not None:
+                ql.outbound.plan_soon()
+                settled += 1
+            continue
+        if found.status in _STILL_GOING:
+            continue
+        call_status(ql, sid, found.status, found.duration, found.answered_by)
+        log.info("touch %s: its status callback never came; Twilio says %s", job_id, found.status)
+        settled += 1
+    return settled
 
 
 def _touch_and_facts(ql: Any, sid: str):

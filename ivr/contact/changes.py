@@ -28,9 +28,10 @@ WINDOW = dt.timedelta(days=14)
 REACHED_NOBODY = frozenset({TouchState.FAILED.value, TouchState.NO_ANSWER.value, TouchState.BUSY.value,
                             TouchState.MACHINE.value, TouchState.VOICEMAIL.value, TouchState.FAX.value,
                             TouchState.UNDELIVERED.value})
+# Held by the per-client limits (daily_cap, weekly_cap, call_cap) is not here: the planner already gave staff a
+# ``held_by_limit`` task naming the correction and the appointment, at once; a second task would repeat it.
 NOT_PLACED = frozenset({SkipReason.OPTED_OUT.value, SkipReason.NO_NUMBER.value, SkipReason.NO_CONSENT.value,
-                        SkipReason.LATE.value, SkipReason.QUIET_HOURS.value, SkipReason.DAILY_CAP.value,
-                        SkipReason.WEEKLY_CAP.value, SkipReason.CALL_CAP.value, UNDELIVERABLE})
+                        SkipReason.LATE.value, SkipReason.QUIET_HOURS.value, UNDELIVERABLE})
 _RULE = f"follow_ups.{Trigger.CORRECTION.value}"
 
 

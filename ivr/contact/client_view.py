@@ -16,7 +16,7 @@ from ivr.contact.models import CallOptOut, OutboundReply, TouchState
 from ivr.contact.touches import AppointmentTouches, by_appointment
 from ivr.contact.undeliverable import Flag, NumberHasher, flags_of
 from ivr.encryption import RecordCipher
-from ivr.practice.models import Client, ClientPhone, SmsOptOut
+from ivr.practice.models import Appointment, AppointmentStatus, Client, ClientPhone, SmsOptOut
 
 # Touch states counted as each of the page's figures.
 SENT = frozenset({TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value,
@@ -108,3 +108,36 @@ def open_reply(db: Session, cipher: RecordCipher | None, client_id: str, reply_i
     if row.body_sealed is None or cipher is None:
         return ""
     return cipher.open(row.body_sealed, f"outbound_replies:{row.message_sid}".encode(), f"reply {reply_id}").decode()
+
+
+ARRIVING = dt.timedelta(hours=12)  # the appointments a check-in may be for: those starting this close to now
+
+
+@dataclass(frozen=True)
+class Arriving:
+    """One of the client's scheduled appointments starting within :data:`ARRIVING` of now."""
+
+    appointment_id: str
+    start: dt.datetime
+    checked_in: bool
+
+
+def _arriving_query(client_id: str, now: dt.datetime):
+    return select(Appointment).where(
+        Appointment.client_id == client_id, Appointment.status == AppointmentStatus.SCHEDULED.value,
+        Appointment.start >= now - ARRIVING, Appointment.start <= now + ARRIVING).order_by(Appointment.start)
+
+
+def arriving(db: Session, client_id: str, now: dt.datetime) -> list[Arriving]:
+    """The appointments staff may mark the client checked in for (today's, scheduled), earliest first."""
+    return [Arriving(a.id, a.start, bool(a.checked_in)) for a in db.scalars(_arriving_query(client_id, now))]
+
+
+def check_in(db: Session, client_id: str, appointment_id: str, now: dt.datetime) -> bool:
+    """Mark the client checked in for ``appointment_id`` (one of :func:`arriving`); False if it is not one.
+    The commit re-plans at once (``ivr.practice.models``), and the send job's re-check skips "late" anyway."""
+    found = db.scalar(_arriving_query(client_id, now).where(Appointment.id == appointment_id))
+    if found is None:
+        return False
+    found.checked_in = True
+    return True

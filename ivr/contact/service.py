@@ -30,7 +30,7 @@ from ivr.escalations.create import build_escalation
 from ivr.escalations.models import Escalation
 from ivr.flowlang.store import FlowStore
 from ivr.jobs.enqueue import Jobs
-from ivr.outbound.planner import SkipReason, Touch, plan, reach_back, recheck
+from ivr.outbound.planner import SkipReason, Touch, is_held_task, plan, reach_back, recheck
 from ivr.outbound.rules import OutboundRules, Trigger
 from ivr.practice.models import APPOINTMENTS_CHANGED
 from ivr.telephony import twiml
@@ -47,6 +47,7 @@ MAX_HISTORY = dt.timedelta(days=7)
 MIN_HISTORY = dt.timedelta(minutes=1)
 # Staff tasks (escalations) outbound work raises; the reasons are category aliases (ivr.core.escalation_policy).
 FOLLOW_UP_TASK = "follow_up_task"
+HELD_BY_LIMIT = "held_by_limit"  # a touch the per-client limits held back that could not wait
 TEXT_REPLY = "text_reply"
 CHANGE_REQUEST = changes.CHANGE_REQUEST
 
@@ -159,7 +160,14 @@ class Outbound:
         if result is sending.Sent.FAILED:
             self.plan_soon()  # refused for good: the next attempt or channel may go at once
         if result is sending.Sent.STAFF_TASK and row is not None:
-            self.staff_task(row.job_id, FOLLOW_UP_TASK, row.client_id, {"task": row.task or ""})
+            if is_held_task(row.touch_id):
+                # Held back by the per-client limits and it could not wait: staff make the contact themselves.
+                details = {"task": row.task or "", "trigger": row.words or row.rule, "why": "limits"}
+                if row.appointment_id:
+                    details["appointment_id"] = row.appointment_id
+                self.staff_task(row.job_id, HELD_BY_LIMIT, row.client_id, details)
+            else:
+                self.staff_task(row.job_id, FOLLOW_UP_TASK, row.client_id, {"task": row.task or ""})
             with self.database.sessions() as db, db.begin():
                 found = db.get(OutboundTouch, row.id)
                 if found is not None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.outbound.facts import Channel
-from ivr.outbound.planner import SkipReason, Touch, TouchKind, TouchStatus
+from ivr.outbound.planner import SkipReason, Touch, TouchKind, TouchStatus, is_held_task
 from ivr.practice.models import Appointment, AppointmentStatus, ChangeKind, PracticeChange
 
 # Not yet handed to Twilio: what the plan may still move or cancel.
@@ -39,7 +39,8 @@ class PlanRecord:
     moved: int = 0
 
 
-def _values(touch: Touch, rules_version: str) -> dict:
+def _values(touch: Touch, rules_version: str, now: dt.datetime) -> dict:
+    skipped = touch.status is TouchStatus.SKIPPED
     return dict(
         touch_id=touch.id, job_id=touch.job_id, client_id=touch.client_id, appointment_id=touch.appointment_id,
         appointment_version=touch.appointment_version, kind=touch.kind.value, rule=touch.name, attempt=touch.attempt,
@@ -48,6 +49,7 @@ def _values(touch: Touch, rules_version: str) -> dict:
         why_skipped=touch.why_skipped.value if touch.why_skipped else None, due=touch.due,
         window_end=touch.window_end, about_start=touch.about_start, words=touch.words, task=touch.task,
         to_e164=touch.to, neutral=touch.neutral, rules_version=rules_version,
+        outcome_at=now if skipped else None,  # when it was decided (the pass's clock, not the database's)
     )
 
 
@@ -95,13 +97,15 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
                 select(*columns).where(OutboundTouch.touch_id.in_(chunk))))
         in_scope = sorted((row for row in existing.values() if scope is None or row.client_id in scope),
                           key=lambda row: row.id)
-        gone_ids = [row.id for row in in_scope if row.status in OPEN and row.touch_id not in wanted]
+        # A staff task for a touch the limits held back is a final decision: a later plan never takes it away.
+        gone_ids = [row.id for row in in_scope if row.status in OPEN and row.touch_id not in wanted
+                    and not is_held_task(row.touch_id)]
         reasons: Mapping[str, SkipReason | None] = {}
         if gone_ids and why_gone is not None:
             gone = [touch_of(row) for chunk in _chunks(gone_ids)
                     for row in db.scalars(select(OutboundTouch).where(OutboundTouch.id.in_(chunk)))]
             reasons = why_gone(gone)
-        new = [_values(t, rules_version) for t in touches if t.id not in existing]
+        new = [_values(t, rules_version, now) for t in touches if t.id not in existing]
         out.inserted = _insert_ignoring_duplicates(db, new)
         out.skipped = sum(1 for t in touches if t.id not in existing and t.status is TouchStatus.SKIPPED)
         ended: list[dict] = []
@@ -116,7 +120,7 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
                            .values(status=TouchState.PLANNED.value, why_skipped=None, due=touch.due,
                                    outcome_at=None))
                 continue
-            if row.status not in OPEN:
+            if row.status not in OPEN or (touch is None and is_held_task(row.touch_id)):
                 continue
             if touch is None or touch.status is TouchStatus.SKIPPED:
                 # Re-planned away (moved, cancelled, replied, opted out, rules changed): never sent.
@@ -139,7 +143,7 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
         rows = db.execute(select(OutboundTouch.id, OutboundTouch.job_id, OutboundTouch.due, OutboundTouch.touch_id)
                           .where(OutboundTouch.status == TouchState.PLANNED.value)).all()
     for row in rows:
-        if row.touch_id in wanted and row.due is not None:
+        if (row.touch_id in wanted or is_held_task(row.touch_id)) and row.due is not None:
             out.schedule.append((row.id, row.job_id, row.due))
     return out
 
@@ -220,18 +224,31 @@ _FINAL = {TouchState.ANSWERED.value, TouchState.VOICEMAIL.value, TouchState.MACH
           TouchState.DELIVERED.value, TouchState.UNDELIVERED.value}
 
 
+def _repeat(row: OutboundTouch, state: TouchState, answered_by: str | None, duration: int | None,
+            error_code: str | None) -> bool:
+    """Whether a callback says exactly what the row already holds from an earlier one (Twilio retries callbacks):
+    the same status, code, AnsweredBy and duration."""
+    return (row.outcome_at is not None and row.status == state.value
+            and (row.error_code or None) == ((error_code or "")[:20] or None)
+            and (answered_by or None) in (None, row.answered_by)
+            and (duration is None or duration == row.duration_seconds))
+
+
 def record_outcome(db_sessions: sessionmaker[Session], sid: str, state: TouchState, now: dt.datetime, *,
                    answered_by: str | None = None, duration: int | None = None, error_code: str | None = None,
                    overwrite: bool = False) -> OutboundTouch | None:
     """Store what a callback said about the touch Twilio knows as ``sid``; the row, or None for an unknown SID.
 
     A final outcome (answered, voicemail, delivered…) is kept against a later, vaguer callback unless
-    ``overwrite``; the duration and AnsweredBy are always kept.
+    ``overwrite``; the duration and AnsweredBy are always kept.  A repeat of a callback already stored (the same
+    status, error code, AnsweredBy and duration) changes nothing and returns None, so its caller acts once.
     """
     with db_sessions() as db, db.begin():
         row = db.scalar(select(OutboundTouch).where(OutboundTouch.twilio_sid == sid))
         if row is None:
             return None
+        if _repeat(row, state, answered_by, duration, error_code):
+            return None  # Twilio posted the same callback again: nothing new to store or act on
         if row.verified is False and state is TouchState.ANSWERED:
             pass  # answered, but nobody verified: it stays no_answer (ivr.contact.conversation)
         elif overwrite or row.status not in _FINAL:

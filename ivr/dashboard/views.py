@@ -971,10 +971,28 @@ def _client_page(client_id: str, opened: tuple[int, str] | None = None) -> Any:
     ql = auth.ql()
     with auth.db().sessions() as s:
         view = client_view.client_outbound(s, ql.outbound.hasher, client_id)
+        arriving = client_view.arriving(s, client_id, ql.clock())
     if view is None:
         abort(404)
     return render_template("dashboard/outbound_client.html", view=view, labels=_TOUCH_LABELS, opened=opened,
-                           title=f"Follow-ups of client {client_id}")
+                           arriving=arriving, title=f"Follow-ups of client {client_id}")
+
+
+@bp.post("/outbound/clients/<client_id>/checked-in")
+def outbound_checked_in(client_id: str) -> Any:
+    """Staff mark the client here (in the waiting room or the video call) for one of today's appointments: a
+    check-in, so no "late" follow-up goes (audited ``checked_in``)."""
+    ql = auth.ql()
+    appointment_id = (request.form.get("appointment_id") or "").strip()[:64]
+    now = ql.clock()
+    with auth.db().sessions() as s, s.begin():
+        if not client_view.check_in(s, client_id, appointment_id, now):
+            flash("That appointment is not one of this client's today.", "error")
+            return _redirect("dashboard.outbound_client", client_id=client_id)
+        audit.record(s, g.user.id, Action.CHECKED_IN, target=f"client:{client_id}", detail=appointment_id,
+                     ip=auth.client_ip(), at=now)
+    flash("Checked in: no late follow-up will go for this appointment.", "ok")
+    return _redirect("dashboard.outbound_client", client_id=client_id)
 
 
 @bp.get("/outbound/clients/<client_id>")

@@ -482,6 +482,12 @@ class TwilioStandin:
             out.append(Callback(record["status_callback"], params))
         return out
 
+    def forget_call(self, sid: str) -> None:
+        """Twilio no longer knows the call (``Calls(sid).fetch()`` answers 404, as for a SID it never issued):
+        what a lost call looks like to whoever asks about it."""
+        with self._lock:
+            del self._calls[sid]
+
     def finish_message(self, sid: str, status: str = "delivered", error_code: int | None = None) -> list[Callback]:
         """Settle a message as the carrier would (``delivered``, ``undelivered``, ``failed``, with Twilio's
         ``ErrorCode``, e.g. 30003 unreachable, 30006 landline); returns its status callback to deliver."""

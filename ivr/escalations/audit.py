@@ -51,6 +51,7 @@ class Action(str, Enum):
     CALENDAR_FEED = "calendar_feed"  # made or revoked a clinician's calendar feed link
     PURGE_VOICEMAIL = "purge_voicemail"  # a voicemail and its transcript deleted under the retention (by the system)
     CORRECTION_CALL = "correction_call"  # asked for a correction call to a client (follow-ups)
+    CHECKED_IN = "checked_in"  # marked a client checked in for an appointment (no "late" follow-up)
     READ_REPLY = "read_reply"  # opened the words of a client's text reply (follow-ups)
     LIFT_UNDELIVERABLE = "lift_undeliverable"  # lifted a number's undeliverable flag (follow-ups)
 

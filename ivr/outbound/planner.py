@@ -34,7 +34,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -56,6 +56,7 @@ from ivr.outbound.zones import (
     Calendar,
     calendar_for,
     client_zones,
+    closed_days,
     display_zone,
     local_to_utc,
 )
@@ -104,6 +105,13 @@ class SkipReason(str, Enum):
     ALREADY_DONE = "already_done"
     NOT_DUE = "not_due"  # not yet: quiet hours or caps put it later (see the re-planned touch's due)
     NOT_PLANNED = "not_planned"  # the rules or facts no longer call for it
+
+
+# The per-client limits: a touch they hold back that cannot wait (a correction, a "late" follow-up, anything whose
+# window closes before the limit frees) is recorded skipped with the limit as its reason and becomes a staff
+# task at once (a touch of channel ``staff_task``, attempt ``held-<n>``: see :func:`held_task_id`).
+HELD_BY_LIMIT = frozenset({SkipReason.DAILY_CAP, SkipReason.WEEKLY_CAP, SkipReason.CALL_CAP})
+HELD_PREFIX = "held-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +175,12 @@ def _instance_of(touch_id: str) -> tuple[str, str | int, str] | None:
     return "/".join(parts[:3]), attempt, parts[5]
 
 
+def is_held_task(touch_id: str) -> bool:
+    """Whether ``touch_id`` is the staff task of a touch the limits held back (final: never re-planned away)."""
+    parsed = _instance_of(touch_id)
+    return parsed is not None and isinstance(parsed[1], str) and parsed[1].startswith(HELD_PREFIX)
+
+
 def _instance(client_id: str, rule: str, subject: str) -> str:
     return "/".join((_q(client_id), rule, _q(subject)))
 
@@ -180,10 +194,24 @@ def _dt(ts: int | None) -> datetime | None:
 
 
 def _oldest(rules: OutboundRules, now: int, history_start: int) -> dict[Trigger, int]:
-    """How far back (epoch s) each trigger's instances can still need work (their last attempt and window)."""
-    return {t: min(history_start, now) - (
-        r.after.approx_seconds + len(r.attempts) * (r.spacing.approx_seconds + r.within.approx_seconds)
-        + r.within.approx_seconds + DAY) for t, r in rules.follow_ups.items()}
+    """How far back (epoch s) each trigger's instances can still need work (their last attempt and window; each
+    window longer by the closed days inside it, as :meth:`_Client.open_days_end` keeps them in business days)."""
+    out = {}
+    ptz = rules.practice.tz
+    today = datetime.fromtimestamp(now, ptz).date()
+    for t, r in rules.follow_ups.items():
+        base = min(history_start, now) - (
+            r.after.approx_seconds + len(r.attempts) * (r.spacing.approx_seconds + r.within.approx_seconds)
+            + r.within.approx_seconds + DAY)
+        oldest = base
+        for _ in range(8):  # the closed days of the longer look-back lengthen it again: to a fixed point
+            first = datetime.fromtimestamp(oldest, ptz).date()
+            again = base - closed_days(rules.practice, rules.quiet_hours, first, today) * DAY
+            if again == oldest:
+                break
+            oldest = again
+        out[t] = oldest
+    return out
 
 
 def reach_back(rules: OutboundRules, now: datetime, *, history: timedelta = DEFAULT_HISTORY) -> datetime:
@@ -269,8 +297,18 @@ class _Ctx:
             self.corrections[request.client_id].append(request)
         self.number_users = Counter(p.e164 for c in facts.clients for p in {ph.e164: ph for ph in c.phones}.values())
         self.calendars: dict[tuple[str, ...], Calendar] = {}
+        self.day_starts: dict[tuple[str, int], int] = {}  # (zone, local day ordinal) → its first instant
         self.cal_from = _dt(min(self.history_start, self.now) - self.reach)
-        self.cal_to = _dt(self.horizon_end + self.reach)
+        # Forward, as many more days as the practice is closed on (windows of days run in business days).
+        cal_to = self.horizon_end + self.reach
+        ptz = rules.practice.tz
+        for _ in range(8):
+            closed = closed_days(rules.practice, rules.quiet_hours, datetime.fromtimestamp(self.now, ptz).date(),
+                                 datetime.fromtimestamp(cal_to, ptz).date())
+            if self.horizon_end + self.reach + closed * DAY == cal_to:
+                break
+            cal_to = self.horizon_end + self.reach + closed * DAY
+        self.cal_to = _dt(cal_to)
 
     def calendar(self, zones: tuple[str, ...]) -> Calendar:
         cal = self.calendars.get(zones)
@@ -322,10 +360,11 @@ class _Candidate:
     priority: int
     about_start: int | None = None
     skip: SkipReason | None = None  # decided before placing (consent, reply)
-    # A correction of something already sent (``moved``) or a change the client or staff asked for
-    # (``correction``) cannot wait for tomorrow's allowance: the daily and weekly limits do not hold it back
-    # (it still counts towards them, and quiet hours, consent and the call limit still apply).
-    cap_exempt: bool = False
+
+    @property
+    def cannot_wait(self) -> bool:
+        """A correction (``moved``, or a ``correction`` follow-up) must not wait for the limits to free."""
+        return self.kind is TouchKind.MOVED or self.rule == f"follow_ups.{Trigger.CORRECTION.value}"
 
 
 class _Client:
@@ -354,6 +393,7 @@ class _Client:
                 calls.append(at)
         self.contact_days = sorted(self._day(t) for t in groups.values())
         self.calls = sorted(calls)
+        self.past_days, self.past_calls = tuple(self.contact_days), tuple(self.calls)  # made, not just planned
         self._day_cache: dict[int, int] = {}
 
     def _blocked(self, consent: bool, opted_out: frozenset[str]) -> SkipReason | None:
@@ -371,22 +411,46 @@ class _Client:
     def _day(self, t: int) -> int:
         return datetime.fromtimestamp(t, self.tz).toordinal()
 
+    def open_days_end(self, lo: int, hi: int) -> int:
+        """``hi`` pushed a day later for every local day in [lo, hi) with no allowed time at all (a holiday, a
+        closure, a weekend with ``days: business_days``): a window delayed by closures keeps its length in
+        business days, whatever the closure's length and across a year's end (S10)."""
+        end = hi
+        day = self._day_start(lo)
+        for _ in range(400):
+            if day >= end or not self.cal.covers(day):
+                break  # past the days this pass's calendar knows: a later pass, nearer, sees them
+            following = self._next_day_start(day)
+            if self.cal.next_at(day, following) is None:
+                end = self._next_day_start(end) + (end - self._day_start(end))  # the same local time a day on
+            day = following
+        return end
+
+    def _start_of(self, ordinal: int) -> int:
+        """The first instant of the local day ``ordinal`` (cached per pass and zone: a pass asks for few days)."""
+        key = (self.tz.key, ordinal)
+        found = self.ctx.day_starts.get(key)
+        if found is None:
+            found = self.ctx.day_starts[key] = _ts(local_to_utc(date.fromordinal(ordinal), time(0), self.tz))
+        return found
+
     def _next_day_start(self, t: int) -> int:
-        local = datetime.fromtimestamp(t, self.tz).date() + timedelta(days=1)
-        return _ts(local_to_utc(local, time(0), self.tz))
+        return self._start_of(self._day(t) + 1)
 
     def _day_start(self, t: int) -> int:
-        return _ts(local_to_utc(datetime.fromtimestamp(t, self.tz).date(), time(0), self.tz))
+        return self._start_of(self._day(t))
 
     # ---- caps
-    def cap(self, t: int, channels: Sequence[Channel], exempt: bool = False) -> SkipReason | None:
-        """Which limit a contact at ``t`` would break, if any (``exempt``: only the call limit holds)."""
+    def cap(self, t: int, channels: Sequence[Channel]) -> SkipReason | None:
+        """Which limit a contact at ``t`` would break, if any.  The limits are hard: every automated touch,
+        corrections included, counts and is held back (a held one that cannot wait goes to staff, see
+        :data:`HELD_BY_LIMIT`)."""
         limits = self.ctx.rules.limits
         day = self._day(t)
         days = self.contact_days
-        if not exempt and bisect_right(days, day) - bisect_left(days, day) >= limits.per_day:
+        if bisect_right(days, day) - bisect_left(days, day) >= limits.per_day:
             return SkipReason.DAILY_CAP
-        for first in range(day - 6, day + 1) if not exempt else ():
+        for first in range(day - 6, day + 1):
             if bisect_right(days, first + 6) - bisect_left(days, first) >= limits.per_week:
                 return SkipReason.WEEKLY_CAP
         if Channel.CALL in channels:
@@ -406,15 +470,14 @@ class _Client:
             insort(self.calls, t)
 
     # ---- searching for a slot
-    def forward(self, lo: int, hi: int, channels: Sequence[Channel],
-                exempt: bool = False) -> tuple[int | None, SkipReason | None]:
+    def forward(self, lo: int, hi: int, channels: Sequence[Channel]) -> tuple[int | None, SkipReason | None]:
         """The first allowed instant in [lo, hi) within the caps, or (None, why)."""
         t = self.cal.next_at(lo, hi)
         reason = None
         for _ in range(400):
             if t is None:
                 break
-            blocked = self.cap(t, channels, exempt)
+            blocked = self.cap(t, channels)
             if blocked is None:
                 return t, None
             reason = reason or blocked
@@ -422,7 +485,7 @@ class _Client:
         return None, reason or SkipReason.QUIET_HOURS
 
     def nearest(
-        self, moment: int, lo: int, hi: int, channels: Sequence[Channel], exempt: bool = False
+        self, moment: int, lo: int, hi: int, channels: Sequence[Channel]
     ) -> tuple[int | None, SkipReason | None]:
         """The allowed instant in [lo, hi) nearest ``moment`` within the caps (a tie goes earlier)."""
         ahead = self.cal.next_at(max(moment, lo), hi)
@@ -436,7 +499,7 @@ class _Client:
             else:
                 t, side = ahead, "ahead"  # type: ignore[assignment]
             assert t is not None
-            blocked = self.cap(t, channels, exempt)
+            blocked = self.cap(t, channels)
             if blocked is None:
                 return t, None
             reason = reason or blocked
@@ -446,23 +509,43 @@ class _Client:
                 back = self.cal.latest_before(self._day_start(t), lo)
         return None, reason or SkipReason.QUIET_HOURS
 
+    def _search(self, c: _Candidate, lo: int, hi: int) -> tuple[int | None, SkipReason | None]:
+        return self.nearest(c.moment, lo, hi, c.channels) if c.nearest else self.forward(lo, hi, c.channels)
+
+    def held_by_past(self, c: _Candidate) -> bool:
+        """Whether contacts already made (not those this pass planned, which may still be re-planned away)
+        hold ``c`` back over the rest of its window: then nothing can free the limit in time."""
+        planned = self.contact_days, self.calls
+        self.contact_days, self.calls = list(self.past_days), list(self.past_calls)
+        try:
+            slot, why = self._search(c, max(c.lo, self.ctx.now), c.hi)
+        finally:
+            self.contact_days, self.calls = planned
+        return slot is None and why in HELD_BY_LIMIT
+
     def place(self, c: _Candidate) -> tuple[int | None, SkipReason | None, int]:
         """(due, why skipped, when decided) for a candidate; due None means skipped (or not yet decidable)."""
         now = self.ctx.now
         if c.hi <= c.lo:
             return None, SkipReason.QUIET_HOURS, c.moment
-        search = (lambda lo, hi: self.nearest(c.moment, lo, hi, c.channels, c.cap_exempt)) if c.nearest \
-            else (lambda lo, hi: self.forward(lo, hi, c.channels, c.cap_exempt))
-        slot, why = search(c.lo, c.hi)
+        if c.cannot_wait:
+            # A correction waits for quiet hours, never for the limits: held at its first allowed time, it is
+            # decided now (placed before every other touch of the client, only contacts made can hold it).
+            first = self.cal.next_at(max(c.lo, now) if c.lo < now <= c.hi else c.lo, c.hi)
+            held = self.cap(first, c.channels) if first is not None else None
+            if held is not None:
+                return None, held, now
+        slot, why = self._search(c, c.lo, c.hi)
         if slot is not None and slot >= now:
             return slot, None, slot
         if slot is not None:  # its time passed (downtime, or planned late): still inside its window?
             deadline = min(c.hi, slot + c.late_limit)
-            again, _ = self.forward(max(now, c.lo), deadline, c.channels, c.cap_exempt) if now < deadline \
-                else (None, None)
+            again, _ = self.forward(max(now, c.lo), deadline, c.channels) if now < deadline else (None, None)
             if again is not None:
                 return again, None, again
             return None, SkipReason.LATE, max(deadline, slot)
+        if why in HELD_BY_LIMIT and (c.cannot_wait or c.moment <= now) and self.held_by_past(c):
+            return None, why, now  # held by the limits and it cannot wait: decided now (a staff task at once)
         return None, why, c.moment if why is SkipReason.QUIET_HOURS else c.hi
 
 
@@ -515,6 +598,25 @@ class _Planner:
             channel = cand.channels[0] if cand.channels else Channel.TEXT
             self.out.append(self._touch(cand, channel, TouchStatus.SKIPPED, None, why, None))  # one record per attempt
 
+    def _held(self, cand: _Candidate, why: SkipReason, decided: int) -> None:
+        """A touch the limits hold back: recorded skipped, and a staff task at once naming the trigger and the
+        appointment (the escalation reason ``held_by_limit``)."""
+        if not self.ctx.history_start <= decided <= self.ctx.now:
+            return
+        self._skip(cand, why, decided)
+        if cand.kind is not TouchKind.FOLLOW_UP and (cand.about_start or 0) <= self.ctx.now:
+            return  # a reminder (or correction) about an appointment already begun: nothing left for staff to say
+        appt = cand.appt
+        about = f"appointment {appt.id}" if appt else "no appointment"
+        self.out.append(Touch(
+            id=make_id(self.c.id, cand.rule, cand.subject, appt.version if appt else None,
+                       f"{HELD_PREFIX}{cand.attempt}", Channel.STAFF_TASK),
+            client_id=self.c.id, kind=cand.kind, name=cand.name, appointment_id=appt.id if appt else None,
+            appointment_version=appt.version if appt else None, attempt=cand.attempt, channel=Channel.STAFF_TASK,
+            status=TouchStatus.PLANNED, due=_dt(max(decided, self.ctx.now)), window_end=None, words=cand.rule,
+            about_start=_dt(cand.about_start),
+            task=f"Not sent automatically ({why.value}): {cand.rule}, {about}. Contact the client yourself."))
+
     def _staff_task(self, rule: FollowUpRule, subject: str, appt: AppointmentFacts | None, due: int) -> None:
         if due > self.ctx.horizon_end:
             return
@@ -547,7 +649,9 @@ class _Planner:
                         self.out.append(self._touch(cand, channel, TouchStatus.PLANNED, due, None, window_end))
                 continue
             final = why in (SkipReason.QUIET_HOURS, SkipReason.LATE) or decided <= self.ctx.now
-            if why is not None and final:
+            if why in HELD_BY_LIMIT and final:
+                self._held(cand, why, decided)
+            elif why is not None and final:
                 self._skip(cand, why, decided if why is not SkipReason.QUIET_HOURS else max(cand.moment, cand.lo))
         return self.out
 
@@ -629,7 +733,7 @@ class _Planner:
                     if attempt > 1:
                         moment = max(moment, self._last_at(rule, [appt.id], start))
                     cand = _Candidate(TouchKind.MOVED, rule, "moved", appt.id, appt, attempt, channels, moment, moment,
-                                      hi, max(hi - moment, 0), False, 0, start, cap_exempt=True)
+                                      hi, max(hi - moment, 0), False, 0, start)
                     self._decide_channels(cand, False)
                     out.append(cand)
 
@@ -793,10 +897,13 @@ class _Planner:
             last_at = max(_ts(pt.at) for pt in every)
             moment = _shift(last_at, rule.spacing, self.s.tz)
         channel = usable[attempt - 1]
+        hi = _shift(moment, rule.within, self.s.tz)
+        if rule.within.approx_seconds >= DAY:  # a window of days: in business days (minutes stay minutes)
+            hi = self.s.open_days_end(moment, hi)
+        # A correction is placed before the client's other touches (priority 0, as a ``moved`` one): it cannot wait.
         cand = _Candidate(TouchKind.FOLLOW_UP, name, rule.trigger.value, subject, appt, attempt, (channel,), moment,
-                          moment, _shift(moment, rule.within, self.s.tz), within, False, 2,
-                          _ts(appt.start) if appt and rule.trigger in (Trigger.LATE, Trigger.NO_SHOW) else None,
-                          cap_exempt=rule.trigger is Trigger.CORRECTION)
+                          moment, hi, hi - moment, False, 0 if rule.trigger is Trigger.CORRECTION else 2,
+                          _ts(appt.start) if appt and rule.trigger in (Trigger.LATE, Trigger.NO_SHOW) else None)
         if resolved:
             cand.skip = SkipReason.ANSWERED
             if moment > ctx.now:
@@ -864,6 +971,8 @@ def recheck(touch: Touch, facts_now: PracticeFacts, rules: OutboundRules,
                 return None, SkipReason.CHECKED_IN
             if appt.joined:
                 return None, SkipReason.JOINED
+            if appt.status is AppointmentStatus.COMPLETED:
+                return None, SkipReason.CHECKED_IN  # the EHR says they came (an "arrived" or "attended" import)
             if appt.status is not AppointmentStatus.SCHEDULED:
                 return None, SkipReason.CANCELLED if appt.status is AppointmentStatus.CANCELLED else SkipReason.MOVED
         if touch.name in (Trigger.NO_SHOW.value, Trigger.CANCELLED.value, Trigger.UNBOOKED.value):
@@ -881,6 +990,8 @@ def recheck(touch: Touch, facts_now: PracticeFacts, rules: OutboundRules,
         touch.channel is Channel.CALL and not client.may_call
     ):
         return None, SkipReason.NO_CONSENT
+    if is_held_task(touch.id):
+        return touch, None  # the limits' decision is final: staff are told, whatever a re-plan would say now
     replanned = plan(facts_now, rules, now, clients=[client.id], horizon=timedelta(days=1))
     again = next((t for t in replanned if t.id == touch.id), None)
     if again is None:

@@ -225,6 +225,24 @@ def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
+def closed_days(practice: PracticeSettings, quiet: QuietHours, first: date, last: date) -> int:
+    """How many practice-time days in ``first``..``last`` are closed all day (holidays, days inside a closure,
+    and with ``days: business_days`` days without opening hours): how much longer, in calendar days, a window
+    kept in business days may run (the planner's look-back)."""
+    holidays = {h.date for h in practice.holidays}
+    ptz = practice.tz
+    closures = [(c.start.astimezone(ptz).date(), (c.end - timedelta(microseconds=1)).astimezone(ptz).date())
+                for c in practice.closures]
+    count = 0
+    day = first
+    while day <= last:
+        if day in holidays or any(a <= day <= b for a, b in closures) or (
+                quiet.days is Days.BUSINESS_DAYS and not practice.hours[WEEKDAYS[day.weekday()]]):
+            count += 1
+        day += timedelta(days=1)
+    return count
+
+
 class Calendar:
     """Allowed instants for one set of client zones over practice-time days ``first``..``last``.
 

@@ -142,6 +142,8 @@ def _bump_version(mapper, connection, target: Appointment) -> None:
     """A change of time, status or clinician is a new version: reminders are re-planned from it."""
     state = inspect(target)
     if not any(state.attrs[name].history.has_changes() for name in VERSIONED_FIELDS):
+        if any(state.attrs[name].history.has_changes() for name in ("checked_in", "joined")):
+            _note_change(target)  # here now: the same appointment, re-planned at once ("late" is dropped)
         return
     target.version = (target.version or 1) + 1
     _note_change(target)

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -166,6 +167,29 @@ def call_status(client: Client, call_sid: str) -> tuple[str, str | None] | None:
             return None
         raise
     return str(call.status or ""), (call._from or None)
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What Twilio's REST API says of a call: ``status`` (queued, ringing, in-progress, completed, busy,
+    failed, no-answer, canceled), ``duration`` (seconds, as Twilio's string), ``answered_by`` (AMD)."""
+
+    status: str
+    duration: str | None
+    answered_by: str | None
+
+
+def call_outcome(client: Client, call_sid: str) -> CallOutcome | None:
+    """``Calls(sid).fetch()`` as a :class:`CallOutcome`; None when Twilio does not know the call (404)."""
+    try:
+        call = client.calls(call_sid).fetch()
+    except TwilioRestException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    duration = getattr(call, "duration", None)
+    return CallOutcome(str(call.status or ""), None if duration is None else str(duration),
+                       getattr(call, "answered_by", None) or None)
 
 
 def recent_recordings(client: Client, limit: int = 200) -> list[tuple[str, str, str]]:

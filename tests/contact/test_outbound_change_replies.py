@@ -28,8 +28,9 @@ def tasks(database) -> list[tuple[str, str, str | None, dict | None, str]]:
                 for e in db.scalars(select(Escalation).order_by(Escalation.id))]
 
 
-def asked_to_change(app, client, database, jobs, standin, **consent) -> dict:
-    """Robin was reminded and replied "2"; the correction call is planned.  The reminder text."""
+def asked_to_change(app, client, database, jobs, standin, *, same_day: bool = False, **consent) -> dict:
+    """Robin was reminded and replied "2" the next morning (``same_day``: at once, on the reminder's day, when the
+    daily limit holds the call back); the correction call is planned.  The reminder text."""
     ql = app.extensions["quietline"]
     jobs.clock.now = FIRST - dt.timedelta(hours=1)
     add_client(database, "C-9030", "Robin", (PHONE,), **consent)
@@ -37,6 +38,8 @@ def asked_to_change(app, client, database, jobs, standin, **consent) -> dict:
     ql.jobs.plan_outbound_now()
     jobs.at(FIRST)
     [sms] = [m for m in standin.messages() if m["to"] == PHONE]
+    if not same_day:
+        jobs.at(CALL_DUE - dt.timedelta(minutes=30))
     assert text_in(client, PHONE, sms["from"], "2", "SM" + "3" * 32)[0] == 200
     jobs.settle()
     return sms
@@ -83,7 +86,7 @@ def test_a_correction_call_twilio_refuses_gives_staff_the_task(app, client, data
 
 
 def test_a_client_who_takes_no_calls_gives_staff_the_task_within_a_minute(app, client, database, jobs, standin):
-    asked_to_change(app, client, database, jobs, standin, may_call=False)
+    asked_to_change(app, client, database, jobs, standin, same_day=True, may_call=False)
     jobs.at(FIRST + dt.timedelta(minutes=1))  # the minute's planning pass
     assert correction_rows(database) == [("call", "skipped", "no_consent")]
     assert [t[:4] for t in tasks(database)] == [("change-1", "change_request", "C-9030",
@@ -149,3 +152,15 @@ def test_a_staff_task_under_any_key_reaches_staff(key, app, database, jobs):
     assert [(t[0], t[1], t[2]) for t in tasks(database)] == [(key, "change_request", "C-9031")]
     job = Job.fetch(escalate_job_id(key, "change_request"), connection=jobs.redis, serializer=JSONSerializer)
     assert job.get_status() == JobStatus.FINISHED
+
+
+def test_a_change_asked_for_on_the_reminders_day_is_held_by_the_daily_limit_and_staff_get_one_task(
+        app, client, database, jobs, standin):
+    asked_to_change(app, client, database, jobs, standin, same_day=True)
+    assert correction_rows(database) == [("staff_task", "done", None), ("call", "skipped", "daily_cap")]
+    assert [(t[1], t[2], t[3]["trigger"], t[3]["appointment_id"]) for t in tasks(database)] == [
+        ("held_by_limit", "C-9030", "follow_ups.correction", "A-9030")]
+    jobs.at(CALL_DUE)
+    jobs.at(CALL_DUE + dt.timedelta(hours=3))
+    assert standin.calls() == []
+    assert len(tasks(database)) == 1  # no change_request on top: the held task already says it

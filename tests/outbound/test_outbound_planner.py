@@ -368,9 +368,9 @@ def test_one_contact_a_day_across_triggers() -> None:
     no_show = appt("A-2", ny(11, 23, 8), status=AppointmentStatus.NO_SHOW)
     request = CorrectionRequest("7", "C-1", ny(11, 23, 10))
     touches = plan(facts(c, appointments=[no_show], corrections=(request,)), RULES, ny(11, 23, 9))
-    # A correction staff asked for is not held back by the daily limit (docs/outbound.md), but counts towards it.
-    assert planned(touches) == [("C-1/follow_ups.no_show/A-2/v1/1/call", ny(11, 23, 9, 20)),
-                                ("C-1/follow_ups.correction/c:7/v-/1/call", ny(11, 23, 10))]
+    # A correction staff asked for cannot wait: it takes the day's contact, the no-show call (which can) waits.
+    assert planned(touches) == [("C-1/follow_ups.correction/c:7/v-/1/call", ny(11, 23, 10)),
+                                ("C-1/follow_ups.no_show/A-2/v1/1/call", ny(11, 24, 9))]
     lapsed = appt("A-1", ny(10, 1, 10), status=AppointmentStatus.COMPLETED)
     both = plan(facts(c, appointments=[lapsed, no_show]), RULES, ny(11, 23, 9))
     assert len([t for t in both if t.status is TouchStatus.PLANNED and t.due and t.due < ny(11, 24)]) == 1
@@ -393,7 +393,13 @@ def test_three_call_attempts_in_24_hours_answered_or_not() -> None:
                   for n in range(3))
     request = CorrectionRequest("7", "C-1", ny(11, 23, 10, 30))
     touches = plan(facts(c, corrections=(request,), past_touches=calls), RULES, ny(11, 23, 10, 30))
-    assert planned(touches) == [("C-1/follow_ups.correction/c:7/v-/1/call", ny(11, 24, 9))]  # 24 h after 9:00
+    # The fourth call attempt in 24 hours is held (a correction cannot wait for 9:00 tomorrow): staff call.
+    assert planned(touches) == [("C-1/follow_ups.correction/c:7/v-/held-1/staff_task", ny(11, 23, 10, 30))]
+    assert skipped(touches) == [("C-1/follow_ups.correction/c:7/v-/1/call", "call_cap")]
+    # A lapsed text (not a call) is not held by the call limit.
+    lapsed = PastTouch("C-1/follow_ups.late/A-9/v1/held-x/staff_task", "C-1", Channel.STAFF_TASK, ny(11, 23, 9),
+                       Outcome.SENT)
+    assert lapsed.channel is Channel.STAFF_TASK
 
 
 def test_a_reminder_sent_and_a_text_and_call_of_one_touch_count_as_one_contact() -> None:
@@ -522,43 +528,136 @@ def test_naive_datetimes_are_refused() -> None:
         plan(facts(client()), RULES, dt.datetime(2026, 11, 23, 14))
 
 
-def test_on_a_day_a_reminder_went_out_a_late_follow_up_is_capped_and_recorded() -> None:
-    # The limits are per client across reminders and follow-ups: one automated contact a day.
+def tasks(touches) -> list[tuple[str, dt.datetime, str]]:
+    """(id, due in New York, text) of the staff tasks planned."""
+    return [(t.id, t.due.astimezone(ny(1, 1).tzinfo), t.task) for t in touches
+            if t.channel is Channel.STAFF_TASK and t.status is TouchStatus.PLANNED]
+
+
+# --------------------------------------------------------------------------- the limits are hard (issues 11/12)
+
+
+def test_on_a_day_a_reminder_went_out_a_late_follow_up_is_held_and_goes_to_staff_at_once() -> None:
+    # A same-day reminder, then the client is 15 minutes late: "late" is held by the daily limit, a staff task.
     a = appt("A-1", MONDAY_10)
     reminder = of(plan(facts(client(), appointments=[a]), RULES, ny(11, 23, 8)), "reminders.two_hours_before")[0]
     assert reminder.due == ny(11, 23, 9)
     f = facts(client(), appointments=[a], past_touches=(done(reminder, ny(11, 23, 9)),))
-    assert of(plan(f, RULES, ny(11, 23, 10, 15)), "follow_ups.late") == []
-    assert skipped(of(plan(f, RULES, ny(11, 23, 10, 46)), "follow_ups.late")) == [
-        ("C-1/follow_ups.late/A-1/v1/1/call", "daily_cap")]
+    assert of(plan(f, RULES, ny(11, 23, 10, 14)), "follow_ups.late") == []  # not yet late: nothing decided
+    touches = of(plan(f, RULES, ny(11, 23, 10, 15)), "follow_ups.late")
+    assert skipped(touches) == [("C-1/follow_ups.late/A-1/v1/1/call", "daily_cap")]
+    assert tasks(touches) == [("C-1/follow_ups.late/A-1/v1/held-1/staff_task", ny(11, 23, 10, 15),
+                               "Not sent automatically (daily_cap): follow_ups.late, appointment A-1. "
+                               "Contact the client yourself.")]
+    # Checked in by the time the task is handed on: nothing for staff.
+    arrived = facts(client(), appointments=[appt("A-1", MONDAY_10, checked_in=True)],
+                    past_touches=f.past_touches)
+    task = [t for t in touches if t.channel is Channel.STAFF_TASK][0]
+    assert recheck(task, arrived, RULES, ny(11, 23, 10, 16)) == (None, SkipReason.CHECKED_IN)
+    assert recheck(task, f, RULES, ny(11, 23, 10, 16))[0] == task
 
 
-# --------------------------------------------------------------------------- corrections are never held back by a cap
-
-
-def test_a_moved_correction_the_same_day_as_the_reminder_goes_despite_the_daily_cap() -> None:
+def test_a_moved_correction_the_same_day_as_the_reminder_is_held_and_goes_to_staff_at_once() -> None:
     # Break-test B2: the reminder at 09:00 for 10 AM, then the appointment moved to 11:00 at 09:01.
     c, a = client(), appt("A-1", MONDAY_10)
     reminder = of(plan(facts(c, appointments=[a]), RULES, ny(11, 23, 8)), "reminders.two_hours_before")[0]
     assert reminder.due == ny(11, 23, 9)
     record = (done(reminder, ny(11, 23, 9)),)
     moved = appt("A-1", ny(11, 23, 11), version=2, changed_at=ny(11, 23, 9, 1))
-    touches = plan(facts(c, appointments=[moved], past_touches=record), RULES, ny(11, 23, 9, 2))
-    assert planned(of(touches, "reminders.moved")) == [("C-1/reminders.moved/A-1/v2/1/text", ny(11, 23, 9, 4))]
-    assert skipped(touches) == []
+    touches = plan(facts(c, appointments=[moved], past_touches=record), RULES, ny(11, 23, 9, 1))
+    assert [t for t in of(touches, "reminders.moved") if t.channel is not Channel.STAFF_TASK
+            and t.status is TouchStatus.PLANNED] == []  # no automated correction
+    assert skipped(touches) == [("C-1/reminders.moved/A-1/v2/1/text", "daily_cap")]
+    assert tasks(touches) == [("C-1/reminders.moved/A-1/v2/held-1/staff_task", ny(11, 23, 9, 1),
+                               "Not sent automatically (daily_cap): reminders.moved, appointment A-1. "
+                               "Contact the client yourself.")]
+    task = [t for t in touches if t.channel is Channel.STAFF_TASK][0]
+    assert task.about_start == ny(11, 23, 11)
+    # Moved back before staff got it: the task is about a time that no longer exists.
+    back = appt("A-1", MONDAY_10, version=3, changed_at=ny(11, 23, 9, 2))
+    assert recheck(task, facts(c, appointments=[back], past_touches=record), RULES, ny(11, 23, 9, 2)) == (
+        None, SkipReason.MOVED)
 
 
-def test_a_correction_call_the_client_asked_for_goes_the_same_day_despite_the_daily_cap() -> None:
-    # Break-test B2: a "can't make it" reply at 14:50, on a day a reminder already went out.
+def test_a_correction_call_the_client_asked_for_is_held_by_the_daily_limit_and_goes_to_staff() -> None:
+    # A "can't make it" reply at 14:50, on a day a reminder already went out.
     c, a = client(), appt("A-1", ny(11, 24, 10))
     reminder = of(plan(facts(c, appointments=[a]), RULES, ny(11, 22, 8)), "reminders.two_days_before")[0]
     record = (done(reminder, ny(11, 23, 9)),)
     request = CorrectionRequest("7", "C-1", ny(11, 23, 14, 50), "A-1")
     touches = plan(facts(c, appointments=[a], past_touches=record, corrections=(request,)), RULES, ny(11, 23, 14, 50))
-    assert planned(of(touches, "follow_ups.correction")) == [("C-1/follow_ups.correction/c:7/v1/1/call",
-                                                             ny(11, 23, 14, 50))]
-    # It still counts: the rest of the day's automated contacts stay capped.
-    late = appt("A-2", ny(11, 23, 16))
-    capped = plan(facts(c, appointments=[a, late], past_touches=record, corrections=(request,)), RULES,
-                  ny(11, 23, 16, 46))
-    assert skipped(of(capped, "follow_ups.late")) == [("C-1/follow_ups.late/A-2/v1/1/call", "daily_cap")]
+    assert [t for t in of(touches, "follow_ups.correction") if t.channel is Channel.CALL
+            and t.status is TouchStatus.PLANNED] == []
+    assert skipped(touches) == [("C-1/follow_ups.correction/c:7/v1/1/call", "daily_cap")]
+    assert [t[0] for t in tasks(touches)] == ["C-1/follow_ups.correction/c:7/v1/held-1/staff_task"]
+
+
+@pytest.mark.parametrize("limit", ["weekly", "calls"])
+def test_a_correction_held_by_the_weekly_or_the_call_limit_goes_to_staff(limit) -> None:
+    c, a = client(), appt("A-1", ny(11, 27, 10))
+    request = CorrectionRequest("8", "C-1", ny(11, 25, 11), "A-1")
+    if limit == "weekly":  # three contacts in the last seven days (none today)
+        made = tuple(PastTouch(f"C-1/follow_ups.lapsed/t:{n}/v-/1/text", "C-1", Channel.TEXT, ny(11, 20 + n, 12),
+                               Outcome.SENT) for n in range(3))
+        why = "weekly_cap"
+    else:  # three call attempts in the last 24 hours, none answered (not contacts)
+        made = tuple(PastTouch(f"C-1/follow_ups.lapsed/t:{n}/v-/{n + 1}/call", "C-1", Channel.CALL,
+                               ny(11, 24, 15 + n), Outcome.NO_ANSWER) for n in range(3))
+        why = "call_cap"
+    touches = plan(facts(c, appointments=[a], past_touches=made, corrections=(request,)), RULES, ny(11, 25, 11))
+    assert skipped(of(touches, "follow_ups.correction")) == [("C-1/follow_ups.correction/c:8/v1/1/call", why)]
+    assert [t[0] for t in tasks(of(touches, "follow_ups.correction"))] == [
+        "C-1/follow_ups.correction/c:8/v1/held-1/staff_task"]
+
+
+def test_a_held_reminder_about_an_appointment_already_begun_gives_staff_nothing() -> None:
+    # Three contacts this week: the no-show's own reminder (its window over) is skipped, with no staff task.
+    c = client()
+    earlier = tuple(PastTouch(make_id("C-1", "follow_ups.lapsed", f"t:{n}", None, 1, Channel.TEXT), "C-1",
+                              Channel.TEXT, ny(11, day, 10), Outcome.DELIVERED, None, "+15550100201")
+                    for n, day in enumerate((17, 18, 19)))
+    no_show = appt("A-2", ny(11, 23, 8), status=AppointmentStatus.NO_SHOW)
+    touches = plan(facts(c, appointments=[no_show], past_touches=earlier), RULES, ny(11, 23, 9))
+    assert ("C-1/reminders.two_days_before/A-2/v1/1/text", "weekly_cap") in skipped(touches)
+    assert tasks(touches) == []
+
+
+# --------------------------------------------------------------------------- closures: windows in business days (S10)
+
+
+def year_end(first: dt.date, last: dt.date):
+    """The test practice with one more closure, ``first``..``last`` (both closed)."""
+    from tests.helpers.outbound import PRACTICE_YAML, practice
+    text = PRACTICE_YAML.replace(
+        "closures:\n", f"closures:\n  - {{start: {first.isoformat()}, end: {last.isoformat()}, reason: year end}}\n")
+    return rules(settings=practice(text))
+
+
+@pytest.mark.parametrize("eve, first, last, next_day", [
+    # Two closure days across the year boundary (Thu 31 Dec, Fri 1 Jan), then the weekend.
+    (ny(12, 30, 18), dt.date(2026, 12, 31), dt.date(2027, 1, 1), ny(1, 4, 9, year=2027)),
+    # The break-test's year-end closure: Thu 24 Dec to Fri 1 Jan, longer than the 5-day window.
+    (ny(12, 23, 18), dt.date(2026, 12, 24), dt.date(2027, 1, 1), ny(1, 4, 9, year=2027)),
+    # Three weeks closed.
+    (ny(12, 16, 18), dt.date(2026, 12, 17), dt.date(2027, 1, 6), ny(1, 7, 9, year=2027)),
+    # Six and a half weeks closed: longer than any look-back the rules alone give.
+    (ny(12, 1, 18), dt.date(2026, 12, 2), dt.date(2027, 1, 15), ny(1, 18, 9, year=2027)),
+])
+def test_a_no_show_on_the_eve_of_a_closure_is_followed_up_on_the_next_business_day_only(
+        eve, first, last, next_day) -> None:
+    closed = year_end(first, last)
+    a = appt("A-5", eve, status=AppointmentStatus.NO_SHOW, version=2, changed_at=eve + dt.timedelta(hours=1))
+    f = facts(client(), appointments=[a])
+    expected = [("C-1/follow_ups.no_show/A-5/v2/1/call", next_day)]
+    now = eve + dt.timedelta(hours=1, minutes=1)
+    while now < next_day:  # whenever the scheduler runs through the closure: one touch, the next business day
+        touches = of(plan(f, closed, now), "follow_ups.no_show")
+        # Planned once the next business day is inside the 7-day horizon; never skipped before.
+        assert planned(touches) == (expected if next_day - now <= dt.timedelta(days=7) else []), now
+        assert skipped(touches) == [], now
+        now += dt.timedelta(hours=13)
+    first_call = of(plan(f, closed, next_day), "follow_ups.no_show")[0]
+    assert first_call.window_end is not None and first_call.window_end > next_day
+    later = facts(client(), appointments=[a], past_touches=(done(first_call, next_day, Outcome.NO_ANSWER),))
+    assert planned(of(plan(later, closed, next_day + dt.timedelta(minutes=1)), "follow_ups.no_show")) == [
+        ("C-1/follow_ups.no_show/A-5/v2/2/text", next_day + dt.timedelta(days=1))]

@@ -541,9 +541,10 @@ def test_export_import_export_is_identical(database, database_factory, tmp_path:
 def test_export_writes_the_canonical_columns_privately(loaded, tmp_path: Path) -> None:
     export_practice(loaded.sessions, tmp_path / "c.csv", tmp_path / "a.csv", tmp_path / "k.csv")
     clients = (tmp_path / "c.csv").read_text().splitlines()
-    assert clients[0] == "client_id,first_name,last_name,date_of_birth,phone,email,clinician,may_voicemail,may_text"
+    assert clients[0] == ("client_id,first_name,last_name,date_of_birth,phone,email,clinician,may_voicemail,may_text,"
+                          "may_call,time_zone")
     # Numbers start with +, a formula to spreadsheets: the export quotes them (ivr/practice/csv/safe.py).
-    assert clients[2] == "C-2002,Kai,Thompson,1995-07-19,'+15550100142;+15550100143,,\"Sam Ortiz, LCSW\",no,no"
+    assert clients[2] == "C-2002,Kai,Thompson,1995-07-19,'+15550100142;+15550100143,,\"Sam Ortiz, LCSW\",no,no,yes,"
     appointments = (tmp_path / "a.csv").read_text().splitlines()
     assert appointments[0] == "appointment_id,client_id,clinician,start,end,status,telehealth_url"
     assert "A-9006,C-2004,Dr. Maya Chen,2026-11-09T15:00:00+00:00,2026-11-09T15:50:00+00:00,no_show," in appointments
@@ -630,3 +631,68 @@ def test_cli_seed_demo_on_a_new_embedded_database(tmp_path: Path) -> None:
 def test_cli_import_needs_a_file(cli_app) -> None:
     result = run(cli_app, "practice", "import")
     assert result.exit_code == 2 and "at least one of --clients" in result.stderr
+
+
+# --------------------------------------------------------------------------- consent, time zones, check-ins (B3)
+
+
+@pytest.mark.parametrize("header, column", [
+    ("OK to call", "may_call"), ("May Call", "may_call"), ("Automated Calls OK", "may_call"),
+    ("Time Zone", "time_zone"), ("Timezone", "time_zone"), ("TZ", "time_zone"),
+])
+def test_consent_and_zone_headers(header: str, column: str) -> None:
+    assert canonical_column("clients", header) == column
+
+
+CONSENT = csv("""
+    Client ID,First Name,Last Name,DOB,Phone,OK to call,OK to text,Voicemail OK,Time Zone
+    C-7001,Ana,Ruiz,1990-02-03,(555) 010-0171,no,yes,y,America/Chicago
+    C-7002,Ben,Ode,1991-03-04,(555) 010-0172,yes,no,no,
+    C-7003,Cy,Lee,1992-04-05,(555) 010-0173,sometimes,maybe,0,EST
+    C-7004,Di,Roe,1993-05-06,(555) 010-0174,1,1,1,Mars/Olympus
+    """)
+
+
+def test_may_call_may_text_may_voicemail_and_time_zone_are_read_and_checked() -> None:
+    rows, problems = parse_clients(CONSENT, today=TODAY)
+    assert [str(p) for p in problems] == [
+        "clients.csv:4: may_text 'maybe' is not yes or no",
+        "clients.csv:4: may_call 'sometimes' is not yes or no",
+        "clients.csv:4: time_zone 'EST' is not a time zone name (e.g. America/Chicago)",
+        "clients.csv:5: time_zone 'Mars/Olympus' is not a time zone name (e.g. America/Chicago)",
+    ]
+    assert [p.column for p in problems] == ["may_text", "may_call", "time_zone", "time_zone"]
+    assert [(r.client_id, r.may_call, r.may_text, r.may_voicemail, r.time_zone) for r in rows] == [
+        ("C-7001", False, True, True, "America/Chicago"), ("C-7002", True, False, False, None)]
+
+
+def test_the_import_stores_consent_and_zone_and_a_file_without_them_leaves_them(database) -> None:
+    good = "\n".join(CONSENT.splitlines()[:3]) + "\n"
+    import_practice(database.sessions, good, today=TODAY)
+    with database.sessions() as db:
+        assert [(c.id, c.may_call, c.may_text, c.may_voicemail, c.time_zone)
+                for c in db.scalars(select(Client).where(Client.id.in_(("C-7001", "C-7002"))).order_by(Client.id))] \
+            == [("C-7001", False, True, True, "America/Chicago"), ("C-7002", True, False, False, None)]
+    import_practice(database.sessions, csv("""
+        Client ID,First Name,Last Name,DOB
+        C-7001,Ana,Ruiz,1990-02-03
+        """), today=TODAY)
+    with database.sessions() as db:
+        ana = db.get(Client, "C-7001")
+        assert (ana.may_call, ana.time_zone) == (False, "America/Chicago")
+    assert rejected(database, clients_text=CONSENT) == [
+        "clients.csv:4: may_text 'maybe' is not yes or no",
+        "clients.csv:4: may_call 'sometimes' is not yes or no",
+        "clients.csv:4: time_zone 'EST' is not a time zone name (e.g. America/Chicago)",
+        "clients.csv:5: time_zone 'Mars/Olympus' is not a time zone name (e.g. America/Chicago)",
+    ]
+
+
+@pytest.mark.parametrize("word", ["Arrived", "checked in", "Checked-In", "In Session", "in waiting room"])
+def test_an_arrived_status_is_a_check_in_not_a_change(word: str) -> None:
+    rows, problems = parse_appointments(csv(f"""
+        Appointment ID,Client ID,Start,End,Status
+        A-7001,C-7001,2026-11-24T10:00:00-05:00,2026-11-24T10:50:00-05:00,{word}
+        """))
+    assert problems == []
+    assert [(r.status, r.checked_in) for r in rows] == [("scheduled", True)]

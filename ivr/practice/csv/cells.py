@@ -5,6 +5,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.core.phone_numbers import normalise
 from ivr.practice.csv.columns import (
@@ -180,6 +181,20 @@ def parse_minutes(column: str, value: str) -> tuple[int | None, str | None]:
         return None, f"{column} '{value}' is not a length in minutes (like 50)"
     return minutes, None
 
+
+def parse_time_zone(column: str, value: str) -> tuple[str | None, str | None]:
+    """An IANA time zone name ("America/Chicago"); blank is none (the zone is then guessed from the number)."""
+    text = value.strip()
+    if not text:
+        return None, None
+    if "/" in text or text == "UTC":
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+        else:
+            return text, None
+    return None, f"{column} '{value}' is not a time zone name (e.g. America/Chicago)"
 
 def parse_status(value: str) -> tuple[str | None, str | None]:
     word = re.sub(r"[^a-z]+", " ", value.lower()).strip()

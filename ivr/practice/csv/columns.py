@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from ivr.practice.models import Appointment, Client, Clinician
 
 CLIENT_COLUMNS = ("client_id", "first_name", "last_name", "date_of_birth", "phone", "email", "clinician",
-                  "may_voicemail", "may_text")
+                  "may_voicemail", "may_text", "may_call", "time_zone")
 
 APPOINTMENT_COLUMNS = ("appointment_id", "client_id", "clinician", "start", "end", "status", "telehealth_url")
 
@@ -45,6 +45,9 @@ HEADER_ALIASES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
                           "Leave Message OK", "Voicemail Consent"),
         "may_text": ("OK to text", "SMS Opt In", "Text Reminders", "Text OK", "SMS OK", "SMS Consent",
                      "Text Message Consent", "May Text"),
+        "may_call": ("OK to call", "May Call", "Call OK", "Phone Calls OK", "Call Consent", "OK to phone",
+                     "Automated Calls OK"),
+        "time_zone": ("Time Zone", "Timezone", "TZ", "Client Time Zone", "Patient Time Zone", "Zone"),
     },
     "appointments": {
         "appointment_id": ("Appointment ID", "Appt ID", "Session ID", "Visit ID", "Appointment Number", "ID"),
@@ -81,13 +84,17 @@ DEFAULT_FILE_NAMES: Mapping[str, str] = {"clients": "clients.csv", "appointments
 BOOLEAN_WORDS: Mapping[str, bool] = {"yes": True, "y": True, "true": True, "1": True, "x": True,
                                      "no": False, "n": False, "false": False, "0": False, "": False}
 
+CHECKED_IN = "checked_in"  # a status word that is a check-in: the appointment stays scheduled, checked in
+
 # EHR status words (lower case, punctuation as spaces) → our statuses.
 STATUS_WORDS: Mapping[str, str] = {
     **dict.fromkeys(("scheduled", "booked", "confirmed", "unconfirmed", "pending"), "scheduled"),
     **dict.fromkeys(("cancelled", "canceled", "late cancel", "late cancelled", "late canceled",
                      "late cancellation", "cancellation"), "cancelled"),
-    **dict.fromkeys(("completed", "complete", "attended", "show", "showed", "arrived", "checked out", "kept"),
-                    "completed"),
+    **dict.fromkeys(("completed", "complete", "attended", "show", "showed", "checked out", "kept"), "completed"),
+    # Here now (in the waiting room, or in the video call): still the booked appointment, with a check-in.
+    **dict.fromkeys(("arrived", "checked in", "check in", "checkedin", "in session", "in waiting room", "here"),
+                    CHECKED_IN),
     **dict.fromkeys(("no show", "noshow", "no showed", "did not show", "dns"), "no_show"),
     "rescheduled": "rescheduled",
 }

@@ -45,7 +45,8 @@ def export_practice(session_factory: sessionmaker[Session], clients_path: str | 
         client_rows = [[c.id, c.first_name, c.last_name, c.date_of_birth.isoformat(),
                         ";".join(p.e164 for p in c.phones), c.email or "",
                         refer.get(c.clinician_id, "") if c.clinician_id else "",
-                        _yes_no(c.may_voicemail), _yes_no(c.may_text)] for c in clients]
+                        _yes_no(c.may_voicemail), _yes_no(c.may_text), _yes_no(c.may_call), c.time_zone or ""]
+                       for c in clients]
         appointments = session.scalars(select(Appointment).order_by(Appointment.start, Appointment.id))
         appointment_rows = [[a.id, a.client_id, refer.get(a.clinician_id, a.clinician_id),
                              a.start.astimezone(tz).isoformat(), a.end.astimezone(tz).isoformat(), a.status,

@@ -475,7 +475,9 @@ class _Plan:
             optional = {"email": ("email", row.email),
                         "clinician": ("clinician_id", self.client_clinician.get(row.client_id)),
                         "may_voicemail": ("may_voicemail", row.may_voicemail),
-                        "may_text": ("may_text", row.may_text)}
+                        "may_text": ("may_text", row.may_text),
+                        "may_call": ("may_call", row.may_call),
+                        "time_zone": ("time_zone", row.time_zone)}
             for column, (name, value) in optional.items():
                 if column in row.columns:
                     fields[name] = value
@@ -516,6 +518,9 @@ class _Plan:
                 fields["status"] = row.status
             if "telehealth_url" in row.columns:
                 fields["telehealth_url"] = row.telehealth_url
+            if row.checked_in:
+                # The EHR says the client is here: a check-in (no "late" touch), not a change of the appointment.
+                fields["checked_in"] = True
             if appointment is None:
                 session.add(Appointment(id=row.appointment_id, **fields))
                 report.appointments.created += 1

@@ -21,11 +21,13 @@ from ivr.practice.csv.cells import (
     parse_moment,
     parse_phones,
     parse_status,
+    parse_time_zone,
     parse_working_hours,
     slugify,
 )
 from ivr.practice.csv.columns import (
     APPOINTMENT_COLUMNS,
+    CHECKED_IN,
     CLIENT_COLUMNS,
     CLINICIAN_COLUMNS,
     CLINICIAN_NAME_MAX,
@@ -68,6 +70,8 @@ class ClientRow:
     may_voicemail: bool = False
     may_text: bool = False
     columns: frozenset[str] = frozenset(CLIENT_COLUMNS)
+    may_call: bool = True
+    time_zone: str | None = None  # IANA; None: guessed from the number (ivr.outbound.zones)
 
 @dataclass(frozen=True)
 class AppointmentRow:
@@ -82,6 +86,7 @@ class AppointmentRow:
     status: str = ACTIVE
     telehealth_url: str | None = None
     columns: frozenset[str] = frozenset(APPOINTMENT_COLUMNS)
+    checked_in: bool = False  # the status said the client is here (arrived, checked in): stays scheduled
 
 @dataclass(frozen=True)
 class ClinicianRow:
@@ -263,14 +268,17 @@ def parsed_clients(text: str, region: str, file: str, today: dt.date | None) -> 
         if clinician and len(clinician) > CLINICIAN_NAME_MAX:
             check("clinician", f"clinician is longer than {CLINICIAN_NAME_MAX} characters")
         flags: dict[str, bool] = {}
-        for column in ("may_voicemail", "may_text"):
+        for column in ("may_voicemail", "may_text", "may_call"):
             flag, reason = parse_bool(column, str(cells.get(column, "")))
             check(column, reason)
             flags[column] = bool(flag)
+        time_zone, reason = parse_time_zone("time_zone", str(cells.get("time_zone", "")))
+        check("time_zone", reason)
         if check.report(table, line):
             assert birth is not None
             rows.append(ClientRow(line, client_id, first_name, last_name, birth, phones, email, clinician,
-                                  flags["may_voicemail"], flags["may_text"], table.columns))
+                                  flags["may_voicemail"], flags["may_text"], table.columns,
+                                  flags["may_call"] if "may_call" in table.columns else True, time_zone))
     return ParsedFile(rows, table.problems, table.ignored, set(first_seen))
 
 def parse_appointments(text: str, *, file: str = "appointments.csv", tz: dt.tzinfo | None = None,
@@ -354,10 +362,13 @@ def parsed_appointments(text: str, file: str, tz: dt.tzinfo | None = None, regio
         url = str(cells.get("telehealth_url", "")) or None
         if url and (not re.match(r"https?://\S+$", url) or len(url) > URL_MAX):
             check("telehealth_url", f"telehealth_url '{url}' is not a web address (https://…)")
+        checked_in = status == CHECKED_IN
+        if checked_in:
+            status = ACTIVE
         if check.report(table, line):
             assert start is not None and end is not None and status is not None
             rows.append(AppointmentRow(line, appointment_id, client_id, start, end, clinician, status, url,
-                                       table.columns))
+                                       table.columns, checked_in))
     return ParsedFile(rows, table.problems, table.ignored, set(first_seen))
 
 def parse_clinicians(text: str, *, file: str = "clinicians.csv") -> tuple[list[ClinicianRow], list[RowProblem]]:
