@@ -13,8 +13,13 @@ import os
 
 import pytest
 
+from rq import Queue, Worker
+from rq.scheduler import RQScheduler
+
 from ivr.db.database import Database, head_revision, upgrade
 from ivr.escalations.recording_files import RecordingFiles
+from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.layout import worker_layout
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import wanted
 from ivr.private_files import private_dir
@@ -45,9 +50,20 @@ def healthy(make_app, standin, production_redis, tmp_path, monkeypatch):
     recordings = tmp_path / "recordings"
     RecordingFiles.from_settings(recordings, RECORDINGS_KEY).write_audio(CALL, RECORDING, b"RIFF....WAVEfmt ")
     private_dir(tmp_path / "instance")
+    live_roles(production_redis)
     app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(recordings),
                    doctor_min_free_mb=1)
     return app, env_file, status
+
+
+def live_roles(conn, skip: tuple[str, ...] = (), scheduler: bool = True) -> None:
+    """The installation's workers in RQ's registry as a started worker registers itself (its key, with RQ's TTL),
+    but those whose queue list is in ``skip``; and the scheduler's locks, taken as RQ's scheduler takes them."""
+    for queues in worker_layout():
+        if ",".join(queues) not in skip:
+            Worker([Queue(q, connection=conn) for q in queues], connection=conn).register_birth()
+    if scheduler:
+        RQScheduler([URGENT_QUEUE, "calls", SPEECH_QUEUE], connection=conn).acquire_locks()
 
 
 def _write_status(path, backup_at, verified_at):
@@ -79,7 +95,7 @@ def test_a_healthy_installation_passes(healthy):
     assert report["ok"] is True
     assert report["problems"] == []
     assert [c["name"] for c in report["checks"]] == [
-        "public_base_url", "number", "auth_token", "redis", "database", "backup", "disk", "permissions",
+        "public_base_url", "number", "auth_token", "redis", "roles", "database", "backup", "disk", "permissions",
         "encryption_key", "clock"]
     assert all(c["ok"] for c in report["checks"])
     # The stand-in is not Twilio: said, but not a failure (a rehearsal).
@@ -95,7 +111,7 @@ def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
 
     assert result.exit_code == 1
     assert "PROBLEM [backup]: no backup yet" in result.output
-    assert "9 of 10 checks passed; 1 problem(s)" in result.output
+    assert "10 of 11 checks passed; 1 problem(s)" in result.output
 
 
 def test_an_evicting_redis_is_named(healthy, production_redis):
@@ -308,3 +324,30 @@ def test_low_disk_is_a_problem():
                              free_bytes={"/var/lib/quietline": 200 * 1024 * 1024})
     assert doctor_mod.check_disk(facts, doctor_mod.Limits()) == [
         doctor_mod.Finding("disk", "/var/lib/quietline: only 200 MB free (at least 1024 MB wanted)")]
+
+
+@pytest.mark.parametrize(("dead", "unit"), [("urgent", "quietline-worker-urgent"), ("urgent,calls", "quietline-worker"),
+                                            ("speech", "quietline-worker-speech")])
+def test_a_dead_worker_role_is_named(healthy, production_redis, dead, unit):
+    app, env_file, _ = healthy
+    production_redis.flushall()
+    live_roles(production_redis, skip=(dead,))
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("roles", f"no live worker serves the {dead} queue(s): is {unit} running? "
+                                           f"(systemctl status {unit}; journalctl -u {unit})")}
+
+
+def test_a_dead_scheduler_is_named(healthy, production_redis):
+    app, env_file, _ = healthy
+    production_redis.flushall()
+    live_roles(production_redis, scheduler=False)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("roles", "no scheduler holds the lock of the urgent, calls, speech queue(s): "
+                                           "retries and timed jobs wait; is quietline-scheduler running? "
+                                           "(systemctl status quietline-scheduler)")}
