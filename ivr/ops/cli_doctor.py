@@ -15,7 +15,6 @@ from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import ConnectError, e164
 from ivr.telephony.twilio_rest import make_client
 
-
 JSON_OPTION = click.option("--json", "as_json", is_flag=True,
                            help="Print the report as JSON (ok, problems, warnings, checks).")
 NUMBER_OPTION = click.option("--number", "raw_number", default=None,

@@ -12,7 +12,6 @@ import json
 import os
 
 import pytest
-
 from rq import Queue, Worker
 from rq.scheduler import RQScheduler
 
@@ -351,3 +350,32 @@ def test_a_dead_scheduler_is_named(healthy, production_redis):
     assert _problems(report) == {("roles", "no scheduler holds the lock of the urgent, calls, speech queue(s): "
                                            "retries and timed jobs wait; is quietline-scheduler running? "
                                            "(systemctl status quietline-scheduler)")}
+
+
+def test_the_env_file_checked_by_default_is_ivr_env_file(healthy, make_app, production_redis, tmp_path):
+    app, env_file, _ = healthy
+    service_env = tmp_path / "etc-quietline.env"
+    service_env.write_text("TWILIO_AUTH_TOKEN=…\n")
+    service_env.chmod(0o644)
+    app = make_app(redis=production_redis, twilio_number=app.extensions["quietline"].settings.twilio_number,
+                   recordings_dir=app.extensions["quietline"].settings.recordings_dir, doctor_min_free_mb=1,
+                   env_file=str(service_env))
+    result = app.test_cli_runner().invoke(args=["doctor", "--json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 1
+    assert _problems(report) == {("permissions", f"secrets file {service_env} is 0644: other users can read it; "
+                                                 "make it 0600 (chmod 600)")}
+
+
+def test_redis_settings_readable_by_others_are_named(healthy, tmp_path):
+    app, env_file, _ = healthy
+    conf = tmp_path / "redis-quietline.conf"
+    conf.write_text("requirepass secret\n")
+    conf.chmod(0o640)  # as the install writes it (redis:redis; the service user is in the group)
+    result, report = _doctor(app, env_file, "--redis-conf", str(conf))
+    assert result.exit_code == 0, result.output
+    conf.chmod(0o644)
+    result, report = _doctor(app, env_file, "--redis-conf", str(conf))
+    assert result.exit_code == 1
+    assert _problems(report) == {("permissions", f"Redis settings (its password) {conf} is 0644: other users can "
+                                                 "read it; make it 0640 (chmod 640)")}

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.db import database as db_mod
-from ivr.ops.restore import unpack
 from ivr.ops.install import Action, InstallError, Layout, Run, Symlink
+from ivr.ops.restore import unpack
 from ivr.ops.upgrade import MarkRestored, RecordRollbackBackup, UpgradeExecutor, gather_upgrade_facts, plan_rollback
 from ivr.practice.demo import seed_demo
 from ivr.practice.models import Client

@@ -119,7 +119,8 @@ def test_upgrade_then_rollback_in_a_scratch_root(tmp_path):
     kept = root / "var/backups/quietline/rollback-of-0.1.0-bbbbbbbbbbbb"
     kept.mkdir()
     (kept / "quietline-20261201T090000Z.tar").write_bytes(b"archive")
-    (root / "var/backups/quietline/status.json").write_text(json.dumps({"last_backup": "quietline-20261201T090000Z.tar"}))
+    (root / "var/backups/quietline/status.json").write_text(
+        json.dumps({"last_backup": "quietline-20261201T090000Z.tar"}))
     executor.run(plan_rollback(gather_upgrade_facts(layout), layout))
     assert os.readlink(root / "opt/quietline/current") == OLD
     assert json.loads((root / "var/lib/quietline/upgrade.json").read_text())["rolled_back_at"]
