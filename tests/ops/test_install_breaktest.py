@@ -153,3 +153,15 @@ def test_the_nightly_backup_unit_verifies_and_ops_backup_md_shows_the_shipped_un
     page = (PROJECT_ROOT / "docs/ops-backup.md").read_text()
     assert f"# /etc/systemd/system/quietline-backup.service\n{service.rstrip()}\n" in page
     assert f"# /etc/systemd/system/quietline-backup.timer\n{units['quietline-backup.timer'].rstrip()}\n" in page
+
+
+# --- S4: the documents say exactly what an archive holds (it is not encrypted by Quietline) -----------------------
+
+def test_hipaa_and_deploy_say_archives_hold_the_keys_in_clear():
+    hipaa = (PROJECT_ROOT / "docs/hipaa.md").read_text()
+    deploy = (PROJECT_ROOT / "docs/deploy.md").read_text()
+    assert "recordings stay encrypted inside" not in hipaa
+    assert "**not encrypted by Quietline**" in hipaa and "whoever has an archive can read everything" in hipaa
+    assert "An archive is **not encrypted**" in deploy
+    for document in (hipaa, deploy):
+        assert "encrypt every copy that leaves the machine" in document.replace("\n", " ")
