@@ -418,8 +418,8 @@ def merge_env(existing: str | None, wanted: Sequence[tuple[str, str, str]]) -> t
     (values, comments, order): a secret, once written, is never replaced; an empty value counts as set by the
     administrator only if it is not one the installer can fill now."""
     current = parse_env(existing or "")
-    lines = (existing or "# Quietline's settings and secrets: readable by root only (0600). README.md, 'Environment',"
-             " lists every setting.\n").splitlines()
+    lines = (existing or "# Quietline's settings and secrets: readable by the service user only (0600, its own; root "
+             "too). README.md, 'Environment', lists every setting.\n").splitlines()
     added: list[str] = []
     for key, value, comment in wanted:
         if key in current and (current[key] or not value):

@@ -138,6 +138,7 @@ def test_redis_without_its_append_only_file_is_named(healthy, production_redis):
 def test_redis_without_a_password_is_named(healthy, make_app, redis_conn, tmp_path):
     _, env_file, _ = healthy
     # The tests' own Redis: no password, no append-only file (its default policy is noeviction).
+    live_roles(redis_conn)
     app = make_app(redis=redis_conn, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
                    doctor_min_free_mb=1)
 

@@ -165,3 +165,8 @@ def test_hipaa_and_deploy_say_archives_hold_the_keys_in_clear():
     assert "An archive is **not encrypted**" in deploy
     for document in (hipaa, deploy):
         assert "encrypt every copy that leaves the machine" in document.replace("\n", " ")
+
+
+def test_the_env_file_header_says_who_can_read_it():
+    text, _ = install.merge_env(None, [("SECRET_KEY", "s", "")])
+    assert text.startswith("# Quietline's settings and secrets: readable by the service user only (0600, its own")
