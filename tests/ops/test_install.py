@@ -141,7 +141,7 @@ def test_every_role_unit_is_hardened_and_restarts_always():
     assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.scheduler" in \
         units["quietline-scheduler.service"].splitlines()
     backup = units["quietline-backup.service"].splitlines()
-    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m flask --app app backup create" in backup
+    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m flask --app app backup create --verify" in backup
     assert "Type=oneshot" in backup and "ReadWritePaths=/var/backups/quietline" in backup
     assert not any(line.startswith("Restart=") for line in backup)
     assert "OnCalendar=*-*-* 02:30:00" in units["quietline-backup.timer"].splitlines()
