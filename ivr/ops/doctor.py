@@ -301,16 +301,17 @@ def config_findings(settings: Settings) -> list[Finding]:
     """What the service refuses to start with (``Settings.validate``, malformed IVR_DATA_KEY or IVR_RECORDINGS_KEY),
     each a finding: the doctor reports them instead of a traceback. Empty when the settings are usable."""
     out = []
-    try:
-        settings.validate()
-    except ConfigError as exc:
-        out.append(Finding("config", str(exc)))
     for check, parse, value in (("data_key", RecordCipher.from_setting, settings.data_key),
                                 ("encryption_key", FileCipher.from_setting, settings.recordings_key)):
         try:
             parse(value)
         except ConfigError as exc:
             out.append(Finding(check, str(exc)))
+    try:
+        settings.validate()
+    except ConfigError as exc:
+        if str(exc) not in {f.message for f in out}:  # validate() may refuse the same key: said once
+            out.insert(0, Finding("config", str(exc)))
     return out
 
 

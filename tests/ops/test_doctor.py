@@ -219,7 +219,7 @@ def test_the_json_report_s_shape(healthy, production_redis):
     assert all(set(p) == {"check", "message"} and isinstance(p["message"], str) for p in report["problems"])
     assert all(set(c) == {"name", "ok"} for c in report["checks"])
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
-        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "database": True,
+        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "roles": True, "database": True,
         "backup": False, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
 
 
