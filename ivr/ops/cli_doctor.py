@@ -27,8 +27,12 @@ REDIS_CONF_OPTION = click.option("--redis-conf", type=click.Path(path_type=Path)
 
 
 def requested(argv: list[str] | None = None) -> bool:
-    """Whether this process is ``flask … doctor``: then settings the app refuses are the doctor's findings."""
-    return "doctor" in (sys.argv[1:] if argv is None else argv)
+    """Whether this process (``argv``: default ``sys.argv``) is ``flask … doctor``: then settings the app refuses
+    are the doctor's findings."""
+    argv = sys.argv if argv is None else argv
+    program = argv[0].replace("\\", "/") if argv else ""
+    is_flask = program.endswith(("/flask", "/flask/__main__.py")) or program == "flask"
+    return is_flask and "doctor" in argv[1:]
 
 
 def config_error_app(settings: Settings) -> Flask:
