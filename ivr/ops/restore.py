@@ -289,9 +289,14 @@ def _planned_files(unpacked: Unpacked, settings: Settings,
         places.append((unpacked.member(backup_mod.SECRET_KEY_MEMBER), INSTANCE_DIR / "secret_key"))
     writes, same, kept = [], 0, []
     for source, target in places:
-        if target.is_file() and _same_bytes(source, target):
+        try:
+            exists = target.is_file()
+            identical = exists and _same_bytes(source, target)
+        except OSError:  # a folder this user cannot enter: planned, then refused by the writability check
+            exists = identical = False
+        if identical:
             same += 1
-        elif target.is_file() and not force:
+        elif exists and not force:
             kept.append(str(target))
         else:
             writes.append((source, target))

@@ -58,7 +58,8 @@ def test_a_restore_that_cannot_write_a_target_changes_nothing():
     try:
         os.chmod(base, 0o755)
         live, etc = base / "live", base / "etc"
-        etc.mkdir(mode=0o755)
+        etc.mkdir()
+        os.chmod(etc, 0o755)  # root's folder, which others may enter but not write (the umask may be 0077 here)
         url = f"sqlite:///{live}/data/quietline.db"
         (live / "data").mkdir(parents=True)
         settings = make_settings(live, url, env_file=str(etc / "quietline.env"), flows_dir=str(live / "flows"))
