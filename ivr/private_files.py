@@ -53,8 +53,11 @@ def private_dir(path: str | os.PathLike[str]) -> Path:
         except FileExistsError:
             pass
         os.chmod(folder, DIR_MODE)  # mkdir's mode is masked by the umask
-    if target.is_dir() and stat.S_IMODE(target.stat().st_mode) != DIR_MODE:
-        os.chmod(target, DIR_MODE)
+    if target.is_dir():
+        st = target.stat()
+        # Ours only: a folder another user owns (root's /etc/quietline) is theirs to set; chmod would fail.
+        if stat.S_IMODE(st.st_mode) != DIR_MODE and st.st_uid == os.geteuid():
+            os.chmod(target, DIR_MODE)
     return target
 
 

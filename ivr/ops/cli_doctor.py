@@ -6,23 +6,76 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from ivr.config import PROJECT_ROOT
+from ivr.config import Settings
+from ivr.ops import backup as backup_mod
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import ConnectError, e164
 from ivr.telephony.twilio_rest import make_client
 
+JSON_OPTION = click.option("--json", "as_json", is_flag=True,
+                           help="Print the report as JSON (ok, problems, warnings, checks).")
+NUMBER_OPTION = click.option("--number", "raw_number", default=None,
+                             help="The practice's Twilio number (default: TWILIO_NUMBER).")
+ENV_FILE_OPTION = click.option("--env-file", "env_files", multiple=True, type=click.Path(path_type=Path),
+                               help="A file holding secrets whose permissions to check (repeatable; default: "
+                                    "IVR_ENV_FILE, the file the service reads).")
+REDIS_CONF_OPTION = click.option("--redis-conf", type=click.Path(path_type=Path), default=doctor_mod.REDIS_SETTINGS,
+                                 show_default=True, help="Redis's settings holding its password (mode checked).")
+
+
+def requested(argv: list[str] | None = None) -> bool:
+    """Whether this process (``argv``: default ``sys.argv``) is ``flask … doctor``: then settings the app refuses
+    are the doctor's findings."""
+    argv = sys.argv if argv is None else argv
+    program = argv[0].replace("\\", "/") if argv else ""
+    is_flask = program.endswith(("/flask", "/flask/__main__.py")) or program == "flask"
+    return is_flask and "doctor" in argv[1:]
+
+
+def config_error_app(settings: Settings) -> Flask:
+    """An app holding only ``doctor``, for settings ``create_app`` refuses: it names each refused setting (text or
+    ``--json``) and exits 1, without a traceback."""
+    app = Flask("ivr")
+
+    @click.command("doctor")
+    @JSON_OPTION
+    @NUMBER_OPTION
+    @ENV_FILE_OPTION
+    @REDIS_CONF_OPTION
+    def doctor_config_command(as_json: bool, raw_number: str | None, env_files: tuple[Path, ...],
+                              redis_conf: Path) -> None:
+        """Report the settings the service cannot start with."""
+        report = doctor_mod.config_report(doctor_mod.config_findings(settings))
+        _print(report, as_json)
+        sys.exit(1)
+
+    app.cli.add_command(doctor_config_command)
+    return app
+
+
+def _print(report: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for warning in report["warnings"]:
+        click.echo(f"warning [{warning['check']}]: {warning['message']}")
+    for problem in report["problems"]:
+        click.echo(f"PROBLEM [{problem['check']}]: {problem['message']}")
+    passed = sum(1 for c in report["checks"] if c["ok"])
+    click.echo(f"{passed} of {len(report['checks'])} checks passed"
+               + ("" if report["ok"] else f"; {len(report['problems'])} problem(s)"))
+
 
 @click.command("doctor")
 @with_appcontext
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (ok, problems, warnings, checks).")
-@click.option("--number", "raw_number", default=None, help="The practice's Twilio number (default: TWILIO_NUMBER).")
-@click.option("--env-file", "env_files", multiple=True, type=click.Path(path_type=Path),
-              help="A file holding secrets whose permissions to check (repeatable; default: the project's .env "
-                   "when there is one).")
-def doctor_command(as_json: bool, raw_number: str | None, env_files: tuple[Path, ...]) -> None:
+@JSON_OPTION
+@NUMBER_OPTION
+@ENV_FILE_OPTION
+@REDIS_CONF_OPTION
+def doctor_command(as_json: bool, raw_number: str | None, env_files: tuple[Path, ...], redis_conf: Path) -> None:
     """Check the live configuration: https URL, the number's webhooks, the auth token, Redis (AOF, noeviction,
     password), migrations, backups and restore drills, free disk, file permissions, the recordings key, the clock.
 
@@ -41,19 +94,11 @@ def doctor_command(as_json: bool, raw_number: str | None, env_files: tuple[Path,
             sys.exit(2)
     instance_dir = Path(current_app.instance_path)
     if not env_files:
-        default = PROJECT_ROOT / ".env"
-        env_files = (default,) if default.exists() else ()
-    paths = doctor_mod.Paths(instance_dir, tuple(env_files), doctor_mod.backup_dir(settings, instance_dir))
+        # The file the service reads (IVR_ENV_FILE: /etc/quietline/quietline.env on an install), not the checkout's.
+        default = backup_mod.env_file(settings)
+        env_files = (default,) if default is not None and default.exists() else ()
+    paths = doctor_mod.Paths(instance_dir, tuple(env_files), doctor_mod.backup_dir(settings, instance_dir), redis_conf)
     facts = doctor_mod.gather(ql, paths, number, lambda: make_client(settings))
     report = doctor_mod.diagnose(facts, doctor_mod.Limits.from_settings(settings))
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        for warning in report["warnings"]:
-            click.echo(f"warning [{warning['check']}]: {warning['message']}")
-        for problem in report["problems"]:
-            click.echo(f"PROBLEM [{problem['check']}]: {problem['message']}")
-        passed = sum(1 for c in report["checks"] if c["ok"])
-        click.echo(f"{passed} of {len(report['checks'])} checks passed"
-                   + ("" if report["ok"] else f"; {len(report['problems'])} problem(s)"))
+    _print(report, as_json)
     sys.exit(0 if report["ok"] else 1)

@@ -22,13 +22,17 @@ from urllib.parse import urlsplit
 
 from redis import ConnectionPool, Redis
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
+from rq import Worker
+from rq.scheduler import RQScheduler
 from twilio.base.exceptions import TwilioException
 
 from ivr.config import Settings, is_development_token
 from ivr.db.database import current_revision, head_revision
-from ivr.encryption import RECORDINGS_ENV_NAME, FileCipher
+from ivr.encryption import RECORDINGS_ENV_NAME, FileCipher, RecordCipher
 from ivr.escalations.recording_files import AUDIO_SUFFIX
 from ivr.exceptions import ConfigError, IvrError
+from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.layout import worker_layout
 from ivr.ops import connect as connect_mod
 
 STATUS_FILE = "status.json"  # written by `flask backup create` (go-common.md's status contract)
@@ -61,11 +65,27 @@ class RedisFacts:
 
 
 @dataclass(frozen=True)
+class RoleFacts:
+    """RQ's own registry: the worker queue lists (``ivr.jobs.layout.worker_layout``) no live worker serves, and the
+    queues whose scheduler lock nobody holds. A worker killed with -9 leaves the registry when its key expires
+    (RQ's worker_ttl); a scheduler's lock expires after its interval + 60 s."""
+
+    workers_missing: tuple[tuple[str, str], ...] = ()  # (queue list, e.g. "urgent,calls"; its systemd unit)
+    scheduler_locks_missing: tuple[str, ...] = ()
+    error: str | None = None
+
+
+# The systemd unit running each of worker_layout's workers, in its order (docs/deploy.md's roles).
+WORKER_UNITS = ("quietline-worker-urgent", "quietline-worker", "quietline-worker-speech")
+
+
+@dataclass(frozen=True)
 class PathMode:
     label: str
     path: str
     is_dir: bool
     mode: int | None  # None: missing
+    group_may_read: bool = False  # e.g. Redis's settings: 0640 redis:redis (the service user is in that group)
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,7 @@ class Facts:
     number_error: str | None = None
     messaging_service: str | None = None  # the warning connect gives
     redis: RedisFacts = field(default_factory=RedisFacts)
+    roles: RoleFacts = field(default_factory=RoleFacts)
     db_revision: str | None = None
     db_head: str | None = None
     db_error: str | None = None
@@ -156,6 +177,21 @@ def check_redis(f: Facts, limits: Limits) -> list[Finding]:
     return out
 
 
+def check_roles(f: Facts, limits: Limits) -> list[Finding]:
+    r = f.roles
+    if r.error:
+        return [Finding("roles", f"RQ's worker registry cannot be read: {r.error}")]
+    out = []
+    for names, unit in r.workers_missing:
+        out.append(Finding("roles", f"no live worker serves the {names} queue(s): is {unit} running? "
+                                    f"(systemctl status {unit}; journalctl -u {unit})"))
+    if r.scheduler_locks_missing:
+        out.append(Finding("roles", f"no scheduler holds the lock of the {', '.join(r.scheduler_locks_missing)} "
+                                    "queue(s): retries and timed jobs wait; is quietline-scheduler running? "
+                                    "(systemctl status quietline-scheduler)"))
+    return out
+
+
 def check_database(f: Facts, limits: Limits) -> list[Finding]:
     if f.db_error:
         return [Finding("database", f"the database cannot be read: {f.db_error}")]
@@ -212,9 +248,9 @@ def check_disk(f: Facts, limits: Limits) -> list[Finding]:
 def check_permissions(f: Facts, limits: Limits) -> list[Finding]:
     out = []
     for entry in f.modes:
-        if entry.mode is None or not entry.mode & 0o077:
+        if entry.mode is None or not entry.mode & (0o007 if entry.group_may_read else 0o077):
             continue
-        want = "0700" if entry.is_dir else "0600"
+        want = "0700" if entry.is_dir else "0640" if entry.group_may_read else "0600"
         out.append(Finding("permissions", f"{entry.label} {entry.path} is {entry.mode:04o}: other users can read "
                                           f"it; make it {want} (chmod {want[1:]})"))
     for folder, count in sorted(f.loose_files.items()):
@@ -251,6 +287,7 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
     ("number", check_number),
     ("auth_token", check_auth_token),
     ("redis", check_redis),
+    ("roles", check_roles),
     ("database", check_database),
     ("backup", check_backups),
     ("disk", check_disk),
@@ -258,6 +295,30 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
     ("encryption_key", check_keys),
     ("clock", check_clock),
 ]
+
+
+def config_findings(settings: Settings) -> list[Finding]:
+    """What the service refuses to start with (``Settings.validate``, malformed IVR_DATA_KEY or IVR_RECORDINGS_KEY),
+    each a finding: the doctor reports them instead of a traceback. Empty when the settings are usable."""
+    out = []
+    for check, parse, value in (("data_key", RecordCipher.from_setting, settings.data_key),
+                                ("encryption_key", FileCipher.from_setting, settings.recordings_key)):
+        try:
+            parse(value)
+        except ConfigError as exc:
+            out.append(Finding(check, str(exc)))
+    try:
+        settings.validate()
+    except ConfigError as exc:
+        if str(exc) not in {f.message for f in out}:  # validate() may refuse the same key: said once
+            out.insert(0, Finding("config", str(exc)))
+    return out
+
+
+def config_report(findings: list[Finding]) -> dict[str, Any]:
+    """The report (as ``diagnose``'s) when the settings themselves are unusable: nothing else can be checked."""
+    return {"ok": False, "problems": [asdict(p) for p in findings], "warnings": [],
+            "checks": [{"name": name, "ok": False} for name in dict.fromkeys(p.check for p in findings)]}
 
 
 def warnings_of(f: Facts) -> list[Finding]:
@@ -299,6 +360,19 @@ def gather_redis(conn: Redis) -> RedisFacts:
     return RedisFacts(aof_enabled=bool(int(persistence.get("aof_enabled", 0))), appendfsync=fsync,
                       maxmemory_policy=str(memory.get("maxmemory_policy", "")),
                       open_without_password=_answers_without_password(conn))
+
+
+def gather_roles(conn: Redis, calls_queue: str) -> RoleFacts:
+    """Which of the installation's workers and scheduler locks RQ's registry lacks (see ``RoleFacts``)."""
+    try:
+        serving = {tuple(w.queue_names()) for w in Worker.all(connection=conn)}
+        queues = (URGENT_QUEUE, calls_queue, SPEECH_QUEUE)
+        locks = tuple(q for q in queues if not conn.exists(RQScheduler.get_locking_key(q)))
+    except RedisError as exc:
+        return RoleFacts(error=f"{type(exc).__name__}: {exc}")
+    missing = tuple((",".join(q), unit) for q, unit in zip(worker_layout(calls_queue), WORKER_UNITS, strict=True)
+                    if q not in serving)
+    return RoleFacts(workers_missing=missing, scheduler_locks_missing=locks)
 
 
 def _answers_without_password(conn: Redis) -> bool:
@@ -382,11 +456,15 @@ def backup_dir(settings: Settings, instance_dir: Path) -> Path:
     return Path(settings.backup_dir) if settings.backup_dir else instance_dir / "backups"
 
 
+REDIS_SETTINGS = Path("/etc/redis/quietline.conf")  # the install's; it holds Redis's password
+
+
 @dataclass(frozen=True)
 class Paths:
     instance_dir: Path
     env_files: tuple[Path, ...]
     backup_dir: Path
+    redis_conf: Path = REDIS_SETTINGS
 
 
 def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[], Any]) -> Facts:
@@ -437,11 +515,15 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
               PathMode("recordings folder", str(recordings), True, _mode(recordings)),
               PathMode("backups folder", str(paths.backup_dir), True, _mode(paths.backup_dir)),
               PathMode("backup status", str(status_path), False, _mode(status_path))]
+    if paths.redis_conf.exists():
+        modes.append(PathMode("Redis settings (its password)", str(paths.redis_conf), False,
+                              _mode(paths.redis_conf), group_may_read=True))
     if sqlite_file is not None:
         modes.append(PathMode("database file", str(sqlite_file), False, _mode(sqlite_file)))
     return Facts(
         now=now, public_base_url=settings.public_base_url, rest_is_standin=connect_mod.uses_standin(settings),
-        token=token, **number_facts, redis=gather_redis(ql.redis), db_revision=db_revision, db_head=db_head,
+        token=token, **number_facts, redis=gather_redis(ql.redis),
+        roles=gather_roles(ql.redis, settings.queue_name), db_revision=db_revision, db_head=db_head,
         db_error=db_error, backup_status=backup_status, backup_error=backup_error,
         backup_status_path=str(status_path),
         free_bytes=_free_bytes([paths.instance_dir, recordings, paths.backup_dir,

@@ -55,6 +55,9 @@ ROLE_UNITS = ("quietline-web.service", "quietline-worker-urgent.service", "quiet
 REDIS_INCLUDE_LINE = "include /etc/redis/quietline.conf"
 CADDY_MARK = b"# Quietline behind Caddy"
 MIGRATE = "import os; from ivr.db.database import upgrade; upgrade(os.environ['DATABASE_URL'])"
+# Exit 0 when the configured database is at the release's newest migration (run by the release's own Python).
+SCHEMA_CHECK = ("import os, sys; from ivr.db.database import current_revision, head_revision; "
+                "sys.exit(0 if current_revision(os.environ['DATABASE_URL']) == head_revision() else 3)")
 
 
 class InstallError(IvrError):
@@ -136,7 +139,8 @@ class Facts:
     dirs: Mapping[str, tuple[int, str]]  # every folder the plan makes: mode, owner
     links: Mapping[str, str]  # symlinks: path -> target
     release_ready: bool  # the release's folder is complete (its stamp, written last, is there)
-    pg_ready: bool  # the PostgreSQL role and database exist
+    pg_ready: bool  # the PostgreSQL role (with CREATEDB) and database exist
+    schema_current: bool  # the database is at the release's newest migration (alembic current == head)
     enabled_units: frozenset[str]
     systemd_running: bool
 
@@ -414,8 +418,8 @@ def merge_env(existing: str | None, wanted: Sequence[tuple[str, str, str]]) -> t
     (values, comments, order): a secret, once written, is never replaced; an empty value counts as set by the
     administrator only if it is not one the installer can fill now."""
     current = parse_env(existing or "")
-    lines = (existing or "# Quietline's settings and secrets: readable by root only (0600). README.md, 'Environment',"
-             " lists every setting.\n").splitlines()
+    lines = (existing or "# Quietline's settings and secrets: readable by the service user only (0600, its own; root "
+             "too). README.md, 'Environment', lists every setting.\n").splitlines()
     added: list[str] = []
     for key, value, comment in wanted:
         if key in current and (current[key] or not value):
@@ -475,6 +479,15 @@ def apt_packages(facts: Facts, options: Options) -> list[str]:
     if options.database == "postgresql":
         packages.append("postgresql")
     return packages
+
+
+def pg_setup_script(user: str) -> str:
+    """The shell script (run as ``postgres``) that makes the service's role and its database, each only if missing,
+    and gives the role CREATEDB (also to a role an older install made without it): ``backup verify`` and the
+    doctor's restore check restore into a scratch database they create and drop."""
+    return (f"set -e; psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='{user}'\" | grep -q 1 || "
+            f"createuser --createdb {user}; psql -qc 'ALTER ROLE \"{user}\" CREATEDB'; "
+            f"psql -tAc \"SELECT 1 FROM pg_database WHERE datname='{user}'\" | grep -q 1 || createdb -O {user} {user}")
 
 
 def plan(facts: Facts, layout: Layout, options: Options,
@@ -564,11 +577,11 @@ def plan(facts: Facts, layout: Layout, options: Options,
         actions.append(CopyTree(f"{options.source}/flows", layout.flows_dir, (".",), once=True))
 
     if options.database == "postgresql" and not facts.pg_ready:
-        actions.append(Run(("runuser", "-u", "postgres", "--", "sh", "-c",
-                            f"psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='{user}'\" | grep -q 1 || "
-                            f"createuser {user}; psql -tAc \"SELECT 1 FROM pg_database WHERE datname='{user}'\" "
-                            f"| grep -q 1 || createdb -O {user} {user}"), why="PostgreSQL role and database"))
-    if release_new:
+        actions.append(Run(("runuser", "-u", "postgres", "--", "sh", "-c", pg_setup_script(user)),
+                           why="PostgreSQL role (CREATEDB, for `backup verify`'s scratch database) and database"))
+    if release_new or not facts.schema_current:
+        # From the database's own state, every run: an install interrupted after the release was copied left an
+        # empty (or older) database that a re-run must still migrate.
         # Alembic directly, not `flask db upgrade`: the app refuses to start before TWILIO_AUTH_TOKEN is set, and
         # nothing else runs yet on a first install (`make upgrade` uses the command and its lock).
         actions.append(Run((f"{release}/.venv/bin/python", "-c", MIGRATE), as_user=user, cwd=release,
@@ -672,6 +685,7 @@ def gather_facts(layout: Layout, options: Options) -> Facts:
         files=files, dirs=dirs, links=links,
         release_ready=(release / RELEASE_STAMP).is_file(),
         pg_ready=options.database != "postgresql" or _pg_ready(layout),
+        schema_current=schema_current(layout, layout.release(options.version)),
         enabled_units=frozenset(u for u in STARTED_UNITS + ROLE_UNITS if _enabled(layout, u)),
         systemd_running=layout.root == Path("/") and Path("/run/systemd/system").is_dir(),
     )
@@ -735,10 +749,29 @@ def _apt_has(layout: Layout, package: str) -> bool:
 def _pg_ready(layout: Layout) -> bool:
     if layout.root != Path("/") or not shutil.which("psql"):
         return False
-    query = f"SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.rolname = '{layout.user}' " \
+    query = f"SELECT count(*) FROM pg_database d JOIN pg_roles r ON r.rolname = '{layout.user}' AND r.rolcreatedb " \
             f"WHERE d.datname = '{layout.user}'"
     done = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-tAc", query], capture_output=True, text=True)
     return done.returncode == 0 and done.stdout.strip() == "1"
+
+
+def schema_current(layout: Layout, release: str) -> bool:
+    """Whether the database in the environment file's DATABASE_URL is at ``release``'s newest migration, asked of
+    the release's own Python (as the service user on a real machine). False when there is no release, no
+    environment file or no database yet, or when the check fails: then the migration is planned."""
+    python = layout.at(f"{release}/.venv/bin/python")
+    settings = parse_env(_read(layout.at(layout.env_file)))
+    if not python.exists() or not settings.get("DATABASE_URL"):
+        return False
+    argv = [str(python), "-c", SCHEMA_CHECK]
+    if layout.root == Path("/") and os.geteuid() == 0:
+        argv = ["runuser", "-u", layout.user, "--", *argv]
+    try:
+        done = subprocess.run(argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **settings},
+                              cwd=layout.at(release), capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 def _enabled(layout: Layout, unit: str) -> bool:
@@ -927,7 +960,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only write .env and quietline.env for compose.yaml into DIR (no root needed)")
     args = parser.parse_args(argv)
     if args.container_secrets:
-        directory = args.container_secrets
+        # Against the working directory, as the documented `--container-secrets ivr/ops/files` means (the executor
+        # places paths under the layout's root, "/", so a relative one would land at /ivr/ops/files).
+        directory = args.container_secrets.resolve()
         existing = {name: _read(directory / name) or None for name in (".env", "quietline.env")}
         Executor(Layout(), directory / "secrets.log", system=False).run(plan_container_secrets(directory, existing))
         print(f"Keep a copy of IVR_RECORDINGS_KEY from {directory / 'quietline.env'} outside this machine.")

@@ -272,17 +272,64 @@ class RestoreReport:
     problems: list[str]
 
 
-def _place(source: Path, target: Path, force: bool) -> str:
-    """Copy ``source`` to ``target`` (0600, atomically): ``written``, ``same`` or ``kept`` (differs, no force)."""
-    data = source.read_bytes()
-    if target.is_file():
-        if target.read_bytes() == data:
-            return "same"
-        if not force:
-            return "kept"
+def _planned_files(unpacked: Unpacked, settings: Settings,
+                   force: bool) -> tuple[list[tuple[Path, Path]], int, list[str]]:
+    """What the restore would write: (source, target) pairs; how many targets already hold the same bytes; the
+    targets kept because they differ and ``force`` is false."""
+    places: list[tuple[Path, Path]] = []
+    for prefix, destination in (("recordings", Path(settings.recordings_dir)),
+                                ("config/flows", Path(settings.flows_dir))):
+        root = unpacked.member(prefix)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
+            places.append((path, destination / path.relative_to(root)))
+    env = backup_mod.env_file(settings)
+    if env is not None and unpacked.member(backup_mod.ENV_MEMBER).is_file():
+        places.append((unpacked.member(backup_mod.ENV_MEMBER), env))
+    if unpacked.member(backup_mod.SECRET_KEY_MEMBER).is_file():
+        places.append((unpacked.member(backup_mod.SECRET_KEY_MEMBER), INSTANCE_DIR / "secret_key"))
+    writes, same, kept = [], 0, []
+    for source, target in places:
+        try:
+            exists = target.is_file()
+            identical = exists and _same_bytes(source, target)
+        except OSError:  # a folder this user cannot enter: planned, then refused by the writability check
+            exists = identical = False
+        if identical:
+            same += 1
+        elif exists and not force:
+            kept.append(str(target))
+        else:
+            writes.append((source, target))
+    return writes, same, kept
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
+def _nearest_folder(target: Path) -> Path:
+    return next(p for p in target.parents if p.exists())
+
+
+def _writable(target: Path) -> bool:
+    """Whether this process can create or atomically replace ``target`` (a new file in its folder, renamed)."""
+    folder = _nearest_folder(target)
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.geteuid())
+
+
+def _write(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` (0600, atomically), making missing folders 0700."""
     private_dir(target.parent)
-    backup_mod.write_private(target, data)
-    return "written"
+    backup_mod.write_private(target, source.read_bytes())
 
 
 def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: bool = False) -> RestoreReport:
@@ -302,6 +349,18 @@ def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: 
                                   "Back it up first, then run again with --force to replace it")
         database = unpacked.manifest["database"]
         copy = unpacked.member(database["file"])
+        # Every file to put back, decided and checked before anything changes: a restore that stopped half-way
+        # (the database replaced, the files not) is worse than one refused.
+        writes, same, kept = _planned_files(unpacked, settings, force)
+        secrets_target = private_dir(backup_mod.backup_dir(settings)) / "restored-secrets.env"
+        targets = [target for _, target in writes] + [secrets_target]
+        if engine.dialect.name == "sqlite":
+            targets.append(db_dump.sqlite_path(engine))
+        unwritable = [f"{target}: this user ({_user()}) cannot write it (its folder "
+                      f"{_nearest_folder(target)} is not writable)" for target in targets if not _writable(target)]
+        if unwritable:
+            raise ArchiveRejected("nothing was restored: some targets cannot be written (run the restore as the "
+                                  "user that owns them, or fix their folders' permissions)", unwritable)
         if database["backend"] == "sqlite":
             if engine.dialect.name != "sqlite":
                 raise ArchiveRejected("this archive holds a SQLite database; DATABASE_URL is PostgreSQL "
@@ -318,28 +377,13 @@ def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: 
             with engine.connect() as connection:
                 counts, revision = db_dump.pg_counts(connection, database.get("schema"))
         problems = compare_counts(unpacked.manifest, counts, revision, "database")
-        written, kept = 0, []
-        places = [("recordings", Path(settings.recordings_dir)), ("config/flows", Path(settings.flows_dir))]
-        for prefix, destination in places:
-            root = unpacked.member(prefix)
-            for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
-                outcome = _place(path, destination / path.relative_to(root), force)
-                written += outcome == "written"
-                if outcome == "kept":
-                    kept.append(str(destination / path.relative_to(root)))
-        env = backup_mod.env_file(settings)
-        if env is not None and unpacked.member(backup_mod.ENV_MEMBER).is_file():
-            outcome = _place(unpacked.member(backup_mod.ENV_MEMBER), env, force)
-            written += outcome == "written"
-            if outcome == "kept":
-                kept.append(str(env))
-        if unpacked.member(backup_mod.SECRET_KEY_MEMBER).is_file():
-            outcome = _place(unpacked.member(backup_mod.SECRET_KEY_MEMBER), INSTANCE_DIR / "secret_key", force)
-            written += outcome == "written"
+        for source, target in writes:
+            _write(source, target)
+        written = len(writes)
         secrets_file = None
         running = backup_mod.secrets_env(settings)
         if unpacked.member(backup_mod.SECRETS_MEMBER).read_bytes() != running:
-            secrets_file = private_dir(backup_mod.backup_dir(settings)) / "restored-secrets.env"
+            secrets_file = secrets_target
             backup_mod.write_private(secrets_file, unpacked.member(backup_mod.SECRETS_MEMBER).read_bytes())
         return RestoreReport(archive, counts, written, kept, secrets_file, problems)
     finally:

@@ -10,8 +10,10 @@ From a checkout of the new release, on a machine ``make install`` set up:
 5. the roles restarted (``quietline.target``).
 
 What it did is kept in ``/var/lib/quietline/upgrade.json`` (the previous release, the new one, the backup taken
-first), so ``--rollback`` stops the roles, switches ``current`` back, restores that backup with the previous
-release (the database as it was before its migrations) and starts the roles again. Same two halves as the
+first), so ``--rollback`` stops the roles, backs up the data as it is now (kept apart, named for the release rolled
+back: calls since the upgrade are not lost), restores the pre-upgrade backup with ``--force`` using the previous
+release (the database as it was before its migrations), switches ``current`` back and starts the roles again; each
+step is recorded, so a re-run after a failure finishes the rollback. Same two halves as the
 install (``ivr.ops.install``): pure planning from facts, then the executor and its transcript.
 """
 from __future__ import annotations
@@ -77,6 +79,27 @@ class RecordUpgrade(Action):
 
 
 @dataclass(frozen=True)
+class RecordRollbackBackup(Action):
+    """Name the backup just taken at rollback time (into ``folder``) in the upgrade's record; its name is read from
+    ``backup_dir/status.json``, which ``backup create`` writes whatever its ``--to``."""
+
+    state_path: str
+    backup_dir: str
+    folder: str
+
+    def describe(self) -> str:
+        return f"record the backup taken before rolling back (in {self.folder}) in {self.state_path}"
+
+
+@dataclass(frozen=True)
+class MarkRestored(Action):
+    state_path: str
+
+    def describe(self) -> str:
+        return f"mark the pre-upgrade data restored in {self.state_path}"
+
+
+@dataclass(frozen=True)
 class MarkRolledBack(Action):
     state_path: str
 
@@ -109,28 +132,54 @@ def plan_upgrade(facts: UpgradeFacts, layout: Layout, version: str, source: Path
     return actions
 
 
+def rollback_folder(layout: Layout, state: Mapping[str, Any]) -> str:
+    """Where the backup taken at rollback time goes: its own folder, named for the release rolled back, so the
+    nightly pruning (IVR_BACKUP_KEEP) never removes it and its name never collides with the pre-upgrade one."""
+    return f"{layout.backup_dir}/rollback-of-{Path(str(state['release'])).name}"
+
+
 def plan_rollback(facts: UpgradeFacts, layout: Layout) -> list[Action]:
-    """Back to the release before the last upgrade, with the database restored from the backup taken first."""
+    """Back to the release before the last upgrade, with the database restored from the backup taken first.
+
+    In order: stop the roles; back up the data as it is now (calls since the upgrade are kept, in
+    ``rollback_folder``); restore the pre-upgrade archive with ``--force`` using the previous release; switch
+    ``current`` back; mark the record; start the roles. Each step done is recorded in ``upgrade.json``
+    (``rollback_backup``, ``restored_at``), so a re-run after a failure anywhere plans only what is left.
+    """
     state = facts.state
     if not state or state.get("rolled_back_at"):
         raise InstallError("there is no upgrade to roll back (the last one was rolled back already, or none "
                            f"was recorded in {layout.data_dir}/{STATE_NAME})")
     if not state.get("backup"):
         raise InstallError("the upgrade's record names no backup: restore one by hand (docs/ops-backup.md)")
-    if facts.current_release != state["release"]:
+    previous, release = state["previous_release"], state["release"]
+    restored = bool(state.get("restored_at"))
+    # `current` back at the previous release is a step of a rollback that stopped after it (the restore before it
+    # is recorded): carry on. Anything else means someone moved it by hand.
+    if facts.current_release != release and not (restored and facts.current_release == previous):
         raise InstallError(f"`current` points at {facts.current_release or 'nothing'}, not at the upgraded release "
-                           f"{state['release']}: nothing was rolled back; see docs/deploy.md, 'Upgrades'")
-    previous = state["previous_release"]
+                           f"{release}: nothing was rolled back; see docs/deploy.md, 'Upgrades'")
+    state_path = f"{layout.data_dir}/{STATE_NAME}"
     archive = f"{layout.backup_dir}/{state['backup']}"
     actions: list[Action] = []
     if facts.systemd_running:
         actions.append(Systemctl("stop", STARTED_UNITS))
-    actions += [
-        Symlink(layout.current, previous),
-        Run((f"{previous}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore", archive),
-            as_user=layout.user, cwd=previous, why="the data as it was before the upgrade"),
-        MarkRolledBack(f"{layout.data_dir}/{STATE_NAME}"),
-    ]
+    if not state.get("rollback_backup"):
+        folder = rollback_folder(layout, state)
+        actions += [
+            Run((f"{release}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "create", "--to", folder),
+                as_user=layout.user, cwd=release, why="the data as it is now, kept (calls since the upgrade)"),
+            RecordRollbackBackup(state_path, layout.backup_dir, folder),
+        ]
+    if not restored:
+        actions += [
+            Run((f"{previous}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore", "--force",
+                 archive), as_user=layout.user, cwd=previous, why="the data as it was before the upgrade"),
+            MarkRestored(state_path),
+        ]
+    if facts.current_release != previous:
+        actions.append(Symlink(layout.current, previous))
+    actions.append(MarkRolledBack(state_path))
     if facts.systemd_running:
         actions.append(Systemctl("start", STARTED_UNITS))
     return actions
@@ -183,12 +232,26 @@ class UpgradeExecutor(Executor):
             _write_json(self.layout.at(action.state_path), {
                 "previous_release": action.previous, "release": action.release, "backup": backup,
                 "upgraded_at": now, "rolled_back_at": None})
+        elif isinstance(action, RecordRollbackBackup):
+            status_file = self.layout.at(f"{action.backup_dir}/status.json")
+            try:
+                backup = json.loads(status_file.read_text())["last_backup"]
+            except (OSError, ValueError, KeyError) as exc:
+                backup = f"({exc})"
+            if not self.layout.at(f"{action.folder}/{backup}").is_file():
+                raise InstallError(f"the backup before the rollback is not in {action.folder} (status: {status_file}, "
+                                   f"{backup}): nothing was restored; run the rollback again") from None
+            self._update(action.state_path, rollback_backup=f"{action.folder}/{backup}")
+        elif isinstance(action, MarkRestored):
+            self._update(action.state_path, restored_at=now)
         elif isinstance(action, MarkRolledBack):
-            path = self.layout.at(action.state_path)
-            state = json.loads(path.read_text())
-            _write_json(path, {**state, "rolled_back_at": now})
+            self._update(action.state_path, rolled_back_at=now)
         else:
             super().apply(action)
+
+    def _update(self, state_path: str, **changes: Any) -> None:
+        path = self.layout.at(state_path)
+        _write_json(path, {**json.loads(path.read_text()), **changes})
 
 
 def main(argv: list[str] | None = None) -> int:

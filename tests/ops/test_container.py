@@ -61,3 +61,15 @@ def test_the_build_never_sees_secrets_or_local_data():
     ignored = {line for line in (FILES / "Dockerfile.dockerignore").read_text().splitlines()
                if line and not line.startswith("#")}
     assert {".env", "**/.env", "**/quietline.env", ".venv", "instance", "recordings"} <= ignored
+
+
+def test_the_image_has_pg_dump_and_the_documented_compose_backup_verifies():
+    """`backup create` on PostgreSQL runs pg_dump and pg_restore: the image installs Debian's client (15, as
+    compose.yaml's server), before the switch to the unprivileged user."""
+    dockerfile = (FILES / "Dockerfile").read_text()
+    assert "apt-get install -y --no-install-recommends postgresql-client" in dockerfile
+    assert dockerfile.index("postgresql-client") < dockerfile.index("USER quietline")
+    assert compose()["services"]["postgres"]["image"] == "postgres:15-bookworm"
+    deploy = (FILES.parents[2] / "docs/deploy.md").read_text()
+    assert ("`docker compose -f ivr/ops/files/compose.yaml run --rm web python -m flask --app app backup create "
+            "--verify`") in deploy

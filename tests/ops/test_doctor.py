@@ -12,9 +12,13 @@ import json
 import os
 
 import pytest
+from rq import Queue, Worker
+from rq.scheduler import RQScheduler
 
 from ivr.db.database import Database, head_revision, upgrade
 from ivr.escalations.recording_files import RecordingFiles
+from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.layout import worker_layout
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import wanted
 from ivr.private_files import private_dir
@@ -45,9 +49,20 @@ def healthy(make_app, standin, production_redis, tmp_path, monkeypatch):
     recordings = tmp_path / "recordings"
     RecordingFiles.from_settings(recordings, RECORDINGS_KEY).write_audio(CALL, RECORDING, b"RIFF....WAVEfmt ")
     private_dir(tmp_path / "instance")
+    live_roles(production_redis)
     app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(recordings),
                    doctor_min_free_mb=1)
     return app, env_file, status
+
+
+def live_roles(conn, skip: tuple[str, ...] = (), scheduler: bool = True) -> None:
+    """The installation's workers in RQ's registry as a started worker registers itself (its key, with RQ's TTL),
+    but those whose queue list is in ``skip``; and the scheduler's locks, taken as RQ's scheduler takes them."""
+    for queues in worker_layout():
+        if ",".join(queues) not in skip:
+            Worker([Queue(q, connection=conn) for q in queues], connection=conn).register_birth()
+    if scheduler:
+        RQScheduler([URGENT_QUEUE, "calls", SPEECH_QUEUE], connection=conn).acquire_locks()
 
 
 def _write_status(path, backup_at, verified_at):
@@ -79,7 +94,7 @@ def test_a_healthy_installation_passes(healthy):
     assert report["ok"] is True
     assert report["problems"] == []
     assert [c["name"] for c in report["checks"]] == [
-        "public_base_url", "number", "auth_token", "redis", "database", "backup", "disk", "permissions",
+        "public_base_url", "number", "auth_token", "redis", "roles", "database", "backup", "disk", "permissions",
         "encryption_key", "clock"]
     assert all(c["ok"] for c in report["checks"])
     # The stand-in is not Twilio: said, but not a failure (a rehearsal).
@@ -95,7 +110,7 @@ def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
 
     assert result.exit_code == 1
     assert "PROBLEM [backup]: no backup yet" in result.output
-    assert "9 of 10 checks passed; 1 problem(s)" in result.output
+    assert "10 of 11 checks passed; 1 problem(s)" in result.output
 
 
 def test_an_evicting_redis_is_named(healthy, production_redis):
@@ -123,6 +138,7 @@ def test_redis_without_its_append_only_file_is_named(healthy, production_redis):
 def test_redis_without_a_password_is_named(healthy, make_app, redis_conn, tmp_path):
     _, env_file, _ = healthy
     # The tests' own Redis: no password, no append-only file (its default policy is noeviction).
+    live_roles(redis_conn)
     app = make_app(redis=redis_conn, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
                    doctor_min_free_mb=1)
 
@@ -203,7 +219,7 @@ def test_the_json_report_s_shape(healthy, production_redis):
     assert all(set(p) == {"check", "message"} and isinstance(p["message"], str) for p in report["problems"])
     assert all(set(c) == {"name", "ok"} for c in report["checks"])
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
-        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "database": True,
+        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "roles": True, "database": True,
         "backup": False, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
 
 
@@ -308,3 +324,59 @@ def test_low_disk_is_a_problem():
                              free_bytes={"/var/lib/quietline": 200 * 1024 * 1024})
     assert doctor_mod.check_disk(facts, doctor_mod.Limits()) == [
         doctor_mod.Finding("disk", "/var/lib/quietline: only 200 MB free (at least 1024 MB wanted)")]
+
+
+@pytest.mark.parametrize(("dead", "unit"), [("urgent", "quietline-worker-urgent"), ("urgent,calls", "quietline-worker"),
+                                            ("speech", "quietline-worker-speech")])
+def test_a_dead_worker_role_is_named(healthy, production_redis, dead, unit):
+    app, env_file, _ = healthy
+    production_redis.flushall()
+    live_roles(production_redis, skip=(dead,))
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("roles", f"no live worker serves the {dead} queue(s): is {unit} running? "
+                                           f"(systemctl status {unit}; journalctl -u {unit})")}
+
+
+def test_a_dead_scheduler_is_named(healthy, production_redis):
+    app, env_file, _ = healthy
+    production_redis.flushall()
+    live_roles(production_redis, scheduler=False)
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _problems(report) == {("roles", "no scheduler holds the lock of the urgent, calls, speech queue(s): "
+                                           "retries and timed jobs wait; is quietline-scheduler running? "
+                                           "(systemctl status quietline-scheduler)")}
+
+
+def test_the_env_file_checked_by_default_is_ivr_env_file(healthy, make_app, production_redis, tmp_path):
+    app, env_file, _ = healthy
+    service_env = tmp_path / "etc-quietline.env"
+    service_env.write_text("TWILIO_AUTH_TOKEN=…\n")
+    service_env.chmod(0o644)
+    app = make_app(redis=production_redis, twilio_number=app.extensions["quietline"].settings.twilio_number,
+                   recordings_dir=app.extensions["quietline"].settings.recordings_dir, doctor_min_free_mb=1,
+                   env_file=str(service_env))
+    result = app.test_cli_runner().invoke(args=["doctor", "--json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 1
+    assert _problems(report) == {("permissions", f"secrets file {service_env} is 0644: other users can read it; "
+                                                 "make it 0600 (chmod 600)")}
+
+
+def test_redis_settings_readable_by_others_are_named(healthy, tmp_path):
+    app, env_file, _ = healthy
+    conf = tmp_path / "redis-quietline.conf"
+    conf.write_text("requirepass secret\n")
+    conf.chmod(0o640)  # as the install writes it (redis:redis; the service user is in the group)
+    result, report = _doctor(app, env_file, "--redis-conf", str(conf))
+    assert result.exit_code == 0, result.output
+    conf.chmod(0o644)
+    result, report = _doctor(app, env_file, "--redis-conf", str(conf))
+    assert result.exit_code == 1
+    assert _problems(report) == {("permissions", f"Redis settings (its password) {conf} is 0644: other users can "
+                                                 "read it; make it 0640 (chmod 640)")}

@@ -46,7 +46,8 @@ LAYOUT = Layout()
 OPTIONS = Options(domain="phone.example-practice.org", version="0.1.0-abc123", source=PROJECT_ROOT)
 FRESH = Facts(os_id="debian", os_version="12", packages=frozenset({"python3"}), caddy_available=True,
               users=frozenset({"root", "redis"}), user_groups=frozenset(), files={}, dirs={}, links={},
-              release_ready=False, pg_ready=False, enabled_units=frozenset(), systemd_running=True)
+              release_ready=False, pg_ready=False, schema_current=False, enabled_units=frozenset(),
+              systemd_running=True)
 ALL_PACKAGES = frozenset({"python3", "python3-venv", "redis-server", "caddy", "ca-certificates", "postgresql"})
 DISTRO_REDIS_CONF = "bind 127.0.0.1 -::1\nport 6379\nappendonly no\n"
 DISTRO_CADDYFILE = ":80 {\n\troot * /usr/share/caddy\n\tfile_server\n}\n"
@@ -140,7 +141,7 @@ def test_every_role_unit_is_hardened_and_restarts_always():
     assert "ExecStart=/opt/quietline/current/.venv/bin/python -m workers.scheduler" in \
         units["quietline-scheduler.service"].splitlines()
     backup = units["quietline-backup.service"].splitlines()
-    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m flask --app app backup create" in backup
+    assert "ExecStart=/opt/quietline/current/.venv/bin/python -m flask --app app backup create --verify" in backup
     assert "Type=oneshot" in backup and "ReadWritePaths=/var/backups/quietline" in backup
     assert not any(line.startswith("Restart=") for line in backup)
     assert "OnCalendar=*-*-* 02:30:00" in units["quietline-backup.timer"].splitlines()
@@ -208,8 +209,10 @@ def scratch_root(tmp_path):
 
 
 def _machine_facts(layout: Layout, options: Options) -> Facts:
-    """What gather_facts reads from the scratch root, with what only a real machine has (packages, PostgreSQL)."""
-    return dataclasses.replace(gather_facts(layout, options), packages=ALL_PACKAGES, pg_ready=True)
+    """What gather_facts reads from the scratch root, with what only a real machine has (packages, PostgreSQL, the
+    release's virtualenv to ask the schema's state: the executor skips the migration here)."""
+    return dataclasses.replace(gather_facts(layout, options), packages=ALL_PACKAGES, pg_ready=True,
+                               schema_current=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting owners (quietline, redis) needs root, as the install does")

@@ -9,7 +9,9 @@ import pytest
 
 from ivr.ops.install import STARTED_UNITS, CopyTree, InstallError, Layout, MakeVenv, Run, Symlink, Systemctl
 from ivr.ops.upgrade import (
+    MarkRestored,
     MarkRolledBack,
+    RecordRollbackBackup,
     RecordUpgrade,
     UpgradeExecutor,
     UpgradeFacts,
@@ -50,19 +52,34 @@ def test_an_upgrade_needs_an_install_first(tmp_path):
         plan_upgrade(UpgradeFacts("debian", "12", "", frozenset(), None, True), LAYOUT, "0.1.0-b", tmp_path)
 
 
-def test_a_rollback_stops_switches_back_restores_the_backup_and_starts():
+def test_a_rollback_stops_backs_up_now_restores_with_force_switches_back_and_starts():
     state = {"previous_release": OLD, "release": NEW, "backup": "quietline-20261201T023000Z.tar",
              "upgraded_at": "2026-12-01T02:31:00+00:00", "rolled_back_at": None}
     facts = UpgradeFacts("debian", "12", NEW, frozenset({"0.1.0-aaaaaaaaaaaa", "0.1.0-bbbbbbbbbbbb"}), state, True)
+    record = "/var/lib/quietline/upgrade.json"
+    kept = "/var/backups/quietline/rollback-of-0.1.0-bbbbbbbbbbbb"
+    restore_step = Run((f"{OLD}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore", "--force",
+                        "/var/backups/quietline/quietline-20261201T023000Z.tar"), as_user="quietline", cwd=OLD,
+                       why="the data as it was before the upgrade")
     assert plan_rollback(facts, LAYOUT) == [
         Systemctl("stop", STARTED_UNITS),
+        Run((f"{NEW}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "create", "--to", kept),
+            as_user="quietline", cwd=NEW, why="the data as it is now, kept (calls since the upgrade)"),
+        RecordRollbackBackup(record, "/var/backups/quietline", kept),
+        restore_step,
+        MarkRestored(record),
         Symlink("/opt/quietline/current", OLD),
-        Run((f"{OLD}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore",
-             "/var/backups/quietline/quietline-20261201T023000Z.tar"), as_user="quietline", cwd=OLD,
-            why="the data as it was before the upgrade"),
-        MarkRolledBack("/var/lib/quietline/upgrade.json"),
+        MarkRolledBack(record),
         Systemctl("start", STARTED_UNITS),
     ]
+    # Resumed: the steps recorded as done are not planned again.
+    backed_up = {**state, "rollback_backup": f"{kept}/quietline-20261201T090000Z.tar"}
+    assert plan_rollback(UpgradeFacts("debian", "12", NEW, facts.ready_releases, backed_up, True), LAYOUT) == [
+        Systemctl("stop", STARTED_UNITS), restore_step, MarkRestored(record), Symlink("/opt/quietline/current", OLD),
+        MarkRolledBack(record), Systemctl("start", STARTED_UNITS)]
+    switched = {**backed_up, "restored_at": "2026-12-01T09:00:01+00:00"}
+    assert plan_rollback(UpgradeFacts("debian", "12", OLD, facts.ready_releases, switched, True), LAYOUT) == [
+        Systemctl("stop", STARTED_UNITS), MarkRolledBack(record), Systemctl("start", STARTED_UNITS)]
     with pytest.raises(InstallError, match="no upgrade to roll back"):
         plan_rollback(UpgradeFacts("debian", "12", OLD, facts.ready_releases, {**state, "rolled_back_at": "x"},
                                    True), LAYOUT)
@@ -98,6 +115,12 @@ def test_upgrade_then_rollback_in_a_scratch_root(tmp_path):
         "previous_release": OLD, "release": NEW, "backup": "quietline-20261201T023000Z.tar", "rolled_back_at": None}
     assert oct((root / "var/lib/quietline/upgrade.json").stat().st_mode & 0o777) == "0o600"
 
+    # What `backup create --to <rollback folder>` leaves (run for real in test_rollback.py; skipped here).
+    kept = root / "var/backups/quietline/rollback-of-0.1.0-bbbbbbbbbbbb"
+    kept.mkdir()
+    (kept / "quietline-20261201T090000Z.tar").write_bytes(b"archive")
+    (root / "var/backups/quietline/status.json").write_text(
+        json.dumps({"last_backup": "quietline-20261201T090000Z.tar"}))
     executor.run(plan_rollback(gather_upgrade_facts(layout), layout))
     assert os.readlink(root / "opt/quietline/current") == OLD
     assert json.loads((root / "var/lib/quietline/upgrade.json").read_text())["rolled_back_at"]
