@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,18 +22,22 @@ from redis.retry import Retry
 from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from sqlalchemy import select
 
 from ivr.app import create_app
 from ivr.core.priority import Priority
 from ivr.dev.simulator import CallSimulator, FlaskTransport
-from ivr.escalations.models import Recording
 from ivr.health import health
 from ivr.telephony.call_handler import CallHandler
 from tests.helpers.escalations import (
+    ACK,
     ALEX,
+    RECORDED,
+    RECORDING_STATUS,
+    STATUS,
+    Holding,
     of_call,
     reconcile_now,
+    recording_rows,
     simulator,
     staff_texts_about,
     texts,
@@ -44,46 +47,10 @@ from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, store_state, stored_st
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
-ACK = '<?xml version="1.0" encoding="UTF-8"?><Response />'
-RECORDED, RECORDING_STATUS, STATUS = "/twilio/voice/recorded", "/twilio/voice/recording-status", "/twilio/status"
 
 
 def ny(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=NY)
-
-
-class Holding(FlaskTransport):
-    """Delivers webhooks to the app, except those to the ``hold`` paths: kept, signed as Twilio sent
-    them, to be delivered later in any order (``deliver``), or never."""
-
-    def __init__(self, client, hold: tuple[str, ...] = (), drop: tuple[str, ...] = ()):
-        super().__init__(client)
-        self.hold, self.drop = hold, drop
-        self.held: dict[str, tuple[str, dict, dict]] = {}
-        self.sent: list[tuple[str, dict, dict]] = []
-
-    def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
-        path = urlsplit(url).path
-        if path in self.drop:
-            return 204, ""  # Twilio sent it; it never arrived
-        if path in self.hold:
-            self.held[path] = (url, dict(params), dict(headers))
-            return 204, ""
-        self.sent.append((url, dict(params), dict(headers)))
-        return super().post(url, params, headers)
-
-    def deliver(self, path: str) -> tuple[int, str]:
-        url, params, headers = self.held[path]
-        return super().post(url, params, headers)
-
-    def replay_last(self) -> tuple[int, str]:
-        url, params, headers = self.sent[-1]
-        return super().post(url, params, headers)
-
-
-def recording_rows(database) -> list[tuple[str, str, str]]:
-    with database.sessions() as db:
-        return [(r.call_sid, r.sid, r.status) for r in db.scalars(select(Recording).order_by(Recording.created_at))]
 
 
 def state(redis_conn, call_sid: str) -> dict:

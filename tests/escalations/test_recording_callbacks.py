@@ -14,9 +14,11 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ivr.dev.simulator import FlaskTransport, tone_wav
-from tests.escalations.test_promises import (
+from tests.helpers.dashboard import Person, signed_in
+from tests.helpers.escalations import (
     ACK,
     ALEX,
+    DEMO_PASSWORD,
     RECORDED,
     RECORDING_STATUS,
     STATUS,
@@ -25,9 +27,8 @@ from tests.escalations.test_promises import (
     recording_rows,
     simulator,
     staff_texts_about,
+    texts,
 )
-from tests.helpers.dashboard import Person, signed_in
-from tests.helpers.escalations import DEMO_PASSWORD, texts
 from tests.helpers.service import ACCOUNT
 from tests.helpers.webhooks import post
 

@@ -9,14 +9,15 @@ import email.policy
 import socket
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from rq import Queue, SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr.dev.simulator import CallSimulator
-from ivr.escalations.models import Escalation, Notification
+from ivr.dev.simulator import CallSimulator, FlaskTransport
+from ivr.escalations.models import Escalation, Notification, Recording
 from ivr.practice.demo import CLIENTS
 from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, twilio_keeps_recordings
 from workers.runtime import using
@@ -161,6 +162,8 @@ def texts(standin) -> list[tuple[str, str]]:
 
 # Alex, the demo practice's first client (ivr.practice.demo).
 ALEX = "+15551230001"
+ACK = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+RECORDED, RECORDING_STATUS, STATUS = "/twilio/voice/recorded", "/twilio/voice/recording-status", "/twilio/status"
 
 
 def simulator(transport, standin, *, keep_recordings: bool = True) -> CallSimulator:
@@ -187,3 +190,37 @@ def reconcile_now(app, jobs, *, after: dt.timedelta = dt.timedelta(minutes=5)) -
     jobs.clock.advance(seconds=after.total_seconds())
     with using(app.extensions["quietline"]):
         return reconcile()
+
+
+class Holding(FlaskTransport):
+    """Delivers webhooks to the app, except those to the ``hold`` paths: kept, signed as Twilio sent
+    them, to be delivered later in any order (``deliver``), or never."""
+
+    def __init__(self, client, hold: tuple[str, ...] = (), drop: tuple[str, ...] = ()):
+        super().__init__(client)
+        self.hold, self.drop = hold, drop
+        self.held: dict[str, tuple[str, dict, dict]] = {}
+        self.sent: list[tuple[str, dict, dict]] = []
+
+    def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        path = urlsplit(url).path
+        if path in self.drop:
+            return 204, ""  # Twilio sent it; it never arrived
+        if path in self.hold:
+            self.held[path] = (url, dict(params), dict(headers))
+            return 204, ""
+        self.sent.append((url, dict(params), dict(headers)))
+        return super().post(url, params, headers)
+
+    def deliver(self, path: str) -> tuple[int, str]:
+        url, params, headers = self.held[path]
+        return super().post(url, params, headers)
+
+    def replay_last(self) -> tuple[int, str]:
+        url, params, headers = self.sent[-1]
+        return super().post(url, params, headers)
+
+
+def recording_rows(database) -> list[tuple[str, str, str]]:
+    with database.sessions() as db:
+        return [(r.call_sid, r.sid, r.status) for r in db.scalars(select(Recording).order_by(Recording.created_at))]
