@@ -2,13 +2,32 @@
 instance (backups, recordings and the environment file under one folder)."""
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from pathlib import Path
 
 from ivr.config import Settings, load_settings
+from ivr.ops.install import Facts
 from tests.helpers.service import DATA_KEY, RECORDINGS_KEY, TOKEN
 
 # The demo practice's line (the stand-in's standalone process owns it too).
 NUMBER = "+15555550100"
+
+# Monday 23 November 2026, 10:00 in New York.
+NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+
+# A machine the installer has never touched (Debian 12 with python3), and every package an install adds.
+FRESH = Facts(os_id="debian", os_version="12", packages=frozenset({"python3"}), caddy_available=True,
+              users=frozenset({"root", "redis"}), user_groups=frozenset(), files={}, dirs={}, links={},
+              release_ready=False, pg_ready=False, schema_current=False, enabled_units=frozenset(),
+              systemd_running=True)
+ALL_PACKAGES = frozenset({"python3", "python3-venv", "redis-server", "caddy", "ca-certificates", "postgresql"})
+
+
+def numbered_secrets():
+    """A secret generator whose values say what they are (``data-1``, ``redis-2``): new values on every call."""
+    counter = itertools.count(1)
+    return lambda kind: f"{kind}-{next(counter)}"
 
 
 def make_settings(base: Path, database_url: str, **overrides) -> Settings:

@@ -31,11 +31,10 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import db_dump, restore
 from ivr.practice.demo import seed_demo
 from ivr.practice.models import Client, Clinician
-from tests.helpers.ops import make_settings
+from tests.helpers.ops import NOW, make_settings
 from tests.helpers.service import RECORDINGS_KEY, TOKEN
 from tests.plugins.databases import PostgresServer, pg_bindir, postgres_server
 
-NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 NY = ZoneInfo("America/New_York")
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
 

@@ -3,7 +3,6 @@ and a second run that changes nothing, secrets never overwritten, and the shippe
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import os
 import shutil
@@ -41,22 +40,12 @@ from ivr.ops.install import (
     render_caddyfile,
     render_units,
 )
+from tests.helpers.ops import ALL_PACKAGES, FRESH, numbered_secrets
 
 LAYOUT = Layout()
 OPTIONS = Options(domain="phone.example-practice.org", version="0.1.0-abc123", source=PROJECT_ROOT)
-FRESH = Facts(os_id="debian", os_version="12", packages=frozenset({"python3"}), caddy_available=True,
-              users=frozenset({"root", "redis"}), user_groups=frozenset(), files={}, dirs={}, links={},
-              release_ready=False, pg_ready=False, schema_current=False, enabled_units=frozenset(),
-              systemd_running=True)
-ALL_PACKAGES = frozenset({"python3", "python3-venv", "redis-server", "caddy", "ca-certificates", "postgresql"})
 DISTRO_REDIS_CONF = "bind 127.0.0.1 -::1\nport 6379\nappendonly no\n"
 DISTRO_CADDYFILE = ":80 {\n\troot * /usr/share/caddy\n\tfile_server\n}\n"
-
-
-def numbered_secrets():
-    """A secret generator whose values say what they are (``data-1``, ``redis-2``): new values on every call."""
-    counter = itertools.count(1)
-    return lambda kind: f"{kind}-{next(counter)}"
 
 
 def written(actions, path: str) -> WriteFile:

@@ -19,8 +19,7 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import install, restore
 from ivr.ops.install import MIGRATE, PROJECT_ROOT, Layout, Options, Run, pg_setup_script, plan, schema_current
 from ivr.practice.demo import seed_demo
-from tests.ops.test_backup import NOW, make_settings
-from tests.ops.test_install import ALL_PACKAGES, FRESH, numbered_secrets
+from tests.helpers.ops import ALL_PACKAGES, FRESH, NOW, make_settings, numbered_secrets
 from tests.plugins.databases import postgres_server
 
 OPTIONS = Options(domain="phone.example-practice.org", version="0.1.0-abc123", source=PROJECT_ROOT)

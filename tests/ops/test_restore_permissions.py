@@ -19,8 +19,8 @@ from ivr.db import database as db_mod
 from ivr.ops import backup as backup_mod
 from ivr.practice.demo import seed_demo
 from ivr.private_files import private_dir
+from tests.helpers.ops import NOW, make_settings
 from tests.helpers.service import DATA_KEY, RECORDINGS_KEY, TOKEN
-from tests.ops.test_backup import NOW, make_settings
 
 NOBODY = 65534
 # Started as root (this machine's Python lives under /root), everything imported and the database opened, then the
