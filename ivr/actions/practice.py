@@ -15,9 +15,9 @@ import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -31,6 +31,7 @@ from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
 from ivr.practice.models import (
     ACTIVE,
+    APPOINTMENTS_CHANGED,
     PHONE_ID_PREFIX,
     Appointment,
     AppointmentStatus,
@@ -55,6 +56,24 @@ _APPOINTMENTS = Appointment.__table__
 _BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
     _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"), _APPOINTMENTS.c.status == ACTIVE,
     _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
+
+# Moving an appointment (book_slot): the old row released only while still active (bumping its version, as
+# Appointment's before_update event does for the ORM), and the new one inserted, with the table's defaults.
+_APPOINTMENTS_TABLE = cast(Table, _APPOINTMENTS)
+_RELEASE = (update(_APPOINTMENTS_TABLE)
+            .where(_APPOINTMENTS.c.id == bindparam("old_id"), _APPOINTMENTS.c.status == ACTIVE)
+            .values(status=AppointmentStatus.RESCHEDULED.value, replaced_by=bindparam("new_id"),
+                    changed_at=bindparam("when", type_=_APPOINTMENTS.c.changed_at.type), changed_by_client=True,
+                    version=_APPOINTMENTS.c.version + 1))
+_BOOK = insert(_APPOINTMENTS_TABLE)
+_BOOKED_COLUMNS = ("id", "client_id", "clinician_id", "start", "end", "status", "telehealth_url", "changed_at",
+                   "changed_by_client")
+
+
+def _book_values(new: Appointment) -> dict[str, Any]:
+    """The INSERT's values of a new appointment (the columns a phone booking sets; the rest take their defaults)."""
+    return {name: getattr(new, name) for name in _BOOKED_COLUMNS}
+
 
 # -- recognising and verifying --------------------------------------------------------------------------
 
@@ -401,23 +420,29 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             old = access.appointment(db, appt.get("id") or "")
             if old is None or old.client_id != client_id or old.status != ACTIVE:
                 return ActionResult("invalid")
-            length = old.end - old.start
+            clinician, old_id = old.clinician, old.id
             before = journal.appointment_state(old)
             new = Appointment(id=f"{PHONE_ID_PREFIX}{uuid.uuid4().hex[:12]}", client_id=client_id,
-                              clinician_id=old.clinician_id, start=start, end=start + length, status=ACTIVE,
-                              telehealth_url=old.telehealth_url, changed_at=ctx.now, changed_by_client=True)
-            # Release, then book, in one flush: the unit of work writes a table's UPDATEs before its INSERTs, so
-            # the unique index sees one active row at a time (and a slot offered is never the old one's: that
-            # was busy). A slot someone else took fails here, as IntegrityError.
-            old.status = AppointmentStatus.RESCHEDULED.value
-            old.replaced_by = new.id
-            old.changed_at, old.changed_by_client = ctx.now, True
-            db.add(new)
-            db.flush()
+                              clinician_id=old.clinician_id, start=start, end=start + (old.end - old.start),
+                              status=ACTIVE, telehealth_url=old.telehealth_url, changed_at=ctx.now,
+                              changed_by_client=True)
+            # Release, then book, as two Core statements (the ORM's flush of the same two rows cost as much as the
+            # rest of the webhook): the unique index on active slots sees one active row at a time (and a slot
+            # offered is never the old one's: that was busy). The release is a compare-and-set on the status, so a
+            # change made meanwhile (staff, another call) wins; a slot someone else took fails the booking, as
+            # IntegrityError, and the block rolls both back.
+            connection = db.connection()
+            released = connection.execute(_RELEASE, {"old_id": old_id, "new_id": new.id, "when": ctx.now})
+            db.expire(old)  # the row changed under the session's copy: read it afresh if anything asks
+            if released.rowcount != 1:
+                return ActionResult("invalid")  # changed meanwhile: nothing written, nothing to undo
+            connection.execute(_BOOK, _book_values(new))
+            # What the ORM's events on Appointment would have noted: outbound planning runs after the commit.
+            db.info[APPOINTMENTS_CHANGED] = True
             journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
-                           now=ctx.now, client_id=client_id, appointment_id=old.id, before=before,
+                           now=ctx.now, client_id=client_id, appointment_id=old_id, before=before,
                            after={**journal.appointment_state(new), "appointment_id": new.id})
-            described = access.describe(new, old.clinician, practice, ctx.now)
+            described = access.describe(new, clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
             old = access.appointment(db, appt.get("id") or "")

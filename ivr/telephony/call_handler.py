@@ -211,9 +211,11 @@ class CallHandler:
                 self._drain_quietly(call_sid)
                 return
             new.turn = session.turn + 1
-            if self.call_store.save(new, session.turn, None, None, outbox_entries(out, new.turn)):
+            # The save reads back the whole outbox (this step's entries and any a crash left) in its round trip.
+            pending = self.call_store.save_then_outbox(new, session.turn, outbox_entries(out, new.turn))
+            if pending is not None:
                 log.info("call %s ended: %s after %s steps", call_sid, status, new.steps_taken)
-                self._drain_quietly(call_sid)
+                self._drain_quietly(call_sid, pending, again=True)
                 return
 
     def recording_ready(self, call_sid: str, recording_sid: str) -> None:
@@ -247,15 +249,18 @@ class CallHandler:
         return self.jobs.escalate(call_sid, reason,
                                   decide_priority(flows.practice if flows is not None else None, reason, requested))
 
-    def drain(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> int:
+    def drain(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None, *,
+              again: bool | None = None) -> int:
         """Enqueue the jobs waiting in the call's outbox (``entries``, or what Redis holds); returns how many.
 
         An escalation's entry is deleted once RQ will run its job: in a queue or registry, not merely
         its hash (``Jobs`` looks, and enqueues again a job a half-written enqueue or a lost queue left
         stranded; an error keeps the entry). A text's stays (number and body) until its job has sent it.
-        Enqueueing is unique per job id, so draining again is harmless.
+        Enqueueing is unique per job id, so draining again is harmless. ``again``: the entries are what Redis
+        holds (read with a save), as when None is given.
         """
-        again = entries is None  # what Redis holds: a drain has most likely enqueued it already
+        if again is None:
+            again = entries is None  # what Redis holds: a drain has most likely enqueued it already
         if entries is None:
             entries = self.call_store.outbox(call_sid)
         for entry_id, entry in sorted(entries.items(), key=_drain_order):
@@ -274,13 +279,14 @@ class CallHandler:
         if one runs (``PracticeData.unit``)."""
         return self.practice.unit() if self.practice is not None else nullcontext()
 
-    def _drain_quietly(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None) -> None:
+    def _drain_quietly(self, call_sid: str, entries: dict[str, dict[str, Any]] | None = None, *,
+                       again: bool | None = None) -> None:
         """Drain after the state is stored: a failure here loses nothing (the outbox keeps it), so the
         caller still gets the answer already stored."""
         if entries is not None and not entries:
             return
         try:
-            self.drain(call_sid, entries)
+            self.drain(call_sid, entries, again=again)
         except Exception:
             log.warning("call %s: outbox kept for the next drain (enqueueing failed)", call_sid, exc_info=True)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from redis import Redis
@@ -52,6 +52,17 @@ for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 return 1
 """
+# The same compare-and-set, answering with every outbox field/value pair of the hash after it (empty when none)
+# behind a leading 1 (0: the race was lost): what a drain after the save reads, without a round trip of its own.
+_SAVE_THEN_OUTBOX = _SAVE.replace("return 1\n", """local out = {1}
+for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(name, 1, 7) == 'outbox:' then
+    out[#out + 1] = name
+    out[#out + 1] = redis.call('HGET', KEYS[1], name)
+  end
+end
+return out
+""")
 
 
 class CallStore:
@@ -62,6 +73,7 @@ class CallStore:
         self.ttl = int(ttl_seconds)
         self.cipher = cipher
         self._save = redis.register_script(_SAVE)
+        self._save_then_outbox = redis.register_script(_SAVE_THEN_OUTBOX)
 
     @staticmethod
     def key(call_sid: str) -> str:
@@ -93,6 +105,23 @@ class CallStore:
         """Store ``session``, the TwiML that answered ``answered_turn`` (None: no answer to keep) and the
         ``outbox`` entries (id → JSON-able dict), only if the call is still at ``expected_turn`` (-1 for a
         new call).  False means another request won the race, and nothing was written."""
+        return bool(self._save(keys=[self.key(session.call_sid)],
+                               args=self._save_args(session, expected_turn, answered_turn, response, outbox)))
+
+    def save_then_outbox(self, session: CallSession, expected_turn: int,
+                         outbox: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]] | None:
+        """``save`` (with no answer to keep), in the same round trip reading every outbox entry the call then has
+        (its older ones too), as ``outbox`` would; None when another request won the race."""
+        sid = session.call_sid
+        reply = self._save_then_outbox(keys=[self.key(sid)],
+                                       args=self._save_args(session, expected_turn, None, None, outbox))
+        if not reply:
+            return None
+        return self._entries(sid, zip(reply[1::2], reply[2::2], strict=True))
+
+    def _save_args(self, session: CallSession, expected_turn: int, answered_turn: int | None, response: str | None,
+                   outbox: Mapping[str, Mapping[str, Any]] | None) -> list[Any]:
+        """ARGV of the compare-and-set script (see ``_SAVE``): every value sealed."""
         sid = session.call_sid
         field = f"r{answered_turn}" if answered_turn is not None and response else ""
         args: list[Any] = [str(expected_turn), str(session.turn),
@@ -101,7 +130,7 @@ class CallStore:
         for entry_id, entry in (outbox or {}).items():
             name = OUTBOX_FIELD + entry_id
             args += [name, self._seal(sid, name, json.dumps(entry, separators=(",", ":")))]
-        return bool(self._save(keys=[self.key(sid)], args=args))
+        return args
 
     def answered(self, call_sid: str, turn: int) -> str | None:
         """The TwiML we already returned for this turn of the call (to answer a retry identically)."""
@@ -113,8 +142,12 @@ class CallStore:
 
     def outbox(self, call_sid: str) -> dict[str, dict[str, Any]]:
         """The call's pending outbox entries, id → entry (empty when none, or the call is unknown)."""
+        return self._entries(call_sid, self.redis.hscan_iter(self.key(call_sid), match=OUTBOX_FIELD + "*", count=500))
+
+    def _entries(self, call_sid: str, fields: Iterable[tuple[str | bytes, bytes]]) -> dict[str, dict[str, Any]]:
+        """Outbox fields (name, sealed value) opened, id → entry; one that does not open is left out, logged."""
         entries: dict[str, dict[str, Any]] = {}
-        for name, raw in self.redis.hscan_iter(self.key(call_sid), match=OUTBOX_FIELD + "*", count=500):
+        for name, raw in fields:
             name = name.decode() if isinstance(name, bytes) else name
             try:
                 entries[name[len(OUTBOX_FIELD):]] = json.loads(self._open(call_sid, name, raw))

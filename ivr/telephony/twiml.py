@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import assert_never
 
 from twilio.twiml.messaging_response import MessagingResponse
@@ -200,6 +201,7 @@ def thanks() -> str:
     return str(response)
 
 
+@cache  # the same document every time: built once per process (every status callback and late request asks)
 def hangup() -> str:
     """Just end the call."""
     response = VoiceResponse()
@@ -207,11 +209,13 @@ def hangup() -> str:
     return str(response)
 
 
+@cache
 def acknowledge() -> str:
     """An empty ``<Response/>``: the answer to a status callback (Twilio runs nothing from it; never an empty body)."""
     return str(VoiceResponse())
 
 
+@cache
 def sms_nothing() -> str:
     """An empty messaging answer: we send no reply (Twilio has already answered a keyword)."""
     return str(MessagingResponse())

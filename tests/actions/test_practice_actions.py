@@ -21,7 +21,7 @@ from ivr.actions.registry import ActionContext
 from ivr.core.call_state import CallSession
 from ivr.practice.data import PracticeData
 from ivr.practice.demo import DEMO_PIN
-from ivr.practice.models import Appointment, CardOnFile, FollowUp
+from ivr.practice.models import Appointment, CardOnFile, FollowUp, PracticeChange
 from tests.helpers.service import CLOSED_NOW, HOLIDAY_NOW, stored_state
 
 ALEX = "+15551230001"
@@ -95,6 +95,29 @@ class TestRescheduling:
         assert new.telehealth_url == old.telehealth_url
         run_jobs()
         assert texts(standin) == [(ALEX, "Confirmed: Tue, Nov 24 at 9 AM. Reply STOP to opt out.")]
+
+    def test_a_move_writes_both_rows_and_the_journal_as_the_orm_did(self, sim, database, redis_conn, clock):
+        """book_slot releases and books by two Core statements (issue 9, performance): the rows, the version the
+        ORM's before_update event bumped, the table's defaults, the journal entry and the planning pass are
+        what they were."""
+        version = appointment(database, "A-2001").version
+        sim.call(from_=ALEX, script="1;04151985#;1;1;1")
+        old = appointment(database, "A-2001")
+        assert (old.status, old.version, old.changed_at, old.changed_by_client) == (
+            "rescheduled", version + 1, clock.now, True)
+        new = appointment(database, old.replaced_by)
+        assert (new.client_id, new.clinician_id, new.status, new.version, new.changed_at, new.changed_by_client,
+                new.checked_in, new.joined, new.cancel_reason, new.ehr_id, new.replaced_by) == (
+            "C-1001", old.clinician_id, "scheduled", 1, clock.now, True, False, False, None, None, None)
+        assert new.id.startswith("ql-") and new.updated_at is not None
+        with database.sessions() as db:
+            [entry] = db.scalars(select(PracticeChange).where(PracticeChange.appointment_id == "A-2001")).all()
+        assert (entry.kind, entry.client_id, entry.state, entry.made_at) == (
+            "appointment_moved", "C-1001", "to_enter", clock.now)
+        assert (entry.before["status"], entry.after["status"], entry.after["appointment_id"]) == (
+            "scheduled", "scheduled", new.id)
+        assert entry.after["start"] == ny(24, 9).isoformat()
+        assert "outbound-plan-now-1" in jobs(redis_conn)  # the commit asked for a planning pass, as the events did
 
     def test_a_day_with_no_appointment_named_at_the_menu_asks_before_moving_one(self, sim, database):
         """Review 14 finding 6: the day said for the appointment decides which one; a day without one asks."""

@@ -395,11 +395,11 @@ def crash_after_commit(monkeypatch):
     real = CallHandler.drain
     crashes: list[str] = []
 
-    def drain(self, call_sid, entries=None):
+    def drain(self, call_sid, entries=None, **options):
         if not crashes:
             crashes.append(call_sid)
             raise Crash("killed between the commit and the drain")
-        return real(self, call_sid, entries)
+        return real(self, call_sid, entries, **options)
 
     monkeypatch.setattr(CallHandler, "drain", drain)
     return crashes
