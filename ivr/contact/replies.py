@@ -80,6 +80,9 @@ CONFIRM_ASKED = frozenset({"reminder", "moved"})
 # What the client is told (neutral: whoever reads the phone learns nothing).
 CONFIRMED_REPLY = "Thank you, that is confirmed."
 CHANGE_REPLY = "Thank you. We will be in touch to find another time."
+# A change asked for when the client may not be called (quiet hours): staff have the task at once, and the
+# client is told by when a person will be in touch ({when}: written in the client's zone).
+CHANGE_QUIET_REPLY = "Thank you. A person will be in touch by {when} to find another time."
 PERSON_REPLY = "Thank you for your message. A person will answer you soon."
 # A text that reads as a crisis (or may): emergency guidance, in words that name no practice nor care.
 CRISIS_REPLY = ("If this is an emergency, please call 911 now. You can also call or text 988 at any time, day or "
@@ -153,6 +156,7 @@ class Handled:
     touch_id: str | None
     staff_task: str | None = None  # the reason of a staff task to raise (after the commit)
     new: bool = True  # False: the same MessageSid again (Twilio retried): nothing done twice
+    correction_request: int | None = None  # the correction_requests row a "change" reply raised
 
 
 def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: str | None,
@@ -218,9 +222,11 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if meaning is ReplyMeaning.CHANGE and client_id:
         if correction_enabled:
             # Raised by the reply, so after it (the planner lets a reply end only what was pending before it).
-            db.add(CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=None,
-                                        raised_at=now + dt.timedelta(seconds=1)))
-            return Handled(meaning, CHANGE_REPLY, client_id, touch_id)
+            request = CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=None,
+                                           raised_at=now + dt.timedelta(seconds=1))
+            db.add(request)
+            db.flush()
+            return Handled(meaning, CHANGE_REPLY, client_id, touch_id, correction_request=request.id)
         return Handled(meaning, CHANGE_REPLY, client_id, touch_id, staff_task="change_request")
     # Free text (or a confirm/change nobody can be matched to): a person answers.
     return Handled(ReplyMeaning.OTHER if meaning is not ReplyMeaning.CHANGE else meaning, PERSON_REPLY, client_id,

@@ -16,6 +16,7 @@ from tests.helpers.contact import add_appointment, add_client, replies, text_in,
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239006"
 FIRST = dt.datetime(2026, 12, 2, 15, 0, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
+QUIET_CHANGE = "Thank you. A person will be in touch by PLACEHOLDER to find another time."
 NOTHING = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
@@ -249,3 +250,26 @@ def test_assent_to_a_text_that_asked_for_no_confirmation_goes_to_a_person(app, c
     with database.sessions() as db:
         [esc] = db.scalars(select(Escalation)).all()
     assert esc.reason == "text_reply"
+
+
+def test_a_change_asked_for_in_quiet_hours_is_a_staff_task_at_once_with_the_promise_in_the_reply(
+        reminded, client, database, jobs, standin):
+    """Break-test: "can't make it" at 21:00 waited for the morning's correction call, and staff saw nothing."""
+    jobs.clock.now = dt.datetime(2026, 12, 2, 21, 0, tzinfo=NY).astimezone(dt.UTC)
+    status, xml = text_in(client, PHONE, reminded["from"], "can't make it", "SM" + "f" * 32)
+    with database.sessions() as db:
+        [req] = db.scalars(select(CorrectionRequestRow)).all()
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.call_sid, esc.reason, esc.client_id, esc.status) == (f"change-{req.id}", "change_request", "C-9006",
+                                                                    "open")
+    assert (status, xml) == (200, answer(QUIET_CHANGE))
+    jobs.run()  # the correction call still goes in the morning; its failure would raise no second task
+    with database.sessions() as db:
+        assert len(db.scalars(select(Escalation)).all()) == 1
+
+
+def test_a_change_asked_for_in_the_day_raises_no_task_before_the_call(reminded, client, database, jobs):
+    status, xml = text_in(client, PHONE, reminded["from"], "can't make it", "SM" + "9" * 32)
+    assert (status, xml) == (200, answer("Thank you. We will be in touch to find another time."))
+    with database.sessions() as db:
+        assert db.scalars(select(Escalation)).all() == []
