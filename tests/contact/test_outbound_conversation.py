@@ -609,6 +609,9 @@ def test_an_unverified_caller_of_a_pool_number_may_leave_a_message_for_staff(ql,
                                               "RecordingUrl": "https://api.twilio.com/rec/RE" + "7" * 32}) == [
         "Thank you. Your message will be passed on. Goodbye."]
     assert stranger.ended
+    assert post(client, "/twilio/status", {**stranger.params, "CallStatus": "completed",
+                                           "CallDuration": "40"}).status_code == 200
+    jobs.settle()  # the escalation job
     with database.sessions() as db:
         [esc] = db.scalars(select(Escalation)).all()
     assert (esc.call_sid, esc.reason, esc.status) == ("CA" + "5" * 32, "callback_request", "open")

@@ -16,7 +16,7 @@ from tests.helpers.contact import add_appointment, add_client, replies, text_in,
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239006"
 FIRST = dt.datetime(2026, 12, 2, 15, 0, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
-QUIET_CHANGE = "Thank you. A person will be in touch by PLACEHOLDER to find another time."
+QUIET_CHANGE = "Thank you. A person will be in touch by Thu, Dec 3 at 6 PM to find another time."
 NOTHING = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
