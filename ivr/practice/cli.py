@@ -60,10 +60,10 @@ def _service_down() -> str | None:
 def make_url_safe(url: str) -> str:
     """A Redis URL without its password."""
     parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
+    if not parts.password:
+        return url  # as written (urlunsplit would turn unix:///path into unix:/path)
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @practice_cli.command("import")
