@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.actions.catalog import default_registry
 from ivr.config import ConfigError, load_settings
+from ivr.contact.facts import clinician_names
+from ivr.db.database import Database, normalise_url, safe_url
 from ivr.flowlang.store import check_dir
 from ivr.ops.cli_connect import twilio_cli
 from ivr.ops.cli_doctor import doctor_command
@@ -44,14 +48,54 @@ def _flows_dir() -> Path:
         raise click.UsageError(str(exc)) from None
 
 
+def database_clinician_names(environ: Mapping[str, str] | None = None) -> tuple[tuple[str, ...] | None, str]:
+    """The clinicians' names from the practice database, as the running service reads them, and what was read.
+
+    A database is configured when DATABASE_URL is set, or when the instance's default SQLite file exists
+    (``make run`` creates it); none configured, or one that cannot be read → ``(None, why)``, never an error:
+    the flows are still checked, without the names.
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        url = load_settings(environ).database_url
+    except ConfigError as exc:
+        return None, f"the settings cannot be read ({exc})"
+    parsed = normalise_url(url)
+    if not environ.get("DATABASE_URL"):
+        file = parsed.database or ""
+        if parsed.get_backend_name() != "sqlite" or not file or not Path(file).expanduser().exists():
+            return None, "no database is configured (DATABASE_URL unset and no instance database yet)"
+    try:
+        database = Database.from_url(parsed)
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        return None, f"the database {safe_url(parsed)} cannot be opened ({type(exc).__name__})"
+    try:
+        with database.sessions() as db:
+            names = clinician_names(db)
+    except SQLAlchemyError as exc:
+        return None, (f"the database {safe_url(parsed)} cannot be read ({type(exc).__name__}; "
+                      "run: flask --app app db upgrade)")
+    finally:
+        database.dispose()
+    return names, f"{len(names)} clinician name(s) from the database {safe_url(parsed)}"
+
+
 @flows_cli.command("check")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def flows_check(path: Path | None) -> None:
-    """Load every flow in PATH (default: IVR_FLOWS_DIR) and report every problem at once."""
+    """Load every flow in PATH (default: IVR_FLOWS_DIR) and report every problem at once.
+
+    Outbound words are linted with the clinicians' names from the practice database when one is configured
+    (as the running service does); without one it says so."""
     directory = path or _flows_dir()
     if directory.is_file():
         directory = directory.parent
-    flows, problems = check_dir(directory, default_registry().signatures())
+    names, read = database_clinician_names()
+    if names is None:
+        click.echo(f"Checked without clinician names: {read}.")
+    else:
+        click.echo(f"Checked with {read}.")
+    flows, problems = check_dir(directory, default_registry().signatures(), names or ())
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = [p for p in problems if p.severity == "error"]

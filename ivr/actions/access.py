@@ -6,7 +6,9 @@ Shared by the inbound actions (``ivr.actions.practice``) and the outbound conver
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -93,5 +95,12 @@ def text_video_link(ctx: ActionContext, url: str | None, when: dt.datetime | Non
     if not url or when is None:
         return ActionResult("no_link")
     tz = ctx.flows.practice.tz
-    spoken = spoken_datetime(when.astimezone(tz), ctx.now.astimezone(tz))
+    listener = ctx.session.vars.get("listener_zone")  # the client's zone, once known (ivr.actions.follow_up)
+    local = when.astimezone(tz)
+    name = ""
+    if isinstance(listener, Mapping) and listener.get("key"):
+        local = when.astimezone(ZoneInfo(str(listener["key"])))
+        differs = local.utcoffset() != when.astimezone(tz).utcoffset()
+        name = f" {listener.get('name')}" if listener.get("name") and (differs or listener.get("always")) else ""
+    spoken = spoken_datetime(local, ctx.now.astimezone(local.tzinfo)) + name
     return text_to_client(ctx, f"Your video link for {spoken}: {url}")

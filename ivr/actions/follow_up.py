@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from ivr.actions import access
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
+from ivr.outbound.wording import zone_name
+from ivr.outbound.zones import message_zone
 from ivr.practice import journal
 from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
 from ivr.practice.scheduling import open_slots
@@ -44,30 +46,45 @@ def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) ->
     return appointment
 
 
+def listener_zone(db: Session, client_id: str, ctx: ActionContext) -> dict[str, Any]:
+    """``vars.listener_zone`` of a verified client: the zone every time said to them is in (their record's, else
+    their number's area code's: ``zones.message_zone``, as their texts), its name, and whether to name it even
+    when its clock is the practice's (a zone only guessed)."""
+    client = db.get(Client, client_id)
+    phones = sorted(client.phones, key=lambda p: p.position) if client is not None else []
+    practice = ctx.flows.practice
+    tz, always = message_zone(client.time_zone if client is not None else None,
+                              phones[0].e164 if phones else None, practice.tz.key)
+    return {"key": tz.key, "name": zone_name(tz), "always": always}
+
+
 def continue_touch(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """A returned call, once the caller is verified: the touch it continues (``vars.touch``).  The one the number
     called back made to the calling number when it is this client's; otherwise this client's latest touch of the
     last 14 days (``ActionContext.touches``), so one who calls back from another phone goes on exactly as from the
     number it went to.  ``continues`` or ``none``; nothing about it is looked up before verification."""
     client_id = access.client_id(ctx)
+    with access.practice(ctx).read() as db:
+        zone = listener_zone(db, client_id, ctx)
     touch = ctx.session.vars.get("touch") or {}
     if isinstance(touch, Mapping) and touch.get("client_id") == client_id:
-        return ActionResult("continues")
+        return ActionResult("continues", {"listener_zone": zone})
     found = ctx.touches(client_id, ctx.now) if ctx.touches is not None else None
     if found is None or found.get("client_id") != client_id:
         return ActionResult("none", {"touch": None})
-    return ActionResult("continues", {"touch": dict(found)})
+    return ActionResult("continues", {"touch": dict(found), "listener_zone": zone})
 
 
 def touch_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The appointment the touch is about (a reminder's, a late arrival's), as ``vars.appt``."""
     client_id, touch = _touch_client(ctx)
     with access.practice(ctx).read() as db:
+        zone = listener_zone(db, client_id, ctx)
         appointment = _touch_appointment(db, client_id, touch)
         if appointment is None:
-            return ActionResult("none", {"appt": None})
+            return ActionResult("none", {"appt": None, "listener_zone": zone})
         appt = access.describe(appointment, appointment.clinician, ctx.flows.practice, ctx.now)
-    return ActionResult("found", {"appt": {**appt, "as_asked": True, "later": False}})
+    return ActionResult("found", {"appt": {**appt, "as_asked": True, "later": False}, "listener_zone": zone})
 
 
 def text_touch_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -105,9 +122,11 @@ def offer_new_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     with access.practice(ctx).read() as db:
         clinician = _clinician(db, client_id)
         slots = _new_slots(db, clinician, ctx) if clinician is not None else []
+        zone = listener_zone(db, client_id, ctx)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
-    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None})
+    # Said in the client's zone (vars.listener_zone), named when it is not the practice's.
+    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "listener_zone": zone})
 
 
 def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

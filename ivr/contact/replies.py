@@ -52,15 +52,37 @@ CONFIRM_WORDS = frozenset({
     "see you then", "i'll be there", "ill be there", "i will be there", "sounds good", "yes thanks", "ok thanks",
     "ok thank you",
 })
+# A confirmation is any run of these pieces, at least one of them an assent ("yes I will be there", "yup",
+# "ok see you then", "👍 thanks"), with no negation anywhere ("no", "not", "can't"…: a person reads those).
+ASSENT_PIECES = frozenset({
+    "1", "yes", "y", "ye", "yep", "yup", "yeah", "yea", "ya", "yes yes", "ok", "okay", "okey", "k", "kk", "okie",
+    "sure", "confirm", "confirmed", "i confirm", "sounds good", "will do", "perfect", "great", "got it", "absolutely",
+    "definitely", "of course", "correct", "that works", "works for me", "that works for me", "see you then",
+    "see you there", "see you", "i'll be there", "ill be there", "i will be there", "will be there", "be there",
+    "i'll see you then", "i will see you then",
+})
+COURTESY_PIECES = frozenset({"thanks", "thank you", "thx", "ty", "please", "pls", "then", "there", "see you soon"})
+NEGATIONS = frozenset({
+    "no", "n", "nope", "nah", "not", "cant", "can't", "cannot", "won't", "wont", "don't", "dont", "never", "unable",
+    "wasn't", "isn't", "didn't", "but", "maybe", "change", "reschedule", "late",
+})
+# Thumbs up, OK hand, check marks, 🆗 (any skin tone, with or without the emoji selector): "ok".
+_ASSENT_EMOJI = re.compile("(?:\U0001F44D|\U0001F44C|\u2705|\u2714|\u2611|\U0001F197)[\U0001F3FB-\U0001F3FF\uFE0F]*")
+_PIECES = sorted(ASSENT_PIECES | COURTESY_PIECES, key=lambda p: len(p.split()), reverse=True)
 CHANGE_WORDS = frozenset({
     "2", "change", "change it", "reschedule", "re-schedule", "reschedule please", "move", "move it",
     "can't make it", "cant make it", "cannot make it", "can not make it", "i can't make it", "i cant make it",
     "i cannot make it", "can't come", "cant come", "i can't come", "another time", "different time",
     "new time", "need to reschedule", "i need to reschedule", "i need to change it",
 })
+# The touches whose words ask for a confirmation ("Reply 1 to confirm or 2 to change it").
+CONFIRM_ASKED = frozenset({"reminder", "moved"})
 # What the client is told (neutral: whoever reads the phone learns nothing).
 CONFIRMED_REPLY = "Thank you, that is confirmed."
 CHANGE_REPLY = "Thank you. We will be in touch to find another time."
+# A change asked for when the client may not be called (quiet hours): staff have the task at once, and the
+# client is told by when a person will be in touch ({when}: written in the client's zone).
+CHANGE_QUIET_REPLY = "Thank you. A person will be in touch by {when} to find another time."
 PERSON_REPLY = "Thank you for your message. A person will answer you soon."
 # A text that reads as a crisis (or may): emergency guidance, in words that name no practice nor care.
 CRISIS_REPLY = ("If this is an emergency, please call 911 now. You can also call or text 988 at any time, day or "
@@ -93,16 +115,35 @@ def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: 
         return ReplyMeaning.HELP
     if keyword is opt_outs.Keyword.START and (opted_out or (body or "").strip().upper() != "YES"):
         return ReplyMeaning.OPT_IN  # YES from a number that never stopped is a confirmation
-    words = " ".join(_PUNCT.sub(" ", (body or "").lower().replace("’", "'")).split())
+    words = " ".join(_PUNCT.sub(" ", _ASSENT_EMOJI.sub(" ok ", (body or "").lower().replace("’", "'"))).split())
     if _OPT_OUT_WORDS.search(words):
         return ReplyMeaning.OPT_OUT
     if (body or "").strip().endswith("?"):
         return ReplyMeaning.OTHER  # "Y?", "ok?": a question, for a person, never a confirmation
-    if words in CONFIRM_WORDS:
+    if words in CONFIRM_WORDS or is_assent(words):
         return ReplyMeaning.CONFIRM
     if words in CHANGE_WORDS:
         return ReplyMeaning.CHANGE
     return ReplyMeaning.OTHER
+
+
+def is_assent(words: str) -> bool:
+    """``words`` (lower case, punctuation removed) are only assent and courtesy pieces, at least one assent, and
+    no negation: "yes i will be there", "yup", "ok see you then", "sure thanks"; not "no", "yes but later"."""
+    tokens = words.split()
+    if not tokens or any(t in NEGATIONS for t in tokens):
+        return False
+    assented = False
+    while tokens:
+        for piece in _PIECES:
+            size = len(piece.split())
+            if " ".join(tokens[:size]) == piece:
+                assented = assented or piece in ASSENT_PIECES
+                tokens = tokens[size:]
+                break
+        else:
+            return False
+    return assented
 
 
 @dataclass(frozen=True)
@@ -115,6 +156,7 @@ class Handled:
     touch_id: str | None
     staff_task: str | None = None  # the reason of a staff task to raise (after the commit)
     new: bool = True  # False: the same MessageSid again (Twilio retried): nothing done twice
+    correction_request: int | None = None  # the correction_requests row a "change" reply raised
 
 
 def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: str | None,
@@ -139,6 +181,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
     if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and (len(clients) > 1 or (touch and touch.neutral)):
         meaning = ReplyMeaning.OTHER  # a family phone: nobody can tell whose appointment "Y" is about (S11)
+    if meaning is ReplyMeaning.CONFIRM and (touch is None or touch.kind not in CONFIRM_ASKED):
+        meaning = ReplyMeaning.OTHER  # "ok" to a follow-up text confirms nothing: no confirmation was asked
     sealed = cipher.seal((body or "").encode(), f"outbound_replies:{message_sid}".encode()) if cipher else None
     db.add(OutboundReply(message_sid=message_sid[:40], from_e164=from_, to_e164=to, client_id=client_id,
                          touch_id=touch.touch_id if touch is not None else None,
@@ -178,9 +222,11 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if meaning is ReplyMeaning.CHANGE and client_id:
         if correction_enabled:
             # Raised by the reply, so after it (the planner lets a reply end only what was pending before it).
-            db.add(CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=None,
-                                        raised_at=now + dt.timedelta(seconds=1)))
-            return Handled(meaning, CHANGE_REPLY, client_id, touch_id)
+            request = CorrectionRequestRow(client_id=client_id, appointment_id=appointment_id, raised_by=None,
+                                           raised_at=now + dt.timedelta(seconds=1))
+            db.add(request)
+            db.flush()
+            return Handled(meaning, CHANGE_REPLY, client_id, touch_id, correction_request=request.id)
         return Handled(meaning, CHANGE_REPLY, client_id, touch_id, staff_task="change_request")
     # Free text (or a confirm/change nobody can be matched to): a person answers.
     return Handled(ReplyMeaning.OTHER if meaning is not ReplyMeaning.CHANGE else meaning, PERSON_REPLY, client_id,

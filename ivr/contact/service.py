@@ -24,6 +24,7 @@ from ivr.contact.rules_store import OutboundRulesStore
 from ivr.contact.undeliverable import NumberHasher
 from ivr.core.call_state import CallSession
 from ivr.core.escalation_policy import decide_priority
+from ivr.core.spoken_output import written_datetime
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
 from ivr.escalations.create import build_escalation
@@ -32,6 +33,8 @@ from ivr.flowlang.store import FlowStore
 from ivr.jobs.enqueue import Jobs
 from ivr.outbound.planner import SkipReason, Touch, is_held_task, plan, reach_back, recheck
 from ivr.outbound.rules import OutboundRules, Trigger
+from ivr.outbound.wording import local_time
+from ivr.outbound.zones import client_zones, is_allowed
 from ivr.practice.models import APPOINTMENTS_CHANGED
 from ivr.telephony import twiml
 from ivr.telephony.call_handler import CallStart
@@ -230,8 +233,36 @@ class Outbound:
             if handled.meaning in (ReplyMeaning.CRISIS, ReplyMeaning.UNSURE):
                 details["crisis"] = handled.meaning.value  # the marker staff see (never the words)
             self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, details)
+        reply = handled.reply
+        if handled.correction_request is not None and handled.client_id and rules is not None:
+            reply = self._change_in_quiet_hours(handled.correction_request, handled.client_id, rules, now) or reply
         self.plan_soon()
-        return twiml.sms_reply(handled.reply) if handled.reply else twiml.sms_nothing()
+        return twiml.sms_reply(reply) if reply else twiml.sms_nothing()
+
+    def _change_in_quiet_hours(self, request_id: int, client_id: str, rules: OutboundRules,
+                               now: dt.datetime) -> str | None:
+        """A change asked for when the client may not be called (their quiet hours, a closure): the correction
+        call would wait for the morning, so staff get the ``change_request`` task at once (the key the failed
+        call's task would have: never two) and the client is told by when a person will be in touch.  None when
+        the call may go now."""
+        with self.database.sessions() as db:
+            facts = load_facts(db, clients=[client_id])
+        person = next((c for c in facts.clients if c.id == client_id), None)
+        practice = rules.practice
+        phone = person.phones[0].e164 if person is not None and person.phones else None
+        zones = client_zones(person.time_zone if person is not None else None, phone, practice.timezone)
+        if is_allowed(now, zones, practice, rules.quiet_hours):
+            return None
+        task = self.staff_task(changes.task_key(request_id), changes.CHANGE_REQUEST, client_id,
+                               {"reply": "change", "outcome": "quiet_hours"})
+        with self.database.sessions() as db:
+            deadline = db.get(Escalation, task).deadline_at
+        if deadline is None:
+            return None
+        local, zone = local_time(deadline, person.time_zone if person is not None else None, practice.timezone,
+                                 phone)
+        when = written_datetime(local) + (f" {zone}" if zone else "")
+        return replies.CHANGE_QUIET_REPLY.format(when=when)
 
     # ------------------------------------------------------------------ conversations
 

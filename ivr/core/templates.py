@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -40,7 +41,8 @@ def _spoken(ctx: Any, value: Any, dated: bool = False) -> str:
         return ""
     # Stored values carry a bare UTC offset; in the practice's zone (now's) a time in a DST fold
     # can be told apart from its twin.
-    return spoken_output.spoken_datetime(_local(ctx, when), now, dated=bool(dated))
+    local = _local(ctx, when)
+    return _named(ctx, when, spoken_output.spoken_datetime(local, now, dated=bool(dated)))
 
 
 @pass_context
@@ -56,24 +58,57 @@ def _spoken_date(ctx: Any, value: Any) -> str:
     return spoken_output.spoken_date(value, now)
 
 
+def _listener_zone(ctx: Any) -> tuple[ZoneInfo, str, bool] | None:
+    """The zone the person on the line lives in, when the call knows it (``vars.listener_zone``: ``{"key":
+    "Pacific/Honolulu", "name": "Hawaii time", "always": false}``, set by the outbound conversation once the
+    client is verified): times are said in it, its name added when its clock differs from the practice's."""
+    variables = ctx.get("vars")
+    zone = variables.get("listener_zone") if isinstance(variables, Mapping) else None
+    if not isinstance(zone, Mapping) or not zone.get("key"):
+        return None
+    try:
+        return ZoneInfo(str(zone["key"])), str(zone.get("name") or ""), bool(zone.get("always"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def _local(ctx: Any, when: dt.datetime) -> dt.datetime:
-    """``when`` in the practice's zone (the zone of ``now``), when both are aware."""
+    """``when`` in the listener's zone (:func:`_listener_zone`), else the practice's (the zone of ``now``), when
+    both are aware."""
     now = _as_datetime(ctx.get("now"))
-    if when.tzinfo is not None and now is not None and now.tzinfo is not None:
+    if when.tzinfo is None:
+        return when
+    listener = _listener_zone(ctx)
+    if listener is not None:
+        return when.astimezone(listener[0])
+    if now is not None and now.tzinfo is not None:
         return when.astimezone(now.tzinfo)
     return when
+
+
+def _named(ctx: Any, when: dt.datetime, words: str) -> str:
+    """``words`` (a time said or written) with the listener's zone named when its clock then differs from the
+    practice's ("tomorrow at 5 AM Hawaii time")."""
+    listener = _listener_zone(ctx)
+    now = _as_datetime(ctx.get("now"))
+    if not words or listener is None or when.tzinfo is None:
+        return words
+    tz, name, always = listener
+    practice = now.tzinfo if now is not None and now.tzinfo is not None else None
+    differs = practice is None or when.astimezone(tz).utcoffset() != when.astimezone(practice).utcoffset()
+    return f"{words} {name}" if name and (differs or always) else words
 
 
 @pass_context
 def _spoken_time(ctx: Any, value: Any) -> str:
     when = _as_datetime(value)
-    return spoken_output.spoken_time(_local(ctx, when)) if when else ""
+    return _named(ctx, when, spoken_output.spoken_time(_local(ctx, when))) if when else ""
 
 
 @pass_context
 def _written(ctx: Any, value: Any) -> str:
     when = _as_datetime(value)
-    return spoken_output.written_datetime(_local(ctx, when)) if when and when.tzinfo else ""
+    return _named(ctx, when, spoken_output.written_datetime(_local(ctx, when))) if when and when.tzinfo else ""
 
 
 def _digits(value: Any) -> str:

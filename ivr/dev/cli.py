@@ -94,9 +94,26 @@ OUTBOUND_SCRIPTS = {"someone-else": "2"}
 
 
 def _answer_outbound(ql: Any, to: str, answer_as: str, url: str | None, script: str | None = None) -> None:
-    """Finish the newest outbound call to ``to`` at the stand-in as ``answer_as`` and print what is heard."""
+    """Finish the newest outbound call to ``to`` at the stand-in as ``answer_as`` and print what is heard.
+
+    As the inbound call does, it goes through the service ``make run`` runs from this checkout when no ``--url``
+    is given, and takes from it how it signs (PUBLIC_BASE_URL) and where its stand-in is (TWILIO_API_URL): the
+    README's command works with ``make run``'s defaults, nothing to set (break-test S9)."""
     settings = ql.settings
-    api_url = settings.twilio_api_url.rstrip("/")
+    public_base_url, api_url = settings.public_base_url, settings.twilio_api_url
+    if url is None:
+        running = running_service()
+        if running is not None and running.get("url"):
+            url = running["url"]
+            click.echo(f"(answering through the running service at {url}; --url to choose another)")
+    target = url.rstrip("/") if url else None
+    if target:
+        _must_answer(target)
+        note = service_note(target)
+        if note is not None:
+            public_base_url = note.get("public_base_url", public_base_url)
+            api_url = note.get("twilio_api_url", api_url)
+    api_url = api_url.rstrip("/")
     if urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise click.ClickException(f"--outbound needs the local Twilio stand-in; TWILIO_API_URL is {api_url}")
     try:
@@ -115,10 +132,9 @@ def _answer_outbound(ql: Any, to: str, answer_as: str, url: str | None, script: 
                              json={"answered_by": answered_by, "status": status}, timeout=5)
     if finished.status_code != 200:
         raise click.ClickException(f"the stand-in refused to finish call {call['sid']} ({finished.status_code})")
-    target = url.rstrip("/") if url else None
     transport: HttpTransport | FlaskTransport = HttpTransport() if target else FlaskTransport(
         current_app.test_client())
-    sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
+    sim = CallSimulator(transport, auth_token=settings.twilio_auth_token, public_base_url=public_base_url,
                         target_base_url=target, account_sid=settings.twilio_account_sid)
     try:
         said = OUTBOUND_SCRIPTS.get(answer_as, script if answer_as == "client" else "") or ""

@@ -68,7 +68,8 @@ log = logging.getLogger("ivr.dev.serve")
 ENV_FILE = config_mod.PROJECT_ROOT / ".env"
 STANDIN_PORT = 8010
 STOP_TIMEOUT = 10.0
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 300.0  # the first start (speech model, migrations) on a slow, shared machine takes minutes
+STARTUP_PROGRESS_SECONDS = 10.0  # while starting, what /health still waits for is printed this often
 POLL_SECONDS = 0.2
 # Restarts: 1, 2, 4 … s after a death, at most 30 s; a piece that ran this long is healthy again.
 RESTART_FIRST_DELAY = 1.0
@@ -627,6 +628,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-hang-seconds", type=float, default=None,
                         help="restart an RQ worker whose heartbeat is older than this "
                              "(default: IVR_WORKER_TTL_SECONDS; 0: never)")
+    parser.add_argument("--startup-timeout", type=float, default=STARTUP_TIMEOUT,
+                        help="give up when /health is not ready this long after starting, while every piece is "
+                             f"still alive (default {STARTUP_TIMEOUT:.0f}; a slow machine may need more); what it "
+                             f"waits for is printed every {STARTUP_PROGRESS_SECONDS:.0f} s")
     parser.add_argument("--redis-hang-seconds", type=float, default=REDIS_HANG_SECONDS,
                         help="restart the embedded Redis when it has not answered PING for this long "
                              f"(default {REDIS_HANG_SECONDS:.0f})")
@@ -871,7 +876,8 @@ def _run(args: argparse.Namespace, settings: config_mod.Settings, sup: Superviso
     # What startup needs: the web answers, Redis and flows are fine (HTTP 200) and, with workers, each
     # queue has a live one. Never the absence of old trouble: a job that failed for good yesterday
     # makes /health "degraded" (still 200), and must not keep the phone line down.
-    if not _wait_for_health(local + "/health", sup, need_workers=not args.no_workers):
+    if not _wait_for_health(local + "/health", sup, need_workers=not args.no_workers,
+                            timeout=args.startup_timeout):
         return 0 if _stop_requested else 1
     write_service_note(local, settings.public_base_url, os.environ.get("TWILIO_API_URL"))
     _print_banner(args, settings, local, web_workers, redis_note, standin_url)
@@ -919,10 +925,18 @@ def startup_ready(status: int, report: dict, *, need_workers: bool) -> str | Non
     return None
 
 
-def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool) -> bool:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool, timeout: float = STARTUP_TIMEOUT) -> bool:
+    """Wait until ``url`` (/health) says the service is ready, printing what it still waits for every
+    STARTUP_PROGRESS_SECONDS; False when a piece dies, or after ``timeout`` seconds."""
+    started = time.monotonic()
+    deadline = started + timeout
+    next_note = started + STARTUP_PROGRESS_SECONDS
     last = "no answer"
     while time.monotonic() < deadline and not _stop_requested:
+        if time.monotonic() >= next_note:
+            print(f"starting: {url} not ready after {time.monotonic() - started:.0f} s (waiting for: {last}); "
+                  f"giving up after {timeout:.0f} s (--startup-timeout), Ctrl-C stops", flush=True)
+            next_note += STARTUP_PROGRESS_SECONDS
         dead = sup.dead_child()
         if dead:
             log.error("%s during startup", dead)
@@ -945,7 +959,8 @@ def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool) -> bool:
             last = waiting
         time.sleep(POLL_SECONDS)
     if not _stop_requested:
-        log.error("%s: the service was not ready within %.0f s (last: %s)", url, STARTUP_TIMEOUT, last)
+        log.error("%s: the service was not ready within %.0f s (last: %s); on a slow machine start it with a "
+                  "longer --startup-timeout (make run ARGS=\"--startup-timeout 600\")", url, timeout, last)
     return False
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,24 +43,26 @@ def read_dir(path: str | Path) -> tuple[dict[str, bytes], bytes | None]:
     return texts, practice
 
 
-def check_dir(path: str | Path, actions: Mapping[str, Any]) -> tuple[FlowSet | None, list[FlowProblem]]:
+def check_dir(path: str | Path, actions: Mapping[str, Any],
+              clinician_names: Sequence[str] = ()) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load and check every flow in a directory; returns the set (None when broken) and all problems.
 
     The outbound rules (outbound.yaml) are checked too when the practice settings load; their
     problems are reported (so ``flows check`` fails) but do not stop the flows being served.
+    ``clinician_names`` (from the practice database, when the caller has one) are refused in outbound words.
     """
     texts, practice = read_dir(path)
     if not texts:
         return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
     flows, problems = load_texts(texts, practice, actions)
     if (Path(path) / OUTBOUND_FILE).exists():
-        problems = sorted(problems + _outbound_problems(path, flows, practice, actions),
+        problems = sorted(problems + _outbound_problems(path, flows, practice, actions, clinician_names),
                           key=lambda p: (p.file, p.line or 0))
     return flows, problems
 
 
 def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None,
-                       actions: Mapping[str, Any]) -> list[FlowProblem]:
+                       actions: Mapping[str, Any], clinician_names: Sequence[str] = ()) -> list[FlowProblem]:
     # The loader built the flow set's practice from practice.yaml: it is a PracticeSettings.
     settings = cast(PracticeSettings, flows.practice) if flows is not None else None
     if settings is None and practice_text is not None:
@@ -70,7 +72,7 @@ def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: b
             return []  # practice.yaml's own problems are already reported; the rules are checked once it loads
     if settings is None:
         return []
-    rules, problems = check_outbound(path, settings)
+    rules, problems = check_outbound(path, settings, clinician_names=clinician_names)
     if rules is not None and flows is not None:
         # What the outbound conversation says before verification is outbound words too (ivr.outbound.lint):
         # every step reachable unverified from the conversation flows, across hand-overs (a pool number called

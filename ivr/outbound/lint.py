@@ -31,6 +31,7 @@ from ivr.core.templates import (
     environment,
 )
 from ivr.exceptions import FlowProblem
+from ivr.outbound import skeleton as skeletons
 
 CNAM_MAX = 15  # characters a caller name (CNAM) may have
 VOICEMAIL_MAX_SECONDS = 30
@@ -121,12 +122,60 @@ def _folded(text: str) -> str:
 
 
 def text_problems(text: str, rules: Discretion) -> list[str]:
-    """Why ``text`` (plain words, already filled in) would give the practice or the care away."""
+    """Why ``text`` (plain words, already filled in) would give the practice or the care away.
+
+    Checked as written, without accents, and as its skeleton (``ivr.outbound.skeleton``: look-alike
+    letters, full-width forms, invisible characters, digits for letters, separators and words run
+    together undone), so "thеrapy" (a Cyrillic е), "LakesideCC", "L.C.C." and a web address
+    "lakesidecounseling.example" are refused like the plain words."""
+    problems = _text_problems(text, rules)
     folded = _folded(text)
     if folded != text:  # check what a reader sees, not only the characters written
-        problems = _text_problems(text, rules)
-        return problems + [p for p in _text_problems(folded, rules) if p not in problems]
-    return _text_problems(text, rules)
+        problems += [p for p in _text_problems(folded, rules) if p not in problems]
+    return problems + [p for p in _skeleton_problems(text, rules, problems) if p not in problems]
+
+
+_SAYS_RE = re.compile(r"^it says '([^']+)'")
+
+
+def _skeleton_problems(text: str, rules: Discretion, already: list[str]) -> list[str]:
+    """What only the skeleton of ``text`` shows (see :func:`text_problems`)."""
+    seen = skeletons.skeleton(text)
+    out = [p for p in _text_problems(seen.words, rules) if p not in already]
+    for run in seen.spaced:  # "t h e r a p y", "L.C.C."
+        out += [p for p in _text_problems(run, rules) if p not in already + out]
+    named = any(p.startswith("it names the practice") for p in already + out)
+    if not named and seen.has_word(rules.practice_name):
+        out.append(f"it names the practice ({rules.practice_name!r})")
+        named = True
+    if not named:
+        for word in rules.name_words:
+            if seen.has_word(word):
+                out.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+    for word in rules.clinician_names:
+        if seen.has_word(word):
+            out.append(f"it names a clinician ({word!r})")
+    for word in rules.never_say:
+        if seen.has_word(word):
+            out.append(f"it says {word!r} (in discretion.never_say)")
+    vocabulary = skeletons.care_vocabulary()
+    for word in OUTBOUND_EXTRA + vocabulary.words:
+        if seen.has_word(word):
+            out.append(f"it says {word.lower()!r}")
+    said = [m.group(1).replace(" ", "") for p in already + out if (m := _SAYS_RE.match(p))]
+    told: set[str] = set()  # each token once, by its first stem
+    for stem in vocabulary.stems:
+        for token in seen.compact + seen.spaced:
+            if stem in token and token not in told and not any(stem in w and w in token for w in said):
+                out.append(f"it says {stem + '…'!r} (in {token!r})")
+                told.add(token)
+    known = {p.lower() for p in already}  # the skeleton is case folded: "Dr" was already "dr"
+    fresh: list[str] = []
+    for problem in out:
+        if problem.lower() not in known:
+            known.add(problem.lower())
+            fresh.append(problem)
+    return fresh
 
 
 def _text_problems(text: str, rules: Discretion) -> list[str]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 
 from ivr.db.cli import ready_db
 from ivr.practice.csv.export import export_practice
@@ -40,6 +42,30 @@ def _practice_settings():
         return None
 
 
+def _service_down() -> str | None:
+    """One line saying the service's Redis cannot be reached (None when it can).
+
+    An import re-plans reminders and follow-ups at once through Redis (``ivr.contact.service``); with the service
+    down it would half succeed behind a traceback, so nothing is imported and the owner is told what to do."""
+    ql = current_app.extensions["quietline"]
+    try:
+        ql.redis.ping()
+    except (RedisError, OSError) as exc:
+        where = make_url_safe(ql.settings.redis_url)
+        return (f"error: the service is not running (Redis at {where} does not answer: {type(exc).__name__}); "
+                "start it with `make run`, then import again. Nothing was imported.")
+    return None
+
+
+def make_url_safe(url: str) -> str:
+    """A Redis URL without its password."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url  # as written (urlunsplit would turn unix:///path into unix:/path)
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 @practice_cli.command("import")
 @click.option("--clients", "clients", type=_FILE, help="clients.csv exported from your EHR.")
 @click.option("--appointments", "appointments", type=_FILE, help="appointments.csv exported from your EHR.")
@@ -56,6 +82,10 @@ def import_command(clients: Path | None, appointments: Path | None, clinicians: 
              for kind, path in (("clients", clients), ("appointments", appointments), ("clinicians", clinicians))}
     names = {kind: str(path) for kind, path in
              (("clients", clients), ("appointments", appointments), ("clinicians", clinicians)) if path}
+    down = _service_down()
+    if down:
+        click.echo(down, err=True)
+        sys.exit(1)
     database = ready_db()
     try:
         report = import_practice(database.sessions, texts["clients"], texts["appointments"], texts["clinicians"],

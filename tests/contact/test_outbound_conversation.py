@@ -265,8 +265,8 @@ def someone_else_answered(ql, client, database, jobs, standin) -> dict:
     return call
 
 
-def call_back(client, pool: str, caller: str = PHONE) -> Line:
-    params = {"CallSid": "CA" + "5" * 32, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
+def call_back(client, pool: str, caller: str = PHONE, sid: str = "CA" + "5" * 32) -> Line:
+    params = {"CallSid": sid, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
               "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
     line = Line(client, params=params)
     line._post("/twilio/voice", {})
@@ -319,7 +319,8 @@ def test_a_client_calling_back_from_another_phone_after_14_days_reaches_the_main
     assert journal(database) == []
 
 
-NEUTRAL_BACK = "This is about a business matter; we'll try to reach you again later. Goodbye."
+NEUTRAL_BACK = "This is about a business matter; we'll try to reach you again later."
+OFFER_MESSAGE = "To leave a message, press 1. Otherwise, you can hang up now."
 
 
 @pytest.mark.parametrize("script", [
@@ -334,7 +335,8 @@ def test_an_unverified_caller_of_a_pool_number_hears_only_neutral_words(script, 
     assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
     for keys in script:
         stranger.press(keys) if keys else stranger.silence()
-    assert stranger.heard[-1] == NEUTRAL_BACK and stranger.ended
+    assert stranger.heard[-2:] == [NEUTRAL_BACK, OFFER_MESSAGE] and not stranger.ended
+    assert stranger.silence() == ["Goodbye."] and stranger.ended
     said = " ".join(stranger.heard)
     for giveaway in ("Lakeside", "Counseling", "Collective", "Maya", "Chen", "Robin", "988", "Crisis", "menu",
                      "appointment"):
@@ -534,3 +536,85 @@ def test_correction_the_client_verifies_and_reaches_the_appointments_menu(ql, cl
     jobs.settle()
     assert rows(database, rule="correction") == [(1, "call", "answered", True, "talked")]
     assert journal(database) == []
+
+
+# -- B5 remainder: every time said to the client is in their zone -------------------------------------------
+
+HI_SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 4 AM Hawaii time, press 1; tomorrow at "
+            "5 AM Hawaii time, press 2; or tomorrow at 6 AM Hawaii time, press 3. If none of these work, press 4.")
+
+
+def hawaii_no_show(ql, database, jobs, standin) -> dict:
+    """Robin lives in Honolulu (5 hours behind New York): no call before 09:00 there, 14:00 in New York."""
+    clinician(database)
+    add_client(database, "C-9003", "Robin", (PHONE,), time_zone="Pacific/Honolulu")
+    add_appointment(database, "A-9003", "C-9003", START, status="no_show")
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    ql.jobs.plan_outbound_now()
+    jobs.settle()
+    assert standin.calls() == []  # 07:20 in Honolulu
+    jobs.clock.now = START + dt.timedelta(hours=3, minutes=20)  # 14:20 New York, 09:20 Honolulu
+    return placed_call(ql, jobs, standin)
+
+
+def test_a_hawaii_client_hears_the_offered_times_in_hawaii_time_on_the_follow_up_call(ql, client, database, jobs,
+                                                                                      standin):
+    call = hawaii_no_show(ql, database, jobs, standin)
+    line, rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    assert line.press("1") == [ASK_DOB]
+    assert line.press(DOB) == [HI_SLOTS]
+    assert line.press("1") == ["You're all set for tomorrow at 4 AM Hawaii time with Maya Chen.", GOODBYE]
+    with database.sessions() as db:
+        booked = db.scalars(select(Appointment).where(Appointment.client_id == "C-9003",
+                                                      Appointment.status == "scheduled")).all()
+    assert [a.start for a in booked] == [dt.datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(dt.UTC)]
+
+
+def test_a_hawaii_client_calling_back_hears_the_offered_times_in_hawaii_time(ql, client, database, jobs, standin):
+    call = hawaii_no_show(ql, database, jobs, standin)
+    line, rest = answer(client, standin, call)
+    line.press("2")  # someone else answered
+    deliver(client, rest)
+    jobs.clock.now += dt.timedelta(minutes=30)
+    back = call_back(client, call["from"])
+    assert back.heard == ["Hello, thank you for returning our call.", ASK_DOB]
+    assert back.press(DOB) == [HI_SLOTS]
+    assert back.press("3") == ["You're all set for tomorrow at 6 AM Hawaii time with Maya Chen.", GOODBYE]
+
+
+
+# -- an unverified caller of a pool number may leave a message ----------------------------------------------
+
+MESSAGE_PROMPT = ("Please leave your name, a number to reach you and a short message after the tone. Press the pound "
+                  "key when you are done.")
+
+
+def test_an_unverified_caller_of_a_pool_number_may_leave_a_message_for_staff(ql, client, database, jobs, standin):
+    from ivr.escalations.models import Escalation
+
+    call = someone_else_answered(ql, client, database, jobs, standin)
+    stranger = call_back(client, call["from"], "+15551239999")
+    robin = call_back(client, call["from"], sid="CA" + "6" * 32)
+    for line in (stranger, robin):
+        line.silence()
+        line.silence()
+        line.silence()  # no date of birth: not verified, whoever it is
+    # The client (not verified) and a stranger hear the same neutral words and the same offer.
+    assert stranger.heard == robin.heard
+    assert stranger.heard[-2:] == [NEUTRAL_BACK, OFFER_MESSAGE]
+    assert stranger.press("1") == [MESSAGE_PROMPT]
+    assert stranger.redirect and "/twilio/voice/recorded" in stranger.redirect
+    assert stranger._post(stranger.redirect, {"RecordingSid": "RE" + "7" * 32, "RecordingDuration": "12",
+                                              "RecordingUrl": "https://api.twilio.com/rec/RE" + "7" * 32}) == [
+        "Thank you. Your message will be passed on. Goodbye."]
+    assert stranger.ended
+    assert post(client, "/twilio/status", {**stranger.params, "CallStatus": "completed",
+                                           "CallDuration": "40"}).status_code == 200
+    jobs.settle()  # the escalation job
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.call_sid, esc.reason, esc.status) == ("CA" + "5" * 32, "callback_request", "open")
+    said = " ".join(stranger.heard)
+    for giveaway in ("Lakeside", "Counseling", "Maya", "Chen", "Robin", "appointment"):
+        assert giveaway not in said

@@ -16,6 +16,7 @@ from tests.helpers.contact import add_appointment, add_client, replies, text_in,
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239006"
 FIRST = dt.datetime(2026, 12, 2, 15, 0, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
+QUIET_CHANGE = "Thank you. A person will be in touch by Thu, Dec 3 at 6 PM to find another time."
 NOTHING = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
@@ -205,3 +206,70 @@ def test_a_reply_from_a_shared_family_number_confirms_or_changes_nothing(body, r
         assert db.scalars(select(CorrectionRequestRow)).all() == []
         [esc] = db.scalars(select(Escalation)).all()
     assert esc.reason == "text_reply" and replies(database)[0].meaning == "other"
+
+
+# -- break-test nits: assent in the words people use --------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["yes I will be there", "yup", "yep", "\U0001F44D", "\U0001F44D\U0001F3FD",
+                                  "ok see you then", "sure", "Yes! See you then, thanks", "Yes please"])
+def test_assent_words_and_a_thumbs_up_confirm_the_reminded_appointment(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "c" * 32)
+    assert (status, xml) == (200, answer("Thank you, that is confirmed."))
+    [reply] = replies(database)
+    assert (reply.meaning, reply.client_id) == ("confirm", "C-9006")
+    with database.sessions() as db:
+        [change] = db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all()
+    assert (change.client_id, change.appointment_id) == ("C-9006", "A-9006")
+
+
+@pytest.mark.parametrize("body", ["no", "nope", "no I won't be there", "not sure", "yes but I'll be late",
+                                  "ok but can we change it", "\U0001F44E"])
+def test_no_like_words_are_never_a_confirmation(body, reminded, client, database):
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "d" * 32)
+    assert status == 200
+    assert xml != answer("Thank you, that is confirmed.")
+    with database.sessions() as db:
+        assert db.scalars(select(PracticeChange).where(PracticeChange.kind == "appointment_confirmed")).all() == []
+    assert replies(database)[0].meaning != "confirm"
+
+
+def test_assent_to_a_text_that_asked_for_no_confirmation_goes_to_a_person(app, client, database, jobs, standin):
+    """A late follow-up's text ("we were expecting you at 3 PM") asks nothing to confirm: "ok" is for staff."""
+    ql = app.extensions["quietline"]
+    start = dt.datetime(2026, 12, 2, 15, 0, tzinfo=NY).astimezone(dt.UTC)
+    add_client(database, "C-9006", "Robin", (PHONE,), may_call=False)
+    add_appointment(database, "A-9006", "C-9006", start)
+    jobs.clock.now = start + dt.timedelta(minutes=16)
+    ql.jobs.plan_outbound_now()
+    jobs.settle()
+    [sms] = [m for m in standin.messages() if m["to"] == PHONE]
+    assert [(r.kind, r.rule) for r in touch_rows(database, "C-9006") if r.status == "sent"] == [("follow_up", "late")]
+    status, xml = text_in(client, PHONE, sms["from"], "ok", "SM" + "e" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    assert replies(database)[0].meaning == "other"
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert esc.reason == "text_reply"
+
+
+def test_a_change_asked_for_in_quiet_hours_is_a_staff_task_at_once_with_the_promise_in_the_reply(
+        reminded, client, database, jobs, standin):
+    """Break-test: "can't make it" at 21:00 waited for the morning's correction call, and staff saw nothing."""
+    jobs.clock.now = dt.datetime(2026, 12, 2, 21, 0, tzinfo=NY).astimezone(dt.UTC)
+    status, xml = text_in(client, PHONE, reminded["from"], "can't make it", "SM" + "f" * 32)
+    with database.sessions() as db:
+        [req] = db.scalars(select(CorrectionRequestRow)).all()
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (esc.call_sid, esc.reason, esc.client_id, esc.status) == (f"change-{req.id}", "change_request", "C-9006",
+                                                                    "open")
+    assert (status, xml) == (200, answer(QUIET_CHANGE))
+    jobs.run()  # the correction call still goes in the morning; its failure would raise no second task
+    with database.sessions() as db:
+        assert len(db.scalars(select(Escalation)).all()) == 1
+
+
+def test_a_change_asked_for_in_the_day_raises_no_task_before_the_call(reminded, client, database, jobs):
+    status, xml = text_in(client, PHONE, reminded["from"], "can't make it", "SM" + "9" * 32)
+    assert (status, xml) == (200, answer("Thank you. We will be in touch to find another time."))
+    with database.sessions() as db:
+        assert db.scalars(select(Escalation)).all() == []

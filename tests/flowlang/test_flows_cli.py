@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +15,24 @@ from tests.helpers.flows import CORPUS, expected_patterns, unmatched
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def owner_command(*args: str) -> subprocess.CompletedProcess[str]:
-    """``flask --app app <args>`` as on a fresh clone: no secrets at all (fix14-left finding 7)."""
+def owner_command(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``flask --app app <args>`` as on a fresh clone: no secrets at all (fix14-left finding 7), and no instance
+    database (a developer's instance/quietline.db must not change results) unless ``extra_env`` gives one."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_BASE_URL", "SECRET_KEY", "REDIS_URL", "DATABASE_URL"))}
     env["FLASK_SKIP_DOTENV"] = "1"  # a developer's .env (make run writes one) must not change results
+    env["IVR_INSTANCE_DIR"] = str(ROOT / "tests" / "fixtures" / "no-instance")
+    env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
-def flows_check(*args: str) -> subprocess.CompletedProcess[str]:
-    return owner_command("flows", "check", *args)
+def flows_check(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return owner_command("flows", "check", *args, extra_env=extra_env)
+
+
+WITHOUT_NAMES = ("Checked without clinician names: no database is configured (DATABASE_URL unset and no instance "
+                 "database yet).\n")
 
 
 @pytest.mark.parametrize("args", [("flows", "actions"), ("speech", "--help"), ("flows", "--help")])
@@ -43,14 +51,16 @@ def test_shipped_flows_pass_by_default() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     shipped = len([f for f in (ROOT / "flows").glob("*.yaml") if f.name not in ("practice.yaml", "outbound.yaml")])
-    assert re.fullmatch(rf"OK: {shipped} flows, \d+ steps, version [0-9a-f]{{12}} \(.*/flows\)\n", done.stdout)
+    assert done.stdout.startswith(WITHOUT_NAMES)
+    assert re.fullmatch(rf"OK: {shipped} flows, \d+ steps, version [0-9a-f]{{12}} \(.*/flows\)\n",
+                        done.stdout[len(WITHOUT_NAMES):])
 
 
 def test_shipped_flows_pass_given_the_directory_or_a_file_in_it() -> None:
     by_dir = flows_check("flows")
     by_file = flows_check("flows/main.yaml")
     assert by_dir.returncode == by_file.returncode == 0
-    assert re.match(r"OK: \d+ flows, \d+ steps, version ", by_dir.stdout)
+    assert re.match(r"Checked without clinician names: .*\nOK: \d+ flows, \d+ steps, version ", by_dir.stdout)
     version = by_dir.stdout.split("version ")[1][:12]
     assert f"version {version}" in by_file.stdout
 
@@ -63,7 +73,7 @@ def test_broken_flows_fail_with_every_problem_on_stderr(case: str) -> None:
     path = CORPUS / case
     done = flows_check(str(path))
     assert done.returncode == 1
-    assert done.stdout == ""
+    assert done.stdout == WITHOUT_NAMES  # the only line on stdout: every problem is on stderr
     *lines, summary = done.stderr.splitlines()
     missing, unexpected = unmatched(expected_patterns(case), lines)
     assert not missing and not unexpected, done.stderr
@@ -74,3 +84,30 @@ def test_a_missing_path_is_a_usage_error() -> None:
     done = flows_check("no/such/dir")
     assert done.returncode == 2
     assert "does not exist" in done.stderr
+
+
+def test_flows_check_lints_outbound_words_with_the_clinicians_of_the_configured_database(
+        any_database, db_url: str, tmp_path: Path) -> None:
+    """Break-test S7: the running service refused a clinician's name that `flows check` passed."""
+    from ivr.practice.models import Clinician
+
+    with any_database.sessions() as db, db.begin():
+        db.add(Clinician(id="clin-77", name="Dr. Jordan Okafor", working_hours={}, session_minutes=50))
+    flows_dir = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows_dir)
+    text = (flows_dir / "outbound.yaml").read_text()
+    original = "  text: Hello, this is a message about an appointment. Please call us at {{ callback_number }}.\n"
+    line = text[:text.index(original)].count("\n") + 1
+    (flows_dir / "outbound.yaml").write_text(text.replace(
+        original, "  text: Okafor's office here. Please call us at {{ callback_number }}.\n"))
+    done = flows_check(str(flows_dir), extra_env={"DATABASE_URL": db_url})
+    assert done.returncode == 1
+    shown = db_url.split("@")[-1] if "@" in db_url else db_url
+    assert done.stdout.startswith("Checked with 1 clinician name(s) from the database ")
+    assert shown.split("?")[0] in done.stdout.splitlines()[0]
+    assert done.stderr.splitlines() == [
+        f"outbound.yaml:{line}: neutral.text: not discreet: it names a clinician ('Okafor')",
+        f"1 problem(s) in {flows_dir}"]
+    # The same files without a database: checked, and said to be checked, without the names.
+    done = flows_check(str(flows_dir))
+    assert (done.returncode, done.stdout.splitlines()[0] + "\n") == (0, WITHOUT_NAMES)

@@ -558,9 +558,9 @@ def test_export_writes_the_canonical_columns_privately(loaded, tmp_path: Path) -
 
 
 @pytest.fixture
-def cli_app(db_url: str):
+def cli_app(db_url: str, redis_server):
     app = create_app({"twilio_auth_token": "t", "database_url": db_url},
-                     redis=Redis(unix_socket_path="/nonexistent"), strict_flows=False)
+                     redis=Redis.from_url(redis_server.url), strict_flows=False)
     practice_cli.init_app(app)  # the app wires these itself once ivr/cli.py registers them
     yield app
     database = app.extensions["quietline"].database
@@ -696,3 +696,23 @@ def test_an_arrived_status_is_a_check_in_not_a_change(word: str) -> None:
         """))
     assert problems == []
     assert [(r.status, r.checked_in) for r in rows] == [("scheduled", True)]
+
+
+def test_cli_import_with_the_service_down_says_so_in_one_line_and_imports_nothing(db_url: str, monkeypatch) -> None:
+    """Break-test nit: it printed a Redis traceback."""
+    app = create_app({"twilio_auth_token": "t", "database_url": db_url, "redis_url": "unix:///nonexistent/redis.sock"},
+                     redis=Redis(unix_socket_path="/nonexistent/redis.sock"), strict_flows=False)
+    practice_cli.init_app(app)
+    try:
+        assert run(app, "db", "upgrade").exit_code == 0
+        monkeypatch.chdir(FIXTURES)
+        result = run(app, "practice", "import", "--clients", "clients.csv", "--appointments", "appointments.csv")
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == [
+            "error: the service is not running (Redis at unix:///nonexistent/redis.sock does not answer: "
+            "ConnectionError); start it with `make run`, then import again. Nothing was imported."]
+        assert "Traceback" not in result.output
+        with app.extensions["quietline"].database.sessions() as db:
+            assert db.scalars(select(Client)).all() == []
+    finally:
+        app.extensions["quietline"].database.dispose()
