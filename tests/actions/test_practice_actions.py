@@ -37,11 +37,13 @@ MENU = ("To reschedule or cancel an appointment, press 1 or say appointment. For
         "To speak with someone, press 0. For urgent support, press 9.")
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. "
-           "If you are new to our practice, press 4 or say new client.")
+           "If you are new to our practice, press 4 and then pound, or say new client. "
+           "If you are in crisis, press 9 and then pound, or say crisis.")
 NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
-                 "press 4 or say new client.")
+                 "press 4 and then pound, or say new client.")
 ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press "
-              "pound. If you are new to our practice, press 4 or say new client.")
+              "pound. If you are new to our practice, press 4 and then pound, or say new client. "
+              "If you are in crisis, press 9 and then pound, or say crisis.")
 CHOOSE = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 SLOTS = ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3. "
          "If none of these work, press 4.")
