@@ -130,6 +130,29 @@ class TestRescheduling:
         assert f"escalate-{result.call_sid}-reschedule_failed" in jobs(redis_conn)
         assert appointment(database, "A-2001").status == "scheduled"
 
+    @pytest.mark.parametrize(("said", "offer"), [
+        # the offers were tomorrow at 9, 11 and 12 (SLOTS): a day ruled out is a wish against it (fix14-left2 item 2)
+        ("not tomorrow", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, press 3."),
+        ("tomorrow is no good", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                                "press 3."),
+        ("not today", "I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, "
+                      "press 3."),
+        ("not tomorrow, Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at "
+                                    "10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3."),
+        ("Tomorrow doesn't work, how about Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; "
+                                                       "Wednesday, November 25 at 10 AM, press 2; or Wednesday, "
+                                                       "November 25 at 12 PM, press 3."),
+        ("anything but mornings", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                                  "press 3."),
+        ("no mornings please", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                               "press 3."),
+        ("Wednesday but not in the morning", "I can offer Wednesday, November 25 at 12 PM, press 1."),
+    ])
+    def test_a_day_or_time_ruled_out_at_the_offers_is_looked_for_without_it(self, sim, redis_conn, said, offer):
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-2:] == [SLOTS, offer + " If none of these work, press 4."]
+        assert {"pick:4", "pick:4:wish"} & set(stored_state(redis_conn, result.call_sid)["history"])
+
     def test_hangup_in_the_middle_of_booking_books_nothing(self, sim, database):
         before = active_appointments(database, "C-1001")
         result = sim.call(from_=ALEX, script="1;04151985#;1;1;hangup")
