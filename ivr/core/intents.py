@@ -398,7 +398,7 @@ _RULED_OUT_AFTER = tuple(tuple(p.split()) for p in (
     "is not good", "isnt great", "is not great", "is bad", "is out", "is a no", "is no go", "isnt possible",
     "is not possible", "is impossible", "is too early", "is too late", "is tough", "is difficult", "is hard",
     "is not an option", "isnt an option", "wont do", "is busy", "is booked", "im busy", "i am busy", "i cant",
-    "i cannot", "is not ok", "isnt ok", "is not okay", "isnt okay", "not good", "too early", "too late"))
+    "i cannot", "is not ok", "isnt ok", "is not okay", "isnt okay", "not good", "too early", "too late", "out"))
 _RULED_OUT_LAST = frozenset({"doesnt", "wont", "isnt", "cant", "not"})
 
 

@@ -234,6 +234,11 @@ def test_another_vocabulary() -> None:
         ("good morning, I need to reschedule", "reschedule", {}),
         ("my morning appointment", "reschedule", {"from_time": "morning"}),
         ("not after ten, and not in the evening", "reschedule", {"time": "before ten"}),
+        # fix14-left2 break-test rows
+        ("later in the week", "reschedule", {"day": "later in the week"}),
+        ("Wednesday after lunch", "reschedule", {"day": "wednesday", "time": "after lunch"}),
+        ("Wednesday's out, what about Monday", "reschedule", {"not_day": "wednesdays", "to_day": "monday"}),
+        ("I have a lunch meeting on Friday", "reschedule", {"day": "friday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:
