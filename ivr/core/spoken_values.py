@@ -2071,6 +2071,8 @@ _YES_PHRASES = (
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
     "no problem", "no worries", "all good", "why not", "true", "thats it",
     "thats the one",
+    # fix14-left2 break-test: said to "To book it, press 1 or say yes"
+    "go for it", "lets do it", "lets do that", "book it please", "works for me", "that works for me",
     # At a number's read-back (review 14b finding 14).
     "thats my number", "that is my number", "thats the number", "that is the number", "thats my phone number",
     "thats my cell", "thats my phone",

@@ -469,3 +469,26 @@ class TestOneSessionPerWebhook:
         for req, session in began:
             sessions_by_webhook.setdefault(id(req), set()).add(id(session))
         assert [len(s) for s in sessions_by_webhook.values()] == [1] * webhooks_with_data
+
+
+class TestBreakTestFix14Left2:
+    """The fix14-left2 break-test on the simulator: each phrasing that failed, end to end."""
+
+    def test_means_at_hand_with_intent_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:I have a gun and I'm thinking about using it;hangup")
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert "main_menu:crisis" in stored_state(redis_conn, result.call_sid)["history"]
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        ("later in the week", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, press 3."),
+        ("Wednesday after lunch", "I can offer Wednesday, November 25 at 12 PM, press 1."),
+        ("no mornings, Wednesday if you can", "I can offer Wednesday, November 25 at 12 PM, press 1."),
+    ])
+    def test_new_phrasings_of_days_and_times_at_the_offers(self, sim, redis_conn, said, offer):
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-1] == offer + " If none of these work, press 4."
+        assert "pick:4:wish" in stored_state(redis_conn, result.call_sid)["history"]
+
+    def test_go_for_it_books_the_slot(self, sim, database):
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;1;say:go for it")
+        assert result.heard[-2:] == ["You're all set for tomorrow at 9 AM with Dr. Maya Chen.", GOODBYE]

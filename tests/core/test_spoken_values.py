@@ -511,6 +511,7 @@ ROWS = [
         "absolutely", "of course", "yes please", "please do", "go ahead", "sounds good", "speaking",
         "this is she", "it's me", "I am", "yes I am", "I think so", "no problem", "you got it", "um, yes",
         "no worries", "all good",
+        "go for it", "let's do it", "works for me", "that works for me",  # fix14-left2 break-test
     )],
     *[("yes_no", said, {}, V(False)) for said in (
         "no", "No.", "nope", "nah", "uh-uh", "that's not right", "not right", "that's wrong", "wrong number",
