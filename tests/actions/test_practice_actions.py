@@ -480,7 +480,8 @@ class TestBreakTestFix14Left2:
         assert "main_menu:crisis" in stored_state(redis_conn, result.call_sid)["history"]
 
     @pytest.mark.parametrize(("said", "offer"), [
-        ("later in the week", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, press 3."),
+        ("later in the week", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                              "press 3."),
         ("Wednesday after lunch", "I can offer Wednesday, November 25 at 12 PM, press 1."),
         ("no mornings, Wednesday if you can", "I can offer Wednesday, November 25 at 12 PM, press 1."),
     ])
