@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.actions import access
+from ivr.actions.practice import fitting_slots, said_at_the_offers
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.outbound.wording import zone_name
 from ivr.outbound.zones import message_zone
@@ -99,7 +100,7 @@ def text_touch_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
 
 
 def _new_slots(db: Session, clinician: Clinician, ctx: ActionContext,
-               exclude: tuple[dt.datetime, ...] = ()) -> list[dt.datetime]:
+               exclude: tuple[dt.datetime, ...] = (), count: int = 3) -> list[dt.datetime]:
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
     busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
@@ -108,7 +109,7 @@ def _new_slots(db: Session, clinician: Clinician, ctx: ActionContext,
     # Around now: open_slots gives the same week first, then the nearest after.
     return open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
                       busy=busy, practice=practice, now=ctx.now, around=ctx.now,
-                      window_days=practice.reschedule_window_days, exclude=exclude)
+                      window_days=practice.reschedule_window_days, exclude=exclude, count=count)
 
 
 def _clinician(db: Session, client_id: str) -> Clinician | None:
@@ -117,16 +118,23 @@ def _clinician(db: Session, client_id: str) -> Clinician | None:
 
 
 def offer_new_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    """Three open slots with the client's clinician, the same week first, as ``vars.slots`` (for a new booking)."""
+    """Three open slots with the client's clinician, the same week first, as ``vars.slots`` (for a new booking).
+
+    A day or time said at the offers ("none of those, how about Thursday", "not Wednesday", "anything but
+    mornings": ``said_at_the_offers``) is looked for as the inbound offers do; when nothing fits, the nearest,
+    with ``vars.slots_as_asked`` false so the flow says so (fix14-left2 item 3)."""
     client_id, _ = _touch_client(ctx)
+    said = said_at_the_offers(ctx)
     with access.practice(ctx).read() as db:
         clinician = _clinician(db, client_id)
-        slots = _new_slots(db, clinician, ctx) if clinician is not None else []
+        slots = _new_slots(db, clinician, ctx, count=1000 if said else 3) if clinician is not None else []
         zone = listener_zone(db, client_id, ctx)
+    slots, as_asked = fitting_slots(ctx, slots, said)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
     # Said in the client's zone (vars.listener_zone), named when it is not the practice's.
-    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "listener_zone": zone})
+    return ActionResult("offered" if iso else "none",
+                        {"slots": iso, "choice": None, "slots_as_asked": as_asked, "listener_zone": zone})
 
 
 def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

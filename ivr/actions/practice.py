@@ -297,12 +297,15 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         moved = appointment.start.astimezone(ctx.flows.practice.tz).date()
         request = ctx.session.vars.get("request") or {}
         wishes = _wanted(ctx, request if isinstance(request, dict) else {}, anchor=moved)
-        other = ctx.session.vars.get("other_day")
-        if other:
+        said = said_at_the_offers(ctx)
+        if said:
             refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
-            # a time said on its own at the offers ("anything after 3") is vars.other_time (fix14-left finding 4)
-            wishes = _wanted(ctx, {"to_day": str(other), "to_time": str(ctx.session.vars.get("other_time") or "")},
-                             anchor=refused)
+            # a time said on its own at the offers ("anything after 3") is vars.other_time (fix14-left finding 4);
+            # a day or time ruled out there ("not Wednesday", "anything but mornings") is looked for without it,
+            # still on the days asked for when no other day was said (fix14-left2 item 2)
+            if "to_day" not in said and isinstance(request, dict):
+                said = {**{k: str(request[k]) for k in ("to_day", "to_time") if request.get(k)}, **said}
+            wishes = _wanted(ctx, said, anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
@@ -399,6 +402,30 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
     if wishes.days is not None and wishes.days.time is not None:
         wishes = dataclasses.replace(wishes, days=DaySpan(wishes.days.first, wishes.days.last))
     return None if wishes == _Wishes() else wishes
+
+
+def said_at_the_offers(ctx: ActionContext) -> dict[str, str]:
+    """What the caller said they want at the offers (the flows' ``said_other_day`` step): ``to_day``, ``to_time``,
+    ``not_day``, ``not_time`` from ``vars.other_day``/``other_time``/``other_not_day``/``other_not_time``; empty
+    when nothing was said there."""
+    got = ctx.session.vars
+    other = str(got.get("other_day") or "")
+    said = {"to_day": other, "to_time": str(got.get("other_time") or "") if other else "",
+            "not_day": str(got.get("other_not_day") or ""), "not_time": str(got.get("other_not_time") or "")}
+    return {k: v for k, v in said.items() if v}
+
+
+def fitting_slots(ctx: ActionContext, slots: list[dt.datetime], said: Mapping[str, str],
+                  anchor: dt.date | None = None) -> tuple[list[dt.datetime], bool]:
+    """Up to three of ``slots`` (nearest first) that fit what the caller ``said`` (``request_details`` keys), else
+    the three nearest; and whether they fit (False: the flow says nothing open fitted). The follow-up call's
+    offers look where the caller asked as the inbound offers do (fix14-left2 item 3)."""
+    wishes = _wanted(ctx, said, anchor=anchor)
+    if wishes is None:
+        return slots[:3], True
+    tz = ctx.flows.practice.tz
+    fitting = [s for s in slots if wishes.fits(s.astimezone(tz))]
+    return (fitting[:3], True) if fitting else (slots[:3], False)
 
 
 def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

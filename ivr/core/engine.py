@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, assert_never
 
 from ivr.core import crisis as crisis_words
@@ -91,6 +91,9 @@ NOT_VERIFIED = "I'm sorry, I can only help with that once we have confirmed who 
 # Said when the caller's words come near a crisis without being one (crisis.CrisisLevel.UNSURE); the call goes on.
 CRISIS_OFFER = "If you are in crisis, press {key} now."
 CRISIS_OFFER_SAY = "If you are in crisis, say crisis now."
+# The offer as it plays in a <Gather> that takes typed digits (a date, a PIN, a phone number): a lone key is sent
+# only after the timeout there, the key and pound at once (docs/understanding.md, fix14-left2 item 1).
+CRISIS_OFFER_TYPED = "If you are in crisis, press {key} and then pound, or say crisis."
 # Set while that offer waits to be heard: where no <Gather> follows (a transfer, a goodbye) the words play in
 # one that takes the key (effects.prompt_keys); "hangup" once the goodbye is said, until its key can no longer come.
 OFFERED = "_crisis_offered"
@@ -279,7 +282,7 @@ class _Run:
         body = current.body  # of the kind the call waits at (``_current`` checked it)
         if s.waiting is Waiting.INPUT and isinstance(body, (MenuStep, AskStep)) \
                 and isinstance(event, (Digits, Speech, NoInput)):
-            return self._input(current, body, event)
+            return self._kept_offer(*self._input(current, body, event))
         if s.waiting is Waiting.RECORDING and isinstance(body, VoicemailStep) and isinstance(event, Digits):
             return self._pressed_before_beep(current, body, event)
         if s.waiting is Waiting.RECORDING and isinstance(event, RecordingFinished):
@@ -694,7 +697,9 @@ class _Run:
         if not isinstance(event, Speech) or not any(o.wish for o in body.options):
             return False
         details = request_details(event.text, action=(self.s.vars.get(REQUEST) or {}).get("action"))
-        return any(k in details for k in ("to_day", "to_time", "day", "time", "from_day", "from_time"))
+        # "not Wednesday", "anything but mornings": a day or time ruled out is a wish against it (fix14-left2 item 2)
+        return any(k in details for k in ("to_day", "to_time", "day", "time", "from_day", "from_time", "not_day",
+                                          "not_time"))
 
     def _elsewhere(self, body: MenuStep, chosen: MenuOption, event: Digits | Speech) -> bool:
         """Whether words that chose an option ("the first one") also name a day the option's offer is not on
@@ -817,6 +822,19 @@ class _Run:
             if flow is not None and handler is not None:
                 return flow, handler
         return None
+
+    def _kept_offer(self, s: CallSession, out: list[fx.Effect]) -> tuple[CallSession, list[fx.Effect]]:
+        """The crisis offer in the words that hold where it plays: before a <Gather> that takes typed digits
+        "press 9 now" would act only after the timeout, so it says "press 9 and then pound, or say crisis"."""
+        key = self._route_key(CRISIS)
+        offer = CRISIS_OFFER.format(key=key) if key else None
+        for i, effect in enumerate(out):
+            if offer is None or not isinstance(effect, fx.Say) or effect.text != offer:
+                continue
+            heard_in = next((e for e in out[i + 1:] if not isinstance(e, fx.Say | fx.Play)), None)
+            if isinstance(heard_in, fx.Gather) and heard_in.num_digits != 1:
+                out[i] = replace(effect, text=CRISIS_OFFER_TYPED.format(key=key))
+        return s, out
 
     def _crisis_offer(self) -> str:
         """The crisis option as it works in this call: its key, else the word (crisis words always route),

@@ -299,6 +299,7 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
             role = before[0] if before else ""
         details.setdefault(f"{role}time" if role else "time", mention.words)
+    _parts_of_day(words, roles, details, action)
     starts = {m.start for m in day_mentions(text)} | {m.start for m in time_mentions(text)}
     for i, word in enumerate(words):
         prev = words[i - 1] if i else ""
@@ -315,6 +316,36 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             if name:
                 details.setdefault("with", " ".join(name))
     return details
+
+
+def _parts_of_day(words: Sequence[str], roles: list[tuple[int, int, str]], details: dict[str, str],
+                  action: str | None) -> None:
+    """A part of the day said on its own ("afternoon please", "anything but mornings", "not in the morning") is a
+    time with its role (``not_time`` when ruled out), unless a clock time was said (it is more precise) or it
+    goes with a day ("Wednesday morning", "a morning later this week": kept in the day's words). "Good morning"
+    is a greeting; "my morning appointment" names the appointment (below). fix14-left2 item 2."""
+    if any(key.endswith("time") for key in details):
+        return
+    with_day: set[int] = set()
+    for start, end, _ in roles:
+        with_day |= set(range(_bridged(words, start), start)) | {end}
+    for i, word in enumerate(words):
+        if word not in _PART_WORDS or i in with_day or any(s <= i < e for s, e, _ in roles):
+            continue
+        prev = words[i - 1] if i else ""
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if prev == "good" or nxt in _APPOINTMENT_WORDS:
+            continue
+        role = _role(words, i, i + 1, action)
+        if role == "from_" and prev == "the":
+            role = ""  # "in the afternoon" is a time of day, "my morning appointment" the appointment
+        if not role:  # "tomorrow in the morning": with the day's role
+            role = next((r for s, e, r in roles if 0 <= i - e <= 2), "")
+        details.setdefault(f"{role}time" if role else "time", word)
+        return
+
+
+_PART_WORDS = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "nights"})
 
 
 # Words that end a clinician's name said after "appointment with": "with Dr. Chen to Friday".
@@ -360,8 +391,26 @@ def _excluded(words: Sequence[str], start: int) -> bool:
     return False
 
 
+# Words after a day or time that rule it out: "Wednesday doesn't work", "Wednesday's no good", "ten is too early"
+# (fix14-left2 item 2). A lone "doesn't"/"won't"/"isn't" ends the sentence: "Tuesday works, Wednesday doesn't".
+_RULED_OUT_AFTER = tuple(tuple(p.split()) for p in (
+    "doesnt work", "wont work", "doesnt suit", "wont suit", "doesnt fit", "no good", "is no good", "isnt good",
+    "is not good", "isnt great", "is not great", "is bad", "is out", "is a no", "is no go", "isnt possible",
+    "is not possible", "is impossible", "is too early", "is too late", "is tough", "is difficult", "is hard",
+    "is not an option", "isnt an option", "wont do", "is busy", "is booked", "im busy", "i am busy", "i cant",
+    "i cannot", "is not ok", "isnt ok", "is not okay", "isnt okay", "not good", "too early", "too late", "out"))
+_RULED_OUT_LAST = frozenset({"doesnt", "wont", "isnt", "cant", "not"})
+
+
+def _ruled_out_after(words: Sequence[str], end: int) -> bool:
+    after = tuple(words[end:end + 4])
+    if any(after[:len(p)] == p for p in _RULED_OUT_AFTER):
+        return True
+    return len(after) >= 1 and after[0] in _RULED_OUT_LAST and (len(after) == 1 or after[1] in ("and", "but", "so"))
+
+
 def _role(words: Sequence[str], start: int, end: int, action: str | None, day: bool = False) -> str:
-    if _excluded(words, start):
+    if _excluded(words, start) or _ruled_out_after(words, end):
         return "not_"
     before = words[start - 1] if start > 0 else ""
     before2 = words[start - 2] if start > 1 else ""

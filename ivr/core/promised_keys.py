@@ -24,15 +24,25 @@ _MORE_KEYS = re.compile(_KEY, re.IGNORECASE)
 _LISTED = re.compile(r"(?:,|;|\bor\b|\band\b)\s*(?:or\s+|and\s+)?" + _KEY + r"\s+(?:for|to)\b[^,;.]*", re.IGNORECASE)
 # "For hours, 5." : a key said alone after what it is for.
 _FOR_KEY = re.compile(r"\bfor\s+[a-z' ]{1,40},\s*" + _KEY + r"\s*(?:[.;!]|$)", re.IGNORECASE)
+# "press 9 and then pound", "press 9, then the pound key", "press 9 followed by #": the key is promised with pound
+# after it (key "9#"). At a prompt that takes typed digits that is the only way a single key acts at once: Twilio
+# sends typed keys when the finish key (pound) is pressed, else only after the timeout (fix14-left2 item 1).
+_THEN_POUND = re.compile(r"\s*,?\s*(?:and\s+)?(?:then|followed\s+by)\s+(?:press(?:ing)?\s+)?(?:the\s+)?"
+                         r"(?:pound|hash|#)(?:\s+(?:key|sign|button))?(?!\w)", re.IGNORECASE)
 _KEY_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
               "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
 
 
 def promised_key_phrases(text: str) -> list[tuple[str, str]]:
     """The keys ``text`` tells a caller to press, in order, each with the words that promise it:
-    "Dial 6 for billing" → [("6", "Dial 6")]."""
+    "Dial 6 for billing" → [("6", "Dial 6")]; a key promised with pound after it is that key and "#":
+    "press 9 and then pound" → [("9#", "press 9 and then pound")]."""
     found: list[tuple[str, str]] = []
     for m in _PROMISE.finditer(text):
+        pound = _THEN_POUND.match(text, m.end()) if not m.group(2) else None
+        if pound is not None:  # "press 9 and then pound": one promise, the key then pound
+            found.append((_KEY_WORDS.get(m.group(1).lower(), m.group(1)) + "#", m.group(0) + pound.group(0)))
+            continue
         found.append((m.group(1), m.group(0)))
         found += [(k.group(1), m.group(0)) for k in _MORE_KEYS.finditer(m.group(2) or "")]
         sentence_end = re.search(r"[.!?]", text[m.end():])
@@ -46,7 +56,8 @@ def promised_key_phrases(text: str) -> list[tuple[str, str]]:
 
 
 def promised_keys(text: str) -> list[str]:
-    """The keys ``text`` tells a caller to press, in order: "press 9 at any time" → ["9"]."""
+    """The keys ``text`` tells a caller to press, in order: "press 9 at any time" → ["9"]; "press 9, then
+    pound" → ["9#"]."""
     return [key for key, _ in promised_key_phrases(text)]
 
 

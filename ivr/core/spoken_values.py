@@ -1137,6 +1137,13 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             out.append(_DayExpr(i, i + 1, "offset", 1))
         elif w == "yesterday":
             out.append(_DayExpr(i, i + 1, "offset", -1))
+        elif (w == "rest" and nxt == "of" and words[i + 2:i + 4] in (["the", "week"], ["this", "week"])) or (
+                w == "later" and nxt == "in" and words[i + 2:i + 4] == ["the", "week"]):
+            # "the rest of the week", "later in the week" (fix14-left2 break-test): this week, as "later this week"
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            out.append(_DayExpr(start, i + 4, "this_week"))
+            i += 4
+            continue
         elif w in ("this", "next") and nxt in ("week", "weekend"):
             out.append(_DayExpr(i, i + 2, f"{w}_{nxt}"))
             i += 2
@@ -1840,6 +1847,8 @@ def joined_by_corrections(words: Sequence[str], mentions: Sequence[Mention], *,
 
 
 _TIME_START = frozenset({"noon", "midnight", "midday", "half", "quarter"})
+# "after lunch", "around lunchtime": a time only after a bound word ("a lunch meeting" is none; fix14-left2 break-test)
+_MEALS = frozenset({"lunch", "lunchtime"})
 
 
 def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOURS) -> list[Mention]:
@@ -1852,7 +1861,7 @@ def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_
         found = None
         starts = _is_numeric_word(words[i]) or words[i] in _TIME_START or (
             words[i] in _BOUND_FIRST and i + 1 < len(words)
-            and (_is_numeric_word(words[i + 1]) or words[i + 1] in _TIME_START))
+            and (_is_numeric_word(words[i + 1]) or words[i + 1] in _TIME_START or words[i + 1] in _MEALS))
         if starts:
             for end in range(min(len(words), i + 5), i, -1):
                 piece = words[i:end]
@@ -2062,6 +2071,8 @@ _YES_PHRASES = (
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
     "no problem", "no worries", "all good", "why not", "true", "thats it",
     "thats the one",
+    # fix14-left2 break-test: said to "To book it, press 1 or say yes"
+    "go for it", "lets do it", "lets do that", "book it please", "works for me", "that works for me",
     # At a number's read-back (review 14b finding 14).
     "thats my number", "that is my number", "thats the number", "that is the number", "thats my phone number",
     "thats my cell", "thats my phone",

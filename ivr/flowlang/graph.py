@@ -31,7 +31,7 @@ from ivr.core.flow import (
     TransferStep,
     VoicemailStep,
 )
-from ivr.core.promised_keys import promised_key_phrases
+from ivr.core.promised_keys import promised_key_phrases, promised_keys
 from ivr.core.templates import referenced
 from ivr.exceptions import FlowProblem
 from ivr.flowlang.parsing import PRACTICE_FILE, ParsedFlow, verified_outcome
@@ -246,11 +246,13 @@ def _keys_at(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, step
         case AskStep():
             if body.type is AskType.YES_NO:
                 return frozenset({"1", "2"} | own)
-            if body.type in (AskType.NAME, AskType.WHEN):
-                return frozenset(own)  # said, not keyed
+            if body.type in (AskType.NAME, AskType.WHEN) or body.length == 1:
+                return frozenset(own)  # said, not keyed, or one key: a key acts at once
             # Digits typed here are the answer's, not a choice: "for help, press 6" at a date prompt types a 6
-            # into the date. Only the flow's own keys, pound (ends the answer) and star (a PIN) do what is said.
-            return frozenset({"#"} | own | ({"*"} if body.allow_pin else set()))
+            # into the date. Only the flow's own keys, pound (ends the answer) and star (a PIN) do what is said,
+            # and a flow key acts at once only with pound after it: alone Twilio sends it after the timeout
+            # (docs/understanding.md, "Keys at prompts that take typed values"; fix14-left2 item 1).
+            return frozenset({"#"} | {k + "#" for k in own} | ({"*"} if body.allow_pin else set()))
         case VoicemailStep():
             routes = {_handler_key(flows, entry_flow, flow, n) for n in ("crisis", "operator")}
             return frozenset({"#"} | {k for k in routes if k})
@@ -345,14 +347,84 @@ def _dead_promised_keys(flows: Mapping[str, Flow], entry_flow: str | None,
                     continue
                 places = [(flow.name, sid, here)] if here is not None else _listeners(flows, entry_flow, flow, step)
                 for key, words in keys:
-                    dead = [f"{f}.{s}" for f, s, works in places if key not in works]
+                    slow = [f"{f}.{s}" for f, s, works in places if not _works(key, works) and key + "#" in works]
+                    if slow:
+                        problems.append((flow.name, sid, sub, _slow_key_message(key, words, origin, slow)))
+                        continue
+                    dead = [f"{f}.{s}" for f, s, works in places if not _works(key, works)]
                     if not places or dead:
                         where = ", ".join(dead) if dead else "the call"
                         problems.append((flow.name, sid, sub,
                                          f"promises key {key} (\"{words}\"){origin} but no branch handles it at "
                                          f"{where}: "
                                          "add an option or global for it, or change the words"))
+            problems += _any_time_promises(flows, entry_flow, flow, sid, step)
     return problems
+
+
+def _works(key: str, works: frozenset[str]) -> bool:
+    """Whether promised ``key`` does what is said where ``works`` are the keys that act: "9#" works wherever 9
+    acts at once (the pound is then pressed into the next prompt, harmlessly)."""
+    return key in works or (len(key) == 2 and key.endswith("#") and key[0] in works)
+
+
+def _slow_key_message(key: str, words: str, origin: str, where: list[str]) -> str:
+    return (f"promises key {key} (\"{words}\"){origin} but at {', '.join(where)} digits are typed, where {key} "
+            f"alone acts only after the timeout: say \"press {key} and then pound\", which acts at once, or change "
+            "the words")
+
+
+_ANY_TIME = re.compile(r"\b(?:at\s+any\s*time|anytime)\b", re.IGNORECASE)
+
+
+def _typed_ask(step: Step) -> bool:
+    """Whether ``step`` takes typed digits that only pound or the timeout sends (a date, a PIN, a phone number)."""
+    body = step.body
+    return isinstance(body, AskStep) and body.type not in (AskType.YES_NO, AskType.NAME, AskType.WHEN) \
+        and body.length != 1
+
+
+def _any_time_promises(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, sid: str,
+                       step: Step) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """A key promised "at any time" (the greeting's "press 9 at any time") must act at once at every prompt the
+    call can reach after it. At a prompt that takes typed digits a lone key is sent only after the timeout, so
+    that prompt must say how the key works there ("press 9 and then pound"), or the promise is not kept."""
+    problems: list[tuple[str, str, tuple[str, ...], str]] = []
+    for sub, text in _spoken(step):
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            if not _ANY_TIME.search(sentence):
+                continue
+            for key, words in promised_key_phrases(sentence):
+                if len(key) != 1:
+                    continue
+                unsaid: list[str] = []
+                seen: set[tuple[str, str]] = set()
+                todo = _successors(flows, flow, step)
+                while todo:
+                    node = todo.pop()
+                    if node in seen or node[0] not in flows or node[1] not in flows[node[0]].steps:
+                        continue
+                    seen.add(node)
+                    f = flows[node[0]]
+                    nxt = f.steps[node[1]]
+                    todo += _successors(flows, f, nxt)
+                    keys = _keys_at(flows, entry_flow, f, nxt)
+                    if _typed_ask(nxt) and keys and key + "#" in keys and not any(
+                            _works(k, keys) and k == key + "#" for t in _spoken_prompt(nxt)
+                            for k in promised_keys(t)):
+                        unsaid.append(f"{f.name}.{nxt.id}")
+                if unsaid:
+                    problems.append((flow.name, sid, sub, (
+                        f"promises key {key} (\"{words}\") at any time, but at {', '.join(sorted(unsaid))} digits "
+                        f"are typed, where {key} alone acts only after the timeout: say there how it acts at once "
+                        f"(\"press {key} and then pound\"), or change the words")))
+    return problems
+
+
+def _spoken_prompt(step: Step) -> list[str]:
+    """The words a listening step says every time it asks: its prompt."""
+    body = step.body
+    return [body.prompt.source] if isinstance(body, (AskStep, MenuStep)) else []
 
 
 # Global handlers a caller sets off themselves, which may go where care is named (the crisis path).

@@ -37,11 +37,13 @@ MENU = ("To reschedule or cancel an appointment, press 1 or say appointment. For
         "To speak with someone, press 0. For urgent support, press 9.")
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. "
-           "If you are new to our practice, press 4 or say new client.")
+           "If you are new to our practice, press 4 and then pound, or say new client. "
+           "If you are in crisis, press 9 and then pound, or say crisis.")
 NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
-                 "press 4 or say new client.")
+                 "press 4 and then pound, or say new client.")
 ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press "
-              "pound. If you are new to our practice, press 4 or say new client.")
+              "pound. If you are new to our practice, press 4 and then pound, or say new client. "
+              "If you are in crisis, press 9 and then pound, or say crisis.")
 CHOOSE = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 SLOTS = ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3. "
          "If none of these work, press 4.")
@@ -150,6 +152,29 @@ class TestRescheduling:
             "by tomorrow at 6 PM to find one.", GOODBYE]
         assert f"escalate-{result.call_sid}-reschedule_failed" in jobs(redis_conn)
         assert appointment(database, "A-2001").status == "scheduled"
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        # the offers were tomorrow at 9, 11 and 12 (SLOTS): a day ruled out is a wish against it (fix14-left2 item 2)
+        ("not tomorrow", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, press 3."),
+        ("tomorrow is no good", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                                "press 3."),
+        ("not today", "I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, "
+                      "press 3."),
+        ("not tomorrow, Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at "
+                                    "10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3."),
+        ("Tomorrow doesn't work, how about Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; "
+                                                       "Wednesday, November 25 at 10 AM, press 2; or Wednesday, "
+                                                       "November 25 at 12 PM, press 3."),
+        ("anything but mornings", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                                  "press 3."),
+        ("no mornings please", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                               "press 3."),
+        ("Wednesday but not in the morning", "I can offer Wednesday, November 25 at 12 PM, press 1."),
+    ])
+    def test_a_day_or_time_ruled_out_at_the_offers_is_looked_for_without_it(self, sim, redis_conn, said, offer):
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-2:] == [SLOTS, offer + " If none of these work, press 4."]
+        assert {"pick:4", "pick:4:wish"} & set(stored_state(redis_conn, result.call_sid)["history"])
 
     def test_hangup_in_the_middle_of_booking_books_nothing(self, sim, database):
         before = active_appointments(database, "C-1001")
@@ -467,3 +492,27 @@ class TestOneSessionPerWebhook:
         for req, session in began:
             sessions_by_webhook.setdefault(id(req), set()).add(id(session))
         assert [len(s) for s in sessions_by_webhook.values()] == [1] * webhooks_with_data
+
+
+class TestBreakTestFix14Left2:
+    """The fix14-left2 break-test on the simulator: each phrasing that failed, end to end."""
+
+    def test_means_at_hand_with_intent_goes_to_the_crisis_path(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:I have a gun and I'm thinking about using it;hangup")
+        assert result.heard[-2:] == [CRISIS_GUIDANCE, "I am connecting you with our on-call clinician now."]
+        assert "main_menu:crisis" in stored_state(redis_conn, result.call_sid)["history"]
+
+    @pytest.mark.parametrize(("said", "offer"), [
+        ("later in the week", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at 2 PM, "
+                              "press 3."),
+        ("Wednesday after lunch", "I can offer Wednesday, November 25 at 12 PM, press 1."),
+        ("no mornings, Wednesday if you can", "I can offer Wednesday, November 25 at 12 PM, press 1."),
+    ])
+    def test_new_phrasings_of_days_and_times_at_the_offers(self, sim, redis_conn, said, offer):
+        result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
+        assert result.heard[-1] == offer + " If none of these work, press 4."
+        assert "pick:4:wish" in stored_state(redis_conn, result.call_sid)["history"]
+
+    def test_go_for_it_books_the_slot(self, sim, database):
+        result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;1;say:go for it")
+        assert result.heard[-2:] == ["You're all set for tomorrow at 9 AM with Dr. Maya Chen.", GOODBYE]

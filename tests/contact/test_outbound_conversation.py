@@ -618,3 +618,50 @@ def test_an_unverified_caller_of_a_pool_number_may_leave_a_message_for_staff(ql,
     said = " ".join(stranger.heard)
     for giveaway in ("Lakeside", "Counseling", "Maya", "Chen", "Robin", "appointment"):
         assert giveaway not in said
+
+
+WEDNESDAY = ("I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; "
+             "or Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4.")
+
+
+@pytest.mark.parametrize(("said", "offer"), [
+    ("none of those, how about Wednesday", WEDNESDAY),
+    ("Wednesday", WEDNESDAY),
+    ("not tomorrow", WEDNESDAY),
+    ("not tomorrow, Wednesday", WEDNESDAY),
+    ("tomorrow doesn't work", WEDNESDAY),
+    ("anything but mornings", "I can offer tomorrow at 12 PM, press 1; Wednesday, December 2 at 12 PM, press 2; "
+                              "or Thursday, December 3 at 12 PM, press 3. If none of these work, press 4."),
+    ("Wednesday afternoon", "I can offer Wednesday, December 2 at 12 PM, press 1. If none of these work, press 4."),
+])
+def test_a_day_or_time_said_at_the_follow_up_offers_is_looked_for(said, offer, ql, client, database, jobs, standin):
+    """fix14-left2 item 3: the follow-up call's "none of those, how about Wednesday" handed the wish to staff; it is
+    looked for as the inbound appointments flow does, a day or time ruled out too (item 2), and a slot booked."""
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    line, rest = answer(client, standin, placed_call(ql, jobs, standin))
+    line.press("1")
+    assert line.press(DOB) == [SLOTS]
+    assert line.say(said) == [offer]
+    first = offer.removeprefix("I can offer ").split(", press 1")[0]
+    assert line.press("1") == [f"You're all set for {first} with Maya Chen.", GOODBYE]
+    deliver(client, rest)
+    assert rows(database)[0][-1] == "booked"
+
+
+def test_a_day_with_nothing_open_at_the_follow_up_offers_says_so_and_a_second_refusal_goes_to_staff(
+        ql, client, database, jobs, standin):
+    clinician(database)
+    no_show(database)
+    jobs.clock.now = START + dt.timedelta(minutes=80)
+    line, rest = answer(client, standin, placed_call(ql, jobs, standin))
+    line.press("1")
+    line.press(DOB)
+    assert line.say("how about Saturday") == [
+        "I have nothing open at the day or time you asked for. I can offer tomorrow at 9 AM, press 1; tomorrow at "
+        "10 AM, press 2; or tomorrow at 11 AM, press 3. If none of these work, press 4."]
+    assert line.say("none of those, how about Sunday") == [
+        "I'll ask our scheduling team to call you back by tomorrow at 6 PM to find a time.", GOODBYE]
+    deliver(client, rest)
+    assert rows(database)[0][-1] == "staff"

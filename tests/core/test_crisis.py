@@ -187,6 +187,11 @@ CRISIS_ROWS = [
         "there's blood everywhere", "my son collapsed", "I'm coughing up blood", "I can't wake him up",
         "his lips are turning blue",
     )],
+    # fix14-left2 break-test [CSSRS] Q4-Q5: intent with the means at hand
+    *[(said, SUICIDE) for said in (
+        "I have a gun and I'm thinking about using it", "I've got pills and I'm thinking of using them.",
+        "I'm thinking about using my gun on myself",
+    )],
 ]
 
 # fix13: the break-tester's plain crisis messages (vosk style) that the list missed or only offered:
@@ -346,6 +351,7 @@ NONE_ROWS = [
     "I took a box of tissues to my session, can you send me a receipt",
     "I'm cooking with a knife in my hand, call me back",
     "I'll do it tonight, the paperwork, I need my link",
+    "I bought a knife and I'm thinking about using it for cooking",  # fix14-left2: "using it" must end the sentence
     "",
 ]
 

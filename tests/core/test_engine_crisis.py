@@ -411,14 +411,46 @@ def test_fix14_vaguer_distress_at_a_menu_is_offered_the_crisis_key(menu_flows_cr
     assert call.s.history[:2] == ["main.menu", "menu:crisis-offered"]
 
 
+# What the offer says where it plays (fix14-left2 item 1): at a prompt that takes typed digits a lone 9 is sent only
+# after the timeout, 9 then pound at once, so the offer promises what acts at once there.
+TYPED_OFFER = "If you are in crisis, press 9 and then pound, or say crisis."
+ASK_OFFERS = {"type: date\npast_only: true": TYPED_OFFER, "type: name": "If you are in crisis, press 9 now.",
+              "type: when": "If you are in crisis, press 9 now.", "type: digits\nlength: 4": TYPED_OFFER}
+
+
 @pytest.mark.parametrize("spec", ASK_SPECS)
 @pytest.mark.parametrize("text", FIX14_UNSURE)
 def test_fix14_vaguer_distress_at_every_kind_of_ask_is_offered_the_crisis_key(spec: str, text: str) -> None:
     call = Call(ask_flows(spec))
     call.start()
     out = call.send(Speech(text, 0.9))
-    assert out[0] == say("If you are in crisis, press 9 now.")
+    assert out[0] == say(ASK_OFFERS[spec])
     assert call.s.history[:2] == ["main.q", "q:crisis-offered"]
+
+
+@pytest.mark.parametrize("spec", ["type: date\npast_only: true\nallow_pin: true", "type: phone",
+                                  "type: digits\nlength: 4", "type: date"])
+def test_the_offer_at_a_typed_prompt_promises_9_then_pound_and_9_then_pound_goes_to_the_crisis_path(
+        spec: str) -> None:
+    """fix14-left2 item 1: the offer is heard in the <Gather> that takes the typed answer; the key it promises (9, then
+    pound: Twilio sends the keys without the pound) goes to the crisis path at once."""
+    call = Call(ask_flows(spec))
+    call.start()
+    out = call.send(Speech("I feel like giving up", 0.9))
+    assert out[0] == say(TYPED_OFFER)
+    gather = out[1]
+    assert isinstance(gather, fx.Gather) and gather.num_digits != 1
+    assert call.send(Digits("9")) == bye("Crisis.")
+    assert call.s.history[-2:] == ["q:crisis", "main.to_crisis"]
+
+
+def test_the_offer_before_a_one_key_prompt_still_says_press_9_now() -> None:
+    """A one-digit ask sends its key at once: "press 9 now" is kept there."""
+    call = Call(ask_flows("type: digits\nlength: 1"))
+    call.start()
+    out = call.send(Speech("I feel like giving up", 0.9))
+    assert out[0] == say("If you are in crisis, press 9 now.")
+    assert isinstance(out[1], fx.Gather) and out[1].num_digits == 1
 
 
 @pytest.mark.parametrize("text", [

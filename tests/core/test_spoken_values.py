@@ -316,6 +316,10 @@ ROWS = [
     ("day", "end of the week", {}, V(span(d(6, 5), d(6, 6)))),
     ("day", "the weekend", {}, V(span(d(6, 7), d(6, 8)))),
     ("day", "this week", {}, V(span(d(6, 5), d(6, 8)))),
+    # fix14-left2 break-test: the rest of this week said other ways
+    ("day", "later in the week", {}, V(span(d(6, 5), d(6, 8)))),
+    ("day", "the rest of the week", {}, V(span(d(6, 5), d(6, 8)))),
+    ("day", "sometime later in the week", {}, V(span(d(6, 5), d(6, 8)))),
     ("day", "the week after next", {}, V(span(d(6, 16), d(6, 22)))),
     ("day", "this weekend", {}, V(span(d(6, 7), d(6, 8)))),
     ("day", "next weekend", {}, A(Why.WHICH_WEEK, span(d(6, 7), d(6, 8)), span(d(6, 14), d(6, 15)))),
@@ -507,6 +511,7 @@ ROWS = [
         "absolutely", "of course", "yes please", "please do", "go ahead", "sounds good", "speaking",
         "this is she", "it's me", "I am", "yes I am", "I think so", "no problem", "you got it", "um, yes",
         "no worries", "all good",
+        "go for it", "let's do it", "works for me", "that works for me",  # fix14-left2 break-test
     )],
     *[("yes_no", said, {}, V(False)) for said in (
         "no", "No.", "nope", "nah", "uh-uh", "that's not right", "not right", "that's wrong", "wrong number",

@@ -122,6 +122,11 @@ class Line:
         assert self.action, "nothing is waiting for a key"
         return self._post(self.action, {"Digits": digits})
 
+    def say(self, words: str, confidence: float = 0.9) -> list[str]:
+        """Words said at the waiting <Gather>, as Twilio posts a speech result."""
+        assert self.action, "nothing is waiting for an answer"
+        return self._post(self.action, {"SpeechResult": words, "Confidence": str(confidence)})
+
     def silence(self) -> list[str]:
         assert self.redirect, "nothing is waiting"
         return self._post(self.redirect, {})

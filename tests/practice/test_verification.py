@@ -35,11 +35,13 @@ ALEX_DOB, RILEY_DOB, DANA_DOB, CASEY_DOB, JAMIE_DOB = "04151985#", "02142009#", 
 WRONG = ("01011990#", "02021991#", "03031992#")
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. "
-           "If you are new to our practice, press 4 or say new client.")
+           "If you are new to our practice, press 4 and then pound, or say new client. "
+           "If you are in crisis, press 9 and then pound, or say crisis.")
 ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press "
-              "pound. If you are new to our practice, press 4 or say new client.")
+              "pound. If you are new to our practice, press 4 and then pound, or say new client. "
+              "If you are in crisis, press 9 and then pound, or say crisis.")
 NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
-                 "press 4 or say new client.")
+                 "press 4 and then pound, or say new client.")
 CANNOT = "I'm sorry, I can't confirm your identity over the phone right now."
 CONNECTING = "One moment while I connect you."
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

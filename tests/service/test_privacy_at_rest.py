@@ -486,7 +486,8 @@ def test_the_whole_service_keeps_instance_and_recordings_owner_only(serve_tmp):
     assert result.heard[2:4] == [
         "To protect your privacy, please enter your date of birth as eight digits, month, day and year, then press "
         "pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. If you are new to "
-        "our practice, press 4 or say new client.",
+        "our practice, press 4 and then pound, or say new client. If you are in crisis, press 9 and then pound, or "
+        "say crisis.",
         next(line for line in result.heard if line.startswith("Thanks, Alex. Your next appointment is"))]
     assert _loose(instance) == [] and _loose(recordings) == []
     assert serve.stop_and_wait() == 0

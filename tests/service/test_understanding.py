@@ -667,7 +667,8 @@ class TestNewClients:
         assert result.heard[-1] == (
             "To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
             "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. If you are "
-            "new to our practice, press 4 or say new client.")
+            "new to our practice, press 4 and then pound, or say new client. If you are in crisis, press 9 and then "
+            "pound, or say crisis.")
 
     @pytest.mark.parametrize("said", ["I'm a new client, April 15 1985@0.2", "new client 4 15 1985@0.3"])
     def test_a_new_client_phrase_heard_unclearly_is_never_a_verification_answer(self, sim, redis_conn, said):
@@ -681,7 +682,7 @@ class TestNewClients:
     def test_after_a_failed_answer_the_new_client_path_is_offered(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="1;01011990#;say:I don't have one, I'm new;hangup")
         assert "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, press 4 " \
-               "or say new client." in result.heard
+               "and then pound, or say new client." in result.heard
         assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]
 
     @pytest.mark.parametrize(("caller", "before", "prompt"), [
@@ -696,9 +697,12 @@ class TestNewClients:
         all end with the same offer for every caller (nothing told about the number), and pressing 4 or saying
         it there goes to intake without counting as a failed answer."""
         result = sim.call(from_=caller, script=f"{before};{answer};hangup")
-        offer = "If you are new to our practice, press 4 or say new client."
+        # fix14-left2 item 1: these prompts take typed digits, so the key is promised with pound after it
+        offer = "If you are new to our practice, press 4 and then pound, or say new client."
         asked = result.heard[-3]
-        assert asked.endswith(offer) and asked.count(offer) == 1
+        assert asked.count(offer) == 1
+        assert asked.endswith(offer) or asked.endswith(offer + " If you are in crisis, press 9 and then pound, or "
+                                                                "say crisis.")
         steps = history(redis_conn, result.call_sid)
         assert f"{prompt}:new_client" in steps
         assert result.heard[-2:] == [INTAKE_WELCOME, "What is your first name?"]

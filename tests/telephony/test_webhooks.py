@@ -307,3 +307,56 @@ def test_speech_timeout_auto_is_sent_only_without_a_speech_model(model, attrs) -
     assert xml == ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://x/g" input="dtmf speech" '
                    f'method="POST" numDigits="1" {attrs} timeout="6" /><Redirect method="POST">https://x/n</Redirect>'
                    '</Response>')
+
+
+def _dob_gather(turn: int, before: str = "") -> str:
+    return (
+        f'<Gather action="https://ql.example.org/twilio/voice/input?turn={turn}" finishOnKey="#" hints="January, '
+        'February, March, April, May, June, July, August, September, October, November, December, first, second, '
+        'third, nineteen, two thousand, oh, crisis, emergency, hurt myself, suicide, suicidal, kill myself, '
+        'operator, representative, receptionist, a person, someone, front desk, new client, new patient, im new, '
+        'i am new, im a new, i am a new, not a client, not a client yet, never been a client, first time calling, '
+        'not a patient" input="dtmf speech" language="en-US" method="POST" '
+        'speechModel="numbers_and_commands" speechTimeout="2" timeout="6">' + before +
+        '<Say language="en-US" voice="Polly.Joanna">To protect your privacy, please enter your date of birth as '
+        'eight digits, month, day and year, then press pound. Or say it. If you have a PIN with us, press star, '
+        'then your PIN, then pound. If you are new to our practice, press 4 and then pound, or say new client. '
+        'If you are in crisis, press 9 and then pound, or say crisis.</Say></Gather>'
+        f'<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn={turn}</Redirect>')
+
+
+def test_the_date_of_birth_prompt_promises_9_then_pound_and_it_acts_at_once(client, clock, redis_conn):
+    """fix14-left2 item 1: the date-of-birth <Gather> keeps finishOnKey "#" and no numDigits (a date is 8 keys, star
+    and a PIN 9), so a lone 9 is sent only after the 6 s timeout; the prompt promises what acts at once there, 9 then
+    pound (Twilio posts Digits=9), and the crisis path follows at once."""
+    post(client, "/twilio/voice", start_params())
+    response = post(client, "/twilio/voice/input?turn=1", {**start_params(), "Digits": "1"})
+    assert response.get_data(as_text=True) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>' + _dob_gather(2) + '</Response>')
+    response = post(client, "/twilio/voice/input?turn=2", {**start_params(), "Digits": "9"})
+    assert response.get_data(as_text=True) == CRISIS_CONNECT
+    history = stored_state(redis_conn, "CA" + "1" * 32)["history"]
+    assert history[history.index("identify.ask_dob") + 1:history.index("crisis.guidance")] == [
+        "ask_dob:crisis", "identify.to_crisis"]
+
+
+CRISIS_CONNECT = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-US" voice="Polly.Joanna">If you are in danger '
+    'or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking about suicide or are in crisis, '
+    'you can call or text 9 8 8, the Suicide and Crisis Lifeline, at any time, day or night.</Say>'
+    '<Say language="en-US" voice="Polly.Joanna">I am connecting you with our on-call clinician now.</Say>'
+    '<Dial action="https://ql.example.org/twilio/voice/dialed?turn=3" method="POST" timeout="25">'
+    '<Number method="POST" url="https://ql.example.org/twilio/voice/screen?turn=3">+15550100101</Number></Dial>'
+    '</Response>')
+
+
+def test_the_crisis_offer_at_the_date_of_birth_prompt_says_9_then_pound(client, clock, redis_conn):
+    """fix14-left2 item 1: "If you are in crisis, press 9 now" would wait 6 s here; the offer says what acts at once."""
+    post(client, "/twilio/voice", start_params())
+    post(client, "/twilio/voice/input?turn=1", {**start_params(), "Digits": "1"})
+    response = post(client, "/twilio/voice/input?turn=2",
+                    {**start_params(), "SpeechResult": "I feel like giving up", "Confidence": "0.9"})
+    offer = ('<Say language="en-US" voice="Polly.Joanna">If you are in crisis, press 9 and then pound, or say '
+             'crisis.</Say><Say language="en-US" voice="Polly.Joanna">Sorry, I didn\'t get a date I can use.</Say>')
+    assert response.get_data(as_text=True) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>' + _dob_gather(3, offer) + '</Response>')
