@@ -1102,6 +1102,9 @@ _HOLIDAY_RULES: dict[str, tuple[int, int, int | None]] = {  # name: (month, day 
 AFTER_DAYS = 28  # "after Christmas": the four weeks after it
 
 
+_WEEK_AFTER = {"week": 7, "fortnight": 14}
+
+
 def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
     """Day expressions in a word list, left to right, without resolving them."""
     out: list[_DayExpr] = []
@@ -1115,7 +1118,18 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             out.append(found)
             i = found.end
             continue
-        if w in ("today", "tonight"):
+        if w in ("today", "tonight", "tomorrow", "tmrw") and (
+                nxt in _WEEK_AFTER or i > 0 and words[i - 1] in _WEEK_AFTER):
+            # "a week today", "today week", "a fortnight tomorrow", "tomorrow week": a week (two) after that day
+            # (fix14-bt S5; read alone, "today" was the day itself)
+            base = 0 if w in ("today", "tonight") else 1
+            if nxt in _WEEK_AFTER:
+                out.append(_DayExpr(i, i + 2, "offset", base + _WEEK_AFTER[nxt]))
+                i += 2
+                continue
+            start = i - 2 if i > 1 and words[i - 2] in ("a", "one") else i - 1
+            out.append(_DayExpr(start, i + 1, "offset", base + _WEEK_AFTER[words[i - 1]]))
+        elif w in ("today", "tonight"):
             out.append(_DayExpr(i, i + 1, "offset", 0))
         elif w == "this" and nxt in ("morning", "afternoon", "evening"):
             out.append(_DayExpr(i, i + 1, "offset", 0))  # the part word stays for the time reader

@@ -440,6 +440,14 @@ ROWS = [
     ("day", "a fortnight from Friday", {}, V(span(d(6, 20)))),
     ("day", "Monday week", {}, V(span(d(6, 16)))),  # a week after the coming Monday
     ("day", "Tuesday fortnight", {}, V(span(d(6, 24)))),
+    # fix14-bt S5: a week or a fortnight after today or tomorrow (Thursday 5 June)
+    ("day", "a week today", {}, V(span(d(6, 12)))),
+    ("day", "today week", {}, V(span(d(6, 12)))),
+    ("day", "fortnight today", {}, V(span(d(6, 19)))),
+    ("day", "a fortnight today", {}, V(span(d(6, 19)))),
+    ("day", "a week tomorrow", {}, V(span(d(6, 13)))),
+    ("day", "tomorrow week", {}, V(span(d(6, 13)))),
+    ("day", "can I come a week today in the afternoon", {}, V(span(d(6, 12), time=part(PartOfDay.AFTERNOON)))),
     ("day", "a week on Monday", {}, V(span(d(6, 16)))),
     ("day", "the day after", {}, A(Why.VAGUE)),  # nothing to count from: asked, never guessed
     ("day", "the next day", {}, A(Why.VAGUE)),
@@ -675,3 +683,13 @@ def test_other_languages_leave_the_model_to_twilio() -> None:
 ])
 def test_us_holidays_are_computed_for_each_year(name: str, year: int, day: dt.date) -> None:
     assert holiday(name, year) == (day, day)
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("a week today", dt.date(2026, 12, 8)), ("today week", dt.date(2026, 12, 8)),
+    ("fortnight today", dt.date(2026, 12, 15)), ("a week tomorrow", dt.date(2026, 12, 9)),
+])
+def test_fix14bt_a_week_or_fortnight_after_today_or_tomorrow(said: str, day: dt.date) -> None:
+    # the break-tester's examples, said on Tuesday 1 December 2026
+    now = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
+    assert parse_day(said, now=now, tz=NY) == V(span(day))
