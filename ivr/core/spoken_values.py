@@ -779,7 +779,26 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\bo clock\b", "oclock", raw)
     # "three o five" is 3:05: an "o" before a single digit is zero, not the "o" of "o'clock" (review 14b finding 14).
     raw = re.sub(r"\bo (?=(?:one|two|three|four|five|six|seven|eight|nine|[1-9])\b)", "oh ", raw)
-    return raw.split()
+    return _time_homophones(raw.split())
+
+
+# Words before an hour said as a homophone ("at for thirty"); after any other word, "to" and "for" stay words
+# ("ten to four" is 3:50, "for thirty minutes" a length).
+_HOUR_LEADS = frozenset({"at", "around", "about", "by", "say", "maybe", "like", "how", "what"})
+
+
+def _time_homophones(words: list[str]) -> list[str]:
+    """"for thirty", "to thirty", "for o'clock", "too pm": an hour said as a homophone of its digit, as in dates
+    (fix14-bt S6): a homophone opening the time (first, or after "at", "around"...) before a number, "o'clock",
+    "am" or "pm" is that digit."""
+    out = list(words)
+    for i, word in enumerate(out):
+        if word not in _HOMOPHONES or i + 1 >= len(out) or i > 0 and out[i - 1] not in _HOUR_LEADS:
+            continue
+        nxt = out[i + 1]
+        if nxt in ("oclock", "am", "pm") or _is_numeric_word(nxt) and nxt not in ("o", "oh"):
+            out[i] = _HOMOPHONES[word]
+    return out
 
 
 def _hour_words(words: Sequence[str]) -> int | None:
@@ -1910,6 +1929,10 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
     words = normalise(text or "").split()
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    if len(words) > 1 and all(w in _HOMOPHONES or w in _DIGIT_FILLER for w in words) \
+            and sum(w in _HOMOPHONES for w in words) > 1:
+        # "for for for", "ate ate ate", "to to": only digits said, each written as a homophone (fix14-bt S6)
+        words = [_HOMOPHONES.get(w, w) for w in words]
     words = _resolve_homophones(words)
     anchors = [i for i, w in enumerate(words)
                if (_is_numeric_word(w) and w not in ("oh", "o")) or w in ("double", "triple")]

@@ -226,6 +226,19 @@ ROWS = [
     ("keyed", "", {"purpose": BIRTH}, N(Why.NOTHING_SAID)),
     # ------------------------------------------------------------------ times of day
     ("time", "ten thirty", {}, V(t(10, 30))),
+    # fix14-bt S6: an hour said as a digit's homophone, as in dates; "to" after a number stays "to"
+    ("time", "for thirty", {}, V(t(16, 30))),
+    ("time", "to thirty", {}, V(t(14, 30))),
+    ("time", "for o'clock", {}, V(t(16))),
+    ("time", "too pm", {}, V(t(14))),
+    ("time", "at for thirty", {}, V(t(16, 30))),
+    ("time", "ten to four", {}, V(t(15, 50))),
+    ("time", "from two to four", {}, V(between(14, 16))),
+    ("time", "I need to", {}, N(Why.NOT_A_VALUE)),
+    ("digits", "for for for", {}, V("444")),
+    ("digits", "ate ate ate", {}, V("888")),
+    ("digits", "to to", {}, V("22")),
+    ("digits", "for", {}, N(Why.NOT_A_VALUE)),
     ("time", "10:30", {}, V(t(10, 30))),
     ("time", "half past two", {}, V(t(14, 30))),
     # Review 14b finding 14: "o" before a digit is zero; a lone zero is no time; "half two" is half past two.
