@@ -18,6 +18,7 @@ from ivr.actions.catalog import default_registry
 from ivr.actions.registry import Registry
 from ivr.config import Settings
 from ivr.contact.service import Outbound
+from ivr.core import crisis
 from ivr.core.privacy import MaskingFilter
 from ivr.db.database import Database
 from ivr.encryption import RecordCipher
@@ -91,6 +92,9 @@ def build_services(settings: Settings, *, redis: Redis | None = None, registry: 
     must still start, so ``flows check`` can say what is wrong).
     """
     registry = registry or default_registry()
+    # Every per-process table is built now, before the first request or job: compiled lazily, the crisis
+    # lists cost the first spoken answer of each web worker its compile (seconds before fix14-bt).
+    crisis.compile_all()
     # Creating the engine opens no connection: a missing database shows up in /health and in calls.
     database = database or Database.from_url(settings.database_url)
     # Fail fast: a caller waiting on a dead or hung Redis hears the apology within a second or two.

@@ -27,7 +27,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from importlib import resources
@@ -110,8 +110,41 @@ class PhraseList:
     post_negators: tuple[tuple[str, ...], ...] = ()
     post_reach: int = 0
 
+    fillers: Fillers | None = None
+
     def __len__(self) -> int:
         return len(self.patterns)
+
+    def text(self, words: Iterable[str]) -> str:
+        """``words`` as the patterns search them (``marked_text``)."""
+        return marked_text(words, self.fillers)
+
+
+# The text a phrase list is matched on: each unit (word or syllable) followed by \x01, the letters of
+# the filler kinds it belongs to (see ``Fillers``), then a space: " took\x01 all\x01aq my\x01d pills\x01 ".
+# So a filler gap is a few character classes ("a word of kind q") instead of every filler word spelled
+# out at every gap: the English list compiles in a fraction of a second instead of seconds.
+# The kinds are written as control characters (\x02 adverb ... \x07 adjective) and the regexes hold them
+# as they are, not escaped: the regex source stays short, and Python parses regexes char by char.
+_MARK = "\x01"
+_WORD_END = "\x01\\S* "
+_MARKS = re.compile("\x01[^ ]*")
+_KIND_CHARS = {"a": "\x02", "q": "\x03", "n": "\x04", "m": "\x05", "d": "\x06", "j": "\x07"}
+
+
+def _kind(letter: str) -> str:
+    """One unit whose filler kinds include ``letter`` (only the kind part holds the control chars)."""
+    return "\\S*" + _KIND_CHARS[letter] + "\\S* "
+
+
+def marked_text(words: Iterable[str], fillers: Fillers | None = None) -> str:
+    """What compiled patterns search: " " + each unit with its filler kinds (see ``_MARK``) + " "."""
+    return " " + "".join(f"{w}{_MARK}{fillers.kinds_of(w) if fillers else ''} " for w in words)
+
+
+def plain(found: str) -> str:
+    """A match on ``marked_text`` as the words said: "took\x01 all\x01aq pills\x01 " → "took all pills "."""
+    return _MARKS.sub("", found)
 
 
 _SLOT_ALT = re.compile(r"[a-z0-9_'\uac00-\ud7a3]+\*?")
@@ -151,7 +184,7 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
             previous = "#"
             continue
         if slot == "...":
-            pieces.append(r"(?:\S+ ){0,6}" if syllables else r"(?:\S+ ){0,3}")
+            pieces.append(r"(?:[^ ]+ ){0,6}" if syllables else r"(?:[^ ]+ ){0,3}")
             previous = slot
             continue
         if slot == "$":
@@ -173,11 +206,12 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
             words = choice.replace("_", " ")
             if syllables:
                 words = " ".join(units(words.rstrip("*"), syllables=True)) + ("*" if words.endswith("*") else "")
-            if words.endswith("*"):
-                alternatives.append(re.escape(words[:-1]) + r"\S*")
-            else:
-                alternatives.append(re.escape(words))
-        group = "(?:" + "|".join(alternatives) + ") "
+            prefix = words.endswith("*")
+            parts = [re.escape(w) for w in words.rstrip("*").split(" ")]
+            if prefix:
+                parts[-1] += "[^ \x01]*"
+            alternatives.append(_WORD_END.join(parts))
+        group = "(?:" + "|".join(alternatives) + ")" + _WORD_END
         pieces.append(f"(?:{lead}{group})?" if optional else lead + group)
     return re.compile(r"(?<= )" + "".join(pieces))
 
@@ -185,11 +219,20 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
 @dataclass(frozen=True)
 class Fillers:
     """One language's filler grammar: ``gap`` (a regex, possibly empty), ``number`` (a regex of a count of
-    five or more: ``#``) and the quantity words after which the fillers may start with "of"."""
+    five or more: ``#``), the quantity words after which the fillers may start with "of", and ``kinds``:
+    each filler word → the letters of its kinds (a adverb, q quantity, n number, m many, d determiner,
+    j adjective), written into the text by ``marked_text``."""
 
     gap: str
     number: str
     quantities: frozenset[str]
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+    def kinds_of(self, word: str) -> str:
+        """The kind letters of ``word``; digits are quantities and numbers, and "many" from 5 or 10 up."""
+        if word.isdigit() and word.isascii():
+            return "\x03\x04" + ("\x05" if len(word) > 1 or word >= "5" else "")
+        return self.kinds.get(word, "")
 
 
 def _lead(gap: str, previous: str, fillers: Fillers | None) -> str:
@@ -198,7 +241,7 @@ def _lead(gap: str, previous: str, fillers: Fillers | None) -> str:
         return gap
     last_words = {choice.replace("_", " ").split()[-1] for choice in previous.strip("[]").split("|") if choice}
     if previous == "#" or (last_words and last_words <= fillers.quantities):
-        return "(?:of )?" + gap
+        return "(?:of" + _WORD_END + ")?" + gap
     return gap
 
 
@@ -220,30 +263,28 @@ def filler_gap(fillers: Mapping[str, Any], language: str = "") -> Fillers | None
     unknown = set(fillers) - set(_FILLER_KINDS)
     if unknown:
         raise PhraseListError(f"crisis phrases for {language!r}: unknown filler kinds {sorted(unknown)}")
-    alts: dict[str, str] = {}
+    letters = {"adverbs": "a", "quantities": "q", "numbers": "n", "many": "m", "determiners": "d",
+               "adjectives": "j"}
+    kinds: dict[str, str] = {}
     for kind in _FILLER_KINDS:
         words = fillers.get(kind, [])
         if not isinstance(words, list) or not all(isinstance(w, str) and re.fullmatch(r"[a-z']+", w)
                                                   for w in words):
             raise PhraseListError(f"crisis phrases for {language!r}: fillers.{kind} must be single lower-case words")
-        choices = [re.escape(w) for w in sorted(set(words), key=len, reverse=True)]
-        if kind in ("quantities", "numbers"):
-            choices.append(r"\d+")
-        if kind == "many":
-            choices.append(r"[5-9]|\d{2,}")
-        if kind == "quantities":
-            choices += [re.escape(w) for w in [*fillers.get("numbers", []), *fillers.get("many", [])]]
-        alts[kind] = "(?:" + "|".join(choices) + ") " if choices else ""
+        # numbers and counts are quantities too ("thirty of my pills")
+        own = letters[kind] + ("q" if kind in ("numbers", "many") else "")
+        for w in words:
+            kinds[w] = "".join(sorted(set(kinds.get(w, "") + "".join(_KIND_CHARS[c] for c in own))))
 
-    def repeat(kind: str, most: int) -> str:
-        return f"(?:{alts[kind]}){{0,{most}}}" if alts[kind] else ""
+    def repeat(letter: str, most: int) -> str:
+        return f"(?:{_kind(letter)}){{0,{most}}}"
 
-    determiner = f"(?:{alts['determiners']})?" if alts["determiners"] else ""
-    quantity = f"(?:{determiner}(?:{alts['quantities']}){{1,4}}(?:of )?)?"
-    gap = repeat("adverbs", 2) + quantity + determiner + repeat("adjectives", 2)
+    determiner = f"(?:{_kind('d')})?"
+    quantity = f"(?:{determiner}(?:{_kind('q')}){{1,4}}(?:of{_WORD_END})?)?"
+    gap = repeat("a", 2) + quantity + determiner + repeat("j", 2)
     # "#": a count of five or more, one to three words ("twenty five"), after any smaller number words
-    number = f"(?:{alts['numbers']}){{0,2}}{alts['many']}" if alts["many"] else f"(?:{alts['numbers']}){{1,3}}"
-    return Fillers(gap, number, frozenset(fillers.get("quantities", [])))
+    number = f"(?:{_kind('n')}){{0,2}}{_kind('m')}"
+    return Fillers(gap, number, frozenset(fillers.get("quantities", [])), kinds)
 
 
 def _phrase_regexes(phrases: Iterable[str], syllables: bool = False) -> tuple[re.Pattern[str], ...]:
@@ -301,6 +342,7 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         syllables=syllables,
         post_negators=runs(section.get("post_negators", ())),
         post_reach=int(section.get("post_reach", 0)),
+        fillers=grammar,
     )
 
 
@@ -310,15 +352,29 @@ def _data() -> Mapping[str, Any]:
         return tomllib.load(fh)
 
 
-@cache
 def phrase_list(language: str = "en") -> PhraseList:
     """The compiled list for ``language`` (BCP-47 or primary subtag). Raises UnsupportedLanguage."""
-    return load_phrase_list(_data(), language_key(language))
+    return compiled_list(language_key(language))
+
+
+@cache
+def compiled_list(key: str) -> PhraseList:
+    """The compiled list of one primary subtag ("en"), built once per process: cached by the subtag, so
+    "en-US" and "en" share one (cached by the tag, each tag once paid the compile again)."""
+    return load_phrase_list(_data(), key)
 
 
 def languages() -> tuple[str, ...]:
     """The languages with a crisis phrase list."""
     return tuple(k for k in _data() if k != "meta")
+
+
+def compile_all() -> int:
+    """Compile every language's list now (the app factory and workers call it at process start, so no
+    caller's first spoken answer pays for it). Returns how many lists are compiled. Raises PhraseListError."""
+    for language in languages():
+        compiled_list(language)
+    return compiled_list.cache_info().currsize
 
 
 # --------------------------------------------------------------------------- matching
@@ -337,13 +393,13 @@ _URGENCY = list(CrisisCategory)
 
 
 def _matches(words: list[str], phrases: PhraseList) -> list[_Match]:
-    text = " " + " ".join(words) + " "
+    text = phrases.text(words)
     # character offset of each word start → word index
     starts = {}
     pos = 1
     for i, word in enumerate(words):
         starts[pos] = i
-        pos += len(word) + 1
+        pos += len(word) + len(phrases.fillers.kinds_of(word) if phrases.fillers else "") + 2
     found: list[_Match] = []
     for pattern in phrases.patterns:
         for m in pattern.regex.finditer(text):
@@ -418,8 +474,8 @@ def _led_by(words: list[str], start: int, lead_ins: tuple[tuple[str, ...], ...],
     return False
 
 
-def _any(regexes: Iterable[re.Pattern[str]], words: list[str]) -> bool:
-    text = " " + " ".join(words) + " "
+def _any(regexes: Iterable[re.Pattern[str]], words: list[str], phrases: PhraseList) -> bool:
+    text = phrases.text(words)
     return any(r.search(text) for r in regexes)
 
 
@@ -476,8 +532,8 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
             else:
                 (crisis if kind == "crisis" else unsure).append(match)
     # Said as over ("I was suicidal last year") or as a subject for a session: offered, not the crisis path.
-    over = [m for m in past if _any(phrases.past_times, all_words)]
-    discussed = [m for m in topic if _any(phrases.routine, all_words)]
+    over = [m for m in past if _any(phrases.past_times, all_words, phrases)]
+    discussed = [m for m in topic if _any(phrases.routine, all_words, phrases)]
     crisis += [m for m in past + topic if m not in over and m not in discussed]
     unsure += over + discussed
     if crisis:
@@ -487,7 +543,7 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     if unsure:
         return CrisisAssessment(CrisisLevel.UNSURE, (), bool(denials), _texts(unsure + denials))
     if denials:
-        if _any(phrases.hedges, all_words) or not _any(phrases.routine, all_words):
+        if _any(phrases.hedges, all_words, phrases) or not _any(phrases.routine, all_words, phrases):
             return CrisisAssessment(CrisisLevel.UNSURE, (), True, _texts(denials))
         return CrisisAssessment(CrisisLevel.NONE, (), True, _texts(denials))
     return CrisisAssessment(CrisisLevel.NONE)

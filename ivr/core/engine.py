@@ -234,11 +234,23 @@ def keep_promises(flows: FlowSet, session: CallSession, env: StepEnv) -> tuple[C
     return run.s, run.out
 
 
+_APOLOGY = re.compile(r"^\s*sorry\b[^.?!]*[.?!]\s*", re.IGNORECASE)
+
+
+def without_apology(text: str) -> str:
+    """A re-prompt without its leading apology sentences ("Sorry, I didn't catch that. You can say billing."
+    → "You can say billing."); "" when it was only an apology."""
+    while (m := _APOLOGY.match(text)) is not None:
+        text = text[m.end():]
+    return text.strip()
+
+
 class _Run:
     def __init__(self, flows: FlowSet, s: CallSession, env: StepEnv):
         self.flows, self.s, self.env = flows, s, env
         self.out: list[fx.Effect] = []
         self._ctx: dict[str, Any] | None = None
+        self._offered_now = False  # "If you are in crisis, press 9 now" said this turn: no apology after it
 
     # -- entry ------------------------------------------------------------
     def handle(self, event: Event) -> tuple[CallSession, list[fx.Effect]]:
@@ -488,7 +500,14 @@ class _Run:
         voice = self._voice(st)
         prompts: list[fx.Say | fx.Play] = []
         if reprompt is not None:
-            prompts.append(fx.Say(self.render(reprompt) if isinstance(reprompt, Template) else reprompt, *voice))
+            text = self.render(reprompt) if isinstance(reprompt, Template) else reprompt
+            if self._offered_now:
+                # After the crisis offer the caller never hears "Sorry, I didn't catch that": the re-prompt goes
+                # on without its apology, or (nothing left) the prompt itself is said again (fix14-bt S4).
+                text = without_apology(text)
+                short = short and bool(text)
+            if text:
+                prompts.append(fx.Say(text, *voice))
         confirming = self._confirming(st)
         if confirming is not None and not short:  # a short re-prompt at a read-back says the value itself
             prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
@@ -531,6 +550,7 @@ class _Run:
             if heard.offer_crisis_option and not self._flow_crisis_words(flow, event.text):
                 s.note(f"{st.id}:crisis-offered")
                 self.out.append(fx.Say(self._crisis_offer(), *self._voice(st)))
+                self._offered_now = True
                 if self._route_key(CRISIS):  # only a key can be pressed during a transfer or goodbye
                     s.vars[OFFERED] = True
         confirming = self._confirming(st) if isinstance(body, AskStep) else None

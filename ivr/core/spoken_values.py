@@ -779,7 +779,26 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\bo clock\b", "oclock", raw)
     # "three o five" is 3:05: an "o" before a single digit is zero, not the "o" of "o'clock" (review 14b finding 14).
     raw = re.sub(r"\bo (?=(?:one|two|three|four|five|six|seven|eight|nine|[1-9])\b)", "oh ", raw)
-    return raw.split()
+    return _time_homophones(raw.split())
+
+
+# Words before an hour said as a homophone ("at for thirty"); after any other word, "to" and "for" stay words
+# ("ten to four" is 3:50, "for thirty minutes" a length).
+_HOUR_LEADS = frozenset({"at", "around", "about", "by", "say", "maybe", "like", "how", "what"})
+
+
+def _time_homophones(words: list[str]) -> list[str]:
+    """"for thirty", "to thirty", "for o'clock", "too pm": an hour said as a homophone of its digit, as in dates
+    (fix14-bt S6): a homophone opening the time (first, or after "at", "around"...) before a number, "o'clock",
+    "am" or "pm" is that digit."""
+    out = list(words)
+    for i, word in enumerate(out):
+        if word not in _HOMOPHONES or i + 1 >= len(out) or i > 0 and out[i - 1] not in _HOUR_LEADS:
+            continue
+        nxt = out[i + 1]
+        if nxt in ("oclock", "am", "pm") or _is_numeric_word(nxt) and nxt not in ("o", "oh"):
+            out[i] = _HOMOPHONES[word]
+    return out
 
 
 def _hour_words(words: Sequence[str]) -> int | None:
@@ -1102,6 +1121,9 @@ _HOLIDAY_RULES: dict[str, tuple[int, int, int | None]] = {  # name: (month, day 
 AFTER_DAYS = 28  # "after Christmas": the four weeks after it
 
 
+_WEEK_AFTER = {"week": 7, "fortnight": 14}
+
+
 def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
     """Day expressions in a word list, left to right, without resolving them."""
     out: list[_DayExpr] = []
@@ -1115,7 +1137,18 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             out.append(found)
             i = found.end
             continue
-        if w in ("today", "tonight"):
+        if w in ("today", "tonight", "tomorrow", "tmrw") and (
+                nxt in _WEEK_AFTER or i > 0 and words[i - 1] in _WEEK_AFTER):
+            # "a week today", "today week", "a fortnight tomorrow", "tomorrow week": a week (two) after that day
+            # (fix14-bt S5; read alone, "today" was the day itself)
+            base = 0 if w in ("today", "tonight") else 1
+            if nxt in _WEEK_AFTER:
+                out.append(_DayExpr(i, i + 2, "offset", base + _WEEK_AFTER[nxt]))
+                i += 2
+                continue
+            start = i - 2 if i > 1 and words[i - 2] in ("a", "one") else i - 1
+            out.append(_DayExpr(start, i + 1, "offset", base + _WEEK_AFTER[words[i - 1]]))
+        elif w in ("today", "tonight"):
             out.append(_DayExpr(i, i + 1, "offset", 0))
         elif w == "this" and nxt in ("morning", "afternoon", "evening"):
             out.append(_DayExpr(i, i + 1, "offset", 0))  # the part word stays for the time reader
@@ -1905,6 +1938,10 @@ def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]
     words = normalise(text or "").split()
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    if len(words) > 1 and all(w in _HOMOPHONES or w in _DIGIT_FILLER for w in words) \
+            and sum(w in _HOMOPHONES for w in words) > 1:
+        # "for for for", "ate ate ate", "to to": only digits said, each written as a homophone (fix14-bt S6)
+        words = [_HOMOPHONES.get(w, w) for w in words]
     words = _resolve_homophones(words)
     anchors = [i for i, w in enumerate(words)
                if (_is_numeric_word(w) and w not in ("oh", "o")) or w in ("double", "triple")]

@@ -21,7 +21,9 @@ from ivr.core.crisis import (
     filler_gap,
     languages,
     load_phrase_list,
+    marked_text,
     phrase_list,
+    plain,
 )
 
 SUICIDE = CrisisCategory.SUICIDE_SELF_HARM
@@ -253,6 +255,50 @@ FIX13_OWN = [
 ]
 CRISIS_ROWS += FIX13_REPORTED + FIX13_OWN
 
+# fix14-bt blocker 2 and S3: the break-tester's plain statements, by kind (thoughts of death, not being here
+# or alive, ending it, goodbyes, pointlessness, means, unresponsiveness, emergency services, a partner's threat)
+FIX14BT_CRISIS = [
+    *[(said, SUICIDE) for said in (
+        "I keep thinking about dying", "I've been having thoughts of dying", "I think about death all the time",
+        "they'd be better off if I was dead", "cancel all my appointments, I won't be alive",
+        "I won't need my appointment anymore because I won't be here", "tonight's the night I end it",
+        "I'm going to crash my car on purpose", "I wish I'd never been born", "I want to be gone",
+        "I'm saying my goodbyes", "life is pointless", "I don't see the point anymore",
+        "I bought a gun to end it", "I can't take it anymore",
+    )],
+    *[(said, MEDICAL) for said in (
+        "I took my whole prescription", "she's not responding", "he isn't responding",
+        "I need to go to the hospital",
+    )],
+    *[(said, DANGER) for said in (
+        "I need the police", "my husband is going to kill me", "my boyfriend is going to kill me",
+        "my ex is going to kill me", "my ex-husband's going to kill me",
+    )],
+    ("there's a fire", CrisisCategory.UNSPECIFIED),
+]
+CRISIS_ROWS += FIX14BT_CRISIS
+FIX14BT_UNSURE = [
+    "I'm ready to go", "I have a razor", "I'm on the edge",
+    # a crisis phrase inside a figure of speech: offered at most, never the crisis path
+    "I'd rather die than miss my session", "I don't wanna live with this bill hanging over me",
+    "I'd rather be dead than go on like this",
+    # the kinship table: family and work are everyday threats, offered
+    "my mom is going to kill me", "my dad is going to kill me",
+    "I'm saying my goodbyes to the team before I move",
+]
+FIX14BT_NONE = [
+    "I never said I was suicidal, I need billing",  # a denial beside a request
+    "I was thinking about the death of my grandmother, can I book a session",
+    "I won't be here next week, can I reschedule", "the portal is not responding",
+    "I need the police report for my insurance",
+    "I need to go to the hospital for a scan next week, can I move my session",
+    "my husband is going to pick me up", "I'm ready to go ahead and book",
+    "there's a fire drill at work so I'll be late",
+    "this app is pointless", "I crashed my car by accident, I need to cancel",
+    "I took my whole prescription to the pharmacy", "my husband will kill me if I'm late again",
+    "I don't see the point of this form",
+]
+
 NONE_ROWS = [
     "I'm not suicidal, I need my link",  # issue 14: a denial beside a request goes on to the request
     "I'm not in crisis, I just need to reschedule",
@@ -364,7 +410,6 @@ UNSURE_ROWS = [
     "I don't want to die",
     "I'm having a panic attack",
     "I feel hopeless",
-    "I can't take it anymore",
     "I can't go on like this",  # longer than "can't go on", and less certain
     "I feel like a burden to everyone",
     "family emergency, I need to cancel",  # an emergency not said to be the caller's
@@ -412,6 +457,8 @@ UNSURE_ROWS = [
     "this is my last message", "I'm calling to say goodbye", "I'm going to do it tonight",
     "you won't hear from me again", "I'm done with everything", "I have a knife", "by the time you get this",
 ]
+NONE_ROWS += FIX14BT_NONE
+UNSURE_ROWS += FIX14BT_UNSURE
 
 
 @pytest.mark.parametrize(("said", "category"), CRISIS_ROWS, ids=[r[0] for r in CRISIS_ROWS])
@@ -511,8 +558,8 @@ def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     ],
 )
 def test_pattern_syntax(pattern: str, text: str, found: str | None) -> None:
-    match = compile_pattern(pattern).search(text)
-    assert (match.group(0) if match else None) == found
+    match = compile_pattern(pattern).search(marked_text(text.split()))
+    assert (plain(match.group(0)) if match else None) == found
 
 
 @pytest.mark.parametrize("bad", ["", "kill-myself", "hurt (him)", "a||b"])
@@ -548,8 +595,8 @@ FILLERS = filler_gap({
     ],
 )
 def test_fillers_between_the_words_of_a_phrase(pattern: str, text: str, found: str | None) -> None:
-    match = compile_pattern(pattern, fillers=FILLERS).search(text)
-    assert (match.group(0) if match else None) == found
+    match = compile_pattern(pattern, fillers=FILLERS).search(marked_text(text.split(), FILLERS))
+    assert (plain(match.group(0)) if match else None) == found
 
 
 def test_bad_fillers_are_refused() -> None:

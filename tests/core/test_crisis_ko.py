@@ -112,7 +112,7 @@ UNSURE_ROWS = [
     "제가 없으면 다들 편할 거예요",
     "희망이 없어요",
     "더 이상 못 버티겠어요",
-    "I can't take it anymore",  # the English list in a Korean call
+    "I can't take this anymore",  # the English list in a Korean call ("take it anymore" is a crisis since fix14-bt)
 ]
 
 

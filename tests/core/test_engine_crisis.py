@@ -7,6 +7,7 @@ import math
 import pytest
 
 from ivr.core import effects as fx
+from ivr.core.engine import without_apology
 from ivr.core.events import Digits, Speech
 from ivr.core.flow import FlowSet
 from tests.helpers.engine import (
@@ -186,8 +187,9 @@ def test_a_transfer_with_no_offer_before_it_keeps_its_words_outside_any_gather()
 def test_unsure_words_that_choose_nothing_offer_the_crisis_key_before_the_reprompt(
         menu_flows_crisis: FlowSet) -> None:
     call = at_menu(menu_flows_crisis)
+    # fix14-bt S4: after the offer, never "Sorry, I didn't catch that": the menu goes on
     assert call.send(Speech("I'm having a panic attack", 0.9)) == [
-        say("If you are in crisis, press 9 now."), menu_gather(NO_MATCH)]
+        say("If you are in crisis, press 9 now."), menu_gather()]
 
 
 NO_GLOBALS = """
@@ -462,3 +464,39 @@ def test_fix14_a_denial_goes_to_its_request(menu_flows_crisis: FlowSet, text: st
     call = at_menu(menu_flows_crisis)
     assert call.send(Speech(text, 0.9)) == bye("Billing.")
     assert call.s.history == ["main.menu", "menu:1", "main.billing"]
+
+
+# fix14-bt S4: after "If you are in crisis, press 9 now." the caller never hears an apology, at every prompt:
+# the re-prompt goes on without it, or the prompt is said again.
+@pytest.mark.parametrize("spec", ASK_SPECS)
+@pytest.mark.parametrize("text", ["I'm having a panic attack", "I'm on the edge", "I have a razor"])
+def test_after_the_crisis_offer_an_ask_goes_on_without_an_apology(spec: str, text: str) -> None:
+    call = Call(ask_flows(spec))
+    call.start()
+    out = call.send(Speech(text, 0.9))
+    assert out[0] == say("If you are in crisis, press 9 now.")
+    said = [e.text for e in out[1:] if isinstance(e, fx.Say)]
+    said += [p.text for e in out[1:] if isinstance(e, fx.Gather) for p in e.prompts if isinstance(p, fx.Say)]
+    assert not any("sorry" in t.lower() or "catch" in t.lower() for t in said)  # a "when" ask takes the words
+
+
+def test_after_the_crisis_offer_a_second_miss_at_a_menu_gives_the_short_reprompt_without_its_apology(
+        menu_flows_crisis: FlowSet) -> None:
+    call = at_menu(menu_flows_crisis)
+    assert call.send(Speech("purple", 0.9)) == [menu_gather(NO_MATCH)]
+    assert call.send(Speech("I'm on the edge", 0.9)) == [
+        say("If you are in crisis, press 9 now."),
+        menu_gather("You can press 1 for billing or 2 for appointment. Or say booking. "
+                    "To speak with someone, press 0. For urgent support, press 9.", short=True)]
+
+
+@pytest.mark.parametrize(("reprompt", "left"), [
+    ("Sorry, I didn't catch that.", ""),
+    ("Sorry, I still didn't catch that. You can press 1.", "You can press 1."),
+    ("Sorry, I didn't get a date I can use.", ""),
+    ("Sorry, I didn't get your first name. Please say just your first name, or spell it.",
+     "Please say just your first name, or spell it."),
+    ("Did you mean 1 or 2? Please press just one key.", "Did you mean 1 or 2? Please press just one key."),
+])
+def test_a_reprompt_without_its_apology(reprompt: str, left: str) -> None:
+    assert without_apology(reprompt) == left

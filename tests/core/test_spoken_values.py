@@ -226,6 +226,19 @@ ROWS = [
     ("keyed", "", {"purpose": BIRTH}, N(Why.NOTHING_SAID)),
     # ------------------------------------------------------------------ times of day
     ("time", "ten thirty", {}, V(t(10, 30))),
+    # fix14-bt S6: an hour said as a digit's homophone, as in dates; "to" after a number stays "to"
+    ("time", "for thirty", {}, V(t(16, 30))),
+    ("time", "to thirty", {}, V(t(14, 30))),
+    ("time", "for o'clock", {}, V(t(16))),
+    ("time", "too pm", {}, V(t(14))),
+    ("time", "at for thirty", {}, V(t(16, 30))),
+    ("time", "ten to four", {}, V(t(15, 50))),
+    ("time", "from two to four", {}, V(between(14, 16))),
+    ("time", "I need to", {}, N(Why.NOT_A_VALUE)),
+    ("digits", "for for for", {}, V("444")),
+    ("digits", "ate ate ate", {}, V("888")),
+    ("digits", "to to", {}, V("22")),
+    ("digits", "for", {}, N(Why.NOT_A_VALUE)),
     ("time", "10:30", {}, V(t(10, 30))),
     ("time", "half past two", {}, V(t(14, 30))),
     # Review 14b finding 14: "o" before a digit is zero; a lone zero is no time; "half two" is half past two.
@@ -444,6 +457,14 @@ ROWS = [
     ("day", "a fortnight from Friday", {}, V(span(d(6, 20)))),
     ("day", "Monday week", {}, V(span(d(6, 16)))),  # a week after the coming Monday
     ("day", "Tuesday fortnight", {}, V(span(d(6, 24)))),
+    # fix14-bt S5: a week or a fortnight after today or tomorrow (Thursday 5 June)
+    ("day", "a week today", {}, V(span(d(6, 12)))),
+    ("day", "today week", {}, V(span(d(6, 12)))),
+    ("day", "fortnight today", {}, V(span(d(6, 19)))),
+    ("day", "a fortnight today", {}, V(span(d(6, 19)))),
+    ("day", "a week tomorrow", {}, V(span(d(6, 13)))),
+    ("day", "tomorrow week", {}, V(span(d(6, 13)))),
+    ("day", "can I come a week today in the afternoon", {}, V(span(d(6, 12), time=part(PartOfDay.AFTERNOON)))),
     ("day", "a week on Monday", {}, V(span(d(6, 16)))),
     ("day", "the day after", {}, A(Why.VAGUE)),  # nothing to count from: asked, never guessed
     ("day", "the next day", {}, A(Why.VAGUE)),
@@ -680,3 +701,13 @@ def test_other_languages_leave_the_model_to_twilio() -> None:
 ])
 def test_us_holidays_are_computed_for_each_year(name: str, year: int, day: dt.date) -> None:
     assert holiday(name, year) == (day, day)
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("a week today", dt.date(2026, 12, 8)), ("today week", dt.date(2026, 12, 8)),
+    ("fortnight today", dt.date(2026, 12, 15)), ("a week tomorrow", dt.date(2026, 12, 9)),
+])
+def test_fix14bt_a_week_or_fortnight_after_today_or_tomorrow(said: str, day: dt.date) -> None:
+    # the break-tester's examples, said on Tuesday 1 December 2026
+    now = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
+    assert parse_day(said, now=now, tz=NY) == V(span(day))
