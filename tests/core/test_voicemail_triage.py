@@ -156,11 +156,12 @@ TABLE = [
     ("i took all my pills please call", K, CRISIS_),
     ("i want to hurt my husband i am going to kill him", X, CRISIS_),
     ("he is going to kill me please help", X, CRISIS_),
+    ("i cant take it anymore", X, CRISIS_),
     ("i cant breathe my chest hurts", X, CRISIS_),
     # unsure: near a crisis, not paged
     ("i am really struggling and falling apart please call me back", K, UNSURE),
     ("i feel hopeless and i need to talk to someone today", K, UNSURE),
-    ("i cant take it anymore", X, UNSURE),
+    ("i cant take this anymore", X, UNSURE),
     # denied: not a crisis, the request counts
     ("i am not in crisis i just need to reschedule", R, NONE),
     ("i would never hurt myself i just cant make it tomorrow", C, NONE),
