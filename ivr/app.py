@@ -25,8 +25,7 @@ from ivr.dashboard import init_app as init_dashboard
 from ivr.dashboard.views import HEALTH_DETAILS
 from ivr.db import cli as db_cli
 from ivr.db.database import Database
-from ivr.ops import cli_backup, cli_doctor
-from ivr.ops import doctor as doctor_mod
+from ivr.ops import cli_backup
 from ivr.practice import cli as practice_cli
 from ivr.private_files import restrict_umask
 from ivr.services import Services, build_services, configure_logging
@@ -44,10 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, redis: Redis | None =
     say what is wrong.
     """
     settings = config_mod.load_settings(overrides=config)
-    if cli_doctor.requested() and click.get_current_context(silent=True) is not None \
-            and doctor_mod.config_findings(settings):
-        # `flask … doctor` names refused settings as findings (exit 1) instead of a traceback.
-        return cli_doctor.config_error_app(settings)
     settings.validate()
     # Whatever this process writes (SQLite, recordings, keys) is for the service's user only.
     restrict_umask()

@@ -194,4 +194,4 @@ def init_app(app: Flask) -> None:
     """Register the console commands that need the app (the offline ones are entry points, above)."""
     app.cli.add_command(recordings_cli)
     app.cli.add_command(twilio_cli)  # issue 15: wire the number (go-connect)
-    app.cli.add_command(doctor_command)  # issue 15: the doctor (go-connect)
+    app.cli.add_command(doctor_command)  # issue 15: the doctor (also an entry point: ivr/ops/cli_doctor.py)

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask import current_app
+from flask.cli import ScriptInfo
 
-from ivr.config import Settings
+from ivr.config import load_settings
 from ivr.ops import backup as backup_mod
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import ConnectError, e164
@@ -26,36 +26,6 @@ REDIS_CONF_OPTION = click.option("--redis-conf", type=click.Path(path_type=Path)
                                  show_default=True, help="Redis's settings holding its password (mode checked).")
 
 
-def requested(argv: list[str] | None = None) -> bool:
-    """Whether this process (``argv``: default ``sys.argv``) is ``flask … doctor``: then settings the app refuses
-    are the doctor's findings."""
-    argv = sys.argv if argv is None else argv
-    program = argv[0].replace("\\", "/") if argv else ""
-    is_flask = program.endswith(("/flask", "/flask/__main__.py")) or program == "flask"
-    return is_flask and "doctor" in argv[1:]
-
-
-def config_error_app(settings: Settings) -> Flask:
-    """An app holding only ``doctor``, for settings ``create_app`` refuses: it names each refused setting (text or
-    ``--json``) and exits 1, without a traceback."""
-    app = Flask("ivr")
-
-    @click.command("doctor")
-    @JSON_OPTION
-    @NUMBER_OPTION
-    @ENV_FILE_OPTION
-    @REDIS_CONF_OPTION
-    def doctor_config_command(as_json: bool, raw_number: str | None, env_files: tuple[Path, ...],
-                              redis_conf: Path) -> None:
-        """Report the settings the service cannot start with."""
-        report = doctor_mod.config_report(doctor_mod.config_findings(settings))
-        _print(report, as_json)
-        sys.exit(1)
-
-    app.cli.add_command(doctor_config_command)
-    return app
-
-
 def _print(report: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -70,7 +40,6 @@ def _print(report: dict, as_json: bool) -> None:
 
 
 @click.command("doctor")
-@with_appcontext
 @JSON_OPTION
 @NUMBER_OPTION
 @ENV_FILE_OPTION
@@ -81,6 +50,21 @@ def doctor_command(as_json: bool, raw_number: str | None, env_files: tuple[Path,
 
     Exit status 0 when nothing is wrong, 1 naming each problem (warnings alone do not fail).
     """
+    # Also a flask.commands entry point (pyproject.toml), so `flask doctor` reaches this before the app is built:
+    # when the app cannot be built because of settings the service refuses, those are the findings, not a traceback.
+    try:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    except Exception:
+        findings = doctor_mod.config_findings(load_settings())
+        if not findings:
+            raise
+        _print(doctor_mod.config_report(findings), as_json)
+        sys.exit(1)
+    with app.app_context():
+        _diagnose(as_json, raw_number, env_files, redis_conf)
+
+
+def _diagnose(as_json: bool, raw_number: str | None, env_files: tuple[Path, ...], redis_conf: Path) -> None:
     ql = current_app.extensions["quietline"]
     settings = ql.settings
     number = None

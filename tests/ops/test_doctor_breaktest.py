@@ -51,11 +51,3 @@ def test_config_findings_are_empty_for_usable_settings(tmp_path):
     settings = load_settings({}, {"twilio_auth_token": GOOD_TOKEN, "data_key": generate_key(),
                                   "recordings_key": generate_key()})
     assert doctor_mod.config_findings(settings) == []
-
-
-def test_only_the_flask_doctor_command_gets_the_config_report():
-    from ivr.ops.cli_doctor import requested
-    assert requested(["/opt/quietline/current/.venv/bin/flask", "--app", "app", "doctor", "--json"])
-    assert requested(["/usr/lib/python3/site-packages/flask/__main__.py", "--app", "app", "doctor"])
-    assert not requested(["/opt/quietline/current/.venv/bin/flask", "--app", "app", "db", "upgrade"])
-    assert not requested(["pytest", "-k", "doctor"])

@@ -578,6 +578,9 @@ class TestSayWhatYouWant:
 
 
 STRANGER = "+15551239999"
+# The intake's number prompt (flows/intake.yaml ask_number), with the crisis line a typed prompt carries (fix14-left2).
+ASK_NUMBER = ("Please say the best number to call you back on, including the area code, or enter it on the keypad and "
+              "press pound. If you are in crisis, press 9 and then pound, or say crisis.")
 INTAKE_WELCOME = ("Welcome. I'll take a few details so someone can call you back to help you get started. "
                   "You don't need to tell me why you're calling.")
 
@@ -599,8 +602,7 @@ class TestNewClients:
                                                  "say:five five five one two three oh oh nine nine;1;"
                                                  "say:weekday mornings")
         assert result.heard[-4:] == [
-            "Please say the best number to call you back on, including the area code, or enter it on the keypad and "
-            "press pound.",
+            ASK_NUMBER,
             "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
             "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
             "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
@@ -736,8 +738,7 @@ class TestNewClients:
 
     @pytest.mark.parametrize(("said", "next_heard"), [
         ("that's my number", "What is a good time to reach you? For example, weekday mornings, or after 5 PM."),
-        ("that's not my number", "Please say the best number to call you back on, including the area code, or "
-                                 "enter it on the keypad and press pound.")])
+        ("that's not my number", ASK_NUMBER)])
     def test_that_is_my_number_answers_the_read_back(self, sim, redis_conn, said, next_heard):
         """Review 14b finding 14: "that's my number" is a yes and "that's not my number" a no."""
         result = sim.call(from_=STRANGER, script=f"4;say:Sam;5551230099#;say:{said};hangup")
@@ -768,14 +769,12 @@ class TestNewClients:
         assert result.heard[-2:] == [
             "I need the whole number, with the area code. Please say it one digit at a time, or enter it on the "
             "keypad and press pound.",
-            "Please say the best number to call you back on, including the area code, or enter it on the keypad "
-            "and press pound."]
+            ASK_NUMBER]
         assert "intake_number" not in stored_state(redis_conn, result.call_sid)["vars"]
 
     def test_a_number_said_wrong_three_times_goes_to_a_person_not_round_again(self, sim, redis_conn):
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099#;2;5551230098#;2;5551230097#;2;noanswer")
-        assert result.heard.count("Please say the best number to call you back on, including the area code, or "
-                                  "enter it on the keypad and press pound.") == 3
+        assert result.heard.count(ASK_NUMBER) == 3
         assert "I'm sorry about the trouble. Let me get you to someone who can help." in result.heard
         steps = history(redis_conn, result.call_sid)
         assert steps.count("intake.ask_number") == 3 and "intake.number_not_confirmed" in steps
