@@ -17,7 +17,8 @@ from tests.helpers.contact import add_appointment, add_client, answer, deliver, 
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239030"
 FIRST = dt.datetime(2026, 12, 2, 15, tzinfo=NY).astimezone(dt.UTC)  # the 2-days-before reminder
-CALL_DUE = dt.datetime(2026, 12, 3, 9, tzinfo=NY).astimezone(dt.UTC)  # the correction call: the next morning
+REPLIED = dt.datetime(2026, 12, 3, 9, tzinfo=NY).astimezone(dt.UTC)  # the next morning, when calls may be made
+CALL_DUE = REPLIED + dt.timedelta(minutes=1)  # the correction call, placed at once (after the reply)
 DOB = "01021980"  # add_client's date of birth
 ACK = (200, '<?xml version="1.0" encoding="UTF-8"?><Response />')
 
@@ -29,8 +30,9 @@ def tasks(database) -> list[tuple[str, str, str | None, dict | None, str]]:
 
 
 def asked_to_change(app, client, database, jobs, standin, *, same_day: bool = False, **consent) -> dict:
-    """Robin was reminded and replied "2" the next morning (``same_day``: at once, on the reminder's day, when the
-    daily limit holds the call back); the correction call is planned.  The reminder text."""
+    """Robin was reminded and replied "2" the next morning at 9, when calls may be made (``same_day``: at once, on
+    the reminder's day, when the daily limit holds the call back); the correction call is planned.  The reminder
+    text.  (A reply in quiet hours gives staff the task at once: tests/contact/test_outbound_replies.py.)"""
     ql = app.extensions["quietline"]
     jobs.clock.now = FIRST - dt.timedelta(hours=1)
     add_client(database, "C-9030", "Robin", (PHONE,), **consent)
@@ -39,7 +41,7 @@ def asked_to_change(app, client, database, jobs, standin, *, same_day: bool = Fa
     jobs.at(FIRST)
     [sms] = [m for m in standin.messages() if m["to"] == PHONE]
     if not same_day:
-        jobs.at(CALL_DUE - dt.timedelta(minutes=30))
+        jobs.at(REPLIED)
     assert text_in(client, PHONE, sms["from"], "2", "SM" + "3" * 32)[0] == 200
     jobs.settle()
     return sms

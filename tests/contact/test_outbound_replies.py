@@ -54,19 +54,24 @@ def test_confirm_words_and_digits(body, reminded, client, database):
 
 
 @pytest.mark.parametrize("body", ["2", "can't make it", "I can’t make it.", "Reschedule", "change it"])
-def test_change_words_ask_for_a_call(body, reminded, client, database, jobs, standin):
+def test_change_words_on_the_reminders_day_go_to_a_person_held_by_the_daily_limit(body, reminded, client, database,
+                                                                                   jobs, standin):
     replied_at = jobs.clock.now
     status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "2" * 32)
     assert (status, xml) == (200, answer("Thank you. We will be in touch to find another time."))
     with database.sessions() as db:
         [req] = db.scalars(select(CorrectionRequestRow)).all()
     assert (req.client_id, req.appointment_id) == ("C-9006", "A-9006")
-    jobs.run()  # the planning pass the reply asked for: a correction call at once, though a text went out today
-    [row] = [r for r in touch_rows(database, "C-9006") if r.rule == "correction"]
-    assert (row.channel, row.status, row.due) == ("call", "planned", replied_at + dt.timedelta(seconds=1))
-    jobs.at(row.due)
-    [call] = [c for c in standin.calls() if c["to"] == PHONE]
-    assert call["from"] == reminded["from"]  # the number the client saw
+    jobs.run()  # the planning pass the reply asked for
+    # A text went out today: the daily limit is hard, so no automated call; a person has the task at once.
+    rows = [(r.channel, r.status, r.why_skipped) for r in touch_rows(database, "C-9006") if r.rule == "correction"]
+    assert rows == [("staff_task", "done", None), ("call", "skipped", "daily_cap")]
+    with database.sessions() as db:
+        held = [(e.reason, e.client_id, e.details["trigger"], e.details["appointment_id"])
+                for e in db.scalars(select(Escalation))]
+    assert held == [("held_by_limit", "C-9006", "follow_ups.correction", "A-9006")]
+    jobs.at(replied_at + dt.timedelta(hours=3))
+    assert [c for c in standin.calls() if c["to"] == PHONE] == []
 
 
 @pytest.mark.parametrize("body", ["STOP", "cancel", "Stop.", "UNSUBSCRIBE"])
