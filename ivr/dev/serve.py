@@ -934,7 +934,8 @@ def _wait_for_health(url: str, sup: Supervisor, *, need_workers: bool, timeout: 
     last = "no answer"
     while time.monotonic() < deadline and not _stop_requested:
         if time.monotonic() >= next_note:
-            print(f"starting: {url} not ready after {time.monotonic() - started:.0f} s (waiting for: {last}); "
+            # Progress, in words that are not the failure's ("was not ready within"): a caller can tell them apart.
+            print(f"starting: still waiting for {url} after {time.monotonic() - started:.0f} s ({last}); "
                   f"giving up after {timeout:.0f} s (--startup-timeout), Ctrl-C stops", flush=True)
             next_note += STARTUP_PROGRESS_SECONDS
         dead = sup.dead_child()

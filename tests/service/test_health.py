@@ -143,7 +143,10 @@ def test_workers_up_then_killed(health_app, workers, aof_redis):
     # ... one second past the TTL after the newest, nothing does.
     later = max(stamps) + dt.timedelta(seconds=WORKER_TTL + 1)
     ok, report = health(redis, later, limits=limits)
-    assert not ok and report["status"] == "degraded" and report["failures"] == ["workers", "scheduler"]
+    assert not ok and report["status"] == "degraded"
+    # With the scheduler dead, a self-rescheduling job that fell due meanwhile (RQ stamps real time, which passes
+    # between these steps on a loaded machine) is overdue too: a third finding, never a missing one.
+    assert report["failures"] in (["workers", "scheduler"], ["workers", "scheduler", "scheduled"]), report
     assert report["workers"]["count"] == 2
     assert all(not w["fresh"] and w["heartbeat_age_seconds"] > WORKER_TTL for w in report["workers"]["list"])
     assert report["workers"]["queues_covered"] == {"urgent": False, "calls": False}
