@@ -160,13 +160,18 @@ def refused_for_good(exc: TwilioRestException) -> bool:
 def call_status(client: Client, call_sid: str) -> tuple[str, str | None] | None:
     """Twilio's status of a call (queued, ringing, in-progress, completed, busy, failed, no-answer,
     canceled) and its calling number; None when Twilio does not know the call (404)."""
+    call = _fetch_call(client, call_sid)
+    return None if call is None else (str(call.status or ""), (call._from or None))
+
+
+def _fetch_call(client: Client, call_sid: str) -> Any:
+    """``Calls(sid).fetch()``: Twilio's call instance, or None when Twilio does not know the call (404)."""
     try:
-        call = client.calls(call_sid).fetch()
+        return client.calls(call_sid).fetch()
     except TwilioRestException as exc:
         if exc.status == 404:
             return None
         raise
-    return str(call.status or ""), (call._from or None)
 
 
 @dataclass(frozen=True)
@@ -181,12 +186,9 @@ class CallOutcome:
 
 def call_outcome(client: Client, call_sid: str) -> CallOutcome | None:
     """``Calls(sid).fetch()`` as a :class:`CallOutcome`; None when Twilio does not know the call (404)."""
-    try:
-        call = client.calls(call_sid).fetch()
-    except TwilioRestException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    call = _fetch_call(client, call_sid)
+    if call is None:
+        return None
     duration = getattr(call, "duration", None)
     return CallOutcome(str(call.status or ""), None if duration is None else str(duration),
                        getattr(call, "answered_by", None) or None)
