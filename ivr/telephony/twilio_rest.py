@@ -9,12 +9,9 @@ keeps the path, so the stand-in sees exactly the requests Twilio would.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,7 +24,6 @@ from twilio.rest import Client
 
 from ivr.config import Settings
 from ivr.core.privacy import mask_phone
-from ivr.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -268,14 +264,14 @@ def _error_from(response: requests.Response, url: str) -> TwilioRestException:
 MAX_RECORDING_BYTES = 256 * 1024 * 1024
 
 
-def fetch_recording_bytes(settings: Settings, recording_url: str) -> bytes:
+def fetch_recording_bytes(client_or_settings: Client | Settings, recording_url: str) -> bytes:
     """Download ``recording_url + ".wav"`` into memory (a voicemail never touches the disk in clear).
 
     Raises TwilioRestException for Twilio's refusals (404 while it is not ready), TwilioException when
     the body is shorter than Twilio's Content-Length (a cut connection) or too large, ValueError for a
     URL that is not Twilio's (or the configured stand-in's): the auth token goes nowhere else.
     """
-    auth, rewriter, session, timeout = _download_context(settings)
+    auth, rewriter, session, timeout = _download_context(client_or_settings)
     source = _media_url(recording_url)
     host = urlsplit(source).hostname or ""
     base_host = urlsplit(rewriter.base_url).hostname if rewriter.base_url else None
@@ -298,56 +294,3 @@ def fetch_recording_bytes(settings: Settings, recording_url: str) -> bytes:
     log.info("recording %s downloaded (%d bytes)", recording, len(body))
     return bytes(body)
 
-
-def download_recording(
-    client_or_settings: Client | Settings,
-    recording_url: str,
-    dest_path: str | os.PathLike[str],
-) -> int:
-    """Download ``recording_url + ".wav"`` to ``dest_path``; return the bytes written.
-
-    The audio lands under a temporary name in the destination directory and is
-    renamed only once complete, so a file at ``dest_path`` is never a partial
-    download.  Credentials are only ever sent to Twilio (or the configured stand-in).
-    """
-    auth, rewriter, session, timeout = _download_context(client_or_settings)
-    source = _media_url(recording_url)
-    host = urlsplit(source).hostname or ""
-    base_host = urlsplit(rewriter.base_url).hostname if rewriter.base_url else None
-    if not _is_twilio_host(host) and host != base_host:
-        # RecordingUrl arrives in a webhook; never hand our auth token to another host.
-        raise ValueError("refusing to send Twilio credentials to a non-Twilio host")
-    url = rewriter.rewrite(source)
-    recording = urlsplit(source).path.rsplit("/", 1)[-1]
-
-    dest = Path(dest_path)
-    private_dir(dest.parent)
-    getter = session.get if session is not None else requests.get
-    with getter(url, auth=auth, stream=True, timeout=timeout) as response:
-        if response.status_code != 200:
-            raise _error_from(response, url)
-        # With a Content-Encoding the length counts compressed bytes; we write decoded ones.
-        expected = None if response.headers.get("Content-Encoding") else response.headers.get("Content-Length")
-        # mkstemp creates the file 0600: these are patients' voicemails.
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        written = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                    out.write(chunk)
-                    written += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if expected is not None and expected.isdigit() and int(expected) != written:
-                raise TwilioException(
-                    f"recording {recording} download truncated: {written} of {expected} bytes"
-                )
-            os.replace(tmp_name, dest)
-        except BaseException:
-            try:
-                os.unlink(tmp_name)
-            except FileNotFoundError:
-                pass
-            raise
-    log.info("recording %s downloaded (%d bytes)", recording, written)
-    return written

@@ -398,6 +398,7 @@ def test_instance_files_are_created_owner_only_whatever_the_umask(tmp_path, perm
     from ivr.db.database import Database, upgrade
     from ivr.dev.simulator import tone_wav
     from ivr.escalations.demo import demo_password
+    from ivr.escalations.recording_files import RecordingFiles
     from ivr.telephony import twilio_rest
 
     instance = tmp_path / "instance"
@@ -424,7 +425,8 @@ def test_instance_files_are_created_owner_only_whatever_the_umask(tmp_path, perm
                                             "twilio_api_url": standin.url})
         recordings = tmp_path / "recordings"
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'1' * 32}"
-        twilio_rest.download_recording(settings, url, recordings / f"CA{'1' * 32}-RE{'1' * 32}.wav")
+        files = RecordingFiles.from_settings(recordings, generate_key())
+        files.write_audio("CA" + "1" * 32, "RE" + "1" * 32, twilio_rest.fetch_recording_bytes(settings, url))
         names = {p.name for p in instance.rglob("*")}
         assert {"quietline.db", "quietline.db-wal", "quietline.db-shm", "redis", "dump.rdb", "redis.log",
                 "secret_key", "demo-staff-password"} <= names

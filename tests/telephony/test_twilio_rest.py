@@ -17,7 +17,7 @@ from ivr.dev.twilio_standin import TwilioStandin
 from ivr.telephony.twilio_rest import (
     RedirectingHttpClient,
     delete_recording,
-    download_recording,
+    fetch_recording_bytes,
     make_client,
     send_sms,
 )
@@ -134,59 +134,42 @@ def test_list_messages_pages_through_the_rewritten_url(standin: TwilioStandin, c
     assert [r["path"] for r in standin.requests()][-2:] == [f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"] * 2
 
 
-def test_download_recording_writes_the_exact_bytes(standin: TwilioStandin, client: Client, tmp_path: Path) -> None:
+def test_fetch_recording_bytes_gives_the_exact_bytes(standin: TwilioStandin, client: Client, tmp_path: Path) -> None:
     audio = _wav()
     record = standin.add_recording(RECORDING_SID, audio)
     recording_url = standin.recording_url(RECORDING_SID)
     assert record["media_url"] == recording_url
     assert recording_url.startswith("https://api.twilio.com/2010-04-01/Accounts/")
 
-    dest = tmp_path / "voicemail" / "msg.wav"
-    size = download_recording(client, recording_url, dest)
+    assert fetch_recording_bytes(client, recording_url) == audio
 
-    assert size == len(audio)
-    assert dest.read_bytes() == audio
-    assert [p.name for p in dest.parent.iterdir()] == ["msg.wav"]
     assert standin.requests()[-1]["path"].endswith(f"/Recordings/{RECORDING_SID}.wav")
+    assert list(tmp_path.iterdir()) == []  # a voicemail never touches the disk in clear
 
 
-def test_download_recording_accepts_settings(standin: TwilioStandin, settings: Settings, tmp_path: Path) -> None:
+def test_fetch_recording_bytes_accepts_settings(standin: TwilioStandin, settings: Settings) -> None:
     audio = _wav(0.1)
     standin.add_recording(RECORDING_SID, audio)
-    assert download_recording(settings, standin.recording_url(RECORDING_SID), tmp_path / "r.wav") == len(audio)
-    assert (tmp_path / "r.wav").read_bytes() == audio
+    assert fetch_recording_bytes(settings, standin.recording_url(RECORDING_SID)) == audio
 
 
-def test_failed_download_leaves_nothing_behind(standin: TwilioStandin, client: Client, tmp_path: Path) -> None:
+def test_a_refused_download_raises_twilios_status(standin: TwilioStandin, client: Client) -> None:
     standin.add_recording(RECORDING_SID, _wav())
     standin.fail_next(f"{RECORDING_SID}.wav", 500)
 
     with pytest.raises(TwilioRestException) as exc:
-        download_recording(client, standin.recording_url(RECORDING_SID), tmp_path / "r.wav")
+        fetch_recording_bytes(client, standin.recording_url(RECORDING_SID))
     assert exc.value.status == 500
-    assert list(tmp_path.iterdir()) == []
 
     with pytest.raises(TwilioRestException) as exc:
-        download_recording(client, standin.recording_url("RE" + "0" * 32), tmp_path / "r.wav")
+        fetch_recording_bytes(client, standin.recording_url("RE" + "0" * 32))
     assert exc.value.status == 404
-    assert list(tmp_path.iterdir()) == []
 
 
-def test_download_cleans_up_when_the_final_rename_fails(
-    standin: TwilioStandin, client: Client, tmp_path: Path
-) -> None:
-    standin.add_recording(RECORDING_SID, _wav())
-    (tmp_path / "r.wav").mkdir()  # os.replace cannot put a file over a directory
-
-    with pytest.raises(OSError):
-        download_recording(client, standin.recording_url(RECORDING_SID), tmp_path / "r.wav")
-    assert [p.name for p in tmp_path.iterdir()] == ["r.wav"]
-
-
-def test_download_refuses_to_send_credentials_elsewhere(standin: TwilioStandin, client: Client, tmp_path: Path) -> None:
+def test_download_refuses_to_send_credentials_elsewhere(standin: TwilioStandin, client: Client) -> None:
     for url in ("https://evil.example.com/Recordings/RE1", "https://api.twilio.com.evil.example/Recordings/RE1"):
         with pytest.raises(ValueError):
-            download_recording(client, url, tmp_path / "r.wav")
+            fetch_recording_bytes(client, url)
     assert standin.requests() == []
 
 
@@ -250,7 +233,7 @@ def test_control_api_over_http(standin: TwilioStandin, client: Client, tmp_path:
     audio = _wav(0.05)
     put = requests.put(f"{standin.url}/_standin/recordings/{RECORDING_SID}", data=audio, timeout=5)
     assert put.status_code == 201
-    assert download_recording(client, put.json()["media_url"], tmp_path / "r.wav") == len(audio)
+    assert fetch_recording_bytes(client, put.json()["media_url"]) == audio
 
     assert requests.post(
         f"{standin.url}/_standin/fail_next", json={"path_suffix": "Messages.json", "status": 500}, timeout=5
