@@ -9,12 +9,11 @@ Pure: text in, values out; :func:`check_outbound` is the only function that read
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import Enum
@@ -35,6 +34,8 @@ from ivr.outbound.facts import Channel
 from ivr.outbound.lint import Discretion, WordKind
 from ivr.outbound.zones import EARLIEST, LATEST, Days, QuietHours, shift_local
 from ivr.practice.settings.model import PracticeSettings
+from ivr.practice.settings.schema_errors import explain, marks_only_the_key
+from ivr.practice.settings.schema_errors import where as _where
 
 OUTBOUND_FILE = "outbound.yaml"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "flowlang" / "schemas" / "outbound.schema.json"
@@ -349,34 +350,6 @@ def default_rules(practice: PracticeSettings) -> OutboundRules:
     return rules
 
 
-_TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "array": "a list",
-    "object": "a mapping (key: value lines)",
-    "null": "empty",
-    "number": "a number",
-    "boolean": "true or false",
-}
-
-
-def _where(path: Iterable[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the file"
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (dict, list)):
-        return _TYPE_WORDS["object" if isinstance(value, dict) else "array"]
-    return repr(value)
-
-
 class _Checker:
     """Collects problems from the schema and from the meaning of the values, then builds the rules."""
 
@@ -408,53 +381,20 @@ class _Checker:
         validator = jsonschema.Draft202012Validator(outbound_schema())
         for error in validator.iter_errors(self.data):
             path = tuple(error.absolute_path)
-            if error.validator not in ("additionalProperties", "required") \
-                    and "propertyNames" not in error.relative_schema_path:
-                self.bad.add(path)  # those three mark the offending key only, so its siblings are still checked
+            if not marks_only_the_key(error):
+                self.bad.add(path)  # a key's own error marks the key only, so its siblings are still checked
             for p, message in self._explain(error, path):
                 self.problem(p, message)
 
     def _explain(self, error: jsonschema.ValidationError, path: _Path) -> Iterator[tuple[_Path, str]]:
-        kind, where = error.validator, _where(path)
-        if "propertyNames" in error.relative_schema_path:
-            key = error.instance
-            self.bad.add(path + (key,))
-            yield path + (key,), f"{where}.{key}: {error.schema.get('patternErrorMessage', error.message)}"
-        elif kind == "additionalProperties" and isinstance(error.instance, dict):
-            known = list(error.schema.get("properties", {}))
-            for key in error.instance:
-                if key in known:
-                    continue
-                self.bad.add(path + (key,))
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
-                yield path + (key,), f"{_where(path + (key,))}: unknown setting '{key}'{hint}"
-        elif kind == "required":
-            missing = re.findall(r"'([^']*)' is a required property", error.message)
-            yield path, f"{where}: missing required setting '{missing[0] if missing else error.message}'"
-        elif kind == "type":
-            wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-            words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
-            hint = " (YAML reads yes/no/on/off as true/false: put the word in quotes)" \
-                if isinstance(error.instance, bool) and "string" in wanted else ""
-            yield path, f"{where} must be {words}, not {_describe(error.instance)}{hint}"
-        elif kind == "pattern":
-            yield path, f"{where}: {error.instance!r} {error.schema.get('patternErrorMessage', 'is not valid')}"
-        elif kind == "enum":
-            options = ", ".join(str(o) for o in error.validator_value)
-            yield path, f"{where}: {error.instance!r} is not one of: {options}"
-        elif kind == "maximum" and path[:1] == ("limits",):
+        if error.validator == "maximum" and path[:1] == ("limits",):
             yield (
                 path,
-                f"{where}: {error.instance} is above the limit of {error.validator_value}; limits can be lowered, "
-                f"never raised",
+                f"{_where(path)}: {error.instance} is above the limit of {error.validator_value}; limits can be "
+                f"lowered, never raised",
             )
-        elif kind == "minLength":
-            yield path, f"{where} must not be empty"
-        elif kind == "minItems":
-            yield path, f"{where} must list at least {error.validator_value}"
         else:
-            yield path, f"{where}: {error.message}"
+            yield from explain(error, path, self.bad.add)
 
     # ---- meaning
     def build(self, raw: bytes) -> OutboundRules | None:

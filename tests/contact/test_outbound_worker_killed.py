@@ -8,15 +8,13 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
-from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from ivr.app import create_app
 from ivr.dev.twilio_standin import TwilioStandin
 from tests.helpers.contact import POOL, add_appointment, add_client, touch_rows
-from tests.helpers.processes import Workers, registered_workers, wait_for, worker_env
-from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, Clock
+from tests.helpers.processes import Workers, app_beside_workers, registered_workers, wait_for, worker_env
+from tests.helpers.service import ACCOUNT, TOKEN, Clock
 
 pytestmark = pytest.mark.wallclock
 
@@ -44,14 +42,10 @@ def own_standin():
 @pytest.mark.parametrize("channel", ["text", "call"])
 def test_a_worker_killed_mid_send_makes_one_text_or_call(channel, aof_redis, own_standin, database, flows_dir,
                                                          tmp_path):
-    redis = Redis.from_url(aof_redis.url)
     # A reminder text due now; or a late follow-up call (Monday's 11:00 appointment, now 11:15).
     late_start = dt.datetime(2026, 11, 30, 11, tzinfo=NY).astimezone(dt.UTC)
     now = DUE if channel == "text" else late_start + dt.timedelta(minutes=15)
-    app = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
-                      "flows_dir": str(flows_dir), "recordings_dir": str(tmp_path / "recordings"),
-                      "twilio_api_url": own_standin.url, "flows_reload_seconds": 0},
-                     redis=redis, clock=Clock(now), strict_flows=True, database=database)
+    app, redis = app_beside_workers(aof_redis.url, own_standin.url, database, flows_dir, tmp_path, clock=Clock(now))
     ql = app.extensions["quietline"]
     add_client(database, "C-9002", "Robin", (PHONE,))
     add_appointment(database, "A-9002", "C-9002",

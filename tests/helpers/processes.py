@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from redis import Redis
 
+from ivr.app import create_app
 from tests.helpers.service import ACCOUNT, DATA_KEY, PUBLIC, RECORDINGS_KEY, ROOT, TOKEN
 
 # Recovery timing for the worker subprocesses: an abandoned job is noticed within
@@ -142,3 +144,18 @@ def worker_env(redis_url: str, database_url: str, standin_url: str, flows_dir: P
 
 def registered_workers(redis: Redis) -> int:
     return len(redis.smembers("rq:workers"))
+
+
+def app_beside_workers(redis_url: str, standin_url: str, database, flows_dir: Path, tmp: Path, *, clock=None,
+                       **settings: object) -> tuple[Flask, Redis]:
+    """The app on the same Redis, stand-in, database and flows as the worker processes of ``worker_env``.
+
+    ``settings`` override or add settings (e.g. ``worker_ttl_seconds``); close the returned connection after.
+    """
+    conn = Redis.from_url(redis_url)
+    app = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
+                      "flows_dir": str(flows_dir), "recordings_dir": str(tmp / "recordings"),
+                      "twilio_api_url": standin_url, "flows_reload_seconds": 0, **settings},
+                     redis=conn, clock=clock, strict_flows=True, database=database)
+    app.config.update(TESTING=True)
+    return app, conn

@@ -15,11 +15,10 @@ from redis import Redis
 from rq import Queue, get_current_job
 from rq.serializers import JSONSerializer
 
-from ivr.app import create_app
 from ivr.dev.serve import worker_commands
 from ivr.dev.twilio_standin import TwilioStandin
 from ivr.jobs.layout import SLOW_QUEUES, default_queues, mixing_error, worker_layout
-from tests.helpers.processes import Workers, wait_for, worker_env
+from tests.helpers.processes import Workers, app_beside_workers, wait_for, worker_env
 from tests.helpers.reliability import (
     STAFF_PHONES,
     VOICEMAIL,
@@ -28,7 +27,7 @@ from tests.helpers.reliability import (
     job_status,
     place_call,
 )
-from tests.helpers.service import ACCOUNT, PUBLIC, ROOT, TOKEN
+from tests.helpers.service import ACCOUNT, ROOT, TOKEN
 
 RELEASE_KEY = "test:release-speech"
 
@@ -85,12 +84,7 @@ def layout_standin():
 
 @pytest.fixture
 def layout_app(aof_redis, layout_standin, clock, database, flows_dir, tmp_path):
-    conn = Redis.from_url(aof_redis.url)
-    app = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
-                      "flows_dir": str(flows_dir), "recordings_dir": str(tmp_path / "recordings"),
-                      "twilio_api_url": layout_standin.url, "flows_reload_seconds": 0},
-                     redis=conn, clock=clock, strict_flows=True, database=database)
-    app.config.update(TESTING=True)
+    app, conn = app_beside_workers(aof_redis.url, layout_standin.url, database, flows_dir, tmp_path, clock=clock)
     yield app
     conn.close()
 

@@ -17,7 +17,7 @@ from ivr.app import create_app
 from ivr.dev.simulator import CallSimulator, FlaskTransport
 from ivr.health import Limits, health, http_status, public_report
 from ivr.jobs.enqueue import Jobs
-from tests.helpers.processes import Workers, wait_for, worker_env
+from tests.helpers.processes import Workers, app_beside_workers, wait_for, worker_env
 from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN
 
 # Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
@@ -30,13 +30,8 @@ WORKER_TTL = 60
 
 @pytest.fixture
 def health_app(aof_redis, standin, database, flows_dir, tmp_path):
-    conn = Redis.from_url(aof_redis.url)
-    app = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
-                      "flows_dir": str(flows_dir), "recordings_dir": str(tmp_path / "recordings"),
-                      "twilio_api_url": standin.url, "worker_ttl_seconds": WORKER_TTL,
-                      "secret_key": "test-secret-key-" + "0" * 32},
-                     redis=conn, strict_flows=True, database=database)
-    app.config.update(TESTING=True)
+    app, conn = app_beside_workers(aof_redis.url, standin.url, database, flows_dir, tmp_path,
+                                   worker_ttl_seconds=WORKER_TTL, secret_key="test-secret-key-" + "0" * 32)
     yield app
     conn.close()
 

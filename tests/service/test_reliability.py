@@ -28,9 +28,8 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import text
 
-from ivr.app import create_app
 from ivr.dev.twilio_standin import TwilioStandin
-from tests.helpers.processes import Workers, gone, registered_workers, wait_for, worker_env
+from tests.helpers.processes import Workers, app_beside_workers, gone, registered_workers, wait_for, worker_env
 from tests.helpers.reliability import (
     CRISIS,
     STAFF_PHONES,
@@ -42,7 +41,7 @@ from tests.helpers.reliability import (
     started_job_ids,
     worker_pid_of,
 )
-from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN
+from tests.helpers.service import ACCOUNT, TOKEN
 
 # Real worker processes and RQ timestamps: .ci/run runs these again at a fixed wall-clock instant.
 pytestmark = pytest.mark.wallclock
@@ -70,12 +69,7 @@ def rel_standin():
 
 @pytest.fixture
 def rel_app(aof_redis, rel_standin, clock, database, flows_dir, tmp_path):
-    conn = Redis.from_url(aof_redis.url)
-    app = create_app({"twilio_auth_token": TOKEN, "twilio_account_sid": ACCOUNT, "public_base_url": PUBLIC,
-                      "flows_dir": str(flows_dir), "recordings_dir": str(tmp_path / "recordings"),
-                      "twilio_api_url": rel_standin.url, "flows_reload_seconds": 0},
-                     redis=conn, clock=clock, strict_flows=True, database=database)
-    app.config.update(TESTING=True)
+    app, conn = app_beside_workers(aof_redis.url, rel_standin.url, database, flows_dir, tmp_path, clock=clock)
     yield app
     conn.close()
 

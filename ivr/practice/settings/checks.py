@@ -8,11 +8,9 @@ Every problem in the file is reported at once, each with its line, as a
 """
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -41,6 +39,8 @@ from ivr.practice.settings.model import (
     PracticeSettings,
     StaffMember,
 )
+from ivr.practice.settings.schema_errors import explain
+from ivr.practice.settings.schema_errors import where as _where
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "flowlang" / "schemas" / "practice.schema.json"
 _Path = tuple[Any, ...]
@@ -122,23 +122,6 @@ def _bad_scalar(text: str) -> tuple[int | None, str | None]:
     return None, None
 
 
-def _where(path: Iterable[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the file"
-
-
-_TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "array": "a list",
-    "object": "a mapping (key: value lines)",
-    "null": "empty",
-    "number": "a number",
-    "boolean": "true or false",
-}
-
 _RANGE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _STAFF_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -162,43 +145,8 @@ class _Checker:
         for error in validator.iter_errors(self.data):
             path = tuple(error.absolute_path)
             self.bad_paths.add(path)
-            for p, msg in self._explain(error, path):
+            for p, msg in explain(error, path, self.bad_paths.add):
                 self.problem(p, msg)
-
-    def _explain(self, error: jsonschema.ValidationError, path: _Path) -> Iterator[tuple[_Path, str]]:
-        kind = error.validator
-        where = _where(path)
-        if "propertyNames" in error.relative_schema_path:
-            key = error.instance
-            self.bad_paths.add(path + (key,))
-            hint = error.schema.get("patternErrorMessage", error.message)
-            yield path + (key,), f"{where}.{key}: {hint}"
-        elif kind == "required":
-            missing = re.findall(r"'([^']*)' is a required property", error.message)
-            name = missing[0] if missing else error.message
-            owner = "" if not path else f"{where}: "
-            yield path, f"{owner}missing required setting '{name}'"
-        elif kind == "additionalProperties" and isinstance(error.instance, dict):
-            known = list(error.schema.get("properties", {}))
-            for key in error.instance:
-                if key in known:
-                    continue
-                self.bad_paths.add(path + (key,))
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
-                yield path + (key,), f"{_where(path + (key,))}: unknown setting '{key}'{hint}"
-        elif kind == "type":
-            wanted = error.validator_value
-            wanted = wanted if isinstance(wanted, list) else [wanted]
-            words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
-            yield path, f"{where} must be {words}, not {_describe(error.instance)}"
-        elif kind == "pattern":
-            hint = error.schema.get("patternErrorMessage", f"does not match {error.validator_value}")
-            yield path, f"{where}: {error.instance!r} {hint}"
-        elif kind == "minLength":
-            yield path, f"{where} must not be empty"
-        else:
-            yield path, f"{where}: {error.message}"
 
     # ---- meaning
     def ok(self, path: _Path) -> bool:
@@ -420,16 +368,6 @@ class _Checker:
                                        roster if isinstance(roster, str) and self.ok(("staff", key, "roster"))
                                        else None)
         return out
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (dict, list)):
-        return _TYPE_WORDS["object" if isinstance(value, dict) else "array"]
-    return repr(value)
 
 
 def _e164(raw: str | int, region: str) -> str | None:
