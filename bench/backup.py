@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -41,10 +42,37 @@ from ivr.practice.demo import seed_demo  # noqa: E402
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 
 
+def rss_mb() -> float:
+    """This process's resident set size now, in MB (Linux: /proc/self/status's VmRSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+PEAKS: dict[str, float] = {}
+
+
 def timed(what, *args, **kwargs):
+    """``what(*args, **kwargs)``: (its result, wall seconds); its peak RSS (sampled every 10 ms) in PEAKS."""
+    peak = [rss_mb()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     started = time.perf_counter()
-    result = what(*args, **kwargs)
-    return result, time.perf_counter() - started
+    try:
+        result = what(*args, **kwargs)
+    finally:
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    PEAKS[getattr(what, "__name__", str(what))] = max(peak[0], rss_mb())
+    return result, elapsed
 
 
 def run(name: str, base: Path, url: str, clients: int, appointments: int, recordings: int, seconds: int) -> None:
@@ -94,6 +122,8 @@ def run(name: str, base: Path, url: str, clients: int, appointments: int, record
     print(f"{name:<28} {database.engine.dialect.name:<10} rows {rows:>7}  recordings {recordings:>4}  "
           f"archive {size / 1e6:7.1f} MB  create {made:6.2f} s  verify {verified:6.2f} s  "
           f"restore {restored:6.2f} s  (load {load_average()})", flush=True)
+    print(f"{'':<28} peak RSS: create {PEAKS['create_backup']:.0f} MB, verify {PEAKS['verify_backup']:.0f} MB, "
+          f"restore {PEAKS['restore_backup']:.0f} MB", flush=True)
     database.dispose()
 
 

@@ -19,7 +19,7 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import install, restore
 from ivr.ops.install import MIGRATE, PROJECT_ROOT, Layout, Options, Run, pg_setup_script, plan, schema_current
 from ivr.practice.demo import seed_demo
-from tests.helpers.ops import ALL_PACKAGES, FRESH, NOW, make_settings, numbered_secrets
+from tests.helpers.ops import ALL_PACKAGES, BACKUP_KEY, FRESH, NOW, make_settings, numbered_secrets
 from tests.plugins.databases import postgres_server
 
 OPTIONS = Options(domain="phone.example-practice.org", version="0.1.0-abc123", source=PROJECT_ROOT)
@@ -103,7 +103,7 @@ def test_the_installed_role_can_verify_a_backup(pg_admin, tmp_path):
         settings = make_settings(tmp_path, url)
         Path(settings.env_file).write_text("TWILIO_AUTH_TOKEN=x\n")
         result = backup_mod.create_backup(settings, database.engine, now=lambda: NOW)
-        report = restore.verify_backup(settings, database.engine, result.path, now=lambda: NOW)
+        report = restore.verify_backup(settings, database.engine, result.path, now=lambda: NOW, key=BACKUP_KEY)
         assert report.problems == [] and report.tables["clients"] > 0
     finally:
         database.dispose()
