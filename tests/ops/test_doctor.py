@@ -111,7 +111,7 @@ def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
 
     assert result.exit_code == 1
     assert "PROBLEM [backup]: no backup yet" in result.output
-    assert "10 of 11 checks passed; 1 problem(s)" in result.output
+    assert "11 of 12 checks passed; 1 problem(s)" in result.output
 
 
 def test_an_evicting_redis_is_named(healthy, production_redis):
