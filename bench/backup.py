@@ -6,7 +6,8 @@ must be empty: the script migrates and seeds it) and a recordings folder of seal
 (``--seconds`` of 8 kHz 16-bit audio each: Twilio's recordings), then the wall time of
 ``backup create``, ``backup verify`` (scratch restore, counts, hashes, every recording opened) and
 ``backup restore`` into an empty SQLite file (or, for PostgreSQL, a new database on the same server),
-the archive's size and the load average (the machine may be shared). A script, not a test.
+the archive's size, each step's peak RSS (the process's, sampled every 10 ms) and the load average (the machine
+may be shared). The archive is encrypted (a new backup key pair each run). A script, not a test.
 
     .venv/bin/python bench/backup.py
     .venv/bin/python bench/backup.py --clients 5000 --appointments 20000 --recordings 200 --seconds 30
@@ -37,6 +38,7 @@ from ivr.db.migrate_lock import locked_upgrade  # noqa: E402
 from ivr.encryption import generate_key  # noqa: E402
 from ivr.escalations.recording_files import RecordingFiles  # noqa: E402
 from ivr.ops import backup, restore  # noqa: E402
+from ivr.ops.backup_crypto import generate_backup_keypair  # noqa: E402
 from ivr.practice.demo import seed_demo  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -77,8 +79,9 @@ def timed(what, *args, **kwargs):
 
 def run(name: str, base: Path, url: str, clients: int, appointments: int, recordings: int, seconds: int) -> None:
     key = generate_key()
+    public, private = generate_backup_keypair()  # the archive is sealed; verify and restore get the private half
     settings = load_settings({}, {"twilio_auth_token": "bench-token", "data_key": generate_key(),
-                                  "recordings_key": key, "database_url": url,
+                                  "recordings_key": key, "database_url": url, "backup_public_key": public.text(),
                                   "backup_dir": str(base / "backups"), "recordings_dir": str(base / "recordings"),
                                   "env_file": str(base / "env")})
     database = Database.from_url(url)
@@ -93,7 +96,7 @@ def run(name: str, base: Path, url: str, clients: int, appointments: int, record
     for n in range(recordings):
         files.write_audio(f"CA{n:032d}", f"RE{n:032d}", audio)
     result, made = timed(backup.create_backup, settings, database.engine)
-    report, verified = timed(restore.verify_backup, settings, database.engine, result.path)
+    report, verified = timed(restore.verify_backup, settings, database.engine, result.path, key=private)
     assert report.ok, report.problems
     if database.is_sqlite:
         target_url = f"sqlite:///{base}/restored/quietline.db"
@@ -111,7 +114,7 @@ def run(name: str, base: Path, url: str, clients: int, appointments: int, record
                                          "recordings_dir": str(base / "restored" / "recordings"),
                                          "flows_dir": str(base / "restored-flows"), "env_file": str(base / "env2")})
     Path(target_settings.flows_dir).mkdir()
-    done, restored = timed(restore.restore_backup, target_settings, target.engine, result.path)
+    done, restored = timed(restore.restore_backup, target_settings, target.engine, result.path, key=private)
     assert not done.problems, done.problems
     target.dispose()
     if cleanup:

@@ -336,7 +336,14 @@ def _planned_files(unpacked: Unpacked, settings: Settings, force: bool,
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
-    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    """Whether the two files hold the same bytes (compared a chunk at a time)."""
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while chunk := fa.read(_CHUNK):
+            if chunk != fb.read(_CHUNK):
+                return False
+    return True
 
 
 def _nearest_folder(target: Path) -> Path:
@@ -359,9 +366,20 @@ def _user() -> str:
 
 
 def _write(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` (0600, atomically), making missing folders 0700."""
+    """Copy ``source`` to ``target`` (0600, atomically: a temporary file beside it, renamed), making missing
+    folders 0700. Streamed: a large recording is never held in memory."""
     private_dir(target.parent)
-    backup_mod.write_private(target, source.read_bytes())
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: bool = False,
