@@ -1,22 +1,26 @@
 """``flask --app app backup create``: one archive holding everything needed to bring a practice back.
 
-The archive (``quietline-backup-<UTC stamp>.tar.gz``, mode 0600, written under a temporary name and
-renamed into place, so a half-written archive is never mistaken for a backup) holds::
+The archive (``quietline-backup-<UTC stamp>.tar.gz.enc``, mode 0600, written under a temporary name and
+renamed into place, so a half-written archive is never mistaken for a backup) is a tar.gz sealed for the backup
+PUBLIC key (IVR_BACKUP_PUBLIC_KEY; ivr.ops.backup_crypto), whose private half is kept off the machine. Without
+that key the backup is refused unless ``unencrypted`` (then a plain ``.tar.gz``). Everything is streamed: tar ->
+gzip -> sealing -> file, one chunk at a time. Inside, it holds::
 
     database/quietline.db | database/quietline.pgdump   the database (ivr.ops.db_dump: consistent copy)
     recordings/<name>                                    voicemails and transcripts, still encrypted
     config/flows/<path>                                  the flows folder, with practice.yaml
     config/env                                           the service's environment file (IVR_ENV_FILE), if any
     config/secret_key                                    the dashboard's generated cookie key, if any
+    config/twilio/<number SID>.previous.json             `twilio connect`'s saved URLs (what --rollback puts back)
     secrets/secrets.env                                  TWILIO_AUTH_TOKEN, IVR_DATA_KEY, IVR_RECORDINGS_KEY,
                                                          SECRET_KEY as the service runs with them
     manifest.json                                        written last (below)
 
 The manifest: ``format``, ``created_at`` (ISO 8601 UTC), ``app_version``, ``migration_revision``,
 ``database`` (``backend``, ``file``, ``schema``), ``tables`` (row count per table, of the copy) and
-``files`` (``sha256`` and ``size`` of every other member). The archive holds the keys beside the data they
-protect (so a restore on a new machine can read the recordings): it must be kept like the server itself
-(docs/ops-backup.md).
+``files`` (``sha256`` and ``size`` of every other member) and ``encrypted_for`` (the backup key's fingerprint,
+or None). The archive holds the keys beside the data they protect (so a restore on a new machine can read the
+recordings), inside the encryption (docs/ops-backup.md).
 
 After each archive, ``<backup dir>/status.json`` (0600, atomically) records ``last_backup_at``,
 ``last_backup`` and ``last_verified_restore_at`` (kept from before; ``backup verify`` sets it), which

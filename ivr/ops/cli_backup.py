@@ -1,5 +1,7 @@
-"""Console commands: ``flask --app app backup create [--to DIR]``, ``backup restore ARCHIVE [--force]``,
-``backup verify ARCHIVE`` (docs/ops-backup.md).
+"""Console commands: ``flask --app app backup create [--to DIR] [--verify] [--unencrypted]``,
+``backup restore [--key-file FILE|-] ARCHIVE [--force]``, ``backup verify [--key-file FILE|-] ARCHIVE`` and
+``backup new-key`` (docs/ops-backup.md). The private backup key comes from --key-file, standard input (``-``) or
+IVR_BACKUP_PRIVATE_KEY, and is never printed except by ``new-key``, once.
 
 Exit status 0 when done, 1 with each problem named on standard error. Nothing here prints data: file
 names, table names, counts and hashes only.

@@ -1,12 +1,14 @@
 """``backup restore`` and ``backup verify``: an archive of ``ivr.ops.backup`` checked, then put back or tried.
 
-Both unpack the archive into a scratch folder (0700, inside the backup dir) first, checking every
-member's sha256 and size against the manifest, and refuse an archive that does not match it (a
-member altered, missing or added).
+Both unpack the archive into a scratch folder (0700, inside the backup dir) first: a sealed archive is
+decrypted with the private backup key given (``key``; refused without one, or with another, before anything is
+changed), every chunk authenticated; then every member's sha256 and size is checked against the manifest, and an
+archive that does not match it (a member altered, missing or added) is refused. Streamed throughout.
 
 * ``restore_backup`` puts the database back into the configured one (refusing, without ``force``, a
   database that holds rows), the recordings into IVR_RECORDINGS_DIR, the flows into IVR_FLOWS_DIR and
-  the environment file at IVR_ENV_FILE; a file already there that differs is kept unless ``force``.
+  the environment file at IVR_ENV_FILE and `twilio connect`'s saved URLs into the instance folder; a file already
+  there that differs is kept unless ``force``.
   When the archive's keys are not the ones the service runs with, they are written to
   ``<backup dir>/restored-secrets.env`` (0600) for the operator to put in place.
 * ``verify_backup`` restores into a scratch database (a SQLite file in the scratch folder; on
