@@ -6,7 +6,8 @@ must be empty: the script migrates and seeds it) and a recordings folder of seal
 (``--seconds`` of 8 kHz 16-bit audio each: Twilio's recordings), then the wall time of
 ``backup create``, ``backup verify`` (scratch restore, counts, hashes, every recording opened) and
 ``backup restore`` into an empty SQLite file (or, for PostgreSQL, a new database on the same server),
-the archive's size and the load average (the machine may be shared). A script, not a test.
+the archive's size, each step's peak RSS (the process's, sampled every 10 ms) and the load average (the machine
+may be shared). The archive is encrypted (a new backup key pair each run). A script, not a test.
 
     .venv/bin/python bench/backup.py
     .venv/bin/python bench/backup.py --clients 5000 --appointments 20000 --recordings 200 --seconds 30
@@ -19,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -36,21 +38,50 @@ from ivr.db.migrate_lock import locked_upgrade  # noqa: E402
 from ivr.encryption import generate_key  # noqa: E402
 from ivr.escalations.recording_files import RecordingFiles  # noqa: E402
 from ivr.ops import backup, restore  # noqa: E402
+from ivr.ops.backup_crypto import generate_backup_keypair  # noqa: E402
 from ivr.practice.demo import seed_demo  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 
 
+def rss_mb() -> float:
+    """This process's resident set size now, in MB (Linux: /proc/self/status's VmRSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+PEAKS: dict[str, float] = {}
+
+
 def timed(what, *args, **kwargs):
+    """``what(*args, **kwargs)``: (its result, wall seconds); its peak RSS (sampled every 10 ms) in PEAKS."""
+    peak = [rss_mb()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     started = time.perf_counter()
-    result = what(*args, **kwargs)
-    return result, time.perf_counter() - started
+    try:
+        result = what(*args, **kwargs)
+    finally:
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    PEAKS[getattr(what, "__name__", str(what))] = max(peak[0], rss_mb())
+    return result, elapsed
 
 
 def run(name: str, base: Path, url: str, clients: int, appointments: int, recordings: int, seconds: int) -> None:
     key = generate_key()
+    public, private = generate_backup_keypair()  # the archive is sealed; verify and restore get the private half
     settings = load_settings({}, {"twilio_auth_token": "bench-token", "data_key": generate_key(),
-                                  "recordings_key": key, "database_url": url,
+                                  "recordings_key": key, "database_url": url, "backup_public_key": public.text(),
                                   "backup_dir": str(base / "backups"), "recordings_dir": str(base / "recordings"),
                                   "env_file": str(base / "env")})
     database = Database.from_url(url)
@@ -65,7 +96,7 @@ def run(name: str, base: Path, url: str, clients: int, appointments: int, record
     for n in range(recordings):
         files.write_audio(f"CA{n:032d}", f"RE{n:032d}", audio)
     result, made = timed(backup.create_backup, settings, database.engine)
-    report, verified = timed(restore.verify_backup, settings, database.engine, result.path)
+    report, verified = timed(restore.verify_backup, settings, database.engine, result.path, key=private)
     assert report.ok, report.problems
     if database.is_sqlite:
         target_url = f"sqlite:///{base}/restored/quietline.db"
@@ -83,7 +114,7 @@ def run(name: str, base: Path, url: str, clients: int, appointments: int, record
                                          "recordings_dir": str(base / "restored" / "recordings"),
                                          "flows_dir": str(base / "restored-flows"), "env_file": str(base / "env2")})
     Path(target_settings.flows_dir).mkdir()
-    done, restored = timed(restore.restore_backup, target_settings, target.engine, result.path)
+    done, restored = timed(restore.restore_backup, target_settings, target.engine, result.path, key=private)
     assert not done.problems, done.problems
     target.dispose()
     if cleanup:
@@ -94,6 +125,8 @@ def run(name: str, base: Path, url: str, clients: int, appointments: int, record
     print(f"{name:<28} {database.engine.dialect.name:<10} rows {rows:>7}  recordings {recordings:>4}  "
           f"archive {size / 1e6:7.1f} MB  create {made:6.2f} s  verify {verified:6.2f} s  "
           f"restore {restored:6.2f} s  (load {load_average()})", flush=True)
+    print(f"{'':<28} peak RSS: create {PEAKS['create_backup']:.0f} MB, verify {PEAKS['verify_backup']:.0f} MB, "
+          f"restore {PEAKS['restore_backup']:.0f} MB", flush=True)
     database.dispose()
 
 

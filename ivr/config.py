@@ -89,6 +89,10 @@ class Settings:
     backup_dir: str = str(INSTANCE_DIR / "backups")
     backup_keep: int = 14
     env_file: str = str(PROJECT_ROOT / ".env")
+    # Seals every backup archive (ivr/ops/backup_crypto.py): the PUBLIC half of the backup key pair the installer
+    # made; the private half is kept off the machine and given only to `backup verify`/`restore`. Empty: `backup
+    # create` refuses unless --unencrypted.
+    backup_public_key: str = ""
     # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
     # (fine on one machine; set it when several machines serve the dashboard).
     secret_key: str = ""
@@ -242,6 +246,7 @@ _ENV_NAMES = {
     "backup_dir": "IVR_BACKUP_DIR",
     "backup_keep": "IVR_BACKUP_KEEP",
     "env_file": "IVR_ENV_FILE",
+    "backup_public_key": "IVR_BACKUP_PUBLIC_KEY",
     "secret_key": "SECRET_KEY",
     "idle_logout_minutes": "IDLE_LOGOUT_MINUTES",
     "login_max_failures": "LOGIN_MAX_FAILURES",

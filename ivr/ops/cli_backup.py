@@ -1,11 +1,14 @@
-"""Console commands: ``flask --app app backup create [--to DIR]``, ``backup restore ARCHIVE [--force]``,
-``backup verify ARCHIVE`` (docs/ops-backup.md).
+"""Console commands: ``flask --app app backup create [--to DIR] [--verify] [--unencrypted]``,
+``backup restore [--key-file FILE|-] ARCHIVE [--force]``, ``backup verify [--key-file FILE|-] ARCHIVE`` and
+``backup new-key`` (docs/ops-backup.md). The private backup key comes from --key-file, standard input (``-``) or
+IVR_BACKUP_PRIVATE_KEY, and is never printed except by ``new-key``, once.
 
 Exit status 0 when done, 1 with each problem named on standard error. Nothing here prints data: file
 names, table names, counts and hashes only.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ivr.ops import backup as backup_mod
-from ivr.ops import db_dump, restore
+from ivr.ops import backup_crypto, db_dump, restore
 
 backup_cli = AppGroup("backup", help="Back up, restore and verify the database, recordings, configuration and "
                                      "secrets (one archive with a manifest).")
@@ -29,19 +32,42 @@ def _clock():
     return _services().clock
 
 
+_KEY_FILE = click.option(
+    "--key-file", "key_file", default=None, metavar="FILE",
+    help=f"The backup's PRIVATE key (kept off the machine): a file, or - to read it from standard input. Default: "
+         f"{backup_crypto.PRIVATE_ENV_NAME}.")
+
+
+def _private_key(key_file: str | None) -> backup_crypto.BackupPrivateKey | None:
+    try:
+        return backup_crypto.load_private_key(key_file, os.environ, sys.stdin.buffer)
+    except backup_crypto.BackupKeyError as exc:
+        click.echo(f"{exc}: nothing was changed", err=True)
+        sys.exit(1)
+
+
 @backup_cli.command("create")
 @click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the archive (default: IVR_BACKUP_DIR). status.json is written there too.")
 @click.option("--verify", "then_verify", is_flag=True,
               help="Then run `backup verify` on the new archive (the nightly restore drill).")
-def create_command(to: Path | None, then_verify: bool) -> None:
-    """Write one archive (mode 0600) and status.json; keep the newest IVR_BACKUP_KEEP archives."""
+@click.option("--unencrypted", is_flag=True,
+              help=f"Write a PLAIN archive (the database and every secret in clear) when "
+                   f"{backup_crypto.PUBLIC_ENV_NAME} is not set. Not for copies that leave the machine.")
+def create_command(to: Path | None, then_verify: bool, unencrypted: bool) -> None:
+    """Write one archive (mode 0600, sealed for IVR_BACKUP_PUBLIC_KEY) and status.json; keep the newest
+    IVR_BACKUP_KEEP archives."""
     services = _services()
     try:
-        result = backup_mod.create_backup(services.settings, services.database.engine, to=to, now=_clock())
+        result = backup_mod.create_backup(services.settings, services.database.engine, to=to, now=_clock(),
+                                          unencrypted=unencrypted, instance_dir=Path(current_app.instance_path))
     except (backup_mod.BackupError, db_dump.DatabaseCopyError, OSError) as exc:
         click.echo(f"backup failed: {exc}", err=True)
         sys.exit(1)
+    if result.sealed_key is None:
+        click.echo(f"WARNING: {result.path.name} is NOT encrypted: it holds the database and every key in clear. "
+                   f"Set {backup_crypto.PUBLIC_ENV_NAME} (docs/ops-backup.md) and never copy this archive off the "
+                   "machine as it is.", err=True)
     manifest = result.manifest
     rows = sum(manifest["tables"].values())
     click.echo(f"wrote {result.path} ({result.path.stat().st_size} bytes): {len(manifest['tables'])} tables, "
@@ -49,19 +75,22 @@ def create_command(to: Path | None, then_verify: bool) -> None:
     for old in result.removed:
         click.echo(f"removed the old archive {old.name} (IVR_BACKUP_KEEP={services.settings.backup_keep})")
     if then_verify:
-        _verify(result.path)
+        # The private half is off the machine: the archive just written is opened with its own file key, still
+        # in memory, so the drill decrypts, authenticates and restores exactly the bytes on disk.
+        _verify(result.path, result.sealed_key)
 
 
 @backup_cli.command("verify")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify_command(archive: Path) -> None:
-    """Restore ARCHIVE into a scratch database and folder and compare it with its manifest."""
-    _verify(archive)
+@_KEY_FILE
+def verify_command(archive: Path, key_file: str | None) -> None:
+    """Decrypt ARCHIVE, restore it into a scratch database and folder and compare it with its manifest."""
+    _verify(archive, _private_key(key_file))
 
 
-def _verify(archive: Path) -> None:
+def _verify(archive: Path, key: backup_crypto.Opener | None) -> None:
     services = _services()
-    report = restore.verify_backup(services.settings, services.database.engine, archive, now=_clock())
+    report = restore.verify_backup(services.settings, services.database.engine, archive, now=_clock(), key=key)
     for problem in report.problems:
         click.echo(problem, err=True)
     if not report.ok:
@@ -74,14 +103,16 @@ def _verify(archive: Path) -> None:
 @backup_cli.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace a database that holds data, and files that differ.")
-def restore_command(archive: Path, force: bool) -> None:
+@_KEY_FILE
+def restore_command(archive: Path, force: bool, key_file: str | None) -> None:
     """Put ARCHIVE back into the configured database, recordings, flows and environment file.
 
     Stop the service (web, workers, scheduler) first.
     """
     services = _services()
     try:
-        report = restore.restore_backup(services.settings, services.database.engine, archive, force=force)
+        report = restore.restore_backup(services.settings, services.database.engine, archive, force=force,
+                                        key=_private_key(key_file), instance_dir=Path(current_app.instance_path))
     except restore.ArchiveRejected as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -102,6 +133,16 @@ def restore_command(archive: Path, force: bool) -> None:
         click.echo(problem, err=True)
     if report.problems:
         sys.exit(1)
+
+
+@backup_cli.command("new-key")
+def new_key_command() -> None:
+    """Make a backup key pair: print the public half's line for the environment file, and the private half ONCE
+    (terminal only) to keep off the machine. What the installer does; for container and older installs."""
+    public, private = backup_crypto.generate_backup_keypair()
+    click.echo(f"Add this line to the service's environment file ({backup_crypto.PUBLIC_ENV_NAME}, public: it only "
+               f"seals archives):\n\n    {backup_crypto.PUBLIC_ENV_NAME}={public.text()}\n")
+    click.echo(backup_crypto.private_key_notice(private))
 
 
 def init_app(app: Flask) -> None:

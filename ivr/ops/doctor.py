@@ -33,6 +33,8 @@ from ivr.escalations.recording_files import AUDIO_SUFFIX
 from ivr.exceptions import ConfigError, IvrError
 from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
 from ivr.jobs.layout import worker_layout
+from ivr.ops import backup as backup_mod
+from ivr.ops import backup_crypto
 from ivr.ops import connect as connect_mod
 
 STATUS_FILE = "status.json"  # written by `flask backup create` (go-common.md's status contract)
@@ -116,6 +118,9 @@ class Facts:
     backup_status: dict[str, Any] | None = None
     backup_error: str | None = None       # "missing" or why it is unreadable
     backup_status_path: str = ""
+    backup_key: str = "set"               # "set", "missing", or why IVR_BACKUP_PUBLIC_KEY is unusable
+    plain_archives: list[str] = field(default_factory=list)   # archives in the backup dir that are not encrypted
+    private_key_on_machine: list[str] = field(default_factory=list)  # where the backup's private half was found
     free_bytes: dict[str, int] = field(default_factory=dict)
     modes: list[PathMode] = field(default_factory=list)
     loose_files: dict[str, int] = field(default_factory=dict)  # folder -> files in it others may read
@@ -239,6 +244,26 @@ def check_backups(f: Facts, limits: Limits) -> list[Finding]:
     return out
 
 
+def check_backup_key(f: Facts, limits: Limits) -> list[Finding]:
+    out = []
+    if f.backup_key == "missing":
+        out.append(Finding("backup_key", f"{backup_crypto.PUBLIC_ENV_NAME} is not set: backups cannot be encrypted "
+                                         "(`backup create` refuses without --unencrypted). Make a pair with `flask "
+                                         "--app app backup new-key` (docs/ops-backup.md)"))
+    elif f.backup_key != "set":
+        out.append(Finding("backup_key", f.backup_key))
+    if f.plain_archives:
+        names = ", ".join(f.plain_archives[:3]) + (f" and {len(f.plain_archives) - 3} more"
+                                                   if len(f.plain_archives) > 3 else "")
+        out.append(Finding("backup_key", f"{len(f.plain_archives)} backup archive(s) are NOT encrypted (the database "
+                                         f"and every key in clear): {names}. Delete them once an encrypted backup "
+                                         "is verified, and any copy made of them"))
+    for where in f.private_key_on_machine:
+        out.append(Finding("backup_key", f"the backup's PRIVATE key is on this machine ({where}): whoever takes the "
+                                         "machine can read every backup. Keep it elsewhere and remove it here"))
+    return out
+
+
 def check_disk(f: Facts, limits: Limits) -> list[Finding]:
     return [Finding("disk", f"{path}: only {free // (1024 * 1024)} MB free (at least "
                             f"{limits.min_free_bytes // (1024 * 1024)} MB wanted)")
@@ -290,6 +315,7 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
     ("roles", check_roles),
     ("database", check_database),
     ("backup", check_backups),
+    ("backup_key", check_backup_key),
     ("disk", check_disk),
     ("permissions", check_permissions),
     ("encryption_key", check_keys),
@@ -491,6 +517,7 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         backup_error = "missing"
     except (OSError, ValueError) as exc:
         backup_error = str(exc)
+    backup_key, plain, private_found = gather_backup_key(settings, paths)
     recordings = Path(settings.recordings_dir)
     key_error, probe = None, None
     try:
@@ -525,13 +552,39 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         token=token, **number_facts, redis=gather_redis(ql.redis),
         roles=gather_roles(ql.redis, settings.queue_name), db_revision=db_revision, db_head=db_head,
         db_error=db_error, backup_status=backup_status, backup_error=backup_error,
-        backup_status_path=str(status_path),
+        backup_status_path=str(status_path), backup_key=backup_key, plain_archives=plain,
+        private_key_on_machine=private_found,
         free_bytes=_free_bytes([paths.instance_dir, recordings, paths.backup_dir,
                                 *([sqlite_file.parent] if sqlite_file else [])]),
         modes=modes, loose_files={str(d): _loose_files(d) for d in (recordings, paths.backup_dir)},
         recordings_key_error=key_error, recording_probe=probe,
         clock=gather_clock(twilio_date, received_at),
     )
+
+
+def gather_backup_key(settings: Settings, paths: Paths) -> tuple[str, list[str], list[str]]:
+    """(IVR_BACKUP_PUBLIC_KEY's state, the plain archives in the backup dir, where a private backup key was found:
+    the process's environment and the env files)."""
+    state = "set"
+    try:
+        if backup_mod.public_key(settings) is None:
+            state = "missing"
+    except backup_mod.BackupError as exc:
+        state = str(exc)
+    try:
+        plain = [p.name for p in backup_mod.archives(paths.backup_dir) if not backup_crypto.is_encrypted(p)]
+    except OSError:
+        plain = []
+    found = []
+    if backup_crypto.SECRET_PREFIX in os.environ.get(backup_crypto.PRIVATE_ENV_NAME, ""):
+        found.append(f"the environment's {backup_crypto.PRIVATE_ENV_NAME}")
+    for env in paths.env_files:
+        try:
+            if backup_crypto.SECRET_PREFIX in env.read_text(errors="replace"):
+                found.append(str(env))
+        except OSError:
+            pass
+    return state, plain, found
 
 
 def _gather_number(settings: Settings, number: str | None,

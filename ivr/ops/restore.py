@@ -1,12 +1,14 @@
 """``backup restore`` and ``backup verify``: an archive of ``ivr.ops.backup`` checked, then put back or tried.
 
-Both unpack the archive into a scratch folder (0700, inside the backup dir) first, checking every
-member's sha256 and size against the manifest, and refuse an archive that does not match it (a
-member altered, missing or added).
+Both unpack the archive into a scratch folder (0700, inside the backup dir) first: a sealed archive is
+decrypted with the private backup key given (``key``; refused without one, or with another, before anything is
+changed), every chunk authenticated; then every member's sha256 and size is checked against the manifest, and an
+archive that does not match it (a member altered, missing or added) is refused. Streamed throughout.
 
 * ``restore_backup`` puts the database back into the configured one (refusing, without ``force``, a
   database that holds rows), the recordings into IVR_RECORDINGS_DIR, the flows into IVR_FLOWS_DIR and
-  the environment file at IVR_ENV_FILE; a file already there that differs is kept unless ``force``.
+  the environment file at IVR_ENV_FILE and `twilio connect`'s saved URLs into the instance folder; a file already
+  there that differs is kept unless ``force``.
   When the archive's keys are not the ones the service runs with, they are written to
   ``<backup dir>/restored-secrets.env`` (0600) for the operator to put in place.
 * ``verify_backup`` restores into a scratch database (a SQLite file in the scratch folder; on
@@ -17,8 +19,11 @@ member altered, missing or added).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -29,7 +34,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, create_engine, text
 
@@ -38,7 +43,7 @@ from ivr.db.database import safe_url
 from ivr.encryption import RECORDINGS_ENV_NAME, FileCipher
 from ivr.exceptions import ConfigError, IvrError, RecordingUnreadable
 from ivr.ops import backup as backup_mod
-from ivr.ops import db_dump
+from ivr.ops import backup_crypto, db_dump
 from ivr.private_files import private_dir
 
 _CHUNK = 1 << 20
@@ -81,13 +86,32 @@ def _safe_name(name: str) -> bool:
     return bool(parts) and not PurePosixPath(name).is_absolute() and ".." not in parts
 
 
-def unpack(archive: Path, folder: Path) -> Unpacked:
-    """Extract ``archive`` into ``folder`` and compare every member with the manifest."""
+def unpack(archive: Path, folder: Path, key: backup_crypto.Opener | None = None) -> Unpacked:
+    """Extract ``archive`` into ``folder`` (decrypting it with ``key`` when it is sealed) and compare every member
+    with the manifest. Streams: memory does not grow with the archive.
+
+    Raises ArchiveRejected: unreadable, sealed and no key or the wrong key, altered or cut short (every chunk of a
+    sealed archive is authenticated), no manifest or an unknown format."""
     actual: dict[str, tuple[str, int]] = {}
     manifest: dict[str, Any] | None = None
     problems: list[str] = []
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with contextlib.ExitStack() as stack:
+            raw: BinaryIO = stack.enter_context(archive.open("rb"))
+            sealed = raw.read(len(backup_crypto.MAGIC)) == backup_crypto.MAGIC
+            raw.seek(0)
+            source: BinaryIO = raw
+            opening = None
+            if sealed:
+                if key is None:
+                    raise ArchiveRejected(
+                        f"{archive.name} is encrypted: give the backup's private key (--key-file FILE, --key-file - "
+                        f"for standard input, or {backup_crypto.PRIVATE_ENV_NAME}); nothing was changed",
+                        [f"{archive.name}: encrypted, and no private backup key was given"])
+                opening = backup_crypto.OpeningReader(raw, key)
+                source = io.BufferedReader(opening, _CHUNK)  # type: ignore[assignment]
+            gz = stack.enter_context(gzip.GzipFile(fileobj=source, mode="rb"))
+            tar = stack.enter_context(tarfile.open(fileobj=gz, mode="r|"))
             for member in tar:
                 if member.name == backup_mod.MANIFEST and member.isfile():
                     stream = tar.extractfile(member)
@@ -109,6 +133,14 @@ def unpack(archive: Path, folder: Path) -> Unpacked:
                         size += len(chunk)
                         out.write(chunk)
                 actual[member.name] = (digest.hexdigest(), size)
+            if opening is not None:
+                opening.drain()  # a sealed archive cut after the tar's end is refused too
+    except backup_crypto.WrongBackupKey as exc:
+        raise ArchiveRejected(f"{archive.name}: wrong backup key: {exc}; nothing was changed",
+                              [f"{archive.name}: wrong backup key ({exc})"]) from None
+    except backup_crypto.ArchiveTampered as exc:
+        raise ArchiveRejected(f"{archive.name}: {exc}; nothing was changed",
+                              [f"{archive.name}: {exc}"]) from None
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
         raise ArchiveRejected(f"{archive} cannot be read as a backup archive: {exc}",
                               [f"{archive.name}: unreadable ({exc})"]) from None
@@ -192,7 +224,8 @@ def _scratch(settings: Settings) -> Path:
 
 
 def verify_backup(settings: Settings, engine: Engine, archive: Path, *,
-                  now: Callable[[], dt.datetime] | None = None, status_dir: Path | None = None) -> VerifyReport:
+                  now: Callable[[], dt.datetime] | None = None, status_dir: Path | None = None,
+                  key: backup_crypto.Opener | None = None) -> VerifyReport:
     """Restore ``archive`` into a scratch database and folder and compare it with its manifest.
 
     ``engine`` is the configured database (on PostgreSQL the scratch database is made on its server).
@@ -202,7 +235,7 @@ def verify_backup(settings: Settings, engine: Engine, archive: Path, *,
     scratch = _scratch(settings)
     try:
         try:
-            unpacked = unpack(archive, scratch)
+            unpacked = unpack(archive, scratch, key)
         except ArchiveRejected as exc:
             return VerifyReport(archive, exc.problems or [str(exc)], {}, 0)
         problems = list(unpacked.problems)
@@ -272,13 +305,14 @@ class RestoreReport:
     problems: list[str]
 
 
-def _planned_files(unpacked: Unpacked, settings: Settings,
-                   force: bool) -> tuple[list[tuple[Path, Path]], int, list[str]]:
+def _planned_files(unpacked: Unpacked, settings: Settings, force: bool,
+                   instance_dir: Path) -> tuple[list[tuple[Path, Path]], int, list[str]]:
     """What the restore would write: (source, target) pairs; how many targets already hold the same bytes; the
     targets kept because they differ and ``force`` is false."""
     places: list[tuple[Path, Path]] = []
     for prefix, destination in (("recordings", Path(settings.recordings_dir)),
-                                ("config/flows", Path(settings.flows_dir))):
+                                ("config/flows", Path(settings.flows_dir)),
+                                (backup_mod.TWILIO_MEMBER_DIR, instance_dir / backup_mod.TWILIO_STATE_DIR)):
         root = unpacked.member(prefix)
         for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
             places.append((path, destination / path.relative_to(root)))
@@ -286,7 +320,7 @@ def _planned_files(unpacked: Unpacked, settings: Settings,
     if env is not None and unpacked.member(backup_mod.ENV_MEMBER).is_file():
         places.append((unpacked.member(backup_mod.ENV_MEMBER), env))
     if unpacked.member(backup_mod.SECRET_KEY_MEMBER).is_file():
-        places.append((unpacked.member(backup_mod.SECRET_KEY_MEMBER), INSTANCE_DIR / "secret_key"))
+        places.append((unpacked.member(backup_mod.SECRET_KEY_MEMBER), instance_dir / "secret_key"))
     writes, same, kept = [], 0, []
     for source, target in places:
         try:
@@ -304,7 +338,14 @@ def _planned_files(unpacked: Unpacked, settings: Settings,
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
-    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    """Whether the two files hold the same bytes (compared a chunk at a time)."""
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while chunk := fa.read(_CHUNK):
+            if chunk != fb.read(_CHUNK):
+                return False
+    return True
 
 
 def _nearest_folder(target: Path) -> Path:
@@ -327,12 +368,24 @@ def _user() -> str:
 
 
 def _write(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` (0600, atomically), making missing folders 0700."""
+    """Copy ``source`` to ``target`` (0600, atomically: a temporary file beside it, renamed), making missing
+    folders 0700. Streamed: a large recording is never held in memory."""
     private_dir(target.parent)
-    backup_mod.write_private(target, source.read_bytes())
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
-def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: bool = False) -> RestoreReport:
+def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: bool = False,
+                   key: backup_crypto.Opener | None = None, instance_dir: Path | None = None) -> RestoreReport:
     """Put ``archive`` back into the configured database and folders (see the module's docstring).
 
     Raises ArchiveRejected when the archive does not match its manifest, or when the database holds
@@ -340,7 +393,7 @@ def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: 
     """
     scratch = _scratch(settings)
     try:
-        unpacked = unpack(archive, scratch)
+        unpacked = unpack(archive, scratch, key)
         if unpacked.problems:
             raise ArchiveRejected(f"{archive} does not match its manifest: nothing was restored",
                                   unpacked.problems)
@@ -351,7 +404,7 @@ def restore_backup(settings: Settings, engine: Engine, archive: Path, *, force: 
         copy = unpacked.member(database["file"])
         # Every file to put back, decided and checked before anything changes: a restore that stopped half-way
         # (the database replaced, the files not) is worse than one refused.
-        writes, same, kept = _planned_files(unpacked, settings, force)
+        writes, same, kept = _planned_files(unpacked, settings, force, instance_dir or INSTANCE_DIR)
         secrets_target = private_dir(backup_mod.backup_dir(settings)) / "restored-secrets.env"
         targets = [target for _, target in writes] + [secrets_target]
         if engine.dialect.name == "sqlite":

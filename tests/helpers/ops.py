@@ -7,11 +7,17 @@ import itertools
 from pathlib import Path
 
 from ivr.config import Settings, load_settings
+from ivr.ops.backup_crypto import BackupPrivateKey
 from ivr.ops.install import Facts
 from tests.helpers.service import DATA_KEY, RECORDINGS_KEY, TOKEN
 
 # The demo practice's line (the stand-in's standalone process owns it too).
 NUMBER = "+15555550100"
+
+# The backup key pair of the tests' installations: the public half in their settings, the private half given to
+# `backup verify`/`restore` (kept off the machine in production). Fixed, so archives name the same fingerprint.
+BACKUP_KEY = BackupPrivateKey(bytes(range(1, 33)))
+BACKUP_PUBLIC = BACKUP_KEY.public().text()
 
 # Monday 23 November 2026, 10:00 in New York.
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -31,8 +37,10 @@ def numbered_secrets():
 
 
 def make_settings(base: Path, database_url: str, **overrides) -> Settings:
-    """Settings for an instance under ``base``: ``backups/``, ``recordings/`` and ``quietline.env`` inside it."""
+    """Settings for an instance under ``base``: ``backups/``, ``recordings/`` and ``quietline.env`` inside it;
+    archives sealed for BACKUP_KEY."""
     values = {"twilio_auth_token": TOKEN, "data_key": DATA_KEY, "recordings_key": RECORDINGS_KEY,
+              "backup_public_key": BACKUP_PUBLIC,
               "database_url": database_url, "backup_dir": str(base / "backups"),
               "recordings_dir": str(base / "recordings"), "env_file": str(base / "quietline.env")}
     values.update(overrides)

@@ -11,9 +11,16 @@ from redis import Redis
 
 from ivr.app import create_app
 from ivr.dev.redis_server import server_binary
+from tests.helpers.ops import BACKUP_PUBLIC
 from tests.helpers.processes import short_tmpdir
 
 REDIS_PASSWORD = "doctor-test-redis-password-0123"
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides):
+    """The installation's backup public key (tests.helpers.ops.BACKUP_KEY's): archives are sealed, as installed."""
+    return {**settings_overrides, "backup_public_key": BACKUP_PUBLIC}
 
 
 @pytest.fixture

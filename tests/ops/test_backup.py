@@ -28,10 +28,10 @@ from ivr.db import database as db_mod
 from ivr.encryption import FileCipher, generate_key
 from ivr.escalations.recording_files import RecordingFiles
 from ivr.ops import backup as backup_mod
-from ivr.ops import db_dump, restore
+from ivr.ops import backup_crypto, connect, db_dump, restore
 from ivr.practice.demo import seed_demo
 from ivr.practice.models import Client, Clinician
-from tests.helpers.ops import NOW, make_settings
+from tests.helpers.ops import BACKUP_KEY, NOW, make_settings
 from tests.helpers.service import RECORDINGS_KEY, TOKEN
 from tests.plugins.databases import PostgresServer, pg_bindir, postgres_server
 
@@ -119,12 +119,17 @@ def count(database: db_mod.Database, model) -> int:
 
 def test_backup_under_concurrent_writes_verifies_and_restores(practice, db_url, tmp_path, request) -> None:
     settings, database = practice
+    # `twilio connect`'s saved URLs (what --rollback puts back) live in the instance folder: archived too.
+    instance = tmp_path / "instance"
+    saved = connect.state_path(instance, "PN" + "0" * 32)
+    saved.parent.mkdir(parents=True)
+    saved.write_text(json.dumps([{"previous": {"voice_url": "https://old.example/voice"}}]))
     writer = Writer(database, settings)
     writer.start()
     assert writer.started_writing.wait(60)
     try:
         before = count(database, Clinician)
-        result = backup_mod.create_backup(settings, database.engine, now=fixed())
+        result = backup_mod.create_backup(settings, database.engine, now=fixed(), instance_dir=instance)
     finally:
         writer.stop.set()
         writer.join(60)
@@ -138,10 +143,14 @@ def test_backup_under_concurrent_writes_verifies_and_restores(practice, db_url, 
     assert manifest["database"]["backend"] == ("sqlite" if db_url.startswith("sqlite") else "postgresql")
     sealed = [name for name in manifest["files"] if name.startswith("recordings/")]
     assert len(sealed) >= 22
-    assert {"config/flows/practice.yaml", "config/env", "secrets/secrets.env"} <= set(manifest["files"])
+    assert {"config/flows/practice.yaml", "config/env", "secrets/secrets.env",
+            f"config/twilio/{saved.name}"} <= set(manifest["files"])
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
+    assert result.path.name == "quietline-backup-20261123T150000Z.tar.gz.enc"
+    assert backup_crypto.is_encrypted(result.path)
 
-    report = restore.verify_backup(settings, database.engine, result.path, now=fixed(NOW + dt.timedelta(hours=1)))
+    report = restore.verify_backup(settings, database.engine, result.path, now=fixed(NOW + dt.timedelta(hours=1)),
+                                   key=BACKUP_KEY)
     assert report.problems == []
     assert report.tables == manifest["tables"] and report.recordings_opened == len(sealed)
     assert backup_mod.read_status(Path(settings.backup_dir)) == {
@@ -156,7 +165,8 @@ def test_backup_under_concurrent_writes_verifies_and_restores(practice, db_url, 
     Path(target_settings.flows_dir).mkdir(parents=True)
     target = db_mod.Database.from_url(target_url)
     try:
-        done = restore.restore_backup(target_settings, target.engine, result.path)
+        done = restore.restore_backup(target_settings, target.engine, result.path, key=BACKUP_KEY,
+                                      instance_dir=tmp_path / "new-instance")
         assert done.problems == [] and done.tables == manifest["tables"]
         if target.is_sqlite:
             assert db_dump.sqlite_integrity(db_dump.sqlite_path(target.engine)) == []
@@ -179,11 +189,30 @@ def test_backup_under_concurrent_writes_verifies_and_restores(practice, db_url, 
     assert (Path(target_settings.flows_dir) / "practice.yaml").read_bytes() == \
         (Path(settings.flows_dir) / "practice.yaml").read_bytes()
     assert Path(target_settings.env_file).read_text() == Path(settings.env_file).read_text()
+    restored_state = connect.state_path(tmp_path / "new-instance", "PN" + "0" * 32)
+    assert restored_state.read_bytes() == saved.read_bytes()
+    assert stat.S_IMODE(restored_state.stat().st_mode) == 0o600
+
+
+def decrypted(archive: Path) -> bytes:
+    """The plain tar.gz inside a sealed archive (opened with the tests' private key)."""
+    with archive.open("rb") as f:
+        return backup_crypto.OpeningReader(f, BACKUP_KEY).read()  # type: ignore[return-value]
+
+
+def sealed(plain: bytes, out: Path, public: str) -> Path:
+    """``plain`` sealed for ``public`` into ``out``: what anyone holding the public half could make."""
+    with out.open("wb") as f, backup_crypto.SealingWriter(f, backup_crypto.BackupPublicKey.parse(public)) as w:
+        w.write(plain)
+    return out
 
 
 def rewrite(archive: Path, out: Path, change) -> Path:
-    """A copy of ``archive`` with members passed through ``change(name, data) -> data | None`` (None: dropped)."""
-    with tarfile.open(archive, "r:gz") as src, tarfile.open(out, "w:gz") as dst:
+    """A copy of the sealed ``archive`` with members passed through ``change(name, data) -> data | None`` (None:
+    dropped), sealed again for the same public key: the manifest's checks must catch it after decryption."""
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(decrypted(archive)), mode="r:gz") as src, \
+            tarfile.open(fileobj=plain, mode="w:gz") as dst:
         for member in src:
             stream = src.extractfile(member)
             assert stream is not None
@@ -193,7 +222,7 @@ def rewrite(archive: Path, out: Path, change) -> Path:
             info = tarfile.TarInfo(member.name)
             info.size = len(data)
             dst.addfile(info, io.BytesIO(data))
-    return out
+    return sealed(plain.getvalue(), out, BACKUP_KEY.public().text())
 
 
 def test_a_tampered_archive_fails_verify_and_restores_nothing(practice, tmp_path) -> None:
@@ -209,8 +238,8 @@ def test_a_tampered_archive_fails_verify_and_restores_nothing(practice, tmp_path
             return None
         return data
 
-    tampered = rewrite(archive, tmp_path / "tampered.tar.gz", flip)
-    report = restore.verify_backup(settings, database.engine, tampered, now=fixed())
+    tampered = rewrite(archive, tmp_path / "tampered.tar.gz.enc", flip)
+    report = restore.verify_backup(settings, database.engine, tampered, now=fixed(), key=BACKUP_KEY)
     assert not report.ok
     assert any(p.startswith(f"{name}: sha256 ") for p in report.problems)
     assert "config/flows/crisis.yaml: listed in the manifest, missing from the archive" in report.problems
@@ -221,15 +250,17 @@ def test_a_tampered_archive_fails_verify_and_restores_nothing(practice, tmp_path
     target = db_mod.Database.from_url(target_url)
     try:
         with pytest.raises(restore.ArchiveRejected) as refused:
-            restore.restore_backup(make_settings(tmp_path / "t", target_url), target.engine, tampered)
+            restore.restore_backup(make_settings(tmp_path / "t", target_url), target.engine, tampered,
+                                   key=BACKUP_KEY)
         assert any(p.startswith(f"{name}: sha256 ") for p in refused.value.problems)
         assert db_dump.table_counts(target.engine) == {}
         assert not (tmp_path / "t" / "recordings").exists()
     finally:
         target.dispose()
 
+    # A plain archive cut short (one that was never sealed) is refused as unreadable.
     truncated = tmp_path / "truncated.tar.gz"
-    truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    truncated.write_bytes(decrypted(archive)[: archive.stat().st_size // 2])
     report = restore.verify_backup(settings, database.engine, truncated, now=fixed())
     assert len(report.problems) == 1 and report.problems[0].startswith("truncated.tar.gz: unreadable")
 
@@ -238,7 +269,7 @@ def test_a_wrong_key_fails_verify_naming_each_recording(practice) -> None:
     settings, database = practice
     wrong = make_settings(Path(settings.backup_dir).parent, settings.database_url, recordings_key=generate_key())
     archive = backup_mod.create_backup(wrong, database.engine, now=fixed()).path
-    report = restore.verify_backup(wrong, database.engine, archive, now=fixed())
+    report = restore.verify_backup(wrong, database.engine, archive, now=fixed(), key=BACKUP_KEY)
     files = RecordingFiles.from_settings(settings.recordings_dir, RECORDINGS_KEY)
     assert sorted(p.split(":")[0] for p in report.problems) == sorted(
         f"recordings/{files.audio_path(*recording_sids(n)).name}" for n in (1, 2))
@@ -251,11 +282,11 @@ def test_restore_over_data_needs_force(practice, tmp_path) -> None:
     with database.sessions() as session, session.begin():
         session.add(Clinician(id="later", name="Added after the backup", working_hours={}))
     with pytest.raises(restore.ArchiveRejected, match="holds data: nothing was restored"):
-        restore.restore_backup(settings, database.engine, archive)
+        restore.restore_backup(settings, database.engine, archive, key=BACKUP_KEY)
     assert count(database, Clinician) == 3
     if not database.is_sqlite:
         return  # PostgreSQL: restoring a schema over itself is the same pg_restore --clean as above
-    done = restore.restore_backup(settings, database.engine, archive, force=True)
+    done = restore.restore_backup(settings, database.engine, archive, force=True, key=BACKUP_KEY)
     assert done.problems == [] and count(database, Clinician) == 2
 
 
@@ -276,12 +307,13 @@ def test_archives_are_private_status_is_written_and_old_ones_pruned(tmp_path) ->
     status_path = folder / "status.json"
     assert stat.S_IMODE(status_path.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert json.loads(status_path.read_text()) == {"last_backup_at": "2026-11-23T17:00:00Z",
-                                                   "last_backup": "quietline-backup-20261123T170000Z.tar.gz",
+                                                   "last_backup": "quietline-backup-20261123T170000Z.tar.gz.enc",
                                                    "last_verified_restore_at": None}
-    with tarfile.open(made[2], "r:gz") as tar:
+    with tarfile.open(fileobj=io.BytesIO(decrypted(made[2])), mode="r:gz") as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert set(manifest) == {"format", "created_at", "app_version", "migration_revision", "database", "tables",
-                             "files"}
+                             "files", "encrypted_for"}
+    assert manifest["encrypted_for"] == BACKUP_KEY.public().fingerprint
     assert manifest["tables"]["clients"] == 0 and manifest["tables"]["alembic_version"] == 1
 
 
@@ -298,7 +330,8 @@ def test_a_postgres_database_in_its_public_schema_restores_into_a_second_cluster
         settings = make_settings(tmp_path / "live", url)
         result = backup_mod.create_backup(settings, database.engine, now=fixed())
         assert result.manifest["database"]["schema"] == "public" and result.manifest["tables"]["clients"] == 6
-        assert restore.verify_backup(settings, database.engine, result.path, now=fixed()).problems == []
+        assert restore.verify_backup(settings, database.engine, result.path, now=fixed(),
+                                     key=BACKUP_KEY).problems == []
     finally:
         database.dispose()
         server._admin(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -308,7 +341,7 @@ def test_a_postgres_database_in_its_public_schema_restores_into_a_second_cluster
     target = db_mod.Database.from_url(target_url)
     try:
         done = restore.restore_backup(make_settings(tmp_path / "new", target_url, flows_dir=str(tmp_path)),
-                                      target.engine, result.path)
+                                      target.engine, result.path, key=BACKUP_KEY)
         assert done.problems == [] and done.tables == result.manifest["tables"]
         assert db_mod.is_current(target.engine) and count(target, Client) == 6
     finally:
@@ -343,12 +376,12 @@ def test_restore_keeps_files_that_differ_unless_forced(tmp_path) -> None:
     Path(target_settings.env_file).write_text("TWILIO_AUTH_TOKEN=new\n")
     target = db_mod.Database.from_url(target_url)
     try:
-        done = restore.restore_backup(target_settings, target.engine, archive)
+        done = restore.restore_backup(target_settings, target.engine, archive, key=BACKUP_KEY)
         assert sorted(done.kept) == sorted([str(flows / "practice.yaml"), target_settings.env_file])
         assert (flows / "practice.yaml").read_text() == "# edited on the new machine\n"
         assert (flows / "main.yaml").read_bytes() == (Path(settings.flows_dir) / "main.yaml").read_bytes()
         assert done.secrets_file is None  # the same keys and token as the service runs with
-        forced = restore.restore_backup(target_settings, target.engine, archive, force=True)
+        forced = restore.restore_backup(target_settings, target.engine, archive, force=True, key=BACKUP_KEY)
         assert forced.kept == [] and Path(target_settings.env_file).read_text() == "TWILIO_AUTH_TOKEN=old\n"
         assert (flows / "practice.yaml").read_bytes() == (Path(settings.flows_dir) / "practice.yaml").read_bytes()
     finally:

@@ -19,10 +19,11 @@ from ivr.db.database import Database, head_revision, upgrade
 from ivr.escalations.recording_files import RecordingFiles
 from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
 from ivr.jobs.layout import worker_layout
+from ivr.ops import backup_crypto
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import wanted
 from ivr.private_files import private_dir
-from tests.helpers.ops import NUMBER
+from tests.helpers.ops import BACKUP_KEY, NUMBER
 from tests.helpers.service import OPEN_NOW, PUBLIC, RECORDINGS_KEY
 
 CALL = "CA" + "1" * 32
@@ -94,8 +95,8 @@ def test_a_healthy_installation_passes(healthy):
     assert report["ok"] is True
     assert report["problems"] == []
     assert [c["name"] for c in report["checks"]] == [
-        "public_base_url", "number", "auth_token", "redis", "roles", "database", "backup", "disk", "permissions",
-        "encryption_key", "clock"]
+        "public_base_url", "number", "auth_token", "redis", "roles", "database", "backup", "backup_key", "disk",
+        "permissions", "encryption_key", "clock"]
     assert all(c["ok"] for c in report["checks"])
     # The stand-in is not Twilio: said, but not a failure (a rehearsal).
     assert report["warnings"] == [{"check": "twilio_api_url", "message": "TWILIO_API_URL is a local Twilio "
@@ -110,7 +111,7 @@ def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
 
     assert result.exit_code == 1
     assert "PROBLEM [backup]: no backup yet" in result.output
-    assert "10 of 11 checks passed; 1 problem(s)" in result.output
+    assert "11 of 12 checks passed; 1 problem(s)" in result.output
 
 
 def test_an_evicting_redis_is_named(healthy, production_redis):
@@ -220,7 +221,7 @@ def test_the_json_report_s_shape(healthy, production_redis):
     assert all(set(c) == {"name", "ok"} for c in report["checks"])
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
         "public_base_url": True, "number": True, "auth_token": True, "redis": False, "roles": True, "database": True,
-        "backup": False, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
+        "backup": False, "backup_key": True, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
 
 
 def test_a_number_in_a_messaging_service_is_a_warning(healthy, standin):
@@ -380,3 +381,41 @@ def test_redis_settings_readable_by_others_are_named(healthy, tmp_path):
     assert result.exit_code == 1
     assert _problems(report) == {("permissions", f"Redis settings (its password) {conf} is 0644: other users can "
                                                  "read it; make it 0640 (chmod 640)")}
+
+
+def test_a_missing_backup_key_a_plain_archive_and_a_private_key_on_the_machine_are_named(
+        healthy, make_app, production_redis, tmp_path, monkeypatch):
+    _, env_file, status = healthy
+    backups = status.parent
+    plain = backups / "quietline-backup-20261201T023000Z.tar.gz"
+    plain.write_bytes(b"\x1f\x8b plain")
+    (backups / "quietline-backup-20261202T023000Z.tar.gz.enc").write_bytes(backup_crypto.MAGIC + bytes(60))
+    app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
+                   doctor_min_free_mb=1, backup_public_key="")
+    env_file.write_text(f"TWILIO_AUTH_TOKEN=…\nIVR_BACKUP_PRIVATE_KEY={BACKUP_KEY.text()}\n")
+    monkeypatch.setenv("IVR_BACKUP_PRIVATE_KEY", BACKUP_KEY.text())
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _checks_failing(report) == ["backup_key"]
+    assert [p["message"] for p in report["problems"]] == [
+        "IVR_BACKUP_PUBLIC_KEY is not set: backups cannot be encrypted (`backup create` refuses without "
+        "--unencrypted). Make a pair with `flask --app app backup new-key` (docs/ops-backup.md)",
+        "1 backup archive(s) are NOT encrypted (the database and every key in clear): "
+        "quietline-backup-20261201T023000Z.tar.gz. Delete them once an encrypted backup is verified, and any copy "
+        "made of them",
+        "the backup's PRIVATE key is on this machine (the environment's IVR_BACKUP_PRIVATE_KEY): whoever takes the "
+        "machine can read every backup. Keep it elsewhere and remove it here",
+        f"the backup's PRIVATE key is on this machine ({env_file}): whoever takes the machine can read every "
+        "backup. Keep it elsewhere and remove it here"]
+    assert BACKUP_KEY.text() not in result.output
+
+    unusable = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
+                        doctor_min_free_mb=1, backup_public_key="quietline-backup-public-1-short")
+    env_file.write_text("TWILIO_AUTH_TOKEN=…\n")
+    monkeypatch.delenv("IVR_BACKUP_PRIVATE_KEY")
+    plain.unlink()
+    result, report = _doctor(unusable, env_file)
+    assert [p["message"] for p in report["problems"]] == [
+        "IVR_BACKUP_PUBLIC_KEY is not a Quietline backup key (32 bytes, base64url, after its prefix)"]

@@ -13,7 +13,7 @@ from ivr.app import create_app
 from ivr.db import database as db_mod
 from ivr.db.migrate_lock import MigrationLockBusy, UpgradeResult, locked_upgrade, migration_lock
 from ivr.ops import backup as backup_mod
-from tests.helpers.ops import make_settings
+from tests.helpers.ops import BACKUP_KEY, make_settings
 from tests.helpers.service import OPEN_NOW, ROOT
 
 
@@ -68,7 +68,8 @@ def cli_app(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/live/quietline.db"
     settings = make_settings(tmp_path / "live", url)
     overrides = {name: getattr(settings, name) for name in ("twilio_auth_token", "database_url", "backup_dir",
-                                                            "recordings_dir", "env_file", "twilio_api_url")}
+                                                            "recordings_dir", "env_file", "twilio_api_url",
+                                                            "backup_public_key")}
     overrides["flows_dir"] = str(ROOT / "flows")
     app = create_app(overrides, clock=lambda: OPEN_NOW, strict_flows=True)
     yield app
@@ -88,11 +89,11 @@ def test_the_commands_upgrade_back_up_and_verify(cli_app, tmp_path: Path) -> Non
 
     made = runner.invoke(args=["backup", "create", "--to", str(tmp_path / "elsewhere")])
     assert made.exit_code == 0, made.output
-    archive = tmp_path / "elsewhere" / "quietline-backup-20261123T150000Z.tar.gz"
+    archive = tmp_path / "elsewhere" / "quietline-backup-20261123T150000Z.tar.gz.enc"
     assert made.output.startswith(f"wrote {archive} (")
-    verified = runner.invoke(args=["backup", "verify", str(archive)])
+    verified = runner.invoke(args=["backup", "verify", "--key-file", "-", str(archive)], input=BACKUP_KEY.text())
     assert verified.exit_code == 0, verified.output
-    assert "quietline-backup-20261123T150000Z.tar.gz: verified:" in verified.output
+    assert "quietline-backup-20261123T150000Z.tar.gz.enc: verified:" in verified.output
     # Both record themselves where IVR_BACKUP_DIR says, whatever --to was (the doctor reads it there).
     assert backup_mod.read_status(tmp_path / "live" / "backups") == {
         "last_backup_at": "2026-11-23T15:00:00Z", "last_backup": archive.name,
@@ -102,15 +103,15 @@ def test_the_commands_upgrade_back_up_and_verify(cli_app, tmp_path: Path) -> Non
     cli_app.extensions["quietline"].clock = lambda: OPEN_NOW + dt.timedelta(hours=1)
     drill = runner.invoke(args=["backup", "create", "--verify"])
     assert drill.exit_code == 0, drill.output
-    assert "quietline-backup-20261123T160000Z.tar.gz: verified:" in drill.output
+    assert "quietline-backup-20261123T160000Z.tar.gz.enc: verified:" in drill.output
     assert backup_mod.read_status(tmp_path / "live" / "backups")["last_verified_restore_at"] == "2026-11-23T16:00:00Z"
 
-    broken = tmp_path / "broken.tar.gz"
+    broken = tmp_path / "broken.tar.gz.enc"
     broken.write_bytes(archive.read_bytes()[:200])
-    failed = runner.invoke(args=["backup", "verify", str(broken)])
+    failed = runner.invoke(args=["backup", "verify", "--key-file", "-", str(broken)], input=BACKUP_KEY.text())
     assert failed.exit_code == 1 and "verification FAILED (1 problem(s))" in failed.output
-    refused = runner.invoke(args=["backup", "restore", str(broken)])
-    assert refused.exit_code == 1 and "cannot be read as a backup archive" in refused.output
+    refused = runner.invoke(args=["backup", "restore", "--key-file", "-", str(broken)], input=BACKUP_KEY.text())
+    assert refused.exit_code == 1 and "the encrypted archive was altered or cut short" in refused.output
 
 
 def test_two_flask_db_upgrade_processes_at_once(tmp_path: Path) -> None:

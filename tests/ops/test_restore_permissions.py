@@ -19,7 +19,7 @@ from ivr.db import database as db_mod
 from ivr.ops import backup as backup_mod
 from ivr.practice.demo import seed_demo
 from ivr.private_files import private_dir
-from tests.helpers.ops import NOW, make_settings
+from tests.helpers.ops import BACKUP_KEY, NOW, make_settings
 from tests.helpers.service import DATA_KEY, RECORDINGS_KEY, TOKEN
 
 NOBODY = 65534
@@ -30,15 +30,16 @@ import gzip, os, pwd, sqlite3, sys, tarfile
 from pathlib import Path
 from ivr.config import load_settings
 from ivr.db.database import Database
-from ivr.ops import restore
+from ivr.ops import backup_crypto, restore
 settings = load_settings()
+key = backup_crypto.load_private_key(None, os.environ)
 database = Database.from_url(settings.database_url)
 pwd.getpwuid(65534)
 os.setgroups([])
 os.setgid(65534)
 os.setuid(65534)
 try:
-    restore.restore_backup(settings, database.engine, Path(sys.argv[1]), force=True)
+    restore.restore_backup(settings, database.engine, Path(sys.argv[1]), force=True, key=key)
 except restore.ArchiveRejected as exc:
     print(exc)
     print("\\n".join(exc.problems))
@@ -85,7 +86,7 @@ def test_a_restore_that_cannot_write_a_target_changes_nothing():
                  "DATABASE_URL": url, "IVR_BACKUP_DIR": str(live / "backups"), "IVR_ENV_FILE": str(env),
                  "IVR_RECORDINGS_DIR": str(live / "recordings"), "IVR_FLOWS_DIR": str(live / "flows"),
                  "TWILIO_AUTH_TOKEN": TOKEN, "IVR_DATA_KEY": DATA_KEY, "IVR_RECORDINGS_KEY": RECORDINGS_KEY,
-                 "PYTHONDONTWRITEBYTECODE": "1"})
+                 "IVR_BACKUP_PRIVATE_KEY": BACKUP_KEY.text(), "PYTHONDONTWRITEBYTECODE": "1"})
         assert done.returncode == 3, done.stdout + done.stderr
         assert "Traceback" not in done.stderr
         assert f"{env}: this user (nobody) cannot write it (its folder {etc} is not writable)" in done.stdout

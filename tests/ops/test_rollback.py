@@ -22,6 +22,7 @@ from ivr.ops.restore import unpack
 from ivr.ops.upgrade import MarkRestored, RecordRollbackBackup, UpgradeExecutor, gather_upgrade_facts, plan_rollback
 from ivr.practice.demo import seed_demo
 from ivr.practice.models import Client
+from tests.helpers.ops import BACKUP_KEY
 
 OLD = "/opt/quietline/releases/0.1.0-aaaaaaaaaaaa"
 NEW = "/opt/quietline/releases/0.1.0-bbbbbbbbbbbb"
@@ -59,9 +60,11 @@ def clients(database: db_mod.Database) -> int:
 
 
 @pytest.fixture
-def upgraded(db_url, tmp_path, make_app, clock):
+def upgraded(db_url, tmp_path, make_app, clock, monkeypatch):
     """A scratch root after `make upgrade` from OLD to NEW, the database holding the demo practice, the pre-upgrade
-    archive taken by the real `backup create`, then two clients added after the upgrade: (layout, app, database)."""
+    archive taken by the real `backup create`, then two clients added after the upgrade: (layout, app, database).
+    The operator rolling back gives the backup's private key (the archives are sealed; docs/ops-backup.md)."""
+    monkeypatch.setenv("IVR_BACKUP_PRIVATE_KEY", BACKUP_KEY.text())
     root = tmp_path / "root"
     layout = Layout(root=root)
     for folder in ("var/lib/quietline", "var/backups/quietline", OLD[1:], NEW[1:], "etc/quietline"):
@@ -112,7 +115,7 @@ def test_a_rollback_over_data_keeps_a_backup_of_now_restores_with_force_then_swi
     kept = root / state["rollback_backup"].lstrip("/")
     assert kept.is_file() and kept.parent.name == "rollback-of-0.1.0-bbbbbbbbbbbb"
     # The backup of now holds the two clients added after the upgrade: restorable by hand, nothing lost.
-    manifest = unpack(kept, tmp_path / "unpacked").manifest
+    manifest = unpack(kept, tmp_path / "unpacked", BACKUP_KEY).manifest
     assert manifest["tables"]["clients"] == before + 2
     with pytest.raises(InstallError, match="no upgrade to roll back"):
         plan_rollback(gather_upgrade_facts(layout), layout)
@@ -134,4 +137,4 @@ def test_a_rollback_that_failed_at_any_step_finishes_when_run_again(upgraded, tm
     state = json.loads((root / "var/lib/quietline/upgrade.json").read_text())
     assert state["rolled_back_at"]
     kept = root / state["rollback_backup"].lstrip("/")
-    assert unpack(kept, tmp_path / "unpacked").manifest["tables"]["clients"] == before + 2
+    assert unpack(kept, tmp_path / "unpacked", BACKUP_KEY).manifest["tables"]["clients"] == before + 2
