@@ -53,7 +53,14 @@ from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS, unsur
 from ivr.escalations import audit, recordings
 from ivr.escalations.models import Recording, RecordingStatus, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
-from ivr.exceptions import AudioFormatError, ModelNotFound, NotWired, RecordingUnavailable, RecordingUnreadable
+from ivr.exceptions import (
+    AudioFormatError,
+    FlowError,
+    ModelNotFound,
+    NotWired,
+    RecordingUnavailable,
+    RecordingUnreadable,
+)
 from ivr.jobs.enqueue import Enqueued
 from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav, wav_declared_seconds
 from ivr.speech.warmup import warmup_speech
@@ -153,7 +160,7 @@ def _language() -> str:
     """The practice's language (practice.yaml), which its callers speak; "en-US" outside a worker."""
     try:
         return services().flows.current().practice.language
-    except NotWired:
+    except (NotWired, FlowError):  # outside a worker, or flows that do not load (reported where they are served)
         return "en-US"
 
 
