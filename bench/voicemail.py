@@ -119,16 +119,20 @@ def load() -> str:
 
 def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Path) -> dict[str, object]:
     from ivr.speech.recognizer import SPLIT_SECONDS, VoskRecognizer, probe_wav
+    from ivr.speech.warmup import warmup_speech
 
     print(f"== model load ({model})  [{load()}]")
     wall, used = time.perf_counter(), cpu()
     recognizer = VoskRecognizer(model)
     load_wall, load_cpu = time.perf_counter() - wall, cpu() - used
     print(f"  loaded in {load_wall:.2f} s wall, {load_cpu:.2f} s CPU (once per worker process)")
-    wall = time.perf_counter()
-    recognizer.warm_up(threads)  # what the worker does at start (prepare_speech)
-    print(f"  warm-up (first decode reads parts of the graph): {time.perf_counter() - wall:.2f} s wall, at start "
-          f"({threads} recogniser(s))")
+    wall, used = time.perf_counter(), cpu()
+    # What the worker does at start (prepare_speech): the warm-up sentences of the practice's language (Korean).
+    warm = warmup_speech("ko-KR")
+    recognizer.warm_up(threads, warm)
+    said = f"{len(warm[0]) / 2 / warm[1]:.1f} s of Korean speech" if warm else "silence only (no espeak-ng)"
+    print(f"  warm-up (the graph composed for ordinary speech): {time.perf_counter() - wall:.2f} s wall, "
+          f"{cpu() - used:.2f} s CPU, at start ({threads} recogniser(s), on {said})")
     print(f"== real-time factor (processing time / audio time; target <= 0.3 on one core; {threads} piece(s) "
           f"at once from {SPLIT_SECONDS:g} s)  [{load()}]")
     print(f"  {'audio s':>8} {'wall s':>8} {'CPU s':>8} {'RTF wall':>9} {'RTF CPU':>8} {'words':>6} "

@@ -53,9 +53,17 @@ from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS, unsur
 from ivr.escalations import audit, recordings
 from ivr.escalations.models import Recording, RecordingStatus, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
-from ivr.exceptions import AudioFormatError, ModelNotFound, NotWired, RecordingUnavailable, RecordingUnreadable
+from ivr.exceptions import (
+    AudioFormatError,
+    FlowError,
+    ModelNotFound,
+    NotWired,
+    RecordingUnavailable,
+    RecordingUnreadable,
+)
 from ivr.jobs.enqueue import Enqueued
 from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav, wav_declared_seconds
+from ivr.speech.warmup import warmup_speech
 from ivr.telephony import twilio_rest
 from workers.escalations import schedule_follow_ups
 from workers.reconcile import next_run
@@ -115,13 +123,21 @@ def _speech_model() -> tuple[VoskRecognizer | None, str]:
         started = time.monotonic()
         try:
             recognizer = load_recognizer(path)
-            # vosk reads parts of its graph on first use: pay that here, not on the first caller's message,
-            # in as many recognisers as a long message's pieces take.
-            recognizer.warm_up(_threads())
+            loaded = time.monotonic()
+            # vosk composes its graph lazily, in each recogniser, as speech explores it: pay for the part ordinary
+            # voicemails go through here (sentences in the practice's language), not on the first caller's
+            # message, in as many recognisers as a long message's pieces take.
+            language = _language()
+            speech = warmup_speech(language)
+            recognizer.warm_up(_threads(), speech)
         except (ModelNotFound, RuntimeError) as exc:
             return _speech_off(str(exc), key)
-        status = (f"voicemail transcription ready: vosk model {path} loaded in {time.monotonic() - started:.1f} s, "
-                  f"once for this worker (every job shares it; {_threads()} thread(s) per long message)")
+        warmed = (f"warmed up on {len(speech[0]) / 2 / speech[1]:.0f} s of speech in {language}" if speech else
+                  f"warmed up on silence only (no espeak-ng, or no warm-up sentences for {language}): the first "
+                  "message decodes slower")
+        status = (f"voicemail transcription ready: vosk model {path} loaded in {loaded - started:.1f} s and "
+                  f"{warmed} in {time.monotonic() - loaded:.1f} s, once for this worker (every job shares it; "
+                  f"{_threads()} thread(s) per long message)")
         log.info("%s", status)
         _speech[key] = (recognizer, status)
     return _speech[key]
@@ -138,6 +154,14 @@ def _speech_off(reason: str, key: str) -> tuple[None, str]:
 
 def _recognizer() -> VoskRecognizer | None:
     return _speech_model()[0]
+
+
+def _language() -> str:
+    """The practice's language (practice.yaml), which its callers speak; "en-US" outside a worker."""
+    try:
+        return services().flows.current().practice.language
+    except (NotWired, FlowError):  # outside a worker, or flows that do not load (reported where they are served)
+        return "en-US"
 
 
 def _threads() -> int:

@@ -116,14 +116,15 @@ EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH, TEXT_UNSURE: Priority.HIGH}
 
 
 # A voicemail the crisis check is unsure of (``workers.recordings.triage``): its call's escalation goes up to high
-# priority and is due within the first business hour (sooner than any ordinary promise); a later deadline is
-# brought forward to that.
+# priority and is due within the practice's ``voicemail: unsure_within`` (default: the first business hour, sooner
+# than any ordinary promise); a later deadline is brought forward to that.
 UNSURE_WITHIN = Within(1, "hours", True)
 
 
 def unsure_deadline(practice: HoursSettings, now: dt.datetime) -> dt.datetime:
-    """The deadline of an escalation raised to high because its voicemail may be about a crisis."""
-    return deadline(practice, now, UNSURE_WITHIN)
+    """The deadline of an escalation raised to high because its voicemail may be about a crisis: ``now`` plus the
+    practice's ``voicemail_unsure_within`` (settings without one: ``UNSURE_WITHIN``)."""
+    return deadline(practice, now, getattr(practice, "voicemail_unsure_within", None) or UNSURE_WITHIN)
 
 
 def category_for(reason: str) -> str:

@@ -84,7 +84,8 @@ def test_voicemail_bench_prints_model_load_real_time_factor_and_callback_to_noti
     assert re.search(r"recording callback -> on-call page \(crisis\): +(\d+\.\d\d s  \(target <= 15: (met|NOT met)\)"
                      r"|NO PAGE: the model did not hear the crisis words)", out), out
     assert "the worker loaded the model 1 time(s) (once at start)" in out
-    assert re.search(r"warm-up \(first decode reads parts of the graph\): \d+\.\d\d s wall, at start", out), out
+    assert re.search(r"warm-up \(the graph composed for ordinary speech\): \d+\.\d\d s wall, \d+\.\d\d s CPU, at start "
+                     r"\(2 recogniser\(s\), on \d+\.\d s of Korean speech\)", out), out
     assert out.count("[load average ") == 5
     assert out.count("recording callback -> first staff text:") == 2
     assert "the worker's first message" in out and "the worker's later message" in out

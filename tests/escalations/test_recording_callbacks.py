@@ -222,16 +222,27 @@ def test_a_crisis_voicemail_on_a_crisis_call_does_not_page_again(app, client, da
 
 # --------------------------------------------------------------------------- an unsure message comes sooner
 
-@pytest.mark.parametrize("order", ["escalated first", "triaged first"])
-def test_an_unsure_voicemail_brings_the_deadline_forward_with_its_reminders(order, app, client, database, jobs,
-                                                                            standin):
-    """Raised to high priority because its message may be about a crisis, the escalation is due within the first
-    business hour (Monday 10:00 in New York: by 11:00, not the callback's 12:00), and its reminders and breach
-    check move with the deadline."""
+@pytest.mark.parametrize(("order", "setting", "within"), [
+    ("escalated first", None, dt.timedelta(hours=1)),
+    ("triaged first", None, dt.timedelta(hours=1)),
+    ("escalated first", "20 minutes", dt.timedelta(minutes=20)),
+    ("triaged first", "90 minutes", dt.timedelta(minutes=90)),
+])
+def test_an_unsure_voicemail_brings_the_deadline_forward_with_its_reminders(order, setting, within, app, client,
+                                                                            database, jobs, standin, flows_dir):
+    """Raised to high priority because its message may be about a crisis, the escalation is due within the
+    practice's ``voicemail: unsure_within`` (by default the first business hour: Monday 10:00 in New York, by
+    11:00, not the callback's 12:00), and its reminders and breach check move with the deadline."""
     from ivr.core.escalation_policy import unsure_deadline
     from workers.recordings import triage
     from workers.runtime import using
 
+    practice = flows_dir / "practice.yaml"
+    if setting is None:  # the default: the setting left out
+        practice.write_text(practice.read_text().replace("  unsure_within: 1 business hour\n", ""))
+    else:
+        practice.write_text(practice.read_text().replace("unsure_within: 1 business hour", f"unsure_within: {setting}"))
+    assert app.extensions["quietline"].flows.maybe_reload()  # the changed file is live
     words = "hi its me im really struggling and falling apart please call me back"
     result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
     rec = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
@@ -250,9 +261,10 @@ def test_an_unsure_voicemail_brings_the_deadline_forward_with_its_reminders(orde
     jobs.run()
     [esc] = of_call(database, result.call_sid)
     due = unsure_deadline(ql.flows.current().practice, jobs.clock.now)
-    assert due == jobs.clock.now + dt.timedelta(hours=1) < promised
+    assert due == jobs.clock.now + within < promised
     assert (esc.priority, esc.deadline_at) == (1, due)
     assert ql.jobs.scheduled_at(f"escalation-{esc.id}-breach") == due
-    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-reminder-L2") == due - dt.timedelta(minutes=30)
-    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-reminder-L3") == due - dt.timedelta(minutes=15)
+    lead = min(dt.timedelta(minutes=30), within / 2)  # the reminder lead, never more than half the window
+    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-reminder-L2") == due - lead
+    assert ql.jobs.scheduled_at(f"escalation-{esc.id}-reminder-L3") == due - lead / 2
     assert not any(e.reason == "voicemail_crisis" for e in of_call(database, result.call_sid))

@@ -477,3 +477,42 @@ def test_load_practice_names_the_file_in_problems(tmp_path: Path) -> None:
         str(info.value)
         == f"{path}:4: hours.monday[0]: '18:00-09:00' must start before it ends (ranges cannot pass midnight)"
     )
+
+
+# --------------------------------------------------------------------------- voicemail: unsure_within
+
+
+def test_unsure_voicemail_deadline_defaults_to_one_business_hour(demo: PracticeSettings) -> None:
+    """Without ``voicemail: unsure_within`` a voicemail the crisis check is unsure of is due within the first
+    business hour; the demo file says so explicitly."""
+    from ivr.core.escalation_policy import unsure_deadline
+    from ivr.core.hours import Within
+
+    s = parse_practice(MINIMAL + "hours:\n  monday: ['09:00-17:00']\n  tuesday: ['09:00-17:00']\n")
+    assert s.voicemail_unsure_within == Within(1, "hours", True) == demo.voicemail_unsure_within
+    assert unsure_deadline(s, ny(2026, 3, 2, 10, 0)) == ny(2026, 3, 2, 11, 0)
+    assert unsure_deadline(s, ny(2026, 3, 2, 16, 30)) == ny(2026, 3, 3, 9, 30)  # half an hour left on Monday
+
+
+def test_unsure_voicemail_deadline_follows_the_practice_setting() -> None:
+    from ivr.core.escalation_policy import unsure_deadline
+    from ivr.core.hours import Within
+
+    hours = "hours:\n  monday: ['09:00-17:00']\n  tuesday: ['09:00-17:00']\n"
+    wall = parse_practice(MINIMAL + hours + "voicemail: {unsure_within: 30 minutes}\n")
+    assert wall.voicemail_unsure_within == Within(30, "minutes", False)
+    assert unsure_deadline(wall, ny(2026, 3, 2, 16, 50)) == ny(2026, 3, 2, 17, 20)  # the wall clock
+    business = parse_practice(MINIMAL + hours + "voicemail: {retention_days: 30, unsure_within: 3 business hours}\n")
+    assert unsure_deadline(business, ny(2026, 3, 2, 16, 0)) == ny(2026, 3, 3, 11, 0)
+    assert business.voicemail_retention_days == 30
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("soon", "voicemail.unsure_within: 'soon' must be like \"1 business hour\", \"30 minutes\" or \"1 business day\""),
+    ("0 business hours", "voicemail.unsure_within: '0 business hours' must be at least 1 hour"),
+    ("400 days", "voicemail.unsure_within: '400 days' is longer than 30 days"),
+    ("[1, hour]", "voicemail.unsure_within must be text, not a list"),
+])
+def test_a_bad_unsure_voicemail_deadline_is_located(value: str, message: str) -> None:
+    got = problems_of(MINIMAL + f"voicemail:\n  retention_days: 90\n  unsure_within: {value}\n")
+    assert got == [(5, message)]

@@ -5,6 +5,7 @@ the worker that transcribes is a real RQ worker, in this process or started as t
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -143,6 +144,9 @@ def test_a_worker_loads_the_model_once_and_every_job_shares_it(worker_pool, aof_
     log = (tmp_path / "worker-0.log").read_text()
     assert log.count("loaded vosk model") == 1, log
     assert log.count("voicemail transcription ready: vosk model") == 1
+    # warmed at start on sentences in the practice's language (the shipped flows: en-US), not on silence
+    assert re.search(r"voicemail transcription ready: vosk model .* loaded in \d+\.\d s and warmed up on \d+ s of "
+                     r"speech in en-US in \d+\.\d s, once for this worker", log), log
     assert log.count("workers.recordings.transcribe_recording(") >= 2
     assert log.index("voicemail transcription ready") < log.index("workers.recordings.transcribe_recording(")
     files = RecordingFiles.from_settings(tmp_path / "recordings", RECORDINGS_KEY)

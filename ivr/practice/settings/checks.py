@@ -31,6 +31,7 @@ from ivr.practice.settings.model import (
     DEFAULT_LANGUAGE,
     DEFAULT_NEW_CLIENTS_MESSAGE,
     DEFAULT_PHONE_REGION,
+    DEFAULT_UNSURE_WITHIN,
     DEFAULT_VOICE,
     ESCALATION_CATEGORIES,
     Closure,
@@ -164,6 +165,7 @@ class _Checker:
         closures = self._closures(tz)
         staff = self._staff(region if isinstance(region, str) and self.ok(("phone_region",)) else None)
         escalations = self._escalations()
+        unsure_within = self._unsure_within()
         guidance = d.get("emergency_guidance")
         if isinstance(guidance, str) and self.ok(("emergency_guidance",)):
             # Also said in the apology when the service fails (only # ends its message) and as the crisis offer
@@ -204,7 +206,21 @@ class _Checker:
                 (d.get("verification") or {}).get("max_failures_per_hour", 20)),
             escalations=MappingProxyType(escalations),
             voicemail_retention_days=int((d.get("voicemail") or {}).get("retention_days", 90)),
+            voicemail_unsure_within=unsure_within or DEFAULT_UNSURE_WITHIN,
         )
+
+    def _unsure_within(self) -> Within | None:
+        """``voicemail: unsure_within`` parsed (None when absent or already reported by the schema)."""
+        voicemail = self.data.get("voicemail")
+        path = ("voicemail", "unsure_within")
+        raw = voicemail.get("unsure_within") if isinstance(voicemail, dict) else None
+        if not isinstance(raw, str) or not self.ok(path):
+            return None
+        try:
+            return Within.parse(raw)
+        except ValueError as exc:  # the schema's pattern passes "0 hours" and "9999 days"
+            self.problem(path, f"{_where(path)}: {exc}")
+            return None
 
     def _timezone(self) -> ZoneInfo | None:
         name = self.data.get("timezone")

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from ivr.core.escalation_policy import UNSURE_WITHIN
 from ivr.core.hours import WEEKDAYS, TimeRange, Within
 
 __all__ = ["WEEKDAYS", "TimeRange"]
@@ -20,6 +21,7 @@ DEFAULT_PHONE_REGION = "US"
 DEFAULT_VOICE = "Polly.Joanna"
 DEFAULT_LANGUAGE = "en-US"
 DEFAULT_ENTRY_FLOW = "main"
+DEFAULT_UNSURE_WITHIN = UNSURE_WITHIN  # the first business hour
 DEFAULT_EMERGENCY_GUIDANCE = (
     "If you are in danger or this is a medical emergency, hang up and dial 9 1 1. "
     "If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis Lifeline, any time."
@@ -113,6 +115,9 @@ class PracticeSettings:
     # Voicemails and their transcripts are purged this many days after they were left (or after their
     # escalation was resolved, if later): ``voicemail: retention_days``.
     voicemail_retention_days: int = 90
+    # A voicemail the crisis check is unsure of is due this soon (``voicemail: unsure_within``; its escalation's
+    # deadline is brought forward to it): ``ivr.core.escalation_policy.unsure_deadline``.
+    voicemail_unsure_within: Within = DEFAULT_UNSURE_WITHIN
     # Per escalation category (ESCALATION_CATEGORIES); categories left out keep the defaults.
     escalations: Mapping[str, EscalationRule] = field(default_factory=lambda: MappingProxyType({}))
 
