@@ -17,9 +17,9 @@ from ivr.actions.registry import ActionContext, ActionResult
 from ivr.core import effects as fx
 from ivr.core.spoken_output import spoken_datetime
 from ivr.exceptions import NotWired
-from ivr.practice.data import PracticeData
 from ivr.outbound.wording import zone_name
 from ivr.outbound.zones import message_zone
+from ivr.practice.data import PracticeData
 from ivr.practice.models import Appointment, Client, Clinician
 from ivr.practice.opt_outs import opted_out as sms_opted_out
 
