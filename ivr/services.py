@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from redis import Redis
 
 from ivr.actions.catalog import default_registry
-from ivr.actions.registry import Registry
+from ivr.actions.registry import ContactHooks, Registry
 from ivr.config import Settings
 from ivr.contact.service import Outbound
 from ivr.core import crisis
@@ -61,6 +61,7 @@ class Services:
         self.outbound = Outbound(self.settings, self.database, self.flows, self.jobs, self.redis, self.clock)
         # A returned call from another phone continues the verified client's follow-up (ivr.contact.conversation).
         self.calls.touches = self.outbound.recent_touch
+        self.calls.contact = ContactHooks(self.outbound.may_call_now, self.outbound.stop_calls)
 
     @functools.cached_property
     def recording_files(self) -> RecordingFiles:

@@ -17,8 +17,10 @@ from ivr.actions.registry import ActionContext, ActionResult
 from ivr.core import effects as fx
 from ivr.core.spoken_output import spoken_datetime
 from ivr.exceptions import NotWired
+from ivr.outbound.wording import zone_name
+from ivr.outbound.zones import message_zone
 from ivr.practice.data import PracticeData
-from ivr.practice.models import Appointment, Clinician
+from ivr.practice.models import Appointment, Client, Clinician
 from ivr.practice.opt_outs import opted_out as sms_opted_out
 
 # Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
@@ -30,6 +32,22 @@ _APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointmen
 def appointment(db: Session, appointment_id: str) -> Appointment | None:
     """The appointment ``appointment_id`` with its clinician (None: no such appointment)."""
     return db.scalars(_APPOINTMENT_WITH_CLINICIAN, {"id": appointment_id}).first()
+
+
+# Set on a call whose times are said in the client's zone once they are verified (an answered follow-up or
+# reminder, a pool number called back: ``ivr.contact.conversation``); ``verify_identity`` reads it.
+CLIENT_ZONE_VAR = "speak_in_client_zone"
+
+
+def listener_zone(db: Session, client_id: str, ctx: ActionContext) -> dict[str, Any]:
+    """``vars.listener_zone`` of a verified client: the zone every time said to them is in (their record's, else
+    their number's area code's: ``zones.message_zone``, as their texts), its name, and whether to name it even
+    when its clock is the practice's (a zone only guessed)."""
+    client = db.get(Client, client_id)
+    phones = sorted(client.phones, key=lambda p: p.position) if client is not None else []
+    tz, always = message_zone(client.time_zone if client is not None else None,
+                              phones[0].e164 if phones else None, ctx.flows.practice.tz.key)
+    return {"key": tz.key, "name": zone_name(tz), "always": always}
 
 
 def practice(ctx: ActionContext) -> PracticeData:

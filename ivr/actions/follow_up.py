@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 from ivr.actions import access
 from ivr.actions.practice import fitting_slots, said_at_the_offers
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
-from ivr.outbound.wording import zone_name
-from ivr.outbound.zones import message_zone
 from ivr.practice import journal
 from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
 from ivr.practice.scheduling import open_slots
@@ -47,16 +45,7 @@ def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) ->
     return appointment
 
 
-def listener_zone(db: Session, client_id: str, ctx: ActionContext) -> dict[str, Any]:
-    """``vars.listener_zone`` of a verified client: the zone every time said to them is in (their record's, else
-    their number's area code's: ``zones.message_zone``, as their texts), its name, and whether to name it even
-    when its clock is the practice's (a zone only guessed)."""
-    client = db.get(Client, client_id)
-    phones = sorted(client.phones, key=lambda p: p.position) if client is not None else []
-    practice = ctx.flows.practice
-    tz, always = message_zone(client.time_zone if client is not None else None,
-                              phones[0].e164 if phones else None, practice.tz.key)
-    return {"key": tz.key, "name": zone_name(tz), "always": always}
+listener_zone = access.listener_zone  # set at verification too (access.CLIENT_ZONE_VAR)
 
 
 def continue_touch(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -74,6 +63,26 @@ def continue_touch(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResul
     if found is None or found.get("client_id") != client_id:
         return ActionResult("none", {"touch": None})
     return ActionResult("continues", {"touch": dict(found), "listener_zone": zone})
+
+
+def change_now(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """Whether a change the verified client asks for can be made on this call now (``now``), or becomes a staff
+    task at once (``later``): on an outbound or returned call (``access.CLIENT_ZONE_VAR``) during the client's
+    quiet hours or a closure, as a "change" text then is (``ivr.contact.service``), so the same rule holds on
+    every channel.  An inbound call to the practice's line is always ``now``."""
+    if not ctx.session.vars.get(access.CLIENT_ZONE_VAR) or ctx.contact is None:
+        return ActionResult("now")
+    return ActionResult("now" if ctx.contact.may_call(access.client_id(ctx), ctx.now) else "later")
+
+
+def stop_calling(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
+    """The person on the line asked not to be called again: the number of this call (the one called, or the one
+    calling a pool number back) is never called again, whoever they are (nothing about a client is said or
+    needed).  ``done``, also where nothing can record it (no outbound rules)."""
+    number = ctx.session.caller
+    if ctx.contact is not None and number:
+        ctx.contact.stop_calls(str(number), "voice", ctx.now)
+    return ActionResult("done", {"conversation": "opted_out"})
 
 
 def touch_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -194,6 +203,12 @@ def follow_up_specs() -> list[ActionSpec]:
         ActionSpec("continue_touch", ("continues", "none"), continue_touch,
                    "A returned call's touch for the verified caller: the number's, else their latest of 14 days "
                    "(vars.touch); verified client only."),
+        ActionSpec("change_now", ("now", "later"), change_now,
+                   "Whether a change asked for can be made on this call now, or (an outbound or returned call in "
+                   "the client's quiet hours) goes to staff at once."),
+        ActionSpec("stop_calling", ("done",), stop_calling,
+                   "The person on the line asked not to be called again: this call's number is never called "
+                   "again."),
         ActionSpec("touch_appointment", ("found", "none"), touch_appointment,
                    "The appointment the outbound call is about (vars.touch), as vars.appt; verified client only.",
                    discloses=True),

@@ -145,7 +145,12 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
             caller = {**access.caller(ctx), "known": True, "verified": True, "client_id": client.id,
                       "first_name": client.first_name, "sms_to": primary if may_text else None,
                       "may_text": may_text}
-            return ActionResult("verified", {**updates, "caller": caller, "candidates": [client.id]})
+            verified = {**updates, "caller": caller, "candidates": [client.id]}
+            if ctx.session.vars.get(access.CLIENT_ZONE_VAR):
+                # An outbound or returned call: from here on, whichever flow it reaches (the appointments flow
+                # straight from a correction, the main menu), every time is said in the client's zone.
+                verified["listener_zone"] = access.listener_zone(db, client.id, ctx)
+            return ActionResult("verified", verified)
         # Wrong, right for several clients at once (which verifies nobody), or refused by a lock:
         # all one failure, alike on the phone, in the records and in the work done to answer.
         recorded = verification.record_failure(db, call_sid=ctx.session.call_sid, turn=ctx.session.turn,

@@ -34,6 +34,17 @@ TouchLookup = Callable[[str, dt.datetime], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
+class ContactHooks:
+    """What the outbound conversation's actions ask of ``ivr.contact`` (a layer they cannot import)."""
+
+    # (client id, now) → whether an automated call may reach that client now (their quiet hours, the practice's
+    # closures).  A change asked for when it may not is a staff task at once.
+    may_call: Callable[[str, dt.datetime], bool]
+    # (number, source, now): never call that number again (a person on the line asked: "don't call me again").
+    stop_calls: Callable[[str, str, dt.datetime], None]
+
+
+@dataclass(frozen=True)
 class ActionSignature:
     """What the flow checker knows of an action."""
 
@@ -53,6 +64,8 @@ class ActionContext:
     practice: PracticeData | None = None
     # The verified client's recent outbound touch (ivr.contact wires it); None where there is none to look up.
     touches: TouchLookup | None = None
+    # The outbound rules' answers and records (ivr.contact wires them); None where there are none.
+    contact: ContactHooks | None = None
 
 
 ActionFn = Callable[[ActionContext, Mapping[str, Any]], ActionResult]

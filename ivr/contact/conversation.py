@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ivr.actions.access import CLIENT_ZONE_VAR
 from ivr.contact import touches
 from ivr.contact.facts import load_facts
 from ivr.contact.models import OutboundTouch, TouchState
@@ -51,6 +52,7 @@ class Conversation(StrEnum):
     RESCHEDULING = "rescheduling"
     DECLINED = "declined"
     STAFF = "staff"  # handed to staff
+    OPTED_OUT = "opted_out"  # asked not to be called again (the number is in call_opt_outs)
 
 
 def _row_vars(row: OutboundTouch) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def _touch_vars(out: Any, row: OutboundTouch, now: dt.datetime) -> dict[str, Any
 def _start(out: Any, flow: str, touch: dict[str, Any] | None, candidates: list[str]) -> CallStart:
     flows = out.flows.current()
     return CallStart(flow, {"touch": touch, "candidates": candidates, "caller": {"verified": False},
-                            "flow_version": flows.version})
+                            "flow_version": flows.version, CLIENT_ZONE_VAR: True})
 
 
 def for_touch(out: Any, job_id: str, call_sid: str) -> CallStart | None:
@@ -138,6 +140,6 @@ def record(out: Any, session: CallSession | None, call_sid: str, now: dt.datetim
             return  # a returned call: the touch it continued keeps its own outcome
         row.verified, row.conversation = verified, outcome[:20]
         row.flow_version = str(session.vars.get("flow_version") or "")[:40] or None
-        if not verified:
+        if not verified and outcome != Conversation.OPTED_OUT:  # opted out: answered, and never called again
             row.status, row.outcome_at = TouchState.NO_ANSWER.value, now
     log.info("outbound call %s: conversation %s (verified: %s)", call_sid, outcome, verified)

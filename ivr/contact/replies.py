@@ -45,7 +45,7 @@ from ivr.encryption import RecordCipher
 from ivr.outbound.facts import Channel
 from ivr.outbound.planner import SkipReason
 from ivr.practice import journal, opt_outs
-from ivr.practice.models import ChangeKind, ClientPhone
+from ivr.practice.models import ACTIVE, Appointment, ChangeKind, ClientPhone
 
 CONFIRM_WORDS = frozenset({
     "1", "yes", "y", "yep", "yeah", "confirm", "confirmed", "ok", "okay", "k", "sure", "i confirm", "yes please",
@@ -159,6 +159,19 @@ class Handled:
     correction_request: int | None = None  # the correction_requests row a "change" reply raised
 
 
+def _as_sent(db: Session, touch: OutboundTouch) -> bool:
+    """Whether the appointment ``touch`` was about is still as the text said: not cancelled, not moved (a move
+    replaces it, or changes its start).  True for a touch about no appointment."""
+    if not touch.appointment_id:
+        return True
+    if journal.current_appointment_id(db, touch.appointment_id) != touch.appointment_id:
+        return False
+    appointment = db.get(Appointment, touch.appointment_id)
+    if appointment is None or appointment.status != ACTIVE:
+        return False
+    return touch.about_start is None or appointment.start == touch.about_start
+
+
 def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: str | None,
            opt_out_type: str | None, now: dt.datetime, cipher: RecordCipher | None,
            correction_enabled: bool) -> Handled:
@@ -183,6 +196,10 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         meaning = ReplyMeaning.OTHER  # a family phone: nobody can tell whose appointment "Y" is about (S11)
     if meaning is ReplyMeaning.CONFIRM and (touch is None or touch.kind not in CONFIRM_ASKED):
         meaning = ReplyMeaning.OTHER  # "ok" to a follow-up text confirms nothing: no confirmation was asked
+    if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and touch is not None and not _as_sent(db, touch):
+        # The appointment was cancelled or moved since that text: "1" or "can't make it" is about a time that no
+        # longer exists, so nothing is confirmed or changed and a person answers (break-test s23).
+        meaning = ReplyMeaning.OTHER
     sealed = cipher.seal((body or "").encode(), f"outbound_replies:{message_sid}".encode()) if cipher else None
     db.add(OutboundReply(message_sid=message_sid[:40], from_e164=from_, to_e164=to, client_id=client_id,
                          touch_id=touch.touch_id if touch is not None else None,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ivr.config import Settings
 from ivr.contact import changes, conversation, replies, sending, touches
 from ivr.contact.facts import clinician_names, load_facts
-from ivr.contact.models import OutboundTouch, ReplyMeaning, TouchState
+from ivr.contact.models import CallOptOut, OutboundTouch, ReplyMeaning, TouchState
 from ivr.contact.rules_store import OutboundRulesStore
 from ivr.contact.undeliverable import NumberHasher
 from ivr.core.call_state import CallSession
@@ -239,20 +239,46 @@ class Outbound:
         self.plan_soon()
         return twiml.sms_reply(reply) if reply else twiml.sms_nothing()
 
-    def _change_in_quiet_hours(self, request_id: int, client_id: str, rules: OutboundRules,
-                               now: dt.datetime) -> str | None:
-        """A change asked for when the client may not be called (their quiet hours, a closure): the correction
-        call would wait for the morning, so staff get the ``change_request`` task at once (the key the failed
-        call's task would have: never two) and the client is told by when a person will be in touch.  None when
-        the call may go now."""
+    def _may_call(self, client_id: str, rules: OutboundRules, now: dt.datetime) -> tuple[bool, Any, str | None]:
+        """Whether an automated call may reach ``client_id`` now (their quiet hours in their zone, the practice's
+        closures), with the client's facts and first number."""
         with self.database.sessions() as db:
             facts = load_facts(db, clients=[client_id])
         person = next((c for c in facts.clients if c.id == client_id), None)
         practice = rules.practice
         phone = person.phones[0].e164 if person is not None and person.phones else None
         zones = client_zones(person.time_zone if person is not None else None, phone, practice.timezone)
-        if is_allowed(now, zones, practice, rules.quiet_hours):
+        return is_allowed(now, zones, practice, rules.quiet_hours), person, phone
+
+    def may_call_now(self, client_id: str, now: dt.datetime) -> bool:
+        """Whether an automated call may reach ``client_id`` now (``ActionContext.may_call``: a change asked for on
+        a call when it may not becomes a staff task at once, as a text's does); True without outbound rules."""
+        rules = self.rules()
+        return True if rules is None else self._may_call(client_id, rules, now)[0]
+
+    def stop_calls(self, number: str, source: str, now: dt.datetime) -> None:
+        """Never call ``number`` again (``call_opt_outs``, ``source``: ``voice`` when asked on a call); the pending
+        calls to it are cancelled by the planning pass this asks for.  Idempotent: the first opt-out is kept."""
+        e164 = number.strip()  # as Twilio gives it (E.164), as the touches' numbers are stored
+        try:
+            with self.database.sessions() as db, db.begin():
+                if db.get(CallOptOut, e164) is None:
+                    db.add(CallOptOut(e164=e164, source=source[:20], since=now))
+        except IntegrityError:
+            pass  # recorded at the same moment by another request
+        log.info("a number asked not to be called again (%s)", source)
+        self.plan_soon()
+
+    def _change_in_quiet_hours(self, request_id: int, client_id: str, rules: OutboundRules,
+                               now: dt.datetime) -> str | None:
+        """A change asked for when the client may not be called (their quiet hours, a closure): the correction
+        call would wait for the morning, so staff get the ``change_request`` task at once (the key the failed
+        call's task would have: never two) and the client is told by when a person will be in touch.  None when
+        the call may go now."""
+        allowed, person, phone = self._may_call(client_id, rules, now)
+        if allowed:
             return None
+        practice = rules.practice
         task = self.staff_task(changes.task_key(request_id), changes.CHANGE_REQUEST, client_id,
                                {"reply": "change", "outcome": "quiet_hours"})
         with self.database.sessions() as db:

@@ -70,6 +70,13 @@ _DEFAULT_CRISIS_PHRASES = DEFAULT_CRISIS_PHRASES
 _DEFAULT_NEW_CLIENT_PHRASES = ("new client", "new patient", "im new", "i am new", "im a new", "i am a new",
                                "not a client", "not a client yet", "never been a client", "first time calling",
                                "not a patient")
+# A person on an outbound call (or calling a pool number back) who asks not to be called again: honoured at once
+# for that number, whoever they are (``opt_out`` global; the follow-up flows use it).
+_DEFAULT_OPT_OUT_PHRASES = ("dont call me", "do not call me", "dont call me again", "do not call me again",
+                            "never call me again", "stop calling", "stop calling me", "quit calling",
+                            "dont call this number", "do not call this number", "stop calling this number",
+                            "no more calls", "take me off your list", "remove me from your list",
+                            "remove this number", "do not call list", "dont ever call")
 # Template values that would give the practice away in a text message.
 _INDISCREET_VARS = {"practice": "names the practice", "emergency_guidance": "speaks of crisis and emergencies"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -197,8 +204,8 @@ def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[Globa
     out = []
     defaults: dict[str, tuple[str | None, tuple[str, ...]]] = {
         "operator": ("0", _DEFAULT_OPERATOR_PHRASES), "crisis": (None, _DEFAULT_CRISIS_PHRASES),
-        "new_client": (None, _DEFAULT_NEW_CLIENT_PHRASES)}
-    for name in ("crisis", "operator", "new_client"):  # crisis first: it wins when several match
+        "new_client": (None, _DEFAULT_NEW_CLIENT_PHRASES), "opt_out": (None, _DEFAULT_OPT_OUT_PHRASES)}
+    for name in ("crisis", "operator", "new_client", "opt_out"):  # crisis first: it wins when several match
         spec = raw.get(name)
         if not spec:
             continue

@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.actions.registry import ActionContext, Registry, TouchLookup
+from ivr.actions.registry import ActionContext, ContactHooks, Registry, TouchLookup
 from ivr.core import effects as fx
 from ivr.core import engine, phone_numbers
 from ivr.core.call_state import CallSession, Waiting
@@ -49,7 +49,8 @@ MAX_ACTIONS_PER_REQUEST = 20
 
 def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Event, env: engine.StepEnv,
             practice: PracticeData | None = None,
-            touches: TouchLookup | None = None) -> tuple[CallSession, list[fx.Effect]]:
+            touches: TouchLookup | None = None,
+            contact: ContactHooks | None = None) -> tuple[CallSession, list[fx.Effect]]:
     """Step the engine, running any built-in actions it invokes, until it waits on the caller."""
     collected: list[fx.Effect] = []
     for _ in range(MAX_ACTIONS_PER_REQUEST):
@@ -58,7 +59,7 @@ def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Eve
             return _keep_promises(flows, session, collected + out, env)
         collected += out[:-1]
         invoke = out[-1]
-        result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, practice, touches),
+        result = registry.run(invoke.name, ActionContext(session.copy(), flows, env.now, practice, touches, contact),
                               invoke.params)
         session, adopted = engine.adopt(flows, session, result.effects, env)
         collected += adopted
@@ -122,6 +123,7 @@ class CallHandler:
     max_call_seconds: int = 3600
     practice: PracticeData | None = None  # what the practice actions read and write
     touches: TouchLookup | None = None  # a verified client's recent outbound touch (Services wires ivr.contact's)
+    contact: ContactHooks | None = None  # the outbound rules' answers and records (Services wires ivr.contact's)
     # (roster category, now) → numbers on call; None: staff phones from practice.yaml only.
     on_call: Callable[[str, dt.datetime], Sequence[str]] | None = None
 
@@ -184,7 +186,8 @@ class CallHandler:
             expected, answered = session.turn, session.turn
         flows = self.flows.current()
         with self._practice_unit() as practice:  # closed before Redis is written
-            new, out = advance(flows, self.registry, session, event, self.env(), practice, self.touches)
+            new, out = advance(flows, self.registry, session, event, self.env(), practice, self.touches,
+                                   self.contact)
         new.turn = session.turn + 1 if expected >= 0 else 1
         xml = twiml.render(out, self.urls(new.turn))
         outbox = outbox_entries(out, answered)
@@ -319,7 +322,8 @@ class CallHandler:
                 resumed = session.copy()
                 resumed.ended = False
                 with self._practice_unit() as practice:
-                    new, out = advance(flows, self.registry, resumed, event, env, practice, self.touches)
+                    new, out = advance(flows, self.registry, resumed, event, env, practice, self.touches,
+                                           self.contact)
                 new, more = engine.step(flows, new, CallEnded(session.end_reason or "completed"), env)
                 out = out + more
             else:

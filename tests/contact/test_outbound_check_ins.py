@@ -5,12 +5,14 @@ webhook (``POST /video/joined``).  Real RQ worker and scheduler, both databases,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.contact.video import SIGNATURE_HEADER, signature
+from ivr.contact.video import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from ivr.practice.csv.importer import import_practice
 from ivr.practice.models import Appointment
 from tests.helpers.contact import add_appointment, add_client, touch_rows
@@ -100,10 +102,12 @@ def test_the_staff_button_refuses_another_clients_appointment(expected, app, dat
     assert audit_rows(database, "checked_in") == []
 
 
-def joined(client, body: dict, secret: str = SECRET):
+def joined(client, body: dict, secret: str = SECRET, sent: dt.datetime | None = None):
+    """POST /video/joined as the platform sends it: stamped ``sent`` (default: the app's clock now), signed."""
     raw = json.dumps(body).encode()
+    stamp = int((sent or client.application.extensions["quietline"].clock()).timestamp())
     return client.post("/video/joined", data=raw, content_type="application/json",
-                       headers={SIGNATURE_HEADER: signature(secret, raw)})
+                       headers={SIGNATURE_HEADER: signature(secret, raw, stamp), TIMESTAMP_HEADER: str(stamp)})
 
 
 @pytest.mark.parametrize("body", [{"appointment_id": "A-9051"}, {"url": LINK}])
@@ -119,3 +123,56 @@ def test_the_video_join_webhook_at_14_59(expected, client, database, jobs, stand
     jobs.at(LATE)
     assert late_rows(database)[0][1:] in (("cancelled", "joined"), ("skipped", "joined"))
     assert [c for c in standin.calls() if c["to"] == PHONE] == []
+
+
+# -- fix1112-left item 4: the timestamp in the signed text; stale and replayed requests refused ----------------
+
+def test_a_video_join_stamped_more_than_5_minutes_from_now_is_refused(expected, client, database, jobs):
+    now = jobs.clock.now
+    for sent in (now - dt.timedelta(minutes=5, seconds=1), now + dt.timedelta(minutes=5, seconds=1)):
+        answer = joined(client, {"appointment_id": "A-9051"}, sent=sent)
+        assert (answer.status_code, answer.json) == (403, {"error": "the timestamp is too far from now"})
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-9051").joined is False
+    assert joined(client, {"appointment_id": "A-9051"}, sent=now - dt.timedelta(minutes=5)).status_code == 204
+
+
+def test_the_timestamp_is_signed_and_required(expected, client, database):
+    raw = json.dumps({"appointment_id": "A-9051"}).encode()
+    stamp = int(client.application.extensions["quietline"].clock().timestamp())
+    good = signature(SECRET, raw, stamp)
+    for headers in ({SIGNATURE_HEADER: good},  # no timestamp
+                    {SIGNATURE_HEADER: good, TIMESTAMP_HEADER: str(stamp + 1)},  # another time, the same signature
+                    {SIGNATURE_HEADER: "sha256=" + hmac.new(SECRET.encode(), raw, "sha256").hexdigest(),
+                     TIMESTAMP_HEADER: str(stamp)}):  # the old scheme
+        answer = client.post("/video/joined", data=raw, content_type="application/json", headers=headers)
+        assert answer.status_code == 403
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-9051").joined is False
+
+
+def test_a_captured_video_join_replayed_is_refused_and_remembered_only_by_hash(expected, client, database, jobs,
+                                                                                redis_conn):
+    raw = json.dumps({"appointment_id": "A-9051"}).encode()
+    stamp = int(jobs.clock.now.timestamp())
+    headers = {SIGNATURE_HEADER: signature(SECRET, raw, stamp), TIMESTAMP_HEADER: str(stamp)}
+    first = client.post("/video/joined", data=raw, content_type="application/json", headers=headers)
+    assert first.status_code == 204
+    with database.sessions() as db, db.begin():
+        db.get(Appointment, "A-9051").joined = False  # staff undid it: a replay must not set it again
+    jobs.clock.now += dt.timedelta(minutes=4, seconds=59)
+    again = client.post("/video/joined", data=raw, content_type="application/json", headers=headers)
+    assert (again.status_code, again.json) == (409, {"error": "already received"})
+    with database.sessions() as db:
+        assert db.get(Appointment, "A-9051").joined is False
+    # Remembered by the signature's SHA-256 only, for at most the tolerance.
+    keys = [k.decode() for k in redis_conn.keys("video:joined:seen:*")]
+    assert keys == ["video:joined:seen:" + hashlib.sha256(headers[SIGNATURE_HEADER].encode()).hexdigest()]
+    assert redis_conn.get(keys[0]) == b"1"
+    assert 0 < redis_conn.pttl(keys[0]) <= 300_000
+    everything = b"".join(k + (redis_conn.dump(k) or b"") for k in redis_conn.keys("*"))
+    assert headers[SIGNATURE_HEADER][7:].encode() not in everything
+    # Once the tolerance has passed, the same request is stale anyway.
+    jobs.clock.now += dt.timedelta(seconds=2)
+    assert client.post("/video/joined", data=raw, content_type="application/json",
+                       headers=headers).status_code == 403

@@ -122,3 +122,24 @@ timezone: America/Santiago
 ])
 def test_shift_local_counts_calendar_days(at, days, seconds, expected) -> None:
     assert shift_local(at, NY, days=days, seconds=seconds) == expected
+
+
+# fix1112-left item 5: quiet hours across DST for a client in another zone than the practice's (New York).
+@pytest.mark.parametrize("zone, day, windows", [
+    # London left summer time on 25 October, New York only on 1 November: that week 09:00-19:00 London is
+    # 09:00-19:00 UTC (05:00-15:00 New York), then 09:00-19:00 UTC still (04:00-14:00 New York).
+    ("Europe/London", dt.date(2026, 10, 23), [(utc(2026, 10, 23, 8), utc(2026, 10, 23, 18))]),  # BST
+    ("Europe/London", dt.date(2026, 10, 28), [(utc(2026, 10, 28, 9), utc(2026, 10, 28, 19))]),  # the gap week
+    ("Europe/London", dt.date(2026, 11, 2), [(utc(2026, 11, 2, 9), utc(2026, 11, 2, 19))]),
+    # Phoenix keeps no summer time: 16:00-02:00 UTC on both sides of New York's change.
+    ("America/Phoenix", dt.date(2026, 10, 30), [(utc(2026, 10, 30, 16), utc(2026, 10, 31, 2))]),
+    ("America/Phoenix", dt.date(2026, 11, 2), [(utc(2026, 11, 2, 16), utc(2026, 11, 3, 2))]),
+], ids=["london-bst", "london-gap-week", "london-after", "phoenix-before", "phoenix-after"])
+def test_quiet_hours_of_a_client_in_another_zone_across_both_dst_changes(zone, day, windows) -> None:
+    zones = client_zones(zone, "+12125550100", "America/New_York")  # a New York number: their record's zone wins
+    assert zones == (zone,)
+    assert allowed_windows(zones, PRACTICE, BUSINESS, day) == windows
+    start, end = windows[0]
+    assert not is_allowed(start - dt.timedelta(minutes=1), zones, PRACTICE, BUSINESS)
+    assert is_allowed(start, zones, PRACTICE, BUSINESS)
+    assert not is_allowed(end, zones, PRACTICE, BUSINESS)
