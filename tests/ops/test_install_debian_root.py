@@ -31,8 +31,9 @@ def chroot(root: Path, script: str) -> subprocess.CompletedProcess[str]:
     """``script`` in the root, in a mount namespace of its own with /proc and /dev (gone when it ends)."""
     inner = (f"mount -t proc proc {root}/proc && mount --rbind /dev {root}/dev && "
              f"exec chroot {root} /bin/sh -c \"$0\"")
+    # No terminal: the installer asks for nothing (it prompts for the Twilio settings only in one).
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, script],
-                          capture_output=True, text=True, timeout=1500)
+                          capture_output=True, text=True, timeout=1500, stdin=subprocess.DEVNULL)
 
 
 def make_root(tmp_path: Path, include: str = "") -> tuple[Path, float]:
@@ -68,7 +69,8 @@ def make_root(tmp_path: Path, include: str = "") -> tuple[Path, float]:
 def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
     root, debootstrap_seconds = make_root(tmp_path)
 
-    command = "cd /src && make install ARGS='--database sqlite --domain phone.example-practice.org'"
+    command = ("cd /src && make install ARGS='--database sqlite --domain phone.example-practice.org "
+               "--twilio-number \"+1 (202) 555-0100\"'")
     started = time.monotonic()
     first = chroot(root, command)
     first_seconds = time.monotonic() - started
@@ -90,6 +92,7 @@ def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     env = parse_env(env_file.read_text())
     assert len(env["IVR_RECORDINGS_KEY"]) == 44 and env["IVR_RECORDINGS_KEY"] != env["IVR_DATA_KEY"]
+    assert env["TWILIO_NUMBER"] == "+12025550100"  # the system's Python: the E.164 shape, checked and normalised
     assert "Store a copy outside this machine" in first.stdout
     release = root / os.readlink(root / "opt/quietline/current").lstrip("/")
     assert (release / ".venv/bin/gunicorn").is_file() and (release / ".quietline-release").is_file()
