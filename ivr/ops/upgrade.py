@@ -123,6 +123,7 @@ class MarkRolledBack(Action):
 
 
 SAVED_MANIFEST = "manifest.json"
+PUT_BACK = ".put-back-"  # a kept folder a rollback has put back (then set aside under this suffix and a time)
 
 
 def saved_shipped_folder(layout: Layout, version: str) -> str:
@@ -144,7 +145,8 @@ class KeepShipped(Action):
 
 @dataclass(frozen=True)
 class RestoreShipped(Action):
-    """Put back the shipped files ``KeepShipped`` kept in ``folder`` (removing the ones that were missing)."""
+    """Put back the shipped files ``KeepShipped`` kept in ``folder`` (removing the ones that were missing), then
+    rename the folder (``.put-back-<time>``): a later upgrade to that release keeps what is there then."""
 
     folder: str
 
@@ -283,8 +285,8 @@ def gather_upgrade_facts(layout: Layout) -> UpgradeFacts:
     except (OSError, ValueError):
         state = None
     saved = layout.at(f"{layout.app_dir}/shipped-before")
-    kept = frozenset(p.name for p in saved.iterdir() if (p / SAVED_MANIFEST).is_file()) if saved.is_dir() \
-        else frozenset()
+    kept = frozenset(p.name for p in saved.iterdir() if (p / SAVED_MANIFEST).is_file() and PUT_BACK not in p.name) \
+        if saved.is_dir() else frozenset()
     return UpgradeFacts(os_id=os_release.get("ID", ""), os_version=os_release.get("VERSION_ID", ""),
                         current_release=os.readlink(link) if link.is_symlink() else "", ready_releases=ready,
                         state=state, systemd_running=layout.root == Path("/") and Path("/run/systemd/system").is_dir(),
@@ -377,6 +379,9 @@ class UpgradeExecutor(Executor):
             if os.geteuid() == 0:
                 os.chown(tmp, kept["uid"], kept["gid"])
             os.replace(tmp, live)
+        # Done: set aside, so a later upgrade to the same release keeps the files as they are then, not these.
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        folder.rename(folder.with_name(f"{folder.name}{PUT_BACK}{stamp}"))
 
     def _update(self, state_path: str, **changes: Any) -> None:
         path = self.layout.at(state_path)

@@ -161,6 +161,9 @@ def test_a_rollback_puts_back_the_shipped_files_the_upgrade_replaced(installed, 
         assert (root / path[1:]).read_bytes() == content, path
         assert (root / path[1:]).stat().st_mode & 0o777 == modes[path], path
     assert not (root / f"{WORKER[1:]}.quietline-dist").exists()  # it was not there before the upgrade
+    # Set aside: upgrading to that release again keeps the files as they are then.
+    assert gather_upgrade_facts(layout).saved_shipped == frozenset()
+    assert [p.name.split(".put-back-")[0] for p in (root / "opt/quietline/shipped-before").iterdir()] == [NEW_VERSION]
 
 
 def test_an_install_older_than_the_record_keeps_every_differing_file_and_says_so(installed, tmp_path):
