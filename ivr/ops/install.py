@@ -22,6 +22,7 @@ import argparse
 import base64
 import datetime as dt
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -115,6 +116,7 @@ class Options:
     backup_time: str = "02:30:00"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
+    twilio_number: str = ""  # E.164 (``e164``); what `twilio connect` and the doctor use by default
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,45 @@ def redis_password(redis_url: str) -> str:
     return parts.password or (parse_qs(parts.query).get("password") or [""])[0]
 
 
+E164_SHAPE = re.compile(r"\+[1-9][0-9]{6,14}")
+ACCOUNT_SID_SHAPE = re.compile(r"AC[0-9a-f]{32}")
+
+
+def e164(text: str) -> str:
+    """``text`` (a number in international form: ``+1 (555) 555-0100``, ``+44 20 7946 0000``) as E.164.
+
+    With the ``phonenumbers`` library when the Python running the installer has it (Debian's python3-phonenumbers,
+    or the release's virtualenv): the number must be a valid one for its country. The system Python may lack it (the
+    installer needs only the standard library), then the E.164 shape is checked: ``+``, a country code, at most 15
+    digits. Raises InstallError naming the value and the form wanted."""
+    wanted = "a number in international form, + and the country code first (E.164, e.g. +15555550100)"
+    if not text.strip().startswith("+"):
+        raise InstallError(f"--twilio-number {text!r}: not {wanted}")
+    try:
+        import phonenumbers
+    except ImportError:
+        digits = "+" + re.sub(r"[\s().-]", "", text.strip())[1:]
+        if not E164_SHAPE.fullmatch(digits):
+            raise InstallError(f"--twilio-number {text!r}: not {wanted}") from None
+        return digits
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InstallError(f"--twilio-number {text!r}: not {wanted} ({exc})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InstallError(f"--twilio-number {text!r}: no such number in its country's plan; {wanted}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def account_sid(text: str) -> str:
+    """A Twilio account SID (``AC`` and 32 hex digits), stripped; InstallError otherwise."""
+    value = text.strip()
+    if not ACCOUNT_SID_SHAPE.fullmatch(value):
+        raise InstallError(f"--twilio-account-sid {value!r}: an account SID is AC and 32 hex digits "
+                           "(Twilio console -> Account info)")
+    return value
+
+
 def wanted_env(layout: Layout, options: Options, new_secret: Callable[[str], str]) -> list[tuple[str, str, str]]:
     """(key, value, comment) for every setting the installer writes, secrets freshly generated."""
     database = (f"postgresql+psycopg://{layout.user}@/{layout.user}?host=/var/run/postgresql"
@@ -387,6 +428,8 @@ def wanted_env(layout: Layout, options: Options, new_secret: Callable[[str], str
         ("PUBLIC_BASE_URL", public, "the address Twilio reaches (Caddy serves it with TLS); signatures use it"),
         ("TWILIO_ACCOUNT_SID", options.twilio_account_sid, "Twilio console -> Account info"),
         ("TWILIO_AUTH_TOKEN", options.twilio_auth_token, "Twilio console -> Account info (never the development one)"),
+        ("TWILIO_NUMBER", options.twilio_number,
+         "the practice's Twilio number, E.164: `flask --app app twilio connect` wires it, the doctor checks it"),
         ("DATABASE_URL", database, "PostgreSQL over its unix socket, peer authentication: no password to keep"),
         ("REDIS_URL", f"unix://{layout.redis_socket}?password={new_secret('redis')}",
          "Debian's redis-server, unix socket only, with the password of /etc/redis/quietline.conf"),
@@ -490,6 +533,107 @@ def pg_setup_script(user: str) -> str:
             f"psql -tAc \"SELECT 1 FROM pg_database WHERE datname='{user}'\" | grep -q 1 || createdb -O {user} {user}")
 
 
+# --- shipped files: units, the Caddyfile, Redis's include -------------------------------------------------------
+
+SHIPPED_RECORD = "shipped.json"  # in etc_dir: what was last written of each shipped file (sha256), and the options
+DIST_SUFFIX = ".quietline-dist"  # this release's version of a file the administrator edited (dpkg's .dpkg-dist)
+
+
+def shipped_record_path(layout: Layout) -> str:
+    return f"{layout.etc_dir}/{SHIPPED_RECORD}"
+
+
+def sha256_hex(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def read_shipped_record(files: Mapping[str, FileFact], layout: Layout) -> dict[str, object]:
+    """The record's ``{"files": {path: sha256}, "options": {...}}``; empty parts when it is missing or unreadable."""
+    fact = files.get(shipped_record_path(layout))
+    try:
+        record = json.loads(fact.content) if fact else {}
+    except ValueError:
+        record = {}
+    return {"files": dict(record.get("files") or {}), "options": dict(record.get("options") or {})}
+
+
+@dataclass(frozen=True)
+class ShippedPlan:
+    """What applying the shipped files takes: the actions, and the live files that change (for the reloads)."""
+
+    actions: list[Action]
+    changed: frozenset[str]
+
+
+def plan_shipped(files: Mapping[str, FileFact], layout: Layout, wanted: Mapping[str, tuple[str, int, str, str, str]],
+                 options_record: Mapping[str, object], adopt: Iterable[str] = ()) -> ShippedPlan:
+    """Bring each shipped file (``wanted``: path -> (text, mode, owner, group, why)) to this release's version,
+    as dpkg treats a conffile: a file as Quietline last wrote it (its sha256 is in the record) is replaced; a file
+    the administrator edited is kept, this release's version is written beside it (``DIST_SUFFIX``) and a note says
+    so; a file with no record (an install older than the record) is treated as edited, unless it is in ``adopt``
+    (a distribution's file the caller has kept a copy of). Ends with the record rewritten when it changed."""
+    actions: list[Action] = []
+    changed: set[str] = set()
+    record = read_shipped_record(files, layout)
+    recorded: Mapping[str, str] = record["files"]  # type: ignore[assignment]
+    adopted = set(adopt)
+    new_record: dict[str, str] = {}
+    for path, (text, mode, owner, group, why) in wanted.items():
+        content = text.encode()
+        new_record[path] = sha256_hex(content)
+        now = files.get(path)
+        if now is not None and now.content == content:
+            if (now.mode, now.owner, now.group) != (mode, owner, group):
+                actions.append(WriteFile(path, content, mode, owner, group, "permissions"))
+                changed.add(path)
+            continue
+        if now is None or path in adopted or recorded.get(path) == sha256_hex(now.content):
+            actions.append(WriteFile(path, content, mode, owner, group, why))
+            changed.add(path)
+            continue
+        dist = path + DIST_SUFFIX
+        there = files.get(dist)
+        if there is None or there.content != content:
+            actions.append(WriteFile(dist, content, mode, owner, group, "this release's version, beside yours"))
+        actions.append(Note(f"{path} was edited here: kept as it is. This release's version is {dist}: compare "
+                            f"(diff {path} {dist}), merge what you need, then remove {dist}"))
+    wanted_record = {"files": new_record, "options": dict(options_record)}
+    if record != wanted_record:
+        text = json.dumps(wanted_record, indent=2, sort_keys=True) + "\n"
+        now = files.get(shipped_record_path(layout))
+        if now is None or now.content != text.encode():
+            actions.append(WriteFile(shipped_record_path(layout), text.encode(), 0o644, "root", "root",
+                                     "what was written of each shipped file (local edits are kept, not replaced)"))
+    return ShippedPlan(actions, frozenset(changed))
+
+
+def record_options(options: Options) -> dict[str, object]:
+    """The install's choices the shipped files are rendered from (kept in the record for ``make upgrade``)."""
+    return {"domain": options.domain, "acme_email": options.acme_email, "web_workers": options.web_workers,
+            "web_port": options.web_port, "backup_time": options.backup_time}
+
+
+Shipped = dict[str, tuple[str, int, str, str, str]]  # path -> (text, mode, owner, group, why)
+
+
+def shipped_files(layout: Layout, options: Options, env: Mapping[str, str]) -> Shipped:
+    """Every shipped file this release wants: path -> (text, mode, owner, group, why)."""
+    wanted = {f"{layout.unit_dir}/{name}": (text, 0o644, "root", "root", "")
+              for name, text in render_units(layout, options).items()}
+    if env.get("REDIS_URL"):
+        wanted[layout.redis_include] = (render_redis_conf(layout, redis_password(env["REDIS_URL"])), 0o640, "redis",
+                                        "redis", "append-only, noeviction, unix socket, password")
+    if options.domain:
+        wanted[layout.caddyfile] = (render_caddyfile(options), 0o644, "root", "root", "TLS, HTTP->HTTPS, HSTS")
+    return wanted
+
+
+def shipped_paths(layout: Layout) -> list[str]:
+    """Every path the shipped-file planner reads: the files, their ``DIST_SUFFIX`` copies and the record."""
+    live = [layout.redis_include, layout.caddyfile, *(f"{layout.unit_dir}/{name}" for name in UNITS)]
+    return [*live, *(p + DIST_SUFFIX for p in live), shipped_record_path(layout)]
+
+
 def plan(facts: Facts, layout: Layout, options: Options,
          new_secret: Callable[[str], str] = new_secret_value) -> list[Action]:
     """The actions that bring the machine from ``facts`` to the installed state (none when it is there).
@@ -546,6 +690,16 @@ def plan(facts: Facts, layout: Layout, options: Options,
         actions.append(Note(f"a new recordings key was generated in {layout.env_file} (IVR_RECORDINGS_KEY). Store a "
                             "copy outside this machine now (a password manager, a sealed envelope): backups hold "
                             "recordings encrypted with it, and without it they cannot be read."))
+    kept = {"TWILIO_NUMBER": options.twilio_number, "TWILIO_ACCOUNT_SID": options.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": options.twilio_auth_token}
+    for key, given in kept.items():
+        if given and env.get(key) and env[key] != given and key not in added:
+            shown = given if key != "TWILIO_AUTH_TOKEN" else "the token given"
+            actions.append(Note(f"{key} is already set in {layout.env_file}: kept, {shown} not written (the file is "
+                                "yours once written: edit it, then `systemctl restart quietline.target`)"))
+    if not env.get("TWILIO_NUMBER"):
+        actions.append(Note(f"TWILIO_NUMBER is not set: run the install again with --twilio-number +1… (or put it in "
+                            f"{layout.env_file}); `flask --app app twilio connect` and the doctor use it"))
     if not env.get("TWILIO_AUTH_TOKEN"):
         actions.append(Note(f"TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set: put them in {layout.env_file}, "
                             "then `systemctl restart quietline.target` (the roles refuse to start without them)"))
@@ -554,8 +708,7 @@ def plan(facts: Facts, layout: Layout, options: Options,
                             "with --domain phone.your-practice.example"))
 
     # Redis: our settings included at the end of Debian's redis.conf (later lines win), the password from the env.
-    redis_changed = write(layout.redis_include, render_redis_conf(layout, redis_password(env["REDIS_URL"])),
-                          0o640, "redis", "redis", "append-only, noeviction, unix socket, password")
+    redis_changed = False
     main_conf = facts.files.get(layout.redis_conf)
     if main_conf is None or REDIS_INCLUDE_LINE.encode() not in main_conf.content.splitlines():
         # Before redis-server is installed there is no redis.conf to read: the line is added when it is there.
@@ -590,18 +743,20 @@ def plan(facts: Facts, layout: Layout, options: Options,
     if link_changed:
         actions.append(Symlink(layout.current, release))
 
-    units_changed = False
-    for name, text in render_units(layout, options).items():
-        units_changed |= write(f"{layout.unit_dir}/{name}", text, 0o644, "root", "root")
+    # Units, Redis's include and the Caddyfile: replaced when as Quietline wrote them, kept when edited here.
+    adopt = []
     if options.domain:
         before = facts.files.get(layout.caddyfile)
         saved = f"{layout.caddyfile}.before-quietline"
-        if before is not None and CADDY_MARK not in before.content and saved not in facts.files:
-            write(saved, before.content.decode(), before.mode, before.owner, before.group, "the previous Caddyfile")
-        caddy_changed = write(layout.caddyfile, render_caddyfile(options), 0o644, "root", "root",
-                              "TLS, HTTP->HTTPS, HSTS")
-    else:
-        caddy_changed = False
+        if before is not None and CADDY_MARK not in before.content:
+            adopt.append(layout.caddyfile)  # the distribution's Caddyfile: kept beside, then replaced
+            if saved not in facts.files:
+                write(saved, before.content.decode(), before.mode, before.owner, before.group, "the previous Caddyfile")
+    shipped = plan_shipped(facts.files, layout, shipped_files(layout, options, env), record_options(options), adopt)
+    actions += shipped.actions
+    units_changed = any(p.startswith(f"{layout.unit_dir}/") for p in shipped.changed)
+    redis_changed |= layout.redis_include in shipped.changed
+    caddy_changed = layout.caddyfile in shipped.changed
 
     if facts.systemd_running:
         if units_changed:
@@ -648,19 +803,23 @@ def plan_container_secrets(directory: Path, existing: Mapping[str, str | None],
 
 # --- facts ---------------------------------------------------------------------------------------------------------
 
-def gather_facts(layout: Layout, options: Options) -> Facts:
-    """Read the machine (under ``layout.root``) for ``plan``: files, folders, packages, users, units."""
-    os_release = parse_env(_read(layout.at("/etc/os-release")).replace('"', ""))
+def read_files(layout: Layout, paths: Iterable[str]) -> dict[str, FileFact]:
+    """Each of ``paths`` that is a file (under ``layout.root``): its content, mode, owner and group."""
     files: dict[str, FileFact] = {}
-    paths = [layout.env_file, layout.redis_include, layout.redis_conf, layout.caddyfile,
-             f"{layout.caddyfile}.before-quietline"]
-    paths += [f"{layout.unit_dir}/{name}" for name in UNITS]
     for path in paths:
         real = layout.at(path)
         if real.is_file():
             st = real.stat()
             files[path] = FileFact(real.read_bytes(), st.st_mode & 0o7777, _user(st.st_uid, layout),
                                    _group(st.st_gid, layout))
+    return files
+
+
+def gather_facts(layout: Layout, options: Options) -> Facts:
+    """Read the machine (under ``layout.root``) for ``plan``: files, folders, packages, users, units."""
+    os_release = parse_env(_read(layout.at("/etc/os-release")).replace('"', ""))
+    files = read_files(layout, [layout.env_file, layout.redis_conf, f"{layout.caddyfile}.before-quietline",
+                                *shipped_paths(layout)])
     dirs = {}
     for path in (layout.app_dir, f"{layout.app_dir}/releases", layout.etc_dir, layout.data_dir,
                  f"{layout.data_dir}/instance", f"{layout.data_dir}/recordings", layout.log_dir, layout.backup_dir,
@@ -948,12 +1107,43 @@ def carry_out(what: str, make_plan: Callable[[], list[Action]], executor: Callab
     return 0
 
 
+def _ask(prompt: str, secret: bool) -> str:
+    import getpass
+
+    return getpass.getpass(prompt) if secret else input(prompt)
+
+
+def twilio_settings(args: argparse.Namespace, env: Mapping[str, str], environ: Mapping[str, str],
+                    ask: Callable[[str, bool], str] | None) -> dict[str, str]:
+    """The Twilio values for ``Options`` (``twilio_number``, ``twilio_account_sid``, ``twilio_auth_token``): from
+    the options, else the environment, else asked (``ask(prompt, secret)``; None: never) for what the environment
+    file ``env`` lacks; an empty answer skips it. Validated (``e164``, ``account_sid``); InstallError otherwise."""
+    number = args.twilio_number or environ.get("TWILIO_NUMBER", "")
+    sid = args.twilio_account_sid or environ.get("TWILIO_ACCOUNT_SID", "")
+    token = environ.get("TWILIO_AUTH_TOKEN", "")
+    if ask is not None:
+        if not number and not env.get("TWILIO_NUMBER"):
+            number = ask("The practice's Twilio number, E.164 (+15555550100; Enter to skip): ", False).strip()
+        if not sid and not env.get("TWILIO_ACCOUNT_SID"):
+            sid = ask("Twilio account SID (AC…; Enter to skip): ", False).strip()
+        if not token and not env.get("TWILIO_AUTH_TOKEN"):
+            token = ask("Twilio auth token (not shown; Enter to skip): ", True).strip()
+    return {"twilio_number": e164(number) if number else "", "twilio_account_sid": account_sid(sid) if sid else "",
+            "twilio_auth_token": token.strip()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ivr.ops.install", description=__doc__.split("\n\n")[0])
     parser.add_argument("--domain", default="", help="the public host name, e.g. phone.your-practice.example")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--acme-email", default="", help="for Let's Encrypt's expiry notices (optional)")
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--twilio-number", default="",
+                        help="the practice's Twilio number, E.164 (+15555550100); asked for when run in a terminal")
+    parser.add_argument("--twilio-account-sid", default="",
+                        help="AC…; asked for when run in a terminal (the auth token is asked for, or read from the "
+                             "TWILIO_AUTH_TOKEN environment variable: never on the command line)")
+    parser.add_argument("--no-prompt", action="store_true", help="ask nothing, even in a terminal")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--transcript", default="/var/log/quietline/install.log")
     parser.add_argument("--container-secrets", metavar="DIR", type=Path, default=None,
@@ -971,10 +1161,14 @@ def main(argv: list[str] | None = None) -> int:
         print("the install needs root: sudo make install", file=sys.stderr)
         return 2
     layout = Layout()
+    try:
+        twilio = twilio_settings(args, parse_env(_read(layout.at(layout.env_file))), os.environ,
+                                 ask=None if args.no_prompt or not sys.stdin.isatty() else _ask)
+    except InstallError as exc:
+        print(f"install stopped: {exc}", file=sys.stderr)
+        return 2
     options = Options(domain=args.domain, database=args.database, acme_email=args.acme_email,
-                      web_workers=args.web_workers, version=release_version(PROJECT_ROOT),
-                      twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", ""),
-                      twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""))
+                      web_workers=args.web_workers, version=release_version(PROJECT_ROOT), **twilio)
     return carry_out("install", lambda: plan(gather_facts(layout, options), layout, options),
                      lambda: Executor(layout, Path(args.transcript)), dry_run=args.dry_run, nothing="nothing to change")
 

@@ -22,12 +22,14 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ivr.ops.install import (
     PROJECT_ROOT,
@@ -37,16 +39,25 @@ from ivr.ops.install import (
     Action,
     CopyTree,
     Executor,
+    FileFact,
     InstallError,
     Layout,
     MakeVenv,
+    Options,
     Run,
     Symlink,
     Systemctl,
+    WriteFile,
     carry_out,
     parse_env,
+    plan_shipped,
     python_packages,
+    read_files,
+    read_shipped_record,
+    record_options,
     release_version,
+    shipped_files,
+    shipped_paths,
 )
 
 STATE_NAME = "upgrade.json"
@@ -62,6 +73,10 @@ class UpgradeFacts:
     ready_releases: frozenset[str]  # release folders that are complete (their stamp is there)
     state: Mapping[str, Any] | None  # the last upgrade's record
     systemd_running: bool
+    # The shipped files (units, Caddyfile, Redis's include, their .quietline-dist copies, the record) as they are.
+    files: Mapping[str, FileFact] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # the service's environment file ({} when there is none)
+    saved_shipped: frozenset[str] = frozenset()  # releases whose upgrade kept the shipped files it replaced
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,70 @@ class MarkRolledBack(Action):
         return f"mark the upgrade rolled back in {self.state_path}"
 
 
+SAVED_MANIFEST = "manifest.json"
+PUT_BACK = ".put-back-"  # a kept folder a rollback has put back (then set aside under this suffix and a time)
+
+
+def saved_shipped_folder(layout: Layout, version: str) -> str:
+    """Where the upgrade to ``version`` keeps the shipped files it replaces (root's: the units run as root)."""
+    return f"{layout.app_dir}/shipped-before/{version}"
+
+
+@dataclass(frozen=True)
+class KeepShipped(Action):
+    """Copy each of ``paths`` as it is now (or the fact that it is missing) into ``folder``, once per path, so a
+    rollback puts back exactly what was there."""
+
+    folder: str
+    paths: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"keep {len(self.paths)} shipped file(s) as they are now in {self.folder} (for --rollback)"
+
+
+@dataclass(frozen=True)
+class RestoreShipped(Action):
+    """Put back the shipped files ``KeepShipped`` kept in ``folder`` (removing the ones that were missing), then
+    rename the folder (``.put-back-<time>``): a later upgrade to that release keeps what is there then."""
+
+    folder: str
+
+    def describe(self) -> str:
+        return f"put back the shipped files kept in {self.folder}"
+
+
+def install_options(facts: UpgradeFacts, layout: Layout, version: str) -> Options:
+    """The install's choices, from the shipped-file record (an install older than the record: the domain from
+    PUBLIC_BASE_URL, the rest as the installer's defaults)."""
+    chosen: dict[str, Any] = dict(read_shipped_record(facts.files, layout)["options"])  # type: ignore[call-overload]
+    if "domain" not in chosen:
+        chosen["domain"] = urlsplit(facts.env.get("PUBLIC_BASE_URL", "")).hostname or ""
+    known = {k: chosen[k] for k in ("domain", "acme_email", "web_workers", "web_port", "backup_time") if k in chosen}
+    return Options(version=version, **known)
+
+
+def plan_shipped_upgrade(facts: UpgradeFacts, layout: Layout, version: str) -> tuple[list[Action], list[Action]]:
+    """(the writes, kept first for a rollback; the reloads after the switch) that bring the shipped files to this
+    release's: units -> daemon-reload, Redis's include -> restart redis-server, Caddyfile -> reload caddy. None
+    without an environment file (nothing ``make install`` made to render from)."""
+    if not facts.env:
+        return [], []
+    options = install_options(facts, layout, version)
+    wanted = shipped_files(layout, options, facts.env)
+    shipped = plan_shipped(facts.files, layout, wanted, record_options(options))
+    writes = tuple(a.path for a in shipped.actions if isinstance(a, WriteFile))
+    before: list[Action] = [KeepShipped(saved_shipped_folder(layout, version), writes)] if writes else []
+    after: list[Action] = []
+    if facts.systemd_running:
+        if any(p.startswith(f"{layout.unit_dir}/") for p in shipped.changed):
+            after.append(Systemctl("daemon-reload"))
+        if layout.redis_include in shipped.changed:
+            after.append(Systemctl("restart", ("redis-server.service",)))
+        if layout.caddyfile in shipped.changed:
+            after.append(Systemctl("reload-or-restart", ("caddy.service",)))
+    return before + shipped.actions, after
+
+
 def plan_upgrade(facts: UpgradeFacts, layout: Layout, version: str, source: Path) -> list[Action]:
     """The steps from the current release to ``version`` (none when it is already current)."""
     current = facts.current_release
@@ -126,7 +205,10 @@ def plan_upgrade(facts: UpgradeFacts, layout: Layout, version: str, source: Path
         actions.append(MakeVenv(new, python_packages(facts.os_id, facts.os_version)[2]))
     actions.append(Run((f"{new}/.venv/bin/python", "-m", "flask", "--app", "app", "db", "upgrade"), as_user=user,
                        cwd=new, why="schema migrations, under the migration lock"))
+    writes, reloads = plan_shipped_upgrade(facts, layout, version)
+    actions += writes
     actions.append(Symlink(layout.current, new))
+    actions += reloads
     if facts.systemd_running:
         actions.append(Systemctl("restart", STARTED_UNITS))
     return actions
@@ -179,6 +261,12 @@ def plan_rollback(facts: UpgradeFacts, layout: Layout) -> list[Action]:
         ]
     if facts.current_release != previous:
         actions.append(Symlink(layout.current, previous))
+    if Path(str(release)).name in facts.saved_shipped:
+        # The units, Caddyfile and Redis's settings the upgrade replaced go back with the release.
+        actions.append(RestoreShipped(saved_shipped_folder(layout, Path(str(release)).name)))
+        if facts.systemd_running:
+            actions += [Systemctl("daemon-reload"), Systemctl("restart", ("redis-server.service",)),
+                        Systemctl("reload-or-restart", ("caddy.service",))]
     actions.append(MarkRolledBack(state_path))
     if facts.systemd_running:
         actions.append(Systemctl("start", STARTED_UNITS))
@@ -196,9 +284,14 @@ def gather_upgrade_facts(layout: Layout) -> UpgradeFacts:
         state = json.loads(state_file.read_text())
     except (OSError, ValueError):
         state = None
+    saved = layout.at(f"{layout.app_dir}/shipped-before")
+    kept = frozenset(p.name for p in saved.iterdir() if (p / SAVED_MANIFEST).is_file() and PUT_BACK not in p.name) \
+        if saved.is_dir() else frozenset()
     return UpgradeFacts(os_id=os_release.get("ID", ""), os_version=os_release.get("VERSION_ID", ""),
                         current_release=os.readlink(link) if link.is_symlink() else "", ready_releases=ready,
-                        state=state, systemd_running=layout.root == Path("/") and Path("/run/systemd/system").is_dir())
+                        state=state, systemd_running=layout.root == Path("/") and Path("/run/systemd/system").is_dir(),
+                        files=read_files(layout, shipped_paths(layout)),
+                        env=parse_env(_read(layout.at(layout.env_file))), saved_shipped=kept)
 
 
 def _read(path: Path) -> str:
@@ -246,8 +339,49 @@ class UpgradeExecutor(Executor):
             self._update(action.state_path, restored_at=now)
         elif isinstance(action, MarkRolledBack):
             self._update(action.state_path, rolled_back_at=now)
+        elif isinstance(action, KeepShipped):
+            self._keep_shipped(action)
+        elif isinstance(action, RestoreShipped):
+            self._restore_shipped(action)
         else:
             super().apply(action)
+
+    def _keep_shipped(self, action: KeepShipped) -> None:
+        folder = self.layout.at(action.folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        manifest_path = folder / SAVED_MANIFEST
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+        for number, path in enumerate(action.paths, start=len(manifest)):
+            if path in manifest:
+                continue  # kept by an earlier run of this upgrade: that copy is the one from before it
+            live = self.layout.at(path)
+            if live.is_file():
+                copy = f"{number:03d}-{live.name}"
+                shutil.copy2(live, folder / copy)
+                st = live.stat()
+                manifest[path] = {"copy": copy, "mode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid}
+            else:
+                manifest[path] = None  # missing before the upgrade: removed by a rollback
+        _write_json(manifest_path, manifest)
+
+    def _restore_shipped(self, action: RestoreShipped) -> None:
+        folder = self.layout.at(action.folder)
+        manifest = json.loads((folder / SAVED_MANIFEST).read_text())
+        for path, kept in manifest.items():
+            live = self.layout.at(path)
+            if kept is None:
+                live.unlink(missing_ok=True)
+                continue
+            tmp = live.with_name(f".{live.name}.restored")
+            shutil.copyfile(folder / kept["copy"], tmp)
+            os.chmod(tmp, kept["mode"])
+            if os.geteuid() == 0:
+                os.chown(tmp, kept["uid"], kept["gid"])
+            os.replace(tmp, live)
+        # Done: set aside, so a later upgrade to the same release keeps the files as they are then, not these.
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        folder.rename(folder.with_name(f"{folder.name}{PUT_BACK}{stamp}"))
 
     def _update(self, state_path: str, **changes: Any) -> None:
         path = self.layout.at(state_path)
