@@ -253,6 +253,7 @@ class Run(Action):
     as_user: str = ""  # run as this user with the service's environment file
     cwd: str = ""
     why: str = ""
+    pass_env: tuple[str, ...] = ()  # with ``as_user``: these of the caller's environment too (a key kept elsewhere)
 
     def describe(self) -> str:
         who = f" (as {self.as_user})" if self.as_user else ""
@@ -1043,11 +1044,13 @@ class Executor:
                              "--shell", "/usr/sbin/nologin", name])
             case AddToGroup(user, group):
                 self._check(["usermod", "-a", "-G", group, user])
-            case Run(argv, as_user, cwd):
+            case Run(argv, as_user, cwd, _, pass_env):
                 env = None
                 if as_user:
-                    # runuser is in /usr/sbin; nothing of the caller's environment but the service's own settings.
-                    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **parse_env(_read(at(self.layout.env_file)))}
+                    # runuser is in /usr/sbin; nothing of the caller's environment but the service's own settings
+                    # and what the action names (never logged: only the command line is).
+                    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **parse_env(_read(at(self.layout.env_file))),
+                           **{name: os.environ[name] for name in pass_env if name in os.environ}}
                     argv = ("runuser", "-u", as_user, "--", *argv)
                 self._check(list(argv), env=env, cwd=cwd or None)
             case Systemctl(verb, units):
@@ -1105,6 +1108,61 @@ def carry_out(what: str, make_plan: Callable[[], list[Action]], executor: Callab
         print(f"{what} stopped: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+BACKUP_KEY_SCRIPT = ("from ivr.ops.backup_crypto import generate_backup_keypair, private_key_notice\n"
+                     "public, private = generate_backup_keypair()\n"
+                     "print(public.text())\n"
+                     "print(private.text())\n"
+                     "print(private_key_notice(private))\n")
+PRIVATE_KEY_FILE = "/root/quietline-backup-private-key.txt"
+
+
+def backup_key(layout: Layout, transcript: Path, *, terminal: bool,
+               generate: Callable[[], tuple[str, str, str]] | None = None) -> None:
+    """Give the machine a backup key pair once: the PUBLIC half into the environment file (``IVR_BACKUP_PUBLIC_KEY``,
+    never replaced), the PRIVATE half shown once, never written to the transcript.
+
+    Made by the release's own Python (``cryptography`` is in its virtualenv, not in the system Python running this).
+    ``terminal``: the private half is printed with what to do with it; otherwise the key alone goes to a root-only
+    file (``PRIVATE_KEY_FILE``, 0400, usable as ``backup restore --key-file``) whose path is printed, to be moved off
+    the machine. ``generate``: (public text, private text, notice), for tests; default the release's Python.
+    """
+    env_path = layout.at(layout.env_file)
+    env_text = env_path.read_text(encoding="utf-8")
+    if parse_env(env_text).get("IVR_BACKUP_PUBLIC_KEY"):
+        return
+    if generate is None:
+        python = layout.at(f"{layout.current}/.venv/bin/python")
+        made = subprocess.run([str(python), "-c", BACKUP_KEY_SCRIPT], capture_output=True, text=True,
+                              cwd=layout.at(layout.current), check=False)
+        if made.returncode != 0:
+            raise InstallError(f"could not make the backup key pair: {made.stderr.strip()[-500:]}")
+        public, private, notice = made.stdout.split("\n", 2)
+    else:
+        public, private, notice = generate()
+    merged, _added = merge_env(env_text, [("IVR_BACKUP_PUBLIC_KEY", public.strip(),
+                                           "seals every backup archive; its private half is kept OFF this machine "
+                                           "(docs/ops-backup.md#the-backup-key)")])
+    # Written in place: the file keeps its 0600 mode and the service user as owner.
+    with env_path.open("w", encoding="utf-8") as out:
+        out.write(merged)
+    line = f"backup key pair made: the public half is in {layout.env_file} (IVR_BACKUP_PUBLIC_KEY)"
+    if terminal:
+        print(notice.rstrip())
+        where = "the private half was shown on the terminal only"
+    else:
+        secret_file = layout.at(PRIVATE_KEY_FILE)
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(private.strip() + "\n")
+        print(f"NOTE: the backup PRIVATE key is in {PRIVATE_KEY_FILE} (root only): move it off this machine "
+              "(a password manager, a sealed envelope), then delete the file. Restores need it.")
+        where = f"the private half was written to {PRIVATE_KEY_FILE} (root only) to be moved off the machine"
+    transcript.parent.mkdir(parents=True, exist_ok=True)
+    with transcript.open("a", encoding="utf-8") as out:
+        out.write(f"{line}; {where}\n")
 
 
 def _ask(prompt: str, secret: bool) -> str:
@@ -1169,8 +1227,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     options = Options(domain=args.domain, database=args.database, acme_email=args.acme_email,
                       web_workers=args.web_workers, version=release_version(PROJECT_ROOT), **twilio)
-    return carry_out("install", lambda: plan(gather_facts(layout, options), layout, options),
-                     lambda: Executor(layout, Path(args.transcript)), dry_run=args.dry_run, nothing="nothing to change")
+    status = carry_out("install", lambda: plan(gather_facts(layout, options), layout, options),
+                       lambda: Executor(layout, Path(args.transcript)), dry_run=args.dry_run,
+                       nothing="nothing to change")
+    if status == 0 and not args.dry_run:
+        try:
+            backup_key(layout, Path(args.transcript), terminal=sys.stdout.isatty())
+        except InstallError as exc:
+            print(f"install stopped: {exc}", file=sys.stderr)
+            return 1
+    return status
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -214,13 +214,18 @@ def plan_upgrade(facts: UpgradeFacts, layout: Layout, version: str, source: Path
     return actions
 
 
+# The backup's private key (ivr.ops.backup_crypto.PRIVATE_ENV_NAME: that module needs `cryptography`, which the system
+# Python running this may lack).
+PRIVATE_KEY_ENV = "IVR_BACKUP_PRIVATE_KEY"
+
+
 def rollback_folder(layout: Layout, state: Mapping[str, Any]) -> str:
     """Where the backup taken at rollback time goes: its own folder, named for the release rolled back, so the
     nightly pruning (IVR_BACKUP_KEEP) never removes it and its name never collides with the pre-upgrade one."""
     return f"{layout.backup_dir}/rollback-of-{Path(str(state['release'])).name}"
 
 
-def plan_rollback(facts: UpgradeFacts, layout: Layout) -> list[Action]:
+def plan_rollback(facts: UpgradeFacts, layout: Layout, environ: Mapping[str, str] | None = None) -> list[Action]:
     """Back to the release before the last upgrade, with the database restored from the backup taken first.
 
     In order: stop the roles; back up the data as it is now (calls since the upgrade are kept, in
@@ -254,9 +259,15 @@ def plan_rollback(facts: UpgradeFacts, layout: Layout) -> list[Action]:
             RecordRollbackBackup(state_path, layout.backup_dir, folder),
         ]
     if not restored:
+        if archive.endswith(".enc") and not (environ or {}).get(PRIVATE_KEY_ENV):
+            raise InstallError(f"the pre-upgrade archive {archive} is encrypted: run the rollback with its private "
+                               f"backup key in {PRIVATE_KEY_ENV} (kept off the machine), e.g. "
+                               f"`sudo {PRIVATE_KEY_ENV}=\"$(cat /media/usb/quietline-backup-key.txt)\" make upgrade "
+                               "ARGS=--rollback`; nothing was rolled back")
         actions += [
             Run((f"{previous}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore", "--force",
-                 archive), as_user=layout.user, cwd=previous, why="the data as it was before the upgrade"),
+                 archive), as_user=layout.user, cwd=previous, why="the data as it was before the upgrade",
+                pass_env=(PRIVATE_KEY_ENV,)),
             MarkRestored(state_path),
         ]
     if facts.current_release != previous:
@@ -401,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     def make_plan() -> list[Action]:
         facts = gather_upgrade_facts(layout)
         if args.rollback:
-            return plan_rollback(facts, layout)
+            return plan_rollback(facts, layout, os.environ)
         return plan_upgrade(facts, layout, release_version(PROJECT_ROOT), PROJECT_ROOT)
 
     return carry_out("rollback" if args.rollback else "upgrade", make_plan,

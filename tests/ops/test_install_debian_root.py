@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ivr.db.database import head_revision
-from ivr.ops.install import PROJECT_ROOT, RELEASE_TOP, parse_env
+from ivr.ops.install import PRIVATE_KEY_FILE, PROJECT_ROOT, RELEASE_TOP, parse_env
 
 pytestmark = [
     pytest.mark.debian_root,
@@ -139,6 +139,11 @@ def test_postgresql_install_twice_then_backup_verify_restore(tmp_path, record_pr
         assert "== " not in second.stdout
         env = parse_env((root / "etc/quietline/quietline.env").read_text())
         assert env["DATABASE_URL"] == "postgresql+psycopg://quietline@/quietline?host=/var/run/postgresql"
+        # No terminal: the backup key's private half went to a root-only file, never to the transcript.
+        private_key = (root / PRIVATE_KEY_FILE.lstrip("/")).read_text().strip()
+        assert env["IVR_BACKUP_PUBLIC_KEY"].startswith("quietline-backup-public-1-")
+        assert private_key.startswith("quietline-backup-secret-1-")
+        assert private_key not in (root / "var/log/quietline/install.log").read_text()
         revision = chroot(root, "runuser -u quietline -- psql -tAc 'SELECT version_num FROM alembic_version'")
         assert revision.stdout.strip() == head_revision(), revision.stdout + revision.stderr
 
@@ -160,7 +165,8 @@ def test_postgresql_install_twice_then_backup_verify_restore(tmp_path, record_pr
         gone = chroot(root, "runuser -u quietline -- psql -qc 'DELETE FROM audit_log' -c 'DELETE FROM staff_users'")
         assert gone.returncode == 0, gone.stdout + gone.stderr
         began = time.monotonic()
-        restored = chroot(root, as_service(f"backup restore --force /var/backups/quietline/{archive}"))
+        restored = chroot(root, as_service(f"backup restore --force --key-file - /var/backups/quietline/{archive}")
+                          + f" < {PRIVATE_KEY_FILE}")
         restore_seconds = time.monotonic() - began
         assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-3000:]
         assert f"restored {archive}" in restored.stdout

@@ -101,7 +101,7 @@ def test_a_rollback_over_data_keeps_a_backup_of_now_restores_with_force_then_swi
     layout, app, database, before = upgraded
     root = layout.root
     executor = AppCommandExecutor(layout, tmp_path / "upgrade.log", app)
-    executor.run(plan_rollback(gather_upgrade_facts(layout), layout))
+    executor.run(plan_rollback(gather_upgrade_facts(layout), layout, os.environ))
 
     backup = json.loads((root / "var/lib/quietline/upgrade.json").read_text())["backup"]
     assert executor.commands == [
@@ -118,7 +118,7 @@ def test_a_rollback_over_data_keeps_a_backup_of_now_restores_with_force_then_swi
     manifest = unpack(kept, tmp_path / "unpacked", BACKUP_KEY).manifest
     assert manifest["tables"]["clients"] == before + 2
     with pytest.raises(InstallError, match="no upgrade to roll back"):
-        plan_rollback(gather_upgrade_facts(layout), layout)
+        plan_rollback(gather_upgrade_facts(layout), layout, os.environ)
 
 
 @pytest.mark.parametrize("fail_at", [RecordRollbackBackup, Run, MarkRestored, Symlink])
@@ -127,11 +127,11 @@ def test_a_rollback_that_failed_at_any_step_finishes_when_run_again(upgraded, tm
     root = layout.root
     failing = AppCommandExecutor(layout, tmp_path / "upgrade.log", app, fail_at=fail_at)
     with pytest.raises(InstallError, match="planted failure"):
-        failing.run(plan_rollback(gather_upgrade_facts(layout), layout))
+        failing.run(plan_rollback(gather_upgrade_facts(layout), layout, os.environ))
 
     clock.advance(minutes=5)  # the operator runs it again later (archive names are per second)
     again = AppCommandExecutor(layout, tmp_path / "upgrade.log", app)
-    again.run(plan_rollback(gather_upgrade_facts(layout), layout))
+    again.run(plan_rollback(gather_upgrade_facts(layout), layout, os.environ))
     assert clients(database) == before
     assert os.readlink(root / "opt/quietline/current") == OLD
     state = json.loads((root / "var/lib/quietline/upgrade.json").read_text())

@@ -60,7 +60,7 @@ def test_a_rollback_stops_backs_up_now_restores_with_force_switches_back_and_sta
     kept = "/var/backups/quietline/rollback-of-0.1.0-bbbbbbbbbbbb"
     restore_step = Run((f"{OLD}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "restore", "--force",
                         "/var/backups/quietline/quietline-20261201T023000Z.tar"), as_user="quietline", cwd=OLD,
-                       why="the data as it was before the upgrade")
+                       why="the data as it was before the upgrade", pass_env=("IVR_BACKUP_PRIVATE_KEY",))
     assert plan_rollback(facts, LAYOUT) == [
         Systemctl("stop", STARTED_UNITS),
         Run((f"{NEW}/.venv/bin/python", "-m", "flask", "--app", "app", "backup", "create", "--to", kept),
@@ -142,3 +142,17 @@ def test_an_upgrade_whose_backup_left_no_status_stops_before_changing_anything(t
         executor.run(plan_upgrade(INSTALLED, layout, "0.1.0-bbbbbbbbbbbb", tmp_path))
     assert os.readlink(root / "opt/quietline/current") == OLD
     assert not (root / NEW[1:]).exists()
+
+
+def test_a_rollback_to_an_encrypted_archive_needs_its_private_key_and_passes_it_to_the_restore_only():
+    state = {"previous_release": OLD, "release": NEW, "backup": "quietline-20261201T023000Z.tar.gz.enc",
+             "upgraded_at": "2026-12-01T02:31:00+00:00", "rolled_back_at": None,
+             "rollback_backup": "rollback-of-0.1.0-bbbbbbbbbbbb/quietline-20261201T090000Z.tar.gz.enc"}
+    facts = UpgradeFacts("debian", "12", NEW, frozenset({"0.1.0-aaaaaaaaaaaa", "0.1.0-bbbbbbbbbbbb"}), state, True)
+    with pytest.raises(InstallError, match="is encrypted: run the rollback with its private backup key in "
+                                           "IVR_BACKUP_PRIVATE_KEY.*nothing was rolled back"):
+        plan_rollback(facts, LAYOUT, {})
+    steps = plan_rollback(facts, LAYOUT, {"IVR_BACKUP_PRIVATE_KEY": "quietline-backup-secret-1-x"})
+    [restore] = [s for s in steps if isinstance(s, Run)]
+    assert restore.pass_env == ("IVR_BACKUP_PRIVATE_KEY",) and "--force" in restore.argv
+    assert "quietline-backup-secret" not in restore.describe()
