@@ -94,7 +94,8 @@ def main() -> int:
     p.add_argument("--walk", choices=("classic", "mixed"), default="classic",
                    help="classic: silence then 9/0 (loadgen.FlowCall); mixed: every path of bench/mixed.py")
     p.add_argument("--profile-path", default="", help="mixed walk: profile only this path (default: the mix)")
-    p.add_argument("--clients", type=int, default=500, help="mixed walk: clients seeded")
+    p.add_argument("--clients", type=int, default=3000,
+                   help="mixed walk: clients seeded (bench/webhooks.py's default: a bigger diary costs more per move)")
     p.add_argument("--repeat", type=int, default=1, help="mixed walk: measure every path this many times (median)")
     p.add_argument("--only-profile", action="store_true",
                    help="mixed walk: skip the per-path table, only the cProfile of --profile-path")

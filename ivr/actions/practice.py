@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -51,10 +51,13 @@ _CANDIDATES = (select(Client).options(joinedload(Client.phones))
 
 # A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
 # in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
-# and per row buys nothing for tuples.
+# and per row buys nothing for tuples. The status is written into the SQL, not bound: the statement reads through
+# the partial index uq_active_slot (its WHERE is that literal), and with a bound status SQLite can only choose it
+# by re-preparing the statement with the value on every execution (~60 us a time, measured).
 _APPOINTMENTS = Appointment.__table__
 _BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
-    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"), _APPOINTMENTS.c.status == ACTIVE,
+    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"),
+    _APPOINTMENTS.c.status == literal(ACTIVE, literal_execute=True),
     _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
 
 # Moving an appointment (book_slot): the old row released only while still active (bumping its version, as

@@ -106,7 +106,8 @@ class Appointment(Base):
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     telehealth_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Indexed: every move and cancellation walks its chain back (which appointment did this one replace?).
+    replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # A phone-made appointment's id in the EHR, once an import matched the row staff entered for it.
     ehr_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
