@@ -10,6 +10,8 @@ from tests.helpers.service import stored_state
 
 # fix14-s7: what key 4 at the first reschedule offers does, in the words that promise it.
 ANOTHER_DAY = " to choose another day."
+# After the caller has asked for another day once (vars.other_day or vars.looked_again): 4 is a call back.
+CALL_BACK = ", and our scheduling team will call you back."
 
 CRISIS_GUIDANCE = (
     "If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking "
@@ -463,7 +465,7 @@ class TestSayWhatYouWant:
         assert result.heard[-2:] == [
             "What other day would suit you? For example, next Tuesday, or the day after.",
             "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
-            "December 1 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY]
+            "December 1 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK]
         assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "the day after"
 
     def test_four_at_the_offers_does_what_the_words_say(self, sim, redis_conn):
@@ -519,7 +521,7 @@ class TestSayWhatYouWant:
                                              "say:none of those, how about Wednesday;hangup")
         assert result.heard[-1] == (
             "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
-            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY)
+            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK)
         assert f"escalate-{result.call_sid}-reschedule_failed" not in queued(redis_conn)
 
     def test_a_day_with_nothing_open_said_with_none_of_those_is_said_to_have_nothing(self, sim, redis_conn):
@@ -917,18 +919,18 @@ class TestFix14Leftovers:
         result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
         assert result.heard[-1] == (
             "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
-            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY)
+            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK)
         assert "pick:4:wish" in history(redis_conn, result.call_sid)
 
     @pytest.mark.parametrize(("said", "offer"), [
         ("anything after 3", "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, "
-                             "press 3. If none of these work, press 4" + ANOTHER_DAY),
+                             "press 3. If none of these work, press 4" + CALL_BACK),
         ("Wednesday at 9",
-         "I can offer Wednesday, November 25 at 9 AM, press 1. If none of these work, press 4" + ANOTHER_DAY),
+         "I can offer Wednesday, November 25 at 9 AM, press 1. If none of these work, press 4" + CALL_BACK),
         # tester: the first offer is tomorrow, so "the first one on Wednesday" is no choice of it
         ("the first one on Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 "
                                        "at 10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3. If none of "
-                                       "these work, press 4."),
+                                       "these work, press 4" + CALL_BACK),
     ])
     def test_a_bare_time_or_a_day_and_time_at_the_slot_offer_is_a_wish(self, sim, redis_conn, said, offer):
         """Finding 4: "Wednesday at 9" is not the 9 AM offered tomorrow."""
