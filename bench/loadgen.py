@@ -155,7 +155,7 @@ _VERB_RE = re.compile(rb"<(Gather|Redirect|Dial|Record|Hangup|Reject)\b([^>]*)>"
 _ACTION_RE = re.compile(rb'\saction="([^"]*)"')
 _RSC_RE = re.compile(rb'\srecordingStatusCallback="([^"]*)"')
 _REDIRECT_END = b"</Redirect>"
-_THEN_RECORD_OR_DIAL = re.compile(rb"\s*<(Record|Dial|Pay)\b")
+_THEN_RECORD_OR_DIAL = re.compile(rb"\s*<(Record|Dial|Pay|Gather)\b")
 
 
 @dataclass
@@ -266,8 +266,9 @@ class FlowCall:
 
 
 def falls_through(body: bytes, tag_end: int) -> bool:
-    """Whether the <Gather> whose tag ends at ``tag_end`` is a prompt before a <Record>, <Dial> or <Pay>:
-    with no key Twilio goes on to that verb, so a caller who only listens sends nothing."""
+    """Whether the <Gather> whose tag ends at ``tag_end`` is a prompt before a <Record>, <Dial>, <Pay> or another
+    <Gather> (the keypad-only one the emergency guidance plays in, before the menu's): with no key Twilio goes on
+    to that verb, so a caller who only listens sends nothing."""
     close = body.find(b"</Gather>", tag_end)
     return close >= 0 and _THEN_RECORD_OR_DIAL.match(body, close + len(b"</Gather>")) is not None
 

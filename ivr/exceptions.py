@@ -33,6 +33,9 @@ class FlowProblem:
     flow: str | None = None
     step: str | None = None
     severity: str = "error"  # "error" | "warning"
+    # False: the problem leaves the flow's steps and paths whole (a bad label), so the checks across flows
+    # (dead promised keys, verification) still judge it and every problem is reported in one run.
+    structural: bool = True
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -15,6 +15,10 @@ class Say:
     text: str
     voice: str | None = None
     language: str | None = None
+    # Heard to the end whatever the caller says: before a <Gather> it plays in a keypad-only one (Twilio's
+    # bargeIn stops the prompts on speech only where speech is listened for), so a key still acts at once.
+    # Set for the emergency guidance (``engine.step``), which speech must never cut off.
+    keys_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def barge_in(effects: list[Effect]) -> list[Effect]:
     Effects that are not heard (``Invoke``, ``SendSms``, ``Escalate``) do not break the run and keep
     their places; anything else heard (a ``Record``, a ``Dial``) ends it.  A ``falls_through`` gather
     (:func:`prompt_keys`) left with nothing to play is dropped: there is no prompt to interrupt.
+    Prompts up to the last ``keys_only`` one play in a keypad-only gather first (:func:`_keys_first`).
     """
     out: list[Effect] = []
     pending: list[int] = []  # indexes in ``out`` of the prompts waiting for a Gather
@@ -119,10 +124,10 @@ def barge_in(effects: list[Effect]) -> list[Effect]:
             pending.append(len(out))
             out.append(effect)
         elif isinstance(effect, Gather):
-            prompts = tuple(out[i] for i in pending)
+            prompts = tuple(e for i in pending if isinstance(e := out[i], (Say, Play)))
             out = [e for i, e in enumerate(out) if i not in set(pending)]
-            if prompts or effect.prompts or not effect.falls_through:
-                out.append(replace(effect, prompts=prompts + effect.prompts))  # type: ignore[arg-type]
+            gather = replace(effect, prompts=prompts + effect.prompts)
+            out += [g for g in _keys_first(gather) if g.prompts or not g.falls_through]
             pending = []
         elif isinstance(effect, (Invoke, SendSms, Escalate)):
             out.append(effect)
@@ -130,3 +135,23 @@ def barge_in(effects: list[Effect]) -> list[Effect]:
             pending = []
             out.append(effect)
     return out
+
+
+def _keys_first(gather: Gather) -> list[Gather]:
+    """``gather`` split so that speech never cuts off a ``keys_only`` prompt: the prompts up to the last such one
+    play in a keypad-only gather that takes the same keys (posted to the same action, so a key acts as it would
+    at the prompt after it) and, with nothing pressed, falls through to ``gather`` with the rest.
+
+    Twilio's ``bargeIn`` (default true) stops the prompts of a gather that listens for speech as soon as the
+    caller speaks; a ``<Gather input="dtmf">`` is stopped by a key only.  With no input and no
+    ``actionOnEmptyResult``, Twilio goes on to the next verb: the second gather, which takes speech too.
+    """
+    last = max((i for i, p in enumerate(gather.prompts) if isinstance(p, Say) and p.keys_only), default=-1)
+    if last < 0 or not gather.speech:
+        return [gather]
+    # One key acts at once (timeout 1 s: a short pause before the rest); typed values keep their own timeout,
+    # which Twilio also waits between keys.
+    timeout = 1 if gather.num_digits == 1 else gather.timeout
+    first = Gather(gather.prompts[:last + 1], num_digits=gather.num_digits, finish_on_key=gather.finish_on_key,
+                   speech=False, timeout=timeout, falls_through=True)
+    return [first, replace(gather, prompts=gather.prompts[last + 1:])]

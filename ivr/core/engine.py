@@ -118,6 +118,12 @@ ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by na
 _DATE_REPROMPTS = {
     Why.NO_YEAR: "I need the year too. Please say the whole date with the year, or enter it on the keypad "
                  "as eight digits.",
+    Why.NO_DAY: "I need the day of the month too. Please say the whole date with the day, or enter it on the "
+                "keypad as eight digits.",
+    Why.NO_MONTH: "I need the month and the day too. Please say the whole date, like April fifteenth nineteen "
+                  "eighty five, or enter it on the keypad as eight digits.",
+    Why.NO_DAY_OR_YEAR: "I need the day and the year too. Please say the whole date, or enter it on the keypad "
+                        "as eight digits.",
     Why.TWO_DIGIT_YEAR: "Please say the year with all four digits, like nineteen eighty five, or enter the date "
                         "on the keypad as eight digits.",
     Why.ORDER: ASK_DATE_AGAIN,
@@ -202,7 +208,18 @@ def new_session(call_sid: str, caller: str | None, now: dt.datetime) -> CallSess
 
 def step(flows: FlowSet, session: CallSession, event: Event, env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
     """Advance one call by one input event."""
-    return _Run(flows, session.copy(), env).handle(event)
+    s, out = _Run(flows, session.copy(), env).handle(event)
+    return s, guard_guidance(flows, out)
+
+
+def guard_guidance(flows: FlowSet, out: list[fx.Effect]) -> list[fx.Effect]:
+    """Every ``Say`` that speaks the practice's emergency guidance marked ``keys_only``: speech never cuts it off,
+    a key still acts (``effects.barge_in``; issue 14, S7)."""
+    guidance = " ".join(flows.practice.emergency_guidance.split())
+    if not guidance:
+        return out
+    return [replace(e, keys_only=True) if isinstance(e, fx.Say) and guidance in " ".join(e.text.split()) else e
+            for e in out]
 
 
 def end_politely(flows: FlowSet, session: CallSession, env: StepEnv) -> tuple[CallSession, list[fx.Effect]]:
@@ -513,12 +530,12 @@ class _Run:
             prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
         elif not short:  # a short re-prompt names the options itself
             prompts.append(fx.Say(self.render(body.prompt), *voice))
-        handler_hints = tuple(p for h in flow.handlers for p in h.phrases)
+        handler_hints = tuple(p for h in flow.handlers for p in h.hints)
         kind = _answer_kind(body) if confirming is None else AnswerKind.YES_NO
         heard = gather_hints(kind, voice[1] or self.flows.practice.language)
         hints = heard.hints + handler_hints
         if isinstance(body, MenuStep):
-            hints = tuple(p for o in body.options for p in o.phrases) + hints
+            hints = tuple(p for o in body.options for p in o.hints) + hints
         if isinstance(body, MenuStep) or kind is AnswerKind.YES_NO or body.type in (AskType.NAME, AskType.WHEN):
             num_digits, finish = 1, None  # a name or a time is said: one key is the operator or crisis key
         else:

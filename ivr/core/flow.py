@@ -79,6 +79,13 @@ class MenuOption:
     # A day or time said on its own at this menu ("how about Thursday", "Friday afternoon", "anything after 3")
     # picks this option, the words kept in vars.said as the caller's wish (fix14-left finding 4).
     wish: bool = False
+    # The phrases as the flow writes them ("I'm new"), sent to Twilio as <Gather> hints: its recogniser is
+    # helped by written words, not by our matching form ("im new").  Empty: ``phrases``.
+    written: tuple[str, ...] = ()
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return self.written or self.phrases
 
 
 @dataclass(frozen=True)
@@ -251,6 +258,11 @@ class GlobalHandler:
     key: str | None
     phrases: tuple[str, ...]
     next: str
+    written: tuple[str, ...] = ()  # as MenuOption.written: the <Gather> hints
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return self.written or self.phrases
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ class Why(str, Enum):
     OUT_OF_RANGE = "out_of_range"  # a real value the question rules out (a birth date in the future)
     WRONG_LENGTH = "wrong_length"  # digits, but not as many as asked for
     NO_YEAR = "no_year"  # "April 15th" for a date of birth
+    NO_DAY = "no_day"  # "April 1985": a month and a year, no day
+    NO_MONTH = "no_month"  # "born in 1985": a year alone, no month or day
+    NO_DAY_OR_YEAR = "no_day_or_year"  # "in April": a month alone
     TWO_DIGIT_YEAR = "two_digit_year"  # "85" where more than one century (or none) fits
     ORDER = "order"  # numbers that split into more than one date ("1 12 85": Jan 12 or Nov 2)
     AM_PM = "am_pm"  # "seven" when the practice could mean 7 a.m. or 7 p.m.
@@ -596,7 +599,32 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
             retry = _date_from_words(kept, today, purpose)
             whole = retry if retry.ok else whole
     at = _correction_at(words, lambda w: _is_date_word(w) and w not in ("o", "oh"))
+    if at is None and whole.why is Why.NOT_A_VALUE:
+        missing = _missing_parts(words)
+        return _ambiguous(missing, []) if missing else whole
     return whole if at is None else _after_correction(whole, _date_from_words(words[at:], today, purpose))
+
+
+def _missing_parts(words: Sequence[str]) -> Why | None:
+    """What a date said in part lacks, so the caller is asked for just that: "April 1985" (NO_DAY),
+    "born in 1985" (NO_MONTH), "in April" (NO_DAY_OR_YEAR); None when the words are not such a part."""
+    runs = [r for r in _runs(words, _is_date_word, _DATE_FILLER) if any(_is_date_word(w) for w in r)]
+    if len(runs) != 1:
+        return None
+    core = [w for w in runs[0] if w not in _DATE_FILLER]
+    months = [w for w in core if w in _MONTHS]
+    rest = [w for w in core if w not in _MONTHS]
+    if len(months) > 1 or (months and core[0] not in _MONTHS):
+        return None
+    year = _year(rest) if rest else None
+    if rest and (year is None or year.digits != 4):
+        return None
+    if months and year:
+        return Why.NO_DAY
+    if months:
+        # "May I ..." is no month: a month alone counts only when it is no other word too.
+        return None if months[0] in ("may", "march") else Why.NO_DAY_OR_YEAR
+    return Why.NO_MONTH
 
 
 def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str]) -> list[str]:

@@ -19,6 +19,12 @@ Script grammar (``;``-separated tokens, whitespace around tokens ignored)::
     9 (before a record)      at a <Gather> that falls through to a <Record> (the prompt before the beep) or
                              a <Dial>/<Pay>, keys are pressed during the prompt; any other item (record…,
                              wait, hangup, answer…) is kept for that verb: the prompt was heard in silence
+    early:9  early:say:help  pressed or said while the first of two <Gather>s in a row listens: a keypad-only
+                             <Gather> (the emergency guidance, which speech never cuts off) that falls through
+                             to a second one (the menu) when nothing is pressed.  Without ``early:`` a key or
+                             any other item is the caller's answer at the second one, the first heard through;
+                             ``early:say:…`` is speech the keypad-only <Gather> does not hear (lost, the
+                             prompt plays on), as on Twilio
     answer noanswer busy failed   how a <Dial>ed party responds
     machine                  the <Dial>ed phone's own voicemail picks up
     decline                  a person picks up but does not take the call
@@ -38,7 +44,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -100,8 +106,12 @@ class Token:
     value: str = ""  # the digits, or the spoken text
     confidence: float | None = DEFAULT_CONFIDENCE  # None: Twilio sends no Confidence at all
     seconds: int = DEFAULT_RECORD_SECONDS
+    # "early:": pressed (or said) during the first of two <Gather>s in a row, not at the second.
+    early: bool = False
 
     def __str__(self) -> str:
+        if self.early:
+            return "early:" + str(replace(self, early=False))
         if self.kind == "digits":
             return self.value
         if self.kind == "say":
@@ -118,6 +128,11 @@ def parse_token(text: str) -> Token:
         raise ScriptError("empty script token")
     low = raw.lower()
     low = TOKEN_ALIASES.get(low, low)
+    if low.startswith("early:"):
+        inner = parse_token(raw[6:])
+        if inner.kind not in ("digits", "say") or inner.early:
+            raise ScriptError(f"'{raw}': early: takes keys or say:<text>")
+        return replace(inner, early=True)
     if _DIGITS_RE.match(raw):
         return Token("digits", raw)
     if low in SIMPLE_TOKENS:
@@ -512,7 +527,8 @@ class _Call:
                 self.play(verb)
             elif tag == "Gather":
                 following = verbs[index + 1].tag if index + 1 < len(verbs) else ""
-                outcome = self.gather(verb, doc_url, keys_only=following in KEYS_ONLY_BEFORE)
+                outcome = self.gather(verb, doc_url, keys_only=following in KEYS_ONLY_BEFORE,
+                                      before_gather=following == "Gather")
                 if outcome is not _CONTINUE:
                     return outcome
             elif tag == "Redirect":
@@ -583,12 +599,16 @@ class _Call:
                 self.show(f"… ({seconds}s pause)")
                 self.clock += seconds
 
-    def gather(self, verb: ET.Element, doc_url: str, keys_only: bool = False) -> _Outcome:
+    def gather(self, verb: ET.Element, doc_url: str, keys_only: bool = False,
+               before_gather: bool = False) -> _Outcome:
         """Play the prompts, then take the caller's next script item as Twilio's answer to this <Gather>.
 
         ``keys_only``: the <Gather> is followed by a verb with script items of its own (a voicemail prompt
         before the <Record>'s beep, an offer before a <Dial>).  Only keys are taken here; anything else is
         left for that verb, as silence through the prompt.
+        ``before_gather``: another <Gather> follows.  A key goes to the gather listening when it is pressed:
+        here only the items marked ``early:``; anything else is left for the next one (this one heard through,
+        then Twilio falls through to it, as it does with no ``actionOnEmptyResult``).
         """
         for child in verb:
             if child.tag in ("Say", "Play", "Pause"):
@@ -603,13 +623,19 @@ class _Call:
         action = urljoin(doc_url, verb.get("action") or doc_url)
 
         self.show(f"⏳ (waiting for {wants or 'input'})")
-        if keys_only:
+        if before_gather:
+            ahead = self.peek_token("   early:<keys> (during this prompt), or what you do at the next one")
+            if ahead is None or not ahead.early:
+                return self.gather_silence(verb, action, timeout)
+        elif keys_only:
             ahead = self.peek_token("   digits (during the prompt), or record[:seconds], wait, hangup")
             if ahead is None or ahead.kind != "digits":
                 return self.gather_silence(verb, action, timeout)
         tok = self.next_token("   digits, say:<text>[@confidence], wait, hangup")
         if tok is None or tok.kind == "hangup":
             return self.caller_hangs_up()
+        if tok.early and not before_gather:
+            self.note(f"'{tok}': no second <Gather> follows; taken at this one")
 
         params: dict[str, str] = {}
         if tok.kind == "digits":

@@ -63,7 +63,7 @@ def load_texts(texts: Mapping[str, str | bytes], practice_text: str | bytes | No
             )
             continue
         parsed[p.flow.name] = p
-    broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error"} | guessed
+    broken = {pr.flow for pr in problems if pr.flow and pr.severity == "error" and pr.structural} | guessed
     problems += check_graph(parsed, practice.entry_flow if practice else None, broken, unreadable, actions,
                             settings_texts(practice) if practice else None)
     problems.sort(key=lambda pr: (pr.file, pr.line or 0))  # stable: same-line problems keep their order

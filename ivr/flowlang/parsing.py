@@ -67,7 +67,7 @@ _CHOOSES_NEXT = {StepKind.BRANCH, StepKind.ACTION, StepKind.GOTO, StepKind.HANGU
 _DEFAULT_OPERATOR_PHRASES = ("operator", "representative", "receptionist", "a person", "someone", "front desk")
 _DEFAULT_CRISIS_PHRASES = DEFAULT_CRISIS_PHRASES
 # A new client asked for where a client is expected ("I don't have one, I'm new" at the number on file).
-_DEFAULT_NEW_CLIENT_PHRASES = ("new client", "new patient", "im new", "i am new", "im a new", "i am a new",
+_DEFAULT_NEW_CLIENT_PHRASES = ("new client", "new patient", "I'm new", "I am new", "I'm a new", "I am a new",
                                "not a client", "not a client yet", "never been a client", "first time calling",
                                "not a patient")
 # A person on an outbound call (or calling a pool number back) who asks not to be called again: honoured at once
@@ -106,8 +106,10 @@ class _Ctx:
     flow: str | None = None
     problems: list[FlowProblem] = field(default_factory=list)
 
-    def add(self, path: Path, message: str, step: str | None = None, severity: str = "error") -> None:
-        self.problems.append(FlowProblem(self.file, self.doc.line_of(tuple(path)), message, self.flow, step, severity))
+    def add(self, path: Path, message: str, step: str | None = None, severity: str = "error",
+            structural: bool = True) -> None:
+        self.problems.append(FlowProblem(self.file, self.doc.line_of(tuple(path)), message, self.flow, step, severity,
+                                         structural))
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _handlers(ctx: _Ctx, raw: Mapping[str, Any], known: set[str]) -> tuple[Globa
         phrases = tuple(_phrases(said))
         if spec["next"] not in known:
             ctx.add(("globals", name, "next"), f"global {name} goes to unknown step {spec['next']!r}")
-        out.append(GlobalHandler(name, key, phrases, spec["next"]))
+        out.append(GlobalHandler(name, key, phrases, spec["next"], tuple(_written(said))))
     taken = {h.key for h in out if h.name != "new_client"}
     clash = next((h for h in out if h.name == "new_client" and h.key and h.key in taken), None)
     if clash is not None:
@@ -237,6 +239,13 @@ def _variables(source: str) -> set[str]:
 def _phrases(value: Any) -> list[str]:
     items = [value] if isinstance(value, str) else list(value or [])
     return [privacy.normalise_speech(v) for v in items if privacy.normalise_speech(v)]
+
+
+def _written(value: Any) -> list[str]:
+    """The phrases as written (spaces tidied, no commas: they split Twilio's hints), for Twilio's hints; the same
+    ones ``_phrases`` keeps."""
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [" ".join(str(v).replace(",", " ").split()) for v in items if privacy.normalise_speech(v)]
 
 
 def _template(ctx: _Ctx, source: Any, path: Path, step: str | None) -> Template | None:
@@ -335,7 +344,7 @@ def _menu(p: _StepParser, spec: Any) -> MenuStep:
                 p.add(opath + ("say",), f"phrase {ph!r} is used by option {seen_phrases[ph] + 1} too")
             seen_phrases[ph] = j
         options.append(MenuOption(key, phrases, p.target(opt["next"], opath + ("next",), f"option {j + 1}"),
-                                  opt.get("intent"), bool(opt.get("wish", False))))
+                                  opt.get("intent"), bool(opt.get("wish", False)), tuple(_written(opt.get("say")))))
     return MenuStep(p.required(spec["prompt"], p.kpath + ("prompt",)), tuple(options), p.reprompts(spec))
 
 
@@ -511,11 +520,33 @@ def _parse_step(p: _StepParser, following: str | None) -> Step | None:
         if nxt is None:
             p.add(path, f"dead end: the last step is a {kind.value} with no `next`; "
                         "add `next:` or end with a hangup, transfer or goto")
-    label = raw.get("label")
-    if isinstance(label, str) and ("{{" in label or "{%" in label):
-        # Staff read labels on the timeline as written: a template there would show literally.
-        p.add(path + ("label",), "label is plain text shown to staff: templates ({{ }}, {% %}) are not filled in")
+    label = _label(p, raw.get("label"), path + ("label",))
     needs_verified = bool(raw.get("needs_verified")) or (
         isinstance(body, ActionStep) and body.name in p.actions and discloses(p.actions[body.name]))
     return Step(p.sid, kind, body, nxt, p.ctx.doc.line_of(path), raw.get("voice"), raw.get("language"),
-                needs_verified, raw.get("label") or step_label(p.sid))
+                needs_verified, label or step_label(p.sid))
+
+
+LABEL_MAX = 80  # characters, as flow.schema.json says
+
+
+def _label(p: _StepParser, label: Any, where: Path) -> str | None:
+    """The step's label as staff read it, or None (the default) when there is none or it is refused.
+
+    Every way a label can be wrong is reported here (the schema leaves labels to this check), as a problem that
+    keeps the flow whole: its dead keys and paths are still judged in the same run."""
+    if label is None:
+        return None
+    if not isinstance(label, str):
+        problem = f"label must be text, not {type(label).__name__}"
+    elif not label.strip():
+        problem = "label is blank: write what staff should read for this step, or leave `label` out"
+    elif "{{" in label or "{%" in label:
+        # Staff read labels on the timeline as written: a template there would show literally.
+        problem = "label is plain text shown to staff: templates ({{ }}, {% %}) are not filled in"
+    elif len(label.strip()) > LABEL_MAX:
+        problem = f"label is {len(label.strip())} characters; at most {LABEL_MAX} fit the timeline"
+    else:
+        return " ".join(label.split())
+    p.ctx.add(where, problem, p.sid, structural=False)
+    return None

@@ -45,6 +45,8 @@ def schema_problems(data: dict[str, Any]) -> tuple[set[int], list[SchemaProblem]
     steps: list[Any] = data["steps"] if isinstance(data.get("steps"), list) else []
     for error in validator().iter_errors(data):
         path = tuple(error.absolute_path)
+        if len(path) == 3 and path[0] == "steps" and path[2] == "label":
+            continue  # a step's label is judged by parsing._label, keeping the step (one run shows every problem)
         step_id = None
         if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
             bad.add(path[1])

@@ -24,6 +24,9 @@ from ivr.practice.demo import DEMO_PIN
 from ivr.practice.models import Appointment, CardOnFile, FollowUp, PracticeChange
 from tests.helpers.service import CLOSED_NOW, HOLIDAY_NOW, stored_state
 
+# fix14-s7: what key 4 at the first reschedule offers does, in the words that promise it.
+ANOTHER_DAY = " to choose another day."
+
 ALEX = "+15551230001"
 FAMILY = "+15551230002"
 MORGAN = "+15550100107"
@@ -46,7 +49,7 @@ ASK_NUMBER = ("Please enter the phone number we have on file for you, including 
               "If you are in crisis, press 9 and then pound, or say crisis.")
 CHOOSE = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 SLOTS = ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3. "
-         "If none of these work, press 4.")
+         "If none of these work, press 4" + ANOTHER_DAY)
 GOODBYE = "Thank you for calling. Goodbye."
 CRISIS_GUIDANCE = ("If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are "
                    "thinking about suicide or are in crisis, you can call or text 9 8 8, the Suicide and Crisis "
@@ -173,7 +176,7 @@ class TestRescheduling:
     ])
     def test_a_day_or_time_ruled_out_at_the_offers_is_looked_for_without_it(self, sim, redis_conn, said, offer):
         result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
-        assert result.heard[-2:] == [SLOTS, offer + " If none of these work, press 4."]
+        assert result.heard[-2:] == [SLOTS, offer + " If none of these work, press 4" + ANOTHER_DAY]
         assert {"pick:4", "pick:4:wish"} & set(stored_state(redis_conn, result.call_sid)["history"])
 
     def test_hangup_in_the_middle_of_booking_books_nothing(self, sim, database):
@@ -510,7 +513,7 @@ class TestBreakTestFix14Left2:
     ])
     def test_new_phrasings_of_days_and_times_at_the_offers(self, sim, redis_conn, said, offer):
         result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
-        assert result.heard[-1] == offer + " If none of these work, press 4."
+        assert result.heard[-1] == offer + " If none of these work, press 4" + ANOTHER_DAY
         assert "pick:4:wish" in stored_state(redis_conn, result.call_sid)["history"]
 
     def test_go_for_it_books_the_slot(self, sim, database):

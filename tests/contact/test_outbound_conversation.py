@@ -13,6 +13,9 @@ from ivr.practice.models import Appointment, Clinician, PracticeChange, Verifica
 from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, touch_rows, write_rules
 from tests.helpers.webhooks import post
 
+# fix14-s7: what key 4 at the follow-up offers does, in the words that promise it.
+CALL_BACK = ", and our scheduling team will call you back."
+
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
 DOB = "01021980"  # add_client's date of birth
@@ -72,7 +75,7 @@ NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
 ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press pound.")
 GOODBYE = "Thank you. Goodbye."
 SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
-         "or tomorrow at 11 AM, press 3. If none of these work, press 4.")
+         "or tomorrow at 11 AM, press 3. If none of these work, press 4" + CALL_BACK)
 
 
 def digits_of(pool: str) -> str:
@@ -104,7 +107,7 @@ def test_the_client_answers_verifies_and_books_a_slot_the_same_week(ql, client, 
     assert line.press("1") == [ASK_DOB]
     assert line.press(DOB) == [
         "Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
-        "or tomorrow at 11 AM, press 3. If none of these work, press 4."]
+        "or tomorrow at 11 AM, press 3. If none of these work, press 4" + CALL_BACK]
     assert line.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", GOODBYE]
     assert line.ended
     assert [status for status, _ in deliver(client, rest)] == [200, 200]
@@ -237,7 +240,7 @@ def test_a_voice_reminder_key_2_goes_to_the_reschedule_flow(ql, client, database
     line.press(DOB)
     assert line.press("2") == [
         "I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or Wednesday, "
-        "December 2 at 12 PM, press 3. If none of these work, press 4."]
+        "December 2 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK]
     deliver(client, rest)
     [row] = [r for r in touch_rows(database) if r.twilio_sid == call["sid"]]
     assert row.conversation == "rescheduling"
@@ -280,7 +283,7 @@ def test_a_verified_caller_who_calls_the_pool_number_back_continues_the_touch(ql
     assert line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
     assert line.press(DOB) == [
         "Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
-        "or tomorrow at 11 AM, press 3. If none of these work, press 4."]
+        "or tomorrow at 11 AM, press 3. If none of these work, press 4" + CALL_BACK]
     assert line.press("2") == ["You're all set for tomorrow at 10 AM with Maya Chen.", GOODBYE]
     assert journal(database) == [("appointment_booked", "C-9003")]
 
@@ -448,7 +451,7 @@ def test_late_the_client_verifies_and_moves_the_appointment(ql, client, database
     assert line.press("2") == [
         "Because your appointment is less than 24 hours away, a late change fee of $75 may apply.",
         "I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; or tomorrow at 11 AM, press 3. "
-        "If none of these work, press 4."]
+        "If none of these work, press 4" + CALL_BACK]
     assert line.press("1") == ["You chose tomorrow at 9 AM, in place of your appointment today at 11 AM. "
                                "To book it, press 1 or say yes. To choose again, press 2."]
     assert line.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", "Thank you for calling. Goodbye."]
@@ -541,7 +544,8 @@ def test_correction_the_client_verifies_and_reaches_the_appointments_menu(ql, cl
 # -- B5 remainder: every time said to the client is in their zone -------------------------------------------
 
 HI_SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 4 AM Hawaii time, press 1; tomorrow at "
-            "5 AM Hawaii time, press 2; or tomorrow at 6 AM Hawaii time, press 3. If none of these work, press 4.")
+            "5 AM Hawaii time, press 2; or tomorrow at 6 AM Hawaii time, press 3. If none of these work, press 4"
+            + CALL_BACK)
 
 
 def hawaii_no_show(ql, database, jobs, standin) -> dict:
@@ -621,7 +625,7 @@ def test_an_unverified_caller_of_a_pool_number_may_leave_a_message_for_staff(ql,
 
 
 WEDNESDAY = ("I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; "
-             "or Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4.")
+             "or Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4" + CALL_BACK)
 
 
 @pytest.mark.parametrize(("said", "offer"), [
@@ -631,8 +635,9 @@ WEDNESDAY = ("I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, Dec
     ("not tomorrow, Wednesday", WEDNESDAY),
     ("tomorrow doesn't work", WEDNESDAY),
     ("anything but mornings", "I can offer tomorrow at 12 PM, press 1; Wednesday, December 2 at 12 PM, press 2; "
-                              "or Thursday, December 3 at 12 PM, press 3. If none of these work, press 4."),
-    ("Wednesday afternoon", "I can offer Wednesday, December 2 at 12 PM, press 1. If none of these work, press 4."),
+                              "or Thursday, December 3 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK),
+    ("Wednesday afternoon",
+     "I can offer Wednesday, December 2 at 12 PM, press 1. If none of these work, press 4" + CALL_BACK),
 ])
 def test_a_day_or_time_said_at_the_follow_up_offers_is_looked_for(said, offer, ql, client, database, jobs, standin):
     """fix14-left2 item 3: the follow-up call's "none of those, how about Wednesday" handed the wish to staff; it is
@@ -660,7 +665,7 @@ def test_a_day_with_nothing_open_at_the_follow_up_offers_says_so_and_a_second_re
     line.press(DOB)
     assert line.say("how about Saturday") == [
         "I have nothing open at the day or time you asked for. I can offer tomorrow at 9 AM, press 1; tomorrow at "
-        "10 AM, press 2; or tomorrow at 11 AM, press 3. If none of these work, press 4."]
+        "10 AM, press 2; or tomorrow at 11 AM, press 3. If none of these work, press 4" + CALL_BACK]
     assert line.say("none of those, how about Sunday") == [
         "I'll ask our scheduling team to call you back by tomorrow at 6 PM to find a time.", GOODBYE]
     deliver(client, rest)

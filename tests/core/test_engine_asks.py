@@ -264,6 +264,28 @@ def test_a_corrected_date_without_its_year_is_asked_for_in_full(dob_flows: FlowS
     assert "_confirming" not in call.s.vars
 
 
+NO_DAY = ("I need the day of the month too. Please say the whole date with the day, or enter it on the keypad as "
+          "eight digits.")
+NO_MONTH = ("I need the month and the day too. Please say the whole date, like April fifteenth nineteen eighty five, "
+            "or enter it on the keypad as eight digits.")
+NO_YEAR = "I need the year too. Please say the whole date with the year, or enter it on the keypad as eight digits."
+NO_DAY_OR_YEAR = ("I need the day and the year too. Please say the whole date, or enter it on the keypad as eight "
+                  "digits.")
+
+
+@pytest.mark.parametrize(("said", "asked"), [
+    ("April 1985", NO_DAY), ("April of 1985", NO_DAY), ("it was April 1985", NO_DAY),
+    ("born in 1985", NO_MONTH), ("nineteen eighty five", NO_MONTH), ("sometime in 1985", NO_MONTH),
+    ("the 15th of April", NO_YEAR), ("April the fifteenth", NO_YEAR),
+    ("in April", NO_DAY_OR_YEAR), ("sometime in October", NO_DAY_OR_YEAR),
+])
+def test_a_partial_date_is_asked_for_precisely_what_is_missing(dob_flows: FlowSet, said: str, asked: str) -> None:
+    """fix14-s7: never "I didn't get a date I can use" for a date said in part."""
+    call = Call(dob_flows)
+    call.start()
+    assert call.send(Speech(said, 0.9))[0].prompts == (say(asked), say("Please answer."))
+
+
 def test_a_no_asks_the_question_again_once_in_its_own_words_and_cannot_loop(dob_flows: FlowSet) -> None:
     call = _read_back(dob_flows)
     out = call.send(Speech("no", 0.9))

@@ -149,6 +149,14 @@ ROWS = [
     ("date", "April 15th", {"purpose": BIRTH}, A(Why.NO_YEAR)),
     ("date", "for fifteen", {"purpose": BIRTH}, A(Why.NO_YEAR)),
     ("date", "4 15", {"purpose": BIRTH}, A(Why.NO_YEAR)),
+    # fix14-s7: a date said in part names what is missing
+    ("date", "April 1985", {"purpose": BIRTH}, A(Why.NO_DAY)),
+    ("date", "april of 1985", {"purpose": BIRTH}, A(Why.NO_DAY)),
+    ("date", "born in 1985", {"purpose": BIRTH}, A(Why.NO_MONTH)),
+    ("date", "two thousand and three", {"purpose": BIRTH}, A(Why.NO_MONTH)),
+    ("date", "in April", {"purpose": BIRTH}, A(Why.NO_DAY_OR_YEAR)),
+    ("date", "may I speak to someone", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),  # "may" is no month here
+    ("date", "85", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
     ("date", "April 15 1985, no sorry, April 16 1985", {"purpose": BIRTH},
      A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
     ("date", "April 15th 1985, that's April 15th 1985", {"purpose": BIRTH}, V(APRIL_15)),  # said twice, same
@@ -192,9 +200,8 @@ ROWS = [
     ("date", "", {"purpose": BIRTH}, N(Why.NOTHING_SAID)),
     ("date", "I don't know", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
     ("date", "smarch 15 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
-    ("date", "April 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
-    ("date", "nineteen eighty five", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
-    ("date", "1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    ("date", "nineteen eighty five", {"purpose": BIRTH}, A(Why.NO_MONTH)),  # fix14-s7: was NOT_A_VALUE
+    ("date", "1985", {"purpose": BIRTH}, A(Why.NO_MONTH)),  # fix14-s7: was NOT_A_VALUE
     ("date", "4 slash 15 slash 1985", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "zero four fifteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "for twenty for nineteen eighty for", {"purpose": BIRTH}, V(d(4, 24, 1984))),

@@ -114,6 +114,16 @@ def make_app() -> Flask:
             "<Say>No message recorded.</Say>",
         )
 
+    @app.post("/twilio/guidance")
+    def guidance() -> Response:
+        # The emergency guidance in a keypad-only <Gather> (speech never cuts it off), falling through to the menu's.
+        return twiml(
+            '<Gather action="menu" input="dtmf" numDigits="1" timeout="1">'
+            "<Say>In an emergency, dial 9 1 1. For urgent support, press 9 at any time.</Say></Gather>",
+            menu_gather,
+            f"<Redirect>{PUBLIC}/twilio/voice?retry=1</Redirect>",
+        )
+
     @app.post("/twilio/recorded")
     def recorded() -> Response:
         return twiml(f"<Say>Thanks, got {escape(request.form['RecordingDuration'])} seconds.</Say><Hangup/>")
@@ -230,7 +240,14 @@ def test_parse_script_grammar() -> None:
     assert parse_script("") == []
 
 
-@pytest.mark.parametrize("bad", ["12a", "say:", "say:@0.5", "record:x", "press 1", "dance"])
+def test_early_marks_keys_or_speech_for_the_first_of_two_gathers() -> None:
+    assert parse_script("early:9;early:say:help me@0.5;9") == [
+        Token("digits", "9", early=True), Token("say", "help me", confidence=0.5, early=True), Token("digits", "9")]
+    assert str(Token("digits", "9", early=True)) == "early:9"
+
+
+@pytest.mark.parametrize("bad", ["12a", "say:", "say:@0.5", "record:x", "press 1", "dance", "early:wait",
+                                 "early:early:9", "early:hangup"])
 def test_parse_script_rejects_unknown_tokens(bad: str) -> None:
     with pytest.raises(ScriptError):
         parse_script(f"1;{bad}")
@@ -304,6 +321,37 @@ def test_speech_posts_result_and_confidence(app: Flask) -> None:
     simulator(app).call(script="say:cancel my visit@0.30")
     assert app.config["RECEIVED"][-2]["form"]["SpeechResult"] == "cancel my visit"
     assert app.config["RECEIVED"][-2]["form"]["Confidence"] == "0.3"
+
+
+# ---- fix14-s7: two <Gather>s in a row (the guidance's keypad-only one, then the menu's). Twilio: a <Gather> with no
+# input and no actionOnEmptyResult falls through to the next verb; a key goes to the gather listening when pressed.
+
+def test_a_key_pressed_during_the_guidance_goes_to_its_gather(app: Flask) -> None:
+    result = simulator(app, "/twilio/guidance").call(script="early:9")
+    assert paths(app) == ["/twilio/guidance", "/twilio/menu", "/twilio/status"]
+    assert app.config["RECEIVED"][1]["form"]["Digits"] == "9"
+    assert result.heard == ["In an emergency, dial 9 1 1. For urgent support, press 9 at any time.", "You pressed 9."]
+
+
+def test_a_key_at_the_menu_goes_to_the_menu_after_the_guidance_is_heard_through(app: Flask) -> None:
+    result = simulator(app, "/twilio/guidance").call(script="1")
+    assert paths(app) == ["/twilio/guidance", "/twilio/menu", "/twilio/status"]
+    assert result.heard == ["In an emergency, dial 9 1 1. For urgent support, press 9 at any time.",
+                            "Press 1 to book, or say reschedule.", "You pressed 1."]
+
+
+def test_speech_during_the_guidance_is_not_heard_and_never_cuts_it_off(app: Flask) -> None:
+    result = simulator(app, "/twilio/guidance").call(script="early:say:I need help;say:reschedule")
+    assert paths(app) == ["/twilio/guidance", "/twilio/menu", "/twilio/status"]
+    assert app.config["RECEIVED"][1]["form"]["SpeechResult"] == "reschedule"
+    assert result.heard == ["In an emergency, dial 9 1 1. For urgent support, press 9 at any time.",
+                            "Press 1 to book, or say reschedule.", "You said reschedule."]
+    assert ("note", "speech 'I need help' ignored: this <Gather> only listens for the keypad") in result.transcript
+
+
+def test_silence_through_both_gathers_follows_the_redirect(app: Flask) -> None:
+    simulator(app, "/twilio/guidance").call(script="wait;2")
+    assert paths(app) == ["/twilio/guidance", "/twilio/voice?retry=1", "/twilio/menu", "/twilio/status"]
 
 
 def test_silence_falls_through_to_redirect_with_query(app: Flask) -> None:

@@ -671,3 +671,29 @@ def test_outbound_words_spoken_before_a_hangup_may_promise_no_key(path: tuple[st
     messages = [p.message for p in problems if p.severity == "error"]
     assert len(messages) == 1 and "but it is spoken " in messages[0] and "where no key does anything" in messages[0]
     assert messages[0].startswith(".".join(path) + ": promises key ")
+
+
+def test_phrases_are_matched_normalised_and_sent_to_twilio_as_written() -> None:
+    """fix14-s7: Twilio's hints help its recogniser with written words ("I'm new"), not our matching form."""
+    text = textwrap.dedent("""\
+        flow: main
+        globals:
+          new_client: {next: bye}
+        steps:
+          - id: menu
+            menu:
+              prompt: Say new client, or billing.
+              options:
+                - {say: ["I'm new", "New   client", "bill, invoice"], next: bye}
+              give_up: bye
+          - id: bye
+            hangup: Goodbye.
+        """)
+    parsed, problems = parse_flow(text, "main.yaml", ACTIONS)
+    assert parsed is not None and not problems
+    option = parsed.flow.steps["menu"].body.options[0]
+    assert option.phrases == ("im new", "new client", "bill invoice")
+    assert option.hints == ("I'm new", "New client", "bill invoice")  # a comma would split Twilio's hints
+    handler = parsed.flow.handlers[0]
+    assert handler.hints[:4] == ("new client", "new patient", "I'm new", "I am new")
+    assert "im new" in handler.phrases

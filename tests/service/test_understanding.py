@@ -8,6 +8,11 @@ from rq.serializers import JSONSerializer
 
 from tests.helpers.service import stored_state
 
+# fix14-s7: what key 4 at the first reschedule offers does, in the words that promise it.
+ANOTHER_DAY = " to choose another day."
+# After the caller has asked for another day once (vars.other_day or vars.looked_again): 4 is a call back.
+CALL_BACK = ", and our scheduling team will call you back."
+
 CRISIS_GUIDANCE = (
     "If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking "
     "about suicide or are in crisis, you can call or text 9 8 8, the Suicide and Crisis Lifeline, at any time, "
@@ -240,7 +245,8 @@ class TestBargeIn:
 
         result = sim.call(script="9;answer")
         first = ET.fromstring(result.documents[0])
-        assert [child.tag for child in first] == ["Gather", "Redirect"]
+        # The guidance's keypad-only <Gather> (speech never cuts it off), then the menu's (fix14-s7).
+        assert [child.tag for child in first] == ["Gather", "Gather", "Redirect"]
         assert "".join(first[0][0].itertext()).startswith("Thank you for calling Lakeside Counseling Collective.")
         assert result.heard[-1] == "I am connecting you with our on-call clinician now."
 
@@ -334,7 +340,7 @@ class TestSayWhatYouWant:
         assert result.heard[-2] == "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
         assert result.heard[-1] == (
             "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or "
-            "Monday, November 30 at 11 AM, press 3. If none of these work, press 4.")
+            "Monday, November 30 at 11 AM, press 3. If none of these work, press 4" + ANOTHER_DAY)
 
     @pytest.mark.parametrize("said", ["I need to move my appointment to Friday the 5th",  # the 5th is a Saturday
                                       "I need to move my appointment to Friday, no wait, Saturday"])
@@ -354,7 +360,7 @@ class TestSayWhatYouWant:
         result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;1;say:yes;hangup")
         assert result.heard[-4:] == [
             "I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or "
-            "Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4.",
+            "Wednesday, December 2 at 11 AM, press 3. If none of these work, press 4" + ANOTHER_DAY,
             "You chose Wednesday, December 2 at 9 AM, in place of your appointment tomorrow at 10 AM. To book it, "
             "press 1 or say yes. To choose again, press 2.",
             "You're all set for Wednesday, December 2 at 9 AM with Dr. Maya Chen.",
@@ -399,7 +405,7 @@ class TestSayWhatYouWant:
     @pytest.mark.parametrize(("said", "offer"), [
         ("reschedule to next week but not Monday",
          "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
-         "December 1 at 12 PM, press 3. If none of these work, press 4."),
+         "December 1 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
         ("reschedule for after 3 pm",
          "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, press 3. If none of "
          "these work, press 4."),
@@ -407,11 +413,11 @@ class TestSayWhatYouWant:
          "I can offer Wednesday, December 2 at 3 PM, press 1; Wednesday, December 2 at 4 PM, press 2. If none "
          "of these work, press 4."),
         ("reschedule to Wednesday next week at 2",
-         "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4."),
+         "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4" + ANOTHER_DAY),
         # Dr. Chen works Monday to Thursday: the day asked for is said to have nothing, not silently replaced
         ("reschedule to Friday afternoon",
          "I have nothing open at the day or time you asked for. I can offer today at 12 PM, press 1; today at "
-         "1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4."),
+         "1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
     ])
     def test_slot_offers_honour_the_days_and_times_asked_for(self, sim, redis_conn, said, offer):
         """Review 14b finding 7: days and times wished for, and ruled out, shape the offers."""
@@ -459,23 +465,36 @@ class TestSayWhatYouWant:
         assert result.heard[-2:] == [
             "What other day would suit you? For example, next Tuesday, or the day after.",
             "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
-            "December 1 at 12 PM, press 3. If none of these work, press 4."]
+            "December 1 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK]
         assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "the day after"
+
+    def test_four_at_the_offers_does_what_the_words_say(self, sim, redis_conn):
+        """fix14-s7: "press 4 to choose another day" asks for one; the next offers say 4 brings a call back, and
+        it does (4 went straight to staff while the words promised nothing of it)."""
+        result = sim.call(from_=ALEX, script="say:I need to move my appointment;say:April 15th 1985;4;"
+                                             "say:next Wednesday;4;hangup")
+        asked = result.heard.index("What other day would suit you? For example, next Tuesday.")
+        assert result.heard[asked - 1].endswith("If none of these work, press 4 to choose another day.")
+        assert result.heard[asked + 1].endswith(
+            "If none of these work, press 4, and our scheduling team will call you back.")
+        assert result.heard[asked + 2].startswith("I'm sorry I couldn't find a time that works. I'll ask our "
+                                                  "scheduling team to call you back")
+        assert f"escalate-{result.call_sid}-reschedule_failed" in queued(redis_conn)
 
     @pytest.mark.parametrize(("said", "offer"), [
         # review 14c finding 3: today has open slots (it is 11 AM on Monday, November 23)
         ("can I move it to later today", "I can offer today at 12 PM, press 1; today at 1 PM, press 2; or today at "
-                                         "2 PM, press 3. If none of these work, press 4."),
+                                         "2 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
         ("move my session to a morning later this week",
          "I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or Wednesday, November 25 at 9 AM, "
-         "press 3. If none of these work, press 4."),
+         "press 3. If none of these work, press 4" + ANOTHER_DAY),
         ("can I push it to the day after",
          "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
-         "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4."),
+         "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
         # on a Monday "next Wednesday" may be either week: both are offered, each with its date
         ("can I move it to next Wednesday morning",
          "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, December 2 at 9 AM, press 2; or "
-         "Wednesday, November 25 at 10 AM, press 3. If none of these work, press 4."),
+         "Wednesday, November 25 at 10 AM, press 3. If none of these work, press 4" + ANOTHER_DAY),
     ])
     def test_request_details_said_around_the_day_shape_the_offers(self, sim, redis_conn, said, offer):
         result = sim.call(from_=ALEX, script=f"say:{said};say:April 15th 1985;hangup")
@@ -485,10 +504,10 @@ class TestSayWhatYouWant:
     @pytest.mark.parametrize(("said", "offer"), [
         ("can I move it to Wednesday",
          "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
-         "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4."),
+         "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
         ("can I move it to next Wednesday",
          "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, December 2 at 9 AM, press 2; or "
-         "Wednesday, November 25 at 10 AM, press 3. If none of these work, press 4."),
+         "Wednesday, November 25 at 10 AM, press 3. If none of these work, press 4" + ANOTHER_DAY),
     ])
     def test_a_day_said_at_the_reschedule_menu_shapes_the_offers(self, sim, redis_conn, said, offer):
         """Review 14c finding 4: a day named after verification, at reschedule/cancel/keep, is used."""
@@ -502,7 +521,7 @@ class TestSayWhatYouWant:
                                              "say:none of those, how about Wednesday;hangup")
         assert result.heard[-1] == (
             "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
-            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4.")
+            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK)
         assert f"escalate-{result.call_sid}-reschedule_failed" not in queued(redis_conn)
 
     def test_a_day_with_nothing_open_said_with_none_of_those_is_said_to_have_nothing(self, sim, redis_conn):
@@ -797,6 +816,13 @@ class TestNewClients:
             "Lifeline, any time. Thank you for calling. Goodbye.")
         assert queued(redis_conn) == []
 
+    def test_not_accepting_no_prompt_offers_the_new_client_path_and_im_new_hears_why(self, not_accepting, sim):
+        """fix14-s7: the menu and the number-on-file prompt promise no "press 4 ... new client"."""
+        result = sim.call(from_=STRANGER, script="1;say:I'm new")
+        assert not any("new to our practice" in h or "new client" in h for h in result.heard[:-1])
+        assert "billing. To speak with someone" in result.documents[0]  # one space where the words were
+        assert result.heard[-1].startswith("We have no openings for new clients this month.")
+
 
 class TestNumberOnFile:
     @pytest.mark.parametrize("number", ["say:1 555 123 0001", "say:plus one five five five one two three oh oh oh one",
@@ -893,17 +919,18 @@ class TestFix14Leftovers:
         result = sim.call(from_=ALEX, script=f"say:reschedule;say:April 15th 1985;say:{said};hangup")
         assert result.heard[-1] == (
             "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
-            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4.")
+            "Wednesday, November 25 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK)
         assert "pick:4:wish" in history(redis_conn, result.call_sid)
 
     @pytest.mark.parametrize(("said", "offer"), [
         ("anything after 3", "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, "
-                             "press 3. If none of these work, press 4."),
-        ("Wednesday at 9", "I can offer Wednesday, November 25 at 9 AM, press 1. If none of these work, press 4."),
+                             "press 3. If none of these work, press 4" + CALL_BACK),
+        ("Wednesday at 9",
+         "I can offer Wednesday, November 25 at 9 AM, press 1. If none of these work, press 4" + CALL_BACK),
         # tester: the first offer is tomorrow, so "the first one on Wednesday" is no choice of it
         ("the first one on Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 "
                                        "at 10 AM, press 2; or Wednesday, November 25 at 12 PM, press 3. If none of "
-                                       "these work, press 4."),
+                                       "these work, press 4" + CALL_BACK),
     ])
     def test_a_bare_time_or_a_day_and_time_at_the_slot_offer_is_a_wish(self, sim, redis_conn, said, offer):
         """Finding 4: "Wednesday at 9" is not the 9 AM offered tomorrow."""
@@ -923,7 +950,7 @@ class TestFix14Leftovers:
     def test_choose_again_at_the_booking_question(self, sim, redis_conn):
         result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;1;say:choose again;hangup")
         assert result.heard[-1] == ("I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow "
-                                    "at 12 PM, press 3. If none of these work, press 4.")
+                                    "at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY)
 
     @pytest.mark.parametrize("said", ["press 11", "eleven", "press one one", "press eleven"])
     def test_a_key_said_as_a_run_at_the_main_menu(self, sim, redis_conn, said):
