@@ -48,6 +48,7 @@ from ivr.ops.install import (
     Symlink,
     Systemctl,
     WriteFile,
+    backup_key,
     carry_out,
     parse_env,
     plan_shipped,
@@ -415,9 +416,17 @@ def main(argv: list[str] | None = None) -> int:
             return plan_rollback(facts, layout, os.environ)
         return plan_upgrade(facts, layout, release_version(PROJECT_ROOT), PROJECT_ROOT)
 
-    return carry_out("rollback" if args.rollback else "upgrade", make_plan,
-                     lambda: UpgradeExecutor(layout, Path(args.transcript)), dry_run=args.dry_run,
-                     nothing="nothing to do: this release is the current one")
+    status = carry_out("rollback" if args.rollback else "upgrade", make_plan,
+                       lambda: UpgradeExecutor(layout, Path(args.transcript)), dry_run=args.dry_run,
+                       nothing="nothing to do: this release is the current one")
+    if status == 0 and not args.dry_run and not args.rollback:
+        # A machine installed before backups were encrypted gets its key pair now, as an install does.
+        try:
+            backup_key(layout, Path(args.transcript), terminal=sys.stdout.isatty())
+        except InstallError as exc:
+            print(f"upgrade: the backup key pair could not be made: {exc}", file=sys.stderr)
+            return 1
+    return status
 
 if __name__ == "__main__":
     raise SystemExit(main())

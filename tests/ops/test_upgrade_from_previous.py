@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from ivr.db.database import head_revision
-from ivr.ops.install import PROJECT_ROOT, RELEASE_STAMP, RELEASE_TOP, CopyTree, Executor, Layout
+from ivr.ops.backup_crypto import generate_backup_keypair, private_key_notice
+from ivr.ops.install import PROJECT_ROOT, RELEASE_STAMP, RELEASE_TOP, CopyTree, Executor, Layout, backup_key
 from ivr.ops.upgrade import UpgradeExecutor, gather_upgrade_facts, plan_rollback, plan_upgrade
 from tests.helpers.service import ACCOUNT, DATA_KEY, RECORDINGS_KEY, TOKEN
 
@@ -118,6 +119,10 @@ def test_upgrade_from_the_previous_release_with_data_then_roll_back(tmp_path):
     assert record["previous_release"] == str(old) and record["release"] == str(new)
     assert (Path(layout.backup_dir) / record["backup"]).is_file()  # taken first, by the previous release
     assert "ExecStart=" in (Path(layout.unit_dir) / "quietline-web.service").read_text()
+    # `make upgrade` then gives a machine installed before encrypted backups its key pair (the installer's step).
+    public, private = generate_backup_keypair()
+    backup_key(layout, tmp_path / "upgrade.log", terminal=True,
+               generate=lambda: (public.text(), private.text(), private_key_notice(private)))
     # Data added on the new release (kept in the rollback's own backup, not in the restored database).
     later = flask(new, env_file, "staff", "create-owner", "--email", "later@example.org", "--name", "Later Person",
                   QUIETLINE_STAFF_PASSWORD=PASSWORD)
