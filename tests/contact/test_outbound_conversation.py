@@ -240,7 +240,7 @@ def test_a_voice_reminder_key_2_goes_to_the_reschedule_flow(ql, client, database
     line.press(DOB)
     assert line.press("2") == [
         "I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or Wednesday, "
-        "December 2 at 12 PM, press 3. If none of these work, press 4" + CALL_BACK]
+        "December 2 at 12 PM, press 3. If none of these work, press 4" + " to choose another day."]
     deliver(client, rest)
     [row] = [r for r in touch_rows(database) if r.twilio_sid == call["sid"]]
     assert row.conversation == "rescheduling"
@@ -451,7 +451,7 @@ def test_late_the_client_verifies_and_moves_the_appointment(ql, client, database
     assert line.press("2") == [
         "Because your appointment is less than 24 hours away, a late change fee of $75 may apply.",
         "I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; or tomorrow at 11 AM, press 3. "
-        "If none of these work, press 4" + CALL_BACK]
+        "If none of these work, press 4" + " to choose another day."]
     assert line.press("1") == ["You chose tomorrow at 9 AM, in place of your appointment today at 11 AM. "
                                "To book it, press 1 or say yes. To choose again, press 2."]
     assert line.press("1") == ["You're all set for tomorrow at 9 AM with Maya Chen.", "Thank you for calling. Goodbye."]
