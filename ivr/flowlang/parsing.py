@@ -72,11 +72,11 @@ _DEFAULT_NEW_CLIENT_PHRASES = ("new client", "new patient", "I'm new", "I am new
                                "not a patient")
 # A person on an outbound call (or calling a pool number back) who asks not to be called again: honoured at once
 # for that number, whoever they are (``opt_out`` global; the follow-up flows use it).
-_DEFAULT_OPT_OUT_PHRASES = ("dont call me", "do not call me", "dont call me again", "do not call me again",
+_DEFAULT_OPT_OUT_PHRASES = ("don't call me", "do not call me", "don't call me again", "do not call me again",
                             "never call me again", "stop calling", "stop calling me", "quit calling",
-                            "dont call this number", "do not call this number", "stop calling this number",
+                            "don't call this number", "do not call this number", "stop calling this number",
                             "no more calls", "take me off your list", "remove me from your list",
-                            "remove this number", "do not call list", "dont ever call")
+                            "remove this number", "do not call list", "don't ever call")
 # Template values that would give the practice away in a text message.
 _INDISCREET_VARS = {"practice": "names the practice", "emergency_guidance": "speaks of crisis and emergencies"}
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
