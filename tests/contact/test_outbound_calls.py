@@ -77,9 +77,9 @@ GREETING_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://ql.example.org/twilio/voice/input?turn=1" '
     'hints="yes, no, yeah, nope, that\'s right, that\'s not right, correct, crisis, emergency, hurt myself, suicide, '
     'suicidal, kill myself, don\'t call me, do not call me, don\'t call me again, do not call me again, never call me '
-    'again, stop calling, stop calling me, quit calling, don\'t call this number, do not call this number, stop calling '
-    'this number, no more calls, take me off your list, remove me from your list, remove this number, do not call '
-    'list, don\'t ever call" input="dtmf speech" language="en-US" method="POST" numDigits="1" '
+    'again, stop calling, stop calling me, quit calling, don\'t call this number, do not call this number, stop '
+    'calling this number, no more calls, take me off your list, remove me from your list, remove this number, do '
+    'not call list, don\'t ever call" input="dtmf speech" language="en-US" method="POST" numDigits="1" '
     'speechModel="numbers_and_commands" speechTimeout="2" timeout="6"><Say language="en-US" voice="Polly.Joanna">'
     'Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no.</Say></Gather>'
     '<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn=1</Redirect></Response>')

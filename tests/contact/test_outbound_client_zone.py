@@ -34,7 +34,8 @@ GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 f
 MENU = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 # Maya Chen works 09:00-13:00 New York: 4 AM to 8 AM in Honolulu; the offers are around the appointment.
 FRIDAY_OFFERS = ("I can offer Friday, December 4 at 4 AM Hawaii time, press 1; Friday, December 4 at 5 AM Hawaii "
-                 "time, press 2; or Friday, December 4 at 7 AM Hawaii time, press 3. If none of these work, press 4 to choose another day.")
+                 "time, press 2; or Friday, December 4 at 7 AM Hawaii time, press 3. If none of these work, press 4 "
+                 "to choose another day.")
 ASK_DOB_INBOUND = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, "
                    "then press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. If "
                    "you are new to our practice, press 4 and then pound, or say new client. If you are in crisis, "
@@ -154,7 +155,8 @@ def test_a_voice_reminder_key_2_offers_times_in_hawaii_time(ql, client, database
                                "To confirm, press 1. To change it, press 2."]
     assert line.press("2") == [
         "I can offer Wednesday, December 2 at 5 AM Hawaii time, press 1; Wednesday, December 2 at 6 AM Hawaii time, "
-        "press 2; or Wednesday, December 2 at 7 AM Hawaii time, press 3. If none of these work, press 4 to choose another day."]
+        "press 2; or Wednesday, December 2 at 7 AM Hawaii time, press 3. If none of these work, press 4 "
+        "to choose another day."]
 
 
 def test_late_another_time_offers_times_in_hawaii_time(ql, client, database, jobs, standin):
@@ -167,4 +169,5 @@ def test_late_another_time_offers_times_in_hawaii_time(ql, client, database, job
     assert line.press("2") == [
         "Because your appointment is less than 24 hours away, a late change fee of $75 may apply.",
         "I can offer tomorrow at 4 AM Hawaii time, press 1; tomorrow at 5 AM Hawaii time, press 2; or tomorrow at "
-        "6 AM Hawaii time, press 3. If none of these work, press 4 to choose another day."]
+        "6 AM Hawaii time, press 3. If none of these work, press 4 "
+        "to choose another day."]

@@ -190,7 +190,7 @@ def test_queue_module_on_each_backend(any_db, clock):
 
 def test_a_real_escalated_call_reaches_the_queue(app, sim, run_jobs, database, people):
     """A verified caller the flows cannot help: the job records the escalation, staff see and work it."""
-    result = sim.call(from_="+15551230001", script="1;04151985#;1;4")
+    result = sim.call(from_="+15551230001", script="1;04151985#;1;4;say:Wednesday;4")
     assert "I'll ask our scheduling team to call you back" in " ".join(result.heard)
     run_jobs()
     with database.sessions() as s:

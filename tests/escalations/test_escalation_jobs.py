@@ -58,7 +58,7 @@ def all_job_args(redis_conn) -> list:
      ["operator.ring_front_desk", "ring_front_desk:no-answer", "record_message:recorded"]),
     (ALEX, "3;04151985#;2;record:10", "billing", "billing", 2, "C-1001", ny(24, 18),
      ["billing.billing_escalation"]),
-    (ALEX, "1;04151985#;1;4", "reschedule_failed", "reschedule_failed", 2, "C-1001", ny(24, 18),
+    (ALEX, "1;04151985#;1;4;say:Wednesday;4", "reschedule_failed", "reschedule_failed", 2, "C-1001", ny(24, 18),
      ["appointments.reschedule_failed"]),
     # The third wrong answer locks the client: its one alert is this call's escalation.
     (ALEX, "1;01011990#;5551230001;01011991#;5551230001;01011992#;answer", "verification_failed",
@@ -159,7 +159,7 @@ def test_new_escalation_texts_level_one_with_a_link_and_nothing_else(sim, databa
 # --------------------------------------------------------------------------- once, whatever happens
 
 def test_a_replayed_webhook_makes_no_second_escalation(sim, client, database, redis_conn, jobs, staff, standin):
-    result = sim.call(from_=ALEX, script="1;04151985#;1;4")
+    result = sim.call(from_=ALEX, script="1;04151985#;1;4;say:Wednesday;4")
     jobs.run()
     before = texts(standin)
     # Twilio retries every request of the call (a timeout on its side): same URLs, same parameters.

@@ -226,7 +226,7 @@ def test_level_one_gets_a_text_and_an_email_each(app, database, jobs, staff, sta
 
 
 def test_no_client_detail_reaches_any_text_or_email(sim, database, jobs, staff, standin, smtp):
-    for caller, script in [(ALEX, "3;04151985#;2;record:10"), (ALEX, "1;04151985#;1;4"),
+    for caller, script in [(ALEX, "3;04151985#;2;record:10"), (ALEX, "1;04151985#;1;4;say:Wednesday;4"),
                            (MORGAN, "2;11031992#;2"), (ALEX, "9;answer"), (ALEX, "0;noanswer;record:4"),
                            (ALEX, "1;01011990#;01011991#;01011992#;record:3")]:
         sim.call(from_=caller, script=script)

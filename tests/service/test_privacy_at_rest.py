@@ -181,7 +181,7 @@ def test_verified_calls_leave_no_client_details_in_redis_nor_its_files(sim, app,
     assert found_secrets(everything_in(redis_conn)) == []
 
     # 2. Verified, none of the slots suits: an escalation to staff (jobs, notifications, reminders).
-    failed = sim.call(from_=ALEX_PHONE, script="1;04151985#;1;4")
+    failed = sim.call(from_=ALEX_PHONE, script="1;04151985#;1;4;say:Wednesday;4")
     assert failed.heard[-2].startswith("I'm sorry I couldn't find a time that works.")
     # 3. A withheld number: the number on file typed, the birth date spoken, then a message for a person.
     spoken = sim.call(from_="Anonymous", script="1;5551230001;say:April 15th, 1985;0;noanswer;record:4")
