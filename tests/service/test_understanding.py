@@ -409,10 +409,10 @@ class TestSayWhatYouWant:
          "December 1 at 12 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
         ("reschedule for after 3 pm",
          "I can offer today at 3 PM, press 1; today at 4 PM, press 2; or tomorrow at 3 PM, press 3. If none of "
-         "these work, press 4."),
+         "these work, press 4" + ANOTHER_DAY),
         ("reschedule to next week on Wednesday after 3 pm",
          "I can offer Wednesday, December 2 at 3 PM, press 1; Wednesday, December 2 at 4 PM, press 2. If none "
-         "of these work, press 4."),
+         "of these work, press 4" + ANOTHER_DAY),
         ("reschedule to Wednesday next week at 2",
          "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4" + ANOTHER_DAY),
         # Dr. Chen works Monday to Thursday: the day asked for is said to have nothing, not silently replaced
