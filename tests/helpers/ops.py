@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from ivr.config import Settings, load_settings
 from ivr.ops.backup_crypto import BackupPrivateKey
@@ -45,3 +49,29 @@ def make_settings(base: Path, database_url: str, **overrides) -> Settings:
               "recordings_dir": str(base / "recordings"), "env_file": str(base / "quietline.env")}
     values.update(overrides)
     return load_settings({}, values)
+
+
+# --- backups (tests/ops/test_backup*.py)
+NY = ZoneInfo("America/New_York")
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
+
+
+def fixed(instant: dt.datetime = NOW):
+    return lambda: instant
+
+
+def recording_sids(n: int) -> tuple[str, str]:
+    return f"CA{n:032d}", f"RE{n:032d}"
+
+
+def fresh_target(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty database to restore into: a new SQLite file, or a new database on the second cluster."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path}/restored/quietline.db"
+    server = request.getfixturevalue("second_cluster")
+    name = f"r_{uuid.uuid4().hex[:12]}"
+    server._admin(f'CREATE DATABASE "{name}"')
+    # The dump names its schema; the restored service reads it through the same search_path.
+    options = db_url.split("options=", 1)[1] if "options=" in db_url else ""
+    url = f"postgresql+psycopg://postgres@/{name}?host={server.base}"
+    return url + (f"&options={options}" if options else "")

@@ -11,14 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import stat
 import tarfile
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -31,59 +28,9 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import backup_crypto, connect, db_dump, restore
 from ivr.practice.demo import seed_demo
 from ivr.practice.models import Client, Clinician
-from tests.helpers.ops import BACKUP_KEY, NOW, make_settings
-from tests.helpers.service import RECORDINGS_KEY, TOKEN
-from tests.plugins.databases import PostgresServer, pg_bindir, postgres_server
-
-NY = ZoneInfo("America/New_York")
-WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8
-
-
-def fixed(instant: dt.datetime = NOW):
-    return lambda: instant
-
-
-def recording_sids(n: int) -> tuple[str, str]:
-    return f"CA{n:032d}", f"RE{n:032d}"
-
-
-@pytest.fixture
-def practice(db_url: str, tmp_path: Path):
-    """A migrated database with the demo practice, two voicemails, an environment file: (settings, database)."""
-    database = db_mod.Database.from_url(db_url)
-    db_mod.upgrade(database.engine)
-    seed_demo(database.sessions, NOW, NY)
-    settings = make_settings(tmp_path / "live", db_url)
-    files = RecordingFiles.from_settings(settings.recordings_dir, settings.recordings_key)
-    files.directory.mkdir(parents=True)
-    for n in (1, 2):
-        files.write_audio(*recording_sids(n), WAV)
-    Path(settings.env_file).write_text(f"TWILIO_AUTH_TOKEN={TOKEN}\nIVR_RECORDINGS_KEY={RECORDINGS_KEY}\n")
-    yield settings, database
-    database.dispose()
-
-
-@pytest.fixture(scope="module")
-def second_cluster(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
-    """Another throwaway PostgreSQL cluster (restores go to another server, as after losing the first)."""
-    postgres_server(request)  # skips when PostgreSQL is not available
-    server = PostgresServer(pg_bindir(), "postgres" if os.geteuid() == 0 else None)  # type: ignore[arg-type]
-    server.start()
-    yield server
-    server.stop()
-
-
-def fresh_target(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """An empty database to restore into: a new SQLite file, or a new database on the second cluster."""
-    if db_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path}/restored/quietline.db"
-    server: PostgresServer = request.getfixturevalue("second_cluster")
-    name = f"r_{uuid.uuid4().hex[:12]}"
-    server._admin(f'CREATE DATABASE "{name}"')
-    # The dump names its schema; the restored service reads it through the same search_path.
-    options = db_url.split("options=", 1)[1] if "options=" in db_url else ""
-    url = f"postgresql+psycopg://postgres@/{name}?host={server.base}"
-    return url + (f"&options={options}" if options else "")
+from tests.helpers.ops import BACKUP_KEY, NOW, NY, WAV, fixed, fresh_target, make_settings, recording_sids
+from tests.helpers.service import RECORDINGS_KEY
+from tests.plugins.databases import PostgresServer, postgres_server
 
 
 class Writer(threading.Thread):

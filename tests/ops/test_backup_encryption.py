@@ -21,15 +21,14 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import backup_crypto, connect, db_dump, restore
 from ivr.ops.backup_crypto import CHUNK, HEADER_LEN, TAG
 from ivr.practice.models import Client
-from tests.helpers.ops import BACKUP_KEY, BACKUP_PUBLIC, make_settings
+from tests.helpers.ops import BACKUP_KEY, BACKUP_PUBLIC, fixed, fresh_target, make_settings, recording_sids
 from tests.helpers.service import DATA_KEY, RECORDINGS_KEY, TOKEN
-from tests.ops.test_backup import fixed, fresh_target, practice, recording_sids, second_cluster  # noqa: F401  (fixtures)
 
 OTHER_KEY = backup_crypto.BackupPrivateKey(bytes(range(101, 133)))
 
 
 @pytest.fixture
-def archive(practice):  # noqa: F811
+def archive(practice):
     """A sealed archive of the demo practice with a 300 KB voicemail of noise (several 64 KiB chunks)."""
     settings, database = practice
     files = RecordingFiles.from_settings(settings.recordings_dir, settings.recordings_key)
@@ -151,7 +150,7 @@ def test_the_key_pair_and_its_forms() -> None:
         backup_crypto.load_private_key("/nonexistent", {})
 
 
-def test_a_misconfigured_public_key_refuses_the_backup(practice) -> None:  # noqa: F811
+def test_a_misconfigured_public_key_refuses_the_backup(practice) -> None:
     settings, database = practice
     for value, message in ((BACKUP_KEY.text(), "holds a PRIVATE backup key"), ("abc", "must start with")):
         wrong = make_settings(Path(settings.backup_dir).parent, settings.database_url, backup_public_key=value)
