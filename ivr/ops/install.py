@@ -29,6 +29,7 @@ import re
 import secrets
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -1144,9 +1145,21 @@ def backup_key(layout: Layout, transcript: Path, *, terminal: bool,
     merged, _added = merge_env(env_text, [("IVR_BACKUP_PUBLIC_KEY", public.strip(),
                                            "seals every backup archive; its private half is kept OFF this machine "
                                            "(docs/ops-backup.md#the-backup-key)")])
-    # Written in place: the file keeps its 0600 mode and the service user as owner.
-    with env_path.open("w", encoding="utf-8") as out:
-        out.write(merged)
+    # Replaced atomically (it holds every secret: a crash must never leave it cut short), keeping its mode and owner.
+    before = env_path.stat()
+    fd, tmp = tempfile.mkstemp(dir=env_path.parent, prefix=f".{env_path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(merged)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, stat.S_IMODE(before.st_mode))
+        if os.geteuid() == 0:
+            os.chown(tmp, before.st_uid, before.st_gid)
+        os.replace(tmp, env_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     line = f"backup key pair made: the public half is in {layout.env_file} (IVR_BACKUP_PUBLIC_KEY)"
     if terminal:
         print(notice.rstrip())
