@@ -16,3 +16,9 @@ def database(any_database):
 def flows_dir(flows_dir):
     write_rules(flows_dir)
     return flows_dir
+
+
+@pytest.fixture
+def ql(app):
+    """The app's services (``app.extensions["quietline"]``)."""
+    return app.extensions["quietline"]

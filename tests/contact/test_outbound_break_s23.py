@@ -44,11 +44,6 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
 def calls_to(standin, number: str = PHONE) -> list[dict]:
     return [c for c in standin.calls() if c["to"] == number]
 

@@ -20,11 +20,6 @@ ACK = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 VOICE = 'language="en-US" voice="Polly.Joanna"'  # the demo practice's voice
 
 
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
 def late_client(database, *, may_voicemail: bool = True) -> None:
     add_client(database, "C-9003", "Robin", (PHONE,), may_voicemail=may_voicemail)
     add_appointment(database, "A-9003", "C-9003", START)

@@ -34,11 +34,6 @@ def settings_overrides(settings_overrides):
 
 
 @pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
-@pytest.fixture
 def expected(ql, database, jobs):
     """Robin's appointment at 11:00 (a video link); the "late" call is planned for 11:15; the clock at 11:14:59."""
     jobs.clock.now = START - dt.timedelta(minutes=30)

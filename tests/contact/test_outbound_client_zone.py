@@ -48,11 +48,6 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
 def clinician(database) -> None:
     from ivr.practice.models import Clinician
 

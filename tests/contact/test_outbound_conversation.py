@@ -44,11 +44,6 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
 def clinician(database) -> None:
     with database.sessions() as db, db.begin():
         db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,

@@ -21,11 +21,6 @@ FIRST = dt.datetime(2026, 12, 2, 15, tzinfo=NY).astimezone(dt.UTC)  # the 2-days
 SECOND = dt.datetime(2026, 12, 4, 13, tzinfo=NY).astimezone(dt.UTC)  # the 2-hours-before reminder
 
 
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
 def reminded(ql, database, jobs, phone: str = PHONE, **consent) -> None:
     """Robin's appointment on Friday 4 December at 3 PM; the clock at the 2-days-before reminder, sent."""
     jobs.clock.now = FIRST - dt.timedelta(hours=1)

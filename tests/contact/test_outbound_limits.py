@@ -21,11 +21,6 @@ NINE = TEN - dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
-@pytest.fixture
 def reminded(ql, database, jobs, standin):
     """Robin's appointment Monday at 10 AM; the 2-hours-before reminder went out at 9:00 (quiet hours till 9)."""
     jobs.clock.now = NINE - dt.timedelta(minutes=30)

@@ -46,11 +46,6 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
 def reminded(ql, client, database, jobs, standin, time_zone: str | None = None) -> dict:
     """Robin's Wednesday 11:00 appointment; Monday 11:00 the reminder call is answered by someone else."""
     with database.sessions() as db, db.begin():

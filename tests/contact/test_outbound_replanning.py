@@ -23,11 +23,6 @@ NOTICE = " Reply STOP to stop these texts."
 
 
 @pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
-@pytest.fixture
 def robin(ql, database, jobs):
     jobs.clock.now = dt.datetime(2026, 11, 30, 10, tzinfo=NY).astimezone(dt.UTC)
     add_client(database, "C-9007", "Robin", (PHONE,))

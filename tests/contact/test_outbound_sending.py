@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from tests.helpers.contact import POOL, add_appointment, add_client, deliver, touch_rows
 
 NY = ZoneInfo("America/New_York")
@@ -15,11 +13,6 @@ PHONE = "+15551239001"
 
 def ny(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, minute, tzinfo=NY).astimezone(dt.UTC)
-
-
-@pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
 
 
 def plan_now(ql, jobs) -> None:

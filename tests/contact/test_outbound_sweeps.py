@@ -19,11 +19,6 @@ ACK = (200, '<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
 @pytest.fixture
-def ql(app):
-    return app.extensions["quietline"]
-
-
-@pytest.fixture
 def called(ql, database, jobs, standin) -> dict:
     """Robin is 15 minutes late: the follow-up call is placed (and Twilio's callbacks are never delivered)."""
     jobs.clock.now = START + dt.timedelta(minutes=14)
