@@ -531,3 +531,53 @@ def test_an_unsure_voicemail_is_high_priority_and_says_so_on_its_queue_card(orde
     assert page.index(f'id="e-{esc.id}"') < page.index(f'id="e-{other.id}"')  # above the normal one
     assert not any(e.reason == "voicemail_crisis" for e in escalations(database))
     assert words not in page and "struggling" not in page
+
+
+def _blocked_on_the_folder_lock() -> bool:
+    """Whether this process waits for an flock (``/proc/locks`` lists a waiter as ``->``, then its pid)."""
+    with open("/proc/locks") as fh:
+        return any("->" in line and "FLOCK" in line and str(os.getpid()) in line.split() for line in fh)
+
+
+def test_a_rotation_never_brings_back_a_voicemail_the_purge_deletes_meanwhile(tmp_path, monkeypatch):
+    """Break test (issue 13, S3): the rotation read a file, the hourly purge deleted it, the rotation wrote it back.
+    Interleaved for real: the rotation stops after reading the file (inside the key's open), the purge's delete
+    runs in another thread; the delete waits for the folder's lock, the rotation finishes, the delete removes
+    the new file. The voicemail stays gone, and a later rotation has nothing to bring back."""
+    import threading
+
+    old, new = RECORDINGS_KEY, generate_key()
+    directory = tmp_path / "rotating"
+    call, rec = "CA" + "1" * 32, "RE" + "1" * 32
+    files_with(directory, old).write_audio(call, rec, tone_wav(1))
+    files_with(directory, old).write_transcript(call, rec, StoredTranscript("words", 0.9, ()))
+    rotating = files_with(directory, new, old)
+    purging = files_with(directory, new, old)
+    read, go = threading.Event(), threading.Event()
+    real_open = FileCipher.open
+
+    def open_then_wait(self, sealed, name):
+        plain = real_open(self, sealed, name)
+        if threading.current_thread().name == "rotation":
+            read.set()
+            assert go.wait(60)
+        return plain
+
+    monkeypatch.setattr(FileCipher, "open", open_then_wait)
+    removed: list[int] = []
+    rotation = threading.Thread(target=rotating.rotate, name="rotation")
+    purge = threading.Thread(target=lambda: removed.append(purging.delete(call, rec)), name="purge")
+    rotation.start()
+    assert read.wait(60)
+    purge.start()
+    deadline = time.monotonic() + 60
+    while purge.is_alive() and not _blocked_on_the_folder_lock():
+        assert time.monotonic() < deadline, "the purge neither finished nor waited for the lock"
+        time.sleep(0.01)
+    go.set()
+    rotation.join(60)
+    purge.join(60)
+    assert removed == [2]
+    assert sorted(p.name for p in directory.iterdir()) == []
+    assert not purging.has_audio(call, rec) and purging.read_transcript(call, rec) is None
+    assert rotating.rotate().changed == 0
