@@ -154,6 +154,10 @@ class RecordingFiles:
             return None
         return StoredTranscript.from_bytes(self.cipher.open(sealed, path.name))
 
+    def delete_transcript(self, call_sid: str, recording_sid: str) -> None:
+        """Remove a recording's transcript (sealed), if any: it was made from a copy replaced since."""
+        self.transcript_path(call_sid, recording_sid).unlink(missing_ok=True)
+
     def delete(self, call_sid: str, recording_sid: str) -> int:
         """Remove a recording's audio and transcript (sealed, and any plain file an older version left);
         returns how many files were removed. Under the folder's lock: a rotation never writes them back."""
