@@ -375,7 +375,7 @@ def still_at_twilio_words(note: str | None) -> str:
     its own) or ``our copy did not check out: …`` (Twilio's is kept on purpose, since ours may be incomplete).
     """
     if note and note.startswith(COPY_FAILED_CHECK):
-        return ("Our copy of this message did not check out (it may be cut short or damaged), so the original is "
+        return ("Our copy of this message failed its check (it may be cut short or damaged), so the original is "
                 "kept at Twilio, the phone company, and Quietline copies it again on its own; it is not played "
                 "here until a copy checks out. Call the client back meanwhile; tell the practice owner if this "
                 "keeps happening.")
@@ -568,7 +568,7 @@ def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles) -> by
 UNREADABLE_TEXT = ("This voicemail cannot be opened with this server's recordings key: restart the service with "
                    "the new key (IVR_RECORDINGS_KEY, the key the recordings were re-encrypted with first). Until "
                    "then it is neither played, transcribed nor checked for a crisis: call the client back.")
-BAD_COPY_TEXT = ("Our copy of this message did not check out (it may be cut short or damaged), so it is not played "
+BAD_COPY_TEXT = ("Our copy of this message failed its check (it may be cut short or damaged), so it is not played "
                  "here: Quietline is copying it again from Twilio, the phone company, on its own. Call the client "
                  "back meanwhile.")
 

@@ -600,7 +600,7 @@ def test_a_bad_copy_is_copied_again_while_twilio_has_it_and_never_played_meanwhi
     [esc] = of_call(database, result.call_sid)
     desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
-    assert "Our copy of this message did not check out (it may be cut short or damaged)" in page
+    assert "Our copy of this message failed its check (it may be cut short or damaged)" in page
     assert "Play voicemail" not in page
     refused = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
     assert refused.status_code == 404 and "<audio" not in refused.get_data(as_text=True)
