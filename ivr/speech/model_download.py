@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ivr.exceptions import ModelDownloadError
+from ivr.private_files import private_dir
 from ivr.speech.recognizer import DEFAULT_MODEL_NAME, MODELS_DIR
 
 DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.zip"
@@ -87,7 +88,7 @@ def download_model(
         raise ModelDownloadError(f"refusing to download from {url!r}: only http and https URLs are supported")
     dest = Path(dest_dir)
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        private_dir(dest)  # owner-only, as docs/speech.md says (was 0755 under the umask)
         fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip.part", dir=dest)
     except OSError as exc:
         raise ModelDownloadError(f"cannot write to {dest}: {exc.strerror or exc}") from exc
@@ -125,7 +126,7 @@ def install_model_zip(
     zip_path = Path(zip_path)
     dest = Path(dest_dir)
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        private_dir(dest)  # owner-only, as docs/speech.md says (was 0755 under the umask)
     except OSError as exc:
         raise ModelDownloadError(f"cannot write to {dest}: {exc.strerror or exc}") from exc
     if name is not None and not _SAFE_NAME.match(name):

@@ -197,6 +197,7 @@ def test_downloads_and_installs_a_model(serve, tmp_path: Path) -> None:
     assert (installed / "am" / "final.mdl").read_bytes() == b"acoustic model v1"
     assert (installed / "conf" / "model.conf").is_file()
     assert entries(dest) == ["vosk-model-tiny-0.1"]  # no temp files left behind
+    assert dest.stat().st_mode & 0o777 == 0o700  # fix13-bt nit: the models folder is owner-only, as documented
     assert calls and calls[-1] == (len(data), len(data))
     assert [n for n, _ in calls] == sorted(n for n, _ in calls)
 
