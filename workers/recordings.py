@@ -11,7 +11,11 @@ triaged (crisis first) and purged on schedule.
    callback's ``RecordingDuration``, else Twilio's metadata) nor than its own WAV header declares, and never
    taken on trust when no length is known; only then is ``delete_at_twilio`` enqueued (retried with backoff
    while Twilio refuses; the reconciliation job asks again for any left). A copy that does not check out
-   keeps Twilio's, and the dashboard says the message is still at Twilio;
+   keeps Twilio's, is never played as the message (the dashboard says why, in plain words) and is copied again,
+   atomically over ours, on the fetch's retry schedule and then by the reconciliation job while Twilio has it;
+   once a copy checks out it is transcribed afresh. A copy this server's recordings key cannot open (a key
+   rotation the service has not caught up with) is kept as it is: its transcription is ``key_failed``, said on
+   the page, and tried again (transcript and crisis check) by the reconciliation job and at speech-worker start;
 4. enqueues ``transcribe_recording`` on the speech queue, served only by speech workers (``ivr.jobs.layout``:
    a long message never holds up an escalation or a staff alert): it transcribes
    with the vosk model the worker process loaded once at start (``prepare_speech``), in the worker process
