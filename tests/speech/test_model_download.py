@@ -523,3 +523,7 @@ def test_the_command_prints_the_exact_next_step(serve, tmp_path: Path, monkeypat
     refused = CliRunner().invoke(cli.speech_cli, ["download-model", "--url", big,
                                                                   "--max-unpacked-mb", "1"])
     assert refused.exit_code == 1 and "download failed:" in refused.stderr and "--max-unpacked-mb" in refused.stderr
+    # fix13-bt nits: said once, naming the URL (not the temporary .part file); progress in a few lines off a terminal
+    assert "download failed: download failed" not in refused.stderr and ".part" not in refused.stderr
+    assert big in refused.stderr
+    assert len([line for line in result.output.splitlines() if "% of" in line]) <= 11
