@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -101,9 +102,11 @@ def korean_flows(tmp: Path) -> Path:
     shutil.copytree(ROOT / "flows", flows)
     practice = flows / "practice.yaml"
     text = practice.read_text()
-    if "\nlanguage: en-US\n" not in text:
-        raise SystemExit("flows/practice.yaml does not say 'language: en-US': cannot make the Korean copy")
-    practice.write_text(text.replace("\nlanguage: en-US\n", "\nlanguage: ko-KR\n", 1))
+    # Whatever language the checkout's practice speaks (break-test nit: only en-US was accepted).
+    korean, found = re.subn(r"(?m)^language: *\S+ *$", "language: ko-KR", text, count=1)
+    if not found:
+        raise SystemExit("flows/practice.yaml has no top-level 'language:' line: cannot make the Korean copy")
+    practice.write_text(korean)
     return flows
 
 
@@ -180,6 +183,7 @@ def bench_service(model: Path, seconds: float, threads: int, tmp: Path) -> None:
 
     print(f"== callback -> notification, a {seconds:.0f} s voicemail with crisis words at its {CRISIS_AT}, "
           f"a Korean practice (targets: 30 s; 15 s for the crisis page)  [{load()}]")
+    flows = korean_flows(tmp)  # before any server starts: a refusal here leaves nothing running
     redis_dir = tmp / "redis"
     redis = EmbeddedRedis(redis_dir, appendonly=False).start()
     standin = TwilioStandin(ACCOUNT, TOKEN).start()
@@ -192,7 +196,7 @@ def bench_service(model: Path, seconds: float, threads: int, tmp: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "REDIS_", "DATABASE_"))},
            "REDIS_URL": redis.url, "DATABASE_URL": db_url, "TWILIO_API_URL": standin.url,
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public,
-           "IVR_FLOWS_DIR": str(korean_flows(tmp)), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
+           "IVR_FLOWS_DIR": str(flows), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
            "IVR_INSTANCE_DIR": str(tmp / "instance"), "VOSK_MODEL_PATH": str(model), "FLASK_SKIP_DOTENV": "1",
            "LOG_LEVEL": "INFO", "IVR_SPEECH_THREADS": str(threads), **keys}
     log = open(tmp / "worker.log", "wb")

@@ -128,16 +128,27 @@ speech_cli = click.Group("speech", help="Offline speech recognition (vosk; no se
               show_default=True, help="Refuse a zip that unpacks to more than this (a zip bomb).")
 def speech_download_model(url: str | None, sha256: str | None, max_download_mb: int, max_unpacked_mb: int) -> None:
     """Download and install a vosk model into instance/models/, then say how to use it (VOSK_MODEL_PATH)."""
+    terminal = sys.stdout.isatty()
+    said: list[int] = []
+
     def progress(done: int, total: int | None) -> None:
-        if total:
-            click.echo(f"\r{done * 100 // total:3d}% of {total // 1_000_000} MB", nl=False)
+        if not total:
+            return
+        percent = done * 100 // total
+        if terminal:
+            click.echo(f"\r{percent:3d}% of {total // 1_000_000} MB", nl=False)
+        elif not said or percent // 10 > said[-1] // 10:
+            # Not a terminal (a log, CI): a line every 10 %, not one per chunk.
+            said.append(percent)
+            click.echo(f"{percent}% of {total // 1_000_000} MB")
 
     limits = {"max_download_bytes": max_download_mb * 1024**2, "max_unpacked_bytes": max_unpacked_mb * 1024**2}
     try:
         path = download_model(url, MODELS_DIR, sha256=sha256, progress=progress, **limits) if url else \
             download_default_model(progress=progress)
     except ModelDownloadError as exc:
-        click.echo(f"\ndownload failed: {exc}", err=True)
+        reason = str(exc).removeprefix("download failed: ")  # said once, not "download failed: download failed:"
+        click.echo(f"\ndownload failed: {reason}", err=True)
         sys.exit(1)
     click.echo(f"\ninstalled {path}")
     click.echo(model_next_step(path.resolve()))

@@ -203,6 +203,21 @@ def _recording_rows(ql: Any, now: dt.datetime, grace: dt.timedelta, counts: Coun
             ql.jobs.transcribe_recording(call_sid, sid)
         if status in (None, "failed", "stranded"):
             counts["transcriptions enqueued again"] += 1
+    # Copies that did not check out while Twilio still has its own: copied again (over ours, atomically).
+    for call_sid, sid in recordings.bad_copies(db):
+        status = ql.jobs.revive(fetch_job_id(sid))
+        if status not in (None, "failed", "stranded", "finished"):
+            continue  # queued, scheduled for its retry or running
+        if status == "finished":
+            ql.jobs.cancel(fetch_job_id(sid))  # the same id, enqueued afresh
+        if status in (None, "finished"):
+            ql.jobs.fetch_recording(call_sid, sid)
+        counts["bad copies copied again"] += 1
+    # Transcriptions the recordings key refused (a rotation the service had not caught up with): tried again, so a
+    # key that opens them now gets them transcribed and crisis-checked.
+    for call_sid, sid in recordings.key_failed(db):
+        ql.jobs.transcribe_again(call_sid, sid)
+        counts["transcriptions refused by the key tried again"] += 1
     # Checked copies whose Twilio copy is still there (every delete retry failed): ask Twilio again.
     for call_sid, sid in recordings.still_at_twilio(db, now - grace):
         status = ql.jobs.revive(f"recording-delete-{sid}")

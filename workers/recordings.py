@@ -11,7 +11,11 @@ triaged (crisis first) and purged on schedule.
    callback's ``RecordingDuration``, else Twilio's metadata) nor than its own WAV header declares, and never
    taken on trust when no length is known; only then is ``delete_at_twilio`` enqueued (retried with backoff
    while Twilio refuses; the reconciliation job asks again for any left). A copy that does not check out
-   keeps Twilio's, and the dashboard says the message is still at Twilio;
+   keeps Twilio's, is never played as the message (the dashboard says why, in plain words) and is copied again,
+   atomically over ours, on the fetch's retry schedule and then by the reconciliation job while Twilio has it;
+   once a copy checks out it is transcribed afresh. A copy this server's recordings key cannot open (a key
+   rotation the service has not caught up with) is kept as it is: its transcription is ``key_failed``, said on
+   the page, and tried again (transcript and crisis check) by the reconciliation job and at speech-worker start;
 4. enqueues ``transcribe_recording`` on the speech queue, served only by speech workers (``ivr.jobs.layout``:
    a long message never holds up an escalation or a staff alert): it transcribes
    with the vosk model the worker process loaded once at start (``prepare_speech``), in the worker process
@@ -185,7 +189,8 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
     files = ql.recording_files
     recordings.note(db, call_sid, recording_sid, ql.clock())
     dest = files.audio_path(call_sid, recording_sid)
-    if not dest.exists():
+    replacing = dest.exists() and not _copy_to_keep(call_sid, recording_sid)
+    if replacing or not dest.exists():
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
         try:
             wav = twilio_rest.fetch_recording_bytes(settings, url)
@@ -208,13 +213,50 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
             if twilio_failed:
                 return ""  # Twilio said it could not make the recording: nothing of ours failed
             raise RecordingUnavailable(f"recording {recording_sid}: {error}") from None
-        files.write_audio(call_sid, recording_sid, wav)
+        files.write_audio(call_sid, recording_sid, wav)  # atomically over a bad copy: never half of either
+        if replacing:
+            log.info("recording %s: copied again from Twilio over a copy that did not check out", recording_sid)
     recordings.mark_fetched(db, recording_sid, ql.clock())
     hand_on(call_sid, recording_sid)
     if check_copy(call_sid, recording_sid) is not None:
         ql.jobs.delete_recording(call_sid, recording_sid)
+        if replacing:
+            # What was heard in the bad copy goes: the good one is transcribed and crisis-checked afresh.
+            files.delete_transcript(call_sid, recording_sid)
+            recordings.set_transcript_status(db, recording_sid, None)
+            ql.jobs.transcribe_again(call_sid, recording_sid)
+            return str(dest)
+    elif retries_left() > 0 and not _key_refuses(call_sid, recording_sid):
+        # Transcribed (crisis first) from what we have meanwhile; copied again on the retry schedule while Twilio
+        # still has it. Staff are told our copy did not check out (the row's note) and are not played it.
+        ql.jobs.transcribe_recording(call_sid, recording_sid)
+        raise AudioFormatError(f"recording {recording_sid}: our copy did not check out; copying it again")
     ql.jobs.transcribe_recording(call_sid, recording_sid)
     return str(dest)
+
+
+def _copy_to_keep(call_sid: str, recording_sid: str) -> bool:
+    """Whether the sealed copy already here is kept (not downloaded again): it checked out before, it checks out
+    now, or this server's key cannot open it (a key problem, not a bad copy: ``key_failed``). A copy that fails
+    its check is downloaded again while Twilio has it."""
+    ql = services()
+    row = recordings.get(ql.database.sessions, recording_sid)
+    if row is not None and row.verified_at is not None:
+        return True
+    if _key_refuses(call_sid, recording_sid):
+        return True
+    return check_copy(call_sid, recording_sid) is not None
+
+
+def _key_refuses(call_sid: str, recording_sid: str) -> bool:
+    """Whether this server's recordings key fails to open our sealed copy (then it is kept, never replaced)."""
+    try:
+        services().recording_files.read_audio(call_sid, recording_sid)
+    except RecordingUnreadable:
+        return True
+    except FileNotFoundError:
+        return False
+    return False
 
 
 def transcribe_recording(call_sid: str, recording_sid: str) -> str:
@@ -320,8 +362,18 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
     ql = services()
     db = ql.database.sessions
     files = ql.recording_files
-    stored = files.read_transcript(call_sid, recording_sid)
+    try:
+        stored = files.read_transcript(call_sid, recording_sid)
+    except RecordingUnreadable:
+        return _key_failed(recording_sid)
     if stored is None:
+        if wav is None:
+            try:  # the key first: a message the key cannot open is that (its own state), with or without a model
+                wav = files.read_audio(call_sid, recording_sid)
+            except RecordingUnreadable:
+                return _key_failed(recording_sid)
+            except FileNotFoundError:
+                pass
         recognizer = _recognizer()
         if recognizer is None:
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.NO_MODEL.value)
@@ -338,7 +390,9 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
             transcript = recognizer.transcribe_wav(wav if wav is not None else files.read_audio(call_sid,
                                                                                                   recording_sid),
                                                    recording_sid, on_segment=crisis_early, threads=_threads())
-        except (AudioFormatError, RecordingUnreadable) as exc:
+        except RecordingUnreadable:
+            return _key_failed(recording_sid)
+        except AudioFormatError as exc:
             log.warning("recording %s could not be decoded for transcription (%s)", recording_sid, type(exc).__name__)
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.FAILED.value)
             return TranscriptStatus.FAILED.value
@@ -348,6 +402,15 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
     recordings.set_transcript_status(db, recording_sid, TranscriptStatus.DONE.value)
     triage(call_sid, recording_sid, stored.text)
     return TranscriptStatus.DONE.value
+
+
+def _key_failed(recording_sid: str) -> str:
+    """The server's recordings key does not open the message: its own state (``key_failed``), tried again (with the
+    crisis check) when a speech worker starts and by the reconciliation job, so a key that opens it gets it done."""
+    recordings.set_transcript_status(services().database.sessions, recording_sid, TranscriptStatus.KEY_FAILED.value)
+    log.error("recording %s cannot be opened with this server's recordings key (IVR_RECORDINGS_KEY): not "
+              "transcribed nor crisis-checked until the service runs with the key it was sealed with", recording_sid)
+    return TranscriptStatus.KEY_FAILED.value
 
 
 def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Triage:

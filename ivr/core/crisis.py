@@ -11,13 +11,17 @@ The rules, in order:
 1. Each phrase list is matched on whole words after normalising ("I'm" → "i am", "don't" → "dont").
    Where two matches overlap and one covers the other, the longer decides ("hurt her feelings" is
    everyday speech; "cant go on like this" is UNSURE, not the CRISIS "cant go on").
-2. A crisis phrase right after a negator ("not", "never", "no thoughts of", ... with up to three
+2. A hedge before "can" or "want to" is not a denial: the list's ``hedged`` reads "I don't think I can go on"
+   as "I can't go on" before matching (the hedge still counts for rule 4).
+   A crisis phrase right after a negator ("not", "never", "no thoughts of", ... with up to three
    bridge words: "I'm not going to hurt myself") is a denial. Negation inside a phrase is part of it:
    "I don't want to live anymore" is a crisis. A negation never reaches across punctuation or "but".
 3. Any crisis phrase not denied → CRISIS, except one said as over ("I was suicidal last year but I'm
    better now": a past lead-in before it and a past time anywhere) or as a subject for a session
    ("talk about my suicidal thoughts in my next session": a topic lead-in and a routine word), which
    counts as UNSURE. Else any UNSURE phrase (not denied) → UNSURE.
+   Means at hand ("I have a gun", the list's ``means``) is UNSURE alone, CRISIS with any UNSURE phrase
+   (distress) in the same text: "I am not okay, I have a gun".
 4. Else a denial with a hedge ("I don't think I'm suicidal") → UNSURE; a denial beside an ordinary
    request ("I'm not suicidal, I need my link") → NONE; a bare denial ("I'm not suicidal.") → UNSURE.
 """
@@ -84,7 +88,7 @@ class CrisisAssessment:
 class _Pattern:
     text: str  # as written in the list
     regex: re.Pattern[str]
-    kind: str  # "crisis" | "unsure" | "everyday"
+    kind: str  # "crisis" | "unsure" | "means" | "everyday"
     category: CrisisCategory | None = None
 
 
@@ -111,6 +115,9 @@ class PhraseList:
     post_reach: int = 0
 
     fillers: Fillers | None = None
+    # Hedges read as the plain words before matching ("i dont think i can" → "i cant"): (hedge, plain), longest
+    # hedge first. A hedge is not a denial: "I don't think I can go on" is "I can't go on", said softly.
+    hedged: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -300,6 +307,8 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         crisis = section["crisis"]
         unsure = section["unsure"]["phrases"]
         everyday = section["everyday"]["phrases"]
+        means = section.get("means", {}).get("phrases", [])
+        hedged = section.get("hedged", {})
         negators, bridges, hedges, routine = (section[k] for k in ("negators", "bridges", "hedges", "routine"))
     except (KeyError, TypeError) as exc:
         raise PhraseListError(f"crisis phrases for {language!r}: missing {exc}") from None
@@ -327,7 +336,13 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
             raise PhraseListError(f"unknown crisis category {name!r} ({language})") from None
         patterns += [_Pattern(p, compiled(p), "crisis", category) for p in phrases]
     patterns += [_Pattern(p, compiled(p), "unsure") for p in unsure]
+    patterns += [_Pattern(p, compiled(p), "means", CrisisCategory.SUICIDE_SELF_HARM) for p in means]
     patterns += [_Pattern(p, compiled(p), "everyday") for p in everyday]
+    if not isinstance(hedged, Mapping) or not all(isinstance(v, str) for v in hedged.values()):
+        raise PhraseListError(f"crisis phrases for {language!r}: hedged must map a hedge to its plain words")
+    rewrites = sorted(((tuple(units(k, syllables=syllables, language=language)),
+                        tuple(units(v, syllables=syllables, language=language))) for k, v in hedged.items()),
+                      key=lambda pair: len(pair[0]), reverse=True)
     return PhraseList(
         language=language,
         patterns=tuple(patterns),
@@ -343,6 +358,7 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         post_negators=runs(section.get("post_negators", ())),
         post_reach=int(section.get("post_reach", 0)),
         fillers=grammar,
+        hedged=tuple(rewrites),
     )
 
 
@@ -388,7 +404,7 @@ class _Match:
     denied: bool = False
 
 
-_SEVERITY = {"everyday": 0, "unsure": 1, "crisis": 2}
+_SEVERITY = {"everyday": 0, "unsure": 1, "means": 1, "crisis": 2}
 _URGENCY = list(CrisisCategory)
 
 
@@ -510,11 +526,13 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     all_words: list[str] = []
     past: list[_Match] = []
     topic: list[_Match] = []
+    means: list[_Match] = []
     for clause in clauses(text):
-        words = units(clause, syllables=phrases.syllables, language=phrases.language)
-        if not words:
+        said = units(clause, syllables=phrases.syllables, language=phrases.language)
+        if not said:
             continue
-        all_words += words + ["|"]
+        all_words += said + ["|"]  # as said: a hedge still counts as one (rule 4)
+        words = _unhedged(said, phrases.hedged)
         for match in _winners(_matches(words, phrases)):
             kind = match.pattern.kind
             if kind == "everyday":
@@ -530,12 +548,17 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
                                               phrases.bridges | _LEAD_IN_BRIDGES):
                 topic.append(match)
             else:
-                (crisis if kind == "crisis" else unsure).append(match)
+                {"crisis": crisis, "unsure": unsure, "means": means}[kind].append(match)
     # Said as over ("I was suicidal last year") or as a subject for a session: offered, not the crisis path.
     over = [m for m in past if _any(phrases.past_times, all_words, phrases)]
     discussed = [m for m in topic if _any(phrases.routine, all_words, phrases)]
     crisis += [m for m in past + topic if m not in over and m not in discussed]
     unsure += over + discussed
+    # Means at hand with distress in the same message ("I am not okay, I have a gun") is a crisis; alone, near one.
+    if means and unsure:
+        crisis += means
+    else:
+        unsure += means
     if crisis:
         heard = {m.pattern.category for m in crisis if m.pattern.category is not None}
         categories = tuple(c for c in _URGENCY if c in heard)
@@ -547,6 +570,24 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
             return CrisisAssessment(CrisisLevel.UNSURE, (), True, _texts(denials))
         return CrisisAssessment(CrisisLevel.NONE, (), True, _texts(denials))
     return CrisisAssessment(CrisisLevel.NONE)
+
+
+def _unhedged(words: list[str], hedged: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]) -> list[str]:
+    """``words`` with each hedge read as its plain words (``PhraseList.hedged``), left to right, longest first."""
+    if not hedged:
+        return words
+    out: list[str] = []
+    at = 0
+    while at < len(words):
+        for hedge, plain_words in hedged:
+            if tuple(words[at:at + len(hedge)]) == hedge:
+                out += plain_words
+                at += len(hedge)
+                break
+        else:
+            out.append(words[at])
+            at += 1
+    return out
 
 
 def _texts(matches: list[_Match]) -> tuple[str, ...]:

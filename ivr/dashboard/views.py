@@ -256,7 +256,7 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            voicemail=voicemail, form=form, can_resolve=can_resolve, error=error,
                            locks=locks, locked_client=locked_client, callback=callback, draft=draft, now=auth.now(),
-                           neighbours=neighbours,
+                           neighbours=neighbours, unreadable_text=worklist.UNREADABLE_TEXT,
                            presets=[(k, worklist.PRESET_LABELS[k], t) for k, t in worklist.OUTCOME_PRESETS.items()],
                            title=title), status
 

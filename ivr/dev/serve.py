@@ -10,7 +10,9 @@ serving; gunicorn keeps answering calls (the fallback URL too) while Redis, a wo
 or the stand-in is restarted.  An embedded Redis that stops answering (hung, not dead)
 for ``--redis-hang-seconds`` is killed and restarted the same way, and so is an RQ worker
 whose heartbeat in Redis is older than ``--worker-hang-seconds`` (default: the worker TTL,
-IVR_WORKER_TTL_SECONDS) while Redis itself answers: hung (SIGSTOP, a deadlock), not dead.  A piece that dies
+IVR_WORKER_TTL_SECONDS) while Redis itself answers: hung (SIGSTOP, a deadlock), not dead.  A worker not yet
+registered with RQ (the speech worker loads its model first) has ``--startup-timeout`` from each start, a
+restart as much as the first start; the supervisor's own kills are logged as its own.  A piece that dies
 before the service is first up stops everything (a broken setup, not a fault).
 Ctrl-C or SIGTERM stops everything in order (web and workers, stand-in, Redis last
 so queued jobs are flushed to its append-only file).
@@ -240,11 +242,16 @@ class Child:
     restart_at: float | None = None  # when a restart is due (None: running)
     kind: str = "process"  # "gunicorn", "worker", "standin"
     started_on: dt.datetime | None = None  # the supervisor's clock at its (re)start: a worker's heartbeat age
+    killed_why: str | None = None  # set when the supervisor itself killed this process (e.g. "hung")
 
     def exit_note(self) -> str:
         code = self.proc.returncode
-        how = f"was killed by {signal.Signals(-code).name}" if code is not None and code < 0 else \
-            f"exited with code {code}"
+        if self.killed_why is not None:
+            how = f"was killed by the supervisor ({self.killed_why})"
+        elif code is not None and code < 0:
+            how = f"was killed by {signal.Signals(-code).name} unexpectedly"
+        else:
+            how = f"exited with code {code} unexpectedly"
         return f"{self.name} (pid {self.proc.pid}) {how}"
 
 
@@ -258,9 +265,12 @@ class Supervisor:
 
     def __init__(self, redis_hang_seconds: float = REDIS_HANG_SECONDS,
                  worker_hang_seconds: float | None = None,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None,
+                 start_allowance_seconds: float = STARTUP_TIMEOUT) -> None:
         """``worker_hang_seconds``: a worker silent this long is killed and restarted (None or 0: never).
-        ``clock``: aware UTC now, compared with RQ's heartbeat stamps (tests pass a fixed one)."""
+        ``clock``: aware UTC now, compared with RQ's heartbeat stamps (tests pass a fixed one).
+        ``start_allowance_seconds``: how long a worker may take from its (re)start to registering with RQ
+        (the speech worker loads and warms up its model first); at least ``worker_hang_seconds``."""
         self.redis = None  # ivr.dev.redis_server.EmbeddedRedis when we started one
         self.standin: Child | None = None
         self.children: list[Child] = []  # gunicorn and workers
@@ -273,6 +283,7 @@ class Supervisor:
         self._redis_next_ping = 0.0
         self._redis_client = None
         self.worker_hang_seconds = worker_hang_seconds
+        self.start_allowance_seconds = start_allowance_seconds
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._worker_next_check = 0.0
         self._redis_answering_since: dt.datetime | None = None
@@ -319,8 +330,7 @@ class Supervisor:
         child.failures = 1 if now - child.started_at >= RESTART_STABLE_SECONDS else child.failures + 1
         delay = restart_delay(child.failures)
         child.restart_at = now + delay
-        log.error("%s unexpectedly: restarting it in %.0f s; everything else keeps running", child.exit_note(),
-                  delay)
+        log.error("%s: restarting it in %.0f s; everything else keeps running", child.exit_note(), delay)
         # Whatever it left in its process group (gunicorn's workers, a work horse, RQ's scheduler) goes too:
         # orphaned gunicorn workers would hold the port, an orphaned scheduler its lock.
         _signal(child.proc.pid, signal.SIGKILL, group=True)
@@ -347,6 +357,7 @@ class Supervisor:
             return
         child.proc, child.started_at, child.restart_at = proc, time.monotonic(), None
         child.started_on = self.clock()
+        child.killed_why = None
         child.restarts += 1
         log.warning("restarted %s (pid %d; restart %d)", child.name, proc.pid, child.restarts)
 
@@ -417,8 +428,11 @@ class Supervisor:
         while its work horse runs a job, so a stale heartbeat means the process itself is stuck
         (SIGSTOP, a deadlock), like a hung Redis.  Judged only while Redis has answered for the whole
         threshold (workers cannot heartbeat into a Redis that is down or just came back).  A worker with
-        no registration at all counts from its start.  Killed, it is restarted as any dead piece is
-        (``tend``), and its registration is dropped (``_forget_worker``).  Returns the workers killed.
+        no registration yet is starting: RQ registers it only once ``workers.run`` has loaded and warmed up
+        the speech model (12-45 s on a loaded machine), so it gets the start-up allowance
+        (``start_allowance_seconds``, the first start's ``--startup-timeout``) from each (re)start, not the
+        hang limit.  Killed, it is restarted as any dead piece is (``tend``), logged as the supervisor's own
+        kill, and its registration is dropped (``_forget_worker``).  Returns the workers killed.
         """
         if not self.worker_hang_seconds:
             return []
@@ -440,12 +454,16 @@ class Supervisor:
         for child in self.children:
             if child.kind != "worker" or child.restart_at is not None or child.proc.poll() is not None:
                 continue
-            last = beats.get(child.proc.pid) or child.started_on
-            if last is None or now - last <= limit:
+            registered = child.proc.pid in beats
+            last = beats[child.proc.pid] if registered else child.started_on
+            allowed = limit if registered else max(limit, dt.timedelta(seconds=self.start_allowance_seconds))
+            if last is None or now - last <= allowed:
                 continue
-            what = "sent a heartbeat" if child.proc.pid in beats else "registered with RQ"
+            what = "sent a heartbeat" if registered else "registered with RQ since its start"
             log.error("%s (pid %d) has not %s for %.0f s (hung): killing it to restart it", child.name,
                       child.proc.pid, what, (now - last).total_seconds())
+            child.killed_why = f"hung: no {'heartbeat' if registered else 'registration'} for " \
+                               f"{(now - last).total_seconds():.0f} s"
             _signal(child.proc.pid, signal.SIGKILL, group=True)  # SIGKILL ends a stopped process too
             killed.append(child)
         return killed
@@ -627,11 +645,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-only", action="store_true", help="check settings and flows, then exit")
     parser.add_argument("--worker-hang-seconds", type=float, default=None,
                         help="restart an RQ worker whose heartbeat is older than this "
-                             "(default: IVR_WORKER_TTL_SECONDS; 0: never)")
+                             "(default: IVR_WORKER_TTL_SECONDS; 0: never); a worker not yet registered "
+                             "(loading its speech model) gets --startup-timeout from each start instead")
     parser.add_argument("--startup-timeout", type=float, default=STARTUP_TIMEOUT,
                         help="give up when /health is not ready this long after starting, while every piece is "
                              f"still alive (default {STARTUP_TIMEOUT:.0f}; a slow machine may need more); what it "
-                             f"waits for is printed every {STARTUP_PROGRESS_SECONDS:.0f} s")
+                             f"waits for is printed every {STARTUP_PROGRESS_SECONDS:.0f} s; also how long a "
+                             "restarted worker may take to register with RQ")
     parser.add_argument("--redis-hang-seconds", type=float, default=REDIS_HANG_SECONDS,
                         help="restart the embedded Redis when it has not answered PING for this long "
                              f"(default {REDIS_HANG_SECONDS:.0f})")
@@ -809,7 +829,8 @@ def main(argv: list[str] | None = None) -> int:
     # Children take their settings from the environment, including what we add below.
     os.environ["PYTHONUNBUFFERED"] = "1"
     worker_hang = args.worker_hang_seconds if args.worker_hang_seconds is not None else settings.worker_ttl_seconds
-    sup = Supervisor(args.redis_hang_seconds, worker_hang_seconds=worker_hang)
+    sup = Supervisor(args.redis_hang_seconds, worker_hang_seconds=worker_hang,
+                     start_allowance_seconds=args.startup_timeout)
     try:
         return _run(args, settings, sup, use_standin)
     except Exception as exc:

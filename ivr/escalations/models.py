@@ -159,6 +159,9 @@ class TranscriptStatus(str, Enum):
     DONE = "done"
     NO_MODEL = "no_model"  # no speech model on the worker: staff listen instead
     FAILED = "failed"  # the audio could not be decoded for recognition
+    # The server's recordings key does not open the sealed file (a key rotation while this service still ran
+    # with the old key): retried, transcription and crisis check, once a worker's key opens it.
+    KEY_FAILED = "key_failed"
 
 
 class Notification(Base):

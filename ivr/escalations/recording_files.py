@@ -15,8 +15,11 @@ one or the new one, never half of either (which is what makes ``rotate`` safe to
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -151,18 +154,40 @@ class RecordingFiles:
             return None
         return StoredTranscript.from_bytes(self.cipher.open(sealed, path.name))
 
+    def delete_transcript(self, call_sid: str, recording_sid: str) -> None:
+        """Remove a recording's transcript (sealed), if any: it was made from a copy replaced since."""
+        self.transcript_path(call_sid, recording_sid).unlink(missing_ok=True)
+
     def delete(self, call_sid: str, recording_sid: str) -> int:
         """Remove a recording's audio and transcript (sealed, and any plain file an older version left);
-        returns how many files were removed."""
+        returns how many files were removed. Under the folder's lock: a rotation never writes them back."""
         stem = _stem(call_sid, recording_sid)
         removed = 0
-        for suffix in (AUDIO_SUFFIX, TRANSCRIPT_SUFFIX, _LEGACY_AUDIO, _LEGACY_TEXT):
-            try:
-                (self.directory / (stem + suffix)).unlink()
-                removed += 1
-            except FileNotFoundError:
-                pass
+        if not self.directory.is_dir():
+            return 0
+        with self.locked():
+            for suffix in (AUDIO_SUFFIX, TRANSCRIPT_SUFFIX, _LEGACY_AUDIO, _LEGACY_TEXT):
+                try:
+                    (self.directory / (stem + suffix)).unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
         return removed
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the recordings folder's exclusive lock (``flock`` on the folder itself, any process on this machine).
+
+        A rotation holds it from reading a file to replacing it, a purge while deleting: without it a rotation
+        that read a file just before the purge deleted it would write it back (a purged voicemail returns).
+        """
+        private_dir(self.directory)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     # ----------------------------------------------------------------------- key rotation
 
@@ -184,7 +209,8 @@ class RecordingFiles:
                 report.stopped_early = True
                 break
             try:
-                changed = self._rotate_one(path, report)
+                with self.locked():  # read and replace as one step against a purge (``delete``)
+                    changed = self._rotate_one(path, report)
             except RecordingUnreadable as exc:
                 log.error("%s", exc)
                 report.unreadable += 1
@@ -206,7 +232,7 @@ class RecordingFiles:
         stem, suffix = match["stem"], match["suffix"]
         if suffix in (_LEGACY_AUDIO, _LEGACY_TEXT):
             return self._seal_legacy(path, stem, suffix, report)
-        sealed = path.read_bytes()
+        sealed = path.read_bytes()  # FileNotFoundError when purged before the lock was ours: skipped
         if self.cipher.key_id_of(sealed) == self.cipher.sealing_id:
             self.cipher.open(sealed, path.name)  # sealed with the first key: only check that it opens
             report.current += 1

@@ -195,7 +195,7 @@ def mark_twilio_kept(db_sessions: sessionmaker[Session], recording_sid: str, err
                    .values(twilio_delete_error=error[:ERROR_MAX]).execution_options(synchronize_session=False))
 
 
-def set_transcript_status(db_sessions: sessionmaker[Session], recording_sid: str, status: str) -> None:
+def set_transcript_status(db_sessions: sessionmaker[Session], recording_sid: str, status: str | None) -> None:
     with db_sessions() as db, db.begin():
         db.execute(update(Recording).where(Recording.sid == recording_sid)
                    .values(transcript_status=status).execution_options(synchronize_session=False))
@@ -262,12 +262,50 @@ def raise_for_unsure(db_sessions: sessionmaker[Session], call_sid: str, due: dt.
 
 def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list[tuple[str, str]]:
     """(call SID, recording SID) of copied, unpurged recordings left untranscribed for want of a speech model
-    (``no_model``), oldest first: to transcribe once a worker has one."""
+    (``no_model``) or of a key that opens them (``key_failed``), oldest first: to transcribe once a worker has
+    one (a speech worker restarted with the model or the new key)."""
     with db_sessions() as db:
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.status == RecordingStatus.FETCHED.value,
-                   Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))
+                   Recording.transcript_status.in_((TranscriptStatus.NO_MODEL.value,
+                                                    TranscriptStatus.KEY_FAILED.value)),
+                   Recording.purged_at.is_(None))
+            .order_by(Recording.created_at).limit(limit))]
+
+
+def key_failed(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings whose transcription failed on the recordings key
+    (``key_failed``): the reconciliation job tries them again, so a key that opens them gets them transcribed and
+    crisis-checked."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value,
+                   Recording.transcript_status == TranscriptStatus.KEY_FAILED.value, Recording.purged_at.is_(None))
+            .order_by(Recording.created_at).limit(limit))]
+
+
+# The start of ``twilio_delete_error`` for a copy of ours that did not check out (``workers.recordings.check_copy``).
+COPY_FAILED_CHECK = "our copy did not check out"
+
+
+def copy_failed_check(row: Recording | None) -> bool:
+    """Whether our copy of the recording failed its check (and has not checked out since): never played as the
+    message, fetched again from Twilio."""
+    return (row is not None and row.verified_at is None and row.purged_at is None
+            and (row.twilio_delete_error or "").startswith(COPY_FAILED_CHECK))
+
+
+def bad_copies(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings whose copy failed its check while Twilio still
+    holds theirs: copied again by the reconciliation job."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value, Recording.verified_at.is_(None),
+                   Recording.twilio_deleted_at.is_(None), Recording.purged_at.is_(None),
+                   Recording.twilio_delete_error.startswith(COPY_FAILED_CHECK))
             .order_by(Recording.created_at).limit(limit))]
 
 

@@ -33,6 +33,7 @@ from ivr.escalations.models import (
     StaffUser,
 )
 from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
+from ivr.escalations.recordings import COPY_FAILED_CHECK, copy_failed_check
 from ivr.exceptions import (
     EscalationConflict,
     EscalationForbidden,
@@ -359,6 +360,7 @@ class RecordingInfo:
     transcript_status: str | None  # done | no_model | failed
     purged_at: dt.datetime | None
     duration_seconds: float | None
+    copy_failed_check: bool = False  # our copy did not check out: never played as the message, copied again
 
     @property
     def twilio_words(self) -> str:
@@ -372,10 +374,11 @@ def still_at_twilio_words(note: str | None) -> str:
     ``note`` (the row's ``twilio_delete_error``): ``delete failed: …`` (Twilio refused the deletion: retried on
     its own) or ``our copy did not check out: …`` (Twilio's is kept on purpose, since ours may be incomplete).
     """
-    if note and note.startswith("our copy did not check out"):
-        return ("Our copy of this message may be incomplete, so the original is kept at Twilio, the phone "
-                "company, instead of being deleted. Play the message here as usual; if it sounds cut off, "
-                "call the client back. Nothing else to do: tell the practice owner if this keeps happening.")
+    if note and note.startswith(COPY_FAILED_CHECK):
+        return ("Our copy of this message failed its check (it may be cut short or damaged), so the original is "
+                "kept at Twilio, the phone company, and Quietline copies it again on its own; it is not played "
+                "here until a copy checks out. Call the client back meanwhile; tell the practice owner if this "
+                "keeps happening.")
     if note:
         return ("The message is safely kept here. Twilio, the phone company, still holds a copy too, because "
                 "deleting it there has not worked yet; Quietline keeps trying on its own. Nothing to do.")
@@ -396,7 +399,8 @@ def _recording_info(session: Session, recording_sid: str | None) -> RecordingInf
     return RecordingInfo(
         still_at_twilio=row.twilio_deleted_at is None and row.status != RecordingStatus.FAILED.value,
         twilio_note=row.twilio_delete_error, triage_label=label, crisis=row.crisis,
-        transcript_status=row.transcript_status, purged_at=row.purged_at, duration_seconds=row.duration_seconds)
+        transcript_status=row.transcript_status, purged_at=row.purged_at, duration_seconds=row.duration_seconds,
+        copy_failed_check=copy_failed_check(row))
 
 
 def _timeline_row(entry: Any) -> TimelineRow:
@@ -518,17 +522,20 @@ def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id:
               now: dt.datetime, ip: str | None = None) -> Voicemail:
     """The message the caller left, and its transcript (decrypted); audited as ``listen_voicemail``.
 
-    Raises NotFound when no message was left, it has not been copied from Twilio yet, was purged, or
-    does not open with IVR_RECORDINGS_KEY.
+    Raises NotFound when no message was left, it has not been copied from Twilio yet, was purged, our copy did
+    not check out (never played as the message: it is copied again), or it does not open with IVR_RECORDINGS_KEY.
     """
     with session_scope(db) as session:
         escalation = _get(session, escalation_id)
         call_sid, recording_sid = _voicemail_file(escalation, files)
+        row = session.get(Recording, recording_sid)
+        if copy_failed_check(row):
+            raise EscalationNotFound(BAD_COPY_TEXT)
         try:
+            files.read_audio(call_sid, recording_sid)
             transcript = files.read_transcript(call_sid, recording_sid)
         except RecordingUnreadable:
-            transcript = None
-        row = session.get(Recording, recording_sid)
+            raise EscalationNotFound(UNREADABLE_TEXT) from None
         audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
         seconds = row.duration_seconds if row is not None else None
         if seconds is None:  # copied before its length was recorded (0008): read it from the WAV header
@@ -546,17 +553,24 @@ def _wav_seconds(files: RecordingFiles, call_sid: str, recording_sid: str) -> fl
 
 
 def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles) -> bytes:
-    """The WAV of the caller's message, decrypted in memory for a player already granted it (not audited again)."""
+    """The WAV of the caller's message, decrypted in memory for a player already granted it (not audited again);
+    never a copy that did not check out."""
     with session_scope(db) as session:
         call_sid, recording_sid = _voicemail_file(_get(session, escalation_id), files)
+        if copy_failed_check(session.get(Recording, recording_sid)):
+            raise EscalationNotFound(BAD_COPY_TEXT)
     try:
         return files.read_audio(call_sid, recording_sid)
     except RecordingUnreadable:
         raise EscalationNotFound(UNREADABLE_TEXT) from None
 
 
-UNREADABLE_TEXT = ("This voicemail cannot be opened with the server's recordings key (IVR_RECORDINGS_KEY): "
-                   "ask whoever runs the server.")
+UNREADABLE_TEXT = ("This voicemail cannot be opened with this server's recordings key: restart the service with "
+                   "the new key (IVR_RECORDINGS_KEY, the key the recordings were re-encrypted with first). Until "
+                   "then it is neither played, transcribed nor checked for a crisis: call the client back.")
+BAD_COPY_TEXT = ("Our copy of this message failed its check (it may be cut short or damaged), so it is not played "
+                 "here: Quietline is copying it again from Twilio, the phone company, on its own. Call the client "
+                 "back meanwhile.")
 
 
 def _voicemail_file(escalation: Escalation, files: RecordingFiles) -> tuple[str, str]:

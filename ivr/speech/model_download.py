@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ivr.exceptions import ModelDownloadError
+from ivr.private_files import private_dir
 from ivr.speech.recognizer import DEFAULT_MODEL_NAME, MODELS_DIR
 
 DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.zip"
@@ -87,7 +88,7 @@ def download_model(
         raise ModelDownloadError(f"refusing to download from {url!r}: only http and https URLs are supported")
     dest = Path(dest_dir)
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        private_dir(dest)  # owner-only, as docs/speech.md says (was 0755 under the umask)
         fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip.part", dir=dest)
     except OSError as exc:
         raise ModelDownloadError(f"cannot write to {dest}: {exc.strerror or exc}") from exc
@@ -100,7 +101,7 @@ def download_model(
                 f"checksum mismatch for {url}: expected SHA-256 {sha256.strip().lower()}, got {digest}"
             )
         return install_model_zip(tmp, dest, name=None, name_hint=_name_from_url(url),
-                                 max_unpacked_bytes=max_unpacked_bytes)
+                                 max_unpacked_bytes=max_unpacked_bytes, source=url)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -112,6 +113,7 @@ def install_model_zip(
     name: str | None = None,
     name_hint: str | None = None,
     max_unpacked_bytes: int | None = None,
+    source: str | None = None,
 ) -> Path:
     """Unpack a vosk model zip already on disk into dest_dir/<name> (all or nothing); returns that path.
 
@@ -123,9 +125,10 @@ def install_model_zip(
     """
     limit = MAX_UNPACKED_BYTES if max_unpacked_bytes is None else max_unpacked_bytes
     zip_path = Path(zip_path)
+    label = source or zip_path.name  # ``source``: what messages call the archive (the URL, not a temporary file)
     dest = Path(dest_dir)
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        private_dir(dest)  # owner-only, as docs/speech.md says (was 0755 under the umask)
     except OSError as exc:
         raise ModelDownloadError(f"cannot write to {dest}: {exc.strerror or exc}") from exc
     if name is not None and not _SAFE_NAME.match(name):
@@ -133,7 +136,7 @@ def install_model_zip(
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelDownloadError(f"{zip_path.name} is not a zip archive ({exc})") from exc
+        raise ModelDownloadError(f"{label} is not a zip archive ({exc})") from exc
     with archive:
         members = archive.infolist()
         for info in members:
@@ -141,13 +144,13 @@ def install_model_zip(
         unpacked = sum(info.file_size for info in members)
         if unpacked > limit:
             raise ModelDownloadError(
-                f"{zip_path.name} would unpack to {_mb(unpacked)}, more than the {_mb(limit)} limit "
+                f"{label} would unpack to {_mb(unpacked)}, more than the {_mb(limit)} limit "
                 f"(a zip bomb, or a model larger than expected: raise it with --max-unpacked-mb)"
             )
         for info in members:
             if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 raise ModelDownloadError(
-                    f"{zip_path.name} would unpack {info.filename!r} from {_mb(info.compress_size)} to "
+                    f"{label} would unpack {info.filename!r} from {_mb(info.compress_size)} to "
                     f"{_mb(info.file_size)}: packed far tighter than any model file (a zip bomb); refused"
                 )
         try:
@@ -156,15 +159,15 @@ def install_model_zip(
             raise ModelDownloadError(f"cannot unpack into {dest}: {exc.strerror or exc}") from exc
         try:
             try:
-                _extract(archive, members, staging, limit, zip_path.name)
+                _extract(archive, members, staging, limit, label)
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise ModelDownloadError(f"{zip_path.name} is corrupt ({exc})") from exc
+                raise ModelDownloadError(f"{label} is corrupt ({exc})") from exc
             except OSError as exc:
                 raise ModelDownloadError(f"cannot unpack into {dest}: {exc.strerror or exc}") from exc
             root = _find_model_root(staging)
             if root is None:
                 raise ModelDownloadError(
-                    f"{zip_path.name} does not contain a vosk model (expected am/final.mdl or final.mdl next to a "
+                    f"{label} does not contain a vosk model (expected am/final.mdl or final.mdl next to a "
                     f"conf/ folder)"
                 )
             if name is None:

@@ -460,6 +460,37 @@ UNSURE_ROWS = [
 NONE_ROWS += FIX14BT_NONE
 UNSURE_ROWS += FIX14BT_UNSURE
 
+# fix13-bt B2: the break tester's paraphrases graded none or only unsure, by kind: a hedge is not a denial
+# ([en.hedged]), means at hand (and means with distress: [en.means]), planning one's death, no reason to wake up,
+# an intent with a time. The same list grades the spoken answer at a prompt (tests/core/test_engine_crisis.py).
+FIX13BT_CRISIS = [(said, SUICIDE) for said in (
+    "I don't think I can go on", "I don't think I can keep going",
+    "hi its jordan im not doing well i dont think i can keep going", "I don't think I want to be alive",
+    "I'm thinking of taking all my pills", "I have the pills in front of me",
+    "I don't see a reason to wake up tomorrow", "I have been planning my death",
+    "please call me back i am not okay i have a gun", "i might do something stupid tonight",
+    # the same kinds, other words
+    "I'm not sure I can go on", "I don't know if I can keep going anymore", "I'm not sure I want to live",
+    "I don't know how much longer I can go on", "I've been thinking about taking all of my sleeping pills",
+    "the gun is right in front of me", "there's no reason for me to wake up", "I've been planning my suicide",
+    "I'm falling apart and I have a rope", "I'm going to do something drastic tonight",
+    "I'm scared. I have a knife.",  # distress and means in two sentences of one message
+)]
+CRISIS_ROWS += FIX13BT_CRISIS
+FIX13BT_NONE = [
+    "I don't think I can make Tuesday", "I have the pills you prescribed, need a refill",
+    "I'm not sure I can make it Thursday, can I reschedule", "I don't think I want to switch therapists",
+    "I'm fine, nothing urgent, just cancel my session please",
+    "I don't think I can keep going to the Tuesday group, can I move my session",
+]
+NONE_ROWS += FIX13BT_NONE
+FIX13BT_UNSURE = [
+    "I don't think I want to die",  # a hedged denial stays a hedged denial
+    "I have a gun",  # means alone: offered
+    "I might do something stupid",
+]
+UNSURE_ROWS += FIX13BT_UNSURE
+
 
 @pytest.mark.parametrize(("said", "category"), CRISIS_ROWS, ids=[r[0] for r in CRISIS_ROWS])
 def test_crisis_is_heard(said: str, category: CrisisCategory) -> None:
@@ -538,7 +569,7 @@ def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \
-            + len(section["everyday"]["phrases"])
+            + len(section["everyday"]["phrases"]) + len(section.get("means", {}).get("phrases", []))
         assert len(phrase_list(language)) == shipped
 
 

@@ -32,11 +32,16 @@ CRISIS_SAID = [
     "I think I'm having a heart attack",
     "No, I want to die",
     "I'm not going to kill myself, I just want to die",
+    # fix13-bt B2: the voicemail triage's list is the spoken check's list: a hedge is not a denial, means at hand
+    "I don't think I can go on",
+    "I have the pills in front of me",
+    "I'm not okay, I have a gun",
 ]
 NOT_CRISIS = [
     "my back is killing me, can I reschedule",
     "I need to cancel, it's an emergency at work",
     "I can't go on Tuesday",
+    "I don't think I can make Tuesday, can I reschedule",
 ]
 # What Twilio may give as Confidence: low, NaN, missing (the webhook passes -1.0), out of range.
 CONFIDENCES = [0.92, 0.2, 0.0, math.nan, -1.0, 7.0]

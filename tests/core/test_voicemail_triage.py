@@ -168,6 +168,20 @@ TABLE = [
     ("this isnt an emergency i just need my zoom link", L, NONE),
     ("im not suicidal i just have a question about my bill", B, NONE),
     ("the traffic is killing me i will be late can we move my session", R, NONE),
+    # fix13-bt B2: the break tester's transcripts (a hedge is not a denial; means at hand; planning death)
+    ("i dont think i can go on", X, CRISIS_),
+    ("i dont think i can keep going", X, CRISIS_),
+    ("hi its jordan im not doing well i dont think i can keep going", X, CRISIS_),
+    ("i dont think i want to be alive", X, CRISIS_),
+    ("im thinking of taking all my pills", X, CRISIS_),
+    ("i have the pills in front of me", X, CRISIS_),
+    ("i dont see a reason to wake up tomorrow", X, CRISIS_),
+    ("i have been planning my death", X, CRISIS_),
+    ("please call me back i am not okay i have a gun", K, CRISIS_),
+    ("i might do something stupid tonight", X, CRISIS_),
+    ("i dont think i can make tuesday", X, NONE),
+    ("i have the pills you prescribed need a refill", X, NONE),
+    ("im fine nothing urgent just cancel my session please", C, NONE),
 ]
 
 

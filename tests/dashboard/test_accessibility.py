@@ -29,16 +29,23 @@ def add_voicemail(database, settings_overrides, eid: int) -> None:
         row = s.get(Escalation, eid)
         row.recording_sid = recording_sid
         call_sid = row.call_sid
-    from ivr.escalations.recording_files import recording_path, transcript_path
+    import io
 
-    path = recording_path(settings_overrides["recordings_dir"], call_sid, recording_sid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
+    from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
+
+    # Sealed as the recording job writes them (fix13-bt: the page now opens the audio before showing a player, so a
+    # plain file at the sealed path is what it is: a file this server's key cannot open).
+    from tests.helpers.service import RECORDINGS_KEY
+
+    files = RecordingFiles.from_settings(settings_overrides["recordings_dir"], RECORDINGS_KEY)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(8000)
         wav.writeframes(b"\x00\x00" * 16000)
-    transcript_path(path).write_text("please call me back\n", encoding="utf-8")
+    files.write_audio(call_sid, recording_sid, buffer.getvalue())
+    files.write_transcript(call_sid, recording_sid, StoredTranscript("please call me back", 0.9, ()))
 
 
 def test_axe_finds_no_violation_on_any_dashboard_page_or_state(live_server, axe_page, database, clock,

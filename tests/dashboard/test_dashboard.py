@@ -277,10 +277,17 @@ def test_a_voicemail_is_played_only_after_the_deliberate_post(app, people, datab
 
 
 def test_a_voicemail_without_transcript_or_not_yet_copied(app, people, database, clock):
-    eid, _ = leave_voicemail(app, database, clock, transcript=None)
+    eid, _ = leave_voicemail(app, database, clock, transcript=None, transcript_status="no_model")
     sam = signed_in(app, people["sam"])
     html = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}").get_data(as_text=True)
     assert "No transcript: no speech model is installed on this server." in html and "<audio" in html
+    # fix13-bt S2: "no speech model" only when that is why; a transcription not done yet says so
+    from ivr.escalations.models import Recording
+
+    with database.sessions() as s, s.begin():
+        s.get(Recording, escalation_row(database, eid).recording_sid).transcript_status = None
+    html = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}").get_data(as_text=True)
+    assert "No transcript yet: it is being made." in html and "no speech model" not in html
 
     pending = add_escalation(database, clock.now, reason="voicemail", category="voicemail",
                              recording_sid="RE" + "8" * 32)
@@ -292,7 +299,7 @@ def test_a_voicemail_without_transcript_or_not_yet_copied(app, people, database,
     none_left = add_escalation(database, clock.now)
     assert "Play voicemail" not in sam.get(f"/staff/e/{none_left}").get_data(as_text=True)
     assert post(sam, f"/staff/e/{none_left}/voicemail", token_from=f"/staff/e/{none_left}").status_code == 404
-    assert [e.target for e in audit_rows(database, "listen_voicemail")] == [f"escalation:{eid}"]
+    assert [e.target for e in audit_rows(database, "listen_voicemail")] == [f"escalation:{eid}"] * 2
 
 
 def test_the_voicemail_page_marks_unsure_words_and_shows_triage_and_twilio(app, people, database, clock):
@@ -318,15 +325,18 @@ def test_the_voicemail_page_marks_unsure_words_and_shows_triage_and_twilio(app, 
 @pytest.mark.parametrize("note, words", [
     (None, "The message is safely kept here. Twilio, the phone company, still holds a copy too, until Quietline "
            "deletes it there (within minutes). Nothing to do."),
+    # fix13-bt S1: a copy that failed its check is not played; it is copied again
     ("our copy did not check out: 1.0 s of audio where Twilio says 4.0 s",
-     "Our copy of this message may be incomplete, so the original is kept at Twilio, the phone company, instead of "
-     "being deleted. Play the message here as usual; if it sounds cut off, call the client back. Nothing else to "
-     "do: tell the practice owner if this keeps happening."),
+     "Our copy of this message failed its check (it may be cut short or damaged), so the original is kept at "
+     "Twilio, the phone company, and Quietline copies it again on its own; it is not played here until a copy "
+     "checks out. Call the client back meanwhile; tell the practice owner if this keeps happening."),
 ])
 def test_still_at_twilio_says_what_it_means_for_staff_in_plain_words(note, words, app, people, database, clock):
     eid, _ = leave_voicemail(app, database, clock, transcript="hello", twilio_delete_error=note)
     page = signed_in(app, people["sam"]).get(f"/staff/e/{eid}").get_data(as_text=True)
-    assert f'<p class="muted small still-at-twilio">{words}</p>' in page
+    where = '<p class="alert recording-bad-copy" role="status">' if note else '<p class="muted small still-at-twilio">'
+    assert f'{where}{words}</p>' in page
+    assert ("Play voicemail" in page) is (note is None)
     assert "did not check out" not in page and "1.0 s" not in page
 
 
@@ -348,9 +358,12 @@ def test_a_voicemail_that_no_key_opens_is_refused_clearly(app, people, database,
     stranger = RecordingFiles(ql.recording_files.directory, FileCipher.from_setting(generate_key()))
     stranger.write_audio(row.call_sid, row.recording_sid, b"RIFF sealed with another key")
     sam = signed_in(app, people["sam"])
-    post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}")
-    refused = sam.get(f"/staff/e/{eid}/voicemail.wav")
-    assert refused.status_code == 404
+    opened = post(sam, f"/staff/e/{eid}/voicemail", token_from=f"/staff/e/{eid}")
+    body = opened.get_data(as_text=True)
+    # fix13-bt S2: said in plain words instead of a player that 404s (and no "no speech model")
+    assert opened.status_code == 404 and "<audio" not in body and "no speech model" not in body
+    assert "cannot be opened with this server&#39;s recordings key: restart the service with the new key" in body
+    assert sam.get(f"/staff/e/{eid}/voicemail.wav").status_code == 403  # never granted
 
 
 def test_recording_paths_refuse_anything_but_sids(tmp_path):

@@ -418,6 +418,100 @@ def test_a_hung_worker_is_killed_and_restarted_on_the_supervisors_clock(aof_redi
         redis.close()
 
 
+def test_a_restarted_speech_worker_loading_its_model_gets_the_start_allowance_not_the_hang_limit(
+        aof_redis, standin, database, flows_dir, tmp_path, monkeypatch, caplog):
+    """Break test (issue 13, B1): after one ``kill -9`` of the speech worker, its replacement loads and warms up
+    the packaged vosk model (12-45 s on a loaded machine) before RQ registers it. Judged on the 60 s hang limit
+    it was killed over and over, each kill logged as an unexpected SIGKILL. A real speech worker with the real
+    model: on the supervisor's clock, still loading past the hang limit after its restart is left alone; only
+    past the start allowance is it killed, and that kill is logged as the supervisor's own."""
+    import datetime as dt
+    import logging
+
+    from redis import Redis
+
+    from ivr.dev.serve import Supervisor, _worker_heartbeats
+    from tests.helpers.processes import wait_for, worker_env
+    from tests.helpers.speech import korean_model_path
+
+    env = worker_env(aof_redis.url, str(database.engine.url), standin.url, flows_dir, tmp_path,
+                     VOSK_MODEL_PATH=str(korean_model_path()))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    redis = Redis.from_url(aof_redis.url)
+    host = socket.gethostname()
+    clock = Clock(dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC))
+    sup = Supervisor(worker_hang_seconds=60, clock=clock, start_allowance_seconds=300)
+    caplog.set_level(logging.INFO, logger="ivr.dev.serve")
+    try:
+        worker = sup.spawn("worker[speech]", [sys.executable, "-m", "workers.run", "--queues", "speech",
+                                              "--no-scheduler"], kind="worker")
+        sup.children.append(worker)
+        first = worker.proc.pid
+        assert sup.kill_hung_workers() == []  # Redis answers from now: the watch starts
+        wait_for(lambda: first in _worker_heartbeats(redis, host), 180, "the first speech worker to register")
+        os.kill(first, signal.SIGKILL)  # what the break tester did
+        wait_for(lambda: worker.proc.poll() is not None, 30, "the killed worker to die")
+
+        def restarted() -> bool:
+            sup.tend()
+            return worker.restarts == 1 and worker.proc.poll() is None
+        wait_for(restarted, 60, "the supervisor to restart it", interval=0.2)
+        second = worker.proc.pid
+        restarted_on = worker.started_on
+        assert f"worker[speech] (pid {first}) was killed by SIGKILL unexpectedly" in caplog.text
+        # The replacement is loading its model (a Python start and a vosk model load: many seconds).
+        clock.now = restarted_on + dt.timedelta(seconds=61)
+        assert second not in _worker_heartbeats(redis, host)
+        assert sup.kill_hung_workers() == []  # past the hang limit, but still starting
+        clock.now = restarted_on + dt.timedelta(seconds=300)
+        assert sup.kill_hung_workers() == []  # at the allowance: still starting
+        wait_for(lambda: second in _worker_heartbeats(redis, host), 180, "the restarted worker to register")
+        assert worker.proc.poll() is None and worker.restarts == 1
+        # Registered, it is judged on its heartbeats again: SIGSTOPped, the hang limit applies.
+        os.kill(second, signal.SIGSTOP)
+        last = _worker_heartbeats(redis, host)[second]
+        clock.now = last + dt.timedelta(seconds=61)
+        assert sup.kill_hung_workers() == [worker]
+        wait_for(lambda: worker.proc.poll() is not None, 30, "the hung worker to die")
+        caplog.clear()
+        sup.tend()
+        assert re.search(rf"worker\[speech\] \(pid {second}\) was killed by the supervisor \(hung: no heartbeat "
+                         rf"for 61 s\): restarting it", caplog.text), caplog.text
+        assert "unexpectedly" not in caplog.text
+    finally:
+        sup.shutdown()
+        redis.close()
+
+
+def test_a_worker_that_never_registers_is_killed_after_the_start_allowance(aof_redis, monkeypatch):
+    """A worker stuck before it registers (a hung start) is still caught: after the start allowance from its
+    last (re)start, not after the hang limit."""
+    import datetime as dt
+
+    from ivr.dev.serve import Child, Supervisor
+
+    monkeypatch.setenv("REDIS_URL", aof_redis.url)
+    clock = Clock(dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC))
+    sup = Supervisor(worker_hang_seconds=60, clock=clock, start_allowance_seconds=300)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        child = Child("worker[speech]", sleeper, [], 0.0, kind="worker", started_on=clock.now, restarts=3)
+        sup.children.append(child)
+        assert sup.kill_hung_workers() == []
+        clock.advance(seconds=300)
+        assert sup.kill_hung_workers() == []
+        clock.advance(seconds=1)
+        assert sup.kill_hung_workers() == [child]
+        assert sleeper.wait(10) == -signal.SIGKILL
+        assert child.exit_note() == (f"worker[speech] (pid {sleeper.pid}) was killed by the supervisor "
+                                     "(hung: no registration for 301 s)")
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()
+
+
 def test_a_worker_silent_while_redis_is_away_is_not_killed(aof_redis, monkeypatch):
     """Workers cannot heartbeat into a Redis that does not answer: no verdict until Redis has answered
     for the whole threshold."""

@@ -22,7 +22,7 @@ from ivr.escalations.audit import AuditEntry
 from ivr.escalations.models import Escalation, EscalationStatus, Recording
 from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
 from ivr.exceptions import ConfigError, RecordingUnreadable
-from tests.helpers.dashboard import Person, signed_in
+from tests.helpers.dashboard import Person, post, signed_in
 from tests.helpers.escalations import (
     ALEX,
     DEMO_PASSWORD,
@@ -531,3 +531,147 @@ def test_an_unsure_voicemail_is_high_priority_and_says_so_on_its_queue_card(orde
     assert page.index(f'id="e-{esc.id}"') < page.index(f'id="e-{other.id}"')  # above the normal one
     assert not any(e.reason == "voicemail_crisis" for e in escalations(database))
     assert words not in page and "struggling" not in page
+
+
+def _blocked_on_the_folder_lock() -> bool:
+    """Whether this process waits for an flock (``/proc/locks`` lists a waiter as ``->``, then its pid)."""
+    with open("/proc/locks") as fh:
+        return any("->" in line and "FLOCK" in line and str(os.getpid()) in line.split() for line in fh)
+
+
+def test_a_rotation_never_brings_back_a_voicemail_the_purge_deletes_meanwhile(tmp_path, monkeypatch):
+    """Break test (issue 13, S3): the rotation read a file, the hourly purge deleted it, the rotation wrote it back.
+    Interleaved for real: the rotation stops after reading the file (inside the key's open), the purge's delete
+    runs in another thread; the delete waits for the folder's lock, the rotation finishes, the delete removes
+    the new file. The voicemail stays gone, and a later rotation has nothing to bring back."""
+    import threading
+
+    old, new = RECORDINGS_KEY, generate_key()
+    directory = tmp_path / "rotating"
+    call, rec = "CA" + "1" * 32, "RE" + "1" * 32
+    files_with(directory, old).write_audio(call, rec, tone_wav(1))
+    files_with(directory, old).write_transcript(call, rec, StoredTranscript("words", 0.9, ()))
+    rotating = files_with(directory, new, old)
+    purging = files_with(directory, new, old)
+    read, go = threading.Event(), threading.Event()
+    real_open = FileCipher.open
+
+    def open_then_wait(self, sealed, name):
+        plain = real_open(self, sealed, name)
+        if threading.current_thread().name == "rotation":
+            read.set()
+            assert go.wait(60)
+        return plain
+
+    monkeypatch.setattr(FileCipher, "open", open_then_wait)
+    removed: list[int] = []
+    rotation = threading.Thread(target=rotating.rotate, name="rotation")
+    purge = threading.Thread(target=lambda: removed.append(purging.delete(call, rec)), name="purge")
+    rotation.start()
+    assert read.wait(60)
+    purge.start()
+    deadline = time.monotonic() + 60
+    while purge.is_alive() and not _blocked_on_the_folder_lock():
+        assert time.monotonic() < deadline, "the purge neither finished nor waited for the lock"
+        time.sleep(0.01)
+    go.set()
+    rotation.join(60)
+    purge.join(60)
+    assert removed == [2]
+    assert sorted(p.name for p in directory.iterdir()) == []
+    assert not purging.has_audio(call, rec) and purging.read_transcript(call, rec) is None
+    assert rotating.rotate().changed == 0
+
+
+def test_a_bad_copy_is_copied_again_while_twilio_has_it_and_never_played_meanwhile(app, client, standin, jobs, database,
+                                                                                   staff):
+    """Break test (issue 13, S1): a copy cut short (Twilio says 4 s, we got 1 s) was never downloaded again, and the
+    player served it as the message. Now: staff are told the truth and not played it; on the fetch's retry schedule
+    the message is copied again, over the bad copy, and once a copy checks out it plays, is transcribed afresh and
+    Twilio's copy goes."""
+    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
+                                                                                    script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    standin.add_recording(recording_sid, tone_wav(1), call_sid=result.call_sid, duration=4)
+    jobs.run()
+    found = row(database, recording_sid)
+    assert found.verified_at is None and found.twilio_deleted_at is None
+    assert found.twilio_delete_error == "our copy did not check out: 1.0 s of audio where Twilio says 4.0 s"
+    [esc] = of_call(database, result.call_sid)
+    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert "Our copy of this message failed its check (it may be cut short or damaged)" in page
+    assert "Play voicemail" not in page
+    refused = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
+    assert refused.status_code == 404 and "<audio" not in refused.get_data(as_text=True)
+    assert "Quietline is copying it again from Twilio" in refused.get_data(as_text=True)
+    assert desk.get(f"/staff/e/{esc.id}/voicemail.wav").status_code == 403  # never granted: nothing served
+
+    # Twilio's copy is whole; the fetch's first retry (10 s) copies it again over ours.
+    standin.add_recording(recording_sid, tone_wav(4), call_sid=result.call_sid, duration=4)
+    jobs.at(jobs.clock.now + dt.timedelta(seconds=10))
+    found = row(database, recording_sid)
+    assert found.verified_at is not None and found.twilio_deleted_at is not None
+    assert standin.deleted_recordings() == [recording_sid]
+    files = app.extensions["quietline"].recording_files
+    assert files.read_audio(result.call_sid, recording_sid) == tone_wav(4)
+    shown = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
+    assert shown.status_code == 200 and "<audio" in shown.get_data(as_text=True)
+    assert desk.get(f"/staff/e/{esc.id}/voicemail.wav").data == tone_wav(4)
+
+
+def test_reconciliation_copies_a_bad_copy_again_after_every_retry(app, client, standin, jobs, database):
+    """S1: every retry got a bad copy; Twilio's is whole later: the reconciliation job copies it again."""
+    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
+                                                                                    script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    standin.add_recording(recording_sid, tone_wav(1), call_sid=result.call_sid, duration=4)
+    jobs.run()
+    for seconds in (10, 30, 60, 300, 900):
+        jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
+    assert row(database, recording_sid).verified_at is None
+    standin.add_recording(recording_sid, tone_wav(4), call_sid=result.call_sid, duration=4)
+    counts = reconcile_now(app, jobs)
+    assert counts["bad copies copied again"] == 1
+    jobs.settle()
+    found = row(database, recording_sid)
+    assert found.verified_at is not None and found.twilio_deleted_at is not None
+    assert app.extensions["quietline"].recording_files.read_audio(result.call_sid, recording_sid) == tone_wav(4)
+
+
+def test_a_voicemail_the_key_cannot_open_says_so_and_is_transcribed_once_the_key_opens_it(
+        app, client, standin, jobs, database, staff, settings_overrides, redis_conn):
+    """Break test (issue 13, S2): the recordings were re-encrypted under a new key while the service still ran with
+    the old one. The page showed a player that 404s and "no speech model is installed", and the transcription was
+    failed for good, its crisis check never done. Now: its own state, said in plain words on the page, and tried
+    again (transcription and crisis check) once the service runs with the key that opens it."""
+    from ivr.app import create_app
+    from tests.helpers.escalations import JobRunner
+
+    old, new = RECORDINGS_KEY, generate_key()
+    directory = settings_overrides["recordings_dir"]
+    call_sid, recording_sid = leave_message(client, standin, jobs)
+    assert row(database, recording_sid).transcript_status == "no_model"  # the test workers have no model
+    # The rotation runs (new key first) while the service keeps its old key; the message is transcribed again.
+    assert files_with(directory, new, old).rotate().resealed == 1
+    app.extensions["quietline"].jobs.transcribe_again(call_sid, recording_sid)
+    jobs.run()
+    assert row(database, recording_sid).transcript_status == "key_failed"
+    [esc] = of_call(database, call_sid)
+    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert "cannot be opened with this server&#39;s recordings key: restart the service with the new key" in page
+    assert "Play voicemail" not in page and "no speech model" not in page
+    refused = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 404 and "<audio" not in body and "no speech model" not in body
+    assert "restart the service with the new key" in body
+
+    # Restarted with the new key (and the old one after it): the reconciliation job tries it again.
+    restarted = create_app({**settings_overrides, "recordings_key": f"{new},{old}"}, redis=redis_conn,
+                           clock=jobs.clock, strict_flows=True, database=database)
+    again = JobRunner(restarted, redis_conn, jobs.clock)
+    counts = reconcile_now(restarted, again)
+    assert counts["transcriptions refused by the key tried again"] == 1
+    again.settle()
+    assert row(database, recording_sid).transcript_status == "no_model"  # it opens: on to the speech model

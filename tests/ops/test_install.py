@@ -136,6 +136,18 @@ def test_every_role_unit_is_hardened_and_restarts_always():
     assert "OnCalendar=*-*-* 02:30:00" in units["quietline-backup.timer"].splitlines()
 
 
+def test_a_restarted_speech_worker_loading_its_model_is_never_killed_by_systemd():
+    """fix13-bt B1, the systemd side: ``make run``'s supervisor killed a restarted speech worker still loading its
+    model. The shipped units have no such trap: every role is Type=simple (started as soon as it is forked, so
+    TimeoutStartSec never runs out during a model load) with no WatchdogSec (no sd_notify heartbeat expected), and
+    a worker is restarted (Restart=always) only when it really dies."""
+    units = render_units(LAYOUT, OPTIONS)
+    for name in ROLE_UNITS:
+        lines = units[name].splitlines()
+        assert "Type=simple" in lines, name
+        assert not any(line.startswith(("WatchdogSec=", "TimeoutStartSec=", "Type=notify")) for line in lines), name
+
+
 def test_ubuntu_2204_gets_python_311_and_is_told_where_caddy_comes_from():
     jammy = dataclasses.replace(FRESH, os_id="ubuntu", os_version="22.04", caddy_available=False)
     with pytest.raises(InstallError, match="no caddy package.*caddyserver.com/docs/install"):

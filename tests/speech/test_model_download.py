@@ -197,6 +197,7 @@ def test_downloads_and_installs_a_model(serve, tmp_path: Path) -> None:
     assert (installed / "am" / "final.mdl").read_bytes() == b"acoustic model v1"
     assert (installed / "conf" / "model.conf").is_file()
     assert entries(dest) == ["vosk-model-tiny-0.1"]  # no temp files left behind
+    assert dest.stat().st_mode & 0o777 == 0o700  # fix13-bt nit: the models folder is owner-only, as documented
     assert calls and calls[-1] == (len(data), len(data))
     assert [n for n, _ in calls] == sorted(n for n, _ in calls)
 
@@ -522,3 +523,7 @@ def test_the_command_prints_the_exact_next_step(serve, tmp_path: Path, monkeypat
     refused = CliRunner().invoke(cli.speech_cli, ["download-model", "--url", big,
                                                                   "--max-unpacked-mb", "1"])
     assert refused.exit_code == 1 and "download failed:" in refused.stderr and "--max-unpacked-mb" in refused.stderr
+    # fix13-bt nits: said once, naming the URL (not the temporary .part file); progress in a few lines off a terminal
+    assert "download failed: download failed" not in refused.stderr and ".part" not in refused.stderr
+    assert big in refused.stderr
+    assert len([line for line in result.output.splitlines() if "% of" in line]) <= 11
