@@ -133,9 +133,10 @@ def send(db_sessions: sessionmaker[Session], settings: Settings, rules: Outbound
          number_lock: Callable[[str], AbstractContextManager[object]] | None = None,
          ) -> tuple[Sent, OutboundTouch | None]:
     """Make the touch of row ``row_id`` if it may still go.  Raises SendError when Twilio may take it later
-    (RQ retries the job); ``number_lock(e164)``: held while the number's neutral message and first text are
-    decided and the row claimed (the service's is a Redis lock keyed by the number's HMAC); a permanent refusal is recorded ``failed``, and one whose code says the number can
-    never take this channel flags it (``ivr.contact.undeliverable``)."""
+    (RQ retries the job); a permanent refusal is recorded ``failed``, and one whose code says the number can
+    never take this channel flags it (``ivr.contact.undeliverable``).  ``number_lock(e164)`` is held while the
+    number's neutral message and first text are decided and the row claimed (the service's: a Redis lock keyed
+    by the number's HMAC)."""
     hasher = hasher or NumberHasher.from_setting(settings.data_key)
     row = touches.load(db_sessions, row_id)
     if row is None:
