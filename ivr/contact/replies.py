@@ -9,6 +9,8 @@ the most recent text sent to that number:
 
 * opt-outs in words too ("STOP please", "Please stop texting me"); a question ("Y?") is never a confirmation,
   and neither is a "yes" or "2" from a number several clients share (a person answers those);
+* a text from a number several clients share (a family phone) is nobody's: it is not matched to a client nor to
+  the text it answers, ends nothing for any of them, and the staff task names every client on the number;
 * confirm: ``1``, yes, confirm, ok, sure, … → recorded (and in the change journal);
 * change: ``2``, change, reschedule, can't make it, … → a correction call (the ``correction`` follow-up) or,
   without one, a staff task;
@@ -182,9 +184,9 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     family = tuple(sorted(clients)) if len(clients) > 1 else ()
     neutral = touch is not None and touch.neutral
     if family:
-        # A family phone: whoever wrote may be any of the number's clients, whatever
-        # client the last text was planned for, so the reply is nobody's — it ends, confirms and changes nothing
-        # for any one of them, and a person reads it with the number's clients named (STOP still stops the number).
+        # A family phone: whoever wrote may be any of the number's clients, whatever client the last text was
+        # planned for, so the reply is nobody's — it ends, confirms and changes nothing for any one of them, and a
+        # person reads it with the number's clients named (STOP still stops the number, for all of them).
         touch = None
         client_id = None
     else:
