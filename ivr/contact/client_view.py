@@ -21,7 +21,8 @@ from ivr.practice.models import Appointment, AppointmentStatus, Client, ClientPh
 # Touch states counted as each of the page's figures.
 SENT = frozenset({TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value,
                   TouchState.VOICEMAIL.value, TouchState.MACHINE.value, TouchState.NO_ANSWER.value,
-                  TouchState.BUSY.value, TouchState.UNDELIVERED.value, TouchState.FAX.value, TouchState.QUEUED.value})
+                  TouchState.BUSY.value, TouchState.UNDELIVERED.value, TouchState.FAX.value, TouchState.QUEUED.value,
+                  TouchState.MERGED.value})  # merged: the family phone's one neutral text carried it
 REACHED = frozenset({TouchState.DELIVERED.value, TouchState.ANSWERED.value, TouchState.VOICEMAIL.value})
 
 

@@ -36,7 +36,8 @@ FOLLOW_UP_FLOW = "follow_up_call"
 RETURNED_FLOW = "returned_call"
 # Touches a returned call may continue: those that reached the number (or may have).
 _MADE = (TouchState.QUEUED.value, TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value,
-         TouchState.VOICEMAIL.value, TouchState.NO_ANSWER.value, TouchState.MACHINE.value)
+         TouchState.VOICEMAIL.value, TouchState.NO_ANSWER.value, TouchState.MACHINE.value,
+         TouchState.MERGED.value)  # merged: a family phone's one neutral text carried it too
 RETURN_WINDOW = dt.timedelta(days=14)
 
 

@@ -50,6 +50,7 @@ _OUTCOMES = {
     TouchState.NO_ANSWER.value: Outcome.NO_ANSWER, TouchState.BUSY.value: Outcome.BUSY,
     TouchState.FAX.value: Outcome.FAX, TouchState.SKIPPED.value: Outcome.SKIPPED,
     TouchState.CANCELLED.value: Outcome.CANCELLED, TouchState.DONE.value: Outcome.SENT,
+    TouchState.MERGED.value: Outcome.SENT,  # the family phone's one neutral message carried it
 }
 
 

@@ -35,6 +35,7 @@ class TouchState(str, Enum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     DONE = "done"  # a staff task handed to staff
+    MERGED = "merged"  # went with another client's neutral text or call to the same shared number (covered_by)
 
 
 class OutboundTouch(Base):
@@ -81,6 +82,8 @@ class OutboundTouch(Base):
     conversation: Mapped[str | None] = mapped_column(String(20), nullable=True)
     flow_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A shared number's neutral message is one message: the row (id) whose text or call carried this touch too.
+    covered_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

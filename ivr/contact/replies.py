@@ -9,6 +9,8 @@ the most recent text sent to that number:
 
 * opt-outs in words too ("STOP please", "Please stop texting me"); a question ("Y?") is never a confirmation,
   and neither is a "yes" or "2" from a number several clients share (a person answers those);
+* a text from a number several clients share (a family phone) is nobody's: it is not matched to a client nor to
+  the text it answers, ends nothing for any of them, and the staff task names every client on the number;
 * confirm: ``1``, yes, confirm, ok, sure, … → recorded (and in the change journal);
 * change: ``2``, change, reschedule, can't make it, … → a correction call (the ``correction`` follow-up) or,
   without one, a staff task;
@@ -157,6 +159,7 @@ class Handled:
     staff_task: str | None = None  # the reason of a staff task to raise (after the commit)
     new: bool = True  # False: the same MessageSid again (Twilio retried): nothing done twice
     correction_request: int | None = None  # the correction_requests row a "change" reply raised
+    clients: tuple[str, ...] = ()  # a family phone's clients (the reply is none of theirs: staff are told them all)
 
 
 def _as_sent(db: Session, touch: OutboundTouch) -> bool:
@@ -191,9 +194,18 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     if to:
         last = last.where(OutboundTouch.from_e164 == to)
     touch = db.scalar(last.order_by(OutboundTouch.attempted_at.desc(), OutboundTouch.id.desc()).limit(1))
-    client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
-    if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and (len(clients) > 1 or (touch and touch.neutral)):
-        meaning = ReplyMeaning.OTHER  # a family phone: nobody can tell whose appointment "Y" is about (S11)
+    family = tuple(sorted(clients)) if len(clients) > 1 else ()
+    neutral = touch is not None and touch.neutral
+    if family:
+        # A family phone: whoever wrote may be any of the number's clients, whatever client the last text was
+        # planned for, so the reply is nobody's — it ends, confirms and changes nothing for any one of them, and a
+        # person reads it with the number's clients named (STOP still stops the number, for all of them).
+        touch = None
+        client_id = None
+    else:
+        client_id = touch.client_id if touch is not None else (clients[0] if len(clients) == 1 else None)
+    if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and (client_id is None or neutral):
+        meaning = ReplyMeaning.OTHER  # nobody can tell whose appointment "Y" is about, nor neutral words' (S11)
     if meaning is ReplyMeaning.CONFIRM and (touch is None or touch.kind not in CONFIRM_ASKED):
         meaning = ReplyMeaning.OTHER  # "ok" to a follow-up text confirms nothing: no confirmation was asked
     if meaning in (ReplyMeaning.CONFIRM, ReplyMeaning.CHANGE) and touch is not None and not _as_sent(db, touch):
@@ -214,7 +226,7 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
             db.add(CallOptOut(e164=from_, source=STOP_SOURCE, since=now))
         cancel_pending(db, to=from_, why=SkipReason.OPTED_OUT, now=now)
         return Handled(meaning, None, client_id, None,
-                       staff_task=TEXT_CRISIS if urgent is ReplyMeaning.CRISIS else None)
+                       staff_task=TEXT_CRISIS if urgent is ReplyMeaning.CRISIS else None, clients=family)
     if meaning is ReplyMeaning.OPT_IN:
         opt_outs.record(db, from_, opt_outs.Keyword.START, now, source=source)
         stopped = db.get(CallOptOut, from_)
@@ -225,9 +237,9 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         return Handled(meaning, None, client_id, None)  # Twilio answers HELP itself
     touch_id = touch.touch_id if touch is not None else None
     if urgent is ReplyMeaning.CRISIS:
-        return Handled(urgent, CRISIS_REPLY, client_id, touch_id, staff_task=TEXT_CRISIS)
+        return Handled(urgent, CRISIS_REPLY, client_id, touch_id, staff_task=TEXT_CRISIS, clients=family)
     if urgent is ReplyMeaning.UNSURE:
-        return Handled(urgent, UNSURE_REPLY, client_id, touch_id, staff_task=TEXT_UNSURE)
+        return Handled(urgent, UNSURE_REPLY, client_id, touch_id, staff_task=TEXT_UNSURE, clients=family)
     appointment_id = touch.appointment_id if touch is not None else None
     if meaning is ReplyMeaning.CONFIRM and client_id and appointment_id:
         journal.record(db, ChangeKind.APPOINTMENT_CONFIRMED, source=source, now=now, client_id=client_id,
@@ -247,4 +259,4 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         return Handled(meaning, CHANGE_REPLY, client_id, touch_id, staff_task="change_request")
     # Free text (or a confirm/change nobody can be matched to): a person answers.
     return Handled(ReplyMeaning.OTHER if meaning is not ReplyMeaning.CHANGE else meaning, PERSON_REPLY, client_id,
-                   touch_id, staff_task="text_reply")
+                   touch_id, staff_task="text_reply", clients=family)

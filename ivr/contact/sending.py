@@ -17,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -32,12 +34,13 @@ from ivr.contact import touches, undeliverable
 from ivr.contact.facts import load_facts
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.contact.undeliverable import NumberHasher
-from ivr.exceptions import OutboundRefused, SendError
+from ivr.exceptions import OutboundRefused, SendError, UnknownWords
 from ivr.outbound.facts import Channel, PracticeFacts
 from ivr.outbound.lint import WordKind
 from ivr.outbound.planner import SkipReason, Touch, recheck
 from ivr.outbound.rules import OutboundRules
 from ivr.outbound.wording import render
+from ivr.outbound.zones import display_zone, local_to_utc
 from ivr.practice import opt_outs
 from ivr.telephony import twilio_rest
 
@@ -61,6 +64,7 @@ class Sent(StrEnum):
     FAILED = "failed"
     STAFF_TASK = "staff_task"
     NO_RULES = "no_rules"
+    MERGED = "merged"  # a shared number's neutral message of today carried it (not sent again)
 
 
 @dataclass(frozen=True)
@@ -104,16 +108,35 @@ def text_body(touch: Touch, facts: PracticeFacts, rules: OutboundRules, from_: s
     return render(touch, WordKind.TEXT, rules=rules, client=client, appointment=appt, callback_number=from_, now=now)
 
 
+def call_words_version(touch: Touch, facts: PracticeFacts, rules: OutboundRules, from_: str,
+                       now: dt.datetime) -> str:
+    """What identifies a call's words (recorded on every attempt, as a text's): the voicemail it may leave and what
+    is said before and after verification, each as rendered for this touch ("" for words the rules lack)."""
+    client, appt = _client_and_appointment(facts, touch)
+    said = []
+    for kind, verified in ((WordKind.VOICEMAIL, False), (WordKind.SPOKEN, False), (WordKind.SPOKEN, True)):
+        try:
+            said.append(render(touch, kind, rules=rules, client=client, appointment=appt, callback_number=from_,
+                               now=now, verified=verified))
+        except UnknownWords:
+            said.append("")
+    return words_version("\n".join(said))
+
+
 def _with_touch(url: str, job_id: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}touch={job_id}"
 
 
 def send(db_sessions: sessionmaker[Session], settings: Settings, rules: OutboundRules | None, urls: Urls,
          row_id: int, now: dt.datetime, *, twilio: TwilioClient | None = None,
-         hasher: NumberHasher | None = None) -> tuple[Sent, OutboundTouch | None]:
+         hasher: NumberHasher | None = None,
+         number_lock: Callable[[str], AbstractContextManager[object]] | None = None,
+         ) -> tuple[Sent, OutboundTouch | None]:
     """Make the touch of row ``row_id`` if it may still go.  Raises SendError when Twilio may take it later
     (RQ retries the job); a permanent refusal is recorded ``failed``, and one whose code says the number can
-    never take this channel flags it (``ivr.contact.undeliverable``)."""
+    never take this channel flags it (``ivr.contact.undeliverable``).  ``number_lock(e164)`` is held while the
+    number's neutral message and first text are decided and the row claimed (the service's: a Redis lock keyed
+    by the number's HMAC)."""
     hasher = hasher or NumberHasher.from_setting(settings.data_key)
     row = touches.load(db_sessions, row_id)
     if row is None:
@@ -146,16 +169,87 @@ def send(db_sessions: sessionmaker[Session], settings: Settings, rules: Outbound
             return Sent.STAFF_TASK, row
         return Sent.NOT_PENDING, row
     from_ = pool_number(rules, current.client_id)
-    if current.channel is Channel.TEXT:
-        body = text_body(current, facts, rules, from_, now)
-        if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
-                             words_version=words_version(body), rules_version=rules.version):
+    to, body = current.to or "", ""
+    # One number, one decision at a time: whether its neutral message already went today, and whether this is the
+    # first text it gets, are read and the claim committed under the number's lock (two clients' jobs at once).
+    with number_lock(to) if number_lock is not None and to else nullcontext():
+        if current.neutral:
+            merged = neutral_merge(db_sessions, row, current, facts, rules, now)
+            if merged is not None:
+                return merged, row
+        if current.channel is Channel.TEXT:
+            current = replace(current, opt_out_notice=first_text_to(db_sessions, to, row.id))
+            body = text_body(current, facts, rules, from_, now)
+            if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
+                                 words_version=words_version(body), rules_version=rules.version):
+                return Sent.NOT_PENDING, row
+        elif not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
+                               words_version=call_words_version(current, facts, rules, from_, now),
+                               rules_version=rules.version):
             return Sent.NOT_PENDING, row
-        return _text(db_sessions, settings, urls, row, current.to or "", from_, body, now, twilio, hasher), row
-    if not touches.claim(db_sessions, row.id, to=current.to, from_=from_, now=now, neutral=current.neutral,
-                         words_version=None, rules_version=rules.version):
-        return Sent.NOT_PENDING, row
-    return _call(db_sessions, settings, urls, row, current.to or "", from_, now, twilio, hasher), row
+    if current.channel is Channel.TEXT:
+        return _text(db_sessions, settings, urls, row, to, from_, body, now, twilio, hasher), row
+    return _call(db_sessions, settings, urls, row, to, from_, now, twilio, hasher), row
+
+
+# The states of a text or call that reached the number, or may still (in flight): it carries the neutral message.
+_CARRIED = (TouchState.QUEUED.value, TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value,
+            TouchState.VOICEMAIL.value)
+# A text that went to the number (the opt-out notice is said once per number, whoever the text was for).
+_TEXTED = (TouchState.QUEUED.value, TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.UNDELIVERED.value)
+
+
+def first_text_to(db_sessions: sessionmaker[Session], to: str, row_id: int) -> bool:
+    """Whether a text to ``to`` now would be the first automated text that number gets (then it carries the
+    opt-out notice), across every client who lists the number: decided at sending time, per number."""
+    if not to:
+        return False
+    with db_sessions() as db:
+        earlier = db.scalar(select(OutboundTouch.id).where(
+            OutboundTouch.to_e164 == to, OutboundTouch.channel == Channel.TEXT.value, OutboundTouch.id != row_id,
+            OutboundTouch.status.in_(_TEXTED)).limit(1))
+    return earlier is None
+
+
+def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, current: Touch, facts: PracticeFacts,
+                  rules: OutboundRules, now: dt.datetime) -> Sent | None:
+    """The neutral message to a shared number is one message (a family phone is told "a message about an
+    appointment" once, however many of its clients have a touch): a neutral text or call of the same channel that
+    already went to the number this local day carries this touch too — recorded ``merged`` with ``covered_by``
+    (SKIPPED is not returned: the client was reached by it).  The number's week is limited as a client's is:
+    ``limits.per_week`` messages to it in any 7 days, then a touch is recorded skipped (``weekly_cap``).
+    None: send it."""
+    client, _ = _client_and_appointment(facts, current)
+    tz = display_zone(client.time_zone, rules.practice.timezone)
+    today = now.astimezone(tz).date()
+    day_start = local_to_utc(today, dt.time(0), tz)
+    day_end = local_to_utc(today + dt.timedelta(days=1), dt.time(0), tz)
+    to = current.to or ""
+    with db_sessions() as db, db.begin():
+        carried = select(OutboundTouch).where(
+            OutboundTouch.to_e164 == to, OutboundTouch.neutral.is_(True), OutboundTouch.id != row.id,
+            OutboundTouch.status.in_(_CARRIED), OutboundTouch.covered_by.is_(None))
+        covering = db.scalar(carried.where(
+            OutboundTouch.channel == current.channel.value, OutboundTouch.attempted_at >= day_start,
+            OutboundTouch.attempted_at < day_end).order_by(OutboundTouch.attempted_at, OutboundTouch.id).limit(1))
+        if covering is not None:
+            done = db.execute(update(OutboundTouch).where(
+                OutboundTouch.id == row.id, OutboundTouch.status == TouchState.PLANNED.value).values(
+                status=TouchState.MERGED.value, attempted_at=now, outcome_at=now, to_e164=to,
+                from_e164=covering.from_e164, neutral=True, covered_by=covering.id,
+                words_version=covering.words_version, rules_version=rules.version))
+            if done.rowcount != 1:
+                return Sent.NOT_PENDING
+            log.info("touch %s went with touch %s (one neutral message to a shared number)", row.job_id,
+                     covering.job_id)
+            return Sent.MERGED
+        week = len(db.scalars(carried.where(OutboundTouch.attempted_at > now - dt.timedelta(days=7),
+                                            OutboundTouch.attempted_at <= now)).all())
+    if week >= rules.limits.per_week:
+        touches.skip(db_sessions, row.id, SkipReason.WEEKLY_CAP, now)
+        log.info("touch %s skipped: the shared number had its week's messages", row.job_id)
+        return Sent.SKIPPED
+    return None
 
 
 def _client(settings: Settings, twilio: TwilioClient | None) -> TwilioClient:

@@ -73,6 +73,9 @@ def next_run(now: dt.datetime, every_seconds: int = PLAN_EVERY_SECONDS) -> dt.da
     return dt.datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, dt.UTC)
 
 
+NUMBER_LOCK_PREFIX = "ql:outbound:number-lock:"
+
+
 class Outbound:
     """Follow-ups and reminders for one installation (see the module docstring)."""
 
@@ -159,7 +162,7 @@ class Outbound:
     def send(self, row_id: int) -> str:
         """Make one touch (the send job); returns what happened (``sending.Sent``)."""
         result, row = sending.send(self.database.sessions, self.settings, self.rules(), self.urls, row_id,
-                                   self.clock(), hasher=self.hasher)
+                                   self.clock(), hasher=self.hasher, number_lock=self.number_lock)
         if result is sending.Sent.FAILED:
             self.plan_soon()  # refused for good: the next attempt or channel may go at once
         if result is sending.Sent.STAFF_TASK and row is not None:
@@ -176,6 +179,12 @@ class Outbound:
                 if found is not None:
                     found.status, found.outcome_at = TouchState.DONE.value, self.clock()
         return result.value
+
+    def number_lock(self, e164: str) -> Any:
+        """A Redis lock on one number (keyed by its HMAC, never in clear) while its message is decided and claimed;
+        redis-py's LockError after 30 s fails the job and RQ retries it."""
+        return self.redis.lock(f"{NUMBER_LOCK_PREFIX}{self.hasher.digest(e164)[:32]}", timeout=60,
+                               blocking_timeout=30)
 
     def staff_task(self, key: str, reason: str, client_id: str | None, details: dict[str, str] | None = None) -> int:
         """An escalation for staff, once per ``key`` (a touch's job id or a MessageSid) and reason, notified as any
@@ -232,6 +241,8 @@ class Outbound:
             details = {"reply": handled.meaning.value}
             if handled.meaning in (ReplyMeaning.CRISIS, ReplyMeaning.UNSURE):
                 details["crisis"] = handled.meaning.value  # the marker staff see (never the words)
+            if handled.clients:
+                details["clients"] = ", ".join(handled.clients)  # a family phone: every client who lists it
             self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, details)
         reply = handled.reply
         if handled.correction_request is not None and handled.client_id and rules is not None:

@@ -89,7 +89,7 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
     scope = set(clients) if clients is not None else None
     table = OutboundTouch.__table__
     columns = (OutboundTouch.id, OutboundTouch.touch_id, OutboundTouch.job_id, OutboundTouch.status,
-               OutboundTouch.due, OutboundTouch.client_id)
+               OutboundTouch.due, OutboundTouch.client_id, OutboundTouch.to_e164, OutboundTouch.neutral)
     with db_sessions() as db, db.begin():
         existing = {row.touch_id: row for row in db.execute(select(*columns).where(OutboundTouch.status.in_(OPEN)))}
         for chunk in _chunks([i for i in wanted if i not in existing]):
@@ -118,7 +118,7 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
                 db.execute(update(OutboundTouch).where(OutboundTouch.id == row.id,
                                                        OutboundTouch.status == TouchState.CANCELLED.value)
                            .values(status=TouchState.PLANNED.value, why_skipped=None, due=touch.due,
-                                   outcome_at=None))
+                                   outcome_at=None, to_e164=touch.to, neutral=touch.neutral))
                 continue
             if row.status not in OPEN or (touch is None and is_held_task(row.touch_id)):
                 continue
@@ -128,8 +128,11 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
                 ended.append({"row_id": row.id, "new_status": TouchState.CANCELLED.value if touch is None
                               else TouchState.SKIPPED.value, "why": (reason or SkipReason.NOT_PLANNED).value})
                 out.cancelled_jobs.append(row.job_id)
-            elif touch.due is not None and row.due != touch.due:
-                moved.append({"row_id": row.id, "new_due": touch.due})
+            elif touch.due is not None and (row.due != touch.due or row.to_e164 != touch.to
+                                            or bool(row.neutral) != touch.neutral):
+                # A new time, or another number (the one it had opted out: the client's next allowed number).
+                moved.append({"row_id": row.id, "new_due": touch.due, "new_to": touch.to,
+                              "new_neutral": touch.neutral})
         connection = db.connection()
         if ended:
             connection.execute(update(table).where(table.c.id == bindparam("row_id"),
@@ -138,7 +141,8 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
                                        outcome_at=now), ended)
         if moved:
             connection.execute(update(table).where(table.c.id == bindparam("row_id"))
-                               .values(due=bindparam("new_due")), moved)
+                               .values(due=bindparam("new_due"), to_e164=bindparam("new_to"),
+                                       neutral=bindparam("new_neutral")), moved)
         out.moved = len(moved)
         rows = db.execute(select(OutboundTouch.id, OutboundTouch.job_id, OutboundTouch.due, OutboundTouch.touch_id)
                           .where(OutboundTouch.status == TouchState.PLANNED.value)).all()

@@ -68,7 +68,10 @@ class Phone:
 
 @dataclass(frozen=True, slots=True)
 class ClientFacts:
-    """A client as outbound work sees them; ``phones[0]`` is the primary number (calls and texts go there)."""
+    """A client as outbound work sees them; ``phones`` in the client's order (``phones[0]`` the primary).
+
+    Each channel goes to the first number that is the client's alone and open on it, a shared one only when
+    there is none (``ivr.outbound.planner.choose_number``)."""
 
     id: str
     first_name: str

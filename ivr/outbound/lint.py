@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
+from importlib import resources
 
 from jinja2 import meta
 
@@ -152,6 +155,8 @@ def _skeleton_problems(text: str, rules: Discretion, already: list[str]) -> list
         for word in rules.name_words:
             if seen.has_word(word):
                 out.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+            elif seen.has_split(word):  # "Lake Side": the distinctive word split in two
+                out.append(f"it names the practice ({word!r}, split, is in {rules.practice_name!r})")
     for word in rules.clinician_names:
         if seen.has_word(word):
             out.append(f"it names a clinician ({word!r})")
@@ -280,6 +285,34 @@ def template_problems(source: str, kind: WordKind, rules: Discretion, *, neutral
     return out
 
 
+_STATE_SUFFIX = re.compile(r"^(?P<place>.+?),?\s+(?P<code>[A-Za-z]{2})\.?$")
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[frozenset[str], frozenset[str]]:
+    """(place names, state codes), normalised (``_place_key``), from ``place_names.toml``."""
+    with resources.files(__package__).joinpath("place_names.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    names = frozenset(_place_key(n) for n in [*data["states"], *data["cities"]])
+    return names, frozenset(c.upper() for c in data["codes"])
+
+
+def _place_key(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower().replace("saint ", "st ")).split())
+
+
+def is_place_name(name: str) -> bool:
+    """Whether a caller name is only a US state, a state code, a large city, or "City, ST" (Twilio's CNAM rules
+    refuse a generic value such as a city or state)."""
+    names, codes = _places()
+    key = _place_key(name)
+    if key in names or name.strip().rstrip(".").upper() in codes:
+        return True
+    m = _STATE_SUFFIX.match(name.strip())
+    return bool(m) and m.group("code").upper() in codes and len(m.group("place").split()) <= 3 and (
+        "," in name or _place_key(m.group("place")) in names)
+
+
 def caller_name_problems(name: str, rules: Discretion) -> list[str]:
     """Why ``name`` cannot be the caller name (CNAM) shown on the client's phone."""
     out: list[str] = []
@@ -288,6 +321,9 @@ def caller_name_problems(name: str, rules: Discretion) -> list[str]:
     if not _CNAM_CHARS.match(name):
         out.append("start with a letter and use only letters, digits, periods, commas and spaces "
                    "(what carriers accept for a caller name)")
+    if is_place_name(name):
+        out.append("it is a city or a state, which carriers refuse as a caller name (and show anyway when "
+                   "no name is registered): register a neutral name such as 'Appointments'")
     out += [f"not discreet: {p}" for p in text_problems(name, rules)]
     if rules.substance_use_program and rules.neutral_name and rules.neutral_name.lower() in name.lower():
         out.append("with substance_use_program (42 CFR Part 2) not even the neutral name may be shown")

@@ -32,7 +32,8 @@ import hashlib
 import re
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
@@ -367,19 +368,58 @@ class _Candidate:
         return self.kind is TouchKind.MOVED or self.rule == f"follow_ups.{Trigger.CORRECTION.value}"
 
 
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """The number a channel uses for one client: ``e164`` (None: none, ``why``), ``shared`` by several clients."""
+
+    e164: str | None
+    shared: bool = False
+    why: SkipReason | None = None
+
+
+_NO_CHOICE = Chosen(None, False, None)
+
+
+def choose_number(client: ClientFacts, channel: Channel, opted_out: AbstractSet[str],
+                  users: Mapping[str, int]) -> Chosen:
+    """The number ``channel`` reaches ``client`` on: the first of their numbers, in their order, that is theirs
+    alone and not closed on that channel (opted out, undeliverable: ``opted_out``) — it gets the details; else the
+    first open number several clients share (a family phone: neutral words only).  None with why: no consent for
+    the channel, no number, or every number closed.  ``users``: number → how many clients list it (a
+    :class:`~ivr.outbound.facts.Phone` marked ``shared`` counts as shared whatever the count)."""
+    consent = client.may_text if channel is Channel.TEXT else client.may_call if channel is Channel.CALL else True
+    if not consent:
+        return Chosen(None, False, SkipReason.NO_CONSENT)
+    if not client.phones:
+        return Chosen(None, False, SkipReason.NO_NUMBER)
+    shared_first: str | None = None
+    for phone in client.phones:
+        if phone.e164 in opted_out:
+            continue
+        if not (phone.shared or users.get(phone.e164, 0) > 1):
+            return Chosen(phone.e164, False, None)
+        shared_first = shared_first or phone.e164
+    if shared_first is not None:
+        return Chosen(shared_first, True, None)
+    return Chosen(None, False, SkipReason.OPTED_OUT)
+
+
 class _Client:
     """One client's zones, numbers, consent and contact counts while their touches are placed."""
 
     def __init__(self, ctx: _Ctx, client: ClientFacts):
         self.ctx, self.client = ctx, client
         practice_tz = ctx.practice.timezone
-        self.primary = client.phones[0].e164 if client.phones else None
-        self.shared = bool(client.phones) and (client.phones[0].shared or ctx.number_users[self.primary] > 1)
+        self.primary = client.phones[0].e164 if client.phones else None  # the zone guess (area code) reads it
+        facts = ctx.facts
+        # Per channel: the number it goes to, whether several clients share it, or why there is none.
+        self.number = {
+            Channel.TEXT: choose_number(client, Channel.TEXT, facts.text_opt_outs, ctx.number_users),
+            Channel.CALL: choose_number(client, Channel.CALL, facts.call_opt_outs, ctx.number_users),
+        }
         self.zones = client_zones(client.time_zone, self.primary, practice_tz)
         self.tz: ZoneInfo = display_zone(client.time_zone, practice_tz)
         self.cal = ctx.calendar(self.zones)
-        self.text_block = self._blocked(client.may_text, ctx.facts.text_opt_outs)
-        self.call_block = self._blocked(client.may_call, ctx.facts.call_opt_outs)
         groups: dict[tuple[str, int | str], int] = {}
         calls: list[int] = []
         for inst, attempt, pt in ctx.past_by_client.get(client.id, ()):
@@ -396,17 +436,11 @@ class _Client:
         self.past_days, self.past_calls = tuple(self.contact_days), tuple(self.calls)  # made, not just planned
         self._day_cache: dict[int, int] = {}
 
-    def _blocked(self, consent: bool, opted_out: frozenset[str]) -> SkipReason | None:
-        if not consent:
-            return SkipReason.NO_CONSENT
-        if self.primary is None:
-            return SkipReason.NO_NUMBER
-        if self.primary in opted_out:
-            return SkipReason.OPTED_OUT
-        return None
-
     def channel_block(self, channel: Channel) -> SkipReason | None:
-        return self.text_block if channel is Channel.TEXT else self.call_block
+        return self.number[channel].why if channel in self.number else None
+
+    def number_for(self, channel: Channel) -> Chosen:
+        return self.number.get(channel, _NO_CHOICE)
 
     def _day(self, t: int) -> int:
         return datetime.fromtimestamp(t, self.tz).toordinal()
@@ -581,15 +615,15 @@ class _Planner:
     # ---- emitting
     def _touch(self, cand: _Candidate, channel: Channel, status: TouchStatus, due: int | None,
                why: SkipReason | None, window_end: int | None) -> Touch:
-        s = self.s
+        chosen = self.s.number_for(channel)
         appt = cand.appt
         return Touch(
             id=make_id(self.c.id, cand.rule, cand.subject, appt.version if appt else None, cand.attempt, channel),
             client_id=self.c.id, kind=cand.kind, name=cand.name, appointment_id=appt.id if appt else None,
             appointment_version=appt.version if appt else None, attempt=cand.attempt, channel=channel, status=status,
-            due=_dt(due), window_end=_dt(window_end), to=s.primary, words=cand.rule,
-            neutral=s.shared, voicemail=channel is Channel.CALL and self.c.may_voicemail,
-            opt_out_notice=channel is Channel.TEXT and s.primary is not None and s.primary not in self.ctx.texted,
+            due=_dt(due), window_end=_dt(window_end), to=chosen.e164, words=cand.rule,
+            neutral=chosen.shared, voicemail=channel is Channel.CALL and self.c.may_voicemail,
+            opt_out_notice=channel is Channel.TEXT and chosen.e164 is not None and chosen.e164 not in self.ctx.texted,
             about_start=_dt(cand.about_start), why_skipped=why)
 
     def _skip(self, cand: _Candidate, why: SkipReason, decided: int) -> None:
@@ -982,14 +1016,14 @@ def recheck(touch: Touch, facts_now: PracticeFacts, rules: OutboundRules,
             )
             if _rebooked(mine, after, appt.id):
                 return None, SkipReason.REBOOKED
-    if touch.channel is Channel.TEXT and touch.to in facts_now.text_opt_outs:
-        return None, SkipReason.OPTED_OUT
-    if touch.channel is Channel.CALL and touch.to in facts_now.call_opt_outs:
-        return None, SkipReason.OPTED_OUT
-    if (touch.channel is Channel.TEXT and not client.may_text) or (
-        touch.channel is Channel.CALL and not client.may_call
-    ):
-        return None, SkipReason.NO_CONSENT
+    if touch.channel is not Channel.STAFF_TASK:
+        # The number is chosen again now: an opted-out number gives way to the client's next allowed one (the
+        # re-planned touch below carries it); none left (or no consent) and the touch does not go.
+        opted = facts_now.text_opt_outs if touch.channel is Channel.TEXT else facts_now.call_opt_outs
+        users = Counter(p.e164 for c in facts_now.clients for p in {ph.e164: ph for ph in c.phones}.values())
+        why_none = choose_number(client, touch.channel, opted, users).why
+        if why_none is not None:
+            return None, why_none
     if is_held_task(touch.id):
         return touch, None  # the limits' decision is final: staff are told, whatever a re-plan would say now
     replanned = plan(facts_now, rules, now, clients=[client.id], horizon=timedelta(days=1))

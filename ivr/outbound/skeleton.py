@@ -128,6 +128,17 @@ class Skeleton:
             return True
         return len(joined) >= INSIDE_MIN and any(joined in token for token in self.compact)
 
+    def has_split(self, word: str) -> bool:
+        """``word`` (one word, at least ``INSIDE_MIN`` letters) written as two or three words in a row ("Lake Side"
+        for "lakeside"): for the practice's own distinctive words only, never the care vocabulary, so two ordinary
+        words ("the rapist") are still never joined."""
+        joined = "".join(skeleton(word).words.split())
+        if len(joined) < INSIDE_MIN:
+            return False
+        parts = self.words.split()
+        return any("".join(parts[i:i + n]) == joined or "".join(parts[i:i + n]) == joined + "s"
+                   for n in (2, 3) for i in range(len(parts) - n + 1))
+
     def has_stem(self, stem: str) -> bool:
         """``stem`` anywhere inside any token or one-letter run ("therap" in "hypnotherapy")."""
         return any(stem in token for token in self.compact + self.spaced)

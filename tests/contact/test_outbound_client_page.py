@@ -70,18 +70,21 @@ def test_the_client_page_shows_status_touches_flags_opt_outs_and_replies(history
     page = staff.get(PAGE).get_data(as_text=True)
     words = {r.touch_id: r.words_version for r in touch_rows(database, "C-9040")}
     [reminder_words] = [v for k, v in words.items() if "two_days_before" in k]
+    # Calls record their words' version too (the voicemail and what is said, before and after verification).
+    today_call, yesterday_call = [v for k, v in words.items() if "correction" in k and k.endswith("/call")][::-1]
+    assert today_call and yesterday_call
     # The late follow-up's text is what is still planned (the failed call flagged the number for calls).
     assert re.search(r'<p class="status" id="client-status">(.*?)</p>', page).group(1) == (
         "1 planned, 2 sent, 1 delivered or answered, 1 confirmed; next today 15:15.")
     assert cells(section(page, 'id="touches-C-9040-A-9040"', "</li>")) == [
         f"Reminder: two_days_before|1|text|Wed 2 Dec 15:00|delivered|{reminder_words}",
-        "Follow-up: correction|1|call|today 09:00|failed|0 s|21214",
+        f"Follow-up: correction|1|call|today 09:00|failed|0 s|{today_call}|21214",
         "Reminder: two_hours_before|1|text|today 13:00|cancelled|not_planned",
         "Follow-up: late|1|call|today 15:15|cancelled|not_planned",
         "Follow-up: late|1|text|today 15:15|planned",
     ]
     assert cells(section(page, 'id="touches-C-9040-none"', "</li>")) == [
-        "Follow-up: correction|1|call|yesterday 09:00|machine|machine_end_beep|21 s",
+        f"Follow-up: correction|1|call|yesterday 09:00|machine|machine_end_beep|21 s|{yesterday_call}",
     ]
     assert cells(page, "flag-active") == [
         "number 1 (primary)|call|21214 cannot be reached by a call|today 09:00|Lift|the flag on number 1 by call"]

@@ -109,6 +109,25 @@ def test_the_caller_name_is_checked_by_its_skeleton_too() -> None:
     assert caller_name_problems("Appointments", LINT) == []
 
 
+@pytest.mark.parametrize("words", ["Lake Side billing", "Call Lake side today", "LAKE SIDE", "Col lective"])
+def test_a_distinctive_word_of_the_practice_split_in_two_is_refused(words: str) -> None:
+    [problem] = [p.message for p in template_problems(words, WordKind.TEXT, LINT)]
+    assert problem.startswith("not discreet: it names the practice (") and "split" in problem
+
+
+@pytest.mark.parametrize("name", ["New York", "new york", "NY", "Texas", "Chicago", "Austin, TX", "Springfield, IL",
+                                  "St. Paul", "Washington DC"])
+def test_a_city_or_a_state_is_refused_as_the_caller_name(name: str) -> None:
+    assert caller_name_problems(name, LINT) == [
+        "it is a city or a state, which carriers refuse as a caller name (and show anyway when no name is "
+        "registered): register a neutral name such as 'Appointments'"]
+
+
+@pytest.mark.parametrize("name", ["Appointments", "Front Office", "Billing", "Reminders", "Main Office"])
+def test_neutral_caller_names_pass(name: str) -> None:
+    assert caller_name_problems(name, LINT) == []
+
+
 def test_the_care_vocabulary_is_data_with_its_sources() -> None:
     vocabulary = skeleton.care_vocabulary()
     assert {"emdr", "dbt", "iop", "meds", "medication management", "telepsychiatry"} <= set(vocabulary.words)

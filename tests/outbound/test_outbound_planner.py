@@ -7,14 +7,17 @@ the issues' defaults on business days.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
-from ivr.outbound.facts import CorrectionRequest, Reply
+from ivr.outbound.facts import ClientFacts, CorrectionRequest, Phone, Reply
 from ivr.outbound.planner import (
+    Chosen,
     SkipReason,
     TouchKind,
     TouchStatus,
+    choose_number,
     make_id,
     recheck,
     still_eligible,
@@ -480,6 +483,39 @@ def test_a_shared_number_gets_only_the_neutral_words() -> None:
     flagged = client("C-5", "+15550100203", shared=True)
     b = appt("A-2", ny(11, 24, 15), cid="C-5")
     assert plan(facts(flagged, appointments=[b]), RULES, ny(11, 24, 12))[0].neutral is True
+
+
+def test_each_channel_goes_to_the_clients_own_number_first_a_shared_one_only_without_one() -> None:
+    family, own, second = "+15550100202", "+15550100108", "+15550100109"
+    dana = ClientFacts("C-3", "Dana", (Phone(family), Phone(own)), None, True, False, True)
+    riley = client("C-4", family, first_name="Riley")
+    a = appt("A-1", ny(11, 24, 15), cid="C-3")
+    b = appt("A-2", ny(11, 24, 15), cid="C-4")
+    both = facts(dana, riley, appointments=[a, b])
+    touches = [(t.client_id, t.to, t.neutral) for t in plan(both, RULES, ny(11, 24, 12)) if t.status.value == "planned"]
+    assert touches == [("C-3", own, False), ("C-4", family, True)]  # Dana's own number, listed second, has details
+    # The own number opted out of texts: the family phone, neutral; the family phone opted out too: nothing.
+    stopped = facts(dana, riley, appointments=[a], text_opt_outs=frozenset({own}))
+    [t] = [t for t in plan(stopped, RULES, ny(11, 24, 12)) if t.status.value == "planned"]
+    assert (t.to, t.neutral) == (family, True)
+    none_left = facts(dana, riley, appointments=[a], text_opt_outs=frozenset({own, family}))
+    assert skipped(plan(none_left, RULES, ny(11, 24, 13, 5))) == [
+        ("C-3/reminders.two_days_before/A-1/v1/1/text", "opted_out"),
+        ("C-3/reminders.two_hours_before/A-1/v1/1/text", "opted_out")]
+    # Per channel: texts stopped on the first of two own numbers go to the second; calls still to the first.
+    robin = ClientFacts("C-6", "Robin", (Phone(own), Phone(second)), None, True, False, True)
+    channels = {ch: choose_number(robin, ch, frozenset({own}) if ch is Channel.TEXT else frozenset(), {})
+                for ch in (Channel.TEXT, Channel.CALL)}
+    assert channels == {Channel.TEXT: Chosen(second), Channel.CALL: Chosen(own)}
+    assert choose_number(replace(robin, may_call=False), Channel.CALL, frozenset(), {}) == Chosen(
+        None, False, SkipReason.NO_CONSENT)
+    # Re-checked when sending: the planned number opted out since, the touch goes to the next one.
+    pending = next(t for t in plan(facts(robin, appointments=[appt("A-3", ny(11, 24, 15), cid="C-6")]), RULES,
+                                   ny(11, 24, 12)) if t.status.value == "planned")
+    assert pending.to == own
+    now_stopped = facts(robin, appointments=[appt("A-3", ny(11, 24, 15), cid="C-6")], text_opt_outs=frozenset({own}))
+    current, why = recheck(pending, now_stopped, RULES, pending.due)
+    assert why is None and current is not None and (current.id, current.to) == (pending.id, second)
 
 
 def test_the_first_text_to_a_number_carries_the_opt_out_notice() -> None:
