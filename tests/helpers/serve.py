@@ -15,6 +15,11 @@ import pytest
 
 from tests.helpers.service import ROOT
 
+# The supervisor's own bounds on stopping (ivr.dev.serve): 10 s for web and workers before SIGKILL, 5 s for the
+# stand-in, up to 10 s for Redis to flush its append-only file.  A loaded machine may use all of them; waiting
+# less than their sum would fail a service that stops exactly as designed.
+STOP_WAIT = 10 + 5 + 10 + 15
+
 TOKEN = "serve-test-token-0123456789abcdef"
 OPEN_AT = "2026-11-23T11:00:00-05:00"
 ACCOUNT = "AC" + "5" * 32
@@ -137,7 +142,7 @@ class Serve:
             time.sleep(0.2)
         pytest.fail(f"serve did not become healthy in {timeout} s:\n{self.output()}")
 
-    def stop_and_wait(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+    def stop_and_wait(self, sig: int = signal.SIGTERM, timeout: float = STOP_WAIT) -> int:
         self.seen |= descendants(self.proc.pid)
         self.proc.send_signal(sig)
         try:
