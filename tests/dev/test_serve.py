@@ -94,8 +94,20 @@ def wait_until(predicate, timeout: float, what: str, serve: Serve) -> None:
     while not predicate():
         assert serve.proc.poll() is None, f"serve exited with {serve.proc.returncode}:\n{serve.output()}"
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{serve.output()[-6000:]}")
+            pytest.fail(f"timed out after {timeout} s waiting for {what}; /health says {health_report(serve.url)}:\n"
+                        f"{serve.output()[-6000:]}")
         time.sleep(0.2)
+
+
+def health_report(url: str, timeout: float = 5) -> dict | None:
+    """The whole /health report (status, failures, checks), or None when it does not answer: said on a failure."""
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read()) if exc.code == 503 else None
+    except (OSError, ValueError):
+        return None
 
 
 def health_status(url: str, timeout: float = 5) -> str | None:
