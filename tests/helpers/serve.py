@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.dev.serve import STARTUP_TIMEOUT
 from tests.helpers.service import ROOT
 
 # The supervisor's own bounds on stopping (ivr.dev.serve): 10 s for web and workers before SIGKILL, 5 s for the
@@ -125,8 +126,10 @@ class Serve:
         return subprocess.run(self.args, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=timeout)
 
-    def wait_healthy(self, timeout: float = 90) -> None:
-        # Without job workers only the web part of /health can be green.
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT + 30) -> None:
+        # The supervisor itself gives up (and exits, which is seen at once) after its --startup-timeout; waiting
+        # less would fail a slow but correct start on a loaded machine.  Without job workers only the web part
+        # of /health can be green.
         path = "/health?scope=web" if "--no-workers" in self.args else "/health"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
