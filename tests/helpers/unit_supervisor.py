@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -61,31 +62,57 @@ def unit_processes(name: str) -> list[int]:
     return found
 
 
-def stop_rest(name: str, unit: dict[str, str]) -> None:
+def _kill(pid: int, sig: int, *, group: bool = False) -> None:
+    try:
+        (os.killpg if group else os.kill)(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class Children:
+    """The children that exited, reaped without blocking wherever the supervisor waits: a unit's main process that
+    exits while another unit is being stopped is still seen (and restarted) by the main loop."""
+
+    def __init__(self) -> None:
+        self.exited: list[int] = []
+
+    def reap(self) -> bool:
+        """Reap every exited child now; whether any was."""
+        reaped = False
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return reaped
+            if not pid:
+                return reaped
+            self.exited.append(pid)
+            reaped = True
+
+    def signal_then_kill(self, left: Callable[[], list[int]], sig: int, timeout: float, *,
+                         group: bool = False) -> None:
+        """``sig`` to every pid ``left()`` names; SIGKILL to those still there after ``timeout`` seconds (systemd's
+        stop: ``KillSignal=``, then SIGKILL after ``TimeoutStopSec=``)."""
+        for pid in left():
+            _kill(pid, sig, group=group)
+        deadline = time.monotonic() + timeout
+        while left() and time.monotonic() < deadline:
+            if not self.reap():
+                time.sleep(0.05)
+        for pid in left():
+            _kill(pid, signal.SIGKILL, group=group)
+
+
+def stop_rest(children: Children, name: str, unit: dict[str, str]) -> None:
     """KillSignal= to what is left of the unit, SIGKILL after TimeoutStopSec= (systemd's control-group mode)."""
-    sig = getattr(signal, unit.get("KillSignal", "SIGTERM"))
-    for pid in unit_processes(name):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + float(unit.get("TimeoutStopSec", "90").rstrip("s"))
-    while unit_processes(name) and time.monotonic() < deadline:
-        try:
-            os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
-    for pid in unit_processes(name):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    children.signal_then_kill(lambda: unit_processes(name), getattr(signal, unit.get("KillSignal", "SIGTERM")),
+                              float(unit.get("TimeoutStopSec", "90").rstrip("s")))
 
 
 def main(argv: list[str]) -> int:
     events = open(argv[0], "a", buffering=1)  # noqa: SIM115 - open for the supervisor's life
     units = {Path(p).name: service_section(Path(p)) for p in argv[1:]}
+    children = Children()
     running: dict[int, str] = {}
     due: dict[str, float] = {name: 0.0 for name in units}
     stopping = False
@@ -106,37 +133,25 @@ def main(argv: list[str]) -> int:
                 running[proc.pid] = name
                 del due[name]
                 events.write(f"start {name} {proc.pid}\n")
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            pid = 0
-        if pid and pid in running:
+        if not children.reap() and not children.exited:
+            time.sleep(0.05)
+        while children.exited:
+            pid = children.exited.pop(0)
+            if pid not in running:
+                continue  # a unit's other process (run as PID 1, every orphan is ours to reap)
             name = running.pop(pid)
             events.write(f"exit {name} {pid}\n")
-            stop_rest(name, units[name])
+            stop_rest(children, name, units[name])
             if units[name].get("Restart") == "always":
                 due[name] = time.monotonic() + float(units[name].get("RestartSec", "0.1").rstrip("s"))
-        elif not pid:
-            time.sleep(0.05)
-    for pid in running:
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    while running and time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        running.pop(pid, None)
-        if not pid:
-            time.sleep(0.05)
-    for pid in running:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+
+    def still_running() -> list[int]:
+        for pid in children.exited:
+            running.pop(pid, None)
+        children.exited.clear()
+        return list(running)
+
+    children.signal_then_kill(still_running, signal.SIGTERM, 10, group=True)
     return 0
 
 
