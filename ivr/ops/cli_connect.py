@@ -8,11 +8,13 @@ from typing import TypeVar
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from twilio.rest import Client
 
+from ivr.config import Settings
 from ivr.ops import connect as connect_mod
 from ivr.ops.connect import ConnectError
 from ivr.telephony.twilio_numbers import MANAGED_FIELDS, NumberConfig
-from ivr.telephony.twilio_rest import make_client
+from ivr.telephony.twilio_rest import make_client as _make_client
 
 T = TypeVar("T")
 
@@ -28,6 +30,12 @@ def _number(raw: str | None) -> str:
         raise ConnectError("no number: pass --number +1… or set TWILIO_NUMBER", connect_mod.EXIT_USAGE)
     flows = ql.flows.last_good
     return connect_mod.e164(value, flows.practice.phone_region if flows is not None else "US")
+
+
+def make_client(settings: Settings) -> Client:
+    """The REST client for the ``twilio`` commands, once the credentials may be sent where they would go."""
+    connect_mod.check_credentials(settings)
+    return _make_client(settings)
 
 
 def _show(number: NumberConfig) -> None:

@@ -24,7 +24,7 @@ import phonenumbers
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from ivr.config import LOOPBACK_HOSTS, Settings
+from ivr.config import LOOPBACK_HOSTS, Settings, is_development_token
 from ivr.exceptions import IvrError
 from ivr.private_files import private_dir, write_atomically
 from ivr.telephony.twilio_numbers import (
@@ -59,6 +59,21 @@ class ConnectError(IvrError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def check_credentials(settings: Settings) -> None:
+    """Refuse, before anything is sent, the development auth token (the one `make run` writes) addressed to the
+    real Twilio: Twilio would answer 401, which reads as "your credentials are wrong", and the token would have
+    left the machine for nothing.  Raises ConnectError (EXIT_AUTH) saying how to rehearse against the running
+    stand-in instead, or which settings to give for the real account."""
+    host = urlsplit(settings.twilio_api_url).hostname or ""
+    if is_development_token(settings.twilio_auth_token) and host not in LOOPBACK_HOSTS:
+        raise ConnectError(
+            "TWILIO_AUTH_TOKEN is the development token of `make run`, and TWILIO_API_URL is "
+            f"{settings.twilio_api_url}: nothing was sent. To rehearse against the stand-in of a running `make run`, "
+            "give its addresses, e.g. "
+            "TWILIO_API_URL=http://127.0.0.1:8010 PUBLIC_BASE_URL=http://127.0.0.1:8000 (the ports it printed); "
+            "to go live, set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to your Twilio account's", EXIT_AUTH)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,24 @@ def test_wrong_credentials_are_named_with_their_own_exit_status(make_app, standi
     assert _number(standin)["voice_url"] == OLD["voice_url"]
 
 
+@pytest.mark.parametrize("command", [["connect"], ["show"], ["rollback"], ["connect", "--rollback"]])
+def test_the_development_token_is_never_sent_to_twilio(make_app, standin, command):
+    """`make run`'s token with the real API (a newcomer rehearsing in another terminal without the stand-in's
+    address): refused before any request, saying how to reach the stand-in; not Twilio's 401 read as bad
+    credentials."""
+    standin.add_number(NUMBER, **OLD)
+    app = make_app(twilio_auth_token="dev-" + "5" * 32, twilio_api_url="https://api.twilio.com",
+                   public_base_url="https://ql.example.org")
+
+    result = _run(app, *command, "--number", NUMBER)
+
+    assert result.exit_code == EXIT_AUTH
+    assert result.output.startswith("error: TWILIO_AUTH_TOKEN is the development token of `make run`, and "
+                                    "TWILIO_API_URL is https://api.twilio.com: nothing was sent.")
+    assert "TWILIO_API_URL=http://127.0.0.1:8010 PUBLIC_BASE_URL=http://127.0.0.1:8000" in result.output
+    assert standin.requests() == []
+
+
 def test_a_bad_number_is_refused(make_app, standin):
     result = _run(make_app(), "connect", "--number", "12")
     assert result.exit_code == EXIT_USAGE
