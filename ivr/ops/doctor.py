@@ -36,6 +36,7 @@ from ivr.jobs.layout import worker_layout
 from ivr.ops import backup as backup_mod
 from ivr.ops import backup_crypto
 from ivr.ops import connect as connect_mod
+from ivr.ops.install import PRIVATE_KEY_LEFT_NOTE
 
 STATUS_FILE = "status.json"  # written by `flask backup create` (go-common.md's status contract)
 SKEW_LIMIT_SECONDS = 60.0
@@ -580,10 +581,17 @@ def gather_backup_key(settings: Settings, paths: Paths) -> tuple[str, list[str],
         found.append(f"the environment's {backup_crypto.PRIVATE_ENV_NAME}")
     for env in paths.env_files:
         try:
-            if backup_crypto.SECRET_PREFIX in env.read_text(errors="replace"):
-                found.append(str(env))
+            text = env.read_text(errors="replace")
         except OSError:
-            pass
+            continue
+        if backup_crypto.SECRET_PREFIX in text:
+            found.append(str(env))
+        for line in text.splitlines():
+            # The installer, without a terminal, left the key in a root-only file this user may not see.
+            if line.startswith(PRIVATE_KEY_LEFT_NOTE):
+                left = line[len(PRIVATE_KEY_LEFT_NOTE):].split(":", 1)[0]
+                found.append(f"{left}, where the installer wrote it; once it is moved off and deleted, delete the "
+                             f"line saying so in {env}")
     return state, plain, found
 
 

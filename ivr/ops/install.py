@@ -1117,6 +1117,9 @@ BACKUP_KEY_SCRIPT = ("from ivr.ops.backup_crypto import generate_backup_keypair,
                      "print(private.text())\n"
                      "print(private_key_notice(private))\n")
 PRIVATE_KEY_FILE = "/root/quietline-backup-private-key.txt"
+# Written into the environment file when the private half went to PRIVATE_KEY_FILE (no terminal): the doctor, run as
+# the service user who cannot see /root, names the left-behind key until the line is deleted.
+PRIVATE_KEY_LEFT_NOTE = "# quietline: the backup PRIVATE key was left on this machine at "
 
 
 def backup_key(layout: Layout, transcript: Path, *, terminal: bool,
@@ -1145,6 +1148,9 @@ def backup_key(layout: Layout, transcript: Path, *, terminal: bool,
     merged, _added = merge_env(env_text, [("IVR_BACKUP_PUBLIC_KEY", public.strip(),
                                            "seals every backup archive; its private half is kept OFF this machine "
                                            "(docs/ops-backup.md#the-backup-key)")])
+    if not terminal:
+        merged = (merged.rstrip("\n") + f"\n{PRIVATE_KEY_LEFT_NOTE}{PRIVATE_KEY_FILE}: move it off, delete it, then "
+                  "delete this line (`flask --app app doctor` reports it until then)\n")
     # Replaced atomically (it holds every secret: a crash must never leave it cut short), keeping its mode and owner.
     before = env_path.stat()
     fd, tmp = tempfile.mkstemp(dir=env_path.parent, prefix=f".{env_path.name}.")

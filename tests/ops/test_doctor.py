@@ -22,6 +22,7 @@ from ivr.jobs.layout import worker_layout
 from ivr.ops import backup_crypto
 from ivr.ops import doctor as doctor_mod
 from ivr.ops.connect import wanted
+from ivr.ops.install import PRIVATE_KEY_FILE, PRIVATE_KEY_LEFT_NOTE
 from ivr.private_files import private_dir
 from tests.helpers.ops import BACKUP_KEY, NUMBER
 from tests.helpers.service import OPEN_NOW, PUBLIC, RECORDINGS_KEY
@@ -381,6 +382,30 @@ def test_redis_settings_readable_by_others_are_named(healthy, tmp_path):
     assert result.exit_code == 1
     assert _problems(report) == {("permissions", f"Redis settings (its password) {conf} is 0644: other users can "
                                                  "read it; make it 0640 (chmod 640)")}
+
+
+def test_a_private_key_the_installer_left_in_a_root_only_file_is_named(healthy, make_app, production_redis,
+                                                                        tmp_path):
+    """An install without a terminal (ssh without -t, Ansible, cloud-init) writes the private half to a root-only
+    file the doctor, run as the service user, cannot see: the line the installer adds to the environment file
+    names it until the owner deletes that line."""
+    _, env_file, _ = healthy
+    app = make_app(redis=production_redis, twilio_number=NUMBER, recordings_dir=str(tmp_path / "recordings"),
+                   doctor_min_free_mb=1)
+    env_file.write_text(f"TWILIO_AUTH_TOKEN=…\n{PRIVATE_KEY_LEFT_NOTE}{PRIVATE_KEY_FILE}: move it off, delete it, "
+                        "then delete this line (`flask --app app doctor` reports it until then)\n")
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _checks_failing(report) == ["backup_key"]
+    assert [p["message"] for p in report["problems"]] == [
+        f"the backup's PRIVATE key is on this machine ({PRIVATE_KEY_FILE}, where the installer wrote it; once it is "
+        f"moved off and deleted, delete the line saying so in {env_file}): whoever takes the machine can read every "
+        "backup. Keep it elsewhere and remove it here"]
+
+    env_file.write_text("TWILIO_AUTH_TOKEN=…\n")
+    assert _doctor(app, env_file)[0].exit_code == 0
 
 
 def test_a_missing_backup_key_a_plain_archive_and_a_private_key_on_the_machine_are_named(

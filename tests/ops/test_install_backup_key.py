@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 from ivr.ops.backup_crypto import BackupPublicKey, generate_backup_keypair, private_key_notice
-from ivr.ops.install import PRIVATE_KEY_FILE, Layout, backup_key, parse_env
+from ivr.ops.install import PRIVATE_KEY_FILE, PRIVATE_KEY_LEFT_NOTE, Layout, backup_key, parse_env
 
 
 def _machine(tmp_path, env: str = "SECRET_KEY=abc\n") -> Layout:
@@ -56,6 +56,11 @@ def test_without_a_terminal_the_private_half_goes_to_a_root_only_file(tmp_path, 
     out = capsys.readouterr().out
     assert PRIVATE_KEY_FILE in out and private.text() not in out
     assert private.text() not in transcript.read_text()
+    # Noted where the doctor, as the service user who cannot see /root, reads it (the environment file).
+    env_text = layout.at(layout.env_file).read_text()
+    assert env_text.splitlines()[-1] == (f"{PRIVATE_KEY_LEFT_NOTE}{PRIVATE_KEY_FILE}: move it off, delete it, then "
+                                         "delete this line (`flask --app app doctor` reports it until then)")
+    assert private.text() not in env_text and parse_env(env_text)["SECRET_KEY"] == "abc"
 
 
 def test_a_public_key_already_there_is_never_replaced(tmp_path, capsys):
