@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -90,6 +90,18 @@ class Layout:
     @property
     def env_file(self) -> str:
         return f"{self.etc_dir}/quietline.env"
+
+    def with_settings(self, env: Mapping[str, str]) -> Layout:
+        """This layout with the owner's choices from the environment file: ``IVR_BACKUP_DIR`` (a mounted backup
+        disk) becomes the folder the installer makes and the nightly unit may write (``ReadWritePaths=``; under
+        ``ProtectSystem=strict`` every other path is read-only to it).  Raises InstallError for a relative path."""
+        chosen = env.get("IVR_BACKUP_DIR", "").strip()
+        if not chosen or chosen == self.backup_dir:
+            return self
+        if not chosen.startswith("/") or any(c.isspace() for c in chosen):
+            raise InstallError(f"IVR_BACKUP_DIR in {self.env_file} must be an absolute path without spaces "
+                               f"(it goes into the backup unit's ReadWritePaths=), not {chosen!r}")
+        return replace(self, backup_dir=chosen.rstrip("/") or "/")
 
     @property
     def flows_dir(self) -> str:
@@ -1239,7 +1251,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     layout = Layout()
     try:
-        twilio = twilio_settings(args, parse_env(_read(layout.at(layout.env_file))), os.environ,
+        env = parse_env(_read(layout.at(layout.env_file)))
+        layout = layout.with_settings(env)
+        twilio = twilio_settings(args, env, os.environ,
                                  ask=None if args.no_prompt or not sys.stdin.isatty() else _ask)
     except InstallError as exc:
         print(f"install stopped: {exc}", file=sys.stderr)

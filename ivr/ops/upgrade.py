@@ -409,7 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0 and not args.dry_run:
         print("the upgrade needs root: sudo make upgrade", file=sys.stderr)
         return 2
-    layout = Layout()
+    try:
+        # The owner's backup folder (IVR_BACKUP_DIR), where the pre-upgrade backup and its status are.
+        layout = Layout().with_settings(parse_env(_read(Layout().at(Layout().env_file))))
+    except InstallError as exc:
+        print(f"{'rollback' if args.rollback else 'upgrade'} stopped: {exc}", file=sys.stderr)
+        return 2
+
     def make_plan() -> list[Action]:
         facts = gather_upgrade_facts(layout)
         if args.rollback:

@@ -25,6 +25,7 @@ from ivr.ops.install import (
     Facts,
     InstallError,
     Layout,
+    MakeDir,
     MakeVenv,
     Note,
     Options,
@@ -134,6 +135,24 @@ def test_every_role_unit_is_hardened_and_restarts_always():
     assert "Type=oneshot" in backup and "ReadWritePaths=/var/backups/quietline" in backup
     assert not any(line.startswith("Restart=") for line in backup)
     assert "OnCalendar=*-*-* 02:30:00" in units["quietline-backup.timer"].splitlines()
+
+
+def test_a_backup_folder_chosen_in_the_environment_file_is_made_and_writable_by_the_nightly_unit():
+    """bt15 s24 SF2: IVR_BACKUP_DIR set to a mounted backup disk in quietline.env, then `make install` again: the
+    folder is made (0700, the service user's) and the nightly unit may write there (ProtectSystem=strict leaves
+    every path it does not name read-only)."""
+    layout = LAYOUT.with_settings({"IVR_BACKUP_DIR": "/mnt/backup/quietline/"})
+    assert layout.backup_dir == "/mnt/backup/quietline"
+    backup = render_units(layout, OPTIONS)["quietline-backup.service"].splitlines()
+    assert "ReadWritePaths=/mnt/backup/quietline" in backup
+    assert "ReadWritePaths=/var/backups/quietline" not in backup
+    actions = plan(FRESH, layout, OPTIONS, numbered_secrets())
+    assert MakeDir("/mnt/backup/quietline", 0o700, "quietline", "quietline") in actions
+    assert LAYOUT.with_settings({}) is LAYOUT
+    assert LAYOUT.with_settings({"IVR_BACKUP_DIR": "/var/backups/quietline"}) is LAYOUT
+    for bad in ("backups", "/mnt/my backups"):
+        with pytest.raises(InstallError, match="IVR_BACKUP_DIR in /etc/quietline/quietline.env must be an absolute"):
+            LAYOUT.with_settings({"IVR_BACKUP_DIR": bad})
 
 
 def test_a_restarted_speech_worker_loading_its_model_is_never_killed_by_systemd():
