@@ -45,12 +45,16 @@ def file_variable(name: str) -> str:
     return name + FILE_SUFFIX
 
 
-def read_secret_file(name: str, path: str) -> str:
+def read_secret_file(name: str, path: str, credentials_dir: str | None = None) -> str:
     """The secret held in the file at ``path`` for setting ``name``.
 
     One trailing line ending (``\\n`` or ``\\r\\n``) is removed, as editors and ``echo`` add it; the rest is the
     value. ConfigError when the file is missing or unreadable, is not a regular file, may be read by its group or
     others (any bit of 0o077), is empty, or holds more than one line.
+
+    ``credentials_dir``: systemd's ``$CREDENTIALS_DIRECTORY``. A file in it may show group bits, since systemd
+    may grant the service user read access through a POSIX ACL (whose mask stat reports as the group bits) on a
+    root-owned 0400 copy in a folder private to the service; only bits for others are refused there.
     """
     where = f"{file_variable(name)} ({path})"
     if not path.strip():
@@ -66,7 +70,10 @@ def read_secret_file(name: str, path: str) -> str:
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"{where} is not a regular file")
         mode = stat.S_IMODE(info.st_mode)
-        if mode & LOOSE_BITS:
+        loose = LOOSE_BITS
+        if credentials_dir and os.path.dirname(os.path.realpath(path)) == os.path.realpath(credentials_dir):
+            loose = 0o007
+        if mode & loose:
             raise LooseSecretFile(f"{where} is {mode:04o}: its group or other users may read it; make it 0400 or 0600 "
                               f"(chmod go= {path})")
         with os.fdopen(fd, "rb", closefd=False) as f:
@@ -99,7 +106,7 @@ def resolve_secret_files(environ: Mapping[str, str]) -> dict[str, str]:
         if environ.get(name):
             raise ConfigError(f"both {name} and {file_variable(name)} are set: keep only {file_variable(name)} "
                               f"(the file) and remove {name} from the environment")
-        values[name] = read_secret_file(name, path)
+        values[name] = read_secret_file(name, path, environ.get("CREDENTIALS_DIRECTORY"))
     return values
 
 

@@ -561,7 +561,10 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         sqlite_file = Path(str(url.database))
     modes = [PathMode("secrets file", str(p), False, _mode(p)) for p in paths.env_files]
     # Read at start, when the settings refused a loose one; checked again here, as it may have changed since.
-    modes += [PathMode(f"secret file ({variable})", path, False, _mode(Path(path)))
+    # In systemd's credentials folder the group bits may be an ACL's mask (ivr.secret_files.read_secret_file).
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    modes += [PathMode(f"secret file ({variable})", path, False, _mode(Path(path)),
+                       group_may_read=bool(credentials) and Path(path).resolve().parent == Path(credentials).resolve())
               for variable, path in secret_file_paths(environ).items()]
     modes += [PathMode("instance folder", str(paths.instance_dir), True, _mode(paths.instance_dir)),
               PathMode("dashboard key", str(paths.instance_dir / "secret_key"), False,

@@ -91,6 +91,28 @@ def test_a_file_only_its_owner_may_read_is_accepted(tmp_path, mode):
     assert load_settings({"SMTP_PASSWORD_FILE": str(path)}).smtp_password == VALUE
 
 
+def test_in_systemd_s_credentials_folder_only_bits_for_others_refuse_a_file(tmp_path):
+    """systemd may give the service user read access to a credential through a POSIX ACL, whose mask stat shows as
+    the group bits (0440): in $CREDENTIALS_DIRECTORY, a folder private to the service, that is accepted."""
+    credentials = tmp_path / "credentials"
+    credentials.mkdir(mode=0o500)
+    path = secret_file(credentials, VALUE, 0o440, "twilio_auth_token")
+    env = {"TWILIO_AUTH_TOKEN_FILE": f"{credentials}/twilio_auth_token", "CREDENTIALS_DIRECTORY": str(credentials)}
+    assert load_settings(env).twilio_auth_token == VALUE
+    path.chmod(0o444)
+    with pytest.raises(ConfigError, match=r"is 0444: its group or other users may read it"):
+        load_settings(env)
+    path.chmod(0o440)
+    with pytest.raises(ConfigError, match=r"is 0440"):  # the same file, the folder not systemd's
+        load_settings({"TWILIO_AUTH_TOKEN_FILE": str(path)})
+
+
+def test_a_file_variable_set_to_blanks_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"SECRET_KEY_FILE": "  "})
+    assert str(caught.value) == "SECRET_KEY_FILE is set but empty: give the path of the file holding SECRET_KEY"
+
+
 def test_name_and_name_file_both_set_is_refused(tmp_path):
     path = secret_file(tmp_path, VALUE)
     with pytest.raises(ConfigError) as caught:
