@@ -48,9 +48,9 @@ def file_variable(name: str) -> str:
 def read_secret_file(name: str, path: str, credentials_dir: str | None = None) -> str:
     """The secret held in the file at ``path`` for setting ``name``.
 
-    One trailing line ending (``\\n`` or ``\\r\\n``) is removed, as editors and ``echo`` add it; the rest is the
-    value. ConfigError when the file is missing or unreadable, is not a regular file, may be read by its group or
-    others (any bit of 0o077), is empty, or holds more than one line.
+    One trailing line ending (``\\n`` or ``\\r\\n``) is removed, as editors and ``echo`` add it, and a leading
+    UTF-8 byte-order mark; the rest is the value. ConfigError when the file is missing or unreadable, is not a
+    regular file, may be read by its group or others (any bit of 0o077), is empty, or holds more than one line.
 
     ``credentials_dir``: systemd's ``$CREDENTIALS_DIRECTORY``. A file in it may show group bits, since systemd
     may grant the service user read access through a POSIX ACL (whose mask stat reports as the group bits) on a
@@ -83,7 +83,8 @@ def read_secret_file(name: str, path: str, credentials_dir: str | None = None) -
     finally:
         os.close(fd)
     try:
-        text = raw.decode("utf-8")
+        # utf-8-sig: a byte-order mark (Windows editors write one) is never part of a secret.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{where} is not UTF-8 text") from None
     text = text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text

@@ -147,6 +147,12 @@ def test_an_empty_or_many_line_or_binary_file_is_refused(tmp_path, content, why)
     assert VALUE not in str(caught.value)
 
 
+def test_a_file_saved_by_a_windows_editor_gives_the_value_alone(tmp_path):
+    """Notepad's UTF-8: a byte-order mark first and CRLF last; neither is part of the secret."""
+    path = secret_file(tmp_path, b"\xef\xbb\xbf" + VALUE.encode() + b"\r\n")
+    assert load_settings({"SMTP_PASSWORD_FILE": str(path)}).smtp_password == VALUE
+
+
 def test_a_path_pointing_nowhere_is_refused(tmp_path):
     missing = tmp_path / "run" / "secrets" / "twilio_auth_token"
     with pytest.raises(ConfigError) as caught:
