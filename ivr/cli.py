@@ -51,9 +51,9 @@ def _flows_dir() -> Path:
 def database_clinician_names(environ: Mapping[str, str] | None = None) -> tuple[tuple[str, ...] | None, str]:
     """The clinicians' names from the practice database, as the running service reads them, and what was read.
 
-    A database is configured when DATABASE_URL is set, or when the instance's default SQLite file exists
-    (``make run`` creates it); none configured, or one that cannot be read → ``(None, why)``, never an error:
-    the flows are still checked, without the names.
+    A database is configured when DATABASE_URL (or DATABASE_URL_FILE) is set, or when the instance's default SQLite
+    file exists (``make run`` creates it); none configured, or one that cannot be read → ``(None, why)``, never an
+    error: the flows are still checked, without the names.
     """
     environ = os.environ if environ is None else environ
     try:
@@ -61,7 +61,7 @@ def database_clinician_names(environ: Mapping[str, str] | None = None) -> tuple[
     except ConfigError as exc:
         return None, f"the settings cannot be read ({exc})"
     parsed = normalise_url(url)
-    if not environ.get("DATABASE_URL"):
+    if not environ.get("DATABASE_URL") and not environ.get("DATABASE_URL_FILE"):
         file = parsed.database or ""
         if parsed.get_backend_name() != "sqlite" or not file or not Path(file).expanduser().exists():
             return None, "no database is configured (DATABASE_URL unset and no instance database yet)"

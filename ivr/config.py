@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ivr.encryption import RECORDINGS_ENV_NAME, parse_keys
 from ivr.exceptions import ConfigError
 from ivr.private_files import private_dir
+from ivr.secret_files import resolve_secret_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR") or PROJECT_ROOT / "instance")
@@ -30,13 +31,17 @@ class Settings:
     """Everything the service needs to know about its surroundings."""
 
     twilio_account_sid: str = "AC00000000000000000000000000000000"
-    twilio_auth_token: str = ""
+    twilio_auth_token: str = dataclasses.field(default="", repr=False)
     # Where the official twilio client sends REST calls; a local stand-in in tests and dev.
     twilio_api_url: str = "https://api.twilio.com"
     # The URL Twilio uses to reach us; signatures are computed against it.
     public_base_url: str = "http://127.0.0.1:8000"
-    redis_url: str = f"unix://{EMBEDDED_REDIS_SOCKET}"
-    database_url: str = f"sqlite:///{INSTANCE_DIR / 'quietline.db'}"
+    # Both may carry a password; never in repr. REDIS_PASSWORD / DATABASE_PASSWORD (below) put one into a URL that
+    # has none, so the URL can sit in the environment while the password comes from a file (REDIS_PASSWORD_FILE).
+    redis_url: str = dataclasses.field(default=f"unix://{EMBEDDED_REDIS_SOCKET}", repr=False)
+    database_url: str = dataclasses.field(default=f"sqlite:///{INSTANCE_DIR / 'quietline.db'}", repr=False)
+    redis_password: str = dataclasses.field(default="", repr=False)
+    database_password: str = dataclasses.field(default="", repr=False)
     flows_dir: str = str(PROJECT_ROOT / "flows")
     recordings_dir: str = str(PROJECT_ROOT / "recordings")
     # Number texts and outbound calls come from; never the practice's branded line.
@@ -51,7 +56,7 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
-    smtp_password: str = ""
+    smtp_password: str = dataclasses.field(default="", repr=False)
     smtp_from: str = "Quietline <quietline@localhost>"
     smtp_starttls: bool = True
     # Where staff notifications link to; default PUBLIC_BASE_URL + "/staff" (set by load_settings).
@@ -95,7 +100,7 @@ class Settings:
     backup_public_key: str = ""
     # Signs the staff dashboard's session cookie. Unset: a random key kept in instance/secret_key
     # (fine on one machine; set it when several machines serve the dashboard).
-    secret_key: str = ""
+    secret_key: str = dataclasses.field(default="", repr=False)
     # Staff dashboard: signed out after this long without a request; locked after repeated bad passwords.
     idle_logout_minutes: int = 15
     login_max_failures: int = 5
@@ -219,6 +224,8 @@ _ENV_NAMES = {
     "public_base_url": "PUBLIC_BASE_URL",
     "redis_url": "REDIS_URL",
     "database_url": "DATABASE_URL",
+    "redis_password": "REDIS_PASSWORD",
+    "database_password": "DATABASE_PASSWORD",
     "flows_dir": "IVR_FLOWS_DIR",
     "recordings_dir": "IVR_RECORDINGS_DIR",
     "sms_from": "TWILIO_SMS_FROM",
@@ -279,11 +286,18 @@ def env_name(field_name: str) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Build Settings from environment variables, then explicit overrides (by field name)."""
+    """Build Settings from environment variables, then explicit overrides (by field name).
+
+    A secret setting may be given as ``<NAME>_FILE``, the path of a file holding it (ivr.secret_files: read here,
+    once; ConfigError naming the setting and path when the file is refused or NAME is set too). REDIS_PASSWORD and
+    DATABASE_PASSWORD are put into their URLs here, so the rest of the service sees complete URLs.
+    """
     environ = os.environ if environ is None else environ
+    from_files = resolve_secret_files(environ)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(Settings):
-        raw = environ.get(_ENV_NAMES[f.name])
+        name = _ENV_NAMES[f.name]
+        raw = from_files.get(name, environ.get(name))
         if raw is None or raw == "":
             continue
         values[f.name] = _coerce(f, raw)
@@ -295,7 +309,35 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     settings = Settings(**values)
     public = settings.public_base_url.rstrip("/")
     return dataclasses.replace(settings, public_base_url=public,
+                               redis_url=url_with_password(settings.redis_url, settings.redis_password,
+                                                           "REDIS_URL", "REDIS_PASSWORD"),
+                               database_url=url_with_password(settings.database_url, settings.database_password,
+                                                              "DATABASE_URL", "DATABASE_PASSWORD"),
                                dashboard_url=(settings.dashboard_url or public + "/staff").rstrip("/"))
+
+
+def url_with_password(url: str, password: str, url_name: str, password_name: str) -> str:
+    """``url`` with ``password`` put in (percent-encoded): in the user part of a network URL
+    (``redis://:pw@host/0``, ``postgresql+psycopg://user:pw@host/db``), as ``?password=`` of a ``unix://`` socket
+    URL. ``url`` unchanged when ``password`` is empty. ConfigError when the URL has a password already (which one
+    is meant would be a guess) or is a SQLite file (no password to give)."""
+    if not password:
+        return url
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.password is not None or any(key == "password" for key, _ in query):
+        raise ConfigError(f"{url_name} has a password and {password_name} is set too: keep only {password_name} "
+                          f"(or its _FILE) and take the password out of {url_name}")
+    if parts.scheme.startswith("sqlite"):
+        raise ConfigError(f"{password_name} is set but {url_name} is a SQLite file, which has no password")
+    if parts.scheme == "unix":
+        # Appended to the text as it is: urlunsplit would drop the empty host of unix:///path. redis-py unquotes
+        # query values with unquote (not unquote_plus): a space must be %20, not +.
+        base, hash_, fragment = url.partition("#")
+        added = urlencode([("password", password)], quote_via=quote)
+        return f"{base}{'&' if parts.query else '?'}{added}{hash_}{fragment}"
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -55,7 +55,7 @@ def doctor_command(as_json: bool, raw_number: str | None, env_files: tuple[Path,
     try:
         app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     except Exception:
-        findings = doctor_mod.config_findings(load_settings())
+        findings = doctor_mod.settings_findings(load_settings)
         if not findings:
             raise
         _print(doctor_mod.config_report(findings), as_json)

@@ -14,7 +14,7 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import backup_crypto
 from ivr.ops import connect as connect_mod
 from ivr.ops.install import PRIVATE_KEY_LEFT_NOTE
+from ivr.secret_files import LooseSecretFile, file_variable, secret_file_paths, secrets_in_environment
 
 STATUS_FILE = "status.json"  # written by `flask backup create` (go-common.md's status contract)
 SKEW_LIMIT_SECONDS = 60.0
@@ -128,6 +129,7 @@ class Facts:
     recordings_key_error: str | None = None
     recording_probe: str | None = None    # None: none to try; "ok"; or why it did not open
     clock: ClockFacts = field(default_factory=lambda: ClockFacts("none"))
+    secrets_in_environment: tuple[str, ...] = ()  # secret settings given as NAME, not NAME_FILE (names only)
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,18 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
 ]
 
 
+def settings_findings(load: Callable[[], Settings]) -> list[Finding]:
+    """``config_findings`` of the settings ``load`` returns; a refusal of the settings themselves (a secret file
+    that is missing, loose, empty, or given twice: ivr.secret_files) is the one finding."""
+    try:
+        settings = load()
+    except LooseSecretFile as exc:
+        return [Finding("permissions", str(exc))]
+    except ConfigError as exc:
+        return [Finding("config", str(exc))]
+    return config_findings(settings)
+
+
 def config_findings(settings: Settings) -> list[Finding]:
     """What the service refuses to start with (``Settings.validate``, malformed IVR_DATA_KEY or IVR_RECORDINGS_KEY),
     each a finding: the doctor reports them instead of a traceback. Empty when the settings are usable."""
@@ -355,6 +369,13 @@ def warnings_of(f: Facts) -> list[Finding]:
                            "TWILIO_API_URL is a local Twilio stand-in: fine for a rehearsal, not for going live"))
     if f.messaging_service:
         out.append(Finding("number", f.messaging_service))
+    if f.secrets_in_environment and not f.rest_is_standin:
+        names = ", ".join(f.secrets_in_environment)
+        out.append(Finding("secrets_in_environment",
+                           f"{names} {'is' if len(f.secrets_in_environment) == 1 else 'are'} in the service's "
+                           "environment, which `docker inspect`, /proc/<pid>/environ and every child process see: give "
+                           f"each as {file_variable('<NAME>')}, the path of a file only the service user reads "
+                           "(docs/deploy.md, \"Where secrets live\")"))
     return out
 
 
@@ -494,9 +515,12 @@ class Paths:
     redis_conf: Path = REDIS_SETTINGS
 
 
-def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[], Any]) -> Facts:
-    """Read everything the checks need from a live installation (``ql``: the app's Services)."""
+def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[], Any],
+           environ: Mapping[str, str] | None = None) -> Facts:
+    """Read everything the checks need from a live installation (``ql``: the app's Services; ``environ``: the
+    service's environment, default this process's)."""
     settings: Settings = ql.settings
+    environ = os.environ if environ is None else environ
     now = ql.clock()
     token = ("unset" if not settings.twilio_auth_token
              else "development" if is_development_token(settings.twilio_auth_token) else "set")
@@ -537,6 +561,12 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         sqlite_file = Path(str(url.database))
     modes = [PathMode("secrets file", str(p), False, _mode(p)) for p in paths.env_files]
+    # Read at start, when the settings refused a loose one; checked again here, as it may have changed since.
+    # In systemd's credentials folder the group bits may be an ACL's mask (ivr.secret_files.read_secret_file).
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    modes += [PathMode(f"secret file ({variable})", path, False, _mode(Path(path)),
+                       group_may_read=bool(credentials) and Path(path).resolve().parent == Path(credentials).resolve())
+              for variable, path in secret_file_paths(environ).items()]
     modes += [PathMode("instance folder", str(paths.instance_dir), True, _mode(paths.instance_dir)),
               PathMode("dashboard key", str(paths.instance_dir / "secret_key"), False,
                        _mode(paths.instance_dir / "secret_key")),
@@ -560,6 +590,7 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         modes=modes, loose_files={str(d): _loose_files(d) for d in (recordings, paths.backup_dir)},
         recordings_key_error=key_error, recording_probe=probe,
         clock=gather_clock(twilio_date, received_at),
+        secrets_in_environment=tuple(secrets_in_environment(environ)),
     )
 
 

@@ -470,13 +470,14 @@ def new_secret_value(kind: str) -> str:
     return secrets.token_hex(32)
 
 
-def merge_env(existing: str | None, wanted: Sequence[tuple[str, str, str]]) -> tuple[str, list[str]]:
+def merge_env(existing: str | None, wanted: Sequence[tuple[str, str, str]],
+              header: str = "") -> tuple[str, list[str]]:
     """The environment file with the missing settings appended, and their names. Existing lines stay as they are
     (values, comments, order): a secret, once written, is never replaced; an empty value counts as set by the
     administrator only if it is not one the installer can fill now."""
     current = parse_env(existing or "")
-    lines = (existing or "# Quietline's settings and secrets: readable by the service user only (0600, its own; root "
-             "too). README.md, 'Environment', lists every setting.\n").splitlines()
+    lines = (existing or header or "# Quietline's settings and secrets: readable by the service user only (0600, its "
+             "own; root too). README.md, 'Environment', lists every setting.\n").splitlines()
     added: list[str] = []
     for key, value, comment in wanted:
         if key in current and (current[key] or not value):
@@ -790,29 +791,63 @@ def plan(facts: Facts, layout: Layout, options: Options,
     return actions
 
 
+# compose.yaml's secrets, in .env (compose reads them and mounts each as a file under /run/secrets): (key, kind of
+# secret to generate or None to leave for the administrator, comment).
+CONTAINER_SECRETS: tuple[tuple[str, str | None, str], ...] = (
+    ("REDIS_PASSWORD", "redis", "Redis's password"),
+    ("POSTGRES_PASSWORD", "postgres", "the quietline PostgreSQL role's password"),
+    ("TWILIO_AUTH_TOKEN", None, "Twilio console -> Account info"),
+    ("IVR_DATA_KEY", "data", "encrypts call records in Redis"),
+    ("IVR_RECORDINGS_KEY", "recordings",
+     "encrypts voicemails and transcripts: KEEP A COPY ELSEWHERE, without it no backup can be read"),
+    ("SECRET_KEY", "secret", "signs dashboard sessions"),
+)
+
+
 def plan_container_secrets(directory: Path, existing: Mapping[str, str | None],
                            new_secret: Callable[[str], str] = new_secret_value) -> list[Action]:
-    """``.env`` (what compose.yaml interpolates: the Redis and PostgreSQL passwords) and ``quietline.env`` (the
-    service's keys) in ``directory``, 0600, missing values only: ``existing`` maps each file name to its text."""
-    files = {
-        ".env": [("REDIS_PASSWORD", new_secret("redis"), "Redis's password (compose.yaml)"),
-                 ("POSTGRES_PASSWORD", new_secret("postgres"), "the quietline PostgreSQL role's password")],
-        "quietline.env": [
-            ("PUBLIC_BASE_URL", "", "https://… where Twilio reaches the web role through your TLS proxy"),
-            ("TWILIO_ACCOUNT_SID", "", "Twilio console -> Account info"),
-            ("TWILIO_AUTH_TOKEN", "", "Twilio console -> Account info"),
-            ("IVR_DATA_KEY", new_secret("data"), "encrypts call records in Redis"),
-            ("IVR_RECORDINGS_KEY", new_secret("recordings"),
-             "encrypts voicemails and transcripts: KEEP A COPY ELSEWHERE, without it no backup can be read"),
-            ("SECRET_KEY", new_secret("secret"), "signs dashboard sessions"),
-        ],
-    }
+    """``.env`` (compose.yaml's secrets: every secret, which compose hands to the containers as files, never as
+    environment) and ``quietline.env`` (the other settings, the containers' environment) in ``directory``, 0600,
+    missing values only: ``existing`` maps each file name to its text.
+
+    A secret an earlier release wrote into quietline.env is carried into .env with its value (a new recordings key
+    would make every voicemail and backup unreadable), then its line in quietline.env is replaced by a note; .env is
+    written first, so a failure leaves the value in at least one of them.
+    """
+    old_app = parse_env(existing.get("quietline.env") or "")
+    secrets_wanted = []
+    for key, kind, comment in CONTAINER_SECRETS:
+        generated = new_secret(kind) if kind else ""
+        secrets_wanted.append((key, old_app.get(key) or generated, comment))
+    app_wanted = [
+        ("PUBLIC_BASE_URL", "", "https://… where Twilio reaches the web role through your TLS proxy"),
+        ("TWILIO_ACCOUNT_SID", "", "Twilio console -> Account info"),
+    ]
     actions: list[Action] = []
-    for name, wanted in files.items():
-        text, added = merge_env(existing.get(name), wanted)
-        if added:
-            actions.append(WriteFile(str(directory / name), text.encode(), 0o600, "", "", f"added {', '.join(added)}"))
+    text, added = merge_env(existing.get(".env"), secrets_wanted, CONTAINER_SECRETS_HEADER)
+    if added:
+        actions.append(WriteFile(str(directory / ".env"), text.encode(), 0o600, "", "", f"added {', '.join(added)}"))
+    in_dotenv = parse_env(text)
+    # Only a value .env now holds leaves quietline.env: a different one stays, and the service refuses to start
+    # with both (ivr/secret_files.py) until the administrator chooses.
+    moved = [key for key, _, _ in CONTAINER_SECRETS if key in old_app and in_dotenv.get(key) == old_app[key]]
+    text, added = merge_env(existing.get("quietline.env"), app_wanted, CONTAINER_ENV_HEADER)
+    if moved:
+        text = "".join(f"# {line.split('=', 1)[0].strip()} is in .env now: compose mounts it as a file (a secret), "
+                       "never in a container's environment\n"
+                       if "=" in line and line.split("=", 1)[0].strip() in moved else line
+                       for line in text.splitlines(keepends=True))
+    if added or moved:
+        why = "; ".join(([f"added {', '.join(added)}"] if added else [])
+                        + ([f"moved {', '.join(moved)} to .env"] if moved else []))
+        actions.append(WriteFile(str(directory / "quietline.env"), text.encode(), 0o600, "", "", why))
     return actions
+
+
+CONTAINER_SECRETS_HEADER = ("# Quietline's secrets for compose.yaml (0600): compose mounts each into the containers as "
+                            "a file under /run/secrets, never as environment.\n")
+CONTAINER_ENV_HEADER = ("# Quietline's settings for compose.yaml's app roles, their environment: no secret here (those "
+                        "are in .env). README.md, 'Environment', lists every setting.\n")
 
 
 # --- facts ---------------------------------------------------------------------------------------------------------
@@ -1244,7 +1279,7 @@ def main(argv: list[str] | None = None) -> int:
         directory = args.container_secrets.resolve()
         existing = {name: _read(directory / name) or None for name in (".env", "quietline.env")}
         Executor(Layout(), directory / "secrets.log", system=False).run(plan_container_secrets(directory, existing))
-        print(f"Keep a copy of IVR_RECORDINGS_KEY from {directory / 'quietline.env'} outside this machine.")
+        print(f"Keep a copy of IVR_RECORDINGS_KEY from {directory / '.env'} outside this machine.")
         return 0
     if os.geteuid() != 0 and not args.dry_run:
         print("the install needs root: sudo make install", file=sys.stderr)

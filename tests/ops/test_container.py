@@ -3,10 +3,12 @@ volume and its append-only file, and every role started only once what it needs 
 from __future__ import annotations
 
 import json
+import re
 import stat
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -14,7 +16,10 @@ from redis import Redis
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ivr.config import load_settings
 from ivr.dev.redis_server import server_binary
+from ivr.ops.install import Executor, Layout, parse_env, plan_container_secrets
+from ivr.secret_files import SECRET_NAMES
 
 FILES = Path(__file__).resolve().parents[2] / "ivr/ops/files"
 ROLES = {"web", "worker-urgent", "worker", "worker-speech", "scheduler"}
@@ -90,14 +95,14 @@ def test_redis_s_password_is_never_on_a_command_line_or_in_an_environment():
     text = (FILES / "compose.yaml").read_text()
     data = compose()
     redis = data["services"]["redis"]
-    assert data["secrets"] == {"redis_password": {"environment": "REDIS_PASSWORD"}}
-    assert redis["secrets"] == ["redis_password"]
+    assert data["secrets"]["redis_password"] == {"environment": "REDIS_PASSWORD"}
+    assert redis["secrets"] == [{"source": "redis_password", "uid": "0", "gid": "0", "mode": "0o400"}]
     assert "environment" not in redis
     for field in ("command", "entrypoint"):
         assert "REDIS_PASSWORD" not in json.dumps(redis[field]) and "--requirepass" not in json.dumps(redis[field])
     assert "REDIS_PASSWORD" not in json.dumps(redis["healthcheck"])
-    # Only two places name the variable: the secret's source and the app roles' REDIS_URL (left: see below).
-    assert text.count("${REDIS_PASSWORD") == 1 and "environment: REDIS_PASSWORD" in text
+    # One place names the variable: the secret's source (the app roles take it as REDIS_PASSWORD_FILE).
+    assert "${REDIS_PASSWORD" not in text and text.count("environment: REDIS_PASSWORD") == 1
 
 
 def test_the_redis_start_script_writes_a_private_config_a_real_redis_server_runs_with(tmp_path):
@@ -139,3 +144,110 @@ def test_the_redis_start_script_writes_a_private_config_a_real_redis_server_runs
     finally:
         process.terminate()
         process.wait(10)
+
+
+# --- secrets as files, never in an environment (ivr/secret_files.py) -----------------------------------------------
+
+# Names that hold a secret wherever they appear: the settings' own, and the images' (PostgreSQL's).
+SECRET_LOOKING_NAME = re.compile(r"(PASSWORD|TOKEN|SECRET|_KEY|PASSPHRASE|CREDENTIALS?)$")
+# A public key; and the URLs, secret only for the password they may hold (the value check below: none here).
+NOT_SECRET = {"IVR_BACKUP_PUBLIC_KEY", "REDIS_URL", "DATABASE_URL"}
+
+
+def _environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def _secret_looking(value: str) -> str | None:
+    """Why ``value`` looks like a secret, or None."""
+    if "${" in value:
+        return "interpolates a variable (compose would put its value in the environment)"
+    parts = urlsplit(value)
+    if parts.scheme and (parts.password or "password=" in parts.query):
+        return "a URL with a password"
+    if re.fullmatch(r"[A-Za-z0-9+/=_\-]{24,}", value):
+        return "a long random-looking string"
+    return None
+
+
+def test_no_service_holds_a_secret_in_its_environment():
+    """What `docker inspect` shows: no secret-looking value, and no secret's name unless as <NAME>_FILE."""
+    for name, service in compose()["services"].items():
+        for key, value in _environment(service).items():
+            if key.endswith("_FILE"):  # a path to a mounted secret, nothing else
+                assert re.fullmatch(r"/run/secrets/[a-z_]+", value), (name, key, value)
+                continue
+            assert key in NOT_SECRET or not (key in SECRET_NAMES or SECRET_LOOKING_NAME.search(key)), (name, key)
+            assert _secret_looking(value) is None, (name, key, _secret_looking(value))
+        for field in ("command", "entrypoint", "healthcheck"):
+            text = json.dumps(service.get(field, ""))
+            assert "--requirepass" not in text and "${" not in text, (name, field)
+
+
+def test_the_checker_catches_what_the_old_compose_file_did():
+    """The assertions above are not vacuous: the previous app roles' environment fails them."""
+    old = {"REDIS_URL": "redis://:${REDIS_PASSWORD:?x}@redis:6379/0",
+           "DATABASE_URL": "postgresql+psycopg://quietline:hunter2@postgres:5432/quietline"}
+    assert _secret_looking(old["REDIS_URL"]) and _secret_looking(old["DATABASE_URL"]) == "a URL with a password"
+    assert _secret_looking("mV3x9QbqzL0c2YtZKpW7eRk1sN4uJ8aH") == "a long random-looking string"
+    assert "TWILIO_AUTH_TOKEN" in SECRET_NAMES and SECRET_LOOKING_NAME.search("POSTGRES_PASSWORD")
+
+
+def test_every_app_role_gets_every_secret_as_a_file_only_it_reads():
+    data = compose()
+    files = {"REDIS_PASSWORD_FILE": "redis_password", "DATABASE_PASSWORD_FILE": "postgres_password",
+             "TWILIO_AUTH_TOKEN_FILE": "twilio_auth_token", "IVR_DATA_KEY_FILE": "data_key",
+             "IVR_RECORDINGS_KEY_FILE": "recordings_key", "SECRET_KEY_FILE": "secret_key"}
+    for name in ROLES | {"migrate"}:
+        service = data["services"][name]
+        env = _environment(service)
+        assert {k: v for k, v in env.items() if k.endswith("_FILE")} == {
+            variable: f"/run/secrets/{source}" for variable, source in files.items()}, name
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        assert env["DATABASE_URL"] == "postgresql+psycopg://quietline@postgres:5432/quietline"
+        # Owned by the image's user (uid 10001, Dockerfile), 0400: what the settings accept.
+        assert service["secrets"] == [{"source": source, "uid": "10001", "gid": "10001", "mode": "0o400"}
+                                      for source in files.values()], name
+    # Copied in from compose's environment (.env): the only source whose uid and mode compose honours.
+    assert {s["environment"] for s in data["secrets"].values()} == {
+        "REDIS_PASSWORD", "POSTGRES_PASSWORD", "TWILIO_AUTH_TOKEN", "IVR_DATA_KEY", "IVR_RECORDINGS_KEY", "SECRET_KEY"}
+    assert all(set(s) == {"environment"} for s in data["secrets"].values())
+    postgres = data["services"]["postgres"]
+    assert _environment(postgres)["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert postgres["secrets"] == [{"source": "postgres_password", "uid": "999", "gid": "999", "mode": "0o400"}]
+    assert "uid 10001" in (FILES / "Dockerfile").read_text().replace("--uid ", "uid ")
+
+
+def test_the_app_roles_settings_come_together_from_the_files_compose_mounts(tmp_path):
+    """The install's --container-secrets files, then what compose makes of them for an app role: quietline.env and
+    the role's `environment:` as its environment, .env's values as 0400 files; the settings read are complete and
+    the environment holds no secret."""
+    directory = tmp_path / "files"
+    directory.mkdir()
+    Executor(Layout(), tmp_path / "secrets.log", system=False, echo=lambda line: None).run(
+        plan_container_secrets(directory, {".env": None, "quietline.env": None}))
+    dotenv = parse_env((directory / ".env").read_text())
+    dotenv["TWILIO_AUTH_TOKEN"] = "f" * 32  # what the administrator puts in
+    app_env = parse_env((directory / "quietline.env").read_text()) | {"PUBLIC_BASE_URL": "https://phone.example"}
+    assert not set(app_env) & set(SECRET_NAMES)
+    data = compose()
+    secrets_dir = tmp_path / "run-secrets"
+    secrets_dir.mkdir()
+    for source, spec in data["secrets"].items():
+        path = secrets_dir / source
+        path.write_text(dotenv[spec["environment"]])
+        path.chmod(int(data["services"]["web"]["secrets"][0]["mode"], 8))
+    web = _environment(data["services"]["web"])
+    role_env = {k: v.replace("/run/secrets", str(secrets_dir)) for k, v in web.items()}
+    settings = load_settings(app_env | role_env | {"IVR_FLOWS_DIR": str(FILES.parents[2] / "flows")})
+    settings.validate()
+    assert settings.redis_url == f"redis://:{dotenv['REDIS_PASSWORD']}@redis:6379/0"
+    assert settings.database_url == (f"postgresql+psycopg://quietline:{dotenv['POSTGRES_PASSWORD']}"
+                                     "@postgres:5432/quietline")
+    assert (settings.twilio_auth_token, settings.data_key, settings.recordings_key, settings.secret_key) == (
+        "f" * 32, dotenv["IVR_DATA_KEY"], dotenv["IVR_RECORDINGS_KEY"], dotenv["SECRET_KEY"])
+    for value in dotenv.values():
+        assert value not in json.dumps(app_env | role_env)

@@ -15,6 +15,7 @@ import pytest
 from rq import Queue, Worker
 from rq.scheduler import RQScheduler
 
+from ivr.config import load_settings
 from ivr.db.database import Database, head_revision, upgrade
 from ivr.escalations.recording_files import RecordingFiles
 from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
@@ -444,3 +445,66 @@ def test_a_missing_backup_key_a_plain_archive_and_a_private_key_on_the_machine_a
     result, report = _doctor(unusable, env_file)
     assert [p["message"] for p in report["problems"]] == [
         "IVR_BACKUP_PUBLIC_KEY is not a Quietline backup key (32 bytes, base64url, after its prefix)"]
+
+
+# --- secrets given as files (ivr/secret_files.py) -----------------------------------------------------------------
+
+IN_ENV = ("TWILIO_AUTH_TOKEN", "IVR_DATA_KEY")
+WARNING = doctor_mod.Finding(
+    "secrets_in_environment",
+    "TWILIO_AUTH_TOKEN, IVR_DATA_KEY are in the service's environment, which `docker inspect`, /proc/<pid>/environ "
+    "and every child process see: give each as <NAME>_FILE, the path of a file only the service user reads "
+    "(docs/deploy.md, \"Where secrets live\")")
+
+
+def _facts(**changes) -> doctor_mod.Facts:
+    return doctor_mod.Facts(now=OPEN_NOW, public_base_url=PUBLIC, rest_is_standin=False, token="set", **changes)
+
+
+def test_secrets_in_the_environment_are_a_warning_in_production():
+    assert WARNING in doctor_mod.warnings_of(_facts(secrets_in_environment=IN_ENV))
+    one = doctor_mod.warnings_of(_facts(secrets_in_environment=("SECRET_KEY",)))
+    assert one[0].message.startswith("SECRET_KEY is in the service's environment")
+    # A warning, not a failure: the report stays ok.
+    report = doctor_mod.diagnose(_facts(secrets_in_environment=IN_ENV), doctor_mod.Limits())
+    assert {"check": WARNING.check, "message": WARNING.message} in report["warnings"]
+    assert "secrets_in_environment" not in {c["name"] for c in report["checks"]}
+
+
+def test_no_warning_when_every_secret_is_a_file_or_in_a_rehearsal():
+    assert doctor_mod.warnings_of(_facts()) == []
+    rehearsal = doctor_mod.Facts(now=OPEN_NOW, public_base_url=PUBLIC, rest_is_standin=True, token="set",
+                                 secrets_in_environment=IN_ENV)
+    assert WARNING not in doctor_mod.warnings_of(rehearsal)
+
+
+def test_a_secret_file_made_readable_after_start_is_a_permissions_problem(healthy, tmp_path, monkeypatch):
+    app, env_file, _ = healthy
+    secret = tmp_path / "smtp_password"
+    secret.write_text("smtp-pw\n")
+    secret.chmod(0o400)
+    monkeypatch.setenv("SMTP_PASSWORD_FILE", str(secret))
+
+    result, report = _doctor(app, env_file)
+    assert result.exit_code == 0, result.output
+
+    secret.chmod(0o644)
+    result, report = _doctor(app, env_file)
+    assert result.exit_code == 1
+    assert _problems(report) == {("permissions", f"secret file (SMTP_PASSWORD_FILE) {secret} is 0644: other users "
+                                                 "can read it; make it 0600 (chmod 600)")}
+
+
+def test_a_secret_file_the_settings_refuse_is_named_not_a_traceback(tmp_path):
+    loose = tmp_path / "token"
+    loose.write_text("t" * 32)
+    loose.chmod(0o640)
+    assert doctor_mod.settings_findings(lambda: load_settings({"TWILIO_AUTH_TOKEN_FILE": str(loose)})) == [
+        doctor_mod.Finding("permissions", f"TWILIO_AUTH_TOKEN_FILE ({loose}) is 0640: its group or other users may "
+                                          f"read it; make it 0400 or 0600 (chmod go= {loose})")]
+    missing = tmp_path / "nowhere"
+    assert doctor_mod.settings_findings(lambda: load_settings({"TWILIO_AUTH_TOKEN_FILE": str(missing)})) == [
+        doctor_mod.Finding("config", f"TWILIO_AUTH_TOKEN_FILE ({missing}): no such file")]
+    loose.chmod(0o600)
+    both = {"TWILIO_AUTH_TOKEN_FILE": str(loose), "TWILIO_AUTH_TOKEN": "x"}
+    assert doctor_mod.settings_findings(lambda: load_settings(both))[0].check == "config"

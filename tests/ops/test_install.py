@@ -277,11 +277,53 @@ def test_container_secrets_are_generated_once(tmp_path):
     actions = plan_container_secrets(tmp_path, {".env": None, "quietline.env": None}, numbered_secrets())
     Executor(Layout(), tmp_path / "secrets.log", system=False, echo=lambda line: None).run(actions)
     dotenv = parse_env((tmp_path / ".env").read_text())
-    assert dotenv == {"REDIS_PASSWORD": "redis-1", "POSTGRES_PASSWORD": "postgres-2"}
-    assert parse_env((tmp_path / "quietline.env").read_text())["IVR_RECORDINGS_KEY"] == "recordings-4"
-    assert oct((tmp_path / "quietline.env").stat().st_mode & 0o777) == "0o600"
+    # Every secret in .env, compose's own environment, which it mounts into the containers as files.
+    assert dotenv == {"REDIS_PASSWORD": "redis-1", "POSTGRES_PASSWORD": "postgres-2", "TWILIO_AUTH_TOKEN": "",
+                      "IVR_DATA_KEY": "data-3", "IVR_RECORDINGS_KEY": "recordings-4", "SECRET_KEY": "secret-5"}
+    # The containers' environment: no secret.
+    assert parse_env((tmp_path / "quietline.env").read_text()) == {"PUBLIC_BASE_URL": "", "TWILIO_ACCOUNT_SID": ""}
+    for name in (".env", "quietline.env"):
+        assert oct((tmp_path / name).stat().st_mode & 0o777) == "0o600"
     existing = {name: (tmp_path / name).read_text() for name in (".env", "quietline.env")}
     assert plan_container_secrets(tmp_path, existing, numbered_secrets()) == []
+
+
+def test_container_secrets_an_earlier_release_put_in_quietline_env_move_to_dot_env_with_their_values(tmp_path):
+    """An install from before secrets were files: its keys keep their values (a new recordings key would make every
+    voicemail and backup unreadable), in .env; quietline.env keeps its other settings and a note for each."""
+    old = {".env": "REDIS_PASSWORD=r-old\nPOSTGRES_PASSWORD=p-old\n",
+           "quietline.env": ("PUBLIC_BASE_URL=https://phone.example\nTWILIO_ACCOUNT_SID=AC1\nTWILIO_AUTH_TOKEN=tok-old\n"
+                             "IVR_DATA_KEY=d-old\nIVR_RECORDINGS_KEY=rec-old\nSECRET_KEY=s-old\nLOG_LEVEL=INFO\n")}
+    for name, text in old.items():
+        (tmp_path / name).write_text(text)
+    actions = plan_container_secrets(tmp_path, old, numbered_secrets())
+    assert [a.describe() for a in actions] == [
+        f"write {tmp_path / '.env'} (600, :): added TWILIO_AUTH_TOKEN, IVR_DATA_KEY, IVR_RECORDINGS_KEY, SECRET_KEY",
+        f"write {tmp_path / 'quietline.env'} (600, :): moved TWILIO_AUTH_TOKEN, IVR_DATA_KEY, IVR_RECORDINGS_KEY, "
+        "SECRET_KEY to .env"]
+    Executor(Layout(), tmp_path / "secrets.log", system=False, echo=lambda line: None).run(actions)
+    assert parse_env((tmp_path / ".env").read_text()) == {
+        "REDIS_PASSWORD": "r-old", "POSTGRES_PASSWORD": "p-old", "TWILIO_AUTH_TOKEN": "tok-old",
+        "IVR_DATA_KEY": "d-old", "IVR_RECORDINGS_KEY": "rec-old", "SECRET_KEY": "s-old"}
+    app_env = (tmp_path / "quietline.env").read_text()
+    assert parse_env(app_env) == {"PUBLIC_BASE_URL": "https://phone.example", "TWILIO_ACCOUNT_SID": "AC1",
+                                  "LOG_LEVEL": "INFO"}
+    assert ("# IVR_RECORDINGS_KEY is in .env now: compose mounts it as a file (a secret), never in a container's "
+            "environment\n") in app_env
+    log = (tmp_path / "secrets.log").read_text()
+    assert not any(value in log for value in ("tok-old", "d-old", "rec-old", "s-old"))
+    existing = {name: (tmp_path / name).read_text() for name in old}
+    assert plan_container_secrets(tmp_path, existing, numbered_secrets()) == []
+
+
+def test_a_container_secret_with_two_different_values_stays_in_both_files(tmp_path):
+    """.env's value is kept; quietline.env's different one is not dropped unseen: the service then refuses to start
+    with both TWILIO_AUTH_TOKEN and TWILIO_AUTH_TOKEN_FILE, and the administrator chooses."""
+    old = {".env": "TWILIO_AUTH_TOKEN=new\n", "quietline.env": "TWILIO_AUTH_TOKEN=old\n"}
+    actions = plan_container_secrets(tmp_path, old, numbered_secrets())
+    Executor(Layout(), tmp_path / "secrets.log", system=False, echo=lambda line: None).run(actions)
+    assert parse_env((tmp_path / ".env").read_text())["TWILIO_AUTH_TOKEN"] == "new"
+    assert parse_env((tmp_path / "quietline.env").read_text())["TWILIO_AUTH_TOKEN"] == "old"
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is part of Debian's systemd")
@@ -305,6 +347,32 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
         scored = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", "--threshold=20",
                                  str(unit_dir / name)], capture_output=True, text=True)
         assert scored.returncode == 0, scored.stdout[-2000:]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is part of Debian's systemd")
+def test_the_documented_credential_drop_in_passes_systemd_analyze_verify(tmp_path):
+    """docs/deploy.md's way to take a secret out of a native role's environment (LoadCredential= and a *_FILE
+    pointing at %d, the role's credentials folder), added to each role's unit: systemd 252 (Debian 12) accepts it."""
+    deploy = (PROJECT_ROOT / "docs/deploy.md").read_text()
+    drop_in = deploy[deploy.index("```ini\n", deploy.index("## Where secrets live")) + len("```ini\n"):]
+    drop_in = "\n".join(line.strip() for line in drop_in[:drop_in.index("```")].splitlines())
+    assert drop_in.splitlines() == [
+        "[Service]", "LoadCredential=twilio_auth_token:/etc/quietline/credentials/twilio_auth_token",
+        "Environment=TWILIO_AUTH_TOKEN_FILE=%d/twilio_auth_token"]
+    app_dir = tmp_path / "opt"
+    app_dir.mkdir()
+    (app_dir / "current").symlink_to(PROJECT_ROOT)
+    layout = dataclasses.replace(LAYOUT, app_dir=str(app_dir))
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    for name, text in render_units(layout, OPTIONS).items():
+        if name in ROLE_UNITS:
+            text = text.replace("[Service]\n", drop_in.strip() + "\n", 1)
+        (unit_dir / name).write_text(text)
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in unit_dir.iterdir())],
+                          capture_output=True, text=True, env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"})
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if "quietline" in line] == []
 
 
 def test_the_installer_needs_only_the_standard_library():

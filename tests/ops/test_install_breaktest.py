@@ -135,12 +135,13 @@ def test_container_secrets_at_the_documented_relative_path_are_written_there_onc
     monkeypatch.chdir(checkout)
     assert install.main(["--container-secrets", "ivr/ops/files"]) == 0
     written = {name: (checkout / "ivr/ops/files" / name).read_bytes() for name in (".env", "quietline.env")}
-    assert b"IVR_RECORDINGS_KEY=" in written["quietline.env"]
-    assert install.parse_env(written["quietline.env"].decode())["IVR_RECORDINGS_KEY"]
+    assert b"IVR_RECORDINGS_KEY=" in written[".env"] and b"IVR_RECORDINGS_KEY=" not in written["quietline.env"]
+    assert install.parse_env(written[".env"].decode())["IVR_RECORDINGS_KEY"]
     assert not Path("/ivr/ops/files").exists()
     assert install.main(["--container-secrets", "ivr/ops/files"]) == 0
     assert {name: (checkout / "ivr/ops/files" / name).read_bytes() for name in written} == written
-    assert oct((checkout / "ivr/ops/files/quietline.env").stat().st_mode & 0o777) == "0o600"
+    for name in written:
+        assert oct((checkout / "ivr/ops/files" / name).stat().st_mode & 0o777) == "0o600"
 
 
 # --- S5: the nightly unit runs the restore drill, and the page shows the shipped units ----------------------------
