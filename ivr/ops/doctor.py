@@ -39,6 +39,7 @@ from ivr.ops import connect as connect_mod
 from ivr.ops.install import PRIVATE_KEY_LEFT_NOTE
 from ivr.secret_files import LooseSecretFile, file_variable, secret_file_paths, secrets_in_environment
 
+CONTAINER_MARKS = (Path("/.dockerenv"), Path("/run/.containerenv"))  # Docker's and Podman's
 STATUS_FILE = "status.json"  # written by `flask backup create` (go-common.md's status contract)
 SKEW_LIMIT_SECONDS = 60.0
 
@@ -130,6 +131,7 @@ class Facts:
     recording_probe: str | None = None    # None: none to try; "ok"; or why it did not open
     clock: ClockFacts = field(default_factory=lambda: ClockFacts("none"))
     secrets_in_environment: tuple[str, ...] = ()  # secret settings given as NAME, not NAME_FILE (names only)
+    in_container: bool = False  # Docker's /.dockerenv or Podman's /run/.containerenv: `docker inspect` shows the env
 
 
 @dataclass(frozen=True)
@@ -369,7 +371,10 @@ def warnings_of(f: Facts) -> list[Finding]:
                            "TWILIO_API_URL is a local Twilio stand-in: fine for a rehearsal, not for going live"))
     if f.messaging_service:
         out.append(Finding("number", f.messaging_service))
-    if f.secrets_in_environment and not f.rest_is_standin:
+    # Only in a container: there the environment is shown to whoever may run `docker inspect`. A native install's
+    # units read the 0600 environment file, and the process's environment is readable by the same user and root
+    # only, as the file is: nothing is added by warning there.
+    if f.secrets_in_environment and f.in_container and not f.rest_is_standin:
         names = ", ".join(f.secrets_in_environment)
         out.append(Finding("secrets_in_environment",
                            f"{names} {'is' if len(f.secrets_in_environment) == 1 else 'are'} in the service's "
@@ -591,6 +596,7 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         recordings_key_error=key_error, recording_probe=probe,
         clock=gather_clock(twilio_date, received_at),
         secrets_in_environment=tuple(secrets_in_environment(environ)),
+        in_container=CONTAINER_MARKS[0].exists() or CONTAINER_MARKS[1].exists(),
     )
 
 

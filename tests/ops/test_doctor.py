@@ -462,20 +462,26 @@ def _facts(**changes) -> doctor_mod.Facts:
 
 
 def test_secrets_in_the_environment_are_a_warning_in_production():
-    assert WARNING in doctor_mod.warnings_of(_facts(secrets_in_environment=IN_ENV))
-    one = doctor_mod.warnings_of(_facts(secrets_in_environment=("SECRET_KEY",)))
+    assert WARNING in doctor_mod.warnings_of(_facts(secrets_in_environment=IN_ENV, in_container=True))
+    one = doctor_mod.warnings_of(_facts(secrets_in_environment=("SECRET_KEY",), in_container=True))
     assert one[0].message.startswith("SECRET_KEY is in the service's environment")
     # A warning, not a failure: the report stays ok.
-    report = doctor_mod.diagnose(_facts(secrets_in_environment=IN_ENV), doctor_mod.Limits())
+    report = doctor_mod.diagnose(_facts(secrets_in_environment=IN_ENV, in_container=True), doctor_mod.Limits())
     assert {"check": WARNING.check, "message": WARNING.message} in report["warnings"]
     assert "secrets_in_environment" not in {c["name"] for c in report["checks"]}
 
 
 def test_no_warning_when_every_secret_is_a_file_or_in_a_rehearsal():
-    assert doctor_mod.warnings_of(_facts()) == []
+    assert doctor_mod.warnings_of(_facts(in_container=True)) == []
     rehearsal = doctor_mod.Facts(now=OPEN_NOW, public_base_url=PUBLIC, rest_is_standin=True, token="set",
-                                 secrets_in_environment=IN_ENV)
+                                 secrets_in_environment=IN_ENV, in_container=True)
     assert WARNING not in doctor_mod.warnings_of(rehearsal)
+
+
+def test_no_warning_on_a_native_install_whose_units_read_the_environment_file():
+    """systemd's EnvironmentFile= (0600, the service user's): the process environment is readable by that user and
+    root only, as the file is, so a healthy native install gets no warning."""
+    assert doctor_mod.warnings_of(_facts(secrets_in_environment=IN_ENV, in_container=False)) == []
 
 
 def test_a_secret_file_made_readable_after_start_is_a_permissions_problem(healthy, tmp_path, monkeypatch):
