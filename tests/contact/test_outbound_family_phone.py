@@ -250,3 +250,26 @@ def test_a_reminder_due_within_the_day_goes_after_another_clients_call_the_same_
     assert neutral(body)
     assert [(s, to) for rule, s, _, to in reminders(database, "C-1004")] == [
         ("sent", FAMILY)]
+
+
+def test_a_call_held_for_the_family_phones_next_day_goes_at_nine_after_a_weekend_and_the_dst_change(
+        app, database, jobs, standin):
+    """Friday 12 March 2027 (EST): Dana's neutral text at 9:00, Sam's no-show call held; the next allowed day is
+    Monday 15 March, after the clocks went forward: 9:00 EDT (13:00 UTC), not 9:00 EST."""
+    def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime(2027, 3, day, hour, minute, tzinfo=NY).astimezone(dt.UTC)
+
+    jobs.clock.now = at(12, 8)
+    add_client(database, "C-1003", "Dana", (FAMILY,))
+    add_client(database, "C-1005", "Sam", (FAMILY,))
+    add_appointment(database, "A-2003", "C-1003", at(12, 11))
+    add_appointment(database, "A-2010", "C-1005", at(12, 10), status="no_show")
+    jobs.run()
+    jobs.at(at(12, 9))
+    for moment in (at(12, 11, 30), at(12, 18), at(15, 8, 59)):
+        jobs.at(moment)
+    assert [neutral(t) for t in texts(standin, FAMILY)] == [True] and calls(standin, FAMILY) == []
+    jobs.at(at(15, 9))
+    [placed] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
+    assert (placed.status, placed.attempted_at) == ("queued", dt.datetime(2027, 3, 15, 13, 0, tzinfo=dt.UTC))
+    assert len(calls(standin, FAMILY)) == 1
