@@ -61,7 +61,7 @@ class Services:
         self.outbound = Outbound(self.settings, self.database, self.flows, self.jobs, self.redis, self.clock)
         # A returned call from another phone continues the verified client's follow-up (ivr.contact.conversation).
         self.calls.touches = self.outbound.recent_touch
-        self.calls.contact = ContactHooks(self.outbound.may_call_now, self.outbound.stop_calls)
+        self.calls.contact = ContactHooks(self.outbound.stop_calls)
 
     @functools.cached_property
     def recording_files(self) -> RecordingFiles:

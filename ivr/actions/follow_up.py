@@ -65,16 +65,6 @@ def continue_touch(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResul
     return ActionResult("continues", {"touch": dict(found), "listener_zone": zone})
 
 
-def change_now(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
-    """Whether a change the verified client asks for can be made on this call now (``now``), or becomes a staff
-    task at once (``later``): on an outbound or returned call (``access.CLIENT_ZONE_VAR``) during the client's
-    quiet hours or a closure, as a "change" text then is (``ivr.contact.service``), so the same rule holds on
-    every channel.  An inbound call to the practice's line is always ``now``."""
-    if not ctx.session.vars.get(access.CLIENT_ZONE_VAR) or ctx.contact is None:
-        return ActionResult("now")
-    return ActionResult("now" if ctx.contact.may_call(access.client_id(ctx), ctx.now) else "later")
-
-
 def stop_calling(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     """The person on the line asked not to be called again: the number of this call (the one called, or the one
     calling a pool number back) is never called again, whoever they are (nothing about a client is said or
@@ -203,9 +193,6 @@ def follow_up_specs() -> list[ActionSpec]:
         ActionSpec("continue_touch", ("continues", "none"), continue_touch,
                    "A returned call's touch for the verified caller: the number's, else their latest of 14 days "
                    "(vars.touch); verified client only."),
-        ActionSpec("change_now", ("now", "later"), change_now,
-                   "Whether a change asked for can be made on this call now, or (an outbound or returned call in "
-                   "the client's quiet hours) goes to staff at once."),
         ActionSpec("stop_calling", ("done",), stop_calling,
                    "The person on the line asked not to be called again: this call's number is never called "
                    "again."),

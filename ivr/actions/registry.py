@@ -37,9 +37,6 @@ TouchLookup = Callable[[str, dt.datetime], "dict[str, Any] | None"]
 class ContactHooks:
     """What the outbound conversation's actions ask of ``ivr.contact`` (a layer they cannot import)."""
 
-    # (client id, now) → whether an automated call may reach that client now (their quiet hours, the practice's
-    # closures).  A change asked for when it may not is a staff task at once.
-    may_call: Callable[[str, dt.datetime], bool]
     # (number, source, now): never call that number again (a person on the line asked: "don't call me again").
     stop_calls: Callable[[str, str, dt.datetime], None]
 

@@ -40,7 +40,7 @@ from ivr.outbound.lint import WordKind
 from ivr.outbound.planner import SkipReason, Touch, recheck
 from ivr.outbound.rules import OutboundRules
 from ivr.outbound.wording import render
-from ivr.outbound.zones import display_zone, local_to_utc
+from ivr.outbound.zones import client_zones, display_zone, local_to_utc, next_allowed
 from ivr.practice import opt_outs
 from ivr.telephony import twilio_rest
 
@@ -65,6 +65,7 @@ class Sent(StrEnum):
     STAFF_TASK = "staff_task"
     NO_RULES = "no_rules"
     MERGED = "merged"  # a shared number's neutral message of today carried it (not sent again)
+    DEFERRED = "deferred"  # the shared number had another client's neutral message today on another channel
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,9 @@ def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, curren
     appointment" once, however many of its clients have a touch): a neutral text or call of the same channel that
     already went to the number this local day carries this touch too — recorded ``merged`` with ``covered_by``
     (SKIPPED is not returned: the client was reached by it).  The number's week is limited as a client's is:
-    ``limits.per_week`` messages to it in any 7 days, then a touch is recorded skipped (``weekly_cap``).
+    ``limits.per_week`` messages to it in any 7 days, then a touch is recorded skipped (``weekly_cap``).  Across
+    channels the number's day holds one neutral message too: another client's neutral text or call of the other
+    channel today defers this one (``DEFERRED``) when its window reaches the next allowed day, else it goes.
     None: send it."""
     client, _ = _client_and_appointment(facts, current)
     tz = display_zone(client.time_zone, rules.practice.timezone)
@@ -243,13 +246,34 @@ def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, curren
             log.info("touch %s went with touch %s (one neutral message to a shared number)", row.job_id,
                      covering.job_id)
             return Sent.MERGED
+        elsewhere = db.scalar(carried.where(
+            OutboundTouch.channel != current.channel.value, OutboundTouch.client_id != row.client_id,
+            OutboundTouch.attempted_at >= day_start, OutboundTouch.attempted_at < day_end).limit(1))
         week = len(db.scalars(carried.where(OutboundTouch.attempted_at > now - dt.timedelta(days=7),
                                             OutboundTouch.attempted_at <= now)).all())
     if week >= rules.limits.per_week:
         touches.skip(db_sessions, row.id, SkipReason.WEEKLY_CAP, now)
         log.info("touch %s skipped: the shared number had its week's messages", row.job_id)
         return Sent.SKIPPED
+    if elsewhere is not None and _fits_a_later_day(row, client.time_zone, to, rules, day_end):
+        # One neutral message per number per local day, across channels: another client's went today on the
+        # other channel, and this one's window reaches the number's next allowed day, so it waits for that day
+        # (still planned: each pass re-sends it and this decides again, until the day has turned).
+        log.info("touch %s waits for the next day: the shared number had a neutral message today", row.job_id)
+        return Sent.DEFERRED
     return None
+
+
+def _fits_a_later_day(row: OutboundTouch, time_zone: str | None, to: str, rules: OutboundRules,
+                      day_end: dt.datetime) -> bool:
+    """Whether the touch's window (``window_end``) holds an allowed instant after ``day_end`` (the number's local
+    midnight) in the client's zones.  No window, or none left: False, and the touch goes today (a reminder due
+    within the day is never dropped for the number's limit)."""
+    if row.window_end is None:
+        return False
+    zones = client_zones(time_zone, to, rules.practice.timezone)
+    later = next_allowed(day_end, zones, rules.practice, rules.quiet_hours, until=row.window_end)
+    return later is not None
 
 
 def _client(settings: Settings, twilio: TwilioClient | None) -> TwilioClient:

@@ -261,12 +261,6 @@ class Outbound:
         zones = client_zones(person.time_zone if person is not None else None, phone, practice.timezone)
         return is_allowed(now, zones, practice, rules.quiet_hours), person, phone
 
-    def may_call_now(self, client_id: str, now: dt.datetime) -> bool:
-        """Whether an automated call may reach ``client_id`` now (``ActionContext.may_call``: a change asked for on
-        a call when it may not becomes a staff task at once, as a text's does); True without outbound rules."""
-        rules = self.rules()
-        return True if rules is None else self._may_call(client_id, rules, now)[0]
-
     def stop_calls(self, number: str, source: str, now: dt.datetime) -> None:
         """Never call ``number`` again (``call_opt_outs``, ``source``: ``voice`` when asked on a call); the pending
         calls to it are cancelled by the planning pass this asks for.  Idempotent: the first opt-out is kept."""

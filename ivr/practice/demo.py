@@ -29,6 +29,8 @@ from ivr.practice.pins import hash_pin
 MAIN_CALLER = "+15551230001"  # Alex Rivera: `flask --app app call` calls from this number by default
 FAMILY_NUMBER = "+15551230002"  # shared by Dana and Riley Brooks: the caller must say who they are
 DEMO_PIN = "2468"  # Casey Nguyen's PIN
+LATE_CLIENT = "+15550100112"  # Taylor Reed: late for a session when the demo is seeded, so a follow-up call is due
+LATE_BY = dt.timedelta(minutes=15)  # the late follow-up fires 15 minutes after the start: due as the demo starts
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ CLIENTS = (
                 email="casey.nguyen@example.com", may_voicemail=True, may_text=True, pin=DEMO_PIN),
     _DemoClient("C-1006", "Jamie", "Okafor", dt.date(1969, 12, 5), ("+15550100111",), "maya-chen",
                 may_voicemail=True, may_text=False, discreet=False),
+    # Late for the session that started just before the demo was seeded (``LATE_BY``): the workers place the
+    # "late" follow-up call on their first pass, for the README's `call --outbound` to answer.  Calls only.
+    _DemoClient("C-1007", "Taylor", "Reed", dt.date(1987, 7, 19), (LATE_CLIENT,), "maya-chen",
+                may_voicemail=True, may_text=False),
 )
 
 # (appointment id, client id, working days from today (negative: past), local start time, status, telehealth)
@@ -91,7 +97,11 @@ _APPOINTMENTS = (
     ("A-1902", "C-1003", -3, "11:00", AppointmentStatus.COMPLETED, True),
     ("A-1903", "C-1005", -2, "11:00", AppointmentStatus.COMPLETED, False),
     ("A-1904", "C-1002", -1, "14:00", AppointmentStatus.NO_SHOW, False),
+    ("A-2008", "C-1007", 3, "09:00", AppointmentStatus.SCHEDULED, False),  # Taylor's next session
 )
+# Taylor's session now, started ``LATE_BY`` before the seeding instant and not checked in (not in _APPOINTMENTS:
+# it is placed at that instant, not on a working day).
+LATE_APPOINTMENT = "A-2000"
 
 
 @dataclass(frozen=True)
@@ -102,8 +112,11 @@ class SeedReport:
     appointments: int = 0
 
 
-def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.tzinfo) -> SeedReport:
-    """Add the demo practice, appointments placed around ``now`` in ``tz``; nothing if any client exists."""
+def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.tzinfo, *,
+              late_arrival: bool = True) -> SeedReport:
+    """Add the demo practice, appointments placed around ``now`` in ``tz``; nothing if any client exists.
+    ``late_arrival``: with Taylor's session begun ``LATE_BY`` before ``now`` (the late follow-up call due at once,
+    for the README's ``call --outbound``); tests that count every outbound call leave it out."""
     if now.tzinfo is None:
         raise ValueError("now must be aware")
     with session_factory() as session, session.begin():
@@ -134,7 +147,13 @@ def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.t
                 id=appt_id, client_id=client_id, clinician_id=spec.id, start=start,
                 end=start + dt.timedelta(minutes=spec.session_minutes), status=status.value,
                 telehealth_url=f"https://video.example.com/r/{secrets.token_urlsafe(9)}" if video else None))
-    return SeedReport(True, len(CLINICIANS), len(CLIENTS), len(_APPOINTMENTS))
+        if not late_arrival:
+            return SeedReport(True, len(CLINICIANS), len(CLIENTS), len(_APPOINTMENTS))
+        late = now.replace(second=0, microsecond=0) - LATE_BY
+        session.add(Appointment(id=LATE_APPOINTMENT, client_id="C-1007", clinician_id="maya-chen", start=late,
+                                end=late + dt.timedelta(minutes=by_id["maya-chen"].session_minutes),
+                                status=AppointmentStatus.SCHEDULED.value))
+    return SeedReport(True, len(CLINICIANS), len(CLIENTS), len(_APPOINTMENTS) + 1)
 
 
 def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) -> SeedReport:

@@ -186,3 +186,90 @@ def test_stop_from_a_family_phone_stops_it_for_every_client_who_shares_it(family
     for day in (8, 9, 10):
         jobs.at(ny(day, 16))
     assert len(texts(standin, FAMILY)) == 1
+
+
+# --------------------------------------------------------------------------- one neutral message a day, across channels
+
+
+def calls(standin, to: str) -> list[dict]:
+    return [c for c in standin.calls() if c["to"] == to]
+
+
+def test_a_second_clients_call_to_a_family_phone_texted_today_waits_for_the_next_day_its_window_allows(
+        family, database, jobs, standin):
+    """Sam (who shares the family phone and had nothing else today) missed Monday 10:00: the no-show call (due
+    11:20, a window of days) finds the family phone already given Dana and Riley's neutral text at 9:00, so it
+    goes on Tuesday at 9:00, once."""
+    add_client(database, "C-1005", "Sam", (FAMILY,))
+    add_appointment(database, "A-2010", "C-1005", ny(7, 10), status="no_show")
+    jobs.run()
+    jobs.at(ny(7, 9))
+    assert [neutral(t) for t in texts(standin, FAMILY)] == [True]
+    for hour in (11, 12, 15, 18):
+        jobs.at(ny(7, hour, 30))
+    assert calls(standin, FAMILY) == []
+    [waiting] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
+    assert (waiting.status, waiting.channel, waiting.to_e164) == ("planned", "call", FAMILY)
+    jobs.at(ny(8, 9))
+    jobs.at(ny(8, 10))
+    [call] = calls(standin, FAMILY)
+    [placed] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
+    assert (placed.status, placed.neutral, placed.attempted_at, placed.twilio_sid) == ("queued", True, ny(8, 9),
+                                                                                       call["sid"])
+
+
+def test_a_second_clients_touch_whose_window_ends_today_is_sent_on_the_other_channel(family, database, jobs,
+                                                                                      standin):
+    """Sam is late on Monday at 12:00: the late call's window is 30 minutes, so it goes although the family phone
+    had Dana and Riley's neutral text at 9:00 (never dropped for the number's limit)."""
+    add_client(database, "C-1005", "Sam", (FAMILY,))
+    add_appointment(database, "A-2010", "C-1005", ny(7, 12))
+    jobs.run()
+    jobs.at(ny(7, 9))
+    jobs.at(ny(7, 12, 15))
+    assert len(texts(standin, FAMILY)) == 1
+    [call] = calls(standin, FAMILY)
+    [late] = [r for r in touch_rows(database, "C-1005") if r.rule == "late" and r.status == "queued"]
+    assert (late.channel, late.neutral, late.twilio_sid) == ("call", True, call["sid"])
+
+
+def test_a_reminder_due_within_the_day_goes_after_another_clients_call_the_same_day(app, database, jobs,
+                                                                                       standin):
+    """The other way round: Dana (no texts) is called at 9:15 as she is late; Riley's 2-hours-before text for 13:00
+    cannot wait a day, and goes at 11:00."""
+    jobs.clock.now = ny(7, 8)
+    add_client(database, "C-1003", "Dana", (FAMILY,), may_text=False)
+    add_client(database, "C-1004", "Riley", (FAMILY,))
+    add_appointment(database, "A-2003", "C-1003", ny(7, 9))
+    add_appointment(database, "A-2004", "C-1004", ny(7, 13), changed_at=ny(7, 8))
+    jobs.run()
+    jobs.at(ny(7, 9, 15))
+    assert len(calls(standin, FAMILY)) == 1
+    jobs.at(ny(7, 11))
+    [body] = texts(standin, FAMILY)
+    assert neutral(body)
+    assert [(s, to) for rule, s, _, to in reminders(database, "C-1004")] == [
+        ("sent", FAMILY)]
+
+
+def test_a_call_held_for_the_family_phones_next_day_goes_at_nine_after_a_weekend_and_the_dst_change(
+        app, database, jobs, standin):
+    """Friday 12 March 2027 (EST): Dana's neutral text at 9:00, Sam's no-show call held; the next allowed day is
+    Monday 15 March, after the clocks went forward: 9:00 EDT (13:00 UTC), not 9:00 EST."""
+    def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime(2027, 3, day, hour, minute, tzinfo=NY).astimezone(dt.UTC)
+
+    jobs.clock.now = at(12, 8)
+    add_client(database, "C-1003", "Dana", (FAMILY,))
+    add_client(database, "C-1005", "Sam", (FAMILY,))
+    add_appointment(database, "A-2003", "C-1003", at(12, 11))
+    add_appointment(database, "A-2010", "C-1005", at(12, 10), status="no_show")
+    jobs.run()
+    jobs.at(at(12, 9))
+    for moment in (at(12, 11, 30), at(12, 18), at(15, 8, 59)):
+        jobs.at(moment)
+    assert [neutral(t) for t in texts(standin, FAMILY)] == [True] and calls(standin, FAMILY) == []
+    jobs.at(at(15, 9))
+    [placed] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
+    assert (placed.status, placed.attempted_at) == ("queued", dt.datetime(2027, 3, 15, 13, 0, tzinfo=dt.UTC))
+    assert len(calls(standin, FAMILY)) == 1

@@ -1,9 +1,9 @@
-"""A change asked for on a call during the client's quiet hours (fix1112-left item 1): one rule for every channel.
-A "change" text then becomes a ``change_request`` task at once with the promise in the reply
-(test_outbound_change_replies); so does a change asked for on a returned call (the client calls the pool number
-back) or on an answered follow-up or reminder call, with the promise spoken.  The client's own quiet hours decide
-(a client in Honolulu at 21:00 New York may still move it on the call).  An inbound call to the practice's line
-is not an outbound touch and goes on as before.  Driven as Twilio would; the stand-in; both databases."""
+"""A change asked for while the client is on the line, in their quiet hours (fix1112-next item 1): quiet hours
+limit when Quietline reaches out, never what a client speaking to it can do.  A returned call at 22:30, or an
+answered reminder call that runs past the quiet-hours edge, offers times at once exactly as an inbound call does
+(the same offers and confirmation, in the client's zone, named) and books, with no staff task.  Only a "change"
+text in quiet hours becomes the ``change_request`` task (answering it would text the client then: see
+test_outbound_replies).  Driven as Twilio would; the stand-in; both databases."""
 from __future__ import annotations
 
 import datetime as dt
@@ -20,12 +20,12 @@ NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
 DOB = "01021980"
 START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
-EVENING = dt.datetime(2026, 11, 30, 21, 0, tzinfo=NY).astimezone(dt.UTC)  # 21:00 New York, 16:00 Honolulu
+EVENING = dt.datetime(2026, 11, 30, 22, 30, tzinfo=NY).astimezone(dt.UTC)  # 22:30 New York: quiet hours
 RULES = """\
 caller_id:
   name: Appointments
   numbers: ["+1 555 010 0190", "+1 555 010 0191"]
-quiet_hours: {start: "09:00", end: "19:00", days: business_days}
+quiet_hours: {start: "09:00", end: "20:00", days: business_days}
 follow_ups:
   correction: {attempts: [call]}
 reminders:
@@ -36,8 +36,19 @@ GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 f
 BACK = "Hello, thank you for returning our call."
 REMINDER = ("Thanks, Robin. This is a reminder of your appointment Wednesday at 11 AM. To confirm, press 1. "
             "To change it, press 2.")
-PROMISE = "Thank you. A person will be in touch by tomorrow at 6 PM to find another time."
 GOODBYE = "Thank you for calling. Goodbye."
+OFFERS = ("I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, December 2 at 10 AM, press 2; or "
+          "Wednesday, December 2 at 12 PM, press 3. If none of these work, press 4 to choose another day.")
+HAWAII_OFFERS = ("I can offer Wednesday, December 2 at 4 AM Hawaii time, press 1; Wednesday, December 2 at 5 AM "
+                 "Hawaii time, press 2; or Wednesday, December 2 at 7 AM Hawaii time, press 3. If none of these "
+                 "work, press 4 to choose another day.")
+CHOSEN = ("You chose Wednesday, December 2 at 9 AM, in place of your appointment Wednesday at 11 AM. To book it, "
+          "press 1 or say yes. To choose again, press 2.")
+HAWAII_CHOSEN = ("You chose Wednesday, December 2 at 4 AM Hawaii time, in place of your appointment Wednesday at "
+                 "6 AM Hawaii time. To book it, press 1 or say yes. To choose again, press 2.")
+BOOKED = "You're all set for Wednesday, December 2 at 9 AM with Maya Chen."
+HAWAII_BOOKED = "You're all set for Wednesday, December 2 at 4 AM Hawaii time with Maya Chen."
+FIRST_OFFER = dt.datetime(2026, 12, 2, 9, 0, tzinfo=NY).astimezone(dt.UTC)  # the first time offered
 
 
 @pytest.fixture
@@ -78,51 +89,70 @@ def tasks(database) -> list[tuple[str, str | None, str]]:
         return [(e.reason, e.client_id, e.call_sid) for e in db.scalars(select(Escalation).order_by(Escalation.id))]
 
 
-def appointment_start(database) -> dt.datetime:
+def scheduled(database) -> list[dt.datetime]:
+    """Robin's scheduled appointments' starts (a move books the new time; the old one is no longer scheduled)."""
     with database.sessions() as db:
-        return db.get(Appointment, "A-9003").start
+        return [a.start for a in db.scalars(select(Appointment).where(Appointment.client_id == "C-9003",
+                                                                      Appointment.status == "scheduled"))]
 
 
-def test_a_returned_call_asking_to_move_in_quiet_hours_is_a_staff_task_at_once(ql, client, database, jobs,
+def test_a_returned_call_at_half_past_ten_at_night_offers_times_and_books_them(ql, client, database, jobs,
                                                                                 standin):
     call = reminded(ql, client, database, jobs, standin)
     jobs.clock.now = EVENING
     back = call_back(client, call["from"])
     assert back.heard[0] == BACK
     assert back.press(DOB) == [REMINDER]
-    assert back.press("2") == [PROMISE, GOODBYE]
-    assert back.ended
-    jobs.settle()  # the call's escalation job: at once, not in the morning
-    assert tasks(database) == [("change_request", "C-9003", "CA" + "5" * 32)]
-    with database.sessions() as db:
-        task = db.scalar(select(Escalation))
-    assert task.deadline_at == dt.datetime(2026, 12, 1, 18, 0, tzinfo=NY).astimezone(dt.UTC)  # the promise
-    assert appointment_start(database) == START + dt.timedelta(days=2)  # nothing moved
+    assert back.press("2") == [OFFERS]
+    assert back.press("1") == [CHOSEN]
+    assert back.press("1") == [BOOKED, GOODBYE]
     jobs.settle()
-
-
-def test_the_same_returned_call_in_the_day_moves_it_on_the_call(ql, client, database, jobs, standin):
-    call = reminded(ql, client, database, jobs, standin)
-    jobs.clock.now = START + dt.timedelta(hours=5)  # 16:00 New York
-    back = call_back(client, call["from"])
-    back.press(DOB)
-    assert back.press("2")[0].startswith("I can offer ")
     assert tasks(database) == []
+    assert scheduled(database) == [FIRST_OFFER]
 
 
-def test_the_clients_own_quiet_hours_decide(ql, client, database, jobs, standin):
-    """21:00 in New York is 16:00 in Honolulu: Robin there may still move it on the call."""
+def test_a_reminder_call_that_runs_past_the_quiet_hours_edge_still_offers_times(ql, client, database, jobs,
+                                                                                standin):
+    """The call goes out at 19:55, inside the hours; Robin asks to move it at 20:02, after them."""
+    with database.sessions() as db, db.begin():
+        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
+                         working_hours={d: ["09:00-13:00"] for d in ("monday", "tuesday", "wednesday", "thursday",
+                                                                     "friday")}))
+    add_client(database, "C-9003", "Robin", (PHONE,))
+    add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=2), changed_at=START - dt.timedelta(days=9))
+    jobs.clock.now = dt.datetime(2026, 11, 30, 19, 55, tzinfo=NY).astimezone(dt.UTC)
+    ql.jobs.plan_outbound_now()
+    jobs.settle()
+    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    line, _rest = answer(client, standin, call)
+    assert line.heard == [GREETING]
+    line.press("1")
+    assert line.press(DOB) == [REMINDER]
+    jobs.clock.now = dt.datetime(2026, 11, 30, 20, 2, tzinfo=NY).astimezone(dt.UTC)
+    assert line.press("2") == [OFFERS]
+    assert line.press("1") == [CHOSEN]
+    assert line.press("1") == [BOOKED, GOODBYE]
+    jobs.settle()
+    assert tasks(database) == []
+    assert scheduled(database) == [FIRST_OFFER]
+
+
+def test_a_client_in_another_zone_hears_the_offers_in_their_zone_at_their_night(ql, client, database, jobs,
+                                                                                 standin):
+    """22:30 in Honolulu is 03:30 in New York: the offers and the booking are said in Hawaii time, named."""
     call = reminded(ql, client, database, jobs, standin, time_zone="Pacific/Honolulu")
-    jobs.clock.now = EVENING
+    jobs.clock.now = dt.datetime(2026, 11, 30, 22, 30, tzinfo=ZoneInfo("Pacific/Honolulu")).astimezone(dt.UTC)
     back = call_back(client, call["from"])
     assert back.press(DOB) == ["Thanks, Robin. This is a reminder of your appointment Wednesday at 6 AM Hawaii "
                                "time. To confirm, press 1. To change it, press 2."]
-    assert back.press("2")[0].startswith("I can offer Wednesday, December 2 at 4 AM Hawaii time, press 1;")
+    assert back.press("2") == [HAWAII_OFFERS]
+    assert back.press("1") == [HAWAII_CHOSEN]
+    assert back.press("1") == [HAWAII_BOOKED, GOODBYE]
     assert tasks(database) == []
+    assert scheduled(database) == [FIRST_OFFER]
 
 
-def test_a_returned_call_through_the_main_menu_in_quiet_hours_is_a_staff_task_at_once(ql, client, database, jobs,
-                                                                                       standin):
+def test_a_returned_call_through_the_main_menu_at_night_offers_times(ql, client, database, jobs, standin):
     call = reminded(ql, client, database, jobs, standin)
     add_appointment(database, "A-9004", "C-9003", START + dt.timedelta(days=16))  # Wednesday 16 December
     jobs.clock.now = EVENING + dt.timedelta(days=14)  # the touch too old to continue: the main menu
@@ -130,12 +160,12 @@ def test_a_returned_call_through_the_main_menu_in_quiet_hours_is_a_staff_task_at
     assert back.press(DOB)[0].startswith("Thank you for calling")
     back.press("1")  # appointments: the main menu's date of birth again
     assert back.press(DOB)[-1] == "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
-    assert back.press("1") == [PROMISE, GOODBYE]
+    assert back.press("1")[0].startswith("I can offer ")
     jobs.settle()
-    assert tasks(database) == [("change_request", "C-9003", "CA" + "5" * 32)]
+    assert tasks(database) == []
 
 
-def test_an_inbound_call_to_the_practice_line_in_the_evening_still_offers_times(ql, client, database, jobs, standin):
+def test_an_inbound_call_to_the_practice_line_at_night_offers_times_as_before(ql, client, database, jobs, standin):
     reminded(ql, client, database, jobs, standin)
     jobs.clock.now = EVENING
     params = {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "a" * 32, "From": PHONE, "To": "+15550000000",
@@ -144,5 +174,5 @@ def test_an_inbound_call_to_the_practice_line_in_the_evening_still_offers_times(
     line._post("/twilio/voice", {})
     line.press("1")  # appointments
     line.press(DOB)
-    assert line.press("1")[0].startswith("I can offer ")
+    assert line.press("1") == [OFFERS]
     assert tasks(database) == []

@@ -257,10 +257,12 @@ def test_assent_to_a_text_that_asked_for_no_confirmation_goes_to_a_person(app, c
     assert esc.reason == "text_reply"
 
 
+@pytest.mark.parametrize("at", [dt.time(21, 0), dt.time(22, 30)])
 def test_a_change_asked_for_in_quiet_hours_is_a_staff_task_at_once_with_the_promise_in_the_reply(
-        reminded, client, database, jobs, standin):
-    """Break-test: "can't make it" at 21:00 waited for the morning's correction call, and staff saw nothing."""
-    jobs.clock.now = dt.datetime(2026, 12, 2, 21, 0, tzinfo=NY).astimezone(dt.UTC)
+        at, reminded, client, database, jobs, standin):
+    """Break-test: "can't make it" at 21:00 waited for the morning's correction call, and staff saw nothing.  By
+    text only: a client on the line is offered times at any hour (test_outbound_quiet_change_calls)."""
+    jobs.clock.now = dt.datetime.combine(dt.date(2026, 12, 2), at, tzinfo=NY).astimezone(dt.UTC)
     status, xml = text_in(client, PHONE, reminded["from"], "can't make it", "SM" + "f" * 32)
     with database.sessions() as db:
         [req] = db.scalars(select(CorrectionRequestRow)).all()

@@ -85,7 +85,7 @@ def test_backup_under_concurrent_writes_verifies_and_restores(practice, db_url, 
     manifest = result.manifest
     # The counts describe the copy taken at one instant between the first and the last write.
     assert before <= manifest["tables"]["clinicians"] <= after
-    assert manifest["tables"]["clients"] == 6 and manifest["migration_revision"] == db_mod.head_revision()
+    assert manifest["tables"]["clients"] == 7 and manifest["migration_revision"] == db_mod.head_revision()
     assert manifest["created_at"] == "2026-11-23T15:00:00Z"
     assert manifest["database"]["backend"] == ("sqlite" if db_url.startswith("sqlite") else "postgresql")
     sealed = [name for name in manifest["files"] if name.startswith("recordings/")]
@@ -276,7 +276,7 @@ def test_a_postgres_database_in_its_public_schema_restores_into_a_second_cluster
         seed_demo(database.sessions, NOW, NY)
         settings = make_settings(tmp_path / "live", url)
         result = backup_mod.create_backup(settings, database.engine, now=fixed())
-        assert result.manifest["database"]["schema"] == "public" and result.manifest["tables"]["clients"] == 6
+        assert result.manifest["database"]["schema"] == "public" and result.manifest["tables"]["clients"] == 7
         assert restore.verify_backup(settings, database.engine, result.path, now=fixed(),
                                      key=BACKUP_KEY).problems == []
     finally:
@@ -290,7 +290,7 @@ def test_a_postgres_database_in_its_public_schema_restores_into_a_second_cluster
         done = restore.restore_backup(make_settings(tmp_path / "new", target_url, flows_dir=str(tmp_path)),
                                       target.engine, result.path, key=BACKUP_KEY)
         assert done.problems == [] and done.tables == result.manifest["tables"]
-        assert db_mod.is_current(target.engine) and count(target, Client) == 6
+        assert db_mod.is_current(target.engine) and count(target, Client) == 7
     finally:
         target.dispose()
 

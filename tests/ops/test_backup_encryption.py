@@ -81,7 +81,7 @@ def test_without_the_private_key_or_with_another_nothing_changes(archive, db_url
             restore.restore_backup(target_settings, target.engine, path, key=OTHER_KEY)
         assert_nothing_restored(tmp_path, target_settings, target)
         done = restore.restore_backup(target_settings, target.engine, path, key=BACKUP_KEY)
-        assert done.problems == [] and done.tables["clients"] == 6
+        assert done.problems == [] and done.tables["clients"] == 7
     finally:
         target.dispose()
     # Nothing is left of the scratch folders the attempts unpacked into.

@@ -622,7 +622,7 @@ def test_cli_seed_demo_on_a_new_embedded_database(tmp_path: Path) -> None:
     try:
         result = run(app, "practice", "seed-demo")
         assert result.exit_code == 0, result.output + result.stderr
-        assert "demo practice seeded: 2 clinicians, 6 clients" in result.output
+        assert "demo practice seeded: 2 clinicians, 7 clients" in result.output
         assert "already has clients" in run(app, "practice", "seed-demo").output
     finally:
         app.extensions["quietline"].database.dispose()

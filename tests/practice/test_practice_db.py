@@ -27,6 +27,9 @@ from ivr.practice.demo import (
     CLIENTS,
     DEMO_PIN,
     FAMILY_NUMBER,
+    LATE_APPOINTMENT,
+    LATE_BY,
+    LATE_CLIENT,
     MAIN_CALLER,
     prepare_embedded,
     seed_demo,
@@ -286,7 +289,7 @@ def test_pin_hashes_are_salted_and_check() -> None:
 
 def test_seed_demo_makes_the_documented_practice(database: db_mod.Database) -> None:
     report = seed_demo(database.sessions, MONDAY_10AM, NY)
-    assert report.seeded and (report.clinicians, report.clients) == (2, 6)
+    assert report.seeded and (report.clinicians, report.clients) == (2, 7)
     with database.sessions() as session:
         alex = session.scalars(select(Client).join(ClientPhone).where(ClientPhone.e164 == MAIN_CALLER)).one()
         assert (alex.first_name, alex.last_name, alex.date_of_birth) == ("Alex", "Rivera", dt.date(1985, 4, 15))
@@ -317,7 +320,7 @@ def test_demo_appointments_fall_in_working_hours_whatever_the_day(tmp_path: Path
         seed_demo(database.sessions, now, NY)
         weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
         with database.sessions() as session:
-            for a in session.scalars(select(Appointment)):
+            for a in session.scalars(select(Appointment).where(Appointment.id != LATE_APPOINTMENT)):
                 start, end = a.start.astimezone(NY), a.end.astimezone(NY)
                 spans = a.clinician.working_hours.get(weekdays[start.weekday()], [])
                 assert any(s <= start.strftime("%H:%M") and end.strftime("%H:%M") <= e
@@ -325,6 +328,21 @@ def test_demo_appointments_fall_in_working_hours_whatever_the_day(tmp_path: Path
                 assert (a.start > now) == (a.status == "scheduled")
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("now", [MONDAY_10AM, MONDAY_10AM + dt.timedelta(days=5, minutes=7, seconds=31)])
+def test_the_demo_has_a_client_late_for_a_session_begun_at_seeding(database: db_mod.Database,
+                                                                   now: dt.datetime) -> None:
+    """The README's `call --outbound` command has a call to answer (fix1112-next item 2): Taylor's session began
+    15 minutes (to the minute) before the seeding instant, whatever the day, and is not checked in."""
+    seed_demo(database.sessions, now, NY)
+    with database.sessions() as session:
+        late = session.get(Appointment, LATE_APPOINTMENT)
+        assert late is not None and late.client is not None
+        assert [p.e164 for p in late.client.phones] == [LATE_CLIENT]
+        assert (late.client.first_name, late.client.date_of_birth, late.client.may_text) == (
+            "Taylor", dt.date(1987, 7, 19), False)
+        assert (late.start, late.status, late.checked_in) == (now.replace(second=0) - LATE_BY, "scheduled", False)
 
 
 def test_seed_demo_is_idempotent(database: db_mod.Database) -> None:
