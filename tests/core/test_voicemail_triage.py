@@ -9,7 +9,7 @@ import pytest
 
 from ivr.core.crisis import CrisisCategory, CrisisLevel
 from ivr.core.voicemail_triage import VoicemailCategory, category, triage
-from tests.core.test_crisis import FIX13_CRISIS3_CRISIS, FIX13_CRISIS3_NONE, FIX13_CRISIS3_UNSURE
+from tests.helpers.crisis_rows import FIX13_CRISIS3_CRISIS, FIX13_CRISIS3_NONE, FIX13_CRISIS3_UNSURE
 
 # (transcript as vosk writes it: lower case, no punctuation; the crisis grade; its first category)
 CRISIS = [
