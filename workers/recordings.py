@@ -71,6 +71,7 @@ from ivr.exceptions import (
 from ivr.jobs.enqueue import Enqueued
 from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav, wav_declared_seconds
 from ivr.speech.warmup import warmup_speech
+from ivr.speech_decoder import DEFAULT_DECODER
 from ivr.telephony import twilio_rest
 from workers.escalations import schedule_follow_ups
 from workers.reconcile import next_run
@@ -129,7 +130,7 @@ def _speech_model() -> tuple[VoskRecognizer | None, str]:
     if key not in _speech:
         started = time.monotonic()
         try:
-            recognizer = load_recognizer(path)
+            recognizer = load_recognizer(path, _decoder())
             loaded = time.monotonic()
             # vosk composes its graph lazily, in each recogniser, as speech explores it: pay for the part ordinary
             # voicemails go through here (sentences in the practice's language), not on the first caller's
@@ -169,6 +170,14 @@ def _language() -> str:
         return services().flows.current().practice.language
     except (NotWired, FlowError):  # outside a worker, or flows that do not load (reported where they are served)
         return "en-US"
+
+
+def _decoder() -> str:
+    """IVR_SPEECH_DECODER: the decoder's search settings (``ivr.speech_decoder``)."""
+    try:
+        return services().settings.speech_decoder
+    except NotWired:  # loaded outside a worker (a script): the default
+        return DEFAULT_DECODER
 
 
 def _threads() -> int:
