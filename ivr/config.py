@@ -20,6 +20,7 @@ from ivr.encryption import RECORDINGS_ENV_NAME, parse_keys
 from ivr.exceptions import ConfigError
 from ivr.private_files import private_dir
 from ivr.secret_files import resolve_secret_files
+from ivr.speech_decoder import decoder_options
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR") or PROJECT_ROOT / "instance")
@@ -76,6 +77,8 @@ class Settings:
     health_speech_queue_max_age_seconds: int = 1800
     # A voicemail of 20 s or more is cut at its pauses into this many pieces, decoded at once (one core each).
     speech_threads: int = 2
+    # The speech decoder's search (ivr/speech_decoder.py, docs/speech.md): "fast", "model" or name=value pairs.
+    speech_decoder: str = "fast"
     # The reconciliation job (workers/reconcile.py): how often it runs, and how long a call,
     # a recording or an outbox may stay unfinished before it steps in.
     reconcile_seconds: int = 300
@@ -162,6 +165,10 @@ class Settings:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1 second")
         if not 1 <= self.speech_threads <= 16:
             raise ConfigError("IVR_SPEECH_THREADS must be from 1 to 16 (pieces of a long voicemail decoded at once)")
+        try:
+            decoder_options(self.speech_decoder)
+        except ValueError as exc:
+            raise ConfigError(f"IVR_SPEECH_DECODER: {exc}") from None
         if self.secret_key and len(self.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters, e.g. the output of "
                               "python3 -c 'import secrets; print(secrets.token_hex(32))'")
@@ -243,6 +250,7 @@ _ENV_NAMES = {
     "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
     "health_speech_queue_max_age_seconds": "IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS",
     "speech_threads": "IVR_SPEECH_THREADS",
+    "speech_decoder": "IVR_SPEECH_DECODER",
     "reconcile_seconds": "IVR_RECONCILE_SECONDS",
     "reconcile_grace_seconds": "IVR_RECONCILE_GRACE_SECONDS",
     "change_reminder_hours": "IVR_CHANGE_REMINDER_HOURS",

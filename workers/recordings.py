@@ -13,9 +13,12 @@ triaged (crisis first) and purged on schedule.
    while Twilio refuses; the reconciliation job asks again for any left). A copy that does not check out
    keeps Twilio's, is never played as the message (the dashboard says why, in plain words) and is copied again,
    atomically over ours, on the fetch's retry schedule and then by the reconciliation job while Twilio has it;
-   once a copy checks out it is transcribed afresh. A copy this server's recordings key cannot open (a key
-   rotation the service has not caught up with) is kept as it is: its transcription is ``key_failed``, said on
-   the page, and tried again (transcript and crisis check) by the reconciliation job and at speech-worker start;
+   once a copy checks out it is transcribed afresh. After ``recordings.COPY_ATTEMPTS_MAX`` copies (every try counts)
+   with none checking out, copying stops for good (the reconciliation job does not restart it): Twilio's copy is
+   kept, never deleted unchecked, and the page tells staff so in plain words. A copy this server's recordings key
+   cannot open (a key rotation the service has not caught up with) is kept as it is: its transcription is
+   ``key_failed``, said on the page, and tried again (transcript and crisis check) by the reconciliation job and
+   at speech-worker start;
 4. enqueues ``transcribe_recording`` on the speech queue, served only by speech workers (``ivr.jobs.layout``:
    a long message never holds up an escalation or a staff alert): it transcribes
    with the vosk model the worker process loaded once at start (``prepare_speech``), in the worker process
@@ -68,6 +71,7 @@ from ivr.exceptions import (
 from ivr.jobs.enqueue import Enqueued
 from ivr.speech.recognizer import VoskRecognizer, find_model, load_recognizer, probe_wav, wav_declared_seconds
 from ivr.speech.warmup import warmup_speech
+from ivr.speech_decoder import DEFAULT_DECODER
 from ivr.telephony import twilio_rest
 from workers.escalations import schedule_follow_ups
 from workers.reconcile import next_run
@@ -126,7 +130,7 @@ def _speech_model() -> tuple[VoskRecognizer | None, str]:
     if key not in _speech:
         started = time.monotonic()
         try:
-            recognizer = load_recognizer(path)
+            recognizer = load_recognizer(path, _decoder())
             loaded = time.monotonic()
             # vosk composes its graph lazily, in each recogniser, as speech explores it: pay for the part ordinary
             # voicemails go through here (sentences in the practice's language), not on the first caller's
@@ -168,6 +172,14 @@ def _language() -> str:
         return "en-US"
 
 
+def _decoder() -> str:
+    """IVR_SPEECH_DECODER: the decoder's search settings (``ivr.speech_decoder``)."""
+    try:
+        return services().settings.speech_decoder
+    except NotWired:  # loaded outside a worker (a script): the default
+        return DEFAULT_DECODER
+
+
 def _threads() -> int:
     """IVR_SPEECH_THREADS: the pieces a long message is decoded in at once."""
     try:
@@ -189,6 +201,10 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
     files = ql.recording_files
     recordings.note(db, call_sid, recording_sid, ql.clock())
     dest = files.audio_path(call_sid, recording_sid)
+    if dest.exists() and recordings.copying_given_up(recordings.get(db, recording_sid)):
+        # Given up (COPY_ATTEMPTS_MAX bad copies): never downloaded again, whatever started this job.
+        log.warning("recording %s: copying was given up; Twilio's copy is kept", recording_sid)
+        return str(dest)
     replacing = dest.exists() and not _copy_to_keep(call_sid, recording_sid)
     if replacing or not dest.exists():
         url = f"{twilio_rest.REAL_API_URL}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}"
@@ -226,6 +242,12 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
             recordings.set_transcript_status(db, recording_sid, None)
             ql.jobs.transcribe_again(call_sid, recording_sid)
             return str(dest)
+    elif _copies_exhausted(recording_sid):
+        row = recordings.get(db, recording_sid)
+        why = (row.twilio_delete_error or "").removeprefix(f"{recordings.COPY_FAILED_CHECK}: ") if row else ""
+        recordings.give_up_copying(db, recording_sid, why)
+        log.error("recording %s of call %s: %d copies from Twilio, none checked out; copying stopped, Twilio's copy "
+                  "is kept", recording_sid, call_sid, recordings.COPY_ATTEMPTS_MAX)
     elif retries_left() > 0 and not _key_refuses(call_sid, recording_sid):
         # Transcribed (crisis first) from what we have meanwhile; copied again on the retry schedule while Twilio
         # still has it. Staff are told our copy did not check out (the row's note) and are not played it.
@@ -233,6 +255,13 @@ def fetch_recording(call_sid: str, recording_sid: str) -> str:
         raise AudioFormatError(f"recording {recording_sid}: our copy did not check out; copying it again")
     ql.jobs.transcribe_recording(call_sid, recording_sid)
     return str(dest)
+
+
+def _copies_exhausted(recording_sid: str) -> bool:
+    """Whether the recording was copied COPY_ATTEMPTS_MAX times (or more) and the last copy failed its check."""
+    row = recordings.get(services().database.sessions, recording_sid)
+    return (recordings.copy_failed_check(row) and row is not None
+            and row.attempts >= recordings.COPY_ATTEMPTS_MAX)
 
 
 def _copy_to_keep(call_sid: str, recording_sid: str) -> bool:

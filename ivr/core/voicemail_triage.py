@@ -54,6 +54,10 @@ _NOT_COMING = ("cant make it", "wont make it", "wont be able to make it", "not b
                "wont be there", "not be there", "cant be there", "miss my appointment", "miss my session",
                "have to miss", "calling off", "call off")
 
+# fix13-left3: a time asked for by what it fills ("I'd die for a Saturday slot", "any openings on Monday?") is about
+# an appointment: with no other action said, a rescheduling.
+_TIME_WANTED = ("slot", "time slot", "opening", "availability", "available time", "earlier time", "later time")
+
 
 def _voicemail_vocabulary() -> dict[str, dict[str, IntentWords]]:
     out: dict[str, dict[str, IntentWords]] = {}
@@ -63,7 +67,8 @@ def _voicemail_vocabulary() -> dict[str, dict[str, IntentWords]]:
         if appointments is not None and language == "en":
             actions = dict(appointments.actions)
             actions["cancel"] = (*actions.get("cancel", ()), *_NOT_COMING)
-            out[language]["appointments"] = IntentWords(appointments.phrases, actions, appointments.priority)
+            out[language]["appointments"] = IntentWords((*appointments.phrases, *_TIME_WANTED), actions,
+                                                        appointments.priority)
     return out
 
 
@@ -75,7 +80,13 @@ _NOT_A_TOPIC = {"en": re.compile(
     r"\b(?:make|makes|making|made) (?:him|her|them|you|someone|somebody|everyone|everybody|people) pay\b"
     r"|\b(?:he|she|they|you|hes|shes|theyre|youre|hell|shell|theyll|youll)"
     r"(?: (?:is|are|will|going to|gonna|is going to|are going to))* pay for (?:this|that|what|it|everything)\b"
-    r"|\bpay for what (?:he|she|they) did\b")}
+    r"|\bpay for what (?:he|she|they) did\b"
+    # fix13-left3: a past session spoken of, not asked for ("that last session killed me, it was so funny", "our
+    # session last week was so helpful"): the category is read from the rest
+    r"|\b(?:that|the|this|our|my|last|todays|yesterdays)(?: last| previous| first)? (?:session|appointment)"
+    r"(?: last week| yesterday| today| on \w+)? (?:killed me|cracked me up|had me (?:laughing|in stitches)"
+    r"|(?:was|is|has been|felt)(?: so| really| very| just)? (?:funny|hilarious|great|good|amazing|helpful|useful"
+    r"|intense|hard|tough|heavy|fun|lovely|wonderful))\b")}
 
 
 @dataclass(frozen=True)

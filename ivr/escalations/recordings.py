@@ -288,6 +288,16 @@ def key_failed(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tup
 
 # The start of ``twilio_delete_error`` for a copy of ours that did not check out (``workers.recordings.check_copy``).
 COPY_FAILED_CHECK = "our copy did not check out"
+# How many times a recording is copied from Twilio (``Recording.attempts``: every try, a refusal included) before a
+# copy that keeps failing its check is given up: two whole runs of the fetch job's retry schedule
+# (``ivr.jobs.enqueue.FETCH_RETRY``: a try and five retries over about 22 minutes), the second one started by the
+# reconciliation job. A download cut short by the network comes right within a few tries; twelve bad copies say
+# Twilio's own file is bad (or something here is), and downloading a client's voice again every hour for ever
+# helps nobody. Twilio's copy is then kept (never deleted unchecked) and staff are told so in plain words.
+COPY_ATTEMPTS_MAX = 12
+# What the note (``twilio_delete_error``) says once copying is given up; it still starts with COPY_FAILED_CHECK, so
+# the copy is never played as the message.
+COPY_GIVEN_UP = f"{COPY_FAILED_CHECK} after {COPY_ATTEMPTS_MAX} copies; copying stopped"
 
 
 def copy_failed_check(row: Recording | None) -> bool:
@@ -297,15 +307,28 @@ def copy_failed_check(row: Recording | None) -> bool:
             and (row.twilio_delete_error or "").startswith(COPY_FAILED_CHECK))
 
 
+def copying_given_up(row: Recording | None) -> bool:
+    """Whether copying the recording from Twilio was given up: COPY_ATTEMPTS_MAX copies, none checked out."""
+    return row is not None and copy_failed_check(row) and (row.twilio_delete_error or "").startswith(COPY_GIVEN_UP)
+
+
+def give_up_copying(db_sessions: sessionmaker[Session], recording_sid: str, why: str) -> None:
+    """Copying stops for good: the note says so (and why the last copy failed); Twilio's copy is kept."""
+    mark_twilio_kept(db_sessions, recording_sid, f"{COPY_GIVEN_UP}: {why}")
+
+
 def bad_copies(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
     """(call SID, recording SID) of copied, unpurged recordings whose copy failed its check while Twilio still
-    holds theirs: copied again by the reconciliation job."""
+    holds theirs, tried fewer than COPY_ATTEMPTS_MAX times: copied again by the reconciliation job (never one given
+    up)."""
     with db_sessions() as db:
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.status == RecordingStatus.FETCHED.value, Recording.verified_at.is_(None),
                    Recording.twilio_deleted_at.is_(None), Recording.purged_at.is_(None),
-                   Recording.twilio_delete_error.startswith(COPY_FAILED_CHECK))
+                   Recording.twilio_delete_error.startswith(COPY_FAILED_CHECK),
+                   ~Recording.twilio_delete_error.startswith(COPY_GIVEN_UP),
+                   Recording.attempts < COPY_ATTEMPTS_MAX)
             .order_by(Recording.created_at).limit(limit))]
 
 

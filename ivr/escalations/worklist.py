@@ -33,7 +33,7 @@ from ivr.escalations.models import (
     StaffUser,
 )
 from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
-from ivr.escalations.recordings import COPY_FAILED_CHECK, copy_failed_check
+from ivr.escalations.recordings import COPY_FAILED_CHECK, COPY_GIVEN_UP, copy_failed_check, copying_given_up
 from ivr.exceptions import (
     EscalationConflict,
     EscalationForbidden,
@@ -374,6 +374,8 @@ def still_at_twilio_words(note: str | None) -> str:
     ``note`` (the row's ``twilio_delete_error``): ``delete failed: …`` (Twilio refused the deletion: retried on
     its own) or ``our copy did not check out: …`` (Twilio's is kept on purpose, since ours may be incomplete).
     """
+    if note and note.startswith(COPY_GIVEN_UP):
+        return GIVEN_UP_TEXT
     if note and note.startswith(COPY_FAILED_CHECK):
         return ("Our copy of this message failed its check (it may be cut short or damaged), so the original is "
                 "kept at Twilio, the phone company, and Quietline copies it again on its own; it is not played "
@@ -530,7 +532,7 @@ def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id:
         call_sid, recording_sid = _voicemail_file(escalation, files)
         row = session.get(Recording, recording_sid)
         if copy_failed_check(row):
-            raise EscalationNotFound(BAD_COPY_TEXT)
+            raise EscalationNotFound(GIVEN_UP_TEXT if copying_given_up(row) else BAD_COPY_TEXT)
         try:
             files.read_audio(call_sid, recording_sid)
             transcript = files.read_transcript(call_sid, recording_sid)
@@ -557,8 +559,9 @@ def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles) -> by
     never a copy that did not check out."""
     with session_scope(db) as session:
         call_sid, recording_sid = _voicemail_file(_get(session, escalation_id), files)
-        if copy_failed_check(session.get(Recording, recording_sid)):
-            raise EscalationNotFound(BAD_COPY_TEXT)
+        row = session.get(Recording, recording_sid)
+        if copy_failed_check(row):
+            raise EscalationNotFound(GIVEN_UP_TEXT if copying_given_up(row) else BAD_COPY_TEXT)
     try:
         return files.read_audio(call_sid, recording_sid)
     except RecordingUnreadable:
@@ -571,6 +574,11 @@ UNREADABLE_TEXT = ("This voicemail cannot be opened with this server's recording
 BAD_COPY_TEXT = ("Our copy of this message failed its check (it may be cut short or damaged), so it is not played "
                  "here: Quietline is copying it again from Twilio, the phone company, on its own. Call the client "
                  "back meanwhile.")
+
+GIVEN_UP_TEXT = ("Every copy of this message we got from Twilio, the phone company, failed its check (cut short or "
+                 "damaged), so Quietline has stopped copying it and it is not played here. The original is still "
+                 "kept at Twilio and is not deleted. Call the client back, and tell the practice owner: it can be "
+                 "listened to in Twilio's console.")
 
 
 def _voicemail_file(escalation: Escalation, files: RecordingFiles) -> tuple[str, str]:

@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import struct
+import tempfile
 import threading
 import time
 import warnings
@@ -38,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ivr.config import INSTANCE_DIR
 from ivr.exceptions import AudioFormatError, ModelNotFound
+from ivr.speech_decoder import DEFAULT_DECODER, decoder_options, tuned_conf
 
 with warnings.catch_warnings():
     # audioop is deprecated in 3.11 and gone in 3.13 (the audioop-lts package restores it
@@ -138,6 +140,29 @@ def _missing_model_message(path: Path, problem: str) -> str:
     )
 
 
+@contextmanager
+def _model_view(path: Path, options: dict[str, float]) -> Iterator[Path]:
+    """The model folder as vosk should load it: ``path`` itself when ``options`` is empty, else a temporary folder of
+    links to the model's parts with its own ``conf/model.conf`` (the model's, with ``options`` set). The model's
+    folder is never written (it may be a read-only package). vosk reads every file while loading, so the folder is
+    removed as soon as the model is loaded."""
+    conf = path / "conf" / "model.conf"
+    if not options or not conf.is_file():  # a model without model.conf (an old layout) is loaded as it is
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="quietline-vosk-") as tmp:
+        view = Path(tmp)
+        for entry in path.iterdir():
+            if entry.name != "conf":
+                (view / entry.name).symlink_to(entry.resolve())
+        (view / "conf").mkdir()
+        for entry in conf.parent.iterdir():
+            if entry.name != "model.conf":
+                (view / "conf" / entry.name).symlink_to(entry.resolve())
+        (view / "conf" / "model.conf").write_text(tuned_conf(conf.read_text(), options))
+        yield view
+
+
 @dataclass
 class _Kept:
     """A KaldiRecognizer kept between messages and how many samples (at the model's rate) it has heard."""
@@ -153,7 +178,10 @@ class VoskRecognizer:
     kept ones, or a new one when all are busy.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str], *, sample_rate: int = 16000) -> None:
+    def __init__(self, model_path: str | os.PathLike[str], *, sample_rate: int = 16000,
+                 decoder: str | None = DEFAULT_DECODER) -> None:
+        """``decoder``: the search settings (``ivr.speech_decoder``: a preset, ``fast`` by default, or values);
+        ValueError when they are not ones it accepts."""
         import vosk  # imported here so importing ivr.speech.recognizer stays cheap for the web process
 
         path = Path(model_path)
@@ -161,15 +189,19 @@ class VoskRecognizer:
             raise ModelNotFound(_missing_model_message(path, f"no vosk model directory at {path}"))
         if _audioop_missing():
             raise RuntimeError("audioop is unavailable: on Python 3.13+ install the audioop-lts package")
+        options = decoder_options(decoder)
         vosk.SetLogLevel(-1)
         started = time.monotonic()
         try:
-            self._model = vosk.Model(str(path))
-        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+            with _model_view(path, options) as view:
+                self._model = vosk.Model(str(view))
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model"); OSError: the view
             raise ModelNotFound(_missing_model_message(path, f"{path} is not a loadable vosk model ({exc})")) from exc
-        log.info("loaded vosk model %s in %.1f s", path, time.monotonic() - started)
+        log.info("loaded vosk model %s in %.1f s (decoder %s)", path, time.monotonic() - started,
+                 ", ".join(f"{k}={v:g}" for k, v in options.items()) or "as the model's conf/model.conf")
         self._vosk = vosk
         self.model_path = path
+        self.decoder = dict(options)
         self.sample_rate = int(sample_rate)
         self._kept: list[_Kept] = []
         self._kept_lock = threading.Lock()
@@ -435,17 +467,17 @@ def _to_transcript(segments: list[dict], duration: float) -> Transcript:
 _load_lock = threading.Lock()
 
 
-def load_recognizer(model_path: str | os.PathLike[str]) -> VoskRecognizer:
-    """The process-wide VoskRecognizer for this model directory, loading it on first use."""
+def load_recognizer(model_path: str | os.PathLike[str], decoder: str | None = DEFAULT_DECODER) -> VoskRecognizer:
+    """The process-wide VoskRecognizer for this model directory and decoder setting, loading it on first use."""
     # Resolve first so "models/x" and "/abs/models/x" share one loaded model.
     key = str(Path(model_path).expanduser().resolve())
     with _load_lock:  # two threads asking at once must not load a few hundred MB twice
-        return _load_cached(key)
+        return _load_cached(key, decoder or DEFAULT_DECODER)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(resolved_path: str) -> VoskRecognizer:
-    return VoskRecognizer(resolved_path)
+def _load_cached(resolved_path: str, decoder: str) -> VoskRecognizer:
+    return VoskRecognizer(resolved_path, decoder=decoder)
 
 
 load_recognizer.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]

@@ -491,6 +491,29 @@ FIX13BT_UNSURE = [
     "I might do something stupid",
 ]
 UNSURE_ROWS += FIX13BT_UNSURE
+# fix13-left3 (triage nits): figures of speech with "kill"/"die" and urgency denied beside a request are no crisis;
+# the same words as a threat, a wish to die or a plain crisis still are (or are offered the crisis option).
+FIX13L3_NONE = [
+    "that last session killed me, it was so funny", "you killed me with that story, it was so funny",
+    "that joke killed me laughing", "I'd die for a Saturday slot", "I'm dying for an earlier time",
+    "I would die for another evening appointment", "I'm dying for a coffee before my session",
+    "I'm fine, nothing urgent, just cancel my session please", "it's not an emergency but please call me back",
+    "it is not urgent, just give me a call when you can", "no emergency, please get back to me about my bill",
+]
+NONE_ROWS += FIX13L3_NONE
+FIX13L3_CRISIS = [
+    ("I'm dying, please help", CrisisCategory.MEDICAL_EMERGENCY),
+    ("I want to die, please call me back", CrisisCategory.SUICIDE_SELF_HARM),
+    ("he is going to kill me, please call me", CrisisCategory.IN_DANGER),
+    ("I'd rather die, please call me", CrisisCategory.SUICIDE_SELF_HARM),
+    ("nothing else matters, I'm going to kill myself", CrisisCategory.SUICIDE_SELF_HARM),
+]
+CRISIS_ROWS += FIX13L3_CRISIS
+FIX13L3_UNSURE = [
+    "I'm dying for a way out", "I'd die for a reason to live", "this is killing me",
+    "it's urgent, please call me back", "it's not an emergency",  # a bare denial is still offered
+]
+UNSURE_ROWS += FIX13L3_UNSURE
 
 # Warning signs (break-test s24 BLOCKER 1): rows shared with the voicemail triage's tests.
 CRISIS_ROWS += FIX13_CRISIS3_CRISIS

@@ -183,6 +183,23 @@ TABLE = [
     ("i dont think i can make tuesday", X, NONE),
     ("i have the pills you prescribed need a refill", X, NONE),
     ("im fine nothing urgent just cancel my session please", C, NONE),
+    # fix13-left3 (triage nits): a figure of speech is no crisis and the category comes from the rest, both ways
+    ("that last session killed me it was so funny", X, NONE),
+    ("that last session killed me it was so funny anyway please call me back", K, NONE),
+    ("that last session killed me so funny but i need to cancel next week", C, NONE),
+    ("our session yesterday was so helpful see you next week", X, NONE),
+    ("id die for a saturday slot", R, NONE),
+    ("i would die for a saturday slot if you have one", R, NONE),
+    ("im dying for an earlier time any openings on monday", R, NONE),
+    ("i want to die i would rather not be here", X, CRISIS_),
+    ("im dying please help", X, CRISIS_),
+    ("im dying for a way out", X, UNSURE),
+    ("i'm fine, nothing urgent, just cancel my session please", C, NONE),
+    ("its not urgent just cancel my thursday session", C, NONE),
+    ("it is not an emergency but please call me back", K, NONE),
+    ("no rush please call me back about my bill", B, NONE),
+    ("its urgent please call me back", K, UNSURE),
+    ("this is an emergency please call me back", K, CRISIS_),
 ]
 
 

@@ -639,6 +639,65 @@ def test_reconciliation_copies_a_bad_copy_again_after_every_retry(app, client, s
     assert app.extensions["quietline"].recording_files.read_audio(result.call_sid, recording_sid) == tone_wav(4)
 
 
+def downloads(standin, recording_sid: str) -> int:
+    """How many times the recording's audio was downloaded from the stand-in."""
+    return sum(1 for r in standin.requests()
+               if r["method"] == "GET" and r["path"].endswith((f"/Recordings/{recording_sid}.wav",
+                                                               f"/Recordings/{recording_sid}")))
+
+
+@pytest.mark.parametrize("garbage", [b"RIFF-not-a-wav-at-all" * 40, b"\x00" * 512], ids=["garbage", "zeros"])
+def test_a_copy_that_keeps_failing_is_copied_a_dozen_times_then_kept_at_twilio_and_staff_told(
+        garbage, app, client, standin, jobs, database, staff):
+    """fix13-left3: a recording whose every copy fails its check was downloaded again on the retry schedule and by
+    every reconciliation for ever. Now: COPY_ATTEMPTS_MAX (12) copies (the job's own try and five retries, then one
+    more run the reconciliation job starts), then copying stops; Twilio's copy is kept (never deleted unchecked), the
+    page and the player say so in plain words, and no later reconciliation or job starts it again."""
+    from ivr.escalations.recordings import COPY_ATTEMPTS_MAX, COPY_GIVEN_UP
+    from ivr.jobs.enqueue import fetch_job_id
+
+    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
+                                                                                    script="0;noanswer;record:4")
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    standin.add_recording(recording_sid, garbage, call_sid=result.call_sid, duration=4)
+    jobs.run()
+    for seconds in (10, 30, 60, 300, 900):  # the fetch job's retry schedule (FETCH_RETRY)
+        jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
+    assert downloads(standin, recording_sid) == 6 and row(database, recording_sid).attempts == 6
+    assert reconcile_now(app, jobs)["bad copies copied again"] == 1  # the second run
+    jobs.settle()
+    for seconds in (10, 30, 60, 300, 900):
+        jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
+    found = row(database, recording_sid)
+    assert COPY_ATTEMPTS_MAX == 12 and found.attempts == 12 and downloads(standin, recording_sid) == 12
+    assert found.twilio_delete_error.startswith(f"{COPY_GIVEN_UP}: ")
+    assert found.twilio_delete_error == ("our copy did not check out after 12 copies; copying stopped: "
+                                         f"{recording_sid} is not a WAV file (no RIFF/WAVE header)")
+    assert found.verified_at is None and found.twilio_deleted_at is None and found.status == "fetched"
+    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [recording_sid]
+
+    # Nothing starts it again: neither reconciliation (several passes) nor a fetch job enqueued by hand.
+    for _ in range(3):
+        assert reconcile_now(app, jobs, after=dt.timedelta(hours=1)).get("bad copies copied again", 0) == 0
+        jobs.settle()
+    with using(app.extensions["quietline"]):
+        app.extensions["quietline"].jobs.cancel(fetch_job_id(recording_sid))
+        app.extensions["quietline"].jobs.fetch_recording(result.call_sid, recording_sid)
+    jobs.settle()
+    assert downloads(standin, recording_sid) == 12 and row(database, recording_sid).attempts == 12
+    assert standin.deleted_recordings() == []
+
+    # Staff read the plain truth; the bad copy is never played.
+    [esc] = of_call(database, result.call_sid)
+    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    truth = "Quietline has stopped copying it and it is not played here. The original is still kept at Twilio"
+    assert truth in page and "Play voicemail" not in page and "copies it again on its own" not in page
+    refused = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
+    assert refused.status_code == 404 and truth in refused.get_data(as_text=True)
+    assert desk.get(f"/staff/e/{esc.id}/voicemail.wav").status_code == 403
+
+
 def test_a_voicemail_the_key_cannot_open_says_so_and_is_transcribed_once_the_key_opens_it(
         app, client, standin, jobs, database, staff, settings_overrides, redis_conn):
     """Break test (issue 13, S2): the recordings were re-encrypted under a new key while the service still ran with

@@ -1,0 +1,92 @@
+"""The decoder's search settings (IVR_SPEECH_DECODER, ivr.speech_decoder): a preset or values, checked at start, given
+to vosk through a temporary view of the model folder (the model's own folder is never written).
+
+Why ``fast`` is the default: a speech worker's first message with new words cost 0.447 s of CPU per second of audio
+with the model's own search against 0.202 with ``fast`` (bench-s24 addendum in docs/speech.md). The real vosk path
+with the packaged Korean model and espeak-ng, as the other speech tests.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ivr.config import load_settings
+from ivr.exceptions import ConfigError
+from ivr.speech.recognizer import VoskRecognizer, load_recognizer
+from ivr.speech_decoder import DEFAULT_DECODER, decoder_options, tuned_conf
+from tests.helpers.speech import korean_model_path
+
+MODEL_CONF = """--min-active=200
+--max-active=3000
+--beam=10.0
+--lattice-beam=2.0
+--acoustic-scale=1.0
+--frame-subsampling-factor=3
+"""
+
+
+@pytest.mark.parametrize(("spec", "options"), [
+    (None, {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
+    ("", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
+    ("fast", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
+    (" FAST ", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
+    ("model", {}),
+    ("beam=8,max-active=1500,lattice-beam=1", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
+    ("beam = 12.5", {"beam": 12.5}),
+    ("min-active=100, max-active=2000", {"min-active": 100, "max-active": 2000}),
+])
+def test_a_preset_or_values(spec, options) -> None:
+    assert DEFAULT_DECODER == "fast"
+    assert decoder_options(spec) == options
+
+
+@pytest.mark.parametrize(("spec", "why"), [
+    ("quick", "'quick' is neither a preset (fast, model) nor name=value pairs (beam, lattice-beam, max-active, "
+              "min-active)"),
+    ("beam=70", "beam=70 is out of range (2 to 30)"),
+    ("beam=wide", "beam='wide' is not a number"),
+    ("max-active=1500.5", "max-active must be a whole number, not 1500.5"),
+    ("acoustic-scale=2", "unknown decoder option 'acoustic-scale' (known: beam, lattice-beam, max-active, min-active)"),
+    ("beam=8,", "unknown decoder option '' (known: beam, lattice-beam, max-active, min-active)"),
+])
+def test_anything_else_is_refused_with_the_reason(spec, why, tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as refused:
+        decoder_options(spec)
+    assert str(refused.value) == why
+    with pytest.raises(ConfigError) as at_start:
+        load_settings({"IVR_SPEECH_DECODER": spec, "TWILIO_AUTH_TOKEN": "t" * 32,
+                       "IVR_FLOWS_DIR": str(tmp_path)}).validate()
+    assert str(at_start.value) == f"IVR_SPEECH_DECODER: {why}"
+
+
+def test_the_setting_defaults_to_fast_and_is_read_from_the_environment() -> None:
+    assert load_settings({}).speech_decoder == "fast"
+    assert load_settings({"IVR_SPEECH_DECODER": "model"}).speech_decoder == "model"
+
+
+def test_the_tuned_conf_replaces_the_models_lines_and_keeps_the_rest() -> None:
+    assert tuned_conf(MODEL_CONF, decoder_options("fast")) == (
+        "--min-active=200\n--acoustic-scale=1.0\n--frame-subsampling-factor=3\n"
+        "--beam=8\n--max-active=1500\n--lattice-beam=1\n")
+    assert tuned_conf(MODEL_CONF, {}) == MODEL_CONF
+    assert tuned_conf("--beam=10.0\n", {"min-active": 100}) == "--beam=10.0\n--min-active=100\n"
+
+
+def test_the_model_is_loaded_with_the_setting_through_a_view_that_is_gone_after_loading(monkeypatch,
+                                                                                        tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the view's temporary folder, where we can see it
+    model = korean_model_path()
+    before = (model / "conf" / "model.conf").read_text()
+    fast = VoskRecognizer(model)
+    assert fast.decoder == {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}
+    assert list(tmp_path.iterdir()) == []  # vosk read everything while loading: the view is removed
+    assert (model / "conf" / "model.conf").read_text() == before  # the package's own folder is never written
+    own = VoskRecognizer(model, decoder="model")
+    assert own.decoder == {}
+    silence = bytes(2 * 8000)
+    assert fast.transcribe_bytes(silence, 8000).text == own.transcribe_bytes(silence, 8000).text == ""
+    # One loaded model per folder and setting.
+    assert load_recognizer(model) is load_recognizer(model, "fast")
+    assert load_recognizer(model, "model") is not load_recognizer(model)
