@@ -75,3 +75,16 @@ def test_what_is_not_a_response_document_is_still_refused():
 def test_every_builder_returns_a_document_marked_as_built(document):
     assert isinstance(document, TwiML)
     assert parse(document).tag == "Response"
+
+
+def test_documents_are_written_exactly_as_twilio_writes_them():
+    """``twiml._document`` serialises the builders' tree as text; twilio's own ``str()`` gives the same characters."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    gather = response.gather(action="https://example.org/g?turn=1&x=<y>", method="POST", input="dtmf speech",
+                             timeout=6, hints="café, naïve", speech_timeout="auto", enhanced=True)
+    gather.say('Zoë & "friends" <b> — 9 8 8, ½ past, 日本', voice="Polly.Joanna", language="en-US")
+    response.redirect("https://example.org/t?turn=1", method="POST")
+    response.dial(action="https://example.org/d", timeout=20).number("+15551230001", url="https://example.org/s")
+    assert twiml._document(response) == str(response)
