@@ -68,7 +68,12 @@ def _apology() -> str:
 
 
 def _is_twiml(body: str | None) -> bool:
-    """A voice answer Twilio can run: a ``<Response>`` document."""
+    """A voice answer Twilio can run: a ``<Response>`` document.
+
+    One the builders made (``twiml.TwiML``) is one by construction; anything else is parsed.
+    """
+    if isinstance(body, twiml.TwiML):
+        return True
     if not body or not body.strip():
         return False
     try:
