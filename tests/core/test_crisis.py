@@ -525,6 +525,20 @@ UNSURE_ROWS += [
     "please help", "I need help", "help please", "somebody help me", "help help",
     "I'm on the bridge right now", "I'm standing on the roof", "my epipen",
 ]
+# bt14-s24 S3: everyday sentences that once paged the on-call clinician: UNSURE at most.
+BT14S24_NOT_ROUTED = [
+    "I'm dying of embarrassment, I missed my session", "I can't breathe through my nose so I'd rather do video",
+    "the overdose awareness group", "my daughter is in the hospital after an overdose last month, I need to reschedule",
+    "I need to cancel because I have a doctor's appointment about my chest pain",
+    "I took all my pills for the week in a pill organizer",
+]
+
+
+@pytest.mark.parametrize("said", BT14S24_NOT_ROUTED)
+def test_everyday_sentences_with_emergency_words_are_never_routed(said: str) -> None:
+    assert assess(said).level is not CrisisLevel.CRISIS
+
+
 # Near the new phrases, everyday speech stays NONE.
 NONE_ROWS += [
     "I need help with my bill", "I need help rescheduling", "the bank is seizing my car",
