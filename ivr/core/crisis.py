@@ -527,10 +527,18 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     past: list[_Match] = []
     topic: list[_Match] = []
     means: list[_Match] = []
+    excepted: _Match | None = None  # a denied harm to others at a clause's end, before "but myself"
     for clause in clauses(text):
         said = units(clause, syllables=phrases.syllables, language=phrases.language)
         if not said:
             continue
+        if not phrases.syllables:
+            said = _split_joined(said)
+        if excepted is not None and said[:1] == ["myself"]:
+            # "I'm not going to hurt anyone, but myself": the clause split at "but" (negation never reaches across)
+            crisis.append(_self_harm(excepted))
+            denials.remove(excepted)
+        excepted = None
         all_words += said + ["|"]  # as said: a hedge still counts as one (rule 4)
         words = _unhedged(said, phrases.hedged)
         for match in _winners(_matches(words, phrases)):
@@ -538,8 +546,13 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
             if kind == "everyday":
                 continue
             if _negated(words, match.start, phrases) or _negated_after(words, match.end, phrases):
-                if kind == "crisis":
+                if kind == "crisis" and match.pattern.category is CrisisCategory.HARM_TO_OTHERS \
+                        and _EXCEPT_MYSELF.match(" ".join(words[match.end:match.end + 4]) + " "):
+                    crisis.append(_self_harm(match))  # "not hurting anyone except myself": self-harm, no denial
+                elif kind == "crisis":
                     denials.append(match)
+                    if match.pattern.category is CrisisCategory.HARM_TO_OTHERS and match.end == len(words):
+                        excepted = match
                 continue  # a denied UNSURE phrase ("I'm not struggling") counts for nothing
             if kind == "crisis" and _led_by(words, match.start, phrases.past_lead_ins,
                                             phrases.bridges | _LEAD_IN_BRIDGES):
@@ -570,6 +583,34 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
             return CrisisAssessment(CrisisLevel.UNSURE, (), True, _texts(denials))
         return CrisisAssessment(CrisisLevel.NONE, (), True, _texts(denials))
     return CrisisAssessment(CrisisLevel.NONE)
+
+
+# After a denied harm to others, the one person excepted is the caller: "not hurting anyone except myself",
+# "I wouldn't harm anybody other than myself" ([CSSRS] Q2: thoughts of self-harm, said through a denial).
+_EXCEPT_MYSELF = re.compile(r"(?:except|besides|other than|apart from|save|only|just|but)\s+(?:for\s+)?myself\b")
+# Words a recogniser writes joined ("killmyself", "hurtmyself"): split off the reflexive before matching.
+_JOINED = re.compile(r"^([a-z]{2,})(myself|himself|herself|themselves|yourself|mylife)$")
+_REFLEXIVE = frozenset({"myself", "himself", "herself", "themselves", "yourself"})
+
+
+def _split_joined(words: list[str]) -> list[str]:
+    """``words`` with a reflexive run on to the word before it split off: ["killmyself"] → ["kill", "myself"],
+    ["endmylife"] → ["end", "my", "life"]. Only a joined reflexive ("mylife" too); any other word stays."""
+    out: list[str] = []
+    for word in words:
+        m = _JOINED.match(word) if word not in _REFLEXIVE else None
+        if m is None:
+            out.append(word)
+        else:
+            out += [m.group(1)] + (["my", "life"] if m.group(2) == "mylife" else [m.group(2)])
+    return out
+
+
+def _self_harm(match: _Match) -> _Match:
+    """``match`` (harm to others, denied) read as self-harm: "anyone except myself"."""
+    pattern = _Pattern(match.pattern.text + " except myself", match.pattern.regex, "crisis",
+                       CrisisCategory.SUICIDE_SELF_HARM)
+    return _Match(pattern, match.start, match.end)
 
 
 def _unhedged(words: list[str], hedged: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]) -> list[str]:

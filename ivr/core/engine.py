@@ -530,7 +530,7 @@ class _Run:
             prompts.append(fx.Say(CONFIRM_VALUE.format(said=confirming["said"]), *voice))
         elif not short:  # a short re-prompt names the options itself
             prompts.append(fx.Say(self.render(body.prompt), *voice))
-        handler_hints = tuple(p for h in flow.handlers for p in h.hints)
+        handler_hints = tuple(p for h in self._handlers(flow) for p in h.hints)
         kind = _answer_kind(body) if confirming is None else AnswerKind.YES_NO
         heard = gather_hints(kind, voice[1] or self.flows.practice.language)
         hints = heard.hints + handler_hints
@@ -582,7 +582,7 @@ class _Run:
                 asked = self._global(flow, event, spoken_keys=False)
                 if asked is not None and asked.name != CRISIS:
                     s.note(f"{st.id}:{asked.name}")
-                    return self.go(asked.next)
+                    return self._take(flow, asked)
                 # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
                 value, _ = self._value(body, event)
                 if value is not None and not str(value).startswith("pin:"):
@@ -611,7 +611,7 @@ class _Run:
             _takes_key_words(body) or isinstance(body, MenuStep) and self._reads_times(body))))
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
-            return self.go(handler.next)
+            return self._take(flow, handler)
         if isinstance(body, MenuStep):
             chosen = self._choose(body, event)
             if chosen is None and isinstance(event, Speech) and not any(o.intent for o in body.options) \
@@ -724,7 +724,7 @@ class _Run:
 
     def _match_intent(self, flow: Flow, body: MenuStep, text: str) -> IntentMatch:
         options = [IntentOption(o.intent, o.key, o.phrases) for o in body.options if o.intent]
-        operator = next((h for h in flow.handlers if h.name == OPERATOR), None)
+        operator = next((h for h in self._handlers(flow) if h.name == OPERATOR), None)
         if operator is not None and not any(o.intent == OPERATOR for o in options):
             options.append(IntentOption(OPERATOR, operator.key, operator.phrases))
         return match_intent(text, options, language=self._voice(None)[1] or "en")
@@ -790,7 +790,7 @@ class _Run:
         urgent = self._urgent_option()
         if said.tied and len(words) > 1:
             return f"Did you mean {_either(words, 'or')}? Please say just one.{urgent}"
-        operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
+        operator = next((h for h in self._handlers(flow) if h.name == OPERATOR and h.key), None)
         person = f" Or press {operator.key} to speak with someone." if operator is not None else ""
         keyed = [f"{o.key} for {o.phrases[0]}" for o in named if o.key and o.phrases]
         if self.s.attempts % 2 == 0 or not keyed:
@@ -802,7 +802,7 @@ class _Run:
         than guessed; None when fewer than two of the keys said are choices."""
         if not isinstance(event, Speech) or self._reads_times(body) and not spoken_input.says_press(event.text):
             return None  # "twelve" at a menu of times is a time (review 14b finding 3)
-        choices = {o.key for o in body.options if o.key} | {h.key for h in flow.handlers if h.key}
+        choices = {o.key for o in body.options if o.key} | {h.key for h in self._handlers(flow) if h.key}
         keys = [k for k in spoken_input.keys_said(event.text) if k in choices]
         if len(keys) < 2:
             return None
@@ -817,7 +817,7 @@ class _Run:
             "Sorry, I still didn't catch that."
         choices = f" You can press {_either(keyed, 'or')}." if keyed else ""
         choices += f" Or say {_either(said, 'or')}." if said else ""
-        operator = next((h for h in flow.handlers if h.name == OPERATOR and h.key), None)
+        operator = next((h for h in self._handlers(flow) if h.name == OPERATOR and h.key), None)
         person = f" To speak with someone, press {operator.key}." if operator is not None else ""
         return f"{lead}{choices}{person}{self._urgent_option()}"
 
@@ -911,8 +911,9 @@ class _Run:
         ``spoken_keys``: a key said as a bare word ("nine") counts; when False only a key pressed or
         said with its verb ("press nine") does.
         """
+        handlers = self._handlers(flow)
         if isinstance(event, Speech):
-            for handler in flow.handlers:
+            for handler in handlers:
                 # The built-in crisis words are crisis.assess's (checked before this); a flow's own still count.
                 phrases = handler.phrases if handler.name != CRISIS else tuple(
                     p for p in handler.phrases if p not in DEFAULT_CRISIS_PHRASES)
@@ -923,7 +924,26 @@ class _Run:
                 key = None
         else:
             key = event.digits.strip("#")
-        return next((h for h in flow.handlers if h.key and h.key == key), None)
+        return next((h for h in handlers if h.key and h.key == key), None)
+
+    def _handlers(self, flow: Flow) -> tuple[GlobalHandler, ...]:
+        """The handlers that act at ``flow``'s prompts: its own, then the entry flow's crisis and operator for a
+        name it does not declare. The greeting's "press 9 at any time" is the practice's promise, kept in every
+        flow the call reaches, also one an owner wrote without ``globals`` (bt14-s24 blocker 2); ``flows check``
+        refuses a reachable prompt that gives the promised key another use."""
+        entry = self.flows.entry
+        if entry is flow:
+            return tuple(flow.handlers)
+        own = {h.name for h in flow.handlers}
+        keys = {h.key for h in flow.handlers if h.key}
+        return tuple(flow.handlers) + tuple(h for h in entry.handlers if h.name in (CRISIS, OPERATOR)
+                                            and h.name not in own and not (h.key and h.key in keys))
+
+    def _take(self, flow: Flow, handler: GlobalHandler) -> tuple[CallSession, list[fx.Effect]]:
+        """Go where ``handler`` goes: a step of ``flow`` for its own, the entry flow's path for one it inherits."""
+        if any(h is handler for h in flow.handlers):
+            return self.go(handler.next)
+        return self._route(handler.name)
 
     def _reads_times(self, body: MenuStep) -> bool:
         """Whether the menu's prompt reads clock times, so a number word said there is a time, not a key."""

@@ -598,11 +598,25 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
         if kept != words:
             retry = _date_from_words(kept, today, purpose)
             whole = retry if retry.ok else whole
+    if whole.outcome is not Outcome.NOT_UNDERSTOOD and _alternatives(words):
+        # "april 15 1985 or 1986", "april 15 or 16 1985": two dates or years offered; never the first one read
+        # (bt14-s24 S4), nor a missing year asked for when it was said.
+        return _ambiguous(Why.SEVERAL, list(whole.options()))
     at = _correction_at(words, lambda w: _is_date_word(w) and w not in ("o", "oh"))
     if at is None and whole.why is Why.NOT_A_VALUE:
         missing = _missing_parts(words)
         return _ambiguous(missing, []) if missing else whole
     return whole if at is None else _after_correction(whole, _date_from_words(words[at:], today, purpose))
+
+
+_ALTERNATIVE = frozenset({"or", "maybe", "perhaps"})
+
+
+def _alternatives(words: Sequence[str]) -> bool:
+    """Whether an alternative ("or", "maybe") stands between two date words: "april 15 1985 or 1986"."""
+    return any(w in _ALTERNATIVE and any(_is_date_word(x) for x in words[:i])
+               and any(_is_date_word(x) and x not in ("o", "oh") for x in words[i + 1:])
+               for i, w in enumerate(words))
 
 
 def _missing_parts(words: Sequence[str]) -> Why | None:

@@ -18,6 +18,7 @@ from ivr.core.flow import (
     BranchStep,
     EscalateStep,
     Flow,
+    GlobalHandler,
     GotoStep,
     HangupStep,
     MenuStep,
@@ -235,10 +236,23 @@ def _handler_key(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, 
     return None
 
 
+def _handlers(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow) -> list[GlobalHandler]:
+    """The handlers the engine applies at ``flow``'s prompts (``Engine._handlers``): its own, then the entry flow's
+    crisis and operator for a name it does not declare and a key it does not use (the practice's promise)."""
+    entry = flows.get(entry_flow or "")
+    own = list(flow.handlers)
+    if entry is None or entry is flow:
+        return own
+    names = {h.name for h in own}
+    keys = {h.key for h in own if h.key}
+    return own + [h for h in entry.handlers if h.name in ("crisis", "operator") and h.name not in names
+                  and not (h.key and h.key in keys)]
+
+
 def _keys_at(flows: Mapping[str, Flow], entry_flow: str | None, flow: Flow, step: Step) -> frozenset[str] | None:
     """The keys that do something where ``step`` listens, or None when it does not wait for the caller here
     (then it passes what was said on to the steps after it)."""
-    own = {h.key for h in flow.handlers if h.key}
+    own = {h.key for h in _handlers(flows, entry_flow, flow) if h.key}
     body = step.body
     match body:
         case MenuStep():
@@ -390,6 +404,7 @@ def _any_time_promises(flows: Mapping[str, Flow], entry_flow: str | None, flow: 
     call can reach after it. At a prompt that takes typed digits a lone key is sent only after the timeout, so
     that prompt must say how the key works there ("press 9 and then pound"), or the promise is not kept."""
     problems: list[tuple[str, str, tuple[str, ...], str]] = []
+    reported: set[tuple[str, str]] = set()
     for sub, text in _spoken(step):
         for sentence in re.split(r"(?<=[.!?])\s+", text):
             if not _ANY_TIME.search(sentence):
@@ -397,6 +412,7 @@ def _any_time_promises(flows: Mapping[str, Flow], entry_flow: str | None, flow: 
             for key, words in promised_key_phrases(sentence):
                 if len(key) != 1:
                     continue
+                promised = next((h for h in _handlers(flows, entry_flow, flow) if h.key == key), None)
                 unsaid: list[str] = []
                 seen: set[tuple[str, str]] = set()
                 todo = _successors(flows, flow, step)
@@ -409,6 +425,13 @@ def _any_time_promises(flows: Mapping[str, Flow], entry_flow: str | None, flow: 
                     nxt = f.steps[node[1]]
                     todo += _successors(flows, f, nxt)
                     keys = _keys_at(flows, entry_flow, f, nxt)
+                    if (f.name, nxt.id) not in reported:
+                        taken = _promise_broken(flows, entry_flow, promised, f, nxt, key, keys)
+                        if taken is not None:
+                            reported.add((f.name, nxt.id))
+                            problems.append((f.name, nxt.id, taken[0],
+                                             f"{taken[1]}, but {flow.name}.{sid} promises key {key} (\"{words}\") "
+                                             f"at any time: {taken[2]}"))
                     if _typed_ask(nxt) and keys and key + "#" in keys and not any(
                             _works(k, keys) and k == key + "#" for t in _spoken_prompt(nxt)
                             for k in promised_keys(t)):
@@ -419,6 +442,32 @@ def _any_time_promises(flows: Mapping[str, Flow], entry_flow: str | None, flow: 
                         f"are typed, where {key} alone acts only after the timeout: say there how it acts at once "
                         f"(\"press {key} and then pound\"), or change the words")))
     return problems
+
+
+def _promise_broken(flows: Mapping[str, Flow], entry_flow: str | None, promised: GlobalHandler | None, flow: Flow,
+                    step: Step, key: str, keys: frozenset[str] | None) -> tuple[tuple[Any, ...], str, str] | None:
+    """How a listening ``step`` of ``flow`` breaks the promise of ``key`` "at any time" (its path under the step,
+    what is wrong, what to do), or None when it keeps it: the key goes elsewhere there (a menu option or another
+    handler on it) or does nothing there (bt14-s24 blocker 2). A typed prompt is judged by ``_any_time_promises``."""
+    body = step.body
+    if promised is None or keys is None or entry_flow not in flows \
+            or not isinstance(body, MenuStep | AskStep | VoicemailStep):
+        # A promised key no handler takes is reported where it is promised (_dead_promised_keys); with no entry
+        # flow (practice.yaml broken) what a flow inherits is unknown.
+        return None
+    handler = next((h for h in _handlers(flows, entry_flow, flow) if h.key == key), None)
+    if handler is not None and handler.name != promised.name:
+        return ((), f"key {key} goes to the flow's {handler.name} global here",
+                f"give that global another key, or keep {key} for {promised.name}")
+    if isinstance(body, MenuStep):
+        for i, option in enumerate(body.options):
+            if option.key == key and handler is not None:
+                return (("menu", "options", i, "key"), f"menu option {key} is never chosen here",
+                        "give the option another key")
+    if not _works(key, keys) and key + "#" not in keys:
+        return ((step.kind.value, "prompt"), f"key {key} does nothing at this prompt",
+                f"make key {key} go to {promised.name} here, or change the words")
+    return None
 
 
 def _spoken_prompt(step: Step) -> list[str]:

@@ -521,6 +521,68 @@ UNSURE_ROWS += FIX13_CRISIS3_UNSURE
 NONE_ROWS += FIX13_CRISIS3_NONE
 
 
+# bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
+# and joined words, and self-harm said as the exception to a denial: CRISIS.
+BT14S24_CRISIS = [
+    ("there's a man with a gun outside my house", DANGER),
+    ("there's a man with a gun outside", DANGER),
+    ("a guy with a knife is at my door", DANGER),
+    ("he's got a knife", DANGER),
+    ("she's holding a gun", DANGER),
+    ("he pulled a gun on me", DANGER),
+    ("stop hurting me", DANGER),
+    ("please stop hitting me", DANGER),
+    ("get off me", DANGER),
+    ("I'm seizing", MEDICAL),
+    ("she's convulsing", MEDICAL),
+    ("my son started seizing", MEDICAL),
+    ("he's having convulsions", MEDICAL),
+    ("my epi pen didn't work", MEDICAL),
+    ("the epipen isn't working", MEDICAL),
+    ("kil myself", SUICIDE),
+    ("killmyself", SUICIDE),
+    ("I want to killmyself", SUICIDE),
+    ("i wanna hurtmyself", SUICIDE),
+    ("i want to endmylife", SUICIDE),
+    ("I'm not thinking of hurting anyone except myself", SUICIDE),
+    ("I would never harm anybody other than myself", SUICIDE),
+    ("I'm not going to hurt anyone, but myself", SUICIDE),
+]
+CRISIS_ROWS += BT14S24_CRISIS
+# Plain calls for help and being on a height now: offered the crisis option (at least UNSURE).
+UNSURE_ROWS += [
+    "please help", "I need help", "help please", "somebody help me", "help help",
+    "I'm on the bridge right now", "I'm standing on the roof", "my epipen",
+]
+# bt14-s24 S3: everyday sentences that once paged the on-call clinician: UNSURE at most.
+BT14S24_NOT_ROUTED = [
+    "I'm dying of embarrassment, I missed my session", "I can't breathe through my nose so I'd rather do video",
+    "the overdose awareness group", "my daughter is in the hospital after an overdose last month, I need to reschedule",
+    "I need to cancel because I have a doctor's appointment about my chest pain",
+    "I took all my pills for the week in a pill organizer",
+]
+
+
+@pytest.mark.parametrize("said", BT14S24_NOT_ROUTED)
+def test_everyday_sentences_with_emergency_words_are_never_routed(said: str) -> None:
+    assert assess(said).level is not CrisisLevel.CRISIS
+
+
+# Near the new phrases, everyday speech stays NONE.
+NONE_ROWS += [
+    "I need help with my bill", "I need help rescheduling", "the bank is seizing my car",
+    "I walked over the bridge to get here, I need my link", "my husband is a man with a gun license, I need to cancel",
+]
+
+
+def test_self_harm_as_the_exception_to_a_denial_is_not_a_denial() -> None:
+    for said in ("I'm not thinking of hurting anyone except myself", "I'm not going to hurt anyone, but myself"):
+        result = assess(said)
+        assert (result.level, result.categories, result.denied) == (CrisisLevel.CRISIS, (SUICIDE,), False), said
+    # without the exception the denial stands
+    assert assess("I'm not thinking of hurting anyone").denied
+
+
 @pytest.mark.parametrize(("said", "category"), CRISIS_ROWS, ids=[r[0] for r in CRISIS_ROWS])
 def test_crisis_is_heard(said: str, category: CrisisCategory) -> None:
     result = assess(said)

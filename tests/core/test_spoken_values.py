@@ -718,3 +718,14 @@ def test_fix14bt_a_week_or_fortnight_after_today_or_tomorrow(said: str, day: dt.
     # the break-tester's examples, said on Tuesday 1 December 2026
     now = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
     assert parse_day(said, now=now, tz=NY) == V(span(day))
+
+
+@pytest.mark.parametrize("said", [
+    "april fifteen nineteen eighty five or nineteen eighty six", "april 15 1985 or 1986", "april 15 85 or 86",
+    "april 15 1985 maybe 1986", "april 15 1985 or was it 1986", "april 15 or 16 1985",
+    "april fifteenth or sixteenth nineteen eighty five", "4 15 or 4 16 1985",
+])
+def test_two_dates_or_years_offered_in_one_answer_are_several(said: str) -> None:
+    """bt14-s24 S4: a hedged answer is never read as its first date, nor asked for a year it said."""
+    reading = _read("date", said, {"purpose": BIRTH})
+    assert (reading.outcome, reading.why) == (Outcome.AMBIGUOUS, Why.SEVERAL)
