@@ -1,0 +1,59 @@
+"""The kind of crisis staff are told of (``ivr.core.crisis_kind``): labels, the one kept when several are heard,
+and the timeline's words. Pure."""
+from __future__ import annotations
+
+import pytest
+
+from ivr.core import crisis_kind
+from ivr.core.crisis import CrisisCategory
+from ivr.core.crisis_kind import CrisisKind
+from ivr.core.timeline import describe
+
+
+@pytest.mark.parametrize("kind, words", [
+    (CrisisKind.SUICIDE_SELF_HARM, "suicide or self-harm"),
+    (CrisisKind.HARM_TO_OTHERS, "harm to others"),
+    (CrisisKind.IN_DANGER, "in danger"),
+    (CrisisKind.MEDICAL_EMERGENCY, "medical emergency"),
+    (CrisisKind.UNSPECIFIED, "said crisis or emergency, no kind given"),
+    (CrisisKind.PRESSED_KEY, "pressed the crisis key"),
+    (CrisisKind.VOICEMAIL_HARM_TO_OTHERS, "voicemail: harm to others"),
+    (CrisisKind.VOICEMAIL_UNSPECIFIED, "voicemail: said crisis or emergency, no kind given"),
+])
+def test_each_kind_has_plain_words(kind, words):
+    assert kind.label == words == crisis_kind.label(kind.value)
+
+
+def test_every_category_of_the_phrase_list_is_a_kind_heard_and_in_a_voicemail():
+    for category in CrisisCategory:
+        assert CrisisKind.heard(category).value == category.value
+        assert CrisisKind.in_voicemail(category).value == "voicemail_" + category.value
+        assert CrisisKind.in_voicemail(category).base == category.value
+
+
+@pytest.mark.parametrize("kept, new, result", [
+    (None, "pressed_key", "pressed_key"),
+    ("pressed_key", None, "pressed_key"),
+    ("pressed_key", "medical_emergency", "medical_emergency"),  # a kind said beats the bare key
+    ("medical_emergency", "suicide_self_harm", "suicide_self_harm"),  # the more urgent
+    ("suicide_self_harm", "harm_to_others", "suicide_self_harm"),
+    ("unspecified", "voicemail_in_danger", "voicemail_in_danger"),
+    ("in_danger", "voicemail_in_danger", "in_danger"),  # as urgent: the first heard stays
+    ("voicemail_in_danger", "in_danger", "voicemail_in_danger"),
+    ("no_such_kind", "in_danger", "in_danger"),  # a value this release does not know counts as none
+])
+def test_the_most_urgent_kind_is_kept_and_the_first_at_equal_urgency(kept, new, result):
+    assert crisis_kind.graver(kept, new) == CrisisKind(result)
+
+
+def test_the_timeline_names_every_kind_heard_in_words():
+    entry = crisis_kind.timeline_entry([CrisisKind.IN_DANGER, CrisisKind.MEDICAL_EMERGENCY, CrisisKind.IN_DANGER])
+    assert entry == "crisis_kind:in_danger+medical_emergency"
+    assert describe(["main.main_menu", "main_menu:crisis", entry, "crisis.guidance"], {}) == [
+        "Main menu", "Main menu: asked for urgent support", "Crisis heard: in danger, medical emergency", "Guidance"]
+    assert describe(["crisis_kind:pressed_key"], {}) == ["Crisis heard: pressed the crisis key"]
+
+
+def test_a_stored_value_with_no_kind_has_no_words():
+    assert crisis_kind.label(None) == crisis_kind.label("") == ""
+    assert crisis_kind.parse("gibberish") is None
