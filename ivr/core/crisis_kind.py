@@ -10,8 +10,8 @@ A crisis reaches staff three ways, and each names its kind here:
 When several are heard in one call (two kinds in one sentence, a crisis said and then left in a message),
 the most urgent kind is kept: the order of ``ivr.core.crisis.CrisisCategory`` (suicide or self-harm, harm
 to others, in danger, medical emergency, unspecified), then the key. At equal urgency the first heard stays
-(what was said on the call before what the message says). Every kind heard is also in the call's timeline
-(``timeline_entry``), so staff see all of them on the escalation's page.
+(what was said on the call before what the message says). Every kind heard is also in the escalation's timeline
+(``with_kinds_heard``), so staff see all of them on its page.
 
 Pure: values in, values out. The stored value is the enum's (``escalations.crisis_kind``).
 """
@@ -67,6 +67,8 @@ class CrisisKind(str, Enum):
 VOICEMAIL_PREFIX = "voicemail_"
 # The call's variable holding the most urgent kind heard so far (the engine sets it; the escalation reads it).
 SESSION_VAR = "crisis_kind"
+# The call's variable listing every kind heard, in order, for the escalation's timeline (``with_kinds_heard``).
+HEARD_VAR = "crisis_kinds_heard"
 BASE_LABELS = {
     "suicide_self_harm": "suicide or self-harm",
     "harm_to_others": "harm to others",
@@ -110,6 +112,16 @@ def most_urgent(kinds: Iterable[CrisisKind]) -> CrisisKind | None:
 def timeline_entry(kinds: Iterable[CrisisKind]) -> str:
     """The call's timeline entry naming the kinds heard at one moment (the words themselves never)."""
     return TIMELINE_PREFIX + "+".join(dict.fromkeys(k.value for k in kinds))
+
+
+def with_kinds_heard(history: list[str], heard: Iterable[str] | None) -> list[str]:
+    """A call's timeline with the entry naming the kinds ``heard`` (stored values) right after the first crisis
+    step ("main_menu:crisis"), or at the end; ``history`` itself when none was heard."""
+    kinds = [k for k in (parse(v) for v in heard or ()) if k is not None]
+    if not kinds:
+        return list(history)
+    at = next((i + 1 for i, e in enumerate(history) if str(e).endswith(":crisis")), len(history))
+    return [*history[:at], timeline_entry(kinds), *history[at:]]
 
 
 def describe_entry(entry: str) -> str | None:

@@ -904,15 +904,17 @@ class _Run:
                    target: str | None = None) -> tuple[CallSession, list[fx.Effect]]:
         """Go to the crisis path from ``step_id`` (``target``: the handler's next step, else ``_route``), keeping
         the kind heard for staff: ``vars.crisis_kind`` holds the most urgent of the call (``crisis_kind.graver``),
-        the timeline every kind heard. Only the kind: never the words it was heard in."""
+        ``vars.crisis_kinds_heard`` every kind heard, in order (the escalation's timeline names them). Only the kind:
+        never the words it was heard in."""
         s = self.s
         s.note(f"{step_id}:{CRISIS}")
-        s.note(crisis_kind.timeline_entry(kinds))
         kept = s.vars.get(CRISIS_KIND)
         for kind in kinds:
             kept = crisis_kind.graver(kept, kind)
         if kept is not None:
             s.vars[CRISIS_KIND] = crisis_kind.CrisisKind(kept).value
+        heard = list(s.vars.get(crisis_kind.HEARD_VAR) or [])
+        s.vars[crisis_kind.HEARD_VAR] = heard + [k.value for k in kinds if k.value not in heard]
         return self.go(target) if target is not None else self._route(CRISIS)
 
     def _route(self, name: str) -> tuple[CallSession, list[fx.Effect]]:

@@ -201,7 +201,8 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
         caller_number=number,
         details=details or None,
         client_id=str(caller["client_id"]) if verified and caller.get("client_id") else None,
-        timeline=list(session.history) if session is not None else [],
+        timeline=crisis_kind.with_kinds_heard(list(session.history), vars_.get(crisis_kind.HEARD_VAR))
+        if session is not None else [],
         recording_sid=vars_.get("last_recording_sid") or None,
         created_at=now,
         deadline_at=promised_deadline(vars_, reason) or policy_mod.promise(practice, reason, now),

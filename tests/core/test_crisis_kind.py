@@ -57,3 +57,36 @@ def test_the_timeline_names_every_kind_heard_in_words():
 def test_a_stored_value_with_no_kind_has_no_words():
     assert crisis_kind.label(None) == crisis_kind.label("") == ""
     assert crisis_kind.parse("gibberish") is None
+
+
+def test_the_escalations_timeline_names_the_kinds_right_after_the_crisis_step():
+    history = ["main.main_menu", "main_menu:crisis", "crisis.guidance", "guidance:crisis"]
+    assert crisis_kind.with_kinds_heard(history, ["pressed_key", "in_danger"]) == [
+        "main.main_menu", "main_menu:crisis", "crisis_kind:pressed_key+in_danger", "crisis.guidance", "guidance:crisis"]
+    assert crisis_kind.with_kinds_heard(["main.main_menu"], ["voicemail_unspecified"]) == [
+        "main.main_menu", "crisis_kind:voicemail_unspecified"]
+    assert crisis_kind.with_kinds_heard(history, None) == history == crisis_kind.with_kinds_heard(history, ["junk"])
+
+
+@pytest.mark.parametrize("words, kinds", [
+    # Tester's finding (fix14-crisis): two kinds in one breath were heard as one.
+    ("I want to kill myself and my husband", ["suicide_self_harm", "harm_to_others"]),
+    ("I want to kill him and then myself", ["suicide_self_harm", "harm_to_others"]),
+    ("I might hurt myself or someone else", ["suicide_self_harm", "harm_to_others"]),
+    ("I'm going to shoot my wife and then kill myself", ["suicide_self_harm", "harm_to_others"]),
+    ("my husband is going to kill me and I took all my pills", ["in_danger", "medical_emergency"]),
+    ("I want to hurt someone", ["harm_to_others"]),
+    ("I want to kill myself", ["suicide_self_harm"]),
+])
+def test_two_kinds_in_one_sentence_are_both_heard(words, kinds):
+    from ivr.core.crisis import assess
+
+    found = assess(words)
+    assert found.is_crisis and [c.value for c in found.categories] == kinds
+
+
+@pytest.mark.parametrize("words", ["I'm taking care of myself and my husband", "I would never hurt myself or anyone"])
+def test_both_kinds_need_the_harm_words_not_denied(words):
+    from ivr.core.crisis import assess
+
+    assert not assess(words).is_crisis

@@ -99,6 +99,23 @@ def test_two_kinds_in_one_sentence_keep_the_most_urgent_and_the_timeline_names_b
     assert "crisis_kind:in_danger+medical_emergency" in esc.timeline
 
 
+def test_harm_to_others_and_self_harm_in_one_breath_name_both_in_the_timeline(sim, database, jobs):
+    result = sim.call(from_=ALEX, script="1;say:I want to kill myself and my husband;answer")
+    jobs.run()
+    esc = crisis_row(database, result.call_sid)
+    assert esc.crisis_kind == "suicide_self_harm"
+    assert "crisis_kind:suicide_self_harm+harm_to_others" in esc.timeline
+
+
+def test_a_crisis_said_then_the_key_pressed_keep_the_kind_said(sim, database, jobs):
+    """Words near a crisis first ("If you are in crisis, press 9 now" is offered), then 9: the key says no kind."""
+    result = sim.call(from_=ALEX, script="say:I'm really struggling;9;answer")
+    jobs.run()
+    esc = crisis_row(database, result.call_sid)
+    assert esc.crisis_kind == "pressed_key"
+    assert "main_menu:crisis-offered" in esc.timeline
+
+
 @pytest.mark.parametrize("words", ["I'm not suicidal, I need my link", "I'm not going to hurt anyone, I need my link"])
 def test_a_denied_crisis_makes_no_crisis_escalation(words, sim, database, jobs):
     result = sim.call(from_=ALEX, script=f"say:{words};0;noanswer;record:3")
