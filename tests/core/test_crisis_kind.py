@@ -90,3 +90,50 @@ def test_both_kinds_need_the_harm_words_not_denied(words):
     from ivr.core.crisis import assess
 
     assert not assess(words).is_crisis
+
+
+# --------------------------------------------------------------------------- the engine keeps the kind
+
+URGENT_WORDS_MENU = """
+flow: main
+globals:
+  operator: {next: to_person}
+  crisis: {key: "9", say: [urgent help], next: to_crisis}
+steps:
+  - id: menu
+    menu:
+      prompt: For billing press 1.
+      options:
+        - key: "1"
+          say: [billing]
+          next: billing
+      give_up: billing
+  - id: billing
+    hangup: Billing.
+  - id: to_person
+    hangup: Operator.
+  - id: to_crisis
+    hangup: Crisis.
+"""
+
+
+@pytest.mark.parametrize("event, kind", [
+    ("digits:9", "pressed_key"),
+    ("say:press nine", "pressed_key"),
+    ("say:urgent help", "unspecified"),  # the flow's own crisis words say no kind
+    ("say:I want to die", "suicide_self_harm"),
+    ("say:there's blood everywhere", "medical_emergency"),
+    ("say:he's going to kill me", "in_danger"),
+])
+def test_the_engine_keeps_the_kind_and_never_the_words(event, kind):
+    from ivr.core.events import Digits, Speech
+    from tests.helpers.engine import at_menu, bye, flowset
+
+    call = at_menu(flowset(URGENT_WORDS_MENU))
+    how, _, what = event.partition(":")
+    sent = Digits(what) if how == "digits" else Speech(what, 0.9)
+    assert call.send(sent) == bye("Crisis.")
+    assert call.session.vars["crisis_kind"] == kind
+    assert call.session.vars["crisis_kinds_heard"] == [kind]
+    assert "menu:crisis" in call.session.history
+    assert what not in repr(call.session.vars) + repr(call.session.history) or how == "digits"
