@@ -5,7 +5,8 @@ A crisis reaches staff three ways, and each names its kind here:
   self-harm", "harm to others", "in danger", "medical emergency"; "crisis" or "emergency" alone, or the
   flow's own crisis words, is ``UNSPECIFIED``);
 * the crisis key pressed (or said as a key: "press nine"): ``PRESSED_KEY``;
-* a voicemail whose transcript reads as a crisis (``workers.recordings.triage``): ``voicemail_<category>``.
+* a voicemail whose transcript reads as a crisis (``workers.recordings.triage``): ``voicemail_<category>``;
+* a text to a pool number that reads as a crisis (``ivr.contact.replies``): ``text_<category>``.
 
 When several are heard in one call (two kinds in one sentence, a crisis said and then left in a message),
 the most urgent kind is kept: the order of ``ivr.core.crisis.CrisisCategory`` (suicide or self-harm, harm
@@ -37,6 +38,11 @@ class CrisisKind(str, Enum):
     VOICEMAIL_IN_DANGER = "voicemail_in_danger"
     VOICEMAIL_MEDICAL_EMERGENCY = "voicemail_medical_emergency"
     VOICEMAIL_UNSPECIFIED = "voicemail_unspecified"
+    TEXT_SUICIDE_SELF_HARM = "text_suicide_self_harm"
+    TEXT_HARM_TO_OTHERS = "text_harm_to_others"
+    TEXT_IN_DANGER = "text_in_danger"
+    TEXT_MEDICAL_EMERGENCY = "text_medical_emergency"
+    TEXT_UNSPECIFIED = "text_unspecified"
 
     @classmethod
     def heard(cls, category: CrisisCategory) -> CrisisKind:
@@ -48,6 +54,11 @@ class CrisisKind(str, Enum):
         """The kind of a category heard in a voicemail's transcript."""
         return cls(VOICEMAIL_PREFIX + category.value)
 
+    @classmethod
+    def in_text(cls, category: CrisisCategory) -> CrisisKind:
+        """The kind of a category read in a text to a pool number (``ivr.contact.replies``)."""
+        return cls(TEXT_PREFIX + category.value)
+
     @property
     def from_voicemail(self) -> bool:
         return self.value.startswith(VOICEMAIL_PREFIX)
@@ -55,16 +66,20 @@ class CrisisKind(str, Enum):
     @property
     def base(self) -> str:
         """The kind without its source: "voicemail_harm_to_others" → "harm_to_others"."""
-        return self.value.removeprefix(VOICEMAIL_PREFIX)
+        return self.value.removeprefix(VOICEMAIL_PREFIX).removeprefix(TEXT_PREFIX)
 
     @property
     def label(self) -> str:
-        """Plain words for staff: "harm to others", "pressed the crisis key", "voicemail: medical emergency"."""
+        """Plain words for staff: "harm to others", "pressed the crisis key", "voicemail: medical emergency",
+        "text: in danger"."""
         words = BASE_LABELS[self.base]
-        return f"voicemail: {words}" if self.from_voicemail else words
+        if self.from_voicemail:
+            return f"voicemail: {words}"
+        return f"text: {words}" if self.value.startswith(TEXT_PREFIX) else words
 
 
 VOICEMAIL_PREFIX = "voicemail_"
+TEXT_PREFIX = "text_"
 # The call's variable holding the most urgent kind heard so far (the engine sets it; the escalation reads it).
 SESSION_VAR = "crisis_kind"
 # The call's variable listing every kind heard, in order, for the escalation's timeline (``with_kinds_heard``).

@@ -19,6 +19,7 @@ from ivr.core.timeline import describe
     (CrisisKind.PRESSED_KEY, "pressed the crisis key"),
     (CrisisKind.VOICEMAIL_HARM_TO_OTHERS, "voicemail: harm to others"),
     (CrisisKind.VOICEMAIL_UNSPECIFIED, "voicemail: said crisis or emergency, no kind given"),
+    (CrisisKind.TEXT_IN_DANGER, "text: in danger"),
 ])
 def test_each_kind_has_plain_words(kind, words):
     assert kind.label == words == crisis_kind.label(kind.value)
