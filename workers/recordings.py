@@ -55,7 +55,8 @@ import time
 from typing import Any
 
 from ivr.core import voicemail_triage
-from ivr.core.crisis import CrisisLevel
+from ivr.core.crisis import CrisisCategory, CrisisLevel
+from ivr.core.crisis_kind import CrisisKind
 from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS, unsure_deadline
 from ivr.escalations import audit, recordings
 from ivr.escalations.models import Recording, RecordingStatus, TranscriptStatus
@@ -162,6 +163,12 @@ def _speech_off(reason: str, key: str) -> tuple[None, str]:
 
 def _recognizer() -> VoskRecognizer | None:
     return _speech_model()[0]
+
+
+def _voicemail_kind(result: voicemail_triage.Triage) -> CrisisKind:
+    """A crisis transcript's kind: its most urgent category, heard in a voicemail ("voicemail_harm_to_others")."""
+    categories = result.crisis.categories or (CrisisCategory.UNSPECIFIED,)
+    return CrisisKind.in_voicemail(categories[0])
 
 
 def _language() -> str:
@@ -410,8 +417,13 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
         def crisis_early(heard: str) -> None:
             # A crisis is escalated as soon as its utterance is decoded, while the rest of the message still is
             # (called from the decoding threads, one at a time).
-            if not escalated and voicemail_triage.triage(heard, _language()).is_crisis:
+            if escalated:
+                return
+            graded = voicemail_triage.triage(heard, _language())
+            if graded.is_crisis:
                 escalated.append(True)
+                # The kind first (never the words), so the escalation made from it names the kind.
+                recordings.set_crisis_kind(db, recording_sid, _voicemail_kind(graded).value)
                 _escalate_crisis(call_sid, recording_sid)
 
         escalated: list[bool] = []
@@ -446,8 +458,12 @@ def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Tri
     """Grade a transcript, keep the category and crisis grade on the row, and escalate a crisis at once."""
     ql = services()
     result = voicemail_triage.triage(text, _language())
-    recordings.set_triage(ql.database.sessions, recording_sid, result.category.value, result.crisis.level.value)
-    if result.is_crisis:
+    kind = _voicemail_kind(result).value if result.is_crisis else None
+    recordings.set_triage(ql.database.sessions, recording_sid, result.category.value, result.crisis.level.value, kind)
+    if kind is not None:
+        # A crisis escalation made already (the call's own, or from the message's first crisis words) names the
+        # most urgent kind the whole message reads as; one made later reads it from the recording's row.
+        recordings.name_crisis_kind(ql.database.sessions, call_sid, kind)
         _escalate_crisis(call_sid, recording_sid)  # once: the job id is unique per call and reason
     elif result.crisis.level is CrisisLevel.UNSURE:
         # Perhaps a crisis: not paged, but high priority (the queue card says why); an escalation created after

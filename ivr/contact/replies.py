@@ -42,6 +42,7 @@ from ivr.contact.models import (
 )
 from ivr.contact.touches import cancel_pending
 from ivr.core import crisis
+from ivr.core.crisis_kind import CrisisKind
 from ivr.core.escalation_policy import TEXT_CRISIS, TEXT_UNSURE
 from ivr.encryption import RecordCipher
 from ivr.outbound.facts import Channel
@@ -160,6 +161,7 @@ class Handled:
     new: bool = True  # False: the same MessageSid again (Twilio retried): nothing done twice
     correction_request: int | None = None  # the correction_requests row a "change" reply raised
     clients: tuple[str, ...] = ()  # a family phone's clients (the reply is none of theirs: staff are told them all)
+    crisis_kind: str | None = None  # a crisis text's kind for staff (ivr.core.crisis_kind: "text_in_danger")
 
 
 def _as_sent(db: Session, touch: OutboundTouch) -> bool:
@@ -186,6 +188,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
     graded = crisis.assess(body)  # the same check as calls and voicemails (ivr.core.crisis)
     urgent = ReplyMeaning.CRISIS if graded.is_crisis else (
         ReplyMeaning.UNSURE if graded.offer_crisis_option and meaning not in _KEYWORDS else None)
+    kind = CrisisKind.in_text((graded.categories or (crisis.CrisisCategory.UNSPECIFIED,))[0]).value \
+        if graded.is_crisis else None
     clients = list(db.scalars(select(ClientPhone.client_id).where(ClientPhone.e164 == from_).distinct()))
     # The most recent text we sent to this number (from the number written to, when known) is what it answers.
     last = select(OutboundTouch).where(
@@ -226,7 +230,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
             db.add(CallOptOut(e164=from_, source=STOP_SOURCE, since=now))
         cancel_pending(db, to=from_, why=SkipReason.OPTED_OUT, now=now)
         return Handled(meaning, None, client_id, None,
-                       staff_task=TEXT_CRISIS if urgent is ReplyMeaning.CRISIS else None, clients=family)
+                       staff_task=TEXT_CRISIS if urgent is ReplyMeaning.CRISIS else None, clients=family,
+                       crisis_kind=kind)
     if meaning is ReplyMeaning.OPT_IN:
         opt_outs.record(db, from_, opt_outs.Keyword.START, now, source=source)
         stopped = db.get(CallOptOut, from_)
@@ -237,7 +242,8 @@ def handle(db: Session, *, message_sid: str, from_: str, to: str | None, body: s
         return Handled(meaning, None, client_id, None)  # Twilio answers HELP itself
     touch_id = touch.touch_id if touch is not None else None
     if urgent is ReplyMeaning.CRISIS:
-        return Handled(urgent, CRISIS_REPLY, client_id, touch_id, staff_task=TEXT_CRISIS, clients=family)
+        return Handled(urgent, CRISIS_REPLY, client_id, touch_id, staff_task=TEXT_CRISIS, clients=family,
+                       crisis_kind=kind)
     if urgent is ReplyMeaning.UNSURE:
         return Handled(urgent, UNSURE_REPLY, client_id, touch_id, staff_task=TEXT_UNSURE, clients=family)
     appointment_id = touch.appointment_id if touch is not None else None

@@ -186,7 +186,8 @@ class Outbound:
         return self.redis.lock(f"{NUMBER_LOCK_PREFIX}{self.hasher.digest(e164)[:32]}", timeout=60,
                                blocking_timeout=30)
 
-    def staff_task(self, key: str, reason: str, client_id: str | None, details: dict[str, str] | None = None) -> int:
+    def staff_task(self, key: str, reason: str, client_id: str | None, details: dict[str, str] | None = None, *,
+                   crisis_kind: str | None = None) -> int:
         """An escalation for staff, once per ``key`` (a touch's job id or a MessageSid) and reason, notified as any
         other (the escalate job finds the row and pages the roster).  Returns its id."""
         practice = self.flows.last_good.practice if self.flows.last_good is not None else None
@@ -197,6 +198,7 @@ class Outbound:
                 # The reason's policy decides the priority (a crisis text is urgent, an unsure one high).
                 row = build_escalation(None, key, reason, priority, self.clock(), practice)
                 row.client_id, row.details = client_id, details or None
+                row.crisis_kind = crisis_kind  # a crisis text's kind ("text_in_danger"), never its words
                 db.add(row)
                 db.flush()
                 existing = row.id
@@ -243,7 +245,8 @@ class Outbound:
                 details["crisis"] = handled.meaning.value  # the marker staff see (never the words)
             if handled.clients:
                 details["clients"] = ", ".join(handled.clients)  # a family phone: every client who lists it
-            self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, details)
+            self.staff_task(message_sid[:64], handled.staff_task, handled.client_id, details,
+                            crisis_kind=handled.crisis_kind)
         reply = handled.reply
         if handled.correction_request is not None and handled.client_id and rules is not None:
             reply = self._change_in_quiet_hours(handled.correction_request, handled.client_id, rules, now) or reply

@@ -433,6 +433,9 @@ def _covers(a: _Match, b: _Match) -> bool:
     """a's words include b's, and a is longer (or as long and more severe)."""
     if not (a.start <= b.start and b.end <= a.end):
         return False
+    if a.pattern.kind == b.pattern.kind == "crisis" and a.pattern.category != b.pattern.category:
+        # Two kinds in one breath ("kill myself and my husband" holds "kill myself"): staff are told both.
+        return False
     longer = (a.end - a.start) > (b.end - b.start)
     same = (a.end - a.start) == (b.end - b.start)
     return longer or (same and _SEVERITY[a.pattern.kind] > _SEVERITY[b.pattern.kind])

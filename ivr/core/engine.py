@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any, assert_never
 
 from ivr.core import crisis as crisis_words
+from ivr.core import crisis_kind, spoken_input
 from ivr.core import effects as fx
-from ivr.core import spoken_input
 from ivr.core.call_state import CallSession, Waiting
+from ivr.core.crisis_kind import CrisisKind
 from ivr.core.escalation_policy import VOICEMAIL, decide_priority, promise
 from ivr.core.events import (
     ActionDone,
@@ -98,6 +99,7 @@ CRISIS_OFFER_TYPED = "If you are in crisis, press {key} and then pound, or say c
 # one that takes the key (effects.prompt_keys); "hangup" once the goodbye is said, until its key can no longer come.
 OFFERED = "_crisis_offered"
 CRISIS = "crisis"
+CRISIS_KIND = crisis_kind.SESSION_VAR  # the most urgent kind of crisis heard on the call, for staff
 # A value heard with low confidence is read back first (vars[CONFIRMING] holds it until the caller answers).
 CONFIRMING = "_confirming"
 # Vars whose value the caller has confirmed at a read-back, so a flow's own read-back can skip them
@@ -295,8 +297,7 @@ class _Run:
             if isinstance(event, Digits) and s.vars.pop(OFFERED, None) == "hangup" \
                     and event.digits.strip()[:1] == self._route_key(CRISIS):
                 # Pressed while the goodbye after "If you are in crisis, press 9 now" played.
-                s.note(f"{s.step}:{CRISIS}")
-                return self._route(CRISIS)
+                return self._to_crisis(s.step, (CrisisKind.PRESSED_KEY,))
             return s, [fx.Hangup()]
         if isinstance(event, CallStarted) or not s.flow:
             named = event.flow if isinstance(event, CallStarted) else ""
@@ -323,6 +324,8 @@ class _Run:
             for name in (CRISIS, OPERATOR):
                 # The message so far is kept (above); the key that ended it asks for the crisis path or a person.
                 if event.digits and event.digits == self._route_key(name) and not event.hung_up:
+                    if name == CRISIS:
+                        return self._to_crisis(current.id, (CrisisKind.PRESSED_KEY,))
                     s.note(f"{current.id}:{name}")
                     return self._route(name)
             return self.go(current.next)
@@ -504,6 +507,8 @@ class _Run:
         key = event.digits.strip()[:1]
         for name in (CRISIS, OPERATOR):
             if key and key == self._route_key(name):
+                if name == CRISIS:
+                    return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY,))
                 s.note(f"{st.id}:{name}")
                 return self._route(name)
         s.note(f"{st.id}:key-ignored")
@@ -562,8 +567,8 @@ class _Run:
             # told "Sorry, I didn't catch that" (docs/understanding.md, "Crisis in any words").
             heard = self._assess(event.text, st)
             if heard.is_crisis and self._can_route(CRISIS):
-                s.note(f"{st.id}:{CRISIS}")
-                return self._route(CRISIS)
+                return self._to_crisis(st.id, tuple(CrisisKind.heard(c) for c in heard.categories)
+                                       or (CrisisKind.UNSPECIFIED,))
             if heard.offer_crisis_option and not self._flow_crisis_words(flow, event.text):
                 s.note(f"{st.id}:crisis-offered")
                 self.out.append(fx.Say(self._crisis_offer(), *self._voice(st)))
@@ -609,6 +614,11 @@ class _Run:
         # clock time in it, the costliest part of a menu turn).
         handler = self._global(flow, event, spoken_keys=isinstance(event, Speech) and (confirming is not None or not (
             _takes_key_words(body) or isinstance(body, MenuStep) and self._reads_times(body))))
+        if handler is not None and handler.name == CRISIS:
+            # The key pressed or said as a key ("press nine"), else the flow's own crisis words ("urgent").
+            pressed = not isinstance(event, Speech) or spoken_input.spoken_key(event.text) == handler.key
+            return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY if pressed else CrisisKind.UNSPECIFIED,),
+                                   handler.next)
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self._take(flow, handler)
@@ -890,6 +900,23 @@ class _Run:
     def _can_route(self, name: str) -> bool:
         return self._handler(name) is not None or name in self.flows.flows
 
+    def _to_crisis(self, step_id: str, kinds: tuple[CrisisKind, ...],
+                   target: str | None = None) -> tuple[CallSession, list[fx.Effect]]:
+        """Go to the crisis path from ``step_id`` (``target``: the handler's next step, else ``_route``), keeping
+        the kind heard for staff: ``vars.crisis_kind`` holds the most urgent of the call (``crisis_kind.graver``),
+        ``vars.crisis_kinds_heard`` every kind heard, in order (the escalation's timeline names them). Only the kind:
+        never the words it was heard in."""
+        s = self.s
+        s.note(f"{step_id}:{CRISIS}")
+        kept = s.vars.get(CRISIS_KIND)
+        for kind in kinds:
+            kept = crisis_kind.graver(kept, kind)
+        if kept is not None:
+            s.vars[CRISIS_KIND] = crisis_kind.CrisisKind(kept).value
+        heard = list(s.vars.get(crisis_kind.HEARD_VAR) or [])
+        s.vars[crisis_kind.HEARD_VAR] = heard + [k.value for k in kinds if k.value not in heard]
+        return self.go(target) if target is not None else self._route(CRISIS)
+
     def _route(self, name: str) -> tuple[CallSession, list[fx.Effect]]:
         """Go where the ``name`` handler (crisis, operator) goes; a flow named ``name`` when no flow has one."""
         found = self._handler(name)
@@ -1090,8 +1117,7 @@ class _Run:
         to the crisis path; any other key is ignored and the transfer rings."""
         key = event.digits.strip()[:1]
         if key and key == self._route_key(CRISIS):
-            self.s.note(f"{st.id}:{CRISIS}")
-            return self._route(CRISIS)
+            return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY,))
         self.s.note(f"{st.id}:key-ignored")
         self.out.append(self._dial(body))
         return self.s, self.out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ivr.core.crisis_kind import describe_entry as crisis_kind_words
 from ivr.core.flow import Flow, StepKind, step_label
 
 # What happened at a step, in words.
@@ -80,6 +81,10 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
         text = str(entry)
         if text in EVENTS:
             out.append(EVENTS[text])
+            continue
+        kinds = crisis_kind_words(text)  # "crisis_kind:harm_to_others" → "Crisis heard: harm to others"
+        if kinds is not None:
+            out.append(kinds)
             continue
         if text.startswith("ended:"):
             status = text[6:]

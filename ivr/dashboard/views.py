@@ -149,7 +149,8 @@ def _ids(raw: str) -> list[int]:
 
 def _announce_new(it: worklist.QueueItem) -> str:
     """``New urgent: crisis #6, due in 13 min``: what a screen reader says when an escalation arrives."""
-    return f"New {it.priority_label.lower()}: {it.category_label.lower()} #{it.id}, {it.time_left}"
+    kind = f" ({it.crisis_kind_label})" if it.crisis_kind_label else ""
+    return f"New {it.priority_label.lower()}: {it.category_label.lower()}{kind} #{it.id}, {it.time_left}"
 
 
 def _state(it: worklist.QueueItem) -> str:

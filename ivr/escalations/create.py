@@ -22,6 +22,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.core import crisis_kind
 from ivr.core import escalation_policy as policy_mod
 from ivr.core.call_state import CallSession
 from ivr.core.escalation_policy import Category, category_for
@@ -60,6 +61,9 @@ def create_escalation(db_sessions: sessionmaker[Session], sessions: Any, call_si
         log.error("%s; escalating without it", exc)
         session = None
     row = build_escalation(session, call_sid, reason, priority, now, practice)
+    if reason == policy_mod.VOICEMAIL_CRISIS:
+        # The kind the message reads as (``workers.recordings.triage`` keeps it on the recording's row).
+        row.crisis_kind = _kept_kind(row.crisis_kind, voicemail_crisis_kind(db_sessions, call_sid))
     merged = merge_lost_message(db_sessions, row)
     if merged is not None:
         return merged, False
@@ -112,6 +116,8 @@ def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> i
         if reason in FOLDED_MARKS:
             row = min(rows, key=lambda r: (r.priority, r.id))  # the most urgent of the call's escalations
             marks = [FOLDED_MARKS[reason]]
+            if new.category == Category.CRISIS.value:
+                row.crisis_kind = _kept_kind(row.crisis_kind, new.crisis_kind)
             if new.category == Category.CRISIS.value and row.category != Category.CRISIS.value:
                 row.category = Category.CRISIS.value
                 if row.priority > Priority.URGENT.rank:
@@ -128,6 +134,7 @@ def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> i
             kept = [m for m in (row.timeline or []) if m in FOLDED_MARKS.values()] or [FOLDED_MARKS[row.reason]]
             if row.category != Category.CRISIS.value:
                 row.category = new.category
+            row.crisis_kind = _kept_kind(row.crisis_kind, new.crisis_kind)
             row.reason = new.reason
             row.priority = min(row.priority, rank)
             row.deadline_at = min(row.deadline_at, new.deadline_at) if row.deadline_at else new.deadline_at
@@ -139,6 +146,22 @@ def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> i
                      new.category)
             return row.id
     return None
+
+
+def _kept_kind(kept: str | None, new: str | None) -> str | None:
+    """The crisis kind an escalation keeps when another is heard (``crisis_kind.graver``: the more urgent, else the
+    first), as stored."""
+    kind = crisis_kind.graver(kept, new)
+    return kind.value if kind is not None else None
+
+
+def voicemail_crisis_kind(db_sessions: sessionmaker[Session], call_sid: str) -> str | None:
+    """The most urgent crisis kind the call's voicemails read as (``recordings.crisis_kind``), or None."""
+    with db_sessions() as db:
+        kinds = db.scalars(select(Recording.crisis_kind).where(
+            Recording.call_sid == call_sid, Recording.crisis_kind.is_not(None)).order_by(Recording.created_at)).all()
+    kept = crisis_kind.most_urgent(k for k in (crisis_kind.parse(v) for v in kinds) if k is not None)
+    return kept.value if kept is not None else None
 
 
 # The timeline entry of an escalation whose voicemail could not be retrieved, or reads as a crisis.
@@ -167,6 +190,7 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
     details = intake_details(vars_, practice) if category_for(reason) == Category.INTAKE.value else None
     if details and details.get("callback_number"):
         number = details.pop("callback_number")  # the number the caller confirmed, to call them back on
+    kind = crisis_kind.parse(vars_.get(crisis_kind.SESSION_VAR)) if pol.category == Category.CRISIS.value else None
     return Escalation(
         call_sid=call_sid,
         reason=reason[:40],
@@ -177,11 +201,13 @@ def build_escalation(session: CallSession | None, call_sid: str, reason: str, pr
         caller_number=number,
         details=details or None,
         client_id=str(caller["client_id"]) if verified and caller.get("client_id") else None,
-        timeline=list(session.history) if session is not None else [],
+        timeline=crisis_kind.with_kinds_heard(list(session.history), vars_.get(crisis_kind.HEARD_VAR))
+        if session is not None else [],
         recording_sid=vars_.get("last_recording_sid") or None,
         created_at=now,
         deadline_at=promised_deadline(vars_, reason) or policy_mod.promise(practice, reason, now),
         escalation_level=1,
+        crisis_kind=kind.value if kind is not None else None,
     )
 
 

@@ -112,6 +112,9 @@ class Escalation(Base):
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=1)  # how far up the roster it has gone
     breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A crisis's kind as staff read it (ivr.core.crisis_kind.CrisisKind's value: "harm_to_others", "pressed_key",
+    # "voicemail_medical_emergency"): what was heard, never the caller's words. Null for other escalations.
+    crisis_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     claimer: Mapped[StaffUser | None] = relationship(foreign_keys=[claimed_by])
 
@@ -151,6 +154,8 @@ class Recording(Base):
     # From the transcript (ivr.core.voicemail_triage): what it asks for, and the crisis grade.
     triage_category: Mapped[str | None] = mapped_column(String(20), nullable=True)
     crisis: Mapped[str | None] = mapped_column(String(10), nullable=True)  # crisis | unsure | none
+    # The kind of crisis the transcript reads as (ivr.core.crisis_kind: "voicemail_harm_to_others"), never its words.
+    crisis_kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # Audio and transcript deleted under the practice's retention (the row stays, as the audit's evidence).
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.core import crisis_kind
 from ivr.core.priority import Priority
 from ivr.db.inserts import insert_ignoring_duplicates
 from ivr.escalations.models import Escalation, EscalationStatus, Recording, RecordingStatus, TranscriptStatus
@@ -201,10 +202,42 @@ def set_transcript_status(db_sessions: sessionmaker[Session], recording_sid: str
                    .values(transcript_status=status).execution_options(synchronize_session=False))
 
 
-def set_triage(db_sessions: sessionmaker[Session], recording_sid: str, category: str, crisis: str) -> None:
+def set_triage(db_sessions: sessionmaker[Session], recording_sid: str, category: str, crisis: str,
+               kind: str | None = None) -> None:
+    """Keep a transcript's triage on its row: ``category``, the crisis grade and, for a crisis, its kind
+    (``ivr.core.crisis_kind``: "voicemail_harm_to_others"; the more urgent of it and one kept already)."""
     with db_sessions() as db, db.begin():
-        db.execute(update(Recording).where(Recording.sid == recording_sid)
-                   .values(triage_category=category, crisis=crisis).execution_options(synchronize_session=False))
+        row = db.get(Recording, recording_sid, with_for_update=True)
+        if row is None:
+            return
+        row.triage_category, row.crisis = category, crisis
+        if kind is not None:
+            kept = crisis_kind.graver(row.crisis_kind, kind)
+            row.crisis_kind = kept.value if kept is not None else None
+
+
+def name_crisis_kind(db_sessions: sessionmaker[Session], call_sid: str, kind: str) -> list[int]:
+    """Name ``kind`` on the call's crisis escalations that exist already (the more urgent of it and the one they
+    name: ``crisis_kind.graver``); returns the ids changed. A crisis escalation made later reads the recording's."""
+    changed = []
+    with db_sessions() as db, db.begin():
+        for row in db.scalars(select(Escalation).where(Escalation.call_sid == call_sid,
+                                                       Escalation.category == "crisis").with_for_update()):
+            kept = crisis_kind.graver(row.crisis_kind, kind)
+            if kept is not None and kept.value != row.crisis_kind:
+                row.crisis_kind = kept.value
+                changed.append(row.id)
+    return changed
+
+
+def set_crisis_kind(db_sessions: sessionmaker[Session], recording_sid: str, kind: str) -> None:
+    """Keep the kind of crisis heard so far in a message still being decoded (the more urgent of it and the row's),
+    before its crisis is escalated, so the escalation names it."""
+    with db_sessions() as db, db.begin():
+        row = db.get(Recording, recording_sid, with_for_update=True)
+        if row is not None:
+            kept = crisis_kind.graver(row.crisis_kind, kind)
+            row.crisis_kind = kept.value if kept is not None else None
 
 
 def get(db_sessions: sessionmaker[Session], recording_sid: str) -> Recording | None:

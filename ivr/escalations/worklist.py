@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, object_session
 
+from ivr.core import crisis_kind
 from ivr.core.escalation_policy import Category
 from ivr.core.flow import Flow
 from ivr.core.timeline import describe, reason_label
@@ -136,6 +137,9 @@ class QueueItem:
     voicemail_unsure: bool = False
     # Its voicemail could not be copied from Twilio yet (a copy failed and is retried): staff call back without it.
     audio_not_yet: bool = False
+    # A crisis's kind (ivr.core.crisis_kind: "harm_to_others") and its words for staff ("harm to others"); "" else.
+    crisis_kind: str = ""
+    crisis_kind_label: str = ""
 
 
 def _audio_not_yet() -> Any:
@@ -166,6 +170,7 @@ def _item(e: Escalation, claimer_name: str | None, now: dt.datetime, voicemail_u
         claimed_by=e.claimed_by, claimer_name=claimer_name, resolved_at=e.resolved_at,
         time_left=time_left(e.deadline_at, now), urgency=urgency(e.deadline_at, now), claimed_at=e.claimed_at,
         voicemail_unsure=bool(voicemail_unsure), audio_not_yet=bool(audio_not_yet),
+        crisis_kind=e.crisis_kind or "", crisis_kind_label=crisis_kind.label(e.crisis_kind),
     )
 
 

@@ -146,6 +146,7 @@ def test_a_crisis_text_pages_the_crisis_on_call_and_gives_the_guidance(words, re
         assert db.scalars(select(CorrectionRequestRow)).all() == []  # a person calls, not the planner
     assert (esc.reason, esc.category, esc.priority, esc.client_id, esc.details) == (
         "text_crisis", "crisis", 0, "C-9006", {"reply": "crisis", "crisis": "crisis"})
+    assert esc.crisis_kind == "text_suicide_self_harm"  # the kind staff see (issue 14), never the words
     [reply] = replies(database)
     assert reply.meaning == "crisis"  # what the client page shows
     jobs.run()
@@ -155,6 +156,20 @@ def test_a_crisis_text_pages_the_crisis_on_call_and_gives_the_guidance(words, re
     assert "+15550100123" in {to for to, _ in paged}  # the crisis on-call (level 1 as any urgent item)
     assert {body for _, body in paged} == {f"URGENT call #{esc.id}: call back now. {dashboard}/e/{esc.id}"}
     assert not any(words in m["body"] for m in standin.messages())
+
+
+@pytest.mark.parametrize("words, kind", [
+    ("he is going to kill me", "text_in_danger"),
+    ("I can't breathe", "text_medical_emergency"),
+    ("I'm going to hurt someone", "text_harm_to_others"),
+    ("emergency", "text_unspecified"),
+])
+def test_a_crisis_texts_kind_is_on_its_escalation(words, kind, reminded, client, database):
+    """Issue 14: a crisis text names its kind for staff, like a call's or a voicemail's."""
+    status, _ = text_in(client, PHONE, reminded["from"], words, "SM" + "8" * 32)
+    with database.sessions() as db:
+        [esc] = db.scalars(select(Escalation)).all()
+    assert (status, esc.reason, esc.crisis_kind) == (200, "text_crisis", kind)
 
 
 def test_a_text_that_may_be_a_crisis_is_a_high_priority_task_with_a_marker(reminded, client, database):

@@ -57,7 +57,9 @@ def test_axe_finds_no_violation_on_any_dashboard_page_or_state(live_server, axe_
     olive = add_user(database, "olive.owner@quietline.test", "Olive Owner", "owner", OWNER_PASSWORD)
     now = clock.now
     crisis = add_escalation(database, now, priority=0, due_in=dt.timedelta(minutes=13), reason="crisis",
-                            category="crisis", client_id="C-1001")
+                            category="crisis", client_id="C-1001", crisis_kind="harm_to_others",
+                            timeline=["main.main_menu", "main_menu:crisis", "crisis_kind:harm_to_others",
+                                      "crisis.alert_staff"])
     add_voicemail(database, settings_overrides, crisis)
     overdue = add_escalation(database, now, priority=1, due_in=-dt.timedelta(minutes=5), reason="billing_question",
                              category="billing")

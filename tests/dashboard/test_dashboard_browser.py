@@ -212,3 +212,42 @@ def test_the_call_timeline_reads_as_words(live_server, browser_page, database, c
     details = page.locator("#callback-details").inner_text()
     assert "Jane" in details and "weekday mornings" in details
     assert page.url == f"{base}/staff/e/{intake}/callback-details"
+
+
+def test_staff_see_the_kind_of_crisis_on_the_card_the_page_and_the_timeline(live_server, browser_page, database,
+                                                                            clock):
+    """Issue 14: a crisis escalation says what kind of crisis was heard, in plain words, wherever staff read it;
+    a crisis from before this release (no kind) and other escalations say none."""
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    said = add_escalation(database, clock.now, priority=0, reason="crisis", category="crisis",
+                          crisis_kind="harm_to_others", due_in=dt.timedelta(minutes=14),
+                          timeline=["main.main_menu", "main_menu:crisis", "crisis_kind:harm_to_others+in_danger",
+                                    "crisis.guidance", "crisis.alert_staff"])
+    message = add_escalation(database, clock.now, priority=0, reason="callback_request", category="crisis",
+                             crisis_kind="voicemail_medical_emergency", due_in=dt.timedelta(minutes=12))
+    pressed = add_escalation(database, clock.now, priority=0, reason="crisis", category="crisis",
+                             crisis_kind="pressed_key", due_in=dt.timedelta(minutes=13))
+    older = add_escalation(database, clock.now, priority=0, reason="crisis", category="crisis",
+                           due_in=dt.timedelta(minutes=11))
+    callback = add_escalation(database, clock.now)
+    page.goto(f"{base}/staff/")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    page.goto(f"{base}/staff/")
+    card = {eid: page.locator(f"#e-{eid} .line1").inner_text() for eid in (said, message, pressed, older, callback)}
+    assert "harm to others" in card[said] and "voicemail: medical emergency" in card[message]
+    assert "pressed the crisis key" in card[pressed]
+    assert page.locator(f"#e-{older} .crisis-kind").count() == page.locator(f"#e-{callback} .crisis-kind").count() == 0
+    # What a screen reader says for the claim button (its hidden words), and the queue's own card.
+    assert " ".join(page.locator(f"#e-{said} button").inner_text().split()) == f"Claim #{said}, crisis: harm to others"
+    page.goto(f"{base}/staff/e/{said}")
+    assert page.locator("h1").inner_text().endswith(f"Crisis: harm to others #{said}")
+    assert page.locator("dt:text-is('Kind of crisis') + dd").inner_text() == "harm to others"
+    assert page.locator("ol.timeline li").all_inner_texts() == [
+        "Main menu", "Main menu: asked for urgent support", "Crisis heard: harm to others, in danger",
+        "Guidance", "Alert staff"]
+    assert "crisis_kind" not in page.inner_text("main")
+    page.goto(f"{base}/staff/e/{message}")
+    assert page.locator("dt:text-is('Kind of crisis') + dd").inner_text() == "voicemail: medical emergency"
+    page.goto(f"{base}/staff/e/{older}")
+    assert page.locator("dt:text-is('Kind of crisis')").count() == 0

@@ -78,10 +78,11 @@ def test_a_crisis_call_appears_on_an_open_queue_page_without_a_reload(live_serve
     ids = [int(t.lstrip("#")) for t in page.locator(".queue .item .id").all_inner_texts()]
     assert ids == [crisis.id, normal]
     due = worklist.time_left(crisis.deadline_at, clock.now)
-    assert page.locator("#announcer").inner_text() == f"New urgent: crisis #{crisis.id}, {due}"
+    assert page.locator("#announcer").inner_text() == f"New urgent: crisis (pressed the crisis key) #{crisis.id}, {due}"
     assert page.title() == "(1) Queue · Quietline staff"
     assert page.locator("#count-active").inner_text() == "2"
-    assert page.locator(f"#e-{crisis.id} button").text_content() == f"Claim #{crisis.id}, crisis"
+    claim = page.locator(f"#e-{crisis.id} button").text_content()
+    assert claim == f"Claim #{crisis.id}, crisis: pressed the crisis key"
     assert page.evaluate("document.body.dataset.chimes") == "1"  # the sound Sam turned on
 
     # Robin claims it elsewhere: it shows, and is said, as it happens.
