@@ -429,12 +429,17 @@ def _matches(words: list[str], phrases: PhraseList) -> list[_Match]:
     return found
 
 
+_BOTH_HARMS = {CrisisCategory.SUICIDE_SELF_HARM, CrisisCategory.HARM_TO_OTHERS}
+
+
 def _covers(a: _Match, b: _Match) -> bool:
     """a's words include b's, and a is longer (or as long and more severe)."""
     if not (a.start <= b.start and b.end <= a.end):
         return False
-    if a.pattern.kind == b.pattern.kind == "crisis" and a.pattern.category != b.pattern.category:
-        # Two kinds in one breath ("kill myself and my husband" holds "kill myself"): staff are told both.
+    if a.pattern.kind == b.pattern.kind == "crisis" and {a.pattern.category, b.pattern.category} == _BOTH_HARMS:
+        # Harm to self and to others in one breath ("kill myself and my husband" holds "kill myself"): staff are
+        # told both.  Any other longer phrase changes what the shorter one means ("she's holding a gun" is a
+        # danger to the caller, not the caller's "holding a gun"), so it covers it.
         return False
     longer = (a.end - a.start) > (b.end - b.start)
     same = (a.end - a.start) == (b.end - b.start)
