@@ -617,8 +617,11 @@ class _Run:
         if handler is not None and handler.name == CRISIS:
             # The key pressed or said as a key ("press nine"), else the flow's own crisis words ("urgent").
             pressed = not isinstance(event, Speech) or spoken_input.spoken_key(event.text) == handler.key
+            # The flow's own handler goes to its own step; one inherited from the entry flow (a flow with no
+            # crisis handler of its own, bt14-s24 blocker 2) goes the entry flow's way.
+            own = any(h is handler for h in flow.handlers)
             return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY if pressed else CrisisKind.UNSPECIFIED,),
-                                   handler.next)
+                                   handler.next if own else None)
         if handler is not None:
             s.note(f"{st.id}:{handler.name}")
             return self._take(flow, handler)

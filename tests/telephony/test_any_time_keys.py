@@ -57,8 +57,10 @@ def test_nine_at_a_menu_of_a_flow_without_globals_goes_to_the_crisis_path(sim, r
     assert SURVEY_MENU in result.heard
     assert result.heard[-1] == ON_CALL
     assert not any(h.startswith("Sorry") for h in result.heard)
-    history = stored_state(redis_conn, result.call_sid)["history"]
-    assert "survey.rate" in history and "main.to_crisis" in history
+    state = stored_state(redis_conn, result.call_sid)
+    assert "survey.rate" in state["history"] and "main.to_crisis" in state["history"]
+    assert not any(h.startswith("We're sorry") for h in result.heard)  # the inherited key, no failed webhook
+    assert state["vars"]["crisis_kind"] == "pressed_key"  # staff see how the crisis came (fix14-crisis)
 
 
 def test_nine_said_at_a_menu_of_a_flow_without_globals_goes_to_the_crisis_path(sim, redis_conn):
