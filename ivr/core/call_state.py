@@ -40,6 +40,9 @@ class CallSession:
     # Reasons already handed to staff (each is one escalation) → the priority decided for it:
     # a promise or a voicemail is escalated once, and the reconciliation job checks each has its row.
     escalated: dict[str, str] = field(default_factory=dict)
+    # The flow the call started at (the practice's entry flow, or an outbound call's own): its crisis and operator
+    # keys hold in every flow the call reaches ("" for a call stored before it was kept: the practice's entry).
+    entry: str = ""
 
     def copy(self) -> CallSession:
         """A deep-enough copy: the engine never mutates its input."""

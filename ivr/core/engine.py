@@ -303,6 +303,7 @@ class _Run:
             named = event.flow if isinstance(event, CallStarted) else ""
             entry = self.flows.flows.get(named) or self.flows.entry
             s.flow = entry.name
+            s.entry = entry.name
             return self.go(entry.start)
         if s.step == LIMIT_STEP:
             return self._finish_limit(event)
@@ -867,7 +868,7 @@ class _Run:
     def _handler(self, name: str) -> tuple[Flow, GlobalHandler] | None:
         """The flow's own ``name`` handler, else the entry flow's: crisis and a person are reachable from
         every prompt, also in flows (callback, operator) that declare no globals."""
-        for flow in (self.flows.flows.get(self.s.flow), self.flows.entry):
+        for flow in (self.flows.flows.get(self.s.flow), self._call_entry(), self.flows.entry):
             handler = next((h for h in flow.handlers if h.name == name), None) if flow else None
             if flow is not None and handler is not None:
                 return flow, handler
@@ -961,13 +962,19 @@ class _Run:
         name it does not declare. The greeting's "press 9 at any time" is the practice's promise, kept in every
         flow the call reaches, also one an owner wrote without ``globals`` (bt14-s24 blocker 2); ``flows check``
         refuses a reachable prompt that gives the promised key another use."""
-        entry = self.flows.entry
+        entry = self._call_entry()
         if entry is flow:
             return tuple(flow.handlers)
         own = {h.name for h in flow.handlers}
         keys = {h.key for h in flow.handlers if h.key}
         return tuple(flow.handlers) + tuple(h for h in entry.handlers if h.name in (CRISIS, OPERATOR)
                                             and h.name not in own and not (h.key and h.key in keys))
+
+    def _call_entry(self) -> Flow:
+        """The flow this call started at (``CallSession.entry``): its crisis and operator keys are the ones a flow
+        without its own inherits.  An outbound call never inherits the practice line's operator, whose person
+        would name the practice to whoever answered.  The practice's entry flow for a call stored before."""
+        return self.flows.flows.get(self.s.entry) or self.flows.entry
 
     def _take(self, flow: Flow, handler: GlobalHandler) -> tuple[CallSession, list[fx.Effect]]:
         """Go where ``handler`` goes: a step of ``flow`` for its own, the entry flow's path for one it inherits."""

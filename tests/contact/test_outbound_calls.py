@@ -68,6 +68,8 @@ def test_checked_in_at_14_59_no_call_at_15_minutes(ql, database, jobs, standin):
     assert calls_to(standin) == []
 
 
+# No operator words in the hints: an outbound call inherits its own flow's keys, never the practice line's operator,
+# whose person would name the practice to whoever answered (CallSession.entry; bt14-s24 blocker 2's inheritance).
 GREETING_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://ql.example.org/twilio/voice/input?turn=1" '
     'hints="yes, no, yeah, nope, that\'s right, that\'s not right, correct, crisis, emergency, hurt myself, suicide, '
