@@ -42,6 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ivr.speech_decoder import DEFAULT_DECODER  # noqa: E402 - after the path: run as a script from anywhere
+
 TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "b" * 32
 PHRASE = "안녕하세요 다음 주 목요일 예약을 바꾸고 싶어요 전화 부탁드립니다"
@@ -133,7 +135,7 @@ def bench_transcription(model: Path, lengths: list[float], threads: int, tmp: Pa
     recognizer = VoskRecognizer(model, decoder=decoder)
     load_wall, load_cpu = time.perf_counter() - wall, cpu() - used
     print(f"  loaded in {load_wall:.2f} s wall, {load_cpu:.2f} s CPU (once per worker process); decoder "
-          f"{decoder or 'fast'}: "
+          f"{decoder or DEFAULT_DECODER}: "
           + (", ".join(f"{k}={v:g}" for k, v in recognizer.decoder.items()) or "the model's own"))
     wall, used = time.perf_counter(), cpu()
     # What the worker does at start (prepare_speech): the warm-up sentences of the practice's language (Korean).
@@ -205,7 +207,7 @@ def bench_service(model: Path, seconds: float, threads: int, tmp: Path, decoder:
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public,
            "IVR_FLOWS_DIR": str(flows), "IVR_RECORDINGS_DIR": str(tmp / "recordings"),
            "IVR_INSTANCE_DIR": str(tmp / "instance"), "VOSK_MODEL_PATH": str(model), "FLASK_SKIP_DOTENV": "1",
-           "IVR_SPEECH_DECODER": decoder or "fast",
+           "IVR_SPEECH_DECODER": decoder or DEFAULT_DECODER,
            "LOG_LEVEL": "INFO", "IVR_SPEECH_THREADS": str(threads), **keys}
     log = open(tmp / "worker.log", "wb")
     # As `make run` lays them out (ivr.jobs.layout): the speech worker, whose CPU is measured, and the worker on
@@ -303,7 +305,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("IVR_SPEECH_THREADS") or 2),
                         help="pieces a long message is decoded in at once (IVR_SPEECH_THREADS, default 2)")
     parser.add_argument("--decoder", default=os.environ.get("IVR_SPEECH_DECODER") or None,
-                        help="the decoder's search (IVR_SPEECH_DECODER: fast, the default; model; or name=value pairs)")
+                        help="the decoder's search (IVR_SPEECH_DECODER: model, the default; fast; or name=value pairs)")
     parser.add_argument("--skip", choices=("transcription", "service"), action="append", default=[])
     args = parser.parse_args()
     for tool in ("espeak-ng", "sox", "soxi"):
