@@ -32,6 +32,7 @@ SECRET_NAMES = (
     "SMTP_PASSWORD",
 )
 
+
 class LooseSecretFile(ConfigError):
     """A secret file its group or other users may read (``flask doctor`` reports it under "permissions")."""
 
@@ -74,8 +75,8 @@ def read_secret_file(name: str, path: str, credentials_dir: str | None = None) -
         if credentials_dir and os.path.dirname(os.path.realpath(path)) == os.path.realpath(credentials_dir):
             loose = 0o007
         if mode & loose:
-            raise LooseSecretFile(f"{where} is {mode:04o}: its group or other users may read it; make it 0400 or 0600 "
-                              f"(chmod go= {path})")
+            raise LooseSecretFile(f"{where} is {mode:04o}: its group or other users may read it; make it 0400 or "
+                                  f"0600 (chmod go= {path})")
         with os.fdopen(fd, "rb", closefd=False) as f:
             raw = f.read()
     except OSError as exc:
