@@ -193,13 +193,16 @@ def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], staging: 
     """Unpack ``members`` into ``staging`` (each checked by ``_check_member``), counting the bytes actually written:
     an archive whose headers understate what it unpacks to is stopped at ``limit``, not trusted."""
     written = 0
+    # Owner-only, as everything under instance/ (docs/security.md): folders 0700, files 0600, whatever the zip's
+    # own modes or the process's umask say.
     for info in members:
         target = staging.joinpath(*PurePosixPath(info.filename).parts)
         if info.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
+            _private_dirs(staging, target)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src, open(target, "wb") as dst:
+        _private_dirs(staging, target.parent)
+        with archive.open(info) as src, open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                                             "wb") as dst:
             while chunk := src.read(_READ_SIZE):
                 written += len(chunk)
                 if written > limit:
@@ -207,6 +210,17 @@ def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], staging: 
                         f"{label} unpacks to more than the {_mb(limit)} limit (more than its own listing says: "
                         f"a zip bomb); refused")
                 dst.write(chunk)
+
+
+def _private_dirs(top: Path, folder: Path) -> None:
+    """``folder`` and every missing folder between ``top`` and it, made 0700."""
+    missing = []
+    while folder != top and not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700)
+        made.chmod(0o700)  # mkdir's mode is masked by the umask
 
 
 def _fetch(url: str, out: BinaryIO, *, progress: Progress | None, timeout: float,

@@ -198,6 +198,9 @@ def test_downloads_and_installs_a_model(serve, tmp_path: Path) -> None:
     assert (installed / "conf" / "model.conf").is_file()
     assert entries(dest) == ["vosk-model-tiny-0.1"]  # no temp files left behind
     assert dest.stat().st_mode & 0o777 == 0o700  # fix13-bt nit: the models folder is owner-only, as documented
+    # bt13-s24 nit: and the model inside it, folders 0700 and files 0600 (0755/0644 before).
+    modes = {p.relative_to(installed).as_posix(): p.stat().st_mode & 0o777 for p in [installed, *installed.rglob("*")]}
+    assert modes and all(mode == (0o700 if (installed / name).is_dir() else 0o600) for name, mode in modes.items())
     assert calls and calls[-1] == (len(data), len(data))
     assert [n for n, _ in calls] == sorted(n for n, _ in calls)
 
