@@ -118,7 +118,8 @@ def transcribe_awaiting_model() -> int:
     for call_sid, recording_sid in waiting:
         ql.jobs.transcribe_again(call_sid, recording_sid)
     if waiting:
-        log.info("%d voicemail(s) left untranscribed without a model: transcribing them now", len(waiting))
+        log.info("%d voicemail(s) left untranscribed (no speech model, or a recordings key that did not open them): "
+                 "transcribing them now", len(waiting))
     return len(waiting)
 
 

@@ -228,7 +228,8 @@ def test_a_voicemail_left_without_a_model_is_transcribed_once_a_speech_worker_ha
     pool, proc = worker_pool(korean_model_path(), "--queues", "speech", "--burst", "--no-scheduler")
     assert proc.wait(240) == 0, pool.logs()
     log = (tmp_path / "worker-0.log").read_text()
-    assert "1 voicemail(s) left untranscribed without a model: transcribing them now" in log, log
+    assert ("1 voicemail(s) left untranscribed (no speech model, or a recordings key that did not open them): "
+            "transcribing them now") in log, log
     assert row(database, recording_sid).transcript_status == "done"
     transcript = RecordingFiles.from_settings(tmp_path / "recordings", RECORDINGS_KEY).read_transcript(call_sid,
                                                                                                        recording_sid)
