@@ -205,14 +205,14 @@ def test_family_number_failures_count_against_every_member(sim, database, clock)
 
 def test_a_date_that_matches_two_family_members_verifies_nobody(sim, database):
     with database.sessions() as db, db.begin():
-        twin = Client(id="C-1007", first_name="Jordan", last_name="Brooks", date_of_birth=dt.date(2009, 2, 14),
+        twin = Client(id="C-1099", first_name="Jordan", last_name="Brooks", date_of_birth=dt.date(2009, 2, 14),
                       clinician_id="sam-ortiz", may_text=True)
         twin.phones = [ClientPhone(e164=FAMILY, position=0)]
         db.add(twin)
     result = sim.call(from_=FAMILY, script="1;" + RILEY_DOB + ";hangup")
     assert result.heard[3] == NOT_CONFIRMED and not heard_about(result, "Riley", "Jordan")
     assert charged(database) == {f"caller:{FAMILY}": 1, "client:C-1003": 1, "client:C-1004": 1,
-                                 "client:C-1007": 1, "practice": 1}
+                                 "client:C-1099": 1, "practice": 1}
 
 
 def test_withheld_numbers_share_one_counter_and_nine_guesses_over_three_calls_reveal_nothing(sim, database):
