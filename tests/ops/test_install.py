@@ -326,9 +326,9 @@ def test_a_container_secret_with_two_different_values_stays_in_both_files(tmp_pa
     assert parse_env((tmp_path / "quietline.env").read_text())["TWILIO_AUTH_TOKEN"] == "old"
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is part of Debian's systemd")
-def test_the_units_pass_systemd_analyze_verify(tmp_path):
-    # The units as installed, except that the app folder's `current` is this checkout (its .venv is real).
+def _installed_units(tmp_path, edit=lambda name, text: text):
+    """The units as installed into ``tmp_path/units`` (each through ``edit(name, text)``), except that the app
+    folder's ``current`` is this checkout (its .venv is real, so ExecStart= names files that exist)."""
     app_dir = tmp_path / "opt"
     app_dir.mkdir()
     (app_dir / "current").symlink_to(PROJECT_ROOT)
@@ -336,9 +336,19 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
     unit_dir = tmp_path / "units"
     unit_dir.mkdir()
     for name, text in render_units(layout, OPTIONS).items():
-        (unit_dir / name).write_text(text)
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in unit_dir.iterdir())],
+        (unit_dir / name).write_text(edit(name, text))
+    return unit_dir
+
+
+def _verify(unit_dir):
+    return subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in unit_dir.iterdir())],
                           capture_output=True, text=True, env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"})
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is part of Debian's systemd")
+def test_the_units_pass_systemd_analyze_verify(tmp_path):
+    unit_dir = _installed_units(tmp_path)
+    done = _verify(unit_dir)
     assert done.returncode == 0, done.stderr
     ours = [line for line in done.stderr.splitlines() if "quietline" in line]
     assert ours == [], ours
@@ -359,18 +369,9 @@ def test_the_documented_credential_drop_in_passes_systemd_analyze_verify(tmp_pat
     assert drop_in.splitlines() == [
         "[Service]", "LoadCredential=twilio_auth_token:/etc/quietline/credentials/twilio_auth_token",
         "Environment=TWILIO_AUTH_TOKEN_FILE=%d/twilio_auth_token"]
-    app_dir = tmp_path / "opt"
-    app_dir.mkdir()
-    (app_dir / "current").symlink_to(PROJECT_ROOT)
-    layout = dataclasses.replace(LAYOUT, app_dir=str(app_dir))
-    unit_dir = tmp_path / "units"
-    unit_dir.mkdir()
-    for name, text in render_units(layout, OPTIONS).items():
-        if name in ROLE_UNITS:
-            text = text.replace("[Service]\n", drop_in.strip() + "\n", 1)
-        (unit_dir / name).write_text(text)
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in unit_dir.iterdir())],
-                          capture_output=True, text=True, env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"})
+    unit_dir = _installed_units(tmp_path, lambda name, text: text.replace("[Service]\n", drop_in.strip() + "\n", 1)
+                                if name in ROLE_UNITS else text)
+    done = _verify(unit_dir)
     assert done.returncode == 0, done.stderr
     assert [line for line in done.stderr.splitlines() if "quietline" in line] == []
 
