@@ -132,12 +132,14 @@ def send(db_sessions: sessionmaker[Session], settings: Settings, rules: Outbound
          row_id: int, now: dt.datetime, *, twilio: TwilioClient | None = None,
          hasher: NumberHasher | None = None,
          number_lock: Callable[[str], AbstractContextManager[object]] | None = None,
+         defer: Callable[[int, dt.datetime], None] | None = None,
          ) -> tuple[Sent, OutboundTouch | None]:
     """Make the touch of row ``row_id`` if it may still go.  Raises SendError when Twilio may take it later
     (RQ retries the job); a permanent refusal is recorded ``failed``, and one whose code says the number can
     never take this channel flags it (``ivr.contact.undeliverable``).  ``number_lock(e164)`` is held while the
     number's neutral message and first text are decided and the row claimed (the service's: a Redis lock keyed
-    by the number's HMAC)."""
+    by the number's HMAC).  ``defer(row id, instant)``: told when a shared number's touch waits for a later day
+    (``neutral_merge``)."""
     hasher = hasher or NumberHasher.from_setting(settings.data_key)
     row = touches.load(db_sessions, row_id)
     if row is None:
@@ -175,7 +177,7 @@ def send(db_sessions: sessionmaker[Session], settings: Settings, rules: Outbound
     # first text it gets, are read and the claim committed under the number's lock (two clients' jobs at once).
     with number_lock(to) if number_lock is not None and to else nullcontext():
         if current.neutral:
-            merged = neutral_merge(db_sessions, row, current, facts, rules, now)
+            merged = neutral_merge(db_sessions, row, current, facts, rules, now, defer)
             if merged is not None:
                 return merged, row
         if current.channel is Channel.TEXT:
@@ -213,15 +215,17 @@ def first_text_to(db_sessions: sessionmaker[Session], to: str, row_id: int) -> b
 
 
 def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, current: Touch, facts: PracticeFacts,
-                  rules: OutboundRules, now: dt.datetime) -> Sent | None:
+                  rules: OutboundRules, now: dt.datetime,
+                  defer: Callable[[int, dt.datetime], None] | None = None) -> Sent | None:
     """The neutral message to a shared number is one message (a family phone is told "a message about an
     appointment" once, however many of its clients have a touch): a neutral text or call of the same channel that
     already went to the number this local day carries this touch too — recorded ``merged`` with ``covered_by``
     (SKIPPED is not returned: the client was reached by it).  The number's week is limited as a client's is:
     ``limits.per_week`` messages to it in any 7 days, then a touch is recorded skipped (``weekly_cap``).  Across
     channels the number's day holds one neutral message too: another client's neutral text or call of the other
-    channel today defers this one (``DEFERRED``) when its window reaches the next allowed day, else it goes.
-    None: send it."""
+    channel today defers this one (``DEFERRED``) when its window reaches the next allowed day, else it goes;
+    ``defer(row id, instant)`` is then told the first allowed instant of that day (UTC), so that planning passes
+    schedule the touch for then instead of re-sending it every minute.  None: send it."""
     client, _ = _client_and_appointment(facts, current)
     tz = display_zone(client.time_zone, rules.practice.timezone)
     today = now.astimezone(tz).date()
@@ -255,25 +259,27 @@ def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, curren
         touches.skip(db_sessions, row.id, SkipReason.WEEKLY_CAP, now)
         log.info("touch %s skipped: the shared number had its week's messages", row.job_id)
         return Sent.SKIPPED
-    if elsewhere is not None and _fits_a_later_day(row, client.time_zone, to, rules, day_end):
+    later = _a_later_day(row, client.time_zone, to, rules, day_end) if elsewhere is not None else None
+    if later is not None:
         # One neutral message per number per local day, across channels: another client's went today on the
         # other channel, and this one's window reaches the number's next allowed day, so it waits for that day
-        # (still planned: each pass re-sends it and this decides again, until the day has turned).
+        # (still planned; when its job runs then, this decides again).
         log.info("touch %s waits for the next day: the shared number had a neutral message today", row.job_id)
+        if defer is not None:
+            defer(row.id, later)
         return Sent.DEFERRED
     return None
 
 
-def _fits_a_later_day(row: OutboundTouch, time_zone: str | None, to: str, rules: OutboundRules,
-                      day_end: dt.datetime) -> bool:
-    """Whether the touch's window (``window_end``) holds an allowed instant after ``day_end`` (the number's local
-    midnight) in the client's zones.  No window, or none left: False, and the touch goes today (a reminder due
-    within the day is never dropped for the number's limit)."""
+def _a_later_day(row: OutboundTouch, time_zone: str | None, to: str, rules: OutboundRules,
+                 day_end: dt.datetime) -> dt.datetime | None:
+    """The first allowed instant (UTC) after ``day_end`` (the number's local midnight) within the touch's window
+    (``window_end``) in the client's zones.  No window, or none left: None, and the touch goes today (a reminder
+    due within the day is never dropped for the number's limit)."""
     if row.window_end is None:
-        return False
+        return None
     zones = client_zones(time_zone, to, rules.practice.timezone)
-    later = next_allowed(day_end, zones, rules.practice, rules.quiet_hours, until=row.window_end)
-    return later is not None
+    return next_allowed(day_end, zones, rules.practice, rules.quiet_hours, until=row.window_end)
 
 
 def _client(settings: Settings, twilio: TwilioClient | None) -> TwilioClient:

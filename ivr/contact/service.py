@@ -74,6 +74,11 @@ def next_run(now: dt.datetime, every_seconds: int = PLAN_EVERY_SECONDS) -> dt.da
 
 
 NUMBER_LOCK_PREFIX = "ql:outbound:number-lock:"
+# A shared number's touch that waits for the number's next day (``sending.Sent.DEFERRED``): touch row id → epoch
+# seconds of the instant it waits for (ids and times only, no PHI).  Planning passes schedule its job then instead of
+# re-sending it every minute; the key outlives any window the planner gives a touch, then Redis drops it.
+DEFERRED_PREFIX = "ql:outbound:deferred:"
+DEFERRED_KEEP_SECONDS = 8 * 24 * 3600
 
 
 class Outbound:
@@ -139,8 +144,10 @@ class Outbound:
                                          why_gone=lambda gone: self._why_gone(gone, rules, now))
             for job_id in record.cancelled_jobs:
                 self.jobs.cancel(job_id)
+            waits = self._deferred([row_id for row_id, _, due in record.schedule if due <= now], now)
             for row_id, job_id, due in record.schedule:
-                self.jobs.send_touch(row_id, job_id, None if due <= now else due)
+                at = max(due, waits.get(row_id, due))
+                self.jobs.send_touch(row_id, job_id, None if at <= now else at)
             self.redis.set(LAST_PASS_KEY, int(now.timestamp()))
         finally:
             self.redis.delete(LOCK_KEY)
@@ -162,7 +169,8 @@ class Outbound:
     def send(self, row_id: int) -> str:
         """Make one touch (the send job); returns what happened (``sending.Sent``)."""
         result, row = sending.send(self.database.sessions, self.settings, self.rules(), self.urls, row_id,
-                                   self.clock(), hasher=self.hasher, number_lock=self.number_lock)
+                                   self.clock(), hasher=self.hasher, number_lock=self.number_lock,
+                                   defer=self.defer)
         if result is sending.Sent.FAILED:
             self.plan_soon()  # refused for good: the next attempt or channel may go at once
         if result is sending.Sent.STAFF_TASK and row is not None:
@@ -179,6 +187,31 @@ class Outbound:
                 if found is not None:
                     found.status, found.outcome_at = TouchState.DONE.value, self.clock()
         return result.value
+
+    def defer(self, row_id: int, until: dt.datetime) -> None:
+        """Remember that touch ``row_id`` waits until ``until`` (a shared number's next day): the next planning pass
+        schedules its job for then, and the passes after it leave it there."""
+        self.redis.set(f"{DEFERRED_PREFIX}{row_id}", int(until.timestamp()), ex=DEFERRED_KEEP_SECONDS)
+
+    def _deferred(self, row_ids: Sequence[int], now: dt.datetime) -> dict[int, dt.datetime]:
+        """Of ``row_ids`` (touches due now), those waiting for a later instant (``defer``) → that instant, read in
+        one round trip; waits that have come are forgotten."""
+        if not row_ids:
+            return {}
+        keys = [f"{DEFERRED_PREFIX}{row_id}" for row_id in row_ids]
+        out: dict[int, dt.datetime] = {}
+        passed: list[str] = []
+        for row_id, key, value in zip(row_ids, keys, self.redis.mget(keys), strict=True):
+            if value is None:
+                continue
+            until = dt.datetime.fromtimestamp(int(value), dt.UTC)
+            if until > now:
+                out[row_id] = until
+            else:
+                passed.append(key)
+        if passed:
+            self.redis.delete(*passed)
+        return out
 
     def number_lock(self, e164: str) -> Any:
         """A Redis lock on one number (keyed by its HMAC, never in clear) while its message is decided and claimed;

@@ -199,7 +199,8 @@ def test_a_second_clients_call_to_a_family_phone_texted_today_waits_for_the_next
         family, database, jobs, standin):
     """Sam (who shares the family phone and had nothing else today) missed Monday 10:00: the no-show call (due
     11:20, a window of days) finds the family phone already given Dana and Riley's neutral text at 9:00, so it
-    goes on Tuesday at 9:00, once."""
+    goes on Tuesday at 9:00, once.  While it waits, its job stays scheduled for then: the minute's planning passes
+    do not send it again to be held again."""
     add_client(database, "C-1005", "Sam", (FAMILY,))
     add_appointment(database, "A-2010", "C-1005", ny(7, 10), status="no_show")
     jobs.run()
@@ -210,6 +211,7 @@ def test_a_second_clients_call_to_a_family_phone_texted_today_waits_for_the_next
     assert calls(standin, FAMILY) == []
     [waiting] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
     assert (waiting.status, waiting.channel, waiting.to_e164) == ("planned", "call", FAMILY)
+    assert jobs.scheduled()[waiting.job_id] == ny(8, 9)
     jobs.at(ny(8, 9))
     jobs.at(ny(8, 10))
     [call] = calls(standin, FAMILY)
