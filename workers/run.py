@@ -7,7 +7,9 @@ A worker runs one job at a time, and queue order only decides which job it takes
 (minutes), and behind the model's load when it starts. So a queue list mixing ``speech`` with any other
 queue is refused at start (``ivr.jobs.layout.mixing_error``, exit status 2), the default is
 ``urgent,calls``, and transcription runs in workers started with ``--queues speech``
-(``ivr.jobs.layout.worker_layout``: what ``make run`` starts).
+(``ivr.jobs.layout.worker_layout``: what ``make run`` starts). A speech worker whose model loaded also serves
+``speech-model`` (added here, never named by hand): the messages a speech worker without a usable model left
+``no_model`` are put there on each of its maintenance passes, so only a worker with a model takes them.
 
 How a job survives its worker being killed (``kill -9``, the OOM killer, a lost machine)
 -------------------------------------------------------------------------------------
