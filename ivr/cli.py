@@ -193,6 +193,8 @@ def recordings_rotate_key(limit: int | None) -> None:
     click.echo(f"{report.resealed} file(s) re-encrypted with the first key, {report.sealed_plain} plain file(s) "
                f"encrypted, {report.current} already under the first key, {report.unreadable} unreadable "
                f"({files.directory})")
+    if report.leftovers:
+        click.echo(f"Removed {report.leftovers} half-written file(s) an interrupted run or write left.")
     if report.stopped_early:
         click.echo(f"Stopped after {limit} file(s) (--limit): run it again to go on.")
     if report.unreadable:

@@ -183,6 +183,12 @@ class FileCipher:
             return None
         return sealed[1:1 + KEY_ID_BYTES]
 
+    def refuses(self, head: bytes) -> bool:
+        """Whether a sealed file starting with ``head`` (its first ``1 + KEY_ID_BYTES`` bytes or more) was sealed
+        with a key none of ours has: no decryption, so a page can say so without opening the file."""
+        return (len(head) >= 1 + KEY_ID_BYTES and head[:1] == FILE_VERSION
+                and head[1:1 + KEY_ID_BYTES] not in self._opening)
+
     def open(self, sealed: bytes, name: str) -> bytes:
         """The plaintext of a file ``seal`` made for ``name``.
 

@@ -118,6 +118,11 @@ class EscalationNotFound(WorklistError):
     """No such escalation (or nothing of the kind asked for on it)."""
 
 
+class VoicemailUnplayable(EscalationNotFound):
+    """The escalation's message exists but cannot be played here (a copy that did not check out, or one this
+    server's recordings key cannot open): its text says why, for staff."""
+
+
 class EscalationConflict(WorklistError):
     """Someone else got there first (claimed, resolved)."""
 

@@ -42,7 +42,7 @@ from ivr.core.call_state import Waiting
 from ivr.core.escalation_policy import SYSTEM_ERROR
 from ivr.escalations import recordings
 from ivr.exceptions import CallRecordUnreadable
-from ivr.jobs.enqueue import Enqueued, escalate_job_id, fetch_job_id
+from ivr.jobs.enqueue import Enqueued, escalate_job_id, fetch_job_id, purged_delete_job_id
 from ivr.telephony import twilio_rest
 from workers.runtime import services
 
@@ -218,6 +218,14 @@ def _recording_rows(ql: Any, now: dt.datetime, grace: dt.timedelta, counts: Coun
     for call_sid, sid in recordings.key_failed(db):
         ql.jobs.transcribe_again(call_sid, sid)
         counts["transcriptions refused by the key tried again"] += 1
+    # Purged recordings whose Twilio copy is still there (every delete so far failed): the row is the durable
+    # record; asked again until Twilio answers 2xx or 404 (bt13 s24 nit 7).
+    for call_sid, sid in recordings.purged_still_at_twilio(db):
+        status = ql.jobs.revive(purged_delete_job_id(sid))
+        if status is None:
+            ql.jobs.delete_purged_recording(call_sid, sid)
+        if status in (None, "failed", "stranded"):
+            counts["deletions at Twilio after a purge asked again"] += 1
     # Checked copies whose Twilio copy is still there (every delete retry failed): ask Twilio again.
     for call_sid, sid in recordings.still_at_twilio(db, now - grace):
         status = ql.jobs.revive(f"recording-delete-{sid}")

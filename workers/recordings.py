@@ -80,8 +80,9 @@ from workers.runtime import retries_left, services
 
 log = logging.getLogger(__name__)
 
-__all__ = ["delete_at_twilio", "fetch_recording", "hand_on", "link_to_escalations", "prepare_speech",
-           "purge_recordings", "transcribe_awaiting_model", "transcribe_recording"]
+__all__ = ["delete_at_twilio", "delete_purged_at_twilio", "fetch_recording", "hand_on", "has_speech_model",
+           "link_to_escalations", "prepare_speech", "purge_recordings", "retry_left_without_model",
+           "transcribe_awaiting_model", "transcribe_recording"]
 
 # Our copy's length may exceed Twilio's rounded "duration" by this much and still check out.
 LENGTH_TOLERANCE_SECONDS = 2.0
@@ -116,11 +117,35 @@ def transcribe_awaiting_model() -> int:
     ql = services()
     waiting = recordings.awaiting_model(ql.database.sessions)
     for call_sid, recording_sid in waiting:
-        ql.jobs.transcribe_again(call_sid, recording_sid)
+        # On the queue only workers with a model serve: a worker without one never takes it back to no_model.
+        ql.jobs.transcribe_with_model(call_sid, recording_sid)
     if waiting:
         log.info("%d voicemail(s) left untranscribed (no speech model, or a recordings key that did not open them): "
                  "transcribing them now", len(waiting))
     return len(waiting)
+
+
+def has_speech_model() -> bool:
+    """Whether this process loaded a usable speech model (``prepare_speech``)."""
+    return _recognizer() is not None
+
+
+def retry_left_without_model() -> int:
+    """With a model loaded in this process, enqueue again, on the ``speech-model`` queue (served only by speech
+    workers with a model), the transcription of every voicemail a worker without a usable model left
+    (``no_model``); returns how many were enqueued afresh. Called on each maintenance pass of a speech worker
+    with a model (``workers.run``), so such a message is transcribed and crisis-checked while one is alive, not
+    only when a speech worker starts (break test s24, S3). A job already queued or running is left as it is
+    (one transcription per message at a time); once transcribed, the row is no longer ``no_model``."""
+    if _recognizer() is None:
+        return 0
+    ql = services()
+    enqueued = sum(ql.jobs.transcribe_with_model(call_sid, recording_sid).created
+                   for call_sid, recording_sid in recordings.left_without_model(ql.database.sessions))
+    if enqueued:
+        log.info("%d voicemail(s) a speech worker without a model left untranscribed: transcribing them here",
+                 enqueued)
+    return enqueued
 
 
 def _speech_model() -> tuple[VoskRecognizer | None, str]:
@@ -554,7 +579,7 @@ def purge_recordings() -> int:
                              detail=f"call {call_sid}: {removed} file(s) deleted after {days} days' retention", at=now)
                 at_twilio = row.twilio_deleted_at is None and row.status != "failed"
             if at_twilio:
-                _purge_at_twilio(recording_sid)
+                _purge_at_twilio(call_sid, recording_sid)
             done += 1
     finally:
         ql.redis.delete(PURGE_LOCK_KEY)
@@ -563,13 +588,38 @@ def purge_recordings() -> int:
     return done
 
 
-def _purge_at_twilio(recording_sid: str) -> None:
-    """Past retention, Twilio's copy goes too (best effort: the row says whether it went)."""
+def _purge_at_twilio(call_sid: str, recording_sid: str) -> None:
+    """Past retention, Twilio's copy goes too: asked now; while Twilio refuses, the purged row (purged, not deleted
+    at Twilio) is the durable record of a remote copy to delete, retried by ``delete_purged_at_twilio`` on its
+    schedule and then by the reconciliation job until Twilio answers 2xx or 404 (bt13 s24 nit 7)."""
     ql = services()
     try:
         twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
     except Exception as exc:
         recordings.mark_twilio_kept(ql.database.sessions, recording_sid, f"delete failed: {_describe(exc)}")
-        log.warning("recording %s: Twilio's copy not deleted at purge (%s)", recording_sid, _describe(exc))
+        log.warning("recording %s: Twilio's copy not deleted at purge (%s); will retry", recording_sid,
+                    _describe(exc))
+        ql.jobs.delete_purged_recording(call_sid, recording_sid)
         return
     recordings.mark_twilio_deleted(ql.database.sessions, recording_sid, ql.clock())
+
+
+def delete_purged_at_twilio(call_sid: str, recording_sid: str) -> bool:
+    """Delete Twilio's copy of a recording purged here past retention; True when it is gone (2xx, or 404: Twilio no
+    longer had it). Raises (so RQ retries with backoff) while Twilio refuses; the reconciliation job asks again
+    after the last retry (``recordings.purged_still_at_twilio``)."""
+    ql = services()
+    row = recordings.get(ql.database.sessions, recording_sid)
+    if row is None or row.purged_at is None:
+        return False  # not purged: the ordinary deletion (after our copy checks out) is the one to use
+    if row.twilio_deleted_at is not None:
+        return True
+    try:
+        twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
+    except Exception as exc:
+        recordings.mark_twilio_kept(ql.database.sessions, recording_sid, f"delete failed: {_describe(exc)}")
+        log.warning("recording %s (purged): Twilio's copy not deleted yet (%s)%s", recording_sid, _describe(exc),
+                    "; will retry" if retries_left() > 0 else "; the reconciliation job will ask again")
+        raise
+    recordings.mark_twilio_deleted(ql.database.sessions, recording_sid, ql.clock())
+    return True

@@ -7,7 +7,9 @@ A worker runs one job at a time, and queue order only decides which job it takes
 (minutes), and behind the model's load when it starts. So a queue list mixing ``speech`` with any other
 queue is refused at start (``ivr.jobs.layout.mixing_error``, exit status 2), the default is
 ``urgent,calls``, and transcription runs in workers started with ``--queues speech``
-(``ivr.jobs.layout.worker_layout``: what ``make run`` starts).
+(``ivr.jobs.layout.worker_layout``: what ``make run`` starts). A speech worker whose model loaded also serves
+``speech-model`` (added here, never named by hand): the messages a speech worker without a usable model left
+``no_model`` are put there on each of its maintenance passes, so only a worker with a model takes them.
 
 How a job survives its worker being killed (``kill -9``, the OOM killer, a lost machine)
 -------------------------------------------------------------------------------------
@@ -74,7 +76,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from ivr.config import Settings
-from ivr.jobs.enqueue import SPEECH_QUEUE
+from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, SPEECH_QUEUE
 from ivr.jobs.layout import default_queues, mixing_error
 from workers import recordings
 from workers.startup import ensure_chains, start_process
@@ -87,7 +89,7 @@ class QuietlineWorker(Worker):
     (see the module docstring)."""
 
     abandon_grace: int = 20
-    in_process_queues: frozenset[str] = frozenset({SPEECH_QUEUE})
+    in_process_queues: frozenset[str] = frozenset({SPEECH_QUEUE, SPEECH_MODEL_QUEUE})
 
     @classmethod
     def from_settings(cls, queues: list[Queue], settings: Settings, **kwargs) -> QuietlineWorker:
@@ -135,6 +137,17 @@ class QuietlineWorker(Worker):
             except Exception:  # Redis away for a moment: the next beat tries again, the job goes on
                 log.warning("heartbeat for job %s not sent", job.id, exc_info=True)
 
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        if SPEECH_MODEL_QUEUE in self.queue_names():
+            # A speech worker with a model: messages a worker without one left (``no_model``) go on the queue only
+            # workers with a model serve, this pass (at start too), so they are transcribed and crisis-checked
+            # while this worker is alive (break test s24, S3).
+            try:
+                recordings.retry_left_without_model()
+            except Exception:  # the database away for a moment: the next pass tries again, the worker goes on
+                log.warning("voicemails left without a model not looked for this pass", exc_info=True)
+
     def clean_registries(self) -> None:
         # RQ's per-queue maintenance lock lives 899 s and is deleted when the pass ends; a
         # worker killed mid-pass would stop every worker's maintenance for 15 minutes.  A pass
@@ -165,13 +178,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings, ql = start_process()
     names = requested or default_queues(settings.queue_name)
-    queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
+    # Half-written recording files a killed rotation, copy or transcription left (bt13 s24 nit 6): gone now, not
+    # an hour later at the purge.
+    leftovers = ql.recording_files.remove_stale_parts(ql.clock().timestamp())
+    if leftovers:
+        log.info("removed %d half-written recording file(s) an interrupted write left", leftovers)
     if SPEECH_QUEUE in names:
         # Voicemails are transcribed on this queue: the model is loaded once here, before any job, and every
         # work horse RQ forks shares it. No model (or a broken one): said now, and messages go untranscribed.
         recordings.prepare_speech()
+        if recordings.has_speech_model():
+            # Only a worker with a model serves the queue of messages a worker without one left (``no_model``).
+            names = [*names, SPEECH_MODEL_QUEUE]
         # Messages left untranscribed while no model was there (``no_model``) are transcribed now that one is.
         recordings.transcribe_awaiting_model()
+    queues = [Queue(n, connection=ql.redis, serializer=JSONSerializer) for n in names]
     if not args.no_scheduler:
         # The reconciliation job reschedules itself; a starting worker makes sure the chain exists.
         ensure_chains(ql)

@@ -18,7 +18,7 @@ import logging
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
-from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, SPEECH_QUEUE, URGENT_QUEUE
 from workers.startup import ensure_chains, start_process
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     settings, ql = start_process()
     # The self-rescheduling chains exist (a fresh Redis, a restored backup): as a starting worker does.
     ensure_chains(ql)
-    scheduler = EagerScheduler([URGENT_QUEUE, settings.queue_name, SPEECH_QUEUE], connection=ql.redis,
-                               interval=args.interval, serializer=JSONSerializer, logging_level=settings.log_level)
+    scheduler = EagerScheduler([URGENT_QUEUE, settings.queue_name, SPEECH_QUEUE, SPEECH_MODEL_QUEUE],
+                               connection=ql.redis, interval=args.interval, serializer=JSONSerializer,
+                               logging_level=settings.log_level)
     log.info("scheduler started for %s", ", ".join(sorted(scheduler._queue_names)))
     scheduler.work()
     return 0

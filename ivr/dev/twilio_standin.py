@@ -547,6 +547,11 @@ class TwilioStandin:
             self._failures.append(_Failure(path_suffix, status, count, retry_after,
                                            method.upper() if method else None))
 
+    def clear_failures(self) -> None:
+        """Forget every pending failure ``fail_next`` set (Twilio is well again), keeping everything else."""
+        with self._lock:
+            self._failures.clear()
+
     def delay_next(self, path_suffix: str, seconds: float, count: int = 1,
                    release: threading.Event | None = None) -> None:
         """Make the next ``count`` authenticated requests whose path ends with ``path_suffix`` wait.

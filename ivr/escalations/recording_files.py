@@ -91,10 +91,32 @@ class StoredTranscript:
 
 
 def write_private_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` in an owner-only folder, atomically; the temporary file ends ``.part`` (the
-    purge removes those a killed write left)."""
+    """Write ``data`` to ``path`` in an owner-only folder, atomically; the temporary file ends
+    ``.pid<writer's pid>.part``, so one a killed writer left is known as such at once (``remove_stale_parts``)."""
     private_dir(path.parent)
-    write_atomically(path, data, suffix=".part")
+    write_atomically(path, data, suffix=f".pid{os.getpid()}.part")
+
+
+# The writer's process id in a temporary file's name (``write_private_atomically``).
+_PART_PID = re.compile(r"\.pid(?P<pid>[0-9]+)\.part$")
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the process that wrote the temporary file ``name`` is no longer running (False when unknown: a
+    file of an older version, or a process id in use, perhaps by another process since)."""
+    found = _PART_PID.search(name)
+    if found is None:
+        return False
+    pid = int(found["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: alive
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -136,6 +158,15 @@ class RecordingFiles:
             # An older version's plain file, until ``rotate`` seals it: it must still play.
             return self._legacy(call_sid, recording_sid, _LEGACY_AUDIO).read_bytes()
         return self.cipher.open(sealed, path.name)
+
+    def key_refuses_audio(self, call_sid: str, recording_sid: str) -> bool:
+        """Whether our sealed copy was sealed with a key this server lacks (IVR_RECORDINGS_KEY), read from its
+        header alone (nothing is decrypted); False when there is no sealed copy."""
+        try:
+            with self.audio_path(call_sid, recording_sid).open("rb") as sealed:
+                return self.cipher.refuses(sealed.read(8))
+        except FileNotFoundError:
+            return False
 
     def write_transcript(self, call_sid: str, recording_sid: str, transcript: StoredTranscript) -> Path:
         path = self.transcript_path(call_sid, recording_sid)
@@ -203,7 +234,7 @@ class RecordingFiles:
         report = RotationReport()
         if not self.directory.is_dir():
             return report
-        self.remove_stale_parts(time.time())
+        report.leftovers = self.remove_stale_parts(time.time())
         for path in self._files():
             if limit is not None and report.changed >= limit:
                 report.stopped_early = True
@@ -260,10 +291,12 @@ class RecordingFiles:
         return True
 
     def remove_stale_parts(self, now: float, older_than: float = _STALE_PART_SECONDS) -> int:
-        """Delete half-written files (``.<name>.<random>.part``: a write or download killed mid-way) last
-        modified more than ``older_than`` seconds before ``now`` (epoch seconds); returns how many.
+        """Delete half-written files (``.<name>.<random>.pid<pid>.part``: a write, download or rotation killed
+        mid-way) whose writer process is gone, at once, and any other last modified more than ``older_than``
+        seconds before ``now`` (epoch seconds); returns how many.
 
-        A younger one may be a write in progress in another process, so it is left for a later pass.
+        One whose writer is alive (or unknown: an older version's name) and younger may be a write in progress, so
+        it is left for a later pass. Called by every rotation, at worker start and by the hourly purge.
         """
         if not self.directory.is_dir():
             return 0
@@ -271,7 +304,7 @@ class RecordingFiles:
         removed = 0
         for path in self.directory.glob(".*.part"):
             try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
+                if path.is_file() and (_writer_gone(path.name) or path.stat().st_mtime < cutoff):
                     path.unlink()
                     removed += 1
             except FileNotFoundError:
@@ -288,6 +321,7 @@ class RotationReport:
     current: int = 0  # already sealed with the first key
     unreadable: int = 0  # no configured key opens them: left as they are
     stopped_early: bool = False  # ``limit`` reached: run again to go on
+    leftovers: int = 0  # half-written files an earlier, killed run (or write) left: removed
 
     @property
     def changed(self) -> int:

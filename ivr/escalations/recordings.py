@@ -257,6 +257,18 @@ def still_at_twilio(db_sessions: sessionmaker[Session], copied_before: dt.dateti
             .order_by(Recording.verified_at).limit(limit))]
 
 
+def purged_still_at_twilio(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of purged recordings whose Twilio copy is not known deleted (every delete so far
+    failed; not a recording Twilio itself reported failed): the row is the durable "remote copy to delete"
+    record, asked again by the reconciliation job until Twilio answers 2xx or 404."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.purged_at.is_not(None), Recording.twilio_deleted_at.is_(None),
+                   Recording.status != RecordingStatus.FAILED.value)
+            .order_by(Recording.purged_at).limit(limit))]
+
+
 def due_for_purge(db_sessions: sessionmaker[Session], now: dt.datetime, retention: dt.timedelta,
                   limit: int = 500) -> list[tuple[str, str]]:
     """(call SID, recording SID) of recordings past retention: left more than ``retention`` ago, and every
@@ -304,6 +316,17 @@ def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list
                    Recording.transcript_status.in_((TranscriptStatus.NO_MODEL.value,
                                                     TranscriptStatus.KEY_FAILED.value)),
                    Recording.purged_at.is_(None))
+            .order_by(Recording.created_at).limit(limit))]
+
+
+def left_without_model(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings a speech worker without a usable model took
+    (``no_model``), oldest first: a speech worker with a model tries them again on each maintenance pass."""
+    with db_sessions() as db:
+        return [tuple(r) for r in db.execute(
+            select(Recording.call_sid, Recording.sid)
+            .where(Recording.status == RecordingStatus.FETCHED.value,
+                   Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))
             .order_by(Recording.created_at).limit(limit))]
 
 

@@ -41,6 +41,7 @@ from ivr.exceptions import (
     EscalationInvalid,
     EscalationNotFound,
     RecordingUnreadable,
+    VoicemailUnplayable,
 )
 from ivr.practice import verification
 from ivr.practice.models import ACTIVE, Appointment, Client, Clinician, VerificationLock
@@ -537,12 +538,12 @@ def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id:
         call_sid, recording_sid = _voicemail_file(escalation, files)
         row = session.get(Recording, recording_sid)
         if copy_failed_check(row):
-            raise EscalationNotFound(GIVEN_UP_TEXT if copying_given_up(row) else BAD_COPY_TEXT)
+            raise VoicemailUnplayable(GIVEN_UP_TEXT if copying_given_up(row) else BAD_COPY_TEXT)
         try:
             files.read_audio(call_sid, recording_sid)
             transcript = files.read_transcript(call_sid, recording_sid)
         except RecordingUnreadable:
-            raise EscalationNotFound(UNREADABLE_TEXT) from None
+            raise VoicemailUnplayable(UNREADABLE_TEXT) from None
         audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
         seconds = row.duration_seconds if row is not None else None
         if seconds is None:  # copied before its length was recorded (0008): read it from the WAV header

@@ -36,6 +36,10 @@ URGENT_QUEUE = "urgent"
 # Transcribing voicemails: served only by workers of their own (``ivr.jobs.layout``), so a long message never
 # holds up an escalation or a staff alert.
 SPEECH_QUEUE = "speech"
+# Transcriptions tried again for a message a speech worker without a usable model left (``no_model``): served
+# only by speech workers that loaded a model (``workers.run`` adds it to their queues), so a worker without one
+# never takes them again (break test s24, S3).
+SPEECH_MODEL_QUEUE = "speech-model"
 FAILURE_TTL = 7 * 24 * 3600
 # Escalation and notification jobs carry ids only; their failures are kept a day, long
 # enough to look into (and for /health to see), short enough not to pile up.
@@ -98,6 +102,7 @@ class Jobs:
         self.queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
         self.urgent = Queue(URGENT_QUEUE, connection=redis, serializer=JSONSerializer)
         self.speech = Queue(SPEECH_QUEUE, connection=redis, serializer=JSONSerializer)
+        self.speech_model = Queue(SPEECH_MODEL_QUEUE, connection=redis, serializer=JSONSerializer)
 
     def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry | None, *,
               at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL, job_timeout: int = 120) -> Enqueued:
@@ -190,10 +195,28 @@ class Jobs:
             self.cancel(job_id)
         return self.transcribe_recording(call_sid, recording_sid)
 
+    def transcribe_with_model(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Transcribe a recording again on the ``speech-model`` queue, which only speech workers that loaded a
+        model serve: for one a worker without a model left (``no_model``). Its finished job is dropped so that the
+        same id is enqueued afresh; one still queued or running (on either speech queue) is left as it is, so a
+        message is never transcribed twice at once."""
+        job_id = transcribe_job_id(recording_sid)
+        if self.locate(job_id)[1] is Placement.DONE:
+            self.cancel(job_id)
+        return self._once(self.speech_model, "workers.recordings.transcribe_recording", (call_sid, recording_sid),
+                          job_id, Retry(max=2, interval=[30, 120]), job_timeout=FETCH_JOB_TIMEOUT)
+
     def delete_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
         """Delete Twilio's copy of a recording whose sealed copy checked out; retried while Twilio refuses."""
         return self._once(self.queue, "workers.recordings.delete_at_twilio", (call_sid, recording_sid),
                           f"recording-delete-{recording_sid}",
+                          Retry(max=len(DELETE_RETRY), interval=list(DELETE_RETRY)))
+
+    def delete_purged_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
+        """Delete Twilio's copy of a recording purged past retention (whether or not ours ever checked out);
+        retried while Twilio refuses, then asked again by the reconciliation job until it is gone."""
+        return self._once(self.queue, "workers.recordings.delete_purged_at_twilio", (call_sid, recording_sid),
+                          purged_delete_job_id(recording_sid),
                           Retry(max=len(DELETE_RETRY), interval=list(DELETE_RETRY)))
 
     def schedule_purge(self, at: dt.datetime) -> Enqueued:
@@ -426,6 +449,10 @@ def sms_job_id(call_sid: str, message_id: str) -> str:
 
 def fetch_job_id(recording_sid: str) -> str:
     return job_id("recording", recording_sid)
+
+
+def purged_delete_job_id(recording_sid: str) -> str:
+    return f"recording-purge-delete-{recording_sid}"
 
 
 def transcribe_job_id(recording_sid: str) -> str:

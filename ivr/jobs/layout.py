@@ -8,10 +8,11 @@ own, and ``workers.run`` refuses a queue list that mixes them (``mixing_error``)
 """
 from __future__ import annotations
 
-from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, SPEECH_QUEUE, URGENT_QUEUE
 
 # Queues whose jobs are slow (minutes of CPU each): served only by workers of their own.
-SLOW_QUEUES: frozenset[str] = frozenset({SPEECH_QUEUE})
+# ``speech-model`` is added by ``workers.run`` to a speech worker that loaded a model (never named by hand).
+SLOW_QUEUES: frozenset[str] = frozenset({SPEECH_QUEUE, SPEECH_MODEL_QUEUE})
 
 
 def worker_layout(calls_queue: str = "calls") -> tuple[tuple[str, ...], ...]:

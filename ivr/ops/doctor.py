@@ -31,7 +31,7 @@ from ivr.db.database import current_revision, head_revision
 from ivr.encryption import RECORDINGS_ENV_NAME, FileCipher, RecordCipher
 from ivr.escalations.recording_files import AUDIO_SUFFIX
 from ivr.exceptions import ConfigError, IvrError
-from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, SPEECH_QUEUE, URGENT_QUEUE
 from ivr.jobs.layout import worker_layout
 from ivr.ops import backup as backup_mod
 from ivr.ops import backup_crypto
@@ -418,7 +418,8 @@ def gather_redis(conn: Redis) -> RedisFacts:
 def gather_roles(conn: Redis, calls_queue: str) -> RoleFacts:
     """Which of the installation's workers and scheduler locks RQ's registry lacks (see ``RoleFacts``)."""
     try:
-        serving = {tuple(w.queue_names()) for w in Worker.all(connection=conn)}
+        # A speech worker with a model also serves speech-model (workers.run adds it): still the speech worker.
+        serving = {tuple(n for n in w.queue_names() if n != SPEECH_MODEL_QUEUE) for w in Worker.all(connection=conn)}
         queues = (URGENT_QUEUE, calls_queue, SPEECH_QUEUE)
         locks = tuple(q for q in queues if not conn.exists(RQScheduler.get_locking_key(q)))
     except RedisError as exc:

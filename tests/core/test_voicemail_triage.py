@@ -180,7 +180,7 @@ TABLE = [
     ("i have been planning my death", X, CRISIS_),
     ("please call me back i am not okay i have a gun", K, CRISIS_),
     ("i might do something stupid tonight", X, CRISIS_),
-    ("i dont think i can make tuesday", X, NONE),
+    ("i dont think i can make tuesday", C, NONE),  # fix13-left4 (bt13-s24 SF2): a day not made, hedged
     ("i have the pills you prescribed need a refill", X, NONE),
     ("im fine nothing urgent just cancel my session please", C, NONE),
     # fix13-left3 (triage nits): a figure of speech is no crisis and the category comes from the rest, both ways
@@ -246,3 +246,48 @@ def test_warning_signs_in_a_voicemail_are_a_crisis(said, first):
 def test_near_warning_signs_in_a_voicemail_are_not_a_crisis(said, grade):
     for transcript in (said, _as_vosk_writes(said)):
         assert triage(transcript, "en-US").crisis.level is grade, transcript
+
+
+# Break test s24, SF2: plain requests about a session that were filed as "other". A day the caller cannot make
+# (said plainly or hedged) is a cancellation, as "I can't make it tomorrow" is; a new time asked for is a
+# rescheduling; "reschedule" beside a video word is about a (video) session.
+PLAIN_REQUESTS = [
+    ("I can't make Tuesday", VoicemailCategory.CANCEL),
+    ("i cant make tuesday", VoicemailCategory.CANCEL),
+    ("I cannot make next week", VoicemailCategory.CANCEL),
+    ("I don't think I can make it on Tuesday", VoicemailCategory.CANCEL),
+    ("i dont think ill make it tomorrow", VoicemailCategory.CANCEL),
+    ("I'm not sure I can come in on Thursday", VoicemailCategory.CANCEL),
+    ("I might not make it tomorrow", VoicemailCategory.CANCEL),
+    ("I won't be able to come on Friday", VoicemailCategory.CANCEL),
+    ("I can't make Tuesday, can we do Thursday instead", VoicemailCategory.RESCHEDULE),
+    ("I need a new time for next week", VoicemailCategory.RESCHEDULE),
+    ("can we find another date", VoicemailCategory.RESCHEDULE),
+    ("could i rebook for later in the month", VoicemailCategory.RESCHEDULE),
+    ("can we push it back", VoicemailCategory.RESCHEDULE),
+    ("I shot a video for my homework and I'm late, please reschedule", VoicemailCategory.RESCHEDULE),
+]
+
+# ... and the other way: the same words where nothing about a session is asked stay what they were.
+STAY_AS_THEY_WERE = [
+    ("I had a great time", VoicemailCategory.OTHER),
+    ("thank you for your time", VoicemailCategory.OTHER),
+    ("it's a new day for me, just wanted to say thanks", VoicemailCategory.OTHER),
+    ("I can't make sense of the letter you sent", VoicemailCategory.OTHER),
+    ("I have a new phone number", VoicemailCategory.OTHER),
+    ("I can make it on Tuesday", VoicemailCategory.OTHER),
+    ("I made a new friend", VoicemailCategory.OTHER),
+    ("sorry for calling at a bad time", VoicemailCategory.OTHER),
+    ("I don't think I can afford it", VoicemailCategory.OTHER),
+    ("I can't make the payment this month", VoicemailCategory.BILLING),
+    ("I don't think I can make the payment", VoicemailCategory.BILLING),
+    ("I need a new time for my payment plan", VoicemailCategory.BILLING),
+    ("please cancel my card", VoicemailCategory.OTHER),
+    ("I need to reschedule my payment", VoicemailCategory.OTHER),
+]
+
+
+@pytest.mark.parametrize("transcript, expected", PLAIN_REQUESTS + STAY_AS_THEY_WERE)
+def test_plain_requests_about_a_session_get_its_category_and_nothing_else_does(transcript, expected):
+    result = triage(transcript, "en-US")
+    assert (result.category, result.is_crisis) == (expected, False), transcript

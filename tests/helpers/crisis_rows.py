@@ -7,6 +7,7 @@ from ivr.core.crisis import CrisisCategory
 
 SUICIDE = CrisisCategory.SUICIDE_SELF_HARM
 OTHERS = CrisisCategory.HARM_TO_OTHERS
+DANGER = CrisisCategory.IN_DANGER
 
 FIX13_CRISIS3_CRISIS = [
     ("I have a gun and I'm thinking about using it on myself", SUICIDE),  # the means named by a pronoun
@@ -32,6 +33,16 @@ FIX13_CRISIS3_CRISIS = [
     ("I'm taking a knife to school", OTHERS),
     ("I gave away my cat and my things, I won't need them", SUICIDE),  # giving away + not needing them
     ("I've been giving away my stuff, I'm so hopeless", SUICIDE),
+    # fix13-left4 (bt13-s24 triage): danger from someone, in the past: a near-lethal attack said as such
+    ("he nearly killed me", DANGER),
+    ("he almost killed me last night", DANGER),
+    ("my ex nearly killed me", DANGER),
+    ("she tried to kill me", DANGER),
+    ("he tried to strangle me", DANGER),
+    ("he came close to killing me", DANGER),
+    ("my husband almost choked me to death", DANGER),
+    ("someone tried to stab me", DANGER),
+    ("he nearly killed me with a knife", DANGER),
 ]
 FIX13_CRISIS3_UNSURE = [
     "I've decided tonight is the night",  # ambiguous: offered
@@ -53,4 +64,13 @@ FIX13_CRISIS3_NONE = [
     "I don't know if I can stay for the whole session",
     "today is the day of my appointment",
     "I won't need the link anymore",
+    # fix13-left4: "nearly killed me" of no one's attack (a workout, the heat, laughter) stays everyday
+    "the workout nearly killed me",
+    "that hike almost killed me",
+    "the traffic nearly killed me",
+    "the heat nearly killed me",
+    "my mom nearly killed me when she saw my grades",
+    "he nearly killed me laughing",
+    "he nearly killed me with that joke, it was so funny",
+    "she almost killed me with her stories",
 ]

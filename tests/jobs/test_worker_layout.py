@@ -142,3 +142,29 @@ def _recording_sid(database, call_sid: str) -> str:
     with database.engine.connect() as c:
         return c.execute(text("SELECT sid FROM recordings WHERE call_sid = :s"), {"s": call_sid}).scalar_one()
 
+
+
+def test_a_starting_worker_removes_what_a_killed_writer_left(aof_redis, layout_standin, database, flows_dir,
+                                                             tmp_path):
+    """bt13 s24 nit 6: a ``.part`` file a killed rotation or copy left went only when an hour old. A real worker
+    (``python -m workers.run --burst``) removes, as it starts, each one whose writer process is gone; one a live
+    process may still be writing stays."""
+    import os
+    import signal
+
+    env = worker_env(aof_redis.url, str(database.engine.url), layout_standin.url, flows_dir, tmp_path)
+    recordings = tmp_path / "recordings"
+    recordings.mkdir(mode=0o700)
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal\n"
+        f"open(os.path.join({str(recordings)!r}, f'.CA1-RE1.wav.sealed.x1.pid{{os.getpid()}}.part'), 'wb')"
+        ".write(b'half')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    alive = recordings / f".CA2-RE2.wav.sealed.x2.pid{os.getpid()}.part"
+    alive.write_bytes(b"a write in progress")
+    proc = subprocess.run([sys.executable, "-m", "workers.run", "--queues", "urgent", "--burst", "--no-scheduler"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in recordings.iterdir()) == [alive.name]
+    assert "removed 1 half-written recording file(s) an interrupted write left" in proc.stderr + proc.stdout

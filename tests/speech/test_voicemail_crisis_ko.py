@@ -142,3 +142,75 @@ def test_a_korean_denial_voicemail_is_not_a_crisis(korean_practice, sim, standin
     assert sorted(escalations) == ["callback_request"]
     assert escalations["callback_request"].recording_sid == recording_sid
     assert not any(body.startswith("URGENT") for _, body in texts(standin))
+
+
+def test_a_voicemail_a_worker_without_a_model_left_is_transcribed_by_one_with_a_model_and_pages(
+        korean_practice, sim, standin, run_jobs, redis_conn, app, database, staff, tmp_path, monkeypatch):
+    """Break test s24, S3: a speech worker whose model does not load (a folder that is no vosk model) takes a
+    crisis voicemail: ``no_model``, escalated untranscribed. While a speech worker that loaded a model is alive,
+    that message is transcribed and crisis-checked (the on-call paged) by it, exactly once, on the
+    ``speech-model`` queue a worker without a model never serves, not only when a speech worker starts."""
+    from rq import Queue
+
+    from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE
+    from workers import recordings as recording_jobs
+    from workers.run import QuietlineWorker
+    from workers.runtime import using
+
+    good_model = korean_model_path()
+    fake_model = tmp_path / "fake-model"
+    (fake_model / "am").mkdir(parents=True)
+    (fake_model / "am" / "final.mdl").write_bytes(b"not a model")
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(fake_model))
+    call_sid, recording_sid = leave_voicemail(sim, standin, redis_conn,
+                                              spoken_korean(tmp_path, CRISIS_CALLER, voice="id"))
+    run_jobs()  # the worker without a model takes the transcription
+    with database.sessions() as db:
+        assert db.get(Recording, recording_sid).transcript_status == "no_model"
+    assert sorted(of_call(database, call_sid)) == ["callback_request"]  # staff have it, untranscribed
+    assert not any(body.startswith("URGENT") for _, body in texts(standin))
+    services = app.extensions["quietline"]
+    with using(services):
+        assert recording_jobs.retry_left_without_model() == 0  # a worker without a model never takes it again
+
+    # A speech worker with the model: its maintenance pass puts the message on the queue only such workers serve.
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(good_model))
+    with using(services):
+        assert recording_jobs.retry_left_without_model() == 1
+        assert recording_jobs.retry_left_without_model() == 0  # queued already: not twice
+    speech_model = Queue(SPEECH_MODEL_QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    assert speech_model.job_ids == [f"transcribe-{recording_sid}"]
+    # The worker without a model runs (it serves urgent, calls and speech): it does not take the retry.
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(fake_model))
+    run_jobs()
+    assert speech_model.job_ids == [f"transcribe-{recording_sid}"]
+    with database.sessions() as db:
+        assert db.get(Recording, recording_sid).transcript_status == "no_model"
+
+    # The worker with the model (as workers.run starts it: speech and speech-model, in its own process).
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(good_model))
+    queues = [Queue(n, connection=redis_conn, serializer=JSONSerializer) for n in ("speech", SPEECH_MODEL_QUEUE)]
+    with using(services):
+        worker = QuietlineWorker.from_settings(queues, services.settings, connection=redis_conn,
+                                               serializer=JSONSerializer)
+        worker.work(burst=True, with_scheduler=False)
+    assert speech_model.job_ids == []
+    assert heard(app, call_sid, recording_sid).startswith("위기")
+    with database.sessions() as db:
+        found = db.get(Recording, recording_sid)
+        assert (found.transcript_status, found.crisis) == ("done", "crisis")
+    run_jobs()  # the escalation's page goes out (urgent queue)
+    escalations = of_call(database, call_sid)
+    assert sorted(escalations) == ["callback_request"]
+    crisis = escalations["callback_request"]
+    assert (crisis.category, crisis.priority, crisis.recording_sid) == ("crisis", 0, recording_sid)
+    dashboard = services.settings.dashboard_url
+    paged = [body for to, body in texts(standin) if to == ON_CALL and body.startswith(f"URGENT call #{crisis.id}")]
+    assert paged == [f"URGENT call #{crisis.id}: call back now. {dashboard}/e/{crisis.id}"]
+    # Exactly once: transcribed, it is no longer waiting; another maintenance pass enqueues nothing.
+    with using(services):
+        assert recording_jobs.retry_left_without_model() == 0
+        worker = QuietlineWorker.from_settings(queues, services.settings, connection=redis_conn,
+                                               serializer=JSONSerializer)
+        assert worker.work(burst=True, with_scheduler=False) is False
+    assert speech_model.job_ids == []
