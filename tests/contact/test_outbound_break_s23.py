@@ -10,23 +10,29 @@ databases, the stand-in, signed webhooks, a fixed clock).
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from ivr.contact.models import CallOptOut
 from ivr.practice.models import Appointment, PracticeChange
-from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, text_in, touch_rows, write_rules
+from tests.helpers.contact import (
+    CALLER_ID,
+    GREETING,
+    START,
+    Line,
+    add_appointment,
+    add_client,
+    answer,
+    calls_to,
+    deliver,
+    text_in,
+    touch_rows,
+    write_rules,
+)
 
-NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
-DOB = "01021980"
-START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
-RULES = """\
-caller_id:
-  name: Appointments
-  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+RULES = CALLER_ID + """\
 quiet_hours: {start: "09:00", end: "19:00", days: business_days}
 follow_ups:
   no_show: {attempts: [call, call, call], spacing: 1 day}
@@ -34,7 +40,6 @@ reminders:
   touches:
     two_days_before: {before: 2 days, by: text}
 """
-GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
 STOPPED = "Understood. We will not call this number again. Goodbye."
 
 
@@ -44,17 +49,13 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-def calls_to(standin, number: str = PHONE) -> list[dict]:
-    return [c for c in standin.calls() if c["to"] == number]
-
-
 def no_show_call(ql, database, jobs, standin, phones: tuple[str, ...] = (PHONE,)) -> dict:
     add_client(database, "C-9003", "Robin", phones)
     add_appointment(database, "A-9003", "C-9003", START, status="no_show")
     jobs.clock.now = START + dt.timedelta(minutes=80)
     ql.jobs.plan_outbound_now()
     jobs.settle()
-    [call] = calls_to(standin)
+    [call] = calls_to(standin, PHONE)
     return call
 
 
@@ -83,7 +84,7 @@ def test_dont_call_me_again_at_the_first_question_stops_every_call_to_that_numbe
     assert row.conversation == "opted_out"
     for _ in range(3):  # the second and third attempts were due a day apart: none is placed
         next_day(ql, jobs)
-    assert len(calls_to(standin)) == 1
+    assert len(calls_to(standin, PHONE)) == 1
     rows = [(r.attempt, r.status, r.why_skipped) for r in touch_rows(database) if r.rule == "no_show"]
     assert rows[0][:2] == (1, "answered") and all(status in ("skipped", "cancelled") for _, status, _ in rows[1:])
 
@@ -113,7 +114,7 @@ def test_dont_call_me_again_on_a_returned_call_stops_calls_to_the_calling_number
     assert back.say("who is this? don't call me again") == [STOPPED]
     assert opt_outs(database) == [(PHONE, "voice")]
     next_day(ql, jobs)
-    assert len(calls_to(standin)) == 1
+    assert len(calls_to(standin, PHONE)) == 1
 
 
 def test_keys_and_yes_still_answer_the_first_question(ql, client, database, jobs, standin):

@@ -11,7 +11,7 @@ from ivr.contact.models import CallOptOut
 from ivr.dev.cli import call_command
 from ivr.escalations.models import Escalation
 from ivr.practice.models import Appointment
-from tests.helpers.contact import POOL, add_appointment, add_client, deliver, touch_rows
+from tests.helpers.contact import POOL, add_appointment, add_client, calls_to, deliver, touch_rows
 
 NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
@@ -30,10 +30,6 @@ def plan_and_run(ql, jobs) -> None:
     jobs.settle()
 
 
-def calls_to(standin, to: str = PHONE) -> list[dict]:
-    return [c for c in standin.calls() if c["to"] == to]
-
-
 def test_late_at_15_minutes_a_call_from_the_pool_with_amd(ql, database, jobs, standin):
     late_client(database)
     jobs.clock.now = START + dt.timedelta(minutes=14, seconds=59)
@@ -41,11 +37,11 @@ def test_late_at_15_minutes_a_call_from_the_pool_with_amd(ql, database, jobs, st
     [row] = touch_rows(database, "C-9003")
     assert (row.touch_id, row.status, row.due) == ("C-9003/follow_ups.late/A-9003/v1/1/call", "planned",
                                                    START + dt.timedelta(minutes=15))
-    assert calls_to(standin) == []
+    assert calls_to(standin, PHONE) == []
     jobs.at(START + dt.timedelta(minutes=15))
     [row] = touch_rows(database, "C-9003")
     assert row.status == "queued"
-    [call] = calls_to(standin)
+    [call] = calls_to(standin, PHONE)
     assert call["from"] in POOL and call["from"] == row.from_e164 and row.twilio_sid == call["sid"]
     assert (call["machine_detection"], call["async_amd"]) == ("DetectMessageEnd", "true")
     assert call["async_amd_status_callback"] == f"https://ql.example.org/twilio/outbound/amd?touch={row.job_id}"
@@ -65,7 +61,7 @@ def test_checked_in_at_14_59_no_call_at_15_minutes(ql, database, jobs, standin):
     [row] = touch_rows(database, "C-9003")
     # The minute's planning pass (cancelled) or the send job's re-check (skipped), whichever runs first.
     assert row.status in ("cancelled", "skipped") and row.why_skipped == "checked_in"
-    assert calls_to(standin) == []
+    assert calls_to(standin, PHONE) == []
 
 
 # No operator words in the hints: an outbound call inherits its own flow's keys, never the practice line's operator,
@@ -96,7 +92,7 @@ def test_each_answered_by(answered_by, voicemail, state, ql, client, database, j
     late_client(database, may_voicemail=voicemail)
     jobs.clock.now = START + dt.timedelta(minutes=15)
     plan_and_run(ql, jobs)
-    [call] = calls_to(standin)
+    [call] = calls_to(standin, PHONE)
     answer, *rest = deliver(client, standin.finish_call(call["sid"], answered_by, duration=21))
     assert rest == [(200, ACK), (200, ACK)]
     digits = "0 1 9 0" if call["from"] == POOL[0] else "0 1 9 1"
@@ -122,7 +118,7 @@ def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jo
     add_client(database, "C-9004", "Sam", ("+15551239004",))
     jobs.clock.now = START + dt.timedelta(minutes=15)
     plan_and_run(ql, jobs)
-    [call] = calls_to(standin)
+    [call] = calls_to(standin, PHONE)
     assert deliver(client, standin.finish_call(call["sid"], status="no-answer")) == [(200, ACK)]
     jobs.settle()
     rows = touch_rows(database, "C-9003")

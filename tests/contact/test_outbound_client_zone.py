@@ -5,22 +5,29 @@ would (the stand-in places the calls; keys posted signed); exact transcripts."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from ivr.contact.models import CorrectionRequestRow
-from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, write_rules
+from tests.helpers.contact import (
+    CALLER_ID,
+    DOB,
+    GREETING,
+    START,
+    add_appointment,
+    add_client,
+    add_clinician,
+    answer,
+    call_back,
+    deliver,
+    placed_call,
+    write_rules,
+)
 
-NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
-DOB = "01021980"
-START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York, 06:00 Honolulu
+# START, Monday 11:00 New York, is 06:00 in Honolulu.
 DAYTIME = START + dt.timedelta(hours=4)  # 15:00 New York, 10:00 Honolulu: calls may go
-RULES = """\
-caller_id:
-  name: Appointments
-  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+RULES = CALLER_ID + """\
 quiet_hours: {start: "09:00", end: "19:00", days: business_days}
 follow_ups:
   late: {attempts: [call], spacing: 10 minutes, within: 6 hours}
@@ -30,7 +37,6 @@ reminders:
   touches:
     two_days_before: {before: 2 days, by: call}
 """
-GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
 MENU = "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
 # Maya Chen works 09:00-13:00 New York: 4 AM to 8 AM in Honolulu; the offers are around the appointment.
 FRIDAY_OFFERS = ("I can offer Friday, December 4 at 4 AM Hawaii time, press 1; Friday, December 4 at 5 AM Hawaii "
@@ -48,34 +54,10 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-def clinician(database) -> None:
-    from ivr.practice.models import Clinician
-
-    with database.sessions() as db, db.begin():
-        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
-                         working_hours={d: ["09:00-13:00"] for d in ("monday", "tuesday", "wednesday", "thursday",
-                                                                     "friday")}))
-
-
 def robin(database, start: dt.datetime, **appointment) -> None:
-    clinician(database)
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,), time_zone="Pacific/Honolulu")
     add_appointment(database, "A-9003", "C-9003", start, **appointment)
-
-
-def placed_call(ql, jobs, standin) -> dict:
-    ql.jobs.plan_outbound_now()
-    jobs.settle()
-    [call] = [c for c in standin.calls() if c["to"] == PHONE]
-    return call
-
-
-def call_back(client, pool: str, caller: str = PHONE, sid: str = "CA" + "5" * 32) -> Line:
-    params = {"CallSid": sid, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
-              "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-    line = Line(client, params=params)
-    line._post("/twilio/voice", {})
-    return line
 
 
 def texts(standin) -> list[str]:
@@ -87,7 +69,7 @@ def correction_call(ql, database, jobs, standin) -> dict:
     jobs.clock.now = DAYTIME
     with database.sessions() as db, db.begin():
         db.add(CorrectionRequestRow(client_id="C-9003", appointment_id="A-9003", raised_by=1, raised_at=DAYTIME))
-    return placed_call(ql, jobs, standin)
+    return placed_call(ql, jobs, standin, PHONE)
 
 
 def test_the_correction_call_straight_to_the_appointments_flow_speaks_hawaii_time(ql, client, database, jobs,
@@ -113,7 +95,7 @@ def test_a_returned_call_after_a_correction_speaks_hawaii_time(ql, client, datab
     line.press("2")  # someone else answered
     deliver(client, rest)
     jobs.clock.now += dt.timedelta(minutes=30)
-    back = call_back(client, call["from"])
+    back = call_back(client, call["from"], PHONE)
     assert back.heard == ["Hello, thank you for returning our call.",
                           "To protect your privacy, please enter your date of birth as eight digits, month, day and "
                           "year, then press pound. Or say it. If you have a PIN with us, press star, then your PIN, "
@@ -132,7 +114,7 @@ def test_a_returned_call_with_no_touch_to_continue_reaches_the_main_menu_in_hawa
     deliver(client, rest)
     add_appointment(database, "A-9004", "C-9003", START + dt.timedelta(days=18))  # Friday 18 December
     jobs.clock.now += dt.timedelta(days=14, minutes=1)  # the touch is too old to continue
-    back = call_back(client, call["from"])
+    back = call_back(client, call["from"], PHONE)
     heard = back.press(DOB)
     assert heard[0].startswith("Thank you for calling")  # the main menu
     assert back.press("1") == [ASK_DOB_INBOUND]  # the main menu's appointments ask again
@@ -144,7 +126,7 @@ def test_a_returned_call_with_no_touch_to_continue_reaches_the_main_menu_in_hawa
 def test_a_voice_reminder_key_2_offers_times_in_hawaii_time(ql, client, database, jobs, standin):
     robin(database, START + dt.timedelta(days=2, hours=4), changed_at=START - dt.timedelta(days=9))
     jobs.clock.now = DAYTIME
-    line, rest = answer(client, standin, placed_call(ql, jobs, standin))
+    line, rest = answer(client, standin, placed_call(ql, jobs, standin, PHONE))
     line.press("1")
     assert line.press(DOB) == ["Thanks, Robin. This is a reminder of your appointment Wednesday at 10 AM Hawaii time. "
                                "To confirm, press 1. To change it, press 2."]
@@ -157,7 +139,7 @@ def test_a_voice_reminder_key_2_offers_times_in_hawaii_time(ql, client, database
 def test_late_another_time_offers_times_in_hawaii_time(ql, client, database, jobs, standin):
     robin(database, DAYTIME - dt.timedelta(minutes=20))
     jobs.clock.now = DAYTIME
-    line, rest = answer(client, standin, placed_call(ql, jobs, standin))
+    line, rest = answer(client, standin, placed_call(ql, jobs, standin, PHONE))
     line.press("1")
     assert line.press(DOB) == ["Thanks, Robin. We were expecting you today at 9:40 AM Hawaii time. To find another "
                                "time, press 2."]

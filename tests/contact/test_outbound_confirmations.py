@@ -6,24 +6,28 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from ivr.practice.models import Clinician, PracticeChange
-from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, text_in, write_rules
+from tests.helpers.contact import (
+    CALLER_ID,
+    DOB,
+    START,
+    Line,
+    add_appointment,
+    add_client,
+    answer,
+    deliver,
+    text_in,
+    write_rules,
+)
 from tests.helpers.dashboard import STAFF_PASSWORD, add_user, signed_in
 
-NY = ZoneInfo("America/New_York")
 PHONE = "+15551239050"
-DOB = "01021980"
-START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
 APPOINTMENT = START + dt.timedelta(days=2)
-RULES = """\
-caller_id:
-  name: Appointments
-  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+RULES = CALLER_ID + """\
 quiet_hours: {start: "09:00", end: "19:00", days: business_days}
 reminders:
   touches:

@@ -4,26 +4,34 @@ its callbacks and the caller's keys are posted signed to the webhooks; exact tra
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from ivr.practice.models import Appointment, Clinician, PracticeChange, VerificationFailure
-from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, touch_rows, write_rules
+from ivr.practice.models import Appointment, PracticeChange, VerificationFailure
+from tests.helpers.contact import (
+    CALLER_ID,
+    DOB,
+    GREETING,
+    NY,
+    START,
+    add_appointment,
+    add_client,
+    add_clinician,
+    answer,
+    call_back,
+    deliver,
+    placed_call,
+    touch_rows,
+    write_rules,
+)
 from tests.helpers.webhooks import post
 
 # fix14-s7: what key 4 at the follow-up offers does, in the words that promise it.
 CALL_BACK = ", and our scheduling team will call you back."
 
-NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
-DOB = "01021980"  # add_client's date of birth
-START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
-RULES = """\
-caller_id:
-  name: Appointments
-  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+RULES = CALLER_ID + """\
 quiet_hours: {start: "09:00", end: "19:00", days: business_days}
 follow_ups:
   late: {attempts: [call, text], spacing: 10 minutes, within: 30 minutes}
@@ -44,26 +52,11 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-def clinician(database) -> None:
-    with database.sessions() as db, db.begin():
-        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
-                         working_hours={d: ["09:00-13:00"] for d in ("monday", "tuesday", "wednesday", "thursday",
-                                                                     "friday")}))
-
-
-def placed_call(ql, jobs, standin, to: str = PHONE) -> dict:
-    ql.jobs.plan_outbound_now()
-    jobs.settle()
-    [call] = [c for c in standin.calls() if c["to"] == to]
-    return call
-
-
 def no_show(database, phone: str = PHONE, cid: str = "C-9003", name: str = "Robin") -> None:
     add_client(database, cid, name, (phone,))
     add_appointment(database, f"A-{cid[2:]}", cid, START, status="no_show")
 
 
-GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
 ASK_DOB = ("To protect your privacy, please enter your date of birth as eight digits, month, day and year, then "
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound.")
 NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
@@ -89,10 +82,10 @@ def journal(database) -> list[tuple[str, str | None]]:
 
 
 def test_the_client_answers_verifies_and_books_a_slot_the_same_week(ql, client, database, jobs, standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     [row] = touch_rows(database)
     # The answered call's TwiML comes from the voice webhook; the touch by its opaque job id only.
     assert call["url"] == f"https://ql.example.org/twilio/voice?touch={row.job_id}"
@@ -121,10 +114,10 @@ def test_the_client_answers_verifies_and_books_a_slot_the_same_week(ql, client, 
 
 def test_someone_else_hears_only_the_business_matter_and_the_next_attempt_still_goes(ql, client, database, jobs,
                                                                                       standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.press("2") == [BUSINESS.format(digits_of(call["from"]))]
     assert line.ended
@@ -138,10 +131,10 @@ def test_someone_else_hears_only_the_business_matter_and_the_next_attempt_still_
 
 def test_not_verified_hears_only_the_business_matter_after_the_same_attempts_as_inbound(ql, client, database, jobs,
                                                                                        standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     line.press("1")
     assert line.press("03041990") == [NOT_CONFIRMED, ASK_DOB]
@@ -158,11 +151,11 @@ def test_not_verified_hears_only_the_business_matter_after_the_same_attempts_as_
 
 
 def test_on_a_shared_number_no_name_at_all(ql, client, database, jobs, standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     add_client(database, "C-9005", "Sam", (PHONE,))  # the same family phone
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.heard == ["Hello, this is a call for someone at this number. Is that you? Press 1 for yes or 2 for no."]
     assert line.press("2") == [BUSINESS.format(digits_of(call["from"]))]
@@ -171,10 +164,10 @@ def test_on_a_shared_number_no_name_at_all(ql, client, database, jobs, standin):
 
 
 def test_unknown_answered_by_hears_the_first_question_only(ql, client, database, jobs, standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call, "unknown")
     assert line.heard == [GREETING]
     assert line.silence() == [BUSINESS.format(digits_of(call["from"]))]
@@ -185,10 +178,10 @@ def test_unknown_answered_by_hears_the_first_question_only(ql, client, database,
 
 
 def test_a_touch_id_the_call_does_not_belong_to_hangs_up(ql, client, database, jobs, standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     [row] = touch_rows(database)
     params = {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "a" * 32, "From": call["from"], "To": PHONE,
               "CallStatus": "in-progress", "Direction": "outbound-api"}
@@ -198,7 +191,7 @@ def test_a_touch_id_the_call_does_not_belong_to_hangs_up(ql, client, database, j
 
 
 def reminder(database) -> None:
-    clinician(database)
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,))
     add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=2), changed_at=START - dt.timedelta(days=9))
 
@@ -210,7 +203,7 @@ REMINDER = ("Thanks, Robin. This is a reminder of your appointment Wednesday at 
 def test_a_voice_reminder_is_heard_only_after_verification_and_key_1_confirms(ql, client, database, jobs, standin):
     reminder(database)
     jobs.clock.now = START
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.heard == [GREETING]
     assert line.press("1") == [ASK_DOB]
@@ -229,7 +222,7 @@ def test_a_voice_reminder_is_heard_only_after_verification_and_key_1_confirms(ql
 def test_a_voice_reminder_key_2_goes_to_the_reschedule_flow(ql, client, database, jobs, standin):
     reminder(database)
     jobs.clock.now = START
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     line.press("1")
     line.press(DOB)
@@ -244,7 +237,7 @@ def test_a_voice_reminder_key_2_goes_to_the_reschedule_flow(ql, client, database
 def test_a_machine_gets_no_conversation_only_the_neutral_voicemail(ql, client, database, jobs, standin):
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call, "machine_end_beep")
     deliver(client, rest)
     after = next(c for c in standin.calls() if c["sid"] == call["sid"])
@@ -253,28 +246,20 @@ def test_a_machine_gets_no_conversation_only_the_neutral_voicemail(ql, client, d
 
 
 def someone_else_answered(ql, client, database, jobs, standin) -> dict:
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     line.press("2")
     deliver(client, rest)
     return call
 
 
-def call_back(client, pool: str, caller: str = PHONE, sid: str = "CA" + "5" * 32) -> Line:
-    params = {"CallSid": sid, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
-              "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-    line = Line(client, params=params)
-    line._post("/twilio/voice", {})
-    return line
-
-
 def test_a_verified_caller_who_calls_the_pool_number_back_continues_the_touch(ql, client, database, jobs, standin):
     call = someone_else_answered(ql, client, database, jobs, standin)
     jobs.clock.now += dt.timedelta(minutes=30)
-    line = call_back(client, call["from"])
+    line = call_back(client, call["from"], PHONE)
     assert line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
     assert line.press(DOB) == [
         "Robin, let's find your next appointment. I can offer tomorrow at 9 AM, press 1; tomorrow at 10 AM, press 2; "
@@ -329,7 +314,7 @@ OFFER_MESSAGE = "To leave a message, press 1. Otherwise, you can hang up now."
 def test_an_unverified_caller_of_a_pool_number_hears_only_neutral_words(script, ql, client, database, jobs, standin):
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
-    client_line = call_back(client, call["from"])
+    client_line = call_back(client, call["from"], PHONE)
     assert stranger.heard == client_line.heard == ["Hello, thank you for returning our call.", ASK_DOB]
     for keys in script:
         stranger.press(keys) if keys else stranger.silence()
@@ -385,10 +370,10 @@ def test_the_simulator_answers_an_outbound_call_as_the_client_or_someone_else(an
                                                                              database, jobs, standin):
     from ivr.dev.cli import call_command
 
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     args = ["--outbound", "--to", PHONE, "--answer", answer_as] + (["--script", script] if script else [])
     result = app.test_cli_runner().invoke(call_command, args)
     assert result.exit_code == 0, result.output
@@ -400,7 +385,7 @@ def test_the_simulator_answers_an_outbound_call_as_the_client_or_someone_else(an
 # -- the late, lapsed and correction branches ---------------------------------------------------------------
 
 def late(database, link: str | None = None) -> None:
-    clinician(database)
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,))
     add_appointment(database, "A-9003", "C-9003", START)
     if link:
@@ -421,7 +406,7 @@ def test_late_the_client_verifies_and_gets_the_video_link_of_the_appointment_und
                                                                                       standin):
     late(database, link=LINK)
     jobs.clock.now = START + dt.timedelta(minutes=15)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.heard == [GREETING]
     assert line.press("1") == [ASK_DOB]
@@ -439,7 +424,7 @@ def test_late_the_client_verifies_and_gets_the_video_link_of_the_appointment_und
 def test_late_the_client_verifies_and_moves_the_appointment(ql, client, database, jobs, standin):
     late(database)
     jobs.clock.now = START + dt.timedelta(minutes=15)
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     line.press("1")
     assert line.press(DOB) == [LATE.replace("To get the video link by text, press 1. ", "")]
@@ -469,7 +454,7 @@ def test_late_the_client_verifies_and_moves_the_appointment(ql, client, database
 
 
 def lapsed(database) -> None:
-    clinician(database)
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,))
     # The last session ended 30 days and one hour before: the default lapsed follow-up is due now.
     add_appointment(database, "A-9003", "C-9003", START - dt.timedelta(days=30, hours=1, minutes=50),
@@ -483,7 +468,7 @@ LAPSED = ("Thanks, Robin. It has been a while since we last saw you. Would you l
 def test_lapsed_yes_books_one_last_session_the_same_week(ql, client, database, jobs, standin):
     lapsed(database)
     jobs.clock.now = START
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.heard == [GREETING]
     line.press("1")
@@ -502,7 +487,7 @@ def test_lapsed_yes_books_one_last_session_the_same_week(ql, client, database, j
 def test_lapsed_no_is_recorded_as_declined_and_books_nothing(ql, client, database, jobs, standin):
     lapsed(database)
     jobs.clock.now = START
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     line.press("1")
     assert line.press(DOB) == [LAPSED]
@@ -517,13 +502,13 @@ def test_lapsed_no_is_recorded_as_declined_and_books_nothing(ql, client, databas
 def test_correction_the_client_verifies_and_reaches_the_appointments_menu(ql, client, database, jobs, standin):
     from ivr.contact.models import CorrectionRequestRow
 
-    clinician(database)
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,))
     add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=4))  # no reminder due yet
     jobs.clock.now = START
     with database.sessions() as db, db.begin():
         db.add(CorrectionRequestRow(client_id="C-9003", appointment_id="A-9003", raised_by=1, raised_at=START))
-    call = placed_call(ql, jobs, standin)
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.heard == [GREETING]
     line.press("1")
@@ -545,7 +530,7 @@ HI_SLOTS = ("Robin, let's find your next appointment. I can offer tomorrow at 4 
 
 def hawaii_no_show(ql, database, jobs, standin) -> dict:
     """Robin lives in Honolulu (5 hours behind New York): no call before 09:00 there, 14:00 in New York."""
-    clinician(database)
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,), time_zone="Pacific/Honolulu")
     add_appointment(database, "A-9003", "C-9003", START, status="no_show")
     jobs.clock.now = START + dt.timedelta(minutes=80)
@@ -553,7 +538,7 @@ def hawaii_no_show(ql, database, jobs, standin) -> dict:
     jobs.settle()
     assert standin.calls() == []  # 07:20 in Honolulu
     jobs.clock.now = START + dt.timedelta(hours=3, minutes=20)  # 14:20 New York, 09:20 Honolulu
-    return placed_call(ql, jobs, standin)
+    return placed_call(ql, jobs, standin, PHONE)
 
 
 def test_a_hawaii_client_hears_the_offered_times_in_hawaii_time_on_the_follow_up_call(ql, client, database, jobs,
@@ -576,7 +561,7 @@ def test_a_hawaii_client_calling_back_hears_the_offered_times_in_hawaii_time(ql,
     line.press("2")  # someone else answered
     deliver(client, rest)
     jobs.clock.now += dt.timedelta(minutes=30)
-    back = call_back(client, call["from"])
+    back = call_back(client, call["from"], PHONE)
     assert back.heard == ["Hello, thank you for returning our call.", ASK_DOB]
     assert back.press(DOB) == [HI_SLOTS]
     assert back.press("3") == ["You're all set for tomorrow at 6 AM Hawaii time with Maya Chen.", GOODBYE]
@@ -594,7 +579,7 @@ def test_an_unverified_caller_of_a_pool_number_may_leave_a_message_for_staff(ql,
 
     call = someone_else_answered(ql, client, database, jobs, standin)
     stranger = call_back(client, call["from"], "+15551239999")
-    robin = call_back(client, call["from"], sid="CA" + "6" * 32)
+    robin = call_back(client, call["from"], PHONE, sid="CA" + "6" * 32)
     for line in (stranger, robin):
         line.silence()
         line.silence()
@@ -637,10 +622,10 @@ WEDNESDAY = ("I can offer Wednesday, December 2 at 9 AM, press 1; Wednesday, Dec
 def test_a_day_or_time_said_at_the_follow_up_offers_is_looked_for(said, offer, ql, client, database, jobs, standin):
     """fix14-left2 item 3: the follow-up call's "none of those, how about Wednesday" handed the wish to staff; it is
     looked for as the inbound appointments flow does, a day or time ruled out too (item 2), and a slot booked."""
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    line, rest = answer(client, standin, placed_call(ql, jobs, standin))
+    line, rest = answer(client, standin, placed_call(ql, jobs, standin, PHONE))
     line.press("1")
     assert line.press(DOB) == [SLOTS]
     assert line.say(said) == [offer]
@@ -652,10 +637,10 @@ def test_a_day_or_time_said_at_the_follow_up_offers_is_looked_for(said, offer, q
 
 def test_a_day_with_nothing_open_at_the_follow_up_offers_says_so_and_a_second_refusal_goes_to_staff(
         ql, client, database, jobs, standin):
-    clinician(database)
+    add_clinician(database)
     no_show(database)
     jobs.clock.now = START + dt.timedelta(minutes=80)
-    line, rest = answer(client, standin, placed_call(ql, jobs, standin))
+    line, rest = answer(client, standin, placed_call(ql, jobs, standin, PHONE))
     line.press("1")
     line.press(DOB)
     assert line.say("how about Saturday") == [

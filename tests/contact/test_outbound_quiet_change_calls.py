@@ -13,18 +13,26 @@ import pytest
 from sqlalchemy import select
 
 from ivr.escalations.models import Escalation
-from ivr.practice.models import Appointment, Clinician
-from tests.helpers.contact import Line, add_appointment, add_client, answer, deliver, write_rules
+from ivr.practice.models import Appointment
+from tests.helpers.contact import (
+    CALLER_ID,
+    DOB,
+    GREETING,
+    NY,
+    START,
+    add_appointment,
+    add_client,
+    add_clinician,
+    answer,
+    call_back,
+    deliver,
+    placed_call,
+    write_rules,
+)
 
-NY = ZoneInfo("America/New_York")
 PHONE = "+15551239003"
-DOB = "01021980"
-START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
 EVENING = dt.datetime(2026, 11, 30, 22, 30, tzinfo=NY).astimezone(dt.UTC)  # 22:30 New York: quiet hours
-RULES = """\
-caller_id:
-  name: Appointments
-  numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+RULES = CALLER_ID + """\
 quiet_hours: {start: "09:00", end: "20:00", days: business_days}
 follow_ups:
   correction: {attempts: [call]}
@@ -32,7 +40,6 @@ reminders:
   touches:
     two_days_before: {before: 2 days, by: call}
 """
-GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
 BACK = "Hello, thank you for returning our call."
 REMINDER = ("Thanks, Robin. This is a reminder of your appointment Wednesday at 11 AM. To confirm, press 1. "
             "To change it, press 2.")
@@ -57,31 +64,23 @@ def flows_dir(flows_dir):
     return flows_dir
 
 
-def reminded(ql, client, database, jobs, standin, time_zone: str | None = None) -> dict:
-    """Robin's Wednesday 11:00 appointment; Monday 11:00 the reminder call is answered by someone else."""
-    with database.sessions() as db, db.begin():
-        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
-                         working_hours={d: ["09:00-13:00"] for d in ("monday", "tuesday", "wednesday", "thursday",
-                                                                     "friday")}))
+def robin_on_wednesday(database, time_zone: str | None = None) -> None:
+    """Robin (in ``time_zone``, else the practice's), Maya Chen's client, has an appointment Wednesday 11:00."""
+    add_clinician(database)
     add_client(database, "C-9003", "Robin", (PHONE,), time_zone=time_zone)
     add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=2), changed_at=START - dt.timedelta(days=9))
+
+
+def reminded(ql, client, database, jobs, standin, time_zone: str | None = None) -> dict:
+    """Robin's Wednesday 11:00 appointment; Monday 11:00 the reminder call is answered by someone else."""
+    robin_on_wednesday(database, time_zone)
     jobs.clock.now = START + dt.timedelta(hours=4)  # 15:00 New York, 10:00 Honolulu: both may be called
-    ql.jobs.plan_outbound_now()
-    jobs.settle()
-    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    call = placed_call(ql, jobs, standin, PHONE)
     line, rest = answer(client, standin, call)
     assert line.heard == [GREETING]
     line.press("2")  # someone else
     deliver(client, rest)
     return call
-
-
-def call_back(client, pool: str, caller: str = PHONE, sid: str = "CA" + "5" * 32) -> Line:
-    params = {"CallSid": sid, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
-              "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-    line = Line(client, params=params)
-    line._post("/twilio/voice", {})
-    return line
 
 
 def tasks(database) -> list[tuple[str, str | None, str]]:
@@ -100,7 +99,7 @@ def test_a_returned_call_at_half_past_ten_at_night_offers_times_and_books_them(q
                                                                                 standin):
     call = reminded(ql, client, database, jobs, standin)
     jobs.clock.now = EVENING
-    back = call_back(client, call["from"])
+    back = call_back(client, call["from"], PHONE)
     assert back.heard[0] == BACK
     assert back.press(DOB) == [REMINDER]
     assert back.press("2") == [OFFERS]
@@ -114,16 +113,9 @@ def test_a_returned_call_at_half_past_ten_at_night_offers_times_and_books_them(q
 def test_a_reminder_call_that_runs_past_the_quiet_hours_edge_still_offers_times(ql, client, database, jobs,
                                                                                 standin):
     """The call goes out at 19:55, inside the hours; Robin asks to move it at 20:02, after them."""
-    with database.sessions() as db, db.begin():
-        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
-                         working_hours={d: ["09:00-13:00"] for d in ("monday", "tuesday", "wednesday", "thursday",
-                                                                     "friday")}))
-    add_client(database, "C-9003", "Robin", (PHONE,))
-    add_appointment(database, "A-9003", "C-9003", START + dt.timedelta(days=2), changed_at=START - dt.timedelta(days=9))
+    robin_on_wednesday(database)
     jobs.clock.now = dt.datetime(2026, 11, 30, 19, 55, tzinfo=NY).astimezone(dt.UTC)
-    ql.jobs.plan_outbound_now()
-    jobs.settle()
-    [call] = [c for c in standin.calls() if c["to"] == PHONE]
+    call = placed_call(ql, jobs, standin, PHONE)
     line, _rest = answer(client, standin, call)
     assert line.heard == [GREETING]
     line.press("1")
@@ -142,7 +134,7 @@ def test_a_client_in_another_zone_hears_the_offers_in_their_zone_at_their_night(
     """22:30 in Honolulu is 03:30 in New York: the offers and the booking are said in Hawaii time, named."""
     call = reminded(ql, client, database, jobs, standin, time_zone="Pacific/Honolulu")
     jobs.clock.now = dt.datetime(2026, 11, 30, 22, 30, tzinfo=ZoneInfo("Pacific/Honolulu")).astimezone(dt.UTC)
-    back = call_back(client, call["from"])
+    back = call_back(client, call["from"], PHONE)
     assert back.press(DOB) == ["Thanks, Robin. This is a reminder of your appointment Wednesday at 6 AM Hawaii "
                                "time. To confirm, press 1. To change it, press 2."]
     assert back.press("2") == [HAWAII_OFFERS]
@@ -156,7 +148,7 @@ def test_a_returned_call_through_the_main_menu_at_night_offers_times(ql, client,
     call = reminded(ql, client, database, jobs, standin)
     add_appointment(database, "A-9004", "C-9003", START + dt.timedelta(days=16))  # Wednesday 16 December
     jobs.clock.now = EVENING + dt.timedelta(days=14)  # the touch too old to continue: the main menu
-    back = call_back(client, call["from"])
+    back = call_back(client, call["from"], PHONE)
     assert back.press(DOB)[0].startswith("Thank you for calling")
     back.press("1")  # appointments: the main menu's date of birth again
     assert back.press(DOB)[-1] == "To reschedule it, press 1. To cancel it, press 2. To keep it as it is, press 3."
@@ -168,10 +160,7 @@ def test_a_returned_call_through_the_main_menu_at_night_offers_times(ql, client,
 def test_an_inbound_call_to_the_practice_line_at_night_offers_times_as_before(ql, client, database, jobs, standin):
     reminded(ql, client, database, jobs, standin)
     jobs.clock.now = EVENING
-    params = {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "a" * 32, "From": PHONE, "To": "+15550000000",
-              "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-    line = Line(client, params=params)
-    line._post("/twilio/voice", {})
+    line = call_back(client, "+15550000000", PHONE, sid="CA" + "7" * 32)  # the practice line, not a pool number
     line.press("1")  # appointments
     line.press(DOB)
     assert line.press("1") == [OFFERS]

@@ -35,6 +35,7 @@ from tests.helpers.escalations import (
     RECORDING_STATUS,
     STATUS,
     Holding,
+    front_desk,
     of_call,
     reconcile_now,
     recording_rows,
@@ -255,10 +256,9 @@ def test_a_recording_twilio_never_gives_us_is_escalated_and_shown_as_failed(app,
     assert any(p.startswith("1 job(s) failed for good in the last 24 h") for p in report["problems"])
 
     # The dashboard says so instead of "still being copied" forever.
-    from tests.helpers.dashboard import Person, post, signed_in
-    from tests.helpers.escalations import DEMO_PASSWORD
+    from tests.helpers.dashboard import post
 
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    desk = front_desk(app, staff)
     for esc in [failed]:
         page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
         assert ("The caller left a message, but it could not be retrieved from Twilio &mdash; call the number back."

@@ -14,15 +14,14 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ivr.dev.simulator import FlaskTransport, tone_wav
-from tests.helpers.dashboard import Person, signed_in
 from tests.helpers.escalations import (
     ACK,
     ALEX,
-    DEMO_PASSWORD,
     RECORDED,
     RECORDING_STATUS,
     STATUS,
     Holding,
+    front_desk,
     of_call,
     recording_rows,
     simulator,
@@ -38,16 +37,12 @@ LOST = "The caller left a message, but it could not be retrieved from Twilio &md
 CARD_NOT_YET = "Message audio not available yet: call back without it"
 
 
-def desk(app, staff):
-    return signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
-
-
 def page_of(app, staff, escalation_id: int) -> str:
-    return desk(app, staff).get(f"/staff/e/{escalation_id}").get_data(as_text=True)
+    return front_desk(app, staff).get(f"/staff/e/{escalation_id}").get_data(as_text=True)
 
 
 def queue_card(app, staff, escalation_id: int) -> str:
-    page = desk(app, staff).get("/staff/").get_data(as_text=True)
+    page = front_desk(app, staff).get("/staff/").get_data(as_text=True)
     start = page.index(f'<li id="e-{escalation_id}"')
     return page[start:page.index("</li>", start)]
 

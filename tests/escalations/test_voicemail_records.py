@@ -17,20 +17,22 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr.dev.simulator import FlaskTransport, tone_wav
+from ivr.dev.simulator import tone_wav
 from ivr.encryption import FileCipher, generate_key, key_id, parse_keys
 from ivr.escalations.audit import AuditEntry
 from ivr.escalations.models import Escalation, EscalationStatus, Recording
 from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
 from ivr.exceptions import ConfigError, RecordingUnreadable
-from tests.helpers.dashboard import Person, post, signed_in
+from tests.helpers.dashboard import post
 from tests.helpers.escalations import (
-    ALEX,
-    DEMO_PASSWORD,
+    Message,
     escalations,
+    front_desk,
+    message_cut_short,
+    message_recorded,
+    message_whose_copy_is,
     of_call,
     reconcile_now,
-    simulator,
     texts,
 )
 from tests.helpers.service import RECORDINGS_KEY
@@ -41,10 +43,9 @@ ON_CALL = "+15550100123"  # the demo on-call clinician (ivr/escalations/demo.py)
 
 def leave_message(client, standin, jobs) -> tuple[str, str]:
     """A caller asks for a person, nobody answers, they leave a 4 s message; every job runs. (call, recording)."""
-    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    message = message_recorded(client, standin)
     jobs.run()
-    return result.call_sid, recording_sid
+    return message.call_sid, message.recording_sid
 
 
 def row(database, recording_sid: str) -> Recording:
@@ -231,7 +232,7 @@ def test_a_failed_deletion_is_retried_and_the_dashboard_says_it_is_still_at_twil
     assert Job.fetch(job_id, connection=redis_conn, serializer=JSONSerializer).get_status() == "scheduled"
     assert row(database, recording_sid).twilio_delete_error == "delete failed: twilio 503 code 20503"
     [esc] = of_call(database, call_sid)
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    desk = front_desk(app, staff)
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
     assert "Twilio, the phone company, still holds a copy too, because deleting it there has not worked yet" in page
     jobs.at(jobs.clock.now + dt.timedelta(seconds=10))  # RQ's first retry: Twilio fails again
@@ -259,17 +260,13 @@ def test_reconciliation_asks_twilio_again_once_every_retry_failed(app, client, s
 
 def test_a_copy_shorter_than_twilios_recording_is_not_deleted_there(client, standin, jobs, database):
     """Length checked: Twilio says 4 s, our copy decodes to 1 s (cut short): Twilio keeps its copy."""
-    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
-                                                                                    script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    standin.add_recording(recording_sid, tone_wav(1), call_sid=result.call_sid, duration=4)
-    jobs.run()
-    found = row(database, recording_sid)
+    message = message_cut_short(client, standin, jobs)
+    found = row(database, message.recording_sid)
     assert found.status == "fetched" and found.verified_at is None and found.twilio_deleted_at is None
     assert found.twilio_delete_error == "our copy did not check out: 1.0 s of audio where Twilio says 4.0 s"
-    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [recording_sid]
-    [esc] = of_call(database, result.call_sid)
-    assert esc.recording_sid == recording_sid  # the message still reached staff
+    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [message.recording_sid]
+    [esc] = of_call(database, message.call_sid)
+    assert esc.recording_sid == message.recording_sid  # the message still reached staff
 
 
 def telephone_wav(declared: float, present: float, *, placeholder: bool = False) -> bytes:
@@ -305,36 +302,32 @@ def telephone_wav(declared: float, present: float, *, placeholder: bool = False)
 def test_a_copy_whose_length_nothing_confirms_is_never_deleted_at_twilio(known, expected_error, client, standin, jobs,
                                                                          database):
     """A truncated copy (header 6.4 s, 1.9 s of data) while Twilio's metadata GET fails: Twilio keeps its copy."""
-    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
-                                                                                    script="0;noanswer;record:6")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    assert row(database, recording_sid).twilio_duration_seconds == 6.0  # from the callback's RecordingDuration
+    message = message_recorded(client, standin, script="0;noanswer;record:6", keep_recordings=False)
+    assert row(database, message.recording_sid).twilio_duration_seconds == 6.0  # from the callback's RecordingDuration
     if known != "callback":
         with database.sessions() as db, db.begin():  # a callback without RecordingDuration
-            db.get(Recording, recording_sid).twilio_duration_seconds = None
+            db.get(Recording, message.recording_sid).twilio_duration_seconds = None
     wav = telephone_wav(6.4, 1.9) if known != "nothing" else telephone_wav(1.9, 1.9, placeholder=True)
-    standin.add_recording(recording_sid, wav, call_sid=result.call_sid, duration=6)
-    standin.fail_next(f"{recording_sid}.json", 500, count=5, method="GET")  # Twilio's metadata: not readable
+    standin.add_recording(message.recording_sid, wav, call_sid=message.call_sid, duration=6)
+    standin.fail_next(f"{message.recording_sid}.json", 500, count=5, method="GET")  # Twilio's metadata: not readable
     jobs.run()
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert found.status == "fetched" and found.verified_at is None and found.twilio_deleted_at is None
     assert found.twilio_delete_error == expected_error
-    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [recording_sid]
-    [esc] = of_call(database, result.call_sid)
-    assert esc.recording_sid == recording_sid  # the message still reached staff
+    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [message.recording_sid]
+    [esc] = of_call(database, message.call_sid)
+    assert esc.recording_sid == message.recording_sid  # the message still reached staff
 
 
 def test_a_whole_copy_is_checked_against_the_callbacks_length_when_twilios_metadata_fails(client, standin, jobs,
                                                                                           database):
-    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
-                                                                                    script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    standin.add_recording(recording_sid, telephone_wav(4.3, 4.3), call_sid=result.call_sid, duration=4)
-    standin.fail_next(f"{recording_sid}.json", 500, count=5, method="GET")
+    message = message_recorded(client, standin, keep_recordings=False)
+    standin.add_recording(message.recording_sid, telephone_wav(4.3, 4.3), call_sid=message.call_sid, duration=4)
+    standin.fail_next(f"{message.recording_sid}.json", 500, count=5, method="GET")
     jobs.run()
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert (found.verified_at, found.duration_seconds) == (jobs.clock.now, 4.3)
-    assert found.twilio_deleted_at is not None and standin.deleted_recordings() == [recording_sid]
+    assert found.twilio_deleted_at is not None and standin.deleted_recordings() == [message.recording_sid]
 
 
 # --------------------------------------------------------------------------- retention
@@ -376,7 +369,7 @@ def test_the_purge_keeps_open_escalations_messages_and_audits_each_deletion(app,
     assert purge_at(resolved_late + dt.timedelta(days=90, seconds=1)) == 1
     assert not files.has_audio(*kept_open)
     # The dashboard says what happened to the message.
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    desk = front_desk(app, staff)
     [esc] = of_call(database, kept_open[0])
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
     assert "under the practice's retention period." in page and "Play voicemail" not in page
@@ -493,29 +486,28 @@ def test_the_retention_is_a_practice_setting():
 # --------------------------------------------------------------------------- triage, crisis first
 
 
-def transcribed_as(app, call_sid: str, recording_sid: str, words: str) -> None:
+def transcribed_as(app, message: Message, words: str) -> None:
     """The transcript the worker writes (sealed) for a copied message: the English triage cannot come from the
     Korean model the tests have, so the words are given; everything after transcription runs for real."""
     app.extensions["quietline"].recording_files.write_transcript(
-        call_sid, recording_sid, StoredTranscript(words, 0.9, tuple((w, 0.9) for w in words.split())))
+        message.call_sid, message.recording_sid, StoredTranscript(words, 0.9, tuple((w, 0.9) for w in words.split())))
 
 
 def test_a_crisis_voicemail_becomes_urgent_and_pages_the_on_call(app, client, standin, jobs, database, staff,
                                                                   redis_conn):
     from ivr.jobs.enqueue import fetch_job_id
 
-    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    transcribed_as(app, result.call_sid, recording_sid, "hi it's me I don't want to live anymore please call me")
+    message = message_recorded(client, standin)
+    transcribed_as(app, message, "hi it's me I don't want to live anymore please call me")
     jobs.run()
-    assert Job.fetch(fetch_job_id(recording_sid), connection=redis_conn,
+    assert Job.fetch(fetch_job_id(message.recording_sid), connection=redis_conn,
                      serializer=JSONSerializer).get_status() == "finished"
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert (found.crisis, found.triage_category, found.transcript_status) == ("crisis", "callback", "done")
     # One escalation: the call's callback request, raised to an urgent crisis (issue 13 leftover 5).
-    [crisis] = of_call(database, result.call_sid)
+    [crisis] = of_call(database, message.call_sid)
     assert (crisis.reason, crisis.category, crisis.priority, crisis.recording_sid) == (
-        "callback_request", "crisis", 0, recording_sid)
+        "callback_request", "crisis", 0, message.recording_sid)
     assert crisis.deadline_at == jobs.clock.now + dt.timedelta(minutes=15)
     assert crisis.timeline[-2:] == ["voicemail_crisis", "raised_to_crisis"]
     # The on-call clinician is paged (link-only, no words of the message), once.
@@ -534,13 +526,12 @@ def test_a_crisis_voicemail_becomes_urgent_and_pages_the_on_call(app, client, st
 ])
 def test_an_ordinary_voicemail_is_categorised_and_not_escalated_again(words, category, app, client, standin, jobs,
                                                                      database):
-    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    transcribed_as(app, result.call_sid, recording_sid, words)
+    message = message_recorded(client, standin)
+    transcribed_as(app, message, words)
     jobs.run()
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert (found.triage_category, found.crisis) == (category, "none")
-    assert [e.reason for e in of_call(database, result.call_sid)] == ["callback_request"]
+    assert [e.reason for e in of_call(database, message.call_sid)] == ["callback_request"]
     assert len(escalations(database)) == 1
 
 
@@ -574,25 +565,24 @@ def test_an_unsure_voicemail_is_high_priority_and_says_so_on_its_queue_card(orde
 
     words = "hi it's me I'm really struggling and falling apart please call me back"
     ordinary = leave_message(client, standin, jobs)
-    result = simulator(FlaskTransport(client), standin).call(from_=ALEX, script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    message = message_recorded(client, standin)
     if order == "triaged first":  # the speech worker got there before the escalation job
         with using(app.extensions["quietline"]):
-            app.extensions["quietline"].recordings.note(result.call_sid, recording_sid, jobs.clock.now)
-            assert triage(result.call_sid, recording_sid, words).crisis.level.value == "unsure"
-        assert of_call(database, result.call_sid) == []
-    transcribed_as(app, result.call_sid, recording_sid, words)
+            app.extensions["quietline"].recordings.note(message.call_sid, message.recording_sid, jobs.clock.now)
+            assert triage(message.call_sid, message.recording_sid, words).crisis.level.value == "unsure"
+        assert of_call(database, message.call_sid) == []
+    transcribed_as(app, message, words)
     jobs.run(("urgent", "calls"))  # the escalation (and the copy); not the speech queue yet
-    [esc] = of_call(database, result.call_sid)
+    [esc] = of_call(database, message.call_sid)
     assert (esc.reason, esc.priority) == ("callback_request", 1 if order == "triaged first" else 2)
     jobs.run()
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert (found.crisis, found.transcript_status) == ("unsure", "done")
-    [esc] = of_call(database, result.call_sid)
+    [esc] = of_call(database, message.call_sid)
     assert (esc.reason, esc.priority) == ("callback_request", 1)  # high, not the callback's normal
     [other] = of_call(database, ordinary[0])
     assert other.priority == 2
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    desk = front_desk(app, staff)
     page = desk.get("/staff/").get_data(as_text=True)
     assert UNSURE_CARD in queue_card(page, esc.id) and "High" in queue_card(page, esc.id)
     assert UNSURE_CARD not in queue_card(page, other.id)
@@ -657,16 +647,12 @@ def test_a_bad_copy_is_copied_again_while_twilio_has_it_and_never_played_meanwhi
     player served it as the message. Now: staff are told the truth and not played it; on the fetch's retry schedule
     the message is copied again, over the bad copy, and once a copy checks out it plays, is transcribed afresh and
     Twilio's copy goes."""
-    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
-                                                                                    script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    standin.add_recording(recording_sid, tone_wav(1), call_sid=result.call_sid, duration=4)
-    jobs.run()
-    found = row(database, recording_sid)
+    message = message_cut_short(client, standin, jobs)
+    found = row(database, message.recording_sid)
     assert found.verified_at is None and found.twilio_deleted_at is None
     assert found.twilio_delete_error == "our copy did not check out: 1.0 s of audio where Twilio says 4.0 s"
-    [esc] = of_call(database, result.call_sid)
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    [esc] = of_call(database, message.call_sid)
+    desk = front_desk(app, staff)
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
     assert "Our copy of this message failed its check (it may be cut short or damaged)" in page
     assert "Play voicemail" not in page
@@ -677,13 +663,13 @@ def test_a_bad_copy_is_copied_again_while_twilio_has_it_and_never_played_meanwhi
     assert desk.get(f"/staff/e/{esc.id}/voicemail.wav").status_code == 403  # never granted: nothing served
 
     # Twilio's copy is whole; the fetch's first retry (10 s) copies it again over ours.
-    standin.add_recording(recording_sid, tone_wav(4), call_sid=result.call_sid, duration=4)
+    standin.add_recording(message.recording_sid, tone_wav(4), call_sid=message.call_sid, duration=4)
     jobs.at(jobs.clock.now + dt.timedelta(seconds=10))
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert found.verified_at is not None and found.twilio_deleted_at is not None
-    assert standin.deleted_recordings() == [recording_sid]
+    assert standin.deleted_recordings() == [message.recording_sid]
     files = app.extensions["quietline"].recording_files
-    assert files.read_audio(result.call_sid, recording_sid) == tone_wav(4)
+    assert files.read_audio(message.call_sid, message.recording_sid) == tone_wav(4)
     shown = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
     assert shown.status_code == 200 and "<audio" in shown.get_data(as_text=True)
     assert desk.get(f"/staff/e/{esc.id}/voicemail.wav").data == tone_wav(4)
@@ -691,21 +677,18 @@ def test_a_bad_copy_is_copied_again_while_twilio_has_it_and_never_played_meanwhi
 
 def test_reconciliation_copies_a_bad_copy_again_after_every_retry(app, client, standin, jobs, database):
     """S1: every retry got a bad copy; Twilio's is whole later: the reconciliation job copies it again."""
-    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
-                                                                                    script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    standin.add_recording(recording_sid, tone_wav(1), call_sid=result.call_sid, duration=4)
-    jobs.run()
+    message = message_cut_short(client, standin, jobs)
     for seconds in (10, 30, 60, 300, 900):
         jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
-    assert row(database, recording_sid).verified_at is None
-    standin.add_recording(recording_sid, tone_wav(4), call_sid=result.call_sid, duration=4)
+    assert row(database, message.recording_sid).verified_at is None
+    standin.add_recording(message.recording_sid, tone_wav(4), call_sid=message.call_sid, duration=4)
     counts = reconcile_now(app, jobs)
     assert counts["bad copies copied again"] == 1
     jobs.settle()
-    found = row(database, recording_sid)
+    found = row(database, message.recording_sid)
     assert found.verified_at is not None and found.twilio_deleted_at is not None
-    assert app.extensions["quietline"].recording_files.read_audio(result.call_sid, recording_sid) == tone_wav(4)
+    files = app.extensions["quietline"].recording_files
+    assert files.read_audio(message.call_sid, message.recording_sid) == tone_wav(4)
 
 
 def downloads(standin, recording_sid: str) -> int:
@@ -725,40 +708,36 @@ def test_a_copy_that_keeps_failing_is_copied_a_dozen_times_then_kept_at_twilio_a
     from ivr.escalations.recordings import COPY_ATTEMPTS_MAX, COPY_GIVEN_UP
     from ivr.jobs.enqueue import fetch_job_id
 
-    result = simulator(FlaskTransport(client), standin, keep_recordings=False).call(from_=ALEX,
-                                                                                    script="0;noanswer;record:4")
-    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
-    standin.add_recording(recording_sid, garbage, call_sid=result.call_sid, duration=4)
-    jobs.run()
+    message = message_whose_copy_is(client, standin, jobs, garbage)
     for seconds in (10, 30, 60, 300, 900):  # the fetch job's retry schedule (FETCH_RETRY)
         jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
-    assert downloads(standin, recording_sid) == 6 and row(database, recording_sid).attempts == 6
+    assert downloads(standin, message.recording_sid) == 6 and row(database, message.recording_sid).attempts == 6
     assert reconcile_now(app, jobs)["bad copies copied again"] == 1  # the second run
     jobs.settle()
     for seconds in (10, 30, 60, 300, 900):
         jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
-    found = row(database, recording_sid)
-    assert COPY_ATTEMPTS_MAX == 12 and found.attempts == 12 and downloads(standin, recording_sid) == 12
+    found = row(database, message.recording_sid)
+    assert COPY_ATTEMPTS_MAX == 12 and found.attempts == 12 and downloads(standin, message.recording_sid) == 12
     assert found.twilio_delete_error.startswith(f"{COPY_GIVEN_UP}: ")
     assert found.twilio_delete_error == ("our copy did not check out after 12 copies; copying stopped: "
-                                         f"{recording_sid} is not a WAV file (no RIFF/WAVE header)")
+                                         f"{message.recording_sid} is not a WAV file (no RIFF/WAVE header)")
     assert found.verified_at is None and found.twilio_deleted_at is None and found.status == "fetched"
-    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [recording_sid]
+    assert standin.deleted_recordings() == [] and [r["sid"] for r in standin.recordings()] == [message.recording_sid]
 
     # Nothing starts it again: neither reconciliation (several passes) nor a fetch job enqueued by hand.
     for _ in range(3):
         assert reconcile_now(app, jobs, after=dt.timedelta(hours=1)).get("bad copies copied again", 0) == 0
         jobs.settle()
     with using(app.extensions["quietline"]):
-        app.extensions["quietline"].jobs.cancel(fetch_job_id(recording_sid))
-        app.extensions["quietline"].jobs.fetch_recording(result.call_sid, recording_sid)
+        app.extensions["quietline"].jobs.cancel(fetch_job_id(message.recording_sid))
+        app.extensions["quietline"].jobs.fetch_recording(message.call_sid, message.recording_sid)
     jobs.settle()
-    assert downloads(standin, recording_sid) == 12 and row(database, recording_sid).attempts == 12
+    assert downloads(standin, message.recording_sid) == 12 and row(database, message.recording_sid).attempts == 12
     assert standin.deleted_recordings() == []
 
     # Staff read the plain truth; the bad copy is never played.
-    [esc] = of_call(database, result.call_sid)
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    [esc] = of_call(database, message.call_sid)
+    desk = front_desk(app, staff)
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
     truth = "Quietline has stopped copying it and it is not played here. The original is still kept at Twilio"
     assert truth in page and "Play voicemail" not in page and "copies it again on its own" not in page
@@ -786,7 +765,7 @@ def test_a_voicemail_the_key_cannot_open_says_so_and_is_transcribed_once_the_key
     jobs.run()
     assert row(database, recording_sid).transcript_status == "key_failed"
     [esc] = of_call(database, call_sid)
-    desk = signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
+    desk = front_desk(app, staff)
     page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
     assert "cannot be opened with this server&#39;s recordings key: restart the service with the new key" in page
     assert "Play voicemail" not in page and "no speech model" not in page

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -18,10 +19,20 @@ from tests.helpers.webhooks import post
 
 POOL = ("+15550100190", "+15550100191")
 
-RULES = """\
+# Robin (C-9003), whom the outbound call tests ring: their date of birth as keyed, the Monday the tests start on,
+# and how a call to them opens.  Each test module picks Robin's phone number.
+NY = ZoneInfo("America/New_York")
+DOB = "01021980"  # add_client's date of birth
+START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
+GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
+
+# The head of every test's outbound.yaml: the pool numbers calls and texts come from.
+CALLER_ID = """\
 caller_id:
   name: Appointments
   numbers: ["+1 555 010 0190", "+1 555 010 0191"]
+"""
+RULES = CALLER_ID + """\
 quiet_hours: {start: "09:00", end: "19:00", days: business_days}
 follow_ups:
   late: {attempts: [call, text], spacing: 10 minutes, within: 30 minutes}
@@ -138,3 +149,36 @@ def answer(client, standin, call: dict, answered_by: str = "human") -> tuple[Lin
     line = Line(client, params=dict(url_cb.params))
     line._post(url_cb.url, {})
     return line, rest
+
+
+# --------------------------------------------------------------------------- set-ups shared by the outbound call tests
+
+def add_clinician(database, hours: str = "09:00-13:00") -> None:
+    """Maya Chen (``clin-1``), 50-minute sessions, working ``hours`` (practice time) Monday to Friday.  Call it before
+    ``add_client``, which otherwise adds her with no working hours."""
+    with database.sessions() as db, db.begin():
+        db.add(Clinician(id="clin-1", name="Maya Chen", session_minutes=50,
+                         working_hours={d: [hours] for d in ("monday", "tuesday", "wednesday", "thursday",
+                                                             "friday")}))
+
+
+def calls_to(standin, to: str) -> list[dict]:
+    """The calls the stand-in was asked to place to ``to`` (E.164), oldest first."""
+    return [c for c in standin.calls() if c["to"] == to]
+
+
+def placed_call(ql, jobs, standin, to: str) -> dict:
+    """Outbound contact planned now and its jobs run: the one call placed to ``to`` (ValueError unless exactly one)."""
+    ql.jobs.plan_outbound_now()
+    jobs.settle()
+    [call] = calls_to(standin, to)
+    return call
+
+
+def call_back(client, pool: str, caller: str, sid: str = "CA" + "5" * 32) -> Line:
+    """``caller`` rings ``pool`` (a number of ours), as Twilio posts an inbound call; the Line has heard the answer."""
+    params = {"CallSid": sid, "AccountSid": "AC" + "a" * 32, "From": caller, "To": pool,
+              "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+    line = Line(client, params=params)
+    line._post("/twilio/voice", {})
+    return line

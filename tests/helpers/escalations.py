@@ -16,9 +16,10 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from ivr.dev.simulator import CallSimulator, FlaskTransport
+from ivr.dev.simulator import CallSimulator, FlaskTransport, tone_wav
 from ivr.escalations.models import Escalation, Notification, Recording
 from ivr.practice.demo import CLIENTS
+from tests.helpers.dashboard import Person, signed_in
 from tests.helpers.service import ACCOUNT, PUBLIC, TOKEN, twilio_keeps_recordings
 from workers.runtime import using
 
@@ -171,6 +172,42 @@ def simulator(transport, standin, *, keep_recordings: bool = True) -> CallSimula
     return CallSimulator(transport, auth_token=TOKEN, public_base_url=PUBLIC, account_sid=ACCOUNT,
                          recording_url_base=standin.url,
                          on_recording=twilio_keeps_recordings(standin) if keep_recordings else None)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A voicemail a caller left: the call's SID and its recording's SID."""
+
+    call_sid: str
+    recording_sid: str
+
+
+def message_recorded(client, standin, *, script: str = "0;noanswer;record:4",
+                     keep_recordings: bool = True) -> Message:
+    """Alex calls on the Flask test ``client`` and follows ``script`` (by default: asks for a person, nobody answers,
+    a 4 s message); no job runs yet.  Raises StopIteration if the call left no recording."""
+    result = simulator(FlaskTransport(client), standin, keep_recordings=keep_recordings).call(from_=ALEX, script=script)
+    recording_sid = next(r.params["RecordingSid"] for r in result.requests if r.purpose == "recording-status")
+    return Message(result.call_sid, recording_sid)
+
+
+def message_whose_copy_is(client, standin, jobs, audio: bytes, *, seconds: int = 4) -> Message:
+    """A ``seconds`` s message (so Twilio's callback and metadata say) whose audio at Twilio, and so our copy, is
+    ``audio`` (bytes); every job then runs."""
+    message = message_recorded(client, standin, script=f"0;noanswer;record:{seconds}", keep_recordings=False)
+    standin.add_recording(message.recording_sid, audio, call_sid=message.call_sid, duration=seconds)
+    jobs.run()
+    return message
+
+
+def message_cut_short(client, standin, jobs) -> Message:
+    """A 4 s message whose copy is 1 s of audio (cut short); every job then runs."""
+    return message_whose_copy_is(client, standin, jobs, tone_wav(1))
+
+
+def front_desk(app, staff):
+    """A test client of ``app`` signed in as the demo front desk (``staff``: the fixture's {email: user id})."""
+    return signed_in(app, Person(staff["frontdesk@example.com"], "frontdesk@example.com", DEMO_PASSWORD, "Front"))
 
 
 def of_call(database, call_sid: str) -> list[Escalation]:

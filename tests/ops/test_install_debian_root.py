@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -66,11 +67,18 @@ def make_root(tmp_path: Path, include: str = "") -> tuple[Path, float]:
     return root, debootstrap_seconds
 
 
-def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
-    root, debootstrap_seconds = make_root(tmp_path)
+@dataclass(frozen=True)
+class InstalledTwice:
+    """The first of two runs of one install command (its output) and how long each run took, in seconds."""
 
-    command = ("cd /src && make install ARGS='--database sqlite --domain phone.example-practice.org "
-               "--twilio-number \"+1 (202) 555-0100\"'")
+    first: subprocess.CompletedProcess[str]
+    first_seconds: float
+    second_seconds: float
+
+
+def install_twice(root: Path, command: str) -> InstalledTwice:
+    """``command`` (a ``make install``) run twice in ``root``: both succeed (else the assertion shows the output's
+    ends) and the second changes nothing (says so, and runs no action)."""
     started = time.monotonic()
     first = chroot(root, command)
     first_seconds = time.monotonic() - started
@@ -79,13 +87,22 @@ def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
     second = chroot(root, command)
     second_seconds = time.monotonic() - started
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
-    record_property("seconds", {"root": round(debootstrap_seconds), "install": round(first_seconds),
-                                "second_run": round(second_seconds)})
-    print(f"\nDebian root {debootstrap_seconds:.0f} s, install {first_seconds:.0f} s, "
-          f"second run {second_seconds:.0f} s")
-
     assert "nothing to change: the machine is already installed as asked" in second.stdout
     assert "== " not in second.stdout  # no action at all the second time
+    return InstalledTwice(first, first_seconds, second_seconds)
+
+
+def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
+    root, debootstrap_seconds = make_root(tmp_path)
+
+    command = ("cd /src && make install ARGS='--database sqlite --domain phone.example-practice.org "
+               "--twilio-number \"+1 (202) 555-0100\"'")
+    installed = install_twice(root, command)
+    record_property("seconds", {"root": round(debootstrap_seconds), "install": round(installed.first_seconds),
+                                "second_run": round(installed.second_seconds)})
+    print(f"\nDebian root {debootstrap_seconds:.0f} s, install {installed.first_seconds:.0f} s, "
+          f"second run {installed.second_seconds:.0f} s")
+
     passwd = (root / "etc/passwd").read_text()
     assert any(line.startswith("quietline:") and line.endswith(":/usr/sbin/nologin") for line in passwd.splitlines())
     env_file = root / "etc/quietline/quietline.env"
@@ -93,7 +110,7 @@ def test_install_into_a_fresh_debian_root_twice(tmp_path, record_property):
     env = parse_env(env_file.read_text())
     assert len(env["IVR_RECORDINGS_KEY"]) == 44 and env["IVR_RECORDINGS_KEY"] != env["IVR_DATA_KEY"]
     assert env["TWILIO_NUMBER"] == "+12025550100"  # the system's Python: the E.164 shape, checked and normalised
-    assert "Store a copy outside this machine" in first.stdout
+    assert "Store a copy outside this machine" in installed.first.stdout
     release = root / os.readlink(root / "opt/quietline/current").lstrip("/")
     assert (release / ".venv/bin/gunicorn").is_file() and (release / ".quietline-release").is_file()
     with sqlite3.connect(root / "var/lib/quietline/quietline.db") as db:
@@ -127,16 +144,7 @@ def test_postgresql_install_twice_then_backup_verify_restore(tmp_path, record_pr
     try:
         command = (f"cd /src && {TWILIO_ENV} make install ARGS='--database postgresql "
                    "--domain phone.example-practice.org'")
-        began = time.monotonic()
-        first = chroot(root, command)
-        first_seconds = time.monotonic() - began
-        assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
-        began = time.monotonic()
-        second = chroot(root, command)
-        second_seconds = time.monotonic() - began
-        assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
-        assert "nothing to change: the machine is already installed as asked" in second.stdout
-        assert "== " not in second.stdout
+        installed = install_twice(root, command)
         env = parse_env((root / "etc/quietline/quietline.env").read_text())
         assert env["DATABASE_URL"] == "postgresql+psycopg://quietline@/quietline?host=/var/run/postgresql"
         # No terminal: the backup key's private half went to a root-only file, never to the transcript.
@@ -175,10 +183,10 @@ def test_postgresql_install_twice_then_backup_verify_restore(tmp_path, record_pr
     finally:
         chroot(root, "redis-cli -s /run/redis/redis-server.sock -a \"$(sed -n 's/^requirepass //p' "
                      "/etc/redis/quietline.conf)\" shutdown nosave; pg_ctlcluster 15 main stop -m fast")
-    figures = {"root": round(debootstrap_seconds), "install": round(first_seconds),
-               "second_run": round(second_seconds), "backup_verify": round(backup_seconds),
+    figures = {"root": round(debootstrap_seconds), "install": round(installed.first_seconds),
+               "second_run": round(installed.second_seconds), "backup_verify": round(backup_seconds),
                "restore": round(restore_seconds)}
     record_property("seconds", figures)
-    print(f"\nPostgreSQL: Debian root {debootstrap_seconds:.0f} s, install {first_seconds:.0f} s, second run "
-          f"{second_seconds:.0f} s, backup + verify {backup_seconds:.0f} s, restore {restore_seconds:.0f} s "
+    print(f"\nPostgreSQL: Debian root {debootstrap_seconds:.0f} s, install {installed.first_seconds:.0f} s, second run "
+          f"{installed.second_seconds:.0f} s, backup + verify {backup_seconds:.0f} s, restore {restore_seconds:.0f} s "
           f"(load {os.getloadavg()[0]:.1f})")
