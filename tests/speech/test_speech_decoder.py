@@ -35,7 +35,7 @@ MODEL_CONF = """--min-active=200
     ("fast", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
     (" FAST ", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
     ("model", {}),
-    ("narrow-lattice", {"lattice-beam": 1.0}),
+    ("middle", {"beam": 9.0}),
     ("beam=8,max-active=1500,lattice-beam=1", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
     ("beam = 12.5", {"beam": 12.5}),
     ("min-active=100, max-active=2000", {"min-active": 100, "max-active": 2000}),
@@ -46,7 +46,7 @@ def test_a_preset_or_values(spec, options) -> None:
 
 
 @pytest.mark.parametrize(("spec", "why"), [
-    ("quick", "'quick' is neither a preset (fast, model, narrow-lattice) nor name=value pairs (beam, lattice-beam, "
+    ("quick", "'quick' is neither a preset (fast, middle, model) nor name=value pairs (beam, lattice-beam, "
               "max-active, min-active)"),
     ("beam=70", "beam=70 is out of range (2 to 30)"),
     ("beam=wide", "beam='wide' is not a number"),
