@@ -77,7 +77,7 @@ class Settings:
     health_speech_queue_max_age_seconds: int = 1800
     # A voicemail of 20 s or more is cut at its pauses into this many pieces, decoded at once (one core each).
     speech_threads: int = 2
-    # The speech decoder's search (ivr/speech_decoder.py, docs/speech.md): "model", "fast" or name=value pairs.
+    # The speech decoder's search (ivr/speech_decoder.py, docs/speech.md): a preset or name=value pairs.
     speech_decoder: str = "model"
     # The reconciliation job (workers/reconcile.py): how often it runs, and how long a call,
     # a recording or an outbox may stay unfinished before it steps in.

@@ -13,6 +13,9 @@ Presets (docs/speech.md gives the measurements):
   0.447 -> 0.202 at the same load, but in one CI run of the bench its narrower search did not hear the crisis word
   of a worker's first message (heard in the later one): speed never at the price of a missed crisis, so it is a
   choice, not the default.
+* ``middle``: beam 9, the model's max-active and lattice beam (3000, 2 for the small models). Measured on a worker's
+  first message (rtf13, docs/speech.md): between the two in speed; not the default until it has been run often
+  enough on first messages with crisis words to trust it (the issue asks 20 runs and more).
 * or the values themselves: ``beam=8,max-active=1500,lattice-beam=1`` (any of the four; the rest stay the model's).
 
 Pure: text in, options out. Raises ValueError with the reason for anything else. A module of its own beside
@@ -23,6 +26,7 @@ from __future__ import annotations
 DEFAULT_DECODER = "model"
 PRESETS: dict[str, dict[str, float]] = {
     "fast": {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0},
+    "middle": {"beam": 9.0},
     "model": {},
 }
 # Each option and its allowed range (inclusive): wide enough for any sensible search, narrow enough that a typo
