@@ -196,7 +196,7 @@ def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
         case AskType.NAME:
             return AnswerKind.NAME
         case AskType.WHEN:
-            return AnswerKind.TIME
+            return AnswerKind.WHEN
         case AskType.PHONE:
             return AnswerKind.DIGITS
         case _:
@@ -717,7 +717,9 @@ class _Run:
             self.s.vars[READ_BACK] = read_back
         self.s.vars[body.var] = value
         self._ctx = None
-        self.s.note(f"{st.id}:ok")
+        # A yes/no answer is noted as what it was, so staff read a refused read-back as "said no" (bt14 s24 nit 6).
+        said = ("yes" if value else "no") if body.type is AskType.YES_NO and isinstance(value, bool) else "ok"
+        self.s.note(f"{st.id}:{said}")
         return self.go(st.next)
 
     def _confirming(self, st: Step) -> dict[str, Any] | None:

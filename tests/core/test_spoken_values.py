@@ -242,6 +242,35 @@ ROWS = [
     ("time", "ten to four", {}, V(t(15, 50))),
     ("time", "from two to four", {}, V(between(14, 16))),
     ("time", "I need to", {}, N(Why.NOT_A_VALUE)),
+    # bt14 s24 nit 7: an hour's homophone after half/quarter/minutes and past/to/of is the hour
+    ("time", "half past for", {}, V(t(16, 30))),
+    ("time", "quarter to for", {}, V(t(15, 45))),
+    ("time", "quarter past too", {}, V(t(14, 15))),
+    ("time", "quarter after too", {}, V(t(14, 15))),
+    ("time", "ten to for", {}, V(t(15, 50))),
+    ("time", "twenty past ate", {}, A(Why.AM_PM, t(8, 20), t(20, 20))),
+    ("time", "half past for in the afternoon", {}, V(t(16, 30, PartOfDay.AFTERNOON))),
+    ("time", "half past", {}, N(Why.NOT_A_VALUE)),
+    # "-ish" is around; the working day's words (docs/understanding.md, Times)
+    ("time", "noonish", {}, V(t(12, 0, bound=Bound.AROUND))),
+    ("time", "2ish", {}, V(t(14, 0, bound=Bound.AROUND))),
+    ("time", "twoish", {}, V(t(14, 0, bound=Bound.AROUND))),
+    ("time", "around tennish", {}, V(t(10, 0, bound=Bound.AROUND))),
+    ("time", "3 o'clockish", {}, V(t(15, 0, bound=Bound.AROUND))),
+    ("time", "end of the day", {}, V(t(16, 0, bound=Bound.AFTER))),
+    ("time", "at the end of the day", {}, V(t(16, 0, bound=Bound.AFTER))),
+    ("time", "end of day", {}, V(t(16, 0, bound=Bound.AFTER))),
+    ("time", "after work", {}, V(part(PartOfDay.EVENING))),
+    ("time", "before work", {}, V(t(9, 0, bound=Bound.BEFORE))),
+    ("time", "before I go to work", {}, V(t(9, 0, bound=Bound.BEFORE))),
+    # days said as a habit stay with the time ("weekdays after 5" is not every day after 5)
+    ("time", "weekdays after 5", {}, V(SpokenTime(dt.time(17), None, Bound.AFTER, weekdays=(0, 1, 2, 3, 4)))),
+    ("time", "weekday mornings", {}, V(SpokenTime(None, PartOfDay.MORNING, weekdays=(0, 1, 2, 3, 4)))),
+    ("time", "after 5 on weekdays", {}, V(SpokenTime(dt.time(17), None, Bound.AFTER, weekdays=(0, 1, 2, 3, 4)))),
+    ("time", "weekends", {}, V(SpokenTime(None, PartOfDay.ANY, weekdays=(5, 6)))),
+    ("time", "tuesdays and thursdays at 3", {}, V(SpokenTime(dt.time(15), weekdays=(1, 3)))),
+    ("time", "weekdays at seven", {}, A(Why.AM_PM, SpokenTime(dt.time(7), weekdays=(0, 1, 2, 3, 4)),
+                                        SpokenTime(dt.time(19), weekdays=(0, 1, 2, 3, 4)))),
     ("digits", "for for for", {}, V("444")),
     ("digits", "ate ate ate", {}, V("888")),
     ("digits", "to to", {}, V("22")),
@@ -547,6 +576,13 @@ ROWS = [
         "not really", "yeah no", "I'm not", "please don't", "never", "I'm good", "nah I'm good", "it's not",
         "not quite",
     )],
+    # bt14 s24 nit 7: a yes word taken back is no yes; "why not" after a yes is still a yes.
+    *[("yes_no", said, {}, V(False)) for said in ("sure not", "Sure not.", "right not", "correct not", "okay not")],
+    *[("yes_no", said, {}, V(True)) for said in ("sure, why not", "yes, why not", "why not", "bingo", "yas",
+                                                 "I'm sure", "sure sure")],
+    *[("yes_no", said, {}, N(Why.UNSURE)) for said in ("not sure", "I'm not sure", "not sure why", "not certain")],
+    ("yes_no", "I'm sure not", {}, A(Why.MIXED, True, False)),  # asked again, never a yes
+    ("yes_no", "sure, not now", {}, A(Why.MIXED, True, False)),
     ("yes_no", "yes no", {}, A(Why.MIXED, True, False)),
     ("yes_no", "no, yes", {}, A(Why.MIXED, True, False)),
     ("yes_no", "yeah I'm not sure", {}, A(Why.MIXED, True, False)),
@@ -681,6 +717,9 @@ def test_gather_hints_per_kind() -> None:
     assert gather_hints(AnswerKind.DATE).speech_model == "numbers_and_commands"
     assert gather_hints(AnswerKind.MENU) == GatherHints((), "phone_call", True)
     assert gather_hints(AnswerKind.NAME) == GatherHints((), "phone_call", True)
+    # A best time to call back (intake's type: when): weekday hints as well as time hints (bt14 s24 nit 7).
+    when = gather_hints(AnswerKind.WHEN).hints
+    assert {"Monday", "Friday", "weekdays", "weekends", "morning", "evening", "p.m.", "after work"} <= set(when)
 
 
 @pytest.mark.parametrize("kind", list(AnswerKind))

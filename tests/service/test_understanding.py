@@ -623,7 +623,7 @@ class TestNewClients:
                                                  "say:weekday mornings")
         assert result.heard[-4:] == [
             ASK_NUMBER,
-            "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
+            "I have 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
             "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
             "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
         ]
@@ -748,7 +748,7 @@ class TestNewClients:
         from ivr.escalations.models import Escalation
 
         result = sim.call(from_=STRANGER, script=f"4;say:Sam;{number};1;say:weekday mornings")
-        assert "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2." \
+        assert "I have 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2." \
             in result.heard
         assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551230099"
         run_jobs()
@@ -768,8 +768,8 @@ class TestNewClients:
         """Review 14b finding 15: the unclear number is read back once; after the yes, the best time is asked."""
         result = sim.call(from_=STRANGER,
                           script="4;say:Jane;say:five five five one two three four five six seven@0.1;say:yes;hangup")
-        said = [h for h in result.heard if "5 5 5 1 2 3 4 5 6 7" in h]
-        assert said == ["I heard 5 5 5 1 2 3 4 5 6 7. If that's right, press 1 or say yes. If not, press 2."]
+        said = [h for h in result.heard if "5 5 5, 1 2 3, 4 5 6 7" in h]
+        assert said == ["I heard 5 5 5, 1 2 3, 4 5 6 7. If that's right, press 1 or say yes. If not, press 2."]
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
         assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551234567"
 
@@ -779,7 +779,7 @@ class TestNewClients:
                                                  "say:yes;hangup")
         assert stored_state(redis_conn, result.call_sid)["vars"]["read_back"] == ["intake_number"]
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099#;hangup")
-        assert result.heard[-1] == ("I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it "
+        assert result.heard[-1] == ("I have 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. To give it "
                                     "again, press 2.")
         assert "read_back" not in stored_state(redis_conn, result.call_sid)["vars"]
 
