@@ -156,6 +156,7 @@ _MONTHS = {m: i for i, m in enumerate(
      "november", "december"], start=1)}
 _MONTHS.update({"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
                 "oct": 10, "nov": 11, "dec": 12})
+_MONTH_BY_NUMBER = {i: m for m, i in _MONTHS.items() if len(m) > 3 or m == "may"}
 _ORDINAL_NUMERAL = re.compile(r"(\d{1,2})(st|nd|rd|th)")
 _NUMERAL = re.compile(r"\d+")
 
@@ -344,13 +345,51 @@ def _fourth(text: str) -> str:
 
 
 def _date_words(text: str) -> list[str]:
-    raw = _fourth(_YEAR_LEAD.sub("", normalise(text)))
-    return _resolve_homophones(raw.split())
+    return _resolve_homophones(_said_words(text))
 
 
 def _said_words(text: str) -> list[str]:
     """The words of ``_date_words`` before homophones were read as digits (same length)."""
-    return _fourth(_YEAR_LEAD.sub("", normalise(text))).split()
+    return _named_dates(_spelled_months(_fourth(_YEAR_LEAD.sub("", normalise(text))).split()))
+
+
+def _spelled_months(words: list[str]) -> list[str]:
+    """A month spelled letter by letter ("A P R I L 15 1985") as its name (bt14 s24 nit 7); other letters stay."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and len(words[j]) == 1 and words[j].isalpha():
+            j += 1
+        spelled = "".join(words[i:j])
+        if j - i >= 3 and spelled in _MONTHS:
+            out.append(spelled)
+            i = j
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _named_dates(words: list[str]) -> list[str]:
+    """Fixed-date holiday names as their month and day ("christmas 1985" → "december 25 1985"); a moving one
+    ("thanksgiving 1985") as the marker ``_MOVING`` (the answer is asked again, with no part claimed missing)."""
+    phrases = _HOLIDAY_PHRASES
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase in phrases:
+            if tuple(words[i:i + len(phrase)]) == phrase:
+                out.extend(_FIXED_HOLIDAYS[phrase] if phrase in _FIXED_HOLIDAYS else (_MOVING,))
+                i += len(phrase)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+_MOVING = "\u2020moving-holiday"  # no word a caller says: marks a holiday whose date moves with the year
 
 
 def _is_date_word(word: str) -> bool:
@@ -427,8 +466,8 @@ def _readings_with_month(words: list[str]) -> list[_DateParts]:
                 year = _year(after)
                 if year is not None:
                     out.append(_DateParts(month, day, year))
-        year = _year(before)  # "1985 April 15th"
-        if year is not None and year.digits == 4 and after:
+        year = _year(before)  # "1985 April 15th"; "85 April 15" (85 is no day: bt14 s24 nit 7)
+        if year is not None and (year.digits == 4 or year.digits == 2 and day is None) and after:
             day = _day_number(after)
             if day is not None:
                 out.append(_DateParts(month, day, year))
@@ -591,13 +630,22 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     words = _date_words(text or "")
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    if _MOVING in words:
+        # "thanksgiving 1985": its date moves with the year; asked again, never told a part is missing (bt14 s24)
+        return _ambiguous(Why.VAGUE)
     whole = _date_from_words(words, today, purpose)
     if not whole.ok:
-        # "April 15 1985 for Alex": a homophone at the edge of the numbers is a word after all (review 14c finding 2)
-        kept = _edge_homophones_as_words(_said_words(text or ""), words)
-        if kept != words:
-            retry = _date_from_words(kept, today, purpose)
-            whole = retry if retry.ok else whole
+        # "April 15 1985 for Alex": a homophone at the edge of the numbers is a word after all (review 14c finding
+        # 2); "it's for fifteen nineteen eighty five for my son": the one at the end is, the one at the start is
+        # "four" (bt14 s24 nit 7), so each edge is tried alone as well as both.
+        said = _said_words(text or "")
+        for sides in ((True, True), (False, True), (True, False)):
+            kept = _edge_homophones_as_words(said, words, before=sides[0], after=sides[1])
+            if kept != words:
+                retry = _date_from_words(kept, today, purpose)
+                if retry.ok:
+                    whole = retry
+                    break
     if whole.outcome is not Outcome.NOT_UNDERSTOOD and _alternatives(words):
         # "april 15 1985 or 1986", "april 15 or 16 1985": two dates or years offered; never the first one read
         # (bt14-s24 S4), nor a missing year asked for when it was said.
@@ -628,8 +676,8 @@ def _missing_parts(words: Sequence[str]) -> Why | None:
     core = [w for w in runs[0] if w not in _DATE_FILLER]
     months = [w for w in core if w in _MONTHS]
     rest = [w for w in core if w not in _MONTHS]
-    if len(months) > 1 or (months and core[0] not in _MONTHS):
-        return None
+    if len(months) > 1 or (months and core[0] not in _MONTHS and core[-1] not in _MONTHS):
+        return None  # a month said first ("April 1985") or last ("1985 April", bt14 s24 nit 7)
     year = _year(rest) if rest else None
     if rest and (year is None or year.digits != 4):
         return None
@@ -641,12 +689,18 @@ def _missing_parts(words: Sequence[str]) -> Why | None:
     return Why.NO_MONTH
 
 
-def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str]) -> list[str]:
-    """``words`` with each homophone read as a digit put back as said where it has no number on one side."""
+def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str], *, before: bool = True,
+                              after: bool = True) -> list[str]:
+    """``words`` with each homophone read as a digit put back as said where it has no number on one side:
+    ``before`` those with none before them (leading), ``after`` those with none after them (trailing)."""
     out = list(words)
-    for i, (before, after) in enumerate(zip(said, words, strict=True)):
-        if before != after and not all(0 <= j < len(words) and _is_date_word(words[j]) for j in (i - 1, i + 1)):
-            out[i] = before
+    for i, (was, now) in enumerate(zip(said, words, strict=True)):
+        if was == now:
+            continue
+        lone_before = not (i > 0 and _is_date_word(words[i - 1]))
+        lone_after = not (i + 1 < len(words) and _is_date_word(words[i + 1]))
+        if (before and lone_before) or (after and lone_after):
+            out[i] = was
     return out
 
 
@@ -1239,6 +1293,24 @@ _HOLIDAY_RULES: dict[str, tuple[int, int, int | None]] = {  # name: (month, day 
     "columbus_day": (10, 2, 0), "thanksgiving": (11, 4, 3),
 }
 AFTER_DAYS = 28  # "after Christmas": the four weeks after it
+
+# Holidays on a fixed date, said for a date of birth ("christmas 1985", "april fool's day 1985"): that month and
+# day (bt14 s24 nit 7). Holidays that move with the year are _MOVING_HOLIDAYS: asked again, never computed.
+_FIXED_HOLIDAYS: dict[tuple[str, ...], tuple[str, str]] = {
+    **{phrase: (_MONTH_BY_NUMBER[_HOLIDAY_RULES[name][0]], str(_HOLIDAY_RULES[name][1]))
+       for phrase, name in _HOLIDAYS.items() if name in _HOLIDAY_RULES and _HOLIDAY_RULES[name][2] is None},
+    ("april", "fools", "day"): ("april", "1"), ("april", "fools"): ("april", "1"), ("april", "fool"): ("april", "1"),
+    ("st", "patricks", "day"): ("march", "17"), ("saint", "patricks", "day"): ("march", "17"),
+    ("st", "paddys", "day"): ("march", "17"), ("boxing", "day"): ("december", "26"),
+}
+_MOVING_HOLIDAYS = frozenset(phrase for phrase, name in _HOLIDAYS.items()
+                             if name not in _HOLIDAY_RULES or _HOLIDAY_RULES[name][2] is not None) | {
+    ("mothers", "day"), ("fathers", "day"), ("good", "friday"), ("passover",), ("hanukkah",), ("diwali",),
+    ("ramadan",), ("eid",), ("rosh", "hashanah"), ("yom", "kippur"), ("chinese", "new", "year"),
+    ("lunar", "new", "year")}
+
+
+_HOLIDAY_PHRASES = sorted([*_FIXED_HOLIDAYS, *_MOVING_HOLIDAYS], key=len, reverse=True)
 
 
 _WEEK_AFTER = {"week": 7, "fortnight": 14}
