@@ -63,7 +63,8 @@ ROWS = [
     # "instead of": the day being moved; the other is the wish
     ("I'd like to see Dr. Chen on Monday instead of Thursday", "appointments", "reschedule",
      {"to_day": "monday", "from_day": "thursday"}),
-    ("can I come Monday instead of Thursday", "appointments", "reschedule", {"to_day": "monday", "from_day": "thursday"}),
+    ("can I come Monday instead of Thursday", "appointments", "reschedule",
+     {"to_day": "monday", "from_day": "thursday"}),
     ("I can't come after Christmas", "appointments", None, {"not_day": "after christmas"}),  # a stretch ruled out
     ("I don't want to cancel, I want to reschedule", "appointments", "reschedule", {}),
     ("No, I want to cancel", "appointments", "cancel", {}),  # "no" before a comma negates nothing
