@@ -662,9 +662,22 @@ class _Run:
     def _answer(self, st: Step, body: AskStep, event: Digits | Speech) -> tuple[CallSession, list[fx.Effect]]:
         """The caller's answer to an ask: stored, or asked again (naming what is missing when known)."""
         value, hint = self._value(body, event)
+        if body.wish:
+            # "not tomorrow, how about Friday afternoon" at an offer's confirmation: a no, and a new wish kept in
+            # vars.said as at the offers; a plain answer clears an older one (bt14 s24 nit 7)
+            self._keep_said(event, wish=True)
+            if value is not True and SAID in self.s.vars and self._wish_said(self.s.vars[SAID]):
+                self.s.note(f"{st.id}:wish")
+                return self._store(st, body, False)
+            self.s.vars.pop(SAID, None)
         if value is None:
             return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    @staticmethod
+    def _wish_said(said: Any) -> bool:
+        """Whether ``vars.said`` names where to look (a day or time wanted or ruled out)."""
+        return isinstance(said, dict) and any(said.get(k) for k in ("to_day", "to_time", "not_day", "not_time"))
 
     def _confirmation(self, st: Step, body: AskStep, confirming: dict[str, Any], event: Digits | Speech,
                       clear: bool) -> tuple[CallSession, list[fx.Effect]]:

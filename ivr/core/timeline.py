@@ -25,6 +25,7 @@ OUTCOMES: Mapping[str, str] = {
     "ok": "answered",
     "yes": "said yes",
     "no": "said no",
+    "wish": "asked for another day or time",
     "confirm": "answer read back",
     "confirmed": "answer confirmed",
     "not-confirmed": "answer not confirmed, asked again",

@@ -417,8 +417,8 @@ class TestSayWhatYouWant:
          "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4" + ANOTHER_DAY),
         # Dr. Chen works Monday to Thursday: the day asked for is said to have nothing, not silently replaced
         ("reschedule to Friday afternoon",
-         "I have nothing open at the day or time you asked for. I can offer today at 12 PM, press 1; today at "
-         "1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
+         "I have nothing open on Friday, November 27, in the afternoon. I can offer today at 12 PM, press 1; today "
+         "at 1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
     ])
     def test_slot_offers_honour_the_days_and_times_asked_for(self, sim, redis_conn, said, offer):
         """Review 14b finding 7: days and times wished for, and ruled out, shape the offers."""
@@ -810,11 +810,12 @@ class TestNewClients:
         return flows_dir
 
     def test_a_practice_not_accepting_new_clients_says_so(self, not_accepting, sim, redis_conn):
-        result = sim.call(from_=STRANGER, script="say:are you taking new clients")
-        assert result.heard[-1] == (
+        result = sim.call(from_=STRANGER, script="say:are you taking new clients;wait")
+        assert result.heard[-2:] == [
             "We have no openings for new clients this month. If you are in danger or this is a medical emergency, "
             "hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis "
-            "Lifeline, any time. Thank you for calling. Goodbye.")
+            "Lifeline, any time. To speak with someone or leave a message, press 0 or say someone.",
+            "Thank you for calling. Goodbye."]  # bt14 s24 nit 7: a person is offered first
         assert queued(redis_conn) == []
 
     def test_not_accepting_no_prompt_offers_the_new_client_path_and_im_new_hears_why(self, not_accepting, sim):
