@@ -443,9 +443,11 @@ class TestSayWhatYouWant:
         ("reschedule it in a fortnight", "Monday, December 7 at 9 AM, press 1; Monday, December 7 at 10 AM, press "
                                          "2; or Monday, December 7 at 11 AM, press 3."),
         # beyond the 14 days offered: said so, never read as another day
-        ("reschedule to between Christmas and New Year", "I have nothing open at the day or time you asked for. "
+        ("reschedule to between Christmas and New Year", "I have nothing open from Saturday, December 26 to "
+                                                         "Thursday, December 31. "
                                                          "I can offer today at 12 PM"),
-        ("reschedule to the first week of January", "I have nothing open at the day or time you asked for. "
+        ("reschedule to the first week of January", "I have nothing open from Friday, January 1, 2027 to "
+                                                    "Thursday, January 7, 2027. "
                                                     "I can offer today at 12 PM"),
         # "next year" is too vague to narrow the offers: the nearest ones, as for any unclear day
         ("reschedule to next year", "tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, "
@@ -462,7 +464,7 @@ class TestSayWhatYouWant:
         the day after the refused one (not after today or the appointment)."""
         result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;"
                                              "say:none of these;say:can I come the day after;hangup")
-        assert result.heard[-3].startswith("I have nothing open at the day or time you asked for.")
+        assert result.heard[-3].startswith("I have nothing open on Monday, November 30, at 7 PM.")
         assert result.heard[-2:] == [
             "What other day would suit you? For example, next Tuesday, or the day after.",
             "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
@@ -529,7 +531,7 @@ class TestSayWhatYouWant:
         """Thursday, November 26 is Thanksgiving (a practice holiday): said so, other times offered, no callback."""
         result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;"
                                              "say:none of those, how about Thursday;hangup")
-        assert result.heard[-1].startswith("I have nothing open at the day or time you asked for. I can offer ")
+        assert result.heard[-1].startswith("I have nothing open on Thursday, November 26. I can offer ")
         assert f"escalate-{result.call_sid}-reschedule_failed" not in queued(redis_conn)
         assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "thursday"
 
