@@ -128,12 +128,13 @@ def offer_new_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
         clinician = _clinician(db, client_id)
         slots = _new_slots(db, clinician, ctx, count=1000 if said else 3) if clinician is not None else []
         zone = listener_zone(db, client_id, ctx)
-    slots, as_asked = fitting_slots(ctx, slots, said)
+    slots, as_asked, asked = fitting_slots(ctx, slots, said)
     tz = ctx.flows.practice.tz
     iso = [s.astimezone(tz).isoformat() for s in slots]
     # Said in the client's zone (vars.listener_zone), named when it is not the practice's.
     return ActionResult("offered" if iso else "none",
-                        {"slots": iso, "choice": None, "slots_as_asked": as_asked, "listener_zone": zone})
+                        {"slots": iso, "choice": None, "slots_as_asked": as_asked, "slots_asked": asked,
+                         "listener_zone": zone})
 
 
 def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

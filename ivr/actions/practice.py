@@ -223,7 +223,8 @@ class _Which:
         local = appointment.start.astimezone(tz)
         if self.days and not any(span.first <= local.date() <= span.last for span in self.days):
             return False
-        if self.times and not any(_time_fits(t, local.time().replace(tzinfo=None)) for t in self.times):
+        if self.times and not any(t.on(local.date()) and _time_fits(t, local.time().replace(tzinfo=None))
+                                  for t in self.times):
             return False
         clinician: Clinician | None = appointment.clinician
         name = _name_words(clinician.name if clinician is not None else "")
@@ -320,7 +321,9 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     # as_asked False: the caller named days or times and none of these fits them, so the flow says so
     # rather than offering other days as if they were the ones asked for (review 14b finding 7).
     as_asked = wishes is None or any(wishes.fits(s.astimezone(tz)) for s in slots)
-    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "slots_as_asked": as_asked})
+    asked = "" if as_asked or wishes is None else wishes.words(ctx.now, tz)
+    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "slots_as_asked": as_asked,
+                                                       "slots_asked": asked})
 
 
 @dataclass(frozen=True)
@@ -343,9 +346,59 @@ class _Wishes:
             return False
         if any(span.first <= day <= span.last for span in self.not_days):
             return False
-        if self.time is not None and not _time_fits(self.time, clock):
-            return False
-        return not (self.not_time is not None and _time_fits(self.not_time, clock))
+        if self.time is not None and not (self.time.on(day) and _time_fits(self.time, clock)):
+            return False  # "weekdays after 5": the weekdays are kept with the time (bt14 s24 nit 7)
+        return not (self.not_time is not None and self.not_time.on(day) and _time_fits(self.not_time, clock))
+
+    def words(self, now: dt.datetime, tz: Any) -> str:
+        """The days and time asked for as said back ("on Friday, December 4, in the afternoon", "tomorrow after
+        3 PM", "from Monday, December 7 to Friday, December 11"); "" when only something ruled out was asked for
+        (then the flow keeps its general words). bt14 s24 nit 7."""
+        local = now.astimezone(tz)
+        parts: list[str] = []
+        spans = (self.days,) if self.days is not None else self.weeks
+        if spans:
+            parts.append(" or ".join(_span_words(span, local) for span in spans))
+        if self.time is not None:
+            parts.append(" ".join(w for w in (_habit_words(self.time), _time_words(self.time, local.date(), tz)) if w))
+        return ", ".join(p for p in parts if p)
+
+
+def _day_words(day: dt.date, local: dt.datetime) -> str:
+    said = spoken_date(day, local, dated=True)
+    return said if said in ("today", "tomorrow") else f"on {said}"
+
+
+def _span_words(span: DaySpan, local: dt.datetime) -> str:
+    if span.first == span.last:
+        return _day_words(span.first, local)
+    return f"from {spoken_date(span.first, local, dated=True)} to {spoken_date(span.last, local, dated=True)}"
+
+
+def _time_words(wish: SpokenTime, today: dt.date, tz: Any) -> str:
+    def clock(at: dt.time) -> str:
+        return spoken_time(dt.datetime.combine(today, at, tzinfo=tz))
+
+    if wish.at is not None and wish.until is not None:
+        return f"between {clock(wish.at)} and {clock(wish.until)}"
+    if wish.at is not None:
+        return f"{(wish.bound or Bound.AT).value} {clock(wish.at)}"
+    if wish.part is not None and wish.part.value in ("morning", "afternoon", "evening"):
+        return f"in the {wish.part.value}"
+    return ""
+
+
+_WEEKDAY_WORDS = {(0, 1, 2, 3, 4): "on weekdays", (5, 6): "on weekends"}
+_DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+def _habit_words(wish: SpokenTime) -> str:
+    if not wish.weekdays:
+        return ""
+    if wish.weekdays in _WEEKDAY_WORDS:
+        return _WEEKDAY_WORDS[wish.weekdays]
+    names = [_DAY_NAMES[d] for d in wish.weekdays]
+    return "on " + (names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
 
 
 def _time_fits(wish: SpokenTime, clock: dt.time) -> bool:
@@ -424,16 +477,17 @@ def said_at_the_offers(ctx: ActionContext) -> dict[str, str]:
 
 
 def fitting_slots(ctx: ActionContext, slots: list[dt.datetime], said: Mapping[str, str],
-                  anchor: dt.date | None = None) -> tuple[list[dt.datetime], bool]:
+                  anchor: dt.date | None = None) -> tuple[list[dt.datetime], bool, str]:
     """Up to three of ``slots`` (nearest first) that fit what the caller ``said`` (``request_details`` keys), else
-    the three nearest; and whether they fit (False: the flow says nothing open fitted). The follow-up call's
-    offers look where the caller asked as the inbound offers do (fix14-left2 item 3)."""
+    the three nearest; whether they fit (False: the flow says nothing open fitted); and, when not, what was asked
+    for in words (``_Wishes.words``, "" when that is only something ruled out). The follow-up call's offers look
+    where the caller asked as the inbound offers do (fix14-left2 item 3)."""
     wishes = _wanted(ctx, said, anchor=anchor)
     if wishes is None:
-        return slots[:3], True
+        return slots[:3], True, ""
     tz = ctx.flows.practice.tz
     fitting = [s for s in slots if wishes.fits(s.astimezone(tz))]
-    return (fitting[:3], True) if fitting else (slots[:3], False)
+    return (fitting[:3], True, "") if fitting else (slots[:3], False, wishes.words(ctx.now, tz))
 
 
 def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

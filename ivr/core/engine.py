@@ -196,7 +196,7 @@ def _answer_kind(body: MenuStep | AskStep) -> AnswerKind:
         case AskType.NAME:
             return AnswerKind.NAME
         case AskType.WHEN:
-            return AnswerKind.TIME
+            return AnswerKind.WHEN
         case AskType.PHONE:
             return AnswerKind.DIGITS
         case _:
@@ -662,9 +662,22 @@ class _Run:
     def _answer(self, st: Step, body: AskStep, event: Digits | Speech) -> tuple[CallSession, list[fx.Effect]]:
         """The caller's answer to an ask: stored, or asked again (naming what is missing when known)."""
         value, hint = self._value(body, event)
+        if body.wish:
+            # "not tomorrow, how about Friday afternoon" at an offer's confirmation: a no, and a new wish kept in
+            # vars.said as at the offers; a plain answer clears an older one (bt14 s24 nit 7)
+            self._keep_said(event, wish=True)
+            if value is not True and SAID in self.s.vars and self._wish_said(self.s.vars[SAID]):
+                self.s.note(f"{st.id}:wish")
+                return self._store(st, body, False)
+            self.s.vars.pop(SAID, None)
         if value is None:
             return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    @staticmethod
+    def _wish_said(said: Any) -> bool:
+        """Whether ``vars.said`` names where to look (a day or time wanted or ruled out)."""
+        return isinstance(said, dict) and any(said.get(k) for k in ("to_day", "to_time", "not_day", "not_time"))
 
     def _confirmation(self, st: Step, body: AskStep, confirming: dict[str, Any], event: Digits | Speech,
                       clear: bool) -> tuple[CallSession, list[fx.Effect]]:
@@ -717,7 +730,9 @@ class _Run:
             self.s.vars[READ_BACK] = read_back
         self.s.vars[body.var] = value
         self._ctx = None
-        self.s.note(f"{st.id}:ok")
+        # A yes/no answer is noted as what it was, so staff read a refused read-back as "said no" (bt14 s24 nit 6).
+        said = ("yes" if value else "no") if body.type is AskType.YES_NO and isinstance(value, bool) else "ok"
+        self.s.note(f"{st.id}:{said}")
         return self.go(st.next)
 
     def _confirming(self, st: Step) -> dict[str, Any] | None:

@@ -118,6 +118,7 @@ class AskStep:
     pattern: str | None = None
     past_only: bool = False
     allow_pin: bool = False  # dates only: "*" then digits is a PIN instead, stored as "pin:<digits>"
+    wish: bool = False  # yes_no only: a day or time said instead is a no, kept in vars.said as a new wish
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,24 @@ class IntentWords:
     priority: int = 1
 
 
+# Saying the caller cannot attend ("I won't be able to come in on Friday", "can't make it tomorrow"): at the main
+# menu a day said with these words is the appointment they have (``from_day``), as is the day "instead of" which
+# they want another (bt14 s24 nit 7). Normalised words.
+_CANT_ATTEND = tuple(tuple(p.split()) for p in (
+    "cant make it", "cant come", "wont make it", "wont be able to come", "wont be able to make",
+    "wont be able to attend", "not be able to come", "not be able to make", "not able to come", "not able to make",
+    "unable to come", "unable to make", "unable to attend", "cant attend", "cannot come", "cannot make",
+    "cannot attend", "wont be coming in", "wont be in", "cant be there", "wont be there", "not going to make it",
+    "not going to be able to come", "not going to be able to make", "cant do", "wont be able to do"))
+
 # English vocabulary; another language adds a key. Phrases are written normalised ("dont", "i am").
 VOCABULARY: dict[str, dict[str, IntentWords]] = {
     "en": {
         "appointments": IntentWords(
             phrases=("appointment", "~session", "booking", "cant make it", "cant come", "wont make it",
-                     "change my appointment", "my next appointment", "running late", "be late"),
+                     "change my appointment", "my next appointment", "running late", "be late",
+                     # bt14 s24 nit 7: "I won't be able to come in on Friday"
+                     *(" ".join(p) for p in _CANT_ATTEND)),
             actions={
                 "reschedule": ("reschedul*", "resched*", "postpone", "~move", "~moving", "~change", "~changing",
                                "~push back", "~push it back", "~different time", "~different day",
@@ -246,7 +258,46 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
         leaders = [a for a, s in actions.items() if s == top]
         action = leaders[0] if len(leaders) == 1 else None
     picked = options[chosen]
-    return IntentMatch(picked.intent, picked.key, action, request_details(text, action=action), score=best)
+    return IntentMatch(picked.intent, picked.key, action, _the_appointment(text, request_details(text, action=action)),
+                       score=best)
+
+
+def _the_appointment(text: str | None, details: dict[str, str]) -> dict[str, str]:
+    """At the main menu, the day of the appointment the caller has, where the words say so though no
+    "my appointment" does: the day they cannot attend ("I won't be able to come in on Friday", "I can't make it
+    Thursday") and the one they want another day "instead of" ("see Dr. Chen on Monday instead of Thursday").
+    That day becomes ``from_day`` (from ``day`` or ``not_day``) when no ``from_day`` was said. bt14 s24 nit 7."""
+    if "from_day" in details:
+        return details
+    words = spoken_words(text)
+    for mention in day_mentions(text):
+        said = mention.words
+        key = next((k for k in ("not_day", "day", "to_day")
+                    if details.get(k, "").split(" ")[:len(said.split())] == said.split()), None)
+        if key is None or any(tuple(said.split()[:len(lead)]) == lead for lead in _WISH_STARTS):
+            continue  # "I can't come after Christmas" rules a stretch out; it names no appointment
+        instead = mention.start >= 2 and (words[mention.start - 2], words[mention.start - 1]) in (
+            ("instead", "of"), ("rather", "than"))
+        before = words[:mention.start]
+        ends = [i + len(p) for p in _CANT_ATTEND for i in range(len(before)) if tuple(before[i:i + len(p)]) == p]
+        if key == "to_day":
+            # "I'm unable to come tomorrow": read as a wish by its "come", but said right after the words
+            cant = bool(ends) and all(w in _CANT_BRIDGES for w in before[max(ends):])
+        else:
+            cant = bool(ends) and not _wish_between(before)
+        if (instead and key != "to_day") or cant:
+            out = {k: v for k, v in details.items() if k != key}
+            out["from_day"] = details[key]
+            return out
+    return details
+
+
+_CANT_BRIDGES = frozenset({"in", "on", "it", "there", "to", "the", "this"})
+
+
+def _wish_between(before: Sequence[str]) -> bool:
+    """Whether words before a day ask for another one after the can't-attend words ("can we move it to")."""
+    return bool(before) and before[-1] in _TO_WORDS
 
 
 def _outermost(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:

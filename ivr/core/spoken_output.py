@@ -28,6 +28,7 @@ __all__ = [
     "spoken_date",
     "spoken_datetime",
     "spoken_duration",
+    "spoken_digit_groups",
     "spoken_digits",
     "spoken_phone",
     "spoken_phone_last4",
@@ -182,18 +183,28 @@ def spoken_digits(s: str | int) -> str:
 
 
 def spoken_phone(e164: str, region: str = "US") -> str:
-    """A phone number read back digit by digit: in the practice's ``region`` without its country code
-    ("+15551230099" -> "5 5 5 1 2 3 0 0 9 9"), any other with it ("+441632960000" -> "plus 4 4 1 6 3 2 9 6 0
-    0 0 0"). Text that is no E.164 number is read as its digits."""
+    """A phone number read back the way a person says it: its digits one by one, in the groups of
+    phonenumbers' format for its country, a comma (a short pause in Twilio <Say>, no SSML) between groups.
+    In the practice's ``region`` the national format ("+15551230099" -> "5 5 5, 1 2 3, 0 0 9 9"; in GB
+    "+442079460000" -> "0 2 0, 7 9 4 6, 0 0 0 0", the trunk 0 as dialled there), any other number the
+    international one ("+441632960000" -> "plus 4 4, 1 6 3 2, 9 6 0 0 0 0"). Text that is no E.164 number
+    is read as its digits, ungrouped."""
     text = str(e164 or "")
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return spoken_digits(text)
-    national = phonenumbers.national_significant_number(number)
     if number.country_code == phonenumbers.country_code_for_region(region):
-        return spoken_digits(national)
-    return "plus " + spoken_digits(f"{number.country_code}{national}")
+        return spoken_digit_groups(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return "plus " + spoken_digit_groups(international)
+
+
+def spoken_digit_groups(formatted: str) -> str:
+    """A formatted number's digit groups read singly, a comma between groups: "(555) 123-0099" ->
+    "5 5 5, 1 2 3, 0 0 9 9". Anything but digits separates groups."""
+    groups = "".join(ch if ch.isascii() and ch.isdigit() else " " for ch in formatted).split()
+    return ", ".join(spoken_digits(group) for group in groups)
 
 
 def spoken_phone_last4(e164: str) -> str:

@@ -156,6 +156,7 @@ _MONTHS = {m: i for i, m in enumerate(
      "november", "december"], start=1)}
 _MONTHS.update({"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
                 "oct": 10, "nov": 11, "dec": 12})
+_MONTH_BY_NUMBER = {i: m for m, i in _MONTHS.items() if len(m) > 3 or m == "may"}
 _ORDINAL_NUMERAL = re.compile(r"(\d{1,2})(st|nd|rd|th)")
 _NUMERAL = re.compile(r"\d+")
 
@@ -344,13 +345,51 @@ def _fourth(text: str) -> str:
 
 
 def _date_words(text: str) -> list[str]:
-    raw = _fourth(_YEAR_LEAD.sub("", normalise(text)))
-    return _resolve_homophones(raw.split())
+    return _resolve_homophones(_said_words(text))
 
 
 def _said_words(text: str) -> list[str]:
     """The words of ``_date_words`` before homophones were read as digits (same length)."""
-    return _fourth(_YEAR_LEAD.sub("", normalise(text))).split()
+    return _named_dates(_spelled_months(_fourth(_YEAR_LEAD.sub("", normalise(text))).split()))
+
+
+def _spelled_months(words: list[str]) -> list[str]:
+    """A month spelled letter by letter ("A P R I L 15 1985") as its name (bt14 s24 nit 7); other letters stay."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and len(words[j]) == 1 and words[j].isalpha():
+            j += 1
+        spelled = "".join(words[i:j])
+        if j - i >= 3 and spelled in _MONTHS:
+            out.append(spelled)
+            i = j
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _named_dates(words: list[str]) -> list[str]:
+    """Fixed-date holiday names as their month and day ("christmas 1985" → "december 25 1985"); a moving one
+    ("thanksgiving 1985") as the marker ``_MOVING`` (the answer is asked again, with no part claimed missing)."""
+    phrases = _HOLIDAY_PHRASES
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase in phrases:
+            if tuple(words[i:i + len(phrase)]) == phrase:
+                out.extend(_FIXED_HOLIDAYS[phrase] if phrase in _FIXED_HOLIDAYS else (_MOVING,))
+                i += len(phrase)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+_MOVING = "\u2020moving-holiday"  # no word a caller says: marks a holiday whose date moves with the year
 
 
 def _is_date_word(word: str) -> bool:
@@ -427,8 +466,8 @@ def _readings_with_month(words: list[str]) -> list[_DateParts]:
                 year = _year(after)
                 if year is not None:
                     out.append(_DateParts(month, day, year))
-        year = _year(before)  # "1985 April 15th"
-        if year is not None and year.digits == 4 and after:
+        year = _year(before)  # "1985 April 15th"; "85 April 15" (85 is no day: bt14 s24 nit 7)
+        if year is not None and (year.digits == 4 or year.digits == 2 and day is None) and after:
             day = _day_number(after)
             if day is not None:
                 out.append(_DateParts(month, day, year))
@@ -591,13 +630,22 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     words = _date_words(text or "")
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    if _MOVING in words:
+        # "thanksgiving 1985": its date moves with the year; asked again, never told a part is missing (bt14 s24)
+        return _ambiguous(Why.VAGUE)
     whole = _date_from_words(words, today, purpose)
     if not whole.ok:
-        # "April 15 1985 for Alex": a homophone at the edge of the numbers is a word after all (review 14c finding 2)
-        kept = _edge_homophones_as_words(_said_words(text or ""), words)
-        if kept != words:
-            retry = _date_from_words(kept, today, purpose)
-            whole = retry if retry.ok else whole
+        # "April 15 1985 for Alex": a homophone at the edge of the numbers is a word after all (review 14c finding
+        # 2); "it's for fifteen nineteen eighty five for my son": the one at the end is, the one at the start is
+        # "four" (bt14 s24 nit 7), so each edge is tried alone as well as both.
+        said = _said_words(text or "")
+        for sides in ((True, True), (False, True), (True, False)):
+            kept = _edge_homophones_as_words(said, words, before=sides[0], after=sides[1])
+            if kept != words:
+                retry = _date_from_words(kept, today, purpose)
+                if retry.ok:
+                    whole = retry
+                    break
     if whole.outcome is not Outcome.NOT_UNDERSTOOD and _alternatives(words):
         # "april 15 1985 or 1986", "april 15 or 16 1985": two dates or years offered; never the first one read
         # (bt14-s24 S4), nor a missing year asked for when it was said.
@@ -628,8 +676,8 @@ def _missing_parts(words: Sequence[str]) -> Why | None:
     core = [w for w in runs[0] if w not in _DATE_FILLER]
     months = [w for w in core if w in _MONTHS]
     rest = [w for w in core if w not in _MONTHS]
-    if len(months) > 1 or (months and core[0] not in _MONTHS):
-        return None
+    if len(months) > 1 or (months and core[0] not in _MONTHS and core[-1] not in _MONTHS):
+        return None  # a month said first ("April 1985") or last ("1985 April", bt14 s24 nit 7)
     year = _year(rest) if rest else None
     if rest and (year is None or year.digits != 4):
         return None
@@ -641,12 +689,18 @@ def _missing_parts(words: Sequence[str]) -> Why | None:
     return Why.NO_MONTH
 
 
-def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str]) -> list[str]:
-    """``words`` with each homophone read as a digit put back as said where it has no number on one side."""
+def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str], *, before: bool = True,
+                              after: bool = True) -> list[str]:
+    """``words`` with each homophone read as a digit put back as said where it has no number on one side:
+    ``before`` those with none before them (leading), ``after`` those with none after them (trailing)."""
     out = list(words)
-    for i, (before, after) in enumerate(zip(said, words, strict=True)):
-        if before != after and not all(0 <= j < len(words) and _is_date_word(words[j]) for j in (i - 1, i + 1)):
-            out[i] = before
+    for i, (was, now) in enumerate(zip(said, words, strict=True)):
+        if was == now:
+            continue
+        lone_before = not (i > 0 and _is_date_word(words[i - 1]))
+        lone_after = not (i + 1 < len(words) and _is_date_word(words[i + 1]))
+        if (before and lone_before) or (after and lone_after):
+            out[i] = was
     return out
 
 
@@ -780,6 +834,11 @@ class SpokenTime:
     part: PartOfDay | None = None
     bound: Bound = Bound.AT
     until: dt.time | None = None
+    weekdays: tuple[int, ...] = ()  # said with it ("weekdays after 5": 0-4, Monday 0); () is any day
+
+    def on(self, day: dt.date) -> bool:
+        """Whether ``day`` is one of the weekdays said with the time (any day when none were)."""
+        return not self.weekdays or day.weekday() in self.weekdays
 
 
 DEFAULT_HOURS = (dt.time(7), dt.time(21))  # when a time without a.m./p.m. is read as one or the other
@@ -812,6 +871,10 @@ _NEGATED_BOUNDS = (
 )
 
 
+_ISH = re.compile(r"\b(\d{1,2}|noon|midnight|midday|lunch|lunchtime|one|two|three|four|five|six|seven|eight|nine"
+                  r"|ten|tenn|eleven|twelve|oclock|am|pm)ish\b")
+
+
 def _time_words(text: str) -> list[str]:
     raw = normalise(text)
     for pattern, bound in _NEGATED_BOUNDS:
@@ -819,6 +882,8 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
+    # "2ish", "noonish", "tennish": around that time (bt14 s24 nit 7); the "ish" is _BOUND_LAST's.
+    raw = _ISH.sub(lambda m: ("ten" if m.group(1) == "tenn" else m.group(1)) + " ish", raw)
     # "three o five" is 3:05: an "o" before a single digit is zero, not the "o" of "o'clock" (review 14b finding 14).
     raw = re.sub(r"\bo (?=(?:one|two|three|four|five|six|seven|eight|nine|[1-9])\b)", "oh ", raw)
     return _time_homophones(raw.split())
@@ -835,12 +900,24 @@ def _time_homophones(words: list[str]) -> list[str]:
     "am" or "pm" is that digit."""
     out = list(words)
     for i, word in enumerate(out):
-        if word not in _HOMOPHONES or i + 1 >= len(out) or i > 0 and out[i - 1] not in _HOUR_LEADS:
+        if word not in _HOMOPHONES:
+            continue
+        linked = i >= 2 and out[i - 1] in _HOUR_LINKS and (out[i - 2] in ("half", "quarter")
+                                                           or _is_numeric_word(out[i - 2]))
+        if linked and (i + 1 >= len(out) or not _is_numeric_word(out[i + 1])):
+            out[i] = _HOMOPHONES[word]  # "half past for", "quarter to for", "ten past too" (bt14 s24 nit 7)
+            continue
+        if i + 1 >= len(out) or i > 0 and out[i - 1] not in _HOUR_LEADS:
             continue
         nxt = out[i + 1]
         if nxt in ("oclock", "am", "pm") or _is_numeric_word(nxt) and nxt not in ("o", "oh"):
             out[i] = _HOMOPHONES[word]
     return out
+
+
+# Words between the minutes and the hour ("half past four", "quarter to four", "ten of four"): an hour's
+# homophone after one of these, with nothing numeric after it, is the hour.
+_HOUR_LINKS = frozenset({"past", "after", "to", "till", "til", "of"})
 
 
 def _hour_words(words: Sequence[str]) -> int | None:
@@ -943,9 +1020,47 @@ def parse_time(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOU
     words = _time_words(text or "")
     if not words:
         return _not_understood(Why.NOTHING_SAID)
+    weekdays, words = _said_weekdays(words)
+    if weekdays and not words:
+        return _value(SpokenTime(None, PartOfDay.ANY, Bound.AT, weekdays=weekdays))  # "weekdays": any time of them
     whole = _time_from_words(words, hours)
     at = _correction_at(words, _is_time_word)
-    return whole if at is None else _after_correction(whole, _time_from_words(words[at:], hours))
+    reading = whole if at is None else _after_correction(whole, _time_from_words(words[at:], hours))
+    if not weekdays or reading.outcome is Outcome.NOT_UNDERSTOOD:
+        return reading
+    return Reading(reading.outcome,
+                   dataclasses.replace(reading.value, weekdays=weekdays) if reading.value is not None else None,
+                   tuple(dataclasses.replace(c, weekdays=weekdays) for c in reading.candidates), reading.why)
+
+
+# Days said as a habit beside a time ("weekdays after 5", "mornings on weekends", "Tuesdays at 3"): kept on the
+# time (SpokenTime.weekdays), never dropped (bt14 s24 nit 7). Plural weekday names only: "Tuesday at 3" is a day.
+_HABIT_DAYS: dict[tuple[str, ...], tuple[int, ...]] = {
+    ("weekdays",): (0, 1, 2, 3, 4), ("weekday",): (0, 1, 2, 3, 4), ("week", "days"): (0, 1, 2, 3, 4),
+    ("weekends",): (5, 6), ("weekend",): (5, 6), ("week", "ends"): (5, 6),
+    ("mondays",): (0,), ("tuesdays",): (1,), ("wednesdays",): (2,), ("thursdays",): (3,), ("fridays",): (4,),
+    ("saturdays",): (5,), ("sundays",): (6,),
+}
+_HABIT_BRIDGES = frozenset({"on", "during", "the", "and", "or", "any", "most", "all"})
+
+
+def _said_weekdays(words: list[str]) -> tuple[tuple[int, ...], list[str]]:
+    """The weekdays said as a habit in ``words``, sorted, and the words without them (and their "on")."""
+    days: set[int] = set()
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase, numbers in _HABIT_DAYS.items():
+            if tuple(words[i:i + len(phrase)]) == phrase:
+                days.update(numbers)
+                while kept and kept[-1] in _HABIT_BRIDGES:
+                    kept.pop()
+                i += len(phrase)
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    return tuple(sorted(days)), kept
 
 
 def _is_time_word(word: str) -> bool:
@@ -968,10 +1083,12 @@ def _time_from_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Readin
 def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time], *,
                       ranges: bool = True) -> Reading[SpokenTime]:
     """The whole of ``words`` read as one time (``parse_time`` without the skipping of other words)."""
-    for k in range(len(words) - 1):
-        if words[k:k + 2] == ["after", "work"]:
-            words = words[:k] + ["evening"] + words[k + 2:]
-            break
+    for phrase, meaning in _TIME_PHRASES:
+        n = len(phrase)
+        for k in range(len(words) - n + 1):
+            if tuple(words[k:k + n]) == phrase:
+                words = words[:k] + list(meaning) + words[k + n:]
+                break
     ranged = _time_range(words, hours) if ranges else None
     if ranged is not None:
         return ranged
@@ -1020,6 +1137,21 @@ def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time], *,
         return _value(SpokenTime(candidates[0], part, bound))
     return _ambiguous(Why.AM_PM, [SpokenTime(t, part, bound) for t in candidates])
 
+
+# Times said as a part of a working day, and what they are taken to mean (docs/understanding.md, "Times"):
+# longest first. "after work" is the evening (17-21); "before work" before 9 AM; "end of the day" 4 PM or later.
+_TIME_PHRASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("at", "the", "end", "of", "the", "day"), ("after", "4", "pm")),
+    (("by", "the", "end", "of", "the", "day"), ("after", "4", "pm")),
+    (("the", "end", "of", "the", "day"), ("after", "4", "pm")),
+    (("end", "of", "the", "day"), ("after", "4", "pm")),
+    (("end", "of", "day"), ("after", "4", "pm")),
+    (("end", "of", "the", "workday"), ("after", "4", "pm")),
+    (("after", "work"), ("evening",)),
+    (("after", "i", "finish", "work"), ("evening",)),
+    (("before", "work"), ("before", "9", "am")),
+    (("before", "i", "go", "to", "work"), ("before", "9", "am")),
+)
 
 _RANGE_WORDS = frozenset({"to", "till", "til", "until", "through", "and"})
 _MINUTES_BEFORE = frozenset({5, 10, 15, 20, 25})
@@ -1161,6 +1293,24 @@ _HOLIDAY_RULES: dict[str, tuple[int, int, int | None]] = {  # name: (month, day 
     "columbus_day": (10, 2, 0), "thanksgiving": (11, 4, 3),
 }
 AFTER_DAYS = 28  # "after Christmas": the four weeks after it
+
+# Holidays on a fixed date, said for a date of birth ("christmas 1985", "april fool's day 1985"): that month and
+# day (bt14 s24 nit 7). Holidays that move with the year are _MOVING_HOLIDAYS: asked again, never computed.
+_FIXED_HOLIDAYS: dict[tuple[str, ...], tuple[str, str]] = {
+    **{phrase: (_MONTH_BY_NUMBER[_HOLIDAY_RULES[name][0]], str(_HOLIDAY_RULES[name][1]))
+       for phrase, name in _HOLIDAYS.items() if name in _HOLIDAY_RULES and _HOLIDAY_RULES[name][2] is None},
+    ("april", "fools", "day"): ("april", "1"), ("april", "fools"): ("april", "1"), ("april", "fool"): ("april", "1"),
+    ("st", "patricks", "day"): ("march", "17"), ("saint", "patricks", "day"): ("march", "17"),
+    ("st", "paddys", "day"): ("march", "17"), ("boxing", "day"): ("december", "26"),
+}
+_MOVING_HOLIDAYS = frozenset(phrase for phrase, name in _HOLIDAYS.items()
+                             if name not in _HOLIDAY_RULES or _HOLIDAY_RULES[name][2] is not None) | {
+    ("mothers", "day"), ("fathers", "day"), ("good", "friday"), ("passover",), ("hanukkah",), ("diwali",),
+    ("ramadan",), ("eid",), ("rosh", "hashanah"), ("yom", "kippur"), ("chinese", "new", "year"),
+    ("lunar", "new", "year")}
+
+
+_HOLIDAY_PHRASES = sorted([*_FIXED_HOLIDAYS, *_MOVING_HOLIDAYS], key=len, reverse=True)
 
 
 _WEEK_AFTER = {"week": 7, "fortnight": 14}
@@ -2149,7 +2299,7 @@ _YES_PHRASES = (
     "that works", "that would be great", "perfect", "fine", "thats fine", "thats me", "that is me", "its me",
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
     "no problem", "no worries", "all good", "why not", "true", "thats it",
-    "thats the one",
+    "thats the one", "bingo", "yas", "sure why not", "yes why not",
     # fix14-left2 break-test: said to "To book it, press 1 or say yes"
     "go for it", "lets do it", "lets do that", "book it please", "works for me", "that works for me",
     # At a number's read-back (review 14b finding 14).
@@ -2184,6 +2334,13 @@ def _phrase_table() -> list[tuple[tuple[str, ...], str]]:
 
 
 _YES_NO_TABLE = _phrase_table()
+# A word right after a yes that takes it back ("sure not", "correct not"), unless it starts a phrase of its own
+# ("yes, not now" is a yes and a no: asked again).
+_NEGATIONS_AFTER = frozenset({"not", "isnt", "aint"})
+
+
+def _starts_phrase(words: Sequence[str], i: int) -> bool:
+    return any(tuple(words[i:i + len(phrase)]) == phrase for phrase, _ in _YES_NO_TABLE)
 
 
 # --------------------------------------------------------------------------- first names
@@ -2308,8 +2465,11 @@ def parse_yes_no(text: str | None) -> Reading[bool]:
     while i < len(words):
         for phrase, polarity in _YES_NO_TABLE:
             if tuple(words[i:i + len(phrase)]) == phrase:
-                found.add(polarity)
                 i += len(phrase)
+                if polarity == "yes" and i < len(words) and words[i] in _NEGATIONS_AFTER \
+                        and not _starts_phrase(words, i):
+                    polarity, i = "no", i + 1  # "sure not", "right not": a yes word denied (bt14 s24 nit 7)
+                found.add(polarity)
                 break
         else:
             i += 1
@@ -2335,6 +2495,7 @@ class AnswerKind(str, Enum):
     DATE = "date"
     TIME = "time"
     DAY = "day"
+    WHEN = "when"  # a best time to call back: weekdays and times ("weekday mornings", "after 5 PM")
     MENU = "menu"  # a key or a free sentence ("say what you want")
     NAME = "name"
     SPEECH = "speech"  # anything else said freely
@@ -2379,6 +2540,10 @@ _HINTS_EN: dict[AnswerKind, GatherHints] = {
     AnswerKind.DAY: GatherHints(_WEEKDAY_NAMES + ("today", "tomorrow", "next week", "this week",
                                                   "day after tomorrow", "morning", "afternoon", "evening"),
                                 "numbers_and_commands", False),
+    # A best time to call back is days and times together: "weekday mornings", "Tuesdays after 5" (bt14 s24 nit 7).
+    AnswerKind.WHEN: GatherHints(_WEEKDAY_NAMES + ("weekdays", "weekends", "a.m.", "p.m.", "noon", "o'clock",
+                                                   "morning", "afternoon", "evening", "after work", "before work",
+                                                   "lunchtime", "any time"), "numbers_and_commands", False),
     # Sentences: Twilio's model for phone-call audio, in its enhanced (premium) form.
     AnswerKind.MENU: GatherHints((), "phone_call", True),
     AnswerKind.NAME: GatherHints((), "phone_call", True),

@@ -23,6 +23,9 @@ OUTCOMES: Mapping[str, str] = {
     "two-keys": "said two keys, asked which",
     "give-up": "gave up asking",
     "ok": "answered",
+    "yes": "said yes",
+    "no": "said no",
+    "wish": "asked for another day or time",
     "confirm": "answer read back",
     "confirmed": "answer confirmed",
     "not-confirmed": "answer not confirmed, asked again",
@@ -77,6 +80,7 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
     """Each timeline entry in words, in order; ``flows`` gives the labels (any flows, possibly none)."""
     out: list[str] = []
     flow: Flow | None = None
+    answered: set[tuple[str, str]] = set()  # (flow, step) answered already: a second answer was given again
     for entry in entries:
         text = str(entry)
         if text in EVENTS:
@@ -95,6 +99,10 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
         if sep:
             dialled = flow is not None and step in flow.steps and flow.steps[step].kind is StepKind.TRANSFER
             words = CALL_OUTCOMES.get(outcome) if dialled else None
+            if outcome == "ok" and not dialled:
+                where = (flow.name if flow is not None else "", step)
+                words = "gave it again" if where in answered else None
+                answered.add(where)
             out.append(f"{_label(flow, step)}: {words or _outcome(outcome)}")
             continue
         name, dot, step_id = text.partition(".")

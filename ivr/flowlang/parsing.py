@@ -372,11 +372,14 @@ def _ask(p: _StepParser, spec: Any) -> AskStep:
         ctx.add(kpath + ("allow_pin",), "allow_pin only applies to type date", sid)
     if spec.get("past_only") is not None and kind is not AskType.DATE:
         ctx.add(kpath + ("past_only",), "past_only only applies to type date", sid)
+    wish = bool(spec.get("wish", False))
+    if wish and kind is not AskType.YES_NO:
+        ctx.add(kpath + ("wish",), "wish only applies to type yes_no", sid)
     if kind is AskType.DATE:
         # A PIN has no fixed length, so PIN-or-date entries end with # (or a pause).
         length = None if allow_pin else 8
     return AskStep(spec["var"], kind, p.required(spec["prompt"], kpath + ("prompt",)), rp,
-                   length, lo, hi, pattern, bool(spec.get("past_only", False)), allow_pin)
+                   length, lo, hi, pattern, bool(spec.get("past_only", False)), allow_pin, wish)
 
 
 def _branch(p: _StepParser, spec: Any) -> BranchStep:

@@ -76,9 +76,9 @@ def _callback(number: str, kind: WordKind) -> str:
         national = number
     if kind is WordKind.TEXT:
         return national
-    # "5 5 5, 0 1 0, 0 1 9 9": digits one by one, a pause between the groups.
-    groups = [g for g in "".join(c if c.isdigit() else " " for c in national).split() if g]
-    return ", ".join(spoken_output.spoken_digits(g) for g in groups)
+    # "5 5 5, 0 1 0, 0 1 9 9": digits one by one, a pause between the groups (the same grouping as every
+    # read-back of a number, spoken_output.spoken_digit_groups).
+    return spoken_output.spoken_digit_groups(national)
 
 
 def context(touch: Touch, kind: WordKind, rules: OutboundRules, client: ClientFacts,

@@ -644,7 +644,7 @@ def test_a_day_with_nothing_open_at_the_follow_up_offers_says_so_and_a_second_re
     line.press("1")
     line.press(DOB)
     assert line.say("how about Saturday") == [
-        "I have nothing open at the day or time you asked for. I can offer tomorrow at 9 AM, press 1; tomorrow at "
+        "I have nothing open on Saturday, December 5. I can offer tomorrow at 9 AM, press 1; tomorrow at "
         "10 AM, press 2; or tomorrow at 11 AM, press 3. If none of these work, press 4" + CALL_BACK]
     assert line.say("none of those, how about Sunday") == [
         "I'll ask our scheduling team to call you back by tomorrow at 6 PM to find a time.", GOODBYE]

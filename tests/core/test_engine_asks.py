@@ -335,7 +335,7 @@ def test_a_phone_number_heard_unclearly_is_read_back_without_the_country_code() 
     call = Call(ask_flows("type: phone"))
     call.start()
     assert call.send(Speech("one five five five one two three oh oh nine nine", 0.2))[0].prompts == (
-        say("I heard 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. If not, press 2."),)
+        say("I heard 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. If not, press 2."),)
     assert call.send(Speech("yes", 0.9)) == bye("Got +15551230099.")
 
 

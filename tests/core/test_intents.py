@@ -45,9 +45,27 @@ ROWS = [
     ("hi, I'm calling to cancel my appointment tomorrow", "appointments", "cancel", {"from_day": "tomorrow"}),
     ("when is my next appointment", "appointments", "hear", {}),
     ("do I have an appointment this week", "appointments", "hear", {"from_day": "this week"}),
-    ("I can't make it Thursday", "appointments", None, {"day": "thursday"}),  # move or cancel: ask
+    # move or cancel: ask; the day they cannot come is the appointment's (bt14 s24 nit 7)
+    ("I can't make it Thursday", "appointments", None, {"from_day": "thursday"}),
     ("I can't make it on Thursday, can we move it to Friday", "appointments", "reschedule",
-     {"day": "thursday", "to_day": "friday"}),
+     {"from_day": "thursday", "to_day": "friday"}),
+    ("I won't be able to come in on Friday", "appointments", None, {"from_day": "friday"}),
+    ("I won't be able to make it on Friday", "appointments", None, {"from_day": "friday"}),
+    ("I'm not able to come in Friday", "appointments", None, {"from_day": "friday"}),
+    ("I'm unable to come tomorrow", "appointments", None, {"from_day": "tomorrow"}),
+    ("I can't come in tomorrow", "appointments", None, {"from_day": "tomorrow"}),
+    ("I can't make it tomorrow", "appointments", None, {"from_day": "tomorrow"}),
+    ("I can't come in on Friday afternoon", "appointments", None, {"from_day": "friday afternoon"}),
+    ("can't come in", "appointments", None, {}),
+    ("won't make it", "appointments", None, {}),
+    ("I won't be there on Monday", "appointments", None, {"from_day": "monday"}),
+    ("I'm not going to make it today", "appointments", None, {"from_day": "today"}),
+    # "instead of": the day being moved; the other is the wish
+    ("I'd like to see Dr. Chen on Monday instead of Thursday", "appointments", "reschedule",
+     {"to_day": "monday", "from_day": "thursday"}),
+    ("can I come Monday instead of Thursday", "appointments", "reschedule",
+     {"to_day": "monday", "from_day": "thursday"}),
+    ("I can't come after Christmas", "appointments", None, {"not_day": "after christmas"}),  # a stretch ruled out
     ("I don't want to cancel, I want to reschedule", "appointments", "reschedule", {}),
     ("No, I want to cancel", "appointments", "cancel", {}),  # "no" before a comma negates nothing
     ("I'm not a new client, I want to reschedule", "appointments", "reschedule", {}),

@@ -122,11 +122,23 @@ def test_spoken_digits() -> None:
     assert spoken_digits("") == ""
 
 
-def test_spoken_phone_reads_the_national_number_in_the_practices_region() -> None:
-    assert spoken_phone("+15551230099") == "5 5 5 1 2 3 0 0 9 9"
-    assert spoken_phone("+441632960000") == "plus 4 4 1 6 3 2 9 6 0 0 0 0"
-    assert spoken_phone("+442079460000", "GB") == "2 0 7 9 4 6 0 0 0 0"
-    assert spoken_phone("5551230099") == "5 5 5 1 2 3 0 0 9 9"  # no E.164: its digits
+@pytest.mark.parametrize(("number", "region", "said"), [
+    # grouped as a person says it (bt14 s24 nit 6): phonenumbers' format for the country, a comma between groups
+    ("+15551230099", "US", "5 5 5, 1 2 3, 0 0 9 9"),
+    ("+15551234567", "US", "5 5 5, 1 2 3, 4 5 6 7"),
+    ("+12125550142", "US", "2 1 2, 5 5 5, 0 1 4 2"),
+    ("+16135550123", "CA", "6 1 3, 5 5 5, 0 1 2 3"),  # Canada shares +1: national, no country code
+    ("+442079460000", "GB", "0 2 0, 7 9 4 6, 0 0 0 0"),  # the trunk 0, as dialled in Britain
+    ("+441632960000", "GB", "0 1 6 3 2, 9 6 0 0 0 0"),
+    ("+61212345678", "AU", "0 2, 1 2 3 4, 5 6 7 8"),
+    ("+33123456789", "FR", "0 1, 2 3, 4 5, 6 7, 8 9"),
+    # another country's number: its country code and international groups
+    ("+441632960000", "US", "plus 4 4, 1 6 3 2, 9 6 0 0 0 0"),
+    ("+15551230099", "GB", "plus 1, 5 5 5, 1 2 3, 0 0 9 9"),
+    ("5551230099", "US", "5 5 5 1 2 3 0 0 9 9"),  # no E.164: its digits
+])
+def test_spoken_phone_reads_the_number_in_its_groups(number: str, region: str, said: str) -> None:
+    assert spoken_phone(number, region) == said
 
 
 def test_spoken_phone_last4() -> None:

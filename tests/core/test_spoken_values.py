@@ -202,6 +202,39 @@ ROWS = [
     ("date", "smarch 15 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
     ("date", "nineteen eighty five", {"purpose": BIRTH}, A(Why.NO_MONTH)),  # fix14-s7: was NOT_A_VALUE
     ("date", "1985", {"purpose": BIRTH}, A(Why.NO_MONTH)),  # fix14-s7: was NOT_A_VALUE
+    # bt14 s24 nit 7: talk around a date; a homophone at one edge is a word, at the other a digit
+    ("date", "it's for fifteen nineteen eighty five for my son", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "for fifteen nineteen eighty five for my son", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "it's for fifteen eighty five for my daughter", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "for my son it's for fifteen nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "to fifteen nineteen eighty five to be exact", {"purpose": BIRTH}, V(d(2, 15, 1985))),
+    # year first
+    ("date", "1985 april 15", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "nineteen eighty five april fifteenth", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "85 april 15", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "eighty five april fifteen", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "1985 april", {"purpose": BIRTH}, A(Why.NO_DAY)),
+    ("date", "nineteen eighty five april", {"purpose": BIRTH}, A(Why.NO_DAY)),
+    # spelled months
+    ("date", "A P R I L 15 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "a p r 15 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "J U N E 5 1990", {"purpose": BIRTH}, V(d(6, 5, 1990))),
+    ("date", "A B C 15 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    # holidays on a fixed date are read; one that moves with the year is asked again (not "the month is missing")
+    ("date", "christmas 1985", {"purpose": BIRTH}, V(d(12, 25, 1985))),
+    ("date", "christmas day 1985", {"purpose": BIRTH}, V(d(12, 25, 1985))),
+    ("date", "christmas eve 1985", {"purpose": BIRTH}, V(d(12, 24, 1985))),
+    ("date", "new year's day 1990", {"purpose": BIRTH}, V(d(1, 1, 1990))),
+    ("date", "new year's eve 1990", {"purpose": BIRTH}, V(d(12, 31, 1990))),
+    ("date", "april fool's day 1985", {"purpose": BIRTH}, V(d(4, 1, 1985))),
+    ("date", "valentine's day 1985", {"purpose": BIRTH}, V(d(2, 14, 1985))),
+    ("date", "halloween eighty five", {"purpose": BIRTH}, V(d(10, 31, 1985))),
+    ("date", "the fourth of july 1985", {"purpose": BIRTH}, V(d(7, 4, 1985))),
+    ("date", "independence day 1985", {"purpose": BIRTH}, V(d(7, 4, 1985))),
+    ("date", "christmas", {"purpose": BIRTH}, A(Why.NO_YEAR)),
+    ("date", "thanksgiving 1985", {"purpose": BIRTH}, A(Why.VAGUE)),
+    ("date", "easter 1990", {"purpose": BIRTH}, A(Why.VAGUE)),
+    ("date", "mother's day 1985", {"purpose": BIRTH}, A(Why.VAGUE)),
     ("date", "4 slash 15 slash 1985", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "zero four fifteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "for twenty for nineteen eighty for", {"purpose": BIRTH}, V(d(4, 24, 1984))),
@@ -242,6 +275,35 @@ ROWS = [
     ("time", "ten to four", {}, V(t(15, 50))),
     ("time", "from two to four", {}, V(between(14, 16))),
     ("time", "I need to", {}, N(Why.NOT_A_VALUE)),
+    # bt14 s24 nit 7: an hour's homophone after half/quarter/minutes and past/to/of is the hour
+    ("time", "half past for", {}, V(t(16, 30))),
+    ("time", "quarter to for", {}, V(t(15, 45))),
+    ("time", "quarter past too", {}, V(t(14, 15))),
+    ("time", "quarter after too", {}, V(t(14, 15))),
+    ("time", "ten to for", {}, V(t(15, 50))),
+    ("time", "twenty past ate", {}, A(Why.AM_PM, t(8, 20), t(20, 20))),
+    ("time", "half past for in the afternoon", {}, V(t(16, 30, PartOfDay.AFTERNOON))),
+    ("time", "half past", {}, N(Why.NOT_A_VALUE)),
+    # "-ish" is around; the working day's words (docs/understanding.md, Times)
+    ("time", "noonish", {}, V(t(12, 0, bound=Bound.AROUND))),
+    ("time", "2ish", {}, V(t(14, 0, bound=Bound.AROUND))),
+    ("time", "twoish", {}, V(t(14, 0, bound=Bound.AROUND))),
+    ("time", "around tennish", {}, V(t(10, 0, bound=Bound.AROUND))),
+    ("time", "3 o'clockish", {}, V(t(15, 0, bound=Bound.AROUND))),
+    ("time", "end of the day", {}, V(t(16, 0, bound=Bound.AFTER))),
+    ("time", "at the end of the day", {}, V(t(16, 0, bound=Bound.AFTER))),
+    ("time", "end of day", {}, V(t(16, 0, bound=Bound.AFTER))),
+    ("time", "after work", {}, V(part(PartOfDay.EVENING))),
+    ("time", "before work", {}, V(t(9, 0, bound=Bound.BEFORE))),
+    ("time", "before I go to work", {}, V(t(9, 0, bound=Bound.BEFORE))),
+    # days said as a habit stay with the time ("weekdays after 5" is not every day after 5)
+    ("time", "weekdays after 5", {}, V(SpokenTime(dt.time(17), None, Bound.AFTER, weekdays=(0, 1, 2, 3, 4)))),
+    ("time", "weekday mornings", {}, V(SpokenTime(None, PartOfDay.MORNING, weekdays=(0, 1, 2, 3, 4)))),
+    ("time", "after 5 on weekdays", {}, V(SpokenTime(dt.time(17), None, Bound.AFTER, weekdays=(0, 1, 2, 3, 4)))),
+    ("time", "weekends", {}, V(SpokenTime(None, PartOfDay.ANY, weekdays=(5, 6)))),
+    ("time", "tuesdays and thursdays at 3", {}, V(SpokenTime(dt.time(15), weekdays=(1, 3)))),
+    ("time", "weekdays at seven", {}, A(Why.AM_PM, SpokenTime(dt.time(7), weekdays=(0, 1, 2, 3, 4)),
+                                        SpokenTime(dt.time(19), weekdays=(0, 1, 2, 3, 4)))),
     ("digits", "for for for", {}, V("444")),
     ("digits", "ate ate ate", {}, V("888")),
     ("digits", "to to", {}, V("22")),
@@ -547,6 +609,13 @@ ROWS = [
         "not really", "yeah no", "I'm not", "please don't", "never", "I'm good", "nah I'm good", "it's not",
         "not quite",
     )],
+    # bt14 s24 nit 7: a yes word taken back is no yes; "why not" after a yes is still a yes.
+    *[("yes_no", said, {}, V(False)) for said in ("sure not", "Sure not.", "right not", "correct not", "okay not")],
+    *[("yes_no", said, {}, V(True)) for said in ("sure, why not", "yes, why not", "why not", "bingo", "yas",
+                                                 "I'm sure", "sure sure")],
+    *[("yes_no", said, {}, N(Why.UNSURE)) for said in ("not sure", "I'm not sure", "not sure why", "not certain")],
+    ("yes_no", "I'm sure not", {}, A(Why.MIXED, True, False)),  # asked again, never a yes
+    ("yes_no", "sure, not now", {}, A(Why.MIXED, True, False)),
     ("yes_no", "yes no", {}, A(Why.MIXED, True, False)),
     ("yes_no", "no, yes", {}, A(Why.MIXED, True, False)),
     ("yes_no", "yeah I'm not sure", {}, A(Why.MIXED, True, False)),
@@ -681,6 +750,9 @@ def test_gather_hints_per_kind() -> None:
     assert gather_hints(AnswerKind.DATE).speech_model == "numbers_and_commands"
     assert gather_hints(AnswerKind.MENU) == GatherHints((), "phone_call", True)
     assert gather_hints(AnswerKind.NAME) == GatherHints((), "phone_call", True)
+    # A best time to call back (intake's type: when): weekday hints as well as time hints (bt14 s24 nit 7).
+    when = gather_hints(AnswerKind.WHEN).hints
+    assert {"Monday", "Friday", "weekdays", "weekends", "morning", "evening", "p.m.", "after work"} <= set(when)
 
 
 @pytest.mark.parametrize("kind", list(AnswerKind))

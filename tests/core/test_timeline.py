@@ -68,3 +68,25 @@ def test_step_labels_default_to_the_id_in_words() -> None:
 def test_reasons_by_their_plain_names() -> None:
     assert reason_label("callback_request", {"callback_request": "Callback request"}) == "Callback request"
     assert reason_label("portal_help", {}) == "Portal help"
+
+
+def test_a_refused_read_back_reads_as_said_no_and_the_number_given_again() -> None:
+    """bt14 s24 nit 6: a read-back turned down, then the number given again, is not "answered" twice."""
+    flows = flowset("""
+flow: main
+steps:
+  - id: ask_number
+    label: Callback number
+    ask: {var: n, type: phone, prompt: Your number?, give_up: bye}
+  - id: confirm_number
+    label: Callback number read back
+    ask: {var: ok, type: yes_no, prompt: Right?, give_up: bye}
+  - id: bye
+    hangup: Bye.
+""").flows
+    entries = ["main.ask_number", "ask_number:ok", "main.confirm_number", "confirm_number:no",
+               "main.ask_number", "ask_number:ok", "main.confirm_number", "confirm_number:yes", "main.bye"]
+    assert describe(entries, flows) == [
+        "Callback number", "Callback number: answered", "Callback number read back",
+        "Callback number read back: said no", "Callback number", "Callback number: gave it again",
+        "Callback number read back", "Callback number read back: said yes", "Bye"]

@@ -613,15 +613,15 @@ def _shipped_texts() -> tuple[dict[str, bytes], str]:
 
 
 def test_a_key_promised_in_the_new_clients_message_is_checked_where_it_is_spoken() -> None:
-    """The message is said at intake's hangup: "press 0" there does nothing."""
+    """The message is said at intake's not_accepting menu: 0 works there (a person, bt14 s24 nit 7), 5 does not."""
     texts, practice = _shipped_texts()
     practice = practice.replace("We are not able to take new clients right now.",
-                                "We are not able to take new clients right now. To speak with someone, press 0.")
+                                "We are not able to take new clients right now. For our waitlist, press 5.")
     flows, problems = load_texts(texts, practice, ACTIONS)
     assert flows is None
     assert [(p.file, p.flow, p.step, p.message) for p in problems] == [(
         "intake.yaml", "intake", "not_accepting",
-        'promises key 0 ("press 0") (from practice.yaml new_clients.message) but no branch handles it at '
+        'promises key 5 ("press 5") (from practice.yaml new_clients.message) but no branch handles it at '
         "intake.not_accepting: add an option or global for it, or change the words")]
 
 

@@ -417,8 +417,8 @@ class TestSayWhatYouWant:
          "I can offer Wednesday, December 2 at 2 PM, press 1. If none of these work, press 4" + ANOTHER_DAY),
         # Dr. Chen works Monday to Thursday: the day asked for is said to have nothing, not silently replaced
         ("reschedule to Friday afternoon",
-         "I have nothing open at the day or time you asked for. I can offer today at 12 PM, press 1; today at "
-         "1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
+         "I have nothing open on Friday, November 27, in the afternoon. I can offer today at 12 PM, press 1; today "
+         "at 1 PM, press 2; or today at 2 PM, press 3. If none of these work, press 4" + ANOTHER_DAY),
     ])
     def test_slot_offers_honour_the_days_and_times_asked_for(self, sim, redis_conn, said, offer):
         """Review 14b finding 7: days and times wished for, and ruled out, shape the offers."""
@@ -443,9 +443,11 @@ class TestSayWhatYouWant:
         ("reschedule it in a fortnight", "Monday, December 7 at 9 AM, press 1; Monday, December 7 at 10 AM, press "
                                          "2; or Monday, December 7 at 11 AM, press 3."),
         # beyond the 14 days offered: said so, never read as another day
-        ("reschedule to between Christmas and New Year", "I have nothing open at the day or time you asked for. "
+        ("reschedule to between Christmas and New Year", "I have nothing open from Saturday, December 26 to "
+                                                         "Thursday, December 31. "
                                                          "I can offer today at 12 PM"),
-        ("reschedule to the first week of January", "I have nothing open at the day or time you asked for. "
+        ("reschedule to the first week of January", "I have nothing open from Friday, January 1, 2027 to "
+                                                    "Thursday, January 7, 2027. "
                                                     "I can offer today at 12 PM"),
         # "next year" is too vague to narrow the offers: the nearest ones, as for any unclear day
         ("reschedule to next year", "tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, "
@@ -462,7 +464,7 @@ class TestSayWhatYouWant:
         the day after the refused one (not after today or the appointment)."""
         result = sim.call(from_=ALEX, script="say:reschedule to Monday week at 7 pm;say:April 15th 1985;"
                                              "say:none of these;say:can I come the day after;hangup")
-        assert result.heard[-3].startswith("I have nothing open at the day or time you asked for.")
+        assert result.heard[-3].startswith("I have nothing open on Monday, November 30, at 7 PM.")
         assert result.heard[-2:] == [
             "What other day would suit you? For example, next Tuesday, or the day after.",
             "I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or Tuesday, "
@@ -529,7 +531,7 @@ class TestSayWhatYouWant:
         """Thursday, November 26 is Thanksgiving (a practice holiday): said so, other times offered, no callback."""
         result = sim.call(from_=ALEX, script="say:reschedule;say:April 15th 1985;"
                                              "say:none of those, how about Thursday;hangup")
-        assert result.heard[-1].startswith("I have nothing open at the day or time you asked for. I can offer ")
+        assert result.heard[-1].startswith("I have nothing open on Thursday, November 26. I can offer ")
         assert f"escalate-{result.call_sid}-reschedule_failed" not in queued(redis_conn)
         assert stored_state(redis_conn, result.call_sid)["vars"]["other_day"] == "thursday"
 
@@ -623,7 +625,7 @@ class TestNewClients:
                                                  "say:weekday mornings")
         assert result.heard[-4:] == [
             ASK_NUMBER,
-            "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
+            "I have 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2.",
             "What is a good time to reach you? For example, weekday mornings, or after 5 PM.",
             "Thank you, Jane. Someone will call you back by tomorrow at 6 PM. Goodbye.",
         ]
@@ -748,7 +750,7 @@ class TestNewClients:
         from ivr.escalations.models import Escalation
 
         result = sim.call(from_=STRANGER, script=f"4;say:Sam;{number};1;say:weekday mornings")
-        assert "I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2." \
+        assert "I have 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. To give it again, press 2." \
             in result.heard
         assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551230099"
         run_jobs()
@@ -768,8 +770,8 @@ class TestNewClients:
         """Review 14b finding 15: the unclear number is read back once; after the yes, the best time is asked."""
         result = sim.call(from_=STRANGER,
                           script="4;say:Jane;say:five five five one two three four five six seven@0.1;say:yes;hangup")
-        said = [h for h in result.heard if "5 5 5 1 2 3 4 5 6 7" in h]
-        assert said == ["I heard 5 5 5 1 2 3 4 5 6 7. If that's right, press 1 or say yes. If not, press 2."]
+        said = [h for h in result.heard if "5 5 5, 1 2 3, 4 5 6 7" in h]
+        assert said == ["I heard 5 5 5, 1 2 3, 4 5 6 7. If that's right, press 1 or say yes. If not, press 2."]
         assert result.heard[-1] == "What is a good time to reach you? For example, weekday mornings, or after 5 PM."
         assert stored_state(redis_conn, result.call_sid)["vars"]["intake_number"] == "+15551234567"
 
@@ -779,7 +781,7 @@ class TestNewClients:
                                                  "say:yes;hangup")
         assert stored_state(redis_conn, result.call_sid)["vars"]["read_back"] == ["intake_number"]
         result = sim.call(from_=STRANGER, script="4;say:Sam;5551230099#;hangup")
-        assert result.heard[-1] == ("I have 5 5 5 1 2 3 0 0 9 9. If that's right, press 1 or say yes. To give it "
+        assert result.heard[-1] == ("I have 5 5 5, 1 2 3, 0 0 9 9. If that's right, press 1 or say yes. To give it "
                                     "again, press 2.")
         assert "read_back" not in stored_state(redis_conn, result.call_sid)["vars"]
 
@@ -810,11 +812,12 @@ class TestNewClients:
         return flows_dir
 
     def test_a_practice_not_accepting_new_clients_says_so(self, not_accepting, sim, redis_conn):
-        result = sim.call(from_=STRANGER, script="say:are you taking new clients")
-        assert result.heard[-1] == (
+        result = sim.call(from_=STRANGER, script="say:are you taking new clients;wait")
+        assert result.heard[-2:] == [
             "We have no openings for new clients this month. If you are in danger or this is a medical emergency, "
             "hang up and dial 9 1 1. If you are in crisis, call or text 9 8 8 to reach the Suicide and Crisis "
-            "Lifeline, any time. Thank you for calling. Goodbye.")
+            "Lifeline, any time. To speak with someone or leave a message, press 0 or say someone.",
+            "Thank you for calling. Goodbye."]  # bt14 s24 nit 7: a person is offered first
         assert queued(redis_conn) == []
 
     def test_not_accepting_no_prompt_offers_the_new_client_path_and_im_new_hears_why(self, not_accepting, sim):
