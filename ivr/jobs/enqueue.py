@@ -62,6 +62,17 @@ TOUCH_RETRY = (10, 30, 60, 300, 900)
 PLAN_NOW_SEQ_KEY = "ql:outbound:plan-now-seq"
 
 
+# KEYS[1]=the planning pass's sequence; ARGV: the job key's prefix ("rq:job:outbound-plan-now-"), RQ's "queued".
+# Returns {1, n} when pass n still waits in its queue, else {0, the next number} (INCR'd).
+_PLAN_NOW = """
+local last = redis.call('GET', KEYS[1])
+if last then
+  local job = redis.call('HMGET', ARGV[1] .. last, 'origin', 'status')
+  if job[1] and job[2] == ARGV[2] then return {1, last} end
+end
+return {0, redis.call('INCR', KEYS[1])}
+"""
+
 log = logging.getLogger(__name__)
 
 
@@ -102,6 +113,7 @@ class Jobs:
         # ``Queue.all``): RQ adds a queue there on every enqueue, in a MULTI/SADD/EXEC round trip of its own
         # before its unique-enqueue script; once per queue and process is enough (``_enqueue``).
         self._listed: set[str] = set()
+        self._plan_now = redis.register_script(_PLAN_NOW)
 
     def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry | None, *,
               at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL, job_timeout: int = 120) -> Enqueued:
@@ -238,15 +250,14 @@ class Jobs:
     def plan_outbound_now(self) -> Enqueued:
         """Run the outbound planning pass at once (an appointment changed, a reply came): ``outbound-plan-now-<n>``,
         unless the last such pass is still waiting in its queue (it will see the change)."""
-        last = self.redis.get(PLAN_NOW_SEQ_KEY)
-        if last is not None:
-            job_id = f"outbound-plan-now-{int(last)}"
-            # RQ's status of it, as ``locate`` reads it (none without an origin), in one round trip: every
-            # appointment a caller moves or cancels asks this.
-            origin, status = self.redis.hmget(Job.key_for(job_id), ["origin", "status"])
-            if origin is not None and status == JobStatus.QUEUED.value.encode():
-                return Enqueued(job_id, False)
-        n = int(self.redis.incr(PLAN_NOW_SEQ_KEY))
+        # The last pass's number, RQ's status of its job (as ``locate`` reads it: none without an origin) and, unless
+        # it still waits, the next number: one script, one round trip (every appointment a caller moves or cancels
+        # asks this).  The job's key is built inside the script from the number it reads (a single Redis, as RQ's
+        # own keys assume).
+        waiting, n = self._plan_now(keys=[PLAN_NOW_SEQ_KEY],
+                                    args=[Job.key_for("outbound-plan-now-"), JobStatus.QUEUED.value])
+        if int(waiting):
+            return Enqueued(f"outbound-plan-now-{int(n)}", False)
         return self._once(self.queue, OUTBOUND_PLAN_JOB, (), f"outbound-plan-now-{n}", None,
                           failure_ttl=ESCALATION_FAILURE_TTL)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from redis import Redis
 from rq import Queue
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from ivr.jobs.enqueue import Jobs, Placement, escalate_job_id, fetch_job_id
+from ivr.jobs.enqueue import Enqueued, Jobs, Placement, escalate_job_id, fetch_job_id
 
 # What RQ's unique-enqueue script runs inside Redis, without a round trip.
 UNIQUE_SCRIPT = {"exists", "hset", "expire", "rpush", "lpush"}
@@ -71,3 +72,16 @@ def test_a_new_process_lists_the_queue_again(redis_conn):
     redis_conn.delete(Queue.redis_queues_keys)  # e.g. ``rq empty`` or a flushed Redis
     Jobs(redis_conn).fetch_recording("CA" + "6" * 32, "RE" + "6" * 32)
     assert redis_conn.smembers(Queue.redis_queues_keys) == {b"rq:queue:calls"}
+
+
+def test_asking_for_the_planning_pass_while_one_waits_is_one_round_trip(redis_conn):
+    jobs = Jobs(redis_conn)
+    assert jobs.plan_outbound_now().created  # loads the script, lists the queue
+    redis_conn.config_resetstat()
+    assert not jobs.plan_outbound_now().created  # every moved or cancelled appointment asks this
+    assert _calls(redis_conn) == {"evalsha": 1, "get": 1, "hmget": 1}  # the last two inside the script
+
+    Job.fetch("outbound-plan-now-1", connection=redis_conn, serializer=JSONSerializer).set_status(JobStatus.STARTED)
+    redis_conn.config_resetstat()
+    assert jobs.plan_outbound_now() == Enqueued("outbound-plan-now-2", True)  # running: a new pass
+    assert _round_trips(_calls(redis_conn)) == {"evalsha": 2, "get": 1, "hmget": 1, "incr": 1}
