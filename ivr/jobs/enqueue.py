@@ -66,6 +66,17 @@ TOUCH_RETRY = (10, 30, 60, 300, 900)
 PLAN_NOW_SEQ_KEY = "ql:outbound:plan-now-seq"
 
 
+# KEYS[1]=the planning pass's sequence; ARGV: the job key's prefix ("rq:job:outbound-plan-now-"), RQ's "queued".
+# Returns {1, n} when pass n still waits in its queue, else {0, the next number} (INCR'd).
+_PLAN_NOW = """
+local last = redis.call('GET', KEYS[1])
+if last then
+  local job = redis.call('HMGET', ARGV[1] .. last, 'origin', 'status')
+  if job[1] and job[2] == ARGV[2] then return {1, last} end
+end
+return {0, redis.call('INCR', KEYS[1])}
+"""
+
 log = logging.getLogger(__name__)
 
 
@@ -103,6 +114,11 @@ class Jobs:
         self.urgent = Queue(URGENT_QUEUE, connection=redis, serializer=JSONSerializer)
         self.speech = Queue(SPEECH_QUEUE, connection=redis, serializer=JSONSerializer)
         self.speech_model = Queue(SPEECH_MODEL_QUEUE, connection=redis, serializer=JSONSerializer)
+        # Queues this object has listed in RQ's set of queues (``rq:queues``, read only by ``rq info`` and
+        # ``Queue.all``): RQ adds a queue there on every enqueue, in a MULTI/SADD/EXEC round trip of its own
+        # before its unique-enqueue script; once per queue and process is enough (``_enqueue``).
+        self._listed: set[str] = set()
+        self._plan_now = redis.register_script(_PLAN_NOW)
 
     def _once(self, queue: Queue, func: str, args: tuple, job_id: str, retry: Retry | None, *,
               at: dt.datetime | None = None, failure_ttl: int = FAILURE_TTL, job_timeout: int = 120) -> Enqueued:
@@ -112,7 +128,7 @@ class Jobs:
         for _ in range(2):
             try:
                 if at is None:
-                    queue.enqueue(func, *args, **options)
+                    self._enqueue(queue, func, args, options)
                 else:
                     queue.enqueue_at(at, func, *args, **options)
             except DuplicateJobError:
@@ -122,6 +138,21 @@ class Jobs:
                 continue  # gone meanwhile (expired, deleted as unreadable): enqueue it afresh
             return Enqueued(job_id, True)
         raise DuplicateJobError(f"job {job_id} keeps appearing and vanishing")  # pragma: no cover
+
+    def _enqueue(self, queue: Queue, func: str, args: tuple, options: dict) -> None:
+        """RQ's own unique ``Queue.enqueue``, less a round trip once the queue is listed in ``rq:queues``.
+
+        Given a pipeline, RQ puts on it only its SADD of the queue's name into ``rq:queues`` (a unique
+        enqueue ignores the pipeline: the job's hash and its push are RQ's one atomic script, run at once).
+        The pipeline is executed the first time this object enqueues on the queue, and dropped after that:
+        the set lists queues, it holds no job, and workers take jobs by queue name whatever it says.
+        ``tests/jobs/test_enqueue_round_trips.py`` pins both: the job queued, the queue listed.
+        """
+        with self.redis.pipeline() as pipe:
+            queue.enqueue(func, *args, pipeline=pipe, **options)
+            if queue.name not in self._listed:
+                pipe.execute()
+                self._listed.add(queue.name)
 
     def escalate(self, call_sid: str, reason: str, priority: Priority | str = Priority.NORMAL) -> Enqueued:
         """Hand the call to staff; one escalation per call and reason.
@@ -170,7 +201,7 @@ class Jobs:
         and a failed unique enqueue to find that out).
         """
         job_id = sms_job_id(call_sid, message_id)
-        if again and self.locate(job_id)[1] in (Placement.IN_FLIGHT, Placement.DONE):
+        if again and self.locate(job_id, self.queue)[1] in (Placement.IN_FLIGHT, Placement.DONE):
             return Enqueued(job_id, False)
         return self._once(self.queue, "workers.sms.send_sms", (call_sid, message_id), sms_job_id(call_sid, message_id),
                           Retry(max=len(SMS_RETRY), interval=list(SMS_RETRY)))
@@ -242,15 +273,14 @@ class Jobs:
     def plan_outbound_now(self) -> Enqueued:
         """Run the outbound planning pass at once (an appointment changed, a reply came): ``outbound-plan-now-<n>``,
         unless the last such pass is still waiting in its queue (it will see the change)."""
-        last = self.redis.get(PLAN_NOW_SEQ_KEY)
-        if last is not None:
-            job_id = f"outbound-plan-now-{int(last)}"
-            # RQ's status of it, as ``locate`` reads it (none without an origin), in one round trip: every
-            # appointment a caller moves or cancels asks this.
-            origin, status = self.redis.hmget(Job.key_for(job_id), ["origin", "status"])
-            if origin is not None and status == JobStatus.QUEUED.value.encode():
-                return Enqueued(job_id, False)
-        n = int(self.redis.incr(PLAN_NOW_SEQ_KEY))
+        # The last pass's number, RQ's status of its job (as ``locate`` reads it: none without an origin) and, unless
+        # it still waits, the next number: one script, one round trip (every appointment a caller moves or cancels
+        # asks this).  The job's key is built inside the script from the number it reads (a single Redis, as RQ's
+        # own keys assume).
+        waiting, n = self._plan_now(keys=[PLAN_NOW_SEQ_KEY],
+                                    args=[Job.key_for("outbound-plan-now-"), JobStatus.QUEUED.value])
+        if int(waiting):
+            return Enqueued(f"outbound-plan-now-{int(n)}", False)
         return self._once(self.queue, OUTBOUND_PLAN_JOB, (), f"outbound-plan-now-{n}", None,
                           failure_ttl=ESCALATION_FAILURE_TTL)
 
@@ -335,30 +365,50 @@ class Jobs:
             return None
         return "stranded" if placement is Placement.STRANDED else status
 
-    def locate(self, job_id: str) -> tuple[str | None, Placement]:
+    def locate(self, job_id: str, queue: Queue | None = None) -> tuple[str | None, Placement]:
         """RQ's status of ``job_id`` and whether RQ will run it (``Placement``), read in one MULTI/EXEC.
 
         One snapshot, because a worker moves a job along while we look: from its queue to RQ's
         intermediate queue (BLMOVE), into the started registry, then out of the intermediate queue;
-        at every instant it is in one of them.
+        at every instant it is in one of them.  ``queue``: the queue the job was enqueued on, when the
+        caller knows it: its origin is then read in the same MULTI/EXEC (one round trip, not two), and
+        looked up again only if it is another queue's.
         """
         job_key = Job.key_for(job_id)
+        if queue is not None:
+            held, origin, snapshot = self._snapshot(job_id, queue, with_origin=True)
+            if origin is None:
+                return (None, Placement.STRANDED) if held else (None, Placement.MISSING)
+            if origin.decode() == queue.name:
+                return self._placement(job_id, snapshot)
         origin = self.redis.hget(job_key, "origin")
         if origin is None:
             return (None, Placement.MISSING) if not self.redis.exists(job_key) else (None, Placement.STRANDED)
-        queue = Queue(origin.decode(), connection=self.redis, serializer=JSONSerializer)
-        keys = {"queue": queue.key, "intermediate": queue.intermediate_queue_key,
-                "started": StartedJobRegistry(queue.name, connection=self.redis).key,
-                "scheduled": ScheduledJobRegistry(queue.name, connection=self.redis).key,
-                "deferred": DeferredJobRegistry(queue.name, connection=self.redis).key}
+        origin_queue = Queue(origin.decode(), connection=self.redis, serializer=JSONSerializer)
+        return self._placement(job_id, self._snapshot(job_id, origin_queue, with_origin=False)[2])
+
+    def _snapshot(self, job_id: str, queue: Queue, *, with_origin: bool) -> tuple[bool, bytes | None, list]:
+        """(when asked, whether the job's hash exists and its origin, else False, None; [status, its place in the
+        queue, in the intermediate queue, the started registry's members, its scores in the scheduled and deferred
+        registries]) in one MULTI/EXEC."""
+        job_key = Job.key_for(job_id)
         with self.redis.pipeline(transaction=True) as pipe:
+            if with_origin:
+                pipe.exists(job_key)
+                pipe.hget(job_key, "origin")
             pipe.hget(job_key, "status")
-            pipe.lpos(keys["queue"], job_id)
-            pipe.lpos(keys["intermediate"], job_id)
-            pipe.zrange(keys["started"], 0, -1)  # RQ keeps "<job id>:<execution id>" there
-            pipe.zscore(keys["scheduled"], job_id)
-            pipe.zscore(keys["deferred"], job_id)
-            raw_status, in_queue, in_intermediate, started, scheduled, deferred = pipe.execute()
+            pipe.lpos(queue.key, job_id)
+            pipe.lpos(queue.intermediate_queue_key, job_id)
+            pipe.zrange(StartedJobRegistry(queue.name, connection=self.redis).key, 0, -1)  # "<job id>:<execution id>"
+            pipe.zscore(ScheduledJobRegistry(queue.name, connection=self.redis).key, job_id)
+            pipe.zscore(DeferredJobRegistry(queue.name, connection=self.redis).key, job_id)
+            replies = pipe.execute()
+        return (bool(replies[0]), replies[1], replies[2:]) if with_origin else (False, None, replies)
+
+    @staticmethod
+    def _placement(job_id: str, snapshot: list) -> tuple[str | None, Placement]:
+        """``locate``'s answer from a ``_snapshot`` of the job's origin queue."""
+        raw_status, in_queue, in_intermediate, started, scheduled, deferred = snapshot
         if raw_status is None:
             return None, Placement.STRANDED
         status = raw_status.decode()

@@ -61,3 +61,52 @@ def test_a_status_callback_ends_the_call_in_two_round_trips_and_enqueues_nothing
     assert post(client, "/twilio/status", ended).status_code == 200
     assert _round_trips(_calls(redis_conn), set()) == {"hmget": 1, "hscan": 1}
     assert redis_conn.keys("rq:*") == []
+
+
+# What RQ's unique-enqueue script runs inside Redis (rq.scripts.UNIQUE_ENQUEUE_SCRIPT), without a round trip.
+ENQUEUE_SCRIPT = {"exists", "hset", "expire", "rpush", "lpush"}
+INSIDE = END_SCRIPT | ENQUEUE_SCRIPT
+
+
+def _voicemail_call(client, sid: str, rec: str):
+    """The silence path's webhooks, as Twilio posts them: silence, then 0 (the front desk rings out), a message,
+    its recording callback, the call's end; yields (webhook, response) after each."""
+    params = start_params(sid)
+    steps = [
+        ("voice", "/twilio/voice", params),
+        ("timeout", "/twilio/voice/timeout?turn=1", params),
+        ("input 0", "/twilio/voice/input?turn=2", {**params, "Digits": "0"}),
+        ("dialed", "/twilio/voice/dialed?turn=3", {**params, "DialCallStatus": "no-answer"}),
+        ("recorded", "/twilio/voice/recorded?turn=4", {**params, "RecordingSid": rec, "RecordingDuration": "5",
+                                                       "RecordingUrl": f"https://api.twilio.com/{rec}", "Digits": "#"}),
+        ("recording-status", "/twilio/voice/recording-status", {
+            "CallSid": sid, "AccountSid": params["AccountSid"], "RecordingSid": rec, "RecordingStatus": "completed",
+            "RecordingUrl": f"https://api.twilio.com/{rec}", "RecordingDuration": "5"}),
+        ("status", "/twilio/status", {**params, "CallStatus": "completed", "CallDuration": "40"}),
+    ]
+    for name, path, form in steps:
+        yield name, post(client, path, form)
+
+
+def test_a_voicemail_call_costs_these_round_trips_per_webhook(client, redis_conn):
+    """The silence path (15 % of calls, the cheapest: the issue's yardstick) webhook by webhook: a turn is a read
+    and a compare-and-set; the recording callback one enqueue; the end the read, the compare-and-set that returns
+    the outbox, the escalation's enqueue and the outbox entry's removal."""
+    for _ in _voicemail_call(client, "CA" + "9" * 32, "RE" + "9" * 32):
+        pass  # a first call loads the scripts into Redis and lists the queue (once per process)
+    _reset(redis_conn)
+    seen = {}
+    for name, response in _voicemail_call(client, SID, "RE" + "a" * 32):
+        assert response.status_code == 200, (name, response.get_data(as_text=True))
+        seen[name] = _round_trips(_calls(redis_conn), INSIDE)
+        _reset(redis_conn)
+    turn = {"hmget": 1, "evalsha": 1}
+    assert seen == {
+        "voice": turn, "timeout": turn, "input 0": turn, "dialed": turn,
+        # The message: the turn, then the escalation it promised (RQ's unique enqueue, one script) and its outbox
+        # entry dropped.  RQ's MULTI/SADD/EXEC that lists the queue in rq:queues went with the first call.
+        "recorded": {"hmget": 1, "evalsha": 2, "hdel": 1},
+        "recording-status": {"evalsha": 1},  # the copying job's unique enqueue (the note is in the database)
+        "status": turn,  # the end's compare-and-set returns the outbox (empty): nothing to drain
+    }
+    assert sum(sum(calls.values()) for calls in seen.values()) == 15  # 17 before perf9d (2 SADD transactions)
