@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import Table, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core import crisis_kind
 from ivr.core.priority import Priority
+from ivr.db.inserts import insert_ignoring_duplicates
 from ivr.escalations.models import Escalation, EscalationStatus, Recording, RecordingStatus, TranscriptStatus
 
 # A transcript the crisis check was unsure of (``Recording.crisis``): its call's escalation is high priority.
 UNSURE = "unsure"
 
 ERROR_MAX = 200
-
-# The note's INSERT … ON CONFLICT DO NOTHING RETURNING sid, built once per backend (the recording-status webhook
-# runs it): building it per call (an ORM insert of a list of rows) cost more CPU than running it (perf9e).
-_NOTE_STATEMENTS: dict[str, Any] = {}
-
-
-def _note_statement(dialect: str) -> Any:
-    """The note's statement for ``dialect`` (``sqlite`` or ``postgresql``), values bound at execution."""
-    statement = _NOTE_STATEMENTS.get(dialect)
-    if statement is None:
-        # Imported for the backend in use only (the PostgreSQL dialect is slow to import: ivr.db.inserts).
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        table = cast(Table, Recording.__table__)
-        statement = insert(table).on_conflict_do_nothing().returning(table.c.sid)
-        _NOTE_STATEMENTS[dialect] = statement
-    return statement
 
 
 def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, now: dt.datetime,
@@ -61,11 +42,9 @@ def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, 
     check; a row noted first without it (by a job) gets it when the callback comes.
     """
     with db_sessions() as db, db.begin():
-        connection = db.connection()
-        # RETURNING, not rowcount: drivers disagree on rowcount here (psycopg reports -1).
-        new = connection.execute(_note_statement(connection.dialect.name), {
+        new = insert_ignoring_duplicates(db, Recording, [{
             "sid": recording_sid, "call_sid": call_sid, "status": RecordingStatus.PENDING.value, "attempts": 0,
-            "created_at": now, "twilio_duration_seconds": twilio_seconds}).first() is not None
+            "created_at": now, "twilio_duration_seconds": twilio_seconds}]) == 1
         if not new and twilio_seconds is not None:
             db.execute(update(Recording).where(Recording.sid == recording_sid,
                                                Recording.twilio_duration_seconds.is_(None))
