@@ -161,14 +161,15 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
     # A flow without globals inherits the keys of the flow its call started at (``Engine._handlers``): the practice's
     # entry flow for an inbound call, follow_up_call or returned_call for an outbound one. Each flow is judged against
     # every entry that reaches it; a flow no entry reaches, against the practice's (bt14-s25 SHOULD-FIX 2).
+    # A problem found on several paths is reported once, naming the first entry flow it was found from.
     reported: set[tuple[str, str, tuple[Any, ...], str]] = set()
     for entry, judged in _judged_by_entry(flows, entry_flow):
         for name, sid, sub, message in _dead_promised_keys(flows, entry, broken, settings_texts, judged):
-            if entry != entry_flow:
-                message += f" (in a call that starts at flow {entry!r})"
-            if (name, sid, sub, message) not in reported:
-                reported.add((name, sid, sub, message))
-                add(parsed[name], sid, message, sub)
+            if (name, sid, sub, message) in reported:
+                continue
+            reported.add((name, sid, sub, message))
+            add(parsed[name], sid, message + (f" (in a call that starts at flow {entry!r})" if entry != entry_flow
+                                              else ""), sub)
     # With a broken flow in the graph, paths through it are unknown: judge verification once it loads.
     if entry_flow in flows and not broken and not unreadable:
         for (name, sid), path in _unverified_disclosures(flows, entry_flow, actions or {}).items():
