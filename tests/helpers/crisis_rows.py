@@ -89,7 +89,7 @@ BT14S25_CRISIS = [
         "nobody would care if I died", "no one would notice if I was dead", "no one would care",
         "I might do something to myself", "I'm scared I'll do something stupid to myself",
         "I texted my family to say goodbye", "I wanted to say goodbye to all of you",
-        "I left a letter for my husband", "I've written notes to my kids just in case",
+        "I left a letter for my kids", "I've written notes to my kids just in case",
         "I gave my dog away because I won't need him", "I'm giving away my guitar since I won't need it",
         "you won't have to deal with me much longer",
     )],
@@ -122,7 +122,7 @@ BT14S25_UNSURE = [
     "I'm retiring so this is goodbye", "I'm moving so I wanted to say goodbye",
     # near the new phrases
     "my face is swelling", "I'm going to make them pay", "I won't need him anymore",
-    "you won't have to worry about me anymore",
+    "you won't have to worry about me anymore", "I left a letter for my husband",  # a letter left: offered
 ]
 BT14S25_NONE = [
     # SHOULD-FIX 3: denials beside a request go on to it
@@ -137,4 +137,8 @@ BT14S25_NONE = [
     "I looked up how many sessions my insurance covers", "nobody would care if I was late, I need to reschedule",
     "I blew up the balloons for the party", "the heater blew up so I need to cancel",
     "I was thinking about not being here next week, can I cancel", "I think my phone is dying",
+    "I googled how to dye my hair", "I googled how to die my hair", "nobody would notice if I was gone for a week",
+    "I might as well be dead tired", "I think about not being here for the holidays",
+    "I gave my cat to my sister because I'm moving", "I'm going to blow up balloons for the party",
+    "I don't care if I live in the city or the suburbs",
 ]
