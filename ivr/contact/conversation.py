@@ -25,6 +25,7 @@ from ivr.contact import touches
 from ivr.contact.facts import load_facts
 from ivr.contact.models import OutboundTouch, TouchState
 from ivr.core.call_state import CallSession
+from ivr.core.flow import OUTBOUND_ENTRY_FLOWS
 from ivr.outbound.facts import Channel
 from ivr.outbound.lint import WordKind
 from ivr.outbound.wording import render
@@ -32,8 +33,7 @@ from ivr.telephony.call_handler import CallStart
 
 log = logging.getLogger(__name__)
 
-FOLLOW_UP_FLOW = "follow_up_call"
-RETURNED_FLOW = "returned_call"
+FOLLOW_UP_FLOW, RETURNED_FLOW = OUTBOUND_ENTRY_FLOWS  # flows check judges the flows they reach against them
 # Touches a returned call may continue: those that reached the number (or may have).
 _MADE = (TouchState.QUEUED.value, TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.ANSWERED.value,
          TouchState.VOICEMAIL.value, TouchState.NO_ANSWER.value, TouchState.MACHINE.value,

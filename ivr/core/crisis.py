@@ -21,7 +21,9 @@ The rules, in order:
    ("talk about my suicidal thoughts in my next session": a topic lead-in and a routine word), which
    counts as UNSURE. Else any UNSURE phrase (not denied) → UNSURE.
    Means at hand ("I have a gun", the list's ``means``) is UNSURE alone, CRISIS with any UNSURE phrase
-   (distress) in the same text: "I am not okay, I have a gun".
+   (distress) in the same text: "I am not okay, I have a gun" (suicide or self-harm). An UNSURE phrase listed
+   under a category (``[en.unsure] harm_to_others``: revenge, rage) gives the means that category:
+   "I'm going to make them pay, I have a gun" is harm to others.
 4. Else a denial with a hedge ("I don't think I'm suicidal") → UNSURE; a denial beside an ordinary
    request ("I'm not suicidal, I need my link") → NONE; a bare denial ("I'm not suicidal.") → UNSURE.
 """
@@ -306,6 +308,8 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
     try:
         crisis = section["crisis"]
         unsure = section["unsure"]["phrases"]
+        # other keys of the unsure table: near a crisis, aimed at one category (the means take it: rule 3)
+        aimed = {k: v for k, v in section["unsure"].items() if k != "phrases"}
         everyday = section["everyday"]["phrases"]
         means = section.get("means", {}).get("phrases", [])
         hedged = section.get("hedged", {})
@@ -336,6 +340,12 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
             raise PhraseListError(f"unknown crisis category {name!r} ({language})") from None
         patterns += [_Pattern(p, compiled(p), "crisis", category) for p in phrases]
     patterns += [_Pattern(p, compiled(p), "unsure") for p in unsure]
+    for name, phrases in aimed.items():
+        try:
+            category = CrisisCategory(name)
+        except ValueError:
+            raise PhraseListError(f"unknown crisis category {name!r} in unsure ({language})") from None
+        patterns += [_Pattern(p, compiled(p), "unsure", category) for p in phrases]
     patterns += [_Pattern(p, compiled(p), "means", CrisisCategory.SUICIDE_SELF_HARM) for p in means]
     patterns += [_Pattern(p, compiled(p), "everyday") for p in everyday]
     if not isinstance(hedged, Mapping) or not all(isinstance(v, str) for v in hedged.values()):
@@ -577,7 +587,7 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     unsure += over + discussed
     # Means at hand with distress in the same message ("I am not okay, I have a gun") is a crisis; alone, near one.
     if means and unsure:
-        crisis += means
+        crisis += _aimed(means, unsure)
     else:
         unsure += means
     if crisis:
@@ -612,6 +622,16 @@ def _split_joined(words: list[str]) -> list[str]:
         else:
             out += [m.group(1)] + (["my", "life"] if m.group(2) == "mylife" else [m.group(2)])
     return out
+
+
+def _aimed(means: list[_Match], distress: list[_Match]) -> list[_Match]:
+    """``means`` made a crisis by the ``distress`` beside them, in the category that distress aims at: rage or
+    revenge ("I'm going to make them pay, I have a gun": an UNSURE phrase of a category) makes them harm to
+    others; plain distress ("I am not okay") keeps them suicide or self-harm; both, both."""
+    aims = {m.pattern.category for m in distress}
+    out = [_Match(_Pattern(m.pattern.text, m.pattern.regex, "means", category), m.start, m.end)
+           for category in _URGENCY if category in aims for m in means]
+    return out + (means if None in aims else [])  # the means' own category: suicide or self-harm
 
 
 def _self_harm(match: _Match) -> _Match:

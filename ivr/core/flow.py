@@ -251,6 +251,12 @@ def step_label(step_id: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# The flows an outbound call starts at (ivr.contact.conversation): an answered follow-up call and a pool number
+# called back. A flow without ``globals`` reached from one inherits that flow's crisis and operator handlers, not
+# the practice line's (``Engine._handlers``), so ``flows check`` judges each flow against every entry that reaches it.
+OUTBOUND_ENTRY_FLOWS = ("follow_up_call", "returned_call")
+
+
 @dataclass(frozen=True)
 class GlobalHandler:
     """A key or phrase that works at every menu and ask of its flow."""

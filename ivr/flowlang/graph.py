@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Set
 from typing import Any, assert_never
 
 from ivr.core.flow import (
+    OUTBOUND_ENTRY_FLOWS,
     ActionStep,
     AskStep,
     AskType,
@@ -157,14 +158,51 @@ def check_graph(parsed: Mapping[str, ParsedFlow], entry_flow: str | None, broken
                             "(add a hangup, transfer or give_up that leaves the loop)")
     # A broken flow's own listening steps are still judged (every problem at once, review 14b finding 8);
     # only paths through it are unknown.
-    for name, sid, sub, message in _dead_promised_keys(flows, entry_flow, broken, settings_texts):
-        add(parsed[name], sid, message, sub)
+    # A flow without globals inherits the keys of the flow its call started at (``Engine._handlers``): the practice's
+    # entry flow for an inbound call, follow_up_call or returned_call for an outbound one. Each flow is judged against
+    # every entry that reaches it; a flow no entry reaches, against the practice's (bt14-s25 SHOULD-FIX 2).
+    # A problem found on several paths is reported once, naming the first entry flow it was found from.
+    reported: set[tuple[str, str, tuple[Any, ...], str]] = set()
+    for entry, judged in _judged_by_entry(flows, entry_flow):
+        for name, sid, sub, message in _dead_promised_keys(flows, entry, broken, settings_texts, judged):
+            if (name, sid, sub, message) in reported:
+                continue
+            reported.add((name, sid, sub, message))
+            add(parsed[name], sid, message + (f" (in a call that starts at flow {entry!r})" if entry != entry_flow
+                                              else ""), sub)
     # With a broken flow in the graph, paths through it are unknown: judge verification once it loads.
     if entry_flow in flows and not broken and not unreadable:
         for (name, sid), path in _unverified_disclosures(flows, entry_flow, actions or {}).items():
             add(parsed[name], sid, "discloses client information but an unverified caller can reach it: "
                                    + " → ".join(f"{f}.{st}" for f, st in path))
     return problems
+
+
+def _judged_by_entry(flows: Mapping[str, Flow], entry_flow: str | None) -> list[tuple[str | None, Set[str]]]:
+    """(entry flow, the flows judged against it): the practice's entry flow judges the flows it reaches and those no
+    entry reaches; each outbound entry flow present (``OUTBOUND_ENTRY_FLOWS``) judges the flows it reaches."""
+    outbound = [name for name in OUTBOUND_ENTRY_FLOWS if name in flows and name != entry_flow]
+    reached = {name: _reached(flows, name) for name in outbound}
+    if entry_flow is not None and entry_flow in flows:
+        inbound = _reached(flows, entry_flow)
+        practice: Set[str] = inbound | (set(flows) - inbound.union(*reached.values()))
+    else:
+        practice = set(flows) - set().union(*reached.values())  # what is inherited there is unknown: as before
+    return [(entry_flow, practice)] + [(name, reached[name]) for name in outbound]
+
+
+def _reached(flows: Mapping[str, Flow], start_flow: str) -> set[str]:
+    """The flows a call that starts at ``start_flow`` can reach (gotos, and handlers where the caller is heard)."""
+    start = flows[start_flow]
+    seen = {(start_flow, start.start)} if start.start in start.steps else set()  # a bad start is reported already
+    todo = list(seen)
+    while todo:
+        name, sid = todo.pop()
+        for node in _successors(flows, flows[name], flows[name].steps[sid]):
+            if node not in seen and node[0] in flows and node[1] in flows[node[0]].steps:
+                seen.add(node)
+                todo.append(node)
+    return {start_flow} | {name for name, _ in seen}
 
 
 def _verifying_edge(step: Step, target: str, actions: Mapping[str, Any]) -> bool:
@@ -345,12 +383,15 @@ def _with_settings(spoken: list[tuple[tuple[str, ...], str]],
 
 def _dead_promised_keys(flows: Mapping[str, Flow], entry_flow: str | None,
                         broken: Set[str] = frozenset(), settings_texts: Mapping[str, str] | None = None,
-                        ) -> list[tuple[str, str, tuple[str, ...], str]]:
+                        judged: Set[str] | None = None) -> list[tuple[str, str, tuple[str, ...], str]]:
     """Prompts that tell the caller to press a key nothing handles where they hear it (issue 14): (flow, step,
-    path under the step, message). In a ``broken`` flow only steps that listen themselves are judged.
-    ``settings_texts``: the practice.yaml texts a template may say, by the name templates read them with."""
+    path under the step, message), in calls that start at ``entry_flow``. In a ``broken`` flow only steps that
+    listen themselves are judged. ``settings_texts``: the practice.yaml texts a template may say, by the name
+    templates read them with. ``judged``: the flows to judge (None: all)."""
     problems: list[tuple[str, str, tuple[str, ...], str]] = []
     for flow in flows.values():
+        if judged is not None and flow.name not in judged:
+            continue
         for sid, step in flow.steps.items():
             for sub, text, origin in _with_settings(_spoken(step), settings_texts or {}):
                 keys = promised_key_phrases(text)

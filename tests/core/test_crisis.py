@@ -25,7 +25,14 @@ from ivr.core.crisis import (
     phrase_list,
     plain,
 )
-from tests.helpers.crisis_rows import FIX13_CRISIS3_CRISIS, FIX13_CRISIS3_NONE, FIX13_CRISIS3_UNSURE
+from tests.helpers.crisis_rows import (
+    BT14S25_CRISIS,
+    BT14S25_NONE,
+    BT14S25_UNSURE,
+    FIX13_CRISIS3_CRISIS,
+    FIX13_CRISIS3_NONE,
+    FIX13_CRISIS3_UNSURE,
+)
 
 SUICIDE = CrisisCategory.SUICIDE_SELF_HARM
 OTHERS = CrisisCategory.HARM_TO_OTHERS
@@ -519,6 +526,11 @@ UNSURE_ROWS += FIX13L3_UNSURE
 CRISIS_ROWS += FIX13_CRISIS3_CRISIS
 UNSURE_ROWS += FIX13_CRISIS3_UNSURE
 NONE_ROWS += FIX13_CRISIS3_NONE
+# bt14-s25: suicidal thoughts and warning signs said in more ways; denials with wanted/meant/tried; accidents and
+# everyday farewells offered, never routed; revenge with means is harm to others (rows in tests/helpers/crisis_rows.py).
+CRISIS_ROWS += BT14S25_CRISIS
+UNSURE_ROWS += BT14S25_UNSURE
+NONE_ROWS += BT14S25_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
@@ -659,7 +671,7 @@ def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
                                        "POISON", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
     for language in ("en", "ko"):
         section = data[language]
-        shipped = sum(len(v) for v in section["crisis"].values()) + len(section["unsure"]["phrases"]) \
+        shipped = sum(len(v) for v in section["crisis"].values()) + sum(len(v) for v in section["unsure"].values()) \
             + len(section["everyday"]["phrases"]) + len(section.get("means", {}).get("phrases", []))
         assert len(phrase_list(language)) == shipped
 

@@ -76,6 +76,8 @@ REQUIRED_CASES = {
     "branch_without_else", "dead_end", "duplicate_step_id", "duplicate_flow_name", "menu_key_operator_clash",
     "sms_names_practice", "sms_says_therapy", "alias_bomb", "python_tag", "oversize_file", "yaml_syntax_error",
     "practice_bad_timezone", "practice_bad_hours", "many_problems", "many_files",
+    # bt14-s25 SHOULD-FIX 2: a flow without globals judged against the outbound entry flow that reaches it
+    "outbound_key_dead_in_an_inherited_flow", "outbound_crisis_key_dead_in_an_inherited_flow",
 }
 
 
