@@ -875,7 +875,10 @@ class _Planner:
                 # undeliverable for texts is called, if the client allows calls).
                 fallback = _other_channel(self.ctx.rules.moved)
             if fallback is not None:
+                first_why = why
                 usable, why = self._usable((fallback,))
+                if cand.kind is TouchKind.MOVED and first_why is not None:
+                    why = first_why  # the true reason is its own channel's (undeliverable), not the fallback's
         if answered:
             cand.skip = SkipReason.ANSWERED  # the channels stay the wanted ones: the record names them
         elif not usable:
