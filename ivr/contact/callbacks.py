@@ -56,7 +56,9 @@ def message_status(ql: Any, sid: str, status: str, error_code: str | None) -> No
     if state is None or not sid:
         return
     row = touches.record_outcome(ql.database.sessions, sid, state, ql.clock(), error_code=error_code)
-    if row is not None and state in (TouchState.UNDELIVERED, TouchState.FAILED):
+    if row is not None and state in (TouchState.UNDELIVERED, TouchState.FAILED) and row.status == state.value:
+        # Only when it is the text's outcome: "delivered" is final, and a late, out-of-order "undelivered" after
+        # it neither flags the number nor re-plans (the next reminder stays).
         flag_if_permanent(ql, row, error_code)
         ql.outbound.plan_soon()
 

@@ -227,14 +227,19 @@ def load_facts(db: Session, *, clients: Iterable[str] | None = None, since: dt.d
     for chunk in (_chunks(numbers) if wanted is not None else [[]]):
         text_out.update(run("text opt-outs", numbers=chunk).scalars())
         call_out.update(run("call opt-outs", numbers=chunk).scalars())
+    text_flagged: set[str] = set()
+    call_flagged: set[str] = set()
     if hasher is not None and numbers:
         closed = flagged(db, hasher, numbers)
+        text_flagged, call_flagged = closed[Channel.TEXT.value] - text_out, closed[Channel.CALL.value] - call_out
         text_out |= closed[Channel.TEXT.value]
         call_out |= closed[Channel.CALL.value]
     known = set(numbers)
     return PracticeFacts(clients=facts_clients, appointments=appointments, past_touches=tuple(past), replies=replies,
                          corrections=corrections, last_contact=MappingProxyType(last),
-                         text_opt_outs=frozenset(text_out & known), call_opt_outs=frozenset(call_out & known))
+                         text_opt_outs=frozenset(text_out & known), call_opt_outs=frozenset(call_out & known),
+                         text_undeliverable=frozenset(text_flagged & known),
+                         call_undeliverable=frozenset(call_flagged & known))
 
 
 def clinician_names(db: Session) -> tuple[str, ...]:

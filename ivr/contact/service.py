@@ -31,7 +31,7 @@ from ivr.escalations.create import build_escalation
 from ivr.escalations.models import Escalation
 from ivr.flowlang.store import FlowStore
 from ivr.jobs.enqueue import Jobs
-from ivr.outbound.planner import SkipReason, Touch, is_held_task, plan, reach_back, recheck
+from ivr.outbound.planner import SkipReason, Touch, is_held_task, not_sent_why, plan, reach_back, recheck
 from ivr.outbound.rules import OutboundRules, Trigger
 from ivr.outbound.wording import local_time
 from ivr.outbound.zones import client_zones, is_allowed
@@ -51,6 +51,7 @@ MIN_HISTORY = dt.timedelta(minutes=1)
 # Staff tasks (escalations) outbound work raises; the reasons are category aliases (ivr.core.escalation_policy).
 FOLLOW_UP_TASK = "follow_up_task"
 HELD_BY_LIMIT = "held_by_limit"  # a touch the per-client limits held back that could not wait
+NOT_SENT = "not_sent"  # a reminder that found its window closed, a correction with no channel left
 TEXT_REPLY = "text_reply"
 CHANGE_REQUEST = changes.CHANGE_REQUEST
 
@@ -176,10 +177,13 @@ class Outbound:
         if result is sending.Sent.STAFF_TASK and row is not None:
             if is_held_task(row.touch_id):
                 # Held back by the per-client limits and it could not wait: staff make the contact themselves.
-                details = {"task": row.task or "", "trigger": row.words or row.rule, "why": "limits"}
+                # Or a reminder whose window closed before its job ran, a correction with no channel left: the
+                # same task, its reason the skip's (late, undeliverable, opted_out…).
+                why = not_sent_why(row.touch_id)
+                details = {"task": row.task or "", "trigger": row.words or row.rule, "why": why or "limits"}
                 if row.appointment_id:
                     details["appointment_id"] = row.appointment_id
-                self.staff_task(row.job_id, HELD_BY_LIMIT, row.client_id, details)
+                self.staff_task(row.job_id, NOT_SENT if why else HELD_BY_LIMIT, row.client_id, details)
             else:
                 self.staff_task(row.job_id, FOLLOW_UP_TASK, row.client_id, {"task": row.task or ""})
             with self.database.sessions() as db, db.begin():

@@ -262,7 +262,9 @@ def record_outcome(db_sessions: sessionmaker[Session], sid: str, state: TouchSta
             row.answered_by = answered_by[:30]
         if duration is not None:
             row.duration_seconds = duration
-        if error_code:
+        if error_code and row.status == state.value:
+            # Only with the outcome it came with: a late "undelivered 30005" after "delivered" is not the truth of
+            # a text the handset got (the row says delivered, and nothing is flagged: ivr.contact.callbacks).
             row.error_code = error_code[:20]
         return row
 

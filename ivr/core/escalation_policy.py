@@ -110,6 +110,7 @@ REASON_ALIASES = {
     "change_request": Category.RESCHEDULE_FAILED.value,
     "follow_up_task": Category.CALLBACK.value,
     "held_by_limit": Category.CALLBACK.value,  # a touch the per-client limits held back that could not wait
+    "not_sent": Category.CALLBACK.value,  # a reminder whose window closed, a correction with no channel left
 }
 # What those edge reasons ask for at least (the category's policy may say more).
 EDGE_PRIORITIES = {RECORDING_FAILED: Priority.HIGH, TEXT_UNSURE: Priority.HIGH}

@@ -746,6 +746,8 @@ def prepare_database(settings: config_mod.Settings) -> bool:
             if report.seeded:
                 print(f"Seeded the demo practice ({report.clients} clients, {report.appointments} appointments) "
                       "into the embedded database; see docs/import.md for who to call as.", flush=True)
+                if report.late_note:
+                    print(report.late_note, flush=True)
             seed_demo_staff(database.sessions, demo_password(instance_dir()))
             print(logins_note(instance_dir()) + f" Sign in at {settings.public_base_url}/staff/", flush=True)
         return True

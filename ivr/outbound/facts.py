@@ -155,3 +155,7 @@ class PracticeFacts:
     last_contact: Mapping[str, datetime] = field(default_factory=lambda: MappingProxyType({}))
     text_opt_outs: frozenset[str] = frozenset()
     call_opt_outs: frozenset[str] = frozenset()
+    # Of those, the numbers closed only because Twilio can never reach them there (flagged undeliverable): a touch
+    # they stop is skipped ``undeliverable``, not ``opted_out``.
+    text_undeliverable: frozenset[str] = frozenset()
+    call_undeliverable: frozenset[str] = frozenset()

@@ -105,9 +105,11 @@ class Discretion:
     def for_practice(cls, practice_name: str, *, name_words: Iterable[str] | None = None,
                      clinician_names: Iterable[str] = (), never_say: Iterable[str] = (),
                      substance_use_program: bool = False, neutral_name: str | None = None) -> Discretion:
-        """Distinctive words default to :func:`ivr.core.privacy.distinctive_words`; clinicians' names are split
-        into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles dropped."""
-        words = tuple(name_words) if name_words is not None else privacy.distinctive_words(practice_name)
+        """Distinctive words are always :func:`ivr.core.privacy.distinctive_words` of the name, and ``name_words``
+        (the practice's ``distinctive_words``) only add to them: an owner's list never switches the practice-name
+        check off.  Clinicians' names are split into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles
+        dropped."""
+        words = tuple(dict.fromkeys((*privacy.distinctive_words(practice_name), *(name_words or ()))))
         parts: list[str] = []
         for full in clinician_names:
             cleaned = privacy.without_titles(full)
@@ -167,6 +169,9 @@ def _skeleton_problems(text: str, rules: Discretion, already: list[str]) -> list
     for word in OUTBOUND_EXTRA + vocabulary.words:
         if seen.has_word(word):
             out.append(f"it says {word.lower()!r}")
+    for word in vocabulary.split:
+        if seen.has_care_split(word) and not any(p.startswith(f"it says {word!r}") for p in already + out):
+            out.append(f"it says {word!r} (split)")  # "ther apy"
     said = [m.group(1).replace(" ", "") for p in already + out if (m := _SAYS_RE.match(p))]
     told: set[str] = set()  # each token once, by its first stem
     for stem in vocabulary.stems:

@@ -52,7 +52,7 @@ from ivr.outbound.facts import (
     PastTouch,
     PracticeFacts,
 )
-from ivr.outbound.rules import FollowUpRule, OutboundRules, Span, Trigger
+from ivr.outbound.rules import FollowUpRule, MovedRule, OutboundRules, Span, Trigger
 from ivr.outbound.zones import (
     Calendar,
     calendar_for,
@@ -94,6 +94,7 @@ class SkipReason(str, Enum):
     CALL_CAP = "call_cap"
     NO_CONSENT = "no_consent"  # the client allows none of its channels
     OPTED_OUT = "opted_out"  # the number opted out (STOP) or must not be called
+    UNDELIVERABLE = "undeliverable"  # Twilio can never reach the number on this channel (a permanent error code)
     NO_NUMBER = "no_number"
     ANSWERED = "answered"  # a reply or an answered call made it unnecessary
     # Only from still_eligible: the facts changed since it was planned.
@@ -113,6 +114,17 @@ class SkipReason(str, Enum):
 # task at once (a touch of channel ``staff_task``, attempt ``held-<n>``: see :func:`held_task_id`).
 HELD_BY_LIMIT = frozenset({SkipReason.DAILY_CAP, SkipReason.WEEKLY_CAP, SkipReason.CALL_CAP})
 HELD_PREFIX = "held-"
+# A reminder (or correction) that cannot go for another reason — its send job found no allowed instant left in its
+# window (``late``), or a correction has no channel left (``undeliverable``, ``opted_out``, ``no_consent``…) — is
+# recorded skipped with that reason and becomes a staff task too (attempt ``notsent-<reason>-<n>``), so that no
+# client is silently left without a reminder, or with only the old time.
+NOT_SENT_PREFIX = "notsent-"
+# Why a correction finds no channel: each is told to staff (the client would keep only the old time).
+NO_CHANNEL = frozenset({SkipReason.OPTED_OUT, SkipReason.UNDELIVERABLE, SkipReason.NO_CONSENT,
+                        SkipReason.NO_NUMBER})
+# A touch that quiet hours or closed days move back to the last allowed minute of a day is planned this much
+# earlier (30 minutes, never before its window's start): ordinary worker latency must not push it into quiet hours.
+QUIET_MARGIN = 30 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +191,15 @@ def _instance_of(touch_id: str) -> tuple[str, str | int, str] | None:
 def is_held_task(touch_id: str) -> bool:
     """Whether ``touch_id`` is the staff task of a touch the limits held back (final: never re-planned away)."""
     parsed = _instance_of(touch_id)
-    return parsed is not None and isinstance(parsed[1], str) and parsed[1].startswith(HELD_PREFIX)
+    return parsed is not None and isinstance(parsed[1], str) and parsed[1].startswith((HELD_PREFIX, NOT_SENT_PREFIX))
+
+
+def not_sent_why(touch_id: str) -> str | None:
+    """The skip reason of a "not sent" staff task (``late``, ``undeliverable``…), None for any other touch."""
+    parsed = _instance_of(touch_id)
+    if parsed is None or not isinstance(parsed[1], str) or not parsed[1].startswith(NOT_SENT_PREFIX):
+        return None
+    return parsed[1][len(NOT_SENT_PREFIX):].rsplit("-", 1)[0]
 
 
 def _instance(client_id: str, rule: str, subject: str) -> str:
@@ -381,11 +401,12 @@ _NO_CHOICE = Chosen(None, False, None)
 
 
 def choose_number(client: ClientFacts, channel: Channel, opted_out: AbstractSet[str],
-                  users: Mapping[str, int]) -> Chosen:
+                  users: Mapping[str, int], undeliverable: AbstractSet[str] = frozenset()) -> Chosen:
     """The number ``channel`` reaches ``client`` on: the first of their numbers, in their order, that is theirs
     alone and not closed on that channel (opted out, undeliverable: ``opted_out``) — it gets the details; else the
     first open number several clients share (a family phone: neutral words only).  None with why: no consent for
-    the channel, no number, or every number closed.  ``users``: number → how many clients list it (a
+    the channel, no number, or every number closed (``undeliverable`` when every one is only flagged so, a subset of
+    ``opted_out``; else ``opted_out``).  ``users``: number → how many clients list it (a
     :class:`~ivr.outbound.facts.Phone` marked ``shared`` counts as shared whatever the count)."""
     consent = client.may_text if channel is Channel.TEXT else client.may_call if channel is Channel.CALL else True
     if not consent:
@@ -401,6 +422,8 @@ def choose_number(client: ClientFacts, channel: Channel, opted_out: AbstractSet[
         shared_first = shared_first or phone.e164
     if shared_first is not None:
         return Chosen(shared_first, True, None)
+    if undeliverable and all(phone.e164 in undeliverable for phone in client.phones):
+        return Chosen(None, False, SkipReason.UNDELIVERABLE)
     return Chosen(None, False, SkipReason.OPTED_OUT)
 
 
@@ -414,8 +437,10 @@ class _Client:
         facts = ctx.facts
         # Per channel: the number it goes to, whether several clients share it, or why there is none.
         self.number = {
-            Channel.TEXT: choose_number(client, Channel.TEXT, facts.text_opt_outs, ctx.number_users),
-            Channel.CALL: choose_number(client, Channel.CALL, facts.call_opt_outs, ctx.number_users),
+            Channel.TEXT: choose_number(client, Channel.TEXT, facts.text_opt_outs, ctx.number_users,
+                                        facts.text_undeliverable),
+            Channel.CALL: choose_number(client, Channel.CALL, facts.call_opt_outs, ctx.number_users,
+                                        facts.call_undeliverable),
         }
         self.zones = client_zones(client.time_zone, self.primary, practice_tz)
         self.tz: ZoneInfo = display_zone(client.time_zone, practice_tz)
@@ -535,6 +560,8 @@ class _Client:
             assert t is not None
             blocked = self.cap(t, channels)
             if blocked is None:
+                if side == "back":
+                    t = self._with_margin(t, lo, channels)
                 return t, None
             reason = reason or blocked
             if side == "ahead":
@@ -542,6 +569,16 @@ class _Client:
             else:
                 back = self.cal.latest_before(self._day_start(t), lo)
         return None, reason or SkipReason.QUIET_HOURS
+
+    def _with_margin(self, t: int, lo: int, channels: Sequence[Channel]) -> int:
+        """A slot moved back to ``t``, the last allowed minute before quiet hours or a closed day, planned
+        :data:`QUIET_MARGIN` earlier when that is still allowed, on the same day's limits and not before ``lo``
+        (the window's start): every such touch would otherwise be due on the very last minute, and a worker a
+        minute late would find no allowed instant left."""
+        early = self.cal.next_at(max(t - QUIET_MARGIN, lo), t)
+        if early is None or early >= t or self._day(early) != self._day(t) or self.cap(early, channels) is not None:
+            return t
+        return early
 
     def _search(self, c: _Candidate, lo: int, hi: int) -> tuple[int | None, SkipReason | None]:
         return self.nearest(c.moment, lo, hi, c.channels) if c.nearest else self.forward(lo, hi, c.channels)
@@ -577,6 +614,12 @@ class _Client:
             again, _ = self.forward(max(now, c.lo), deadline, c.channels) if now < deadline else (None, None)
             if again is not None:
                 return again, None, again
+            if now < deadline and self.cal.next_at(max(now, c.lo), deadline) is None:
+                # No allowed instant is left before its window closes (quiet hours or closed days until then):
+                # that is final now, not at the deadline (a send job run a minute after its slot must record it
+                # skipped ``late``, and staff be told, instead of the touch vanishing from the plan).
+                last = self.cal.latest_before(deadline, slot)
+                return None, SkipReason.LATE, (slot if last is None else last) + 60
             return None, SkipReason.LATE, max(deadline, slot)
         if why in HELD_BY_LIMIT and (c.cannot_wait or c.moment <= now) and self.held_by_past(c):
             return None, why, now  # held by the limits and it cannot wait: decided now (a staff task at once)
@@ -584,6 +627,14 @@ class _Client:
 
 
 _HELD_OR_DUE = (AppointmentStatus.SCHEDULED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+
+def _other_channel(moved: MovedRule) -> Channel | None:
+    """The channel a correction without a ``fallback`` of its own falls back to: the one it is not sent by, when
+    its words have that channel's (the default words have both)."""
+    needs = {Channel.TEXT: "text", Channel.CALL: "spoken"}
+    return next((ch for ch in (Channel.TEXT, Channel.CALL)
+                 if ch not in moved.by.channels() and needs[ch] in moved.words.sources), None)
 
 
 def _rebooked(appts: Sequence[AppointmentFacts], after: datetime, exclude: str) -> bool:
@@ -642,9 +693,10 @@ class _Planner:
             return  # a reminder (or correction) about an appointment already begun: nothing left for staff to say
         appt = cand.appt
         about = f"appointment {appt.id}" if appt else "no appointment"
+        prefix = HELD_PREFIX if why in HELD_BY_LIMIT else f"{NOT_SENT_PREFIX}{why.value}-"
         self.out.append(Touch(
             id=make_id(self.c.id, cand.rule, cand.subject, appt.version if appt else None,
-                       f"{HELD_PREFIX}{cand.attempt}", Channel.STAFF_TASK),
+                       f"{prefix}{cand.attempt}", Channel.STAFF_TASK),
             client_id=self.c.id, kind=cand.kind, name=cand.name, appointment_id=appt.id if appt else None,
             appointment_version=appt.version if appt else None, attempt=cand.attempt, channel=Channel.STAFF_TASK,
             status=TouchStatus.PLANNED, due=_dt(max(decided, self.ctx.now)), window_end=None, words=cand.rule,
@@ -670,7 +722,10 @@ class _Planner:
         candidates.sort(key=lambda k: (k.priority, k.moment, k.rule, k.subject))
         for cand in candidates:
             if cand.skip is not None:
-                self._skip(cand, cand.skip, cand.moment)
+                if cand.kind is TouchKind.MOVED and cand.skip in NO_CHANNEL:
+                    self._held(cand, cand.skip, cand.moment)  # the client would keep only the old time: staff
+                else:
+                    self._skip(cand, cand.skip, cand.moment)
                 continue
             if (cand.lo if cand.nearest else cand.moment) > self.ctx.horizon_end:
                 continue  # beyond the horizon: a later pass plans it
@@ -683,7 +738,7 @@ class _Planner:
                         self.out.append(self._touch(cand, channel, TouchStatus.PLANNED, due, None, window_end))
                 continue
             final = why in (SkipReason.QUIET_HOURS, SkipReason.LATE) or decided <= self.ctx.now
-            if why in HELD_BY_LIMIT and final:
+            if final and (why in HELD_BY_LIMIT or (why is SkipReason.LATE and cand.kind is not TouchKind.FOLLOW_UP)):
                 self._held(cand, why, decided)
             elif why is not None and final:
                 self._skip(cand, why, decided if why is not SkipReason.QUIET_HOURS else max(cand.moment, cand.lo))
@@ -695,7 +750,7 @@ class _Planner:
         if usable:
             return usable, None
         reasons = [self.s.channel_block(ch) for ch in wanted]
-        for reason in (SkipReason.OPTED_OUT, SkipReason.NO_NUMBER, SkipReason.NO_CONSENT):
+        for reason in (SkipReason.OPTED_OUT, SkipReason.UNDELIVERABLE, SkipReason.NO_NUMBER, SkipReason.NO_CONSENT):
             if reason in reasons:
                 return (), reason
         return (), SkipReason.NO_CONSENT
@@ -760,8 +815,11 @@ class _Planner:
             if moved.enabled and start > ctx.now and mentions and mentions[-1][1] != start \
                     and not appt.changed_by_client:
                 rule = "reminders.moved"
+                # Without a fallback of its own, a correction falls back to the other channel (its text refused
+                # for good: a call), so the client never keeps only the old time.
+                fallback = moved.fallback or _other_channel(moved)
                 done, attempt, channels = self._reminder_progress(rule, [appt.id], start, moved.by.channels(),
-                                                                  moved.fallback)
+                                                                  fallback)
                 if not done:
                     moment = changed + settle
                     if attempt > 1:
@@ -812,8 +870,15 @@ class _Planner:
             rule = self.ctx.rules.moved if cand.kind is TouchKind.MOVED else next(
                 (r for r in self.ctx.rules.reminders if f"reminders.{r.name}" == cand.rule), None)
             fallback = getattr(rule, "fallback", None)
+            if fallback is None and cand.kind is TouchKind.MOVED:
+                # A correction must reach the client: by the other channel when theirs is closed (a number flagged
+                # undeliverable for texts is called, if the client allows calls).
+                fallback = _other_channel(self.ctx.rules.moved)
             if fallback is not None:
+                first_why = why
                 usable, why = self._usable((fallback,))
+                if cand.kind is TouchKind.MOVED and first_why is not None:
+                    why = first_why  # the true reason is its own channel's (undeliverable), not the fallback's
         if answered:
             cand.skip = SkipReason.ANSWERED  # the channels stay the wanted ones: the record names them
         elif not usable:
@@ -1020,8 +1085,9 @@ def recheck(touch: Touch, facts_now: PracticeFacts, rules: OutboundRules,
         # The number is chosen again now: an opted-out number gives way to the client's next allowed one (the
         # re-planned touch below carries it); none left (or no consent) and the touch does not go.
         opted = facts_now.text_opt_outs if touch.channel is Channel.TEXT else facts_now.call_opt_outs
+        flagged = facts_now.text_undeliverable if touch.channel is Channel.TEXT else facts_now.call_undeliverable
         users = Counter(p.e164 for c in facts_now.clients for p in {ph.e164: ph for ph in c.phones}.values())
-        why_none = choose_number(client, touch.channel, opted, users).why
+        why_none = choose_number(client, touch.channel, opted, users, flagged).why
         if why_none is not None:
             return None, why_none
     if is_held_task(touch.id):

@@ -139,6 +139,18 @@ class Skeleton:
         return any("".join(parts[i:i + n]) == joined or "".join(parts[i:i + n]) == joined + "s"
                    for n in (2, 3) for i in range(len(parts) - n + 1))
 
+    def has_care_split(self, word: str) -> bool:
+        """A care word (``care_vocabulary.toml``'s ``[split]``) written as two or three words in a row ("ther apy"),
+        unless a part is "the" (so "the rapist", two ordinary words, is never joined into "therapist")."""
+        joined = "".join(skeleton(word).words.split())
+        parts = self.words.split()
+        for n in (2, 3):
+            for i in range(len(parts) - n + 1):
+                run = parts[i:i + n]
+                if "the" not in run and "".join(run) in (joined, joined + "s"):
+                    return True
+        return False
+
     def has_stem(self, stem: str) -> bool:
         """``stem`` anywhere inside any token or one-letter run ("therap" in "hypnotherapy")."""
         return any(stem in token for token in self.compact + self.spaced)
@@ -179,10 +191,12 @@ def skeleton(text: str) -> Skeleton:
 
 @dataclass(frozen=True)
 class CareVocabulary:
-    """Words revealing care beyond ``ivr.core.privacy``'s: stems found inside words, and whole words."""
+    """Words revealing care beyond ``ivr.core.privacy``'s: stems found inside words, whole words, and care words
+    refused even split in two or three (``split``)."""
 
     stems: tuple[str, ...]
     words: tuple[str, ...]
+    split: tuple[str, ...] = ()
 
 
 @cache
@@ -192,7 +206,8 @@ def care_vocabulary() -> CareVocabulary:
         data = tomllib.load(fh)
     stems = tuple(str(s) for s in data["stems"]["words"])
     words = tuple(str(w) for group in data["words"].values() for w in group)
-    return CareVocabulary(stems, words)
+    split = tuple(str(w) for w in data.get("split", {}).get("words", ()))
+    return CareVocabulary(stems, words, split)
 
 
 def found(text: str, words: Iterable[str], *, stems: Iterable[str] = ()) -> list[str]:

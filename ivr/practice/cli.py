@@ -130,6 +130,8 @@ def seed_demo_command() -> None:
         return
     click.echo(f"demo practice seeded: {report.clinicians} clinicians, {report.clients} clients, "
                f"{report.appointments} appointments")
+    if report.late_note:
+        click.echo(report.late_note)
 
 
 def init_app(app: Flask) -> None:

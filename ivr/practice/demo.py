@@ -110,6 +110,7 @@ class SeedReport:
     clinicians: int = 0
     clients: int = 0
     appointments: int = 0
+    late_note: str | None = None  # why the demo's late follow-up call will not be waiting (ids only, no PHI)
 
 
 def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.tzinfo, *,
@@ -150,10 +151,29 @@ def seed_demo(session_factory: sessionmaker[Session], now: dt.datetime, tz: dt.t
         if not late_arrival:
             return SeedReport(True, len(CLINICIANS), len(CLIENTS), len(_APPOINTMENTS))
         late = now.replace(second=0, microsecond=0) - LATE_BY
+        note = late_call_note(now, tz)
         session.add(Appointment(id=LATE_APPOINTMENT, client_id="C-1007", clinician_id="maya-chen", start=late,
                                 end=late + dt.timedelta(minutes=by_id["maya-chen"].session_minutes),
                                 status=AppointmentStatus.SCHEDULED.value))
-    return SeedReport(True, len(CLINICIANS), len(CLIENTS), len(_APPOINTMENTS) + 1)
+    return SeedReport(True, len(CLINICIANS), len(CLIENTS), len(_APPOINTMENTS) + 1, note)
+
+
+# The shipped flows/outbound.yaml's calling hours (quiet_hours: 09:00–19:00 on business days, the client's time).
+CALLING_HOURS = (dt.time(9), dt.time(19))
+
+
+def late_call_note(now: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """Why the demo's late follow-up (Taylor, C-1007, due at ``now``) is not placed when seeded outside the shipped
+    calling hours (weekdays 09:00–19:00 in ``tz``), by ids only; None inside them.  A "late" call goes within 30
+    minutes or not at all, so at night it is never placed (the planner skips it ``quiet_hours``)."""
+    local = now.astimezone(tz)
+    start, end = CALLING_HOURS
+    if local.weekday() < 5 and start <= local.time() < end:
+        return None
+    return (f"The demo's late follow-up for C-1007 ({LATE_APPOINTMENT}) will not be placed: it is "
+            f"{local:%a %H:%M} in the practice's time zone, outside calling hours (09:00-19:00 on weekdays), and a "
+            f"late call goes within 30 minutes or not at all. Start the demo in calling hours to try "
+            f"`flask --app app call --outbound`.")
 
 
 def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) -> SeedReport:

@@ -118,7 +118,7 @@ def test_a_permanent_code_on_a_call_status_flags_the_number_for_calls_only(ql, c
     assert flags(database) == [("call", "21214", "C-9020", True)]
     # The fallback's second try would be another call: the flag closes the number to calls.
     assert rows(database) == [("two_days_before", 1, "call", "failed", None, "21214"),
-                              ("two_days_before", 2, "call", "skipped", "opted_out", None)]
+                              ("two_days_before", 2, "call", "skipped", "undeliverable", None)]  # its true reason
     jobs.at(SECOND)
     assert len([c for c in standin.calls() if c["to"] == PHONE]) == 1
 

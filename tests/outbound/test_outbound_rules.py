@@ -260,7 +260,9 @@ def test_flows_check_reports_outbound_problems_and_still_serves_the_flows(tmp_pa
             "Your psychiatrist, an LMFT",
             ["not discreet: it says 'psychiatrist'", "not discreet: it gives a clinician's title ('LMFT')"],
         ),
-        ("{{ 'thera' ~ 'py' }} at {{ when }}", ["not discreet: it says 'therapy'"]),
+        # the source writes the word split ('thera' 'py'), the rendered words join it
+        ("{{ 'thera' ~ 'py' }} at {{ when }}",
+         ["not discreet: it says 'therapy' (split)", "not discreet: it says 'therapy'"]),
         (
             "Hello from {{ practice.name }}",
             [
