@@ -151,6 +151,7 @@ BT14S25_NONE = [
     "I never even tried to hurt myself, I'm calling about my bill", "I didn't mean to hurt anyone, can I reschedule",
     # everyday speech near the new phrases
     "I gave my cat to my sister for the weekend, can I reschedule", "my dad beats my mom at chess",
+    "I hope I don't wake up late tomorrow, my appointment is at nine", "I hope I never wake up that early again",
     "my water heater broke so I need to reschedule", "my water bottle broke", "I wrote a letter to my insurance",
     "I wrote a note for my kids' teacher, can I move my session", "I'm thinking about ending it with my boyfriend",
     "I can't wake up early on Tuesdays, can we move it", "I need to set an alarm so I wake up on time",
