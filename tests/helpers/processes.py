@@ -34,8 +34,18 @@ def short_tmpdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
+# Every wait below is a guard against a hang, never a figure under test: it returns as soon as what it waits for
+# is true.  On a loaded machine (CI beside other work, load 10+ on 2 cores) a Python process takes many times longer
+# to start than on a quiet one: a worker that registers in 2 s here took more than 15 s there.  So a wait lasts up
+# to this many times what its caller names, which only makes a real hang take longer to report.
+HANG_GUARD_SCALE = 6
+
+
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1,
              details: Callable[[], str] = lambda: "") -> object:
+    """Poll ``predicate`` every ``interval`` s until it returns something true (returned); fail the test after
+    ``timeout`` × ``HANG_GUARD_SCALE`` seconds, naming ``what`` and printing ``details()`` (e.g. the logs)."""
+    timeout = timeout * HANG_GUARD_SCALE
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
