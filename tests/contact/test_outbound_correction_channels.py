@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from ivr.contact.models import UndeliverableNumber
 from ivr.escalations.models import Escalation
-from tests.contact.test_outbound_replanning import APPT, PHONE, TWO_DAYS, move, rows, texts
 from tests.helpers.contact import add_appointment, add_client, deliver, touch_rows
+from tests.helpers.replanning import APPT, PHONE, TWO_DAYS, move, rows, texts
 
 ACK = (200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />")
 MOVE_AT = TWO_DAYS + dt.timedelta(hours=20)  # Thu 3 Dec 11:00 New York

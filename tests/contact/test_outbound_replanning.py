@@ -4,20 +4,15 @@ downtime; a shared number; undelivered → the next channel; a From outside the 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from ivr.contact import sending
 from ivr.exceptions import OutboundRefused
-from ivr.practice.models import Appointment
 from tests.helpers.contact import POOL, add_appointment, add_client, deliver, touch_rows
+from tests.helpers.replanning import APPT, NY, PHONE, TWO_DAYS, move, rows, texts
 
-NY = ZoneInfo("America/New_York")
-PHONE = "+15551239007"
 FAMILY = "+15551239008"
-APPT = dt.datetime(2026, 12, 4, 15, tzinfo=NY).astimezone(dt.UTC)  # Friday 3 PM
-TWO_DAYS = dt.datetime(2026, 12, 2, 15, tzinfo=NY).astimezone(dt.UTC)
 TEXT = "Hi Robin, a reminder of your appointment Fri, Dec 4 at {}. Reply 1 to confirm or 2 to change it."
 NOTICE = " Reply STOP to stop these texts."
 
@@ -29,26 +24,6 @@ def robin(ql, database, jobs):
     add_appointment(database, "A-9007", "C-9007", APPT)
     jobs.run()  # the pass the new appointment asked for (the commit hook)
     return "C-9007"
-
-
-def move(database, now: dt.datetime, start: dt.datetime | None = None, status: str | None = None) -> None:
-    """Staff (or the EHR) change the appointment: through the ORM, as every writer does."""
-    with database.sessions() as db, db.begin():
-        appt = db.get(Appointment, "A-9007")
-        if start is not None:
-            appt.start, appt.end = start, start + dt.timedelta(minutes=50)
-        if status is not None:
-            appt.status = status
-        appt.changed_at = now
-
-
-def rows(database) -> list[tuple[str, str, str | None]]:
-    return [(r.touch_id.split("/", 1)[1], r.status, r.why_skipped) for r in touch_rows(database, "C-9007")
-            if r.kind != "follow_up"]
-
-
-def texts(standin, to: str = PHONE) -> list[str]:
-    return [m["body"] for m in standin.messages() if m["to"] == to]
 
 
 def test_a_move_re_plans_at_once_and_the_reminder_gives_the_new_time(robin, database, jobs, standin):
