@@ -333,19 +333,19 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         return tuple(sorted(split, key=len, reverse=True))
 
     patterns: list[_Pattern] = []
-    for name, phrases in crisis.items():
+    def category(name: str, where: str) -> CrisisCategory:
         try:
-            category = CrisisCategory(name)
+            return CrisisCategory(name)
         except ValueError:
-            raise PhraseListError(f"unknown crisis category {name!r} ({language})") from None
-        patterns += [_Pattern(p, compiled(p), "crisis", category) for p in phrases]
+            raise PhraseListError(f"unknown crisis category {name!r} {where}({language})") from None
+
+    for name, phrases in crisis.items():
+        kind = category(name, "")
+        patterns += [_Pattern(p, compiled(p), "crisis", kind) for p in phrases]
     patterns += [_Pattern(p, compiled(p), "unsure") for p in unsure]
     for name, phrases in aimed.items():
-        try:
-            category = CrisisCategory(name)
-        except ValueError:
-            raise PhraseListError(f"unknown crisis category {name!r} in unsure ({language})") from None
-        patterns += [_Pattern(p, compiled(p), "unsure", category) for p in phrases]
+        kind = category(name, "in unsure ")
+        patterns += [_Pattern(p, compiled(p), "unsure", kind) for p in phrases]
     patterns += [_Pattern(p, compiled(p), "means", CrisisCategory.SUICIDE_SELF_HARM) for p in means]
     patterns += [_Pattern(p, compiled(p), "everyday") for p in everyday]
     if not isinstance(hedged, Mapping) or not all(isinstance(v, str) for v in hedged.values()):

@@ -319,27 +319,28 @@ def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list
             .order_by(Recording.created_at).limit(limit))]
 
 
-def left_without_model(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
-    """(call SID, recording SID) of copied, unpurged recordings a speech worker without a usable model took
-    (``no_model``), oldest first: a speech worker with a model tries them again on each maintenance pass."""
+def _fetched_and_waiting(db_sessions: sessionmaker[Session], status: TranscriptStatus,
+                         limit: int) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings whose transcript is ``status``, oldest first."""
     with db_sessions() as db:
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.status == RecordingStatus.FETCHED.value,
-                   Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))
+                   Recording.transcript_status == status.value, Recording.purged_at.is_(None))
             .order_by(Recording.created_at).limit(limit))]
+
+
+def left_without_model(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
+    """(call SID, recording SID) of copied, unpurged recordings a speech worker without a usable model took
+    (``no_model``), oldest first: a speech worker with a model tries them again on each maintenance pass."""
+    return _fetched_and_waiting(db_sessions, TranscriptStatus.NO_MODEL, limit)
 
 
 def key_failed(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
     """(call SID, recording SID) of copied, unpurged recordings whose transcription failed on the recordings key
     (``key_failed``): the reconciliation job tries them again, so a key that opens them gets them transcribed and
     crisis-checked."""
-    with db_sessions() as db:
-        return [tuple(r) for r in db.execute(
-            select(Recording.call_sid, Recording.sid)
-            .where(Recording.status == RecordingStatus.FETCHED.value,
-                   Recording.transcript_status == TranscriptStatus.KEY_FAILED.value, Recording.purged_at.is_(None))
-            .order_by(Recording.created_at).limit(limit))]
+    return _fetched_and_waiting(db_sessions, TranscriptStatus.KEY_FAILED, limit)
 
 
 # The start of ``twilio_delete_error`` for a copy of ours that did not check out (``workers.recordings.check_copy``).
