@@ -81,7 +81,7 @@ install:
 upgrade:
 	$(SUDO) $(PYTHON) -m ivr.ops.upgrade $(ARGS)
 
-deps: system-deps $(VENV)/.installed
+deps: system-deps $(VENV)/.installed-dev
 deps-test: system-deps-test $(VENV)/.installed-test $(AXE)
 
 system-deps:
@@ -107,7 +107,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml | $(PY)
 	@$(PIP) install -e . --no-deps
 	@touch $@
 
-$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+# Development tools (time-machine for --wallclock): `make run` has them, a production install does not.
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	@echo "==> pip install -r requirements-dev.txt"
+	@$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed-dev
 	@echo "==> pip install -r requirements-test.txt"
 	@$(PIP) install -r requirements-test.txt
 	@touch $@

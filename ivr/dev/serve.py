@@ -18,8 +18,10 @@ Ctrl-C or SIGTERM stops everything in order (web and workers, stand-in, Redis la
 so queued jobs are flushed to its append-only file).
 
 Options: ``--host``, ``--port``, ``--workers``, ``--no-workers``, ``--check-only``;
-HOST and PORT from the environment are the defaults.  PUBLIC_BASE_URL defaults to
-this host and ``--port``.  IVR_INSTANCE_DIR moves the embedded Redis (tests).
+HOST and PORT from the environment are the defaults.  ``--wallclock ISO`` runs the service and every
+process it starts on a wall clock that starts at that instant and runs on (``ivr.dev.wallclock``), to try
+follow-ups and reminders at any hour; refused with IVR_TEST_NOW and unless Twilio is the local stand-in.
+PUBLIC_BASE_URL defaults to this host and ``--port``.  IVR_INSTANCE_DIR moves the embedded Redis (tests).
 FLASK_SKIP_DOTENV=1 skips ``.env``, as it does for ``flask``.  While it runs,
 ``instance/service.json`` tells ``flask --app app call --url …`` in another terminal
 how the service signs and where its local Twilio stand-in is (see ``service_note``).
@@ -55,7 +57,9 @@ from ivr import config as config_mod
 from ivr.actions.catalog import default_registry
 from ivr.db import database as db_mod
 from ivr.db.migrate_lock import locked_upgrade
+from ivr.dev import wallclock
 from ivr.dev.redis_server import EmbeddedRedis
+from ivr.dev.wallclock import WallclockError
 from ivr.encryption import ENV_NAME, RECORDINGS_ENV_NAME, generate_key
 from ivr.escalations.demo import demo_password, logins_note, seed_demo_staff
 from ivr.exceptions import ConfigError
@@ -655,6 +659,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-hang-seconds", type=float, default=REDIS_HANG_SECONDS,
                         help="restart the embedded Redis when it has not answered PING for this long "
                              f"(default {REDIS_HANG_SECONDS:.0f})")
+    parser.add_argument("--wallclock", metavar="ISO_INSTANT", default=None,
+                        help="try the service at another moment: it and every process it starts run on a wall "
+                             "clock that starts at this instant (e.g. 2026-12-09T11:00:00-05:00) and runs on, RQ's "
+                             "scheduler included; the demo is seeded around it. Only with the local Twilio "
+                             "stand-in, never with IVR_TEST_NOW (ivr/dev/wallclock)")
     return parser.parse_args(argv)
 
 
@@ -755,6 +764,33 @@ def prepare_database(settings: config_mod.Settings) -> bool:
         database.dispose()
 
 
+def start_wallclock(value: str, settings: config_mod.Settings) -> dt.datetime:
+    """Move this process's wall clock, and that of every process it starts, to ``value`` (``--wallclock``).
+
+    Returns the instant (aware).  Raises WallclockError, changing nothing, for a malformed instant, with
+    IVR_TEST_NOW (a fixed clock and a moving one cannot both hold), unless Twilio is the local stand-in (as
+    IVR_TEST_NOW: a moved clock must never call or text real people), or when time-machine is missing.
+    """
+    instant = wallclock.parse(value)
+    if settings.test_now:
+        raise WallclockError("--wallclock and IVR_TEST_NOW cannot be used together: IVR_TEST_NOW fixes the clock, "
+                             "--wallclock moves it and lets it run. Unset IVR_TEST_NOW (environment or .env)")
+    if (urlsplit(settings.twilio_api_url).hostname or "") not in config_mod.LOOPBACK_HOSTS:
+        raise WallclockError(f"--wallclock is for trying the service out: it is refused unless TWILIO_API_URL points "
+                             f"at a local Twilio stand-in (127.0.0.1, localhost or ::1), and it is "
+                             f"{settings.twilio_api_url}. Unset TWILIO_API_URL (environment or .env): make run "
+                             f"then starts its own stand-in")
+    wallclock.start(instant)
+    return instant
+
+
+def clock_note(instant: dt.datetime, tz: Any) -> str:
+    """The banner's lines for ``--wallclock``, the instant in the practice's zone ``tz`` (a tzinfo)."""
+    local = instant.astimezone(tz)
+    return (f"The clock runs from {local:%Y-%m-%d %H:%M} {local.tzname()} (--wallclock), moving on from there:\n"
+            "  the service, its workers and RQ's scheduler all read it; Redis's own clock stays real.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -794,6 +830,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 1
+    if args.wallclock is not None:
+        try:
+            moved_to = start_wallclock(args.wallclock, settings)
+        except WallclockError as exc:
+            print(f"Configuration error: {exc}", file=sys.stderr)
+            return 1
+        args.wallclock_from = moved_to
     if not check_flows(settings):
         return 1
     if args.check_only:
@@ -1014,6 +1057,9 @@ def _print_banner(args: argparse.Namespace, settings: config_mod.Settings, local
                   "  (set TWILIO_API_URL=https://api.twilio.com in .env to use Twilio itself)"]
     if settings.test_now:
         lines += ["", f"The clock is fixed at {settings.test_now} (IVR_TEST_NOW: for tests only)."]
+    if getattr(args, "wallclock_from", None) is not None:
+        tz = load_practice(Path(settings.flows_dir) / "practice.yaml").tz
+        lines += ["", clock_note(args.wallclock_from, tz)]
     lines += ["",
               "Place a simulated call from another terminal (type digits at the prompt):",
               f"  .venv/bin/flask --app app call --url {local}",

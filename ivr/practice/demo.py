@@ -172,8 +172,8 @@ def late_call_note(now: dt.datetime, tz: dt.tzinfo) -> str | None:
         return None
     return (f"The demo's late follow-up for C-1007 ({LATE_APPOINTMENT}) will not be placed: it is "
             f"{local:%a %H:%M} in the practice's time zone, outside calling hours (09:00-19:00 on weekdays), and a "
-            f"late call goes within 30 minutes or not at all. Start the demo in calling hours to try "
-            f"`flask --app app call --outbound`.")
+            f"late call goes within 30 minutes or not at all. To try `flask --app app call --outbound` now, start "
+            f"the demo on a moved clock: make run ARGS=\"--wallclock 2026-12-09T11:00:00-05:00\" (README).")
 
 
 def prepare_embedded(url: str, tz: dt.tzinfo, now: dt.datetime | None = None) -> SeedReport:

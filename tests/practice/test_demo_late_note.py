@@ -23,7 +23,8 @@ def test_seeded_at_night_the_demo_says_the_late_call_will_not_be_placed(database
     assert report.late_note == (
         "The demo's late follow-up for C-1007 (A-2000) will not be placed: it is Tue 23:13 in the practice's time "
         "zone, outside calling hours (09:00-19:00 on weekdays), and a late call goes within 30 minutes or not at "
-        "all. Start the demo in calling hours to try `flask --app app call --outbound`.")
+        "all. To try `flask --app app call --outbound` now, start the demo on a moved clock: "
+        'make run ARGS="--wallclock 2026-12-09T11:00:00-05:00" (README).')
     assert "Taylor" not in report.late_note and "+1555" not in report.late_note  # ids only
 
 
