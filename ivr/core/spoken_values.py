@@ -695,8 +695,8 @@ def _offered_dates(words: Sequence[str], whole: Reading[dt.date], today: dt.date
         return sorted(found)
     first, last = parts[0], parts[-1]
     for k, part in enumerate(parts):
-        heads = [[]] + ([first[:a] for a in range(1, len(first))] if k else [])
-        tails = [[]] + ([last[-b:] for b in range(1, min(len(last), 4) + 1)] if k < len(parts) - 1 else [])
+        heads: list[list[str]] = [[]] + ([first[:a] for a in range(1, len(first))] if k else [])
+        tails: list[list[str]] = [[]] + ([last[-b:] for b in range(1, min(len(last), 4) + 1)] if k < len(parts) - 1 else [])
         for head, tail in itertools.product(heads, tails):
             reading = _date_from_words([*head, *part, *tail], today, purpose)
             if reading.ok and reading.value is not None:
@@ -927,6 +927,8 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
+    # "1700 hours", "0900 hrs": the 24-hour clock as said aloud; the word "hours" is no length here (bt14-s25 nit 7)
+    raw = re.sub(r"\b(\d{3,4}|hundred) (?:hours|hrs)\b", r"\1", raw)
     # "2ish", "noonish", "tennish": around that time (bt14 s24 nit 7); the "ish" is _BOUND_LAST's.
     raw = _ISH.sub(lambda m: ("ten" if m.group(1) == "tenn" else m.group(1)) + " ish", raw)
     # "three o five" is 3:05: an "o" before a single digit is zero, not the "o" of "o'clock" (review 14b finding 14).
@@ -1361,6 +1363,25 @@ _HOLIDAY_PHRASES = sorted([*_FIXED_HOLIDAYS, *_MOVING_HOLIDAYS], key=len, revers
 _WEEK_AFTER = {"week": 7, "fortnight": 14}
 
 
+# A part of a week said before "this week" / "next week" (bt14-s25 nit 7): early is Monday to Wednesday, the middle
+# Tuesday to Thursday, the end (late) Thursday and Friday, as "the end of the week" is. Longest first.
+_WEEK_PARTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("the", "beginning", "of"), "early"), (("the", "start", "of"), "early"), (("the", "middle", "of"), "mid"),
+    (("the", "end", "of"), "late"), (("beginning", "of"), "early"), (("start", "of"), "early"),
+    (("middle", "of"), "mid"), (("end", "of"), "late"), (("early",), "early"), (("mid",), "mid"),
+    (("late",), "late"),
+)
+_WEEK_PART_DAYS = {"early": (0, 2), "mid": (1, 3), "late": (3, 4)}  # Monday 0
+
+
+def _week_part(words: Sequence[str], i: int) -> tuple[int, str]:
+    """(how many words before ``i`` name a part of the week, that part) for "early next week"; (0, "") if none."""
+    for phrase, part in _WEEK_PARTS:
+        if i >= len(phrase) and tuple(words[i - len(phrase):i]) == phrase:
+            return len(phrase), part
+    return 0, ""
+
+
 def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
     """Day expressions in a word list, left to right, without resolving them."""
     out: list[_DayExpr] = []
@@ -1415,7 +1436,8 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             i += 4
             continue
         elif w in ("this", "next") and nxt in ("week", "weekend"):
-            out.append(_DayExpr(i, i + 2, f"{w}_{nxt}"))
+            lead, part = _week_part(words, i) if nxt == "week" else (0, "")
+            out.append(_DayExpr(i - lead, i + 2, f"{w}_{nxt}", part=part))
             i += 2
             continue
         elif w == "week" and nxt == "after" and nxt2 == "next":
@@ -1681,6 +1703,11 @@ def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int,
         start = _week_start(today, week_start)
         weeks = {"this_week": 0, "next_week": 1, "week_after_next": 2}[expr.kind]
         first = start + dt.timedelta(weeks=weeks)
+        if expr.part in _WEEK_PART_DAYS:  # "early next week": Monday to Wednesday of it
+            monday = first + dt.timedelta(days=(0 - week_start) % 7)
+            a, b = _WEEK_PART_DAYS[expr.part]
+            days = _clipped((monday + a * one, monday + b * one), today)
+            return _value(days) if days is not None else _not_understood(Why.OUT_OF_RANGE)
         return _value((max(first, today), first + 6 * one))
     if expr.kind in ("this_weekend", "next_weekend"):
         ahead = (5 - today.weekday()) % 7

@@ -655,6 +655,19 @@ ROWS = [
     ("date", "april 15 or 16 1985", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
     ("date", "april 15 1985 or was it 1986", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 15, 1986))),
     ("date", "april 15 85 or 86", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 15, 1986))),
+    # bt14-s25 nit 7: the 24-hour clock with "hours"; parts of a week narrower than the whole week (said on
+    # Thursday 5 June: next week is 9-15 June)
+    ("time", "1700 hours", {}, V(t(17))),
+    ("time", "0900 hours", {}, V(t(9))),
+    ("time", "seventeen thirty hours", {}, V(t(17, 30))),
+    ("time", "in two hours", {}, N(Why.NOT_A_VALUE)),  # a length, never 2 o'clock
+    ("day", "early next week", {}, V(span(d(6, 9), d(6, 11)))),
+    ("day", "the beginning of next week", {}, V(span(d(6, 9), d(6, 11)))),
+    ("day", "the middle of next week", {}, V(span(d(6, 10), d(6, 12)))),
+    ("day", "end of next week", {}, V(span(d(6, 12), d(6, 13)))),
+    ("day", "late next week", {}, V(span(d(6, 12), d(6, 13)))),
+    ("day", "early this week", {}, A(Why.OUT_OF_RANGE)),  # Monday to Wednesday are past on Thursday
+    ("day", "next week", {}, V(span(d(6, 9), d(6, 15)))),
     ("name", "I'm Jane", {}, V("Jane")),
     ("name", "this is Jane speaking", {}, V("Jane")),
     ("name", "Mary Ann", {}, V("Mary Ann")),
