@@ -696,7 +696,9 @@ def _offered_dates(words: Sequence[str], whole: Reading[dt.date], today: dt.date
     first, last = parts[0], parts[-1]
     for k, part in enumerate(parts):
         heads: list[list[str]] = [[]] + ([first[:a] for a in range(1, len(first))] if k else [])
-        tails: list[list[str]] = [[]] + ([last[-b:] for b in range(1, min(len(last), 4) + 1)] if k < len(parts) - 1 else [])
+        tails: list[list[str]] = [[]]
+        if k < len(parts) - 1:
+            tails += [last[-b:] for b in range(1, min(len(last), 4) + 1)]
         for head, tail in itertools.product(heads, tails):
             reading = _date_from_words([*head, *part, *tail], today, purpose)
             if reading.ok and reading.value is not None:
