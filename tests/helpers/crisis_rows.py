@@ -168,7 +168,8 @@ BT14S25_NONE = [
 # routed; everyday "tired of" and "disappear" stay NONE.
 BT14S25_NIT_UNSURE = [
     "I feel like disappearing", "I just feel like disappearing", "I feel like I could just disappear",
-    "I'm so tired of everything", "I am tired of everything", "I'm so tired of it all", "honestly I'm sick of everything",
+    "I'm so tired of everything", "I am tired of everything", "I'm so tired of it all",
+    "honestly I'm sick of everything",
     "I'm exhausted of all of it", "I'm so tired of everything, can I reschedule",
 ]
 BT14S25_NIT_NONE = [
