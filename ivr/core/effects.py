@@ -44,6 +44,9 @@ class Gather:
     # A prompt before a verb that takes no keys itself (a <Record>): with no key pressed, Twilio goes on to
     # the next verb (actionOnEmptyResult unset); a key posts to the gather action.  See ``prompt_keys``.
     falls_through: bool = False
+    # The keypad-only gather the emergency guidance plays in (the greeting, ``_keys_first``): a key pressed
+    # there is posted with ``early=1``, so staff read "during the greeting" (bt14-s25 nit 6).
+    early: bool = False
 
 
 def prompt_keys() -> Gather:
@@ -153,5 +156,5 @@ def _keys_first(gather: Gather) -> list[Gather]:
     # which Twilio also waits between keys.
     timeout = 1 if gather.num_digits == 1 else gather.timeout
     first = Gather(gather.prompts[:last + 1], num_digits=gather.num_digits, finish_on_key=gather.finish_on_key,
-                   speech=False, timeout=timeout, falls_through=True)
+                   speech=False, timeout=timeout, falls_through=True, early=True)
     return [first, replace(gather, prompts=gather.prompts[last + 1:])]

@@ -20,6 +20,7 @@ from ivr.core.call_state import CallSession, Waiting
 from ivr.core.crisis_kind import CrisisKind
 from ivr.core.escalation_policy import VOICEMAIL, decide_priority, promise
 from ivr.core.events import (
+    DURING_GREETING,
     ActionDone,
     Answer,
     CallEnded,
@@ -563,6 +564,8 @@ class _Run:
         )
         if isinstance(event, NoInput) or not said:
             return self._retry(st, body, body.reprompts.no_input, "no-input")
+        if isinstance(event, Digits) and event.early:
+            s.note(DURING_GREETING)  # the next entry's key was pressed while the greeting played (bt14-s25 nit 6)
         if isinstance(event, Speech):
             # Crisis words first, whatever the recogniser's confidence: a distressed caller is never
             # told "Sorry, I didn't catch that" (docs/understanding.md, "Crisis in any words").

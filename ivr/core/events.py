@@ -14,9 +14,14 @@ class CallStarted:
     flow: str = ""
 
 
+# A timeline entry before a step's entry: that key was pressed during the greeting (``Digits.early``).
+DURING_GREETING = "keyed-during-greeting"
+
+
 @dataclass(frozen=True)
 class Digits:
     digits: str
+    early: bool = False  # pressed while the greeting (the emergency guidance) played, before the prompt after it
 
 
 @dataclass(frozen=True)

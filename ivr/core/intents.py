@@ -63,7 +63,11 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
             phrases=("appointment", "~session", "booking", "cant make it", "cant come", "wont make it",
                      "change my appointment", "my next appointment", "running late", "be late",
                      # bt14 s24 nit 7: "I won't be able to come in on Friday"
-                     *(" ".join(p) for p in _CANT_ATTEND)),
+                     *(" ".join(p) for p in _CANT_ATTEND),
+                     # bt14-s25 nit 7: a late client ("I'm going to be ten minutes late") hears the appointment
+                     # menu, as "I'm running late" does
+                     "minutes late", "minute late", "mins late", "bit late", "little late", "running behind",
+                     "running a bit behind", "running a little behind"),
             actions={
                 "reschedule": ("reschedul*", "resched*", "postpone", "~move", "~moving", "~change", "~changing",
                                "~push back", "~push it back", "~different time", "~different day",
@@ -71,10 +75,14 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                                "~earlier time", "~move it", "~instead",
                                # review 14c finding 3: push, bring and shift, forward or back
                                "~push", "~push it", "~bring forward", "~bring it forward", "~bring back",
-                               "~bring it back", "~shift", "~shift it", "~move up", "~move it up"),
+                               "~bring it back", "~shift", "~shift it", "~move up", "~move it up",
+                               # bt14-s25 nit 7: "can I come in later on Tuesday"
+                               "~come in later", "~come in earlier", "~come later", "~come earlier"),
                 "cancel": ("cancel*", "call off", "wont be coming", "not coming", "drop my appointment"),
                 "hear": ("~what time is my", "~what time do i", "~when is my", "~whens my", "~when do i",
-                         "~remind me", "~confirm", "~check on", "~check my", "~do i have", "~what day is my"),
+                         "~remind me", "~confirm", "~check on", "~check my", "~do i have", "~what day is my",
+                         # bt14-s25 nit 7: "when am I seeing Dr Chen"
+                         "~when am i seeing", "~when am i meeting", "~when will i see", "~when will i be seeing"),
                 "book": ("~book", "make an appointment", "schedule an appointment", "set up an appointment",
                          "new appointment", "another appointment", "schedule a session"),
             },
@@ -102,7 +110,11 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                      # review 14b finding 12: how people ask to start without saying "new client"
                      "interested in therapy", "interested in counseling", "see a counselor", "see a counsellor",
                      "waitlist", "wait list", "waiting list", "not a client yet", "consultation",
-                     "help with anxiety", "help with depression", "help with my anxiety", "help with my depression"),
+                     "help with anxiety", "help with depression", "help with my anxiety", "help with my depression",
+                     # bt14-s25 nit 7: "I'd like to see someone about therapy", "I want to start seeing someone"
+                     "someone about therapy", "someone about counseling", "someone about counselling",
+                     "somebody about therapy", "start seeing someone", "start seeing somebody",
+                     "start seeing a therapist", "start seeing a counselor"),
             priority=2,
         ),
         "operator": IntentWords(

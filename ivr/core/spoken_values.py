@@ -429,9 +429,14 @@ def _split_numeral(word: str, last: bool) -> list[list[str]]:
     return out
 
 
-def _month_number(words: Sequence[str]) -> int | None:
-    value = _small_number(words, ordinal_ok=False)
+def _month_number(words: Sequence[str], *, ordinal_ok: bool = False) -> int | None:
+    value = _small_number(words, ordinal_ok=ordinal_ok)
     return value if value is not None and 1 <= value <= 12 else None
+
+
+def _is_ordinal(words: Sequence[str]) -> bool:
+    """Whether a number ends in an ordinal ("4th", "fourth", "twenty first")."""
+    return bool(words) and (words[-1] in _ORDINALS or bool(_ORDINAL_NUMERAL.fullmatch(words[-1])))
 
 
 def _day_number(words: Sequence[str]) -> int | None:
@@ -482,21 +487,29 @@ def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
         n = len(tokens)
         if n > 10:
             continue
-        # month day year
+        # month day year; a month said as an ordinal ("fourth fifteenth 1985") only before an ordinal day,
+        # and then also read day first ("the 4th of the 5th"), so two readings are asked (bt14-s25 nit 7)
         for i in range(1, n):
-            month = _month_number(tokens[:i])
+            month = _month_number(tokens[:i], ordinal_ok=True)
             if month is None:
                 continue
+            by_ordinal = _is_ordinal(tokens[:i])
             for j in range(i + 1, n + 1):
                 day = _day_number(tokens[i:j])
-                if day is None:
+                if day is None or (by_ordinal and not _is_ordinal(tokens[i:j])):
                     continue
                 if j == n:
-                    out.append(_DateParts(month, day, None))
+                    found = [_DateParts(month, day, None)]
                 else:
                     year = _year(tokens[j:])
-                    if year is not None:
-                        out.append(_DateParts(month, day, year, _split_year(tokens[i:], year)))
+                    if year is None:
+                        continue
+                    found = [_DateParts(month, day, year, _split_year(tokens[i:], year))]
+                if by_ordinal:
+                    first, second = _day_number(tokens[:i]), _month_number(tokens[i:j], ordinal_ok=True)
+                    if first is not None and second is not None:
+                        found.append(dataclasses.replace(found[0], month=second, day=first))
+                out.extend(found)
         # year month day, only with a four-digit year first ("1985 4 15")
         if n >= 3 and _NUMERAL.fullmatch(tokens[0]) and len(tokens[0]) == 4:
             for i in range(2, n):
@@ -504,9 +517,14 @@ def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
                 if month is not None and day is not None:
                     out.append(_DateParts(month, day, _Year(int(tokens[0]), 4)))
     # Day first is read only where month first is impossible: "15 4 1985" (15 is no month).
-    if not out and len(words) == 3:
-        day, month, year = _day_number(words[:1]), _month_number(words[1:2]), _year(words[2:])
-        if day is not None and day > 12 and month is not None and year is not None:
+    # "the 15th of the 4th 1985", "the fifteenth of the fourth nineteen eighty five": a month said as an
+    # ordinal too, the day in one or two words (bt14-s25 nit 7)
+    for i in (1, 2):
+        if out or len(words) < i + 2:
+            break
+        day, month, year = _day_number(words[:i]), _month_number(words[i:i + 1], ordinal_ok=True), _year(words[i + 1:])
+        if day is not None and day > 12 and month is not None and year is not None \
+                and (len(words) == 3 or year.digits == 4):
             out.append(_DateParts(month, day, year))
     return out
 
@@ -578,7 +596,8 @@ def _resolve(parts: _DateParts, today: dt.date, purpose: DatePurpose) -> _Resolv
         # no century has this day (29 February in a year that is never a leap year here)
         return _Resolved(failed=Why.NO_SUCH_DATE)
     if purpose is DatePurpose.BIRTH:
-        fits = [d for d in real if _years_ago(today, MAX_AGE) <= d <= today]
+        # an age from 0 to MAX_AGE in whole years: born after this day MAX_AGE + 1 years ago (bt14-s25 nit 7)
+        fits = [d for d in real if _years_ago(today, MAX_AGE + 1) < d <= today]
     else:
         fits = [d for d in real if _in_range(d, today, purpose)]
     if len(fits) == 1:
@@ -649,7 +668,7 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
     if whole.outcome is not Outcome.NOT_UNDERSTOOD and _alternatives(words):
         # "april 15 1985 or 1986", "april 15 or 16 1985": two dates or years offered; never the first one read
         # (bt14-s24 S4), nor a missing year asked for when it was said.
-        return _ambiguous(Why.SEVERAL, list(whole.options()))
+        return _ambiguous(Why.SEVERAL, _offered_dates(words, whole, today, purpose))
     at = _correction_at(words, lambda w: _is_date_word(w) and w not in ("o", "oh"))
     if at is None and whole.why is Why.NOT_A_VALUE:
         missing = _missing_parts(words)
@@ -658,6 +677,34 @@ def parse_date(text: str | None, *, today: dt.date, purpose: DatePurpose = DateP
 
 
 _ALTERNATIVE = frozenset({"or", "maybe", "perhaps"})
+
+
+def _offered_dates(words: Sequence[str], whole: Reading[dt.date], today: dt.date,
+                   purpose: DatePurpose) -> list[dt.date]:
+    """Every date of an answer with alternatives, each part completed from the others: "4 15 or 4 16 1985" →
+    April 15 and April 16 1985 (the year said once, bt14-s25 nit 6); "april 15 1985 or 1986" → both years."""
+    parts: list[list[str]] = [[]]
+    for word in words:
+        if word in _ALTERNATIVE:
+            parts.append([])
+        elif _is_date_word(word) or word in _DATE_FILLER:  # "or was it 1986": only the date words count
+            parts[-1].append(word)
+    parts = [p for p in parts if p]
+    found = set(whole.options())
+    if len(parts) < 2:
+        return sorted(found)
+    first, last = parts[0], parts[-1]
+    for k, part in enumerate(parts):
+        heads: list[list[str]] = [[]] + ([first[:a] for a in range(1, len(first))] if k else [])
+        tails: list[list[str]] = [[]]
+        if k < len(parts) - 1:
+            tails += [last[-b:] for b in range(1, min(len(last), 4) + 1)]
+        for head, tail in itertools.product(heads, tails):
+            reading = _date_from_words([*head, *part, *tail], today, purpose)
+            if reading.ok and reading.value is not None:
+                found.add(reading.value)
+                break
+    return sorted(found)
 
 
 def _alternatives(words: Sequence[str]) -> bool:
@@ -882,6 +929,8 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
+    # "1700 hours", "0900 hrs": the 24-hour clock as said aloud; the word "hours" is no length here (bt14-s25 nit 7)
+    raw = re.sub(r"\b(\d{3,4}|hundred) (?:hours|hrs)\b", r"\1", raw)
     # "2ish", "noonish", "tennish": around that time (bt14 s24 nit 7); the "ish" is _BOUND_LAST's.
     raw = _ISH.sub(lambda m: ("ten" if m.group(1) == "tenn" else m.group(1)) + " ish", raw)
     # "three o five" is 3:05: an "o" before a single digit is zero, not the "o" of "o'clock" (review 14b finding 14).
@@ -1316,6 +1365,25 @@ _HOLIDAY_PHRASES = sorted([*_FIXED_HOLIDAYS, *_MOVING_HOLIDAYS], key=len, revers
 _WEEK_AFTER = {"week": 7, "fortnight": 14}
 
 
+# A part of a week said before "this week" / "next week" (bt14-s25 nit 7): early is Monday to Wednesday, the middle
+# Tuesday to Thursday, the end (late) Thursday and Friday, as "the end of the week" is. Longest first.
+_WEEK_PARTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("the", "beginning", "of"), "early"), (("the", "start", "of"), "early"), (("the", "middle", "of"), "mid"),
+    (("the", "end", "of"), "late"), (("beginning", "of"), "early"), (("start", "of"), "early"),
+    (("middle", "of"), "mid"), (("end", "of"), "late"), (("early",), "early"), (("mid",), "mid"),
+    (("late",), "late"),
+)
+_WEEK_PART_DAYS = {"early": (0, 2), "mid": (1, 3), "late": (3, 4)}  # Monday 0
+
+
+def _week_part(words: Sequence[str], i: int) -> tuple[int, str]:
+    """(how many words before ``i`` name a part of the week, that part) for "early next week"; (0, "") if none."""
+    for phrase, part in _WEEK_PARTS:
+        if i >= len(phrase) and tuple(words[i - len(phrase):i]) == phrase:
+            return len(phrase), part
+    return 0, ""
+
+
 def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
     """Day expressions in a word list, left to right, without resolving them."""
     out: list[_DayExpr] = []
@@ -1370,7 +1438,8 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             i += 4
             continue
         elif w in ("this", "next") and nxt in ("week", "weekend"):
-            out.append(_DayExpr(i, i + 2, f"{w}_{nxt}"))
+            lead, part = _week_part(words, i) if nxt == "week" else (0, "")
+            out.append(_DayExpr(i - lead, i + 2, f"{w}_{nxt}", part=part))
             i += 2
             continue
         elif w == "week" and nxt == "after" and nxt2 == "next":
@@ -1636,6 +1705,11 @@ def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int,
         start = _week_start(today, week_start)
         weeks = {"this_week": 0, "next_week": 1, "week_after_next": 2}[expr.kind]
         first = start + dt.timedelta(weeks=weeks)
+        if expr.part in _WEEK_PART_DAYS:  # "early next week": Monday to Wednesday of it
+            monday = first + dt.timedelta(days=(0 - week_start) % 7)
+            a, b = _WEEK_PART_DAYS[expr.part]
+            days = _clipped((monday + a * one, monday + b * one), today)
+            return _value(days) if days is not None else _not_understood(Why.OUT_OF_RANGE)
         return _value((max(first, today), first + 6 * one))
     if expr.kind in ("this_weekend", "next_weekend"):
         ahead = (5 - today.weekday()) % 7

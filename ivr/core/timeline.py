@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ivr.core.crisis_kind import describe_entry as crisis_kind_words
+from ivr.core.events import DURING_GREETING
 from ivr.core.flow import Flow, StepKind, step_label
 
 # What happened at a step, in words.
@@ -81,8 +82,12 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
     out: list[str] = []
     flow: Flow | None = None
     answered: set[tuple[str, str]] = set()  # (flow, step) answered already: a second answer was given again
+    early = False  # the next step's key was pressed during the greeting
     for entry in entries:
         text = str(entry)
+        if text == DURING_GREETING:
+            early = True
+            continue
         if text in EVENTS:
             out.append(EVENTS[text])
             continue
@@ -103,7 +108,9 @@ def describe(entries: Iterable[str], flows: Mapping[str, Flow]) -> list[str]:
                 where = (flow.name if flow is not None else "", step)
                 words = "gave it again" if where in answered else None
                 answered.add(where)
-            out.append(f"{_label(flow, step)}: {words or _outcome(outcome)}")
+            when = " (during the greeting)" if early else ""
+            early = False
+            out.append(f"{_label(flow, step)}{when}: {words or _outcome(outcome)}")
             continue
         name, dot, step_id = text.partition(".")
         if dot:

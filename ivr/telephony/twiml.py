@@ -123,7 +123,7 @@ SPEECH_TIMEOUT_SECONDS = 2  # silence after speech that ends a spoken answer, wh
 
 def _gather(response: VoiceResponse, effect: fx.Gather, urls: CallUrls) -> None:
     kwargs = {
-        "action": urls.gather,
+        "action": urls.gather + ("&" if "?" in urls.gather else "?") + "early=1" if effect.early else urls.gather,
         "method": "POST",
         "input": "dtmf speech" if effect.speech else "dtmf",
         "timeout": effect.timeout,

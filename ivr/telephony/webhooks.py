@@ -186,7 +186,7 @@ def gather_input() -> str:
         confidence = _confidence(form)
         event = Speech(form["SpeechResult"][:500], -1.0 if confidence is None else confidence)
     elif form.get("Digits"):
-        event = Digits(form["Digits"][:32])
+        event = Digits(form["Digits"][:32], early=request.args.get("early") == "1")
     else:
         event = NoInput()
     return _handle(event)

@@ -27,6 +27,8 @@ from ivr.core.crisis import (
 )
 from tests.helpers.crisis_rows import (
     BT14S25_CRISIS,
+    BT14S25_NIT_NONE,
+    BT14S25_NIT_UNSURE,
     BT14S25_NONE,
     BT14S25_UNSURE,
     FIX13_CRISIS3_CRISIS,
@@ -531,6 +533,8 @@ NONE_ROWS += FIX13_CRISIS3_NONE
 CRISIS_ROWS += BT14S25_CRISIS
 UNSURE_ROWS += BT14S25_UNSURE
 NONE_ROWS += BT14S25_NONE
+UNSURE_ROWS += BT14S25_NIT_UNSURE  # nit 7: disappearing, tired of everything
+NONE_ROWS += BT14S25_NIT_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings

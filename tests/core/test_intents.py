@@ -112,6 +112,15 @@ ROWS = [
     # keys said instead of pressed
     ("two", "links", None, {}),
     ("press three", "billing", None, {}),
+    # bt14-s25 nit 7: a late client, a later time on a day, who they see; starting without "new client"
+    ("I'm going to be ten minutes late", "appointments", None, {}),
+    ("I'll be 10 minutes late", "appointments", None, {}),
+    ("I'm running a bit behind", "appointments", None, {}),
+    ("can I come in later on Tuesday", "appointments", "reschedule", {"day": "tuesday"}),
+    ("when am I seeing Dr Chen", "appointments", "hear", {}),
+    ("I'd like to see someone about therapy", "new_client", None, {}),
+    ("I want to start seeing someone", "new_client", None, {}),
+    ("is there a late fee", "billing", None, {}),  # "late" alone is no late client
     ("option 1", "appointments", None, {}),
     ("zero", "operator", None, {}),
 ]
@@ -231,7 +240,8 @@ def test_another_vocabulary() -> None:
         # review 14c finding 3: words between "to" and the day; a part of the day said before the day
         ("can I move it to later today", "reschedule", {"to_day": "today"}),
         ("move my session to a morning later this week", "reschedule", {"to_day": "this week morning"}),
-        ("move it to an afternoon early next week", "reschedule", {"to_day": "next week afternoon"}),
+        # bt14-s25 nit 7: "early" is kept: early next week is Monday to Wednesday
+        ("move it to an afternoon early next week", "reschedule", {"to_day": "early next week afternoon"}),
         ("move my session to Wednesday morning", "reschedule", {"to_day": "wednesday morning"}),
         ("can I move it to next Wednesday", "reschedule", {"to_day": "next wednesday"}),
         # fix14-left2 item 2: a day or time ruled out at an offer, before or after it; a part of the day on its own

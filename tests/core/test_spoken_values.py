@@ -135,7 +135,8 @@ ROWS = [
     # two-digit birth years: an age from 0 to 110; both centuries fitting is ambiguous
     ("date", "4 15 85", {"purpose": BIRTH}, V(APRIL_15)),
     ("date", "4 15 05", {"purpose": BIRTH}, V(d(4, 15, 2005))),  # 1905 would be 120 years old
-    ("date", "4 15 15", {"purpose": BIRTH}, V(d(4, 15, 2015))),  # 1915-04-15 is past 110 on 2025-06-05
+    # 1915-04-15 is an age of 110 on 2025-06-05, in the documented 0-110: both centuries fit (bt14-s25 nit 7)
+    ("date", "4 15 15", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1915), d(4, 15, 2015))),
     ("date", "6 15 15", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(6, 15, 1915), d(6, 15, 2015))),
     ("date", "4 15 25", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1925), d(4, 15, 2025))),
     ("date", "4 15 20", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1920), d(4, 15, 2020))),
@@ -637,6 +638,36 @@ ROWS = [
     ("name", "good morning my name is Jane", {}, V("Jane")),
     ("name", "Jane, it's Jane", {}, V("Jane")),
     ("name", "it's Jane", {}, V("Jane")),
+    # bt14-s25 nit 7: a two-digit birth year gives an age from 0 to MAX_AGE (110) in whole years; both centuries
+    # fitting is asked (today 2025-06-05: 1915-04-15 is 110, 1914-04-15 is 111)
+    ("date", "4 15 16", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(4, 15, 1916), d(4, 15, 2016))),
+    ("date", "4 15 14", {"purpose": BIRTH}, V(d(4, 15, 2014))),
+    ("date", "6 6 14", {"purpose": BIRTH}, A(Why.TWO_DIGIT_YEAR, d(6, 6, 1914), d(6, 6, 2014))),  # 110 until 6 June
+    ("date", "6 4 14", {"purpose": BIRTH}, V(d(6, 4, 2014))),  # 1914-06-04 turned 111 yesterday
+    # bt14-s25 nit 7: a month said as an ordinal; "the 4th of the 5th" can be either order, so it is asked
+    ("date", "the 15th of the 4th 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "fourth fifteenth 1985", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "the fifteenth of the fourth nineteen eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "the 4th of the 5th 1985", {"purpose": BIRTH}, A(Why.ORDER, d(4, 5, 1985), d(5, 4, 1985))),
+    ("date", "the fifth 1985", {"purpose": BIRTH}, N(Why.NOT_A_VALUE)),
+    # bt14-s25 nit 6: every date offered is listed, each completed from the others
+    ("date", "4 15 or 4 16 1985", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
+    ("date", "april 15 or 16 1985", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 16, 1985))),
+    ("date", "april 15 1985 or was it 1986", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 15, 1986))),
+    ("date", "april 15 85 or 86", {"purpose": BIRTH}, A(Why.SEVERAL, APRIL_15, d(4, 15, 1986))),
+    # bt14-s25 nit 7: the 24-hour clock with "hours"; parts of a week narrower than the whole week (said on
+    # Thursday 5 June: next week is 9-15 June)
+    ("time", "1700 hours", {}, V(t(17))),
+    ("time", "0900 hours", {}, V(t(9))),
+    ("time", "seventeen thirty hours", {}, V(t(17, 30))),
+    ("time", "in two hours", {}, N(Why.NOT_A_VALUE)),  # a length, never 2 o'clock
+    ("day", "early next week", {}, V(span(d(6, 9), d(6, 11)))),
+    ("day", "the beginning of next week", {}, V(span(d(6, 9), d(6, 11)))),
+    ("day", "the middle of next week", {}, V(span(d(6, 10), d(6, 12)))),
+    ("day", "end of next week", {}, V(span(d(6, 12), d(6, 13)))),
+    ("day", "late next week", {}, V(span(d(6, 12), d(6, 13)))),
+    ("day", "early this week", {}, A(Why.OUT_OF_RANGE)),  # Monday to Wednesday are past on Thursday
+    ("day", "next week", {}, V(span(d(6, 9), d(6, 15)))),
     ("name", "I'm Jane", {}, V("Jane")),
     ("name", "this is Jane speaking", {}, V("Jane")),
     ("name", "Mary Ann", {}, V("Mary Ann")),
@@ -801,3 +832,14 @@ def test_two_dates_or_years_offered_in_one_answer_are_several(said: str) -> None
     """bt14-s24 S4: a hedged answer is never read as its first date, nor asked for a year it said."""
     reading = _read("date", said, {"purpose": BIRTH})
     assert (reading.outcome, reading.why) == (Outcome.AMBIGUOUS, Why.SEVERAL)
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("4 15 16", A(Why.TWO_DIGIT_YEAR, dt.date(1916, 4, 15), dt.date(2016, 4, 15))),  # 1916: an age of 110
+    ("4 15 17", A(Why.TWO_DIGIT_YEAR, dt.date(1917, 4, 15), dt.date(2017, 4, 15))),
+    ("4 15 15", V(dt.date(2015, 4, 15))),  # 1915-04-15 would be 111
+    ("12 25 16", A(Why.TWO_DIGIT_YEAR, dt.date(1916, 12, 25), dt.date(2016, 12, 25))),  # 109 on 2 December
+])
+def test_bt14_s25_two_digit_birth_years_at_the_age_bound(said: str, expected: Reading) -> None:
+    """The break-tester's rows, said on 2 December 2026: the rule is the same at 110 as at 109."""
+    assert parse_date(said, today=dt.date(2026, 12, 2), purpose=BIRTH) == expected

@@ -90,3 +90,11 @@ steps:
         "Callback number", "Callback number: answered", "Callback number read back",
         "Callback number read back: said no", "Callback number", "Callback number: gave it again",
         "Callback number read back", "Callback number read back: said yes", "Bye"]
+
+
+def test_a_key_pressed_during_the_greeting_says_so() -> None:
+    """bt14-s25 nit 6: 9 pressed while the greeting played reads as such, and only on the entry it marks."""
+    entries = ["main.main_menu", "keyed-during-greeting", "main_menu:crisis", "main.main_menu", "main_menu:1"]
+    assert describe(entries, FLOWS) == [
+        "The main menu", "The main menu (during the greeting): asked for urgent support", "The main menu",
+        "The main menu: pressed 1"]

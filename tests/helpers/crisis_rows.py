@@ -163,3 +163,16 @@ BT14S25_NONE = [
     "I gave my cat to my sister because I'm moving", "I'm going to blow up balloons for the party",
     "I don't care if I live in the city or the suburbs",
 ]
+
+# bt14-s25 nit 7: wanting to disappear and being tired of everything, said in other words: offered (UNSURE), never
+# routed; everyday "tired of" and "disappear" stay NONE.
+BT14S25_NIT_UNSURE = [
+    "I feel like disappearing", "I just feel like disappearing", "I feel like I could just disappear",
+    "I'm so tired of everything", "I am tired of everything", "I'm so tired of it all",
+    "honestly I'm sick of everything",
+    "I'm exhausted of all of it", "I'm so tired of everything, can I reschedule",
+]
+BT14S25_NIT_NONE = [
+    "I'm tired of waiting on hold, can I reschedule", "the magician made the card disappear",
+    "I feel like the charge should disappear from my bill", "I'm tired today, can we move my session",
+]

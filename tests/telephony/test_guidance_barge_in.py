@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ivr.core.timeline import describe
 from tests.helpers.service import stored_state
 
 GREETING = ("Thank you for calling Lakeside Counseling Collective. If you are in danger or this is a medical "
@@ -27,11 +28,13 @@ def inputs(result) -> list[dict[str, str]]:
 def test_the_guidance_plays_in_a_keypad_only_gather_before_the_menus(sim):
     result = sim.call(script="hangup")
     guidance, menu = gathers(result.documents[0])
-    assert guidance.attrib == {"action": "https://ql.example.org/twilio/voice/input?turn=1", "input": "dtmf",
+    # early=1: a key pressed there reads "during the greeting" in the timeline (bt14-s25 nit 6)
+    assert guidance.attrib == {"action": "https://ql.example.org/twilio/voice/input?turn=1&early=1", "input": "dtmf",
                                "method": "POST", "numDigits": "1", "timeout": "1"}
     assert ["".join(say.itertext()) for say in guidance] == [GREETING]
-    # The menu's: same action, keys and speech; the guidance is not said again.
-    assert (menu.get("action"), menu.get("input")) == (guidance.get("action"), "dtmf speech")
+    # The menu's: same action (without the mark), keys and speech; the guidance is not said again.
+    assert (menu.get("action"), menu.get("input")) == ("https://ql.example.org/twilio/voice/input?turn=1",
+                                                       "dtmf speech")
     assert GREETING not in ["".join(say.itertext()) for say in menu]
 
 
@@ -51,6 +54,20 @@ def test_nine_during_the_guidance_goes_to_the_crisis_path_at_once(sim, redis_con
     assert result.heard[0] == GREETING and result.heard[-1] == ON_CALL
     assert result.heard[1] != result.heard[0] and not any("To reschedule or cancel" in h for h in result.heard)
     assert "main.to_crisis" in stored_state(redis_conn, result.call_sid)["history"]
+
+
+def test_a_key_during_the_guidance_is_marked_for_the_timeline(sim, redis_conn):
+    """bt14-s25 nit 6: the guidance's gather posts with early=1; staff read "during the greeting"."""
+    early = sim.call(script="early:9;answer")
+    assert [r.url.endswith("early=1") for r in early.requests if "/twilio/voice/input" in r.url] == [True]
+    history = stored_state(redis_conn, early.call_sid)["history"]
+    at = history.index("main_menu:crisis")
+    assert history[at - 1] == "keyed-during-greeting"
+    assert "Main menu (during the greeting): asked for urgent support" in describe(history, {})
+    late = sim.call(script="9;answer")
+    history = stored_state(redis_conn, late.call_sid)["history"]
+    assert "keyed-during-greeting" not in history
+    assert "Main menu: asked for urgent support" in describe(history, {})
 
 
 def test_zero_and_the_menu_keys_during_the_guidance_act_as_at_the_menu(sim, redis_conn):

@@ -37,7 +37,7 @@ def test_first_webhook_after_hours_is_exact_twiml(client, clock, redis_conn):
         # (Twilio's bargeIn acts on what a gather listens for), "press 9 at any time" acts at once, and any key
         # posts to the menu's action.  With no key Twilio falls through to the menu's <Gather> (fix14-s7, S7).
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
-        '<Gather action="https://ql.example.org/twilio/voice/input?turn=1" input="dtmf" method="POST" '
+        '<Gather action="https://ql.example.org/twilio/voice/input?turn=1&amp;early=1" input="dtmf" method="POST" '
         'numDigits="1" timeout="1">' + GREETING + '</Gather>'
         # The closed notice and the menu: keys and speech.
         '<Gather action="https://ql.example.org/twilio/voice/input?turn=1" enhanced="true" hints="appointment, '
