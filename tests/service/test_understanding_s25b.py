@@ -13,6 +13,6 @@ class TestTheOfferWhereItIsHeard:
         result = sim.call(from_=ALEX, script="say:I can't do this anymore, I need to cancel;hangup")
         document = next(d for d in result.documents if "date of birth" in d)
         assert "press 9 now" not in document
-        assert ('speechTimeout="2" timeout="6"><Say language="en-US" voice="Polly.Joanna">If you are in crisis, press 9 '
-                'and then pound, or say crisis.</Say><Say language="en-US" voice="Polly.Joanna">To protect your '
-                'privacy') in document
+        assert ('speechTimeout="2" timeout="6"><Say language="en-US" voice="Polly.Joanna">If you are in crisis, '
+                'press 9 and then pound, or say crisis.</Say><Say language="en-US" voice="Polly.Joanna">To protect '
+                'your privacy') in document
