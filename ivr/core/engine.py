@@ -226,8 +226,7 @@ def offers_where_heard(out: list[fx.Effect]) -> list[fx.Effect]:
     (``Invoke``, ``SendSms``, ``Escalate``) are passed over, as ``effects.barge_in`` does."""
     out = list(out)
     for i, effect in enumerate(out):
-        said = _OFFER_SAID.fullmatch(effect.text) if isinstance(effect, fx.Say) else None
-        if said is None:
+        if not isinstance(effect, fx.Say) or (said := _OFFER_SAID.fullmatch(effect.text)) is None:
             continue
         heard_in = next((e for e in out[i + 1:]
                          if not isinstance(e, fx.Say | fx.Play | fx.Invoke | fx.SendSms | fx.Escalate)), None)
