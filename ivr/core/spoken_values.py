@@ -329,7 +329,9 @@ class _DateParts:
     month: int
     day: int
     year: _Year | None
-    doubtful: bool = False  # the day and a two-digit year also say one four-digit year: ask (review 14c finding 1)
+    # The four-digit year the day and a two-digit year also say (0: none): ask (review 14c finding 1), unless no
+    # date of the purpose can be in that year ("four twenty eighty five" as a birth date: 2085 is to come).
+    doubtful: int = 0
 
 
 # "April fifteen, year nineteen eighty five", "4 15 and the year is 1985": the word "year" before the year
@@ -511,14 +513,14 @@ def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
     return out
 
 
-def _split_year(tail: Sequence[str], year: _Year) -> bool:
-    """Whether a day and two-digit year said in words also read as one four-digit year: "oh three nineteen
+def _split_year(tail: Sequence[str], year: _Year) -> int:
+    """The four-digit year a day and two-digit year said in words also read as (0: none): "oh three nineteen
     ninety two" is March 19 '92 only if "nineteen ninety two" was not the year of a date whose month was lost
     (review 14c finding 1); numerals ("3 19 92") are written apart and are not doubted."""
     if year.digits != 2 or any(_NUMERAL.fullmatch(w) for w in tail):
-        return False
+        return 0
     whole = _year(tail)
-    return whole is not None and whole.digits == 4 and 1900 <= whole.value <= 2100
+    return whole.value if whole is not None and whole.digits == 4 and 1900 <= whole.value <= 2100 else 0
 
 
 def _real_date(year: int, month: int, day: int) -> dt.date | None:
@@ -552,7 +554,11 @@ def _in_range(day: dt.date, today: dt.date, purpose: DatePurpose) -> bool:
 
 def _resolve(parts: _DateParts, today: dt.date, purpose: DatePurpose) -> _Resolved:
     if parts.doubtful:
-        resolved = _resolve(dataclasses.replace(parts, doubtful=False), today, purpose)
+        resolved = _resolve(dataclasses.replace(parts, doubtful=0), today, purpose)
+        if purpose is DatePurpose.BIRTH and parts.doubtful > today.year:
+            # "four twenty eighty five": born in 2085 is impossible, so the 20th of '85 is the only reading (bt14-s25b
+            # S2); an AMBIGUOUS with one candidate never reaches the caller.
+            return resolved
         return resolved if resolved.failed or not resolved.dates else _Resolved(resolved.dates, pending=Why.ORDER)
     month, day, year = parts.month, parts.day, parts.year
     if year is None:
@@ -706,8 +712,8 @@ def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str], *, befo
 
 def _near_unit(word: str) -> bool:
     """A word one letter off a digit's name ("fife", "sicks", "nein"): a number the recogniser garbled."""
-    if word in _UNITS or word in _HOMOPHONES or word in _DATE_FILLER or word in _NOT_GARBLED:
-        return False
+    if word in _UNITS or word in _HOMOPHONES or word in _DATE_FILLER or word in _NOT_GARBLED or word in _TENS:
+        return False  # "eighty" is no garbled "eight": "four twenty eighty five" (bt14-s25b S2)
     for unit in ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"):
         if abs(len(unit) - len(word)) <= 1 and _edit_distance(word, unit) <= 1:
             return True
