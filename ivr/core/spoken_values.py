@@ -1555,13 +1555,33 @@ def _shifted(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
     out = []
     for expr in exprs:
         i = expr.start
-        if i >= 3 and words[i - 1] in ("from", "on") and words[i - 2] in _UNIT_DAYS and words[i - 2] not in (
-                "day", "days") and (words[i - 3] in _COUNTS or words[i - 3].isdigit()) and not expr.shift:
+        unit = words[i - 2] if i >= 2 else ""
+        # days count only from ("three days from now", "two days from tomorrow"; bt14-s25b S3), weeks on too
+        joined = words[i - 1] == "from" if unit in ("day", "days") else i >= 1 and words[i - 1] in ("from", "on")
+        counted = _count_before(words, i - 2) if unit in _UNIT_DAYS and joined and not expr.shift else None
+        if counted is not None:
             # "a week from Friday", "two weeks from tomorrow", "a fortnight from Monday", "a week on Monday"
-            count = _COUNTS[words[i - 3]] if words[i - 3] in _COUNTS else int(words[i - 3])
-            expr = dataclasses.replace(expr, start=i - 3, shift=count * _UNIT_DAYS[words[i - 2]])
+            count, start = counted
+            expr = dataclasses.replace(expr, start=start, shift=count * _UNIT_DAYS[unit])
         out.append(expr)
     return out
+
+
+def _count_before(words: Sequence[str], end: int) -> tuple[int, int] | None:
+    """The count said right before ``words[end]`` and where it starts: "three", "3", "ten", "a few", "a couple
+    (of)", "couple"; None when there is none."""
+    at = end - 1 if end >= 1 and words[end - 1] == "of" else end  # "a couple of days"
+    for size in (2, 1):
+        if at - size < 0:
+            continue
+        phrase = " ".join(words[at - size:at])
+        if phrase in _COUNTS:
+            return _COUNTS[phrase], at - size
+    if at >= 1 and at == end and (words[at - 1].isdigit() or words[at - 1] in _TENS or words[at - 1] in _UNITS):
+        value = _small_number(words[at - 1:at], ordinal_ok=False)
+        if value is not None and 1 <= value <= 99:
+            return value, at - 1
+    return None
 
 
 def _week_start(day: dt.date, week_start: int) -> dt.date:

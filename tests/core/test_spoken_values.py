@@ -815,6 +815,24 @@ def test_fix14bt_a_week_or_fortnight_after_today_or_tomorrow(said: str, day: dt.
     assert parse_day(said, now=now, tz=NY) == V(span(day))
 
 
+@pytest.mark.parametrize(("said", "day"), [
+    ("three days from now", dt.date(2026, 12, 5)), ("two days from now", dt.date(2026, 12, 4)),
+    ("3 days from now", dt.date(2026, 12, 5)), ("five days from now", dt.date(2026, 12, 7)),
+    ("ten days from now", dt.date(2026, 12, 12)), ("a few days from now", dt.date(2026, 12, 5)),
+    ("a couple days from now", dt.date(2026, 12, 4)), ("a couple of days from now", dt.date(2026, 12, 4)),
+    ("three days from today", dt.date(2026, 12, 5)), ("two days from tomorrow", dt.date(2026, 12, 5)),
+    ("a day from now", dt.date(2026, 12, 3)), ("fifteen days from today", dt.date(2026, 12, 17)),
+    ("can I come in four days from now", dt.date(2026, 12, 6)),
+    # unchanged around them
+    ("in three days", dt.date(2026, 12, 5)), ("a week from now", dt.date(2026, 12, 9)),
+    ("two weeks from now", dt.date(2026, 12, 16)), ("a week from tomorrow", dt.date(2026, 12, 10)),
+])
+def test_bt14s25b_days_counted_from_now_today_or_tomorrow(said: str, day: dt.date) -> None:
+    """bt14-s25b S3: "N days from now|today|tomorrow" is that many days on, never today (said Wed 2 Dec 2026)."""
+    now = dt.datetime(2026, 12, 2, 10, 0, tzinfo=NY)
+    assert parse_day(said, now=now, tz=NY) == V(span(day))
+
+
 @pytest.mark.parametrize("said", [
     "april fifteen nineteen eighty five or nineteen eighty six", "april 15 1985 or 1986", "april 15 85 or 86",
     "april 15 1985 maybe 1986", "april 15 1985 or was it 1986", "april 15 or 16 1985",
