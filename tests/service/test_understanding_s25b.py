@@ -8,6 +8,51 @@ import pytest
 from tests.helpers.service import stored_state
 
 ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
+STRANGER = "+15559990001"
+CRISIS_GUIDANCE = (
+    "If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking "
+    "about suicide or are in crisis, you can call or text 9 8 8, the Suicide and Crisis Lifeline, at any time, "
+    "day or night.")
+
+
+class TestCrisisInTheReportedWords:
+    @pytest.mark.parametrize(("caller", "script", "step", "kind"), [
+        # BLOCKER 1, each over real webhooks at the prompt the report used
+        (ALEX, "say:I hope I die", "main_menu", "suicide_self_harm"),
+        (ALEX, "1;say:I should just end it", "verify_dob", "suicide_self_harm"),
+        (STRANGER, "say:new client;say:Sam;say:two one two five five five oh one four two;1;"
+                   "say:it doesn't matter, I took all my antidepressants an hour ago", "ask_best_time",
+         "medical_emergency"),
+        (ALEX, "say:my stepdad touches me", "main_menu", "in_danger"),
+        # NIT 6: the caller's children threatened; another person's suicide risk
+        (ALEX, "say:my ex is threatening to kill my kids", "main_menu", "in_danger"),
+        (ALEX, "say:my husband has a gun and says he'll use it on himself", "main_menu", "suicide_self_harm"),
+    ])
+    def test_the_crisis_path_at_any_prompt(self, sim, redis_conn, caller, script, step, kind):
+        result = sim.call(from_=caller, script=f"{script};hangup")
+        assert CRISIS_GUIDANCE in result.heard
+        state = stored_state(redis_conn, result.call_sid)
+        assert any(e.endswith(":crisis") for e in state["history"])
+        assert state["vars"]["crisis_kind"] == kind
+
+    @pytest.mark.parametrize("said", [
+        "I'm dying my hair tomorrow so can I move my appointment to Friday",
+        "I have a question about my bill for the ambulance",
+    ])
+    def test_everyday_words_never_take_the_crisis_path(self, sim, redis_conn, said):
+        """SHOULD-FIX 5: at most the offer; the request goes on to the date of birth."""
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        assert CRISIS_GUIDANCE not in result.heard
+        assert not any(e.endswith(":crisis") for e in stored_state(redis_conn, result.call_sid)["history"])
+        assert result.heard[-1].startswith("To protect your privacy, please enter your date of birth")
+
+
+class TestDatesOnTheTwentieth:
+    def test_four_twenty_eighty_five_is_a_date(self, sim, redis_conn):
+        """SHOULD-FIX 2: read as April 20, 1985 (not Alex's date of birth, so not verified), never "Sorry, I didn't
+        get a date I can use" nor asked which date was meant."""
+        result = sim.call(from_=ALEX, script="1;say:four twenty eighty five;hangup")
+        assert not result.heard[-1].startswith(("Sorry, I didn't get a date", "I'm not sure which date"))
 
 
 class TestTheOfferWhereItIsHeard:
