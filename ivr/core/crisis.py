@@ -92,6 +92,7 @@ class _Pattern:
     regex: re.Pattern[str]
     kind: str  # "crisis" | "unsure" | "means" | "everyday"
     category: CrisisCategory | None = None
+    alone: bool = False  # UNSURE only when no routine word is said with it (``[<lang>.unsure_alone]``)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
     """Turn a list pattern into a regex over ``" " + " ".join(words) + " "``.
 
     Syntax: ``word``, ``a|b`` (one of), ``[a|b]`` (optional), ``word*`` (prefix), ``...`` (up to three
-    words), ``$`` (end of the text); ``_`` joins words inside one choice. With ``syllables`` each Hangul
+    words), ``$`` (end of the text), ``@name`` (any word of the list's ``slots.name``: ``expand_slots``);
+    ``_`` joins words inside one choice. With ``syllables`` each Hangul
     syllable is one unit (see ``units``) and ``...`` is up to six of them. ``fillers`` (see
     ``filler_gap``): the words allowed between two slots ("took all of my sleeping pills" for "took all
     my pills"); then ``#`` is a number ("thirty", "25"), a slot written ``=word`` takes no fillers before
@@ -296,6 +298,44 @@ def filler_gap(fillers: Mapping[str, Any], language: str = "") -> Fillers | None
     return Fillers(gap, number, frozenset(fillers.get("quantities", [])), kinds)
 
 
+def _slot_lists(slots: Any, language: str) -> dict[str, str]:
+    """A list's ``slots`` table ({"medicine": ["zoloft", "xanax", ...]}) as name → "zoloft|xanax|...".
+    Raises PhraseListError for a table that is not lists of words."""
+    if not isinstance(slots, Mapping):
+        raise PhraseListError(f"crisis phrases for {language!r}: slots must be a table")
+    out: dict[str, str] = {}
+    for name, words in slots.items():
+        if not isinstance(words, list) or not words or not all(
+                isinstance(w, str) and _SLOT_ALT.fullmatch(w) for w in words):
+            raise PhraseListError(f"crisis phrases for {language!r}: slots.{name} must be a list of words")
+        out[name] = "|".join(words)
+    return out
+
+
+def expand_slots(pattern: str, slots: Mapping[str, str]) -> str:
+    """``pattern`` with each choice ``@name`` replaced by the words of the list's slot ``name``:
+    "took all my @medicine" → "took all my zoloft|xanax|...". Raises PhraseListError for an unknown name."""
+    if "@" not in pattern:
+        return pattern
+    out = []
+    for token in pattern.split(" "):
+        optional = token.startswith("[") and token.endswith("]")
+        body = token[1:-1] if optional else token
+        tight = body.startswith("=")
+        body = body[1:] if tight else body
+        choices = []
+        for choice in body.split("|"):
+            if choice.startswith("@"):
+                if choice[1:] not in slots:
+                    raise PhraseListError(f"unknown slot {choice!r} in crisis phrase {pattern!r}")
+                choices.append(slots[choice[1:]])
+            else:
+                choices.append(choice)
+        body = ("=" if tight else "") + "|".join(choices)
+        out.append(f"[{body}]" if optional else body)
+    return " ".join(out)
+
+
 def _phrase_regexes(phrases: Iterable[str], syllables: bool = False) -> tuple[re.Pattern[str], ...]:
     return tuple(compile_pattern(p, syllables=syllables) for p in phrases)
 
@@ -312,6 +352,7 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         aimed = {k: v for k, v in section["unsure"].items() if k != "phrases"}
         everyday = section["everyday"]["phrases"]
         means = section.get("means", {}).get("phrases", [])
+        unsure_alone = section.get("unsure_alone", {}).get("phrases", [])
         hedged = section.get("hedged", {})
         negators, bridges, hedges, routine = (section[k] for k in ("negators", "bridges", "hedges", "routine"))
     except (KeyError, TypeError) as exc:
@@ -324,15 +365,17 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
     if not isinstance(fillers, Mapping):
         raise PhraseListError(f"crisis phrases for {language!r}: fillers must be a table")
     grammar = filler_gap(fillers, language)
+    named = _slot_lists(section.get("slots", {}), language)
 
     def compiled(p: str) -> re.Pattern[str]:
-        return compile_pattern(p, syllables=syllables, fillers=grammar)
+        return compile_pattern(expand_slots(p, named), syllables=syllables, fillers=grammar)
 
     def runs(phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
         split = (tuple(units(p, syllables=syllables, language=language)) for p in phrases)
         return tuple(sorted(split, key=len, reverse=True))
 
     patterns: list[_Pattern] = []
+
     def category(name: str, where: str) -> CrisisCategory:
         try:
             return CrisisCategory(name)
@@ -346,6 +389,7 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
     for name, phrases in aimed.items():
         kind = category(name, "in unsure ")
         patterns += [_Pattern(p, compiled(p), "unsure", kind) for p in phrases]
+    patterns += [_Pattern(p, compiled(p), "unsure", alone=True) for p in unsure_alone]
     patterns += [_Pattern(p, compiled(p), "means", CrisisCategory.SUICIDE_SELF_HARM) for p in means]
     patterns += [_Pattern(p, compiled(p), "everyday") for p in everyday]
     if not isinstance(hedged, Mapping) or not all(isinstance(v, str) for v in hedged.values()):
@@ -585,6 +629,10 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     discussed = [m for m in topic if _any(phrases.routine, all_words, phrases)]
     crisis += [m for m in past + topic if m not in over and m not in discussed]
     unsure += over + discussed
+    # A phrase that is a warning sign only when said alone ("I won't be here next week") counts for nothing beside a
+    # request ("..., can I reschedule").
+    if unsure and all(m.pattern.alone for m in unsure) and _any(phrases.routine, all_words, phrases):
+        unsure = []
     # Means at hand with distress in the same message ("I am not okay, I have a gun") is a crisis; alone, near one.
     if means and unsure:
         crisis += _aimed(means, unsure)

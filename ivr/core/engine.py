@@ -215,6 +215,27 @@ def step(flows: FlowSet, session: CallSession, event: Event, env: StepEnv) -> tu
     return s, guard_guidance(flows, out)
 
 
+_OFFER_SAID = re.compile(re.escape(CRISIS_OFFER.split("{key}")[0]) + r"(\S+)"
+                         + re.escape(CRISIS_OFFER.split("{key}")[1]))
+
+
+def offers_where_heard(out: list[fx.Effect]) -> list[fx.Effect]:
+    """``out`` (one webhook's effects, across the actions run in it) with each crisis offer in the words that hold
+    where it is HEARD, not where the distress was said: played in a <Gather> that takes typed digits (a date of
+    birth after an offer made at the menu, with the caller's lookup run between), "press 9 now" would act only after
+    the timeout, so it says "press 9 and then pound, or say crisis" (docs/understanding.md §12). Effects not heard
+    (``Invoke``, ``SendSms``, ``Escalate``) are passed over, as ``effects.barge_in`` does."""
+    out = list(out)
+    for i, effect in enumerate(out):
+        if not isinstance(effect, fx.Say) or (said := _OFFER_SAID.fullmatch(effect.text)) is None:
+            continue
+        heard_in = next((e for e in out[i + 1:]
+                         if not isinstance(e, fx.Say | fx.Play | fx.Invoke | fx.SendSms | fx.Escalate)), None)
+        if isinstance(heard_in, fx.Gather) and heard_in.num_digits != 1:
+            out[i] = replace(effect, text=CRISIS_OFFER_TYPED.format(key=said.group(1)))
+    return out
+
+
 def guard_guidance(flows: FlowSet, out: list[fx.Effect]) -> list[fx.Effect]:
     """Every ``Say`` that speaks the practice's emergency guidance marked ``keys_only``: speech never cuts it off,
     a key still acts (``effects.barge_in``; issue 14, S7)."""
@@ -893,17 +914,8 @@ class _Run:
         return None
 
     def _kept_offer(self, s: CallSession, out: list[fx.Effect]) -> tuple[CallSession, list[fx.Effect]]:
-        """The crisis offer in the words that hold where it plays: before a <Gather> that takes typed digits
-        "press 9 now" would act only after the timeout, so it says "press 9 and then pound, or say crisis"."""
-        key = self._route_key(CRISIS)
-        offer = CRISIS_OFFER.format(key=key) if key else None
-        for i, effect in enumerate(out):
-            if offer is None or not isinstance(effect, fx.Say) or effect.text != offer:
-                continue
-            heard_in = next((e for e in out[i + 1:] if not isinstance(e, fx.Say | fx.Play)), None)
-            if isinstance(heard_in, fx.Gather) and heard_in.num_digits != 1:
-                out[i] = replace(effect, text=CRISIS_OFFER_TYPED.format(key=key))
-        return s, out
+        """The crisis offer in the words that hold where it plays (``offers_where_heard``)."""
+        return s, offers_where_heard(out)
 
     def _crisis_offer(self) -> str:
         """The crisis option as it works in this call: its key, else the word (crisis words always route),

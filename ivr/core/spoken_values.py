@@ -329,7 +329,9 @@ class _DateParts:
     month: int
     day: int
     year: _Year | None
-    doubtful: bool = False  # the day and a two-digit year also say one four-digit year: ask (review 14c finding 1)
+    # The four-digit year the day and a two-digit year also say (0: none): ask (review 14c finding 1), unless no
+    # date of the purpose can be in that year ("four twenty eighty five" as a birth date: 2085 is to come).
+    doubtful: int = 0
 
 
 # "April fifteen, year nineteen eighty five", "4 15 and the year is 1985": the word "year" before the year
@@ -529,14 +531,14 @@ def _readings_from_numbers(words: list[str]) -> list[_DateParts]:
     return out
 
 
-def _split_year(tail: Sequence[str], year: _Year) -> bool:
-    """Whether a day and two-digit year said in words also read as one four-digit year: "oh three nineteen
+def _split_year(tail: Sequence[str], year: _Year) -> int:
+    """The four-digit year a day and two-digit year said in words also read as (0: none): "oh three nineteen
     ninety two" is March 19 '92 only if "nineteen ninety two" was not the year of a date whose month was lost
     (review 14c finding 1); numerals ("3 19 92") are written apart and are not doubted."""
     if year.digits != 2 or any(_NUMERAL.fullmatch(w) for w in tail):
-        return False
+        return 0
     whole = _year(tail)
-    return whole is not None and whole.digits == 4 and 1900 <= whole.value <= 2100
+    return whole.value if whole is not None and whole.digits == 4 and 1900 <= whole.value <= 2100 else 0
 
 
 def _real_date(year: int, month: int, day: int) -> dt.date | None:
@@ -570,7 +572,11 @@ def _in_range(day: dt.date, today: dt.date, purpose: DatePurpose) -> bool:
 
 def _resolve(parts: _DateParts, today: dt.date, purpose: DatePurpose) -> _Resolved:
     if parts.doubtful:
-        resolved = _resolve(dataclasses.replace(parts, doubtful=False), today, purpose)
+        resolved = _resolve(dataclasses.replace(parts, doubtful=0), today, purpose)
+        if purpose is DatePurpose.BIRTH and parts.doubtful > today.year:
+            # "four twenty eighty five": born in 2085 is impossible, so the 20th of '85 is the only reading (bt14-s25b
+            # S2); an AMBIGUOUS with one candidate never reaches the caller.
+            return resolved
         return resolved if resolved.failed or not resolved.dates else _Resolved(resolved.dates, pending=Why.ORDER)
     month, day, year = parts.month, parts.day, parts.year
     if year is None:
@@ -753,8 +759,8 @@ def _edge_homophones_as_words(said: Sequence[str], words: Sequence[str], *, befo
 
 def _near_unit(word: str) -> bool:
     """A word one letter off a digit's name ("fife", "sicks", "nein"): a number the recogniser garbled."""
-    if word in _UNITS or word in _HOMOPHONES or word in _DATE_FILLER or word in _NOT_GARBLED:
-        return False
+    if word in _UNITS or word in _HOMOPHONES or word in _DATE_FILLER or word in _NOT_GARBLED or word in _TENS:
+        return False  # "eighty" is no garbled "eight": "four twenty eighty five" (bt14-s25b S2)
     for unit in ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"):
         if abs(len(unit) - len(word)) <= 1 and _edit_distance(word, unit) <= 1:
             return True
@@ -1618,13 +1624,33 @@ def _shifted(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
     out = []
     for expr in exprs:
         i = expr.start
-        if i >= 3 and words[i - 1] in ("from", "on") and words[i - 2] in _UNIT_DAYS and words[i - 2] not in (
-                "day", "days") and (words[i - 3] in _COUNTS or words[i - 3].isdigit()) and not expr.shift:
+        unit = words[i - 2] if i >= 2 else ""
+        # days count only from ("three days from now", "two days from tomorrow"; bt14-s25b S3), weeks on too
+        joined = words[i - 1] == "from" if unit in ("day", "days") else i >= 1 and words[i - 1] in ("from", "on")
+        counted = _count_before(words, i - 2) if unit in _UNIT_DAYS and joined and not expr.shift else None
+        if counted is not None:
             # "a week from Friday", "two weeks from tomorrow", "a fortnight from Monday", "a week on Monday"
-            count = _COUNTS[words[i - 3]] if words[i - 3] in _COUNTS else int(words[i - 3])
-            expr = dataclasses.replace(expr, start=i - 3, shift=count * _UNIT_DAYS[words[i - 2]])
+            count, start = counted
+            expr = dataclasses.replace(expr, start=start, shift=count * _UNIT_DAYS[unit])
         out.append(expr)
     return out
+
+
+def _count_before(words: Sequence[str], end: int) -> tuple[int, int] | None:
+    """The count said right before ``words[end]`` and where it starts: "three", "3", "ten", "a few", "a couple
+    (of)", "couple"; None when there is none."""
+    at = end - 1 if end >= 1 and words[end - 1] == "of" else end  # "a couple of days"
+    for size in (2, 1):
+        if at - size < 0:
+            continue
+        phrase = " ".join(words[at - size:at])
+        if phrase in _COUNTS:
+            return _COUNTS[phrase], at - size
+    if at >= 1 and at == end and (words[at - 1].isdigit() or words[at - 1] in _TENS or words[at - 1] in _UNITS):
+        value = _small_number(words[at - 1:at], ordinal_ok=False)
+        if value is not None and 1 <= value <= 99:
+            return value, at - 1
+    return None
 
 
 def _week_start(day: dt.date, week_start: int) -> dt.date:

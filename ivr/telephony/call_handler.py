@@ -71,9 +71,11 @@ def advance(flows: FlowSet, registry: Registry, session: CallSession, event: Eve
 
 def _keep_promises(flows: FlowSet, session: CallSession, effects: list[fx.Effect],
                    env: engine.StepEnv) -> tuple[CallSession, list[fx.Effect]]:
-    """A callback promised during this webhook is escalated in this webhook's outbox."""
+    """A callback promised during this webhook is escalated in this webhook's outbox; each crisis offer is worded for
+    where it plays (``engine.offers_where_heard``)."""
     session, promised = engine.keep_promises(flows, session, env)
-    return session, effects + promised
+    # The crisis offer in the words that work where it is heard, across the actions run in this webhook.
+    return session, engine.offers_where_heard(effects + promised)
 
 
 def outbox_entries(effects: list[fx.Effect], turn: int) -> dict[str, dict[str, Any]]:

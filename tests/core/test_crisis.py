@@ -18,6 +18,7 @@ from ivr.core.crisis import (
     UnsupportedLanguage,
     assess,
     compile_pattern,
+    expand_slots,
     filler_gap,
     languages,
     load_phrase_list,
@@ -31,6 +32,9 @@ from tests.helpers.crisis_rows import (
     BT14S25_NIT_UNSURE,
     BT14S25_NONE,
     BT14S25_UNSURE,
+    BT14S25B_CRISIS,
+    BT14S25B_NONE,
+    BT14S25B_UNSURE,
     FIX13_CRISIS3_CRISIS,
     FIX13_CRISIS3_NONE,
     FIX13_CRISIS3_UNSURE,
@@ -535,6 +539,11 @@ UNSURE_ROWS += BT14S25_UNSURE
 NONE_ROWS += BT14S25_NONE
 UNSURE_ROWS += BT14S25_NIT_UNSURE  # nit 7: disappearing, tired of everything
 NONE_ROWS += BT14S25_NIT_NONE
+# Break-test bt14-s25b BLOCKER 1, SHOULD-FIX 5 and NIT 6: families with slots (@medicine, @poison, @person), every
+# reported phrase and paraphrases (rows in tests/helpers/crisis_rows.py).
+CRISIS_ROWS += BT14S25B_CRISIS
+UNSURE_ROWS += BT14S25B_UNSURE
+NONE_ROWS += BT14S25B_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
@@ -676,8 +685,32 @@ def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + sum(len(v) for v in section["unsure"].values()) \
-            + len(section["everyday"]["phrases"]) + len(section.get("means", {}).get("phrases", []))
+            + len(section["everyday"]["phrases"]) + len(section.get("means", {}).get("phrases", [])) \
+            + len(section.get("unsure_alone", {}).get("phrases", []))
         assert len(phrase_list(language)) == shipped
+
+
+def test_a_slot_names_a_maintained_word_list() -> None:
+    """fix14-bt3: "@medicine" in a pattern is any word of [en.slots] medicine; a bad slot is refused."""
+    slots = {"medicine": "zoloft|xanax|sleeping_pills"}
+    assert expand_slots("took all my @medicine", slots) == "took all my zoloft|xanax|sleeping_pills"
+    assert expand_slots("[pills|@medicine] =@medicine", slots) == \
+        "[pills|zoloft|xanax|sleeping_pills] =zoloft|xanax|sleeping_pills"
+    with pytest.raises(PhraseListError, match="unknown slot"):
+        expand_slots("took @poison", slots)
+    data = {"xx": {"negators": [], "bridges": [], "hedges": [], "routine": ["cancel"], "crisis": {
+        "medical_emergency": ["took all my @medicine"]}, "unsure": {"phrases": []}, "everyday": {"phrases": []},
+        "slots": {"medicine": ["lexapro", "sleeping_pills"]}, "unsure_alone": {"phrases": ["gone next week $"]}}}
+    own = load_phrase_list(data, "xx")
+    assert assess("I took all my lexapro", "xx", phrases=own).categories == (CrisisCategory.MEDICAL_EMERGENCY,)
+    assert assess("I took all my sleeping pills", "xx", phrases=own).is_crisis
+    assert assess("I took all my vitamins", "xx", phrases=own).level is CrisisLevel.NONE
+    # a phrase that is a sign only when said alone: offered alone, nothing beside a request
+    assert assess("gone next week", "xx", phrases=own).level is CrisisLevel.UNSURE
+    assert assess("gone next week, please cancel", "xx", phrases=own).level is CrisisLevel.NONE
+    for bad in ({"medicine": "zoloft"}, {"medicine": []}, {"medicine": ["Zoloft!"]}):
+        with pytest.raises(PhraseListError, match="slots"):
+            load_phrase_list({"xx": {**data["xx"], "slots": bad}}, "xx")
 
 
 @pytest.mark.parametrize(

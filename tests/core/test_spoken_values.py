@@ -170,6 +170,29 @@ ROWS = [
     ("date", "one one oh three nineteen ninety two", {"purpose": BIRTH}, V(d(11, 3, 1992))),
     ("date", "oh three nineteen ninety two", {"purpose": BIRTH}, A(Why.ORDER, d(3, 19, 1992))),  # month lost?
     ("date", "oh three twenty twenty two", {"purpose": BIRTH}, A(Why.ORDER, d(3, 20, 1922), d(3, 20, 2022))),
+    # bt14-s25b S2: "<month> twenty <tens>" as a date of birth: "twenty eighty" is no year of birth (2085 is to come),
+    # so the 20th is the reading, taken, never AMBIGUOUS with one candidate; "eighty" is no garbled "eight"
+    ("date", "four twenty eighty five", {"purpose": BIRTH}, V(d(4, 20, 1985))),
+    ("date", "four twenty, eighty", {"purpose": BIRTH}, V(d(4, 20, 1980))),
+    ("date", "eleven twenty eighty", {"purpose": BIRTH}, V(d(11, 20, 1980))),
+    ("date", "one twenty eighty", {"purpose": BIRTH}, V(d(1, 20, 1980))),
+    ("date", "eleven twenty sixty", {"purpose": BIRTH}, V(d(11, 20, 1960))),
+    ("date", "twelve twenty sixty", {"purpose": BIRTH}, V(d(12, 20, 1960))),
+    ("date", "ten twenty sixty", {"purpose": BIRTH}, V(d(10, 20, 1960))),
+    ("date", "one twenty sixty", {"purpose": BIRTH}, V(d(1, 20, 1960))),
+    ("date", "six twenty seventy", {"purpose": BIRTH}, V(d(6, 20, 1970))),
+    ("date", "four twenty ninety", {"purpose": BIRTH}, V(d(4, 20, 1990))),
+    ("date", "three twenty fifty", {"purpose": BIRTH}, V(d(3, 20, 1950))),
+    ("date", "nine twenty ninety nine", {"purpose": BIRTH}, V(d(9, 20, 1999))),
+    ("date", "eleven twenty sixty one", {"purpose": BIRTH}, V(d(11, 20, 1961))),
+    ("date", "april twenty eighty", {"purpose": BIRTH}, V(d(4, 20, 1980))),
+    ("date", "for twenty eighty five", {"purpose": BIRTH}, V(d(4, 20, 1985))),
+    ("date", "four twenty eighty", {"purpose": BIRTH}, V(d(4, 20, 1980))),
+    ("date", "seven twenty forty five", {"purpose": BIRTH}, V(d(7, 20, 1945))),
+    ("date", "april twentieth eighty five", {"purpose": BIRTH}, V(d(4, 20, 1985))),
+    # a year that can still be one of birth (2020, 2010) keeps the doubt: asked, the month by name
+    ("date", "eleven twenty twenty", {"purpose": BIRTH}, A(Why.ORDER, d(11, 20, 1920), d(11, 20, 2020))),
+    ("date", "five twenty ten", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 2010))),
     ("date", "3 19 92", {"purpose": BIRTH}, V(d(3, 19, 1992))),  # numerals are written apart: no doubt
     ("date", "march nineteenth ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
     ("date", "three nineteen nineteen ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
@@ -820,6 +843,24 @@ def test_us_holidays_are_computed_for_each_year(name: str, year: int, day: dt.da
 def test_fix14bt_a_week_or_fortnight_after_today_or_tomorrow(said: str, day: dt.date) -> None:
     # the break-tester's examples, said on Tuesday 1 December 2026
     now = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
+    assert parse_day(said, now=now, tz=NY) == V(span(day))
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("three days from now", dt.date(2026, 12, 5)), ("two days from now", dt.date(2026, 12, 4)),
+    ("3 days from now", dt.date(2026, 12, 5)), ("five days from now", dt.date(2026, 12, 7)),
+    ("ten days from now", dt.date(2026, 12, 12)), ("a few days from now", dt.date(2026, 12, 5)),
+    ("a couple days from now", dt.date(2026, 12, 4)), ("a couple of days from now", dt.date(2026, 12, 4)),
+    ("three days from today", dt.date(2026, 12, 5)), ("two days from tomorrow", dt.date(2026, 12, 5)),
+    ("a day from now", dt.date(2026, 12, 3)), ("fifteen days from today", dt.date(2026, 12, 17)),
+    ("can I come in four days from now", dt.date(2026, 12, 6)),
+    # unchanged around them
+    ("in three days", dt.date(2026, 12, 5)), ("a week from now", dt.date(2026, 12, 9)),
+    ("two weeks from now", dt.date(2026, 12, 16)), ("a week from tomorrow", dt.date(2026, 12, 10)),
+])
+def test_bt14s25b_days_counted_from_now_today_or_tomorrow(said: str, day: dt.date) -> None:
+    """bt14-s25b S3: "N days from now|today|tomorrow" is that many days on, never today (said Wed 2 Dec 2026)."""
+    now = dt.datetime(2026, 12, 2, 10, 0, tzinfo=NY)
     assert parse_day(said, now=now, tz=NY) == V(span(day))
 
 

@@ -176,3 +176,143 @@ BT14S25_NIT_NONE = [
     "I'm tired of waiting on hold, can I reschedule", "the magician made the card disappear",
     "I feel like the charge should disappear from my bill", "I'm tired today, can we move my session",
 ]
+
+# Break-test bt14-s25b BLOCKER 1: every phrase the report lists, and paraphrases of each family (slots, not strings):
+# the passive wish ("I hope/pray I die"), ending it with should/ready, nothing left, leaving soon, preparatory acts,
+# overdose of any medicine by name or amount, poisoning, abuse and assault, hiding, an attack under way, being held,
+# fear, stroke, choking, asthma, anaphylaxis, hypoglycaemia, fainting, another person's suicide risk.
+BT14S25B_CRISIS = [
+    *[(said, SUICIDE) for said in (
+        # reported
+        "I hope I die", "I pray I die", "I wish I'd never woken up", "I should just end it",
+        "maybe I should just end it",
+        "I'm ready to end it", "there's nothing left for me", "I don't plan on being alive for my next appointment",
+        "you won't have to worry about me after tonight", "tonight is my last night",
+        "my brother said he wants to end it", "I tied a rope in the garage", "the gun is loaded",
+        "I've written my will and letters",
+        "my husband has a gun and says he'll use it on himself",  # NIT 6: another's suicide risk [988-HELP]
+        # paraphrases
+        "I hope I just die in my sleep", "I pray that I die tonight", "I just hope I die soon", "I'm praying I die",
+        "I wish I had never woken up this morning", "I wish I never woke up", "I should end it",
+        "I should just end it all",
+        "maybe I should end things", "I'm ready to end things", "I'm ready to end my life",
+        "I think I'm ready to end it",
+        "there is nothing left for me", "there's nothing left to live for", "I don't plan on being alive next week",
+        "I don't plan on being here much longer",
+        "you won't have to worry about me after today", "nobody will have to worry about me after tonight",
+        "this is my last night", "tonight is going to be my last night",
+        "I won't be alive next week",
+        "I won't be here by tomorrow",
+        "my sister said she wants to end it", "my son says he wants to die",
+        "my friend told me he wants to kill himself",
+        "my wife keeps saying she wants to end it all", "my dad said he's going to end his life",
+        "my husband has pills and says he'll take them all", "my son has a knife and says he'll use it on himself",
+        "I tied a rope to the beam", "I bought rope and a stool", "my gun is loaded",
+        "I loaded my gun", "I loaded the gun", "the gun's loaded and on the table",
+        "I finished writing my will and my letters", "I've made out my will and said goodbye",
+    )],
+    *[(said, OTHERS) for said in (
+        "I'm going to beat him up", "I'm going to beat her up", "I'll beat him up", "I want to beat him up",
+        "I'm going to get my gun and go to his house",  # NIT 6
+        "I'm going to get my gun and go over there", "I'm going to get my knife and go find him",
+    )],
+    *[(said, DANGER) for said in (
+        # reported: child abuse, sexual assault, hiding, an attack under way, held or taken, fear
+        "my stepdad touches me", "my uncle touches me at night", "my parents beat me", "he forced himself on me",
+        "my boyfriend forced me", "I'm hiding from my husband", "I'm locked in the bathroom hiding from him",
+        "he's banging on the door", "he's trying to break down the door", "he's drunk and has a knife",
+        "my son is threatening us with a knife", "I'm being held hostage", "I'm being held against my will",
+        "he's holding me against my will", "I'm being kidnapped", "I can't leave, he won't let me",
+        "I fear for my safety", "he took my keys and won't let me go", "he won't let me leave the house",
+        "my ex is threatening to kill my kids",  # NIT 6: the caller's children threatened: in danger
+        # paraphrases
+        "my stepfather touches me", "my coach touches me", "my teacher touched me", "my brother touches me at night",
+        "my grandpa keeps touching me", "he touches me when mom is out", "my mom's boyfriend touched me",
+        "my parents hit me", "my dad beats me", "my mom beats me every day", "my stepmom hits me",
+        "she forced herself on me", "he forced me to have sex", "he made me have sex", "my husband forced me",
+        "I'm hiding in the closet", "I'm hiding from him", "hiding from my boyfriend",
+        "I'm hiding from my dad right now",
+        "he's banging on my door", "someone is banging on the door", "he's kicking the door in",
+        "he's trying to kick the door down", "he's breaking down the door", "he's drunk and has a gun",
+        "my husband is threatening us with a gun", "my brother is threatening me with a knife",
+        "they're holding me hostage", "I'm being held captive", "he's keeping me here against my will",
+        "she won't let me leave", "he won't let me go", "they won't let me leave the house", "he won't let me out",
+        "he locked me in the room", "I'm locked in and he won't let me out", "I've been kidnapped",
+        "I'm afraid for my safety", "I'm scared for my safety", "I fear for my life",
+        "my ex threatened to hurt my kids", "he's threatening to kill my children", "he said he'd hurt my son",
+        "he's threatening my kids",
+    )],
+    *[(said, MEDICAL) for said in (
+        # reported: overdose with a drug's name or an amount, poisoning, stroke, choking, asthma, anaphylaxis,
+        # hypoglycaemia, fainting
+        "I took all my antidepressants", "I swallowed all my antidepressants", "I took all my lexapro",
+        "I took all my zoloft", "I took a bunch of xanax", "I took twenty of my xanax", "I took 30 tylenol",
+        "I took my whole supply of meds", "I took everything in my medicine cabinet",
+        "he took fentanyl and is not waking",
+        "I think I took too many", "it doesn't matter, I took all my antidepressants an hour ago",
+        "I ate rat poison", "I drank antifreeze", "she's foaming at the mouth", "I can't feel my left arm",
+        "my speech is slurred", "half my face is numb", "my husband is choking", "he's choking on food",
+        "I think I'm having an asthma attack", "I hit my head and I'm confused", "he's turning purple",
+        "I'm allergic and I ate peanuts", "my blood sugar is really low and I'm shaking",
+        "I feel like I'm going to faint",
+        # paraphrases
+        "I took all of my prozac", "I swallowed a bunch of klonopin", "I took fifteen ativan",
+        "I took 40 of my lorazepam",
+        "I took too many oxycodone", "I took a handful of percocet", "she swallowed all her seroquel",
+        "I took my whole supply of trazodone", "I swallowed my entire supply of pills", "I took all my wellbutrin",
+        "I took a whole bunch of benadryl", "he took all his lithium", "I took too many", "I think I took too much",
+        "I took all my pills an hour ago", "I popped ten vicodin", "I took 25 ibuprofen", "I ate all my pills",
+        "I took everything in the medicine cabinet", "he took heroin and won't wake up",
+        "he overdid it on fentanyl and isn't waking up", "my son drank bleach", "I drank some antifreeze",
+        "my kid ate rat poison", "my daughter swallowed drain cleaner", "he drank weed killer", "I drank pesticide",
+        "she ate some of the dishwasher pods", "he's foaming at the mouth", "I can't move my right arm",
+        "his speech is slurred", "her face is drooping", "my face is numb on one side",
+        "I'm choking", "she's choking", "my baby is choking", "he's choking and can't breathe",
+        "I'm having an asthma attack", "my son is having an asthma attack and his inhaler isn't working",
+        "I can't find my inhaler and I can't breathe", "I hit my head and now I'm confused",
+        "she hit her head and is throwing up", "he's turning blue", "his lips are purple", "she's turning gray",
+        "I'm allergic to peanuts and I ate some", "I ate shrimp and I'm allergic", "I'm having a bad allergic reaction",
+        "my blood sugar is low and I'm shaking", "I'm going to faint", "I'm about to faint",
+        "she fainted and won't wake up",
+    )],
+]
+BT14S25B_UNSURE = [
+    # SHOULD-FIX 5: a bill for an ambulance, an overdose or a crisis session, or dying said of the hold: offered 9,
+    # never routed, the request goes on
+    "I have a question about my bill for the ambulance",
+    "I'm calling about a bill for my son's overdose treatment last year",
+    "I got a bill for my overdose last year", "I'm dying over here, this hold music",
+    "I want to talk about my bill for the crisis session",
+    "I'm calling about the bill from my overdose in march", "I'm dying here with this wait", "I'm dying over here",
+    "I got charged for the crisis session twice", "I was billed for the ambulance twice",
+    # BLOCKER 1 near the new families: said alone, offered (a will, rope bought, not being here next week, nothing
+    # left, fentanyl taken, a low blood sugar, feeling faint): a crisis with distress or means beside them
+    "I won't be here next week", "I won't be here next month", "I won't be around next week", "I have nothing left",
+    "I bought rope", "I bought a rope today", "I wrote my will", "I've written my will", "she took fentanyl",
+    "my blood sugar is dropping", "I think I'm going to pass out", "today is my last day",
+    "I won't be here next week, I'm on vacation",  # no routine word: offered
+]
+BT14S25B_NONE = [
+    # everyday speech near the new phrases
+    "I took all my vitamins this morning", "I took my antidepressants this morning", "I took my xanax as prescribed",
+    "I took a tylenol for my headache", "I ate all the cookies", "I drank all the coffee",
+    "my kid ate all the candy", "I'm ready to end my session early today", "I'm ready to end the call",
+    "I should end my session early, can I", "there's nothing left on my balance, right",
+    "there's nothing left for me to pay", "tonight is my last night shift", "I won't be here next week so can I cancel",
+    "I bought rope for the camping trip",
+    "I tied a rope to the boat", "the dishwasher is loaded", "my therapist touches on that every session",
+    "she touches on it in every session", "he won't let me leave a message",
+    "he won't let me go to the appointment alone",
+    "my boss won't let me leave early so can I reschedule", "I'm holding for billing",
+    "I hope I die laughing at the party", "I'm not hiding anything from my therapist",
+    "I'll beat him at chess", "my parents beat me at cards", "I bought a rope ladder", "my arm fell asleep",
+    # SHOULD-FIX 5: dyeing written as dying, breathing a word, a bill the caller is not disputing in crisis words
+    "I'm dying my hair tomorrow so can I move my appointment to Friday", "I'm dying my eggs for easter",
+    "I'm not breathing a word about it, just need billing", "I'm dying my clothes this weekend, can I reschedule",
+    "I got the ambulance bill and I need to talk to billing", "my insurance didn't pay for the ambulance",
+    "I won't breathe a word about it", "she's dying her hair blue",
+    # leaving soon beside a request: the request explains it (``[en.unsure_alone]``)
+    "I won't be here next week, can I cancel my appointment",
+    "I won't be around next month so please cancel my sessions",
+    "I took my whole prescription to the pharmacy", "I need to take all my pills with food, can I move my appointment",
+]
