@@ -599,7 +599,11 @@ class _Client:
         now = self.ctx.now
         if c.hi <= c.lo:
             return None, SkipReason.QUIET_HOURS, c.moment
-        if c.cannot_wait:
+        # Its window closed before any pass decided it (downtime): late, whatever limit held it then.  The window
+        # comes first (break-test s25b #1): a limit only matters while the touch could still be made, so staff
+        # get no "contact the client yourself" task a day after the appointment.
+        passed = now >= c.hi
+        if c.cannot_wait and not passed:
             # A correction waits for quiet hours, never for the limits: held at its first allowed time, it is
             # decided now (placed before every other touch of the client, only contacts made can hold it).
             first = self.cal.next_at(max(c.lo, now) if c.lo < now <= c.hi else c.lo, c.hi)
@@ -621,6 +625,8 @@ class _Client:
                 last = self.cal.latest_before(deadline, slot)
                 return None, SkipReason.LATE, (slot if last is None else last) + 60
             return None, SkipReason.LATE, max(deadline, slot)
+        if why in HELD_BY_LIMIT and passed:
+            return None, SkipReason.LATE, c.hi
         if why in HELD_BY_LIMIT and (c.cannot_wait or c.moment <= now) and self.held_by_past(c):
             return None, why, now  # held by the limits and it cannot wait: decided now (a staff task at once)
         return None, why, c.moment if why is SkipReason.QUIET_HOURS else c.hi
