@@ -112,6 +112,8 @@ class Discretion:
     never_say: tuple[str, ...] = ()  # the practice's own list
     substance_use_program: bool = False  # 42 CFR Part 2: not even the neutral name
     neutral_name: str | None = None
+    own_words: tuple[str, ...] = ()  # of name_words, those the owner listed that are not in the name itself
+    clinician_initials: tuple[str, ...] = ()  # "MC" for Maya Chen: refused in capitals ("with MC", "M.C.")
 
     @classmethod
     def for_practice(cls, practice_name: str, *, name_words: Iterable[str] | None = None,
@@ -121,15 +123,45 @@ class Discretion:
         (the practice's ``distinctive_words``) only add to them: an owner's list never switches the practice-name
         check off.  Clinicians' names are split into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles
         dropped."""
-        words = tuple(dict.fromkeys((*privacy.distinctive_words(practice_name), *(name_words or ()))))
+        derived = [w.lower() for w in privacy.distinctive_words(practice_name)]
+        words = tuple(dict.fromkeys((*derived, *(name_words or ()))))
+        own = tuple(w.lower() for w in words if w.strip() and w.lower() not in derived)
         parts: list[str] = []
+        initials: list[str] = []
         for full in clinician_names:
             cleaned = privacy.without_titles(full)
             for part in [cleaned] + re.findall(r"[^\W\d_]{3,}", cleaned):
                 if part and part.lower() not in (p.lower() for p in parts):
                     parts.append(part)
+            letters = "".join(w[0] for w in re.findall(r"[^\W\d_]+", cleaned)).upper()
+            if len(letters) >= 2 and letters not in _NOT_INITIALS and letters not in initials:
+                initials.append(letters)
         return cls(practice_name, tuple(w.lower() for w in words if w.strip()), tuple(parts),
-                   tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name)
+                   tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name, own,
+                   tuple(initials))
+
+    def names_practice(self, word: str, *, split: bool = False) -> str:
+        """The problem for a distinctive ``word`` found: in the name, or one of the owner's ``distinctive_words``."""
+        if word.lower() in self.own_words:
+            return f"it names the practice ({word!r}{', split,' if split else ''} is one of its distinctive_words)"
+        return f"it names the practice ({word!r}{', split,' if split else ''} is in {self.practice_name!r})"
+
+
+# Initials that are ordinary capitals in texts (times, words): never read as a clinician's.
+_NOT_INITIALS = frozenset({
+    "AM", "PM", "OK", "US", "ID", "NO", "SO", "TO", "IT", "IS", "AT", "IN", "ON", "OR", "IF", "DO", "GO", "ME", "MY",
+    "WE", "HI", "BY", "UP", "AN", "AS", "BE", "HE", "OF", "TV", "PS", "ET", "PT", "CT", "MT", "UTC", "USA", "ASAP",
+})
+
+
+def _initials_found(text: str, initials: Iterable[str]) -> list[str]:
+    """Clinicians' ``initials`` written in capitals as a word in ``text`` ("MC", "M.C.", "M. C.")."""
+    found = []
+    for letters in initials:
+        pattern = r"(?<![\w.])" + r"\.?\s?".join(re.escape(c) for c in letters) + r"\.?(?![\w])"
+        if re.search(pattern, text):
+            found.append(letters)
+    return found
 
 
 def _folded(text: str) -> str:
@@ -168,9 +200,9 @@ def _skeleton_problems(text: str, rules: Discretion, already: list[str]) -> list
     if not named:
         for word in rules.name_words:
             if seen.has_word(word):
-                out.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+                out.append(rules.names_practice(word))
             elif seen.has_split(word):  # "Lake Side": the distinctive word split in two
-                out.append(f"it names the practice ({word!r}, split, is in {rules.practice_name!r})")
+                out.append(rules.names_practice(word, split=True))
     for word in rules.clinician_names:
         if seen.has_word(word):
             out.append(f"it names a clinician ({word!r})")
@@ -205,9 +237,11 @@ def _text_problems(text: str, rules: Discretion) -> list[str]:
     named_practice = any(p.startswith("it names the practice") for p in problems)
     if not named_practice:
         for word in privacy.words_found(text, rules.name_words):
-            problems.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+            problems.append(rules.names_practice(word))
     for word in privacy.words_found(text, rules.clinician_names):
         problems.append(f"it names a clinician ({word!r})")
+    for letters in _initials_found(text, rules.clinician_initials):
+        problems.append(f"it names a clinician (the initials {letters!r})")
     for word in privacy.words_found(text, rules.never_say):
         problems.append(f"it says {word!r} (in discretion.never_say)")
     already = {p for p in problems}

@@ -496,3 +496,27 @@ def test_a_late_follow_up_and_a_moved_correction_give_the_time_in_the_clients_zo
         words = render(late, kind, rules=RULES, client=kai, appointment=a, callback_number="+15550100190",
                        now=ny(11, 25, 16, 52), verified=True)
         assert "11:37 AM Hawaii time" in words and "4:37" not in words
+
+
+# --------------------------------------------------------------------------- break-test s25b NIT 6/7
+
+
+def test_an_owners_own_distinctive_word_is_named_as_such_not_as_part_of_the_name() -> None:
+    rules = Discretion.for_practice("Lakeside Counseling Collective", name_words=["foo"])
+    assert [p.message for p in template_problems("A foo reminder for {{ when }}.", WordKind.TEXT, rules)] == [
+        "not discreet: it names the practice ('foo' is one of its distinctive_words)"]
+    assert [p.message for p in template_problems("A Lakeside reminder.", WordKind.TEXT, rules)] == [
+        "not discreet: it names the practice ('lakeside' is in 'Lakeside Counseling Collective')"]
+
+
+@pytest.mark.parametrize("words, found", [
+    ("See you {{ when }} with MC.", ["not discreet: it names a clinician (the initials 'MC')"]),
+    ("See you {{ when }} with M.C.", ["not discreet: it names a clinician (the initials 'MC')"]),
+    ("See you {{ when }} with M. C. as usual.", ["not discreet: it names a clinician (the initials 'MC')"]),
+    ("See you {{ when }}. Reply 1 to confirm or 2 to change it.", []),  # "10:30 AM": Anna Miller's are no initials
+    ("Hi {{ first_name }}, see you at 9 AM or 2 PM, so reply 1 to confirm.", []),
+])
+def test_clinicians_initials_in_capitals_are_refused(words: str, found: list[str]) -> None:
+    rules = Discretion.for_practice("Lakeside Counseling Collective",
+                                    clinician_names=["Dr. Maya Chen", "Anna Miller", "Sam Ortiz, LCSW"])
+    assert [p.message for p in template_problems(words, WordKind.TEXT, rules)] == found
