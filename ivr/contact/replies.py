@@ -41,7 +41,7 @@ from ivr.contact.models import (
     TouchState,
 )
 from ivr.contact.touches import cancel_pending
-from ivr.core import crisis
+from ivr.core import crisis, opt_out_words
 from ivr.core.crisis_kind import CrisisKind
 from ivr.core.escalation_policy import TEXT_CRISIS, TEXT_UNSURE
 from ivr.encryption import RecordCipher
@@ -99,10 +99,13 @@ _SENT = (TouchState.SENT.value, TouchState.DELIVERED.value, TouchState.QUEUED.va
 _PUNCT = re.compile(r"[^\w'\s-]+")
 # Opt-outs in words, not only the carriers' bare keywords: "STOP please", "Please stop texting me".  Whoever
 # wrote one wants no more texts, whatever the carrier made of it (break-test S13).
+# The keywords are the shared list (``ivr.core.opt_out_words``: "stop all", "opt-out", "S T O P" too).  A
+# negated stop is not one: "please don't stop texting me" wants the texts (break-test s25b #3, both ways).
 _OPT_OUT_WORDS = re.compile(
-    r"^(?:please |pls |plz )?(?:stop|stopall|unsubscribe|cancel|end|quit|opt out|optout)"
+    r"^(?:please |pls |plz )?(?:" + opt_out_words.keyword_pattern() + r")"
     r"(?: please| pls| plz| now| it| thanks| thank you| texting| messaging| this)*$"
-    r"|\b(?:stop|quit) (?:texting|messaging|sending|contacting|calling)\b"
+    r"|(?<!don't )(?<!dont )(?<!do not )(?<!never )(?<!not )"
+    r"\b(?:stop|quit) (?:texting|messaging|sending|contacting|calling)\b"
     r"|\b(?:don't|dont|do not|never) (?:text|message|contact) (?:me|us|this number)\b"
     r"|\bno more (?:texts|text messages|messages)\b|\bunsubscribe me\b|\bremove (?:me|this number) from\b")
 # Carrier keywords: never read as "may be a crisis" (a crisis is still a crisis, whatever else the text says).
@@ -118,10 +121,11 @@ def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: 
         return ReplyMeaning.HELP
     if keyword is opt_outs.Keyword.START and (opted_out or (body or "").strip().upper() != "YES"):
         return ReplyMeaning.OPT_IN  # YES from a number that never stopped is a confirmation
-    words = " ".join(_PUNCT.sub(" ", _ASSENT_EMOJI.sub(" ok ", (body or "").lower().replace("’", "'"))).split())
+    folded = opt_out_words.fold(body)  # full-width "ＳＴＯＰ" is STOP
+    words = " ".join(_PUNCT.sub(" ", _ASSENT_EMOJI.sub(" ok ", folded.lower().replace("’", "'"))).split())
     if _OPT_OUT_WORDS.search(words):
         return ReplyMeaning.OPT_OUT
-    if (body or "").strip().endswith("?"):
+    if folded.strip().endswith("?"):
         return ReplyMeaning.OTHER  # "Y?", "ok?": a question, for a person, never a confirmation
     if words in CONFIRM_WORDS or is_assent(words):
         return ReplyMeaning.CONFIRM

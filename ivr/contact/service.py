@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -142,7 +142,8 @@ class Outbound:
                 facts = load_facts(db, since=reach_back(rules, now, history=history), hasher=self.hasher)
             planned = plan(facts, rules, now, history=history)
             record = touches.record_plan(self.database.sessions, planned, rules.version, now,
-                                         why_gone=lambda gone: self._why_gone(gone, rules, now))
+                                         why_gone=lambda gone: self._why_gone(gone, rules, now),
+                                         waits=lambda row_ids: self._deferred(row_ids, now))
             for job_id in record.cancelled_jobs:
                 self.jobs.cancel(job_id)
             waits = self._deferred([row_id for row_id, _, due in record.schedule if due <= now], now)
@@ -194,8 +195,13 @@ class Outbound:
 
     def defer(self, row_id: int, until: dt.datetime) -> None:
         """Remember that touch ``row_id`` waits until ``until`` (a shared number's next day): the next planning pass
-        schedules its job for then, and the passes after it leave it there."""
+        schedules its job for then, and the passes after it leave it there.  The row's ``due`` becomes ``until`` (what
+        the client page and the dashboard show as its next due), and the passes leave it so (``record_plan``)."""
         self.redis.set(f"{DEFERRED_PREFIX}{row_id}", int(until.timestamp()), ex=DEFERRED_KEEP_SECONDS)
+        with self.database.sessions() as db, db.begin():
+            db.execute(update(OutboundTouch).where(OutboundTouch.id == row_id,
+                                                   OutboundTouch.status == TouchState.PLANNED.value)
+                       .values(due=until))
 
     def _deferred(self, row_ids: Sequence[int], now: dt.datetime) -> dict[int, dt.datetime]:
         """Of ``row_ids`` (touches due now), those waiting for a later instant (``defer``) → that instant, read in

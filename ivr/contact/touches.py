@@ -73,12 +73,15 @@ def _chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
 
 def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], rules_version: str,
                 now: dt.datetime, *, clients: Iterable[str] | None = None,
-                why_gone: Callable[[Sequence[Touch]], Mapping[str, SkipReason | None]] | None = None) -> PlanRecord:
+                why_gone: Callable[[Sequence[Touch]], Mapping[str, SkipReason | None]] | None = None,
+                waits: Callable[[Sequence[int]], Mapping[int, dt.datetime]] | None = None) -> PlanRecord:
     """Make the table agree with a plan (``ivr.outbound.planner.plan``); returns what to schedule.
 
     ``clients``: the pass covered only those clients (only their planned rows may be cancelled).
     ``why_gone``: why planned touches the plan no longer holds are gone (checked in, moved…), for the record:
     given them all at once, returns touch id → reason (None or missing: not planned any more).
+    ``waits``: row ids → the instant each waits for (a shared number's next day, ``ContactService.defer``), for the
+    rows the plan would move earlier: such a row keeps its ``due`` (the waited-for instant), not "now" every pass.
 
     The table is compared in bulk: one read of the open rows and of the rows the plan names (by their unique
     touch id, in chunks), never the whole history, and the moves and cancellations written as executemany.
@@ -133,6 +136,9 @@ def record_plan(db_sessions: sessionmaker[Session], touches: Iterable[Touch], ru
                 # A new time, or another number (the one it had opted out: the client's next allowed number).
                 moved.append({"row_id": row.id, "new_due": touch.due, "new_to": touch.to,
                               "new_neutral": touch.neutral})
+        if moved and waits is not None:
+            waiting = waits([m["row_id"] for m in moved])
+            moved = [m for m in moved if m["row_id"] not in waiting or m["new_due"] > waiting[m["row_id"]]]
         connection = db.connection()
         if ended:
             connection.execute(update(table).where(table.c.id == bindparam("row_id"),

@@ -24,7 +24,7 @@ from importlib import resources
 
 from jinja2 import meta
 
-from ivr.core import privacy
+from ivr.core import opt_out_words, privacy
 from ivr.core.flow import AskStep, EscalateStep, Flow, HangupStep, MenuStep, SayStep, Step
 from ivr.core.templates import (
     SecurityError,
@@ -42,15 +42,27 @@ TEXT_SEGMENT_WARNING = 320  # characters: more than two SMS segments
 
 # Outbound words only (inbound texts go to a verified caller): they still hint at care.
 OUTBOUND_EXTRA = ("session", "patient", "health", "medication", "prescription", "provider", "care team")
-# Twilio's default and advanced opt-out keywords: a reply of one of these stops every text.
-OPT_OUT_KEYWORDS = ("stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "optout", "opt out",
-                    "revoke")
-_KEYWORDS = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(OPT_OUT_KEYWORDS, key=len, reverse=True))
-_COMMAND_RE = re.compile(
-    r"\b(?:reply|replying|text|texting|send|sending|respond|type|write|answer|message)\b"
-    r"(?:\s+[\w'’]+){0,3}?\s+[\"'“‘]?(" + _KEYWORDS + r")\b", re.IGNORECASE)
-_QUOTED_RE = re.compile(r"[\"“‘']\s*(" + _KEYWORDS + r")\s*[\"”’']", re.IGNORECASE)
-_CAPS_RE = re.compile(r"(?<![\w])(STOP\s+ALL|STOPALL|STOP|UNSUBSCRIBE|CANCEL|END|QUIT|OPTOUT|OPT\s+OUT|REVOKE)(?![\w])")
+# Twilio's opt-out keywords: a reply of one of these stops every text.  One list with what clients' replies are
+# read with (``ivr.core.opt_out_words``), lower case here; "stop all" and "opt out" are STOPALL and OPTOUT.
+OPT_OUT_KEYWORDS = tuple(k.lower() for k in opt_out_words.OPT_OUT_KEYWORDS)
+_LETTER_GAP = r"[\s\-]?"  # "S T O P", "opt-out", "stop all"
+_KEYWORD = r"(?<![\w'’])(" + opt_out_words.keyword_pattern(gap=_LETTER_GAP) + r")(?![\w'’])"
+_KEYWORD_RE = re.compile(_KEYWORD)
+# A verb that asks for an answer: any keyword after it in the same sentence is offered as a reply.
+_REPLY_VERB = re.compile(r"\b(?:reply|replying|text|texting|send|sending|respond|responding|type|typing|write|"
+                         r"writing|answer|answering|message|say|saying|enter|tap)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.?!;\n]+")
+# "Cancel to cancel", "cancel = cancel", "STOP: no more texts": a keyword written as an option.
+_OPTION_RE = re.compile(_KEYWORD + r"\s*(?:=|:|to\s+\w|for\s+\w)|(?:=|:)\s*" + _KEYWORD)
+# The word before a keyword that makes it an ordinary verb or noun, not an offered reply: "to cancel", "we'll
+# stop", "the end".  ("Reply to cancel" is still a command: "to" right after the reply verb.)
+_NOT_OFFERED = frozenset({
+    "to", "will", "ll", "we", "i", "you", "they", "it", "can", "cant", "can't", "cannot", "don't", "dont", "not",
+    "never", "would", "should", "may", "might", "must", "won't", "wont", "the", "a", "an", "this", "that", "your",
+    "our", "its", "their", "no", "we'll", "i'll", "you'll", "they'll", "it'll",
+})
+_QUOTED_RE = re.compile(r"[\"“‘']\s*(" + opt_out_words.keyword_pattern(gap=_LETTER_GAP) + r")\s*[\"”’']")
+_CAPS_RE = re.compile(r"(?<![\w])(" + opt_out_words.keyword_pattern(gap=_LETTER_GAP, any_case=False) + r")(?![\w])")
 # Twilio's CNAM conditions: begins with a letter; letters, digits, periods, commas and spaces only.
 _CNAM_CHARS = re.compile(r"^[A-Za-z][A-Za-z0-9 .,]*$")
 
@@ -100,6 +112,8 @@ class Discretion:
     never_say: tuple[str, ...] = ()  # the practice's own list
     substance_use_program: bool = False  # 42 CFR Part 2: not even the neutral name
     neutral_name: str | None = None
+    own_words: tuple[str, ...] = ()  # of name_words, those the owner listed that are not in the name itself
+    clinician_initials: tuple[str, ...] = ()  # "MC" for Maya Chen: refused in capitals ("with MC", "M.C.")
 
     @classmethod
     def for_practice(cls, practice_name: str, *, name_words: Iterable[str] | None = None,
@@ -109,15 +123,45 @@ class Discretion:
         (the practice's ``distinctive_words``) only add to them: an owner's list never switches the practice-name
         check off.  Clinicians' names are split into their parts ("Maya Chen" refuses "Maya" and "Chen"), titles
         dropped."""
-        words = tuple(dict.fromkeys((*privacy.distinctive_words(practice_name), *(name_words or ()))))
+        derived = [w.lower() for w in privacy.distinctive_words(practice_name)]
+        words = tuple(dict.fromkeys((*derived, *(name_words or ()))))
+        own = tuple(w.lower() for w in words if w.strip() and w.lower() not in derived)
         parts: list[str] = []
+        initials: list[str] = []
         for full in clinician_names:
             cleaned = privacy.without_titles(full)
             for part in [cleaned] + re.findall(r"[^\W\d_]{3,}", cleaned):
                 if part and part.lower() not in (p.lower() for p in parts):
                     parts.append(part)
+            letters = "".join(w[0] for w in re.findall(r"[^\W\d_]+", cleaned)).upper()
+            if len(letters) >= 2 and letters not in _NOT_INITIALS and letters not in initials:
+                initials.append(letters)
         return cls(practice_name, tuple(w.lower() for w in words if w.strip()), tuple(parts),
-                   tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name)
+                   tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name, own,
+                   tuple(initials))
+
+    def names_practice(self, word: str, *, split: bool = False) -> str:
+        """The problem for a distinctive ``word`` found: in the name, or one of the owner's ``distinctive_words``."""
+        if word.lower() in self.own_words:
+            return f"it names the practice ({word!r}{', split,' if split else ''} is one of its distinctive_words)"
+        return f"it names the practice ({word!r}{', split,' if split else ''} is in {self.practice_name!r})"
+
+
+# Initials that are ordinary capitals in texts (times, words): never read as a clinician's.
+_NOT_INITIALS = frozenset({
+    "AM", "PM", "OK", "US", "ID", "NO", "SO", "TO", "IT", "IS", "AT", "IN", "ON", "OR", "IF", "DO", "GO", "ME", "MY",
+    "WE", "HI", "BY", "UP", "AN", "AS", "BE", "HE", "OF", "TV", "PS", "ET", "PT", "CT", "MT", "UTC", "USA", "ASAP",
+})
+
+
+def _initials_found(text: str, initials: Iterable[str]) -> list[str]:
+    """Clinicians' ``initials`` written in capitals as a word in ``text`` ("MC", "M.C.", "M. C.")."""
+    found = []
+    for letters in initials:
+        pattern = r"(?<![\w.])" + r"\.?\s?".join(re.escape(c) for c in letters) + r"\.?(?![\w])"
+        if re.search(pattern, text):
+            found.append(letters)
+    return found
 
 
 def _folded(text: str) -> str:
@@ -156,9 +200,9 @@ def _skeleton_problems(text: str, rules: Discretion, already: list[str]) -> list
     if not named:
         for word in rules.name_words:
             if seen.has_word(word):
-                out.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+                out.append(rules.names_practice(word))
             elif seen.has_split(word):  # "Lake Side": the distinctive word split in two
-                out.append(f"it names the practice ({word!r}, split, is in {rules.practice_name!r})")
+                out.append(rules.names_practice(word, split=True))
     for word in rules.clinician_names:
         if seen.has_word(word):
             out.append(f"it names a clinician ({word!r})")
@@ -193,9 +237,11 @@ def _text_problems(text: str, rules: Discretion) -> list[str]:
     named_practice = any(p.startswith("it names the practice") for p in problems)
     if not named_practice:
         for word in privacy.words_found(text, rules.name_words):
-            problems.append(f"it names the practice ({word!r} is in {rules.practice_name!r})")
+            problems.append(rules.names_practice(word))
     for word in privacy.words_found(text, rules.clinician_names):
         problems.append(f"it names a clinician ({word!r})")
+    for letters in _initials_found(text, rules.clinician_initials):
+        problems.append(f"it names a clinician (the initials {letters!r})")
     for word in privacy.words_found(text, rules.never_say):
         problems.append(f"it says {word!r} (in discretion.never_say)")
     already = {p for p in problems}
@@ -207,15 +253,42 @@ def _text_problems(text: str, rules: Discretion) -> list[str]:
 
 
 def opt_out_command_problems(text: str) -> list[str]:
-    """A reply keyword taught as a command: "reply CANCEL", "text STOP", "'cancel'", "QUIT"."""
+    """Every carrier opt-out keyword ``text`` offers as a reply, in any case, at any distance, quoted or not.
+
+    Offered: after a reply verb in the same sentence ("Reply 1 to confirm, or Cancel to cancel.", "Just say
+    cancel."), written as an option ("cancel = cancel", "or unsubscribe to stop"), quoted ("'stop'") or in
+    capitals ("QUIT").  Not offered: the keyword as an ordinary word ("If you need to cancel, call us", "we'll
+    stop", "the end").  The text is NFKC-folded first (full-width letters are letters).
+    """
+    text = opt_out_words.fold(text)
+    spans: list[tuple[int, str]] = []
+    for sentence in _SENTENCE.finditer(text):
+        verb = _REPLY_VERB.search(sentence.group())
+        if verb is None:
+            continue
+        for m in _KEYWORD_RE.finditer(text, sentence.start() + verb.end(), sentence.end()):
+            between = text[sentence.start() + verb.end():m.start()].strip().lower()
+            if between in ("", "to") or _offered(text, m.start()):  # "reply cancel", "reply to cancel"
+                spans.append((m.start(), m.group(1)))
+    for m in _OPTION_RE.finditer(text):
+        start, word = (m.start(1), m.group(1)) if m.group(1) else (m.start(2), m.group(2))
+        if _offered(text, start):
+            spans.append((start, word))
+    for regex in (_QUOTED_RE, _CAPS_RE):
+        spans.extend((m.start(1), m.group(1)) for m in regex.finditer(text))
     found: list[str] = []
-    for regex in (_COMMAND_RE, _QUOTED_RE, _CAPS_RE):
-        for m in regex.finditer(text):
-            word = " ".join(m.group(1).split()).upper()
-            if word not in found:
-                found.append(word)
+    for _, word in sorted(spans):
+        name = " ".join(word.split()).upper()  # as written: "OPT-OUT", "STOP ALL"
+        if name not in found:
+            found.append(name)
     return [f"it invites the reply {w!r}, which carriers treat as an opt-out from every text "
             "(only the opt-out notice may mention STOP; offer digits or words like 'change')" for w in found]
+
+
+def _offered(text: str, start: int) -> bool:
+    """Whether the keyword at ``start`` reads as a reply offered, not an ordinary word (see ``_NOT_OFFERED``)."""
+    before = re.findall(r"[\w'’]+", text[:start][-40:])
+    return not before or before[-1].lower().replace("’", "'") not in _NOT_OFFERED
 
 
 def template_variables(source: str) -> set[str]:

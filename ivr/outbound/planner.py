@@ -97,6 +97,7 @@ class SkipReason(str, Enum):
     UNDELIVERABLE = "undeliverable"  # Twilio can never reach the number on this channel (a permanent error code)
     NO_NUMBER = "no_number"
     ANSWERED = "answered"  # a reply or an answered call made it unnecessary
+    NOT_DELIVERED = "not_delivered"  # a correction reached nobody (a neutral voicemail at best) and no attempt is left
     # Only from still_eligible: the facts changed since it was planned.
     CHECKED_IN = "checked_in"
     JOINED = "joined"
@@ -121,7 +122,13 @@ HELD_PREFIX = "held-"
 NOT_SENT_PREFIX = "notsent-"
 # Why a correction finds no channel: each is told to staff (the client would keep only the old time).
 NO_CHANNEL = frozenset({SkipReason.OPTED_OUT, SkipReason.UNDELIVERABLE, SkipReason.NO_CONSENT,
-                        SkipReason.NO_NUMBER})
+                        SkipReason.NO_NUMBER, SkipReason.NOT_DELIVERED})
+# A correction is delivered only when the new time reached the client: a neutral voicemail never says it
+# (break-test s25b #2), so for ``reminders.moved`` a voicemail is an attempt that reached nobody.
+MOVED_REACHED = CONTACT_OUTCOMES - {Outcome.VOICEMAIL}
+MOVED_UNREACHED = UNREACHED_OUTCOMES | {Outcome.VOICEMAIL}
+# Attempts a correction gets: its channel, then the other one (or a call again), as the limits allow.
+MOVED_ATTEMPTS = 2
 # A touch that quiet hours or closed days move back to the last allowed minute of a day is planned this much
 # earlier (30 minutes, never before its window's start): ordinary worker latency must not push it into quiet hours.
 QUIET_MARGIN = 30 * 60
@@ -599,7 +606,11 @@ class _Client:
         now = self.ctx.now
         if c.hi <= c.lo:
             return None, SkipReason.QUIET_HOURS, c.moment
-        if c.cannot_wait:
+        # Its window closed before any pass decided it (downtime): late, whatever limit held it then.  The window
+        # comes first (break-test s25b #1): a limit only matters while the touch could still be made, so staff
+        # get no "contact the client yourself" task a day after the appointment.
+        passed = now >= c.hi
+        if c.cannot_wait and not passed:
             # A correction waits for quiet hours, never for the limits: held at its first allowed time, it is
             # decided now (placed before every other touch of the client, only contacts made can hold it).
             first = self.cal.next_at(max(c.lo, now) if c.lo < now <= c.hi else c.lo, c.hi)
@@ -621,6 +632,8 @@ class _Client:
                 last = self.cal.latest_before(deadline, slot)
                 return None, SkipReason.LATE, (slot if last is None else last) + 60
             return None, SkipReason.LATE, max(deadline, slot)
+        if why in HELD_BY_LIMIT and passed:
+            return None, SkipReason.LATE, c.hi
         if why in HELD_BY_LIMIT and (c.cannot_wait or c.moment <= now) and self.held_by_past(c):
             return None, why, now  # held by the limits and it cannot wait: decided now (a staff task at once)
         return None, why, c.moment if why is SkipReason.QUIET_HOURS else c.hi
@@ -701,7 +714,9 @@ class _Planner:
             appointment_version=appt.version if appt else None, attempt=cand.attempt, channel=Channel.STAFF_TASK,
             status=TouchStatus.PLANNED, due=_dt(max(decided, self.ctx.now)), window_end=None, words=cand.rule,
             about_start=_dt(cand.about_start),
-            task=f"Not sent automatically ({why.value}): {cand.rule}, {about}. Contact the client yourself."))
+            task=(f"Correction not delivered: {cand.rule}, {about} (the new time reached nobody; a voicemail never "
+                  "gives it). Contact the client yourself." if why is SkipReason.NOT_DELIVERED else
+                  f"Not sent automatically ({why.value}): {cand.rule}, {about}. Contact the client yourself.")))
 
     def _staff_task(self, rule: FollowUpRule, subject: str, appt: AppointmentFacts | None, due: int) -> None:
         if due > self.ctx.horizon_end:
@@ -722,7 +737,9 @@ class _Planner:
         candidates.sort(key=lambda k: (k.priority, k.moment, k.rule, k.subject))
         for cand in candidates:
             if cand.skip is not None:
-                if cand.kind is TouchKind.MOVED and cand.skip in NO_CHANNEL:
+                if cand.kind is TouchKind.MOVED and cand.skip is SkipReason.NOT_DELIVERED:
+                    self._held(cand, cand.skip, self.ctx.now)  # known when the last outcome came: staff, at once
+                elif cand.kind is TouchKind.MOVED and cand.skip in NO_CHANNEL:
                     self._held(cand, cand.skip, cand.moment)  # the client would keep only the old time: staff
                 else:
                     self._skip(cand, cand.skip, cand.moment)
@@ -787,7 +804,8 @@ class _Planner:
                         continue
                     for items in past.attempts.values():
                         for pt in items:
-                            if pt.outcome in CONTACT_OUTCOMES and pt.about_start is not None:
+                            reached = MOVED_REACHED if rule == "reminders.moved" else CONTACT_OUTCOMES
+                            if pt.outcome in reached and pt.about_start is not None:
                                 mentions.append((_ts(pt.at), _ts(pt.about_start), rule))
             mentions.sort()
             same_time = [m for m in mentions if m[1] == start]
@@ -824,9 +842,13 @@ class _Planner:
                     moment = changed + settle
                     if attempt > 1:
                         moment = max(moment, self._last_at(rule, [appt.id], start))
-                    cand = _Candidate(TouchKind.MOVED, rule, "moved", appt.id, appt, attempt, channels, moment, moment,
-                                      hi, max(hi - moment, 0), False, 0, start)
-                    self._decide_channels(cand, False)
+                    cand = _Candidate(TouchKind.MOVED, rule, "moved", appt.id, appt, attempt,
+                                      channels or moved.by.channels(), moment, moment, hi, max(hi - moment, 0), False,
+                                      0, start)
+                    if channels:
+                        self._decide_channels(cand, False)
+                    else:  # every attempt reached nobody: staff tell the client ("correction not delivered")
+                        cand.skip = SkipReason.NOT_DELIVERED
                     out.append(cand)
 
     def _last_at(self, rule: str, lineage: Sequence[str], start: int) -> int:
@@ -856,10 +878,20 @@ class _Planner:
         every = [pt for items in tried.values() for pt in items]
         if any(pt.outcome is Outcome.SKIPPED for pt in every):
             return True, 0, ()
-        if any(pt.outcome in CONTACT_OUTCOMES for pt in every) or any(pt.outcome is Outcome.QUEUED for pt in every):
+        moved = rule == "reminders.moved"
+        reached, unreached = (MOVED_REACHED, MOVED_UNREACHED) if moved else (CONTACT_OUTCOMES, UNREACHED_OUTCOMES)
+        if any(pt.outcome in reached for pt in every) or any(pt.outcome is Outcome.QUEUED for pt in every):
             return True, 0, ()
         last = max(tried)
-        if last == 1 and fallback is not None and all(pt.outcome in UNREACHED_OUTCOMES for pt in every):
+        if not all(pt.outcome in unreached for pt in every):
+            return True, 0, ()
+        if moved:
+            # A correction must reach the client: the other channel (or a call again) while attempts remain, then
+            # (no channels) a staff task.  The limits and quiet hours still decide when, or hold it for staff.
+            if last < MOVED_ATTEMPTS:
+                return False, last + 1, (fallback,) if fallback is not None else (Channel.CALL,)
+            return False, last + 1, ()
+        if last == 1 and fallback is not None:
             return False, 2, (fallback,)
         return True, 0, ()
 

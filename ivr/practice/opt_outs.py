@@ -10,28 +10,28 @@ Twilio's defaults (help.twilio.com, "Twilio support for opt-out keywords"):
 * help: HELP, INFO
 
 Only a message that is exactly one keyword counts (case and surrounding spaces
-ignored; "stop please" does not); an opt-out word may also end in "." or "!".  With Advanced Opt-Out
+ignored; "stop please" does not); an opt-out word may also end in "." or "!", be written in full-width or
+other compatibility letters, or have spaces or hyphens inside ("STOP ALL", "Opt-out"): the one list and its
+matching live in ``ivr.core.opt_out_words``, shared with the outbound lint.  With Advanced Opt-Out
 on a Messaging Service, Twilio classifies the message itself and says so in ``OptOutType`` (STOP, START
 or HELP), which covers a practice's own keywords too; it wins when present.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from enum import Enum
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ivr.core import opt_out_words
 from ivr.practice import journal
 from ivr.practice.models import SmsOptOut
 
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_OUT_KEYWORDS = frozenset(opt_out_words.OPT_OUT_KEYWORDS)
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
-# Punctuation a phone may add after a one-word reply ("Stop.", "STOP!").
-_TRAILING = re.compile(r"[\s.!?]+$")
 
 
 class Keyword(str, Enum):
@@ -47,8 +47,8 @@ def classify(body: str | None, opt_out_type: str | None = None) -> Keyword | Non
     told = (opt_out_type or "").strip().upper()
     if told in Keyword.__members__:
         return Keyword(told)
-    word = (body or "").strip().upper()
-    if word in OPT_OUT_KEYWORDS or _TRAILING.sub("", word) in OPT_OUT_KEYWORDS:
+    word = opt_out_words.fold(body).strip().upper()
+    if opt_out_words.keyword_of(body) is not None:
         # "Stop." too: whether or not Twilio counted it, nobody who wrote it wants another text.
         return Keyword.STOP
     if word in OPT_IN_KEYWORDS:

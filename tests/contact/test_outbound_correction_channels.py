@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from ivr.contact.models import UndeliverableNumber
@@ -18,10 +19,10 @@ ACK = (200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />")
 MOVE_AT = TWO_DAYS + dt.timedelta(hours=20)  # Thu 3 Dec 11:00 New York
 
 
-def reminded(database, jobs, standin, client, *, may_call: bool) -> dict:
+def reminded(database, jobs, standin, client, *, may_call: bool, may_voicemail: bool = False) -> dict:
     """Robin (Fri 4 Dec 15:00): the two-days reminder went out Wed 15:00 and was delivered."""
     jobs.clock.now = TWO_DAYS - dt.timedelta(days=2)
-    add_client(database, "C-9007", "Robin", (PHONE,), may_call=may_call)
+    add_client(database, "C-9007", "Robin", (PHONE,), may_call=may_call, may_voicemail=may_voicemail)
     add_appointment(database, "A-9007", "C-9007", APPT)
     jobs.run()
     jobs.at(TWO_DAYS)
@@ -120,3 +121,33 @@ def test_a_correction_for_a_number_already_flagged_for_texts_says_undeliverable(
     assert [details["why"] for reason, details in escalations(database) if reason == "not_sent"][-1] \
         == "undeliverable"
     assert len(standin.calls()) == calls_before == 0
+
+
+@pytest.mark.parametrize("far_end", [{"answered_by": "machine_end_beep"}, {"answered_by": "machine_end_silence"},
+                                     {"status": "no-answer"}, {"status": "busy"}])
+def test_a_correction_call_that_reaches_nobody_becomes_a_correction_not_delivered_task(far_end, database, jobs,
+                                                                                        standin, client):
+    """Break-test s25b #2: the correction went by call (its text refused for good) and reached a machine (a neutral
+    voicemail, which never gives the time), nobody, or a busy line: the new time never reached the client, no attempt
+    is left, so staff get one "correction not delivered" task; the voicemail says no time."""
+    reminded(database, jobs, standin, client, may_call=True, may_voicemail=True)
+    move_and_run(database, jobs, standin)
+    [call] = standin.calls()
+    assert all(code == 200 for code, _ in deliver(client, standin.finish_call(call["sid"], **far_end)))
+    jobs.settle()
+    for minute in range(31, 35):
+        jobs.at(MOVE_AT + dt.timedelta(minutes=minute))
+    outcome = {"machine_end_beep": "voicemail", "machine_end_silence": "voicemail"}.get(
+        far_end.get("answered_by", ""), far_end.get("status", "").replace("-", "_"))
+    moved = sorted((touch, status, why) for touch, status, why in rows(database) if "moved" in touch)
+    assert moved == [("reminders.moved/A-9007/v2/1/text", "failed", None),
+                     ("reminders.moved/A-9007/v2/2/call", outcome, None),
+                     ("reminders.moved/A-9007/v2/3/text", "skipped", "not_delivered"),
+                     ("reminders.moved/A-9007/v2/notsent-not_delivered-3/staff_task", "done", None)]
+    assert escalations(database) == [("not_sent", {
+        "task": "Correction not delivered: reminders.moved, appointment A-9007 (the new time reached nobody; a "
+                "voicemail never gives it). Contact the client yourself.",
+        "trigger": "reminders.moved", "why": "not_delivered", "appointment_id": "A-9007"})]
+    after = standin.calls()[0]
+    assert "PM" not in (after["twiml"] or "") and "Dec" not in (after["twiml"] or "")
+    assert len(standin.calls()) == 1 and len(texts(standin)) == 1

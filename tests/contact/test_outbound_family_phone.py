@@ -206,9 +206,15 @@ def test_a_second_clients_call_to_a_family_phone_texted_today_waits_for_the_next
     jobs.run()
     jobs.at(ny(7, 9))
     assert [neutral(t) for t in texts(standin, FAMILY)] == [True]
+    dues = []
     for hour in (11, 12, 15, 18):
-        jobs.at(ny(7, hour, 30))
+        for minute in (30, 31, 32):  # every minute's pass
+            jobs.at(ny(7, hour, minute))
+            [row] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
+            dues.append(row.due)
     assert calls(standin, FAMILY) == []
+    # Its next due is the waited-for instant, which the passes leave as it is (s25b NIT 5: no rewrite a minute).
+    assert {due.astimezone(dt.UTC) for due in dues} == {ny(8, 9).astimezone(dt.UTC)}
     [waiting] = [r for r in touch_rows(database, "C-1005") if r.rule == "no_show"]
     assert (waiting.status, waiting.channel, waiting.to_e164) == ("planned", "call", FAMILY)
     assert jobs.scheduled()[waiting.job_id] == ny(8, 9)

@@ -83,3 +83,22 @@ def test_late_after_a_same_day_reminder_is_held_and_goes_to_staff_at_15_minutes(
     jobs.at(TEN + dt.timedelta(minutes=50))
     assert [c for c in standin.calls() if c["to"] == PHONE] == []
     assert len(tasks(database)) == 1
+
+
+@pytest.mark.parametrize("down_until", [dt.timedelta(hours=1, minutes=50), dt.timedelta(days=1, hours=9, minutes=5)])
+def test_after_downtime_a_late_follow_up_whose_window_passed_is_late_and_gives_staff_nothing(
+        down_until, reminded, database, jobs, standin):
+    """Break-test s25b #1: moved to 11:00 at 09:01, then the service is down until after the late window (11:15 to
+    11:45): the first pass records ``late`` (not the daily limit, which only mattered that morning) and no staff
+    task appears a day and a half after the appointment."""
+    jobs.clock.now = NINE + dt.timedelta(minutes=1)
+    with database.sessions() as db, db.begin():
+        appt = db.get(Appointment, "A-9031")
+        appt.start, appt.end = TEN + dt.timedelta(hours=1), TEN + dt.timedelta(hours=1, minutes=50)
+        appt.changed_at = jobs.clock.now
+    jobs.run()
+    assert len(tasks(database)) == 1  # the held correction (see above)
+    jobs.at(TEN + down_until)  # the first pass after the downtime
+    assert [r for r in rows(database) if "late" in r[0]] == [("follow_ups.late/A-9031/v2/1/call", "skipped", "late")]
+    assert [details["trigger"] for _, _, details, _ in tasks(database)] == ["reminders.moved"]
+    assert [c for c in standin.calls() if c["to"] == PHONE] == []

@@ -196,7 +196,10 @@ def test_the_crisis_answers_say_nothing_else_the_discretion_lint_refuses():
 
 
 @pytest.mark.parametrize("body", ["STOP please", "Please stop texting me", "stop texting me thanks",
-                                  "Don't text me anymore"])
+                                  "Don't text me anymore",
+                                  # break-test s25b #3: spaces and hyphens inside, full-width letters, REVOKE
+                                  "STOP ALL", "Opt-out", "\uff33\uff34\uff2f\uff30", "S T O P", "opt - out",
+                                  "\uff33\uff34\uff2f\uff30 \uff21\uff2c\uff2c", "Revoke", "stop all please"])
 def test_opt_outs_in_words_stop_everything_like_the_keywords(body, reminded, client, database):
     status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "a" * 32)
     assert (status, xml) == (200, NOTHING)
@@ -295,3 +298,34 @@ def test_a_change_asked_for_in_the_day_raises_no_task_before_the_call(reminded, 
     assert (status, xml) == (200, answer("Thank you. We will be in touch to find another time."))
     with database.sessions() as db:
         assert db.scalars(select(Escalation)).all() == []
+
+
+@pytest.mark.parametrize("body", ["don't stop the reminders", "Please don't stop texting me", "Never stop texting me",
+                                  "I will stop by after work", "stop by at 3?", "the end of the week works"])
+def test_words_that_only_contain_an_opt_out_word_stop_nothing(body, reminded, client, database):
+    """The other way round (s25b #3): a reply that wants the texts, or uses "stop" as an ordinary word, goes to a
+    person and stops nothing."""
+    status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "b" * 32)
+    assert (status, xml) == (200, answer("Thank you for your message. A person will answer you soon."))
+    assert statuses(database) == [("two_days_before", "sent", None), ("two_hours_before", "planned", None)]
+    with database.sessions() as db:
+        assert db.get(SmsOptOut, PHONE) is None
+        assert db.get(CallOptOut, PHONE) is None
+    [reply] = replies(database)
+    assert reply.meaning == "other"
+
+
+def test_the_replies_and_the_lint_read_one_list_of_opt_out_keywords():
+    """One list (ivr.core.opt_out_words): what a client's reply is read with, and what outbound words may not offer."""
+    from ivr.core import opt_out_words
+    from ivr.outbound import lint
+    from ivr.practice import opt_outs
+
+    assert opt_outs.OPT_OUT_KEYWORDS == frozenset(opt_out_words.OPT_OUT_KEYWORDS)
+    assert lint.OPT_OUT_KEYWORDS == tuple(k.lower() for k in opt_out_words.OPT_OUT_KEYWORDS)
+    for word in opt_out_words.OPT_OUT_KEYWORDS:
+        assert opt_outs.classify(word.lower()) is opt_outs.Keyword.STOP
+        assert lint.opt_out_command_problems(f"Reply {word.lower()} to stop.")
+    assert [opt_out_words.keyword_of(w) for w in ("stop all", "Opt-out", "\uff33\uff34\uff2f\uff30", "S-T-O-P!",
+                                                  "stopping", "stop by", "")] == [
+        "STOPALL", "OPTOUT", "STOP", "STOP", None, None, None]

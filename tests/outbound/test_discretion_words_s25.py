@@ -40,7 +40,7 @@ def test_the_practices_own_distinctive_words_add_to_its_name_never_replace_it(ow
 def test_a_distinctive_word_of_the_practices_own_is_refused_too() -> None:
     lint = Discretion.for_practice(NAME, name_words=["lakeshore"])
     assert [p.message for p in template_problems("From Lakeshore", WordKind.TEXT, lint)] == [
-        f"not discreet: it names the practice ('lakeshore' is in {NAME!r})"]
+        "not discreet: it names the practice ('lakeshore' is one of its distinctive_words)"]  # s25b NIT 6
 
 
 REFUSED = [

@@ -579,6 +579,19 @@ def tasks(touches) -> list[tuple[str, dt.datetime, str]]:
 # --------------------------------------------------------------------------- the limits are hard (issues 11/12)
 
 
+@pytest.mark.parametrize("down_until", [ny(11, 23, 10, 45), ny(11, 23, 19, 5), ny(11, 24, 19, 5)])
+def test_after_downtime_a_late_follow_up_whose_window_passed_is_late_whatever_the_limits(down_until) -> None:
+    """Break-test s25b #1: down from before the late window (Mon 10:15-10:45) until after it, the first pass
+    records the follow-up ``late`` (the daily limit only mattered while it could be made) and raises no task."""
+    a = appt("A-1", MONDAY_10)
+    reminder = of(plan(facts(client(), appointments=[a]), RULES, ny(11, 23, 8)), "reminders.two_hours_before")[0]
+    f = facts(client(), appointments=[a], past_touches=(done(reminder, ny(11, 23, 9)),))
+    assert of(plan(f, RULES, ny(11, 23, 9, 7)), "follow_ups.late") == []  # the last pass before the downtime
+    touches = of(plan(f, RULES, down_until, history=dt.timedelta(hours=40)), "follow_ups.late")
+    assert skipped(touches) == [("C-1/follow_ups.late/A-1/v1/1/call", "late")]
+    assert tasks(touches) == []
+
+
 def test_on_a_day_a_reminder_went_out_a_late_follow_up_is_held_and_goes_to_staff_at_once() -> None:
     # A same-day reminder, then the client is 15 minutes late: "late" is held by the daily limit, a staff task.
     a = appt("A-1", MONDAY_10)
@@ -653,14 +666,16 @@ def test_a_correction_held_by_the_weekly_or_the_call_limit_goes_to_staff(limit) 
 
 
 def test_a_held_reminder_about_an_appointment_already_begun_gives_staff_nothing() -> None:
-    # Three contacts this week: the no-show's own reminder (its window over) is skipped, with no staff task.
+    # Three contacts this week: the no-show's own reminder (its window over) is skipped, with no staff task.  First
+    # decided after its window closed, it is ``late`` (s25b #1: the window first; a pass that ran during the
+    # window recorded ``weekly_cap`` then, and a recorded skip is never rewritten).
     c = client()
     earlier = tuple(PastTouch(make_id("C-1", "follow_ups.lapsed", f"t:{n}", None, 1, Channel.TEXT), "C-1",
                               Channel.TEXT, ny(11, day, 10), Outcome.DELIVERED, None, "+15550100201")
                     for n, day in enumerate((17, 18, 19)))
     no_show = appt("A-2", ny(11, 23, 8), status=AppointmentStatus.NO_SHOW)
     touches = plan(facts(c, appointments=[no_show], past_touches=earlier), RULES, ny(11, 23, 9))
-    assert ("C-1/reminders.two_days_before/A-2/v1/1/text", "weekly_cap") in skipped(touches)
+    assert ("C-1/reminders.two_days_before/A-2/v1/1/text", "late") in skipped(touches)
     assert tasks(touches) == []
 
 

@@ -292,8 +292,46 @@ def test_never_ask_anyone_to_reply_an_opt_out_keyword(words: str, keyword: str) 
     assert [p.message for p in template_problems(words, WordKind.TEXT, LINT)][:1] == problems[:1]
 
 
+# Break-test s25b #4: in any case, at any distance from the reply verb, unquoted, or written as an option.
+OFFERED = [
+    ("Hi {{ first_name }}, see you {{ when }}. Reply 1 to confirm, or Cancel to cancel.", "CANCEL"),
+    ("Hi {{ first_name }}, see you {{ when }}. Reply 1 to confirm or unsubscribe to stop.", "UNSUBSCRIBE"),
+    ("Hi {{ first_name }}, see you {{ when }}. 1 = confirm, cancel = cancel.", "CANCEL"),
+    ("Hi {{ first_name }}, see you {{ when }}. Can't come? Just say cancel.", "CANCEL"),
+    ("Hi {{ first_name }}, see you {{ when }}. Reply 1 to confirm or Stop to stop.", "STOP"),
+    ("See you {{ when }}. If you would rather we did not write again, simply text back the word end.", "END"),
+    ("See you {{ when }}. Reply 1 to confirm or opt-out to stop.", "OPT-OUT"),
+    ("See you {{ when }}. 1 = confirm, quit = no more texts.", "QUIT"),
+    ("See you {{ when }}. Reply 1, or \uff33\uff34\uff2f\uff30.", "STOP"),
+    ("See you {{ when }}. Reply 1 to confirm or stop all to stop.", "STOP ALL"),
+]
+
+
+@pytest.mark.parametrize("words, keyword", OFFERED)
+def test_an_opt_out_keyword_offered_as_a_reply_is_refused_in_the_rules_file(words: str, keyword: str) -> None:
+    source = (ROOT / "flows" / OUTBOUND_FILE).read_text()
+    shipped = "Hi {{ first_name }}, a reminder of your appointment {{ when }}. Reply 1 to confirm or 2 to change it."
+    assert shipped in source
+    parsed, problems = parse_outbound(source.replace(shipped, words), practice_of_the_demo(),
+                                      clinician_names=["Dr. Maya Chen"])
+    assert parsed is None
+    line = source[:source.index(shipped)].count("\n") + 1
+    assert [str(p) for p in problems] == [
+        f"outbound.yaml:{line}: reminders.words.text: it invites the reply {keyword!r}, which carriers treat as an "
+        "opt-out from every text (only the opt-out notice may mention STOP; offer digits or words like 'change')"]
+
+
+def practice_of_the_demo():
+    return load_practice(ROOT / "flows" / "practice.yaml")
+
+
 @pytest.mark.parametrize("words", ["Reply 1 to confirm or 2 to change it.", "If you need to cancel, call us.",
-                                   "Call us to change or end your booking.", "Reply YES to confirm."])
+                                   "Call us to change or end your booking.", "Reply YES to confirm.",
+                                   "Reply 1 to confirm by the end of the day.",
+                                   "Reply 1 to confirm, or call us to cancel.",
+                                   "Reply 1 to confirm; we will stop reminding you after that.",
+                                   "Please stop by the front desk when you arrive.",
+                                   "If you cannot come, please call us so we can cancel it for you."])
 def test_ordinary_words_about_cancelling_are_fine(words: str) -> None:
     assert opt_out_command_problems(words) == []
 
@@ -458,3 +496,27 @@ def test_a_late_follow_up_and_a_moved_correction_give_the_time_in_the_clients_zo
         words = render(late, kind, rules=RULES, client=kai, appointment=a, callback_number="+15550100190",
                        now=ny(11, 25, 16, 52), verified=True)
         assert "11:37 AM Hawaii time" in words and "4:37" not in words
+
+
+# --------------------------------------------------------------------------- break-test s25b NIT 6/7
+
+
+def test_an_owners_own_distinctive_word_is_named_as_such_not_as_part_of_the_name() -> None:
+    rules = Discretion.for_practice("Lakeside Counseling Collective", name_words=["foo"])
+    assert [p.message for p in template_problems("A foo reminder for {{ when }}.", WordKind.TEXT, rules)] == [
+        "not discreet: it names the practice ('foo' is one of its distinctive_words)"]
+    assert [p.message for p in template_problems("A Lakeside reminder.", WordKind.TEXT, rules)] == [
+        "not discreet: it names the practice ('lakeside' is in 'Lakeside Counseling Collective')"]
+
+
+@pytest.mark.parametrize("words, found", [
+    ("See you {{ when }} with MC.", ["not discreet: it names a clinician (the initials 'MC')"]),
+    ("See you {{ when }} with M.C.", ["not discreet: it names a clinician (the initials 'MC')"]),
+    ("See you {{ when }} with M. C. as usual.", ["not discreet: it names a clinician (the initials 'MC')"]),
+    ("See you {{ when }}. Reply 1 to confirm or 2 to change it.", []),  # "10:30 AM": Anna Miller's are no initials
+    ("Hi {{ first_name }}, see you at 9 AM or 2 PM, so reply 1 to confirm.", []),
+])
+def test_clinicians_initials_in_capitals_are_refused(words: str, found: list[str]) -> None:
+    rules = Discretion.for_practice("Lakeside Counseling Collective",
+                                    clinician_names=["Dr. Maya Chen", "Anna Miller", "Sam Ortiz, LCSW"])
+    assert [p.message for p in template_problems(words, WordKind.TEXT, rules)] == found
