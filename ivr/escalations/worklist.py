@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, object_session
 
 from ivr.core import crisis_kind
 from ivr.core.escalation_policy import Category
+from ivr.core.events import DURING_GREETING
 from ivr.core.flow import Flow
 from ivr.core.timeline import describe, reason_label
 from ivr.core.voicemail_triage import LABELS as TRIAGE_LABELS
@@ -428,10 +429,15 @@ def _timeline_row(entry: Any) -> TimelineRow:
 
 
 def _timeline(entries: list[Any], flows: Mapping[str, Flow]) -> list[TimelineRow]:
-    """Step entries in words (ivr.core.timeline), other rows as they are."""
+    """Step entries in words (ivr.core.timeline), other rows as they are.
+
+    ``describe`` reads the marker of a key pressed during the greeting into the next step's row and gives it no row of
+    its own, so the marker is skipped here too (bt14-s26 blocker 1: a page with one raised StopIteration).
+    """
     steps = [e for e in entries if isinstance(e, str)]
     words = iter(describe(steps, flows))
-    return [TimelineRow(None, next(words)) if isinstance(e, str) else _timeline_row(e) for e in entries]
+    return [TimelineRow(None, next(words)) if isinstance(e, str) else _timeline_row(e)
+            for e in entries if e != DURING_GREETING]
 
 
 def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | None = None,

@@ -262,6 +262,18 @@ def test_a_new_clients_name_and_best_time_are_shown_on_purpose_and_audited(app, 
     assert post(sam, f"/staff/e/{plain}/callback-details", token_from=f"/staff/e/{plain}").status_code == 404
 
 
+def test_a_key_pressed_during_the_greeting_reads_on_the_page(app, people, database, clock):
+    """bt14-s26 blocker 1: the marker of a key pressed while the greeting played gave the page a 500."""
+    eid = add_escalation(database, clock.now, timeline=[
+        "main.welcome", "main.main_menu", "keyed-during-greeting", "main_menu:9", "crisis_kind:pressed_key",
+        {"at": clock.now.isoformat(), "text": "menu:9"}, "keyed-during-greeting"])
+    sam = signed_in(app, people["sam"])
+    page = sam.get(f"/staff/e/{eid}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "(during the greeting): " in html and "keyed-during-greeting" not in html and "menu:9" in html
+
+
 def test_detail_page_shows_the_timeline_and_is_audited(app, people, database, clock):
     eid = add_escalation(database, clock.now, timeline=["main.welcome", {"at": clock.now.isoformat(),
                                                                           "text": "menu:0"}])
