@@ -96,14 +96,15 @@ def test_barge_in_moves_what_is_said_before_a_gather_inside_it() -> None:
     assert fx.barge_in([say("Hello."), escalate, say("Closed."), gather]) == [
         escalate, fx.Gather((say("Hello."), say("Closed."), say("Menu.")), num_digits=1)]
     # fix14-s7: speech never cuts off a keys_only prompt (the emergency guidance): it and what comes before it play
-    # in a keypad-only gather taking the same keys, which falls through to the rest when nothing is pressed.
+    # in a keypad-only gather taking the same keys, which falls through to the rest when nothing is pressed; it posts
+    # with early=1, so a key pressed there reads "(during the greeting)" in the timeline (bt14-s25 nit 7).
     guidance = fx.Say("Dial 9 1 1.", keys_only=True)
     assert fx.barge_in([say("Hello."), guidance, say("Closed."), gather]) == [
-        fx.Gather((say("Hello."), guidance), num_digits=1, speech=False, timeout=1, falls_through=True),
+        fx.Gather((say("Hello."), guidance), num_digits=1, speech=False, timeout=1, falls_through=True, early=True),
         fx.Gather((say("Closed."), say("Menu.")), num_digits=1)]
     typed = fx.Gather((say("Date?"),), finish_on_key="#", timeout=6)
     assert fx.barge_in([guidance, typed]) == [  # typed keys keep their wait between keys
-        fx.Gather((guidance,), finish_on_key="#", speech=False, timeout=6, falls_through=True),
+        fx.Gather((guidance,), finish_on_key="#", speech=False, timeout=6, falls_through=True, early=True),
         fx.Gather((say("Date?"),), finish_on_key="#", timeout=6)]
     keys = fx.Gather((), num_digits=1, speech=False)
     assert fx.barge_in([guidance, keys]) == [fx.Gather((guidance,), num_digits=1, speech=False)]  # nothing to split
