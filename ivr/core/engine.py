@@ -35,6 +35,7 @@ from ivr.core.events import (
 )
 from ivr.core.flow import (
     DEFAULT_CRISIS_PHRASES,
+    DEFAULT_NO_MATCH,
     ActionStep,
     AskStep,
     AskType,
@@ -138,6 +139,13 @@ ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or en
 ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."
 ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it one digit at a time, or enter it on "
                    "the keypad and press pound.")
+# A phone answer with no number in it at a step that keeps the default no_match: what to do, never "Sorry, I
+# didn't catch that." alone (bt14-s25 nit 7); an extension with no digits, or said before the number (fix14-nits6).
+ASK_PHONE_NOT_HEARD = ("Sorry, I didn't get a phone number. Please say it with the area code, one digit at a time, "
+                       "or enter it on the keypad and press pound.")
+ASK_PHONE_EXTENSION = ("I need the extension's digits too. Please say the number with the area code first, then the "
+                       "word extension and its digits. Or enter the number on the keypad, then star and the "
+                       "extension, and press pound.")
 OPERATOR = "operator"
 
 
@@ -695,8 +703,16 @@ class _Run:
                 return self._store(st, body, False)
             self.s.vars.pop(SAID, None)
         if value is None:
-            return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
+            return self._retry(st, body, hint or self._no_match(body), "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    @staticmethod
+    def _no_match(body: AskStep) -> Template | str:
+        """The step's re-prompt for an answer of the wrong kind; at a phone ask left with the default one, what to do
+        (``ASK_PHONE_NOT_HEARD``), never "Sorry, I didn't catch that." alone."""
+        if body.type is AskType.PHONE and body.reprompts.no_match.source == DEFAULT_NO_MATCH:
+            return ASK_PHONE_NOT_HEARD
+        return body.reprompts.no_match
 
     @staticmethod
     def _wish_said(said: Any) -> bool:
@@ -1105,6 +1121,8 @@ class _Run:
                 return None, ASK_PHONE_AGAIN
             if number.why is Why.SEVERAL:
                 return None, ASK_DIGITS_ONCE
+            if number.why is Why.EXTENSION:
+                return None, ASK_PHONE_EXTENSION
             return number.value, None
         if body.type is AskType.DATE:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
