@@ -147,6 +147,14 @@ ASK_PHONE_EXTENSION = ("I need the extension's digits too. Please say the number
                        "word extension and its digits. Or enter the number on the keypad, then star and the "
                        "extension, and press pound.")
 OPERATOR = "operator"
+# Set when the call starts the way to a person (the operator handler, or the flow named "operator" from its start);
+# dropped at the next menu or ask, or when a transfer rings someone. Still set at a voicemail prompt, the person was
+# asked for and nobody could come without ringing anyone (after hours): a person's key there is answered plainly and
+# the message taken, never the way to a person said again (bt14-s25 nit 7, fix14-nits6).
+PERSON_TRIED = "_person_tried"
+NOBODY_NOW = "Nobody can take your call right now. Please leave your message after the tone."
+# Another key pressed during a voicemail prompt (not the crisis key, not a person's): the message is taken at once.
+KEY_BEFORE_BEEP = "Please leave your message after the tone."
 
 
 @dataclass(frozen=True)
@@ -424,6 +432,8 @@ class _Run:
             flow = self.flows.flows[s.flow]
             st = flow.steps[s.step]  # KeyError for a target the flow checks let through: never
             s.note(f"{flow.name}.{st.id}")
+            if flow.name == OPERATOR and st.id == flow.start:
+                s.vars[PERSON_TRIED] = True
             body = st.body
             if st.needs_verified and not self.context()["caller"].get("verified"):
                 # flows check proves this cannot happen; refuse anyway rather than disclose.
@@ -479,6 +489,7 @@ class _Run:
         match body:
             case MenuStep() | AskStep():
                 s.waiting = Waiting.INPUT
+                s.vars.pop(PERSON_TRIED, None)
                 self.out.append(self._gather(st, body, reprompt, short))
             case VoicemailStep():
                 s.waiting = Waiting.RECORDING
@@ -491,6 +502,7 @@ class _Run:
                 self.out.append(self._record(body))
             case TransferStep():
                 s.waiting = Waiting.DIAL
+                s.vars.pop(PERSON_TRIED, None)  # someone is rung: asking again later is a new try
                 if body.say and s.dial_index == 0:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
                 if offered and self._route_key(CRISIS):
@@ -532,18 +544,24 @@ class _Run:
 
     def _pressed_before_beep(self, st: Step, body: VoicemailStep,
                              event: Digits) -> tuple[CallSession, list[fx.Effect]]:
-        """A key pressed while a voicemail's prompt played (``effects.prompt_keys``): the crisis key or a person's
-        goes where it goes when it ends a message; any other key is ignored and the message is taken."""
+        """A key pressed while a voicemail's prompt played (``effects.prompt_keys``): the crisis key goes to the crisis
+        path, a person's to a person, as when it ends a message. When this prompt is where asking for a person has
+        just led (``PERSON_TRIED``: nobody rung, after hours), a person's key hears ``NOBODY_NOW``; any other key hears
+        ``KEY_BEFORE_BEEP`` (or ``NOBODY_NOW`` there). Either way one plain sentence, then the beep: never the way here
+        said again as if nothing was heard, and the message path is never lost."""
         s = self.s
         key = event.digits.strip()[:1]
-        for name in (CRISIS, OPERATOR):
-            if key and key == self._route_key(name):
-                if name == CRISIS:
-                    return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY,))
-                s.note(f"{st.id}:{name}")
-                return self._route(name)
-        s.note(f"{st.id}:key-ignored")
-        self.out.append(self._record(body))  # straight to the beep: the message path is never lost
+        tried = bool(s.vars.get(PERSON_TRIED))
+        if key and key == self._route_key(CRISIS):
+            return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY,))
+        if key and key == self._route_key(OPERATOR) and not tried:
+            s.note(f"{st.id}:{OPERATOR}")
+            return self._route(OPERATOR)
+        s.note(f"{st.id}:nobody-free" if tried and key == self._route_key(OPERATOR) else f"{st.id}:key-ignored")
+        self.out.append(fx.Say(NOBODY_NOW if tried else KEY_BEFORE_BEEP, *self._voice(st)))
+        if self._recording_keys():
+            self.out.append(fx.prompt_keys())  # the crisis key still works while the sentence plays
+        self.out.append(self._record(body))
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
@@ -970,6 +988,8 @@ class _Run:
     def _route(self, name: str) -> tuple[CallSession, list[fx.Effect]]:
         """Go where the ``name`` handler (crisis, operator) goes; a flow named ``name`` when no flow has one."""
         found = self._handler(name)
+        if name == OPERATOR:
+            self.s.vars[PERSON_TRIED] = True
         if found is not None:
             flow, handler = found
             self.s.flow = flow.name
@@ -1025,6 +1045,8 @@ class _Run:
     def _take(self, flow: Flow, handler: GlobalHandler) -> tuple[CallSession, list[fx.Effect]]:
         """Go where ``handler`` goes: a step of ``flow`` for its own, the entry flow's path for one it inherits."""
         if any(h is handler for h in flow.handlers):
+            if handler.name == OPERATOR:
+                self.s.vars[PERSON_TRIED] = True
             return self.go(handler.next)
         return self._route(handler.name)
 

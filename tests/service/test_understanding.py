@@ -873,12 +873,18 @@ class TestAfterHoursPerson:
         assert [j for j in jobs if j.startswith("recording-")] == [f"recording-{state['vars']['last_recording_sid']}"]
         assert f"escalate-{result.call_sid}-callback_request" in jobs
 
-    def test_zero_before_the_beep_hears_why_and_is_asked_again(self, sim, redis_conn, clock):
+    def test_zero_before_the_beep_hears_plainly_that_nobody_can_come_then_the_beep(self, sim, redis_conn, clock):
+        """bt14-s25 nit 7 (fix14-nits6): never "Nobody is free…" and the prompt replayed as if nothing was heard."""
         from tests.helpers.service import CLOSED_NOW
 
         clock.now = CLOSED_NOW
         result = sim.call(script="0;0;record:5")
-        assert result.heard.count(self.NOBODY) == 2
+        assert result.heard.count(self.NOBODY) == 1
+        assert sum("Please leave your name" in h for h in result.heard) == 1
+        assert "Nobody can take your call right now. Please leave your message after the tone." in result.heard
+        assert [e[0] for e in result.transcript if e[0] in ("digits", "beep", "record")] == [
+            "digits", "digits", "beep", "record"]
+        assert "record_message:nobody-free" in history(redis_conn, result.call_sid)
         jobs = queued(redis_conn)
         assert f"escalate-{result.call_sid}-callback_request" in jobs
 
