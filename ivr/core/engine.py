@@ -65,6 +65,7 @@ from ivr.core.spoken_values import (
     AnswerKind,
     Bound,
     DatePurpose,
+    Reading,
     Why,
     day_mentions,
     gather_hints,
@@ -117,6 +118,9 @@ CONFIRM_AGAIN = "Okay, let's try again."
 # A yes or no heard unclearly, or neither, at the read-back: asked again by key, the value said in other words.
 CONFIRM_BY_KEY = "Sorry, I didn't hear that clearly. If {said} is right, press 1. If not, press 2."
 CONFIRM_UNCLEAR = "Sorry, I didn't catch that. If {said} is right, press 1 or say yes. If not, press 2."
+# Numbers that split into more than one whole date (Why.ORDER): each reading named, then how to say it once.
+ASK_WHICH_DATE = ("I'm not sure which date you meant: {dates}. Please say the month by name, the day and the full "
+                  "year, or enter it on the keypad as eight digits.")
 ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by name, the day and the full year, "
                   "or enter it on the keypad as eight digits.")
 _DATE_REPROMPTS = {
@@ -640,9 +644,12 @@ class _Run:
                     s.note(f"{st.id}:{asked.name}")
                     return self._take(flow, asked)
                 # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
-                value, _ = self._value(body, event)
+                value, hint = self._value(body, event)
                 if value is not None and not str(value).startswith("pin:"):
                     return self._confirm(st, body, value)
+                only = self._only_date(st, body, event) if hint else None
+                if only is not None:
+                    return only
             return self._retry(st, body, body.reprompts.no_match, "low-confidence")
         said_intent: IntentMatch | None = None
         if isinstance(body, MenuStep) and isinstance(event, Speech) and any(o.intent for o in body.options):
@@ -721,8 +728,43 @@ class _Run:
                 return self._store(st, body, False)
             self.s.vars.pop(SAID, None)
         if value is None:
+            only = self._only_date(st, body, event) if hint else None
+            if only is not None:
+                return only
             return self._retry(st, body, hint or self._no_match(body), "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    def _date_reading(self, body: AskStep, event: Digits | Speech) -> Reading[dt.date]:
+        """A date ask's answer read for its purpose (a birth date for ``past_only``), today in the practice's zone."""
+        today = self.env.now.astimezone(self.flows.practice.tz).date()
+        purpose = DatePurpose.BIRTH if body.past_only else DatePurpose.ANY
+        if isinstance(event, Digits):
+            return parse_keyed_date(event.digits, today=today, purpose=purpose)
+        return parse_date(event.text, today=today, purpose=purpose)
+
+    def _fitting_dates(self, body: AskStep, reading: Reading[dt.date]) -> list[dt.date]:
+        """The dates a reading offers (its value, or its candidates) that the ask can take: from 1900, and not in the
+        future for ``past_only``."""
+        today = self.env.now.astimezone(self.flows.practice.tz).date()
+        return [d for d in reading.options() if d.year >= 1900 and not (body.past_only and d > today)]
+
+    def _one_date(self, body: AskStep, event: Digits | Speech) -> str | None:
+        """The one whole date (ISO) of an answer that splits two ways where only one way is a date that fits the ask
+        ("five twenty oh five": May 20, 2005, or May 2005 with its day lost; "oh three nineteen ninety two"); None for
+        any other answer."""
+        if body.type is not AskType.DATE:
+            return None
+        reading = self._date_reading(body, event)
+        if not reading.ambiguous or reading.why not in (Why.ORDER, Why.TWO_DIGIT_YEAR):
+            return None
+        fits = self._fitting_dates(body, reading)
+        return fits[0].isoformat() if len(fits) == 1 else None
+
+    def _only_date(self, st: Step, body: AskStep, event: Digits | Speech) -> tuple[CallSession, list[fx.Effect]] | None:
+        """``_one_date`` read back for a yes, as a value heard unclearly is (docs/understanding.md, Wiring 2 and 4):
+        never refused as if no date fitted, nor taken unasked. None when the answer has no such date."""
+        only = self._one_date(body, event)
+        return self._confirm(st, body, only) if only is not None else None
 
     @staticmethod
     def _no_match(body: AskStep) -> Template | str:
@@ -750,6 +792,8 @@ class _Run:
         answer = self._yes_no(event)
         typed_again = isinstance(event, Digits) and len(event.digits.strip("#*")) > 1
         value, hint = self._value(body, event) if isinstance(event, Speech) or typed_again else (None, None)
+        if value is None and hint and isinstance(event, Speech):
+            value = self._one_date(body, event)  # "no, five twenty oh five": read back in its turn, a try like any
         # A yes is never a correction ("correct" is no name); a lone "one" is the key, not another value.
         corrected = answer is not True and value is not None and value != confirming["value"] and len(str(value)) > 1
         if typed_again or corrected or (answer is not True and value is None and hint):
@@ -1150,14 +1194,14 @@ class _Run:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
                 return (f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None), None
-            today = self.env.now.astimezone(self.flows.practice.tz).date()
-            purpose = DatePurpose.BIRTH if body.past_only else DatePurpose.ANY
-            reading = (parse_keyed_date(text, today=today, purpose=purpose) if isinstance(event, Digits)
-                       else parse_date(text, today=today, purpose=purpose))
+            reading = self._date_reading(body, event)
             if reading.ambiguous:
+                fits = self._fitting_dates(body, reading)
+                if reading.why is Why.ORDER and len(fits) > 1:  # a refusal naming each reading
+                    return None, ASK_WHICH_DATE.format(dates=_either([spoken_calendar_date(d) for d in fits], "or"))
                 return None, _DATE_REPROMPTS.get(reading.why or Why.SEVERAL, ASK_DATE_AGAIN)
             day = reading.value
-            if not reading.ok or day is None or day.year < 1900 or (body.past_only and day > today):
+            if not reading.ok or day is None or not self._fitting_dates(body, reading):
                 return None, None
             return day.isoformat(), None
         if isinstance(event, Digits):

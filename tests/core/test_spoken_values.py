@@ -193,6 +193,13 @@ ROWS = [
     # a year that can still be one of birth (2020, 2010) keeps the doubt: asked, the month by name
     ("date", "eleven twenty twenty", {"purpose": BIRTH}, A(Why.ORDER, d(11, 20, 1920), d(11, 20, 2020))),
     ("date", "five twenty ten", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 2010))),
+    # fix14-nits6: "twenty oh five" is also a year (May 2005, the day lost): one whole date, which the engine reads back
+    # for a yes; as ANY the two-digit year itself is the doubt (both centuries fit), asked for in full
+    ("date", "five twenty oh five", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 2005))),
+    ("date", "five twenty oh five", {}, A(Why.TWO_DIGIT_YEAR)),
+    ("date", "5 20 05", {"purpose": BIRTH}, V(d(5, 20, 2005))),  # numerals written apart: no doubt
+    ("date", "five twenty twenty oh five", {"purpose": BIRTH}, V(d(5, 20, 2005))),
+    ("date", "five twenty nineteen", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 1919), d(5, 20, 2019))),
     ("date", "3 19 92", {"purpose": BIRTH}, V(d(3, 19, 1992))),  # numerals are written apart: no doubt
     ("date", "march nineteenth ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
     ("date", "three nineteen nineteen ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),

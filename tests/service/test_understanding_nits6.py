@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.escalations.models import Escalation
-from tests.helpers.service import stored_state
+from tests.helpers.service import CLOSED_NOW, stored_state
 
 ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
 STRANGER = "+15551239999"
@@ -62,3 +62,65 @@ class TestACallbackNumberWithAnExtension:
             "on the keypad and press pound.",
             ASK_NUMBER]
         assert "Sorry, I didn't catch that." not in result.heard
+
+
+class TestADateThatSplitsTwoWays:
+    """bt14-s25b SHOULD-FIX 2's "five twenty oh five" (one candidate: May 20, 2005, or May 2005 with its day lost):
+    ambiguous answers follow one rule, the one whole date read back for a yes, or a refusal naming each reading."""
+
+    @pytest.mark.parametrize(("said", "date"), [("five twenty oh five", "May 20, 2005"),
+                                                ("five twenty ten", "May 20, 2010"),
+                                                ("oh three nineteen ninety two", "March 19, 1992")])
+    def test_one_whole_date_is_read_back_for_a_yes(self, sim, redis_conn, said, date):
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        document = next(d for d in result.documents if "I heard" in d)
+        assert (f"{SAY}I heard {date}. If that's right, press 1 or say yes. If not, press 2.</Say></Gather>"
+                in document)
+        steps = history(redis_conn, result.call_sid)
+        assert "ask_dob:confirm" in steps and "identify.check" not in steps
+
+    def test_a_yes_takes_the_date_read_back(self, sim, redis_conn):
+        """Not Alex's date of birth: checked once the caller says yes, and refused as any wrong date is."""
+        result = sim.call(from_=ALEX, script="1;say:five twenty oh five;say:yes;hangup")
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:3] == ["identify.ask_dob", "ask_dob:confirm",
+                                                                "ask_dob:confirmed"]
+        assert "check:failed" in steps
+
+    @pytest.mark.parametrize(("said", "dates"), [
+        ("one one two eighty five", "January 12, 1985 or November 2, 1985"),
+        ("five twenty nineteen", "May 20, 1919 or May 20, 2019"),
+    ])
+    def test_two_whole_dates_are_both_named(self, sim, redis_conn, said, dates):
+        result = sim.call(from_=ALEX, script=f"1;say:{said};hangup")
+        assert result.heard[-2] == (
+            f"I'm not sure which date you meant: {dates}. Please say the month by name, the day and the full year, "
+            "or enter it on the keypad as eight digits.")
+        assert "identify.check" not in history(redis_conn, result.call_sid)
+
+
+class TestAfterHoursMessage:
+    def test_a_second_zero_hears_plainly_that_nobody_can_come_then_the_beep(self, sim, redis_conn, clock):
+        """bt14-s25 nit 7: `0;0;record:5` after hours, exact TwiML of the turn after the second 0."""
+        clock.now = CLOSED_NOW
+        result = sim.call(script="0;0;record:5")
+        assert (f'{SAY}Nobody can take your call right now. Please leave your message after the tone.</Say></Gather>'
+                '<Record ') in result.documents[2]
+        assert sum("Nobody is free" in h for h in result.heard) == 1
+        assert "record_message:nobody-free" in history(redis_conn, result.call_sid)
+
+
+class TestDangerWhereTheCallerIs:
+    @pytest.mark.parametrize("said", ["my house is on fire", "there's a fire in my building", "my car is on fire",
+                                      "someone broke in and is in the house"])
+    def test_the_crisis_path_with_the_kind_in_danger(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        state = stored_state(redis_conn, result.call_sid)
+        assert "main_menu:crisis" in state["history"]
+        assert state["vars"]["crisis_kind"] == "in_danger"
+
+    @pytest.mark.parametrize("said", ["I got fired, can I move my appointment", "my manager fired me"])
+    def test_fired_is_no_crisis(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"say:{said};hangup")
+        steps = history(redis_conn, result.call_sid)
+        assert not any(s.endswith((":crisis", ":crisis-offered")) for s in steps)
