@@ -144,7 +144,8 @@ ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter t
 ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it one digit at a time, or enter it on "
                    "the keypad and press pound.")
 # A phone answer with no number in it at a step that keeps the default no_match: what to do, never "Sorry, I
-# didn't catch that." alone (bt14-s25 nit 7); an extension with no digits, or said before the number (fix14-nits6).
+# didn't catch that." alone (bt14-s25 nit 7). Then an extension with no digits after it, said before the number, or
+# too long (spoken_values.Why.EXTENSION, fix14-nits6).
 ASK_PHONE_NOT_HEARD = ("Sorry, I didn't get a phone number. Please say it with the area code, one digit at a time, "
                        "or enter it on the keypad and press pound.")
 ASK_PHONE_EXTENSION = ("I need the extension's digits too. Please say the number with the area code first, then the "
