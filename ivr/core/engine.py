@@ -35,6 +35,7 @@ from ivr.core.events import (
 )
 from ivr.core.flow import (
     DEFAULT_CRISIS_PHRASES,
+    DEFAULT_NO_MATCH,
     ActionStep,
     AskStep,
     AskType,
@@ -64,6 +65,7 @@ from ivr.core.spoken_values import (
     AnswerKind,
     Bound,
     DatePurpose,
+    Reading,
     Why,
     day_mentions,
     gather_hints,
@@ -116,6 +118,9 @@ CONFIRM_AGAIN = "Okay, let's try again."
 # A yes or no heard unclearly, or neither, at the read-back: asked again by key, the value said in other words.
 CONFIRM_BY_KEY = "Sorry, I didn't hear that clearly. If {said} is right, press 1. If not, press 2."
 CONFIRM_UNCLEAR = "Sorry, I didn't catch that. If {said} is right, press 1 or say yes. If not, press 2."
+# Numbers that split into more than one whole date (Why.ORDER): each reading named, then how to say it once.
+ASK_WHICH_DATE = ("I'm not sure which date you meant: {dates}. Please say the month by name, the day and the full "
+                  "year, or enter it on the keypad as eight digits.")
 ASK_DATE_AGAIN = ("I'm not sure which date you meant. Please say the month by name, the day and the full year, "
                   "or enter it on the keypad as eight digits.")
 _DATE_REPROMPTS = {
@@ -138,7 +143,23 @@ ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or en
 ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."
 ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it one digit at a time, or enter it on "
                    "the keypad and press pound.")
+# A phone answer with no number in it at a step that keeps the default no_match: what to do, never "Sorry, I
+# didn't catch that." alone (bt14-s25 nit 7). Then an extension with no digits after it, said before the number, or
+# too long (spoken_values.Why.EXTENSION, fix14-nits6).
+ASK_PHONE_NOT_HEARD = ("Sorry, I didn't get a phone number. Please say it with the area code, one digit at a time, "
+                       "or enter it on the keypad and press pound.")
+ASK_PHONE_EXTENSION = ("I need the extension's digits too. Please say the number with the area code first, then the "
+                       "word extension and its digits. Or enter the number on the keypad, then star and the "
+                       "extension, and press pound.")
 OPERATOR = "operator"
+# Set when the call starts the way to a person (the operator handler, or the flow named "operator" from its start);
+# dropped at the next menu or ask, or when a transfer rings someone. Still set at a voicemail prompt, the person was
+# asked for and nobody could come without ringing anyone (after hours): a person's key there is answered plainly and
+# the message taken, never the way to a person said again (bt14-s25 nit 7, fix14-nits6).
+PERSON_TRIED = "_person_tried"
+NOBODY_NOW = "Nobody can take your call right now. Please leave your message after the tone."
+# Another key pressed during a voicemail prompt (not the crisis key, not a person's): the message is taken at once.
+KEY_BEFORE_BEEP = "Please leave your message after the tone."
 
 
 @dataclass(frozen=True)
@@ -416,6 +437,8 @@ class _Run:
             flow = self.flows.flows[s.flow]
             st = flow.steps[s.step]  # KeyError for a target the flow checks let through: never
             s.note(f"{flow.name}.{st.id}")
+            if flow.name == OPERATOR and st.id == flow.start:
+                s.vars[PERSON_TRIED] = True
             body = st.body
             if st.needs_verified and not self.context()["caller"].get("verified"):
                 # flows check proves this cannot happen; refuse anyway rather than disclose.
@@ -471,6 +494,7 @@ class _Run:
         match body:
             case MenuStep() | AskStep():
                 s.waiting = Waiting.INPUT
+                s.vars.pop(PERSON_TRIED, None)
                 self.out.append(self._gather(st, body, reprompt, short))
             case VoicemailStep():
                 s.waiting = Waiting.RECORDING
@@ -483,6 +507,7 @@ class _Run:
                 self.out.append(self._record(body))
             case TransferStep():
                 s.waiting = Waiting.DIAL
+                s.vars.pop(PERSON_TRIED, None)  # someone is rung: asking again later is a new try
                 if body.say and s.dial_index == 0:
                     self.out.append(fx.Say(self.render(body.say), *self._voice(st)))
                 if offered and self._route_key(CRISIS):
@@ -524,18 +549,24 @@ class _Run:
 
     def _pressed_before_beep(self, st: Step, body: VoicemailStep,
                              event: Digits) -> tuple[CallSession, list[fx.Effect]]:
-        """A key pressed while a voicemail's prompt played (``effects.prompt_keys``): the crisis key or a person's
-        goes where it goes when it ends a message; any other key is ignored and the message is taken."""
+        """A key pressed while a voicemail's prompt played (``effects.prompt_keys``): the crisis key goes to the crisis
+        path, a person's to a person, as when it ends a message. When this prompt is where asking for a person has
+        just led (``PERSON_TRIED``: nobody rung, after hours), a person's key hears ``NOBODY_NOW``; any other key hears
+        ``KEY_BEFORE_BEEP`` (or ``NOBODY_NOW`` there). Either way one plain sentence, then the beep: never the way here
+        said again as if nothing was heard, and the message path is never lost."""
         s = self.s
         key = event.digits.strip()[:1]
-        for name in (CRISIS, OPERATOR):
-            if key and key == self._route_key(name):
-                if name == CRISIS:
-                    return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY,))
-                s.note(f"{st.id}:{name}")
-                return self._route(name)
-        s.note(f"{st.id}:key-ignored")
-        self.out.append(self._record(body))  # straight to the beep: the message path is never lost
+        tried = bool(s.vars.get(PERSON_TRIED))
+        if key and key == self._route_key(CRISIS):
+            return self._to_crisis(st.id, (CrisisKind.PRESSED_KEY,))
+        if key and key == self._route_key(OPERATOR) and not tried:
+            s.note(f"{st.id}:{OPERATOR}")
+            return self._route(OPERATOR)
+        s.note(f"{st.id}:nobody-free" if tried and key == self._route_key(OPERATOR) else f"{st.id}:key-ignored")
+        self.out.append(fx.Say(NOBODY_NOW if tried else KEY_BEFORE_BEEP, *self._voice(st)))
+        if self._recording_keys():
+            self.out.append(fx.prompt_keys())  # the crisis key still works while the sentence plays
+        self.out.append(self._record(body))
         return s, self.out
 
     # -- menus and asks ---------------------------------------------------
@@ -614,9 +645,12 @@ class _Run:
                     s.note(f"{st.id}:{asked.name}")
                     return self._take(flow, asked)
                 # A value the recogniser was unsure of is read back for a yes rather than refused or guessed.
-                value, _ = self._value(body, event)
+                value, hint = self._value(body, event)
                 if value is not None and not str(value).startswith("pin:"):
                     return self._confirm(st, body, value)
+                only = self._only_date(st, body, event) if hint else None
+                if only is not None:
+                    return only
             return self._retry(st, body, body.reprompts.no_match, "low-confidence")
         said_intent: IntentMatch | None = None
         if isinstance(body, MenuStep) and isinstance(event, Speech) and any(o.intent for o in body.options):
@@ -695,8 +729,51 @@ class _Run:
                 return self._store(st, body, False)
             self.s.vars.pop(SAID, None)
         if value is None:
-            return self._retry(st, body, hint or body.reprompts.no_match, "ambiguous" if hint else "invalid")
+            only = self._only_date(st, body, event) if hint else None
+            if only is not None:
+                return only
+            return self._retry(st, body, hint or self._no_match(body), "ambiguous" if hint else "invalid")
         return self._store(st, body, value)
+
+    def _date_reading(self, body: AskStep, event: Digits | Speech) -> Reading[dt.date]:
+        """A date ask's answer read for its purpose (a birth date for ``past_only``), today in the practice's zone."""
+        today = self.env.now.astimezone(self.flows.practice.tz).date()
+        purpose = DatePurpose.BIRTH if body.past_only else DatePurpose.ANY
+        if isinstance(event, Digits):
+            return parse_keyed_date(event.digits, today=today, purpose=purpose)
+        return parse_date(event.text, today=today, purpose=purpose)
+
+    def _fitting_dates(self, body: AskStep, reading: Reading[dt.date]) -> list[dt.date]:
+        """The dates a reading offers (its value, or its candidates) that the ask can take: from 1900, and not in the
+        future for ``past_only``."""
+        today = self.env.now.astimezone(self.flows.practice.tz).date()
+        return [d for d in reading.options() if d.year >= 1900 and not (body.past_only and d > today)]
+
+    def _one_date(self, body: AskStep, event: Digits | Speech) -> str | None:
+        """The one whole date (ISO) of an answer that splits two ways where only one way is a date that fits the ask
+        ("five twenty oh five": May 20, 2005, or May 2005 with its day lost; "oh three nineteen ninety two"); None for
+        any other answer."""
+        if body.type is not AskType.DATE:
+            return None
+        reading = self._date_reading(body, event)
+        if not reading.ambiguous or reading.why not in (Why.ORDER, Why.TWO_DIGIT_YEAR):
+            return None
+        fits = self._fitting_dates(body, reading)
+        return fits[0].isoformat() if len(fits) == 1 else None
+
+    def _only_date(self, st: Step, body: AskStep, event: Digits | Speech) -> tuple[CallSession, list[fx.Effect]] | None:
+        """``_one_date`` read back for a yes, as a value heard unclearly is (docs/understanding.md, Wiring 2 and 4):
+        never refused as if no date fitted, nor taken unasked. None when the answer has no such date."""
+        only = self._one_date(body, event)
+        return self._confirm(st, body, only) if only is not None else None
+
+    @staticmethod
+    def _no_match(body: AskStep) -> Template | str:
+        """The step's re-prompt for an answer of the wrong kind; at a phone ask left with the default one, what to do
+        (``ASK_PHONE_NOT_HEARD``), never "Sorry, I didn't catch that." alone."""
+        if body.type is AskType.PHONE and body.reprompts.no_match.source == DEFAULT_NO_MATCH:
+            return ASK_PHONE_NOT_HEARD
+        return body.reprompts.no_match
 
     @staticmethod
     def _wish_said(said: Any) -> bool:
@@ -716,6 +793,8 @@ class _Run:
         answer = self._yes_no(event)
         typed_again = isinstance(event, Digits) and len(event.digits.strip("#*")) > 1
         value, hint = self._value(body, event) if isinstance(event, Speech) or typed_again else (None, None)
+        if value is None and hint and isinstance(event, Speech):
+            value = self._one_date(body, event)  # "no, five twenty oh five": read back in its turn, a try like any
         # A yes is never a correction ("correct" is no name); a lone "one" is the key, not another value.
         corrected = answer is not True and value is not None and value != confirming["value"] and len(str(value)) > 1
         if typed_again or corrected or (answer is not True and value is None and hint):
@@ -954,6 +1033,8 @@ class _Run:
     def _route(self, name: str) -> tuple[CallSession, list[fx.Effect]]:
         """Go where the ``name`` handler (crisis, operator) goes; a flow named ``name`` when no flow has one."""
         found = self._handler(name)
+        if name == OPERATOR:
+            self.s.vars[PERSON_TRIED] = True
         if found is not None:
             flow, handler = found
             self.s.flow = flow.name
@@ -1009,6 +1090,8 @@ class _Run:
     def _take(self, flow: Flow, handler: GlobalHandler) -> tuple[CallSession, list[fx.Effect]]:
         """Go where ``handler`` goes: a step of ``flow`` for its own, the entry flow's path for one it inherits."""
         if any(h is handler for h in flow.handlers):
+            if handler.name == OPERATOR:
+                self.s.vars[PERSON_TRIED] = True
             return self.go(handler.next)
         return self._route(handler.name)
 
@@ -1105,19 +1188,21 @@ class _Run:
                 return None, ASK_PHONE_AGAIN
             if number.why is Why.SEVERAL:
                 return None, ASK_DIGITS_ONCE
+            if number.why is Why.EXTENSION:
+                return None, ASK_PHONE_EXTENSION
             return number.value, None
         if body.type is AskType.DATE:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
                 return (f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None), None
-            today = self.env.now.astimezone(self.flows.practice.tz).date()
-            purpose = DatePurpose.BIRTH if body.past_only else DatePurpose.ANY
-            reading = (parse_keyed_date(text, today=today, purpose=purpose) if isinstance(event, Digits)
-                       else parse_date(text, today=today, purpose=purpose))
+            reading = self._date_reading(body, event)
             if reading.ambiguous:
+                fits = self._fitting_dates(body, reading)
+                if reading.why is Why.ORDER and len(fits) > 1:  # a refusal naming each reading
+                    return None, ASK_WHICH_DATE.format(dates=_either([spoken_calendar_date(d) for d in fits], "or"))
                 return None, _DATE_REPROMPTS.get(reading.why or Why.SEVERAL, ASK_DATE_AGAIN)
             day = reading.value
-            if not reading.ok or day is None or day.year < 1900 or (body.past_only and day > today):
+            if not reading.ok or day is None or not self._fitting_dates(body, reading):
                 return None, None
             return day.isoformat(), None
         if isinstance(event, Digits):

@@ -23,3 +23,15 @@ def normalise(raw: str | None, region: str = "US") -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def extension(raw: str | None) -> str | None:
+    """The extension kept after a number ("+15552123456;ext=12" -> "12", as ``spoken_values.parse_phone`` keeps it;
+    "555 212 3456 x12" too), or None when there is none or the text is no number."""
+    text = (raw or "").strip()
+    if len(text) > 40:
+        return None
+    try:
+        return phonenumbers.parse(text, "US").extension or None
+    except phonenumbers.NumberParseException:
+        return None

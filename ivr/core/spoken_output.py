@@ -187,17 +187,20 @@ def spoken_phone(e164: str, region: str = "US") -> str:
     phonenumbers' format for its country, a comma (a short pause in Twilio <Say>, no SSML) between groups.
     In the practice's ``region`` the national format ("+15551230099" -> "5 5 5, 1 2 3, 0 0 9 9"; in GB
     "+442079460000" -> "0 2 0, 7 9 4 6, 0 0 0 0", the trunk 0 as dialled there), any other number the
-    international one ("+441632960000" -> "plus 4 4, 1 6 3 2, 9 6 0 0 0 0"). Text that is no E.164 number
-    is read as its digits, ungrouped."""
+    international one ("+441632960000" -> "plus 4 4, 1 6 3 2, 9 6 0 0 0 0"). An extension kept as RFC 3966
+    writes it follows the number as one more group: "+15552123456;ext=12" -> "5 5 5, 2 1 2, 3 4 5 6, extension 1 2".
+    Text that is no E.164 number is read as its digits, ungrouped."""
     text = str(e164 or "")
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return spoken_digits(text)
+    extension, number.extension = number.extension, None
+    tail = f", extension {spoken_digits(extension)}" if extension else ""
     if number.country_code == phonenumbers.country_code_for_region(region):
-        return spoken_digit_groups(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+        return spoken_digit_groups(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)) + tail
     international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return "plus " + spoken_digit_groups(international)
+    return "plus " + spoken_digit_groups(international) + tail
 
 
 def spoken_digit_groups(formatted: str) -> str:

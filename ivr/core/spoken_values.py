@@ -61,6 +61,7 @@ class Why(str, Enum):
     SEVERAL = "several"  # two different values, or a self-correction ("five five, no wait")
     UNSURE = "unsure"  # "I don't know", "maybe"
     VAGUE = "vague"  # "next year", or "the day after" with no day said to count from: ask for a day
+    EXTENSION = "extension"  # a phone number's "extension" said without its digits, before the number, or too long
 
 
 @dataclass(frozen=True)
@@ -2295,6 +2296,16 @@ def _international(raw: str) -> bool:
     return "plus" in words[:first]
 
 
+# Words that mark a phone number's extension: "555 212 3456 ext 12", "... extension twelve", "..., x12". "x" and "ex"
+# count only between the number and digits; "extension" and "ext" also before digits said first (then refused).
+_EXTENSION_WORDS = frozenset({"extension", "ext", "extn", "x", "ex"})
+_EXTENSION_FIRST = frozenset({"extension", "ext", "extn"})
+_GLUED_EXTENSION = re.compile(r"(ext|extn|x)(\d+)")  # "x12", "ext12": the recogniser's or a typist's
+_KEYED_EXTENSION = re.compile(r"(?<=\d)\s*\*\s*(?=\d)")  # "5552123456*12" typed: star, then the extension
+MAX_EXTENSION = 7  # digits (what PBXs use; phonenumbers reads up to 7 after "ext" in free text too)
+EXTENSION_MARK = ";ext="  # RFC 3966's parameter, as phonenumbers reads and writes it: "+15552123456;ext=12"
+
+
 def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
     """A phone number said or typed, as E.164 read in the practice's ``region`` (ISO 3166 alpha-2):
     "five five five, one two three, four five six seven", "(555) 123-4567", "1 555 123 4567" (the
@@ -2306,14 +2317,50 @@ def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
     short, "1 555 123 456", is refused); else NOT_UNDERSTOOD(WRONG_LENGTH). Validity tables are not
     applied: they lag new ranges and refuse the fictional 555 numbers. A self-correction is
     AMBIGUOUS(SEVERAL), as in ``parse_digits``.
+
+    An extension after the number ("555 212 3456 ext 12", "... extension twelve", "..., x12", typed
+    "5552123456*12") is kept after it as RFC 3966 writes it: "+15552123456;ext=12" (``EXTENSION_MARK``; staff dial
+    it, ``phone_numbers.normalise`` drops it). "extension" with no digits after it, said before the number, or
+    more than ``MAX_EXTENSION`` digits is AMBIGUOUS(EXTENSION), the number alone as the candidate when it was whole.
     """
-    raw = text or ""
+    raw = _KEYED_EXTENSION.sub(" extension ", text or "")
+    words = [part for w in normalise(raw).split() for part in _unglued(w)]
+    numeric = [i for i, w in enumerate(words) if _is_numeric_word(w) and w not in ("oh", "o")]
+    marks = [i for i, w in enumerate(words) if w in _EXTENSION_WORDS and (
+        numeric and numeric[0] < i and (w in _EXTENSION_FIRST or i + 1 < len(words) and _is_numeric_word(words[i + 1]))
+        or w in _EXTENSION_FIRST and numeric and numeric[0] > i)]
+    if not marks:
+        return _whole_number(raw, region)
+    at = marks[0]
+    if not numeric or numeric[0] > at:  # "extension 12, 555 212 3456": where the extension ends is a guess
+        return _ambiguous(Why.EXTENSION)
+    number = _whole_number(" ".join(words[:at]), region, international=_international(raw))
+    if not number.ok or number.value is None:
+        return number
+    extension = parse_digits(" ".join(words[at + 1:]))
+    if extension.why is Why.SEVERAL:
+        return extension
+    if not extension.ok or not extension.value or len(extension.value) > MAX_EXTENSION:
+        return _ambiguous(Why.EXTENSION, (number.value,))
+    return _value(number.value + EXTENSION_MARK + extension.value)
+
+
+def _unglued(word: str) -> tuple[str, ...]:
+    """"x12" → ("x", "12"); any other word as it is."""
+    glued = _GLUED_EXTENSION.fullmatch(word)
+    return glued.groups() if glued else (word,)
+
+
+def _whole_number(raw: str, region: str, international: bool | None = None) -> Reading[str]:
+    """``parse_phone`` for a number said without an extension (``international``: its country code marked,
+    read from the whole answer when the number is only part of it)."""
     heard = parse_digits(raw)
     if not heard.ok or heard.value is None:
         return heard
     digits = heard.value
+    marked = _international(raw) if international is None else international
     try:
-        number = phonenumbers.parse(("+" if _international(raw) else "") + digits, region)
+        number = phonenumbers.parse(("+" if marked else "") + digits, region)
     except phonenumbers.NumberParseException:
         return _not_understood(Why.WRONG_LENGTH)
     if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:

@@ -40,6 +40,7 @@ OUTCOMES: Mapping[str, str] = {
     "recorded": "message recorded",
     "no-recording": "no message recorded",
     "key-ignored": "pressed a key that does nothing there",
+    "nobody-free": "asked for a person again, nobody free: message taken",
     "hung-up": "hung up",
     "failed": "failed",
     "captured": "card saved",

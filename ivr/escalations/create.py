@@ -26,7 +26,7 @@ from ivr.core import crisis_kind
 from ivr.core import escalation_policy as policy_mod
 from ivr.core.call_state import CallSession
 from ivr.core.escalation_policy import Category, category_for
-from ivr.core.phone_numbers import normalise
+from ivr.core.phone_numbers import extension, normalise
 from ivr.core.priority import Priority
 from ivr.core.privacy import mask_phone
 from ivr.escalations.models import Escalation, EscalationStatus, Recording
@@ -216,15 +216,17 @@ INTAKE_VARS = {"first_name": "intake_name", "callback_number": "intake_number", 
 
 
 def intake_details(vars_: dict[str, Any], practice: Any) -> dict[str, str]:
-    """A new client's first name, callback number (E.164) and best time from the call's vars; what is missing is left
-    out, and a number that is not a valid phone number is dropped (the calling number stands)."""
+    """A new client's first name, callback number (E.164), its extension when one was given (the digits, for staff to
+    dial after the number) and best time from the call's vars; what is missing is left out, and a number that is not
+    a valid phone number is dropped (the calling number stands)."""
     out = {key: str(vars_[name])[:80] for key, name in INTAKE_VARS.items() if vars_.get(name)}
     if "callback_number" in out:
-        e164 = normalise(out["callback_number"], getattr(practice, "phone_region", "US"))
+        said = out.pop("callback_number")
+        e164 = normalise(said, getattr(practice, "phone_region", "US"))
         if e164:
             out["callback_number"] = e164
-        else:
-            del out["callback_number"]
+            if ext := extension(said):
+                out["extension"] = ext
     return out
 
 

@@ -38,6 +38,8 @@ from tests.helpers.crisis_rows import (
     FIX13_CRISIS3_CRISIS,
     FIX13_CRISIS3_NONE,
     FIX13_CRISIS3_UNSURE,
+    FIX14_NITS6_DANGER,
+    FIX14_NITS6_NONE,
 )
 
 SUICIDE = CrisisCategory.SUICIDE_SELF_HARM
@@ -288,7 +290,7 @@ FIX14BT_CRISIS = [
         "I need the police", "my husband is going to kill me", "my boyfriend is going to kill me",
         "my ex is going to kill me", "my ex-husband's going to kill me",
     )],
-    ("there's a fire", CrisisCategory.UNSPECIFIED),
+    ("there's a fire", DANGER),  # fix14-nits6: a fire is danger where the caller is
 ]
 CRISIS_ROWS += FIX14BT_CRISIS
 FIX14BT_UNSURE = [
@@ -544,6 +546,9 @@ NONE_ROWS += BT14S25_NIT_NONE
 CRISIS_ROWS += BT14S25B_CRISIS
 UNSURE_ROWS += BT14S25B_UNSURE
 NONE_ROWS += BT14S25B_NONE
+# fix14-nits6: fire, smoke, gas, an intruder are danger; "fired" and a break-in that is over stay everyday.
+CRISIS_ROWS += FIX14_NITS6_DANGER
+NONE_ROWS += FIX14_NITS6_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings

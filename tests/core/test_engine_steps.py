@@ -326,12 +326,80 @@ def test_the_crisis_key_or_a_persons_pressed_during_the_voicemail_prompt(key: st
 
 @pytest.mark.parametrize("key", ["1", "#", "*", "55"])
 def test_another_key_during_the_voicemail_prompt_goes_on_to_the_message(key: str) -> None:
+    """One plain sentence (the crisis key still works while it plays), then the beep; never the prompt again as if
+    nothing was heard (fix14-nits6)."""
     call = Call(flowset(VOICEMAIL_WITH_KEYS))
     call.start()
-    assert call.send(Digits(key)) == [fx.Record(60, finish_on_key="#90")]  # straight to the beep
+    assert call.send(Digits(key)) == [say("Please leave your message after the tone."), fx.prompt_keys(),
+                                      fx.Record(60, finish_on_key="#90")]
     assert (call.s.step, call.s.waiting, call.s.history[-1]) == ("vm", Waiting.RECORDING, "vm:key-ignored")
     assert call.send(RecordingFinished("RE1", 8)) == bye("Thanks.")
     assert call.s.vars["last_recording_sid"] == "RE1"
+
+
+PERSON_BY_MESSAGE = ("""
+flow: main
+globals:
+  operator: {key: "0", next: person}
+  crisis: {key: "9", next: urgent}
+steps:
+  - id: menu
+    menu:
+      prompt: To leave a message, press 1.
+      options:
+        - {key: "1", next: to_message}
+      give_up: to_message
+  - id: to_message
+    goto: callback
+  - id: person
+    goto: operator
+  - id: urgent
+    hangup: Urgent support.
+""", """
+flow: operator
+steps:
+  - id: nobody
+    say: Nobody is free to take your call right now.
+    next: to_message
+  - id: to_message
+    goto: callback
+""", """
+flow: callback
+steps:
+  - id: vm
+    voicemail:
+      prompt: Please leave a message after the tone.
+      max_length: 60
+  - id: thanks
+    hangup: Thanks.
+""")
+
+
+@pytest.mark.parametrize("key", ["0", "5", "#"])
+def test_a_key_at_the_message_prompt_asking_for_a_person_led_to_hears_plainly_that_nobody_can_come(key: str) -> None:
+    """bt14-s25 nit 7: 0 at the menu, nobody free (no one rung), then 0 again (or any other key) during the message
+    prompt: one plain sentence and the beep, never "Nobody is free…" and the prompt again as if nothing was heard."""
+    call = Call(flowset(*PERSON_BY_MESSAGE))
+    call.start()
+    call.send(Digits("0"))
+    assert (call.s.flow, call.s.step) == ("callback", "vm")
+    assert call.send(Digits(key)) == [say("Nobody can take your call right now. Please leave your message after the "
+                                          "tone."), fx.prompt_keys(), fx.Record(60, finish_on_key="#90")]
+    assert call.s.history[-1] == ("vm:nobody-free" if key == "0" else "vm:key-ignored")
+    assert call.send(Digits("9")) == bye("Urgent support.")  # the crisis key still works before the beep
+
+
+def test_zero_at_a_message_prompt_reached_without_asking_for_a_person_goes_to_one() -> None:
+    """The message chosen at the menu: 0 during its prompt asks for a person (here: nobody free, and the prompt with
+    why); only a second 0 hears "Nobody can take your call right now"."""
+    call = Call(flowset(*PERSON_BY_MESSAGE))
+    call.start()
+    call.send(Digits("1"))
+    assert call.send(Digits("0"))[0] == say("Nobody is free to take your call right now.")
+    assert call.s.history[-5:] == ["vm:operator", "main.person", "operator.nobody", "operator.to_message",
+                                   "callback.vm"]
+    assert call.send(Digits("0"))[0] == say("Nobody can take your call right now. Please leave your message after "
+                                            "the tone.")
 
 
 def test_a_voicemail_with_no_keys_to_take_keeps_its_prompt_outside_any_gather() -> None:

@@ -136,6 +136,9 @@ def test_spoken_digits() -> None:
     ("+441632960000", "US", "plus 4 4, 1 6 3 2, 9 6 0 0 0 0"),
     ("+15551230099", "GB", "plus 1, 5 5 5, 1 2 3, 0 0 9 9"),
     ("5551230099", "US", "5 5 5 1 2 3 0 0 9 9"),  # no E.164: its digits
+    # fix14-nits6: an extension kept after the number is one more group, named
+    ("+15552123456;ext=12", "US", "5 5 5, 2 1 2, 3 4 5 6, extension 1 2"),
+    ("+441632960000;ext=7", "US", "plus 4 4, 1 6 3 2, 9 6 0 0 0 0, extension 7"),
 ])
 def test_spoken_phone_reads_the_number_in_its_groups(number: str, region: str, said: str) -> None:
     assert spoken_phone(number, region) == said

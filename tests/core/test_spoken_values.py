@@ -193,6 +193,13 @@ ROWS = [
     # a year that can still be one of birth (2020, 2010) keeps the doubt: asked, the month by name
     ("date", "eleven twenty twenty", {"purpose": BIRTH}, A(Why.ORDER, d(11, 20, 1920), d(11, 20, 2020))),
     ("date", "five twenty ten", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 2010))),
+    # fix14-nits6: "twenty oh five" is also a year (May 2005, the day lost): one whole date, which the engine reads back
+    # for a yes; as ANY the two-digit year itself is the doubt (both centuries fit), asked for in full
+    ("date", "five twenty oh five", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 2005))),
+    ("date", "five twenty oh five", {}, A(Why.TWO_DIGIT_YEAR)),
+    ("date", "5 20 05", {"purpose": BIRTH}, V(d(5, 20, 2005))),  # numerals written apart: no doubt
+    ("date", "five twenty twenty oh five", {"purpose": BIRTH}, V(d(5, 20, 2005))),
+    ("date", "five twenty nineteen", {"purpose": BIRTH}, A(Why.ORDER, d(5, 20, 1919), d(5, 20, 2019))),
     ("date", "3 19 92", {"purpose": BIRTH}, V(d(3, 19, 1992))),  # numerals are written apart: no doubt
     ("date", "march nineteenth ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
     ("date", "three nineteen nineteen ninety two", {"purpose": BIRTH}, V(d(3, 19, 1992))),
@@ -587,6 +594,27 @@ ROWS = [
     ("phone", "155512345678", {}, N(Why.WRONG_LENGTH)),
     ("phone", "five five five, no wait, five five six one two three four five six seven", {}, A(Why.SEVERAL)),
     ("phone", "I don't have one", {}, N(Why.NOT_A_VALUE)),
+    # fix14-nits6 (bt14-s25 nit 7): an extension after the number is kept as RFC 3966 writes it, said or typed any way
+    ("phone", "555 212 3456 ext 12", {}, V("+15552123456;ext=12")),
+    ("phone", "five five five two one two three four five six extension twelve", {}, V("+15552123456;ext=12")),
+    ("phone", "555 212 3456, x12", {}, V("+15552123456;ext=12")),
+    ("phone", "555 212 3456 x 12", {}, V("+15552123456;ext=12")),
+    ("phone", "(555) 212-3456 ext. 12", {}, V("+15552123456;ext=12")),
+    ("phone", "my number is 555 123 4567 ext 12", {}, V("+15551234567;ext=12")),
+    ("phone", "my number is 555 212 3456 extension one two thanks", {}, V("+15552123456;ext=12")),
+    ("phone", "555 212 3456 and then extension 12", {}, V("+15552123456;ext=12")),
+    ("phone", "555 212 3456 at extension number 204", {}, V("+15552123456;ext=204")),
+    ("phone", "five five five two one two three four five six ex twelve", {}, V("+15552123456;ext=12")),
+    ("phone", "5552123456*12", {}, V("+15552123456;ext=12")),  # typed: star, then the extension
+    ("phone", "+44 1632 960000 ext 7", {}, V("+441632960000;ext=7")),
+    ("phone", "plus forty four 1632 960000 extension 7", {}, V("+441632960000;ext=7")),
+    ("phone", "555 212 3456 extension", {}, A(Why.EXTENSION, "+15552123456")),  # no digits after it
+    ("phone", "555 212 3456 ext 12345678", {}, A(Why.EXTENSION, "+15552123456")),  # too long for one
+    ("phone", "extension 12, 555 212 3456", {}, A(Why.EXTENSION)),  # said first: where it ends is a guess
+    ("phone", "555 212 3456 extension 1 2, no wait, 1 3", {}, A(Why.SEVERAL)),
+    ("phone", "555 1234 ext 12", {}, N(Why.WRONG_LENGTH)),  # the number itself is cut short
+    ("phone", "my ex is 555 212 3456", {}, V("+15552123456")),  # "ex" before the number is no extension
+    ("phone", "555 212 3456 x", {}, V("+15552123456")),
     # ------------------------------------------------------------------ digit strings
     ("digits", "five five five, one two three, four five six seven", {}, V("5551234567")),
     ("digits", "double five", {}, V("55")),

@@ -233,6 +233,19 @@ def test_the_number_to_call_back_an_unverified_caller_is_shown_on_purpose_and_au
     assert post(sam, f"/staff/e/{withheld}/number", token_from=f"/staff/e/{withheld}").status_code == 404
 
 
+def test_a_new_clients_extension_is_shown_with_what_they_left(app, people, database, clock):
+    """fix14-nits6: an extension said after the callback number ("555 212 3456 ext 12") is kept in details and shown
+    with the rest, the number itself being the caller's number above (dialled first)."""
+    eid = add_escalation(database, clock.now, reason="intake_request", category="intake_request",
+                         caller_number="+15552123456",
+                         details={"first_name": "Jane", "best_time": "weekday mornings", "extension": "12"})
+    sam = signed_in(app, people["sam"])
+    assert "<dt>Extension</dt>" not in sam.get(f"/staff/e/{eid}").get_data(as_text=True)
+    html = post(sam, f"/staff/e/{eid}/callback-details", token_from=f"/staff/e/{eid}").get_data(as_text=True)
+    assert "<dt>Extension</dt><dd>12</dd>" in html
+    assert "The number they asked to be called on is the caller's number above: dial the extension after it." in html
+
+
 def test_a_new_clients_name_and_best_time_are_shown_on_purpose_and_audited(app, people, database, clock, caplog):
     """Review 14 finding 19: escalations.details (an intake's first name and best time, as said) are revealed
     only on a deliberate POST, recorded as view_callback_details, like a client's details."""

@@ -316,3 +316,33 @@ BT14S25B_NONE = [
     "I won't be around next month so please cancel my sessions",
     "I took my whole prescription to the pharmacy", "I need to take all my pills with food, can I move my appointment",
 ]
+
+# fix14-nits6 (bt14-s25b nit 6, "my house is on fire" was unspecified): an emergency where the caller is (fire, smoke,
+# gas, an intruder, a break-in under way) is danger for staff, said in many ways; "fire", "fired", a break-in that is
+# over or a car's stay everyday (NONE), whatever the sentence around them.
+FIX14_NITS6_DANGER = [(said, DANGER) for said in (
+    "my house is on fire", "there's a fire in my building", "my car is on fire",
+    "someone broke in and is in the house",
+    "my apartment is on fire", "the kitchen is on fire", "the kitchen caught on fire", "there's a fire in my apartment",
+    "there is a fire next door", "my neighbor's house is on fire", "my building is burning",
+    "our house is burning down",
+    "the house is burning", "there's smoke everywhere", "I smell smoke and the alarm is going off",
+    "my apartment is filling with smoke", "help fire", "fire fire", "there's someone in my house",
+    "there's someone in my house right now", "there's a stranger in my house", "there's an intruder in my house",
+    "someone broke into my house", "someone is breaking into my car", "I smell gas",
+    "there's a gas leak in my house", "the carbon monoxide alarm is going off",
+    "my house is on fire, I need to reschedule",
+)]
+FIX14_NITS6_NONE = [
+    "I got fired, can I move my appointment", "my manager fired me",
+    "I was fired last week and need to change my billing", "they fired me so I need to cancel",
+    "I'm fired up about therapy", "the fire alarm went off at work so I missed my session",
+    "there was a fire drill at work", "there's a fire alarm going off in my building", "I'm on fire today",
+    "my house burned down last year", "we had a fire last year and I need to update my address",
+    "I fired my old therapist", "can I fire off a question about billing", "they're firing people at my job",
+    "my boss is going to fire me", "my building had a break in last month",
+    "someone broke into my car last week, I need to reschedule", "my car got broken into",
+    "someone broke into my house last year and I still have nightmares", "I'm burning out at work",
+    "my candle is burning", "the fire in my fireplace went out",
+    "there's someone in my house who can pay the bill", "I'm not on fire, I need my link",
+]

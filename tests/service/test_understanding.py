@@ -147,10 +147,11 @@ class TestSpokenDatesOfBirth:
                                                                 "ask_dob:ok"]
 
     def test_numbers_that_split_two_ways_are_not_guessed(self, sim, redis_conn):
+        """fix14-nits6: the refusal names both readings."""
         result = sim.call(from_=ALEX, script="1;say:one one two eighty five;hangup")
         assert result.heard[-2] == (
-            "I'm not sure which date you meant. Please say the month by name, the day and the full year, "
-            "or enter it on the keypad as eight digits.")
+            "I'm not sure which date you meant: January 12, 1985 or November 2, 1985. Please say the month by name, "
+            "the day and the full year, or enter it on the keypad as eight digits.")
         assert "verify" not in " ".join(history(redis_conn, result.call_sid))
 
     @pytest.mark.parametrize("said", [
@@ -163,13 +164,24 @@ class TestSpokenDatesOfBirth:
         assert READ in result.heard
         assert "ask_dob:ok" in history(redis_conn, result.call_sid)
 
-    @pytest.mark.parametrize("said", ["oh three nineteen ninety two", "four fifteen nineteen eighty fife"])
-    def test_a_date_with_a_group_lost_or_garbled_is_asked_again_never_checked(self, sim, redis_conn, said):
-        """Review 14c finding 1: neither is read as another date, so neither counts toward a lockout."""
-        result = sim.call(from_=ALEX, script=f"1;say:{said};say:April 15 1985;hangup")
+    def test_a_garbled_date_is_asked_again_never_checked(self, sim, redis_conn):
+        """Review 14c finding 1: not read as another date, so it never counts toward a lockout."""
+        result = sim.call(from_=ALEX, script="1;say:four fifteen nineteen eighty fife;say:April 15 1985;hangup")
         steps = history(redis_conn, result.call_sid)
         assert steps[steps.index("identify.ask_dob"):][:3] in (["identify.ask_dob", "ask_dob:ambiguous", "ask_dob:ok"],
                                                                 ["identify.ask_dob", "ask_dob:invalid", "ask_dob:ok"])
+        assert steps.count("identify.check") == 1 and "check:failed" not in steps
+        assert READ in result.heard
+
+    def test_a_date_with_a_group_lost_is_read_back_as_its_one_date_never_checked_unasked(self, sim, redis_conn):
+        """Review 14c finding 1 and fix14-nits6: "oh three nineteen ninety two" is March 19 '92 or "03 1992" with the
+        month lost; the one whole date is read back for a yes (never checked unasked, so never toward a lockout),
+        and the caller's correction is read back in its turn."""
+        result = sim.call(from_=ALEX, script="1;say:oh three nineteen ninety two;say:no, April 15 1985;say:yes;hangup")
+        assert "I heard March 19, 1992. If that's right, press 1 or say yes. If not, press 2." in result.heard
+        steps = history(redis_conn, result.call_sid)
+        assert steps[steps.index("identify.ask_dob"):][:5] == [
+            "identify.ask_dob", "ask_dob:confirm", "ask_dob:corrected", "ask_dob:confirm", "ask_dob:confirmed"]
         assert steps.count("identify.check") == 1 and "check:failed" not in steps
         assert READ in result.heard
 
@@ -873,12 +885,18 @@ class TestAfterHoursPerson:
         assert [j for j in jobs if j.startswith("recording-")] == [f"recording-{state['vars']['last_recording_sid']}"]
         assert f"escalate-{result.call_sid}-callback_request" in jobs
 
-    def test_zero_before_the_beep_hears_why_and_is_asked_again(self, sim, redis_conn, clock):
+    def test_zero_before_the_beep_hears_plainly_that_nobody_can_come_then_the_beep(self, sim, redis_conn, clock):
+        """bt14-s25 nit 7 (fix14-nits6): never "Nobody is free…" and the prompt replayed as if nothing was heard."""
         from tests.helpers.service import CLOSED_NOW
 
         clock.now = CLOSED_NOW
         result = sim.call(script="0;0;record:5")
-        assert result.heard.count(self.NOBODY) == 2
+        assert result.heard.count(self.NOBODY) == 1
+        assert sum("Please leave your name" in h for h in result.heard) == 1
+        assert "Nobody can take your call right now. Please leave your message after the tone." in result.heard
+        assert [e[0] for e in result.transcript if e[0] in ("digits", "beep", "record")] == [
+            "digits", "digits", "beep", "record"]
+        assert "record_message:nobody-free" in history(redis_conn, result.call_sid)
         jobs = queued(redis_conn)
         assert f"escalate-{result.call_sid}-callback_request" in jobs
 

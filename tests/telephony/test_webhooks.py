@@ -284,17 +284,26 @@ def test_the_voicemail_prompt_plays_in_a_gather_that_takes_9_and_0_before_the_be
     assert stored_state(redis_conn, "CA" + "1" * 32)["step"] == "record_message"
 
 
-@pytest.mark.parametrize("key", ["5", "#", "*"])
-def test_another_key_during_the_voicemail_prompt_goes_straight_to_the_beep(client, clock, redis_conn, key):
+@pytest.mark.parametrize(("key", "note"), [("0", "nobody-free"), ("5", "key-ignored"), ("#", "key-ignored"),
+                                           ("*", "key-ignored")])
+def test_a_key_during_the_after_hours_voicemail_prompt_hears_plainly_that_nobody_can_come_then_the_beep(
+        client, clock, redis_conn, key, note):
+    """bt14-s25 nit 7 (fix14-nits6): after 0 led here after hours, 0 again (or any key the prompt does not offer)
+    hears one plain sentence, in a <Gather> where 9 still works, then the beep; never "Nobody is free…" and the
+    prompt again as if nothing was heard."""
     clock.now = CLOSED_NOW
     post(client, "/twilio/voice", start_params())
     post(client, "/twilio/voice/input?turn=1", {**start_params(), "Digits": "0"})
     response = post(client, "/twilio/voice/input?turn=2", {**start_params(), "Digits": key})
     assert response.get_data(as_text=True) == (
-        '<?xml version="1.0" encoding="UTF-8"?><Response>' + _record(3) + '</Response>')
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Gather action="https://ql.example.org/twilio/voice/input?turn=3" finishOnKey="" input="dtmf" '
+        'method="POST" numDigits="1" timeout="1">'
+        '<Say language="en-US" voice="Polly.Joanna">Nobody can take your call right now. Please leave your message '
+        'after the tone.</Say></Gather>' + _record(3) + '</Response>')
     state = stored_state(redis_conn, "CA" + "1" * 32)
     assert (state["step"], state["waiting"]) == ("record_message", "recording")
-    assert state["history"][-1] == "record_message:key-ignored"
+    assert state["history"][-1] == f"record_message:{note}"
 
 
 @pytest.mark.parametrize(("model", "attrs"), [
