@@ -316,3 +316,163 @@ BT14S25B_NONE = [
     "I won't be around next month so please cancel my sessions",
     "I took my whole prescription to the pharmacy", "I need to take all my pills with food, can I move my appointment",
 ]
+
+# Break-test bt14-s26 BLOCKER 2 and SHOULD-FIX 4: every phrase the report lists (first in each family) and at least
+# three paraphrases of each: suicide in other words, an overdose of a medicine the list does not name ("~": any word
+# before pills), an overdose without a drug's name, a child's ingestion, being drugged, another person's risk, harm to
+# others, danger, medical; explicit crises that were only offered (a negated "stop" is not a denial).
+BT14S26_CRISIS = [
+    *[(said, SUICIDE) for said in (
+        "I'm going to blow my brains out", "I want to blow my brains out", "I'm about to blow my head off",
+        "I'm going to put a bullet through my head",
+        "I've got a blade and I'm going to use it", "I have a razor and I'm going to use it tonight",
+        "I bought a rope and I'm ready to use it", "I have my pills and I'm going to use them",
+        "I'm going to drink until I die", "I'm going to drink myself to death", "I'll keep drinking till I'm dead",
+        "I'm drinking until I stop breathing",
+        "I want out of this life", "I just want out of this world", "I need out of my life",
+        "I'm ready to check out of this life",
+        "I don't think I'll be around much longer", "I don't think I'm going to be here much longer",
+        "honestly I don't think I'll be alive for much longer", "I don't expect to be around much longer",
+        "I'm thinking about walking into the ocean", "I want to walk into the lake", "I'm going to swim out into the sea",
+        "I've thought about walking into traffic",
+        "this is my last phone call", "this will be my last phone call", "this is going to be my last phone call",
+        "no point going on", "there's no point going on", "there's no point in going on anymore",
+        "there's no point living", "there's no point carrying on",
+        "I keep punching walls until my hands bleed", "I punch the wall until my knuckles bleed",
+        "I bang my head against the wall until it bleeds", "I slammed my fists into the wall until they bled",
+        "I know how I'm going to do it", "I've figured out how I'll do it", "I've decided when I'm going to do it",
+        "I know where I'm going to kill myself",
+        # SHOULD-FIX 4: explicit crises once only offered
+        "I bought a rope and I know where I'll hang it", "I know where I'll hang it", "I've picked where I'm going to hang",
+        "I got a rope and I figured out where I would hang it",
+        "I'm standing on the bridge right now", "I'm standing on the ledge now", "I'm sitting on the edge of the cliff tonight",
+        "I'm standing at the railing right now",
+        "I've made up my mind I'm going to do it tonight", "I decided I'm going to do it tonight",
+        "my mind is made up, I'm going to end it tonight", "I've made up my mind I'm ending it today",
+        "I hate being alive", "I hate living", "I really hate being alive", "I hate existing",
+        # another person's risk [988-HELP]
+        "my son thinks about killing himself", "my son is thinking about killing himself",
+        "my son has been thinking about killing himself", "my son talks about killing himself",
+        "my daughter keeps talking about killing herself", "my husband jokes about killing himself",
+        "my friend posted about killing herself", "my brother thought about ending his life",
+        "my son has a rope in his room", "there's a noose in my daughter's closet", "my wife has rope under her bed",
+        "my son has been hiding razors", "my sister is hoarding her pills",
+        "my friend texted me a goodbye message and now she won't answer",
+        "my brother sent a goodbye text and now he isn't answering",
+        "she posted a goodbye video and now she won't pick up",
+        "he left a suicide note and he's not answering his phone",
+    )],
+    *[(said, OTHERS) for said in (
+        "I'm going to beat him to death", "I want to kick him to death", "I could strangle her to death",
+        "I'm going to beat my roommate to death",
+        "I'm going to run him over", "I'm going to run him over with my car", "I want to run my ex down",
+        "I'm going to hit him with my truck",
+        "I want to poison my roommate", "I'm thinking about poisoning my roommate", "I'm going to poison my husband",
+        "I want to drown her", "I'm going to put rat poison in his food",
+    )],
+    *[(said, DANGER) for said in (
+        "he said he'll kill me if I leave", "he says he will kill me if I ever leave him",
+        "she said she would hurt me if I told anyone", "he'll find me if I leave",
+        "my husband said he'd kill me if I call the police",
+        "my ex broke in and he's upstairs", "my ex broke in", "he broke into the house", "my boyfriend just broke in",
+        "he's got me locked in the car", "he has me locked in the basement", "I'm locked in the trunk",
+        "they tied me up",
+        "he's not hitting me right now but he will when he gets home", "he will when he gets home",
+        "she's going to hit me when she gets back", "he's going to hit me",
+        "he won't let me call the police", "she won't let me call 911", "he won't let me call for help",
+        "I think I was roofied", "I think someone drugged my drink", "somebody spiked my drink",
+        "I got drugged at the bar", "someone slipped something in my drink", "I think I was drugged",
+        # SHOULD-FIX 4: a negated stop is not a denial
+        "she won't stop hitting me", "he won't stop hurting me", "he doesn't stop following me",
+        "he never stops hitting me", "my husband can't stop hitting me", "he won't quit threatening me",
+    )],
+    *[(said, MEDICAL) for said in (
+        # an overdose of a medicine the list did not know, or one unknown word before "pills"
+        "I took all my hydroxyzine", "I took too many Norco", "I took 30 norco", "I took a handful of my topamax",
+        "I took all of my Latuda", "I took all my buspar", "I took a bunch of flexeril",
+        "I took all my cyclobenzaprine", "I swallowed all my vistaril", "I took twenty of my trazodone",
+        "I took a bunch of my buspirone pills", "I took all my buspar pills", "I took all my grandma's heart pills",
+        "I took all my dog's pain pills", "I swallowed all my mom's blood pressure pills",
+        "I took a handful of my zorbitrex pills", "I took all my kid's adhd meds", "I took too many of my seizure tablets",
+        # an overdose without a drug's name
+        "I took every pill in the house", "I swallowed every pill in the cabinet", "I took all the pills in my drawer",
+        "I took the whole pack", "I swallowed the whole box", "I took an entire blister pack",
+        "I took two weeks worth of pills", "I took a month's worth of my meds", "I swallowed three weeks worth of them",
+        "I took a ton of pills", "I took a load of pills", "I swallowed a fistful of pills", "I took tons of xanax",
+        "I washed down my sleeping pills with whiskey", "I washed them down with vodka",
+        "I took my pills and vodka", "I chased a handful of pills with wine",
+        "I just downed a bottle of vodka and a bottle of pills", "I drank a bottle of wine and a handful of pills",
+        "I had whiskey and a bunch of pills", "I took a bottle of pills and a fifth of vodka",
+        "I overdid it on my xanax on purpose", "I overdid it on my meds", "he overdid it on the oxy",
+        "I overdid it with my klonopin",
+        "I drank a bottle of cough syrup", "I drank a whole bottle of robitussin", "he chugged a bottle of nyquil",
+        "I drank two bottles of cough medicine",
+        "I swallowed all of them", "I popped them all",
+        "my friend ods'd", "I think he od'd", "she od'd on fentanyl", "I think my son od'd last night",
+        "my friend did too much coke and his heart is racing", "he took too much meth", "she did way too much molly",
+        "I did too much coke",
+        # a child's ingestion
+        "my daughter ate some of my pills", "my son swallowed some of my sleeping pills",
+        "my toddler ate grandma's pills", "my kid chewed a bunch of our meds",
+        "my son got into the medicine cabinet", "my daughter got into my pills",
+        "my toddler got into the cleaning supplies", "the baby got hold of my meds",
+        "my son swallowed a battery", "my toddler swallowed a button battery", "my son swallowed a magnet",
+        "my daughter swallowed some magnets", "the baby put a battery in her mouth", "he ate a laundry pod",
+        "I drank windex", "I drank a bottle of windex", "my son drank some lysol", "she swallowed drano",
+        "my toddler drank hand sanitizer",
+        # [ACEP]
+        "my chest is crushing and I'm sweating", "my chest feels like it's being crushed", "it feels like an elephant on my chest",
+        "there's a crushing pain in my chest", "my chest is tight and heavy",
+        "I can't catch my breath", "he can't catch his breath", "I'm gasping for air", "I can't get enough air",
+        # SHOULD-FIX 4: explicit crises once only offered
+        "I'm not hurt but my husband is bleeding everywhere", "he's bleeding everywhere", "she's bleeding out",
+        "my son is bleeding so much",
+        "I'm diabetic and I'm going to pass out", "I'm diabetic and I think I'm passing out",
+        "my blood sugar is low and I'm about to black out", "my husband is diabetic and he's fainting",
+    )],
+]
+BT14S26_UNSURE = [
+    # an unknown word after "took all my": offered (it may be a medicine)
+    "I took all my flurbizine", "I swallowed all my zentrolex", "I took the rest of my klorvane",
+    # all of them taken, weeks' worth said alone
+    "I didn't take too many pills, I took all of them", "I took all of them", "I took them all",
+    "I took two weeks worth",
+    # [DV] coercive control: kept from calling or leaving
+    "he won't let me call anyone", "she won't let me see my family", "he doesn't let me talk to my friends",
+    "I'm not allowed to leave the house", "I'm not allowed to go outside", "I'm not allowed to see my friends",
+    # a goodbye sent, self-harm short of blood
+    "my friend sent me a goodbye text", "he left me a farewell message", "I keep punching walls",
+    "I scratch my arms until they bleed",
+    # SHOULD-FIX 3: everyday sentences with crisis words covered by a longer phrase: at most offered, never routed
+    "I'm choking on my coffee sorry, one second", "sorry I'm choking on my water", "I'm choking on my gum, hold on",
+    "I'm having a heart attack over this bill, just kidding", "I almost had a heart attack over the price",
+    "I'm going to have a heart attack over my taxes",
+    "can you send the link, I'm hiding in my car for privacy", "I'm sitting in my car for privacy, can we start",
+    "I'm hiding in the bathroom for some quiet",
+    "I can't catch my breath from running", "my heart is racing",
+]
+BT14S26_NONE = [
+    # SHOULD-FIX 3: a denial with an adjective inside, beside a request
+    "it's not a medical emergency, I just need the link", "it's not a real emergency, I need to reschedule",
+    "it's not an actual emergency, I just need my link", "it's not a serious emergency, can you call me back",
+    "this is not a life threatening emergency, I need to cancel", "it's not a true emergency, just a billing question",
+    # everyday speech near the danger words
+    "my boss hits me with deadlines all the time so I need late appointments", "my boss hits me with extra work on fridays",
+    "school hits me with assignments every week so can I move my session", "my manager always hits me with last minute requests",
+    "my mom beat me to the phone, she wants to talk to you", "my sister beat me to it, she already called",
+    "my husband beats me to the bathroom every morning", "she beat me to the punch",
+    "someone broke into my email so please don't email me", "somebody hacked into my account, can you text me",
+    "someone broke into my instagram", "my ex broke into my facebook so please call instead",
+    "he'll hit me up later about the appointment", "she's going to hit me back with the times",
+    "I'm locked into a contract with my phone", "I got locked into a lease", "my son has a jump rope in his room",
+    # near the new phrases
+    "I took all my vitamins", "I took all my vitamin pills this morning", "I took all my birth control pills for the month",
+    "I took all my stuff to the car", "I took all my kids to school", "I took all my vacation days",
+    "I took my blood pressure pills this morning", "my son takes his adhd meds with breakfast",
+    "I drank a cup of coffee", "my kid ate all the candy in the house", "I took the whole day off",
+    "I want to run it over to the office", "I'll run her over to her dad's house after school",
+    "I'm going to drink to that", "I'm thinking about swimming in the lake this weekend",
+    "I hate living so far from the office", "I know how I'm going to pay the bill",
+    "we're locked in on Tuesday", "my son swallowed his pill with water", "I'm not allowed to leave work early",
+    "I punched in at work late", "my phone battery died",
+]
