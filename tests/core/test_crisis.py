@@ -18,7 +18,6 @@ from ivr.core.crisis import (
     UnsupportedLanguage,
     assess,
     compile_pattern,
-    wildcard_any,
     expand_slots,
     filler_gap,
     languages,
@@ -26,6 +25,7 @@ from ivr.core.crisis import (
     marked_text,
     phrase_list,
     plain,
+    wildcard_any,
 )
 from tests.helpers.crisis_rows import (
     BT14S25_CRISIS,
