@@ -341,7 +341,7 @@ BT14S26_CRISIS = [
         "there's no point living", "there's no point carrying on",
         "I keep punching walls until my hands bleed", "I punch the wall until my knuckles bleed",
         "I bang my head against the wall until it bleeds", "I slammed my fists into the wall until they bled",
-        "I know how I'm going to do it", "I've figured out how I'll do it", "I've decided when I'm going to do it",
+        "I know how I'm going to do it", "I've figured out how I'll do it", "I've decided how I'm going to do it",
         "I know where I'm going to kill myself",
         # SHOULD-FIX 4: explicit crises once only offered
         "I bought a rope and I know where I'll hang it", "I know where I'll hang it",
@@ -380,7 +380,8 @@ BT14S26_CRISIS = [
         "my ex broke in and he's upstairs", "my ex broke in", "he broke into the house", "my boyfriend just broke in",
         "he's got me locked in the car", "he has me locked in the basement", "I'm locked in the trunk",
         "they tied me up",
-        "he's not hitting me right now but he will when he gets home", "he will when he gets home",
+        "he's not hitting me right now but he will when he gets home", "she's not hurting me right now",
+        "he isn't hitting me at the moment but he will tonight",
         "she's going to hit me when she gets back", "he's going to hit me",
         "he won't let me call the police", "she won't let me call 911", "he won't let me call for help",
         "I think I was roofied", "I think someone drugged my drink", "somebody spiked my drink",
@@ -454,7 +455,8 @@ BT14S26_UNSURE = [
     "I'm going to have a heart attack over my taxes",
     "can you send the link, I'm hiding in my car for privacy", "I'm sitting in my car for privacy, can we start",
     "I'm hiding in the bathroom for some quiet",
-    "I can't catch my breath from running", "my heart is racing",
+    "I can't catch my breath from running", "my heart is racing", "my chest feels heavy when I'm anxious",
+    "I took all my meds this morning like I'm supposed to", "my grandma took all her heart pills this morning",
 ]
 BT14S26_NONE = [
     # SHOULD-FIX 3: a denial with an adjective inside, beside a request
@@ -471,7 +473,8 @@ BT14S26_NONE = [
     "someone broke into my email so please don't email me", "somebody hacked into my account, can you text me",
     "someone broke into my instagram", "my ex broke into my facebook so please call instead",
     "he'll hit me up later about the appointment", "she's going to hit me back with the times",
-    "I'm locked into a contract with my phone", "I got locked into a lease", "my son has a jump rope in his room",
+    "I'm locked into a contract with my phone", "my mom hits me up every day", "she will when she gets home, she'll call you",
+    "I know when I'm going to do it, on Friday after work", "I decided I'm going to do it tomorrow, pay the bill I mean", "I got locked into a lease", "my son has a jump rope in his room",
     # near the new phrases
     "I took all my vitamins", "I took all my vitamin pills this morning",
     "I took all my birth control pills for the month",
