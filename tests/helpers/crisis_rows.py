@@ -473,8 +473,11 @@ BT14S26_NONE = [
     "someone broke into my email so please don't email me", "somebody hacked into my account, can you text me",
     "someone broke into my instagram", "my ex broke into my facebook so please call instead",
     "he'll hit me up later about the appointment", "she's going to hit me back with the times",
-    "I'm locked into a contract with my phone", "my mom hits me up every day", "she will when she gets home, she'll call you",
-    "I know when I'm going to do it, on Friday after work", "I decided I'm going to do it tomorrow, pay the bill I mean", "I got locked into a lease", "my son has a jump rope in his room",
+    "I'm locked into a contract with my phone", "my mom hits me up every day",
+    "she will when she gets home, she'll call you",
+    "I know when I'm going to do it, on Friday after work",
+    "I decided I'm going to do it tomorrow, pay the bill I mean", "I got locked into a lease",
+    "my son has a jump rope in his room",
     # near the new phrases
     "I took all my vitamins", "I took all my vitamin pills this morning",
     "I took all my birth control pills for the month",
