@@ -226,6 +226,11 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
         body = slot[1:-1] if optional else slot
         choices = sorted(body.split("|"), key=len, reverse=True)  # the longest choice first: "죽|죽겠"
         alternatives = []
+        literal = [c for c in choices if _SLOT_ALT.fullmatch(c) and not c.endswith("*") and "~" not in c]
+        if not syllables and len(literal) >= _TRIE_FROM:
+            # a long list of plain words (a slot: @medicine): one prefix tree, compiled and searched far faster
+            alternatives.append(_trie([c.replace("_", " ") for c in literal]))
+            choices = [c for c in choices if c not in set(literal)]
         for choice in choices:
             if not _SLOT_ALT.fullmatch(choice):
                 raise PhraseListError(f"bad word {choice!r} in crisis phrase {pattern!r}")
@@ -240,6 +245,33 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
         group = "(?:" + "|".join(alternatives) + ")" + _WORD_END
         pieces.append(f"(?:{lead}{group})?" if optional else lead + group)
     return re.compile(r"(?<= )" + "".join(pieces))
+
+
+_TRIE_FROM = 8  # choices in one slot from which they are matched as a prefix tree
+
+
+def _trie(phrases: list[str]) -> str:
+    """One regex for plain word choices ("zoloft", "sleeping pills"), as a prefix tree of their characters, a space
+    between two words read as the end of a unit (``_WORD_END``): the same matches as "a|b|c", at a fraction of the
+    compile and search time for hundreds of words."""
+    end = ""  # the key that marks a phrase ending here
+    root: dict[str, Any] = {}
+    for phrase in phrases:
+        node = root
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[end] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [(_WORD_END if char == " " else re.escape(char)) + emit(child)
+                    for char, child in sorted(node.items()) if char != end]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # a phrase may end here and a longer one go on: try the longer first (as "longest choice first" does)
+        return f"(?:{body})?" if end in node else body
+
+    return emit(root)
 
 
 @dataclass(frozen=True)

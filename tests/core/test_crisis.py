@@ -804,6 +804,19 @@ def test_the_wildcard_leaves_out_the_listed_words() -> None:
         load_phrase_list({"xx": {**data["xx"], "wildcard_not": ["Two words!"]}}, "xx")
 
 
+def test_a_long_list_of_choices_reads_as_the_same_alternation() -> None:
+    """fix14-bt4: eight or more plain choices (a slot) are matched as a prefix tree: the same matches as "a|b|c"."""
+    words = "oxy|oxycodone|oxycontin|sleeping_pills|sleeping|norco|norcos|xanax|~_pills|klon*"
+    regex = compile_pattern(f"took {words} $")
+    for said, found in [("took oxy", "took oxy "), ("took oxycodone", "took oxycodone "),
+                        ("took sleeping pills", "took sleeping pills "), ("took sleeping", "took sleeping "),
+                        ("took norcos", "took norcos "), ("took heart pills", "took heart pills "),
+                        ("took klonopin", "took klonopin "), ("took oxyc", None), ("took sleeping bag", None),
+                        ("took norc", None)]:
+        match = regex.search(marked_text(said.split()))
+        assert (plain(match.group(0)) if match else None) == found, said
+
+
 def test_a_negated_stop_is_not_a_denial() -> None:
     """fix14-bt4 (bt14-s26 SHOULD-FIX 4): "won't stop", "can't stop", "doesn't stop" say the act goes on."""
     for said in ("she won't stop hitting me", "he doesn't stop hurting me", "he can't stop hitting me",
