@@ -422,7 +422,8 @@ BT14S26_CRISIS = [
         "my son got into the medicine cabinet", "my daughter got into my pills",
         "my toddler got into the cleaning supplies", "the baby got hold of my meds",
         "my son swallowed a battery", "my toddler swallowed a button battery", "my son swallowed a magnet",
-        "my daughter swallowed some magnets", "the baby put a battery in her mouth", "he ate a laundry pod",
+        "my daughter swallowed some magnets", "my baby swallowed a coin", "my son ate a magnet",
+        "the baby put a battery in her mouth", "he ate a laundry pod",
         "I drank windex", "I drank a bottle of windex", "my son drank some lysol", "she swallowed drano",
         "my toddler drank hand sanitizer",
         # [ACEP]
