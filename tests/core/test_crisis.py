@@ -25,6 +25,7 @@ from ivr.core.crisis import (
     marked_text,
     phrase_list,
     plain,
+    wildcard_any,
 )
 from tests.helpers.crisis_rows import (
     BT14S25_CRISIS,
@@ -35,6 +36,9 @@ from tests.helpers.crisis_rows import (
     BT14S25B_CRISIS,
     BT14S25B_NONE,
     BT14S25B_UNSURE,
+    BT14S26_CRISIS,
+    BT14S26_NONE,
+    BT14S26_UNSURE,
     FIX13_CRISIS3_CRISIS,
     FIX13_CRISIS3_NONE,
     FIX13_CRISIS3_UNSURE,
@@ -549,6 +553,13 @@ NONE_ROWS += BT14S25B_NONE
 # fix14-nits6: fire, smoke, gas, an intruder are danger; "fired" and a break-in that is over stay everyday.
 CRISIS_ROWS += FIX14_NITS6_DANGER
 NONE_ROWS += FIX14_NITS6_NONE
+# Break-test bt14-s26 BLOCKER 2, SHOULD-FIX 3 and 4: an unknown drug before "pills" ("~"), overdoses without a name,
+# a child's ingestion, being drugged, another person's risk, harm to others, danger, medical, suicide in other words;
+# a negated "stop" is not a denial; a denial with an adjective; everyday speech near the danger words (rows in
+# tests/helpers/crisis_rows.py).
+CRISIS_ROWS += BT14S26_CRISIS
+UNSURE_ROWS += BT14S26_UNSURE
+NONE_ROWS += BT14S26_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
@@ -731,6 +742,11 @@ def test_a_slot_names_a_maintained_word_list() -> None:
         ("a_bunch_of|too_many pills", " too many pills ", "too many pills "),
         ("suicid*", " suicidal ", "suicidal "),
         ("kill* myself", " skill myself ", None),  # whole words only
+        # fix14-bt4: "~" is any one word
+        ("took all my ~_pills", " took all my buspirone pills ", "took all my buspirone pills "),
+        ("took all my ~_~_pills", " took all my grandmas heart pills ", "took all my grandmas heart pills "),
+        ("took all my ~_pills", " took all my pills ", None),  # "~" is one word, never none
+        ("took all my ~ $", " took all my flurbizine ", "took all my flurbizine "),
     ],
 )
 def test_pattern_syntax(pattern: str, text: str, found: str | None) -> None:
@@ -773,6 +789,47 @@ FILLERS = filler_gap({
 def test_fillers_between_the_words_of_a_phrase(pattern: str, text: str, found: str | None) -> None:
     match = compile_pattern(pattern, fillers=FILLERS).search(marked_text(text.split(), FILLERS))
     assert (plain(match.group(0)) if match else None) == found
+
+
+def test_the_wildcard_leaves_out_the_listed_words() -> None:
+    """fix14-bt4: "~" is any word except the list's ``wildcard_not`` ("vitamin pills" are no overdose)."""
+    regex = compile_pattern("took all my ~_pills", any_word=wildcard_any(["vitamin", "not"]))
+    assert regex.search(marked_text("took all my heart pills".split()))
+    assert not regex.search(marked_text("took all my vitamin pills".split()))
+    assert not regex.search(marked_text("took all my not pills".split()))
+    data = {"xx": {"negators": ["wont"], "bridges": [], "hedges": [], "routine": ["cancel"], "crisis": {
+        "medical_emergency": ["took all my ~_pills"], "in_danger": ["stop hitting me"]}, "unsure": {"phrases": []},
+        "everyday": {"phrases": []}, "wildcard_not": ["vitamin"], "continuers": ["stop"]}}
+    own = load_phrase_list(data, "xx")
+    assert assess("I took all my buspirone pills", "xx", phrases=own).is_crisis
+    assert assess("I took all my vitamin pills", "xx", phrases=own).level is CrisisLevel.NONE
+    # a negated "stop" says the act goes on: never a denial
+    assert assess("she won't stop hitting me", "xx", phrases=own).categories == (DANGER,)
+    with pytest.raises(PhraseListError, match="wildcard_not"):
+        load_phrase_list({"xx": {**data["xx"], "wildcard_not": ["Two words!"]}}, "xx")
+
+
+def test_a_long_list_of_choices_reads_as_the_same_alternation() -> None:
+    """fix14-bt4: eight or more plain choices (a slot) are matched as a prefix tree: the same matches as "a|b|c"."""
+    words = "oxy|oxycodone|oxycontin|sleeping_pills|sleeping|norco|norcos|xanax|~_pills|klon*"
+    regex = compile_pattern(f"took {words} $")
+    for said, found in [("took oxy", "took oxy "), ("took oxycodone", "took oxycodone "),
+                        ("took sleeping pills", "took sleeping pills "), ("took sleeping", "took sleeping "),
+                        ("took norcos", "took norcos "), ("took heart pills", "took heart pills "),
+                        ("took klonopin", "took klonopin "), ("took oxyc", None), ("took sleeping bag", None),
+                        ("took norc", None)]:
+        match = regex.search(marked_text(said.split()))
+        assert (plain(match.group(0)) if match else None) == found, said
+
+
+def test_a_negated_stop_is_not_a_denial() -> None:
+    """fix14-bt4 (bt14-s26 SHOULD-FIX 4): "won't stop", "can't stop", "doesn't stop" say the act goes on."""
+    for said in ("she won't stop hitting me", "he doesn't stop hurting me", "he can't stop hitting me",
+                 "he never stops following me"):
+        result = assess(said)
+        assert (result.level, result.categories, result.denied) == (CrisisLevel.CRISIS, (DANGER,), False), said
+    # a plain denial still is one
+    assert assess("he's not hitting me, I need my link").level is CrisisLevel.NONE
 
 
 def test_bad_fillers_are_refused() -> None:
