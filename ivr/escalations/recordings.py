@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core import crisis_kind
@@ -334,6 +334,15 @@ def left_without_model(db_sessions: sessionmaker[Session], limit: int = 200) -> 
     """(call SID, recording SID) of copied, unpurged recordings a speech worker without a usable model took
     (``no_model``), oldest first: a speech worker with a model tries them again on each maintenance pass."""
     return _fetched_and_waiting(db_sessions, TranscriptStatus.NO_MODEL, limit)
+
+
+def count_left_without_model(db_sessions: sessionmaker[Session]) -> int:
+    """How many copied, unpurged recordings wait for a speech worker with a model (``no_model``): /health and the
+    doctor say so when no such worker runs (``ivr.jobs.speech_backlog``)."""
+    with db_sessions() as db:
+        return db.scalar(select(func.count()).select_from(Recording).where(
+            Recording.status == RecordingStatus.FETCHED.value,
+            Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))) or 0
 
 
 def key_failed(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
