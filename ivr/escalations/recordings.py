@@ -487,3 +487,11 @@ def give_up_deleting(db_sessions: sessionmaker[Session], recording_sid: str, why
 
 def deleting_given_up(row: Recording | None) -> bool:
     return row is not None and (row.twilio_delete_error or "").startswith(DELETE_GIVEN_UP)
+
+
+def count_deletions_given_up(db_sessions: sessionmaker[Session]) -> int:
+    """How many recordings' copies Twilio still holds after DELETE_ATTEMPTS_MAX refused deletions (the doctor says
+    so: only someone with access to Twilio's console can delete them now)."""
+    with db_sessions() as db:
+        return db.scalar(select(func.count()).select_from(Recording).where(
+            Recording.twilio_deleted_at.is_(None), Recording.twilio_delete_error.startswith(DELETE_GIVEN_UP))) or 0

@@ -125,6 +125,8 @@ class Facts:
     # Voicemails waiting for a speech worker with a model (None: not read; speech_error says why).
     speech: speech_backlog.SpeechBacklog | None = None
     speech_error: str | None = None
+    # Recordings whose copy Twilio still holds after every deletion asked was refused (None: not read).
+    twilio_copies_given_up: int | None = None
     db_revision: str | None = None
     db_head: str | None = None
     db_error: str | None = None
@@ -220,6 +222,17 @@ def check_speech(f: Facts, limits: Limits) -> list[Finding]:
     if f.speech is None:
         return []
     return [Finding("speech", words) for _, words in speech_backlog.problems(f.speech, limits.speech_model_queue_age)]
+
+
+def check_twilio_copies(f: Facts, limits: Limits) -> list[Finding]:
+    """Voicemail copies Twilio refused to delete DELETE_ATTEMPTS_MAX times: nothing asks again, a person must."""
+    if not f.twilio_copies_given_up:
+        return []
+    return [Finding("twilio_copies",
+                    f"{f.twilio_copies_given_up} voicemail(s) are still kept at Twilio: Twilio refused to delete them "
+                    f"{recording_rows.DELETE_ATTEMPTS_MAX} times, so Quietline stopped asking. Check that the "
+                    "account's key may delete recordings, and delete them in Twilio's console (Monitor, Recordings); "
+                    "each escalation's page says which")]
 
 
 def check_database(f: Facts, limits: Limits) -> list[Finding]:
@@ -339,6 +352,7 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
     ("redis", check_redis),
     ("roles", check_roles),
     ("speech", check_speech),
+    ("twilio_copies", check_twilio_copies),
     ("database", check_database),
     ("backup", check_backups),
     ("backup_key", check_backup_key),
@@ -593,6 +607,10 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         backup_error = str(exc)
     backup_key, plain, private_found = gather_backup_key(settings, paths)
     speech, speech_error = gather_speech(ql.redis, ql.database.sessions, now)
+    try:
+        copies_given_up: int | None = recording_rows.count_deletions_given_up(ql.database.sessions)
+    except Exception:  # any driver's error: the database check says what is wrong with it
+        copies_given_up = None
     recordings = Path(settings.recordings_dir)
     key_error, probe = None, None
     try:
@@ -632,6 +650,7 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         now=now, public_base_url=settings.public_base_url, rest_is_standin=connect_mod.uses_standin(settings),
         token=token, **number_facts, redis=gather_redis(ql.redis),
         roles=gather_roles(ql.redis, settings.queue_name), speech=speech, speech_error=speech_error,
+        twilio_copies_given_up=copies_given_up,
         db_revision=db_revision, db_head=db_head,
         db_error=db_error, backup_status=backup_status, backup_error=backup_error,
         backup_status_path=str(status_path), backup_key=backup_key, plain_archives=plain,
