@@ -511,7 +511,7 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
         stored = StoredTranscript(transcript.text, transcript.confidence,
                                   tuple((w.word, w.conf) for w in transcript.words))
         files.write_transcript(call_sid, recording_sid, stored)
-    recordings.set_transcript_status(db, recording_sid, TranscriptStatus.DONE.value)
+    recordings.transcribed(db, recording_sid)
     triage(call_sid, recording_sid, stored.text)
     return TranscriptStatus.DONE.value
 

@@ -454,6 +454,15 @@ def start_transcription(db_sessions: sessionmaker[Session], recording_sid: str) 
         return before
 
 
+def transcribed(db_sessions: sessionmaker[Session], recording_sid: str) -> None:
+    """The message's transcript is stored (``done``): a later transcription (a good copy over a bad one) starts
+    with a full TRANSCRIBE_ATTEMPTS_MAX again."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(transcript_status=TranscriptStatus.DONE.value, transcribe_attempts=0, transcript_error=None)
+                   .execution_options(synchronize_session=False))
+
+
 def give_up_transcribing(db_sessions: sessionmaker[Session], recording_sid: str, why: str) -> None:
     """The message's transcription is stopped for good: ``failed``, with why (an error's kind, never words)."""
     with db_sessions() as db, db.begin():
