@@ -75,6 +75,9 @@ class Settings:
     # A voicemail may wait this long on the speech queue (transcription runs after every call's and alert's job,
     # and staff already have the message): past it /health is degraded ("speech_queue"), never failing.
     health_speech_queue_max_age_seconds: int = 1800
+    # A transcription may wait this long on the speech-model queue (voicemails a speech worker without a model left,
+    # for a worker with one): past it /health and the doctor say so ("speech_model_queue"), degraded.
+    health_speech_model_queue_max_age_seconds: int = 600
     # A voicemail of 20 s or more is cut at its pauses into this many pieces, decoded at once (one core each).
     speech_threads: int = 2
     # The speech decoder's search (ivr/speech_decoder.py, docs/speech.md): a preset or name=value pairs.
@@ -159,7 +162,8 @@ class Settings:
             raise ConfigError(f"IVR_FLOWS_DIR {self.flows_dir!r} is not a directory")
         for name in ("worker_maintenance_seconds", "worker_job_monitoring_seconds", "worker_abandon_grace_seconds",
                      "worker_ttl_seconds", "health_max_queue_age_seconds", "health_scheduled_overdue_seconds",
-                     "health_speech_queue_max_age_seconds", "reconcile_seconds", "reconcile_grace_seconds",
+                     "health_speech_queue_max_age_seconds", "health_speech_model_queue_max_age_seconds",
+                     "reconcile_seconds", "reconcile_grace_seconds",
                      "import_seconds"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1 second")
@@ -249,6 +253,7 @@ _ENV_NAMES = {
     "health_max_queue_age_seconds": "IVR_HEALTH_MAX_QUEUE_AGE_SECONDS",
     "health_scheduled_overdue_seconds": "IVR_HEALTH_SCHEDULED_OVERDUE_SECONDS",
     "health_speech_queue_max_age_seconds": "IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS",
+    "health_speech_model_queue_max_age_seconds": "IVR_HEALTH_SPEECH_MODEL_QUEUE_MAX_AGE_SECONDS",
     "speech_threads": "IVR_SPEECH_THREADS",
     "speech_decoder": "IVR_SPEECH_DECODER",
     "reconcile_seconds": "IVR_RECONCILE_SECONDS",

@@ -16,6 +16,10 @@ Checks, each naming itself in ``failures`` when it fails:
 * ``speech_queue``: the oldest voicemail waiting on the ``speech`` queue (transcription and triage) has
   waited less than its own, lenient limit (IVR_HEALTH_SPEECH_QUEUE_MAX_AGE_SECONDS, 30 minutes): a worker
   takes that queue only when the others are empty, and staff have the message already;
+* ``speech_model``: voicemails a speech worker without a model left (``no_model``, counted in the database) or
+  queued on ``speech-model`` have a live worker with a model to take them (``ivr.jobs.speech_backlog``);
+* ``speech_model_queue``: the oldest job on ``speech-model`` has waited less than
+  IVR_HEALTH_SPEECH_MODEL_QUEUE_MAX_AGE_SECONDS (10 minutes);
 * ``scheduled``: no job in a ScheduledJobRegistry is overdue by more than the limit (the speech queue's too);
 * ``failed_jobs``: no job failed for good (RQ's FailedJobRegistry, after its last retry) in
   the last 24 hours (the speech queue's too).  Such a job has already been turned into what staff need (a recording
@@ -62,7 +66,9 @@ from rq.utils import utcparse
 from rq.worker import Worker
 from rq.worker_registration import REDIS_WORKER_KEYS
 
-from ivr.jobs.enqueue import SPEECH_QUEUE, URGENT_QUEUE
+from ivr.escalations import recordings
+from ivr.jobs import speech_backlog
+from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, SPEECH_QUEUE, URGENT_QUEUE
 
 # Jobs looked at from the head of each queue: normally the first is the oldest, but a job
 # enqueued at the front (retries may be) can hide an older one behind it.
@@ -81,16 +87,20 @@ class Limits:
     max_queue_age: float = 120.0
     scheduled_overdue: float = 60.0
     speech_queue_age: float = 1800.0  # seconds a voicemail may wait for transcription (lenient: staff have it)
+    # seconds a transcription may wait on the speech-model queue (a worker with a model takes it at once)
+    speech_model_queue_age: float = speech_backlog.MODEL_QUEUE_MAX_AGE_SECONDS
 
 
 def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent", "calls"),
            limits: Limits = Limits(), flows: Any = None, jobs: bool = True,
-           speech_queue: str | None = SPEECH_QUEUE) -> tuple[bool, dict[str, Any]]:
+           speech_queue: str | None = SPEECH_QUEUE,
+           left_without_model: int | None = None) -> tuple[bool, dict[str, Any]]:
     """Check the service; returns (ok, report).  ``now``: an aware UTC datetime (the real clock).
 
     ``flows``: the app's FlowStore (or None to skip that check); ``jobs=False``: Redis and
     flows only (``?scope=web``); ``speech_queue``: the queue held to ``limits.speech_queue_age``
-    (None: not checked).
+    (None: not checked, nor ``speech-model``); ``left_without_model``: how many voicemails a speech worker
+    without a model left (``no_model``, from the database; None: not known, only the queue is looked at).
     """
     queues = list(queues)
     failures: list[str] = []
@@ -112,7 +122,8 @@ def health(redis: Redis, now: dt.datetime, *, queues: Iterable[str] = ("urgent",
             problems.append("flows are not loaded")
     if jobs and "redis" not in failures:
         try:
-            _check_jobs(redis, now.timestamp(), queues, speech_queue, limits, report, failures, problems)
+            _check_jobs(redis, now.timestamp(), queues, speech_queue, limits, report, failures, problems,
+                        left_without_model)
         except (RedisError, OSError):
             report["redis"] = "unreachable"
             failures.append("redis")
@@ -155,10 +166,21 @@ def service_health(ql: Any, *, web_only: bool = False) -> tuple[bool, dict[str, 
     s = ql.settings
     limits = Limits(heartbeat_max_age=s.worker_ttl_seconds, max_queue_age=s.health_max_queue_age_seconds,
                     scheduled_overdue=s.health_scheduled_overdue_seconds,
-                    speech_queue_age=s.health_speech_queue_max_age_seconds)
+                    speech_queue_age=s.health_speech_queue_max_age_seconds,
+                    speech_model_queue_age=s.health_speech_model_queue_max_age_seconds)
     # The real clock: the app's clock may be a test's fixed one; RQ stamps with the real time.
     return health(ql.redis, dt.datetime.now(dt.UTC), queues=(URGENT_QUEUE, s.queue_name),
-                  limits=limits, flows=ql.flows, jobs=not web_only)
+                  limits=limits, flows=ql.flows, jobs=not web_only,
+                  left_without_model=None if web_only else _left_without_model(ql))
+
+
+def _left_without_model(ql: Any) -> int | None:
+    """How many voicemails wait for a worker with a speech model (``no_model``); None when the database cannot
+    be read (the check then looks at the ``speech-model`` queue alone, and the database is the doctor's)."""
+    try:
+        return recordings.count_left_without_model(ql.database.sessions)
+    except Exception:  # any driver's error: /health still answers about everything else
+        return None
 
 
 @click.command("health")
@@ -184,7 +206,8 @@ def _text(value: bytes | None) -> str:
 
 
 def _check_jobs(redis: Redis, now_ts: float, queues: list[str], speech_queue: str | None, limits: Limits,
-                report: dict[str, Any], failures: list[str], problems: list[str]) -> None:
+                report: dict[str, Any], failures: list[str], problems: list[str],
+                left_without_model: int | None = None) -> None:
     # ---- workers: RQ keeps a set of worker keys and a hash per worker, with a TTL it renews.
     keys = sorted(_text(k) for k in redis.smembers(REDIS_WORKER_KEYS))
     with redis.pipeline(transaction=False) as pipe:
@@ -226,6 +249,20 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], speech_queue: st
             problems.append(f"{waiting} voicemail job(s) wait on the {speech_queue} queue and no speech worker is "
                             f"running: staff have the messages, but none is transcribed or checked for a crisis "
                             f"until one starts (python -m workers.run --queues {speech_queue}; make run starts one)")
+        # Messages a worker without a model left, and their jobs on speech-model: a worker with a model must live.
+        model_head = _queue_head(redis, now_ts, SPEECH_MODEL_QUEUE)
+        backlog = speech_backlog.SpeechBacklog(
+            model_workers=sum(1 for w in workers if w["fresh"] and SPEECH_MODEL_QUEUE in w["queues"]),
+            queued=model_head["length"] + redis.zcard(ScheduledJobRegistry(SPEECH_MODEL_QUEUE, connection=redis).key),
+            oldest_age_seconds=model_head["oldest_age_seconds"], left_without_model=left_without_model)
+        report["speech_model"] = {"workers_alive": backlog.model_workers, "queued": backlog.queued,
+                                  "voicemails_left_without_model": left_without_model,
+                                  "oldest_age_seconds": backlog.oldest_age_seconds,
+                                  "max_age_seconds": limits.speech_model_queue_age,
+                                  "oldest_job_id": model_head["oldest_job_id"]}
+        for check, words in speech_backlog.problems(backlog, limits.speech_model_queue_age):
+            failures.append(check)
+            problems.append(words)
 
     # ---- scheduler: one RQ scheduler process holds a lock per queue and heartbeats every second.
     scheduler: dict[str, Any] = {}
@@ -271,7 +308,8 @@ def _check_jobs(redis: Redis, now_ts: float, queues: list[str], speech_queue: st
     if speech_late:
         failures.append("speech_queue")
     # Overdue scheduled jobs and jobs failed for good count on every queue watched, the speech queue's too.
-    queues = queues + ([speech_queue] if speech_queue is not None and speech_queue not in queues else [])
+    queues = queues + ([q for q in (speech_queue, SPEECH_MODEL_QUEUE) if q not in queues]
+                       if speech_queue is not None else [])
 
     # ---- scheduled jobs (retries, delayed work) whose time has long passed: no scheduler moved them.
     cutoff = now_ts - limits.scheduled_overdue

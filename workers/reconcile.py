@@ -24,8 +24,10 @@ names the same instant, enqueued with RQ's ``unique``), then reads the durable e
 3. **The recordings table**: a ``pending`` row nobody is copying is copied again; a
    copied (or failed) one whose call has no escalation at all is handed on
    (``CallHandler.recording_ready``: a voicemail escalation when nothing else carries it); a copy
-   that checked out whose Twilio copy is still there has its deletion asked again, and one never
-   transcribed is transcribed (and triaged).
+   that checked out whose Twilio copy is still there has its deletion asked again (until
+   ``recordings.DELETE_ATTEMPTS_MAX`` requests were refused: then given up, and said on the dashboard), and one
+   never transcribed is transcribed (and triaged; one whose transcription keeps raising is stopped by the job itself
+   after ``recordings.TRANSCRIBE_ATTEMPTS_MAX`` tries, ``failed``, and not looked for again).
 
 Everything it starts is idempotent (unique job ids, one escalation per call and
 reason), so a run that overlaps another, or the normal path, does no harm.

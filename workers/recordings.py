@@ -42,6 +42,17 @@ escalation when it has one: ``ivr.escalations.create.merge_lost_message``) and e
 which ``/health`` reports (degraded) for a day. Without a speech model (or with a broken one), the
 worker says so at start and messages still reach staff, untranscribed.
 
+Nothing a periodic pass queues again loops for ever (fix13-left5): each transcription started with a model is
+counted in the row (``Recording.transcribe_attempts``, before decoding, so a crash that takes the worker down counts
+too); one that keeps raising (a corrupt file, a model that throws) is stopped after
+``recordings.TRANSCRIBE_ATTEMPTS_MAX`` (the job's try and its two retries): ``failed``, the reason on the row
+(``transcript_error``: the error's kind and the count), and staff have the message without a transcript, its call's
+escalation raised to high priority and due within the unsure limit when nothing checked it for a crisis. No pass
+looks for ``failed``, so neither the speech worker's maintenance pass nor the reconciliation job queues it again.
+Each request to delete Twilio's copy is counted too (``twilio_delete_attempts``); after
+``recordings.DELETE_ATTEMPTS_MAX`` refusals the note says deleting was given up (the dashboard tells staff to have it
+deleted in Twilio's console) and the reconciliation job stops asking, after a purge as before it.
+
 ``purge_recordings`` runs hourly through RQ's scheduler (and removes ``.part`` files a killed write left, once
 older than an hour): recordings older than the practice's
 ``voicemail.retention_days`` (90) whose call has no escalation resolved less than that long ago (an open
@@ -404,11 +415,31 @@ def delete_at_twilio(call_sid: str, recording_sid: str) -> bool:
         return False
     if row.twilio_deleted_at is not None:
         return True
+    return _delete(recording_sid, "")
+
+
+def _delete(recording_sid: str, what: str) -> bool:
+    """Ask Twilio to delete its copy, counted in the row (``recordings.start_deletion``): True once it is gone; False
+    when deleting was given up (DELETE_ATTEMPTS_MAX requests refused: the note says so, and the reconciliation job
+    stops asking); raises (so RQ retries with backoff) while Twilio refuses and requests are left."""
+    ql = services()
+    db = ql.database.sessions
+    if not recordings.start_deletion(db, recording_sid):
+        if not recordings.deleting_given_up(recordings.get(db, recording_sid)):
+            recordings.give_up_deleting(db, recording_sid, "no request left")
+        return False
     try:
         twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
     except Exception as exc:
+        row = recordings.get(db, recording_sid)
+        if row is not None and row.twilio_delete_attempts >= recordings.DELETE_ATTEMPTS_MAX:
+            recordings.give_up_deleting(db, recording_sid, _describe(exc))
+            log.error("recording %s%s: Twilio refused to delete its copy %d times (%s); deleting it stopped, staff "
+                      "are told to have it deleted at Twilio", recording_sid, what, recordings.DELETE_ATTEMPTS_MAX,
+                      _describe(exc))
+            return False
         recordings.mark_twilio_kept(db, recording_sid, f"delete failed: {_describe(exc)}")
-        log.warning("recording %s: Twilio's copy not deleted yet (%s)%s", recording_sid, _describe(exc),
+        log.warning("recording %s%s: Twilio's copy not deleted yet (%s)%s", recording_sid, what, _describe(exc),
                     "; will retry" if retries_left() > 0 else "; the reconciliation job will ask again")
         raise
     recordings.mark_twilio_deleted(db, recording_sid, ql.clock())
@@ -453,6 +484,12 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
                 _escalate_crisis(call_sid, recording_sid)
 
         escalated: list[bool] = []
+        # Counted before decoding, in the row: a message that keeps failing (a corrupt file, a model that throws,
+        # a crash that takes the worker down) is stopped after TRANSCRIBE_ATTEMPTS_MAX, whatever queued it again.
+        before = recordings.start_transcription(db, recording_sid)
+        if before is None:
+            return _give_up_transcribing(call_sid, recording_sid, f"stopped after {recordings.TRANSCRIBE_ATTEMPTS_MAX}"
+                                                                  " tries that did not finish")
         try:
             transcript = recognizer.transcribe_wav(wav if wav is not None else files.read_audio(call_sid,
                                                                                                   recording_sid),
@@ -462,13 +499,50 @@ def transcribe_and_triage(call_sid: str, recording_sid: str, wav: bytes | None) 
         except AudioFormatError as exc:
             log.warning("recording %s could not be decoded for transcription (%s)", recording_sid, type(exc).__name__)
             recordings.set_transcript_status(db, recording_sid, TranscriptStatus.FAILED.value)
+            _reach_staff_unchecked(call_sid, recording_sid)
             return TranscriptStatus.FAILED.value
+        except Exception as exc:
+            tries = before + 1
+            if tries >= recordings.TRANSCRIBE_ATTEMPTS_MAX:
+                return _give_up_transcribing(call_sid, recording_sid, f"{type(exc).__name__}, {tries} tries")
+            log.warning("recording %s: transcription failed (%s), try %d of %d", recording_sid, type(exc).__name__,
+                        tries, recordings.TRANSCRIBE_ATTEMPTS_MAX)
+            raise
         stored = StoredTranscript(transcript.text, transcript.confidence,
                                   tuple((w.word, w.conf) for w in transcript.words))
         files.write_transcript(call_sid, recording_sid, stored)
-    recordings.set_transcript_status(db, recording_sid, TranscriptStatus.DONE.value)
+    recordings.transcribed(db, recording_sid)
     triage(call_sid, recording_sid, stored.text)
     return TranscriptStatus.DONE.value
+
+
+def _give_up_transcribing(call_sid: str, recording_sid: str, why: str) -> str:
+    """Stop transcribing a message for good (``failed``, ``why`` kept on the row: an error's kind and a count,
+    never words); staff have it without a transcript (``_reach_staff_unchecked``). Returns ``failed``: the job ends
+    there, and no pass queues it again (none looks for ``failed``)."""
+    recordings.give_up_transcribing(services().database.sessions, recording_sid, why)
+    log.error("recording %s of call %s: transcription stopped (%s); staff have the message without a transcript",
+              recording_sid, call_sid, why)
+    _reach_staff_unchecked(call_sid, recording_sid)
+    return TranscriptStatus.FAILED.value
+
+
+def _reach_staff_unchecked(call_sid: str, recording_sid: str) -> None:
+    """A message with no transcript reaches staff all the same (its escalation, ``hand_on``); one nothing could
+    check for a crisis (no triage, no crisis heard while it was decoded) is perhaps one: its call's escalations go
+    up to high priority, due within the practice's unsure limit, their reminders moved to match, as for a
+    transcript the crisis check was unsure of. A crisis heard before the failure was escalated (and paged) then."""
+    ql = services()
+    db = ql.database.sessions
+    hand_on(call_sid, recording_sid)
+    if not recordings.crisis_unchecked(recordings.get(db, recording_sid)) or not ql.flows.loaded:
+        return
+    raised = recordings.raise_unchecked(db, call_sid, unsure_deadline(ql.flows.current().practice, ql.clock()))
+    for escalation_id in raised:
+        schedule_follow_ups(escalation_id)
+    if raised:
+        log.warning("recording %s of call %s could not be checked for a crisis: its escalation is now high "
+                    "priority, due sooner", recording_sid, call_sid)
 
 
 def _key_failed(recording_sid: str) -> str:
@@ -594,14 +668,9 @@ def _purge_at_twilio(call_sid: str, recording_sid: str) -> None:
     schedule and then by the reconciliation job until Twilio answers 2xx or 404 (bt13 s24 nit 7)."""
     ql = services()
     try:
-        twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
-    except Exception as exc:
-        recordings.mark_twilio_kept(ql.database.sessions, recording_sid, f"delete failed: {_describe(exc)}")
-        log.warning("recording %s: Twilio's copy not deleted at purge (%s); will retry", recording_sid,
-                    _describe(exc))
+        _delete(recording_sid, " (purged)")
+    except Exception:
         ql.jobs.delete_purged_recording(call_sid, recording_sid)
-        return
-    recordings.mark_twilio_deleted(ql.database.sessions, recording_sid, ql.clock())
 
 
 def delete_purged_at_twilio(call_sid: str, recording_sid: str) -> bool:
@@ -614,12 +683,4 @@ def delete_purged_at_twilio(call_sid: str, recording_sid: str) -> bool:
         return False  # not purged: the ordinary deletion (after our copy checks out) is the one to use
     if row.twilio_deleted_at is not None:
         return True
-    try:
-        twilio_rest.delete_recording(twilio_rest.make_client(ql.settings), recording_sid)
-    except Exception as exc:
-        recordings.mark_twilio_kept(ql.database.sessions, recording_sid, f"delete failed: {_describe(exc)}")
-        log.warning("recording %s (purged): Twilio's copy not deleted yet (%s)%s", recording_sid, _describe(exc),
-                    "; will retry" if retries_left() > 0 else "; the reconciliation job will ask again")
-        raise
-    recordings.mark_twilio_deleted(ql.database.sessions, recording_sid, ql.clock())
-    return True
+    return _delete(recording_sid, " (purged)")

@@ -151,6 +151,12 @@ class Recording(Base):
     # Twilio's length in the recording callback (RecordingDuration, whole seconds): what our copy is checked against.
     twilio_duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     transcript_status: Mapped[str | None] = mapped_column(String(12), nullable=True)  # TranscriptStatus
+    # Transcriptions started with a model (a job that keeps raising is stopped after TRANSCRIBE_ATTEMPTS_MAX), and
+    # why the last one stopped: the error's kind and the count, never what was said.
+    transcribe_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    transcript_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Deletions of Twilio's copy tried (after our copy checked out, or at a purge): stopped after DELETE_ATTEMPTS_MAX.
+    twilio_delete_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # From the transcript (ivr.core.voicemail_triage): what it asks for, and the crisis grade.
     triage_category: Mapped[str | None] = mapped_column(String(20), nullable=True)
     crisis: Mapped[str | None] = mapped_column(String(10), nullable=True)  # crisis | unsure | none

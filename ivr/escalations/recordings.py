@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core import crisis_kind
@@ -44,7 +44,8 @@ def note(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str, 
     with db_sessions() as db, db.begin():
         new = insert_ignoring_duplicates(db, Recording, [{
             "sid": recording_sid, "call_sid": call_sid, "status": RecordingStatus.PENDING.value, "attempts": 0,
-            "created_at": now, "twilio_duration_seconds": twilio_seconds}]) == 1
+            "transcribe_attempts": 0, "twilio_delete_attempts": 0, "created_at": now,
+            "twilio_duration_seconds": twilio_seconds}]) == 1
         if not new and twilio_seconds is not None:
             db.execute(update(Recording).where(Recording.sid == recording_sid,
                                                Recording.twilio_duration_seconds.is_(None))
@@ -253,7 +254,8 @@ def still_at_twilio(db_sessions: sessionmaker[Session], copied_before: dt.dateti
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.verified_at.is_not(None), Recording.verified_at < copied_before,
-                   Recording.twilio_deleted_at.is_(None), Recording.purged_at.is_(None))
+                   Recording.twilio_deleted_at.is_(None), Recording.purged_at.is_(None),
+                   Recording.twilio_delete_attempts < DELETE_ATTEMPTS_MAX)
             .order_by(Recording.verified_at).limit(limit))]
 
 
@@ -265,7 +267,8 @@ def purged_still_at_twilio(db_sessions: sessionmaker[Session], limit: int = 200)
         return [tuple(r) for r in db.execute(
             select(Recording.call_sid, Recording.sid)
             .where(Recording.purged_at.is_not(None), Recording.twilio_deleted_at.is_(None),
-                   Recording.status != RecordingStatus.FAILED.value)
+                   Recording.status != RecordingStatus.FAILED.value,
+                   Recording.twilio_delete_attempts < DELETE_ATTEMPTS_MAX)
             .order_by(Recording.purged_at).limit(limit))]
 
 
@@ -290,19 +293,30 @@ def raise_for_unsure(db_sessions: sessionmaker[Session], call_sid: str, due: dt.
     with db_sessions() as db, db.begin():
         if not db.scalar(select(exists().where(Recording.call_sid == call_sid, Recording.crisis == UNSURE))):
             return []
-        rows = db.scalars(select(Escalation).where(Escalation.call_sid == call_sid,
-                                                   Escalation.status != EscalationStatus.RESOLVED.value,
-                                                   Escalation.priority > Priority.URGENT.rank)
-                          .order_by(Escalation.id).with_for_update()).all()
-        changed = []
-        for row in rows:
-            before = (row.priority, row.deadline_at)
-            row.priority = min(row.priority, Priority.HIGH.rank)
-            if row.deadline_at is None or row.deadline_at > due:
-                row.deadline_at = due
-            if (row.priority, row.deadline_at) != before:
-                changed.append(row.id)
-        return changed
+        return _raise_to_high(db, call_sid, due)
+
+
+def raise_unchecked(db_sessions: sessionmaker[Session], call_sid: str, due: dt.datetime) -> list[int]:
+    """As ``raise_for_unsure``, for a voicemail that could not be checked for a crisis at all (its transcription
+    failed, or was stopped after TRANSCRIBE_ATTEMPTS_MAX tries): perhaps a crisis, so a person listens soon."""
+    with db_sessions() as db, db.begin():
+        return _raise_to_high(db, call_sid, due)
+
+
+def _raise_to_high(db: Session, call_sid: str, due: dt.datetime) -> list[int]:
+    rows = db.scalars(select(Escalation).where(Escalation.call_sid == call_sid,
+                                               Escalation.status != EscalationStatus.RESOLVED.value,
+                                               Escalation.priority > Priority.URGENT.rank)
+                      .order_by(Escalation.id).with_for_update()).all()
+    changed = []
+    for row in rows:
+        before = (row.priority, row.deadline_at)
+        row.priority = min(row.priority, Priority.HIGH.rank)
+        if row.deadline_at is None or row.deadline_at > due:
+            row.deadline_at = due
+        if (row.priority, row.deadline_at) != before:
+            changed.append(row.id)
+    return changed
 
 
 def awaiting_model(db_sessions: sessionmaker[Session], limit: int = 500) -> list[tuple[str, str]]:
@@ -334,6 +348,15 @@ def left_without_model(db_sessions: sessionmaker[Session], limit: int = 200) -> 
     """(call SID, recording SID) of copied, unpurged recordings a speech worker without a usable model took
     (``no_model``), oldest first: a speech worker with a model tries them again on each maintenance pass."""
     return _fetched_and_waiting(db_sessions, TranscriptStatus.NO_MODEL, limit)
+
+
+def count_left_without_model(db_sessions: sessionmaker[Session]) -> int:
+    """How many copied, unpurged recordings wait for a speech worker with a model (``no_model``): /health and the
+    doctor say so when no such worker runs (``ivr.jobs.speech_backlog``)."""
+    with db_sessions() as db:
+        return db.scalar(select(func.count()).select_from(Recording).where(
+            Recording.status == RecordingStatus.FETCHED.value,
+            Recording.transcript_status == TranscriptStatus.NO_MODEL.value, Recording.purged_at.is_(None))) or 0
 
 
 def key_failed(db_sessions: sessionmaker[Session], limit: int = 200) -> list[tuple[str, str]]:
@@ -400,3 +423,84 @@ def untranscribed(db_sessions: sessionmaker[Session], since: dt.datetime, copied
                    Recording.purged_at.is_(None), Recording.created_at >= since,
                    Recording.fetched_at < copied_before)
             .order_by(Recording.created_at).limit(limit))]
+
+
+# How many transcriptions of one message are started with a model (``Recording.transcribe_attempts``: every start
+# counts, one a crash cut short too) before a transcription that keeps failing is stopped: the transcription job's
+# own try and its two retries (``ivr.jobs.enqueue.Jobs.transcribe_recording``). A corrupt file or a model that
+# throws fails the same way every time; the periodic passes (a speech worker's maintenance, the reconciliation job)
+# would otherwise queue it again for ever. The message is then ``failed`` (why in ``transcript_error``) and staff
+# have it without a transcript, raised as perhaps a crisis since nothing checked it.
+TRANSCRIBE_ATTEMPTS_MAX = 3
+# How many times Twilio is asked to delete its copy (``Recording.twilio_delete_attempts``) before the
+# reconciliation job stops asking: four whole runs of the deletion's retry schedule (``ivr.jobs.enqueue.DELETE_RETRY``:
+# a try and five retries). The row's note then says so, and the dashboard tells staff to have it deleted by hand.
+DELETE_ATTEMPTS_MAX = 24
+# The start of the note (``twilio_delete_error``) once deleting Twilio's copy is given up.
+DELETE_GIVEN_UP = f"delete given up after {DELETE_ATTEMPTS_MAX} tries"
+
+
+def start_transcription(db_sessions: sessionmaker[Session], recording_sid: str) -> int | None:
+    """Count a transcription started with a model; returns how many were started before this one, or None when the
+    limit (TRANSCRIBE_ATTEMPTS_MAX) was reached already (then nothing is counted: the caller stops)."""
+    with db_sessions() as db, db.begin():
+        row = db.get(Recording, recording_sid, with_for_update=True)
+        if row is None:
+            return 0
+        before = row.transcribe_attempts or 0
+        if before >= TRANSCRIBE_ATTEMPTS_MAX:
+            return None
+        row.transcribe_attempts = before + 1
+        return before
+
+
+def transcribed(db_sessions: sessionmaker[Session], recording_sid: str) -> None:
+    """The message's transcript is stored (``done``): a later transcription (a good copy over a bad one) starts
+    with a full TRANSCRIBE_ATTEMPTS_MAX again."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(transcript_status=TranscriptStatus.DONE.value, transcribe_attempts=0, transcript_error=None)
+                   .execution_options(synchronize_session=False))
+
+
+def give_up_transcribing(db_sessions: sessionmaker[Session], recording_sid: str, why: str) -> None:
+    """The message's transcription is stopped for good: ``failed``, with why (an error's kind, never words)."""
+    with db_sessions() as db, db.begin():
+        db.execute(update(Recording).where(Recording.sid == recording_sid)
+                   .values(transcript_status=TranscriptStatus.FAILED.value, transcript_error=why[:ERROR_MAX])
+                   .execution_options(synchronize_session=False))
+
+
+def crisis_unchecked(row: Recording | None) -> bool:
+    """Whether nothing has graded the message for a crisis (no triage, no crisis heard while it was decoded)."""
+    return row is not None and row.crisis is None and row.crisis_kind is None
+
+
+def start_deletion(db_sessions: sessionmaker[Session], recording_sid: str) -> bool:
+    """Count a request to Twilio to delete its copy; False (nothing counted) once DELETE_ATTEMPTS_MAX were made."""
+    with db_sessions() as db, db.begin():
+        row = db.get(Recording, recording_sid, with_for_update=True)
+        if row is None:
+            return True
+        if (row.twilio_delete_attempts or 0) >= DELETE_ATTEMPTS_MAX:
+            return False
+        row.twilio_delete_attempts = (row.twilio_delete_attempts or 0) + 1
+        return True
+
+
+def give_up_deleting(db_sessions: sessionmaker[Session], recording_sid: str, why: str) -> None:
+    """Deleting Twilio's copy stops: the note says so (and Twilio's last answer); the reconciliation job stops
+    asking."""
+    mark_twilio_kept(db_sessions, recording_sid, f"{DELETE_GIVEN_UP}: {why}")
+
+
+def deleting_given_up(row: Recording | None) -> bool:
+    return row is not None and (row.twilio_delete_error or "").startswith(DELETE_GIVEN_UP)
+
+
+def count_deletions_given_up(db_sessions: sessionmaker[Session]) -> int:
+    """How many recordings' copies Twilio still holds after DELETE_ATTEMPTS_MAX refused deletions (the doctor says
+    so: only someone with access to Twilio's console can delete them now)."""
+    with db_sessions() as db:
+        return db.scalar(select(func.count()).select_from(Recording).where(
+            Recording.twilio_deleted_at.is_(None), Recording.twilio_delete_error.startswith(DELETE_GIVEN_UP))) or 0

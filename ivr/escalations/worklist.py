@@ -35,7 +35,13 @@ from ivr.escalations.models import (
     StaffUser,
 )
 from ivr.escalations.recording_files import RecordingFiles, StoredTranscript
-from ivr.escalations.recordings import COPY_FAILED_CHECK, COPY_GIVEN_UP, copy_failed_check, copying_given_up
+from ivr.escalations.recordings import (
+    COPY_FAILED_CHECK,
+    COPY_GIVEN_UP,
+    DELETE_GIVEN_UP,
+    copy_failed_check,
+    copying_given_up,
+)
 from ivr.exceptions import (
     EscalationConflict,
     EscalationForbidden,
@@ -368,6 +374,7 @@ class RecordingInfo:
     purged_at: dt.datetime | None
     duration_seconds: float | None
     copy_failed_check: bool = False  # our copy did not check out: never played as the message, copied again
+    transcript_error: str | None = None  # why transcription was stopped (an error's kind and a count)
 
     @property
     def twilio_words(self) -> str:
@@ -383,6 +390,8 @@ def still_at_twilio_words(note: str | None) -> str:
     """
     if note and note.startswith(COPY_GIVEN_UP):
         return GIVEN_UP_TEXT
+    if note and note.startswith(DELETE_GIVEN_UP):
+        return DELETE_GIVEN_UP_TEXT
     if note and note.startswith(COPY_FAILED_CHECK):
         return ("Our copy of this message failed its check (it may be cut short or damaged), so the original is "
                 "kept at Twilio, the phone company, and Quietline copies it again on its own; it is not played "
@@ -409,7 +418,7 @@ def _recording_info(session: Session, recording_sid: str | None) -> RecordingInf
         still_at_twilio=row.twilio_deleted_at is None and row.status != RecordingStatus.FAILED.value,
         twilio_note=row.twilio_delete_error, triage_label=label, crisis=row.crisis,
         transcript_status=row.transcript_status, purged_at=row.purged_at, duration_seconds=row.duration_seconds,
-        copy_failed_check=copy_failed_check(row))
+        copy_failed_check=copy_failed_check(row), transcript_error=row.transcript_error)
 
 
 def _timeline_row(entry: Any) -> TimelineRow:
@@ -586,6 +595,10 @@ UNREADABLE_TEXT = ("This voicemail cannot be opened with this server's recording
 BAD_COPY_TEXT = ("Our copy of this message failed its check (it may be cut short or damaged), so it is not played "
                  "here: Quietline is copying it again from Twilio, the phone company, on its own. Call the client "
                  "back meanwhile.")
+
+DELETE_GIVEN_UP_TEXT = ("The message is safely kept here. Twilio, the phone company, still holds a copy too: it "
+                        "refused to delete it again and again, so Quietline has stopped asking. Tell the practice "
+                        "owner: it must be deleted in Twilio's console.")
 
 GIVEN_UP_TEXT = ("Every copy of this message we got from Twilio, the phone company, failed its check (cut short or "
                  "damaged), so Quietline has stopped copying it and it is not played here. The original is still "

@@ -22,15 +22,20 @@ from urllib.parse import urlsplit
 
 from redis import ConnectionPool, Redis
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
-from rq import Worker
+from rq import Queue, Worker
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
+from rq.utils import utcparse
 from twilio.base.exceptions import TwilioException
 
 from ivr.config import Settings, is_development_token
 from ivr.db.database import current_revision, head_revision
 from ivr.encryption import RECORDINGS_ENV_NAME, FileCipher, RecordCipher
+from ivr.escalations import recordings as recording_rows
 from ivr.escalations.recording_files import AUDIO_SUFFIX
 from ivr.exceptions import ConfigError, IvrError
+from ivr.jobs import speech_backlog
 from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, SPEECH_QUEUE, URGENT_QUEUE
 from ivr.jobs.layout import worker_layout
 from ivr.ops import backup as backup_mod
@@ -52,12 +57,14 @@ class Limits:
     restore_max_age: dt.timedelta = dt.timedelta(days=35)
     min_free_bytes: int = 1024 * 1024 * 1024
     max_clock_skew_seconds: float = SKEW_LIMIT_SECONDS
+    speech_model_queue_age: float = speech_backlog.MODEL_QUEUE_MAX_AGE_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         return cls(dt.timedelta(hours=settings.doctor_backup_max_hours),
                    dt.timedelta(days=settings.doctor_restore_max_days),
-                   settings.doctor_min_free_mb * 1024 * 1024)
+                   settings.doctor_min_free_mb * 1024 * 1024,
+                   speech_model_queue_age=settings.health_speech_model_queue_max_age_seconds)
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,11 @@ class Facts:
     messaging_service: str | None = None  # the warning connect gives
     redis: RedisFacts = field(default_factory=RedisFacts)
     roles: RoleFacts = field(default_factory=RoleFacts)
+    # Voicemails waiting for a speech worker with a model (None: not read; speech_error says why).
+    speech: speech_backlog.SpeechBacklog | None = None
+    speech_error: str | None = None
+    # Recordings whose copy Twilio still holds after every deletion asked was refused (None: not read).
+    twilio_copies_given_up: int | None = None
     db_revision: str | None = None
     db_head: str | None = None
     db_error: str | None = None
@@ -200,6 +212,27 @@ def check_roles(f: Facts, limits: Limits) -> list[Finding]:
                                     "queue(s): retries and timed jobs wait; is quietline-scheduler running? "
                                     "(systemctl status quietline-scheduler)"))
     return out
+
+
+def check_speech(f: Facts, limits: Limits) -> list[Finding]:
+    """Voicemails a speech worker without a model left, with no worker with a model alive, or waiting too long on
+    the speech-model queue (``ivr.jobs.speech_backlog``: the same words as /health's)."""
+    if f.speech_error:
+        return [Finding("speech", f"the voicemails waiting for transcription cannot be counted: {f.speech_error}")]
+    if f.speech is None:
+        return []
+    return [Finding("speech", words) for _, words in speech_backlog.problems(f.speech, limits.speech_model_queue_age)]
+
+
+def check_twilio_copies(f: Facts, limits: Limits) -> list[Finding]:
+    """Voicemail copies Twilio refused to delete DELETE_ATTEMPTS_MAX times: nothing asks again, a person must."""
+    if not f.twilio_copies_given_up:
+        return []
+    return [Finding("twilio_copies",
+                    f"{f.twilio_copies_given_up} voicemail(s) are still kept at Twilio: Twilio refused to delete them "
+                    f"{recording_rows.DELETE_ATTEMPTS_MAX} times, so Quietline stopped asking. Check that the "
+                    "account's key may delete recordings, and delete them in Twilio's console (Monitor, Recordings); "
+                    "each escalation's page says which")]
 
 
 def check_database(f: Facts, limits: Limits) -> list[Finding]:
@@ -318,6 +351,8 @@ CHECKS: list[tuple[str, Callable[[Facts, Limits], list[Finding]]]] = [
     ("auth_token", check_auth_token),
     ("redis", check_redis),
     ("roles", check_roles),
+    ("speech", check_speech),
+    ("twilio_copies", check_twilio_copies),
     ("database", check_database),
     ("backup", check_backups),
     ("backup_key", check_backup_key),
@@ -427,6 +462,28 @@ def gather_roles(conn: Redis, calls_queue: str) -> RoleFacts:
     missing = tuple((",".join(q), unit) for q, unit in zip(worker_layout(calls_queue), WORKER_UNITS, strict=True)
                     if q not in serving)
     return RoleFacts(workers_missing=missing, scheduler_locks_missing=locks)
+
+
+def gather_speech(conn: Redis, db_sessions: Any, now: dt.datetime) -> tuple[speech_backlog.SpeechBacklog | None,
+                                                                             str | None]:
+    """(the backlog of voicemails waiting for a worker with a speech model, or None and why it was not read).
+
+    Counts and ages only: RQ's registry of workers, the ``speech-model`` queue (its oldest job's wait, from RQ's
+    ``enqueued_at``, against ``now``) and the ``no_model`` rows."""
+    try:
+        alive = sum(1 for w in Worker.all(connection=conn) if SPEECH_MODEL_QUEUE in w.queue_names())
+        queue = Queue(SPEECH_MODEL_QUEUE, connection=conn)
+        head = [j.decode() for j in conn.lrange(queue.key, 0, 9)]
+        stamps = [conn.hget(Job.key_for(j), "enqueued_at") for j in head]
+        ages = [round(now.timestamp() - utcparse(s.decode()).timestamp(), 1) for s in stamps if s]
+        queued = conn.llen(queue.key) + conn.zcard(ScheduledJobRegistry(SPEECH_MODEL_QUEUE, connection=conn).key)
+    except RedisError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    try:
+        left = recording_rows.count_left_without_model(db_sessions)
+    except Exception as exc:  # any driver's error: said, as the database check says its own
+        return None, f"the database: {type(exc).__name__}"
+    return speech_backlog.SpeechBacklog(alive, queued, max(ages) if ages else None, left), None
 
 
 def _answers_without_password(conn: Redis) -> bool:
@@ -549,6 +606,11 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
     except (OSError, ValueError) as exc:
         backup_error = str(exc)
     backup_key, plain, private_found = gather_backup_key(settings, paths)
+    speech, speech_error = gather_speech(ql.redis, ql.database.sessions, now)
+    try:
+        copies_given_up: int | None = recording_rows.count_deletions_given_up(ql.database.sessions)
+    except Exception:  # any driver's error: the database check says what is wrong with it
+        copies_given_up = None
     recordings = Path(settings.recordings_dir)
     key_error, probe = None, None
     try:
@@ -587,7 +649,9 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
     return Facts(
         now=now, public_base_url=settings.public_base_url, rest_is_standin=connect_mod.uses_standin(settings),
         token=token, **number_facts, redis=gather_redis(ql.redis),
-        roles=gather_roles(ql.redis, settings.queue_name), db_revision=db_revision, db_head=db_head,
+        roles=gather_roles(ql.redis, settings.queue_name), speech=speech, speech_error=speech_error,
+        twilio_copies_given_up=copies_given_up,
+        db_revision=db_revision, db_head=db_head,
         db_error=db_error, backup_status=backup_status, backup_error=backup_error,
         backup_status_path=str(status_path), backup_key=backup_key, plain_archives=plain,
         private_key_on_machine=private_found,

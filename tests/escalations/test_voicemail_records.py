@@ -375,6 +375,55 @@ def test_the_purge_keeps_open_escalations_messages_and_audits_each_deletion(app,
     assert "under the practice's retention period." in page and "Play voicemail" not in page
 
 
+def test_a_deletion_twilio_refuses_for_good_stops_after_its_attempts_and_staff_are_told(app, client, standin, jobs,
+                                                                                         database, staff):
+    """fix13-left5: a deletion Twilio refuses every time (a key without the right to delete, say) was asked again by
+    every reconciliation pass, for ever. Each request is counted in the row; after DELETE_ATTEMPTS_MAX (four runs of
+    the retry schedule) the note says deleting was given up, the dashboard tells staff to have it deleted in
+    Twilio's console, and no pass asks again, the purge's neither."""
+    from ivr.escalations.recordings import DELETE_ATTEMPTS_MAX, DELETE_GIVEN_UP
+    from ivr.escalations.worklist import DELETE_GIVEN_UP_TEXT
+    from workers.recordings import purge_recordings
+
+    standin.fail_next(".json", 403, count=1000, method="DELETE")
+    call_sid, recording_sid = leave_message(client, standin, jobs)
+    for seconds in (10, 30, 60, 300, 900):  # RQ's retries: all refused
+        jobs.at(jobs.clock.now + dt.timedelta(seconds=seconds))
+    assert row(database, recording_sid).twilio_delete_attempts == 6
+    passes = 0
+    while not row(database, recording_sid).twilio_delete_error.startswith(DELETE_GIVEN_UP):
+        counts = reconcile_now(app, jobs)  # each pass asks once more
+        assert counts["deletions at Twilio asked again"] == 1
+        jobs.settle()
+        passes += 1
+        assert passes <= DELETE_ATTEMPTS_MAX
+    found = row(database, recording_sid)
+    assert (found.twilio_delete_attempts, found.twilio_deleted_at) == (DELETE_ATTEMPTS_MAX, None)
+    assert found.twilio_delete_error == f"{DELETE_GIVEN_UP}: twilio 403 code 20403"
+    deletes = [r for r in standin.requests() if r["method"] == "DELETE"]
+    assert len(deletes) == DELETE_ATTEMPTS_MAX and {r["status"] for r in deletes} == {403}
+
+    assert "deletions at Twilio asked again" not in reconcile_now(app, jobs)  # given up: never again
+    jobs.settle()
+    [esc] = of_call(database, call_sid)
+    page = front_desk(app, staff).get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert DELETE_GIVEN_UP_TEXT.replace("'", "&#39;") in page
+
+    # Past retention the message is purged here; Twilio is not asked again, and no pass asks after the purge.
+    with database.sessions() as db, db.begin():
+        resolved = db.get(Escalation, esc.id)
+        resolved.status, resolved.resolved_at, resolved.outcome = (EscalationStatus.RESOLVED.value, jobs.clock.now,
+                                                                   "Called back.")
+    jobs.clock.advance(seconds=91 * 24 * 3600)
+    with using(app.extensions["quietline"]):
+        assert purge_recordings() == 1
+    counts = reconcile_now(app, jobs)
+    assert "deletions at Twilio after a purge asked again" not in counts
+    jobs.settle()
+    assert len([r for r in standin.requests() if r["method"] == "DELETE"]) == DELETE_ATTEMPTS_MAX
+    assert row(database, recording_sid).twilio_delete_error == f"{DELETE_GIVEN_UP}: twilio 403 code 20403"
+
+
 def test_a_purged_voicemails_copy_at_twilio_is_deleted_however_long_twilio_refuses(app, client, standin, jobs,
                                                                                     database):
     """bt13 s24 nit 7: a voicemail purged while Twilio kept refusing to delete its copy was asked again only by RQ

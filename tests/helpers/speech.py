@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from rq import Queue
+from rq.serializers import JSONSerializer
 
 
 def korean_model_path() -> Path:
@@ -34,3 +36,16 @@ def spoken_korean(tmp_path: Path, text: str, *, seconds: float | None = None, vo
         command += ["pad", "0", str(seconds), "trim", "0", str(seconds)]
     subprocess.run(command, check=True)
     return phone.read_bytes()
+
+
+def leave_voicemail(sim, standin, redis_conn, audio: bytes) -> tuple[str, str]:
+    """A caller asks for a person, nobody answers, they leave ``audio``; returns (call sid, recording sid)."""
+    from ivr.speech.recognizer import probe_wav
+
+    # Twilio's RecordingDuration (whole seconds) is the audio's own length: the copy is checked against it.
+    result = sim.call(script=f"0;noanswer;record:{max(1, round(probe_wav(audio)))}")
+    [fetch] = [j for j in Queue("calls", connection=redis_conn, serializer=JSONSerializer).job_ids
+               if j.startswith("recording-")]
+    recording_sid = fetch.removeprefix("recording-")
+    standin.add_recording(recording_sid, audio)
+    return result.call_sid, recording_sid

@@ -97,8 +97,8 @@ def test_a_healthy_installation_passes(healthy):
     assert report["ok"] is True
     assert report["problems"] == []
     assert [c["name"] for c in report["checks"]] == [
-        "public_base_url", "number", "auth_token", "redis", "roles", "database", "backup", "backup_key", "disk",
-        "permissions", "encryption_key", "clock"]
+        "public_base_url", "number", "auth_token", "redis", "roles", "speech", "twilio_copies", "database", "backup",
+        "backup_key", "disk", "permissions", "encryption_key", "clock"]
     assert all(c["ok"] for c in report["checks"])
     # The stand-in is not Twilio: said, but not a failure (a rehearsal).
     assert report["warnings"] == [{"check": "twilio_api_url", "message": "TWILIO_API_URL is a local Twilio "
@@ -113,7 +113,7 @@ def test_the_text_report_names_each_problem_and_exits_1(healthy, standin):
 
     assert result.exit_code == 1
     assert "PROBLEM [backup]: no backup yet" in result.output
-    assert "11 of 12 checks passed; 1 problem(s)" in result.output
+    assert "13 of 14 checks passed; 1 problem(s)" in result.output
 
 
 def test_an_evicting_redis_is_named(healthy, production_redis):
@@ -222,8 +222,9 @@ def test_the_json_report_s_shape(healthy, production_redis):
     assert all(set(p) == {"check", "message"} and isinstance(p["message"], str) for p in report["problems"])
     assert all(set(c) == {"name", "ok"} for c in report["checks"])
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
-        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "roles": True, "database": True,
-        "backup": False, "backup_key": True, "disk": True, "permissions": True, "encryption_key": True, "clock": True}
+        "public_base_url": True, "number": True, "auth_token": True, "redis": False, "roles": True, "speech": True,
+        "twilio_copies": True, "database": True, "backup": False, "backup_key": True, "disk": True, "permissions": True,
+        "encryption_key": True, "clock": True}
 
 
 def test_a_number_in_a_messaging_service_is_a_warning(healthy, standin):
@@ -514,3 +515,65 @@ def test_a_secret_file_the_settings_refuse_is_named_not_a_traceback(tmp_path):
     loose.chmod(0o600)
     both = {"TWILIO_AUTH_TOKEN_FILE": str(loose), "TWILIO_AUTH_TOKEN": "x"}
     assert doctor_mod.settings_findings(lambda: load_settings(both))[0].check == "config"
+
+
+def test_voicemails_left_without_a_model_and_a_late_speech_model_queue_are_named(healthy, production_redis, database):
+    """fix13-left5: the doctor says what /health says (``ivr.jobs.speech_backlog``), in counts and ages only: a
+    ``no_model`` voicemail while no speech worker with a model runs, and a ``speech-model`` job waiting past its limit
+    (10 minutes) at the service's fixed clock."""
+    from rq.utils import utcformat
+
+    from ivr.escalations import recordings
+    from ivr.escalations.models import TranscriptStatus
+    from ivr.jobs.enqueue import SPEECH_MODEL_QUEUE, Jobs
+
+    app, env_file, _ = healthy
+    recordings.note(database.sessions, CALL, RECORDING, OPEN_NOW)
+    recordings.mark_fetched(database.sessions, RECORDING, OPEN_NOW)
+    recordings.set_transcript_status(database.sessions, RECORDING, TranscriptStatus.NO_MODEL.value)
+    waiting = ("1 voicemail(s) wait for a speech worker with a speech model and none is running: staff have the "
+               "messages, but they are not transcribed or checked for a crisis until one starts (install the model: "
+               "flask --app app speech download-model, then restart the speech worker: python -m workers.run "
+               "--queues speech)")
+
+    result, report = _doctor(app, env_file)  # the speech worker of live_roles has no model: it serves speech only
+    assert result.exit_code == 1
+    assert _problems(report) == {("speech", waiting)}
+    assert RECORDING not in result.output and CALL not in result.output
+
+    Worker([Queue(q, connection=production_redis) for q in (SPEECH_QUEUE, SPEECH_MODEL_QUEUE)],
+           connection=production_redis).register_birth()
+    result, report = _doctor(app, env_file)
+    assert result.exit_code == 0 and report["problems"] == []
+
+    job_id = Jobs(production_redis).transcribe_with_model(CALL, RECORDING).job_id
+    production_redis.hset(f"rq:job:{job_id}", "enqueued_at", utcformat(OPEN_NOW - dt.timedelta(seconds=601)))
+    result, report = _doctor(app, env_file)
+    assert _problems(report) == {("speech", "the oldest voicemail waiting on the speech-model queue (transcription "
+                                            "by a worker with a model) has waited 601 s, longer than 600 s: is the "
+                                            "speech worker stuck or far behind?")}
+    assert RECORDING not in result.output
+
+
+def test_voicemail_copies_twilio_refused_to_delete_for_good_are_named(healthy, database):
+    """fix13-left5: once Twilio refused DELETE_ATTEMPTS_MAX deletions of a copy nothing asks again, so the doctor
+    says how many are left there (a count, never a SID) and what a person must do."""
+    from ivr.escalations import recordings
+
+    app, env_file, _ = healthy
+    recordings.note(database.sessions, CALL, RECORDING, OPEN_NOW)
+    recordings.mark_fetched(database.sessions, RECORDING, OPEN_NOW)
+    recordings.mark_verified(database.sessions, RECORDING, 4.0, OPEN_NOW)
+    recordings.mark_twilio_kept(database.sessions, RECORDING, "delete failed: twilio 403 code 20403")
+    result, report = _doctor(app, env_file)
+    assert result.exit_code == 0, result.output  # still being asked: nothing for a person to do yet
+
+    recordings.give_up_deleting(database.sessions, RECORDING, "twilio 403 code 20403")
+    result, report = _doctor(app, env_file)
+    assert result.exit_code == 1
+    assert _problems(report) == {("twilio_copies", "1 voicemail(s) are still kept at Twilio: Twilio refused to "
+                                                   "delete them 24 times, so Quietline stopped asking. Check that "
+                                                   "the account's key may delete recordings, and delete them in "
+                                                   "Twilio's console (Monitor, Recordings); each escalation's page "
+                                                   "says which")}
+    assert RECORDING not in result.output and CALL not in result.output

@@ -119,7 +119,7 @@ def test_session_objects_stay_readable_after_commit(database: db_mod.Database) -
 def test_upgrade_creates_the_models_tables_at_head(database: db_mod.Database) -> None:
     tables = set(inspect(database.engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0019"
+    assert db_mod.current_revision(database.engine) == db_mod.head_revision() == "0020"
     assert db_mod.is_current(database.engine)
 
 

@@ -373,3 +373,109 @@ def test_voicemails_waiting_with_no_speech_worker_are_a_problem(aof_redis):
     speech.register_death()
     calls.register_death()
     redis.close()
+
+
+def _left_without_model(database, recording_sid: str, call_sid: str, at: dt.datetime) -> None:
+    """A voicemail copied and taken by a speech worker without a model (``no_model``), as the jobs record it."""
+    from ivr.escalations import recordings
+    from ivr.escalations.models import TranscriptStatus
+
+    recordings.note(database.sessions, call_sid, recording_sid, at)
+    recordings.mark_fetched(database.sessions, recording_sid, at)
+    recordings.set_transcript_status(database.sessions, recording_sid, TranscriptStatus.NO_MODEL.value)
+
+
+def test_voicemails_left_without_a_model_need_a_live_worker_with_one(aof_redis):
+    """fix13-left5: voicemails a speech worker without a model left (``no_model``) are only taken by a speech worker
+    whose model loaded (it serves ``speech-model``). None alive is "speech_model", degraded, in counts only; a
+    speech worker without a model does not count; one with a model (heartbeat fresh) does."""
+    from rq.worker import Worker
+
+    redis = Redis.from_url(aof_redis.url)
+    now = dt.datetime.now(dt.UTC)  # RQ stamps workers' heartbeats with the real time
+    ok, report = health(redis, now, left_without_model=0)
+    assert "speech_model" not in report["failures"]
+    assert report["speech_model"] == {"workers_alive": 0, "queued": 0, "voicemails_left_without_model": 0,
+                                      "oldest_age_seconds": None, "max_age_seconds": 600.0, "oldest_job_id": None}
+
+    without = Worker(["speech"], connection=redis, serializer=JSONSerializer, name="speech-no-model")
+    without.register_birth()
+    without.heartbeat()
+    ok, report = health(redis, dt.datetime.now(dt.UTC), left_without_model=2)
+    assert "speech_model" in report["failures"] and report["status"] == "degraded" and http_status(report) == 200
+    assert ("2 voicemail(s) wait for a speech worker with a speech model and none is running: staff have the "
+            "messages, but they are not transcribed or checked for a crisis until one starts (install the model: "
+            "flask --app app speech download-model, then restart the speech worker: python -m workers.run "
+            "--queues speech)") in report["problems"]
+
+    # Not known from the database (None): the queue alone says it.
+    recording = "RE" + "5" * 32
+    Jobs(redis).transcribe_with_model("CA" + "5" * 32, recording)
+    ok, report = health(redis, dt.datetime.now(dt.UTC))
+    assert "speech_model" in report["failures"] and report["speech_model"]["queued"] == 1
+    assert report["speech_model"]["voicemails_left_without_model"] is None
+    assert recording not in json.dumps(public_report(report)) and recording not in " ".join(report["problems"])
+
+    model = Worker(["speech", "speech-model"], connection=redis, serializer=JSONSerializer, name="speech-model-1")
+    model.register_birth()
+    model.heartbeat()
+    ok, report = health(redis, dt.datetime.now(dt.UTC), left_without_model=2)
+    assert "speech_model" not in report["failures"] and report["speech_model"]["workers_alive"] == 1
+    # Its heartbeat stopped (hung, killed): none alive again.
+    ok, report = health(redis, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=WORKER_TTL + 5), left_without_model=2,
+                        limits=Limits(heartbeat_max_age=WORKER_TTL, max_queue_age=3600))
+    assert "speech_model" in report["failures"]
+    model.register_death()
+    without.register_death()
+    redis.close()
+
+
+def test_a_transcription_waiting_on_the_speech_model_queue_past_its_limit_is_degraded(aof_redis):
+    """fix13-left5: a job on ``speech-model`` waiting longer than its limit (10 minutes, or the one given) is
+    "speech_model_queue", degraded; the public report holds its age, never its id. At a fixed instant."""
+    from rq.utils import utcformat
+
+    redis = Redis.from_url(aof_redis.url)
+    recording = "RE" + "3" * 32
+    job_id = Jobs(redis).transcribe_with_model("CA" + "3" * 32, recording).job_id
+    enqueued = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    redis.hset(f"rq:job:{job_id}", "enqueued_at", utcformat(enqueued))  # as RQ stamps it, at that instant
+
+    ok, report = health(redis, enqueued + dt.timedelta(seconds=600), left_without_model=1)
+    assert "speech_model_queue" not in report["failures"]
+    assert report["speech_model"]["oldest_age_seconds"] == 600.0 and report["speech_model"]["oldest_job_id"] == job_id
+
+    ok, report = health(redis, enqueued + dt.timedelta(seconds=601), left_without_model=1)
+    assert "speech_model_queue" in report["failures"] and report["status"] == "degraded"
+    assert ("the oldest voicemail waiting on the speech-model queue (transcription by a worker with a model) has "
+            "waited 601 s, longer than 600 s: is the speech worker stuck or far behind?") in report["problems"]
+    public = public_report(report)
+    assert public["speech_model"]["oldest_age_seconds"] == 601.0 and "oldest_job_id" not in public["speech_model"]
+    assert recording not in json.dumps(public)
+
+    ok, report = health(redis, enqueued + dt.timedelta(seconds=61), left_without_model=1,
+                        limits=Limits(speech_model_queue_age=60))
+    assert "speech_model_queue" in report["failures"] and report["speech_model"]["max_age_seconds"] == 60
+    redis.close()
+
+
+def test_health_counts_the_voicemails_left_without_a_model_in_the_database(health_app, aof_redis, database):
+    """fix13-left5: /health reads the ``no_model`` rows (count only) and the limit from the settings
+    (IVR_HEALTH_SPEECH_MODEL_QUEUE_MAX_AGE_SECONDS, default 600)."""
+    from ivr.config import ConfigError, load_settings
+
+    assert load_settings({}).health_speech_model_queue_max_age_seconds == 600
+    assert load_settings({"IVR_HEALTH_SPEECH_MODEL_QUEUE_MAX_AGE_SECONDS": "90"}
+                         ).health_speech_model_queue_max_age_seconds == 90
+    with pytest.raises(ConfigError, match="IVR_HEALTH_SPEECH_MODEL_QUEUE_MAX_AGE_SECONDS must be at least 1 second"):
+        load_settings({"IVR_HEALTH_SPEECH_MODEL_QUEUE_MAX_AGE_SECONDS": "0", "TWILIO_AUTH_TOKEN": TOKEN}).validate()
+
+    status, report = get_health(health_app)
+    assert report["speech_model"]["voicemails_left_without_model"] == 0 and "speech_model" not in report["failures"]
+    recording = "RE" + "7" * 32
+    _left_without_model(database, recording, "CA" + "7" * 32, dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+    status, report = get_health(health_app)
+    assert status == 200 and report["status"] == "degraded" and "speech_model" in report["failures"]
+    assert report["speech_model"]["voicemails_left_without_model"] == 1
+    assert report["speech_model"]["max_age_seconds"] == 600
+    assert recording not in json.dumps(report) and "CA" + "7" * 32 not in json.dumps(report)

@@ -26,15 +26,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from rq import Queue
 from rq.serializers import JSONSerializer
 
 from ivr.escalations.models import Escalation, Recording
 from ivr.escalations.recording_files import RecordingFiles
-from ivr.speech.recognizer import probe_wav
 from tests.helpers.escalations import texts
 from tests.helpers.service import RECORDINGS_KEY
-from tests.helpers.speech import korean_model_path, spoken_korean
+from tests.helpers.speech import korean_model_path, leave_voicemail, spoken_korean
 
 ON_CALL = "+15550100123"  # the demo on-call clinician (ivr/escalations/demo.py)
 # "위기입니다" (it is a crisis), romanised for espeak-ng's Indonesian voice: see the module docstring.
@@ -64,17 +62,6 @@ def korean_practice(flows_dir, monkeypatch):
     assert "\nlanguage: en-US\n" in text
     practice.write_text(text.replace("\nlanguage: en-US\n", "\nlanguage: ko-KR\n", 1))
     monkeypatch.setenv("VOSK_MODEL_PATH", str(korean_model_path()))
-
-
-def leave_voicemail(sim, standin, redis_conn, audio: bytes) -> tuple[str, str]:
-    """A caller asks for a person, nobody answers, they leave ``audio``; returns (call sid, recording sid)."""
-    # Twilio's RecordingDuration (whole seconds) is the audio's own length: the copy is checked against it.
-    result = sim.call(script=f"0;noanswer;record:{max(1, round(probe_wav(audio)))}")
-    [fetch] = [j for j in Queue("calls", connection=redis_conn, serializer=JSONSerializer).job_ids
-               if j.startswith("recording-")]
-    recording_sid = fetch.removeprefix("recording-")
-    standin.add_recording(recording_sid, audio)
-    return result.call_sid, recording_sid
 
 
 def heard(app, call_sid: str, recording_sid: str) -> str:
