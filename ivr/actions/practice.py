@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -42,23 +42,13 @@ from ivr.practice.models import (
     FollowUp,
 )
 from ivr.practice.opt_outs import opted_out as sms_opted_out
-from ivr.practice.scheduling import open_slots
 
 # Built once (every answer runs it); the phones come in the same query (the primary is texted).
 _CANDIDATES = (select(Client).options(joinedload(Client.phones))
                .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
-# A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
-# in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
-# and per row buys nothing for tuples. The status is written into the SQL, not bound: the statement reads through
-# the partial index uq_active_slot (its WHERE is that literal), and with a bound status SQLite can only choose it
-# by re-preparing the statement with the value on every execution (~60 us a time, measured).
 _APPOINTMENTS = Appointment.__table__
-_BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
-    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"),
-    _APPOINTMENTS.c.status == literal(ACTIVE, literal_execute=True),
-    _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
 
 # Moving an appointment (book_slot): the old row released only while still active (bumping its version, as
 # Appointment's before_update event does for the ORM), and the new one inserted, with the table's defaults.
@@ -272,15 +262,9 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
                exclude: tuple[dt.datetime, ...] = (), wanted: _Wishes | None = None) -> list[dt.datetime]:
     """Up to three open slots near the appointment; those that fit the caller's ``wanted`` days and times
     when any do (else the nearest: the flow says nothing fitted, from ``_Wishes.met``)."""
-    clinician = appointment.clinician
     practice = ctx.flows.practice
-    horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    busy = [(start, end) for start, end in db.connection().execute(
-        _BUSY, {"clinician_id": clinician.id, "now": ctx.now, "horizon": horizon})]
-    nearest = open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
-                         busy=busy, practice=practice, now=ctx.now, around=appointment.start,
-                         window_days=practice.reschedule_window_days, exclude=exclude,
-                         count=3 if wanted is None else 1000)
+    nearest = access.open_slots_near(db, appointment.clinician, ctx, appointment.start, exclude=exclude,
+                                     count=3 if wanted is None else 1000)
     if wanted is None:
         return nearest
     on_wanted = [s for s in nearest if wanted.fits(s.astimezone(practice.tz))]

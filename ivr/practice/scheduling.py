@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ivr.core.hours import WEEKDAYS, HoursSettings, holiday_on
 
@@ -35,6 +35,57 @@ def candidate_starts(working_hours: Mapping[str, Iterable[str]], session_minutes
     return out
 
 
+def ranked_starts(*, working_hours: Mapping[str, Iterable[str]], session_minutes: int, practice: HoursSettings,
+                  now: dt.datetime, around: dt.datetime, window_days: int) -> list[dt.datetime]:
+    """Every start the calendar allows, nearest to ``around`` first (its week first): on the clinician's grid, at
+    least two hours away, within the policy window, not on a holiday or in a closure.  Local datetimes.
+
+    The diary is not consulted: ``first_open`` takes the ranking and the busy times, so a caller can read the busy
+    times of only the first few starts (``open_slots`` reads them all).
+    """
+    local_now = now.astimezone(practice.tz)
+    length = dt.timedelta(minutes=session_minutes)
+    earliest = local_now + MIN_NOTICE
+    closures = practice.closures
+    holidays: dict[dt.date, bool] = {}  # per day, not per start: a window has a dozen starts a day
+    candidates = []
+    for start in candidate_starts(working_hours, session_minutes, practice, local_now.date(), window_days + 1):
+        if start < earliest:
+            continue
+        day = start.date()
+        if day not in holidays:
+            holidays[day] = bool(holiday_on(practice, day))
+        if holidays[day] or (closures and any(c.start < start + length and start < c.end for c in closures)):
+            continue
+        candidates.append(start)
+    target = around.astimezone(practice.tz)
+    # The target's ISO week (Monday to Sunday) by its two dates, not an isocalendar per start.
+    monday = target.date() - dt.timedelta(days=target.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    candidates.sort(key=lambda s: (not monday <= s.date() <= sunday, abs((s - target).total_seconds()), s))
+    return candidates
+
+
+def first_open(ranked: Sequence[dt.datetime], *, session_minutes: int,
+               busy: Iterable[tuple[dt.datetime, dt.datetime]], count: int,
+               exclude: Iterable[dt.datetime] = ()) -> list[dt.datetime]:
+    """The first ``count`` starts of ``ranked`` (``ranked_starts``) that are not excluded and overlap nothing
+    busy, in time order.  ``busy`` need only hold the intervals that overlap some start of ``ranked``."""
+    overlaps = _overlap_test(busy)
+    excluded = {e.astimezone(dt.UTC) for e in exclude}
+    length = dt.timedelta(minutes=session_minutes)
+    found: list[dt.datetime] = []
+    for start in ranked:
+        if len(found) >= count:
+            break
+        start_utc = start.astimezone(dt.UTC)
+        # The end as the grid has it (wall-clock arithmetic), then in UTC: what overlapping meant before.
+        if start_utc in excluded or overlaps(start_utc, (start + length).astimezone(dt.UTC)):
+            continue
+        found.append(start)
+    return sorted(found)
+
+
 def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: int,
                busy: Iterable[tuple[dt.datetime, dt.datetime]], practice: HoursSettings, now: dt.datetime,
                around: dt.datetime, window_days: int, count: int = 3,
@@ -44,33 +95,9 @@ def open_slots(*, working_hours: Mapping[str, Iterable[str]], session_minutes: i
     A slot is open when it is on the clinician's grid, at least two hours away,
     within the policy window, not on a holiday or closure, and overlaps nothing busy.
     """
-    local_now = now.astimezone(practice.tz)
-    overlaps = _overlap_test(busy)
-    excluded = {e.astimezone(dt.UTC) for e in exclude}
-    length = dt.timedelta(minutes=session_minutes)
-    earliest = local_now + MIN_NOTICE
-    closures = practice.closures
-    holidays: dict[dt.date, bool] = {}  # per day, not per start: a window has a dozen starts a day
-    candidates = []
-    for start in candidate_starts(working_hours, session_minutes, practice, local_now.date(), window_days + 1):
-        if start < earliest:
-            continue
-        start_utc = start.astimezone(dt.UTC)
-        if start_utc in excluded:
-            continue
-        end = start + length
-        if overlaps(start_utc, end.astimezone(dt.UTC)):
-            continue
-        day = start.date()
-        if day not in holidays:
-            holidays[day] = bool(holiday_on(practice, day))
-        if holidays[day] or (closures and any(c.start < end and start < c.end for c in closures)):
-            continue
-        candidates.append(start)
-    target = around.astimezone(practice.tz)
-    week = target.isocalendar()[:2]
-    candidates.sort(key=lambda s: (s.isocalendar()[:2] != week, abs((s - target).total_seconds()), s))
-    return sorted(candidates[:count])
+    ranked = ranked_starts(working_hours=working_hours, session_minutes=session_minutes, practice=practice, now=now,
+                           around=around, window_days=window_days)
+    return first_open(ranked, session_minutes=session_minutes, busy=busy, count=count, exclude=exclude)
 
 
 def _overlap_test(busy: Iterable[tuple[dt.datetime, dt.datetime]]) -> Callable[[dt.datetime, dt.datetime], bool]:
