@@ -38,13 +38,14 @@ from ivr.practice.models import (
     CardOnFile,
     ChangeKind,
     Client,
+    ClientPhone,
     Clinician,
     FollowUp,
 )
-from ivr.practice.opt_outs import opted_out as sms_opted_out
 
-# Built once (every answer runs it); the phones come in the same query (the primary is texted).
-_CANDIDATES = (select(Client).options(joinedload(Client.phones))
+# Built once (every answer runs it); the phones come in the same query (the primary is texted), each with its
+# texting preference (a STOP texted), which decides whether the verified client's primary may be texted.
+_CANDIDATES = (select(Client).options(joinedload(Client.phones).joinedload(ClientPhone.opt_out))
                .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
@@ -133,8 +134,9 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
             usable = [c for c in right if allowed.date_allowed(c.id)]
         if len(right) == 1 and len(usable) == 1:
             client = usable[0]
-            primary = client.phones[0].e164 if client.phones else None
-            may_text = client.may_text and not (primary and sms_opted_out(db, primary))
+            phone = client.phones[0] if client.phones else None
+            primary = phone.e164 if phone is not None else None
+            may_text = client.may_text and not (phone is not None and primary and phone.texts_stopped)
             caller = {**access.caller(ctx), "known": True, "verified": True, "client_id": client.id,
                       "first_name": client.first_name, "sms_to": primary if may_text else None,
                       "may_text": may_text}
