@@ -6,7 +6,8 @@ Shared by the inbound actions (``ivr.actions.practice``) and the outbound conver
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,22 +59,28 @@ def open_slots_near(db: Session, clinician: Clinician, ctx: ActionContext, aroun
     """
     practice = ctx.flows.practice
     horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    ranked = scheduling.ranked_starts(working_hours=clinician.working_hours or {},
-                                      session_minutes=clinician.session_minutes, practice=practice, now=ctx.now,
-                                      around=around, window_days=practice.reschedule_window_days)
+
+    def ranked() -> Iterator[dt.datetime]:
+        return scheduling.ranked_starts(working_hours=clinician.working_hours or {},
+                                        session_minutes=clinician.session_minutes, practice=practice, now=ctx.now,
+                                        around=around, window_days=practice.reschedule_window_days)
+
     length = dt.timedelta(minutes=clinician.session_minutes)
     connection = db.connection()
-    head = ranked[:_FIRST_LOOK_PER_SLOT * count]
-    if head and len(head) < len(ranked):
-        lo = max(min(head).astimezone(dt.UTC), ctx.now)
-        hi = min(max(head).astimezone(dt.UTC) + length, horizon)
-        busy = connection.execute(_BUSY, {"clinician_id": clinician.id, "now": lo, "horizon": hi}).all()
-        found = scheduling.first_open(head, session_minutes=clinician.session_minutes, busy=busy, count=count,
-                                      exclude=exclude)
-        if len(found) == count:
-            return found
+    first_look = _FIRST_LOOK_PER_SLOT * count
+    head = list(itertools.islice(ranked(), first_look))
+    if not head:
+        return []
+    # The span the head's sessions cover, in UTC (each end as first_open computes it), within the window's bounds.
+    lo = max(min(s.astimezone(dt.UTC) for s in head), ctx.now)
+    hi = min(max((s + length).astimezone(dt.UTC) for s in head), horizon)
+    busy = connection.execute(_BUSY, {"clinician_id": clinician.id, "now": lo, "horizon": hi}).all()
+    found = scheduling.first_open(head, session_minutes=clinician.session_minutes, busy=busy, count=count,
+                                  exclude=exclude)
+    if len(found) == count or len(head) < first_look:
+        return found  # enough, or the head was every start there is
     busy = connection.execute(_BUSY, {"clinician_id": clinician.id, "now": ctx.now, "horizon": horizon}).all()
-    return scheduling.first_open(ranked, session_minutes=clinician.session_minutes, busy=busy, count=count,
+    return scheduling.first_open(ranked(), session_minutes=clinician.session_minutes, busy=busy, count=count,
                                  exclude=exclude)
 
 
