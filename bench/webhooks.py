@@ -544,6 +544,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="one more saturation run of each server under py-spy (pip install py-spy); prints where CPU goes",
     )
+    p.add_argument("--start-timeout", type=float, default=120,
+                   help="seconds gunicorn may take to answer its first request (a loaded machine boots slowly)")
     p.add_argument("--wait-idle", type=float, default=0,
                    help=f"wait up to this many seconds for the machine to be idle (<{BUSY_MACHINE_PCT}%% busy) first")
     p.add_argument("--results", default=str(BENCH_DIR / "results"), help="directory for the JSON results")
@@ -619,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = ["--pythonpath", str(BENCH_DIR), "floor_app:app"] if name == "floor" else ["app:app"]
         g = Gunicorn(spec, args.workers, args.worker_class, env, port, tmp / f"gunicorn-{name}.log", args.gunicorn_arg)
         servers.append(g)
-        g.start("/health?scope=web")
+        g.start("/health?scope=web", timeout=args.start_timeout)
         report.setdefault("commands", {})["app" if name == "flow" else name] = g.command
         # The pool only limits the open loop; closed-loop callers never have more than -c in flight.
         http = loadgen.Http("127.0.0.1", port, args.conn, max_conns=max(args.pool, args.concurrency))

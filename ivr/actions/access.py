@@ -6,11 +6,12 @@ Shared by the inbound actions (``ivr.actions.practice``) and the outbound conver
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session, joinedload
 
 from ivr.actions.registry import ActionContext, ActionResult
@@ -19,14 +20,68 @@ from ivr.core.spoken_output import spoken_datetime
 from ivr.exceptions import NotWired
 from ivr.outbound.wording import zone_name
 from ivr.outbound.zones import message_zone
+from ivr.practice import scheduling
 from ivr.practice.data import PracticeData
-from ivr.practice.models import Appointment, Client, Clinician
+from ivr.practice.models import ACTIVE, Appointment, Client, Clinician
 from ivr.practice.opt_outs import opted_out as sms_opted_out
 
 # Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
 # (Session.get with options builds and keys its statement on every call).
 _APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointment.clinician))
                                .where(Appointment.id == bindparam("id")))
+
+
+# A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
+# in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
+# and per row buys nothing for tuples. The status is written into the SQL, not bound: the statement reads through
+# the partial index uq_active_slot (its WHERE is that literal), and with a bound status SQLite can only choose it
+# by re-preparing the statement with the value on every execution (~60 us a time, measured).
+_APPOINTMENTS = Appointment.__table__
+_BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
+    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"),
+    _APPOINTMENTS.c.status == literal(ACTIVE, literal_execute=True),
+    _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
+
+# How many of the nearest starts the first read of the diary covers, per slot wanted: three offers are usually
+# found among the first dozen starts (a day or two around the appointment), whose busy times are a few rows where
+# the whole window's are hundreds.
+_FIRST_LOOK_PER_SLOT = 4
+
+
+def open_slots_near(db: Session, clinician: Clinician, ctx: ActionContext, around: dt.datetime,
+                    exclude: tuple[dt.datetime, ...] = (), count: int = 3) -> list[dt.datetime]:
+    """``scheduling.open_slots`` for ``clinician`` against the diary (``count`` starts nearest ``around``, its week
+    first, in time order), reading the busy times of the nearest starts first and the whole window's only when
+    those do not hold ``count`` open ones: the same slots as reading the whole window at once.
+
+    Both reads keep the window's bounds (``ctx.now`` to the reschedule window's end), so a start is judged against
+    exactly the intervals the single read would have given it.
+    """
+    practice = ctx.flows.practice
+    horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
+
+    def ranked() -> Iterator[dt.datetime]:
+        return scheduling.ranked_starts(working_hours=clinician.working_hours or {},
+                                        session_minutes=clinician.session_minutes, practice=practice, now=ctx.now,
+                                        around=around, window_days=practice.reschedule_window_days)
+
+    length = dt.timedelta(minutes=clinician.session_minutes)
+    connection = db.connection()
+    first_look = _FIRST_LOOK_PER_SLOT * count
+    head = list(itertools.islice(ranked(), first_look))
+    if not head:
+        return []
+    # The span the head's sessions cover, in UTC (each end as first_open computes it), within the window's bounds.
+    lo = max(min(s.astimezone(dt.UTC) for s in head), ctx.now)
+    hi = min(max((s + length).astimezone(dt.UTC) for s in head), horizon)
+    busy = connection.execute(_BUSY, {"clinician_id": clinician.id, "now": lo, "horizon": hi}).all()
+    found = scheduling.first_open(head, session_minutes=clinician.session_minutes, busy=busy, count=count,
+                                  exclude=exclude)
+    if len(found) == count or len(head) < first_look:
+        return found  # enough, or the head was every start there is
+    busy = connection.execute(_BUSY, {"clinician_id": clinician.id, "now": ctx.now, "horizon": horizon}).all()
+    return scheduling.first_open(ranked(), session_minutes=clinician.session_minutes, busy=busy, count=count,
+                                 exclude=exclude)
 
 
 def appointment(db: Session, appointment_id: str) -> Appointment | None:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,6 @@ from ivr.actions.practice import fitting_slots, said_at_the_offers
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.practice import journal
 from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
-from ivr.practice.scheduling import open_slots
 
 
 def _touch_client(ctx: ActionContext) -> tuple[str, dict[str, Any]]:
@@ -100,15 +98,8 @@ def text_touch_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
 
 def _new_slots(db: Session, clinician: Clinician, ctx: ActionContext,
                exclude: tuple[dt.datetime, ...] = (), count: int = 3) -> list[dt.datetime]:
-    practice = ctx.flows.practice
-    horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    busy = [(start, end) for start, end in db.execute(select(Appointment.start, Appointment.end).where(
-        Appointment.clinician_id == clinician.id, Appointment.status == ACTIVE,
-        Appointment.end > ctx.now, Appointment.start < horizon))]
-    # Around now: open_slots gives the same week first, then the nearest after.
-    return open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
-                      busy=busy, practice=practice, now=ctx.now, around=ctx.now,
-                      window_days=practice.reschedule_window_days, exclude=exclude, count=count)
+    # Around now: the same week first, then the nearest after.
+    return access.open_slots_near(db, clinician, ctx, ctx.now, exclude=exclude, count=count)
 
 
 def _clinician(db: Session, client_id: str) -> Clinician | None:

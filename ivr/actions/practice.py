@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -38,27 +38,18 @@ from ivr.practice.models import (
     CardOnFile,
     ChangeKind,
     Client,
+    ClientPhone,
     Clinician,
     FollowUp,
 )
-from ivr.practice.opt_outs import opted_out as sms_opted_out
-from ivr.practice.scheduling import open_slots
 
-# Built once (every answer runs it); the phones come in the same query (the primary is texted).
-_CANDIDATES = (select(Client).options(joinedload(Client.phones))
+# Built once (every answer runs it); the phones come in the same query (the primary is texted), each with its
+# texting preference (a STOP texted), which decides whether the verified client's primary may be texted.
+_CANDIDATES = (select(Client).options(joinedload(Client.phones).joinedload(ClientPhone.opt_out))
                .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
 
 
-# A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
-# in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
-# and per row buys nothing for tuples. The status is written into the SQL, not bound: the statement reads through
-# the partial index uq_active_slot (its WHERE is that literal), and with a bound status SQLite can only choose it
-# by re-preparing the statement with the value on every execution (~60 us a time, measured).
 _APPOINTMENTS = Appointment.__table__
-_BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
-    _APPOINTMENTS.c.clinician_id == bindparam("clinician_id"),
-    _APPOINTMENTS.c.status == literal(ACTIVE, literal_execute=True),
-    _APPOINTMENTS.c.end > bindparam("now"), _APPOINTMENTS.c.start < bindparam("horizon"))
 
 # Moving an appointment (book_slot): the old row released only while still active (bumping its version, as
 # Appointment's before_update event does for the ORM), and the new one inserted, with the table's defaults.
@@ -143,8 +134,9 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
             usable = [c for c in right if allowed.date_allowed(c.id)]
         if len(right) == 1 and len(usable) == 1:
             client = usable[0]
-            primary = client.phones[0].e164 if client.phones else None
-            may_text = client.may_text and not (primary and sms_opted_out(db, primary))
+            phone = client.phones[0] if client.phones else None
+            primary = phone.e164 if phone is not None else None
+            may_text = client.may_text and not (phone is not None and primary and phone.texts_stopped)
             caller = {**access.caller(ctx), "known": True, "verified": True, "client_id": client.id,
                       "first_name": client.first_name, "sms_to": primary if may_text else None,
                       "may_text": may_text}
@@ -272,15 +264,9 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
                exclude: tuple[dt.datetime, ...] = (), wanted: _Wishes | None = None) -> list[dt.datetime]:
     """Up to three open slots near the appointment; those that fit the caller's ``wanted`` days and times
     when any do (else the nearest: the flow says nothing fitted, from ``_Wishes.met``)."""
-    clinician = appointment.clinician
     practice = ctx.flows.practice
-    horizon = ctx.now + dt.timedelta(days=practice.reschedule_window_days + 1)
-    busy = [(start, end) for start, end in db.connection().execute(
-        _BUSY, {"clinician_id": clinician.id, "now": ctx.now, "horizon": horizon})]
-    nearest = open_slots(working_hours=clinician.working_hours or {}, session_minutes=clinician.session_minutes,
-                         busy=busy, practice=practice, now=ctx.now, around=appointment.start,
-                         window_days=practice.reschedule_window_days, exclude=exclude,
-                         count=3 if wanted is None else 1000)
+    nearest = access.open_slots_near(db, appointment.clinician, ctx, appointment.start, exclude=exclude,
+                                     count=3 if wanted is None else 1000)
     if wanted is None:
         return nearest
     on_wanted = [s for s in nearest if wanted.fits(s.astimezone(practice.tz))]

@@ -81,24 +81,31 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
     return entry
 
 
-def _chain_entries_from() -> Select[tuple[int, str, Any, Any]]:
-    """``(id, state, conflict, before)`` of the appointment entries of ``root`` and the appointments that replaced
-    it in turn, oldest first: ``chain_entries`` as one Core statement (a recursive CTE over primary keys; UNION,
-    not UNION ALL, ends a cycle)."""
+def _chain_entries_of() -> Select[tuple[int, str, Any, Any]]:
+    """``(id, state, conflict, before)`` of the appointment entries of the chain ``appointment`` belongs to (the
+    appointments it replaced, back to the first, itself, and those that replaced it in turn), oldest first: what
+    ``chain_root`` then ``chain_entries`` give, as one Core statement. Two recursive CTEs over primary keys and the
+    indexed ``replaced_by``, one backwards and one forwards (UNION, not UNION ALL, ends a cycle). A chain is a line:
+    only a phone move sets ``replaced_by``, to a new appointment's id, and only while the old one is active, so no
+    appointment replaces two, and the chain through the root is exactly the ones before and after this one."""
     changes = PracticeChange.__table__
-    seed = cast(bindparam("root"), String(64)).label("id")  # cast: PostgreSQL would type a bare parameter text
-    chain = select(seed).cte("chain_ids", recursive=True)
+    seed = cast(bindparam("appointment"), String(64)).label("id")  # cast: PostgreSQL would type a bare parameter
+    earlier = select(seed).cte("earlier_ids", recursive=True)
+    prior = _APPOINTMENTS.alias("prior")
+    earlier = earlier.union(select(prior.c.id).where(prior.c.replaced_by == earlier.c.id))
+    later_ids = select(seed.element.label("id")).cte("later_ids", recursive=True)
     link, later = _APPOINTMENTS.alias("link"), _APPOINTMENTS.alias("later")
-    chain = chain.union(select(later.c.id).where(link.c.id == chain.c.id, later.c.id == link.c.replaced_by))
+    later_ids = later_ids.union(select(later.c.id).where(link.c.id == later_ids.c.id, later.c.id == link.c.replaced_by))
+    chain = select(earlier.c.id).union(select(later_ids.c.id))
     return (select(changes.c.id, changes.c.state, changes.c.conflict, changes.c.before)
-            .where(changes.c.appointment_id.in_(select(chain.c.id)), changes.c.kind.in_(sorted(APPOINTMENT_KINDS)))
+            .where(changes.c.appointment_id.in_(chain), changes.c.kind.in_(sorted(APPOINTMENT_KINDS)))
             .order_by(changes.c.made_at, changes.c.id))
 
 
 # Built once (every phone move and cancellation runs them; values go in as bound parameters), Core, run on the
 # session's connection: most moves find no entry at all, and need none of the ORM's work per statement.
 _APPOINTMENTS = Appointment.__table__
-_CHAIN_ENTRIES_FROM = _chain_entries_from()
+_CHAIN_ENTRIES_OF = _chain_entries_of()
 _REPLACED = select(_APPOINTMENTS.c.id).where(_APPOINTMENTS.c.replaced_by == bindparam("id"))
 
 
@@ -108,9 +115,9 @@ def _undone_by(db: Session, kind: ChangeKind, appointment_id: str | None,
     first; none when the new change leaves the appointment elsewhere)."""
     if not appointment_id or not after or "start" not in after:
         return []
-    root = chain_root(db, appointment_id)  # flushes: the Core statements see what the session has written
+    db.flush()  # the Core statement sees only what the session has written
     pending: list[Row[tuple[int, str, Any, Any]]] = []
-    for row in reversed(db.connection().execute(_CHAIN_ENTRIES_FROM, {"root": root}).all()):
+    for row in reversed(db.connection().execute(_CHAIN_ENTRIES_OF, {"appointment": appointment_id}).all()):
         if row.state != ChangeState.TO_ENTER.value or row.conflict:
             break  # staff entered something since: the EHR needs the way back too
         pending.insert(0, row)

@@ -87,6 +87,15 @@ class ClientPhone(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # 0 = the primary number (texts go here)
 
     client: Mapped[Client] = relationship(back_populates="phones")
+    # The number's texting preference, if it ever texted a keyword: read only, so verification can load a client's
+    # phones with their STOP in the same query (no key: numbers opt out whether or not a client has them).
+    opt_out: Mapped[SmsOptOut | None] = relationship(
+        primaryjoin="foreign(ClientPhone.e164) == SmsOptOut.e164", viewonly=True, uselist=False)
+
+    @property
+    def texts_stopped(self) -> bool:
+        """Whether this number texted STOP (and not START since), as ``opt_outs.opted_out`` reads it."""
+        return self.opt_out is not None and bool(self.opt_out.opted_out)
 
 
 class Appointment(Base):

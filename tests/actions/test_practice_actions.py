@@ -21,7 +21,7 @@ from ivr.actions.registry import ActionContext
 from ivr.core.call_state import CallSession
 from ivr.practice.data import PracticeData
 from ivr.practice.demo import DEMO_PIN
-from ivr.practice.models import Appointment, CardOnFile, FollowUp, PracticeChange
+from ivr.practice.models import Appointment, CardOnFile, FollowUp, PracticeChange, SmsOptOut
 from tests.helpers.service import CLOSED_NOW, HOLIDAY_NOW, stored_state
 
 # fix14-s7: what key 4 at the first reschedule offers does, in the words that promise it.
@@ -102,6 +102,24 @@ class TestRescheduling:
         assert new.telehealth_url == old.telehealth_url
         run_jobs()
         assert texts(standin) == [(ALEX, "Confirmed: Tue, Nov 24 at 9 AM. Reply STOP to opt out.")]
+
+    @pytest.mark.parametrize("preferences, texted", [
+        ({ALEX: True}, False),  # the primary texted STOP: no confirmation
+        ({ALEX: False}, True),  # STOP, then START: texted again
+        ({"+15550009999": True}, True),  # someone else's STOP
+    ], ids=["primary-stopped", "primary-restarted", "other-number-stopped"])
+    def test_the_confirmation_text_follows_the_primarys_stop(self, sim, database, run_jobs, standin, clock,
+                                                             preferences, texted):
+        """Verification reads each phone's STOP with the client's phones, in one query (perf9f): the primary's
+        STOP (and only its) keeps the confirmation from being texted."""
+        with database.sessions() as db, db.begin():
+            db.add_all(SmsOptOut(e164=e164, opted_out=out, keyword="STOP" if out else "START", changed_at=clock.now)
+                       for e164, out in preferences.items())
+        result = sim.call(from_=ALEX, script="1;04151985#;1;1;1")
+        assert "You're all set for tomorrow at 9 AM with Dr. Maya Chen." in result.heard
+        run_jobs()
+        expected = [(ALEX, "Confirmed: Tue, Nov 24 at 9 AM. Reply STOP to opt out.")] if texted else []
+        assert texts(standin) == expected
 
     def test_a_move_writes_both_rows_and_the_journal_as_the_orm_did(self, sim, database, redis_conn, clock):
         """book_slot releases and books by two Core statements (issue 9, performance): the rows, the version the

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable
 
-from ivr.actions.practice import _BUSY
+from ivr.actions.access import _BUSY
 from ivr.db import database as db_mod
-from ivr.practice.journal import _REPLACED
+from ivr.practice.journal import _CHAIN_ENTRIES_OF, _REPLACED
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -50,6 +50,17 @@ def test_walking_a_chain_back_finds_the_replaced_appointment_by_index(database: 
     with database.engine.begin() as conn:
         text = plan(conn, _REPLACED, id="appt-2")
     assert_no_scan_of_appointments(text)
+    assert "ix_appointments_replaced_by" in text
+
+
+def test_a_moves_journal_walks_its_chain_both_ways_by_index(database: db_mod.Database) -> None:
+    """The chain's entries in one statement (perf9f): back through ``replaced_by``'s index, forward by primary key."""
+    with database.engine.begin() as conn:
+        text = plan(conn, _CHAIN_ENTRIES_OF, appointment="appt-2")
+    assert_no_scan_of_appointments(text)
+    steps = [step.strip() for step in text.replace("->", "|").split("|")]
+    for alias in ("prior", "link", "later"):
+        assert not [s for s in steps if s == f"SCAN {alias}" or s.startswith(f"Seq Scan on appointments {alias}")], text
     assert "ix_appointments_replaced_by" in text
 
 

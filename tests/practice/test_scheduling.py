@@ -56,3 +56,52 @@ def test_the_same_slots_as_checking_every_busy_interval():
             and not any(b0 < s + dt.timedelta(minutes=50) and s < b1 for b0, b1 in busy)
         ]
         assert slots(busy) == expected
+
+
+@dataclass(frozen=True)
+class Closure:
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
+class Holiday:
+    date: dt.date
+    name: str = "holiday"
+
+
+def ranked_as_before(hours, minutes, practice, now, around, window_days):
+    """The ranking open_slots made before perf9f: every start filtered, then sorted by (not the target's ISO week,
+    distance, start)."""
+    local_now = now.astimezone(practice.tz)
+    length = dt.timedelta(minutes=minutes)
+    kept = [s for s in candidate_starts(hours, minutes, practice, local_now.date(), window_days + 1)
+            if s >= local_now + dt.timedelta(hours=2) and s.date() not in {h.date for h in practice.holidays}
+            and not any(c.start < s + length and s < c.end for c in practice.closures)]
+    target = around.astimezone(practice.tz)
+    week = target.isocalendar()[:2]
+    return sorted(kept, key=lambda s: (s.isocalendar()[:2] != week, abs((s - target).total_seconds()), s))
+
+
+def test_the_ranking_is_the_sort_it_replaces():
+    """ranked_starts (a cached grid, walked outward from the target) gives every start in the order the sort by
+    (week, distance, start) gave: random hours (ranges out of order, overlapping, sessions of 45 to 120 minutes),
+    holidays, closures, targets before, inside and after the window, and the autumn's DST change."""
+    from ivr.practice.scheduling import ranked_starts
+
+    rng = random.Random(11)
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    for trial in range(300):
+        hours = {d: [f"{h:02d}:{rng.choice(('00', '30'))}-{h + rng.randrange(1, 9):02d}:00"
+                     for h in rng.sample(range(0, 15), rng.randrange(0, 3))]
+                 for d in rng.sample(days, rng.randrange(0, 8))}
+        now = dt.datetime(2026, 10, 26, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 14))
+        holidays = tuple(Holiday(now.date() + dt.timedelta(days=rng.randrange(0, 14))) for _ in range(rng.randrange(3)))
+        closures = tuple(Closure(c, c + dt.timedelta(hours=rng.randrange(1, 30)))
+                         for c in (now + dt.timedelta(hours=rng.randrange(0, 300)) for _ in range(rng.randrange(3))))
+        practice = Practice(holidays=holidays, closures=closures)
+        around = now + dt.timedelta(hours=rng.randrange(-48, 24 * 20))
+        minutes, window = rng.choice((45, 50, 60, 90, 120)), rng.randrange(1, 15)
+        got = list(ranked_starts(working_hours=hours, session_minutes=minutes, practice=practice, now=now,
+                                 around=around, window_days=window))
+        assert got == ranked_as_before(hours, minutes, practice, now, around, window), trial
