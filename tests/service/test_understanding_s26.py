@@ -1,0 +1,66 @@
+"""Break-test bt14-s26 (fix14-days), as callers would try it: whole calls through the simulator (signed webhooks, the
+TwiML followed verb by verb) against the shipped flows. Today is Monday, November 23, 2026; Alex's next appointment is
+tomorrow (Tuesday) at 10 AM with Dr. Maya Chen, who works Monday to Thursday; Thanksgiving (Thursday the 26th) is a
+practice holiday."""
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.service import stored_state
+
+ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
+ANOTHER_DAY = " If none of these work, press 4 to choose another day."
+
+
+def offers_twiml(heard: str) -> str:
+    """The pick menu's words as the simulator reads them inside its <Gather>."""
+    return f'<Say language="en-US" voice="Polly.Joanna">{heard}</Say></Gather>'
+
+
+class TestADayRuledOutIsNeverOffered:
+    """SHOULD-FIX 5: the day the caller cannot make is never offered; the day they want instead is looked at, with or
+    without "instead"."""
+
+    WEDNESDAY_MORNING = ("I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, "
+                         "press 2." + ANOTHER_DAY)
+
+    @pytest.mark.parametrize("said", [
+        "I can't make it tomorrow, can we do Wednesday morning instead",
+        "I can't make it tomorrow, could we do Wednesday morning",
+        "I can't come in tomorrow. Wednesday morning would be better",
+        "I won't be able to make it tomorrow, maybe Wednesday morning",
+    ])
+    def test_the_day_wanted_instead_is_offered(self, sim, redis_conn, said):
+        result = sim.call(from_=ALEX, script=f"say:{said};say:for fifteen eighty five;hangup")
+        request = stored_state(redis_conn, result.call_sid)["vars"]["request"]
+        assert request == {"intent": "appointments", "action": "reschedule", "from_day": "tomorrow",
+                           "not_day": "tomorrow", "to_day": "wednesday morning"}
+        assert result.heard[-1] == self.WEDNESDAY_MORNING
+        assert offers_twiml(self.WEDNESDAY_MORNING) in result.documents[-1]
+
+    def test_friday_has_nothing_so_it_is_said_and_tomorrow_is_still_not_offered(self, sim, redis_conn):
+        """The report's own sentence: Dr. Chen does not work Fridays. Said so; the nearest offers are today's (it is
+        11 AM), and tomorrow's, which were the nearest before (bt14-s26), are not among them."""
+        result = sim.call(from_=ALEX, script="say:I can't make it tomorrow, can we do Friday morning instead;"
+                                             "say:for fifteen eighty five;hangup")
+        heard = ("I have nothing open on Friday, November 27, in the morning. I can offer today at 12 PM, press 1; "
+                 "today at 1 PM, press 2; or today at 2 PM, press 3." + ANOTHER_DAY)
+        assert result.heard[-1] == heard
+        assert offers_twiml(heard) in result.documents[-1]
+
+    @pytest.mark.parametrize(("said", "heard"), [
+        ("I need to reschedule, not Monday, maybe Wednesday",
+         "I can offer Wednesday, November 25 at 9 AM, press 1; Wednesday, November 25 at 10 AM, press 2; or "
+         "Wednesday, November 25 at 12 PM, press 3." + ANOTHER_DAY),
+        # today (Monday) is ruled out: the nearest open slots are from tomorrow on, never today's
+        ("I need to reschedule, anything but Monday",
+         "I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3."
+         + ANOTHER_DAY),
+        ("reschedule, any day other than today",
+         "I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, press 2; or tomorrow at 12 PM, press 3."
+         + ANOTHER_DAY),
+    ])
+    def test_a_day_ruled_out_beside_a_reschedule(self, sim, redis_conn, said, heard):
+        result = sim.call(from_=ALEX, script=f"say:{said};say:for fifteen eighty five;hangup")
+        assert result.heard[-1] == heard
+        assert offers_twiml(heard) in result.documents[-1]
