@@ -444,8 +444,9 @@ _NAME_STOPS = frozenset({"to", "on", "for", "at", "next", "this", "and", "but", 
 _PARTS = frozenset({"morning", "afternoon", "evening", "night"})
 # Words between "to" and the day it leads to: "move it to later today", "to a morning later this week",
 # "to an afternoon early next week" (review 14c finding 3).
+# "to first thing on Monday" (bt14-s26 S6).
 _TO_BRIDGES = frozenset({"a", "an", "some", "later", "earlier", "early", "late", "morning", "afternoon", "evening",
-                         "night", "time", "slot", "one", "day", "point"})
+                         "night", "time", "slot", "one", "day", "point", "first", "thing", "on"})
 
 
 def _bridged(words: Sequence[str], start: int) -> int:

@@ -717,6 +717,76 @@ ROWS = [
     ("name", "D’Angelo", {}, V("D'Angelo")),
 ]
 
+# bt14-s26 SHOULD-FIX 6 and NIT 9 (fix14-days): said on Wednesday 2 December 2026, 10:00 in New York. Each example of
+# the report, then variants of its kind.
+DEC_2 = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)
+EARLY = t(10, 0, bound=Bound.BEFORE)  # "first thing": before 10 AM
+
+
+def dec(month: int, day: int, year: int = 2026) -> dt.date:
+    return dt.date(year, month, day)
+
+
+ROWS += [(kind, said, {"now": DEC_2} if kind == "day" else {}, expected) for kind, said, expected in [
+    # the weekend after next weekend's, never this one
+    ("day", "the weekend after next", V(span(dec(12, 12), dec(12, 13)))),
+    ("day", "weekend after next", V(span(dec(12, 12), dec(12, 13)))),
+    ("day", "can I come the weekend after next", V(span(dec(12, 12), dec(12, 13)))),
+    ("day", "the weekend after next in the morning", V(span(dec(12, 12), dec(12, 13), part(PartOfDay.MORNING)))),
+    # the nth (or last) weekday of a month; the nth day of this or next month
+    ("day", "the last Friday of the month", V(span(dec(12, 25)))),
+    ("day", "the last Friday of this month", V(span(dec(12, 25)))),
+    ("day", "the last Monday of December", V(span(dec(12, 28)))),
+    ("day", "the first Monday of January", V(span(dec(1, 4, 2027)))),
+    ("day", "first Monday in January", V(span(dec(1, 4, 2027)))),
+    ("day", "the second Tuesday of January", V(span(dec(1, 12, 2027)))),
+    ("day", "the first Monday of next month", V(span(dec(1, 4, 2027)))),
+    ("day", "the 3rd Thursday of December", V(span(dec(12, 17)))),
+    ("day", "the fifth Monday of February", A(Why.NO_SUCH_DATE)),
+    ("day", "the fifteenth of this month", V(span(dec(12, 15)))),
+    ("day", "the 15th of next month", V(span(dec(1, 15, 2027)))),
+    ("day", "the twentieth of the month", V(span(dec(12, 20)))),
+    # days counted before or after a holiday (or any day), and the weekday before or after one
+    ("day", "two days after Christmas", V(span(dec(12, 27)))),
+    ("day", "three days before Christmas", V(span(dec(12, 22)))),
+    ("day", "a couple of days after Christmas", V(span(dec(12, 27)))),
+    ("day", "ten days before Christmas", V(span(dec(12, 15)))),
+    ("day", "3 days after New Year's Day", V(span(dec(1, 4, 2027)))),
+    ("day", "two weeks after Christmas", V(span(dec(1, 8, 2027)))),
+    ("day", "two days before Friday", V(span(dec(12, 2)))),
+    ("day", "the Monday after Thanksgiving", V(span(dec(11, 29, 2027)))),  # this year's is past
+    ("day", "the Friday before Christmas", V(span(dec(12, 18)))),
+    ("day", "the Tuesday after New Year", V(span(dec(1, 5, 2027)))),
+    ("day", "the Wednesday before Christmas Eve", V(span(dec(12, 23)))),
+    ("day", "the Monday after Christmas", V(span(dec(12, 28)))),
+    ("day", "the day after Christmas", V(span(dec(12, 26)))),  # unchanged around them
+    ("day", "after Christmas", V(span(dec(12, 26), dec(1, 22, 2027)))),
+    # "first thing": early on the day, never the 1st of a month
+    ("day", "first thing tomorrow", V(span(dec(12, 3), time=EARLY))),
+    ("day", "first thing Monday", V(span(dec(12, 7), time=EARLY))),
+    ("day", "tomorrow first thing in the morning", V(span(dec(12, 3), time=EARLY))),
+    ("day", "Monday first thing", V(span(dec(12, 7), time=EARLY))),
+    ("day", "first thing on Friday", V(span(dec(12, 4), time=EARLY))),
+    ("time", "first thing", V(EARLY)),
+    ("time", "first thing in the morning", V(EARLY)),
+    # a count said in words is a count, as in digits
+    ("day", "in ten days", V(span(dec(12, 12)))),
+    ("day", "in twelve days", V(span(dec(12, 14)))),
+    ("day", "in 10 days", V(span(dec(12, 12)))),
+    ("day", "in twenty one days", V(span(dec(12, 23)))),
+    ("day", "in eleven days", V(span(dec(12, 13)))),
+    ("day", "in ten weeks", V(span(dec(2, 10, 2027)))),
+    # the week of a date; a part of the week (of next week once this one's is over)
+    ("day", "the week of December 14th", V(span(dec(12, 14), dec(12, 20)))),
+    ("day", "the week of the 14th", V(span(dec(12, 14), dec(12, 20)))),
+    ("day", "week of december 21", V(span(dec(12, 21), dec(12, 27)))),
+    ("day", "the week of January 4th", V(span(dec(1, 4, 2027), dec(1, 10, 2027)))),
+    ("day", "early in the week", V(span(dec(12, 2)))),
+    ("day", "late in the week", V(span(dec(12, 3), dec(12, 4)))),
+    ("day", "the middle of the week", V(span(dec(12, 2), dec(12, 3)))),
+]]
+
+
 
 def _read(kind: str, said: str, options: dict) -> Reading:
     options = dict(options)
