@@ -309,6 +309,7 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         request = ctx.session.vars.get("request") or {}
         wishes = _wanted(ctx, request if isinstance(request, dict) else {}, anchor=moved)
         said = said_at_the_offers(ctx)
+        refused = moved
         if said:
             refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
             # a time said on its own at the offers ("anything after 3") is vars.other_time (fix14-left finding 4);
@@ -326,8 +327,21 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     # rather than offering other days as if they were the ones asked for (review 14b finding 7).
     as_asked = wishes is None or any(wishes.fits(s.astimezone(tz)) for s in slots)
     asked = "" if as_asked or wishes is None else wishes.words(ctx.now, tz)
+    unclear = _day_unclear(ctx, said or (request if isinstance(request, dict) else {}), refused)
     return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "slots_as_asked": as_asked,
-                                                       "slots_asked": asked})
+                                                       "slots_asked": asked, "slots_day_unclear": unclear})
+
+
+def _day_unclear(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date) -> bool:
+    """Whether a day was asked for (``to_day``) that could not be read as one day or stretch, nor as either of two
+    weeks ("next Friday" on a Thursday): then the offers are not narrowed, and the flow says it did not get the day
+    rather than offering others as if they were it (bt14-s26 SHOULD-FIX 6: "Tuesday or Wednesday", "next year", a
+    fifth Monday that February has not)."""
+    said = request.get("to_day")
+    if not said:
+        return False
+    reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz, anchor=anchor)
+    return not reading.ok and not (reading.why is Why.WHICH_WEEK and reading.candidates)
 
 
 @dataclass(frozen=True)
@@ -465,7 +479,7 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
         reading = parse_day(str(said), now=ctx.now, tz=tz, anchor=anchor) if said else None
         if reading is None or reading.why is not Why.WHICH_WEEK:
             return ()
-        return tuple(o for o in reading.candidates if o.first == o.last)
+        return tuple(reading.candidates)  # "next weekend" on a weekday: either weekend (bt14-s26 S6)
 
     days = day("to_day")
     weeks = which_week() if days is None else ()

@@ -64,3 +64,40 @@ class TestADayRuledOutIsNeverOffered:
         result = sim.call(from_=ALEX, script=f"say:{said};say:for fifteen eighty five;hangup")
         assert result.heard[-1] == heard
         assert offers_twiml(heard) in result.documents[-1]
+
+
+class TestDaysSaidAsPeopleSayThem:
+    """SHOULD-FIX 6: each form read as the day meant and offered on it; a form still not understood is said to be so,
+    never silently replaced by the nearest days."""
+
+    @pytest.mark.parametrize(("said", "heard"), [
+        ("reschedule to first thing Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1." + ANOTHER_DAY),
+        ("can I move it to Wednesday first thing", "I can offer Wednesday, November 25 at 9 AM, press 1." + ANOTHER_DAY),
+        ("reschedule to the Monday after Thanksgiving",
+         "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or Monday, "
+         "November 30 at 11 AM, press 3." + ANOTHER_DAY),
+        ("reschedule to the last Monday of the month",
+         "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or Monday, "
+         "November 30 at 11 AM, press 3." + ANOTHER_DAY),
+        ("reschedule in ten days",
+         "I can offer Thursday, December 3 at 9 AM, press 1; Thursday, December 3 at 10 AM, press 2; or Thursday, "
+         "December 3 at 11 AM, press 3." + ANOTHER_DAY),
+        ("move my appointment to the weekend after next",
+         "I have nothing open from Saturday, December 5 to Sunday, December 6. I can offer today at 12 PM, press 1; "
+         "today at 1 PM, press 2; or today at 2 PM, press 3." + ANOTHER_DAY),
+        ("reschedule to two days after Thanksgiving",
+         "I have nothing open on Saturday, November 28. I can offer today at 12 PM, press 1; today at 1 PM, press 2; "
+         "or today at 2 PM, press 3." + ANOTHER_DAY),
+    ])
+    def test_the_day_meant_is_looked_at(self, sim, redis_conn, said, heard):
+        result = sim.call(from_=ALEX, script=f"say:{said};say:for fifteen eighty five;hangup")
+        assert result.heard[-1] == heard
+        assert offers_twiml(heard) in result.documents[-1]
+
+    @pytest.mark.parametrize("said", ["reschedule to the fifth Monday of February", "reschedule to next year"])
+    def test_a_day_not_understood_is_said_so(self, sim, redis_conn, said):
+        heard = ("I didn't catch which day you meant. I can offer tomorrow at 9 AM, press 1; tomorrow at 11 AM, "
+                 "press 2; or tomorrow at 12 PM, press 3." + ANOTHER_DAY)
+        result = sim.call(from_=ALEX, script=f"say:{said};say:for fifteen eighty five;hangup")
+        assert result.heard[-1] == heard
+        assert offers_twiml(heard) in result.documents[-1]
