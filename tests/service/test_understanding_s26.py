@@ -72,7 +72,8 @@ class TestDaysSaidAsPeopleSayThem:
 
     @pytest.mark.parametrize(("said", "heard"), [
         ("reschedule to first thing Wednesday", "I can offer Wednesday, November 25 at 9 AM, press 1." + ANOTHER_DAY),
-        ("can I move it to Wednesday first thing", "I can offer Wednesday, November 25 at 9 AM, press 1." + ANOTHER_DAY),
+        ("can I move it to Wednesday first thing",
+         "I can offer Wednesday, November 25 at 9 AM, press 1." + ANOTHER_DAY),
         ("reschedule to the Monday after Thanksgiving",
          "I can offer Monday, November 30 at 9 AM, press 1; Monday, November 30 at 10 AM, press 2; or Monday, "
          "November 30 at 11 AM, press 3." + ANOTHER_DAY),
