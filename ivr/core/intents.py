@@ -114,13 +114,21 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                      # bt14-s25 nit 7: "I'd like to see someone about therapy", "I want to start seeing someone"
                      "someone about therapy", "someone about counseling", "someone about counselling",
                      "somebody about therapy", "start seeing someone", "start seeing somebody",
-                     "start seeing a therapist", "start seeing a counselor"),
+                     "start seeing a therapist", "start seeing a counselor",
+                     # bt14-s26 nit 9: "I'd like to see someone for the first time"
+                     "for the first time", "first visit", "first time seeing", "first time coming"),
             priority=2,
         ),
         "operator": IntentWords(
             phrases=("person", "someone", "somebody", "human", "real person", "receptionist", "front desk",
                      "operator", "representative", "agent", "staff", "talk to", "speak to", "speak with",
-                     "talk with", "leave a message"),
+                     "talk with", "leave a message",
+                     # bt14-s26 nit 9: changing therapist is a conversation with a person, never a rescheduling
+                     "change my therapist", "change therapist", "change therapists", "switch therapist",
+                     "switch therapists", "switch my therapist", "different therapist", "another therapist",
+                     "change my counselor", "change my counsellor", "different counselor", "different counsellor",
+                     "switch counselor", "switch counsellor", "change clinician", "change my clinician",
+                     "different clinician"),
             priority=0,
         ),
     },
@@ -386,6 +394,9 @@ def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
             role = before[0] if before else ""
         details.setdefault(f"{role}time" if role else "time", mention.words)
+    shift = _pushed(words)
+    if shift and "to_day" not in details:
+        details["to_day"] = shift
     _parts_of_day(words, roles, details, action)
     starts = {m.start for m in day_mentions(text)} | {m.start for m in time_mentions(text)}
     for i, word in enumerate(words):
@@ -403,6 +414,28 @@ def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list
             if name:
                 details.setdefault("with", " ".join(name))
     return details, later_days
+
+
+_PUSH_WAYS = {"back": "later", "forward": "earlier", "up": "earlier", "ahead": "later", "out": "later"}
+_PUSH_UNITS = frozenset({"day", "days", "week", "weeks", "fortnight"})
+_PUSH_COUNTS = frozenset({"a", "one", "two", "three", "four", "five", "six", "couple", "few", "of", "by"})
+
+
+def _pushed(words: Sequence[str]) -> str:
+    """"push it back a week", "push my appointment back two days", "move it forward by a week": the shift as day
+    words counted from the appointment ("a week later", "two days earlier"; ``parse_day`` reads them with the
+    appointment as its anchor), "" when none was said (bt14-s26 nit 9: the shift was dropped)."""
+    for i, word in enumerate(words):
+        if word not in _PUSH_WAYS:
+            continue
+        j = i + 1
+        while j < len(words) and j - i <= 4 and words[j] in _PUSH_COUNTS:
+            j += 1
+        if j < len(words) and words[j] in _PUSH_UNITS and j > i + 1 or (
+                j < len(words) and words[j] == "fortnight"):
+            count = [w for w in words[i + 1:j] if w not in ("by", "of")]
+            return " ".join([*count, words[j], _PUSH_WAYS[word]])
+    return ""
 
 
 def _parts_of_day(words: Sequence[str], roles: list[tuple[int, int, str]], details: dict[str, str],

@@ -928,6 +928,12 @@ _ISH = re.compile(r"\b(\d{1,2}|noon|midnight|midday|lunch|lunchtime|one|two|thre
                   r"|ten|tenn|eleven|twelve|oclock|am|pm)ish\b")
 
 
+_CLOCK_SIDE = (r"((?:\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)"
+               r"(?:\s+(?:\d{2}|fifteen|thirty|forty\s+five))?(?:\s+(?:am|pm|oclock))?)")
+_AFTER_BEFORE = re.compile(rf"\b(?:after|from)\s+{_CLOCK_SIDE},?\s+(?:but\s+|and\s+)?before\s+{_CLOCK_SIDE}\b")
+_BEFORE_AFTER = re.compile(rf"\bbefore\s+{_CLOCK_SIDE},?\s+(?:but\s+|and\s+)?after\s+{_CLOCK_SIDE}\b")
+
+
 def _time_words(text: str) -> list[str]:
     raw = normalise(text)
     for pattern, bound in _NEGATED_BOUNDS:
@@ -935,6 +941,9 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
+    # "after 6 but before 8", "before 8 and after 6": one range, 6 to 8 (bt14-s26 nit 9; read apart, three bounds)
+    raw = _AFTER_BEFORE.sub(r"between \1 and \2", raw)
+    raw = _BEFORE_AFTER.sub(r"between \2 and \1", raw)
     # "1700 hours", "0900 hrs": the 24-hour clock as said aloud; the word "hours" is no length here (bt14-s25 nit 7)
     raw = re.sub(r"\b(\d{3,4}|hundred) (?:hours|hrs)\b", r"\1", raw)
     # "2ish", "noonish", "tennish": around that time (bt14 s24 nit 7); the "ish" is _BOUND_LAST's.
@@ -1138,6 +1147,36 @@ def _time_from_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Readin
 def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time], *,
                       ranges: bool = True) -> Reading[SpokenTime]:
     """The whole of ``words`` read as one time (``parse_time`` without the skipping of other words)."""
+    either = _either_time(words, hours)
+    if either is not None:
+        return either
+    return _one_time(words, hours, ranges=ranges)
+
+
+_OR_TAILS = frozenset({"later", "earlier", "after", "before", "so", "sooner"})  # "3 or later" is a bound
+
+
+def _either_time(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime] | None:
+    """"three or four", "3 or 4", "two or three pm": two times offered, AMBIGUOUS(SEVERAL) with both, an a.m./p.m.
+    said after the second shared by the first (bt14-s26 nit 9: "three or four" was refused, "two or three pm" read as
+    3 PM alone); None when ``words`` are not two times joined by one "or"."""
+    if words.count("or") != 1:
+        return None
+    k = words.index("or")
+    left, right = words[:k], words[k + 1:]
+    if not left or not right or right[0] in _OR_TAILS:
+        return None
+    if right[-1] in ("am", "pm") and left[-1] not in ("am", "pm") and _is_numeric_word(left[-1]):
+        left = [*left, right[-1]]
+    first, second = _one_time(left, hours, ranges=True), _one_time(right, hours, ranges=True)
+    if first.outcome is Outcome.NOT_UNDERSTOOD or second.outcome is Outcome.NOT_UNDERSTOOD:
+        return None
+    options = list(dict.fromkeys([*first.options(), *second.options()]))
+    return _value(options[0]) if len(options) == 1 else _ambiguous(Why.SEVERAL, options)
+
+
+def _one_time(words: list[str], hours: tuple[dt.time, dt.time], *, ranges: bool = True) -> Reading[SpokenTime]:
+    """``_parse_time_words`` for one time (no "or")."""
     for phrase, meaning in _TIME_PHRASES:
         n = len(phrase)
         for k in range(len(words) - n + 1):
@@ -1206,6 +1245,7 @@ _TIME_PHRASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("first", "thing", "in", "the", "morning"), ("before", "10", "am")),
     (("first", "thing", "tomorrow", "morning"), ("before", "10", "am")),
     (("first", "thing"), ("before", "10", "am")),
+    (("on", "the", "dot"), ()),  # "nine on the dot": at nine, as "sharp" (bt14-s26 nit 9)
     (("after", "work"), ("evening",)),
     (("after", "i", "finish", "work"), ("evening",)),
     (("before", "work"), ("before", "9", "am")),
@@ -1438,6 +1478,12 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             continue
         elif w in ("tomorrow", "tmrw", "tomorrows"):
             out.append(_DayExpr(i, i + 1, "offset", 1))
+        elif w in ("later", "earlier") and i >= 2 and words[i - 1] in _UNIT_DAYS and \
+                _count_before(words, i - 1) is not None:
+            # "a week later", "two days earlier": counted from the day being moved (``anchor``; bt14-s26 nit 9)
+            count, start = _count_before(words, i - 1)  # type: ignore[misc]
+            sign = 1 if w == "later" else -1
+            out.append(_DayExpr(start, i + 1, "from_anchor", sign * count * _UNIT_DAYS[words[i - 1]]))
         elif w == "yesterday":
             out.append(_DayExpr(i, i + 1, "offset", -1))
         elif (w == "rest" and nxt == "of" and words[i + 2:i + 4] in (["the", "week"], ["this", "week"])) or (
@@ -1986,6 +2032,11 @@ def _resolve_named(expr: _DayExpr, today: dt.date, week_start: int,
             start = _week_start(span[1] if expr.arg > 0 else span[0], week_start) + dt.timedelta(weeks=expr.arg)
             return start, start + 6 * one
         return _mapped(base, week)
+    if expr.kind == "from_anchor":
+        if anchor is None:
+            return _ambiguous(Why.VAGUE)  # "a week later" with nothing to count from
+        day = (anchor[0] if expr.arg < 0 else anchor[1]) + dt.timedelta(days=expr.arg)
+        return _value((day, day)) if day >= today else _not_understood(Why.OUT_OF_RANGE)
     if expr.kind == "days_from":  # "two days after Christmas": from the day (the last of a stretch) said
         step = dt.timedelta(days=expr.arg)
         inner = _resolve_day(expr.inner[0], today, week_start, anchor)
@@ -2311,8 +2362,9 @@ def _said_dates(words: Sequence[str]) -> list[Mention]:
                 out.append(Mention(i, end, " ".join(words[i:end])))
         elif w == "the":
             end = _day_number_end(words, i + 1, ordinal_only=True)
-            if end is None or (end < len(words) and words[end] in ("one", "ones", "option", "choice")):
-                continue  # "the first one" picks an option, it names no date
+            if end is None or (end < len(words) and words[end] in ("one", "ones", "option", "choice", "time",
+                                                                    "thing")):
+                continue  # "the first one" picks an option, "for the first time" is no date (bt14-s26 nit 9)
             if end + 1 < len(words) and words[end] == "of" and words[end + 1] in _MONTHS:
                 end += 2
             out.append(Mention(i, end, " ".join(words[i:end])))

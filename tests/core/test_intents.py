@@ -84,7 +84,19 @@ ROWS = [
     ("could you bring it back to Tuesday", "appointments", "reschedule", {"to_day": "tuesday"}),
     ("shift it to Friday afternoon", "appointments", "reschedule", {"to_day": "friday afternoon"}),
     ("can I move it up to tomorrow", "appointments", "reschedule", {"to_day": "tomorrow"}),
-    ("push it back a week", "appointments", "reschedule", {}),
+    ("push it back a week", "appointments", "reschedule", {"to_day": "a week later"}),  # bt14-s26 nit 9
+    # bt14-s26 nit 9: the shift is carried, counted from the appointment (parse_day's anchor)
+    ("push my appointment back a week", "appointments", "reschedule", {"to_day": "a week later"}),
+    ("can you push it back two days", "appointments", "reschedule", {"to_day": "two days later"}),
+    ("bump it back a couple of days", "appointments", "reschedule", {"to_day": "a couple days later"}),
+    ("move it forward by a week", "appointments", "reschedule", {"to_day": "a week earlier"}),
+    # bt14-s26 nit 9: seeing someone for the first time is starting; changing therapist is for a person
+    *[(said, "new_client", None, {}) for said in (
+        "I'd like to see someone for the first time", "I want to see a therapist for the first time",
+        "this would be my first visit", "it's my first time seeing a therapist")],
+    *[(said, "operator", None, {}) for said in (
+        "I want to change my therapist", "can I switch therapists", "I'd like a different therapist",
+        "I want to change my counselor")],
     ("I need to cancel my session tomorrow and reschedule for next week", "appointments", None,
      {"from_day": "tomorrow", "to_day": "next week"}),
     ("I'm running late", "appointments", None, {}),

@@ -784,6 +784,24 @@ ROWS += [(kind, said, {"now": DEC_2} if kind == "day" else {}, expected) for kin
     ("day", "early in the week", V(span(dec(12, 2)))),
     ("day", "late in the week", V(span(dec(12, 3), dec(12, 4)))),
     ("day", "the middle of the week", V(span(dec(12, 2), dec(12, 3)))),
+    # nit 9: two times offered are asked about (both kept); a bound each side is a range; "on the dot" is at
+    ("time", "three or four", A(Why.SEVERAL, t(15), t(16))),
+    ("time", "3 or 4", A(Why.SEVERAL, t(15), t(16))),
+    ("time", "ten or eleven", A(Why.SEVERAL, t(10), t(11))),
+    ("time", "maybe 2 or 3", A(Why.SEVERAL, t(14), t(15))),
+    ("time", "two or three pm", A(Why.SEVERAL, t(14), t(15))),  # not 3 PM alone
+    ("time", "3 or later", V(t(15, bound=Bound.AFTER))),  # unchanged: a bound
+    ("time", "after 6 but before 8", V(between(18, 20))),
+    ("time", "after 6 and before 8", V(between(18, 20))),
+    ("time", "before 8 but after 6", V(between(18, 20))),
+    ("time", "after 6pm but before 8pm", V(between(18, 20))),
+    ("time", "after 5:30 but before 7", V(SpokenTime(dt.time(17, 30), None, Bound.AT, dt.time(19)))),
+    ("time", "nine on the dot", V(t(9))),
+    ("time", "9 on the dot", V(t(9))),
+    ("time", "at three on the dot", V(t(15))),
+    ("time", "10 am on the dot", V(t(10))),
+    # "a week later": counted from the day being moved; nothing to count from, asked
+    ("day", "a week later", A(Why.VAGUE)),
 ]]
 
 
@@ -954,3 +972,13 @@ def test_two_dates_or_years_offered_in_one_answer_are_several(said: str) -> None
 def test_bt14_s25_two_digit_birth_years_at_the_age_bound(said: str, expected: Reading) -> None:
     """The break-tester's rows, said on 2 December 2026: the rule is the same at 110 as at 109."""
     assert parse_date(said, today=dt.date(2026, 12, 2), purpose=BIRTH) == expected
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("a week later", dt.date(2026, 12, 10)), ("one week later", dt.date(2026, 12, 10)),
+    ("two days later", dt.date(2026, 12, 5)), ("a couple of days later", dt.date(2026, 12, 5)),
+    ("two weeks later", dt.date(2026, 12, 17)), ("a day earlier", dt.date(2026, 12, 2)),
+])
+def test_bt14s26_a_shift_counts_from_the_day_being_moved(said: str, day: dt.date) -> None:
+    """bt14-s26 nit 9 ("push it back a week"): from the appointment (Thursday 3 December), said on 2 December 2026."""
+    assert parse_day(said, now=DEC_2, tz=NY, anchor=dt.date(2026, 12, 3)) == V(span(day))
