@@ -102,3 +102,25 @@ class TestDaysSaidAsPeopleSayThem:
         result = sim.call(from_=ALEX, script=f"say:{said};say:for fifteen eighty five;hangup")
         assert result.heard[-1] == heard
         assert offers_twiml(heard) in result.documents[-1]
+
+
+class TestNits:
+    def test_push_it_back_a_week_offers_a_week_after_the_appointment(self, sim, redis_conn):
+        """Nit 9: the appointment is tomorrow (Tuesday, November 24): a week later is Tuesday, December 1."""
+        result = sim.call(from_=ALEX, script="say:can you push my appointment back a week;"
+                                             "say:for fifteen eighty five;hangup")
+        assert stored_state(redis_conn, result.call_sid)["vars"]["request"] == {
+            "intent": "appointments", "action": "reschedule", "to_day": "a week later"}
+        heard = ("I can offer Tuesday, December 1 at 9 AM, press 1; Tuesday, December 1 at 11 AM, press 2; or "
+                 "Tuesday, December 1 at 12 PM, press 3." + ANOTHER_DAY)
+        assert result.heard[-1] == heard
+
+    def test_changing_therapist_goes_to_a_person_not_a_rescheduling(self, sim, redis_conn):
+        result = sim.call(from_=ALEX, script="say:I want to change my therapist;hangup")
+        steps = stored_state(redis_conn, result.call_sid)["history"]
+        assert "main_menu:operator" in steps
+        assert not any(step.startswith("appointments.") for step in steps)
+
+    def test_seeing_someone_for_the_first_time_is_the_new_client_path(self, sim, redis_conn):
+        result = sim.call(from_="+15559990001", script="say:I'd like to see someone for the first time;hangup")
+        assert "main_menu:new_client" in stored_state(redis_conn, result.call_sid)["history"]
