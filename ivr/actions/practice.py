@@ -338,8 +338,8 @@ def _day_unclear(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date
     rather than offering others as if they were it (bt14-s26 SHOULD-FIX 6: "Tuesday or Wednesday", "next year", a
     fifth Monday that February has not)."""
     said = request.get("to_day")
-    if not said:
-        return False
+    if not said or said == request.get("to_time"):
+        return False  # a time alone said at the offers ("anything after 3") is also vars.other_day: no day asked for
     reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz, anchor=anchor)
     return not reading.ok and not (reading.why is Why.WHICH_WEEK and reading.candidates)
 
