@@ -276,7 +276,9 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
         per_day = [[s for s in on_wanted if span.first <= s.astimezone(practice.tz).date() <= span.last]
                    for span in wanted.weeks]
         on_wanted = [s for group in itertools.zip_longest(*per_day) for s in group if s is not None]
-    return on_wanted[:3] or nearest[:3]
+    # a day or time the caller ruled out ("I can't make it tomorrow", "anything but Tuesday") is never offered, not
+    # even when nothing fits the rest of what they asked for (bt14-s26 SHOULD-FIX 5)
+    return on_wanted[:3] or [s for s in nearest if not wanted.ruled_out(s.astimezone(practice.tz))][:3]
 
 
 def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -293,13 +295,16 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
         request = ctx.session.vars.get("request") or {}
         wishes = _wanted(ctx, request if isinstance(request, dict) else {}, anchor=moved)
         said = said_at_the_offers(ctx)
+        refused = moved
         if said:
             refused = wishes.days.first if wishes is not None and wishes.days is not None else moved
             # a time said on its own at the offers ("anything after 3") is vars.other_time (fix14-left finding 4);
             # a day or time ruled out there ("not Wednesday", "anything but mornings") is looked for without it,
             # still on the days asked for when no other day was said (fix14-left2 item 2)
             if "to_day" not in said and isinstance(request, dict):
-                said = {**{k: str(request[k]) for k in ("to_day", "to_time") if request.get(k)}, **said}
+                # what was ruled out at the main menu stays ruled out ("I can't make it tomorrow"; bt14-s26 S5)
+                said = {**{k: str(request[k]) for k in ("to_day", "to_time", "not_day", "not_time")
+                           if request.get(k)}, **said}
             wishes = _wanted(ctx, said, anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
     tz = ctx.flows.practice.tz
@@ -308,8 +313,21 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
     # rather than offering other days as if they were the ones asked for (review 14b finding 7).
     as_asked = wishes is None or any(wishes.fits(s.astimezone(tz)) for s in slots)
     asked = "" if as_asked or wishes is None else wishes.words(ctx.now, tz)
+    unclear = _day_unclear(ctx, said or (request if isinstance(request, dict) else {}), refused)
     return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "slots_as_asked": as_asked,
-                                                       "slots_asked": asked})
+                                                       "slots_asked": asked, "slots_day_unclear": unclear})
+
+
+def _day_unclear(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date) -> bool:
+    """Whether a day was asked for (``to_day``) that could not be read as one day or stretch, nor as either of two
+    weeks ("next Friday" on a Thursday): then the offers are not narrowed, and the flow says it did not get the day
+    rather than offering others as if they were it (bt14-s26 SHOULD-FIX 6: "Tuesday or Wednesday", "next year", a
+    fifth Monday that February has not)."""
+    said = request.get("to_day")
+    if not said or said == request.get("to_time"):
+        return False  # a time alone said at the offers ("anything after 3") is also vars.other_day: no day asked for
+    reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz, anchor=anchor)
+    return not reading.ok and not (reading.why is Why.WHICH_WEEK and reading.candidates)
 
 
 @dataclass(frozen=True)
@@ -330,11 +348,16 @@ class _Wishes:
             return False
         if self.weeks and not any(span.first <= day <= span.last for span in self.weeks):
             return False
-        if any(span.first <= day <= span.last for span in self.not_days):
-            return False
         if self.time is not None and not (self.time.on(day) and _time_fits(self.time, clock)):
             return False  # "weekdays after 5": the weekdays are kept with the time (bt14 s24 nit 7)
-        return not (self.not_time is not None and self.not_time.on(day) and _time_fits(self.not_time, clock))
+        return not self.ruled_out(slot)
+
+    def ruled_out(self, slot: dt.datetime) -> bool:
+        """Whether a local slot start is on a day or at a time the caller ruled out."""
+        day, clock = slot.date(), slot.time()
+        if any(span.first <= day <= span.last for span in self.not_days):
+            return True
+        return self.not_time is not None and self.not_time.on(day) and _time_fits(self.not_time, clock)
 
     def words(self, now: dt.datetime, tz: Any) -> str:
         """The days and time asked for as said back ("on Friday, December 4, in the afternoon", "tomorrow after
@@ -374,6 +397,7 @@ def _time_words(wish: SpokenTime, today: dt.date, tz: Any) -> str:
     return ""
 
 
+_WEEKDAY_NAMES = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 _WEEKDAY_WORDS = {(0, 1, 2, 3, 4): "on weekdays", (5, 6): "on weekends"}
 _DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
@@ -421,13 +445,15 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
         return reading.value if reading is not None and reading.ok else None
 
     def ruled_out() -> tuple[DaySpan, ...]:
-        # "not Monday" said on a Monday is this one or next: both are ruled out, and every Monday after.
+        # "not Monday" said on a Monday is this one or next: both are ruled out, and every Monday after. A day
+        # named otherwise ("I can't make it tomorrow") is that day only (bt14-s26 SHOULD-FIX 5).
         said = request.get("not_day")
         if not said:
             return ()
         options = parse_day(str(said), now=ctx.now, tz=tz, anchor=anchor).options()
         weekdays = {o.first.weekday() for o in options if o.first == o.last}
-        if options and len(weekdays) == 1 and all(o.first == o.last for o in options):
+        named = any(w.lower().rstrip("s") in _WEEKDAY_NAMES for w in str(said).replace("'", "").split())
+        if named and options and len(weekdays) == 1 and all(o.first == o.last for o in options):
             first = options[0].first
             return tuple(DaySpan(d, d) for d in (first + dt.timedelta(weeks=w) for w in range(-1, 12)))
         return tuple(options)
@@ -439,7 +465,7 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
         reading = parse_day(str(said), now=ctx.now, tz=tz, anchor=anchor) if said else None
         if reading is None or reading.why is not Why.WHICH_WEEK:
             return ()
-        return tuple(o for o in reading.candidates if o.first == o.last)
+        return tuple(reading.candidates)  # "next weekend" on a weekday: either weekend (bt14-s26 S6)
 
     days = day("to_day")
     weeks = which_week() if days is None else ()

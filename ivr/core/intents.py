@@ -114,13 +114,21 @@ VOCABULARY: dict[str, dict[str, IntentWords]] = {
                      # bt14-s25 nit 7: "I'd like to see someone about therapy", "I want to start seeing someone"
                      "someone about therapy", "someone about counseling", "someone about counselling",
                      "somebody about therapy", "start seeing someone", "start seeing somebody",
-                     "start seeing a therapist", "start seeing a counselor"),
+                     "start seeing a therapist", "start seeing a counselor",
+                     # bt14-s26 nit 9: "I'd like to see someone for the first time"
+                     "for the first time", "first visit", "first time seeing", "first time coming"),
             priority=2,
         ),
         "operator": IntentWords(
             phrases=("person", "someone", "somebody", "human", "real person", "receptionist", "front desk",
                      "operator", "representative", "agent", "staff", "talk to", "speak to", "speak with",
-                     "talk with", "leave a message"),
+                     "talk with", "leave a message",
+                     # bt14-s26 nit 9: changing therapist is a conversation with a person, never a rescheduling
+                     "change my therapist", "change therapist", "change therapists", "switch therapist",
+                     "switch therapists", "switch my therapist", "different therapist", "another therapist",
+                     "change my counselor", "change my counsellor", "different counselor", "different counsellor",
+                     "switch counselor", "switch counsellor", "change clinician", "change my clinician",
+                     "different clinician"),
             priority=0,
         ),
     },
@@ -270,15 +278,22 @@ def match_intent(text: str | None, options: Sequence[MenuOption], *, language: s
         leaders = [a for a, s in actions.items() if s == top]
         action = leaders[0] if len(leaders) == 1 else None
     picked = options[chosen]
-    return IntentMatch(picked.intent, picked.key, action, _the_appointment(text, request_details(text, action=action)),
-                       score=best)
+    details, later_days = _details(text, action)
+    details = _the_appointment(text, details, later_days)
+    if not actions and "from_day" in details and "to_day" in details:
+        action = "reschedule"  # "I can't make it tomorrow, Friday would be better": a move (bt14-s26 S5)
+    return IntentMatch(picked.intent, picked.key, action, details, score=best)
 
 
-def _the_appointment(text: str | None, details: dict[str, str]) -> dict[str, str]:
+def _the_appointment(text: str | None, details: dict[str, str], later_days: Sequence[str] = ()) -> dict[str, str]:
     """At the main menu, the day of the appointment the caller has, where the words say so though no
     "my appointment" does: the day they cannot attend ("I won't be able to come in on Friday", "I can't make it
     Thursday") and the one they want another day "instead of" ("see Dr. Chen on Monday instead of Thursday").
-    That day becomes ``from_day`` (from ``day`` or ``not_day``) when no ``from_day`` was said. bt14 s24 nit 7."""
+    That day becomes ``from_day`` (from ``day`` or ``not_day``) when no ``from_day`` was said. bt14 s24 nit 7.
+
+    A day the caller cannot attend is also ruled out (``not_day``), so it is never offered; and a plain day said
+    after it ("I can't come in tomorrow. Friday morning would suit"; ``later_days``) is the one wanted
+    (``to_day``) when none was said with a wish word (bt14-s26 SHOULD-FIX 5)."""
     if "from_day" in details:
         return details
     words = spoken_words(text)
@@ -300,6 +315,10 @@ def _the_appointment(text: str | None, details: dict[str, str]) -> dict[str, str
         if (instead and key != "to_day") or cant:
             out = {k: v for k, v in details.items() if k != key}
             out["from_day"] = details[key]
+            if cant or key == "not_day":
+                out.setdefault("not_day", details[key])
+            if key in ("day", "to_day") and "to_day" not in out and later_days:
+                out["to_day"] = later_days[0]
             return out
     return details
 
@@ -338,8 +357,15 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
     ("tomorrow afternoon"); a time right after a day ("next Tuesday at 3") takes that day's role.
     The first mention of each role is kept.
     """
+    return _details(text, action)[0]
+
+
+def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list[str]]:
+    """``request_details`` and the plain or wished days said after the first of their role (which ``setdefault``
+    drops): "I can't make it tomorrow, Friday morning then" keeps "friday morning" for ``_the_appointment``."""
     words = spoken_words(text)
     details: dict[str, str] = {}
+    later_days: list[str] = []
     roles: list[tuple[int, int, str]] = []
     for mention in day_mentions(text):
         role = _role(words, mention.start, mention.end, action, day=True)
@@ -353,7 +379,13 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             parts = [w for w in words[_bridged(words, mention.start):mention.start] if w in _PARTS]
             if parts:
                 value = f"{value} {parts[-1]}"
+        if role in ("", "to_") and f"{role}day" in details:
+            later_days.append(value)
         details.setdefault(f"{role}day" if role else "day", value)
+    if "not_day" in details and "day" in details and "to_day" not in details:
+        # "not Monday, maybe Wednesday", "not Wednesday, Thursday": the day said beside one ruled out is the one
+        # wanted (bt14-s26 SHOULD-FIX 5)
+        details["to_day"] = details.pop("day")
     for mention in joined_by_corrections(words, time_mentions(text), alternatives=True):
         if any(mention.start < e and s < mention.end for s, e, _ in roles):
             continue  # "6/12", "December 8": numbers of a date, not a clock time
@@ -362,6 +394,9 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
             role = before[0] if before else ""
         details.setdefault(f"{role}time" if role else "time", mention.words)
+    shift = _pushed(words)
+    if shift and "to_day" not in details:
+        details["to_day"] = shift
     _parts_of_day(words, roles, details, action)
     starts = {m.start for m in day_mentions(text)} | {m.start for m in time_mentions(text)}
     for i, word in enumerate(words):
@@ -378,7 +413,29 @@ def request_details(text: str | None, *, action: str | None = None) -> dict[str,
                 name.append(words[j])
             if name:
                 details.setdefault("with", " ".join(name))
-    return details
+    return details, later_days
+
+
+_PUSH_WAYS = {"back": "later", "forward": "earlier", "up": "earlier", "ahead": "later", "out": "later"}
+_PUSH_UNITS = frozenset({"day", "days", "week", "weeks", "fortnight"})
+_PUSH_COUNTS = frozenset({"a", "one", "two", "three", "four", "five", "six", "couple", "few", "of", "by"})
+
+
+def _pushed(words: Sequence[str]) -> str:
+    """"push it back a week", "push my appointment back two days", "move it forward by a week": the shift as day
+    words counted from the appointment ("a week later", "two days earlier"; ``parse_day`` reads them with the
+    appointment as its anchor), "" when none was said (bt14-s26 nit 9: the shift was dropped)."""
+    for i, word in enumerate(words):
+        if word not in _PUSH_WAYS:
+            continue
+        j = i + 1
+        while j < len(words) and j - i <= 4 and words[j] in _PUSH_COUNTS:
+            j += 1
+        if j < len(words) and words[j] in _PUSH_UNITS and j > i + 1 or (
+                j < len(words) and words[j] == "fortnight"):
+            count = [w for w in words[i + 1:j] if w not in ("by", "of")]
+            return " ".join([*count, words[j], _PUSH_WAYS[word]])
+    return ""
 
 
 def _parts_of_day(words: Sequence[str], roles: list[tuple[int, int, str]], details: dict[str, str],
@@ -420,8 +477,9 @@ _NAME_STOPS = frozenset({"to", "on", "for", "at", "next", "this", "and", "but", 
 _PARTS = frozenset({"morning", "afternoon", "evening", "night"})
 # Words between "to" and the day it leads to: "move it to later today", "to a morning later this week",
 # "to an afternoon early next week" (review 14c finding 3).
+# "to first thing on Monday" (bt14-s26 S6).
 _TO_BRIDGES = frozenset({"a", "an", "some", "later", "earlier", "early", "late", "morning", "afternoon", "evening",
-                         "night", "time", "slot", "one", "day", "point"})
+                         "night", "time", "slot", "one", "day", "point", "first", "thing", "on"})
 
 
 def _bridged(words: Sequence[str], start: int) -> int:
@@ -472,6 +530,23 @@ def _ruled_out_after(words: Sequence[str], end: int) -> bool:
     return len(after) >= 1 and after[0] in _RULED_OUT_LAST and (len(after) == 1 or after[1] in ("and", "but", "so"))
 
 
+# Words right before a day or time that ask for it ("can we do Friday", "maybe Wednesday", "I'd prefer Monday"), and
+# after it ("Friday morning instead", "Friday would be better", "Thursday works for me"). bt14-s26 SHOULD-FIX 5.
+_WISH_BEFORE = frozenset({"do", "maybe", "perhaps", "prefer", "rather", "try", "preferably", "ideally"})
+_WISH_AFTER = tuple(tuple(p.split()) for p in (
+    "instead", "would be better", "would work", "would suit", "would be good", "would be great", "is better",
+    "works better", "suits better", "works for me", "suits me", "is good for me", "is fine", "works", "then"))
+
+
+def _wished_after(words: Sequence[str], end: int) -> bool:
+    """Whether the words after a mention ending at ``end`` (a part of the day between: "Friday morning instead")
+    ask for it."""
+    if end < len(words) and words[end] in _PARTS:
+        end += 1
+    after = tuple(words[end:end + 3])
+    return any(after[:len(p)] == p for p in _WISH_AFTER)
+
+
 def _role(words: Sequence[str], start: int, end: int, action: str | None, day: bool = False) -> str:
     if _excluded(words, start) or _ruled_out_after(words, end):
         return "not_"
@@ -484,6 +559,8 @@ def _role(words: Sequence[str], start: int, end: int, action: str | None, day: b
         return "to_" if action == "book" else "from_"
     if before in _TO_WORDS or (before in ("at", "on") and before2 in _TO_WORDS) or after == "instead":
         return "to_"
+    if before in _WISH_BEFORE or (before in ("on", "for") and before2 in _WISH_BEFORE) or _wished_after(words, end):
+        return "to_"  # "can we do Friday morning instead", "maybe Wednesday", "Friday would be better" (bt14-s26 S5)
     if before == "about" and before2 in ("how", "what"):  # "none of those, how about Thursday"
         return "to_"
     bridged = _bridged(words, start)

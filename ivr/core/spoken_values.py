@@ -929,6 +929,12 @@ _ISH = re.compile(r"\b(\d{1,2}|noon|midnight|midday|lunch|lunchtime|one|two|thre
                   r"|ten|tenn|eleven|twelve|oclock|am|pm)ish\b")
 
 
+_CLOCK_SIDE = (r"((?:\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)"
+               r"(?:\s+(?:\d{2}|fifteen|thirty|forty\s+five))?(?:\s+(?:am|pm|oclock))?)")
+_AFTER_BEFORE = re.compile(rf"\b(?:after|from)\s+{_CLOCK_SIDE},?\s+(?:but\s+|and\s+)?before\s+{_CLOCK_SIDE}\b")
+_BEFORE_AFTER = re.compile(rf"\bbefore\s+{_CLOCK_SIDE},?\s+(?:but\s+|and\s+)?after\s+{_CLOCK_SIDE}\b")
+
+
 def _time_words(text: str) -> list[str]:
     raw = normalise(text)
     for pattern, bound in _NEGATED_BOUNDS:
@@ -936,6 +942,9 @@ def _time_words(text: str) -> list[str]:
     raw = re.sub(r"\b(\d{1,2})(\d{2})?\s?([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2) or ''} {m.group(3)}m", raw)
     raw = re.sub(r"\b([ap]) m\b", r"\1m", raw)
     raw = re.sub(r"\bo clock\b", "oclock", raw)
+    # "after 6 but before 8", "before 8 and after 6": one range, 6 to 8 (bt14-s26 nit 9; read apart, three bounds)
+    raw = _AFTER_BEFORE.sub(r"between \1 and \2", raw)
+    raw = _BEFORE_AFTER.sub(r"between \2 and \1", raw)
     # "1700 hours", "0900 hrs": the 24-hour clock as said aloud; the word "hours" is no length here (bt14-s25 nit 7)
     raw = re.sub(r"\b(\d{3,4}|hundred) (?:hours|hrs)\b", r"\1", raw)
     # "2ish", "noonish", "tennish": around that time (bt14 s24 nit 7); the "ish" is _BOUND_LAST's.
@@ -1139,6 +1148,36 @@ def _time_from_words(words: list[str], hours: tuple[dt.time, dt.time]) -> Readin
 def _parse_time_words(words: list[str], hours: tuple[dt.time, dt.time], *,
                       ranges: bool = True) -> Reading[SpokenTime]:
     """The whole of ``words`` read as one time (``parse_time`` without the skipping of other words)."""
+    either = _either_time(words, hours)
+    if either is not None:
+        return either
+    return _one_time(words, hours, ranges=ranges)
+
+
+_OR_TAILS = frozenset({"later", "earlier", "after", "before", "so", "sooner"})  # "3 or later" is a bound
+
+
+def _either_time(words: list[str], hours: tuple[dt.time, dt.time]) -> Reading[SpokenTime] | None:
+    """"three or four", "3 or 4", "two or three pm": two times offered, AMBIGUOUS(SEVERAL) with both, an a.m./p.m.
+    said after the second shared by the first (bt14-s26 nit 9: "three or four" was refused, "two or three pm" read as
+    3 PM alone); None when ``words`` are not two times joined by one "or"."""
+    if words.count("or") != 1:
+        return None
+    k = words.index("or")
+    left, right = words[:k], words[k + 1:]
+    if not left or not right or right[0] in _OR_TAILS:
+        return None
+    if right[-1] in ("am", "pm") and left[-1] not in ("am", "pm") and _is_numeric_word(left[-1]):
+        left = [*left, right[-1]]
+    first, second = _one_time(left, hours, ranges=True), _one_time(right, hours, ranges=True)
+    if first.outcome is Outcome.NOT_UNDERSTOOD or second.outcome is Outcome.NOT_UNDERSTOOD:
+        return None
+    options = list(dict.fromkeys([*first.options(), *second.options()]))
+    return _value(options[0]) if len(options) == 1 else _ambiguous(Why.SEVERAL, options)
+
+
+def _one_time(words: list[str], hours: tuple[dt.time, dt.time], *, ranges: bool = True) -> Reading[SpokenTime]:
+    """``_parse_time_words`` for one time (no "or")."""
     for phrase, meaning in _TIME_PHRASES:
         n = len(phrase)
         for k in range(len(words) - n + 1):
@@ -1203,6 +1242,11 @@ _TIME_PHRASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("end", "of", "the", "day"), ("after", "4", "pm")),
     (("end", "of", "day"), ("after", "4", "pm")),
     (("end", "of", "the", "workday"), ("after", "4", "pm")),
+    # "first thing (in the morning)": early, before 10 AM (bt14-s26 S6; "first" was read as the 1st of a month)
+    (("first", "thing", "in", "the", "morning"), ("before", "10", "am")),
+    (("first", "thing", "tomorrow", "morning"), ("before", "10", "am")),
+    (("first", "thing"), ("before", "10", "am")),
+    (("on", "the", "dot"), ()),  # "nine on the dot": at nine, as "sharp" (bt14-s26 nit 9)
     (("after", "work"), ("evening",)),
     (("after", "i", "finish", "work"), ("evening",)),
     (("before", "work"), ("before", "9", "am")),
@@ -1435,6 +1479,12 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             continue
         elif w in ("tomorrow", "tmrw", "tomorrows"):
             out.append(_DayExpr(i, i + 1, "offset", 1))
+        elif w in ("later", "earlier") and i >= 2 and words[i - 1] in _UNIT_DAYS and \
+                _count_before(words, i - 1) is not None:
+            # "a week later", "two days earlier": counted from the day being moved (``anchor``; bt14-s26 nit 9)
+            count, start = _count_before(words, i - 1)  # type: ignore[misc]
+            sign = 1 if w == "later" else -1
+            out.append(_DayExpr(start, i + 1, "from_anchor", sign * count * _UNIT_DAYS[words[i - 1]]))
         elif w == "yesterday":
             out.append(_DayExpr(i, i + 1, "offset", -1))
         elif (w == "rest" and nxt == "of" and words[i + 2:i + 4] in (["the", "week"], ["this", "week"])) or (
@@ -1442,6 +1492,22 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             # "the rest of the week", "later in the week" (fix14-left2 break-test): this week, as "later this week"
             start = i - 1 if i > 0 and words[i - 1] == "the" else i
             out.append(_DayExpr(start, i + 4, "this_week"))
+            i += 4
+            continue
+        elif w == "week" and nxt == "of" and _week_of(words, i) is not None:
+            # "the week of December 14th", "the week of the 14th": that date's week (bt14-s26 S6: only the date)
+            end, day, month = _week_of(words, i)  # type: ignore[misc]
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            out.append(_DayExpr(start, end, "week_of", day, year=month))
+            i = end
+            continue
+        elif w in ("early", "late", "mid") and words[i + 1:i + 4] == ["in", "the", "week"] or (
+                w in ("middle", "end", "beginning", "start") and nxt == "of" and words[i + 2:i + 4] == ["the", "week"]
+                and not (w == "end")):
+            # "early in the week", "the middle of the week": that part of this week, or of next week once it is over
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            part = {"beginning": "early", "start": "early", "middle": "mid"}.get(w, w)
+            out.append(_DayExpr(start, i + 4, "week_part", part=part))
             i += 4
             continue
         elif w in ("this", "next") and nxt in ("week", "weekend"):
@@ -1461,8 +1527,9 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
                 unit = words[i + 1 + size] if i + 1 + size < n else ""
                 if unit == "of" and i + 2 + size < n:  # "in a couple of days"
                     unit, size = words[i + 2 + size], size + 1
+                # "in ten days", "in twelve days", "in twenty one days": number words as digits (bt14-s26 S6)
                 count = _COUNTS.get(phrase) if phrase in _COUNTS else (
-                    int(phrase) if phrase.isdigit() else None)
+                    int(phrase) if phrase.isdigit() else _spoken_count(phrase.split()))
                 if count is not None and unit in _UNIT_DAYS:
                     out.append(_DayExpr(i, i + 2 + size, "offset", count * _UNIT_DAYS[unit]))
                     i += 2 + size
@@ -1487,6 +1554,12 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
             out.append(_DayExpr(i, i + 4, "end_of_week"))
             i += 4
             continue
+        elif w == "weekend" and nxt == "after" and nxt2 == "next":
+            # "the weekend after next": the weekend after next weekend's (bt14-s26 S6; read alone, this weekend)
+            start = i - 1 if i > 0 and words[i - 1] == "the" else i
+            out.append(_DayExpr(start, i + 3, "weekend_after_next"))
+            i += 3
+            continue
         elif w == "weekend":  # "the weekend", "over the weekend" ("this/next weekend" are read above)
             out.append(_DayExpr(i - 1 if i > 0 and words[i - 1] == "the" else i, i + 1, "this_weekend"))
         elif w in ("this", "next", "on", "coming") and nxt in _WEEKDAYS:
@@ -1510,7 +1583,7 @@ def _scan_days(words: Sequence[str]) -> list[_DayExpr]:
                 continue
             out.append(_DayExpr(i, i + 1, "weekday", _WEEKDAYS[w]))
         i += 1
-    return _bounded(words, _counted_from(words, _with_weeks(words, out)))
+    return _relative(words, _bounded(words, _counted_from(words, _with_weeks(words, out))))
 
 
 _UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "fortnight": 14, "fortnights": 14}
@@ -1522,6 +1595,9 @@ def _named_day(words: Sequence[str], i: int) -> _DayExpr | None:
     for holiday_words in _HOLIDAY_NAMES:
         if tuple(words[i:i + len(holiday_words)]) == holiday_words:
             return _DayExpr(i, i + len(holiday_words), "holiday", part=_HOLIDAYS[holiday_words])
+    nth = _nth_in_month(words, i)
+    if nth is not None:
+        return nth
     part, at = "", i
     for lead, name in _MONTH_PARTS:
         if tuple(words[i:i + len(lead)]) == lead:
@@ -1555,6 +1631,55 @@ def _named_day(words: Sequence[str], i: int) -> _DayExpr | None:
         year = 1 if "next" in tail[:size] else -1
         end += size
     return _DayExpr(i, end, "month", _MONTH_WORDS[word], part=part, year=year)
+
+
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+        "5th": 5, "last": -1}
+
+
+def _nth_in_month(words: Sequence[str], i: int) -> _DayExpr | None:
+    """"the first Monday of January", "the last Friday of the month", "the second Tuesday in March", "the fifteenth
+    of this month", "the 3rd of next month" said at ``i`` (bt14-s26 SHOULD-FIX 6; read apart, "first" was the 1st and
+    the weekday another day). The month: a month word (the next one with that day from today), "the/this month" or
+    "next month"; kind "nth_weekday" (arg: the weekday, part: n) or "month_day" (arg: the day)."""
+    at = i + 1 if i < len(words) and words[i] == "the" else i
+    weekday, day, end = None, None, at + 1
+    if at + 1 < len(words) and words[at] in _NTH and words[at + 1] in _WEEKDAYS and not words[at + 1].endswith("s"):
+        weekday, end = _WEEKDAYS[words[at + 1]], at + 2
+    else:
+        number_end = _day_number_end(words, at, ordinal_only=True)
+        if number_end is None or words[at] == "last":
+            return None
+        day, end = _day_number(list(words[at:number_end])), number_end
+        if day is None:
+            return None
+    if end >= len(words) or words[end] not in ("of", "in"):
+        return None
+    month_words = words[end + 1:end + 3]
+    if month_words[:2] in (["the", "month"], ["this", "month"]):
+        month, stop = 0, end + 3
+    elif month_words[:2] == ["next", "month"]:
+        month, stop = -1, end + 3
+    elif month_words[:1] and month_words[0] in _MONTH_WORDS:
+        month, stop = _MONTH_WORDS[month_words[0]], end + 2
+    else:
+        return None
+    if weekday is not None:
+        return _DayExpr(i, stop, "nth_weekday", weekday, part=str(_NTH[words[at]]), year=month)
+    return _DayExpr(i, stop, "month_day", day or 0, year=month)
+
+
+def _in_month(expr: _DayExpr, year: int, month: int) -> dt.date | None:
+    """The day an "nth_weekday" or "month_day" expression names in one month; None when it has none."""
+    if expr.kind == "month_day":
+        return _real_date(year, month, expr.arg)
+    n, last = int(expr.part), calendar.monthrange(year, month)[1]
+    if n < 0:
+        day = dt.date(year, month, last)
+        return day - dt.timedelta(days=(day.weekday() - expr.arg) % 7)
+    first = dt.date(year, month, 1)
+    day = first + dt.timedelta(days=(expr.arg - first.weekday()) % 7 + 7 * (n - 1))
+    return day if day.month == month else None
 
 
 def _counted_from(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
@@ -1599,6 +1724,34 @@ def _bounded(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
     return out
 
 
+def _relative(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
+    """"two days after Christmas", "three days before Christmas", "a week before Thanksgiving" (that many days from
+    the day), and "the Monday after Thanksgiving", "the Friday before Christmas" (the first such weekday after or
+    before it): one expression (bt14-s26 SHOULD-FIX 6; read apart, the count was dropped and the weekday a second
+    day)."""
+    out: list[_DayExpr] = []
+    for expr in exprs:
+        if expr.kind not in ("after", "before") or len(expr.inner) != 1:
+            out.append(expr)
+            continue
+        sign = 1 if expr.kind == "after" else -1
+        unit = words[expr.start - 1] if expr.start >= 1 else ""
+        counted = _count_before(words, expr.start - 1) if unit in _UNIT_DAYS else None
+        prev = out[-1] if out else None
+        if counted is not None:
+            count, start = counted
+            start = start - 1 if start > 0 and words[start - 1] == "the" else start
+            if prev is not None and prev.end > start:
+                out.pop()  # "a few" read as something else
+            out.append(_DayExpr(start, expr.end, "days_from", sign * count * _UNIT_DAYS[unit], inner=expr.inner))
+        elif prev is not None and prev.kind == "weekday" and prev.end == expr.start and not prev.shift:
+            start = prev.start - 1 if prev.start > 0 and words[prev.start - 1] == "the" else prev.start
+            out[-1] = _DayExpr(start, expr.end, "weekday_from", prev.arg, shift=0, part=expr.kind, inner=expr.inner)
+        else:
+            out.append(expr)
+    return out
+
+
 _WEEK_KINDS = {"this_week": 0, "next_week": 1, "week_after_next": 2}
 _WEEK_BRIDGES = frozenset({"on", "of", "the", "in", "that"})
 
@@ -1635,6 +1788,32 @@ def _shifted(words: Sequence[str], exprs: list[_DayExpr]) -> list[_DayExpr]:
             expr = dataclasses.replace(expr, start=start, shift=count * _UNIT_DAYS[unit])
         out.append(expr)
     return out
+
+
+def _week_of(words: Sequence[str], i: int) -> tuple[int, int, int] | None:
+    """(where it ends, day, month or 0) of the date after "week of" at ``i``: "december 14th", "the 14th"."""
+    at = i + 2
+    month = 0
+    if at < len(words) and words[at] in _MONTH_WORDS:
+        month, at = _MONTH_WORDS[words[at]], at + 1 + (at + 1 < len(words) and words[at + 1] == "the")
+        end = _day_number_end(words, at, ordinal_only=False)
+    elif at < len(words) and words[at] == "the":
+        at += 1
+        end = _day_number_end(words, at, ordinal_only=True)
+    else:
+        return None
+    if end is None:
+        return None
+    day = _day_number(list(words[at:end]))
+    return (end, day, month) if day is not None else None
+
+
+def _spoken_count(words: Sequence[str]) -> int | None:
+    """A count said in words or digits ("ten", "twelve", "twenty one", "10") from 1 to 99; None otherwise."""
+    if not words or not all(w.isdigit() or w in _TENS or w in _UNITS for w in words):
+        return None
+    value = _small_number(words, ordinal_ok=False)
+    return value if value is not None and 1 <= value <= 99 else None
 
 
 def _count_before(words: Sequence[str], end: int) -> tuple[int, int] | None:
@@ -1748,6 +1927,31 @@ def _resolve_day(expr: _DayExpr, today: dt.date, week_start: int,
             return _value((following, following + one))
         return _ambiguous(Why.WHICH_WEEK, [(saturday, saturday + one),
                                            (saturday + dt.timedelta(weeks=1), saturday + 8 * one)])
+    if expr.kind == "week_of":
+        if expr.year:
+            dates = [_real_date(y, expr.year, expr.arg) for y in (today.year, today.year + 1)]
+            date = next((d for d in dates if d is not None and _week_start(d, week_start) + 6 * one >= today), None)
+        else:
+            found = _day_of_month([f"{expr.arg}th"], today - dt.timedelta(days=6))  # the week may have begun
+            date = found.value if found is not None else None
+        if date is None:
+            return _not_understood(Why.NO_SUCH_DATE)
+        first = _week_start(date, week_start)
+        days = _clipped((first, first + 6 * one), today)
+        return _value(days) if days is not None else _not_understood(Why.OUT_OF_RANGE)
+    if expr.kind == "week_part":
+        monday = _week_start(today, 0)
+        a, b = _WEEK_PART_DAYS[expr.part]
+        if today > monday + b * one:
+            monday += dt.timedelta(weeks=1)
+        return _value((max(today, monday + a * one), monday + b * one))
+    if expr.kind == "weekend_after_next":
+        # on a weekday, the weekend after the coming one; on a weekend, two after this one ("next weekend" is the
+        # one after)
+        saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7) if today.weekday() < 5 else (
+            today - dt.timedelta(days=today.weekday() - 5) + dt.timedelta(weeks=1))
+        saturday += dt.timedelta(weeks=1)
+        return _value((saturday, saturday + one))
     if expr.kind == "end_of_week":  # Thursday and Friday of this week (of next week once they are past)
         thursday = _week_start(today, 0) + 3 * one
         if today > thursday + one:
@@ -1793,6 +1997,17 @@ def _resolve_named(expr: _DayExpr, today: dt.date, week_start: int,
         if month_days is None and expr.year == 0:  # "in January" said in March: next January
             month_days = _month_span(year + 1, expr.arg, expr.part)
         return _value(month_days) if month_days is not None else _not_understood(Why.OUT_OF_RANGE)
+    if expr.kind in ("nth_weekday", "month_day"):
+        if expr.year in (0, -1):  # this month or next month: that one only
+            month0 = today.month - 1 + (1 if expr.year == -1 else 0)
+            months = [(today.year + month0 // 12, month0 % 12 + 1)]
+        else:  # a month named: this year's when the day is still ahead, else next year's
+            months = [(today.year, expr.year), (today.year + 1, expr.year)]
+        days = [_in_month(expr, year, month) for year, month in months]
+        ahead = [d for d in days if d is not None and d >= today]
+        if ahead:
+            return _value((ahead[0], ahead[0]))
+        return _not_understood(Why.NO_SUCH_DATE if all(d is None for d in days) else Why.OUT_OF_RANGE)
     if expr.kind in ("this_month", "next_month"):
         year, month = today.year, today.month
         if expr.kind == "next_month":
@@ -1818,6 +2033,25 @@ def _resolve_named(expr: _DayExpr, today: dt.date, week_start: int,
             start = _week_start(span[1] if expr.arg > 0 else span[0], week_start) + dt.timedelta(weeks=expr.arg)
             return start, start + 6 * one
         return _mapped(base, week)
+    if expr.kind == "from_anchor":
+        if anchor is None:
+            return _ambiguous(Why.VAGUE)  # "a week later" with nothing to count from
+        day = (anchor[0] if expr.arg < 0 else anchor[1]) + dt.timedelta(days=expr.arg)
+        return _value((day, day)) if day >= today else _not_understood(Why.OUT_OF_RANGE)
+    if expr.kind == "days_from":  # "two days after Christmas": from the day (the last of a stretch) said
+        step = dt.timedelta(days=expr.arg)
+        inner = _resolve_day(expr.inner[0], today, week_start, anchor)
+        found = _mapped(inner, lambda s: (s[1] + step, s[1] + step) if expr.arg > 0 else (s[0] + step, s[0] + step))
+        return _mapped(found, lambda s: s if s[0] >= today else None)
+    if expr.kind == "weekday_from":  # "the Monday after Thanksgiving": the first Monday after it
+
+        def weekday(s: _Span) -> _Span | None:
+            if expr.part == "after":
+                day = s[1] + dt.timedelta(days=(expr.arg - s[1].weekday()) % 7 or 7)
+            else:
+                day = s[0] - dt.timedelta(days=(s[0].weekday() - expr.arg) % 7 or 7)
+            return (day, day) if day >= today else None
+        return _mapped(_resolve_day(expr.inner[0], today, week_start, anchor), weekday)
     if expr.kind in ("before", "after", "by"):
         inner = _resolve_day(expr.inner[0], today, week_start, anchor)
         if expr.kind == "after":
@@ -2129,8 +2363,9 @@ def _said_dates(words: Sequence[str]) -> list[Mention]:
                 out.append(Mention(i, end, " ".join(words[i:end])))
         elif w == "the":
             end = _day_number_end(words, i + 1, ordinal_only=True)
-            if end is None or (end < len(words) and words[end] in ("one", "ones", "option", "choice")):
-                continue  # "the first one" picks an option, it names no date
+            if end is None or (end < len(words) and words[end] in ("one", "ones", "option", "choice", "time",
+                                                                    "thing")):
+                continue  # "the first one" picks an option, "for the first time" is no date (bt14-s26 nit 9)
             if end + 1 < len(words) and words[end] == "of" and words[end + 1] in _MONTHS:
                 end += 2
             out.append(Mention(i, end, " ".join(words[i:end])))
@@ -2145,7 +2380,8 @@ def _date_tail(words: Sequence[str], end: int) -> int:
         i = i + 1 if i < len(words) and words[i] == "the" else i
     if i < len(words) and words[i] in _TENS and i + 1 < len(words) and words[i + 1] in _ORDINALS:
         return i + 2
-    if i < len(words) and (_ORDINAL_NUMERAL.fullmatch(words[i]) or words[i] in _ORDINALS):
+    if i < len(words) and (_ORDINAL_NUMERAL.fullmatch(words[i]) or words[i] in _ORDINALS) and (
+            words[i + 1:i + 2] != ["thing"]):  # "Monday first thing" is early on Monday, not Monday the 1st
         return i + 1
     return end
 
@@ -2185,6 +2421,12 @@ def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_
     i = 0
     while i < len(words):
         found = None
+        first_thing = words[i:i + 2] == ["first", "thing"]
+        if first_thing:
+            end = i + 5 if words[i + 2:i + 5] == ["in", "the", "morning"] else i + 2
+            out.append(Mention(i, end, " ".join(words[i:end])))
+            i = end
+            continue
         starts = _is_numeric_word(words[i]) or words[i] in _TIME_START or (
             words[i] in _BOUND_FIRST and i + 1 < len(words)
             and (_is_numeric_word(words[i + 1]) or words[i + 1] in _TIME_START or words[i + 1] in _MEALS))

@@ -745,6 +745,94 @@ ROWS = [
     ("name", "D’Angelo", {}, V("D'Angelo")),
 ]
 
+# bt14-s26 SHOULD-FIX 6 and NIT 9 (fix14-days): said on Wednesday 2 December 2026, 10:00 in New York. Each example of
+# the report, then variants of its kind.
+DEC_2 = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)
+EARLY = t(10, 0, bound=Bound.BEFORE)  # "first thing": before 10 AM
+
+
+def dec(month: int, day: int, year: int = 2026) -> dt.date:
+    return dt.date(year, month, day)
+
+
+ROWS += [(kind, said, {"now": DEC_2} if kind == "day" else {}, expected) for kind, said, expected in [
+    # the weekend after next weekend's, never this one
+    ("day", "the weekend after next", V(span(dec(12, 12), dec(12, 13)))),
+    ("day", "weekend after next", V(span(dec(12, 12), dec(12, 13)))),
+    ("day", "can I come the weekend after next", V(span(dec(12, 12), dec(12, 13)))),
+    ("day", "the weekend after next in the morning", V(span(dec(12, 12), dec(12, 13), part(PartOfDay.MORNING)))),
+    # the nth (or last) weekday of a month; the nth day of this or next month
+    ("day", "the last Friday of the month", V(span(dec(12, 25)))),
+    ("day", "the last Friday of this month", V(span(dec(12, 25)))),
+    ("day", "the last Monday of December", V(span(dec(12, 28)))),
+    ("day", "the first Monday of January", V(span(dec(1, 4, 2027)))),
+    ("day", "first Monday in January", V(span(dec(1, 4, 2027)))),
+    ("day", "the second Tuesday of January", V(span(dec(1, 12, 2027)))),
+    ("day", "the first Monday of next month", V(span(dec(1, 4, 2027)))),
+    ("day", "the 3rd Thursday of December", V(span(dec(12, 17)))),
+    ("day", "the fifth Monday of February", A(Why.NO_SUCH_DATE)),
+    ("day", "the fifteenth of this month", V(span(dec(12, 15)))),
+    ("day", "the 15th of next month", V(span(dec(1, 15, 2027)))),
+    ("day", "the twentieth of the month", V(span(dec(12, 20)))),
+    # days counted before or after a holiday (or any day), and the weekday before or after one
+    ("day", "two days after Christmas", V(span(dec(12, 27)))),
+    ("day", "three days before Christmas", V(span(dec(12, 22)))),
+    ("day", "a couple of days after Christmas", V(span(dec(12, 27)))),
+    ("day", "ten days before Christmas", V(span(dec(12, 15)))),
+    ("day", "3 days after New Year's Day", V(span(dec(1, 4, 2027)))),
+    ("day", "two weeks after Christmas", V(span(dec(1, 8, 2027)))),
+    ("day", "two days before Friday", V(span(dec(12, 2)))),
+    ("day", "the Monday after Thanksgiving", V(span(dec(11, 29, 2027)))),  # this year's is past
+    ("day", "the Friday before Christmas", V(span(dec(12, 18)))),
+    ("day", "the Tuesday after New Year", V(span(dec(1, 5, 2027)))),
+    ("day", "the Wednesday before Christmas Eve", V(span(dec(12, 23)))),
+    ("day", "the Monday after Christmas", V(span(dec(12, 28)))),
+    ("day", "the day after Christmas", V(span(dec(12, 26)))),  # unchanged around them
+    ("day", "after Christmas", V(span(dec(12, 26), dec(1, 22, 2027)))),
+    # "first thing": early on the day, never the 1st of a month
+    ("day", "first thing tomorrow", V(span(dec(12, 3), time=EARLY))),
+    ("day", "first thing Monday", V(span(dec(12, 7), time=EARLY))),
+    ("day", "tomorrow first thing in the morning", V(span(dec(12, 3), time=EARLY))),
+    ("day", "Monday first thing", V(span(dec(12, 7), time=EARLY))),
+    ("day", "first thing on Friday", V(span(dec(12, 4), time=EARLY))),
+    ("time", "first thing", V(EARLY)),
+    ("time", "first thing in the morning", V(EARLY)),
+    # a count said in words is a count, as in digits
+    ("day", "in ten days", V(span(dec(12, 12)))),
+    ("day", "in twelve days", V(span(dec(12, 14)))),
+    ("day", "in 10 days", V(span(dec(12, 12)))),
+    ("day", "in twenty one days", V(span(dec(12, 23)))),
+    ("day", "in eleven days", V(span(dec(12, 13)))),
+    ("day", "in ten weeks", V(span(dec(2, 10, 2027)))),
+    # the week of a date; a part of the week (of next week once this one's is over)
+    ("day", "the week of December 14th", V(span(dec(12, 14), dec(12, 20)))),
+    ("day", "the week of the 14th", V(span(dec(12, 14), dec(12, 20)))),
+    ("day", "week of december 21", V(span(dec(12, 21), dec(12, 27)))),
+    ("day", "the week of January 4th", V(span(dec(1, 4, 2027), dec(1, 10, 2027)))),
+    ("day", "early in the week", V(span(dec(12, 2)))),
+    ("day", "late in the week", V(span(dec(12, 3), dec(12, 4)))),
+    ("day", "the middle of the week", V(span(dec(12, 2), dec(12, 3)))),
+    # nit 9: two times offered are asked about (both kept); a bound each side is a range; "on the dot" is at
+    ("time", "three or four", A(Why.SEVERAL, t(15), t(16))),
+    ("time", "3 or 4", A(Why.SEVERAL, t(15), t(16))),
+    ("time", "ten or eleven", A(Why.SEVERAL, t(10), t(11))),
+    ("time", "maybe 2 or 3", A(Why.SEVERAL, t(14), t(15))),
+    ("time", "two or three pm", A(Why.SEVERAL, t(14), t(15))),  # not 3 PM alone
+    ("time", "3 or later", V(t(15, bound=Bound.AFTER))),  # unchanged: a bound
+    ("time", "after 6 but before 8", V(between(18, 20))),
+    ("time", "after 6 and before 8", V(between(18, 20))),
+    ("time", "before 8 but after 6", V(between(18, 20))),
+    ("time", "after 6pm but before 8pm", V(between(18, 20))),
+    ("time", "after 5:30 but before 7", V(SpokenTime(dt.time(17, 30), None, Bound.AT, dt.time(19)))),
+    ("time", "nine on the dot", V(t(9))),
+    ("time", "9 on the dot", V(t(9))),
+    ("time", "at three on the dot", V(t(15))),
+    ("time", "10 am on the dot", V(t(10))),
+    # "a week later": counted from the day being moved; nothing to count from, asked
+    ("day", "a week later", A(Why.VAGUE)),
+]]
+
+
 
 def _read(kind: str, said: str, options: dict) -> Reading:
     options = dict(options)
@@ -912,3 +1000,13 @@ def test_two_dates_or_years_offered_in_one_answer_are_several(said: str) -> None
 def test_bt14_s25_two_digit_birth_years_at_the_age_bound(said: str, expected: Reading) -> None:
     """The break-tester's rows, said on 2 December 2026: the rule is the same at 110 as at 109."""
     assert parse_date(said, today=dt.date(2026, 12, 2), purpose=BIRTH) == expected
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("a week later", dt.date(2026, 12, 10)), ("one week later", dt.date(2026, 12, 10)),
+    ("two days later", dt.date(2026, 12, 5)), ("a couple of days later", dt.date(2026, 12, 5)),
+    ("two weeks later", dt.date(2026, 12, 17)), ("a day earlier", dt.date(2026, 12, 2)),
+])
+def test_bt14s26_a_shift_counts_from_the_day_being_moved(said: str, day: dt.date) -> None:
+    """bt14-s26 nit 9 ("push it back a week"): from the appointment (Thursday 3 December), said on 2 December 2026."""
+    assert parse_day(said, now=DEC_2, tz=NY, anchor=dt.date(2026, 12, 3)) == V(span(day))
