@@ -20,7 +20,7 @@ from ivr.encryption import RECORDINGS_ENV_NAME, parse_keys
 from ivr.exceptions import ConfigError
 from ivr.private_files import private_dir
 from ivr.secret_files import resolve_secret_files
-from ivr.speech_decoder import decoder_options
+from ivr.speech_decoder import DEFAULT_DECODER, decoder_options
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR") or PROJECT_ROOT / "instance")
@@ -81,7 +81,7 @@ class Settings:
     # A voicemail of 20 s or more is cut at its pauses into this many pieces, decoded at once (one core each).
     speech_threads: int = 2
     # The speech decoder's search (ivr/speech_decoder.py, docs/speech.md): a preset or name=value pairs.
-    speech_decoder: str = "model"
+    speech_decoder: str = DEFAULT_DECODER
     # The reconciliation job (workers/reconcile.py): how often it runs, and how long a call,
     # a recording or an outbox may stay unfinished before it steps in.
     reconcile_seconds: int = 300

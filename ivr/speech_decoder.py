@@ -8,14 +8,16 @@ new words: a speech worker's first message paid for that (bench-s24: real-time f
 
 Presets (docs/speech.md gives the measurements):
 
-* ``model`` (the default): the model's own ``conf/model.conf``, unchanged.
+* ``middle`` (the default): beam 9, the model's max-active and lattice beam (3000, 2 for the small models). On a
+  worker's first message with the crisis words at its start (bench-s26, ``bench/first_message.py --runs 20
+  --variants 24``): CPU real-time factor median 0.174 (max 0.228) against 0.236 (max 0.290) for the model's own, 위기
+  heard in 20 of 20 fresh workers (the model's own: 20 of 20), and in exactly the same 11 of 24 ways of saying it as
+  the model's own search (the same 13 missed); the voicemail bench's first 10 s message 0.18 against 0.36.
+* ``model``: the model's own ``conf/model.conf``, unchanged.
 * ``fast``: beam 8, max-active 1500, lattice beam 1. A worker's first message (new words): CPU real-time factor
   0.447 -> 0.202 at the same load, but in one CI run of the bench its narrower search did not hear the crisis word
   of a worker's first message (heard in the later one): speed never at the price of a missed crisis, so it is a
   choice, not the default.
-* ``middle``: beam 9, the model's max-active and lattice beam (3000, 2 for the small models). Measured on a worker's
-  first message (rtf13, docs/speech.md): between the two in speed; not the default until it has been run often
-  enough on first messages with crisis words to trust it (the issue asks 20 runs and more).
 * or the values themselves: ``beam=8,max-active=1500,lattice-beam=1`` (any of the four; the rest stay the model's).
 
 Pure: text in, options out. Raises ValueError with the reason for anything else. A module of its own beside
@@ -23,7 +25,7 @@ Pure: text in, options out. Raises ValueError with the reason for anything else.
 """
 from __future__ import annotations
 
-DEFAULT_DECODER = "model"
+DEFAULT_DECODER = "middle"
 PRESETS: dict[str, dict[str, float]] = {
     "fast": {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0},
     "middle": {"beam": 9.0},

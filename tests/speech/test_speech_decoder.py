@@ -30,8 +30,8 @@ MODEL_CONF = """--min-active=200
 
 
 @pytest.mark.parametrize(("spec", "options"), [
-    (None, {}),
-    ("", {}),
+    (None, {"beam": 9.0}),
+    ("", {"beam": 9.0}),
     ("fast", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
     (" FAST ", {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}),
     ("model", {}),
@@ -41,7 +41,7 @@ MODEL_CONF = """--min-active=200
     ("min-active=100, max-active=2000", {"min-active": 100, "max-active": 2000}),
 ])
 def test_a_preset_or_values(spec, options) -> None:
-    assert DEFAULT_DECODER == "model"
+    assert DEFAULT_DECODER == "middle"
     assert decoder_options(spec) == options
 
 
@@ -64,8 +64,8 @@ def test_anything_else_is_refused_with_the_reason(spec, why, tmp_path: Path) -> 
     assert str(at_start.value) == f"IVR_SPEECH_DECODER: {why}"
 
 
-def test_the_setting_defaults_to_the_models_own_search_and_is_read_from_the_environment() -> None:
-    assert load_settings({}).speech_decoder == "model"
+def test_the_setting_defaults_to_beam_9_and_is_read_from_the_environment() -> None:
+    assert load_settings({}).speech_decoder == "middle"
     assert load_settings({"IVR_SPEECH_DECODER": "fast"}).speech_decoder == "fast"
 
 
@@ -86,13 +86,15 @@ def test_the_model_is_loaded_with_the_setting_through_a_view_that_is_gone_after_
     assert fast.decoder == {"beam": 8.0, "max-active": 1500, "lattice-beam": 1.0}
     assert list(tmp_path.iterdir()) == []  # vosk read everything while loading: the view is removed
     assert (model / "conf" / "model.conf").read_text() == before  # the package's own folder is never written
-    own = VoskRecognizer(model)
+    own = VoskRecognizer(model, decoder="model")
     assert own.decoder == {}
+    assert VoskRecognizer(model).decoder == {"beam": 9.0}  # the default, middle
     silence = bytes(2 * 8000)
     assert fast.transcribe_bytes(silence, 8000).text == own.transcribe_bytes(silence, 8000).text == ""
     # One loaded model per folder and setting.
-    assert load_recognizer(model) is load_recognizer(model, "model")
+    assert load_recognizer(model) is load_recognizer(model, "middle")
     assert load_recognizer(model, "fast") is not load_recognizer(model)
+    assert load_recognizer(model, "model") is not load_recognizer(model)
 
 
 def crisis_first(tmp_path: Path, speed: int) -> bytes:
