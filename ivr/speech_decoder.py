@@ -12,7 +12,7 @@ Presets (docs/speech.md gives the measurements):
   worker's first message with the crisis words at its start (bench-s26, ``bench/first_message.py --runs 20
   --variants 24``): CPU real-time factor median 0.174 (max 0.228) against 0.236 (max 0.290) for the model's own, 위기
   heard in 20 of 20 fresh workers (the model's own: 20 of 20), and in exactly the same 11 of 24 ways of saying it as
-  the model's own search (the same 13 missed); the voicemail bench's first 10 s message 0.18 against 0.36.
+  the model's own search (the same 13 missed); the voicemail bench's first 10 s message 0.15-0.18 against 0.21-0.23.
 * ``model``: the model's own ``conf/model.conf``, unchanged.
 * ``fast``: beam 8, max-active 1500, lattice beam 1. A worker's first message (new words): CPU real-time factor
   0.447 -> 0.202 at the same load, but in one CI run of the bench its narrower search did not hear the crisis word
