@@ -514,3 +514,20 @@ def test_a_secret_file_the_settings_refuse_is_named_not_a_traceback(tmp_path):
     loose.chmod(0o600)
     both = {"TWILIO_AUTH_TOKEN_FILE": str(loose), "TWILIO_AUTH_TOKEN": "x"}
     assert doctor_mod.settings_findings(lambda: load_settings(both))[0].check == "config"
+
+
+def test_the_practices_listed_line_in_the_outbound_pool_is_named(healthy):
+    """bt1112-s26 SF3: TWILIO_NUMBER listed among outbound.yaml's neutral numbers."""
+    app, env_file, _ = healthy
+    flows_dir = app.extensions["quietline"].flows.path
+    (flows_dir / "outbound.yaml").write_text(
+        'caller_id:\n  name: Appointments\n  numbers: ["+1 555 010 0190", "' + NUMBER + '"]\n')
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _checks_failing(report) == ["number"]
+    assert _problems(report) == {("number", f"{NUMBER} is the practice's listed line (TWILIO_NUMBER, the number "
+                                            "callers dial) and is in outbound.yaml's caller_id.numbers: every "
+                                            "follow-up and reminder would show it and its caller name; the outbound "
+                                            "rules are refused until it is removed")}
