@@ -1,5 +1,8 @@
 """Break test bt1112-s26, the pure parts.
 
+NIT 5: clinicians' initials that are ordinary words ("SO", "S.O."), keywords offered before their verb ("quit quits",
+"cancel by replying") and care words in a caller name ("Mind Matters") are refused.
+
 SHOULD-FIX 3: the practice's listed line (``TWILIO_NUMBER``, the number callers dial) is refused in
 ``caller_id.numbers`` as the front desk's number is, with file and line, by ``flows check`` and by the rules the
 service loads; ``checked_from`` refuses it at send time too.
@@ -16,6 +19,13 @@ from ivr.actions.catalog import default_registry
 from ivr.contact.sending import checked_from
 from ivr.exceptions import OutboundRefused
 from ivr.flowlang import store as flowstore
+from ivr.outbound.lint import (
+    Discretion,
+    WordKind,
+    caller_name_problems,
+    opt_out_command_problems,
+    template_problems,
+)
 from ivr.outbound.rules import CallerId, parse_outbound
 from tests.flowlang.test_flows_cli import flows_check
 from tests.helpers.outbound import practice
@@ -82,3 +92,49 @@ def test_flows_check_refuses_twilio_number_in_the_pool(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert (f"outbound.yaml:{line}: caller_id.numbers[1]: '+1 555 555 0100' is the practice's listed line "
             "(TWILIO_NUMBER, the number callers dial)") in refused.stderr
+
+
+# NIT 5: clinicians' initials that are also ordinary words, opt-out keywords offered after the fact, care words in a
+# caller name.
+LINT = Discretion.for_practice("Lakeside Counseling Collective",
+                               clinician_names=["Dr. Maya Chen", "Sam Ortiz, LCSW", "Anna Martin"])
+
+
+@pytest.mark.parametrize("words, initials", [("See SO today.", "SO"), ("With S.O. at {{ time }}.", "SO"),
+                                             ("With S. O. today.", "SO"), ("AM will see you.", "AM"),
+                                             ("M.C. today.", "MC")])
+def test_a_clinicians_initials_in_capitals_are_refused_even_when_they_are_a_word(words: str, initials: str) -> None:
+    assert [p.message for p in template_problems(words, WordKind.TEXT, LINT)] == [
+        f"not discreet: it names a clinician (the initials {initials!r})"]
+
+
+@pytest.mark.parametrize("words", ["So glad to see you.", "so, see you then", "Your time: 10 AM.", "At 9AM.",
+                                   "Reply OK… no: call us at {{ callback_number }}."])
+def test_the_word_so_and_times_still_pass(words: str) -> None:
+    assert template_problems(words, WordKind.TEXT, LINT) == []
+
+
+@pytest.mark.parametrize("words, keyword", [("1 confirms; quit quits.", "QUIT"),
+                                            ("If you can't come, cancel by replying.", "CANCEL"),
+                                            ("Stop by texting us.", "STOP")])
+def test_a_keyword_offered_before_its_verb_is_refused(words: str, keyword: str) -> None:
+    assert opt_out_command_problems(words) == [
+        f"it invites the reply {keyword!r}, which carriers treat as an opt-out from every text (only the opt-out "
+        "notice may mention STOP; offer digits or words like 'change')"]
+
+
+@pytest.mark.parametrize("words", ["We'll cancel by texting you.", "If you need to cancel, call us.",
+                                   "Please come by the end of the week."])
+def test_keywords_as_ordinary_words_still_pass(words: str) -> None:
+    assert opt_out_command_problems(words) == []
+
+
+@pytest.mark.parametrize("name, word", [("Mind Matters", "mind"), ("Healing Hands", "healing"),
+                                        ("Calm Center", "calm")])
+def test_caller_names_with_care_words_are_refused(name: str, word: str) -> None:
+    assert caller_name_problems(name, LINT) == [
+        f"not discreet: it says {word!r} (a caller name with a care word reads as a practice's name)"]
+
+
+def test_care_words_of_caller_names_pass_in_texts() -> None:
+    assert template_problems("Stay calm, never mind the rain: see you {{ when }}.", WordKind.TEXT, LINT) == []
