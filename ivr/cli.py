@@ -80,6 +80,14 @@ def database_clinician_names(environ: Mapping[str, str] | None = None) -> tuple[
     return names, f"{len(names)} clinician name(s) from the database {safe_url(parsed)}"
 
 
+def listed_numbers(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The practice's listed line as the service reads it (``TWILIO_NUMBER``); () when unset or unreadable."""
+    try:
+        return load_settings(os.environ if environ is None else environ).listed_numbers
+    except ConfigError:
+        return ()
+
+
 @flows_cli.command("check")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def flows_check(path: Path | None) -> None:
@@ -95,7 +103,7 @@ def flows_check(path: Path | None) -> None:
         click.echo(f"Checked without clinician names: {read}.")
     else:
         click.echo(f"Checked with {read}.")
-    flows, problems = check_dir(directory, default_registry().signatures(), names or ())
+    flows, problems = check_dir(directory, default_registry().signatures(), names or (), listed_numbers())
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = [p for p in problems if p.severity == "error"]

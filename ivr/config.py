@@ -142,6 +142,12 @@ class Settings:
     # Refused unless REST calls go to a local stand-in (see validate), so production never runs on it.
     test_now: str = ""
 
+    @property
+    def listed_numbers(self) -> tuple[str, ...]:
+        """The practice's listed line(s), the number callers dial (``TWILIO_NUMBER``): never an outbound ``From``
+        (outbound.yaml's ``caller_id.numbers`` refuses it; ``ivr.contact.sending.checked_from`` too)."""
+        return (self.twilio_number,) if self.twilio_number else ()
+
     def clock(self) -> Callable[[], dt.datetime] | None:
         """The fixed clock IVR_TEST_NOW asks for, or None for the real one."""
         if not self.test_now:

@@ -100,7 +100,8 @@ def build_services(settings: Settings, *, redis: Redis | None = None, registry: 
     database = database or Database.from_url(settings.database_url)
     # Fail fast: a caller waiting on a dead or hung Redis hears the apology within a second or two.
     redis = redis or guarded_redis(settings.redis_url, settings.redis_timeout_seconds, settings.redis_breaker_seconds)
-    flows = FlowStore(settings.flows_dir, registry.signatures(), settings.flows_reload_seconds)
+    flows = FlowStore(settings.flows_dir, registry.signatures(), settings.flows_reload_seconds,
+                      listed_numbers=settings.listed_numbers)
     try:
         flows.load()
     except FlowError:

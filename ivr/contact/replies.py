@@ -108,6 +108,9 @@ _OPT_OUT_WORDS = re.compile(
     r"\b(?:stop|quit) (?:texting|messaging|sending|contacting|calling)\b"
     r"|\b(?:don't|dont|do not|never) (?:text|message|contact) (?:me|us|this number)\b"
     r"|\bno more (?:texts|text messages|messages)\b|\bunsubscribe me\b|\bremove (?:me|this number) from\b")
+# A reply of stop signs only ("🛑", with or without the emoji selector): the sign says STOP as the word does
+# (break-test s26 NIT 6).  Only 🛑: a raised hand (✋) or other signs stay words for a person.
+_STOP_SIGNS = re.compile(r"(?:\U0001F6D1\uFE0F?\s*)+[.!]*")
 # Carrier keywords: never read as "may be a crisis" (a crisis is still a crisis, whatever else the text says).
 _KEYWORDS = (ReplyMeaning.OPT_OUT, ReplyMeaning.OPT_IN, ReplyMeaning.HELP)
 
@@ -123,7 +126,7 @@ def meaning_of(body: str | None, opt_out_type: str | None = None, *, opted_out: 
         return ReplyMeaning.OPT_IN  # YES from a number that never stopped is a confirmation
     folded = opt_out_words.fold(body)  # full-width "ＳＴＯＰ" is STOP
     words = " ".join(_PUNCT.sub(" ", _ASSENT_EMOJI.sub(" ok ", folded.lower().replace("’", "'"))).split())
-    if _OPT_OUT_WORDS.search(words):
+    if _OPT_OUT_WORDS.search(words) or _STOP_SIGNS.fullmatch(folded.strip()):
         return ReplyMeaning.OPT_OUT
     if folded.strip().endswith("?"):
         return ReplyMeaning.OTHER  # "Y?", "ok?": a question, for a person, never a confirmation

@@ -51,7 +51,8 @@ class OutboundRulesStore:
                 rules = None
                 if key[1] is not None:
                     # Without clinician names: words that name one fail the full check, never the numbers.
-                    rules, _ = check_outbound(self.flows.path, cast(PracticeSettings, flows.practice))
+                    rules, _ = check_outbound(self.flows.path, cast(PracticeSettings, flows.practice),
+                                              listed_numbers=self.flows.listed_numbers)
                 self._numbers = tuple(rules.caller_id.numbers) if rules is not None else None
             if self._numbers is not None:
                 return self._numbers
@@ -77,7 +78,7 @@ class OutboundRulesStore:
                 log.warning("outbound rules: clinician names unavailable; checking without them")
                 names = ()
             rules, problems = check_outbound(self.flows.path, cast(PracticeSettings, flows.practice),
-                                             clinician_names=names)
+                                             clinician_names=names, listed_numbers=self.flows.listed_numbers)
             if rules is None:
                 log.error("outbound.yaml does not load (%d problems); still using version %s",
                           len(problems), self._rules.version if self._rules else "-")

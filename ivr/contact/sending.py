@@ -37,7 +37,7 @@ from ivr.contact.undeliverable import NumberHasher
 from ivr.exceptions import OutboundRefused, SendError, UnknownWords
 from ivr.outbound.facts import Channel, PracticeFacts
 from ivr.outbound.lint import WordKind
-from ivr.outbound.planner import SkipReason, Touch, recheck
+from ivr.outbound.planner import SkipReason, Touch, TouchKind, recheck
 from ivr.outbound.rules import OutboundRules
 from ivr.outbound.wording import render
 from ivr.outbound.zones import client_zones, display_zone, local_to_utc, next_allowed
@@ -65,6 +65,7 @@ class Sent(StrEnum):
     STAFF_TASK = "staff_task"
     NO_RULES = "no_rules"
     MERGED = "merged"  # a shared number's neutral message of today carried it (not sent again)
+    HELD = "held"  # a touch with news for one client the shared number's week could not take: a staff task
     DEFERRED = "deferred"  # the shared number had another client's neutral message today on another channel
 
 
@@ -86,9 +87,12 @@ def pool_number(rules: OutboundRules, client_id: str) -> str:
 
 
 def checked_from(rules: OutboundRules, number: str | None) -> str:
-    """``number`` when it is one of ``caller_id.numbers``; OutboundRefused otherwise."""
+    """``number`` when it is one of ``caller_id.numbers`` and not a number that identifies the practice (its listed
+    line, a staff member's: ``caller_id.refused``); OutboundRefused otherwise."""
     if not number or number not in rules.caller_id.numbers:
         raise OutboundRefused("outbound From must be one of caller_id.numbers in outbound.yaml")
+    if number in rules.caller_id.refused:
+        raise OutboundRefused("outbound From must not be the practice's listed line or a staff member's number")
     return number
 
 
@@ -219,8 +223,13 @@ def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, curren
                   defer: Callable[[int, dt.datetime], None] | None = None) -> Sent | None:
     """The neutral message to a shared number is one message (a family phone is told "a message about an
     appointment" once, however many of its clients have a touch): a neutral text or call of the same channel that
-    already went to the number this local day carries this touch too — recorded ``merged`` with ``covered_by``
-    (SKIPPED is not returned: the client was reached by it).  The number's week is limited as a client's is:
+    already went to the number this local day carries a **reminder** too — recorded ``merged`` with ``covered_by``
+    (SKIPPED is not returned: the client was reached by it).  Only a reminder is carried (its neutral words are all it
+    would have said), and never by a call someone answered and verified as another client (that call was about them).
+    A touch with news for one client — a staff correction, a ``moved`` correction, a follow-up — is never carried by
+    another's message: another client's message today makes it wait for the number's next allowed day (``DEFERRED``)
+    as across channels below, and when the number's week is full it becomes a staff task (``HELD``).  The number's
+    week is limited as a client's is:
     ``limits.per_week`` messages to it in any 7 days, then a touch is recorded skipped (``weekly_cap``).  Across
     channels the number's day holds one neutral message too: another client's neutral text or call of the other
     channel today defers this one (``DEFERRED``) when its window reaches the next allowed day, else it goes;
@@ -232,13 +241,16 @@ def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, curren
     day_start = local_to_utc(today, dt.time(0), tz)
     day_end = local_to_utc(today + dt.timedelta(days=1), dt.time(0), tz)
     to = current.to or ""
+    coverable = current.kind is TouchKind.REMINDER
     with db_sessions() as db, db.begin():
         carried = select(OutboundTouch).where(
             OutboundTouch.to_e164 == to, OutboundTouch.neutral.is_(True), OutboundTouch.id != row.id,
             OutboundTouch.status.in_(_CARRIED), OutboundTouch.covered_by.is_(None))
         covering = db.scalar(carried.where(
             OutboundTouch.channel == current.channel.value, OutboundTouch.attempted_at >= day_start,
-            OutboundTouch.attempted_at < day_end).order_by(OutboundTouch.attempted_at, OutboundTouch.id).limit(1))
+            OutboundTouch.attempted_at < day_end,
+            OutboundTouch.verified.is_not(True),  # answered and verified: it was that client's call, not neutral
+        ).order_by(OutboundTouch.attempted_at, OutboundTouch.id).limit(1)) if coverable else None
         if covering is not None:
             done = db.execute(update(OutboundTouch).where(
                 OutboundTouch.id == row.id, OutboundTouch.status == TouchState.PLANNED.value).values(
@@ -250,15 +262,17 @@ def neutral_merge(db_sessions: sessionmaker[Session], row: OutboundTouch, curren
             log.info("touch %s went with touch %s (one neutral message to a shared number)", row.job_id,
                      covering.job_id)
             return Sent.MERGED
-        elsewhere = db.scalar(carried.where(
-            OutboundTouch.channel != current.channel.value, OutboundTouch.client_id != row.client_id,
-            OutboundTouch.attempted_at >= day_start, OutboundTouch.attempted_at < day_end).limit(1))
+        others = carried.where(OutboundTouch.client_id != row.client_id, OutboundTouch.attempted_at >= day_start,
+                               OutboundTouch.attempted_at < day_end)
+        # A reminder is carried by another's message of its channel (above); anything else waits for any of them.
+        elsewhere = db.scalar((others.where(OutboundTouch.channel != current.channel.value) if coverable
+                               else others).limit(1))
         week = len(db.scalars(carried.where(OutboundTouch.attempted_at > now - dt.timedelta(days=7),
                                             OutboundTouch.attempted_at <= now)).all())
     if week >= rules.limits.per_week:
         touches.skip(db_sessions, row.id, SkipReason.WEEKLY_CAP, now)
         log.info("touch %s skipped: the shared number had its week's messages", row.job_id)
-        return Sent.SKIPPED
+        return Sent.SKIPPED if coverable else Sent.HELD  # news for one client is never dropped silently
     later = _a_later_day(row, client.time_zone, to, rules, day_end) if elsewhere is not None else None
     if later is not None:
         # One neutral message per number per local day, across channels: another client's went today on the

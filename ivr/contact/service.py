@@ -175,6 +175,14 @@ class Outbound:
                                    defer=self.defer)
         if result is sending.Sent.FAILED:
             self.plan_soon()  # refused for good: the next attempt or channel may go at once
+        if result is sending.Sent.HELD and row is not None:
+            # News for one client (a correction, a follow-up) the shared number's week could not take: staff are told.
+            about = f"appointment {row.appointment_id}" if row.appointment_id else "no appointment"
+            details = {"task": f"Not sent automatically (weekly_cap, shared number): {row.words or row.rule}, {about}. "
+                               "Contact the client yourself.", "trigger": row.words or row.rule, "why": "weekly_cap"}
+            if row.appointment_id:
+                details["appointment_id"] = row.appointment_id
+            self.staff_task(row.job_id, HELD_BY_LIMIT, row.client_id, details)
         if result is sending.Sent.STAFF_TASK and row is not None:
             if is_held_task(row.touch_id):
                 # Held back by the per-client limits and it could not wait: staff make the contact themselves.

@@ -47,7 +47,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -698,6 +698,25 @@ def write_service_note(local_url: str, public_base_url: str, twilio_api_url: str
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(note, indent=2) + "\n")
     tmp.replace(path)
+    write_wallclock_env()
+    return path
+
+
+WALLCLOCK_ENV = "wallclock.env"
+
+
+def write_wallclock_env(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """With ``--wallclock``: ``instance/wallclock.env``, the two variables that put a process on this service's
+    moving clock (``QUIETLINE_WALLCLOCK`` and the ``PYTHONPATH`` of its sitecustomize), one ``NAME=value`` a line,
+    so that ``env $(cat instance/wallclock.env) .venv/bin/flask --app app practice import …`` from another terminal
+    reads the service's clock (break-test s26 NIT 4).  Without it, an old file is removed; None."""
+    path = instance_dir() / WALLCLOCK_ENV
+    spec = environ.get(wallclock.ENV)
+    if not spec:
+        path.unlink(missing_ok=True)
+        return None
+    lines = [f"{wallclock.ENV}={spec}", f"PYTHONPATH={environ.get('PYTHONPATH', str(wallclock.DIR))}"]
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -886,6 +905,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if json.loads(service_note_path().read_text()).get("pid") == os.getpid():
                 service_note_path().unlink()
+                (instance_dir() / WALLCLOCK_ENV).unlink(missing_ok=True)
         except (OSError, ValueError):
             pass
         log.info("stopped")

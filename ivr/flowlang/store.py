@@ -43,26 +43,29 @@ def read_dir(path: str | Path) -> tuple[dict[str, bytes], bytes | None]:
     return texts, practice
 
 
-def check_dir(path: str | Path, actions: Mapping[str, Any],
-              clinician_names: Sequence[str] = ()) -> tuple[FlowSet | None, list[FlowProblem]]:
+def check_dir(path: str | Path, actions: Mapping[str, Any], clinician_names: Sequence[str] = (),
+              listed_numbers: Sequence[str] = ()) -> tuple[FlowSet | None, list[FlowProblem]]:
     """Load and check every flow in a directory; returns the set (None when broken) and all problems.
 
     The outbound rules (outbound.yaml) are checked too when the practice settings load; their
     problems are reported (so ``flows check`` fails) but do not stop the flows being served.
-    ``clinician_names`` (from the practice database, when the caller has one) are refused in outbound words.
+    ``clinician_names`` (from the practice database, when the caller has one) are refused in outbound words;
+    ``listed_numbers`` (the practice's listed line, ``TWILIO_NUMBER``) in the outbound ``caller_id.numbers``.
     """
     texts, practice = read_dir(path)
     if not texts:
         return None, [FlowProblem(str(path), None, "no flow files (*.yaml) found")]
     flows, problems = load_texts(texts, practice, actions)
     if (Path(path) / OUTBOUND_FILE).exists():
-        problems = sorted(problems + _outbound_problems(path, flows, practice, actions, clinician_names),
+        problems = sorted(problems + _outbound_problems(path, flows, practice, actions, clinician_names,
+                                                             listed_numbers),
                           key=lambda p: (p.file, p.line or 0))
     return flows, problems
 
 
 def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: bytes | None,
-                       actions: Mapping[str, Any], clinician_names: Sequence[str] = ()) -> list[FlowProblem]:
+                       actions: Mapping[str, Any], clinician_names: Sequence[str] = (),
+                       listed_numbers: Sequence[str] = ()) -> list[FlowProblem]:
     # The loader built the flow set's practice from practice.yaml: it is a PracticeSettings.
     settings = cast(PracticeSettings, flows.practice) if flows is not None else None
     if settings is None and practice_text is not None:
@@ -72,7 +75,7 @@ def _outbound_problems(path: str | Path, flows: FlowSet | None, practice_text: b
             return []  # practice.yaml's own problems are already reported; the rules are checked once it loads
     if settings is None:
         return []
-    rules, problems = check_outbound(path, settings, clinician_names=clinician_names)
+    rules, problems = check_outbound(path, settings, clinician_names=clinician_names, listed_numbers=listed_numbers)
     if rules is not None and flows is not None:
         # What the outbound conversation says before verification is outbound words too (ivr.outbound.lint):
         # every step reachable unverified from the conversation flows, across hand-overs (a pool number called
@@ -97,8 +100,9 @@ class FlowStore:
     """Holds the current good FlowSet and swaps in a new one only when it loads cleanly."""
 
     def __init__(self, path: str | Path, actions: Mapping[str, Any], reload_seconds: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, listed_numbers: Sequence[str] = ()):
         self.path = Path(path)
+        self.listed_numbers = tuple(listed_numbers)  # the practice's listed line: never an outbound number
         self.actions = dict(actions)
         self.reload_seconds = reload_seconds
         self._clock = clock
@@ -111,7 +115,7 @@ class FlowStore:
     def load(self) -> FlowSet:
         """First load: raise FlowError with every problem if the flows are broken."""
         fingerprint = _fingerprint(self.path)
-        flows, problems = check_dir(self.path, self.actions)
+        flows, problems = check_dir(self.path, self.actions, listed_numbers=self.listed_numbers)
         self.problems = problems
         self._fingerprint, self._checked_at = fingerprint, self._clock()
         if flows is None:
@@ -144,7 +148,7 @@ class FlowStore:
             if fingerprint == self._fingerprint:
                 return False
             self._fingerprint = fingerprint
-            flows, problems = check_dir(self.path, self.actions)
+            flows, problems = check_dir(self.path, self.actions, listed_numbers=self.listed_numbers)
             self.problems = problems
             if flows is None:
                 log.error("flows changed but do not load; still serving version %s:\n%s",

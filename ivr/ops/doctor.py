@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from redis import ConnectionPool, Redis
@@ -42,6 +42,8 @@ from ivr.ops import backup as backup_mod
 from ivr.ops import backup_crypto
 from ivr.ops import connect as connect_mod
 from ivr.ops.install import PRIVATE_KEY_LEFT_NOTE
+from ivr.outbound.rules import check_outbound
+from ivr.practice.settings.model import PracticeSettings
 from ivr.secret_files import LooseSecretFile, file_variable, secret_file_paths, secrets_in_environment
 
 CONTAINER_MARKS = (Path("/.dockerenv"), Path("/run/.containerenv"))  # Docker's and Podman's
@@ -144,6 +146,7 @@ class Facts:
     clock: ClockFacts = field(default_factory=lambda: ClockFacts("none"))
     secrets_in_environment: tuple[str, ...] = ()  # secret settings given as NAME, not NAME_FILE (names only)
     in_container: bool = False  # Docker's /.dockerenv or Podman's /run/.containerenv: `docker inspect` shows the env
+    listed_in_pool: tuple[str, ...] = ()  # the practice's listed line found in outbound.yaml's caller_id.numbers
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,12 @@ def check_public_base_url(f: Facts, limits: Limits) -> list[Finding]:
 
 
 def check_number(f: Facts, limits: Limits) -> list[Finding]:
+    listed = [Finding("number", f"{number} is the practice's listed line (TWILIO_NUMBER, the number callers dial) "
+                                "and is in outbound.yaml's caller_id.numbers: every follow-up and reminder would show "
+                                "it and its caller name; the outbound rules are refused until it is removed")
+              for number in f.listed_in_pool]
+    if listed:
+        return listed
     if f.number_error:
         return [Finding("number", f.number_error)]
     if f.number_differences:
@@ -662,7 +671,19 @@ def gather(ql: Any, paths: Paths, number: str | None, client_factory: Callable[[
         clock=gather_clock(twilio_date, received_at),
         secrets_in_environment=tuple(secrets_in_environment(environ)),
         in_container=CONTAINER_MARKS[0].exists() or CONTAINER_MARKS[1].exists(),
+        listed_in_pool=listed_in_pool(ql, settings),
     )
+
+
+def listed_in_pool(ql: Any, settings: Settings) -> tuple[str, ...]:
+    """The practice's listed line(s) (``TWILIO_NUMBER``) that outbound.yaml lists among its neutral numbers, read as
+    the rules are parsed without that refusal (which otherwise hides the pool); () without rules or flows."""
+    flows = ql.flows.last_good
+    if not settings.listed_numbers or flows is None:
+        return ()
+    rules, _ = check_outbound(ql.flows.path, cast(PracticeSettings, flows.practice))
+    pool = rules.caller_id.numbers if rules is not None else ()
+    return tuple(n for n in settings.listed_numbers if n in pool)
 
 
 def gather_backup_key(settings: Settings, paths: Paths) -> tuple[str, list[str], list[str]]:

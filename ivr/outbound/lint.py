@@ -52,8 +52,12 @@ _KEYWORD_RE = re.compile(_KEYWORD)
 _REPLY_VERB = re.compile(r"\b(?:reply|replying|text|texting|send|sending|respond|responding|type|typing|write|"
                          r"writing|answer|answering|message|say|saying|enter|tap)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.?!;\n]+")
-# "Cancel to cancel", "cancel = cancel", "STOP: no more texts": a keyword written as an option.
-_OPTION_RE = re.compile(_KEYWORD + r"\s*(?:=|:|to\s+\w|for\s+\w)|(?:=|:)\s*" + _KEYWORD)
+# "Cancel to cancel", "cancel = cancel", "STOP: no more texts": a keyword written as an option; also "quit quits"
+# and "cancel by replying" (break-test s26 NIT 5: the keyword, then what it does or how it is sent).
+_OPTION_RE = re.compile(_KEYWORD + r"\s*(?:=|:|to\s+\w|for\s+\w"
+                        r"|by\s+(?:repl|text|respond|send|writ|answer|typ|messag)\w*"
+                        r"|(?<=\s)(?:stop|quit|cancel|end|unsubscribe|revoke)s\b)|(?:=|:)\s*" + _KEYWORD,
+                        re.IGNORECASE)
 # The word before a keyword that makes it an ordinary verb or noun, not an offered reply: "to cancel", "we'll
 # stop", "the end".  ("Reply to cancel" is still a command: "to" right after the reply verb.)
 _NOT_OFFERED = frozenset({
@@ -63,6 +67,9 @@ _NOT_OFFERED = frozenset({
 })
 _QUOTED_RE = re.compile(r"[\"“‘']\s*(" + opt_out_words.keyword_pattern(gap=_LETTER_GAP) + r")\s*[\"”’']")
 _CAPS_RE = re.compile(r"(?<![\w])(" + opt_out_words.keyword_pattern(gap=_LETTER_GAP, any_case=False) + r")(?![\w])")
+# Words that make a caller name read as a care practice's ("Mind Matters", "Healing Hands", "Calm Center"), refused
+# in ``caller_id.name`` only: in a text they are ordinary words ("stay calm", "never mind").
+CNAM_CARE_WORDS = ("mind", "minds", "healing", "heal", "calm", "wellbeing", "well-being", "serenity", "recovery")
 # Twilio's CNAM conditions: begins with a letter; letters, digits, periods, commas and spaces only.
 _CNAM_CHARS = re.compile(r"^[A-Za-z][A-Za-z0-9 .,]*$")
 
@@ -134,7 +141,7 @@ class Discretion:
                 if part and part.lower() not in (p.lower() for p in parts):
                     parts.append(part)
             letters = "".join(w[0] for w in re.findall(r"[^\W\d_]+", cleaned)).upper()
-            if len(letters) >= 2 and letters not in _NOT_INITIALS and letters not in initials:
+            if len(letters) >= 2 and letters not in initials:
                 initials.append(letters)
         return cls(practice_name, tuple(w.lower() for w in words if w.strip()), tuple(parts),
                    tuple(w for w in never_say if w.strip()), substance_use_program, neutral_name, own,
@@ -147,18 +154,22 @@ class Discretion:
         return f"it names the practice ({word!r}{', split,' if split else ''} is in {self.practice_name!r})"
 
 
-# Initials that are ordinary capitals in texts (times, words): never read as a clinician's.
-_NOT_INITIALS = frozenset({
+# Initials that are also ordinary words or marks ("so", "ok", "10 AM"): a clinician's are still refused in capitals
+# ("SO", "S.O." for Sam Ortiz: break-test s26 NIT 5), the lower-case word never is (the match is case-sensitive),
+# and after a number ("10 AM", "9PM", "3 PT") they are a time or a zone, not a name.
+_ORDINARY_INITIALS = frozenset({
     "AM", "PM", "OK", "US", "ID", "NO", "SO", "TO", "IT", "IS", "AT", "IN", "ON", "OR", "IF", "DO", "GO", "ME", "MY",
     "WE", "HI", "BY", "UP", "AN", "AS", "BE", "HE", "OF", "TV", "PS", "ET", "PT", "CT", "MT", "UTC", "USA", "ASAP",
 })
 
 
 def _initials_found(text: str, initials: Iterable[str]) -> list[str]:
-    """Clinicians' ``initials`` written in capitals as a word in ``text`` ("MC", "M.C.", "M. C.")."""
+    """Clinicians' ``initials`` written in capitals as a word in ``text`` ("MC", "M.C.", "M. C."); initials that are
+    an ordinary word or mark count in capitals only outside a time ("SO", "S.O.", not "10 AM" for A.M.)."""
     found = []
     for letters in initials:
-        pattern = r"(?<![\w.])" + r"\.?\s?".join(re.escape(c) for c in letters) + r"\.?(?![\w])"
+        after_number = r"(?<!\d)(?<!\d )" if letters in _ORDINARY_INITIALS else ""
+        pattern = r"(?<![\w.])" + after_number + r"\.?\s?".join(re.escape(c) for c in letters) + r"\.?(?![\w])"
         if re.search(pattern, text):
             found.append(letters)
     return found
@@ -403,6 +414,9 @@ def caller_name_problems(name: str, rules: Discretion) -> list[str]:
         out.append("it is a city or a state, which carriers refuse as a caller name (and show anyway when "
                    "no name is registered): register a neutral name such as 'Appointments'")
     out += [f"not discreet: {p}" for p in text_problems(name, rules)]
+    # A caller name is read as the practice's name: care words that pass in a text ("calm", "mind") do not here.
+    out += [f"not discreet: it says {w.lower()!r} (a caller name with a care word reads as a practice's name)"
+            for w in privacy.words_found(name, CNAM_CARE_WORDS) if f"not discreet: it says {w.lower()!r}" not in out]
     if rules.substance_use_program and rules.neutral_name and rules.neutral_name.lower() in name.lower():
         out.append("with substance_use_program (42 CFR Part 2) not even the neutral name may be shown")
     return out

@@ -610,7 +610,11 @@ class _Client:
         # comes first (break-test s25b #1): a limit only matters while the touch could still be made, so staff
         # get no "contact the client yourself" task a day after the appointment.
         passed = now >= c.hi
-        if c.cannot_wait and not passed:
+        # Before its earliest instant (``settle`` after the change it is about) nothing is decided about a touch: a
+        # change undone within ``settle`` leaves no "contact the client yourself" task for a change that no longer
+        # exists (break-test s26 SF2).  The first pass after ``lo`` decides, on the facts of then.
+        settled = c.lo <= now or c.kind is TouchKind.FOLLOW_UP  # a follow-up is about no change: decided at once
+        if c.cannot_wait and not passed and settled:
             # A correction waits for quiet hours, never for the limits: held at its first allowed time, it is
             # decided now (placed before every other touch of the client, only contacts made can hold it).
             first = self.cal.next_at(max(c.lo, now) if c.lo < now <= c.hi else c.lo, c.hi)
@@ -634,7 +638,7 @@ class _Client:
             return None, SkipReason.LATE, max(deadline, slot)
         if why in HELD_BY_LIMIT and passed:
             return None, SkipReason.LATE, c.hi
-        if why in HELD_BY_LIMIT and (c.cannot_wait or c.moment <= now) and self.held_by_past(c):
+        if why in HELD_BY_LIMIT and settled and (c.cannot_wait or c.moment <= now) and self.held_by_past(c):
             return None, why, now  # held by the limits and it cannot wait: decided now (a staff task at once)
         return None, why, c.moment if why is SkipReason.QUIET_HOURS else c.hi
 

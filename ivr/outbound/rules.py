@@ -180,6 +180,8 @@ class CallerId:
 
     name: str | None = None
     numbers: tuple[str, ...] = ()
+    # Numbers that identify the practice (its listed line, TWILIO_NUMBER; its staff's): never a ``From``.
+    refused: tuple[str, ...] = ()
 
     def number_for(self, client_id: str) -> str | None:
         """The pool number a client is always contacted from (stable, so they see one number)."""
@@ -298,13 +300,14 @@ def outbound_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-def check_outbound(flows_dir: str | Path, practice: PracticeSettings, *,
-                   clinician_names: Sequence[str] = ()) -> tuple[OutboundRules | None, list[FlowProblem]]:
+def check_outbound(flows_dir: str | Path, practice: PracticeSettings, *, clinician_names: Sequence[str] = (),
+                   listed_numbers: Sequence[str] = ()) -> tuple[OutboundRules | None, list[FlowProblem]]:
     """Load ``outbound.yaml`` from ``flows_dir`` and check it against ``practice``.
 
     Returns (rules, problems); rules is None when any problem is an error, and (None, []) when the
     directory has no outbound.yaml (no follow-ups or reminders are sent).  ``clinician_names`` come
-    from the practice database when the caller has it; the lint refuses them in any words.
+    from the practice database when the caller has it; the lint refuses them in any words.  ``listed_numbers``:
+    the practice's listed line(s) (the number callers dial, ``TWILIO_NUMBER``), refused in ``caller_id.numbers``.
     """
     path = Path(flows_dir) / OUTBOUND_FILE
     if not path.exists():
@@ -313,11 +316,13 @@ def check_outbound(flows_dir: str | Path, practice: PracticeSettings, *,
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [FlowProblem(OUTBOUND_FILE, None, f"cannot read outbound rules: {exc}")]
-    return parse_outbound(text, practice, OUTBOUND_FILE, clinician_names=clinician_names)
+    return parse_outbound(text, practice, OUTBOUND_FILE, clinician_names=clinician_names,
+                          listed_numbers=listed_numbers)
 
 
 def parse_outbound(text: str | bytes, practice: PracticeSettings, file: str = OUTBOUND_FILE, *,
-                   clinician_names: Sequence[str] = ()) -> tuple[OutboundRules | None, list[FlowProblem]]:
+                   clinician_names: Sequence[str] = (),
+                   listed_numbers: Sequence[str] = ()) -> tuple[OutboundRules | None, list[FlowProblem]]:
     """Parse and check outbound rules text; (rules or None, every problem sorted by line)."""
     try:
         doc = yamlsafe.load(text)
@@ -327,7 +332,8 @@ def parse_outbound(text: str | bytes, practice: PracticeSettings, file: str = OU
     if not isinstance(data, dict):
         return None, [FlowProblem(file, doc.line_of(()) or 1,
                                   "the file must be a mapping (caller_id:, quiet_hours:, follow_ups:, reminders: …)")]
-    checker = _Checker(file, doc, data, practice, tuple(clinician_names))
+    listed = tuple(n for n in (_e164(raw, practice.phone_region) for raw in listed_numbers if raw) if n)
+    checker = _Checker(file, doc, data, practice, tuple(clinician_names), listed)
     checker.check_schema()
     rules = checker.build(text if isinstance(text, bytes) else text.encode("utf-8"))
     problems = sorted(checker.problems, key=lambda p: (p.line or 0, p.message))
@@ -354,9 +360,10 @@ class _Checker:
     """Collects problems from the schema and from the meaning of the values, then builds the rules."""
 
     def __init__(self, file: str, doc: yamlsafe.Document, data: dict[str, Any], practice: PracticeSettings,
-                 clinician_names: tuple[str, ...]):
+                 clinician_names: tuple[str, ...], listed_numbers: tuple[str, ...] = ()):
         self.file, self.doc, self.data, self.practice = file, doc, data, practice
         self.clinician_names = clinician_names
+        self.listed_numbers = listed_numbers
         self.problems: list[FlowProblem] = []
         self.bad: set[_Path] = set()
 
@@ -490,6 +497,10 @@ class _Checker:
             elif e164 in staff:
                 self.problem(path, f"{_where(path)}: {str(raw)!r} is the number of staff member {staff[e164]!r}, "
                              "not a neutral outbound number")
+            elif e164 in self.listed_numbers:
+                self.problem(path, f"{_where(path)}: {str(raw)!r} is the practice's listed line (TWILIO_NUMBER, the "
+                             "number callers dial), not a neutral outbound number: every call and text would show "
+                             "it and its caller name")
             elif e164 in numbers:
                 self.problem(path, f"{_where(path)}: {str(raw)!r} is listed twice")
             else:
@@ -497,7 +508,8 @@ class _Checker:
         if not numbers and self.ok(("caller_id",)):
             self.problem(("caller_id",) if "caller_id" in self.data else (),
                          "caller_id.numbers: no neutral numbers, so no follow-up or reminder can be sent", "warning")
-        return CallerId(name if isinstance(name, str) else None, tuple(numbers))
+        return CallerId(name if isinstance(name, str) else None, tuple(numbers),
+                        refused=tuple(dict.fromkeys((*self.listed_numbers, *staff))))
 
     def _lint(self, path: _Path, source: Any, kind: WordKind, discretion: Discretion, *, neutral: bool = False,
               opt_out_notice: bool = False, default: bool = False) -> None:

@@ -46,15 +46,24 @@ def tasks(database) -> list[tuple[str, str | None, dict | None, dt.datetime]]:
                                     .order_by(Escalation.id))]
 
 
-def test_a_move_after_the_days_reminder_sends_no_correction_and_staff_get_a_task_at_once(reminded, database, jobs,
-                                                                                         standin):
-    # The reminder at 09:00 for 10 AM, the appointment moved to 11:00 at 09:01.
-    jobs.clock.now = NINE + dt.timedelta(minutes=1)
+def move(database, jobs, at: dt.datetime, start: dt.datetime) -> None:
+    jobs.clock.now = at
     with database.sessions() as db, db.begin():
         appt = db.get(Appointment, "A-9031")
-        appt.start, appt.end = TEN + dt.timedelta(hours=1), TEN + dt.timedelta(hours=1, minutes=50)
-        appt.changed_at = jobs.clock.now
-    jobs.run()  # the pass the change asked for, and the staff task it planned
+        appt.start, appt.end = start, start + dt.timedelta(minutes=50)
+        appt.changed_at = at
+    jobs.run()  # the pass the change asked for
+
+
+def test_a_move_after_the_days_reminder_sends_no_correction_and_staff_get_a_task_once_it_settled(
+        reminded, database, jobs, standin):
+    # The reminder at 09:00 for 10 AM, the appointment moved to 11:00 at 09:01: nothing is decided before `settle`
+    # (3 minutes) has passed; then the held correction becomes a staff task.
+    move(database, jobs, NINE + dt.timedelta(minutes=1), TEN + dt.timedelta(hours=1))
+    jobs.at(NINE + dt.timedelta(minutes=3, seconds=59))
+    assert tasks(database) == []
+    assert [r for r in rows(database) if "moved" in r[0]] == []
+    jobs.at(NINE + dt.timedelta(minutes=4))
     assert rows(database) == [
         ("reminders.moved/A-9031/v2/1/text", "skipped", "daily_cap"),
         ("reminders.moved/A-9031/v2/held-1/staff_task", "done", None),
@@ -63,8 +72,8 @@ def test_a_move_after_the_days_reminder_sends_no_correction_and_staff_get_a_task
     assert tasks(database) == [("held_by_limit", "C-9031", {
         "task": "Not sent automatically (daily_cap): reminders.moved, appointment A-9031. "
                 "Contact the client yourself.",
-        "trigger": "reminders.moved", "why": "limits", "appointment_id": "A-9031"}, NINE + dt.timedelta(minutes=1))]
-    for minutes in (4, 30, 90):  # later passes: no automated correction, no second task
+        "trigger": "reminders.moved", "why": "limits", "appointment_id": "A-9031"}, NINE + dt.timedelta(minutes=4))]
+    for minutes in (5, 30, 90):  # later passes: no automated correction, no second task
         jobs.at(NINE + dt.timedelta(minutes=minutes))
     assert len([m for m in standin.messages() if m["to"] == PHONE]) == 1
     assert len(tasks(database)) == 1
@@ -97,8 +106,23 @@ def test_after_downtime_a_late_follow_up_whose_window_passed_is_late_and_gives_s
         appt.start, appt.end = TEN + dt.timedelta(hours=1), TEN + dt.timedelta(hours=1, minutes=50)
         appt.changed_at = jobs.clock.now
     jobs.run()
+    jobs.at(NINE + dt.timedelta(minutes=4))
     assert len(tasks(database)) == 1  # the held correction (see above)
     jobs.at(TEN + down_until)  # the first pass after the downtime
     assert [r for r in rows(database) if "late" in r[0]] == [("follow_ups.late/A-9031/v2/1/call", "skipped", "late")]
     assert [details["trigger"] for _, _, details, _ in tasks(database)] == ["reminders.moved"]
     assert [c for c in standin.calls() if c["to"] == PHONE] == []
+
+
+def test_a_move_and_a_move_back_within_settle_leave_nothing_for_staff(reminded, database, jobs, standin):
+    """Break-test s26 SF2: the reminder at 09:00 for 10:00; moved to 10:30 at 09:00:25, back to 10:00 at 09:01:05
+    (within `settle`, 3 minutes).  Nothing is sent and no task, then or later."""
+    move(database, jobs, NINE + dt.timedelta(seconds=25), TEN + dt.timedelta(minutes=30))
+    jobs.at(NINE + dt.timedelta(seconds=45))
+    move(database, jobs, NINE + dt.timedelta(minutes=1, seconds=5), TEN)
+    for moment in (dt.timedelta(minutes=2), dt.timedelta(minutes=4, seconds=30), dt.timedelta(minutes=10),
+                   dt.timedelta(hours=3)):
+        jobs.at(NINE + moment)
+    assert tasks(database) == []
+    assert [r for r in rows(database) if "moved" in r[0] or "held" in r[0]] == []
+    assert len([m for m in standin.messages() if m["to"] == PHONE]) == 1  # the 09:00 reminder only

@@ -199,7 +199,9 @@ def test_the_crisis_answers_say_nothing_else_the_discretion_lint_refuses():
                                   "Don't text me anymore",
                                   # break-test s25b #3: spaces and hyphens inside, full-width letters, REVOKE
                                   "STOP ALL", "Opt-out", "\uff33\uff34\uff2f\uff30", "S T O P", "opt - out",
-                                  "\uff33\uff34\uff2f\uff30 \uff21\uff2c\uff2c", "Revoke", "stop all please"])
+                                  "\uff33\uff34\uff2f\uff30 \uff21\uff2c\uff2c", "Revoke", "stop all please",
+                                  # break-test s26 NIT 6: a lone stop sign, as "STOP \U0001F6D1" is
+                                  "\U0001F6D1", "\U0001F6D1\uFE0F", "\U0001F6D1 \U0001F6D1"])
 def test_opt_outs_in_words_stop_everything_like_the_keywords(body, reminded, client, database):
     status, xml = text_in(client, PHONE, reminded["from"], body, "SM" + "a" * 32)
     assert (status, xml) == (200, NOTHING)
@@ -301,7 +303,8 @@ def test_a_change_asked_for_in_the_day_raises_no_task_before_the_call(reminded, 
 
 
 @pytest.mark.parametrize("body", ["don't stop the reminders", "Please don't stop texting me", "Never stop texting me",
-                                  "I will stop by after work", "stop by at 3?", "the end of the week works"])
+                                  "I will stop by after work", "stop by at 3?", "the end of the week works",
+                                  "\u270b", "\U0001F6D1 at the corner?"])
 def test_words_that_only_contain_an_opt_out_word_stop_nothing(body, reminded, client, database):
     """The other way round (s25b #3): a reply that wants the texts, or uses "stop" as an ordinary word, goes to a
     person and stops nothing."""

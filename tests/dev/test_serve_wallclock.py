@@ -131,3 +131,23 @@ def test_a_python_process_started_with_the_variable_reads_the_moved_clock(tmp_pa
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout == "2026-12-09 16\n"
+
+
+def test_a_second_terminal_reads_the_services_clock_from_instance_wallclock_env(tmp_path, monkeypatch):
+    """bt1112-s26 NIT 4: `env $(cat instance/wallclock.env) …` (the README's words) puts a command run from
+    another terminal on the service's moving clock; without --wallclock the file is gone."""
+    from ivr.dev import serve as serve_mod
+
+    monkeypatch.setenv("IVR_INSTANCE_DIR", str(tmp_path / "instance"))
+    (tmp_path / "instance").mkdir()
+    spec = f"{WEDNESDAY}@{wallclock.real_time()}"
+    path = serve_mod.write_wallclock_env({wallclock.ENV: spec, "PYTHONPATH": str(wallclock.DIR)})
+    assert path == tmp_path / "instance" / "wallclock.env"
+    env = dict(line.split("=", 1) for line in path.read_text().splitlines())
+    assert env == {wallclock.ENV: spec, "PYTHONPATH": str(wallclock.DIR)}
+    code = "import datetime as dt; print(dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H'))"
+    done = subprocess.run(["env", *path.read_text().split(), sys.executable, "-c", code], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout == "2026-12-09 16\n"
+    assert serve_mod.write_wallclock_env({}) is None and not path.exists()
+    assert any("env $(cat instance/wallclock.env)" in span for span in readme_spans("wallclock.env"))

@@ -45,9 +45,9 @@ def reads(monkeypatch) -> list[Path]:
     seen: list[Path] = []
     real = flowstore.check_dir
 
-    def counting(path, actions):
+    def counting(path, actions, **kwargs):
         seen.append(Path(path))
-        return real(path, actions)
+        return real(path, actions, **kwargs)
 
     monkeypatch.setattr(flowstore, "check_dir", counting)
     return seen

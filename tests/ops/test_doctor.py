@@ -577,3 +577,20 @@ def test_voicemail_copies_twilio_refused_to_delete_for_good_are_named(healthy, d
                                                    "Twilio's console (Monitor, Recordings); each escalation's page "
                                                    "says which")}
     assert RECORDING not in result.output and CALL not in result.output
+
+
+def test_the_practices_listed_line_in_the_outbound_pool_is_named(healthy):
+    """bt1112-s26 SF3: TWILIO_NUMBER listed among outbound.yaml's neutral numbers."""
+    app, env_file, _ = healthy
+    flows_dir = app.extensions["quietline"].flows.path
+    (flows_dir / "outbound.yaml").write_text(
+        'caller_id:\n  name: Appointments\n  numbers: ["+1 555 010 0190", "' + NUMBER + '"]\n')
+
+    result, report = _doctor(app, env_file)
+
+    assert result.exit_code == 1
+    assert _checks_failing(report) == ["number"]
+    assert _problems(report) == {("number", f"{NUMBER} is the practice's listed line (TWILIO_NUMBER, the number "
+                                            "callers dial) and is in outbound.yaml's caller_id.numbers: every "
+                                            "follow-up and reminder would show it and its caller name; the outbound "
+                                            "rules are refused until it is removed")}
