@@ -28,6 +28,8 @@ from ivr.core.crisis import (
     wildcard_any,
 )
 from tests.helpers.crisis_rows import (
+    BT13S26_CRISIS,
+    BT13S26_NONE,
     BT14S25_CRISIS,
     BT14S25_NIT_NONE,
     BT14S25_NIT_UNSURE,
@@ -560,6 +562,9 @@ NONE_ROWS += FIX14_NITS6_NONE
 CRISIS_ROWS += BT14S26_CRISIS
 UNSURE_ROWS += BT14S26_UNSURE
 NONE_ROWS += BT14S26_NONE
+# Break-test bt13-s26 BLOCKER 1: the victim named as his, her, their, our or your; a friend's feelings stay everyday.
+CRISIS_ROWS += BT13S26_CRISIS
+NONE_ROWS += BT13S26_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings

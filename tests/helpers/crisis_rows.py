@@ -521,3 +521,19 @@ BT14S26_NONE = [
     "we're locked in on Tuesday", "my son swallowed his pill with water", "I'm not allowed to leave work early",
     "I punched in at work late", "my phone battery died",
 ]
+
+# Break-test bt13-s26 BLOCKER 1: harm to others with the victim named as his, her, their, our or your (said or left
+# in a voicemail), and everyday speech beside those words (a friend's feelings, one's own back).
+BT13S26_CRISIS = [(said, OTHERS) for said in (
+    "I want to kill their whole family", "I will hurt his family", "I want to kill his girlfriend",
+    "I want to kill your receptionist", "I'm going to hurt our neighbour", "my husband wants to kill our kids",
+    "my son wants to kill his sister", "my son said he would stab his sister",
+    "my son is threatening to hurt his little sister with a knife", "he wants to kill his wife",
+    "my wife says she'll drown our baby", "my brother wants to shoot his coworkers", "they want to hurt their kids",
+    "I'm going to poison their dad", "she wants to stab her roommate", "I could strangle your therapist",
+)]
+BT13S26_NONE = [
+    "she hurt her back", "he hurt his knee playing basketball", "he hurt his friends feelings",
+    "I hurt our friend's feelings, can I talk about it next session", "he hurt his brother's feelings",
+    "I'd kill for your receptionist's job", "our kids killed it at the recital", "he choked on his sandwich",
+]
