@@ -575,6 +575,16 @@ def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Tri
         if raised:
             log.warning("recording %s of call %s may be about a crisis: its escalation is now high priority, "
                         "due sooner", recording_sid, call_sid)
+    elif recordings.copy_failed_check(recordings.get(ql.database.sessions, recording_sid)):
+        # bt13-s26: a copy cut short (shorter than Twilio says) was graded on part of the message only: the rest
+        # was not checked for a crisis, so it goes up as an unchecked one does until a whole copy is graded.
+        due = unsure_deadline(ql.flows.current().practice, ql.clock())
+        raised = recordings.raise_unchecked(ql.database.sessions, call_sid, due)
+        for escalation_id in raised:
+            schedule_follow_ups(escalation_id)
+        if raised:
+            log.warning("recording %s of call %s was checked for a crisis on a copy cut short only: its escalation "
+                        "is now high priority, due sooner", recording_sid, call_sid)
     return result
 
 

@@ -269,6 +269,25 @@ def test_a_copy_shorter_than_twilios_recording_is_not_deleted_there(client, stan
     assert esc.recording_sid == message.recording_sid  # the message still reached staff
 
 
+def test_a_copy_cut_short_and_graded_none_is_high_priority_and_says_only_part_was_checked(app, client, standin, jobs,
+                                                                                          database, staff):
+    """bt13-s26 SHOULD-FIX 1: a copy cut short is graded on part of the message only, so "none" is not trusted: the
+    escalation goes up as an unchecked message does, and its page says only part of the message was checked."""
+    from workers.recordings import triage
+
+    message = message_cut_short(client, standin, jobs)
+    [esc] = of_call(database, message.call_sid)
+    assert esc.priority == 2
+    with using(app.extensions["quietline"]):
+        assert triage(message.call_sid, message.recording_sid, "hi I need to move my appointment").crisis.level.value \
+            == "none"
+    [esc] = of_call(database, message.call_sid)
+    assert (esc.priority, esc.deadline_at is not None) == (1, True)
+    page = front_desk(app, staff).get(f"/staff/e/{esc.id}").get_data(as_text=True)
+    assert ("Only part of the message could be copied, so only that part was checked for a crisis: call the client "
+            "back before anything else.") in page
+
+
 def telephone_wav(declared: float, present: float, *, placeholder: bool = False) -> bytes:
     """An 8 kHz mono 16-bit WAV whose header declares ``declared`` s of audio and which holds ``present`` s (a copy
     cut short when less); ``placeholder``: the data size is a streaming header's 0xFFFFFFFF (no length declared)."""
