@@ -27,7 +27,7 @@ from ivr.outbound.lint import (
     template_problems,
 )
 from ivr.outbound.rules import CallerId, parse_outbound
-from tests.flowlang.test_flows_cli import flows_check
+from tests.helpers.flows import flows_check
 from tests.helpers.outbound import practice
 
 ROOT = Path(__file__).resolve().parents[2]
