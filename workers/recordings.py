@@ -63,7 +63,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core import voicemail_triage
 from ivr.core.crisis import CrisisCategory, CrisisLevel
@@ -537,12 +540,7 @@ def _reach_staff_unchecked(call_sid: str, recording_sid: str) -> None:
     hand_on(call_sid, recording_sid)
     if not recordings.crisis_unchecked(recordings.get(db, recording_sid)) or not ql.flows.loaded:
         return
-    raised = recordings.raise_unchecked(db, call_sid, unsure_deadline(ql.flows.current().practice, ql.clock()))
-    for escalation_id in raised:
-        schedule_follow_ups(escalation_id)
-    if raised:
-        log.warning("recording %s of call %s could not be checked for a crisis: its escalation is now high "
-                    "priority, due sooner", recording_sid, call_sid)
+    _raise_priority(recordings.raise_unchecked, call_sid, recording_sid, "could not be checked for a crisis")
 
 
 def _key_failed(recording_sid: str) -> str:
@@ -568,24 +566,26 @@ def triage(call_sid: str, recording_sid: str, text: str) -> voicemail_triage.Tri
     elif result.crisis.level is CrisisLevel.UNSURE:
         # Perhaps a crisis: not paged, but high priority (the queue card says why); an escalation created after
         # this gets it as it is created (ivr.escalations.create).
-        due = unsure_deadline(ql.flows.current().practice, ql.clock())
-        raised = recordings.raise_for_unsure(ql.database.sessions, call_sid, due)
-        for escalation_id in raised:
-            schedule_follow_ups(escalation_id)  # the reminders and breach check follow the earlier deadline
-        if raised:
-            log.warning("recording %s of call %s may be about a crisis: its escalation is now high priority, "
-                        "due sooner", recording_sid, call_sid)
+        _raise_priority(recordings.raise_for_unsure, call_sid, recording_sid, "may be about a crisis")
     elif recordings.copy_failed_check(recordings.get(ql.database.sessions, recording_sid)):
         # bt13-s26: a copy cut short (shorter than Twilio says) was graded on part of the message only: the rest
-        # was not checked for a crisis, so it goes up as an unchecked one does until a whole copy is graded.
-        due = unsure_deadline(ql.flows.current().practice, ql.clock())
-        raised = recordings.raise_unchecked(ql.database.sessions, call_sid, due)
-        for escalation_id in raised:
-            schedule_follow_ups(escalation_id)
-        if raised:
-            log.warning("recording %s of call %s was checked for a crisis on a copy cut short only: its escalation "
-                        "is now high priority, due sooner", recording_sid, call_sid)
+        # was not checked for a crisis, so it goes up as an unchecked one does (and stays up: a person listens).
+        _raise_priority(recordings.raise_unchecked, call_sid, recording_sid,
+                        "was checked for a crisis on a copy cut short only")
     return result
+
+
+def _raise_priority(raise_rows: Callable[[sessionmaker[Session], str, dt.datetime], list[int]], call_sid: str,
+                    recording_sid: str, why: str) -> None:
+    """The call's escalations up to high priority, due within the practice's unsure limit (``raise_rows``: which
+    ones, ``recordings.raise_for_unsure`` or ``raise_unchecked``), their reminders and breach check moved to match."""
+    ql = services()
+    raised = raise_rows(ql.database.sessions, call_sid, unsure_deadline(ql.flows.current().practice, ql.clock()))
+    for escalation_id in raised:
+        schedule_follow_ups(escalation_id)  # the reminders and breach check follow the earlier deadline
+    if raised:
+        log.warning("recording %s of call %s %s: its escalation is now high priority, due sooner", recording_sid,
+                    call_sid, why)
 
 
 def _language() -> str:
