@@ -1284,6 +1284,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0 and not args.dry_run:
         print("the install needs root: sudo make install", file=sys.stderr)
         return 2
+    # The release and its virtualenv are read and run by the service's user, whatever umask the administrator's
+    # shell (or a process that called restrict_umask) has: 022 here; every private file gets its own explicit mode.
+    os.umask(0o022)
     layout = Layout()
     try:
         env = parse_env(_read(layout.at(layout.env_file)))
