@@ -38,6 +38,14 @@ DATA_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
 RECORDINGS_KEY = "dGVzdC1yZWNvcmRpbmdzLWtleS0wMTIzNDU2Nzg5YWI="
 
 
+# The demo practice's Alex Rivera (born April 15, 1985), and the emergency guidance the crisis path says first.
+ALEX = "+15551230001"
+CRISIS_GUIDANCE = (
+    "If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking "
+    "about suicide or are in crisis, you can call or text 9 8 8, the Suicide and Crisis Lifeline, at any time, "
+    "day or night.")
+
+
 def stored_state(redis_conn: Redis, call_sid: str) -> dict | None:
     """A call's state as Redis keeps it, decrypted with the tests' data key (None when there is none)."""
     import json

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.service import stored_state
+from tests.helpers.service import ALEX, stored_state
 
-ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
 ANOTHER_DAY = " If none of these work, press 4 to choose another day."
 
 

@@ -7,9 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from ivr.escalations.models import Escalation
-from tests.helpers.service import CLOSED_NOW, stored_state
+from tests.helpers.service import ALEX, CLOSED_NOW, stored_state
 
-ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
 STRANGER = "+15551239999"
 SAY = '<Say language="en-US" voice="Polly.Joanna">'
 # The intake's number prompt (flows/intake.yaml ask_number), with the crisis line a typed prompt carries.

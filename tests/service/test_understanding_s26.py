@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.service import stored_state
+from tests.helpers.service import ALEX, CRISIS_GUIDANCE, stored_state
 
-ALEX = "+15551230001"  # the demo practice's Alex Rivera, born April 15, 1985
 STRANGER = "+15559990001"
-CRISIS_GUIDANCE = (
-    "If you are in danger or this is a medical emergency, hang up and dial 9 1 1 now. If you are thinking "
-    "about suicide or are in crisis, you can call or text 9 8 8, the Suicide and Crisis Lifeline, at any time, "
-    "day or night.")
 
 
 class TestCrisisInTheReportedWords:
