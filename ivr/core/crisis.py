@@ -706,7 +706,7 @@ def _assess_turns(turns: list[list[str]], phrases: PhraseList,
     for at, turn in enumerate(turns):
         pieces = said[at] if said is not None else [
             units(c, syllables=phrases.syllables, language=phrases.language) for c in turn]
-        heard: list[str] = []
+        as_said: list[str] = []
         words: list[str] = []
         spans: list[tuple[int, int]] = []  # each clause's [start, end) in ``words``
         for piece in pieces:
@@ -714,18 +714,18 @@ def _assess_turns(turns: list[list[str]], phrases: PhraseList,
                 continue
             if not phrases.syllables:
                 piece = _split_joined(piece)
-            heard += piece
+            as_said += piece
             plain_words = _unhedged(piece, phrases.hedged)
             spans.append((len(words), len(words) + len(plain_words)))
             words += plain_words
         if not words:
             continue
-        if excepted is not None and heard[:1] == ["myself"]:
+        if excepted is not None and as_said[:1] == ["myself"]:
             # "I'm not going to hurt anyone, but myself": the clause split at "but" (negation never reaches across)
             crisis.append(_self_harm(excepted))
             denials.remove(excepted)
         excepted = None
-        all_words += heard + ["|"]  # as said: a hedge still counts as one (rule 4)
+        all_words += as_said + ["|"]  # as said: a hedge still counts as one (rule 4)
         pauses = frozenset(end - 1 for _, end in spans[:-1])
         for match in _winners(_matches(words, phrases, pauses)):
             kind = match.pattern.kind

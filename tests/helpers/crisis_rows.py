@@ -538,8 +538,8 @@ BT13S26_NONE = [
     "I'd kill for your receptionist's job", "our kids killed it at the recital", "he choked on his sandwich",
 ]
 
-# fix14-left gap 1: punctuation Twilio's recogniser writes between words ("help, fire!", "I, I want to die") is its guess
-# at a pause: it never hides a crisis, a word said again after it (a stutter) is read once, and a negation still
+# fix14-left gap 1: punctuation Twilio's recogniser writes between words ("help, fire!", "I, I want to die") is its
+# guess at a pause: it never hides a crisis, a word said again after it (a stutter) is read once, and a negation still
 # reaches no further than its own clause, so a denial beside a request stays a denial.
 FIX14_LEFT_CRISIS = [
     *[(said, DANGER) for said in (
@@ -555,7 +555,8 @@ FIX14_LEFT_CRISIS = [
 ]
 FIX14_LEFT_UNSURE = ["help, help"]
 FIX14_LEFT_NONE = [
-    "not suicidal, I need my link", "I'm not, I'm not suicidal, I need my link", "I'm not, not suicidal, I need my link",
+    "not suicidal, I need my link", "I'm not, I'm not suicidal, I need my link",
+    "I'm not, not suicidal, I need my link",
     "No, I'm not in danger. I need my link", "I'm not going to hurt myself, I need my link",
     "no, no, I'm not suicidal, I just need to reschedule", "I'm not suicidal. Help me find my link",
     "I got fired, help me reschedule", "the fire alarm went off, I need to reschedule", "help, I need my link",
