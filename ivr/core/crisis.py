@@ -10,7 +10,9 @@ what the caller said, so it must never be logged or stored in clear either.
 The rules, in order:
 1. Each phrase list is matched on whole words after normalising ("I'm" → "i am", "don't" → "dont").
    Where two matches overlap and one covers the other, the longer decides ("hurt her feelings" is
-   everyday speech; "cant go on like this" is UNSURE, not the CRISIS "cant go on").
+   everyday speech; "cant go on like this" is UNSURE, not the CRISIS "cant go on"). A phrase reads on across
+   punctuation, the recogniser's guess at a pause ("help, fire!" is "help fire"); each clause alone is read too,
+   and the graver reading decides (``_assess``).
 2. A hedge before "can" or "want to" is not a denial: the list's ``hedged`` reads "I don't think I can go on"
    as "I can't go on" before matching (the hedge still counts for rule 4).
    A crisis phrase right after a negator ("not", "never", "no thoughts of", ... with up to three
