@@ -111,21 +111,18 @@ def offer_new_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     """Three open slots with the client's clinician, the same week first, as ``vars.slots`` (for a new booking).
 
     A day or time said at the offers ("none of those, how about Thursday", "not Wednesday", "anything but
-    mornings": ``said_at_the_offers``) is looked for as the inbound offers do; when nothing fits, the nearest,
-    with ``vars.slots_as_asked`` false so the flow says so (fix14-left2 item 3)."""
+    mornings": ``said_at_the_offers``) is looked for as the inbound offers do, with the same variables
+    (``fitting_slots``): when nothing fits, the nearest, with ``vars.slots_as_asked`` false so the flow says so
+    (fix14-left2 item 3); a day not understood, ``vars.slots_day_unclear`` (fix14-left gap 2)."""
     client_id, _ = _touch_client(ctx)
     said = said_at_the_offers(ctx)
     with access.practice(ctx).read() as db:
         clinician = _clinician(db, client_id)
         slots = _new_slots(db, clinician, ctx, count=1000 if said else 3) if clinician is not None else []
         zone = listener_zone(db, client_id, ctx)
-    slots, as_asked, asked = fitting_slots(ctx, slots, said)
-    tz = ctx.flows.practice.tz
-    iso = [s.astimezone(tz).isoformat() for s in slots]
+    offer = fitting_slots(ctx, slots, said)
     # Said in the client's zone (vars.listener_zone), named when it is not the practice's.
-    return ActionResult("offered" if iso else "none",
-                        {"slots": iso, "choice": None, "slots_as_asked": as_asked, "slots_asked": asked,
-                         "listener_zone": zone})
+    return ActionResult("offered" if offer["slots"] else "none", {**offer, "listener_zone": zone})
 
 
 def book_new_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

@@ -26,7 +26,7 @@ from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.core import effects as fx
 from ivr.core.phone_numbers import normalise
 from ivr.core.spoken_output import spoken_date, spoken_time
-from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, Why, parse_day, parse_time
+from ivr.core.spoken_values import Bound, DaySpan, SpokenTime, Why, parse_day, parse_days, parse_time
 from ivr.practice import data as practice_data
 from ivr.practice import journal, verification
 from ivr.practice.models import (
@@ -264,21 +264,40 @@ def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
                exclude: tuple[dt.datetime, ...] = (), wanted: _Wishes | None = None) -> list[dt.datetime]:
     """Up to three open slots near the appointment; those that fit the caller's ``wanted`` days and times
     when any do (else the nearest: the flow says nothing fitted, from ``_Wishes.met``)."""
-    practice = ctx.flows.practice
     nearest = access.open_slots_near(db, appointment.clinician, ctx, appointment.start, exclude=exclude,
                                      count=3 if wanted is None else 1000)
+    return _offered(nearest, wanted, ctx.flows.practice.tz)
+
+
+def _offered(nearest: list[dt.datetime], wanted: _Wishes | None, tz: Any) -> list[dt.datetime]:
+    """Up to three of the open slots ``nearest`` (nearest first) to offer: those that fit ``wanted`` when any do, else
+    the nearest not ruled out. The inbound and the follow-up call's offers both choose so (fix14-left gap 2)."""
     if wanted is None:
-        return nearest
-    on_wanted = [s for s in nearest if wanted.fits(s.astimezone(practice.tz))]
+        return nearest[:3]
+    on_wanted = [s for s in nearest if wanted.fits(s.astimezone(tz))]
     if wanted.weeks:
         # "next Wednesday" on a Monday: slots on each of the days it may mean, in turn, so every offer read out
         # (with its date) lets the caller hear both (review 14c finding 4)
-        per_day = [[s for s in on_wanted if span.first <= s.astimezone(practice.tz).date() <= span.last]
+        per_day = [[s for s in on_wanted if span.first <= s.astimezone(tz).date() <= span.last]
                    for span in wanted.weeks]
         on_wanted = [s for group in itertools.zip_longest(*per_day) for s in group if s is not None]
     # a day or time the caller ruled out ("I can't make it tomorrow", "anything but Tuesday") is never offered, not
     # even when nothing fits the rest of what they asked for (bt14-s26 SHOULD-FIX 5)
-    return on_wanted[:3] or [s for s in nearest if not wanted.ruled_out(s.astimezone(practice.tz))][:3]
+    return on_wanted[:3] or [s for s in nearest if not wanted.ruled_out(s.astimezone(tz))][:3]
+
+
+def _offer_vars(ctx: ActionContext, slots: list[dt.datetime], wishes: _Wishes | None, request: Mapping[str, Any],
+                anchor: dt.date | None) -> dict[str, Any]:
+    """The variables every slot offer sets, for the flows' ``pick`` prompts: ``slots`` (ISO, the practice's zone),
+    ``choice`` cleared, ``slots_as_asked`` (False: the caller named days or times and none of these fits them, so the
+    flow says so rather than offering other days as if they were the ones asked for; review 14b finding 7),
+    ``slots_asked`` (what was asked for, in words, when not as asked) and ``slots_day_unclear`` (``_day_unclear``).
+    One function for the inbound and the follow-up call's offers, so both say the same (fix14-left gap 2)."""
+    tz = ctx.flows.practice.tz
+    as_asked = wishes is None or any(wishes.fits(s.astimezone(tz)) for s in slots)
+    return {"slots": [s.astimezone(tz).isoformat() for s in slots], "choice": None, "slots_as_asked": as_asked,
+            "slots_asked": "" if as_asked or wishes is None else wishes.words(ctx.now, tz),
+            "slots_day_unclear": _day_unclear(ctx, request, anchor)}
 
 
 def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
@@ -307,26 +326,19 @@ def offer_slots(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
                            if request.get(k)}, **said}
             wishes = _wanted(ctx, said, anchor=refused)
         slots = _slots_for(db, appointment, ctx, wanted=wishes)
-    tz = ctx.flows.practice.tz
-    iso = [s.astimezone(tz).isoformat() for s in slots]
-    # as_asked False: the caller named days or times and none of these fits them, so the flow says so
-    # rather than offering other days as if they were the ones asked for (review 14b finding 7).
-    as_asked = wishes is None or any(wishes.fits(s.astimezone(tz)) for s in slots)
-    asked = "" if as_asked or wishes is None else wishes.words(ctx.now, tz)
-    unclear = _day_unclear(ctx, said or (request if isinstance(request, dict) else {}), refused)
-    return ActionResult("offered" if iso else "none", {"slots": iso, "choice": None, "slots_as_asked": as_asked,
-                                                       "slots_asked": asked, "slots_day_unclear": unclear})
+    offer = _offer_vars(ctx, slots, wishes, said or (request if isinstance(request, dict) else {}), refused)
+    return ActionResult("offered" if slots else "none", offer)
 
 
-def _day_unclear(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date) -> bool:
-    """Whether a day was asked for (``to_day``) that could not be read as one day or stretch, nor as either of two
-    weeks ("next Friday" on a Thursday): then the offers are not narrowed, and the flow says it did not get the day
-    rather than offering others as if they were it (bt14-s26 SHOULD-FIX 6: "Tuesday or Wednesday", "next year", a
-    fifth Monday that February has not)."""
+def _day_unclear(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | None) -> bool:
+    """Whether a day was asked for (``to_day``) that could not be read as one day or stretch, nor as any of the days
+    offered with "or" ("Tuesday or Wednesday": ``parse_days``), nor as either of two weeks ("next Friday" on a
+    Thursday): then the offers are not narrowed, and the flow says it did not get the day rather than offering others
+    as if they were it (bt14-s26 SHOULD-FIX 6: "next year", a fifth Monday that February has not)."""
     said = request.get("to_day")
     if not said or said == request.get("to_time"):
         return False  # a time alone said at the offers ("anything after 3") is also vars.other_day: no day asked for
-    reading = parse_day(str(said), now=ctx.now, tz=ctx.flows.practice.tz, anchor=anchor)
+    reading = parse_days(str(said), now=ctx.now, tz=ctx.flows.practice.tz, anchor=anchor)
     return not reading.ok and not (reading.why is Why.WHICH_WEEK and reading.candidates)
 
 
@@ -340,6 +352,9 @@ class _Wishes:
     not_days: tuple[DaySpan, ...] = ()
     not_time: SpokenTime | None = None
     weeks: tuple[DaySpan, ...] = ()  # a weekday said without its week ("next Wednesday" on a Monday): either day
+    # days offered with "or" ("Tuesday or Wednesday", "Tuesday morning or Wednesday afternoon"): any of them, each with
+    # its own time when they differ (fix14-left gap 3)
+    any_of: tuple[DaySpan, ...] = ()
 
     def fits(self, slot: dt.datetime) -> bool:
         """Whether a local slot start fits every wish."""
@@ -347,6 +362,9 @@ class _Wishes:
         if self.days is not None and not self.days.first <= day <= self.days.last:
             return False
         if self.weeks and not any(span.first <= day <= span.last for span in self.weeks):
+            return False
+        if self.any_of and not any(span.first <= day <= span.last and (
+                span.time is None or (span.time.on(day) and _time_fits(span.time, clock))) for span in self.any_of):
             return False
         if self.time is not None and not (self.time.on(day) and _time_fits(self.time, clock)):
             return False  # "weekdays after 5": the weekdays are kept with the time (bt14 s24 nit 7)
@@ -365,9 +383,10 @@ class _Wishes:
         (then the flow keeps its general words). bt14 s24 nit 7."""
         local = now.astimezone(tz)
         parts: list[str] = []
-        spans = (self.days,) if self.days is not None else self.weeks
+        spans = (self.days,) if self.days is not None else self.weeks or self.any_of
         if spans:
-            parts.append(" or ".join(_span_words(span, local) for span in spans))
+            parts.append(" or ".join(_span_words(span, local) + (f", {_time_words(span.time, local.date(), tz)}"
+                                                                 if span.time is not None else "") for span in spans))
         if self.time is not None:
             parts.append(" ".join(w for w in (_habit_words(self.time), _time_words(self.time, local.date(), tz)) if w))
         return ", ".join(p for p in parts if p)
@@ -458,6 +477,15 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
             return tuple(DaySpan(d, d) for d in (first + dt.timedelta(weeks=w) for w in range(-1, 12)))
         return tuple(options)
 
+    def any_days() -> tuple[DaySpan, ...]:
+        # "Tuesday or Wednesday", "either Tuesday or Thursday", "Monday or Friday afternoon": any of the days named
+        # (fix14-left gap 3); one day alone is ``day``'s
+        said = request.get("to_day")
+        reading = parse_days(str(said), now=ctx.now, tz=tz, anchor=anchor) if said else None
+        if reading is None or not reading.ok or reading.value is None or len(reading.value) < 2:
+            return ()
+        return reading.value
+
     def which_week() -> tuple[DaySpan, ...]:
         # "next Wednesday" said on a Monday is this Wednesday or the one after: offers on both, each read out
         # with its date, rather than ignoring the day (review 14c finding 4); other unclear days narrow nothing
@@ -469,9 +497,14 @@ def _wanted(ctx: ActionContext, request: Mapping[str, Any], anchor: dt.date | No
 
     days = day("to_day")
     weeks = which_week() if days is None else ()
+    any_of = any_days() if days is None and not weeks else ()
     said_time = days.time if days is not None else weeks[0].time if weeks else None
+    if any_of and len({span.time for span in any_of}) == 1:
+        # one time for every day ("Monday or Friday afternoon"): the wish's time, said once
+        said_time = any_of[0].time
+        any_of = tuple(DaySpan(span.first, span.last) for span in any_of)
     wishes = _Wishes(days=days, time=said_time or time("to_time"), not_days=ruled_out(), not_time=time("not_time"),
-                     weeks=tuple(DaySpan(w.first, w.last) for w in weeks))
+                     weeks=tuple(DaySpan(w.first, w.last) for w in weeks), any_of=any_of)
     if wishes.days is not None and wishes.days.time is not None:
         wishes = dataclasses.replace(wishes, days=DaySpan(wishes.days.first, wishes.days.last))
     return None if wishes == _Wishes() else wishes
@@ -489,17 +522,13 @@ def said_at_the_offers(ctx: ActionContext) -> dict[str, str]:
 
 
 def fitting_slots(ctx: ActionContext, slots: list[dt.datetime], said: Mapping[str, str],
-                  anchor: dt.date | None = None) -> tuple[list[dt.datetime], bool, str]:
-    """Up to three of ``slots`` (nearest first) that fit what the caller ``said`` (``request_details`` keys), else
-    the three nearest; whether they fit (False: the flow says nothing open fitted); and, when not, what was asked
-    for in words (``_Wishes.words``, "" when that is only something ruled out). The follow-up call's offers look
-    where the caller asked as the inbound offers do (fix14-left2 item 3)."""
+                  anchor: dt.date | None = None) -> dict[str, Any]:
+    """The offer of up to three of ``slots`` (nearest first) for what the caller ``said`` (``request_details`` keys),
+    chosen and described as the inbound offers are (``_offered``, ``_offer_vars``: the same words for a day not
+    understood, none open as asked, any of several days): the follow-up call's offers (fix14-left2 item 3,
+    fix14-left gaps 2 and 3)."""
     wishes = _wanted(ctx, said, anchor=anchor)
-    if wishes is None:
-        return slots[:3], True, ""
-    tz = ctx.flows.practice.tz
-    fitting = [s for s in slots if wishes.fits(s.astimezone(tz))]
-    return (fitting[:3], True, "") if fitting else (slots[:3], False, wishes.words(ctx.now, tz))
+    return _offer_vars(ctx, _offered(slots, wishes, ctx.flows.practice.tz), wishes, said, anchor)
 
 
 def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:

@@ -10,7 +10,9 @@ what the caller said, so it must never be logged or stored in clear either.
 The rules, in order:
 1. Each phrase list is matched on whole words after normalising ("I'm" → "i am", "don't" → "dont").
    Where two matches overlap and one covers the other, the longer decides ("hurt her feelings" is
-   everyday speech; "cant go on like this" is UNSURE, not the CRISIS "cant go on").
+   everyday speech; "cant go on like this" is UNSURE, not the CRISIS "cant go on"). A phrase reads on across
+   punctuation, the recogniser's guess at a pause ("help, fire!" is "help fire"); each clause alone is read too,
+   and the graver reading decides (``_assess``).
 2. A hedge before "can" or "want to" is not a denial: the list's ``hedged`` reads "I don't think I can go on"
    as "I can't go on" before matching (the hedge still counts for rule 4).
    A crisis phrase right after a negator ("not", "never", "no thoughts of", ... with up to three
@@ -128,9 +130,10 @@ class PhraseList:
     def __len__(self) -> int:
         return len(self.patterns)
 
-    def text(self, words: Iterable[str]) -> str:
-        """``words`` as the patterns search them (``marked_text``)."""
-        return marked_text(words, self.fillers)
+    def text(self, words: Iterable[str], pauses: frozenset[int] = frozenset()) -> str:
+        """``words`` as the patterns search them (``marked_text``); ``pauses``: indices of the units a pause
+        follows."""
+        return marked_text(words, self.fillers, pauses)
 
 
 # The text a phrase list is matched on: each unit (word or syllable) followed by \x01, the letters of
@@ -140,6 +143,10 @@ class PhraseList:
 # The kinds are written as control characters (\x02 adverb ... \x07 adjective) and the regexes hold them
 # as they are, not escaped: the regex source stays short, and Python parses regexes char by char.
 _MARK = "\x01"
+# A pause written after a unit (punctuation: "help, fire"): one more mark in its kind part ("help\x01\x08 "), so a
+# phrase reads on across it as the words would without the comma, and "$" (the end of what was said) also matches
+# there ("help fire $" in "help, fire, please come").
+_PAUSE = "\x08"
 _WORD_END = "\x01\\S* "
 _MARKS = re.compile("\x01[^ ]*")
 _KIND_CHARS = {"a": "\x02", "q": "\x03", "n": "\x04", "m": "\x05", "d": "\x06", "j": "\x07"}
@@ -150,9 +157,15 @@ def _kind(letter: str) -> str:
     return "\\S*" + _KIND_CHARS[letter] + "\\S* "
 
 
-def marked_text(words: Iterable[str], fillers: Fillers | None = None) -> str:
-    """What compiled patterns search: " " + each unit with its filler kinds (see ``_MARK``) + " "."""
-    return " " + "".join(f"{w}{_MARK}{fillers.kinds_of(w) if fillers else ''} " for w in words)
+def marked_text(words: Iterable[str], fillers: Fillers | None = None, pauses: frozenset[int] = frozenset()) -> str:
+    """What compiled patterns search: " " + each unit with its filler kinds (see ``_MARK``) + " "; ``pauses``: the
+    indices of the units a pause follows (``_PAUSE``)."""
+    return " " + "".join(_marked(i, w, fillers, pauses) for i, w in enumerate(words))
+
+
+def _marked(at: int, word: str, fillers: Fillers | None, pauses: frozenset[int]) -> str:
+    """One unit of ``marked_text``, with its trailing space."""
+    return f"{word}{_MARK}{fillers.kinds_of(word) if fillers else ''}{_PAUSE if at in pauses else ''} "
 
 
 def plain(found: str) -> str:
@@ -214,7 +227,7 @@ def compile_pattern(pattern: str, *, syllables: bool = False, fillers: Fillers |
             previous = slot
             continue
         if slot == "$":
-            pieces.append(r"$")
+            pieces.append(r"(?:$|(?<=\x08 ))")  # the end of the text, or a pause (``_PAUSE``)
             previous = slot
             continue
         tight = slot.startswith("=")
@@ -514,14 +527,14 @@ _SEVERITY = {"everyday": 0, "unsure": 1, "means": 1, "crisis": 2}
 _URGENCY = list(CrisisCategory)
 
 
-def _matches(words: list[str], phrases: PhraseList) -> list[_Match]:
-    text = phrases.text(words)
+def _matches(words: list[str], phrases: PhraseList, pauses: frozenset[int] = frozenset()) -> list[_Match]:
+    text = phrases.text(words, pauses)
     # character offset of each word start → word index
     starts = {}
     pos = 1
     for i, word in enumerate(words):
         starts[pos] = i
-        pos += len(word) + len(phrases.fillers.kinds_of(word) if phrases.fillers else "") + 2
+        pos += len(_marked(i, word, phrases.fillers, pauses))
     found: list[_Match] = []
     for pattern in phrases.patterns:
         for m in pattern.regex.finditer(text):
@@ -635,7 +648,55 @@ def _graver(a: CrisisAssessment, b: CrisisAssessment) -> CrisisAssessment:
 
 
 def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
-    """``assess`` with one phrase list."""
+    """``assess`` with one phrase list: the graver of two readings (three with a stutter).
+
+    Each clause alone (punctuation and "but" end one), as before; and each turn (up to "but", "though",
+    "however") read whole, its punctuation a pause a phrase reads on across ("help, fire!" is "help fire"),
+    while a negation, a past or topic lead-in still reaches no further than its own clause. Punctuation is
+    the recogniser's guess at a pause, so it never hides a crisis; and the clause-by-clause reading counts
+    too, so reading on never lowers a grade. A word or two said again after a pause ("I, I want to, to
+    die") is read once more without the repeat (the stutter reading)."""
+    readings = [_assess_turns([[c] for c in clauses(text)], phrases)]
+    turns = _turns(text)
+    if any(len(turn) > 1 for turn in turns):
+        readings.append(_assess_turns(turns, phrases))
+        once = [_said_once(turn, phrases) for turn in turns]
+        if once != [[units(c, syllables=phrases.syllables, language=phrases.language) for c in turn]
+                    for turn in turns]:
+            readings.append(_assess_turns(turns, phrases, said=once))
+    result = readings[0]
+    for other in readings[1:]:
+        result = _graver(result, other)
+    return result
+
+
+_TURN = re.compile(r"\bbut\b|\bthough\b|\bhowever\b", re.IGNORECASE)
+_PAUSES = re.compile(r"[.,;:!?]+")  # as ``clauses`` splits
+
+
+def _turns(text: str | None) -> list[list[str]]:
+    """``text`` as turns ("but", "though", "however" end one), each a list of its clauses (split at punctuation)."""
+    turns = [[c.strip() for c in _PAUSES.split(t) if c.strip()] for t in _TURN.split(str(text or ""))]
+    return [t for t in turns if t]
+
+
+def _said_once(turn: list[str], phrases: PhraseList) -> list[list[str]]:
+    """The units of each clause of ``turn``, without the one or two units a clause ends with when the next starts by
+    saying them again ("I, I want to, to die" → [], [i, want], [to, die]): the copy kept is the later one, in the
+    clause it belongs to, so a negator said twice ("I'm not, not suicidal") still denies what follows it."""
+    out = [units(clause, syllables=phrases.syllables, language=phrases.language) for clause in turn]
+    for at in range(1, len(out)):
+        for n in (2, 1):
+            if len(out[at - 1]) >= n and out[at][:n] == out[at - 1][-n:]:
+                out[at - 1] = out[at - 1][:-n]
+                break
+    return out
+
+
+def _assess_turns(turns: list[list[str]], phrases: PhraseList,
+                  said: list[list[list[str]]] | None = None) -> CrisisAssessment:
+    """Grade the ``turns`` (``_turns``), each read whole with a pause between its clauses; ``said``: their units
+    when not the clauses' own (``_said_once``)."""
     crisis: list[_Match] = []
     unsure: list[_Match] = []
     denials: list[_Match] = []
@@ -644,24 +705,39 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     topic: list[_Match] = []
     means: list[_Match] = []
     excepted: _Match | None = None  # a denied harm to others at a clause's end, before "but myself"
-    for clause in clauses(text):
-        said = units(clause, syllables=phrases.syllables, language=phrases.language)
-        if not said:
+    for at, turn in enumerate(turns):
+        pieces = said[at] if said is not None else [
+            units(c, syllables=phrases.syllables, language=phrases.language) for c in turn]
+        as_said: list[str] = []
+        words: list[str] = []
+        spans: list[tuple[int, int]] = []  # each clause's [start, end) in ``words``
+        for piece in pieces:
+            if not piece:
+                continue
+            if not phrases.syllables:
+                piece = _split_joined(piece)
+            as_said += piece
+            plain_words = _unhedged(piece, phrases.hedged)
+            spans.append((len(words), len(words) + len(plain_words)))
+            words += plain_words
+        if not words:
             continue
-        if not phrases.syllables:
-            said = _split_joined(said)
-        if excepted is not None and said[:1] == ["myself"]:
+        if excepted is not None and as_said[:1] == ["myself"]:
             # "I'm not going to hurt anyone, but myself": the clause split at "but" (negation never reaches across)
             crisis.append(_self_harm(excepted))
             denials.remove(excepted)
         excepted = None
-        all_words += said + ["|"]  # as said: a hedge still counts as one (rule 4)
-        words = _unhedged(said, phrases.hedged)
-        for match in _winners(_matches(words, phrases)):
+        all_words += as_said + ["|"]  # as said: a hedge still counts as one (rule 4)
+        pauses = frozenset(end - 1 for _, end in spans[:-1])
+        for match in _winners(_matches(words, phrases, pauses)):
             kind = match.pattern.kind
             if kind == "everyday":
                 continue
-            if _negated(words, match.start, phrases) or _negated_after(words, match.end, phrases):
+            # a negation or a lead-in reaches no further than the clause the phrase starts in (or ends in)
+            first = next(start for start, end in spans if start <= match.start < end)
+            last = next(end for start, end in spans if start < match.end <= end)
+            own = words[first:]
+            if _negated(own, match.start - first, phrases) or _negated_after(words[:last], match.end, phrases):
                 if kind == "crisis" and match.pattern.category is CrisisCategory.HARM_TO_OTHERS \
                         and _EXCEPT_MYSELF.match(" ".join(words[match.end:match.end + 4]) + " "):
                     crisis.append(_self_harm(match))  # "not hurting anyone except myself": self-harm, no denial
@@ -670,10 +746,10 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
                     if match.pattern.category is CrisisCategory.HARM_TO_OTHERS and match.end == len(words):
                         excepted = match
                 continue  # a denied UNSURE phrase ("I'm not struggling") counts for nothing
-            if kind == "crisis" and _led_by(words, match.start, phrases.past_lead_ins,
+            if kind == "crisis" and _led_by(own, match.start - first, phrases.past_lead_ins,
                                             phrases.bridges | _LEAD_IN_BRIDGES):
                 past.append(match)
-            elif kind == "crisis" and _led_by(words, match.start, phrases.topic_lead_ins,
+            elif kind == "crisis" and _led_by(own, match.start - first, phrases.topic_lead_ins,
                                               phrases.bridges | _LEAD_IN_BRIDGES):
                 topic.append(match)
             else:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ivr.core.spoken_values import (
+    Mention,
     day_mentions,
     joined_by_corrections,
     parse_digits,
@@ -367,7 +368,9 @@ def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list
     details: dict[str, str] = {}
     later_days: list[str] = []
     roles: list[tuple[int, int, str]] = []
-    for mention in day_mentions(text):
+    # "Tuesday or Wednesday", "either Tuesday or Thursday": one wish for any of the days (``parse_days`` reads it),
+    # never the first day alone (fix14-left gap 3)
+    for mention in _any_of(words, day_mentions(text)):
         role = _role(words, mention.start, mention.end, action, day=True)
         roles.append((mention.start, mention.end, role))
         value = mention.words
@@ -414,6 +417,20 @@ def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list
             if name:
                 details.setdefault("with", " ".join(name))
     return details, later_days
+
+
+def _any_of(words: Sequence[str], mentions: Sequence[Mention]) -> list[Mention]:
+    """Day mentions with "or" between them, a part of the day before it allowed ("Tuesday or Wednesday", "Tuesday
+    morning or Wednesday afternoon"), joined into one: the days the caller would take (fix14-left gap 3)."""
+    out: list[Mention] = []
+    for mention in mentions:
+        between = list(words[out[-1].end:mention.start]) if out else []
+        if between[-1:] == ["or"] and all(w in _PARTS or w in ("in", "the") for w in between[:-1]):
+            start = out[-1].start
+            out[-1] = Mention(start, mention.end, " ".join(words[start:mention.end]))
+            continue
+        out.append(mention)
+    return out
 
 
 _PUSH_WAYS = {"back": "later", "forward": "earlier", "up": "earlier", "ahead": "later", "out": "later"}
@@ -479,7 +496,7 @@ _PARTS = frozenset({"morning", "afternoon", "evening", "night"})
 # "to an afternoon early next week" (review 14c finding 3).
 # "to first thing on Monday" (bt14-s26 S6).
 _TO_BRIDGES = frozenset({"a", "an", "some", "later", "earlier", "early", "late", "morning", "afternoon", "evening",
-                         "night", "time", "slot", "one", "day", "point", "first", "thing", "on"})
+                         "night", "time", "slot", "one", "day", "point", "first", "thing", "on", "either"})
 
 
 def _bridged(words: Sequence[str], start: int) -> int:

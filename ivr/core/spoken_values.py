@@ -2111,6 +2111,43 @@ def parse_day(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: 
     return _after_correction(whole, tail)
 
 
+def parse_days(text: str | None, *, now: dt.datetime, tz: dt.tzinfo, week_start: int = 0,
+               hours: tuple[dt.time, dt.time] = DEFAULT_HOURS,
+               anchor: dt.date | None = None) -> Reading[tuple[DaySpan, ...]]:
+    """The days a caller would take, each as ``parse_day`` reads it: one ("next Tuesday"), or several offered with
+    "or" ("Tuesday or Wednesday", "either Tuesday or Thursday", "Monday or Friday afternoon"), earliest first.
+
+    A time said with only one of the days goes with each ("Monday or Friday afternoon": either afternoon). A day
+    that may be either of two weeks ("next Friday" on a Thursday) gives both. Where one of the days is not read
+    (or no "or" was said) this is ``parse_day``'s reading of the whole, as a tuple of the one span when it is clear.
+    """
+    words = _time_words(text or "")
+    parts: list[list[str]] = [[]]
+    for word in words:
+        if word == "or":
+            parts.append([])
+        elif word != "either":
+            parts[-1].append(word)
+    if len(parts) > 1 and all(parts):
+        readings: list[Reading[DaySpan]] = []
+        for part in parts:
+            # "Tuesday or the day after": counted from the day said before it
+            before = readings[-1].value.first if readings and readings[-1].value is not None else anchor
+            readings.append(parse_day(" ".join(part), now=now, tz=tz, week_start=week_start, hours=hours,
+                                      anchor=before))
+        if all(r.ok or (r.why is Why.WHICH_WEEK and r.candidates) for r in readings):
+            spans = [span for r in readings for span in r.options()]
+            times = {span.time for span in spans if span.time is not None}
+            # one time said goes with every day; several ("Tuesday morning or Wednesday afternoon") stay each its own
+            said = next(iter(times)) if len(times) == 1 else None
+            days = {DaySpan(span.first, span.last, span.time or said) for span in spans}
+            return _value(tuple(sorted(days, key=lambda d: (d.first, d.last, str(d.time)))))
+    whole = parse_day(text, now=now, tz=tz, week_start=week_start, hours=hours, anchor=anchor)
+    if whole.ok and whole.value is not None:
+        return _value((whole.value,))
+    return Reading(whole.outcome, None, tuple((c,) for c in whole.candidates), whole.why)
+
+
 _DAY_WORDS = frozenset({"today", "tonight", "tomorrow", "tmrw", "yesterday", "week", "weekend", "month",
                         "fortnight", "christmas", "thanksgiving", "easter", "holidays"})
 

@@ -44,6 +44,9 @@ from tests.helpers.crisis_rows import (
     FIX13_CRISIS3_CRISIS,
     FIX13_CRISIS3_NONE,
     FIX13_CRISIS3_UNSURE,
+    FIX14_LEFT_CRISIS,
+    FIX14_LEFT_NONE,
+    FIX14_LEFT_UNSURE,
     FIX14_NITS6_DANGER,
     FIX14_NITS6_NONE,
 )
@@ -565,6 +568,10 @@ NONE_ROWS += BT14S26_NONE
 # Break-test bt13-s26 BLOCKER 1: the victim named as his, her, their, our or your; a friend's feelings stay everyday.
 CRISIS_ROWS += BT13S26_CRISIS
 NONE_ROWS += BT13S26_NONE
+# fix14-left gap 1: punctuation between the words of a phrase never hides it; a denial stays in its clause.
+CRISIS_ROWS += FIX14_LEFT_CRISIS
+UNSURE_ROWS += FIX14_LEFT_UNSURE
+NONE_ROWS += FIX14_LEFT_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
@@ -848,3 +855,18 @@ def test_bad_fillers_are_refused() -> None:
 def test_the_same_words_read_by_two_phrases_count_once() -> None:
     # "took a bunch of pills" is a phrase, and "took <a quantity> pills" reads the same words
     assert assess("I took a bunch of pills").matched == ("took a bunch of pills",)
+
+
+def test_a_pause_is_read_on_across_and_ends_what_was_said() -> None:
+    """fix14-left gap 1: a pause (``pauses``: the units a comma or full stop follows) is one more mark on the unit
+    before it, so a phrase matches across it, and "$" matches there as at the end of the text."""
+    regex = compile_pattern("help fire $")
+    assert regex.search(marked_text(["help", "fire"], pauses=frozenset({0})))
+    assert regex.search(marked_text(["help", "fire", "please", "come"], pauses=frozenset({1})))
+    assert not regex.search(marked_text(["help", "fire", "please", "come"]))
+
+
+def test_the_whole_result_of_a_crisis_said_across_a_comma() -> None:
+    assert assess("help, fire!") == CrisisAssessment(CrisisLevel.CRISIS, (DANGER,), False, ("help fire $",))
+    assert assess("I'm not, not suicidal, I need my link") == CrisisAssessment(
+        CrisisLevel.NONE, (), True, ("suicid*",))

@@ -305,6 +305,16 @@ def test_another_vocabulary() -> None:
         ("Wednesday after lunch", "reschedule", {"day": "wednesday", "time": "after lunch"}),
         ("Wednesday's out, what about Monday", "reschedule", {"not_day": "wednesdays", "to_day": "monday"}),
         ("I have a lunch meeting on Friday", "reschedule", {"day": "friday"}),
+        # fix14-left gap 3: days offered with "or" are one wish for any of them, never the first alone
+        ("reschedule to Tuesday or Wednesday", "reschedule", {"to_day": "tuesday or wednesday"}),
+        ("reschedule to either Tuesday or Thursday", "reschedule", {"to_day": "tuesday or thursday"}),
+        ("can I move it to Monday or Friday afternoon", "reschedule", {"to_day": "monday or friday afternoon"}),
+        ("Tuesday morning or Wednesday afternoon", "reschedule", {"day": "tuesday morning or wednesday afternoon"}),
+        ("none of those, how about Tuesday or Wednesday", "reschedule", {"to_day": "tuesday or wednesday"}),
+        ("move my Thursday appointment to Tuesday or Wednesday", "reschedule",
+         {"from_day": "thursday", "to_day": "tuesday or wednesday"}),
+        ("I can't do Tuesday or Wednesday", "reschedule", {"not_day": "tuesday or wednesday"}),
+        ("not Tuesday, Wednesday", "reschedule", {"not_day": "tuesday", "to_day": "wednesday"}),
     ],
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:

@@ -28,6 +28,7 @@ from ivr.core.spoken_values import (
     holiday,
     parse_date,
     parse_day,
+    parse_days,
     parse_digits,
     parse_first_name,
     parse_keyed_date,
@@ -831,6 +832,23 @@ ROWS += [(kind, said, {"now": DEC_2} if kind == "day" else {}, expected) for kin
     # "a week later": counted from the day being moved; nothing to count from, asked
     ("day", "a week later", A(Why.VAGUE)),
 ]]
+# fix14-left gap 3: days offered with "or" are the days a caller would take (parse_days), earliest first; a time said
+# once goes with each, a time said with each stays its own; Thursday said on a Thursday is today or a week today.
+ROWS += [("days", said, {}, expected) for said, expected in [
+    ("Tuesday or Wednesday", V((span(d(6, 10)), span(d(6, 11))))),
+    ("Tuesday, or Wednesday", V((span(d(6, 10)), span(d(6, 11))))),
+    ("Wednesday or Tuesday", V((span(d(6, 10)), span(d(6, 11))))),
+    ("either Tuesday or Thursday", V((span(d(6, 5)), span(d(6, 10)), span(d(6, 12))))),
+    ("Monday or Friday afternoon", V((span(d(6, 6), None, part(PartOfDay.AFTERNOON)),
+                                      span(d(6, 9), None, part(PartOfDay.AFTERNOON))))),
+    ("Tuesday morning or Wednesday afternoon", V((span(d(6, 10), None, part(PartOfDay.MORNING)),
+                                                  span(d(6, 11), None, part(PartOfDay.AFTERNOON))))),
+    ("Tuesday at 9 or Wednesday at 3", V((span(d(6, 10), None, t(9)), span(d(6, 11), None, t(15))))),
+    ("Tuesday or the day after", V((span(d(6, 10)), span(d(6, 11))))),
+    ("next Tuesday", V((span(d(6, 10)),))),  # one day: a tuple of one
+    ("next year", A(Why.VAGUE)),  # not understood: as parse_day
+    ("Tuesday or next year", A(Why.SEVERAL, (span(d(6, 10)),))),  # one not read: as parse_day reads the whole
+]]
 
 
 
@@ -844,6 +862,8 @@ def _read(kind: str, said: str, options: dict) -> Reading:
         return parse_time(said, **options)
     if kind == "day":
         return parse_day(said, now=options.pop("now", NOW), tz=NY, **options)
+    if kind == "days":
+        return parse_days(said, now=options.pop("now", NOW), tz=NY, **options)
     if kind == "digits":
         return parse_digits(said, **options)
     if kind == "phone":

@@ -537,3 +537,27 @@ BT13S26_NONE = [
     "I hurt our friend's feelings, can I talk about it next session", "he hurt his brother's feelings",
     "I'd kill for your receptionist's job", "our kids killed it at the recital", "he choked on his sandwich",
 ]
+
+# fix14-left gap 1: punctuation Twilio's recogniser writes between words ("help, fire!", "I, I want to die") is its
+# guess at a pause: it never hides a crisis, a word said again after it (a stutter) is read once, and a negation still
+# reaches no further than its own clause, so a denial beside a request stays a denial.
+FIX14_LEFT_CRISIS = [
+    *[(said, DANGER) for said in (
+        "help, fire!", "help. fire!", "Help! Fire!", "help, fire, please come", "fire, help me", "fire! somebody help",
+        "fire. Fire!", "there's a, a fire in my kitchen", "he's hitting me, help, please",
+    )],
+    *[(said, SUICIDE) for said in (
+        "I, I want to die", "I, I, I want to die", "I, I want to, to die", "I want to, die", "I want to kill, myself",
+        "I'm going to, to kill myself", "I don't want to, to live anymore", "I'm thinking of, of ending my life",
+        "I can't go on, like this",  # each clause alone is "can't go on" at its end: reading on never lowers a grade
+    )],
+    ("I took, all my pills", MEDICAL),
+]
+FIX14_LEFT_UNSURE = ["help, help"]
+FIX14_LEFT_NONE = [
+    "not suicidal, I need my link", "I'm not, I'm not suicidal, I need my link",
+    "I'm not, not suicidal, I need my link",
+    "No, I'm not in danger. I need my link", "I'm not going to hurt myself, I need my link",
+    "no, no, I'm not suicidal, I just need to reschedule", "I'm not suicidal. Help me find my link",
+    "I got fired, help me reschedule", "the fire alarm went off, I need to reschedule", "help, I need my link",
+]
