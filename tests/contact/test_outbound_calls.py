@@ -122,8 +122,9 @@ def follow_up_flow(request, flows_dir) -> str:
         text = flow.read_text()
         neutral = "Hello, this is a call for someone at this number."
         assert neutral in text
-        flow.write_text(text.replace(neutral, "Hello, this is a call for {% if vars.touch.first_name %}"
-                                              "{{ vars.touch.first_name }}{% else %}someone at this number{% endif %}."))
+        by_name = ("Hello, this is a call for {% if vars.touch.first_name %}{{ vars.touch.first_name }}"
+                   "{% else %}someone at this number{% endif %}.")
+        flow.write_text(text.replace(neutral, by_name))
     return str(request.param)
 
 
@@ -169,7 +170,8 @@ def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jo
 
 @pytest.mark.parametrize(("answer_as", "heard"), [
     ("client", ["Hello, this is a call for someone at this number. Is that you?"]),
-    ("someone-else", ["Hello, this is a call for someone at this number. Is that you?", "This is about a business matter"]),
+    ("someone-else", ["Hello, this is a call for someone at this number. Is that you?",
+                      "This is about a business matter"]),
     ("machine", ["Hello, this is a call for someone at this number. Is that you?",
                  "voicemail: This is a message for Robin about an appointment."]),
     ("fax", ["Hello, this is a call for someone at this number. Is that you?"]),
