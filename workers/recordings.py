@@ -77,7 +77,6 @@ from ivr.escalations.models import Recording, RecordingStatus, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
 from ivr.exceptions import (
     AudioFormatError,
-    FlowError,
     ModelNotFound,
     NotWired,
     RecordingUnavailable,
@@ -212,11 +211,16 @@ def _voicemail_kind(result: voicemail_triage.Triage) -> CrisisKind:
 
 
 def _language() -> str:
-    """The practice's language (practice.yaml), which its callers speak; "en-US" outside a worker."""
+    """The practice's language (practice.yaml's ``language``, e.g. "ko-KR"), which its callers speak: the warm-up
+    sentences' and the transcript triage's. "en-US" outside a worker (a script), or while the flows do not load
+    (reported where they are served)."""
     try:
-        return services().flows.current().practice.language
-    except (NotWired, FlowError):  # outside a worker, or flows that do not load (reported where they are served)
+        ql = services()
+    except NotWired:  # loaded outside a worker (a script), as _decoder and _threads
         return "en-US"
+    # Flows that never loaded are not read again here (this runs once per decoded utterance); once loaded,
+    # current() keeps the last good ones whatever the files become.
+    return ql.flows.current().practice.language if ql.flows.loaded else "en-US"
 
 
 def _decoder() -> str:
@@ -586,11 +590,6 @@ def _raise_priority(raise_rows: Callable[[sessionmaker[Session], str, dt.datetim
     if raised:
         log.warning("recording %s of call %s %s: its escalation is now high priority, due sooner", recording_sid,
                     call_sid, why)
-
-
-def _language() -> str:
-    ql = services()
-    return ql.flows.current().practice.language if ql.flows.loaded else "en"
 
 
 def _escalate_crisis(call_sid: str, recording_sid: str) -> None:

@@ -63,8 +63,9 @@ def _row_vars(row: OutboundTouch) -> dict[str, Any]:
 
 
 def _touch_vars(out: Any, row: OutboundTouch, now: dt.datetime) -> dict[str, Any] | None:
-    """``vars.touch`` of an answered call: the row's, the first name (none on a number several clients
-    share) and the neutral words; None when the rules or the client are gone."""
+    """``vars.touch`` of an answered call: the row's and the neutral words; None when the rules or the client are
+    gone. Never the client's name: the flow's first words play as the call connects, before asynchronous AMD has
+    said a person answered and before anyone is verified (issue 11); once verified, ``caller.first_name`` has it."""
     rules = out.rules()
     if rules is None or not row.from_e164:
         return None
@@ -75,7 +76,7 @@ def _touch_vars(out: Any, row: OutboundTouch, now: dt.datetime) -> dict[str, Any
         return None
     neutral = render(touches.touch_of(row), WordKind.SPOKEN, rules=rules, client=person, appointment=None,
                      callback_number=row.from_e164, now=now, verified=False)
-    return {**_row_vars(row), "first_name": None if row.neutral else person.first_name, "neutral": neutral}
+    return {**_row_vars(row), "neutral": neutral}
 
 
 def _start(out: Any, flow: str, touch: dict[str, Any] | None, candidates: list[str]) -> CallStart:

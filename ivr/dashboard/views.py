@@ -1,8 +1,10 @@
 """The dashboard's pages.  Every POST redirects when it worked (so reloading never repeats it)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -42,7 +45,7 @@ from ivr.dashboard.forms import (
 )
 from ivr.escalations import audit, drafts, preferences, worklist
 from ivr.escalations.audit import Action
-from ivr.escalations.models import Role, RosterEntry, StaffUser
+from ivr.escalations.models import Role, RosterEntry, StaffUser, TranscriptStatus
 from ivr.escalations.roster import covers, on_call
 from ivr.exceptions import (
     CallRecordUnreadable,
@@ -58,6 +61,8 @@ from ivr.practice import calendar_feed, folder_import, journal
 from ivr.practice.csv import changes as change_csv
 from ivr.practice.csv.cells import format_working_hours, parse_working_hours
 from ivr.practice.models import ChangeState, Client, Clinician
+
+log = logging.getLogger(__name__)
 
 _ENDED = {
     "idle": "You were signed out after {minutes} minutes without activity.",
@@ -425,7 +430,21 @@ def voicemail(escalation_id: int) -> Any:
     except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
     _grant_voicemail(escalation_id)
+    if message.transcript is None and message.transcript_status == TranscriptStatus.NO_MODEL.value:
+        # Left by a speech worker without a model, and perhaps queued again since by one with a model: then it is
+        # being made, not "no speech model is installed" (issue 13 left-over).
+        message = dataclasses.replace(message, model_queued=_transcribing_with_model(message.recording_sid))
     return _detail_page(escalation_id, voicemail=message, audit_view=False)
+
+
+def _transcribing_with_model(recording_sid: str) -> bool:
+    """Whether a speech worker with a model has the message's transcription queued (RQ's ``speech-model`` queue);
+    False when Redis cannot say (the page then says what the row says)."""
+    try:
+        return auth.ql().jobs.transcribing_with_model(recording_sid)
+    except RedisError:
+        log.warning("voicemail page: Redis did not say whether %s is queued for a speech model", recording_sid)
+        return False
 
 
 @bp.get("/e/<int:escalation_id>/voicemail.wav")

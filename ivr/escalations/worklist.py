@@ -526,6 +526,8 @@ class Voicemail:
     transcript: StoredTranscript | None  # None when none was written (no speech model, not decodable)
     transcript_status: str | None = None  # done | no_model | failed
     seconds: float | None = None  # the message's length (None when unknown)
+    # ``no_model``, but a speech worker with a model has queued it again (RQ's ``speech-model`` queue): being made.
+    model_queued: bool = False
 
     @property
     def transcript_words(self) -> list[tuple[str, bool]]:

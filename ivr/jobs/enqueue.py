@@ -237,6 +237,15 @@ class Jobs:
         return self._once(self.speech_model, "workers.recordings.transcribe_recording", (call_sid, recording_sid),
                           job_id, Retry(max=2, interval=[30, 120]), job_timeout=FETCH_JOB_TIMEOUT)
 
+    def transcribing_with_model(self, recording_sid: str) -> bool:
+        """Whether the recording's transcription waits on (or runs from) the ``speech-model`` queue, which only speech
+        workers with a model serve: a message a worker without a model left (``no_model``) that a worker with one has
+        queued again (``transcribe_with_model``), so its transcript is on its way."""
+        job_id = transcribe_job_id(recording_sid)
+        origin = self.redis.hget(Job.key_for(job_id), "origin")
+        return (origin is not None and origin.decode() == SPEECH_MODEL_QUEUE
+                and self.locate(job_id, self.speech_model)[1] is Placement.IN_FLIGHT)
+
     def delete_recording(self, call_sid: str, recording_sid: str) -> Enqueued:
         """Delete Twilio's copy of a recording whose sealed copy checked out; retried while Twilio refuses."""
         return self._once(self.queue, "workers.recordings.delete_at_twilio", (call_sid, recording_sid),

@@ -74,7 +74,7 @@ GREETING_TWIML = (
     'calling this number, no more calls, take me off your list, remove me from your list, remove this number, do '
     'not call list, don\'t ever call" input="dtmf speech" language="en-US" method="POST" numDigits="1" '
     'speechModel="numbers_and_commands" speechTimeout="2" timeout="6"><Say language="en-US" voice="Polly.Joanna">'
-    'Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no.</Say></Gather>'
+    'Hello, this is a call for someone at this number. Is that you? Press 1 for yes or 2 for no.</Say></Gather>'
     '<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn=1</Redirect></Response>')
 
 
@@ -113,6 +113,44 @@ def test_each_answered_by(answered_by, voicemail, state, ql, client, database, j
         assert list(db.scalars(select(CallOptOut.e164))) == ([PHONE] if state == "fax" else [])
 
 
+@pytest.fixture(params=["shipped", "greeting_by_name"])
+def follow_up_flow(request, flows_dir) -> str:
+    """The shipped follow_up_call.yaml, or the practice's copy as releases before issue 11 shipped it, whose greeting
+    names the client from ``vars.touch.first_name`` (an upgrade keeps the practice's own flow files)."""
+    if request.param == "greeting_by_name":
+        flow = flows_dir / "follow_up_call.yaml"
+        text = flow.read_text()
+        neutral = "Hello, this is a call for someone at this number."
+        assert neutral in text
+        by_name = ("Hello, this is a call for {% if vars.touch.first_name %}{{ vars.touch.first_name }}"
+                   "{% else %}someone at this number{% endif %}.")
+        flow.write_text(text.replace(neutral, by_name))
+    return str(request.param)
+
+
+@pytest.mark.parametrize("answered_by", ["human", "machine_end_beep"])
+def test_the_first_words_before_the_amd_result_are_neutral(follow_up_flow, answered_by, ql, client, database, jobs,
+                                                           standin):
+    """Issue 11: with asynchronous AMD (``DetectMessageEnd``) Twilio fetches the call's ``Url`` as soon as it
+    connects, while detection still listens; whoever or whatever answered (the client, a relative, an answering
+    machine recording) hears this first answer's TwiML before any ``AnsweredBy`` arrives. It is the first question
+    only: no name, time, clinician, practice or care. With a flow file that still greets by name too: ``vars.touch``
+    has no name to give."""
+    late_client(database)
+    jobs.clock.now = START + dt.timedelta(minutes=15)
+    plan_and_run(ql, jobs)
+    [call] = calls_to(standin, PHONE)
+    first, amd, status = standin.finish_call(call["sid"], answered_by, duration=21)
+    assert "AnsweredBy" not in first.params and amd.params["AnsweredBy"] == answered_by
+    assert amd.url.startswith("https://ql.example.org/twilio/outbound/amd?")
+    assert deliver(client, [first]) == [(200, GREETING_TWIML)]  # the AMD callback has not come yet
+    [row] = touch_rows(database, "C-9003")
+    assert (row.status, row.answered_by, row.verified) == ("queued", None, None)  # nothing known yet
+    for secret in ("Robin", "11", "Lakeside", "Counseling", "appointment", "Maya", "Chen", "Ortiz"):
+        assert secret not in GREETING_TWIML
+    assert deliver(client, [amd, status]) == [(200, ACK), (200, ACK)]
+
+
 def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jobs, standin):
     late_client(database)
     add_client(database, "C-9004", "Sam", ("+15551239004",))
@@ -131,11 +169,12 @@ def test_no_answer_then_the_text_goes_after_the_spacing(ql, client, database, jo
 
 
 @pytest.mark.parametrize(("answer_as", "heard"), [
-    ("client", ["Hello, this is a call for Robin. Is that you?"]),
-    ("someone-else", ["Hello, this is a call for Robin. Is that you?", "This is about a business matter"]),
-    ("machine", ["Hello, this is a call for Robin. Is that you?",
+    ("client", ["Hello, this is a call for someone at this number. Is that you?"]),
+    ("someone-else", ["Hello, this is a call for someone at this number. Is that you?",
+                      "This is about a business matter"]),
+    ("machine", ["Hello, this is a call for someone at this number. Is that you?",
                  "voicemail: This is a message for Robin about an appointment."]),
-    ("fax", ["Hello, this is a call for Robin. Is that you?"]),
+    ("fax", ["Hello, this is a call for someone at this number. Is that you?"]),
     ("no-answer", []),
 ])
 def test_the_simulator_answers_an_outbound_call(answer_as, heard, app, ql, database, jobs, standin):

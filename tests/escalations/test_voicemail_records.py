@@ -814,6 +814,46 @@ def test_a_copy_that_keeps_failing_is_copied_a_dozen_times_then_kept_at_twilio_a
     assert desk.get(f"/staff/e/{esc.id}/voicemail.wav").status_code == 403
 
 
+PENDING = "No transcript yet: it is being made."
+NO_MODEL = "No transcript: no speech model is installed on this server."
+
+
+def test_a_queued_transcription_is_pending_and_no_speech_model_only_once_a_worker_without_one_took_it(
+        app, client, standin, jobs, database, staff):
+    """Issue 13 left-over: a message whose transcription is queued and that no speech worker with a model has reached
+    is "being made", not "no speech model", on the escalation page, on the opened message and in the staff texts:
+    first on the speech queue, which no worker has reached; then, once a speech worker without a model has taken it
+    (``no_model``: decided in ``workers.recordings.transcribe_and_triage``), the page says so; and when a worker with
+    a model has queued it again (``speech-model``, as it does at start and on each maintenance pass), it is being
+    made again while it waits there."""
+    ql = app.extensions["quietline"]
+    message = message_recorded(client, standin)
+    jobs.run(("urgent", "calls"))  # copied, checked and handed on; the speech queue's job not taken yet
+    assert jobs.queue("speech").job_ids == [f"transcribe-{message.recording_sid}"]
+    assert row(database, message.recording_sid).transcript_status is None
+    [esc] = of_call(database, message.call_sid)
+    desk = front_desk(app, staff)
+
+    def shown() -> tuple[bool, bool]:
+        page = desk.get(f"/staff/e/{esc.id}").get_data(as_text=True)
+        assert "Play voicemail" in page and "speech model" not in page and "transcript" not in page.lower()
+        opened = post(desk, f"/staff/e/{esc.id}/voicemail", token_from=f"/staff/e/{esc.id}")
+        body = opened.get_data(as_text=True)
+        assert opened.status_code == 200 and "<audio" in body
+        return PENDING in body, NO_MODEL in body
+
+    assert shown() == (True, False)
+    jobs.run(("speech",))  # a speech worker without a model (the tests' workers load none)
+    assert row(database, message.recording_sid).transcript_status == "no_model"
+    assert shown() == (False, True)
+    assert ql.jobs.transcribe_with_model(message.call_sid, message.recording_sid).created  # a worker with a model
+    assert jobs.queue("speech-model").job_ids == [f"transcribe-{message.recording_sid}"]
+    assert row(database, message.recording_sid).transcript_status == "no_model"
+    assert shown() == (True, False)
+    staff_texts = [body for _, body in texts(standin)]
+    assert staff_texts and not any("speech" in b.lower() or "transcri" in b.lower() for b in staff_texts)
+
+
 def test_a_voicemail_the_key_cannot_open_says_so_and_is_transcribed_once_the_key_opens_it(
         app, client, standin, jobs, database, staff, settings_overrides, redis_conn):
     """Break test (issue 13, S2): the recordings were re-encrypted under a new key while the service still ran with

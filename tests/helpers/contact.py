@@ -24,7 +24,8 @@ POOL = ("+15550100190", "+15550100191")
 NY = ZoneInfo("America/New_York")
 DOB = "01021980"  # add_client's date of birth
 START = dt.datetime(2026, 11, 30, 11, 0, tzinfo=NY).astimezone(dt.UTC)  # Monday 11:00 New York
-GREETING = "Hello, this is a call for Robin. Is that you? Press 1 for yes or 2 for no."
+# Never a name before verification (issue 11).
+GREETING = "Hello, this is a call for someone at this number. Is that you? Press 1 for yes or 2 for no."
 
 # The head of every test's outbound.yaml: the pool numbers calls and texts come from.
 CALLER_ID = """\

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -374,6 +375,21 @@ def test_the_documented_credential_drop_in_passes_systemd_analyze_verify(tmp_pat
     done = _verify(unit_dir)
     assert done.returncode == 0, done.stderr
     assert [line for line in done.stderr.splitlines() if "quietline" in line] == []
+
+
+def test_the_installer_builds_the_release_under_umask_022_whatever_umask_it_was_started_with():
+    """Commit c4fe045: ``make install`` run from a shell with umask 077 (or in a process that had called
+    ``restrict_umask``, as the doctor tests' create_app does) made the release's folders 0700 root-owned, and the
+    migrations, run as the service user, failed with 'Permission denied'. ``main`` now sets umask 022 before it
+    reads, plans or writes anything (private files keep their explicit modes, checked by the tests above). Run
+    here as ``--dry-run`` in a process of its own started with umask 077 (the install's umask is the process's):
+    the umask after ``main`` is 022."""
+    code = ("import os, sys; os.umask(0o077); sys.path.insert(0, sys.argv[1]); from ivr.ops.install import main; "
+            "main(['--dry-run', '--no-prompt', '--database', 'sqlite', '--domain', 'phone.example-practice.org']); "
+            "print(oct(os.umask(0o077)))")
+    done = subprocess.run([sys.executable, "-c", code, str(PROJECT_ROOT)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.splitlines()[-1] == "0o22", done.stdout[-2000:] + done.stderr[-2000:]
 
 
 def test_the_installer_needs_only_the_standard_library():

@@ -67,7 +67,7 @@ def test_the_readme_outbound_command_answers_the_call_the_running_service_placed
     lines = done.stdout.splitlines()
     assert lines[0] == f"(answering through the running service at {serve.url}; --url to choose another)"
     assert lines[1] == f"call {placed['sid']} from {placed['from']} answered by human"
-    assert lines[2] == "🔊 Hello, this is a call for Taylor. Is that you? Press 1 for yes or 2 for no."
+    assert lines[2] == "🔊 Hello, this is a call for someone at this number. Is that you? Press 1 for yes or 2 for no."
     assert lines[3].startswith("🔊 To protect your privacy, please enter your date of birth")
     # Verified as Taylor: the late branch, the session's time in Taylor's zone (the practice's here).
     assert lines[4] == "🔊 Thanks, Taylor. We were expecting you today at 10:45 AM. To find another time, press 2.", \

@@ -6,11 +6,13 @@ against 0.20 later). The real vosk path with the packaged Korean model and espea
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
+from ivr.exceptions import FlowError
 from ivr.speech.recognizer import VoskRecognizer, load_recognizer
 from ivr.speech.warmup import SENTENCES, TELEPHONE_RATE, warmup_speech
 from tests.helpers.speech import korean_model_path
@@ -52,3 +54,28 @@ def test_the_warm_up_runs_the_speech_through_every_recogniser(korean_speech) -> 
     assert [kept.heard for kept in recognizer._kept] == [16000, 16000 + 3 * 16000 - 1]
     with recognizer._recogniser() as next_one:
         assert next_one.heard == 16000 + 3 * 16000 - 1
+
+
+def test_the_warm_up_and_triage_language_is_the_practices_else_english(app, flows_dir) -> None:
+    """``workers.recordings._language`` (it was defined twice; the second, which won, raised outside a worker and
+    gave "en" without flows): the practice's language in a worker; "en-US" in a script and while the flows never
+    loaded (a worker of a service built with broken flows), so the warm-up still speaks English."""
+    from ivr.flowlang.store import FlowStore
+    from workers import recordings
+    from workers.runtime import using
+
+    practice = flows_dir / "practice.yaml"
+    practice.write_text(practice.read_text().replace("\nlanguage: en-US\n", "\nlanguage: ko-KR\n", 1))
+    ql = app.extensions["quietline"]
+    assert recordings._language() == "en-US"  # no services installed: a script
+    with using(dataclasses.replace(ql, flows=FlowStore(flows_dir, ql.registry.signatures()))) as korean:
+        assert not korean.flows.loaded
+        assert recordings._language() == "en-US"  # not loaded in this process: not read here
+        korean.flows.load()
+        assert recordings._language() == "ko-KR"
+    practice.write_text("language: [not, a, language\n")  # broken from the start
+    broken = FlowStore(flows_dir, ql.registry.signatures())
+    with pytest.raises(FlowError):
+        broken.load()
+    with using(dataclasses.replace(ql, flows=broken)):
+        assert recordings._language() == "en-US"
