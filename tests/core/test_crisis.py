@@ -711,7 +711,7 @@ def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
     assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "988-HELP", "AFSP-WS", "CSSRS-B",
-                                       "POISON", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
+                                       "POISON", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO", "NAMI-CRISIS"]
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + sum(len(v) for v in section["unsure"].values()) \

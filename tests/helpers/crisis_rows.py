@@ -557,7 +557,8 @@ BT14S27_CRISIS = [
         "I want to kill my stupid supervisor", "I'm going to shoot those kids at school", "I'm going to kill my in-laws",
         "I want to kill my sister's husband", "I'm going to kill all my teammates", "I want to poison my tenants",
         "I'm going to strangle my roommates", "I'm going to shoot my whole team", "I want to hurt the students in my class",
-        "I'm going to attack my customers", "I want to kill my ex-wife",
+        "I'm going to attack my customers", "I want to kill my ex-wife", "I'm going to kill my bandmates",
+        "I'm gonna kill those guys at work", "I want to shoot my math teacher", "I want to hurt the other kids at daycare",
     )],
     # 2. someone else's self-harm or suicide (an overdose taken stays medical)
     ("my roommate cut her wrists", SUICIDE), ("she cut her wrists", SUICIDE), ("he slit his wrists", SUICIDE),
@@ -566,6 +567,8 @@ BT14S27_CRISIS = [
     ("my wife says she's going to jump off the bridge", SUICIDE), ("he says he'll jump", SUICIDE),
     ("my sister is about to jump off the roof", SUICIDE), ("my dad threatened to hang himself", SUICIDE),
     ("she jumped off the balcony", SUICIDE), ("my son is cutting his arms open", SUICIDE),
+    ("my daughter keeps cutting her legs", SUICIDE), ("my girlfriend slit her wrists", SUICIDE),
+    ("he's about to jump off the overpass", SUICIDE),
     # 3. passive wishes to die ("I wish I could disappear" is offered: [en.unsure], bt14-s25 nit 7)
     ("I don't feel like living", SUICIDE), ("it would be easier if I wasn't here", SUICIDE),
     ("everyone would be better off without me", SUICIDE), ("I don't feel like I want to live", SUICIDE),
@@ -617,6 +620,15 @@ BT14S27_CRISIS = [
     ("I'm not going to kill myself, but I might", SUICIDE), ("I don't want to die but I think I will", SUICIDE),
     ("I haven't cut myself yet, but I want to", SUICIDE), ("I never want to hurt myself but I keep doing it", SUICIDE),
     ("I couldn't not hurt myself", SUICIDE), ("I don't want to kill him, but I'm going to", OTHERS),
+    # the fixer's own second round, words not used while writing the phrases (one per kind at least)
+    ("the world would be better off if I didn't exist", SUICIDE), ("I can no longer keep myself safe", SUICIDE),
+    ("I'm unable to stay safe", SUICIDE), ("my ex just stabbed my dad", DANGER), ("some guy shot my friend", DANGER),
+    ("my husband is choking my daughter", DANGER), ("he said he'd shoot up his workplace", OTHERS),
+    ("I'll shoot up the concert", OTHERS), ("I keep cutting", SUICIDE),
+    ("there's a gun and I'm going to use it", UNSPECIFIED), ("my brother is in psychosis", MEDICAL),
+    ("I'm not going to hurt myself, but I want to", SUICIDE), ("I won't kill myself, but I might", SUICIDE),
+    ("I just want to OD", SUICIDE), ("I'm standing at the edge of the overpass", SUICIDE),
+    ("it would be easier for everyone if I wasn't around", SUICIDE), ("I've lost my will to live", SUICIDE),
 ]
 BT14S27_UNSURE = [
     "I wish I could disappear", "OD",  # offered, as the module's rules say
