@@ -860,11 +860,12 @@ def test_the_same_words_read_by_two_phrases_count_once() -> None:
 
 
 def test_every_person_in_the_people_slot_comes_with_its_plural() -> None:
-    """fix14-crisis (bt14-s27 BLOCKER 1): harm to others never hangs on the number of a noun ("kill my coworker" and "kill
-    my coworkers"): each singular of ``[en.slots] people`` has its plural beside it."""
+    """fix14-crisis (bt14-s27 BLOCKER 1): harm to others never hangs on the number of a noun ("kill my coworker" and
+    "kill my coworkers"): each singular of ``[en.slots] people`` has its plural beside it."""
     data = tomllib.loads(resources.files("ivr.core").joinpath("crisis_phrases.toml").read_text())
     people = set(data["en"]["slots"]["people"])
-    irregular = {"man": "men", "woman": "women", "child": "children", "person": "people", "wife": "wives", "staff": "staff"}
+    irregular = {"man": "men", "woman": "women", "child": "children", "person": "people", "wife": "wives",
+                 "staff": "staff"}
 
     def plural(word: str) -> str:
         if "_in_" in word:  # mother_in_law -> mothers_in_law
@@ -884,7 +885,8 @@ def test_every_person_in_the_people_slot_comes_with_its_plural() -> None:
 
     plurals = {plural(w) for w in people}
     # the rest are plurals said without a singular ("folks", "mother_in_laws", "parents_in_law")
-    singulars = [w for w in people if w not in plurals and "s_in_" not in w and (not w.endswith("s") or w.endswith("ss"))]
+    singulars = [w for w in people
+                 if w not in plurals and "s_in_" not in w and (not w.endswith("s") or w.endswith("ss"))]
     assert len(singulars) >= 100
     assert [w for w in singulars if plural(w) not in people] == []
 

@@ -538,12 +538,12 @@ BT13S26_NONE = [
     "I'd kill for your receptionist's job", "our kids killed it at the recital", "he choked on his sandwich",
 ]
 
-# Break-test bt14-s27 BLOCKER 1-7, SHOULD-FIX 1 and 8, NIT 6 (fix14-crisis): crises said in words the list missed, each a
-# KIND with the reported phrases first and 5+ more of our own: harm to others against anyone (@people, any determiner,
-# singular or plural); someone else's self-harm; passive wishes to die; safety in other words ([en.paraphrases]); an
-# attack told in the past; a threat to a place (@place); means and method (an overdose intended, cutting that will not
-# stop, a means at the body, the edge of a height); psychosis under way; denials that do not deny (double negatives,
-# a denial taken back after "but").
+# Break-test bt14-s27 BLOCKER 1-7, SHOULD-FIX 1 and 8, NIT 6 (fix14-crisis): crises said in words the list missed,
+# each a KIND with the reported phrases first and 5+ more of our own: harm to others against anyone (@people, any
+# determiner, singular or plural); someone else's self-harm; passive wishes to die; safety in other words
+# ([en.paraphrases]); an attack told in the past; a threat to a place (@place); means and method (an overdose
+# intended, cutting that will not stop, a means at the body, the edge of a height); psychosis under way; denials that
+# do not deny (double negatives, a denial taken back after "but").
 MEDICAL = CrisisCategory.MEDICAL_EMERGENCY
 UNSPECIFIED = CrisisCategory.UNSPECIFIED
 BT14S27_CRISIS = [
@@ -551,14 +551,18 @@ BT14S27_CRISIS = [
     *[(said, OTHERS) for said in (
         "I want to kill my coworkers", "I'm going to shoot my coworkers", "I want to hurt my classmates",
         "I'm going to kill my classmate", "I'm going to shoot my students", "I want to kill my teachers",
-        "I want to hurt my neighbors", "I want to kill my bosses", "I want to kill my family", "I'm going to hurt my kids",
+        "I want to hurt my neighbors", "I want to kill my bosses", "I want to kill my family",
+        "I'm going to hurt my kids",
         "I want to kill people at work", "I'm going to shoot everyone at school",
         "I want to stab my manager", "I'm going to kill my employees", "I'm going to murder my professor",
-        "I want to kill my stupid supervisor", "I'm going to shoot those kids at school", "I'm going to kill my in-laws",
+        "I want to kill my stupid supervisor", "I'm going to shoot those kids at school",
+        "I'm going to kill my in-laws",
         "I want to kill my sister's husband", "I'm going to kill all my teammates", "I want to poison my tenants",
-        "I'm going to strangle my roommates", "I'm going to shoot my whole team", "I want to hurt the students in my class",
+        "I'm going to strangle my roommates", "I'm going to shoot my whole team",
+        "I want to hurt the students in my class",
         "I'm going to attack my customers", "I want to kill my ex-wife", "I'm going to kill my bandmates",
-        "I'm gonna kill those guys at work", "I want to shoot my math teacher", "I want to hurt the other kids at daycare",
+        "I'm gonna kill those guys at work", "I want to shoot my math teacher",
+        "I want to hurt the other kids at daycare",
     )],
     # 2. someone else's self-harm or suicide (an overdose taken stays medical)
     ("my roommate cut her wrists", SUICIDE), ("she cut her wrists", SUICIDE), ("he slit his wrists", SUICIDE),
@@ -636,7 +640,8 @@ BT14S27_UNSURE = [
     "I think I'm having a manic episode",
     # SHOULD-FIX 1: a crisis word as a subject for a session is offered, never routed (topic lead-in + routine word)
     "I want to discuss self-harm with my therapist next week", "I'd like to talk about self-harm in therapy",
-    "I need to talk to my counselor about my suicidal thoughts", "can we discuss my suicidal thoughts with my psychiatrist",
+    "I need to talk to my counselor about my suicidal thoughts",
+    "can we discuss my suicidal thoughts with my psychiatrist",
     "I'm in the emergency department", "my crisis plan", "I'm using my crisis plan",
 ]
 BT14S27_NONE = [
@@ -644,7 +649,8 @@ BT14S27_NONE = [
     "I'm a nurse in the emergency department, I need an evening slot",
     "I'm a nurse in the emergency department, I work nights, can I get an evening slot",
     "my therapist told me to call if I had questions about the crisis plan we made",
-    "I have a question about my crisis plan", "about the crisis plan we made", "I need to update the crisis plan we made",
+    "I have a question about my crisis plan", "about the crisis plan we made",
+    "I need to update the crisis plan we made",
     "I work in the emergency room, can I get a late appointment", "I'm an emergency medicine doctor, I need Saturday",
     "my husband is an emergency dispatcher and works nights", "I'm an ER nurse so I need evening sessions",
     "I work in emergency services so mornings are hard",
@@ -654,8 +660,10 @@ BT14S27_NONE = [
     "I beat my classmates at chess", "she shot me a look", "he shot her a text",
     # near 2 and 7: cutting, jumping, overdoing, the bath
     "she cut her hair", "my son cut his hand on a glass, can we move his session", "she's threatening to quit her job",
-    "my daughter wants to jump off the diving board", "I can't stop cutting coupons", "I've been cutting back on coffee",
-    "I'm going to OD on coffee before the session", "there's a knife in the kitchen", "I'm in the bathtub, call me back",
+    "my daughter wants to jump off the diving board", "I can't stop cutting coupons",
+    "I've been cutting back on coffee",
+    "I'm going to OD on coffee before the session", "there's a knife in the kitchen",
+    "I'm in the bathtub, call me back",
     "I'm at the edge of town, I'll be late", "I'm writing a paper about psychosis for class, can I reschedule",
     # near 3, 4, 5, 6
     "I don't feel like living in this apartment anymore", "I don't feel like going on a trip this weekend",
