@@ -126,6 +126,12 @@ class PhraseList:
     # Hedges read as the plain words before matching ("i dont think i can" → "i cant"): (hedge, plain), longest
     # hedge first. A hedge is not a denial: "I don't think I can go on" is "I can't go on", said softly.
     hedged: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    # A negator right after one of these is cancelled: "I can't not think about killing myself", "I'm not NOT going to
+    # kill myself" (a double negative says the phrase). ``[<lang>] double_negators``.
+    double_negators: frozenset[str] = frozenset()
+    # A clause that takes back the denial of the clause before it ("I don't want to hurt myself, but I can't stop",
+    # "I didn't hurt myself yet, but I'm about to"): each matched at the clause's start. ``[<lang>] reversals``.
+    reversals: tuple[re.Pattern[str], ...] = ()
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -414,6 +420,7 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         means = section.get("means", {}).get("phrases", [])
         unsure_alone = section.get("unsure_alone", {}).get("phrases", [])
         hedged = section.get("hedged", {})
+        paraphrases = section.get("paraphrases", {})
         negators, bridges, hedges, routine = (section[k] for k in ("negators", "bridges", "hedges", "routine"))
     except (KeyError, TypeError) as exc:
         raise PhraseListError(f"crisis phrases for {language!r}: missing {exc}") from None
@@ -456,10 +463,13 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
     patterns += [_Pattern(p, compiled(p), "unsure", alone=True) for p in unsure_alone]
     patterns += [_Pattern(p, compiled(p), "means", CrisisCategory.SUICIDE_SELF_HARM) for p in means]
     patterns += [_Pattern(p, compiled(p), "everyday") for p in everyday]
-    if not isinstance(hedged, Mapping) or not all(isinstance(v, str) for v in hedged.values()):
-        raise PhraseListError(f"crisis phrases for {language!r}: hedged must map a hedge to its plain words")
+    for name, table in (("hedged", hedged), ("paraphrases", paraphrases)):
+        if not isinstance(table, Mapping) or not all(isinstance(v, str) for v in table.values()):
+            raise PhraseListError(f"crisis phrases for {language!r}: {name} must map words to the list's own words")
+    # hedges and paraphrases are both read as the list's own words before matching ("i am not able to" → "i cant")
     rewrites = sorted(((tuple(units(k, syllables=syllables, language=language)),
-                        tuple(units(v, syllables=syllables, language=language))) for k, v in hedged.items()),
+                        tuple(units(v, syllables=syllables, language=language)))
+                       for k, v in [*hedged.items(), *paraphrases.items()]),
                       key=lambda pair: len(pair[0]), reverse=True)
     return PhraseList(
         language=language,
@@ -478,6 +488,8 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         continuers=frozenset(section.get("continuers", ())),
         fillers=grammar,
         hedged=tuple(rewrites),
+        double_negators=frozenset(section.get("double_negators", ())),
+        reversals=_phrase_regexes(section.get("reversals", ()), syllables),
     )
 
 
@@ -589,7 +601,11 @@ def _negated(words: list[str], start: int, phrases: PhraseList) -> bool:
         return False  # "won't stop hitting me": the negation says it goes on
     if start > 0 and words[start - 1] in phrases.adjacent_negators:
         return True
-    return _led_by(words, start, phrases.negators, phrases.bridges)
+    at = _lead_in_start(words, start, phrases.negators, phrases.bridges)
+    if at is None:
+        return False
+    # "I can't not think about it", "I'm not NOT going to": the negator is itself negated, so the phrase is said
+    return not (at > 0 and words[at - 1] in phrases.double_negators)
 
 
 def _negated_after(words: list[str], end: int, phrases: PhraseList) -> bool:
@@ -607,16 +623,23 @@ _LEAD_IN_BRIDGES = frozenset({"my", "these", "those", "some", "of"})
 
 def _led_by(words: list[str], start: int, lead_ins: tuple[tuple[str, ...], ...], bridges: frozenset[str]) -> bool:
     """Whether one of ``lead_ins`` stands right before ``start``, with at most three ``bridges`` between."""
+    return _lead_in_start(words, start, lead_ins, bridges) is not None
+
+
+def _lead_in_start(words: list[str], start: int, lead_ins: tuple[tuple[str, ...], ...],
+                   bridges: frozenset[str]) -> int | None:
+    """The word index where one of ``lead_ins`` starts, when one stands right before ``start`` with at most three
+    ``bridges`` between (the nearest); else None."""
     end = start
     for _ in range(4):
         for negator in lead_ins:
             n = len(negator)
             if end - n >= 0 and tuple(words[end - n:end]) == negator:
-                return True
+                return end - n
         if end == 0 or words[end - 1] not in bridges:
-            return False
+            return None
         end -= 1
-    return False
+    return None
 
 
 def _any(regexes: Iterable[re.Pattern[str]], words: list[str], phrases: PhraseList) -> bool:
@@ -705,6 +728,7 @@ def _assess_turns(turns: list[list[str]], phrases: PhraseList,
     topic: list[_Match] = []
     means: list[_Match] = []
     excepted: _Match | None = None  # a denied harm to others at a clause's end, before "but myself"
+    just_denied: list[_Match] = []  # the crisis phrases the clause before denied (a reversal takes them back)
     for at, turn in enumerate(turns):
         pieces = said[at] if said is not None else [
             units(c, syllables=phrases.syllables, language=phrases.language) for c in turn]
@@ -727,6 +751,11 @@ def _assess_turns(turns: list[list[str]], phrases: PhraseList,
             crisis.append(_self_harm(excepted))
             denials.remove(excepted)
         excepted = None
+        if just_denied and _takes_back(as_said, phrases):
+            # "I don't want to hurt myself, but I can't stop": the denial is taken back, the phrase stands
+            crisis += just_denied
+            denials[:] = [m for m in denials if m not in just_denied]
+        just_denied = []
         all_words += as_said + ["|"]  # as said: a hedge still counts as one (rule 4)
         pauses = frozenset(end - 1 for _, end in spans[:-1])
         for match in _winners(_matches(words, phrases, pauses)):
@@ -743,6 +772,7 @@ def _assess_turns(turns: list[list[str]], phrases: PhraseList,
                     crisis.append(_self_harm(match))  # "not hurting anyone except myself": self-harm, no denial
                 elif kind == "crisis":
                     denials.append(match)
+                    just_denied.append(match)
                     if match.pattern.category is CrisisCategory.HARM_TO_OTHERS and match.end == len(words):
                         excepted = match
                 continue  # a denied UNSURE phrase ("I'm not struggling") counts for nothing
@@ -787,6 +817,12 @@ _EXCEPT_MYSELF = re.compile(r"(?:except|besides|other than|apart from|save|only|
 # Words a recogniser writes joined ("killmyself", "hurtmyself"): split off the reflexive before matching.
 _JOINED = re.compile(r"^([a-z]{2,})(myself|himself|herself|themselves|yourself|mylife)$")
 _REFLEXIVE = frozenset({"myself", "himself", "herself", "themselves", "yourself"})
+
+
+def _takes_back(words: list[str], phrases: PhraseList) -> bool:
+    """Whether the clause ``words`` starts by taking back the denial before it ("I can't stop", "I'm about to")."""
+    text = phrases.text(words)
+    return any(r.match(text, 1) for r in phrases.reversals)
 
 
 def _split_joined(words: list[str]) -> list[str]:

@@ -41,6 +41,9 @@ from tests.helpers.crisis_rows import (
     BT14S26_CRISIS,
     BT14S26_NONE,
     BT14S26_UNSURE,
+    BT14S27_CRISIS,
+    BT14S27_NONE,
+    BT14S27_UNSURE,
     FIX13_CRISIS3_CRISIS,
     FIX13_CRISIS3_NONE,
     FIX13_CRISIS3_UNSURE,
@@ -572,6 +575,12 @@ NONE_ROWS += BT13S26_NONE
 CRISIS_ROWS += FIX14_LEFT_CRISIS
 UNSURE_ROWS += FIX14_LEFT_UNSURE
 NONE_ROWS += FIX14_LEFT_NONE
+# Break-test bt14-s27 BLOCKER 1-7, SHOULD-FIX 1 and 8, NIT 6: harm to anyone (@people), someone else's self-harm,
+# passive wishes, safety paraphrased, attacks told in the past, threats to a place (@place), means and method,
+# psychosis, denials that do not deny; "emergency" as a department and a crisis plan asked about stay everyday.
+CRISIS_ROWS += BT14S27_CRISIS
+UNSURE_ROWS += BT14S27_UNSURE
+NONE_ROWS += BT14S27_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
@@ -709,7 +718,7 @@ def test_the_shipped_list_loads_and_every_phrase_compiles() -> None:
     with resources.files("ivr.core").joinpath("crisis_phrases.toml").open("rb") as fh:
         data = tomllib.load(fh)
     assert data["meta"]["sources"] == ["CSSRS", "988", "AFSP", "ACEP", "DV", "OPS", "988-HELP", "AFSP-WS", "CSSRS-B",
-                                       "POISON", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO"]
+                                       "POISON", "KFSP", "MOHW-109", "CSSRS-KO", "OPS-KO", "NAMI-CRISIS"]
     for language in ("en", "ko"):
         section = data[language]
         shipped = sum(len(v) for v in section["crisis"].values()) + sum(len(v) for v in section["unsure"].values()) \
@@ -870,3 +879,48 @@ def test_the_whole_result_of_a_crisis_said_across_a_comma() -> None:
     assert assess("help, fire!") == CrisisAssessment(CrisisLevel.CRISIS, (DANGER,), False, ("help fire $",))
     assert assess("I'm not, not suicidal, I need my link") == CrisisAssessment(
         CrisisLevel.NONE, (), True, ("suicid*",))
+
+
+def test_every_person_in_the_people_slot_comes_with_its_plural() -> None:
+    """fix14-crisis (bt14-s27 BLOCKER 1): harm to others never hangs on the number of a noun ("kill my coworker" and
+    "kill my coworkers"): each singular of ``[en.slots] people`` has its plural beside it."""
+    data = tomllib.loads(resources.files("ivr.core").joinpath("crisis_phrases.toml").read_text())
+    people = set(data["en"]["slots"]["people"])
+    irregular = {"man": "men", "woman": "women", "child": "children", "person": "people", "wife": "wives",
+                 "staff": "staff"}
+
+    def plural(word: str) -> str:
+        if "_in_" in word:  # mother_in_law -> mothers_in_law
+            head, tail = word.split("_in_", 1)
+            return f"{plural(head)}_in_{tail}"
+        last = word.rsplit("_", 1)[-1]
+        stem = word[: len(word) - len(last)]
+        if last in irregular or last.endswith(("child", "wife", "man")):
+            ending = next(e for e in ("child", "wife", "man") if last.endswith(e)) if last not in irregular else last
+            many = irregular.get(ending, ending)
+            return stem + last[: len(last) - len(ending)] + many
+        if last.endswith(("s", "sh", "ch", "x")):
+            return word + "es"
+        if last.endswith("y") and last[-2] not in "aeiou":
+            return word[:-1] + "ies"
+        return word + "s"
+
+    plurals = {plural(w) for w in people}
+    # the rest are plurals said without a singular ("folks", "mother_in_laws", "parents_in_law")
+    singulars = [w for w in people
+                 if w not in plurals and "s_in_" not in w and (not w.endswith("s") or w.endswith("ss"))]
+    assert len(singulars) >= 100
+    assert [w for w in singulars if plural(w) not in people] == []
+
+
+@pytest.mark.parametrize(("said", "denied"), [
+    ("I'm not going to kill myself", True),
+    ("I'm not NOT going to kill myself", False),  # a negator negated: the phrase is said
+    ("I can't not think about killing myself", False),
+    ("I don't want to hurt myself, but I can't stop", False),  # the denial taken back after "but"
+    ("I don't want to hurt myself, but I can't stop crying", True),  # no reversal: the clause goes on
+])
+def test_a_denial_that_does_not_deny(said: str, denied: bool) -> None:
+    """bt14-s27 SHOULD-FIX 8: double negatives and reversals ([en] double_negators, reversals) leave the phrase said."""
+    result = assess(said)
+    assert (result.level is CrisisLevel.CRISIS, result.denied) == (not denied, denied)

@@ -561,3 +561,139 @@ FIX14_LEFT_NONE = [
     "no, no, I'm not suicidal, I just need to reschedule", "I'm not suicidal. Help me find my link",
     "I got fired, help me reschedule", "the fire alarm went off, I need to reschedule", "help, I need my link",
 ]
+# Break-test bt14-s27 BLOCKER 1-7, SHOULD-FIX 1 and 8, NIT 6 (fix14-crisis): crises said in words the list missed,
+# each a KIND with the reported phrases first and 5+ more of our own: harm to others against anyone (@people, any
+# determiner, singular or plural); someone else's self-harm; passive wishes to die; safety in other words
+# ([en.paraphrases]); an attack told in the past; a threat to a place (@place); means and method (an overdose
+# intended, cutting that will not stop, a means at the body, the edge of a height); psychosis under way; denials that
+# do not deny (double negatives, a denial taken back after "but").
+UNSPECIFIED = CrisisCategory.UNSPECIFIED
+BT14S27_CRISIS = [
+    # 1. harm to others, any people noun, singular or plural
+    *[(said, OTHERS) for said in (
+        "I want to kill my coworkers", "I'm going to shoot my coworkers", "I want to hurt my classmates",
+        "I'm going to kill my classmate", "I'm going to shoot my students", "I want to kill my teachers",
+        "I want to hurt my neighbors", "I want to kill my bosses", "I want to kill my family",
+        "I'm going to hurt my kids",
+        "I want to kill people at work", "I'm going to shoot everyone at school",
+        "I want to stab my manager", "I'm going to kill my employees", "I'm going to murder my professor",
+        "I want to kill my stupid supervisor", "I'm going to shoot those kids at school",
+        "I'm going to kill my in-laws",
+        "I want to kill my sister's husband", "I'm going to kill all my teammates", "I want to poison my tenants",
+        "I'm going to strangle my roommates", "I'm going to shoot my whole team",
+        "I want to hurt the students in my class",
+        "I'm going to attack my customers", "I want to kill my ex-wife", "I'm going to kill my bandmates",
+        "I'm gonna kill those guys at work", "I want to shoot my math teacher",
+        "I want to hurt the other kids at daycare",
+    )],
+    # 2. someone else's self-harm or suicide (an overdose taken stays medical)
+    ("my roommate cut her wrists", SUICIDE), ("she cut her wrists", SUICIDE), ("he slit his wrists", SUICIDE),
+    ("my son slit his wrists", SUICIDE), ("she's threatening to jump", SUICIDE), ("he took a bunch of pills", MEDICAL),
+    ("my friend slashed her wrists", SUICIDE), ("my boyfriend is threatening to overdose", SUICIDE),
+    ("my wife says she's going to jump off the bridge", SUICIDE), ("he says he'll jump", SUICIDE),
+    ("my sister is about to jump off the roof", SUICIDE), ("my dad threatened to hang himself", SUICIDE),
+    ("she jumped off the balcony", SUICIDE), ("my son is cutting his arms open", SUICIDE),
+    ("my daughter keeps cutting her legs", SUICIDE), ("my girlfriend slit her wrists", SUICIDE),
+    ("he's about to jump off the overpass", SUICIDE),
+    # 3. passive wishes to die ("I wish I could disappear" is offered: [en.unsure], bt14-s25 nit 7)
+    ("I don't feel like living", SUICIDE), ("it would be easier if I wasn't here", SUICIDE),
+    ("everyone would be better off without me", SUICIDE), ("I don't feel like I want to live", SUICIDE),
+    ("I don't feel like living anymore", SUICIDE), ("I don't feel like being alive", SUICIDE),
+    ("I've lost the will to live", SUICIDE), ("I have no will to live", SUICIDE),
+    ("things would be easier if I wasn't around", SUICIDE), ("it'd be better for everyone if I didn't exist", SUICIDE),
+    ("my family would be better off if I died", SUICIDE), ("it would be easier to just not be here", SUICIDE),
+    # 4. the same meaning in other words: able, unable, promise, trust
+    ("I'm not able to keep myself safe", SUICIDE), ("I can't keep myself safe", SUICIDE),
+    ("I'm unable to keep myself safe", SUICIDE), ("I don't think I'm able to keep myself safe", SUICIDE),
+    ("I'm no longer able to stay safe", SUICIDE), ("I won't be able to keep myself safe tonight", SUICIDE),
+    ("I can't promise I'll stay safe", SUICIDE), ("I can't promise I won't hurt myself", SUICIDE),
+    ("I can't guarantee my own safety", SUICIDE), ("I don't trust myself tonight", SUICIDE),
+    ("I'm not able to go on", SUICIDE), ("I can't stop myself from hurting myself", SUICIDE),
+    # 5. violence told in the past or as it happens: by someone else in_danger, by the caller harm to others
+    ("he stabbed me", DANGER), ("he stabbed my mom", DANGER), ("I've been shot", DANGER),
+    ("someone shot me", DANGER), ("my boyfriend stabbed me", DANGER), ("a man stabbed my brother", DANGER),
+    ("they shot my son", DANGER), ("somebody attacked my sister", DANGER), ("my dad shot my mom", DANGER),
+    ("he is beating my sister right now", DANGER), ("he cut me with a knife", DANGER), ("I just got stabbed", DANGER),
+    ("I stabbed him", OTHERS), ("I just shot my husband", OTHERS), ("I strangled her", OTHERS),
+    # 6. a threatened shooting or bombing of a place, any determiner
+    *[(said, OTHERS) for said in (
+        "my kid is going to shoot up his school", "he's going to shoot up his school", "I'm going to shoot up her work",
+        "she wants to shoot up her office", "he's going to shoot up the church", "I want to shoot up my job",
+        "I'm going to shoot up school tomorrow", "I'm going to shoot up the whole school",
+        "my son wants to shoot up his class", "I'm going to open fire at work", "he wants to go on a shooting spree",
+        "I'm going to blow up the mall",
+    )],
+    # 7. means and method; psychosis under way
+    ("I'm going to OD", SUICIDE), ("I'm gonna OD", SUICIDE), ("gonna OD tonight", SUICIDE), ("I might OD", SUICIDE),
+    ("I want to overdose", SUICIDE), ("I'm thinking about ODing", SUICIDE), ("I'm going to OD on my xanax", SUICIDE),
+    ("I can't stop cutting", SUICIDE), ("I can't stop burning myself", SUICIDE), ("I've been cutting", SUICIDE),
+    ("I have the urge to cut", SUICIDE), ("I relapsed on self harm", SUICIDE),
+    ("there's a knife and I want to use it", UNSPECIFIED), ("I'm holding a gun and I'm going to use it", UNSPECIFIED),
+    ("there's a razor and I want to use it", SUICIDE),
+    ("I'm in the bathtub with a razor", SUICIDE), ("I have a razor to my wrist", SUICIDE),
+    ("I'm holding a knife to my throat", SUICIDE), ("the rope is around my neck", SUICIDE),
+    ("I'm sitting in the car with the engine running", SUICIDE),
+    ("I'm at the edge of the cliff", SUICIDE), ("I'm at the edge of the bridge", SUICIDE),
+    ("I'm at the edge of the roof", SUICIDE), ("I'm standing on the edge of the building", SUICIDE),
+    ("I climbed over the railing", SUICIDE), ("I'm on the wrong side of the railing", SUICIDE),
+    ("I'm having a psychotic episode", MEDICAL), ("my son is having a psychotic episode", MEDICAL),
+    ("she's in psychosis", MEDICAL), ("I think I'm going psychotic", MEDICAL), ("he's psychotic again", MEDICAL),
+    ("the voices are telling me to kill myself", SUICIDE), ("the voices keep telling me to jump", SUICIDE),
+    # 8. denials that do not deny: taken back after "but", double negatives
+    ("I don't want to hurt myself but I can't stop", SUICIDE),
+    ("no I didn't hurt myself yet but I'm about to", SUICIDE),
+    ("I can't not think about killing myself", SUICIDE), ("I'm not NOT going to kill myself", SUICIDE),
+    ("I'm not going to kill myself, but I might", SUICIDE), ("I don't want to die but I think I will", SUICIDE),
+    ("I haven't cut myself yet, but I want to", SUICIDE), ("I never want to hurt myself but I keep doing it", SUICIDE),
+    ("I couldn't not hurt myself", SUICIDE), ("I don't want to kill him, but I'm going to", OTHERS),
+    # the fixer's own second round, words not used while writing the phrases (one per kind at least)
+    ("the world would be better off if I didn't exist", SUICIDE), ("I can no longer keep myself safe", SUICIDE),
+    ("I'm unable to stay safe", SUICIDE), ("my ex just stabbed my dad", DANGER), ("some guy shot my friend", DANGER),
+    ("my husband is choking my daughter", DANGER), ("he said he'd shoot up his workplace", OTHERS),
+    ("I'll shoot up the concert", OTHERS), ("I keep cutting", SUICIDE),
+    ("there's a gun and I'm going to use it", UNSPECIFIED), ("my brother is in psychosis", MEDICAL),
+    ("I'm not going to hurt myself, but I want to", SUICIDE), ("I won't kill myself, but I might", SUICIDE),
+    ("I just want to OD", SUICIDE), ("I'm standing at the edge of the overpass", SUICIDE),
+    ("it would be easier for everyone if I wasn't around", SUICIDE), ("I've lost my will to live", SUICIDE),
+]
+BT14S27_UNSURE = [
+    "I wish I could disappear", "OD",  # offered, as the module's rules say
+    "I'm seeing things that aren't there", "I'm hearing things", "I had a psychotic episode last year",
+    "I think I'm having a manic episode",
+    # SHOULD-FIX 1: a crisis word as a subject for a session is offered, never routed (topic lead-in + routine word)
+    "I want to discuss self-harm with my therapist next week", "I'd like to talk about self-harm in therapy",
+    "I need to talk to my counselor about my suicidal thoughts",
+    "can we discuss my suicidal thoughts with my psychiatrist",
+    "I'm in the emergency department", "my crisis plan", "I'm using my crisis plan",
+]
+BT14S27_NONE = [
+    # SHOULD-FIX 1: "emergency" as a department, a job, a service; a crisis plan asked about
+    "I'm a nurse in the emergency department, I need an evening slot",
+    "I'm a nurse in the emergency department, I work nights, can I get an evening slot",
+    "my therapist told me to call if I had questions about the crisis plan we made",
+    "I have a question about my crisis plan", "about the crisis plan we made",
+    "I need to update the crisis plan we made",
+    "I work in the emergency room, can I get a late appointment", "I'm an emergency medicine doctor, I need Saturday",
+    "my husband is an emergency dispatcher and works nights", "I'm an ER nurse so I need evening sessions",
+    "I work in emergency services so mornings are hard",
+    # near 1: email, photos, feelings, games
+    "I'll shoot my boss an email", "I'm going to shoot my therapist a text about Tuesday",
+    "I hurt my coworker's feelings", "I'm shooting my clients' wedding photos on Saturday",
+    "I beat my classmates at chess", "she shot me a look", "he shot her a text",
+    # near 2 and 7: cutting, jumping, overdoing, the bath
+    "she cut her hair", "my son cut his hand on a glass, can we move his session", "she's threatening to quit her job",
+    "my daughter wants to jump off the diving board", "I can't stop cutting coupons",
+    "I've been cutting back on coffee",
+    "I'm going to OD on coffee before the session", "there's a knife in the kitchen",
+    "I'm in the bathtub, call me back",
+    "I'm at the edge of town, I'll be late", "I'm writing a paper about psychosis for class, can I reschedule",
+    # near 3, 4, 5, 6
+    "I don't feel like living in this apartment anymore", "I don't feel like going on a trip this weekend",
+    "it would be easier if I wasn't here on Tuesday, can I do video", "I'm not able to keep my appointment",
+    "I'm unable to make it Tuesday", "I can't promise I'll be on time", "I don't trust myself to drive in the snow",
+    "prices shot up at my school cafeteria", "my blood pressure shot up", "he used to shoot up heroin",
+    "my husband hurt my feelings", "she cut me off in traffic", "my kid bit me",
+    # near 8: a denial beside a request stands; a clause that is not a reversal takes nothing back
+    "I would never hurt myself, I just need to reschedule", "I'm not suicidal but I want to reschedule",
+    "I can't not laugh at that, anyway I need my link",
+]
