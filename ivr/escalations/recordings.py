@@ -101,6 +101,25 @@ def link(db_sessions: sessionmaker[Session], call_sid: str) -> int:
         return result.rowcount
 
 
+def left_after_resolution(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str) -> bool:
+    """Whether the call's escalations were all resolved before this recording was noted: a later message of the
+    call (a caller may leave several) that its resolved escalation would hide from staff. A copy made again of a
+    message noted before the resolution is not (it was on the page when staff resolved it)."""
+    with db_sessions() as db:
+        noted = db.scalar(select(Recording.created_at).where(Recording.sid == recording_sid))
+        rows = db.execute(select(Escalation.status, Escalation.resolved_at)
+                          .where(Escalation.call_sid == call_sid)).all()
+    if noted is None or not rows or any(status != EscalationStatus.RESOLVED.value for status, _ in rows):
+        return False
+    resolved = [at for _, at in rows if at is not None]
+    return bool(resolved) and _aware(noted) > max(_aware(at) for at in resolved)
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back for UTCDateTime columns read by ``select`` of a column: UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
 def of_call(db_sessions: sessionmaker[Session], call_sid: str) -> list[tuple[str, str]]:
     """(recording SID, status) of the call's recordings, oldest first."""
     with db_sessions() as db:

@@ -164,3 +164,40 @@ def test_three_messages_on_a_call_with_no_record_are_one_voicemail_escalation_li
     for seconds, sid in enumerate(sids, start=2):
         staff_post(desk, f"/staff/e/{esc.id}/voicemail", {"recording": sid}, token_from=f"/staff/e/{esc.id}")
         assert desk.get(f"/staff/e/{esc.id}/voicemail.wav?recording={sid}").data == tone_wav(seconds)
+
+
+@pytest.mark.parametrize("second", ["crisis", "callback"])
+def test_a_message_heard_after_the_call_was_resolved_reaches_the_queue(second, app, client, database, jobs, standin,
+                                                                       staff):
+    """``0;record:5:9``: the on-call resolves the crisis escalation (they reached the caller) before Twilio's
+    recording callbacks come. The messages are not folded into the resolved row, where nobody would see them: an
+    escalation of their own is in the queue, listing both; a crisis in the second pages the on-call again."""
+    from ivr.escalations import worklist
+
+    transport = Holding(client, hold=(RECORDING_STATUS,))
+    result = simulator(transport, standin).call(from_=ALEX, script="0;record:5:9")
+    sids = [p["RecordingSid"] for _, p, _ in transport.held_all]
+    words_of(app, result.call_sid, sids[0], "hi please call me back")
+    words_of(app, result.call_sid, sids[1], "i want to kill myself" if second == "crisis" else "also about friday")
+    jobs.run()
+    [crisis] = of_call(database, result.call_sid)
+    on_call = staff["oncall@example.com"]
+    worklist.claim(database, crisis.id, on_call, jobs.clock.now)
+    worklist.resolve(database, crisis.id, on_call, "Reached them; safe.", jobs.clock.now, is_owner=False)
+    jobs.clock.now += dt.timedelta(minutes=3)
+    for index in range(2):
+        assert transport.deliver_held(index)[0] == 200
+        jobs.run()
+    resolved, new = of_call(database, result.call_sid)
+    assert (resolved.id, resolved.status, resolved.category) == (crisis.id, "resolved", "crisis")
+    assert new.status == "open" and new.reason == "voicemail"
+    if second == "crisis":
+        assert (new.category, new.priority) == ("crisis", 0) and "raised_to_crisis" in new.timeline
+        assert [to for to, _ in urgent_pages(standin, new.id)].count(ON_CALL) == 1
+    else:
+        assert (new.category, new.priority) == ("voicemail", 2)
+        assert not urgent_pages(standin, new.id)
+        assert any(f"#{new.id}" in body for _, body in texts(standin))  # staff told (link-only)
+    page = front_desk(app, staff).get(f"/staff/e/{new.id}").get_data(as_text=True)
+    assert len(cards(page)) == 2
+    assert f'<li id="e-{new.id}"' in front_desk(app, staff).get("/staff/").get_data(as_text=True)
