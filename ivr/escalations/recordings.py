@@ -7,7 +7,9 @@ would not give it to us, for good).  It is the durable evidence that a caller le
 a message, whatever happened to Redis or to a job:
 
 * the copying job and the escalation job both call ``link`` after their own commit,
-  so whichever of the two finishes last attaches the message to the escalation;
+  so whichever of the two finishes last attaches the message to the escalation (``recording_sid``: the call's
+  first; the escalation's page lists every recording of its call, by call SID, since a caller may leave several:
+  ``ivr.escalations.worklist.call_recordings``);
 * the reconciliation job finds rows still ``pending`` with no job working on them,
   and rows whose call has no escalation at all.
 
@@ -89,7 +91,8 @@ def mark_failed(db_sessions: sessionmaker[Session], recording_sid: str, error: s
 
 
 def link(db_sessions: sessionmaker[Session], call_sid: str) -> int:
-    """Point the call's escalations that have no recording at its first one; returns how many changed."""
+    """Point the call's escalations that have no recording at its first one; returns how many changed. (Its
+    other messages reach staff through the call SID: the page lists them all.)"""
     with db_sessions() as db, db.begin():
         first = db.scalar(select(Recording.sid).where(Recording.call_sid == call_sid)
                           .order_by(Recording.created_at, Recording.sid).limit(1))
