@@ -115,12 +115,7 @@ def left_after_resolution(db_sessions: sessionmaker[Session], call_sid: str, rec
     if noted is None or not rows or any(status != EscalationStatus.RESOLVED.value for status, _ in rows):
         return False
     resolved = [at for _, at in rows if at is not None]
-    return bool(resolved) and _aware(noted) > max(_aware(at) for at in resolved)
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    """SQLite gives naive datetimes back for UTCDateTime columns read by ``select`` of a column: UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return bool(resolved) and noted > max(resolved)
 
 
 def of_call(db_sessions: sessionmaker[Session], call_sid: str) -> list[tuple[str, str]]:
