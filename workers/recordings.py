@@ -71,7 +71,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.core import voicemail_triage
 from ivr.core.crisis import CrisisCategory, CrisisLevel
 from ivr.core.crisis_kind import CrisisKind
-from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL_CRISIS, unsure_deadline
+from ivr.core.escalation_policy import RECORDING_FAILED, VOICEMAIL, VOICEMAIL_CRISIS, unsure_deadline
 from ivr.escalations import audit, recordings
 from ivr.escalations.models import Recording, RecordingStatus, TranscriptStatus
 from ivr.escalations.recording_files import StoredTranscript
@@ -599,12 +599,18 @@ def _escalate_crisis(call_sid: str, recording_sid: str) -> None:
 
 
 def hand_on(call_sid: str, recording_sid: str) -> None:
-    """Attach the recording to the call's escalation; with none, see that one comes (``recording_ready``)."""
+    """Attach the recording to the call's escalation (whose page lists every message of the call); with none, see
+    that one comes (``recording_ready``); with every one resolved before this message was heard (a second message
+    of the call), a ``voicemail`` escalation of its own, so it is in the queue."""
     ql = services()
     db = ql.database.sessions
     recordings.link(db, call_sid)
     if not recordings.has_escalation(db, call_sid):
         ql.calls.recording_ready(call_sid, recording_sid)
+    elif recordings.left_after_resolution(db, call_sid, recording_sid):
+        log.warning("recording %s of call %s came after its escalation was resolved: escalated on its own",
+                    recording_sid, call_sid)
+        ql.calls.escalate_now(call_sid, VOICEMAIL)
 
 
 def _describe(exc: Exception) -> str:

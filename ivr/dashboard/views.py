@@ -262,9 +262,12 @@ def _detail_page(escalation_id: int, *, client: worklist.ClientDetails | None = 
         title = f"Callback details shown · {title}"
     # A copy this server's key cannot open (a rotation the service has not caught up with) is neither played nor
     # described from an old transcript: the page says why, and only that (break test s24, nit 1).
-    key_refused = bool(detail.recording_sid and detail.recording is not None and not detail.recording.purged_at
-                       and (detail.recording.transcript_status == "key_failed"
-                            or auth.ql().recording_files.key_refuses_audio(detail.call_sid, detail.recording_sid)))
+    # Per message of the call (a caller may leave several: each is listed, each reaches staff).
+    files = auth.ql().recording_files
+    key_refused = {m.sid for m in detail.messages
+                   if m.recording is not None and not m.recording.purged_at
+                   and (m.recording.transcript_status == "key_failed" or files.key_refuses_audio(detail.call_sid,
+                                                                                                   m.sid))}
     return render_template("dashboard/detail.html", d=detail, item=item, client=client, number=number,
                            key_refused=key_refused,
                            voicemail=voicemail, form=form, can_resolve=can_resolve, error=error,
@@ -404,32 +407,45 @@ VOICEMAIL_GRANT_SECONDS = 15 * 60
 _GRANTS = "voicemail_grants"
 
 
-def _grant_voicemail(escalation_id: int) -> None:
+def _grant_key(escalation_id: int, recording_sid: str | None) -> str:
+    """One grant per message opened: the escalation's own (no ``recording`` asked for), or one of the call's."""
+    return f"{escalation_id}/{recording_sid}" if recording_sid else str(escalation_id)
+
+
+def _grant_voicemail(escalation_id: int, recording_sid: str | None) -> None:
     now = auth.now().timestamp()
     grants = {k: v for k, v in session.get(_GRANTS, {}).items() if v > now}
-    grants[str(escalation_id)] = now + VOICEMAIL_GRANT_SECONDS
+    grants[_grant_key(escalation_id, recording_sid)] = now + VOICEMAIL_GRANT_SECONDS
     session[_GRANTS] = grants
 
 
-def _voicemail_granted(escalation_id: int) -> bool:
-    return session.get(_GRANTS, {}).get(str(escalation_id), 0) > auth.now().timestamp()
+def _voicemail_granted(escalation_id: int, recording_sid: str | None) -> bool:
+    return session.get(_GRANTS, {}).get(_grant_key(escalation_id, recording_sid), 0) > auth.now().timestamp()
+
+
+def _recording_asked() -> str | None:
+    """The ``recording`` (a recording SID) a form or player URL asks for; None for the escalation's own message."""
+    value = (request.form.get("recording") if request.method == "POST" else request.args.get("recording")) or ""
+    return value.strip()[:64] or None
 
 
 @bp.route("/e/<int:escalation_id>/voicemail", methods=["GET", "POST"])
 def voicemail(escalation_id: int) -> Any:
-    """The caller's message (player and transcript), shown only in answer to the deliberate POST (audited)."""
+    """A message of the call (player and transcript), shown only in answer to the deliberate POST (audited);
+    the form's ``recording`` says which when the caller left several."""
     if request.method == "GET":
         return _redirect("dashboard.escalation", escalation_id=escalation_id)
+    asked = _recording_asked()
     try:
         message = worklist.voicemail(auth.db(), escalation_id, auth.ql().recording_files,
-                                  user_id=g.user.id, now=auth.now(), ip=auth.client_ip())
+                                  user_id=g.user.id, now=auth.now(), ip=auth.client_ip(), recording_sid=asked)
     except VoicemailUnplayable as exc:
         # The escalation is there; its message cannot be played (a bad copy, a key that does not open it): the
         # page says why, as a page, not as a missing one (break test s24, nit 1).
         return _detail_page(escalation_id, error=str(exc))
     except EscalationNotFound as exc:
         return _detail_page(escalation_id, error=str(exc), status=404)
-    _grant_voicemail(escalation_id)
+    _grant_voicemail(escalation_id, asked)
     if message.transcript is None and message.transcript_status == TranscriptStatus.NO_MODEL.value:
         # Left by a speech worker without a model, and perhaps queued again since by one with a model: then it is
         # being made, not "no speech model is installed" (issue 13 left-over).
@@ -449,13 +465,15 @@ def _transcribing_with_model(recording_sid: str) -> bool:
 
 @bp.get("/e/<int:escalation_id>/voicemail.wav")
 def voicemail_audio(escalation_id: int) -> Any:
-    """The audio itself, for the player on the page that opened it (and only for that session, for a while)."""
-    if not _voicemail_granted(escalation_id):
+    """The audio itself, for the player on the page that opened it (and only for that session, for a while);
+    ``?recording=`` as the opening form asked (one grant per message)."""
+    asked = _recording_asked()
+    if not _voicemail_granted(escalation_id, asked):
         return render_template("dashboard/error.html", title="Open the voicemail first",
                                message="Go to the call and choose \u201cPlay voicemail\u201d."), 403
     try:
         # Decrypted in memory for this response only: the clear audio never touches the disk.
-        audio = worklist.voicemail_audio(auth.db(), escalation_id, auth.ql().recording_files)
+        audio = worklist.voicemail_audio(auth.db(), escalation_id, auth.ql().recording_files, asked)
     except EscalationNotFound:
         abort(404)
     return send_file(io.BytesIO(audio), mimetype="audio/wav", conditional=True, max_age=0,

@@ -101,7 +101,8 @@ def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> i
     to fold.
 
     ``new`` (the row ``build_escalation`` made, not added): a ``recording_failed`` or ``voicemail_crisis`` one while
-    the call has another escalation updates that one (the more urgent priority and the earlier deadline; a crisis
+    the call has another escalation not yet resolved updates that one (with every one resolved: None, so the message
+    is an escalation of its own) (the more urgent priority and the earlier deadline; a crisis
     makes it a crisis, so the crisis on-call is paged: ``RAISED_TO_CRISIS`` in its timeline when it was not urgent
     before, which ``workers.escalations.escalate`` pages once). Another reason while the call's only escalation is
     such a row: that row becomes this reason's (timeline, client, the more urgent priority, the earlier deadline;
@@ -114,7 +115,13 @@ def merge_lost_message(db_sessions: sessionmaker[Session], new: Escalation) -> i
         if not rows:
             return None
         if reason in FOLDED_MARKS:
-            row = min(rows, key=lambda r: (r.priority, r.id))  # the most urgent of the call's escalations
+            unresolved = [r for r in rows if r.status != EscalationStatus.RESOLVED.value]
+            if not unresolved:
+                # Staff resolved the call's escalations before this message was heard (a caller may leave several
+                # in one call): folded into a resolved row it would reach nobody, so it is an escalation of its own,
+                # in the queue (and, for a crisis, paged).
+                return None
+            row = min(unresolved, key=lambda r: (r.priority, r.id))  # the most urgent of the call's open ones
             marks = [FOLDED_MARKS[reason]]
             if new.category == Category.CRISIS.value:
                 row.crisis_kind = _kept_kind(row.crisis_kind, new.crisis_kind)

@@ -7,7 +7,9 @@ would not give it to us, for good).  It is the durable evidence that a caller le
 a message, whatever happened to Redis or to a job:
 
 * the copying job and the escalation job both call ``link`` after their own commit,
-  so whichever of the two finishes last attaches the message to the escalation;
+  so whichever of the two finishes last attaches the message to the escalation (``recording_sid``: the call's
+  first; the escalation's page lists every recording of its call, by call SID, since a caller may leave several:
+  ``ivr.escalations.worklist.call_recordings``);
 * the reconciliation job finds rows still ``pending`` with no job working on them,
   and rows whose call has no escalation at all.
 
@@ -89,7 +91,8 @@ def mark_failed(db_sessions: sessionmaker[Session], recording_sid: str, error: s
 
 
 def link(db_sessions: sessionmaker[Session], call_sid: str) -> int:
-    """Point the call's escalations that have no recording at its first one; returns how many changed."""
+    """Point the call's escalations that have no recording at its first one; returns how many changed. (Its
+    other messages reach staff through the call SID: the page lists them all.)"""
     with db_sessions() as db, db.begin():
         first = db.scalar(select(Recording.sid).where(Recording.call_sid == call_sid)
                           .order_by(Recording.created_at, Recording.sid).limit(1))
@@ -99,6 +102,20 @@ def link(db_sessions: sessionmaker[Session], call_sid: str) -> int:
                                                      Escalation.recording_sid.is_(None))
                             .values(recording_sid=first).execution_options(synchronize_session=False))
         return result.rowcount
+
+
+def left_after_resolution(db_sessions: sessionmaker[Session], call_sid: str, recording_sid: str) -> bool:
+    """Whether the call's escalations were all resolved before this recording was noted: a later message of the
+    call (a caller may leave several) that its resolved escalation would hide from staff. A copy made again of a
+    message noted before the resolution is not (it was on the page when staff resolved it)."""
+    with db_sessions() as db:
+        noted = db.scalar(select(Recording.created_at).where(Recording.sid == recording_sid))
+        rows = db.execute(select(Escalation.status, Escalation.resolved_at)
+                          .where(Escalation.call_sid == call_sid)).all()
+    if noted is None or not rows or any(status != EscalationStatus.RESOLVED.value for status, _ in rows):
+        return False
+    resolved = [at for _, at in rows if at is not None]
+    return bool(resolved) and noted > max(resolved)
 
 
 def of_call(db_sessions: sessionmaker[Session], call_sid: str) -> list[tuple[str, str]]:

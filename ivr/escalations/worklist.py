@@ -151,8 +151,9 @@ class QueueItem:
 
 
 def _audio_not_yet() -> Any:
-    """Per escalation row: is its voicemail still at Twilio after a failed copy (retried; not failed for good)."""
-    return (exists().where(Recording.sid == Escalation.recording_sid, Recording.status == "pending",
+    """Per escalation row: is a voicemail of its call (any of them: a caller may leave several) still at Twilio after
+    a failed copy (retried; not failed for good)."""
+    return (exists().where(Recording.call_sid == Escalation.call_sid, Recording.status == "pending",
                            Recording.attempts > 0)
             .correlate(Escalation).label("audio_not_yet"))
 
@@ -360,6 +361,19 @@ class EscalationDetail:
     # request (``callback_details``), never with the page itself.
     has_details: bool = False
     recording: RecordingInfo | None = None  # the voicemail's record (checked, at Twilio, triage, purged)
+    # Every message the caller left in the call, oldest first (``recording_sid`` is the first): each reaches staff.
+    messages: tuple[CallMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallMessage:
+    """One voicemail of the escalation's call, as its page lists it: ``number`` of ``total`` (1-based)."""
+
+    sid: str
+    number: int
+    total: int
+    status: str | None  # pending, fetched, failed, or None (no row: a link older than the rows)
+    recording: RecordingInfo | None
 
 
 @dataclass(frozen=True)
@@ -476,7 +490,25 @@ def detail(db: DbLike, escalation_id: int, now: dt.datetime, *, user_id: int | N
             recording_status=session.scalar(select(Recording.status).where(Recording.sid == e.recording_sid))
             if e.recording_sid else None,
             recording=_recording_info(session, e.recording_sid),
+            messages=_messages(session, e),
         )
+
+
+def call_recordings(session: Session, escalation: Escalation) -> list[str]:
+    """The SIDs of every voicemail of the escalation's call, oldest first: the one it is linked to
+    (``recording_sid``) first when it has no row of its own."""
+    sids = list(session.scalars(select(Recording.sid).where(Recording.call_sid == escalation.call_sid)
+                                .order_by(Recording.created_at, Recording.sid)))
+    if escalation.recording_sid and escalation.recording_sid not in sids:
+        sids.insert(0, escalation.recording_sid)
+    return sids
+
+
+def _messages(session: Session, escalation: Escalation) -> tuple[CallMessage, ...]:
+    sids = call_recordings(session, escalation)
+    statuses = dict(session.execute(select(Recording.sid, Recording.status).where(Recording.sid.in_(sids))).all())
+    return tuple(CallMessage(sid, number, len(sids), statuses.get(sid), _recording_info(session, sid))
+                 for number, sid in enumerate(sids, start=1))
 
 
 @dataclass(frozen=True)
@@ -544,15 +576,18 @@ class Voicemail:
 
 
 def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id: int,
-              now: dt.datetime, ip: str | None = None) -> Voicemail:
-    """The message the caller left, and its transcript (decrypted); audited as ``listen_voicemail``.
+              now: dt.datetime, ip: str | None = None, recording_sid: str | None = None) -> Voicemail:
+    """A message the caller left, and its transcript (decrypted); audited as ``listen_voicemail``.
 
-    Raises NotFound when no message was left, it has not been copied from Twilio yet, was purged, our copy did
-    not check out (never played as the message: it is copied again), or it does not open with IVR_RECORDINGS_KEY.
+    ``recording_sid``: which of the call's messages (a caller may leave several); None for the escalation's own
+    (the first). The audit entry names the message when the call has more than one.
+    Raises NotFound when no message was left (or ``recording_sid`` is not one of this call's), it has not been
+    copied from Twilio yet, was purged, our copy did not check out (never played as the message: it is copied
+    again), or it does not open with IVR_RECORDINGS_KEY.
     """
     with session_scope(db) as session:
         escalation = _get(session, escalation_id)
-        call_sid, recording_sid = _voicemail_file(escalation, files)
+        call_sid, recording_sid = _voicemail_file(escalation, files, recording_sid)
         row = session.get(Recording, recording_sid)
         if copy_failed_check(row):
             raise VoicemailUnplayable(GIVEN_UP_TEXT if copying_given_up(row) else BAD_COPY_TEXT)
@@ -561,7 +596,10 @@ def voicemail(db: DbLike, escalation_id: int, files: RecordingFiles, *, user_id:
             transcript = files.read_transcript(call_sid, recording_sid)
         except RecordingUnreadable:
             raise VoicemailUnplayable(UNREADABLE_TEXT) from None
-        audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), ip=ip, at=now)
+        sids = call_recordings(session, escalation)
+        which = (f"message {sids.index(recording_sid) + 1} of {len(sids)} ({recording_sid})"
+                 if len(sids) > 1 and recording_sid in sids else None)
+        audit.record(session, user_id, Action.LISTEN_VOICEMAIL, _target(escalation_id), detail=which, ip=ip, at=now)
         seconds = row.duration_seconds if row is not None else None
         if seconds is None:  # copied before its length was recorded (0008): read it from the WAV header
             seconds = _wav_seconds(files, call_sid, recording_sid)
@@ -577,11 +615,11 @@ def _wav_seconds(files: RecordingFiles, call_sid: str, recording_sid: str) -> fl
         return None
 
 
-def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles) -> bytes:
-    """The WAV of the caller's message, decrypted in memory for a player already granted it (not audited again);
-    never a copy that did not check out."""
+def voicemail_audio(db: DbLike, escalation_id: int, files: RecordingFiles, recording_sid: str | None = None) -> bytes:
+    """The WAV of a message of the call (``recording_sid``; None: the escalation's own), decrypted in memory for a
+    player already granted it (not audited again); never a copy that did not check out."""
     with session_scope(db) as session:
-        call_sid, recording_sid = _voicemail_file(_get(session, escalation_id), files)
+        call_sid, recording_sid = _voicemail_file(_get(session, escalation_id), files, recording_sid)
         row = session.get(Recording, recording_sid)
         if copy_failed_check(row):
             raise EscalationNotFound(GIVEN_UP_TEXT if copying_given_up(row) else BAD_COPY_TEXT)
@@ -608,22 +646,30 @@ GIVEN_UP_TEXT = ("Every copy of this message we got from Twilio, the phone compa
                  "listened to in Twilio's console.")
 
 
-def _voicemail_file(escalation: Escalation, files: RecordingFiles) -> tuple[str, str]:
-    if not escalation.recording_sid:
+def _voicemail_file(escalation: Escalation, files: RecordingFiles, recording_sid: str | None = None) -> tuple[str, str]:
+    """(call SID, recording SID) of the message to play: ``recording_sid`` when it is one of the call's, else the
+    escalation's own (or the call's first). Raises NotFound (with why, in plain words) when there is none to play."""
+    session = object_session(escalation)
+    sids = call_recordings(session, escalation) if session is not None else (
+        [escalation.recording_sid] if escalation.recording_sid else [])
+    if recording_sid is None:
+        recording_sid = escalation.recording_sid or (sids[0] if sids else None)
+    if not recording_sid:
         raise EscalationNotFound("No voicemail was left on this call.")
+    if recording_sid not in sids:
+        raise EscalationNotFound("This voicemail cannot be found.")
     try:
-        present = files.has_audio(escalation.call_sid, escalation.recording_sid)
+        present = files.has_audio(escalation.call_sid, recording_sid)
     except ValueError:
         raise EscalationNotFound("This voicemail cannot be found.") from None
     if not present:
-        session = object_session(escalation)
-        row = session.get(Recording, escalation.recording_sid) if session is not None else None
+        row = session.get(Recording, recording_sid) if session is not None else None
         if row is not None and row.status == RecordingStatus.FAILED.value:
             raise EscalationNotFound(RECORDING_FAILED_TEXT)
         if row is not None and row.purged_at is not None:
             raise EscalationNotFound("This voicemail was deleted under the practice's retention period.")
         raise EscalationNotFound("The voicemail is still being copied from Twilio. Try again in a minute.")
-    return escalation.call_sid, escalation.recording_sid
+    return escalation.call_sid, recording_sid
 
 
 def client_details(db: DbLike, escalation_id: int, user_id: int, now: dt.datetime,

@@ -136,6 +136,73 @@ def test_a_voicemail_plays_in_a_real_browser(live_server, browser_page, database
     page.screenshot(path=str(screenshot_dir(tmp_path) / "voicemail-phone.png"), full_page=True)
 
 
+def _silence(seconds: float) -> bytes:
+    """``seconds`` of telephone-rate silence as a WAV."""
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * int(8000 * seconds))
+    return buffer.getvalue()
+
+
+def _player_seconds(page) -> float:
+    return page.evaluate("""() => new Promise((resolve) => {
+        const a = document.querySelector('audio');
+        if (a.readyState >= 1) { resolve(a.duration); return; }
+        a.addEventListener('loadedmetadata', () => resolve(a.duration));
+        a.addEventListener('error', () => resolve(-1));
+    })""")
+
+
+def test_every_message_of_a_call_plays_in_a_real_browser(live_server, browser_page, database, clock,
+                                                         settings_overrides, tmp_path):
+    """bt14-s27 SHOULD-FIX 2: a call with two messages (the second a crisis) lists both on its page, the crisis
+    one marked, and each plays its own audio (1.5 s and 2.5 s) through its own grant."""
+    from ivr.encryption import FileCipher
+    from ivr.escalations.models import Escalation, Recording
+    from ivr.escalations.recording_files import RecordingFiles
+    from tests.helpers.service import RECORDINGS_KEY
+
+    base, page = live_server, browser_page
+    sam = add_user(database, "sam.staff@quietline.test", "Sam Staff", "staff", STAFF_PASSWORD)
+    eid = add_escalation(database, clock.now, priority=0, reason="crisis", category="crisis")
+    first, second = "RE" + "1" * 32, "RE" + "2" * 32
+    files = RecordingFiles(Path(settings_overrides["recordings_dir"]), FileCipher.from_setting(RECORDINGS_KEY))
+    with database.sessions() as s, s.begin():
+        row = s.get(Escalation, eid)
+        row.recording_sid = first
+        call_sid = row.call_sid
+        for n, (sid, crisis) in enumerate(((first, "none"), (second, "crisis"))):
+            s.add(Recording(sid=sid, call_sid=call_sid, status="fetched", attempts=1,
+                            created_at=clock.now + dt.timedelta(seconds=n), fetched_at=clock.now,
+                            verified_at=clock.now, twilio_deleted_at=clock.now, triage_category="callback",
+                            crisis=crisis, transcript_status="done"))
+    files.write_audio(call_sid, first, _silence(1.5))
+    files.write_audio(call_sid, second, _silence(2.5))
+
+    page.goto(f"{base}/staff/e/{eid}")
+    sign_in(page, base, sam.email, STAFF_PASSWORD)
+    page.goto(f"{base}/staff/e/{eid}")
+    cards = page.locator("section.voicemail")
+    assert cards.locator("h2").all_inner_texts() == ["Voicemail 1 of 2", "Voicemail 2 of 2"]
+    assert cards.nth(0).locator(".voicemail-crisis").count() == 0
+    assert cards.nth(1).locator(".voicemail-crisis").count() == 1
+    assert page.locator("audio").count() == 0
+    for n, seconds in ((1, 2.5), (0, 1.5)):
+        page.locator("section.voicemail").nth(n).locator("button:has-text('Play voicemail')").click()
+        page.wait_for_selector("audio")
+        assert page.locator("audio").count() == 1
+        assert page.locator("section.voicemail").nth(n).locator("audio").count() == 1
+        assert abs(_player_seconds(page) - seconds) < 0.01
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "two-voicemails-phone.png"), full_page=True)
+
+
 def test_changes_to_enter_in_a_real_browser(live_server, browser_page, database, clock, tmp_path):
     """The journal page: download the CSV, tick the changes entered in the EHR, mark them in bulk."""
     from ivr.practice import journal

@@ -237,6 +237,8 @@ class Holding(FlaskTransport):
         super().__init__(client)
         self.hold, self.drop = hold, drop
         self.held: dict[str, tuple[str, dict, dict]] = {}
+        # Every held webhook, in the order Twilio sent them (a call may send several to one path: two messages).
+        self.held_all: list[tuple[str, dict, dict]] = []
         self.sent: list[tuple[str, dict, dict]] = []
 
     def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
@@ -245,12 +247,18 @@ class Holding(FlaskTransport):
             return 204, ""  # Twilio sent it; it never arrived
         if path in self.hold:
             self.held[path] = (url, dict(params), dict(headers))
+            self.held_all.append(self.held[path])
             return 204, ""
         self.sent.append((url, dict(params), dict(headers)))
         return super().post(url, params, headers)
 
     def deliver(self, path: str) -> tuple[int, str]:
         url, params, headers = self.held[path]
+        return super().post(url, params, headers)
+
+    def deliver_held(self, index: int) -> tuple[int, str]:
+        """Deliver the ``index``-th held webhook (``held_all``), signed as Twilio sent it."""
+        url, params, headers = self.held_all[index]
         return super().post(url, params, headers)
 
     def replay_last(self) -> tuple[int, str]:
