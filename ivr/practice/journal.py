@@ -20,7 +20,7 @@ from sqlalchemy import Row, Select, String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
-from ivr.practice.data import clients_on
+from ivr.practice.data import AppointmentView, clients_on
 from ivr.practice.models import (
     ACTIVE,
     PHONE_ID_PREFIX,
@@ -55,7 +55,7 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
 
 
-def appointment_state(appointment: Appointment) -> dict[str, Any]:
+def appointment_state(appointment: Appointment | AppointmentView) -> dict[str, Any]:
     """The fields of an appointment the journal compares: ``{"start", "end"}`` (ISO 8601 UTC), status, clinician."""
     return {"start": _iso(appointment.start), "end": _iso(appointment.end), "status": appointment.status,
             "clinician_id": appointment.clinician_id}

@@ -39,13 +39,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ivr.db.inserts import insert_ignoring_duplicates
-from ivr.practice.models import Client, VerificationFailure, VerificationLock
+from ivr.practice.models import VerificationFailure, VerificationLock
 from ivr.practice.pins import check_pin, hash_pin
 
 PRACTICE = "practice"
@@ -163,7 +163,15 @@ def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.da
     )
 
 
-def pin_matches(pin: str, clients: Iterable[Client]) -> list[Client]:
+class _PinHolder(Protocol):
+    @property
+    def pin_hash(self) -> str | None: ...
+
+
+_Holder = TypeVar("_Holder", bound=_PinHolder)
+
+
+def pin_matches(pin: str, clients: Iterable[_Holder]) -> list[_Holder]:
     """The clients whose PIN is ``pin``, after the same number of scrypt checks whoever they are."""
     holders = [c for c in clients if c.pin_hash]
     matches = [c for c in holders if check_pin(pin, c.pin_hash)]
