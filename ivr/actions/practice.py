@@ -92,6 +92,14 @@ _RELEASE = (update(_APPOINTMENTS_TABLE)
                     changed_at=bindparam("when", type_=_APPOINTMENTS.c.changed_at.type), changed_by_client=True,
                     version=_APPOINTMENTS.c.version + 1))
 _BOOK = insert(_APPOINTMENTS_TABLE)
+# Cancelling (cancel_appointment): only while still active, bumping the version as the ORM's event would; and the
+# follow-up call it asks for.
+_CANCEL = (update(_APPOINTMENTS_TABLE)
+           .where(_APPOINTMENTS.c.id == bindparam("appointment_id"), _APPOINTMENTS.c.status == ACTIVE)
+           .values(status=AppointmentStatus.CANCELLED.value, cancel_reason=bindparam("reason"),
+                   changed_at=bindparam("when", type_=_APPOINTMENTS.c.changed_at.type), changed_by_client=True,
+                   version=_APPOINTMENTS.c.version + 1))
+_FOLLOW_UP = insert(cast(Table, FollowUp.__table__))
 _BOOKED_COLUMNS = ("id", "client_id", "clinician_id", "start", "end", "status", "telehealth_url", "changed_at",
                    "changed_by_client")
 
@@ -571,9 +579,9 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             connection.execute(_BOOK, _book_values(new))
             # What the ORM's events on Appointment would have noted: outbound planning runs after the commit.
             db.info[APPOINTMENTS_CHANGED] = True
-            journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
-                           now=ctx.now, client_id=client_id, appointment_id=old_id, before=before,
-                           after={**journal.appointment_state(new), "appointment_id": new.id})
+            journal.note(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
+                         now=ctx.now, client_id=client_id, appointment_id=old_id, before=before,
+                         after={**journal.appointment_state(new), "appointment_id": new.id})
             described = access.describe(new, clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
@@ -592,18 +600,23 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
     appt = ctx.session.vars.get("appt") or {}
     reason = str(ctx.session.vars.get("cancel_reason") or "not given")[:100]
     with access.practice(ctx).write() as db:
-        appointment = db.get(Appointment, appt.get("id") or "")
+        appointment = access.appointment(db, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none")
         before = journal.appointment_state(appointment)
-        appointment.status = AppointmentStatus.CANCELLED.value
-        appointment.cancel_reason = reason
-        appointment.changed_at, appointment.changed_by_client = ctx.now, True
-        journal.record(db, ChangeKind.APPOINTMENT_CANCELLED, source=journal.call_source(ctx.session.call_sid),
-                       now=ctx.now, client_id=client_id, appointment_id=appointment.id, before=before,
-                       after={**journal.appointment_state(appointment), "cancel_reason": reason})
-        db.add(FollowUp(client_id=client_id, reason="cancelled_without_rebooking", appointment_id=appointment.id,
-                        created_at=ctx.now))
+        # Core statements, as book_slot's: the cancellation is a compare-and-set on the status (a change made
+        # meanwhile by staff or another call wins), then the journal's entry and the follow-up row.
+        connection = db.connection()
+        cancelled = connection.execute(_CANCEL, {"appointment_id": appointment.id, "reason": reason, "when": ctx.now})
+        if cancelled.rowcount != 1:
+            return ActionResult("none")
+        # What the ORM's events on Appointment would have noted: outbound planning runs after the commit.
+        db.info[APPOINTMENTS_CHANGED] = True
+        journal.note(db, ChangeKind.APPOINTMENT_CANCELLED, source=journal.call_source(ctx.session.call_sid),
+                     now=ctx.now, client_id=client_id, appointment_id=appointment.id, before=before,
+                     after={**before, "status": AppointmentStatus.CANCELLED.value, "cancel_reason": reason})
+        connection.execute(_FOLLOW_UP, {"client_id": client_id, "reason": "cancelled_without_rebooking",
+                                        "appointment_id": appointment.id, "created_at": ctx.now})
     return ActionResult("cancelled", {"cancel_reason": None})
 
 
