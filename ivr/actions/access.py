@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, literal, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ivr.actions.registry import ActionContext, ActionResult
 from ivr.core import effects as fx
@@ -21,15 +21,9 @@ from ivr.exceptions import NotWired
 from ivr.outbound.wording import zone_name
 from ivr.outbound.zones import message_zone
 from ivr.practice import scheduling
-from ivr.practice.data import PracticeData
+from ivr.practice.data import AppointmentView, ClinicianView, PracticeData, appointment_view
 from ivr.practice.models import ACTIVE, Appointment, Client, Clinician
 from ivr.practice.opt_outs import opted_out as sms_opted_out
-
-# Offering and booking slots read the clinician of the appointment: in the same query, a statement built once
-# (Session.get with options builds and keys its statement on every call).
-_APPOINTMENT_WITH_CLINICIAN = (select(Appointment).options(joinedload(Appointment.clinician))
-                               .where(Appointment.id == bindparam("id")))
-
 
 # A clinician's busy times in a window. Two columns, not whole rows (a full diary has hundreds of appointments
 # in the window), by a Core statement built once, on the session's connection: the ORM's work per statement
@@ -48,7 +42,7 @@ _BUSY = select(_APPOINTMENTS.c.start, _APPOINTMENTS.c.end).where(
 _FIRST_LOOK_PER_SLOT = 4
 
 
-def open_slots_near(db: Session, clinician: Clinician, ctx: ActionContext, around: dt.datetime,
+def open_slots_near(db: Session, clinician: Clinician | ClinicianView, ctx: ActionContext, around: dt.datetime,
                     exclude: tuple[dt.datetime, ...] = (), count: int = 3) -> list[dt.datetime]:
     """``scheduling.open_slots`` for ``clinician`` against the diary (``count`` starts nearest ``around``, its week
     first, in time order), reading the busy times of the nearest starts first and the whole window's only when
@@ -84,9 +78,11 @@ def open_slots_near(db: Session, clinician: Clinician, ctx: ActionContext, aroun
                                  exclude=exclude)
 
 
-def appointment(db: Session, appointment_id: str) -> Appointment | None:
-    """The appointment ``appointment_id`` with its clinician (None: no such appointment)."""
-    return db.scalars(_APPOINTMENT_WITH_CLINICIAN, {"id": appointment_id}).first()
+def appointment(db: Session, appointment_id: str) -> AppointmentView | None:
+    """The appointment ``appointment_id`` with its clinician, read in one Core statement (None: no such appointment).
+
+    Offering and booking slots read the clinician of the appointment in the same query."""
+    return appointment_view(db, appointment_id)
 
 
 # Set on a call whose times are said in the client's zone once they are verified (an answered follow-up or
@@ -126,7 +122,7 @@ def client_id(ctx: ActionContext) -> str:
     return str(who["client_id"])
 
 
-def describe(appt: Appointment, clinician: Clinician | None, practice_settings: Any,
+def describe(appt: Appointment | AppointmentView, clinician: Clinician | ClinicianView | None, practice_settings: Any,
              now: dt.datetime) -> dict[str, Any]:
     """``vars.appt``: id, start (ISO 8601, the practice's zone), clinician's name, late_change, late_fee, has_link."""
     late = appt.start - now < dt.timedelta(hours=practice_settings.late_change_hours)

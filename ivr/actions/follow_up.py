@@ -19,6 +19,7 @@ from ivr.actions import access
 from ivr.actions.practice import fitting_slots, said_at_the_offers
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
 from ivr.practice import journal
+from ivr.practice.data import AppointmentView
 from ivr.practice.models import ACTIVE, PHONE_ID_PREFIX, Appointment, ChangeKind, Client, Clinician
 
 
@@ -31,7 +32,7 @@ def _touch_client(ctx: ActionContext) -> tuple[str, dict[str, Any]]:
     return client_id, touch
 
 
-def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) -> Appointment | None:
+def _touch_appointment(db: Session, client_id: str, touch: Mapping[str, Any]) -> AppointmentView | None:
     """The touch's appointment, followed through any move made since; None when gone or not the client's."""
     appointment_id = touch.get("appointment_id")
     if not appointment_id:

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ivr.actions import access
 from ivr.actions.registry import ActionContext, ActionResult, ActionSpec
@@ -41,12 +41,44 @@ from ivr.practice.models import (
     ClientPhone,
     Clinician,
     FollowUp,
+    SmsOptOut,
 )
 
-# Built once (every answer runs it); the phones come in the same query (the primary is texted), each with its
-# texting preference (a STOP texted), which decides whether the verified client's primary may be texted.
-_CANDIDATES = (select(Client).options(joinedload(Client.phones).joinedload(ClientPhone.opt_out))
-               .where(Client.id.in_(bindparam("ids", expanding=True))).order_by(Client.id))
+# Built once (every answer runs it), a Core statement on the session's connection (the ORM's loading of three
+# clients with their phones cost more than the query); the phones come in the same query, in their order (the
+# primary, position 0, is texted), each with its texting preference (a STOP texted), which decides whether the
+# verified client's primary may be texted.  Rows: one per phone (one with no phone for a client without any).
+_CLIENTS, _PHONES, _OPT_OUTS = Client.__table__, ClientPhone.__table__, SmsOptOut.__table__
+_CANDIDATES = (select(_CLIENTS.c.id, _CLIENTS.c.first_name, _CLIENTS.c.date_of_birth, _CLIENTS.c.pin_hash,
+                      _CLIENTS.c.may_text, _PHONES.c.e164, _OPT_OUTS.c.opted_out)
+               .select_from(_CLIENTS.outerjoin(_PHONES, _PHONES.c.client_id == _CLIENTS.c.id)
+                            .outerjoin(_OPT_OUTS, _OPT_OUTS.c.e164 == _PHONES.c.e164))
+               .where(_CLIENTS.c.id.in_(bindparam("ids", expanding=True)))
+               .order_by(_CLIENTS.c.id, _PHONES.c.position))
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A candidate client as verification reads them: the primary number (None: none on file), and whether it
+    texted STOP."""
+
+    id: str
+    first_name: str
+    date_of_birth: dt.date
+    pin_hash: str | None
+    may_text: bool
+    primary: str | None
+    primary_stopped: bool
+
+
+def _candidates(db: Session, ids: list[str]) -> list[_Candidate]:
+    """The clients ``ids`` (those that exist), in id order, each with their primary number."""
+    found: dict[str, _Candidate] = {}
+    for row in db.connection().execute(_CANDIDATES, {"ids": ids}):
+        if row.id not in found:  # the first row of a client is its primary number (ordered by position)
+            found[row.id] = _Candidate(row.id, row.first_name, row.date_of_birth, row.pin_hash, bool(row.may_text),
+                                       row.e164, bool(row.opted_out))
+    return list(found.values())
 
 
 _APPOINTMENTS = Appointment.__table__
@@ -60,6 +92,14 @@ _RELEASE = (update(_APPOINTMENTS_TABLE)
                     changed_at=bindparam("when", type_=_APPOINTMENTS.c.changed_at.type), changed_by_client=True,
                     version=_APPOINTMENTS.c.version + 1))
 _BOOK = insert(_APPOINTMENTS_TABLE)
+# Cancelling (cancel_appointment): only while still active, bumping the version as the ORM's event would; and the
+# follow-up call it asks for.
+_CANCEL = (update(_APPOINTMENTS_TABLE)
+           .where(_APPOINTMENTS.c.id == bindparam("appointment_id"), _APPOINTMENTS.c.status == ACTIVE)
+           .values(status=AppointmentStatus.CANCELLED.value, cancel_reason=bindparam("reason"),
+                   changed_at=bindparam("when", type_=_APPOINTMENTS.c.changed_at.type), changed_by_client=True,
+                   version=_APPOINTMENTS.c.version + 1))
+_FOLLOW_UP = insert(cast(Table, FollowUp.__table__))
 _BOOKED_COLUMNS = ("id", "client_id", "clinician_id", "start", "end", "status", "telehealth_url", "changed_at",
                    "changed_by_client")
 
@@ -125,7 +165,7 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
     updates: dict[str, Any] = {var: None, "verify_attempts": attempt}
     with access.practice(ctx).write() as db:
         allowed = verification.standing(db, caller_key, candidates, ctx.now, limits, pins=kind == verification.PIN)
-        clients = list(db.scalars(_CANDIDATES, {"ids": candidates}).unique()) if candidates else []
+        clients = _candidates(db, candidates) if candidates else []
         if kind == verification.PIN:
             right = verification.pin_matches(answer[4:], clients)
             usable = [c for c in right if allowed.pin_allowed(c.id)]
@@ -134,9 +174,8 @@ def verify_identity(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResu
             usable = [c for c in right if allowed.date_allowed(c.id)]
         if len(right) == 1 and len(usable) == 1:
             client = usable[0]
-            phone = client.phones[0] if client.phones else None
-            primary = phone.e164 if phone is not None else None
-            may_text = client.may_text and not (phone is not None and primary and phone.texts_stopped)
+            primary = client.primary
+            may_text = client.may_text and not (primary and client.primary_stopped)
             caller = {**access.caller(ctx), "known": True, "verified": True, "client_id": client.id,
                       "first_name": client.first_name, "sms_to": primary if may_text else None,
                       "may_text": may_text}
@@ -172,7 +211,8 @@ def next_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRes
     request = ctx.session.vars.get("request") or {}
     request = request if isinstance(request, dict) else {}
     with access.practice(ctx).read() as db:
-        appointment = practice_data.next_appointment(db, client_id, ctx.now)
+        appointment: practice_data.AppointmentView | Appointment | None = practice_data.next_appointment_view(
+            db, client_id, ctx.now)
         if appointment is None:
             return ActionResult("none", {"appt": None})
         as_asked, later, not_found = True, False, ""
@@ -211,14 +251,14 @@ class _Which:
     clear: bool = True
     words: str = ""
 
-    def fits(self, appointment: Appointment, tz: Any) -> bool:
+    def fits(self, appointment: Appointment | practice_data.AppointmentView, tz: Any) -> bool:
         local = appointment.start.astimezone(tz)
         if self.days and not any(span.first <= local.date() <= span.last for span in self.days):
             return False
         if self.times and not any(t.on(local.date()) and _time_fits(t, local.time().replace(tzinfo=None))
                                   for t in self.times):
             return False
-        clinician: Clinician | None = appointment.clinician
+        clinician: Clinician | practice_data.ClinicianView | None = appointment.clinician
         name = _name_words(clinician.name if clinician is not None else "")
         return not self.clinician or bool(self.clinician & name)
 
@@ -260,7 +300,7 @@ def _which(ctx: ActionContext, request: Mapping[str, Any]) -> _Which | None:
     return _Which(days, times, clinician, clear, " ".join(words))
 
 
-def _slots_for(db: Session, appointment: Appointment, ctx: ActionContext,
+def _slots_for(db: Session, appointment: practice_data.AppointmentView, ctx: ActionContext,
                exclude: tuple[dt.datetime, ...] = (), wanted: _Wishes | None = None) -> list[dt.datetime]:
     """Up to three open slots near the appointment; those that fit the caller's ``wanted`` days and times
     when any do (else the nearest: the flow says nothing fitted, from ``_Wishes.met``)."""
@@ -563,15 +603,14 @@ def book_slot(ctx: ActionContext, params: Mapping[str, Any]) -> ActionResult:
             # IntegrityError, and the block rolls both back.
             connection = db.connection()
             released = connection.execute(_RELEASE, {"old_id": old_id, "new_id": new.id, "when": ctx.now})
-            db.expire(old)  # the row changed under the session's copy: read it afresh if anything asks
             if released.rowcount != 1:
                 return ActionResult("invalid")  # changed meanwhile: nothing written, nothing to undo
             connection.execute(_BOOK, _book_values(new))
             # What the ORM's events on Appointment would have noted: outbound planning runs after the commit.
             db.info[APPOINTMENTS_CHANGED] = True
-            journal.record(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
-                           now=ctx.now, client_id=client_id, appointment_id=old_id, before=before,
-                           after={**journal.appointment_state(new), "appointment_id": new.id})
+            journal.note(db, ChangeKind.APPOINTMENT_MOVED, source=journal.call_source(ctx.session.call_sid),
+                         now=ctx.now, client_id=client_id, appointment_id=old_id, before=before,
+                         after={**journal.appointment_state(new), "appointment_id": new.id})
             described = access.describe(new, clinician, practice, ctx.now)
     except IntegrityError:
         with data.read() as db:
@@ -590,18 +629,23 @@ def cancel_appointment(ctx: ActionContext, params: Mapping[str, Any]) -> ActionR
     appt = ctx.session.vars.get("appt") or {}
     reason = str(ctx.session.vars.get("cancel_reason") or "not given")[:100]
     with access.practice(ctx).write() as db:
-        appointment = db.get(Appointment, appt.get("id") or "")
+        appointment = access.appointment(db, appt.get("id") or "")
         if appointment is None or appointment.client_id != client_id or appointment.status != ACTIVE:
             return ActionResult("none")
         before = journal.appointment_state(appointment)
-        appointment.status = AppointmentStatus.CANCELLED.value
-        appointment.cancel_reason = reason
-        appointment.changed_at, appointment.changed_by_client = ctx.now, True
-        journal.record(db, ChangeKind.APPOINTMENT_CANCELLED, source=journal.call_source(ctx.session.call_sid),
-                       now=ctx.now, client_id=client_id, appointment_id=appointment.id, before=before,
-                       after={**journal.appointment_state(appointment), "cancel_reason": reason})
-        db.add(FollowUp(client_id=client_id, reason="cancelled_without_rebooking", appointment_id=appointment.id,
-                        created_at=ctx.now))
+        # Core statements, as book_slot's: the cancellation is a compare-and-set on the status (a change made
+        # meanwhile by staff or another call wins), then the journal's entry and the follow-up row.
+        connection = db.connection()
+        cancelled = connection.execute(_CANCEL, {"appointment_id": appointment.id, "reason": reason, "when": ctx.now})
+        if cancelled.rowcount != 1:
+            return ActionResult("none")
+        # What the ORM's events on Appointment would have noted: outbound planning runs after the commit.
+        db.info[APPOINTMENTS_CHANGED] = True
+        journal.note(db, ChangeKind.APPOINTMENT_CANCELLED, source=journal.call_source(ctx.session.call_sid),
+                     now=ctx.now, client_id=client_id, appointment_id=appointment.id, before=before,
+                     after={**before, "status": AppointmentStatus.CANCELLED.value, "cancel_reason": reason})
+        connection.execute(_FOLLOW_UP, {"client_id": client_id, "reason": "cancelled_without_rebooking",
+                                        "appointment_id": appointment.id, "created_at": ctx.now})
     return ActionResult("cancelled", {"cancel_reason": None})
 
 
@@ -611,7 +655,7 @@ def text_session_link(ctx: ActionContext, params: Mapping[str, Any]) -> ActionRe
     """Text the next appointment's video link to the client's number on file (never the calling number)."""
     client_id = access.client_id(ctx)
     with access.practice(ctx).read() as db:
-        appointment = practice_data.next_appointment(db, client_id, ctx.now)
+        appointment = practice_data.next_appointment_view(db, client_id, ctx.now)
         url = appointment.telehealth_url if appointment else None
         when = appointment.start if appointment else None
     return access.text_video_link(ctx, url, when)

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, String, bindparam, cast, func, select
+from sqlalchemy import Row, Select, String, bindparam, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from ivr.exceptions import ChangeNotFound, ConflictChoiceFailed
-from ivr.practice.data import clients_on
+from ivr.practice.data import AppointmentView, clients_on
 from ivr.practice.models import (
     ACTIVE,
     PHONE_ID_PREFIX,
@@ -55,7 +55,7 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
 
 
-def appointment_state(appointment: Appointment) -> dict[str, Any]:
+def appointment_state(appointment: Appointment | AppointmentView) -> dict[str, Any]:
     """The fields of an appointment the journal compares: ``{"start", "end"}`` (ISO 8601 UTC), status, clinician."""
     return {"start": _iso(appointment.start), "end": _iso(appointment.end), "status": appointment.status,
             "clinician_id": appointment.clinician_id}
@@ -66,6 +66,14 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
            after: Mapping[str, Any] | None = None) -> PracticeChange:
     """Add one entry to ``db``'s transaction (it commits or rolls back with the change it records)."""
     undone = _undone_by(db, kind, appointment_id, after) if kind.value in APPOINTMENT_KINDS else []
+    return _add(db, kind, undone, source=source, now=now, client_id=client_id, appointment_id=appointment_id,
+                before=before, after=after)
+
+
+def _add(db: Session, kind: ChangeKind, undone: list[PracticeChange], *, source: str, now: dt.datetime,
+         client_id: str | None, appointment_id: str | None, before: Mapping[str, Any] | None,
+         after: Mapping[str, Any] | None) -> PracticeChange:
+    """The entry, as an ORM object added to ``db``; with the ``undone`` entries it cancels out, all confirmed."""
     entry = PracticeChange(kind=kind.value, client_id=client_id, appointment_id=appointment_id,
                            before=dict(before or {}), after=dict(after or {}), source=source[:80], made_at=now,
                            state=ChangeState.TO_ENTER.value)
@@ -79,6 +87,27 @@ def record(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, clie
             e.state, e.confirmed_at = ChangeState.CONFIRMED.value, now
             e.after = {**(e.after or {}), "note": f"changes {ids} cancel out: nothing to enter"}
     return entry
+
+
+# One entry, Core, built once: what ``note`` inserts (the columns ``record``'s entry sets; the rest take their
+# defaults, as the ORM's INSERT leaves them).
+_INSERT_ENTRY = insert(PracticeChange.__table__)
+
+
+def note(db: Session, kind: ChangeKind, *, source: str, now: dt.datetime, client_id: str | None = None,
+         appointment_id: str | None = None, before: Mapping[str, Any] | None = None,
+         after: Mapping[str, Any] | None = None) -> None:
+    """``record`` without the ORM entry: one Core INSERT on ``db``'s connection, in its transaction (a webhook's move
+    or cancellation; the ORM's flush of the entry cost as much as the rest of the change).  An entry that brings
+    earlier ones back to where they started (``_undone_by``) is added as ``record`` adds it, marking them all."""
+    undone = _undone_by(db, kind, appointment_id, after) if kind.value in APPOINTMENT_KINDS else []
+    if undone:
+        _add(db, kind, undone, source=source, now=now, client_id=client_id, appointment_id=appointment_id,
+             before=before, after=after)
+        return
+    db.connection().execute(_INSERT_ENTRY, {
+        "kind": kind.value, "client_id": client_id, "appointment_id": appointment_id, "before": dict(before or {}),
+        "after": dict(after or {}), "source": source[:80], "made_at": now, "state": ChangeState.TO_ENTER.value})
 
 
 def _chain_entries_of() -> Select[tuple[int, str, Any, Any]]:

@@ -39,13 +39,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ivr.db.inserts import insert_ignoring_duplicates
-from ivr.practice.models import Client, VerificationFailure, VerificationLock
+from ivr.practice.models import VerificationFailure, VerificationLock
 from ivr.practice.pins import check_pin, hash_pin
 
 PRACTICE = "practice"
@@ -138,8 +138,12 @@ class Standing:
         return client_id not in self.pin_locked_clients
 
 
-# Built once (a webhook runs it for every answer); the subjects go in as an expanding parameter.
-_LOCKS = select(VerificationLock).where(VerificationLock.subject.in_(bindparam("subjects", expanding=True)))
+# Built once (a webhook runs it for every answer); the subjects go in as an expanding parameter.  Core, on the
+# session's connection: the three columns ``standing`` reads, not ORM objects (the ORM's loading cost more than the
+# query, and nothing is written through them).
+_LOCK_TABLE = VerificationLock.__table__
+_LOCKS = (select(_LOCK_TABLE.c.subject, _LOCK_TABLE.c.locked_until, _LOCK_TABLE.c.cleared_at)
+          .where(_LOCK_TABLE.c.subject.in_(bindparam("subjects", expanding=True))))
 
 
 def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.datetime, limits: Limits,
@@ -150,7 +154,7 @@ def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.da
     counting wrong PINs: ``pin_locked_clients`` is then empty.
     """
     clients = [client_subject(c) for c in candidates]
-    rows = {r.subject: r for r in db.scalars(_LOCKS, {"subjects": [caller_key, PRACTICE, *clients]})}
+    rows = {r.subject: r for r in db.connection().execute(_LOCKS, {"subjects": [caller_key, PRACTICE, *clients]})}
     locked = {s for s, r in rows.items() if r.locked_until is not None and r.locked_until > now}
     pin_since = {s: _since(rows.get(s), now - PIN_WINDOW) for s in clients} if pins else {}
     pins_wrong = _counts(db, pin_since, kind=PIN)
@@ -163,7 +167,15 @@ def standing(db: Session, caller_key: str, candidates: Sequence[str], now: dt.da
     )
 
 
-def pin_matches(pin: str, clients: Iterable[Client]) -> list[Client]:
+class _PinHolder(Protocol):
+    @property
+    def pin_hash(self) -> str | None: ...
+
+
+_Holder = TypeVar("_Holder", bound=_PinHolder)
+
+
+def pin_matches(pin: str, clients: Iterable[_Holder]) -> list[_Holder]:
     """The clients whose PIN is ``pin``, after the same number of scrypt checks whoever they are."""
     holders = [c for c in clients if c.pin_hash]
     matches = [c for c in holders if check_pin(pin, c.pin_hash)]
@@ -277,7 +289,7 @@ def locked(db: Session, subject: str, now: dt.datetime) -> bool:
 
 # --------------------------------------------------------------------------- helpers
 
-def _since(row: VerificationLock | None, window_start: dt.datetime) -> dt.datetime:
+def _since(row: VerificationLock | Row[Any] | None, window_start: dt.datetime) -> dt.datetime:
     """Failures after this count: the window's start, or a later clearing by staff."""
     if row is not None and row.cleared_at is not None and row.cleared_at > window_start:
         return row.cleared_at

@@ -328,6 +328,28 @@ class TestCancel:
         assert [(f.client_id, f.reason, f.appointment_id) for f in follow] == [
             ("C-1001", "cancelled_without_rebooking", "A-2001")]
 
+    def test_a_cancellation_writes_the_rows_and_the_journal_as_the_orm_did(self, sim, database, redis_conn, clock):
+        """cancel_appointment writes by Core statements (perf9g): the version the ORM's before_update event bumped,
+        who changed it and when, the journal entry, the follow-up row and the planning pass are what they were."""
+        version = appointment(database, "A-2001").version
+        sim.call(from_=ALEX, script="1;04151985#;2;1;1")
+        cancelled = appointment(database, "A-2001")
+        assert (cancelled.status, cancelled.version, cancelled.changed_at, cancelled.changed_by_client,
+                cancelled.cancel_reason, cancelled.replaced_by) == (
+            "cancelled", version + 1, clock.now, True, "schedule_conflict", None)
+        with database.sessions() as db:
+            [entry] = db.scalars(select(PracticeChange).where(PracticeChange.appointment_id == "A-2001")).all()
+            [follow] = db.scalars(select(FollowUp)).all()
+        assert (entry.kind, entry.client_id, entry.state, entry.made_at, entry.confirmed_at, entry.conflict) == (
+            "appointment_cancelled", "C-1001", "to_enter", clock.now, None, None)
+        assert entry.before == {"start": cancelled.start.astimezone(dt.UTC).isoformat(),
+                                "end": cancelled.end.astimezone(dt.UTC).isoformat(), "status": "scheduled",
+                                "clinician_id": cancelled.clinician_id}
+        assert entry.after == {**entry.before, "status": "cancelled", "cancel_reason": "schedule_conflict"}
+        assert (follow.client_id, follow.reason, follow.appointment_id, follow.created_at, follow.done_at) == (
+            "C-1001", "cancelled_without_rebooking", "A-2001", clock.now, None)
+        assert "outbound-plan-now-1" in jobs(redis_conn)  # the commit asked for a planning pass, as the events did
+
     def test_saying_no_keeps_the_appointment(self, sim, database):
         result = sim.call(from_=ALEX, script="1;04151985#;2;say:no")
         assert result.heard[-2:] == ["Okay, your appointment stays as it is.", GOODBYE]
