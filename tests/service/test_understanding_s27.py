@@ -126,10 +126,9 @@ class TestNoSentenceTwice:
     def test_not_confirmed_then_the_number_prompt(self, sim):
         result = sim.call(from_=STRANGER, script="1;say:April 15 1985;hangup")
         assert result.heard[-2:] == [
-            "Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, press 4 and "
-            "then pound, or say new client.",
-            "Please enter the phone number we have on file for you, including the area code, then press pound. "
-            f"{TYPED_CRISIS}"]
+            "Sorry, I couldn't confirm those details. Let's try again.",
+            "Please enter the phone number we have on file for you, including the area code, then press pound. If "
+            f"you are new to our practice, press 4 and then pound, or say new client. {TYPED_CRISIS}"]
 
     def test_the_crisis_offer_then_the_prompt(self, sim):
         result = sim.call(from_=ALEX, script="1;say:I'm not okay;hangup")
