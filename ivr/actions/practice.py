@@ -300,6 +300,18 @@ def _which(ctx: ActionContext, request: Mapping[str, Any]) -> _Which | None:
     return _Which(days, times, clinician, clear, " ".join(words))
 
 
+def _fitting(slots: list[dt.datetime], wanted: _Wishes, tz: Any) -> list[dt.datetime]:
+    """The ``slots`` that fit ``wanted``, nearest first."""
+    on_wanted = [s for s in slots if wanted.fits(s.astimezone(tz))]
+    if wanted.weeks:
+        # "next Wednesday" on a Monday: slots on each of the days it may mean, in turn, so every offer read out
+        # (with its date) lets the caller hear both (review 14c finding 4)
+        per_day = [[s for s in on_wanted if span.first <= s.astimezone(tz).date() <= span.last]
+                   for span in wanted.weeks]
+        on_wanted = [s for group in itertools.zip_longest(*per_day) for s in group if s is not None]
+    return on_wanted
+
+
 def _slots_for(db: Session, appointment: practice_data.AppointmentView, ctx: ActionContext,
                exclude: tuple[dt.datetime, ...] = (), wanted: _Wishes | None = None) -> list[dt.datetime]:
     """Up to three open slots near the appointment; those that fit the caller's ``wanted`` days and times
@@ -314,13 +326,11 @@ def _offered(nearest: list[dt.datetime], wanted: _Wishes | None, tz: Any) -> lis
     the nearest not ruled out. The inbound and the follow-up call's offers both choose so (fix14-left gap 2)."""
     if wanted is None:
         return nearest[:3]
-    on_wanted = [s for s in nearest if wanted.fits(s.astimezone(tz))]
-    if wanted.weeks:
-        # "next Wednesday" on a Monday: slots on each of the days it may mean, in turn, so every offer read out
-        # (with its date) lets the caller hear both (review 14c finding 4)
-        per_day = [[s for s in on_wanted if span.first <= s.astimezone(tz).date() <= span.last]
-                   for span in wanted.weeks]
-        on_wanted = [s for group in itertools.zip_longest(*per_day) for s in group if s is not None]
+    on_wanted = _fitting(nearest, wanted, tz)
+    if not on_wanted and wanted.time is not None and (wanted.days is not None or wanted.weeks or wanted.any_of):
+        # nothing at the time asked for on the day asked for ("next Tuesday at half past two"): other times on that
+        # day come before other days (bt14-s27 SHOULD-FIX 3); the flow still says the time had nothing open
+        on_wanted = _fitting(nearest, dataclasses.replace(wanted, time=None), tz)
     # a day or time the caller ruled out ("I can't make it tomorrow", "anything but Tuesday") is never offered, not
     # even when nothing fits the rest of what they asked for (bt14-s26 SHOULD-FIX 5)
     return on_wanted[:3] or [s for s in nearest if not wanted.ruled_out(s.astimezone(tz))][:3]

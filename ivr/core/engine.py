@@ -77,6 +77,8 @@ from ivr.core.spoken_values import (
     parse_phone,
     parse_time,
     parse_yes_no,
+    says_own_number,
+    spoken_pin,
     spoken_words,
     time_mentions,
 )
@@ -141,6 +143,8 @@ _DATE_REPROMPTS = {
 }
 ASK_DIGITS_AGAIN = "I need {length} digits. Please say them one at a time, or enter them on the keypad."
 ASK_DIGITS_ONCE = "I heard a correction. Please say the digits again, or enter them on the keypad."
+# A PIN said whose digits were not heard as four to eight (bt14-s27 SHOULD-FIX 4).
+ASK_PIN_AGAIN = "I didn't get your PIN. Please press star, then your PIN, then pound."
 ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it one digit at a time, or enter it on "
                    "the keypad and press pound.")
 # A phone answer with no number in it at a step that keeps the default no_match: what to do, never "Sorry, I
@@ -148,6 +152,9 @@ ASK_PHONE_AGAIN = ("I need the whole number, with the area code. Please say it o
 # too long (spoken_values.Why.EXTENSION, fix14-nits6).
 ASK_PHONE_NOT_HEARD = ("Sorry, I didn't get a phone number. Please say it with the area code, one digit at a time, "
                        "or enter it on the keypad and press pound.")
+# "this number" said when no caller ID came through (bt14-s27 SHOULD-FIX 6).
+ASK_PHONE_NO_CALLER_ID = ("I can't see the number you're calling from. Please say it with the area code, one digit at "
+                          "a time, or enter it on the keypad and press pound.")
 ASK_PHONE_EXTENSION = ("I need the extension's digits too. Please say the number with the area code first, then the "
                        "word extension and its digits. Or enter the number on the keypad, then star and the "
                        "extension, and press pound.")
@@ -255,6 +262,59 @@ def offers_where_heard(out: list[fx.Effect]) -> list[fx.Effect]:
         if isinstance(heard_in, fx.Gather) and heard_in.num_digits != 1:
             out[i] = replace(effect, text=CRISIS_OFFER_TYPED.format(key=said.group(1)))
     return out
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE_END.split(" ".join(text.split())) if part]
+
+
+def heard_once(out: list[fx.Effect]) -> list[fx.Effect]:
+    """``out`` (one webhook's effects) with each sentence that was just said dropped from the ``Say`` heard right
+    after it (a ``Say`` left with nothing is dropped): "… Let's try again. If you are new to our practice, press 4 …"
+    before the number prompt that also makes that offer, or the crisis offer before a prompt that ends with it, is
+    heard once, first (bt14-s27 SHOULD-FIX 5). The prompts still play in the same ``Gather`` (``effects.barge_in``),
+    so the keys they name work. Effects not heard are passed over, as in ``offers_where_heard``; the emergency
+    guidance (``keys_only``) is never shortened."""
+    heard: list[tuple[int, int | None]] = []  # (index in out, index in its Gather's prompts or None)
+    for i, effect in enumerate(out):
+        if isinstance(effect, fx.Say | fx.Play):
+            heard.append((i, None))
+        elif isinstance(effect, fx.Gather):
+            heard.extend((i, k) for k in range(len(effect.prompts)))
+        elif not isinstance(effect, fx.Invoke | fx.SendSms | fx.Escalate):
+            heard.append((i, -1))  # a Record, Dial, Pay, Hangup: what follows is not heard right after
+
+    def said(at: tuple[int, int | None]) -> fx.Say | fx.Play | None:
+        effect = out[at[0]]
+        if at[1] is None:
+            return effect if isinstance(effect, fx.Say | fx.Play) else None
+        return effect.prompts[at[1]] if isinstance(effect, fx.Gather) and at[1] >= 0 else None
+
+    kept: dict[tuple[int, int | None], fx.Say | None] = {}
+    for at, nxt in zip(heard, heard[1:], strict=False):
+        first, second = said(at), said(nxt)
+        if not isinstance(first, fx.Say) or not isinstance(second, fx.Say) or second.keys_only:
+            continue
+        just_said = set(_sentences(first.text))
+        left = [part for part in _sentences(second.text) if part not in just_said]
+        if len(left) != len(_sentences(second.text)):
+            kept[nxt] = replace(second, text=" ".join(left)) if left else None
+    if not kept:
+        return out
+    result: list[fx.Effect] = []
+    for i, effect in enumerate(out):
+        if isinstance(effect, fx.Gather) and any(at[0] == i for at in kept):
+            prompts = [kept.get((i, k), p) for k, p in enumerate(effect.prompts)]
+            result.append(replace(effect, prompts=tuple(p for p in prompts if p is not None)))
+        elif (i, None) in kept:
+            if kept[(i, None)] is not None:
+                result.append(kept[(i, None)])  # type: ignore[arg-type]
+        else:
+            result.append(effect)
+    return result
 
 
 def guard_guidance(flows: FlowSet, out: list[fx.Effect]) -> list[fx.Effect]:
@@ -755,6 +815,8 @@ class _Run:
         any other answer."""
         if body.type is not AskType.DATE:
             return None
+        if body.allow_pin and isinstance(event, Speech) and spoken_pin(event.text) is not None:
+            return None  # a PIN said is never read back as a date
         reading = self._date_reading(body, event)
         if not reading.ambiguous or reading.why not in (Why.ORDER, Why.TWO_DIGIT_YEAR):
             return None
@@ -961,11 +1023,28 @@ class _Run:
             return f" For urgent support, press {key}."
         return " For urgent support, say crisis." if self._can_route(CRISIS) else ""
 
+    def _said_differently(self, st: Step, body: MenuStep | AskStep, message: Template | str,
+                          why: str) -> tuple[str, bool]:
+        """The re-prompt for the same miss twice in a row at ``st``, so the caller never hears the same turn again
+        (bt14-s27 SHOULD-FIX 5): at a menu the options by key (``_keys_left``), at an ask the re-prompt without its
+        apology ("Please say just your first name, or spell it."), then the prompt. (re-prompt, short)."""
+        if isinstance(body, MenuStep):
+            flow = self.flows.flows[self.s.flow]
+            words = self._keys_left(flow, body, Speech("", 1.0))
+            if why == "no-input":
+                words = words.replace("Sorry, I still didn't catch that.", "Sorry, I still didn't hear anything.", 1)
+            return words, True
+        text = self.render(message) if isinstance(message, Template) else message
+        return without_apology(text), False
+
     def _retry(self, st: Step, body: MenuStep | AskStep, message: Template | str,
                why: str, short: bool = False) -> tuple[CallSession, list[fx.Effect]]:
         s = self.s
         s.attempts += 1
+        again = bool(s.history) and s.history[-1] == f"{st.id}:{why}"
         s.note(f"{st.id}:{why}")
+        if again and not short:
+            message, short = self._said_differently(st, body, message, why)
         if s.attempts > body.reprompts.retries:
             s.note(f"{st.id}:give-up")
             return self.go(body.reprompts.give_up)
@@ -994,7 +1073,7 @@ class _Run:
 
     def _kept_offer(self, s: CallSession, out: list[fx.Effect]) -> tuple[CallSession, list[fx.Effect]]:
         """The crisis offer in the words that hold where it plays (``offers_where_heard``)."""
-        return s, offers_where_heard(out)
+        return s, heard_once(offers_where_heard(out))
 
     def _crisis_offer(self) -> str:
         """The crisis option as it works in this call: its key, else the word (crisis words always route),
@@ -1182,6 +1261,9 @@ class _Run:
         if body.type is AskType.WHEN:
             return (self._when(text) if isinstance(event, Speech) else None), None
         if body.type is AskType.PHONE:
+            if isinstance(event, Speech) and says_own_number(text):
+                # "this number", "the number I'm calling from": the caller ID, read back like any number said
+                return (self.s.caller, None) if self.s.caller else (None, ASK_PHONE_NO_CALLER_ID)
             number = parse_phone(text.strip("#*") if isinstance(event, Digits) else text,
                                  region=self.flows.practice.phone_region)
             if number.why is Why.WRONG_LENGTH:
@@ -1195,6 +1277,9 @@ class _Run:
             if body.allow_pin and isinstance(event, Digits) and text.startswith("*"):
                 pin = text.strip("*#")
                 return (f"pin:{pin}" if pin.isdigit() and 4 <= len(pin) <= 8 else None), None
+            if body.allow_pin and isinstance(event, Speech) and (said_pin := spoken_pin(text)) is not None:
+                # "star two four six eight", "my PIN is 2468": a PIN, never graded as a date of birth
+                return (f"pin:{said_pin.value}", None) if said_pin.ok else (None, ASK_PIN_AGAIN)
             reading = self._date_reading(body, event)
             if reading.ambiguous:
                 fits = self._fitting_dates(body, reading)

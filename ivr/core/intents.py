@@ -389,6 +389,7 @@ def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list
         # "not Monday, maybe Wednesday", "not Wednesday, Thursday": the day said beside one ruled out is the one
         # wanted (bt14-s26 SHOULD-FIX 5)
         details["to_day"] = details.pop("day")
+    times: list[tuple[int, int, str]] = []
     for mention in joined_by_corrections(words, time_mentions(text), alternatives=True):
         if any(mention.start < e and s < mention.end for s, e, _ in roles):
             continue  # "6/12", "December 8": numbers of a date, not a clock time
@@ -396,7 +397,9 @@ def _details(text: str | None, action: str | None) -> tuple[dict[str, str], list
         if not role:
             before = [r for s, e, r in roles if 0 <= mention.start - e <= 1]
             role = before[0] if before else ""
+        times.append((mention.start, mention.end, role))
         details.setdefault(f"{role}time" if role else "time", mention.words)
+    _days_after_times(words, roles, times, details, later_days)
     shift = _pushed(words)
     if shift and "to_day" not in details:
         details["to_day"] = shift
@@ -431,6 +434,37 @@ def _any_of(words: Sequence[str], mentions: Sequence[Mention]) -> list[Mention]:
             continue
         out.append(mention)
     return out
+
+
+# Words between a time and the day said right after it: "to half past two next Tuesday", "to 2:30 on Tuesday".
+_TIME_DAY_BRIDGES = frozenset({"on", "this"})
+
+
+def _days_after_times(words: Sequence[str], roles: list[tuple[int, int, str]], times: list[tuple[int, int, str]],
+                      details: dict[str, str], later_days: list[str]) -> None:
+    """A plain day said right after a time takes the time's role, as a time right after a day takes the day's:
+    "reschedule to half past two next Tuesday" → ``to_day`` "next tuesday" beside ``to_time``; "my 10 AM tomorrow"
+    → ``from_day`` (bt14-s27 SHOULD-FIX 3: the day was left plain, so the offers ignored it). ``roles`` is
+    updated in place, for the parts of the day read after."""
+    for n, (start, end, role) in enumerate(roles):
+        if role:
+            continue
+        gap = start
+        while gap > 0 and start - gap < 1 and words[gap - 1] in _TIME_DAY_BRIDGES:
+            gap -= 1
+        got = next((r for s, e, r in times if e == gap and r), "")
+        if not got or f"{got}day" in details:
+            continue
+        value = " ".join(words[start:end])
+        plain = details.get("day", "")
+        if plain.split(" ")[:end - start] == value.split(" "):
+            value = details.pop("day")
+        elif later_days and later_days[0].split(" ")[:end - start] == value.split(" "):
+            value = later_days.pop(0)
+        else:
+            continue
+        details[f"{got}day"] = value
+        roles[n] = (start, end, got)
 
 
 _PUSH_WAYS = {"back": "later", "forward": "earlier", "up": "earlier", "ahead": "later", "out": "later"}

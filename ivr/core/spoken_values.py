@@ -264,6 +264,10 @@ def _year(words: Sequence[str]) -> _Year | None:
             value = _UNITS[word]
             return _Year(value, 2 if value >= 10 else 1)
         return None
+    if words[:2] == ["one", "thousand"] and n >= 4 and words[3] == "hundred" and _single_digit(words[2]):
+        # "one thousand nine hundred eighty five", as a year is read out in full (bt14-s27 nit 6)
+        rest = _small_number(words[4:], ordinal_ok=False) if n > 4 else 0
+        return _Year(1000 + 100 * (_single_digit(words[2]) or 0) + rest, 4) if rest is not None else None
     if words[:2] == ["two", "thousand"]:
         rest = _small_number(words[2:], ordinal_ok=False) if n > 2 else 0
         return _Year(2000 + rest, 4) if rest is not None else None
@@ -811,6 +815,11 @@ def _date_from_words(words: list[str], today: dt.date, purpose: DatePurpose) -> 
 def _run_date(core: list[str], today: dt.date, purpose: DatePurpose) -> Reading[dt.date]:
     """One run of date words; a run that reads as no date but as the same date said twice ("April 15 1985,
     April 15 1985", "4 15 1985 4 15 1985") is that date, and as two different dates is AMBIGUOUS(SEVERAL)."""
+    if _four_single_digits(core):
+        digits = [_single_digit(w) for w in core if w != "and"]
+        month, day = int(f"{digits[0]}{digits[1]}"), int(f"{digits[2]}{digits[3]}")
+        # "oh four one five": April 15 with its month and day padded, the year not said
+        return _ambiguous(Why.NO_YEAR) if 1 <= month <= 12 and 1 <= day <= 31 else _not_understood(Why.NOT_A_VALUE)
     reading = _decide(_readings_of(core), today, purpose)
     if reading.outcome is not Outcome.NOT_UNDERSTOOD or reading.why is not Why.NOT_A_VALUE or len(core) < 4:
         return reading
@@ -820,6 +829,16 @@ def _run_date(core: list[str], today: dt.date, purpose: DatePurpose) -> Reading[
     if len(values) == 1:
         return _value(values.pop())
     return _ambiguous(Why.SEVERAL, sorted(values)) if values else reading
+
+
+def _four_single_digits(core: Sequence[str]) -> bool:
+    """Whether a run is four digits said one at a time ("two four six eight", "1 2 3 4"): a PIN, a code, a year or a
+    padded month and day ("oh four one five"), never a whole date, which said digit by digit has a two-digit day or
+    year more (five to eight digits, as keyed: "oh four one five eight five"); read as month, day and a two-digit
+    year ("six eight" for 68) it graded PINs as birth dates (bt14-s27 SHOULD-FIX 4)."""
+    digits = [_single_digit(w) for w in core if w != "and"]
+    # "one one oh five": a two-digit year said as two digits starts with "oh" (January 1, 2005; review 14b finding 14)
+    return len(digits) == 4 and None not in digits and digits[2] != 0
 
 
 def _readings_of(core: list[str]) -> list[_DateParts]:
@@ -975,9 +994,17 @@ def _time_homophones(words: list[str]) -> list[str]:
         if i + 1 >= len(out) or i > 0 and out[i - 1] not in _HOUR_LEADS:
             continue
         nxt = out[i + 1]
+        if word in ("to", "for") and _can_be_hour(nxt):
+            continue  # "to ten thirty", "for 3": the hour follows the word (bt14-s27 nit 1: "to ten thirty" was 2:10)
         if nxt in ("oclock", "am", "pm") or _is_numeric_word(nxt) and nxt not in ("o", "oh"):
             out[i] = _HOMOPHONES[word]
     return out
+
+
+def _can_be_hour(word: str) -> bool:
+    """Whether a word is a clock hour on its own, one to twelve ("ten", "3"); "thirty" is only minutes."""
+    value = _small_number([word], ordinal_ok=False)
+    return value is not None and 1 <= value <= 12
 
 
 # Words between the minutes and the hour ("half past four", "quarter to four", "ten of four"): an hour's
@@ -2450,6 +2477,21 @@ _TIME_START = frozenset({"noon", "midnight", "midday", "half", "quarter"})
 _MEALS = frozenset({"lunch", "lunchtime"})
 
 
+# Words before "to" that move an appointment to a bare hour: "move it to eleven", "switch to four", "push it back to
+# three" (bt14-s27 SHOULD-FIX 3); "talk to one of you" names no time.
+_MOVE_LEADS = frozenset({"it", "back", "forward", "up", "that", "this", "move", "switch", "change", "push", "bump",
+                         "reschedule", "appointment", "session", "them"})
+# Words after a bare number that make it a count, not an hour: "move it to three weeks", "back to two sessions".
+_COUNT_UNITS = frozenset({"day", "days", "week", "weeks", "month", "months", "session", "sessions", "people",
+                          "minutes", "minute", "hours", "hour", "of", "times", "appointments"})
+
+
+def _moved_to_hour(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether the one number at ``start`` follows "<move word> to" and is no count ("move it to eleven")."""
+    return (end - start == 1 and start >= 2 and words[start - 1] == "to" and words[start - 2] in _MOVE_LEADS
+            and (end >= len(words) or words[end] not in _COUNT_UNITS))
+
+
 def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_HOURS) -> list[Mention]:
     """Clock times inside a sentence ("can I come at 3pm instead" → "3 pm" at 4–6, positions in
     ``spoken_words(text)``); the longest parse wins."""
@@ -2477,7 +2519,8 @@ def time_mentions(text: str | None, *, hours: tuple[dt.time, dt.time] = DEFAULT_
                 alternative = i > 1 and words[i - 1] == "or" and bool(out) and out[-1].end == i - 1
                 if reading.outcome is not Outcome.NOT_UNDERSTOOD and (
                         any(w in _TIME_HINT_WORDS or w in _TIME_START for w in piece) or end - i >= 2
-                        or (i > 0 and words[i - 1] in ("at", "around", "after", "before")) or alternative):
+                        or (i > 0 and words[i - 1] in ("at", "around", "after", "before")) or alternative
+                        or _moved_to_hour(words, i, end)):
                     found = Mention(i, end, " ".join(piece))
                     break
         if found:
@@ -2495,6 +2538,30 @@ _DIGIT_FILLER = frozenset({
     "um", "uh", "er", "erm", "please", "and", "dash", "hyphen", "plus", "press", "option", "thats", "that",
     "ok", "okay", "so", "pin", "digits",
 })
+
+
+# Words that say a PIN follows, as the identity prompt invites ("press star, then your PIN"): "star two four six
+# eight", "my PIN is 2468", "asterisk 2468", "P I N 2468".
+_PIN_MARKS = frozenset({"star", "asterisk", "pin", "passcode"})
+_PIN_ENDS = frozenset({"pound", "hash", "then", "and", "thanks", "thank", "you"})
+PIN_LENGTHS = (4, 8)  # the shortest and longest PIN (digits), as keyed
+
+
+def spoken_pin(text: str | None) -> Reading[str] | None:
+    """A PIN said rather than keyed: None when the words say no PIN ("April 15 1985"); else the digits after
+    "star"/"PIN" (``PIN_LENGTHS`` long), or NOT_UNDERSTOOD (WRONG_LENGTH when the count is wrong) — never a date
+    (bt14-s27 SHOULD-FIX 4: "star two four six eight" was graded as February 4, 1968)."""
+    words = f" {normalise(text or '')} ".replace(" p i n ", " pin ").split()
+    marks = [i for i, w in enumerate(words) if w in _PIN_MARKS]
+    if not marks:
+        return None
+    rest = [w for w in words[marks[0] + 1:] if w not in _PIN_MARKS and w not in _PIN_ENDS]
+    heard = parse_digits(" ".join(rest))
+    if not heard.ok or heard.value is None:
+        return heard if heard.why is Why.SEVERAL else _not_understood(Why.NOT_A_VALUE)
+    if not PIN_LENGTHS[0] <= len(heard.value) <= PIN_LENGTHS[1]:
+        return _not_understood(Why.WRONG_LENGTH)
+    return heard
 
 
 def parse_digits(text: str | None, *, length: int | None = None) -> Reading[str]:
@@ -2583,6 +2650,28 @@ _GLUED_EXTENSION = re.compile(r"(ext|extn|x)(\d+)")  # "x12", "ext12": the recog
 _KEYED_EXTENSION = re.compile(r"(?<=\d)\s*\*\s*(?=\d)")  # "5552123456*12" typed: star, then the extension
 MAX_EXTENSION = 7  # digits (what PBXs use; phonenumbers reads up to 7 after "ext" in free text too)
 EXTENSION_MARK = ";ext="  # RFC 3966's parameter, as phonenumbers reads and writes it: "+15552123456;ext=12"
+
+
+# The caller's own number named instead of said: "this number", "the number I'm calling from", "same one".
+_OWN_NUMBER = tuple(tuple(p.split()) for p in (
+    "this number", "this phone", "this line", "this cell", "this one", "the number im calling from",
+    "number im calling from", "the one im calling from", "one im calling from", "im calling from", "calling from",
+    "number i called from", "the number i called from", "i called from", "same number", "the same one",
+    "caller id", "the number you have", "number showing", "this is my number", "this is the number",
+    "this is my cell", "my own number"))
+_NOT_OWN = frozenset({"not", "dont", "isnt", "other", "another", "different", "never"})
+
+
+def says_own_number(text: str | None) -> bool:
+    """Whether the words name the number the caller is calling from rather than say one ("this number", "you can
+    call me at the number I'm calling from", "same number"); never when digits are said too or the words deny
+    it ("not this number", "a different number"). bt14-s27 SHOULD-FIX 6."""
+    words = spoken_words(text)
+    if not words or any(_is_numeric_word(w) and w not in ("one", "o", "oh") for w in words):
+        return False
+    if any(w in _NOT_OWN for w in words):
+        return False
+    return any(tuple(words[i:i + len(p)]) == p for p in _OWN_NUMBER for i in range(len(words)))
 
 
 def parse_phone(text: str | None, *, region: str = "US") -> Reading[str]:
@@ -2724,7 +2813,7 @@ _YES_PHRASES = (
     "indeed", "you bet", "you got it", "please", "yes please", "please do", "go ahead", "do it", "sounds good",
     "that works", "that would be great", "perfect", "fine", "thats fine", "thats me", "that is me", "its me",
     "it is me", "this is me", "speaking", "this is she", "this is he", "i do", "it is", "i am", "i think so",
-    "no problem", "no worries", "all good", "why not", "true", "thats it",
+    "no problem", "no worries", "all good", "why not", "true", "thats it", "that is it",  # bt14-s27 nit 6
     "thats the one", "bingo", "yas", "sure why not", "yes why not",
     # fix14-left2 break-test: said to "To book it, press 1 or say yes"
     "go for it", "lets do it", "lets do that", "book it please", "works for me", "that works for me",

@@ -75,7 +75,8 @@ def _keep_promises(flows: FlowSet, session: CallSession, effects: list[fx.Effect
     where it plays (``engine.offers_where_heard``)."""
     session, promised = engine.keep_promises(flows, session, env)
     # The crisis offer in the words that work where it is heard, across the actions run in this webhook.
-    return session, engine.offers_where_heard(effects + promised)
+    # No sentence heard twice in a row (engine.heard_once).
+    return session, engine.heard_once(engine.offers_where_heard(effects + promised))
 
 
 def outbox_entries(effects: list[fx.Effect], turn: int) -> dict[str, dict[str, Any]]:

@@ -44,8 +44,8 @@ ASK_DOB = ("To protect your privacy, please enter your date of birth as eight di
            "press pound. Or say it. If you have a PIN with us, press star, then your PIN, then pound. "
            "If you are new to our practice, press 4 and then pound, or say new client. "
            "If you are in crisis, press 9 and then pound, or say crisis.")
-NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
-                 "press 4 and then pound, or say new client.")
+# The new-client offer is the number prompt's, said right after (bt14-s27 SHOULD-FIX 5: never twice in a row).
+NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
 ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press "
               "pound. If you are new to our practice, press 4 and then pound, or say new client. "
               "If you are in crisis, press 9 and then pound, or say crisis.")
@@ -309,7 +309,8 @@ class TestVerification:
 
     def test_no_input_at_the_date_of_birth_goes_to_a_person(self, sim):
         result = sim.call(from_=ALEX, script="1;wait;wait;wait;noanswer;record:2")
-        assert result.heard[3:6] == ["Sorry, I didn't hear anything.", ASK_DOB, "Sorry, I didn't hear anything."]
+        # the second silence is said another way: the prompt without the apology (bt14-s27 SHOULD-FIX 5)
+        assert result.heard[3:6] == ["Sorry, I didn't hear anything.", ASK_DOB, ASK_DOB]
         assert "One moment while I connect you." in result.heard
 
 
@@ -484,9 +485,12 @@ class TestHoursCrisisAndPeople:
     ("3;04151985#;wait;wait;wait", "billing menu"),
 ])
 def test_silence_at_every_prompt_reaches_a_person(sim, script, silent_at):
-    """Two reprompts, then the front desk rings (open hours); nobody is left in a loop or hung up on."""
+    """Two reprompts, then the front desk rings (open hours); nobody is left in a loop or hung up on. The second
+    reprompt is said another way, never the same turn twice (bt14-s27 SHOULD-FIX 5)."""
     result = sim.call(from_=ALEX, script=script + ";noanswer;record:3")
-    assert result.heard.count("Sorry, I didn't hear anything.") == 2, silent_at
+    assert result.heard.count("Sorry, I didn't hear anything.") == 1, silent_at
+    first = result.heard.index("Sorry, I didn't hear anything.")
+    assert result.heard[first + 2] != "Sorry, I didn't hear anything.", silent_at
     assert "One moment while I connect you." in result.heard, silent_at
     assert result.heard[-1] == "Thank you. Someone will call you back by today at 12 PM. Goodbye."
 

@@ -319,3 +319,27 @@ def test_another_vocabulary() -> None:
 )
 def test_request_details(said: str, action: str | None, details: dict) -> None:
     assert request_details(said, action=action) == details
+
+
+@pytest.mark.parametrize(
+    ("said", "action", "details"),
+    [
+        # bt14-s27 SHOULD-FIX 3: a day said right after a time takes the time's role; a bare hour moved to is a time
+        ("reschedule to half past two next Tuesday", "reschedule",
+         {"to_time": "half past two", "to_day": "next tuesday"}),
+        ("reschedule to 2:30 on Tuesday", "reschedule", {"to_time": "2 30", "to_day": "tuesday"}),
+        ("reschedule to next Tuesday at half past two", "reschedule",
+         {"to_day": "next tuesday", "to_time": "half past two"}),  # unchanged: the day first
+        ("Can I move my 10 AM tomorrow to half past two next Tuesday", "reschedule",
+         {"from_time": "10 am", "from_day": "tomorrow", "to_time": "half past two", "to_day": "next tuesday"}),
+        ("move it to eleven", "reschedule", {"to_time": "eleven"}),
+        ("switch to four", "reschedule", {"to_time": "four"}),
+        ("push it back to three", "reschedule", {"to_time": "three"}),
+        ("move it to three weeks from now", "reschedule", {"to_day": "three weeks from now"}),
+        ("I need to talk to one of the staff", None, {}),
+        # NIT 1: a leading "to" is no "two"
+        ("to ten thirty next Monday please", "reschedule", {"to_time": "ten thirty", "to_day": "next monday"}),
+    ],
+)
+def test_request_details_times_before_days(said: str, action: str | None, details: dict) -> None:
+    assert request_details(said, action=action) == details

@@ -35,6 +35,8 @@ from ivr.core.spoken_values import (
     parse_phone,
     parse_time,
     parse_yes_no,
+    says_own_number,
+    spoken_pin,
     time_mentions,
 )
 
@@ -850,6 +852,27 @@ ROWS += [("days", said, {}, expected) for said, expected in [
     ("Tuesday or next year", A(Why.SEVERAL, (span(d(6, 10)),))),  # one not read: as parse_day reads the whole
 ]]
 
+# bt14-s27 (fix14-values): four digits said one at a time are no whole date (a PIN, a code, a year); a year read out in
+# full; "that is it" is a yes; a leading "to" before an hour is no "two"; a bare hour after "move it to".
+ROWS += [
+    ("date", "two four six eight", {"purpose": BIRTH}, A(Why.NO_MONTH)),  # SHOULD-FIX 4: was February 4, 1968
+    ("date", "one two three four", {"purpose": BIRTH}, A(Why.NO_MONTH)),
+    ("date", "2 4 6 8", {"purpose": BIRTH}, A(Why.NO_MONTH)),
+    ("date", "one nine eight five", {"purpose": BIRTH}, A(Why.NO_MONTH)),  # a year, was January 9, 1985
+    ("date", "oh four one five", {"purpose": BIRTH}, A(Why.NO_YEAR)),  # April 15, padded
+    ("date", "one one oh five", {"purpose": BIRTH}, V(dt.date(2005, 1, 1))),  # unchanged: "oh five" is a year
+    ("date", "oh four one five eight five", {"purpose": BIRTH}, V(APRIL_15)),  # unchanged: six digits
+    ("date", "four one five eight five", {"purpose": BIRTH}, V(APRIL_15)),  # unchanged: five digits
+    ("date", "april fifteen one thousand nine hundred eighty five", {"purpose": BIRTH}, V(APRIL_15)),  # nit 6
+    ("date", "April 15th, one thousand nine hundred and eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("date", "4 15 one thousand nine hundred eighty five", {"purpose": BIRTH}, V(APRIL_15)),
+    ("yes_no", "that is it", {}, V(True)),  # nit 6
+    ("yes_no", "yes that is it", {}, V(True)),
+    ("time", "to ten thirty", {}, V(t(10, 30))),  # nit 1: was 2:10
+    ("time", "at ten thirty", {}, V(t(10, 30))),
+    ("time", "at for thirty", {}, V(t(16, 30))),  # unchanged: "for thirty" is 4:30
+]
+
 
 
 def _read(kind: str, said: str, options: dict) -> Reading:
@@ -1030,3 +1053,60 @@ def test_bt14_s25_two_digit_birth_years_at_the_age_bound(said: str, expected: Re
 def test_bt14s26_a_shift_counts_from_the_day_being_moved(said: str, day: dt.date) -> None:
     """bt14-s26 nit 9 ("push it back a week"): from the appointment (Thursday 3 December), said on 2 December 2026."""
     assert parse_day(said, now=DEC_2, tz=NY, anchor=dt.date(2026, 12, 3)) == V(span(day))
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    # bt14-s27 SHOULD-FIX 4: a PIN said at the date-of-birth prompt ("press star, then your PIN")
+    ("star two four six eight", V("2468")),
+    ("star two four six eight pound", V("2468")),
+    ("my pin is two four six eight", V("2468")),
+    ("PIN 2468", V("2468")),
+    ("P I N 2468", V("2468")),
+    ("asterisk 2 4 6 8", V("2468")),
+    ("my PIN is one two three four five six seven eight", V("12345678")),
+    ("star two four", N(Why.WRONG_LENGTH)),
+    ("star one two three four five six seven eight nine", N(Why.WRONG_LENGTH)),
+    ("my pin is", N(Why.NOT_A_VALUE)),
+    ("I don't remember my pin", N(Why.NOT_A_VALUE)),
+    ("April 15 1985", None),
+    ("two four six eight", None),
+    ("", None),
+])
+def test_a_pin_said(said: str, expected: Reading | None) -> None:
+    assert spoken_pin(said) == expected
+
+
+@pytest.mark.parametrize(("said", "own"), [
+    # bt14-s27 SHOULD-FIX 6: the number the caller is calling from, named rather than said
+    ("this number", True),
+    ("the number I'm calling from", True),
+    ("you can call me at this number", True),
+    ("same number", True),
+    ("this one", True),
+    ("the one I'm calling from", True),
+    ("it's the number I called from", True),
+    ("this is my cell", True),
+    ("not this number", False),
+    ("a different number", False),
+    ("call me on another number", False),
+    ("five five five two three four five six seven eight", False),
+    ("this number is 555 234 5678", False),
+    ("mornings", False),
+    ("", False),
+])
+def test_the_callers_own_number_named(said: str, own: bool) -> None:
+    assert says_own_number(said) is own
+
+
+@pytest.mark.parametrize(("said", "mentions"), [
+    # bt14-s27 SHOULD-FIX 3: a bare hour after "move it to" is a time; a count or "talk to one" is none
+    ("move it to eleven", ["eleven"]),
+    ("switch to four", ["four"]),
+    ("push it back to three", ["three"]),
+    ("can you change it to 4", ["4"]),
+    ("move it to three weeks from now", []),
+    ("I need to talk to one of the staff", []),
+    ("I want to come to two sessions", []),
+])
+def test_a_bare_hour_moved_to(said: str, mentions: list[str]) -> None:
+    assert [m.words for m in time_mentions(said)] == mentions

@@ -40,8 +40,8 @@ ASK_DOB = ("To protect your privacy, please enter your date of birth as eight di
 ASK_NUMBER = ("Please enter the phone number we have on file for you, including the area code, then press "
               "pound. If you are new to our practice, press 4 and then pound, or say new client. "
               "If you are in crisis, press 9 and then pound, or say crisis.")
-NOT_CONFIRMED = ("Sorry, I couldn't confirm those details. Let's try again. If you are new to our practice, "
-                 "press 4 and then pound, or say new client.")
+# The new-client offer is the number prompt's, said right after (bt14-s27 SHOULD-FIX 5: never twice in a row).
+NOT_CONFIRMED = "Sorry, I couldn't confirm those details. Let's try again."
 CANNOT = "I'm sorry, I can't confirm your identity over the phone right now."
 CONNECTING = "One moment while I connect you."
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
