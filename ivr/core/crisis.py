@@ -132,6 +132,9 @@ class PhraseList:
     # A clause that takes back the denial of the clause before it ("I don't want to hurt myself, but I can't stop",
     # "I didn't hurt myself yet, but I'm about to"): each matched at the clause's start. ``[<lang>] reversals``.
     reversals: tuple[re.Pattern[str], ...] = ()
+    # The sounds of looking for a word ("um", "uh"), with the punctuation after them: dropped from what was said
+    # before anything is read. ``[<lang>] hesitations``; None when the list names none.
+    hesitation: re.Pattern[str] | None = None
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -490,7 +493,19 @@ def load_phrase_list(data: Mapping[str, Any], language: str) -> PhraseList:
         hedged=tuple(rewrites),
         double_negators=frozenset(section.get("double_negators", ())),
         reversals=_phrase_regexes(section.get("reversals", ()), syllables),
+        hesitation=_hesitation(section.get("hesitations", ()), language),
     )
+
+
+def _hesitation(words: Any, language: str) -> re.Pattern[str] | None:
+    """One pattern for the ``[<lang>] hesitations`` words, each whole and with the punctuation after it. Raises
+    PhraseListError."""
+    if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) and w.strip() for w in words):
+        raise PhraseListError(f"crisis phrases for {language!r}: hesitations must be a list of words")
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w.strip()) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)[.,;:!?]*", re.IGNORECASE)
 
 
 @cache
@@ -678,7 +693,9 @@ def _assess(text: str | None, phrases: PhraseList) -> CrisisAssessment:
     while a negation, a past or topic lead-in still reaches no further than its own clause. Punctuation is
     the recogniser's guess at a pause, so it never hides a crisis; and the clause-by-clause reading counts
     too, so reading on never lowers a grade. A word or two said again after a pause ("I, I want to, to
-    die") is read once more without the repeat (the stutter reading)."""
+    die") is read once more without the repeat (the stutter reading). Hesitations ("um", "uh") are dropped first."""
+    if text and phrases.hesitation is not None:
+        text = phrases.hesitation.sub(" ", text)
     readings = [_assess_turns([[c] for c in clauses(text)], phrases)]
     turns = _turns(text)
     if any(len(turn) > 1 for turn in turns):

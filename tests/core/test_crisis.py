@@ -30,6 +30,9 @@ from ivr.core.crisis import (
 from tests.helpers.crisis_rows import (
     BT13S26_CRISIS,
     BT13S26_NONE,
+    BT14C_S27_CRISIS,
+    BT14C_S27_NONE,
+    BT14C_S27_UNSURE,
     BT14S25_CRISIS,
     BT14S25_NIT_NONE,
     BT14S25_NIT_UNSURE,
@@ -581,6 +584,10 @@ NONE_ROWS += FIX14_LEFT_NONE
 CRISIS_ROWS += BT14S27_CRISIS
 UNSURE_ROWS += BT14S27_UNSURE
 NONE_ROWS += BT14S27_NONE
+# bt14-crisis-s27: hesitations dropped, a whole overdose said with how it feels, an insurer named blue.
+CRISIS_ROWS += BT14C_S27_CRISIS
+UNSURE_ROWS += BT14C_S27_UNSURE
+NONE_ROWS += BT14C_S27_NONE
 
 
 # bt14-s24 blocker 1: danger and medical emergencies in other words than the list's, recognisers' misspellings
@@ -773,6 +780,23 @@ def test_a_slot_names_a_maintained_word_list() -> None:
 def test_pattern_syntax(pattern: str, text: str, found: str | None) -> None:
     match = compile_pattern(pattern).search(marked_text(text.split()))
     assert (plain(match.group(0)) if match else None) == found
+
+
+def test_hesitations_are_dropped_before_reading_and_are_data() -> None:
+    """bt14-crisis-s27 B1/S4: ``[<lang>] hesitations`` ("um", "uh") are dropped, punctuation after them too, before
+    anything is read; a list without them reads them as words; a list that is not a list of words is refused."""
+    data = {"xx": {"negators": ["not"], "bridges": [], "hedges": [], "routine": ["cancel"], "crisis": {
+        "suicide_self_harm": ["want to die"]}, "unsure": {"phrases": []}, "everyday": {"phrases": []},
+        "hesitations": ["um", "uh"]}}
+    own = load_phrase_list(data, "xx")
+    assert assess("I want to, uh, die", "xx", phrases=own).categories == (CrisisCategory.SUICIDE_SELF_HARM,)
+    assert assess("I do not um want to die", "xx", phrases=own).denied
+    assert assess("umbrella, I want to cancel", "xx", phrases=own).level is CrisisLevel.NONE  # whole words only
+    without = load_phrase_list({"xx": {k: v for k, v in data["xx"].items() if k != "hesitations"}}, "xx")
+    assert assess("I want to uh die", "xx", phrases=without).level is CrisisLevel.NONE
+    for bad in ("um", ["um", ""], [1]):
+        with pytest.raises(PhraseListError, match="hesitations"):
+            load_phrase_list({"xx": {**data["xx"], "hesitations": bad}}, "xx")
 
 
 @pytest.mark.parametrize("bad", ["", "kill-myself", "hurt (him)", "a||b"])

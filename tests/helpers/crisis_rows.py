@@ -697,3 +697,22 @@ BT14S27_NONE = [
     "I would never hurt myself, I just need to reschedule", "I'm not suicidal but I want to reschedule",
     "I can't not laugh at that, anyway I need my link",
 ]
+# bt14-crisis-s27 (in-process round on the merged tree): B1 a hesitation ("um", "uh") inside a phrase hid it, and S4 cut
+# a denial off from its phrase; S1 a whole overdose said with how it feels was lowered to unsure by the longer unsure
+# "took my pills and"; S3 "is blue" made a health insurer's name a medical emergency.
+BT14C_S27_CRISIS = [
+    ("i want to uh die", SUICIDE), ("i don't want to uh live anymore", SUICIDE),
+    ("I want to, um, kill myself", SUICIDE),
+    ("i took um a bunch of pills", MEDICAL), ("i can't um breathe", MEDICAL), ("my husband is uh hitting me", DANGER),
+    ("i want to kill uh my boss", OTHERS), ("uhh I'm going to hmm end my life", SUICIDE),
+    ("i took all my pills and now i feel dizzy", MEDICAL), ("i took a handful of my pills and i feel sick", MEDICAL),
+    ("i took all my pills and i'm scared", MEDICAL), ("he took all his meds and he won't wake up", MEDICAL),
+    ("he's turning blue", MEDICAL), ("she is blue", MEDICAL), ("my baby is turning purple", MEDICAL),
+    ("he's gone grey", MEDICAL), ("my son is going blue", MEDICAL),
+]
+BT14C_S27_UNSURE = ["i took my pills and i feel weird", "i took my meds and i feel weird", "I'm in the ER"]
+BT14C_S27_NONE = [
+    "i'm not um suicidal, i just need my link", "uh, I need my link", "um", "hmm, can I move my Tuesday appointment",
+    "my insurance is blue cross, can i book an appointment", "my insurance is blue shield, what's my copay",
+    "i'm going gray", "my insurance is Blue Cross Blue Shield", "is blue cross in network",
+]
