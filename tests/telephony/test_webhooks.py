@@ -324,7 +324,8 @@ def test_speech_timeout_auto_is_sent_only_without_a_speech_model(model, attrs) -
                    '</Response>')
 
 
-def _dob_gather(turn: int, before: str = "") -> str:
+def _dob_gather(turn: int, before: str = "", *, crisis_offer: bool = True) -> str:
+    """The date-of-birth prompt; ``crisis_offer`` False: without its closing crisis offer (just said before it)."""
     return (
         f'<Gather action="https://ql.example.org/twilio/voice/input?turn={turn}" finishOnKey="#" hints="January, '
         'February, March, April, May, June, July, August, September, October, November, December, first, second, '
@@ -337,8 +338,8 @@ def _dob_gather(turn: int, before: str = "") -> str:
         'speechModel="numbers_and_commands" speechTimeout="2" timeout="6">' + before +
         '<Say language="en-US" voice="Polly.Joanna">To protect your privacy, please enter your date of birth as '
         'eight digits, month, day and year, then press pound. Or say it. If you have a PIN with us, press star, '
-        'then your PIN, then pound. If you are new to our practice, press 4 and then pound, or say new client. '
-        'If you are in crisis, press 9 and then pound, or say crisis.</Say></Gather>'
+        'then your PIN, then pound. If you are new to our practice, press 4 and then pound, or say new client.'
+        + (' If you are in crisis, press 9 and then pound, or say crisis.' if crisis_offer else '') + '</Say></Gather>'
         f'<Redirect method="POST">https://ql.example.org/twilio/voice/timeout?turn={turn}</Redirect>')
 
 
@@ -373,8 +374,10 @@ def test_the_crisis_offer_at_the_date_of_birth_prompt_says_9_then_pound(client, 
     post(client, "/twilio/voice/input?turn=1", {**start_params(), "Digits": "1"})
     response = post(client, "/twilio/voice/input?turn=2",
                     {**start_params(), "SpeechResult": "I feel like giving up", "Confidence": "0.9"})
-    # After the offer, the prompt again without its apology (fix14-bt S4: never "Sorry" after a crisis offer).
+    # After the offer, the prompt again without its apology (fix14-bt S4: never "Sorry" after a crisis offer), and
+    # without its own closing crisis offer, just said (bt14-s27 SHOULD-FIX 5: never the same sentence twice in a row).
     offer = ('<Say language="en-US" voice="Polly.Joanna">If you are in crisis, press 9 and then pound, or say '
              'crisis.</Say>')
     assert response.get_data(as_text=True) == (
-        '<?xml version="1.0" encoding="UTF-8"?><Response>' + _dob_gather(3, offer) + '</Response>')
+        '<?xml version="1.0" encoding="UTF-8"?><Response>' + _dob_gather(3, offer, crisis_offer=False)
+        + '</Response>')
