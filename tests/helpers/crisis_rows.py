@@ -709,10 +709,17 @@ BT14C_S27_CRISIS = [
     ("i took all my pills and i'm scared", MEDICAL), ("he took all his meds and he won't wake up", MEDICAL),
     ("he's turning blue", MEDICAL), ("she is blue", MEDICAL), ("my baby is turning purple", MEDICAL),
     ("he's gone grey", MEDICAL), ("my son is going blue", MEDICAL),
+    # B2/B7: someone else's wish to die in the third person, "were" for "was"
+    ("my son said he doesn't want to live anymore", SUICIDE), ("she doesn't want to exist anymore", SUICIDE),
+    ("my son said he wishes he was dead", SUICIDE), ("she wishes she were dead", SUICIDE),
+    ("my daughter doesn't want to be alive", SUICIDE), ("he does not want to live anymore", SUICIDE),
+    ("i wish i were never born", SUICIDE), ("i wish i were dead", SUICIDE),
 ]
 BT14C_S27_UNSURE = ["i took my pills and i feel weird", "i took my meds and i feel weird", "I'm in the ER"]
 BT14C_S27_NONE = [
     "i'm not um suicidal, i just need my link", "uh, I need my link", "um", "hmm, can I move my Tuesday appointment",
     "my insurance is blue cross, can i book an appointment", "my insurance is blue shield, what's my copay",
     "i'm going gray", "my insurance is Blue Cross Blue Shield", "is blue cross in network",
+    "she doesn't want to come to her session", "he doesn't want to reschedule", "he wishes he was taller",
+    "i wish i were on vacation",
 ]
